@@ -109,6 +109,17 @@ fn prepare(args: &DnsCheckArgs) -> Result<Prepared, String> {
 
 /// Runs the check and prints the report to stdout; usage errors go to stderr.
 pub async fn run(args: DnsCheckArgs) -> ExitCode {
+    let mut buf: Vec<u8> = Vec::new();
+    let code = run_to(args, &mut buf).await;
+    let mut out = std::io::stdout().lock();
+    // A closed pipe (`| head`) is not a check failure.
+    let _ = out.write_all(&buf);
+    let _ = out.flush();
+    code
+}
+
+/// [`run`] writing the report to `out` instead of stdout (for tests and embedding).
+pub async fn run_to(args: DnsCheckArgs, out: &mut (dyn Write + Send)) -> ExitCode {
     let prepared = match prepare(&args) {
         Ok(p) => p,
         Err(msg) => {
@@ -151,10 +162,7 @@ pub async fn run(args: DnsCheckArgs) -> ExitCode {
     } else {
         reports.iter().map(render).collect::<Vec<_>>().join("\n")
     };
-    let mut out = std::io::stdout().lock();
-    // A closed pipe (`| head`) is not a check failure.
     let _ = out.write_all(text.as_bytes());
-    let _ = out.flush();
     if reports.iter().all(DomainReport::passed) {
         ExitCode::SUCCESS
     } else {

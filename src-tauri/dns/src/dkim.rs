@@ -68,7 +68,10 @@ pub async fn check_dkim(dns: &dyn DnsLookup, domain: &str, selectors: &[String])
         let records = match answer {
             Ok(a) => a.txt_strings(),
             Err(e) => {
-                findings.push(dns_error(&e));
+                // One unanswered probe usually means all are; report it once.
+                if !findings.iter().any(|f: &Finding| f.code == "dns_error") {
+                    findings.push(dns_error(&e));
+                }
                 continue;
             }
         };
@@ -229,17 +232,17 @@ pub fn check_key_record(selector: &str, name: &str, record: &str, probed: bool) 
             return out;
         }
     };
-    if let Some(t) = tag(&tags, "t") {
-        if t.split(':').any(|f| f.trim().eq_ignore_ascii_case("y")) {
-            out.push(Finding::new(
-                "dkim_test_mode",
-                Severity::Warn,
-                format!(
-                    "The DKIM key for selector \"{selector}\" is in test mode (t=y): receivers \
+    if let Some(t) = tag(&tags, "t")
+        && t.split(':').any(|f| f.trim().eq_ignore_ascii_case("y"))
+    {
+        out.push(Finding::new(
+            "dkim_test_mode",
+            Severity::Warn,
+            format!(
+                "The DKIM key for selector \"{selector}\" is in test mode (t=y): receivers \
                      may treat signed and unsigned mail alike. Remove t=y once signing works."
-                ),
-            ));
-        }
+            ),
+        ));
     }
     if let Some(h) = tag(&tags, "h") {
         let algs: Vec<String> = h

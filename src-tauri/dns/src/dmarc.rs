@@ -236,17 +236,17 @@ pub async fn check_dmarc(dns: &dyn DnsLookup, domain: &str) -> CheckResult {
             .with_fix(txt_record(&name, &with_policy(&record, "quarantine"))),
         );
     }
-    if let Some(pct) = tag(&tags, "pct").and_then(|v| v.parse::<u8>().ok()) {
-        if pct < 100 {
-            findings.push(Finding::new(
-                "dmarc_pct_partial",
-                Severity::Warn,
-                format!(
-                    "The DMARC policy at {name} applies to only {pct}% of failing mail (pct={pct}); \
+    if let Some(pct) = tag(&tags, "pct").and_then(|v| v.parse::<u8>().ok())
+        && pct < 100
+    {
+        findings.push(Finding::new(
+            "dmarc_pct_partial",
+            Severity::Warn,
+            format!(
+                "The DMARC policy at {name} applies to only {pct}% of failing mail (pct={pct}); \
                      the rest is treated as p=none. Raise it to 100 (or remove pct)."
-                ),
-            ));
-        }
+            ),
+        ));
     }
 
     // Report destinations.

@@ -179,21 +179,21 @@ pub async fn check_mx(dns: &dyn DnsLookup, domain: &str, expected: Option<&str>)
         findings.extend(batch);
     }
 
-    if let Some(want) = expected {
-        if !targets.iter().any(|(_, host)| host == want) {
-            findings.push(
-                Finding::new(
-                    "mx_expected_missing",
-                    Severity::Fail,
-                    format!(
-                        "Mail for {domain} goes to {}, not to {want}. Publish an MX record for \
+    if let Some(want) = expected
+        && !targets.iter().any(|(_, host)| host == want)
+    {
+        findings.push(
+            Finding::new(
+                "mx_expected_missing",
+                Severity::Fail,
+                format!(
+                    "Mail for {domain} goes to {}, not to {want}. Publish an MX record for \
                          {want} (and remove the old ones once it works).",
-                        list(&targets)
-                    ),
-                )
-                .with_fix(mx_fix.clone()),
-            );
-        }
+                    list(&targets)
+                ),
+            )
+            .with_fix(mx_fix.clone()),
+        );
     }
 
     if !findings.iter().any(|f| f.severity != Severity::Info) {

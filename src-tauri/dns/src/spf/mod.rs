@@ -357,11 +357,11 @@ impl Walk<'_> {
                     }
                     continue;
                 };
-                if let Some((all_at, _)) = all {
-                    if i > all_at {
-                        // Never evaluated by receivers; reported in policy_findings.
-                        continue;
-                    }
+                if let Some((all_at, _)) = all
+                    && i > all_at
+                {
+                    // Never evaluated by receivers; reported in policy_findings.
+                    continue;
                 }
                 if matches!(mechanism, Mechanism::Ptr(_)) {
                     self.push(
@@ -386,12 +386,12 @@ impl Walk<'_> {
                 }
             }
 
-            if let Some(target) = parsed.redirect() {
-                if all.is_none() {
-                    let out = self.redirect(&domain, &origin, target, policy).await;
-                    if decided.is_none() {
-                        decided = Some(out);
-                    }
+            if let Some(target) = parsed.redirect()
+                && all.is_none()
+            {
+                let out = self.redirect(&domain, &origin, target, policy).await;
+                if decided.is_none() {
+                    decided = Some(out);
                 }
             }
             if broken {
@@ -500,10 +500,7 @@ impl Walk<'_> {
             return Some(domain.to_owned());
         };
         match expand(spec, domain, &self.top, self.ip) {
-            Some(t) => match normalize_domain(&t) {
-                Ok(n) => Some(n),
-                Err(_) => None,
-            },
+            Some(t) => normalize_domain(&t).ok(),
             None => {
                 self.push(
                     "spf_macro_not_evaluated",
@@ -590,10 +587,10 @@ impl Walk<'_> {
                         if exchange.is_empty() {
                             continue;
                         }
-                        if let Ok(addrs) = self.dns.query_ips(exchange).await {
-                            if addrs.ips().iter().any(|a| cidr(ip, *a, *v4, *v6)) {
-                                return Ok(true);
-                            }
+                        if let Ok(addrs) = self.dns.query_ips(exchange).await
+                            && addrs.ips().iter().any(|a| cidr(ip, *a, *v4, *v6))
+                        {
+                            return Ok(true);
                         }
                     }
                 }
@@ -889,7 +886,8 @@ mod tests {
                 "v=spf1 a:n1.void.test a:n2.void.test a:n3.void.test -all",
             )
             .txt("void.test", "unrelated");
-        let cases: &[(&str, Option<&str>, &[&str], u32, u32)] = &[
+        type Case<'a> = (&'a str, Option<&'a str>, &'a [&'a str], u32, u32);
+        let cases: &[Case] = &[
             ("ok.test", None, &["spf_ok"], 2, 0),
             (
                 "ok.test",
