@@ -1,0 +1,526 @@
+//! The `Backend` seam: every operation the UI, CLI and HTTP API can perform, declared once.
+//!
+//! Each operation is a params struct implementing [`Operation`] (its name, HTTP method and
+//! path, and output type). The `operations!` table below generates from one list:
+//! the [`Backend`] trait (one async method per operation), the [`Operation`] impls, a
+//! [`visit_operations`] walker (the server mounts routes with it, the OpenAPI document and
+//! the TypeScript bindings are generated with it), and a blanket `Backend` impl for every
+//! [`Transport`] (the remote client only implements `call`). Adding an operation to the
+//! table is the only way to add one, so the four cannot drift apart.
+//!
+//! HTTP mapping (used by server and client alike): `{name}` segments of the path are filled
+//! from the params field of that name; the remaining fields travel as the query string for
+//! GET and DELETE (so their params are flat) and as a JSON body otherwise.
+
+use futures::future::BoxFuture;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use ts_rs::TS;
+
+use crate::error::Result;
+use crate::model::*;
+
+/// HTTP method of an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpMethod {
+    /// Read; params in the query string.
+    Get,
+    /// Create; params in the body.
+    Post,
+    /// Replace or act; params in the body.
+    Put,
+    /// Partial update; params in the body.
+    Patch,
+    /// Remove; params in the query string.
+    Delete,
+}
+
+impl HttpMethod {
+    /// Whether params travel in the query string (else in a JSON body).
+    pub fn params_in_query(self) -> bool {
+        matches!(self, HttpMethod::Get | HttpMethod::Delete)
+    }
+    /// Upper-case method name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpMethod::Get => "GET",
+            HttpMethod::Post => "POST",
+            HttpMethod::Put => "PUT",
+            HttpMethod::Patch => "PATCH",
+            HttpMethod::Delete => "DELETE",
+        }
+    }
+}
+
+/// One operation of the admin API: its params are `Self`.
+pub trait Operation:
+    Serialize + DeserializeOwned + JsonSchema + TS + Send + Sync + 'static
+{
+    /// `verb_noun` name, also the Tauri command and the OpenAPI operationId.
+    const NAME: &'static str;
+    /// HTTP method.
+    const METHOD: HttpMethod;
+    /// HTTP path template with `{field}` segments.
+    const PATH: &'static str;
+    /// One-line description (the doc comment in the table).
+    const SUMMARY: &'static str;
+    /// Whether the operation changes state (audited; refused for read-only roles).
+    const MUTATES: bool;
+    /// What it returns.
+    type Output: Serialize + DeserializeOwned + JsonSchema + TS + Send + 'static;
+    /// Runs this operation on a backend.
+    fn invoke(self, backend: &dyn Backend) -> BoxFuture<'_, Result<Self::Output>>;
+}
+
+/// Walks the operation table; see [`visit_operations`].
+pub trait OperationVisitor {
+    /// Called once per operation, in table order.
+    fn visit<O: Operation>(&mut self);
+}
+
+/// Something that can carry any operation to a backend and bring its result back
+/// (the remote HTTP client). Every `Transport` is a [`Backend`].
+#[async_trait::async_trait]
+pub trait Transport: Send + Sync {
+    /// Sends one operation and waits for its result.
+    async fn call<O: Operation>(&self, params: O) -> Result<O::Output>;
+}
+
+/// A password in transit. Its `Debug` never shows it; it is only ever hashed.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[ts(type = "string")]
+pub struct Password(pub String);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
+
+macro_rules! params {
+    ($(#[doc = $doc:literal])* $name:ident { $($(#[$fattr:meta])* $field:ident : $ty:ty),* $(,)? }) => {
+        $(#[doc = $doc])*
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name { $($(#[$fattr])* pub $field: $ty),* }
+    };
+}
+
+params!(/// Who am I, and what may I do?
+WhoAmI {});
+params!(/// Lists the domains the caller may see.
+ListDomains {});
+params!(/// One domain with its limits and usage.
+GetDomain { /// Domain name.
+domain: String });
+params!(/// Creates a domain (caller must cover all domains).
+CreateDomain {
+    /// Domain name (Unicode or ASCII).
+    domain: String,
+    /// Plan limits; the standard edition when omitted.
+    #[serde(default)] #[ts(optional)] limits: Option<PlanLimits>,
+    /// Make it a subsidiary of this domain group; `limits.max_accounts` is then its allocation.
+    #[serde(default)] #[ts(optional)] group: Option<String>,
+});
+params!(/// Replaces a domain's plan limits (caller must cover all domains).
+UpdateDomainLimits { /// Domain name.
+domain: String, /// New limits.
+limits: PlanLimits });
+params!(/// Sets a subsidiary's account allocation within its group's allowance.
+AllocateAccounts { /// Subsidiary domain.
+domain: String, /// New allocation.
+max_accounts: u32 });
+params!(/// Removes an empty domain (no accounts, aliases or groups).
+RemoveDomain { /// Domain name.
+domain: String });
+params!(/// Lists domain groups.
+ListDomainGroups {});
+params!(/// Creates a domain group with a total account allowance.
+CreateDomainGroup { /// Group name.
+name: String, /// Accounts the group may allocate in total.
+max_accounts: u32 });
+
+params!(/// The department tree of a domain, as a flat list in path order.
+ListDepartments { /// Domain name.
+domain: String });
+params!(/// Creates a department.
+CreateDepartment {
+    /// Domain name.
+    domain: String,
+    /// Full path, e.g. `Sales/East`.
+    path: String,
+    /// Also create missing parent departments.
+    #[serde(default)] #[ts(optional)] parents: Option<bool>,
+});
+params!(/// Moves a department (with its sub-departments and accounts) under another parent.
+MoveDepartment {
+    /// Domain name.
+    domain: String,
+    /// Department to move.
+    path: String,
+    /// New parent path; `null` moves it to the top level.
+    #[serde(default)] new_parent: Option<String>,
+});
+params!(/// Renames a department (its last path segment).
+RenameDepartment { /// Domain name.
+domain: String, /// Department to rename.
+path: String, /// New name.
+name: String });
+params!(/// Removes an empty department (no accounts, no sub-departments).
+RemoveDepartment { /// Domain name.
+domain: String, /// Department path.
+path: String });
+
+/// Sort order of account listings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountSort {
+    /// By address.
+    #[default]
+    Address,
+    /// By display name.
+    DisplayName,
+    /// By department path.
+    Department,
+    /// By status.
+    Status,
+    /// By creation time.
+    CreatedAt,
+}
+
+params!(/// One page of a domain's accounts, filtered and sorted on the server.
+ListAccounts {
+    /// Domain name.
+    domain: String,
+    /// Case-insensitive substring of address or display name.
+    #[serde(default)] #[ts(optional)] query: Option<String>,
+    /// Only this department (and, unless `subdepartments` is false, its sub-departments).
+    #[serde(default)] #[ts(optional)] department: Option<String>,
+    /// Include sub-departments of `department` (default true).
+    #[serde(default)] #[ts(optional)] subdepartments: Option<bool>,
+    /// Only this status; deleted accounts are listed only when asked for.
+    #[serde(default)] #[ts(optional)] status: Option<AccountStatus>,
+    /// Sort key.
+    #[serde(default)] #[ts(optional)] sort: Option<AccountSort>,
+    /// Sort descending.
+    #[serde(default)] #[ts(optional)] descending: Option<bool>,
+    /// Items to skip.
+    #[serde(default)] #[ts(optional)] offset: Option<u32>,
+    /// Page size, 1–1000 (default 50).
+    #[serde(default)] #[ts(optional)] limit: Option<u32>,
+});
+params!(/// One account.
+GetAccount { /// Account address.
+address: String });
+params!(/// Creates an account; the password is optional.
+CreateAccount {
+    /// Address in one of the backend's domains.
+    address: String,
+    /// Display name.
+    #[serde(default)] #[ts(optional)] display_name: Option<String>,
+    /// Department path (must exist).
+    #[serde(default)] #[ts(optional)] department: Option<String>,
+    /// Notes.
+    #[serde(default)] #[ts(optional)] notes: Option<String>,
+    /// Initial password (stored only as an Argon2id hash).
+    #[serde(default)] #[ts(optional)] password: Option<Password>,
+    /// Require a password change at first logon.
+    #[serde(default)] #[ts(optional)] force_password_change: Option<bool>,
+    /// Mailbox quota in MiB; the plan's mailbox size when omitted.
+    #[serde(default)] #[ts(optional)] quota_mb: Option<u32>,
+});
+params!(/// Changes an account's fields; omitted fields stay as they are.
+UpdateAccount {
+    /// Account address.
+    address: String,
+    /// New display name.
+    #[serde(default)] #[ts(optional)] display_name: Option<String>,
+    /// New department path; empty string moves it to the top level.
+    #[serde(default)] #[ts(optional)] department: Option<String>,
+    /// New notes.
+    #[serde(default)] #[ts(optional)] notes: Option<String>,
+    /// New status (`deleted` is not set here: use remove_account).
+    #[serde(default)] #[ts(optional)] status: Option<AccountStatus>,
+    /// Require a password change at next logon.
+    #[serde(default)] #[ts(optional)] force_password_change: Option<bool>,
+    /// New quota in MiB.
+    #[serde(default)] #[ts(optional)] quota_mb: Option<u32>,
+});
+params!(/// Sets an account's password (write-only); unlocks a locked account.
+SetPassword {
+    /// Account address.
+    address: String,
+    /// The new password.
+    password: Password,
+    /// Require a change at next logon.
+    #[serde(default)] #[ts(optional)] force_password_change: Option<bool>,
+});
+params!(/// Deletes an account: it moves to the recycle bin, its address stays reserved.
+RemoveAccount { /// Account address.
+address: String });
+params!(/// Adds an extra address to an account.
+AddAccountAlias { /// Account address.
+address: String, /// The extra address.
+alias: String });
+params!(/// Removes an extra address from an account.
+RemoveAccountAlias { /// Account address.
+address: String, /// The extra address.
+alias: String });
+
+params!(/// Lists a domain's distribution aliases.
+ListAliases { /// Domain name.
+domain: String });
+params!(/// One alias.
+GetAlias { /// Alias address.
+address: String });
+params!(/// Creates an alias; loops through aliases and groups are refused.
+CreateAlias {
+    /// Alias address.
+    address: String,
+    /// Target addresses.
+    targets: Vec<String>,
+    /// What it is for.
+    #[serde(default)] #[ts(optional)] description: Option<String>,
+});
+params!(/// Changes an alias's targets or description.
+UpdateAlias {
+    /// Alias address.
+    address: String,
+    /// New targets (replacing the old ones).
+    #[serde(default)] #[ts(optional)] targets: Option<Vec<String>>,
+    /// New description.
+    #[serde(default)] #[ts(optional)] description: Option<String>,
+});
+params!(/// Removes an alias.
+RemoveAlias { /// Alias address.
+address: String });
+params!(/// Which mailboxes receive mail sent to an address of ours?
+ResolveAddress { /// Address to resolve.
+address: String });
+
+params!(/// Lists a domain's mail groups.
+ListGroups { /// Domain name.
+domain: String });
+params!(/// One mail group with members.
+GetGroup { /// Group address.
+address: String });
+params!(/// Creates a mail group.
+CreateGroup {
+    /// Group address.
+    address: String,
+    /// Group name.
+    name: String,
+    /// Who may send to it (default: same domain).
+    #[serde(default)] #[ts(optional)] send_permission: Option<SendPermission>,
+    /// Initial members.
+    #[serde(default)] #[ts(optional)] members: Option<Vec<String>>,
+    /// Whitelisted senders (for `whitelist`).
+    #[serde(default)] #[ts(optional)] allowed_senders: Option<Vec<String>>,
+});
+params!(/// Changes a group's name, send permission or whitelist.
+UpdateGroup {
+    /// Group address.
+    address: String,
+    /// New name.
+    #[serde(default)] #[ts(optional)] name: Option<String>,
+    /// New send permission.
+    #[serde(default)] #[ts(optional)] send_permission: Option<SendPermission>,
+    /// New whitelist (replacing the old one).
+    #[serde(default)] #[ts(optional)] allowed_senders: Option<Vec<String>>,
+});
+params!(/// Adds members to a group.
+AddGroupMembers { /// Group address.
+address: String, /// Addresses to add.
+members: Vec<String> });
+params!(/// Removes members from a group.
+RemoveGroupMembers { /// Group address.
+address: String, /// Addresses to remove.
+members: Vec<String> });
+params!(/// Removes a mail group.
+RemoveGroup { /// Group address.
+address: String });
+
+params!(/// Lists admin users (owner only).
+ListAdmins {});
+params!(/// Creates an admin user (owner only).
+CreateAdmin {
+    /// Login name.
+    name: String,
+    /// Role.
+    role: Role,
+    /// Pages it may use (ignored for owners).
+    #[serde(default)] #[ts(optional)] pages: Option<Vec<Page>>,
+    /// Domains it may act on; omitted or null means all.
+    #[serde(default)] #[ts(optional)] domains: Option<Vec<String>>,
+});
+params!(/// Replaces an admin's role, pages and domains (owner only).
+UpdateAdmin {
+    /// Login name.
+    name: String,
+    /// Role.
+    role: Role,
+    /// Pages it may use.
+    #[serde(default)] #[ts(optional)] pages: Option<Vec<Page>>,
+    /// Domains it may act on; null means all.
+    #[serde(default)] #[ts(optional)] domains: Option<Vec<String>>,
+});
+params!(/// Removes an admin and its tokens (owner only; never the last owner).
+RemoveAdmin { /// Login name.
+name: String });
+params!(/// Lists API tokens (owner only).
+ListTokens { /// Only this admin's tokens.
+#[serde(default)] #[ts(optional)] admin: Option<String> });
+params!(/// Creates an API token for an admin; the secret is returned once (owner only).
+CreateToken { /// Admin the token acts as.
+admin: String, /// What it is for.
+#[serde(default)] #[ts(optional)] label: Option<String> });
+params!(/// Revokes an API token (owner only).
+RevokeToken { /// Token id.
+id: String });
+
+params!(/// One page of the audit log, newest first.
+ListAudit {
+    /// Only changes in this domain.
+    #[serde(default)] #[ts(optional)] domain: Option<String>,
+    /// Only changes by this admin.
+    #[serde(default)] #[ts(optional)] actor: Option<String>,
+    /// Only this action (operation name).
+    #[serde(default)] #[ts(optional)] action: Option<String>,
+    /// Items to skip.
+    #[serde(default)] #[ts(optional)] offset: Option<u32>,
+    /// Page size, 1–1000 (default 50).
+    #[serde(default)] #[ts(optional)] limit: Option<u32>,
+});
+
+macro_rules! operations {
+    ($(
+        $(#[doc = $doc:literal])*
+        $name:ident : $method:ident $path:literal $params:ident => $output:ty, mutates = $mutates:literal;
+    )*) => {
+        /// Everything the UI can do, as one async interface. Implemented in-process by
+        /// [`crate::engine::LocalBackend`] and remotely by every [`Transport`].
+        #[async_trait::async_trait]
+        pub trait Backend: Send + Sync {
+            $( $(#[doc = $doc])* async fn $name(&self, params: $params) -> Result<$output>; )*
+        }
+
+        $(
+            impl Operation for $params {
+                const NAME: &'static str = stringify!($name);
+                const METHOD: HttpMethod = HttpMethod::$method;
+                const PATH: &'static str = $path;
+                const SUMMARY: &'static str = concat!($($doc),*);
+                const MUTATES: bool = $mutates;
+                type Output = $output;
+                fn invoke(self, backend: &dyn Backend) -> BoxFuture<'_, Result<$output>> {
+                    backend.$name(self)
+                }
+            }
+        )*
+
+        /// Calls `visitor.visit::<P>()` for every operation's params type, in table order.
+        pub fn visit_operations(visitor: &mut impl OperationVisitor) {
+            $( visitor.visit::<$params>(); )*
+        }
+
+        #[async_trait::async_trait]
+        impl<T: Transport> Backend for T {
+            $( async fn $name(&self, params: $params) -> Result<$output> { self.call(params).await } )*
+        }
+    };
+}
+
+operations! {
+    /// Who am I, and what may I do?
+    whoami: Get "/api/whoami" WhoAmI => Caller, mutates = false;
+    /// Lists the domains the caller may see.
+    list_domains: Get "/api/domains" ListDomains => Vec<Domain>, mutates = false;
+    /// One domain with its limits and usage.
+    get_domain: Get "/api/domains/{domain}" GetDomain => Domain, mutates = false;
+    /// Creates a domain.
+    create_domain: Post "/api/domains" CreateDomain => Domain, mutates = true;
+    /// Replaces a domain's plan limits.
+    update_domain_limits: Put "/api/domains/{domain}/limits" UpdateDomainLimits => Domain, mutates = true;
+    /// Sets a subsidiary's account allocation within its group.
+    allocate_accounts: Put "/api/domains/{domain}/allocation" AllocateAccounts => Domain, mutates = true;
+    /// Removes an empty domain.
+    remove_domain: Delete "/api/domains/{domain}" RemoveDomain => (), mutates = true;
+    /// Lists domain groups.
+    list_domain_groups: Get "/api/domain-groups" ListDomainGroups => Vec<DomainGroup>, mutates = false;
+    /// Creates a domain group.
+    create_domain_group: Post "/api/domain-groups" CreateDomainGroup => DomainGroup, mutates = true;
+
+    /// The department tree of a domain.
+    list_departments: Get "/api/domains/{domain}/departments" ListDepartments => Vec<Department>, mutates = false;
+    /// Creates a department.
+    create_department: Post "/api/domains/{domain}/departments" CreateDepartment => Department, mutates = true;
+    /// Moves a department under another parent.
+    move_department: Post "/api/domains/{domain}/departments/move" MoveDepartment => Department, mutates = true;
+    /// Renames a department.
+    rename_department: Post "/api/domains/{domain}/departments/rename" RenameDepartment => Department, mutates = true;
+    /// Removes an empty department.
+    remove_department: Delete "/api/domains/{domain}/departments" RemoveDepartment => (), mutates = true;
+
+    /// One page of a domain's accounts.
+    list_accounts: Get "/api/domains/{domain}/accounts" ListAccounts => Listing<Account>, mutates = false;
+    /// One account.
+    get_account: Get "/api/accounts/{address}" GetAccount => Account, mutates = false;
+    /// Creates an account.
+    create_account: Post "/api/accounts" CreateAccount => Account, mutates = true;
+    /// Changes an account's fields.
+    update_account: Patch "/api/accounts/{address}" UpdateAccount => Account, mutates = true;
+    /// Sets an account's password.
+    set_password: Put "/api/accounts/{address}/password" SetPassword => (), mutates = true;
+    /// Deletes an account (to the recycle bin).
+    remove_account: Delete "/api/accounts/{address}" RemoveAccount => (), mutates = true;
+    /// Adds an extra address to an account.
+    add_account_alias: Post "/api/accounts/{address}/aliases" AddAccountAlias => Account, mutates = true;
+    /// Removes an extra address from an account.
+    remove_account_alias: Delete "/api/accounts/{address}/aliases" RemoveAccountAlias => Account, mutates = true;
+
+    /// Lists a domain's aliases.
+    list_aliases: Get "/api/domains/{domain}/aliases" ListAliases => Vec<Alias>, mutates = false;
+    /// One alias.
+    get_alias: Get "/api/aliases/{address}" GetAlias => Alias, mutates = false;
+    /// Creates an alias.
+    create_alias: Post "/api/aliases" CreateAlias => Alias, mutates = true;
+    /// Changes an alias.
+    update_alias: Patch "/api/aliases/{address}" UpdateAlias => Alias, mutates = true;
+    /// Removes an alias.
+    remove_alias: Delete "/api/aliases/{address}" RemoveAlias => (), mutates = true;
+    /// Which mailboxes receive mail sent to an address?
+    resolve_address: Get "/api/resolve/{address}" ResolveAddress => Resolution, mutates = false;
+
+    /// Lists a domain's mail groups.
+    list_groups: Get "/api/domains/{domain}/groups" ListGroups => Vec<MailGroup>, mutates = false;
+    /// One mail group.
+    get_group: Get "/api/groups/{address}" GetGroup => MailGroup, mutates = false;
+    /// Creates a mail group.
+    create_group: Post "/api/groups" CreateGroup => MailGroup, mutates = true;
+    /// Changes a group's name, permission or whitelist.
+    update_group: Patch "/api/groups/{address}" UpdateGroup => MailGroup, mutates = true;
+    /// Adds members to a group.
+    add_group_members: Post "/api/groups/{address}/members" AddGroupMembers => MailGroup, mutates = true;
+    /// Removes members from a group.
+    remove_group_members: Post "/api/groups/{address}/members/remove" RemoveGroupMembers => MailGroup, mutates = true;
+    /// Removes a mail group.
+    remove_group: Delete "/api/groups/{address}" RemoveGroup => (), mutates = true;
+
+    /// Lists admin users.
+    list_admins: Get "/api/admins" ListAdmins => Vec<Admin>, mutates = false;
+    /// Creates an admin user.
+    create_admin: Post "/api/admins" CreateAdmin => Admin, mutates = true;
+    /// Replaces an admin's role, pages and domains.
+    update_admin: Put "/api/admins/{name}" UpdateAdmin => Admin, mutates = true;
+    /// Removes an admin and its tokens.
+    remove_admin: Delete "/api/admins/{name}" RemoveAdmin => (), mutates = true;
+    /// Lists API tokens.
+    list_tokens: Get "/api/tokens" ListTokens => Vec<ApiToken>, mutates = false;
+    /// Creates an API token (secret shown once).
+    create_token: Post "/api/tokens" CreateToken => NewToken, mutates = true;
+    /// Revokes an API token.
+    revoke_token: Delete "/api/tokens/{id}" RevokeToken => (), mutates = true;
+
+    /// One page of the audit log.
+    list_audit: Get "/api/audit" ListAudit => Listing<AuditEntry>, mutates = false;
+}

@@ -1,0 +1,113 @@
+//! Role checks. Every operation calls one of these before it looks anything up.
+
+use crate::error::{Error, Result};
+use crate::model::{Caller, Page, Role};
+
+/// Name of the implicit owner when the engine is driven locally (desktop app, CLI).
+pub const LOCAL_OWNER: &str = "local";
+
+pub(crate) fn local_owner() -> Caller {
+    Caller { name: LOCAL_OWNER.into(), role: Role::Owner, pages: Page::ALL.to_vec(), domains: None }
+}
+
+impl Caller {
+    /// Whether the caller's domain scope includes `domain` (canonical name).
+    pub fn covers_domain(&self, domain: &str) -> bool {
+        self.role == Role::Owner
+            || self.domains.as_ref().is_none_or(|list| list.iter().any(|d| d == domain))
+    }
+
+    /// Whether the caller may use `page` at all.
+    pub fn has_page(&self, page: Page) -> bool {
+        self.role == Role::Owner || self.pages.contains(&page)
+    }
+
+    /// Refuses unless the caller may use `page` (for writing, when `write`) on `domain`;
+    /// `domain = None` means "all domains" (creating domains, domain groups).
+    pub(crate) fn require(&self, page: Page, domain: Option<&str>, write: bool) -> Result<()> {
+        if self.role == Role::Owner {
+            return Ok(());
+        }
+        if write && self.role == Role::Helpdesk {
+            return Err(Error::permission_denied(format!(
+                "{} has the helpdesk role, which can look but not change anything",
+                self.name
+            )));
+        }
+        if !self.has_page(page) {
+            return Err(Error::permission_denied(format!(
+                "{} may not use the {} page",
+                self.name,
+                page.as_str()
+            )));
+        }
+        match domain {
+            Some(d) if !self.covers_domain(d) => Err(Error::permission_denied(format!(
+                "{} may not manage domain {d}",
+                self.name
+            ))),
+            None if self.domains.is_some() => Err(Error::permission_denied(format!(
+                "{} is limited to some domains; this needs access to all of them",
+                self.name
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Refuses unless the caller is an owner (admin users and tokens).
+    pub(crate) fn require_owner(&self) -> Result<()> {
+        if self.role == Role::Owner {
+            Ok(())
+        } else {
+            Err(Error::permission_denied(format!(
+                "only an owner may manage admins and tokens; {} is {}",
+                self.name,
+                self.role.as_str()
+            )))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+
+    fn sub(role: Role, pages: &[Page], domains: Option<&[&str]>) -> Caller {
+        Caller {
+            name: "sub".into(),
+            role,
+            pages: pages.to_vec(),
+            domains: domains.map(|d| d.iter().map(|s| s.to_string()).collect()),
+        }
+    }
+
+    #[test]
+    fn owners_may_do_everything() {
+        let c = local_owner();
+        assert!(c.require(Page::Accounts, Some("x.example"), true).is_ok());
+        assert!(c.require(Page::Domains, None, true).is_ok());
+        assert!(c.require_owner().is_ok());
+    }
+
+    #[test]
+    fn sub_admins_are_limited_to_pages_and_domains() {
+        let c = sub(Role::Admin, &[Page::Accounts], Some(&["a.example"]));
+        assert!(c.require(Page::Accounts, Some("a.example"), true).is_ok());
+        let e = c.require(Page::Accounts, Some("b.example"), false).unwrap_err();
+        assert_eq!(e.code, ErrorCode::PermissionDenied);
+        assert!(e.message.contains("b.example"));
+        assert!(c.require(Page::Aliases, Some("a.example"), false).unwrap_err().message.contains("aliases page"));
+        assert!(c.require(Page::Accounts, None, true).is_err());
+        assert!(c.require_owner().is_err());
+        let all = sub(Role::Admin, &[Page::Domains], None);
+        assert!(all.require(Page::Domains, None, true).is_ok());
+    }
+
+    #[test]
+    fn helpdesk_reads_but_never_writes() {
+        let c = sub(Role::Helpdesk, &[Page::Accounts], None);
+        assert!(c.require(Page::Accounts, Some("a.example"), false).is_ok());
+        assert!(c.require(Page::Accounts, Some("a.example"), true).unwrap_err().message.contains("helpdesk"));
+    }
+}

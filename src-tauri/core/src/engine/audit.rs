@@ -1,0 +1,88 @@
+//! The audit log: written inside each change's transaction, read newest first.
+
+use serde::Serialize;
+use sqlx::{Row, SqliteConnection};
+
+use super::LocalBackend;
+use crate::api::ListAudit;
+use crate::error::Result;
+use crate::model::{AuditEntry, Listing, Page};
+
+/// One change to record.
+pub(crate) struct Change<'a> {
+    pub action: &'a str,
+    pub domain: Option<&'a str>,
+    pub target: &'a str,
+}
+
+/// Records a change made by `actor`; `before`/`after` are `None` for creations/removals.
+pub(crate) async fn record<B: Serialize, A: Serialize>(
+    conn: &mut SqliteConnection,
+    actor: &str,
+    change: Change<'_>,
+    before: Option<&B>,
+    after: Option<&A>,
+) -> Result<()> {
+    let before = before.map(serde_json::to_string).transpose()?;
+    let after = after.map(serde_json::to_string).transpose()?;
+    sqlx::query("INSERT INTO audit_log (at, actor, action, domain, target, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        .bind(super::now())
+        .bind(actor)
+        .bind(change.action)
+        .bind(change.domain)
+        .bind(change.target)
+        .bind(before)
+        .bind(after)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub(crate) async fn list(b: &LocalBackend, p: ListAudit) -> Result<Listing<AuditEntry>> {
+    let domain = p.domain.as_deref().map(crate::validate::domain).transpose()?;
+    b.caller.require(Page::Audit, domain.as_deref(), false)?;
+    let offset = p.offset.unwrap_or(0);
+    let limit = p.limit.unwrap_or(50).clamp(1, 1000);
+    // A caller limited to some domains sees only changes within them.
+    let scope: Option<String> = match (&domain, &b.caller.domains) {
+        (None, Some(list)) if b.caller.role != crate::model::Role::Owner => Some(serde_json::to_string(list)?),
+        _ => None,
+    };
+    let filter = "(?1 IS NULL OR domain = ?1) AND (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR action = ?3)
+        AND (?4 IS NULL OR domain IN (SELECT value FROM json_each(?4)))";
+    let mut conn = b.engine.read().await?;
+    let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM audit_log WHERE {filter}"))
+        .bind(&domain)
+        .bind(&p.actor)
+        .bind(&p.action)
+        .bind(&scope)
+        .fetch_one(&mut *conn)
+        .await?;
+    let rows = sqlx::query(&format!(
+        "SELECT id, at, actor, action, domain, target, before, after FROM audit_log WHERE {filter}
+         ORDER BY id DESC LIMIT ?5 OFFSET ?6"
+    ))
+    .bind(&domain)
+    .bind(&p.actor)
+    .bind(&p.action)
+    .bind(&scope)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&mut *conn)
+    .await?;
+    let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
+    let items = rows
+        .into_iter()
+        .map(|r| AuditEntry {
+            id: r.get::<i64, _>("id") as u32,
+            at: r.get("at"),
+            actor: r.get("actor"),
+            action: r.get("action"),
+            domain: r.get("domain"),
+            target: r.get("target"),
+            before: parse(r.get("before")),
+            after: parse(r.get("after")),
+        })
+        .collect();
+    Ok(Listing { items, total: total as u32, offset })
+}

@@ -1,0 +1,284 @@
+//! The in-process backend: the organisation engine over SQLite.
+//!
+//! Invariants:
+//! * every mutating operation is one `BEGIN IMMEDIATE` transaction that also writes its
+//!   audit entry, so a change and its record land together or not at all;
+//! * permissions are checked before anything is looked up, so a caller learns nothing
+//!   about domains outside its scope (403, never 404);
+//! * SQLite runs in WAL mode with `synchronous = FULL`: a committed change survives a
+//!   crash or power loss.
+
+mod access;
+mod accounts;
+mod addresses;
+mod admins;
+mod audit;
+mod departments;
+mod domains;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::SqliteConnection;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::api::*;
+use crate::error::{Error, Result};
+use crate::model::*;
+
+pub use access::LOCAL_OWNER;
+pub use admins::FirstStart;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The organisation engine: a SQLite database and the rules over it. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    pool: SqlitePool,
+    data_dir: Option<PathBuf>,
+}
+
+/// The file name of the database inside the data folder.
+pub const DATABASE_FILE: &str = "postdesk.db";
+
+impl Engine {
+    /// Opens (creating if needed) the database in `data_dir` and runs pending migrations.
+    pub async fn open(data_dir: &Path) -> Result<Engine> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            Error::internal(format!("cannot create data folder {}: {e}", data_dir.display()))
+        })?;
+        let options = SqliteConnectOptions::new()
+            .filename(data_dir.join(DATABASE_FILE))
+            .create_if_missing(true);
+        let mut engine = Self::connect(options, 8).await?;
+        engine.data_dir = Some(data_dir.to_path_buf());
+        Ok(engine)
+    }
+
+    /// A private in-memory database, for tests and benchmarks.
+    pub async fn open_in_memory() -> Result<Engine> {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")
+            .map_err(|e| Error::internal(e.to_string()))?;
+        // One connection: every connection to :memory: would be a separate database.
+        Self::connect(options, 1).await
+    }
+
+    async fn connect(options: SqliteConnectOptions, max_connections: u32) -> Result<Engine> {
+        let options = options
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections)
+            .connect_with(options)
+            .await
+            .map_err(|e| Error::unavailable(format!("cannot open the database: {e}")))?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Engine { pool, data_dir: None })
+    }
+
+    /// The data folder, when the database lives on disk.
+    pub fn data_dir(&self) -> Option<&Path> {
+        self.data_dir.as_deref()
+    }
+
+    /// The connection pool (for other engine parts in this workspace: server, importers).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// A backend acting as `caller`.
+    pub fn backend_for(&self, caller: Caller) -> LocalBackend {
+        LocalBackend { engine: self.clone(), caller }
+    }
+
+    /// A backend acting as the local owner (the desktop app and the CLI on its own data).
+    pub fn local_backend(&self) -> LocalBackend {
+        self.backend_for(access::local_owner())
+    }
+
+    /// Starts a write transaction, taking the write lock up front so two writers never
+    /// deadlock on a read-to-write upgrade.
+    async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// A connection for reads.
+    async fn read(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Sqlite>> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    /// Closes the pool, checkpointing the WAL.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// The current time as RFC 3339 UTC with second precision.
+pub(crate) fn now() -> String {
+    let t = time::OffsetDateTime::now_utc();
+    let t = t.replace_nanosecond(0).unwrap_or(t);
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+/// The engine acting as one caller: what the UI, CLI and HTTP API all go through.
+#[derive(Clone, Debug)]
+pub struct LocalBackend {
+    engine: Engine,
+    caller: Caller,
+}
+
+impl LocalBackend {
+    /// The engine underneath.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+    /// Who this backend acts as.
+    pub fn caller(&self) -> &Caller {
+        &self.caller
+    }
+}
+
+/// Looks up a domain row by canonical name.
+pub(crate) async fn domain_id(conn: &mut SqliteConnection, domain: &str) -> Result<i64> {
+    sqlx::query_scalar("SELECT id FROM domains WHERE name = ?")
+        .bind(domain)
+        .fetch_optional(conn)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("domain {domain} does not exist")).with_field("domain"))
+}
+
+#[async_trait::async_trait]
+impl Backend for LocalBackend {
+    async fn whoami(&self, _: WhoAmI) -> Result<Caller> {
+        Ok(self.caller.clone())
+    }
+    async fn list_domains(&self, p: ListDomains) -> Result<Vec<Domain>> {
+        domains::list(self, p).await
+    }
+    async fn get_domain(&self, p: GetDomain) -> Result<Domain> {
+        domains::get(self, p).await
+    }
+    async fn create_domain(&self, p: CreateDomain) -> Result<Domain> {
+        domains::create(self, p).await
+    }
+    async fn update_domain_limits(&self, p: UpdateDomainLimits) -> Result<Domain> {
+        domains::update_limits(self, p).await
+    }
+    async fn allocate_accounts(&self, p: AllocateAccounts) -> Result<Domain> {
+        domains::allocate(self, p).await
+    }
+    async fn remove_domain(&self, p: RemoveDomain) -> Result<()> {
+        domains::remove(self, p).await
+    }
+    async fn list_domain_groups(&self, p: ListDomainGroups) -> Result<Vec<DomainGroup>> {
+        domains::list_groups(self, p).await
+    }
+    async fn create_domain_group(&self, p: CreateDomainGroup) -> Result<DomainGroup> {
+        domains::create_group(self, p).await
+    }
+    async fn list_departments(&self, p: ListDepartments) -> Result<Vec<Department>> {
+        departments::list(self, p).await
+    }
+    async fn create_department(&self, p: CreateDepartment) -> Result<Department> {
+        departments::create(self, p).await
+    }
+    async fn move_department(&self, p: MoveDepartment) -> Result<Department> {
+        departments::move_to(self, p).await
+    }
+    async fn rename_department(&self, p: RenameDepartment) -> Result<Department> {
+        departments::rename(self, p).await
+    }
+    async fn remove_department(&self, p: RemoveDepartment) -> Result<()> {
+        departments::remove(self, p).await
+    }
+    async fn list_accounts(&self, p: ListAccounts) -> Result<Listing<Account>> {
+        accounts::list(self, p).await
+    }
+    async fn get_account(&self, p: GetAccount) -> Result<Account> {
+        accounts::get(self, p).await
+    }
+    async fn create_account(&self, p: CreateAccount) -> Result<Account> {
+        accounts::create(self, p).await
+    }
+    async fn update_account(&self, p: UpdateAccount) -> Result<Account> {
+        accounts::update(self, p).await
+    }
+    async fn set_password(&self, p: SetPassword) -> Result<()> {
+        accounts::set_password(self, p).await
+    }
+    async fn remove_account(&self, p: RemoveAccount) -> Result<()> {
+        accounts::remove(self, p).await
+    }
+    async fn add_account_alias(&self, p: AddAccountAlias) -> Result<Account> {
+        accounts::add_alias(self, p).await
+    }
+    async fn remove_account_alias(&self, p: RemoveAccountAlias) -> Result<Account> {
+        accounts::remove_alias(self, p).await
+    }
+    async fn list_aliases(&self, p: ListAliases) -> Result<Vec<Alias>> {
+        addresses::list_aliases(self, p).await
+    }
+    async fn get_alias(&self, p: GetAlias) -> Result<Alias> {
+        addresses::get_alias(self, p).await
+    }
+    async fn create_alias(&self, p: CreateAlias) -> Result<Alias> {
+        addresses::create_alias(self, p).await
+    }
+    async fn update_alias(&self, p: UpdateAlias) -> Result<Alias> {
+        addresses::update_alias(self, p).await
+    }
+    async fn remove_alias(&self, p: RemoveAlias) -> Result<()> {
+        addresses::remove_alias(self, p).await
+    }
+    async fn resolve_address(&self, p: ResolveAddress) -> Result<Resolution> {
+        addresses::resolve(self, p).await
+    }
+    async fn list_groups(&self, p: ListGroups) -> Result<Vec<MailGroup>> {
+        addresses::list_groups(self, p).await
+    }
+    async fn get_group(&self, p: GetGroup) -> Result<MailGroup> {
+        addresses::get_group(self, p).await
+    }
+    async fn create_group(&self, p: CreateGroup) -> Result<MailGroup> {
+        addresses::create_group(self, p).await
+    }
+    async fn update_group(&self, p: UpdateGroup) -> Result<MailGroup> {
+        addresses::update_group(self, p).await
+    }
+    async fn add_group_members(&self, p: AddGroupMembers) -> Result<MailGroup> {
+        addresses::add_group_members(self, p).await
+    }
+    async fn remove_group_members(&self, p: RemoveGroupMembers) -> Result<MailGroup> {
+        addresses::remove_group_members(self, p).await
+    }
+    async fn remove_group(&self, p: RemoveGroup) -> Result<()> {
+        addresses::remove_group(self, p).await
+    }
+    async fn list_admins(&self, p: ListAdmins) -> Result<Vec<Admin>> {
+        admins::list(self, p).await
+    }
+    async fn create_admin(&self, p: CreateAdmin) -> Result<Admin> {
+        admins::create(self, p).await
+    }
+    async fn update_admin(&self, p: UpdateAdmin) -> Result<Admin> {
+        admins::update(self, p).await
+    }
+    async fn remove_admin(&self, p: RemoveAdmin) -> Result<()> {
+        admins::remove(self, p).await
+    }
+    async fn list_tokens(&self, p: ListTokens) -> Result<Vec<ApiToken>> {
+        admins::list_tokens(self, p).await
+    }
+    async fn create_token(&self, p: CreateToken) -> Result<NewToken> {
+        admins::create_token(self, p).await
+    }
+    async fn revoke_token(&self, p: RevokeToken) -> Result<()> {
+        admins::revoke_token(self, p).await
+    }
+    async fn list_audit(&self, p: ListAudit) -> Result<Listing<AuditEntry>> {
+        audit::list(self, p).await
+    }
+}

@@ -1,0 +1,415 @@
+//! The organisation model as it crosses the API: what callers see.
+//!
+//! Invariant: no type here carries a password or a password hash. Accounts only say
+//! whether a password is set (`has_password`); tokens are shown once, at creation.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// Limits of a domain's plan (edition). Enforced on every create and update.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct PlanLimits {
+    /// Most accounts (mailboxes) the domain may have; deleted ones do not count.
+    pub max_accounts: u32,
+    /// Largest mailbox, in MiB; an account's quota may not exceed it.
+    pub mailbox_size_mb: u32,
+    /// Largest attachment of normal mail, in MiB.
+    pub attachment_size_mb: u32,
+    /// Whether large attachments (links instead of inline files) are allowed.
+    pub large_attachments: bool,
+}
+
+impl Default for PlanLimits {
+    /// The standard edition of seed 004: 60 MB attachments, large ones allowed.
+    fn default() -> Self {
+        PlanLimits {
+            max_accounts: 50,
+            mailbox_size_mb: 10_240,
+            attachment_size_mb: 60,
+            large_attachments: true,
+        }
+    }
+}
+
+/// A mail domain of a backend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct Domain {
+    /// ASCII (A-label) name, the identifier.
+    pub name: String,
+    /// The name as people write it (Unicode labels decoded).
+    pub display_name: String,
+    /// The group this domain is a subsidiary of, if any.
+    pub group: Option<String>,
+    /// Plan limits (for a subsidiary, `max_accounts` is its allocation from the group).
+    pub limits: PlanLimits,
+    /// Accounts in use (not deleted).
+    pub account_count: u32,
+    /// Creation time, RFC 3339 UTC.
+    pub created_at: String,
+}
+
+/// A group of subsidiary domains sharing one account allowance (seed 004, group edition).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct DomainGroup {
+    /// Group name, the identifier.
+    pub name: String,
+    /// Accounts the group may allocate to its subsidiaries in total.
+    pub max_accounts: u32,
+    /// Sum of the subsidiaries' allocations.
+    pub allocated: u32,
+    /// The subsidiary domains.
+    pub domains: Vec<String>,
+}
+
+/// A department in a domain's tree, identified by its path (`Sales/East`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct Department {
+    /// Full path from the root, segments joined by `/`.
+    pub path: String,
+    /// Last segment of the path.
+    pub name: String,
+    /// Path of the parent, `None` at the top level.
+    pub parent: Option<String>,
+    /// Accounts directly in this department.
+    pub accounts: u32,
+    /// Accounts in this department and all its sub-departments.
+    pub total_accounts: u32,
+}
+
+/// Lifecycle state of an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountStatus {
+    /// Can log in and receive mail.
+    Active,
+    /// Locked after too many failed logins; a password reset unlocks it.
+    Locked,
+    /// Disabled by an admin: no login, no delivery.
+    Disabled,
+    /// Deleted: in the recycle bin, address still reserved.
+    Deleted,
+}
+
+impl AccountStatus {
+    /// The name stored in the database and used on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountStatus::Active => "active",
+            AccountStatus::Locked => "locked",
+            AccountStatus::Disabled => "disabled",
+            AccountStatus::Deleted => "deleted",
+        }
+    }
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "active" => AccountStatus::Active,
+            "locked" => AccountStatus::Locked,
+            "disabled" => AccountStatus::Disabled,
+            "deleted" => AccountStatus::Deleted,
+            _ => return None,
+        })
+    }
+}
+
+/// A mailbox account. Never carries its password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct Account {
+    /// Canonical address, the identifier.
+    pub address: String,
+    /// Name shown to recipients and in the address book.
+    pub display_name: String,
+    /// Department path, `None` when at the domain's top level.
+    pub department: Option<String>,
+    /// Free-text notes for admins.
+    pub notes: String,
+    /// Lifecycle state.
+    pub status: AccountStatus,
+    /// Whether a password has been set (the password itself is never readable).
+    pub has_password: bool,
+    /// The user must change the password at the next logon.
+    pub force_password_change: bool,
+    /// Mailbox quota in MiB (at most the plan's mailbox size).
+    pub quota_mb: u32,
+    /// Extra addresses of this account.
+    pub aliases: Vec<String>,
+    /// Creation time, RFC 3339 UTC.
+    pub created_at: String,
+    /// Last change, RFC 3339 UTC.
+    pub updated_at: String,
+}
+
+/// One page of a longer list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct Listing<T> {
+    /// The items of this page.
+    pub items: Vec<T>,
+    /// How many items match the filter in all.
+    pub total: u32,
+    /// Offset of the first item.
+    pub offset: u32,
+}
+
+/// A distribution alias: an address that expands to other addresses (seed 003).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct Alias {
+    /// The alias address.
+    pub address: String,
+    /// Where mail goes: accounts, groups, other aliases or external addresses.
+    pub targets: Vec<String>,
+    /// What the alias is for.
+    pub description: String,
+}
+
+/// Who may send to a mail group (seed 004): exactly one of four.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum SendPermission {
+    /// Only accounts of the group's own domain (the default).
+    SameDomain,
+    /// Only members of the group.
+    MembersOnly,
+    /// Anyone, inside or outside.
+    Anyone,
+    /// Only the senders on the group's whitelist.
+    Whitelist,
+}
+
+impl SendPermission {
+    /// The name stored in the database and used on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SendPermission::SameDomain => "same_domain",
+            SendPermission::MembersOnly => "members_only",
+            SendPermission::Anyone => "anyone",
+            SendPermission::Whitelist => "whitelist",
+        }
+    }
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "same_domain" => SendPermission::SameDomain,
+            "members_only" => SendPermission::MembersOnly,
+            "anyone" => SendPermission::Anyone,
+            "whitelist" => SendPermission::Whitelist,
+            _ => return None,
+        })
+    }
+}
+
+/// A mail group: one address delivering to all members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct MailGroup {
+    /// The group address.
+    pub address: String,
+    /// Human name of the group.
+    pub name: String,
+    /// Who may send to it.
+    pub send_permission: SendPermission,
+    /// Member addresses.
+    pub members: Vec<String>,
+    /// Senders allowed when `send_permission` is `whitelist`.
+    pub allowed_senders: Vec<String>,
+}
+
+/// What an address of ours is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum AddressKind {
+    /// An account's own address.
+    Account,
+    /// An extra address of an account.
+    AccountAlias,
+    /// A distribution alias.
+    Alias,
+    /// A mail group.
+    Group,
+}
+
+impl AddressKind {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AddressKind::Account => "account",
+            AddressKind::AccountAlias => "account_alias",
+            AddressKind::Alias => "alias",
+            AddressKind::Group => "group",
+        }
+    }
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "account" => AddressKind::Account,
+            "account_alias" => AddressKind::AccountAlias,
+            "alias" => AddressKind::Alias,
+            "group" => AddressKind::Group,
+            _ => return None,
+        })
+    }
+    /// How a person would say it in an error message.
+    pub fn describe(self) -> &'static str {
+        match self {
+            AddressKind::Account => "an account",
+            AddressKind::AccountAlias => "an account alias",
+            AddressKind::Alias => "an alias",
+            AddressKind::Group => "a mail group",
+        }
+    }
+}
+
+/// Where mail to an address ends up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct Resolution {
+    /// The address asked about, canonical.
+    pub address: String,
+    /// What it is.
+    pub kind: AddressKind,
+    /// Local accounts that receive a copy, sorted, without duplicates.
+    pub mailboxes: Vec<String>,
+    /// External addresses that receive a copy.
+    pub external: Vec<String>,
+}
+
+/// An admin's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The backend owner: every page, every domain, manages admins and tokens.
+    Owner,
+    /// A sub-admin: may change things on its pages in its domains.
+    Admin,
+    /// Helpdesk: may read its pages in its domains, change nothing.
+    Helpdesk,
+}
+
+impl Role {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Helpdesk => "helpdesk",
+        }
+    }
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "owner" => Role::Owner,
+            "admin" => Role::Admin,
+            "helpdesk" => Role::Helpdesk,
+            _ => return None,
+        })
+    }
+}
+
+/// The pages (features) a sub-admin can be given. Admins and tokens are owner-only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Page {
+    /// Domains, plan limits, domain groups.
+    Domains,
+    /// The department tree.
+    Departments,
+    /// Accounts (mailboxes) and their aliases.
+    Accounts,
+    /// Distribution aliases.
+    Aliases,
+    /// Mail groups.
+    Groups,
+    /// The audit log.
+    Audit,
+}
+
+impl Page {
+    /// Every page, in menu order.
+    pub const ALL: [Page; 6] =
+        [Page::Domains, Page::Departments, Page::Accounts, Page::Aliases, Page::Groups, Page::Audit];
+
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Page::Domains => "domains",
+            Page::Departments => "departments",
+            Page::Accounts => "accounts",
+            Page::Aliases => "aliases",
+            Page::Groups => "groups",
+            Page::Audit => "audit",
+        }
+    }
+}
+
+/// An admin user of the backend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct Admin {
+    /// Login name, the identifier.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Pages a non-owner may use (owners: all).
+    pub pages: Vec<Page>,
+    /// Domains a non-owner may act on; `None` means all domains.
+    pub domains: Option<Vec<String>>,
+    /// Creation time, RFC 3339 UTC.
+    pub created_at: String,
+}
+
+/// The identity an operation runs as, with what it may touch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct Caller {
+    /// Admin name (the local desktop/CLI owner is `local`).
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Pages the caller may use.
+    pub pages: Vec<Page>,
+    /// Domains the caller may act on; `None` means all.
+    pub domains: Option<Vec<String>>,
+}
+
+/// An API token's public record (the secret is never stored, only its hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct ApiToken {
+    /// Public identifier, also the token's prefix.
+    pub id: String,
+    /// The admin the token acts as.
+    pub admin: String,
+    /// What the token is for.
+    pub label: String,
+    /// Creation time, RFC 3339 UTC.
+    pub created_at: String,
+    /// Last successful use, RFC 3339 UTC.
+    pub last_used_at: Option<String>,
+}
+
+/// A token just created: the only time its secret is shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct NewToken {
+    /// The public record.
+    pub token: ApiToken,
+    /// The bearer secret; store it now, it cannot be shown again.
+    pub secret: String,
+}
+
+/// One recorded change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct AuditEntry {
+    /// Sequence number.
+    pub id: u32,
+    /// When, RFC 3339 UTC.
+    pub at: String,
+    /// Who (admin name).
+    pub actor: String,
+    /// The operation, e.g. `create_account`.
+    pub action: String,
+    /// The domain concerned, if any.
+    pub domain: Option<String>,
+    /// What was changed (address, path, name).
+    pub target: String,
+    /// State before the change (`null` when created).
+    #[ts(type = "unknown")]
+    pub before: Option<serde_json::Value>,
+    /// State after the change (`null` when removed).
+    #[ts(type = "unknown")]
+    pub after: Option<serde_json::Value>,
+}

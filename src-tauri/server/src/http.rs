@@ -1,0 +1,172 @@
+//! Routing, authentication and the params mapping of the admin API.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
+use postdesk_core::api::{HttpMethod, Operation, OperationVisitor, visit_operations};
+use postdesk_core::{Engine, Error};
+
+/// An [`Error`] as an HTTP response: the status its code maps to, the error as JSON.
+pub struct ApiError(pub Error);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, axum::Json(&self.0)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError(e)
+    }
+}
+
+#[derive(Clone)]
+struct AppState {
+    engine: Engine,
+}
+
+/// The admin API for `engine`: every operation, `/api/openapi.json` and `/api/health`.
+pub fn router(engine: Engine) -> Router {
+    let mut mount = Mount { router: Router::new() };
+    visit_operations(&mut mount);
+    let spec = crate::openapi::document();
+    mount
+        .router
+        .route("/api/openapi.json", get(move || async move { axum::Json(spec.clone()) }))
+        .route("/api/health", get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }))
+        .fallback(|| async { ApiError(Error::not_found("no such API route")) })
+        .with_state(AppState { engine })
+}
+
+struct Mount {
+    router: Router<AppState>,
+}
+
+impl OperationVisitor for Mount {
+    fn visit<O: Operation>(&mut self) {
+        let handler = handle::<O>;
+        let method: MethodRouter<AppState> = match O::METHOD {
+            HttpMethod::Get => get(handler),
+            HttpMethod::Post => post(handler),
+            HttpMethod::Put => put(handler),
+            HttpMethod::Patch => patch(handler),
+            HttpMethod::Delete => delete(handler),
+        };
+        let router = std::mem::take(&mut self.router);
+        self.router = router.route(O::PATH, method);
+    }
+}
+
+async fn handle<O: Operation>(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    path: Option<Path<Vec<(String, String)>>>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Result<axum::Json<O::Output>, ApiError> {
+    let caller = state.engine.authenticate(bearer(&headers)?).await?;
+    let path = path.map(|Path(p)| p).unwrap_or_default();
+    let params = decode::<O>(&path, query.as_deref(), &body)?;
+    let backend = state.engine.backend_for(caller);
+    Ok(axum::Json(params.invoke(&backend).await?))
+}
+
+fn bearer(headers: &HeaderMap) -> Result<&str, Error> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| Error::unauthenticated("missing API token: send the header 'Authorization: Bearer <token>'"))?;
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(|| Error::unauthenticated("the Authorization header must be 'Bearer <token>'"))
+}
+
+/// Builds the params from path segments plus the query string (GET, DELETE) or the JSON
+/// body (others). Path segments win over anything else of the same name.
+fn decode<O: Operation>(path: &[(String, String)], query: Option<&str>, body: &[u8]) -> Result<O, Error> {
+    let bad = |e: &dyn std::fmt::Display| Error::validation(format!("invalid request for {}: {e}", O::NAME));
+    if O::METHOD.params_in_query() {
+        let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or("")).map_err(|e| bad(&e))?;
+        pairs.retain(|(k, _)| !path.iter().any(|(p, _)| p == k));
+        pairs.extend(path.iter().cloned());
+        let combined = serde_urlencoded::to_string(&pairs).map_err(|e| bad(&e))?;
+        serde_urlencoded::from_str(&combined).map_err(|e| bad(&e))
+    } else {
+        let mut value: serde_json::Value = if body.iter().all(u8::is_ascii_whitespace) {
+            serde_json::json!({})
+        } else {
+            serde_json::from_slice(body).map_err(|e| bad(&e))?
+        };
+        let object = value.as_object_mut().ok_or_else(|| bad(&"the body must be a JSON object"))?;
+        for (k, v) in path {
+            object.insert(k.clone(), serde_json::Value::String(v.clone()));
+        }
+        serde_json::from_value(value).map_err(|e| bad(&e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt;
+    use postdesk_core::api::{CreateAccount, ListAccounts};
+    use tower::ServiceExt;
+
+    #[test]
+    fn query_params_merge_with_path_params() {
+        let path = vec![("domain".to_string(), "example.com".to_string())];
+        let p: ListAccounts = decode(&path, Some("query=ann&limit=20&domain=evil.example"), b"").unwrap();
+        assert_eq!(p.domain, "example.com");
+        assert_eq!(p.query.as_deref(), Some("ann"));
+        assert_eq!(p.limit, Some(20));
+        let err = decode::<ListAccounts>(&path, Some("limit=lots"), b"").unwrap_err();
+        assert!(err.message.contains("invalid request for list_accounts"), "{}", err.message);
+        let err = decode::<ListAccounts>(&path, Some("nonsense=1"), b"").unwrap_err();
+        assert!(err.message.contains("unknown field"), "{}", err.message);
+    }
+
+    #[test]
+    fn body_params_are_json_objects() {
+        let p: CreateAccount = decode(&[], None, br#"{"address":"a@example.com"}"#).unwrap();
+        assert_eq!(p.address, "a@example.com");
+        assert!(decode::<CreateAccount>(&[], None, b"[1]").unwrap_err().message.contains("JSON object"));
+        assert!(decode::<CreateAccount>(&[], None, b"{").unwrap_err().message.contains("EOF"));
+        assert!(decode::<CreateAccount>(&[], None, b"{}").unwrap_err().message.contains("missing field `address`"));
+    }
+
+    async fn call(app: Router, request: Request<Body>) -> (StatusCode, serde_json::Value) {
+        let response = app.oneshot(request).await.unwrap();
+        let status = response.status();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null))
+    }
+
+    #[tokio::test]
+    async fn every_route_needs_a_valid_token() {
+        let engine = Engine::open_in_memory().await.unwrap();
+        let app = router(engine);
+        let (status, body) = call(app.clone(), Request::get("/api/domains").body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(body["code"], "unauthenticated");
+        let wrong = Request::get("/api/domains").header("authorization", "Bearer pd_00_00").body(Body::empty()).unwrap();
+        let (status, body) = call(app.clone(), wrong).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(body["message"].as_str().unwrap().contains("not valid"));
+        let (status, body) = call(app, Request::get("/api/openapi.json").body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["openapi"], "3.1.0");
+    }
+}
