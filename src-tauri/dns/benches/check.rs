@@ -7,9 +7,7 @@ mod knot;
 
 use std::time::Instant;
 
-use postdesk_dns::{
-    CheckOptions, DkimAlgorithm, HickoryLookup, check_domains, generate_dkim_key,
-};
+use postdesk_dns::{CheckOptions, DkimAlgorithm, HickoryLookup, check_domains, generate_dkim_key};
 
 const DOMAINS: usize = 500;
 
@@ -70,8 +68,14 @@ async fn main() {
     let sizes: &[usize] = if bench_mode { &[1, 20, 500] } else { &[1] };
     let concurrency = postdesk_dns::DEFAULT_CONCURRENCY;
 
-    println!("postdesk-dns check benchmark: knotd on {}, concurrency {concurrency}", server.addr);
-    println!("{:>8} {:>10} {:>12} {:>14} {:>12}", "domains", "cache", "total ms", "ms/domain", "domains/s");
+    println!(
+        "postdesk-dns check benchmark: knotd on {}, concurrency {concurrency}",
+        server.addr
+    );
+    println!(
+        "{:>8} {:>10} {:>12} {:>14} {:>12}",
+        "domains", "cache", "total ms", "ms/domain", "domains/s"
+    );
     for &n in sizes {
         for warm in [false, true] {
             // A fresh resolver per cold run: nothing cached from the previous size.
