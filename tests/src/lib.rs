@@ -1,1 +1,148 @@
+//! Shared harness for the end-to-end tests: a backend under test, in-process or remote
+//! (the real server on loopback over TLS, reached with the real client).
+#![forbid(unsafe_code)]
 
+use std::sync::Arc;
+
+use postdesk_client::{Options, RemoteBackend, Token};
+use postdesk_core::api::*;
+use postdesk_core::model::*;
+use postdesk_core::{Backend, Engine};
+use postdesk_server::tls::Identity;
+
+/// Which implementation a harness drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `LocalBackend` in this process.
+    Local,
+    /// `RemoteBackend` → `postdesk serve` router over TLS on 127.0.0.1.
+    Remote,
+}
+
+/// A fresh backend with an empty database.
+pub struct Harness {
+    /// Which implementation this is.
+    pub kind: Kind,
+    /// The engine underneath (also for remote: the server's), for checks behind the API.
+    pub engine: Engine,
+    /// The backend acting as the owner.
+    pub owner: Arc<dyn Backend>,
+    server: Option<(String, Identity)>,
+    _dir: tempfile::TempDir,
+    _stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Harness {
+    /// A harness of the given kind over a fresh on-disk database.
+    pub async fn new(kind: Kind) -> Harness {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let engine = Engine::open(dir.path()).await.expect("open engine");
+        let first = engine.ensure_first_admin().await.expect("first admin").expect("fresh database");
+        match kind {
+            Kind::Local => Harness {
+                kind,
+                owner: Arc::new(engine.local_backend()),
+                engine,
+                server: None,
+                _dir: dir,
+                _stop: None,
+            },
+            Kind::Remote => {
+                let identity = Identity::self_signed(&["localhost".into(), "127.0.0.1".into()]).expect("cert");
+                let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                let url = format!("https://127.0.0.1:{}", tcp.local_addr().expect("addr").port());
+                let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+                let router = postdesk_server::router(engine.clone());
+                let config = identity.server_config().expect("tls config");
+                tokio::spawn(postdesk_server::serve(router, tcp, Some(config), async {
+                    let _ = stopped.await;
+                }));
+                let mut h = Harness { kind, owner: Arc::new(engine.local_backend()), engine, server: Some((url, identity)), _dir: dir, _stop: Some(stop) };
+                h.owner = h.remote(&first.token.secret);
+                h
+            }
+        }
+    }
+
+    fn remote(&self, secret: &str) -> Arc<dyn Backend> {
+        let (url, identity) = self.server.as_ref().expect("remote harness");
+        let options = Options { ca_cert_pem: Some(identity.cert_pem.clone()), timeout: None };
+        Arc::new(RemoteBackend::new(url, Token::new(secret), options).expect("client"))
+    }
+
+    /// The server's base URL (remote harness only).
+    pub fn url(&self) -> Option<&str> {
+        self.server.as_ref().map(|(u, _)| u.as_str())
+    }
+
+    /// The server's certificate PEM (remote harness only).
+    pub fn cert_pem(&self) -> Option<&str> {
+        self.server.as_ref().map(|(_, i)| i.cert_pem.as_str())
+    }
+
+    /// Creates an admin through the owner and returns a backend acting as it, plus its token.
+    pub async fn admin(&self, name: &str, role: Role, pages: &[Page], domains: Option<&[&str]>) -> (Arc<dyn Backend>, String) {
+        self.owner
+            .create_admin(CreateAdmin {
+                name: name.into(),
+                role,
+                pages: Some(pages.to_vec()),
+                domains: domains.map(|d| d.iter().map(|s| s.to_string()).collect()),
+            })
+            .await
+            .expect("create admin");
+        let token = self.owner.create_token(CreateToken { admin: name.into(), label: None }).await.expect("token");
+        let backend: Arc<dyn Backend> = match self.kind {
+            Kind::Local => Arc::new(self.engine.backend_for(self.engine.authenticate(&token.secret).await.expect("auth"))),
+            Kind::Remote => self.remote(&token.secret),
+        };
+        (backend, token.secret)
+    }
+
+    /// Creates a domain with the given account cap.
+    pub async fn domain(&self, name: &str, max_accounts: u32) -> Domain {
+        let limits = PlanLimits { max_accounts, ..PlanLimits::default() };
+        self.owner
+            .create_domain(CreateDomain { domain: name.into(), limits: Some(limits), group: None })
+            .await
+            .expect("create domain")
+    }
+
+    /// Creates an account with defaults.
+    pub async fn account(&self, address: &str, department: Option<&str>) -> Account {
+        self.owner.create_account(new_account(address, department)).await.expect("create account")
+    }
+
+    /// Number of audit entries (to show a refused change recorded nothing).
+    pub async fn audit_count(&self) -> u32 {
+        self.owner.list_audit(ListAudit { domain: None, actor: None, action: None, offset: None, limit: Some(1) }).await.expect("audit").total
+    }
+}
+
+/// Params for a plain account.
+pub fn new_account(address: &str, department: Option<&str>) -> CreateAccount {
+    CreateAccount {
+        address: address.into(),
+        display_name: None,
+        department: department.map(String::from),
+        notes: None,
+        password: None,
+        force_password_change: None,
+        quota_mb: None,
+    }
+}
+
+/// Params listing a domain's accounts with defaults.
+pub fn list_accounts(domain: &str) -> ListAccounts {
+    ListAccounts {
+        domain: domain.into(),
+        query: None,
+        department: None,
+        subdepartments: None,
+        status: None,
+        sort: None,
+        descending: None,
+        offset: None,
+        limit: None,
+    }
+}

@@ -218,7 +218,7 @@ mod tests {
         for (input, needle) in [
             ("", "empty"),
             ("localhost", "two labels"),
-            ("-bad.example", "invalid label"),
+            ("-bad.example", "not a valid domain"),
             ("a..b", "not a valid domain"),
             ("exa mple.com", "not a valid domain"),
             ("under_score.com", "not a valid domain"),

@@ -13,3 +13,21 @@ pub mod openapi;
 pub mod tls;
 
 pub use http::{ApiError, router};
+
+use std::future::Future;
+
+/// Serves `router` on `tcp` until `shutdown` resolves; over TLS when `tls` is given.
+pub async fn serve(
+    router: axum::Router,
+    tcp: tokio::net::TcpListener,
+    tls: Option<rustls::ServerConfig>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    match tls {
+        Some(config) => {
+            let listener = tls::TlsListener::new(tcp, config)?;
+            axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+        }
+        None => axum::serve(tcp, router).with_graceful_shutdown(shutdown).await,
+    }
+}

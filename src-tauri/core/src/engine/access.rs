@@ -54,6 +54,16 @@ impl Caller {
         }
     }
 
+    /// Refuses unless the caller may read `page` in at least some domain; for listings
+    /// that are then filtered to the caller's domains.
+    pub(crate) fn require_page(&self, page: Page) -> Result<()> {
+        if self.has_page(page) {
+            Ok(())
+        } else {
+            Err(Error::permission_denied(format!("{} may not use the {} page", self.name, page.as_str())))
+        }
+    }
+
     /// Refuses unless the caller is an owner (admin users and tokens).
     pub(crate) fn require_owner(&self) -> Result<()> {
         if self.role == Role::Owner {

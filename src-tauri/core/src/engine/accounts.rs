@@ -170,14 +170,14 @@ pub(crate) async fn create(b: &LocalBackend, p: CreateAccount) -> Result<Account
     };
     let mut tx = b.engine.write().await?;
     let domain = domains::load(&mut tx, &addr.domain).await?;
+    let quota = p.quota_mb.unwrap_or(domain.limits.mailbox_size_mb);
+    check_quota(&domain, quota)?;
     if domain.account_count >= domain.limits.max_accounts {
         return Err(Error::limit_exceeded(format!(
             "{} has reached its plan limit of {} accounts",
             domain.name, domain.limits.max_accounts
         )));
     }
-    let quota = p.quota_mb.unwrap_or(domain.limits.mailbox_size_mb);
-    check_quota(&domain, quota)?;
     let did = domain_id(&mut tx, &domain.name).await?;
     let tree = Tree::load(&mut tx, did, &domain.name).await?;
     let department = match p.department.as_deref().map(str::trim).filter(|s| !s.is_empty()) {

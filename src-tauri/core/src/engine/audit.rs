@@ -40,7 +40,10 @@ pub(crate) async fn record<B: Serialize, A: Serialize>(
 
 pub(crate) async fn list(b: &LocalBackend, p: ListAudit) -> Result<Listing<AuditEntry>> {
     let domain = p.domain.as_deref().map(crate::validate::domain).transpose()?;
-    b.caller.require(Page::Audit, domain.as_deref(), false)?;
+    match &domain {
+        Some(d) => b.caller.require(Page::Audit, Some(d), false)?,
+        None => b.caller.require_page(Page::Audit)?,
+    }
     let offset = p.offset.unwrap_or(0);
     let limit = p.limit.unwrap_or(50).clamp(1, 1000);
     // A caller limited to some domains sees only changes within them.

@@ -287,9 +287,7 @@ async fn load_group(conn: &mut SqliteConnection, name: &str) -> Result<DomainGro
 }
 
 pub(crate) async fn list_groups(b: &LocalBackend, _: ListDomainGroups) -> Result<Vec<DomainGroup>> {
-    if !b.caller.has_page(Page::Domains) {
-        return Err(Error::permission_denied(format!("{} may not use the domains page", b.caller.name)));
-    }
+    b.caller.require_page(Page::Domains)?;
     let mut conn = b.engine.read().await?;
     let names: Vec<String> = sqlx::query_scalar("SELECT name FROM domain_groups ORDER BY name")
         .fetch_all(&mut *conn)

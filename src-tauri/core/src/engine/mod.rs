@@ -15,6 +15,7 @@ mod admins;
 mod audit;
 mod departments;
 mod domains;
+mod login;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -29,6 +30,7 @@ use crate::model::*;
 
 pub use access::LOCAL_OWNER;
 pub use admins::FirstStart;
+pub use login::{DEFAULT_LOCKOUT_THRESHOLD, Login, LoginRefusal};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

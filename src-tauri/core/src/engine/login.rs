@@ -1,0 +1,104 @@
+//! Mailbox logins (used by the SMTP, IMAP and POP3 services): password verification,
+//! failed-login counting and lockout.
+
+use serde::Serialize;
+
+use super::audit::{self, Change};
+use super::{Engine, now};
+use crate::error::Result;
+use crate::model::AccountStatus;
+use crate::{password, validate};
+
+/// Failed logins in a row that lock an account (per-domain setting to come).
+pub const DEFAULT_LOCKOUT_THRESHOLD: u32 = 5;
+
+/// Why a login was refused. Deliberately coarse towards the client: the services say
+/// "authentication failed" for `WrongCredentials`, whatever was wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoginRefusal {
+    /// Unknown address, no password set, or wrong password.
+    WrongCredentials,
+    /// Locked after too many failures; a password reset unlocks it.
+    Locked,
+    /// Disabled or deleted by an admin.
+    Disabled,
+}
+
+/// The outcome of a login attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Login {
+    /// Accepted; the canonical account address.
+    Accepted {
+        /// The account logged in (an alias login yields its account).
+        address: String,
+        /// The user must change the password now.
+        force_password_change: bool,
+    },
+    /// Refused.
+    Refused(LoginRefusal),
+}
+
+impl Engine {
+    /// Checks `password` for the account (or account alias) `login`. A wrong password
+    /// counts towards the lockout threshold; reaching it locks the account (audited).
+    pub async fn verify_login(&self, login: &str, password: &str) -> Result<Login> {
+        let Ok(addr) = validate::address(login) else {
+            return Ok(Login::Refused(LoginRefusal::WrongCredentials));
+        };
+        let address = addr.full();
+        let row: Option<(i64, String, String, Option<String>, bool, i64)> = sqlx::query_as(
+            "SELECT a.id, a.address, a.status, a.password_hash, a.force_password_change, a.failed_logins
+             FROM accounts a LEFT JOIN account_aliases x ON x.account_id = a.id
+             WHERE a.address = ?1 OR x.address = ?1 LIMIT 1",
+        )
+        .bind(&address)
+        .fetch_optional(&mut *self.read().await?)
+        .await?;
+        let Some((id, account, status, hash, force, failed)) = row else {
+            // Spend the same time as a real check, so timing does not reveal addresses.
+            let pw = password.to_string();
+            let _ = tokio::task::spawn_blocking(move || password::verify(&pw, DUMMY_HASH)).await;
+            return Ok(Login::Refused(LoginRefusal::WrongCredentials));
+        };
+        match AccountStatus::parse(&status) {
+            Some(AccountStatus::Active) => {}
+            Some(AccountStatus::Locked) => return Ok(Login::Refused(LoginRefusal::Locked)),
+            _ => return Ok(Login::Refused(LoginRefusal::Disabled)),
+        }
+        let Some(hash) = hash else {
+            return Ok(Login::Refused(LoginRefusal::WrongCredentials));
+        };
+        let pw = password.to_string();
+        let matches = tokio::task::spawn_blocking(move || password::verify(&pw, &hash))
+            .await
+            .map_err(|e| crate::Error::internal(format!("password check failed: {e}")))?;
+        let mut tx = self.write().await?;
+        if matches {
+            if failed > 0 {
+                sqlx::query("UPDATE accounts SET failed_logins = 0 WHERE id = ?").bind(id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            return Ok(Login::Accepted { address: account, force_password_change: force });
+        }
+        let failed: i64 = sqlx::query_scalar("UPDATE accounts SET failed_logins = failed_logins + 1 WHERE id = ? RETURNING failed_logins")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if failed >= i64::from(DEFAULT_LOCKOUT_THRESHOLD) {
+            sqlx::query("UPDATE accounts SET status = 'locked', updated_at = ? WHERE id = ? AND status = 'active'")
+                .bind(now())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            let change = Change { action: "lock_account", domain: Some(&addr.domain), target: &account };
+            let after = serde_json::json!({ "status": "locked", "failed_logins": failed });
+            audit::record(&mut tx, "system", change, Some(&serde_json::json!({ "status": "active" })), Some(&after)).await?;
+        }
+        tx.commit().await?;
+        Ok(Login::Refused(LoginRefusal::WrongCredentials))
+    }
+}
+
+/// A valid Argon2id hash of a random password, for equal-time refusals.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2cXrAVdXhq6ASuhZMfMEy0zcPQ8nQCAvDPi25XK0Ys0";
