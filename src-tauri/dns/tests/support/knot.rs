@@ -20,7 +20,8 @@ pub struct Knot {
 /// The path of `knotd`: `$KNOTD`, else the first one found in PATH, /usr/sbin, /usr/local/sbin.
 pub fn knotd_path() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("KNOTD") {
-        return Some(PathBuf::from(p));
+        let p = PathBuf::from(p);
+        return p.is_file().then_some(p);
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
