@@ -201,6 +201,8 @@ impl HickoryLookup {
         opts.use_hosts_file = ResolveHosts::Never;
         opts.ndots = 0;
         opts.max_active_requests = 256;
+        // Bulk checks touch ~30 names per domain; keep a few hundred domains cached.
+        opts.cache_size = 32_768;
         let resolver = TokioResolver::builder_with_config(config, TokioRuntimeProvider::default())
             .with_options(opts)
             .build()
