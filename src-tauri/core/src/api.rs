@@ -524,3 +524,34 @@ operations! {
     /// One page of the audit log.
     list_audit: Get "/api/audit" ListAudit => Listing<AuditEntry>, mutates = false;
 }
+
+/// Runs the operation called `name` with JSON params and returns its JSON output: the
+/// by-name entry point for transports that carry operations as data (Tauri IPC).
+pub async fn dispatch(backend: &dyn Backend, name: &str, params: serde_json::Value) -> Result<serde_json::Value> {
+    struct Find<'a> {
+        name: &'a str,
+        params: Option<serde_json::Value>,
+        backend: &'a dyn Backend,
+        call: Option<BoxFuture<'a, Result<serde_json::Value>>>,
+    }
+    impl<'a> OperationVisitor for Find<'a> {
+        fn visit<O: Operation>(&mut self) {
+            if O::NAME != self.name {
+                return;
+            }
+            let (params, backend) = (self.params.take().unwrap_or(serde_json::Value::Null), self.backend);
+            self.call = Some(Box::pin(async move {
+                let params: O = serde_json::from_value(params).map_err(|e| {
+                    crate::Error::validation(format!("invalid request for {}: {e}", O::NAME))
+                })?;
+                Ok(serde_json::to_value(params.invoke(backend).await?)?)
+            }));
+        }
+    }
+    let mut find = Find { name, params: Some(params), backend, call: None };
+    visit_operations(&mut find);
+    match find.call {
+        Some(call) => call.await,
+        None => Err(crate::Error::not_found(format!("no operation named {name}"))),
+    }
+}

@@ -34,8 +34,34 @@ struct AppState {
     engine: Engine,
 }
 
+/// Content-Security-Policy of the served UI: only our own scripts, styles and API.
+pub const UI_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+    connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
+
+/// The admin API plus the web UI's static files from `ui_dir` (a built `ui/dist`) at `/`,
+/// with a strict CSP; unknown non-API paths get `index.html` (client-side routing).
+pub fn router_with_ui(engine: Engine, ui_dir: &std::path::Path) -> Router {
+    use tower_http::services::{ServeDir, ServeFile};
+    use tower_http::set_header::SetResponseHeaderLayer;
+    let files = ServeDir::new(ui_dir).fallback(ServeFile::new(ui_dir.join("index.html")));
+    let ui = Router::new()
+        .fallback_service(files)
+        .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(UI_CSP)))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")));
+    api_routes(engine).route("/api/{*rest}", axum::routing::any(unknown_route)).merge(ui)
+}
+
 /// The admin API for `engine`: every operation, `/api/openapi.json` and `/api/health`.
 pub fn router(engine: Engine) -> Router {
+    api_routes(engine).fallback(unknown_route)
+}
+
+async fn unknown_route() -> ApiError {
+    ApiError(Error::not_found("no such API route"))
+}
+
+fn api_routes(engine: Engine) -> Router {
     let mut mount = Mount { router: Router::new() };
     visit_operations(&mut mount);
     let spec = crate::openapi::document();
@@ -43,7 +69,6 @@ pub fn router(engine: Engine) -> Router {
         .router
         .route("/api/openapi.json", get(move || async move { axum::Json(spec.clone()) }))
         .route("/api/health", get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }))
-        .fallback(|| async { ApiError(Error::not_found("no such API route")) })
         .with_state(AppState { engine })
 }
 
@@ -168,5 +193,25 @@ mod tests {
         let (status, body) = call(app, Request::get("/api/openapi.json").body(Body::empty()).unwrap()).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body["openapi"], "3.1.0");
+    }
+
+    #[tokio::test]
+    async fn serves_the_ui_with_a_strict_csp_and_keeps_api_errors_json() {
+        let dir = std::env::temp_dir().join(format!("postdesk-ui-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("index.html"), "<!doctype html><title>Postdesk</title>").unwrap();
+        let app = router_with_ui(Engine::open_in_memory().await.unwrap(), &dir);
+        for path in ["/", "/accounts/example.com"] {
+            let response = app.clone().oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+            assert_eq!(response.headers()[header::CONTENT_SECURITY_POLICY], UI_CSP);
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            assert!(String::from_utf8_lossy(&body).contains("<title>Postdesk</title>"));
+        }
+        let (status, body) = call(app.clone(), Request::get("/api/nope").body(Body::empty()).unwrap()).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+        let (status, _) = call(app, Request::get("/api/domains").body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

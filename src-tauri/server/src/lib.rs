@@ -12,7 +12,7 @@ mod http;
 pub mod openapi;
 pub mod tls;
 
-pub use http::{ApiError, router};
+pub use http::{ApiError, UI_CSP, router, router_with_ui};
 
 use std::future::Future;
 

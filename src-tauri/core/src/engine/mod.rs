@@ -41,6 +41,15 @@ pub struct Engine {
     data_dir: Option<PathBuf>,
 }
 
+/// The app identifier; the data folder is named after it, so the desktop app (Tauri's
+/// app-data folder) and the CLI share one default.
+pub const APP_IDENTIFIER: &str = "dev.postdesk.app";
+
+/// The OS app-data folder for Postdesk (e.g. `~/.local/share/dev.postdesk.app`).
+pub fn default_data_dir() -> Option<PathBuf> {
+    dirs::data_dir().map(|d| d.join(APP_IDENTIFIER))
+}
+
 /// The file name of the database inside the data folder.
 pub const DATABASE_FILE: &str = "postdesk.db";
 
@@ -282,5 +291,24 @@ impl Backend for LocalBackend {
     }
     async fn list_audit(&self, p: ListAudit) -> Result<Listing<AuditEntry>> {
         audit::list(self, p).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn dispatch_runs_operations_by_name() {
+        let engine = Engine::open_in_memory().await.unwrap();
+        let b = engine.local_backend();
+        let made = dispatch(&b, "create_domain", serde_json::json!({ "domain": "Example.com" })).await.unwrap();
+        assert_eq!(made["name"], "example.com");
+        let listed = dispatch(&b, "list_domains", serde_json::json!({})).await.unwrap();
+        assert_eq!(listed[0]["name"], "example.com");
+        let err = dispatch(&b, "no_such_thing", serde_json::json!({})).await.unwrap_err();
+        assert_eq!(err.code, crate::ErrorCode::NotFound);
+        let err = dispatch(&b, "create_domain", serde_json::json!({ "domain": 5 })).await.unwrap_err();
+        assert!(err.message.contains("invalid request for create_domain"), "{}", err.message);
     }
 }

@@ -1,0 +1,130 @@
+//! `postdesk`: the headless face of Postdesk.
+//!
+//! Every organisation command goes through the `Backend` trait, so it works the same on
+//! the local data folder (`--data-dir`, default: the OS app-data folder) and on a remote
+//! server (`--remote URL`, token from `POSTDESK_TOKEN`, never from the command line).
+//! Exit codes: 0 done, 1 refused (the reason on stderr), 2 usage error.
+#![forbid(unsafe_code)]
+
+mod commands;
+mod output;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use postdesk_core::{Backend, Engine, Error};
+
+/// Postdesk: run a company's mail and find out why it bounces.
+#[derive(Parser, Debug)]
+#[command(name = "postdesk", version, about, propagate_version = true)]
+struct Cli {
+    /// Data folder of the local backend (default: the OS app-data folder).
+    #[arg(long, global = true, env = "POSTDESK_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Act on a remote backend's admin API instead (token in POSTDESK_TOKEN).
+    #[arg(long, global = true, env = "POSTDESK_URL", value_name = "URL", conflicts_with = "data_dir")]
+    remote: Option<String>,
+    /// Trust this certificate (PEM) for the remote backend, e.g. its self-signed one.
+    #[arg(long, global = true, value_name = "FILE", requires = "remote")]
+    ca_cert: Option<PathBuf>,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the server: the admin API (and UI) on the local data folder.
+    Serve(serve::ServeArgs),
+    /// Mail domains and their plan limits.
+    #[command(subcommand)]
+    Domain(commands::DomainCmd),
+    /// Groups of subsidiary domains sharing an account allowance.
+    #[command(subcommand, name = "domain-group")]
+    DomainGroup(commands::DomainGroupCmd),
+    /// The department tree of a domain.
+    #[command(subcommand)]
+    Dept(commands::DeptCmd),
+    /// Mailbox accounts.
+    #[command(subcommand)]
+    Accounts(commands::AccountsCmd),
+    /// Distribution aliases.
+    #[command(subcommand)]
+    Alias(commands::AliasCmd),
+    /// Mail groups.
+    #[command(subcommand)]
+    Group(commands::GroupCmd),
+    /// Admin users and API tokens.
+    #[command(subcommand)]
+    Admin(commands::AdminCmd),
+    /// The audit log, newest first.
+    Audit(commands::AuditArgs),
+    /// DNS checks.
+    #[command(subcommand)]
+    Dns(DnsCmd),
+}
+
+#[derive(Subcommand, Debug)]
+enum DnsCmd {
+    /// Check MX, SPF, DKIM, DMARC and CNAME records of domains.
+    Check(postdesk_dns::cli::DnsCheckArgs),
+}
+
+fn data_dir(cli: &Cli) -> Result<PathBuf, Error> {
+    cli.data_dir
+        .clone()
+        .or_else(postdesk_core::engine::default_data_dir)
+        .ok_or_else(|| Error::validation("no app-data folder on this system; pass --data-dir"))
+}
+
+async fn backend(cli: &Cli) -> Result<Arc<dyn Backend>, Error> {
+    if let Some(url) = &cli.remote {
+        let token = std::env::var("POSTDESK_TOKEN")
+            .map_err(|_| Error::unauthenticated("set POSTDESK_TOKEN to the backend's API token"))?;
+        let ca_cert_pem = match &cli.ca_cert {
+            Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
+                Error::validation(format!("cannot read {}: {e}", path.display())).with_field("ca_cert")
+            })?),
+            None => None,
+        };
+        let options = postdesk_client::Options { ca_cert_pem, timeout: None };
+        return Ok(Arc::new(postdesk_client::RemoteBackend::new(url, postdesk_client::Token::new(token), options)?));
+    }
+    let engine = Engine::open(&data_dir(cli)?).await?;
+    Ok(Arc::new(engine.local_backend()))
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("POSTDESK_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match &cli.command {
+        Command::Dns(DnsCmd::Check(args)) => return postdesk_dns::cli::run(args.clone()).await,
+        Command::Serve(args) => match data_dir(&cli) {
+            Ok(dir) => serve::run(&dir, args).await,
+            Err(e) => Err(e),
+        },
+        command => match backend(&cli).await {
+            Ok(b) => commands::run(b.as_ref(), command, cli.json).await,
+            Err(e) => Err(e),
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            match &e.field {
+                Some(field) => eprintln!("postdesk: {} (field: {field})", e.message),
+                None => eprintln!("postdesk: {}", e.message),
+            }
+            ExitCode::from(1)
+        }
+    }
+}

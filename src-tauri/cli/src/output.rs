@@ -1,0 +1,88 @@
+//! Text and JSON output.
+
+use postdesk_core::{Error, Result};
+use serde::Serialize;
+use serde_json::Value;
+
+/// A plain text table with aligned columns.
+pub struct Table {
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn new(header: &[&str]) -> Table {
+        Table { rows: vec![header.iter().map(|h| h.to_string()).collect()] }
+    }
+
+    pub fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    fn render(&self) -> String {
+        let widths: Vec<usize> = (0..self.rows[0].len())
+            .map(|i| self.rows.iter().map(|r| r.get(i).map_or(0, |c| c.chars().count())).max().unwrap_or(0))
+            .collect();
+        let mut out = String::new();
+        for row in &self.rows {
+            let line: Vec<String> = row
+                .iter()
+                .enumerate()
+                .map(|(i, c)| format!("{c:<width$}", width = widths[i]))
+                .collect();
+            out.push_str(line.join("  ").trim_end());
+            out.push('\n');
+        }
+        out
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string_pretty(value).map_err(|e| Error::internal(e.to_string()))
+}
+
+/// Prints a list: JSON, or the table (with a paging line when `page` is given).
+pub fn print_list<T: Serialize>(json: bool, value: &T, table: Table, page: Option<(u32, usize, u32)>) -> Result<()> {
+    if json {
+        println!("{}", to_json(value)?);
+        return Ok(());
+    }
+    print!("{}", table.render());
+    if let Some((offset, shown, total)) = page {
+        let first = if shown == 0 { offset } else { offset + 1 };
+        println!("({first}–{} of {total})", offset as usize + shown);
+    }
+    Ok(())
+}
+
+/// Prints one object: JSON, or `key: value` lines.
+pub fn print_one<T: Serialize>(json: bool, value: &T) -> Result<()> {
+    if json {
+        println!("{}", to_json(value)?);
+        return Ok(());
+    }
+    let value = serde_json::to_value(value).map_err(|e| Error::internal(e.to_string()))?;
+    let mut lines = Vec::new();
+    flatten("", &value, &mut lines);
+    for (k, v) in lines {
+        println!("{k}: {v}");
+    }
+    Ok(())
+}
+
+fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                flatten(&key, v, out);
+            }
+        }
+        Value::Array(items) => {
+            let parts: Vec<String> = items.iter().map(|i| i.as_str().map_or_else(|| i.to_string(), String::from)).collect();
+            out.push((prefix.to_string(), parts.join(", ")));
+        }
+        Value::String(s) => out.push((prefix.to_string(), s.clone())),
+        Value::Null => out.push((prefix.to_string(), "-".into())),
+        other => out.push((prefix.to_string(), other.to_string())),
+    }
+}

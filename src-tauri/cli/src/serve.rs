@@ -1,0 +1,114 @@
+//! `postdesk serve`: the admin API on the local data folder.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use postdesk_core::{Engine, Error, Result};
+use postdesk_server::tls::Identity;
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address of the admin API.
+    #[arg(long, default_value = "127.0.0.1:7878", value_name = "ADDR")]
+    listen: SocketAddr,
+    /// Serve HTTPS even on loopback (always on for other addresses).
+    #[arg(long)]
+    tls: bool,
+    /// Certificate chain (PEM) to use instead of the self-signed one.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// Private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Folder of the built web UI to serve at / (default: the repository's ui/dist when built).
+    #[arg(long, env = "POSTDESK_UI_DIR", value_name = "DIR")]
+    ui: Option<PathBuf>,
+}
+
+/// The web UI folder: as given, or the repository's `ui/dist` when it has been built.
+fn ui_dir(args: &ServeArgs) -> Result<Option<PathBuf>> {
+    match &args.ui {
+        Some(dir) if dir.join("index.html").is_file() => Ok(Some(dir.clone())),
+        Some(dir) => Err(Error::validation(format!("{} has no index.html: build the UI first (npm run build in ui/)", dir.display()))),
+        None => {
+            let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui/dist");
+            Ok(built.join("index.html").is_file().then_some(built))
+        }
+    }
+}
+
+fn identity(dir: &Path, args: &ServeArgs) -> Result<Option<Identity>> {
+    let io = |what: &str, e: std::io::Error| Error::validation(format!("{what}: {e}"));
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        let cert_pem = std::fs::read_to_string(cert).map_err(|e| io(&cert.display().to_string(), e))?;
+        let key_pem = std::fs::read_to_string(key).map_err(|e| io(&key.display().to_string(), e))?;
+        return Ok(Some(Identity { cert_pem, key_pem }));
+    }
+    // Anything reachable from another machine gets TLS; loopback may stay plain.
+    if args.tls || !args.listen.ip().is_loopback() {
+        let mut names = vec!["localhost".to_string(), args.listen.ip().to_string()];
+        if let Ok(host) = std::env::var("HOSTNAME") {
+            names.push(host);
+        }
+        return Identity::load_or_create(dir, &names).map(Some).map_err(|e| io("cannot create the TLS certificate", e));
+    }
+    Ok(None)
+}
+
+pub async fn run(dir: &Path, args: &ServeArgs) -> Result<()> {
+    let engine = Engine::open(dir).await?;
+    if let Some(first) = engine.ensure_first_admin().await? {
+        println!(
+            "First start: created the owner admin '{}'. Its API token (shown once, store it now):\n{}\n",
+            first.admin.name, first.token.secret
+        );
+    }
+    let identity = identity(dir, args)?;
+    let tcp = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| Error::unavailable(format!("cannot listen on {}: {e}", args.listen)))?;
+    let local = tcp.local_addr().map_err(|e| Error::internal(e.to_string()))?;
+    let scheme = if identity.is_some() { "https" } else { "http" };
+    println!("Postdesk admin API listening on {scheme}://{local} (data folder: {})", dir.display());
+    println!("OpenAPI document: {scheme}://{local}/api/openapi.json");
+    let tls = match &identity {
+        Some(id) => {
+            let fingerprint = id.fingerprint().map_err(|e| Error::internal(e.to_string()))?;
+            println!("TLS certificate SHA-256: {fingerprint}");
+            Some(id.server_config().map_err(|e| Error::validation(format!("TLS certificate unusable: {e}")))?)
+        }
+        None => None,
+    };
+    let router = match ui_dir(args)? {
+        Some(dir) => {
+            println!("Web UI: {scheme}://{local}/");
+            postdesk_server::router_with_ui(engine.clone(), &dir)
+        }
+        None => postdesk_server::router(engine.clone()),
+    };
+    postdesk_server::serve(router, tcp, tls, shutdown_signal())
+        .await
+        .map_err(|e| Error::internal(format!("server failed: {e}")))?;
+    engine.close().await;
+    println!("Postdesk stopped.");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
