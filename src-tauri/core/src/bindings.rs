@@ -56,6 +56,9 @@ pub fn write_typescript(dir: &Path) -> Result<(), String> {
     let mut exporter = Exporter { dir, errors: Vec::new(), table: Vec::new(), imports: BTreeMap::new() };
     visit_operations(&mut exporter);
     <Exporter as TypeVisitor>::visit::<crate::error::Error>(&mut exporter);
+    <Exporter as TypeVisitor>::visit::<crate::desktop::BackendInfo>(&mut exporter);
+    <Exporter as TypeVisitor>::visit::<crate::desktop::AddRemoteBackend>(&mut exporter);
+    <Exporter as TypeVisitor>::visit::<crate::desktop::LocalServerStatus>(&mut exporter);
     if !exporter.errors.is_empty() {
         return Err(exporter.errors.join("\n"));
     }

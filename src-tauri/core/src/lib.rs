@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod bindings;
+pub mod desktop;
 pub mod engine;
 pub mod error;
 pub mod model;
