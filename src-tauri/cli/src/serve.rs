@@ -57,36 +57,37 @@ fn identity(dir: &Path, args: &ServeArgs) -> Result<Option<Identity>> {
 }
 
 pub async fn run(dir: &Path, args: &ServeArgs) -> Result<()> {
+    // Everything that can be refused is checked before anything is created.
+    let ui = ui_dir(args)?;
     let engine = Engine::open(dir).await?;
+    let identity = identity(dir, args)?;
+    let tls = match &identity {
+        Some(id) => Some(id.server_config().map_err(|e| Error::validation(format!("TLS certificate unusable: {e}")))?),
+        None => None,
+    };
+    let tcp = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| Error::unavailable(format!("cannot listen on {}: {e}", args.listen)))?;
+    let local = tcp.local_addr().map_err(|e| Error::internal(e.to_string()))?;
     if let Some(first) = engine.ensure_first_admin().await? {
         println!(
             "First start: created the owner admin '{}'. Its API token (shown once, store it now):\n{}\n",
             first.admin.name, first.token.secret
         );
     }
-    let identity = identity(dir, args)?;
-    let tcp = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| Error::unavailable(format!("cannot listen on {}: {e}", args.listen)))?;
-    let local = tcp.local_addr().map_err(|e| Error::internal(e.to_string()))?;
     let scheme = if identity.is_some() { "https" } else { "http" };
-    println!("Postdesk admin API listening on {scheme}://{local} (data folder: {})", dir.display());
-    println!("OpenAPI document: {scheme}://{local}/api/openapi.json");
-    let tls = match &identity {
-        Some(id) => {
-            let fingerprint = id.fingerprint().map_err(|e| Error::internal(e.to_string()))?;
-            println!("TLS certificate SHA-256: {fingerprint}");
-            Some(id.server_config().map_err(|e| Error::validation(format!("TLS certificate unusable: {e}")))?)
-        }
-        None => None,
-    };
-    let router = match ui_dir(args)? {
+    if let Some(id) = &identity {
+        println!("TLS certificate SHA-256: {}", id.fingerprint().map_err(|e| Error::internal(e.to_string()))?);
+    }
+    let router = match &ui {
         Some(dir) => {
             println!("Web UI: {scheme}://{local}/");
-            postdesk_server::router_with_ui(engine.clone(), &dir)
+            postdesk_server::router_with_ui(engine.clone(), dir)
         }
         None => postdesk_server::router(engine.clone()),
     };
+    println!("OpenAPI document: {scheme}://{local}/api/openapi.json");
+    println!("Postdesk admin API listening on {scheme}://{local} (data folder: {})", dir.display());
     postdesk_server::serve(router, tcp, tls, shutdown_signal())
         .await
         .map_err(|e| Error::internal(format!("server failed: {e}")))?;

@@ -1,0 +1,200 @@
+//! The `postdesk` binary end to end: exit codes, messages, JSON, local and remote.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Output, Stdio};
+
+struct Run {
+    dir: tempfile::TempDir,
+}
+
+impl Run {
+    fn new() -> Run {
+        Run { dir: tempfile::tempdir().unwrap() }
+    }
+
+    fn cmd(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_postdesk"));
+        c.arg("--data-dir").arg(self.dir.path()).env_remove("POSTDESK_URL").env_remove("POSTDESK_TOKEN");
+        c
+    }
+
+    /// Runs with args, printing everything on failure so a broken test explains itself.
+    fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut c = self.cmd();
+        c.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        if let Some(input) = stdin {
+            child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        }
+        drop(child.stdin.take());
+        child.wait_with_output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args, None);
+        assert!(out.status.success(), "postdesk {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Expects exit code 1 with `needle` in the message on stderr.
+    fn refused(&self, args: &[&str], needle: &str) {
+        let out = self.run(args, None);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "postdesk {args:?}: {stderr}");
+        assert!(stderr.contains(needle), "postdesk {args:?}: stderr {stderr:?} lacks {needle:?}");
+        assert!(out.stdout.is_empty(), "refusals print nothing on stdout");
+    }
+
+    fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut full = vec!["--json"];
+        full.extend_from_slice(args);
+        serde_json::from_str(&self.ok(&full)).unwrap()
+    }
+}
+
+#[test]
+fn manages_the_organisation_with_exit_codes_and_json() {
+    let r = Run::new();
+    r.ok(&["domain", "add", "Example.com", "--max-accounts", "3"]);
+    r.ok(&["dept", "add", "example.com", "Sales/East", "--parents"]);
+    r.ok(&["accounts", "add", "Ann@example.com", "--name", "Ann Lee", "--dept", "Sales/East"]);
+    r.ok(&["accounts", "add", "bob@example.com", "--name", "Bob"]);
+    let page = r.json(&["accounts", "list", "example.com", "--query", "ann"]);
+    assert_eq!(page["total"], 1);
+    assert_eq!(page["items"][0]["address"], "ann@example.com");
+    assert_eq!(page["items"][0]["department"], "Sales/East");
+    let text = r.ok(&["accounts", "list", "example.com"]);
+    assert!(text.starts_with("ADDRESS") && text.contains("ann@example.com") && text.contains("(1–2 of 2)"), "{text}");
+
+    // Refusals: exit 1, a specific message, nothing changed.
+    r.refused(&["accounts", "add", "ANN@example.com"], "already used by an account");
+    r.refused(&["accounts", "add", "not an address"], "no @");
+    r.refused(&["accounts", "add", "x@unknown.example"], "domain unknown.example does not exist");
+    r.refused(&["dept", "move", "example.com", "Sales", "--to", "Sales/East"], "inside itself");
+    r.refused(&["alias", "add", "loop@example.com", "loop@example.com"], "itself");
+    r.ok(&["accounts", "add", "carl@example.com"]);
+    r.refused(&["accounts", "add", "dora@example.com"], "plan limit of 3");
+    assert_eq!(r.json(&["domain", "show", "example.com"])["account_count"], 3);
+
+    r.ok(&["alias", "add", "team@example.com", "ann@example.com", "bob@example.com"]);
+    r.ok(&["alias", "add", "all@example.com", "team@example.com"]);
+    r.refused(&["alias", "set", "team@example.com", "--targets", "all@example.com"], "loop");
+    let resolved = r.json(&["alias", "resolve", "all@example.com"]);
+    assert_eq!(resolved["mailboxes"], serde_json::json!(["ann@example.com", "bob@example.com"]));
+
+    // Usage errors exit 2.
+    let out = r.run(&["accounts", "frobnicate"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let out = r.run(&["accounts", "list"], None);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn passwords_come_from_stdin_and_are_never_printed() {
+    let r = Run::new();
+    r.ok(&["domain", "add", "example.com"]);
+    let out = r.run(&["accounts", "add", "ann@example.com", "--password-stdin"], Some("Secret pass 1\n"));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let shown = r.ok(&["accounts", "show", "ann@example.com"]);
+    assert!(shown.contains("has_password: true") && !shown.contains("Secret"), "{shown}");
+    let out = r.run(&["accounts", "set-password", "ann@example.com", "--password-stdin"], Some("weak\n"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("too short"));
+    let out = r.run(&["accounts", "set-password", "nobody@example.com", "--password-stdin"], Some("Whatever 12\n"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("account nobody@example.com does not exist"));
+    let audit = r.ok(&["--json", "audit", "--limit", "100"]);
+    assert!(!audit.contains("Secret pass 1") && !audit.contains("argon2"), "{audit}");
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `serve` on a free loopback port; returns it, its URL and the first-start token.
+fn serve(r: &Run, extra: &[&str]) -> (Server, String, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let listen = format!("127.0.0.1:{port}");
+    // A bad option is refused before anything happens (the first token is not spent).
+    let mut c = r.cmd();
+    c.args(["serve", "--listen", &listen, "--ui", "/nonexistent-ui"]).args(extra);
+    let out = c.output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has no index.html"));
+
+    let mut c = r.cmd();
+    c.args(["serve", "--listen", &listen]).args(extra).env_remove("POSTDESK_UI_DIR").stdout(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut token = String::new();
+    let mut url = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if line.starts_with("pd_") {
+            token = line.trim().to_string();
+        }
+        if let Some(rest) = line.strip_prefix("Postdesk admin API listening on ") {
+            url = rest.split_whitespace().next().unwrap().to_string();
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    (Server(child), url, token)
+}
+
+#[test]
+fn serve_shows_the_first_token_once_and_the_cli_works_remotely() {
+    let r = Run::new();
+    r.ok(&["domain", "add", "example.com"]);
+    let (server, url, token) = serve(&r, &[]);
+    assert!(token.starts_with("pd_"), "first start prints the owner's token");
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+
+    let remote = |args: &[&str], token: &str| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_postdesk"));
+        c.arg("--remote").arg(&url).args(args).env("POSTDESK_TOKEN", token);
+        c.output().unwrap()
+    };
+    let out = remote(&["--json", "domain", "list"], &token);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let domains: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(domains[0]["name"], "example.com");
+    let out = remote(&["accounts", "add", "rem@example.com"], &token);
+    assert!(out.status.success());
+    assert!(r.ok(&["accounts", "show", "rem@example.com"]).contains("rem@example.com"), "same data behind both");
+    let out = remote(&["domain", "list"], "pd_wrong_token");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not valid"));
+    drop(server);
+
+    // A second start shows no token: it was shown once.
+    let (_server, _, token) = serve(&r, &[]);
+    assert!(token.is_empty());
+}
+
+#[test]
+fn serve_on_tls_presents_the_self_signed_certificate_kept_in_the_data_folder() {
+    let r = Run::new();
+    let (_server, url, token) = serve(&r, &["--tls"]);
+    assert!(url.starts_with("https://"), "{url}");
+    let cert = r.dir.path().join("tls-cert.pem");
+    assert!(cert.is_file());
+    let key_mode = std::fs::metadata(r.dir.path().join("tls-key.pem")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(key_mode.permissions().mode() & 0o777, 0o600, "private key readable by its owner only");
+    }
+    let mut c = Command::new(env!("CARGO_BIN_EXE_postdesk"));
+    let out = c.args(["--remote", &url, "--ca-cert"]).arg(&cert).args(["domain", "list"]).env("POSTDESK_TOKEN", &token).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Without trusting the certificate, the connection is refused, not downgraded.
+    let mut c = Command::new(env!("CARGO_BIN_EXE_postdesk"));
+    let out = c.args(["--remote", &url, "domain", "list"]).env("POSTDESK_TOKEN", &token).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach the backend"), "{}", String::from_utf8_lossy(&out.stderr));
+}
