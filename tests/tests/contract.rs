@@ -30,6 +30,7 @@ contract!(
     department_tree_moves_renames_and_refuses_cycles,
     accounts_are_created_filtered_sorted_and_paged,
     account_changes_and_recycle_bin,
+    batches_of_accounts_are_all_or_nothing,
     passwords_are_write_only,
     aliases_expand_and_refuse_loops,
     mail_groups_and_account_aliases,
@@ -272,6 +273,40 @@ async fn account_changes_and_recycle_bin(h: Harness) {
     refused(h.owner.update_account(upd).await, ErrorCode::Conflict, "recycle bin");
 }
 
+async fn batches_of_accounts_are_all_or_nothing(h: Harness) {
+    h.domain("example.com", 5).await;
+    h.owner.create_department(CreateDepartment { domain: "example.com".into(), path: "Ops".into(), parents: None }).await.unwrap();
+    h.account("taken@example.com", None).await;
+    let batch = |rows: &[(&str, Option<&str>)]| CreateAccounts {
+        domain: "example.com".into(),
+        accounts: rows.iter().map(|(a, d)| new_account(a, *d)).collect(),
+    };
+    let before = h.audit_count().await;
+    refused(h.owner.create_accounts(batch(&[("a@example.com", None), ("TAKEN@example.com", None)])).await, ErrorCode::Conflict, "account 2 (TAKEN@example.com): taken@example.com is already used");
+    refused(h.owner.create_accounts(batch(&[("a@example.com", None), ("A@example.com", None)])).await, ErrorCode::Conflict, "account 2 (A@example.com): appears twice");
+    refused(h.owner.create_accounts(batch(&[("a@example.com", None), ("b@other.example", None)])).await, ErrorCode::Validation, "not in example.com");
+    refused(h.owner.create_accounts(batch(&[("a@example.com", Some("Nope"))])).await, ErrorCode::NotFound, "account 1 (a@example.com): department Nope");
+    let five: Vec<String> = (0..5).map(|i| format!("u{i}@example.com")).collect();
+    let rows: Vec<(&str, Option<&str>)> = five.iter().map(|a| (a.as_str(), None)).collect();
+    refused(h.owner.create_accounts(batch(&rows)).await, ErrorCode::LimitExceeded, "(4 more fit)");
+    let mut weak = batch(&[("a@example.com", None)]);
+    weak.accounts[0].password = Some(Password("weak".into()));
+    refused(h.owner.create_accounts(weak).await, ErrorCode::Validation, "account 1 (a@example.com): password is too short");
+    assert_eq!(h.owner.get_domain(GetDomain { domain: "example.com".into() }).await.unwrap().account_count, 1, "nothing half-created");
+    assert_eq!(h.audit_count().await, before);
+
+    let mut ok = batch(&[("a@example.com", Some("ops")), ("b@example.com", None), ("c@example.com", None)]);
+    for (i, row) in ok.accounts.iter_mut().enumerate() {
+        row.password = Some(Password(format!("Batch pass {i}")));
+    }
+    assert_eq!(h.owner.create_accounts(ok).await.unwrap().created, 3);
+    let a = h.owner.get_account(GetAccount { address: "a@example.com".into() }).await.unwrap();
+    assert_eq!((a.department.as_deref(), a.has_password), (Some("Ops"), true));
+    assert!(matches!(h.engine.verify_login("c@example.com", "Batch pass 2").await.unwrap(), Login::Accepted { .. }));
+    let entry = &h.owner.list_audit(ListAudit { domain: None, actor: None, action: Some("create_accounts".into()), offset: None, limit: None }).await.unwrap().items[0];
+    assert_eq!(entry.target, "3 accounts");
+}
+
 fn empty_update() -> UpdateAccount {
     UpdateAccount {
         address: String::new(),
@@ -437,6 +472,7 @@ fn calls_on_b(b: &dyn postdesk_core::Backend) -> Vec<(&'static str, BoxFuture<'_
         ("list_accounts", b.list_accounts(list_accounts("b.example")).map(|r| r.map(drop)).boxed()),
         ("get_account", b.get_account(GetAccount { address: acct() }).map(|r| r.map(drop)).boxed()),
         ("create_account", b.create_account(new_account("new@b.example", None)).map(|r| r.map(drop)).boxed()),
+        ("create_accounts", b.create_accounts(CreateAccounts { domain: d(), accounts: vec![new_account("n@b.example", None)] }).map(|r| r.map(drop)).boxed()),
         ("update_account", b.update_account(UpdateAccount { address: acct(), ..empty_update() }).map(|r| r.map(drop)).boxed()),
         ("set_password", b.set_password(SetPassword { address: acct(), password: Password("Whatever 123".into()), force_password_change: None }).boxed()),
         ("remove_account", b.remove_account(RemoveAccount { address: acct() }).boxed()),

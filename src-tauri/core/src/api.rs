@@ -229,6 +229,21 @@ CreateAccount {
     /// Mailbox quota in MiB; the plan's mailbox size when omitted.
     #[serde(default)] #[ts(optional)] quota_mb: Option<u32>,
 });
+params!(/// Creates many accounts in one domain at once: all or nothing, one transaction.
+CreateAccounts {
+    /// Domain every account belongs to.
+    domain: String,
+    /// The accounts (at most 10,000 per call).
+    accounts: Vec<CreateAccount>,
+});
+
+/// What a batch created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct CreatedAccounts {
+    /// How many accounts were created.
+    pub created: u32,
+}
+
 params!(/// Changes an account's fields; omitted fields stay as they are.
 UpdateAccount {
     /// Account address.
@@ -467,6 +482,8 @@ operations! {
     get_account: Get "/api/accounts/{address}" GetAccount => Account, mutates = false;
     /// Creates an account.
     create_account: Post "/api/accounts" CreateAccount => Account, mutates = true;
+    /// Creates many accounts at once, all or nothing.
+    create_accounts: Post "/api/domains/{domain}/accounts" CreateAccounts => CreatedAccounts, mutates = true;
     /// Changes an account's fields.
     update_account: Patch "/api/accounts/{address}" UpdateAccount => Account, mutates = true;
     /// Sets an account's password.

@@ -61,6 +61,35 @@ pub async fn hash_async(password: String) -> Result<String> {
         .map_err(|e| Error::internal(format!("password hashing task failed: {e}")))?
 }
 
+/// Hashes many passwords across all cores (blocking threads), keeping each one's key.
+/// Policy failures name the key they belong to.
+pub async fn hash_many<K: Send + 'static>(passwords: Vec<(K, crate::api::Password)>) -> Result<Vec<(K, String)>> {
+    if passwords.is_empty() {
+        return Ok(Vec::new());
+    }
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let chunk = passwords.len().div_ceil(cores);
+    let mut chunks: Vec<Vec<(K, crate::api::Password)>> = Vec::new();
+    let mut rest = passwords;
+    while !rest.is_empty() {
+        let tail = rest.split_off(chunk.min(rest.len()));
+        chunks.push(std::mem::replace(&mut rest, tail));
+    }
+    let tasks: Vec<_> = chunks
+        .into_iter()
+        .map(|chunk| {
+            tokio::task::spawn_blocking(move || {
+                chunk.into_iter().map(|(k, pw)| hash(&pw.0).map(|h| (k, h))).collect::<Result<Vec<_>>>()
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for task in tasks {
+        out.extend(task.await.map_err(|e| Error::internal(format!("password hashing task failed: {e}")))??);
+    }
+    Ok(out)
+}
+
 /// Whether `password` matches the stored PHC string.
 pub fn verify(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|parsed| hasher().verify_password(password.as_bytes(), &parsed).is_ok())

@@ -69,6 +69,8 @@ fn api_routes(engine: Engine) -> Router {
         .router
         .route("/api/openapi.json", get(move || async move { axum::Json(spec.clone()) }))
         .route("/api/health", get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }))
+        // A full batch of accounts with notes is a few MB; nothing legitimate is bigger.
+        .layer(axum::extract::DefaultBodyLimit::max(16 * 1024 * 1024))
         .with_state(AppState { engine })
 }
 

@@ -10,6 +10,7 @@ import type { ApiToken } from "./ApiToken";
 import type { BackendInfo } from "./BackendInfo";
 import type { Caller } from "./Caller";
 import type { CreateAccount } from "./CreateAccount";
+import type { CreateAccounts } from "./CreateAccounts";
 import type { CreateAdmin } from "./CreateAdmin";
 import type { CreateAlias } from "./CreateAlias";
 import type { CreateDepartment } from "./CreateDepartment";
@@ -17,6 +18,7 @@ import type { CreateDomain } from "./CreateDomain";
 import type { CreateDomainGroup } from "./CreateDomainGroup";
 import type { CreateGroup } from "./CreateGroup";
 import type { CreateToken } from "./CreateToken";
+import type { CreatedAccounts } from "./CreatedAccounts";
 import type { Department } from "./Department";
 import type { Domain } from "./Domain";
 import type { DomainGroup } from "./DomainGroup";
@@ -73,6 +75,7 @@ export type { ApiToken } from "./ApiToken";
 export type { BackendInfo } from "./BackendInfo";
 export type { Caller } from "./Caller";
 export type { CreateAccount } from "./CreateAccount";
+export type { CreateAccounts } from "./CreateAccounts";
 export type { CreateAdmin } from "./CreateAdmin";
 export type { CreateAlias } from "./CreateAlias";
 export type { CreateDepartment } from "./CreateDepartment";
@@ -80,6 +83,7 @@ export type { CreateDomain } from "./CreateDomain";
 export type { CreateDomainGroup } from "./CreateDomainGroup";
 export type { CreateGroup } from "./CreateGroup";
 export type { CreateToken } from "./CreateToken";
+export type { CreatedAccounts } from "./CreatedAccounts";
 export type { Department } from "./Department";
 export type { Domain } from "./Domain";
 export type { DomainGroup } from "./DomainGroup";
@@ -145,6 +149,7 @@ export const operations = {
   list_accounts: { method: "GET", path: "/api/domains/{domain}/accounts", mutates: false, params: undefined as unknown as ListAccounts, output: undefined as unknown as Listing<Account> },
   get_account: { method: "GET", path: "/api/accounts/{address}", mutates: false, params: undefined as unknown as GetAccount, output: undefined as unknown as Account },
   create_account: { method: "POST", path: "/api/accounts", mutates: true, params: undefined as unknown as CreateAccount, output: undefined as unknown as Account },
+  create_accounts: { method: "POST", path: "/api/domains/{domain}/accounts", mutates: true, params: undefined as unknown as CreateAccounts, output: undefined as unknown as CreatedAccounts },
   update_account: { method: "PATCH", path: "/api/accounts/{address}", mutates: true, params: undefined as unknown as UpdateAccount, output: undefined as unknown as Account },
   set_password: { method: "PUT", path: "/api/accounts/{address}/password", mutates: true, params: undefined as unknown as SetPassword, output: undefined as unknown as null },
   remove_account: { method: "DELETE", path: "/api/accounts/{address}", mutates: true, params: undefined as unknown as RemoveAccount, output: undefined as unknown as null },

@@ -160,33 +160,48 @@ pub(crate) async fn get(b: &LocalBackend, p: GetAccount) -> Result<Account> {
     Ok(load(&mut *b.engine.read().await?, &addr).await?.2)
 }
 
-pub(crate) async fn create(b: &LocalBackend, p: CreateAccount) -> Result<Account> {
+/// An account checked and ready to insert (password already hashed).
+struct Prepared {
+    addr: Address,
+    display_name: String,
+    notes: String,
+    department: Option<String>,
+    hash: Option<String>,
+    force_password_change: bool,
+    quota_mb: Option<u32>,
+}
+
+/// Everything about a new account that needs no database: syntax, lengths, policy.
+fn prepare(b: &LocalBackend, p: CreateAccount) -> Result<(Prepared, Option<Password>)> {
     let addr = authorised(b, &p.address, true)?;
     let display_name = validate::text("display_name", p.display_name.as_deref().unwrap_or(""), MAX_DISPLAY_NAME)?;
     let notes = validate::text("notes", p.notes.as_deref().unwrap_or(""), MAX_NOTES)?;
-    let hash = match p.password {
-        Some(pw) => Some(password::hash_async(pw.0).await?),
-        None => None,
-    };
-    let mut tx = b.engine.write().await?;
-    let domain = domains::load(&mut tx, &addr.domain).await?;
-    let quota = p.quota_mb.unwrap_or(domain.limits.mailbox_size_mb);
-    check_quota(&domain, quota)?;
-    if domain.account_count >= domain.limits.max_accounts {
-        return Err(Error::limit_exceeded(format!(
-            "{} has reached its plan limit of {} accounts",
-            domain.name, domain.limits.max_accounts
-        )));
+    if let Some(pw) = &p.password {
+        password::check_policy(&pw.0)?;
     }
-    let did = domain_id(&mut tx, &domain.name).await?;
-    let tree = Tree::load(&mut tx, did, &domain.name).await?;
-    let department = match p.department.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let department = p.department.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(String::from);
+    let prepared = Prepared {
+        addr,
+        display_name,
+        notes,
+        department,
+        hash: None,
+        force_password_change: p.force_password_change.unwrap_or(false),
+        quota_mb: p.quota_mb,
+    };
+    Ok((prepared, p.password))
+}
+
+/// Inserts a prepared account in the write transaction; returns its id.
+async fn insert(conn: &mut SqliteConnection, domain: &Domain, did: i64, tree: &Tree, p: &Prepared, at: &str) -> Result<i64> {
+    let quota = p.quota_mb.unwrap_or(domain.limits.mailbox_size_mb);
+    check_quota(domain, quota)?;
+    let department = match &p.department {
         Some(path) => Some(tree.resolve(path)?),
         None => None,
     };
-    let address = addr.full();
-    addresses::register(&mut tx, did, &address, AddressKind::Account).await?;
-    let at = now();
+    let address = p.addr.full();
+    addresses::register(&mut *conn, did, &address, AddressKind::Account).await?;
     let id = sqlx::query(
         "INSERT INTO accounts (domain_id, address, display_name, department_id, notes, status, password_hash,
                                force_password_change, quota_mb, created_at, updated_at)
@@ -194,22 +209,106 @@ pub(crate) async fn create(b: &LocalBackend, p: CreateAccount) -> Result<Account
     )
     .bind(did)
     .bind(&address)
-    .bind(&display_name)
+    .bind(&p.display_name)
     .bind(department)
-    .bind(&notes)
-    .bind(&hash)
-    .bind(p.force_password_change.unwrap_or(false))
+    .bind(&p.notes)
+    .bind(&p.hash)
+    .bind(p.force_password_change)
     .bind(quota)
-    .bind(&at)
-    .bind(&at)
-    .execute(&mut *tx)
+    .bind(at)
+    .bind(at)
+    .execute(conn)
     .await?
     .last_insert_rowid();
+    Ok(id)
+}
+
+fn check_cap(domain: &Domain, adding: u32) -> Result<()> {
+    if domain.account_count.saturating_add(adding) > domain.limits.max_accounts {
+        let room = domain.limits.max_accounts.saturating_sub(domain.account_count);
+        return Err(Error::limit_exceeded(if adding == 1 {
+            format!("{} has reached its plan limit of {} accounts", domain.name, domain.limits.max_accounts)
+        } else {
+            format!(
+                "{} accounts would take {} past its plan limit of {} accounts ({room} more fit)",
+                adding, domain.name, domain.limits.max_accounts
+            )
+        }));
+    }
+    Ok(())
+}
+
+pub(crate) async fn create(b: &LocalBackend, p: CreateAccount) -> Result<Account> {
+    let (mut prepared, password) = prepare(b, p)?;
+    if let Some(pw) = password {
+        prepared.hash = Some(password::hash_async(pw.0).await?);
+    }
+    let mut tx = b.engine.write().await?;
+    let domain = domains::load(&mut tx, &prepared.addr.domain).await?;
+    check_quota(&domain, prepared.quota_mb.unwrap_or(domain.limits.mailbox_size_mb))?;
+    check_cap(&domain, 1)?;
+    let did = domain_id(&mut tx, &domain.name).await?;
+    let tree = Tree::load(&mut tx, did, &domain.name).await?;
+    let id = insert(&mut tx, &domain, did, &tree, &prepared, &now()).await?;
     let account = load_many(&mut tx, &tree, &[id]).await?.pop().ok_or_else(|| Error::internal("account vanished"))?;
+    let address = account.address.clone();
     let change = Change { action: CreateAccount::NAME, domain: Some(&domain.name), target: &address };
     audit::record::<(), _>(&mut tx, &b.caller.name, change, None, Some(&account)).await?;
     tx.commit().await?;
     Ok(account)
+}
+
+/// Most accounts one `create_accounts` call takes.
+pub const MAX_BATCH: usize = 10_000;
+
+pub(crate) async fn create_many(b: &LocalBackend, p: CreateAccounts) -> Result<CreatedAccounts> {
+    let domain_name = validate::domain(&p.domain)?;
+    b.caller.require(Page::Accounts, Some(&domain_name), true)?;
+    if p.accounts.is_empty() || p.accounts.len() > MAX_BATCH {
+        return Err(Error::validation(format!("a batch holds 1 to {MAX_BATCH} accounts, not {}", p.accounts.len()))
+            .with_field("accounts"));
+    }
+    let at_row = |i: usize, address: &str, e: Error| Error {
+        message: format!("account {} ({address}): {}", i + 1, e.message),
+        ..e
+    };
+    let mut prepared = Vec::with_capacity(p.accounts.len());
+    let mut inputs = Vec::with_capacity(p.accounts.len());
+    let mut passwords = Vec::new();
+    let mut seen = std::collections::HashSet::with_capacity(p.accounts.len());
+    for (i, row) in p.accounts.into_iter().enumerate() {
+        let address = row.address.clone();
+        let (ready, password) = prepare(b, row).map_err(|e| at_row(i, &address, e))?;
+        if ready.addr.domain != domain_name {
+            return Err(at_row(i, &address, Error::validation(format!("not in {domain_name}")).with_field("address")));
+        }
+        if !seen.insert(ready.addr.full()) {
+            return Err(at_row(i, &address, Error::conflict("appears twice in this batch").with_field("address")));
+        }
+        if let Some(pw) = password {
+            passwords.push((i, pw));
+        }
+        prepared.push(ready);
+        inputs.push(address);
+    }
+    for (i, hash) in password::hash_many(passwords).await? {
+        prepared[i].hash = Some(hash);
+    }
+    let mut tx = b.engine.write().await?;
+    let domain = domains::load(&mut tx, &domain_name).await?;
+    check_cap(&domain, prepared.len() as u32)?;
+    let did = domain_id(&mut tx, &domain.name).await?;
+    let tree = Tree::load(&mut tx, did, &domain.name).await?;
+    let at = now();
+    for (i, row) in prepared.iter().enumerate() {
+        insert(&mut tx, &domain, did, &tree, row, &at).await.map_err(|e| at_row(i, &inputs[i], e))?;
+    }
+    let addresses: Vec<String> = prepared.iter().map(|r| r.addr.full()).collect();
+    let target = format!("{} accounts", addresses.len());
+    let change = Change { action: CreateAccounts::NAME, domain: Some(&domain.name), target: &target };
+    audit::record::<(), _>(&mut tx, &b.caller.name, change, None, Some(&serde_json::json!({ "addresses": addresses }))).await?;
+    tx.commit().await?;
+    Ok(CreatedAccounts { created: addresses.len() as u32 })
 }
 
 fn check_quota(domain: &Domain, quota_mb: u32) -> Result<()> {

@@ -214,6 +214,9 @@ impl Backend for LocalBackend {
     async fn create_account(&self, p: CreateAccount) -> Result<Account> {
         accounts::create(self, p).await
     }
+    async fn create_accounts(&self, p: CreateAccounts) -> Result<CreatedAccounts> {
+        accounts::create_many(self, p).await
+    }
     async fn update_account(&self, p: UpdateAccount) -> Result<Account> {
         accounts::update(self, p).await
     }
