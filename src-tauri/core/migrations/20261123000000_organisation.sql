@@ -16,7 +16,9 @@ CREATE TABLE domains (
     mailbox_size_mb     INTEGER NOT NULL CHECK (mailbox_size_mb > 0),
     attachment_size_mb  INTEGER NOT NULL CHECK (attachment_size_mb > 0),
     large_attachments   INTEGER NOT NULL,
-    created_at          TEXT NOT NULL
+    created_at          TEXT NOT NULL,
+    -- accounts not deleted; kept by the triggers below so plan caps are O(1) to check
+    account_count       INTEGER NOT NULL DEFAULT 0
 );
 
 CREATE TABLE departments (
@@ -59,6 +61,15 @@ CREATE TABLE accounts (
     deleted_at             TEXT
 );
 CREATE INDEX accounts_domain_address ON accounts(domain_id, address);
+
+CREATE TRIGGER accounts_count_insert AFTER INSERT ON accounts WHEN NEW.status <> 'deleted'
+BEGIN UPDATE domains SET account_count = account_count + 1 WHERE id = NEW.domain_id; END;
+CREATE TRIGGER accounts_count_delete AFTER DELETE ON accounts WHEN OLD.status <> 'deleted'
+BEGIN UPDATE domains SET account_count = account_count - 1 WHERE id = OLD.domain_id; END;
+CREATE TRIGGER accounts_count_status AFTER UPDATE OF status ON accounts
+    WHEN (OLD.status = 'deleted') <> (NEW.status = 'deleted')
+BEGIN UPDATE domains SET account_count = account_count + (CASE WHEN NEW.status = 'deleted' THEN -1 ELSE 1 END)
+    WHERE id = NEW.domain_id; END;
 CREATE INDEX accounts_department ON accounts(department_id);
 
 CREATE TABLE account_aliases (

@@ -10,8 +10,7 @@ use crate::model::*;
 use crate::validate;
 
 const SELECT: &str = "SELECT d.name, g.name AS group_name, d.max_accounts, d.mailbox_size_mb,
-        d.attachment_size_mb, d.large_attachments, d.created_at,
-        (SELECT count(*) FROM accounts a WHERE a.domain_id = d.id AND a.status <> 'deleted') AS account_count
+        d.attachment_size_mb, d.large_attachments, d.created_at, d.account_count
     FROM domains d LEFT JOIN domain_groups g ON g.id = d.group_id";
 
 fn from_row(r: SqliteRow) -> Domain {
