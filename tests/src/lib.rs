@@ -39,14 +39,9 @@ impl Harness {
         let engine = Engine::open(dir.path()).await.expect("open engine");
         let first = engine.ensure_first_admin().await.expect("first admin").expect("fresh database");
         match kind {
-            Kind::Local => Harness {
-                kind,
-                owner: Arc::new(engine.local_backend()),
-                engine,
-                server: None,
-                _dir: dir,
-                _stop: None,
-            },
+            Kind::Local => {
+                Harness { kind, owner: Arc::new(engine.local_backend()), engine, server: None, _dir: dir, _stop: None }
+            }
             Kind::Remote => {
                 let identity = Identity::self_signed(&["localhost".into(), "127.0.0.1".into()]).expect("cert");
                 let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -57,7 +52,14 @@ impl Harness {
                 tokio::spawn(postdesk_server::serve(router, tcp, Some(config), async {
                     let _ = stopped.await;
                 }));
-                let mut h = Harness { kind, owner: Arc::new(engine.local_backend()), engine, server: Some((url, identity)), _dir: dir, _stop: Some(stop) };
+                let mut h = Harness {
+                    kind,
+                    owner: Arc::new(engine.local_backend()),
+                    engine,
+                    server: Some((url, identity)),
+                    _dir: dir,
+                    _stop: Some(stop),
+                };
                 h.owner = h.remote(&first.token.secret);
                 h
             }
@@ -81,7 +83,13 @@ impl Harness {
     }
 
     /// Creates an admin through the owner and returns a backend acting as it, plus its token.
-    pub async fn admin(&self, name: &str, role: Role, pages: &[Page], domains: Option<&[&str]>) -> (Arc<dyn Backend>, String) {
+    pub async fn admin(
+        &self,
+        name: &str,
+        role: Role,
+        pages: &[Page],
+        domains: Option<&[&str]>,
+    ) -> (Arc<dyn Backend>, String) {
         self.owner
             .create_admin(CreateAdmin {
                 name: name.into(),
@@ -93,7 +101,9 @@ impl Harness {
             .expect("create admin");
         let token = self.owner.create_token(CreateToken { admin: name.into(), label: None }).await.expect("token");
         let backend: Arc<dyn Backend> = match self.kind {
-            Kind::Local => Arc::new(self.engine.backend_for(self.engine.authenticate(&token.secret).await.expect("auth"))),
+            Kind::Local => {
+                Arc::new(self.engine.backend_for(self.engine.authenticate(&token.secret).await.expect("auth")))
+            }
             Kind::Remote => self.remote(&token.secret),
         };
         (backend, token.secret)
@@ -115,7 +125,11 @@ impl Harness {
 
     /// Number of audit entries (to show a refused change recorded nothing).
     pub async fn audit_count(&self) -> u32 {
-        self.owner.list_audit(ListAudit { domain: None, actor: None, action: None, offset: None, limit: Some(1) }).await.expect("audit").total
+        self.owner
+            .list_audit(ListAudit { domain: None, actor: None, action: None, offset: None, limit: Some(1) })
+            .await
+            .expect("audit")
+            .total
     }
 }
 

@@ -5,8 +5,8 @@
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use postdesk_core::api::*;
-use postdesk_core::model::*;
 use postdesk_core::engine::{DEFAULT_LOCKOUT_THRESHOLD, Login, LoginRefusal};
+use postdesk_core::model::*;
 use postdesk_core::{ErrorCode, Result};
 use postdesk_tests::{Harness, Kind, list_accounts, new_account};
 
@@ -63,11 +63,19 @@ async fn domains_are_created_listed_and_refused_when_bad(h: Harness) {
     let bad = CreateDomain { domain: "not a domain".into(), limits: None, group: None };
     let err = h.owner.create_domain(bad).await.unwrap_err();
     assert_eq!((err.code, err.field.as_deref()), (ErrorCode::Validation, Some("domain")));
-    refused(h.owner.get_domain(GetDomain { domain: "nowhere.example".into() }).await, ErrorCode::NotFound, "nowhere.example");
+    refused(
+        h.owner.get_domain(GetDomain { domain: "nowhere.example".into() }).await,
+        ErrorCode::NotFound,
+        "nowhere.example",
+    );
     assert_eq!(h.audit_count().await, before, "refusals record nothing");
 
     h.account("ann@example.com", None).await;
-    refused(h.owner.remove_domain(RemoveDomain { domain: "example.com".into() }).await, ErrorCode::Conflict, "still has 1 addresses");
+    refused(
+        h.owner.remove_domain(RemoveDomain { domain: "example.com".into() }).await,
+        ErrorCode::Conflict,
+        "still has 1 addresses",
+    );
     h.owner.remove_domain(RemoveDomain { domain: "bücher.example".into() }).await.unwrap();
     assert_eq!(h.owner.list_domains(ListDomains {}).await.unwrap().len(), 1);
 }
@@ -77,22 +85,36 @@ async fn plan_caps_refuse_and_change_nothing(h: Harness) {
     h.account("a@example.com", None).await;
     h.account("b@example.com", None).await;
     let before = h.audit_count().await;
-    refused(h.owner.create_account(new_account("c@example.com", None)).await, ErrorCode::LimitExceeded, "plan limit of 2");
+    refused(
+        h.owner.create_account(new_account("c@example.com", None)).await,
+        ErrorCode::LimitExceeded,
+        "plan limit of 2",
+    );
     assert_eq!(h.owner.get_domain(GetDomain { domain: "example.com".into() }).await.unwrap().account_count, 2);
-    refused(h.owner.get_account(GetAccount { address: "c@example.com".into() }).await, ErrorCode::NotFound, "does not exist");
+    refused(
+        h.owner.get_account(GetAccount { address: "c@example.com".into() }).await,
+        ErrorCode::NotFound,
+        "does not exist",
+    );
 
     let mut big = new_account("c@example.com", None);
     big.quota_mb = Some(PlanLimits::default().mailbox_size_mb + 1);
     refused(h.owner.create_account(big).await, ErrorCode::LimitExceeded, "above the plan's mailbox size");
 
-    let lower = UpdateDomainLimits { domain: "example.com".into(), limits: PlanLimits { max_accounts: 1, ..PlanLimits::default() } };
+    let lower = UpdateDomainLimits {
+        domain: "example.com".into(),
+        limits: PlanLimits { max_accounts: 1, ..PlanLimits::default() },
+    };
     refused(h.owner.update_domain_limits(lower).await, ErrorCode::LimitExceeded, "has 2 accounts");
     assert_eq!(h.audit_count().await, before);
 
     // Deleted accounts free their place under the cap.
     h.owner.remove_account(RemoveAccount { address: "b@example.com".into() }).await.unwrap();
     h.account("c@example.com", None).await;
-    let raise = UpdateDomainLimits { domain: "example.com".into(), limits: PlanLimits { max_accounts: 3, ..PlanLimits::default() } };
+    let raise = UpdateDomainLimits {
+        domain: "example.com".into(),
+        limits: PlanLimits { max_accounts: 3, ..PlanLimits::default() },
+    };
     assert_eq!(h.owner.update_domain_limits(raise).await.unwrap().limits.max_accounts, 3);
     h.account("d@example.com", None).await;
 }
@@ -117,9 +139,14 @@ async fn domain_groups_allocate_within_their_allowance(h: Harness) {
     h.owner.allocate_accounts(AllocateAccounts { domain: "east.example".into(), max_accounts: 2 }).await.unwrap();
     h.owner.allocate_accounts(AllocateAccounts { domain: "west.example".into(), max_accounts: 8 }).await.unwrap();
     let groups = h.owner.list_domain_groups(ListDomainGroups {}).await.unwrap();
-    assert_eq!((groups[0].allocated, groups[0].domains.clone()), (10, vec!["east.example".to_string(), "west.example".to_string()]));
+    assert_eq!(
+        (groups[0].allocated, groups[0].domains.clone()),
+        (10, vec!["east.example".to_string(), "west.example".to_string()])
+    );
     refused(
-        h.owner.create_domain(CreateDomain { domain: "x.example".into(), limits: None, group: Some("nope".into()) }).await,
+        h.owner
+            .create_domain(CreateDomain { domain: "x.example".into(), limits: None, group: Some("nope".into()) })
+            .await,
         ErrorCode::NotFound,
         "nope",
     );
@@ -138,7 +165,11 @@ async fn domain_groups_allocate_within_their_allowance(h: Harness) {
 
 async fn department_tree_moves_renames_and_refuses_cycles(h: Harness) {
     h.domain("example.com", 100).await;
-    let dept = |path: &str, parents: bool| CreateDepartment { domain: "example.com".into(), path: path.into(), parents: Some(parents) };
+    let dept = |path: &str, parents: bool| CreateDepartment {
+        domain: "example.com".into(),
+        path: path.into(),
+        parents: Some(parents),
+    };
     refused(h.owner.create_department(dept("Sales/East", false)).await, ErrorCode::NotFound, "parent department Sales");
     let east = h.owner.create_department(dept("Sales/East", true)).await.unwrap();
     assert_eq!((east.path.as_str(), east.parent.as_deref()), ("Sales/East", Some("Sales")));
@@ -151,13 +182,18 @@ async fn department_tree_moves_renames_and_refuses_cycles(h: Harness) {
     h.account("b@example.com", Some("sales/east")).await;
     h.account("c@example.com", Some("Sales")).await;
     let list = h.owner.list_departments(ListDepartments { domain: "example.com".into() }).await.unwrap();
-    let summary: Vec<(String, u32, u32)> = list.iter().map(|d| (d.path.clone(), d.accounts, d.total_accounts)).collect();
+    let summary: Vec<(String, u32, u32)> =
+        list.iter().map(|d| (d.path.clone(), d.accounts, d.total_accounts)).collect();
     assert_eq!(
         summary,
         [("Sales".into(), 1, 3), ("Sales/East".into(), 2, 2), ("Sales/West".into(), 0, 0), ("Support".into(), 0, 0)]
     );
 
-    let mv = |path: &str, to: Option<&str>| MoveDepartment { domain: "example.com".into(), path: path.into(), new_parent: to.map(String::from) };
+    let mv = |path: &str, to: Option<&str>| MoveDepartment {
+        domain: "example.com".into(),
+        path: path.into(),
+        new_parent: to.map(String::from),
+    };
     refused(h.owner.move_department(mv("Sales", Some("Sales/East"))).await, ErrorCode::Conflict, "inside itself");
     refused(h.owner.move_department(mv("Sales", Some("Sales"))).await, ErrorCode::Conflict, "inside itself");
     let moved = h.owner.move_department(mv("Sales", Some("Support"))).await.unwrap();
@@ -167,7 +203,8 @@ async fn department_tree_moves_renames_and_refuses_cycles(h: Harness) {
     h.owner.create_department(dept("East", false)).await.unwrap();
     refused(h.owner.move_department(mv("Support/Sales/East", None)).await, ErrorCode::Conflict, "already exists there");
 
-    let rn = RenameDepartment { domain: "example.com".into(), path: "Support/Sales".into(), name: "Field Sales".into() };
+    let rn =
+        RenameDepartment { domain: "example.com".into(), path: "Support/Sales".into(), name: "Field Sales".into() };
     assert_eq!(h.owner.rename_department(rn).await.unwrap().path, "Support/Field Sales");
     let bad = RenameDepartment { domain: "example.com".into(), path: "Support/Field Sales".into(), name: "a/b".into() };
     refused(h.owner.rename_department(bad).await, ErrorCode::Validation, "'/'");
@@ -185,7 +222,12 @@ async fn accounts_are_created_filtered_sorted_and_paged(h: Harness) {
         let p = CreateDepartment { domain: "example.com".into(), path: dept.into(), parents: None };
         h.owner.create_department(p).await.unwrap_or_else(|e| panic!("{n}: {e:?}"));
     }
-    let people = [("Zoe.Ng", "Zoë Ng", "Sales"), ("ann", "Ann Lee", "Sales/East"), ("bob", "Bob Annan", "Support"), ("carl", "Carl", "Support")];
+    let people = [
+        ("Zoe.Ng", "Zoë Ng", "Sales"),
+        ("ann", "Ann Lee", "Sales/East"),
+        ("bob", "Bob Annan", "Support"),
+        ("carl", "Carl", "Support"),
+    ];
     for (local, name, dept) in people {
         let mut p = new_account(&format!("{local}@Example.com"), Some(dept));
         p.display_name = Some(name.into());
@@ -202,7 +244,11 @@ async fn accounts_are_created_filtered_sorted_and_paged(h: Harness) {
 
     let mut q = list_accounts("example.com");
     q.query = Some("ANN".into());
-    assert_eq!(addresses(h.owner.list_accounts(q).await.unwrap()), ["ann@example.com", "bob@example.com"], "address or display name");
+    assert_eq!(
+        addresses(h.owner.list_accounts(q).await.unwrap()),
+        ["ann@example.com", "bob@example.com"],
+        "address or display name"
+    );
     let mut q = list_accounts("example.com");
     q.query = Some("%".into());
     assert_eq!(h.owner.list_accounts(q).await.unwrap().total, 0, "LIKE wildcards are literal");
@@ -232,17 +278,32 @@ async fn accounts_are_created_filtered_sorted_and_paged(h: Harness) {
     refused(h.owner.list_accounts(q).await, ErrorCode::Validation, "between 1 and 1000");
 
     let before = h.audit_count().await;
-    refused(h.owner.create_account(new_account("ANN@example.com", None)).await, ErrorCode::Conflict, "already used by an account");
+    refused(
+        h.owner.create_account(new_account("ANN@example.com", None)).await,
+        ErrorCode::Conflict,
+        "already used by an account",
+    );
     refused(h.owner.create_account(new_account("a b@example.com", None)).await, ErrorCode::Validation, "not allowed");
-    refused(h.owner.create_account(new_account("x@other.example", None)).await, ErrorCode::NotFound, "domain other.example does not exist");
-    refused(h.owner.create_account(new_account("x@example.com", Some("Nowhere"))).await, ErrorCode::NotFound, "department Nowhere");
+    refused(
+        h.owner.create_account(new_account("x@other.example", None)).await,
+        ErrorCode::NotFound,
+        "domain other.example does not exist",
+    );
+    refused(
+        h.owner.create_account(new_account("x@example.com", Some("Nowhere"))).await,
+        ErrorCode::NotFound,
+        "department Nowhere",
+    );
     assert_eq!(h.audit_count().await, before);
     assert_eq!(h.owner.list_accounts(list_accounts("example.com")).await.unwrap().total, 4);
 }
 
 async fn account_changes_and_recycle_bin(h: Harness) {
     h.domain("example.com", 100).await;
-    h.owner.create_department(CreateDepartment { domain: "example.com".into(), path: "Ops".into(), parents: None }).await.unwrap();
+    h.owner
+        .create_department(CreateDepartment { domain: "example.com".into(), path: "Ops".into(), parents: None })
+        .await
+        .unwrap();
     h.account("ann@example.com", None).await;
     let upd = UpdateAccount {
         address: "Ann@example.com".into(),
@@ -258,9 +319,11 @@ async fn account_changes_and_recycle_bin(h: Harness) {
         (a.display_name.as_str(), a.department.as_deref(), a.status, a.force_password_change, a.quota_mb),
         ("Ann Lee", Some("Ops"), AccountStatus::Disabled, true, 100)
     );
-    let cleared = UpdateAccount { address: "ann@example.com".into(), department: Some(String::new()), ..empty_update() };
+    let cleared =
+        UpdateAccount { address: "ann@example.com".into(), department: Some(String::new()), ..empty_update() };
     assert_eq!(h.owner.update_account(cleared).await.unwrap().department, None);
-    let del = UpdateAccount { address: "ann@example.com".into(), status: Some(AccountStatus::Deleted), ..empty_update() };
+    let del =
+        UpdateAccount { address: "ann@example.com".into(), status: Some(AccountStatus::Deleted), ..empty_update() };
     refused(h.owner.update_account(del).await, ErrorCode::Validation, "remove_account");
 
     h.owner.remove_account(RemoveAccount { address: "ann@example.com".into() }).await.unwrap();
@@ -268,31 +331,62 @@ async fn account_changes_and_recycle_bin(h: Harness) {
     let mut deleted = list_accounts("example.com");
     deleted.status = Some(AccountStatus::Deleted);
     assert_eq!(h.owner.list_accounts(deleted).await.unwrap().items[0].address, "ann@example.com");
-    refused(h.owner.remove_account(RemoveAccount { address: "ann@example.com".into() }).await, ErrorCode::Conflict, "already in the recycle bin");
+    refused(
+        h.owner.remove_account(RemoveAccount { address: "ann@example.com".into() }).await,
+        ErrorCode::Conflict,
+        "already in the recycle bin",
+    );
     refused(h.owner.create_account(new_account("ann@example.com", None)).await, ErrorCode::Conflict, "already used");
     refused(h.owner.update_account(upd).await, ErrorCode::Conflict, "recycle bin");
 }
 
 async fn batches_of_accounts_are_all_or_nothing(h: Harness) {
     h.domain("example.com", 5).await;
-    h.owner.create_department(CreateDepartment { domain: "example.com".into(), path: "Ops".into(), parents: None }).await.unwrap();
+    h.owner
+        .create_department(CreateDepartment { domain: "example.com".into(), path: "Ops".into(), parents: None })
+        .await
+        .unwrap();
     h.account("taken@example.com", None).await;
     let batch = |rows: &[(&str, Option<&str>)]| CreateAccounts {
         domain: "example.com".into(),
         accounts: rows.iter().map(|(a, d)| new_account(a, *d)).collect(),
     };
     let before = h.audit_count().await;
-    refused(h.owner.create_accounts(batch(&[("a@example.com", None), ("TAKEN@example.com", None)])).await, ErrorCode::Conflict, "account 2 (TAKEN@example.com): taken@example.com is already used");
-    refused(h.owner.create_accounts(batch(&[("a@example.com", None), ("A@example.com", None)])).await, ErrorCode::Conflict, "account 2 (A@example.com): appears twice");
-    refused(h.owner.create_accounts(batch(&[("a@example.com", None), ("b@other.example", None)])).await, ErrorCode::Validation, "not in example.com");
-    refused(h.owner.create_accounts(batch(&[("a@example.com", Some("Nope"))])).await, ErrorCode::NotFound, "account 1 (a@example.com): department Nope");
+    refused(
+        h.owner.create_accounts(batch(&[("a@example.com", None), ("TAKEN@example.com", None)])).await,
+        ErrorCode::Conflict,
+        "account 2 (TAKEN@example.com): taken@example.com is already used",
+    );
+    refused(
+        h.owner.create_accounts(batch(&[("a@example.com", None), ("A@example.com", None)])).await,
+        ErrorCode::Conflict,
+        "account 2 (A@example.com): appears twice",
+    );
+    refused(
+        h.owner.create_accounts(batch(&[("a@example.com", None), ("b@other.example", None)])).await,
+        ErrorCode::Validation,
+        "not in example.com",
+    );
+    refused(
+        h.owner.create_accounts(batch(&[("a@example.com", Some("Nope"))])).await,
+        ErrorCode::NotFound,
+        "account 1 (a@example.com): department Nope",
+    );
     let five: Vec<String> = (0..5).map(|i| format!("u{i}@example.com")).collect();
     let rows: Vec<(&str, Option<&str>)> = five.iter().map(|a| (a.as_str(), None)).collect();
     refused(h.owner.create_accounts(batch(&rows)).await, ErrorCode::LimitExceeded, "(4 more fit)");
     let mut weak = batch(&[("a@example.com", None)]);
     weak.accounts[0].password = Some(Password("weak".into()));
-    refused(h.owner.create_accounts(weak).await, ErrorCode::Validation, "account 1 (a@example.com): password is too short");
-    assert_eq!(h.owner.get_domain(GetDomain { domain: "example.com".into() }).await.unwrap().account_count, 1, "nothing half-created");
+    refused(
+        h.owner.create_accounts(weak).await,
+        ErrorCode::Validation,
+        "account 1 (a@example.com): password is too short",
+    );
+    assert_eq!(
+        h.owner.get_domain(GetDomain { domain: "example.com".into() }).await.unwrap().account_count,
+        1,
+        "nothing half-created"
+    );
     assert_eq!(h.audit_count().await, before);
 
     let mut ok = batch(&[("a@example.com", Some("ops")), ("b@example.com", None), ("c@example.com", None)]);
@@ -303,7 +397,18 @@ async fn batches_of_accounts_are_all_or_nothing(h: Harness) {
     let a = h.owner.get_account(GetAccount { address: "a@example.com".into() }).await.unwrap();
     assert_eq!((a.department.as_deref(), a.has_password), (Some("Ops"), true));
     assert!(matches!(h.engine.verify_login("c@example.com", "Batch pass 2").await.unwrap(), Login::Accepted { .. }));
-    let entry = &h.owner.list_audit(ListAudit { domain: None, actor: None, action: Some("create_accounts".into()), offset: None, limit: None }).await.unwrap().items[0];
+    let entry = &h
+        .owner
+        .list_audit(ListAudit {
+            domain: None,
+            actor: None,
+            action: Some("create_accounts".into()),
+            offset: None,
+            limit: None,
+        })
+        .await
+        .unwrap()
+        .items[0];
     assert_eq!(entry.target, "3 accounts");
 }
 
@@ -332,31 +437,58 @@ async fn passwords_are_write_only(h: Harness) {
     refused(h.owner.get_account(GetAccount { address: "bob@example.com".into() }).await, ErrorCode::NotFound, "bob");
 
     // Wrong passwords lock the account at the threshold; a reset unlocks it.
-    assert!(matches!(h.engine.verify_login("ann@example.com", "Initial pass 1").await.unwrap(), Login::Accepted { .. }));
+    assert!(matches!(
+        h.engine.verify_login("ann@example.com", "Initial pass 1").await.unwrap(),
+        Login::Accepted { .. }
+    ));
     for _ in 0..DEFAULT_LOCKOUT_THRESHOLD {
         let r = h.engine.verify_login("ann@example.com", "wrong guess").await.unwrap();
         assert_eq!(r, Login::Refused(LoginRefusal::WrongCredentials));
     }
-    assert_eq!(h.owner.get_account(GetAccount { address: "ann@example.com".into() }).await.unwrap().status, AccountStatus::Locked);
+    assert_eq!(
+        h.owner.get_account(GetAccount { address: "ann@example.com".into() }).await.unwrap().status,
+        AccountStatus::Locked
+    );
     let r = h.engine.verify_login("ann@example.com", "Initial pass 1").await.unwrap();
     assert_eq!(r, Login::Refused(LoginRefusal::Locked), "even the right password is refused while locked");
-    let reset = SetPassword { address: "ann@example.com".into(), password: Password("Second pass 2".into()), force_password_change: Some(true) };
+    let reset = SetPassword {
+        address: "ann@example.com".into(),
+        password: Password("Second pass 2".into()),
+        force_password_change: Some(true),
+    };
     h.owner.set_password(reset).await.unwrap();
     let a = h.owner.get_account(GetAccount { address: "ann@example.com".into() }).await.unwrap();
     assert_eq!((a.status, a.force_password_change, a.has_password), (AccountStatus::Active, true, true));
     let r = h.engine.verify_login("ANN@example.com", "Second pass 2").await.unwrap();
     assert_eq!(r, Login::Accepted { address: "ann@example.com".into(), force_password_change: true });
-    assert_eq!(h.engine.verify_login("ann@example.com", "Initial pass 1").await.unwrap(), Login::Refused(LoginRefusal::WrongCredentials));
-    assert_eq!(h.engine.verify_login("nobody@example.com", "x").await.unwrap(), Login::Refused(LoginRefusal::WrongCredentials));
-    let bad = SetPassword { address: "ann@example.com".into(), password: Password("nodigitsorcaps".into()), force_password_change: None };
+    assert_eq!(
+        h.engine.verify_login("ann@example.com", "Initial pass 1").await.unwrap(),
+        Login::Refused(LoginRefusal::WrongCredentials)
+    );
+    assert_eq!(
+        h.engine.verify_login("nobody@example.com", "x").await.unwrap(),
+        Login::Refused(LoginRefusal::WrongCredentials)
+    );
+    let bad = SetPassword {
+        address: "ann@example.com".into(),
+        password: Password("nodigitsorcaps".into()),
+        force_password_change: None,
+    };
     refused(h.owner.set_password(bad).await, ErrorCode::Validation, "two of");
 
     // The password is nowhere: not in the account, not in the audit log.
     let account_json = serde_json::to_string(&a).unwrap();
-    let audit = h.owner.list_audit(ListAudit { domain: None, actor: None, action: None, offset: None, limit: Some(1000) }).await.unwrap();
+    let audit = h
+        .owner
+        .list_audit(ListAudit { domain: None, actor: None, action: None, offset: None, limit: Some(1000) })
+        .await
+        .unwrap();
     let audit_json = serde_json::to_string(&audit).unwrap();
     for text in [&account_json, &audit_json] {
-        assert!(!text.contains("Second pass 2") && !text.contains("Initial pass 1") && !text.contains("argon2"), "{text}");
+        assert!(
+            !text.contains("Second pass 2") && !text.contains("Initial pass 1") && !text.contains("argon2"),
+            "{text}"
+        );
     }
 }
 
@@ -369,25 +501,60 @@ async fn aliases_expand_and_refuse_loops(h: Harness) {
         targets: targets.iter().map(|t| t.to_string()).collect(),
         description: None,
     };
-    let sales = h.owner.create_alias(alias("sales@example.com", &["ann@example.com", "partner@elsewhere.example"])).await.unwrap();
+    let sales = h
+        .owner
+        .create_alias(alias("sales@example.com", &["ann@example.com", "partner@elsewhere.example"]))
+        .await
+        .unwrap();
     assert_eq!(sales.targets, ["ann@example.com", "partner@elsewhere.example"]);
-    h.owner.create_alias(alias("all@example.com", &["sales@example.com", "bob@example.com", "ann@example.com"])).await.unwrap();
+    h.owner
+        .create_alias(alias("all@example.com", &["sales@example.com", "bob@example.com", "ann@example.com"]))
+        .await
+        .unwrap();
     let r = h.owner.resolve_address(ResolveAddress { address: "ALL@example.com".into() }).await.unwrap();
     assert_eq!(r.kind, AddressKind::Alias);
     assert_eq!(r.mailboxes, ["ann@example.com", "bob@example.com"]);
     assert_eq!(r.external, ["partner@elsewhere.example"]);
 
     let before = h.audit_count().await;
-    let looped = UpdateAlias { address: "sales@example.com".into(), targets: Some(vec!["all@example.com".into()]), description: None };
-    refused(h.owner.update_alias(looped).await, ErrorCode::Conflict, "sales@example.com → all@example.com → sales@example.com");
-    refused(h.owner.create_alias(alias("self@example.com", &["self@example.com"])).await, ErrorCode::Conflict, "itself");
-    refused(h.owner.create_alias(alias("x@example.com", &["ghost@example.com"])).await, ErrorCode::NotFound, "ghost@example.com does not exist");
+    let looped = UpdateAlias {
+        address: "sales@example.com".into(),
+        targets: Some(vec!["all@example.com".into()]),
+        description: None,
+    };
+    refused(
+        h.owner.update_alias(looped).await,
+        ErrorCode::Conflict,
+        "sales@example.com → all@example.com → sales@example.com",
+    );
+    refused(
+        h.owner.create_alias(alias("self@example.com", &["self@example.com"])).await,
+        ErrorCode::Conflict,
+        "itself",
+    );
+    refused(
+        h.owner.create_alias(alias("x@example.com", &["ghost@example.com"])).await,
+        ErrorCode::NotFound,
+        "ghost@example.com does not exist",
+    );
     refused(h.owner.create_alias(alias("x@example.com", &[])).await, ErrorCode::Validation, "at least one target");
-    refused(h.owner.create_alias(alias("ann@example.com", &["bob@example.com"])).await, ErrorCode::Conflict, "already used by an account");
+    refused(
+        h.owner.create_alias(alias("ann@example.com", &["bob@example.com"])).await,
+        ErrorCode::Conflict,
+        "already used by an account",
+    );
     assert_eq!(h.audit_count().await, before);
-    assert_eq!(h.owner.get_alias(GetAlias { address: "sales@example.com".into() }).await.unwrap(), sales, "refused update changed nothing");
+    assert_eq!(
+        h.owner.get_alias(GetAlias { address: "sales@example.com".into() }).await.unwrap(),
+        sales,
+        "refused update changed nothing"
+    );
 
-    refused(h.owner.remove_alias(RemoveAlias { address: "sales@example.com".into() }).await, ErrorCode::Conflict, "alias all@example.com");
+    refused(
+        h.owner.remove_alias(RemoveAlias { address: "sales@example.com".into() }).await,
+        ErrorCode::Conflict,
+        "alias all@example.com",
+    );
     h.owner.remove_alias(RemoveAlias { address: "all@example.com".into() }).await.unwrap();
     h.owner.remove_alias(RemoveAlias { address: "sales@example.com".into() }).await.unwrap();
     assert!(h.owner.list_aliases(ListAliases { domain: "example.com".into() }).await.unwrap().is_empty());
@@ -397,10 +564,16 @@ async fn mail_groups_and_account_aliases(h: Harness) {
     h.domain("example.com", 100).await;
     h.account("ann@example.com", None).await;
     h.account("bob@example.com", None).await;
-    let ann = h.owner.add_account_alias(AddAccountAlias { address: "ann@example.com".into(), alias: "Anna@example.com".into() }).await.unwrap();
+    let ann = h
+        .owner
+        .add_account_alias(AddAccountAlias { address: "ann@example.com".into(), alias: "Anna@example.com".into() })
+        .await
+        .unwrap();
     assert_eq!(ann.aliases, ["anna@example.com"]);
     refused(
-        h.owner.add_account_alias(AddAccountAlias { address: "bob@example.com".into(), alias: "anna@example.com".into() }).await,
+        h.owner
+            .add_account_alias(AddAccountAlias { address: "bob@example.com".into(), alias: "anna@example.com".into() })
+            .await,
         ErrorCode::Conflict,
         "already used by an account alias",
     );
@@ -419,7 +592,12 @@ async fn mail_groups_and_account_aliases(h: Harness) {
     let r = h.owner.resolve_address(ResolveAddress { address: "team@example.com".into() }).await.unwrap();
     assert_eq!(r.mailboxes, ["ann@example.com", "bob@example.com"]);
 
-    let wl = UpdateGroup { address: "team@example.com".into(), name: None, send_permission: Some(SendPermission::Whitelist), allowed_senders: None };
+    let wl = UpdateGroup {
+        address: "team@example.com".into(),
+        name: None,
+        send_permission: Some(SendPermission::Whitelist),
+        allowed_senders: None,
+    };
     refused(h.owner.update_group(wl).await, ErrorCode::Validation, "at least one allowed sender");
     let wl = UpdateGroup {
         address: "team@example.com".into(),
@@ -428,29 +606,68 @@ async fn mail_groups_and_account_aliases(h: Harness) {
         allowed_senders: Some(vec!["Boss@Partner.example".into()]),
     };
     let g = h.owner.update_group(wl).await.unwrap();
-    assert_eq!((g.name.as_str(), g.send_permission, g.allowed_senders.clone()), ("The team", SendPermission::Whitelist, vec!["boss@partner.example".to_string()]));
+    assert_eq!(
+        (g.name.as_str(), g.send_permission, g.allowed_senders.clone()),
+        ("The team", SendPermission::Whitelist, vec!["boss@partner.example".to_string()])
+    );
 
     // A group inside an alias inside the group is a loop.
-    h.owner.create_alias(CreateAlias { address: "crew@example.com".into(), targets: vec!["team@example.com".into()], description: None }).await.unwrap();
+    h.owner
+        .create_alias(CreateAlias {
+            address: "crew@example.com".into(),
+            targets: vec!["team@example.com".into()],
+            description: None,
+        })
+        .await
+        .unwrap();
     refused(
-        h.owner.add_group_members(AddGroupMembers { address: "team@example.com".into(), members: vec!["crew@example.com".into()] }).await,
+        h.owner
+            .add_group_members(AddGroupMembers {
+                address: "team@example.com".into(),
+                members: vec!["crew@example.com".into()],
+            })
+            .await,
         ErrorCode::Conflict,
         "loop",
     );
-    let g = h.owner.remove_group_members(RemoveGroupMembers { address: "team@example.com".into(), members: vec!["bob@example.com".into()] }).await.unwrap();
+    let g = h
+        .owner
+        .remove_group_members(RemoveGroupMembers {
+            address: "team@example.com".into(),
+            members: vec!["bob@example.com".into()],
+        })
+        .await
+        .unwrap();
     assert_eq!(g.members, ["anna@example.com"]);
     refused(
-        h.owner.remove_account_alias(RemoveAccountAlias { address: "ann@example.com".into(), alias: "anna@example.com".into() }).await,
+        h.owner
+            .remove_account_alias(RemoveAccountAlias {
+                address: "ann@example.com".into(),
+                alias: "anna@example.com".into(),
+            })
+            .await,
         ErrorCode::Conflict,
         "mail group team@example.com",
     );
-    refused(h.owner.remove_group(RemoveGroup { address: "team@example.com".into() }).await, ErrorCode::Conflict, "alias crew@example.com");
+    refused(
+        h.owner.remove_group(RemoveGroup { address: "team@example.com".into() }).await,
+        ErrorCode::Conflict,
+        "alias crew@example.com",
+    );
     assert_eq!(h.owner.list_groups(ListGroups { domain: "example.com".into() }).await.unwrap().len(), 1);
 
     // Disabled accounts receive nothing.
-    let off = UpdateAccount { address: "ann@example.com".into(), status: Some(AccountStatus::Disabled), ..empty_update() };
+    let off =
+        UpdateAccount { address: "ann@example.com".into(), status: Some(AccountStatus::Disabled), ..empty_update() };
     h.owner.update_account(off).await.unwrap();
-    assert!(h.owner.resolve_address(ResolveAddress { address: "crew@example.com".into() }).await.unwrap().mailboxes.is_empty());
+    assert!(
+        h.owner
+            .resolve_address(ResolveAddress { address: "crew@example.com".into() })
+            .await
+            .unwrap()
+            .mailboxes
+            .is_empty()
+    );
 }
 
 /// Every operation, aimed at domain B, as a sub-admin of domain A with every page.
@@ -459,46 +676,166 @@ fn calls_on_b(b: &dyn postdesk_core::Backend) -> Vec<(&'static str, BoxFuture<'_
     let acct = || "user@b.example".to_string();
     vec![
         ("get_domain", b.get_domain(GetDomain { domain: d() }).map(|r| r.map(drop)).boxed()),
-        ("create_domain", b.create_domain(CreateDomain { domain: "c.example".into(), limits: None, group: None }).map(|r| r.map(drop)).boxed()),
-        ("update_domain_limits", b.update_domain_limits(UpdateDomainLimits { domain: d(), limits: PlanLimits::default() }).map(|r| r.map(drop)).boxed()),
-        ("allocate_accounts", b.allocate_accounts(AllocateAccounts { domain: d(), max_accounts: 1 }).map(|r| r.map(drop)).boxed()),
+        (
+            "create_domain",
+            b.create_domain(CreateDomain { domain: "c.example".into(), limits: None, group: None })
+                .map(|r| r.map(drop))
+                .boxed(),
+        ),
+        (
+            "update_domain_limits",
+            b.update_domain_limits(UpdateDomainLimits { domain: d(), limits: PlanLimits::default() })
+                .map(|r| r.map(drop))
+                .boxed(),
+        ),
+        (
+            "allocate_accounts",
+            b.allocate_accounts(AllocateAccounts { domain: d(), max_accounts: 1 }).map(|r| r.map(drop)).boxed(),
+        ),
         ("remove_domain", b.remove_domain(RemoveDomain { domain: d() }).boxed()),
-        ("create_domain_group", b.create_domain_group(CreateDomainGroup { name: "g".into(), max_accounts: 1 }).map(|r| r.map(drop)).boxed()),
+        (
+            "create_domain_group",
+            b.create_domain_group(CreateDomainGroup { name: "g".into(), max_accounts: 1 }).map(|r| r.map(drop)).boxed(),
+        ),
         ("list_departments", b.list_departments(ListDepartments { domain: d() }).map(|r| r.map(drop)).boxed()),
-        ("create_department", b.create_department(CreateDepartment { domain: d(), path: "X".into(), parents: None }).map(|r| r.map(drop)).boxed()),
-        ("move_department", b.move_department(MoveDepartment { domain: d(), path: "Dept".into(), new_parent: None }).map(|r| r.map(drop)).boxed()),
-        ("rename_department", b.rename_department(RenameDepartment { domain: d(), path: "Dept".into(), name: "Y".into() }).map(|r| r.map(drop)).boxed()),
+        (
+            "create_department",
+            b.create_department(CreateDepartment { domain: d(), path: "X".into(), parents: None })
+                .map(|r| r.map(drop))
+                .boxed(),
+        ),
+        (
+            "move_department",
+            b.move_department(MoveDepartment { domain: d(), path: "Dept".into(), new_parent: None })
+                .map(|r| r.map(drop))
+                .boxed(),
+        ),
+        (
+            "rename_department",
+            b.rename_department(RenameDepartment { domain: d(), path: "Dept".into(), name: "Y".into() })
+                .map(|r| r.map(drop))
+                .boxed(),
+        ),
         ("remove_department", b.remove_department(RemoveDepartment { domain: d(), path: "Dept".into() }).boxed()),
         ("list_accounts", b.list_accounts(list_accounts("b.example")).map(|r| r.map(drop)).boxed()),
         ("get_account", b.get_account(GetAccount { address: acct() }).map(|r| r.map(drop)).boxed()),
         ("create_account", b.create_account(new_account("new@b.example", None)).map(|r| r.map(drop)).boxed()),
-        ("create_accounts", b.create_accounts(CreateAccounts { domain: d(), accounts: vec![new_account("n@b.example", None)] }).map(|r| r.map(drop)).boxed()),
-        ("update_account", b.update_account(UpdateAccount { address: acct(), ..empty_update() }).map(|r| r.map(drop)).boxed()),
-        ("set_password", b.set_password(SetPassword { address: acct(), password: Password("Whatever 123".into()), force_password_change: None }).boxed()),
+        (
+            "create_accounts",
+            b.create_accounts(CreateAccounts { domain: d(), accounts: vec![new_account("n@b.example", None)] })
+                .map(|r| r.map(drop))
+                .boxed(),
+        ),
+        (
+            "update_account",
+            b.update_account(UpdateAccount { address: acct(), ..empty_update() }).map(|r| r.map(drop)).boxed(),
+        ),
+        (
+            "set_password",
+            b.set_password(SetPassword {
+                address: acct(),
+                password: Password("Whatever 123".into()),
+                force_password_change: None,
+            })
+            .boxed(),
+        ),
         ("remove_account", b.remove_account(RemoveAccount { address: acct() }).boxed()),
-        ("add_account_alias", b.add_account_alias(AddAccountAlias { address: acct(), alias: "x@b.example".into() }).map(|r| r.map(drop)).boxed()),
-        ("remove_account_alias", b.remove_account_alias(RemoveAccountAlias { address: acct(), alias: "alias@b.example".into() }).map(|r| r.map(drop)).boxed()),
+        (
+            "add_account_alias",
+            b.add_account_alias(AddAccountAlias { address: acct(), alias: "x@b.example".into() })
+                .map(|r| r.map(drop))
+                .boxed(),
+        ),
+        (
+            "remove_account_alias",
+            b.remove_account_alias(RemoveAccountAlias { address: acct(), alias: "alias@b.example".into() })
+                .map(|r| r.map(drop))
+                .boxed(),
+        ),
         ("list_aliases", b.list_aliases(ListAliases { domain: d() }).map(|r| r.map(drop)).boxed()),
         ("get_alias", b.get_alias(GetAlias { address: "list@b.example".into() }).map(|r| r.map(drop)).boxed()),
-        ("create_alias", b.create_alias(CreateAlias { address: "new@b.example".into(), targets: vec![acct()], description: None }).map(|r| r.map(drop)).boxed()),
-        ("update_alias", b.update_alias(UpdateAlias { address: "list@b.example".into(), targets: None, description: Some("x".into()) }).map(|r| r.map(drop)).boxed()),
+        (
+            "create_alias",
+            b.create_alias(CreateAlias { address: "new@b.example".into(), targets: vec![acct()], description: None })
+                .map(|r| r.map(drop))
+                .boxed(),
+        ),
+        (
+            "update_alias",
+            b.update_alias(UpdateAlias {
+                address: "list@b.example".into(),
+                targets: None,
+                description: Some("x".into()),
+            })
+            .map(|r| r.map(drop))
+            .boxed(),
+        ),
         ("remove_alias", b.remove_alias(RemoveAlias { address: "list@b.example".into() }).boxed()),
         ("resolve_address", b.resolve_address(ResolveAddress { address: acct() }).map(|r| r.map(drop)).boxed()),
         ("list_groups", b.list_groups(ListGroups { domain: d() }).map(|r| r.map(drop)).boxed()),
         ("get_group", b.get_group(GetGroup { address: "team@b.example".into() }).map(|r| r.map(drop)).boxed()),
-        ("create_group", b.create_group(CreateGroup { address: "new@b.example".into(), name: "n".into(), send_permission: None, members: None, allowed_senders: None }).map(|r| r.map(drop)).boxed()),
-        ("update_group", b.update_group(UpdateGroup { address: "team@b.example".into(), name: Some("n".into()), send_permission: None, allowed_senders: None }).map(|r| r.map(drop)).boxed()),
-        ("add_group_members", b.add_group_members(AddGroupMembers { address: "team@b.example".into(), members: vec![acct()] }).map(|r| r.map(drop)).boxed()),
-        ("remove_group_members", b.remove_group_members(RemoveGroupMembers { address: "team@b.example".into(), members: vec![acct()] }).map(|r| r.map(drop)).boxed()),
+        (
+            "create_group",
+            b.create_group(CreateGroup {
+                address: "new@b.example".into(),
+                name: "n".into(),
+                send_permission: None,
+                members: None,
+                allowed_senders: None,
+            })
+            .map(|r| r.map(drop))
+            .boxed(),
+        ),
+        (
+            "update_group",
+            b.update_group(UpdateGroup {
+                address: "team@b.example".into(),
+                name: Some("n".into()),
+                send_permission: None,
+                allowed_senders: None,
+            })
+            .map(|r| r.map(drop))
+            .boxed(),
+        ),
+        (
+            "add_group_members",
+            b.add_group_members(AddGroupMembers { address: "team@b.example".into(), members: vec![acct()] })
+                .map(|r| r.map(drop))
+                .boxed(),
+        ),
+        (
+            "remove_group_members",
+            b.remove_group_members(RemoveGroupMembers { address: "team@b.example".into(), members: vec![acct()] })
+                .map(|r| r.map(drop))
+                .boxed(),
+        ),
         ("remove_group", b.remove_group(RemoveGroup { address: "team@b.example".into() }).boxed()),
         ("list_admins", b.list_admins(ListAdmins {}).map(|r| r.map(drop)).boxed()),
-        ("create_admin", b.create_admin(CreateAdmin { name: "evil".into(), role: Role::Owner, pages: None, domains: None }).map(|r| r.map(drop)).boxed()),
-        ("update_admin", b.update_admin(UpdateAdmin { name: "alice".into(), role: Role::Owner, pages: None, domains: None }).map(|r| r.map(drop)).boxed()),
+        (
+            "create_admin",
+            b.create_admin(CreateAdmin { name: "evil".into(), role: Role::Owner, pages: None, domains: None })
+                .map(|r| r.map(drop))
+                .boxed(),
+        ),
+        (
+            "update_admin",
+            b.update_admin(UpdateAdmin { name: "alice".into(), role: Role::Owner, pages: None, domains: None })
+                .map(|r| r.map(drop))
+                .boxed(),
+        ),
         ("remove_admin", b.remove_admin(RemoveAdmin { name: "owner".into() }).boxed()),
         ("list_tokens", b.list_tokens(ListTokens { admin: None }).map(|r| r.map(drop)).boxed()),
-        ("create_token", b.create_token(CreateToken { admin: "owner".into(), label: None }).map(|r| r.map(drop)).boxed()),
+        (
+            "create_token",
+            b.create_token(CreateToken { admin: "owner".into(), label: None }).map(|r| r.map(drop)).boxed(),
+        ),
         ("revoke_token", b.revoke_token(RevokeToken { id: "x".into() }).boxed()),
-        ("list_audit", b.list_audit(ListAudit { domain: Some(d()), actor: None, action: None, offset: None, limit: None }).map(|r| r.map(drop)).boxed()),
+        (
+            "list_audit",
+            b.list_audit(ListAudit { domain: Some(d()), actor: None, action: None, offset: None, limit: None })
+                .map(|r| r.map(drop))
+                .boxed(),
+        ),
     ]
 }
 
@@ -508,11 +845,30 @@ const SCOPE_FILTERED: [&str; 3] = ["whoami", "list_domains", "list_domain_groups
 async fn sub_admin_of_one_domain_is_refused_on_every_route_of_another(h: Harness) {
     h.domain("a.example", 10).await;
     h.domain("b.example", 10).await;
-    h.owner.create_department(CreateDepartment { domain: "b.example".into(), path: "Dept".into(), parents: None }).await.unwrap();
+    h.owner
+        .create_department(CreateDepartment { domain: "b.example".into(), path: "Dept".into(), parents: None })
+        .await
+        .unwrap();
     h.account("user@b.example", Some("Dept")).await;
-    h.owner.add_account_alias(AddAccountAlias { address: "user@b.example".into(), alias: "alias@b.example".into() }).await.unwrap();
-    h.owner.create_alias(CreateAlias { address: "list@b.example".into(), targets: vec!["user@b.example".into()], description: None }).await.unwrap();
-    let team = CreateGroup { address: "team@b.example".into(), name: "t".into(), send_permission: None, members: None, allowed_senders: None };
+    h.owner
+        .add_account_alias(AddAccountAlias { address: "user@b.example".into(), alias: "alias@b.example".into() })
+        .await
+        .unwrap();
+    h.owner
+        .create_alias(CreateAlias {
+            address: "list@b.example".into(),
+            targets: vec!["user@b.example".into()],
+            description: None,
+        })
+        .await
+        .unwrap();
+    let team = CreateGroup {
+        address: "team@b.example".into(),
+        name: "t".into(),
+        send_permission: None,
+        members: None,
+        allowed_senders: None,
+    };
     h.owner.create_group(team).await.unwrap();
     let (alice, _) = h.admin("alice", Role::Admin, &Page::ALL, Some(&["a.example"])).await;
     let audit_before = h.audit_count().await;
@@ -543,13 +899,17 @@ async fn sub_admin_of_one_domain_is_refused_on_every_route_of_another(h: Harness
     let visible: Vec<String> = alice.list_domains(ListDomains {}).await.unwrap().into_iter().map(|d| d.name).collect();
     assert_eq!(visible, ["a.example"]);
     assert!(alice.list_domain_groups(ListDomainGroups {}).await.unwrap().is_empty());
-    let audit = alice.list_audit(ListAudit { domain: None, actor: None, action: None, offset: None, limit: None }).await.unwrap();
+    let audit = alice
+        .list_audit(ListAudit { domain: None, actor: None, action: None, offset: None, limit: None })
+        .await
+        .unwrap();
     assert!(audit.items.iter().all(|e| e.domain.as_deref() != Some("b.example")), "no entries of B");
 
     // …and the same sub-admin works in its own domain.
     alice.create_account(new_account("me@a.example", None)).await.unwrap();
     // Aliases may not reach into B either.
-    let sneaky = CreateAlias { address: "fwd@a.example".into(), targets: vec!["user@b.example".into()], description: None };
+    let sneaky =
+        CreateAlias { address: "fwd@a.example".into(), targets: vec!["user@b.example".into()], description: None };
     refused(alice.create_alias(sneaky).await, ErrorCode::PermissionDenied, "b.example");
 }
 
@@ -557,30 +917,67 @@ async fn helpdesk_reads_but_cannot_change(h: Harness) {
     h.domain("example.com", 10).await;
     h.account("ann@example.com", None).await;
     let (desk, _) = h.admin("desk", Role::Helpdesk, &[Page::Accounts], None).await;
-    assert_eq!(desk.get_account(GetAccount { address: "ann@example.com".into() }).await.unwrap().address, "ann@example.com");
+    assert_eq!(
+        desk.get_account(GetAccount { address: "ann@example.com".into() }).await.unwrap().address,
+        "ann@example.com"
+    );
     assert_eq!(desk.list_accounts(list_accounts("example.com")).await.unwrap().total, 1);
-    let reset = SetPassword { address: "ann@example.com".into(), password: Password("Helpdesk 123".into()), force_password_change: None };
+    let reset = SetPassword {
+        address: "ann@example.com".into(),
+        password: Password("Helpdesk 123".into()),
+        force_password_change: None,
+    };
     refused(desk.set_password(reset).await, ErrorCode::PermissionDenied, "helpdesk");
-    refused(desk.remove_account(RemoveAccount { address: "ann@example.com".into() }).await, ErrorCode::PermissionDenied, "helpdesk");
-    refused(desk.list_aliases(ListAliases { domain: "example.com".into() }).await, ErrorCode::PermissionDenied, "aliases page");
-    refused(desk.list_audit(ListAudit { domain: None, actor: None, action: None, offset: None, limit: None }).await, ErrorCode::PermissionDenied, "audit page");
+    refused(
+        desk.remove_account(RemoveAccount { address: "ann@example.com".into() }).await,
+        ErrorCode::PermissionDenied,
+        "helpdesk",
+    );
+    refused(
+        desk.list_aliases(ListAliases { domain: "example.com".into() }).await,
+        ErrorCode::PermissionDenied,
+        "aliases page",
+    );
+    refused(
+        desk.list_audit(ListAudit { domain: None, actor: None, action: None, offset: None, limit: None }).await,
+        ErrorCode::PermissionDenied,
+        "audit page",
+    );
 }
 
 async fn admins_and_tokens_are_owner_business(h: Harness) {
     h.domain("example.com", 10).await;
-    let create = |name: &str, role, domains: Option<Vec<String>>| CreateAdmin { name: name.into(), role, pages: Some(vec![Page::Accounts]), domains };
-    refused(h.owner.create_admin(create("bad name", Role::Admin, None)).await, ErrorCode::Validation, "not a valid admin name");
-    refused(h.owner.create_admin(create("x", Role::Admin, Some(vec!["nowhere.example".into()]))).await, ErrorCode::NotFound, "nowhere.example");
+    let create = |name: &str, role, domains: Option<Vec<String>>| CreateAdmin {
+        name: name.into(),
+        role,
+        pages: Some(vec![Page::Accounts]),
+        domains,
+    };
+    refused(
+        h.owner.create_admin(create("bad name", Role::Admin, None)).await,
+        ErrorCode::Validation,
+        "not a valid admin name",
+    );
+    refused(
+        h.owner.create_admin(create("x", Role::Admin, Some(vec!["nowhere.example".into()]))).await,
+        ErrorCode::NotFound,
+        "nowhere.example",
+    );
     refused(h.owner.create_admin(create("x", Role::Admin, Some(vec![]))).await, ErrorCode::Validation, "allow nothing");
     let no_pages = CreateAdmin { name: "x".into(), role: Role::Admin, pages: None, domains: None };
     refused(h.owner.create_admin(no_pages).await, ErrorCode::Validation, "at least one page");
     let (bob, bob_secret) = h.admin("bob", Role::Admin, &Page::ALL, None).await;
     refused(h.owner.create_admin(create("BOB", Role::Admin, None)).await, ErrorCode::Conflict, "already exists");
     refused(bob.list_admins(ListAdmins {}).await, ErrorCode::PermissionDenied, "only an owner");
-    refused(bob.create_token(CreateToken { admin: "bob".into(), label: None }).await, ErrorCode::PermissionDenied, "only an owner");
+    refused(
+        bob.create_token(CreateToken { admin: "bob".into(), label: None }).await,
+        ErrorCode::PermissionDenied,
+        "only an owner",
+    );
 
     refused(h.owner.remove_admin(RemoveAdmin { name: "owner".into() }).await, ErrorCode::Conflict, "last owner");
-    let demote = UpdateAdmin { name: "owner".into(), role: Role::Admin, pages: Some(vec![Page::Accounts]), domains: None };
+    let demote =
+        UpdateAdmin { name: "owner".into(), role: Role::Admin, pages: Some(vec![Page::Accounts]), domains: None };
     refused(h.owner.update_admin(demote).await, ErrorCode::Conflict, "last owner");
 
     let tokens = h.owner.list_tokens(ListTokens { admin: Some("bob".into()) }).await.unwrap();

@@ -7,7 +7,7 @@ use postdesk_core::api::*;
 use postdesk_core::model::*;
 use postdesk_core::{Backend, Error, Result};
 
-use crate::output::{print_list, print_one, Table};
+use crate::output::{Table, print_list, print_one};
 
 #[derive(Args, Debug, Clone)]
 pub struct LimitArgs {
@@ -490,7 +490,14 @@ pub async fn run(b: &dyn Backend, command: &crate::Command, json: bool) -> Resul
             let page = b.list_audit(p).await?;
             let mut t = Table::new(&["ID", "AT", "ACTOR", "ACTION", "DOMAIN", "TARGET"]);
             for e in &page.items {
-                t.row(vec![e.id.to_string(), e.at.clone(), e.actor.clone(), e.action.clone(), e.domain.clone().unwrap_or_default(), e.target.clone()]);
+                t.row(vec![
+                    e.id.to_string(),
+                    e.at.clone(),
+                    e.actor.clone(),
+                    e.action.clone(),
+                    e.domain.clone().unwrap_or_default(),
+                    e.target.clone(),
+                ]);
             }
             print_list(json, &page, t, Some((page.offset, page.items.len(), page.total)))
         }
@@ -501,7 +508,11 @@ pub async fn run(b: &dyn Backend, command: &crate::Command, json: bool) -> Resul
 async fn domain(b: &dyn Backend, cmd: &DomainCmd, json: bool) -> Result<()> {
     match cmd {
         DomainCmd::Add { domain, limits, group } => {
-            let p = CreateDomain { domain: domain.clone(), limits: Some(limits.over(PlanLimits::default())), group: group.clone() };
+            let p = CreateDomain {
+                domain: domain.clone(),
+                limits: Some(limits.over(PlanLimits::default())),
+                group: group.clone(),
+            };
             print_one(json, &b.create_domain(p).await?)
         }
         DomainCmd::List => {
@@ -524,9 +535,10 @@ async fn domain(b: &dyn Backend, cmd: &DomainCmd, json: bool) -> Result<()> {
 
 async fn domain_group(b: &dyn Backend, cmd: &DomainGroupCmd, json: bool) -> Result<()> {
     match cmd {
-        DomainGroupCmd::Add { name, max_accounts } => {
-            print_one(json, &b.create_domain_group(CreateDomainGroup { name: name.clone(), max_accounts: *max_accounts }).await?)
-        }
+        DomainGroupCmd::Add { name, max_accounts } => print_one(
+            json,
+            &b.create_domain_group(CreateDomainGroup { name: name.clone(), max_accounts: *max_accounts }).await?,
+        ),
         DomainGroupCmd::List => {
             let list = b.list_domain_groups(ListDomainGroups {}).await?;
             let mut t = Table::new(&["GROUP", "MAX ACCOUNTS", "ALLOCATED", "DOMAINS"]);
@@ -560,7 +572,9 @@ async fn dept(b: &dyn Backend, cmd: &DeptCmd, json: bool) -> Result<()> {
             let p = RenameDepartment { domain: domain.clone(), path: path.clone(), name: name.clone() };
             print_one(json, &b.rename_department(p).await?)
         }
-        DeptCmd::Remove { domain, path } => b.remove_department(RemoveDepartment { domain: domain.clone(), path: path.clone() }).await,
+        DeptCmd::Remove { domain, path } => {
+            b.remove_department(RemoveDepartment { domain: domain.clone(), path: path.clone() }).await
+        }
     }
 }
 
@@ -600,7 +614,9 @@ async fn accounts(b: &dyn Backend, cmd: &AccountsCmd, json: bool) -> Result<()> 
             let page = b.list_accounts(p).await?;
             print_list(json, &page, accounts_table(&page.items), Some((page.offset, page.items.len(), page.total)))
         }
-        AccountsCmd::Show { address } => print_one(json, &b.get_account(GetAccount { address: address.clone() }).await?),
+        AccountsCmd::Show { address } => {
+            print_one(json, &b.get_account(GetAccount { address: address.clone() }).await?)
+        }
         AccountsCmd::Update { address, name, dept, notes, status, quota_mb, force_change } => {
             let p = UpdateAccount {
                 address: address.clone(),
@@ -625,19 +641,22 @@ async fn accounts(b: &dyn Backend, cmd: &AccountsCmd, json: bool) -> Result<()> 
             Ok(())
         }
         AccountsCmd::Remove { address } => b.remove_account(RemoveAccount { address: address.clone() }).await,
-        AccountsCmd::AliasAdd { address, alias } => {
-            print_one(json, &b.add_account_alias(AddAccountAlias { address: address.clone(), alias: alias.clone() }).await?)
-        }
-        AccountsCmd::AliasRemove { address, alias } => {
-            print_one(json, &b.remove_account_alias(RemoveAccountAlias { address: address.clone(), alias: alias.clone() }).await?)
-        }
+        AccountsCmd::AliasAdd { address, alias } => print_one(
+            json,
+            &b.add_account_alias(AddAccountAlias { address: address.clone(), alias: alias.clone() }).await?,
+        ),
+        AccountsCmd::AliasRemove { address, alias } => print_one(
+            json,
+            &b.remove_account_alias(RemoveAccountAlias { address: address.clone(), alias: alias.clone() }).await?,
+        ),
     }
 }
 
 async fn alias(b: &dyn Backend, cmd: &AliasCmd, json: bool) -> Result<()> {
     match cmd {
         AliasCmd::Add { address, targets, description } => {
-            let p = CreateAlias { address: address.clone(), targets: targets.clone(), description: description.clone() };
+            let p =
+                CreateAlias { address: address.clone(), targets: targets.clone(), description: description.clone() };
             print_one(json, &b.create_alias(p).await?)
         }
         AliasCmd::List { domain } => {
@@ -650,11 +669,14 @@ async fn alias(b: &dyn Backend, cmd: &AliasCmd, json: bool) -> Result<()> {
         }
         AliasCmd::Show { address } => print_one(json, &b.get_alias(GetAlias { address: address.clone() }).await?),
         AliasCmd::Set { address, targets, description } => {
-            let p = UpdateAlias { address: address.clone(), targets: targets.clone(), description: description.clone() };
+            let p =
+                UpdateAlias { address: address.clone(), targets: targets.clone(), description: description.clone() };
             print_one(json, &b.update_alias(p).await?)
         }
         AliasCmd::Remove { address } => b.remove_alias(RemoveAlias { address: address.clone() }).await,
-        AliasCmd::Resolve { address } => print_one(json, &b.resolve_address(ResolveAddress { address: address.clone() }).await?),
+        AliasCmd::Resolve { address } => {
+            print_one(json, &b.resolve_address(ResolveAddress { address: address.clone() }).await?)
+        }
     }
 }
 
@@ -674,7 +696,12 @@ async fn group(b: &dyn Backend, cmd: &GroupCmd, json: bool) -> Result<()> {
             let list = b.list_groups(ListGroups { domain: domain.clone() }).await?;
             let mut t = Table::new(&["GROUP", "NAME", "SEND PERMISSION", "MEMBERS"]);
             for g in &list {
-                t.row(vec![g.address.clone(), g.name.clone(), g.send_permission.as_str().into(), g.members.len().to_string()]);
+                t.row(vec![
+                    g.address.clone(),
+                    g.name.clone(),
+                    g.send_permission.as_str().into(),
+                    g.members.len().to_string(),
+                ]);
             }
             print_list(json, &list, t, None)
         }
@@ -688,12 +715,14 @@ async fn group(b: &dyn Backend, cmd: &GroupCmd, json: bool) -> Result<()> {
             };
             print_one(json, &b.update_group(p).await?)
         }
-        GroupCmd::AddMembers { address, members } => {
-            print_one(json, &b.add_group_members(AddGroupMembers { address: address.clone(), members: members.clone() }).await?)
-        }
-        GroupCmd::RemoveMembers { address, members } => {
-            print_one(json, &b.remove_group_members(RemoveGroupMembers { address: address.clone(), members: members.clone() }).await?)
-        }
+        GroupCmd::AddMembers { address, members } => print_one(
+            json,
+            &b.add_group_members(AddGroupMembers { address: address.clone(), members: members.clone() }).await?,
+        ),
+        GroupCmd::RemoveMembers { address, members } => print_one(
+            json,
+            &b.remove_group_members(RemoveGroupMembers { address: address.clone(), members: members.clone() }).await?,
+        ),
         GroupCmd::Remove { address } => b.remove_group(RemoveGroup { address: address.clone() }).await,
     }
 }
@@ -709,7 +738,12 @@ async fn admin(b: &dyn Backend, cmd: &AdminCmd, json: bool) -> Result<()> {
             let mut t = Table::new(&["ADMIN", "ROLE", "PAGES", "DOMAINS"]);
             for a in &list {
                 let pages: Vec<&str> = a.pages.iter().map(|p| p.as_str()).collect();
-                t.row(vec![a.name.clone(), a.role.as_str().into(), pages.join(","), a.domains.as_ref().map_or("all".into(), |d| d.join(","))]);
+                t.row(vec![
+                    a.name.clone(),
+                    a.role.as_str().into(),
+                    pages.join(","),
+                    a.domains.as_ref().map_or("all".into(), |d| d.join(",")),
+                ]);
             }
             print_list(json, &list, t, None)
         }
@@ -723,7 +757,10 @@ async fn admin(b: &dyn Backend, cmd: &AdminCmd, json: bool) -> Result<()> {
             if json {
                 print_one(true, &token)
             } else {
-                println!("token {} for {} (shown once, store it now):\n{}", token.token.id, token.token.admin, token.secret);
+                println!(
+                    "token {} for {} (shown once, store it now):\n{}",
+                    token.token.id, token.token.admin, token.secret
+                );
                 Ok(())
             }
         }
@@ -731,7 +768,13 @@ async fn admin(b: &dyn Backend, cmd: &AdminCmd, json: bool) -> Result<()> {
             let list = b.list_tokens(ListTokens { admin: admin.clone() }).await?;
             let mut t = Table::new(&["ID", "ADMIN", "LABEL", "CREATED", "LAST USED"]);
             for k in &list {
-                t.row(vec![k.id.clone(), k.admin.clone(), k.label.clone(), k.created_at.clone(), k.last_used_at.clone().unwrap_or_default()]);
+                t.row(vec![
+                    k.id.clone(),
+                    k.admin.clone(),
+                    k.label.clone(),
+                    k.created_at.clone(),
+                    k.last_used_at.clone().unwrap_or_default(),
+                ]);
             }
             print_list(json, &list, t, None)
         }

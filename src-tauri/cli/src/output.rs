@@ -24,11 +24,8 @@ impl Table {
             .collect();
         let mut out = String::new();
         for row in &self.rows {
-            let line: Vec<String> = row
-                .iter()
-                .enumerate()
-                .map(|(i, c)| format!("{c:<width$}", width = widths[i]))
-                .collect();
+            let line: Vec<String> =
+                row.iter().enumerate().map(|(i, c)| format!("{c:<width$}", width = widths[i])).collect();
             out.push_str(line.join("  ").trim_end());
             out.push('\n');
         }
@@ -78,7 +75,8 @@ fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
             }
         }
         Value::Array(items) => {
-            let parts: Vec<String> = items.iter().map(|i| i.as_str().map_or_else(|| i.to_string(), String::from)).collect();
+            let parts: Vec<String> =
+                items.iter().map(|i| i.as_str().map_or_else(|| i.to_string(), String::from)).collect();
             out.push((prefix.to_string(), parts.join(", ")));
         }
         Value::String(s) => out.push((prefix.to_string(), s.clone())),

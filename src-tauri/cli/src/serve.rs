@@ -30,7 +30,10 @@ pub struct ServeArgs {
 fn ui_dir(args: &ServeArgs) -> Result<Option<PathBuf>> {
     match &args.ui {
         Some(dir) if dir.join("index.html").is_file() => Ok(Some(dir.clone())),
-        Some(dir) => Err(Error::validation(format!("{} has no index.html: build the UI first (npm run build in ui/)", dir.display()))),
+        Some(dir) => Err(Error::validation(format!(
+            "{} has no index.html: build the UI first (npm run build in ui/)",
+            dir.display()
+        ))),
         None => {
             let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui/dist");
             Ok(built.join("index.html").is_file().then_some(built))

@@ -190,11 +190,21 @@ fn serve_on_tls_presents_the_self_signed_certificate_kept_in_the_data_folder() {
         assert_eq!(key_mode.permissions().mode() & 0o777, 0o600, "private key readable by its owner only");
     }
     let mut c = Command::new(env!("CARGO_BIN_EXE_postdesk"));
-    let out = c.args(["--remote", &url, "--ca-cert"]).arg(&cert).args(["domain", "list"]).env("POSTDESK_TOKEN", &token).output().unwrap();
+    let out = c
+        .args(["--remote", &url, "--ca-cert"])
+        .arg(&cert)
+        .args(["domain", "list"])
+        .env("POSTDESK_TOKEN", &token)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     // Without trusting the certificate, the connection is refused, not downgraded.
     let mut c = Command::new(env!("CARGO_BIN_EXE_postdesk"));
     let out = c.args(["--remote", &url, "domain", "list"]).env("POSTDESK_TOKEN", &token).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach the backend"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot reach the backend"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -80,8 +80,9 @@ impl RemoteBackend {
             .timeout(options.timeout.unwrap_or(Duration::from_secs(30)))
             .connect_timeout(Duration::from_secs(10));
         if let Some(pem) = &options.ca_cert_pem {
-            let cert = reqwest::Certificate::from_pem(pem.as_bytes())
-                .map_err(|e| Error::validation(format!("the certificate is not valid PEM: {e}")).with_field("certificate"))?;
+            let cert = reqwest::Certificate::from_pem(pem.as_bytes()).map_err(|e| {
+                Error::validation(format!("the certificate is not valid PEM: {e}")).with_field("certificate")
+            })?;
             builder = builder.add_root_certificate(cert);
         }
         let http = builder.build().map_err(|e| Error::internal(format!("cannot build HTTP client: {e}")))?;
@@ -136,7 +137,8 @@ fn query_string(fields: &serde_json::Map<String, Value>) -> Result<String> {
 impl Transport for RemoteBackend {
     async fn call<O: Operation>(&self, params: O) -> Result<O::Output> {
         let (mut url, fields) = self.locate(&params)?;
-        let method = reqwest::Method::from_bytes(O::METHOD.as_str().as_bytes()).map_err(|e| Error::internal(e.to_string()))?;
+        let method =
+            reqwest::Method::from_bytes(O::METHOD.as_str().as_bytes()).map_err(|e| Error::internal(e.to_string()))?;
         let request = if O::METHOD.params_in_query() {
             let query = query_string(&fields)?;
             url.set_query((!query.is_empty()).then_some(query.as_str()));
@@ -160,9 +162,8 @@ impl Transport for RemoteBackend {
             .await
             .map_err(|e| Error::unavailable(format!("the backend at {} broke off its answer: {e}", self.base)))?;
         if status.is_success() {
-            return serde_json::from_slice(&body).map_err(|e| {
-                Error::internal(format!("the backend's answer to {} was not understood: {e}", O::NAME))
-            });
+            return serde_json::from_slice(&body)
+                .map_err(|e| Error::internal(format!("the backend's answer to {} was not understood: {e}", O::NAME)));
         }
         Err(serde_json::from_slice::<Error>(&body).unwrap_or_else(|_| {
             Error::new(ErrorCode::from_http_status(status.as_u16()), format!("the backend answered HTTP {status}"))

@@ -56,7 +56,13 @@ async fn run() {
     b.create_domain(CreateDomain { domain: "bench.example".into(), limits: Some(limits), group: None }).await.unwrap();
     let departments = ["Big/Team", "Sales/East", "Sales/West", "Support", "Ops/Night"];
     for d in departments.iter().chain(&["Archive"]) {
-        b.create_department(CreateDepartment { domain: "bench.example".into(), path: d.to_string(), parents: Some(true) }).await.unwrap();
+        b.create_department(CreateDepartment {
+            domain: "bench.example".into(),
+            path: d.to_string(),
+            parents: Some(true),
+        })
+        .await
+        .unwrap();
     }
     println!("Postdesk organisation benchmark — {total} accounts, SQLite WAL synchronous=FULL on disk\n");
 
@@ -66,7 +72,8 @@ async fn run() {
     while i < total {
         let n = (total - i).min(10_000);
         // The first 10,000 go to Big/Team (moved below); the rest spread over the others.
-        let rows = (i..i + n).map(|k| account(k, if k < 10_000 { departments[0] } else { departments[1 + k % 4] })).collect();
+        let rows =
+            (i..i + n).map(|k| account(k, if k < 10_000 { departments[0] } else { departments[1 + k % 4] })).collect();
         b.create_accounts(CreateAccounts { domain: "bench.example".into(), accounts: rows }).await.unwrap();
         i += n;
     }
@@ -87,8 +94,13 @@ async fn run() {
 
     // 2. A page of 50 filtered by name out of the whole domain.
     for (label, make) in [
-        ("list page of 50, filter by name (substring)", (|k: usize| list(Some(format!("ser{:04}", k * 7 % 100)), None)) as fn(usize) -> ListAccounts),
-        ("list page of 50, filter by display name   ", |k: usize| list(Some(["lee", "smith", "garcía"][k % 3].into()), Some(AccountSort::DisplayName))),
+        (
+            "list page of 50, filter by name (substring)",
+            (|k: usize| list(Some(format!("ser{:04}", k * 7 % 100)), None)) as fn(usize) -> ListAccounts,
+        ),
+        ("list page of 50, filter by display name   ", |k: usize| {
+            list(Some(["lee", "smith", "garcía"][k % 3].into()), Some(AccountSort::DisplayName))
+        }),
         ("list first page of 50, no filter          ", |_| list(None, None)),
         ("list page of 50, sorted by department     ", |_| list(None, Some(AccountSort::Department))),
     ] {
@@ -108,7 +120,11 @@ async fn run() {
         let (path, to) = if k % 2 == 0 { ("Big/Team", Some("Archive")) } else { ("Archive/Team", Some("Big")) };
         let t = Instant::now();
         let d = b
-            .move_department(MoveDepartment { domain: "bench.example".into(), path: path.into(), new_parent: to.map(String::from) })
+            .move_department(MoveDepartment {
+                domain: "bench.example".into(),
+                path: path.into(),
+                new_parent: to.map(String::from),
+            })
             .await
             .unwrap();
         moves.push(t.elapsed());

@@ -53,9 +53,7 @@ impl HttpMethod {
 }
 
 /// One operation of the admin API: its params are `Self`.
-pub trait Operation:
-    Serialize + DeserializeOwned + JsonSchema + TS + Send + Sync + 'static
-{
+pub trait Operation: Serialize + DeserializeOwned + JsonSchema + TS + Send + Sync + 'static {
     /// `verb_noun` name, also the Tauri command and the OpenAPI operationId.
     const NAME: &'static str;
     /// HTTP method.
@@ -558,9 +556,8 @@ pub async fn dispatch(backend: &dyn Backend, name: &str, params: serde_json::Val
             }
             let (params, backend) = (self.params.take().unwrap_or(serde_json::Value::Null), self.backend);
             self.call = Some(Box::pin(async move {
-                let params: O = serde_json::from_value(params).map_err(|e| {
-                    crate::Error::validation(format!("invalid request for {}: {e}", O::NAME))
-                })?;
+                let params: O = serde_json::from_value(params)
+                    .map_err(|e| crate::Error::validation(format!("invalid request for {}: {e}", O::NAME)))?;
                 Ok(serde_json::to_value(params.invoke(backend).await?)?)
             }));
         }

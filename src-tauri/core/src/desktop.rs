@@ -60,7 +60,11 @@ pub struct AddRemoteBackend {
 
 impl std::fmt::Debug for AddRemoteBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AddRemoteBackend").field("name", &self.name).field("url", &self.url).field("token", &"***").finish()
+        f.debug_struct("AddRemoteBackend")
+            .field("name", &self.name)
+            .field("url", &self.url)
+            .field("token", &"***")
+            .finish()
     }
 }
 

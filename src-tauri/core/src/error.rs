@@ -162,10 +162,7 @@ mod tests {
             r#"{"code":"validation","message":"bad address","field":"address"}"#
         );
         let e = Error::not_found("no such domain");
-        assert_eq!(
-            serde_json::to_string(&e).unwrap(),
-            r#"{"code":"not_found","message":"no such domain"}"#
-        );
+        assert_eq!(serde_json::to_string(&e).unwrap(), r#"{"code":"not_found","message":"no such domain"}"#);
     }
 
     #[test]

@@ -23,12 +23,7 @@ pub struct PlanLimits {
 impl Default for PlanLimits {
     /// The standard edition of seed 004: 60 MB attachments, large ones allowed.
     fn default() -> Self {
-        PlanLimits {
-            max_accounts: 50,
-            mailbox_size_mb: 10_240,
-            attachment_size_mb: 60,
-            large_attachments: true,
-        }
+        PlanLimits { max_accounts: 50, mailbox_size_mb: 10_240, attachment_size_mb: 60, large_attachments: true }
     }
 }
 

@@ -25,8 +25,9 @@ pub fn check_policy(password: &str) -> Result<()> {
             .with_field("password"));
     }
     if len > MAX_LENGTH {
-        return Err(Error::validation(format!("password is too long: at most {MAX_LENGTH} characters"))
-            .with_field("password"));
+        return Err(
+            Error::validation(format!("password is too long: at most {MAX_LENGTH} characters")).with_field("password")
+        );
     }
     let classes = [
         password.chars().any(|c| c.is_lowercase()),
@@ -35,10 +36,8 @@ pub fn check_policy(password: &str) -> Result<()> {
         password.chars().any(|c| !c.is_alphanumeric()),
     ];
     if classes.iter().filter(|b| **b).count() < 2 {
-        return Err(Error::validation(
-            "password needs at least two of: lower-case, upper-case, digits, symbols",
-        )
-        .with_field("password"));
+        return Err(Error::validation("password needs at least two of: lower-case, upper-case, digits, symbols")
+            .with_field("password"));
     }
     Ok(())
 }

@@ -21,9 +21,8 @@ pub fn domain(input: &str) -> Result<String> {
     if trimmed.is_empty() {
         return Err(Error::validation("domain name is empty").with_field(field));
     }
-    let ascii = idna::domain_to_ascii_strict(trimmed).map_err(|_| {
-        Error::validation(format!("'{trimmed}' is not a valid domain name")).with_field(field)
-    })?;
+    let ascii = idna::domain_to_ascii_strict(trimmed)
+        .map_err(|_| Error::validation(format!("'{trimmed}' is not a valid domain name")).with_field(field))?;
     if ascii.len() > MAX_DOMAIN {
         return Err(Error::validation(format!(
             "domain name is {} characters long; the limit is {MAX_DOMAIN}",
@@ -33,10 +32,9 @@ pub fn domain(input: &str) -> Result<String> {
     }
     let labels: Vec<&str> = ascii.split('.').collect();
     if labels.len() < 2 {
-        return Err(Error::validation(format!(
-            "'{trimmed}' needs at least two labels, like example.com"
-        ))
-        .with_field(field));
+        return Err(
+            Error::validation(format!("'{trimmed}' needs at least two labels, like example.com")).with_field(field)
+        );
     }
     for label in &labels {
         let ok = !label.is_empty()
@@ -52,10 +50,9 @@ pub fn domain(input: &str) -> Result<String> {
         }
     }
     if labels.last().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit())) {
-        return Err(Error::validation(format!(
-            "'{trimmed}' looks like an IP address, not a domain name"
-        ))
-        .with_field(field));
+        return Err(
+            Error::validation(format!("'{trimmed}' looks like an IP address, not a domain name")).with_field(field)
+        );
     }
     Ok(ascii)
 }
@@ -83,10 +80,8 @@ pub fn local_part(input: &str) -> Result<String> {
         .with_field(field));
     }
     if lp.starts_with('.') || lp.ends_with('.') || lp.contains("..") {
-        return Err(Error::validation(format!(
-            "'{lp}' may not start or end with a dot or contain two dots in a row"
-        ))
-        .with_field(field));
+        return Err(Error::validation(format!("'{lp}' may not start or end with a dot or contain two dots in a row"))
+            .with_field(field));
     }
     if let Some(bad) = lp.chars().find(|c| !is_atext(*c) && *c != '.') {
         return Err(Error::validation(format!(
@@ -123,17 +118,13 @@ pub fn address(input: &str) -> Result<Address> {
     let field = "address";
     let s = input.trim();
     let Some((local, dom)) = s.rsplit_once('@') else {
-        return Err(Error::validation(format!("'{s}' is not an address: it has no @"))
-            .with_field(field));
+        return Err(Error::validation(format!("'{s}' is not an address: it has no @")).with_field(field));
     };
     let local = local_part(local)?;
     let domain = domain(dom).map_err(|e| e.with_field(field))?;
     let addr = Address { local, domain };
     if addr.full().len() > MAX_ADDRESS {
-        return Err(Error::validation(format!(
-            "address is longer than {MAX_ADDRESS} characters"
-        ))
-        .with_field(field));
+        return Err(Error::validation(format!("address is longer than {MAX_ADDRESS} characters")).with_field(field));
     }
     Ok(addr)
 }
@@ -188,8 +179,7 @@ pub fn admin_name(input: &str) -> Result<String> {
 pub fn text(field: &str, input: &str, max_chars: usize) -> Result<String> {
     let t = input.trim();
     if t.chars().count() > max_chars {
-        return Err(Error::validation(format!("{field} is longer than {max_chars} characters"))
-            .with_field(field));
+        return Err(Error::validation(format!("{field} is longer than {max_chars} characters")).with_field(field));
     }
     if t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
         return Err(Error::validation(format!("{field} contains control characters")).with_field(field));

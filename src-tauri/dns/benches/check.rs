@@ -40,19 +40,13 @@ fn zone(dkim_value: &str) -> String {
 
 /// Splits a TXT value into quoted 255-byte strings.
 fn postdesk_dns_quote(value: &str) -> String {
-    value
-        .as_bytes()
-        .chunks(255)
-        .map(|c| format!("\"{}\"", String::from_utf8_lossy(c)))
-        .collect::<Vec<_>>()
-        .join(" ")
+    value.as_bytes().chunks(255).map(|c| format!("\"{}\"", String::from_utf8_lossy(c))).collect::<Vec<_>>().join(" ")
 }
 
 #[tokio::main]
 async fn main() {
     let bench_mode = std::env::args().any(|a| a == "--bench");
-    let key = generate_dkim_key(DkimAlgorithm::Rsa2048, "postdesk", "bench.bench")
-        .expect("generate a DKIM key");
+    let key = generate_dkim_key(DkimAlgorithm::Rsa2048, "postdesk", "bench.bench").expect("generate a DKIM key");
     let dir = tempfile::tempdir().expect("temp dir");
     let zone_path = dir.path().join("bench.zone");
     std::fs::write(&zone_path, zone(&key.record_value)).expect("write zone");
@@ -68,14 +62,8 @@ async fn main() {
     let sizes: &[usize] = if bench_mode { &[1, 20, 500] } else { &[1] };
     let concurrency = postdesk_dns::DEFAULT_CONCURRENCY;
 
-    println!(
-        "postdesk-dns check benchmark: knotd on {}, concurrency {concurrency}",
-        server.addr
-    );
-    println!(
-        "{:>8} {:>10} {:>12} {:>14} {:>12}",
-        "domains", "cache", "total ms", "ms/domain", "domains/s"
-    );
+    println!("postdesk-dns check benchmark: knotd on {}, concurrency {concurrency}", server.addr);
+    println!("{:>8} {:>10} {:>12} {:>14} {:>12}", "domains", "cache", "total ms", "ms/domain", "domains/s");
     for &n in sizes {
         for warm in [false, true] {
             // A fresh resolver per cold run: nothing cached from the previous size.
@@ -86,10 +74,7 @@ async fn main() {
             let start = Instant::now();
             let reports = check_domains(&dns, &all[..n], &options, concurrency).await;
             let elapsed = start.elapsed();
-            let failed = reports
-                .iter()
-                .filter(|r| r.as_ref().map(|r| !r.passed()).unwrap_or(true))
-                .count();
+            let failed = reports.iter().filter(|r| r.as_ref().map(|r| !r.passed()).unwrap_or(true)).count();
             assert_eq!(failed, 0, "every generated domain should pass");
             let ms = elapsed.as_secs_f64() * 1000.0;
             println!(

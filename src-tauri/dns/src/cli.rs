@@ -45,11 +45,7 @@ pub fn parse_resolver(s: &str) -> Result<SocketAddr, String> {
     if let Ok(addr) = s.parse::<SocketAddr>() {
         return Ok(addr);
     }
-    if let Ok(ip) = s
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .parse::<IpAddr>()
-    {
+    if let Ok(ip) = s.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
         return Ok(SocketAddr::new(ip, 53));
     }
     Err(format!("--resolver {s:?} is not IP:PORT"))
@@ -67,19 +63,13 @@ fn prepare(args: &DnsCheckArgs) -> Result<Prepared, String> {
         None => ResolverChoice::System,
     };
     let server_ip = match &args.server_ip {
-        Some(ip) => Some(
-            ip.parse::<IpAddr>()
-                .map_err(|_| format!("--server-ip {ip:?} is not an IP address"))?,
-        ),
+        Some(ip) => Some(ip.parse::<IpAddr>().map_err(|_| format!("--server-ip {ip:?} is not an IP address"))?),
         None => None,
     };
     let expect_cnames = args
         .expect_cnames
         .iter()
-        .map(|e| {
-            e.parse::<CnameExpectation>()
-                .map_err(|err| format!("--expect-cname {e:?}: {err}"))
-        })
+        .map(|e| e.parse::<CnameExpectation>().map_err(|err| format!("--expect-cname {e:?}: {err}")))
         .collect::<Result<Vec<_>, _>>()?;
     let expected_mx = match &args.expect_mx {
         Some(h) => Some(names::normalize_domain(h).map_err(|e| format!("--expect-mx: {e}"))?),
@@ -95,16 +85,7 @@ fn prepare(args: &DnsCheckArgs) -> Result<Prepared, String> {
         .iter()
         .map(|d| names::normalize_domain(d).map_err(|e| e.to_string()))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Prepared {
-        choice,
-        options: CheckOptions {
-            dkim_selectors,
-            expect_cnames,
-            expected_mx,
-            server_ip,
-        },
-        domains,
-    })
+    Ok(Prepared { choice, options: CheckOptions { dkim_selectors, expect_cnames, expected_mx, server_ip }, domains })
 }
 
 /// Runs the check and prints the report to stdout; usage errors go to stderr.
@@ -134,13 +115,7 @@ pub async fn run_to(args: DnsCheckArgs, out: &mut (dyn Write + Send)) -> ExitCod
             return ExitCode::from(2);
         }
     };
-    let results = check_domains(
-        dns.as_ref(),
-        &prepared.domains,
-        &prepared.options,
-        args.concurrency,
-    )
-    .await;
+    let results = check_domains(dns.as_ref(), &prepared.domains, &prepared.options, args.concurrency).await;
     let mut reports = Vec::with_capacity(results.len());
     for r in results {
         match r {
@@ -163,11 +138,7 @@ pub async fn run_to(args: DnsCheckArgs, out: &mut (dyn Write + Send)) -> ExitCod
         reports.iter().map(render).collect::<Vec<_>>().join("\n")
     };
     let _ = out.write_all(text.as_bytes());
-    if reports.iter().all(DomainReport::passed) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
+    if reports.iter().all(DomainReport::passed) { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }
 
 fn status_word(s: Status) -> &'static str {
@@ -181,33 +152,16 @@ fn status_word(s: Status) -> &'static str {
 /// The readable report of one domain.
 pub fn render(report: &DomainReport) -> String {
     let c = &report.checks;
-    let mut out = format!(
-        "{} — {}\n",
-        report.domain,
-        if report.passed() { "passed" } else { "FAILED" }
-    );
+    let mut out = format!("{} — {}\n", report.domain, if report.passed() { "passed" } else { "FAILED" });
     let mut section = |name: &str, extra: String, result: &CheckResult| {
-        out.push_str(&format!(
-            "  {name:<8} {}{extra}\n",
-            status_word(result.status)
-        ));
+        out.push_str(&format!("  {name:<8} {}{extra}\n", status_word(result.status)));
         for f in &result.findings {
             render_finding(&mut out, f);
         }
     };
     section("MX", String::new(), &c.mx);
-    let spf_as_check = CheckResult {
-        status: c.spf.status,
-        findings: c.spf.findings.clone(),
-    };
-    section(
-        "SPF",
-        format!(
-            "  ({} of 10 lookups, {} of 2 void)",
-            c.spf.lookups, c.spf.void_lookups
-        ),
-        &spf_as_check,
-    );
+    let spf_as_check = CheckResult { status: c.spf.status, findings: c.spf.findings.clone() };
+    section("SPF", format!("  ({} of 10 lookups, {} of 2 void)", c.spf.lookups, c.spf.void_lookups), &spf_as_check);
     section("DKIM", String::new(), &c.dkim);
     section("DMARC", String::new(), &c.dmarc);
     section("CNAME", String::new(), &c.cname);
@@ -234,15 +188,9 @@ mod tests {
 
     #[test]
     fn resolver_addresses() {
-        assert_eq!(
-            parse_resolver("127.0.0.1:5353"),
-            Ok("127.0.0.1:5353".parse().unwrap())
-        );
+        assert_eq!(parse_resolver("127.0.0.1:5353"), Ok("127.0.0.1:5353".parse().unwrap()));
         assert_eq!(parse_resolver("[::1]:53"), Ok("[::1]:53".parse().unwrap()));
-        assert_eq!(
-            parse_resolver("192.0.2.1"),
-            Ok("192.0.2.1:53".parse().unwrap())
-        );
+        assert_eq!(parse_resolver("192.0.2.1"), Ok("192.0.2.1:53".parse().unwrap()));
         assert!(parse_resolver("localhost:53").is_err());
         assert!(parse_resolver("127.0.0.1:99999").is_err());
     }

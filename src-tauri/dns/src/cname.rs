@@ -13,12 +13,7 @@ use crate::report::{CheckResult, Finding, Severity};
 use crate::resolver::{Answer, DnsLookup, Record, RecordType};
 
 /// Codes this check can emit.
-pub const CODES: &[&str] = &[
-    "dns_error",
-    "cname_ok",
-    "cname_missing",
-    "cname_wrong_target",
-];
+pub const CODES: &[&str] = &["dns_error", "cname_ok", "cname_missing", "cname_wrong_target"];
 
 /// `HOST=TARGET`: HOST must be a CNAME to TARGET. A HOST without a dot is relative to the
 /// domain checked (`autodiscover` → `autodiscover.example.com`; `@` is the domain itself);
@@ -35,19 +30,11 @@ impl FromStr for CnameExpectation {
     type Err = DnsError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (host, target) = s
-            .split_once('=')
-            .ok_or_else(|| DnsError::Validation(format!("{s:?} is not HOST=TARGET")))?;
+        let (host, target) =
+            s.split_once('=').ok_or_else(|| DnsError::Validation(format!("{s:?} is not HOST=TARGET")))?;
         let host = host.trim();
-        let host = if host == "@" {
-            "@".to_owned()
-        } else {
-            normalize_domain(host)?
-        };
-        Ok(CnameExpectation {
-            host,
-            target: normalize_domain(target)?,
-        })
+        let host = if host == "@" { "@".to_owned() } else { normalize_domain(host)? };
+        Ok(CnameExpectation { host, target: normalize_domain(target)? })
     }
 }
 
@@ -65,11 +52,7 @@ impl CnameExpectation {
 }
 
 /// Checks every expectation for `domain`; no expectations means `pass` with no findings.
-pub async fn check_cname(
-    dns: &dyn DnsLookup,
-    domain: &str,
-    expectations: &[CnameExpectation],
-) -> CheckResult {
+pub async fn check_cname(dns: &dyn DnsLookup, domain: &str, expectations: &[CnameExpectation]) -> CheckResult {
     let results = futures::future::join_all(expectations.iter().map(|exp| async move {
         let host = exp.host_for(domain);
         let fix = record(&host, "CNAME", &fqdn(&exp.target));
@@ -81,11 +64,9 @@ pub async fn check_cname(
                     _ => None,
                 });
                 match target {
-                    Some(t) if t == exp.target => Finding::new(
-                        "cname_ok",
-                        Severity::Info,
-                        format!("{host} points at {t}, as expected."),
-                    ),
+                    Some(t) if t == exp.target => {
+                        Finding::new("cname_ok", Severity::Info, format!("{host} points at {t}, as expected."))
+                    }
                     Some(t) => Finding::new(
                         "cname_wrong_target",
                         Severity::Fail,
@@ -102,17 +83,9 @@ pub async fn check_cname(
                         format!(
                             "{host} {} it should be an alias (CNAME) of {}. Publish the record \
                              below{}.",
-                            if ans == Answer::NxDomain {
-                                "does not exist;"
-                            } else {
-                                "is not an alias;"
-                            },
+                            if ans == Answer::NxDomain { "does not exist;" } else { "is not an alias;" },
                             exp.target,
-                            if ans == Answer::NxDomain {
-                                ""
-                            } else {
-                                " and remove the other records at that name"
-                            }
+                            if ans == Answer::NxDomain { "" } else { " and remove the other records at that name" }
                         ),
                     )
                     .with_fix(fix),

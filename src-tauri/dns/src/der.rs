@@ -76,10 +76,7 @@ fn pkcs1_modulus_bits(der: &[u8]) -> Result<usize, String> {
 }
 
 fn modulus_bits(int: &[u8]) -> Result<usize, String> {
-    let start = int
-        .iter()
-        .position(|&b| b != 0)
-        .ok_or("the modulus is zero")?;
+    let start = int.iter().position(|&b| b != 0).ok_or("the modulus is zero")?;
     let digits = &int[start..];
     let lead = digits.first().copied().unwrap_or(0);
     Ok(digits.len() * 8 - lead.leading_zeros() as usize)
@@ -91,9 +88,7 @@ mod tests {
     use base64::Engine;
 
     fn b64(s: &str) -> Vec<u8> {
-        base64::engine::general_purpose::STANDARD
-            .decode(s)
-            .expect("test vector is base64")
+        base64::engine::general_purpose::STANDARD.decode(s).expect("test vector is base64")
     }
 
     /// Builds SPKI/PKCS#1 structures around a modulus of `bits` bits.
@@ -132,26 +127,14 @@ mod tests {
     fn table() {
         for bits in [512usize, 1024, 2048, 4096] {
             assert_eq!(rsa_modulus_bits(&spki(bits, true)), Ok(bits), "spki {bits}");
-            assert_eq!(
-                rsa_modulus_bits(&spki(bits, false)),
-                Ok(bits),
-                "pkcs1 {bits}"
-            );
+            assert_eq!(rsa_modulus_bits(&spki(bits, false)), Ok(bits), "pkcs1 {bits}");
         }
         // RFC 6376 §A.3's example key (1024-bit SPKI).
-        let rfc = b64(
-            "MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDwIRP/UC3SBsEmGqZ9ZJW3/DkMoGeLnQg1fWn7/zYt\
+        let rfc = b64("MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDwIRP/UC3SBsEmGqZ9ZJW3/DkMoGeLnQg1fWn7/zYt\
              IxN2SnFCjxOCKG9v3b4jYfcTNh5ijSsq631uBItLa7od+v/RtdC2UzJ1lWT947qR+Rcac2gbto/NMqJ0f\
-             zfVjH4OuKhitdY9tf6mcwGjaNBcWToIMmPSPDdQPNUYckcQ2QIDAQAB",
-        );
+             zfVjH4OuKhitdY9tf6mcwGjaNBcWToIMmPSPDdQPNUYckcQ2QIDAQAB");
         assert_eq!(rsa_modulus_bits(&rfc), Ok(1024));
-        let bad: &[&[u8]] = &[
-            &[],
-            &[0x30],
-            &[0x30, 0x05, 0x02],
-            &[0x04, 0x00],
-            &[0x30, 0x00],
-        ];
+        let bad: &[&[u8]] = &[&[], &[0x30], &[0x30, 0x05, 0x02], &[0x04, 0x00], &[0x30, 0x00]];
         for der in bad {
             assert!(rsa_modulus_bits(der).is_err(), "{der:?}");
         }

@@ -51,11 +51,8 @@ pub const CODES: &[&str] = &[
 /// Checks the given selectors, or probes [`COMMON_SELECTORS`] when `selectors` is empty.
 pub async fn check_dkim(dns: &dyn DnsLookup, domain: &str, selectors: &[String]) -> CheckResult {
     let probing = selectors.is_empty();
-    let list: Vec<String> = if probing {
-        COMMON_SELECTORS.iter().map(|s| (*s).to_owned()).collect()
-    } else {
-        selectors.to_vec()
-    };
+    let list: Vec<String> =
+        if probing { COMMON_SELECTORS.iter().map(|s| (*s).to_owned()).collect() } else { selectors.to_vec() };
     let answers = futures::future::join_all(list.iter().map(|sel| async move {
         let name = format!("{sel}._domainkey.{domain}");
         (sel, name.clone(), dns.query(&name, RecordType::Txt).await)
@@ -152,11 +149,7 @@ pub fn check_key_record(selector: &str, name: &str, record: &str, probed: bool) 
     if p.is_empty() {
         out.push(Finding::new(
             "dkim_revoked",
-            if probed {
-                Severity::Warn
-            } else {
-                Severity::Fail
-            },
+            if probed { Severity::Warn } else { Severity::Fail },
             format!(
                 "The DKIM key for selector \"{selector}\" is revoked (empty p=); mail signed \
                  with it fails DKIM. Sign with another selector, or publish a new key."
@@ -200,10 +193,7 @@ pub fn check_key_record(selector: &str, name: &str, record: &str, probed: bool) 
             }
             Ok(bits) => format!("RSA {bits}-bit"),
             Err(why) => {
-                out.push(key_invalid(
-                    selector,
-                    &format!("cannot be read as an RSA key ({why})"),
-                ));
+                out.push(key_invalid(selector, &format!("cannot be read as an RSA key ({why})")));
                 return out;
             }
         },
@@ -211,10 +201,7 @@ pub fn check_key_record(selector: &str, name: &str, record: &str, probed: bool) 
             if key.len() != 32 {
                 out.push(key_invalid(
                     selector,
-                    &format!(
-                        "is {} bytes long; an Ed25519 key is 32 bytes (RFC 8463)",
-                        key.len()
-                    ),
+                    &format!("is {} bytes long; an Ed25519 key is 32 bytes (RFC 8463)", key.len()),
                 ));
                 return out;
             }
@@ -245,10 +232,7 @@ pub fn check_key_record(selector: &str, name: &str, record: &str, probed: bool) 
         ));
     }
     if let Some(h) = tag(&tags, "h") {
-        let algs: Vec<String> = h
-            .split(':')
-            .map(|a| a.trim().to_ascii_lowercase())
-            .collect();
+        let algs: Vec<String> = h.split(':').map(|a| a.trim().to_ascii_lowercase()).collect();
         if !algs.iter().any(|a| a == "sha256") {
             out.push(Finding::new(
                 "dkim_sha1",
@@ -291,34 +275,19 @@ mod tests {
     #[test]
     fn key_records() {
         let cases: Vec<(String, Vec<&str>)> = vec![
-            (
-                format!("v=DKIM1; k=rsa; p={RSA1024}"),
-                vec!["dkim_key_short"],
-            ),
+            (format!("v=DKIM1; k=rsa; p={RSA1024}"), vec!["dkim_key_short"]),
             (format!("k=ed25519; p={ED}"), vec!["dkim_ok"]),
             (format!("v=DKIM1; p={ED}"), vec!["dkim_key_invalid"]),
             ("v=DKIM1; p=".into(), vec!["dkim_revoked"]),
-            (
-                "v=DKIM1; k=dsa; p=AAAA".into(),
-                vec!["dkim_unknown_key_type"],
-            ),
+            ("v=DKIM1; k=dsa; p=AAAA".into(), vec!["dkim_unknown_key_type"]),
             ("v=DKIM1; p=!!!".into(), vec!["dkim_key_invalid"]),
             ("v=DKIM2; p=AAAA".into(), vec!["dkim_syntax"]),
             ("k=rsa; v=DKIM1; p=AAAA".into(), vec!["dkim_syntax"]),
             ("v=DKIM1; k=rsa".into(), vec!["dkim_syntax"]),
             ("v=DKIM1; p".into(), vec!["dkim_syntax"]),
-            (
-                format!("v=DKIM1; t=y; k=ed25519; p={ED}"),
-                vec!["dkim_test_mode"],
-            ),
-            (
-                format!("v=DKIM1; h=sha1; k=ed25519; p={ED}"),
-                vec!["dkim_sha1"],
-            ),
-            (
-                format!("v=DKIM1; h=sha1:sha256; t=s; k=ed25519; p={ED}"),
-                vec!["dkim_ok"],
-            ),
+            (format!("v=DKIM1; t=y; k=ed25519; p={ED}"), vec!["dkim_test_mode"]),
+            (format!("v=DKIM1; h=sha1; k=ed25519; p={ED}"), vec!["dkim_sha1"]),
+            (format!("v=DKIM1; h=sha1:sha256; t=s; k=ed25519; p={ED}"), vec!["dkim_ok"]),
         ];
         for (record, want) in cases {
             let got = check_key_record("s", "s._domainkey.x.test", &record, false);

@@ -41,14 +41,8 @@ pub fn recommended_record(domain: &str) -> String {
 /// Looks up DMARC records at `_dmarc.<name>`: Ok(None) if none; the TXT strings that look
 /// like DMARC (mention DMARC1) otherwise.
 async fn fetch(dns: &dyn DnsLookup, name: &str) -> Result<Vec<String>, crate::error::DnsError> {
-    let ans = dns
-        .query(&format!("_dmarc.{name}"), RecordType::Txt)
-        .await?;
-    Ok(ans
-        .txt_strings()
-        .into_iter()
-        .filter(|t| t.to_ascii_lowercase().contains("dmarc1"))
-        .collect())
+    let ans = dns.query(&format!("_dmarc.{name}"), RecordType::Txt).await?;
+    Ok(ans.txt_strings().into_iter().filter(|t| t.to_ascii_lowercase().contains("dmarc1")).collect())
 }
 
 /// Checks the DMARC policy that applies to `domain`.
@@ -81,17 +75,10 @@ pub async fn check_dmarc(dns: &dyn DnsLookup, domain: &str) -> CheckResult {
                     "{domain} has no DMARC record{}, so receivers do not know what to do with \
                      mail that fails SPF and DKIM, and anyone can spoof the domain. Publish one; \
                      start with p=quarantine (or p=none while you watch the reports).",
-                    if org != domain {
-                        format!(" (nor does its organisational domain {org})")
-                    } else {
-                        String::new()
-                    }
+                    if org != domain { format!(" (nor does its organisational domain {org})") } else { String::new() }
                 ),
             )
-            .with_fix(txt_record(
-                &format!("_dmarc.{domain}"),
-                &recommended_record(domain),
-            )),
+            .with_fix(txt_record(&format!("_dmarc.{domain}"), &recommended_record(domain))),
         );
         return CheckResult::from_findings(findings);
     }
@@ -161,25 +148,15 @@ pub async fn check_dmarc(dns: &dyn DnsLookup, domain: &str) -> CheckResult {
         let v = v.as_str();
         let lv = v.to_ascii_lowercase();
         match n.as_str() {
-            "p" | "sp" | "np" if !policies.contains(&lv.as_str()) => {
-                invalid(n, v, "none, quarantine, reject")
-            }
-            "adkim" | "aspf" if lv != "r" && lv != "s" => {
-                invalid(n, v, "r (relaxed) or s (strict)")
-            }
+            "p" | "sp" | "np" if !policies.contains(&lv.as_str()) => invalid(n, v, "none, quarantine, reject"),
+            "adkim" | "aspf" if lv != "r" && lv != "s" => invalid(n, v, "r (relaxed) or s (strict)"),
             "pct" if v.parse::<u8>().ok().filter(|p| *p <= 100).is_none() => {
                 invalid(n, v, "a whole number from 0 to 100")
             }
-            "fo" if v.is_empty()
-                || !lv
-                    .split(':')
-                    .all(|o| matches!(o.trim(), "0" | "1" | "d" | "s")) =>
-            {
+            "fo" if v.is_empty() || !lv.split(':').all(|o| matches!(o.trim(), "0" | "1" | "d" | "s")) => {
                 invalid(n, v, "0, 1, d, s, separated by colons")
             }
-            "rf" if v.is_empty()
-                || !lv.split(':').all(|o| matches!(o.trim(), "afrf" | "iodef")) =>
-            {
+            "rf" if v.is_empty() || !lv.split(':').all(|o| matches!(o.trim(), "afrf" | "iodef")) => {
                 invalid(n, v, "afrf")
             }
             "ri" if v.parse::<u32>().is_err() => invalid(n, v, "a number of seconds"),
@@ -217,11 +194,7 @@ pub async fn check_dmarc(dns: &dyn DnsLookup, domain: &str) -> CheckResult {
         );
         return CheckResult::from_findings(findings);
     };
-    let effective = if inherited {
-        sp.unwrap_or(p.clone())
-    } else {
-        p.clone()
-    };
+    let effective = if inherited { sp.unwrap_or(p.clone()) } else { p.clone() };
     if effective == "none" {
         findings.push(
             Finding::new(
@@ -273,10 +246,9 @@ pub async fn check_dmarc(dns: &dyn DnsLookup, domain: &str) -> CheckResult {
             }
             let auth_name = format!("{found_at}._report._dmarc.{target}");
             let authorised = match dns.query(&auth_name, RecordType::Txt).await {
-                Ok(ans) => ans
-                    .txt_strings()
-                    .iter()
-                    .any(|t| t.trim_start().to_ascii_lowercase().starts_with("v=dmarc1")),
+                Ok(ans) => {
+                    ans.txt_strings().iter().any(|t| t.trim_start().to_ascii_lowercase().starts_with("v=dmarc1"))
+                }
                 Err(e) => {
                     findings.push(dns_error(&e));
                     continue;
@@ -339,17 +311,8 @@ fn mailto_domain(uri: &str) -> Option<String> {
 
 /// The record with its p= set to `policy` (added after v= if missing).
 fn with_policy(record: &str, policy: &str) -> String {
-    let mut parts: Vec<String> = record
-        .split(';')
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .collect();
-    match parts.iter().position(|s| {
-        s.split('=')
-            .next()
-            .map(str::trim)
-            .is_some_and(|n| n.eq_ignore_ascii_case("p"))
-    }) {
+    let mut parts: Vec<String> = record.split(';').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
+    match parts.iter().position(|s| s.split('=').next().map(str::trim).is_some_and(|n| n.eq_ignore_ascii_case("p"))) {
         Some(i) => parts[i] = format!("p={policy}"),
         None => parts.insert(1.min(parts.len()), format!("p={policy}")),
     }
@@ -391,33 +354,15 @@ mod tests {
     async fn table() {
         let zone = MemoryZone::new()
             .txt("_dmarc.ok.test", "v=DMARC1; p=reject; rua=mailto:d@ok.test")
-            .txt(
-                "_dmarc.none.test",
-                "v=DMARC1; p=none; rua=mailto:d@none.test",
-            )
-            .txt(
-                "_dmarc.org.test",
-                "v=DMARC1; p=reject; sp=quarantine; rua=mailto:d@org.test",
-            )
-            .txt(
-                "_dmarc.ext.test",
-                "v=DMARC1; p=reject; rua=mailto:d@ok.test,mailto:d@far.test",
-            )
+            .txt("_dmarc.none.test", "v=DMARC1; p=none; rua=mailto:d@none.test")
+            .txt("_dmarc.org.test", "v=DMARC1; p=reject; sp=quarantine; rua=mailto:d@org.test")
+            .txt("_dmarc.ext.test", "v=DMARC1; p=reject; rua=mailto:d@ok.test,mailto:d@far.test")
             .txt("ext.test._report._dmarc.ok.test", "v=DMARC1")
-            .txt(
-                "_dmarc.bad.test",
-                "v=DMARC1; p=always; adkim=x; pct=200; fo=2; rf=xml; ri=soon",
-            )
+            .txt("_dmarc.bad.test", "v=DMARC1; p=always; adkim=x; pct=200; fo=2; rf=xml; ri=soon")
             .txt("_dmarc.order.test", "p=reject; v=DMARC1")
             .txt("_dmarc.nop.test", "v=DMARC1; rua=mailto:d@nop.test")
-            .txt(
-                "_dmarc.pct.test",
-                "v=DMARC1; p=reject; pct=50; rua=mailto:d@pct.test",
-            )
-            .txt(
-                "_dmarc.typo.test",
-                "v=DMARC1; p=reject; rue=mailto:d@typo.test",
-            )
+            .txt("_dmarc.pct.test", "v=DMARC1; p=reject; pct=50; rua=mailto:d@pct.test")
+            .txt("_dmarc.typo.test", "v=DMARC1; p=reject; rue=mailto:d@typo.test")
             .txt("_dmarc.uri.test", "v=DMARC1; p=reject; rua=d@uri.test");
         let cases: &[(&str, &[&str])] = &[
             ("ok.test", &["dmarc_ok"]),

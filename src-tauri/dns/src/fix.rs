@@ -2,11 +2,7 @@
 
 /// `name` with the trailing dot a zone file needs.
 pub fn fqdn(name: &str) -> String {
-    if name.ends_with('.') {
-        name.to_owned()
-    } else {
-        format!("{name}.")
-    }
+    if name.ends_with('.') { name.to_owned() } else { format!("{name}.") }
 }
 
 /// `name. IN TYPE rdata`.

@@ -63,11 +63,7 @@ fn crypto(e: impl std::fmt::Display) -> DnsError {
 }
 
 /// Generates a key pair and the record to publish. The selector must be a valid DNS label.
-pub fn generate_dkim_key(
-    algorithm: DkimAlgorithm,
-    selector: &str,
-    domain: &str,
-) -> Result<GeneratedDkimKey, DnsError> {
+pub fn generate_dkim_key(algorithm: DkimAlgorithm, selector: &str, domain: &str) -> Result<GeneratedDkimKey, DnsError> {
     let domain = normalize_domain(domain)?;
     let selector = normalize_domain(selector)?;
     let b64 = base64::engine::general_purpose::STANDARD;
@@ -77,20 +73,12 @@ pub fn generate_dkim_key(
             let pem = key.to_pkcs8_pem(LineEnding::LF).map_err(crypto)?;
             // SubjectPublicKeyInfo, as `openssl rsa -pubout` writes and receivers expect.
             let spki = key.to_public_key().to_public_key_der().map_err(crypto)?;
-            (
-                pem.to_string(),
-                format!("v=DKIM1; k=rsa; p={}", b64.encode(spki.as_bytes())),
-            )
+            (pem.to_string(), format!("v=DKIM1; k=rsa; p={}", b64.encode(spki.as_bytes())))
         }
         DkimAlgorithm::Ed25519 => {
             let pkcs8 = Ed25519Key::generate_pkcs8().map_err(crypto)?;
-            let public = Ed25519Key::from_pkcs8_der(&pkcs8)
-                .map_err(crypto)?
-                .public_key();
-            (
-                pem_wrap("PRIVATE KEY", &pkcs8),
-                format!("v=DKIM1; k=ed25519; p={}", b64.encode(public)),
-            )
+            let public = Ed25519Key::from_pkcs8_der(&pkcs8).map_err(crypto)?.public_key();
+            (pem_wrap("PRIVATE KEY", &pkcs8), format!("v=DKIM1; k=ed25519; p={}", b64.encode(public)))
         }
     };
     Ok(GeneratedDkimKey {
@@ -122,13 +110,9 @@ mod tests {
 
     #[test]
     fn rsa_key_round_trips_and_passes_our_check() {
-        let key = generate_dkim_key(DkimAlgorithm::Rsa2048, "postdesk", "Example.test")
-            .expect("generates");
+        let key = generate_dkim_key(DkimAlgorithm::Rsa2048, "postdesk", "Example.test").expect("generates");
         assert_eq!(key.record_name, "postdesk._domainkey.example.test");
-        assert!(
-            key.private_key_pem
-                .starts_with("-----BEGIN PRIVATE KEY-----")
-        );
+        assert!(key.private_key_pem.starts_with("-----BEGIN PRIVATE KEY-----"));
         assert!(!format!("{key:?}").contains("BEGIN PRIVATE"));
         let private = rsa::RsaPrivateKey::from_pkcs8_pem(&key.private_key_pem).expect("pem");
         let spki = private.to_public_key().to_public_key_der().expect("der");
@@ -144,18 +128,10 @@ mod tests {
 
     #[test]
     fn ed25519_key_matches_its_record() {
-        let key =
-            generate_dkim_key(DkimAlgorithm::Ed25519, "ed", "example.test").expect("generates");
-        let der_b64: String = key
-            .private_key_pem
-            .lines()
-            .filter(|l| !l.starts_with("-----"))
-            .collect();
-        let der = base64::engine::general_purpose::STANDARD
-            .decode(der_b64)
-            .expect("base64");
-        let signer =
-            mail_auth::common::crypto::Ed25519Key::from_pkcs8_der(&der).expect("pkcs8 parses");
+        let key = generate_dkim_key(DkimAlgorithm::Ed25519, "ed", "example.test").expect("generates");
+        let der_b64: String = key.private_key_pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let der = base64::engine::general_purpose::STANDARD.decode(der_b64).expect("base64");
+        let signer = mail_auth::common::crypto::Ed25519Key::from_pkcs8_der(&der).expect("pkcs8 parses");
         let public = base64::engine::general_purpose::STANDARD.encode(signer.public_key());
         assert_eq!(key.record_value, format!("v=DKIM1; k=ed25519; p={public}"));
         let findings = check_key_record("ed", &key.record_name, &key.record_value, false);

@@ -74,11 +74,7 @@ pub fn resolver(choice: ResolverChoice) -> Result<Arc<dyn DnsLookup>, DnsError> 
 }
 
 /// Checks one domain. `Err` only when `domain` is not a valid domain name.
-pub async fn check_domain(
-    dns: &dyn DnsLookup,
-    domain: &str,
-    options: &CheckOptions,
-) -> Result<DomainReport, DnsError> {
+pub async fn check_domain(dns: &dyn DnsLookup, domain: &str, options: &CheckOptions) -> Result<DomainReport, DnsError> {
     let domain = names::normalize_domain(domain)?;
     let expected_mx = match &options.expected_mx {
         Some(h) => Some(names::normalize_domain(h)?),
@@ -94,18 +90,7 @@ pub async fn check_domain(
         mta_sts::check_mta_sts(dns, d),
         mta_sts::check_tls_rpt(dns, d),
     );
-    Ok(DomainReport {
-        domain,
-        checks: Checks {
-            mx,
-            spf,
-            dkim,
-            dmarc,
-            cname,
-            mta_sts,
-            tls_rpt,
-        },
-    })
+    Ok(DomainReport { domain, checks: Checks { mx, spf, dkim, dmarc, cname, mta_sts, tls_rpt } })
 }
 
 /// Checks many domains, at most `concurrency` at a time (0 is treated as 1). Results come
@@ -116,25 +101,14 @@ pub async fn check_domains(
     options: &CheckOptions,
     concurrency: usize,
 ) -> Vec<Result<DomainReport, DnsError>> {
-    futures::stream::iter(domains)
-        .map(|d| check_domain(dns, d, options))
-        .buffered(concurrency.max(1))
-        .collect()
-        .await
+    futures::stream::iter(domains).map(|d| check_domain(dns, d, options)).buffered(concurrency.max(1)).collect().await
 }
 
 /// Every finding code the checks can emit, for documentation and for tests that make sure
 /// each one has a fixture.
 pub fn all_codes() -> Vec<&'static str> {
-    let mut codes: Vec<&'static str> = [
-        mx::CODES,
-        spf::CODES,
-        dkim::CODES,
-        dmarc::CODES,
-        cname::CODES,
-        mta_sts::CODES,
-    ]
-    .concat();
+    let mut codes: Vec<&'static str> =
+        [mx::CODES, spf::CODES, dkim::CODES, dmarc::CODES, cname::CODES, mta_sts::CODES].concat();
     codes.sort_unstable();
     codes.dedup();
     codes
@@ -150,13 +124,8 @@ mod tests {
             .mx("example.test", 10, "mx.example.test")
             .ip("mx.example.test", "192.0.2.1".parse().unwrap())
             .txt("example.test", "v=spf1 mx -all")
-            .txt(
-                "_dmarc.example.test",
-                "v=DMARC1; p=reject; rua=mailto:d@example.test",
-            );
-        let report = check_domain(&zone, "Example.TEST.", &CheckOptions::default())
-            .await
-            .expect("valid domain");
+            .txt("_dmarc.example.test", "v=DMARC1; p=reject; rua=mailto:d@example.test");
+        let report = check_domain(&zone, "Example.TEST.", &CheckOptions::default()).await.expect("valid domain");
         let json = serde_json::to_value(&report).expect("serialises");
         assert_eq!(json["domain"], "example.test");
         let checks = json["checks"].as_object().expect("object");
@@ -185,23 +154,9 @@ mod tests {
     #[tokio::test]
     async fn many_domains_keep_order_and_reject_bad_names() {
         let zone = MemoryZone::new();
-        let domains: Vec<String> = ["b.test", "a.test", "bad name", "c.test"]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect();
+        let domains: Vec<String> = ["b.test", "a.test", "bad name", "c.test"].iter().map(|s| (*s).to_owned()).collect();
         let out = check_domains(&zone, &domains, &CheckOptions::default(), 2).await;
-        let names: Vec<Option<String>> = out
-            .iter()
-            .map(|r| r.as_ref().ok().map(|r| r.domain.clone()))
-            .collect();
-        assert_eq!(
-            names,
-            vec![
-                Some("b.test".into()),
-                Some("a.test".into()),
-                None,
-                Some("c.test".into())
-            ]
-        );
+        let names: Vec<Option<String>> = out.iter().map(|r| r.as_ref().ok().map(|r| r.domain.clone())).collect();
+        assert_eq!(names, vec![Some("b.test".into()), Some("a.test".into()), None, Some("c.test".into())]);
     }
 }

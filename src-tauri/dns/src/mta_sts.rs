@@ -19,20 +19,12 @@ pub const CODES: &[&str] = &[
     "tls_rpt_invalid",
 ];
 
-async fn records(
-    dns: &dyn DnsLookup,
-    name: &str,
-    version: &str,
-) -> Result<Vec<String>, crate::error::DnsError> {
+async fn records(dns: &dyn DnsLookup, name: &str, version: &str) -> Result<Vec<String>, crate::error::DnsError> {
     let ans = dns.query(name, RecordType::Txt).await?;
     Ok(ans
         .txt_strings()
         .into_iter()
-        .filter(|t| {
-            t.trim_start()
-                .to_ascii_lowercase()
-                .starts_with(&format!("v={}", version.to_ascii_lowercase()))
-        })
+        .filter(|t| t.trim_start().to_ascii_lowercase().starts_with(&format!("v={}", version.to_ascii_lowercase())))
         .collect())
 }
 
@@ -63,18 +55,10 @@ pub async fn check_mta_sts(dns: &dyn DnsLookup, domain: &str) -> CheckResult {
         [one] => match parse_tag_list(one) {
             Err(why) => invalid(why),
             Ok(tags) => match (tags.first(), tag(&tags, "id")) {
-                (Some((v, ver)), _) if v != "v" || ver != "STSv1" => {
-                    invalid("does not start with v=STSv1".into())
-                }
+                (Some((v, ver)), _) if v != "v" || ver != "STSv1" => invalid("does not start with v=STSv1".into()),
                 (_, None) => invalid("has no id= tag".into()),
-                (_, Some(id))
-                    if id.is_empty()
-                        || id.len() > 32
-                        || !id.chars().all(|c| c.is_ascii_alphanumeric()) =>
-                {
-                    invalid(format!(
-                        "has id={id}; it must be 1 to 32 letters and digits"
-                    ))
+                (_, Some(id)) if id.is_empty() || id.len() > 32 || !id.chars().all(|c| c.is_ascii_alphanumeric()) => {
+                    invalid(format!("has id={id}; it must be 1 to 32 letters and digits"))
                 }
                 (_, Some(id)) => Finding::new(
                     "mta_sts_found",
@@ -83,10 +67,7 @@ pub async fn check_mta_sts(dns: &dyn DnsLookup, domain: &str) -> CheckResult {
                 ),
             },
         },
-        many => invalid(format!(
-            "exists {} times; there must be exactly one",
-            many.len()
-        )),
+        many => invalid(format!("exists {} times; there must be exactly one", many.len())),
     };
     CheckResult::from_findings(vec![finding])
 }
@@ -114,10 +95,7 @@ pub async fn check_tls_rpt(dns: &dyn DnsLookup, domain: &str) -> CheckResult {
                  senders report TLS problems delivering to you."
             ),
         )
-        .with_fix(txt_record(
-            &name,
-            &format!("v=TLSRPTv1; rua=mailto:postmaster@{domain}"),
-        )),
+        .with_fix(txt_record(&name, &format!("v=TLSRPTv1; rua=mailto:postmaster@{domain}"))),
         [one] => match parse_tag_list(one) {
             Err(why) => invalid(why),
             Ok(tags) => match (tags.first(), tag(&tags, "rua")) {
@@ -131,8 +109,7 @@ pub async fn check_tls_rpt(dns: &dyn DnsLookup, domain: &str) -> CheckResult {
                         .map(str::trim)
                         .filter(|u| {
                             let l = u.to_ascii_lowercase();
-                            !((l.starts_with("mailto:") && u.contains('@'))
-                                || l.starts_with("https://"))
+                            !((l.starts_with("mailto:") && u.contains('@')) || l.starts_with("https://"))
                         })
                         .collect();
                     if bad.is_empty() {
@@ -150,10 +127,7 @@ pub async fn check_tls_rpt(dns: &dyn DnsLookup, domain: &str) -> CheckResult {
                 }
             },
         },
-        many => invalid(format!(
-            "exists {} times; there must be exactly one",
-            many.len()
-        )),
+        many => invalid(format!("exists {} times; there must be exactly one", many.len())),
     };
     CheckResult::from_findings(vec![finding])
 }

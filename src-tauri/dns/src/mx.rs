@@ -23,9 +23,7 @@ pub const CODES: &[&str] = &[
 /// (the local server's name in the wizard).
 pub async fn check_mx(dns: &dyn DnsLookup, domain: &str, expected: Option<&str>) -> CheckResult {
     let mut findings = Vec::new();
-    let suggested = expected
-        .map(str::to_owned)
-        .unwrap_or_else(|| format!("mail.{domain}"));
+    let suggested = expected.map(str::to_owned).unwrap_or_else(|| format!("mail.{domain}"));
     let mx_fix = record(domain, "MX", &format!("10 {}", fqdn(&suggested)));
 
     let answer = match dns.query(domain, RecordType::Mx).await {
@@ -39,10 +37,7 @@ pub async fn check_mx(dns: &dyn DnsLookup, domain: &str, expected: Option<&str>)
         .records()
         .iter()
         .filter_map(|r| match r {
-            Record::Mx {
-                preference,
-                exchange,
-            } => Some((*preference, exchange.clone())),
+            Record::Mx { preference, exchange } => Some((*preference, exchange.clone())),
             _ => None,
         })
         .collect();
@@ -99,11 +94,7 @@ pub async fn check_mx(dns: &dyn DnsLookup, domain: &str, expected: Option<&str>)
         } else {
             // Receiving mail is what the wizard sets up, so a null MX fails when a server is
             // expected; otherwise it is a deliberate "no mail here" declaration.
-            let severity = if expected.is_some() {
-                Severity::Fail
-            } else {
-                Severity::Warn
-            };
+            let severity = if expected.is_some() { Severity::Fail } else { Severity::Warn };
             let mut f = Finding::new(
                 "mx_null",
                 severity,
@@ -164,11 +155,7 @@ pub async fn check_mx(dns: &dyn DnsLookup, domain: &str, expected: Option<&str>)
                 format!(
                     "The MX target {host} {}: mail cannot be delivered to it. Publish an A \
                      (and/or AAAA) record for it or fix the MX.",
-                    if ans == Answer::NxDomain {
-                        "does not exist"
-                    } else {
-                        "has no A or AAAA record"
-                    }
+                    if ans == Answer::NxDomain { "does not exist" } else { "has no A or AAAA record" }
                 ),
             )),
             Err(e) => out.push(dns_error(&e)),
@@ -207,11 +194,7 @@ pub async fn check_mx(dns: &dyn DnsLookup, domain: &str, expected: Option<&str>)
 }
 
 fn list(targets: &[&(u16, String)]) -> String {
-    targets
-        .iter()
-        .map(|(p, h)| format!("{h} (preference {p})"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    targets.iter().map(|(p, h)| format!("{h} (preference {p})")).collect::<Vec<_>>().join(", ")
 }
 
 /// The finding for a lookup the server did not answer.

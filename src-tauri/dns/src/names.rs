@@ -14,9 +14,7 @@ pub fn normalize_domain(input: &str) -> Result<String, DnsError> {
             .map_err(|_| DnsError::Validation(format!("{input:?} is not a valid domain name")))?
     };
     if !is_valid_name(&ascii) {
-        return Err(DnsError::Validation(format!(
-            "{input:?} is not a valid domain name"
-        )));
+        return Err(DnsError::Validation(format!("{input:?} is not a valid domain name")));
     }
     Ok(ascii)
 }
@@ -28,9 +26,7 @@ pub fn is_valid_name(name: &str) -> bool {
         && name.split('.').all(|label| {
             !label.is_empty()
                 && label.len() <= 63
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
 }
 

@@ -46,12 +46,7 @@ pub struct Finding {
 impl Finding {
     /// A finding without a fix.
     pub fn new(code: &str, severity: Severity, message: impl Into<String>) -> Self {
-        Finding {
-            code: code.to_owned(),
-            severity,
-            message: message.into(),
-            fix: None,
-        }
+        Finding { code: code.to_owned(), severity, message: message.into(), fix: None }
     }
 
     /// Attaches the record to publish.
@@ -86,10 +81,7 @@ pub struct CheckResult {
 impl CheckResult {
     /// Builds a result whose status follows from the findings.
     pub fn from_findings(findings: Vec<Finding>) -> Self {
-        CheckResult {
-            status: status_of(&findings),
-            findings,
-        }
+        CheckResult { status: status_of(&findings), findings }
     }
 }
 

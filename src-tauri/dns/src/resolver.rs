@@ -11,9 +11,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use hickory_resolver::TokioResolver;
-use hickory_resolver::config::{
-    ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
-};
+use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::proto::rr::{Name, RData, RecordType as HickoryType};
 
@@ -145,10 +143,7 @@ pub trait DnsLookup: Send + Sync {
     /// A and AAAA together: `Records` if either has addresses, `NxDomain` if the name does
     /// not exist, `NoData` otherwise. Errors only when both queries failed.
     async fn query_ips(&self, name: &str) -> Result<Answer, DnsError> {
-        let (a, aaaa) = futures::join!(
-            self.query(name, RecordType::A),
-            self.query(name, RecordType::Aaaa)
-        );
+        let (a, aaaa) = futures::join!(self.query(name, RecordType::A), self.query(name, RecordType::Aaaa));
         match (a, aaaa) {
             (Err(e), Err(_)) => Err(e),
             (a, aaaa) => {
@@ -178,11 +173,8 @@ pub struct HickoryLookup {
 impl HickoryLookup {
     /// Uses the operating system's resolver configuration (`/etc/resolv.conf` and the like).
     pub fn system() -> Result<Self, DnsError> {
-        let builder =
-            TokioResolver::builder_tokio().map_err(|e| DnsError::Config(e.to_string()))?;
-        let resolver = builder
-            .build()
-            .map_err(|e| DnsError::Config(e.to_string()))?;
+        let builder = TokioResolver::builder_tokio().map_err(|e| DnsError::Config(e.to_string()))?;
+        let resolver = builder.build().map_err(|e| DnsError::Config(e.to_string()))?;
         Ok(HickoryLookup { resolver })
     }
 
@@ -219,14 +211,10 @@ fn lower_name(name: &Name) -> String {
 #[async_trait]
 impl DnsLookup for HickoryLookup {
     async fn query(&self, name: &str, rtype: RecordType) -> Result<Answer, DnsError> {
-        let unavailable = |reason: String| DnsError::Unavailable {
-            name: name.to_owned(),
-            rtype: rtype.to_string(),
-            reason,
-        };
-        let fqdn = Name::from_str_relaxed(format!("{name}.")).map_err(|e| {
-            DnsError::Validation(format!("{name:?} is not a valid domain name: {e}"))
-        })?;
+        let unavailable =
+            |reason: String| DnsError::Unavailable { name: name.to_owned(), rtype: rtype.to_string(), reason };
+        let fqdn = Name::from_str_relaxed(format!("{name}."))
+            .map_err(|e| DnsError::Validation(format!("{name:?} is not a valid domain name: {e}")))?;
         let htype = match rtype {
             RecordType::A => HickoryType::A,
             RecordType::Aaaa => HickoryType::AAAA,
@@ -246,23 +234,14 @@ impl DnsLookup for HickoryLookup {
             .filter_map(|r| match &r.data {
                 RData::A(a) => Some(Record::A(a.0)),
                 RData::AAAA(a) => Some(Record::Aaaa(a.0)),
-                RData::MX(mx) => Some(Record::Mx {
-                    preference: mx.preference,
-                    exchange: lower_name(&mx.exchange),
-                }),
-                RData::TXT(txt) => Some(Record::Txt(
-                    txt.txt_data.iter().map(|part| part.to_vec()).collect(),
-                )),
+                RData::MX(mx) => Some(Record::Mx { preference: mx.preference, exchange: lower_name(&mx.exchange) }),
+                RData::TXT(txt) => Some(Record::Txt(txt.txt_data.iter().map(|part| part.to_vec()).collect())),
                 RData::CNAME(c) => Some(Record::Cname(lower_name(&c.0))),
                 _ => None,
             })
             .filter(|r| r.rtype() == rtype)
             .collect();
-        Ok(if records.is_empty() {
-            Answer::NoData
-        } else {
-            Answer::Records(records)
-        })
+        Ok(if records.is_empty() { Answer::NoData } else { Answer::Records(records) })
     }
 }
 
@@ -302,13 +281,7 @@ impl MemoryZone {
     /// Adds an MX record (`exchange` "." or "" for a null MX).
     pub fn mx(self, name: &str, preference: u16, exchange: &str) -> Self {
         let exchange = key(exchange);
-        self.with(
-            name,
-            Record::Mx {
-                preference,
-                exchange,
-            },
-        )
+        self.with(name, Record::Mx { preference, exchange })
     }
 
     /// Adds an A or AAAA record.
@@ -333,9 +306,7 @@ impl MemoryZone {
 
     fn exists(&self, name: &str) -> bool {
         let suffix = format!(".{name}");
-        self.records
-            .keys()
-            .any(|k| k == name || k.ends_with(&suffix))
+        self.records.keys().any(|k| k == name || k.ends_with(&suffix))
     }
 }
 
@@ -362,11 +333,7 @@ impl DnsLookup for MemoryZone {
             }) {
                 Some(target) if rtype != RecordType::Cname => name = target,
                 _ => {
-                    return Ok(if self.exists(&name) {
-                        Answer::NoData
-                    } else {
-                        Answer::NxDomain
-                    });
+                    return Ok(if self.exists(&name) { Answer::NoData } else { Answer::NxDomain });
                 }
             }
         }
@@ -383,10 +350,7 @@ mod tests {
         let cases: &[(&[&str], &str)] = &[
             (&["v=spf1 ", "-all"], "v=spf1 -all"),
             (&["v=spf1", " -all"], "v=spf1 -all"),
-            (
-                &["v=spf1 include:a.test", "include:b.test -all"],
-                "v=spf1 include:a.testinclude:b.test -all",
-            ),
+            (&["v=spf1 include:a.test", "include:b.test -all"], "v=spf1 include:a.testinclude:b.test -all"),
             (&[], ""),
         ];
         for (parts, joined) in cases {
@@ -402,31 +366,15 @@ mod tests {
             .cname("alias.example.test", "a.example.test")
             .fail("broken.example.test");
         assert_eq!(
-            zone.query("a.example.test", RecordType::Txt)
-                .await
-                .ok()
-                .map(|a| a.txt_strings()),
+            zone.query("a.example.test", RecordType::Txt).await.ok().map(|a| a.txt_strings()),
             Some(vec!["hello".to_owned()])
         );
+        assert_eq!(zone.query("example.test", RecordType::Txt).await.ok(), Some(Answer::NoData));
+        assert_eq!(zone.query("nope.example.test", RecordType::Txt).await.ok(), Some(Answer::NxDomain));
         assert_eq!(
-            zone.query("example.test", RecordType::Txt).await.ok(),
-            Some(Answer::NoData)
-        );
-        assert_eq!(
-            zone.query("nope.example.test", RecordType::Txt).await.ok(),
-            Some(Answer::NxDomain)
-        );
-        assert_eq!(
-            zone.query("alias.example.test", RecordType::Txt)
-                .await
-                .ok()
-                .map(|a| a.txt_strings()),
+            zone.query("alias.example.test", RecordType::Txt).await.ok().map(|a| a.txt_strings()),
             Some(vec!["hello".to_owned()])
         );
-        assert!(
-            zone.query("broken.example.test", RecordType::A)
-                .await
-                .is_err()
-        );
+        assert!(zone.query("broken.example.test", RecordType::A).await.is_err());
     }
 }

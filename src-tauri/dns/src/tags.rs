@@ -29,21 +29,14 @@ pub fn parse_tag_list(text: &str) -> Result<Vec<(String, String)>, String> {
         if out.iter().any(|(n, _)| *n == name) {
             return Err(format!("has the tag \"{name}\" twice"));
         }
-        out.push((
-            name,
-            value
-                .trim_matches(|c: char| c.is_ascii_whitespace())
-                .to_owned(),
-        ));
+        out.push((name, value.trim_matches(|c: char| c.is_ascii_whitespace()).to_owned()));
     }
     Ok(out)
 }
 
 /// The value of `name` in a parsed tag-list.
 pub fn tag<'a>(tags: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    tags.iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
+    tags.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
 }
 
 #[cfg(test)]
@@ -61,8 +54,7 @@ mod tests {
         ];
         for (text, want) in ok {
             let got = parse_tag_list(text).unwrap_or_else(|e| panic!("{text}: {e}"));
-            let got: Vec<(&str, &str)> =
-                got.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+            let got: Vec<(&str, &str)> = got.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
             assert_eq!(got, *want, "{text}");
         }
         for bad in ["v=DMARC1;; p=none", "v=DMARC1; p", "v=1; v=2", "1x=3", "=x"] {

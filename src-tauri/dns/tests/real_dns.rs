@@ -11,8 +11,7 @@ use std::process::ExitCode;
 use knot::{Knot, zones_dir};
 use postdesk_dns::cli::{DnsCheckArgs, run_to};
 use postdesk_dns::{
-    CheckOptions, CheckResult, CnameExpectation, DomainReport, HickoryLookup, Status, check_domain,
-    check_domains,
+    CheckOptions, CheckResult, CnameExpectation, DomainReport, HickoryLookup, Status, check_domain, check_domains,
 };
 
 fn server() -> Knot {
@@ -42,22 +41,14 @@ impl Opt {
             Opt::Selector(s) => o.dkim_selectors = vec![s.to_owned()],
             Opt::ServerIp(ip) => o.server_ip = Some(ip.parse().expect("test IP")),
             Opt::ExpectMx(h) => o.expected_mx = Some(h.to_owned()),
-            Opt::Cname(c) => {
-                o.expect_cnames = vec![c.parse::<CnameExpectation>().expect("HOST=TARGET")]
-            }
+            Opt::Cname(c) => o.expect_cnames = vec![c.parse::<CnameExpectation>().expect("HOST=TARGET")],
         }
         o
     }
 }
 
 /// (domain, options, check, exact codes in order, status)
-type Row = (
-    &'static str,
-    Opt,
-    &'static str,
-    &'static [&'static str],
-    Status,
-);
+type Row = (&'static str, Opt, &'static str, &'static [&'static str], Status);
 
 use Opt::*;
 use Status::{Fail, Pass, Warn};
@@ -65,438 +56,96 @@ use Status::{Fail, Pass, Warn};
 const ROWS: &[Row] = &[
     // ---- MX
     ("good.test", Plain, "mx", &["mx_ok"], Pass),
-    (
-        "good.test",
-        ExpectMx("mx.good.test"),
-        "mx",
-        &["mx_ok"],
-        Pass,
-    ),
-    (
-        "good.test",
-        ExpectMx("mail.elsewhere.test"),
-        "mx",
-        &["mx_expected_missing"],
-        Fail,
-    ),
+    ("good.test", ExpectMx("mx.good.test"), "mx", &["mx_ok"], Pass),
+    ("good.test", ExpectMx("mail.elsewhere.test"), "mx", &["mx_expected_missing"], Fail),
     ("nullmx.test", Plain, "mx", &["mx_null"], Warn),
-    (
-        "nullmx.test",
-        ExpectMx("mx.good.test"),
-        "mx",
-        &["mx_null"],
-        Fail,
-    ),
+    ("nullmx.test", ExpectMx("mx.good.test"), "mx", &["mx_null"], Fail),
     ("nullmixed.test", Plain, "mx", &["mx_null_mixed"], Fail),
     ("implicit.test", Plain, "mx", &["mx_implicit"], Warn),
     ("nomail.test", Plain, "mx", &["mx_missing"], Fail),
     ("absent.test", Plain, "mx", &["mx_missing"], Fail),
-    (
-        "mxliteral.test",
-        Plain,
-        "mx",
-        &["mx_target_ip_literal"],
-        Fail,
-    ),
+    ("mxliteral.test", Plain, "mx", &["mx_target_ip_literal"], Fail),
     ("mxcname.test", Plain, "mx", &["mx_target_cname"], Warn),
-    (
-        "mxdangling.test",
-        Plain,
-        "mx",
-        &["mx_target_unresolvable"],
-        Fail,
-    ),
+    ("mxdangling.test", Plain, "mx", &["mx_target_unresolvable"], Fail),
     // The server is not authoritative for .zz and answers REFUSED.
     ("notserved.zz", Plain, "mx", &["dns_error"], Fail),
     // ---- SPF
     ("good.test", Plain, "spf", &["spf_ok"], Pass),
-    (
-        "good.test",
-        ServerIp("192.0.2.10"),
-        "spf",
-        &["spf_ok", "spf_server_authorized"],
-        Pass,
-    ),
-    (
-        "good.test",
-        ServerIp("198.51.100.20"),
-        "spf",
-        &["spf_ok", "spf_server_authorized"],
-        Pass,
-    ),
-    (
-        "good.test",
-        ServerIp("203.0.113.1"),
-        "spf",
-        &["spf_server_not_authorized"],
-        Fail,
-    ),
+    ("good.test", ServerIp("192.0.2.10"), "spf", &["spf_ok", "spf_server_authorized"], Pass),
+    ("good.test", ServerIp("198.51.100.20"), "spf", &["spf_ok", "spf_server_authorized"], Pass),
+    ("good.test", ServerIp("203.0.113.1"), "spf", &["spf_server_not_authorized"], Fail),
     ("nomail.test", Plain, "spf", &["spf_missing"], Fail),
     ("spf-multi.test", Plain, "spf", &["spf_multiple"], Fail),
     ("spf-split.test", Plain, "spf", &["spf_ok"], Pass),
     ("spf-badip.test", Plain, "spf", &["spf_invalid_ip"], Fail),
-    (
-        "spf-badcidr.test",
-        Plain,
-        "spf",
-        &["spf_invalid_cidr"],
-        Fail,
-    ),
-    (
-        "spf-unknown.test",
-        Plain,
-        "spf",
-        &["spf_unknown_mechanism"],
-        Fail,
-    ),
-    (
-        "spf-qualifier.test",
-        Plain,
-        "spf",
-        &["spf_invalid_qualifier", "spf_no_all"],
-        Fail,
-    ),
-    (
-        "spf-baddomain.test",
-        Plain,
-        "spf",
-        &["spf_invalid_domain"],
-        Fail,
-    ),
-    (
-        "spf-badterm.test",
-        Plain,
-        "spf",
-        &["spf_invalid_term"],
-        Fail,
-    ),
-    (
-        "spf-dupmod.test",
-        Plain,
-        "spf",
-        &["spf_duplicate_modifier"],
-        Fail,
-    ),
-    (
-        "spf-unknownmod.test",
-        Plain,
-        "spf",
-        &["spf_unknown_modifier"],
-        Warn,
-    ),
-    (
-        "spf-toomany.test",
-        Plain,
-        "spf",
-        &["spf_too_many_lookups"],
-        Fail,
-    ),
-    (
-        "spf-void.test",
-        Plain,
-        "spf",
-        &["spf_too_many_void_lookups"],
-        Fail,
-    ),
+    ("spf-badcidr.test", Plain, "spf", &["spf_invalid_cidr"], Fail),
+    ("spf-unknown.test", Plain, "spf", &["spf_unknown_mechanism"], Fail),
+    ("spf-qualifier.test", Plain, "spf", &["spf_invalid_qualifier", "spf_no_all"], Fail),
+    ("spf-baddomain.test", Plain, "spf", &["spf_invalid_domain"], Fail),
+    ("spf-badterm.test", Plain, "spf", &["spf_invalid_term"], Fail),
+    ("spf-dupmod.test", Plain, "spf", &["spf_duplicate_modifier"], Fail),
+    ("spf-unknownmod.test", Plain, "spf", &["spf_unknown_modifier"], Warn),
+    ("spf-toomany.test", Plain, "spf", &["spf_too_many_lookups"], Fail),
+    ("spf-void.test", Plain, "spf", &["spf_too_many_void_lookups"], Fail),
     ("spf-loop.test", Plain, "spf", &["spf_include_loop"], Fail),
-    (
-        "spf-incmissing.test",
-        Plain,
-        "spf",
-        &["spf_include_missing"],
-        Fail,
-    ),
-    (
-        "spf-redirmissing.test",
-        Plain,
-        "spf",
-        &["spf_redirect_missing"],
-        Fail,
-    ),
+    ("spf-incmissing.test", Plain, "spf", &["spf_include_missing"], Fail),
+    ("spf-redirmissing.test", Plain, "spf", &["spf_redirect_missing"], Fail),
     ("spf-plusall.test", Plain, "spf", &["spf_pass_all"], Fail),
-    (
-        "spf-neutralall.test",
-        Plain,
-        "spf",
-        &["spf_neutral_all"],
-        Fail,
-    ),
-    (
-        "spf-softall.test",
-        Plain,
-        "spf",
-        &["spf_softfail_all"],
-        Warn,
-    ),
+    ("spf-neutralall.test", Plain, "spf", &["spf_neutral_all"], Fail),
+    ("spf-softall.test", Plain, "spf", &["spf_softfail_all"], Warn),
     ("spf-noall.test", Plain, "spf", &["spf_no_all"], Warn),
     ("spf-ptr.test", Plain, "spf", &["spf_ptr"], Warn),
-    (
-        "spf-afterall.test",
-        Plain,
-        "spf",
-        &["spf_terms_after_all"],
-        Warn,
-    ),
-    (
-        "spf-redirignored.test",
-        Plain,
-        "spf",
-        &["spf_redirect_ignored"],
-        Warn,
-    ),
-    (
-        "spf-macro.test",
-        Plain,
-        "spf",
-        &["spf_ok", "spf_macro_not_evaluated"],
-        Pass,
-    ),
-    (
-        "spf-macro.test",
-        ServerIp("192.0.2.50"),
-        "spf",
-        &["spf_ok", "spf_server_authorized"],
-        Pass,
-    ),
-    (
-        "spf-macro.test",
-        ServerIp("192.0.2.51"),
-        "spf",
-        &["spf_server_not_authorized"],
-        Fail,
-    ),
-    (
-        "spf-auth.test",
-        ServerIp("203.0.113.5"),
-        "spf",
-        &["spf_ok", "spf_server_authorized"],
-        Pass,
-    ),
-    (
-        "spf-auth.test",
-        ServerIp("203.0.113.6"),
-        "spf",
-        &["spf_ok", "spf_server_authorized"],
-        Pass,
-    ),
-    (
-        "spf-auth.test",
-        ServerIp("2001:db8:5::1"),
-        "spf",
-        &["spf_ok", "spf_server_authorized"],
-        Pass,
-    ),
-    (
-        "spf-auth.test",
-        ServerIp("203.0.113.99"),
-        "spf",
-        &["spf_server_not_authorized"],
-        Fail,
-    ),
-    (
-        "spf-redirect.test",
-        ServerIp("203.0.113.6"),
-        "spf",
-        &["spf_ok", "spf_server_authorized"],
-        Pass,
-    ),
+    ("spf-afterall.test", Plain, "spf", &["spf_terms_after_all"], Warn),
+    ("spf-redirignored.test", Plain, "spf", &["spf_redirect_ignored"], Warn),
+    ("spf-macro.test", Plain, "spf", &["spf_ok", "spf_macro_not_evaluated"], Pass),
+    ("spf-macro.test", ServerIp("192.0.2.50"), "spf", &["spf_ok", "spf_server_authorized"], Pass),
+    ("spf-macro.test", ServerIp("192.0.2.51"), "spf", &["spf_server_not_authorized"], Fail),
+    ("spf-auth.test", ServerIp("203.0.113.5"), "spf", &["spf_ok", "spf_server_authorized"], Pass),
+    ("spf-auth.test", ServerIp("203.0.113.6"), "spf", &["spf_ok", "spf_server_authorized"], Pass),
+    ("spf-auth.test", ServerIp("2001:db8:5::1"), "spf", &["spf_ok", "spf_server_authorized"], Pass),
+    ("spf-auth.test", ServerIp("203.0.113.99"), "spf", &["spf_server_not_authorized"], Fail),
+    ("spf-redirect.test", ServerIp("203.0.113.6"), "spf", &["spf_ok", "spf_server_authorized"], Pass),
     ("notserved.zz", Plain, "spf", &["dns_error"], Fail),
     // ---- DKIM
     ("good.test", Plain, "dkim", &["dkim_ok"], Pass),
-    (
-        "good.test",
-        Selector("postdesk"),
-        "dkim",
-        &["dkim_ok"],
-        Pass,
-    ),
-    (
-        "good.test",
-        Selector("missing"),
-        "dkim",
-        &["dkim_missing"],
-        Fail,
-    ),
+    ("good.test", Selector("postdesk"), "dkim", &["dkim_ok"], Pass),
+    ("good.test", Selector("missing"), "dkim", &["dkim_missing"], Fail),
     ("nomail.test", Plain, "dkim", &["dkim_not_found"], Warn),
     ("dkim.test", Selector("good"), "dkim", &["dkim_ok"], Pass),
     ("dkim.test", Selector("ed"), "dkim", &["dkim_ok"], Pass),
-    (
-        "dkim.test",
-        Selector("multi"),
-        "dkim",
-        &["dkim_multiple"],
-        Fail,
-    ),
-    (
-        "dkim.test",
-        Selector("syntax"),
-        "dkim",
-        &["dkim_syntax"],
-        Fail,
-    ),
-    (
-        "dkim.test",
-        Selector("revoked"),
-        "dkim",
-        &["dkim_revoked"],
-        Fail,
-    ),
-    (
-        "dkim.test",
-        Selector("dsa"),
-        "dkim",
-        &["dkim_unknown_key_type"],
-        Fail,
-    ),
-    (
-        "dkim.test",
-        Selector("invalid"),
-        "dkim",
-        &["dkim_key_invalid"],
-        Fail,
-    ),
-    (
-        "dkim.test",
-        Selector("weak"),
-        "dkim",
-        &["dkim_key_weak"],
-        Fail,
-    ),
-    (
-        "dkim.test",
-        Selector("short"),
-        "dkim",
-        &["dkim_key_short"],
-        Warn,
-    ),
-    (
-        "dkim.test",
-        Selector("testmode"),
-        "dkim",
-        &["dkim_test_mode"],
-        Warn,
-    ),
+    ("dkim.test", Selector("multi"), "dkim", &["dkim_multiple"], Fail),
+    ("dkim.test", Selector("syntax"), "dkim", &["dkim_syntax"], Fail),
+    ("dkim.test", Selector("revoked"), "dkim", &["dkim_revoked"], Fail),
+    ("dkim.test", Selector("dsa"), "dkim", &["dkim_unknown_key_type"], Fail),
+    ("dkim.test", Selector("invalid"), "dkim", &["dkim_key_invalid"], Fail),
+    ("dkim.test", Selector("weak"), "dkim", &["dkim_key_weak"], Fail),
+    ("dkim.test", Selector("short"), "dkim", &["dkim_key_short"], Warn),
+    ("dkim.test", Selector("testmode"), "dkim", &["dkim_test_mode"], Warn),
     ("dkim.test", Selector("sha1"), "dkim", &["dkim_sha1"], Warn),
     ("notserved.zz", Plain, "dkim", &["dns_error"], Fail),
     // ---- DMARC
     ("good.test", Plain, "dmarc", &["dmarc_ok"], Pass),
     ("nomail.test", Plain, "dmarc", &["dmarc_missing"], Fail),
-    (
-        "sub.inherit.test",
-        Plain,
-        "dmarc",
-        &["dmarc_ok", "dmarc_inherited"],
-        Pass,
-    ),
-    (
-        "dmarc-multi.test",
-        Plain,
-        "dmarc",
-        &["dmarc_multiple"],
-        Fail,
-    ),
+    ("sub.inherit.test", Plain, "dmarc", &["dmarc_ok", "dmarc_inherited"], Pass),
+    ("dmarc-multi.test", Plain, "dmarc", &["dmarc_multiple"], Fail),
     ("dmarc-syntax.test", Plain, "dmarc", &["dmarc_syntax"], Fail),
-    (
-        "dmarc-nop.test",
-        Plain,
-        "dmarc",
-        &["dmarc_policy_missing"],
-        Fail,
-    ),
-    (
-        "dmarc-values.test",
-        Plain,
-        "dmarc",
-        &["dmarc_invalid_value"],
-        Fail,
-    ),
-    (
-        "dmarc-unknown.test",
-        Plain,
-        "dmarc",
-        &["dmarc_unknown_tag"],
-        Warn,
-    ),
-    (
-        "dmarc-none.test",
-        Plain,
-        "dmarc",
-        &["dmarc_policy_none"],
-        Warn,
-    ),
-    (
-        "dmarc-pct.test",
-        Plain,
-        "dmarc",
-        &["dmarc_pct_partial"],
-        Warn,
-    ),
-    (
-        "dmarc-uri.test",
-        Plain,
-        "dmarc",
-        &["dmarc_invalid_uri", "dmarc_no_reports"],
-        Fail,
-    ),
-    (
-        "dmarc-norua.test",
-        Plain,
-        "dmarc",
-        &["dmarc_ok", "dmarc_no_reports"],
-        Pass,
-    ),
-    (
-        "dmarc-ext.test",
-        Plain,
-        "dmarc",
-        &["dmarc_external_report_unauthorized"],
-        Warn,
-    ),
+    ("dmarc-nop.test", Plain, "dmarc", &["dmarc_policy_missing"], Fail),
+    ("dmarc-values.test", Plain, "dmarc", &["dmarc_invalid_value"], Fail),
+    ("dmarc-unknown.test", Plain, "dmarc", &["dmarc_unknown_tag"], Warn),
+    ("dmarc-none.test", Plain, "dmarc", &["dmarc_policy_none"], Warn),
+    ("dmarc-pct.test", Plain, "dmarc", &["dmarc_pct_partial"], Warn),
+    ("dmarc-uri.test", Plain, "dmarc", &["dmarc_invalid_uri", "dmarc_no_reports"], Fail),
+    ("dmarc-norua.test", Plain, "dmarc", &["dmarc_ok", "dmarc_no_reports"], Pass),
+    ("dmarc-ext.test", Plain, "dmarc", &["dmarc_external_report_unauthorized"], Warn),
     ("notserved.zz", Plain, "dmarc", &["dns_error"], Fail),
     // ---- CNAME
     ("good.test", Plain, "cname", &[], Pass),
-    (
-        "good.test",
-        Cname("login=app.provider.test"),
-        "cname",
-        &["cname_ok"],
-        Pass,
-    ),
-    (
-        "good.test",
-        Cname("login.good.test=app.provider.test"),
-        "cname",
-        &["cname_ok"],
-        Pass,
-    ),
-    (
-        "good.test",
-        Cname("login=other.provider.test"),
-        "cname",
-        &["cname_wrong_target"],
-        Fail,
-    ),
-    (
-        "good.test",
-        Cname("www=app.provider.test"),
-        "cname",
-        &["cname_missing"],
-        Fail,
-    ),
-    (
-        "good.test",
-        Cname("nope=app.provider.test"),
-        "cname",
-        &["cname_missing"],
-        Fail,
-    ),
-    (
-        "notserved.zz",
-        Cname("login=app.provider.test"),
-        "cname",
-        &["dns_error"],
-        Fail,
-    ),
+    ("good.test", Cname("login=app.provider.test"), "cname", &["cname_ok"], Pass),
+    ("good.test", Cname("login.good.test=app.provider.test"), "cname", &["cname_ok"], Pass),
+    ("good.test", Cname("login=other.provider.test"), "cname", &["cname_wrong_target"], Fail),
+    ("good.test", Cname("www=app.provider.test"), "cname", &["cname_missing"], Fail),
+    ("good.test", Cname("nope=app.provider.test"), "cname", &["cname_missing"], Fail),
+    ("notserved.zz", Cname("login=app.provider.test"), "cname", &["dns_error"], Fail),
     // ---- MTA-STS / TLS-RPT (informational)
     ("good.test", Plain, "mta_sts", &["mta_sts_found"], Pass),
     ("nomail.test", Plain, "mta_sts", &["mta_sts_missing"], Pass),
@@ -511,10 +160,7 @@ fn check_of(report: &DomainReport, name: &str) -> CheckResult {
     let c = &report.checks;
     match name {
         "mx" => c.mx.clone(),
-        "spf" => CheckResult {
-            status: c.spf.status,
-            findings: c.spf.findings.clone(),
-        },
+        "spf" => CheckResult { status: c.spf.status, findings: c.spf.findings.clone() },
         "dkim" => c.dkim.clone(),
         "dmarc" => c.dmarc.clone(),
         "cname" => c.cname.clone(),
@@ -530,9 +176,7 @@ async fn every_row_gives_its_exact_codes_and_status() {
     let dns = lookup(&knot);
     let mut failures = Vec::new();
     for (domain, opt, check, codes, status) in ROWS {
-        let report = check_domain(&dns, domain, &opt.options())
-            .await
-            .expect("valid domain");
+        let report = check_domain(&dns, domain, &opt.options()).await.expect("valid domain");
         let result = check_of(&report, check);
         let got: Vec<&str> = result.findings.iter().map(|f| f.code.as_str()).collect();
         if got != *codes || result.status != *status {
@@ -542,25 +186,14 @@ async fn every_row_gives_its_exact_codes_and_status() {
             ));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} rows differ:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} rows differ:\n{}", failures.len(), failures.join("\n"));
 }
 
 #[test]
 fn every_code_has_a_fixture() {
     let covered: BTreeSet<&str> = ROWS.iter().flat_map(|r| r.3.iter().copied()).collect();
-    let missing: Vec<&str> = postdesk_dns::all_codes()
-        .into_iter()
-        .filter(|c| !covered.contains(c))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "finding codes without a fixture row: {missing:?}"
-    );
+    let missing: Vec<&str> = postdesk_dns::all_codes().into_iter().filter(|c| !covered.contains(c)).collect();
+    assert!(missing.is_empty(), "finding codes without a fixture row: {missing:?}");
 }
 
 #[tokio::test]
@@ -579,9 +212,7 @@ async fn spf_counts_lookups_and_void_lookups() {
         ("spf-afterall.test", 0, 0),
     ];
     for (domain, lookups, voids) in cases {
-        let r = check_domain(&dns, domain, &CheckOptions::default())
-            .await
-            .expect("valid domain");
+        let r = check_domain(&dns, domain, &CheckOptions::default()).await.expect("valid domain");
         assert_eq!(
             (r.checks.spf.lookups, r.checks.spf.void_lookups),
             (lookups, voids),
@@ -602,89 +233,46 @@ async fn fixes_are_exact_records() {
             .and_then(|f| f.fix.clone())
             .unwrap_or_else(|| panic!("no fix for {code}"))
     };
-    let r = check_domain(&dns, "nomail.test", &CheckOptions::default())
-        .await
-        .expect("ok");
+    let r = check_domain(&dns, "nomail.test", &CheckOptions::default()).await.expect("ok");
     assert_eq!(
         fix(&r.checks.dmarc, "dmarc_missing"),
         "_dmarc.nomail.test. IN TXT \"v=DMARC1; p=quarantine; rua=mailto:postmaster@nomail.test\""
     );
-    assert_eq!(
-        fix(&r.checks.mx, "mx_missing"),
-        "nomail.test. IN MX 10 mail.nomail.test."
-    );
-    let spf = CheckResult {
-        status: r.checks.spf.status,
-        findings: r.checks.spf.findings.clone(),
-    };
-    assert_eq!(
-        fix(&spf, "spf_missing"),
-        "nomail.test. IN TXT \"v=spf1 mx -all\""
-    );
+    assert_eq!(fix(&r.checks.mx, "mx_missing"), "nomail.test. IN MX 10 mail.nomail.test.");
+    let spf = CheckResult { status: r.checks.spf.status, findings: r.checks.spf.findings.clone() };
+    assert_eq!(fix(&spf, "spf_missing"), "nomail.test. IN TXT \"v=spf1 mx -all\"");
 
-    let r = check_domain(&dns, "good.test", &Opt::ServerIp("203.0.113.1").options())
-        .await
-        .expect("ok");
-    let spf = CheckResult {
-        status: r.checks.spf.status,
-        findings: r.checks.spf.findings.clone(),
-    };
+    let r = check_domain(&dns, "good.test", &Opt::ServerIp("203.0.113.1").options()).await.expect("ok");
+    let spf = CheckResult { status: r.checks.spf.status, findings: r.checks.spf.findings.clone() };
     assert_eq!(
         fix(&spf, "spf_server_not_authorized"),
         "good.test. IN TXT \"v=spf1 mx ip4:192.0.2.0/24 include:_spf.good.test ip4:203.0.113.1 -all\""
     );
 
-    let r = check_domain(
-        &dns,
-        "good.test",
-        &Opt::Cname("login=other.provider.test").options(),
-    )
-    .await
-    .expect("ok");
-    assert_eq!(
-        fix(&r.checks.cname, "cname_wrong_target"),
-        "login.good.test. IN CNAME other.provider.test."
-    );
+    let r = check_domain(&dns, "good.test", &Opt::Cname("login=other.provider.test").options()).await.expect("ok");
+    assert_eq!(fix(&r.checks.cname, "cname_wrong_target"), "login.good.test. IN CNAME other.provider.test.");
 
-    let r = check_domain(&dns, "dmarc-ext.test", &CheckOptions::default())
-        .await
-        .expect("ok");
+    let r = check_domain(&dns, "dmarc-ext.test", &CheckOptions::default()).await.expect("ok");
     assert_eq!(
         fix(&r.checks.dmarc, "dmarc_external_report_unauthorized"),
         "dmarc-ext.test._report._dmarc.reports.test. IN TXT \"v=DMARC1\""
     );
 
-    let r = check_domain(&dns, "dmarc-none.test", &CheckOptions::default())
-        .await
-        .expect("ok");
+    let r = check_domain(&dns, "dmarc-none.test", &CheckOptions::default()).await.expect("ok");
     assert_eq!(
         fix(&r.checks.dmarc, "dmarc_policy_none"),
         "_dmarc.dmarc-none.test. IN TXT \"v=DMARC1; p=quarantine; rua=mailto:d@dmarc-none.test\""
     );
 
-    let r = check_domain(
-        &dns,
-        "good.test",
-        &Opt::ExpectMx("mail.elsewhere.test").options(),
-    )
-    .await
-    .expect("ok");
-    assert_eq!(
-        fix(&r.checks.mx, "mx_expected_missing"),
-        "good.test. IN MX 10 mail.elsewhere.test."
-    );
+    let r = check_domain(&dns, "good.test", &Opt::ExpectMx("mail.elsewhere.test").options()).await.expect("ok");
+    assert_eq!(fix(&r.checks.mx, "mx_expected_missing"), "good.test. IN MX 10 mail.elsewhere.test.");
 }
 
 #[tokio::test]
 async fn many_domains_concurrently_in_order() {
     let knot = server();
     let dns = lookup(&knot);
-    let domains: Vec<String> = ROWS
-        .iter()
-        .map(|r| r.0.to_owned())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let domains: Vec<String> = ROWS.iter().map(|r| r.0.to_owned()).collect::<BTreeSet<_>>().into_iter().collect();
     let reports = check_domains(&dns, &domains, &CheckOptions::default(), 8).await;
     assert_eq!(reports.len(), domains.len());
     for (domain, report) in domains.iter().zip(&reports) {
@@ -752,10 +340,7 @@ async fn cli_json_and_exit_codes() {
     assert_eq!(run_to(a, &mut out).await, ExitCode::from(1));
     let text = String::from_utf8(out).expect("utf-8");
     assert!(text.contains("[dmarc_missing]"), "{text}");
-    assert!(
-        text.contains("publish: _dmarc.nomail.test. IN TXT"),
-        "{text}"
-    );
+    assert!(text.contains("publish: _dmarc.nomail.test. IN TXT"), "{text}");
 
     // Usage error.
     let mut a = args(&knot, &["good.test"]);

@@ -188,7 +188,8 @@ mod tests {
         let (status, body) = call(app.clone(), Request::get("/api/domains").body(Body::empty()).unwrap()).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert_eq!(body["code"], "unauthenticated");
-        let wrong = Request::get("/api/domains").header("authorization", "Bearer pd_00_00").body(Body::empty()).unwrap();
+        let wrong =
+            Request::get("/api/domains").header("authorization", "Bearer pd_00_00").body(Body::empty()).unwrap();
         let (status, body) = call(app.clone(), wrong).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert!(body["message"].as_str().unwrap().contains("not valid"));

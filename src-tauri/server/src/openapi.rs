@@ -34,7 +34,11 @@ impl OperationVisitor for Paths {
         op["parameters"] = Value::Array(path_params);
         if O::METHOD.params_in_query() {
             // Filled in once all schemas are known (see `document`).
-            self.query_ops.push((O::PATH.to_string(), O::METHOD.as_str().to_lowercase(), O::schema_name().into_owned()));
+            self.query_ops.push((
+                O::PATH.to_string(),
+                O::METHOD.as_str().to_lowercase(),
+                O::schema_name().into_owned(),
+            ));
         } else {
             op["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": params } } });
         }
@@ -101,10 +105,14 @@ mod tests {
         let doc = document();
         let list = &doc["paths"]["/api/domains/{domain}/accounts"]["get"];
         assert_eq!(list["operationId"], "list_accounts");
-        let names: Vec<&str> = list["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+        let names: Vec<&str> =
+            list["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
         assert!(names.contains(&"domain") && names.contains(&"query") && names.contains(&"limit"), "{names:?}");
         let create = &doc["paths"]["/api/accounts"]["post"];
-        assert_eq!(create["requestBody"]["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/CreateAccount");
+        assert_eq!(
+            create["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/CreateAccount"
+        );
         for name in ["Account", "CreateAccount", "Error", "PlanLimits"] {
             assert!(doc["components"]["schemas"][name].is_object(), "{name} missing");
         }

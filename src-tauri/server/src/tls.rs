@@ -33,7 +33,10 @@ impl Identity {
     pub fn load_or_create(dir: &Path, names: &[String]) -> std::io::Result<Identity> {
         let (cert_path, key_path) = (dir.join("tls-cert.pem"), dir.join("tls-key.pem"));
         if cert_path.exists() && key_path.exists() {
-            return Ok(Identity { cert_pem: std::fs::read_to_string(cert_path)?, key_pem: std::fs::read_to_string(key_path)? });
+            return Ok(Identity {
+                cert_pem: std::fs::read_to_string(cert_path)?,
+                key_pem: std::fs::read_to_string(key_path)?,
+            });
         }
         let identity = Self::self_signed(names)?;
         std::fs::create_dir_all(dir)?;

@@ -13,8 +13,7 @@ pub(crate) fn local_owner() -> Caller {
 impl Caller {
     /// Whether the caller's domain scope includes `domain` (canonical name).
     pub fn covers_domain(&self, domain: &str) -> bool {
-        self.role == Role::Owner
-            || self.domains.as_ref().is_none_or(|list| list.iter().any(|d| d == domain))
+        self.role == Role::Owner || self.domains.as_ref().is_none_or(|list| list.iter().any(|d| d == domain))
     }
 
     /// Whether the caller may use `page` at all.
@@ -35,17 +34,12 @@ impl Caller {
             )));
         }
         if !self.has_page(page) {
-            return Err(Error::permission_denied(format!(
-                "{} may not use the {} page",
-                self.name,
-                page.as_str()
-            )));
+            return Err(Error::permission_denied(format!("{} may not use the {} page", self.name, page.as_str())));
         }
         match domain {
-            Some(d) if !self.covers_domain(d) => Err(Error::permission_denied(format!(
-                "{} may not manage domain {d}",
-                self.name
-            ))),
+            Some(d) if !self.covers_domain(d) => {
+                Err(Error::permission_denied(format!("{} may not manage domain {d}", self.name)))
+            }
             None if self.domains.is_some() => Err(Error::permission_denied(format!(
                 "{} is limited to some domains; this needs access to all of them",
                 self.name

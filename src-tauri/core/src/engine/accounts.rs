@@ -198,7 +198,14 @@ fn prepare(b: &LocalBackend, p: CreateAccount) -> Result<(Prepared, Option<Passw
 }
 
 /// Inserts a prepared account in the write transaction; returns its id.
-async fn insert(conn: &mut SqliteConnection, domain: &Domain, did: i64, tree: &Tree, p: &Prepared, at: &str) -> Result<i64> {
+async fn insert(
+    conn: &mut SqliteConnection,
+    domain: &Domain,
+    did: i64,
+    tree: &Tree,
+    p: &Prepared,
+    at: &str,
+) -> Result<i64> {
     let quota = p.quota_mb.unwrap_or(domain.limits.mailbox_size_mb);
     check_quota(domain, quota)?;
     let department = match &p.department {
@@ -311,7 +318,8 @@ pub(crate) async fn create_many(b: &LocalBackend, p: CreateAccounts) -> Result<C
     let addresses: Vec<String> = prepared.iter().map(|r| r.addr.full()).collect();
     let target = format!("{} accounts", addresses.len());
     let change = Change { action: CreateAccounts::NAME, domain: Some(&domain.name), target: &target };
-    audit::record::<(), _>(&mut tx, &b.caller.name, change, None, Some(&serde_json::json!({ "addresses": addresses }))).await?;
+    audit::record::<(), _>(&mut tx, &b.caller.name, change, None, Some(&serde_json::json!({ "addresses": addresses })))
+        .await?;
     tx.commit().await?;
     Ok(CreatedAccounts { created: addresses.len() as u32 })
 }
@@ -332,7 +340,8 @@ fn check_quota(domain: &Domain, quota_mb: u32) -> Result<()> {
 
 pub(crate) async fn update(b: &LocalBackend, p: UpdateAccount) -> Result<Account> {
     let addr = authorised(b, &p.address, true)?;
-    let display_name = p.display_name.as_deref().map(|n| validate::text("display_name", n, MAX_DISPLAY_NAME)).transpose()?;
+    let display_name =
+        p.display_name.as_deref().map(|n| validate::text("display_name", n, MAX_DISPLAY_NAME)).transpose()?;
     let notes = p.notes.as_deref().map(|n| validate::text("notes", n, MAX_NOTES)).transpose()?;
     if p.status == Some(AccountStatus::Deleted) {
         return Err(Error::validation("to delete an account use remove_account (it goes to the recycle bin)")
@@ -406,9 +415,7 @@ pub(crate) async fn set_password(b: &LocalBackend, p: SetPassword) -> Result<()>
     .bind(id)
     .execute(&mut *tx)
     .await?;
-    let redacted = |a: &Account| {
-        serde_json::json!({ "has_password": a.has_password, "status": a.status, "force_password_change": a.force_password_change })
-    };
+    let redacted = |a: &Account| serde_json::json!({ "has_password": a.has_password, "status": a.status, "force_password_change": a.force_password_change });
     let (_, _, after) = load(&mut tx, &addr).await?;
     let change = Change { action: SetPassword::NAME, domain: Some(&addr.domain), target: &after.address };
     audit::record(&mut tx, &b.caller.name, change, Some(&redacted(&before)), Some(&redacted(&after))).await?;
@@ -470,7 +477,9 @@ pub(crate) async fn remove_alias(b: &LocalBackend, p: RemoveAccountAlias) -> Res
         return Err(Error::not_found(format!("{alias} is not an alias of {}", before.address)).with_field("alias"));
     }
     if let Some(user) = referenced_by(&mut tx, &alias).await? {
-        return Err(Error::conflict(format!("{alias} is still used by {user}; remove it there first")).with_field("alias"));
+        return Err(
+            Error::conflict(format!("{alias} is still used by {user}; remove it there first")).with_field("alias")
+        );
     }
     sqlx::query("DELETE FROM account_aliases WHERE address = ?").bind(&alias).execute(&mut *tx).await?;
     sqlx::query("DELETE FROM addresses WHERE address = ?").bind(&alias).execute(&mut *tx).await?;
@@ -484,10 +493,8 @@ pub(crate) async fn remove_alias(b: &LocalBackend, p: RemoveAccountAlias) -> Res
 
 /// The status of the account at `address`, if there is one (for the address resolver).
 pub(crate) async fn status_of(conn: &mut SqliteConnection, address: &str) -> Result<Option<AccountStatus>> {
-    let status: Option<String> = sqlx::query_scalar("SELECT status FROM accounts WHERE address = ?")
-        .bind(address)
-        .fetch_optional(conn)
-        .await?;
+    let status: Option<String> =
+        sqlx::query_scalar("SELECT status FROM accounts WHERE address = ?").bind(address).fetch_optional(conn).await?;
     Ok(status.as_deref().and_then(AccountStatus::parse))
 }
 

@@ -20,9 +20,16 @@ use crate::validate::{self, Address};
 const MAX_TARGETS: usize = 1000;
 
 /// Claims `address` for something of `kind`, or explains who has it.
-pub(crate) async fn register(conn: &mut SqliteConnection, domain_id: i64, address: &str, kind: AddressKind) -> Result<()> {
+pub(crate) async fn register(
+    conn: &mut SqliteConnection,
+    domain_id: i64,
+    address: &str,
+    kind: AddressKind,
+) -> Result<()> {
     if let Some(existing) = kind_of(conn, address).await? {
-        return Err(Error::conflict(format!("{address} is already used by {}", existing.describe())).with_field("address"));
+        return Err(
+            Error::conflict(format!("{address} is already used by {}", existing.describe())).with_field("address")
+        );
     }
     sqlx::query("INSERT INTO addresses (address, domain_id, kind) VALUES (?, ?, ?)")
         .bind(address)
@@ -34,10 +41,8 @@ pub(crate) async fn register(conn: &mut SqliteConnection, domain_id: i64, addres
 }
 
 async fn kind_of(conn: &mut SqliteConnection, address: &str) -> Result<Option<AddressKind>> {
-    let kind: Option<String> = sqlx::query_scalar("SELECT kind FROM addresses WHERE address = ?")
-        .bind(address)
-        .fetch_optional(conn)
-        .await?;
+    let kind: Option<String> =
+        sqlx::query_scalar("SELECT kind FROM addresses WHERE address = ?").bind(address).fetch_optional(conn).await?;
     Ok(kind.as_deref().and_then(AddressKind::parse))
 }
 
@@ -123,7 +128,10 @@ async fn check_targets(
             .await?;
         if ours.is_some() {
             if !b.caller.covers_domain(&addr.domain) {
-                return Err(Error::permission_denied(format!("{} may not manage domain {}", b.caller.name, addr.domain)));
+                return Err(Error::permission_denied(format!(
+                    "{} may not manage domain {}",
+                    b.caller.name, addr.domain
+                )));
             }
             if kind_of(conn, &full).await?.is_none() {
                 return Err(Error::not_found(format!(
@@ -282,10 +290,11 @@ async fn load_group(conn: &mut SqliteConnection, address: &str) -> Result<(i64, 
         .bind(id)
         .fetch_all(&mut *conn)
         .await?;
-    let allowed_senders = sqlx::query_scalar("SELECT sender FROM group_allowed_senders WHERE group_id = ? ORDER BY sender")
-        .bind(id)
-        .fetch_all(conn)
-        .await?;
+    let allowed_senders =
+        sqlx::query_scalar("SELECT sender FROM group_allowed_senders WHERE group_id = ? ORDER BY sender")
+            .bind(id)
+            .fetch_all(conn)
+            .await?;
     let send_permission = SendPermission::parse(&permission).unwrap_or(SendPermission::SameDomain);
     Ok((id, MailGroup { address: address.to_string(), name, send_permission, members, allowed_senders }))
 }
@@ -386,18 +395,22 @@ pub(crate) async fn update_group(b: &LocalBackend, p: UpdateGroup) -> Result<Mai
     let senders = p.allowed_senders.as_deref().map(check_senders).transpose()?;
     let mut tx = b.engine.write().await?;
     let (id, before) = load_group(&mut tx, &address).await?;
-    sqlx::query("UPDATE mail_groups SET name = coalesce(?, name), send_permission = coalesce(?, send_permission) WHERE id = ?")
-        .bind(name)
-        .bind(p.send_permission.map(SendPermission::as_str))
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE mail_groups SET name = coalesce(?, name), send_permission = coalesce(?, send_permission) WHERE id = ?",
+    )
+    .bind(name)
+    .bind(p.send_permission.map(SendPermission::as_str))
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
     if let Some(senders) = senders {
         set_allowed_senders(&mut tx, id, &senders).await?;
     }
     let after = load_group(&mut tx, &address).await?.1;
     if after.send_permission == SendPermission::Whitelist && after.allowed_senders.is_empty() {
-        return Err(Error::validation("a whitelist group needs at least one allowed sender").with_field("allowed_senders"));
+        return Err(
+            Error::validation("a whitelist group needs at least one allowed sender").with_field("allowed_senders")
+        );
     }
     let change = Change { action: UpdateGroup::NAME, domain: Some(&addr.domain), target: &address };
     audit::record(&mut tx, &b.caller.name, change, Some(&before), Some(&after)).await?;

@@ -77,10 +77,8 @@ async fn scope(
                 }
             }
             if out.is_empty() {
-                return Err(Error::validation(
-                    "an empty domain list would allow nothing; omit it for all domains",
-                )
-                .with_field("domains"));
+                return Err(Error::validation("an empty domain list would allow nothing; omit it for all domains")
+                    .with_field("domains"));
             }
             Some(out)
         }
@@ -88,7 +86,13 @@ async fn scope(
     Ok((pages, domains))
 }
 
-async fn insert_admin(conn: &mut SqliteConnection, name: &str, role: Role, pages: &[Page], domains: &Option<Vec<String>>) -> Result<()> {
+async fn insert_admin(
+    conn: &mut SqliteConnection,
+    name: &str,
+    role: Role,
+    pages: &[Page],
+    domains: &Option<Vec<String>>,
+) -> Result<()> {
     sqlx::query("INSERT INTO admins (name, role, pages, domains, created_at) VALUES (?, ?, ?, ?, ?)")
         .bind(name)
         .bind(role.as_str())

@@ -25,16 +25,18 @@ pub(crate) async fn record<B: Serialize, A: Serialize>(
 ) -> Result<()> {
     let before = before.map(serde_json::to_string).transpose()?;
     let after = after.map(serde_json::to_string).transpose()?;
-    sqlx::query("INSERT INTO audit_log (at, actor, action, domain, target, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)")
-        .bind(super::now())
-        .bind(actor)
-        .bind(change.action)
-        .bind(change.domain)
-        .bind(change.target)
-        .bind(before)
-        .bind(after)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor, action, domain, target, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(super::now())
+    .bind(actor)
+    .bind(change.action)
+    .bind(change.domain)
+    .bind(change.target)
+    .bind(before)
+    .bind(after)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

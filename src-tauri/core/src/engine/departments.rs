@@ -50,10 +50,7 @@ impl Tree {
 
     fn child(&self, parent: Option<i64>, name: &str) -> Option<i64> {
         let key = name.to_lowercase();
-        self.nodes
-            .iter()
-            .find(|(_, n)| n.parent == parent && n.name.to_lowercase() == key)
-            .map(|(id, _)| *id)
+        self.nodes.iter().find(|(_, n)| n.parent == parent && n.name.to_lowercase() == key).map(|(id, _)| *id)
     }
 
     fn find(&self, segments: &[String]) -> Option<i64> {
@@ -173,7 +170,7 @@ pub(crate) async fn list(b: &LocalBackend, p: ListDepartments) -> Result<Vec<Dep
             total_accounts: tree.subtree(*id).iter().filter_map(|d| counts.get(d)).sum::<i64>() as u32,
         })
         .collect();
-    out.sort_by(|a, b| a.path.to_lowercase().cmp(&b.path.to_lowercase()));
+    out.sort_by_key(|d| d.path.to_lowercase());
     Ok(out)
 }
 
@@ -185,8 +182,9 @@ pub(crate) async fn create(b: &LocalBackend, p: CreateDepartment) -> Result<Depa
     let did = domain_id(&mut tx, &domain).await?;
     let mut tree = Tree::load(&mut tx, did, &domain).await?;
     if tree.find(&segments).is_some() {
-        return Err(Error::conflict(format!("department {} already exists in {domain}", segments.join("/")))
-            .with_field("path"));
+        return Err(
+            Error::conflict(format!("department {} already exists in {domain}", segments.join("/"))).with_field("path")
+        );
     }
     let (parent_segments, _) = segments.split_at(segments.len() - 1);
     if !parent_segments.is_empty() && !p.parents.unwrap_or(false) && tree.find(parent_segments).is_none() {
@@ -200,7 +198,8 @@ pub(crate) async fn create(b: &LocalBackend, p: CreateDepartment) -> Result<Depa
     let dept = describe(&mut tx, &tree, id).await?;
     for path in &created {
         let change = Change { action: CreateDepartment::NAME, domain: Some(&domain), target: path };
-        audit::record::<(), _>(&mut tx, &b.caller.name, change, None, Some(&serde_json::json!({ "path": path }))).await?;
+        audit::record::<(), _>(&mut tx, &b.caller.name, change, None, Some(&serde_json::json!({ "path": path })))
+            .await?;
     }
     tx.commit().await?;
     Ok(dept)
@@ -229,8 +228,9 @@ pub(crate) async fn move_to(b: &LocalBackend, p: MoveDepartment) -> Result<Depar
     }
     let name = tree.nodes[&id].name.clone();
     if let Some(clash) = tree.child(new_parent, &name).filter(|c| *c != id) {
-        return Err(Error::conflict(format!("a department {} already exists there", tree.path(clash)))
-            .with_field("new_parent"));
+        return Err(
+            Error::conflict(format!("a department {} already exists there", tree.path(clash))).with_field("new_parent")
+        );
     }
     sqlx::query("UPDATE departments SET parent_id = ? WHERE id = ?")
         .bind(new_parent)
@@ -306,10 +306,7 @@ pub(crate) async fn remove(b: &LocalBackend, p: RemoveDepartment) -> Result<()> 
         return Err(Error::conflict(format!("{path} has {accounts} accounts; move them to another department first")));
     }
     // Accounts in the recycle bin keep no pointer to a department that is gone.
-    sqlx::query("UPDATE accounts SET department_id = NULL WHERE department_id = ?")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query("UPDATE accounts SET department_id = NULL WHERE department_id = ?").bind(id).execute(&mut *tx).await?;
     sqlx::query("DELETE FROM departments WHERE id = ?").bind(id).execute(&mut *tx).await?;
     let change = Change { action: RemoveDepartment::NAME, domain: Some(&domain), target: &path };
     audit::record::<_, ()>(&mut tx, &b.caller.name, change, Some(&serde_json::json!({ "path": path })), None).await?;

@@ -105,9 +105,7 @@ async fn check_not_below_usage(conn: &mut SqliteConnection, domain: &Domain, lim
 }
 
 pub(crate) async fn list(b: &LocalBackend, _: ListDomains) -> Result<Vec<Domain>> {
-    if !b.caller.has_page(Page::Domains)
-        && !b.caller.has_page(Page::Accounts)
-        && !b.caller.has_page(Page::Departments)
+    if !b.caller.has_page(Page::Domains) && !b.caller.has_page(Page::Accounts) && !b.caller.has_page(Page::Departments)
     {
         return Err(Error::permission_denied(format!("{} may not list domains", b.caller.name)));
     }
@@ -128,10 +126,8 @@ pub(crate) async fn create(b: &LocalBackend, p: CreateDomain) -> Result<Domain> 
     let limits = p.limits.unwrap_or_default();
     check_limits(&limits)?;
     let mut tx = b.engine.write().await?;
-    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM domains WHERE name = ?")
-        .bind(&name)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let exists: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM domains WHERE name = ?").bind(&name).fetch_optional(&mut *tx).await?;
     if exists.is_some() {
         return Err(Error::conflict(format!("domain {name} already exists")).with_field("domain"));
     }
@@ -175,10 +171,8 @@ pub(crate) async fn update_limits(b: &LocalBackend, p: UpdateDomainLimits) -> Re
     let mut tx = b.engine.write().await?;
     let before = load(&mut tx, &name).await?;
     check_not_below_usage(&mut tx, &before, &p.limits).await?;
-    let group_id: Option<i64> = sqlx::query_scalar("SELECT group_id FROM domains WHERE name = ?")
-        .bind(&name)
-        .fetch_one(&mut *tx)
-        .await?;
+    let group_id: Option<i64> =
+        sqlx::query_scalar("SELECT group_id FROM domains WHERE name = ?").bind(&name).fetch_one(&mut *tx).await?;
     if let Some(group_id) = group_id {
         check_group_allowance(&mut tx, group_id, &name, p.limits.max_accounts).await?;
     }
@@ -211,12 +205,11 @@ pub(crate) async fn allocate(b: &LocalBackend, p: AllocateAccounts) -> Result<Do
         .with_field("domain"));
     };
     // The group admin covers every subsidiary; a subsidiary's own admin may not grow itself.
-    let siblings: Vec<String> = sqlx::query_scalar(
-        "SELECT d.name FROM domains d JOIN domain_groups g ON g.id = d.group_id WHERE g.name = ?",
-    )
-    .bind(&group)
-    .fetch_all(&mut *tx)
-    .await?;
+    let siblings: Vec<String> =
+        sqlx::query_scalar("SELECT d.name FROM domains d JOIN domain_groups g ON g.id = d.group_id WHERE g.name = ?")
+            .bind(&group)
+            .fetch_all(&mut *tx)
+            .await?;
     if let Some(outside) = siblings.iter().find(|d| !b.caller.covers_domain(d)) {
         return Err(Error::permission_denied(format!(
             "allocating accounts in group {group} needs access to all its domains; {} may not manage {outside}",
@@ -225,10 +218,8 @@ pub(crate) async fn allocate(b: &LocalBackend, p: AllocateAccounts) -> Result<Do
     }
     let limits = PlanLimits { max_accounts: p.max_accounts, ..before.limits.clone() };
     check_not_below_usage(&mut tx, &before, &limits).await?;
-    let group_id: i64 = sqlx::query_scalar("SELECT id FROM domain_groups WHERE name = ?")
-        .bind(&group)
-        .fetch_one(&mut *tx)
-        .await?;
+    let group_id: i64 =
+        sqlx::query_scalar("SELECT id FROM domain_groups WHERE name = ?").bind(&group).fetch_one(&mut *tx).await?;
     check_group_allowance(&mut tx, group_id, &name, p.max_accounts).await?;
     sqlx::query("UPDATE domains SET max_accounts = ? WHERE name = ?")
         .bind(p.max_accounts)
@@ -248,10 +239,8 @@ pub(crate) async fn remove(b: &LocalBackend, p: RemoveDomain) -> Result<()> {
     let mut tx = b.engine.write().await?;
     let before = load(&mut tx, &name).await?;
     let id = domain_id(&mut tx, &name).await?;
-    let used: i64 = sqlx::query_scalar("SELECT count(*) FROM addresses WHERE domain_id = ?")
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let used: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM addresses WHERE domain_id = ?").bind(id).fetch_one(&mut *tx).await?;
     if used > 0 {
         return Err(Error::conflict(format!(
             "{name} still has {used} addresses (accounts, aliases or groups, including deleted accounts); remove them first"
@@ -288,9 +277,8 @@ async fn load_group(conn: &mut SqliteConnection, name: &str) -> Result<DomainGro
 pub(crate) async fn list_groups(b: &LocalBackend, _: ListDomainGroups) -> Result<Vec<DomainGroup>> {
     b.caller.require_page(Page::Domains)?;
     let mut conn = b.engine.read().await?;
-    let names: Vec<String> = sqlx::query_scalar("SELECT name FROM domain_groups ORDER BY name")
-        .fetch_all(&mut *conn)
-        .await?;
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM domain_groups ORDER BY name").fetch_all(&mut *conn).await?;
     let mut groups = Vec::with_capacity(names.len());
     for name in names {
         let group = load_group(&mut conn, &name).await?;
@@ -309,10 +297,8 @@ pub(crate) async fn create_group(b: &LocalBackend, p: CreateDomainGroup) -> Resu
         return Err(Error::validation("domain group name is empty").with_field("name"));
     }
     let mut tx = b.engine.write().await?;
-    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM domain_groups WHERE name = ?")
-        .bind(&name)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let exists: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM domain_groups WHERE name = ?").bind(&name).fetch_optional(&mut *tx).await?;
     if exists.is_some() {
         return Err(Error::conflict(format!("domain group {name} already exists")).with_field("name"));
     }

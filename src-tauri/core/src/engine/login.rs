@@ -81,10 +81,12 @@ impl Engine {
             tx.commit().await?;
             return Ok(Login::Accepted { address: account, force_password_change: force });
         }
-        let failed: i64 = sqlx::query_scalar("UPDATE accounts SET failed_logins = failed_logins + 1 WHERE id = ? RETURNING failed_logins")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let failed: i64 = sqlx::query_scalar(
+            "UPDATE accounts SET failed_logins = failed_logins + 1 WHERE id = ? RETURNING failed_logins",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
         if failed >= i64::from(DEFAULT_LOCKOUT_THRESHOLD) {
             sqlx::query("UPDATE accounts SET status = 'locked', updated_at = ? WHERE id = ? AND status = 'active'")
                 .bind(now())
@@ -93,7 +95,8 @@ impl Engine {
                 .await?;
             let change = Change { action: "lock_account", domain: Some(&addr.domain), target: &account };
             let after = serde_json::json!({ "status": "locked", "failed_logins": failed });
-            audit::record(&mut tx, "system", change, Some(&serde_json::json!({ "status": "active" })), Some(&after)).await?;
+            audit::record(&mut tx, "system", change, Some(&serde_json::json!({ "status": "active" })), Some(&after))
+                .await?;
         }
         tx.commit().await?;
         Ok(Login::Refused(LoginRefusal::WrongCredentials))
@@ -101,4 +104,5 @@ impl Engine {
 }
 
 /// A valid Argon2id hash of a random password, for equal-time refusals.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2cXrAVdXhq6ASuhZMfMEy0zcPQ8nQCAvDPi25XK0Ys0";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2cXrAVdXhq6ASuhZMfMEy0zcPQ8nQCAvDPi25XK0Ys0";

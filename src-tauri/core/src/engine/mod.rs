@@ -56,12 +56,9 @@ pub const DATABASE_FILE: &str = "postdesk.db";
 impl Engine {
     /// Opens (creating if needed) the database in `data_dir` and runs pending migrations.
     pub async fn open(data_dir: &Path) -> Result<Engine> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
-            Error::internal(format!("cannot create data folder {}: {e}", data_dir.display()))
-        })?;
-        let options = SqliteConnectOptions::new()
-            .filename(data_dir.join(DATABASE_FILE))
-            .create_if_missing(true);
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| Error::internal(format!("cannot create data folder {}: {e}", data_dir.display())))?;
+        let options = SqliteConnectOptions::new().filename(data_dir.join(DATABASE_FILE)).create_if_missing(true);
         let mut engine = Self::connect(options, 8).await?;
         engine.data_dir = Some(data_dir.to_path_buf());
         Ok(engine)
@@ -69,8 +66,7 @@ impl Engine {
 
     /// A private in-memory database, for tests and benchmarks.
     pub async fn open_in_memory() -> Result<Engine> {
-        let options = SqliteConnectOptions::from_str("sqlite::memory:")
-            .map_err(|e| Error::internal(e.to_string()))?;
+        let options = SqliteConnectOptions::from_str("sqlite::memory:").map_err(|e| Error::internal(e.to_string()))?;
         // One connection: every connection to :memory: would be a separate database.
         Self::connect(options, 1).await
     }

@@ -101,15 +101,9 @@ async fn fetch(dns: &dyn DnsLookup, domain: &str) -> Fetched {
     match dns.query(domain, RecordType::Txt).await {
         Err(e) => Fetched::Error(e),
         Ok(ans) => {
-            let mut spf: Vec<String> = ans
-                .txt_strings()
-                .into_iter()
-                .filter(|t| is_spf_record(t))
-                .collect();
+            let mut spf: Vec<String> = ans.txt_strings().into_iter().filter(|t| is_spf_record(t)).collect();
             match spf.len() {
-                0 => Fetched::None {
-                    void: ans.is_void(),
-                },
+                0 => Fetched::None { void: ans.is_void() },
                 1 => Fetched::One(spf.remove(0)),
                 _ => Fetched::Many(spf),
             }
@@ -148,11 +142,7 @@ pub async fn check_spf(dns: &dyn DnsLookup, domain: &str, server_ip: Option<IpAd
                         "{domain} has no SPF record, so receivers cannot tell which servers may \
                          send its mail. Publish one (this suggestion allows the domain's MX \
                          servers{}).",
-                        if server_ip.is_some() {
-                            " and your server"
-                        } else {
-                            ""
-                        }
+                        if server_ip.is_some() { " and your server" } else { "" }
                     ),
                 )
                 .with_fix(txt_record(domain, &suggested)),
@@ -167,11 +157,7 @@ pub async fn check_spf(dns: &dyn DnsLookup, domain: &str, server_ip: Option<IpAd
                     "{domain} has {} SPF records; there must be exactly one, or receivers \
                      treat SPF as broken (permerror). Merge them into one record: {}",
                     records.len(),
-                    records
-                        .iter()
-                        .map(|r| format!("\"{r}\""))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    records.iter().map(|r| format!("\"{r}\"")).collect::<Vec<_>>().join(", ")
                 ),
             ));
             return walk.finish();
@@ -208,9 +194,8 @@ pub async fn check_spf(dns: &dyn DnsLookup, domain: &str, server_ip: Option<IpAd
     }
 
     if let Some(ip) = server_ip {
-        let authorised = outcome == Outcome::Pass
-            && walk.lookups <= MAX_LOOKUPS
-            && walk.void_lookups <= MAX_VOID_LOOKUPS;
+        let authorised =
+            outcome == Outcome::Pass && walk.lookups <= MAX_LOOKUPS && walk.void_lookups <= MAX_VOID_LOOKUPS;
         if authorised {
             walk.findings.push(Finding::new(
                 "spf_server_authorized",
@@ -328,10 +313,7 @@ impl Walk<'_> {
                 self.push(
                     e.code,
                     Severity::Fail,
-                    format!(
-                        "{origin}: {} — receivers treat the whole record as broken (permerror).",
-                        e.message
-                    ),
+                    format!("{origin}: {} — receivers treat the whole record as broken (permerror).", e.message),
                 );
             }
             let all = parsed.all();
@@ -339,12 +321,7 @@ impl Walk<'_> {
 
             let mut decided: Option<Outcome> = None;
             for (i, term) in parsed.terms.iter().enumerate() {
-                let Term::Mechanism {
-                    qualifier,
-                    mechanism,
-                    text,
-                } = term
-                else {
+                let Term::Mechanism { qualifier, mechanism, text } = term else {
                     if let Term::Unknown(name, value) = term {
                         self.push(
                             "spf_unknown_modifier",
@@ -455,10 +432,7 @@ impl Walk<'_> {
                 })
                 .collect();
             let has_redirect = parsed.redirect().is_some();
-            let mechanisms_after: Vec<&String> = after
-                .iter()
-                .filter(|t| !t.starts_with("redirect="))
-                .collect();
+            let mechanisms_after: Vec<&String> = after.iter().filter(|t| !t.starts_with("redirect=")).collect();
             if !mechanisms_after.is_empty() {
                 self.push(
                     "spf_terms_after_all",
@@ -466,11 +440,7 @@ impl Walk<'_> {
                     format!(
                         "{origin} has terms after \"all\" ({}); receivers never evaluate them. \
                          Move them before all.",
-                        mechanisms_after
-                            .iter()
-                            .map(|s| s.as_str())
-                            .collect::<Vec<_>>()
-                            .join(" ")
+                        mechanisms_after.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")
                     ),
                 );
             }
@@ -489,13 +459,7 @@ impl Walk<'_> {
     }
 
     /// Expands a domain-spec for a query; None when it needs data we do not have.
-    fn target(
-        &mut self,
-        domain: &str,
-        origin: &str,
-        spec: Option<&str>,
-        text: &str,
-    ) -> Option<String> {
+    fn target(&mut self, domain: &str, origin: &str, spec: Option<&str>, text: &str) -> Option<String> {
         let Some(spec) = spec else {
             return Some(domain.to_owned());
         };
@@ -539,11 +503,7 @@ impl Walk<'_> {
                 self.count();
                 Ok(false)
             }
-            Mechanism::A {
-                domain: spec,
-                v4,
-                v6,
-            } => {
+            Mechanism::A { domain: spec, v4, v6 } => {
                 if !self.count() {
                     return Ok(false);
                 }
@@ -561,11 +521,7 @@ impl Walk<'_> {
                     }
                 }
             }
-            Mechanism::Mx {
-                domain: spec,
-                v4,
-                v6,
-            } => {
+            Mechanism::Mx { domain: spec, v4, v6 } => {
                 if !self.count() {
                     return Ok(false);
                 }
@@ -668,11 +624,8 @@ impl Walk<'_> {
                 if void {
                     self.void_lookups += 1;
                 }
-                let (code, what) = if is_redirect {
-                    ("spf_redirect_missing", "redirect")
-                } else {
-                    ("spf_include_missing", "include")
-                };
+                let (code, what) =
+                    if is_redirect { ("spf_redirect_missing", "redirect") } else { ("spf_include_missing", "include") };
                 self.push(
                     code,
                     Severity::Fail,
@@ -823,43 +776,24 @@ mod tests {
     fn macro_expansion() {
         let ip = Some("192.0.2.3".parse().unwrap());
         let cases = [
-            (
-                "%{ir}.%{v}._spf.%{d}",
-                Some("3.2.0.192.in-addr._spf.example.test"),
-            ),
+            ("%{ir}.%{v}._spf.%{d}", Some("3.2.0.192.in-addr._spf.example.test")),
             ("%{d2}", Some("example.test")),
             ("%{l}.x.test", Some("postmaster.x.test")),
             ("%{o}", Some("example.test")),
             ("%{c}", None),
         ];
         for (spec, want) in cases {
-            assert_eq!(
-                expand(spec, "example.test", "example.test", ip).as_deref(),
-                want,
-                "{spec}"
-            );
+            assert_eq!(expand(spec, "example.test", "example.test", ip).as_deref(), want, "{spec}");
         }
-        assert_eq!(
-            expand("%{i}.test", "example.test", "example.test", None),
-            None
-        );
+        assert_eq!(expand("%{i}.test", "example.test", "example.test", None), None);
         let v6 = Some("2001:db8::1".parse().unwrap());
-        assert_eq!(
-            expand("%{ir}", "e.test", "e.test", v6).map(|s| s.len()),
-            Some(63)
-        );
+        assert_eq!(expand("%{ir}", "e.test", "e.test", v6).map(|s| s.len()), Some(63));
     }
 
     #[test]
     fn insert_before_all() {
-        assert_eq!(
-            insert_term("v=spf1 mx -all", "ip4:192.0.2.1"),
-            "v=spf1 mx ip4:192.0.2.1 -all"
-        );
-        assert_eq!(
-            insert_term("v=spf1 mx", "ip4:192.0.2.1"),
-            "v=spf1 mx ip4:192.0.2.1"
-        );
+        assert_eq!(insert_term("v=spf1 mx -all", "ip4:192.0.2.1"), "v=spf1 mx ip4:192.0.2.1 -all");
+        assert_eq!(insert_term("v=spf1 mx", "ip4:192.0.2.1"), "v=spf1 mx ip4:192.0.2.1");
         assert_eq!(
             insert_term("v=spf1 redirect=_spf.x.test", "ip4:192.0.2.1"),
             "v=spf1 ip4:192.0.2.1 redirect=_spf.x.test"
@@ -869,10 +803,7 @@ mod tests {
     #[tokio::test]
     async fn evaluation_table() {
         let zone = MemoryZone::new()
-            .txt(
-                "ok.test",
-                "v=spf1 ip4:192.0.2.0/24 include:_spf.ok.test -all",
-            )
+            .txt("ok.test", "v=spf1 ip4:192.0.2.0/24 include:_spf.ok.test -all")
             .txt("_spf.ok.test", "v=spf1 a:mail.ok.test ~all")
             .ip("mail.ok.test", "198.51.100.1".parse().unwrap())
             .txt("loop.test", "v=spf1 include:loop2.test -all")
@@ -881,42 +812,15 @@ mod tests {
             .txt("two.test", "v=spf1 mx -all")
             .txt("plus.test", "v=spf1 +all")
             .txt("redir.test", "v=spf1 redirect=ok.test")
-            .txt(
-                "void.test",
-                "v=spf1 a:n1.void.test a:n2.void.test a:n3.void.test -all",
-            )
+            .txt("void.test", "v=spf1 a:n1.void.test a:n2.void.test a:n3.void.test -all")
             .txt("void.test", "unrelated");
         type Case<'a> = (&'a str, Option<&'a str>, &'a [&'a str], u32, u32);
         let cases: &[Case] = &[
             ("ok.test", None, &["spf_ok"], 2, 0),
-            (
-                "ok.test",
-                Some("192.0.2.9"),
-                &["spf_ok", "spf_server_authorized"],
-                2,
-                0,
-            ),
-            (
-                "ok.test",
-                Some("198.51.100.1"),
-                &["spf_ok", "spf_server_authorized"],
-                2,
-                0,
-            ),
-            (
-                "ok.test",
-                Some("203.0.113.1"),
-                &["spf_server_not_authorized"],
-                2,
-                0,
-            ),
-            (
-                "redir.test",
-                Some("198.51.100.1"),
-                &["spf_ok", "spf_server_authorized"],
-                3,
-                0,
-            ),
+            ("ok.test", Some("192.0.2.9"), &["spf_ok", "spf_server_authorized"], 2, 0),
+            ("ok.test", Some("198.51.100.1"), &["spf_ok", "spf_server_authorized"], 2, 0),
+            ("ok.test", Some("203.0.113.1"), &["spf_server_not_authorized"], 2, 0),
+            ("redir.test", Some("198.51.100.1"), &["spf_ok", "spf_server_authorized"], 3, 0),
             ("loop.test", None, &["spf_include_loop"], 2, 0),
             ("two.test", None, &["spf_multiple"], 0, 0),
             ("plus.test", None, &["spf_pass_all"], 0, 0),

@@ -123,11 +123,7 @@ impl ParsedSpf {
     /// The `all` mechanism's qualifier and position, if the record has one.
     pub fn all(&self) -> Option<(usize, Qualifier)> {
         self.terms.iter().enumerate().find_map(|(i, t)| match t {
-            Term::Mechanism {
-                qualifier,
-                mechanism: Mechanism::All,
-                ..
-            } => Some((i, *qualifier)),
+            Term::Mechanism { qualifier, mechanism: Mechanism::All, .. } => Some((i, *qualifier)),
             _ => None,
         })
     }
@@ -182,30 +178,20 @@ pub fn parse_spf(record: &str) -> ParsedSpf {
 }
 
 fn err(code: &'static str, term: &str, message: &str) -> TermError {
-    TermError {
-        code,
-        term: term.to_owned(),
-        message: format!("\"{term}\" {message}"),
-    }
+    TermError { code, term: term.to_owned(), message: format!("\"{term}\" {message}") }
 }
 
 fn parse_term(term: &str) -> Result<Term, TermError> {
     // Modifier: name "=" value, where name = ALPHA *( ALPHA / DIGIT / "-" / "_" / "." ).
     if let Some((name, value)) = term.split_once('=') {
         let is_name = name.starts_with(|c: char| c.is_ascii_alphabetic())
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
         if is_name {
             let lname = name.to_ascii_lowercase();
             return match lname.as_str() {
                 "redirect" | "exp" => {
                     check_domain_spec(value, term)?;
-                    Ok(if lname == "redirect" {
-                        Term::Redirect(value.to_owned())
-                    } else {
-                        Term::Exp(value.to_owned())
-                    })
+                    Ok(if lname == "redirect" { Term::Redirect(value.to_owned()) } else { Term::Exp(value.to_owned()) })
                 }
                 _ => Ok(Term::Unknown(lname, value.to_owned())),
             };
@@ -238,29 +224,17 @@ fn parse_term(term: &str) -> Result<Term, TermError> {
         }
         "include" | "exists" => {
             let Some(spec) = arg.strip_prefix(':') else {
-                return Err(err(
-                    "spf_invalid_term",
-                    term,
-                    "needs a domain, written as name:domain",
-                ));
+                return Err(err("spf_invalid_term", term, "needs a domain, written as name:domain"));
             };
             check_domain_spec(spec, term)?;
-            if name == "include" {
-                Mechanism::Include(spec.to_owned())
-            } else {
-                Mechanism::Exists(spec.to_owned())
-            }
+            if name == "include" { Mechanism::Include(spec.to_owned()) } else { Mechanism::Exists(spec.to_owned()) }
         }
         "a" | "mx" => {
             let (domain, v4, v6) = parse_dual_cidr(arg, term)?;
             if let Some(d) = &domain {
                 check_domain_spec(d, term)?;
             }
-            if name == "a" {
-                Mechanism::A { domain, v4, v6 }
-            } else {
-                Mechanism::Mx { domain, v4, v6 }
-            }
+            if name == "a" { Mechanism::A { domain, v4, v6 } } else { Mechanism::Mx { domain, v4, v6 } }
         }
         "ptr" => {
             if arg.starts_with('/') {
@@ -291,22 +265,16 @@ fn parse_term(term: &str) -> Result<Term, TermError> {
             let prefix = match len {
                 None => max,
                 Some(l) => parse_cidr(l, max).ok_or_else(|| {
-                    err(
-                        "spf_invalid_cidr",
-                        term,
-                        &format!("has an invalid prefix length; it must be 0 to {max}"),
-                    )
+                    err("spf_invalid_cidr", term, &format!("has an invalid prefix length; it must be 0 to {max}"))
                 })?,
             };
             if name == "ip4" {
-                let ip = addr
-                    .parse::<Ipv4Addr>()
-                    .map_err(|_| err("spf_invalid_ip", term, "is not a valid IPv4 address"))?;
+                let ip =
+                    addr.parse::<Ipv4Addr>().map_err(|_| err("spf_invalid_ip", term, "is not a valid IPv4 address"))?;
                 Mechanism::Ip4(ip, prefix)
             } else {
-                let ip = addr
-                    .parse::<Ipv6Addr>()
-                    .map_err(|_| err("spf_invalid_ip", term, "is not a valid IPv6 address"))?;
+                let ip =
+                    addr.parse::<Ipv6Addr>().map_err(|_| err("spf_invalid_ip", term, "is not a valid IPv6 address"))?;
                 Mechanism::Ip6(ip, prefix)
             }
         }
@@ -330,11 +298,7 @@ fn parse_term(term: &str) -> Result<Term, TermError> {
             ));
         }
     };
-    Ok(Term::Mechanism {
-        qualifier,
-        mechanism,
-        text: term.to_owned(),
-    })
+    Ok(Term::Mechanism { qualifier, mechanism, text: term.to_owned() })
 }
 
 /// Decimal prefix length without leading zeros, at most `max`.
@@ -351,11 +315,7 @@ fn parse_cidr(s: &str, max: u8) -> Option<u8> {
 /// `[:domain][/v4][//v6]` after `a` or `mx`.
 fn parse_dual_cidr(arg: &str, term: &str) -> Result<(Option<String>, u8, u8), TermError> {
     let bad = || {
-        err(
-            "spf_invalid_cidr",
-            term,
-            "has an invalid prefix length; use /0 to /32 for IPv4 and //0 to //128 for IPv6",
-        )
+        err("spf_invalid_cidr", term, "has an invalid prefix length; use /0 to /32 for IPv4 and //0 to //128 for IPv6")
     };
     let (rest, v6) = match arg.rfind("//") {
         Some(i) => (&arg[..i], parse_cidr(&arg[i + 2..], 128).ok_or_else(bad)?),
@@ -409,9 +369,7 @@ fn check_domain_spec(spec: &str, term: &str) -> Result<(), TermError> {
                 }
             }
             _ => {
-                return Err(bad(
-                    "has a % that does not start a macro (write %% for a literal %)",
-                ));
+                return Err(bad("has a % that does not start a macro (write %% for a literal %)"));
             }
         }
     }
@@ -447,11 +405,7 @@ pub fn parse_macro(body: &str) -> Option<MacroSpec> {
     let rest: String = chars.collect();
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
     let mut rest = &rest[digits.len()..];
-    let keep = if digits.is_empty() {
-        None
-    } else {
-        Some(digits.parse::<usize>().ok().filter(|n| *n > 0)?)
-    };
+    let keep = if digits.is_empty() { None } else { Some(digits.parse::<usize>().ok().filter(|n| *n > 0)?) };
     let reverse = if let Some(r) = rest.strip_prefix(['r', 'R']) {
         rest = r;
         true
@@ -461,16 +415,7 @@ pub fn parse_macro(body: &str) -> Option<MacroSpec> {
     if !rest.chars().all(|c| ".-+,/_=".contains(c)) {
         return None;
     }
-    Some(MacroSpec {
-        letter,
-        keep,
-        reverse,
-        delimiters: if rest.is_empty() {
-            ".".into()
-        } else {
-            rest.to_owned()
-        },
-    })
+    Some(MacroSpec { letter, keep, reverse, delimiters: if rest.is_empty() { ".".into() } else { rest.to_owned() } })
 }
 
 #[cfg(test)]
@@ -525,18 +470,11 @@ mod tests {
             ("v=spf1 exists:%{x}.test", "spf_invalid_domain"),
             ("v=spf1 exists:%{i.test", "spf_invalid_domain"),
             ("v=spf1 include:50%.test", "spf_invalid_domain"),
-            (
-                "v=spf1 redirect=a.test redirect=b.test",
-                "spf_duplicate_modifier",
-            ),
+            ("v=spf1 redirect=a.test redirect=b.test", "spf_duplicate_modifier"),
         ];
         for (record, code) in cases {
             let p = parse_spf(record);
-            assert_eq!(
-                p.errors.iter().map(|e| e.code).collect::<Vec<_>>(),
-                vec![code],
-                "{record}"
-            );
+            assert_eq!(p.errors.iter().map(|e| e.code).collect::<Vec<_>>(), vec![code], "{record}");
         }
     }
 
@@ -544,50 +482,17 @@ mod tests {
     fn good_terms() {
         let cases = [
             ("v=spf1 -all", Mechanism::All),
-            (
-                "v=spf1 ip4:192.0.2.0/24",
-                Mechanism::Ip4("192.0.2.0".parse().unwrap(), 24),
-            ),
-            (
-                "v=spf1 ip4:192.0.2.1",
-                Mechanism::Ip4("192.0.2.1".parse().unwrap(), 32),
-            ),
-            (
-                "v=spf1 ip6:2001:db8::/32",
-                Mechanism::Ip6("2001:db8::".parse().unwrap(), 32),
-            ),
-            (
-                "v=spf1 a",
-                Mechanism::A {
-                    domain: None,
-                    v4: 32,
-                    v6: 128,
-                },
-            ),
+            ("v=spf1 ip4:192.0.2.0/24", Mechanism::Ip4("192.0.2.0".parse().unwrap(), 24)),
+            ("v=spf1 ip4:192.0.2.1", Mechanism::Ip4("192.0.2.1".parse().unwrap(), 32)),
+            ("v=spf1 ip6:2001:db8::/32", Mechanism::Ip6("2001:db8::".parse().unwrap(), 32)),
+            ("v=spf1 a", Mechanism::A { domain: None, v4: 32, v6: 128 }),
             (
                 "v=spf1 mx:mail.example.test/24//64",
-                Mechanism::Mx {
-                    domain: Some("mail.example.test".into()),
-                    v4: 24,
-                    v6: 64,
-                },
+                Mechanism::Mx { domain: Some("mail.example.test".into()), v4: 24, v6: 64 },
             ),
-            (
-                "v=spf1 a//64",
-                Mechanism::A {
-                    domain: None,
-                    v4: 32,
-                    v6: 64,
-                },
-            ),
-            (
-                "v=spf1 include:_spf.example.test",
-                Mechanism::Include("_spf.example.test".into()),
-            ),
-            (
-                "v=spf1 exists:%{ir}.%{l1r+-}._spf.%{d}",
-                Mechanism::Exists("%{ir}.%{l1r+-}._spf.%{d}".into()),
-            ),
+            ("v=spf1 a//64", Mechanism::A { domain: None, v4: 32, v6: 64 }),
+            ("v=spf1 include:_spf.example.test", Mechanism::Include("_spf.example.test".into())),
+            ("v=spf1 exists:%{ir}.%{l1r+-}._spf.%{d}", Mechanism::Exists("%{ir}.%{l1r+-}._spf.%{d}".into())),
             ("v=spf1 ptr", Mechanism::Ptr(None)),
         ];
         for (record, want) in cases {
@@ -596,14 +501,8 @@ mod tests {
                 other => panic!("{record}: {other:?}"),
             }
         }
-        assert_eq!(
-            first("v=spf1 redirect=_spf.example.test"),
-            Ok(Term::Redirect("_spf.example.test".into()))
-        );
-        assert_eq!(
-            first("v=spf1 foo=bar"),
-            Ok(Term::Unknown("foo".into(), "bar".into()))
-        );
+        assert_eq!(first("v=spf1 redirect=_spf.example.test"), Ok(Term::Redirect("_spf.example.test".into())));
+        assert_eq!(first("v=spf1 foo=bar"), Ok(Term::Unknown("foo".into(), "bar".into())));
         match first("v=spf1 ~all") {
             Ok(Term::Mechanism { qualifier, .. }) => assert_eq!(qualifier, Qualifier::SoftFail),
             other => panic!("{other:?}"),
@@ -614,12 +513,7 @@ mod tests {
     fn macros() {
         assert_eq!(
             parse_macro("ir"),
-            Some(MacroSpec {
-                letter: 'i',
-                keep: None,
-                reverse: true,
-                delimiters: ".".into()
-            })
+            Some(MacroSpec { letter: 'i', keep: None, reverse: true, delimiters: ".".into() })
         );
         assert_eq!(parse_macro("d2").map(|m| m.keep), Some(Some(2)));
         assert_eq!(parse_macro("l-").map(|m| m.delimiters), Some("-".into()));

@@ -71,18 +71,12 @@ impl Knot {
                 .stderr(log)
                 .spawn()
                 .unwrap_or_else(|e| panic!("cannot start {}: {e}", knotd.display()));
-            let mut knot = Knot {
-                child,
-                addr: SocketAddr::from(([127, 0, 0, 1], port)),
-                dir,
-            };
+            let mut knot = Knot { child, addr: SocketAddr::from(([127, 0, 0, 1], port)), dir };
             match knot.wait_ready(zones) {
                 Ok(()) => return knot,
                 Err(why) => {
-                    last_log = format!(
-                        "{why}\n--- knotd log ---\n{}",
-                        std::fs::read_to_string(&log_path).unwrap_or_default()
-                    );
+                    last_log =
+                        format!("{why}\n--- knotd log ---\n{}", std::fs::read_to_string(&log_path).unwrap_or_default());
                     // Dropping `knot` kills it; retry on another port (the old one may have
                     // been taken between probing and binding).
                 }
@@ -94,8 +88,7 @@ impl Knot {
     fn wait_ready(&mut self, zones: &[(&str, &Path)]) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(20);
         let sock = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-        sock.set_read_timeout(Some(Duration::from_millis(200)))
-            .map_err(|e| e.to_string())?;
+        sock.set_read_timeout(Some(Duration::from_millis(200))).map_err(|e| e.to_string())?;
         let mut pending: Vec<&str> = zones.iter().map(|(origin, _)| *origin).collect();
         let mut id: u16 = 0x5150;
         while !pending.is_empty() {
@@ -144,10 +137,7 @@ fn config(dir: &Path, port: u16, zones: &[(&str, &Path)]) -> String {
         dir = dir.display()
     );
     for (origin, file) in zones {
-        conf.push_str(&format!(
-            "  - domain: \"{origin}\"\n    file: \"{}\"\n",
-            file.display()
-        ));
+        conf.push_str(&format!("  - domain: \"{origin}\"\n    file: \"{}\"\n", file.display()));
     }
     conf
 }
@@ -157,11 +147,7 @@ fn soa_query(id: u16, origin: &str) -> Vec<u8> {
     let mut q = Vec::with_capacity(64);
     q.extend(id.to_be_bytes());
     q.extend([0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00]);
-    for label in origin
-        .trim_end_matches('.')
-        .split('.')
-        .filter(|l| !l.is_empty())
-    {
+    for label in origin.trim_end_matches('.').split('.').filter(|l| !l.is_empty()) {
         q.push(label.len() as u8);
         q.extend(label.as_bytes());
     }
@@ -182,7 +168,5 @@ fn authoritative_answer(resp: &[u8], id: u16) -> bool {
 
 /// The fixture zones directory of this crate.
 pub fn zones_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join("zones")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("zones")
 }
