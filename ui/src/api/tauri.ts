@@ -1,0 +1,68 @@
+import { invoke } from "@tauri-apps/api/core";
+import type { OperationName } from "../bindings/operations";
+import type { AddRemoteBackend } from "../bindings/AddRemoteBackend";
+import type { BackendInfo } from "../bindings/BackendInfo";
+import type { LocalServerSettings } from "../bindings/LocalServerSettings";
+import type { LocalServerStatus } from "../bindings/LocalServerStatus";
+import { toBackendError } from "./errors";
+import type { Transport } from "./client";
+
+/** Whether the UI runs inside the Tauri app. */
+export function inTauri(): boolean {
+  return typeof window !== "undefined" && "__TAURI_INTERNALS__" in window;
+}
+
+export type Invoke = <T>(cmd: string, args?: Record<string, unknown>) => Promise<T>;
+
+const defaultInvoke: Invoke = (cmd, args) => invoke(cmd, args);
+
+async function ipc<T>(inv: Invoke, cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await inv<T>(cmd, args);
+  } catch (e) {
+    throw toBackendError(e);
+  }
+}
+
+/** Operations on one backend of the desktop app, through the `backend_call` command. */
+export class TauriTransport implements Transport {
+  private readonly backend: string;
+  private readonly inv: Invoke;
+
+  constructor(backend: string, inv: Invoke = defaultInvoke) {
+    this.backend = backend;
+    this.inv = inv;
+  }
+
+  call(name: OperationName, params: object): Promise<unknown> {
+    return ipc(this.inv, "backend_call", { backend: this.backend, operation: name, params });
+  }
+}
+
+/** The desktop-only commands: the backend list and the bundled server. */
+export class Desktop {
+  private readonly inv: Invoke;
+
+  constructor(inv: Invoke = defaultInvoke) {
+    this.inv = inv;
+  }
+
+  listBackends(): Promise<BackendInfo[]> {
+    return ipc(this.inv, "list_backends");
+  }
+  addRemoteBackend(input: AddRemoteBackend): Promise<BackendInfo> {
+    return ipc(this.inv, "add_remote_backend", { input });
+  }
+  removeBackend(id: string): Promise<null> {
+    return ipc(this.inv, "remove_backend", { id });
+  }
+  localServerStatus(): Promise<LocalServerStatus> {
+    return ipc(this.inv, "local_server_status");
+  }
+  startLocalServer(settings: LocalServerSettings): Promise<LocalServerStatus> {
+    return ipc(this.inv, "start_local_server", { settings });
+  }
+  stopLocalServer(): Promise<LocalServerStatus> {
+    return ipc(this.inv, "stop_local_server");
+  }
+}

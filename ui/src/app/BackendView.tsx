@@ -1,0 +1,172 @@
+import { useEffect, useMemo, useState } from "react";
+import type { Client } from "../api/client";
+import type { BackendError } from "../api/errors";
+import type { Desktop } from "../api/tauri";
+import type { BackendInfo } from "../bindings/BackendInfo";
+import { PageError } from "../components/forms";
+import { useAsync } from "../components/hooks";
+import { AccountsPage } from "../pages/AccountsPage";
+import { AdminsPage } from "../pages/AdminsPage";
+import { AliasesPage } from "../pages/AliasesPage";
+import { AuditPage } from "../pages/AuditPage";
+import { DepartmentsPage } from "../pages/DepartmentsPage";
+import { DomainsPage } from "../pages/DomainsPage";
+import { GroupsPage } from "../pages/GroupsPage";
+import { SettingsPage } from "../pages/SettingsPage";
+import { PAGES, mayUse, useRoute, type PageId } from "./route";
+import { SessionContext, useSession, type Session } from "./session";
+
+interface Props {
+  backend: BackendInfo;
+  client: Client;
+  desktop: Desktop | null;
+  onCallerError: (e: BackendError) => void;
+  onCallerOk: () => void;
+}
+
+/** One backend: who we are there, its pages, and the domain picker. */
+export function BackendView({ backend, client, desktop, onCallerError, onCallerOk }: Props) {
+  const who = useAsync(() => client.call("whoami", {}), [client]);
+  const domains = useAsync(() => (who.data ? client.call("list_domains", {}) : Promise.resolve([])), [client, who.data]);
+  const [picked, setDomain] = useState<string | null>(null);
+  const [route, go] = useRoute();
+
+  useEffect(() => {
+    if (who.error) onCallerError(who.error);
+    else if (who.data) onCallerOk();
+  }, [who.error, who.data, onCallerError, onCallerOk]);
+
+  const list = domains.data;
+  // The picked domain while it exists, else the first one the caller may see.
+  const domain = list?.some((d) => d.name === picked) ? picked : (list?.[0]?.name ?? null);
+
+  const session: Session | null = useMemo(
+    () =>
+      who.data
+        ? {
+            backend,
+            client,
+            caller: who.data,
+            domains: list ?? [],
+            domainsError: domains.error,
+            reloadDomains: domains.reload,
+            domain,
+            setDomain,
+            desktop,
+          }
+        : null,
+    [backend, client, who.data, list, domains.error, domains.reload, domain, desktop],
+  );
+
+  if (who.error) {
+    return (
+      <main className="main">
+        <h1 className="page-title">{backend.name}</h1>
+        <PageError error={who.error} what="this backend" />
+        <button type="button" onClick={who.reload}>
+          Try again
+        </button>
+      </main>
+    );
+  }
+  if (!session) {
+    return (
+      <main className="main">
+        <p className="empty">Connecting to {backend.name}…</p>
+      </main>
+    );
+  }
+
+  const isDesktop = desktop !== null;
+  const visible = PAGES.filter((p) => mayUse(session.caller, p.id, isDesktop));
+  const page: PageId = route ?? (visible.find((p) => p.id === "accounts") ?? visible[0] ?? PAGES[0]).id;
+  const def = PAGES.find((p) => p.id === page)!;
+  const allowed = mayUse(session.caller, page, isDesktop);
+
+  return (
+    <SessionContext.Provider value={session}>
+      <nav className="pages-nav" aria-label="Pages">
+        <div className="whoami" title={`Signed in as ${session.caller.name}`}>
+          {session.caller.name} <span className="muted">({session.caller.role})</span>
+        </div>
+        <ul>
+          {visible.map((p) => (
+            <li key={p.id}>
+              <a
+                href={`#/${p.id}`}
+                aria-current={p.id === page ? "page" : undefined}
+                onClick={(e) => {
+                  e.preventDefault();
+                  go(p.id);
+                }}
+              >
+                {p.title}
+              </a>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      <main className="main" aria-labelledby="page-title">
+        <header className="page-head">
+          <h1 id="page-title" className="page-title">
+            {def.title}
+          </h1>
+          {def.perDomain && <DomainPicker />}
+        </header>
+        {!allowed ? (
+          <div className="page-error denied" role="alert" data-code="permission_denied">
+            <strong>Permission denied.</strong> Your admin account ({session.caller.name}) may not use the{" "}
+            {def.title} page on this backend.
+          </div>
+        ) : def.perDomain && domains.error ? (
+          <PageError error={domains.error} what="the domains" />
+        ) : def.perDomain && !domain ? (
+          <p className="empty">
+            {domains.loading ? "Loading domains…" : "There is no domain you may manage yet. Create one on the Domains page."}
+          </p>
+        ) : (
+          <PageBody page={page} />
+        )}
+      </main>
+    </SessionContext.Provider>
+  );
+}
+
+function PageBody({ page }: { page: PageId }) {
+  switch (page) {
+    case "domains":
+      return <DomainsPage />;
+    case "departments":
+      return <DepartmentsPage />;
+    case "accounts":
+      return <AccountsPage />;
+    case "aliases":
+      return <AliasesPage />;
+    case "groups":
+      return <GroupsPage />;
+    case "admins":
+      return <AdminsPage />;
+    case "audit":
+      return <AuditPage />;
+    case "settings":
+      return <SettingsPage />;
+  }
+}
+
+function DomainPicker() {
+  const { domains, domain, setDomain } = useSession();
+  if (domains.length === 0) return null;
+  return (
+    <label className="domain-picker">
+      <span>Domain</span>
+      <select value={domain ?? ""} onChange={(e) => setDomain(e.target.value)} aria-label="Domain">
+        {domains.map((d) => (
+          <option key={d.name} value={d.name}>
+            {d.display_name}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+

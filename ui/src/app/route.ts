@@ -1,0 +1,50 @@
+import { useEffect, useState } from "react";
+import type { Caller } from "../bindings/Caller";
+import type { Page } from "../bindings/Page";
+
+export type PageId = Page | "admins" | "settings";
+
+export interface PageDef {
+  id: PageId;
+  title: string;
+  /** Works on the domain picked in the header. */
+  perDomain: boolean;
+}
+
+export const PAGES: PageDef[] = [
+  { id: "domains", title: "Domains", perDomain: false },
+  { id: "departments", title: "Departments", perDomain: true },
+  { id: "accounts", title: "Accounts", perDomain: true },
+  { id: "aliases", title: "Aliases", perDomain: true },
+  { id: "groups", title: "Mail groups", perDomain: true },
+  { id: "admins", title: "Admins & tokens", perDomain: false },
+  { id: "audit", title: "Audit log", perDomain: false },
+  { id: "settings", title: "Local server", perDomain: false },
+];
+
+/** Whether the caller may use a page (the backend checks again on every call). */
+export function mayUse(caller: Caller, page: PageId, desktop: boolean): boolean {
+  if (page === "settings") return desktop;
+  if (page === "admins") return caller.role === "owner";
+  return caller.role === "owner" || caller.pages.includes(page);
+}
+
+function read(): PageId | null {
+  const id = window.location.hash.replace(/^#\/?/, "").split(/[/?]/)[0];
+  return PAGES.some((p) => p.id === id) ? (id as PageId) : null;
+}
+
+/** The current page, kept in the URL hash so Back and reload work. */
+export function useRoute(): [PageId | null, (p: PageId) => void] {
+  const [page, setPage] = useState<PageId | null>(read);
+  useEffect(() => {
+    const on = () => setPage(read());
+    window.addEventListener("hashchange", on);
+    return () => window.removeEventListener("hashchange", on);
+  }, []);
+  const go = (p: PageId) => {
+    if (read() !== p) window.location.hash = `#/${p}`;
+    setPage(p);
+  };
+  return [page, go];
+}

@@ -1,0 +1,206 @@
+import { useEffect, useId, useRef, type ReactNode } from "react";
+import type { BackendError } from "../api/errors";
+
+/** The error for input `name`, if the backend named that field. */
+export function fieldError(error: BackendError | null, name: string): BackendError | null {
+  return error && error.field === name ? error : null;
+}
+
+interface FieldProps {
+  label: string;
+  /** The API field this input sets: a backend error naming it is shown here. */
+  name: string;
+  error?: BackendError | null;
+  hint?: string;
+  children: (props: {
+    id: string;
+    name: string;
+    "aria-invalid": boolean;
+    "aria-describedby": string | undefined;
+  }) => ReactNode;
+}
+
+/** A labelled input with the backend's message about it right below. */
+export function Field({ label, name, error, hint, children }: FieldProps) {
+  const id = useId();
+  const own = fieldError(error ?? null, name);
+  const describedBy = [hint ? `${id}-hint` : "", own ? `${id}-error` : ""].filter(Boolean).join(" ") || undefined;
+  return (
+    <div className={own ? "field field-invalid" : "field"} data-field={name}>
+      <label htmlFor={id}>{label}</label>
+      {children({ id, name, "aria-invalid": !!own, "aria-describedby": describedBy })}
+      {hint && (
+        <div className="hint" id={`${id}-hint`}>
+          {hint}
+        </div>
+      )}
+      {own && (
+        <div className="field-error" id={`${id}-error`} role="alert">
+          {own.message}
+        </div>
+      )}
+    </div>
+  );
+}
+
+/**
+ * The backend's error at the form (or button) level: shown unless one of `fields` (the
+ * inputs of this form) already shows it.
+ */
+export function FormError({ error, fields = [] }: { error: BackendError | null; fields?: string[] }) {
+  if (!error) return null;
+  if (error.field && fields.includes(error.field)) return null;
+  return (
+    <div className="form-error" role="alert" data-code={error.code}>
+      {error.message}
+    </div>
+  );
+}
+
+const DENIED_HINT = "Your admin account is not allowed to use this page (or this domain) on this backend.";
+
+/** A page's load failure; a permission refusal is said plainly. */
+export function PageError({ error, what }: { error: BackendError; what: string }) {
+  if (error.code === "permission_denied") {
+    return (
+      <div className="page-error denied" role="alert" data-code={error.code}>
+        <strong>Permission denied.</strong> {DENIED_HINT} <span className="muted">({error.message})</span>
+      </div>
+    );
+  }
+  if (error.code === "unavailable") {
+    return (
+      <div className="page-error" role="alert" data-code={error.code}>
+        <strong>This backend cannot be reached.</strong> {error.message}
+      </div>
+    );
+  }
+  return (
+    <div className="page-error" role="alert" data-code={error.code}>
+      <strong>Could not load {what}.</strong> {error.message}
+    </div>
+  );
+}
+
+interface DialogProps {
+  title: string;
+  onClose: () => void;
+  children: ReactNode;
+  /** When set, the dialog is a form: Enter submits, Escape cancels. */
+  onSubmit?: () => void;
+  className?: string;
+}
+
+/**
+ * A modal dialog on the native <dialog>: focus is trapped, Escape closes it, Enter in a
+ * field submits its form, and focus returns to where it was.
+ */
+export function Dialog({ title, onClose, children, onSubmit, className }: DialogProps) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
+  const closeRef = useRef(onClose);
+  useEffect(() => {
+    closeRef.current = onClose;
+  }, [onClose]);
+  useEffect(() => {
+    const dialog = ref.current;
+    if (!dialog) return;
+    const previous = document.activeElement as HTMLElement | null;
+    if (!dialog.open) dialog.showModal();
+    const first = dialog.querySelector<HTMLElement>("[autofocus], input, select, textarea, button:not(.dialog-x)");
+    first?.focus();
+    const cancel = (e: Event) => {
+      e.preventDefault();
+      closeRef.current();
+    };
+    dialog.addEventListener("cancel", cancel);
+    return () => {
+      dialog.removeEventListener("cancel", cancel);
+      if (dialog.open) dialog.close();
+      previous?.focus?.();
+    };
+  }, []);
+  const body = onSubmit ? (
+    <form
+      method="dialog"
+      onSubmit={(e) => {
+        e.preventDefault();
+        onSubmit();
+      }}
+    >
+      {children}
+    </form>
+  ) : (
+    children
+  );
+  return (
+    <dialog ref={ref} className={`dialog ${className ?? ""}`} aria-labelledby={titleId}>
+      <header className="dialog-head">
+        <h2 id={titleId}>{title}</h2>
+        <button type="button" className="dialog-x ghost" aria-label="Close" onClick={() => onClose()}>
+          ×
+        </button>
+      </header>
+      {body}
+    </dialog>
+  );
+}
+
+/** The OK / Cancel row of a dialog form. */
+export function DialogButtons({
+  submit,
+  pending,
+  onCancel,
+  danger,
+}: {
+  submit: string;
+  pending?: boolean;
+  onCancel: () => void;
+  danger?: boolean;
+}) {
+  return (
+    <div className="dialog-buttons">
+      <button type="button" onClick={onCancel}>
+        Cancel
+      </button>
+      <button type="submit" className={danger ? "danger" : "primary"} disabled={pending}>
+        {pending ? "Working…" : submit}
+      </button>
+    </div>
+  );
+}
+
+/** A yes/no question before something that cannot be undone. */
+export function Confirm({
+  title,
+  children,
+  confirm,
+  onConfirm,
+  onClose,
+  error,
+  pending,
+}: {
+  title: string;
+  children: ReactNode;
+  confirm: string;
+  onConfirm: () => void;
+  onClose: () => void;
+  error: BackendError | null;
+  pending: boolean;
+}) {
+  return (
+    <Dialog title={title} onClose={onClose} onSubmit={onConfirm}>
+      <div className="dialog-body">{children}</div>
+      <FormError error={error} />
+      <DialogButtons submit={confirm} danger pending={pending} onCancel={onClose} />
+    </Dialog>
+  );
+}
+
+/** Splits a textarea of addresses (lines, commas or spaces) into a list. */
+export function splitList(text: string): string[] {
+  return text
+    .split(/[\s,;]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+}

@@ -1,0 +1,329 @@
+import { useVirtualizer } from "@tanstack/react-virtual";
+import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from "react";
+import { useSession } from "../app/session";
+import type { Account } from "../bindings/Account";
+import type { AccountSort } from "../bindings/AccountSort";
+import type { AccountStatus } from "../bindings/AccountStatus";
+import type { ListAccounts } from "../bindings/ListAccounts";
+import { PageError } from "../components/forms";
+import { useAsync, useDebounced } from "../components/hooks";
+import { AccountDialog, CreateAccountDialog } from "./AccountDialogs";
+import { AccountPages } from "./accountPages";
+
+const ROW_HEIGHT = 34;
+
+const COLUMNS: { key: AccountSort | null; label: string; className: string }[] = [
+  { key: "address", label: "Address", className: "c-address" },
+  { key: "display_name", label: "Display name", className: "c-name" },
+  { key: "department", label: "Department", className: "c-dept" },
+  { key: "status", label: "Status", className: "c-status" },
+  { key: null, label: "Quota", className: "c-quota" },
+  { key: "created_at", label: "Created", className: "c-created" },
+];
+
+const nf = new Intl.NumberFormat();
+
+/** The accounts of a domain: filtered, sorted and paged on the server, virtually scrolled. */
+export function AccountsPage() {
+  const { client, domain, reloadDomains } = useSession();
+  const [text, setText] = useState("");
+  const query = useDebounced(text.trim(), 250);
+  const [status, setStatus] = useState<AccountStatus | "">("");
+  const [department, setDepartment] = useState("");
+  const [sort, setSort] = useState<AccountSort>("address");
+  const [descending, setDescending] = useState(false);
+  const [, setVersion] = useState(0);
+  const [active, setActive] = useState(0);
+  const [open, setOpen] = useState<string | null>(null);
+  const [creating, setCreating] = useState(false);
+  const [reloadTick, setReloadTick] = useState(0);
+  const departments = useAsync(() => client.call("list_departments", { domain: domain! }), [client, domain]);
+
+  const params: ListAccounts = useMemo(
+    () => ({
+      domain: domain!,
+      ...(query ? { query } : {}),
+      ...(status ? { status } : {}),
+      ...(department ? { department } : {}),
+      sort,
+      descending,
+    }),
+    [domain, query, status, department, sort, descending],
+  );
+
+  const store = useMemo(
+    () => new AccountPages(client, params, () => setVersion((v) => v + 1)),
+    // reloadTick: a fresh store after a create or delete
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [client, params, reloadTick],
+  );
+  useEffect(() => {
+    store.ensure(0, 0);
+    setActive(0);
+    return () => store.close();
+  }, [store]);
+
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const total = store.total ?? 0;
+  // eslint-disable-next-line react-hooks/incompatible-library
+  const virtualizer = useVirtualizer({
+    count: total,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 12,
+  });
+  const items = virtualizer.getVirtualItems();
+  const first = items.length ? items[0].index : 0;
+  const last = items.length ? items[items.length - 1].index : 0;
+  useEffect(() => {
+    store.ensure(first, last);
+  }, [store, first, last]);
+
+  const move = (to: number) => {
+    if (total === 0) return;
+    const i = Math.max(0, Math.min(total - 1, to));
+    setActive(i);
+    virtualizer.scrollToIndex(i, { align: "auto" });
+  };
+  const onKey = (e: KeyboardEvent<HTMLDivElement>) => {
+    const pageRows = Math.max(1, Math.floor((scrollRef.current?.clientHeight ?? 400) / ROW_HEIGHT) - 1);
+    switch (e.key) {
+      case "ArrowDown":
+        move(active + 1);
+        break;
+      case "ArrowUp":
+        move(active - 1);
+        break;
+      case "PageDown":
+        move(active + pageRows);
+        break;
+      case "PageUp":
+        move(active - pageRows);
+        break;
+      case "Home":
+        move(0);
+        break;
+      case "End":
+        move(total - 1);
+        break;
+      case "Enter": {
+        const a = store.row(active);
+        if (a) setOpen(a.address);
+        break;
+      }
+      default:
+        return;
+    }
+    e.preventDefault();
+  };
+
+  const toggleSort = (key: AccountSort) => {
+    if (key === sort) setDescending((d) => !d);
+    else {
+      setSort(key);
+      setDescending(false);
+    }
+  };
+
+  const settled = text.trim() === query;
+  const activeId = `acct-row-${active}`;
+  return (
+    <section className="accounts-page">
+      <div className="toolbar" role="search">
+        <label className="filter">
+          <span className="sr-only">Filter accounts</span>
+          <input
+            type="search"
+            placeholder="Filter by address or name…"
+            value={text}
+            onChange={(e) => setText(e.target.value)}
+            aria-label="Filter accounts"
+            aria-controls="accounts-grid"
+            onKeyDown={(e) => {
+              if (e.key === "ArrowDown") {
+                e.preventDefault();
+                document.getElementById("accounts-grid")?.focus();
+              }
+            }}
+          />
+        </label>
+        <label>
+          <span className="sr-only">Status</span>
+          <select value={status} onChange={(e) => setStatus(e.target.value as AccountStatus | "")} aria-label="Status">
+            <option value="">Any status (not deleted)</option>
+            <option value="active">Active</option>
+            <option value="locked">Locked</option>
+            <option value="disabled">Disabled</option>
+            <option value="deleted">Deleted</option>
+          </select>
+        </label>
+        <label>
+          <span className="sr-only">Department</span>
+          <select value={department} onChange={(e) => setDepartment(e.target.value)} aria-label="Department">
+            <option value="">All departments</option>
+            {(departments.data ?? []).map((d) => (
+              <option key={d.path} value={d.path}>
+                {d.path}
+              </option>
+            ))}
+          </select>
+        </label>
+        <span
+          className="total"
+          data-testid="accounts-total"
+          data-ready={store.ready && settled ? "true" : "false"}
+          aria-live="polite"
+        >
+          {store.total === null ? "Loading…" : `${nf.format(store.total)} account${store.total === 1 ? "" : "s"}`}
+        </span>
+        <button type="button" className="primary" onClick={() => setCreating(true)}>
+          New account
+        </button>
+      </div>
+
+      {store.error && <PageError error={store.error} what="the accounts" />}
+
+      <div className="grid-wrap">
+        <div className="grid-head" role="presentation">
+          {COLUMNS.map((c) =>
+            c.key ? (
+              <button
+                key={c.label}
+                type="button"
+                className={`cell ${c.className} sort`}
+                aria-sort={c.key === sort ? (descending ? "descending" : "ascending") : "none"}
+                onClick={() => toggleSort(c.key!)}
+              >
+                {c.label}
+                {c.key === sort ? (descending ? " ▼" : " ▲") : ""}
+              </button>
+            ) : (
+              <span key={c.label} className={`cell ${c.className}`}>
+                {c.label}
+              </span>
+            ),
+          )}
+        </div>
+        <div
+          id="accounts-grid"
+          ref={scrollRef}
+          className="grid-body"
+          role="grid"
+          aria-label="Accounts"
+          aria-rowcount={total}
+          tabIndex={0}
+          aria-activedescendant={total > 0 ? activeId : undefined}
+          onKeyDown={onKey}
+          data-state={store.ready ? "ready" : "loading"}
+        >
+          <div className="grid-sizer" style={{ height: virtualizer.getTotalSize() }}>
+            {items.map((v) => {
+              const a = store.row(v.index);
+              return (
+                <Row
+                  key={v.key}
+                  id={`acct-row-${v.index}`}
+                  index={v.index}
+                  start={v.start}
+                  account={a}
+                  active={v.index === active}
+                  onOpen={() => {
+                    setActive(v.index);
+                    if (a) setOpen(a.address);
+                  }}
+                />
+              );
+            })}
+          </div>
+          {store.ready && total === 0 && (
+            <p className="empty">{query || status || department ? "No account matches this filter." : "No accounts yet."}</p>
+          )}
+        </div>
+      </div>
+
+      {creating && (
+        <CreateAccountDialog
+          departments={departments.data ?? []}
+          onClose={() => setCreating(false)}
+          onCreated={() => {
+            setCreating(false);
+            setReloadTick((t) => t + 1);
+            reloadDomains();
+          }}
+        />
+      )}
+      {open && (
+        <AccountDialog
+          address={open}
+          departments={departments.data ?? []}
+          onClose={() => {
+            setOpen(null);
+            document.getElementById("accounts-grid")?.focus();
+          }}
+          onChanged={(acc) => store.replace(acc)}
+          onRemoved={() => {
+            setOpen(null);
+            setReloadTick((t) => t + 1);
+            reloadDomains();
+          }}
+        />
+      )}
+    </section>
+  );
+}
+
+function Row({
+  id,
+  index,
+  start,
+  account,
+  active,
+  onOpen,
+}: {
+  id: string;
+  index: number;
+  start: number;
+  account: Account | undefined;
+  active: boolean;
+  onOpen: () => void;
+}) {
+  return (
+    <div
+      id={id}
+      role="row"
+      aria-rowindex={index + 1}
+      aria-selected={active}
+      className={active ? "grid-row active" : "grid-row"}
+      style={{ transform: `translateY(${start}px)`, height: ROW_HEIGHT }}
+      onClick={onOpen}
+      data-address={account?.address}
+    >
+      {account ? (
+        <>
+          <span role="gridcell" className="cell c-address">
+            {account.address}
+          </span>
+          <span role="gridcell" className="cell c-name">
+            {account.display_name}
+          </span>
+          <span role="gridcell" className="cell c-dept">
+            {account.department ?? ""}
+          </span>
+          <span role="gridcell" className="cell c-status">
+            <span className={`badge ${account.status}`}>{account.status}</span>
+          </span>
+          <span role="gridcell" className="cell c-quota">
+            {nf.format(account.quota_mb)} MiB
+          </span>
+          <span role="gridcell" className="cell c-created">
+            {account.created_at.slice(0, 10)}
+          </span>
+        </>
+      ) : (
+        <span role="gridcell" className="cell placeholder">
+          …
+        </span>
+      )}
+    </div>
+  );
+}
