@@ -20,8 +20,9 @@ export default tseslint.config(
     },
   },
   {
+    // Node scripts; the callbacks they pass to page.evaluate run in the browser.
     files: ["e2e/**/*.mjs", "bench/**/*.mjs", "*.js"],
     extends: [js.configs.recommended],
-    languageOptions: { ecmaVersion: 2022, sourceType: "module", globals: globals.node },
+    languageOptions: { ecmaVersion: 2022, sourceType: "module", globals: { ...globals.node, ...globals.browser } },
   },
 );

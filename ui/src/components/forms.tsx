@@ -127,6 +127,14 @@ export function Dialog({ title, onClose, children, onSubmit, className }: Dialog
         e.preventDefault();
         onSubmit();
       }}
+      onKeyDown={(e) => {
+        // Enter submits from a select or checkbox too, not only from text inputs.
+        const t = e.target as HTMLElement;
+        if (e.key === "Enter" && (t.tagName === "SELECT" || (t instanceof HTMLInputElement && t.type !== "text"))) {
+          e.preventDefault();
+          e.currentTarget.requestSubmit();
+        }
+      }}
     >
       {children}
     </form>

@@ -1,0 +1,280 @@
+// End-to-end: the built UI served by a real `postdesk serve`, driven in headless Chromium.
+import assert from "node:assert/strict";
+import { after, before, beforeEach, describe, it } from "node:test";
+import { api, launchBrowser, login, newPage, openPage, screenshotPath, startServer } from "./harness.mjs";
+
+let server;
+let browser;
+let owner; // { context, page, problems }
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  owner = await newPage(browser);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+// A failed step may leave a dialog open: close it so the next step starts clean.
+beforeEach(async () => {
+  for (let i = 0; i < 3 && owner && (await owner.page.locator("dialog[open]").count()) > 0; i++) {
+    await owner.page.keyboard.press("Escape");
+  }
+});
+
+/** The dialog that is open now. */
+const dialog = (page) => page.getByRole("dialog");
+
+describe("postdesk admin UI", { concurrency: false }, () => {
+  it("refuses a wrong token at the token field, then signs in", async () => {
+    const { page } = owner;
+    await page.goto(server.url);
+    await page.getByLabel("API token").fill("pd_0000_wrong");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    const fieldError = page.locator('[data-field="token"] .field-error');
+    await fieldError.waitFor();
+    assert.match(await fieldError.innerText(), /token/i);
+    await login(page, server.url, server.token);
+    assert.match(await page.locator(".whoami").innerText(), /owner/);
+  });
+
+  it("creates domains with plan limits", async () => {
+    const { page } = owner;
+    await openPage(page, "Domains");
+    for (const [name, max] of [
+      ["example.com", "1000"],
+      ["other.org", "20"],
+    ]) {
+      await page.getByRole("button", { name: "New domain", exact: true }).click();
+      const d = dialog(page);
+      await d.getByLabel("Domain name").fill(name);
+      await d.getByLabel("Max accounts").fill(max);
+      await d.getByRole("button", { name: "Create domain" }).click();
+      await page.locator(`tr[data-domain="${name}"]`).waitFor();
+    }
+    assert.match(await page.locator('tr[data-domain="example.com"]').innerText(), /0 \/ 1,000/);
+    // A duplicate domain: the conflict is shown at the domain name field.
+    await page.getByRole("button", { name: "New domain", exact: true }).click();
+    await dialog(page).getByLabel("Domain name").fill("example.com");
+    await dialog(page).getByRole("button", { name: "Create domain" }).click();
+    const err = dialog(page).locator('[data-field="domain"] .field-error');
+    await err.waitFor();
+    assert.match(await err.innerText(), /already exists/);
+    await page.keyboard.press("Escape");
+    await dialog(page).waitFor({ state: "detached" });
+  });
+
+  it("builds a department tree", async () => {
+    const { page } = owner;
+    await openPage(page, "Departments");
+    await page.getByRole("combobox", { name: "Domain" }).selectOption("example.com");
+    const create = async (parent, name) => {
+      await page.getByRole("button", { name: "New department" }).click();
+      const d = dialog(page);
+      await d.getByLabel("Inside").selectOption(parent);
+      await d.getByLabel("Name").fill(name);
+      await d.getByLabel("Name").press("Enter");
+      await page.locator(`[data-path="${parent ? `${parent}/${name}` : name}"]`).waitFor();
+    };
+    await create("", "Sales");
+    await create("", "Support");
+    await create("Sales", "East");
+    await create("Sales/East", "North");
+    const tree = page.getByRole("tree");
+    assert.equal(await tree.getByRole("treeitem").count(), 4);
+    assert.equal(await page.locator('[data-path="Sales/East/North"]').getAttribute("aria-level"), "3");
+  });
+
+  it("creates accounts, and shows a duplicate address's conflict next to the address field", async () => {
+    const { page } = owner;
+    await openPage(page, "Accounts");
+    const add = async (local, name, dept) => {
+      await page.getByRole("button", { name: "New account" }).click();
+      const d = dialog(page);
+      await d.getByLabel("Address").fill(local);
+      await d.getByLabel("Display name").fill(name);
+      if (dept) await d.getByLabel("Department").selectOption(dept);
+      await d.getByRole("button", { name: "Create account" }).click();
+      await d.waitFor({ state: "detached" });
+    };
+    await add("ann", "Ann Archer", "Sales/East");
+    await add("bob", "Bob Baker", "Support");
+    await add("carol", "Carol Cook", "");
+    // More rows through the API, so that the table pages.
+    await api(server, server.token, "POST", "/api/domains/example.com/accounts", {
+      accounts: Array.from({ length: 250 }, (_, i) => ({
+        address: `user${String(i).padStart(4, "0")}@example.com`,
+        display_name: `User ${i}`,
+        department: i % 2 ? "Sales" : "Support",
+      })),
+    });
+    await page.getByRole("combobox", { name: "Status" }).selectOption("active");
+    await page.getByRole("combobox", { name: "Status" }).selectOption("");
+    await waitForTotal(page, "253 accounts");
+
+    await page.getByRole("button", { name: "New account" }).click();
+    const d = dialog(page);
+    await d.getByLabel("Address").fill("ann");
+    await d.getByRole("button", { name: "Create account" }).click();
+    const err = d.locator('[data-field="address"] .field-error');
+    await err.waitFor();
+    assert.match(await err.innerText(), /already (exists|used)/i);
+    assert.equal(await d.getByLabel("Address").getAttribute("aria-invalid"), "true");
+    await page.keyboard.press("Escape");
+    await d.waitFor({ state: "detached" });
+  });
+
+  it("filters, sorts and scrolls the accounts table on the server", async () => {
+    const { page } = owner;
+    const filter = page.getByRole("searchbox", { name: "Filter accounts" });
+    await filter.fill("ann");
+    await waitForTotal(page, "1 account");
+    await page.locator('[role="row"][data-address="ann@example.com"]').waitFor();
+    await filter.fill("user01");
+    await waitForTotal(page, "100 accounts");
+    await filter.fill("");
+    await waitForTotal(page, "253 accounts");
+    // Descending by address: the last user comes first.
+    await page.getByRole("button", { name: /^Address/ }).click();
+    await page.locator('#acct-row-0[data-address="user0249@example.com"]').waitFor();
+    await page.getByRole("button", { name: /^Address/ }).click();
+    await page.locator('#acct-row-0[data-address="ann@example.com"]').waitFor();
+    // Keyboard: End goes to the last row, fetched page by page as it comes into view.
+    const grid = page.getByRole("grid", { name: "Accounts" });
+    await grid.focus();
+    await page.keyboard.press("End");
+    await page.locator('#acct-row-252[data-address="user0249@example.com"]').waitFor();
+    // Only the rows in view are in the DOM.
+    assert.ok((await page.locator('[role="row"]').count()) < 100);
+    // Enter opens the account; its fields are edited in place.
+    await page.keyboard.press("Home");
+    await page.locator('#acct-row-0[data-address="ann@example.com"]').waitFor();
+    await page.keyboard.press("Enter");
+    const d = dialog(page);
+    await d.getByRole("heading", { name: "ann@example.com" }).waitFor();
+    await d.getByLabel("Display name").fill("Ann A. Archer");
+    await d.getByRole("button", { name: "Save changes" }).click();
+    await d.getByText("Saved.").waitFor();
+    // Passwords are entered twice and must agree.
+    await d.getByLabel("New password").fill("correct horse battery");
+    await d.getByLabel("Repeat password").fill("correct horse battery!");
+    await d.getByRole("button", { name: "Set password" }).click();
+    await d.getByText("The two passwords differ.").waitFor();
+    await d.getByLabel("Repeat password").fill("correct horse battery");
+    await d.getByRole("button", { name: "Set password" }).click();
+    await d.getByText("Password set.").waitFor();
+    await d.getByLabel("Add an address").fill("sales");
+    await d.getByRole("button", { name: "Add address" }).click();
+    await d.getByText("sales@example.com").waitFor();
+    await page.screenshot({ path: screenshotPath("account-detail") });
+    await page.keyboard.press("Escape");
+    await d.waitFor({ state: "detached" });
+    await page.locator('#acct-row-0:has-text("Ann A. Archer")').waitFor();
+    await page.screenshot({ path: screenshotPath("accounts") });
+  });
+
+  it("moves a department by dragging it, and back to the top level with the keyboard", async () => {
+    const { page } = owner;
+    await openPage(page, "Departments");
+    await page.getByTestId("dept-Sales/East").dragTo(page.getByTestId("dept-Support"));
+    await page.locator('[data-path="Support/East/North"]').waitFor();
+    await page.getByRole("status").filter({ hasText: "now Support/East" }).waitFor();
+    assert.equal(await page.locator('[data-path="Sales/East"]').count(), 0);
+    // The moved department has focus; M opens the move dialog, Enter confirms.
+    const east = page.locator('[data-path="Support/East"]');
+    await east.focus();
+    await page.keyboard.press("m");
+    await dialog(page).getByLabel("New parent").selectOption("");
+    await page.keyboard.press("Enter");
+    await page.locator('[data-path="East/North"]').waitFor();
+    // Arrow keys walk the tree.
+    await page.locator('[data-path="East"]').focus();
+    await page.keyboard.press("ArrowDown");
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("data-path")), "East/North");
+    // Ann's account moved along.
+    const ann = await api(server, server.token, "GET", "/api/accounts/ann%40example.com");
+    assert.equal(ann.department, "East");
+    await page.screenshot({ path: screenshotPath("departments") });
+  });
+
+  it("keeps a domain-limited admin to its domain", async () => {
+    await api(server, server.token, "POST", "/api/admins", {
+      name: "olga",
+      role: "admin",
+      pages: ["domains", "departments", "accounts"],
+      domains: ["other.org"],
+    });
+    const { secret } = await api(server, server.token, "POST", "/api/tokens", { admin: "olga", label: "e2e" });
+    const olga = await newPage(browser);
+    try {
+      const { page } = olga;
+      await login(page, server.url, secret);
+      await openPage(page, "Domains");
+      await page.locator('tr[data-domain="other.org"]').waitFor();
+      assert.equal(await page.locator('tr[data-domain="example.com"]').count(), 0);
+      await openPage(page, "Accounts");
+      const options = await page.getByRole("combobox", { name: "Domain" }).locator("option").allInnerTexts();
+      assert.deepEqual(options, ["other.org"]);
+      await waitForTotal(page, "0 accounts");
+      // Pages it was not given are not offered, and say so when opened directly.
+      const nav = await page.getByRole("navigation", { name: "Pages" }).getByRole("link").allInnerTexts();
+      assert.deepEqual(nav, ["Domains", "Departments", "Accounts"]);
+      await page.goto(`${server.url}/#/admins`);
+      await page.getByText("Permission denied.").waitFor();
+      // Creating an account outside its domain is refused by the backend, shown at the field.
+      await page.goto(`${server.url}/#/accounts`);
+      await page.getByRole("button", { name: "New account" }).click();
+      await dialog(page).getByLabel("Address").fill("spy@example.com");
+      await dialog(page).getByRole("button", { name: "Create account" }).click();
+      const err = dialog(page).locator(".field-error, .form-error").first();
+      await err.waitFor();
+      assert.match(await err.innerText(), /example\.com|permission|not allowed|may not/i);
+      await page.screenshot({ path: screenshotPath("limited-admin") });
+      assert.deepEqual(olga.problems, []);
+    } finally {
+      await olga.context.close();
+    }
+  });
+
+  it("shows a permission refusal from the backend on the page", async () => {
+    // A helpdesk admin given the audit page but restricted to one domain: the backend
+    // decides what it may read; the page must show a refusal plainly, not break.
+    await api(server, server.token, "POST", "/api/admins", { name: "hd", role: "helpdesk", pages: ["accounts"], domains: ["other.org"] });
+    const { secret } = await api(server, server.token, "POST", "/api/tokens", { admin: "hd" });
+    const hd = await newPage(browser);
+    try {
+      const { page } = hd;
+      await login(page, server.url, secret);
+      await page.goto(`${server.url}/#/audit`);
+      await page.getByText("Permission denied.").waitFor();
+      // And a change it may not make is refused where it acted.
+      await page.goto(`${server.url}/#/accounts`);
+      await page.getByRole("button", { name: "New account" }).click();
+      await dialog(page).getByLabel("Address").fill("x");
+      await dialog(page).getByRole("button", { name: "Create account" }).click();
+      const err = dialog(page).locator('[data-code="permission_denied"], .field-error').first();
+      await err.waitFor();
+    } finally {
+      await hd.context.close();
+    }
+  });
+
+  it("loads the other pages without errors, in both themes", async () => {
+    const { page, problems } = owner;
+    for (const title of ["Aliases", "Mail groups", "Admins & tokens", "Audit log"]) {
+      await openPage(page, title);
+    }
+    await page.locator("table[aria-label='Audit log'] tbody tr").first().waitFor();
+    await page.getByRole("button", { name: /Change theme/ }).click();
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), "dark");
+    await page.screenshot({ path: screenshotPath("audit-dark") });
+    assert.deepEqual(problems, [], "console errors (CSP violations among them)");
+  });
+});
+
+async function waitForTotal(page, text) {
+  await page.locator(`[data-testid="accounts-total"][data-ready="true"]`).filter({ hasText: new RegExp(`^${text}$`) }).waitFor();
+}

@@ -1,0 +1,149 @@
+// Boots a real `postdesk serve` on a free loopback port with a fresh data folder and the
+// built UI, and drives Debian's Chromium with playwright-core. Failures print what the
+// server said.
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+export const UI_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+export const REPO = resolve(UI_DIR, "..");
+export const SHOTS = join(REPO, "target", "ui-e2e");
+
+/** The postdesk binary: $POSTDESK_BIN, else the workspace's target/debug/postdesk. */
+export function postdeskBin() {
+  const bin = process.env.POSTDESK_BIN || join(REPO, "target", "debug", "postdesk");
+  if (!existsSync(bin)) {
+    throw new Error(`no postdesk binary at ${bin}: run 'cargo build -p postdesk-cli' first, or set POSTDESK_BIN`);
+  }
+  return bin;
+}
+
+function distDir() {
+  const dist = join(UI_DIR, "dist");
+  if (!existsSync(join(dist, "index.html"))) throw new Error(`no built UI in ${dist}: run 'npm run build' first`);
+  return dist;
+}
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.once("error", fail);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+  });
+}
+
+/**
+ * Starts `postdesk serve`; resolves once it listens, with its URL, the owner's token (read
+ * from its first-start output) and a stop function.
+ */
+export async function startServer() {
+  const bin = postdeskBin();
+  const dataDir = mkdtempSync(join(tmpdir(), "postdesk-e2e-"));
+  const port = await freePort();
+  const child = spawn(bin, ["--data-dir", dataDir, "serve", "--listen", `127.0.0.1:${port}`, "--ui", distDir()], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  child.stderr.on("data", (d) => (err += d));
+  const ready = new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`postdesk serve did not start in 60 s\nstdout:\n${out}\nstderr:\n${err}`)), 60_000);
+    child.stdout.on("data", (d) => {
+      out += d;
+      const token = out.match(/^(pd_\S+)/m)?.[1];
+      const url = out.match(/listening on (http:\/\/\S+)/)?.[1];
+      if (token && url) {
+        clearTimeout(timer);
+        ok({ token, url });
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      fail(new Error(`postdesk serve exited with ${code}\nstdout:\n${out}\nstderr:\n${err}`));
+    });
+  });
+  const { token, url } = await ready;
+  return {
+    url,
+    token,
+    dataDir,
+    bin,
+    output: () => ({ out, err }),
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((ok) => child.once("exit", ok));
+        child.kill("SIGTERM");
+        await exited;
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Calls one operation of the admin API over HTTP (for seeding), mapping like the UI client. */
+export async function api(server, token, method, path, body) {
+  const res = await fetch(server.url + path, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  const json = text ? JSON.parse(text) : null;
+  if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${text}`);
+  return json;
+}
+
+/** Debian's Chromium, headless, with no background traffic. */
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
+    args: [
+      "--no-sandbox",
+      "--headless",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
+
+/** A page that records console errors (CSP violations among them). */
+export async function newPage(browser, options = {}) {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, ...options });
+  const page = await context.newPage();
+  const problems = [];
+  page.on("console", (m) => {
+    if (m.type() === "error" && !/Failed to load resource/.test(m.text())) problems.push(m.text());
+  });
+  page.on("pageerror", (e) => problems.push(String(e)));
+  return { context, page, problems };
+}
+
+export function screenshotPath(name) {
+  mkdirSync(SHOTS, { recursive: true });
+  return join(SHOTS, `${name}.png`);
+}
+
+/** Signs in on the login screen with `token`. */
+export async function login(page, url, token) {
+  await page.goto(url);
+  await page.getByLabel("API token").fill(token);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("navigation", { name: "Pages" }).waitFor();
+}
+
+/** Goes to a page through the navigation. */
+export async function openPage(page, title) {
+  await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: title, exact: true }).click();
+  await page.getByRole("heading", { level: 1, name: title }).waitFor();
+}
