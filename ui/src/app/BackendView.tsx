@@ -125,7 +125,8 @@ export function BackendView({ backend, client, desktop, onCallerError, onCallerO
             {domains.loading ? "Loading domains…" : "There is no domain you may manage yet. Create one on the Domains page."}
           </p>
         ) : (
-          <PageBody page={page} />
+          // Per-domain pages start afresh (filters, selection) when the domain changes.
+          <PageBody key={def.perDomain ? `${page}:${domain}` : page} page={page} />
         )}
       </main>
     </SessionContext.Provider>
