@@ -262,6 +262,93 @@ describe("postdesk admin UI", { concurrency: false }, () => {
     }
   });
 
+  it("creates an alias and tells who receives its mail; refuses a loop at the targets", async () => {
+    const { page } = owner;
+    await openPage(page, "Aliases");
+    await page.getByRole("combobox", { name: "Domain" }).selectOption("example.com");
+    await page.getByRole("button", { name: "New alias" }).click();
+    let d = dialog(page);
+    await d.getByLabel("Alias address").fill("team");
+    await d.getByLabel("Targets").fill("bob@example.com\ncarol@example.com\npartner@elsewhere.net");
+    await d.getByRole("button", { name: "Create alias" }).click();
+    await d.waitFor({ state: "detached" });
+    await page.getByRole("table", { name: "Aliases" }).getByText("team@example.com").waitFor();
+    // A second alias pointing back at the first is fine; making the first point at it is a loop.
+    await page.getByRole("button", { name: "New alias" }).click();
+    d = dialog(page);
+    await d.getByLabel("Alias address").fill("all");
+    await d.getByLabel("Targets").fill("team@example.com");
+    await d.getByRole("button", { name: "Create alias" }).click();
+    await d.waitFor({ state: "detached" });
+    await page.getByRole("row", { name: /team@example\.com/ }).first().getByRole("button", { name: "Edit…" }).click();
+    d = dialog(page);
+    await d.getByLabel("Targets").fill("bob@example.com\nall@example.com");
+    await d.getByRole("button", { name: "Save" }).click();
+    await d.locator(".field-error, .form-error").first().waitFor();
+    await page.keyboard.press("Escape");
+    await d.waitFor({ state: "detached" });
+
+    await page.getByLabel("Who receives mail sent to…").fill("all");
+    await page.getByRole("button", { name: "Resolve" }).click();
+    const result = page.locator(".resolution");
+    await result.waitFor();
+    const text = await result.innerText();
+    assert.match(text, /bob@example\.com/);
+    assert.match(text, /carol@example\.com/);
+    assert.match(text, /partner@elsewhere\.net \(external\)/);
+  });
+
+  it("creates a mail group with a send permission, members and a whitelist", async () => {
+    const { page } = owner;
+    await openPage(page, "Mail groups");
+    await page.getByRole("button", { name: "New group" }).click();
+    const d = dialog(page);
+    await d.getByLabel("Group address").fill("board");
+    await d.getByLabel("Name", { exact: true }).fill("The board");
+    await d.getByLabel("Only members of the group").check();
+    await d.getByLabel("Members", { exact: true }).fill("ann@example.com bob@example.com");
+    await d.getByRole("button", { name: "Create group" }).click();
+    await d.waitFor({ state: "detached" });
+    const editor = page.locator(".group-editor");
+    await editor.getByRole("heading", { name: "board@example.com" }).waitFor();
+    await editor.getByText("Members (2)").waitFor();
+    await editor.getByLabel("Add members").fill("carol@example.com");
+    await editor.getByRole("button", { name: "Add", exact: true }).click();
+    await editor.getByText("Members (3)").waitFor();
+    await editor.getByRole("button", { name: "Remove member bob@example.com" }).click();
+    await editor.getByText("Members (2)").waitFor();
+    await editor.getByLabel("Only the senders on the whitelist").check();
+    await editor.getByLabel("Whitelisted senders").fill("ceo@partner.example");
+    await editor.getByRole("button", { name: "Save", exact: true }).click();
+    await editor.getByText("Saved.").waitFor();
+    const g = await api(server, server.token, "GET", "/api/groups/board%40example.com");
+    assert.equal(g.send_permission, "whitelist");
+    assert.deepEqual(g.allowed_senders, ["ceo@partner.example"]);
+    assert.deepEqual([...g.members].sort(), ["ann@example.com", "carol@example.com"]);
+    await page.screenshot({ path: screenshotPath("groups") });
+  });
+
+  it("creates an admin and a token whose secret is shown once and works", async () => {
+    const { page } = owner;
+    await openPage(page, "Admins & tokens");
+    await page.getByRole("button", { name: "New admin" }).click();
+    const d = dialog(page);
+    await d.getByLabel("Login name").fill("helen");
+    await d.getByRole("radio", { name: /Helpdesk/ }).check();
+    await d.getByRole("button", { name: "Create admin" }).click();
+    await d.waitFor({ state: "detached" });
+    await page.getByRole("row", { name: /helen/ }).getByRole("button", { name: "New token…" }).click();
+    await dialog(page).getByLabel("What it is for").fill("phone");
+    await page.keyboard.press("Enter");
+    const secret = await page.getByTestId("token-secret").inputValue();
+    assert.match(secret, /^pd_/);
+    await dialog(page).getByRole("button", { name: "Done" }).click();
+    await page.getByRole("table", { name: "API tokens" }).getByText("phone").waitFor();
+    assert.equal(await page.getByTestId("token-secret").count(), 0);
+    const me = await api(server, secret, "GET", "/api/whoami");
+    assert.equal(me.name, "helen");
+  });
+
   it("loads the other pages without errors, in both themes", async () => {
     const { page, problems } = owner;
     for (const title of ["Aliases", "Mail groups", "Admins & tokens", "Audit log"]) {
