@@ -1,0 +1,183 @@
+//! Secrets (API tokens) in the OS credential store, and a wrapper that keeps them out of logs.
+//!
+//! Invariants:
+//! * a secret is only ever held as [`Sensitive`], whose `Debug` and `Display` print `***`;
+//! * the keyring service name is namespaced by build kind ([`Namespace`]), so a debug
+//!   build never reads or overwrites the tokens of the installed release, and tests use
+//!   their own namespace;
+//! * a missing entry is `Ok(None)`, not an error; every other keyring failure is
+//!   `Unavailable` with the store's message (which never contains the secret).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use postdesk_core::{Error, Result};
+
+/// A value that must never be printed: `Debug` and `Display` show `***`.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Sensitive<T>(pub T);
+
+impl<T> Sensitive<T> {
+    /// The secret itself, for the one place that needs it (a request header, the store).
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> std::fmt::Debug for Sensitive<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sensitive(***)")
+    }
+}
+
+impl<T> std::fmt::Display for Sensitive<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Which set of secrets a store reads and writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Namespace {
+    /// The app as built: `release` or `debug` (a development build never touches the
+    /// installed app's tokens).
+    Build,
+    /// A named set for tests, e.g. `test-keyring`.
+    Test(String),
+}
+
+/// The app identifier the service names start with (also the data folder's name).
+pub const SERVICE_PREFIX: &str = postdesk_core::engine::APP_IDENTIFIER;
+
+impl Namespace {
+    /// The keyring service name, e.g. `dev.postdesk.app.release`.
+    pub fn service(&self) -> String {
+        match self {
+            Namespace::Build if cfg!(debug_assertions) => format!("{SERVICE_PREFIX}.debug"),
+            Namespace::Build => format!("{SERVICE_PREFIX}.release"),
+            Namespace::Test(name) => format!("{SERVICE_PREFIX}.{name}"),
+        }
+    }
+}
+
+/// Where tokens are kept, one per account (a backend id).
+///
+/// Calls may block (D-Bus on Linux): call them from a blocking thread.
+pub trait SecretStore: Send + Sync + std::fmt::Debug {
+    /// The secret of `account`, `None` when there is none.
+    fn get(&self, account: &str) -> Result<Option<Sensitive<String>>>;
+    /// Stores (or replaces) the secret of `account`.
+    fn set(&self, account: &str, secret: &Sensitive<String>) -> Result<()>;
+    /// Forgets the secret of `account`; no entry is not an error.
+    fn delete(&self, account: &str) -> Result<()>;
+}
+
+/// The OS credential store: Secret Service on Linux, Keychain on macOS, Credential
+/// Manager on Windows.
+#[derive(Debug, Clone)]
+pub struct Keyring {
+    service: String,
+}
+
+impl Keyring {
+    /// The store of `namespace`.
+    pub fn new(namespace: &Namespace) -> Self {
+        Keyring { service: namespace.service() }
+    }
+
+    /// The service name entries are filed under.
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
+    fn entry(&self, account: &str) -> Result<keyring::Entry> {
+        keyring::Entry::new(&self.service, account).map_err(unavailable)
+    }
+}
+
+fn unavailable(e: keyring::Error) -> Error {
+    Error::unavailable(format!("the OS keyring failed: {e}"))
+}
+
+impl SecretStore for Keyring {
+    fn get(&self, account: &str) -> Result<Option<Sensitive<String>>> {
+        match self.entry(account)?.get_password() {
+            Ok(secret) => Ok(Some(Sensitive(secret))),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    fn set(&self, account: &str, secret: &Sensitive<String>) -> Result<()> {
+        self.entry(account)?.set_password(secret.expose()).map_err(unavailable)
+    }
+
+    fn delete(&self, account: &str) -> Result<()> {
+        match self.entry(account)?.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+}
+
+/// A store in memory, for unit tests (the real keyring has its own marked test).
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    secrets: Mutex<HashMap<String, Sensitive<String>>>,
+}
+
+impl MemoryStore {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Sensitive<String>>> {
+        self.secrets.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl SecretStore for MemoryStore {
+    fn get(&self, account: &str) -> Result<Option<Sensitive<String>>> {
+        Ok(self.lock().get(account).cloned())
+    }
+    fn set(&self, account: &str, secret: &Sensitive<String>) -> Result<()> {
+        self.lock().insert(account.to_string(), secret.clone());
+        Ok(())
+    }
+    fn delete(&self, account: &str) -> Result<()> {
+        self.lock().remove(account);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sensitive_never_prints_its_value() {
+        let s = Sensitive("pd_supersecret".to_string());
+        assert_eq!(format!("{s:?}"), "Sensitive(***)");
+        assert_eq!(format!("{s}"), "***");
+        assert_eq!(format!("{:?}", Some(&s)), "Some(Sensitive(***))");
+        assert_eq!(s.expose(), "pd_supersecret");
+    }
+
+    #[test]
+    fn namespaces_never_share_a_service() {
+        let build = Namespace::Build.service();
+        let test = Namespace::Test("test-keyring".into()).service();
+        assert!(build.starts_with("dev.postdesk.app."));
+        assert_eq!(build, if cfg!(debug_assertions) { "dev.postdesk.app.debug" } else { "dev.postdesk.app.release" });
+        assert_eq!(test, "dev.postdesk.app.test-keyring");
+        assert_ne!(build, test);
+    }
+
+    #[test]
+    fn memory_store_behaves_like_a_keyring() {
+        let store = MemoryStore::default();
+        assert_eq!(store.get("a").unwrap(), None);
+        store.set("a", &Sensitive("one".into())).unwrap();
+        store.set("a", &Sensitive("two".into())).unwrap();
+        assert_eq!(store.get("a").unwrap().unwrap().expose(), "two");
+        store.delete("a").unwrap();
+        store.delete("a").unwrap();
+        assert_eq!(store.get("a").unwrap(), None);
+    }
+}

@@ -1,0 +1,52 @@
+//! Everything the commands share, opened once at launch with no set-up by the user.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use postdesk_core::{Engine, Result};
+
+use crate::backends::{Backends, blocking};
+use crate::local_server::LocalServer;
+use crate::registry::Registry;
+use crate::secret::{SecretStore, Sensitive};
+
+/// Keyring account of the owner token created on the first start of the local engine.
+pub const LOCAL_OWNER_ACCOUNT: &str = "local-owner";
+
+/// The app's state: the engine, the backends and the local server's listener.
+#[derive(Debug)]
+pub struct AppState {
+    /// The local and remote backends.
+    pub backends: Backends,
+    /// The bundled server's listener.
+    pub local_server: LocalServer,
+    engine: Engine,
+}
+
+impl AppState {
+    /// Opens (creating on first use) the database in `data_dir`, creates the owner admin on
+    /// the first start (its token goes to `secrets`, never to the screen or a log), loads
+    /// the remote backends and starts the listener if the saved settings say so.
+    pub async fn open(data_dir: &Path, secrets: Arc<dyn SecretStore>, ui_dir: Option<PathBuf>) -> Result<AppState> {
+        let engine = Engine::open(data_dir).await?;
+        if let Some(first) = engine.ensure_first_admin().await? {
+            let (store, secret) = (secrets.clone(), Sensitive(first.token.secret));
+            match blocking(move || store.set(LOCAL_OWNER_ACCOUNT, &secret)).await {
+                Ok(()) => tracing::info!(admin = %first.admin.name, "first start: owner token kept in the OS keyring"),
+                // The local backend needs no token; an admin can create one later.
+                Err(e) => tracing::warn!(error = %e, "first start: could not keep the owner token in the OS keyring"),
+            }
+        }
+        let registry = Registry::load(data_dir)?;
+        let backends = Backends::new(engine.local_backend(), registry, secrets);
+        let local_server = LocalServer::new(engine.clone(), data_dir, ui_dir)?;
+        local_server.start_on_launch().await;
+        Ok(AppState { backends, local_server, engine })
+    }
+
+    /// Stops the listener and closes the database (checkpointing its WAL).
+    pub async fn close(&self) {
+        self.local_server.stop().await;
+        self.engine.close().await;
+    }
+}

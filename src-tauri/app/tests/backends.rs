@@ -1,0 +1,282 @@
+//! The app's state logic without a window: backend registry, remote probing, calls and
+//! the local server's listener, against real `postdesk-server` instances on loopback.
+//! Tokens go to an in-memory store here; the real keyring has its own marked test.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use postdesk_app::backends::Backends;
+use postdesk_app::local_server::LocalServer;
+use postdesk_app::registry::{FILE_NAME, Registry};
+use postdesk_app::secret::{MemoryStore, SecretStore};
+use postdesk_app::state::{AppState, LOCAL_OWNER_ACCOUNT};
+use postdesk_client::{Options, RemoteBackend, Token};
+use postdesk_core::api::{Backend, WhoAmI};
+use postdesk_core::desktop::{AddRemoteBackend, BackendKind, BackendStatus, LocalServerSettings};
+use postdesk_core::{Engine, ErrorCode};
+use serde_json::json;
+use tokio::sync::oneshot;
+
+/// A `postdesk serve` on a loopback port: its URL, owner token and engine.
+struct Server {
+    url: String,
+    token: String,
+    engine: Engine,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    async fn start() -> Server {
+        let engine = Engine::open_in_memory().await.unwrap();
+        let token = engine.ensure_first_admin().await.unwrap().unwrap().token.secret;
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", tcp.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let router = postdesk_server::router(engine.clone());
+        let task = tokio::spawn(async move {
+            postdesk_server::serve(router, tcp, None, async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        Server { url, token, engine, stop: Some(stop), task }
+    }
+
+    async fn shut_down(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        (&mut self.task).await.unwrap();
+    }
+}
+
+async fn backends(dir: &std::path::Path, secrets: Arc<MemoryStore>) -> Backends {
+    let engine = Engine::open(dir).await.unwrap();
+    Backends::new(engine.local_backend(), Registry::load(dir).unwrap(), secrets).with_probe_timeout(Duration::from_secs(2))
+}
+
+fn input(name: &str, url: &str, token: &str) -> AddRemoteBackend {
+    AddRemoteBackend { name: name.into(), url: url.into(), token: token.into(), ca_cert_pem: None }
+}
+
+#[tokio::test]
+async fn a_fresh_app_lists_only_the_local_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = backends(dir.path(), Arc::default()).await;
+    let list = b.list().await;
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].id, "local");
+    assert_eq!(list[0].kind, BackendKind::Local);
+    assert_eq!(list[0].status, BackendStatus::Online);
+    assert_eq!(serde_json::to_value(&list[0]).unwrap()["kind"], "local");
+}
+
+#[tokio::test]
+async fn add_call_list_and_remove_a_remote_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = Arc::new(MemoryStore::default());
+    let b = backends(dir.path(), secrets.clone()).await;
+    let server = Server::start().await;
+
+    let added = b.add_remote(input("Head office", &format!("{}/", server.url), &server.token)).await.unwrap();
+    assert_eq!(added.id, "head-office");
+    assert_eq!(added.status, BackendStatus::Online);
+    assert_eq!(added.url.as_deref(), Some(server.url.as_str()), "trailing slash trimmed");
+
+    // The token is in the secret store, and nowhere in the file.
+    assert_eq!(secrets.get("head-office").unwrap().unwrap().expose(), &server.token);
+    let file = std::fs::read_to_string(dir.path().join(FILE_NAME)).unwrap();
+    assert!(!file.contains(&server.token), "{file}");
+
+    let list = b.list().await;
+    assert_eq!(list.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), ["local", "head-office"]);
+    assert_eq!(list[1].status, BackendStatus::Online);
+
+    // Operations by name reach the remote engine and the local one separately.
+    b.call("head-office", "create_domain", json!({"domain": "remote.example"})).await.unwrap();
+    let remote = b.call("head-office", "list_domains", json!({})).await.unwrap();
+    assert_eq!(remote[0]["name"], "remote.example");
+    let local = b.call("local", "list_domains", json!({})).await.unwrap();
+    assert_eq!(local, json!([]));
+    let me = b.call("head-office", "whoami", json!({})).await.unwrap();
+    assert_eq!(me["name"], "owner");
+
+    // A fresh app on the same folder finds it again, token from the store.
+    let again = backends(dir.path(), secrets.clone()).await;
+    assert_eq!(again.call("head-office", "list_domains", json!({})).await.unwrap(), remote);
+
+    b.remove("head-office").await.unwrap();
+    assert_eq!(secrets.get("head-office").unwrap(), None);
+    assert_eq!(b.list().await.len(), 1);
+    assert_eq!(b.call("head-office", "list_domains", json!({})).await.unwrap_err().code, ErrorCode::NotFound);
+    assert_eq!(b.remove("head-office").await.unwrap_err().code, ErrorCode::NotFound);
+    assert_eq!(b.remove("local").await.unwrap_err().code, ErrorCode::Validation);
+}
+
+#[tokio::test]
+async fn refused_additions_say_which_field_and_save_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = Arc::new(MemoryStore::default());
+    let b = backends(dir.path(), secrets.clone()).await;
+    let server = Server::start().await;
+
+    let wrong_token = b.add_remote(input("X", &server.url, "pd_wrong")).await.unwrap_err();
+    assert_eq!((wrong_token.code, wrong_token.field.as_deref()), (ErrorCode::Unauthenticated, Some("token")));
+
+    let plain_http = b.add_remote(input("X", "http://mail.example.com", &server.token)).await.unwrap_err();
+    assert_eq!((plain_http.code, plain_http.field.as_deref()), (ErrorCode::Validation, Some("url")));
+
+    let not_a_url = b.add_remote(input("X", "mail example", &server.token)).await.unwrap_err();
+    assert_eq!(not_a_url.field.as_deref(), Some("url"));
+
+    let nobody = b.add_remote(input("X", "http://127.0.0.1:9", &server.token)).await.unwrap_err();
+    assert_eq!((nobody.code, nobody.field.as_deref()), (ErrorCode::Unavailable, Some("url")));
+
+    let no_name = b.add_remote(input("  ", &server.url, &server.token)).await.unwrap_err();
+    assert_eq!(no_name.field.as_deref(), Some("name"));
+    let no_token = b.add_remote(input("X", &server.url, " ")).await.unwrap_err();
+    assert_eq!(no_token.field.as_deref(), Some("token"));
+    let bad_cert = AddRemoteBackend { ca_cert_pem: Some("not pem".into()), ..input("X", &server.url, &server.token) };
+    assert_eq!(b.add_remote(bad_cert).await.unwrap_err().field.as_deref(), Some("certificate"));
+
+    assert_eq!(b.list().await.len(), 1);
+    assert!(!dir.path().join(FILE_NAME).exists());
+    assert_eq!(secrets.get("x").unwrap(), None);
+
+    b.add_remote(input("X", &server.url, &server.token)).await.unwrap();
+    let twice = b.add_remote(input("Y", &server.url, &server.token)).await.unwrap_err();
+    assert_eq!((twice.code, twice.field.as_deref()), (ErrorCode::Conflict, Some("url")));
+}
+
+#[tokio::test]
+async fn the_list_shows_why_a_backend_is_not_usable() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = Arc::new(MemoryStore::default());
+    let b = backends(dir.path(), secrets.clone()).await;
+    let mut refusing = Server::start().await;
+    let mut down = Server::start().await;
+    b.add_remote(input("Refusing", &refusing.url, &refusing.token)).await.unwrap();
+    b.add_remote(input("Down", &down.url, &down.token)).await.unwrap();
+
+    // Revoke the token on the server; stop the other server.
+    let owner = refusing.engine.local_backend();
+    let tokens = owner.list_tokens(postdesk_core::api::ListTokens { admin: None }).await.unwrap();
+    for t in tokens {
+        owner.revoke_token(postdesk_core::api::RevokeToken { id: t.id }).await.unwrap();
+    }
+    down.shut_down().await;
+
+    let list = b.list().await;
+    assert_eq!(list[1].status, BackendStatus::Unauthorized, "{list:?}");
+    assert!(list[1].error.is_some());
+    assert_eq!(list[2].status, BackendStatus::Unreachable, "{list:?}");
+    assert!(list[2].error.is_some());
+
+    // A token missing from the keyring is reported, not a crash.
+    let fresh = backends(dir.path(), Arc::new(MemoryStore::default())).await;
+    let list = fresh.list().await;
+    assert_eq!(list[1].status, BackendStatus::Unauthorized);
+    assert!(list[1].error.as_deref().unwrap().contains("keyring"), "{list:?}");
+    refusing.shut_down().await;
+}
+
+#[tokio::test]
+async fn calls_reject_with_the_api_error_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = backends(dir.path(), Arc::default()).await;
+    let unknown_op = b.call("local", "make_coffee", json!({})).await.unwrap_err();
+    assert_eq!(unknown_op.code, ErrorCode::NotFound);
+    let bad_params = b.call("local", "create_domain", json!({"domian": "x.example"})).await.unwrap_err();
+    assert_eq!(bad_params.code, ErrorCode::Validation);
+    let invalid = b.call("local", "create_domain", json!({"domain": "not a domain"})).await.unwrap_err();
+    let as_js = serde_json::to_value(&invalid).unwrap();
+    assert_eq!(as_js["code"], "validation");
+    assert!(as_js["message"].is_string());
+    b.call("local", "create_domain", json!({"domain": "example.com"})).await.unwrap();
+    let dup = serde_json::to_value(b.call("local", "create_domain", json!({"domain": "example.com"})).await.unwrap_err())
+        .unwrap();
+    assert_eq!(dup["code"], "conflict");
+}
+
+#[tokio::test]
+async fn the_local_listener_starts_stops_and_remembers_its_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).await.unwrap();
+    let token = engine.ensure_first_admin().await.unwrap().unwrap().token.secret;
+    let server = LocalServer::new(engine.clone(), dir.path(), None).unwrap();
+
+    let status = server.status().await;
+    assert!(!status.running);
+    assert_eq!(status.settings, LocalServerSettings::default());
+    assert_eq!(status.data_dir, dir.path().display().to_string());
+
+    let bad = server.start(LocalServerSettings { api_listen: "localhost".into(), start_on_launch: true }).await;
+    assert_eq!(bad.unwrap_err().field.as_deref(), Some("api_listen"));
+
+    let status =
+        server.start(LocalServerSettings { api_listen: "127.0.0.1:0".into(), start_on_launch: true }).await.unwrap();
+    assert!(status.running);
+    let url = status.api_url.clone().unwrap();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let client = RemoteBackend::new(&url, Token::new(token.clone()), Options::default()).unwrap();
+    assert_eq!(client.whoami(WhoAmI {}).await.unwrap().name, "owner");
+
+    // A second listener on the same port fails and says why.
+    let taken = url.trim_start_matches("http://").to_string();
+    let other = LocalServer::new(engine.clone(), tempfile::tempdir().unwrap().path(), None).unwrap();
+    let err = other.start(LocalServerSettings { api_listen: taken, start_on_launch: false }).await.unwrap_err();
+    assert_eq!((err.code, err.field.as_deref()), (ErrorCode::Unavailable, Some("api_listen")));
+    assert!(other.status().await.error.is_some());
+
+    let stopped = server.stop().await;
+    assert!(!stopped.running);
+    assert_eq!(stopped.api_url, None);
+    assert!(client.whoami(WhoAmI {}).await.is_err());
+
+    // The next launch starts it again because the saved settings say so.
+    let relaunched = LocalServer::new(engine.clone(), dir.path(), None).unwrap();
+    let status = relaunched.start_on_launch().await;
+    assert!(status.running, "{status:?}");
+    assert!(status.settings.start_on_launch);
+    relaunched.stop().await;
+
+    // …and not when they do not.
+    relaunched.start(LocalServerSettings { api_listen: "127.0.0.1:0".into(), start_on_launch: false }).await.unwrap();
+    relaunched.stop().await;
+    let quiet = LocalServer::new(engine, dir.path(), None).unwrap();
+    assert!(!quiet.start_on_launch().await.running);
+}
+
+#[tokio::test]
+async fn first_start_keeps_the_owner_token_in_the_secret_store_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = Arc::new(MemoryStore::default());
+    let state = AppState::open(dir.path(), secrets.clone(), None).await.unwrap();
+    let token = secrets.get(LOCAL_OWNER_ACCOUNT).unwrap().expect("owner token stored");
+    assert!(token.expose().starts_with("pd_"));
+    assert!(dir.path().join("postdesk.db").is_file());
+
+    // The stored token works against the bundled server's API.
+    let status =
+        state.local_server.start(LocalServerSettings { api_listen: "127.0.0.1:0".into(), start_on_launch: false }).await.unwrap();
+    let client =
+        RemoteBackend::new(&status.api_url.unwrap(), Token::new(token.expose().clone()), Options::default()).unwrap();
+    assert_eq!(client.whoami(WhoAmI {}).await.unwrap().name, "owner");
+    state.close().await;
+
+    // No file in the data folder holds it.
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            assert!(!std::fs::read_to_string(&path).unwrap().contains(token.expose()), "{}", path.display());
+        }
+    }
+
+    // A second start keeps the first token.
+    let again = AppState::open(dir.path(), secrets.clone(), None).await.unwrap();
+    assert_eq!(secrets.get(LOCAL_OWNER_ACCOUNT).unwrap().unwrap(), token);
+    assert_eq!(again.backends.list().await[0].id, "local");
+    again.close().await;
+}

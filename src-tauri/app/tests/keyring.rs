@@ -1,0 +1,91 @@
+//! The OS keyring for real (Secret Service on Linux), through the same code the app uses.
+//!
+//! Ignored by default: it needs an unlocked Secret Service on the session bus. Run it with
+//! `tests/desktop/keyring.sh`, which starts a private D-Bus session and gnome-keyring:
+//! `dbus-run-session -- sh -c 'echo -n pw | gnome-keyring-daemon --unlock --components=secrets;
+//!  cargo test -p postdesk-app --test keyring -- --ignored'`.
+//! Entries go to the test namespace (`dev.postdesk.app.test-keyring`), never the app's.
+
+use std::sync::Arc;
+
+use postdesk_app::backends::Backends;
+use postdesk_app::registry::Registry;
+use postdesk_app::secret::{Keyring, Namespace, SecretStore, Sensitive};
+use postdesk_core::Engine;
+use postdesk_core::desktop::{AddRemoteBackend, BackendStatus};
+
+fn store() -> Keyring {
+    Keyring::new(&Namespace::Test("test-keyring".into()))
+}
+
+#[test]
+#[ignore = "needs a Secret Service: run tests/desktop/keyring.sh"]
+fn store_read_overwrite_and_delete_a_token() {
+    let keyring = store();
+    assert_eq!(keyring.service(), "dev.postdesk.app.test-keyring");
+    let account = format!("roundtrip-{}", std::process::id());
+
+    assert_eq!(keyring.get(&account).unwrap(), None, "NoEntry is Ok(None)");
+    keyring.set(&account, &Sensitive("pd_first".to_string())).unwrap();
+    assert_eq!(keyring.get(&account).unwrap().unwrap().expose(), "pd_first");
+
+    keyring.set(&account, &Sensitive("pd_second".to_string())).unwrap();
+    assert_eq!(keyring.get(&account).unwrap().unwrap().expose(), "pd_second");
+
+    // Another account in the same service is a separate entry.
+    let other = format!("{account}-other");
+    keyring.set(&other, &Sensitive("pd_other".to_string())).unwrap();
+    assert_eq!(keyring.get(&account).unwrap().unwrap().expose(), "pd_second");
+
+    keyring.delete(&account).unwrap();
+    assert_eq!(keyring.get(&account).unwrap(), None);
+    keyring.delete(&account).unwrap();
+    keyring.delete(&other).unwrap();
+
+    // Another namespace never sees these entries.
+    let build = Keyring::new(&Namespace::Build);
+    assert_ne!(build.service(), keyring.service());
+}
+
+#[tokio::test]
+#[ignore = "needs a Secret Service: run tests/desktop/keyring.sh"]
+async fn a_remote_backend_token_lives_in_the_keyring_only() {
+    // A real server on loopback to add.
+    let remote = Engine::open_in_memory().await.unwrap();
+    let token = remote.ensure_first_admin().await.unwrap().unwrap().token.secret;
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", tcp.local_addr().unwrap());
+    tokio::spawn(postdesk_server::serve(postdesk_server::router(remote), tcp, None, std::future::pending()));
+
+    let dir = tempfile::tempdir().unwrap();
+    let keyring = Arc::new(store());
+    let engine = Engine::open(dir.path()).await.unwrap();
+    let backends = Backends::new(engine.local_backend(), Registry::load(dir.path()).unwrap(), keyring.clone());
+    let added = backends
+        .add_remote(AddRemoteBackend { name: "Keyring test".into(), url, token: token.clone(), ca_cert_pem: None })
+        .await
+        .unwrap();
+    let id = added.id.clone();
+    let stored = tokio::task::spawn_blocking({
+        let (k, id) = (keyring.clone(), id.clone());
+        move || k.get(&id)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(stored.unwrap().expose(), &token);
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            assert!(!std::fs::read_to_string(&path).unwrap().contains(&token));
+        }
+    }
+
+    // A new app instance reads the token back from the keyring.
+    let relaunched = Backends::new(engine.local_backend(), Registry::load(dir.path()).unwrap(), keyring.clone());
+    assert_eq!(relaunched.list().await[1].status, BackendStatus::Online);
+
+    backends.remove(&id).await.unwrap();
+    let gone = tokio::task::spawn_blocking(move || keyring.get(&id)).await.unwrap().unwrap();
+    assert_eq!(gone, None);
+}

@@ -1,0 +1,165 @@
+// Drives the real Postdesk window through tauri-driver: the local backend in the sidebar,
+// IPC round trips (a result, a rejection with the API error object, a command the
+// capability does not grant), creating a domain through the UI, and a screenshot.
+//
+// Env: POSTDESK_APP (the built binary), WEBDRIVER_URL (tauri-driver, default
+// http://127.0.0.1:4444), OUT_DIR (where window.png goes), MODE=bench for the cold-start
+// and memory figures only.
+
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { LOCAL_BACKEND, WebDriver, sleep } from "./webdriver.mjs";
+
+const app = process.env.POSTDESK_APP;
+const outDir = process.env.OUT_DIR ?? "target/desktop";
+const mode = process.env.MODE ?? "test";
+if (!app) throw new Error("set POSTDESK_APP to the app binary");
+mkdirSync(outDir, { recursive: true });
+
+const results = [];
+function check(name, ok, detail = "") {
+  results.push(ok);
+  console.log(`${ok ? "ok" : "not ok"} - ${name}${detail ? ` (${detail})` : ""}`);
+}
+
+/** invoke() inside the page; resolves to {ok} or {err}. */
+async function invoke(wd, cmd, args) {
+  return wd.executeAsync(
+    `const done = arguments[arguments.length - 1];
+     window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1])
+       .then((v) => done({ ok: v === undefined ? null : v }), (e) => done({ err: e }));`,
+    [cmd, args],
+  );
+}
+
+/** PIDs of the processes running `binary`, and their WebKit children. */
+function processes(binary) {
+  const target = realpathSync(binary);
+  const all = readdirSync("/proc").filter((d) => /^\d+$/.test(d));
+  const parent = (pid) => Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")[1]);
+  const apps = all.filter((pid) => {
+    try {
+      return readlinkSync(`/proc/${pid}/exe`) === target;
+    } catch {
+      return false;
+    }
+  });
+  const children = all.filter((pid) => {
+    try {
+      return apps.includes(String(parent(pid)));
+    } catch {
+      return false;
+    }
+  });
+  return { apps, children };
+}
+
+function rssKiB(pid) {
+  const m = readFileSync(`/proc/${pid}/status`, "utf8").match(/^VmRSS:\s+(\d+) kB/m);
+  return m ? Number(m[1]) : 0;
+}
+
+function comm(pid) {
+  return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+}
+
+const wd = new WebDriver(process.env.WEBDRIVER_URL ?? "http://127.0.0.1:4444");
+await wd.waitReady();
+const t0 = performance.now();
+await wd.start(app);
+const tSession = performance.now();
+try {
+  const [local, via] = await wd.waitFor(LOCAL_BACKEND, 60000);
+  const tSidebar = performance.now();
+
+  if (mode === "bench") {
+    await sleep(3000); // let the first page settle
+    const { apps, children } = processes(app);
+    const appRss = apps.reduce((sum, pid) => sum + rssKiB(pid), 0);
+    const childRss = children.reduce((sum, pid) => sum + rssKiB(pid), 0);
+    const figures = {
+      cold_start_ms: Math.round(tSidebar - t0),
+      session_ms: Math.round(tSession - t0),
+      app_rss_mib: +(appRss / 1024).toFixed(1),
+      webkit_children: children.map((pid) => `${comm(pid)}=${(rssKiB(pid) / 1024).toFixed(1)}MiB`),
+      total_rss_mib: +((appRss + childRss) / 1024).toFixed(1),
+    };
+    console.log(`BENCH ${JSON.stringify(figures)}`);
+  } else {
+    check("the window opens with a title", (await wd.title()) === "Postdesk", await wd.title());
+    check(
+      "the sidebar shows the local backend",
+      /online/i.test(await wd.text(local)),
+      `${via === 0 ? "data-testid=backend-local" : "fallback selector"}: ${JSON.stringify(await wd.text(local))}`,
+    );
+    check("cold start to the sidebar", true, `${Math.round(tSidebar - t0)} ms`);
+
+    const who = await invoke(wd, "backend_call", { backend: "local", operation: "whoami", params: {} });
+    check("backend_call round-trips over IPC", who.ok?.name === "owner", JSON.stringify(who));
+
+    const missing = await invoke(wd, "backend_call", { backend: "nowhere", operation: "whoami", params: {} });
+    check(
+      "errors reject with the API error object",
+      missing.err?.code === "not_found" && typeof missing.err?.message === "string",
+      JSON.stringify(missing),
+    );
+
+    const backends = await invoke(wd, "list_backends", {});
+    check("list_backends puts local first", backends.ok?.[0]?.id === "local", JSON.stringify(backends));
+
+    const status = await invoke(wd, "local_server_status", {});
+    check("local_server_status reports the data folder", typeof status.ok?.data_dir === "string", JSON.stringify(status));
+    if (process.env.XDG_DATA_HOME) {
+      // Tauri's app_data_dir() must be the CLI's default folder: $XDG_DATA_HOME/dev.postdesk.app.
+      const expected = join(process.env.XDG_DATA_HOME, "dev.postdesk.app");
+      check(
+        "the engine lives in the OS app-data folder the CLI uses",
+        status.ok?.data_dir === expected && existsSync(join(expected, "postdesk.db")),
+        status.ok?.data_dir,
+      );
+    }
+
+    const denied = await invoke(wd, "plugin:event|emit", { event: "probe", payload: null });
+    check("commands outside the capability are refused", denied.err !== undefined, JSON.stringify(denied));
+
+    // The UI round trip: create a domain and see it listed.
+    const domain = "desktop-test.example";
+    const [domainsLink] = await wd.waitFor([["css selector", 'nav[aria-label="Pages"] a[href="#/domains"]']]);
+    await wd.click(domainsLink);
+    const [newDomain] = await wd.waitFor([["xpath", '//button[normalize-space(.)="New domain"]']]);
+    await wd.click(newDomain);
+    const [input] = await wd.waitFor([["css selector", 'dialog[open] input[name="domain"]']]);
+    await wd.type(input, domain);
+    await wd.click(await wd.find('dialog[open] button[type="submit"]'));
+    let listed = false;
+    try {
+      await wd.waitFor([["css selector", `tr[data-domain="${domain}"]`]], 15000);
+      listed = true;
+    } catch (e) {
+      console.log(`# ${e.message}`);
+    }
+    check("a domain created in the UI is listed", listed);
+    const stored = await invoke(wd, "backend_call", { backend: "local", operation: "list_domains", params: {} });
+    check("…and stored by the local engine", stored.ok?.some?.((d) => d.name === domain), JSON.stringify(stored));
+
+    await sleep(300);
+    const png = join(outDir, "window.png");
+    writeFileSync(png, await wd.screenshot());
+    check("screenshot saved", true, png);
+  }
+} catch (e) {
+  check("the window test ran to the end", false, e.message);
+  try {
+    writeFileSync(join(outDir, "window-failure.png"), await wd.screenshot());
+  } catch {
+    /* no window to capture */
+  }
+} finally {
+  await wd.quit();
+}
+
+if (mode !== "bench") {
+  const passed = results.filter(Boolean).length;
+  console.log(`${passed} passed, ${results.length - passed} failed`);
+}
+process.exit(results.every(Boolean) ? 0 : 1);

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The real desktop window under Xvfb, driven through WebDriver (tauri-driver +
+# WebKitWebDriver): sidebar, IPC, a domain created through the UI, and a screenshot in
+# $TARGET/desktop/window.png. Fresh data folder and keyring for every run.
+#   tests/desktop/window.sh             (installs missing Debian packages and tauri-driver)
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+ensure_packages
+ensure_tauri_driver
+ensure_ui
+build_app
+mkdir -p "$OUT"
+export CARGO_HOME=${CARGO_HOME:-$HOME/.cargo} RUSTUP_HOME=${RUSTUP_HOME:-$HOME/.rustup}
+fresh_home
+trap 'rm -rf "$FRESH"' EXIT
+PORT=${WEBDRIVER_PORT:-4444}
+NATIVE_PORT=${WEBDRIVER_NATIVE_PORT:-4445}
+export POSTDESK_APP=$APP_BIN OUT_DIR=$OUT WEBDRIVER_URL=http://127.0.0.1:$PORT
+export TAURI_DRIVER PORT NATIVE_PORT ROOT
+log "window test (xvfb-run, dbus-run-session, tauri-driver on :$PORT)"
+status=0
+xvfb-run -a -s "-screen 0 1280x900x24" dbus-run-session -- bash -c '
+  echo -n pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+  "$TAURI_DRIVER" --port "$PORT" --native-port "$NATIVE_PORT" --native-driver /usr/bin/WebKitWebDriver \
+    >"$OUT_DIR/tauri-driver.log" 2>&1 &
+  driver=$!
+  node "$ROOT/tests/desktop/window.mjs"; rc=$?
+  kill "$driver" 2>/dev/null; wait "$driver" 2>/dev/null
+  exit $rc
+' || status=$?
+exit $status
