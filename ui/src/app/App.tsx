@@ -18,12 +18,22 @@ function WebApp() {
   const [token, setToken] = useState<string | null>(readToken);
   const [loginMessage, setLoginMessage] = useState<string | null>(null);
   const [status, setStatus] = useState<BackendInfo["status"]>("online");
-  const client = useMemo(() => createClient(new HttpTransport("", readToken)), []);
   const signOut = useCallback((message: string | null) => {
     sessionStorage.removeItem(TOKEN_KEY);
     setToken(null);
     setLoginMessage(message);
   }, []);
+  const client = useMemo(() => {
+    const http = new HttpTransport("", readToken);
+    // A token revoked or expired mid-session: back to the login, saying why.
+    return createClient({
+      call: (name, params) =>
+        http.call(name, params).catch((e: unknown) => {
+          if (e instanceof BackendError && e.code === "unauthenticated" && readToken()) signOut(e.message);
+          throw e;
+        }),
+    });
+  }, [signOut]);
   const onCallerError = useCallback(
     (e: BackendError) => {
       if (e.code === "unauthenticated") signOut(e.message);
@@ -57,6 +67,7 @@ function WebApp() {
   };
   return (
     <div className="app">
+      <SkipLink />
       <Sidebar
         backends={[backend]}
         selected={backend.id}
@@ -99,6 +110,7 @@ function DesktopApp() {
   const onCallerError = useCallback(() => reloadList(), [reloadList]);
   return (
     <div className="app">
+      <SkipLink />
       <Sidebar
         backends={backends}
         selected={current?.id ?? null}
@@ -122,5 +134,16 @@ function DesktopApp() {
         </main>
       )}
     </div>
+  );
+}
+
+function SkipLink() {
+  return (
+    <a className="skip-link" href="#page-title" onClick={(e) => {
+      e.preventDefault();
+      document.getElementById("page-title")?.focus();
+    }}>
+      Skip to the page
+    </a>
   );
 }

@@ -108,7 +108,7 @@ export function BackendView({ backend, client, desktop, onCallerError, onCallerO
       </nav>
       <main className="main" aria-labelledby="page-title">
         <header className="page-head">
-          <h1 id="page-title" className="page-title">
+          <h1 id="page-title" className="page-title" tabIndex={-1}>
             {def.title}
           </h1>
           {def.perDomain && <DomainPicker />}
