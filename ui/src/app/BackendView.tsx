@@ -52,6 +52,7 @@ export function BackendView({ backend, client, desktop, onCallerError, onCallerO
             reloadDomains: domains.reload,
             domain,
             setDomain,
+            readOnly: who.data.role === "helpdesk",
             desktop,
           }
         : null,
@@ -113,6 +114,11 @@ export function BackendView({ backend, client, desktop, onCallerError, onCallerO
           </h1>
           {def.perDomain && <DomainPicker />}
         </header>
+        {session.readOnly && (
+          <div className="notice" role="note">
+            Read-only: the helpdesk role can look at everything its pages cover but change nothing.
+          </div>
+        )}
         {!allowed ? (
           <div className="page-error denied" role="alert" data-code="permission_denied">
             <strong>Permission denied.</strong> Your admin account ({session.caller.name}) may not use the{" "}

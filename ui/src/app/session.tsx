@@ -17,6 +17,8 @@ export interface Session {
   /** The domain picked in the header (pages that work per domain use it). */
   domain: string | null;
   setDomain: (d: string | null) => void;
+  /** The caller may read but change nothing (helpdesk): change controls are disabled. */
+  readOnly: boolean;
   /** Desktop commands, in the Tauri app only. */
   desktop: Desktop | null;
 }

@@ -198,7 +198,7 @@ function AccountEditor({
   onRemoved: () => void;
   onClose: () => void;
 }) {
-  const { client } = useSession();
+  const { client, readOnly } = useSession();
   const [name, setName] = useState(account.display_name);
   const [dept, setDept] = useState(account.department ?? "");
   const [notes, setNotes] = useState(account.notes);
@@ -315,7 +315,7 @@ function AccountEditor({
           </div>
         )}
         <div className="row-buttons">
-          <button type="submit" className="primary" disabled={save.pending || deleted}>
+          <button type="submit" className="primary" disabled={save.pending || deleted || readOnly}>
             {save.pending ? "Saving…" : "Save changes"}
           </button>
         </div>
@@ -342,7 +342,7 @@ function AccountEditor({
               Password set.
             </div>
           )}
-          <button type="submit" disabled={pw.pending || deleted}>
+          <button type="submit" disabled={pw.pending || deleted || readOnly}>
             Set password
           </button>
         </form>
@@ -363,7 +363,7 @@ function AccountEditor({
               {account.aliases.map((a) => (
                 <li key={a}>
                   {a}
-                  <button type="button" className="ghost small" aria-label={`Remove ${a}`} onClick={() => void removeAlias(a)}>
+                  <button type="button" className="ghost small" aria-label={`Remove ${a}`} disabled={readOnly} onClick={() => void removeAlias(a)}>
                     ×
                   </button>
                 </li>
@@ -374,14 +374,14 @@ function AccountEditor({
             {(p) => <input {...p} value={alias} onChange={(e) => setAlias(e.target.value)} placeholder="sales" />}
           </Field>
           <FormError error={aliasAction.error} fields={["alias"]} />
-          <button type="submit" disabled={aliasAction.pending || deleted}>
+          <button type="submit" disabled={aliasAction.pending || deleted || readOnly}>
             Add address
           </button>
         </form>
 
         {!deleted && (
           <div className="panel">
-            <button type="button" className="danger" onClick={() => setConfirmRemove(true)}>
+            <button type="button" className="danger" disabled={readOnly} onClick={() => setConfirmRemove(true)}>
               Delete account…
             </button>
           </div>

@@ -25,7 +25,7 @@ const nf = new Intl.NumberFormat();
 
 /** The accounts of a domain: filtered, sorted and paged on the server, virtually scrolled. */
 export function AccountsPage() {
-  const { client, domain, reloadDomains } = useSession();
+  const { client, domain, reloadDomains, readOnly } = useSession();
   const [text, setText] = useState("");
   const query = useDebounced(text.trim(), 250);
   const [status, setStatus] = useState<AccountStatus | "">("");
@@ -176,7 +176,7 @@ export function AccountsPage() {
         >
           {store.total === null ? "Loading…" : `${nf.format(store.total)} account${store.total === 1 ? "" : "s"}`}
         </span>
-        <button type="button" className="primary" onClick={() => setCreating(true)}>
+        <button type="button" className="primary" disabled={readOnly} onClick={() => setCreating(true)}>
           New account
         </button>
       </div>

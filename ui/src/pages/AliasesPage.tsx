@@ -9,7 +9,7 @@ type Modal = { kind: "edit"; alias: Alias | null } | { kind: "remove"; alias: Al
 
 /** Distribution aliases of a domain, and "who receives mail to x?". */
 export function AliasesPage() {
-  const { client, domain } = useSession();
+  const { client, domain, readOnly } = useSession();
   const list = useAsync(() => client.call("list_aliases", { domain: domain! }), [client, domain]);
   const [modal, setModal] = useState<Modal>(null);
   const done = () => {
@@ -20,7 +20,7 @@ export function AliasesPage() {
     <section className="aliases-page">
       <ResolveBox />
       <div className="toolbar">
-        <button type="button" className="primary" onClick={() => setModal({ kind: "edit", alias: null })}>
+        <button type="button" className="primary" disabled={readOnly} onClick={() => setModal({ kind: "edit", alias: null })}>
           New alias
         </button>
       </div>
@@ -47,10 +47,10 @@ export function AliasesPage() {
                 <td>{a.targets.join(", ")}</td>
                 <td>{a.description}</td>
                 <td className="actions">
-                  <button type="button" onClick={() => setModal({ kind: "edit", alias: a })}>
+                  <button type="button" disabled={readOnly} onClick={() => setModal({ kind: "edit", alias: a })}>
                     Edit…
                   </button>
-                  <button type="button" onClick={() => setModal({ kind: "remove", alias: a })}>
+                  <button type="button" disabled={readOnly} onClick={() => setModal({ kind: "remove", alias: a })}>
                     Remove…
                   </button>
                 </td>

@@ -17,7 +17,7 @@ type Modal =
 
 /** The department tree of a domain: create, rename, remove, and drag (or M) to move. */
 export function DepartmentsPage() {
-  const { client, domain } = useSession();
+  const { client, domain, readOnly } = useSession();
   const list = useAsync(() => client.call("list_departments", { domain: domain! }), [client, domain]);
   const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
   const [focused, setFocused] = useState<string | null>(null);
@@ -56,6 +56,8 @@ export function DepartmentsPage() {
     const i = visible.indexOf(node);
     const path = node.dept.path;
     const hasChildren = node.children.length > 0;
+    const changes = ["F2", "Enter", "Delete", "m", "M", "n", "N"];
+    if (readOnly && changes.includes(e.key)) return;
     const focusAt = (j: number) => {
       const n = visible[Math.max(0, Math.min(visible.length - 1, j))];
       if (n) setFocused(n.dept.path);
@@ -160,7 +162,7 @@ export function DepartmentsPage() {
             dropTarget === dept.path ? "drop-target" : "",
             dragging?.path === dept.path ? "dragging" : "",
           ].join(" ")}
-          draggable
+          draggable={!readOnly}
           onDragStart={(e) => dragStart(e, dept)}
           onDragEnd={dragEnd}
           onDragOver={(e) => dragOver(e, dept.path)}
@@ -193,16 +195,21 @@ export function DepartmentsPage() {
   return (
     <section className="departments-page">
       <div className="toolbar">
-        <button type="button" className="primary" onClick={() => setModal({ kind: "create", parent: current?.dept.path ?? null })}>
+        <button
+          type="button"
+          className="primary"
+          disabled={readOnly}
+          onClick={() => setModal({ kind: "create", parent: current?.dept.path ?? null })}
+        >
           New department
         </button>
-        <button type="button" disabled={!current} onClick={() => current && setModal({ kind: "rename", dept: current.dept })}>
+        <button type="button" disabled={!current || readOnly} onClick={() => current && setModal({ kind: "rename", dept: current.dept })}>
           Rename
         </button>
-        <button type="button" disabled={!current} onClick={() => current && setModal({ kind: "move", dept: current.dept })}>
+        <button type="button" disabled={!current || readOnly} onClick={() => current && setModal({ kind: "move", dept: current.dept })}>
           Move to…
         </button>
-        <button type="button" disabled={!current} onClick={() => current && setModal({ kind: "remove", dept: current.dept })}>
+        <button type="button" disabled={!current || readOnly} onClick={() => current && setModal({ kind: "remove", dept: current.dept })}>
           Remove
         </button>
         <span className="muted small">

@@ -14,7 +14,7 @@ const PERMISSIONS: { value: SendPermission; label: string }[] = [
 
 /** Mail groups: members, who may send to them, the whitelist. */
 export function GroupsPage() {
-  const { client, domain } = useSession();
+  const { client, domain, readOnly } = useSession();
   const list = useAsync(() => client.call("list_groups", { domain: domain! }), [client, domain]);
   const [selected, setSelected] = useState<string | null>(null);
   const [creating, setCreating] = useState(false);
@@ -24,7 +24,7 @@ export function GroupsPage() {
     <section className="groups-page two-pane">
       <div className="pane-list">
         <div className="toolbar">
-          <button type="button" className="primary" onClick={() => setCreating(true)}>
+          <button type="button" className="primary" disabled={readOnly} onClick={() => setCreating(true)}>
             New group
           </button>
         </div>
@@ -144,7 +144,7 @@ function PermissionChoice({
 }
 
 function GroupEditor({ group, onChanged, onRemoved }: { group: MailGroup; onChanged: () => void; onRemoved: () => void }) {
-  const { client } = useSession();
+  const { client, readOnly } = useSession();
   const [name, setName] = useState(group.name);
   const [permission, setPermission] = useState<SendPermission>(group.send_permission);
   const [whitelist, setWhitelist] = useState(group.allowed_senders.join("\n"));
@@ -210,7 +210,7 @@ function GroupEditor({ group, onChanged, onRemoved }: { group: MailGroup; onChan
             Saved.
           </div>
         )}
-        <button type="submit" className="primary" disabled={save.pending}>
+        <button type="submit" className="primary" disabled={save.pending || readOnly}>
           Save
         </button>
       </form>
@@ -227,7 +227,7 @@ function GroupEditor({ group, onChanged, onRemoved }: { group: MailGroup; onChan
           {group.members.map((m) => (
             <li key={m}>
               {m}
-              <button type="button" className="ghost small" aria-label={`Remove member ${m}`} onClick={() => void removeMember(m)}>
+              <button type="button" className="ghost small" aria-label={`Remove member ${m}`} disabled={readOnly} onClick={() => void removeMember(m)}>
                 ×
               </button>
             </li>
@@ -237,12 +237,12 @@ function GroupEditor({ group, onChanged, onRemoved }: { group: MailGroup; onChan
           {(p) => <input {...p} value={member} onChange={(e) => setMember(e.target.value)} />}
         </Field>
         <FormError error={members.error} fields={["members"]} />
-        <button type="submit" disabled={members.pending}>
+        <button type="submit" disabled={members.pending || readOnly}>
           Add
         </button>
       </form>
       <div className="panel">
-        <button type="button" className="danger" onClick={() => setRemoving(true)}>
+        <button type="button" className="danger" disabled={readOnly} onClick={() => setRemoving(true)}>
           Remove group…
         </button>
       </div>
