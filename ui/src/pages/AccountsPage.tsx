@@ -174,7 +174,7 @@ export function AccountsPage() {
           data-ready={store.ready && settled ? "true" : "false"}
           aria-live="polite"
         >
-          {store.total === null ? "Loading…" : `${nf.format(store.total)} account${store.total === 1 ? "" : "s"}`}
+          {store.total === null ? (store.error ? "" : "Loading…") : `${nf.format(store.total)} account${store.total === 1 ? "" : "s"}`}
         </span>
         <button type="button" className="primary" disabled={readOnly} onClick={() => setCreating(true)}>
           New account
