@@ -43,6 +43,7 @@ export function Sidebar({ backends, selected, onSelect, onSignOut, desktop, onBa
             <button
               type="button"
               className="backend-button"
+              data-testid={`backend-${b.id}`}
               aria-current={b.id === selected ? "true" : undefined}
               onClick={() => onSelect(b.id)}
               title={b.error ?? b.url ?? undefined}

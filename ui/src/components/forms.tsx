@@ -75,6 +75,14 @@ export function PageError({ error, what }: { error: BackendError; what: string }
       </div>
     );
   }
+  if (error.code === "unauthenticated") {
+    return (
+      <div className="page-error" role="alert" data-code={error.code}>
+        <strong>The API token was refused.</strong> {error.message} Remove this backend and add it again with a valid
+        token.
+      </div>
+    );
+  }
   return (
     <div className="page-error" role="alert" data-code={error.code}>
       <strong>Could not load {what}.</strong> {error.message}
