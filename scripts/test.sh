@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs every test of Postdesk on a Debian 12 machine with Rust (rustup) and Node.js 20,
+# installing what is missing: Debian packages (knot for the DNS tests, Chromium for the
+# browser tests, WebKitGTK/Xvfb/gnome-keyring for the desktop tests), npm packages,
+# crates, tauri-driver. Exits non-zero on the first failure. Honours CARGO_TARGET_DIR.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+source tests/desktop/lib.sh   # ensure_packages, log, DESKTOP_PACKAGES
+DESKTOP_PACKAGES+=(knot chromium)
+export POSTDESK_BIN=${CARGO_TARGET_DIR:-$ROOT/target}/debug/postdesk
+
+log "Debian packages"
+ensure_packages
+
+log "UI: install, lint, unit tests, build (the desktop app embeds ui/dist)"
+(cd ui && npm ci --no-audit --no-fund && npm run lint && npm test && npm run build)
+
+log "Rust: format and lints"
+cargo fmt --all -- --check
+cargo clippy --all-targets --locked -- -D warnings          # engine crates (no WebKit)
+cargo clippy -p postdesk-app --all-targets --locked -- -D warnings
+
+log "Rust: unit, contract, CLI and real-DNS tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --locked --no-fail-fast
+else
+  cargo test --locked --no-fail-fast
+fi
+cargo build --locked -p postdesk-cli
+
+log "UI: browser end-to-end tests against a real postdesk serve"
+(cd ui && npm run e2e)
+
+log "Desktop: app unit tests, keyring on a real Secret Service, the window under Xvfb"
+cargo test --locked -p postdesk-app
+tests/desktop/keyring.sh
+tests/desktop/window.sh
+
+log "all tests passed"
