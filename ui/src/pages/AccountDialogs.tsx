@@ -24,6 +24,7 @@ function DepartmentSelect({
   return (
     <select {...rest} value={value} onChange={(e) => onChange(e.target.value)}>
       <option value="">(top level)</option>
+      {value && !departments.some((d) => d.path === value) && <option value={value}>{value}</option>}
       {departments.map((d) => (
         <option key={d.path} value={d.path}>
           {d.path}

@@ -216,7 +216,7 @@ export function AccountsPage() {
           onKeyDown={onKey}
           data-state={store.ready ? "ready" : "loading"}
         >
-          <div className="grid-sizer" style={{ height: virtualizer.getTotalSize() }}>
+          <div className="grid-sizer" role="presentation" style={{ height: virtualizer.getTotalSize() }}>
             {items.map((v) => {
               const a = store.row(v.index);
               return (

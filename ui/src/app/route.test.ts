@@ -1,0 +1,22 @@
+import { describe, expect, it } from "vitest";
+import type { Caller } from "../bindings/Caller";
+import { mayUse } from "./route";
+
+const owner: Caller = { name: "owner", role: "owner", pages: [], domains: null };
+const olga: Caller = { name: "olga", role: "admin", pages: ["accounts", "departments"], domains: ["other.org"] };
+
+describe("mayUse", () => {
+  it("gives owners every page, admins and tokens included", () => {
+    expect(mayUse(owner, "audit", false)).toBe(true);
+    expect(mayUse(owner, "admins", false)).toBe(true);
+  });
+  it("gives others only their pages, never admins", () => {
+    expect(mayUse(olga, "accounts", false)).toBe(true);
+    expect(mayUse(olga, "aliases", false)).toBe(false);
+    expect(mayUse(olga, "admins", false)).toBe(false);
+  });
+  it("offers the local server settings in the desktop app only", () => {
+    expect(mayUse(owner, "settings", false)).toBe(false);
+    expect(mayUse(olga, "settings", true)).toBe(true);
+  });
+});
