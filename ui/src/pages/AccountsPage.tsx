@@ -37,6 +37,7 @@ export function AccountsPage() {
   const [open, setOpen] = useState<string | null>(null);
   const [creating, setCreating] = useState(false);
   const [reloadTick, setReloadTick] = useState(0);
+  const scrollRef = useRef<HTMLDivElement>(null);
   const departments = useAsync(() => client.call("list_departments", { domain: domain! }), [client, domain]);
 
   const params: ListAccounts = useMemo(
@@ -51,8 +52,15 @@ export function AccountsPage() {
     [domain, query, status, department, sort, descending],
   );
 
+  const [shown, setShown] = useState<AccountPages | null>(null);
   const store = useMemo(
-    () => new AccountPages(client, params, () => setVersion((v) => v + 1)),
+    () => {
+      const pages: AccountPages = new AccountPages(client, params, () => {
+        setVersion((v) => v + 1);
+        if (pages.ready) setShown(pages);
+      });
+      return pages;
+    },
     // reloadTick: a fresh store after a create or delete
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [client, params, reloadTick],
@@ -60,11 +68,13 @@ export function AccountsPage() {
   useEffect(() => {
     store.ensure(0, 0);
     setActive(0);
+    if (scrollRef.current) scrollRef.current.scrollTop = 0;
     return () => store.close();
   }, [store]);
+  // While a new filter's first page is on its way, the last listing stays on screen.
+  const view = store.ready || store.error || !shown ? store : shown;
 
-  const scrollRef = useRef<HTMLDivElement>(null);
-  const total = store.total ?? 0;
+  const total = view.total ?? 0;
   // eslint-disable-next-line react-hooks/incompatible-library
   const virtualizer = useVirtualizer({
     count: total,
@@ -76,8 +86,8 @@ export function AccountsPage() {
   const first = items.length ? items[0].index : 0;
   const last = items.length ? items[items.length - 1].index : 0;
   useEffect(() => {
-    store.ensure(first, last);
-  }, [store, first, last]);
+    if (view === store) store.ensure(first, last);
+  }, [view, store, first, last]);
 
   const move = (to: number) => {
     if (total === 0) return;
@@ -107,7 +117,7 @@ export function AccountsPage() {
         move(total - 1);
         break;
       case "Enter": {
-        const a = store.row(active);
+        const a = view.row(active);
         if (a) setOpen(a.address);
         break;
       }
@@ -174,7 +184,7 @@ export function AccountsPage() {
           data-ready={store.ready && settled ? "true" : "false"}
           aria-live="polite"
         >
-          {store.total === null ? (store.error ? "" : "Loading…") : `${nf.format(store.total)} account${store.total === 1 ? "" : "s"}`}
+          {view.total === null ? (store.error ? "" : "Loading…") : `${nf.format(view.total)} account${view.total === 1 ? "" : "s"}`}
         </span>
         <button type="button" className="primary" disabled={readOnly} onClick={() => setCreating(true)}>
           New account
@@ -215,10 +225,11 @@ export function AccountsPage() {
           aria-activedescendant={total > 0 ? activeId : undefined}
           onKeyDown={onKey}
           data-state={store.ready ? "ready" : "loading"}
+          aria-busy={!store.ready}
         >
           <div className="grid-sizer" role="presentation" style={{ height: virtualizer.getTotalSize() }}>
             {items.map((v) => {
-              const a = store.row(v.index);
+              const a = view.row(v.index);
               return (
                 <Row
                   key={v.key}
@@ -235,7 +246,7 @@ export function AccountsPage() {
               );
             })}
           </div>
-          {store.ready && total === 0 && (
+          {view.ready && total === 0 && (
             <p className="empty">{query || status || department ? "No account matches this filter." : "No accounts yet."}</p>
           )}
         </div>
