@@ -183,6 +183,11 @@ describe("postdesk admin UI", { concurrency: false }, () => {
     await page.locator('[data-path="Support/East/North"]').waitFor();
     await page.getByRole("status").filter({ hasText: "now Support/East" }).waitFor();
     assert.equal(await page.locator('[data-path="Sales/East"]').count(), 0);
+    // Undo moves it back; then drag it again.
+    await page.getByRole("status").getByRole("button", { name: "Undo" }).click();
+    await page.locator('[data-path="Sales/East/North"]').waitFor();
+    await page.getByTestId("dept-Sales/East").dragTo(page.getByTestId("dept-Support"));
+    await page.locator('[data-path="Support/East/North"]').waitFor();
     // The moved department has focus; M opens the move dialog, Enter confirms.
     const east = page.locator('[data-path="Support/East"]');
     await east.focus();
@@ -194,6 +199,23 @@ describe("postdesk admin UI", { concurrency: false }, () => {
     await page.locator('[data-path="East"]').focus();
     await page.keyboard.press("ArrowDown");
     assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("data-path")), "East/North");
+    // F2 renames, Delete removes (an empty department only: the refusal shows in the dialog).
+    await page.keyboard.press("F2");
+    await dialog(page).getByLabel("New name").fill("Nord");
+    await page.keyboard.press("Enter");
+    await page.locator('[data-path="East/Nord"]').waitFor();
+    await page.locator('[data-path="East"]').focus();
+    await page.keyboard.press("Delete");
+    await dialog(page).getByRole("button", { name: "Remove" }).click();
+    const refusal = dialog(page).locator(".form-error");
+    await refusal.waitFor();
+    assert.ok((await refusal.innerText()).length > 0);
+    await page.keyboard.press("Escape");
+    await dialog(page).waitFor({ state: "detached" });
+    await page.locator('[data-path="East/Nord"]').focus();
+    await page.keyboard.press("Delete");
+    await dialog(page).getByRole("button", { name: "Remove" }).click();
+    await page.locator('[data-path="East/Nord"]').waitFor({ state: "detached" });
     // Ann's account moved along.
     const ann = await api(server, server.token, "GET", "/api/accounts/ann%40example.com");
     assert.equal(ann.department, "East");

@@ -25,7 +25,7 @@ export function DepartmentsPage() {
   const [dragging, setDragging] = useState<Department | null>(null);
   const [dropTarget, setDropTarget] = useState<string | null | undefined>(undefined);
   const move = useAction();
-  const [notice, setNotice] = useState<string | null>(null);
+  const [notice, setNotice] = useState<{ text: string; undo: (() => void) | null } | null>(null);
   const treeRef = useRef<HTMLUListElement>(null);
 
   const depts = useMemo(() => list.data ?? [], [list.data]);
@@ -41,12 +41,17 @@ export function DepartmentsPage() {
     tree.querySelector<HTMLElement>(`[data-path="${CSS.escape(focusPath)}"]`)?.focus();
   }, [focusPath, visible]);
 
-  const doMove = async (dept: Department, parent: string | null) => {
+  const doMove = async (dept: Department, parent: string | null, undoing = false) => {
     setNotice(null);
     const moved = await move.run(() => client.call("move_department", { domain: domain!, path: dept.path, new_parent: parent }));
     if (moved) {
       setFocused(moved.path);
-      setNotice(`Moved ${dept.path} to ${parent ?? "the top level"}: now ${moved.path}.`);
+      const back = dept.parent;
+      setNotice({
+        text: `Moved ${dept.path} to ${parent ?? "the top level"}: now ${moved.path}.`,
+        // A move is cheap to undo: move it back where it was.
+        undo: undoing ? null : () => void doMove(moved, back, true),
+      });
       list.reload();
     }
     return moved;
@@ -108,9 +113,8 @@ export function DepartmentsPage() {
     e.dataTransfer.setData(DRAG_TYPE, dept.path);
     e.dataTransfer.setData("text/plain", dept.path);
     e.dataTransfer.effectAllowed = "move";
+    // Nothing above the tree may change now: a layout shift would move the drop targets.
     setDragging(dept);
-    setNotice(null);
-    move.setError(null);
   };
   const dragEnd = () => {
     setDragging(null);
@@ -219,8 +223,13 @@ export function DepartmentsPage() {
 
       <FormError error={move.error} />
       {notice && (
-        <div className="ok" role="status">
-          {notice}
+        <div className="ok notice-row" role="status">
+          <span>{notice.text}</span>
+          {notice.undo && !readOnly && (
+            <button type="button" className="small" onClick={notice.undo}>
+              Undo
+            </button>
+          )}
         </div>
       )}
 
