@@ -56,6 +56,7 @@ describe("postdesk admin UI", { concurrency: false }, () => {
       await page.locator(`tr[data-domain="${name}"]`).waitFor();
     }
     assert.match(await page.locator('tr[data-domain="example.com"]').innerText(), /0 \/ 1,000/);
+    await page.screenshot({ path: screenshotPath("domains") });
     // A duplicate domain: the conflict is shown at the domain name field.
     await page.getByRole("button", { name: "New domain", exact: true }).click();
     await dialog(page).getByLabel("Domain name").fill("example.com");
