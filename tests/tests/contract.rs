@@ -38,6 +38,7 @@ contract!(
     helpdesk_reads_but_cannot_change,
     admins_and_tokens_are_owner_business,
     audit_log_records_who_what_before_after,
+    dkim_keys_rotate_and_never_show_the_private_key,
 );
 
 #[track_caller]
@@ -831,6 +832,32 @@ fn calls_on_b(b: &dyn postdesk_core::Backend) -> Vec<(&'static str, BoxFuture<'_
         ),
         ("revoke_token", b.revoke_token(RevokeToken { id: "x".into() }).boxed()),
         (
+            "check_dns",
+            b.check_dns(CheckDns {
+                domain: d(),
+                dkim_selectors: None,
+                expect_cnames: None,
+                expected_mx: None,
+                server_ip: None,
+            })
+            .map(|r| r.map(drop))
+            .boxed(),
+        ),
+        (
+            "dns_setup",
+            b.dns_setup(DnsSetup { domain: d(), mail_host: "mx.b.example".into(), server_ip: None })
+                .map(|r| r.map(drop))
+                .boxed(),
+        ),
+        (
+            "create_dkim_key",
+            b.create_dkim_key(CreateDkimKey { domain: d(), algorithm: None, selector: None })
+                .map(|r| r.map(drop))
+                .boxed(),
+        ),
+        ("list_dkim_keys", b.list_dkim_keys(ListDkimKeys { domain: d() }).map(|r| r.map(drop)).boxed()),
+        ("remove_dkim_key", b.remove_dkim_key(RemoveDkimKey { domain: d(), selector: "old".into() }).boxed()),
+        (
             "list_audit",
             b.list_audit(ListAudit { domain: Some(d()), actor: None, action: None, offset: None, limit: None })
                 .map(|r| r.map(drop))
@@ -1025,4 +1052,56 @@ async fn audit_log_records_who_what_before_after(h: Harness) {
     assert!(alices_view.items.iter().all(|e| e.domain.as_deref() == Some("example.com")), "{alices_view:?}");
     let owners_view = h.owner.list_audit(page(Some("other.example"), None)).await.unwrap();
     assert_eq!(owners_view.items[0].target, "zed@other.example");
+}
+
+async fn dkim_keys_rotate_and_never_show_the_private_key(h: Harness) {
+    h.domain("example.com", 10).await;
+    let create = |selector: Option<&str>, algorithm| CreateDkimKey {
+        domain: "example.com".into(),
+        algorithm: Some(algorithm),
+        selector: selector.map(String::from),
+    };
+    use postdesk_dns::DkimAlgorithm::{Ed25519, Rsa2048};
+    let first = h.owner.create_dkim_key(create(None, Rsa2048)).await.unwrap();
+    assert!(first.selector.starts_with("pd") && first.active, "{first:?}");
+    assert_eq!(first.record_name, format!("{}._domainkey.example.com", first.selector));
+    assert!(first.record_value.starts_with("v=DKIM1; k=rsa; p=MII"), "{}", first.record_value);
+    let before = h.audit_count().await;
+    refused(
+        h.owner.create_dkim_key(create(Some(&first.selector), Ed25519)).await,
+        ErrorCode::Conflict,
+        "already has a key",
+    );
+    refused(
+        h.owner.create_dkim_key(create(Some("bad selector"), Ed25519)).await,
+        ErrorCode::Validation,
+        "not a valid selector",
+    );
+    refused(
+        h.owner.remove_dkim_key(RemoveDkimKey { domain: "example.com".into(), selector: first.selector.clone() }).await,
+        ErrorCode::Conflict,
+        "rotation",
+    );
+    assert_eq!(h.audit_count().await, before);
+
+    // Rotation: the new key is active, the old one retired but kept.
+    let second = h.owner.create_dkim_key(create(Some("s2026"), Ed25519)).await.unwrap();
+    assert!(second.record_value.starts_with("v=DKIM1; k=ed25519; p="), "{}", second.record_value);
+    let keys = h.owner.list_dkim_keys(ListDkimKeys { domain: "example.com".into() }).await.unwrap();
+    let summary: Vec<(&str, bool)> = keys.iter().map(|k| (k.selector.as_str(), k.active)).collect();
+    assert_eq!(summary, [("s2026", true), (first.selector.as_str(), false)]);
+    h.owner
+        .remove_dkim_key(RemoveDkimKey { domain: "example.com".into(), selector: first.selector.clone() })
+        .await
+        .unwrap();
+    assert_eq!(h.owner.list_dkim_keys(ListDkimKeys { domain: "example.com".into() }).await.unwrap().len(), 1);
+
+    // The private key is nowhere the API reaches: not in keys, not in the audit log.
+    let audit = h
+        .owner
+        .list_audit(ListAudit { domain: None, actor: None, action: None, offset: None, limit: Some(100) })
+        .await
+        .unwrap();
+    let text = format!("{}{}", serde_json::to_string(&keys).unwrap(), serde_json::to_string(&audit).unwrap());
+    assert!(!text.contains("PRIVATE KEY"), "{text}");
 }

@@ -391,6 +391,46 @@ params!(/// Revokes an API token (owner only).
 RevokeToken { /// Token id.
 id: String });
 
+params!(/// Checks a domain's mail DNS (MX, SPF, DKIM, DMARC, CNAME, MTA-STS, TLS-RPT).
+CheckDns {
+    /// Domain of this backend.
+    domain: String,
+    /// DKIM selectors to check; default: the domain's keys on this server, else common ones.
+    #[serde(default)] #[ts(optional)] dkim_selectors: Option<Vec<String>>,
+    /// Aliases that must exist, as `HOST=TARGET` (`mail=mail.example.net`).
+    #[serde(default)] #[ts(optional)] expect_cnames: Option<Vec<String>>,
+    /// The host that should receive the domain's mail.
+    #[serde(default)] #[ts(optional)] expected_mx: Option<String>,
+    /// Our sending server's address, which SPF must authorise.
+    #[serde(default)] #[ts(optional)] server_ip: Option<String>,
+});
+params!(/// The records to publish for a domain served by `mail_host`, checked live.
+DnsSetup {
+    /// Domain of this backend.
+    domain: String,
+    /// Host name of the mail server (MX target, login CNAME target).
+    mail_host: String,
+    /// The server's public address, for SPF.
+    #[serde(default)] #[ts(optional)] server_ip: Option<String>,
+});
+params!(/// Generates a DKIM key for the domain on this server and makes it the active one;
+/// the previous key is kept, retired (rotation).
+CreateDkimKey {
+    /// Domain of this backend.
+    domain: String,
+    /// Key algorithm (default RSA 2048).
+    #[serde(default)] #[ts(optional)] algorithm: Option<postdesk_dns::DkimAlgorithm>,
+    /// Selector; default `pd<date>`, made unique.
+    #[serde(default)] #[ts(optional)] selector: Option<String>,
+});
+params!(/// A domain's DKIM keys, active first.
+ListDkimKeys { /// Domain of this backend.
+domain: String });
+params!(/// Removes a retired DKIM key (the active one is replaced by rotating, not removed).
+RemoveDkimKey { /// Domain of this backend.
+domain: String, /// Selector of the key.
+selector: String });
+
 params!(/// One page of the audit log, newest first.
 ListAudit {
     /// Only changes in this domain.
@@ -535,6 +575,17 @@ operations! {
     create_token: Post "/api/tokens" CreateToken => NewToken, mutates = true;
     /// Revokes an API token.
     revoke_token: Delete "/api/tokens/{id}" RevokeToken => (), mutates = true;
+
+    /// Checks a domain's mail DNS.
+    check_dns: Post "/api/domains/{domain}/dns/check" CheckDns => postdesk_dns::DomainReport, mutates = false;
+    /// The records to publish, checked live.
+    dns_setup: Get "/api/domains/{domain}/dns/setup" DnsSetup => DnsPlan, mutates = false;
+    /// Generates and activates a DKIM key.
+    create_dkim_key: Post "/api/domains/{domain}/dkim-keys" CreateDkimKey => DkimKey, mutates = true;
+    /// A domain's DKIM keys.
+    list_dkim_keys: Get "/api/domains/{domain}/dkim-keys" ListDkimKeys => Vec<DkimKey>, mutates = false;
+    /// Removes a retired DKIM key.
+    remove_dkim_key: Delete "/api/domains/{domain}/dkim-keys/{selector}" RemoveDkimKey => (), mutates = true;
 
     /// One page of the audit log.
     list_audit: Get "/api/audit" ListAudit => Listing<AuditEntry>, mutates = false;

@@ -26,6 +26,8 @@ impl TypeVisitor for Exporter<'_> {
                 self.errors.push(format!("{}: {e}", T::name()));
             }
             self.imports.insert(T::ident(), ());
+            // `Listing<AuditEntry>`: the arguments need exporting and importing too.
+            T::visit_generics(self);
         } else {
             // Wrappers (Vec, Option, generics instances): export what they contain.
             T::visit_dependencies(self);
@@ -62,8 +64,15 @@ pub fn write_typescript(dir: &Path) -> Result<(), String> {
     if !exporter.errors.is_empty() {
         return Err(exporter.errors.join("\n"));
     }
-    let imports: String =
-        exporter.imports.keys().map(|name| format!("import type {{ {name} }} from \"./{name}\";\n")).collect();
+    let table = exporter.table.join("\n");
+    // Import only what the table names (the rest is re-exported for the UI).
+    let used = |name: &str| table.split(|c: char| !c.is_alphanumeric() && c != '_').any(|word| word == name);
+    let imports: String = exporter
+        .imports
+        .keys()
+        .filter(|name| used(name))
+        .map(|name| format!("import type {{ {name} }} from \"./{name}\";\n"))
+        .collect();
     let exports: String =
         exporter.imports.keys().map(|name| format!("export type {{ {name} }} from \"./{name}\";\n")).collect();
     let body = format!(
@@ -74,7 +83,7 @@ pub fn write_typescript(dir: &Path) -> Result<(), String> {
          export type OperationName = keyof typeof operations;\n\
          export type Params<N extends OperationName> = (typeof operations)[N][\"params\"];\n\
          export type Output<N extends OperationName> = (typeof operations)[N][\"output\"];\n",
-        exporter.table.join("\n")
+        table
     );
     std::fs::write(dir.join("operations.ts"), body).map_err(|e| e.to_string())
 }

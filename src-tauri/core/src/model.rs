@@ -314,12 +314,14 @@ pub enum Page {
     Groups,
     /// The audit log.
     Audit,
+    /// DNS wizard: checks and DKIM keys.
+    Dns,
 }
 
 impl Page {
     /// Every page, in menu order.
-    pub const ALL: [Page; 6] =
-        [Page::Domains, Page::Departments, Page::Accounts, Page::Aliases, Page::Groups, Page::Audit];
+    pub const ALL: [Page; 7] =
+        [Page::Domains, Page::Departments, Page::Accounts, Page::Aliases, Page::Groups, Page::Audit, Page::Dns];
 
     /// The name stored in the database.
     pub fn as_str(self) -> &'static str {
@@ -330,6 +332,7 @@ impl Page {
             Page::Aliases => "aliases",
             Page::Groups => "groups",
             Page::Audit => "audit",
+            Page::Dns => "dns",
         }
     }
 }
@@ -407,4 +410,46 @@ pub struct AuditEntry {
     /// State after the change (`null` when removed).
     #[ts(type = "unknown")]
     pub after: Option<serde_json::Value>,
+}
+
+/// A DKIM signing key of the local server: its public half (the private key stays on
+/// the server and is never returned).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct DkimKey {
+    /// The signing domain.
+    pub domain: String,
+    /// The selector (`<selector>._domainkey.<domain>`).
+    pub selector: String,
+    /// Key algorithm.
+    pub algorithm: postdesk_dns::DkimAlgorithm,
+    /// Where to publish the public key.
+    pub record_name: String,
+    /// The TXT value to publish.
+    pub record_value: String,
+    /// Whether new mail is signed with it (one active key per domain).
+    pub active: bool,
+    /// Creation time, RFC 3339 UTC.
+    pub created_at: String,
+}
+
+/// One DNS record the wizard asks the admin to publish.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct DnsRecord {
+    /// Which check it satisfies: `mx`, `spf`, `dkim`, `dmarc` or `cname`.
+    pub check: String,
+    /// Owner name, fully qualified.
+    pub name: String,
+    /// Record type: MX, TXT or CNAME.
+    pub record_type: String,
+    /// Record data as it goes into the zone.
+    pub value: String,
+}
+
+/// The records to publish for a domain, and what the DNS says now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct DnsPlan {
+    /// What to publish.
+    pub records: Vec<DnsRecord>,
+    /// The live check against those expectations.
+    pub report: postdesk_dns::DomainReport,
 }

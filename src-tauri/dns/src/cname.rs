@@ -18,7 +18,7 @@ pub const CODES: &[&str] = &["dns_error", "cname_ok", "cname_missing", "cname_wr
 /// `HOST=TARGET`: HOST must be a CNAME to TARGET. A HOST without a dot is relative to the
 /// domain checked (`autodiscover` → `autodiscover.example.com`; `@` is the domain itself);
 /// anything with a dot is absolute.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
 pub struct CnameExpectation {
     /// The alias, absolute or relative (see the type's docs).
     pub host: String,

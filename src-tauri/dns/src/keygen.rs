@@ -11,7 +11,7 @@ use crate::fix::txt_record;
 use crate::names::normalize_domain;
 
 /// Key algorithm for a new DKIM key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum DkimAlgorithm {
     /// RSA 2048-bit with SHA-256: what every receiver verifies.

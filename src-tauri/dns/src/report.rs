@@ -7,7 +7,9 @@
 use serde::{Deserialize, Serialize};
 
 /// Outcome of one check: the worst severity among its findings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Nothing to fix.
@@ -19,7 +21,9 @@ pub enum Status {
 }
 
 /// How serious one finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// A fact worth showing (what was found); never changes the status.
@@ -31,7 +35,7 @@ pub enum Severity {
 }
 
 /// One thing a check found, in plain language, with the record to publish when we know it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
 pub struct Finding {
     /// Stable snake_case identifier (e.g. `spf_pass_all`).
     pub code: String,
@@ -70,7 +74,7 @@ pub fn status_of(findings: &[Finding]) -> Status {
 }
 
 /// Result of the MX, DKIM, DMARC, CNAME, MTA-STS and TLS-RPT checks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
 pub struct CheckResult {
     /// Worst severity among the findings.
     pub status: Status,
@@ -86,7 +90,7 @@ impl CheckResult {
 }
 
 /// Result of the SPF check, with the RFC 7208 §4.6.4 counters.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
 pub struct SpfResult {
     /// Worst severity among the findings.
     pub status: Status,
@@ -99,7 +103,7 @@ pub struct SpfResult {
 }
 
 /// All checks of one domain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
 pub struct Checks {
     /// Mail exchangers.
     pub mx: CheckResult,
@@ -118,7 +122,7 @@ pub struct Checks {
 }
 
 /// The report for one domain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, ts_rs::TS)]
 pub struct DomainReport {
     /// The domain checked, lower-case, without trailing dot.
     pub domain: String,

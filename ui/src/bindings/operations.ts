@@ -2,27 +2,31 @@
 import type { Account } from "./Account";
 import type { AddAccountAlias } from "./AddAccountAlias";
 import type { AddGroupMembers } from "./AddGroupMembers";
-import type { AddRemoteBackend } from "./AddRemoteBackend";
 import type { Admin } from "./Admin";
 import type { Alias } from "./Alias";
 import type { AllocateAccounts } from "./AllocateAccounts";
 import type { ApiToken } from "./ApiToken";
-import type { BackendInfo } from "./BackendInfo";
+import type { AuditEntry } from "./AuditEntry";
 import type { Caller } from "./Caller";
+import type { CheckDns } from "./CheckDns";
 import type { CreateAccount } from "./CreateAccount";
 import type { CreateAccounts } from "./CreateAccounts";
 import type { CreateAdmin } from "./CreateAdmin";
 import type { CreateAlias } from "./CreateAlias";
 import type { CreateDepartment } from "./CreateDepartment";
+import type { CreateDkimKey } from "./CreateDkimKey";
 import type { CreateDomain } from "./CreateDomain";
 import type { CreateDomainGroup } from "./CreateDomainGroup";
 import type { CreateGroup } from "./CreateGroup";
 import type { CreateToken } from "./CreateToken";
 import type { CreatedAccounts } from "./CreatedAccounts";
 import type { Department } from "./Department";
+import type { DkimKey } from "./DkimKey";
+import type { DnsPlan } from "./DnsPlan";
+import type { DnsSetup } from "./DnsSetup";
 import type { Domain } from "./Domain";
 import type { DomainGroup } from "./DomainGroup";
-import type { Error } from "./Error";
+import type { DomainReport } from "./DomainReport";
 import type { GetAccount } from "./GetAccount";
 import type { GetAlias } from "./GetAlias";
 import type { GetDomain } from "./GetDomain";
@@ -32,22 +36,21 @@ import type { ListAdmins } from "./ListAdmins";
 import type { ListAliases } from "./ListAliases";
 import type { ListAudit } from "./ListAudit";
 import type { ListDepartments } from "./ListDepartments";
+import type { ListDkimKeys } from "./ListDkimKeys";
 import type { ListDomainGroups } from "./ListDomainGroups";
 import type { ListDomains } from "./ListDomains";
 import type { ListGroups } from "./ListGroups";
 import type { ListTokens } from "./ListTokens";
 import type { Listing } from "./Listing";
-import type { LocalServerStatus } from "./LocalServerStatus";
 import type { MailGroup } from "./MailGroup";
 import type { MoveDepartment } from "./MoveDepartment";
 import type { NewToken } from "./NewToken";
-import type { Page } from "./Page";
-import type { PlanLimits } from "./PlanLimits";
 import type { RemoveAccount } from "./RemoveAccount";
 import type { RemoveAccountAlias } from "./RemoveAccountAlias";
 import type { RemoveAdmin } from "./RemoveAdmin";
 import type { RemoveAlias } from "./RemoveAlias";
 import type { RemoveDepartment } from "./RemoveDepartment";
+import type { RemoveDkimKey } from "./RemoveDkimKey";
 import type { RemoveDomain } from "./RemoveDomain";
 import type { RemoveGroup } from "./RemoveGroup";
 import type { RemoveGroupMembers } from "./RemoveGroupMembers";
@@ -55,8 +58,6 @@ import type { RenameDepartment } from "./RenameDepartment";
 import type { Resolution } from "./Resolution";
 import type { ResolveAddress } from "./ResolveAddress";
 import type { RevokeToken } from "./RevokeToken";
-import type { Role } from "./Role";
-import type { SendPermission } from "./SendPermission";
 import type { SetPassword } from "./SetPassword";
 import type { UpdateAccount } from "./UpdateAccount";
 import type { UpdateAdmin } from "./UpdateAdmin";
@@ -72,21 +73,29 @@ export type { Admin } from "./Admin";
 export type { Alias } from "./Alias";
 export type { AllocateAccounts } from "./AllocateAccounts";
 export type { ApiToken } from "./ApiToken";
+export type { AuditEntry } from "./AuditEntry";
 export type { BackendInfo } from "./BackendInfo";
 export type { Caller } from "./Caller";
+export type { CheckDns } from "./CheckDns";
 export type { CreateAccount } from "./CreateAccount";
 export type { CreateAccounts } from "./CreateAccounts";
 export type { CreateAdmin } from "./CreateAdmin";
 export type { CreateAlias } from "./CreateAlias";
 export type { CreateDepartment } from "./CreateDepartment";
+export type { CreateDkimKey } from "./CreateDkimKey";
 export type { CreateDomain } from "./CreateDomain";
 export type { CreateDomainGroup } from "./CreateDomainGroup";
 export type { CreateGroup } from "./CreateGroup";
 export type { CreateToken } from "./CreateToken";
 export type { CreatedAccounts } from "./CreatedAccounts";
 export type { Department } from "./Department";
+export type { DkimAlgorithm } from "./DkimAlgorithm";
+export type { DkimKey } from "./DkimKey";
+export type { DnsPlan } from "./DnsPlan";
+export type { DnsSetup } from "./DnsSetup";
 export type { Domain } from "./Domain";
 export type { DomainGroup } from "./DomainGroup";
+export type { DomainReport } from "./DomainReport";
 export type { Error } from "./Error";
 export type { GetAccount } from "./GetAccount";
 export type { GetAlias } from "./GetAlias";
@@ -97,6 +106,7 @@ export type { ListAdmins } from "./ListAdmins";
 export type { ListAliases } from "./ListAliases";
 export type { ListAudit } from "./ListAudit";
 export type { ListDepartments } from "./ListDepartments";
+export type { ListDkimKeys } from "./ListDkimKeys";
 export type { ListDomainGroups } from "./ListDomainGroups";
 export type { ListDomains } from "./ListDomains";
 export type { ListGroups } from "./ListGroups";
@@ -113,6 +123,7 @@ export type { RemoveAccountAlias } from "./RemoveAccountAlias";
 export type { RemoveAdmin } from "./RemoveAdmin";
 export type { RemoveAlias } from "./RemoveAlias";
 export type { RemoveDepartment } from "./RemoveDepartment";
+export type { RemoveDkimKey } from "./RemoveDkimKey";
 export type { RemoveDomain } from "./RemoveDomain";
 export type { RemoveGroup } from "./RemoveGroup";
 export type { RemoveGroupMembers } from "./RemoveGroupMembers";
@@ -175,6 +186,11 @@ export const operations = {
   list_tokens: { method: "GET", path: "/api/tokens", mutates: false, params: undefined as unknown as ListTokens, output: undefined as unknown as Array<ApiToken> },
   create_token: { method: "POST", path: "/api/tokens", mutates: true, params: undefined as unknown as CreateToken, output: undefined as unknown as NewToken },
   revoke_token: { method: "DELETE", path: "/api/tokens/{id}", mutates: true, params: undefined as unknown as RevokeToken, output: undefined as unknown as null },
+  check_dns: { method: "POST", path: "/api/domains/{domain}/dns/check", mutates: false, params: undefined as unknown as CheckDns, output: undefined as unknown as DomainReport },
+  dns_setup: { method: "GET", path: "/api/domains/{domain}/dns/setup", mutates: false, params: undefined as unknown as DnsSetup, output: undefined as unknown as DnsPlan },
+  create_dkim_key: { method: "POST", path: "/api/domains/{domain}/dkim-keys", mutates: true, params: undefined as unknown as CreateDkimKey, output: undefined as unknown as DkimKey },
+  list_dkim_keys: { method: "GET", path: "/api/domains/{domain}/dkim-keys", mutates: false, params: undefined as unknown as ListDkimKeys, output: undefined as unknown as Array<DkimKey> },
+  remove_dkim_key: { method: "DELETE", path: "/api/domains/{domain}/dkim-keys/{selector}", mutates: true, params: undefined as unknown as RemoveDkimKey, output: undefined as unknown as null },
   list_audit: { method: "GET", path: "/api/audit", mutates: false, params: undefined as unknown as ListAudit, output: undefined as unknown as Listing<AuditEntry> },
 } as const;
 

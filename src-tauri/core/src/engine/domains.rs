@@ -247,6 +247,7 @@ pub(crate) async fn remove(b: &LocalBackend, p: RemoveDomain) -> Result<()> {
         )));
     }
     sqlx::query("DELETE FROM departments WHERE domain_id = ?").bind(id).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM dkim_keys WHERE domain_id = ?").bind(id).execute(&mut *tx).await?;
     sqlx::query("DELETE FROM domains WHERE id = ?").bind(id).execute(&mut *tx).await?;
     let change = Change { action: RemoveDomain::NAME, domain: Some(&name), target: &name };
     audit::record::<_, ()>(&mut tx, &b.caller.name, change, Some(&before), None).await?;

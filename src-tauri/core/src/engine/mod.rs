@@ -14,6 +14,7 @@ mod addresses;
 mod admins;
 mod audit;
 mod departments;
+mod dns;
 mod domains;
 mod login;
 
@@ -39,6 +40,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct Engine {
     pool: SqlitePool,
     data_dir: Option<PathBuf>,
+    dns_server: Option<std::net::SocketAddr>,
 }
 
 /// The app identifier; the data folder is named after it, so the desktop app (Tauri's
@@ -83,7 +85,13 @@ impl Engine {
             .await
             .map_err(|e| Error::unavailable(format!("cannot open the database: {e}")))?;
         MIGRATOR.run(&pool).await?;
-        Ok(Engine { pool, data_dir: None })
+        Ok(Engine { pool, data_dir: None, dns_server: None })
+    }
+
+    /// Asks this DNS server (instead of the system's) for the DNS wizard's checks.
+    pub fn with_dns_server(mut self, server: Option<std::net::SocketAddr>) -> Engine {
+        self.dns_server = server;
+        self
     }
 
     /// The data folder, when the database lives on disk.
@@ -287,6 +295,21 @@ impl Backend for LocalBackend {
     }
     async fn revoke_token(&self, p: RevokeToken) -> Result<()> {
         admins::revoke_token(self, p).await
+    }
+    async fn check_dns(&self, p: CheckDns) -> Result<postdesk_dns::DomainReport> {
+        dns::check(self, p).await
+    }
+    async fn dns_setup(&self, p: DnsSetup) -> Result<DnsPlan> {
+        dns::setup(self, p).await
+    }
+    async fn create_dkim_key(&self, p: CreateDkimKey) -> Result<DkimKey> {
+        dns::create_key(self, p).await
+    }
+    async fn list_dkim_keys(&self, p: ListDkimKeys) -> Result<Vec<DkimKey>> {
+        dns::list_keys(self, p).await
+    }
+    async fn remove_dkim_key(&self, p: RemoveDkimKey) -> Result<()> {
+        dns::remove_key(self, p).await
     }
     async fn list_audit(&self, p: ListAudit) -> Result<Listing<AuditEntry>> {
         audit::list(self, p).await
