@@ -28,7 +28,7 @@ pub struct Harness {
     /// The backend acting as the owner.
     pub owner: Arc<dyn Backend>,
     server: Option<(String, Identity)>,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
     _stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -38,6 +38,22 @@ impl Harness {
         let dir = tempfile::tempdir().expect("tempdir");
         let engine = Engine::open(dir.path()).await.expect("open engine");
         let first = engine.ensure_first_admin().await.expect("first admin").expect("fresh database");
+        Self::start(kind, engine, &first.token.secret, Some(dir)).await
+    }
+
+    /// Another harness on this one's database, whose DNS wizard asks `dns_server`.
+    pub async fn reopen(&self, kind: Kind, dns_server: Option<std::net::SocketAddr>) -> Harness {
+        let dir = self.engine.data_dir().expect("on-disk harness");
+        let engine = Engine::open(dir).await.expect("reopen engine").with_dns_server(dns_server);
+        let token = engine
+            .local_backend()
+            .create_token(CreateToken { admin: "owner".into(), label: Some("reopen".into()) })
+            .await
+            .expect("token");
+        Self::start(kind, engine, &token.secret, None).await
+    }
+
+    async fn start(kind: Kind, engine: Engine, secret: &str, dir: Option<tempfile::TempDir>) -> Harness {
         match kind {
             Kind::Local => {
                 Harness { kind, owner: Arc::new(engine.local_backend()), engine, server: None, _dir: dir, _stop: None }
@@ -60,7 +76,7 @@ impl Harness {
                     _dir: dir,
                     _stop: Some(stop),
                 };
-                h.owner = h.remote(&first.token.secret);
+                h.owner = h.remote(secret);
                 h
             }
         }
