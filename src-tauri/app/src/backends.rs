@@ -98,6 +98,11 @@ impl Backends {
         if token.expose().is_empty() {
             return Err(Error::validation("paste the backend's API token").with_field("token"));
         }
+        if ca_cert_pem.as_deref().is_some_and(|pem| !pem.contains("-----BEGIN CERTIFICATE-----")) {
+            // reqwest accepts text without any certificate in it; say so instead of ignoring it.
+            return Err(Error::validation("paste the certificate in PEM form (-----BEGIN CERTIFICATE----- …)")
+                .with_field("certificate"));
+        }
         let client = connect(&url, &token, ca_cert_pem.clone(), None)?;
         if let Some(existing) = self.registry.lock().await.find_url(&url) {
             return Err(Error::conflict(format!("this backend is already in the list as \"{}\"", existing.name))
@@ -185,7 +190,12 @@ pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + 
     tokio::task::spawn_blocking(f).await.map_err(|e| Error::internal(format!("keyring task failed: {e}")))?
 }
 
-fn connect(url: &str, token: &Sensitive<String>, ca_cert_pem: Option<String>, timeout: Option<Duration>) -> Result<RemoteBackend> {
+fn connect(
+    url: &str,
+    token: &Sensitive<String>,
+    ca_cert_pem: Option<String>,
+    timeout: Option<Duration>,
+) -> Result<RemoteBackend> {
     RemoteBackend::new(url, Token::new(token.expose().clone()), Options { ca_cert_pem, timeout })
 }
 
@@ -197,8 +207,10 @@ async fn check_answers(client: &RemoteBackend, timeout: Duration) -> Result<()> 
             Err(Error::new(e.code, format!("the backend refused this token: {}", e.message)).with_field("token"))
         }
         Ok(Err(e)) => Err(Error::unavailable(format!("the backend did not answer: {}", e.message)).with_field("url")),
-        Err(_) => Err(Error::unavailable(format!("the backend did not answer within {} s", timeout.as_secs()))
-            .with_field("url")),
+        Err(_) => {
+            Err(Error::unavailable(format!("the backend did not answer within {} s", timeout.as_secs()))
+                .with_field("url"))
+        }
     }
 }
 

@@ -64,10 +64,10 @@ impl LocalServer {
     /// status rather than stopping the app.
     pub async fn start_on_launch(&self) -> LocalServerStatus {
         let settings = self.inner.lock().await.settings.clone();
-        if settings.start_on_launch {
-            if let Err(e) = self.start(settings).await {
-                tracing::warn!(error = %e, "local server did not start on launch");
-            }
+        if settings.start_on_launch
+            && let Err(e) = self.start(settings).await
+        {
+            tracing::warn!(error = %e, "local server did not start on launch");
         }
         self.status().await
     }
@@ -134,9 +134,9 @@ impl LocalServer {
                 .map_err(|e| Error::internal(format!("cannot create the TLS certificate: {e}")))?;
             Some(identity.server_config().map_err(|e| Error::internal(format!("TLS certificate unusable: {e}")))?)
         };
-        let tcp = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-            Error::unavailable(format!("cannot listen on {addr}: {e}")).with_field("api_listen")
-        })?;
+        let tcp = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| Error::unavailable(format!("cannot listen on {addr}: {e}")).with_field("api_listen"))?;
         let local = tcp.local_addr().map_err(|e| Error::internal(e.to_string()))?;
         let scheme = if tls.is_some() { "https" } else { "http" };
         let router = match &self.ui_dir {
@@ -168,8 +168,9 @@ async fn stop(running: Running) {
 fn load_settings(data_dir: &Path) -> Result<LocalServerSettings> {
     let path = data_dir.join(SETTINGS_FILE);
     match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map_err(|e| Error::internal(format!("{} is damaged: {e}", path.display()))),
+        Ok(bytes) => {
+            serde_json::from_slice(&bytes).map_err(|e| Error::internal(format!("{} is damaged: {e}", path.display())))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(LocalServerSettings::default()),
         Err(e) => Err(Error::internal(format!("cannot read {}: {e}", path.display()))),
     }

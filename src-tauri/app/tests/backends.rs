@@ -54,7 +54,8 @@ impl Server {
 
 async fn backends(dir: &std::path::Path, secrets: Arc<MemoryStore>) -> Backends {
     let engine = Engine::open(dir).await.unwrap();
-    Backends::new(engine.local_backend(), Registry::load(dir).unwrap(), secrets).with_probe_timeout(Duration::from_secs(2))
+    Backends::new(engine.local_backend(), Registry::load(dir).unwrap(), secrets)
+        .with_probe_timeout(Duration::from_secs(2))
 }
 
 fn input(name: &str, url: &str, token: &str) -> AddRemoteBackend {
@@ -195,8 +196,9 @@ async fn calls_reject_with_the_api_error_object() {
     assert_eq!(as_js["code"], "validation");
     assert!(as_js["message"].is_string());
     b.call("local", "create_domain", json!({"domain": "example.com"})).await.unwrap();
-    let dup = serde_json::to_value(b.call("local", "create_domain", json!({"domain": "example.com"})).await.unwrap_err())
-        .unwrap();
+    let dup =
+        serde_json::to_value(b.call("local", "create_domain", json!({"domain": "example.com"})).await.unwrap_err())
+            .unwrap();
     assert_eq!(dup["code"], "conflict");
 }
 
@@ -259,8 +261,11 @@ async fn first_start_keeps_the_owner_token_in_the_secret_store_only() {
     assert!(dir.path().join("postdesk.db").is_file());
 
     // The stored token works against the bundled server's API.
-    let status =
-        state.local_server.start(LocalServerSettings { api_listen: "127.0.0.1:0".into(), start_on_launch: false }).await.unwrap();
+    let status = state
+        .local_server
+        .start(LocalServerSettings { api_listen: "127.0.0.1:0".into(), start_on_launch: false })
+        .await
+        .unwrap();
     let client =
         RemoteBackend::new(&status.api_url.unwrap(), Token::new(token.expose().clone()), Options::default()).unwrap();
     assert_eq!(client.whoami(WhoAmI {}).await.unwrap().name, "owner");
