@@ -30,6 +30,9 @@ struct Cli {
     /// Trust this certificate (PEM) for the remote backend, e.g. its self-signed one.
     #[arg(long, global = true, value_name = "FILE", requires = "remote")]
     ca_cert: Option<PathBuf>,
+    /// DNS server the DNS wizard asks, as IP:PORT (default: the system's resolver).
+    #[arg(long, global = true, env = "POSTDESK_DNS_RESOLVER", value_name = "IP:PORT")]
+    dns_resolver: Option<std::net::SocketAddr>,
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
@@ -71,8 +74,21 @@ enum Command {
 
 #[derive(Subcommand, Debug)]
 enum DnsCmd {
-    /// Check MX, SPF, DKIM, DMARC and CNAME records of domains.
+    /// Check MX, SPF, DKIM, DMARC and CNAME records of any domains (straight from DNS).
     Check(postdesk_dns::cli::DnsCheckArgs),
+    /// The records to publish for a domain of the backend, checked live.
+    Setup {
+        domain: String,
+        /// Host name of the mail server (MX and login CNAME target).
+        #[arg(long)]
+        mail_host: String,
+        /// The server's public address, for SPF.
+        #[arg(long)]
+        server_ip: Option<String>,
+    },
+    /// DKIM keys of the local server.
+    #[command(subcommand)]
+    Keys(commands::DkimCmd),
 }
 
 fn data_dir(cli: &Cli) -> Result<PathBuf, Error> {
@@ -95,7 +111,7 @@ async fn backend(cli: &Cli) -> Result<Arc<dyn Backend>, Error> {
         let options = postdesk_client::Options { ca_cert_pem, timeout: None };
         return Ok(Arc::new(postdesk_client::RemoteBackend::new(url, postdesk_client::Token::new(token), options)?));
     }
-    let engine = Engine::open(&data_dir(cli)?).await?;
+    let engine = Engine::open(&data_dir(cli)?).await?.with_dns_server(cli.dns_resolver);
     Ok(Arc::new(engine.local_backend()))
 }
 
@@ -109,7 +125,15 @@ async fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Dns(DnsCmd::Check(args)) => return postdesk_dns::cli::run(args.clone()).await,
         Command::Serve(args) => match data_dir(&cli) {
-            Ok(dir) => serve::run(&dir, args).await,
+            Ok(dir) => serve::run(&dir, args, cli.dns_resolver).await,
+            Err(e) => Err(e),
+        },
+        Command::Dns(DnsCmd::Setup { domain, mail_host, server_ip }) => match backend(&cli).await {
+            Ok(b) => commands::dns_setup(b.as_ref(), domain, mail_host, server_ip.clone(), cli.json).await,
+            Err(e) => Err(e),
+        },
+        Command::Dns(DnsCmd::Keys(cmd)) => match backend(&cli).await {
+            Ok(b) => commands::dkim(b.as_ref(), cmd, cli.json).await,
             Err(e) => Err(e),
         },
         command => match backend(&cli).await {

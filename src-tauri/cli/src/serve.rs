@@ -59,10 +59,10 @@ fn identity(dir: &Path, args: &ServeArgs) -> Result<Option<Identity>> {
     Ok(None)
 }
 
-pub async fn run(dir: &Path, args: &ServeArgs) -> Result<()> {
+pub async fn run(dir: &Path, args: &ServeArgs, dns_resolver: Option<SocketAddr>) -> Result<()> {
     // Everything that can be refused is checked before anything is created.
     let ui = ui_dir(args)?;
-    let engine = Engine::open(dir).await?;
+    let engine = Engine::open(dir).await?.with_dns_server(dns_resolver);
     let identity = identity(dir, args)?;
     let tls = match &identity {
         Some(id) => Some(id.server_config().map_err(|e| Error::validation(format!("TLS certificate unusable: {e}")))?),

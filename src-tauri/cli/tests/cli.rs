@@ -208,3 +208,73 @@ fn serve_on_tls_presents_the_self_signed_certificate_kept_in_the_data_folder() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[path = "../../dns/tests/support/knot.rs"]
+mod knot;
+
+#[test]
+fn dns_keys_and_setup_against_a_real_dns_server() {
+    let r = Run::new();
+    r.ok(&["domain", "add", "wizard.test"]);
+    let created = r.ok(&["dns", "keys", "create", "wizard.test", "--algorithm", "ed25519", "--selector", "s1"]);
+    assert!(created.contains("s1._domainkey.wizard.test TXT \"v=DKIM1; k=ed25519; p="), "{created}");
+    r.refused(&["dns", "keys", "remove", "wizard.test", "s1"], "active key");
+    r.ok(&["dns", "keys", "create", "wizard.test", "--selector", "s2"]);
+    let keys = r.json(&["dns", "keys", "list", "wizard.test"]);
+    assert_eq!((keys[0]["selector"].as_str(), keys[0]["active"].as_bool()), (Some("s2"), Some(true)));
+    assert!(!keys.to_string().contains("PRIVATE"), "{keys}");
+    r.ok(&["dns", "keys", "remove", "wizard.test", "s1"]);
+
+    // Publish what `dns setup` asks for (except DMARC) on a real authoritative server.
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.zone");
+    std::fs::write(&empty, "$ORIGIN wizard.test.\n$TTL 60\n@ SOA ns admin 1 60 60 600 60\n@ NS ns\nns A 127.0.0.1\n")
+        .unwrap();
+    let server = knot::Knot::start(&[("wizard.test.", empty.as_path())]);
+    let resolver = server.addr.to_string();
+    let plan = r.run(
+        &["--dns-resolver", &resolver, "--json", "dns", "setup", "wizard.test", "--mail-host", "mx.wizard.test"],
+        None,
+    );
+    assert_eq!(plan.status.code(), Some(1), "failing checks exit 1");
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    drop(server);
+    let mut zone = String::from(
+        "$ORIGIN wizard.test.\n$TTL 60\n@ SOA ns admin 1 60 60 600 60\n@ NS ns\nns A 127.0.0.1\nmx A 192.0.2.7\n",
+    );
+    for rec in plan["records"].as_array().unwrap() {
+        if rec["check"] == "dmarc" {
+            continue;
+        }
+        let value = rec["value"].as_str().unwrap();
+        let data = if rec["record_type"] == "TXT" {
+            value
+                .as_bytes()
+                .chunks(255)
+                .map(|c| format!("\"{}\"", String::from_utf8_lossy(c)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        } else {
+            value.to_string()
+        };
+        zone.push_str(&format!(
+            "{}. {} {}\n",
+            rec["name"].as_str().unwrap(),
+            rec["record_type"].as_str().unwrap(),
+            data
+        ));
+    }
+    let published = dir.path().join("published.zone");
+    std::fs::write(&published, zone).unwrap();
+    let server = knot::Knot::start(&[("wizard.test.", published.as_path())]);
+    let out = r.run(
+        &["--dns-resolver", &server.addr.to_string(), "dns", "setup", "wizard.test", "--mail-host", "mx.wizard.test"],
+        None,
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "DMARC still missing: {text}");
+    for line in ["mx     pass", "spf    pass", "dkim   pass", "cname  pass", "dmarc  fail"] {
+        assert!(text.contains(line), "{line:?} missing in:\n{text}");
+    }
+    assert!(String::from_utf8_lossy(&out.stderr).contains("some DNS checks fail"));
+}
