@@ -10,6 +10,7 @@ import { AdminsPage } from "../pages/AdminsPage";
 import { AliasesPage } from "../pages/AliasesPage";
 import { AuditPage } from "../pages/AuditPage";
 import { DepartmentsPage } from "../pages/DepartmentsPage";
+import { DnsPage } from "../pages/DnsPage";
 import { DomainsPage } from "../pages/DomainsPage";
 import { GroupsPage } from "../pages/GroupsPage";
 import { SettingsPage } from "../pages/SettingsPage";
@@ -131,8 +132,9 @@ export function BackendView({ backend, client, desktop, onCallerError, onCallerO
             {domains.loading ? "Loading domains…" : "There is no domain you may manage yet. Create one on the Domains page."}
           </p>
         ) : (
-          // Per-domain pages start afresh (filters, selection) when the domain changes.
-          <PageBody key={def.perDomain ? `${page}:${domain}` : page} page={page} />
+          // Per-domain pages start afresh (filters, selection) when the domain changes; the DNS
+          // page does that itself, keeping its all-domains matrix.
+          <PageBody key={def.perDomain && page !== "dns" ? `${page}:${domain}` : page} page={page} />
         )}
       </main>
     </SessionContext.Provider>
@@ -151,6 +153,8 @@ function PageBody({ page }: { page: PageId }) {
       return <AliasesPage />;
     case "groups":
       return <GroupsPage />;
+    case "dns":
+      return <DnsPage />;
     case "admins":
       return <AdminsPage />;
     case "audit":

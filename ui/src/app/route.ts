@@ -17,6 +17,7 @@ export const PAGES: PageDef[] = [
   { id: "accounts", title: "Accounts", perDomain: true },
   { id: "aliases", title: "Aliases", perDomain: true },
   { id: "groups", title: "Mail groups", perDomain: true },
+  { id: "dns", title: "DNS", perDomain: true },
   { id: "admins", title: "Admins & tokens", perDomain: false },
   { id: "audit", title: "Audit log", perDomain: false },
   { id: "settings", title: "Local server", perDomain: false },
