@@ -14,6 +14,8 @@ describe("mayUse", () => {
     expect(mayUse(olga, "accounts", false)).toBe(true);
     expect(mayUse(olga, "aliases", false)).toBe(false);
     expect(mayUse(olga, "admins", false)).toBe(false);
+    expect(mayUse(olga, "dns", false)).toBe(false);
+    expect(mayUse({ ...olga, pages: ["dns"] }, "dns", false)).toBe(true);
   });
   it("offers the local server settings in the desktop app only", () => {
     expect(mayUse(owner, "settings", false)).toBe(false);
