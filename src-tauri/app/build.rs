@@ -21,6 +21,8 @@ fn main() {
         if !dist.is_file() {
             panic!("ui/dist/index.html is missing: build the web UI first (cd ui && npm ci && npm run build)");
         }
+        // The UI is embedded by `generate_context!`, which cannot tell Cargo what it read.
+        println!("cargo:rerun-if-changed=../../ui/dist");
         let manifest = tauri_build::AppManifest::new().commands(COMMANDS);
         tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
             .expect("tauri-build failed (see tauri.conf.json and capabilities/)");

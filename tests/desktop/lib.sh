@@ -8,7 +8,7 @@ OUT=$TARGET/desktop
 # What building the app, its keyring and its window tests need from Debian.
 DESKTOP_PACKAGES=(
   build-essential pkg-config curl file
-  libwebkit2gtk-4.1-dev librsvg2-dev libayatana-appindicator3-dev libssl-dev libxdo-dev
+  libwebkit2gtk-4.1-dev librsvg2-dev libayatana-appindicator3-dev
   libsecret-1-dev libdbus-1-dev gnome-keyring dbus-x11
   webkit2gtk-driver xvfb
 )

@@ -123,6 +123,20 @@ try {
       );
     }
 
+    // The bundled server's listener, started and stopped from the app, reached from outside.
+    const started = await invoke(wd, "start_local_server", { settings: { api_listen: "127.0.0.1:0", start_on_launch: false } });
+    const apiUrl = started.ok?.api_url;
+    check("start_local_server opens the admin API", started.ok?.running === true && /^http:\/\/127\.0\.0\.1:\d+$/.test(apiUrl ?? ""), JSON.stringify(started));
+    if (apiUrl) {
+      const page = await fetch(`${apiUrl}/`).then(async (r) => [r.status, await r.text()], (e) => [0, e.message]);
+      check("…which serves the web UI", page[0] === 200 && page[1].includes("<title>Postdesk</title>"), `HTTP ${page[0]}`);
+      const anon = await fetch(`${apiUrl}/api/whoami`).then((r) => r.status, () => 0);
+      check("…and refuses the API without a token", anon === 401, `HTTP ${anon}`);
+    }
+    const stopped = await invoke(wd, "stop_local_server", {});
+    const after = apiUrl ? await fetch(`${apiUrl}/api/whoami`).then(() => "answered", () => "refused") : "n/a";
+    check("stop_local_server closes it", stopped.ok?.running === false && after === "refused", `${JSON.stringify(stopped)}; ${after}`);
+
     const denied = await invoke(wd, "plugin:event|emit", { event: "probe", payload: null });
     check("commands outside the capability are refused", denied.err !== undefined, JSON.stringify(denied));
 

@@ -8,7 +8,8 @@ source "$(dirname "$0")/lib.sh"
 ensure_packages
 ensure_tauri_driver
 ensure_ui
-build_app
+# POSTDESK_APP=path/to/postdesk-app tests the given binary instead of building one.
+if [ -n "${POSTDESK_APP:-}" ]; then APP_BIN=$POSTDESK_APP; else build_app; fi
 mkdir -p "$OUT"
 export CARGO_HOME=${CARGO_HOME:-$HOME/.cargo} RUSTUP_HOME=${RUSTUP_HOME:-$HOME/.rustup}
 fresh_home

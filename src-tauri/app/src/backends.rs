@@ -111,6 +111,9 @@ impl Backends {
         check_answers(&client, self.probe_timeout.max(Duration::from_secs(10))).await?;
 
         let mut registry = self.registry.lock().await;
+        if registry.find_url(&url).is_some() {
+            return Err(Error::conflict("this backend was just added").with_field("url"));
+        }
         let entry = RemoteEntry { id: registry.new_id(&name), name, url, ca_cert_pem };
         self.secret_set(&entry.id, token).await?;
         if let Err(e) = registry.add(entry.clone()) {

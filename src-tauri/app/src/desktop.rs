@@ -44,13 +44,18 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// The built web UI the local server serves to browsers: `POSTDESK_UI_DIR`, else the copy
-/// bundled as a resource; without one the listener serves the API only.
+/// bundled as a resource (beside the binary for a plain `cargo build`, which Tauri only
+/// recognises in a folder named `target`); without one the listener serves the API only.
 fn ui_dir(app: &tauri::App) -> Option<PathBuf> {
+    let beside_binary = std::env::current_exe().ok().and_then(|exe| exe.parent().map(|dir| dir.join("ui")));
     let candidates = std::env::var_os("POSTDESK_UI_DIR")
         .map(PathBuf::from)
         .into_iter()
-        .chain(app.path().resource_dir().ok().map(|dir| dir.join("ui")));
-    candidates.into_iter().find(|dir| dir.join("index.html").is_file())
+        .chain(app.path().resource_dir().ok().map(|dir| dir.join("ui")))
+        .chain(beside_binary);
+    let found = candidates.into_iter().find(|dir| dir.join("index.html").is_file());
+    tracing::info!(ui_dir = ?found, "web UI for the local server");
+    found
 }
 
 fn init_tracing() {
