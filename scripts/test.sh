@@ -35,6 +35,8 @@ log "UI: browser end-to-end tests against a real postdesk serve"
 log "Desktop: app unit tests, keyring on a real Secret Service, the window under Xvfb"
 cargo test --locked -p postdesk-app
 tests/desktop/keyring.sh
-tests/desktop/window.sh
+# The window test drives the binary `cargo test` just built (a plain `cargo build` would
+# compile the GTK/WebKit stack a second time: the dev-dependencies change rustix's features).
+POSTDESK_APP=${CARGO_TARGET_DIR:-$ROOT/target}/debug/postdesk-app tests/desktop/window.sh
 
 log "all tests passed"
