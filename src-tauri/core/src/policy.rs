@@ -290,13 +290,11 @@ pub fn decide(input: &PolicyInput) -> PolicyDecision {
             )
             .by(&a.address, key),
         )
-    } else if let Some(a) = acting.filter(|a| env.auto_forward && !a.settings.auto_forward) {
-        Some(
-            Verdict::deny(PolicyRule::AutoForward, format!("{} may not forward mail automatically", a.address))
-                .by(&a.address, SettingKey::AutoForward),
-        )
     } else {
-        None
+        acting.filter(|a| env.auto_forward && !a.settings.auto_forward).map(|a| {
+            Verdict::deny(PolicyRule::AutoForward, format!("{} may not forward mail automatically", a.address))
+                .by(&a.address, SettingKey::AutoForward)
+        })
     };
     let recipients = env
         .recipients
@@ -362,7 +360,11 @@ fn recipient(env: &Envelope, acting: Option<&AccountFacts>, rcpt: &str, facts: &
                     a.address,
                     domain_of(&a.address)
                 );
-                return finish(rcpt, Verdict::deny(PolicyRule::ExternalSend, why).by(&a.address, SettingKey::ExternalSend), Vec::new());
+                return finish(
+                    rcpt,
+                    Verdict::deny(PolicyRule::ExternalSend, why).by(&a.address, SettingKey::ExternalSend),
+                    Vec::new(),
+                );
             }
             Some(ExceptionBy::Address) => Verdict::allow(
                 PolicyRule::SendExceptionAddress,
@@ -776,7 +778,11 @@ mod tests {
             },
             Case {
                 name: "group: members only, non-member refused",
-                input: submit(open(ANN), "team@ours.example", group(SendPermission::MembersOnly, &["bob@ours.example"], &[])),
+                input: submit(
+                    open(ANN),
+                    "team@ours.example",
+                    group(SendPermission::MembersOnly, &["bob@ours.example"], &[]),
+                ),
                 allowed: false,
                 rule: PolicyRule::GroupSendPermission,
                 reason: "only members",
@@ -808,7 +814,11 @@ mod tests {
             },
             Case {
                 name: "group: whitelist, other sender",
-                input: inbound("y@far.example", "team@ours.example", group(SendPermission::Whitelist, &[], &["x@far.example"])),
+                input: inbound(
+                    "y@far.example",
+                    "team@ours.example",
+                    group(SendPermission::Whitelist, &[], &["x@far.example"]),
+                ),
                 allowed: false,
                 rule: PolicyRule::GroupSendPermission,
                 reason: "whitelist",
@@ -889,11 +899,7 @@ mod tests {
         let got: Vec<(bool, PolicyRule)> = d.recipients.iter().map(|r| (r.allowed, r.rule)).collect();
         assert_eq!(
             got,
-            [
-                (true, PolicyRule::Allowed),
-                (false, PolicyRule::ExternalSend),
-                (true, PolicyRule::SendExceptionDomain)
-            ]
+            [(true, PolicyRule::Allowed), (false, PolicyRule::ExternalSend), (true, PolicyRule::SendExceptionDomain)]
         );
         assert_eq!(d.acting_account.as_deref(), Some(ANN));
     }

@@ -279,7 +279,9 @@ impl Settings {
         ] {
             if let Some(entries) = list.as_mut() {
                 if entries.len() > MAX_EXCEPTIONS {
-                    return Err(Error::validation(format!("at most {MAX_EXCEPTIONS} exceptions")).with_field(key.as_str()));
+                    return Err(
+                        Error::validation(format!("at most {MAX_EXCEPTIONS} exceptions")).with_field(key.as_str())
+                    );
                 }
                 let mut set = BTreeSet::new();
                 for entry in entries.iter().filter(|e| !e.trim().is_empty()) {
@@ -502,14 +504,17 @@ mod tests {
     fn lists_replace_rather_than_add() {
         let domain = s(serde_json::json!({ "receive_exceptions": ["a.example", "b.example"] }));
         let dept = s(serde_json::json!({ "receive_exceptions": [] }));
-        let e = EffectiveValues::resolve(&[(SettingSource::domain(), &domain), (SettingSource::department("D"), &dept)]);
+        let e =
+            EffectiveValues::resolve(&[(SettingSource::domain(), &domain), (SettingSource::department("D"), &dept)]);
         assert!(e.receive_exceptions.value.is_empty());
         assert_eq!(e.receive_exceptions.source, SettingSource::department("D"));
     }
 
     #[test]
     fn exceptions_are_canonicalised_and_bad_ones_refused() {
-        let raw = s(serde_json::json!({ "send_exceptions": ["Boss@Partner.example", " partner.example ", "bücher.example", "partner.example", ""] }));
+        let raw = s(
+            serde_json::json!({ "send_exceptions": ["Boss@Partner.example", " partner.example ", "bücher.example", "partner.example", ""] }),
+        );
         let n = raw.normalised(SettingLevel::Department).unwrap();
         assert_eq!(n.send_exceptions.unwrap(), ["boss@partner.example", "partner.example", "xn--bcher-kva.example"]);
         let bad = s(serde_json::json!({ "receive_exceptions": ["not a domain"] }));
@@ -530,8 +535,11 @@ mod tests {
     #[test]
     fn rows_round_trip_and_unknown_keys_are_skipped() {
         let level = s(serde_json::json!({ "auto_forward": false, "send_exceptions": ["x.example"] }));
-        let rows: Vec<(String, String)> =
-            level.keys().into_iter().map(|k| (k.as_str().to_string(), level.get_json(k).unwrap().to_string())).collect();
+        let rows: Vec<(String, String)> = level
+            .keys()
+            .into_iter()
+            .map(|k| (k.as_str().to_string(), level.get_json(k).unwrap().to_string()))
+            .collect();
         assert_eq!(rows[0], ("send_exceptions".to_string(), r#"["x.example"]"#.to_string()));
         let mut with_unknown: Vec<(&str, &str)> = rows.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         with_unknown.push(("from_the_future", "1"));

@@ -428,18 +428,17 @@ pub(crate) async fn reset_passwords(b: &LocalBackend, p: ResetPasswords) -> Resu
     // The statuses as they are now, inside the transaction (accounts deleted while the
     // hashes were computed are skipped).
     let ids: Vec<i64> = hashes.iter().map(|(id, _)| *id).collect();
-    let current: std::collections::HashMap<i64, (String, String)> =
-        sqlx::query_as::<_, (i64, String, String)>(
-            "SELECT id, address, status FROM accounts
+    let current: std::collections::HashMap<i64, (String, String)> = sqlx::query_as::<_, (i64, String, String)>(
+        "SELECT id, address, status FROM accounts
              WHERE id IN (SELECT value FROM json_each(?)) AND domain_id = ? AND status <> 'deleted'",
-        )
-        .bind(serde_json::to_string(&ids)?)
-        .bind(did)
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .map(|(id, address, status)| (id, (address, status)))
-        .collect();
+    )
+    .bind(serde_json::to_string(&ids)?)
+    .bind(did)
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .map(|(id, address, status)| (id, (address, status)))
+    .collect();
     let at = now();
     let mut reset = Vec::with_capacity(hashes.len());
     let mut unlocked = Vec::new();

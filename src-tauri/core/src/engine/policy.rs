@@ -48,7 +48,8 @@ async fn kind_of(conn: &mut SqliteConnection, address: &str) -> Result<Option<(S
 }
 
 async fn status(conn: &mut SqliteConnection, account: &str) -> Result<AccountStatus> {
-    let s: String = sqlx::query_scalar("SELECT status FROM accounts WHERE address = ?").bind(account).fetch_one(conn).await?;
+    let s: String =
+        sqlx::query_scalar("SELECT status FROM accounts WHERE address = ?").bind(account).fetch_one(conn).await?;
     Ok(AccountStatus::parse(&s).unwrap_or(AccountStatus::Disabled))
 }
 
@@ -117,10 +118,10 @@ pub(crate) async fn explain(b: &LocalBackend, p: ExplainPolicy) -> Result<Policy
     let mut expansions: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut expanding = Vec::new();
     for rcpt in recipients.iter().filter(|r| local(r)) {
-        if let Some((kind, None)) = kind_of(&mut conn, rcpt).await? {
-            if kind == "group" || kind == "alias" {
-                expanding.push(rcpt.clone());
-            }
+        if let Some((kind, None)) = kind_of(&mut conn, rcpt).await?
+            && (kind == "group" || kind == "alias")
+        {
+            expanding.push(rcpt.clone());
         }
     }
     drop(conn);

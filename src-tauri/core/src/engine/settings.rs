@@ -94,12 +94,11 @@ fn fold(layers: &[(SettingSource, Settings)]) -> EffectiveValues {
 
 /// An account's effective settings, by account id.
 pub(crate) async fn effective(conn: &mut SqliteConnection, account: i64) -> Result<EffectiveSettings> {
-    let row: (String, i64, Option<i64>, bool) = sqlx::query_as(
-        "SELECT address, domain_id, department_id, security_questions_set FROM accounts WHERE id = ?",
-    )
-    .bind(account)
-    .fetch_one(&mut *conn)
-    .await?;
+    let row: (String, i64, Option<i64>, bool) =
+        sqlx::query_as("SELECT address, domain_id, department_id, security_questions_set FROM accounts WHERE id = ?")
+            .bind(account)
+            .fetch_one(&mut *conn)
+            .await?;
     let (address, domain, department, security_questions_set) = row;
     let ancestry = match department {
         Some(d) => chain(conn, d).await?,
@@ -503,7 +502,10 @@ pub(crate) async fn address_book(b: &LocalBackend, p: ListAddressBook) -> Result
         let visible = value("account", id).unwrap_or_else(|| department.map_or(default, &mut department_value));
         if visible {
             shown += 1;
-            groups.entry(department.map(|d| tree.path(d))).or_default().push(AddressBookEntry { address, display_name });
+            groups
+                .entry(department.map(|d| tree.path(d)))
+                .or_default()
+                .push(AddressBookEntry { address, display_name });
         } else {
             hidden += 1;
         }
