@@ -403,7 +403,7 @@ pub(crate) async fn undo(b: &LocalBackend, p: UndoBatch) -> Result<BatchOutcome>
     let change = Change { action: UndoBatch::NAME, domain: Some(&domain), target: &target };
     audit::record(&mut tx, &b.caller.name, change, Some(&before), Some(&after)).await?;
     tx.commit().await?;
-    let message = format!("batch {} undone: {} restored as before", batch.id, batch.target);
+    let message = format!("undone: {} is back as it was before batch {}", batch.target, batch.id);
     let batch = Batch { undo: UndoState::Undone, note: Some(format!("undone by {} at {at}", b.caller.name)), ..batch };
     Ok(BatchOutcome { batch: Some(batch), message })
 }
@@ -463,7 +463,7 @@ pub(crate) async fn reset_passwords(b: &LocalBackend, p: ResetPasswords) -> Resu
     if reset.is_empty() {
         return Err(Error::conflict(format!("no account of {description} is left to reset")));
     }
-    let mut summary = format!("reset {} passwords", reset.len());
+    let mut summary = format!("reset {} password{}", reset.len(), if reset.len() == 1 { "" } else { "s" });
     if !unlocked.is_empty() {
         summary.push_str(&format!(", unlocked {}", unlocked.len()));
     }
@@ -525,7 +525,11 @@ pub(crate) async fn clear_security_questions(b: &LocalBackend, p: ClearSecurityQ
         target: &description,
         accounts: accounts.len() as u32,
         changes: cleared.len() as u32,
-        summary: format!("cleared the security questions of {} accounts", cleared.len()),
+        summary: format!(
+            "cleared the security questions of {} account{}",
+            cleared.len(),
+            if cleared.len() == 1 { "" } else { "s" }
+        ),
         not_undoable: Some("cleared security questions cannot be restored: the answers are gone"),
     };
     let batch = record(&mut tx, &b.caller.name, &recorded).await?;

@@ -443,7 +443,13 @@ pub(crate) async fn update(b: &LocalBackend, p: UpdateSettings) -> Result<BatchO
     let change = Change { action: UpdateSettings::NAME, domain: Some(&domain), target: &audit_target };
     audit::record(&mut tx, &b.caller.name, change, Some(&before), Some(&after)).await?;
     tx.commit().await?;
-    let message = format!("{}: {} ({} accounts)", target.description, batch.summary, target.accounts);
+    let message = format!(
+        "{}: {} ({} account{})",
+        target.description,
+        batch.summary,
+        target.accounts,
+        if target.accounts == 1 { "" } else { "s" }
+    );
     Ok(BatchOutcome { batch: Some(batch), message })
 }
 
