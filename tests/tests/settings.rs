@@ -190,7 +190,33 @@ async fn settings_inherit_from_domain_to_department_to_account(h: Harness) {
     assert_eq!(h.audit_count().await, audit, "refusals record nothing");
     assert!(!effective(&h, "ann@example.com").await.pop3.value, "refused batches changed nothing");
 
+    // Inheritance follows the tree: moving a department moves its accounts' sources along.
+    h.owner
+        .move_department(MoveDepartment {
+            domain: D.into(),
+            path: "Sales/East".into(),
+            new_parent: Some("Support".into()),
+        })
+        .await
+        .unwrap();
+    let e = effective(&h, "ann@example.com").await;
+    assert_eq!(
+        (e.external_send.value, e.external_send.source.level),
+        (false, SettingLevel::Domain),
+        "no longer in Sales"
+    );
+    assert_eq!(e.pop3.source, SettingSource::department("Support/East"), "East's own override travels with it");
+    h.owner
+        .move_department(MoveDepartment {
+            domain: D.into(),
+            path: "Support/East".into(),
+            new_parent: Some("Sales".into()),
+        })
+        .await
+        .unwrap();
+
     // Setting what is already there changes nothing and records nothing.
+    let audit = h.audit_count().await;
     let same = h.owner.update_settings(set(dept("Sales/East"), serde_json::json!({ "pop3": false }))).await.unwrap();
     assert!(same.batch.is_none(), "{same:?}");
     assert!(same.message.contains("nothing changed"), "{}", same.message);

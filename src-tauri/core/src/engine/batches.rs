@@ -421,8 +421,11 @@ pub(crate) async fn reset_passwords(b: &LocalBackend, p: ResetPasswords) -> Resu
         let tree = Tree::load(&mut conn, did, &domain).await?;
         target_accounts(&mut conn, did, &domain, &tree, &p.target).await?
     };
+    let hashing = std::time::Instant::now();
     let hashes =
         password::hash_many(accounts.iter().map(|(id, _, _)| (*id, p.password.clone())).collect::<Vec<_>>()).await?;
+    let hashing = hashing.elapsed();
+    let writing = std::time::Instant::now();
     let mut tx = b.engine.write().await?;
     let did = domain_id(&mut tx, &domain).await?;
     // The statuses as they are now, inside the transaction (accounts deleted while the
@@ -492,6 +495,14 @@ pub(crate) async fn reset_passwords(b: &LocalBackend, p: ResetPasswords) -> Resu
     });
     audit::record::<(), _>(&mut tx, &b.caller.name, change, None, Some(&after)).await?;
     tx.commit().await?;
+    tracing::info!(
+        target: "postdesk::batch",
+        batch = batch.id,
+        accounts = reset.len(),
+        hashing_ms = hashing.as_millis() as u64,
+        writing_ms = writing.elapsed().as_millis() as u64,
+        "password reset"
+    );
     let message = format!("{description}: {}", batch.summary);
     Ok(BatchOutcome { batch: Some(batch), message })
 }
