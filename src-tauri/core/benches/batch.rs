@@ -310,6 +310,7 @@ fn main() {
         .with_env_filter(tracing_subscriber::EnvFilter::new("postdesk::batch=info"))
         .with_writer(std::io::stdout)
         .with_target(false)
+        .with_ansi(false)
         .without_time()
         .init();
     tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(run());
