@@ -863,6 +863,63 @@ fn calls_on_b(b: &dyn postdesk_core::Backend) -> Vec<(&'static str, BoxFuture<'_
                 .map(|r| r.map(drop))
                 .boxed(),
         ),
+        // ---- Batch settings, address book, policy (issue 5) ----------------------------
+        (
+            "get_settings",
+            b.get_settings(GetSettings { domain: d(), department: Some("Dept".into()), account: None })
+                .map(|r| r.map(drop))
+                .boxed(),
+        ),
+        (
+            "get_effective_settings",
+            b.get_effective_settings(GetEffectiveSettings { address: acct() }).map(|r| r.map(drop)).boxed(),
+        ),
+        (
+            "update_settings",
+            b.update_settings(UpdateSettings {
+                domain: d(),
+                target: BatchTarget::Domain,
+                set: Some(serde_json::from_value(serde_json::json!({ "pop3": false })).unwrap()),
+                clear: None,
+            })
+            .map(|r| r.map(drop))
+            .boxed(),
+        ),
+        (
+            "reset_passwords",
+            b.reset_passwords(ResetPasswords {
+                domain: d(),
+                target: BatchTarget::Accounts { addresses: vec![acct()] },
+                password: Password("Whatever 123".into()),
+                force_password_change: None,
+            })
+            .map(|r| r.map(drop))
+            .boxed(),
+        ),
+        (
+            "clear_security_questions",
+            b.clear_security_questions(ClearSecurityQuestions {
+                domain: d(),
+                target: BatchTarget::Department { path: "Dept".into(), subdepartments: None },
+            })
+            .map(|r| r.map(drop))
+            .boxed(),
+        ),
+        ("list_batches", b.list_batches(ListBatches { domain: d(), limit: None }).map(|r| r.map(drop)).boxed()),
+        ("undo_batch", b.undo_batch(UndoBatch { domain: d(), id: 1 }).map(|r| r.map(drop)).boxed()),
+        ("list_address_book", b.list_address_book(ListAddressBook { domain: d() }).map(|r| r.map(drop)).boxed()),
+        (
+            "explain_policy",
+            b.explain_policy(ExplainPolicy {
+                sender: "x@far.example".into(),
+                recipients: vec![acct()],
+                authenticated_user: None,
+                protocol: None,
+                auto_forward: None,
+            })
+            .map(|r| r.map(drop))
+            .boxed(),
+        ),
     ]
 }
 

@@ -335,6 +335,10 @@ pub enum PageArg {
     Aliases,
     Groups,
     Audit,
+    Dns,
+    BatchSettings,
+    AddressBook,
+    Policy,
 }
 
 impl From<PageArg> for Page {
@@ -346,6 +350,10 @@ impl From<PageArg> for Page {
             PageArg::Aliases => Page::Aliases,
             PageArg::Groups => Page::Groups,
             PageArg::Audit => Page::Audit,
+            PageArg::Dns => Page::Dns,
+            PageArg::BatchSettings => Page::BatchSettings,
+            PageArg::AddressBook => Page::AddressBook,
+            PageArg::Policy => Page::Policy,
         }
     }
 }
@@ -516,7 +524,7 @@ pub struct AuditArgs {
 }
 
 /// Reads a password: one line from stdin, or prompted twice on a terminal.
-fn read_password(from_stdin: bool) -> Result<Password> {
+pub(crate) fn read_password(from_stdin: bool) -> Result<Password> {
     let io = |e: std::io::Error| Error::validation(format!("cannot read the password: {e}"));
     let password = if from_stdin || !std::io::stdin().is_terminal() {
         let mut line = String::new();
@@ -599,6 +607,10 @@ pub async fn run(b: &dyn Backend, command: &crate::Command, json: bool) -> Resul
             }
             print_list(json, &page, t, Some((page.offset, page.items.len(), page.total)))
         }
+        C::Settings(cmd) => crate::batch::settings(b, cmd, json).await,
+        C::Batch(cmd) => crate::batch::batch(b, cmd, json).await,
+        C::Policy(cmd) => crate::batch::policy(b, cmd, json).await,
+        C::AddressBook { domain } => crate::batch::address_book(b, domain, json).await,
         C::Serve(_) | C::Dns(_) => unreachable!("handled in main"),
     }
 }

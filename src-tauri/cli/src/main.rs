@@ -6,6 +6,7 @@
 //! Exit codes: 0 done, 1 refused (the reason on stderr), 2 usage error.
 #![forbid(unsafe_code)]
 
+mod batch;
 mod commands;
 mod output;
 mod serve;
@@ -70,6 +71,17 @@ enum Command {
     /// DNS checks.
     #[command(subcommand)]
     Dns(DnsCmd),
+    /// Mail settings per domain default, department and account (with inheritance).
+    #[command(subcommand)]
+    Settings(batch::SettingsCmd),
+    /// Batch actions: password resets, clearing security questions, undo.
+    #[command(subcommand)]
+    Batch(batch::BatchCmd),
+    /// The delivery policy: what would happen to a message?
+    #[command(subcommand)]
+    Policy(batch::PolicyCmd),
+    /// The company address book of a domain.
+    AddressBook { domain: String },
 }
 
 #[derive(Subcommand, Debug)]

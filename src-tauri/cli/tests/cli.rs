@@ -278,3 +278,82 @@ fn dns_keys_and_setup_against_a_real_dns_server() {
     }
     assert!(String::from_utf8_lossy(&out.stderr).contains("some DNS checks fail"));
 }
+
+// ---- Batch settings, address book, policy (issue 5) ------------------------------------
+
+#[test]
+fn settings_batches_and_policy_from_the_command_line() {
+    let r = Run::new();
+    r.ok(&["domain", "add", "example.com"]);
+    r.ok(&["dept", "add", "example.com", "Sales/East", "--parents"]);
+    r.ok(&["accounts", "add", "ann@example.com", "--name", "Ann Lee", "--dept", "Sales/East"]);
+    r.ok(&["accounts", "add", "bob@example.com", "--name", "Bob", "--dept", "Sales"]);
+
+    // A department setting (the only domain is implied), seen on the account with its source.
+    let out =
+        r.ok(&["settings", "set", "--dept", "Sales", "external_send=disallow", "send-exceptions=Partner.example"]);
+    assert!(out.starts_with("batch 1: department Sales with its sub-departments"), "{out}");
+    let shown = r.ok(&["settings", "show", "ann@example.com", "--effective"]);
+    let line = shown.lines().find(|l| l.starts_with("external_send")).unwrap();
+    assert!(line.contains("disallow") && line.ends_with("department Sales"), "{shown}");
+    let effective = r.json(&["settings", "show", "ann@example.com", "--effective"]);
+    assert_eq!(effective["values"]["send_exceptions"]["value"], serde_json::json!(["partner.example"]));
+    assert_eq!(effective["values"]["pop3"]["source"]["level"], "built_in");
+
+    // An account override, a domain default, and what a level sets.
+    r.ok(&["settings", "set", "--account", "ann@example.com", "pop3=off", "address_book=hidden"]);
+    r.ok(&["settings", "set", "--domain-default", "example.com", "lockout_threshold=3"]);
+    let level = r.json(&["settings", "show", "ann@example.com"]);
+    assert_eq!(level["settings"], serde_json::json!({ "pop3": false, "address_book": false }));
+    let dept = r.ok(&["settings", "show", "--dept", "Sales/East", "--domain", "example.com"]);
+    assert!(dept.lines().any(|l| l.starts_with("external_send") && l.contains("department Sales")), "{dept}");
+    r.ok(&["settings", "set", "--account", "ann@example.com", "pop3=inherit"]);
+    assert_eq!(r.json(&["settings", "show", "ann@example.com", "--effective"])["values"]["pop3"]["value"], true);
+
+    // Refusals: exit 1 with the reason.
+    r.refused(&["settings", "set", "--dept", "Sales", "bogus=1"], "unknown setting 'bogus'");
+    r.refused(&["settings", "set", "--dept", "Sales", "pop3=maybe"], "not allow/disallow");
+    r.refused(&["settings", "set", "--dept", "Sales", "lockout_threshold=3"], "domain setting");
+    r.refused(&["settings", "set", "--dept", "Nowhere", "pop3=off"], "department Nowhere does not exist");
+    let usage = r.run(&["settings", "set", "--dept", "Sales", "--account", "ann@example.com", "pop3=off"], None);
+    assert_eq!(usage.status.code(), Some(2), "a target is a department or accounts, not both");
+
+    // The policy explainer: a denied external send, with the setting's source.
+    let out =
+        r.ok(&["policy", "explain", "--from", "ann@example.com", "--to", "x@far.example", "--to", "y@partner.example"]);
+    let denied = out.lines().find(|l| l.starts_with("x@far.example")).unwrap();
+    assert!(denied.contains("deny") && denied.contains("external_send"), "{out}");
+    assert!(denied.contains("external_send of ann@example.com: department Sales"), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("y@partner.example") && l.contains("allow")), "{out}");
+    let x = r.json(&["policy", "explain", "--from", "x@far.example", "--to", "ann@example.com", "--protocol", "mx"]);
+    assert_eq!(x["decision"]["recipients"][0]["rule"], "allowed");
+
+    // Address book: ann hides herself.
+    let book = r.json(&["address-book", "example.com"]);
+    assert_eq!((book["shown"].as_u64(), book["hidden"].as_u64()), (Some(1), Some(1)));
+
+    // A password reset of the department: from stdin, one batch, not undoable.
+    let out = r.run(
+        &["batch", "reset-password", "--dept", "Sales", "--force-change", "--password-stdin"],
+        Some("New pass word 7\n"),
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("reset 2 passwords, change required"));
+    assert_eq!(r.json(&["accounts", "show", "bob@example.com"])["force_password_change"], true);
+    let list = r.json(&["batch", "list", "example.com"]);
+    assert_eq!(list[0]["action"], "reset_passwords");
+    assert_eq!(list[0]["undo"], "not_undoable");
+    let reset_id = list[0]["id"].to_string();
+    r.refused(&["batch", "undo", "example.com", &reset_id], "cannot be undone");
+
+    // Undo of the first batch (still as it left things), once.
+    let out = r.ok(&["batch", "undo", "example.com", "1"]);
+    assert!(out.contains("undone"), "{out}");
+    assert_eq!(
+        r.json(&["settings", "show", "ann@example.com", "--effective"])["values"]["external_send"]["source"]["level"],
+        "built_in"
+    );
+    r.refused(&["batch", "undo", "example.com", "1"], "undone by");
+    let audit = r.ok(&["--json", "audit", "--limit", "100"]);
+    assert!(!audit.contains("New pass word 7"), "the password is nowhere");
+}

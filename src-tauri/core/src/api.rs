@@ -19,6 +19,8 @@ use ts_rs::TS;
 
 use crate::error::Result;
 use crate::model::*;
+use crate::policy::PolicyExplanation;
+use crate::settings::{AddressBook, Batch, BatchOutcome, EffectiveSettings, LevelSettings};
 
 /// HTTP method of an operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +105,10 @@ macro_rules! params {
         pub struct $name { $($(#[$fattr])* pub $field: $ty),* }
     };
 }
+
+// Batch settings, address book and policy params (issue 5) live in their own file.
+mod batch;
+pub use batch::*;
 
 params!(/// Who am I, and what may I do?
 WhoAmI {});
@@ -589,6 +595,26 @@ operations! {
 
     /// One page of the audit log.
     list_audit: Get "/api/audit" ListAudit => Listing<AuditEntry>, mutates = false;
+
+    // ---- Batch settings, address book, policy (issue 5) -------------------------------
+    /// The overrides one level sets.
+    get_settings: Get "/api/domains/{domain}/settings" GetSettings => LevelSettings, mutates = false;
+    /// The settings in force for an account, with their sources.
+    get_effective_settings: Get "/api/accounts/{address}/settings" GetEffectiveSettings => EffectiveSettings, mutates = false;
+    /// Sets and clears settings on a target, as one undoable batch.
+    update_settings: Put "/api/domains/{domain}/settings" UpdateSettings => BatchOutcome, mutates = true;
+    /// Resets the passwords of a target's accounts, as one batch.
+    reset_passwords: Post "/api/domains/{domain}/batches/reset-passwords" ResetPasswords => BatchOutcome, mutates = true;
+    /// Clears the security questions of a target's accounts, as one batch.
+    clear_security_questions: Post "/api/domains/{domain}/batches/clear-security-questions" ClearSecurityQuestions => BatchOutcome, mutates = true;
+    /// A domain's batches, newest first.
+    list_batches: Get "/api/domains/{domain}/batches" ListBatches => Vec<Batch>, mutates = false;
+    /// Undoes a settings batch.
+    undo_batch: Post "/api/domains/{domain}/batches/undo" UndoBatch => BatchOutcome, mutates = true;
+    /// The company address book of a domain.
+    list_address_book: Get "/api/domains/{domain}/address-book" ListAddressBook => AddressBook, mutates = false;
+    /// What would happen to a message?
+    explain_policy: Post "/api/policy/explain" ExplainPolicy => PolicyExplanation, mutates = false;
 }
 
 /// Runs the operation called `name` with JSON params and returns its JSON output: the

@@ -14,6 +14,8 @@ pub mod engine;
 pub mod error;
 pub mod model;
 pub mod password;
+pub mod policy;
+pub mod settings;
 pub mod validate;
 
 pub use api::{Backend, Operation, OperationVisitor, Transport};

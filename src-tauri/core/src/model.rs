@@ -316,12 +316,28 @@ pub enum Page {
     Audit,
     /// DNS wizard: checks and DKIM keys.
     Dns,
+    /// Batch settings: settings per level, batch password resets, undo.
+    BatchSettings,
+    /// The company address book.
+    AddressBook,
+    /// The policy explainer ("what would happen to this message?").
+    Policy,
 }
 
 impl Page {
     /// Every page, in menu order.
-    pub const ALL: [Page; 7] =
-        [Page::Domains, Page::Departments, Page::Accounts, Page::Aliases, Page::Groups, Page::Audit, Page::Dns];
+    pub const ALL: [Page; 10] = [
+        Page::Domains,
+        Page::Departments,
+        Page::Accounts,
+        Page::Aliases,
+        Page::Groups,
+        Page::Audit,
+        Page::Dns,
+        Page::BatchSettings,
+        Page::AddressBook,
+        Page::Policy,
+    ];
 
     /// The name stored in the database.
     pub fn as_str(self) -> &'static str {
@@ -333,6 +349,9 @@ impl Page {
             Page::Groups => "groups",
             Page::Audit => "audit",
             Page::Dns => "dns",
+            Page::BatchSettings => "batch_settings",
+            Page::AddressBook => "address_book",
+            Page::Policy => "policy",
         }
     }
 }

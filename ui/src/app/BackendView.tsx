@@ -6,13 +6,16 @@ import type { BackendInfo } from "../bindings/BackendInfo";
 import { PageError } from "../components/forms";
 import { useAsync } from "../components/hooks";
 import { AccountsPage } from "../pages/AccountsPage";
+import { AddressBookPage } from "../pages/AddressBookPage";
 import { AdminsPage } from "../pages/AdminsPage";
 import { AliasesPage } from "../pages/AliasesPage";
 import { AuditPage } from "../pages/AuditPage";
+import { BatchSettingsPage } from "../pages/BatchSettingsPage";
 import { DepartmentsPage } from "../pages/DepartmentsPage";
 import { DnsPage } from "../pages/DnsPage";
 import { DomainsPage } from "../pages/DomainsPage";
 import { GroupsPage } from "../pages/GroupsPage";
+import { PolicyPage } from "../pages/PolicyPage";
 import { SettingsPage } from "../pages/SettingsPage";
 import { PAGES, mayUse, useRoute, type PageId } from "./route";
 import { SessionContext, useSession, type Session } from "./session";
@@ -161,6 +164,12 @@ function PageBody({ page }: { page: PageId }) {
       return <AuditPage />;
     case "settings":
       return <SettingsPage />;
+    case "batch_settings":
+      return <BatchSettingsPage />;
+    case "address_book":
+      return <AddressBookPage />;
+    case "policy":
+      return <PolicyPage />;
   }
 }
 

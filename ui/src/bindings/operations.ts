@@ -2,13 +2,17 @@
 import type { Account } from "./Account";
 import type { AddAccountAlias } from "./AddAccountAlias";
 import type { AddGroupMembers } from "./AddGroupMembers";
+import type { AddressBook } from "./AddressBook";
 import type { Admin } from "./Admin";
 import type { Alias } from "./Alias";
 import type { AllocateAccounts } from "./AllocateAccounts";
 import type { ApiToken } from "./ApiToken";
 import type { AuditEntry } from "./AuditEntry";
+import type { Batch } from "./Batch";
+import type { BatchOutcome } from "./BatchOutcome";
 import type { Caller } from "./Caller";
 import type { CheckDns } from "./CheckDns";
+import type { ClearSecurityQuestions } from "./ClearSecurityQuestions";
 import type { CreateAccount } from "./CreateAccount";
 import type { CreateAccounts } from "./CreateAccounts";
 import type { CreateAdmin } from "./CreateAdmin";
@@ -27,14 +31,21 @@ import type { DnsSetup } from "./DnsSetup";
 import type { Domain } from "./Domain";
 import type { DomainGroup } from "./DomainGroup";
 import type { DomainReport } from "./DomainReport";
+import type { EffectiveSettings } from "./EffectiveSettings";
+import type { ExplainPolicy } from "./ExplainPolicy";
 import type { GetAccount } from "./GetAccount";
 import type { GetAlias } from "./GetAlias";
 import type { GetDomain } from "./GetDomain";
+import type { GetEffectiveSettings } from "./GetEffectiveSettings";
 import type { GetGroup } from "./GetGroup";
+import type { GetSettings } from "./GetSettings";
+import type { LevelSettings } from "./LevelSettings";
 import type { ListAccounts } from "./ListAccounts";
+import type { ListAddressBook } from "./ListAddressBook";
 import type { ListAdmins } from "./ListAdmins";
 import type { ListAliases } from "./ListAliases";
 import type { ListAudit } from "./ListAudit";
+import type { ListBatches } from "./ListBatches";
 import type { ListDepartments } from "./ListDepartments";
 import type { ListDkimKeys } from "./ListDkimKeys";
 import type { ListDomainGroups } from "./ListDomainGroups";
@@ -45,6 +56,7 @@ import type { Listing } from "./Listing";
 import type { MailGroup } from "./MailGroup";
 import type { MoveDepartment } from "./MoveDepartment";
 import type { NewToken } from "./NewToken";
+import type { PolicyExplanation } from "./PolicyExplanation";
 import type { RemoveAccount } from "./RemoveAccount";
 import type { RemoveAccountAlias } from "./RemoveAccountAlias";
 import type { RemoveAdmin } from "./RemoveAdmin";
@@ -55,28 +67,35 @@ import type { RemoveDomain } from "./RemoveDomain";
 import type { RemoveGroup } from "./RemoveGroup";
 import type { RemoveGroupMembers } from "./RemoveGroupMembers";
 import type { RenameDepartment } from "./RenameDepartment";
+import type { ResetPasswords } from "./ResetPasswords";
 import type { Resolution } from "./Resolution";
 import type { ResolveAddress } from "./ResolveAddress";
 import type { RevokeToken } from "./RevokeToken";
 import type { SetPassword } from "./SetPassword";
+import type { UndoBatch } from "./UndoBatch";
 import type { UpdateAccount } from "./UpdateAccount";
 import type { UpdateAdmin } from "./UpdateAdmin";
 import type { UpdateAlias } from "./UpdateAlias";
 import type { UpdateDomainLimits } from "./UpdateDomainLimits";
 import type { UpdateGroup } from "./UpdateGroup";
+import type { UpdateSettings } from "./UpdateSettings";
 import type { WhoAmI } from "./WhoAmI";
 export type { Account } from "./Account";
 export type { AddAccountAlias } from "./AddAccountAlias";
 export type { AddGroupMembers } from "./AddGroupMembers";
 export type { AddRemoteBackend } from "./AddRemoteBackend";
+export type { AddressBook } from "./AddressBook";
 export type { Admin } from "./Admin";
 export type { Alias } from "./Alias";
 export type { AllocateAccounts } from "./AllocateAccounts";
 export type { ApiToken } from "./ApiToken";
 export type { AuditEntry } from "./AuditEntry";
 export type { BackendInfo } from "./BackendInfo";
+export type { Batch } from "./Batch";
+export type { BatchOutcome } from "./BatchOutcome";
 export type { Caller } from "./Caller";
 export type { CheckDns } from "./CheckDns";
+export type { ClearSecurityQuestions } from "./ClearSecurityQuestions";
 export type { CreateAccount } from "./CreateAccount";
 export type { CreateAccounts } from "./CreateAccounts";
 export type { CreateAdmin } from "./CreateAdmin";
@@ -96,15 +115,22 @@ export type { DnsSetup } from "./DnsSetup";
 export type { Domain } from "./Domain";
 export type { DomainGroup } from "./DomainGroup";
 export type { DomainReport } from "./DomainReport";
+export type { EffectiveSettings } from "./EffectiveSettings";
 export type { Error } from "./Error";
+export type { ExplainPolicy } from "./ExplainPolicy";
 export type { GetAccount } from "./GetAccount";
 export type { GetAlias } from "./GetAlias";
 export type { GetDomain } from "./GetDomain";
+export type { GetEffectiveSettings } from "./GetEffectiveSettings";
 export type { GetGroup } from "./GetGroup";
+export type { GetSettings } from "./GetSettings";
+export type { LevelSettings } from "./LevelSettings";
 export type { ListAccounts } from "./ListAccounts";
+export type { ListAddressBook } from "./ListAddressBook";
 export type { ListAdmins } from "./ListAdmins";
 export type { ListAliases } from "./ListAliases";
 export type { ListAudit } from "./ListAudit";
+export type { ListBatches } from "./ListBatches";
 export type { ListDepartments } from "./ListDepartments";
 export type { ListDkimKeys } from "./ListDkimKeys";
 export type { ListDomainGroups } from "./ListDomainGroups";
@@ -118,6 +144,7 @@ export type { MoveDepartment } from "./MoveDepartment";
 export type { NewToken } from "./NewToken";
 export type { Page } from "./Page";
 export type { PlanLimits } from "./PlanLimits";
+export type { PolicyExplanation } from "./PolicyExplanation";
 export type { RemoveAccount } from "./RemoveAccount";
 export type { RemoveAccountAlias } from "./RemoveAccountAlias";
 export type { RemoveAdmin } from "./RemoveAdmin";
@@ -128,17 +155,21 @@ export type { RemoveDomain } from "./RemoveDomain";
 export type { RemoveGroup } from "./RemoveGroup";
 export type { RemoveGroupMembers } from "./RemoveGroupMembers";
 export type { RenameDepartment } from "./RenameDepartment";
+export type { ResetPasswords } from "./ResetPasswords";
 export type { Resolution } from "./Resolution";
 export type { ResolveAddress } from "./ResolveAddress";
 export type { RevokeToken } from "./RevokeToken";
 export type { Role } from "./Role";
 export type { SendPermission } from "./SendPermission";
 export type { SetPassword } from "./SetPassword";
+export type { UndoBatch } from "./UndoBatch";
+export type { UndoState } from "./UndoState";
 export type { UpdateAccount } from "./UpdateAccount";
 export type { UpdateAdmin } from "./UpdateAdmin";
 export type { UpdateAlias } from "./UpdateAlias";
 export type { UpdateDomainLimits } from "./UpdateDomainLimits";
 export type { UpdateGroup } from "./UpdateGroup";
+export type { UpdateSettings } from "./UpdateSettings";
 export type { WhoAmI } from "./WhoAmI";
 
 /** Every operation of the Backend: HTTP method and path, params and output types. */
@@ -192,6 +223,15 @@ export const operations = {
   list_dkim_keys: { method: "GET", path: "/api/domains/{domain}/dkim-keys", mutates: false, params: undefined as unknown as ListDkimKeys, output: undefined as unknown as Array<DkimKey> },
   remove_dkim_key: { method: "DELETE", path: "/api/domains/{domain}/dkim-keys/{selector}", mutates: true, params: undefined as unknown as RemoveDkimKey, output: undefined as unknown as null },
   list_audit: { method: "GET", path: "/api/audit", mutates: false, params: undefined as unknown as ListAudit, output: undefined as unknown as Listing<AuditEntry> },
+  get_settings: { method: "GET", path: "/api/domains/{domain}/settings", mutates: false, params: undefined as unknown as GetSettings, output: undefined as unknown as LevelSettings },
+  get_effective_settings: { method: "GET", path: "/api/accounts/{address}/settings", mutates: false, params: undefined as unknown as GetEffectiveSettings, output: undefined as unknown as EffectiveSettings },
+  update_settings: { method: "PUT", path: "/api/domains/{domain}/settings", mutates: true, params: undefined as unknown as UpdateSettings, output: undefined as unknown as BatchOutcome },
+  reset_passwords: { method: "POST", path: "/api/domains/{domain}/batches/reset-passwords", mutates: true, params: undefined as unknown as ResetPasswords, output: undefined as unknown as BatchOutcome },
+  clear_security_questions: { method: "POST", path: "/api/domains/{domain}/batches/clear-security-questions", mutates: true, params: undefined as unknown as ClearSecurityQuestions, output: undefined as unknown as BatchOutcome },
+  list_batches: { method: "GET", path: "/api/domains/{domain}/batches", mutates: false, params: undefined as unknown as ListBatches, output: undefined as unknown as Array<Batch> },
+  undo_batch: { method: "POST", path: "/api/domains/{domain}/batches/undo", mutates: true, params: undefined as unknown as UndoBatch, output: undefined as unknown as BatchOutcome },
+  list_address_book: { method: "GET", path: "/api/domains/{domain}/address-book", mutates: false, params: undefined as unknown as ListAddressBook, output: undefined as unknown as AddressBook },
+  explain_policy: { method: "POST", path: "/api/policy/explain", mutates: false, params: undefined as unknown as ExplainPolicy, output: undefined as unknown as PolicyExplanation },
 } as const;
 
 export type OperationName = keyof typeof operations;

@@ -6,6 +6,7 @@ import type { AccountStatus } from "../bindings/AccountStatus";
 import type { Department } from "../bindings/Department";
 import { Confirm, Dialog, DialogButtons, Field, FormError, PageError } from "../components/forms";
 import { useAction, useAsync } from "../components/hooks";
+import { EffectiveSettingsPanel } from "./EffectiveSettingsPanel";
 
 function DepartmentSelect({
   departments,
@@ -379,6 +380,8 @@ function AccountEditor({
             Add address
           </button>
         </form>
+
+        <EffectiveSettingsPanel address={account.address} />
 
         {!deleted && (
           <div className="panel">

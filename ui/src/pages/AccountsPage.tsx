@@ -5,10 +5,11 @@ import type { Account } from "../bindings/Account";
 import type { AccountSort } from "../bindings/AccountSort";
 import type { AccountStatus } from "../bindings/AccountStatus";
 import type { ListAccounts } from "../bindings/ListAccounts";
-import { PageError } from "../components/forms";
+import { Dialog, PageError } from "../components/forms";
 import { useAsync, useDebounced } from "../components/hooks";
 import { AccountDialog, CreateAccountDialog } from "./AccountDialogs";
 import { AccountPages } from "./accountPages";
+import { BatchPanel } from "./BatchPanel";
 
 const ROW_HEIGHT = 34;
 
@@ -37,6 +38,16 @@ export function AccountsPage() {
   const [open, setOpen] = useState<string | null>(null);
   const [creating, setCreating] = useState(false);
   const [reloadTick, setReloadTick] = useState(0);
+  // Accounts picked for a batch action (by address, so they survive filtering and paging).
+  const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
+  const [batching, setBatching] = useState<"closed" | "open" | "changed">("closed");
+  const toggle = (address: string) =>
+    setSelected((old) => {
+      const next = new Set(old);
+      if (next.has(address)) next.delete(address);
+      else next.add(address);
+      return next;
+    });
   const scrollRef = useRef<HTMLDivElement>(null);
   const departments = useAsync(() => client.call("list_departments", { domain: domain! }), [client, domain]);
 
@@ -121,6 +132,11 @@ export function AccountsPage() {
         if (a) setOpen(a.address);
         break;
       }
+      case " ": {
+        const a = view.row(active);
+        if (a) toggle(a.address);
+        break;
+      }
       default:
         return;
     }
@@ -186,6 +202,17 @@ export function AccountsPage() {
         >
           {view.total === null ? (store.error ? "" : "Loading…") : `${nf.format(view.total)} account${view.total === 1 ? "" : "s"}`}
         </span>
+        {selected.size > 0 && (
+          <span className="selection-bar" data-testid="selection">
+            {nf.format(selected.size)} selected
+            <button type="button" onClick={() => setBatching("open")}>
+              Batch actions…
+            </button>
+            <button type="button" className="ghost" onClick={() => setSelected(new Set())}>
+              Clear selection
+            </button>
+          </span>
+        )}
         <button type="button" className="primary" disabled={readOnly} onClick={() => setCreating(true)}>
           New account
         </button>
@@ -195,6 +222,7 @@ export function AccountsPage() {
 
       <div className="grid-wrap">
         <div className="grid-head" role="presentation">
+          <span className="cell c-select" aria-hidden="true" />
           {COLUMNS.map((c) =>
             c.key ? (
               <button
@@ -238,6 +266,8 @@ export function AccountsPage() {
                   start={v.start}
                   account={a}
                   active={v.index === active}
+                  selected={a ? selected.has(a.address) : false}
+                  onToggle={() => a && toggle(a.address)}
                   onOpen={() => {
                     setActive(v.index);
                     if (a) setOpen(a.address);
@@ -262,6 +292,21 @@ export function AccountsPage() {
             reloadDomains();
           }}
         />
+      )}
+      {batching !== "closed" && (
+        <Dialog
+          title={`Batch actions for ${nf.format(selected.size)} selected account${selected.size === 1 ? "" : "s"}`}
+          className="wide"
+          onClose={() => {
+            // Password resets unlock accounts: show the listing afresh if anything ran.
+            if (batching === "changed") setReloadTick((t) => t + 1);
+            setBatching("closed");
+          }}
+        >
+          <div className="dialog-body">
+            <BatchPanel target={{ kind: "accounts", addresses: [...selected] }} onChanged={() => setBatching("changed")} />
+          </div>
+        </Dialog>
       )}
       {open && (
         <AccountDialog
@@ -289,6 +334,8 @@ function Row({
   start,
   account,
   active,
+  selected,
+  onToggle,
   onOpen,
 }: {
   id: string;
@@ -296,6 +343,8 @@ function Row({
   start: number;
   account: Account | undefined;
   active: boolean;
+  selected: boolean;
+  onToggle: () => void;
   onOpen: () => void;
 }) {
   return (
@@ -311,6 +360,9 @@ function Row({
     >
       {account ? (
         <>
+          <span role="gridcell" className="cell c-select" onClick={(e) => e.stopPropagation()}>
+            <input type="checkbox" aria-label={`Select ${account.address}`} checked={selected} onChange={onToggle} tabIndex={-1} />
+          </span>
           <span role="gridcell" className="cell c-address">
             {account.address}
           </span>
@@ -331,9 +383,12 @@ function Row({
           </span>
         </>
       ) : (
-        <span role="gridcell" className="cell placeholder">
-          …
-        </span>
+        <>
+          <span className="cell c-select" />
+          <span role="gridcell" className="cell placeholder">
+            …
+          </span>
+        </>
       )}
     </div>
   );

@@ -8,7 +8,18 @@ import type { Role } from "../bindings/Role";
 import { Confirm, Dialog, DialogButtons, Field, FormError, PageError } from "../components/forms";
 import { useAction, useAsync } from "../components/hooks";
 
-const ALL_PAGES: Page[] = ["domains", "departments", "accounts", "aliases", "groups", "dns", "audit"];
+const ALL_PAGES: Page[] = [
+  "domains",
+  "departments",
+  "accounts",
+  "aliases",
+  "groups",
+  "dns",
+  "audit",
+  "batch_settings",
+  "address_book",
+  "policy",
+];
 const ROLES: { value: Role; label: string }[] = [
   { value: "owner", label: "Owner — everything, including admins and tokens" },
   { value: "admin", label: "Admin — may change what its pages and domains cover" },

@@ -9,7 +9,8 @@ use crate::error::Result;
 use crate::model::AccountStatus;
 use crate::{password, validate};
 
-/// Failed logins in a row that lock an account (per-domain setting to come).
+/// Failed logins in a row that lock an account unless the domain's `lockout_threshold`
+/// setting says otherwise.
 pub const DEFAULT_LOCKOUT_THRESHOLD: u32 = 5;
 
 /// Why a login was refused. Deliberately coarse towards the client: the services say
@@ -87,7 +88,7 @@ impl Engine {
         .bind(id)
         .fetch_one(&mut *tx)
         .await?;
-        if failed >= i64::from(DEFAULT_LOCKOUT_THRESHOLD) {
+        if failed >= i64::from(super::settings::lockout_threshold(&mut tx, id).await?) {
             sqlx::query("UPDATE accounts SET status = 'locked', updated_at = ? WHERE id = ? AND status = 'active'")
                 .bind(now())
                 .bind(id)

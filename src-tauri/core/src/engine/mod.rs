@@ -17,6 +17,10 @@ mod departments;
 mod dns;
 mod domains;
 mod login;
+// Batch settings, address book and policy explainer (issue 5).
+mod batches;
+mod policy;
+mod settings;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -31,6 +35,7 @@ use crate::model::*;
 
 pub use access::LOCAL_OWNER;
 pub use admins::FirstStart;
+pub use batches::MAX_SELECTION;
 pub use login::{DEFAULT_LOCKOUT_THRESHOLD, Login, LoginRefusal};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -313,6 +318,35 @@ impl Backend for LocalBackend {
     }
     async fn list_audit(&self, p: ListAudit) -> Result<Listing<AuditEntry>> {
         audit::list(self, p).await
+    }
+
+    // ---- Batch settings, address book, policy (issue 5) -------------------------------
+    async fn get_settings(&self, p: GetSettings) -> Result<crate::settings::LevelSettings> {
+        settings::get(self, p).await
+    }
+    async fn get_effective_settings(&self, p: GetEffectiveSettings) -> Result<crate::settings::EffectiveSettings> {
+        settings::get_effective(self, p).await
+    }
+    async fn update_settings(&self, p: UpdateSettings) -> Result<crate::settings::BatchOutcome> {
+        settings::update(self, p).await
+    }
+    async fn reset_passwords(&self, p: ResetPasswords) -> Result<crate::settings::BatchOutcome> {
+        batches::reset_passwords(self, p).await
+    }
+    async fn clear_security_questions(&self, p: ClearSecurityQuestions) -> Result<crate::settings::BatchOutcome> {
+        batches::clear_security_questions(self, p).await
+    }
+    async fn list_batches(&self, p: ListBatches) -> Result<Vec<crate::settings::Batch>> {
+        batches::list(self, p).await
+    }
+    async fn undo_batch(&self, p: UndoBatch) -> Result<crate::settings::BatchOutcome> {
+        batches::undo(self, p).await
+    }
+    async fn list_address_book(&self, p: ListAddressBook) -> Result<crate::settings::AddressBook> {
+        settings::address_book(self, p).await
+    }
+    async fn explain_policy(&self, p: ExplainPolicy) -> Result<crate::policy::PolicyExplanation> {
+        policy::explain(self, p).await
     }
 }
 

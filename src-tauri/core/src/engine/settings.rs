@@ -1,0 +1,543 @@
+//! Settings per level (domain default, department, account) on SQLite, resolution of an
+//! account's effective settings, the company address book, and settings batches.
+//!
+//! Storage is sparse: one `setting_overrides` row per key a level sets. Resolving one
+//! account reads its domain's rows, its department ancestors' (found with a recursive
+//! query up the parent pointers, so the cost is the depth of the tree, not its size) and
+//! its own, then folds them with the pure [`EffectiveValues::resolve`]. Setting a value on
+//! a department writes one row, whatever the number of accounts below it.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::Value;
+use sqlx::{Row, SqliteConnection};
+
+use super::audit::{self, Change};
+use super::batches::{self, Recorded};
+use super::departments::Tree;
+use super::{Engine, LocalBackend, domain_id, domains};
+use crate::api::*;
+use crate::error::{Error, Result};
+use crate::model::Page;
+use crate::settings::*;
+use crate::validate;
+
+/// A department's ancestry, root first: `(id, path)` of each level down to it.
+pub(crate) async fn chain(conn: &mut SqliteConnection, department: i64) -> Result<Vec<(i64, String)>> {
+    let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+        "WITH RECURSIVE up(id, parent_id, name, depth) AS (
+            SELECT id, parent_id, name, 0 FROM departments WHERE id = ?
+            UNION ALL
+            SELECT d.id, d.parent_id, d.name, up.depth + 1 FROM departments d JOIN up ON d.id = up.parent_id)
+         SELECT id, name, depth FROM up ORDER BY depth DESC",
+    )
+    .bind(department)
+    .fetch_all(conn)
+    .await?;
+    let mut path = String::new();
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, _)| {
+            if !path.is_empty() {
+                path.push('/');
+            }
+            path.push_str(&name);
+            (id, path.clone())
+        })
+        .collect())
+}
+
+/// The overrides one level sets.
+pub(crate) async fn level(conn: &mut SqliteConnection, scope: SettingLevel, id: i64) -> Result<Settings> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT key, value FROM setting_overrides WHERE scope = ? AND scope_id = ?")
+            .bind(scope.as_str())
+            .bind(id)
+            .fetch_all(conn)
+            .await?;
+    Ok(Settings::from_rows(rows.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
+}
+
+/// The layers above an account or department, general to specific: the domain default,
+/// then each department of `ancestry`.
+async fn layers_above(
+    conn: &mut SqliteConnection,
+    domain: i64,
+    ancestry: &[(i64, String)],
+) -> Result<Vec<(SettingSource, Settings)>> {
+    let ids: Vec<i64> = ancestry.iter().map(|(id, _)| *id).collect();
+    let rows: Vec<(String, i64, String, String)> = sqlx::query_as(
+        "SELECT scope, scope_id, key, value FROM setting_overrides
+         WHERE (scope = 'domain' AND scope_id = ?1)
+            OR (scope = 'department' AND scope_id IN (SELECT value FROM json_each(?2)))",
+    )
+    .bind(domain)
+    .bind(serde_json::to_string(&ids)?)
+    .fetch_all(conn)
+    .await?;
+    let of = |scope: &str, id: i64| {
+        Settings::from_rows(
+            rows.iter().filter(|r| r.0 == scope && r.1 == id).map(|(_, _, k, v)| (k.as_str(), v.as_str())),
+        )
+    };
+    let mut layers = vec![(SettingSource::domain(), of("domain", domain))];
+    for (id, path) in ancestry {
+        layers.push((SettingSource::department(path.clone()), of("department", *id)));
+    }
+    Ok(layers)
+}
+
+fn fold(layers: &[(SettingSource, Settings)]) -> EffectiveValues {
+    let refs: Vec<(SettingSource, &Settings)> = layers.iter().map(|(s, l)| (s.clone(), l)).collect();
+    EffectiveValues::resolve(&refs)
+}
+
+/// An account's effective settings, by account id.
+pub(crate) async fn effective(conn: &mut SqliteConnection, account: i64) -> Result<EffectiveSettings> {
+    let row: (String, i64, Option<i64>, bool) =
+        sqlx::query_as("SELECT address, domain_id, department_id, security_questions_set FROM accounts WHERE id = ?")
+            .bind(account)
+            .fetch_one(&mut *conn)
+            .await?;
+    let (address, domain, department, security_questions_set) = row;
+    let ancestry = match department {
+        Some(d) => chain(conn, d).await?,
+        None => Vec::new(),
+    };
+    let mut layers = layers_above(conn, domain, &ancestry).await?;
+    layers.push((SettingSource::account(), level(conn, SettingLevel::Account, account).await?));
+    Ok(EffectiveSettings {
+        address,
+        department: ancestry.last().map(|(_, p)| p.clone()),
+        security_questions_set,
+        values: fold(&layers),
+    })
+}
+
+/// The id of the account at `address` (its own address), or a not-found error.
+pub(crate) async fn account_id(conn: &mut SqliteConnection, address: &str) -> Result<i64> {
+    sqlx::query_scalar("SELECT id FROM accounts WHERE address = ?")
+        .bind(address)
+        .fetch_optional(conn)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("account {address} does not exist")).with_field("address"))
+}
+
+/// The failed-login threshold of the account's domain (a domain setting).
+pub(crate) async fn lockout_threshold(conn: &mut SqliteConnection, account: i64) -> Result<u32> {
+    let value: Option<String> = sqlx::query_scalar(
+        "SELECT o.value FROM setting_overrides o JOIN accounts a ON o.scope_id = a.domain_id
+         WHERE a.id = ? AND o.scope = 'domain' AND o.key = 'lockout_threshold'",
+    )
+    .bind(account)
+    .fetch_optional(conn)
+    .await?;
+    Ok(value
+        .and_then(|v| serde_json::from_str::<u32>(&v).ok())
+        .unwrap_or_else(|| ResolvedSettings::default().lockout_threshold))
+}
+
+pub(crate) async fn get_effective(b: &LocalBackend, p: GetEffectiveSettings) -> Result<EffectiveSettings> {
+    let addr = validate::address(&p.address)?;
+    b.caller.require(Page::BatchSettings, Some(&addr.domain), false)?;
+    let mut conn = b.engine.read().await?;
+    let id = account_id(&mut conn, &addr.full()).await?;
+    effective(&mut conn, id).await
+}
+
+/// Per key, how many departments (of `departments`) and accounts (in `account_departments`,
+/// or the whole domain when `None`) override it.
+async fn overrides_below(
+    conn: &mut SqliteConnection,
+    domain: i64,
+    departments: &[i64],
+    account_departments: Option<&[i64]>,
+) -> Result<Vec<OverridesBelow>> {
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT scope, key, count(*) FROM setting_overrides o
+         WHERE o.domain_id = ?1 AND (
+            (o.scope = 'department' AND o.scope_id IN (SELECT value FROM json_each(?2)))
+            OR (o.scope = 'account' AND (?3 IS NULL OR o.scope_id IN
+                (SELECT id FROM accounts WHERE department_id IN (SELECT value FROM json_each(?3))))))
+         GROUP BY scope, key",
+    )
+    .bind(domain)
+    .bind(serde_json::to_string(departments)?)
+    .bind(account_departments.map(serde_json::to_string).transpose()?)
+    .fetch_all(conn)
+    .await?;
+    let mut out: BTreeMap<SettingKey, OverridesBelow> = BTreeMap::new();
+    for (scope, key, n) in rows {
+        let Some(key) = SettingKey::parse(&key) else { continue };
+        let entry = out.entry(key).or_insert(OverridesBelow { key, departments: 0, accounts: 0 });
+        if scope == "department" {
+            entry.departments = n as u32;
+        } else {
+            entry.accounts = n as u32;
+        }
+    }
+    Ok(out.into_values().collect())
+}
+
+async fn count_accounts(conn: &mut SqliteConnection, departments: &[i64]) -> Result<u32> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM accounts WHERE department_id IN (SELECT value FROM json_each(?)) AND status <> 'deleted'",
+    )
+    .bind(serde_json::to_string(departments)?)
+    .fetch_one(conn)
+    .await?;
+    Ok(n as u32)
+}
+
+pub(crate) async fn get(b: &LocalBackend, p: GetSettings) -> Result<LevelSettings> {
+    let domain = validate::domain(&p.domain)?;
+    b.caller.require(Page::BatchSettings, Some(&domain), false)?;
+    let department = p.department.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let account = p.account.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let mut conn = b.engine.read().await?;
+    let did = domain_id(&mut conn, &domain).await?;
+    let tree = Tree::load(&mut conn, did, &domain).await?;
+    match (department, account) {
+        (Some(_), Some(_)) => {
+            Err(Error::validation("name a department or an account, not both").with_field("department"))
+        }
+        (None, None) => {
+            let all: Vec<i64> = sqlx::query_scalar("SELECT id FROM departments WHERE domain_id = ?")
+                .bind(did)
+                .fetch_all(&mut *conn)
+                .await?;
+            Ok(LevelSettings {
+                level: SettingLevel::Domain,
+                department: None,
+                account: None,
+                settings: level(&mut conn, SettingLevel::Domain, did).await?,
+                inherited: EffectiveValues::resolve(&[]),
+                below: overrides_below(&mut conn, did, &all, None).await?,
+                accounts: domains::load(&mut conn, &domain).await?.account_count,
+            })
+        }
+        (Some(path), None) => {
+            let id = tree.resolve(path)?;
+            let ancestry = chain(&mut conn, id).await?;
+            let above = layers_above(&mut conn, did, &ancestry[..ancestry.len() - 1]).await?;
+            let subtree = tree.subtree(id);
+            Ok(LevelSettings {
+                level: SettingLevel::Department,
+                department: Some(tree.path(id)),
+                account: None,
+                settings: level(&mut conn, SettingLevel::Department, id).await?,
+                inherited: fold(&above),
+                below: overrides_below(&mut conn, did, &subtree[1..], Some(&subtree)).await?,
+                accounts: count_accounts(&mut conn, &subtree).await?,
+            })
+        }
+        (None, Some(address)) => {
+            let addr = validate::address(address).map_err(|e| e.with_field("account"))?;
+            if addr.domain != domain {
+                return Err(Error::validation(format!("{} is not in {domain}", addr.full())).with_field("account"));
+            }
+            let id = account_id(&mut conn, &addr.full()).await.map_err(|e| e.with_field("account"))?;
+            let department: Option<i64> = sqlx::query_scalar("SELECT department_id FROM accounts WHERE id = ?")
+                .bind(id)
+                .fetch_one(&mut *conn)
+                .await?;
+            let ancestry = match department {
+                Some(d) => chain(&mut conn, d).await?,
+                None => Vec::new(),
+            };
+            let above = layers_above(&mut conn, did, &ancestry).await?;
+            Ok(LevelSettings {
+                level: SettingLevel::Account,
+                department: ancestry.last().map(|(_, p)| p.clone()),
+                account: Some(addr.full()),
+                settings: level(&mut conn, SettingLevel::Account, id).await?,
+                inherited: fold(&above),
+                below: Vec::new(),
+                accounts: 1,
+            })
+        }
+    }
+}
+
+/// One override to write: where, which key, the value before and after (JSON, `None` =
+/// not overridden).
+pub(crate) struct OverrideChange {
+    pub scope: SettingLevel,
+    pub scope_id: i64,
+    pub label: String,
+    pub key: SettingKey,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// Writes one override value (or removes it when `value` is `None`).
+pub(crate) async fn write_override(
+    conn: &mut SqliteConnection,
+    domain: i64,
+    scope: SettingLevel,
+    scope_id: i64,
+    key: &str,
+    value: Option<&str>,
+) -> Result<()> {
+    match value {
+        Some(v) => {
+            sqlx::query(
+                "INSERT INTO setting_overrides (domain_id, scope, scope_id, key, value) VALUES (?, ?, ?, ?, ?)
+                 ON CONFLICT (scope, scope_id, key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(domain)
+            .bind(scope.as_str())
+            .bind(scope_id)
+            .bind(key)
+            .bind(v)
+            .execute(conn)
+            .await?;
+        }
+        None => {
+            sqlx::query("DELETE FROM setting_overrides WHERE scope = ? AND scope_id = ? AND key = ?")
+                .bind(scope.as_str())
+                .bind(scope_id)
+                .bind(key)
+                .execute(conn)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The changes as the audit log shows them: `{label: {key: value}}`, before and after.
+pub(crate) fn audit_maps(changes: &[OverrideChange]) -> (Value, Value) {
+    let mut before: BTreeMap<&str, BTreeMap<&str, Value>> = BTreeMap::new();
+    let mut after: BTreeMap<&str, BTreeMap<&str, Value>> = BTreeMap::new();
+    let parse = |v: &Option<String>| v.as_deref().and_then(|v| serde_json::from_str(v).ok()).unwrap_or(Value::Null);
+    for c in changes {
+        before.entry(&c.label).or_default().insert(c.key.as_str(), parse(&c.before));
+        after.entry(&c.label).or_default().insert(c.key.as_str(), parse(&c.after));
+    }
+    (serde_json::json!(before), serde_json::json!(after))
+}
+
+pub(crate) async fn update(b: &LocalBackend, p: UpdateSettings) -> Result<BatchOutcome> {
+    let domain = validate::domain(&p.domain)?;
+    b.caller.require(Page::BatchSettings, Some(&domain), true)?;
+    let clear: Vec<SettingKey> = p.clear.unwrap_or_default();
+    let level_of_target = match &p.target {
+        BatchTarget::Domain => SettingLevel::Domain,
+        BatchTarget::Department { .. } => SettingLevel::Department,
+        BatchTarget::Accounts { .. } => SettingLevel::Account,
+    };
+    let set = p.set.unwrap_or_default().normalised(level_of_target)?;
+    if set.is_empty() && clear.is_empty() {
+        return Err(Error::validation("nothing to change: give values to set or keys to clear").with_field("set"));
+    }
+    if let Some(both) = clear.iter().find(|k| set.get_json(**k).is_some()) {
+        return Err(Error::validation(format!("{} is both set and cleared", both.as_str())).with_field("clear"));
+    }
+    let keys: Vec<SettingKey> = set.keys().into_iter().chain(clear.iter().copied()).collect();
+    let key_names: Vec<&str> = keys.iter().map(|k| k.as_str()).collect();
+
+    let mut tx = b.engine.write().await?;
+    let did = domain_id(&mut tx, &domain).await?;
+    let tree = Tree::load(&mut tx, did, &domain).await?;
+    let target = batches::resolve_target(&mut tx, did, &domain, &tree, &p.target).await?;
+
+    // What each level of the target holds now for the keys concerned.
+    let ids: Vec<i64> = target.scopes.iter().map(|(id, _)| *id).collect();
+    let current: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT scope_id, key, value FROM setting_overrides
+         WHERE scope = ?1 AND scope_id IN (SELECT value FROM json_each(?2)) AND key IN (SELECT value FROM json_each(?3))",
+    )
+    .bind(target.level.as_str())
+    .bind(serde_json::to_string(&ids)?)
+    .bind(serde_json::to_string(&key_names)?)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut now: HashMap<(i64, &str), String> = HashMap::with_capacity(current.len());
+    for (id, key, value) in &current {
+        now.insert((*id, key.as_str()), value.clone());
+    }
+    let mut changes = Vec::new();
+    for (id, label) in &target.scopes {
+        for key in &keys {
+            let before = now.get(&(*id, key.as_str())).cloned();
+            let after = set.get_json(*key).map(|v| v.to_string());
+            if before != after {
+                changes.push(OverrideChange {
+                    scope: target.level,
+                    scope_id: *id,
+                    label: label.clone(),
+                    key: *key,
+                    before,
+                    after,
+                });
+            }
+        }
+    }
+    // A department with its sub-departments: overrides of these keys below it go, so the
+    // whole subtree follows the department's value.
+    let mut removed_below = 0;
+    if let Some(below) = &target.below {
+        let rows = sqlx::query(
+            "SELECT o.scope, o.scope_id, o.key, o.value, a.address FROM setting_overrides o
+             LEFT JOIN accounts a ON o.scope = 'account' AND a.id = o.scope_id
+             WHERE o.domain_id = ?1 AND o.key IN (SELECT value FROM json_each(?2)) AND (
+                (o.scope = 'department' AND o.scope_id IN (SELECT value FROM json_each(?3)))
+                OR (o.scope = 'account' AND a.department_id IN (SELECT value FROM json_each(?4))))
+             ORDER BY o.scope DESC, o.scope_id, o.key",
+        )
+        .bind(did)
+        .bind(serde_json::to_string(&key_names)?)
+        .bind(serde_json::to_string(&below[1..])?)
+        .bind(serde_json::to_string(below)?)
+        .fetch_all(&mut *tx)
+        .await?;
+        for r in rows {
+            let scope: String = r.get("scope");
+            let scope_id: i64 = r.get("scope_id");
+            let (scope, label) = if scope == "department" {
+                (SettingLevel::Department, format!("department {}", tree.path(scope_id)))
+            } else {
+                (SettingLevel::Account, format!("account {}", r.get::<String, _>("address")))
+            };
+            let key: String = r.get("key");
+            let Some(key) = SettingKey::parse(&key) else { continue };
+            changes.push(OverrideChange { scope, scope_id, label, key, before: Some(r.get("value")), after: None });
+            removed_below += 1;
+        }
+    }
+    if changes.is_empty() {
+        return Ok(BatchOutcome {
+            batch: None,
+            message: format!("nothing changed: {} already has these settings", target.description),
+        });
+    }
+    for c in &changes {
+        write_override(&mut tx, did, c.scope, c.scope_id, c.key.as_str(), c.after.as_deref()).await?;
+    }
+    let mut parts = Vec::new();
+    let shown: Vec<String> =
+        set.keys().into_iter().map(|k| format!("{}={}", k.as_str(), set.get_json(k).unwrap_or(Value::Null))).collect();
+    if !shown.is_empty() {
+        parts.push(format!("set {}", shown.join(", ")));
+    }
+    if !clear.is_empty() {
+        parts.push(format!("inherit {}", clear.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")));
+    }
+    if removed_below > 0 {
+        parts.push(format!("removed {removed_below} overrides below"));
+    }
+    let recorded = Recorded {
+        domain_id: did,
+        domain: &domain,
+        action: UpdateSettings::NAME,
+        target: &target.description,
+        accounts: target.accounts,
+        changes: changes.len() as u32,
+        summary: parts.join("; "),
+        not_undoable: None,
+    };
+    let batch = batches::record(&mut tx, &b.caller.name, &recorded).await?;
+    batches::record_changes(&mut tx, batch.id, &changes).await?;
+    let (before, after) = audit_maps(&changes);
+    let audit_target = format!("batch {}: {}", batch.id, target.description);
+    let change = Change { action: UpdateSettings::NAME, domain: Some(&domain), target: &audit_target };
+    audit::record(&mut tx, &b.caller.name, change, Some(&before), Some(&after)).await?;
+    tx.commit().await?;
+    let message = format!(
+        "{}: {} ({} account{})",
+        target.description,
+        batch.summary,
+        target.accounts,
+        if target.accounts == 1 { "" } else { "s" }
+    );
+    Ok(BatchOutcome { batch: Some(batch), message })
+}
+
+pub(crate) async fn address_book(b: &LocalBackend, p: ListAddressBook) -> Result<AddressBook> {
+    let domain = validate::domain(&p.domain)?;
+    b.caller.require(Page::AddressBook, Some(&domain), false)?;
+    let mut conn = b.engine.read().await?;
+    let did = domain_id(&mut conn, &domain).await?;
+    let tree = Tree::load(&mut conn, did, &domain).await?;
+    let parents: HashMap<i64, Option<i64>> =
+        sqlx::query_as::<_, (i64, Option<i64>)>("SELECT id, parent_id FROM departments WHERE domain_id = ?")
+            .bind(did)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .collect();
+    // Only the one key matters here: load its overrides for the whole domain at once.
+    let overrides: Vec<(String, i64, String)> = sqlx::query_as(
+        "SELECT scope, scope_id, value FROM setting_overrides WHERE domain_id = ? AND key = 'address_book'",
+    )
+    .bind(did)
+    .fetch_all(&mut *conn)
+    .await?;
+    let value = |scope: &str, id: i64| {
+        overrides.iter().find(|o| o.0 == scope && o.1 == id).and_then(|o| serde_json::from_str::<bool>(&o.2).ok())
+    };
+    let default = value("domain", did).unwrap_or_else(|| ResolvedSettings::default().address_book);
+    let mut by_department: HashMap<i64, bool> = HashMap::new();
+    let mut department_value = |id: i64| -> bool {
+        if let Some(v) = by_department.get(&id) {
+            return *v;
+        }
+        let mut cursor = Some(id);
+        let mut found = None;
+        while let Some(c) = cursor {
+            if let Some(v) = value("department", c) {
+                found = Some(v);
+                break;
+            }
+            cursor = parents.get(&c).copied().flatten();
+        }
+        let v = found.unwrap_or(default);
+        by_department.insert(id, v);
+        v
+    };
+    let accounts: Vec<(i64, String, String, Option<i64>)> = sqlx::query_as(
+        "SELECT id, address, display_name, department_id FROM accounts
+         WHERE domain_id = ? AND status IN ('active', 'locked')",
+    )
+    .bind(did)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut groups: BTreeMap<Option<String>, Vec<AddressBookEntry>> = BTreeMap::new();
+    let (mut shown, mut hidden) = (0, 0);
+    for (id, address, display_name, department) in accounts {
+        let visible = value("account", id).unwrap_or_else(|| department.map_or(default, &mut department_value));
+        if visible {
+            shown += 1;
+            groups
+                .entry(department.map(|d| tree.path(d)))
+                .or_default()
+                .push(AddressBookEntry { address, display_name });
+        } else {
+            hidden += 1;
+        }
+    }
+    let mut departments: Vec<AddressBookDepartment> = groups
+        .into_iter()
+        .map(|(department, mut entries)| {
+            entries.sort_by(|a, b| {
+                a.display_name.to_lowercase().cmp(&b.display_name.to_lowercase()).then(a.address.cmp(&b.address))
+            });
+            AddressBookDepartment { department, entries }
+        })
+        .collect();
+    departments.sort_by_key(|d| d.department.as_ref().map(|p| p.to_lowercase()));
+    Ok(AddressBook { domain, departments, shown, hidden })
+}
+
+impl Engine {
+    /// Records that the user of `address` has set security questions (the user's
+    /// self-service calls this; admins can only clear them, with `clear_security_questions`).
+    pub async fn record_security_questions(&self, address: &str) -> Result<()> {
+        let addr = validate::address(address)?;
+        let mut tx = self.write().await?;
+        let id = account_id(&mut tx, &addr.full()).await?;
+        sqlx::query("UPDATE accounts SET security_questions_set = 1 WHERE id = ?").bind(id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
