@@ -187,7 +187,7 @@ impl Session {
         let Some(tx) = self.tx.as_ref() else {
             return self.protocol_error(canned::bad_sequence("Need MAIL command first"));
         };
-        let (count, size_hint, allowed) = (tx.recipients.len() + tx.discarded_recipients, tx.size_hint, tx.allowed);
+        let (count, size_hint, allowed) = (tx.rcpt_accepted, tx.size_hint, tx.allowed);
         if count >= self.shared.profile.max_recipients {
             self.refuse(&canned::too_many_recipients(), "too_many_recipients");
             return Ok(());
@@ -237,7 +237,10 @@ impl Session {
                 }
                 Verdict::Discard { rule } => {
                     self.shared.counters.refused(&format!("discard_recipient:{rule}"));
-                    set(&mut self.tx, |t| t.discarded_recipients += 1);
+                    set(&mut self.tx, |t| {
+                        t.discarded_recipients += 1;
+                        t.rcpt_accepted += 1;
+                    });
                     self.reply(&Reply::new(250, [2, 1, 5], "Recipient OK"));
                     return Ok(());
                 }
@@ -245,6 +248,7 @@ impl Session {
             }
         }
         set(&mut self.tx, |t| {
+            t.rcpt_accepted += 1;
             if !t.recipients.iter().any(|r| r.eq_ignore_ascii_case(&rcpt)) {
                 t.recipients.push(rcpt);
             }

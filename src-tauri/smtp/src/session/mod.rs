@@ -60,6 +60,9 @@ pub(crate) struct Transaction {
     /// A discard rule matched; the message is answered 250 and dropped.
     pub discard: Option<String>,
     pub recipients: Vec<String>,
+    /// RCPT commands answered 250 (duplicates and discarded ones included): the number
+    /// the recipient limit applies to.
+    pub rcpt_accepted: usize,
     /// Recipients answered 250 but dropped by a discard rule.
     pub discarded_recipients: usize,
     pub spf: Option<mail_auth::SpfOutput>,
