@@ -29,6 +29,8 @@ use stream::Stream;
 
 /// Read buffer size; smtp-proto's receivers consume whatever is in it.
 const READ_CHUNK: usize = 64 * 1024;
+/// Longest command line accepted.
+const MAX_COMMAND_LINE: usize = 4096;
 /// Longest AUTH continuation line accepted.
 const MAX_AUTH_LINE: usize = 12 * 1024;
 
@@ -309,6 +311,22 @@ impl Session {
                     }
                 }
             }
+            // RFC 5321 §4.5.3.1.4 allows 512 octets per command line; extensions (AUTH
+            // initial responses, many parameters) need more, 4096 is ample.
+            let partial = self.receiver.buf().len();
+            let newline = self.buf[self.pos..self.len].iter().position(|b| *b == b'\n');
+            if partial + newline.unwrap_or(self.len - self.pos) > MAX_COMMAND_LINE {
+                self.receiver = RequestReceiver::default();
+                match newline {
+                    Some(i) => self.pos += i + 1,
+                    None => {
+                        self.pos = self.len;
+                        self.skip_line = true;
+                    }
+                }
+                self.protocol_error(parse_error_reply(smtp_proto::Error::ResponseTooLong))?;
+                continue;
+            }
             let mut bytes = self.buf[self.pos..self.len].iter();
             let parsed = self.receiver.ingest(&mut bytes).map(Request::into_owned);
             self.pos = self.len - bytes.len();
@@ -319,6 +337,9 @@ impl Session {
                     self.read_more(timeout).await?
                 }
                 Err(e) => {
+                    if e == smtp_proto::Error::InvalidSenderAddress {
+                        self.shared.counters.refused("sender_malformed");
+                    }
                     if e == smtp_proto::Error::ResponseTooLong {
                         self.receiver = RequestReceiver::default();
                         self.skip_line = true;
