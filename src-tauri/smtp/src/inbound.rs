@@ -97,36 +97,39 @@ impl InboundVerifier {
         mail_from: &str,
         hostname: &str,
     ) -> Verification {
-        let spf_line = AuthenticationResults::new(hostname).with_spf_mailfrom_result(spf, ip, mail_from, helo);
-        let Some(message) = AuthenticatedMessage::parse(raw) else {
-            // Not parseable as a message: record SPF only.
-            return Verification {
-                header: spf_line.with_dkim_results(&[], "").to_header().replacen(
-                    hostname,
-                    &format!("{hostname};\r\n\tdkim=none; dmarc=permerror"),
-                    1,
-                ),
-                dmarc_reject: false,
-            };
+        let message = AuthenticatedMessage::parse(raw);
+        let dkim = match &message {
+            Some(m) => self.auth.verify_dkim(m).await,
+            None => Vec::new(),
         };
-        let dkim = self.auth.verify_dkim(&message).await;
         let mail_from_domain = match mail_from.rsplit_once('@') {
             Some((_, d)) => d,
             None => helo,
         };
-        let dmarc = self.auth.verify_dmarc(DmarcParameters::new(&message, &dkim, mail_from_domain, spf)).await;
-        let header_from = message.from.first().map(String::as_str).unwrap_or("");
-        let results = AuthenticationResults::new(hostname)
+        let dmarc = match &message {
+            Some(m) => Some(self.auth.verify_dmarc(DmarcParameters::new(m, &dkim, mail_from_domain, spf)).await),
+            None => None,
+        };
+        let header_from = message.as_ref().and_then(|m| m.from.first()).map(String::as_str).unwrap_or("");
+        let mut results = AuthenticationResults::new(hostname)
             .with_dkim_results(&dkim, header_from)
-            .with_spf_mailfrom_result(spf, ip, mail_from, helo)
-            .with_dmarc_result(&dmarc);
+            .with_spf_mailfrom_result(spf, ip, mail_from, helo);
+        if let Some(dmarc) = &dmarc {
+            results = results.with_dmarc_result(dmarc);
+        }
         let mut header = results.to_header();
         if dkim.is_empty() {
+            // RFC 8601 §2.7.1: say "none" rather than leave the method out.
             let at = "Authentication-Results: ".len() + hostname.len();
             header.insert_str(at, ";\r\n\tdkim=none");
         }
-        let dmarc_failed = matches!(dmarc.result(), DmarcResult::Fail(_));
-        Verification { header, dmarc_reject: dmarc_failed && dmarc.policy() == DmarcPolicy::Reject }
+        if dmarc.is_none() {
+            header.insert_str(header.len() - 2, ";\r\n\tdmarc=permerror (message not parseable)");
+        }
+        let dmarc_reject = dmarc.as_ref().is_some_and(|d| {
+            matches!(d.result(), DmarcResult::Fail(_)) && d.policy() == DmarcPolicy::Reject
+        });
+        Verification { header, dmarc_reject }
     }
 
     /// Reverse DNS of `ip` confirmed forward: `Ok(Some(name))` on a pass, `Ok(None)` when

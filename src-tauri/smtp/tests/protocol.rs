@@ -4,68 +4,11 @@
 
 mod support;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use postdesk_smtp::{ListAction, ListMatch, ListRule, RateLimit};
-use support::{TestServer, python};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use support::{TestServer, Wire, python, queue_id};
 use tokio::net::TcpStream;
-
-/// A raw SMTP connection.
-struct Wire {
-    io: BufReader<TcpStream>,
-}
-
-impl Wire {
-    /// Connects and returns the greeting too.
-    async fn open(addr: SocketAddr) -> (Wire, String) {
-        let tcp = TcpStream::connect(addr).await.expect("connect");
-        let mut wire = Wire { io: BufReader::new(tcp) };
-        let greeting = wire.reply().await;
-        (wire, greeting)
-    }
-
-    async fn send(&mut self, bytes: &[u8]) {
-        self.io.get_mut().write_all(bytes).await.expect("send");
-    }
-
-    /// One whole reply (all lines of a multi-line reply), CRLFs kept.
-    async fn reply(&mut self) -> String {
-        let mut all = String::new();
-        loop {
-            let mut line = String::new();
-            let n = tokio::time::timeout(Duration::from_secs(10), self.io.read_line(&mut line))
-                .await
-                .expect("reply within 10 s")
-                .expect("read");
-            if n == 0 {
-                all.push_str("<EOF>");
-                return all;
-            }
-            all.push_str(&line);
-            if line.as_bytes().get(3) != Some(&b'-') {
-                return all;
-            }
-        }
-    }
-
-    /// Sends `command` and returns the reply.
-    async fn cmd(&mut self, command: &str) -> String {
-        self.send(format!("{command}\r\n").as_bytes()).await;
-        self.reply().await
-    }
-
-    /// Whether the server closed the connection.
-    async fn closed(&mut self) -> bool {
-        let mut rest = Vec::new();
-        matches!(tokio::time::timeout(Duration::from_secs(5), self.io.read_to_end(&mut rest)).await, Ok(Ok(0)))
-    }
-}
-
-fn queue_id(reply: &str) -> postdesk_smtp::QueueId {
-    reply.trim().rsplit(' ').next().unwrap().parse().unwrap_or_else(|e| panic!("{e}: {reply}"))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipelined_commands_are_answered_in_order() {

@@ -10,6 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use postdesk_smtp::store::SpoolOptions;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
 use postdesk_smtp::{
     FileSpool, InboundVerifier, ListenerKind, MemoryDirectory, Policy, QueueId, SmtpProfile, SmtpService, TlsIdentity,
 };
@@ -161,4 +163,68 @@ pub async fn python(server: &TestServer, script: &str) -> Run {
         .env("PORT_SUBS", server.submissions.port().to_string())
         .env("CERT", &server.cert);
     run(c).await
+}
+
+/// A raw SMTP connection.
+pub struct Wire {
+    io: BufReader<TcpStream>,
+}
+
+impl Wire {
+    /// Connects and returns the greeting too.
+    pub async fn open(addr: SocketAddr) -> (Wire, String) {
+        Self::open_from(addr, "127.0.0.1".parse().unwrap()).await
+    }
+
+    /// Connects from a chosen loopback source address.
+    pub async fn open_from(addr: SocketAddr, source: std::net::IpAddr) -> (Wire, String) {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.bind(SocketAddr::new(source, 0)).expect("bind source");
+        let tcp = socket.connect(addr).await.expect("connect");
+        let mut wire = Wire { io: BufReader::new(tcp) };
+        let greeting = wire.reply().await;
+        (wire, greeting)
+    }
+
+    pub async fn send(&mut self, bytes: &[u8]) {
+        self.io.get_mut().write_all(bytes).await.expect("send");
+    }
+
+    /// One whole reply (all lines of a multi-line reply), CRLFs kept.
+    pub async fn reply(&mut self) -> String {
+        let mut all = String::new();
+        loop {
+            let mut line = String::new();
+            let n = tokio::time::timeout(Duration::from_secs(10), self.io.read_line(&mut line))
+                .await
+                .expect("reply within 10 s")
+                .expect("read");
+            if n == 0 {
+                all.push_str("<EOF>");
+                return all;
+            }
+            all.push_str(&line);
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return all;
+            }
+        }
+    }
+
+    /// Sends `command` and returns the reply.
+    pub async fn cmd(&mut self, command: &str) -> String {
+        self.send(format!("{command}\r\n").as_bytes()).await;
+        self.reply().await
+    }
+
+    /// Whether the server closed the connection.
+    pub async fn closed(&mut self) -> bool {
+        let mut rest = Vec::new();
+        matches!(tokio::time::timeout(Duration::from_secs(5), self.io.read_to_end(&mut rest)).await, Ok(Ok(0)))
+    }
+}
+
+
+/// The queue id at the end of a `250 … queued as ID` reply.
+pub fn queue_id(reply: &str) -> QueueId {
+    reply.trim().rsplit(' ').next().unwrap().parse().unwrap_or_else(|e| panic!("{e}: {reply}"))
 }
