@@ -251,7 +251,9 @@ impl std::str::FromStr for IpNet {
         let addr: IpAddr = addr.trim().parse().map_err(|_| format!("not an IP address: {s}"))?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
-            Some(p) => p.trim().parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| format!("bad prefix length: {s}"))?,
+            Some(p) => {
+                p.trim().parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| format!("bad prefix length: {s}"))?
+            }
             None => max,
         };
         Ok(IpNet { addr, prefix })

@@ -250,7 +250,8 @@ mod tests {
 
     #[tokio::test]
     async fn lockout_after_threshold_and_reset_unlocks() {
-        let dir = MemoryDirectory::new().domain("example.test").account("ann@example.test", "right").lockout_threshold(2);
+        let dir =
+            MemoryDirectory::new().domain("example.test").account("ann@example.test", "right").lockout_threshold(2);
         assert_eq!(dir.authenticate("ann@example.test", "wrong").await.unwrap(), AuthOutcome::WrongPassword);
         assert_eq!(dir.authenticate("ann@example.test", "wrong").await.unwrap(), AuthOutcome::WrongPassword);
         assert_eq!(dir.authenticate("ann@example.test", "right").await.unwrap(), AuthOutcome::Locked);

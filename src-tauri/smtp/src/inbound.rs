@@ -12,7 +12,9 @@ use std::time::Duration;
 use mail_auth::common::headers::HeaderWriter;
 use mail_auth::dmarc::Policy as DmarcPolicy;
 use mail_auth::dmarc::verify::DmarcParameters;
-use mail_auth::hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts};
+use mail_auth::hickory_resolver::config::{
+    ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
+};
 use mail_auth::hickory_resolver::proto::rr::{Name, RData, RecordType};
 use mail_auth::spf::verify::SpfParameters;
 use mail_auth::{
@@ -126,9 +128,9 @@ impl InboundVerifier {
         if dmarc.is_none() {
             header.insert_str(header.len() - 2, ";\r\n\tdmarc=permerror (message not parseable)");
         }
-        let dmarc_reject = dmarc.as_ref().is_some_and(|d| {
-            matches!(d.result(), DmarcResult::Fail(_)) && d.policy() == DmarcPolicy::Reject
-        });
+        let dmarc_reject = dmarc
+            .as_ref()
+            .is_some_and(|d| matches!(d.result(), DmarcResult::Fail(_)) && d.policy() == DmarcPolicy::Reject);
         Verification { header, dmarc_reject }
     }
 
@@ -137,7 +139,9 @@ impl InboundVerifier {
     pub(crate) async fn reverse_name(&self, ip: IpAddr) -> Result<Option<String>, ()> {
         let out = self.auth.verify_iprev(ip).await;
         match out.result() {
-            IprevResult::Pass => Ok(out.ptr.as_ref().and_then(|p| p.first()).map(|n| n.trim_end_matches('.').to_string())),
+            IprevResult::Pass => {
+                Ok(out.ptr.as_ref().and_then(|p| p.first()).map(|n| n.trim_end_matches('.').to_string()))
+            }
             IprevResult::TempError(_) => Err(()),
             _ => Ok(None),
         }

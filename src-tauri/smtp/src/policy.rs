@@ -156,13 +156,18 @@ mod tests {
         ];
         let ip: IpAddr = "198.51.100.7".parse().unwrap();
         let other: IpAddr = "192.0.2.1".parse().unwrap();
-        assert_eq!(list_verdict(&rules, Stage::Mail, other, "boss@partner.test"), Verdict::Allow { rule: "vip".into() });
+        assert_eq!(
+            list_verdict(&rules, Stage::Mail, other, "boss@partner.test"),
+            Verdict::Allow { rule: "vip".into() }
+        );
         assert_eq!(
             list_verdict(&rules, Stage::Mail, other, "x@mail.partner.test"),
             Verdict::Discard { rule: "partner-spam".into() }
         );
         assert_eq!(list_verdict(&rules, Stage::Mail, other, "x@notpartner.test"), Verdict::Continue);
-        assert!(matches!(list_verdict(&rules, Stage::Connect, ip, ""), Verdict::Reject { reply, .. } if reply.code == 554));
+        assert!(
+            matches!(list_verdict(&rules, Stage::Connect, ip, ""), Verdict::Reject { reply, .. } if reply.code == 554)
+        );
         // IP rules are decided at connect, not again at MAIL.
         assert_eq!(list_verdict(&rules, Stage::Mail, ip, "a@b.test"), Verdict::Continue);
     }

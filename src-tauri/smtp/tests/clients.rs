@@ -36,7 +36,9 @@ async fn swaks_plain_mx_message_is_stored_byte_exact_after_250() {
     let text = String::from_utf8(stored.message.clone()).unwrap();
     let (trace, rest) = text.split_at(text.find("From: Someone").expect("original message kept"));
     assert_eq!(rest, MESSAGE, "message stored byte-exact after our trace header");
-    assert!(trace.starts_with("Received: from client.test (unknown [127.0.0.1])\r\n\tby mx.example.test (Postdesk) with ESMTP id "));
+    assert!(trace.starts_with(
+        "Received: from client.test (unknown [127.0.0.1])\r\n\tby mx.example.test (Postdesk) with ESMTP id "
+    ));
     assert!(trace.contains(&format!("id {}", ids[0])));
     assert!(trace.contains("for <ann@example.test>;"));
     assert!(trace.ends_with("\r\n") && trace.matches("\r\n").count() == 4, "{trace:?}");
@@ -55,8 +57,19 @@ async fn swaks_starttls_and_implicit_tls_with_auth_plain_and_login() {
     let server = TestServer::start().await;
     let run = swaks(
         server.submission,
-        &["--tls", "--auth", "PLAIN", "--auth-user", "ann@example.test", "--auth-password", PASSWORD,
-          "--from", "sales@example.test", "--to", "someone@remote.test"],
+        &[
+            "--tls",
+            "--auth",
+            "PLAIN",
+            "--auth-user",
+            "ann@example.test",
+            "--auth-password",
+            PASSWORD,
+            "--from",
+            "sales@example.test",
+            "--to",
+            "someone@remote.test",
+        ],
     )
     .await;
     assert!(run.ok);
@@ -71,8 +84,19 @@ async fn swaks_starttls_and_implicit_tls_with_auth_plain_and_login() {
 
     let run = swaks(
         server.submissions,
-        &["--tls-on-connect", "--auth", "LOGIN", "--auth-user", "ann@example.test", "--auth-password", PASSWORD,
-          "--from", "ann@example.test", "--to", "bob@example.test"],
+        &[
+            "--tls-on-connect",
+            "--auth",
+            "LOGIN",
+            "--auth-user",
+            "ann@example.test",
+            "--auth-password",
+            PASSWORD,
+            "--from",
+            "ann@example.test",
+            "--to",
+            "bob@example.test",
+        ],
     )
     .await;
     assert!(run.ok);
@@ -89,8 +113,19 @@ async fn swaks_wrong_password_unknown_recipient_and_relay_are_refused() {
     let server = TestServer::start().await;
     let run = swaks(
         server.submission,
-        &["--tls", "--auth", "PLAIN", "--auth-user", "ann@example.test", "--auth-password", "wrong",
-          "--from", "ann@example.test", "--to", "someone@remote.test"],
+        &[
+            "--tls",
+            "--auth",
+            "PLAIN",
+            "--auth-user",
+            "ann@example.test",
+            "--auth-password",
+            "wrong",
+            "--from",
+            "ann@example.test",
+            "--to",
+            "someone@remote.test",
+        ],
     )
     .await;
     assert!(!run.ok);
@@ -153,7 +188,9 @@ s.quit()
     assert!(out.contains("auth-before-tls (538, b'5.7.11 Encryption required"));
     assert!(out.contains("auth-advertised-tls True  PLAIN LOGIN"));
     assert!(out.contains("smtp-disabled 525 5.7.13 SMTP is disabled for this account"));
-    assert!(out.contains("sender-not-owned (553, b'5.7.1 Sender address <bob@example.test> is not owned by user ann@example.test')"));
+    assert!(out.contains(
+        "sender-not-owned (553, b'5.7.1 Sender address <bob@example.test> is not owned by user ann@example.test')"
+    ));
     assert!(out.contains("alias-sender (250, b'2.1.0 Sender OK')"));
     assert!(out.contains("sent"));
     let c = server.service.counters();
@@ -199,7 +236,10 @@ show('third', login(s, 'dora@example.test', 'correct horse'))
     assert!(out.contains("first ['535 5.7.8 Authentication credentials invalid', '535 5.7.8 Authentication credentials invalid', 'ok']"), "{out}");
     assert!(out.contains("second ['535 5.7.8 Authentication credentials invalid', '535 5.7.8 Authentication credentials invalid', '535 5.7.8 Authentication credentials invalid']"), "{out}");
     assert!(out.contains("after (421, b'4.7.0 Too many failed authentications, closing connection')"), "{out}");
-    assert!(out.contains("third 535 5.7.8 Account locked after too many failed logins; ask your administrator"), "{out}");
+    assert!(
+        out.contains("third 535 5.7.8 Account locked after too many failed logins; ask your administrator"),
+        "{out}"
+    );
     assert_eq!(server.service.counters().refused("auth_locked"), 1);
     assert!(server.directory.is_locked("dora@example.test"));
     server.stop().await;
@@ -305,7 +345,8 @@ async fn discard_rules_and_the_policy_hook() {
     let run = swaks(server.mx, &["--from", "x@remote.test", "--to", "restricted@example.test"]).await;
     assert!(run.stdout.contains("<** 550 5.7.1 This mailbox does not receive external mail"));
 
-    let run = swaks(server.mx, &["--from", "x@remote.test", "--to", "ann@example.test", "--body", "win the lottery"]).await;
+    let run =
+        swaks(server.mx, &["--from", "x@remote.test", "--to", "ann@example.test", "--body", "win the lottery"]).await;
     assert!(run.stdout.contains("<** 554 5.7.1 Message refused by policy"));
 
     let run = swaks(server.mx, &["--from", "ann@example.test", "--to", "dora@example.test"]).await;

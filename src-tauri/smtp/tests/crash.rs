@@ -129,7 +129,8 @@ fn every_acknowledged_message_survives_sigkill() {
     for line in acked.lines() {
         let (id, token) = line.split_once(' ').unwrap();
         let id: QueueId = id.parse().unwrap();
-        let message = stored.get(&id).unwrap_or_else(|| panic!("acknowledged message {id} ({token}) lost; seed {seed}"));
+        let message =
+            stored.get(&id).unwrap_or_else(|| panic!("acknowledged message {id} ({token}) lost; seed {seed}"));
         let text = String::from_utf8_lossy(message);
         let expected = format!("Subject: {token}\r\n\r\n{}\r\n", format!("{token} ").repeat(40));
         assert!(text.ends_with(&expected), "message {id} corrupted: {text}");

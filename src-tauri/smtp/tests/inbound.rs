@@ -29,8 +29,10 @@ fn zones(dir: &std::path::Path, dkim_public: &str) -> (std::path::PathBuf, std::
          nomx TXT \"v=spf1 -all\"\n\
          nullmx MX 0 .\n"
     );
-    let parent = format!("$ORIGIN test.\n$TTL 300\n{}", soa.replace("ns.auth.test.", "ns.test.").replace("hostmaster.auth.test.", "hostmaster.test."))
-        + "ns A 127.0.0.1\n";
+    let parent = format!(
+        "$ORIGIN test.\n$TTL 300\n{}",
+        soa.replace("ns.auth.test.", "ns.test.").replace("hostmaster.auth.test.", "hostmaster.test.")
+    ) + "ns A 127.0.0.1\n";
     let (f, p) = (dir.join("auth.zone"), dir.join("test.zone"));
     std::fs::write(&f, forward).unwrap();
     std::fs::write(&p, parent).unwrap();
@@ -79,7 +81,10 @@ async fn spf_dkim_dmarc_reverse_dns_and_sender_domains_against_knotd() {
     assert!(trace.starts_with("Received: "));
     assert!(rest.ends_with(&signed), "message kept byte-exact after the trace headers");
     let ar = &rest[..rest.len() - signed.len()];
-    assert!(ar.starts_with("Authentication-Results: mx.example.test;\r\n\tdkim=pass header.d=pass.auth.test header.s=s1"), "{ar}");
+    assert!(
+        ar.starts_with("Authentication-Results: mx.example.test;\r\n\tdkim=pass header.d=pass.auth.test header.s=s1"),
+        "{ar}"
+    );
     assert!(ar.contains("spf=pass"), "{ar}");
     assert!(ar.contains("smtp.mailfrom=x@pass.auth.test"), "{ar}");
     assert!(ar.contains("dmarc=pass header.from=pass.auth.test policy.dmarc=reject"), "{ar}");

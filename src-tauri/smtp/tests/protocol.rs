@@ -48,7 +48,9 @@ async fn data_edge_cases_and_bdat() {
     let (mut w, _) = Wire::open(server.mx).await;
     w.cmd("EHLO client.test").await;
     // An empty message, and a first line starting with a dot.
-    for (body, stored_tail) in [(&b".\r\n"[..], &b""[..]), (b"..x\r\n.\r\n", b".x\r\n"), (b"a\r\n\r\n.\r\n", b"a\r\n\r\n")] {
+    for (body, stored_tail) in
+        [(&b".\r\n"[..], &b""[..]), (b"..x\r\n.\r\n", b".x\r\n"), (b"a\r\n\r\n.\r\n", b"a\r\n\r\n")]
+    {
         w.cmd("MAIL FROM:<>").await;
         w.cmd("RCPT TO:<ann@example.test>").await;
         assert!(w.cmd("DATA").await.starts_with("354"));

@@ -97,7 +97,11 @@ impl Session {
             return self.protocol_error(canned::bad_sequence("AUTH not allowed during a mail transaction"));
         }
         if mechanism != AUTH_PLAIN && mechanism != AUTH_LOGIN {
-            return self.protocol_error(Reply::new(504, [5, 5, 4], "Unrecognized authentication type; use PLAIN or LOGIN"));
+            return self.protocol_error(Reply::new(
+                504,
+                [5, 5, 4],
+                "Unrecognized authentication type; use PLAIN or LOGIN",
+            ));
         }
         if self.tls.is_none() && !self.shared.profile.allow_auth_without_tls {
             self.refuse(&canned::encryption_required(), "auth_without_tls");
@@ -139,7 +143,10 @@ impl Session {
         self.refuse(&failure.0, failure.1);
         self.auth_failures += 1;
         if self.auth_failures >= self.shared.profile.max_auth_failures {
-            self.refuse(&Reply::new(421, [4, 7, 0], "Too many failed authentications, closing connection"), "auth_attempts");
+            self.refuse(
+                &Reply::new(421, [4, 7, 0], "Too many failed authentications, closing connection"),
+                "auth_attempts",
+            );
             return Err(Close::Done);
         }
         Ok(())

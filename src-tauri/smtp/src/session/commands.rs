@@ -95,7 +95,10 @@ impl Session {
                 Ok(local) => tx.sender_is_local = local,
                 Err(e) => {
                     tracing::warn!("directory: {e}");
-                    self.refuse(&Reply::new(451, [4, 3, 0], "Temporary lookup failure, try again later"), "directory_unavailable");
+                    self.refuse(
+                        &Reply::new(451, [4, 3, 0], "Temporary lookup failure, try again later"),
+                        "directory_unavailable",
+                    );
                     return Ok(());
                 }
             }
@@ -107,7 +110,10 @@ impl Session {
                     Ok(addresses) => addresses.iter().any(|a| a.eq_ignore_ascii_case(&sender)),
                     Err(e) => {
                         tracing::warn!("directory: {e}");
-                        self.refuse(&Reply::new(451, [4, 3, 0], "Temporary lookup failure, try again later"), "directory_unavailable");
+                        self.refuse(
+                            &Reply::new(451, [4, 3, 0], "Temporary lookup failure, try again later"),
+                            "directory_unavailable",
+                        );
                         return Ok(());
                     }
                 };
@@ -123,7 +129,8 @@ impl Session {
             }
         } else if !tx.allowed {
             if tx.sender_is_local && profile.sender.reject_unauthenticated_local_domain {
-                let reply = Reply::new(550, [5, 7, 1], format!("Authentication required to send as a user of {domain}"));
+                let reply =
+                    Reply::new(550, [5, 7, 1], format!("Authentication required to send as a user of {domain}"));
                 self.refuse(&reply, "sender_local_unauthenticated");
                 return Ok(());
             }
@@ -131,11 +138,9 @@ impl Session {
                 if profile.sender.reject_domain_without_mx_or_a && !domain.is_empty() {
                     let refusal = match verifier.sender_domain(&domain).await {
                         SenderDomain::Reachable => None,
-                        SenderDomain::Unreachable => Some(Reply::new(
-                            550,
-                            [5, 1, 8],
-                            format!("Sender domain {domain} has no MX or A record"),
-                        )),
+                        SenderDomain::Unreachable => {
+                            Some(Reply::new(550, [5, 1, 8], format!("Sender domain {domain} has no MX or A record")))
+                        }
                         SenderDomain::NullMx => Some(Reply::new(
                             550,
                             [5, 7, 27],
@@ -201,7 +206,10 @@ impl Session {
             Ok(local) => local,
             Err(e) => {
                 tracing::warn!("directory: {e}");
-                self.refuse(&Reply::new(451, [4, 3, 0], "Temporary lookup failure, try again later"), "directory_unavailable");
+                self.refuse(
+                    &Reply::new(451, [4, 3, 0], "Temporary lookup failure, try again later"),
+                    "directory_unavailable",
+                );
                 return Ok(());
             }
         };
@@ -213,7 +221,8 @@ impl Session {
             match directory.resolve_recipient(&rcpt, size_hint).await {
                 Ok(RecipientStatus::Accept) => {}
                 Ok(RecipientStatus::Unknown) => {
-                    let reply = Reply::new(550, [5, 1, 1], format!("Recipient address rejected: <{rcpt}>: user unknown"));
+                    let reply =
+                        Reply::new(550, [5, 1, 1], format!("Recipient address rejected: <{rcpt}>: user unknown"));
                     self.refuse(&reply, "unknown_recipient");
                     return Ok(());
                 }
@@ -224,7 +233,10 @@ impl Session {
                 }
                 Err(e) => {
                     tracing::warn!("directory: {e}");
-                    self.refuse(&Reply::new(451, [4, 3, 0], "Temporary lookup failure, try again later"), "directory_unavailable");
+                    self.refuse(
+                        &Reply::new(451, [4, 3, 0], "Temporary lookup failure, try again later"),
+                        "directory_unavailable",
+                    );
                     return Ok(());
                 }
             }
@@ -292,10 +304,24 @@ mod tests {
 
     #[test]
     fn sender_syntax() {
-        for ok in ["a@example.test", "first.last+tag@sub.example.test", "x@[192.0.2.1]", "x@[IPv6:2001:db8::1]", "ü@bücher.de"] {
+        for ok in [
+            "a@example.test",
+            "first.last+tag@sub.example.test",
+            "x@[192.0.2.1]",
+            "x@[IPv6:2001:db8::1]",
+            "ü@bücher.de",
+        ] {
             assert!(well_formed(ok), "{ok}");
         }
-        for bad in ["user", "@example.test", "a@localhost", "a@-x.test", "a@exa..mple.test", "a@[300.1.1.1]", "a@exa_mple.test"] {
+        for bad in [
+            "user",
+            "@example.test",
+            "a@localhost",
+            "a@-x.test",
+            "a@exa..mple.test",
+            "a@[300.1.1.1]",
+            "a@exa_mple.test",
+        ] {
             assert!(!well_formed(bad), "{bad}");
         }
     }

@@ -154,9 +154,11 @@ impl Session {
         if self.account.is_none()
             && let (Some(verifier), Some(spf)) = (self.shared.verifier.clone(), tx.spf.as_ref())
         {
-            let verification = verifier.verify_message(&message, spf, ip, &helo, &tx.mail_from, &profile.hostname).await;
+            let verification =
+                verifier.verify_message(&message, spf, ip, &helo, &tx.mail_from, &profile.hostname).await;
             if verification.dmarc_reject && profile.inbound_auth.enforce_dmarc_reject && !tx.allowed {
-                let reply = Reply::new(550, [5, 7, 1], "Message rejected: DMARC policy of the author's domain is reject");
+                let reply =
+                    Reply::new(550, [5, 7, 1], "Message rejected: DMARC policy of the author's domain is reject");
                 self.refuse(&reply, "dmarc_reject");
                 return Ok(());
             }

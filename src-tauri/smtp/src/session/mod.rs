@@ -384,7 +384,11 @@ impl Session {
                 Ok(())
             }
             Request::Help { .. } => {
-                self.reply(&Reply::new(214, [2, 0, 0], "See RFC 5321; commands: EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT"));
+                self.reply(&Reply::new(
+                    214,
+                    [2, 0, 0],
+                    "See RFC 5321; commands: EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT",
+                ));
                 Ok(())
             }
             Request::Expn { .. }

@@ -223,8 +223,11 @@ mod tests {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let fail_next = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let store = Arc::new(
-            GroupCommit::start(Slow { seen: seen.clone(), fail_next: fail_next.clone() }, GroupCommitOptions::default())
-                .unwrap(),
+            GroupCommit::start(
+                Slow { seen: seen.clone(), fail_next: fail_next.clone() },
+                GroupCommitOptions::default(),
+            )
+            .unwrap(),
         );
         let mut tasks = Vec::new();
         for _ in 0..200 {

@@ -39,9 +39,8 @@ impl QueueId {
     /// process.
     pub fn generate() -> QueueId {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0);
-        let prev = LAST_ID
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| Some(now.max(last + 1)))
-            .unwrap_or(0);
+        let prev =
+            LAST_ID.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| Some(now.max(last + 1))).unwrap_or(0);
         QueueId(now.max(prev + 1))
     }
 

@@ -10,11 +10,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use postdesk_smtp::store::SpoolOptions;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
 use postdesk_smtp::{
     FileSpool, InboundVerifier, ListenerKind, MemoryDirectory, Policy, QueueId, SmtpProfile, SmtpService, TlsIdentity,
 };
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
 
 pub const PASSWORD: &str = "correct horse";
 
@@ -76,11 +76,11 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let (spool, _) = FileSpool::open(&dir.path().join("spool"), SpoolOptions::default()).expect("open spool");
         let spool = Arc::new(spool);
-        let identity = TlsIdentity::load_or_create(dir.path(), &["localhost".into(), "127.0.0.1".into()]).expect("certificate");
+        let identity =
+            TlsIdentity::load_or_create(dir.path(), &["localhost".into(), "127.0.0.1".into()]).expect("certificate");
         let cert = dir.path().join("smtp-cert.pem");
         let directory = Arc::new(setup.directory);
-        let mut builder =
-            SmtpService::builder(setup.profile, directory.clone(), spool.clone()).tls(identity);
+        let mut builder = SmtpService::builder(setup.profile, directory.clone(), spool.clone()).tls(identity);
         if let Some(policy) = setup.policy {
             builder = builder.policy(policy);
         }
@@ -222,7 +222,6 @@ impl Wire {
         matches!(tokio::time::timeout(Duration::from_secs(5), self.io.read_to_end(&mut rest)).await, Ok(Ok(0)))
     }
 }
-
 
 /// The queue id at the end of a `250 … queued as ID` reply.
 pub fn queue_id(reply: &str) -> QueueId {
