@@ -226,3 +226,52 @@ async fn connection_policy_limits_and_ip_rules() {
     assert_eq!(server.service.counters().refused("loopback-block"), 1);
     server.stop().await;
 }
+
+/// A store that holds every delivery until the test opens the gate.
+struct GatedStore {
+    gate: tokio::sync::Semaphore,
+}
+
+#[async_trait::async_trait]
+impl postdesk_smtp::Store for GatedStore {
+    async fn deliver(
+        &self,
+        envelope: postdesk_smtp::Envelope,
+        _message: Vec<u8>,
+    ) -> Result<postdesk_smtp::QueueId, postdesk_smtp::StoreError> {
+        self.gate.acquire().await.expect("gate").forget();
+        Ok(envelope.queue_id)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_250_waits_for_the_store_and_shutdown_lets_it_finish() {
+    let store = std::sync::Arc::new(GatedStore { gate: tokio::sync::Semaphore::new(0) });
+    let profile = postdesk_smtp::SmtpProfile { hostname: "mx.example.test".into(), ..Default::default() };
+    let service =
+        postdesk_smtp::SmtpService::builder(profile, std::sync::Arc::new(support::directory()), store.clone())
+            .build()
+            .unwrap();
+    let addr = service.listen(postdesk_smtp::ListenerKind::Mx, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let (mut w, _) = Wire::open(addr).await;
+    w.cmd("EHLO client.test").await;
+    w.cmd("MAIL FROM:<a@remote.test>").await;
+    w.cmd("RCPT TO:<ann@example.test>").await;
+    w.cmd("DATA").await;
+    w.send(b"Subject: gated\r\n\r\nbody\r\n.\r\n").await;
+    let early = tokio::time::timeout(Duration::from_millis(300), w.reply()).await;
+    assert!(early.is_err(), "no reply before the store is done: {early:?}");
+    // Shutting down now must not cut the delivery off: the session answers, then says 421.
+    let shutdown = service.shutdown(Duration::from_secs(5));
+    let client = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        store.gate.add_permits(1);
+        let done = w.reply().await;
+        let bye = w.reply().await;
+        (done, bye)
+    };
+    let ((done, bye), ()) = tokio::join!(client, shutdown);
+    assert!(done.starts_with("250 2.0.0 Ok: queued as "), "{done}");
+    assert!(bye.starts_with("421 4.3.2"), "{bye}");
+    assert_eq!(service.counters().messages_accepted, 1);
+}
