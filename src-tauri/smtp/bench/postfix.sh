@@ -20,6 +20,8 @@ postconf -e \
   "virtual_uid_maps = static:5000" \
   "virtual_gid_maps = static:5000" \
   "maillog_file = /var/log/postfix.log" \
+  "alias_maps =" \
+  "alias_database =" \
   "compatibility_level = 3.6"
 postconf -M "${PORT}/inet=${PORT} inet n - n - - smtpd"
 mkdir -p /var/mail/vhosts
