@@ -102,9 +102,30 @@ async fn swaks_starttls_and_implicit_tls_with_auth_plain_and_login() {
     assert!(run.ok);
     assert!(run.stdout.contains("235 2.7.0"));
     assert_eq!(server.stored(run.queue_ids()[0]).envelope.listener, "submissions");
+    // PIPELINING (RFC 2920): swaks sends MAIL, RCPT and DATA in one go after STARTTLS+AUTH.
+    let run = swaks(
+        server.submission,
+        &[
+            "--tls",
+            "--pipeline",
+            "--auth",
+            "PLAIN",
+            "--auth-user",
+            "ann@example.test",
+            "--auth-password",
+            PASSWORD,
+            "--from",
+            "ann@example.test",
+            "--to",
+            "dora@example.test,bob@example.test",
+        ],
+    )
+    .await;
+    assert!(run.ok);
+    assert_eq!(server.stored(run.queue_ids()[0]).envelope.recipients.len(), 2);
     let c = server.service.counters();
-    assert_eq!(c.auth_succeeded, 2);
-    assert_eq!(c.tls_sessions, 2);
+    assert_eq!(c.auth_succeeded, 3);
+    assert_eq!(c.tls_sessions, 3);
     server.stop().await;
 }
 
