@@ -275,3 +275,22 @@ async fn the_250_waits_for_the_store_and_shutdown_lets_it_finish() {
     assert!(bye.starts_with("421 4.3.2"), "{bye}");
     assert_eq!(service.counters().messages_accepted, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tiny_size_limit_is_enforced_while_reading() {
+    // Regression: a limit below the initial buffer size must not panic the session.
+    let server = TestServer::with(|s| s.profile.max_message_size = 100).await;
+    let (mut w, _) = Wire::open(server.mx).await;
+    w.cmd("EHLO client.test").await;
+    for (body, expected) in
+        [("Subject: s\r\n\r\nsmall\r\n", "250 "), (&*format!("Subject: b\r\n\r\n{}\r\n", "x".repeat(200)), "552 5.3.4")]
+    {
+        w.cmd("MAIL FROM:<a@remote.test>").await;
+        w.cmd("RCPT TO:<ann@example.test>").await;
+        w.cmd("DATA").await;
+        w.send(format!("{body}.\r\n").as_bytes()).await;
+        let reply = w.reply().await;
+        assert!(reply.starts_with(expected), "{reply}");
+    }
+    server.stop().await;
+}

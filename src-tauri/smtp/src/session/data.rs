@@ -45,7 +45,7 @@ impl Session {
         // an empty message (".\r\n" at once) ends the data.
         let mut primer = Vec::new();
         receiver.ingest(&mut b"\r\n".iter(), &mut primer);
-        let mut message = Vec::with_capacity(size_hint.clamp(4096, max.min(1 << 20)));
+        let mut message = Vec::with_capacity(size_hint.max(4096).min(max.min(1 << 20)));
         let mut overflow: Option<DummyDataReceiver> = None;
         loop {
             let mut bytes = self.buf[self.pos..self.len].iter();
