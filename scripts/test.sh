@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Runs every test of Postdesk on a Debian 12 machine with Rust (rustup) and Node.js 20,
-# installing what is missing: Debian packages (knot for the DNS tests, Chromium for the
+# installing what is missing: Debian packages (knot for the DNS tests, swaks for the SMTP
+# tests, Chromium for the
 # browser tests, WebKitGTK/Xvfb/gnome-keyring for the desktop tests), npm packages,
 # crates, tauri-driver. Exits non-zero on the first failure. Honours CARGO_TARGET_DIR.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 source tests/desktop/lib.sh   # ensure_packages, log, DESKTOP_PACKAGES
-DESKTOP_PACKAGES+=(knot chromium)
+# swaks (+ Net::SSLeay for its TLS) and python3 are the SMTP tests' clients.
+DESKTOP_PACKAGES+=(knot chromium swaks libnet-ssleay-perl python3)
 export POSTDESK_BIN=${CARGO_TARGET_DIR:-$ROOT/target}/debug/postdesk
 
 log "Debian packages"

@@ -1,0 +1,195 @@
+//! Live counters for the admin counters page: connections, messages accepted and
+//! discarded, refusals per rule, and the acceptance latency (end of DATA → 250).
+//!
+//! Updates are lock-free atomics except the per-rule maps, which are touched only on
+//! refusals and discards.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// Sub-buckets per power of two in the latency histogram (≈9% resolution).
+const SUB: f64 = 8.0;
+/// Buckets: 2^0 µs … 2^40 µs.
+const BUCKETS: usize = 8 * 40;
+
+/// The live counters of one SMTP service (all listeners).
+#[derive(Debug)]
+pub struct Counters {
+    connections: AtomicU64,
+    active: AtomicU64,
+    tls_sessions: AtomicU64,
+    messages_accepted: AtomicU64,
+    recipients_accepted: AtomicU64,
+    bytes_accepted: AtomicU64,
+    messages_discarded: AtomicU64,
+    auth_succeeded: AtomicU64,
+    auth_failed: AtomicU64,
+    store_failures: AtomicU64,
+    refused: Mutex<BTreeMap<String, u64>>,
+    discarded: Mutex<BTreeMap<String, u64>>,
+    latency: Box<[AtomicU64]>,
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Counters {
+            connections: AtomicU64::new(0),
+            active: AtomicU64::new(0),
+            tls_sessions: AtomicU64::new(0),
+            messages_accepted: AtomicU64::new(0),
+            recipients_accepted: AtomicU64::new(0),
+            bytes_accepted: AtomicU64::new(0),
+            messages_discarded: AtomicU64::new(0),
+            auth_succeeded: AtomicU64::new(0),
+            auth_failed: AtomicU64::new(0),
+            store_failures: AtomicU64::new(0),
+            refused: Mutex::new(BTreeMap::new()),
+            discarded: Mutex::new(BTreeMap::new()),
+            latency: (0..BUCKETS).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+}
+
+/// A copy of the counters at one moment, for display or JSON.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CountersSnapshot {
+    /// Connections accepted since start.
+    pub connections: u64,
+    /// Sessions open now.
+    pub active_sessions: u64,
+    /// Sessions that became encrypted (STARTTLS or implicit TLS).
+    pub tls_sessions: u64,
+    /// Messages answered 250 and stored.
+    pub messages_accepted: u64,
+    /// Recipients of those messages.
+    pub recipients_accepted: u64,
+    /// Bytes of those messages as received.
+    pub bytes_accepted: u64,
+    /// Messages answered 250 and dropped by a discard rule.
+    pub messages_discarded: u64,
+    /// Successful AUTH.
+    pub auth_succeeded: u64,
+    /// Failed AUTH (wrong password, locked, SMTP disabled).
+    pub auth_failed: u64,
+    /// Messages the store could not keep (answered 451).
+    pub store_failures: u64,
+    /// Refusals (connections, commands, recipients, messages) per rule name.
+    pub refused: BTreeMap<String, u64>,
+    /// Discards per rule name.
+    pub discarded: BTreeMap<String, u64>,
+    /// Acceptance latency (end of data → 250 sent), median, milliseconds.
+    pub accept_latency_p50_ms: f64,
+    /// Acceptance latency, 99th percentile, milliseconds.
+    pub accept_latency_p99_ms: f64,
+}
+
+impl CountersSnapshot {
+    /// Refusals counted under `rule` (0 when none).
+    pub fn refused(&self, rule: &str) -> u64 {
+        self.refused.get(rule).copied().unwrap_or(0)
+    }
+}
+
+impl Counters {
+    pub(crate) fn connection_opened(&self) {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+        self.active.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn connection_closed(&self) {
+        self.active.fetch_sub(1, Ordering::Relaxed);
+    }
+    pub(crate) fn active(&self) -> u64 {
+        self.active.load(Ordering::Relaxed)
+    }
+    pub(crate) fn tls(&self) {
+        self.tls_sessions.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn accepted(&self, recipients: usize, bytes: usize, latency: Duration) {
+        self.messages_accepted.fetch_add(1, Ordering::Relaxed);
+        self.recipients_accepted.fetch_add(recipients as u64, Ordering::Relaxed);
+        self.bytes_accepted.fetch_add(bytes as u64, Ordering::Relaxed);
+        self.record_latency(latency);
+    }
+    pub(crate) fn auth(&self, ok: bool) {
+        if ok { &self.auth_succeeded } else { &self.auth_failed }.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn store_failed(&self) {
+        self.store_failures.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn refused(&self, rule: &str) {
+        *self.refused.lock().expect("counters lock").entry(rule.to_string()).or_default() += 1;
+    }
+    pub(crate) fn discarded(&self, rule: &str) {
+        self.messages_discarded.fetch_add(1, Ordering::Relaxed);
+        *self.discarded.lock().expect("counters lock").entry(rule.to_string()).or_default() += 1;
+    }
+
+    fn record_latency(&self, latency: Duration) {
+        let us = latency.as_micros().max(1) as f64;
+        let i = ((us.log2() * SUB) as usize).min(BUCKETS - 1);
+        self.latency[i].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The latency at quantile `q` (0..=1): the upper edge of the bucket holding it.
+    fn latency_quantile(&self, q: f64) -> Duration {
+        let counts: Vec<u64> = self.latency.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+        let total: u64 = counts.iter().sum();
+        if total == 0 {
+            return Duration::ZERO;
+        }
+        let rank = ((total as f64) * q).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (i, c) in counts.iter().enumerate() {
+            seen += c;
+            if seen >= rank {
+                return Duration::from_secs_f64(2f64.powf((i as f64 + 1.0) / SUB) / 1e6);
+            }
+        }
+        Duration::ZERO
+    }
+
+    /// Copies the counters.
+    pub fn snapshot(&self) -> CountersSnapshot {
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        CountersSnapshot {
+            connections: load(&self.connections),
+            active_sessions: load(&self.active),
+            tls_sessions: load(&self.tls_sessions),
+            messages_accepted: load(&self.messages_accepted),
+            recipients_accepted: load(&self.recipients_accepted),
+            bytes_accepted: load(&self.bytes_accepted),
+            messages_discarded: load(&self.messages_discarded),
+            auth_succeeded: load(&self.auth_succeeded),
+            auth_failed: load(&self.auth_failed),
+            store_failures: load(&self.store_failures),
+            refused: self.refused.lock().expect("counters lock").clone(),
+            discarded: self.discarded.lock().expect("counters lock").clone(),
+            accept_latency_p50_ms: self.latency_quantile(0.50).as_secs_f64() * 1e3,
+            accept_latency_p99_ms: self.latency_quantile(0.99).as_secs_f64() * 1e3,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_quantiles_are_within_a_bucket() {
+        let c = Counters::default();
+        for ms in 1..=100u64 {
+            c.accepted(1, 10, Duration::from_millis(ms));
+        }
+        let s = c.snapshot();
+        assert_eq!(s.messages_accepted, 100);
+        assert!((45.0..=56.0).contains(&s.accept_latency_p50_ms), "{}", s.accept_latency_p50_ms);
+        assert!((99.0..=110.0).contains(&s.accept_latency_p99_ms), "{}", s.accept_latency_p99_ms);
+        c.refused("unknown_recipient");
+        c.refused("unknown_recipient");
+        assert_eq!(c.snapshot().refused("unknown_recipient"), 2);
+    }
+}

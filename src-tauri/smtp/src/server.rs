@@ -1,0 +1,216 @@
+//! The service: listeners, connection admission, graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::{ListenerKind, SmtpProfile};
+use crate::counters::{Counters, CountersSnapshot};
+use crate::directory::Directory;
+use crate::inbound::InboundVerifier;
+use crate::limits::ClientLimits;
+use crate::policy::{NoPolicy, Policy};
+use crate::reply::Reply;
+use crate::session::Session;
+use crate::session::stream::Stream;
+use crate::store::Store;
+use crate::tls::TlsIdentity;
+
+/// How long an implicit-TLS handshake may take before the connection is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// What every session of one service shares.
+pub(crate) struct Shared {
+    pub profile: Arc<SmtpProfile>,
+    pub directory: Arc<dyn Directory>,
+    pub policy: Arc<dyn Policy>,
+    pub store: Arc<dyn Store>,
+    pub tls: Option<TlsAcceptor>,
+    pub verifier: Option<InboundVerifier>,
+    pub counters: Arc<Counters>,
+    pub limits: Arc<ClientLimits>,
+    pub shutdown: CancellationToken,
+}
+
+/// Builds an [`SmtpService`].
+pub struct SmtpServiceBuilder {
+    profile: SmtpProfile,
+    directory: Arc<dyn Directory>,
+    store: Arc<dyn Store>,
+    policy: Arc<dyn Policy>,
+    tls: Option<TlsIdentity>,
+    verifier: Option<InboundVerifier>,
+}
+
+impl SmtpServiceBuilder {
+    /// The policy hook asked at every stage (default: [`NoPolicy`]).
+    pub fn policy(mut self, policy: Arc<dyn Policy>) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The certificate for STARTTLS and implicit TLS. Without one, STARTTLS is not
+    /// offered and implicit-TLS listeners cannot start.
+    pub fn tls(mut self, identity: TlsIdentity) -> Self {
+        self.tls = Some(identity);
+        self
+    }
+
+    /// The DNS-based checks (SPF/DKIM/DMARC, reverse DNS, sender domain). Without a
+    /// verifier those checks are skipped.
+    pub fn verifier(mut self, verifier: InboundVerifier) -> Self {
+        self.verifier = Some(verifier);
+        self
+    }
+
+    /// Builds the service (no listener yet).
+    pub fn build(self) -> std::io::Result<SmtpService> {
+        let tls = match &self.tls {
+            Some(identity) => Some(TlsAcceptor::from(identity.server_config()?)),
+            None => None,
+        };
+        let shared = Arc::new(Shared {
+            profile: Arc::new(self.profile),
+            directory: self.directory,
+            policy: self.policy,
+            store: self.store,
+            tls,
+            verifier: self.verifier,
+            counters: Arc::new(Counters::default()),
+            limits: Arc::new(ClientLimits::default()),
+            shutdown: CancellationToken::new(),
+        });
+        Ok(SmtpService { shared, tracker: TaskTracker::new() })
+    }
+}
+
+/// A running SMTP service: any number of listeners sharing one profile, directory,
+/// policy, store and set of counters.
+pub struct SmtpService {
+    shared: Arc<Shared>,
+    tracker: TaskTracker,
+}
+
+impl std::fmt::Debug for SmtpService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpService").field("hostname", &self.shared.profile.hostname).finish()
+    }
+}
+
+impl SmtpService {
+    /// Starts building a service.
+    pub fn builder(profile: SmtpProfile, directory: Arc<dyn Directory>, store: Arc<dyn Store>) -> SmtpServiceBuilder {
+        SmtpServiceBuilder { profile, directory, store, policy: Arc::new(NoPolicy), tls: None, verifier: None }
+    }
+
+    /// Binds `addr` and serves `kind` on it; returns the bound address (port 0 picks one).
+    pub async fn listen(&self, kind: ListenerKind, addr: SocketAddr) -> std::io::Result<SocketAddr> {
+        let listener = TcpListener::bind(addr).await?;
+        self.serve(kind, listener)
+    }
+
+    /// Serves `kind` on an already bound listener.
+    pub fn serve(&self, kind: ListenerKind, listener: TcpListener) -> std::io::Result<SocketAddr> {
+        if kind == ListenerKind::Submissions && self.shared.tls.is_none() {
+            return Err(std::io::Error::other("the implicit-TLS listener needs a certificate"));
+        }
+        let local = listener.local_addr()?;
+        let shared = self.shared.clone();
+        let tracker = self.tracker.clone();
+        self.tracker.spawn(async move {
+            loop {
+                let accepted = tokio::select! {
+                    r = listener.accept() => r,
+                    _ = shared.shutdown.cancelled() => break,
+                };
+                match accepted {
+                    Ok((tcp, peer)) => {
+                        let shared = shared.clone();
+                        tracker.spawn(admit(shared, kind, tcp, peer));
+                    }
+                    Err(e) => {
+                        tracing::warn!("accept on {local} failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+            }
+        });
+        tracing::info!(listener = kind.name(), %local, "SMTP listening");
+        Ok(local)
+    }
+
+    /// The live counters.
+    pub fn counters(&self) -> CountersSnapshot {
+        self.shared.counters.snapshot()
+    }
+
+    /// Stops accepting, tells idle sessions 421 and closes them; sessions storing a
+    /// message finish first. Waits up to `grace` for all sessions to end.
+    pub async fn shutdown(&self, grace: Duration) {
+        self.shared.shutdown.cancel();
+        self.tracker.close();
+        if tokio::time::timeout(grace, self.tracker.wait()).await.is_err() {
+            tracing::warn!("SMTP sessions still running after {grace:?}");
+        }
+    }
+}
+
+/// Admission of one connection: global and per-IP limits, implicit TLS, then the session.
+async fn admit(shared: Arc<Shared>, kind: ListenerKind, tcp: TcpStream, peer: SocketAddr) {
+    let _ = tcp.set_nodelay(true);
+    shared.counters.connection_opened();
+    let profile = shared.profile.clone();
+    let refusal = |reply: Reply, rule: &str| {
+        shared.counters.refused(rule);
+        let mut out = Vec::new();
+        reply.write_to(&mut out);
+        out
+    };
+    let active = shared.counters.active();
+    let slot = if active > profile.max_connections as u64 {
+        Err(refusal(Reply::new(421, [4, 7, 0], "Too many connections, try again later"), "max_connections"))
+    } else {
+        shared.limits.connect(peer.ip(), profile.connection.max_connections_per_ip).ok_or_else(|| {
+            refusal(
+                Reply::new(421, [4, 7, 0], "Too many connections from your address, try again later"),
+                "connection_limit",
+            )
+        })
+    };
+    let stream = Stream::Plain(tcp);
+    let stream = if kind == ListenerKind::Submissions {
+        let Some(acceptor) = shared.tls.clone() else {
+            shared.counters.connection_closed();
+            return;
+        };
+        let Stream::Plain(tcp) = stream else { unreachable!("just built") };
+        match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+            Ok(Ok(tls)) => {
+                shared.counters.tls();
+                Stream::Tls(Box::new(tls))
+            }
+            _ => {
+                tracing::debug!(%peer, "implicit TLS handshake failed");
+                shared.counters.connection_closed();
+                return;
+            }
+        }
+    } else {
+        stream
+    };
+    match slot {
+        Ok(slot) => Session::new(shared.clone(), kind, peer, stream, slot).run().await,
+        Err(reply) => {
+            use tokio::io::AsyncWriteExt;
+            let mut stream = stream;
+            let _ = stream.write_all(&reply).await;
+            let _ = stream.shutdown().await;
+        }
+    }
+    shared.counters.connection_closed();
+}

@@ -1,0 +1,223 @@
+//! DATA (RFC 5321 §4.1.1.4) and BDAT (RFC 3030), and the end of a transaction: the
+//! DATA-stage checks, the trace headers, the durable store, the 250.
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use smtp_proto::request::receiver::{BdatReceiver, DataReceiver, DummyDataReceiver};
+
+use super::{Flow, Session};
+use crate::policy::{Stage, Verdict};
+use crate::received::Trace;
+use crate::reply::{Reply, canned};
+use crate::store::{Envelope, QueueId};
+
+impl Session {
+    /// Checks that DATA/BDAT may start; replies and returns false when not.
+    fn ready_for_data(&mut self) -> Result<bool, super::Close> {
+        match self.tx.as_ref() {
+            None => {
+                self.protocol_error(canned::bad_sequence("Need MAIL command first"))?;
+                Ok(false)
+            }
+            Some(tx) if tx.recipients.is_empty() && tx.discarded_recipients == 0 => {
+                self.protocol_error(Reply::new(554, [5, 5, 1], "No valid recipients"))?;
+                Ok(false)
+            }
+            Some(_) => Ok(true),
+        }
+    }
+
+    /// DATA: reads the message with dot-unstuffing until `CRLF.CRLF`, enforcing the size
+    /// limit while reading (the excess is read and dropped, then 552).
+    pub(super) async fn data(&mut self) -> Flow {
+        if !self.ready_for_data()? {
+            return Ok(());
+        }
+        if self.tx.as_ref().is_some_and(|t| !t.chunks.is_empty() || t.bdat_failed) {
+            return self.protocol_error(canned::bad_sequence("DATA after BDAT"));
+        }
+        self.reply(&Reply::new(354, [2, 0, 0], "Start mail input; end with <CRLF>.<CRLF>"));
+        let max = self.shared.profile.max_message_size;
+        let timeout = self.shared.profile.data_timeout;
+        let size_hint = self.tx.as_ref().map_or(0, |t| t.size_hint);
+        let mut receiver = DataReceiver::new();
+        // Start as if after a CRLF, so that a dot on the very first line is unstuffed and
+        // an empty message (".\r\n" at once) ends the data.
+        let mut primer = Vec::new();
+        receiver.ingest(&mut b"\r\n".iter(), &mut primer);
+        let mut message = Vec::with_capacity(size_hint.max(4096).min(max.min(1 << 20)));
+        let mut overflow: Option<DummyDataReceiver> = None;
+        loop {
+            let mut bytes = self.buf[self.pos..self.len].iter();
+            let done = match overflow.as_mut() {
+                Some(dummy) => dummy.ingest(&mut bytes),
+                None => receiver.ingest(&mut bytes, &mut message),
+            };
+            self.pos = self.len - bytes.len();
+            if overflow.is_none() && message.len() > max {
+                overflow = Some(DummyDataReceiver::new_data(&receiver));
+                message = Vec::new();
+            }
+            if done {
+                break;
+            }
+            self.read_more(timeout).await?;
+        }
+        if overflow.is_some() {
+            self.tx = None;
+            self.refuse(&canned::message_too_big(), "message_too_big");
+            return Ok(());
+        }
+        self.finish(message).await
+    }
+
+    /// BDAT: takes exactly `size` octets; the LAST chunk ends the message.
+    pub(super) async fn bdat(&mut self, size: usize, last: bool) -> Flow {
+        let ready = self.ready_for_data()?;
+        let max = self.shared.profile.max_message_size;
+        let so_far = self.tx.as_ref().map_or(0, |t| t.chunks.len());
+        let failed = !ready || self.tx.as_ref().is_some_and(|t| t.bdat_failed) || so_far + size > max;
+        let timeout = self.shared.profile.data_timeout;
+        // The chunk is read in full even when refused: its octets are not commands.
+        let mut chunk = Vec::new();
+        if failed {
+            let mut dummy = DummyDataReceiver::new_bdat(size);
+            loop {
+                let mut bytes = self.buf[self.pos..self.len].iter();
+                let done = size == 0 || dummy.ingest(&mut bytes);
+                self.pos = self.len - bytes.len();
+                if done {
+                    break;
+                }
+                self.read_more(timeout).await?;
+            }
+        } else {
+            chunk.reserve(size);
+            let mut receiver = BdatReceiver::new(size, last);
+            loop {
+                let mut bytes = self.buf[self.pos..self.len].iter();
+                let done = size == 0 || receiver.ingest(&mut bytes, &mut chunk);
+                self.pos = self.len - bytes.len();
+                if done {
+                    break;
+                }
+                self.read_more(timeout).await?;
+            }
+        }
+        if !ready {
+            return Ok(());
+        }
+        if failed {
+            if let Some(tx) = self.tx.as_mut() {
+                tx.bdat_failed = true;
+                tx.chunks = Vec::new();
+            }
+            if last {
+                self.tx = None;
+            }
+            self.refuse(&canned::message_too_big(), "message_too_big");
+            return Ok(());
+        }
+        let Some(tx) = self.tx.as_mut() else { return Ok(()) };
+        tx.chunks.extend_from_slice(&chunk);
+        if !last {
+            self.reply(&Reply::new(250, [2, 0, 0], format!("{size} octets received")));
+            return Ok(());
+        }
+        let message = std::mem::take(&mut tx.chunks);
+        self.finish(message).await
+    }
+
+    /// The end of a transaction: DATA-stage checks, trace headers, store, reply.
+    async fn finish(&mut self, message: Vec<u8>) -> Flow {
+        let started = Instant::now();
+        let Some(mut tx) = self.tx.take() else { return Ok(()) };
+        let profile = self.shared.profile.clone();
+        let ip = self.peer.ip();
+        let helo = self.helo.clone().unwrap_or_default();
+
+        if !tx.allowed {
+            self.tx = Some(tx);
+            let verdict = self.ask_policy(Stage::Data, None, false, Some(&message)).await;
+            tx = self.tx.take().expect("transaction put back");
+            match verdict {
+                Verdict::Reject { reply, rule } => {
+                    self.refuse(&reply, &rule);
+                    return Ok(());
+                }
+                Verdict::Discard { rule } => tx.discard = Some(rule),
+                Verdict::Allow { .. } | Verdict::Continue => {}
+            }
+        }
+
+        let mut auth_results = None;
+        if self.account.is_none()
+            && let (Some(verifier), Some(spf)) = (self.shared.verifier.clone(), tx.spf.as_ref())
+        {
+            let verification =
+                verifier.verify_message(&message, spf, ip, &helo, &tx.mail_from, &profile.hostname).await;
+            if verification.dmarc_reject && profile.inbound_auth.enforce_dmarc_reject && !tx.allowed {
+                let reply =
+                    Reply::new(550, [5, 7, 1], "Message rejected: DMARC policy of the author's domain is reject");
+                self.refuse(&reply, "dmarc_reject");
+                return Ok(());
+            }
+            auth_results = Some(verification.header);
+        }
+
+        let queue_id = QueueId::generate();
+        let now = SystemTime::now();
+        let trace = Trace {
+            helo: &helo,
+            client_ip: ip,
+            reverse_name: self.reverse_name.as_deref(),
+            hostname: &profile.hostname,
+            esmtp: self.esmtp,
+            tls: self.tls.as_deref(),
+            authenticated: self.account.is_some(),
+            queue_id,
+            single_recipient: (tx.recipients.len() == 1).then(|| tx.recipients[0].as_str()),
+            now: now.into(),
+        }
+        .header();
+        let mut raw = Vec::with_capacity(trace.len() + auth_results.as_ref().map_or(0, String::len) + message.len());
+        raw.extend_from_slice(trace.as_bytes());
+        if let Some(ar) = &auth_results {
+            raw.extend_from_slice(ar.as_bytes());
+        }
+        raw.extend_from_slice(&message);
+
+        let discard = tx.discard.clone().or_else(|| tx.recipients.is_empty().then(|| "discard_recipient".to_string()));
+        if let Some(rule) = discard {
+            self.shared.counters.discarded(&rule);
+            self.reply(&Reply::new(250, [2, 0, 0], format!("Ok: queued as {queue_id}")));
+            return Ok(());
+        }
+
+        let envelope = Envelope {
+            queue_id,
+            mail_from: tx.mail_from,
+            recipients: tx.recipients,
+            client_ip: ip,
+            helo,
+            account: self.account.as_ref().map(|a| a.id.clone()),
+            listener: self.kind.name().to_string(),
+            received_at: now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+        };
+        let recipients = envelope.recipients.len();
+        match self.shared.store.deliver(envelope, raw).await {
+            Ok(id) => {
+                self.reply(&Reply::new(250, [2, 0, 0], format!("Ok: queued as {id}")));
+                self.flush().await?;
+                self.shared.counters.accepted(recipients, message.len(), started.elapsed());
+                tracing::debug!(peer = %self.peer, %id, "message accepted");
+            }
+            Err(e) => {
+                tracing::error!(peer = %self.peer, "store failed: {e}");
+                self.shared.counters.store_failed();
+                self.reply(&canned::local_error());
+            }
+        }
+        Ok(())
+    }
+}
