@@ -13,6 +13,8 @@ import { DepartmentsPage } from "../pages/DepartmentsPage";
 import { DnsPage } from "../pages/DnsPage";
 import { DomainsPage } from "../pages/DomainsPage";
 import { GroupsPage } from "../pages/GroupsPage";
+import { MailboxSettingsPage } from "../pages/MailboxSettingsPage";
+import { RecycleBinPage } from "../pages/RecycleBinPage";
 import { SettingsPage } from "../pages/SettingsPage";
 import { PAGES, mayUse, useRoute, type PageId } from "./route";
 import { SessionContext, useSession, type Session } from "./session";
@@ -149,6 +151,10 @@ function PageBody({ page }: { page: PageId }) {
       return <DepartmentsPage />;
     case "accounts":
       return <AccountsPage />;
+    case "recycle":
+      return <RecycleBinPage />;
+    case "mailbox-settings":
+      return <MailboxSettingsPage />;
     case "aliases":
       return <AliasesPage />;
     case "groups":

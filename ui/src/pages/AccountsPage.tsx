@@ -5,10 +5,12 @@ import type { Account } from "../bindings/Account";
 import type { AccountSort } from "../bindings/AccountSort";
 import type { AccountStatus } from "../bindings/AccountStatus";
 import type { ListAccounts } from "../bindings/ListAccounts";
-import { PageError } from "../components/forms";
-import { useAsync, useDebounced } from "../components/hooks";
+import { downloadFile } from "../api/files";
+import { FormError, PageError } from "../components/forms";
+import { useAction, useAsync, useDebounced } from "../components/hooks";
 import { AccountDialog, CreateAccountDialog } from "./AccountDialogs";
 import { AccountPages } from "./accountPages";
+import { ImportDialog } from "./ImportDialog";
 
 const ROW_HEIGHT = 34;
 
@@ -36,6 +38,8 @@ export function AccountsPage() {
   const [active, setActive] = useState(0);
   const [open, setOpen] = useState<string | null>(null);
   const [creating, setCreating] = useState(false);
+  const [importing, setImporting] = useState(false);
+  const fileAction = useAction();
   const [reloadTick, setReloadTick] = useState(0);
   const scrollRef = useRef<HTMLDivElement>(null);
   const departments = useAsync(() => client.call("list_departments", { domain: domain! }), [client, domain]);
@@ -186,10 +190,22 @@ export function AccountsPage() {
         >
           {view.total === null ? (store.error ? "" : "Loading…") : `${nf.format(view.total)} account${view.total === 1 ? "" : "s"}`}
         </span>
+        <button
+          type="button"
+          disabled={fileAction.pending}
+          title="Download every account of this filter as an XLSX file (never passwords)"
+          onClick={() => void fileAction.run(() => client.call("export_accounts", params).then(downloadFile))}
+        >
+          Export
+        </button>
+        <button type="button" disabled={readOnly} onClick={() => setImporting(true)}>
+          Import…
+        </button>
         <button type="button" className="primary" disabled={readOnly} onClick={() => setCreating(true)}>
           New account
         </button>
       </div>
+      <FormError error={fileAction.error} />
 
       {store.error && <PageError error={store.error} what="the accounts" />}
 
@@ -260,6 +276,16 @@ export function AccountsPage() {
             setCreating(false);
             setReloadTick((t) => t + 1);
             reloadDomains();
+          }}
+        />
+      )}
+      {importing && (
+        <ImportDialog
+          onClose={() => setImporting(false)}
+          onImported={() => {
+            setReloadTick((t) => t + 1);
+            reloadDomains();
+            departments.reload();
           }}
         />
       )}
