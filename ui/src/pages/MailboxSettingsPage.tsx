@@ -22,8 +22,8 @@ export function MailboxSettingsPage() {
       {loaded.error && <PageError error={loaded.error} what="the mailbox settings" />}
       {settings && (
         <div className="settings-grid">
-          <SettingsForm key={JSON.stringify(settings)} settings={settings} onSaved={setSaved} />
-          <RulesEditor key={`rules:${JSON.stringify(settings.pickup_rules)}`} settings={settings} onSaved={setSaved} />
+          <SettingsForm settings={settings} onSaved={setSaved} />
+          <RulesEditor settings={settings} onSaved={setSaved} />
         </div>
       )}
       <ResolveBox />
@@ -54,6 +54,9 @@ function SettingsForm({ settings, onSaved }: { settings: MailboxSettings; onSave
       }),
     );
     if (updated) {
+      // Show what the backend stored (canonical host and address).
+      setHost(updated.mail_host);
+      setTarget(updated.catch_all_target ?? "");
       onSaved(updated);
     }
     setOk(!!updated);
@@ -126,7 +129,10 @@ function RulesEditor({ settings, onSaved }: { settings: MailboxSettings; onSaved
   const dirty = !sameRules(clean, settings.pickup_rules);
   const save = async () => {
     const updated = await action.run(() => client.call("set_pickup_rules", { domain: settings.domain, rules: clean }));
-    if (updated) onSaved(updated);
+    if (updated) {
+      setRules(updated.pickup_rules);
+      onSaved(updated);
+    }
     setOk(!!updated);
   };
   return (
