@@ -132,6 +132,7 @@ describe("mailbox management UI", { concurrency: false }, () => {
     await dialog(page).getByRole("button", { name: "Enter mailbox…" }).click();
     const m = dialog(page);
     await m.getByRole("heading", { name: "Mailbox carl@example.com" }).waitFor();
+    await m.getByRole("table", { name: "Client settings" }).locator("tbody tr").first().waitFor();
     const settings = await m.getByRole("table", { name: "Client settings" }).locator("tbody tr").allInnerTexts();
     assert.deepEqual(settings.map((r) => r.split("\t").slice(0, 3).join(" ")), [
       "IMAP mail.example.com 993",
