@@ -74,6 +74,7 @@ fn zip_bomb(mb: usize) -> Vec<u8> {
 async fn imports_refuse_bad_files_and_write_nothing(h: Harness) {
     h.domain("example.com", 5).await;
     h.account("taken@example.com", None).await;
+    h.account("held@example.com", None).await;
     h.owner
         .create_department(CreateDepartment { domain: "example.com".into(), path: "Ops".into(), parents: None })
         .await
@@ -113,12 +114,12 @@ async fn imports_refuse_bad_files_and_write_nothing(h: Harness) {
             &["dup@example.com"],
             &["DUP@example.com"],
             &["TAKEN@example.com"],
-            &["weak@example.com", "", "", "short"],
+            &["held@example.com", "", "", "short"],
             &["bad@example.com", "", "Ops//x", "", ""],
         ]))
         .await,
         ErrorCode::Validation,
-        "6 problems to fix (nothing was written)",
+        "7 problems to fix (nothing was written)",
     );
     let listed: Vec<String> = err.rows.iter().map(|r| r.to_string()).collect();
     assert_eq!(
@@ -128,6 +129,7 @@ async fn imports_refuse_bad_files_and_write_nothing(h: Harness) {
             "row 4, Email address: x@other.example is not in example.com, the domain being imported into",
             "row 6, Email address: dup@example.com appears twice in this file (also row 5)",
             "row 7, Email address: taken@example.com is already used by an account",
+            "row 8, Email address: held@example.com is already used by an account",
             "row 8, Password: password is too short: at least 8 characters",
             "row 9, Department: department name is empty",
         ]
@@ -135,10 +137,10 @@ async fn imports_refuse_bad_files_and_write_nothing(h: Harness) {
     assert!(err.message.contains("\nrow 3, Email address:"), "{}", err.message);
     assert_eq!(err.field.as_deref(), Some("file"));
 
-    // Plan cap: 5 accounts allowed, 1 used, 5 in the file.
+    // Plan cap: 5 accounts allowed, 2 used, 5 in the file.
     let five: Vec<String> = (0..5).map(|i| format!("n{i}@example.com")).collect();
     let cap = xlsx(&std::iter::once(import_header()).chain(five.iter().map(|a| row(&[a]))).collect::<Vec<_>>());
-    refused(import(cap).await, ErrorCode::LimitExceeded, "(4 more fit)");
+    refused(import(cap).await, ErrorCode::LimitExceeded, "(3 more fit)");
 
     assert_eq!(state(&h, "example.com").await, before, "nothing written, nothing audited");
     refused(

@@ -45,6 +45,8 @@ const MAX_ENTRIES: usize = 1000;
 const MAX_ENTRY_BYTES: u64 = 32 * 1024 * 1024;
 /// Most bytes all entries together may expand to.
 const MAX_EXPANDED_BYTES: u64 = 64 * 1024 * 1024;
+/// Most cell problems collected before the file is refused without reading on.
+const MAX_ERRORS: usize = 1000;
 /// Most distinct shared strings (five columns of 5000 rows, plus a header and slack).
 const MAX_SHARED_STRINGS: u64 = 100_000;
 
@@ -203,6 +205,9 @@ pub fn read_accounts(bytes: &[u8]) -> Result<Vec<ImportRow>> {
     while let Some(cell) =
         reader.next_cell().map_err(|e| file_error(format!("the sheet {sheet} cannot be read: {e}")))?
     {
+        if errors.len() >= MAX_ERRORS {
+            break;
+        }
         let (row, col) = cell.get_position();
         let value = cell.get_value();
         if *value == DataRef::Empty {

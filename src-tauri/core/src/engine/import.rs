@@ -149,6 +149,9 @@ async fn check_rows(
     let may_create_departments = b.caller.require(Page::Departments, Some(domain), true).is_ok();
     let mut seen: HashMap<String, u32> = HashMap::with_capacity(rows.len());
     let mut checked = Vec::with_capacity(rows.len());
+    // Every valid address, with its row, to look up in the backend (failed rows too, so a
+    // row's problems are reported together).
+    let mut valid: Vec<(u32, String)> = Vec::with_capacity(rows.len());
     let mut new_departments: Vec<String> = Vec::new();
     for r in rows {
         let mut ok = true;
@@ -173,6 +176,7 @@ async fn check_rows(
                     }
                     None => {
                         seen.insert(a.full(), r.row);
+                        valid.push((r.row, a.full()));
                         Some(a)
                     }
                 },
@@ -239,7 +243,7 @@ async fn check_rows(
         }
     }
     // Addresses already taken in the backend, by anything (deleted accounts included).
-    let addresses: Vec<String> = checked.iter().map(|(_, c)| c.prepared.addr.full()).collect();
+    let addresses: Vec<&String> = valid.iter().map(|(_, a)| a).collect();
     let taken: HashMap<String, (String, Option<String>)> = sqlx::query_as::<_, (String, String, Option<String>)>(
         "SELECT x.address, x.kind, a.status FROM addresses x LEFT JOIN accounts a ON a.address = x.address
          WHERE x.address IN (SELECT value FROM json_each(?))",
@@ -250,8 +254,8 @@ async fn check_rows(
     .into_iter()
     .map(|(address, kind, status)| (address, (kind, status)))
     .collect();
-    for (row, c) in &checked {
-        if let Some((kind, status)) = taken.get(&c.prepared.addr.full()) {
+    for (row, address) in &valid {
+        if let Some((kind, status)) = taken.get(address) {
             let by = match (AddressKind::parse(kind), status.as_deref()) {
                 (_, Some("deleted")) => "a deleted account in the recycle bin".to_string(),
                 (Some(k), _) => k.describe().to_string(),
@@ -260,7 +264,7 @@ async fn check_rows(
             errors.push(RowError {
                 row: *row,
                 column: COLUMNS[0].into(),
-                message: format!("{} is already used by {by}", c.prepared.addr.full()),
+                message: format!("{address} is already used by {by}"),
             });
         }
     }

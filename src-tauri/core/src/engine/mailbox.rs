@@ -27,6 +27,9 @@ pub const SMTP_SUBMISSIONS_PORT: u16 = 465;
 /// Message submission with STARTTLS (RFC 6409).
 pub const SMTP_SUBMISSION_PORT: u16 = 587;
 
+/// Bytes of a message read for its listing: the header, not the attachments.
+const HEADER_BYTES: u64 = 64 * 1024;
+
 /// Most pickup rules a domain may have.
 const MAX_RULES: usize = 200;
 
@@ -384,7 +387,7 @@ pub(crate) async fn list_messages(b: &LocalBackend, p: ListMessages) -> Result<L
     let items = tokio::task::spawn_blocking(move || {
         rows.into_iter()
             .map(|(uid, hash, size, received_at, flags)| {
-                let (from, subject, date) = match store.read(&hash) {
+                let (from, subject, date) = match store.read_head(&hash, HEADER_BYTES) {
                     Ok(bytes) => header_summary(&bytes),
                     Err(_) => (String::new(), "(message file missing)".into(), None),
                 };

@@ -120,6 +120,16 @@ impl BlobStore {
         std::fs::read(self.path_of(hash)?).map_err(|e| io_error(&format!("cannot read message {hash}"), e))
     }
 
+    /// The first `limit` bytes of a blob (blocking): enough for a message's header.
+    pub(crate) fn read_head(&self, hash: &str, limit: u64) -> Result<Vec<u8>> {
+        use std::io::Read;
+        let file = std::fs::File::open(self.path_of(hash)?)
+            .map_err(|e| io_error(&format!("cannot read message {hash}"), e))?;
+        let mut head = Vec::new();
+        file.take(limit).read_to_end(&mut head).map_err(|e| io_error(&format!("cannot read message {hash}"), e))?;
+        Ok(head)
+    }
+
     fn exists(&self, hash: &str) -> Result<bool> {
         Ok(self.path_of(hash)?.is_file())
     }
