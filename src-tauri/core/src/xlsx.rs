@@ -304,7 +304,7 @@ const LISTED: usize = 20;
 
 /// One error refusing a whole file, listing every problem by row and column.
 pub fn refusal(mut errors: Vec<RowError>) -> Error {
-    errors.sort_by(|a, b| (a.row, column_rank(&a.column)).cmp(&(b.row, column_rank(&b.column))));
+    errors.sort_by_key(|e| (e.row, column_rank(&e.column)));
     let mut message = format!(
         "the file was not imported: {} problem{} to fix (nothing was written)",
         errors.len(),

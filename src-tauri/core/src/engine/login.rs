@@ -48,7 +48,7 @@ impl Engine {
             return Ok(Login::Refused(LoginRefusal::WrongCredentials));
         };
         let address = addr.full();
-        let row: Option<(i64, String, String, Option<String>, bool, i64, i64)> = sqlx::query_as(
+        let row: Option<LoginRow> = sqlx::query_as(
             "SELECT a.id, a.address, a.status, a.password_hash, a.force_password_change, a.failed_logins,
                     d.lockout_threshold
              FROM accounts a JOIN domains d ON d.id = a.domain_id LEFT JOIN account_aliases x ON x.account_id = a.id
@@ -57,7 +57,16 @@ impl Engine {
         .bind(&address)
         .fetch_optional(&mut *self.read().await?)
         .await?;
-        let Some((id, account, status, hash, force, failed, threshold)) = row else {
+        let Some(LoginRow {
+            id,
+            address: account,
+            status,
+            password_hash: hash,
+            force_password_change: force,
+            failed_logins: failed,
+            lockout_threshold: threshold,
+        }) = row
+        else {
             // Spend the same time as a real check, so timing does not reveal addresses.
             let pw = password.to_string();
             let _ = tokio::task::spawn_blocking(move || password::verify(&pw, DUMMY_HASH)).await;
@@ -103,6 +112,18 @@ impl Engine {
         tx.commit().await?;
         Ok(Login::Refused(LoginRefusal::WrongCredentials))
     }
+}
+
+/// What a login needs of an account and its domain.
+#[derive(sqlx::FromRow)]
+struct LoginRow {
+    id: i64,
+    address: String,
+    status: String,
+    password_hash: Option<String>,
+    force_password_change: bool,
+    failed_logins: i64,
+    lockout_threshold: i64,
 }
 
 /// A valid Argon2id hash of a random password, for equal-time refusals.

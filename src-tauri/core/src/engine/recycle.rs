@@ -234,6 +234,18 @@ pub(crate) async fn transfer(b: &LocalBackend, p: TransferMail) -> Result<Transf
     Ok(moved)
 }
 
+/// A recycle-bin entry that may have aged out.
+#[derive(sqlx::FromRow)]
+struct PurgeCandidate {
+    entry: i64,
+    account: i64,
+    address: String,
+    domain: String,
+    deleted_at: String,
+    retention_days: i64,
+    restored_at: Option<String>,
+}
+
 /// What a purge run removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Purged {
@@ -296,8 +308,9 @@ impl Engine {
     /// extra addresses), and drops restored entries that aged out. Each account goes in its
     /// own transaction, audited as `system`. Taking `now` lets tests purge deterministically.
     pub async fn purge_recycle_bin(&self, now: OffsetDateTime) -> Result<Purged> {
-        let rows: Vec<(i64, i64, String, String, String, i64, Option<String>)> = sqlx::query_as(
-            "SELECT e.id, a.id, a.address, d.name, e.deleted_at, d.retention_days, e.restored_at
+        let rows: Vec<PurgeCandidate> = sqlx::query_as(
+            "SELECT e.id AS entry, a.id AS account, a.address, d.name AS domain, e.deleted_at, d.retention_days,
+                    e.restored_at
              FROM recycle_bin e JOIN accounts a ON a.id = e.account_id JOIN domains d ON d.id = a.domain_id
              WHERE (a.status = 'deleted' AND e.id = (SELECT max(id) FROM recycle_bin WHERE account_id = a.id))
                 OR e.restored_at IS NOT NULL",
@@ -307,21 +320,20 @@ impl Engine {
         let mut purged = Purged::default();
         let mut expired = Vec::new();
         let mut hashes = Vec::new();
-        for (entry, id, address, domain, deleted_at, retention, restored_at) in rows {
-            match restored_at {
-                Some(restored_at) => {
-                    if parse_time(&restored_at)? + time::Duration::days(retention) <= now {
-                        expired.push(entry);
-                    }
-                }
-                None if purge_after(&deleted_at, retention)? <= now => {
-                    if let Some((messages, gone)) = purge_account(self, id, &address, &domain).await? {
-                        purged.accounts.push(address);
-                        purged.messages += messages;
-                        hashes.extend(gone);
-                    }
-                }
-                None => {}
+        for c in rows {
+            let expiry = match &c.restored_at {
+                Some(restored_at) => parse_time(restored_at)? + time::Duration::days(c.retention_days),
+                None => purge_after(&c.deleted_at, c.retention_days)?,
+            };
+            if expiry > now {
+                continue;
+            }
+            if c.restored_at.is_some() {
+                expired.push(c.entry);
+            } else if let Some((messages, gone)) = purge_account(self, c.account, &c.address, &c.domain).await? {
+                purged.accounts.push(c.address);
+                purged.messages += messages;
+                hashes.extend(gone);
             }
         }
         if !expired.is_empty() {
