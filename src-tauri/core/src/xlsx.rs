@@ -551,6 +551,33 @@ pub(crate) mod tests {
         assert!(read_accounts(&other).unwrap_err().message.contains("no workbook part"));
     }
 
+    /// Sets the uncompressed size a zip declares for `name`, in its local and central headers.
+    fn declare_size(bytes: &mut [u8], name: &str, size: u32) {
+        let u16_at = |b: &[u8], i: usize| u16::from_le_bytes([b[i], b[i + 1]]) as usize;
+        let mut patched = 0;
+        for i in 0..bytes.len().saturating_sub(46) {
+            let (len_at, name_at, size_at) = match &bytes[i..i + 4] {
+                b"PK\x03\x04" => (26, 30, 22),
+                b"PK\x01\x02" => (28, 46, 24),
+                _ => continue,
+            };
+            let len = u16_at(bytes, i + len_at);
+            if bytes.get(i + name_at..i + name_at + len) == Some(name.as_bytes()) {
+                bytes[i + size_at..i + size_at + 4].copy_from_slice(&size.to_le_bytes());
+                patched += 1;
+            }
+        }
+        assert_eq!(patched, 2, "{name} found in both headers");
+    }
+
+    #[test]
+    fn an_entry_bigger_than_it_declares_fails_instead_of_expanding() {
+        let mut bytes = book(&[header(), vec!["ann@example.com", "Ann"]]);
+        declare_size(&mut bytes, "xl/worksheets/sheet1.xml", 10);
+        let err = read_accounts(&bytes).unwrap_err();
+        assert!(err.message.contains("cannot be read"), "{}", err.message);
+    }
+
     #[test]
     fn shared_string_counts_are_read_from_the_sst_tag() {
         assert_eq!(declared_unique_count(br#"<?xml?><sst xmlns="x" count="3" uniqueCount="2">"#), Some(2));
