@@ -10,6 +10,22 @@ use postdesk_core::model::*;
 use postdesk_core::{Backend, Engine};
 use postdesk_server::tls::Identity;
 
+/// Declares contract tests: each `async fn name(h: Harness)` of the including file runs
+/// twice, as `local::name` (in-process) and `remote::name` (client → server over TLS).
+#[macro_export]
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod local {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name($crate::Harness::new($crate::Kind::Local).await).await } )*
+        }
+        mod remote {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name($crate::Harness::new($crate::Kind::Remote).await).await } )*
+        }
+    };
+}
+
 /// Which implementation a harness drives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -175,4 +191,64 @@ pub fn list_accounts(domain: &str) -> ListAccounts {
         offset: None,
         limit: None,
     }
+}
+
+/// An XLSX workbook whose first sheet holds `rows` of text from A1 (empty strings are
+/// left empty), as the import expects it.
+pub fn xlsx(rows: &[Vec<String>]) -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (r, cells) in rows.iter().enumerate() {
+        for (c, v) in cells.iter().enumerate() {
+            if !v.is_empty() {
+                sheet.write_string(r as u32, c as u16, v).expect("cell");
+            }
+        }
+    }
+    book.save_to_buffer().expect("xlsx")
+}
+
+/// The import template's header row.
+pub fn import_header() -> Vec<String> {
+    postdesk_core::xlsx::COLUMNS.iter().map(|c| c.to_string()).collect()
+}
+
+/// Starts importing `bytes` into `domain`.
+pub async fn start_import(b: &dyn Backend, domain: &str, bytes: &[u8]) -> postdesk_core::Result<ImportJob> {
+    use base64::Engine as _;
+    b.start_import(StartImport {
+        domain: domain.into(),
+        file_name: "accounts.xlsx".into(),
+        content_base64: base64::engine::general_purpose::STANDARD.encode(bytes),
+        force_password_change: None,
+    })
+    .await
+}
+
+/// Polls an import job until it is done or failed; returns every phase seen, in order,
+/// with the last state.
+pub async fn finish_import(b: &dyn Backend, id: &str) -> (Vec<ImportPhase>, ImportJob) {
+    let mut phases = Vec::new();
+    for _ in 0..6000 {
+        let job = b.import_status(ImportStatus { id: id.into() }).await.expect("import status");
+        if phases.last() != Some(&job.phase) {
+            phases.push(job.phase);
+        }
+        if matches!(job.phase, ImportPhase::Done | ImportPhase::Failed) {
+            return (phases, job);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("import {id} did not finish in two minutes");
+}
+
+/// A small RFC 5322 message.
+pub fn message(from: &str, subject: &str, body: &str) -> Vec<u8> {
+    mail_builder::MessageBuilder::new()
+        .from(from)
+        .to("someone@example.com")
+        .subject(subject)
+        .text_body(body)
+        .write_to_vec()
+        .expect("message")
 }

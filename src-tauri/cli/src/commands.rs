@@ -62,6 +62,8 @@ pub enum DomainCmd {
     Allocate { domain: String, max_accounts: u32 },
     /// Remove an empty domain.
     Remove { domain: String },
+    #[command(flatten)]
+    Mailbox(crate::mailbox::DomainMailboxCmd),
 }
 
 #[derive(Subcommand, Debug)]
@@ -129,6 +131,18 @@ pub enum SortArg {
     Department,
     Status,
     Created,
+}
+
+impl From<SortArg> for AccountSort {
+    fn from(s: SortArg) -> Self {
+        match s {
+            SortArg::Address => AccountSort::Address,
+            SortArg::Name => AccountSort::DisplayName,
+            SortArg::Department => AccountSort::Department,
+            SortArg::Status => AccountSort::Status,
+            SortArg::Created => AccountSort::CreatedAt,
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -215,6 +229,8 @@ pub enum AccountsCmd {
     AliasAdd { address: String, alias: String },
     /// Remove an extra address from an account.
     AliasRemove { address: String, alias: String },
+    #[command(flatten)]
+    Mailbox(crate::mailbox::MailboxCmd),
 }
 
 #[derive(Subcommand, Debug)]
@@ -611,6 +627,7 @@ pub async fn run(b: &dyn Backend, command: &crate::Command, json: bool) -> Resul
         C::Batch(cmd) => crate::batch::batch(b, cmd, json).await,
         C::Policy(cmd) => crate::batch::policy(b, cmd, json).await,
         C::AddressBook { domain } => crate::batch::address_book(b, domain, json).await,
+        C::Resolve { address } => crate::mailbox::resolve(b, address, json).await,
         C::Serve(_) | C::Dns(_) => unreachable!("handled in main"),
     }
 }
@@ -640,6 +657,7 @@ async fn domain(b: &dyn Backend, cmd: &DomainCmd, json: bool) -> Result<()> {
             print_one(json, &b.allocate_accounts(p).await?)
         }
         DomainCmd::Remove { domain } => b.remove_domain(RemoveDomain { domain: domain.clone() }).await,
+        DomainCmd::Mailbox(cmd) => crate::mailbox::domain(b, cmd, json).await,
     }
 }
 
@@ -710,13 +728,7 @@ async fn accounts(b: &dyn Backend, cmd: &AccountsCmd, json: bool) -> Result<()> 
                 department: dept.clone(),
                 subdepartments: Some(!no_subdepts),
                 status: status.map(Into::into),
-                sort: Some(match sort {
-                    SortArg::Address => AccountSort::Address,
-                    SortArg::Name => AccountSort::DisplayName,
-                    SortArg::Department => AccountSort::Department,
-                    SortArg::Status => AccountSort::Status,
-                    SortArg::Created => AccountSort::CreatedAt,
-                }),
+                sort: Some((*sort).into()),
                 descending: Some(*desc),
                 offset: Some(*offset),
                 limit: Some(*limit),
@@ -759,6 +771,7 @@ async fn accounts(b: &dyn Backend, cmd: &AccountsCmd, json: bool) -> Result<()> 
             json,
             &b.remove_account_alias(RemoveAccountAlias { address: address.clone(), alias: alias.clone() }).await?,
         ),
+        AccountsCmd::Mailbox(cmd) => crate::mailbox::run(b, cmd, json).await,
     }
 }
 

@@ -8,6 +8,7 @@
 
 mod batch;
 mod commands;
+mod mailbox;
 mod output;
 mod serve;
 
@@ -66,6 +67,8 @@ enum Command {
     /// Admin users and API tokens.
     #[command(subcommand)]
     Admin(commands::AdminCmd),
+    /// Which mailboxes receive mail to an address (accounts, aliases, groups, pickup rules, catch-all)?
+    Resolve { address: String },
     /// The audit log, newest first.
     Audit(commands::AuditArgs),
     /// DNS checks.

@@ -18,6 +18,11 @@ impl Table {
         self.rows.push(cells);
     }
 
+    /// Prints the table on stdout.
+    pub fn print(&self) {
+        print!("{}", self.render());
+    }
+
     fn render(&self) -> String {
         let widths: Vec<usize> = (0..self.rows[0].len())
             .map(|i| self.rows.iter().map(|r| r.get(i).map_or(0, |c| c.chars().count())).max().unwrap_or(0))

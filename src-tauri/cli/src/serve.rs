@@ -91,9 +91,11 @@ pub async fn run(dir: &Path, args: &ServeArgs, dns_resolver: Option<SocketAddr>)
     };
     println!("OpenAPI document: {scheme}://{local}/api/openapi.json");
     println!("Postdesk admin API listening on {scheme}://{local} (data folder: {})", dir.display());
-    postdesk_server::serve(router, tcp, tls, shutdown_signal())
-        .await
-        .map_err(|e| Error::internal(format!("server failed: {e}")))?;
+    // Deleted accounts past their domain's retention are purged with their mail, hourly.
+    let purger = engine.spawn_recycle_bin_purger(std::time::Duration::from_secs(3600));
+    let served = postdesk_server::serve(router, tcp, tls, shutdown_signal()).await;
+    purger.abort();
+    served.map_err(|e| Error::internal(format!("server failed: {e}")))?;
     engine.close().await;
     println!("Postdesk stopped.");
     Ok(())

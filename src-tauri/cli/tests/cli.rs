@@ -357,3 +357,122 @@ fn settings_batches_and_policy_from_the_command_line() {
     let audit = r.ok(&["--json", "audit", "--limit", "100"]);
     assert!(!audit.contains("New pass word 7"), "the password is nowhere");
 }
+
+/// An XLSX file with the import header and these rows.
+fn import_file(path: &std::path::Path, rows: &[&[&str]]) {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (c, h) in ["Email address", "Display name", "Department", "Password", "Notes"].iter().enumerate() {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    for (r, cells) in rows.iter().enumerate() {
+        for (c, v) in cells.iter().enumerate() {
+            sheet.write_string(r as u32 + 1, c as u16, *v).unwrap();
+        }
+    }
+    book.save(path).unwrap();
+}
+
+fn read_xlsx(path: &std::path::Path) -> Vec<Vec<String>> {
+    use calamine::Reader;
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook(path).unwrap();
+    let first = book.sheet_names()[0].clone();
+    let range = book.worksheet_range(&first).unwrap();
+    range.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect()
+}
+
+#[test]
+fn template_import_export_and_the_recycle_bin() {
+    let r = Run::new();
+    let path = |name: &str| r.dir.path().join(name).to_str().unwrap().to_string();
+    r.ok(&["domain", "add", "example.com", "--max-accounts", "10"]);
+    let template = path("template.xlsx");
+    assert!(r.ok(&["accounts", "template", &template]).contains("wrote the import template"));
+    assert_eq!(
+        read_xlsx(std::path::Path::new(&template)),
+        [["Email address", "Display name", "Department", "Password", "Notes"]]
+    );
+    r.refused(&["accounts", "import", &template, "--domain", "example.com"], "no accounts below the header row");
+
+    // A bad file: every problem on stderr by row and column, nothing written.
+    let bad = path("bad.xlsx");
+    import_file(
+        std::path::Path::new(&bad),
+        &[
+            &["ann@example.com", "Ann"],
+            &["not-an-address"],
+            &["ANN@example.com"],
+            &["weak@example.com", "", "", "short"],
+        ],
+    );
+    let out = r.run(&["accounts", "import", &bad, "--domain", "example.com"], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    for line in [
+        "3 problems to fix (nothing was written)",
+        "row 3, Email address: 'not-an-address' is not an address",
+        "row 4, Email address: ann@example.com appears twice in this file (also row 2)",
+        "row 5, Password: password is too short",
+    ] {
+        assert!(stderr.contains(line), "{line:?} missing in {stderr}");
+    }
+    assert_eq!(r.json(&["domain", "show", "example.com"])["account_count"], 0);
+    let not_xlsx = path("accounts.csv");
+    std::fs::write(&not_xlsx, "Email address\nann@example.com\n").unwrap();
+    r.refused(&["accounts", "import", &not_xlsx, "--domain", "example.com"], "not an XLSX file");
+
+    // A good file.
+    let good = path("good.xlsx");
+    import_file(
+        std::path::Path::new(&good),
+        &[
+            &["ann@example.com", "Ann Lee", "Sales/East", "Ann pass 123", "=HYPERLINK(\"http://x\")"],
+            &["bob@example.com", "Bob", "", "", ""],
+        ],
+    );
+    let done = r.ok(&["accounts", "import", &good, "--domain", "example.com"]);
+    assert!(
+        done.contains("imported 2 accounts into example.com") && done.contains("new departments: Sales/East"),
+        "{done}"
+    );
+    let ann = r.json(&["accounts", "show", "ann@example.com"]);
+    assert_eq!((ann["department"].as_str(), ann["force_password_change"].as_bool()), (Some("Sales/East"), Some(true)));
+
+    // Export of a filter: values, never passwords.
+    let out = path("out.xlsx");
+    assert!(
+        r.ok(&["accounts", "export", &out, "--domain", "example.com", "--dept", "Sales"])
+            .contains("exported 1 accounts")
+    );
+    let rows = read_xlsx(std::path::Path::new(&out));
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1][..4], ["ann@example.com", "Ann Lee", "Sales/East", "=HYPERLINK(\"http://x\")"]);
+    assert!(!rows.concat().join(" ").contains("Ann pass"));
+
+    // Recycle bin: restore once, transfer, clean needs --yes.
+    r.ok(&["accounts", "remove", "ann@example.com"]);
+    let bin = r.json(&["accounts", "recycle-bin", "example.com"]);
+    assert_eq!((bin[0]["address"].as_str(), bin[0]["restorable"].as_bool()), (Some("ann@example.com"), Some(true)));
+    assert!(r.ok(&["accounts", "recycle-bin", "example.com"]).contains("restorable"));
+    r.ok(&["accounts", "restore", "ann@example.com"]);
+    r.refused(&["accounts", "restore", "ann@example.com"], "cannot be restored twice");
+    r.ok(&["accounts", "remove", "ann@example.com"]);
+    let moved = r.ok(&["accounts", "transfer", "ann@example.com", "--to", "bob@example.com"]);
+    assert!(moved.contains("into bob@example.com, folder Transferred/ann@example.com"), "{moved}");
+    r.refused(&["accounts", "transfer", "ann@example.com", "--to", "bob@example.com"], "already transferred");
+    r.refused(&["accounts", "clean", "bob@example.com"], "add --yes");
+    assert!(r.ok(&["accounts", "clean", "bob@example.com", "--yes"]).contains("deleted 0 messages"));
+    let mailbox = r.ok(&["accounts", "mailbox", "bob@example.com"]);
+    assert!(mailbox.contains("IMAP      mail.example.com  993") && mailbox.contains("INBOX"), "{mailbox}");
+
+    // Pickup rules and the resolver.
+    r.ok(&["domain", "pickup-rules", "example.com", "--rule", "tiktok_{number}=bob@example.com"]);
+    r.refused(&["domain", "pickup-rules", "example.com", "--rule", "tiktok"], "not PATTERN=MAILBOX");
+    let resolved = r.json(&["resolve", "tiktok_42@example.com"]);
+    assert_eq!(
+        (resolved["kind"].as_str(), resolved["mailboxes"][0].as_str()),
+        (Some("pickup_rule"), Some("bob@example.com"))
+    );
+    r.ok(&["domain", "mailbox-settings", "example.com", "--catch-all", "on", "--catch-all-target", "bob@example.com"]);
+    assert_eq!(r.json(&["resolve", "anyone@example.com"])["kind"], "catch_all");
+}

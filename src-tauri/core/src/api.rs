@@ -286,6 +286,91 @@ RemoveAccountAlias { /// Account address.
 address: String, /// The extra address.
 alias: String });
 
+params!(/// The XLSX import template: the header row and a sheet explaining each column.
+AccountsTemplate {});
+params!(/// Checks an XLSX file of accounts in full and starts importing it as a job; any problem
+/// refuses the whole file, listing every error by row and column, and nothing is written.
+StartImport {
+    /// Domain every account belongs to.
+    domain: String,
+    /// The file's name (for messages and the audit log).
+    file_name: String,
+    /// The XLSX file, standard base64 (at most 1 MB before encoding).
+    content_base64: String,
+    /// Require a password change at first logon from accounts given a password (default true).
+    #[serde(default)] #[ts(optional)] force_password_change: Option<bool>,
+});
+params!(/// Progress of an import job.
+ImportStatus { /// Job id.
+id: String });
+params!(/// Every account of a filter as an XLSX file (no passwords; cells are values, never formulas).
+ExportAccounts {
+    /// Domain name.
+    domain: String,
+    /// Case-insensitive substring of address or display name.
+    #[serde(default)] #[ts(optional)] query: Option<String>,
+    /// Only this department (and, unless `subdepartments` is false, its sub-departments).
+    #[serde(default)] #[ts(optional)] department: Option<String>,
+    /// Include sub-departments of `department` (default true).
+    #[serde(default)] #[ts(optional)] subdepartments: Option<bool>,
+    /// Only this status; deleted accounts are exported only when asked for.
+    #[serde(default)] #[ts(optional)] status: Option<AccountStatus>,
+    /// Sort key.
+    #[serde(default)] #[ts(optional)] sort: Option<AccountSort>,
+    /// Sort descending.
+    #[serde(default)] #[ts(optional)] descending: Option<bool>,
+});
+params!(/// The recycle bin of a domain: deleted accounts, and restored ones until they age out.
+ListRecycleBin { /// Domain name.
+domain: String });
+params!(/// Restores a deleted account from the recycle bin (once per deletion).
+RestoreAccount { /// Account address.
+address: String });
+params!(/// Moves all mail of a deleted account into another mailbox.
+TransferMail { /// The deleted account.
+address: String, /// The mailbox that receives the mail.
+to: String });
+params!(/// Deletes every message of a mailbox at once.
+CleanMailbox { /// Account address.
+address: String, /// Must be true: the messages cannot be recovered.
+confirm: bool });
+params!(/// "Enter mailbox": client settings, login state and folders with counts and sizes.
+GetMailbox { /// Account address.
+address: String });
+params!(/// Messages of one folder of a mailbox, newest first (headers only).
+ListMessages {
+    /// Account address.
+    address: String,
+    /// Folder name (default INBOX).
+    #[serde(default)] #[ts(optional)] folder: Option<String>,
+    /// Items to skip.
+    #[serde(default)] #[ts(optional)] offset: Option<u32>,
+    /// Page size, 1–500 (default 50).
+    #[serde(default)] #[ts(optional)] limit: Option<u32>,
+});
+params!(/// A domain's mailbox settings, catch-all and pickup rules.
+GetMailboxSettings { /// Domain name.
+domain: String });
+params!(/// Changes a domain's mailbox settings; omitted fields stay as they are.
+UpdateMailboxSettings {
+    /// Domain name.
+    domain: String,
+    /// Failed logins that lock an account, 1–100.
+    #[serde(default)] #[ts(optional)] lockout_threshold: Option<u32>,
+    /// Days deleted accounts stay in the recycle bin, 1–3650.
+    #[serde(default)] #[ts(optional)] retention_days: Option<u32>,
+    /// Host name for mail clients; empty string for the default `mail.<domain>`.
+    #[serde(default)] #[ts(optional)] mail_host: Option<String>,
+    /// Catch-all collection on or off (on needs a target).
+    #[serde(default)] #[ts(optional)] catch_all: Option<bool>,
+    /// The account that collects; empty string clears it.
+    #[serde(default)] #[ts(optional)] catch_all_target: Option<String>,
+});
+params!(/// Replaces a domain's pickup rules (in order; first match wins).
+SetPickupRules { /// Domain name.
+domain: String, /// The rules, at most 200.
+rules: Vec<PickupRule> });
+
 params!(/// Lists a domain's distribution aliases.
 ListAliases { /// Domain name.
 domain: String });
@@ -538,6 +623,33 @@ operations! {
     add_account_alias: Post "/api/accounts/{address}/aliases" AddAccountAlias => Account, mutates = true;
     /// Removes an extra address from an account.
     remove_account_alias: Delete "/api/accounts/{address}/aliases" RemoveAccountAlias => Account, mutates = true;
+
+    /// The XLSX import template.
+    accounts_template: Get "/api/account-import-template" AccountsTemplate => ExportedFile, mutates = false;
+    /// Checks an XLSX file of accounts and starts importing it.
+    start_import: Post "/api/domains/{domain}/imports" StartImport => ImportJob, mutates = true;
+    /// Progress of an import job.
+    import_status: Get "/api/imports/{id}" ImportStatus => ImportJob, mutates = false;
+    /// A filter's accounts as an XLSX file.
+    export_accounts: Get "/api/domains/{domain}/accounts-export" ExportAccounts => ExportedFile, mutates = false;
+    /// The recycle bin of a domain.
+    list_recycle_bin: Get "/api/domains/{domain}/recycle-bin" ListRecycleBin => Vec<RecycledAccount>, mutates = false;
+    /// Restores a deleted account.
+    restore_account: Post "/api/accounts/{address}/restore" RestoreAccount => Account, mutates = true;
+    /// Moves a deleted account's mail into another mailbox.
+    transfer_mail: Post "/api/accounts/{address}/transfer" TransferMail => TransferredMail, mutates = true;
+    /// Deletes every message of a mailbox.
+    clean_mailbox: Post "/api/accounts/{address}/clean" CleanMailbox => CleanedMailbox, mutates = true;
+    /// Client settings, login state and folders of a mailbox.
+    get_mailbox: Get "/api/accounts/{address}/mailbox" GetMailbox => MailboxView, mutates = false;
+    /// Messages of one folder of a mailbox.
+    list_messages: Get "/api/accounts/{address}/messages" ListMessages => Listing<MessageSummary>, mutates = false;
+    /// A domain's mailbox settings.
+    get_mailbox_settings: Get "/api/domains/{domain}/mailbox-settings" GetMailboxSettings => MailboxSettings, mutates = false;
+    /// Changes a domain's mailbox settings.
+    update_mailbox_settings: Patch "/api/domains/{domain}/mailbox-settings" UpdateMailboxSettings => MailboxSettings, mutates = true;
+    /// Replaces a domain's pickup rules.
+    set_pickup_rules: Put "/api/domains/{domain}/pickup-rules" SetPickupRules => MailboxSettings, mutates = true;
 
     /// Lists a domain's aliases.
     list_aliases: Get "/api/domains/{domain}/aliases" ListAliases => Vec<Alias>, mutates = false;

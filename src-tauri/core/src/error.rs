@@ -70,6 +70,28 @@ pub struct Error {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub field: Option<String>,
+    /// Every problem of a file or batch that was refused as a whole (an import), by row
+    /// and column, so the user can fix them all at once. Empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[ts(as = "Option<Vec<RowError>>", optional)]
+    pub rows: Vec<RowError>,
+}
+
+/// One problem in one cell of a file (row numbers as the spreadsheet shows them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct RowError {
+    /// Row number, 1-based as in the spreadsheet (the header is row 1).
+    pub row: u32,
+    /// Column header, e.g. `Email address`.
+    pub column: String,
+    /// What is wrong there.
+    pub message: String,
+}
+
+impl std::fmt::Display for RowError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "row {}, {}: {}", self.row, self.column, self.message)
+    }
 }
 
 /// Result alias used throughout Postdesk.
@@ -78,7 +100,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// An error of the given kind.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Error { code, message: message.into(), field: None }
+        Error { code, message: message.into(), field: None, rows: Vec::new() }
     }
     /// Input was malformed.
     pub fn validation(message: impl Into<String>) -> Self {
@@ -115,6 +137,11 @@ impl Error {
     /// Names the input field the message is about.
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
+        self
+    }
+    /// Attaches the problems by row and column.
+    pub fn with_rows(mut self, rows: Vec<RowError>) -> Self {
+        self.rows = rows;
         self
     }
 }
@@ -163,6 +190,13 @@ mod tests {
         );
         let e = Error::not_found("no such domain");
         assert_eq!(serde_json::to_string(&e).unwrap(), r#"{"code":"not_found","message":"no such domain"}"#);
+        let row = RowError { row: 9, column: "Email address".into(), message: "no @".into() };
+        assert_eq!(row.to_string(), "row 9, Email address: no @");
+        let e = Error::validation("1 error").with_rows(vec![row]);
+        assert_eq!(
+            serde_json::to_string(&e).unwrap(),
+            r#"{"code":"validation","message":"1 error","rows":[{"row":9,"column":"Email address","message":"no @"}]}"#
+        );
     }
 
     #[test]

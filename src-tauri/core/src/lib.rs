@@ -14,9 +14,11 @@ pub mod engine;
 pub mod error;
 pub mod model;
 pub mod password;
+pub mod pickup;
 pub mod policy;
 pub mod settings;
 pub mod validate;
+pub mod xlsx;
 
 pub use api::{Backend, Operation, OperationVisitor, Transport};
 pub use engine::{Engine, LocalBackend};

@@ -220,6 +220,10 @@ pub enum AddressKind {
     Alias,
     /// A mail group.
     Group,
+    /// Not an address of ours, but a pickup rule of the domain routes it (never stored).
+    PickupRule,
+    /// Not an address of ours, collected by the domain's catch-all mailbox (never stored).
+    CatchAll,
 }
 
 impl AddressKind {
@@ -230,6 +234,8 @@ impl AddressKind {
             AddressKind::AccountAlias => "account_alias",
             AddressKind::Alias => "alias",
             AddressKind::Group => "group",
+            AddressKind::PickupRule => "pickup_rule",
+            AddressKind::CatchAll => "catch_all",
         }
     }
     /// Parses the stored name.
@@ -249,6 +255,8 @@ impl AddressKind {
             AddressKind::AccountAlias => "an account alias",
             AddressKind::Alias => "an alias",
             AddressKind::Group => "a mail group",
+            AddressKind::PickupRule => "a pickup rule",
+            AddressKind::CatchAll => "the catch-all mailbox",
         }
     }
 }
@@ -264,6 +272,8 @@ pub struct Resolution {
     pub mailboxes: Vec<String>,
     /// External addresses that receive a copy.
     pub external: Vec<String>,
+    /// The pickup rule pattern that matched (`kind` = `pickup_rule`).
+    pub rule: Option<String>,
 }
 
 /// An admin's role.
@@ -471,4 +481,222 @@ pub struct DnsPlan {
     pub records: Vec<DnsRecord>,
     /// The live check against those expectations.
     pub report: postdesk_dns::DomainReport,
+}
+
+/// A domain's mailbox settings: lockout, recycle bin, client host, catch-all and pickup rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct MailboxSettings {
+    /// The domain.
+    pub domain: String,
+    /// Failed logins in a row that lock an account (a password reset unlocks it).
+    pub lockout_threshold: u32,
+    /// Days a deleted account stays in the recycle bin before it is purged with its mail.
+    pub retention_days: u32,
+    /// Host name mail clients connect to (IMAP, POP3, SMTP).
+    pub mail_host: String,
+    /// Catch-all collection: mail to any unknown local part goes to `catch_all_target`.
+    pub catch_all: bool,
+    /// The mailbox that collects (an account address).
+    pub catch_all_target: Option<String>,
+    /// Pickup rules, first match wins; consulted before catch-all collection.
+    pub pickup_rules: Vec<PickupRule>,
+}
+
+/// Routes the local parts a pattern matches to a mailbox (seed 001: `tiktok_{number}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct PickupRule {
+    /// Local-part pattern: `{number}` matches one or more digits, `*` any characters
+    /// (also none); everything else literally, case-insensitively.
+    pub pattern: String,
+    /// The account that receives the mail.
+    pub target: String,
+}
+
+/// How a client connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Security {
+    /// TLS from the first byte (implicit TLS, RFC 8314).
+    Tls,
+    /// Plain connection upgraded with STARTTLS.
+    StartTls,
+}
+
+/// One service a mail client connects to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct ClientEndpoint {
+    /// `imap`, `pop3` or `smtp`.
+    pub protocol: String,
+    /// Host name.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// Connection security.
+    pub security: Security,
+}
+
+/// A folder of a mailbox with what it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct FolderSummary {
+    /// Folder name (IMAP mailbox name, `/` between levels).
+    pub name: String,
+    /// Messages in it.
+    pub messages: u32,
+    /// Messages without the `\Seen` flag.
+    pub unseen: u32,
+    /// Total size in bytes.
+    #[ts(type = "number")]
+    pub size_bytes: u64,
+}
+
+/// "Enter mailbox": what an admin needs to open an account's mailbox (seed 001).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct MailboxView {
+    /// The account address, also the login name.
+    pub address: String,
+    /// Account state.
+    pub status: AccountStatus,
+    /// Whether a client could log in now (password set, active).
+    pub can_log_in: bool,
+    /// Why not, or what the user will be asked, in plain words.
+    pub login_note: Option<String>,
+    /// Failed logins in a row so far.
+    pub failed_logins: u32,
+    /// Failures that lock the account (the domain's setting).
+    pub lockout_threshold: u32,
+    /// Quota in MiB.
+    pub quota_mb: u32,
+    /// Bytes stored.
+    #[ts(type = "number")]
+    pub used_bytes: u64,
+    /// Messages stored.
+    pub messages: u32,
+    /// Folders, INBOX first.
+    pub folders: Vec<FolderSummary>,
+    /// Exact client settings.
+    pub client: Vec<ClientEndpoint>,
+}
+
+/// One message as a folder listing shows it (headers only, never the body).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct MessageSummary {
+    /// UID within the folder.
+    pub uid: u32,
+    /// `From` header.
+    pub from: String,
+    /// `Subject` header.
+    pub subject: String,
+    /// `Date` header, RFC 3339, when present and valid.
+    pub date: Option<String>,
+    /// Size in bytes.
+    pub size: u32,
+    /// When it arrived, RFC 3339 UTC.
+    pub received_at: String,
+    /// IMAP flags.
+    pub flags: Vec<String>,
+}
+
+/// What a clean removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct CleanedMailbox {
+    /// Messages deleted.
+    pub messages: u32,
+    /// Bytes freed.
+    #[ts(type = "number")]
+    pub size_bytes: u64,
+}
+
+/// What a transfer out of the recycle bin moved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct TransferredMail {
+    /// The deleted account the mail came from.
+    pub from: String,
+    /// The mailbox it went to.
+    pub to: String,
+    /// The folder in `to` that holds it (source folders below it).
+    pub folder: String,
+    /// Messages moved.
+    pub messages: u32,
+    /// Bytes moved.
+    #[ts(type = "number")]
+    pub size_bytes: u64,
+}
+
+/// An account in the recycle bin (or restored from it, which stays listed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct RecycledAccount {
+    /// The account address (still reserved).
+    pub address: String,
+    /// Display name.
+    pub display_name: String,
+    /// When it was deleted, RFC 3339 UTC.
+    pub deleted_at: String,
+    /// Who deleted it.
+    pub deleted_by: String,
+    /// When it will be purged with its mail (deleted accounts), RFC 3339 UTC.
+    pub purge_after: String,
+    /// Messages kept with it.
+    pub messages: u32,
+    /// Their size in bytes.
+    #[ts(type = "number")]
+    pub size_bytes: u64,
+    /// Whether it can still be restored (in the bin, never restored from this deletion).
+    pub restorable: bool,
+    /// When it was restored, if it was.
+    pub restored_at: Option<String>,
+    /// Who restored it.
+    pub restored_by: Option<String>,
+    /// Where its mail was transferred, if it was.
+    pub transferred_to: Option<String>,
+    /// When its mail was transferred.
+    pub transferred_at: Option<String>,
+}
+
+/// A file made by the backend (XLSX), base64-encoded for the JSON API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct ExportedFile {
+    /// Suggested file name.
+    pub file_name: String,
+    /// The file's bytes, standard base64.
+    pub content_base64: String,
+    /// Data rows written (without the header).
+    pub rows: u32,
+}
+
+/// Where an import job is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportPhase {
+    /// Hashing the file's passwords (across all cores).
+    Hashing,
+    /// Writing the accounts, in one transaction.
+    Writing,
+    /// Every account was created.
+    Done,
+    /// Refused while writing; nothing was created (see `error`).
+    Failed,
+}
+
+/// An import of accounts from a file, running on the backend. The file was checked in
+/// full when the job started; a job only hashes and writes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct ImportJob {
+    /// Job id, to ask for its progress.
+    pub id: String,
+    /// The domain imported into.
+    pub domain: String,
+    /// Name of the imported file.
+    pub file_name: String,
+    /// Phase.
+    pub phase: ImportPhase,
+    /// Work done in this phase (passwords hashed, accounts written).
+    pub done: u32,
+    /// Work in this phase.
+    pub total: u32,
+    /// Accounts in the file.
+    pub accounts: u32,
+    /// Departments the import creates (or created), paths.
+    pub new_departments: Vec<String>,
+    /// Why it failed (`failed`).
+    pub error: Option<crate::error::Error>,
 }

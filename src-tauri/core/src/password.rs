@@ -63,6 +63,14 @@ pub async fn hash_async(password: String) -> Result<String> {
 /// Hashes many passwords across all cores (blocking threads), keeping each one's key.
 /// Policy failures name the key they belong to.
 pub async fn hash_many<K: Send + 'static>(passwords: Vec<(K, crate::api::Password)>) -> Result<Vec<(K, String)>> {
+    hash_many_counted(passwords, Default::default()).await
+}
+
+/// [`hash_many`], counting finished hashes in `done` as it goes (for progress reports).
+pub async fn hash_many_counted<K: Send + 'static>(
+    passwords: Vec<(K, crate::api::Password)>,
+    done: std::sync::Arc<std::sync::atomic::AtomicU32>,
+) -> Result<Vec<(K, String)>> {
     if passwords.is_empty() {
         return Ok(Vec::new());
     }
@@ -77,8 +85,16 @@ pub async fn hash_many<K: Send + 'static>(passwords: Vec<(K, crate::api::Passwor
     let tasks: Vec<_> = chunks
         .into_iter()
         .map(|chunk| {
+            let done = done.clone();
             tokio::task::spawn_blocking(move || {
-                chunk.into_iter().map(|(k, pw)| hash(&pw.0).map(|h| (k, h))).collect::<Result<Vec<_>>>()
+                chunk
+                    .into_iter()
+                    .map(|(k, pw)| {
+                        let hashed = hash(&pw.0).map(|h| (k, h));
+                        done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        hashed
+                    })
+                    .collect::<Result<Vec<_>>>()
             })
         })
         .collect();

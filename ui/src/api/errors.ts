@@ -1,5 +1,6 @@
 import type { Error as ApiError } from "../bindings/Error";
 import type { ErrorCode } from "../bindings/ErrorCode";
+import type { RowError } from "../bindings/RowError";
 
 const CODES: readonly ErrorCode[] = [
   "validation",
@@ -16,19 +17,23 @@ const CODES: readonly ErrorCode[] = [
 export class BackendError extends Error {
   readonly code: ErrorCode;
   readonly field: string | undefined;
+  /** Every problem of a refused file, by row and column (an import); empty otherwise. */
+  readonly rows: RowError[];
 
-  constructor(code: ErrorCode, message: string, field?: string) {
+  constructor(code: ErrorCode, message: string, field?: string, rows?: RowError[]) {
     super(message);
     this.name = "BackendError";
     this.code = code;
     this.field = field;
+    this.rows = rows ?? [];
   }
 
   /** The error as the API writes it. */
   toJSON(): ApiError {
-    return this.field === undefined
-      ? { code: this.code, message: this.message }
-      : { code: this.code, message: this.message, field: this.field };
+    const json: ApiError = { code: this.code, message: this.message };
+    if (this.field !== undefined) json.field = this.field;
+    if (this.rows.length > 0) json.rows = this.rows;
+    return json;
   }
 }
 
@@ -43,7 +48,8 @@ export function isApiError(value: unknown): value is ApiError {
   return (
     isErrorCode(v.code) &&
     typeof v.message === "string" &&
-    (v.field === undefined || v.field === null || typeof v.field === "string")
+    (v.field === undefined || v.field === null || typeof v.field === "string") &&
+    (v.rows === undefined || v.rows === null || Array.isArray(v.rows))
   );
 }
 
@@ -73,10 +79,15 @@ export function codeFromStatus(status: number): ErrorCode {
   }
 }
 
+/** An API error object as a BackendError. */
+export function fromApiError(e: ApiError): BackendError {
+  return new BackendError(e.code, e.message, e.field ?? undefined, e.rows ?? undefined);
+}
+
 /** Any thrown value as a BackendError (API error objects keep their code and field). */
 export function toBackendError(e: unknown): BackendError {
   if (e instanceof BackendError) return e;
-  if (isApiError(e)) return new BackendError(e.code, e.message, e.field ?? undefined);
+  if (isApiError(e)) return fromApiError(e);
   if (e instanceof Error) return new BackendError("internal", e.message);
   if (typeof e === "string") return new BackendError("internal", e);
   return new BackendError("internal", "unexpected failure");

@@ -123,12 +123,27 @@ describe("HttpTransport", () => {
     expect(be.toJSON()).toEqual(body);
   });
 
+  it("keeps the problems of a refused file by row and column", async () => {
+    const body = {
+      code: "validation",
+      message: "the file was not imported: 1 problem",
+      field: "file",
+      rows: [{ row: 9, column: "Email address", message: "no @" }],
+    };
+    const err = (await client(400, body)
+      .call("start_import", { domain: "x.org", file_name: "a.xlsx", content_base64: "" })
+      .catch((e: unknown) => e)) as BackendError;
+    expect(err.rows).toEqual(body.rows);
+    expect(err.toJSON()).toEqual(body);
+  });
+
   it("keeps a missing field undefined", async () => {
     const err = (await client(403, { code: "permission_denied", message: "no" })
       .call("list_admins", {})
       .catch((e: unknown) => e)) as BackendError;
     expect(err.code).toBe("permission_denied");
     expect(err.field).toBeUndefined();
+    expect(err.rows).toEqual([]);
   });
 
   it("maps a non-JSON failure to the status's code", async () => {

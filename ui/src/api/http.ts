@@ -1,5 +1,5 @@
 import { operations, type OperationName } from "../bindings/operations";
-import { BackendError, codeFromStatus, isApiError } from "./errors";
+import { BackendError, codeFromStatus, fromApiError, isApiError } from "./errors";
 import type { Transport } from "./client";
 
 /** A request ready for fetch. */
@@ -68,7 +68,7 @@ export async function readResponse(response: Response, name: OperationName): Pro
   } catch {
     // not JSON: fall through to the status
   }
-  if (isApiError(body)) throw new BackendError(body.code, body.message, body.field ?? undefined);
+  if (isApiError(body)) throw fromApiError(body);
   throw new BackendError(codeFromStatus(response.status), `the backend answered HTTP ${response.status}`);
 }
 

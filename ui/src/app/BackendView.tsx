@@ -15,6 +15,8 @@ import { DepartmentsPage } from "../pages/DepartmentsPage";
 import { DnsPage } from "../pages/DnsPage";
 import { DomainsPage } from "../pages/DomainsPage";
 import { GroupsPage } from "../pages/GroupsPage";
+import { MailboxSettingsPage } from "../pages/MailboxSettingsPage";
+import { RecycleBinPage } from "../pages/RecycleBinPage";
 import { PolicyPage } from "../pages/PolicyPage";
 import { SettingsPage } from "../pages/SettingsPage";
 import { PAGES, mayUse, useRoute, type PageId } from "./route";
@@ -152,6 +154,10 @@ function PageBody({ page }: { page: PageId }) {
       return <DepartmentsPage />;
     case "accounts":
       return <AccountsPage />;
+    case "recycle":
+      return <RecycleBinPage />;
+    case "mailbox-settings":
+      return <MailboxSettingsPage />;
     case "aliases":
       return <AliasesPage />;
     case "groups":

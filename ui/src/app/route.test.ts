@@ -17,6 +17,13 @@ describe("mayUse", () => {
     expect(mayUse(olga, "dns", false)).toBe(false);
     expect(mayUse({ ...olga, pages: ["dns"] }, "dns", false)).toBe(true);
   });
+  it("puts the recycle bin and mailbox settings under the accounts permission", () => {
+    expect(mayUse(olga, "recycle", false)).toBe(true);
+    expect(mayUse(olga, "mailbox-settings", false)).toBe(true);
+    const aliasesOnly: Caller = { ...olga, pages: ["aliases"] };
+    expect(mayUse(aliasesOnly, "recycle", false)).toBe(false);
+    expect(mayUse(aliasesOnly, "mailbox-settings", false)).toBe(false);
+  });
   it("offers the local server settings in the desktop app only", () => {
     expect(mayUse(owner, "settings", false)).toBe(false);
     expect(mayUse(olga, "settings", true)).toBe(true);

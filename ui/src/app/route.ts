@@ -2,7 +2,7 @@ import { useEffect, useState } from "react";
 import type { Caller } from "../bindings/Caller";
 import type { Page } from "../bindings/Page";
 
-export type PageId = Page | "admins" | "settings";
+export type PageId = Page | "recycle" | "mailbox-settings" | "admins" | "settings";
 
 export interface PageDef {
   id: PageId;
@@ -15,6 +15,8 @@ export const PAGES: PageDef[] = [
   { id: "domains", title: "Domains", perDomain: false },
   { id: "departments", title: "Departments", perDomain: true },
   { id: "accounts", title: "Accounts", perDomain: true },
+  { id: "recycle", title: "Recycle bin", perDomain: true },
+  { id: "mailbox-settings", title: "Mailbox settings", perDomain: true },
   { id: "aliases", title: "Aliases", perDomain: true },
   { id: "groups", title: "Mail groups", perDomain: true },
   { id: "dns", title: "DNS", perDomain: true },
@@ -26,11 +28,16 @@ export const PAGES: PageDef[] = [
   { id: "settings", title: "Local server", perDomain: false },
 ];
 
+/** The permission page a UI page belongs to (the recycle bin and mailbox settings are Accounts). */
+function permissionOf(page: Exclude<PageId, "admins" | "settings">): Page {
+  return page === "recycle" || page === "mailbox-settings" ? "accounts" : page;
+}
+
 /** Whether the caller may use a page (the backend checks again on every call). */
 export function mayUse(caller: Caller, page: PageId, desktop: boolean): boolean {
   if (page === "settings") return desktop;
   if (page === "admins") return caller.role === "owner";
-  return caller.role === "owner" || caller.pages.includes(page);
+  return caller.role === "owner" || caller.pages.includes(permissionOf(page));
 }
 
 function read(): PageId | null {

@@ -3,4 +3,4 @@
 /**
  * What an address of ours is.
  */
-export type AddressKind = "account" | "account_alias" | "alias" | "group";
+export type AddressKind = "account" | "account_alias" | "alias" | "group" | "pickup_rule" | "catch_all";

@@ -20,4 +20,8 @@ mailboxes: Array<string>,
 /**
  * External addresses that receive a copy.
  */
-external: Array<string>, };
+external: Array<string>, 
+/**
+ * The pickup rule pattern that matched (`kind` = `pickup_rule`).
+ */
+rule: string | null, };

@@ -6,6 +6,7 @@ import type { AccountStatus } from "../bindings/AccountStatus";
 import type { Department } from "../bindings/Department";
 import { Confirm, Dialog, DialogButtons, Field, FormError, PageError } from "../components/forms";
 import { useAction, useAsync } from "../components/hooks";
+import { MailboxDialog } from "./MailboxDialog";
 import { EffectiveSettingsPanel } from "./EffectiveSettingsPanel";
 
 function DepartmentSelect({
@@ -218,6 +219,7 @@ function AccountEditor({
   const [alias, setAlias] = useState("");
   const aliasAction = useAction();
   const [confirmRemove, setConfirmRemove] = useState(false);
+  const [entering, setEntering] = useState(false);
   const remove = useAction();
   const deleted = account.status === "deleted";
 
@@ -383,6 +385,14 @@ function AccountEditor({
 
         <EffectiveSettingsPanel address={account.address} />
 
+        <div className="panel">
+          <h3>Mailbox</h3>
+          <p className="muted small">Client settings, login state, folders and messages.</p>
+          <button type="button" onClick={() => setEntering(true)}>
+            Enter mailbox…
+          </button>
+        </div>
+
         {!deleted && (
           <div className="panel">
             <button type="button" className="danger" disabled={readOnly} onClick={() => setConfirmRemove(true)}>
@@ -396,6 +406,7 @@ function AccountEditor({
           Close
         </button>
       </div>
+      {entering && <MailboxDialog address={account.address} onClose={() => setEntering(false)} />}
       {confirmRemove && (
         <Confirm
           title={`Delete ${account.address}?`}
@@ -411,7 +422,8 @@ function AccountEditor({
               })
           }
         >
-          The account moves to the recycle bin; its address stays reserved.
+          The account and its mail move to the recycle bin; its address stays reserved. Within the domain’s retention it
+          can be restored once, or its mail transferred to another mailbox; after it, both are purged.
         </Confirm>
       )}
     </div>

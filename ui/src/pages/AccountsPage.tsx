@@ -5,11 +5,13 @@ import type { Account } from "../bindings/Account";
 import type { AccountSort } from "../bindings/AccountSort";
 import type { AccountStatus } from "../bindings/AccountStatus";
 import type { ListAccounts } from "../bindings/ListAccounts";
-import { Dialog, PageError } from "../components/forms";
-import { useAsync, useDebounced } from "../components/hooks";
+import { downloadFile } from "../api/files";
+import { Dialog, FormError, PageError } from "../components/forms";
+import { useAction, useAsync, useDebounced } from "../components/hooks";
 import { AccountDialog, CreateAccountDialog } from "./AccountDialogs";
 import { AccountPages } from "./accountPages";
 import { BatchPanel } from "./BatchPanel";
+import { ImportDialog } from "./ImportDialog";
 
 const ROW_HEIGHT = 34;
 
@@ -37,6 +39,8 @@ export function AccountsPage() {
   const [active, setActive] = useState(0);
   const [open, setOpen] = useState<string | null>(null);
   const [creating, setCreating] = useState(false);
+  const [importing, setImporting] = useState(false);
+  const fileAction = useAction();
   const [reloadTick, setReloadTick] = useState(0);
   // Accounts picked for a batch action (by address, so they survive filtering and paging).
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
@@ -202,6 +206,17 @@ export function AccountsPage() {
         >
           {view.total === null ? (store.error ? "" : "Loading…") : `${nf.format(view.total)} account${view.total === 1 ? "" : "s"}`}
         </span>
+        <button
+          type="button"
+          disabled={fileAction.pending}
+          title="Download every account of this filter as an XLSX file (never passwords)"
+          onClick={() => void fileAction.run(() => client.call("export_accounts", params).then(downloadFile))}
+        >
+          Export
+        </button>
+        <button type="button" disabled={readOnly} onClick={() => setImporting(true)}>
+          Import…
+        </button>
         {selected.size > 0 && (
           <span className="selection-bar" data-testid="selection">
             {nf.format(selected.size)} selected
@@ -217,6 +232,7 @@ export function AccountsPage() {
           New account
         </button>
       </div>
+      <FormError error={fileAction.error} />
 
       {store.error && <PageError error={store.error} what="the accounts" />}
 
@@ -307,6 +323,16 @@ export function AccountsPage() {
             <BatchPanel target={{ kind: "accounts", addresses: [...selected] }} onChanged={() => setBatching("changed")} />
           </div>
         </Dialog>
+      )}
+      {importing && (
+        <ImportDialog
+          onClose={() => setImporting(false)}
+          onImported={() => {
+            setReloadTick((t) => t + 1);
+            reloadDomains();
+            departments.reload();
+          }}
+        />
       )}
       {open && (
         <AccountDialog

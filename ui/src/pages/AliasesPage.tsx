@@ -1,9 +1,9 @@
 import { useState } from "react";
 import { useSession } from "../app/session";
 import type { Alias } from "../bindings/Alias";
-import type { Resolution } from "../bindings/Resolution";
 import { Confirm, Dialog, DialogButtons, Field, FormError, PageError, splitList } from "../components/forms";
 import { useAction, useAsync } from "../components/hooks";
+import { ResolveBox } from "../components/ResolveBox";
 
 type Modal = { kind: "edit"; alias: Alias | null } | { kind: "remove"; alias: Alias } | null;
 
@@ -62,62 +62,6 @@ export function AliasesPage() {
       {modal?.kind === "edit" && <AliasDialog alias={modal.alias} onClose={() => setModal(null)} onDone={done} />}
       {modal?.kind === "remove" && <RemoveAlias alias={modal.alias} onClose={() => setModal(null)} onDone={done} />}
     </section>
-  );
-}
-
-function ResolveBox() {
-  const { client, domain } = useSession();
-  const [address, setAddress] = useState("");
-  const [result, setResult] = useState<Resolution | null>(null);
-  const action = useAction();
-  const submit = async () => {
-    const a = address.trim();
-    const full = a.includes("@") ? a : `${a}@${domain}`;
-    setResult(null);
-    const r = await action.run(() => client.call("resolve_address", { address: full }));
-    if (r) setResult(r);
-  };
-  return (
-    <form
-      className="panel resolve"
-      aria-label="Who receives mail"
-      onSubmit={(e) => {
-        e.preventDefault();
-        void submit();
-      }}
-    >
-      <div className="inline-form">
-        <Field label="Who receives mail sent to…" name="address" error={action.error}>
-          {(p) => <input {...p} value={address} onChange={(e) => setAddress(e.target.value)} placeholder={`sales@${domain}`} />}
-        </Field>
-        <button type="submit" disabled={action.pending || !address.trim()}>
-          Resolve
-        </button>
-      </div>
-      <FormError error={action.error} fields={["address"]} />
-      {result && (
-        <div className="resolution" role="status">
-          <strong>{result.address}</strong> is {result.kind.replace("_", " ")}.{" "}
-          {result.mailboxes.length + result.external.length === 0 ? (
-            "Nobody receives it."
-          ) : (
-            <>
-              Delivered to:
-              <ul>
-                {result.mailboxes.map((m) => (
-                  <li key={m}>{m}</li>
-                ))}
-                {result.external.map((m) => (
-                  <li key={m}>
-                    {m} <span className="muted">(external)</span>
-                  </li>
-                ))}
-              </ul>
-            </>
-          )}
-        </div>
-      )}
-    </form>
   );
 }
 

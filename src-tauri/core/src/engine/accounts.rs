@@ -21,7 +21,7 @@ const MAX_DISPLAY_NAME: usize = 128;
 const MAX_NOTES: usize = 2000;
 
 /// Loads accounts by id, in the order given, with department paths and aliases.
-async fn load_many(conn: &mut SqliteConnection, tree: &Tree, ids: &[i64]) -> Result<Vec<Account>> {
+pub(crate) async fn load_many(conn: &mut SqliteConnection, tree: &Tree, ids: &[i64]) -> Result<Vec<Account>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -69,7 +69,7 @@ async fn load_many(conn: &mut SqliteConnection, tree: &Tree, ids: &[i64]) -> Res
 }
 
 /// The account at `address` (its own address, not an alias): id, domain id, account.
-async fn load(conn: &mut SqliteConnection, addr: &Address) -> Result<(i64, i64, Account)> {
+pub(crate) async fn load(conn: &mut SqliteConnection, addr: &Address) -> Result<(i64, i64, Account)> {
     let address = addr.full();
     let row: Option<(i64, i64)> = sqlx::query_as("SELECT id, domain_id FROM accounts WHERE address = ?")
         .bind(&address)
@@ -84,10 +84,96 @@ async fn load(conn: &mut SqliteConnection, addr: &Address) -> Result<(i64, i64, 
 }
 
 /// Parses an address and checks the caller may act on its domain's accounts.
-fn authorised(b: &LocalBackend, address: &str, write: bool) -> Result<Address> {
+pub(crate) fn authorised(b: &LocalBackend, address: &str, write: bool) -> Result<Address> {
     let addr = validate::address(address)?;
     b.caller.require(Page::Accounts, Some(&addr.domain), write)?;
     Ok(addr)
+}
+
+/// A listing's filter and order as SQL: `?1` domain id, `?2` LIKE pattern, `?3` JSON
+/// department ids, `?4` status.
+pub(crate) struct AccountFilter {
+    pattern: Option<String>,
+    departments: Option<String>,
+    status: Option<&'static str>,
+    with: &'static str,
+    order: &'static str,
+    direction: &'static str,
+}
+
+const FILTER_SQL: &str = "a.domain_id = ?1
+    AND (?2 IS NULL OR a.address LIKE ?2 ESCAPE '\\' OR a.display_name LIKE ?2 ESCAPE '\\')
+    AND (?3 IS NULL OR a.department_id IN (SELECT value FROM json_each(?3)))
+    AND (CASE WHEN ?4 IS NULL THEN a.status <> 'deleted' ELSE a.status = ?4 END)";
+
+impl AccountFilter {
+    /// The filter of a listing or export.
+    pub(crate) fn new(
+        tree: &Tree,
+        query: Option<&str>,
+        department: Option<&str>,
+        subdepartments: Option<bool>,
+        status: Option<AccountStatus>,
+        sort: Option<AccountSort>,
+        descending: Option<bool>,
+    ) -> Result<AccountFilter> {
+        let departments = match department.map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(path) => {
+                let id = tree.resolve(path)?;
+                let ids = if subdepartments.unwrap_or(true) { tree.subtree(id) } else { vec![id] };
+                Some(serde_json::to_string(&ids)?)
+            }
+        };
+        let pattern = query
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(|q| format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+        let (with, order) = match sort.unwrap_or_default() {
+            AccountSort::Address => ("", "a.address"),
+            AccountSort::DisplayName => ("", "a.display_name COLLATE NOCASE"),
+            AccountSort::Status => ("", "a.status"),
+            AccountSort::CreatedAt => ("", "a.created_at"),
+            AccountSort::Department => (
+                "WITH RECURSIVE dp(id, path) AS (
+                    SELECT id, name FROM departments WHERE domain_id = ?1 AND parent_id IS NULL
+                    UNION ALL SELECT d.id, dp.path || '/' || d.name FROM departments d JOIN dp ON d.parent_id = dp.id)",
+                "(SELECT path FROM dp WHERE dp.id = a.department_id) COLLATE NOCASE",
+            ),
+        };
+        let direction = if descending.unwrap_or(false) { "DESC" } else { "ASC" };
+        Ok(AccountFilter { pattern, departments, status: status.map(AccountStatus::as_str), with, order, direction })
+    }
+
+    fn is_everything(&self) -> bool {
+        self.pattern.is_none() && self.departments.is_none() && self.status.is_none()
+    }
+
+    async fn count(&self, conn: &mut SqliteConnection, did: i64) -> Result<i64> {
+        Ok(sqlx::query_scalar(&format!("SELECT count(*) FROM accounts a WHERE {FILTER_SQL}"))
+            .bind(did)
+            .bind(&self.pattern)
+            .bind(&self.departments)
+            .bind(self.status)
+            .fetch_one(conn)
+            .await?)
+    }
+
+    /// Ids of the matching accounts in order; `limit` -1 means all.
+    pub(crate) async fn ids(&self, conn: &mut SqliteConnection, did: i64, offset: u32, limit: i64) -> Result<Vec<i64>> {
+        let (with, order, direction) = (self.with, self.order, self.direction);
+        Ok(sqlx::query_scalar(&format!(
+            "{with} SELECT a.id FROM accounts a WHERE {FILTER_SQL} ORDER BY {order} {direction}, a.address {direction} LIMIT ?5 OFFSET ?6"
+        ))
+        .bind(did)
+        .bind(&self.pattern)
+        .bind(&self.departments)
+        .bind(self.status)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(conn)
+        .await?)
+    }
 }
 
 pub(crate) async fn list(b: &LocalBackend, p: ListAccounts) -> Result<Listing<Account>> {
@@ -101,61 +187,22 @@ pub(crate) async fn list(b: &LocalBackend, p: ListAccounts) -> Result<Listing<Ac
     let mut conn = b.engine.read().await?;
     let did = domain_id(&mut conn, &domain).await?;
     let tree = Tree::load(&mut conn, did, &domain).await?;
-    let departments = match p.department.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(path) => {
-            let id = tree.resolve(path)?;
-            let ids = if p.subdepartments.unwrap_or(true) { tree.subtree(id) } else { vec![id] };
-            Some(serde_json::to_string(&ids)?)
-        }
-    };
-    let pattern = p
-        .query
-        .as_deref()
-        .map(str::trim)
-        .filter(|q| !q.is_empty())
-        .map(|q| format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
-    let status = p.status.map(AccountStatus::as_str);
-    let filter = "a.domain_id = ?1
-        AND (?2 IS NULL OR a.address LIKE ?2 ESCAPE '\\' OR a.display_name LIKE ?2 ESCAPE '\\')
-        AND (?3 IS NULL OR a.department_id IN (SELECT value FROM json_each(?3)))
-        AND (CASE WHEN ?4 IS NULL THEN a.status <> 'deleted' ELSE a.status = ?4 END)";
-    let total: i64 = if pattern.is_none() && departments.is_none() && status.is_none() {
+    let filter = AccountFilter::new(
+        &tree,
+        p.query.as_deref(),
+        p.department.as_deref(),
+        p.subdepartments,
+        p.status,
+        p.sort,
+        p.descending,
+    )?;
+    let total: i64 = if filter.is_everything() {
         // The unfiltered count is kept by triggers; no need to scan the domain.
         sqlx::query_scalar("SELECT account_count FROM domains WHERE id = ?").bind(did).fetch_one(&mut *conn).await?
     } else {
-        sqlx::query_scalar(&format!("SELECT count(*) FROM accounts a WHERE {filter}"))
-            .bind(did)
-            .bind(&pattern)
-            .bind(&departments)
-            .bind(status)
-            .fetch_one(&mut *conn)
-            .await?
+        filter.count(&mut conn, did).await?
     };
-    let direction = if p.descending.unwrap_or(false) { "DESC" } else { "ASC" };
-    let (with, order) = match p.sort.unwrap_or_default() {
-        AccountSort::Address => ("", "a.address"),
-        AccountSort::DisplayName => ("", "a.display_name COLLATE NOCASE"),
-        AccountSort::Status => ("", "a.status"),
-        AccountSort::CreatedAt => ("", "a.created_at"),
-        AccountSort::Department => (
-            "WITH RECURSIVE dp(id, path) AS (
-                SELECT id, name FROM departments WHERE domain_id = ?1 AND parent_id IS NULL
-                UNION ALL SELECT d.id, dp.path || '/' || d.name FROM departments d JOIN dp ON d.parent_id = dp.id)",
-            "(SELECT path FROM dp WHERE dp.id = a.department_id) COLLATE NOCASE",
-        ),
-    };
-    let ids: Vec<i64> = sqlx::query_scalar(&format!(
-        "{with} SELECT a.id FROM accounts a WHERE {filter} ORDER BY {order} {direction}, a.address {direction} LIMIT ?5 OFFSET ?6"
-    ))
-    .bind(did)
-    .bind(&pattern)
-    .bind(&departments)
-    .bind(status)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(&mut *conn)
-    .await?;
+    let ids = filter.ids(&mut conn, did, offset, i64::from(limit)).await?;
     let items = load_many(&mut conn, &tree, &ids).await?;
     Ok(Listing { items, total: total as u32, offset })
 }
@@ -166,14 +213,14 @@ pub(crate) async fn get(b: &LocalBackend, p: GetAccount) -> Result<Account> {
 }
 
 /// An account checked and ready to insert (password already hashed).
-struct Prepared {
-    addr: Address,
-    display_name: String,
-    notes: String,
-    department: Option<String>,
-    hash: Option<String>,
-    force_password_change: bool,
-    quota_mb: Option<u32>,
+pub(crate) struct Prepared {
+    pub addr: Address,
+    pub display_name: String,
+    pub notes: String,
+    pub department: Option<String>,
+    pub hash: Option<String>,
+    pub force_password_change: bool,
+    pub quota_mb: Option<u32>,
 }
 
 /// Everything about a new account that needs no database: syntax, lengths, policy.
@@ -198,7 +245,7 @@ fn prepare(b: &LocalBackend, p: CreateAccount) -> Result<(Prepared, Option<Passw
 }
 
 /// Inserts a prepared account in the write transaction; returns its id.
-async fn insert(
+pub(crate) async fn insert(
     conn: &mut SqliteConnection,
     domain: &Domain,
     did: i64,
@@ -235,7 +282,7 @@ async fn insert(
     Ok(id)
 }
 
-fn check_cap(domain: &Domain, adding: u32) -> Result<()> {
+pub(crate) fn check_cap(domain: &Domain, adding: u32) -> Result<()> {
     if domain.account_count.saturating_add(adding) > domain.limits.max_accounts {
         let room = domain.limits.max_accounts.saturating_sub(domain.account_count);
         return Err(Error::limit_exceeded(if adding == 1 {
@@ -435,6 +482,13 @@ pub(crate) async fn remove(b: &LocalBackend, p: RemoveAccount) -> Result<()> {
         .bind(&at)
         .bind(&at)
         .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("INSERT INTO recycle_bin (account_id, status_before, deleted_at, deleted_by) VALUES (?, ?, ?, ?)")
+        .bind(id)
+        .bind(before.status.as_str())
+        .bind(&at)
+        .bind(&b.caller.name)
         .execute(&mut *tx)
         .await?;
     let change = Change { action: RemoveAccount::NAME, domain: Some(&addr.domain), target: &before.address };

@@ -479,11 +479,35 @@ pub(crate) async fn remove_group(b: &LocalBackend, p: RemoveGroup) -> Result<()>
 
 pub(crate) async fn resolve(b: &LocalBackend, p: ResolveAddress) -> Result<Resolution> {
     let addr = authorised(b, Page::Accounts, &p.address, false)?;
+    resolve_in(&mut *b.engine.read().await?, &addr).await
+}
+
+impl super::Engine {
+    /// Which mailboxes receive mail to `address`: its account, what its alias or group
+    /// expands to, else the domain's first matching pickup rule, else its catch-all
+    /// mailbox. Not found when none of them takes it. For the mail services (no caller).
+    pub async fn resolve_recipient(&self, address: &str) -> Result<Resolution> {
+        resolve_in(&mut *self.read().await?, &validate::address(address)?).await
+    }
+}
+
+/// Locked accounts still receive mail; disabled and deleted ones do not.
+async fn receives(conn: &mut SqliteConnection, address: &str) -> Result<bool> {
+    Ok(matches!(status_of(conn, address).await?, Some(AccountStatus::Active | AccountStatus::Locked)))
+}
+
+async fn resolve_in(conn: &mut SqliteConnection, addr: &Address) -> Result<Resolution> {
     let address = addr.full();
-    let mut conn = b.engine.read().await?;
-    let kind = kind_of(&mut conn, &address)
-        .await?
-        .ok_or_else(|| Error::not_found(format!("no account, alias or group has the address {address}")))?;
+    let Some(kind) = kind_of(conn, &address).await? else {
+        let routed = super::mailbox::route_unknown(conn, &addr.domain, &addr.local).await?;
+        let Some((kind, target, rule)) = routed else {
+            return Err(Error::not_found(format!(
+                "no account, alias, group, pickup rule or catch-all mailbox takes {address}"
+            )));
+        };
+        let mailboxes = if receives(conn, &target).await? { vec![target] } else { Vec::new() };
+        return Ok(Resolution { address, kind, mailboxes, external: Vec::new(), rule });
+    };
     let mut mailboxes = BTreeSet::new();
     let mut external = BTreeSet::new();
     let mut queue = VecDeque::from([address.clone()]);
@@ -492,16 +516,15 @@ pub(crate) async fn resolve(b: &LocalBackend, p: ResolveAddress) -> Result<Resol
         if !seen.insert(next.clone()) {
             continue;
         }
-        match kind_of(&mut conn, &next).await? {
+        match kind_of(conn, &next).await? {
             Some(AddressKind::Account) => {
-                // Locked accounts still receive mail; disabled and deleted ones do not.
-                if matches!(status_of(&mut conn, &next).await?, Some(AccountStatus::Active | AccountStatus::Locked)) {
+                if receives(conn, &next).await? {
                     mailboxes.insert(next);
                 }
             }
-            Some(AddressKind::AccountAlias) => queue.extend(owner_of_alias(&mut conn, &next).await?),
-            Some(AddressKind::Alias | AddressKind::Group) => queue.extend(edges(&mut conn, &next).await?),
-            None => {
+            Some(AddressKind::AccountAlias) => queue.extend(owner_of_alias(conn, &next).await?),
+            Some(AddressKind::Alias | AddressKind::Group) => queue.extend(edges(conn, &next).await?),
+            Some(AddressKind::PickupRule | AddressKind::CatchAll) | None => {
                 external.insert(next);
             }
         }
@@ -511,5 +534,6 @@ pub(crate) async fn resolve(b: &LocalBackend, p: ResolveAddress) -> Result<Resol
         kind,
         mailboxes: mailboxes.into_iter().collect(),
         external: external.into_iter().collect(),
+        rule: None,
     })
 }

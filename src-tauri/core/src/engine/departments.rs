@@ -53,7 +53,7 @@ impl Tree {
         self.nodes.iter().find(|(_, n)| n.parent == parent && n.name.to_lowercase() == key).map(|(id, _)| *id)
     }
 
-    fn find(&self, segments: &[String]) -> Option<i64> {
+    pub(crate) fn find(&self, segments: &[String]) -> Option<i64> {
         let mut parent = None;
         for segment in segments {
             parent = Some(self.child(parent, segment)?);

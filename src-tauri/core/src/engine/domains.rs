@@ -246,6 +246,7 @@ pub(crate) async fn remove(b: &LocalBackend, p: RemoveDomain) -> Result<()> {
             "{name} still has {used} addresses (accounts, aliases or groups, including deleted accounts); remove them first"
         )));
     }
+    sqlx::query("DELETE FROM pickup_rules WHERE domain_id = ?").bind(id).execute(&mut *tx).await?;
     sqlx::query("DELETE FROM departments WHERE domain_id = ?").bind(id).execute(&mut *tx).await?;
     sqlx::query("DELETE FROM dkim_keys WHERE domain_id = ?").bind(id).execute(&mut *tx).await?;
     sqlx::query("DELETE FROM domains WHERE id = ?").bind(id).execute(&mut *tx).await?;

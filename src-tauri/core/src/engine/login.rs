@@ -4,13 +4,14 @@
 use serde::Serialize;
 
 use super::audit::{self, Change};
+use super::settings::lockout_threshold_sql;
 use super::{Engine, now};
 use crate::error::Result;
 use crate::model::AccountStatus;
 use crate::{password, validate};
 
 /// Failed logins in a row that lock an account unless the domain's `lockout_threshold`
-/// setting says otherwise.
+/// setting says otherwise (batch settings on the domain default, or `update_mailbox_settings`).
 pub const DEFAULT_LOCKOUT_THRESHOLD: u32 = 5;
 
 /// Why a login was refused. Deliberately coarse towards the client: the services say
@@ -42,21 +43,32 @@ pub enum Login {
 
 impl Engine {
     /// Checks `password` for the account (or account alias) `login`. A wrong password
-    /// counts towards the lockout threshold; reaching it locks the account (audited).
+    /// counts towards the domain's lockout threshold; reaching it locks the account (audited).
     pub async fn verify_login(&self, login: &str, password: &str) -> Result<Login> {
         let Ok(addr) = validate::address(login) else {
             return Ok(Login::Refused(LoginRefusal::WrongCredentials));
         };
         let address = addr.full();
-        let row: Option<(i64, String, String, Option<String>, bool, i64)> = sqlx::query_as(
-            "SELECT a.id, a.address, a.status, a.password_hash, a.force_password_change, a.failed_logins
-             FROM accounts a LEFT JOIN account_aliases x ON x.account_id = a.id
-             WHERE a.address = ?1 OR x.address = ?1 LIMIT 1",
-        )
+        let row: Option<LoginRow> = sqlx::query_as(concat!(
+            "SELECT a.id, a.address, a.status, a.password_hash, a.force_password_change, a.failed_logins, ",
+            lockout_threshold_sql!(),
+            " AS lockout_threshold
+             FROM accounts a JOIN domains d ON d.id = a.domain_id LEFT JOIN account_aliases x ON x.account_id = a.id
+             WHERE a.address = ?1 OR x.address = ?1 LIMIT 1"
+        ))
         .bind(&address)
         .fetch_optional(&mut *self.read().await?)
         .await?;
-        let Some((id, account, status, hash, force, failed)) = row else {
+        let Some(LoginRow {
+            id,
+            address: account,
+            status,
+            password_hash: hash,
+            force_password_change: force,
+            failed_logins: failed,
+            lockout_threshold: threshold,
+        }) = row
+        else {
             // Spend the same time as a real check, so timing does not reveal addresses.
             let pw = password.to_string();
             let _ = tokio::task::spawn_blocking(move || password::verify(&pw, DUMMY_HASH)).await;
@@ -88,7 +100,7 @@ impl Engine {
         .bind(id)
         .fetch_one(&mut *tx)
         .await?;
-        if failed >= i64::from(super::settings::lockout_threshold(&mut tx, id).await?) {
+        if failed >= threshold {
             sqlx::query("UPDATE accounts SET status = 'locked', updated_at = ? WHERE id = ? AND status = 'active'")
                 .bind(now())
                 .bind(id)
@@ -102,6 +114,18 @@ impl Engine {
         tx.commit().await?;
         Ok(Login::Refused(LoginRefusal::WrongCredentials))
     }
+}
+
+/// What a login needs of an account and its domain.
+#[derive(sqlx::FromRow)]
+struct LoginRow {
+    id: i64,
+    address: String,
+    status: String,
+    password_hash: Option<String>,
+    force_password_change: bool,
+    failed_logins: i64,
+    lockout_threshold: i64,
 }
 
 /// A valid Argon2id hash of a random password, for equal-time refusals.

@@ -16,7 +16,11 @@ mod audit;
 mod departments;
 mod dns;
 mod domains;
+mod import;
 mod login;
+mod mailbox;
+mod recycle;
+mod store;
 // Batch settings, address book and policy explainer (issue 5).
 mod batches;
 mod policy;
@@ -37,6 +41,9 @@ pub use access::LOCAL_OWNER;
 pub use admins::FirstStart;
 pub use batches::MAX_SELECTION;
 pub use login::{DEFAULT_LOCKOUT_THRESHOLD, Login, LoginRefusal};
+pub use mailbox::{IMAP_PORT, POP3_PORT, SMTP_SUBMISSION_PORT, SMTP_SUBMISSIONS_PORT};
+pub use recycle::Purged;
+pub use store::{Delivered, STANDARD_FOLDERS};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -46,6 +53,8 @@ pub struct Engine {
     pool: SqlitePool,
     data_dir: Option<PathBuf>,
     dns_server: Option<std::net::SocketAddr>,
+    blobs: store::BlobStore,
+    jobs: std::sync::Arc<import::Jobs>,
 }
 
 /// The app identifier; the data folder is named after it, so the desktop app (Tauri's
@@ -68,6 +77,7 @@ impl Engine {
         let options = SqliteConnectOptions::new().filename(data_dir.join(DATABASE_FILE)).create_if_missing(true);
         let mut engine = Self::connect(options, 8).await?;
         engine.data_dir = Some(data_dir.to_path_buf());
+        engine.blobs = store::BlobStore::in_dir(data_dir);
         Ok(engine)
     }
 
@@ -90,7 +100,13 @@ impl Engine {
             .await
             .map_err(|e| Error::unavailable(format!("cannot open the database: {e}")))?;
         MIGRATOR.run(&pool).await?;
-        Ok(Engine { pool, data_dir: None, dns_server: None })
+        Ok(Engine {
+            pool,
+            data_dir: None,
+            dns_server: None,
+            blobs: store::BlobStore::temporary(),
+            jobs: Default::default(),
+        })
     }
 
     /// Asks this DNS server (instead of the system's) for the DNS wizard's checks.
@@ -138,9 +154,20 @@ impl Engine {
 
 /// The current time as RFC 3339 UTC with second precision.
 pub(crate) fn now() -> String {
-    let t = time::OffsetDateTime::now_utc();
+    format_time(time::OffsetDateTime::now_utc())
+}
+
+/// A time as stored: RFC 3339 UTC with second precision.
+pub(crate) fn format_time(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
     let t = t.replace_nanosecond(0).unwrap_or(t);
     t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+/// Parses a stored time.
+pub(crate) fn parse_time(s: &str) -> Result<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| Error::internal(format!("stored time '{s}' is not RFC 3339: {e}")))
 }
 
 /// The engine acting as one caller: what the UI, CLI and HTTP API all go through.
@@ -240,6 +267,45 @@ impl Backend for LocalBackend {
     }
     async fn remove_account_alias(&self, p: RemoveAccountAlias) -> Result<Account> {
         accounts::remove_alias(self, p).await
+    }
+    async fn accounts_template(&self, p: AccountsTemplate) -> Result<ExportedFile> {
+        import::template(self, p).await
+    }
+    async fn start_import(&self, p: StartImport) -> Result<ImportJob> {
+        import::start(self, p).await
+    }
+    async fn import_status(&self, p: ImportStatus) -> Result<ImportJob> {
+        import::status(self, p).await
+    }
+    async fn export_accounts(&self, p: ExportAccounts) -> Result<ExportedFile> {
+        import::export(self, p).await
+    }
+    async fn list_recycle_bin(&self, p: ListRecycleBin) -> Result<Vec<RecycledAccount>> {
+        recycle::list(self, p).await
+    }
+    async fn restore_account(&self, p: RestoreAccount) -> Result<Account> {
+        recycle::restore(self, p).await
+    }
+    async fn transfer_mail(&self, p: TransferMail) -> Result<TransferredMail> {
+        recycle::transfer(self, p).await
+    }
+    async fn clean_mailbox(&self, p: CleanMailbox) -> Result<CleanedMailbox> {
+        mailbox::clean(self, p).await
+    }
+    async fn get_mailbox(&self, p: GetMailbox) -> Result<MailboxView> {
+        mailbox::view(self, p).await
+    }
+    async fn list_messages(&self, p: ListMessages) -> Result<Listing<MessageSummary>> {
+        mailbox::list_messages(self, p).await
+    }
+    async fn get_mailbox_settings(&self, p: GetMailboxSettings) -> Result<MailboxSettings> {
+        mailbox::get_settings(self, p).await
+    }
+    async fn update_mailbox_settings(&self, p: UpdateMailboxSettings) -> Result<MailboxSettings> {
+        mailbox::update_settings(self, p).await
+    }
+    async fn set_pickup_rules(&self, p: SetPickupRules) -> Result<MailboxSettings> {
+        mailbox::set_pickup_rules(self, p).await
     }
     async fn list_aliases(&self, p: ListAliases) -> Result<Vec<Alias>> {
         addresses::list_aliases(self, p).await

@@ -123,18 +123,28 @@ pub(crate) async fn account_id(conn: &mut SqliteConnection, address: &str) -> Re
         .ok_or_else(|| Error::not_found(format!("account {address} does not exist")).with_field("address"))
 }
 
-/// The failed-login threshold of the account's domain (a domain setting).
-pub(crate) async fn lockout_threshold(conn: &mut SqliteConnection, account: i64) -> Result<u32> {
-    let value: Option<String> = sqlx::query_scalar(
-        "SELECT o.value FROM setting_overrides o JOIN accounts a ON o.scope_id = a.domain_id
-         WHERE a.id = ? AND o.scope = 'domain' AND o.key = 'lockout_threshold'",
+/// SQL expression: the failed-login threshold of the domain `d` (`d.id` must be in scope).
+/// It is the domain setting `lockout_threshold` (one source of truth for the settings pages,
+/// the mailbox settings and logins), 5 when the domain does not set it.
+macro_rules! lockout_threshold_sql {
+    () => {
+        "coalesce((SELECT CAST(o.value AS INTEGER) FROM setting_overrides o
+                   WHERE o.scope = 'domain' AND o.scope_id = d.id AND o.key = 'lockout_threshold'), 5)"
+    };
+}
+pub(crate) use lockout_threshold_sql;
+
+/// Sets the domain setting `lockout_threshold` (validated by the caller) inside `tx`.
+pub(crate) async fn set_lockout_threshold(conn: &mut SqliteConnection, domain_id: i64, n: u32) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO setting_overrides (domain_id, scope, scope_id, key, value) VALUES (?1, 'domain', ?1, 'lockout_threshold', ?2)
+         ON CONFLICT (scope, scope_id, key) DO UPDATE SET value = excluded.value",
     )
-    .bind(account)
-    .fetch_optional(conn)
+    .bind(domain_id)
+    .bind(serde_json::to_string(&n).expect("a number serialises"))
+    .execute(conn)
     .await?;
-    Ok(value
-        .and_then(|v| serde_json::from_str::<u32>(&v).ok())
-        .unwrap_or_else(|| ResolvedSettings::default().lockout_threshold))
+    Ok(())
 }
 
 pub(crate) async fn get_effective(b: &LocalBackend, p: GetEffectiveSettings) -> Result<EffectiveSettings> {
@@ -539,5 +549,20 @@ impl Engine {
         sqlx::query("UPDATE accounts SET security_questions_set = 1 WHERE id = ?").bind(id).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod lockout_tests {
+    use crate::settings::ResolvedSettings;
+
+    #[test]
+    fn the_sql_default_of_the_lockout_threshold_is_the_settings_default() {
+        let default = ResolvedSettings::default().lockout_threshold;
+        assert!(
+            lockout_threshold_sql!().trim_end().ends_with(&format!("), {default})")),
+            "{}",
+            lockout_threshold_sql!()
+        );
     }
 }

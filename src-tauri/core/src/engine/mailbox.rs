@@ -1,0 +1,459 @@
+//! Per-domain mailbox settings (lockout threshold, recycle-bin retention, client host,
+//! catch-all collection, pickup rules), "enter mailbox", folder listings and cleaning.
+//!
+//! All of it is the Accounts page: a sub-admin needs that page on the domain (and on a
+//! rule's or catch-all's target domain) to see or change it.
+
+use std::collections::HashMap;
+
+use sqlx::{Row, SqliteConnection};
+
+use super::LocalBackend;
+use super::accounts::{self, authorised};
+use super::audit::{self, Change};
+use super::settings::{self, lockout_threshold_sql};
+use super::store::{self, STANDARD_FOLDERS};
+use crate::api::*;
+use crate::error::{Error, Result};
+use crate::model::*;
+use crate::pickup::Pattern;
+use crate::validate;
+
+/// IMAP over implicit TLS (RFC 8314 §3.3).
+pub const IMAP_PORT: u16 = 993;
+/// POP3 over implicit TLS (RFC 8314 §3.3).
+pub const POP3_PORT: u16 = 995;
+/// Message submission over implicit TLS (RFC 8314 §3.3).
+pub const SMTP_SUBMISSIONS_PORT: u16 = 465;
+/// Message submission with STARTTLS (RFC 6409).
+pub const SMTP_SUBMISSION_PORT: u16 = 587;
+
+/// Bytes of a message read for its listing: the header, not the attachments.
+const HEADER_BYTES: u64 = 64 * 1024;
+
+/// Most pickup rules a domain may have.
+const MAX_RULES: usize = 200;
+
+/// The domain's id and its settings.
+pub(crate) async fn load_settings(conn: &mut SqliteConnection, domain: &str) -> Result<(i64, MailboxSettings)> {
+    let row = sqlx::query(concat!(
+        "SELECT d.id, ",
+        lockout_threshold_sql!(),
+        " AS lockout_threshold, d.retention_days, d.mail_host, d.catch_all_enabled, a.address AS target
+         FROM domains d LEFT JOIN accounts a ON a.id = d.catch_all_account_id WHERE d.name = ?"
+    ))
+    .bind(domain)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| Error::not_found(format!("domain {domain} does not exist")).with_field("domain"))?;
+    let did: i64 = row.get("id");
+    let pickup_rules = sqlx::query_as::<_, (String, String)>(
+        "SELECT r.pattern, a.address FROM pickup_rules r JOIN accounts a ON a.id = r.account_id
+         WHERE r.domain_id = ? ORDER BY r.position",
+    )
+    .bind(did)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|(pattern, target)| PickupRule { pattern, target })
+    .collect();
+    let settings = MailboxSettings {
+        domain: domain.to_string(),
+        lockout_threshold: row.get::<i64, _>("lockout_threshold") as u32,
+        retention_days: row.get::<i64, _>("retention_days") as u32,
+        mail_host: row.get::<Option<String>, _>("mail_host").unwrap_or_else(|| format!("mail.{domain}")),
+        catch_all: row.get("catch_all_enabled"),
+        catch_all_target: row.get("target"),
+        pickup_rules,
+    };
+    Ok((did, settings))
+}
+
+/// An account that mail can be routed to, in the caller's scope: its id and address.
+async fn target_account(
+    b: &LocalBackend,
+    conn: &mut SqliteConnection,
+    raw: &str,
+    field: &str,
+) -> Result<(i64, String)> {
+    let addr = validate::address(raw).map_err(|e| e.with_field(field))?;
+    b.caller.require(Page::Accounts, Some(&addr.domain), true)?;
+    let address = addr.full();
+    let row: Option<(i64, String)> =
+        sqlx::query_as("SELECT id, status FROM accounts WHERE address = ?").bind(&address).fetch_optional(conn).await?;
+    match row {
+        None => {
+            Err(Error::not_found(format!("{address} is not an account (mail can only go to a mailbox)"))
+                .with_field(field))
+        }
+        Some((_, status)) if status == AccountStatus::Deleted.as_str() => {
+            Err(Error::conflict(format!("{address} is in the recycle bin")).with_field(field))
+        }
+        Some((id, _)) => Ok((id, address)),
+    }
+}
+
+pub(crate) async fn get_settings(b: &LocalBackend, p: GetMailboxSettings) -> Result<MailboxSettings> {
+    let domain = validate::domain(&p.domain)?;
+    b.caller.require(Page::Accounts, Some(&domain), false)?;
+    Ok(load_settings(&mut *b.engine.read().await?, &domain).await?.1)
+}
+
+pub(crate) async fn update_settings(b: &LocalBackend, p: UpdateMailboxSettings) -> Result<MailboxSettings> {
+    let domain = validate::domain(&p.domain)?;
+    b.caller.require(Page::Accounts, Some(&domain), true)?;
+    if let Some(n) = p.lockout_threshold
+        && !(1..=crate::settings::MAX_LOCKOUT_THRESHOLD).contains(&n)
+    {
+        return Err(Error::validation(format!(
+            "the lockout threshold is 1 to {} failed logins",
+            crate::settings::MAX_LOCKOUT_THRESHOLD
+        ))
+        .with_field("lockout_threshold"));
+    }
+    if let Some(n) = p.retention_days
+        && !(1..=3650).contains(&n)
+    {
+        return Err(Error::validation("the recycle bin keeps accounts 1 to 3650 days").with_field("retention_days"));
+    }
+    let mail_host = match p.mail_host.as_deref().map(str::trim) {
+        None => None,
+        Some("") => Some(None),
+        Some(h) => Some(Some(validate::domain(h).map_err(|e| e.with_field("mail_host"))?)),
+    };
+    let mut tx = b.engine.write().await?;
+    let (did, before) = load_settings(&mut tx, &domain).await?;
+    let target = match p.catch_all_target.as_deref().map(str::trim) {
+        None => None,
+        Some("") => Some(None),
+        Some(raw) => Some(Some(target_account(b, &mut tx, raw, "catch_all_target").await?)),
+    };
+    let enabled = p.catch_all.unwrap_or(before.catch_all);
+    let has_target = match &target {
+        Some(t) => t.is_some(),
+        None => before.catch_all_target.is_some(),
+    };
+    if enabled && !has_target {
+        return Err(
+            Error::validation("catch-all collection needs the mailbox that collects").with_field("catch_all_target")
+        );
+    }
+    sqlx::query(
+        "UPDATE domains SET retention_days = coalesce(?, retention_days),
+            mail_host = CASE WHEN ? THEN ? ELSE mail_host END,
+            catch_all_enabled = ?,
+            catch_all_account_id = CASE WHEN ? THEN ? ELSE catch_all_account_id END
+         WHERE id = ?",
+    )
+    .bind(p.retention_days)
+    .bind(mail_host.is_some())
+    .bind(mail_host.flatten())
+    .bind(enabled)
+    .bind(target.is_some())
+    .bind(target.flatten().map(|(id, _)| id))
+    .bind(did)
+    .execute(&mut *tx)
+    .await?;
+    if let Some(n) = p.lockout_threshold {
+        settings::set_lockout_threshold(&mut tx, did, n).await?;
+    }
+    let (_, after) = load_settings(&mut tx, &domain).await?;
+    let change = Change { action: UpdateMailboxSettings::NAME, domain: Some(&domain), target: &domain };
+    audit::record(&mut tx, &b.caller.name, change, Some(&before), Some(&after)).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+pub(crate) async fn set_pickup_rules(b: &LocalBackend, p: SetPickupRules) -> Result<MailboxSettings> {
+    let domain = validate::domain(&p.domain)?;
+    b.caller.require(Page::Accounts, Some(&domain), true)?;
+    if p.rules.len() > MAX_RULES {
+        return Err(Error::validation(format!("a domain has at most {MAX_RULES} pickup rules")).with_field("rules"));
+    }
+    let at_rule = |i: usize, e: Error| Error { message: format!("rule {}: {}", i + 1, e.message), ..e };
+    let mut patterns: Vec<Pattern> = Vec::with_capacity(p.rules.len());
+    for (i, rule) in p.rules.iter().enumerate() {
+        let pattern = Pattern::parse(&rule.pattern).map_err(|e| at_rule(i, e))?;
+        if let Some(j) = patterns.iter().position(|q| q == &pattern) {
+            return Err(at_rule(
+                i,
+                Error::conflict(format!("repeats the pattern of rule {} and would never match", j + 1))
+                    .with_field("pattern"),
+            ));
+        }
+        patterns.push(pattern);
+    }
+    let mut tx = b.engine.write().await?;
+    let (did, before) = load_settings(&mut tx, &domain).await?;
+    let mut targets = Vec::with_capacity(p.rules.len());
+    for (i, rule) in p.rules.iter().enumerate() {
+        targets.push(target_account(b, &mut tx, &rule.target, "target").await.map_err(|e| at_rule(i, e))?.0);
+    }
+    sqlx::query("DELETE FROM pickup_rules WHERE domain_id = ?").bind(did).execute(&mut *tx).await?;
+    for (position, (pattern, account)) in patterns.iter().zip(&targets).enumerate() {
+        sqlx::query("INSERT INTO pickup_rules (domain_id, position, pattern, account_id) VALUES (?, ?, ?, ?)")
+            .bind(did)
+            .bind(position as i64)
+            .bind(pattern.as_str())
+            .bind(account)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let (_, after) = load_settings(&mut tx, &domain).await?;
+    let change = Change { action: SetPickupRules::NAME, domain: Some(&domain), target: &domain };
+    audit::record(&mut tx, &b.caller.name, change, Some(&before.pickup_rules), Some(&after.pickup_rules)).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Where unknown local parts of a domain go: the first matching pickup rule, else the
+/// catch-all mailbox. `None` when neither takes it.
+pub(crate) async fn route_unknown(
+    conn: &mut SqliteConnection,
+    domain: &str,
+    local: &str,
+) -> Result<Option<(AddressKind, String, Option<String>)>> {
+    let Some((did, catch_all, target)) = sqlx::query_as::<_, (i64, bool, Option<String>)>(
+        "SELECT d.id, d.catch_all_enabled, a.address FROM domains d LEFT JOIN accounts a ON a.id = d.catch_all_account_id
+         WHERE d.name = ?",
+    )
+    .bind(domain)
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let rules: Vec<(String, String)> = sqlx::query_as(
+        "SELECT r.pattern, a.address FROM pickup_rules r JOIN accounts a ON a.id = r.account_id
+         WHERE r.domain_id = ? ORDER BY r.position",
+    )
+    .bind(did)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (pattern, target) in rules {
+        if Pattern::parse(&pattern).is_ok_and(|p| p.matches(local)) {
+            return Ok(Some((AddressKind::PickupRule, target, Some(pattern))));
+        }
+    }
+    Ok(match (catch_all, target) {
+        (true, Some(target)) => Some((AddressKind::CatchAll, target, None)),
+        _ => None,
+    })
+}
+
+/// What the admin should know about logging in to this mailbox, in plain words.
+fn login_note(status: AccountStatus, has_password: bool, force: bool, failed: u32, threshold: u32) -> Option<String> {
+    Some(match status {
+        AccountStatus::Deleted => "in the recycle bin: no logins, no mail".into(),
+        AccountStatus::Disabled => "disabled by an admin: mail clients are refused".into(),
+        AccountStatus::Locked => {
+            format!("locked after {failed} failed logins in a row: set a new password to unlock it")
+        }
+        AccountStatus::Active if !has_password => "no password is set yet, so every login fails with \
+            'authentication failed': set a password first"
+            .into(),
+        AccountStatus::Active if force => "the user must change the password at the next logon".into(),
+        AccountStatus::Active if failed > 0 => {
+            format!("{failed} failed logins in a row; the account locks at {threshold}")
+        }
+        AccountStatus::Active => return None,
+    })
+}
+
+pub(crate) async fn view(b: &LocalBackend, p: GetMailbox) -> Result<MailboxView> {
+    let addr = authorised(b, &p.address, false)?;
+    let mut conn = b.engine.read().await?;
+    let (id, _, account) = accounts::load(&mut conn, &addr).await?;
+    let (failed, threshold, host): (i64, i64, Option<String>) = sqlx::query_as(concat!(
+        "SELECT a.failed_logins, ",
+        lockout_threshold_sql!(),
+        ", d.mail_host FROM accounts a JOIN domains d ON d.id = a.domain_id WHERE a.id = ?"
+    ))
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let rows = sqlx::query(
+        "SELECT f.name, count(m.id) AS messages, coalesce(sum(m.size), 0) AS size,
+            coalesce(sum(CASE WHEN instr(' ' || m.flags || ' ', ' \\Seen ') = 0 THEN 1 ELSE 0 END), 0) AS unseen
+         FROM folders f LEFT JOIN messages m ON m.folder_id = f.id WHERE f.account_id = ? GROUP BY f.id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut found: HashMap<String, FolderSummary> = rows
+        .into_iter()
+        .map(|r| {
+            let name: String = r.get("name");
+            let summary = FolderSummary {
+                name: name.clone(),
+                messages: r.get::<i64, _>("messages") as u32,
+                unseen: r.get::<i64, _>("unseen") as u32,
+                size_bytes: r.get::<i64, _>("size") as u64,
+            };
+            (name, summary)
+        })
+        .collect();
+    // The standard folders first (as they will be once used), then the others by name.
+    let mut folders: Vec<FolderSummary> = STANDARD_FOLDERS
+        .iter()
+        .map(|name| {
+            found.remove(*name).unwrap_or(FolderSummary {
+                name: name.to_string(),
+                messages: 0,
+                unseen: 0,
+                size_bytes: 0,
+            })
+        })
+        .collect();
+    let mut rest: Vec<FolderSummary> = found.into_values().collect();
+    rest.sort_by(|a, b| a.name.cmp(&b.name));
+    folders.extend(rest);
+    let host = host.unwrap_or_else(|| format!("mail.{}", addr.domain));
+    let endpoint = |protocol: &str, port: u16, security: Security| ClientEndpoint {
+        protocol: protocol.into(),
+        host: host.clone(),
+        port,
+        security,
+    };
+    let (failed, threshold) = (failed as u32, threshold as u32);
+    Ok(MailboxView {
+        can_log_in: account.status == AccountStatus::Active && account.has_password,
+        login_note: login_note(account.status, account.has_password, account.force_password_change, failed, threshold),
+        failed_logins: failed,
+        lockout_threshold: threshold,
+        quota_mb: account.quota_mb,
+        used_bytes: folders.iter().map(|f| f.size_bytes).sum(),
+        messages: folders.iter().map(|f| f.messages).sum(),
+        folders,
+        client: vec![
+            endpoint("imap", IMAP_PORT, Security::Tls),
+            endpoint("pop3", POP3_PORT, Security::Tls),
+            endpoint("smtp", SMTP_SUBMISSIONS_PORT, Security::Tls),
+            endpoint("smtp", SMTP_SUBMISSION_PORT, Security::StartTls),
+        ],
+        address: account.address,
+        status: account.status,
+    })
+}
+
+/// The first bytes of a message, enough for its header (blocking).
+fn header_summary(bytes: &[u8]) -> (String, String, Option<String>) {
+    let Some(message) = mail_parser::MessageParser::default().parse_headers(bytes) else {
+        return (String::new(), String::new(), None);
+    };
+    let from = message
+        .from()
+        .and_then(|a| a.first())
+        .map(|a| match (a.name(), a.address()) {
+            (Some(name), Some(address)) => format!("{name} <{address}>"),
+            (None, Some(address)) => address.to_string(),
+            (Some(name), None) => name.to_string(),
+            (None, None) => String::new(),
+        })
+        .unwrap_or_default();
+    let subject = message.subject().unwrap_or_default().to_string();
+    (from, subject, message.date().map(|d| d.to_rfc3339()))
+}
+
+pub(crate) async fn list_messages(b: &LocalBackend, p: ListMessages) -> Result<Listing<MessageSummary>> {
+    let addr = authorised(b, &p.address, false)?;
+    let folder = p.folder.as_deref().map(str::trim).filter(|f| !f.is_empty()).unwrap_or("INBOX").to_string();
+    let offset = p.offset.unwrap_or(0);
+    let limit = p.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(Error::validation("page size must be between 1 and 500").with_field("limit"));
+    }
+    let mut conn = b.engine.read().await?;
+    let (account_id, _, _) = accounts::load(&mut conn, &addr).await?;
+    let folder_id: Option<i64> = sqlx::query_scalar("SELECT id FROM folders WHERE account_id = ? AND name = ?")
+        .bind(account_id)
+        .bind(&folder)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(folder_id) = folder_id else {
+        if STANDARD_FOLDERS.contains(&folder.as_str()) {
+            return Ok(Listing { items: Vec::new(), total: 0, offset });
+        }
+        return Err(Error::not_found(format!("{} has no folder {folder}", addr.full())).with_field("folder"));
+    };
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM messages WHERE folder_id = ?")
+        .bind(folder_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let rows: Vec<(i64, String, i64, String, String)> = sqlx::query_as(
+        "SELECT uid, blob_hash, size, received_at, flags FROM messages WHERE folder_id = ?
+         ORDER BY uid DESC LIMIT ? OFFSET ?",
+    )
+    .bind(folder_id)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&mut *conn)
+    .await?;
+    drop(conn);
+    let store = b.engine.blobs.clone();
+    let items = tokio::task::spawn_blocking(move || {
+        rows.into_iter()
+            .map(|(uid, hash, size, received_at, flags)| {
+                let (from, subject, date) = match store.read_head(&hash, HEADER_BYTES) {
+                    Ok(bytes) => header_summary(&bytes),
+                    Err(_) => (String::new(), "(message file missing)".into(), None),
+                };
+                MessageSummary {
+                    uid: uid as u32,
+                    from,
+                    subject,
+                    date,
+                    size: size as u32,
+                    received_at,
+                    flags: flags.split_whitespace().map(String::from).collect(),
+                }
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|e| Error::internal(format!("reading messages failed: {e}")))?;
+    Ok(Listing { items, total: total as u32, offset })
+}
+
+pub(crate) async fn clean(b: &LocalBackend, p: CleanMailbox) -> Result<CleanedMailbox> {
+    let addr = authorised(b, &p.address, true)?;
+    if !p.confirm {
+        return Err(Error::validation(format!(
+            "cleaning deletes every message of {} and cannot be undone; confirm it",
+            addr.full()
+        ))
+        .with_field("confirm"));
+    }
+    let mut tx = b.engine.write().await?;
+    let (id, _, account) = accounts::load(&mut tx, &addr).await?;
+    if account.status == AccountStatus::Deleted {
+        return Err(Error::conflict(format!("{} is in the recycle bin; restore it first", account.address)));
+    }
+    let (messages, size_bytes, hashes) = store::delete_messages(&mut tx, id).await?;
+    let cleaned = CleanedMailbox { messages, size_bytes };
+    let change = Change { action: CleanMailbox::NAME, domain: Some(&addr.domain), target: &account.address };
+    audit::record(
+        &mut tx,
+        &b.caller.name,
+        change,
+        Some(&cleaned),
+        Some(&CleanedMailbox { messages: 0, size_bytes: 0 }),
+    )
+    .await?;
+    tx.commit().await?;
+    b.engine.collect_blobs(hashes).await?;
+    Ok(cleaned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_notes_say_what_blocks_a_client() {
+        assert!(login_note(AccountStatus::Active, false, false, 0, 5).unwrap().contains("no password"));
+        assert!(login_note(AccountStatus::Locked, true, false, 5, 5).unwrap().contains("set a new password"));
+        assert!(login_note(AccountStatus::Active, true, false, 2, 5).unwrap().contains("locks at 5"));
+        assert_eq!(login_note(AccountStatus::Active, true, false, 0, 5), None);
+    }
+}

@@ -1,0 +1,452 @@
+//! Mail storage: a content-addressed blob store of message files plus the `folders` and
+//! `messages` tables, and [`Engine::deliver`], the one way messages get in (the SMTP
+//! service will call it).
+//!
+//! Invariants:
+//! * a blob is the exact RFC 5322 bytes, named by their SHA-256, written to a temporary
+//!   file, fsynced, renamed into place and its directory fsynced: once `deliver` returns,
+//!   the message survives a crash;
+//! * blob files are removed only while holding the database write lock, after checking no
+//!   message refers to them; a delivery checks (and if need be rewrites) its blob under the
+//!   same lock before it inserts its row, so a message row never points at a missing file;
+//! * UIDs only grow within a folder (RFC 3501 §2.3.1.1): `uidnext` is never lowered, so a
+//!   cleaned folder does not hand out an old UID again.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use sqlx::SqliteConnection;
+
+use super::Engine;
+use crate::error::{Error, Result};
+use crate::model::AccountStatus;
+use crate::validate;
+
+/// Folders every mailbox has, created on first use, in display order.
+pub const STANDARD_FOLDERS: [&str; 5] = ["INBOX", "Sent", "Drafts", "Junk", "Trash"];
+
+/// Where blobs live. Cheap to clone.
+#[derive(Debug, Clone)]
+pub(crate) struct BlobStore {
+    root: Arc<BlobRoot>,
+}
+
+#[derive(Debug)]
+struct BlobRoot {
+    path: PathBuf,
+    /// A private store of an in-memory engine: removed with it.
+    temporary: bool,
+}
+
+impl Drop for BlobRoot {
+    fn drop(&mut self) {
+        if self.temporary {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+fn io_error(what: &str, e: std::io::Error) -> Error {
+    Error::internal(format!("mail storage: {what}: {e}"))
+}
+
+/// Opens a directory and fsyncs it, so a rename or creation inside it is durable.
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    std::fs::File::open(dir)?.sync_all()?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+impl BlobStore {
+    /// The store in `<data dir>/blobs`.
+    pub(crate) fn in_dir(data_dir: &Path) -> BlobStore {
+        BlobStore { root: Arc::new(BlobRoot { path: data_dir.join("blobs"), temporary: false }) }
+    }
+
+    /// A private store under the system's temporary folder, removed when the engine goes.
+    pub(crate) fn temporary() -> BlobStore {
+        let name = format!("postdesk-blobs-{}-{}", std::process::id(), hex::encode(rand::random::<[u8; 8]>()));
+        BlobStore { root: Arc::new(BlobRoot { path: std::env::temp_dir().join(name), temporary: true }) }
+    }
+
+    /// The hex SHA-256 naming `bytes`.
+    pub(crate) fn hash(bytes: &[u8]) -> String {
+        hex::encode(Sha256::digest(bytes))
+    }
+
+    fn path_of(&self, hash: &str) -> Result<PathBuf> {
+        if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Error::internal(format!("mail storage: '{hash}' is not a blob name")));
+        }
+        Ok(self.root.path.join(&hash[..2]).join(hash))
+    }
+
+    /// Writes `bytes` under `hash` unless it is there already (blocking).
+    pub(crate) fn write(&self, hash: &str, bytes: &[u8]) -> Result<()> {
+        let dest = self.path_of(hash)?;
+        if dest.is_file() {
+            return Ok(());
+        }
+        let dir = dest.parent().ok_or_else(|| Error::internal("mail storage: blob without a folder"))?;
+        let tmp_dir = self.root.path.join("tmp");
+        for d in [&self.root.path, &tmp_dir, &dir.to_path_buf()] {
+            if !d.is_dir() {
+                std::fs::create_dir_all(d).map_err(|e| io_error("cannot create a folder", e))?;
+                if let Some(parent) = d.parent() {
+                    sync_dir(parent).map_err(|e| io_error("cannot sync a folder", e))?;
+                }
+            }
+        }
+        let tmp = tmp_dir.join(format!("{hash}.{}", hex::encode(rand::random::<[u8; 6]>())));
+        let written = (|| {
+            let mut file = std::fs::File::create_new(&tmp)?;
+            file.write_all(bytes)?;
+            file.sync_all()?;
+            std::fs::rename(&tmp, &dest)?;
+            sync_dir(dir)
+        })();
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written.map_err(|e| io_error("cannot write a message", e))
+    }
+
+    /// Reads a blob (blocking).
+    pub(crate) fn read(&self, hash: &str) -> Result<Vec<u8>> {
+        std::fs::read(self.path_of(hash)?).map_err(|e| io_error(&format!("cannot read message {hash}"), e))
+    }
+
+    /// The first `limit` bytes of a blob (blocking): enough for a message's header.
+    pub(crate) fn read_head(&self, hash: &str, limit: u64) -> Result<Vec<u8>> {
+        use std::io::Read;
+        let file = std::fs::File::open(self.path_of(hash)?)
+            .map_err(|e| io_error(&format!("cannot read message {hash}"), e))?;
+        let mut head = Vec::new();
+        file.take(limit).read_to_end(&mut head).map_err(|e| io_error(&format!("cannot read message {hash}"), e))?;
+        Ok(head)
+    }
+
+    fn exists(&self, hash: &str) -> Result<bool> {
+        Ok(self.path_of(hash)?.is_file())
+    }
+
+    fn remove(&self, hash: &str) -> Result<()> {
+        match std::fs::remove_file(self.path_of(hash)?) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_error("cannot remove a message", e)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Every blob name on disk (blocking).
+    fn list(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        let top = match std::fs::read_dir(&self.root.path) {
+            Ok(it) => it,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(io_error("cannot list the store", e)),
+        };
+        for dir in top.flatten() {
+            let name = dir.file_name().to_string_lossy().into_owned();
+            if name.len() != 2 || !dir.path().is_dir() {
+                continue;
+            }
+            for file in std::fs::read_dir(dir.path()).map_err(|e| io_error("cannot list the store", e))?.flatten() {
+                let name = file.file_name().to_string_lossy().into_owned();
+                if name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    out.push(name);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| Error::internal(format!("mail storage task failed: {e}")))?
+}
+
+/// Where a delivered message went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    /// The account that received it.
+    pub account: String,
+    /// The folder.
+    pub folder: String,
+    /// Its UID in that folder.
+    pub uid: u32,
+}
+
+/// The current time as UNIX seconds, for UIDVALIDITY (a 32-bit non-zero number).
+fn uidvalidity() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp().clamp(1, i64::from(u32::MAX))
+}
+
+/// The id of folder `name` of an account, creating it (and the standard folders) if needed.
+pub(crate) async fn ensure_folder(conn: &mut SqliteConnection, account_id: i64, name: &str) -> Result<i64> {
+    let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM folders WHERE account_id = ? AND name = ?")
+        .bind(account_id)
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if let Some(id) = existing {
+        return Ok(id);
+    }
+    let validity = uidvalidity();
+    for folder in STANDARD_FOLDERS.iter().copied().chain(std::iter::once(name)) {
+        sqlx::query("INSERT OR IGNORE INTO folders (account_id, name, uidvalidity) VALUES (?, ?, ?)")
+            .bind(account_id)
+            .bind(folder)
+            .bind(validity)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(sqlx::query_scalar("SELECT id FROM folders WHERE account_id = ? AND name = ?")
+        .bind(account_id)
+        .bind(name)
+        .fetch_one(conn)
+        .await?)
+}
+
+/// Takes the next UID of a folder.
+pub(crate) async fn next_uid(conn: &mut SqliteConnection, folder_id: i64) -> Result<i64> {
+    Ok(sqlx::query_scalar("UPDATE folders SET uidnext = uidnext + 1 WHERE id = ? RETURNING uidnext - 1")
+        .bind(folder_id)
+        .fetch_one(conn)
+        .await?)
+}
+
+/// Bytes stored for an account.
+pub(crate) async fn used_bytes(conn: &mut SqliteConnection, account_id: i64) -> Result<u64> {
+    let used: i64 = sqlx::query_scalar("SELECT coalesce(sum(size), 0) FROM messages WHERE account_id = ?")
+        .bind(account_id)
+        .fetch_one(conn)
+        .await?;
+    Ok(used as u64)
+}
+
+/// Refuses when `adding` bytes would take an account past its quota.
+pub(crate) fn check_room(address: &str, quota_mb: i64, used: u64, adding: u64) -> Result<()> {
+    let quota = (quota_mb.max(0) as u64) * 1024 * 1024;
+    if used.saturating_add(adding) > quota {
+        return Err(Error::limit_exceeded(format!(
+            "the mailbox {address} is full: {used} of {quota} bytes used, {adding} more do not fit"
+        )));
+    }
+    Ok(())
+}
+
+/// Deletes every message of an account (in the caller's transaction); returns the count,
+/// the bytes and the blob names that may now be unreferenced.
+pub(crate) async fn delete_messages(conn: &mut SqliteConnection, account_id: i64) -> Result<(u32, u64, Vec<String>)> {
+    let (count, bytes): (i64, i64) =
+        sqlx::query_as("SELECT count(*), coalesce(sum(size), 0) FROM messages WHERE account_id = ?")
+            .bind(account_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    let hashes: Vec<String> = sqlx::query_scalar("SELECT DISTINCT blob_hash FROM messages WHERE account_id = ?")
+        .bind(account_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM messages WHERE account_id = ?").bind(account_id).execute(conn).await?;
+    Ok((count as u32, bytes as u64, hashes))
+}
+
+impl Engine {
+    /// Stores a message (its raw RFC 5322 bytes) in the INBOX of the account at `address`
+    /// (its own address; resolve aliases, groups and rules first). Refused for accounts that
+    /// receive nothing (disabled, deleted) and for a full mailbox. Not an API operation:
+    /// the mail services call it.
+    pub async fn deliver(&self, address: &str, raw: &[u8]) -> Result<Delivered> {
+        self.deliver_to(address, "INBOX", raw).await
+    }
+
+    /// [`Engine::deliver`] into a named folder (created if needed).
+    pub async fn deliver_to(&self, address: &str, folder: &str, raw: &[u8]) -> Result<Delivered> {
+        let address = validate::address(address)?.full();
+        if raw.is_empty() {
+            return Err(Error::validation("an empty message cannot be delivered"));
+        }
+        if folder.trim().is_empty() || folder.len() > 255 || folder.chars().any(char::is_control) {
+            return Err(Error::validation(format!("'{folder}' is not a folder name")).with_field("folder"));
+        }
+        let hash = BlobStore::hash(raw);
+        let bytes = Arc::new(raw.to_vec());
+        let (store, h, b) = (self.blobs.clone(), hash.clone(), bytes.clone());
+        blocking(move || store.write(&h, &b)).await?;
+
+        let mut tx = self.write().await?;
+        let row: Option<(i64, String, i64)> =
+            sqlx::query_as("SELECT id, status, quota_mb FROM accounts WHERE address = ?")
+                .bind(&address)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((account_id, status, quota_mb)) = row else {
+            return Err(Error::not_found(format!("account {address} does not exist")));
+        };
+        if !matches!(AccountStatus::parse(&status), Some(AccountStatus::Active | AccountStatus::Locked)) {
+            return Err(Error::conflict(format!("{address} is {status} and receives no mail")));
+        }
+        check_room(&address, quota_mb, used_bytes(&mut tx, account_id).await?, raw.len() as u64)?;
+        // Under the write lock no collector can remove the blob; bring it back if one did.
+        let (store, h, b) = (self.blobs.clone(), hash.clone(), bytes);
+        blocking(move || if store.exists(&h)? { Ok(()) } else { store.write(&h, &b) }).await?;
+        let folder_id = ensure_folder(&mut tx, account_id, folder).await?;
+        let uid = next_uid(&mut tx, folder_id).await?;
+        sqlx::query(
+            "INSERT INTO messages (account_id, folder_id, uid, blob_hash, size, received_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(account_id)
+        .bind(folder_id)
+        .bind(uid)
+        .bind(&hash)
+        .bind(raw.len() as i64)
+        .bind(super::now())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Delivered { account: address, folder: folder.to_string(), uid: uid as u32 })
+    }
+
+    /// The raw bytes of a stored message.
+    pub async fn message_bytes(&self, address: &str, folder: &str, uid: u32) -> Result<Vec<u8>> {
+        let address = validate::address(address)?.full();
+        let hash: Option<String> = sqlx::query_scalar(
+            "SELECT m.blob_hash FROM messages m JOIN folders f ON f.id = m.folder_id JOIN accounts a ON a.id = m.account_id
+             WHERE a.address = ? AND f.name = ? AND m.uid = ?",
+        )
+        .bind(&address)
+        .bind(folder)
+        .bind(uid)
+        .fetch_optional(&mut *self.read().await?)
+        .await?;
+        let hash = hash.ok_or_else(|| Error::not_found(format!("{address} has no message {uid} in {folder}")))?;
+        let store = self.blobs.clone();
+        blocking(move || store.read(&hash)).await
+    }
+
+    /// Removes the blobs among `hashes` that no message refers to any more (under the
+    /// write lock, see the module invariants).
+    pub(crate) async fn collect_blobs(&self, hashes: Vec<String>) -> Result<u32> {
+        let mut removed = 0;
+        for chunk in hashes.chunks(500) {
+            let mut tx = self.write().await?;
+            let mut unreferenced = Vec::new();
+            for hash in chunk {
+                let used: Option<i64> = sqlx::query_scalar("SELECT 1 FROM messages WHERE blob_hash = ? LIMIT 1")
+                    .bind(hash)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if used.is_none() {
+                    unreferenced.push(hash.clone());
+                }
+            }
+            let store = self.blobs.clone();
+            removed += unreferenced.len() as u32;
+            blocking(move || unreferenced.iter().try_for_each(|h| store.remove(h))).await?;
+            tx.rollback().await?;
+        }
+        Ok(removed)
+    }
+
+    /// Removes every blob file no message refers to (left behind by a crash between a
+    /// commit and its collection). Returns how many went.
+    pub async fn sweep_blobs(&self) -> Result<u32> {
+        let store = self.blobs.clone();
+        let all = blocking(move || store.list()).await?;
+        self.collect_blobs(all).await
+    }
+
+    /// How many blob files the store holds (for tests and diagnostics).
+    pub async fn blob_count(&self) -> Result<usize> {
+        let store = self.blobs.clone();
+        Ok(blocking(move || store.list()).await?.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::*;
+    use crate::{Backend, ErrorCode};
+
+    async fn engine_with(addresses: &[&str]) -> Engine {
+        let engine = Engine::open_in_memory().await.unwrap();
+        let b = engine.local_backend();
+        b.create_domain(CreateDomain { domain: "example.com".into(), limits: None, group: None }).await.unwrap();
+        for a in addresses {
+            b.create_account(CreateAccount {
+                address: a.to_string(),
+                display_name: None,
+                department: None,
+                notes: None,
+                password: None,
+                force_password_change: None,
+                quota_mb: Some(1),
+            })
+            .await
+            .unwrap();
+        }
+        engine
+    }
+
+    #[tokio::test]
+    async fn delivered_messages_are_stored_once_per_content_with_growing_uids() {
+        let engine = engine_with(&["ann@example.com", "bob@example.com"]).await;
+        let msg = b"From: x@example.net\r\nSubject: hi\r\n\r\nhello\r\n";
+        let first = engine.deliver("Ann@example.com", msg).await.unwrap();
+        assert_eq!(first, Delivered { account: "ann@example.com".into(), folder: "INBOX".into(), uid: 1 });
+        assert_eq!(engine.deliver("ann@example.com", msg).await.unwrap().uid, 2);
+        engine.deliver("bob@example.com", msg).await.unwrap();
+        assert_eq!(engine.blob_count().await.unwrap(), 1, "same bytes, one blob");
+        assert_eq!(engine.message_bytes("ann@example.com", "INBOX", 2).await.unwrap(), msg);
+        let hash = BlobStore::hash(msg);
+        assert!(engine.blobs.path_of(&hash).unwrap().is_file());
+
+        let err = engine.deliver("nobody@example.com", msg).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::NotFound);
+        let err = engine.deliver("ann@example.com", b"").await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::Validation);
+        let big = vec![b'x'; 1024 * 1024];
+        let err = engine.deliver("ann@example.com", &big).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::LimitExceeded);
+        assert!(err.message.contains("is full"), "{}", err.message);
+    }
+
+    #[tokio::test]
+    async fn a_removed_blob_is_written_again_by_the_next_delivery() {
+        let engine = engine_with(&["ann@example.com"]).await;
+        let msg = b"Subject: a\r\n\r\nb\r\n";
+        engine.deliver("ann@example.com", msg).await.unwrap();
+        // Simulate a collector that removed the file between the write and the insert.
+        let hash = BlobStore::hash(msg);
+        std::fs::remove_file(engine.blobs.path_of(&hash).unwrap()).unwrap();
+        engine.deliver("ann@example.com", msg).await.unwrap();
+        assert_eq!(engine.message_bytes("ann@example.com", "INBOX", 1).await.unwrap(), msg);
+    }
+
+    #[tokio::test]
+    async fn sweeping_removes_only_unreferenced_blobs() {
+        let engine = engine_with(&["ann@example.com"]).await;
+        engine.deliver("ann@example.com", b"Subject: kept\r\n\r\n.\r\n").await.unwrap();
+        let orphan = b"orphan";
+        engine.blobs.write(&BlobStore::hash(orphan), orphan).unwrap();
+        assert_eq!(engine.blob_count().await.unwrap(), 2);
+        assert_eq!(engine.sweep_blobs().await.unwrap(), 1);
+        assert_eq!(engine.blob_count().await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn temporary_stores_go_with_their_engine() {
+        let engine = engine_with(&["ann@example.com"]).await;
+        engine.deliver("ann@example.com", b"Subject: x\r\n\r\n.\r\n").await.unwrap();
+        let root = engine.blobs.root.path.clone();
+        assert!(root.is_dir());
+        engine.close().await;
+        drop(engine);
+        assert!(!root.exists());
+    }
+}

@@ -1,0 +1,611 @@
+//! The account files: the import template, reading an import file, writing an export.
+//!
+//! Invariants:
+//! * an import file is checked as an archive before any XLSX parser sees it: size, entry
+//!   count and the uncompressed size each entry declares (the `zip` reader enforces the
+//!   declared size while inflating, so a "zip bomb" cannot expand past it), and the
+//!   shared-string count calamine would reserve memory for;
+//! * the sheet is read cell by cell (calamine's streaming reader), never as a dense range,
+//!   so a cell far away (`XFD1048576`) costs nothing;
+//! * exports write every cell as a value (`write_string`/`write_number`), never a formula,
+//!   so text like `=cmd|'/C calc'!A0` stays inert; passwords are never exported (the
+//!   caller has none to give).
+//!
+//! No database here: the engine validates rows against the backend (engine/import.rs).
+
+use std::io::{Cursor, Read};
+
+use calamine::{DataRef, Reader, Xlsx};
+use rust_xlsxwriter::{Format, Workbook, XlsxError};
+
+use crate::error::{Error, Result, RowError};
+
+/// Largest import file accepted.
+pub const MAX_FILE_BYTES: usize = 1024 * 1024;
+/// Most data rows (accounts) one import file may hold.
+pub const MAX_ROWS: usize = 5000;
+/// The template's header row, in order. An import file must have exactly these.
+pub const COLUMNS: [&str; 5] = ["Email address", "Display name", "Department", "Password", "Notes"];
+/// What each column means (the template's second sheet).
+const COLUMN_HELP: [(&str, &str); 5] = [
+    ("Email address", "Required. The full address, e.g. ann@example.com, in the domain you import into."),
+    ("Display name", "Optional. The name shown to recipients and in the address book (at most 128 characters)."),
+    ("Department", "Optional. A path of departments separated by /, e.g. Sales/East. Missing departments are created."),
+    (
+        "Password",
+        "Optional. Leave empty for a mailbox without a password. At least 8 characters and two of: \
+         lower-case, upper-case, digits, symbols. Stored only as a hash; never exported.",
+    ),
+    ("Notes", "Optional. Free text for admins (at most 2000 characters)."),
+];
+
+/// Most entries an XLSX archive may have (a real one has a dozen or two).
+const MAX_ENTRIES: usize = 1000;
+/// Most bytes one entry may expand to.
+const MAX_ENTRY_BYTES: u64 = 32 * 1024 * 1024;
+/// Most bytes all entries together may expand to.
+const MAX_EXPANDED_BYTES: u64 = 64 * 1024 * 1024;
+/// Most cell problems collected before the file is refused without reading on.
+const MAX_ERRORS: usize = 1000;
+/// Most distinct shared strings (five columns of 5000 rows, plus a header and slack).
+const MAX_SHARED_STRINGS: u64 = 100_000;
+
+/// One data row of an import file, as text, with its spreadsheet row number.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ImportRow {
+    /// Row number as the spreadsheet shows it (the header is row 1).
+    pub row: u32,
+    /// `Email address`.
+    pub address: String,
+    /// `Display name`.
+    pub display_name: String,
+    /// `Department`.
+    pub department: String,
+    /// `Password` (never logged or returned).
+    pub password: String,
+    /// `Notes`.
+    pub notes: String,
+}
+
+fn file_error(message: impl Into<String>) -> Error {
+    Error::validation(message).with_field("file")
+}
+
+/// Checks the archive itself, before any parser allocates from what it declares.
+fn check_archive(bytes: &[u8]) -> Result<()> {
+    if bytes.is_empty() {
+        return Err(file_error("the file is empty"));
+    }
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(file_error(format!(
+            "the file is {} bytes; an import file may have at most {MAX_FILE_BYTES} bytes (1 MB)",
+            bytes.len()
+        )));
+    }
+    if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        return Err(file_error("this is an old Excel 97–2003 (.xls) file; save it as .xlsx and try again"));
+    }
+    if !bytes.starts_with(b"PK\x03\x04") {
+        return Err(file_error("this is not an XLSX file (an Excel workbook); use the import template"));
+    }
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes))
+        .map_err(|e| file_error(format!("this is not a readable XLSX file: {e}")))?;
+    if zip.len() > MAX_ENTRIES {
+        return Err(file_error(format!("the file holds {} parts; an XLSX workbook has a few dozen", zip.len())));
+    }
+    let mut total: u64 = 0;
+    let mut workbook = false;
+    let mut shared_strings = Vec::new();
+    for i in 0..zip.len() {
+        let entry = zip.by_index_raw(i).map_err(|e| file_error(format!("this is not a readable XLSX file: {e}")))?;
+        let name = entry
+            .name()
+            .map_err(|e| file_error(format!("this is not a readable XLSX file: {e}")))?
+            .to_ascii_lowercase();
+        let size = entry.size();
+        if size > MAX_ENTRY_BYTES {
+            return Err(file_error(format!(
+                "the part {name} would expand to {} MB when unpacked (at most {} MB): this is not an account list",
+                size / (1024 * 1024),
+                MAX_ENTRY_BYTES / (1024 * 1024)
+            )));
+        }
+        total = total.saturating_add(size);
+        workbook |= name.ends_with("workbook.xml");
+        if name.ends_with("sharedstrings.xml") {
+            shared_strings.push(i);
+        }
+    }
+    if total > MAX_EXPANDED_BYTES {
+        return Err(file_error(format!(
+            "the file would expand to {} MB when unpacked (at most {} MB): this is not an account list",
+            total / (1024 * 1024),
+            MAX_EXPANDED_BYTES / (1024 * 1024)
+        )));
+    }
+    if !workbook {
+        return Err(file_error("this zip file is not an XLSX workbook (it has no workbook part)"));
+    }
+    // calamine reserves room for the shared-string count the file declares: check it first.
+    for i in shared_strings {
+        let mut head = Vec::with_capacity(4096);
+        let entry = zip.by_index(i).map_err(|e| file_error(format!("this is not a readable XLSX file: {e}")))?;
+        entry.take(4096).read_to_end(&mut head).map_err(|e| file_error(format!("the file is damaged: {e}")))?;
+        if let Some(count) = declared_unique_count(&head)
+            && count > MAX_SHARED_STRINGS
+        {
+            return Err(file_error(format!(
+                "the file declares {count} distinct texts; an account list of {MAX_ROWS} rows has far fewer"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The `uniqueCount` attribute of the `<sst>` element at the start of sharedStrings.xml.
+fn declared_unique_count(head: &[u8]) -> Option<u64> {
+    let text = String::from_utf8_lossy(head);
+    let sst = text.find("<sst")?;
+    let tag_end = text[sst..].find('>').map_or(text.len(), |i| sst + i);
+    let tag = &text[sst..tag_end];
+    let at = tag.find("uniqueCount=")? + "uniqueCount=".len();
+    let value = tag[at..].trim_start_matches(['"', '\'']);
+    let digits: String = value.chars().take_while(char::is_ascii_digit).collect();
+    // More digits than u64 holds is as suspicious as a big number.
+    Some(digits.parse().unwrap_or(u64::MAX))
+}
+
+/// A cell as text, or why its type is not accepted.
+fn cell_text(value: &DataRef<'_>) -> std::result::Result<String, String> {
+    Ok(match value {
+        DataRef::Empty => String::new(),
+        DataRef::String(s) => s.clone(),
+        DataRef::SharedString(s) => s.to_string(),
+        DataRef::Int(i) => i.to_string(),
+        DataRef::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        DataRef::Float(f) => f.to_string(),
+        DataRef::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
+        DataRef::DateTime(_) | DataRef::DateTimeIso(_) | DataRef::DurationIso(_) => {
+            return Err("holds a date or time; format the column as text".into());
+        }
+        DataRef::Error(e) => return Err(format!("holds the spreadsheet error {e}")),
+    })
+}
+
+fn column_letter(col: u32) -> String {
+    let mut n = col + 1;
+    let mut out = Vec::new();
+    while n > 0 {
+        out.push(b'A' + ((n - 1) % 26) as u8);
+        n = (n - 1) / 26;
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Reads the accounts of an import file. File-level problems (not XLSX, too big, a zip
+/// bomb, empty, wrong header, too many rows) refuse it with one message; cells of a type
+/// that cannot be text are listed by row and column. Rows are not validated here.
+pub fn read_accounts(bytes: &[u8]) -> Result<Vec<ImportRow>> {
+    check_archive(bytes)?;
+    let mut book: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes))
+        .map_err(|e| file_error(format!("this XLSX file cannot be read: {e}")))?;
+    let sheet = book
+        .sheet_names()
+        .into_iter()
+        .next()
+        .ok_or_else(|| file_error("the workbook has no sheets; use the import template"))?;
+    let mut reader = book
+        .worksheet_cells_reader(&sheet)
+        .map_err(|e| file_error(format!("the sheet {sheet} cannot be read: {e}")))?;
+    let mut header: Vec<String> = Vec::new();
+    let mut rows: std::collections::BTreeMap<u32, ImportRow> = std::collections::BTreeMap::new();
+    let mut errors = Vec::new();
+    let mut too_many = false;
+    while let Some(cell) =
+        reader.next_cell().map_err(|e| file_error(format!("the sheet {sheet} cannot be read: {e}")))?
+    {
+        if errors.len() >= MAX_ERRORS {
+            break;
+        }
+        let (row, col) = cell.get_position();
+        let value = cell.get_value();
+        if *value == DataRef::Empty {
+            continue;
+        }
+        let text = match cell_text(value) {
+            Ok(t) => t,
+            Err(why) => {
+                let column = COLUMNS.get(col as usize).map_or_else(|| column_letter(col), |c| c.to_string());
+                errors.push(RowError { row: row + 1, column, message: why });
+                continue;
+            }
+        };
+        if text.trim().is_empty() {
+            continue;
+        }
+        if row == 0 {
+            if header.len() <= col as usize {
+                header.resize(col as usize + 1, String::new());
+            }
+            header[col as usize] = text;
+            continue;
+        }
+        if row as usize > MAX_ROWS + 10_000 {
+            // Far past anything acceptable: stop reading, the count below refuses it.
+            too_many = true;
+            break;
+        }
+        if col as usize >= COLUMNS.len() {
+            errors.push(RowError {
+                row: row + 1,
+                column: column_letter(col),
+                message: format!("has a value, but the template has only {} columns (A–E)", COLUMNS.len()),
+            });
+            continue;
+        }
+        let entry = rows.entry(row).or_insert_with(|| ImportRow { row: row + 1, ..ImportRow::default() });
+        match col {
+            0 => entry.address = text,
+            1 => entry.display_name = text,
+            2 => entry.department = text,
+            3 => entry.password = text,
+            _ => entry.notes = text,
+        }
+    }
+    check_header(&header)?;
+    if too_many || rows.len() > MAX_ROWS {
+        return Err(Error::limit_exceeded(format!(
+            "the file has {} rows of accounts; at most {MAX_ROWS} fit in one import, split it into several files",
+            if too_many { "more than 15,000".to_string() } else { rows.len().to_string() }
+        ))
+        .with_field("file"));
+    }
+    if rows.is_empty() && errors.is_empty() {
+        return Err(file_error("the file has no accounts below the header row"));
+    }
+    if !errors.is_empty() {
+        return Err(refusal(errors));
+    }
+    Ok(rows.into_values().collect())
+}
+
+fn check_header(header: &[String]) -> Result<()> {
+    if header.iter().all(|h| h.trim().is_empty()) {
+        return Err(file_error(format!(
+            "the first row must be the header ({}); download the import template",
+            COLUMNS.join(" | ")
+        )));
+    }
+    for (i, expected) in COLUMNS.iter().enumerate() {
+        let found = header.get(i).map(|h| h.trim()).unwrap_or("");
+        if !found.eq_ignore_ascii_case(expected) {
+            let found = if found.is_empty() { "empty".to_string() } else { format!("'{found}'") };
+            return Err(file_error(format!(
+                "wrong header: column {} is {found} where the template has '{expected}'; the header row must be {}",
+                column_letter(i as u32),
+                COLUMNS.join(" | ")
+            )));
+        }
+    }
+    if let Some((i, extra)) = header.iter().enumerate().skip(COLUMNS.len()).find(|(_, h)| !h.trim().is_empty()) {
+        return Err(file_error(format!(
+            "wrong header: column {} is '{}', but the template has only the columns {}",
+            column_letter(i as u32),
+            extra.trim(),
+            COLUMNS.join(" | ")
+        )));
+    }
+    Ok(())
+}
+
+/// Most row errors listed in a refusal's message (all of them are in `rows`).
+const LISTED: usize = 20;
+
+/// One error refusing a whole file, listing every problem by row and column.
+pub fn refusal(mut errors: Vec<RowError>) -> Error {
+    errors.sort_by_key(|e| (e.row, column_rank(&e.column)));
+    let mut message = format!(
+        "the file was not imported: {} problem{} to fix (nothing was written)",
+        errors.len(),
+        if errors.len() == 1 { "" } else { "s" }
+    );
+    for e in errors.iter().take(LISTED) {
+        message.push_str(&format!("\n{e}"));
+    }
+    if errors.len() > LISTED {
+        message.push_str(&format!("\n… and {} more", errors.len() - LISTED));
+    }
+    Error::validation(message).with_field("file").with_rows(errors)
+}
+
+fn column_rank(column: &str) -> usize {
+    COLUMNS.iter().position(|c| *c == column).unwrap_or(COLUMNS.len())
+}
+
+fn xlsx_error(e: XlsxError) -> Error {
+    Error::internal(format!("writing the XLSX file failed: {e}"))
+}
+
+/// The import template: the header row on the first sheet, column help on the second.
+pub fn template() -> Result<Vec<u8>> {
+    let mut book = Workbook::new();
+    let bold = Format::new().set_bold();
+    let wrap = Format::new().set_text_wrap();
+    let sheet = book.add_worksheet();
+    sheet.set_name("Accounts").map_err(xlsx_error)?;
+    for (i, column) in COLUMNS.iter().enumerate() {
+        sheet.write_string_with_format(0, i as u16, *column, &bold).map_err(xlsx_error)?;
+        sheet.set_column_width(i as u16, [32, 24, 24, 18, 40][i]).map_err(xlsx_error)?;
+    }
+    sheet.set_freeze_panes(1, 0).map_err(xlsx_error)?;
+    let help = book.add_worksheet();
+    help.set_name("Instructions").map_err(xlsx_error)?;
+    help.write_string_with_format(0, 0, "Column", &bold).map_err(xlsx_error)?;
+    help.write_string_with_format(0, 1, "What to enter", &bold).map_err(xlsx_error)?;
+    for (i, (column, text)) in COLUMN_HELP.iter().enumerate() {
+        help.write_string(i as u32 + 1, 0, *column).map_err(xlsx_error)?;
+        help.write_string_with_format(i as u32 + 1, 1, *text, &wrap).map_err(xlsx_error)?;
+    }
+    let notes = [
+        "Fill in the first sheet, one account per row, below its header row. Keep the header row as it is.",
+        "At most 5000 accounts and 1 MB per file. Every row is checked before anything is written:",
+        "if any row has a problem, nothing is imported and every problem is listed by row and column.",
+    ];
+    for (i, line) in notes.iter().enumerate() {
+        help.write_string(COLUMN_HELP.len() as u32 + 2 + i as u32, 0, *line).map_err(xlsx_error)?;
+    }
+    help.set_column_width(0, 18).map_err(xlsx_error)?;
+    help.set_column_width(1, 100).map_err(xlsx_error)?;
+    book.save_to_buffer().map_err(xlsx_error)
+}
+
+/// The columns of an export, in order: the template's (without Password), then the rest
+/// of what the accounts page shows.
+pub const EXPORT_COLUMNS: [&str; 10] = [
+    "Email address",
+    "Display name",
+    "Department",
+    "Notes",
+    "Status",
+    "Quota (MiB)",
+    "Extra addresses",
+    "Password set",
+    "Must change password",
+    "Created",
+];
+
+/// One exported account (never a password: there is no field for one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportRow {
+    /// Address.
+    pub address: String,
+    /// Display name.
+    pub display_name: String,
+    /// Department path, empty at the top level.
+    pub department: String,
+    /// Notes.
+    pub notes: String,
+    /// Status name.
+    pub status: String,
+    /// Quota in MiB.
+    pub quota_mb: u32,
+    /// Extra addresses, comma-separated.
+    pub aliases: String,
+    /// Whether a password is set.
+    pub has_password: bool,
+    /// Must change the password at next logon.
+    pub force_password_change: bool,
+    /// Creation time.
+    pub created_at: String,
+}
+
+/// Writes accounts as an XLSX workbook. Every cell is a plain value.
+pub fn write_accounts(rows: &[ExportRow]) -> Result<Vec<u8>> {
+    let mut book = Workbook::new();
+    let bold = Format::new().set_bold();
+    let sheet = book.add_worksheet();
+    sheet.set_name("Accounts").map_err(xlsx_error)?;
+    for (i, column) in EXPORT_COLUMNS.iter().enumerate() {
+        sheet.write_string_with_format(0, i as u16, *column, &bold).map_err(xlsx_error)?;
+        sheet.set_column_width(i as u16, [32, 24, 24, 30, 10, 12, 30, 12, 20, 22][i]).map_err(xlsx_error)?;
+    }
+    let yes_no = |b: bool| if b { "yes" } else { "no" };
+    for (i, r) in rows.iter().enumerate() {
+        let row = i as u32 + 1;
+        sheet.write_string(row, 0, &r.address).map_err(xlsx_error)?;
+        sheet.write_string(row, 1, &r.display_name).map_err(xlsx_error)?;
+        sheet.write_string(row, 2, &r.department).map_err(xlsx_error)?;
+        sheet.write_string(row, 3, &r.notes).map_err(xlsx_error)?;
+        sheet.write_string(row, 4, &r.status).map_err(xlsx_error)?;
+        sheet.write_number(row, 5, r.quota_mb).map_err(xlsx_error)?;
+        sheet.write_string(row, 6, &r.aliases).map_err(xlsx_error)?;
+        sheet.write_string(row, 7, yes_no(r.has_password)).map_err(xlsx_error)?;
+        sheet.write_string(row, 8, yes_no(r.force_password_change)).map_err(xlsx_error)?;
+        sheet.write_string(row, 9, &r.created_at).map_err(xlsx_error)?;
+    }
+    sheet.set_freeze_panes(1, 0).map_err(xlsx_error)?;
+    if !rows.is_empty() {
+        sheet.autofilter(0, 0, rows.len() as u32, EXPORT_COLUMNS.len() as u16 - 1).map_err(xlsx_error)?;
+    }
+    book.save_to_buffer().map_err(xlsx_error)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A workbook whose first sheet holds `rows` (strings) from A1.
+    pub(crate) fn book(rows: &[Vec<&str>]) -> Vec<u8> {
+        let mut book = Workbook::new();
+        let sheet = book.add_worksheet();
+        for (r, cells) in rows.iter().enumerate() {
+            for (c, v) in cells.iter().enumerate() {
+                if !v.is_empty() {
+                    sheet.write_string(r as u32, c as u16, *v).unwrap();
+                }
+            }
+        }
+        book.save_to_buffer().unwrap()
+    }
+
+    fn header() -> Vec<&'static str> {
+        COLUMNS.to_vec()
+    }
+
+    #[test]
+    fn the_template_is_the_header_and_reads_back_as_an_empty_import() {
+        let bytes = template().unwrap();
+        let err = read_accounts(&bytes).unwrap_err();
+        assert!(err.message.contains("no accounts below the header"), "{}", err.message);
+        let mut book: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).unwrap();
+        assert_eq!(book.sheet_names(), ["Accounts", "Instructions"]);
+        let range = book.worksheet_range("Instructions").unwrap();
+        let text: Vec<String> = range.rows().map(|r| r[0].to_string()).collect();
+        for column in COLUMNS {
+            assert!(text.contains(&column.to_string()), "{column} explained");
+        }
+    }
+
+    #[test]
+    fn rows_are_read_as_text_with_spreadsheet_row_numbers() {
+        let bytes = book(&[
+            header(),
+            vec!["ann@example.com", "Ann", "Sales/East", "Pass word 1", "=1+1"],
+            vec![],
+            vec!["bob@example.com"],
+        ]);
+        let rows = read_accounts(&bytes).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            rows[0],
+            ImportRow {
+                row: 2,
+                address: "ann@example.com".into(),
+                display_name: "Ann".into(),
+                department: "Sales/East".into(),
+                password: "Pass word 1".into(),
+                notes: "=1+1".into(),
+            }
+        );
+        assert_eq!((rows[1].row, rows[1].address.as_str()), (4, "bob@example.com"));
+    }
+
+    #[test]
+    fn numbers_become_text_and_dates_are_refused_by_row_and_column() {
+        let mut wb = Workbook::new();
+        let sheet = wb.add_worksheet();
+        for (i, c) in COLUMNS.iter().enumerate() {
+            sheet.write_string(0, i as u16, *c).unwrap();
+        }
+        sheet.write_string(1, 0, "a@example.com").unwrap();
+        sheet.write_number(1, 3, 12345678.0).unwrap();
+        sheet.write_string(2, 0, "b@example.com").unwrap();
+        let date = rust_xlsxwriter::ExcelDateTime::from_ymd(2026, 1, 2).unwrap();
+        let fmt = Format::new().set_num_format("yyyy-mm-dd");
+        sheet.write_datetime_with_format(2, 4, &date, &fmt).unwrap();
+        sheet.write_string(3, 6, "stray").unwrap();
+        let err = read_accounts(&wb.save_to_buffer().unwrap()).unwrap_err();
+        let listed: Vec<String> = err.rows.iter().map(|r| r.to_string()).collect();
+        assert_eq!(
+            listed,
+            [
+                "row 3, Notes: holds a date or time; format the column as text",
+                "row 4, G: has a value, but the template has only 5 columns (A–E)",
+            ]
+        );
+        assert!(err.message.contains("2 problems") && err.message.contains("\nrow 3, Notes:"), "{}", err.message);
+    }
+
+    #[test]
+    fn wrong_headers_are_refused_with_the_column() {
+        let err = read_accounts(&book(&[vec!["Email", "Display name"], vec!["a@example.com"]])).unwrap_err();
+        assert!(err.message.contains("column A is 'Email' where the template has 'Email address'"), "{}", err.message);
+        let mut extra = header();
+        extra.push("Quota");
+        let err = read_accounts(&book(&[extra, vec!["a@example.com"]])).unwrap_err();
+        assert!(err.message.contains("column F is 'Quota'"), "{}", err.message);
+        let err = read_accounts(&book(&[vec![], vec!["a@example.com"]])).unwrap_err();
+        assert!(err.message.contains("first row must be the header"), "{}", err.message);
+        // Case and spaces around a name do not matter.
+        let relaxed = vec![" email ADDRESS", "display name", "Department", "Password", "Notes "];
+        assert_eq!(read_accounts(&book(&[relaxed, vec!["a@example.com"]])).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn files_that_are_not_xlsx_are_refused_before_parsing() {
+        assert!(read_accounts(b"").unwrap_err().message.contains("empty"));
+        assert!(read_accounts(b"Email address,Display name\n").unwrap_err().message.contains("not an XLSX"));
+        let xls = [0xD0u8, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1, 0, 0];
+        assert!(read_accounts(&xls).unwrap_err().message.contains(".xls"));
+        let big = vec![b'P'; MAX_FILE_BYTES + 1];
+        assert!(read_accounts(&big).unwrap_err().message.contains("at most 1048576 bytes"));
+        // A zip that is not a workbook.
+        let mut other = Vec::new();
+        {
+            let mut w = zip::ZipWriter::new(Cursor::new(&mut other));
+            w.start_file("hello.txt", zip::write::SimpleFileOptions::default()).unwrap();
+            std::io::Write::write_all(&mut w, b"hi").unwrap();
+            w.finish().unwrap();
+        }
+        assert!(read_accounts(&other).unwrap_err().message.contains("no workbook part"));
+    }
+
+    /// Sets the uncompressed size a zip declares for `name`, in its local and central headers.
+    fn declare_size(bytes: &mut [u8], name: &str, size: u32) {
+        let u16_at = |b: &[u8], i: usize| u16::from_le_bytes([b[i], b[i + 1]]) as usize;
+        let mut patched = 0;
+        for i in 0..bytes.len().saturating_sub(46) {
+            let (len_at, name_at, size_at) = match &bytes[i..i + 4] {
+                b"PK\x03\x04" => (26, 30, 22),
+                b"PK\x01\x02" => (28, 46, 24),
+                _ => continue,
+            };
+            let len = u16_at(bytes, i + len_at);
+            if bytes.get(i + name_at..i + name_at + len) == Some(name.as_bytes()) {
+                bytes[i + size_at..i + size_at + 4].copy_from_slice(&size.to_le_bytes());
+                patched += 1;
+            }
+        }
+        assert_eq!(patched, 2, "{name} found in both headers");
+    }
+
+    #[test]
+    fn an_entry_bigger_than_it_declares_fails_instead_of_expanding() {
+        let mut bytes = book(&[header(), vec!["ann@example.com", "Ann"]]);
+        declare_size(&mut bytes, "xl/worksheets/sheet1.xml", 10);
+        let err = read_accounts(&bytes).unwrap_err();
+        assert!(err.message.contains("cannot be read"), "{}", err.message);
+    }
+
+    #[test]
+    fn shared_string_counts_are_read_from_the_sst_tag() {
+        assert_eq!(declared_unique_count(br#"<?xml?><sst xmlns="x" count="3" uniqueCount="2">"#), Some(2));
+        assert_eq!(declared_unique_count(b"<sst uniqueCount='99999999999999999999999'>"), Some(u64::MAX));
+        assert_eq!(declared_unique_count(b"<sst count=\"1\">"), None);
+    }
+
+    #[test]
+    fn exports_are_values_never_formulas() {
+        let row = ExportRow {
+            address: "ann@example.com".into(),
+            display_name: "@SUM(A1)".into(),
+            department: "+Sales".into(),
+            notes: "=cmd|' /C calc'!A0".into(),
+            status: "active".into(),
+            quota_mb: 100,
+            aliases: "-x@example.com".into(),
+            has_password: true,
+            force_password_change: false,
+            created_at: "2026-01-01T00:00:00Z".into(),
+        };
+        let bytes = write_accounts(&[row]).unwrap();
+        let mut book: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).unwrap();
+        let formulas = book.worksheet_formula("Accounts").unwrap();
+        assert!(formulas.used_cells().all(|(_, _, f)| f.is_empty()), "no formulas");
+        let range = book.worksheet_range("Accounts").unwrap();
+        let cells: Vec<String> = range.rows().nth(1).unwrap().iter().map(|c| c.to_string()).collect();
+        assert_eq!(cells[1..4], ["@SUM(A1)", "+Sales", "=cmd|' /C calc'!A0"]);
+        assert_eq!(cells[6..8], ["-x@example.com", "yes"]);
+    }
+}

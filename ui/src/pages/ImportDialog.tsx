@@ -1,0 +1,155 @@
+import { useEffect, useRef, useState } from "react";
+import { BackendError, toBackendError } from "../api/errors";
+import { downloadFile, fileToBase64, formatBytes } from "../api/files";
+import { useSession } from "../app/session";
+import type { ImportJob } from "../bindings/ImportJob";
+import { Dialog, FormError } from "../components/forms";
+import { importFraction, importLabel, runImport } from "./importJob";
+
+/** Largest file the backend takes (checked here first, to say so before uploading). */
+const MAX_BYTES = 1024 * 1024;
+
+/**
+ * Import accounts from an XLSX file: the backend checks the whole file first and refuses
+ * it with every problem by row and column; a file that passes is imported as a job whose
+ * progress is shown until it is done.
+ */
+export function ImportDialog({ onClose, onImported }: { onClose: () => void; onImported: () => void }) {
+  const { client, domain } = useSession();
+  const [file, setFile] = useState<File | null>(null);
+  const [force, setForce] = useState(true);
+  const [job, setJob] = useState<ImportJob | null>(null);
+  const [hadPasswords, setHadPasswords] = useState(false);
+  const [error, setError] = useState<BackendError | null>(null);
+  const [pending, setPending] = useState(false);
+  const closed = useRef(false);
+  useEffect(
+    () => () => {
+      closed.current = true;
+    },
+    [],
+  );
+
+  const start = async () => {
+    setError(null);
+    setJob(null);
+    if (!file) {
+      setError(new BackendError("validation", "Choose an XLSX file first.", "file"));
+      return;
+    }
+    if (file.size > MAX_BYTES) {
+      setError(
+        new BackendError("validation", `${file.name} has ${formatBytes(file.size)}; an import file may have at most 1 MB.`, "file"),
+      );
+      return;
+    }
+    setPending(true);
+    try {
+      const content = await fileToBase64(file);
+      let first = true;
+      const done = await runImport(
+        client,
+        { domain: domain!, file_name: file.name, content_base64: content, force_password_change: force },
+        (j) => {
+          if (first) setHadPasswords(j.phase === "hashing");
+          first = false;
+          if (!closed.current) setJob(j);
+        },
+        { cancelled: () => closed.current },
+      );
+      if (done.phase === "done") onImported();
+    } catch (e) {
+      if (!closed.current) setError(toBackendError(e));
+    } finally {
+      if (!closed.current) setPending(false);
+    }
+  };
+
+  const template = async () => {
+    try {
+      downloadFile(await client.call("accounts_template", {}));
+    } catch (e) {
+      setError(toBackendError(e));
+    }
+  };
+
+  const finished = job?.phase === "done";
+  return (
+    <Dialog title={`Import accounts into ${domain}`} onClose={onClose} className="wide">
+      <div className="dialog-body import-dialog">
+        <p className="muted small">
+          One account per row of the{" "}
+          <button type="button" className="link" onClick={() => void template()}>
+            import template
+          </button>{" "}
+          (Email address, Display name, Department, Password, Notes); at most 5000 rows and 1 MB. Every row is checked before
+          anything is written; if one has a problem, nothing is imported. Missing departments are created.
+        </p>
+        <div className="field" data-field="file">
+          <label htmlFor="import-file">XLSX file</label>
+          <input
+            id="import-file"
+            type="file"
+            accept=".xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            disabled={pending}
+            onChange={(e) => {
+              setFile(e.target.files?.[0] ?? null);
+              setError(null);
+              setJob(null);
+            }}
+          />
+        </div>
+        <label className="check">
+          <input type="checkbox" checked={force} disabled={pending} onChange={(e) => setForce(e.target.checked)} /> Accounts
+          given a password must change it at first logon
+        </label>
+        {job && (
+          <div className="import-progress" role="status" aria-live="polite">
+            <progress max={1} value={importFraction(job, hadPasswords)} aria-label="Import progress" />
+            <span data-testid="import-phase" data-phase={job.phase}>
+              {importLabel(job)}
+            </span>
+            {finished && job.new_departments.length > 0 && (
+              <span className="muted small">New departments: {job.new_departments.join(", ")}</span>
+            )}
+          </div>
+        )}
+        {error && error.rows.length > 0 ? (
+          <div className="form-error import-errors" role="alert" data-code={error.code}>
+            <strong>{error.message.split("\n")[0]}</strong>
+            <table className="table" aria-label="Problems in the file">
+              <thead>
+                <tr>
+                  <th scope="col">Row</th>
+                  <th scope="col">Column</th>
+                  <th scope="col">Problem</th>
+                </tr>
+              </thead>
+              <tbody>
+                {error.rows.map((r, i) => (
+                  <tr key={i} data-row={r.row}>
+                    <td>{r.row}</td>
+                    <td>{r.column}</td>
+                    <td>{r.message}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        ) : (
+          <FormError error={error} />
+        )}
+      </div>
+      <div className="dialog-buttons">
+        <button type="button" onClick={onClose}>
+          {finished ? "Close" : pending ? "Hide (the import goes on)" : "Cancel"}
+        </button>
+        {!finished && (
+          <button type="button" className="primary" disabled={pending} onClick={() => void start()}>
+            {pending ? "Importing…" : "Import"}
+          </button>
+        )}
+      </div>
+    </Dialog>
+  );
+}

@@ -1,0 +1,164 @@
+import { useState } from "react";
+import { formatBytes } from "../api/files";
+import { useSession } from "../app/session";
+import type { ClientEndpoint } from "../bindings/ClientEndpoint";
+import { Confirm, Dialog, PageError } from "../components/forms";
+import { useAction, useAsync } from "../components/hooks";
+
+const nf = new Intl.NumberFormat();
+
+function security(e: ClientEndpoint): string {
+  return e.security === "tls" ? "TLS (SSL)" : "STARTTLS";
+}
+
+/**
+ * "Enter mailbox" (seed 001): the exact settings a mail client needs, whether it could log
+ * in now and why not, the folders with their counts and sizes, a folder's messages
+ * (headers only), and cleaning the mailbox.
+ */
+export function MailboxDialog({ address, onClose }: { address: string; onClose: () => void }) {
+  const { client, readOnly } = useSession();
+  const view = useAsync(() => client.call("get_mailbox", { address }), [client, address]);
+  const [folder, setFolder] = useState("INBOX");
+  const messages = useAsync(
+    () => client.call("list_messages", { address, folder, limit: 50 }),
+    [client, address, folder, view.data],
+  );
+  const [confirmClean, setConfirmClean] = useState(false);
+  const clean = useAction();
+  const [cleaned, setCleaned] = useState<string | null>(null);
+  const m = view.data;
+
+  return (
+    <Dialog title={`Mailbox ${address}`} onClose={onClose} className="wide">
+      <div className="dialog-body mailbox-view">
+        {view.error && <PageError error={view.error} what="this mailbox" />}
+        {m && (
+          <>
+            <div className={m.can_log_in ? "ok" : "notice"} role="note" data-testid="login-state">
+              {m.can_log_in ? "Mail clients can log in" : "Mail clients cannot log in now"}
+              {m.login_note ? `: ${m.login_note}.` : "."} User name: <code>{m.address}</code>. The password is never shown; set a
+              new one on the account if the user lost it.
+            </div>
+            <h3 className="section-title">Client settings</h3>
+            <table className="table" aria-label="Client settings">
+              <thead>
+                <tr>
+                  <th scope="col">Protocol</th>
+                  <th scope="col">Server</th>
+                  <th scope="col">Port</th>
+                  <th scope="col">Security</th>
+                </tr>
+              </thead>
+              <tbody>
+                {m.client.map((e) => (
+                  <tr key={`${e.protocol}-${e.port}`}>
+                    <th scope="row">{e.protocol.toUpperCase()}</th>
+                    <td>
+                      <code>{e.host}</code>
+                    </td>
+                    <td>{e.port}</td>
+                    <td>{security(e)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            <h3 className="section-title">
+              Folders{" "}
+              <span className="muted small">
+                {nf.format(m.messages)} messages, {formatBytes(m.used_bytes)} of {nf.format(m.quota_mb)} MiB
+              </span>
+            </h3>
+            <table className="table" aria-label="Folders">
+              <thead>
+                <tr>
+                  <th scope="col">Folder</th>
+                  <th scope="col">Messages</th>
+                  <th scope="col">Unread</th>
+                  <th scope="col">Size</th>
+                </tr>
+              </thead>
+              <tbody>
+                {m.folders.map((f) => (
+                  <tr key={f.name} data-folder={f.name} aria-selected={f.name === folder}>
+                    <th scope="row">
+                      <button type="button" className="link" onClick={() => setFolder(f.name)}>
+                        {f.name}
+                      </button>
+                    </th>
+                    <td>{nf.format(f.messages)}</td>
+                    <td>{nf.format(f.unseen)}</td>
+                    <td>{formatBytes(f.size_bytes)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            <h3 className="section-title">{folder}</h3>
+            {messages.error && <PageError error={messages.error} what="the messages" />}
+            {messages.data && messages.data.items.length === 0 && <p className="empty">No messages.</p>}
+            {messages.data && messages.data.items.length > 0 && (
+              <table className="table" aria-label={`Messages in ${folder}`}>
+                <thead>
+                  <tr>
+                    <th scope="col">Received</th>
+                    <th scope="col">From</th>
+                    <th scope="col">Subject</th>
+                    <th scope="col">Size</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {messages.data.items.map((msg) => (
+                    <tr key={msg.uid}>
+                      <td>{msg.received_at.replace("T", " ").replace("Z", "")}</td>
+                      <td>{msg.from}</td>
+                      <td>{msg.subject || <span className="muted">(no subject)</span>}</td>
+                      <td>{formatBytes(msg.size)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+            {cleaned && (
+              <div className="ok" role="status">
+                {cleaned}
+              </div>
+            )}
+          </>
+        )}
+      </div>
+      <div className="dialog-buttons">
+        <button
+          type="button"
+          className="danger"
+          disabled={readOnly || !m || m.messages === 0 || m.status === "deleted"}
+          onClick={() => setConfirmClean(true)}
+        >
+          Clean mailbox…
+        </button>
+        <button type="button" onClick={onClose}>
+          Close
+        </button>
+      </div>
+      {confirmClean && m && (
+        <Confirm
+          title={`Clean ${address}?`}
+          confirm={`Delete ${nf.format(m.messages)} messages`}
+          error={clean.error}
+          pending={clean.pending}
+          onClose={() => setConfirmClean(false)}
+          onConfirm={() =>
+            void clean.run(() => client.call("clean_mailbox", { address, confirm: true })).then((r) => {
+              if (!r) return;
+              setConfirmClean(false);
+              setCleaned(`Deleted ${nf.format(r.messages)} messages (${formatBytes(r.size_bytes)}).`);
+              view.reload();
+            })
+          }
+        >
+          Every message in every folder of {address} ({nf.format(m.messages)} messages, {formatBytes(m.used_bytes)}) is deleted
+          at once. This cannot be undone.
+        </Confirm>
+      )}
+    </Dialog>
+  );
+}
