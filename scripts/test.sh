@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of Postdesk on a Debian 12 machine with Rust (rustup) and Node.js 20,
 # installing what is missing: Debian packages (knot for the DNS tests, swaks for the SMTP
-# tests, Chromium for the
-# browser tests, WebKitGTK/Xvfb/gnome-keyring for the desktop tests), npm packages,
-# crates, tauri-driver. Exits non-zero on the first failure. Honours CARGO_TARGET_DIR.
+# tests, Chromium for the browser tests, WebKitGTK/Xvfb/gnome-keyring for the desktop
+# tests), npm packages, crates, tauri-driver. Exits non-zero on the first failure. Honours CARGO_TARGET_DIR.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"

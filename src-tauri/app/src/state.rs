@@ -21,6 +21,8 @@ pub struct AppState {
     /// The bundled server's listener.
     pub local_server: LocalServer,
     engine: Engine,
+    /// Purges the recycle bin of expired accounts hourly (as `postdesk serve` does).
+    purger: tokio::task::JoinHandle<()>,
 }
 
 impl AppState {
@@ -41,11 +43,13 @@ impl AppState {
         let backends = Backends::new(engine.local_backend(), registry, secrets);
         let local_server = LocalServer::new(engine.clone(), data_dir, ui_dir)?;
         local_server.start_on_launch().await;
-        Ok(AppState { backends, local_server, engine })
+        let purger = engine.spawn_recycle_bin_purger(std::time::Duration::from_secs(3600));
+        Ok(AppState { backends, local_server, engine, purger })
     }
 
-    /// Stops the listener and closes the database (checkpointing its WAL).
+    /// Stops the recycle-bin purger and the listener and closes the database (checkpointing its WAL).
     pub async fn close(&self) {
+        self.purger.abort();
         self.local_server.stop().await;
         self.engine.close().await;
     }
