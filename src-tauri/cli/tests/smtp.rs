@@ -206,17 +206,13 @@ async fn serve_delivers_smtp_mail_into_mailboxes_with_auth_lockout_policy_and_ca
     .unwrap();
 
     // Inbound (MX): delivered into the INBOX, with our Received header on top.
-    let (ok, out) = swaks(
-        s.mx,
-        &["--from", "someone@remote.test", "--to", "Ann@Example.com", "--header", "Subject: inbound one"],
-    )
-    ;
+    let (ok, out) =
+        swaks(s.mx, &["--from", "someone@remote.test", "--to", "Ann@Example.com", "--header", "Subject: inbound one"]);
     assert!(ok && out.contains("250 2.0.0 Ok: queued as"), "{out}");
     let page = inbox(&b, "ann@example.com", 1).await;
     assert_eq!(page.items[0].subject, "inbound one");
     // Mail to an account alias lands in the account's INBOX.
-    let (ok, _) = swaks(s.mx, &["--from", "x@remote.test", "--to", "sales@example.com", "--header", "Subject: alias"])
-        ;
+    let (ok, _) = swaks(s.mx, &["--from", "x@remote.test", "--to", "sales@example.com", "--header", "Subject: alias"]);
     assert!(ok);
     inbox(&b, "ann@example.com", 2).await;
     let view = b.get_mailbox(GetMailbox { address: "ann@example.com".into() }).await.unwrap();
@@ -242,9 +238,7 @@ async fn serve_delivers_smtp_mail_into_mailboxes_with_auth_lockout_policy_and_ca
     let (ok, out) = submit(&s, "bob@example.com", PASSWORD, "friend@remote.test", "outside");
     assert!(!ok, "{out}");
     assert!(
-        out.contains(
-            "550 5.7.1 external send is not allowed for bob@example.com (external_send, department Sales)"
-        ),
+        out.contains("550 5.7.1 external send is not allowed for bob@example.com (external_send, department Sales)"),
         "{out}"
     );
     // Ann may (the message waits in the spool for the outbound relay, which is not built).
@@ -279,8 +273,7 @@ async fn serve_delivers_smtp_mail_into_mailboxes_with_auth_lockout_policy_and_ca
             "--to",
             "bob@example.com",
         ],
-    )
-    ;
+    );
     assert!(ok, "{out}");
     inbox(&b, "bob@example.com", 1).await;
 
@@ -298,8 +291,7 @@ async fn serve_delivers_smtp_mail_into_mailboxes_with_auth_lockout_policy_and_ca
     let (ok, out) = swaks(
         s.mx,
         &["--from", "someone@remote.test", "--to", "whoever-123@example.com", "--header", "Subject: collected"],
-    )
-    ;
+    );
     assert!(ok, "{out}");
     let page = inbox(&b, "carl@example.com", 1).await;
     assert_eq!(page.items[0].subject, "collected");

@@ -175,17 +175,11 @@ async fn pass(
 
 /// The mailboxes a spooled message goes to, and whether some recipient is outside our
 /// domains (or an alias sends a copy outside): that part waits for the outbound relay.
-async fn receivers(
-    engine: &Engine,
-    envelope: &postdesk_smtp::Envelope,
-) -> postdesk_core::Result<(Vec<String>, bool)> {
+async fn receivers(engine: &Engine, envelope: &postdesk_smtp::Envelope) -> postdesk_core::Result<(Vec<String>, bool)> {
     let mut mailboxes = BTreeSet::new();
     let mut external = false;
-    let protocol = if envelope.account.is_some() || envelope.listener != "mx" {
-        ClientProtocol::Smtp
-    } else {
-        ClientProtocol::Mx
-    };
+    let protocol =
+        if envelope.account.is_some() || envelope.listener != "mx" { ClientProtocol::Smtp } else { ClientProtocol::Mx };
     for rcpt in &envelope.recipients {
         let domain = rcpt.rsplit_once('@').map_or("", |(_, d)| d);
         if !engine.is_local_domain(domain).await? {

@@ -27,6 +27,6 @@ mod server;
 pub use delivery::DeliveryStats;
 pub use directory::EngineDirectory;
 pub use policy::EnginePolicy;
-pub use server::{MailServer, MailServerOptions};
 /// The SMTP service crate (listener kinds, profile, counters) for the binaries.
 pub use postdesk_smtp as smtp;
+pub use server::{MailServer, MailServerOptions};

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use sqlx::SqliteConnection;
 
-use super::{Engine, LocalBackend};
 use super::settings::{account_id, effective};
+use super::{Engine, LocalBackend};
 use crate::api::*;
 use crate::error::{Error, Result};
 use crate::model::{AccountStatus, Page, SendPermission};
