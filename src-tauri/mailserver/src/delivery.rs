@@ -129,7 +129,7 @@ pub(crate) async fn run(engine: Engine, spool: Arc<FileSpool>, stats: Arc<Stats>
 /// Delivers everything spooled and not waiting for the relay.
 async fn pass(
     engine: &Engine,
-    spool: &FileSpool,
+    spool: &Arc<FileSpool>,
     stats: &Stats,
     awaiting_relay: &mut HashSet<QueueId>,
 ) -> postdesk_core::Result<()> {
@@ -138,7 +138,12 @@ async fn pass(
         let mut batch = Vec::with_capacity(chunk.len());
         let mut done = Vec::with_capacity(chunk.len());
         for &id in chunk {
-            let message = match spool.read(id) {
+            // File reads off the async workers.
+            let reader = spool.clone();
+            let read = tokio::task::spawn_blocking(move || reader.read(id))
+                .await
+                .map_err(|e| postdesk_core::Error::internal(format!("spool read task failed: {e}")))?;
+            let message = match read {
                 Ok(Some(m)) => m,
                 Ok(None) => continue,
                 Err(e) => {
@@ -168,7 +173,8 @@ async fn pass(
                 tracing::warn!(key = %outcome.key, %mailbox, "not delivered: {}", why.message);
             }
         }
-        spool.finish(&done);
+        let finisher = spool.clone();
+        let _ = tokio::task::spawn_blocking(move || finisher.finish(&done)).await;
     }
     Ok(())
 }
