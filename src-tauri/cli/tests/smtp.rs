@@ -147,7 +147,7 @@ fn account(address: &str, department: Option<&str>, password: Option<&str>) -> C
         display_name: None,
         department: department.map(str::to_string),
         notes: None,
-        password: password.map(str::to_string),
+        password: password.map(|p| Password(p.into())),
         force_password_change: None,
         quota_mb: None,
     }

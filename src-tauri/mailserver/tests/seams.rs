@@ -18,7 +18,7 @@ fn account(address: &str, department: Option<&str>, quota_mb: Option<u32>) -> Cr
         display_name: None,
         department: department.map(str::to_string),
         notes: None,
-        password: Some(PASSWORD.into()),
+        password: Some(Password(PASSWORD.into())),
         force_password_change: None,
         quota_mb,
     }
