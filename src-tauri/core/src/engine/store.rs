@@ -222,10 +222,9 @@ pub(crate) async fn next_uid(conn: &mut SqliteConnection, folder_id: i64) -> Res
 
 /// Bytes stored for an account.
 pub(crate) async fn used_bytes(conn: &mut SqliteConnection, account_id: i64) -> Result<u64> {
-    let used: i64 = sqlx::query_scalar("SELECT coalesce(sum(size), 0) FROM messages WHERE account_id = ?")
-        .bind(account_id)
-        .fetch_one(conn)
-        .await?;
+    // A running total kept by triggers on `messages` (migration 20261123400001).
+    let used: i64 =
+        sqlx::query_scalar("SELECT used_bytes FROM accounts WHERE id = ?").bind(account_id).fetch_one(conn).await?;
     Ok(used as u64)
 }
 
@@ -590,6 +589,45 @@ mod tests {
         assert_eq!(engine.mailbox_room("nobody@example.com").await.unwrap(), None);
         let later = time::OffsetDateTime::now_utc() + time::Duration::minutes(1);
         assert_eq!(engine.forget_delivery_keys(later).await.unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn the_running_total_of_used_bytes_follows_every_change() {
+        let engine = engine_with(&["ann@example.com", "bob@example.com"]).await;
+        let total = |address: &'static str| {
+            let engine = engine.clone();
+            async move {
+                let mut conn = engine.read().await.unwrap();
+                let (id, used): (i64, i64) = sqlx::query_as("SELECT id, used_bytes FROM accounts WHERE address = ?")
+                    .bind(address)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .unwrap();
+                let summed: i64 =
+                    sqlx::query_scalar("SELECT coalesce(sum(size), 0) FROM messages WHERE account_id = ?")
+                        .bind(id)
+                        .fetch_one(&mut *conn)
+                        .await
+                        .unwrap();
+                assert_eq!(used, summed, "{address}");
+                used
+            }
+        };
+        engine.deliver("ann@example.com", b"Subject: 1\r\n\r\n12345\r\n").await.unwrap();
+        engine.deliver("ann@example.com", b"Subject: 2\r\n\r\n1\r\n").await.unwrap();
+        assert_eq!(total("ann@example.com").await, 38);
+        let mut tx = engine.write().await.unwrap();
+        let bob: i64 = sqlx::query_scalar("SELECT id FROM accounts WHERE address = 'bob@example.com'")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE messages SET account_id = ? WHERE uid = 2").bind(bob).execute(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!((total("ann@example.com").await, total("bob@example.com").await), (21, 17));
+        let mut tx = engine.write().await.unwrap();
+        delete_messages(&mut tx, bob).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(total("bob@example.com").await, 0);
     }
 
     #[tokio::test]
