@@ -666,6 +666,26 @@ async fn policy_explains_with_the_deciding_setting_and_its_source(h: Harness) {
     assert!(r.allowed, "{}", r.reason);
     assert_eq!(r.mailboxes.iter().filter(|m| m.allowed).count(), 2);
 
+    // An unknown local part the catch-all collects is decided as its collector (dora
+    // refuses mail from outside), as the SMTP service decides it.
+    h.owner
+        .update_mailbox_settings(UpdateMailboxSettings {
+            domain: "example.com".into(),
+            lockout_threshold: None,
+            retention_days: None,
+            mail_host: None,
+            catch_all: Some(true),
+            catch_all_target: Some("dora@example.com".into()),
+        })
+        .await
+        .unwrap();
+    let x = explain(&h, message("x@far.example", &["nobody@example.com"])).await;
+    let r = &x.decision.recipients[0];
+    assert_eq!((r.allowed, r.rule), (false, PolicyRule::ExternalReceive), "{}", r.reason);
+    assert_eq!(r.setting.as_ref().map(|s| s.account.as_str()), Some("dora@example.com"));
+    let x = explain(&h, message("carl@example.com", &["nobody@example.com"])).await;
+    assert!(x.decision.recipients[0].allowed, "{}", x.decision.recipients[0].reason);
+
     // Service switch and auto-forward.
     let mut pop = message("dora@example.com", &["carl@example.com"]);
     pop.protocol = Some(ClientProtocol::Pop3);

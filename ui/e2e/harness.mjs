@@ -47,7 +47,10 @@ export async function startServer() {
   const bin = postdeskBin();
   const dataDir = mkdtempSync(join(tmpdir(), "postdesk-e2e-"));
   const port = await freePort();
-  const child = spawn(bin, ["--data-dir", dataDir, "serve", "--listen", `127.0.0.1:${port}`, "--ui", distDir()], {
+  // No SMTP listeners: the browser tests need only the admin API, and fixed SMTP ports
+  // would clash between servers.
+  const args = ["--data-dir", dataDir, "serve", "--listen", `127.0.0.1:${port}`, "--ui", distDir(), "--no-smtp"];
+  const child = spawn(bin, args, {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";

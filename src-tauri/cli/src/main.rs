@@ -44,7 +44,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run the server: the admin API (and UI) on the local data folder.
+    /// Run the server: the admin API (and UI) and the SMTP service on the local data folder.
     Serve(serve::ServeArgs),
     /// Mail domains and their plan limits.
     #[command(subcommand)]

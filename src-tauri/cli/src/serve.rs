@@ -1,10 +1,12 @@
-//! `postdesk serve`: the admin API on the local data folder.
+//! `postdesk serve`: the admin API and the SMTP service on the local data folder.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 use postdesk_core::{Engine, Error, Result};
+use postdesk_mailserver::smtp::ListenerKind;
+use postdesk_mailserver::{MailServer, MailServerOptions};
 use postdesk_server::tls::Identity;
 
 #[derive(Args, Debug)]
@@ -24,6 +26,44 @@ pub struct ServeArgs {
     /// Folder of the built web UI to serve at / (default: the repository's ui/dist when built).
     #[arg(long, env = "POSTDESK_UI_DIR", value_name = "DIR")]
     ui: Option<PathBuf>,
+    /// Address of the inbound SMTP (MX) listener (port 25 in production).
+    #[arg(long, default_value = "127.0.0.1:2525", value_name = "ADDR")]
+    smtp_listen: SocketAddr,
+    /// Address of the submission listener with STARTTLS (port 587 in production).
+    #[arg(long, default_value = "127.0.0.1:2587", value_name = "ADDR")]
+    submission_listen: SocketAddr,
+    /// Address of the submission listener over implicit TLS (port 465 in production).
+    #[arg(long, default_value = "127.0.0.1:2465", value_name = "ADDR")]
+    smtps_listen: SocketAddr,
+    /// Host name the SMTP service greets with and writes in Received headers
+    /// (default: $HOSTNAME, else localhost).
+    #[arg(long, value_name = "NAME")]
+    smtp_hostname: Option<String>,
+    /// Do not start the SMTP service (admin API only).
+    #[arg(long, conflicts_with_all = ["smtp_listen", "submission_listen", "smtps_listen", "smtp_hostname"])]
+    no_smtp: bool,
+}
+
+/// The mail server's options from the command line.
+fn mail_options(dir: &Path, args: &ServeArgs, dns_resolver: Option<SocketAddr>) -> MailServerOptions {
+    let hostname = args
+        .smtp_hostname
+        .clone()
+        .or_else(|| std::env::var("HOSTNAME").ok().filter(|h| !h.trim().is_empty()))
+        .unwrap_or_else(|| "localhost".into());
+    let mut options = MailServerOptions::defaults(dir, &hostname);
+    options.listeners = vec![
+        (ListenerKind::Mx, args.smtp_listen),
+        (ListenerKind::Submission, args.submission_listen),
+        (ListenerKind::Submissions, args.smtps_listen),
+    ];
+    for addr in [args.smtp_listen, args.submission_listen, args.smtps_listen] {
+        if !options.tls_names.contains(&addr.ip().to_string()) {
+            options.tls_names.push(addr.ip().to_string());
+        }
+    }
+    options.dns_server = dns_resolver;
+    options
 }
 
 /// The web UI folder: as given, or the repository's `ui/dist` when it has been built.
@@ -72,6 +112,16 @@ pub async fn run(dir: &Path, args: &ServeArgs, dns_resolver: Option<SocketAddr>)
         .await
         .map_err(|e| Error::unavailable(format!("cannot listen on {}: {e}", args.listen)))?;
     let local = tcp.local_addr().map_err(|e| Error::internal(e.to_string()))?;
+    // The SMTP listeners too, before the first-start token is spent.
+    let mail = if args.no_smtp {
+        None
+    } else {
+        let options = mail_options(dir, args, dns_resolver);
+        let started = MailServer::start(engine.clone(), options)
+            .await
+            .map_err(|e| Error::unavailable(format!("{e} (use --no-smtp to run without SMTP)")))?;
+        Some(started)
+    };
     if let Some(first) = engine.ensure_first_admin().await? {
         println!(
             "First start: created the owner admin '{}'. Its API token (shown once, store it now):\n{}\n",
@@ -90,11 +140,20 @@ pub async fn run(dir: &Path, args: &ServeArgs, dns_resolver: Option<SocketAddr>)
         None => postdesk_server::router(engine.clone()),
     };
     println!("OpenAPI document: {scheme}://{local}/api/openapi.json");
+    if let Some(mail) = &mail {
+        for (kind, addr) in mail.bound() {
+            println!("SMTP {} listening on {addr}", kind.name());
+        }
+    }
     println!("Postdesk admin API listening on {scheme}://{local} (data folder: {})", dir.display());
     // Deleted accounts past their domain's retention are purged with their mail, hourly.
     let purger = engine.spawn_recycle_bin_purger(std::time::Duration::from_secs(3600));
     let served = postdesk_server::serve(router, tcp, tls, shutdown_signal()).await;
     purger.abort();
+    if let Some(mail) = mail {
+        // Sessions storing a message finish; what is spooled is delivered (or at next start).
+        mail.shutdown(std::time::Duration::from_secs(10)).await;
+    }
     served.map_err(|e| Error::internal(format!("server failed: {e}")))?;
     engine.close().await;
     println!("Postdesk stopped.");

@@ -127,7 +127,11 @@ fn serve(r: &Run, extra: &[&str]) -> (Server, String, String) {
     assert!(String::from_utf8_lossy(&out.stderr).contains("has no index.html"));
 
     let mut c = r.cmd();
-    c.args(["serve", "--listen", &listen]).args(extra).env_remove("POSTDESK_UI_DIR").stdout(Stdio::piped());
+    c.args(["serve", "--listen", &listen])
+        .args(["--smtp-listen", "127.0.0.1:0", "--submission-listen", "127.0.0.1:0", "--smtps-listen", "127.0.0.1:0"])
+        .args(extra)
+        .env_remove("POSTDESK_UI_DIR")
+        .stdout(Stdio::piped());
     let mut child = c.spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut token = String::new();

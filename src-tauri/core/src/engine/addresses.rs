@@ -489,6 +489,17 @@ impl super::Engine {
     pub async fn resolve_recipient(&self, address: &str) -> Result<Resolution> {
         resolve_in(&mut *self.read().await?, &validate::address(address)?).await
     }
+
+    /// Whether `domain` is one of this backend's domains (for the mail services; no
+    /// caller). A name that is not a valid domain is not ours.
+    pub async fn is_local_domain(&self, domain: &str) -> Result<bool> {
+        let Ok(domain) = validate::domain(domain) else { return Ok(false) };
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM domains WHERE name = ?")
+            .bind(&domain)
+            .fetch_one(&mut *self.read().await?)
+            .await?;
+        Ok(n > 0)
+    }
 }
 
 /// Locked accounts still receive mail; disabled and deleted ones do not.

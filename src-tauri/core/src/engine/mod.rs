@@ -43,7 +43,7 @@ pub use batches::MAX_SELECTION;
 pub use login::{DEFAULT_LOCKOUT_THRESHOLD, Login, LoginRefusal};
 pub use mailbox::{IMAP_PORT, POP3_PORT, SMTP_SUBMISSION_PORT, SMTP_SUBMISSIONS_PORT};
 pub use recycle::Purged;
-pub use store::{Delivered, STANDARD_FOLDERS};
+pub use store::{Delivered, KeyedMessage, KeyedOutcome, STANDARD_FOLDERS};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

@@ -1,17 +1,20 @@
 //! `explain_policy`: loads what the pure [`policy::decide`] needs from the engine — what
 //! each address is, the effective settings of the accounts involved, mail groups' send
-//! permissions — and calls it. The SMTP service will build the same [`PolicyInput`].
+//! permissions — and calls it. [`Engine::decide_policy`] is the same loading for the mail
+//! services (the SMTP service asks it at RCPT), so server and explainer cannot disagree.
 
 use std::collections::BTreeMap;
 
 use sqlx::SqliteConnection;
 
-use super::LocalBackend;
 use super::settings::{account_id, effective};
+use super::{Engine, LocalBackend};
 use crate::api::*;
 use crate::error::{Error, Result};
 use crate::model::{AccountStatus, Page, SendPermission};
-use crate::policy::{self, AccountFacts, ClientProtocol, Envelope, PolicyExplanation, PolicyInput, RecipientFacts};
+use crate::policy::{
+    self, AccountFacts, ClientProtocol, Envelope, PolicyDecision, PolicyExplanation, PolicyInput, RecipientFacts,
+};
 use crate::settings::EffectiveSettings;
 use crate::validate;
 
@@ -85,55 +88,115 @@ pub(crate) async fn explain(b: &LocalBackend, p: ExplainPolicy) -> Result<Policy
         .map(|a| canonical("authenticated_user", a))
         .transpose()?;
 
-    let mut conn = b.engine.read().await?;
+    let ours = {
+        let mut conn = b.engine.read().await?;
+        our_domains(&mut conn, std::iter::once(&sender).chain(&recipients).chain(authenticated.iter())).await?
+    };
     // Every domain of ours the message touches must be within the caller's scope: the
     // answer reveals who exists there and how they are configured.
-    let domain = |a: &str| a.rsplit_once('@').map(|(_, d)| d.to_string()).unwrap_or_default();
-    let mut ours = BTreeMap::new();
-    for address in std::iter::once(&sender).chain(&recipients).chain(authenticated.iter()) {
-        let d = domain(address);
-        if d.is_empty() || ours.contains_key(&d) {
-            continue;
-        }
-        let local = is_ours(&mut conn, &d).await?;
-        ours.insert(d, local);
-    }
     for (d, local) in &ours {
         if *local {
             b.caller.require(Page::Policy, Some(d), false)?;
         }
     }
-    let local = |a: &str| ours.get(&domain(a)).copied().unwrap_or(false);
-
-    let sender_ours = !sender.is_empty() && local(&sender);
+    let sender_ours = !sender.is_empty() && ours.get(domain_of(&sender)).copied().unwrap_or(false);
     let protocol = p.protocol.unwrap_or(if sender_ours { ClientProtocol::Smtp } else { ClientProtocol::Mx });
     let authenticated = match authenticated {
         Some(a) => Some(a),
         None if protocol != ClientProtocol::Mx && sender_ours => Some(sender.clone()),
         None => None,
     };
-    // Groups and aliases: the mailboxes they reach, as the address resolver finds them
-    // (acting as the owner: the caller's scope was checked for these domains above). The
-    // resolver takes its own connection, so ours is let go meanwhile.
-    let mut expansions: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let envelope = Envelope {
+        sender,
+        recipients,
+        authenticated_user: authenticated,
+        protocol,
+        auto_forward: p.auto_forward.unwrap_or(false),
+    };
+    let (decision, accounts) = decide_loaded(&b.engine, &envelope).await?;
+    Ok(PolicyExplanation { envelope, decision, accounts: accounts.into_values().collect() })
+}
+
+fn domain_of(address: &str) -> &str {
+    address.rsplit_once('@').map_or("", |(_, d)| d)
+}
+
+/// Whether each domain of `addresses` is one of ours.
+async fn our_domains<'a>(
+    conn: &mut SqliteConnection,
+    addresses: impl Iterator<Item = &'a String>,
+) -> Result<BTreeMap<String, bool>> {
+    let mut ours = BTreeMap::new();
+    for address in addresses {
+        let d = domain_of(address);
+        if d.is_empty() || ours.contains_key(d) {
+            continue;
+        }
+        let local = is_ours(conn, d).await?;
+        ours.insert(d.to_string(), local);
+    }
+    Ok(ours)
+}
+
+impl Engine {
+    /// The delivery-policy decision for `envelope`, with the effective settings of the
+    /// accounts consulted (so a refusal can name the level its setting comes from). The
+    /// facts are loaded exactly as `explain_policy` loads them: the mail services call
+    /// this, so server and explainer cannot disagree. No caller scope: for the services
+    /// only. Addresses are canonicalised here; ones that are not valid addresses are taken
+    /// as they are (lower-cased), so they are never ours.
+    pub async fn decide_policy(&self, envelope: Envelope) -> Result<PolicyExplanation> {
+        let loose = |a: &str| validate::address(a).map(|a| a.full()).unwrap_or_else(|_| a.trim().to_lowercase());
+        let envelope = Envelope {
+            sender: if envelope.sender.trim().is_empty() { String::new() } else { loose(&envelope.sender) },
+            recipients: envelope.recipients.iter().map(|r| loose(r)).collect(),
+            authenticated_user: envelope.authenticated_user.as_deref().map(loose),
+            ..envelope
+        };
+        let (decision, accounts) = decide_loaded(self, &envelope).await?;
+        Ok(PolicyExplanation { envelope, decision, accounts: accounts.into_values().collect() })
+    }
+}
+
+/// Loads what [`policy::decide`] needs for `envelope` (canonical addresses, defaults
+/// filled in) and decides. Also returns the effective settings of every account consulted.
+async fn decide_loaded(
+    engine: &Engine,
+    envelope: &Envelope,
+) -> Result<(PolicyDecision, BTreeMap<String, EffectiveSettings>)> {
+    let mut conn = engine.read().await?;
+    let ours = our_domains(
+        &mut conn,
+        std::iter::once(&envelope.sender).chain(&envelope.recipients).chain(envelope.authenticated_user.iter()),
+    )
+    .await?;
+    let local = |a: &str| ours.get(domain_of(a)).copied().unwrap_or(false);
+    // Groups and aliases: the mailboxes they reach; unknown addresses of ours: the pickup
+    // rule or catch-all mailbox that takes them — both as the address resolver finds them.
+    // The resolver takes its own connection, so ours is let go meanwhile.
     let mut expanding = Vec::new();
-    for rcpt in recipients.iter().filter(|r| local(r)) {
-        if let Some((kind, None)) = kind_of(&mut conn, rcpt).await?
-            && (kind == "group" || kind == "alias")
-        {
-            expanding.push(rcpt.clone());
+    for rcpt in envelope.recipients.iter().filter(|r| local(r)) {
+        match kind_of(&mut conn, rcpt).await? {
+            Some((kind, None)) if kind == "group" || kind == "alias" => expanding.push(rcpt.clone()),
+            None => expanding.push(rcpt.clone()),
+            _ => {}
         }
     }
     drop(conn);
-    let owner = b.engine.local_backend();
+    let mut expansions: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for rcpt in expanding {
-        let mailboxes = owner.resolve_address(ResolveAddress { address: rcpt.clone() }).await?.mailboxes;
-        expansions.insert(rcpt, mailboxes);
+        match engine.resolve_recipient(&rcpt).await {
+            Ok(resolution) => {
+                expansions.insert(rcpt, resolution.mailboxes);
+            }
+            Err(e) if e.code == crate::ErrorCode::NotFound => {}
+            Err(e) => return Err(e),
+        }
     }
-    let mut conn = b.engine.read().await?;
+    let mut conn = engine.read().await?;
     let mut facts = Consulted { conn: &mut conn, seen: BTreeMap::new() };
 
-    let authenticated_facts = match &authenticated {
+    let authenticated_facts = match &envelope.authenticated_user {
         None => None,
         Some(a) => {
             let owner = match kind_of(facts.conn, a).await? {
@@ -146,25 +209,18 @@ pub(crate) async fn explain(b: &LocalBackend, p: ExplainPolicy) -> Result<Policy
             Some(facts.account(&owner).await?)
         }
     };
-    let sender_facts = match kind_of(facts.conn, &sender).await? {
-        Some((_, Some(account))) if !sender.is_empty() => Some(facts.account(&account).await?),
+    let sender_facts = match kind_of(facts.conn, &envelope.sender).await? {
+        Some((_, Some(account))) if !envelope.sender.is_empty() => Some(facts.account(&account).await?),
         _ => None,
     };
-    let mut recipient_facts = Vec::with_capacity(recipients.len());
-    for rcpt in &recipients {
+    let mut recipient_facts = Vec::with_capacity(envelope.recipients.len());
+    for rcpt in &envelope.recipients {
         recipient_facts.push(if !local(rcpt) {
             RecipientFacts::External
         } else {
-            recipient(&mut facts, rcpt, expansions.get(rcpt).map(Vec::as_slice).unwrap_or_default()).await?
+            recipient(&mut facts, rcpt, expansions.get(rcpt).map(Vec::as_slice)).await?
         });
     }
-    let envelope = Envelope {
-        sender,
-        recipients,
-        authenticated_user: authenticated,
-        protocol,
-        auto_forward: p.auto_forward.unwrap_or(false),
-    };
     let input = PolicyInput {
         envelope: envelope.clone(),
         authenticated: authenticated_facts,
@@ -172,13 +228,21 @@ pub(crate) async fn explain(b: &LocalBackend, p: ExplainPolicy) -> Result<Policy
         recipients: recipient_facts,
     };
     let decision = policy::decide(&input);
-    Ok(PolicyExplanation { envelope, decision, accounts: facts.seen.into_values().collect() })
+    Ok((decision, facts.seen))
 }
 
-/// What a recipient address of one of our domains is.
-async fn recipient(facts: &mut Consulted<'_>, rcpt: &str, mailboxes: &[String]) -> Result<RecipientFacts> {
+/// What a recipient address of one of our domains is. `mailboxes`: what the resolver
+/// found for groups, aliases and addresses taken by a pickup rule or catch-all (`None`
+/// when it found nothing).
+async fn recipient(facts: &mut Consulted<'_>, rcpt: &str, mailboxes: Option<&[String]>) -> Result<RecipientFacts> {
     let Some((kind, account)) = kind_of(facts.conn, rcpt).await? else {
-        return Ok(RecipientFacts::Unknown);
+        // Not an address of ours: a pickup rule or the catch-all may deliver it to a
+        // mailbox, whose receive settings then apply.
+        return Ok(match mailboxes {
+            None => RecipientFacts::Unknown,
+            Some([target]) => RecipientFacts::Account { account: facts.account(target).await? },
+            Some(_) => RecipientFacts::Disabled,
+        });
     };
     if let Some(account) = account {
         return Ok(match status(facts.conn, &account).await? {
@@ -188,6 +252,7 @@ async fn recipient(facts: &mut Consulted<'_>, rcpt: &str, mailboxes: &[String]) 
             AccountStatus::Disabled | AccountStatus::Deleted => RecipientFacts::Disabled,
         });
     }
+    let mailboxes = mailboxes.unwrap_or_default();
     let mut accounts = Vec::with_capacity(mailboxes.len());
     for m in mailboxes {
         accounts.push(facts.account(m).await?);

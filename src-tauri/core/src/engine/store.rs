@@ -1,6 +1,7 @@
 //! Mail storage: a content-addressed blob store of message files plus the `folders` and
-//! `messages` tables, and [`Engine::deliver`], the one way messages get in (the SMTP
-//! service will call it).
+//! `messages` tables, and [`Engine::deliver`] / [`Engine::deliver_batch`], the ways messages
+//! get in (the SMTP service's delivery task uses the batch form: one transaction per batch,
+//! idempotent per key).
 //!
 //! Invariants:
 //! * a blob is the exact RFC 5322 bytes, named by their SHA-256, written to a temporary
@@ -221,10 +222,9 @@ pub(crate) async fn next_uid(conn: &mut SqliteConnection, folder_id: i64) -> Res
 
 /// Bytes stored for an account.
 pub(crate) async fn used_bytes(conn: &mut SqliteConnection, account_id: i64) -> Result<u64> {
-    let used: i64 = sqlx::query_scalar("SELECT coalesce(sum(size), 0) FROM messages WHERE account_id = ?")
-        .bind(account_id)
-        .fetch_one(conn)
-        .await?;
+    // A running total kept by triggers on `messages` (migration 20261123400001).
+    let used: i64 =
+        sqlx::query_scalar("SELECT used_bytes FROM accounts WHERE id = ?").bind(account_id).fetch_one(conn).await?;
     Ok(used as u64)
 }
 
@@ -255,6 +255,68 @@ pub(crate) async fn delete_messages(conn: &mut SqliteConnection, account_id: i64
     Ok((count as u32, bytes as u64, hashes))
 }
 
+/// One message for [`Engine::deliver_batch`].
+#[derive(Debug, Clone)]
+pub struct KeyedMessage {
+    /// Names this delivery; the same key is never delivered twice.
+    pub key: String,
+    /// The accounts (their own addresses, canonical) whose INBOX receives it.
+    pub mailboxes: Vec<String>,
+    /// The raw RFC 5322 bytes.
+    pub raw: Vec<u8>,
+}
+
+/// What became of one [`KeyedMessage`].
+#[derive(Debug)]
+pub struct KeyedOutcome {
+    /// Its key.
+    pub key: String,
+    /// The key was delivered before: nothing was stored this time.
+    pub already: bool,
+    /// Where it was stored.
+    pub delivered: Vec<Delivered>,
+    /// Mailboxes that did not take it, and why (no such account, disabled, full).
+    pub refused: Vec<(String, Error)>,
+}
+
+/// Inserts a message row for the account at `address` (canonical) in the caller's write
+/// transaction; the blob must exist. The inner error says why this mailbox refuses it.
+async fn insert_message(
+    conn: &mut SqliteConnection,
+    address: &str,
+    folder: &str,
+    hash: &str,
+    size: usize,
+) -> Result<std::result::Result<Delivered, Error>> {
+    let row: Option<(i64, String, i64)> = sqlx::query_as("SELECT id, status, quota_mb FROM accounts WHERE address = ?")
+        .bind(address)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some((account_id, status, quota_mb)) = row else {
+        return Ok(Err(Error::not_found(format!("account {address} does not exist"))));
+    };
+    if !matches!(AccountStatus::parse(&status), Some(AccountStatus::Active | AccountStatus::Locked)) {
+        return Ok(Err(Error::conflict(format!("{address} is {status} and receives no mail"))));
+    }
+    if let Err(full) = check_room(address, quota_mb, used_bytes(&mut *conn, account_id).await?, size as u64) {
+        return Ok(Err(full));
+    }
+    let folder_id = ensure_folder(&mut *conn, account_id, folder).await?;
+    let uid = next_uid(&mut *conn, folder_id).await?;
+    sqlx::query(
+        "INSERT INTO messages (account_id, folder_id, uid, blob_hash, size, received_at) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(account_id)
+    .bind(folder_id)
+    .bind(uid)
+    .bind(hash)
+    .bind(size as i64)
+    .bind(super::now())
+    .execute(&mut *conn)
+    .await?;
+    Ok(Ok(Delivered { account: address.to_string(), folder: folder.to_string(), uid: uid as u32 }))
+}
+
 impl Engine {
     /// Stores a message (its raw RFC 5322 bytes) in the INBOX of the account at `address`
     /// (its own address; resolve aliases, groups and rules first). Refused for accounts that
@@ -279,36 +341,115 @@ impl Engine {
         blocking(move || store.write(&h, &b)).await?;
 
         let mut tx = self.write().await?;
-        let row: Option<(i64, String, i64)> =
-            sqlx::query_as("SELECT id, status, quota_mb FROM accounts WHERE address = ?")
-                .bind(&address)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let Some((account_id, status, quota_mb)) = row else {
-            return Err(Error::not_found(format!("account {address} does not exist")));
-        };
-        if !matches!(AccountStatus::parse(&status), Some(AccountStatus::Active | AccountStatus::Locked)) {
-            return Err(Error::conflict(format!("{address} is {status} and receives no mail")));
-        }
-        check_room(&address, quota_mb, used_bytes(&mut tx, account_id).await?, raw.len() as u64)?;
         // Under the write lock no collector can remove the blob; bring it back if one did.
         let (store, h, b) = (self.blobs.clone(), hash.clone(), bytes);
         blocking(move || if store.exists(&h)? { Ok(()) } else { store.write(&h, &b) }).await?;
-        let folder_id = ensure_folder(&mut tx, account_id, folder).await?;
-        let uid = next_uid(&mut tx, folder_id).await?;
-        sqlx::query(
-            "INSERT INTO messages (account_id, folder_id, uid, blob_hash, size, received_at) VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(account_id)
-        .bind(folder_id)
-        .bind(uid)
-        .bind(&hash)
-        .bind(raw.len() as i64)
-        .bind(super::now())
-        .execute(&mut *tx)
-        .await?;
+        let delivered = insert_message(&mut tx, &address, folder, &hash, raw.len()).await??;
         tx.commit().await?;
-        Ok(Delivered { account: address, folder: folder.to_string(), uid: uid as u32 })
+        Ok(delivered)
+    }
+
+    /// Delivers a batch of messages into INBOXes in one write transaction, idempotently:
+    /// each message carries a key (a mail service's queue id), recorded with its rows, and a
+    /// key seen before stores nothing again (so a service can redeliver everything it is
+    /// unsure about after a crash). Blobs are written and synced before the transaction;
+    /// every mailbox is checked like [`Engine::deliver`] (status, quota) and a mailbox that
+    /// does not take the message is reported in [`KeyedOutcome::refused`] without failing
+    /// the others. An `Err` means nothing of the batch was recorded.
+    pub async fn deliver_batch(&self, messages: Vec<KeyedMessage>) -> Result<Vec<KeyedOutcome>> {
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        let messages: Arc<Vec<KeyedMessage>> = Arc::new(messages);
+        let hashes: Vec<String> = messages.iter().map(|m| BlobStore::hash(&m.raw)).collect();
+        // Keys already delivered need no blob; the rest get theirs synced before any row.
+        let mut known = std::collections::HashSet::new();
+        {
+            let mut conn = self.read().await?;
+            for m in messages.iter() {
+                let seen: Option<i64> = sqlx::query_scalar("SELECT 1 FROM delivery_keys WHERE key = ?")
+                    .bind(&m.key)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                if seen.is_some() {
+                    known.insert(m.key.clone());
+                }
+            }
+        }
+        let wanted: Vec<usize> =
+            (0..messages.len()).filter(|&i| !known.contains(&messages[i].key) && !messages[i].raw.is_empty()).collect();
+        let (store, msgs, hs) = (self.blobs.clone(), messages.clone(), hashes.clone());
+        blocking(move || wanted.iter().try_for_each(|&i| store.write(&hs[i], &msgs[i].raw))).await?;
+
+        let mut tx = self.write().await?;
+        let mut outcomes = Vec::with_capacity(messages.len());
+        for (i, m) in messages.iter().enumerate() {
+            let mut outcome =
+                KeyedOutcome { key: m.key.clone(), already: false, delivered: Vec::new(), refused: Vec::new() };
+            let seen: Option<i64> = sqlx::query_scalar("SELECT 1 FROM delivery_keys WHERE key = ?")
+                .bind(&m.key)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if seen.is_some() {
+                outcome.already = true;
+                outcomes.push(outcome);
+                continue;
+            }
+            if m.raw.is_empty() {
+                for mailbox in &m.mailboxes {
+                    outcome.refused.push((mailbox.clone(), Error::validation("an empty message cannot be delivered")));
+                }
+            } else {
+                // Under the write lock no collector can remove the blob; bring it back if one did.
+                let (store, msgs, h) = (self.blobs.clone(), messages.clone(), hashes[i].clone());
+                blocking(move || if store.exists(&h)? { Ok(()) } else { store.write(&h, &msgs[i].raw) }).await?;
+                for mailbox in &m.mailboxes {
+                    match insert_message(&mut tx, mailbox, "INBOX", &hashes[i], m.raw.len()).await? {
+                        Ok(delivered) => outcome.delivered.push(delivered),
+                        Err(refused) => outcome.refused.push((mailbox.clone(), refused)),
+                    }
+                }
+            }
+            sqlx::query("INSERT INTO delivery_keys (key, delivered_at) VALUES (?, ?)")
+                .bind(&m.key)
+                .bind(super::now())
+                .execute(&mut *tx)
+                .await?;
+            outcomes.push(outcome);
+        }
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+
+    /// Forgets delivery keys recorded before `before` (once no service can deliver those
+    /// messages again). Returns how many went.
+    pub async fn forget_delivery_keys(&self, before: time::OffsetDateTime) -> Result<u64> {
+        let mut tx = self.write().await?;
+        let gone = sqlx::query("DELETE FROM delivery_keys WHERE delivered_at < ?")
+            .bind(super::format_time(before))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(gone)
+    }
+
+    /// Bytes still free in the mailbox of the account at `address` (its own address), or
+    /// `None` when no account receives mail there (unknown, disabled, deleted).
+    pub async fn mailbox_room(&self, address: &str) -> Result<Option<u64>> {
+        let address = validate::address(address)?.full();
+        let mut conn = self.read().await?;
+        let row: Option<(i64, String, i64)> =
+            sqlx::query_as("SELECT id, status, quota_mb FROM accounts WHERE address = ?")
+                .bind(&address)
+                .fetch_optional(&mut *conn)
+                .await?;
+        let Some((id, status, quota_mb)) = row else { return Ok(None) };
+        if !matches!(AccountStatus::parse(&status), Some(AccountStatus::Active | AccountStatus::Locked)) {
+            return Ok(None);
+        }
+        let quota = (quota_mb.max(0) as u64) * 1024 * 1024;
+        Ok(Some(quota.saturating_sub(used_bytes(&mut conn, id).await?)))
     }
 
     /// The raw bytes of a stored message.
@@ -414,6 +555,79 @@ mod tests {
         let err = engine.deliver("ann@example.com", &big).await.unwrap_err();
         assert_eq!(err.code, ErrorCode::LimitExceeded);
         assert!(err.message.contains("is full"), "{}", err.message);
+    }
+
+    #[tokio::test]
+    async fn batches_deliver_once_per_key_and_report_refusals_per_mailbox() {
+        let engine = engine_with(&["ann@example.com", "bob@example.com"]).await;
+        let msg = b"Subject: batch\r\n\r\nhello\r\n".to_vec();
+        let big = vec![b'x'; 1024 * 1024];
+        let batch = vec![
+            KeyedMessage {
+                key: "q1".into(),
+                mailboxes: vec!["ann@example.com".into(), "bob@example.com".into()],
+                raw: msg.clone(),
+            },
+            KeyedMessage {
+                key: "q2".into(),
+                mailboxes: vec!["ann@example.com".into(), "nobody@example.com".into()],
+                raw: big,
+            },
+        ];
+        let out = engine.deliver_batch(batch.clone()).await.unwrap();
+        assert_eq!(out[0].delivered.len(), 2, "{out:?}");
+        assert!(out[0].refused.is_empty() && !out[0].already);
+        assert!(out[1].delivered.is_empty());
+        assert_eq!(out[1].refused[0].1.code, ErrorCode::LimitExceeded);
+        assert_eq!(out[1].refused[1].1.code, ErrorCode::NotFound);
+        // Again (a redelivery after a crash): nothing is stored twice.
+        let again = engine.deliver_batch(batch).await.unwrap();
+        assert!(again.iter().all(|o| o.already && o.delivered.is_empty() && o.refused.is_empty()));
+        assert_eq!(engine.message_bytes("bob@example.com", "INBOX", 1).await.unwrap(), msg);
+        assert!(engine.message_bytes("ann@example.com", "INBOX", 2).await.is_err());
+        assert_eq!(engine.mailbox_room("ANN@example.com").await.unwrap(), Some(1024 * 1024 - msg.len() as u64));
+        assert_eq!(engine.mailbox_room("nobody@example.com").await.unwrap(), None);
+        let later = time::OffsetDateTime::now_utc() + time::Duration::minutes(1);
+        assert_eq!(engine.forget_delivery_keys(later).await.unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn the_running_total_of_used_bytes_follows_every_change() {
+        let engine = engine_with(&["ann@example.com", "bob@example.com"]).await;
+        let total = |address: &'static str| {
+            let engine = engine.clone();
+            async move {
+                let mut conn = engine.read().await.unwrap();
+                let (id, used): (i64, i64) = sqlx::query_as("SELECT id, used_bytes FROM accounts WHERE address = ?")
+                    .bind(address)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .unwrap();
+                let summed: i64 =
+                    sqlx::query_scalar("SELECT coalesce(sum(size), 0) FROM messages WHERE account_id = ?")
+                        .bind(id)
+                        .fetch_one(&mut *conn)
+                        .await
+                        .unwrap();
+                assert_eq!(used, summed, "{address}");
+                used
+            }
+        };
+        engine.deliver("ann@example.com", b"Subject: 1\r\n\r\n12345\r\n").await.unwrap();
+        engine.deliver("ann@example.com", b"Subject: 2\r\n\r\n1\r\n").await.unwrap();
+        assert_eq!(total("ann@example.com").await, 38);
+        let mut tx = engine.write().await.unwrap();
+        let bob: i64 = sqlx::query_scalar("SELECT id FROM accounts WHERE address = 'bob@example.com'")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE messages SET account_id = ? WHERE uid = 2").bind(bob).execute(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!((total("ann@example.com").await, total("bob@example.com").await), (21, 17));
+        let mut tx = engine.write().await.unwrap();
+        delete_messages(&mut tx, bob).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(total("bob@example.com").await, 0);
     }
 
     #[tokio::test]

@@ -80,7 +80,30 @@ pub struct SpooledMessage {
     pub message: Vec<u8>,
 }
 
-type Index = Arc<Mutex<HashMap<QueueId, Location>>>;
+/// What the spool knows of its records, shared by the writer thread and readers.
+#[derive(Debug, Default)]
+struct IndexState {
+    /// Unfinished records and where they lie.
+    records: HashMap<QueueId, Location>,
+    /// Unfinished records per segment.
+    live: HashMap<u64, usize>,
+    /// The segment being written (never removed).
+    current: u64,
+}
+
+impl IndexState {
+    /// Segments other than the current one with no unfinished record: removable.
+    fn take_empty(&mut self) -> Vec<u64> {
+        let current = self.current;
+        let empty: Vec<u64> = self.live.iter().filter(|(s, n)| **n == 0 && **s != current).map(|(s, _)| *s).collect();
+        for s in &empty {
+            self.live.remove(s);
+        }
+        empty
+    }
+}
+
+type Index = Arc<Mutex<IndexState>>;
 
 /// The file-backed [`Store`]: segment files under one directory, written by a
 /// [`GroupCommit`] writer.
@@ -88,6 +111,7 @@ pub struct FileSpool {
     dir: PathBuf,
     index: Index,
     commit: GroupCommit,
+    committed: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for FileSpool {
@@ -111,6 +135,18 @@ fn segments(dir: &Path) -> std::io::Result<Vec<u64>> {
     }
     seqs.sort_unstable();
     Ok(seqs)
+}
+
+/// Deletes finished segment files (best effort: a segment left behind is offered again
+/// after a restart, which an idempotent consumer tolerates).
+fn remove_segments(dir: &Path, seqs: &[u64]) {
+    for &seq in seqs {
+        if let Err(e) = std::fs::remove_file(segment_path(dir, seq))
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!("cannot remove finished spool segment {seq:016x}: {e}");
+        }
+    }
 }
 
 /// Reads the record at the reader's position: `Ok(None)` at a clean end, `Err` for a
@@ -186,10 +222,19 @@ impl FileSpool {
         if let Some(id) = max_id {
             QueueId::observe(id);
         }
-        let index: Index = Arc::new(Mutex::new(index));
-        let writer = SegmentWriter::create(dir, seqs.last().map_or(1, |s| s + 1), options.segment_size, index.clone())?;
+        let mut live: HashMap<u64, usize> = seqs.iter().map(|s| (*s, 0)).collect();
+        for loc in index.values() {
+            *live.entry(loc.segment).or_default() += 1;
+        }
+        let current = seqs.last().map_or(1, |s| s + 1);
+        let index: Index = Arc::new(Mutex::new(IndexState { records: index, live, current }));
+        // Segments without a valid record (all finished before, or only a torn tail) go.
+        let empty = index.lock().expect("spool index").take_empty();
+        remove_segments(dir, &empty);
+        let committed = Arc::new(tokio::sync::Notify::new());
+        let writer = SegmentWriter::create(dir, current, options.segment_size, index.clone(), committed.clone())?;
         let commit = GroupCommit::start(writer, options.batch)?;
-        Ok((FileSpool { dir: dir.to_path_buf(), index, commit }, recovery))
+        Ok((FileSpool { dir: dir.to_path_buf(), index, commit, committed }, recovery))
     }
 
     /// Reads every valid record of the spool in `dir` without opening it for writing (for
@@ -207,7 +252,7 @@ impl FileSpool {
 
     /// Reads one stored message.
     pub fn read(&self, id: QueueId) -> std::io::Result<Option<SpooledMessage>> {
-        let Some(loc) = self.index.lock().expect("spool index").get(&id).copied() else {
+        let Some(loc) = self.index.lock().expect("spool index").records.get(&id).copied() else {
             return Ok(None);
         };
         let mut file = File::open(segment_path(&self.dir, loc.segment))?;
@@ -219,11 +264,39 @@ impl FileSpool {
         }
     }
 
-    /// Ids of all stored messages, in order.
+    /// Ids of all stored messages not [finished](FileSpool::finish), in order.
     pub fn ids(&self) -> Vec<QueueId> {
-        let mut ids: Vec<QueueId> = self.index.lock().expect("spool index").keys().copied().collect();
+        let mut ids: Vec<QueueId> = self.index.lock().expect("spool index").records.keys().copied().collect();
         ids.sort_unstable();
         ids
+    }
+
+    /// Signalled after every batch made durable, for a consumer (the delivery into
+    /// mailboxes) that waits for new messages. A signal given while nobody waits is kept
+    /// for the next wait, so none is lost.
+    pub fn committed(&self) -> Arc<tokio::sync::Notify> {
+        self.committed.clone()
+    }
+
+    /// Marks messages as done with (delivered, or given up): they leave [`ids`](Self::ids),
+    /// and a segment whose records are all finished is deleted once it is no longer the
+    /// one being written. Finishing is not itself durable: after a restart every record
+    /// still in a segment is offered again, so a consumer must be idempotent. Returns the
+    /// number of segment files removed.
+    pub fn finish(&self, ids: &[QueueId]) -> usize {
+        let empty = {
+            let mut state = self.index.lock().expect("spool index");
+            for id in ids {
+                if let Some(loc) = state.records.remove(id)
+                    && let Some(n) = state.live.get_mut(&loc.segment)
+                {
+                    *n = n.saturating_sub(1);
+                }
+            }
+            state.take_empty()
+        };
+        remove_segments(&self.dir, &empty);
+        empty.len()
     }
 
     /// Batches and messages written since open.
@@ -253,13 +326,25 @@ struct SegmentWriter {
     len: u64,
     segment_size: u64,
     index: Index,
+    committed: Arc<tokio::sync::Notify>,
     scratch: Vec<u8>,
 }
 
 impl SegmentWriter {
-    fn create(dir: &Path, seq: u64, segment_size: u64, index: Index) -> std::io::Result<SegmentWriter> {
+    fn create(
+        dir: &Path,
+        seq: u64,
+        segment_size: u64,
+        index: Index,
+        committed: Arc<tokio::sync::Notify>,
+    ) -> std::io::Result<SegmentWriter> {
         let dir_handle = File::open(dir)?;
         let file = Self::new_segment(dir, &dir_handle, seq)?;
+        {
+            let mut state = index.lock().expect("spool index");
+            state.current = seq;
+            state.live.entry(seq).or_insert(0);
+        }
         Ok(SegmentWriter {
             dir: dir.to_path_buf(),
             dir_handle,
@@ -268,6 +353,7 @@ impl SegmentWriter {
             len: 0,
             segment_size,
             index,
+            committed,
             scratch: Vec::with_capacity(4096),
         })
     }
@@ -285,6 +371,14 @@ impl SegmentWriter {
         self.file = Self::new_segment(&self.dir, &self.dir_handle, next)?;
         self.seq = next;
         self.len = 0;
+        // The old segment may already be all finished: it can go now.
+        let empty = {
+            let mut state = self.index.lock().expect("spool index");
+            state.current = next;
+            state.live.entry(next).or_insert(0);
+            state.take_empty()
+        };
+        remove_segments(&self.dir, &empty);
         Ok(())
     }
 
@@ -328,7 +422,12 @@ impl BatchWriter for SegmentWriter {
         let start = self.len;
         match self.append(batch) {
             Ok(placed) => {
-                self.index.lock().expect("spool index").extend(placed);
+                {
+                    let mut state = self.index.lock().expect("spool index");
+                    *state.live.entry(self.seq).or_default() += placed.len();
+                    state.records.extend(placed);
+                }
+                self.committed.notify_one();
                 Ok(())
             }
             Err(e) => {
@@ -365,6 +464,41 @@ mod tests {
             listener: "mx".into(),
             received_at: 1,
         }
+    }
+
+    #[tokio::test]
+    async fn finished_segments_go_and_commits_are_signalled() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = SpoolOptions { segment_size: 300, ..Default::default() };
+        let (spool, _) = FileSpool::open(dir.path(), options).unwrap();
+        let committed = spool.committed();
+        let mut ids = Vec::new();
+        for n in 0..10 {
+            ids.push(spool.deliver(envelope(n), format!("Subject: {n}\r\n\r\n.\r\n").into_bytes()).await.unwrap());
+        }
+        // The signal given while nobody waited is kept.
+        tokio::time::timeout(std::time::Duration::from_secs(1), committed.notified()).await.unwrap();
+        let before = segments(dir.path()).unwrap().len();
+        let removed = spool.finish(&ids[..5]);
+        assert!(removed >= 1, "{before} segments, none removed");
+        assert_eq!(segments(dir.path()).unwrap().len(), before - removed);
+        assert_eq!(spool.ids(), ids[5..].to_vec());
+        assert!(spool.read(ids[0]).unwrap().is_none());
+        spool.close();
+        drop(spool);
+
+        // Unfinished records are offered again; finished ones only if their segment stayed.
+        let (spool, _) = FileSpool::open(dir.path(), options).unwrap();
+        let again = spool.ids();
+        assert!(ids[5..].iter().all(|id| again.contains(id)) && again.len() < 10, "{again:?}");
+        spool.finish(&again);
+        spool.close();
+        drop(spool);
+        // Only the segments that were current when finished remain, and empty ones go at open.
+        let (spool, rec) = FileSpool::open(dir.path(), options).unwrap();
+        assert!(rec.messages <= 2, "{rec:?}");
+        assert!(segments(dir.path()).unwrap().len() <= 2);
+        spool.close();
     }
 
     #[tokio::test]

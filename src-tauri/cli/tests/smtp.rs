@@ -1,0 +1,358 @@
+//! `postdesk serve` with its SMTP service, end to end: the real binary, provisioned through
+//! its admin API (the remote Backend over HTTP on loopback), driven by swaks and Python's
+//! smtplib, with a real DNS server (knotd) answering the inbound checks.
+//!
+//! Needs `swaks`, `python3` and `knotd` (Debian: apt-get install -y swaks python3 knot).
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use postdesk_client::{Options, RemoteBackend, Token};
+use postdesk_core::api::*;
+use postdesk_core::model::{AccountStatus, Listing, MessageSummary, SendPermission};
+use postdesk_core::settings::Settings;
+use postdesk_core::{Backend, Engine};
+
+#[path = "../../dns/tests/support/knot.rs"]
+mod knot;
+
+const PASSWORD: &str = "Correct horse 1";
+
+/// A running `postdesk serve`; dropping it kills the process.
+struct Serve {
+    child: Child,
+    url: String,
+    token: String,
+    mx: SocketAddr,
+    submission: SocketAddr,
+    submissions: SocketAddr,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `serve` on the data folder with every listener on a free loopback port.
+fn serve(dir: &Path, resolver: SocketAddr) -> Serve {
+    let any = "127.0.0.1:0";
+    let mut c = Command::new(env!("CARGO_BIN_EXE_postdesk"));
+    c.arg("--data-dir")
+        .arg(dir)
+        .args(["--dns-resolver", &resolver.to_string(), "serve", "--listen", any])
+        .args(["--smtp-listen", any, "--submission-listen", any, "--smtps-listen", any])
+        .args(["--smtp-hostname", "mx.example.com"])
+        .env_remove("POSTDESK_UI_DIR")
+        .env_remove("POSTDESK_URL")
+        .env_remove("POSTDESK_TOKEN")
+        .stdout(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut token, mut url) = (String::new(), String::new());
+    let mut listeners = std::collections::HashMap::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        eprintln!("serve: {line}");
+        if line.starts_with("pd_") {
+            token = line.trim().to_string();
+        }
+        if let Some(rest) = line.strip_prefix("SMTP ") {
+            let (kind, addr) = rest.split_once(" listening on ").unwrap();
+            listeners.insert(kind.to_string(), addr.trim().parse::<SocketAddr>().unwrap());
+        }
+        if let Some(rest) = line.strip_prefix("Postdesk admin API listening on ") {
+            url = rest.split_whitespace().next().unwrap().to_string();
+            break;
+        }
+    }
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            eprintln!("serve: {line}");
+        }
+    });
+    assert!(!url.is_empty(), "serve did not start");
+    Serve {
+        child,
+        url,
+        token,
+        mx: listeners["mx"],
+        submission: listeners["submission"],
+        submissions: listeners["submissions"],
+    }
+}
+
+fn remote(s: &Serve, token: &str) -> RemoteBackend {
+    RemoteBackend::new(&s.url, Token::new(token), Options { ca_cert_pem: None, timeout: None }).unwrap()
+}
+
+/// swaks against `addr`; returns (exit success, the whole transcript).
+fn swaks(addr: SocketAddr, args: &[&str]) -> (bool, String) {
+    let out = Command::new("swaks")
+        .args(["--server", &addr.ip().to_string(), "--port", &addr.port().to_string(), "--helo", "client.test"])
+        .args(args)
+        .output()
+        .expect("run swaks (apt-get install -y swaks)");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    eprintln!("--- swaks {args:?} → {}\n{text}", out.status);
+    (out.status.success(), text)
+}
+
+/// Submission with STARTTLS and AUTH PLAIN as `user`.
+fn submit(s: &Serve, user: &str, password: &str, to: &str, subject: &str) -> (bool, String) {
+    swaks(
+        s.submission,
+        &[
+            "--tls",
+            "--auth",
+            "PLAIN",
+            "--auth-user",
+            user,
+            "--auth-password",
+            password,
+            "--from",
+            user,
+            "--to",
+            to,
+            "--header",
+            &format!("Subject: {subject}"),
+        ],
+    )
+}
+
+/// Waits until `address`'s INBOX holds `n` messages (delivery from the spool is
+/// asynchronous, normally milliseconds), then returns the listing.
+async fn inbox(b: &RemoteBackend, address: &str, n: u32) -> Listing<MessageSummary> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let page = b
+            .list_messages(ListMessages { address: address.into(), folder: None, offset: None, limit: Some(500) })
+            .await
+            .unwrap();
+        if page.total >= n || Instant::now() > deadline {
+            assert_eq!(page.total, n, "INBOX of {address}: {page:?}");
+            return page;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn account(address: &str, department: Option<&str>, password: Option<&str>) -> CreateAccount {
+    CreateAccount {
+        address: address.into(),
+        display_name: None,
+        department: department.map(str::to_string),
+        notes: None,
+        password: password.map(|p| Password(p.into())),
+        force_password_change: None,
+        quota_mb: None,
+    }
+}
+
+/// The DNS server the inbound checks (SPF, DKIM, DMARC) ask: authoritative for the
+/// outside sender's domain, so every lookup gets an answer at once.
+fn dns() -> (knot::Knot, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let zone = dir.path().join("remote.zone");
+    std::fs::write(
+        &zone,
+        "$ORIGIN remote.test.\n$TTL 60\n@ SOA ns admin 1 60 60 600 60\n@ NS ns\nns A 127.0.0.1\n@ TXT \"v=spf1 ip4:127.0.0.1 -all\"\n",
+    )
+    .unwrap();
+    (knot::Knot::start(&[("remote.test.", zone.as_path())]), dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_delivers_smtp_mail_into_mailboxes_with_auth_lockout_policy_and_catch_all() {
+    let (dns, _zones) = dns();
+    let data = tempfile::tempdir().unwrap();
+    let s = serve(data.path(), dns.addr);
+    assert!(s.token.starts_with("pd_"));
+    let b = remote(&s, &s.token);
+
+    // Provisioning through the admin API.
+    b.create_domain(CreateDomain { domain: "example.com".into(), limits: None, group: None }).await.unwrap();
+    b.create_department(CreateDepartment { domain: "example.com".into(), path: "Sales".into(), parents: None })
+        .await
+        .unwrap();
+    b.create_account(account("ann@example.com", None, Some(PASSWORD))).await.unwrap();
+    b.create_account(account("bob@example.com", Some("Sales"), Some(PASSWORD))).await.unwrap();
+    b.create_account(account("carl@example.com", None, None)).await.unwrap();
+    b.create_account(account("dora@example.com", None, Some(PASSWORD))).await.unwrap();
+    b.add_account_alias(AddAccountAlias { address: "ann@example.com".into(), alias: "sales@example.com".into() })
+        .await
+        .unwrap();
+    b.update_settings(UpdateSettings {
+        domain: "example.com".into(),
+        target: BatchTarget::Department { path: "Sales".into(), subdepartments: None },
+        set: Some(Settings { external_send: Some(false), ..Default::default() }),
+        clear: None,
+    })
+    .await
+    .unwrap();
+    b.update_mailbox_settings(UpdateMailboxSettings {
+        domain: "example.com".into(),
+        lockout_threshold: Some(3),
+        retention_days: None,
+        mail_host: None,
+        catch_all: None,
+        catch_all_target: None,
+    })
+    .await
+    .unwrap();
+
+    // Inbound (MX): delivered into the INBOX, with our Received header on top.
+    let (ok, out) =
+        swaks(s.mx, &["--from", "someone@remote.test", "--to", "Ann@Example.com", "--header", "Subject: inbound one"]);
+    assert!(ok && out.contains("250 2.0.0 Ok: queued as"), "{out}");
+    let page = inbox(&b, "ann@example.com", 1).await;
+    assert_eq!(page.items[0].subject, "inbound one");
+    // Mail to an account alias lands in the account's INBOX.
+    let (ok, _) = swaks(s.mx, &["--from", "x@remote.test", "--to", "sales@example.com", "--header", "Subject: alias"]);
+    assert!(ok);
+    inbox(&b, "ann@example.com", 2).await;
+    let view = b.get_mailbox(GetMailbox { address: "ann@example.com".into() }).await.unwrap();
+    assert_eq!(view.messages, 2);
+    let engine = Engine::open(data.path()).await.unwrap();
+    let raw = String::from_utf8(engine.message_bytes("ann@example.com", "INBOX", 1).await.unwrap()).unwrap();
+    assert!(raw.starts_with("Received: from client.test"), "{raw}");
+    assert!(raw.contains("by mx.example.com"), "{raw}");
+    assert!(raw.contains("Authentication-Results: mx.example.com") && raw.contains("spf=pass"), "{raw}");
+    engine.close().await;
+
+    // Unknown recipient: refused at RCPT.
+    let (ok, out) = swaks(s.mx, &["--from", "someone@remote.test", "--to", "nobody@example.com"]);
+    assert!(!ok && out.contains("550 5.1.1 Recipient address rejected: <nobody@example.com>: user unknown"), "{out}");
+
+    // Submission: STARTTLS + AUTH PLAIN with the account's password, internal mail.
+    let (ok, out) = submit(&s, "bob@example.com", PASSWORD, "ann@example.com", "from bob");
+    assert!(ok && out.contains("235 2.7.0 Authentication successful"), "{out}");
+    let page = inbox(&b, "ann@example.com", 3).await;
+    assert!(page.items.iter().any(|m| m.subject == "from bob"));
+
+    // Bob's department may not send outside: refused at RCPT, naming rule and level.
+    let (ok, out) = submit(&s, "bob@example.com", PASSWORD, "friend@remote.test", "outside");
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("550 5.7.1 external send is not allowed for bob@example.com (external_send, department Sales)"),
+        "{out}"
+    );
+    // Ann may (the message waits in the spool for the outbound relay, which is not built).
+    let (ok, out) = submit(&s, "ann@example.com", PASSWORD, "friend@remote.test", "outside");
+    assert!(ok && out.contains("250 2.0.0 Ok: queued as"), "{out}");
+
+    // Wrong passwords lock the account at the domain's threshold (3).
+    for _ in 0..3 {
+        let (ok, out) = submit(&s, "dora@example.com", "wrong password 9", "ann@example.com", "x");
+        assert!(!ok && out.contains("535 5.7.8"), "{out}");
+    }
+    let dora = b.get_account(GetAccount { address: "dora@example.com".into() }).await.unwrap();
+    assert_eq!(dora.status, AccountStatus::Locked);
+    let (ok, out) = submit(&s, "dora@example.com", PASSWORD, "ann@example.com", "x");
+    assert!(!ok && out.contains("535 5.7.8 Account locked"), "{out}");
+    // An unauthenticated client cannot submit.
+    let (ok, out) = swaks(s.submission, &["--tls", "--from", "ann@example.com", "--to", "bob@example.com"]);
+    assert!(!ok && out.contains("530 5.7.0"), "{out}");
+    // Implicit TLS (465-style) with AUTH LOGIN works too.
+    let (ok, out) = swaks(
+        s.submissions,
+        &[
+            "--tls-on-connect",
+            "--auth",
+            "LOGIN",
+            "--auth-user",
+            "ann@example.com",
+            "--auth-password",
+            PASSWORD,
+            "--from",
+            "sales@example.com",
+            "--to",
+            "bob@example.com",
+        ],
+    );
+    assert!(ok, "{out}");
+    inbox(&b, "bob@example.com", 1).await;
+
+    // Catch-all: unknown local parts go to the collector.
+    b.update_mailbox_settings(UpdateMailboxSettings {
+        domain: "example.com".into(),
+        lockout_threshold: None,
+        retention_days: None,
+        mail_host: None,
+        catch_all: Some(true),
+        catch_all_target: Some("carl@example.com".into()),
+    })
+    .await
+    .unwrap();
+    let (ok, out) = swaks(
+        s.mx,
+        &["--from", "someone@remote.test", "--to", "whoever-123@example.com", "--header", "Subject: collected"],
+    );
+    assert!(ok, "{out}");
+    let page = inbox(&b, "carl@example.com", 1).await;
+    assert_eq!(page.items[0].subject, "collected");
+
+    // Graceful stop on SIGTERM.
+    let mut s = s;
+    let status = Command::new("kill").args(["-TERM", &s.child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let exit = loop {
+        if let Some(exit) = s.child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "{exit}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spooled_mail_is_delivered_exactly_once_across_a_crash() {
+    let (dns, _zones) = dns();
+    let data = tempfile::tempdir().unwrap();
+    let s = serve(data.path(), dns.addr);
+    let b = remote(&s, &s.token);
+    b.create_domain(CreateDomain { domain: "example.com".into(), limits: None, group: None }).await.unwrap();
+    b.create_account(account("ann@example.com", None, None)).await.unwrap();
+    b.create_account(account("bob@example.com", None, None)).await.unwrap();
+    // A group anyone may write to, fanning out to both mailboxes.
+    b.create_group(CreateGroup {
+        address: "team@example.com".into(),
+        name: "Team".into(),
+        members: Some(vec!["ann@example.com".into(), "bob@example.com".into()]),
+        send_permission: Some(SendPermission::Anyone),
+        allowed_senders: None,
+    })
+    .await
+    .unwrap();
+
+    // Many messages in one session, then SIGKILL right after the last 250.
+    let script = format!(
+        "import smtplib\n\
+         s = smtplib.SMTP('127.0.0.1', {port})\n\
+         s.ehlo('client.test')\n\
+         for i in range(60):\n\
+         \x20   to = ['team@example.com'] if i % 2 else ['ann@example.com']\n\
+         \x20   s.sendmail('someone@remote.test', to, 'Subject: m%d\\r\\n\\r\\nbody %d\\r\\n' % (i, i))\n\
+         print('SENT', flush=True)\n",
+        port = s.mx.port()
+    );
+    let out = Command::new("python3").arg("-c").arg(&script).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("SENT"), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = s.token.clone();
+    drop(s); // SIGKILL
+
+    // Restart: what was not delivered yet is, and nothing twice.
+    let s = serve(data.path(), dns.addr);
+    assert!(s.token.is_empty(), "the first-start token was shown once");
+    let b = remote(&s, &token);
+    inbox(&b, "ann@example.com", 60).await;
+    inbox(&b, "bob@example.com", 30).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    inbox(&b, "ann@example.com", 60).await;
+}

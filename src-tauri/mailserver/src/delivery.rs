@@ -1,0 +1,230 @@
+//! Delivery from the spool into mailboxes.
+//!
+//! The SMTP service answers 250 once a message is in the [`FileSpool`] (group-committed,
+//! one fdatasync per batch of concurrent messages). This task then moves spooled messages
+//! into the INBOX of every mailbox their recipients resolve to, in batches through
+//! [`Engine::deliver_batch`]: one blob write per message, one database transaction per
+//! batch, and the message's queue id recorded in that transaction as its delivery key.
+//! Only after the transaction commits does the spool [finish](FileSpool::finish) the
+//! messages (and delete segments whose messages are all finished).
+//!
+//! Crash safety: a crash before the commit leaves the messages unfinished in the spool;
+//! a crash after it leaves them too (finishing is not durable), and the next run offers
+//! them again — the keys make that redelivery store nothing twice. So every 250'd message
+//! reaches its mailboxes exactly once.
+//!
+//! Recipients are resolved again at delivery (aliases, groups, pickup rules, catch-all as
+//! they are now), and a group's or alias's mailboxes are filtered through the policy
+//! decision (each receiving account's external-receive restriction). A mailbox that cannot
+//! take the message (full, disabled since) is logged and counted; there are no bounces
+//! yet. Recipients outside our domains (submission to the world) wait in the spool for the
+//! outbound relay, which is not built: their messages are not finished.
+
+use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use postdesk_core::engine::KeyedMessage;
+use postdesk_core::policy::{ClientProtocol, Envelope};
+use postdesk_core::{Engine, ErrorCode};
+use postdesk_smtp::{FileSpool, QueueId};
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+/// Spooled messages delivered per database transaction at most.
+const BATCH: usize = 64;
+/// How long to wait before retrying after the engine failed (database busy or down).
+const RETRY: Duration = Duration::from_secs(5);
+/// How often to look at the spool without a signal (nothing should be missed, but a
+/// failed pass is retried this way too).
+const IDLE: Duration = Duration::from_secs(60);
+/// Delivery keys older than this are forgotten (the spool offers a message again only
+/// after a restart, long before).
+const KEEP_KEYS: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// What the delivery task has done since start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct DeliveryStats {
+    /// Spooled messages handled (delivered, or nothing left to deliver to).
+    pub messages: u64,
+    /// Copies stored in mailboxes.
+    pub copies: u64,
+    /// Copies a mailbox did not take (full, disabled, refused by its receive policy).
+    pub refused: u64,
+    /// Spooled messages that were delivered before (a redelivery after a restart).
+    pub already_delivered: u64,
+    /// Messages kept in the spool for recipients outside our domains (no outbound relay yet).
+    pub awaiting_relay: u64,
+    /// Delivery passes that failed and were retried.
+    pub retries: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    messages: AtomicU64,
+    copies: AtomicU64,
+    refused: AtomicU64,
+    already: AtomicU64,
+    awaiting_relay: AtomicU64,
+    retries: AtomicU64,
+}
+
+impl Stats {
+    pub(crate) fn snapshot(&self) -> DeliveryStats {
+        DeliveryStats {
+            messages: self.messages.load(Ordering::Relaxed),
+            copies: self.copies.load(Ordering::Relaxed),
+            refused: self.refused.load(Ordering::Relaxed),
+            already_delivered: self.already.load(Ordering::Relaxed),
+            awaiting_relay: self.awaiting_relay.load(Ordering::Relaxed),
+            retries: self.retries.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// The delivery key of a spooled message.
+pub fn key(id: QueueId) -> String {
+    format!("smtp:{id}")
+}
+
+/// Runs until `stop`, then makes one last pass over what is spooled.
+pub(crate) async fn run(engine: Engine, spool: Arc<FileSpool>, stats: Arc<Stats>, stop: CancellationToken) {
+    let committed = spool.committed();
+    let mut awaiting_relay: HashSet<QueueId> = HashSet::new();
+    let forget = |engine: Engine| async move {
+        let before = time::OffsetDateTime::now_utc() - KEEP_KEYS;
+        if let Err(e) = engine.forget_delivery_keys(before).await {
+            tracing::warn!("cannot prune delivery keys: {}", e.message);
+        }
+    };
+    forget(engine.clone()).await;
+    let mut last_prune = tokio::time::Instant::now();
+    loop {
+        let stopping = stop.is_cancelled();
+        let failed = match pass(&engine, &spool, &stats, &mut awaiting_relay).await {
+            Ok(()) => false,
+            Err(e) => {
+                stats.retries.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!("delivery into mailboxes failed, retrying: {}", e.message);
+                true
+            }
+        };
+        stats.awaiting_relay.store(awaiting_relay.len() as u64, Ordering::Relaxed);
+        if stopping {
+            break;
+        }
+        if last_prune.elapsed() > Duration::from_secs(24 * 3600) {
+            forget(engine.clone()).await;
+            last_prune = tokio::time::Instant::now();
+        }
+        tokio::select! {
+            _ = committed.notified() => {}
+            _ = tokio::time::sleep(if failed { RETRY } else { IDLE }) => {}
+            _ = stop.cancelled() => {}
+        }
+    }
+}
+
+/// Delivers everything spooled and not waiting for the relay.
+async fn pass(
+    engine: &Engine,
+    spool: &Arc<FileSpool>,
+    stats: &Stats,
+    awaiting_relay: &mut HashSet<QueueId>,
+) -> postdesk_core::Result<()> {
+    let pending: Vec<QueueId> = spool.ids().into_iter().filter(|id| !awaiting_relay.contains(id)).collect();
+    for chunk in pending.chunks(BATCH) {
+        let mut batch = Vec::with_capacity(chunk.len());
+        let mut done = Vec::with_capacity(chunk.len());
+        for &id in chunk {
+            // File reads off the async workers.
+            let reader = spool.clone();
+            let read = tokio::task::spawn_blocking(move || reader.read(id))
+                .await
+                .map_err(|e| postdesk_core::Error::internal(format!("spool read task failed: {e}")))?;
+            let message = match read {
+                Ok(Some(m)) => m,
+                Ok(None) => continue,
+                Err(e) => {
+                    // A record that no longer reads back can never be delivered.
+                    tracing::error!(%id, "spooled message unreadable, dropped: {e}");
+                    done.push(id);
+                    continue;
+                }
+            };
+            let (mailboxes, external) = receivers(engine, &message.envelope).await?;
+            if external {
+                awaiting_relay.insert(id);
+            } else {
+                done.push(id);
+            }
+            batch.push(KeyedMessage { key: key(id), mailboxes, raw: message.message });
+        }
+        let outcomes = engine.deliver_batch(batch).await?;
+        for outcome in outcomes {
+            stats.messages.fetch_add(1, Ordering::Relaxed);
+            if outcome.already {
+                stats.already.fetch_add(1, Ordering::Relaxed);
+            }
+            stats.copies.fetch_add(outcome.delivered.len() as u64, Ordering::Relaxed);
+            stats.refused.fetch_add(outcome.refused.len() as u64, Ordering::Relaxed);
+            for (mailbox, why) in &outcome.refused {
+                tracing::warn!(key = %outcome.key, %mailbox, "not delivered: {}", why.message);
+            }
+        }
+        let finisher = spool.clone();
+        let _ = tokio::task::spawn_blocking(move || finisher.finish(&done)).await;
+    }
+    Ok(())
+}
+
+/// The mailboxes a spooled message goes to, and whether some recipient is outside our
+/// domains (or an alias sends a copy outside): that part waits for the outbound relay.
+async fn receivers(engine: &Engine, envelope: &postdesk_smtp::Envelope) -> postdesk_core::Result<(Vec<String>, bool)> {
+    let mut mailboxes = BTreeSet::new();
+    let mut external = false;
+    let protocol =
+        if envelope.account.is_some() || envelope.listener != "mx" { ClientProtocol::Smtp } else { ClientProtocol::Mx };
+    for rcpt in &envelope.recipients {
+        let domain = rcpt.rsplit_once('@').map_or("", |(_, d)| d);
+        if !engine.is_local_domain(domain).await? {
+            external = true;
+            continue;
+        }
+        let resolution = match engine.resolve_recipient(rcpt).await {
+            Ok(r) => r,
+            Err(e) if matches!(e.code, ErrorCode::NotFound | ErrorCode::Validation) => {
+                tracing::warn!(%rcpt, queue_id = %envelope.queue_id, "recipient gone since acceptance: {}", e.message);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        external |= !resolution.external.is_empty();
+        // Each mailbox of a group or alias decides for itself (its receive restriction).
+        let asked = Envelope {
+            sender: envelope.mail_from.clone(),
+            recipients: vec![rcpt.clone()],
+            authenticated_user: envelope.account.clone(),
+            protocol,
+            auto_forward: false,
+        };
+        match engine.decide_policy(asked).await {
+            Ok(explanation) => match explanation.decision.recipients.first() {
+                Some(d) if !d.allowed => {
+                    tracing::warn!(%rcpt, queue_id = %envelope.queue_id, "refused at delivery: {}", d.reason);
+                }
+                Some(d) if !d.mailboxes.is_empty() => {
+                    mailboxes.extend(d.mailboxes.iter().filter(|m| m.allowed).map(|m| m.address.clone()));
+                }
+                _ => mailboxes.extend(resolution.mailboxes),
+            },
+            // The sending account went away since: the message was accepted, deliver it.
+            Err(e) if matches!(e.code, ErrorCode::NotFound | ErrorCode::Validation) => {
+                mailboxes.extend(resolution.mailboxes);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((mailboxes.into_iter().collect(), external))
+}

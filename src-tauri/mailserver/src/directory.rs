@@ -1,0 +1,101 @@
+//! [`Directory`] over the engine.
+
+use async_trait::async_trait;
+use postdesk_core::api::{GetAccount, GetEffectiveSettings};
+use postdesk_core::engine::{Login, LoginRefusal};
+use postdesk_core::model::AddressKind;
+use postdesk_core::{Backend, Engine, ErrorCode};
+use postdesk_smtp::{Account, AuthOutcome, Directory, DirectoryError, RecipientStatus};
+
+/// The engine as the SMTP service's directory. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct EngineDirectory {
+    engine: Engine,
+}
+
+impl EngineDirectory {
+    /// A directory over `engine`.
+    pub fn new(engine: Engine) -> EngineDirectory {
+        EngineDirectory { engine }
+    }
+}
+
+fn unavailable(e: postdesk_core::Error) -> DirectoryError {
+    DirectoryError(e.message)
+}
+
+#[async_trait]
+impl Directory for EngineDirectory {
+    /// Accepts what the engine's resolver delivers somewhere: an account (even a disabled
+    /// one: the policy then refuses it as disabled, 550 5.2.1, which says more than "user
+    /// unknown"), an alias or group, a pickup rule's or the catch-all's mailbox. Unknown
+    /// otherwise. Over quota when the one receiving mailbox (all of a group's or alias's
+    /// mailboxes) has no room for `size_hint` bytes (any byte when the client gave no SIZE).
+    async fn resolve_recipient(&self, address: &str, size_hint: usize) -> Result<RecipientStatus, DirectoryError> {
+        let resolution = match self.engine.resolve_recipient(address).await {
+            Ok(r) => r,
+            Err(e) if matches!(e.code, ErrorCode::NotFound | ErrorCode::Validation) => {
+                return Ok(RecipientStatus::Unknown);
+            }
+            Err(e) => return Err(unavailable(e)),
+        };
+        if resolution.mailboxes.is_empty() {
+            return Ok(match resolution.kind {
+                AddressKind::Account | AddressKind::AccountAlias => RecipientStatus::Accept,
+                // Only external targets (kept for the outbound relay) or nothing at all.
+                _ if !resolution.external.is_empty() => RecipientStatus::Accept,
+                _ => RecipientStatus::Unknown,
+            });
+        }
+        let needed = size_hint.max(1) as u64;
+        let mut full = 0;
+        for mailbox in &resolution.mailboxes {
+            let room = self.engine.mailbox_room(mailbox).await.map_err(unavailable)?;
+            if room.is_some_and(|r| r < needed) {
+                full += 1;
+            }
+        }
+        Ok(if full == resolution.mailboxes.len() && resolution.external.is_empty() {
+            RecipientStatus::OverQuota
+        } else {
+            RecipientStatus::Accept
+        })
+    }
+
+    /// Through [`Engine::verify_login`] (an account alias logs in as its account; a wrong
+    /// password counts towards the domain's lockout threshold), then the account's
+    /// effective SMTP switch. Disabled and deleted accounts answer like a switched-off
+    /// service (525 5.7.13 "user account disabled").
+    async fn authenticate(&self, user: &str, password: &str) -> Result<AuthOutcome, DirectoryError> {
+        let login = self.engine.verify_login(user, password).await.map_err(unavailable)?;
+        let address = match login {
+            Login::Accepted { address, .. } => address,
+            Login::Refused(LoginRefusal::WrongCredentials) => return Ok(AuthOutcome::WrongPassword),
+            Login::Refused(LoginRefusal::Locked) => return Ok(AuthOutcome::Locked),
+            Login::Refused(LoginRefusal::Disabled) => return Ok(AuthOutcome::SmtpDisabled),
+        };
+        let effective = self
+            .engine
+            .local_backend()
+            .get_effective_settings(GetEffectiveSettings { address: address.clone() })
+            .await
+            .map_err(unavailable)?;
+        if !effective.values.smtp.value {
+            return Ok(AuthOutcome::SmtpDisabled);
+        }
+        Ok(AuthOutcome::Authenticated(Account { id: address.clone(), address }))
+    }
+
+    async fn sender_addresses(&self, account: &Account) -> Result<Vec<String>, DirectoryError> {
+        let found = self.engine.local_backend().get_account(GetAccount { address: account.id.clone() }).await;
+        match found {
+            Ok(a) => Ok(std::iter::once(a.address).chain(a.aliases).collect()),
+            Err(e) if e.code == ErrorCode::NotFound => Ok(Vec::new()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn is_local_domain(&self, domain: &str) -> Result<bool, DirectoryError> {
+        self.engine.is_local_domain(domain).await.map_err(unavailable)
+    }
+}

@@ -1,0 +1,122 @@
+//! [`Policy`] over the engine's delivery-policy decision.
+
+use async_trait::async_trait;
+use postdesk_core::Engine;
+use postdesk_core::policy::{ClientProtocol, Envelope, PolicyExplanation, PolicyRule, RecipientDecision};
+use postdesk_core::settings::{SettingLevel, SettingSource};
+use postdesk_smtp::{ListenerKind, Policy, PolicyRequest, Stage, Verdict};
+
+/// Asks the engine's policy decision at RCPT, once per recipient, with the envelope as
+/// known then: the sender, this recipient, the authenticated account and the protocol
+/// (a session that authenticated is a mail client submitting, `smtp`; otherwise mail from
+/// another server, `mx`). The other stages are left to the SMTP profile's built-in checks.
+#[derive(Debug, Clone)]
+pub struct EnginePolicy {
+    engine: Engine,
+}
+
+impl EnginePolicy {
+    /// A policy over `engine`.
+    pub fn new(engine: Engine) -> EnginePolicy {
+        EnginePolicy { engine }
+    }
+}
+
+#[async_trait]
+impl Policy for EnginePolicy {
+    async fn check(&self, request: &PolicyRequest<'_>) -> Verdict {
+        let (Stage::Rcpt, Some(rcpt)) = (request.stage, request.rcpt_to) else {
+            return Verdict::Continue;
+        };
+        let protocol = if request.account.is_some() || request.listener != ListenerKind::Mx {
+            ClientProtocol::Smtp
+        } else {
+            ClientProtocol::Mx
+        };
+        let envelope = Envelope {
+            sender: request.mail_from.unwrap_or_default().to_string(),
+            recipients: vec![rcpt.to_string()],
+            authenticated_user: request.account.map(|a| a.address.clone()),
+            protocol,
+            auto_forward: false,
+        };
+        match self.engine.decide_policy(envelope).await {
+            Ok(explanation) => verdict(&explanation),
+            Err(e) => {
+                tracing::warn!("policy decision failed: {}", e.message);
+                Verdict::reject("policy_unavailable", 451, [4, 3, 0], "Temporary policy failure, try again later")
+            }
+        }
+    }
+}
+
+/// The rule's name as on the wire (`external_send`), used for the counters.
+pub(crate) fn rule_name(rule: PolicyRule) -> String {
+    serde_json::to_value(rule).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_else(|| format!("{rule:?}"))
+}
+
+/// Where a setting's effective value comes from, in words.
+fn source_words(source: &SettingSource) -> String {
+    match (source.level, &source.department) {
+        (SettingLevel::Department, Some(path)) => format!("department {path}"),
+        (SettingLevel::Department, None) => "a department".into(),
+        (SettingLevel::Domain, _) => "domain default".into(),
+        (SettingLevel::Account, _) => "account setting".into(),
+        (SettingLevel::BuiltIn, _) => "built-in default".into(),
+    }
+}
+
+/// `(setting, where it is set)` for a decision decided by a setting.
+fn deciding(explanation: &PolicyExplanation, d: &RecipientDecision) -> Option<(String, String, String)> {
+    let setting = d.setting.as_ref()?;
+    let source = explanation
+        .accounts
+        .iter()
+        .find(|a| a.address == setting.account)
+        .map(|a| source_words(a.values.source(setting.key)))
+        .unwrap_or_else(|| "built-in default".into());
+    Some((setting.account.clone(), setting.key.as_str().to_string(), source))
+}
+
+/// Maps the decision for the one recipient asked about to a verdict.
+pub(crate) fn verdict(explanation: &PolicyExplanation) -> Verdict {
+    let Some(d) = explanation.decision.recipients.first() else {
+        return Verdict::Continue;
+    };
+    if d.allowed {
+        return Verdict::Continue;
+    }
+    let rule = rule_name(d.rule);
+    let named = deciding(explanation, d);
+    let because = |what: &str| match &named {
+        Some((account, key, source)) => format!("{what} for {account} ({key}, {source})"),
+        None => format!("{what} ({rule})"),
+    };
+    let rcpt = &d.recipient;
+    let (code, enhanced, text) = match d.rule {
+        PolicyRule::ExternalSend => (550, [5, 7, 1], because("external send is not allowed")),
+        PolicyRule::ExternalReceive => (550, [5, 7, 1], because("external receive is not allowed")),
+        PolicyRule::ClientProtocol => (550, [5, 7, 1], because("SMTP is switched off")),
+        PolicyRule::AutoForward => (550, [5, 7, 1], because("automatic forwarding is not allowed")),
+        PolicyRule::GroupSendPermission => (550, [5, 7, 1], format!("{} ({rule})", d.reason)),
+        PolicyRule::AuthenticationRequired => (530, [5, 7, 0], format!("Authentication required ({rule})")),
+        PolicyRule::UnknownRecipient => (550, [5, 1, 1], format!("Recipient address rejected: <{rcpt}>: user unknown")),
+        PolicyRule::RecipientDisabled => (550, [5, 2, 1], format!("Mailbox <{rcpt}> is disabled ({rule})")),
+        PolicyRule::Relay => (554, [5, 7, 1], format!("Relay access denied for <{rcpt}> ({rule})")),
+        _ => (550, [5, 7, 1], format!("{} ({rule})", d.reason)),
+    };
+    Verdict::reject(rule, code, enhanced, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_names_are_the_wire_names() {
+        assert_eq!(rule_name(PolicyRule::ExternalSend), "external_send");
+        assert_eq!(rule_name(PolicyRule::GroupSendPermission), "group_send_permission");
+        assert_eq!(source_words(&SettingSource::department("Sales/East")), "department Sales/East");
+        assert_eq!(source_words(&SettingSource::domain()), "domain default");
+    }
+}
