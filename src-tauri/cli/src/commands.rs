@@ -145,6 +145,27 @@ impl From<SortArg> for AccountSort {
     }
 }
 
+/// Which accounts, in which order: shared by `accounts list` and `accounts export`.
+#[derive(Debug, clap::Args)]
+pub struct AccountFilter {
+    /// Substring of address or display name.
+    #[arg(long, short)]
+    pub query: Option<String>,
+    /// Only this department (and its sub-departments).
+    #[arg(long)]
+    pub dept: Option<String>,
+    /// Without sub-departments of --dept.
+    #[arg(long)]
+    pub no_subdepts: bool,
+    #[arg(long, value_enum)]
+    pub status: Option<StatusArg>,
+    #[arg(long, value_enum, default_value = "address")]
+    pub sort: SortArg,
+    /// Sort descending.
+    #[arg(long)]
+    pub desc: bool,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum AccountsCmd {
     /// Add an account (no password until one is set, unless --password-stdin).
@@ -172,22 +193,8 @@ pub enum AccountsCmd {
     /// List a domain's accounts (one page).
     List {
         domain: String,
-        /// Substring of address or display name.
-        #[arg(long, short)]
-        query: Option<String>,
-        /// Only this department (and its sub-departments).
-        #[arg(long)]
-        dept: Option<String>,
-        /// Without sub-departments of --dept.
-        #[arg(long)]
-        no_subdepts: bool,
-        #[arg(long, value_enum)]
-        status: Option<StatusArg>,
-        #[arg(long, value_enum, default_value = "address")]
-        sort: SortArg,
-        /// Sort descending.
-        #[arg(long)]
-        desc: bool,
+        #[command(flatten)]
+        filter: AccountFilter,
         #[arg(long, default_value_t = 0)]
         offset: u32,
         #[arg(long, default_value_t = 50)]
@@ -721,15 +728,15 @@ async fn accounts(b: &dyn Backend, cmd: &AccountsCmd, json: bool) -> Result<()> 
             };
             print_one(json, &b.create_account(p).await?)
         }
-        AccountsCmd::List { domain, query, dept, no_subdepts, status, sort, desc, offset, limit } => {
+        AccountsCmd::List { domain, filter: f, offset, limit } => {
             let p = ListAccounts {
                 domain: domain.clone(),
-                query: query.clone(),
-                department: dept.clone(),
-                subdepartments: Some(!no_subdepts),
-                status: status.map(Into::into),
-                sort: Some((*sort).into()),
-                descending: Some(*desc),
+                query: f.query.clone(),
+                department: f.dept.clone(),
+                subdepartments: Some(!f.no_subdepts),
+                status: f.status.map(Into::into),
+                sort: Some(f.sort.into()),
+                descending: Some(f.desc),
                 offset: Some(*offset),
                 limit: Some(*limit),
             };

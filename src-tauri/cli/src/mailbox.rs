@@ -12,7 +12,7 @@ use postdesk_core::api::*;
 use postdesk_core::model::*;
 use postdesk_core::{Backend, Error, Result};
 
-use crate::commands::{SortArg, StatusArg};
+use crate::commands::AccountFilter;
 use crate::output::{Table, print_list, print_one};
 
 #[derive(Subcommand, Debug)]
@@ -35,22 +35,8 @@ pub enum MailboxCmd {
         file: PathBuf,
         #[arg(long)]
         domain: String,
-        /// Substring of address or display name.
-        #[arg(long, short)]
-        query: Option<String>,
-        /// Only this department (and its sub-departments).
-        #[arg(long)]
-        dept: Option<String>,
-        /// Without sub-departments of --dept.
-        #[arg(long)]
-        no_subdepts: bool,
-        #[arg(long, value_enum)]
-        status: Option<StatusArg>,
-        #[arg(long, value_enum, default_value = "address")]
-        sort: SortArg,
-        /// Sort descending.
-        #[arg(long)]
-        desc: bool,
+        #[command(flatten)]
+        filter: AccountFilter,
     },
     /// List a domain's recycle bin.
     RecycleBin { domain: String },
@@ -259,15 +245,15 @@ pub async fn run(b: &dyn Backend, cmd: &MailboxCmd, json: bool) -> Result<()> {
             Ok(())
         }
         MailboxCmd::Import { file, domain, no_force_change } => import(b, file, domain, !no_force_change, json).await,
-        MailboxCmd::Export { file, domain, query, dept, no_subdepts, status, sort, desc } => {
+        MailboxCmd::Export { file, domain, filter: f } => {
             let p = ExportAccounts {
                 domain: domain.clone(),
-                query: query.clone(),
-                department: dept.clone(),
-                subdepartments: Some(!no_subdepts),
-                status: status.map(Into::into),
-                sort: Some((*sort).into()),
-                descending: Some(*desc),
+                query: f.query.clone(),
+                department: f.dept.clone(),
+                subdepartments: Some(!f.no_subdepts),
+                status: f.status.map(Into::into),
+                sort: Some(f.sort.into()),
+                descending: Some(f.desc),
             };
             let exported = b.export_accounts(p).await?;
             write_file(file, &exported)?;
