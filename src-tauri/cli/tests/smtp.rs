@@ -356,3 +356,62 @@ async fn spooled_mail_is_delivered_exactly_once_across_a_crash() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     inbox(&b, "ann@example.com", 60).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_domain_plan_limits_message_size_and_the_quota_is_checked_at_end_of_data() {
+    let (dns, _zones) = dns();
+    let data = tempfile::tempdir().unwrap();
+    let s = serve(data.path(), dns.addr);
+    let b = remote(&s, &s.token);
+    // A plan with 1 MiB attachments: messages up to 1 MiB × 4/3 × 78/76 + 1 MiB.
+    let limits = postdesk_core::model::PlanLimits { attachment_size_mb: 1, ..Default::default() };
+    let limit = limits.max_message_bytes();
+    b.create_domain(CreateDomain { domain: "example.com".into(), limits: Some(limits), group: None }).await.unwrap();
+    b.create_account(account("ann@example.com", None, None)).await.unwrap();
+    b.create_account(CreateAccount { quota_mb: Some(1), ..account("tiny@example.com", None, None) }).await.unwrap();
+
+    let body = data.path().join("body.txt");
+    let line = format!("{}\r\n", "x".repeat(998));
+    std::fs::write(&body, line.repeat((limit as usize + 4096) / line.len() + 1)).unwrap();
+    let body_arg = format!("@{}", body.display());
+
+    // smtplib declares SIZE: refused at RCPT, before any data is sent.
+    let script = format!(
+        "import smtplib\n\
+         s = smtplib.SMTP('127.0.0.1', {port})\n\
+         s.ehlo('client.test')\n\
+         try:\n\
+         \x20   s.sendmail('someone@remote.test', ['ann@example.com'], open({body:?}).read())\n\
+         except smtplib.SMTPRecipientsRefused as e:\n\
+         \x20   code, text = e.recipients['ann@example.com']\n\
+         \x20   print('REFUSED', code, text.decode())\n",
+        port = s.mx.port(),
+        body = body.display().to_string(),
+    );
+    let out = Command::new("python3").arg("-c").arg(&script).output().unwrap();
+    let out = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.contains(&format!(
+            "REFUSED 552 5.3.4 Message too big for <ann@example.com>: its domain accepts at most {limit} bytes"
+        )),
+        "{out}"
+    );
+
+    // swaks declares nothing: refused at the end of DATA.
+    let mx = ["--from", "someone@remote.test", "--to"];
+    let (ok, text) = swaks(s.mx, &[&mx[..], &["ann@example.com", "--body", &body_arg]].concat());
+    assert!(!ok && text.contains("<** 552 5.3.4 Message too big for <ann@example.com>"), "{text}");
+
+    // The quota: 600 KB fits a 1 MiB mailbox once; the second copy is refused whole.
+    std::fs::write(&body, line.repeat(600)).unwrap();
+    let (ok, text) = swaks(s.mx, &[&mx[..], &["tiny@example.com", "--body", &body_arg]].concat());
+    assert!(ok, "{text}");
+    inbox(&b, "tiny@example.com", 1).await;
+    let (ok, text) = swaks(s.mx, &[&mx[..], &["tiny@example.com", "--body", &body_arg]].concat());
+    assert!(!ok && text.contains("<** 552 5.2.2 Mailbox <tiny@example.com> is full"), "{text}");
+    // With a recipient that has room the message is deferred, not split.
+    let (ok, text) = swaks(s.mx, &[&mx[..], &["tiny@example.com,ann@example.com", "--body", &body_arg]].concat());
+    assert!(!ok && text.contains("<** 452 4.2.2 Mailbox <tiny@example.com> is full"), "{text}");
+    inbox(&b, "ann@example.com", 0).await;
+    inbox(&b, "tiny@example.com", 1).await;
+}

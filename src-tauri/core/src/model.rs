@@ -20,6 +20,18 @@ pub struct PlanLimits {
     pub large_attachments: bool,
 }
 
+impl PlanLimits {
+    /// The largest message, in bytes as received over SMTP, that a mailbox of this plan
+    /// accepts: an attachment of the plan's size encoded in base64 (4/3, plus CRLF after
+    /// every 76 characters: × 4/3 × 78/76) and 1 MiB for the text and headers around it.
+    /// 60 MiB attachments → 87.1 MiB messages.
+    pub fn max_message_bytes(&self) -> u64 {
+        const MIB: u64 = 1024 * 1024;
+        let attachment = u64::from(self.attachment_size_mb) * MIB;
+        (attachment * 4 * 78).div_ceil(3 * 76) + MIB
+    }
+}
+
 impl Default for PlanLimits {
     /// The standard edition of seed 004: 60 MB attachments, large ones allowed.
     fn default() -> Self {

@@ -5,7 +5,7 @@ use postdesk_core::api::{GetAccount, GetEffectiveSettings};
 use postdesk_core::engine::{Login, LoginRefusal};
 use postdesk_core::model::AddressKind;
 use postdesk_core::{Backend, Engine, ErrorCode};
-use postdesk_smtp::{Account, AuthOutcome, Directory, DirectoryError, RecipientStatus};
+use postdesk_smtp::{Account, AuthOutcome, Directory, DirectoryError, MessageStatus, RecipientStatus};
 
 /// The engine as the SMTP service's directory. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -18,20 +18,9 @@ impl EngineDirectory {
     pub fn new(engine: Engine) -> EngineDirectory {
         EngineDirectory { engine }
     }
-}
 
-fn unavailable(e: postdesk_core::Error) -> DirectoryError {
-    DirectoryError(e.message)
-}
-
-#[async_trait]
-impl Directory for EngineDirectory {
-    /// Accepts what the engine's resolver delivers somewhere: an account (even a disabled
-    /// one: the policy then refuses it as disabled, 550 5.2.1, which says more than "user
-    /// unknown"), an alias or group, a pickup rule's or the catch-all's mailbox. Unknown
-    /// otherwise. Over quota when the one receiving mailbox (all of a group's or alias's
-    /// mailboxes) has no room for `size_hint` bytes (any byte when the client gave no SIZE).
-    async fn resolve_recipient(&self, address: &str, size_hint: usize) -> Result<RecipientStatus, DirectoryError> {
+    /// One recipient against a message of `size` bytes (0 = unknown size).
+    async fn status(&self, address: &str, size: usize) -> Result<RecipientStatus, DirectoryError> {
         let resolution = match self.engine.resolve_recipient(address).await {
             Ok(r) => r,
             Err(e) if matches!(e.code, ErrorCode::NotFound | ErrorCode::Validation) => {
@@ -39,6 +28,12 @@ impl Directory for EngineDirectory {
             }
             Err(e) => return Err(unavailable(e)),
         };
+        let domain = address.rsplit_once('@').map_or("", |(_, d)| d);
+        if let Some(limit) = self.engine.domain_message_limit(domain).await.map_err(unavailable)?
+            && size as u64 > limit
+        {
+            return Ok(RecipientStatus::TooLarge { limit: usize::try_from(limit).unwrap_or(usize::MAX) });
+        }
         if resolution.mailboxes.is_empty() {
             return Ok(match resolution.kind {
                 AddressKind::Account | AddressKind::AccountAlias => RecipientStatus::Accept,
@@ -47,7 +42,7 @@ impl Directory for EngineDirectory {
                 _ => RecipientStatus::Unknown,
             });
         }
-        let needed = size_hint.max(1) as u64;
+        let needed = size.max(1) as u64;
         let mut full = 0;
         for mailbox in &resolution.mailboxes {
             let room = self.engine.mailbox_room(mailbox).await.map_err(unavailable)?;
@@ -59,6 +54,53 @@ impl Directory for EngineDirectory {
             RecipientStatus::OverQuota
         } else {
             RecipientStatus::Accept
+        })
+    }
+}
+
+fn unavailable(e: postdesk_core::Error) -> DirectoryError {
+    DirectoryError(e.message)
+}
+
+#[async_trait]
+impl Directory for EngineDirectory {
+    /// Accepts what the engine's resolver delivers somewhere: an account (even a disabled
+    /// one: the policy then refuses it as disabled, 550 5.2.1, which says more than "user
+    /// unknown"), an alias or group, a pickup rule's or the catch-all's mailbox. Unknown
+    /// otherwise. Too large when the declared SIZE is over what the plan of the address's
+    /// domain accepts. Over quota when the one receiving mailbox (all of a group's or
+    /// alias's mailboxes) has no room for `size_hint` bytes (any byte when the client gave
+    /// no SIZE).
+    async fn resolve_recipient(&self, address: &str, size_hint: usize) -> Result<RecipientStatus, DirectoryError> {
+        self.status(address, size_hint).await
+    }
+
+    /// The same checks with the message's real size, for every recipient at one of our
+    /// domains (recipients elsewhere are the outbound relay's business).
+    async fn check_message(&self, recipients: &[String], size: usize) -> Result<MessageStatus, DirectoryError> {
+        let mut full = Vec::new();
+        let mut local = 0;
+        for recipient in recipients {
+            let domain = recipient.rsplit_once('@').map_or("", |(_, d)| d);
+            if !self.engine.is_local_domain(domain).await.map_err(unavailable)? {
+                continue;
+            }
+            local += 1;
+            match self.status(recipient, size).await? {
+                RecipientStatus::TooLarge { limit } => {
+                    return Ok(MessageStatus::TooLarge { recipient: recipient.clone(), limit });
+                }
+                RecipientStatus::OverQuota => full.push(recipient),
+                // Unknown now (removed since RCPT): delivery logs and counts it.
+                RecipientStatus::Accept | RecipientStatus::Unknown => {}
+            }
+        }
+        Ok(match full.first() {
+            None => MessageStatus::Accept,
+            Some(first) => MessageStatus::OverQuota {
+                recipient: (*first).clone(),
+                all: full.len() == local && local == recipients.len(),
+            },
         })
     }
 

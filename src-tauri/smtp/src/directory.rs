@@ -28,6 +28,37 @@ pub enum RecipientStatus {
     Unknown,
     /// The mailbox is full (or would be with this message): 452 4.2.2.
     OverQuota,
+    /// The declared size is over what the recipient's domain accepts (its plan):
+    /// 552 5.3.4 at RCPT.
+    TooLarge {
+        /// The largest message the recipient accepts, in bytes.
+        limit: usize,
+    },
+}
+
+/// What the directory says about a whole message at the end of DATA, now that its real
+/// size is known (a client need not declare SIZE, and may declare it wrongly).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageStatus {
+    /// Every recipient can take it.
+    Accept,
+    /// Over the size `recipient`'s domain accepts: 552 5.3.4 for the message.
+    TooLarge {
+        /// The recipient whose limit it breaks.
+        recipient: String,
+        /// That limit, in bytes.
+        limit: usize,
+    },
+    /// `recipient`'s mailbox has no room for it. The message is refused as a whole
+    /// (SMTP has one reply for all recipients): 552 5.2.2 when no recipient has room,
+    /// otherwise 452 4.2.2 so the sender tries again later rather than any copy being
+    /// lost.
+    OverQuota {
+        /// The first recipient without room.
+        recipient: String,
+        /// Whether every recipient is without room.
+        all: bool,
+    },
 }
 
 /// The outcome of checking a user name and password.
@@ -60,6 +91,13 @@ pub trait Directory: Send + Sync + 'static {
     /// `size_hint` bytes (0 when the client gave no SIZE).
     async fn resolve_recipient(&self, address: &str, size_hint: usize) -> Result<RecipientStatus, DirectoryError>;
 
+    /// Whether every recipient can take this message of `size` bytes (as it will be
+    /// stored, with our trace headers), asked at the end of DATA. The default accepts.
+    async fn check_message(&self, recipients: &[String], size: usize) -> Result<MessageStatus, DirectoryError> {
+        let _ = (recipients, size);
+        Ok(MessageStatus::Accept)
+    }
+
     /// Checks a user name (an address) and password.
     async fn authenticate(&self, user: &str, password: &str) -> Result<AuthOutcome, DirectoryError>;
 
@@ -77,7 +115,10 @@ struct MemoryAccount {
     aliases: Vec<String>,
     locked: bool,
     smtp_enabled: bool,
-    over_quota: bool,
+    /// Free bytes in the mailbox; `None` = no quota.
+    room: Option<usize>,
+    /// The largest message the mailbox accepts; `None` = no limit.
+    max_message: Option<usize>,
     failures: u32,
 }
 
@@ -156,8 +197,36 @@ impl MemoryDirectory {
 
     /// Marks a mailbox full.
     pub fn over_quota(self, address: &str) -> Self {
-        self.update(address, |a| a.over_quota = true);
+        self.update(address, |a| a.room = Some(0));
         self
+    }
+
+    /// Gives a mailbox `bytes` of free room.
+    pub fn room(self, address: &str, bytes: usize) -> Self {
+        self.update(address, |a| a.room = Some(bytes));
+        self
+    }
+
+    /// Limits the size of messages a mailbox accepts (the domain plan's limit in the engine).
+    pub fn max_message(self, address: &str, bytes: usize) -> Self {
+        self.update(address, |a| a.max_message = Some(bytes));
+        self
+    }
+
+    /// Status of one recipient for a message of `size` bytes.
+    fn status(&self, address: &str, size: usize) -> RecipientStatus {
+        let address = canon(address);
+        let target = self.aliases.get(&address).cloned().unwrap_or(address.clone());
+        let accounts = self.accounts.lock().expect("directory lock");
+        match accounts.get(&target) {
+            Some(MemoryAccount { max_message: Some(limit), .. }) if size > *limit => {
+                RecipientStatus::TooLarge { limit: *limit }
+            }
+            Some(MemoryAccount { room: Some(room), .. }) if size.max(1) > *room => RecipientStatus::OverQuota,
+            Some(_) => RecipientStatus::Accept,
+            None if self.catch_all.contains(domain_of(&address)) => RecipientStatus::Accept,
+            None => RecipientStatus::Unknown,
+        }
     }
 
     /// Locks an account.
@@ -195,15 +264,26 @@ impl MemoryDirectory {
 
 #[async_trait]
 impl Directory for MemoryDirectory {
-    async fn resolve_recipient(&self, address: &str, _size_hint: usize) -> Result<RecipientStatus, DirectoryError> {
-        let address = canon(address);
-        let target = self.aliases.get(&address).cloned().unwrap_or(address.clone());
-        let accounts = self.accounts.lock().expect("directory lock");
-        Ok(match accounts.get(&target) {
-            Some(a) if a.over_quota => RecipientStatus::OverQuota,
-            Some(_) => RecipientStatus::Accept,
-            None if self.catch_all.contains(domain_of(&address)) => RecipientStatus::Accept,
-            None => RecipientStatus::Unknown,
+    async fn resolve_recipient(&self, address: &str, size_hint: usize) -> Result<RecipientStatus, DirectoryError> {
+        Ok(self.status(address, size_hint))
+    }
+
+    async fn check_message(&self, recipients: &[String], size: usize) -> Result<MessageStatus, DirectoryError> {
+        let mut full = Vec::new();
+        for r in recipients {
+            match self.status(r, size) {
+                RecipientStatus::TooLarge { limit } => {
+                    return Ok(MessageStatus::TooLarge { recipient: r.clone(), limit });
+                }
+                RecipientStatus::OverQuota => full.push(r),
+                _ => {}
+            }
+        }
+        Ok(match full.first() {
+            None => MessageStatus::Accept,
+            Some(first) => {
+                MessageStatus::OverQuota { recipient: (*first).clone(), all: full.len() == recipients.len() }
+            }
         })
     }
 

@@ -37,7 +37,7 @@ pub use config::{
     SmtpProfile,
 };
 pub use counters::{Counters, CountersSnapshot};
-pub use directory::{Account, AuthOutcome, Directory, DirectoryError, MemoryDirectory, RecipientStatus};
+pub use directory::{Account, AuthOutcome, Directory, DirectoryError, MemoryDirectory, MessageStatus, RecipientStatus};
 pub use inbound::InboundVerifier;
 pub use policy::{NoPolicy, Policy, PolicyRequest, Stage, Verdict};
 pub use reply::Reply;

@@ -294,3 +294,53 @@ async fn tiny_size_limit_is_enforced_while_reading() {
     }
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recipient_size_limits_and_mailbox_room_at_rcpt_and_end_of_data() {
+    let server = TestServer::with(|s| {
+        s.directory = support::directory()
+            .account("fred@example.test", support::PASSWORD)
+            .max_message("fred@example.test", 1000)
+            .room("dora@example.test", 2000);
+    })
+    .await;
+    let (mut w, _) = Wire::open(server.mx).await;
+    w.cmd("EHLO client.test").await;
+    let message = |n: usize| format!("Subject: s\r\n\r\n{}\r\n.\r\n", "x".repeat(n));
+
+    // Declared sizes are judged per recipient at RCPT.
+    w.cmd("MAIL FROM:<a@remote.test> SIZE=5000").await;
+    let too_big = w.cmd("RCPT TO:<fred@example.test>").await;
+    assert!(too_big.starts_with("552 5.3.4 Message too big for <fred@example.test>"), "{too_big}");
+    assert!(too_big.contains("at most 1000 bytes"), "{too_big}");
+    assert!(w.cmd("RCPT TO:<dora@example.test>").await.starts_with("452 4.2.2 "));
+    assert!(w.cmd("RCPT TO:<ann@example.test>").await.starts_with("250 "));
+    w.cmd("RSET").await;
+
+    // Without SIZE the real size decides at the end of DATA, and nothing is stored.
+    let cases = [
+        (vec!["fred@example.test"], 1500, "552 5.3.4 Message too big for <fred@example.test>"),
+        (vec!["dora@example.test"], 2500, "552 5.2.2 Mailbox <dora@example.test> is full"),
+        (vec!["ann@example.test", "dora@example.test"], 2500, "452 4.2.2 Mailbox <dora@example.test> is full"),
+        (vec!["ann@example.test", "dora@example.test"], 300, "250 2.0.0 Ok: queued as"),
+    ];
+    for (recipients, size, expected) in cases {
+        w.cmd("MAIL FROM:<a@remote.test>").await;
+        for r in &recipients {
+            assert!(w.cmd(&format!("RCPT TO:<{r}>")).await.starts_with("250 "), "{r}");
+        }
+        assert!(w.cmd("DATA").await.starts_with("354"));
+        w.send(message(size).as_bytes()).await;
+        let reply = w.reply().await;
+        assert!(reply.starts_with(expected), "{recipients:?} {size}: {reply}");
+        if expected.starts_with("250") {
+            assert_eq!(server.stored(queue_id(&reply)).envelope.recipients.len(), 2);
+        }
+        // The transaction is over either way: a new MAIL is accepted.
+    }
+    let counters = server.service.counters();
+    assert_eq!(counters.refused("recipient_size_limit"), 2);
+    assert_eq!(counters.refused("over_quota"), 3);
+    assert_eq!(counters.messages_accepted, 1);
+    server.stop().await;
+}

@@ -452,6 +452,20 @@ impl Engine {
         Ok(Some(quota.saturating_sub(used_bytes(&mut conn, id).await?)))
     }
 
+    /// The largest message (bytes as received) the plan of `domain` accepts
+    /// ([`PlanLimits::max_message_bytes`](crate::model::PlanLimits::max_message_bytes)), or
+    /// `None` when the domain is not ours.
+    pub async fn domain_message_limit(&self, domain: &str) -> Result<Option<u64>> {
+        let Ok(domain) = validate::domain(domain) else { return Ok(None) };
+        let mb: Option<i64> = sqlx::query_scalar("SELECT attachment_size_mb FROM domains WHERE name = ?")
+            .bind(&domain)
+            .fetch_optional(&mut *self.read().await?)
+            .await?;
+        Ok(mb.map(|mb| {
+            crate::model::PlanLimits { attachment_size_mb: mb.max(0) as u32, ..Default::default() }.max_message_bytes()
+        }))
+    }
+
     /// The raw bytes of a stored message.
     pub async fn message_bytes(&self, address: &str, folder: &str, uid: u32) -> Result<Vec<u8>> {
         let address = validate::address(address)?.full();
@@ -555,6 +569,30 @@ mod tests {
         let err = engine.deliver("ann@example.com", &big).await.unwrap_err();
         assert_eq!(err.code, ErrorCode::LimitExceeded);
         assert!(err.message.contains("is full"), "{}", err.message);
+    }
+
+    #[tokio::test]
+    async fn the_message_size_limit_follows_the_domain_plan() {
+        let engine = engine_with(&[]).await;
+        let mib: u64 = 1024 * 1024;
+        // The default plan: 60 MiB attachments.
+        assert_eq!(
+            engine.domain_message_limit("EXAMPLE.com").await.unwrap(),
+            Some((60 * mib * 4 * 78).div_ceil(3 * 76) + mib)
+        );
+        let limits = crate::model::PlanLimits { attachment_size_mb: 3, ..Default::default() };
+        engine
+            .local_backend()
+            .update_domain_limits(crate::api::UpdateDomainLimits {
+                domain: "example.com".into(),
+                limits: limits.clone(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(engine.domain_message_limit("example.com").await.unwrap(), Some(limits.max_message_bytes()));
+        assert_eq!(limits.max_message_bytes(), (3 * mib * 4 * 78).div_ceil(3 * 76) + mib);
+        assert_eq!(engine.domain_message_limit("other.test").await.unwrap(), None);
+        assert_eq!(engine.domain_message_limit("not a domain").await.unwrap(), None);
     }
 
     #[tokio::test]

@@ -231,6 +231,15 @@ impl Session {
                     self.refuse(&reply, "over_quota");
                     return Ok(());
                 }
+                Ok(RecipientStatus::TooLarge { limit }) => {
+                    let reply = Reply::new(
+                        552,
+                        [5, 3, 4],
+                        format!("Message too big for <{rcpt}>: its domain accepts at most {limit} bytes"),
+                    );
+                    self.refuse(&reply, "recipient_size_limit");
+                    return Ok(());
+                }
                 Err(e) => {
                     tracing::warn!("directory: {e}");
                     self.refuse(

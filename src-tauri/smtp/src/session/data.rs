@@ -6,6 +6,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use smtp_proto::request::receiver::{BdatReceiver, DataReceiver, DummyDataReceiver};
 
 use super::{Flow, Session};
+use crate::directory::MessageStatus;
 use crate::policy::{Stage, Verdict};
 use crate::received::Trace;
 use crate::reply::{Reply, canned};
@@ -192,6 +193,32 @@ impl Session {
             self.shared.counters.discarded(&rule);
             self.reply(&Reply::new(250, [2, 0, 0], format!("Ok: queued as {queue_id}")));
             return Ok(());
+        }
+
+        // The real size against each recipient's plan limit and mailbox room (SIZE at
+        // RCPT was only a declaration), whatever the lists allowed.
+        match self.shared.directory.check_message(&tx.recipients, raw.len()).await {
+            Ok(MessageStatus::Accept) => {}
+            Ok(MessageStatus::TooLarge { recipient, limit }) => {
+                let text = format!("Message too big for <{recipient}>: its domain accepts at most {limit} bytes");
+                self.refuse(&Reply::new(552, [5, 3, 4], text), "recipient_size_limit");
+                return Ok(());
+            }
+            Ok(MessageStatus::OverQuota { recipient, all }) => {
+                let reply = if all {
+                    Reply::new(552, [5, 2, 2], format!("Mailbox <{recipient}> is full"))
+                } else {
+                    Reply::new(452, [4, 2, 2], format!("Mailbox <{recipient}> is full, try again later"))
+                };
+                self.refuse(&reply, "over_quota");
+                return Ok(());
+            }
+            Err(e) => {
+                tracing::warn!("directory: {e}");
+                let reply = Reply::new(451, [4, 3, 0], "Temporary lookup failure, try again later");
+                self.refuse(&reply, "directory_unavailable");
+                return Ok(());
+            }
         }
 
         let envelope = Envelope {
