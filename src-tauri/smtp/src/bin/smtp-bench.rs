@@ -4,8 +4,12 @@
 //!
 //! ```text
 //! smtp-bench [--messages 20000] [--sessions 50] [--size 4096] [--spool DIR]
-//!            [--compare NAME=HOST:PORT]...
+//!            [--compare NAME=HOST:PORT]... [--no-builtin] [--baseline NAME]
 //! ```
+//!
+//! `--no-builtin` measures only the `--compare` servers (e.g. a running `postdesk serve`
+//! and a Postfix: `src-tauri/mailserver/bench/wired.sh`); `--baseline NAME` prints every
+//! server's rate divided by NAME's.
 //!
 //! Rate: messages / wall time of the smtp-source run (each message answered 250 only once
 //! fsync'd). Latency: a probe connection sends one message after another during the run
@@ -31,6 +35,8 @@ struct Args {
     size: usize,
     spool: PathBuf,
     compare: Vec<(String, SocketAddr)>,
+    builtin: bool,
+    baseline: Option<String>,
 }
 
 fn parse() -> Args {
@@ -40,15 +46,22 @@ fn parse() -> Args {
         size: 4096,
         spool: std::env::temp_dir().join("postdesk-smtp-bench"),
         compare: Vec::new(),
+        builtin: true,
+        baseline: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
+        if flag == "--no-builtin" {
+            a.builtin = false;
+            continue;
+        }
         let value = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
         match flag.as_str() {
             "--messages" => a.messages = value.parse().expect("--messages N"),
             "--sessions" => a.sessions = value.parse().expect("--sessions N"),
             "--size" => a.size = value.parse().expect("--size BYTES"),
             "--spool" => a.spool = value.into(),
+            "--baseline" => a.baseline = Some(value),
             "--compare" => {
                 let (name, addr) = value.split_once('=').expect("--compare NAME=HOST:PORT");
                 a.compare.push((name.to_string(), addr.parse().expect("HOST:PORT")));
@@ -143,17 +156,40 @@ async fn load(name: &str, addr: SocketAddr, args: &Args) -> Figures {
     }
 }
 
+/// The protocol service alone (in-process, memory directory, the real spool).
+async fn builtin(args: &Args) -> Figures {
+    let _ = std::fs::remove_dir_all(&args.spool);
+    let (spool, _) = FileSpool::open(&args.spool, SpoolOptions::default()).expect("open spool");
+    let spool = Arc::new(spool);
+    let directory = MemoryDirectory::new().catch_all_domain("example.test");
+    let profile = SmtpProfile { hostname: "bench.postdesk.test".into(), max_connections: 4096, ..Default::default() };
+    let service = SmtpService::builder(profile, Arc::new(directory), spool.clone()).build().expect("service");
+    let addr = service.listen(ListenerKind::Mx, "127.0.0.1:0".parse().unwrap()).await.expect("listen");
+    let ours = load("postdesk", addr, args).await;
+    let counters = service.counters();
+    let commits = spool.commit_stats();
+    println!(
+        "postdesk: {:.0} msg/s accepted; probe latency p50 {:.2} ms, p99 {:.2} ms ({} samples); \
+         server-side p50 {:.2} ms, p99 {:.2} ms; {} accepted, {} fsync batches (avg {:.1} msg/batch)",
+        ours.rate,
+        ours.p50,
+        ours.p99,
+        ours.samples,
+        counters.accept_latency_p50_ms,
+        counters.accept_latency_p99_ms,
+        counters.messages_accepted,
+        commits.batches,
+        commits.messages as f64 / commits.batches.max(1) as f64,
+    );
+    service.shutdown(Duration::from_secs(5)).await;
+    spool.close();
+    ours
+}
+
 fn main() {
     let args = parse();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     runtime.block_on(async {
-        let _ = std::fs::remove_dir_all(&args.spool);
-        let (spool, _) = FileSpool::open(&args.spool, SpoolOptions::default()).expect("open spool");
-        let spool = Arc::new(spool);
-        let directory = MemoryDirectory::new().catch_all_domain("example.test");
-        let profile = SmtpProfile { hostname: "bench.postdesk.test".into(), max_connections: 4096, ..Default::default() };
-        let service = SmtpService::builder(profile, Arc::new(directory), spool.clone()).build().expect("service");
-        let addr = service.listen(ListenerKind::Mx, "127.0.0.1:0".parse().unwrap()).await.expect("listen");
         println!(
             "{} messages of {} bytes over {} sessions (smtp-source), spool {}",
             args.messages,
@@ -161,34 +197,23 @@ fn main() {
             args.sessions,
             args.spool.display()
         );
-        let ours = load("postdesk", addr, &args).await;
-        let counters = service.counters();
-        let commits = spool.commit_stats();
-        println!(
-            "postdesk: {:.0} msg/s accepted; probe latency p50 {:.2} ms, p99 {:.2} ms ({} samples); \
-             server-side p50 {:.2} ms, p99 {:.2} ms; {} accepted, {} fsync batches (avg {:.1} msg/batch)",
-            ours.rate,
-            ours.p50,
-            ours.p99,
-            ours.samples,
-            counters.accept_latency_p50_ms,
-            counters.accept_latency_p99_ms,
-            counters.messages_accepted,
-            commits.batches,
-            commits.messages as f64 / commits.batches.max(1) as f64,
-        );
-        service.shutdown(Duration::from_secs(5)).await;
-        spool.close();
+        let mut rates = Vec::new();
+        if args.builtin {
+            rates.push(("postdesk".to_string(), builtin(&args).await.rate));
+        }
         for (name, addr) in &args.compare {
             let theirs = load(name, *addr, &args).await;
             println!(
-                "{name}: {:.0} msg/s accepted; probe latency p50 {:.2} ms, p99 {:.2} ms ({} samples); postdesk/{name} = {:.2}x",
-                theirs.rate,
-                theirs.p50,
-                theirs.p99,
-                theirs.samples,
-                ours.rate / theirs.rate
+                "{name}: {:.0} msg/s accepted; probe latency p50 {:.2} ms, p99 {:.2} ms ({} samples)",
+                theirs.rate, theirs.p50, theirs.p99, theirs.samples,
             );
+            rates.push((name.clone(), theirs.rate));
+        }
+        let baseline = args.baseline.clone().or_else(|| rates.last().map(|(n, _)| n.clone()));
+        if let Some(base) = baseline.and_then(|b| rates.iter().find(|(n, _)| *n == b).cloned()) {
+            for (name, rate) in rates.iter().filter(|(n, _)| *n != base.0) {
+                println!("ratio {name}/{} = {:.2}x", base.0, rate / base.1);
+            }
         }
     });
 }
