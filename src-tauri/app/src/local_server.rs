@@ -130,7 +130,7 @@ impl LocalServer {
             None
         } else {
             let names = vec!["localhost".to_string(), addr.ip().to_string()];
-            let identity = Identity::load_or_create(&self.data_dir, &names)
+            let identity = Identity::load_or_create(&self.data_dir, postdesk_server::tls::FILE_STEM, &names)
                 .map_err(|e| Error::internal(format!("cannot create the TLS certificate: {e}")))?;
             Some(identity.server_config().map_err(|e| Error::internal(format!("TLS certificate unusable: {e}")))?)
         };
