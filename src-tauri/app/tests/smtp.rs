@@ -200,3 +200,24 @@ async fn a_busy_port_is_reported_and_the_app_works_all_the_same() {
     relaunched.close().await;
     drop(taken);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_data_folder_has_one_mail_server() {
+    // The app and `postdesk serve` share the data folder: the second to start is told the
+    // spool is in use, and its own listeners are not opened.
+    let dir = tempfile::tempdir().unwrap();
+    let first = open(dir.path(), &SmtpOverrides::free_ports()).await;
+    assert!(first.smtp.status().await.running);
+    let second = open(dir.path(), &SmtpOverrides::free_ports()).await;
+    let status = second.smtp.status().await;
+    assert!(!status.running && status.listeners.is_empty(), "{status:?}");
+    let error = status.error.unwrap_or_default();
+    assert!(error.contains("in use by another Postdesk mail server"), "{error}");
+    second.close().await;
+    // The first one still takes mail.
+    let mx = listener(&first.smtp.status().await, SmtpListenerKind::Mx);
+    let mut greeting = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(TcpStream::connect(mx).unwrap()), &mut greeting).unwrap();
+    assert!(greeting.starts_with("220 "), "{greeting}");
+    first.close().await;
+}
