@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 use ts_rs::TS;
 
-use crate::registry::write_atomically;
+use crate::registry::{load_settings_file, save_settings_file};
 
 /// File name of the settings inside the data folder.
 pub const SETTINGS_FILE: &str = "smtp.json";
@@ -360,18 +360,11 @@ fn check(settings: &SmtpSettings) -> Result<SmtpSettings> {
 }
 
 fn load_settings(data_dir: &Path) -> Result<SmtpSettings> {
-    let path = data_dir.join(SETTINGS_FILE);
-    match std::fs::read(&path) {
-        Ok(bytes) => {
-            serde_json::from_slice(&bytes).map_err(|e| Error::internal(format!("{} is damaged: {e}", path.display())))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(SmtpSettings::default()),
-        Err(e) => Err(Error::internal(format!("cannot read {}: {e}", path.display()))),
-    }
+    load_settings_file(&data_dir.join(SETTINGS_FILE))
 }
 
 fn save_settings(data_dir: &Path, settings: &SmtpSettings) -> Result<()> {
-    write_atomically(&data_dir.join(SETTINGS_FILE), &serde_json::to_vec_pretty(settings)?)
+    save_settings_file(&data_dir.join(SETTINGS_FILE), settings)
 }
 
 /// Writes the TypeScript bindings of this module's types into `dir` (the UI's

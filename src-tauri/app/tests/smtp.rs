@@ -50,6 +50,17 @@ fn swaks(args: &[&str]) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// ann@example.com submits a message to herself on `port`: `tls` is `--tls` (STARTTLS)
+/// or `--tlsc` (implicit TLS).
+fn submit(port: u16, tls: &str, auth: &str, password: &str, subject: &str) -> (bool, String) {
+    let (port, subject) = (port.to_string(), format!("Subject: {subject}"));
+    let me = "ann@example.com";
+    let mut args = vec!["--server", "127.0.0.1", "--port", &port, tls, "--auth", auth, "--auth-user", me];
+    args.extend(["--auth-password", password, "--from", me, "--to", me, "--header", &subject]);
+    args.extend(["--body", "Delivered by the desktop app's local mode."]);
+    swaks(&args)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_local_mode_receives_mail_into_the_mailboxes() {
     let dir = tempfile::tempdir().unwrap();
@@ -69,50 +80,11 @@ async fn the_local_mode_receives_mail_into_the_mailboxes() {
 
     // Submission with STARTTLS and AUTH, as a mail client would.
     let submission = listener(&status, SmtpListenerKind::Submission);
-    let port = submission.port().to_string();
-    let (ok, transcript) = swaks(&[
-        "--server",
-        "127.0.0.1",
-        "--port",
-        &port,
-        "--tls",
-        "--auth",
-        "PLAIN",
-        "--auth-user",
-        "ann@example.com",
-        "--auth-password",
-        PASSWORD,
-        "--from",
-        "ann@example.com",
-        "--to",
-        "ann@example.com",
-        "--header",
-        "Subject: hello from the app",
-        "--body",
-        "Delivered by the desktop app's local mode.",
-    ]);
+    let (ok, transcript) = submit(submission.port(), "--tls", "PLAIN", PASSWORD, "hello from the app");
     assert!(ok && transcript.contains("<~  250 "), "{transcript}");
     // Over implicit TLS too.
-    let smtps = listener(&status, SmtpListenerKind::Submissions).port().to_string();
-    let (ok, transcript) = swaks(&[
-        "--server",
-        "127.0.0.1",
-        "--port",
-        &smtps,
-        "--tlsc",
-        "--auth",
-        "LOGIN",
-        "--auth-user",
-        "ann@example.com",
-        "--auth-password",
-        PASSWORD,
-        "--from",
-        "ann@example.com",
-        "--to",
-        "ann@example.com",
-        "--header",
-        "Subject: second over TLS",
-    ]);
+    let smtps = listener(&status, SmtpListenerKind::Submissions).port();
+    let (ok, transcript) = submit(smtps, "--tlsc", "LOGIN", PASSWORD, "second over TLS");
     assert!(ok, "{transcript}");
 
     let mut subjects = inbox(&state, "ann@example.com", 2).await;
@@ -120,23 +92,7 @@ async fn the_local_mode_receives_mail_into_the_mailboxes() {
     assert_eq!(subjects, ["hello from the app", "second over TLS"]);
 
     // A wrong password is refused by the same engine (and counted there).
-    let (ok, transcript) = swaks(&[
-        "--server",
-        "127.0.0.1",
-        "--port",
-        &port,
-        "--tls",
-        "--auth",
-        "PLAIN",
-        "--auth-user",
-        "ann@example.com",
-        "--auth-password",
-        "wrong",
-        "--from",
-        "ann@example.com",
-        "--to",
-        "ann@example.com",
-    ]);
+    let (ok, transcript) = submit(submission.port(), "--tls", "PLAIN", "wrong", "never sent");
     assert!(!ok && transcript.contains("535"), "{transcript}");
 
     // Closing the app stops the listeners.
