@@ -12,6 +12,9 @@ const COMMANDS: &[&str] = &[
     "local_server_status",
     "start_local_server",
     "stop_local_server",
+    "smtp_status",
+    "start_smtp",
+    "stop_smtp",
 ];
 
 fn main() {

@@ -1,12 +1,14 @@
 // Drives the real Postdesk window through tauri-driver: the local backend in the sidebar,
 // IPC round trips (a result, a rejection with the API error object, a command the
-// capability does not grant), creating a domain through the UI, and a screenshot.
+// capability does not grant), the local mail server's SMTP listener greeting a client,
+// creating a domain through the UI, and a screenshot.
 //
 // Env: POSTDESK_APP (the built binary), WEBDRIVER_URL (tauri-driver, default
 // http://127.0.0.1:4444), OUT_DIR (where window.png goes), MODE=bench for the cold-start
 // and memory figures only.
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { LOCAL_BACKEND, WebDriver, sleep } from "./webdriver.mjs";
 
@@ -30,6 +32,28 @@ async function invoke(wd, cmd, args) {
        .then((v) => done({ ok: v === undefined ? null : v }), (e) => done({ err: e }));`,
     [cmd, args],
   );
+}
+
+/** The first line an SMTP server sends on `address` (host:port), or the error. */
+function smtpGreeting(address) {
+  const i = address.lastIndexOf(":");
+  return new Promise((resolve) => {
+    const socket = connect({ host: address.slice(0, i), port: Number(address.slice(i + 1)) });
+    let data = "";
+    const done = (line) => {
+      socket.destroy();
+      resolve(line);
+    };
+    socket.setTimeout(15000, () => done("timeout"));
+    socket.on("error", (e) => done(`error: ${e.message}`));
+    socket.on("data", (chunk) => {
+      data += chunk.toString("latin1");
+      if (data.includes("\r\n")) {
+        socket.write("QUIT\r\n");
+        done(data.split("\r\n")[0]);
+      }
+    });
+  });
 }
 
 /** PIDs of the processes running `binary`, and their WebKit children. */
@@ -137,6 +161,17 @@ try {
     const after = apiUrl ? await fetch(`${apiUrl}/api/whoami`).then(() => "answered", () => "refused") : "n/a";
     check("stop_local_server closes it", stopped.ok?.running === false && after === "refused", `${JSON.stringify(stopped)}; ${after}`);
 
+    // The local mail server started with the app (on the free ports window.sh asked for).
+    const smtp = await invoke(wd, "smtp_status", {});
+    const kinds = (smtp.ok?.listeners ?? []).map((l) => l.kind).join(",");
+    check("the app started its SMTP listeners", smtp.ok?.running === true && kinds === "mx,submission,submissions", JSON.stringify(smtp));
+    const mx = smtp.ok?.listeners?.find((l) => l.kind === "mx")?.address;
+    const greeting = mx ? await smtpGreeting(mx) : "no MX listener";
+    check("…and its MX listener greets a client with 220", /^220 /.test(greeting), `${mx}: ${greeting}`);
+    const submission = smtp.ok?.listeners?.find((l) => l.kind === "submission")?.address;
+    const subGreeting = submission ? await smtpGreeting(submission) : "no submission listener";
+    check("…and so does submission", /^220 /.test(subGreeting), `${submission}: ${subGreeting}`);
+
     const denied = await invoke(wd, "plugin:event|emit", { event: "probe", payload: null });
     check("commands outside the capability are refused", denied.err !== undefined, JSON.stringify(denied));
 
@@ -164,6 +199,20 @@ try {
     const png = join(outDir, "window.png");
     writeFileSync(png, await wd.screenshot());
     check("screenshot saved", true, png);
+
+    // The local server page shows the mail server's state and listeners.
+    const [settingsLink] = await wd.waitFor([["css selector", 'nav[aria-label="Pages"] a[href="#/settings"]']]);
+    await wd.click(settingsLink);
+    let shown = null;
+    try {
+      const [panel] = await wd.waitFor([["css selector", '[data-testid="smtp-status"] li[data-kind="mx"]']], 15000);
+      shown = await wd.text(panel);
+    } catch (e) {
+      console.log(`# ${e.message}`);
+    }
+    check("the local server page lists the SMTP listeners", mx !== undefined && (shown ?? "").includes(mx), JSON.stringify(shown));
+    await sleep(300);
+    writeFileSync(join(outDir, "window-smtp.png"), await wd.screenshot());
   }
 } catch (e) {
   check("the window test ran to the end", false, e.message);

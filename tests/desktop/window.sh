@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The real desktop window under Xvfb, driven through WebDriver (tauri-driver +
 # WebKitWebDriver): sidebar, IPC, a domain created through the UI, and a screenshot in
-# $TARGET/desktop/window.png. Fresh data folder and keyring for every run.
+# $TARGET/desktop/window.png. Fresh data folder and keyring for every run. The app's SMTP
+# listeners go on free loopback ports (POSTDESK_SMTP_LISTEN & co.; the test reads the bound
+# ports through the smtp_status command), never on the default 2525/2587/2465.
 #   tests/desktop/window.sh             (installs missing Debian packages and tauri-driver)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -18,6 +20,7 @@ PORT=${WEBDRIVER_PORT:-4444}
 NATIVE_PORT=${WEBDRIVER_NATIVE_PORT:-4445}
 export POSTDESK_APP=$APP_BIN OUT_DIR=$OUT WEBDRIVER_URL=http://127.0.0.1:$PORT
 export TAURI_DRIVER PORT NATIVE_PORT ROOT
+export POSTDESK_SMTP_LISTEN=127.0.0.1:0 POSTDESK_SUBMISSION_LISTEN=127.0.0.1:0 POSTDESK_SMTPS_LISTEN=127.0.0.1:0
 log "window test (xvfb-run, dbus-run-session, tauri-driver on :$PORT)"
 status=0
 xvfb-run -a -s "-screen 0 1280x900x24" dbus-run-session -- bash -c '

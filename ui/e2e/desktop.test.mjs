@@ -1,6 +1,7 @@
 // The desktop mode of the UI, in Chromium, with a stand-in for the Tauri core: the page gets a
 // `__TAURI_INTERNALS__` whose `invoke` is answered here, following the IPC contract of the
-// app (list_backends, add_remote_backend, remove_backend, backend_call, local server). The
+// app (list_backends, add_remote_backend, remove_backend, backend_call, local server and its
+// SMTP listeners). The
 // "local" backend's backend_call goes to a real `postdesk serve`; one remote is unreachable.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -41,6 +42,35 @@ class FakeCore {
       settings: { api_listen: "127.0.0.1:7878", start_on_launch: false },
       error: null,
     };
+    // The mail server as the app reports it when another program holds the MX port.
+    this.busy = "127.0.0.1:2525";
+    this.smtp = {
+      running: false,
+      listeners: [],
+      settings: {
+        start_on_launch: true,
+        mx_listen: this.busy,
+        submission_listen: "127.0.0.1:2587",
+        smtps_listen: "127.0.0.1:2465",
+        hostname: "",
+      },
+      error: `cannot listen for SMTP (mx) on ${this.busy}: Address already in use (os error 98)`,
+    };
+  }
+
+  startSmtp(settings) {
+    if (settings.mx_listen === this.busy) {
+      const message = `cannot listen for SMTP (mx) on ${this.busy}: Address already in use (os error 98)`;
+      this.smtp = { ...this.smtp, running: false, listeners: [], settings, error: message };
+      throw { code: "unavailable", message, field: "mx_listen" };
+    }
+    const listeners = [
+      { kind: "mx", address: settings.mx_listen },
+      { kind: "submission", address: settings.submission_listen },
+      { kind: "submissions", address: settings.smtps_listen },
+    ];
+    this.smtp = { running: true, listeners, settings, error: null };
+    return this.smtp;
   }
 
   async handle(cmd, args) {
@@ -71,6 +101,13 @@ class FakeCore {
       case "stop_local_server":
         this.local = { ...this.local, running: false, api_url: null };
         return this.local;
+      case "smtp_status":
+        return this.smtp;
+      case "start_smtp":
+        return this.startSmtp(args.settings);
+      case "stop_smtp":
+        this.smtp = { ...this.smtp, running: false, listeners: [] };
+        return this.smtp;
       default:
         throw `command ${cmd} not found`;
     }
@@ -197,14 +234,42 @@ describe("desktop mode (Tauri IPC)", { concurrency: false }, () => {
     await openPage(page, "Local server");
     await page.getByText("Stopped").waitFor();
     await page.getByLabel("Listen address of the admin API").fill("127.0.0.1:7979");
-    await page.getByRole("button", { name: "Start" }).click();
+    await page.getByRole("button", { name: "Start", exact: true }).click();
     await page.getByText("http://127.0.0.1:7979").waitFor();
     assert.deepEqual(core.calls.filter(([c]) => c === "start_local_server").at(-1)[1], {
       settings: { api_listen: "127.0.0.1:7979", start_on_launch: false },
     });
     await page.screenshot({ path: screenshotPath("desktop-settings") });
-    await page.getByRole("button", { name: "Stop" }).click();
+    await page.getByRole("button", { name: "Stop", exact: true }).click();
     await page.getByText("Stopped").waitFor();
+    assert.deepEqual(problems, []);
+  });
+
+  it("shows why SMTP is not running and starts it on other ports", async () => {
+    const state = page.getByTestId("smtp-status");
+    await state.getByText("SMTP not running: cannot listen for SMTP (mx) on 127.0.0.1:2525: Address already in use").waitFor();
+    // Retrying on the busy port names the field; another port starts it.
+    await page.getByRole("button", { name: "Start SMTP" }).click();
+    const err = page.locator('[data-field="mx_listen"] .field-error');
+    await err.waitFor();
+    assert.match(await err.innerText(), /Address already in use/);
+    await page.getByLabel("Inbound mail (MX) address").fill("127.0.0.1:2626");
+    await page.getByRole("button", { name: "Start SMTP" }).click();
+    await state.getByText("SMTP running").waitFor();
+    assert.match(await state.locator('li[data-kind="mx"]').innerText(), /Inbound mail \(MX\) on 127\.0\.0\.1:2626/);
+    assert.match(await state.locator('li[data-kind="submissions"]').innerText(), /implicit TLS\) on 127\.0\.0\.1:2465/);
+    assert.deepEqual(core.calls.filter(([c]) => c === "start_smtp").at(-1)[1], {
+      settings: {
+        start_on_launch: true,
+        mx_listen: "127.0.0.1:2626",
+        submission_listen: "127.0.0.1:2587",
+        smtps_listen: "127.0.0.1:2465",
+        hostname: "",
+      },
+    });
+    await page.screenshot({ path: screenshotPath("desktop-smtp") });
+    await page.getByRole("button", { name: "Stop SMTP" }).click();
+    await state.getByText("SMTP not running").waitFor();
     assert.deepEqual(problems, []);
   });
 });

@@ -37,7 +37,9 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
     }
     let secrets: Arc<dyn SecretStore> = Arc::new(Keyring::new(&Namespace::Build));
     let ui_dir = ui_dir(app);
-    let state = tauri::async_runtime::block_on(AppState::open(&data_dir, secrets, ui_dir))?;
+    // POSTDESK_SMTP_LISTEN and friends override the saved SMTP settings for this run.
+    let smtp = crate::local_smtp::SmtpOverrides::from_env();
+    let state = tauri::async_runtime::block_on(AppState::open(&data_dir, secrets, ui_dir, &smtp))?;
     tracing::info!(data_dir = %data_dir.display(), "Postdesk started");
     app.manage(state);
     Ok(())

@@ -7,7 +7,9 @@
 //!   acting as the local owner) and remote ones (`postdesk serve` elsewhere);
 //! * [`registry`]: the remote backends' non-secret parts, in `backends.json`;
 //! * [`secret`]: tokens in the OS keyring, never in a file, a log or a `Debug`;
-//! * [`local_server`]: the bundled server's admin API listener.
+//! * [`local_server`]: the bundled server's admin API listener;
+//! * [`local_smtp`]: the bundled mail server (SMTP listeners, spool, delivery), started
+//!   with the app.
 //!
 //! The capability file grants the main window exactly these commands and no core plugin.
 #![forbid(unsafe_code)]
@@ -15,6 +17,7 @@
 
 pub mod backends;
 pub mod local_server;
+pub mod local_smtp;
 pub mod registry;
 pub mod secret;
 pub mod state;

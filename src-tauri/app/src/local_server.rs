@@ -15,7 +15,7 @@ use postdesk_server::tls::Identity;
 use tokio::sync::{Mutex, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::registry::write_atomically;
+use crate::registry::{load_settings_file, save_settings_file};
 
 /// File name of the settings inside the data folder.
 pub const SETTINGS_FILE: &str = "local-server.json";
@@ -130,7 +130,7 @@ impl LocalServer {
             None
         } else {
             let names = vec!["localhost".to_string(), addr.ip().to_string()];
-            let identity = Identity::load_or_create(&self.data_dir, &names)
+            let identity = Identity::load_or_create(&self.data_dir, postdesk_server::tls::FILE_STEM, &names)
                 .map_err(|e| Error::internal(format!("cannot create the TLS certificate: {e}")))?;
             Some(identity.server_config().map_err(|e| Error::internal(format!("TLS certificate unusable: {e}")))?)
         };
@@ -166,16 +166,9 @@ async fn stop(running: Running) {
 }
 
 fn load_settings(data_dir: &Path) -> Result<LocalServerSettings> {
-    let path = data_dir.join(SETTINGS_FILE);
-    match std::fs::read(&path) {
-        Ok(bytes) => {
-            serde_json::from_slice(&bytes).map_err(|e| Error::internal(format!("{} is damaged: {e}", path.display())))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(LocalServerSettings::default()),
-        Err(e) => Err(Error::internal(format!("cannot read {}: {e}", path.display()))),
-    }
+    load_settings_file(&data_dir.join(SETTINGS_FILE))
 }
 
 fn save_settings(data_dir: &Path, settings: &LocalServerSettings) -> Result<()> {
-    write_atomically(&data_dir.join(SETTINGS_FILE), &serde_json::to_vec_pretty(settings)?)
+    save_settings_file(&data_dir.join(SETTINGS_FILE), settings)
 }

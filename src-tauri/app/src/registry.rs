@@ -132,6 +132,22 @@ impl Registry {
     }
 }
 
+/// The settings file `path` (JSON), or `T::default()` when there is none yet.
+pub(crate) fn load_settings_file<T: serde::de::DeserializeOwned + Default>(path: &Path) -> Result<T> {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            serde_json::from_slice(&bytes).map_err(|e| Error::internal(format!("{} is damaged: {e}", path.display())))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(T::default()),
+        Err(e) => Err(Error::internal(format!("cannot read {}: {e}", path.display()))),
+    }
+}
+
+/// Saves `settings` as pretty JSON in `path`, atomically.
+pub(crate) fn save_settings_file<T: Serialize>(path: &Path, settings: &T) -> Result<()> {
+    write_atomically(path, &serde_json::to_vec_pretty(settings)?)
+}
+
 /// Writes `bytes` to a sibling temporary file, syncs it and renames it over `path`.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;

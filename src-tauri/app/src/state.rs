@@ -7,19 +7,22 @@ use postdesk_core::{Engine, Result};
 
 use crate::backends::{Backends, blocking};
 use crate::local_server::LocalServer;
+use crate::local_smtp::{LocalSmtp, SmtpOverrides};
 use crate::registry::Registry;
 use crate::secret::{SecretStore, Sensitive};
 
 /// Keyring account of the owner token created on the first start of the local engine.
 pub const LOCAL_OWNER_ACCOUNT: &str = "local-owner";
 
-/// The app's state: the engine, the backends and the local server's listener.
+/// The app's state: the engine, the backends, the local server's listener and mail server.
 #[derive(Debug)]
 pub struct AppState {
     /// The local and remote backends.
     pub backends: Backends,
     /// The bundled server's listener.
     pub local_server: LocalServer,
+    /// The local mail server (SMTP listeners, spool, delivery into the mailboxes).
+    pub smtp: LocalSmtp,
     engine: Engine,
     /// Purges the recycle bin of expired accounts hourly (as `postdesk serve` does).
     purger: tokio::task::JoinHandle<()>,
@@ -28,8 +31,15 @@ pub struct AppState {
 impl AppState {
     /// Opens (creating on first use) the database in `data_dir`, creates the owner admin on
     /// the first start (its token goes to `secrets`, never to the screen or a log), loads
-    /// the remote backends and starts the listener if the saved settings say so.
-    pub async fn open(data_dir: &Path, secrets: Arc<dyn SecretStore>, ui_dir: Option<PathBuf>) -> Result<AppState> {
+    /// the remote backends, starts the mail server (unless its settings or `smtp` say not
+    /// to; a listener that cannot be bound is reported in its status, the app opens all the
+    /// same) and the admin API listener if the saved settings say so.
+    pub async fn open(
+        data_dir: &Path,
+        secrets: Arc<dyn SecretStore>,
+        ui_dir: Option<PathBuf>,
+        smtp: &SmtpOverrides,
+    ) -> Result<AppState> {
         let engine = Engine::open(data_dir).await?;
         if let Some(first) = engine.ensure_first_admin().await? {
             let (store, secret) = (secrets.clone(), Sensitive(first.token.secret));
@@ -43,14 +53,19 @@ impl AppState {
         let backends = Backends::new(engine.local_backend(), registry, secrets);
         let local_server = LocalServer::new(engine.clone(), data_dir, ui_dir)?;
         local_server.start_on_launch().await;
+        let smtp = LocalSmtp::new(engine.clone(), data_dir, smtp)?;
+        smtp.start_on_launch().await;
         let purger = engine.spawn_recycle_bin_purger(std::time::Duration::from_secs(3600));
-        Ok(AppState { backends, local_server, engine, purger })
+        Ok(AppState { backends, local_server, smtp, engine, purger })
     }
 
-    /// Stops the recycle-bin purger and the listener and closes the database (checkpointing its WAL).
+    /// Stops the recycle-bin purger, the listener and the mail server (gracefully: sessions
+    /// storing a message finish, the spool is synced, delivery drains, within a bounded
+    /// grace) and closes the database (checkpointing its WAL).
     pub async fn close(&self) {
         self.purger.abort();
         self.local_server.stop().await;
+        self.smtp.stop().await;
         self.engine.close().await;
     }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use postdesk_app::backends::Backends;
 use postdesk_app::local_server::LocalServer;
+use postdesk_app::local_smtp::SmtpOverrides;
 use postdesk_app::registry::{FILE_NAME, Registry};
 use postdesk_app::secret::{MemoryStore, SecretStore};
 use postdesk_app::state::{AppState, LOCAL_OWNER_ACCOUNT};
@@ -255,7 +256,7 @@ async fn the_local_listener_starts_stops_and_remembers_its_settings() {
 async fn first_start_keeps_the_owner_token_in_the_secret_store_only() {
     let dir = tempfile::tempdir().unwrap();
     let secrets = Arc::new(MemoryStore::default());
-    let state = AppState::open(dir.path(), secrets.clone(), None).await.unwrap();
+    let state = AppState::open(dir.path(), secrets.clone(), None, &SmtpOverrides::free_ports()).await.unwrap();
     let token = secrets.get(LOCAL_OWNER_ACCOUNT).unwrap().expect("owner token stored");
     assert!(token.expose().starts_with("pd_"));
     assert!(dir.path().join("postdesk.db").is_file());
@@ -280,7 +281,7 @@ async fn first_start_keeps_the_owner_token_in_the_secret_store_only() {
     }
 
     // A second start keeps the first token.
-    let again = AppState::open(dir.path(), secrets.clone(), None).await.unwrap();
+    let again = AppState::open(dir.path(), secrets.clone(), None, &SmtpOverrides::free_ports()).await.unwrap();
     assert_eq!(secrets.get(LOCAL_OWNER_ACCOUNT).unwrap().unwrap(), token);
     assert_eq!(again.backends.list().await[0].id, "local");
     again.close().await;

@@ -94,7 +94,9 @@ fn identity(dir: &Path, args: &ServeArgs) -> Result<Option<Identity>> {
         if let Ok(host) = std::env::var("HOSTNAME") {
             names.push(host);
         }
-        return Identity::load_or_create(dir, &names).map(Some).map_err(|e| io("cannot create the TLS certificate", e));
+        return Identity::load_or_create(dir, postdesk_server::tls::FILE_STEM, &names)
+            .map(Some)
+            .map_err(|e| io("cannot create the TLS certificate", e));
     }
     Ok(None)
 }

@@ -55,6 +55,8 @@ impl MailServerOptions {
 
 /// The running mail server: SMTP listeners, spool and delivery task.
 pub struct MailServer {
+    /// Held while running: one mail server per spool (see [`lock_spool`]).
+    _spool_lock: std::fs::File,
     service: SmtpService,
     spool: Arc<FileSpool>,
     bound: Vec<(ListenerKind, SocketAddr)>,
@@ -72,8 +74,10 @@ impl std::fmt::Debug for MailServer {
 impl MailServer {
     /// Opens the spool (recovering what a crash left: it is delivered first), starts the
     /// delivery task and binds every listener. Fails without leaving anything running when
-    /// a listener cannot be bound.
+    /// a listener cannot be bound, and without touching the spool when another mail server
+    /// (the desktop app or `postdesk serve` on the same data folder) has it open.
     pub async fn start(engine: Engine, options: MailServerOptions) -> std::io::Result<MailServer> {
+        let spool_lock = lock_spool(&options.spool_dir)?;
         let (spool, recovery) = FileSpool::open(&options.spool_dir, SpoolOptions::default())?;
         if recovery.messages > 0 {
             tracing::info!(messages = recovery.messages, "spool recovered; delivering what is left");
@@ -110,7 +114,7 @@ impl MailServer {
         let stats = Arc::new(Stats::default());
         let stop = CancellationToken::new();
         let delivery = tokio::spawn(delivery::run(engine, spool.clone(), stats.clone(), stop.clone()));
-        Ok(MailServer { service, spool, bound, stats, stop, delivery })
+        Ok(MailServer { _spool_lock: spool_lock, service, spool, bound, stats, stop, delivery })
     }
 
     /// The listeners with their bound addresses.
@@ -140,6 +144,31 @@ impl MailServer {
         if tokio::time::timeout(grace, &mut delivery).await.is_err() {
             tracing::warn!("delivery still running after {grace:?}; the rest is delivered at the next start");
             delivery.abort();
+        }
+    }
+}
+
+/// Locks `<spool>.lock` beside the spool folder for as long as the returned file is open
+/// (an advisory lock the OS releases when the process dies). Two processes appending to one
+/// spool would lose messages (each drops segments it thinks are empty at open), so the
+/// second is refused before it opens the spool.
+fn lock_spool(spool_dir: &std::path::Path) -> std::io::Result<std::fs::File> {
+    if let Some(parent) = spool_dir.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let path = spool_dir.with_extension("lock");
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(std::io::Error::new(
+            std::io::ErrorKind::WouldBlock,
+            format!(
+                "the SMTP spool {} is in use by another Postdesk mail server (the desktop app or `postdesk serve` on the same data folder)",
+                spool_dir.display()
+            ),
+        )),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(std::io::Error::new(e.kind(), format!("cannot lock {}: {e}", path.display())))
         }
     }
 }

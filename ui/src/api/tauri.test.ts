@@ -54,6 +54,16 @@ describe("Desktop", () => {
     await d.localServerStatus();
     await d.startLocalServer({ api_listen: "127.0.0.1:7878", start_on_launch: true });
     await d.stopLocalServer();
+    const smtp = {
+      start_on_launch: true,
+      mx_listen: "127.0.0.1:2525",
+      submission_listen: "127.0.0.1:2587",
+      smtps_listen: "127.0.0.1:2465",
+      hostname: "",
+    };
+    await d.smtpStatus();
+    await d.startSmtp(smtp);
+    await d.stopSmtp();
     expect(calls).toEqual([
       ["list_backends", undefined],
       ["add_remote_backend", { input: { name: "HQ", url: "https://hq.example", token: "pd_x" } }],
@@ -61,6 +71,9 @@ describe("Desktop", () => {
       ["local_server_status", undefined],
       ["start_local_server", { settings: { api_listen: "127.0.0.1:7878", start_on_launch: true } }],
       ["stop_local_server", undefined],
+      ["smtp_status", undefined],
+      ["start_smtp", { settings: smtp }],
+      ["stop_smtp", undefined],
     ]);
   });
 });

@@ -4,6 +4,8 @@ import type { AddRemoteBackend } from "../bindings/AddRemoteBackend";
 import type { BackendInfo } from "../bindings/BackendInfo";
 import type { LocalServerSettings } from "../bindings/LocalServerSettings";
 import type { LocalServerStatus } from "../bindings/LocalServerStatus";
+import type { SmtpSettings } from "../bindings-desktop/SmtpSettings";
+import type { SmtpStatus } from "../bindings-desktop/SmtpStatus";
 import { toBackendError } from "./errors";
 import type { Transport } from "./client";
 
@@ -39,7 +41,7 @@ export class TauriTransport implements Transport {
   }
 }
 
-/** The desktop-only commands: the backend list and the bundled server. */
+/** The desktop-only commands: the backend list, the bundled server and its mail server. */
 export class Desktop {
   private readonly inv: Invoke;
 
@@ -64,5 +66,14 @@ export class Desktop {
   }
   stopLocalServer(): Promise<LocalServerStatus> {
     return ipc(this.inv, "stop_local_server");
+  }
+  smtpStatus(): Promise<SmtpStatus> {
+    return ipc(this.inv, "smtp_status");
+  }
+  startSmtp(settings: SmtpSettings): Promise<SmtpStatus> {
+    return ipc(this.inv, "start_smtp", { settings });
+  }
+  stopSmtp(): Promise<SmtpStatus> {
+    return ipc(this.inv, "stop_smtp");
   }
 }

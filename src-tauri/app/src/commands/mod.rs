@@ -4,6 +4,7 @@
 
 pub mod backends;
 pub mod local_server;
+pub mod local_smtp;
 
 /// The handler with every command of every module.
 pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
@@ -15,5 +16,8 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         local_server::local_server_status,
         local_server::start_local_server,
         local_server::stop_local_server,
+        local_smtp::smtp_status,
+        local_smtp::start_smtp,
+        local_smtp::stop_smtp,
     ]
 }

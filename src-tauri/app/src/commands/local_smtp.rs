@@ -1,0 +1,25 @@
+//! Commands of the local mail server (the SMTP listeners started with the app).
+
+use postdesk_core::Error;
+use tauri::State;
+
+use crate::local_smtp::{SmtpSettings, SmtpStatus};
+use crate::state::AppState;
+
+/// Whether the SMTP service runs, its bound listeners, its settings, or why it is not running.
+#[tauri::command]
+pub async fn smtp_status(state: State<'_, AppState>) -> Result<SmtpStatus, Error> {
+    Ok(state.smtp.status().await)
+}
+
+/// Saves the settings and (re)starts the SMTP service on their addresses.
+#[tauri::command]
+pub async fn start_smtp(state: State<'_, AppState>, settings: SmtpSettings) -> Result<SmtpStatus, Error> {
+    state.smtp.start(settings).await
+}
+
+/// Stops the SMTP service gracefully.
+#[tauri::command]
+pub async fn stop_smtp(state: State<'_, AppState>) -> Result<SmtpStatus, Error> {
+    Ok(state.smtp.stop().await)
+}
