@@ -32,7 +32,7 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Settings of the local mail server's listeners.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(default)]
-pub struct SmtpSettings {
+pub struct LocalSmtpSettings {
     /// Start the SMTP service when the app starts.
     pub start_on_launch: bool,
     /// Inbound mail (MX), e.g. `127.0.0.1:2525` (port 25 in production).
@@ -45,10 +45,10 @@ pub struct SmtpSettings {
     pub hostname: String,
 }
 
-impl Default for SmtpSettings {
+impl Default for LocalSmtpSettings {
     fn default() -> Self {
         let addr = |kind: ListenerKind| format!("127.0.0.1:{}", kind.default_port());
-        SmtpSettings {
+        LocalSmtpSettings {
             start_on_launch: true,
             mx_listen: addr(ListenerKind::Mx),
             submission_listen: addr(ListenerKind::Submission),
@@ -61,7 +61,7 @@ impl Default for SmtpSettings {
 /// Which SMTP listener.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
-pub enum SmtpListenerKind {
+pub enum LocalSmtpListenerKind {
     /// Inbound mail from other servers; no AUTH.
     Mx,
     /// Submission with STARTTLS; AUTH required.
@@ -70,34 +70,34 @@ pub enum SmtpListenerKind {
     Submissions,
 }
 
-impl From<ListenerKind> for SmtpListenerKind {
+impl From<ListenerKind> for LocalSmtpListenerKind {
     fn from(kind: ListenerKind) -> Self {
         match kind {
-            ListenerKind::Mx => SmtpListenerKind::Mx,
-            ListenerKind::Submission => SmtpListenerKind::Submission,
-            ListenerKind::Submissions => SmtpListenerKind::Submissions,
+            ListenerKind::Mx => LocalSmtpListenerKind::Mx,
+            ListenerKind::Submission => LocalSmtpListenerKind::Submission,
+            ListenerKind::Submissions => LocalSmtpListenerKind::Submissions,
         }
     }
 }
 
 /// A bound listener.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct SmtpListener {
+pub struct LocalSmtpListener {
     /// Which one.
-    pub kind: SmtpListenerKind,
+    pub kind: LocalSmtpListenerKind,
     /// The address it is bound to (the real port when 0 was asked for).
     pub address: String,
 }
 
 /// State of the local mail server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct SmtpStatus {
+pub struct LocalSmtpStatus {
     /// Whether the SMTP service runs.
     pub running: bool,
     /// The bound listeners while it runs.
-    pub listeners: Vec<SmtpListener>,
+    pub listeners: Vec<LocalSmtpListener>,
     /// The settings in use (the saved ones, with any environment overrides of this run).
-    pub settings: SmtpSettings,
+    pub settings: LocalSmtpSettings,
     /// Why the last start failed, if it did (e.g. `cannot listen for SMTP (mx) on
     /// 127.0.0.1:2525: Address already in use`).
     pub error: Option<String>,
@@ -144,7 +144,7 @@ impl SmtpOverrides {
         }
     }
 
-    fn apply(&self, mut settings: SmtpSettings) -> SmtpSettings {
+    fn apply(&self, mut settings: LocalSmtpSettings) -> LocalSmtpSettings {
         let set = |value: &Option<String>, field: &mut String| {
             if let Some(v) = value {
                 *field = v.clone();
@@ -163,7 +163,7 @@ impl SmtpOverrides {
 
 #[derive(Default)]
 struct Inner {
-    settings: SmtpSettings,
+    settings: LocalSmtpSettings,
     running: Option<MailServer>,
     error: Option<String>,
 }
@@ -195,7 +195,7 @@ impl LocalSmtp {
 
     /// Starts the service if the settings ask for it (they do by default); a failure is
     /// kept in the status rather than stopping the app.
-    pub async fn start_on_launch(&self) -> SmtpStatus {
+    pub async fn start_on_launch(&self) -> LocalSmtpStatus {
         let mut inner = self.inner.lock().await;
         if inner.settings.start_on_launch {
             let settings = inner.settings.clone();
@@ -207,13 +207,13 @@ impl LocalSmtp {
     }
 
     /// The current state.
-    pub async fn status(&self) -> SmtpStatus {
+    pub async fn status(&self) -> LocalSmtpStatus {
         status_of(&*self.inner.lock().await)
     }
 
     /// Checks `settings`, saves them and (re)starts the service on their addresses. A
     /// refused start keeps the saved settings and the reason in the status.
-    pub async fn start(&self, settings: SmtpSettings) -> Result<SmtpStatus> {
+    pub async fn start(&self, settings: LocalSmtpSettings) -> Result<LocalSmtpStatus> {
         let checked = check(&settings)?;
         let mut inner = self.inner.lock().await;
         save_settings(&self.data_dir, &checked)?;
@@ -223,7 +223,7 @@ impl LocalSmtp {
 
     /// Stops the service gracefully (sessions storing a message finish, the spool is
     /// synced, delivery makes a last pass, each within [`SHUTDOWN_GRACE`]).
-    pub async fn stop(&self) -> SmtpStatus {
+    pub async fn stop(&self) -> LocalSmtpStatus {
         let mut inner = self.inner.lock().await;
         if let Some(running) = inner.running.take() {
             running.shutdown(SHUTDOWN_GRACE).await;
@@ -232,7 +232,7 @@ impl LocalSmtp {
         status_of(&inner)
     }
 
-    async fn start_locked(&self, inner: &mut Inner, settings: SmtpSettings) -> Result<()> {
+    async fn start_locked(&self, inner: &mut Inner, settings: LocalSmtpSettings) -> Result<()> {
         if let Some(running) = inner.running.take() {
             running.shutdown(SHUTDOWN_GRACE).await;
         }
@@ -282,13 +282,15 @@ impl LocalSmtp {
     }
 }
 
-fn status_of(inner: &Inner) -> SmtpStatus {
+fn status_of(inner: &Inner) -> LocalSmtpStatus {
     let listeners = inner
         .running
         .as_ref()
-        .map(|r| r.bound().iter().map(|(k, a)| SmtpListener { kind: (*k).into(), address: a.to_string() }).collect())
+        .map(|r| {
+            r.bound().iter().map(|(k, a)| LocalSmtpListener { kind: (*k).into(), address: a.to_string() }).collect()
+        })
         .unwrap_or_default();
-    SmtpStatus {
+    LocalSmtpStatus {
         running: inner.running.is_some(),
         listeners,
         settings: inner.settings.clone(),
@@ -305,7 +307,7 @@ fn field_of(kind: ListenerKind) -> &'static str {
 }
 
 /// The listeners of `settings`, every address parsed.
-fn listeners(settings: &SmtpSettings) -> Result<Vec<(ListenerKind, SocketAddr)>> {
+fn listeners(settings: &LocalSmtpSettings) -> Result<Vec<(ListenerKind, SocketAddr)>> {
     [
         (ListenerKind::Mx, &settings.mx_listen),
         (ListenerKind::Submission, &settings.submission_listen),
@@ -322,7 +324,7 @@ fn listeners(settings: &SmtpSettings) -> Result<Vec<(ListenerKind, SocketAddr)>>
 }
 
 /// `settings` checked and normalised; bad input is refused before anything is saved.
-fn check(settings: &SmtpSettings) -> Result<SmtpSettings> {
+fn check(settings: &LocalSmtpSettings) -> Result<LocalSmtpSettings> {
     let listeners = listeners(settings)?;
     for (i, (kind, addr)) in listeners.iter().enumerate() {
         if addr.port() != 0
@@ -350,7 +352,7 @@ fn check(settings: &SmtpSettings) -> Result<SmtpSettings> {
     }
     let addr =
         |kind: ListenerKind| listeners.iter().find(|(k, _)| *k == kind).map(|(_, a)| a.to_string()).unwrap_or_default();
-    Ok(SmtpSettings {
+    Ok(LocalSmtpSettings {
         start_on_launch: settings.start_on_launch,
         mx_listen: addr(ListenerKind::Mx),
         submission_listen: addr(ListenerKind::Submission),
@@ -359,11 +361,11 @@ fn check(settings: &SmtpSettings) -> Result<SmtpSettings> {
     })
 }
 
-fn load_settings(data_dir: &Path) -> Result<SmtpSettings> {
+fn load_settings(data_dir: &Path) -> Result<LocalSmtpSettings> {
     load_settings_file(&data_dir.join(SETTINGS_FILE))
 }
 
-fn save_settings(data_dir: &Path, settings: &SmtpSettings) -> Result<()> {
+fn save_settings(data_dir: &Path, settings: &LocalSmtpSettings) -> Result<()> {
     save_settings_file(&data_dir.join(SETTINGS_FILE), settings)
 }
 
@@ -371,38 +373,38 @@ fn save_settings(data_dir: &Path, settings: &SmtpSettings) -> Result<()> {
 /// `src/bindings-desktop`): generated with ts-rs like the core's, never written by hand.
 pub fn write_typescript(dir: &Path) -> std::result::Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-    SmtpStatus::export_all_to(dir).map_err(|e| e.to_string())
+    LocalSmtpStatus::export_all_to(dir).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn settings(mx: &str, submission: &str, smtps: &str) -> SmtpSettings {
-        SmtpSettings {
+    fn settings(mx: &str, submission: &str, smtps: &str) -> LocalSmtpSettings {
+        LocalSmtpSettings {
             mx_listen: mx.into(),
             submission_listen: submission.into(),
             smtps_listen: smtps.into(),
-            ..SmtpSettings::default()
+            ..LocalSmtpSettings::default()
         }
     }
 
     #[test]
     fn defaults_are_the_unprivileged_ports_on_loopback_and_start_on_launch() {
-        let s = SmtpSettings::default();
+        let s = LocalSmtpSettings::default();
         assert_eq!(
             (s.mx_listen.as_str(), s.submission_listen.as_str(), s.smtps_listen.as_str()),
             ("127.0.0.1:2525", "127.0.0.1:2587", "127.0.0.1:2465")
         );
         assert!(s.start_on_launch);
         // A settings file from an older version (or written by hand) fills in the rest.
-        let partial: SmtpSettings = serde_json::from_str(r#"{"mx_listen":"127.0.0.1:25"}"#).unwrap();
-        assert_eq!(partial, SmtpSettings { mx_listen: "127.0.0.1:25".into(), ..SmtpSettings::default() });
+        let partial: LocalSmtpSettings = serde_json::from_str(r#"{"mx_listen":"127.0.0.1:25"}"#).unwrap();
+        assert_eq!(partial, LocalSmtpSettings { mx_listen: "127.0.0.1:25".into(), ..LocalSmtpSettings::default() });
     }
 
     #[test]
     fn bad_settings_are_refused_naming_the_field() {
-        let field = |s: SmtpSettings| check(&s).unwrap_err().field;
+        let field = |s: LocalSmtpSettings| check(&s).unwrap_err().field;
         let any = "127.0.0.1:0";
         assert_eq!(field(settings("localhost", any, any)).as_deref(), Some("mx_listen"));
         assert_eq!(field(settings(any, "127.0.0.1", any)).as_deref(), Some("submission_listen"));
@@ -410,17 +412,18 @@ mod tests {
         let same = check(&settings("127.0.0.1:2600", any, "127.0.0.1:2600")).unwrap_err();
         assert_eq!(same.field.as_deref(), Some("smtps_listen"));
         assert!(same.message.contains("mx listener"), "{}", same.message);
-        let host = SmtpSettings { hostname: "mail example".into(), ..SmtpSettings::default() };
+        let host = LocalSmtpSettings { hostname: "mail example".into(), ..LocalSmtpSettings::default() };
         assert_eq!(field(host).as_deref(), Some("hostname"));
         // Port 0 (any free port) may repeat; addresses are normalised.
         let ok =
-            check(&SmtpSettings { hostname: " mx.example.com ".into(), ..settings(" 127.0.0.1:0", any, any) }).unwrap();
+            check(&LocalSmtpSettings { hostname: " mx.example.com ".into(), ..settings(" 127.0.0.1:0", any, any) })
+                .unwrap();
         assert_eq!((ok.mx_listen.as_str(), ok.hostname.as_str()), ("127.0.0.1:0", "mx.example.com"));
     }
 
     #[test]
     fn overrides_replace_only_what_they_name() {
-        let saved = SmtpSettings { hostname: "mx.example.com".into(), ..SmtpSettings::default() };
+        let saved = LocalSmtpSettings { hostname: "mx.example.com".into(), ..LocalSmtpSettings::default() };
         let o = SmtpOverrides { mx_listen: Some("127.0.0.1:0".into()), no_smtp: true, ..SmtpOverrides::default() };
         let s = o.apply(saved.clone());
         assert_eq!(s.mx_listen, "127.0.0.1:0");

@@ -10,7 +10,9 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use postdesk_app::local_smtp::{SETTINGS_FILE, SmtpListenerKind, SmtpOverrides, SmtpSettings, SmtpStatus};
+use postdesk_app::local_smtp::{
+    LocalSmtpListenerKind, LocalSmtpSettings, LocalSmtpStatus, SETTINGS_FILE, SmtpOverrides,
+};
 use postdesk_app::secret::MemoryStore;
 use postdesk_app::state::AppState;
 use postdesk_core::ErrorCode;
@@ -22,7 +24,7 @@ async fn open(dir: &std::path::Path, overrides: &SmtpOverrides) -> AppState {
     AppState::open(dir, Arc::new(MemoryStore::default()), None, overrides).await.unwrap()
 }
 
-fn listener(status: &SmtpStatus, kind: SmtpListenerKind) -> SocketAddr {
+fn listener(status: &LocalSmtpStatus, kind: LocalSmtpListenerKind) -> SocketAddr {
     let l = status.listeners.iter().find(|l| l.kind == kind).unwrap_or_else(|| panic!("no {kind:?} in {status:?}"));
     l.address.parse().unwrap()
 }
@@ -69,7 +71,10 @@ async fn the_local_mode_receives_mail_into_the_mailboxes() {
     assert!(status.running, "{status:?}");
     assert_eq!(status.error, None);
     let kinds: Vec<_> = status.listeners.iter().map(|l| l.kind).collect();
-    assert_eq!(kinds, [SmtpListenerKind::Mx, SmtpListenerKind::Submission, SmtpListenerKind::Submissions]);
+    assert_eq!(
+        kinds,
+        [LocalSmtpListenerKind::Mx, LocalSmtpListenerKind::Submission, LocalSmtpListenerKind::Submissions]
+    );
     assert!(status.listeners.iter().all(|l| !l.address.ends_with(":0")), "{status:?}");
     // The spool and the self-signed certificate live in the app's data folder.
     assert!(dir.path().join("spool").is_dir());
@@ -79,11 +84,11 @@ async fn the_local_mode_receives_mail_into_the_mailboxes() {
     call(&state, "create_account", json!({"address": "ann@example.com", "password": PASSWORD})).await;
 
     // Submission with STARTTLS and AUTH, as a mail client would.
-    let submission = listener(&status, SmtpListenerKind::Submission);
+    let submission = listener(&status, LocalSmtpListenerKind::Submission);
     let (ok, transcript) = submit(submission.port(), "--tls", "PLAIN", PASSWORD, "hello from the app");
     assert!(ok && transcript.contains("<~  250 "), "{transcript}");
     // Over implicit TLS too.
-    let smtps = listener(&status, SmtpListenerKind::Submissions).port();
+    let smtps = listener(&status, LocalSmtpListenerKind::Submissions).port();
     let (ok, transcript) = submit(smtps, "--tlsc", "LOGIN", PASSWORD, "second over TLS");
     assert!(ok, "{transcript}");
 
@@ -125,16 +130,17 @@ async fn a_busy_port_is_reported_and_the_app_works_all_the_same() {
     // Retrying on the busy port says so again, naming the field; bad input changes nothing.
     let again = state.smtp.start(status.settings.clone()).await.unwrap_err();
     assert_eq!((again.code, again.field.as_deref()), (ErrorCode::Unavailable, Some("mx_listen")));
-    let bad = SmtpSettings { submission_listen: "nowhere".into(), ..status.settings.clone() };
+    let bad = LocalSmtpSettings { submission_listen: "nowhere".into(), ..status.settings.clone() };
     assert_eq!(state.smtp.start(bad).await.unwrap_err().field.as_deref(), Some("submission_listen"));
-    let saved: SmtpSettings = serde_json::from_slice(&std::fs::read(dir.path().join(SETTINGS_FILE)).unwrap()).unwrap();
+    let saved: LocalSmtpSettings =
+        serde_json::from_slice(&std::fs::read(dir.path().join(SETTINGS_FILE)).unwrap()).unwrap();
     assert_eq!(saved.mx_listen, busy);
 
     // Another port works, and is saved for the next launch.
-    let free = SmtpSettings { mx_listen: "127.0.0.1:0".into(), start_on_launch: false, ..status.settings.clone() };
+    let free = LocalSmtpSettings { mx_listen: "127.0.0.1:0".into(), start_on_launch: false, ..status.settings.clone() };
     let started = state.smtp.start(free).await.unwrap();
     assert!(started.running && started.error.is_none(), "{started:?}");
-    let mx = listener(&started, SmtpListenerKind::Mx);
+    let mx = listener(&started, LocalSmtpListenerKind::Mx);
     let mut greeting = String::new();
     {
         use std::io::BufRead;
@@ -171,7 +177,7 @@ async fn one_data_folder_has_one_mail_server() {
     assert!(error.contains("in use by another Postdesk mail server"), "{error}");
     second.close().await;
     // The first one still takes mail.
-    let mx = listener(&first.smtp.status().await, SmtpListenerKind::Mx);
+    let mx = listener(&first.smtp.status().await, LocalSmtpListenerKind::Mx);
     let mut greeting = String::new();
     std::io::BufRead::read_line(&mut std::io::BufReader::new(TcpStream::connect(mx).unwrap()), &mut greeting).unwrap();
     assert!(greeting.starts_with("220 "), "{greeting}");

@@ -4,8 +4,8 @@ import type { AddRemoteBackend } from "../bindings/AddRemoteBackend";
 import type { BackendInfo } from "../bindings/BackendInfo";
 import type { LocalServerSettings } from "../bindings/LocalServerSettings";
 import type { LocalServerStatus } from "../bindings/LocalServerStatus";
-import type { SmtpSettings } from "../bindings-desktop/SmtpSettings";
-import type { SmtpStatus } from "../bindings-desktop/SmtpStatus";
+import type { LocalSmtpSettings } from "../bindings-desktop/LocalSmtpSettings";
+import type { LocalSmtpStatus } from "../bindings-desktop/LocalSmtpStatus";
 import { toBackendError } from "./errors";
 import type { Transport } from "./client";
 
@@ -67,13 +67,13 @@ export class Desktop {
   stopLocalServer(): Promise<LocalServerStatus> {
     return ipc(this.inv, "stop_local_server");
   }
-  smtpStatus(): Promise<SmtpStatus> {
+  smtpStatus(): Promise<LocalSmtpStatus> {
     return ipc(this.inv, "smtp_status");
   }
-  startSmtp(settings: SmtpSettings): Promise<SmtpStatus> {
+  startSmtp(settings: LocalSmtpSettings): Promise<LocalSmtpStatus> {
     return ipc(this.inv, "start_smtp", { settings });
   }
-  stopSmtp(): Promise<SmtpStatus> {
+  stopSmtp(): Promise<LocalSmtpStatus> {
     return ipc(this.inv, "stop_smtp");
   }
 }

@@ -1,9 +1,9 @@
 import { useState, type ChangeEvent } from "react";
 import { useSession } from "../app/session";
 import type { LocalServerStatus } from "../bindings/LocalServerStatus";
-import type { SmtpListenerKind } from "../bindings-desktop/SmtpListenerKind";
-import type { SmtpSettings } from "../bindings-desktop/SmtpSettings";
-import type { SmtpStatus } from "../bindings-desktop/SmtpStatus";
+import type { LocalSmtpListenerKind } from "../bindings-desktop/LocalSmtpListenerKind";
+import type { LocalSmtpSettings } from "../bindings-desktop/LocalSmtpSettings";
+import type { LocalSmtpStatus } from "../bindings-desktop/LocalSmtpStatus";
 import { Field, FormError, PageError } from "../components/forms";
 import { useAction, useAsync } from "../components/hooks";
 
@@ -88,7 +88,7 @@ function ServerForm({ initial }: { initial: LocalServerStatus }) {
   );
 }
 
-const LISTENER_LABELS: Record<SmtpListenerKind, string> = {
+const LISTENER_LABELS: Record<LocalSmtpListenerKind, string> = {
   mx: "Inbound mail (MX)",
   submission: "Submission (STARTTLS)",
   submissions: "Submission (implicit TLS)",
@@ -105,12 +105,12 @@ function SmtpPanel() {
   return <SmtpForm initial={status.data} />;
 }
 
-function SmtpForm({ initial }: { initial: SmtpStatus }) {
+function SmtpForm({ initial }: { initial: LocalSmtpStatus }) {
   const { desktop } = useSession();
   const [status, setStatus] = useState(initial);
-  const [settings, setSettings] = useState<SmtpSettings>(initial.settings);
+  const [settings, setSettings] = useState<LocalSmtpSettings>(initial.settings);
   const action = useAction();
-  const set = (key: keyof SmtpSettings) => (e: ChangeEvent<HTMLInputElement>) =>
+  const set = (key: keyof LocalSmtpSettings) => (e: ChangeEvent<HTMLInputElement>) =>
     setSettings({ ...settings, [key]: e.target.type === "checkbox" ? e.target.checked : e.target.value });
   const refresh = async () => {
     // A refused start keeps its reason in the status: show it.

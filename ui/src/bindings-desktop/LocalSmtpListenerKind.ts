@@ -3,4 +3,4 @@
 /**
  * Which SMTP listener.
  */
-export type SmtpListenerKind = "mx" | "submission" | "submissions";
+export type LocalSmtpListenerKind = "mx" | "submission" | "submissions";

@@ -3,7 +3,7 @@
 /**
  * Settings of the local mail server's listeners.
  */
-export type SmtpSettings = { 
+export type LocalSmtpSettings = { 
 /**
  * Start the SMTP service when the app starts.
  */
