@@ -29,6 +29,8 @@ use postdesk_core::engine::KeyedMessage;
 use postdesk_core::policy::{ClientProtocol, Envelope};
 use postdesk_core::{Engine, ErrorCode};
 use postdesk_smtp::{FileSpool, QueueId};
+
+use crate::Lookups;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
@@ -89,7 +91,8 @@ pub fn key(id: QueueId) -> String {
 }
 
 /// Runs until `stop`, then makes one last pass over what is spooled.
-pub(crate) async fn run(engine: Engine, spool: Arc<FileSpool>, stats: Arc<Stats>, stop: CancellationToken) {
+pub(crate) async fn run(lookups: Lookups, spool: Arc<FileSpool>, stats: Arc<Stats>, stop: CancellationToken) {
+    let engine = lookups.engine().clone();
     let committed = spool.committed();
     let mut awaiting_relay: HashSet<QueueId> = HashSet::new();
     let forget = |engine: Engine| async move {
@@ -102,7 +105,7 @@ pub(crate) async fn run(engine: Engine, spool: Arc<FileSpool>, stats: Arc<Stats>
     let mut last_prune = tokio::time::Instant::now();
     loop {
         let stopping = stop.is_cancelled();
-        let failed = match pass(&engine, &spool, &stats, &mut awaiting_relay).await {
+        let failed = match pass(&lookups, &spool, &stats, &mut awaiting_relay).await {
             Ok(()) => false,
             Err(e) => {
                 stats.retries.fetch_add(1, Ordering::Relaxed);
@@ -128,7 +131,7 @@ pub(crate) async fn run(engine: Engine, spool: Arc<FileSpool>, stats: Arc<Stats>
 
 /// Delivers everything spooled and not waiting for the relay.
 async fn pass(
-    engine: &Engine,
+    lookups: &Lookups,
     spool: &Arc<FileSpool>,
     stats: &Stats,
     awaiting_relay: &mut HashSet<QueueId>,
@@ -153,7 +156,7 @@ async fn pass(
                     continue;
                 }
             };
-            let (mailboxes, external) = receivers(engine, &message.envelope).await?;
+            let (mailboxes, external) = receivers(lookups, &message.envelope).await?;
             if external {
                 awaiting_relay.insert(id);
             } else {
@@ -161,7 +164,7 @@ async fn pass(
             }
             batch.push(KeyedMessage { key: key(id), mailboxes, raw: message.message });
         }
-        let outcomes = engine.deliver_batch(batch).await?;
+        let outcomes = lookups.engine().deliver_batch(batch).await?;
         for outcome in outcomes {
             stats.messages.fetch_add(1, Ordering::Relaxed);
             if outcome.already {
@@ -181,7 +184,7 @@ async fn pass(
 
 /// The mailboxes a spooled message goes to, and whether some recipient is outside our
 /// domains (or an alias sends a copy outside): that part waits for the outbound relay.
-async fn receivers(engine: &Engine, envelope: &postdesk_smtp::Envelope) -> postdesk_core::Result<(Vec<String>, bool)> {
+async fn receivers(engine: &Lookups, envelope: &postdesk_smtp::Envelope) -> postdesk_core::Result<(Vec<String>, bool)> {
     let mut mailboxes = BTreeSet::new();
     let mut external = false;
     let protocol =

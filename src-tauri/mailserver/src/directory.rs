@@ -5,23 +5,31 @@ use postdesk_core::api::{GetAccount, GetEffectiveSettings};
 use postdesk_core::engine::{Login, LoginRefusal};
 use postdesk_core::model::AddressKind;
 use postdesk_core::{Backend, Engine, ErrorCode};
+
+use crate::Lookups;
 use postdesk_smtp::{Account, AuthOutcome, Directory, DirectoryError, MessageStatus, RecipientStatus};
 
 /// The engine as the SMTP service's directory. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct EngineDirectory {
     engine: Engine,
+    lookups: Lookups,
 }
 
 impl EngineDirectory {
     /// A directory over `engine`.
     pub fn new(engine: Engine) -> EngineDirectory {
-        EngineDirectory { engine }
+        EngineDirectory::with_lookups(Lookups::new(engine))
+    }
+
+    /// A directory sharing `lookups` (and their cache) with the rest of the mail server.
+    pub fn with_lookups(lookups: Lookups) -> EngineDirectory {
+        EngineDirectory { engine: lookups.engine().clone(), lookups }
     }
 
     /// One recipient against a message of `size` bytes (0 = unknown size).
     async fn status(&self, address: &str, size: usize) -> Result<RecipientStatus, DirectoryError> {
-        let resolution = match self.engine.resolve_recipient(address).await {
+        let resolution = match self.lookups.resolve_recipient(address).await {
             Ok(r) => r,
             Err(e) if matches!(e.code, ErrorCode::NotFound | ErrorCode::Validation) => {
                 return Ok(RecipientStatus::Unknown);
@@ -29,7 +37,7 @@ impl EngineDirectory {
             Err(e) => return Err(unavailable(e)),
         };
         let domain = address.rsplit_once('@').map_or("", |(_, d)| d);
-        if let Some(limit) = self.engine.domain_message_limit(domain).await.map_err(unavailable)?
+        if let Some(limit) = self.lookups.domain_message_limit(domain).await.map_err(unavailable)?
             && size as u64 > limit
         {
             return Ok(RecipientStatus::TooLarge { limit: usize::try_from(limit).unwrap_or(usize::MAX) });
@@ -45,7 +53,7 @@ impl EngineDirectory {
         let needed = size.max(1) as u64;
         let mut full = 0;
         for mailbox in &resolution.mailboxes {
-            let room = self.engine.mailbox_room(mailbox).await.map_err(unavailable)?;
+            let room = self.lookups.mailbox_room(mailbox).await.map_err(unavailable)?;
             if room.is_some_and(|r| r < needed) {
                 full += 1;
             }
@@ -82,7 +90,7 @@ impl Directory for EngineDirectory {
         let mut local = 0;
         for recipient in recipients {
             let domain = recipient.rsplit_once('@').map_or("", |(_, d)| d);
-            if !self.engine.is_local_domain(domain).await.map_err(unavailable)? {
+            if !self.lookups.is_local_domain(domain).await.map_err(unavailable)? {
                 continue;
             }
             local += 1;
@@ -138,6 +146,6 @@ impl Directory for EngineDirectory {
     }
 
     async fn is_local_domain(&self, domain: &str) -> Result<bool, DirectoryError> {
-        self.engine.is_local_domain(domain).await.map_err(unavailable)
+        self.lookups.is_local_domain(domain).await.map_err(unavailable)
     }
 }

@@ -21,11 +21,13 @@
 
 pub mod delivery;
 mod directory;
+mod lookups;
 mod policy;
 mod server;
 
 pub use delivery::DeliveryStats;
 pub use directory::EngineDirectory;
+pub use lookups::Lookups;
 pub use policy::EnginePolicy;
 /// The SMTP service crate (listener kinds, profile, counters) for the binaries.
 pub use postdesk_smtp as smtp;

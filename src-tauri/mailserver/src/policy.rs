@@ -6,19 +6,26 @@ use postdesk_core::policy::{ClientProtocol, Envelope, PolicyExplanation, PolicyR
 use postdesk_core::settings::{SettingLevel, SettingSource};
 use postdesk_smtp::{ListenerKind, Policy, PolicyRequest, Stage, Verdict};
 
+use crate::Lookups;
+
 /// Asks the engine's policy decision at RCPT, once per recipient, with the envelope as
 /// known then: the sender, this recipient, the authenticated account and the protocol
 /// (a session that authenticated is a mail client submitting, `smtp`; otherwise mail from
 /// another server, `mx`). The other stages are left to the SMTP profile's built-in checks.
 #[derive(Debug, Clone)]
 pub struct EnginePolicy {
-    engine: Engine,
+    lookups: Lookups,
 }
 
 impl EnginePolicy {
     /// A policy over `engine`.
     pub fn new(engine: Engine) -> EnginePolicy {
-        EnginePolicy { engine }
+        EnginePolicy::with_lookups(Lookups::new(engine))
+    }
+
+    /// A policy sharing `lookups` (and their cache) with the rest of the mail server.
+    pub fn with_lookups(lookups: Lookups) -> EnginePolicy {
+        EnginePolicy { lookups }
     }
 }
 
@@ -40,7 +47,7 @@ impl Policy for EnginePolicy {
             protocol,
             auto_forward: false,
         };
-        match self.engine.decide_policy(envelope).await {
+        match self.lookups.decide_policy(envelope).await {
             Ok(explanation) => verdict(&explanation),
             Err(e) => {
                 tracing::warn!("policy decision failed: {}", e.message);

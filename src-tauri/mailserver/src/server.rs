@@ -13,7 +13,7 @@ use postdesk_smtp::{
 use tokio_util::sync::CancellationToken;
 
 use crate::delivery::{self, DeliveryStats, Stats};
-use crate::{EngineDirectory, EnginePolicy};
+use crate::{EngineDirectory, EnginePolicy, Lookups};
 
 /// What to start.
 #[derive(Debug, Clone)]
@@ -83,6 +83,7 @@ impl MailServer {
             tracing::info!(messages = recovery.messages, "spool recovered; delivering what is left");
         }
         let spool = Arc::new(spool);
+        let lookups = Lookups::new(engine);
         let identity = TlsIdentity::load_or_create(&options.tls_dir, &options.tls_names)?;
         let verifier = match options.dns_server {
             Some(addr) => InboundVerifier::with_server(addr)?,
@@ -90,10 +91,10 @@ impl MailServer {
         };
         let service = SmtpService::builder(
             options.profile.clone(),
-            Arc::new(EngineDirectory::new(engine.clone())),
+            Arc::new(EngineDirectory::with_lookups(lookups.clone())),
             spool.clone(),
         )
-        .policy(Arc::new(EnginePolicy::new(engine.clone())))
+        .policy(Arc::new(EnginePolicy::with_lookups(lookups.clone())))
         .tls(identity)
         .verifier(verifier)
         .build()?;
@@ -113,7 +114,7 @@ impl MailServer {
         }
         let stats = Arc::new(Stats::default());
         let stop = CancellationToken::new();
-        let delivery = tokio::spawn(delivery::run(engine, spool.clone(), stats.clone(), stop.clone()));
+        let delivery = tokio::spawn(delivery::run(lookups, spool.clone(), stats.clone(), stop.clone()));
         Ok(MailServer { _spool_lock: spool_lock, service, spool, bound, stats, stop, delivery })
     }
 

@@ -8,6 +8,20 @@ use crate::api::ListAudit;
 use crate::error::Result;
 use crate::model::{AuditEntry, Listing, Page};
 
+/// Counts audited changes in this process (see [`change_generation`]).
+static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// A number that grows whenever this process records an audited change — every change
+/// an admin (or the system: lockouts, purges) makes to the organisation, since each is
+/// audited in its own transaction. The mail services' caches of engine answers
+/// (recipients, policy decisions) drop what they hold when it moves. It moves just
+/// before the change commits, so a reader may still cache the old state in that
+/// instant: such caches also expire by time. Changes made by another process on the
+/// same data folder are seen only through that expiry.
+pub fn change_generation() -> u64 {
+    GENERATION.load(std::sync::atomic::Ordering::Acquire)
+}
+
 /// One change to record.
 pub(crate) struct Change<'a> {
     pub action: &'a str,
@@ -37,6 +51,7 @@ pub(crate) async fn record<B: Serialize, A: Serialize>(
     .bind(after)
     .execute(conn)
     .await?;
+    GENERATION.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     Ok(())
 }
 

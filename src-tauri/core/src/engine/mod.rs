@@ -41,6 +41,7 @@ use crate::model::*;
 
 pub use access::LOCAL_OWNER;
 pub use admins::FirstStart;
+pub use audit::change_generation;
 pub use batches::MAX_SELECTION;
 pub use login::{DEFAULT_LOCKOUT_THRESHOLD, Login, LoginRefusal};
 pub use mailbox::{IMAP_PORT, POP3_PORT, SMTP_SUBMISSION_PORT, SMTP_SUBMISSIONS_PORT};

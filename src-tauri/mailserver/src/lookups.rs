@@ -1,0 +1,207 @@
+//! The engine's answers the mail path asks for again and again, kept for a moment.
+//!
+//! Every RCPT asks whether the domain is ours, what the address resolves to, the domain's
+//! size limit and the policy decision; the end of DATA and the delivery task ask much of it
+//! again. Each answer is several SQLite queries, and under load those queries (each a
+//! hand-off to the connection's thread) were most of the server's CPU. [`Lookups`] keeps
+//! the answers, shared by the directory, the policy and the delivery task, until either
+//!
+//! * the organisation changes: every change is audited, and the audit log moves
+//!   [`change_generation`]; an entry made under an older generation is not used, so an
+//!   admin's change applies to the next message, or
+//! * [`TTL`] passes — for changes by another process on the same data folder (the CLI
+//!   while `serve` runs), and the instant between a change's audit record and its commit.
+//!
+//! Mailbox room is never cached (it changes with every delivery), nor are logins.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use postdesk_core::engine::change_generation;
+use postdesk_core::model::Resolution;
+use postdesk_core::policy::{Envelope, PolicyExplanation};
+use postdesk_core::{Engine, ErrorCode, Result};
+
+/// How long an answer is used at most.
+pub const TTL: Duration = Duration::from_secs(1);
+/// Entries per kind; past it the kind is emptied (cheap, and rare: it takes that many
+/// distinct addresses within [`TTL`]).
+const MAX_ENTRIES: usize = 8192;
+
+struct Entry<V> {
+    generation: u64,
+    at: Instant,
+    value: V,
+}
+
+struct Cache<K, V> {
+    entries: Mutex<HashMap<K, Entry<V>>>,
+}
+
+impl<K: Hash + Eq, V: Clone> Cache<K, V> {
+    fn new() -> Self {
+        Cache { entries: Mutex::new(HashMap::new()) }
+    }
+
+    fn get(&self, key: &K, generation: u64) -> Option<V> {
+        let entries = self.entries.lock().expect("lookups lock");
+        entries.get(key).filter(|e| e.generation == generation && e.at.elapsed() < TTL).map(|e| e.value.clone())
+    }
+
+    fn put(&self, key: K, generation: u64, value: V) {
+        let mut entries = self.entries.lock().expect("lookups lock");
+        if entries.len() >= MAX_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(key, Entry { generation, at: Instant::now(), value });
+    }
+}
+
+/// Answers that are the same for everyone asking: found, or definitely not there. A
+/// failure of the database is not kept.
+fn keepable<T>(r: &Result<T>) -> bool {
+    match r {
+        Ok(_) => true,
+        Err(e) => matches!(e.code, ErrorCode::NotFound | ErrorCode::Validation),
+    }
+}
+
+struct Inner {
+    local_domains: Cache<String, bool>,
+    resolutions: Cache<String, Result<Resolution>>,
+    limits: Cache<String, Option<u64>>,
+    decisions: Cache<(String, Vec<String>, Option<String>, String, bool), Result<PolicyExplanation>>,
+}
+
+/// The engine with a short memory for the mail path. Cheap to clone; clones share it.
+#[derive(Clone)]
+pub struct Lookups {
+    engine: Engine,
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Lookups {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lookups").finish_non_exhaustive()
+    }
+}
+
+impl Lookups {
+    /// Lookups over `engine`, empty.
+    pub fn new(engine: Engine) -> Lookups {
+        Lookups {
+            engine,
+            inner: Arc::new(Inner {
+                local_domains: Cache::new(),
+                resolutions: Cache::new(),
+                limits: Cache::new(),
+                decisions: Cache::new(),
+            }),
+        }
+    }
+
+    /// The engine itself, for what is not cached.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// [`Engine::is_local_domain`].
+    pub async fn is_local_domain(&self, domain: &str) -> Result<bool> {
+        let key = domain.to_ascii_lowercase();
+        let generation = change_generation();
+        if let Some(v) = self.inner.local_domains.get(&key, generation) {
+            return Ok(v);
+        }
+        let v = self.engine.is_local_domain(domain).await?;
+        self.inner.local_domains.put(key, generation, v);
+        Ok(v)
+    }
+
+    /// [`Engine::resolve_recipient`].
+    pub async fn resolve_recipient(&self, address: &str) -> Result<Resolution> {
+        let key = address.to_ascii_lowercase();
+        let generation = change_generation();
+        if let Some(v) = self.inner.resolutions.get(&key, generation) {
+            return v;
+        }
+        let v = self.engine.resolve_recipient(address).await;
+        if keepable(&v) {
+            self.inner.resolutions.put(key, generation, v.clone());
+        }
+        v
+    }
+
+    /// [`Engine::domain_message_limit`].
+    pub async fn domain_message_limit(&self, domain: &str) -> Result<Option<u64>> {
+        let key = domain.to_ascii_lowercase();
+        let generation = change_generation();
+        if let Some(v) = self.inner.limits.get(&key, generation) {
+            return Ok(v);
+        }
+        let v = self.engine.domain_message_limit(domain).await?;
+        self.inner.limits.put(key, generation, v);
+        Ok(v)
+    }
+
+    /// [`Engine::decide_policy`].
+    pub async fn decide_policy(&self, envelope: Envelope) -> Result<PolicyExplanation> {
+        let key = (
+            envelope.sender.to_ascii_lowercase(),
+            envelope.recipients.iter().map(|r| r.to_ascii_lowercase()).collect(),
+            envelope.authenticated_user.as_ref().map(|u| u.to_ascii_lowercase()),
+            format!("{:?}", envelope.protocol),
+            envelope.auto_forward,
+        );
+        let generation = change_generation();
+        if let Some(v) = self.inner.decisions.get(&key, generation) {
+            return v;
+        }
+        let v = self.engine.decide_policy(envelope).await;
+        if keepable(&v) {
+            self.inner.decisions.put(key, generation, v.clone());
+        }
+        v
+    }
+
+    /// [`Engine::mailbox_room`], never cached.
+    pub async fn mailbox_room(&self, address: &str) -> Result<Option<u64>> {
+        self.engine.mailbox_room(address).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use postdesk_core::Backend;
+    use postdesk_core::api::{CreateAccount, CreateDomain, RemoveAccount};
+
+    #[tokio::test]
+    async fn answers_are_kept_until_the_organisation_changes() {
+        let engine = Engine::open_in_memory().await.unwrap();
+        let b = engine.local_backend();
+        b.create_domain(CreateDomain { domain: "example.com".into(), limits: None, group: None }).await.unwrap();
+        let lookups = Lookups::new(engine.clone());
+        assert!(lookups.resolve_recipient("ann@example.com").await.is_err());
+        assert!(!lookups.is_local_domain("example.org").await.unwrap());
+        b.create_account(CreateAccount {
+            address: "ann@example.com".into(),
+            display_name: None,
+            department: None,
+            notes: None,
+            password: None,
+            force_password_change: None,
+            quota_mb: None,
+        })
+        .await
+        .unwrap();
+        // The change moved the generation: the refusal kept a moment ago is not used.
+        assert_eq!(lookups.resolve_recipient("ANN@example.com").await.unwrap().mailboxes, vec!["ann@example.com"]);
+        let kept = lookups.inner.resolutions.get(&"ann@example.com".to_string(), change_generation());
+        assert!(kept.is_some_and(|r| r.is_ok()), "a found address is kept");
+        b.remove_account(RemoveAccount { address: "ann@example.com".into() }).await.unwrap();
+        let after = lookups.resolve_recipient("ann@example.com").await;
+        assert!(after.is_err() || after.unwrap().mailboxes.is_empty(), "a removed account receives nothing");
+    }
+}
