@@ -21,6 +21,7 @@ use crate::error::Result;
 use crate::model::*;
 use crate::policy::PolicyExplanation;
 use crate::settings::{AddressBook, Batch, BatchOutcome, EffectiveSettings, LevelSettings};
+use crate::smtp::{SmtpRule, SmtpRulesImported, SmtpSettings, SmtpStatus};
 
 /// HTTP method of an operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +110,9 @@ macro_rules! params {
 // Batch settings, address book and policy params (issue 5) live in their own file.
 mod batch;
 pub use batch::*;
+// SMTP service admin params (issue 7).
+mod smtp;
+pub use smtp::*;
 
 params!(/// Who am I, and what may I do?
 WhoAmI {});
@@ -727,6 +731,30 @@ operations! {
     list_address_book: Get "/api/domains/{domain}/address-book" ListAddressBook => AddressBook, mutates = false;
     /// What would happen to a message?
     explain_policy: Post "/api/policy/explain" ExplainPolicy => PolicyExplanation, mutates = false;
+
+    // ---- SMTP service admin (issue 7) ----------------------------------------------------
+    /// The server-wide SMTP settings.
+    get_smtp_settings: Get "/api/smtp/settings" GetSmtpSettings => SmtpSettings, mutates = false;
+    /// Replaces the server-wide SMTP settings.
+    update_smtp_settings: Put "/api/smtp/settings" UpdateSmtpSettings => SmtpSettings, mutates = true;
+    /// The black/white list rules in order.
+    list_smtp_rules: Get "/api/smtp/rules" ListSmtpRules => Vec<SmtpRule>, mutates = false;
+    /// Adds a black/white list rule.
+    add_smtp_rule: Post "/api/smtp/rules" AddSmtpRule => SmtpRule, mutates = true;
+    /// Changes a black/white list rule.
+    update_smtp_rule: Patch "/api/smtp/rules" UpdateSmtpRule => SmtpRule, mutates = true;
+    /// Removes a black/white list rule.
+    remove_smtp_rule: Delete "/api/smtp/rules" RemoveSmtpRule => (), mutates = true;
+    /// Moves a rule to another place in the list.
+    move_smtp_rule: Post "/api/smtp/rules/move" MoveSmtpRule => Vec<SmtpRule>, mutates = true;
+    /// Imports rules from an XLSX file, all or nothing.
+    import_smtp_rules: Post "/api/smtp/rules-import" ImportSmtpRules => SmtpRulesImported, mutates = true;
+    /// The rules as an XLSX file.
+    export_smtp_rules: Get "/api/smtp/rules-export" ExportSmtpRules => ExportedFile, mutates = false;
+    /// The XLSX template for importing rules.
+    smtp_rules_template: Get "/api/smtp/rules-template" SmtpRulesTemplate => ExportedFile, mutates = false;
+    /// The SMTP service's listeners, counters and last refusals.
+    get_smtp_status: Get "/api/smtp/status" GetSmtpStatus => SmtpStatus, mutates = false;
 }
 
 /// Runs the operation called `name` with JSON params and returns its JSON output: the

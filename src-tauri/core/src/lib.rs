@@ -17,6 +17,7 @@ pub mod password;
 pub mod pickup;
 pub mod policy;
 pub mod settings;
+pub mod smtp;
 pub mod validate;
 pub mod xlsx;
 

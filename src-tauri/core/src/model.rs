@@ -332,11 +332,14 @@ pub enum Page {
     AddressBook,
     /// The policy explainer ("what would happen to this message?").
     Policy,
+    /// The SMTP service: server-wide settings, black/white lists, live counters. Server-wide,
+    /// so only for admins of all domains.
+    Smtp,
 }
 
 impl Page {
     /// Every page, in menu order.
-    pub const ALL: [Page; 10] = [
+    pub const ALL: [Page; 11] = [
         Page::Domains,
         Page::Departments,
         Page::Accounts,
@@ -347,6 +350,7 @@ impl Page {
         Page::BatchSettings,
         Page::AddressBook,
         Page::Policy,
+        Page::Smtp,
     ];
 
     /// The name stored in the database.
@@ -362,6 +366,7 @@ impl Page {
             Page::BatchSettings => "batch_settings",
             Page::AddressBook => "address_book",
             Page::Policy => "policy",
+            Page::Smtp => "smtp",
         }
     }
 }

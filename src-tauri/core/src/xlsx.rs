@@ -183,10 +183,36 @@ fn column_letter(col: u32) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
+/// What an import file must look like: its header row and how many data rows it may hold.
+struct Table<'a> {
+    columns: &'a [&'a str],
+    max_rows: usize,
+    /// What its rows are, plural (`accounts`, `rules`), for messages.
+    noun: &'a str,
+}
+
 /// Reads the accounts of an import file. File-level problems (not XLSX, too big, a zip
 /// bomb, empty, wrong header, too many rows) refuse it with one message; cells of a type
 /// that cannot be text are listed by row and column. Rows are not validated here.
 pub fn read_accounts(bytes: &[u8]) -> Result<Vec<ImportRow>> {
+    let table = Table { columns: &COLUMNS, max_rows: MAX_ROWS, noun: "accounts" };
+    Ok(read_table(bytes, &table)?
+        .into_iter()
+        .map(|(row, mut cells)| ImportRow {
+            row,
+            notes: std::mem::take(&mut cells[4]),
+            password: std::mem::take(&mut cells[3]),
+            department: std::mem::take(&mut cells[2]),
+            display_name: std::mem::take(&mut cells[1]),
+            address: std::mem::take(&mut cells[0]),
+        })
+        .collect())
+}
+
+/// The data rows of an import file with `table`'s header, as text, with their
+/// spreadsheet row numbers; each has exactly one cell per column.
+fn read_table(bytes: &[u8], table: &Table<'_>) -> Result<Vec<(u32, Vec<String>)>> {
+    let columns = table.columns;
     check_archive(bytes)?;
     let mut book: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes))
         .map_err(|e| file_error(format!("this XLSX file cannot be read: {e}")))?;
@@ -199,7 +225,7 @@ pub fn read_accounts(bytes: &[u8]) -> Result<Vec<ImportRow>> {
         .worksheet_cells_reader(&sheet)
         .map_err(|e| file_error(format!("the sheet {sheet} cannot be read: {e}")))?;
     let mut header: Vec<String> = Vec::new();
-    let mut rows: std::collections::BTreeMap<u32, ImportRow> = std::collections::BTreeMap::new();
+    let mut rows: std::collections::BTreeMap<u32, Vec<String>> = std::collections::BTreeMap::new();
     let mut errors = Vec::new();
     let mut too_many = false;
     while let Some(cell) =
@@ -216,7 +242,7 @@ pub fn read_accounts(bytes: &[u8]) -> Result<Vec<ImportRow>> {
         let text = match cell_text(value) {
             Ok(t) => t,
             Err(why) => {
-                let column = COLUMNS.get(col as usize).map_or_else(|| column_letter(col), |c| c.to_string());
+                let column = columns.get(col as usize).map_or_else(|| column_letter(col), |c| c.to_string());
                 errors.push(RowError { row: row + 1, column, message: why });
                 continue;
             }
@@ -231,69 +257,68 @@ pub fn read_accounts(bytes: &[u8]) -> Result<Vec<ImportRow>> {
             header[col as usize] = text;
             continue;
         }
-        if row as usize > MAX_ROWS + 10_000 {
+        if row as usize > table.max_rows + 10_000 {
             // Far past anything acceptable: stop reading, the count below refuses it.
             too_many = true;
             break;
         }
-        if col as usize >= COLUMNS.len() {
+        if col as usize >= columns.len() {
             errors.push(RowError {
                 row: row + 1,
                 column: column_letter(col),
-                message: format!("has a value, but the template has only {} columns (A–E)", COLUMNS.len()),
+                message: format!(
+                    "has a value, but the template has only {} columns (A–{})",
+                    columns.len(),
+                    column_letter(columns.len() as u32 - 1)
+                ),
             });
             continue;
         }
-        let entry = rows.entry(row).or_insert_with(|| ImportRow { row: row + 1, ..ImportRow::default() });
-        match col {
-            0 => entry.address = text,
-            1 => entry.display_name = text,
-            2 => entry.department = text,
-            3 => entry.password = text,
-            _ => entry.notes = text,
-        }
+        rows.entry(row).or_insert_with(|| vec![String::new(); columns.len()])[col as usize] = text;
     }
-    check_header(&header)?;
-    if too_many || rows.len() > MAX_ROWS {
+    check_header(&header, columns)?;
+    if too_many || rows.len() > table.max_rows {
         return Err(Error::limit_exceeded(format!(
-            "the file has {} rows of accounts; at most {MAX_ROWS} fit in one import, split it into several files",
-            if too_many { "more than 15,000".to_string() } else { rows.len().to_string() }
+            "the file has {} rows of {}; at most {} fit in one import, split it into several files",
+            if too_many { format!("more than {}", table.max_rows + 10_000) } else { rows.len().to_string() },
+            table.noun,
+            table.max_rows,
         ))
         .with_field("file"));
     }
     if rows.is_empty() && errors.is_empty() {
-        return Err(file_error("the file has no accounts below the header row"));
+        return Err(file_error(format!("the file has no {} below the header row", table.noun)));
     }
     if !errors.is_empty() {
-        return Err(refusal(errors));
+        return Err(refusal_in(errors, columns));
     }
-    Ok(rows.into_values().collect())
+    Ok(rows.into_iter().map(|(row, cells)| (row + 1, cells)).collect())
 }
 
-fn check_header(header: &[String]) -> Result<()> {
+fn check_header(header: &[String], columns: &[&str]) -> Result<()> {
     if header.iter().all(|h| h.trim().is_empty()) {
         return Err(file_error(format!(
             "the first row must be the header ({}); download the import template",
-            COLUMNS.join(" | ")
+            columns.join(" | ")
         )));
     }
-    for (i, expected) in COLUMNS.iter().enumerate() {
+    for (i, expected) in columns.iter().enumerate() {
         let found = header.get(i).map(|h| h.trim()).unwrap_or("");
         if !found.eq_ignore_ascii_case(expected) {
             let found = if found.is_empty() { "empty".to_string() } else { format!("'{found}'") };
             return Err(file_error(format!(
                 "wrong header: column {} is {found} where the template has '{expected}'; the header row must be {}",
                 column_letter(i as u32),
-                COLUMNS.join(" | ")
+                columns.join(" | ")
             )));
         }
     }
-    if let Some((i, extra)) = header.iter().enumerate().skip(COLUMNS.len()).find(|(_, h)| !h.trim().is_empty()) {
+    if let Some((i, extra)) = header.iter().enumerate().skip(columns.len()).find(|(_, h)| !h.trim().is_empty()) {
         return Err(file_error(format!(
             "wrong header: column {} is '{}', but the template has only the columns {}",
             column_letter(i as u32),
             extra.trim(),
-            COLUMNS.join(" | ")
+            columns.join(" | ")
         )));
     }
     Ok(())
@@ -302,9 +327,16 @@ fn check_header(header: &[String]) -> Result<()> {
 /// Most row errors listed in a refusal's message (all of them are in `rows`).
 const LISTED: usize = 20;
 
-/// One error refusing a whole file, listing every problem by row and column.
-pub fn refusal(mut errors: Vec<RowError>) -> Error {
-    errors.sort_by_key(|e| (e.row, column_rank(&e.column)));
+/// One error refusing a whole account file, listing every problem by row and column.
+pub fn refusal(errors: Vec<RowError>) -> Error {
+    refusal_in(errors, &COLUMNS)
+}
+
+/// One error refusing a whole file with these `columns`, listing every problem by row and
+/// column (in column order within a row).
+pub fn refusal_in(mut errors: Vec<RowError>, columns: &[&str]) -> Error {
+    let rank = |column: &str| columns.iter().position(|c| *c == column).unwrap_or(columns.len());
+    errors.sort_by_key(|e| (e.row, rank(&e.column)));
     let mut message = format!(
         "the file was not imported: {} problem{} to fix (nothing was written)",
         errors.len(),
@@ -317,10 +349,6 @@ pub fn refusal(mut errors: Vec<RowError>) -> Error {
         message.push_str(&format!("\n… and {} more", errors.len() - LISTED));
     }
     Error::validation(message).with_field("file").with_rows(errors)
-}
-
-fn column_rank(column: &str) -> usize {
-    COLUMNS.iter().position(|c| *c == column).unwrap_or(COLUMNS.len())
 }
 
 fn xlsx_error(e: XlsxError) -> Error {
@@ -428,6 +456,112 @@ pub fn write_accounts(rows: &[ExportRow]) -> Result<Vec<u8>> {
     if !rows.is_empty() {
         sheet.autofilter(0, 0, rows.len() as u32, EXPORT_COLUMNS.len() as u16 - 1).map_err(xlsx_error)?;
     }
+    book.save_to_buffer().map_err(xlsx_error)
+}
+
+/// The SMTP rules file's header row (import template and export alike), in order.
+pub const RULE_COLUMNS: [&str; 5] = ["Name", "Kind", "Value", "Action", "Note"];
+/// What each rules column means (the template's second sheet).
+const RULE_COLUMN_HELP: [(&str, &str); 5] = [
+    ("Name", "Required. A unique name for the rule (at most 64 characters); refusals are counted under it."),
+    ("Kind", "Required. sender_address, sender_domain (also matches its subdomains) or client_ip."),
+    (
+        "Value",
+        "Required. The sender address (spam@example.com), the sender domain (example.com) or the client's \
+         IP address or network (192.0.2.7, 192.0.2.0/24, 2001:db8::/32).",
+    ),
+    ("Action", "Required. reject (refuse), discard (accept and drop) or allow (skip the other checks)."),
+    ("Note", "Optional. Free text for admins (at most 500 characters)."),
+];
+
+/// One data row of a rules file, as text, with its spreadsheet row number.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RuleRow {
+    /// Row number as the spreadsheet shows it (the header is row 1).
+    pub row: u32,
+    /// `Name`.
+    pub name: String,
+    /// `Kind`.
+    pub kind: String,
+    /// `Value`.
+    pub value: String,
+    /// `Action`.
+    pub action: String,
+    /// `Note`.
+    pub note: String,
+}
+
+/// Reads the rules of an SMTP rules file, in file order; the same file checks as accounts.
+pub fn read_rules(bytes: &[u8]) -> Result<Vec<RuleRow>> {
+    let table = Table { columns: &RULE_COLUMNS, max_rows: crate::smtp::MAX_RULES, noun: "rules" };
+    Ok(read_table(bytes, &table)?
+        .into_iter()
+        .map(|(row, mut cells)| RuleRow {
+            row,
+            note: std::mem::take(&mut cells[4]),
+            action: std::mem::take(&mut cells[3]),
+            value: std::mem::take(&mut cells[2]),
+            kind: std::mem::take(&mut cells[1]),
+            name: std::mem::take(&mut cells[0]),
+        })
+        .collect())
+}
+
+const RULE_WIDTHS: [f64; 5] = [24.0, 16.0, 32.0, 10.0, 40.0];
+
+/// The SMTP rules import template: the header row, column help on a second sheet.
+pub fn rules_template() -> Result<Vec<u8>> {
+    let mut book = Workbook::new();
+    let bold = Format::new().set_bold();
+    let wrap = Format::new().set_text_wrap();
+    let sheet = book.add_worksheet();
+    sheet.set_name("Rules").map_err(xlsx_error)?;
+    for (i, column) in RULE_COLUMNS.iter().enumerate() {
+        sheet.write_string_with_format(0, i as u16, *column, &bold).map_err(xlsx_error)?;
+        sheet.set_column_width(i as u16, RULE_WIDTHS[i]).map_err(xlsx_error)?;
+    }
+    sheet.set_freeze_panes(1, 0).map_err(xlsx_error)?;
+    let help = book.add_worksheet();
+    help.set_name("Instructions").map_err(xlsx_error)?;
+    help.write_string_with_format(0, 0, "Column", &bold).map_err(xlsx_error)?;
+    help.write_string_with_format(0, 1, "What to enter", &bold).map_err(xlsx_error)?;
+    for (i, (column, text)) in RULE_COLUMN_HELP.iter().enumerate() {
+        help.write_string(i as u32 + 1, 0, *column).map_err(xlsx_error)?;
+        help.write_string_with_format(i as u32 + 1, 1, *text, &wrap).map_err(xlsx_error)?;
+    }
+    let notes = [
+        "One rule per row, in the order they are checked: the first rule that matches decides.",
+        "Every row is checked before anything is written: if any row has a problem, nothing is",
+        "imported and every problem is listed by row and column. An export has these same columns.",
+    ];
+    for (i, line) in notes.iter().enumerate() {
+        help.write_string(RULE_COLUMN_HELP.len() as u32 + 2 + i as u32, 0, *line).map_err(xlsx_error)?;
+    }
+    help.set_column_width(0, 18).map_err(xlsx_error)?;
+    help.set_column_width(1, 100).map_err(xlsx_error)?;
+    book.save_to_buffer().map_err(xlsx_error)
+}
+
+/// Writes SMTP rules in the template's columns, in order, every cell a plain value, so an
+/// export imports back as it is.
+pub fn write_rules(rules: &[crate::smtp::SmtpRule]) -> Result<Vec<u8>> {
+    let mut book = Workbook::new();
+    let bold = Format::new().set_bold();
+    let sheet = book.add_worksheet();
+    sheet.set_name("Rules").map_err(xlsx_error)?;
+    for (i, column) in RULE_COLUMNS.iter().enumerate() {
+        sheet.write_string_with_format(0, i as u16, *column, &bold).map_err(xlsx_error)?;
+        sheet.set_column_width(i as u16, RULE_WIDTHS[i]).map_err(xlsx_error)?;
+    }
+    for (i, r) in rules.iter().enumerate() {
+        let row = i as u32 + 1;
+        sheet.write_string(row, 0, &r.name).map_err(xlsx_error)?;
+        sheet.write_string(row, 1, r.kind.as_str()).map_err(xlsx_error)?;
+        sheet.write_string(row, 2, &r.value).map_err(xlsx_error)?;
+        sheet.write_string(row, 3, r.action.as_str()).map_err(xlsx_error)?;
+        sheet.write_string(row, 4, &r.note).map_err(xlsx_error)?;
+    }
+    sheet.set_freeze_panes(1, 0).map_err(xlsx_error)?;
     book.save_to_buffer().map_err(xlsx_error)
 }
 

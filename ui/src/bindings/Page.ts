@@ -3,4 +3,4 @@
 /**
  * The pages (features) a sub-admin can be given. Admins and tokens are owner-only.
  */
-export type Page = "domains" | "departments" | "accounts" | "aliases" | "groups" | "audit" | "dns" | "batch_settings" | "address_book" | "policy";
+export type Page = "domains" | "departments" | "accounts" | "aliases" | "groups" | "audit" | "dns" | "batch_settings" | "address_book" | "policy" | "smtp";

@@ -3,6 +3,7 @@ import type { Account } from "./Account";
 import type { AccountsTemplate } from "./AccountsTemplate";
 import type { AddAccountAlias } from "./AddAccountAlias";
 import type { AddGroupMembers } from "./AddGroupMembers";
+import type { AddSmtpRule } from "./AddSmtpRule";
 import type { AddressBook } from "./AddressBook";
 import type { Admin } from "./Admin";
 import type { Alias } from "./Alias";
@@ -37,6 +38,7 @@ import type { DomainReport } from "./DomainReport";
 import type { EffectiveSettings } from "./EffectiveSettings";
 import type { ExplainPolicy } from "./ExplainPolicy";
 import type { ExportAccounts } from "./ExportAccounts";
+import type { ExportSmtpRules } from "./ExportSmtpRules";
 import type { ExportedFile } from "./ExportedFile";
 import type { GetAccount } from "./GetAccount";
 import type { GetAlias } from "./GetAlias";
@@ -46,7 +48,10 @@ import type { GetGroup } from "./GetGroup";
 import type { GetMailbox } from "./GetMailbox";
 import type { GetMailboxSettings } from "./GetMailboxSettings";
 import type { GetSettings } from "./GetSettings";
+import type { GetSmtpSettings } from "./GetSmtpSettings";
+import type { GetSmtpStatus } from "./GetSmtpStatus";
 import type { ImportJob } from "./ImportJob";
+import type { ImportSmtpRules } from "./ImportSmtpRules";
 import type { ImportStatus } from "./ImportStatus";
 import type { LevelSettings } from "./LevelSettings";
 import type { ListAccounts } from "./ListAccounts";
@@ -62,6 +67,7 @@ import type { ListDomains } from "./ListDomains";
 import type { ListGroups } from "./ListGroups";
 import type { ListMessages } from "./ListMessages";
 import type { ListRecycleBin } from "./ListRecycleBin";
+import type { ListSmtpRules } from "./ListSmtpRules";
 import type { ListTokens } from "./ListTokens";
 import type { Listing } from "./Listing";
 import type { MailGroup } from "./MailGroup";
@@ -69,6 +75,7 @@ import type { MailboxSettings } from "./MailboxSettings";
 import type { MailboxView } from "./MailboxView";
 import type { MessageSummary } from "./MessageSummary";
 import type { MoveDepartment } from "./MoveDepartment";
+import type { MoveSmtpRule } from "./MoveSmtpRule";
 import type { NewToken } from "./NewToken";
 import type { PolicyExplanation } from "./PolicyExplanation";
 import type { RecycledAccount } from "./RecycledAccount";
@@ -81,6 +88,7 @@ import type { RemoveDkimKey } from "./RemoveDkimKey";
 import type { RemoveDomain } from "./RemoveDomain";
 import type { RemoveGroup } from "./RemoveGroup";
 import type { RemoveGroupMembers } from "./RemoveGroupMembers";
+import type { RemoveSmtpRule } from "./RemoveSmtpRule";
 import type { RenameDepartment } from "./RenameDepartment";
 import type { ResetPasswords } from "./ResetPasswords";
 import type { Resolution } from "./Resolution";
@@ -89,6 +97,11 @@ import type { RestoreAccount } from "./RestoreAccount";
 import type { RevokeToken } from "./RevokeToken";
 import type { SetPassword } from "./SetPassword";
 import type { SetPickupRules } from "./SetPickupRules";
+import type { SmtpRule } from "./SmtpRule";
+import type { SmtpRulesImported } from "./SmtpRulesImported";
+import type { SmtpRulesTemplate } from "./SmtpRulesTemplate";
+import type { SmtpSettings } from "./SmtpSettings";
+import type { SmtpStatus } from "./SmtpStatus";
 import type { StartImport } from "./StartImport";
 import type { TransferMail } from "./TransferMail";
 import type { TransferredMail } from "./TransferredMail";
@@ -100,12 +113,15 @@ import type { UpdateDomainLimits } from "./UpdateDomainLimits";
 import type { UpdateGroup } from "./UpdateGroup";
 import type { UpdateMailboxSettings } from "./UpdateMailboxSettings";
 import type { UpdateSettings } from "./UpdateSettings";
+import type { UpdateSmtpRule } from "./UpdateSmtpRule";
+import type { UpdateSmtpSettings } from "./UpdateSmtpSettings";
 import type { WhoAmI } from "./WhoAmI";
 export type { Account } from "./Account";
 export type { AccountsTemplate } from "./AccountsTemplate";
 export type { AddAccountAlias } from "./AddAccountAlias";
 export type { AddGroupMembers } from "./AddGroupMembers";
 export type { AddRemoteBackend } from "./AddRemoteBackend";
+export type { AddSmtpRule } from "./AddSmtpRule";
 export type { AddressBook } from "./AddressBook";
 export type { Admin } from "./Admin";
 export type { Alias } from "./Alias";
@@ -143,6 +159,7 @@ export type { EffectiveSettings } from "./EffectiveSettings";
 export type { Error } from "./Error";
 export type { ExplainPolicy } from "./ExplainPolicy";
 export type { ExportAccounts } from "./ExportAccounts";
+export type { ExportSmtpRules } from "./ExportSmtpRules";
 export type { ExportedFile } from "./ExportedFile";
 export type { GetAccount } from "./GetAccount";
 export type { GetAlias } from "./GetAlias";
@@ -152,7 +169,10 @@ export type { GetGroup } from "./GetGroup";
 export type { GetMailbox } from "./GetMailbox";
 export type { GetMailboxSettings } from "./GetMailboxSettings";
 export type { GetSettings } from "./GetSettings";
+export type { GetSmtpSettings } from "./GetSmtpSettings";
+export type { GetSmtpStatus } from "./GetSmtpStatus";
 export type { ImportJob } from "./ImportJob";
+export type { ImportSmtpRules } from "./ImportSmtpRules";
 export type { ImportStatus } from "./ImportStatus";
 export type { LevelSettings } from "./LevelSettings";
 export type { ListAccounts } from "./ListAccounts";
@@ -168,6 +188,7 @@ export type { ListDomains } from "./ListDomains";
 export type { ListGroups } from "./ListGroups";
 export type { ListMessages } from "./ListMessages";
 export type { ListRecycleBin } from "./ListRecycleBin";
+export type { ListSmtpRules } from "./ListSmtpRules";
 export type { ListTokens } from "./ListTokens";
 export type { Listing } from "./Listing";
 export type { LocalServerStatus } from "./LocalServerStatus";
@@ -176,6 +197,7 @@ export type { MailboxSettings } from "./MailboxSettings";
 export type { MailboxView } from "./MailboxView";
 export type { MessageSummary } from "./MessageSummary";
 export type { MoveDepartment } from "./MoveDepartment";
+export type { MoveSmtpRule } from "./MoveSmtpRule";
 export type { NewToken } from "./NewToken";
 export type { Page } from "./Page";
 export type { PlanLimits } from "./PlanLimits";
@@ -190,6 +212,7 @@ export type { RemoveDkimKey } from "./RemoveDkimKey";
 export type { RemoveDomain } from "./RemoveDomain";
 export type { RemoveGroup } from "./RemoveGroup";
 export type { RemoveGroupMembers } from "./RemoveGroupMembers";
+export type { RemoveSmtpRule } from "./RemoveSmtpRule";
 export type { RenameDepartment } from "./RenameDepartment";
 export type { ResetPasswords } from "./ResetPasswords";
 export type { Resolution } from "./Resolution";
@@ -200,6 +223,13 @@ export type { Role } from "./Role";
 export type { SendPermission } from "./SendPermission";
 export type { SetPassword } from "./SetPassword";
 export type { SetPickupRules } from "./SetPickupRules";
+export type { SmtpRule } from "./SmtpRule";
+export type { SmtpRuleAction } from "./SmtpRuleAction";
+export type { SmtpRuleKind } from "./SmtpRuleKind";
+export type { SmtpRulesImported } from "./SmtpRulesImported";
+export type { SmtpRulesTemplate } from "./SmtpRulesTemplate";
+export type { SmtpSettings } from "./SmtpSettings";
+export type { SmtpStatus } from "./SmtpStatus";
 export type { StartImport } from "./StartImport";
 export type { TransferMail } from "./TransferMail";
 export type { TransferredMail } from "./TransferredMail";
@@ -212,6 +242,8 @@ export type { UpdateDomainLimits } from "./UpdateDomainLimits";
 export type { UpdateGroup } from "./UpdateGroup";
 export type { UpdateMailboxSettings } from "./UpdateMailboxSettings";
 export type { UpdateSettings } from "./UpdateSettings";
+export type { UpdateSmtpRule } from "./UpdateSmtpRule";
+export type { UpdateSmtpSettings } from "./UpdateSmtpSettings";
 export type { WhoAmI } from "./WhoAmI";
 
 /** Every operation of the Backend: HTTP method and path, params and output types. */
@@ -287,6 +319,17 @@ export const operations = {
   undo_batch: { method: "POST", path: "/api/domains/{domain}/batches/undo", mutates: true, params: undefined as unknown as UndoBatch, output: undefined as unknown as BatchOutcome },
   list_address_book: { method: "GET", path: "/api/domains/{domain}/address-book", mutates: false, params: undefined as unknown as ListAddressBook, output: undefined as unknown as AddressBook },
   explain_policy: { method: "POST", path: "/api/policy/explain", mutates: false, params: undefined as unknown as ExplainPolicy, output: undefined as unknown as PolicyExplanation },
+  get_smtp_settings: { method: "GET", path: "/api/smtp/settings", mutates: false, params: undefined as unknown as GetSmtpSettings, output: undefined as unknown as SmtpSettings },
+  update_smtp_settings: { method: "PUT", path: "/api/smtp/settings", mutates: true, params: undefined as unknown as UpdateSmtpSettings, output: undefined as unknown as SmtpSettings },
+  list_smtp_rules: { method: "GET", path: "/api/smtp/rules", mutates: false, params: undefined as unknown as ListSmtpRules, output: undefined as unknown as Array<SmtpRule> },
+  add_smtp_rule: { method: "POST", path: "/api/smtp/rules", mutates: true, params: undefined as unknown as AddSmtpRule, output: undefined as unknown as SmtpRule },
+  update_smtp_rule: { method: "PATCH", path: "/api/smtp/rules", mutates: true, params: undefined as unknown as UpdateSmtpRule, output: undefined as unknown as SmtpRule },
+  remove_smtp_rule: { method: "DELETE", path: "/api/smtp/rules", mutates: true, params: undefined as unknown as RemoveSmtpRule, output: undefined as unknown as null },
+  move_smtp_rule: { method: "POST", path: "/api/smtp/rules/move", mutates: true, params: undefined as unknown as MoveSmtpRule, output: undefined as unknown as Array<SmtpRule> },
+  import_smtp_rules: { method: "POST", path: "/api/smtp/rules-import", mutates: true, params: undefined as unknown as ImportSmtpRules, output: undefined as unknown as SmtpRulesImported },
+  export_smtp_rules: { method: "GET", path: "/api/smtp/rules-export", mutates: false, params: undefined as unknown as ExportSmtpRules, output: undefined as unknown as ExportedFile },
+  smtp_rules_template: { method: "GET", path: "/api/smtp/rules-template", mutates: false, params: undefined as unknown as SmtpRulesTemplate, output: undefined as unknown as ExportedFile },
+  get_smtp_status: { method: "GET", path: "/api/smtp/status", mutates: false, params: undefined as unknown as GetSmtpStatus, output: undefined as unknown as SmtpStatus },
 } as const;
 
 export type OperationName = keyof typeof operations;

@@ -25,6 +25,8 @@ mod store;
 mod batches;
 mod policy;
 mod settings;
+// SMTP service admin: settings, black/white lists, status (issue 7).
+mod smtp;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -55,6 +57,8 @@ pub struct Engine {
     dns_server: Option<std::net::SocketAddr>,
     blobs: store::BlobStore,
     jobs: std::sync::Arc<import::Jobs>,
+    /// The mail server's monitor and the SMTP change notification (shared by clones).
+    smtp: std::sync::Arc<smtp::Hooks>,
 }
 
 /// The app identifier; the data folder is named after it, so the desktop app (Tauri's
@@ -100,12 +104,14 @@ impl Engine {
             .await
             .map_err(|e| Error::unavailable(format!("cannot open the database: {e}")))?;
         MIGRATOR.run(&pool).await?;
+        let smtp_version = smtp::stored_version(&pool).await?;
         Ok(Engine {
             pool,
             data_dir: None,
             dns_server: None,
             blobs: store::BlobStore::temporary(),
             jobs: Default::default(),
+            smtp: std::sync::Arc::new(smtp::Hooks::new(smtp_version)),
         })
     }
 
@@ -413,6 +419,41 @@ impl Backend for LocalBackend {
     }
     async fn explain_policy(&self, p: ExplainPolicy) -> Result<crate::policy::PolicyExplanation> {
         policy::explain(self, p).await
+    }
+
+    // ---- SMTP service admin (issue 7) ----------------------------------------------------
+    async fn get_smtp_settings(&self, p: GetSmtpSettings) -> Result<crate::smtp::SmtpSettings> {
+        smtp::get_settings(self, p).await
+    }
+    async fn update_smtp_settings(&self, p: UpdateSmtpSettings) -> Result<crate::smtp::SmtpSettings> {
+        smtp::update_settings(self, p).await
+    }
+    async fn list_smtp_rules(&self, p: ListSmtpRules) -> Result<Vec<crate::smtp::SmtpRule>> {
+        smtp::list_rules(self, p).await
+    }
+    async fn add_smtp_rule(&self, p: AddSmtpRule) -> Result<crate::smtp::SmtpRule> {
+        smtp::add_rule(self, p).await
+    }
+    async fn update_smtp_rule(&self, p: UpdateSmtpRule) -> Result<crate::smtp::SmtpRule> {
+        smtp::update_rule(self, p).await
+    }
+    async fn remove_smtp_rule(&self, p: RemoveSmtpRule) -> Result<()> {
+        smtp::remove_rule(self, p).await
+    }
+    async fn move_smtp_rule(&self, p: MoveSmtpRule) -> Result<Vec<crate::smtp::SmtpRule>> {
+        smtp::move_rule(self, p).await
+    }
+    async fn import_smtp_rules(&self, p: ImportSmtpRules) -> Result<crate::smtp::SmtpRulesImported> {
+        smtp::import_rules(self, p).await
+    }
+    async fn export_smtp_rules(&self, p: ExportSmtpRules) -> Result<ExportedFile> {
+        smtp::export_rules(self, p).await
+    }
+    async fn smtp_rules_template(&self, p: SmtpRulesTemplate) -> Result<ExportedFile> {
+        smtp::template(self, p).await
+    }
+    async fn get_smtp_status(&self, p: GetSmtpStatus) -> Result<crate::smtp::SmtpStatus> {
+        smtp::status(self, p).await
     }
 }
 

@@ -1,0 +1,436 @@
+//! The SMTP service's admin data (issue 7, item 6): server-wide settings, the black/white
+//! list rules, and the live status the running mail server reports.
+//!
+//! Plain data, no database and no dependency on `postdesk-smtp`: the engine stores settings
+//! and rules (engine/smtp.rs), `postdesk-mailserver` turns them into an `SmtpProfile` and
+//! reports its counters back through [`MailServiceMonitor`].
+//!
+//! Units: sizes in bytes, timeouts and windows in whole seconds. The defaults are the
+//! values of `postdesk_smtp::SmtpProfile::default()` (mirrored here, since core does not
+//! depend on the SMTP crate; `postdesk-mailserver` has the test that the two agree).
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// Smallest message size limit an admin may set (1 KiB).
+pub const MIN_MESSAGE_BYTES: u64 = 1024;
+/// Largest message size limit an admin may set (1 GiB).
+pub const MAX_MESSAGE_BYTES: u64 = 1024 * 1024 * 1024;
+/// Most recipients per message an admin may allow.
+pub const MAX_RECIPIENTS: u32 = 10_000;
+/// Shortest command or data timeout, seconds.
+pub const MIN_TIMEOUT_SECS: u32 = 10;
+/// Longest command or data timeout, seconds (one hour).
+pub const MAX_TIMEOUT_SECS: u32 = 3600;
+/// Most black/white list rules the server keeps.
+pub const MAX_RULES: usize = 5000;
+
+/// Server-wide SMTP settings: every part of the SMTP profile except the black/white lists
+/// (those are [`SmtpRule`]s). One per backend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpSettings {
+    /// Our host name: greeting, EHLO reply, Received `by` (default `localhost`).
+    pub hostname: String,
+    /// Text after `220 <hostname> ` in the greeting (default `ESMTP Postdesk`).
+    pub banner: String,
+    /// Largest message accepted, bytes as received (advertised as SIZE); 1 KiB to 1 GiB,
+    /// default 25 MiB (26214400).
+    #[ts(type = "number")]
+    pub max_message_bytes: u64,
+    /// Most recipients per message, 1–10000 (default 100).
+    pub max_recipients: u32,
+    /// Seconds to wait for each command line, 10–3600 (default 300).
+    pub command_timeout_secs: u32,
+    /// Seconds to wait for each read of message data, 10–3600 (default 180).
+    pub data_timeout_secs: u32,
+    /// Bad commands tolerated before 421 and disconnect, 1–1000 (default 10).
+    pub max_errors: u32,
+    /// Failed AUTH attempts tolerated per connection, 1–100 (default 3).
+    pub max_auth_failures: u32,
+    /// Offer AUTH on connections without TLS (default false).
+    pub allow_auth_without_tls: bool,
+    /// An authenticated sender must use one of its own addresses (default true).
+    pub require_sender_match: bool,
+    /// Connections served at once over all listeners, 1–100000 (default 1024).
+    pub max_connections: u32,
+    /// Limits per client address and reverse DNS.
+    pub connection: SmtpConnectionPolicy,
+    /// Checks of the envelope sender at MAIL FROM.
+    pub sender: SmtpSenderPolicy,
+    /// Inbound SPF/DKIM/DMARC.
+    pub inbound_auth: SmtpInboundAuth,
+}
+
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        SmtpSettings {
+            hostname: "localhost".into(),
+            banner: "ESMTP Postdesk".into(),
+            max_message_bytes: 25 * 1024 * 1024,
+            max_recipients: 100,
+            command_timeout_secs: 300,
+            data_timeout_secs: 180,
+            max_errors: 10,
+            max_auth_failures: 3,
+            allow_auth_without_tls: false,
+            require_sender_match: true,
+            max_connections: 1024,
+            connection: SmtpConnectionPolicy::default(),
+            sender: SmtpSenderPolicy::default(),
+            inbound_auth: SmtpInboundAuth::default(),
+        }
+    }
+}
+
+/// Limits per client address and the reverse-DNS requirement (SPEC E.7).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpConnectionPolicy {
+    /// Concurrent connections per client IP, 1–10000; `null` = no limit (the default).
+    pub max_connections_per_ip: Option<u32>,
+    /// Messages per client IP per time window; `null` = no limit (the default).
+    pub messages_per_ip: Option<SmtpRateLimit>,
+    /// Refuse MX clients without matching reverse DNS (default false).
+    pub require_reverse_dns: bool,
+}
+
+/// At most `count` events per `window_secs` seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpRateLimit {
+    /// Events allowed per window, 1–1000000.
+    pub count: u32,
+    /// Window length in seconds, 1–86400.
+    pub window_secs: u32,
+}
+
+/// Sender checks at MAIL FROM (SPEC E.6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpSenderPolicy {
+    /// Refuse syntactically broken sender addresses (default true).
+    pub reject_malformed: bool,
+    /// Refuse senders whose domain has neither MX nor A/AAAA records (default false).
+    pub reject_domain_without_mx_or_a: bool,
+    /// Refuse unauthenticated MAIL FROM using one of our own domains (default true).
+    pub reject_unauthenticated_local_domain: bool,
+}
+
+impl Default for SmtpSenderPolicy {
+    fn default() -> Self {
+        SmtpSenderPolicy {
+            reject_malformed: true,
+            reject_domain_without_mx_or_a: false,
+            reject_unauthenticated_local_domain: true,
+        }
+    }
+}
+
+/// Inbound message authentication for unauthenticated sessions (SPEC E.8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpInboundAuth {
+    /// Verify SPF, DKIM and DMARC and record an Authentication-Results header (default true).
+    pub verify: bool,
+    /// Refuse at MAIL FROM when SPF says fail (default false).
+    pub reject_spf_fail: bool,
+    /// Refuse when DMARC fails and the sender domain's policy is reject (default true).
+    pub enforce_dmarc_reject: bool,
+}
+
+impl Default for SmtpInboundAuth {
+    fn default() -> Self {
+        SmtpInboundAuth { verify: true, reject_spf_fail: false, enforce_dmarc_reject: true }
+    }
+}
+
+/// What a black/white list rule matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpRuleKind {
+    /// The whole envelope sender address (stored lower-case).
+    SenderAddress,
+    /// The sender's domain or any subdomain of it (stored as ASCII, IDNA A-labels).
+    SenderDomain,
+    /// The client's IP address, or a network in CIDR form (`192.0.2.0/24`).
+    ClientIp,
+}
+
+impl SmtpRuleKind {
+    /// Every kind.
+    pub const ALL: [SmtpRuleKind; 3] =
+        [SmtpRuleKind::SenderAddress, SmtpRuleKind::SenderDomain, SmtpRuleKind::ClientIp];
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SmtpRuleKind::SenderAddress => "sender_address",
+            SmtpRuleKind::SenderDomain => "sender_domain",
+            SmtpRuleKind::ClientIp => "client_ip",
+        }
+    }
+    /// Parses a name; spaces, hyphens and case are forgiven (`Sender address`).
+    pub fn parse(s: &str) -> Option<Self> {
+        let norm = s.trim().to_ascii_lowercase().replace([' ', '-'], "_");
+        SmtpRuleKind::ALL.into_iter().find(|k| k.as_str() == norm)
+    }
+}
+
+/// What happens to mail a rule matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpRuleAction {
+    /// Refuse (554 5.7.1 at connect for IP rules, 550 5.7.1 at MAIL).
+    Reject,
+    /// Answer as if accepted, then drop the message.
+    Discard,
+    /// Skip the remaining policy checks (white list).
+    Allow,
+}
+
+impl SmtpRuleAction {
+    /// Every action.
+    pub const ALL: [SmtpRuleAction; 3] = [SmtpRuleAction::Reject, SmtpRuleAction::Discard, SmtpRuleAction::Allow];
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SmtpRuleAction::Reject => "reject",
+            SmtpRuleAction::Discard => "discard",
+            SmtpRuleAction::Allow => "allow",
+        }
+    }
+    /// Parses a name, case-insensitively.
+    pub fn parse(s: &str) -> Option<Self> {
+        let norm = s.trim().to_ascii_lowercase();
+        SmtpRuleAction::ALL.into_iter().find(|a| a.as_str() == norm)
+    }
+}
+
+/// One black/white list rule. Rules are checked in `position` order; the first match decides.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct SmtpRule {
+    /// Rule id.
+    pub id: u32,
+    /// The admin's name for it, unique (case-insensitive); refusals are counted under it.
+    pub name: String,
+    /// What it matches.
+    pub kind: SmtpRuleKind,
+    /// The address, domain, IP or CIDR network, canonical.
+    pub value: String,
+    /// What it does.
+    pub action: SmtpRuleAction,
+    /// Place in the list, 1 = checked first.
+    pub position: u32,
+    /// Free text for admins.
+    pub note: String,
+    /// Creation time, RFC 3339 UTC.
+    pub created_at: String,
+}
+
+/// What the mail server needs: the settings and the rules in order, with the version
+/// they were read at ([`crate::Engine::smtp_config`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmtpConfig {
+    /// Server-wide settings.
+    pub settings: SmtpSettings,
+    /// The black/white list, first match decides.
+    pub rules: Vec<SmtpRule>,
+    /// Bumped by every committed change of settings or rules (stored, so it survives a restart).
+    pub version: u64,
+}
+
+/// How an imported rules file joins the list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpImportMode {
+    /// After the existing rules (the default).
+    #[default]
+    Append,
+    /// Instead of the existing rules.
+    Replace,
+}
+
+/// What a rules import did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct SmtpRulesImported {
+    /// Rules added from the file.
+    pub added: u32,
+    /// Rules removed first (replace mode).
+    pub removed: u32,
+}
+
+/// Which kind of listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpListenerKind {
+    /// Inbound mail from other servers (port 25).
+    Mx,
+    /// Submission with STARTTLS (port 587).
+    Submission,
+    /// Submission over implicit TLS (port 465).
+    Submissions,
+}
+
+/// A listener of the running mail server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct SmtpListener {
+    /// Which kind.
+    pub kind: SmtpListenerKind,
+    /// Bound address, `IP:PORT`.
+    pub address: String,
+}
+
+/// The SMTP service's live counters since it started (mirrors `postdesk_smtp::CountersSnapshot`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct SmtpCounters {
+    /// Connections accepted since start.
+    #[ts(type = "number")]
+    pub connections: u64,
+    /// Sessions open now.
+    #[ts(type = "number")]
+    pub active_sessions: u64,
+    /// Sessions that became encrypted (STARTTLS or implicit TLS).
+    #[ts(type = "number")]
+    pub tls_sessions: u64,
+    /// Messages answered 250 and stored.
+    #[ts(type = "number")]
+    pub messages_accepted: u64,
+    /// Recipients of those messages.
+    #[ts(type = "number")]
+    pub recipients_accepted: u64,
+    /// Bytes of those messages as received.
+    #[ts(type = "number")]
+    pub bytes_accepted: u64,
+    /// Messages answered 250 and dropped by a discard rule.
+    #[ts(type = "number")]
+    pub messages_discarded: u64,
+    /// Successful AUTH.
+    #[ts(type = "number")]
+    pub auth_succeeded: u64,
+    /// Failed AUTH.
+    #[ts(type = "number")]
+    pub auth_failed: u64,
+    /// Messages the store could not keep (answered 451).
+    #[ts(type = "number")]
+    pub store_failures: u64,
+    /// Refusals per rule name (list rules by their name, built-in checks by theirs).
+    #[ts(type = "Record<string, number>")]
+    pub refused: BTreeMap<String, u64>,
+    /// Discards per rule name.
+    #[ts(type = "Record<string, number>")]
+    pub discarded: BTreeMap<String, u64>,
+    /// Acceptance latency (end of data → 250), median, milliseconds.
+    pub accept_latency_p50_ms: f64,
+    /// Acceptance latency, 99th percentile, milliseconds.
+    pub accept_latency_p99_ms: f64,
+}
+
+/// What delivery into the mailboxes has done since start (mirrors
+/// `postdesk_mailserver::DeliveryStats`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct SmtpDeliveryStats {
+    /// Spooled messages handled (delivered, or nothing left to deliver to).
+    #[ts(type = "number")]
+    pub messages: u64,
+    /// Copies stored in mailboxes.
+    #[ts(type = "number")]
+    pub copies: u64,
+    /// Copies a mailbox did not take (full, disabled, refused by its receive policy).
+    #[ts(type = "number")]
+    pub refused: u64,
+    /// Spooled messages delivered before (a redelivery after a restart).
+    #[ts(type = "number")]
+    pub already_delivered: u64,
+    /// Messages kept in the spool for recipients outside our domains.
+    #[ts(type = "number")]
+    pub awaiting_relay: u64,
+    /// Delivery passes that failed and were retried.
+    #[ts(type = "number")]
+    pub retries: u64,
+}
+
+/// Where in the SMTP dialogue a refusal happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpStage {
+    /// At connect, before the greeting.
+    Connect,
+    /// HELO/EHLO.
+    Helo,
+    /// AUTH.
+    Auth,
+    /// MAIL FROM.
+    Mail,
+    /// RCPT TO.
+    Rcpt,
+    /// End of DATA/BDAT.
+    Data,
+}
+
+/// One refusal, as the SMTP service logged it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct SmtpRefusal {
+    /// When, RFC 3339 UTC.
+    pub at: String,
+    /// The client's IP address.
+    pub client_ip: String,
+    /// The listener it came in on.
+    pub listener: SmtpListenerKind,
+    /// Where in the dialogue.
+    pub stage: SmtpStage,
+    /// Envelope sender, when known.
+    pub sender: Option<String>,
+    /// Recipient, when the refusal was of one.
+    pub recipient: Option<String>,
+    /// The rule that refused (a list rule's name, or a built-in check's).
+    pub rule: String,
+    /// The reply sent, e.g. `550 5.7.1 …`.
+    pub reply: String,
+}
+
+/// The mail server's state as the admin page shows it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct SmtpStatus {
+    /// Whether an SMTP service runs in this backend's process.
+    pub running: bool,
+    /// Its listeners (empty when not running).
+    pub listeners: Vec<SmtpListener>,
+    /// Live counters since start (zero when not running).
+    pub counters: SmtpCounters,
+    /// Delivery into mailboxes since start.
+    pub delivery: SmtpDeliveryStats,
+    /// The last refusals, newest first (the service keeps a bounded number).
+    pub last_refusals: Vec<SmtpRefusal>,
+}
+
+/// What the engine asks the running mail server for its status. Set by the process that
+/// runs one ([`crate::Engine::set_mail_monitor`]); `get_smtp_status` reads it.
+pub trait MailServiceMonitor: Send + Sync {
+    /// The status now.
+    fn status(&self) -> SmtpStatus;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_default_from_an_empty_object_and_refuse_unknown_fields() {
+        let s: SmtpSettings = serde_json::from_str("{}").unwrap();
+        assert_eq!(s, SmtpSettings::default());
+        assert_eq!(s.max_message_bytes, 26_214_400);
+        assert!(serde_json::from_str::<SmtpSettings>(r#"{"max_mesage_bytes": 5}"#).is_err());
+    }
+
+    #[test]
+    fn kinds_and_actions_parse_forgivingly() {
+        assert_eq!(SmtpRuleKind::parse("Sender address"), Some(SmtpRuleKind::SenderAddress));
+        assert_eq!(SmtpRuleKind::parse("client-ip"), Some(SmtpRuleKind::ClientIp));
+        assert_eq!(SmtpRuleKind::parse("ip"), None);
+        assert_eq!(SmtpRuleAction::parse(" DISCARD "), Some(SmtpRuleAction::Discard));
+        assert_eq!(SmtpRuleAction::parse("deny"), None);
+    }
+}
