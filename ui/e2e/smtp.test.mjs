@@ -1,0 +1,131 @@
+// End-to-end: the Mail service page against a real `postdesk serve` WITH its SMTP service
+// (listeners on free loopback ports): a rule added in the page refuses the next message
+// swaks sends, and the page's live counters and last refusals show it; a settings value
+// out of range is refused at its field. Needs swaks (apt-get install -y swaks).
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { after, before, describe, it } from "node:test";
+import { api, launchBrowser, login, newPage, openPage, screenshotPath, startServer } from "./harness.mjs";
+
+let server;
+let browser;
+let owner;
+
+before(async () => {
+  server = await startServer({ smtp: true });
+  browser = await launchBrowser();
+  owner = await newPage(browser);
+  const call = (method, path, body) => api(server, server.token, method, path, body);
+  await call("POST", "/api/domains", { domain: "example.com" });
+  await call("POST", "/api/domains/example.com/accounts", {
+    accounts: [{ address: "ann@example.com" }, { address: "bob@example.com" }],
+  });
+  // No DNS server here: the inbound SPF/DKIM/DMARC checks are off.
+  await call("PUT", "/api/smtp/settings", { settings: { inbound_auth: { verify: false, reject_spf_fail: false, enforce_dmarc_reject: false } } });
+  await reloaded(1);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** swaks to the MX listener; returns its exit status and transcript. */
+function swaks(from, to) {
+  const r = spawnSync(
+    "swaks",
+    ["--server", "127.0.0.1", "--port", String(server.smtp.mx), "--helo", "client.test", "--from", from, "--to", to],
+    { encoding: "utf8", timeout: 60_000 },
+  );
+  if (r.error) throw new Error(`cannot run swaks (apt-get install -y swaks): ${r.error.message}`);
+  return { ok: r.status === 0, text: `${r.stdout}${r.stderr}` };
+}
+
+/** Resolves once the mail server has taken up `n` changes of the SMTP settings or rules. */
+async function reloaded(n) {
+  const deadline = Date.now() + 20_000;
+  while (server.reloads() < n) {
+    if (Date.now() > deadline) throw new Error(`the SMTP profile was not reloaded:\n${server.output().err}`);
+    await new Promise((ok) => setTimeout(ok, 25));
+  }
+}
+
+describe("mail service page", { concurrency: false }, () => {
+  it("adds a rule that refuses the next message, and shows the refusal counted and logged", async () => {
+    const { page, problems } = owner;
+    assert.ok(server.smtp.mx > 0, "serve printed its MX listener");
+    await login(page, server.url, server.token);
+    await openPage(page, "Mail service");
+    const counters = page.getByRole("region", { name: "Live counters" });
+    await counters.getByText(`127.0.0.1:${server.smtp.mx}`, { exact: false }).waitFor();
+
+    await page.getByRole("button", { name: "Add rule" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Name").fill("block-spam");
+    await dialog.getByLabel("Matches").selectOption("sender_domain");
+    await dialog.getByLabel("Value").fill("spam.test");
+    await dialog.getByLabel("Action").selectOption("reject");
+    await dialog.getByRole("button", { name: "Add rule" }).click();
+    await dialog.waitFor({ state: "detached" });
+    const rules = page.getByRole("table", { name: "Rules" });
+    await rules.locator('tr[data-rule="block-spam"]').waitFor();
+    assert.match(await rules.locator('tr[data-rule="block-spam"]').innerText(), /Sender domain\s+spam\.test\s+Reject/);
+    await reloaded(2);
+
+    const sent = swaks("someone@spam.test", "ann@example.com");
+    assert.equal(sent.ok, false, sent.text);
+    assert.match(sent.text, /<\*\* 550 5\.7\.1 Sender refused by policy/);
+
+    // The page reads the counters again by itself every few seconds.
+    const byRule = page.getByRole("table", { name: "Refusals by rule" }).locator('tr[data-rule="block-spam"]');
+    await byRule.waitFor({ timeout: 20_000 });
+    assert.match(await byRule.innerText(), /block-spam \(list rule\)\s+1/);
+    const last = page.getByRole("table", { name: "Last refusals" }).locator('tr[data-rule="block-spam"]').first();
+    await last.waitFor();
+    const row = await last.innerText();
+    assert.match(row, /127\.0\.0\.1/);
+    assert.match(row, /MAIL FROM/);
+    assert.match(row, /someone@spam\.test/);
+    assert.match(row, /550 5\.7\.1 Sender refused by policy/);
+    assert.equal(await counters.locator('[data-counter="refused"] .figure-value').innerText(), "1");
+    await page.screenshot({ path: screenshotPath("smtp-refusal"), fullPage: true });
+
+    // Removed in the page: the same sender's message is accepted.
+    await rules.getByRole("button", { name: "Remove block-spam" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Remove" }).click();
+    await page.getByText("No rules.").waitFor();
+    await reloaded(3);
+    const again = swaks("someone@spam.test", "ann@example.com");
+    assert.equal(again.ok, true, again.text);
+    await counters.locator('[data-counter="messages_accepted"] .figure-value').getByText("1", { exact: true }).waitFor({ timeout: 20_000 });
+    assert.deepEqual(problems, []);
+  });
+
+  it("shows a settings value the backend refuses at its field and saves a good one", async () => {
+    const { page, problems } = owner;
+    const form = page.getByRole("form", { name: "SMTP settings" });
+    const recipients = form.getByLabel("Recipients per message");
+    await recipients.fill("0");
+    await form.getByRole("button", { name: "Save settings" }).click();
+    const field = form.locator('[data-field="max_recipients"]');
+    await field.getByRole("alert").waitFor();
+    assert.match(await field.getByRole("alert").innerText(), /recipients per message must be 1 to 10000/);
+    assert.equal(await recipients.getAttribute("aria-invalid"), "true");
+
+    await recipients.fill("1.5");
+    await form.getByRole("button", { name: "Save settings" }).click();
+    assert.match(await field.getByRole("alert").innerText(), /whole number/);
+
+    await recipients.fill("1");
+    await form.getByRole("button", { name: "Save settings" }).click();
+    await form.getByRole("status").waitFor();
+    await reloaded(4);
+    // Enforced without a restart: the second recipient of a message is refused.
+    const sent = swaks("someone@remote.test", "ann@example.com,bob@example.com");
+    assert.match(sent.text, /<\*\* 452 4\.5\.3 Too many recipients/);
+    const last = page.getByRole("table", { name: "Last refusals" }).locator("tbody tr").first();
+    await last.getByText("bob@example.com").waitFor({ timeout: 20_000 });
+    assert.match(await last.innerText(), /RCPT TO/);
+    assert.deepEqual(problems, []);
+  });
+});
