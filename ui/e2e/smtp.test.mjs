@@ -4,8 +4,10 @@
 // out of range is refused at its field. Needs swaks (apt-get install -y swaks).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { api, launchBrowser, login, newPage, openPage, screenshotPath, startServer } from "./harness.mjs";
+import { xlsx } from "./xlsx.mjs";
 
 let server;
 let browser;
@@ -126,6 +128,58 @@ describe("mail service page", { concurrency: false }, () => {
     const last = page.getByRole("table", { name: "Last refusals" }).locator("tbody tr").first();
     await last.getByText("bob@example.com").waitFor({ timeout: 20_000 });
     assert.match(await last.innerText(), /RCPT TO/);
+    assert.deepEqual(problems, []);
+  });
+
+  it("imports rules (a bad file is refused by row), reorders them and exports them", async () => {
+    const { page, problems } = owner;
+    const rules = page.getByRole("table", { name: "Rules" });
+    const file = (name, rows) => ({
+      name,
+      mimeType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+      buffer: xlsx([["Name", "Kind", "Value", "Action", "Note"], ...rows]),
+    });
+    const templateDownload = page.waitForEvent("download");
+    await page.getByRole("button", { name: "Import template" }).click();
+    const template = await templateDownload;
+    assert.equal(readFileSync(await template.path()).subarray(0, 2).toString(), "PK");
+
+    await page.getByRole("button", { name: "Import…" }).click();
+    const d = page.getByRole("dialog");
+    await d.locator("#rules-file").setInputFiles(
+      file("bad.xlsx", [
+        ["bad-net", "client_ip", "192.0.2.1/24", "reject", ""],
+        ["ok-domain", "sender_domain", "junk.test", "discard", "newsletters"],
+      ]),
+    );
+    await d.getByRole("button", { name: "Import", exact: true }).click();
+    const problem = d.getByRole("table", { name: "Problems in the file" }).locator('tr[data-row="2"]');
+    await problem.waitFor();
+    assert.match(await problem.innerText(), /host bits/);
+    await page.keyboard.press("Escape");
+    assert.equal(await rules.count(), 0, "nothing was imported");
+
+    await page.getByRole("button", { name: "Import…" }).click();
+    await d.locator("#rules-file").setInputFiles(
+      file("good.xlsx", [
+        ["bad-net", "client_ip", "192.0.2.0/24", "reject", ""],
+        ["ok-domain", "sender_domain", "junk.test", "discard", "newsletters"],
+      ]),
+    );
+    await d.getByRole("button", { name: "Import", exact: true }).click();
+    await d.getByRole("status").getByText("Imported 2 rules.").waitFor();
+    await d.locator(".dialog-buttons").getByRole("button", { name: "Close" }).click();
+    await rules.locator('tr[data-rule="ok-domain"]').waitFor();
+    const names = () => rules.locator("tbody th").allInnerTexts();
+    assert.deepEqual(await names(), ["bad-net", "ok-domain"]);
+    await rules.getByRole("button", { name: "Move ok-domain up" }).click();
+    await rules.locator("tbody tr").first().and(page.locator('[data-rule="ok-domain"]')).waitFor();
+    assert.deepEqual(await names(), ["ok-domain", "bad-net"]);
+
+    const exportDownload = page.waitForEvent("download");
+    await page.getByRole("button", { name: "Export" }).click();
+    const exported = await exportDownload;
+    assert.equal(readFileSync(await exported.path()).subarray(0, 2).toString(), "PK");
     assert.deepEqual(problems, []);
   });
 });
