@@ -981,6 +981,47 @@ fn calls_on_b<'a>(b: &'a dyn postdesk_core::Backend, import: &str) -> Vec<(&'sta
             .map(|r| r.map(drop))
             .boxed(),
         ),
+        // ---- SMTP service admin (issue 7): server-wide, so a domain-limited admin is refused
+        ("get_smtp_settings", b.get_smtp_settings(GetSmtpSettings {}).map(|r| r.map(drop)).boxed()),
+        (
+            "update_smtp_settings",
+            b.update_smtp_settings(UpdateSmtpSettings { settings: Default::default() }).map(|r| r.map(drop)).boxed(),
+        ),
+        ("list_smtp_rules", b.list_smtp_rules(ListSmtpRules {}).map(|r| r.map(drop)).boxed()),
+        (
+            "add_smtp_rule",
+            b.add_smtp_rule(AddSmtpRule {
+                name: "r".into(),
+                kind: postdesk_core::smtp::SmtpRuleKind::ClientIp,
+                value: "192.0.2.1".into(),
+                action: postdesk_core::smtp::SmtpRuleAction::Reject,
+                note: None,
+                position: None,
+            })
+            .map(|r| r.map(drop))
+            .boxed(),
+        ),
+        (
+            "update_smtp_rule",
+            b.update_smtp_rule(UpdateSmtpRule { id: 1, name: None, kind: None, value: None, action: None, note: None })
+                .map(|r| r.map(drop))
+                .boxed(),
+        ),
+        ("remove_smtp_rule", b.remove_smtp_rule(RemoveSmtpRule { id: 1 }).boxed()),
+        ("move_smtp_rule", b.move_smtp_rule(MoveSmtpRule { id: 1, position: 1 }).map(|r| r.map(drop)).boxed()),
+        (
+            "import_smtp_rules",
+            b.import_smtp_rules(ImportSmtpRules {
+                file_name: "r.xlsx".into(),
+                content_base64: "UEsDBA==".into(),
+                mode: None,
+            })
+            .map(|r| r.map(drop))
+            .boxed(),
+        ),
+        ("export_smtp_rules", b.export_smtp_rules(ExportSmtpRules {}).map(|r| r.map(drop)).boxed()),
+        ("smtp_rules_template", b.smtp_rules_template(SmtpRulesTemplate {}).map(|r| r.map(drop)).boxed()),
+        ("get_smtp_status", b.get_smtp_status(GetSmtpStatus {}).map(|r| r.map(drop)).boxed()),
     ]
 }
 

@@ -362,6 +362,7 @@ pub enum PageArg {
     BatchSettings,
     AddressBook,
     Policy,
+    Smtp,
 }
 
 impl From<PageArg> for Page {
@@ -377,6 +378,7 @@ impl From<PageArg> for Page {
             PageArg::BatchSettings => Page::BatchSettings,
             PageArg::AddressBook => Page::AddressBook,
             PageArg::Policy => Page::Policy,
+            PageArg::Smtp => Page::Smtp,
         }
     }
 }
@@ -635,6 +637,7 @@ pub async fn run(b: &dyn Backend, command: &crate::Command, json: bool) -> Resul
         C::Policy(cmd) => crate::batch::policy(b, cmd, json).await,
         C::AddressBook { domain } => crate::batch::address_book(b, domain, json).await,
         C::Resolve { address } => crate::mailbox::resolve(b, address, json).await,
+        C::Smtp(cmd) => crate::smtp::run(b, cmd, json).await,
         C::Serve(_) | C::Dns(_) => unreachable!("handled in main"),
     }
 }

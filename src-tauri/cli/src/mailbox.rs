@@ -112,7 +112,7 @@ pub struct MailboxSettingsArgs {
     catch_all_target: Option<String>,
 }
 
-fn read_file(path: &Path) -> Result<Vec<u8>> {
+pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
     let io = |e: std::io::Error| Error::validation(format!("cannot read {}: {e}", path.display())).with_field("file");
     let len = std::fs::metadata(path).map_err(io)?.len();
     if len > postdesk_core::xlsx::MAX_FILE_BYTES as u64 {
@@ -126,7 +126,7 @@ fn read_file(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(io)
 }
 
-fn write_file(path: &Path, file: &ExportedFile) -> Result<()> {
+pub(crate) fn write_file(path: &Path, file: &ExportedFile) -> Result<()> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(&file.content_base64)
         .map_err(|e| Error::internal(format!("the backend sent a file that is not base64: {e}")))?;
@@ -135,7 +135,7 @@ fn write_file(path: &Path, file: &ExportedFile) -> Result<()> {
 }
 
 /// A refusal that lists problems by row: every row in the message, not just the first ones.
-fn with_every_row(e: Error) -> Error {
+pub(crate) fn with_every_row(e: Error) -> Error {
     if e.rows.is_empty() {
         return e;
     }

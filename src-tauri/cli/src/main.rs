@@ -11,6 +11,7 @@ mod commands;
 mod mailbox;
 mod output;
 mod serve;
+mod smtp;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -85,6 +86,9 @@ enum Command {
     Policy(batch::PolicyCmd),
     /// The company address book of a domain.
     AddressBook { domain: String },
+    /// The SMTP service: server-wide settings, black/white list rules, live status.
+    #[command(subcommand)]
+    Smtp(smtp::SmtpCmd),
 }
 
 #[derive(Subcommand, Debug)]

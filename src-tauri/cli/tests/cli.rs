@@ -480,3 +480,125 @@ fn template_import_export_and_the_recycle_bin() {
     r.ok(&["domain", "mailbox-settings", "example.com", "--catch-all", "on", "--catch-all-target", "bob@example.com"]);
     assert_eq!(r.json(&["resolve", "anyone@example.com"])["kind"], "catch_all");
 }
+
+/// An XLSX file of SMTP rules: the rules template's header and these rows.
+fn rules_file(path: &std::path::Path, rows: &[&[&str]]) {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (c, h) in ["Name", "Kind", "Value", "Action", "Note"].iter().enumerate() {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    for (r, cells) in rows.iter().enumerate() {
+        for (c, v) in cells.iter().enumerate() {
+            sheet.write_string(r as u32 + 1, c as u16, *v).unwrap();
+        }
+    }
+    book.save(path).unwrap();
+}
+
+#[test]
+fn smtp_settings_rules_and_status_from_the_command_line() {
+    let r = Run::new();
+    let path = |name: &str| r.dir.path().join(name).to_str().unwrap().to_string();
+
+    // Settings: defaults, a partial change, refusals that change nothing.
+    let shown = r.ok(&["smtp", "settings", "show"]);
+    assert!(shown.contains("hostname: localhost") && shown.contains("max_message_bytes: 26214400"), "{shown}");
+    r.ok(&[
+        "smtp",
+        "settings",
+        "set",
+        "--hostname",
+        "MX.Example.com",
+        "--max-recipients",
+        "500",
+        "--messages-per-ip",
+        "100/60",
+        "--reject-spf-fail",
+        "true",
+    ]);
+    let s = r.json(&["smtp", "settings", "show"]);
+    assert_eq!(s["hostname"], "mx.example.com");
+    assert_eq!(s["max_recipients"], 500);
+    assert_eq!(s["connection"]["messages_per_ip"]["window_secs"], 60);
+    assert_eq!(s["inbound_auth"]["reject_spf_fail"], true);
+    assert_eq!(s["command_timeout_secs"], 300, "untouched settings stay");
+    r.refused(&["smtp", "settings", "set", "--max-recipients", "0"], "1 to 10000");
+    r.refused(&["smtp", "settings", "set", "--command-timeout", "5"], "10 to 3600");
+    r.refused(&["smtp", "settings", "set", "--messages-per-ip", "lots"], "not understood");
+    r.ok(&["smtp", "settings", "set", "--messages-per-ip", "none"]);
+    let s = r.json(&["smtp", "settings", "show"]);
+    assert_eq!((s["max_recipients"].as_u64(), s["connection"]["messages_per_ip"].is_null()), (Some(500), true));
+
+    // Rules: add, move, remove by name, refusals.
+    r.ok(&[
+        "smtp",
+        "rules",
+        "add",
+        "block-net",
+        "--kind",
+        "client-ip",
+        "--value",
+        "192.0.2.0/24",
+        "--action",
+        "reject",
+    ]);
+    r.ok(&[
+        "smtp",
+        "rules",
+        "add",
+        "partner",
+        "--kind",
+        "sender-domain",
+        "--value",
+        "Partner.Example",
+        "--action",
+        "allow",
+    ]);
+    r.refused(
+        &["smtp", "rules", "add", "bad", "--kind", "client-ip", "--value", "192.0.2.9/24", "--action", "reject"],
+        "192.0.2.0/24",
+    );
+    r.refused(
+        &["smtp", "rules", "add", "PARTNER", "--kind", "client-ip", "--value", "10.0.0.1", "--action", "reject"],
+        "already a rule named",
+    );
+    let moved = r.ok(&["smtp", "rules", "move", "partner", "1"]);
+    let lines: Vec<&str> = moved.lines().collect();
+    assert!(lines[0].starts_with("POS") && lines[1].contains("partner") && lines[2].contains("block-net"), "{moved}");
+    r.refused(&["smtp", "rules", "remove", "nope"], "no SMTP rule");
+
+    // Template, import (bad then good), export read back.
+    let template = path("rules-template.xlsx");
+    assert!(r.ok(&["smtp", "rules", "template", &template]).contains("wrote the rules import template"));
+    assert_eq!(read_xlsx(std::path::Path::new(&template)), [["Name", "Kind", "Value", "Action", "Note"]]);
+    let bad = path("bad-rules.xlsx");
+    rules_file(
+        std::path::Path::new(&bad),
+        &[&["x", "client_ip", "not-an-ip", "reject"], &["y", "sender", "a.example", "nuke"]],
+    );
+    let out = r.run(&["smtp", "rules", "import", &bad], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    for line in ["3 problems to fix", "row 2, Value:", "row 3, Kind:", "row 3, Action:"] {
+        assert!(stderr.contains(line), "{line:?} missing in {stderr}");
+    }
+    let good = path("rules.xlsx");
+    rules_file(
+        std::path::Path::new(&good),
+        &[&["=1+1", "sender_address", "spam@bad.example", "discard", "formula-looking"]],
+    );
+    assert!(r.ok(&["smtp", "rules", "import", &good]).contains("imported 1 rules (0 removed first)"));
+    let export = path("export.xlsx");
+    assert!(r.ok(&["smtp", "rules", "export", &export]).contains("exported 3 rules"));
+    let rows = read_xlsx(std::path::Path::new(&export));
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[3], ["=1+1", "sender_address", "spam@bad.example", "discard", "formula-looking"]);
+    assert!(r.ok(&["smtp", "rules", "import", &good, "--replace"]).contains("imported 1 rules (3 removed first)"));
+    r.ok(&["smtp", "rules", "remove", "=1+1"]);
+    assert_eq!(r.json(&["smtp", "rules", "list"]), serde_json::json!([]));
+
+    // Status: no SMTP service runs in the CLI's own process.
+    assert!(r.ok(&["smtp", "status"]).contains("not running"));
+    assert_eq!(r.json(&["smtp", "status"])["running"], false);
+}

@@ -700,6 +700,83 @@ pub(crate) async fn status(b: &LocalBackend, _: GetSmtpStatus) -> Result<SmtpSta
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Backend;
+
+    fn rule(name: &str, kind: SmtpRuleKind, value: &str) -> AddSmtpRule {
+        AddSmtpRule {
+            name: name.into(),
+            kind,
+            value: value.into(),
+            action: SmtpRuleAction::Reject,
+            note: None,
+            position: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_change_notification_fires_on_commit_and_not_on_refusal() {
+        let engine = Engine::open_in_memory().await.unwrap();
+        let mut changes = engine.subscribe_smtp_config();
+        // A clone made before or after subscribing shares the channel.
+        let b = engine.clone().local_backend();
+        assert!(!changes.has_changed().unwrap());
+
+        let added = b.add_smtp_rule(rule("block-net", SmtpRuleKind::ClientIp, "192.0.2.0/24")).await.unwrap();
+        assert!(changes.has_changed().unwrap());
+        let v1 = *changes.borrow_and_update();
+        assert_eq!(engine.smtp_config().await.unwrap().version, v1);
+
+        // Refusals: bad value, duplicate name, bad settings, unknown rule.
+        b.add_smtp_rule(rule("x", SmtpRuleKind::ClientIp, "300.1.1.1")).await.unwrap_err();
+        b.add_smtp_rule(rule("Block-Net", SmtpRuleKind::SenderDomain, "example.com")).await.unwrap_err();
+        let bad = SmtpSettings { max_recipients: 0, ..Default::default() };
+        b.update_smtp_settings(UpdateSmtpSettings { settings: bad }).await.unwrap_err();
+        b.remove_smtp_rule(RemoveSmtpRule { id: added.id + 100 }).await.unwrap_err();
+        assert!(!changes.has_changed().unwrap(), "refusals notify nobody");
+        assert_eq!(engine.smtp_config().await.unwrap().version, v1);
+
+        let settings = SmtpSettings { hostname: "mx.example.com".into(), ..Default::default() };
+        b.update_smtp_settings(UpdateSmtpSettings { settings }).await.unwrap();
+        assert!(changes.has_changed().unwrap());
+        let v2 = *changes.borrow_and_update();
+        assert!(v2 > v1);
+        let config = engine.smtp_config().await.unwrap();
+        assert_eq!((config.version, config.settings.hostname.as_str(), config.rules.len()), (v2, "mx.example.com", 1));
+    }
+
+    #[tokio::test]
+    async fn the_version_survives_reopening_and_seeds_the_channel() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(dir.path()).await.unwrap();
+        engine.local_backend().add_smtp_rule(rule("a", SmtpRuleKind::SenderDomain, "spam.example")).await.unwrap();
+        let version = engine.smtp_config().await.unwrap().version;
+        engine.close().await;
+        let reopened = Engine::open(dir.path()).await.unwrap();
+        assert_eq!(*reopened.subscribe_smtp_config().borrow(), version);
+        assert_eq!(reopened.smtp_config().await.unwrap().rules[0].value, "spam.example");
+    }
+
+    struct Fixed(SmtpStatus);
+    impl MailServiceMonitor for Fixed {
+        fn status(&self) -> SmtpStatus {
+            self.0.clone()
+        }
+    }
+
+    #[tokio::test]
+    async fn the_monitor_is_shared_by_clones_and_read_by_get_smtp_status() {
+        let engine = Engine::open_in_memory().await.unwrap();
+        let other = engine.clone();
+        let b = other.local_backend();
+        assert_eq!(b.get_smtp_status(GetSmtpStatus {}).await.unwrap(), SmtpStatus::default());
+        let mut status = SmtpStatus { running: true, ..Default::default() };
+        status.counters.messages_accepted = 7;
+        status.counters.refused.insert("block-net".into(), 2);
+        engine.set_mail_monitor(Some(Arc::new(Fixed(status.clone()))));
+        assert_eq!(b.get_smtp_status(GetSmtpStatus {}).await.unwrap(), status);
+        engine.set_mail_monitor(None);
+        assert!(!b.get_smtp_status(GetSmtpStatus {}).await.unwrap().running);
+    }
 
     #[test]
     fn ip_values_are_canonical_and_host_bits_refused() {
