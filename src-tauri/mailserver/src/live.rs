@@ -11,6 +11,7 @@
 //! change while running.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use postdesk_core::Engine;
 use postdesk_core::smtp::{
@@ -100,6 +101,27 @@ pub(crate) async fn load_profile(engine: &Engine, hostname: Option<&str>) -> Res
     profile_from_config(&config, hostname)
 }
 
+/// How the reloads went since start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reloads {
+    /// Changed configurations now in force.
+    pub applied: u64,
+    /// Changes that could not be read or converted (the previous profile stayed).
+    pub failed: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct ReloadCounts {
+    applied: AtomicU64,
+    failed: AtomicU64,
+}
+
+impl ReloadCounts {
+    pub(crate) fn snapshot(&self) -> Reloads {
+        Reloads { applied: self.applied.load(Ordering::Relaxed), failed: self.failed.load(Ordering::Relaxed) }
+    }
+}
+
 /// Replaces the service's profile after every committed change of the SMTP settings or
 /// rules, until `stop`. `changes` must be subscribed before the first profile was loaded,
 /// so that no change between the two is missed.
@@ -108,6 +130,7 @@ pub(crate) fn spawn_reloader(
     service: Arc<SmtpService>,
     mut changes: tokio::sync::watch::Receiver<u64>,
     hostname: Option<String>,
+    counts: Arc<ReloadCounts>,
     stop: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -121,8 +144,12 @@ pub(crate) fn spawn_reloader(
                 Ok(profile) => {
                     tracing::info!(version, rules = profile.lists.len(), "SMTP settings changed; profile reloaded");
                     service.set_profile(profile);
+                    counts.applied.fetch_add(1, Ordering::Relaxed);
                 }
-                Err(e) => tracing::error!(version, "{e}; the SMTP service keeps its previous profile"),
+                Err(e) => {
+                    tracing::error!(version, "{e}; the SMTP service keeps its previous profile");
+                    counts.failed.fetch_add(1, Ordering::Relaxed);
+                }
             }
         }
     })

@@ -67,6 +67,7 @@ pub struct MailServer {
     stop: CancellationToken,
     delivery: tokio::task::JoinHandle<()>,
     reloader: tokio::task::JoinHandle<()>,
+    reloads: Arc<live::ReloadCounts>,
 }
 
 impl std::fmt::Debug for MailServer {
@@ -122,15 +123,27 @@ impl MailServer {
         let stats = Arc::new(Stats::default());
         let stop = CancellationToken::new();
         let delivery = tokio::spawn(delivery::run(engine.clone(), spool.clone(), stats.clone(), stop.clone()));
-        let reloader =
-            live::spawn_reloader(engine.clone(), service.clone(), changes, options.hostname.clone(), stop.clone());
+        let reloads = Arc::new(live::ReloadCounts::default());
+        let reloader = live::spawn_reloader(
+            engine.clone(),
+            service.clone(),
+            changes,
+            options.hostname.clone(),
+            reloads.clone(),
+            stop.clone(),
+        );
         engine.set_mail_monitor(Some(Arc::new(live::Monitor { service: service.clone(), stats: stats.clone() })));
-        Ok(MailServer { engine, service, spool, bound, stats, stop, delivery, reloader })
+        Ok(MailServer { engine, service, spool, bound, stats, stop, delivery, reloader, reloads })
     }
 
     /// The SMTP profile in force now.
     pub fn profile(&self) -> Arc<SmtpProfile> {
         self.service.profile()
+    }
+
+    /// How the reloads after stored changes went since start.
+    pub fn reloads(&self) -> live::Reloads {
+        self.reloads.snapshot()
     }
 
     /// The listeners with their bound addresses.

@@ -97,3 +97,66 @@ async fn a_hostname_given_at_start_wins_over_the_stored_one_also_after_changes()
     assert_eq!(server.profile().hostname, "mx.override.test");
     server.shutdown(Duration::from_secs(5)).await;
 }
+
+/// Sets a rule's stored value behind the engine's back (another process on the database),
+/// as damage would.
+fn set_rule_value(dir: &std::path::Path, name: &str, value: &str) {
+    let script = "import sqlite3, sys\n\
+        db = sqlite3.connect(sys.argv[1], timeout=30)\n\
+        db.execute('UPDATE smtp_rules SET value = ? WHERE name = ?', (sys.argv[3], sys.argv[2]))\n\
+        db.commit()\n";
+    let db = dir.join(postdesk_core::engine::DATABASE_FILE);
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&db)
+        .args([name, value])
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_that_cannot_be_loaded_keeps_the_previous_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).await.unwrap();
+    let b = engine.local_backend();
+    b.add_smtp_rule(AddSmtpRule {
+        name: "bad-net".into(),
+        kind: SmtpRuleKind::ClientIp,
+        value: "192.0.2.0/24".into(),
+        action: SmtpRuleAction::Reject,
+        note: None,
+        position: None,
+    })
+    .await
+    .unwrap();
+    let mut options = MailServerOptions::defaults(dir.path());
+    options.listeners = vec![(ListenerKind::Mx, SocketAddr::from(([127, 0, 0, 1], 0)))];
+    options.dns_server = Some(SocketAddr::from(([127, 0, 0, 1], 9)));
+    let server = MailServer::start(engine.clone(), options).await.unwrap();
+    let before = server.profile();
+    assert_eq!(before.lists.len(), 1);
+
+    set_rule_value(dir.path(), "bad-net", "not an address");
+    let mut settings = b.get_smtp_settings(GetSmtpSettings {}).await.unwrap();
+    settings.max_recipients = 3;
+    b.update_smtp_settings(UpdateSmtpSettings { settings: settings.clone() }).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.reloads().failed == 0 {
+        assert!(Instant::now() < deadline, "no reload was attempted");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(server.reloads().applied, 0);
+    let kept = server.profile();
+    assert_eq!(kept.max_recipients, before.max_recipients, "the whole previous profile stays");
+    assert_eq!(kept.lists, before.lists);
+
+    // Repaired, the next change applies everything stored.
+    set_rule_value(dir.path(), "bad-net", "192.0.2.0/24");
+    settings.max_recipients = 4;
+    b.update_smtp_settings(UpdateSmtpSettings { settings }).await.unwrap();
+    until(&server, "4 recipients", |p| p.max_recipients == 4).await;
+    assert_eq!(server.reloads(), postdesk_mailserver::live::Reloads { applied: 1, failed: 1 });
+    server.shutdown(Duration::from_secs(5)).await;
+}
