@@ -176,6 +176,21 @@ describe("mail service page", { concurrency: false }, () => {
     await rules.locator("tbody tr").first().and(page.locator('[data-rule="ok-domain"]')).waitFor();
     assert.deepEqual(await names(), ["ok-domain", "bad-net"]);
 
+    // Edited in the dialog: a bad value is refused at its field, a good one saved.
+    await rules.getByRole("button", { name: "Edit bad-net" }).click();
+    const edit = page.getByRole("dialog");
+    await edit.getByLabel("Value").fill("192.0.2.300");
+    await edit.getByRole("button", { name: "Save" }).click();
+    const valueError = edit.locator('[data-field="value"]').getByRole("alert");
+    await valueError.waitFor();
+    assert.match(await valueError.innerText(), /192\.0\.2\.300/);
+    await edit.getByLabel("Value").fill("198.51.100.7");
+    await edit.getByLabel("Action").selectOption("discard");
+    await edit.getByRole("button", { name: "Save" }).click();
+    await edit.waitFor({ state: "detached" });
+    await rules.locator('tr[data-rule="bad-net"] td[data-action="discard"]').waitFor();
+    assert.match(await rules.locator('tr[data-rule="bad-net"]').innerText(), /198\.51\.100\.7/);
+
     const exportDownload = page.waitForEvent("download");
     await page.getByRole("button", { name: "Export" }).click();
     const exported = await exportDownload;
