@@ -514,7 +514,8 @@ struct NewRule {
 fn check_import_rows(rows: Vec<xlsx::RuleRow>, existing: &[SmtpRule]) -> Result<Vec<NewRule>> {
     let col = |i: usize| xlsx::RULE_COLUMNS[i].to_string();
     let mut errors: Vec<RowError> = Vec::new();
-    let mut names: HashMap<String, String> = existing.iter().map(|r| (r.name.to_lowercase(), r.name.clone())).collect();
+    let mut names: HashMap<String, String> =
+        existing.iter().map(|r| (r.name.to_ascii_lowercase(), r.name.clone())).collect();
     let mut values: HashMap<(SmtpRuleKind, String), String> =
         existing.iter().map(|r| ((r.kind, r.value.clone()), r.name.clone())).collect();
     let mut checked = Vec::with_capacity(rows.len());
@@ -527,13 +528,13 @@ fn check_import_rows(rows: Vec<xlsx::RuleRow>, existing: &[SmtpRule]) -> Result<
                 error(r.row, 0, strip(e, "name"));
                 None
             }
-            Ok(n) => match names.get(&n.to_lowercase()) {
+            Ok(n) => match names.get(&n.to_ascii_lowercase()) {
                 Some(other) => {
                     error(r.row, 0, format!("the name {other} is already taken (names are unique)"));
                     None
                 }
                 None => {
-                    names.insert(n.to_lowercase(), format!("{n} (row {})", r.row));
+                    names.insert(n.to_ascii_lowercase(), format!("{n} (row {})", r.row));
                     Some(n)
                 }
             },
