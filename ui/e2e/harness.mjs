@@ -41,17 +41,26 @@ function freePort() {
 
 /**
  * Starts `postdesk serve`; resolves once it listens, with its URL, the owner's token (read
- * from its first-start output) and a stop function.
+ * from its first-start output) and a stop function. Without SMTP unless `smtp` is set: then
+ * the three SMTP listeners are on free loopback ports (port 0, read back from serve's
+ * output into `smtp`: { mx, submission, submissions }), and `reloads()` counts the times the
+ * mail server took up changed SMTP settings or rules.
  */
-export async function startServer() {
+export async function startServer({ smtp = false } = {}) {
   const bin = postdeskBin();
   const dataDir = mkdtempSync(join(tmpdir(), "postdesk-e2e-"));
   const port = await freePort();
-  // No SMTP listeners: the browser tests need only the admin API, and fixed SMTP ports
-  // would clash between servers.
-  const args = ["--data-dir", dataDir, "serve", "--listen", `127.0.0.1:${port}`, "--ui", distDir(), "--no-smtp"];
+  const args = ["--data-dir", dataDir, "serve", "--listen", `127.0.0.1:${port}`, "--ui", distDir()];
+  if (smtp) {
+    const any = "127.0.0.1:0";
+    args.push("--smtp-listen", any, "--submission-listen", any, "--smtps-listen", any, "--smtp-hostname", "mx.example.com");
+  } else {
+    // The browser tests need only the admin API.
+    args.push("--no-smtp");
+  }
   const child = spawn(bin, args, {
     stdio: ["ignore", "pipe", "pipe"],
+    env: smtp ? { ...process.env, POSTDESK_LOG: "warn,postdesk_mailserver::live=info" } : process.env,
   });
   let out = "";
   let err = "";
@@ -73,11 +82,15 @@ export async function startServer() {
     });
   });
   const { token, url } = await ready;
+  const listeners = {};
+  for (const m of out.matchAll(/^SMTP (\w+) listening on (\S+):(\d+)$/gm)) listeners[m[1]] = Number(m[3]);
   return {
     url,
     token,
     dataDir,
     bin,
+    smtp: smtp ? listeners : null,
+    reloads: () => (err.match(/profile reloaded/g) ?? []).length,
     output: () => ({ out, err }),
     async stop() {
       if (child.exitCode === null) {

@@ -41,7 +41,8 @@ pub struct LocalSmtpSettings {
     pub submission_listen: String,
     /// Submission over implicit TLS, e.g. `127.0.0.1:2465` (port 465 in production).
     pub smtps_listen: String,
-    /// Host name for the greeting and Received headers; empty = `$HOSTNAME`, else `localhost`.
+    /// Host name for the greeting and Received headers, replacing the stored SMTP setting
+    /// (the Mail service page's) for this app; empty = the stored one.
     pub hostname: String,
 }
 
@@ -244,11 +245,8 @@ impl LocalSmtp {
                 return Err(e);
             }
         };
-        let hostname = Some(settings.hostname.trim().to_string())
-            .filter(|h| !h.is_empty())
-            .or_else(|| std::env::var("HOSTNAME").ok().filter(|h| !h.trim().is_empty()))
-            .unwrap_or_else(|| "localhost".into());
-        let mut options = MailServerOptions::defaults(&self.data_dir, &hostname);
+        let mut options = MailServerOptions::defaults(&self.data_dir);
+        options.hostname = Some(settings.hostname.trim().to_string()).filter(|h| !h.is_empty());
         for (_, addr) in &listeners {
             if !options.tls_names.contains(&addr.ip().to_string()) {
                 options.tls_names.push(addr.ip().to_string());

@@ -35,8 +35,9 @@ pub struct ServeArgs {
     /// Address of the submission listener over implicit TLS (port 465 in production).
     #[arg(long, default_value = "127.0.0.1:2465", value_name = "ADDR")]
     smtps_listen: SocketAddr,
-    /// Host name the SMTP service greets with and writes in Received headers
-    /// (default: $HOSTNAME, else localhost).
+    /// Host name the SMTP service greets with and writes in Received headers. Given here it
+    /// replaces the host name of the stored SMTP settings (the Mail service page, default
+    /// localhost) for as long as this process runs, even when the stored one is changed.
     #[arg(long, value_name = "NAME")]
     smtp_hostname: Option<String>,
     /// Do not start the SMTP service (admin API only).
@@ -46,12 +47,8 @@ pub struct ServeArgs {
 
 /// The mail server's options from the command line.
 fn mail_options(dir: &Path, args: &ServeArgs, dns_resolver: Option<SocketAddr>) -> MailServerOptions {
-    let hostname = args
-        .smtp_hostname
-        .clone()
-        .or_else(|| std::env::var("HOSTNAME").ok().filter(|h| !h.trim().is_empty()))
-        .unwrap_or_else(|| "localhost".into());
-    let mut options = MailServerOptions::defaults(dir, &hostname);
+    let mut options = MailServerOptions::defaults(dir);
+    options.hostname = args.smtp_hostname.clone();
     options.listeners = vec![
         (ListenerKind::Mx, args.smtp_listen),
         (ListenerKind::Submission, args.submission_listen),

@@ -14,6 +14,7 @@ use postdesk_client::{Options, RemoteBackend, Token};
 use postdesk_core::api::*;
 use postdesk_core::model::{AccountStatus, Listing, MessageSummary, SendPermission};
 use postdesk_core::settings::Settings;
+use postdesk_core::smtp::{SmtpListenerKind, SmtpRuleAction, SmtpRuleKind, SmtpStage};
 use postdesk_core::{Backend, Engine};
 
 #[path = "../../dns/tests/support/knot.rs"]
@@ -29,6 +30,16 @@ struct Serve {
     mx: SocketAddr,
     submission: SocketAddr,
     submissions: SocketAddr,
+    /// Profile reloads the mail server has logged (one line each), in order.
+    reloads: std::sync::mpsc::Receiver<String>,
+}
+
+impl Serve {
+    /// Waits for the mail server's next profile reload (after a change through the API):
+    /// from then on new SMTP sessions use the changed settings.
+    fn reloaded(&self) -> String {
+        self.reloads.recv_timeout(Duration::from_secs(20)).expect("the SMTP profile was reloaded")
+    }
 }
 
 impl Drop for Serve {
@@ -50,8 +61,20 @@ fn serve(dir: &Path, resolver: SocketAddr) -> Serve {
         .env_remove("POSTDESK_UI_DIR")
         .env_remove("POSTDESK_URL")
         .env_remove("POSTDESK_TOKEN")
-        .stdout(Stdio::piped());
+        .env("POSTDESK_LOG", "warn,postdesk_mailserver::live=info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = c.spawn().unwrap();
+    let (reload_tx, reloads) = std::sync::mpsc::channel();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            eprintln!("serve (log): {line}");
+            if line.contains("profile reloaded") {
+                let _ = reload_tx.send(line);
+            }
+        }
+    });
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let (mut token, mut url) = (String::new(), String::new());
     let mut listeners = std::collections::HashMap::new();
@@ -83,6 +106,7 @@ fn serve(dir: &Path, resolver: SocketAddr) -> Serve {
         mx: listeners["mx"],
         submission: listeners["submission"],
         submissions: listeners["submissions"],
+        reloads,
     }
 }
 
@@ -355,6 +379,75 @@ async fn spooled_mail_is_delivered_exactly_once_across_a_crash() {
     inbox(&b, "bob@example.com", 30).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     inbox(&b, "ann@example.com", 60).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_rules_and_settings_changed_through_the_api_apply_without_restart() {
+    let (dns, _zones) = dns();
+    let data = tempfile::tempdir().unwrap();
+    let s = serve(data.path(), dns.addr);
+    let b = remote(&s, &s.token);
+    b.create_domain(CreateDomain { domain: "example.com".into(), limits: None, group: None }).await.unwrap();
+    b.create_account(account("ann@example.com", None, None)).await.unwrap();
+    b.create_account(account("bob@example.com", None, None)).await.unwrap();
+    let mx = |to: &str| swaks(s.mx, &["--from", "someone@remote.test", "--to", to]);
+
+    let (ok, text) = mx("ann@example.com");
+    assert!(ok, "{text}");
+    inbox(&b, "ann@example.com", 1).await;
+
+    // A sender-domain reject rule: the next message is refused at MAIL FROM.
+    let rule = b
+        .add_smtp_rule(AddSmtpRule {
+            name: "block-remote".into(),
+            kind: SmtpRuleKind::SenderDomain,
+            value: "remote.test".into(),
+            action: SmtpRuleAction::Reject,
+            note: None,
+            position: None,
+        })
+        .await
+        .unwrap();
+    s.reloaded();
+    let (ok, text) = mx("ann@example.com");
+    assert!(!ok);
+    assert!(text.contains("<** 550 5.7.1 Sender refused by policy"), "{text}");
+    let status = b.get_smtp_status(GetSmtpStatus {}).await.unwrap();
+    assert!(status.running);
+    assert!(status.listeners.iter().any(|l| l.kind == SmtpListenerKind::Mx && l.address == s.mx.to_string()));
+    assert_eq!(status.listeners.len(), 3);
+    assert_eq!(status.counters.refused.get("block-remote"), Some(&1));
+    assert_eq!(status.counters.messages_accepted, 1);
+    assert_eq!(status.delivery.copies, 1);
+    let last = &status.last_refusals[0];
+    assert_eq!(last.rule, "block-remote");
+    assert_eq!(last.stage, SmtpStage::Mail);
+    assert_eq!(last.listener, SmtpListenerKind::Mx);
+    assert_eq!(last.client_ip, "127.0.0.1");
+    assert_eq!(last.sender.as_deref(), Some("someone@remote.test"));
+    assert_eq!(last.reply, "550 5.7.1 Sender refused by policy");
+    assert!(last.at.ends_with('Z'), "{}", last.at);
+
+    // Removed again: accepted and delivered.
+    b.remove_smtp_rule(RemoveSmtpRule { id: rule.id }).await.unwrap();
+    s.reloaded();
+    let (ok, text) = mx("ann@example.com");
+    assert!(ok, "{text}");
+    inbox(&b, "ann@example.com", 2).await;
+
+    // One recipient per message from now on; the stored host name stays overridden by
+    // --smtp-hostname.
+    let mut settings = b.get_smtp_settings(GetSmtpSettings {}).await.unwrap();
+    settings.max_recipients = 1;
+    b.update_smtp_settings(UpdateSmtpSettings { settings }).await.unwrap();
+    s.reloaded();
+    let (_, text) = mx("ann@example.com,bob@example.com");
+    assert!(text.contains("<-  220 mx.example.com ESMTP Postdesk"), "{text}");
+    assert!(text.contains("<** 452 4.5.3 Too many recipients"), "{text}");
+    let status = b.get_smtp_status(GetSmtpStatus {}).await.unwrap();
+    assert_eq!(status.counters.refused.get("too_many_recipients"), Some(&1));
+    assert_eq!(status.last_refusals[0].recipient.as_deref(), Some("bob@example.com"));
+    assert_eq!(status.last_refusals.len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,6 +14,9 @@
 //!   its group-committed fdatasync); [`delivery`] moves spooled messages into the
 //!   recipients' INBOXes with [`Engine::deliver_batch`](postdesk_core::Engine::deliver_batch),
 //!   idempotent per queue id, and then lets the spool drop them.
+//! * [`live`] — the SMTP profile from the engine's stored settings and black/white list
+//!   rules, replaced in the running service after every stored change (no restart), and
+//!   the monitor that gives the engine the live status (`get_smtp_status`).
 //! * [`MailServer`] — starts all of it on the configured listeners and stops it
 //!   gracefully (sessions storing a message finish, the spool is synced, delivery drains).
 #![forbid(unsafe_code)]
@@ -21,6 +24,7 @@
 
 pub mod delivery;
 mod directory;
+pub mod live;
 mod lookups;
 mod policy;
 mod server;

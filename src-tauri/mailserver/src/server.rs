@@ -13,21 +13,24 @@ use postdesk_smtp::{
 use tokio_util::sync::CancellationToken;
 
 use crate::delivery::{self, DeliveryStats, Stats};
-use crate::{EngineDirectory, EnginePolicy, Lookups};
+use crate::{EngineDirectory, EnginePolicy, Lookups, live};
 
 /// What to start.
 #[derive(Debug, Clone)]
 pub struct MailServerOptions {
     /// Listeners: kind and address (port 0 picks a free port).
     pub listeners: Vec<(ListenerKind, SocketAddr)>,
-    /// The SMTP profile (host name, limits, built-in checks).
-    pub profile: SmtpProfile,
+    /// A host name replacing the stored one (`postdesk serve --smtp-hostname`); `None` =
+    /// the host name of the stored SMTP settings. Everything else of the profile comes from
+    /// the engine ([`Engine::smtp_config`]) and follows its changes while running.
+    pub hostname: Option<String>,
     /// The spool folder (the durable queue between 250 and the mailboxes).
     pub spool_dir: PathBuf,
     /// Where the SMTP certificate is kept (`smtp-cert.pem`, `smtp-key.pem`); a
     /// self-signed one for `tls_names` is made there on first start.
     pub tls_dir: PathBuf,
-    /// Names (host names, IP addresses) of the self-signed certificate.
+    /// Names (host names, IP addresses) of the self-signed certificate made on first start;
+    /// the host name in force at that start is added.
     pub tls_names: Vec<String>,
     /// DNS server for the inbound checks (SPF, DKIM, DMARC, reverse DNS, sender domain);
     /// `None` = the system's resolver.
@@ -35,34 +38,38 @@ pub struct MailServerOptions {
 }
 
 impl MailServerOptions {
-    /// The three listeners on their default (unprivileged) ports of `ip`, the spool and
-    /// certificate in `data_dir`.
-    pub fn defaults(data_dir: &std::path::Path, hostname: &str) -> MailServerOptions {
+    /// The three listeners on their default (unprivileged) ports of 127.0.0.1, the spool and
+    /// certificate in `data_dir`, the stored host name.
+    pub fn defaults(data_dir: &std::path::Path) -> MailServerOptions {
         let ip = std::net::IpAddr::from([127, 0, 0, 1]);
         MailServerOptions {
             listeners: [ListenerKind::Mx, ListenerKind::Submission, ListenerKind::Submissions]
                 .into_iter()
                 .map(|k| (k, SocketAddr::new(ip, k.default_port())))
                 .collect(),
-            profile: SmtpProfile { hostname: hostname.to_string(), ..SmtpProfile::default() },
+            hostname: None,
             spool_dir: data_dir.join("spool"),
             tls_dir: data_dir.to_path_buf(),
-            tls_names: vec!["localhost".into(), "127.0.0.1".into(), hostname.to_string()],
+            tls_names: vec!["localhost".into(), "127.0.0.1".into()],
             dns_server: None,
         }
     }
 }
 
-/// The running mail server: SMTP listeners, spool and delivery task.
+/// The running mail server: SMTP listeners, spool, delivery task, the reload of the
+/// profile on stored changes, and the monitor registered with the engine.
 pub struct MailServer {
     /// Held while running: one mail server per spool (see [`lock_spool`]).
     _spool_lock: std::fs::File,
-    service: SmtpService,
+    engine: Engine,
+    service: Arc<SmtpService>,
     spool: Arc<FileSpool>,
     bound: Vec<(ListenerKind, SocketAddr)>,
     stats: Arc<Stats>,
     stop: CancellationToken,
     delivery: tokio::task::JoinHandle<()>,
+    reloader: tokio::task::JoinHandle<()>,
+    reloads: Arc<live::ReloadCounts>,
 }
 
 impl std::fmt::Debug for MailServer {
@@ -72,32 +79,39 @@ impl std::fmt::Debug for MailServer {
 }
 
 impl MailServer {
-    /// Opens the spool (recovering what a crash left: it is delivered first), starts the
-    /// delivery task and binds every listener. Fails without leaving anything running when
-    /// a listener cannot be bound, and without touching the spool when another mail server
-    /// (the desktop app or `postdesk serve` on the same data folder) has it open.
+    /// Reads the SMTP settings and rules from the engine, opens the spool (recovering what
+    /// a crash left: it is delivered first), starts the delivery task, binds every listener,
+    /// starts following stored changes and registers the monitor with the engine. Fails
+    /// without leaving anything running when the settings cannot be read or a listener
+    /// cannot be bound, and without touching the spool when another mail server (the
+    /// desktop app or `postdesk serve` on the same data folder) has it open.
     pub async fn start(engine: Engine, options: MailServerOptions) -> std::io::Result<MailServer> {
         let spool_lock = lock_spool(&options.spool_dir)?;
+        // Subscribed before reading, so that a change in between is not missed.
+        let changes = engine.subscribe_smtp_config();
+        let profile = live::load_profile(&engine, options.hostname.as_deref()).await.map_err(std::io::Error::other)?;
+        let mut tls_names = options.tls_names.clone();
+        if !tls_names.contains(&profile.hostname) {
+            tls_names.push(profile.hostname.clone());
+        }
         let (spool, recovery) = FileSpool::open(&options.spool_dir, SpoolOptions::default())?;
         if recovery.messages > 0 {
             tracing::info!(messages = recovery.messages, "spool recovered; delivering what is left");
         }
         let spool = Arc::new(spool);
-        let lookups = Lookups::new(engine);
-        let identity = TlsIdentity::load_or_create(&options.tls_dir, &options.tls_names)?;
+        let lookups = Lookups::new(engine.clone());
+        let identity = TlsIdentity::load_or_create(&options.tls_dir, &tls_names)?;
         let verifier = match options.dns_server {
             Some(addr) => InboundVerifier::with_server(addr)?,
             None => InboundVerifier::system()?,
         };
-        let service = SmtpService::builder(
-            options.profile.clone(),
-            Arc::new(EngineDirectory::with_lookups(lookups.clone())),
-            spool.clone(),
-        )
-        .policy(Arc::new(EnginePolicy::with_lookups(lookups.clone())))
-        .tls(identity)
-        .verifier(verifier)
-        .build()?;
+        let service =
+            SmtpService::builder(profile, Arc::new(EngineDirectory::with_lookups(lookups.clone())), spool.clone())
+                .policy(Arc::new(EnginePolicy::with_lookups(lookups.clone())))
+                .tls(identity)
+                .verifier(verifier)
+                .build()?;
+        let service = Arc::new(service);
         let mut bound = Vec::new();
         for (kind, addr) in &options.listeners {
             match service.listen(*kind, *addr).await {
@@ -115,7 +129,38 @@ impl MailServer {
         let stats = Arc::new(Stats::default());
         let stop = CancellationToken::new();
         let delivery = tokio::spawn(delivery::run(lookups, spool.clone(), stats.clone(), stop.clone()));
-        Ok(MailServer { _spool_lock: spool_lock, service, spool, bound, stats, stop, delivery })
+        let reloads = Arc::new(live::ReloadCounts::default());
+        let reloader = live::spawn_reloader(
+            engine.clone(),
+            service.clone(),
+            changes,
+            options.hostname.clone(),
+            reloads.clone(),
+            stop.clone(),
+        );
+        engine.set_mail_monitor(Some(Arc::new(live::Monitor { service: service.clone(), stats: stats.clone() })));
+        Ok(MailServer {
+            _spool_lock: spool_lock,
+            engine,
+            service,
+            spool,
+            bound,
+            stats,
+            stop,
+            delivery,
+            reloader,
+            reloads,
+        })
+    }
+
+    /// The SMTP profile in force now.
+    pub fn profile(&self) -> Arc<SmtpProfile> {
+        self.service.profile()
+    }
+
+    /// How the reloads after stored changes went since start.
+    pub fn reloads(&self) -> live::Reloads {
+        self.reloads.snapshot()
     }
 
     /// The listeners with their bound addresses.
@@ -138,9 +183,11 @@ impl MailServer {
     /// task makes one last pass (up to `grace` again; whatever is left is delivered at the
     /// next start).
     pub async fn shutdown(self, grace: Duration) {
+        self.engine.set_mail_monitor(None);
         self.service.shutdown(grace).await;
         self.spool.close();
         self.stop.cancel();
+        let _ = self.reloader.await;
         let mut delivery = self.delivery;
         if tokio::time::timeout(grace, &mut delivery).await.is_err() {
             tracing::warn!("delivery still running after {grace:?}; the rest is delivered at the next start");

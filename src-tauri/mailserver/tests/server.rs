@@ -8,7 +8,8 @@ use postdesk_mailserver::smtp::ListenerKind;
 use postdesk_mailserver::{MailServer, MailServerOptions};
 
 fn options(dir: &std::path::Path) -> MailServerOptions {
-    let mut options = MailServerOptions::defaults(dir, "mx.example.test");
+    let mut options = MailServerOptions::defaults(dir);
+    options.hostname = Some("mx.example.test".into());
     let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
     options.listeners = vec![(ListenerKind::Mx, any)];
     options

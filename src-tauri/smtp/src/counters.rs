@@ -1,15 +1,21 @@
 //! Live counters for the admin counters page: connections, messages accepted and
 //! discarded, refusals per rule, and the acceptance latency (end of DATA → 250).
 //!
-//! Updates are lock-free atomics except the per-rule maps, which are touched only on
+//! Updates are lock-free atomics except the per-rule maps and the log of the last
+//! refusals ([`Refusal`], the newest [`REFUSAL_LOG_LEN`] kept), which are touched only on
 //! refusals and discards.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::config::ListenerKind;
+use crate::reply::Reply;
 
 /// Sub-buckets per power of two in the latency histogram (≈9% resolution).
 const SUB: f64 = 8.0;
@@ -31,7 +37,105 @@ pub struct Counters {
     store_failures: AtomicU64,
     refused: Mutex<BTreeMap<String, u64>>,
     discarded: Mutex<BTreeMap<String, u64>>,
+    recent: Mutex<VecDeque<Refusal>>,
     latency: Box<[AtomicU64]>,
+}
+
+/// How many refusals the log keeps (the oldest is dropped first).
+pub const REFUSAL_LOG_LEN: usize = 200;
+/// Longest sender or recipient kept in a log entry (longer ones are cut, marked `…`).
+const MAX_ADDRESS: usize = 320;
+/// Longest reply text kept in a log entry.
+const MAX_REPLY: usize = 512;
+
+/// Where in the dialogue a refusal was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalStage {
+    /// At connect, before or instead of the greeting (limits, IP lists, reverse DNS).
+    Connect,
+    /// AUTH.
+    Auth,
+    /// MAIL FROM.
+    Mail,
+    /// RCPT TO.
+    Rcpt,
+    /// DATA or BDAT, up to the reply to the end of the message.
+    Data,
+    /// Any other command (the error limit).
+    Command,
+}
+
+impl RefusalStage {
+    /// Stable lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            RefusalStage::Connect => "connect",
+            RefusalStage::Auth => "auth",
+            RefusalStage::Mail => "mail",
+            RefusalStage::Rcpt => "rcpt",
+            RefusalStage::Data => "data",
+            RefusalStage::Command => "command",
+        }
+    }
+}
+
+/// One refusal as the admin sees it in the last refusals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refusal {
+    /// When it was sent.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// The client's address.
+    pub client_ip: IpAddr,
+    /// The listener the client connected to.
+    pub listener: ListenerKind,
+    /// The stage.
+    pub stage: RefusalStage,
+    /// The envelope sender, when one was given (empty for the null sender `<>`).
+    pub sender: Option<String>,
+    /// The recipient refused (RCPT only).
+    pub recipient: Option<String>,
+    /// The rule it is counted under.
+    pub rule: String,
+    /// The reply sent, e.g. `550 5.7.1 Sender refused by policy`.
+    pub reply: String,
+}
+
+impl Refusal {
+    /// A log entry for `reply` sent now under `rule`; long texts are cut.
+    pub fn new(
+        client_ip: IpAddr,
+        listener: ListenerKind,
+        stage: RefusalStage,
+        sender: Option<&str>,
+        recipient: Option<&str>,
+        rule: &str,
+        reply: &Reply,
+    ) -> Refusal {
+        Refusal {
+            at: OffsetDateTime::now_utc(),
+            client_ip,
+            listener,
+            stage,
+            sender: sender.map(|s| cut(s, MAX_ADDRESS)),
+            recipient: recipient.map(|r| cut(r, MAX_ADDRESS)),
+            rule: cut(rule, MAX_ADDRESS),
+            reply: cut(&reply.to_string(), MAX_REPLY),
+        }
+    }
+}
+
+/// `s` up to `max` bytes (on a character boundary), with `…` when cut.
+fn cut(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
 }
 
 impl Default for Counters {
@@ -49,6 +153,7 @@ impl Default for Counters {
             store_failures: AtomicU64::new(0),
             refused: Mutex::new(BTreeMap::new()),
             discarded: Mutex::new(BTreeMap::new()),
+            recent: Mutex::new(VecDeque::with_capacity(REFUSAL_LOG_LEN)),
             latency: (0..BUCKETS).map(|_| AtomicU64::new(0)).collect(),
         }
     }
@@ -120,8 +225,29 @@ impl Counters {
     pub(crate) fn store_failed(&self) {
         self.store_failures.fetch_add(1, Ordering::Relaxed);
     }
+    /// Counts a refusal under `rule` without logging it (see [`Counters::refusal`]).
     pub(crate) fn refused(&self, rule: &str) {
-        *self.refused.lock().expect("counters lock").entry(rule.to_string()).or_default() += 1;
+        let mut map = self.refused.lock().expect("counters lock");
+        match map.get_mut(rule) {
+            Some(n) => *n += 1,
+            None => {
+                map.insert(rule.to_string(), 1);
+            }
+        }
+    }
+    /// Counts a refusal under its rule and adds it to the log of the last refusals.
+    pub(crate) fn refusal(&self, refusal: Refusal) {
+        self.refused(&refusal.rule);
+        let mut log = self.recent.lock().expect("counters lock");
+        if log.len() == REFUSAL_LOG_LEN {
+            log.pop_front();
+        }
+        log.push_back(refusal);
+    }
+
+    /// The last refusals, newest first (at most [`REFUSAL_LOG_LEN`]).
+    pub fn recent_refusals(&self) -> Vec<Refusal> {
+        self.recent.lock().expect("counters lock").iter().rev().cloned().collect()
     }
     pub(crate) fn discarded(&self, rule: &str) {
         self.messages_discarded.fetch_add(1, Ordering::Relaxed);
@@ -191,5 +317,27 @@ mod tests {
         c.refused("unknown_recipient");
         c.refused("unknown_recipient");
         assert_eq!(c.snapshot().refused("unknown_recipient"), 2);
+    }
+
+    #[test]
+    fn the_refusal_log_keeps_the_newest_and_cuts_long_texts() {
+        let c = Counters::default();
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        let reply = Reply::new(550, [5, 7, 1], "Sender refused by policy");
+        for i in 0..REFUSAL_LOG_LEN + 5 {
+            let sender = format!("s{i}@example.test");
+            c.refusal(Refusal::new(ip, ListenerKind::Mx, RefusalStage::Mail, Some(&sender), None, "block", &reply));
+        }
+        let log = c.recent_refusals();
+        assert_eq!(log.len(), REFUSAL_LOG_LEN);
+        assert_eq!(log[0].sender.as_deref(), Some(format!("s{}@example.test", REFUSAL_LOG_LEN + 4).as_str()));
+        assert_eq!(log.last().unwrap().sender.as_deref(), Some("s5@example.test"));
+        assert_eq!(log[0].reply, "550 5.7.1 Sender refused by policy");
+        assert_eq!(c.snapshot().refused("block"), (REFUSAL_LOG_LEN + 5) as u64);
+
+        let long = "é".repeat(400);
+        let r = Refusal::new(ip, ListenerKind::Mx, RefusalStage::Rcpt, None, Some(&long), "x", &reply);
+        let kept = r.recipient.unwrap();
+        assert!(kept.len() <= MAX_ADDRESS + '…'.len_utf8() && kept.ends_with('…'), "{kept}");
     }
 }

@@ -36,7 +36,7 @@ pub use config::{
     ConnectionPolicy, InboundAuth, IpNet, ListAction, ListMatch, ListRule, ListenerKind, RateLimit, SenderPolicy,
     SmtpProfile,
 };
-pub use counters::{Counters, CountersSnapshot};
+pub use counters::{Counters, CountersSnapshot, REFUSAL_LOG_LEN, Refusal, RefusalStage};
 pub use directory::{Account, AuthOutcome, Directory, DirectoryError, MemoryDirectory, MessageStatus, RecipientStatus};
 pub use inbound::InboundVerifier;
 pub use policy::{NoPolicy, Policy, PolicyRequest, Stage, Verdict};

@@ -1,7 +1,7 @@
 //! The service: listeners, connection admission, graceful shutdown.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::{ListenerKind, SmtpProfile};
-use crate::counters::{Counters, CountersSnapshot};
+use crate::counters::{Counters, CountersSnapshot, Refusal, RefusalStage};
 use crate::directory::Directory;
 use crate::inbound::InboundVerifier;
 use crate::limits::ClientLimits;
@@ -26,7 +26,9 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// What every session of one service shares.
 pub(crate) struct Shared {
-    pub profile: Arc<SmtpProfile>,
+    /// The current profile; replaced whole by [`SmtpService::set_profile`]. Sessions
+    /// take a copy of the `Arc` at connect and at each MAIL FROM.
+    profile: RwLock<Arc<SmtpProfile>>,
     pub directory: Arc<dyn Directory>,
     pub policy: Arc<dyn Policy>,
     pub store: Arc<dyn Store>,
@@ -35,6 +37,13 @@ pub(crate) struct Shared {
     pub counters: Arc<Counters>,
     pub limits: Arc<ClientLimits>,
     pub shutdown: CancellationToken,
+}
+
+impl Shared {
+    /// The current profile (one short read lock).
+    pub fn profile(&self) -> Arc<SmtpProfile> {
+        self.profile.read().expect("profile lock").clone()
+    }
 }
 
 /// Builds an [`SmtpService`].
@@ -75,7 +84,7 @@ impl SmtpServiceBuilder {
             None => None,
         };
         let shared = Arc::new(Shared {
-            profile: Arc::new(self.profile),
+            profile: RwLock::new(Arc::new(self.profile)),
             directory: self.directory,
             policy: self.policy,
             store: self.store,
@@ -85,20 +94,27 @@ impl SmtpServiceBuilder {
             limits: Arc::new(ClientLimits::default()),
             shutdown: CancellationToken::new(),
         });
-        Ok(SmtpService { shared, tracker: TaskTracker::new() })
+        Ok(SmtpService { shared, tracker: TaskTracker::new(), listeners: Mutex::new(Vec::new()) })
     }
 }
 
 /// A running SMTP service: any number of listeners sharing one profile, directory,
 /// policy, store and set of counters.
+///
+/// The profile can be replaced while it runs ([`SmtpService::set_profile`]): black and
+/// white lists, limits, sender and connection policy, host name and banner apply from the
+/// next connection, and — for a session already open — from its next MAIL FROM, so a
+/// transaction runs under one profile from MAIL to the end of DATA. The listeners and the
+/// TLS identity are fixed when the service is built.
 pub struct SmtpService {
     shared: Arc<Shared>,
     tracker: TaskTracker,
+    listeners: Mutex<Vec<(ListenerKind, SocketAddr)>>,
 }
 
 impl std::fmt::Debug for SmtpService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmtpService").field("hostname", &self.shared.profile.hostname).finish()
+        f.debug_struct("SmtpService").field("hostname", &self.shared.profile().hostname).finish()
     }
 }
 
@@ -120,6 +136,7 @@ impl SmtpService {
             return Err(std::io::Error::other("the implicit-TLS listener needs a certificate"));
         }
         let local = listener.local_addr()?;
+        self.listeners.lock().expect("listeners lock").push((kind, local));
         let shared = self.shared.clone();
         let tracker = self.tracker.clone();
         self.tracker.spawn(async move {
@@ -149,6 +166,28 @@ impl SmtpService {
         self.shared.counters.snapshot()
     }
 
+    /// The last refusals, newest first (at most [`REFUSAL_LOG_LEN`](crate::REFUSAL_LOG_LEN)).
+    pub fn recent_refusals(&self) -> Vec<Refusal> {
+        self.shared.counters.recent_refusals()
+    }
+
+    /// The listeners serving, with their bound addresses, in the order they were started.
+    pub fn listeners(&self) -> Vec<(ListenerKind, SocketAddr)> {
+        self.listeners.lock().expect("listeners lock").clone()
+    }
+
+    /// The profile in force now.
+    pub fn profile(&self) -> Arc<SmtpProfile> {
+        self.shared.profile()
+    }
+
+    /// Replaces the profile without touching the listeners: new connections use it, and
+    /// open sessions from their next MAIL FROM (see [`SmtpService`]).
+    pub fn set_profile(&self, profile: SmtpProfile) {
+        *self.shared.profile.write().expect("profile lock") = Arc::new(profile);
+        tracing::info!("SMTP profile replaced");
+    }
+
     /// Stops accepting, tells idle sessions 421 and closes them; sessions storing a
     /// message finish first. Waits up to `grace` for all sessions to end.
     pub async fn shutdown(&self, grace: Duration) {
@@ -164,9 +203,10 @@ impl SmtpService {
 async fn admit(shared: Arc<Shared>, kind: ListenerKind, tcp: TcpStream, peer: SocketAddr) {
     let _ = tcp.set_nodelay(true);
     shared.counters.connection_opened();
-    let profile = shared.profile.clone();
+    let profile = shared.profile();
     let refusal = |reply: Reply, rule: &str| {
-        shared.counters.refused(rule);
+        let record = Refusal::new(peer.ip(), kind, RefusalStage::Connect, None, None, rule, &reply);
+        shared.counters.refusal(record);
         let mut out = Vec::new();
         reply.write_to(&mut out);
         out
@@ -204,7 +244,7 @@ async fn admit(shared: Arc<Shared>, kind: ListenerKind, tcp: TcpStream, peer: So
         stream
     };
     match slot {
-        Ok(slot) => Session::new(shared.clone(), kind, peer, stream, slot).run().await,
+        Ok(slot) => Session::new(shared.clone(), profile, kind, peer, stream, slot).run().await,
         Err(reply) => {
             use tokio::io::AsyncWriteExt;
             let mut stream = stream;

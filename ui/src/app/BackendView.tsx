@@ -17,6 +17,7 @@ import { DomainsPage } from "../pages/DomainsPage";
 import { GroupsPage } from "../pages/GroupsPage";
 import { MailboxSettingsPage } from "../pages/MailboxSettingsPage";
 import { RecycleBinPage } from "../pages/RecycleBinPage";
+import { MailServicePage } from "../pages/MailServicePage";
 import { PolicyPage } from "../pages/PolicyPage";
 import { SettingsPage } from "../pages/SettingsPage";
 import { PAGES, mayUse, useRoute, type PageId } from "./route";
@@ -176,6 +177,8 @@ function PageBody({ page }: { page: PageId }) {
       return <AddressBookPage />;
     case "policy":
       return <PolicyPage />;
+    case "smtp":
+      return <MailServicePage />;
   }
 }
 

@@ -24,6 +24,12 @@ describe("mayUse", () => {
     expect(mayUse(aliasesOnly, "recycle", false)).toBe(false);
     expect(mayUse(aliasesOnly, "mailbox-settings", false)).toBe(false);
   });
+  it("gives the server-wide mail service page only to admins of every domain", () => {
+    expect(mayUse(owner, "smtp", false)).toBe(true);
+    expect(mayUse({ ...olga, pages: ["smtp"] }, "smtp", false)).toBe(false);
+    expect(mayUse({ ...olga, pages: ["smtp"], domains: null }, "smtp", false)).toBe(true);
+    expect(mayUse({ ...olga, domains: null }, "smtp", false)).toBe(false);
+  });
   it("offers the local server settings in the desktop app only", () => {
     expect(mayUse(owner, "settings", false)).toBe(false);
     expect(mayUse(olga, "settings", true)).toBe(true);

@@ -23,6 +23,7 @@ export const PAGES: PageDef[] = [
   { id: "batch_settings", title: "Batch settings", perDomain: true },
   { id: "address_book", title: "Address book", perDomain: true },
   { id: "policy", title: "Policy explainer", perDomain: false },
+  { id: "smtp", title: "Mail service", perDomain: false },
   { id: "admins", title: "Admins & tokens", perDomain: false },
   { id: "audit", title: "Audit log", perDomain: false },
   { id: "settings", title: "Local server", perDomain: false },
@@ -37,7 +38,10 @@ function permissionOf(page: Exclude<PageId, "admins" | "settings">): Page {
 export function mayUse(caller: Caller, page: PageId, desktop: boolean): boolean {
   if (page === "settings") return desktop;
   if (page === "admins") return caller.role === "owner";
-  return caller.role === "owner" || caller.pages.includes(permissionOf(page));
+  if (caller.role === "owner") return true;
+  // The mail service's settings are server-wide: an admin limited to some domains may not.
+  if (page === "smtp" && caller.domains !== null) return false;
+  return caller.pages.includes(permissionOf(page));
 }
 
 function read(): PageId | null {

@@ -34,7 +34,7 @@ impl Session {
                 self.reply(&Reply::new(500, [5, 5, 6], "Authentication line too long"));
                 return Err(Close::Done);
             }
-            let timeout = self.shared.profile.command_timeout;
+            let timeout = self.profile.command_timeout;
             self.read_more(timeout).await?;
         }
     }
@@ -103,7 +103,7 @@ impl Session {
                 "Unrecognized authentication type; use PLAIN or LOGIN",
             ));
         }
-        if self.tls.is_none() && !self.shared.profile.allow_auth_without_tls {
+        if self.tls.is_none() && !self.profile.allow_auth_without_tls {
             self.refuse(&canned::encryption_required(), "auth_without_tls");
             return Ok(());
         }
@@ -142,7 +142,7 @@ impl Session {
         self.shared.counters.auth(false);
         self.refuse(&failure.0, failure.1);
         self.auth_failures += 1;
-        if self.auth_failures >= self.shared.profile.max_auth_failures {
+        if self.auth_failures >= self.profile.max_auth_failures {
             self.refuse(
                 &Reply::new(421, [4, 7, 0], "Too many failed authentications, closing connection"),
                 "auth_attempts",

@@ -19,7 +19,7 @@ impl Session {
             self.reply(&Reply::new(250, [2, 0, 0], hostname));
             return Ok(());
         }
-        let profile = &self.shared.profile;
+        let profile = &self.profile;
         let mut lines = vec![
             format!("{hostname} Hello [{}]", self.peer.ip()),
             "PIPELINING".to_string(),
@@ -52,11 +52,13 @@ impl Session {
         if self.tx.is_some() {
             return self.protocol_error(canned::bad_sequence("Nested MAIL command"));
         }
+        // A new transaction runs under the profile in force now (lists, limits, checks).
+        self.profile = self.shared.profile();
         if self.kind.requires_auth() && self.account.is_none() {
             self.refuse(&canned::auth_required(), "auth_required");
             return Ok(());
         }
-        let profile = self.shared.profile.clone();
+        let profile = self.profile.clone();
         let ip = self.peer.ip();
         let sender = from.address.trim().to_string();
         if from.size > profile.max_message_size {
@@ -193,7 +195,7 @@ impl Session {
             return self.protocol_error(canned::bad_sequence("Need MAIL command first"));
         };
         let (count, size_hint, allowed) = (tx.rcpt_accepted, tx.size_hint, tx.allowed);
-        if count >= self.shared.profile.max_recipients {
+        if count >= self.profile.max_recipients {
             self.refuse(&canned::too_many_recipients(), "too_many_recipients");
             return Ok(());
         }

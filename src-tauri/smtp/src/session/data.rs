@@ -38,8 +38,8 @@ impl Session {
             return self.protocol_error(canned::bad_sequence("DATA after BDAT"));
         }
         self.reply(&Reply::new(354, [2, 0, 0], "Start mail input; end with <CRLF>.<CRLF>"));
-        let max = self.shared.profile.max_message_size;
-        let timeout = self.shared.profile.data_timeout;
+        let max = self.profile.max_message_size;
+        let timeout = self.profile.data_timeout;
         let size_hint = self.tx.as_ref().map_or(0, |t| t.size_hint);
         let mut receiver = DataReceiver::new();
         // Start as if after a CRLF, so that a dot on the very first line is unstuffed and
@@ -65,8 +65,8 @@ impl Session {
             self.read_more(timeout).await?;
         }
         if overflow.is_some() {
-            self.tx = None;
             self.refuse(&canned::message_too_big(), "message_too_big");
+            self.tx = None;
             return Ok(());
         }
         self.finish(message).await
@@ -75,10 +75,10 @@ impl Session {
     /// BDAT: takes exactly `size` octets; the LAST chunk ends the message.
     pub(super) async fn bdat(&mut self, size: usize, last: bool) -> Flow {
         let ready = self.ready_for_data()?;
-        let max = self.shared.profile.max_message_size;
+        let max = self.profile.max_message_size;
         let so_far = self.tx.as_ref().map_or(0, |t| t.chunks.len());
         let failed = !ready || self.tx.as_ref().is_some_and(|t| t.bdat_failed) || so_far + size > max;
-        let timeout = self.shared.profile.data_timeout;
+        let timeout = self.profile.data_timeout;
         // The chunk is read in full even when refused: its octets are not commands.
         let mut chunk = Vec::new();
         if failed {
@@ -113,10 +113,10 @@ impl Session {
                 tx.bdat_failed = true;
                 tx.chunks = Vec::new();
             }
+            self.refuse(&canned::message_too_big(), "message_too_big");
             if last {
                 self.tx = None;
             }
-            self.refuse(&canned::message_too_big(), "message_too_big");
             return Ok(());
         }
         let Some(tx) = self.tx.as_mut() else { return Ok(()) };
@@ -133,7 +133,7 @@ impl Session {
     async fn finish(&mut self, message: Vec<u8>) -> Flow {
         let started = Instant::now();
         let Some(mut tx) = self.tx.take() else { return Ok(()) };
-        let profile = self.shared.profile.clone();
+        let profile = self.profile.clone();
         let ip = self.peer.ip();
         let helo = self.helo.clone().unwrap_or_default();
 
@@ -143,6 +143,7 @@ impl Session {
             tx = self.tx.take().expect("transaction put back");
             match verdict {
                 Verdict::Reject { reply, rule } => {
+                    self.cmd_sender = Some(tx.mail_from);
                     self.refuse(&reply, &rule);
                     return Ok(());
                 }
@@ -160,6 +161,7 @@ impl Session {
             if verification.dmarc_reject && profile.inbound_auth.enforce_dmarc_reject && !tx.allowed {
                 let reply =
                     Reply::new(550, [5, 7, 1], "Message rejected: DMARC policy of the author's domain is reject");
+                self.cmd_sender = Some(tx.mail_from);
                 self.refuse(&reply, "dmarc_reject");
                 return Ok(());
             }

@@ -19,7 +19,8 @@ use smtp_proto::Request;
 use smtp_proto::request::receiver::RequestReceiver;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::config::ListenerKind;
+use crate::config::{ListenerKind, SmtpProfile};
+use crate::counters::{Refusal, RefusalStage};
 use crate::directory::Account;
 use crate::limits::ConnectionSlot;
 use crate::policy::{PolicyRequest, Stage, Verdict};
@@ -76,6 +77,16 @@ pub(crate) struct Transaction {
 
 pub(crate) struct Session {
     shared: Arc<Shared>,
+    /// The profile this session runs under: taken at connect, and again at each MAIL FROM
+    /// so that a replaced profile applies from the next transaction.
+    profile: Arc<SmtpProfile>,
+    /// The stage of the command being handled, for the refusal log.
+    stage: RefusalStage,
+    /// The sender of the MAIL FROM being handled (or of the transaction being ended, when
+    /// it is refused at DATA), for the refusal log.
+    cmd_sender: Option<String>,
+    /// The recipient of the RCPT TO being handled, for the refusal log.
+    cmd_rcpt: Option<String>,
     kind: ListenerKind,
     peer: SocketAddr,
     stream: Stream,
@@ -104,6 +115,7 @@ pub(crate) struct Session {
 impl Session {
     pub(crate) fn new(
         shared: Arc<Shared>,
+        profile: Arc<SmtpProfile>,
         kind: ListenerKind,
         peer: SocketAddr,
         stream: Stream,
@@ -112,6 +124,10 @@ impl Session {
         let tls = stream.tls_description();
         Session {
             shared,
+            profile,
+            stage: RefusalStage::Connect,
+            cmd_sender: None,
+            cmd_rcpt: None,
             kind,
             peer,
             stream,
@@ -149,18 +165,26 @@ impl Session {
     }
 
     fn hostname(&self) -> &str {
-        &self.shared.profile.hostname
+        &self.profile.hostname
     }
 
     pub(crate) fn reply(&mut self, reply: &Reply) {
         reply.write_to(&mut self.out);
     }
 
-    /// Replies with a refusal and counts it under `rule`.
+    /// Replies with a refusal, counts it under `rule` and logs it.
     pub(crate) fn refuse(&mut self, reply: &Reply, rule: &str) {
-        self.shared.counters.refused(rule);
-        tracing::debug!(peer = %self.peer, rule, "refused: {reply}");
+        self.record_refusal(reply, rule);
         self.reply(reply);
+    }
+
+    /// Counts and logs a refusal (stage, sender and recipient from the command being
+    /// handled) without replying.
+    fn record_refusal(&self, reply: &Reply, rule: &str) {
+        let sender = self.cmd_sender.as_deref().or_else(|| self.tx.as_ref().map(|t| t.mail_from.as_str()));
+        let record = Refusal::new(self.peer.ip(), self.kind, self.stage, sender, self.cmd_rcpt.as_deref(), rule, reply);
+        self.shared.counters.refusal(record);
+        tracing::debug!(peer = %self.peer, rule, "refused: {reply}");
     }
 
     pub(crate) async fn flush(&mut self) -> Flow {
@@ -211,7 +235,7 @@ impl Session {
     pub(crate) fn protocol_error(&mut self, reply: Reply) -> Flow {
         self.errors += 1;
         self.reply(&reply);
-        if self.errors >= self.shared.profile.max_errors {
+        if self.errors >= self.profile.max_errors {
             self.refuse(&Reply::new(421, [4, 7, 0], "Too many errors, closing connection"), "too_many_errors");
             return Err(Close::Done);
         }
@@ -222,8 +246,7 @@ impl Session {
     /// the policy hook and the greeting.
     async fn connect(&mut self) -> Flow {
         let ip = self.peer.ip();
-        let profile = &self.shared.profile;
-        let verdict = crate::policy::list_verdict(&profile.lists, Stage::Connect, ip, "");
+        let verdict = crate::policy::list_verdict(&self.profile.lists, Stage::Connect, ip, "");
         match verdict {
             Verdict::Reject { reply, rule } => {
                 self.refuse(&reply, &rule);
@@ -235,7 +258,7 @@ impl Session {
         }
         if self.kind == ListenerKind::Mx
             && !self.session_allowed
-            && self.shared.profile.connection.require_reverse_dns
+            && self.profile.connection.require_reverse_dns
             && let Some(verifier) = self.shared.verifier.clone()
         {
             match verifier.reverse_name(ip).await {
@@ -263,7 +286,7 @@ impl Session {
                 Verdict::Continue => {}
             }
         }
-        let greeting = format!("220 {} {}\r\n", self.hostname(), self.shared.profile.banner);
+        let greeting = format!("220 {} {}\r\n", self.hostname(), self.profile.banner);
         crate::reply::push_sanitised(&mut self.out, greeting.trim_end());
         self.out.extend_from_slice(b"\r\n");
         Ok(())
@@ -305,7 +328,7 @@ impl Session {
                     }
                     None => {
                         self.pos = self.len;
-                        let timeout = self.shared.profile.command_timeout;
+                        let timeout = self.profile.command_timeout;
                         self.read_more(timeout).await?;
                         continue;
                     }
@@ -333,12 +356,16 @@ impl Session {
             match parsed {
                 Ok(request) => self.handle(request).await?,
                 Err(smtp_proto::Error::NeedsMoreData { .. }) => {
-                    let timeout = self.shared.profile.command_timeout;
+                    let timeout = self.profile.command_timeout;
                     self.read_more(timeout).await?
                 }
                 Err(e) => {
                     if e == smtp_proto::Error::InvalidSenderAddress {
-                        self.shared.counters.refused("sender_malformed");
+                        (self.stage, self.cmd_sender, self.cmd_rcpt) = (RefusalStage::Mail, None, None);
+                        self.record_refusal(
+                            &parse_error_reply(smtp_proto::Error::InvalidSenderAddress),
+                            "sender_malformed",
+                        );
                     }
                     if e == smtp_proto::Error::ResponseTooLong {
                         self.receiver = RequestReceiver::default();
@@ -351,6 +378,13 @@ impl Session {
     }
 
     async fn handle(&mut self, request: Request<String>) -> Flow {
+        (self.stage, self.cmd_sender, self.cmd_rcpt) = match &request {
+            Request::Mail { from } => (RefusalStage::Mail, Some(from.address.trim().to_string()), None),
+            Request::Rcpt { to } => (RefusalStage::Rcpt, None, Some(to.address.trim().to_string())),
+            Request::Data | Request::Bdat { .. } => (RefusalStage::Data, None, None),
+            Request::Auth { .. } => (RefusalStage::Auth, None, None),
+            _ => (RefusalStage::Command, None, None),
+        };
         match request {
             Request::Ehlo { host } => self.ehlo(host, true),
             Request::Helo { host } => self.ehlo(host, false),

@@ -1,0 +1,162 @@
+//! The mail server following the engine's stored SMTP settings and rules while it runs,
+//! and reporting its status to the engine (in process; the network side is in
+//! `cli/tests/smtp.rs`).
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use postdesk_core::api::*;
+use postdesk_core::smtp::{SmtpListenerKind, SmtpRuleAction, SmtpRuleKind};
+use postdesk_core::{Backend, Engine};
+use postdesk_mailserver::smtp::{ListAction, ListMatch, ListenerKind};
+use postdesk_mailserver::{MailServer, MailServerOptions};
+
+/// Waits (up to 20 s) until `done` holds for the server's profile.
+async fn until(server: &MailServer, what: &str, done: impl Fn(&postdesk_mailserver::smtp::SmtpProfile) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done(&server.profile()) {
+        assert!(Instant::now() < deadline, "the profile never showed {what}: {:?}", server.profile());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_changes_reach_the_running_service_and_the_status_follows_its_life() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).await.unwrap();
+    let b = engine.local_backend();
+    let mut settings = b.get_smtp_settings(GetSmtpSettings {}).await.unwrap();
+    settings.hostname = "stored.example.com".into();
+    settings.max_recipients = 7;
+    b.update_smtp_settings(UpdateSmtpSettings { settings }).await.unwrap();
+    assert!(!b.get_smtp_status(GetSmtpStatus {}).await.unwrap().running, "no mail server yet");
+
+    let mut options = MailServerOptions::defaults(dir.path());
+    let any = SocketAddr::from(([127, 0, 0, 1], 0));
+    options.listeners = vec![(ListenerKind::Mx, any), (ListenerKind::Submission, any)];
+    // Never asked (nothing is sent here), but no system resolver either.
+    options.dns_server = Some(SocketAddr::from(([127, 0, 0, 1], 9)));
+    let server = MailServer::start(engine.clone(), options).await.unwrap();
+    // Started from what is stored.
+    assert_eq!(server.profile().hostname, "stored.example.com");
+    assert_eq!(server.profile().max_recipients, 7);
+
+    let status = b.get_smtp_status(GetSmtpStatus {}).await.unwrap();
+    assert!(status.running);
+    let listeners: Vec<_> = status.listeners.iter().map(|l| (l.kind, l.address.clone())).collect();
+    let bound: Vec<_> = server.bound().iter().map(|(_, a)| a.to_string()).collect();
+    assert_eq!(
+        listeners,
+        vec![(SmtpListenerKind::Mx, bound[0].clone()), (SmtpListenerKind::Submission, bound[1].clone())]
+    );
+
+    // A rule and a limit changed through the Backend: the running service takes them up.
+    b.add_smtp_rule(AddSmtpRule {
+        name: "bad-net".into(),
+        kind: SmtpRuleKind::ClientIp,
+        value: "192.0.2.0/24".into(),
+        action: SmtpRuleAction::Reject,
+        note: None,
+        position: None,
+    })
+    .await
+    .unwrap();
+    until(&server, "the rule", |p| p.lists.len() == 1).await;
+    let rule = &server.profile().lists[0];
+    assert_eq!((rule.name.as_str(), rule.action), ("bad-net", ListAction::Reject));
+    assert_eq!(rule.matches, ListMatch::ClientIp("192.0.2.0/24".parse().unwrap()));
+    let mut settings = b.get_smtp_settings(GetSmtpSettings {}).await.unwrap();
+    settings.max_recipients = 2;
+    b.update_smtp_settings(UpdateSmtpSettings { settings }).await.unwrap();
+    until(&server, "2 recipients", |p| p.max_recipients == 2).await;
+    assert_eq!(server.profile().lists.len(), 1);
+    assert_eq!(server.bound().len(), 2, "same listeners");
+
+    server.shutdown(Duration::from_secs(5)).await;
+    let status = b.get_smtp_status(GetSmtpStatus {}).await.unwrap();
+    assert!(!status.running, "the monitor is gone with the server");
+    assert!(status.listeners.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostname_given_at_start_wins_over_the_stored_one_also_after_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).await.unwrap();
+    let b = engine.local_backend();
+    let mut options = MailServerOptions::defaults(dir.path());
+    options.listeners = vec![(ListenerKind::Mx, SocketAddr::from(([127, 0, 0, 1], 0)))];
+    options.dns_server = Some(SocketAddr::from(([127, 0, 0, 1], 9)));
+    options.hostname = Some("mx.override.test".into());
+    let server = MailServer::start(engine.clone(), options).await.unwrap();
+    assert_eq!(server.profile().hostname, "mx.override.test");
+    let mut settings = b.get_smtp_settings(GetSmtpSettings {}).await.unwrap();
+    settings.hostname = "stored.example.com".into();
+    settings.banner = "ESMTP changed".into();
+    b.update_smtp_settings(UpdateSmtpSettings { settings }).await.unwrap();
+    until(&server, "the new banner", |p| p.banner == "ESMTP changed").await;
+    assert_eq!(server.profile().hostname, "mx.override.test");
+    server.shutdown(Duration::from_secs(5)).await;
+}
+
+/// Sets a rule's stored value behind the engine's back (another process on the database),
+/// as damage would.
+fn set_rule_value(dir: &std::path::Path, name: &str, value: &str) {
+    let script = "import sqlite3, sys\n\
+        db = sqlite3.connect(sys.argv[1], timeout=30)\n\
+        db.execute('UPDATE smtp_rules SET value = ? WHERE name = ?', (sys.argv[3], sys.argv[2]))\n\
+        db.commit()\n";
+    let db = dir.join(postdesk_core::engine::DATABASE_FILE);
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&db)
+        .args([name, value])
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_that_cannot_be_loaded_keeps_the_previous_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).await.unwrap();
+    let b = engine.local_backend();
+    b.add_smtp_rule(AddSmtpRule {
+        name: "bad-net".into(),
+        kind: SmtpRuleKind::ClientIp,
+        value: "192.0.2.0/24".into(),
+        action: SmtpRuleAction::Reject,
+        note: None,
+        position: None,
+    })
+    .await
+    .unwrap();
+    let mut options = MailServerOptions::defaults(dir.path());
+    options.listeners = vec![(ListenerKind::Mx, SocketAddr::from(([127, 0, 0, 1], 0)))];
+    options.dns_server = Some(SocketAddr::from(([127, 0, 0, 1], 9)));
+    let server = MailServer::start(engine.clone(), options).await.unwrap();
+    let before = server.profile();
+    assert_eq!(before.lists.len(), 1);
+
+    set_rule_value(dir.path(), "bad-net", "not an address");
+    let mut settings = b.get_smtp_settings(GetSmtpSettings {}).await.unwrap();
+    settings.max_recipients = 3;
+    b.update_smtp_settings(UpdateSmtpSettings { settings: settings.clone() }).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.reloads().failed == 0 {
+        assert!(Instant::now() < deadline, "no reload was attempted");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(server.reloads().applied, 0);
+    let kept = server.profile();
+    assert_eq!(kept.max_recipients, before.max_recipients, "the whole previous profile stays");
+    assert_eq!(kept.lists, before.lists);
+
+    // Repaired, the next change applies everything stored.
+    set_rule_value(dir.path(), "bad-net", "192.0.2.0/24");
+    settings.max_recipients = 4;
+    b.update_smtp_settings(UpdateSmtpSettings { settings }).await.unwrap();
+    until(&server, "4 recipients", |p| p.max_recipients == 4).await;
+    assert_eq!(server.reloads(), postdesk_mailserver::live::Reloads { applied: 1, failed: 1 });
+    server.shutdown(Duration::from_secs(5)).await;
+}
