@@ -37,17 +37,7 @@ pub fn domain(input: &str) -> Result<String> {
         );
     }
     for label in &labels {
-        let ok = !label.is_empty()
-            && label.len() <= 63
-            && !label.starts_with('-')
-            && !label.ends_with('-')
-            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-        if !ok {
-            return Err(Error::validation(format!(
-                "'{trimmed}' has an invalid label '{label}' (letters, digits and inner hyphens, at most 63)"
-            ))
-            .with_field(field));
-        }
+        host_label(trimmed, label, field)?;
     }
     if labels.last().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit())) {
         return Err(
@@ -185,6 +175,23 @@ pub fn text(field: &str, input: &str, max_chars: usize) -> Result<String> {
         return Err(Error::validation(format!("{field} contains control characters")).with_field(field));
     }
     Ok(t.to_string())
+}
+
+/// One label of the A-label (ASCII) form of `name`: letters, digits and inner hyphens, at
+/// most 63 octets (RFC 1035 §2.3.1, RFC 5890 LDH labels).
+pub(crate) fn host_label(name: &str, label: &str, field: &str) -> Result<()> {
+    let ok = !label.is_empty()
+        && label.len() <= 63
+        && !label.starts_with('-')
+        && !label.ends_with('-')
+        && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if ok {
+        return Ok(());
+    }
+    Err(Error::validation(format!(
+        "'{name}' has an invalid label '{label}' (letters, digits and inner hyphens, at most 63)"
+    ))
+    .with_field(field))
 }
 
 #[cfg(test)]

@@ -68,11 +68,14 @@ fn keepable<T>(r: &Result<T>) -> bool {
     }
 }
 
+/// A policy question: sender, recipients, authenticated user, protocol, auto-forward.
+type DecisionKey = (String, Vec<String>, Option<String>, String, bool);
+
 struct Inner {
     local_domains: Cache<String, bool>,
     resolutions: Cache<String, Result<Resolution>>,
     limits: Cache<String, Option<u64>>,
-    decisions: Cache<(String, Vec<String>, Option<String>, String, bool), Result<PolicyExplanation>>,
+    decisions: Cache<DecisionKey, Result<PolicyExplanation>>,
 }
 
 /// The engine with a short memory for the mail path. Cheap to clone; clones share it.

@@ -57,6 +57,37 @@ export function FormError({ error, fields = [] }: { error: BackendError | null; 
   );
 }
 
+/**
+ * A refused file import: every problem by spreadsheet row and column when the backend
+ * listed them (`rows`), else the error as a form error.
+ */
+export function FileErrors({ error }: { error: BackendError | null }) {
+  if (!error || error.rows.length === 0) return <FormError error={error} />;
+  return (
+    <div className="form-error import-errors" role="alert" data-code={error.code}>
+      <strong>{error.message.split("\n")[0]}</strong>
+      <table className="table" aria-label="Problems in the file">
+        <thead>
+          <tr>
+            <th scope="col">Row</th>
+            <th scope="col">Column</th>
+            <th scope="col">Problem</th>
+          </tr>
+        </thead>
+        <tbody>
+          {error.rows.map((r, i) => (
+            <tr key={i} data-row={r.row}>
+              <td>{r.row}</td>
+              <td>{r.column}</td>
+              <td>{r.message}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
 const DENIED_HINT = "Your admin account is not allowed to use this page (or this domain) on this backend.";
 
 /** A page's load failure; a permission refusal is said plainly. */

@@ -3,7 +3,7 @@ import { BackendError, toBackendError } from "../api/errors";
 import { downloadFile, fileToBase64, formatBytes } from "../api/files";
 import { useSession } from "../app/session";
 import type { ImportJob } from "../bindings/ImportJob";
-import { Dialog, FormError } from "../components/forms";
+import { Dialog, FileErrors } from "../components/forms";
 import { importFraction, importLabel, runImport } from "./importJob";
 
 /** Largest file the backend takes (checked here first, to say so before uploading). */
@@ -114,31 +114,7 @@ export function ImportDialog({ onClose, onImported }: { onClose: () => void; onI
             )}
           </div>
         )}
-        {error && error.rows.length > 0 ? (
-          <div className="form-error import-errors" role="alert" data-code={error.code}>
-            <strong>{error.message.split("\n")[0]}</strong>
-            <table className="table" aria-label="Problems in the file">
-              <thead>
-                <tr>
-                  <th scope="col">Row</th>
-                  <th scope="col">Column</th>
-                  <th scope="col">Problem</th>
-                </tr>
-              </thead>
-              <tbody>
-                {error.rows.map((r, i) => (
-                  <tr key={i} data-row={r.row}>
-                    <td>{r.row}</td>
-                    <td>{r.column}</td>
-                    <td>{r.message}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        ) : (
-          <FormError error={error} />
-        )}
+        <FileErrors error={error} />
       </div>
       <div className="dialog-buttons">
         <button type="button" onClick={onClose}>

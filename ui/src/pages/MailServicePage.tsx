@@ -8,7 +8,7 @@ import type { SmtpRuleAction } from "../bindings/SmtpRuleAction";
 import type { SmtpRuleKind } from "../bindings/SmtpRuleKind";
 import type { SmtpSettings } from "../bindings/SmtpSettings";
 import type { SmtpStatus } from "../bindings/SmtpStatus";
-import { Confirm, Dialog, DialogButtons, Field, FormError, PageError } from "../components/forms";
+import { Confirm, Dialog, DialogButtons, Field, FileErrors, FormError, PageError } from "../components/forms";
 import { useAction, useAsync } from "../components/hooks";
 import {
   RULE_ACTIONS,
@@ -417,31 +417,7 @@ function ImportRules({ onClose, onImported }: { onClose: () => void; onImported:
             {result}
           </div>
         )}
-        {error && error.rows.length > 0 ? (
-          <div className="form-error import-errors" role="alert" data-code={error.code}>
-            <strong>{error.message.split("\n")[0]}</strong>
-            <table className="table" aria-label="Problems in the file">
-              <thead>
-                <tr>
-                  <th scope="col">Row</th>
-                  <th scope="col">Column</th>
-                  <th scope="col">Problem</th>
-                </tr>
-              </thead>
-              <tbody>
-                {error.rows.map((r, i) => (
-                  <tr key={i} data-row={r.row}>
-                    <td>{r.row}</td>
-                    <td>{r.column}</td>
-                    <td>{r.message}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        ) : (
-          <FormError error={error} />
-        )}
+        <FileErrors error={error} />
       </div>
       <div className="dialog-buttons">
         <button type="button" onClick={onClose}>

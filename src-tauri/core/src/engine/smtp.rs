@@ -160,17 +160,7 @@ fn hostname(input: &str) -> Result<String> {
         return Err(Error::validation("the host name is longer than 253 characters").with_field(field));
     }
     for label in ascii.split('.') {
-        let ok = !label.is_empty()
-            && label.len() <= 63
-            && !label.starts_with('-')
-            && !label.ends_with('-')
-            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-        if !ok {
-            return Err(Error::validation(format!(
-                "'{t}' has an invalid label '{label}' (letters, digits and inner hyphens, at most 63)"
-            ))
-            .with_field(field));
-        }
+        crate::validate::host_label(t, label, field)?;
     }
     Ok(ascii)
 }
