@@ -21,6 +21,7 @@ submission_listen: string,
  */
 smtps_listen: string, 
 /**
- * Host name for the greeting and Received headers; empty = `$HOSTNAME`, else `localhost`.
+ * Host name for the greeting and Received headers, replacing the stored SMTP setting
+ * (the Mail service page's) for this app; empty = the stored one.
  */
 hostname: string, };
