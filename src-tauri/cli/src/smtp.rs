@@ -107,6 +107,12 @@ pub struct SetArgs {
     /// Refuse mail failing DMARC when the sender's policy is reject.
     #[arg(long, value_enum)]
     enforce_dmarc_reject: Option<Flag>,
+    /// Deliver mail failing DMARC (policy quarantine, or reject when not enforced) to Junk.
+    #[arg(long, value_enum)]
+    junk_dmarc_fail: Option<Flag>,
+    /// Deliver mail failing SPF to Junk.
+    #[arg(long, value_enum)]
+    junk_spf_fail: Option<Flag>,
 }
 
 fn none_or<T>(field: &str, raw: &str, parse: impl Fn(&str) -> Option<T>) -> Result<Option<T>> {
@@ -157,6 +163,8 @@ impl SetArgs {
         flag(&mut s.inbound_auth.verify, self.verify_inbound);
         flag(&mut s.inbound_auth.reject_spf_fail, self.reject_spf_fail);
         flag(&mut s.inbound_auth.enforce_dmarc_reject, self.enforce_dmarc_reject);
+        flag(&mut s.inbound_auth.junk_dmarc_fail, self.junk_dmarc_fail);
+        flag(&mut s.inbound_auth.junk_spf_fail, self.junk_spf_fail);
         Ok(s)
     }
 }

@@ -151,14 +151,24 @@ fn submit(s: &Serve, user: &str, password: &str, to: &str, subject: &str) -> (bo
 /// Waits until `address`'s INBOX holds `n` messages (delivery from the spool is
 /// asynchronous, normally milliseconds), then returns the listing.
 async fn inbox(b: &RemoteBackend, address: &str, n: u32) -> Listing<MessageSummary> {
+    folder(b, address, "INBOX", n).await
+}
+
+/// Waits until `address`'s `name` folder holds `n` messages, then returns the listing.
+async fn folder(b: &RemoteBackend, address: &str, name: &str, n: u32) -> Listing<MessageSummary> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let page = b
-            .list_messages(ListMessages { address: address.into(), folder: None, offset: None, limit: Some(500) })
+            .list_messages(ListMessages {
+                address: address.into(),
+                folder: Some(name.into()),
+                offset: None,
+                limit: Some(500),
+            })
             .await
             .unwrap();
         if page.total >= n || Instant::now() > deadline {
-            assert_eq!(page.total, n, "INBOX of {address}: {page:?}");
+            assert_eq!(page.total, n, "{name} of {address}: {page:?}");
             return page;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -187,7 +197,20 @@ fn dns() -> (knot::Knot, tempfile::TempDir) {
         "$ORIGIN remote.test.\n$TTL 60\n@ SOA ns admin 1 60 60 600 60\n@ NS ns\nns A 127.0.0.1\n@ TXT \"v=spf1 ip4:127.0.0.1 -all\"\n",
     )
     .unwrap();
-    (knot::Knot::start(&[("remote.test.", zone.as_path())]), dir)
+    // A domain whose DMARC policy is quarantine, used only in From: headers.
+    let spoofed = dir.path().join("spoofed.zone");
+    std::fs::write(
+        &spoofed,
+        "$ORIGIN spoofed.test.\n$TTL 60\n@ SOA ns admin 1 60 60 600 60\n@ NS ns\nns A 127.0.0.1\n\
+         _dmarc TXT \"v=DMARC1; p=quarantine\"\n",
+    )
+    .unwrap();
+    // The empty parent: DMARC's walk up from spoofed.test gets NXDOMAIN, not REFUSED.
+    let parent = dir.path().join("test.zone");
+    std::fs::write(&parent, "$ORIGIN test.\n$TTL 60\n@ SOA ns admin 1 60 60 600 60\n@ NS ns\nns A 127.0.0.1\n")
+        .unwrap();
+    let zones = [("remote.test.", zone.as_path()), ("spoofed.test.", spoofed.as_path()), ("test.", parent.as_path())];
+    (knot::Knot::start(&zones), dir)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -507,4 +530,39 @@ async fn the_domain_plan_limits_message_size_and_the_quota_is_checked_at_end_of_
     assert!(!ok && text.contains("<** 452 4.2.2 Mailbox <tiny@example.com> is full"), "{text}");
     inbox(&b, "ann@example.com", 0).await;
     inbox(&b, "tiny@example.com", 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_failing_dmarc_with_policy_quarantine_lands_in_junk() {
+    let (dns, _zones) = dns();
+    let data = tempfile::tempdir().unwrap();
+    let s = serve(data.path(), dns.addr);
+    let b = remote(&s, &s.token);
+    b.create_domain(CreateDomain { domain: "example.com".into(), limits: None, group: None }).await.unwrap();
+    b.create_account(account("ann@example.com", None, None)).await.unwrap();
+    let mx = |header_from: &str| {
+        swaks(s.mx, &["--from", "someone@remote.test", "--to", "ann@example.com", "--header", header_from])
+    };
+    // SPF passes for remote.test, but the author's domain is spoofed.test: DMARC fails,
+    // and its policy says quarantine.
+    let (ok, text) = mx("From: Boss <boss@spoofed.test>");
+    assert!(ok, "{text}");
+    let junk = folder(&b, "ann@example.com", "Junk", 1).await;
+    assert!(junk.items[0].from.contains("boss@spoofed.test"), "{junk:?}");
+    // Aligned mail still goes to the INBOX.
+    let (ok, text) = mx("From: someone@remote.test");
+    assert!(ok, "{text}");
+    inbox(&b, "ann@example.com", 1).await;
+    let status = b.get_smtp_status(GetSmtpStatus {}).await.unwrap();
+    assert_eq!(status.counters.junked.get("dmarc_fail"), Some(&1), "{:?}", status.counters);
+
+    // The admin turns the action off: the same mail goes to the INBOX.
+    let mut settings = b.get_smtp_settings(GetSmtpSettings {}).await.unwrap();
+    settings.inbound_auth.junk_dmarc_fail = false;
+    b.update_smtp_settings(UpdateSmtpSettings { settings }).await.unwrap();
+    s.reloaded();
+    let (ok, text) = mx("From: Boss <boss@spoofed.test>");
+    assert!(ok, "{text}");
+    inbox(&b, "ann@example.com", 2).await;
+    folder(&b, "ann@example.com", "Junk", 1).await;
 }

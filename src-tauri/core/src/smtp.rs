@@ -140,11 +140,28 @@ pub struct SmtpInboundAuth {
     pub reject_spf_fail: bool,
     /// Refuse when DMARC fails and the sender domain's policy is reject (default true).
     pub enforce_dmarc_reject: bool,
+    /// Deliver to the recipients' Junk folder when DMARC fails and the domain's policy is
+    /// quarantine, or reject while that is not enforced (default true).
+    #[serde(default = "yes")]
+    pub junk_dmarc_fail: bool,
+    /// Deliver to the recipients' Junk folder when SPF says fail (default false).
+    #[serde(default)]
+    pub junk_spf_fail: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for SmtpInboundAuth {
     fn default() -> Self {
-        SmtpInboundAuth { verify: true, reject_spf_fail: false, enforce_dmarc_reject: true }
+        SmtpInboundAuth {
+            verify: true,
+            reject_spf_fail: false,
+            enforce_dmarc_reject: true,
+            junk_dmarc_fail: true,
+            junk_spf_fail: false,
+        }
     }
 }
 
@@ -322,6 +339,10 @@ pub struct SmtpCounters {
     /// Discards per rule name.
     #[ts(type = "Record<string, number>")]
     pub discarded: BTreeMap<String, u64>,
+    /// Messages accepted into the recipients' Junk folder, per inbound check (`dmarc_fail`,
+    /// `spf_fail`).
+    #[serde(default)]
+    pub junked: BTreeMap<String, u64>,
     /// Acceptance latency (end of data → 250), median, milliseconds.
     pub accept_latency_p50_ms: f64,
     /// Acceptance latency, 99th percentile, milliseconds.

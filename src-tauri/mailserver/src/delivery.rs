@@ -162,7 +162,10 @@ async fn pass(
             } else {
                 done.push(id);
             }
-            batch.push(KeyedMessage { key: key(id), mailboxes, raw: message.message });
+            // Mail the inbound checks flagged (DMARC or SPF fail, as the admin chose) goes
+            // to Junk; its Authentication-Results header says why.
+            let folder = message.envelope.junk.as_ref().map(|_| "Junk".to_string());
+            batch.push(KeyedMessage { key: key(id), mailboxes, raw: message.message, folder });
         }
         let outcomes = lookups.engine().deliver_batch(batch).await?;
         for outcome in outcomes {

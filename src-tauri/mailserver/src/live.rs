@@ -91,6 +91,8 @@ fn profile_from_settings(s: &SmtpSettings) -> SmtpProfile {
             verify: s.inbound_auth.verify,
             reject_spf_fail: s.inbound_auth.reject_spf_fail,
             enforce_dmarc_reject: s.inbound_auth.enforce_dmarc_reject,
+            junk_dmarc_fail: s.inbound_auth.junk_dmarc_fail,
+            junk_spf_fail: s.inbound_auth.junk_spf_fail,
         },
     }
 }
@@ -200,6 +202,7 @@ fn counters(c: CountersSnapshot) -> SmtpCounters {
         store_failures: c.store_failures,
         refused: c.refused,
         discarded: c.discarded,
+        junked: c.junked,
         accept_latency_p50_ms: c.accept_latency_p50_ms,
         accept_latency_p99_ms: c.accept_latency_p99_ms,
     }

@@ -201,11 +201,23 @@ pub struct InboundAuth {
     /// Refuse at end of DATA when DMARC fails and the domain's policy is reject
     /// (550 5.7.1, RFC 7489 §6.7).
     pub enforce_dmarc_reject: bool,
+    /// Deliver into the recipients' Junk folder when DMARC fails and the domain's policy is
+    /// quarantine — or reject while `enforce_dmarc_reject` is off (RFC 7489 §6.3).
+    pub junk_dmarc_fail: bool,
+    /// Deliver into the recipients' Junk folder when SPF says fail (and `reject_spf_fail`
+    /// did not refuse it at MAIL FROM).
+    pub junk_spf_fail: bool,
 }
 
 impl Default for InboundAuth {
     fn default() -> Self {
-        InboundAuth { verify: true, reject_spf_fail: false, enforce_dmarc_reject: true }
+        InboundAuth {
+            verify: true,
+            reject_spf_fail: false,
+            enforce_dmarc_reject: true,
+            junk_dmarc_fail: true,
+            junk_spf_fail: false,
+        }
     }
 }
 

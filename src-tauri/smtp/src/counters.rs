@@ -37,6 +37,7 @@ pub struct Counters {
     store_failures: AtomicU64,
     refused: Mutex<BTreeMap<String, u64>>,
     discarded: Mutex<BTreeMap<String, u64>>,
+    junked: Mutex<BTreeMap<String, u64>>,
     recent: Mutex<VecDeque<Refusal>>,
     latency: Box<[AtomicU64]>,
 }
@@ -153,6 +154,7 @@ impl Default for Counters {
             store_failures: AtomicU64::new(0),
             refused: Mutex::new(BTreeMap::new()),
             discarded: Mutex::new(BTreeMap::new()),
+            junked: Mutex::new(BTreeMap::new()),
             recent: Mutex::new(VecDeque::with_capacity(REFUSAL_LOG_LEN)),
             latency: (0..BUCKETS).map(|_| AtomicU64::new(0)).collect(),
         }
@@ -186,6 +188,9 @@ pub struct CountersSnapshot {
     pub refused: BTreeMap<String, u64>,
     /// Discards per rule name.
     pub discarded: BTreeMap<String, u64>,
+    /// Messages accepted into the recipients' Junk folder, per inbound check
+    /// (`dmarc_fail`, `spf_fail`).
+    pub junked: BTreeMap<String, u64>,
     /// Acceptance latency (end of data → 250 sent), median, milliseconds.
     pub accept_latency_p50_ms: f64,
     /// Acceptance latency, 99th percentile, milliseconds.
@@ -249,6 +254,9 @@ impl Counters {
     pub fn recent_refusals(&self) -> Vec<Refusal> {
         self.recent.lock().expect("counters lock").iter().rev().cloned().collect()
     }
+    pub(crate) fn junked(&self, rule: &str) {
+        *self.junked.lock().expect("counters lock").entry(rule.to_string()).or_default() += 1;
+    }
     pub(crate) fn discarded(&self, rule: &str) {
         self.messages_discarded.fetch_add(1, Ordering::Relaxed);
         *self.discarded.lock().expect("counters lock").entry(rule.to_string()).or_default() += 1;
@@ -294,6 +302,7 @@ impl Counters {
             store_failures: load(&self.store_failures),
             refused: self.refused.lock().expect("counters lock").clone(),
             discarded: self.discarded.lock().expect("counters lock").clone(),
+            junked: self.junked.lock().expect("counters lock").clone(),
             accept_latency_p50_ms: self.latency_quantile(0.50).as_secs_f64() * 1e3,
             accept_latency_p99_ms: self.latency_quantile(0.99).as_secs_f64() * 1e3,
         }

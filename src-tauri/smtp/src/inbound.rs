@@ -53,6 +53,8 @@ pub(crate) struct Verification {
     pub header: String,
     /// DMARC failed and the author domain's policy is `reject`.
     pub dmarc_reject: bool,
+    /// DMARC failed and the author domain's policy is `quarantine`.
+    pub dmarc_quarantine: bool,
 }
 
 impl InboundVerifier {
@@ -128,10 +130,14 @@ impl InboundVerifier {
         if dmarc.is_none() {
             header.insert_str(header.len() - 2, ";\r\n\tdmarc=permerror (message not parseable)");
         }
-        let dmarc_reject = dmarc
-            .as_ref()
-            .is_some_and(|d| matches!(d.result(), DmarcResult::Fail(_)) && d.policy() == DmarcPolicy::Reject);
-        Verification { header, dmarc_reject }
+        let failed_with = |policy: DmarcPolicy| {
+            dmarc.as_ref().is_some_and(|d| matches!(d.result(), DmarcResult::Fail(_)) && d.policy() == policy)
+        };
+        Verification {
+            header,
+            dmarc_reject: failed_with(DmarcPolicy::Reject),
+            dmarc_quarantine: failed_with(DmarcPolicy::Quarantine),
+        }
     }
 
     /// Reverse DNS of `ip` confirmed forward: `Ok(Some(name))` on a pass, `Ok(None)` when

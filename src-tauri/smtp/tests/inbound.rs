@@ -26,6 +26,8 @@ fn zones(dir: &std::path::Path, dkim_public: &str) -> (std::path::PathBuf, std::
          fail MX 10 mx.pass.auth.test.\nfail TXT \"v=spf1 ip4:192.0.2.1 -all\"\n\
          _dmarc.fail TXT \"v=DMARC1; p=reject\"\n\
          soft MX 10 mx.pass.auth.test.\nsoft TXT \"v=spf1 ip4:192.0.2.1 -all\"\n\
+         quar MX 10 mx.pass.auth.test.\nquar TXT \"v=spf1 ip4:192.0.2.1 -all\"\n\
+         _dmarc.quar TXT \"v=DMARC1; p=quarantine\"\n\
          nomx TXT \"v=spf1 -all\"\n\
          nullmx MX 0 .\n"
     );
@@ -97,7 +99,32 @@ async fn spf_dkim_dmarc_reverse_dns_and_sender_domains_against_knotd() {
     let stored = String::from_utf8(server.stored(queue_id(&done)).message).unwrap();
     assert!(stored.contains("\tdkim=none;\r\n\tspf=fail"), "{stored}");
     assert!(stored.contains("dmarc=none"), "{stored}");
-    assert_eq!(server.service.counters().refused("dmarc_reject"), 1);
+    assert_eq!(server.stored(queue_id(&done)).envelope.junk, None, "SPF fail alone is not junk by default");
+    // DMARC fails with p=quarantine: accepted for the recipients' Junk folder.
+    let done = send(&mut w, "x@quar.auth.test", "From: x@quar.auth.test\r\nSubject: quar\r\n\r\nHi\r\n").await;
+    assert!(done.starts_with("250 "), "{done}");
+    let quarantined = server.stored(queue_id(&done));
+    assert_eq!(quarantined.envelope.junk.as_deref(), Some("dmarc_fail"));
+    assert!(String::from_utf8(quarantined.message).unwrap().contains("dmarc=fail"));
+    let c = server.service.counters();
+    assert_eq!(c.refused("dmarc_reject"), 1);
+    assert_eq!(c.junked.get("dmarc_fail"), Some(&1));
+    server.stop().await;
+
+    // The admin's other choices: p=reject not enforced → Junk; SPF fail → Junk.
+    let server = TestServer::with(|s| {
+        s.verifier = Some(verifier());
+        s.profile.inbound_auth.enforce_dmarc_reject = false;
+        s.profile.inbound_auth.junk_spf_fail = true;
+    })
+    .await;
+    let (mut w, _) = Wire::open(server.mx).await;
+    w.cmd("EHLO client.auth.test").await;
+    for (sender, junk) in [("x@fail.auth.test", "dmarc_fail"), ("x@soft.auth.test", "spf_fail")] {
+        let done = send(&mut w, sender, &format!("From: {sender}\r\nSubject: s\r\n\r\nHi\r\n")).await;
+        assert!(done.starts_with("250 "), "{sender}: {done}");
+        assert_eq!(server.stored(queue_id(&done)).envelope.junk.as_deref(), Some(junk), "{sender}");
+    }
     server.stop().await;
 
     // Refusing on SPF fail at MAIL FROM, and senders whose domain cannot receive mail.

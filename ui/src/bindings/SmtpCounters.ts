@@ -53,6 +53,11 @@ refused: Record<string, number>,
  */
 discarded: Record<string, number>, 
 /**
+ * Messages accepted into the recipients' Junk folder, per inbound check (`dmarc_fail`,
+ * `spf_fail`).
+ */
+junked: { [key in string]?: bigint }, 
+/**
  * Acceptance latency (end of data → 250), median, milliseconds.
  */
 accept_latency_p50_ms: number, 

@@ -15,4 +15,13 @@ reject_spf_fail: boolean,
 /**
  * Refuse when DMARC fails and the sender domain's policy is reject (default true).
  */
-enforce_dmarc_reject: boolean, };
+enforce_dmarc_reject: boolean, 
+/**
+ * Deliver to the recipients' Junk folder when DMARC fails and the domain's policy is
+ * quarantine, or reject while that is not enforced (default true).
+ */
+junk_dmarc_fail: boolean, 
+/**
+ * Deliver to the recipients' Junk folder when SPF says fail (default false).
+ */
+junk_spf_fail: boolean, };

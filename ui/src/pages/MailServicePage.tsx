@@ -92,6 +92,7 @@ function StatusView({ status, rules, stale }: { status: SmtpStatus; rules: SmtpR
         <Figure name="messages_accepted" label="Messages accepted" value={c.messages_accepted} />
         <Figure name="refused" label="Refusals" value={totalRefused(c)} />
         <Figure name="messages_discarded" label="Discarded" value={c.messages_discarded} />
+        <Figure name="junked" label="Into Junk (DMARC / SPF)" value={`${c.junked["dmarc_fail"] ?? 0} / ${c.junked["spf_fail"] ?? 0}`} />
         <Figure name="recipients_accepted" label="Recipients accepted" value={c.recipients_accepted} />
         <Figure name="bytes_accepted" label="Accepted size" value={formatBytes(c.bytes_accepted)} />
         <Figure name="connections" label="Connections (open now)" value={`${c.connections} (${c.active_sessions})`} />
@@ -526,6 +527,8 @@ function SettingsEditor({ settings }: { settings: SmtpSettings }) {
           {check("verify", "Verify SPF, DKIM and DMARC of inbound mail")}
           {check("reject_spf_fail", "Refuse when SPF fails")}
           {check("enforce_dmarc_reject", "Refuse when DMARC fails and the domain says reject")}
+          {check("junk_dmarc_fail", "Put mail failing DMARC (quarantine, or reject not enforced) in Junk")}
+          {check("junk_spf_fail", "Put mail failing SPF in Junk")}
         </fieldset>
       </div>
       <FormError error={action.error} fields={SETTINGS_FIELDS} />

@@ -29,7 +29,13 @@ const defaults: SmtpSettings = {
   max_connections: 1024,
   connection: { max_connections_per_ip: null, messages_per_ip: null, require_reverse_dns: false },
   sender: { reject_malformed: true, reject_domain_without_mx_or_a: false, reject_unauthenticated_local_domain: true },
-  inbound_auth: { verify: true, reject_spf_fail: false, enforce_dmarc_reject: true },
+  inbound_auth: {
+    verify: true,
+    reject_spf_fail: false,
+    enforce_dmarc_reject: true,
+    junk_dmarc_fail: true,
+    junk_spf_fail: false,
+  },
 };
 
 const rule = (id: number, name: string, position: number): SmtpRule => ({
@@ -104,6 +110,7 @@ describe("SMTP counters", () => {
     store_failures: 0,
     refused,
     discarded: {},
+    junked: {},
     accept_latency_p50_ms: 0,
     accept_latency_p99_ms: 0,
   });

@@ -144,6 +144,8 @@ export interface SettingsForm {
   verify: boolean;
   reject_spf_fail: boolean;
   enforce_dmarc_reject: boolean;
+  junk_dmarc_fail: boolean;
+  junk_spf_fail: boolean;
 }
 
 const MIB = 1024 * 1024;
@@ -172,6 +174,8 @@ export function formFromSettings(s: SmtpSettings): SettingsForm {
     verify: s.inbound_auth.verify,
     reject_spf_fail: s.inbound_auth.reject_spf_fail,
     enforce_dmarc_reject: s.inbound_auth.enforce_dmarc_reject,
+    junk_dmarc_fail: s.inbound_auth.junk_dmarc_fail,
+    junk_spf_fail: s.inbound_auth.junk_spf_fail,
   };
 }
 
@@ -231,6 +235,8 @@ export function settingsFromForm(f: SettingsForm): SmtpSettings {
       verify: f.verify,
       reject_spf_fail: f.reject_spf_fail,
       enforce_dmarc_reject: f.enforce_dmarc_reject,
+      junk_dmarc_fail: f.junk_dmarc_fail,
+      junk_spf_fail: f.junk_spf_fail,
     },
   };
 }

@@ -264,6 +264,8 @@ pub struct KeyedMessage {
     pub mailboxes: Vec<String>,
     /// The raw RFC 5322 bytes.
     pub raw: Vec<u8>,
+    /// The folder instead of the INBOX (`Junk` for mail the inbound checks flagged).
+    pub folder: Option<String>,
 }
 
 /// What became of one [`KeyedMessage`].
@@ -404,7 +406,15 @@ impl Engine {
                 let (store, msgs, h) = (self.blobs.clone(), messages.clone(), hashes[i].clone());
                 blocking(move || if store.exists(&h)? { Ok(()) } else { store.write(&h, &msgs[i].raw) }).await?;
                 for mailbox in &m.mailboxes {
-                    match insert_message(&mut tx, mailbox, "INBOX", &hashes[i], m.raw.len()).await? {
+                    match insert_message(
+                        &mut tx,
+                        mailbox,
+                        m.folder.as_deref().unwrap_or("INBOX"),
+                        &hashes[i],
+                        m.raw.len(),
+                    )
+                    .await?
+                    {
                         Ok(delivered) => outcome.delivered.push(delivered),
                         Err(refused) => outcome.refused.push((mailbox.clone(), refused)),
                     }
@@ -605,11 +615,13 @@ mod tests {
                 key: "q1".into(),
                 mailboxes: vec!["ann@example.com".into(), "bob@example.com".into()],
                 raw: msg.clone(),
+                folder: None,
             },
             KeyedMessage {
                 key: "q2".into(),
                 mailboxes: vec!["ann@example.com".into(), "nobody@example.com".into()],
                 raw: big,
+                folder: None,
             },
         ];
         let out = engine.deliver_batch(batch.clone()).await.unwrap();

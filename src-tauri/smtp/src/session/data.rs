@@ -7,6 +7,7 @@ use smtp_proto::request::receiver::{BdatReceiver, DataReceiver, DummyDataReceive
 
 use super::{Flow, Session};
 use crate::directory::MessageStatus;
+use crate::inbound::spf_failed;
 use crate::policy::{Stage, Verdict};
 use crate::received::Trace;
 use crate::reply::{Reply, canned};
@@ -153,6 +154,7 @@ impl Session {
         }
 
         let mut auth_results = None;
+        let mut junk = None;
         if self.account.is_none()
             && let (Some(verifier), Some(spf)) = (self.shared.verifier.clone(), tx.spf.as_ref())
         {
@@ -166,6 +168,17 @@ impl Session {
                 return Ok(());
             }
             auth_results = Some(verification.header);
+            let inbound = &profile.inbound_auth;
+            let dmarc_fail = verification.dmarc_quarantine || verification.dmarc_reject;
+            if !tx.allowed {
+                junk = if inbound.junk_dmarc_fail && dmarc_fail {
+                    Some("dmarc_fail")
+                } else if inbound.junk_spf_fail && spf_failed(spf) {
+                    Some("spf_fail")
+                } else {
+                    None
+                };
+            }
         }
 
         let queue_id = QueueId::generate();
@@ -232,6 +245,7 @@ impl Session {
             account: self.account.as_ref().map(|a| a.id.clone()),
             listener: self.kind.name().to_string(),
             received_at: now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+            junk: junk.map(str::to_string),
         };
         let recipients = envelope.recipients.len();
         match self.shared.store.deliver(envelope, raw).await {
@@ -239,6 +253,9 @@ impl Session {
                 self.reply(&Reply::new(250, [2, 0, 0], format!("Ok: queued as {id}")));
                 self.flush().await?;
                 self.shared.counters.accepted(recipients, message.len(), started.elapsed());
+                if let Some(rule) = junk {
+                    self.shared.counters.junked(rule);
+                }
                 tracing::debug!(peer = %self.peer, %id, "message accepted");
             }
             Err(e) => {

@@ -215,6 +215,7 @@ mod tests {
             account: None,
             listener: "mx".into(),
             received_at: 0,
+            junk: None,
         }
     }
 

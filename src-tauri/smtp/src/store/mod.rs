@@ -97,6 +97,10 @@ pub struct Envelope {
     pub listener: String,
     /// Acceptance time, seconds since the Unix epoch.
     pub received_at: u64,
+    /// Why the message goes to the recipients' Junk folder instead of the INBOX (the
+    /// inbound check that said so: `dmarc_fail`, `spf_fail`); `None` = the INBOX.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub junk: Option<String>,
 }
 
 /// The store could not keep a message.

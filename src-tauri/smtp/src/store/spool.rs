@@ -463,6 +463,7 @@ mod tests {
             account: None,
             listener: "mx".into(),
             received_at: 1,
+            junk: None,
         }
     }
 
