@@ -166,6 +166,20 @@ impl Harness {
 }
 
 /// Params for a plain account.
+/// Asserts that `result` is a refusal with `code` whose message contains `needle`, and
+/// returns the error for further checks.
+#[track_caller]
+pub fn refused<T: std::fmt::Debug>(
+    result: postdesk_core::Result<T>,
+    code: postdesk_core::ErrorCode,
+    needle: &str,
+) -> postdesk_core::Error {
+    let err = result.expect_err("expected a refusal");
+    assert_eq!(err.code, code, "{err:?}");
+    assert!(err.message.contains(needle), "message {:?} lacks {needle:?}", err.message);
+    err
+}
+
 pub fn new_account(address: &str, department: Option<&str>) -> CreateAccount {
     CreateAccount {
         address: address.into(),

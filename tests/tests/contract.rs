@@ -8,7 +8,7 @@ use postdesk_core::api::*;
 use postdesk_core::engine::{DEFAULT_LOCKOUT_THRESHOLD, Login, LoginRefusal};
 use postdesk_core::model::*;
 use postdesk_core::{ErrorCode, Result};
-use postdesk_tests::{Harness, Kind, contract, list_accounts, new_account};
+use postdesk_tests::{Harness, Kind, contract, list_accounts, new_account, refused};
 
 contract!(
     domains_are_created_listed_and_refused_when_bad,
@@ -27,13 +27,6 @@ contract!(
     audit_log_records_who_what_before_after,
     dkim_keys_rotate_and_never_show_the_private_key,
 );
-
-#[track_caller]
-fn refused<T: std::fmt::Debug>(result: Result<T>, code: ErrorCode, needle: &str) {
-    let err = result.expect_err("expected a refusal");
-    assert_eq!(err.code, code, "{err:?}");
-    assert!(err.message.contains(needle), "message {:?} lacks {needle:?}", err.message);
-}
 
 async fn domains_are_created_listed_and_refused_when_bad(h: Harness) {
     let d = h.domain("Example.COM", 10).await;

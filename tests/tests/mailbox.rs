@@ -7,12 +7,12 @@ use std::io::{Cursor, Write};
 
 use base64::Engine as _;
 use calamine::{Reader, Xlsx};
+use postdesk_core::ErrorCode;
 use postdesk_core::api::*;
 use postdesk_core::engine::{Login, LoginRefusal};
 use postdesk_core::model::*;
-use postdesk_core::{ErrorCode, Result};
 use postdesk_tests::{
-    Harness, contract, finish_import, import_header, list_accounts, message, new_account, start_import, xlsx,
+    Harness, contract, finish_import, import_header, list_accounts, message, new_account, refused, start_import, xlsx,
 };
 
 contract!(
@@ -26,14 +26,6 @@ contract!(
     catch_all_and_pickup_rules_route_unknown_addresses,
     roles_apply_to_mailbox_management,
 );
-
-#[track_caller]
-fn refused<T: std::fmt::Debug>(result: Result<T>, code: ErrorCode, needle: &str) -> postdesk_core::Error {
-    let err = result.expect_err("expected a refusal");
-    assert_eq!(err.code, code, "{err:?}");
-    assert!(err.message.contains(needle), "message {:?} lacks {needle:?}", err.message);
-    err
-}
 
 fn row(cells: &[&str]) -> Vec<String> {
     cells.iter().map(|c| c.to_string()).collect()

@@ -3,13 +3,13 @@
 //! the real server over TLS on loopback. The route-by-route 403 table for these
 //! operations is in `contract.rs` with all the others.
 
+use postdesk_core::ErrorCode;
 use postdesk_core::api::*;
 use postdesk_core::engine::{Login, LoginRefusal};
 use postdesk_core::model::*;
 use postdesk_core::policy::{ClientProtocol, PolicyExplanation, PolicyRule};
 use postdesk_core::settings::*;
-use postdesk_core::{ErrorCode, Result};
-use postdesk_tests::{Harness, new_account};
+use postdesk_tests::{Harness, new_account, refused};
 
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
@@ -37,13 +37,6 @@ contract!(
     policy_explains_with_the_deciding_setting_and_its_source,
     helpdesk_may_look_and_explain_but_not_change_settings,
 );
-
-#[track_caller]
-fn refused<T: std::fmt::Debug>(result: Result<T>, code: ErrorCode, needle: &str) {
-    let err = result.expect_err("expected a refusal");
-    assert_eq!(err.code, code, "{err:?}");
-    assert!(err.message.contains(needle), "message {:?} lacks {needle:?}", err.message);
-}
 
 const D: &str = "example.com";
 

@@ -10,7 +10,7 @@ use postdesk_core::api::*;
 use postdesk_core::model::*;
 use postdesk_core::smtp::*;
 use postdesk_core::{Backend, ErrorCode, Result};
-use postdesk_tests::{Harness, contract, xlsx};
+use postdesk_tests::{Harness, contract, refused, xlsx};
 
 contract!(
     settings_round_trip_with_defaults_and_an_audit_entry,
@@ -21,14 +21,6 @@ contract!(
     status_without_a_mail_server_is_not_running_and_zero,
     helpdesk_reads_and_domain_admins_are_refused,
 );
-
-#[track_caller]
-fn refused<T: std::fmt::Debug>(result: Result<T>, code: ErrorCode, needle: &str) -> postdesk_core::Error {
-    let err = result.expect_err("expected a refusal");
-    assert_eq!(err.code, code, "{err:?}");
-    assert!(err.message.contains(needle), "message {:?} lacks {needle:?}", err.message);
-    err
-}
 
 fn add(name: &str, kind: SmtpRuleKind, value: &str, action: SmtpRuleAction) -> AddSmtpRule {
     AddSmtpRule { name: name.into(), kind, value: value.into(), action, note: None, position: None }
