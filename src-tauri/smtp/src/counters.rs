@@ -191,7 +191,7 @@ pub struct CountersSnapshot {
     /// Messages accepted into the recipients' Junk folder, per inbound check
     /// (`dmarc_fail`, `spf_fail`).
     pub junked: BTreeMap<String, u64>,
-    /// Acceptance latency (end of data → 250 sent), median, milliseconds.
+    /// Acceptance latency (end of data → stored durably, the 250 about to go out), median, milliseconds.
     pub accept_latency_p50_ms: f64,
     /// Acceptance latency, 99th percentile, milliseconds.
     pub accept_latency_p99_ms: f64,

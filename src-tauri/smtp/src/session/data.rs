@@ -250,12 +250,13 @@ impl Session {
         let recipients = envelope.recipients.len();
         match self.shared.store.deliver(envelope, raw).await {
             Ok(id) => {
-                self.reply(&Reply::new(250, [2, 0, 0], format!("Ok: queued as {id}")));
-                self.flush().await?;
+                // Counted before the 250 goes out, so a client that got it sees it counted.
                 self.shared.counters.accepted(recipients, message.len(), started.elapsed());
                 if let Some(rule) = junk {
                     self.shared.counters.junked(rule);
                 }
+                self.reply(&Reply::new(250, [2, 0, 0], format!("Ok: queued as {id}")));
+                self.flush().await?;
                 tracing::debug!(peer = %self.peer, %id, "message accepted");
             }
             Err(e) => {
