@@ -335,19 +335,10 @@ fn check(settings: &LocalSmtpSettings) -> Result<LocalSmtpSettings> {
             .with_field(field_of(*kind)));
         }
     }
-    let hostname = settings.hostname.trim();
-    let valid_label = |l: &str| {
-        !l.is_empty()
-            && l.len() <= 63
-            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-            && !l.starts_with('-')
-            && !l.ends_with('-')
+    let hostname = match settings.hostname.trim() {
+        "" => String::new(),
+        name => postdesk_core::validate::host_name(name, "hostname")?,
     };
-    if !hostname.is_empty() && (hostname.len() > 253 || !hostname.split('.').all(valid_label)) {
-        return Err(
-            Error::validation(format!("'{hostname}' is not a host name like mail.example.com")).with_field("hostname")
-        );
-    }
     let addr =
         |kind: ListenerKind| listeners.iter().find(|(k, _)| *k == kind).map(|(_, a)| a.to_string()).unwrap_or_default();
     Ok(LocalSmtpSettings {
@@ -355,7 +346,7 @@ fn check(settings: &LocalSmtpSettings) -> Result<LocalSmtpSettings> {
         mx_listen: addr(ListenerKind::Mx),
         submission_listen: addr(ListenerKind::Submission),
         smtps_listen: addr(ListenerKind::Submissions),
-        hostname: hostname.to_string(),
+        hostname,
     })
 }
 

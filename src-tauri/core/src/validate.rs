@@ -177,6 +177,24 @@ pub fn text(field: &str, input: &str, max_chars: usize) -> Result<String> {
     Ok(t.to_string())
 }
 
+/// A host name (for an SMTP greeting): one or more labels (`localhost` is fine), IDNA,
+/// at most 253 octets; returned lower-case ASCII. Errors name `field`.
+pub fn host_name(input: &str, field: &str) -> Result<String> {
+    let t = input.trim().trim_end_matches('.');
+    if t.is_empty() {
+        return Err(Error::validation("the host name is empty").with_field(field));
+    }
+    let ascii = idna::domain_to_ascii_strict(t)
+        .map_err(|_| Error::validation(format!("'{t}' is not a valid host name")).with_field(field))?;
+    if ascii.len() > 253 {
+        return Err(Error::validation("the host name is longer than 253 characters").with_field(field));
+    }
+    for label in ascii.split('.') {
+        host_label(t, label, field)?;
+    }
+    Ok(ascii)
+}
+
 /// One label of the A-label (ASCII) form of `name`: letters, digits and inner hyphens, at
 /// most 63 octets (RFC 1035 §2.3.1, RFC 5890 LDH labels).
 pub(crate) fn host_label(name: &str, label: &str, field: &str) -> Result<()> {

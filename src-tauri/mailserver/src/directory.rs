@@ -7,12 +7,11 @@ use postdesk_core::model::AddressKind;
 use postdesk_core::{Backend, Engine, ErrorCode};
 
 use crate::Lookups;
-use postdesk_smtp::{Account, AuthOutcome, Directory, DirectoryError, MessageStatus, RecipientStatus};
+use postdesk_smtp::{Account, AuthOutcome, Directory, DirectoryError, RecipientStatus};
 
 /// The engine as the SMTP service's directory. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct EngineDirectory {
-    engine: Engine,
     lookups: Lookups,
 }
 
@@ -24,7 +23,7 @@ impl EngineDirectory {
 
     /// A directory sharing `lookups` (and their cache) with the rest of the mail server.
     pub fn with_lookups(lookups: Lookups) -> EngineDirectory {
-        EngineDirectory { engine: lookups.engine().clone(), lookups }
+        EngineDirectory { lookups }
     }
 
     /// One recipient against a message of `size` bytes (0 = unknown size).
@@ -53,7 +52,7 @@ impl EngineDirectory {
         let needed = size.max(1) as u64;
         let mut full = 0;
         for mailbox in &resolution.mailboxes {
-            let room = self.lookups.mailbox_room(mailbox).await.map_err(unavailable)?;
+            let room = self.lookups.engine().mailbox_room(mailbox).await.map_err(unavailable)?;
             if room.is_some_and(|r| r < needed) {
                 full += 1;
             }
@@ -83,41 +82,12 @@ impl Directory for EngineDirectory {
         self.status(address, size_hint).await
     }
 
-    /// The same checks with the message's real size, for every recipient at one of our
-    /// domains (recipients elsewhere are the outbound relay's business).
-    async fn check_message(&self, recipients: &[String], size: usize) -> Result<MessageStatus, DirectoryError> {
-        let mut full = Vec::new();
-        let mut local = 0;
-        for recipient in recipients {
-            let domain = recipient.rsplit_once('@').map_or("", |(_, d)| d);
-            if !self.lookups.is_local_domain(domain).await.map_err(unavailable)? {
-                continue;
-            }
-            local += 1;
-            match self.status(recipient, size).await? {
-                RecipientStatus::TooLarge { limit } => {
-                    return Ok(MessageStatus::TooLarge { recipient: recipient.clone(), limit });
-                }
-                RecipientStatus::OverQuota => full.push(recipient),
-                // Unknown now (removed since RCPT): delivery logs and counts it.
-                RecipientStatus::Accept | RecipientStatus::Unknown => {}
-            }
-        }
-        Ok(match full.first() {
-            None => MessageStatus::Accept,
-            Some(first) => MessageStatus::OverQuota {
-                recipient: (*first).clone(),
-                all: full.len() == local && local == recipients.len(),
-            },
-        })
-    }
-
     /// Through [`Engine::verify_login`] (an account alias logs in as its account; a wrong
     /// password counts towards the domain's lockout threshold), then the account's
     /// effective SMTP switch. Disabled and deleted accounts answer like a switched-off
     /// service (525 5.7.13 "user account disabled").
     async fn authenticate(&self, user: &str, password: &str) -> Result<AuthOutcome, DirectoryError> {
-        let login = self.engine.verify_login(user, password).await.map_err(unavailable)?;
+        let login = self.lookups.engine().verify_login(user, password).await.map_err(unavailable)?;
         let address = match login {
             Login::Accepted { address, .. } => address,
             Login::Refused(LoginRefusal::WrongCredentials) => return Ok(AuthOutcome::WrongPassword),
@@ -125,7 +95,8 @@ impl Directory for EngineDirectory {
             Login::Refused(LoginRefusal::Disabled) => return Ok(AuthOutcome::SmtpDisabled),
         };
         let effective = self
-            .engine
+            .lookups
+            .engine()
             .local_backend()
             .get_effective_settings(GetEffectiveSettings { address: address.clone() })
             .await
@@ -137,7 +108,7 @@ impl Directory for EngineDirectory {
     }
 
     async fn sender_addresses(&self, account: &Account) -> Result<Vec<String>, DirectoryError> {
-        let found = self.engine.local_backend().get_account(GetAccount { address: account.id.clone() }).await;
+        let found = self.lookups.engine().local_backend().get_account(GetAccount { address: account.id.clone() }).await;
         match found {
             Ok(a) => Ok(std::iter::once(a.address).chain(a.aliases).collect()),
             Err(e) if e.code == ErrorCode::NotFound => Ok(Vec::new()),

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use postdesk_core::engine::change_generation;
 use postdesk_core::model::Resolution;
-use postdesk_core::policy::{Envelope, PolicyExplanation};
+use postdesk_core::policy::{ClientProtocol, Envelope, PolicyExplanation};
 use postdesk_core::{Engine, ErrorCode, Result};
 
 /// How long an answer is used at most.
@@ -69,7 +69,7 @@ fn keepable<T>(r: &Result<T>) -> bool {
 }
 
 /// A policy question: sender, recipients, authenticated user, protocol, auto-forward.
-type DecisionKey = (String, Vec<String>, Option<String>, String, bool);
+type DecisionKey = (String, Vec<String>, Option<String>, ClientProtocol, bool);
 
 struct Inner {
     local_domains: Cache<String, bool>,
@@ -154,7 +154,7 @@ impl Lookups {
             envelope.sender.to_ascii_lowercase(),
             envelope.recipients.iter().map(|r| r.to_ascii_lowercase()).collect(),
             envelope.authenticated_user.as_ref().map(|u| u.to_ascii_lowercase()),
-            format!("{:?}", envelope.protocol),
+            envelope.protocol,
             envelope.auto_forward,
         );
         let generation = change_generation();
@@ -166,11 +166,6 @@ impl Lookups {
             self.inner.decisions.put(key, generation, v.clone());
         }
         v
-    }
-
-    /// [`Engine::mailbox_room`], never cached.
-    pub async fn mailbox_room(&self, address: &str) -> Result<Option<u64>> {
-        self.engine.mailbox_room(address).await
     }
 }
 

@@ -92,10 +92,35 @@ pub trait Directory: Send + Sync + 'static {
     async fn resolve_recipient(&self, address: &str, size_hint: usize) -> Result<RecipientStatus, DirectoryError>;
 
     /// Whether every recipient can take this message of `size` bytes (as it will be
-    /// stored, with our trace headers), asked at the end of DATA. The default accepts.
+    /// stored, with our trace headers), asked at the end of DATA: each recipient at one
+    /// of our domains is resolved again with the real size (recipients elsewhere are the
+    /// outbound relay's business). The first one too large decides; otherwise those
+    /// without room make it over quota.
     async fn check_message(&self, recipients: &[String], size: usize) -> Result<MessageStatus, DirectoryError> {
-        let _ = (recipients, size);
-        Ok(MessageStatus::Accept)
+        let mut full = Vec::new();
+        let mut local = 0;
+        for recipient in recipients {
+            let domain = recipient.rsplit_once('@').map_or("", |(_, d)| d);
+            if !self.is_local_domain(domain).await? {
+                continue;
+            }
+            local += 1;
+            match self.resolve_recipient(recipient, size).await? {
+                RecipientStatus::TooLarge { limit } => {
+                    return Ok(MessageStatus::TooLarge { recipient: recipient.clone(), limit });
+                }
+                RecipientStatus::OverQuota => full.push(recipient),
+                // Unknown now (removed since RCPT): delivery logs and counts it.
+                RecipientStatus::Accept | RecipientStatus::Unknown => {}
+            }
+        }
+        Ok(match full.first() {
+            None => MessageStatus::Accept,
+            Some(first) => MessageStatus::OverQuota {
+                recipient: (*first).clone(),
+                all: full.len() == local && local == recipients.len(),
+            },
+        })
     }
 
     /// Checks a user name (an address) and password.
@@ -266,25 +291,6 @@ impl MemoryDirectory {
 impl Directory for MemoryDirectory {
     async fn resolve_recipient(&self, address: &str, size_hint: usize) -> Result<RecipientStatus, DirectoryError> {
         Ok(self.status(address, size_hint))
-    }
-
-    async fn check_message(&self, recipients: &[String], size: usize) -> Result<MessageStatus, DirectoryError> {
-        let mut full = Vec::new();
-        for r in recipients {
-            match self.status(r, size) {
-                RecipientStatus::TooLarge { limit } => {
-                    return Ok(MessageStatus::TooLarge { recipient: r.clone(), limit });
-                }
-                RecipientStatus::OverQuota => full.push(r),
-                _ => {}
-            }
-        }
-        Ok(match full.first() {
-            None => MessageStatus::Accept,
-            Some(first) => {
-                MessageStatus::OverQuota { recipient: (*first).clone(), all: full.len() == recipients.len() }
-            }
-        })
     }
 
     async fn authenticate(&self, user: &str, password: &str) -> Result<AuthOutcome, DirectoryError> {

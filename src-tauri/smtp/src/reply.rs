@@ -81,6 +81,18 @@ pub(crate) mod canned {
         Reply::new(535, [5, 7, 8], "Authentication credentials invalid")
     }
     /// RFC 5321 §4.2.2: temporary local error (the store could not keep the message).
+    /// RFC 3463 5.3.4 for one recipient: over the size its domain accepts.
+    pub fn too_big_for(recipient: &str, limit: usize) -> Reply {
+        Reply::new(
+            552,
+            [5, 3, 4],
+            format!("Message too big for <{recipient}>: its domain accepts at most {limit} bytes"),
+        )
+    }
+    /// The directory could not answer: try again later.
+    pub fn lookup_failure() -> Reply {
+        Reply::new(451, [4, 3, 0], "Temporary lookup failure, try again later")
+    }
     pub fn local_error() -> Reply {
         Reply::new(451, [4, 3, 0], "Requested action aborted: local error in processing; try again later")
     }

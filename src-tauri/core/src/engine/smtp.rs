@@ -147,27 +147,9 @@ fn range<T: PartialOrd + std::fmt::Display + Copy>(field: &str, what: &str, v: T
     Ok(())
 }
 
-/// A host name for the greeting: one or more labels (`localhost` is fine), IDNA, ≤ 253.
-fn hostname(input: &str) -> Result<String> {
-    let field = "hostname";
-    let t = input.trim().trim_end_matches('.');
-    if t.is_empty() {
-        return Err(Error::validation("the host name is empty").with_field(field));
-    }
-    let ascii = idna::domain_to_ascii_strict(t)
-        .map_err(|_| Error::validation(format!("'{t}' is not a valid host name")).with_field(field))?;
-    if ascii.len() > 253 {
-        return Err(Error::validation("the host name is longer than 253 characters").with_field(field));
-    }
-    for label in ascii.split('.') {
-        crate::validate::host_label(t, label, field)?;
-    }
-    Ok(ascii)
-}
-
 /// Checks settings and returns them canonical (trimmed, host name lower-case ASCII).
 pub(crate) fn check_settings(mut s: SmtpSettings) -> Result<SmtpSettings> {
-    s.hostname = hostname(&s.hostname)?;
+    s.hostname = crate::validate::host_name(&s.hostname, "hostname")?;
     s.banner = s.banner.trim().to_string();
     if s.banner.len() > 200 {
         return Err(Error::validation("the banner is longer than 200 characters").with_field("banner"));

@@ -96,11 +96,7 @@ impl Session {
             match directory.is_local_domain(&domain).await {
                 Ok(local) => tx.sender_is_local = local,
                 Err(e) => {
-                    tracing::warn!("directory: {e}");
-                    self.refuse(
-                        &Reply::new(451, [4, 3, 0], "Temporary lookup failure, try again later"),
-                        "directory_unavailable",
-                    );
+                    self.directory_failed(&e);
                     return Ok(());
                 }
             }
@@ -111,11 +107,7 @@ impl Session {
                 let owned = match directory.sender_addresses(&account).await {
                     Ok(addresses) => addresses.iter().any(|a| a.eq_ignore_ascii_case(&sender)),
                     Err(e) => {
-                        tracing::warn!("directory: {e}");
-                        self.refuse(
-                            &Reply::new(451, [4, 3, 0], "Temporary lookup failure, try again later"),
-                            "directory_unavailable",
-                        );
+                        self.directory_failed(&e);
                         return Ok(());
                     }
                 };
@@ -207,11 +199,7 @@ impl Session {
         let local = match directory.is_local_domain(domain).await {
             Ok(local) => local,
             Err(e) => {
-                tracing::warn!("directory: {e}");
-                self.refuse(
-                    &Reply::new(451, [4, 3, 0], "Temporary lookup failure, try again later"),
-                    "directory_unavailable",
-                );
+                self.directory_failed(&e);
                 return Ok(());
             }
         };
@@ -234,20 +222,11 @@ impl Session {
                     return Ok(());
                 }
                 Ok(RecipientStatus::TooLarge { limit }) => {
-                    let reply = Reply::new(
-                        552,
-                        [5, 3, 4],
-                        format!("Message too big for <{rcpt}>: its domain accepts at most {limit} bytes"),
-                    );
-                    self.refuse(&reply, "recipient_size_limit");
+                    self.refuse(&canned::too_big_for(&rcpt, limit), "recipient_size_limit");
                     return Ok(());
                 }
                 Err(e) => {
-                    tracing::warn!("directory: {e}");
-                    self.refuse(
-                        &Reply::new(451, [4, 3, 0], "Temporary lookup failure, try again later"),
-                        "directory_unavailable",
-                    );
+                    self.directory_failed(&e);
                     return Ok(());
                 }
             }

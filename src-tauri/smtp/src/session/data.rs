@@ -215,8 +215,7 @@ impl Session {
         match self.shared.directory.check_message(&tx.recipients, raw.len()).await {
             Ok(MessageStatus::Accept) => {}
             Ok(MessageStatus::TooLarge { recipient, limit }) => {
-                let text = format!("Message too big for <{recipient}>: its domain accepts at most {limit} bytes");
-                self.refuse(&Reply::new(552, [5, 3, 4], text), "recipient_size_limit");
+                self.refuse(&canned::too_big_for(&recipient, limit), "recipient_size_limit");
                 return Ok(());
             }
             Ok(MessageStatus::OverQuota { recipient, all }) => {
@@ -229,9 +228,7 @@ impl Session {
                 return Ok(());
             }
             Err(e) => {
-                tracing::warn!("directory: {e}");
-                let reply = Reply::new(451, [4, 3, 0], "Temporary lookup failure, try again later");
-                self.refuse(&reply, "directory_unavailable");
+                self.directory_failed(&e);
                 return Ok(());
             }
         }

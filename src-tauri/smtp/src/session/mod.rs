@@ -178,6 +178,13 @@ impl Session {
         self.reply(reply);
     }
 
+    /// The directory failed (database down): logged, and refused with a 451 the client
+    /// retries.
+    pub(crate) fn directory_failed(&mut self, e: &crate::directory::DirectoryError) {
+        tracing::warn!("directory: {e}");
+        self.refuse(&crate::reply::canned::lookup_failure(), "directory_unavailable");
+    }
+
     /// Counts and logs a refusal (stage, sender and recipient from the command being
     /// handled) without replying.
     fn record_refusal(&self, reply: &Reply, rule: &str) {
