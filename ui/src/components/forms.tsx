@@ -88,6 +88,32 @@ export function FileErrors({ error }: { error: BackendError | null }) {
   );
 }
 
+/** The "XLSX file" field of an import dialog; `onFile` gets the chosen file (or null). */
+export function XlsxFileField({
+  id,
+  disabled,
+  invalid = false,
+  onFile,
+}: {
+  id: string;
+  disabled: boolean;
+  invalid?: boolean;
+  onFile: (file: File | null) => void;
+}) {
+  return (
+    <div className={invalid ? "field field-invalid" : "field"} data-field="file">
+      <label htmlFor={id}>XLSX file</label>
+      <input
+        id={id}
+        type="file"
+        accept=".xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        disabled={disabled}
+        onChange={(e) => onFile(e.target.files?.[0] ?? null)}
+      />
+    </div>
+  );
+}
+
 const DENIED_HINT = "Your admin account is not allowed to use this page (or this domain) on this backend.";
 
 /** A page's load failure; a permission refusal is said plainly. */

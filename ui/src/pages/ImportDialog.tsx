@@ -3,7 +3,7 @@ import { BackendError, toBackendError } from "../api/errors";
 import { downloadFile, fileToBase64, formatBytes } from "../api/files";
 import { useSession } from "../app/session";
 import type { ImportJob } from "../bindings/ImportJob";
-import { Dialog, FileErrors } from "../components/forms";
+import { Dialog, FileErrors, XlsxFileField } from "../components/forms";
 import { importFraction, importLabel, runImport } from "./importJob";
 
 /** Largest file the backend takes (checked here first, to say so before uploading). */
@@ -85,20 +85,15 @@ export function ImportDialog({ onClose, onImported }: { onClose: () => void; onI
           (Email address, Display name, Department, Password, Notes); at most 5000 rows and 1 MB. Every row is checked before
           anything is written; if one has a problem, nothing is imported. Missing departments are created.
         </p>
-        <div className="field" data-field="file">
-          <label htmlFor="import-file">XLSX file</label>
-          <input
-            id="import-file"
-            type="file"
-            accept=".xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-            disabled={pending}
-            onChange={(e) => {
-              setFile(e.target.files?.[0] ?? null);
-              setError(null);
-              setJob(null);
-            }}
-          />
-        </div>
+        <XlsxFileField
+          id="import-file"
+          disabled={pending}
+          onFile={(f) => {
+            setFile(f);
+            setError(null);
+            setJob(null);
+          }}
+        />
         <label className="check">
           <input type="checkbox" checked={force} disabled={pending} onChange={(e) => setForce(e.target.checked)} /> Accounts
           given a password must change it at first logon

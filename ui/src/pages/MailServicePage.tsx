@@ -8,7 +8,7 @@ import type { SmtpRuleAction } from "../bindings/SmtpRuleAction";
 import type { SmtpRuleKind } from "../bindings/SmtpRuleKind";
 import type { SmtpSettings } from "../bindings/SmtpSettings";
 import type { SmtpStatus } from "../bindings/SmtpStatus";
-import { Confirm, Dialog, DialogButtons, Field, FileErrors, FormError, PageError } from "../components/forms";
+import { Confirm, Dialog, DialogButtons, Field, FileErrors, FormError, PageError, XlsxFileField } from "../components/forms";
 import { useAction, useAsync } from "../components/hooks";
 import {
   RULE_ACTIONS,
@@ -391,20 +391,16 @@ function ImportRules({ onClose, onImported }: { onClose: () => void; onImported:
           One rule per row of the import template (name, kind, value, action, note). The whole file is checked first; if a row
           has a problem, nothing is imported.
         </p>
-        <div className={error?.field === "file" ? "field field-invalid" : "field"} data-field="file">
-          <label htmlFor="rules-file">XLSX file</label>
-          <input
-            id="rules-file"
-            type="file"
-            accept=".xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-            disabled={pending}
-            onChange={(e) => {
-              setFile(e.target.files?.[0] ?? null);
-              setError(null);
-              setResult(null);
-            }}
-          />
-        </div>
+        <XlsxFileField
+          id="rules-file"
+          disabled={pending}
+          invalid={error?.field === "file"}
+          onFile={(f) => {
+            setFile(f);
+            setError(null);
+            setResult(null);
+          }}
+        />
         <label className="check">
           <input type="radio" name="mode" checked={mode === "append"} onChange={() => setMode("append")} /> Add after the
           existing rules
