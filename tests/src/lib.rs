@@ -5,9 +5,10 @@
 use std::sync::Arc;
 
 use postdesk_client::{Options, RemoteBackend, Token};
-use postdesk_core::api::*;
-use postdesk_core::model::*;
-use postdesk_core::{Backend, Engine};
+use postdesk_contract::Backend;
+use postdesk_contract::api::*;
+use postdesk_contract::model::*;
+use postdesk_engine::Engine;
 use postdesk_server::tls::Identity;
 
 /// Declares contract tests: each `async fn name(h: Harness)` of the including file runs
@@ -170,10 +171,10 @@ impl Harness {
 /// returns the error for further checks.
 #[track_caller]
 pub fn refused<T: std::fmt::Debug>(
-    result: postdesk_core::Result<T>,
-    code: postdesk_core::ErrorCode,
+    result: postdesk_contract::Result<T>,
+    code: postdesk_contract::ErrorCode,
     needle: &str,
-) -> postdesk_core::Error {
+) -> postdesk_contract::Error {
     let err = result.expect_err("expected a refusal");
     assert_eq!(err.code, code, "{err:?}");
     assert!(err.message.contains(needle), "message {:?} lacks {needle:?}", err.message);
@@ -224,11 +225,11 @@ pub fn xlsx(rows: &[Vec<String>]) -> Vec<u8> {
 
 /// The import template's header row.
 pub fn import_header() -> Vec<String> {
-    postdesk_core::xlsx::COLUMNS.iter().map(|c| c.to_string()).collect()
+    postdesk_xlsx::COLUMNS.iter().map(|c| c.to_string()).collect()
 }
 
 /// Starts importing `bytes` into `domain`.
-pub async fn start_import(b: &dyn Backend, domain: &str, bytes: &[u8]) -> postdesk_core::Result<ImportJob> {
+pub async fn start_import(b: &dyn Backend, domain: &str, bytes: &[u8]) -> postdesk_contract::Result<ImportJob> {
     use base64::Engine as _;
     b.start_import(StartImport {
         domain: domain.into(),

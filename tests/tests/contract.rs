@@ -4,10 +4,10 @@
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use postdesk_core::api::*;
-use postdesk_core::engine::{DEFAULT_LOCKOUT_THRESHOLD, Login, LoginRefusal};
-use postdesk_core::model::*;
-use postdesk_core::{ErrorCode, Result};
+use postdesk_contract::api::*;
+use postdesk_contract::model::*;
+use postdesk_contract::{ErrorCode, Result};
+use postdesk_engine::{DEFAULT_LOCKOUT_THRESHOLD, Login, LoginRefusal};
 use postdesk_tests::{Harness, Kind, contract, list_accounts, new_account, refused};
 
 contract!(
@@ -652,7 +652,10 @@ async fn mail_groups_and_account_aliases(h: Harness) {
 }
 
 /// Every operation, aimed at domain B, as a sub-admin of domain A with every page.
-fn calls_on_b<'a>(b: &'a dyn postdesk_core::Backend, import: &str) -> Vec<(&'static str, BoxFuture<'a, Result<()>>)> {
+fn calls_on_b<'a>(
+    b: &'a dyn postdesk_contract::Backend,
+    import: &str,
+) -> Vec<(&'static str, BoxFuture<'a, Result<()>>)> {
     let d = || "b.example".to_string();
     let acct = || "user@b.example".to_string();
     vec![
@@ -985,9 +988,9 @@ fn calls_on_b<'a>(b: &'a dyn postdesk_core::Backend, import: &str) -> Vec<(&'sta
             "add_smtp_rule",
             b.add_smtp_rule(AddSmtpRule {
                 name: "r".into(),
-                kind: postdesk_core::smtp::SmtpRuleKind::ClientIp,
+                kind: postdesk_contract::smtp::SmtpRuleKind::ClientIp,
                 value: "192.0.2.1".into(),
-                action: postdesk_core::smtp::SmtpRuleAction::Reject,
+                action: postdesk_contract::smtp::SmtpRuleAction::Reject,
                 note: None,
                 position: None,
             })

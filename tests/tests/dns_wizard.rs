@@ -5,8 +5,8 @@
 #[path = "../../src-tauri/dns/tests/support/knot.rs"]
 mod knot;
 
-use postdesk_core::api::*;
-use postdesk_core::model::*;
+use postdesk_contract::api::*;
+use postdesk_contract::model::*;
 use postdesk_dns::Status;
 use postdesk_tests::{Harness, Kind};
 
@@ -94,7 +94,7 @@ async fn wizard(kind: Kind) {
         server_ip: Some("1.2.3".into()),
     };
     let err = h.owner.check_dns(bad).await.unwrap_err();
-    assert_eq!(err.code, postdesk_core::ErrorCode::Validation, "{err:?}");
+    assert_eq!(err.code, postdesk_contract::ErrorCode::Validation, "{err:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,10 +7,10 @@ use std::io::{Cursor, Write};
 
 use base64::Engine as _;
 use calamine::{Reader, Xlsx};
-use postdesk_core::ErrorCode;
-use postdesk_core::api::*;
-use postdesk_core::engine::{Login, LoginRefusal};
-use postdesk_core::model::*;
+use postdesk_contract::ErrorCode;
+use postdesk_contract::api::*;
+use postdesk_contract::model::*;
+use postdesk_engine::{Login, LoginRefusal};
 use postdesk_tests::{
     Harness, contract, finish_import, import_header, list_accounts, message, new_account, refused, start_import, xlsx,
 };
@@ -268,7 +268,7 @@ async fn exports_round_trip_and_formula_text_stays_text(h: Harness) {
     assert!(all.file_name.starts_with("accounts-example.com-") && all.file_name.ends_with(".xlsx"));
     let (rows, any_formula) = read_export(&all);
     assert!(!any_formula, "no cell is a formula");
-    assert_eq!(rows[0], postdesk_core::xlsx::EXPORT_COLUMNS.map(String::from));
+    assert_eq!(rows[0], postdesk_xlsx::EXPORT_COLUMNS.map(String::from));
     assert!(!rows[0].iter().any(|c| c.contains("Password") && c != "Password set" && c != "Must change password"));
     assert_eq!(rows[1][..4], ["ann@example.com", "Ann Lee", "Sales/East", ""]);
     assert_eq!(rows[1][4..8], ["active", "10240", "sales@example.com", "no"]);

@@ -3,12 +3,12 @@
 //! the real server over TLS on loopback. The route-by-route 403 table for these
 //! operations is in `contract.rs` with all the others.
 
-use postdesk_core::ErrorCode;
-use postdesk_core::api::*;
-use postdesk_core::engine::{Login, LoginRefusal};
-use postdesk_core::model::*;
-use postdesk_core::policy::{ClientProtocol, PolicyExplanation, PolicyRule};
-use postdesk_core::settings::*;
+use postdesk_contract::ErrorCode;
+use postdesk_contract::api::*;
+use postdesk_contract::model::*;
+use postdesk_contract::policy::{ClientProtocol, PolicyExplanation, PolicyRule};
+use postdesk_contract::settings::*;
+use postdesk_engine::{Login, LoginRefusal};
 use postdesk_tests::{Harness, new_account, refused};
 
 macro_rules! contract {

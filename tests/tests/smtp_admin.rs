@@ -6,10 +6,10 @@ use std::io::Cursor;
 
 use base64::Engine as _;
 use calamine::{Reader, Xlsx};
-use postdesk_core::api::*;
-use postdesk_core::model::*;
-use postdesk_core::smtp::*;
-use postdesk_core::{Backend, ErrorCode, Result};
+use postdesk_contract::api::*;
+use postdesk_contract::model::*;
+use postdesk_contract::smtp::*;
+use postdesk_contract::{Backend, ErrorCode, Result};
 use postdesk_tests::{Harness, contract, refused, xlsx};
 
 contract!(
@@ -42,7 +42,7 @@ fn file(rows: &[&[&str]]) -> Vec<u8> {
 
 /// The rules template's header row.
 fn header() -> Vec<String> {
-    postdesk_core::xlsx::RULE_COLUMNS.iter().map(|c| c.to_string()).collect()
+    postdesk_xlsx::RULE_COLUMNS.iter().map(|c| c.to_string()).collect()
 }
 
 async fn import(b: &dyn Backend, bytes: &[u8], mode: Option<SmtpImportMode>) -> Result<SmtpRulesImported> {

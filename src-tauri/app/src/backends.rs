@@ -12,10 +12,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::ipc::{AddRemoteBackend, BackendInfo, BackendKind, BackendStatus};
 use postdesk_client::{Options, RemoteBackend, Token};
-use postdesk_core::api::{Backend, WhoAmI, dispatch};
-use postdesk_core::desktop::{AddRemoteBackend, BackendInfo, BackendKind, BackendStatus};
-use postdesk_core::{Error, ErrorCode, LocalBackend, Result};
+use postdesk_contract::api::{Backend, WhoAmI, dispatch};
+use postdesk_contract::{Error, ErrorCode, Result};
+use postdesk_engine::LocalBackend;
 use serde_json::Value;
 use tokio::sync::Mutex;
 

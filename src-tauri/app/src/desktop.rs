@@ -31,7 +31,7 @@ pub fn run() {
 fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
     let data_dir = app.path().app_data_dir()?;
     // The CLI finds the same database through the same rule; say so if they ever differ.
-    let cli_dir = postdesk_core::engine::default_data_dir();
+    let cli_dir = postdesk_engine::default_data_dir();
     if cli_dir.as_deref() != Some(data_dir.as_path()) {
         tracing::warn!(app = %data_dir.display(), cli = ?cli_dir, "the app and the CLI use different data folders");
     }

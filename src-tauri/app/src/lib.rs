@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 
 pub mod backends;
+pub mod ipc;
 pub mod local_server;
 pub mod local_smtp;
 pub mod registry;

@@ -9,8 +9,9 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use postdesk_core::desktop::{LocalServerSettings, LocalServerStatus};
-use postdesk_core::{Engine, Error, Result};
+use crate::ipc::{LocalServerSettings, LocalServerStatus};
+use postdesk_contract::{Error, Result};
+use postdesk_engine::Engine;
 use postdesk_server::tls::Identity;
 use tokio::sync::{Mutex, oneshot};
 use tokio::task::JoinHandle;

@@ -13,7 +13,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use postdesk_core::{Engine, Error, Result};
+use postdesk_contract::{Error, Result};
+use postdesk_engine::Engine;
 use postdesk_mailserver::smtp::ListenerKind;
 use postdesk_mailserver::{MailServer, MailServerOptions};
 use serde::{Deserialize, Serialize};
@@ -253,7 +254,7 @@ impl LocalSmtp {
             }
         }
         options.listeners = listeners.clone();
-        match MailServer::start(self.engine.clone(), options).await {
+        match MailServer::start(std::sync::Arc::new(self.engine.clone()), options).await {
             Ok(server) => {
                 for (kind, addr) in server.bound() {
                     tracing::info!(kind = kind.name(), %addr, "SMTP listening");
@@ -337,7 +338,7 @@ fn check(settings: &LocalSmtpSettings) -> Result<LocalSmtpSettings> {
     }
     let hostname = match settings.hostname.trim() {
         "" => String::new(),
-        name => postdesk_core::validate::host_name(name, "hostname")?,
+        name => postdesk_contract::validate::host_name(name, "hostname")?,
     };
     let addr =
         |kind: ListenerKind| listeners.iter().find(|(k, _)| *k == kind).map(|(_, a)| a.to_string()).unwrap_or_default();
@@ -356,13 +357,6 @@ fn load_settings(data_dir: &Path) -> Result<LocalSmtpSettings> {
 
 fn save_settings(data_dir: &Path, settings: &LocalSmtpSettings) -> Result<()> {
     save_settings_file(&data_dir.join(SETTINGS_FILE), settings)
-}
-
-/// Writes the TypeScript bindings of this module's types into `dir` (the UI's
-/// `src/bindings-desktop`): generated with ts-rs like the core's, never written by hand.
-pub fn write_typescript(dir: &Path) -> std::result::Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-    LocalSmtpStatus::export_all_to(dir).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -418,37 +412,5 @@ mod tests {
         assert_eq!(s.mx_listen, "127.0.0.1:0");
         assert_eq!((s.submission_listen, s.hostname), (saved.submission_listen, saved.hostname));
         assert!(!s.start_on_launch);
-    }
-
-    /// Fails when `ui/src/bindings-desktop` is not what these types generate. Run with
-    /// `UPDATE_BINDINGS=1` to rewrite them.
-    #[test]
-    fn committed_typescript_bindings_are_current() {
-        let committed = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/bindings-desktop");
-        if std::env::var_os("UPDATE_BINDINGS").is_some() {
-            let _ = std::fs::remove_dir_all(&committed);
-            write_typescript(&committed).unwrap();
-            return;
-        }
-        let fresh = tempfile::tempdir().unwrap();
-        write_typescript(fresh.path()).unwrap();
-        let read = |dir: &Path| {
-            let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
-                .map(|it| {
-                    it.filter_map(|e| e.ok())
-                        .map(|e| {
-                            let text = std::fs::read_to_string(e.path()).unwrap_or_default();
-                            (e.file_name().to_string_lossy().into_owned(), text)
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            files.sort();
-            files
-        };
-        assert!(
-            read(fresh.path()) == read(&committed),
-            "ui/src/bindings-desktop is stale: run `UPDATE_BINDINGS=1 cargo test -p postdesk-app --no-default-features bindings` and commit the result"
-        );
     }
 }

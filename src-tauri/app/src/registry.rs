@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use postdesk_core::{Error, Result};
+use postdesk_contract::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 /// The id of the bundled backend; no remote backend may take it.
@@ -212,7 +212,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(FILE_NAME), b"{not json").unwrap();
         let err = Registry::load(dir.path()).unwrap_err();
-        assert_eq!(err.code, postdesk_core::ErrorCode::Internal);
+        assert_eq!(err.code, postdesk_contract::ErrorCode::Internal);
         assert!(err.message.contains("damaged"), "{err:?}");
     }
 }

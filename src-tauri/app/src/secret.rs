@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use postdesk_core::{Error, Result};
+use postdesk_contract::{Error, Result};
 
 /// A value that must never be printed: `Debug` and `Display` show `***`.
 #[derive(Clone, PartialEq, Eq, Default)]
@@ -47,7 +47,7 @@ pub enum Namespace {
 }
 
 /// The app identifier the service names start with (also the data folder's name).
-pub const SERVICE_PREFIX: &str = postdesk_core::engine::APP_IDENTIFIER;
+pub const SERVICE_PREFIX: &str = postdesk_engine::APP_IDENTIFIER;
 
 impl Namespace {
     /// The keyring service name, e.g. `dev.postdesk.app.release`.

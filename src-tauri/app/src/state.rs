@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use postdesk_core::{Engine, Result};
+use postdesk_contract::Result;
+use postdesk_engine::Engine;
 
 use crate::backends::{Backends, blocking};
 use crate::local_server::LocalServer;

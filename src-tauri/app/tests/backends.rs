@@ -6,15 +6,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use postdesk_app::backends::Backends;
+use postdesk_app::ipc::{AddRemoteBackend, BackendKind, BackendStatus, LocalServerSettings};
 use postdesk_app::local_server::LocalServer;
 use postdesk_app::local_smtp::SmtpOverrides;
 use postdesk_app::registry::{FILE_NAME, Registry};
 use postdesk_app::secret::{MemoryStore, SecretStore};
 use postdesk_app::state::{AppState, LOCAL_OWNER_ACCOUNT};
 use postdesk_client::{Options, RemoteBackend, Token};
-use postdesk_core::api::{Backend, WhoAmI};
-use postdesk_core::desktop::{AddRemoteBackend, BackendKind, BackendStatus, LocalServerSettings};
-use postdesk_core::{Engine, ErrorCode};
+use postdesk_contract::ErrorCode;
+use postdesk_contract::api::{Backend, WhoAmI};
+use postdesk_engine::Engine;
 use serde_json::json;
 use tokio::sync::oneshot;
 
@@ -164,9 +165,9 @@ async fn the_list_shows_why_a_backend_is_not_usable() {
 
     // Revoke the token on the server; stop the other server.
     let owner = refusing.engine.local_backend();
-    let tokens = owner.list_tokens(postdesk_core::api::ListTokens { admin: None }).await.unwrap();
+    let tokens = owner.list_tokens(postdesk_contract::api::ListTokens { admin: None }).await.unwrap();
     for t in tokens {
-        owner.revoke_token(postdesk_core::api::RevokeToken { id: t.id }).await.unwrap();
+        owner.revoke_token(postdesk_contract::api::RevokeToken { id: t.id }).await.unwrap();
     }
     down.shut_down().await;
 

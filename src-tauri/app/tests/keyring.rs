@@ -9,10 +9,10 @@
 use std::sync::Arc;
 
 use postdesk_app::backends::Backends;
+use postdesk_app::ipc::{AddRemoteBackend, BackendStatus};
 use postdesk_app::registry::Registry;
 use postdesk_app::secret::{Keyring, Namespace, SecretStore, Sensitive};
-use postdesk_core::Engine;
-use postdesk_core::desktop::{AddRemoteBackend, BackendStatus};
+use postdesk_engine::Engine;
 
 fn store() -> Keyring {
     Keyring::new(&Namespace::Test("test-keyring".into()))

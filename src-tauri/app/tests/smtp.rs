@@ -15,7 +15,7 @@ use postdesk_app::local_smtp::{
 };
 use postdesk_app::secret::MemoryStore;
 use postdesk_app::state::AppState;
-use postdesk_core::ErrorCode;
+use postdesk_contract::ErrorCode;
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "Correct horse 1";

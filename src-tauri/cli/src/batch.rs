@@ -2,10 +2,10 @@
 //! `postdesk settings …`, `postdesk batch …`, `postdesk address-book`, `postdesk policy explain`.
 
 use clap::{Args, Subcommand, ValueEnum};
-use postdesk_core::api::*;
-use postdesk_core::policy::{ClientProtocol, PolicyExplanation};
-use postdesk_core::settings::*;
-use postdesk_core::{Backend, Error, Result};
+use postdesk_contract::api::*;
+use postdesk_contract::policy::{ClientProtocol, PolicyExplanation};
+use postdesk_contract::settings::*;
+use postdesk_contract::{Backend, Error, Result};
 use serde_json::Value;
 
 use crate::output::{Table, print_list, print_one};
@@ -404,7 +404,10 @@ pub async fn policy(b: &dyn Backend, cmd: &PolicyCmd, json: bool) -> Result<()> 
 }
 
 /// "external_send set at department Sales" for the setting that decided.
-fn deciding_source(x: &PolicyExplanation, setting: Option<&postdesk_core::policy::DecidingSetting>) -> Option<String> {
+fn deciding_source(
+    x: &PolicyExplanation,
+    setting: Option<&postdesk_contract::policy::DecidingSetting>,
+) -> Option<String> {
     let s = setting?;
     let account = x.accounts.iter().find(|a| a.address == s.account)?;
     Some(format!("{} of {}: {}", s.key.as_str(), s.account, show_source(account.values.source(s.key))))

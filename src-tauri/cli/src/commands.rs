@@ -3,9 +3,9 @@
 use std::io::IsTerminal;
 
 use clap::{Args, Subcommand, ValueEnum};
-use postdesk_core::api::*;
-use postdesk_core::model::*;
-use postdesk_core::{Backend, Error, Result};
+use postdesk_contract::api::*;
+use postdesk_contract::model::*;
+use postdesk_contract::{Backend, Error, Result};
 
 use crate::output::{Table, print_list, print_one};
 

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use clap::{Args, Subcommand, ValueEnum};
-use postdesk_core::api::*;
-use postdesk_core::model::*;
-use postdesk_core::{Backend, Error, Result};
+use postdesk_contract::api::*;
+use postdesk_contract::model::*;
+use postdesk_contract::{Backend, Error, Result};
 
 use crate::commands::AccountFilter;
 use crate::output::{Table, print_list, print_one};
@@ -115,11 +115,11 @@ pub struct MailboxSettingsArgs {
 pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
     let io = |e: std::io::Error| Error::validation(format!("cannot read {}: {e}", path.display())).with_field("file");
     let len = std::fs::metadata(path).map_err(io)?.len();
-    if len > postdesk_core::xlsx::MAX_FILE_BYTES as u64 {
+    if len > postdesk_xlsx::MAX_FILE_BYTES as u64 {
         return Err(Error::validation(format!(
             "{} has {len} bytes; an import file may have at most {} bytes (1 MB)",
             path.display(),
-            postdesk_core::xlsx::MAX_FILE_BYTES
+            postdesk_xlsx::MAX_FILE_BYTES
         ))
         .with_field("file"));
     }

@@ -18,7 +18,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use postdesk_core::{Backend, Engine, Error};
+use postdesk_contract::{Backend, Error};
+use postdesk_engine::Engine;
 
 /// Postdesk: run a company's mail and find out why it bounces.
 #[derive(Parser, Debug)]
@@ -113,7 +114,7 @@ enum DnsCmd {
 fn data_dir(cli: &Cli) -> Result<PathBuf, Error> {
     cli.data_dir
         .clone()
-        .or_else(postdesk_core::engine::default_data_dir)
+        .or_else(postdesk_engine::default_data_dir)
         .ok_or_else(|| Error::validation("no app-data folder on this system; pass --data-dir"))
 }
 

@@ -1,6 +1,6 @@
 //! Text and JSON output.
 
-use postdesk_core::{Error, Result};
+use postdesk_contract::{Error, Result};
 use serde::Serialize;
 use serde_json::Value;
 

@@ -4,7 +4,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use postdesk_core::{Engine, Error, Result};
+use postdesk_contract::{Error, Result};
+use postdesk_engine::Engine;
 use postdesk_mailserver::smtp::ListenerKind;
 use postdesk_mailserver::{MailServer, MailServerOptions};
 use postdesk_server::tls::Identity;
@@ -116,7 +117,7 @@ pub async fn run(dir: &Path, args: &ServeArgs, dns_resolver: Option<SocketAddr>)
         None
     } else {
         let options = mail_options(dir, args, dns_resolver);
-        let started = MailServer::start(engine.clone(), options)
+        let started = MailServer::start(std::sync::Arc::new(engine.clone()), options)
             .await
             .map_err(|e| Error::unavailable(format!("{e} (use --no-smtp to run without SMTP)")))?;
         Some(started)

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use base64::Engine as _;
 use clap::{Args, Subcommand, ValueEnum};
-use postdesk_core::api::*;
-use postdesk_core::smtp::*;
-use postdesk_core::{Backend, Error, Result};
+use postdesk_contract::api::*;
+use postdesk_contract::smtp::*;
+use postdesk_contract::{Backend, Error, Result};
 
 use crate::mailbox::{read_file, with_every_row, write_file};
 use crate::output::{Table, print_list, print_one};

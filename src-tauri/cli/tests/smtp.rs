@@ -11,11 +11,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use postdesk_client::{Options, RemoteBackend, Token};
-use postdesk_core::api::*;
-use postdesk_core::model::{AccountStatus, Listing, MessageSummary, SendPermission};
-use postdesk_core::settings::Settings;
-use postdesk_core::smtp::{SmtpListenerKind, SmtpRuleAction, SmtpRuleKind, SmtpStage};
-use postdesk_core::{Backend, Engine};
+use postdesk_contract::Backend;
+use postdesk_contract::api::*;
+use postdesk_contract::model::{AccountStatus, Listing, MessageSummary, SendPermission};
+use postdesk_contract::settings::Settings;
+use postdesk_contract::smtp::{SmtpListenerKind, SmtpRuleAction, SmtpRuleKind, SmtpStage};
+use postdesk_engine::Engine;
 
 #[path = "../../dns/tests/support/knot.rs"]
 mod knot;
@@ -480,7 +481,7 @@ async fn the_domain_plan_limits_message_size_and_the_quota_is_checked_at_end_of_
     let s = serve(data.path(), dns.addr);
     let b = remote(&s, &s.token);
     // A plan with 1 MiB attachments: messages up to 1 MiB × 4/3 × 78/76 + 1 MiB.
-    let limits = postdesk_core::model::PlanLimits { attachment_size_mb: 1, ..Default::default() };
+    let limits = postdesk_contract::model::PlanLimits { attachment_size_mb: 1, ..Default::default() };
     let limit = limits.max_message_bytes();
     b.create_domain(CreateDomain { domain: "example.com".into(), limits: Some(limits), group: None }).await.unwrap();
     b.create_account(account("ann@example.com", None, None)).await.unwrap();

@@ -1,4 +1,4 @@
-//! A remote Postdesk backend: every [`Backend`](postdesk_core::Backend) operation sent to
+//! A remote Postdesk backend: every [`Backend`](postdesk_contract::Backend) operation sent to
 //! `postdesk serve`'s admin API.
 //!
 //! Contract: it implements only [`Transport::call`]; the `Backend` methods come from the
@@ -11,8 +11,8 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use postdesk_core::api::{Operation, Transport};
-use postdesk_core::{Error, ErrorCode, Result};
+use postdesk_contract::api::{Operation, Transport};
+use postdesk_contract::{Error, ErrorCode, Result};
 use serde_json::Value;
 use url::Url;
 
@@ -174,7 +174,7 @@ impl Transport for RemoteBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use postdesk_core::api::{GetAccount, ListAccounts};
+    use postdesk_contract::api::{GetAccount, ListAccounts};
 
     fn backend(url: &str) -> Result<RemoteBackend> {
         RemoteBackend::new(url, Token::new("pd_x"), Options::default())

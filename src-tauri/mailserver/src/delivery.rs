@@ -25,9 +25,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use postdesk_core::engine::KeyedMessage;
-use postdesk_core::policy::{ClientProtocol, Envelope};
-use postdesk_core::{Engine, ErrorCode};
+use postdesk_contract::ErrorCode;
+use postdesk_contract::mail::{KeyedMessage, MailBackend};
+use postdesk_contract::policy::{ClientProtocol, Envelope};
 use postdesk_smtp::{FileSpool, QueueId};
 
 use crate::Lookups;
@@ -92,16 +92,16 @@ pub fn key(id: QueueId) -> String {
 
 /// Runs until `stop`, then makes one last pass over what is spooled.
 pub(crate) async fn run(lookups: Lookups, spool: Arc<FileSpool>, stats: Arc<Stats>, stop: CancellationToken) {
-    let engine = lookups.engine().clone();
+    let backend = lookups.backend().clone();
     let committed = spool.committed();
     let mut awaiting_relay: HashSet<QueueId> = HashSet::new();
-    let forget = |engine: Engine| async move {
+    let forget = |backend: Arc<dyn MailBackend>| async move {
         let before = time::OffsetDateTime::now_utc() - KEEP_KEYS;
-        if let Err(e) = engine.forget_delivery_keys(before).await {
+        if let Err(e) = backend.forget_delivery_keys(before).await {
             tracing::warn!("cannot prune delivery keys: {}", e.message);
         }
     };
-    forget(engine.clone()).await;
+    forget(backend.clone()).await;
     let mut last_prune = tokio::time::Instant::now();
     loop {
         let stopping = stop.is_cancelled();
@@ -118,7 +118,7 @@ pub(crate) async fn run(lookups: Lookups, spool: Arc<FileSpool>, stats: Arc<Stat
             break;
         }
         if last_prune.elapsed() > Duration::from_secs(24 * 3600) {
-            forget(engine.clone()).await;
+            forget(backend.clone()).await;
             last_prune = tokio::time::Instant::now();
         }
         tokio::select! {
@@ -135,7 +135,7 @@ async fn pass(
     spool: &Arc<FileSpool>,
     stats: &Stats,
     awaiting_relay: &mut HashSet<QueueId>,
-) -> postdesk_core::Result<()> {
+) -> postdesk_contract::Result<()> {
     let pending: Vec<QueueId> = spool.ids().into_iter().filter(|id| !awaiting_relay.contains(id)).collect();
     for chunk in pending.chunks(BATCH) {
         let mut batch = Vec::with_capacity(chunk.len());
@@ -145,7 +145,7 @@ async fn pass(
             let reader = spool.clone();
             let read = tokio::task::spawn_blocking(move || reader.read(id))
                 .await
-                .map_err(|e| postdesk_core::Error::internal(format!("spool read task failed: {e}")))?;
+                .map_err(|e| postdesk_contract::Error::internal(format!("spool read task failed: {e}")))?;
             let message = match read {
                 Ok(Some(m)) => m,
                 Ok(None) => continue,
@@ -167,7 +167,7 @@ async fn pass(
             let folder = message.envelope.junk.as_ref().map(|_| "Junk".to_string());
             batch.push(KeyedMessage { key: key(id), mailboxes, raw: message.message, folder });
         }
-        let outcomes = lookups.engine().deliver_batch(batch).await?;
+        let outcomes = lookups.backend().deliver_batch(batch).await?;
         for outcome in outcomes {
             stats.messages.fetch_add(1, Ordering::Relaxed);
             if outcome.already {
@@ -187,18 +187,21 @@ async fn pass(
 
 /// The mailboxes a spooled message goes to, and whether some recipient is outside our
 /// domains (or an alias sends a copy outside): that part waits for the outbound relay.
-async fn receivers(engine: &Lookups, envelope: &postdesk_smtp::Envelope) -> postdesk_core::Result<(Vec<String>, bool)> {
+async fn receivers(
+    lookups: &Lookups,
+    envelope: &postdesk_smtp::Envelope,
+) -> postdesk_contract::Result<(Vec<String>, bool)> {
     let mut mailboxes = BTreeSet::new();
     let mut external = false;
     let protocol =
         if envelope.account.is_some() || envelope.listener != "mx" { ClientProtocol::Smtp } else { ClientProtocol::Mx };
     for rcpt in &envelope.recipients {
         let domain = rcpt.rsplit_once('@').map_or("", |(_, d)| d);
-        if !engine.is_local_domain(domain).await? {
+        if !lookups.is_local_domain(domain).await? {
             external = true;
             continue;
         }
-        let resolution = match engine.resolve_recipient(rcpt).await {
+        let resolution = match lookups.resolve_recipient(rcpt).await {
             Ok(r) => r,
             Err(e) if matches!(e.code, ErrorCode::NotFound | ErrorCode::Validation) => {
                 tracing::warn!(%rcpt, queue_id = %envelope.queue_id, "recipient gone since acceptance: {}", e.message);
@@ -215,7 +218,7 @@ async fn receivers(engine: &Lookups, envelope: &postdesk_smtp::Envelope) -> post
             protocol,
             auto_forward: false,
         };
-        match engine.decide_policy(asked).await {
+        match lookups.decide_policy(asked).await {
             Ok(explanation) => match explanation.decision.recipients.first() {
                 Some(d) if !d.allowed => {
                     tracing::warn!(%rcpt, queue_id = %envelope.queue_id, "refused at delivery: {}", d.reason);

@@ -1,29 +1,30 @@
-//! [`Directory`] over the engine.
+//! [`Directory`] over the backend's directory (the contract's mail seam).
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
-use postdesk_core::api::{GetAccount, GetEffectiveSettings};
-use postdesk_core::engine::{Login, LoginRefusal};
-use postdesk_core::model::AddressKind;
-use postdesk_core::{Backend, Engine, ErrorCode};
+use postdesk_contract::ErrorCode;
+use postdesk_contract::mail::{Login, LoginRefusal, MailBackend};
+use postdesk_contract::model::AddressKind;
 
 use crate::Lookups;
 use postdesk_smtp::{Account, AuthOutcome, Directory, DirectoryError, RecipientStatus};
 
-/// The engine as the SMTP service's directory. Cheap to clone.
+/// The backend's directory as the SMTP service's. Cheap to clone.
 #[derive(Debug, Clone)]
-pub struct EngineDirectory {
+pub struct BackendDirectory {
     lookups: Lookups,
 }
 
-impl EngineDirectory {
-    /// A directory over `engine`.
-    pub fn new(engine: Engine) -> EngineDirectory {
-        EngineDirectory::with_lookups(Lookups::new(engine))
+impl BackendDirectory {
+    /// A directory over `backend`.
+    pub fn new(backend: Arc<dyn MailBackend>) -> BackendDirectory {
+        BackendDirectory::with_lookups(Lookups::new(backend))
     }
 
     /// A directory sharing `lookups` (and their cache) with the rest of the mail server.
-    pub fn with_lookups(lookups: Lookups) -> EngineDirectory {
-        EngineDirectory { lookups }
+    pub fn with_lookups(lookups: Lookups) -> BackendDirectory {
+        BackendDirectory { lookups }
     }
 
     /// One recipient against a message of `size` bytes (0 = unknown size).
@@ -52,7 +53,7 @@ impl EngineDirectory {
         let needed = size.max(1) as u64;
         let mut full = 0;
         for mailbox in &resolution.mailboxes {
-            let room = self.lookups.engine().mailbox_room(mailbox).await.map_err(unavailable)?;
+            let room = self.lookups.backend().mailbox_room(mailbox).await.map_err(unavailable)?;
             if room.is_some_and(|r| r < needed) {
                 full += 1;
             }
@@ -65,12 +66,12 @@ impl EngineDirectory {
     }
 }
 
-fn unavailable(e: postdesk_core::Error) -> DirectoryError {
+fn unavailable(e: postdesk_contract::Error) -> DirectoryError {
     DirectoryError(e.message)
 }
 
 #[async_trait]
-impl Directory for EngineDirectory {
+impl Directory for BackendDirectory {
     /// Accepts what the engine's resolver delivers somewhere: an account (even a disabled
     /// one: the policy then refuses it as disabled, 550 5.2.1, which says more than "user
     /// unknown"), an alias or group, a pickup rule's or the catch-all's mailbox. Unknown
@@ -82,25 +83,19 @@ impl Directory for EngineDirectory {
         self.status(address, size_hint).await
     }
 
-    /// Through [`Engine::verify_login`] (an account alias logs in as its account; a wrong
+    /// Through the backend's `verify_login` (an account alias logs in as its account; a wrong
     /// password counts towards the domain's lockout threshold), then the account's
     /// effective SMTP switch. Disabled and deleted accounts answer like a switched-off
     /// service (525 5.7.13 "user account disabled").
     async fn authenticate(&self, user: &str, password: &str) -> Result<AuthOutcome, DirectoryError> {
-        let login = self.lookups.engine().verify_login(user, password).await.map_err(unavailable)?;
+        let login = self.lookups.backend().verify_login(user, password).await.map_err(unavailable)?;
         let address = match login {
             Login::Accepted { address, .. } => address,
             Login::Refused(LoginRefusal::WrongCredentials) => return Ok(AuthOutcome::WrongPassword),
             Login::Refused(LoginRefusal::Locked) => return Ok(AuthOutcome::Locked),
             Login::Refused(LoginRefusal::Disabled) => return Ok(AuthOutcome::SmtpDisabled),
         };
-        let effective = self
-            .lookups
-            .engine()
-            .local_backend()
-            .get_effective_settings(GetEffectiveSettings { address: address.clone() })
-            .await
-            .map_err(unavailable)?;
+        let effective = self.lookups.backend().effective_settings(&address).await.map_err(unavailable)?;
         if !effective.values.smtp.value {
             return Ok(AuthOutcome::SmtpDisabled);
         }
@@ -108,12 +103,7 @@ impl Directory for EngineDirectory {
     }
 
     async fn sender_addresses(&self, account: &Account) -> Result<Vec<String>, DirectoryError> {
-        let found = self.lookups.engine().local_backend().get_account(GetAccount { address: account.id.clone() }).await;
-        match found {
-            Ok(a) => Ok(std::iter::once(a.address).chain(a.aliases).collect()),
-            Err(e) if e.code == ErrorCode::NotFound => Ok(Vec::new()),
-            Err(e) => Err(unavailable(e)),
-        }
+        self.lookups.backend().sender_addresses(&account.id).await.map_err(unavailable)
     }
 
     async fn is_local_domain(&self, domain: &str) -> Result<bool, DirectoryError> {

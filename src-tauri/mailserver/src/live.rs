@@ -13,8 +13,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use postdesk_core::Engine;
-use postdesk_core::smtp::{
+use postdesk_contract::mail::MailBackend;
+use postdesk_contract::smtp::{
     MailServiceMonitor, SmtpConfig, SmtpCounters, SmtpDeliveryStats, SmtpListener, SmtpListenerKind, SmtpRefusal,
     SmtpRuleAction, SmtpRuleKind, SmtpSettings, SmtpStage, SmtpStatus,
 };
@@ -98,8 +98,8 @@ fn profile_from_settings(s: &SmtpSettings) -> SmtpProfile {
 }
 
 /// Reads the engine's SMTP configuration and converts it.
-pub(crate) async fn load_profile(engine: &Engine, hostname: Option<&str>) -> Result<SmtpProfile, String> {
-    let config = engine.smtp_config().await.map_err(|e| format!("cannot read the SMTP settings: {e}"))?;
+pub(crate) async fn load_profile(backend: &dyn MailBackend, hostname: Option<&str>) -> Result<SmtpProfile, String> {
+    let config = backend.smtp_config().await.map_err(|e| format!("cannot read the SMTP settings: {e}"))?;
     profile_from_config(&config, hostname)
 }
 
@@ -128,7 +128,7 @@ impl ReloadCounts {
 /// rules, until `stop`. `changes` must be subscribed before the first profile was loaded,
 /// so that no change between the two is missed.
 pub(crate) fn spawn_reloader(
-    engine: Engine,
+    backend: Arc<dyn MailBackend>,
     service: Arc<SmtpService>,
     mut changes: tokio::sync::watch::Receiver<u64>,
     hostname: Option<String>,
@@ -142,7 +142,7 @@ pub(crate) fn spawn_reloader(
                 _ = stop.cancelled() => break,
             }
             let version = *changes.borrow_and_update();
-            match load_profile(&engine, hostname.as_deref()).await {
+            match load_profile(backend.as_ref(), hostname.as_deref()).await {
                 Ok(profile) => {
                     tracing::info!(version, rules = profile.lists.len(), "SMTP settings changed; profile reloaded");
                     service.set_profile(profile);
@@ -242,7 +242,7 @@ fn refusal(r: Refusal) -> SmtpRefusal {
 
 #[cfg(test)]
 mod tests {
-    use postdesk_core::smtp::{SmtpRateLimit, SmtpRule};
+    use postdesk_contract::smtp::{SmtpRateLimit, SmtpRule};
 
     use super::*;
 

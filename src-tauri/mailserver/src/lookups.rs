@@ -7,7 +7,7 @@
 //! the answers, shared by the directory, the policy and the delivery task, until either
 //!
 //! * the organisation changes: every change is audited, and the audit log moves
-//!   [`change_generation`]; an entry made under an older generation is not used, so an
+//!   [`ServiceHooks::change_generation`](postdesk_contract::mail::ServiceHooks::change_generation); an entry made under an older generation is not used, so an
 //!   admin's change applies to the next message, or
 //! * [`TTL`] passes — for changes by another process on the same data folder (the CLI
 //!   while `serve` runs), and the instant between a change's audit record and its commit.
@@ -19,10 +19,10 @@ use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use postdesk_core::engine::change_generation;
-use postdesk_core::model::Resolution;
-use postdesk_core::policy::{ClientProtocol, Envelope, PolicyExplanation};
-use postdesk_core::{Engine, ErrorCode, Result};
+use postdesk_contract::mail::MailBackend;
+use postdesk_contract::model::Resolution;
+use postdesk_contract::policy::{ClientProtocol, Envelope, PolicyExplanation};
+use postdesk_contract::{ErrorCode, Result};
 
 /// How long an answer is used at most.
 pub const TTL: Duration = Duration::from_secs(1);
@@ -81,7 +81,7 @@ struct Inner {
 /// The engine with a short memory for the mail path. Cheap to clone; clones share it.
 #[derive(Clone)]
 pub struct Lookups {
-    engine: Engine,
+    backend: Arc<dyn MailBackend>,
     inner: Arc<Inner>,
 }
 
@@ -92,10 +92,10 @@ impl std::fmt::Debug for Lookups {
 }
 
 impl Lookups {
-    /// Lookups over `engine`, empty.
-    pub fn new(engine: Engine) -> Lookups {
+    /// Lookups over `backend`, empty.
+    pub fn new(backend: Arc<dyn MailBackend>) -> Lookups {
         Lookups {
-            engine,
+            backend,
             inner: Arc::new(Inner {
                 local_domains: Cache::new(),
                 resolutions: Cache::new(),
@@ -105,50 +105,50 @@ impl Lookups {
         }
     }
 
-    /// The engine itself, for what is not cached.
-    pub fn engine(&self) -> &Engine {
-        &self.engine
+    /// The backend itself, for what is not cached.
+    pub fn backend(&self) -> &Arc<dyn MailBackend> {
+        &self.backend
     }
 
-    /// [`Engine::is_local_domain`].
+    /// [`Directory::is_local_domain`](postdesk_contract::mail::Directory::is_local_domain).
     pub async fn is_local_domain(&self, domain: &str) -> Result<bool> {
         let key = domain.to_ascii_lowercase();
-        let generation = change_generation();
+        let generation = self.backend.change_generation();
         if let Some(v) = self.inner.local_domains.get(&key, generation) {
             return Ok(v);
         }
-        let v = self.engine.is_local_domain(domain).await?;
+        let v = self.backend.is_local_domain(domain).await?;
         self.inner.local_domains.put(key, generation, v);
         Ok(v)
     }
 
-    /// [`Engine::resolve_recipient`].
+    /// [`Directory::resolve_recipient`](postdesk_contract::mail::Directory::resolve_recipient).
     pub async fn resolve_recipient(&self, address: &str) -> Result<Resolution> {
         let key = address.to_ascii_lowercase();
-        let generation = change_generation();
+        let generation = self.backend.change_generation();
         if let Some(v) = self.inner.resolutions.get(&key, generation) {
             return v;
         }
-        let v = self.engine.resolve_recipient(address).await;
+        let v = self.backend.resolve_recipient(address).await;
         if keepable(&v) {
             self.inner.resolutions.put(key, generation, v.clone());
         }
         v
     }
 
-    /// [`Engine::domain_message_limit`].
+    /// [`Directory::domain_message_limit`](postdesk_contract::mail::Directory::domain_message_limit).
     pub async fn domain_message_limit(&self, domain: &str) -> Result<Option<u64>> {
         let key = domain.to_ascii_lowercase();
-        let generation = change_generation();
+        let generation = self.backend.change_generation();
         if let Some(v) = self.inner.limits.get(&key, generation) {
             return Ok(v);
         }
-        let v = self.engine.domain_message_limit(domain).await?;
+        let v = self.backend.domain_message_limit(domain).await?;
         self.inner.limits.put(key, generation, v);
         Ok(v)
     }
 
-    /// [`Engine::decide_policy`].
+    /// [`Directory::decide_policy`](postdesk_contract::mail::Directory::decide_policy).
     pub async fn decide_policy(&self, envelope: Envelope) -> Result<PolicyExplanation> {
         let key = (
             envelope.sender.to_ascii_lowercase(),
@@ -157,11 +157,11 @@ impl Lookups {
             envelope.protocol,
             envelope.auto_forward,
         );
-        let generation = change_generation();
+        let generation = self.backend.change_generation();
         if let Some(v) = self.inner.decisions.get(&key, generation) {
             return v;
         }
-        let v = self.engine.decide_policy(envelope).await;
+        let v = self.backend.decide_policy(envelope).await;
         if keepable(&v) {
             self.inner.decisions.put(key, generation, v.clone());
         }
@@ -172,15 +172,15 @@ impl Lookups {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use postdesk_core::Backend;
-    use postdesk_core::api::{CreateAccount, CreateDomain, RemoveAccount};
+    use postdesk_contract::Backend;
+    use postdesk_contract::api::{CreateAccount, CreateDomain, RemoveAccount};
 
     #[tokio::test]
     async fn answers_are_kept_until_the_organisation_changes() {
-        let engine = Engine::open_in_memory().await.unwrap();
+        let engine = postdesk_engine::Engine::open_in_memory().await.unwrap();
         let b = engine.local_backend();
         b.create_domain(CreateDomain { domain: "example.com".into(), limits: None, group: None }).await.unwrap();
-        let lookups = Lookups::new(engine.clone());
+        let lookups = Lookups::new(Arc::new(engine.clone()));
         assert!(lookups.resolve_recipient("ann@example.com").await.is_err());
         assert!(!lookups.is_local_domain("example.org").await.unwrap());
         b.create_account(CreateAccount {
@@ -196,7 +196,7 @@ mod tests {
         .unwrap();
         // The change moved the generation: the refusal kept a moment ago is not used.
         assert_eq!(lookups.resolve_recipient("ANN@example.com").await.unwrap().mailboxes, vec!["ann@example.com"]);
-        let kept = lookups.inner.resolutions.get(&"ann@example.com".to_string(), change_generation());
+        let kept = lookups.inner.resolutions.get(&"ann@example.com".to_string(), lookups.backend.change_generation());
         assert!(kept.is_some_and(|r| r.is_ok()), "a found address is kept");
         b.remove_account(RemoveAccount { address: "ann@example.com".into() }).await.unwrap();
         let after = lookups.resolve_recipient("ann@example.com").await;

@@ -1,9 +1,11 @@
-//! [`Policy`] over the engine's delivery-policy decision.
+//! [`Policy`] over the backend's delivery-policy decision.
 
 use async_trait::async_trait;
-use postdesk_core::Engine;
-use postdesk_core::policy::{ClientProtocol, Envelope, PolicyExplanation, PolicyRule, RecipientDecision};
-use postdesk_core::settings::{SettingLevel, SettingSource};
+use std::sync::Arc;
+
+use postdesk_contract::mail::MailBackend;
+use postdesk_contract::policy::{ClientProtocol, Envelope, PolicyExplanation, PolicyRule, RecipientDecision};
+use postdesk_contract::settings::{SettingLevel, SettingSource};
 use postdesk_smtp::{ListenerKind, Policy, PolicyRequest, Stage, Verdict};
 
 use crate::Lookups;
@@ -13,24 +15,24 @@ use crate::Lookups;
 /// (a session that authenticated is a mail client submitting, `smtp`; otherwise mail from
 /// another server, `mx`). The other stages are left to the SMTP profile's built-in checks.
 #[derive(Debug, Clone)]
-pub struct EnginePolicy {
+pub struct BackendPolicy {
     lookups: Lookups,
 }
 
-impl EnginePolicy {
-    /// A policy over `engine`.
-    pub fn new(engine: Engine) -> EnginePolicy {
-        EnginePolicy::with_lookups(Lookups::new(engine))
+impl BackendPolicy {
+    /// A policy over `backend`.
+    pub fn new(backend: Arc<dyn MailBackend>) -> BackendPolicy {
+        BackendPolicy::with_lookups(Lookups::new(backend))
     }
 
     /// A policy sharing `lookups` (and their cache) with the rest of the mail server.
-    pub fn with_lookups(lookups: Lookups) -> EnginePolicy {
-        EnginePolicy { lookups }
+    pub fn with_lookups(lookups: Lookups) -> BackendPolicy {
+        BackendPolicy { lookups }
     }
 }
 
 #[async_trait]
-impl Policy for EnginePolicy {
+impl Policy for BackendPolicy {
     async fn check(&self, request: &PolicyRequest<'_>) -> Verdict {
         let (Stage::Rcpt, Some(rcpt)) = (request.stage, request.rcpt_to) else {
             return Verdict::Continue;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use postdesk_core::Engine;
+use postdesk_contract::mail::MailBackend;
 use postdesk_smtp::store::SpoolOptions;
 use postdesk_smtp::{
     CountersSnapshot, FileSpool, InboundVerifier, ListenerKind, SmtpProfile, SmtpService, TlsIdentity,
@@ -13,7 +13,7 @@ use postdesk_smtp::{
 use tokio_util::sync::CancellationToken;
 
 use crate::delivery::{self, DeliveryStats, Stats};
-use crate::{EngineDirectory, EnginePolicy, Lookups, live};
+use crate::{BackendDirectory, BackendPolicy, Lookups, live};
 
 /// What to start.
 #[derive(Debug, Clone)]
@@ -61,7 +61,7 @@ impl MailServerOptions {
 pub struct MailServer {
     /// Held while running: one mail server per spool (see [`lock_spool`]).
     _spool_lock: std::fs::File,
-    engine: Engine,
+    backend: Arc<dyn MailBackend>,
     service: Arc<SmtpService>,
     spool: Arc<FileSpool>,
     bound: Vec<(ListenerKind, SocketAddr)>,
@@ -85,11 +85,12 @@ impl MailServer {
     /// without leaving anything running when the settings cannot be read or a listener
     /// cannot be bound, and without touching the spool when another mail server (the
     /// desktop app or `postdesk serve` on the same data folder) has it open.
-    pub async fn start(engine: Engine, options: MailServerOptions) -> std::io::Result<MailServer> {
+    pub async fn start(backend: Arc<dyn MailBackend>, options: MailServerOptions) -> std::io::Result<MailServer> {
         let spool_lock = lock_spool(&options.spool_dir)?;
         // Subscribed before reading, so that a change in between is not missed.
-        let changes = engine.subscribe_smtp_config();
-        let profile = live::load_profile(&engine, options.hostname.as_deref()).await.map_err(std::io::Error::other)?;
+        let changes = backend.subscribe_smtp_config();
+        let profile =
+            live::load_profile(backend.as_ref(), options.hostname.as_deref()).await.map_err(std::io::Error::other)?;
         let mut tls_names = options.tls_names.clone();
         if !tls_names.contains(&profile.hostname) {
             tls_names.push(profile.hostname.clone());
@@ -99,15 +100,15 @@ impl MailServer {
             tracing::info!(messages = recovery.messages, "spool recovered; delivering what is left");
         }
         let spool = Arc::new(spool);
-        let lookups = Lookups::new(engine.clone());
+        let lookups = Lookups::new(backend.clone());
         let identity = TlsIdentity::load_or_create(&options.tls_dir, &tls_names)?;
         let verifier = match options.dns_server {
             Some(addr) => InboundVerifier::with_server(addr)?,
             None => InboundVerifier::system()?,
         };
         let service =
-            SmtpService::builder(profile, Arc::new(EngineDirectory::with_lookups(lookups.clone())), spool.clone())
-                .policy(Arc::new(EnginePolicy::with_lookups(lookups.clone())))
+            SmtpService::builder(profile, Arc::new(BackendDirectory::with_lookups(lookups.clone())), spool.clone())
+                .policy(Arc::new(BackendPolicy::with_lookups(lookups.clone())))
                 .tls(identity)
                 .verifier(verifier)
                 .build()?;
@@ -131,17 +132,17 @@ impl MailServer {
         let delivery = tokio::spawn(delivery::run(lookups, spool.clone(), stats.clone(), stop.clone()));
         let reloads = Arc::new(live::ReloadCounts::default());
         let reloader = live::spawn_reloader(
-            engine.clone(),
+            backend.clone(),
             service.clone(),
             changes,
             options.hostname.clone(),
             reloads.clone(),
             stop.clone(),
         );
-        engine.set_mail_monitor(Some(Arc::new(live::Monitor { service: service.clone(), stats: stats.clone() })));
+        backend.set_mail_monitor(Some(Arc::new(live::Monitor { service: service.clone(), stats: stats.clone() })));
         Ok(MailServer {
             _spool_lock: spool_lock,
-            engine,
+            backend,
             service,
             spool,
             bound,
@@ -183,7 +184,7 @@ impl MailServer {
     /// task makes one last pass (up to `grace` again; whatever is left is delivered at the
     /// next start).
     pub async fn shutdown(self, grace: Duration) {
-        self.engine.set_mail_monitor(None);
+        self.backend.set_mail_monitor(None);
         self.service.shutdown(grace).await;
         self.spool.close();
         self.stop.cancel();

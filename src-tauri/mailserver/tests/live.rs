@@ -5,9 +5,10 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use postdesk_core::api::*;
-use postdesk_core::smtp::{SmtpListenerKind, SmtpRuleAction, SmtpRuleKind};
-use postdesk_core::{Backend, Engine};
+use postdesk_contract::Backend;
+use postdesk_contract::api::*;
+use postdesk_contract::smtp::{SmtpListenerKind, SmtpRuleAction, SmtpRuleKind};
+use postdesk_engine::Engine;
 use postdesk_mailserver::smtp::{ListAction, ListMatch, ListenerKind};
 use postdesk_mailserver::{MailServer, MailServerOptions};
 
@@ -36,7 +37,7 @@ async fn stored_changes_reach_the_running_service_and_the_status_follows_its_lif
     options.listeners = vec![(ListenerKind::Mx, any), (ListenerKind::Submission, any)];
     // Never asked (nothing is sent here), but no system resolver either.
     options.dns_server = Some(SocketAddr::from(([127, 0, 0, 1], 9)));
-    let server = MailServer::start(engine.clone(), options).await.unwrap();
+    let server = MailServer::start(std::sync::Arc::new(engine.clone()), options).await.unwrap();
     // Started from what is stored.
     assert_eq!(server.profile().hostname, "stored.example.com");
     assert_eq!(server.profile().max_recipients, 7);
@@ -87,7 +88,7 @@ async fn a_hostname_given_at_start_wins_over_the_stored_one_also_after_changes()
     options.listeners = vec![(ListenerKind::Mx, SocketAddr::from(([127, 0, 0, 1], 0)))];
     options.dns_server = Some(SocketAddr::from(([127, 0, 0, 1], 9)));
     options.hostname = Some("mx.override.test".into());
-    let server = MailServer::start(engine.clone(), options).await.unwrap();
+    let server = MailServer::start(std::sync::Arc::new(engine.clone()), options).await.unwrap();
     assert_eq!(server.profile().hostname, "mx.override.test");
     let mut settings = b.get_smtp_settings(GetSmtpSettings {}).await.unwrap();
     settings.hostname = "stored.example.com".into();
@@ -105,7 +106,7 @@ fn set_rule_value(dir: &std::path::Path, name: &str, value: &str) {
         db = sqlite3.connect(sys.argv[1], timeout=30)\n\
         db.execute('UPDATE smtp_rules SET value = ? WHERE name = ?', (sys.argv[3], sys.argv[2]))\n\
         db.commit()\n";
-    let db = dir.join(postdesk_core::engine::DATABASE_FILE);
+    let db = dir.join(postdesk_engine::DATABASE_FILE);
     let out = std::process::Command::new("python3")
         .arg("-c")
         .arg(script)
@@ -134,7 +135,7 @@ async fn a_change_that_cannot_be_loaded_keeps_the_previous_profile() {
     let mut options = MailServerOptions::defaults(dir.path());
     options.listeners = vec![(ListenerKind::Mx, SocketAddr::from(([127, 0, 0, 1], 0)))];
     options.dns_server = Some(SocketAddr::from(([127, 0, 0, 1], 9)));
-    let server = MailServer::start(engine.clone(), options).await.unwrap();
+    let server = MailServer::start(std::sync::Arc::new(engine.clone()), options).await.unwrap();
     let before = server.profile();
     assert_eq!(before.lists.len(), 1);
 

@@ -1,14 +1,15 @@
 //! The engine behind the SMTP seams, without a network: what the directory and the policy
 //! answer for an organisation provisioned through the Backend.
 
-use postdesk_core::api::*;
-use postdesk_core::model::{AccountStatus, SendPermission};
-use postdesk_core::settings::Settings;
-use postdesk_core::{Backend, Engine};
+use postdesk_contract::Backend;
+use postdesk_contract::api::*;
+use postdesk_contract::model::{AccountStatus, SendPermission};
+use postdesk_contract::settings::Settings;
+use postdesk_engine::Engine;
 use postdesk_mailserver::smtp::{
     Account, AuthOutcome, Directory, ListenerKind, Policy, PolicyRequest, RecipientStatus, Stage, Verdict,
 };
-use postdesk_mailserver::{EngineDirectory, EnginePolicy};
+use postdesk_mailserver::{BackendDirectory, BackendPolicy};
 
 const PASSWORD: &str = "Correct horse 1";
 
@@ -95,7 +96,7 @@ async fn organisation() -> (tempfile::TempDir, Engine) {
 #[tokio::test]
 async fn the_directory_resolves_quota_and_logs_in_through_the_engine() {
     let (_dir, engine) = organisation().await;
-    let d = EngineDirectory::new(engine.clone());
+    let d = BackendDirectory::new(std::sync::Arc::new(engine.clone()));
     for (rcpt, expected) in [
         ("ANN@example.com", RecipientStatus::Accept),
         ("sales@example.com", RecipientStatus::Accept),
@@ -153,7 +154,7 @@ fn refusal(v: Verdict) -> (String, String) {
 #[tokio::test]
 async fn the_policy_refuses_at_rcpt_naming_the_rule_and_its_level() {
     let (_dir, engine) = organisation().await;
-    let p = EnginePolicy::new(engine.clone());
+    let p = BackendPolicy::new(std::sync::Arc::new(engine.clone()));
     let bob = Account { id: "bob@example.com".into(), address: "bob@example.com".into() };
     let ann = Account { id: "ann@example.com".into(), address: "ann@example.com".into() };
     let sub = ListenerKind::Submission;

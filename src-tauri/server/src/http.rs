@@ -6,8 +6,11 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
-use postdesk_core::api::{HttpMethod, Operation, OperationVisitor, visit_operations};
-use postdesk_core::{Engine, Error};
+use postdesk_contract::Error;
+use postdesk_contract::api::{HttpMethod, Operation, OperationVisitor, visit_operations};
+use std::sync::Arc;
+
+use postdesk_contract::access::Authority;
 
 /// An [`Error`] as an HTTP response: the status its code maps to, the error as JSON.
 pub struct ApiError(pub Error);
@@ -31,7 +34,7 @@ impl From<Error> for ApiError {
 
 #[derive(Clone)]
 struct AppState {
-    engine: Engine,
+    authority: Arc<dyn Authority>,
 }
 
 /// Content-Security-Policy of the served UI: only our own scripts, styles and API.
@@ -40,7 +43,7 @@ pub const UI_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self
 
 /// The admin API plus the web UI's static files from `ui_dir` (a built `ui/dist`) at `/`,
 /// with a strict CSP; unknown non-API paths get `index.html` (client-side routing).
-pub fn router_with_ui(engine: Engine, ui_dir: &std::path::Path) -> Router {
+pub fn router_with_ui(authority: impl Authority + 'static, ui_dir: &std::path::Path) -> Router {
     use tower_http::services::{ServeDir, ServeFile};
     use tower_http::set_header::SetResponseHeaderLayer;
     let files = ServeDir::new(ui_dir).fallback(ServeFile::new(ui_dir.join("index.html")));
@@ -49,19 +52,20 @@ pub fn router_with_ui(engine: Engine, ui_dir: &std::path::Path) -> Router {
         .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(UI_CSP)))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")));
-    api_routes(engine).route("/api/{*rest}", axum::routing::any(unknown_route)).merge(ui)
+    api_routes(Arc::new(authority)).route("/api/{*rest}", axum::routing::any(unknown_route)).merge(ui)
 }
 
-/// The admin API for `engine`: every operation, `/api/openapi.json` and `/api/health`.
-pub fn router(engine: Engine) -> Router {
-    api_routes(engine).fallback(unknown_route)
+/// The admin API over `authority` (the engine, in `serve` and the app): every operation,
+/// `/api/openapi.json` and `/api/health`.
+pub fn router(authority: impl Authority + 'static) -> Router {
+    api_routes(Arc::new(authority)).fallback(unknown_route)
 }
 
 async fn unknown_route() -> ApiError {
     ApiError(Error::not_found("no such API route"))
 }
 
-fn api_routes(engine: Engine) -> Router {
+fn api_routes(authority: Arc<dyn Authority>) -> Router {
     let mut mount = Mount { router: Router::new() };
     visit_operations(&mut mount);
     let spec = crate::openapi::document();
@@ -71,7 +75,7 @@ fn api_routes(engine: Engine) -> Router {
         .route("/api/health", get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }))
         // A full batch of accounts with notes is a few MB; nothing legitimate is bigger.
         .layer(axum::extract::DefaultBodyLimit::max(16 * 1024 * 1024))
-        .with_state(AppState { engine })
+        .with_state(AppState { authority })
 }
 
 struct Mount {
@@ -100,11 +104,11 @@ async fn handle<O: Operation>(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Result<axum::Json<O::Output>, ApiError> {
-    let caller = state.engine.authenticate(bearer(&headers)?).await?;
+    let caller = state.authority.authenticate(bearer(&headers)?).await?;
     let path = path.map(|Path(p)| p).unwrap_or_default();
     let params = decode::<O>(&path, query.as_deref(), &body)?;
-    let backend = state.engine.backend_for(caller);
-    Ok(axum::Json(params.invoke(&backend).await?))
+    let backend = state.authority.backend_for(caller);
+    Ok(axum::Json(params.invoke(backend.as_ref()).await?))
 }
 
 fn bearer(headers: &HeaderMap) -> Result<&str, Error> {
@@ -149,7 +153,7 @@ mod tests {
     use axum::body::Body;
     use axum::http::Request;
     use http_body_util::BodyExt;
-    use postdesk_core::api::{CreateAccount, ListAccounts};
+    use postdesk_contract::api::{CreateAccount, ListAccounts};
     use tower::ServiceExt;
 
     #[test]
@@ -183,7 +187,7 @@ mod tests {
 
     #[tokio::test]
     async fn every_route_needs_a_valid_token() {
-        let engine = Engine::open_in_memory().await.unwrap();
+        let engine = postdesk_engine::Engine::open_in_memory().await.unwrap();
         let app = router(engine);
         let (status, body) = call(app.clone(), Request::get("/api/domains").body(Body::empty()).unwrap()).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -203,7 +207,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("postdesk-ui-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("index.html"), "<!doctype html><title>Postdesk</title>").unwrap();
-        let app = router_with_ui(Engine::open_in_memory().await.unwrap(), &dir);
+        let app = router_with_ui(postdesk_engine::Engine::open_in_memory().await.unwrap(), &dir);
         for path in ["/", "/accounts/example.com"] {
             let response = app.clone().oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
             assert_eq!(response.status(), StatusCode::OK, "{path}");

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document of the admin API, generated from the operation table and
 //! the types' JSON Schemas (schemars), so it cannot disagree with the routes.
 
-use postdesk_core::api::{Operation, OperationVisitor, visit_operations};
+use postdesk_contract::api::{Operation, OperationVisitor, visit_operations};
 use schemars::SchemaGenerator;
 use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
@@ -53,7 +53,7 @@ pub fn document() -> Value {
     settings.definitions_path = "#/components/schemas/".into();
     let mut visitor = Paths { generator: settings.into_generator(), paths: Map::new(), query_ops: Vec::new() };
     visit_operations(&mut visitor);
-    visitor.generator.subschema_for::<postdesk_core::Error>();
+    visitor.generator.subschema_for::<postdesk_contract::Error>();
     let schemas = visitor.generator.take_definitions(true);
     for (path, method, schema_name) in &visitor.query_ops {
         let Some(schema) = schemas.get(schema_name) else { continue };

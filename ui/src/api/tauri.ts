@@ -1,9 +1,9 @@
 import { invoke } from "@tauri-apps/api/core";
 import type { OperationName } from "../bindings/operations";
-import type { AddRemoteBackend } from "../bindings/AddRemoteBackend";
-import type { BackendInfo } from "../bindings/BackendInfo";
-import type { LocalServerSettings } from "../bindings/LocalServerSettings";
-import type { LocalServerStatus } from "../bindings/LocalServerStatus";
+import type { AddRemoteBackend } from "../bindings-desktop/AddRemoteBackend";
+import type { BackendInfo } from "../bindings-desktop/BackendInfo";
+import type { LocalServerSettings } from "../bindings-desktop/LocalServerSettings";
+import type { LocalServerStatus } from "../bindings-desktop/LocalServerStatus";
 import type { LocalSmtpSettings } from "../bindings-desktop/LocalSmtpSettings";
 import type { LocalSmtpStatus } from "../bindings-desktop/LocalSmtpStatus";
 import { toBackendError } from "./errors";

@@ -3,7 +3,7 @@ import { createClient, type Client } from "../api/client";
 import { BackendError } from "../api/errors";
 import { HttpTransport } from "../api/http";
 import { Desktop, TauriTransport, inTauri } from "../api/tauri";
-import type { BackendInfo } from "../bindings/BackendInfo";
+import type { BackendInfo } from "../bindings-desktop/BackendInfo";
 import { useAsync } from "../components/hooks";
 import { BackendView } from "./BackendView";
 import { Login, TOKEN_KEY, readToken } from "./Login";

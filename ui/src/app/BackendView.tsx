@@ -2,7 +2,7 @@ import { useEffect, useMemo, useState } from "react";
 import type { Client } from "../api/client";
 import type { BackendError } from "../api/errors";
 import type { Desktop } from "../api/tauri";
-import type { BackendInfo } from "../bindings/BackendInfo";
+import type { BackendInfo } from "../bindings-desktop/BackendInfo";
 import { PageError } from "../components/forms";
 import { useAsync } from "../components/hooks";
 import { AccountsPage } from "../pages/AccountsPage";

@@ -1,7 +1,7 @@
 import { useState } from "react";
 import type { BackendError } from "../api/errors";
 import type { Desktop } from "../api/tauri";
-import type { BackendInfo } from "../bindings/BackendInfo";
+import type { BackendInfo } from "../bindings-desktop/BackendInfo";
 import { Confirm, Dialog, DialogButtons, Field, FormError } from "../components/forms";
 import { useAction } from "../components/hooks";
 import { useTheme } from "./theme";

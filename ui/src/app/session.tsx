@@ -1,7 +1,7 @@
 import { createContext, useContext } from "react";
 import type { Client } from "../api/client";
 import type { Desktop } from "../api/tauri";
-import type { BackendInfo } from "../bindings/BackendInfo";
+import type { BackendInfo } from "../bindings-desktop/BackendInfo";
 import type { Caller } from "../bindings/Caller";
 import type { Domain } from "../bindings/Domain";
 import type { BackendError } from "../api/errors";

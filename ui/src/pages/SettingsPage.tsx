@@ -1,6 +1,6 @@
 import { useState, type ChangeEvent } from "react";
 import { useSession } from "../app/session";
-import type { LocalServerStatus } from "../bindings/LocalServerStatus";
+import type { LocalServerStatus } from "../bindings-desktop/LocalServerStatus";
 import type { LocalSmtpListenerKind } from "../bindings-desktop/LocalSmtpListenerKind";
 import type { LocalSmtpSettings } from "../bindings-desktop/LocalSmtpSettings";
 import type { LocalSmtpStatus } from "../bindings-desktop/LocalSmtpStatus";

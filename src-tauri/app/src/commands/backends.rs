@@ -1,7 +1,7 @@
 //! Commands of the backend list and of operations on one backend.
 
-use postdesk_core::Error;
-use postdesk_core::desktop::{AddRemoteBackend, BackendInfo};
+use crate::ipc::{AddRemoteBackend, BackendInfo};
+use postdesk_contract::Error;
 use serde_json::Value;
 use tauri::State;
 

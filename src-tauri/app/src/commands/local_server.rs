@@ -1,7 +1,7 @@
 //! Commands of the bundled server's listener.
 
-use postdesk_core::Error;
-use postdesk_core::desktop::{LocalServerSettings, LocalServerStatus};
+use crate::ipc::{LocalServerSettings, LocalServerStatus};
+use postdesk_contract::Error;
 use tauri::State;
 
 use crate::state::AppState;

@@ -1,6 +1,6 @@
 //! Commands of the local mail server (the SMTP listeners started with the app).
 
-use postdesk_core::Error;
+use postdesk_contract::Error;
 use tauri::State;
 
 use crate::local_smtp::{LocalSmtpSettings, LocalSmtpStatus};

@@ -1,5 +1,5 @@
 //! The IPC commands, one module per concern; each is a thin wrapper over the plain
-//! modules, and every error reaches JavaScript as `postdesk_core::Error`
+//! modules, and every error reaches JavaScript as `postdesk_contract::Error`
 //! (`{code, message, field?}`), so the `invoke` promise rejects with that object.
 
 pub mod backends;

@@ -1,45 +1,17 @@
 //! Mailbox logins (used by the SMTP, IMAP and POP3 services): password verification,
 //! failed-login counting and lockout.
 
-use serde::Serialize;
-
 use super::audit::{self, Change};
 use super::settings::lockout_threshold_sql;
 use super::{Engine, now};
 use crate::error::Result;
 use crate::model::AccountStatus;
 use crate::{password, validate};
+use postdesk_contract::mail::{Login, LoginRefusal};
 
 /// Failed logins in a row that lock an account unless the domain's `lockout_threshold`
 /// setting says otherwise (batch settings on the domain default, or `update_mailbox_settings`).
 pub const DEFAULT_LOCKOUT_THRESHOLD: u32 = 5;
-
-/// Why a login was refused. Deliberately coarse towards the client: the services say
-/// "authentication failed" for `WrongCredentials`, whatever was wrong.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LoginRefusal {
-    /// Unknown address, no password set, or wrong password.
-    WrongCredentials,
-    /// Locked after too many failures; a password reset unlocks it.
-    Locked,
-    /// Disabled or deleted by an admin.
-    Disabled,
-}
-
-/// The outcome of a login attempt.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Login {
-    /// Accepted; the canonical account address.
-    Accepted {
-        /// The account logged in (an alias login yields its account).
-        address: String,
-        /// The user must change the password now.
-        force_password_change: bool,
-    },
-    /// Refused.
-    Refused(LoginRefusal),
-}
 
 impl Engine {
     /// Checks `password` for the account (or account alias) `login`. A wrong password

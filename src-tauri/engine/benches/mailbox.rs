@@ -9,9 +9,10 @@
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use postdesk_core::api::*;
-use postdesk_core::model::*;
-use postdesk_core::{Backend, Engine, LocalBackend};
+use postdesk_contract::Backend;
+use postdesk_contract::api::*;
+use postdesk_contract::model::*;
+use postdesk_engine::{Engine, LocalBackend};
 
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -31,7 +32,7 @@ fn hash_samples(n: usize) -> Vec<Duration> {
     (0..n)
         .map(|i| {
             let t = Instant::now();
-            postdesk_core::password::hash(&format!("Bench pass {i}")).unwrap();
+            postdesk_engine::password::hash(&format!("Bench pass {i}")).unwrap();
             t.elapsed()
         })
         .collect()
@@ -47,7 +48,7 @@ fn load() -> String {
 fn import_file(domain: &str, rows: usize, passwords: bool) -> Vec<u8> {
     let mut book = rust_xlsxwriter::Workbook::new();
     let sheet = book.add_worksheet();
-    for (c, h) in postdesk_core::xlsx::COLUMNS.iter().enumerate() {
+    for (c, h) in postdesk_xlsx::COLUMNS.iter().enumerate() {
         sheet.write_string(0, c as u16, *h).unwrap();
     }
     let departments = ["Sales/East", "Sales/West", "Support", "Ops/Night"];

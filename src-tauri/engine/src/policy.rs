@@ -12,11 +12,11 @@ use super::{Engine, LocalBackend};
 use crate::api::*;
 use crate::error::{Error, Result};
 use crate::model::{AccountStatus, Page, SendPermission};
-use crate::policy::{
+use crate::validate;
+use postdesk_contract::policy::{
     self, AccountFacts, ClientProtocol, Envelope, PolicyDecision, PolicyExplanation, PolicyInput, RecipientFacts,
 };
-use crate::settings::EffectiveSettings;
-use crate::validate;
+use postdesk_contract::settings::EffectiveSettings;
 
 /// Most recipients one explanation takes.
 const MAX_RECIPIENTS: usize = 100;

@@ -1,5 +1,5 @@
-//! Types of the desktop app's own IPC commands (backend list, keyring, local server),
-//! kept here so they are generated to TypeScript with everything else.
+//! Types of the desktop app's own IPC commands (backend list, keyring, local server, local
+//! SMTP), generated to TypeScript into the UI's `src/bindings-desktop` (never by hand).
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -96,4 +96,30 @@ pub struct LocalServerStatus {
     pub settings: LocalServerSettings,
     /// Why the last start failed, if it did.
     pub error: Option<String>,
+}
+
+/// Writes the TypeScript bindings of the app's own types into `dir` (the UI's
+/// `src/bindings-desktop`), with ts-rs like the operation table's.
+pub fn write_typescript(dir: &std::path::Path) -> std::result::Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let export = |r: std::result::Result<(), ts_rs::ExportError>| r.map_err(|e| e.to_string());
+    export(BackendInfo::export_all_to(dir))?;
+    export(AddRemoteBackend::export_all_to(dir))?;
+    export(LocalServerSettings::export_all_to(dir))?;
+    export(LocalServerStatus::export_all_to(dir))?;
+    export(crate::local_smtp::LocalSmtpStatus::export_all_to(dir))?;
+    export(crate::local_smtp::LocalSmtpSettings::export_all_to(dir))
+}
+
+#[cfg(test)]
+mod tests {
+    /// Fails when `ui/src/bindings-desktop` is not what these types generate.
+    #[test]
+    fn committed_typescript_bindings_are_current() {
+        postdesk_contract::bindings::assert_current(
+            &std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/bindings-desktop"),
+            super::write_typescript,
+            "UPDATE_BINDINGS=1 cargo test -p postdesk-app --no-default-features bindings",
+        );
+    }
 }

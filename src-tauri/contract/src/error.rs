@@ -146,6 +146,7 @@ impl Error {
     }
 }
 
+#[cfg(feature = "sqlx")]
 impl From<sqlx::Error> for Error {
     fn from(err: sqlx::Error) -> Self {
         if let sqlx::Error::Database(db) = &err {
@@ -165,6 +166,7 @@ impl From<sqlx::Error> for Error {
     }
 }
 
+#[cfg(feature = "sqlx")]
 impl From<sqlx::migrate::MigrateError> for Error {
     fn from(err: sqlx::migrate::MigrateError) -> Self {
         Error::internal(format!("database migration failed: {err}"))

@@ -11,14 +11,16 @@
 //!   so text like `=cmd|'/C calc'!A0` stays inert; passwords are never exported (the
 //!   caller has none to give).
 //!
-//! No database here: the engine validates rows against the backend (engine/import.rs).
+//! No database here: the engine validates rows against the backend (`postdesk-engine`, import.rs).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 use std::io::{Cursor, Read};
 
 use calamine::{DataRef, Reader, Xlsx};
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
 
-use crate::error::{Error, Result, RowError};
+use postdesk_contract::error::{Error, Result, RowError};
 
 /// Largest import file accepted.
 pub const MAX_FILE_BYTES: usize = 1024 * 1024;
@@ -493,7 +495,7 @@ pub struct RuleRow {
 
 /// Reads the rules of an SMTP rules file, in file order; the same file checks as accounts.
 pub fn read_rules(bytes: &[u8]) -> Result<Vec<RuleRow>> {
-    let table = Table { columns: &RULE_COLUMNS, max_rows: crate::smtp::MAX_RULES, noun: "rules" };
+    let table = Table { columns: &RULE_COLUMNS, max_rows: postdesk_contract::smtp::MAX_RULES, noun: "rules" };
     Ok(read_table(bytes, &table)?
         .into_iter()
         .map(|(row, mut cells)| RuleRow {
@@ -544,7 +546,7 @@ pub fn rules_template() -> Result<Vec<u8>> {
 
 /// Writes SMTP rules in the template's columns, in order, every cell a plain value, so an
 /// export imports back as it is.
-pub fn write_rules(rules: &[crate::smtp::SmtpRule]) -> Result<Vec<u8>> {
+pub fn write_rules(rules: &[postdesk_contract::smtp::SmtpRule]) -> Result<Vec<u8>> {
     let mut book = Workbook::new();
     let bold = Format::new().set_bold();
     let sheet = book.add_worksheet();

@@ -103,11 +103,11 @@ pub(crate) async fn update_settings(b: &LocalBackend, p: UpdateMailboxSettings) 
     let domain = validate::domain(&p.domain)?;
     b.caller.require(Page::Accounts, Some(&domain), true)?;
     if let Some(n) = p.lockout_threshold
-        && !(1..=crate::settings::MAX_LOCKOUT_THRESHOLD).contains(&n)
+        && !(1..=postdesk_contract::settings::MAX_LOCKOUT_THRESHOLD).contains(&n)
     {
         return Err(Error::validation(format!(
             "the lockout threshold is 1 to {} failed logins",
-            crate::settings::MAX_LOCKOUT_THRESHOLD
+            postdesk_contract::settings::MAX_LOCKOUT_THRESHOLD
         ))
         .with_field("lockout_threshold"));
     }

@@ -24,9 +24,7 @@ use super::Engine;
 use crate::error::{Error, Result};
 use crate::model::AccountStatus;
 use crate::validate;
-
-/// Folders every mailbox has, created on first use, in display order.
-pub const STANDARD_FOLDERS: [&str; 5] = ["INBOX", "Sent", "Drafts", "Junk", "Trash"];
+pub use postdesk_contract::mail::{Delivered, KeyedMessage, KeyedOutcome, STANDARD_FOLDERS};
 
 /// Where blobs live. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -170,17 +168,6 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + '
     tokio::task::spawn_blocking(work).await.map_err(|e| Error::internal(format!("mail storage task failed: {e}")))?
 }
 
-/// Where a delivered message went.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivered {
-    /// The account that received it.
-    pub account: String,
-    /// The folder.
-    pub folder: String,
-    /// Its UID in that folder.
-    pub uid: u32,
-}
-
 /// The current time as UNIX seconds, for UIDVALIDITY (a 32-bit non-zero number).
 fn uidvalidity() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp().clamp(1, i64::from(u32::MAX))
@@ -253,32 +240,6 @@ pub(crate) async fn delete_messages(conn: &mut SqliteConnection, account_id: i64
         .await?;
     sqlx::query("DELETE FROM messages WHERE account_id = ?").bind(account_id).execute(conn).await?;
     Ok((count as u32, bytes as u64, hashes))
-}
-
-/// One message for [`Engine::deliver_batch`].
-#[derive(Debug, Clone)]
-pub struct KeyedMessage {
-    /// Names this delivery; the same key is never delivered twice.
-    pub key: String,
-    /// The accounts (their own addresses, canonical) whose INBOX receives it.
-    pub mailboxes: Vec<String>,
-    /// The raw RFC 5322 bytes.
-    pub raw: Vec<u8>,
-    /// The folder instead of the INBOX (`Junk` for mail the inbound checks flagged).
-    pub folder: Option<String>,
-}
-
-/// What became of one [`KeyedMessage`].
-#[derive(Debug)]
-pub struct KeyedOutcome {
-    /// Its key.
-    pub key: String,
-    /// The key was delivered before: nothing was stored this time.
-    pub already: bool,
-    /// Where it was stored.
-    pub delivered: Vec<Delivered>,
-    /// Mailboxes that did not take it, and why (no such account, disabled, full).
-    pub refused: Vec<(String, Error)>,
 }
 
 /// Inserts a message row for the account at `address` (canonical) in the caller's write

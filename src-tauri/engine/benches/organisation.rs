@@ -6,9 +6,10 @@
 
 use std::time::{Duration, Instant};
 
-use postdesk_core::api::*;
-use postdesk_core::model::*;
-use postdesk_core::{Backend, Engine};
+use postdesk_contract::Backend;
+use postdesk_contract::api::*;
+use postdesk_contract::model::*;
+use postdesk_engine::Engine;
 
 fn stats(mut samples: Vec<Duration>) -> String {
     samples.sort();

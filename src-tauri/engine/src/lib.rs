@@ -1,4 +1,7 @@
-//! The in-process backend: the organisation engine over SQLite.
+//! Postdesk's engine: the organisation, the mail store and the SMTP profile over SQLite.
+//!
+//! It implements the contract's [`Backend`] as [`LocalBackend`] (one caller, every
+//! operation) and the mail-service seam ([`postdesk_contract::mail`]) for the services.
 //!
 //! Invariants:
 //! * every mutating operation is one `BEGIN IMMEDIATE` transaction that also writes its
@@ -6,7 +9,15 @@
 //! * permissions are checked before anything is looked up, so a caller learns nothing
 //!   about domains outside its scope (403, never 404);
 //! * SQLite runs in WAL mode with `synchronous = FULL`: a committed change survives a
-//!   crash or power loss.
+//!   crash or power loss;
+//! * nothing returns a password or a password hash.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+// The contract's modules under their short names, as the engine's files use them.
+pub(crate) use postdesk_contract::{Backend, Error, ErrorCode, Result};
+pub(crate) use postdesk_contract::{api, error, model, pickup, validate};
+pub(crate) use postdesk_xlsx as xlsx;
 
 mod access;
 mod accounts;
@@ -19,7 +30,9 @@ mod domains;
 mod import;
 mod login;
 mod mailbox;
+pub mod password;
 mod recycle;
+mod services;
 mod store;
 // Batch settings, address book and policy explainer (issue 5).
 mod batches;
@@ -36,18 +49,19 @@ use sqlx::SqliteConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::api::*;
-use crate::error::{Error, Result};
 use crate::model::*;
 
 pub use access::LOCAL_OWNER;
 pub use admins::FirstStart;
 pub use audit::change_generation;
 pub use batches::MAX_SELECTION;
-pub use login::{DEFAULT_LOCKOUT_THRESHOLD, Login, LoginRefusal};
+pub use login::DEFAULT_LOCKOUT_THRESHOLD;
 pub use mailbox::{IMAP_PORT, POP3_PORT, SMTP_SUBMISSION_PORT, SMTP_SUBMISSIONS_PORT};
+pub use postdesk_contract::mail::{Login, LoginRefusal};
 pub use recycle::Purged;
 pub use store::{Delivered, KeyedMessage, KeyedOutcome, STANDARD_FOLDERS};
 
+/// The engine's migrations (`migrations/`, embedded in the binary).
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// The organisation engine: a SQLite database and the rules over it. Cheap to clone.
@@ -394,57 +408,63 @@ impl Backend for LocalBackend {
     }
 
     // ---- Batch settings, address book, policy (issue 5) -------------------------------
-    async fn get_settings(&self, p: GetSettings) -> Result<crate::settings::LevelSettings> {
+    async fn get_settings(&self, p: GetSettings) -> Result<postdesk_contract::settings::LevelSettings> {
         settings::get(self, p).await
     }
-    async fn get_effective_settings(&self, p: GetEffectiveSettings) -> Result<crate::settings::EffectiveSettings> {
+    async fn get_effective_settings(
+        &self,
+        p: GetEffectiveSettings,
+    ) -> Result<postdesk_contract::settings::EffectiveSettings> {
         settings::get_effective(self, p).await
     }
-    async fn update_settings(&self, p: UpdateSettings) -> Result<crate::settings::BatchOutcome> {
+    async fn update_settings(&self, p: UpdateSettings) -> Result<postdesk_contract::settings::BatchOutcome> {
         settings::update(self, p).await
     }
-    async fn reset_passwords(&self, p: ResetPasswords) -> Result<crate::settings::BatchOutcome> {
+    async fn reset_passwords(&self, p: ResetPasswords) -> Result<postdesk_contract::settings::BatchOutcome> {
         batches::reset_passwords(self, p).await
     }
-    async fn clear_security_questions(&self, p: ClearSecurityQuestions) -> Result<crate::settings::BatchOutcome> {
+    async fn clear_security_questions(
+        &self,
+        p: ClearSecurityQuestions,
+    ) -> Result<postdesk_contract::settings::BatchOutcome> {
         batches::clear_security_questions(self, p).await
     }
-    async fn list_batches(&self, p: ListBatches) -> Result<Vec<crate::settings::Batch>> {
+    async fn list_batches(&self, p: ListBatches) -> Result<Vec<postdesk_contract::settings::Batch>> {
         batches::list(self, p).await
     }
-    async fn undo_batch(&self, p: UndoBatch) -> Result<crate::settings::BatchOutcome> {
+    async fn undo_batch(&self, p: UndoBatch) -> Result<postdesk_contract::settings::BatchOutcome> {
         batches::undo(self, p).await
     }
-    async fn list_address_book(&self, p: ListAddressBook) -> Result<crate::settings::AddressBook> {
+    async fn list_address_book(&self, p: ListAddressBook) -> Result<postdesk_contract::settings::AddressBook> {
         settings::address_book(self, p).await
     }
-    async fn explain_policy(&self, p: ExplainPolicy) -> Result<crate::policy::PolicyExplanation> {
+    async fn explain_policy(&self, p: ExplainPolicy) -> Result<postdesk_contract::policy::PolicyExplanation> {
         policy::explain(self, p).await
     }
 
     // ---- SMTP service admin (issue 7) ----------------------------------------------------
-    async fn get_smtp_settings(&self, p: GetSmtpSettings) -> Result<crate::smtp::SmtpSettings> {
+    async fn get_smtp_settings(&self, p: GetSmtpSettings) -> Result<postdesk_contract::smtp::SmtpSettings> {
         smtp::get_settings(self, p).await
     }
-    async fn update_smtp_settings(&self, p: UpdateSmtpSettings) -> Result<crate::smtp::SmtpSettings> {
+    async fn update_smtp_settings(&self, p: UpdateSmtpSettings) -> Result<postdesk_contract::smtp::SmtpSettings> {
         smtp::update_settings(self, p).await
     }
-    async fn list_smtp_rules(&self, p: ListSmtpRules) -> Result<Vec<crate::smtp::SmtpRule>> {
+    async fn list_smtp_rules(&self, p: ListSmtpRules) -> Result<Vec<postdesk_contract::smtp::SmtpRule>> {
         smtp::list_rules(self, p).await
     }
-    async fn add_smtp_rule(&self, p: AddSmtpRule) -> Result<crate::smtp::SmtpRule> {
+    async fn add_smtp_rule(&self, p: AddSmtpRule) -> Result<postdesk_contract::smtp::SmtpRule> {
         smtp::add_rule(self, p).await
     }
-    async fn update_smtp_rule(&self, p: UpdateSmtpRule) -> Result<crate::smtp::SmtpRule> {
+    async fn update_smtp_rule(&self, p: UpdateSmtpRule) -> Result<postdesk_contract::smtp::SmtpRule> {
         smtp::update_rule(self, p).await
     }
     async fn remove_smtp_rule(&self, p: RemoveSmtpRule) -> Result<()> {
         smtp::remove_rule(self, p).await
     }
-    async fn move_smtp_rule(&self, p: MoveSmtpRule) -> Result<Vec<crate::smtp::SmtpRule>> {
+    async fn move_smtp_rule(&self, p: MoveSmtpRule) -> Result<Vec<postdesk_contract::smtp::SmtpRule>> {
         smtp::move_rule(self, p).await
     }
-    async fn import_smtp_rules(&self, p: ImportSmtpRules) -> Result<crate::smtp::SmtpRulesImported> {
+    async fn import_smtp_rules(&self, p: ImportSmtpRules) -> Result<postdesk_contract::smtp::SmtpRulesImported> {
         smtp::import_rules(self, p).await
     }
     async fn export_smtp_rules(&self, p: ExportSmtpRules) -> Result<ExportedFile> {
@@ -453,7 +473,7 @@ impl Backend for LocalBackend {
     async fn smtp_rules_template(&self, p: SmtpRulesTemplate) -> Result<ExportedFile> {
         smtp::template(self, p).await
     }
-    async fn get_smtp_status(&self, p: GetSmtpStatus) -> Result<crate::smtp::SmtpStatus> {
+    async fn get_smtp_status(&self, p: GetSmtpStatus) -> Result<postdesk_contract::smtp::SmtpStatus> {
         smtp::status(self, p).await
     }
 }

@@ -1,13 +1,17 @@
-//! Role checks. Every operation calls one of these before it looks anything up.
+//! Role checks: the rules every backend applies to its caller before it looks anything up.
 
+use crate::api::Backend;
 use crate::error::{Error, Result};
 use crate::model::{Caller, Page, Role};
 
-/// Name of the implicit owner when the engine is driven locally (desktop app, CLI).
-pub const LOCAL_OWNER: &str = "local";
-
-pub(crate) fn local_owner() -> Caller {
-    Caller { name: LOCAL_OWNER.into(), role: Role::Owner, pages: Page::ALL.to_vec(), domains: None }
+/// What serves the admin API over a backend: who a bearer token belongs to, and the
+/// backend acting as that caller (every operation then checks the caller itself).
+#[async_trait::async_trait]
+pub trait Authority: Send + Sync {
+    /// The caller an API token acts as; `unauthenticated` for an unknown or revoked token.
+    async fn authenticate(&self, token: &str) -> Result<Caller>;
+    /// A backend acting as `caller`.
+    fn backend_for(&self, caller: Caller) -> Box<dyn Backend>;
 }
 
 impl Caller {
@@ -23,7 +27,7 @@ impl Caller {
 
     /// Refuses unless the caller may use `page` (for writing, when `write`) on `domain`;
     /// `domain = None` means "all domains" (creating domains, domain groups).
-    pub(crate) fn require(&self, page: Page, domain: Option<&str>, write: bool) -> Result<()> {
+    pub fn require(&self, page: Page, domain: Option<&str>, write: bool) -> Result<()> {
         if self.role == Role::Owner {
             return Ok(());
         }
@@ -50,7 +54,7 @@ impl Caller {
 
     /// Refuses unless the caller may read `page` in at least some domain; for listings
     /// that are then filtered to the caller's domains.
-    pub(crate) fn require_page(&self, page: Page) -> Result<()> {
+    pub fn require_page(&self, page: Page) -> Result<()> {
         if self.has_page(page) {
             Ok(())
         } else {
@@ -59,7 +63,7 @@ impl Caller {
     }
 
     /// Refuses unless the caller is an owner (admin users and tokens).
-    pub(crate) fn require_owner(&self) -> Result<()> {
+    pub fn require_owner(&self) -> Result<()> {
         if self.role == Role::Owner {
             Ok(())
         } else {
@@ -88,7 +92,7 @@ mod tests {
 
     #[test]
     fn owners_may_do_everything() {
-        let c = local_owner();
+        let c = Caller { name: "local".into(), role: Role::Owner, pages: Page::ALL.to_vec(), domains: None };
         assert!(c.require(Page::Accounts, Some("x.example"), true).is_ok());
         assert!(c.require(Page::Domains, None, true).is_ok());
         assert!(c.require_owner().is_ok());

@@ -20,8 +20,8 @@ use crate::api::*;
 use crate::error::{Error, Result};
 use crate::model::Page;
 use crate::password;
-use crate::settings::{Batch, BatchOutcome, SettingLevel, UndoState};
 use crate::validate;
+use postdesk_contract::settings::{Batch, BatchOutcome, SettingLevel, UndoState};
 
 /// Most accounts one batch may name by address.
 pub const MAX_SELECTION: usize = 10_000;
@@ -366,7 +366,7 @@ pub(crate) async fn undo(b: &LocalBackend, p: UndoBatch) -> Result<BatchOutcome>
         } else if current != after {
             stale.push(format!("{label}: {key} is now {}", current.as_deref().unwrap_or("inherited")));
         }
-        let Some(key) = crate::settings::SettingKey::parse(&key) else { continue };
+        let Some(key) = postdesk_contract::settings::SettingKey::parse(&key) else { continue };
         // The undo writes the batch's before-state back: its change runs the other way.
         changes.push(OverrideChange {
             scope,

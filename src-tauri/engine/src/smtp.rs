@@ -26,8 +26,8 @@ use super::{Engine, LocalBackend, now};
 use crate::api::*;
 use crate::error::{Error, Result, RowError};
 use crate::model::{ExportedFile, Page};
-use crate::smtp::*;
 use crate::{validate, xlsx};
+use postdesk_contract::smtp::*;
 
 /// The engine's link to the mail server, shared by every clone of the engine.
 pub(crate) struct Hooks {

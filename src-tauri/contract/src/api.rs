@@ -546,7 +546,7 @@ macro_rules! operations {
         $name:ident : $method:ident $path:literal $params:ident => $output:ty, mutates = $mutates:literal;
     )*) => {
         /// Everything the UI can do, as one async interface. Implemented in-process by
-        /// [`crate::engine::LocalBackend`] and remotely by every [`Transport`].
+        /// the engine's `LocalBackend` and remotely by every [`Transport`].
         #[async_trait::async_trait]
         pub trait Backend: Send + Sync {
             $( $(#[doc = $doc])* async fn $name(&self, params: $params) -> Result<$output>; )*

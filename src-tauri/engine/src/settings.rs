@@ -19,8 +19,8 @@ use super::{Engine, LocalBackend, domain_id, domains};
 use crate::api::*;
 use crate::error::{Error, Result};
 use crate::model::Page;
-use crate::settings::*;
 use crate::validate;
+use postdesk_contract::settings::*;
 
 /// A department's ancestry, root first: `(id, path)` of each level down to it.
 pub(crate) async fn chain(conn: &mut SqliteConnection, department: i64) -> Result<Vec<(i64, String)>> {
@@ -554,7 +554,7 @@ impl Engine {
 
 #[cfg(test)]
 mod lockout_tests {
-    use crate::settings::ResolvedSettings;
+    use postdesk_contract::settings::ResolvedSettings;
 
     #[test]
     fn the_sql_default_of_the_lockout_threshold_is_the_settings_default() {

@@ -12,11 +12,12 @@
 
 use std::time::{Duration, Instant};
 
-use postdesk_core::api::*;
-use postdesk_core::model::*;
-use postdesk_core::policy::{self, AccountFacts, ClientProtocol, Envelope, PolicyInput, RecipientFacts};
-use postdesk_core::settings::*;
-use postdesk_core::{Backend, Engine};
+use postdesk_contract::Backend;
+use postdesk_contract::api::*;
+use postdesk_contract::model::*;
+use postdesk_contract::policy::{self, AccountFacts, ClientProtocol, Envelope, PolicyInput, RecipientFacts};
+use postdesk_contract::settings::*;
+use postdesk_engine::Engine;
 
 const DOMAIN: &str = "bench.example";
 

@@ -1,0 +1,211 @@
+//! The mail-service seam: what the mail services (SMTP today; IMAP, POP3, the outbound
+//! queue and the fetchers next) may ask of a backend's store, and nothing more.
+//!
+//! Three traits, each implemented by the engine and held by the services as `Arc<dyn …>`:
+//! * [`Directory`] — who exists and what they may do: local domains, recipient
+//!   resolution, mailbox logins (with lockout), effective settings, the delivery-policy
+//!   decision, size limits and mailbox room;
+//! * [`MailStore`] — the mailboxes: idempotent batch delivery, and the folder/message/flag/
+//!   UID operations an IMAP or POP3 server needs (UIDs only grow; UIDVALIDITY changes only
+//!   when a folder is created again);
+//! * [`ServiceHooks`] — the service's side of the admin API: its stored configuration, a
+//!   change notification, the monitor behind `get_smtp_status`, and the organisation's
+//!   change generation (for caches).
+//!
+//! [`MailBackend`] is the three together. No trait method checks an admin's role: the
+//! services act for the server, and what they do is bounded by the directory's rules.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::model::Resolution;
+use crate::policy::{Envelope, PolicyExplanation};
+use crate::settings::EffectiveSettings;
+use crate::smtp::{MailServiceMonitor, SmtpConfig};
+
+/// Folders every mailbox has, created on first use, in display order.
+pub const STANDARD_FOLDERS: [&str; 5] = ["INBOX", "Sent", "Drafts", "Junk", "Trash"];
+
+/// Why a login was refused. Deliberately coarse towards the client: the services say
+/// "authentication failed" for `WrongCredentials`, whatever was wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoginRefusal {
+    /// Unknown address, no password set, or wrong password.
+    WrongCredentials,
+    /// Locked after too many failures; a password reset unlocks it.
+    Locked,
+    /// Disabled or deleted by an admin.
+    Disabled,
+}
+
+/// The outcome of a login attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Login {
+    /// Accepted; the canonical account address.
+    Accepted {
+        /// The account logged in (an alias login yields its account).
+        address: String,
+        /// The user must change the password now.
+        force_password_change: bool,
+    },
+    /// Refused.
+    Refused(LoginRefusal),
+}
+
+/// One message for [`MailStore::deliver_batch`].
+#[derive(Debug, Clone)]
+pub struct KeyedMessage {
+    /// Names this delivery; the same key is never delivered twice.
+    pub key: String,
+    /// The accounts (their own addresses, canonical) whose INBOX receives it.
+    pub mailboxes: Vec<String>,
+    /// The raw RFC 5322 bytes.
+    pub raw: Vec<u8>,
+    /// The folder instead of the INBOX (`Junk` for mail the inbound checks flagged).
+    pub folder: Option<String>,
+}
+
+/// Where a delivered message went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    /// The account that received it.
+    pub account: String,
+    /// The folder.
+    pub folder: String,
+    /// Its UID in that folder.
+    pub uid: u32,
+}
+
+/// What became of one [`KeyedMessage`].
+#[derive(Debug)]
+pub struct KeyedOutcome {
+    /// Its key.
+    pub key: String,
+    /// The key was delivered before: nothing was stored this time.
+    pub already: bool,
+    /// Where it was stored.
+    pub delivered: Vec<Delivered>,
+    /// Mailboxes that did not take it, and why (no such account, disabled, full).
+    pub refused: Vec<(String, Error)>,
+}
+
+/// A folder of a mailbox, as an IMAP `SELECT`/`STATUS` or a POP3 `STAT` needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FolderState {
+    /// Its name (`INBOX`, `Sent`, `Archive/2026`).
+    pub name: String,
+    /// UIDVALIDITY (RFC 9051 §2.3.1.1): the same for as long as the folder exists.
+    pub uidvalidity: u32,
+    /// The UID the next message will get; never lowered.
+    pub uidnext: u32,
+    /// Messages in it.
+    pub messages: u32,
+    /// Messages without `\Seen`.
+    pub unseen: u32,
+    /// Bytes of its messages.
+    pub bytes: u64,
+}
+
+/// One stored message's metadata, in UID order within its folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    /// Its UID in the folder.
+    pub uid: u32,
+    /// Size of the stored bytes (RFC822.SIZE).
+    pub size: u64,
+    /// When it was stored (INTERNALDATE), RFC 3339 UTC.
+    pub received_at: String,
+    /// IMAP system flags and keywords (`\Seen`, `\Flagged`, `$Junk`), in a stable order.
+    pub flags: Vec<String>,
+}
+
+/// How [`MailStore::store_flags`] changes flags (IMAP `STORE FLAGS`, `+FLAGS`, `-FLAGS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlagChange {
+    /// Replace the flags with the given ones.
+    Replace,
+    /// Add the given flags.
+    Add,
+    /// Remove the given flags.
+    Remove,
+}
+
+/// The organisation as the mail services see it.
+#[async_trait::async_trait]
+pub trait Directory: Send + Sync {
+    /// Whether mail for `domain` (canonical or not) is delivered here.
+    async fn is_local_domain(&self, domain: &str) -> Result<bool>;
+
+    /// Which mailboxes receive mail sent to `address` (accounts, aliases, groups, pickup
+    /// rules, catch-all), and which external targets. `not_found` when nothing does.
+    async fn resolve_recipient(&self, address: &str) -> Result<Resolution>;
+
+    /// Checks a mailbox password. A wrong one counts towards the domain's lockout
+    /// threshold, and reaching it locks the account (audited).
+    async fn verify_login(&self, login: &str, password: &str) -> Result<Login>;
+
+    /// The settings in force for an account (service switches, send/receive rules).
+    async fn effective_settings(&self, address: &str) -> Result<EffectiveSettings>;
+
+    /// The addresses an account may send as: its own and its aliases. Empty when the
+    /// account does not exist (any more).
+    async fn sender_addresses(&self, account: &str) -> Result<Vec<String>>;
+
+    /// The delivery-policy decision for an envelope (a pure function of the envelope and
+    /// the effective settings, with the settings looked up here).
+    async fn decide_policy(&self, envelope: Envelope) -> Result<PolicyExplanation>;
+
+    /// The largest message (bytes as received) the plan of `domain` accepts; `None` when
+    /// the domain is not ours.
+    async fn domain_message_limit(&self, domain: &str) -> Result<Option<u64>>;
+
+    /// Bytes still free in the mailbox at `address` (an account's own address), or `None`
+    /// when no account receives mail there (unknown, disabled, deleted).
+    async fn mailbox_room(&self, address: &str) -> Result<Option<u64>>;
+}
+
+/// The mailboxes. `account` is always an account's own canonical address (resolve
+/// aliases with the [`Directory`] first); folder names are case-sensitive except `INBOX`.
+#[async_trait::async_trait]
+pub trait MailStore: Send + Sync {
+    /// Stores a batch of messages in one transaction, idempotently: a key seen before
+    /// stores nothing again (so a service may redeliver whatever it is unsure about after a
+    /// crash). A mailbox that refuses (full, disabled) is reported per mailbox without
+    /// failing the others; an `Err` means nothing of the batch was recorded.
+    async fn deliver_batch(&self, messages: Vec<KeyedMessage>) -> Result<Vec<KeyedOutcome>>;
+
+    /// Forgets delivery keys recorded before `before` (once no service can deliver those
+    /// messages again). Returns how many went.
+    async fn forget_delivery_keys(&self, before: time::OffsetDateTime) -> Result<u64>;
+
+    /// The raw bytes of one message.
+    async fn message_bytes(&self, account: &str, folder: &str, uid: u32) -> Result<Vec<u8>>;
+}
+
+/// The mail service's side of the admin API.
+#[async_trait::async_trait]
+pub trait ServiceHooks: Send + Sync {
+    /// The stored SMTP settings and rules, with their version.
+    async fn smtp_config(&self) -> Result<SmtpConfig>;
+
+    /// A receiver that gets the new version after every committed change of the SMTP
+    /// settings or rules made through this backend. Subscribe before the first
+    /// [`ServiceHooks::smtp_config`] so no change is missed.
+    fn subscribe_smtp_config(&self) -> tokio::sync::watch::Receiver<u64>;
+
+    /// Registers (or, with `None`, removes) the running service's monitor, which answers
+    /// `get_smtp_status`.
+    fn set_mail_monitor(&self, monitor: Option<Arc<dyn MailServiceMonitor>>);
+
+    /// A number that moves whenever the organisation changes (every audited change): an
+    /// answer cached under an older generation is stale.
+    fn change_generation(&self) -> u64;
+}
+
+/// Everything a mail service needs of a backend.
+pub trait MailBackend: Directory + MailStore + ServiceHooks + std::fmt::Debug {}
+
+impl<T: Directory + MailStore + ServiceHooks + std::fmt::Debug> MailBackend for T {}

@@ -1,0 +1,86 @@
+//! The engine behind the contract's service seams: [`Directory`], [`MailStore`] and
+//! [`ServiceHooks`] for the mail services, [`Authority`] for the admin API. Each method
+//! delegates to the engine part that owns the rule; nothing here touches the database.
+
+use std::sync::Arc;
+
+use postdesk_contract::access::Authority;
+use postdesk_contract::mail::{Directory, KeyedMessage, KeyedOutcome, Login, MailStore, ServiceHooks};
+use postdesk_contract::policy::{Envelope, PolicyExplanation};
+use postdesk_contract::settings::EffectiveSettings;
+use postdesk_contract::smtp::{MailServiceMonitor, SmtpConfig};
+
+use crate::api::{GetAccount, GetEffectiveSettings};
+use crate::model::{Caller, Resolution};
+use crate::{Backend, Engine, ErrorCode, Result};
+
+#[async_trait::async_trait]
+impl Directory for Engine {
+    async fn is_local_domain(&self, domain: &str) -> Result<bool> {
+        Engine::is_local_domain(self, domain).await
+    }
+    async fn resolve_recipient(&self, address: &str) -> Result<Resolution> {
+        Engine::resolve_recipient(self, address).await
+    }
+    async fn verify_login(&self, login: &str, password: &str) -> Result<Login> {
+        Engine::verify_login(self, login, password).await
+    }
+    async fn effective_settings(&self, address: &str) -> Result<EffectiveSettings> {
+        self.local_backend().get_effective_settings(GetEffectiveSettings { address: address.to_string() }).await
+    }
+    async fn sender_addresses(&self, account: &str) -> Result<Vec<String>> {
+        match self.local_backend().get_account(GetAccount { address: account.to_string() }).await {
+            Ok(a) => Ok(std::iter::once(a.address).chain(a.aliases).collect()),
+            Err(e) if e.code == ErrorCode::NotFound => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+    async fn decide_policy(&self, envelope: Envelope) -> Result<PolicyExplanation> {
+        Engine::decide_policy(self, envelope).await
+    }
+    async fn domain_message_limit(&self, domain: &str) -> Result<Option<u64>> {
+        Engine::domain_message_limit(self, domain).await
+    }
+    async fn mailbox_room(&self, address: &str) -> Result<Option<u64>> {
+        Engine::mailbox_room(self, address).await
+    }
+}
+
+#[async_trait::async_trait]
+impl MailStore for Engine {
+    async fn deliver_batch(&self, messages: Vec<KeyedMessage>) -> Result<Vec<KeyedOutcome>> {
+        Engine::deliver_batch(self, messages).await
+    }
+    async fn forget_delivery_keys(&self, before: time::OffsetDateTime) -> Result<u64> {
+        Engine::forget_delivery_keys(self, before).await
+    }
+    async fn message_bytes(&self, account: &str, folder: &str, uid: u32) -> Result<Vec<u8>> {
+        Engine::message_bytes(self, account, folder, uid).await
+    }
+}
+
+#[async_trait::async_trait]
+impl ServiceHooks for Engine {
+    async fn smtp_config(&self) -> Result<SmtpConfig> {
+        Engine::smtp_config(self).await
+    }
+    fn subscribe_smtp_config(&self) -> tokio::sync::watch::Receiver<u64> {
+        Engine::subscribe_smtp_config(self)
+    }
+    fn set_mail_monitor(&self, monitor: Option<Arc<dyn MailServiceMonitor>>) {
+        Engine::set_mail_monitor(self, monitor)
+    }
+    fn change_generation(&self) -> u64 {
+        crate::audit::change_generation()
+    }
+}
+
+#[async_trait::async_trait]
+impl Authority for Engine {
+    async fn authenticate(&self, token: &str) -> Result<Caller> {
+        Engine::authenticate(self, token).await
+    }
+    fn backend_for(&self, caller: Caller) -> Box<dyn Backend> {
+        Box::new(Engine::backend_for(self, caller))
+    }
+}
