@@ -31,6 +31,7 @@ mod import;
 mod login;
 mod mailbox;
 pub mod password;
+mod sql;
 mod recycle;
 mod services;
 mod store;
@@ -42,11 +43,7 @@ mod settings;
 mod smtp;
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
-use std::time::Duration;
 
-use sqlx::SqliteConnection;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::api::*;
 use crate::model::*;
@@ -61,13 +58,11 @@ pub use postdesk_contract::mail::{Login, LoginRefusal};
 pub use recycle::Purged;
 pub use store::{Delivered, KeyedMessage, KeyedOutcome, STANDARD_FOLDERS};
 
-/// The engine's migrations (`migrations/`, embedded in the binary).
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// The organisation engine: a SQLite database and the rules over it. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Engine {
-    pool: SqlitePool,
+    pool: sql::Pool,
     data_dir: Option<PathBuf>,
     dns_server: Option<std::net::SocketAddr>,
     blobs: store::BlobStore,
@@ -93,8 +88,8 @@ impl Engine {
     pub async fn open(data_dir: &Path) -> Result<Engine> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| Error::internal(format!("cannot create data folder {}: {e}", data_dir.display())))?;
-        let options = SqliteConnectOptions::new().filename(data_dir.join(DATABASE_FILE)).create_if_missing(true);
-        let mut engine = Self::connect(options, 8).await?;
+        let pool = sql::open_file(&data_dir.join(DATABASE_FILE)).await?;
+        let mut engine = Self::with_pool(pool).await?;
         engine.data_dir = Some(data_dir.to_path_buf());
         engine.blobs = store::BlobStore::in_dir(data_dir);
         Ok(engine)
@@ -102,23 +97,10 @@ impl Engine {
 
     /// A private in-memory database, for tests and benchmarks.
     pub async fn open_in_memory() -> Result<Engine> {
-        let options = SqliteConnectOptions::from_str("sqlite::memory:").map_err(|e| Error::internal(e.to_string()))?;
-        // One connection: every connection to :memory: would be a separate database.
-        Self::connect(options, 1).await
+        Self::with_pool(sql::open_memory().await?).await
     }
 
-    async fn connect(options: SqliteConnectOptions, max_connections: u32) -> Result<Engine> {
-        let options = options
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(max_connections)
-            .connect_with(options)
-            .await
-            .map_err(|e| Error::unavailable(format!("cannot open the database: {e}")))?;
-        MIGRATOR.run(&pool).await?;
+    async fn with_pool(pool: sql::Pool) -> Result<Engine> {
         let smtp_version = smtp::stored_version(&pool).await?;
         Ok(Engine {
             pool,
@@ -141,10 +123,6 @@ impl Engine {
         self.data_dir.as_deref()
     }
 
-    /// The connection pool (for other engine parts in this workspace: server, importers).
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
-    }
 
     /// A backend acting as `caller`.
     pub fn backend_for(&self, caller: Caller) -> LocalBackend {
@@ -158,13 +136,13 @@ impl Engine {
 
     /// Starts a write transaction, taking the write lock up front so two writers never
     /// deadlock on a read-to-write upgrade.
-    async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    async fn write(&self) -> Result<sql::Tx> {
+        sql::begin_write(&self.pool).await
     }
 
     /// A connection for reads.
-    async fn read(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Sqlite>> {
-        Ok(self.pool.acquire().await?)
+    async fn read(&self) -> Result<sql::Read> {
+        sql::read(&self.pool).await
     }
 
     /// Closes the pool, checkpointing the WAL.
@@ -210,10 +188,8 @@ impl LocalBackend {
 }
 
 /// Looks up a domain row by canonical name.
-pub(crate) async fn domain_id(conn: &mut SqliteConnection, domain: &str) -> Result<i64> {
-    sqlx::query_scalar("SELECT id FROM domains WHERE name = ?")
-        .bind(domain)
-        .fetch_optional(conn)
+pub(crate) async fn domain_id(conn: &mut sql::Conn, domain: &str) -> Result<i64> {
+    sql::domains::id_by_name(conn, domain)
         .await?
         .ok_or_else(|| Error::not_found(format!("domain {domain} does not exist")).with_field("domain"))
 }
