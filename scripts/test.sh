@@ -21,6 +21,7 @@ log "Rust: format and lints"
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings          # engine crates (no WebKit)
 cargo clippy -p postdesk-app --all-targets --locked -- -D warnings
+python3 scripts/check-layers.py   # crate sizes, files importing each other, SQL in one place, services on traits
 
 log "Rust: unit, contract, CLI and real-DNS tests"
 if cargo nextest --version >/dev/null 2>&1; then

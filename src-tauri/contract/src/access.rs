@@ -1,6 +1,6 @@
 //! Role checks: the rules every backend applies to its caller before it looks anything up.
 
-use crate::api::Backend;
+use crate::api::{Backend, Operation};
 use crate::error::{Error, Result};
 use crate::model::{Caller, Page, Role};
 
@@ -12,6 +12,28 @@ pub trait Authority: Send + Sync {
     async fn authenticate(&self, token: &str) -> Result<Caller>;
     /// A backend acting as `caller`.
     fn backend_for(&self, caller: Caller) -> Box<dyn Backend>;
+}
+
+/// The rules every backend applies to an operation before running it (see
+/// [`RoleChecked`](crate::api::RoleChecked)): a read-only role may run only operations that
+/// change nothing.
+pub fn admit<O: Operation>(caller: &Caller) -> Result<()> {
+    if O::MUTATES && caller.role.is_read_only() {
+        return Err(Error::permission_denied(format!(
+            "{} has the {} role, which can look but not change anything ({} changes data)",
+            caller.name,
+            caller.role.as_str(),
+            O::NAME
+        )));
+    }
+    Ok(())
+}
+
+impl Role {
+    /// Whether the role may only read (helpdesk).
+    pub fn is_read_only(self) -> bool {
+        self == Role::Helpdesk
+    }
 }
 
 impl Caller {

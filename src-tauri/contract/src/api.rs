@@ -575,7 +575,40 @@ macro_rules! operations {
         impl<T: Transport> Backend for T {
             $( async fn $name(&self, params: $params) -> Result<$output> { self.call(params).await } )*
         }
+
+        #[async_trait::async_trait]
+        impl<B: Backend> Backend for RoleChecked<B> {
+            $( async fn $name(&self, params: $params) -> Result<$output> {
+                crate::access::admit::<$params>(&self.caller)?;
+                self.inner.$name(params).await
+            } )*
+        }
     };
+}
+
+/// A backend acting for one caller, with the rules every backend shares applied before
+/// each operation — today: a read-only role (helpdesk) is refused every operation whose
+/// [`Operation::MUTATES`] is set. This is the one place that rule is enforced; the
+/// backend inside checks pages and domains.
+#[derive(Debug, Clone)]
+pub struct RoleChecked<B> {
+    caller: Caller,
+    inner: B,
+}
+
+impl<B> RoleChecked<B> {
+    /// `inner` acting for `caller`.
+    pub fn new(caller: Caller, inner: B) -> Self {
+        RoleChecked { caller, inner }
+    }
+    /// Who this backend acts for.
+    pub fn caller(&self) -> &Caller {
+        &self.caller
+    }
+    /// The backend inside (unchecked).
+    pub fn inner(&self) -> &B {
+        &self.inner
+    }
 }
 
 operations! {

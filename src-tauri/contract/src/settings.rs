@@ -56,24 +56,37 @@ pub struct SettingSource {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub department: Option<String>,
+    /// Where the value comes from, in words (`department Sales/East`): the one rendering
+    /// that SMTP refusals, the CLI and the UI all show.
+    pub label: String,
 }
 
 impl SettingSource {
+    fn new(level: SettingLevel, department: Option<String>) -> Self {
+        let label = match (level, &department) {
+            (SettingLevel::BuiltIn, _) => "built-in default".to_string(),
+            (SettingLevel::Domain, _) => "domain default".to_string(),
+            (SettingLevel::Department, Some(path)) => format!("department {path}"),
+            (SettingLevel::Department, None) => "a department".to_string(),
+            (SettingLevel::Account, _) => "account setting".to_string(),
+        };
+        SettingSource { level, department, label }
+    }
     /// Postdesk's built-in default.
     pub fn built_in() -> Self {
-        SettingSource { level: SettingLevel::BuiltIn, department: None }
+        Self::new(SettingLevel::BuiltIn, None)
     }
     /// The domain default.
     pub fn domain() -> Self {
-        SettingSource { level: SettingLevel::Domain, department: None }
+        Self::new(SettingLevel::Domain, None)
     }
     /// The department at `path`.
     pub fn department(path: impl Into<String>) -> Self {
-        SettingSource { level: SettingLevel::Department, department: Some(path.into()) }
+        Self::new(SettingLevel::Department, Some(path.into()))
     }
     /// The account itself.
     pub fn account() -> Self {
-        SettingSource { level: SettingLevel::Account, department: None }
+        Self::new(SettingLevel::Account, None)
     }
 }
 
@@ -246,8 +259,12 @@ settings! {
     AddressBook address_book: bool = true;
     /// Failed logins in a row that lock an account (a domain setting: set it on the
     /// domain default only).
-    LockoutThreshold lockout_threshold: u32 = 5;
+    LockoutThreshold lockout_threshold: u32 = DEFAULT_LOCKOUT_THRESHOLD;
 }
+
+/// Failed logins in a row that lock an account unless the domain's `lockout_threshold`
+/// setting says otherwise: the one place this default is written.
+pub const DEFAULT_LOCKOUT_THRESHOLD: u32 = 5;
 
 /// Most entries in one exception list.
 pub const MAX_EXCEPTIONS: usize = 1000;
@@ -462,6 +479,17 @@ pub struct AddressBook {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_source_says_where_it_is_set_in_one_wording() {
+        let label = |s: SettingSource| s.label;
+        assert_eq!(label(SettingSource::built_in()), "built-in default");
+        assert_eq!(label(SettingSource::domain()), "domain default");
+        assert_eq!(label(SettingSource::department("Sales/East")), "department Sales/East");
+        assert_eq!(label(SettingSource::account()), "account setting");
+        let json = serde_json::to_value(SettingSource::department("Sales")).unwrap();
+        assert_eq!(json, serde_json::json!({ "level": "department", "department": "Sales", "label": "department Sales" }));
+    }
 
     fn s(json: serde_json::Value) -> Settings {
         serde_json::from_value(json).unwrap()

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use postdesk_contract::mail::MailBackend;
 use postdesk_contract::policy::{ClientProtocol, Envelope, PolicyExplanation, PolicyRule, RecipientDecision};
-use postdesk_contract::settings::{SettingLevel, SettingSource};
 use postdesk_smtp::{ListenerKind, Policy, PolicyRequest, Stage, Verdict};
 
 use crate::Lookups;
@@ -64,17 +63,6 @@ pub(crate) fn rule_name(rule: PolicyRule) -> String {
     serde_json::to_value(rule).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_else(|| format!("{rule:?}"))
 }
 
-/// Where a setting's effective value comes from, in words.
-fn source_words(source: &SettingSource) -> String {
-    match (source.level, &source.department) {
-        (SettingLevel::Department, Some(path)) => format!("department {path}"),
-        (SettingLevel::Department, None) => "a department".into(),
-        (SettingLevel::Domain, _) => "domain default".into(),
-        (SettingLevel::Account, _) => "account setting".into(),
-        (SettingLevel::BuiltIn, _) => "built-in default".into(),
-    }
-}
-
 /// `(setting, where it is set)` for a decision decided by a setting.
 fn deciding(explanation: &PolicyExplanation, d: &RecipientDecision) -> Option<(String, String, String)> {
     let setting = d.setting.as_ref()?;
@@ -82,7 +70,7 @@ fn deciding(explanation: &PolicyExplanation, d: &RecipientDecision) -> Option<(S
         .accounts
         .iter()
         .find(|a| a.address == setting.account)
-        .map(|a| source_words(a.values.source(setting.key)))
+        .map(|a| a.values.source(setting.key).label.clone())
         .unwrap_or_else(|| "built-in default".into());
     Some((setting.account.clone(), setting.key.as_str().to_string(), source))
 }
@@ -125,7 +113,5 @@ mod tests {
     fn rule_names_are_the_wire_names() {
         assert_eq!(rule_name(PolicyRule::ExternalSend), "external_send");
         assert_eq!(rule_name(PolicyRule::GroupSendPermission), "group_send_permission");
-        assert_eq!(source_words(&SettingSource::department("Sales/East")), "department Sales/East");
-        assert_eq!(source_words(&SettingSource::domain()), "domain default");
     }
 }

@@ -12,4 +12,9 @@ level: SettingLevel,
 /**
  * Path of the department that sets it (for `department` only).
  */
-department?: string, };
+department?: string, 
+/**
+ * Where the value comes from, in words (`department Sales/East`): the one rendering
+ * that SMTP refusals, the CLI and the UI all show.
+ */
+label: string, };

@@ -7,7 +7,7 @@ import type { LevelSettings } from "../bindings/LevelSettings";
 import type { SettingKey } from "../bindings/SettingKey";
 import { Confirm, Field, FormError, PageError } from "../components/forms";
 import { useAction, useAsync } from "../components/hooks";
-import { SETTINGS, SETTING_KEYS, choicesToParams, describeTarget, effectiveOf, formatValue, sourceLabel, type Choice } from "./settingsModel";
+import { SETTINGS, SETTING_KEYS, choicesToParams, describeTarget, effectiveOf, formatValue, type Choice } from "./settingsModel";
 import "./batch.css";
 
 /** The level a target names, when it names one (domain default, a department, one account). */
@@ -224,7 +224,7 @@ function SettingRow({
           <>
             {formatValue(key, inherited?.value)}{" "}
             <span className="source-chip" data-level={inherited?.source.level}>
-              from {inherited ? sourceLabel(inherited.source) : "?"}
+              from {inherited ? inherited.source.label : "?"}
             </span>
           </>
         )}

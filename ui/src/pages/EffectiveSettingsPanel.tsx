@@ -2,7 +2,7 @@ import { mayUse } from "../app/route";
 import { useSession } from "../app/session";
 import { PageError } from "../components/forms";
 import { useAsync } from "../components/hooks";
-import { SETTINGS, SETTING_KEYS, effectiveOf, formatValue, sourceLabel } from "./settingsModel";
+import { SETTINGS, SETTING_KEYS, effectiveOf, formatValue } from "./settingsModel";
 import "./batch.css";
 
 /** The settings in force for one account, each with where it comes from (account dialog). */
@@ -27,7 +27,7 @@ export function EffectiveSettingsPanel({ address }: { address: string }) {
                     <td className="value">{formatValue(key, value)}</td>
                     <td>
                       <span className="source-chip" data-level={source.level}>
-                        {sourceLabel(source)}
+                        {source.label}
                       </span>
                     </td>
                   </tr>

@@ -5,7 +5,7 @@ import type { DecidingSetting } from "../bindings/DecidingSetting";
 import type { PolicyExplanation } from "../bindings/PolicyExplanation";
 import { Field, FormError, splitList } from "../components/forms";
 import { useAction } from "../components/hooks";
-import { RULES, SETTINGS, effectiveOf, formatValue, sourceLabel } from "./settingsModel";
+import { RULES, SETTINGS, effectiveOf, formatValue } from "./settingsModel";
 import "./batch.css";
 
 const PROTOCOLS: { value: ClientProtocol | ""; label: string }[] = [
@@ -91,7 +91,7 @@ function deciding(x: PolicyExplanation, s: DecidingSetting | null): string | nul
   const account = x.accounts.find((a) => a.address === s.account);
   if (!account) return null;
   const { value, source } = effectiveOf(account.values, s.key);
-  return `${SETTINGS[s.key].label} of ${s.account}: ${formatValue(s.key, value)}, from ${sourceLabel(source)}`;
+  return `${SETTINGS[s.key].label} of ${s.account}: ${formatValue(s.key, value)}, from ${source.label}`;
 }
 
 function Explanation({ x }: { x: PolicyExplanation }) {

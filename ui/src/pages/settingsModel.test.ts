@@ -9,7 +9,6 @@ import {
   effectiveOf,
   formatValue,
   parseList,
-  sourceLabel,
 } from "./settingsModel";
 
 describe("settings model", () => {
@@ -28,13 +27,6 @@ describe("settings model", () => {
     expect(formatValue("send_exceptions", ["a.example", "b@c.example"])).toBe("a.example, b@c.example");
     expect(formatValue("lockout_threshold", 5)).toBe("5");
     expect(formatValue("imap", null)).toBe("—");
-  });
-
-  it("says where a value comes from", () => {
-    expect(sourceLabel({ level: "built_in" })).toBe("built-in default");
-    expect(sourceLabel({ level: "domain" })).toBe("domain default");
-    expect(sourceLabel({ level: "department", department: "Sales/East" })).toBe("department Sales/East");
-    expect(sourceLabel({ level: "account" })).toBe("this account");
   });
 
   it("reads one key of effective values", () => {

@@ -80,20 +80,6 @@ export function formatValue(key: SettingKey, value: SettingValue | null | undefi
   return String(value);
 }
 
-/** Where an effective value comes from, in words. */
-export function sourceLabel(source: SettingSource): string {
-  switch (source.level) {
-    case "built_in":
-      return "built-in default";
-    case "domain":
-      return "domain default";
-    case "department":
-      return `department ${source.department ?? "?"}`;
-    case "account":
-      return "this account";
-  }
-}
-
 /** The effective value and source of one key. */
 export function effectiveOf(values: EffectiveValues, key: SettingKey): { value: SettingValue; source: SettingSource } {
   return values[key];
