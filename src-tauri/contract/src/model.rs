@@ -33,7 +33,7 @@ impl PlanLimits {
 }
 
 impl Default for PlanLimits {
-    /// The standard edition of seed 004: 60 MB attachments, large ones allowed.
+    /// The standard edition: 60 MB attachments, large ones allowed.
     fn default() -> Self {
         PlanLimits { max_accounts: 50, mailbox_size_mb: 10_240, attachment_size_mb: 60, large_attachments: true }
     }
@@ -56,7 +56,7 @@ pub struct Domain {
     pub created_at: String,
 }
 
-/// A group of subsidiary domains sharing one account allowance (seed 004, group edition).
+/// A group of subsidiary domains sharing one account allowance (group edition).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 pub struct DomainGroup {
     /// Group name, the identifier.
@@ -158,7 +158,7 @@ pub struct Listing<T> {
     pub offset: u32,
 }
 
-/// A distribution alias: an address that expands to other addresses (seed 003).
+/// A distribution alias: an address that expands to other addresses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 pub struct Alias {
     /// The alias address.
@@ -169,7 +169,7 @@ pub struct Alias {
     pub description: String,
 }
 
-/// Who may send to a mail group (seed 004): exactly one of four.
+/// Who may send to a mail group: exactly one of four.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum SendPermission {
@@ -519,7 +519,7 @@ pub struct MailboxSettings {
     pub pickup_rules: Vec<PickupRule>,
 }
 
-/// Routes the local parts a pattern matches to a mailbox (seed 001: `tiktok_{number}`).
+/// Routes the local parts a pattern matches to a mailbox (`tiktok_{number}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 pub struct PickupRule {
     /// Local-part pattern: `{number}` matches one or more digits, `*` any characters
@@ -566,7 +566,7 @@ pub struct FolderSummary {
     pub size_bytes: u64,
 }
 
-/// "Enter mailbox": what an admin needs to open an account's mailbox (seed 001).
+/// "Enter mailbox": what an admin needs to open an account's mailbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 pub struct MailboxView {
     /// The account address, also the login name.

@@ -1,4 +1,4 @@
-//! Pickup-rule patterns (seed 001): `tiktok_{number}`, `sub_*`, matched against the local
+//! Pickup-rule patterns: `tiktok_{number}`, `sub_*`, matched against the local
 //! part of an address that is not ours yet.
 //!
 //! `{number}` matches one or more ASCII digits, `*` any run of characters (also none);

@@ -1,4 +1,4 @@
-//! The delivery-policy decision (SPEC B.2–B.5, E.2): given an envelope and the facts it
+//! The delivery-policy decision: given an envelope and the facts it
 //! needs as plain data — the acting account's effective settings, what each recipient is
 //! (an external address, an account with its settings, a mail group with its send
 //! permission, an alias) — decide allow or deny per recipient and name the rule that
@@ -17,7 +17,7 @@
 //! 6. the recipient side: a mail group's send permission, then each receiving account's
 //!    external-receive restriction and its exceptions for senders outside its domain.
 //!
-//! "External" means *another domain than the account's own* (seed 000: disallowed
+//! "External" means *another domain than the account's own* (disallowed
 //! accounts "can send internal email under the same domain name"), so two domains of one
 //! backend are external to each other.
 
@@ -472,7 +472,7 @@ fn receive(sender: &str, account: &AccountFacts) -> Verdict {
     }
 }
 
-/// A mail group's send permission (seed 004); `None` when the sender may send to it.
+/// A mail group's send permission; `None` when the sender may send to it.
 fn group_permission(
     sender: &str,
     group: &str,

@@ -1,4 +1,4 @@
-//! Mail settings with inheritance (SPEC B): domain default → department → sub-department →
+//! Mail settings with inheritance: domain default → department → sub-department →
 //! account. Pure: no I/O. The engine stores each level's *sparse* overrides (only the keys
 //! a level sets) and resolves an account by walking its department's ancestors; the
 //! resolution itself is [`EffectiveValues::resolve`] over those layers, general to specific.

@@ -1,4 +1,4 @@
-//! The SMTP service's admin data (issue 7, item 6): server-wide settings, the black/white
+//! The SMTP service's admin data: server-wide settings, the black/white
 //! list rules, and the live status the running mail server reports.
 //!
 //! Plain data, no database and no dependency on `postdesk-smtp`: the engine stores settings
@@ -86,7 +86,7 @@ impl Default for SmtpSettings {
     }
 }
 
-/// Limits per client address and the reverse-DNS requirement (SPEC E.7).
+/// Limits per client address and the reverse-DNS requirement.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(default, deny_unknown_fields)]
 pub struct SmtpConnectionPolicy {
@@ -108,7 +108,7 @@ pub struct SmtpRateLimit {
     pub window_secs: u32,
 }
 
-/// Sender checks at MAIL FROM (SPEC E.6).
+/// Sender checks at MAIL FROM.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(default, deny_unknown_fields)]
 pub struct SmtpSenderPolicy {
@@ -130,7 +130,7 @@ impl Default for SmtpSenderPolicy {
     }
 }
 
-/// Inbound message authentication for unauthenticated sessions (SPEC E.8).
+/// Inbound message authentication for unauthenticated sessions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(default, deny_unknown_fields)]
 pub struct SmtpInboundAuth {

@@ -1,4 +1,4 @@
-//! The SMTP profile and the built-in delivery policy settings (SPEC E.1, E.3, E.5–E.8).
+//! The SMTP profile and the built-in delivery policy settings.
 //!
 //! Everything here is plain data with defaults an admin would expect; the engine fills
 //! it from the domain settings when the lead wires this crate in.
@@ -47,7 +47,7 @@ impl ListenerKind {
     }
 }
 
-/// The SMTP profile (SPEC E.3) plus protocol limits and timeouts.
+/// The SMTP profile plus protocol limits and timeouts.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SmtpProfile {
@@ -69,21 +69,21 @@ pub struct SmtpProfile {
     pub max_errors: u32,
     /// Failed AUTH attempts tolerated per connection before disconnect.
     pub max_auth_failures: u32,
-    /// Offer AUTH PLAIN/LOGIN on connections without TLS (SPEC E.1 "allow AUTH only over
+    /// Offer AUTH PLAIN/LOGIN on connections without TLS ("allow AUTH only over
     /// TLS" is the default: false).
     pub allow_auth_without_tls: bool,
     /// The envelope sender of an authenticated session must be one of the account's own
-    /// addresses (its address or aliases), SPEC E.1.
+    /// addresses (its address or aliases).
     pub require_sender_match: bool,
     /// Connections served at once over all listeners; beyond it 421 4.7.0 at connect.
     pub max_connections: usize,
-    /// Connection policy (SPEC E.7).
+    /// Connection policy.
     pub connection: ConnectionPolicy,
-    /// Sender policy (SPEC E.6).
+    /// Sender policy.
     pub sender: SenderPolicy,
-    /// Black and white lists (SPEC E.5), checked in order; the first match decides.
+    /// Black and white lists, checked in order; the first match decides.
     pub lists: Vec<ListRule>,
-    /// Inbound SPF/DKIM/DMARC (SPEC E.8).
+    /// Inbound SPF/DKIM/DMARC.
     pub inbound_auth: InboundAuth,
 }
 
@@ -109,7 +109,7 @@ impl Default for SmtpProfile {
     }
 }
 
-/// Limits per client address and the reverse-DNS requirement (SPEC E.7).
+/// Limits per client address and the reverse-DNS requirement.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ConnectionPolicy {
@@ -132,7 +132,7 @@ pub struct RateLimit {
     pub window: Duration,
 }
 
-/// Sender checks at MAIL FROM (SPEC E.6).
+/// Sender checks at MAIL FROM.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SenderPolicy {
@@ -178,7 +178,7 @@ pub enum ListAction {
     Allow,
 }
 
-/// One black/white list rule (SPEC E.5).
+/// One black/white list rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListRule {
     /// The admin's name for the rule; refusals are counted under it.
@@ -190,7 +190,7 @@ pub struct ListRule {
     pub action: ListAction,
 }
 
-/// Inbound message authentication (SPEC E.8), for unauthenticated sessions.
+/// Inbound message authentication, for unauthenticated sessions.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct InboundAuth {

@@ -70,7 +70,7 @@ pub enum AuthOutcome {
     WrongPassword,
     /// The account is locked (too many failed logins, or by an admin).
     Locked,
-    /// The password is right but the account's SMTP service switch is off (SPEC B.3).
+    /// The password is right but the account's SMTP service switch is off.
     SmtpDisabled,
 }
 
@@ -82,7 +82,7 @@ pub struct DirectoryError(pub String);
 /// Recipient resolution and authentication, as the SMTP service needs them.
 ///
 /// Contract: `authenticate` records failed attempts itself and answers
-/// [`AuthOutcome::Locked`] once the domain's lockout threshold is reached (SPEC B.1); the
+/// [`AuthOutcome::Locked`] once the domain's lockout threshold is reached; the
 /// SMTP service only adds a per-connection limit on top. Addresses passed in are as the
 /// client sent them (the implementation canonicalises).
 #[async_trait]
@@ -190,7 +190,7 @@ impl MemoryDirectory {
         self
     }
 
-    /// Adds a local domain where every local part is accepted (catch-all, SPEC C.8).
+    /// Adds a local domain where every local part is accepted (catch-all).
     pub fn catch_all_domain(mut self, domain: &str) -> Self {
         self.domains.insert(canon(domain));
         self.catch_all.insert(canon(domain));
@@ -204,7 +204,7 @@ impl MemoryDirectory {
         self
     }
 
-    /// Adds an alias address of an account (SPEC A, account aliases).
+    /// Adds an alias address of an account (account aliases).
     pub fn alias(mut self, account: &str, alias: &str) -> Self {
         let (account, alias) = (canon(account), canon(alias));
         if let Some(a) = self.accounts.lock().expect("directory lock").get_mut(&account) {
@@ -266,7 +266,7 @@ impl MemoryDirectory {
         self
     }
 
-    /// Resets the password and unlocks, as an admin's password reset does (SPEC B.1).
+    /// Resets the password and unlocks, as an admin's password reset does.
     pub fn reset_password(&self, address: &str, password: &str) {
         self.update(address, |a| {
             a.password = password.into();

@@ -1,4 +1,4 @@
-//! Per-client limits of the connection policy (SPEC E.7): concurrent connections per IP
+//! Per-client limits of the connection policy: concurrent connections per IP
 //! and messages per IP per time window.
 
 use std::collections::HashMap;

@@ -2,8 +2,8 @@
 //!
 //! The session asks its [`Policy`] at connect, MAIL, RCPT and end of DATA, after the
 //! built-in checks of the profile (lists, sender and connection policy) and the
-//! directory. The engine's policy decision function (external send/receive restrictions,
-//! SPEC B.2, and whatever follows) plugs in here. Every refusal and discard names the rule
+//! directory. The backend's policy decision (external send/receive restrictions, group
+//! send permissions, and whatever follows) plugs in here. Every refusal and discard names the rule
 //! that caused it; the counters count per rule name.
 
 use std::net::IpAddr;
@@ -106,7 +106,7 @@ impl Policy for NoPolicy {
     }
 }
 
-/// Applies the black/white lists of the profile (SPEC E.5): client-IP rules at Connect,
+/// Applies the black/white lists of the profile: client-IP rules at Connect,
 /// sender address and domain rules at Mail. The first matching rule decides.
 pub(crate) fn list_verdict(rules: &[ListRule], stage: Stage, ip: IpAddr, sender: &str) -> Verdict {
     let sender = sender.to_ascii_lowercase();

@@ -21,7 +21,7 @@ export function targetFromHash(hash: string): { kind: Kind; value: string } | nu
 }
 
 /**
- * Batch settings (seed 000): pick a target — the domain default, a department with its
+ * Batch settings: pick a target — the domain default, a department with its
  * sub-departments, or accounts — then change its settings, reset passwords or clear
  * security questions as one batch; the latest batch can be undone.
  */

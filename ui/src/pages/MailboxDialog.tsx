@@ -12,7 +12,7 @@ function security(e: ClientEndpoint): string {
 }
 
 /**
- * "Enter mailbox" (seed 001): the exact settings a mail client needs, whether it could log
+ * "Enter mailbox": the exact settings a mail client needs, whether it could log
  * in now and why not, the folders with their counts and sizes, a folder's messages
  * (headers only), and cleaning the mailbox.
  */

@@ -19,7 +19,7 @@ export function entryState(e: RecycledAccount): string {
 }
 
 /**
- * The recycle bin (seed 004): deleted accounts with their mail, until the domain's
+ * The recycle bin: deleted accounts with their mail, until the domain's
  * retention runs out. Restore an account (once), or move its mail to another mailbox.
  */
 export function RecycleBinPage() {

@@ -1,4 +1,4 @@
-//! Params of the batch-settings, address-book and policy operations (issue 5), kept apart
+//! Params of the batch-settings, address-book and policy operations, kept apart
 //! from the organisation's so the operation table's two halves merge cleanly.
 
 use schemars::JsonSchema;

@@ -1,4 +1,4 @@
-//! Params of the SMTP service's admin operations (issue 7): server-wide settings, the
+//! Params of the SMTP service's admin operations: server-wide settings, the
 //! black/white list rules, their XLSX import/export, and the live status. Kept apart from
 //! the organisation's so the operation table's parts merge cleanly.
 
