@@ -15,7 +15,10 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 use crate::{Error, Result};
 
+pub(crate) mod departments;
 pub(crate) mod domains;
+pub(crate) mod login;
+pub(crate) mod store;
 
 /// The connection pool.
 pub(crate) type Pool = SqlitePool;
