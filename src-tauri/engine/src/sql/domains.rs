@@ -45,6 +45,17 @@ pub(crate) async fn all(conn: &mut Conn) -> Result<Vec<Domain>> {
     Ok(rows.into_iter().map(from_row).collect())
 }
 
+/// How many domains are named `name` (0 or 1).
+pub(crate) async fn count_named(conn: &mut Conn, name: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT count(*) FROM domains WHERE name = ?").bind(name).fetch_one(conn).await?)
+}
+
+/// A domain's account count (kept by triggers; deleted accounts included as the triggers
+/// count them).
+pub(crate) async fn account_count(conn: &mut Conn, domain_id: i64) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT account_count FROM domains WHERE id = ?").bind(domain_id).fetch_one(conn).await?)
+}
+
 /// The attachment size (MiB) of the plan of domain `name`.
 pub(crate) async fn attachment_size_mb(conn: &mut Conn, name: &str) -> Result<Option<i64>> {
     Ok(sqlx::query_scalar("SELECT attachment_size_mb FROM domains WHERE name = ?")
