@@ -5,8 +5,6 @@
 
 use std::collections::HashMap;
 
-use sqlx::{Row, SqliteConnection};
-
 use super::addresses::{self, referenced_by};
 use super::audit::{self, Change};
 use super::departments::Tree;
@@ -15,66 +13,45 @@ use crate::api::*;
 use crate::error::{Error, Result};
 use crate::model::*;
 use crate::password;
+use crate::sql::accounts::{AccountChanges, AccountFilter, NewAccount};
+use crate::sql::{self, Conn};
 use crate::validate::{self, Address};
 
 const MAX_DISPLAY_NAME: usize = 128;
 const MAX_NOTES: usize = 2000;
 
 /// Loads accounts by id, in the order given, with department paths and aliases.
-pub(crate) async fn load_many(conn: &mut SqliteConnection, tree: &Tree, ids: &[i64]) -> Result<Vec<Account>> {
+pub(crate) async fn load_many(conn: &mut Conn, tree: &Tree, ids: &[i64]) -> Result<Vec<Account>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let ids_json = serde_json::to_string(ids)?;
-    let rows = sqlx::query(
-        "SELECT id, address, display_name, department_id, notes, status, password_hash IS NOT NULL AS has_password,
-                force_password_change, quota_mb, created_at, updated_at
-         FROM accounts WHERE id IN (SELECT value FROM json_each(?))",
-    )
-    .bind(&ids_json)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut aliases: HashMap<i64, Vec<String>> = HashMap::new();
-    for (account_id, alias) in sqlx::query_as::<_, (i64, String)>(
-        "SELECT account_id, address FROM account_aliases WHERE account_id IN (SELECT value FROM json_each(?)) ORDER BY address",
-    )
-    .bind(&ids_json)
-    .fetch_all(&mut *conn)
-    .await?
-    {
-        aliases.entry(account_id).or_default().push(alias);
-    }
+    let (rows, mut aliases) = sql::accounts::by_ids(conn, ids).await?;
     let mut by_id: HashMap<i64, Account> = rows
         .into_iter()
         .map(|r| {
-            let id: i64 = r.get("id");
-            let status: String = r.get("status");
             let account = Account {
-                address: r.get("address"),
-                display_name: r.get("display_name"),
-                department: r.get::<Option<i64>, _>("department_id").map(|d| tree.path(d)),
-                notes: r.get("notes"),
-                status: AccountStatus::parse(&status).unwrap_or(AccountStatus::Disabled),
-                has_password: r.get("has_password"),
-                force_password_change: r.get("force_password_change"),
-                quota_mb: r.get::<i64, _>("quota_mb") as u32,
-                aliases: aliases.remove(&id).unwrap_or_default(),
-                created_at: r.get("created_at"),
-                updated_at: r.get("updated_at"),
+                address: r.address,
+                display_name: r.display_name,
+                department: r.department_id.map(|d| tree.path(d)),
+                notes: r.notes,
+                status: AccountStatus::parse(&r.status).unwrap_or(AccountStatus::Disabled),
+                has_password: r.has_password,
+                force_password_change: r.force_password_change,
+                quota_mb: r.quota_mb as u32,
+                aliases: aliases.remove(&r.id).unwrap_or_default(),
+                created_at: r.created_at,
+                updated_at: r.updated_at,
             };
-            (id, account)
+            (r.id, account)
         })
         .collect();
     Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
 
 /// The account at `address` (its own address, not an alias): id, domain id, account.
-pub(crate) async fn load(conn: &mut SqliteConnection, addr: &Address) -> Result<(i64, i64, Account)> {
+pub(crate) async fn load(conn: &mut Conn, addr: &Address) -> Result<(i64, i64, Account)> {
     let address = addr.full();
-    let row: Option<(i64, i64)> = sqlx::query_as("SELECT id, domain_id FROM accounts WHERE address = ?")
-        .bind(&address)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row = sql::accounts::id_and_domain(conn, &address).await?;
     let Some((id, did)) = row else {
         return Err(Error::not_found(format!("account {address} does not exist")).with_field("address"));
     };
@@ -90,90 +67,25 @@ pub(crate) fn authorised(b: &LocalBackend, address: &str, write: bool) -> Result
     Ok(addr)
 }
 
-/// A listing's filter and order as SQL: `?1` domain id, `?2` LIKE pattern, `?3` JSON
-/// department ids, `?4` status.
-pub(crate) struct AccountFilter {
-    pattern: Option<String>,
-    departments: Option<String>,
-    status: Option<&'static str>,
-    with: &'static str,
-    order: &'static str,
-    direction: &'static str,
-}
-
-const FILTER_SQL: &str = "a.domain_id = ?1
-    AND (?2 IS NULL OR a.address LIKE ?2 ESCAPE '\\' OR a.display_name LIKE ?2 ESCAPE '\\')
-    AND (?3 IS NULL OR a.department_id IN (SELECT value FROM json_each(?3)))
-    AND (CASE WHEN ?4 IS NULL THEN a.status <> 'deleted' ELSE a.status = ?4 END)";
-
-impl AccountFilter {
-    /// The filter of a listing or export.
-    pub(crate) fn new(
-        tree: &Tree,
-        query: Option<&str>,
-        department: Option<&str>,
-        subdepartments: Option<bool>,
-        status: Option<AccountStatus>,
-        sort: Option<AccountSort>,
-        descending: Option<bool>,
-    ) -> Result<AccountFilter> {
-        let departments = match department.map(str::trim).filter(|s| !s.is_empty()) {
-            None => None,
-            Some(path) => {
-                let id = tree.resolve(path)?;
-                let ids = if subdepartments.unwrap_or(true) { tree.subtree(id) } else { vec![id] };
-                Some(serde_json::to_string(&ids)?)
-            }
-        };
-        let pattern = query
-            .map(str::trim)
-            .filter(|q| !q.is_empty())
-            .map(|q| format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
-        let (with, order) = match sort.unwrap_or_default() {
-            AccountSort::Address => ("", "a.address"),
-            AccountSort::DisplayName => ("", "a.display_name COLLATE NOCASE"),
-            AccountSort::Status => ("", "a.status"),
-            AccountSort::CreatedAt => ("", "a.created_at"),
-            AccountSort::Department => (
-                "WITH RECURSIVE dp(id, path) AS (
-                    SELECT id, name FROM departments WHERE domain_id = ?1 AND parent_id IS NULL
-                    UNION ALL SELECT d.id, dp.path || '/' || d.name FROM departments d JOIN dp ON d.parent_id = dp.id)",
-                "(SELECT path FROM dp WHERE dp.id = a.department_id) COLLATE NOCASE",
-            ),
-        };
-        let direction = if descending.unwrap_or(false) { "DESC" } else { "ASC" };
-        Ok(AccountFilter { pattern, departments, status: status.map(AccountStatus::as_str), with, order, direction })
-    }
-
-    fn is_everything(&self) -> bool {
-        self.pattern.is_none() && self.departments.is_none() && self.status.is_none()
-    }
-
-    async fn count(&self, conn: &mut SqliteConnection, did: i64) -> Result<i64> {
-        Ok(sqlx::query_scalar(&format!("SELECT count(*) FROM accounts a WHERE {FILTER_SQL}"))
-            .bind(did)
-            .bind(&self.pattern)
-            .bind(&self.departments)
-            .bind(self.status)
-            .fetch_one(conn)
-            .await?)
-    }
-
-    /// Ids of the matching accounts in order; `limit` -1 means all.
-    pub(crate) async fn ids(&self, conn: &mut SqliteConnection, did: i64, offset: u32, limit: i64) -> Result<Vec<i64>> {
-        let (with, order, direction) = (self.with, self.order, self.direction);
-        Ok(sqlx::query_scalar(&format!(
-            "{with} SELECT a.id FROM accounts a WHERE {FILTER_SQL} ORDER BY {order} {direction}, a.address {direction} LIMIT ?5 OFFSET ?6"
-        ))
-        .bind(did)
-        .bind(&self.pattern)
-        .bind(&self.departments)
-        .bind(self.status)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(conn)
-        .await?)
-    }
+/// The filter of a listing or export: the department path resolved in `tree` (with its
+/// subdepartments unless told otherwise).
+pub(crate) fn filter(
+    tree: &Tree,
+    query: Option<&str>,
+    department: Option<&str>,
+    subdepartments: Option<bool>,
+    status: Option<AccountStatus>,
+    sort: Option<AccountSort>,
+    descending: Option<bool>,
+) -> Result<AccountFilter> {
+    let departments = match department.map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(path) => {
+            let id = tree.resolve(path)?;
+            Some(if subdepartments.unwrap_or(true) { tree.subtree(id) } else { vec![id] })
+        }
+    };
+    AccountFilter::new(query, departments.as_deref(), status, sort, descending)
 }
 
 pub(crate) async fn list(b: &LocalBackend, p: ListAccounts) -> Result<Listing<Account>> {
@@ -187,18 +99,11 @@ pub(crate) async fn list(b: &LocalBackend, p: ListAccounts) -> Result<Listing<Ac
     let mut conn = b.engine.read().await?;
     let did = domain_id(&mut conn, &domain).await?;
     let tree = Tree::load(&mut conn, did, &domain).await?;
-    let filter = AccountFilter::new(
-        &tree,
-        p.query.as_deref(),
-        p.department.as_deref(),
-        p.subdepartments,
-        p.status,
-        p.sort,
-        p.descending,
-    )?;
+    let filter =
+        filter(&tree, p.query.as_deref(), p.department.as_deref(), p.subdepartments, p.status, p.sort, p.descending)?;
     let total: i64 = if filter.is_everything() {
         // The unfiltered count is kept by triggers; no need to scan the domain.
-        sqlx::query_scalar("SELECT account_count FROM domains WHERE id = ?").bind(did).fetch_one(&mut *conn).await?
+        sql::domains::account_count(&mut conn, did).await?
     } else {
         filter.count(&mut conn, did).await?
     };
@@ -246,7 +151,7 @@ fn prepare(b: &LocalBackend, p: CreateAccount) -> Result<(Prepared, Option<Passw
 
 /// Inserts a prepared account in the write transaction; returns its id.
 pub(crate) async fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     domain: &Domain,
     did: i64,
     tree: &Tree,
@@ -261,24 +166,16 @@ pub(crate) async fn insert(
     };
     let address = p.addr.full();
     addresses::register(&mut *conn, did, &address, AddressKind::Account).await?;
-    let id = sqlx::query(
-        "INSERT INTO accounts (domain_id, address, display_name, department_id, notes, status, password_hash,
-                               force_password_change, quota_mb, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?)",
-    )
-    .bind(did)
-    .bind(&address)
-    .bind(&p.display_name)
-    .bind(department)
-    .bind(&p.notes)
-    .bind(&p.hash)
-    .bind(p.force_password_change)
-    .bind(quota)
-    .bind(at)
-    .bind(at)
-    .execute(conn)
-    .await?
-    .last_insert_rowid();
+    let row = NewAccount {
+        address: &address,
+        display_name: &p.display_name,
+        department,
+        notes: &p.notes,
+        password_hash: &p.hash,
+        force_password_change: p.force_password_change,
+        quota_mb: quota,
+    };
+    let id = sql::accounts::insert(conn, did, &row, at).await?;
     Ok(id)
 }
 
@@ -410,30 +307,16 @@ pub(crate) async fn update(b: &LocalBackend, p: UpdateAccount) -> Result<Account
     }
     // Unlocking by hand clears the failed-login counter, as a password reset does.
     let clear_failures = p.status == Some(AccountStatus::Active) && before.status == AccountStatus::Locked;
-    sqlx::query(
-        "UPDATE accounts SET
-            display_name = coalesce(?, display_name),
-            department_id = CASE WHEN ? THEN ? ELSE department_id END,
-            notes = coalesce(?, notes),
-            status = coalesce(?, status),
-            force_password_change = coalesce(?, force_password_change),
-            quota_mb = coalesce(?, quota_mb),
-            failed_logins = CASE WHEN ? THEN 0 ELSE failed_logins END,
-            updated_at = ?
-         WHERE id = ?",
-    )
-    .bind(display_name)
-    .bind(department.is_some())
-    .bind(department.flatten())
-    .bind(notes)
-    .bind(p.status.map(AccountStatus::as_str))
-    .bind(p.force_password_change)
-    .bind(p.quota_mb)
-    .bind(clear_failures)
-    .bind(now())
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
+    let changes = AccountChanges {
+        display_name,
+        department,
+        notes,
+        status: p.status,
+        force_password_change: p.force_password_change,
+        quota_mb: p.quota_mb,
+        clear_failures,
+    };
+    sql::accounts::update(&mut tx, id, changes, now()).await?;
     let after = load_many(&mut tx, &tree, &[id]).await?.pop().ok_or_else(|| Error::internal("account vanished"))?;
     let change = Change { action: UpdateAccount::NAME, domain: Some(&addr.domain), target: &after.address };
     audit::record(&mut tx, &b.caller.name, change, Some(&before), Some(&after)).await?;
@@ -451,17 +334,7 @@ pub(crate) async fn set_password(b: &LocalBackend, p: SetPassword) -> Result<()>
     if before.status == AccountStatus::Deleted {
         return Err(Error::conflict(format!("{} is in the recycle bin; restore it first", before.address)));
     }
-    sqlx::query(
-        "UPDATE accounts SET password_hash = ?, force_password_change = coalesce(?, force_password_change),
-            failed_logins = 0, status = CASE WHEN status = 'locked' THEN 'active' ELSE status END, updated_at = ?
-         WHERE id = ?",
-    )
-    .bind(&hash)
-    .bind(p.force_password_change)
-    .bind(now())
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
+    sql::accounts::set_password(&mut tx, id, &hash, p.force_password_change, now()).await?;
     let redacted = |a: &Account| serde_json::json!({ "has_password": a.has_password, "status": a.status, "force_password_change": a.force_password_change });
     let (_, _, after) = load(&mut tx, &addr).await?;
     let change = Change { action: SetPassword::NAME, domain: Some(&addr.domain), target: &after.address };
@@ -478,19 +351,8 @@ pub(crate) async fn remove(b: &LocalBackend, p: RemoveAccount) -> Result<()> {
         return Err(Error::conflict(format!("{} is already in the recycle bin", before.address)));
     }
     let at = now();
-    sqlx::query("UPDATE accounts SET status = 'deleted', deleted_at = ?, updated_at = ? WHERE id = ?")
-        .bind(&at)
-        .bind(&at)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("INSERT INTO recycle_bin (account_id, status_before, deleted_at, deleted_by) VALUES (?, ?, ?, ?)")
-        .bind(id)
-        .bind(before.status.as_str())
-        .bind(&at)
-        .bind(&b.caller.name)
-        .execute(&mut *tx)
-        .await?;
+    sql::accounts::mark_deleted(&mut tx, id, &at).await?;
+    sql::recycle::add_entry(&mut tx, id, before.status, &at, &b.caller.name).await?;
     let change = Change { action: RemoveAccount::NAME, domain: Some(&addr.domain), target: &before.address };
     audit::record::<_, ()>(&mut tx, &b.caller.name, change, Some(&before), None).await?;
     tx.commit().await?;
@@ -509,11 +371,7 @@ pub(crate) async fn add_alias(b: &LocalBackend, p: AddAccountAlias) -> Result<Ac
     let alias_domain = domain_id(&mut tx, &alias.domain).await.map_err(|e| e.with_field("alias"))?;
     let alias_address = alias.full();
     addresses::register(&mut tx, alias_domain, &alias_address, AddressKind::AccountAlias).await?;
-    sqlx::query("INSERT INTO account_aliases (address, account_id) VALUES (?, ?)")
-        .bind(&alias_address)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    sql::accounts::add_alias(&mut tx, &alias_address, id).await?;
     let tree = Tree::load(&mut tx, did, &addr.domain).await?;
     let after = load_many(&mut tx, &tree, &[id]).await?.pop().ok_or_else(|| Error::internal("account vanished"))?;
     let change = Change { action: AddAccountAlias::NAME, domain: Some(&addr.domain), target: &before.address };
@@ -535,29 +393,12 @@ pub(crate) async fn remove_alias(b: &LocalBackend, p: RemoveAccountAlias) -> Res
             Error::conflict(format!("{alias} is still used by {user}; remove it there first")).with_field("alias")
         );
     }
-    sqlx::query("DELETE FROM account_aliases WHERE address = ?").bind(&alias).execute(&mut *tx).await?;
-    sqlx::query("DELETE FROM addresses WHERE address = ?").bind(&alias).execute(&mut *tx).await?;
+    sql::accounts::remove_alias(&mut tx, &alias).await?;
+    sql::addresses::release(&mut tx, &alias).await?;
     let tree = Tree::load(&mut tx, did, &addr.domain).await?;
     let after = load_many(&mut tx, &tree, &[id]).await?.pop().ok_or_else(|| Error::internal("account vanished"))?;
     let change = Change { action: RemoveAccountAlias::NAME, domain: Some(&addr.domain), target: &before.address };
     audit::record(&mut tx, &b.caller.name, change, Some(&before.aliases), Some(&after.aliases)).await?;
     tx.commit().await?;
     Ok(after)
-}
-
-/// The status of the account at `address`, if there is one (for the address resolver).
-pub(crate) async fn status_of(conn: &mut SqliteConnection, address: &str) -> Result<Option<AccountStatus>> {
-    let status: Option<String> =
-        sqlx::query_scalar("SELECT status FROM accounts WHERE address = ?").bind(address).fetch_optional(conn).await?;
-    Ok(status.as_deref().and_then(AccountStatus::parse))
-}
-
-/// The account an extra address belongs to.
-pub(crate) async fn owner_of_alias(conn: &mut SqliteConnection, alias: &str) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT a.address FROM account_aliases x JOIN accounts a ON a.id = x.account_id WHERE x.address = ?",
-    )
-    .bind(alias)
-    .fetch_optional(conn)
-    .await?)
 }

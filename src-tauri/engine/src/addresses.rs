@@ -7,79 +7,40 @@
 
 use std::collections::{BTreeSet, HashSet, VecDeque};
 
-use sqlx::SqliteConnection;
-
-use super::accounts::{owner_of_alias, status_of};
 use super::audit::{self, Change};
 use super::{LocalBackend, domain_id};
 use crate::api::*;
 use crate::error::{Error, Result};
 use crate::model::*;
+use crate::pickup::Pattern;
+use crate::sql::addresses::{edges, kind_of};
+use crate::sql::{self, Conn};
 use crate::validate::{self, Address};
 
 const MAX_TARGETS: usize = 1000;
 
 /// Claims `address` for something of `kind`, or explains who has it.
-pub(crate) async fn register(
-    conn: &mut SqliteConnection,
-    domain_id: i64,
-    address: &str,
-    kind: AddressKind,
-) -> Result<()> {
+pub(crate) async fn register(conn: &mut Conn, domain_id: i64, address: &str, kind: AddressKind) -> Result<()> {
     if let Some(existing) = kind_of(conn, address).await? {
         return Err(
             Error::conflict(format!("{address} is already used by {}", existing.describe())).with_field("address")
         );
     }
-    sqlx::query("INSERT INTO addresses (address, domain_id, kind) VALUES (?, ?, ?)")
-        .bind(address)
-        .bind(domain_id)
-        .bind(kind.as_str())
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-async fn kind_of(conn: &mut SqliteConnection, address: &str) -> Result<Option<AddressKind>> {
-    let kind: Option<String> =
-        sqlx::query_scalar("SELECT kind FROM addresses WHERE address = ?").bind(address).fetch_optional(conn).await?;
-    Ok(kind.as_deref().and_then(AddressKind::parse))
+    sql::addresses::insert(conn, domain_id, address, kind).await
 }
 
 /// The first alias or group that still points at `address`, described for a message.
-pub(crate) async fn referenced_by(conn: &mut SqliteConnection, address: &str) -> Result<Option<String>> {
-    let alias: Option<String> = sqlx::query_scalar(
-        "SELECT a.address FROM alias_targets t JOIN aliases a ON a.id = t.alias_id WHERE t.target = ? LIMIT 1",
-    )
-    .bind(address)
-    .fetch_optional(&mut *conn)
-    .await?;
+pub(crate) async fn referenced_by(conn: &mut Conn, address: &str) -> Result<Option<String>> {
+    let alias = sql::addresses::alias_pointing_at(conn, address).await?;
     if let Some(alias) = alias {
         return Ok(Some(format!("alias {alias}")));
     }
-    let group: Option<String> = sqlx::query_scalar(
-        "SELECT g.address FROM group_members m JOIN mail_groups g ON g.id = m.group_id WHERE m.member = ? LIMIT 1",
-    )
-    .bind(address)
-    .fetch_optional(conn)
-    .await?;
+    let group = sql::addresses::group_containing(conn, address).await?;
     Ok(group.map(|g| format!("mail group {g}")))
 }
 
-/// Where an alias or group sends mail next (its targets or members).
-async fn edges(conn: &mut SqliteConnection, address: &str) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT t.target FROM alias_targets t JOIN aliases a ON a.id = t.alias_id WHERE a.address = ?1
-         UNION ALL
-         SELECT m.member FROM group_members m JOIN mail_groups g ON g.id = m.group_id WHERE g.address = ?1",
-    )
-    .bind(address)
-    .fetch_all(conn)
-    .await?)
-}
-
 /// Refuses `subject → new_edges` if any path from them leads back to `subject`.
-async fn refuse_loops(conn: &mut SqliteConnection, subject: &str, new_edges: &[String]) -> Result<()> {
+async fn refuse_loops(conn: &mut Conn, subject: &str, new_edges: &[String]) -> Result<()> {
     // Depth-first with the path kept, so the error can show the cycle.
     let mut stack: Vec<(String, Vec<String>)> =
         new_edges.iter().map(|t| (t.clone(), vec![subject.to_string(), t.clone()])).collect();
@@ -104,7 +65,7 @@ async fn refuse_loops(conn: &mut SqliteConnection, subject: &str, new_edges: &[S
 /// and are within the caller's scope. Returns canonical addresses in input order.
 async fn check_targets(
     b: &LocalBackend,
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     field: &str,
     subject: &str,
     list: &[String],
@@ -122,10 +83,7 @@ async fn check_targets(
         if out.contains(&full) {
             continue;
         }
-        let ours: Option<i64> = sqlx::query_scalar("SELECT id FROM domains WHERE name = ?")
-            .bind(&addr.domain)
-            .fetch_optional(&mut *conn)
-            .await?;
+        let ours = sql::domains::id_by_name(conn, &addr.domain).await?;
         if ours.is_some() {
             if !b.caller.covers_domain(&addr.domain) {
                 return Err(Error::permission_denied(format!(
@@ -154,18 +112,12 @@ fn authorised(b: &LocalBackend, page: Page, address: &str, write: bool) -> Resul
 
 // ---- aliases -------------------------------------------------------------------------
 
-async fn load_alias(conn: &mut SqliteConnection, address: &str) -> Result<(i64, Alias)> {
-    let row: Option<(i64, String)> = sqlx::query_as("SELECT id, description FROM aliases WHERE address = ?")
-        .bind(address)
-        .fetch_optional(&mut *conn)
-        .await?;
+async fn load_alias(conn: &mut Conn, address: &str) -> Result<(i64, Alias)> {
+    let row = sql::addresses::alias(conn, address).await?;
     let Some((id, description)) = row else {
         return Err(Error::not_found(format!("alias {address} does not exist")).with_field("address"));
     };
-    let targets = sqlx::query_scalar("SELECT target FROM alias_targets WHERE alias_id = ? ORDER BY target")
-        .bind(id)
-        .fetch_all(conn)
-        .await?;
+    let targets = sql::addresses::targets(conn, id).await?;
     Ok((id, Alias { address: address.to_string(), targets, description }))
 }
 
@@ -174,10 +126,7 @@ pub(crate) async fn list_aliases(b: &LocalBackend, p: ListAliases) -> Result<Vec
     b.caller.require(Page::Aliases, Some(&domain), false)?;
     let mut conn = b.engine.read().await?;
     let did = domain_id(&mut conn, &domain).await?;
-    let addresses: Vec<String> = sqlx::query_scalar("SELECT address FROM aliases WHERE domain_id = ? ORDER BY address")
-        .bind(did)
-        .fetch_all(&mut *conn)
-        .await?;
+    let addresses = sql::addresses::alias_addresses(&mut conn, did).await?;
     let mut out = Vec::with_capacity(addresses.len());
     for address in addresses {
         out.push(load_alias(&mut conn, &address).await?.1);
@@ -188,18 +137,6 @@ pub(crate) async fn list_aliases(b: &LocalBackend, p: ListAliases) -> Result<Vec
 pub(crate) async fn get_alias(b: &LocalBackend, p: GetAlias) -> Result<Alias> {
     let addr = authorised(b, Page::Aliases, &p.address, false)?;
     Ok(load_alias(&mut *b.engine.read().await?, &addr.full()).await?.1)
-}
-
-async fn set_targets(conn: &mut SqliteConnection, alias_id: i64, targets: &[String]) -> Result<()> {
-    sqlx::query("DELETE FROM alias_targets WHERE alias_id = ?").bind(alias_id).execute(&mut *conn).await?;
-    for t in targets {
-        sqlx::query("INSERT INTO alias_targets (alias_id, target) VALUES (?, ?)")
-            .bind(alias_id)
-            .bind(t)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
 }
 
 pub(crate) async fn create_alias(b: &LocalBackend, p: CreateAlias) -> Result<Alias> {
@@ -214,14 +151,8 @@ pub(crate) async fn create_alias(b: &LocalBackend, p: CreateAlias) -> Result<Ali
     let targets = check_targets(b, &mut tx, "targets", &address, &p.targets).await?;
     register(&mut tx, did, &address, AddressKind::Alias).await?;
     refuse_loops(&mut tx, &address, &targets).await?;
-    let id = sqlx::query("INSERT INTO aliases (domain_id, address, description) VALUES (?, ?, ?)")
-        .bind(did)
-        .bind(&address)
-        .bind(&description)
-        .execute(&mut *tx)
-        .await?
-        .last_insert_rowid();
-    set_targets(&mut tx, id, &targets).await?;
+    let id = sql::addresses::insert_alias(&mut tx, did, &address, &description).await?;
+    sql::addresses::set_targets(&mut tx, id, &targets).await?;
     let alias = load_alias(&mut tx, &address).await?.1;
     let change = Change { action: CreateAlias::NAME, domain: Some(&addr.domain), target: &address };
     audit::record::<(), _>(&mut tx, &b.caller.name, change, None, Some(&alias)).await?;
@@ -241,16 +172,12 @@ pub(crate) async fn update_alias(b: &LocalBackend, p: UpdateAlias) -> Result<Ali
         }
         let targets = check_targets(b, &mut tx, "targets", &address, targets).await?;
         // Check against the graph without this alias's old edges.
-        sqlx::query("DELETE FROM alias_targets WHERE alias_id = ?").bind(id).execute(&mut *tx).await?;
+        sql::addresses::clear_targets(&mut tx, id).await?;
         refuse_loops(&mut tx, &address, &targets).await?;
-        set_targets(&mut tx, id, &targets).await?;
+        sql::addresses::set_targets(&mut tx, id, &targets).await?;
     }
     if let Some(description) = description {
-        sqlx::query("UPDATE aliases SET description = ? WHERE id = ?")
-            .bind(description)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        sql::addresses::set_description(&mut tx, id, description).await?;
     }
     let after = load_alias(&mut tx, &address).await?.1;
     let change = Change { action: UpdateAlias::NAME, domain: Some(&addr.domain), target: &address };
@@ -267,8 +194,8 @@ pub(crate) async fn remove_alias(b: &LocalBackend, p: RemoveAlias) -> Result<()>
     if let Some(user) = referenced_by(&mut tx, &address).await? {
         return Err(Error::conflict(format!("{address} is still used by {user}; remove it there first")));
     }
-    sqlx::query("DELETE FROM aliases WHERE id = ?").bind(id).execute(&mut *tx).await?;
-    sqlx::query("DELETE FROM addresses WHERE address = ?").bind(&address).execute(&mut *tx).await?;
+    sql::addresses::delete_alias(&mut tx, id).await?;
+    sql::addresses::release(&mut tx, &address).await?;
     let change = Change { action: RemoveAlias::NAME, domain: Some(&addr.domain), target: &address };
     audit::record::<_, ()>(&mut tx, &b.caller.name, change, Some(&before), None).await?;
     tx.commit().await?;
@@ -277,49 +204,15 @@ pub(crate) async fn remove_alias(b: &LocalBackend, p: RemoveAlias) -> Result<()>
 
 // ---- mail groups ---------------------------------------------------------------------
 
-async fn load_group(conn: &mut SqliteConnection, address: &str) -> Result<(i64, MailGroup)> {
-    let row: Option<(i64, String, String)> =
-        sqlx::query_as("SELECT id, name, send_permission FROM mail_groups WHERE address = ?")
-            .bind(address)
-            .fetch_optional(&mut *conn)
-            .await?;
+async fn load_group(conn: &mut Conn, address: &str) -> Result<(i64, MailGroup)> {
+    let row = sql::addresses::group(conn, address).await?;
     let Some((id, name, permission)) = row else {
         return Err(Error::not_found(format!("mail group {address} does not exist")).with_field("address"));
     };
-    let members = sqlx::query_scalar("SELECT member FROM group_members WHERE group_id = ? ORDER BY member")
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?;
-    let allowed_senders =
-        sqlx::query_scalar("SELECT sender FROM group_allowed_senders WHERE group_id = ? ORDER BY sender")
-            .bind(id)
-            .fetch_all(conn)
-            .await?;
+    let members = sql::addresses::members(conn, id).await?;
+    let allowed_senders = sql::addresses::allowed_senders(conn, id).await?;
     let send_permission = SendPermission::parse(&permission).unwrap_or(SendPermission::SameDomain);
     Ok((id, MailGroup { address: address.to_string(), name, send_permission, members, allowed_senders }))
-}
-
-async fn insert_members(conn: &mut SqliteConnection, group_id: i64, members: &[String]) -> Result<()> {
-    for m in members {
-        sqlx::query("INSERT OR IGNORE INTO group_members (group_id, member) VALUES (?, ?)")
-            .bind(group_id)
-            .bind(m)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
-}
-
-async fn set_allowed_senders(conn: &mut SqliteConnection, group_id: i64, senders: &[String]) -> Result<()> {
-    sqlx::query("DELETE FROM group_allowed_senders WHERE group_id = ?").bind(group_id).execute(&mut *conn).await?;
-    for s in senders {
-        sqlx::query("INSERT OR IGNORE INTO group_allowed_senders (group_id, sender) VALUES (?, ?)")
-            .bind(group_id)
-            .bind(s)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
 }
 
 fn check_senders(list: &[String]) -> Result<Vec<String>> {
@@ -343,11 +236,7 @@ pub(crate) async fn list_groups(b: &LocalBackend, p: ListGroups) -> Result<Vec<M
     b.caller.require(Page::Groups, Some(&domain), false)?;
     let mut conn = b.engine.read().await?;
     let did = domain_id(&mut conn, &domain).await?;
-    let addresses: Vec<String> =
-        sqlx::query_scalar("SELECT address FROM mail_groups WHERE domain_id = ? ORDER BY address")
-            .bind(did)
-            .fetch_all(&mut *conn)
-            .await?;
+    let addresses = sql::addresses::group_addresses(&mut conn, did).await?;
     let mut out = Vec::with_capacity(addresses.len());
     for address in addresses {
         out.push(load_group(&mut conn, &address).await?.1);
@@ -371,16 +260,9 @@ pub(crate) async fn create_group(b: &LocalBackend, p: CreateGroup) -> Result<Mai
     register(&mut tx, did, &address, AddressKind::Group).await?;
     refuse_loops(&mut tx, &address, &members).await?;
     let permission = p.send_permission.unwrap_or(SendPermission::SameDomain);
-    let id = sqlx::query("INSERT INTO mail_groups (domain_id, address, name, send_permission) VALUES (?, ?, ?, ?)")
-        .bind(did)
-        .bind(&address)
-        .bind(&name)
-        .bind(permission.as_str())
-        .execute(&mut *tx)
-        .await?
-        .last_insert_rowid();
-    insert_members(&mut tx, id, &members).await?;
-    set_allowed_senders(&mut tx, id, &senders).await?;
+    let id = sql::addresses::insert_group(&mut tx, did, &address, &name, permission.as_str()).await?;
+    sql::addresses::insert_members(&mut tx, id, &members).await?;
+    sql::addresses::set_allowed_senders(&mut tx, id, &senders).await?;
     let group = load_group(&mut tx, &address).await?.1;
     let change = Change { action: CreateGroup::NAME, domain: Some(&addr.domain), target: &address };
     audit::record::<(), _>(&mut tx, &b.caller.name, change, None, Some(&group)).await?;
@@ -395,16 +277,9 @@ pub(crate) async fn update_group(b: &LocalBackend, p: UpdateGroup) -> Result<Mai
     let senders = p.allowed_senders.as_deref().map(check_senders).transpose()?;
     let mut tx = b.engine.write().await?;
     let (id, before) = load_group(&mut tx, &address).await?;
-    sqlx::query(
-        "UPDATE mail_groups SET name = coalesce(?, name), send_permission = coalesce(?, send_permission) WHERE id = ?",
-    )
-    .bind(name)
-    .bind(p.send_permission.map(SendPermission::as_str))
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
+    sql::addresses::update_group(&mut tx, id, name, p.send_permission.map(SendPermission::as_str)).await?;
     if let Some(senders) = senders {
-        set_allowed_senders(&mut tx, id, &senders).await?;
+        sql::addresses::set_allowed_senders(&mut tx, id, &senders).await?;
     }
     let after = load_group(&mut tx, &address).await?.1;
     if after.send_permission == SendPermission::Whitelist && after.allowed_senders.is_empty() {
@@ -428,7 +303,7 @@ pub(crate) async fn add_group_members(b: &LocalBackend, p: AddGroupMembers) -> R
     let (id, before) = load_group(&mut tx, &address).await?;
     let members = check_targets(b, &mut tx, "members", &address, &p.members).await?;
     refuse_loops(&mut tx, &address, &members).await?;
-    insert_members(&mut tx, id, &members).await?;
+    sql::addresses::insert_members(&mut tx, id, &members).await?;
     let after = load_group(&mut tx, &address).await?.1;
     let change = Change { action: AddGroupMembers::NAME, domain: Some(&addr.domain), target: &address };
     audit::record(&mut tx, &b.caller.name, change, Some(&before.members), Some(&after.members)).await?;
@@ -446,11 +321,7 @@ pub(crate) async fn remove_group_members(b: &LocalBackend, p: RemoveGroupMembers
         if !before.members.contains(&m) {
             return Err(Error::not_found(format!("{m} is not a member of {address}")).with_field("members"));
         }
-        sqlx::query("DELETE FROM group_members WHERE group_id = ? AND member = ?")
-            .bind(id)
-            .bind(&m)
-            .execute(&mut *tx)
-            .await?;
+        sql::addresses::remove_member(&mut tx, id, &m).await?;
     }
     let after = load_group(&mut tx, &address).await?.1;
     let change = Change { action: RemoveGroupMembers::NAME, domain: Some(&addr.domain), target: &address };
@@ -467,8 +338,8 @@ pub(crate) async fn remove_group(b: &LocalBackend, p: RemoveGroup) -> Result<()>
     if let Some(user) = referenced_by(&mut tx, &address).await? {
         return Err(Error::conflict(format!("{address} is still used by {user}; remove it there first")));
     }
-    sqlx::query("DELETE FROM mail_groups WHERE id = ?").bind(id).execute(&mut *tx).await?;
-    sqlx::query("DELETE FROM addresses WHERE address = ?").bind(&address).execute(&mut *tx).await?;
+    sql::addresses::delete_group(&mut tx, id).await?;
+    sql::addresses::release(&mut tx, &address).await?;
     let change = Change { action: RemoveGroup::NAME, domain: Some(&addr.domain), target: &address };
     audit::record::<_, ()>(&mut tx, &b.caller.name, change, Some(&before), None).await?;
     tx.commit().await?;
@@ -494,23 +365,42 @@ impl super::Engine {
     /// caller). A name that is not a valid domain is not ours.
     pub async fn is_local_domain(&self, domain: &str) -> Result<bool> {
         let Ok(domain) = validate::domain(domain) else { return Ok(false) };
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM domains WHERE name = ?")
-            .bind(&domain)
-            .fetch_one(&mut *self.read().await?)
-            .await?;
+        let n = sql::domains::count_named(&mut *self.read().await?, &domain).await?;
         Ok(n > 0)
     }
 }
 
-/// Locked accounts still receive mail; disabled and deleted ones do not.
-async fn receives(conn: &mut SqliteConnection, address: &str) -> Result<bool> {
-    Ok(matches!(status_of(conn, address).await?, Some(AccountStatus::Active | AccountStatus::Locked)))
+/// Where unknown local parts of a domain go: the first matching pickup rule, else the
+/// catch-all mailbox. `None` when neither takes it.
+async fn route_unknown(
+    conn: &mut Conn,
+    domain: &str,
+    local: &str,
+) -> Result<Option<(AddressKind, String, Option<String>)>> {
+    let Some((did, catch_all, target)) = sql::mailbox::catch_all(conn, domain).await? else {
+        return Ok(None);
+    };
+    let rules = sql::mailbox::pickup_rules(conn, did).await?;
+    for (pattern, target) in rules {
+        if Pattern::parse(&pattern).is_ok_and(|p| p.matches(local)) {
+            return Ok(Some((AddressKind::PickupRule, target, Some(pattern))));
+        }
+    }
+    Ok(match (catch_all, target) {
+        (true, Some(target)) => Some((AddressKind::CatchAll, target, None)),
+        _ => None,
+    })
 }
 
-async fn resolve_in(conn: &mut SqliteConnection, addr: &Address) -> Result<Resolution> {
+/// Locked accounts still receive mail; disabled and deleted ones do not.
+async fn receives(conn: &mut Conn, address: &str) -> Result<bool> {
+    Ok(matches!(sql::accounts::status_of(conn, address).await?, Some(AccountStatus::Active | AccountStatus::Locked)))
+}
+
+async fn resolve_in(conn: &mut Conn, addr: &Address) -> Result<Resolution> {
     let address = addr.full();
     let Some(kind) = kind_of(conn, &address).await? else {
-        let routed = super::mailbox::route_unknown(conn, &addr.domain, &addr.local).await?;
+        let routed = route_unknown(conn, &addr.domain, &addr.local).await?;
         let Some((kind, target, rule)) = routed else {
             return Err(Error::not_found(format!(
                 "no account, alias, group, pickup rule or catch-all mailbox takes {address}"
@@ -533,7 +423,7 @@ async fn resolve_in(conn: &mut SqliteConnection, addr: &Address) -> Result<Resol
                     mailboxes.insert(next);
                 }
             }
-            Some(AddressKind::AccountAlias) => queue.extend(owner_of_alias(conn, &next).await?),
+            Some(AddressKind::AccountAlias) => queue.extend(sql::accounts::owner_of_alias(conn, &next).await?),
             Some(AddressKind::Alias | AddressKind::Group) => queue.extend(edges(conn, &next).await?),
             Some(AddressKind::PickupRule | AddressKind::CatchAll) | None => {
                 external.insert(next);

@@ -5,13 +5,12 @@
 
 use std::collections::HashMap;
 
-use sqlx::SqliteConnection;
-
 use super::audit::{self, Change};
 use super::{LocalBackend, domain_id};
 use crate::api::*;
 use crate::error::{Error, Result};
 use crate::model::*;
+use crate::sql::{self, Conn};
 use crate::validate;
 
 struct Node {
@@ -26,12 +25,8 @@ pub(crate) struct Tree {
 }
 
 impl Tree {
-    pub(crate) async fn load(conn: &mut SqliteConnection, domain_id: i64, domain: &str) -> Result<Tree> {
-        let rows: Vec<(i64, Option<i64>, String)> =
-            sqlx::query_as("SELECT id, parent_id, name FROM departments WHERE domain_id = ?")
-                .bind(domain_id)
-                .fetch_all(conn)
-                .await?;
+    pub(crate) async fn load(conn: &mut Conn, domain_id: i64, domain: &str) -> Result<Tree> {
+        let rows = sql::departments::nodes(conn, domain_id).await?;
         let nodes = rows.into_iter().map(|(id, parent, name)| (id, Node { parent, name })).collect();
         Ok(Tree { domain: domain.to_string(), nodes })
     }
@@ -87,22 +82,10 @@ impl Tree {
     }
 }
 
-async fn insert(conn: &mut SqliteConnection, domain_id: i64, parent: Option<i64>, name: &str) -> Result<i64> {
-    let id = sqlx::query("INSERT INTO departments (domain_id, parent_id, name, name_key) VALUES (?, ?, ?, ?)")
-        .bind(domain_id)
-        .bind(parent)
-        .bind(name)
-        .bind(name.to_lowercase())
-        .execute(conn)
-        .await?
-        .last_insert_rowid();
-    Ok(id)
-}
-
 /// Finds or creates the department at `segments`, creating missing levels; returns its id
 /// and the paths it created. Used by account creation and imports.
 pub(crate) async fn ensure(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     tree: &mut Tree,
     domain_id: i64,
     segments: &[String],
@@ -113,7 +96,7 @@ pub(crate) async fn ensure(
         parent = Some(match tree.child(parent, segment) {
             Some(id) => id,
             None => {
-                let id = insert(conn, domain_id, parent, segment).await?;
+                let id = sql::departments::insert(conn, domain_id, parent, segment).await?;
                 tree.nodes.insert(id, Node { parent, name: segment.clone() });
                 created.push(tree.path(id));
                 id
@@ -123,15 +106,9 @@ pub(crate) async fn ensure(
     parent.map(|id| (id, created)).ok_or_else(|| Error::validation("department path is empty"))
 }
 
-async fn describe(conn: &mut SqliteConnection, tree: &Tree, id: i64) -> Result<Department> {
+async fn describe(conn: &mut Conn, tree: &Tree, id: i64) -> Result<Department> {
     let ids = tree.subtree(id);
-    let counts: Vec<(Option<i64>, i64)> = sqlx::query_as(
-        "SELECT department_id, count(*) FROM accounts
-         WHERE department_id IN (SELECT value FROM json_each(?)) AND status <> 'deleted' GROUP BY department_id",
-    )
-    .bind(serde_json::to_string(&ids)?)
-    .fetch_all(conn)
-    .await?;
+    let counts = sql::departments::counts_in(conn, &ids).await?;
     let direct = counts.iter().find(|(d, _)| *d == Some(id)).map_or(0, |(_, n)| *n);
     let total: i64 = counts.iter().map(|(_, n)| n).sum();
     let node = &tree.nodes[&id];
@@ -150,15 +127,7 @@ pub(crate) async fn list(b: &LocalBackend, p: ListDepartments) -> Result<Vec<Dep
     let mut conn = b.engine.read().await?;
     let did = domain_id(&mut conn, &domain).await?;
     let tree = Tree::load(&mut conn, did, &domain).await?;
-    let counts: HashMap<i64, i64> = sqlx::query_as::<_, (i64, i64)>(
-        "SELECT department_id, count(*) FROM accounts
-         WHERE domain_id = ? AND department_id IS NOT NULL AND status <> 'deleted' GROUP BY department_id",
-    )
-    .bind(did)
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .collect();
+    let counts: HashMap<i64, i64> = sql::departments::counts(&mut conn, did).await?.into_iter().collect();
     let mut out: Vec<Department> = tree
         .nodes
         .iter()
@@ -232,11 +201,7 @@ pub(crate) async fn move_to(b: &LocalBackend, p: MoveDepartment) -> Result<Depar
             Error::conflict(format!("a department {} already exists there", tree.path(clash))).with_field("new_parent")
         );
     }
-    sqlx::query("UPDATE departments SET parent_id = ? WHERE id = ?")
-        .bind(new_parent)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    sql::departments::set_parent(&mut tx, id, new_parent).await?;
     tree.nodes.get_mut(&id).expect("resolved above").parent = new_parent;
     let dept = describe(&mut tx, &tree, id).await?;
     let change = Change { action: MoveDepartment::NAME, domain: Some(&domain), target: &before };
@@ -265,12 +230,7 @@ pub(crate) async fn rename(b: &LocalBackend, p: RenameDepartment) -> Result<Depa
     if let Some(clash) = tree.child(parent, &name).filter(|c| *c != id) {
         return Err(Error::conflict(format!("a department {} already exists", tree.path(clash))).with_field("name"));
     }
-    sqlx::query("UPDATE departments SET name = ?, name_key = ? WHERE id = ?")
-        .bind(&name)
-        .bind(name.to_lowercase())
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    sql::departments::rename(&mut tx, id, &name).await?;
     tree.nodes.get_mut(&id).expect("resolved above").name = name;
     let dept = describe(&mut tx, &tree, id).await?;
     let change = Change { action: RenameDepartment::NAME, domain: Some(&domain), target: &before };
@@ -297,17 +257,11 @@ pub(crate) async fn remove(b: &LocalBackend, p: RemoveDepartment) -> Result<()> 
     if tree.has_children(id) {
         return Err(Error::conflict(format!("{path} has sub-departments; move or remove them first")));
     }
-    let accounts: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM accounts WHERE department_id = ? AND status <> 'deleted'")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
+    let accounts = sql::departments::active_accounts(&mut tx, id).await?;
     if accounts > 0 {
         return Err(Error::conflict(format!("{path} has {accounts} accounts; move them to another department first")));
     }
-    // Accounts in the recycle bin keep no pointer to a department that is gone.
-    sqlx::query("UPDATE accounts SET department_id = NULL WHERE department_id = ?").bind(id).execute(&mut *tx).await?;
-    sqlx::query("DELETE FROM departments WHERE id = ?").bind(id).execute(&mut *tx).await?;
+    sql::departments::delete(&mut tx, id).await?;
     let change = Change { action: RemoveDepartment::NAME, domain: Some(&domain), target: &path };
     audit::record::<_, ()>(&mut tx, &b.caller.name, change, Some(&serde_json::json!({ "path": path })), None).await?;
     tx.commit().await?;

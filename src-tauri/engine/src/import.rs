@@ -16,15 +16,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use sqlx::SqliteConnection;
 
-use super::accounts::{self, AccountFilter, Prepared, check_cap, load_many};
+use super::accounts::{self, Prepared, check_cap, load_many};
 use super::audit::{self, Change};
 use super::departments::{self, Tree};
 use super::{LocalBackend, domain_id, domains, now};
 use crate::api::*;
 use crate::error::{Error, Result, RowError};
 use crate::model::*;
+use crate::sql::{self, Conn};
 use crate::xlsx::{self, COLUMNS, ImportRow};
 use crate::{password, validate};
 
@@ -136,7 +136,7 @@ struct Checked {
 /// Checks every row against the domain and the backend; all problems, by row and column.
 async fn check_rows(
     b: &LocalBackend,
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     domain: &str,
     tree: &Tree,
     rows: Vec<ImportRow>,
@@ -244,16 +244,11 @@ async fn check_rows(
     }
     // Addresses already taken in the backend, by anything (deleted accounts included).
     let addresses: Vec<&String> = valid.iter().map(|(_, a)| a).collect();
-    let taken: HashMap<String, (String, Option<String>)> = sqlx::query_as::<_, (String, String, Option<String>)>(
-        "SELECT x.address, x.kind, a.status FROM addresses x LEFT JOIN accounts a ON a.address = x.address
-         WHERE x.address IN (SELECT value FROM json_each(?))",
-    )
-    .bind(serde_json::to_string(&addresses)?)
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .map(|(address, kind, status)| (address, (kind, status)))
-    .collect();
+    let taken: HashMap<String, (String, Option<String>)> = sql::addresses::taken(&mut *conn, &addresses)
+        .await?
+        .into_iter()
+        .map(|(address, kind, status)| (address, (kind, status)))
+        .collect();
     for (row, address) in &valid {
         if let Some((kind, status)) = taken.get(address) {
             let by = match (AddressKind::parse(kind), status.as_deref()) {
@@ -391,7 +386,7 @@ pub(crate) async fn export(b: &LocalBackend, p: ExportAccounts) -> Result<Export
     let mut conn = b.engine.read().await?;
     let did = domain_id(&mut conn, &domain).await?;
     let tree = Tree::load(&mut conn, did, &domain).await?;
-    let filter = AccountFilter::new(
+    let filter = accounts::filter(
         &tree,
         p.query.as_deref(),
         p.department.as_deref(),

@@ -2,10 +2,10 @@
 //! failed-login counting and lockout.
 
 use super::audit::{self, Change};
-use super::settings::lockout_threshold_sql;
 use super::{Engine, now};
 use crate::error::Result;
 use crate::model::AccountStatus;
+use crate::sql::{self, login::LoginRow};
 use crate::{password, validate};
 use postdesk_contract::mail::{Login, LoginRefusal};
 
@@ -21,16 +21,7 @@ impl Engine {
             return Ok(Login::Refused(LoginRefusal::WrongCredentials));
         };
         let address = addr.full();
-        let row: Option<LoginRow> = sqlx::query_as(concat!(
-            "SELECT a.id, a.address, a.status, a.password_hash, a.force_password_change, a.failed_logins, ",
-            lockout_threshold_sql!(),
-            " AS lockout_threshold
-             FROM accounts a JOIN domains d ON d.id = a.domain_id LEFT JOIN account_aliases x ON x.account_id = a.id
-             WHERE a.address = ?1 OR x.address = ?1 LIMIT 1"
-        ))
-        .bind(&address)
-        .fetch_optional(&mut *self.read().await?)
-        .await?;
+        let row = sql::login::account(&mut *self.read().await?, &address).await?;
         let Some(LoginRow {
             id,
             address: account,
@@ -61,23 +52,14 @@ impl Engine {
         let mut tx = self.write().await?;
         if matches {
             if failed > 0 {
-                sqlx::query("UPDATE accounts SET failed_logins = 0 WHERE id = ?").bind(id).execute(&mut *tx).await?;
+                sql::login::clear_failures(&mut tx, id).await?;
             }
             tx.commit().await?;
             return Ok(Login::Accepted { address: account, force_password_change: force });
         }
-        let failed: i64 = sqlx::query_scalar(
-            "UPDATE accounts SET failed_logins = failed_logins + 1 WHERE id = ? RETURNING failed_logins",
-        )
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
+        let failed = sql::login::count_failure(&mut tx, id).await?;
         if failed >= threshold {
-            sqlx::query("UPDATE accounts SET status = 'locked', updated_at = ? WHERE id = ? AND status = 'active'")
-                .bind(now())
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            sql::login::lock(&mut tx, id, now()).await?;
             let change = Change { action: "lock_account", domain: Some(&addr.domain), target: &account };
             let after = serde_json::json!({ "status": "locked", "failed_logins": failed });
             audit::record(&mut tx, "system", change, Some(&serde_json::json!({ "status": "active" })), Some(&after))
@@ -86,18 +68,6 @@ impl Engine {
         tx.commit().await?;
         Ok(Login::Refused(LoginRefusal::WrongCredentials))
     }
-}
-
-/// What a login needs of an account and its domain.
-#[derive(sqlx::FromRow)]
-struct LoginRow {
-    id: i64,
-    address: String,
-    status: String,
-    password_hash: Option<String>,
-    force_password_change: bool,
-    failed_logins: i64,
-    lockout_threshold: i64,
 }
 
 /// A valid Argon2id hash of a random password, for equal-time refusals.

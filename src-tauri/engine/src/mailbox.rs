@@ -6,17 +6,17 @@
 
 use std::collections::HashMap;
 
-use sqlx::{Row, SqliteConnection};
-
 use super::LocalBackend;
 use super::accounts::{self, authorised};
 use super::audit::{self, Change};
-use super::settings::{self, lockout_threshold_sql};
+use super::settings;
 use super::store::{self, STANDARD_FOLDERS};
 use crate::api::*;
 use crate::error::{Error, Result};
 use crate::model::*;
 use crate::pickup::Pattern;
+use crate::sql::mailbox::SettingsChanges;
+use crate::sql::{self, Conn};
 use crate::validate;
 
 /// IMAP over implicit TLS (RFC 8314 §3.3).
@@ -35,52 +35,34 @@ const HEADER_BYTES: u64 = 64 * 1024;
 const MAX_RULES: usize = 200;
 
 /// The domain's id and its settings.
-pub(crate) async fn load_settings(conn: &mut SqliteConnection, domain: &str) -> Result<(i64, MailboxSettings)> {
-    let row = sqlx::query(concat!(
-        "SELECT d.id, ",
-        lockout_threshold_sql!(),
-        " AS lockout_threshold, d.retention_days, d.mail_host, d.catch_all_enabled, a.address AS target
-         FROM domains d LEFT JOIN accounts a ON a.id = d.catch_all_account_id WHERE d.name = ?"
-    ))
-    .bind(domain)
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or_else(|| Error::not_found(format!("domain {domain} does not exist")).with_field("domain"))?;
-    let did: i64 = row.get("id");
-    let pickup_rules = sqlx::query_as::<_, (String, String)>(
-        "SELECT r.pattern, a.address FROM pickup_rules r JOIN accounts a ON a.id = r.account_id
-         WHERE r.domain_id = ? ORDER BY r.position",
-    )
-    .bind(did)
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .map(|(pattern, target)| PickupRule { pattern, target })
-    .collect();
+pub(crate) async fn load_settings(conn: &mut Conn, domain: &str) -> Result<(i64, MailboxSettings)> {
+    let row = sql::mailbox::settings(&mut *conn, domain)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("domain {domain} does not exist")).with_field("domain"))?;
+    let did = row.id;
+    let pickup_rules = sql::mailbox::pickup_rules(conn, did)
+        .await?
+        .into_iter()
+        .map(|(pattern, target)| PickupRule { pattern, target })
+        .collect();
     let settings = MailboxSettings {
         domain: domain.to_string(),
-        lockout_threshold: row.get::<i64, _>("lockout_threshold") as u32,
-        retention_days: row.get::<i64, _>("retention_days") as u32,
-        mail_host: row.get::<Option<String>, _>("mail_host").unwrap_or_else(|| format!("mail.{domain}")),
-        catch_all: row.get("catch_all_enabled"),
-        catch_all_target: row.get("target"),
+        lockout_threshold: row.lockout_threshold as u32,
+        retention_days: row.retention_days as u32,
+        mail_host: row.mail_host.unwrap_or_else(|| format!("mail.{domain}")),
+        catch_all: row.catch_all_enabled,
+        catch_all_target: row.target,
         pickup_rules,
     };
     Ok((did, settings))
 }
 
 /// An account that mail can be routed to, in the caller's scope: its id and address.
-async fn target_account(
-    b: &LocalBackend,
-    conn: &mut SqliteConnection,
-    raw: &str,
-    field: &str,
-) -> Result<(i64, String)> {
+async fn target_account(b: &LocalBackend, conn: &mut Conn, raw: &str, field: &str) -> Result<(i64, String)> {
     let addr = validate::address(raw).map_err(|e| e.with_field(field))?;
     b.caller.require(Page::Accounts, Some(&addr.domain), true)?;
     let address = addr.full();
-    let row: Option<(i64, String)> =
-        sqlx::query_as("SELECT id, status FROM accounts WHERE address = ?").bind(&address).fetch_optional(conn).await?;
+    let row = sql::accounts::id_and_status(conn, &address).await?;
     match row {
         None => {
             Err(Error::not_found(format!("{address} is not an account (mail can only go to a mailbox)"))
@@ -138,22 +120,13 @@ pub(crate) async fn update_settings(b: &LocalBackend, p: UpdateMailboxSettings) 
             Error::validation("catch-all collection needs the mailbox that collects").with_field("catch_all_target")
         );
     }
-    sqlx::query(
-        "UPDATE domains SET retention_days = coalesce(?, retention_days),
-            mail_host = CASE WHEN ? THEN ? ELSE mail_host END,
-            catch_all_enabled = ?,
-            catch_all_account_id = CASE WHEN ? THEN ? ELSE catch_all_account_id END
-         WHERE id = ?",
-    )
-    .bind(p.retention_days)
-    .bind(mail_host.is_some())
-    .bind(mail_host.flatten())
-    .bind(enabled)
-    .bind(target.is_some())
-    .bind(target.flatten().map(|(id, _)| id))
-    .bind(did)
-    .execute(&mut *tx)
-    .await?;
+    let changes = SettingsChanges {
+        retention_days: p.retention_days,
+        mail_host,
+        catch_all_enabled: enabled,
+        catch_all_account: target.map(|t| t.map(|(id, _)| id)),
+    };
+    sql::mailbox::update_settings(&mut tx, did, changes).await?;
     if let Some(n) = p.lockout_threshold {
         settings::set_lockout_threshold(&mut tx, did, n).await?;
     }
@@ -189,56 +162,13 @@ pub(crate) async fn set_pickup_rules(b: &LocalBackend, p: SetPickupRules) -> Res
     for (i, rule) in p.rules.iter().enumerate() {
         targets.push(target_account(b, &mut tx, &rule.target, "target").await.map_err(|e| at_rule(i, e))?.0);
     }
-    sqlx::query("DELETE FROM pickup_rules WHERE domain_id = ?").bind(did).execute(&mut *tx).await?;
-    for (position, (pattern, account)) in patterns.iter().zip(&targets).enumerate() {
-        sqlx::query("INSERT INTO pickup_rules (domain_id, position, pattern, account_id) VALUES (?, ?, ?, ?)")
-            .bind(did)
-            .bind(position as i64)
-            .bind(pattern.as_str())
-            .bind(account)
-            .execute(&mut *tx)
-            .await?;
-    }
+    let rules: Vec<(&str, i64)> = patterns.iter().map(Pattern::as_str).zip(targets).collect();
+    sql::mailbox::set_pickup_rules(&mut tx, did, &rules).await?;
     let (_, after) = load_settings(&mut tx, &domain).await?;
     let change = Change { action: SetPickupRules::NAME, domain: Some(&domain), target: &domain };
     audit::record(&mut tx, &b.caller.name, change, Some(&before.pickup_rules), Some(&after.pickup_rules)).await?;
     tx.commit().await?;
     Ok(after)
-}
-
-/// Where unknown local parts of a domain go: the first matching pickup rule, else the
-/// catch-all mailbox. `None` when neither takes it.
-pub(crate) async fn route_unknown(
-    conn: &mut SqliteConnection,
-    domain: &str,
-    local: &str,
-) -> Result<Option<(AddressKind, String, Option<String>)>> {
-    let Some((did, catch_all, target)) = sqlx::query_as::<_, (i64, bool, Option<String>)>(
-        "SELECT d.id, d.catch_all_enabled, a.address FROM domains d LEFT JOIN accounts a ON a.id = d.catch_all_account_id
-         WHERE d.name = ?",
-    )
-    .bind(domain)
-    .fetch_optional(&mut *conn)
-    .await?
-    else {
-        return Ok(None);
-    };
-    let rules: Vec<(String, String)> = sqlx::query_as(
-        "SELECT r.pattern, a.address FROM pickup_rules r JOIN accounts a ON a.id = r.account_id
-         WHERE r.domain_id = ? ORDER BY r.position",
-    )
-    .bind(did)
-    .fetch_all(&mut *conn)
-    .await?;
-    for (pattern, target) in rules {
-        if Pattern::parse(&pattern).is_ok_and(|p| p.matches(local)) {
-            return Ok(Some((AddressKind::PickupRule, target, Some(pattern))));
-        }
-    }
-    Ok(match (catch_all, target) {
-        (true, Some(target)) => Some((AddressKind::CatchAll, target, None)),
-        _ => None,
-    })
 }
 
 /// What the admin should know about logging in to this mailbox, in plain words.
@@ -264,33 +194,18 @@ pub(crate) async fn view(b: &LocalBackend, p: GetMailbox) -> Result<MailboxView>
     let addr = authorised(b, &p.address, false)?;
     let mut conn = b.engine.read().await?;
     let (id, _, account) = accounts::load(&mut conn, &addr).await?;
-    let (failed, threshold, host): (i64, i64, Option<String>) = sqlx::query_as(concat!(
-        "SELECT a.failed_logins, ",
-        lockout_threshold_sql!(),
-        ", d.mail_host FROM accounts a JOIN domains d ON d.id = a.domain_id WHERE a.id = ?"
-    ))
-    .bind(id)
-    .fetch_one(&mut *conn)
-    .await?;
-    let rows = sqlx::query(
-        "SELECT f.name, count(m.id) AS messages, coalesce(sum(m.size), 0) AS size,
-            coalesce(sum(CASE WHEN instr(' ' || m.flags || ' ', ' \\Seen ') = 0 THEN 1 ELSE 0 END), 0) AS unseen
-         FROM folders f LEFT JOIN messages m ON m.folder_id = f.id WHERE f.account_id = ? GROUP BY f.id",
-    )
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await?;
+    let (failed, threshold, host) = sql::mailbox::login_state(&mut conn, id).await?;
+    let rows = sql::mailbox::folders(&mut conn, id).await?;
     let mut found: HashMap<String, FolderSummary> = rows
         .into_iter()
         .map(|r| {
-            let name: String = r.get("name");
             let summary = FolderSummary {
-                name: name.clone(),
-                messages: r.get::<i64, _>("messages") as u32,
-                unseen: r.get::<i64, _>("unseen") as u32,
-                size_bytes: r.get::<i64, _>("size") as u64,
+                name: r.name.clone(),
+                messages: r.messages as u32,
+                unseen: r.unseen as u32,
+                size_bytes: r.size as u64,
             };
-            (name, summary)
+            (r.name, summary)
         })
         .collect();
     // The standard folders first (as they will be once used), then the others by name.
@@ -365,30 +280,15 @@ pub(crate) async fn list_messages(b: &LocalBackend, p: ListMessages) -> Result<L
     }
     let mut conn = b.engine.read().await?;
     let (account_id, _, _) = accounts::load(&mut conn, &addr).await?;
-    let folder_id: Option<i64> = sqlx::query_scalar("SELECT id FROM folders WHERE account_id = ? AND name = ?")
-        .bind(account_id)
-        .bind(&folder)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let folder_id = sql::store::folder_id(&mut conn, account_id, &folder).await?;
     let Some(folder_id) = folder_id else {
         if STANDARD_FOLDERS.contains(&folder.as_str()) {
             return Ok(Listing { items: Vec::new(), total: 0, offset });
         }
         return Err(Error::not_found(format!("{} has no folder {folder}", addr.full())).with_field("folder"));
     };
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM messages WHERE folder_id = ?")
-        .bind(folder_id)
-        .fetch_one(&mut *conn)
-        .await?;
-    let rows: Vec<(i64, String, i64, String, String)> = sqlx::query_as(
-        "SELECT uid, blob_hash, size, received_at, flags FROM messages WHERE folder_id = ?
-         ORDER BY uid DESC LIMIT ? OFFSET ?",
-    )
-    .bind(folder_id)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(&mut *conn)
-    .await?;
+    let total = sql::mailbox::message_count(&mut conn, folder_id).await?;
+    let rows = sql::mailbox::messages(&mut conn, folder_id, limit, offset).await?;
     drop(conn);
     let store = b.engine.blobs.clone();
     let items = tokio::task::spawn_blocking(move || {

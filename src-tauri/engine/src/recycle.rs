@@ -9,7 +9,6 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use sqlx::{Row, SqliteConnection};
 use time::OffsetDateTime;
 
 use super::accounts::{self, authorised, check_cap};
@@ -19,6 +18,7 @@ use super::{Engine, LocalBackend, domains, format_time, now, parse_time};
 use crate::api::*;
 use crate::error::{Error, Result};
 use crate::model::*;
+use crate::sql::{self, Conn};
 use crate::validate;
 
 /// The newest recycle-bin entry of an account.
@@ -32,22 +32,16 @@ struct Entry {
     transferred_at: Option<String>,
 }
 
-async fn latest_entry(conn: &mut SqliteConnection, account_id: i64) -> Result<Option<Entry>> {
-    let row = sqlx::query(
-        "SELECT id, status_before, deleted_at, restored_at, restored_by, transferred_to, transferred_at
-         FROM recycle_bin WHERE account_id = ? ORDER BY id DESC LIMIT 1",
-    )
-    .bind(account_id)
-    .fetch_optional(conn)
-    .await?;
+async fn latest_entry(conn: &mut Conn, account_id: i64) -> Result<Option<Entry>> {
+    let row = sql::recycle::latest_entry(conn, account_id).await?;
     Ok(row.map(|r| Entry {
-        id: r.get("id"),
-        status_before: AccountStatus::parse(r.get("status_before")).unwrap_or(AccountStatus::Active),
-        deleted_at: r.get("deleted_at"),
-        restored_at: r.get("restored_at"),
-        restored_by: r.get("restored_by"),
-        transferred_to: r.get("transferred_to"),
-        transferred_at: r.get("transferred_at"),
+        id: r.id,
+        status_before: AccountStatus::parse(&r.status_before).unwrap_or(AccountStatus::Active),
+        deleted_at: r.deleted_at,
+        restored_at: r.restored_at,
+        restored_by: r.restored_by,
+        transferred_to: r.transferred_to,
+        transferred_at: r.transferred_at,
     }))
 }
 
@@ -56,58 +50,34 @@ fn purge_after(deleted_at: &str, retention_days: i64) -> Result<OffsetDateTime> 
     Ok(parse_time(deleted_at)? + time::Duration::days(retention_days))
 }
 
-async fn retention_days(conn: &mut SqliteConnection, domain: &str) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT retention_days FROM domains WHERE name = ?").bind(domain).fetch_one(conn).await?)
-}
-
 pub(crate) async fn list(b: &LocalBackend, p: ListRecycleBin) -> Result<Vec<RecycledAccount>> {
     let domain = validate::domain(&p.domain)?;
     b.caller.require(Page::Accounts, Some(&domain), false)?;
     let mut conn = b.engine.read().await?;
     super::domain_id(&mut conn, &domain).await?;
-    let retention = retention_days(&mut conn, &domain).await?;
-    let rows = sqlx::query(
-        "SELECT e.id, e.account_id, a.address, a.display_name, a.status, e.deleted_at, e.deleted_by,
-                e.restored_at, e.restored_by, e.transferred_to, e.transferred_at,
-                (SELECT max(id) FROM recycle_bin WHERE account_id = a.id) AS latest
-         FROM recycle_bin e JOIN accounts a ON a.id = e.account_id JOIN domains d ON d.id = a.domain_id
-         WHERE d.name = ? ORDER BY e.deleted_at DESC, e.id DESC",
-    )
-    .bind(&domain)
-    .fetch_all(&mut *conn)
-    .await?;
-    let usage: HashMap<i64, (i64, i64)> = sqlx::query_as::<_, (i64, i64, i64)>(
-        "SELECT m.account_id, count(*), sum(m.size) FROM messages m JOIN accounts a ON a.id = m.account_id
-         JOIN domains d ON d.id = a.domain_id WHERE d.name = ? AND a.status = 'deleted' GROUP BY m.account_id",
-    )
-    .bind(&domain)
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .map(|(id, n, size)| (id, (n, size)))
-    .collect();
+    let retention = sql::recycle::retention_days(&mut conn, &domain).await?;
+    let rows = sql::recycle::entries(&mut conn, &domain).await?;
+    let usage = sql::recycle::usage(&mut conn, &domain).await?;
     let now = OffsetDateTime::now_utc();
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
-        let deleted_at: String = r.get("deleted_at");
-        let restored_at: Option<String> = r.get("restored_at");
-        let in_bin = r.get::<String, _>("status") == AccountStatus::Deleted.as_str()
-            && r.get::<i64, _>("id") == r.get::<i64, _>("latest")
-            && restored_at.is_none();
-        let (messages, size) = if in_bin { usage.get(&r.get("account_id")).copied().unwrap_or((0, 0)) } else { (0, 0) };
+        let deleted_at = r.deleted_at;
+        let restored_at = r.restored_at;
+        let in_bin = r.status == AccountStatus::Deleted.as_str() && r.id == r.latest && restored_at.is_none();
+        let (messages, size) = if in_bin { usage.get(&r.account_id).copied().unwrap_or((0, 0)) } else { (0, 0) };
         let purge = purge_after(&deleted_at, retention)?;
         out.push(RecycledAccount {
-            address: r.get("address"),
-            display_name: r.get("display_name"),
-            deleted_by: r.get("deleted_by"),
+            address: r.address,
+            display_name: r.display_name,
+            deleted_by: r.deleted_by,
             purge_after: format_time(purge),
             messages: messages as u32,
             size_bytes: size as u64,
             restorable: in_bin && now < purge,
             restored_at,
-            restored_by: r.get("restored_by"),
-            transferred_to: r.get("transferred_to"),
-            transferred_at: r.get("transferred_at"),
+            restored_by: r.restored_by,
+            transferred_to: r.transferred_to,
+            transferred_at: r.transferred_at,
             deleted_at,
         });
     }
@@ -130,7 +100,7 @@ pub(crate) async fn restore(b: &LocalBackend, p: RestoreAccount) -> Result<Accou
     }
     let entry =
         entry.ok_or_else(|| Error::internal(format!("{} is deleted but not in the recycle bin", addr.full())))?;
-    let purge = purge_after(&entry.deleted_at, retention_days(&mut tx, &addr.domain).await?)?;
+    let purge = purge_after(&entry.deleted_at, sql::recycle::retention_days(&mut tx, &addr.domain).await?)?;
     if OffsetDateTime::now_utc() >= purge {
         return Err(Error::conflict(format!(
             "{} stayed in the recycle bin past its retention ({}) and is being purged",
@@ -140,18 +110,8 @@ pub(crate) async fn restore(b: &LocalBackend, p: RestoreAccount) -> Result<Accou
     }
     check_cap(&domains::load(&mut tx, &addr.domain).await?, 1)?;
     let at = now();
-    sqlx::query("UPDATE accounts SET status = ?, deleted_at = NULL, updated_at = ? WHERE id = ?")
-        .bind(entry.status_before.as_str())
-        .bind(&at)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("UPDATE recycle_bin SET restored_at = ?, restored_by = ? WHERE id = ?")
-        .bind(&at)
-        .bind(&b.caller.name)
-        .bind(entry.id)
-        .execute(&mut *tx)
-        .await?;
+    sql::recycle::restore_account(&mut tx, id, entry.status_before, &at).await?;
+    sql::recycle::mark_restored(&mut tx, entry.id, &at, &b.caller.name).await?;
     let (_, _, after) = accounts::load(&mut tx, &addr).await?;
     let change = Change { action: RestoreAccount::NAME, domain: Some(&addr.domain), target: &after.address };
     audit::record(&mut tx, &b.caller.name, change, Some(&before), Some(&after)).await?;
@@ -184,13 +144,7 @@ pub(crate) async fn transfer(b: &LocalBackend, p: TransferMail) -> Result<Transf
     if target.status == AccountStatus::Deleted {
         return Err(Error::conflict(format!("{} is in the recycle bin too", target.address)).with_field("to"));
     }
-    let messages: Vec<(i64, String, i64)> = sqlx::query_as(
-        "SELECT m.id, f.name, m.size FROM messages m JOIN folders f ON f.id = m.folder_id
-         WHERE m.account_id = ? ORDER BY f.name, m.uid",
-    )
-    .bind(source_id)
-    .fetch_all(&mut *tx)
-    .await?;
+    let messages = sql::recycle::messages(&mut tx, source_id).await?;
     let size_bytes: u64 = messages.iter().map(|(_, _, s)| *s as u64).sum();
     check_room(&target.address, i64::from(target.quota_mb), used_bytes(&mut tx, target_id).await?, size_bytes)
         .map_err(|e| e.with_field("to"))?;
@@ -206,21 +160,10 @@ pub(crate) async fn transfer(b: &LocalBackend, p: TransferMail) -> Result<Transf
             }
         };
         let uid = next_uid(&mut tx, dest).await?;
-        sqlx::query("UPDATE messages SET account_id = ?, folder_id = ?, uid = ? WHERE id = ?")
-            .bind(target_id)
-            .bind(dest)
-            .bind(uid)
-            .bind(message)
-            .execute(&mut *tx)
-            .await?;
+        sql::recycle::move_message(&mut tx, *message, target_id, dest, uid).await?;
     }
     let at = now();
-    sqlx::query("UPDATE recycle_bin SET transferred_to = ?, transferred_at = ? WHERE id = ?")
-        .bind(&target.address)
-        .bind(&at)
-        .bind(entry.id)
-        .execute(&mut *tx)
-        .await?;
+    sql::recycle::mark_transferred(&mut tx, entry.id, &target.address, &at).await?;
     let moved = TransferredMail {
         from: source.address.clone(),
         to: target.address.clone(),
@@ -232,18 +175,6 @@ pub(crate) async fn transfer(b: &LocalBackend, p: TransferMail) -> Result<Transf
     audit::record::<(), _>(&mut tx, &b.caller.name, change, None, Some(&moved)).await?;
     tx.commit().await?;
     Ok(moved)
-}
-
-/// A recycle-bin entry that may have aged out.
-#[derive(sqlx::FromRow)]
-struct PurgeCandidate {
-    entry: i64,
-    account: i64,
-    address: String,
-    domain: String,
-    deleted_at: String,
-    retention_days: i64,
-    restored_at: Option<String>,
 }
 
 /// What a purge run removed.
@@ -262,40 +193,12 @@ pub struct Purged {
 async fn purge_account(engine: &Engine, id: i64, address: &str, domain: &str) -> Result<Option<(u32, Vec<String>)>> {
     let mut tx = engine.write().await?;
     // Still deleted? (It may have been restored since the candidates were listed.)
-    let status: Option<String> =
-        sqlx::query_scalar("SELECT status FROM accounts WHERE id = ?").bind(id).fetch_optional(&mut *tx).await?;
+    let status = sql::accounts::status_by_id(&mut tx, id).await?;
     if status.as_deref() != Some(AccountStatus::Deleted.as_str()) {
         return Ok(None);
     }
     let (messages, size_bytes, hashes) = store::delete_messages(&mut tx, id).await?;
-    sqlx::query("DELETE FROM folders WHERE account_id = ?").bind(id).execute(&mut *tx).await?;
-    sqlx::query("DELETE FROM pickup_rules WHERE account_id = ?").bind(id).execute(&mut *tx).await?;
-    sqlx::query("UPDATE domains SET catch_all_enabled = 0, catch_all_account_id = NULL WHERE catch_all_account_id = ?")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    let mut gone: Vec<String> = sqlx::query_scalar("SELECT address FROM account_aliases WHERE account_id = ?")
-        .bind(id)
-        .fetch_all(&mut *tx)
-        .await?;
-    sqlx::query("DELETE FROM account_aliases WHERE account_id = ?").bind(id).execute(&mut *tx).await?;
-    sqlx::query("DELETE FROM recycle_bin WHERE account_id = ?").bind(id).execute(&mut *tx).await?;
-    sqlx::query("DELETE FROM accounts WHERE id = ?").bind(id).execute(&mut *tx).await?;
-    gone.push(address.to_string());
-    let gone_json = serde_json::to_string(&gone)?;
-    // Aliases and groups stop pointing at addresses that no longer exist.
-    sqlx::query("DELETE FROM alias_targets WHERE target IN (SELECT value FROM json_each(?))")
-        .bind(&gone_json)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("DELETE FROM group_members WHERE member IN (SELECT value FROM json_each(?))")
-        .bind(&gone_json)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("DELETE FROM addresses WHERE address IN (SELECT value FROM json_each(?))")
-        .bind(&gone_json)
-        .execute(&mut *tx)
-        .await?;
+    let gone = sql::recycle::forget_account(&mut tx, id, address).await?;
     let change = Change { action: "purge_account", domain: Some(domain), target: address };
     let before = serde_json::json!({ "addresses": gone, "messages": messages, "size_bytes": size_bytes });
     audit::record::<_, ()>(&mut tx, "system", change, Some(&before), None).await?;
@@ -308,15 +211,7 @@ impl Engine {
     /// extra addresses), and drops restored entries that aged out. Each account goes in its
     /// own transaction, audited as `system`. Taking `now` lets tests purge deterministically.
     pub async fn purge_recycle_bin(&self, now: OffsetDateTime) -> Result<Purged> {
-        let rows: Vec<PurgeCandidate> = sqlx::query_as(
-            "SELECT e.id AS entry, a.id AS account, a.address, d.name AS domain, e.deleted_at, d.retention_days,
-                    e.restored_at
-             FROM recycle_bin e JOIN accounts a ON a.id = e.account_id JOIN domains d ON d.id = a.domain_id
-             WHERE (a.status = 'deleted' AND e.id = (SELECT max(id) FROM recycle_bin WHERE account_id = a.id))
-                OR e.restored_at IS NOT NULL",
-        )
-        .fetch_all(&mut *self.read().await?)
-        .await?;
+        let rows = sql::recycle::purge_candidates(&mut *self.read().await?).await?;
         let mut purged = Purged::default();
         let mut expired = Vec::new();
         let mut hashes = Vec::new();
@@ -338,10 +233,7 @@ impl Engine {
         }
         if !expired.is_empty() {
             let mut tx = self.write().await?;
-            sqlx::query("DELETE FROM recycle_bin WHERE id IN (SELECT value FROM json_each(?))")
-                .bind(serde_json::to_string(&expired)?)
-                .execute(&mut *tx)
-                .await?;
+            sql::recycle::delete_entries(&mut tx, &expired).await?;
             tx.commit().await?;
             purged.expired_entries = expired.len() as u32;
         }

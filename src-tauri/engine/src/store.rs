@@ -18,11 +18,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
-use sqlx::SqliteConnection;
 
 use super::Engine;
 use crate::error::{Error, Result};
 use crate::model::AccountStatus;
+use crate::sql::store::NewMessage;
+pub(crate) use crate::sql::store::{delete_messages, ensure_folder, next_uid, used_bytes};
+use crate::sql::{self, Conn};
 use crate::validate;
 pub use postdesk_contract::mail::{Delivered, KeyedMessage, KeyedOutcome, STANDARD_FOLDERS};
 
@@ -164,55 +166,8 @@ impl BlobStore {
     }
 }
 
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+pub(crate) async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(work).await.map_err(|e| Error::internal(format!("mail storage task failed: {e}")))?
-}
-
-/// The current time as UNIX seconds, for UIDVALIDITY (a 32-bit non-zero number).
-fn uidvalidity() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp().clamp(1, i64::from(u32::MAX))
-}
-
-/// The id of folder `name` of an account, creating it (and the standard folders) if needed.
-pub(crate) async fn ensure_folder(conn: &mut SqliteConnection, account_id: i64, name: &str) -> Result<i64> {
-    let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM folders WHERE account_id = ? AND name = ?")
-        .bind(account_id)
-        .bind(name)
-        .fetch_optional(&mut *conn)
-        .await?;
-    if let Some(id) = existing {
-        return Ok(id);
-    }
-    let validity = uidvalidity();
-    for folder in STANDARD_FOLDERS.iter().copied().chain(std::iter::once(name)) {
-        sqlx::query("INSERT OR IGNORE INTO folders (account_id, name, uidvalidity) VALUES (?, ?, ?)")
-            .bind(account_id)
-            .bind(folder)
-            .bind(validity)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(sqlx::query_scalar("SELECT id FROM folders WHERE account_id = ? AND name = ?")
-        .bind(account_id)
-        .bind(name)
-        .fetch_one(conn)
-        .await?)
-}
-
-/// Takes the next UID of a folder.
-pub(crate) async fn next_uid(conn: &mut SqliteConnection, folder_id: i64) -> Result<i64> {
-    Ok(sqlx::query_scalar("UPDATE folders SET uidnext = uidnext + 1 WHERE id = ? RETURNING uidnext - 1")
-        .bind(folder_id)
-        .fetch_one(conn)
-        .await?)
-}
-
-/// Bytes stored for an account.
-pub(crate) async fn used_bytes(conn: &mut SqliteConnection, account_id: i64) -> Result<u64> {
-    // A running total kept by triggers on `messages` (migration 20261123400001).
-    let used: i64 =
-        sqlx::query_scalar("SELECT used_bytes FROM accounts WHERE id = ?").bind(account_id).fetch_one(conn).await?;
-    Ok(used as u64)
 }
 
 /// Refuses when `adding` bytes would take an account past its quota.
@@ -226,35 +181,16 @@ pub(crate) fn check_room(address: &str, quota_mb: i64, used: u64, adding: u64) -
     Ok(())
 }
 
-/// Deletes every message of an account (in the caller's transaction); returns the count,
-/// the bytes and the blob names that may now be unreferenced.
-pub(crate) async fn delete_messages(conn: &mut SqliteConnection, account_id: i64) -> Result<(u32, u64, Vec<String>)> {
-    let (count, bytes): (i64, i64) =
-        sqlx::query_as("SELECT count(*), coalesce(sum(size), 0) FROM messages WHERE account_id = ?")
-            .bind(account_id)
-            .fetch_one(&mut *conn)
-            .await?;
-    let hashes: Vec<String> = sqlx::query_scalar("SELECT DISTINCT blob_hash FROM messages WHERE account_id = ?")
-        .bind(account_id)
-        .fetch_all(&mut *conn)
-        .await?;
-    sqlx::query("DELETE FROM messages WHERE account_id = ?").bind(account_id).execute(conn).await?;
-    Ok((count as u32, bytes as u64, hashes))
-}
-
 /// Inserts a message row for the account at `address` (canonical) in the caller's write
 /// transaction; the blob must exist. The inner error says why this mailbox refuses it.
 async fn insert_message(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     address: &str,
     folder: &str,
     hash: &str,
     size: usize,
 ) -> Result<std::result::Result<Delivered, Error>> {
-    let row: Option<(i64, String, i64)> = sqlx::query_as("SELECT id, status, quota_mb FROM accounts WHERE address = ?")
-        .bind(address)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row = sql::store::mailbox(&mut *conn, address).await?;
     let Some((account_id, status, quota_mb)) = row else {
         return Ok(Err(Error::not_found(format!("account {address} does not exist"))));
     };
@@ -266,17 +202,8 @@ async fn insert_message(
     }
     let folder_id = ensure_folder(&mut *conn, account_id, folder).await?;
     let uid = next_uid(&mut *conn, folder_id).await?;
-    sqlx::query(
-        "INSERT INTO messages (account_id, folder_id, uid, blob_hash, size, received_at) VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(account_id)
-    .bind(folder_id)
-    .bind(uid)
-    .bind(hash)
-    .bind(size as i64)
-    .bind(super::now())
-    .execute(&mut *conn)
-    .await?;
+    let row = NewMessage { account_id, folder_id, uid, blob_hash: hash, size: size as i64, received_at: super::now() };
+    sql::store::insert_message(&mut *conn, row).await?;
     Ok(Ok(Delivered { account: address.to_string(), folder: folder.to_string(), uid: uid as u32 }))
 }
 
@@ -330,11 +257,7 @@ impl Engine {
         {
             let mut conn = self.read().await?;
             for m in messages.iter() {
-                let seen: Option<i64> = sqlx::query_scalar("SELECT 1 FROM delivery_keys WHERE key = ?")
-                    .bind(&m.key)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                if seen.is_some() {
+                if sql::store::key_seen(&mut conn, &m.key).await? {
                     known.insert(m.key.clone());
                 }
             }
@@ -349,11 +272,7 @@ impl Engine {
         for (i, m) in messages.iter().enumerate() {
             let mut outcome =
                 KeyedOutcome { key: m.key.clone(), already: false, delivered: Vec::new(), refused: Vec::new() };
-            let seen: Option<i64> = sqlx::query_scalar("SELECT 1 FROM delivery_keys WHERE key = ?")
-                .bind(&m.key)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if seen.is_some() {
+            if sql::store::key_seen(&mut tx, &m.key).await? {
                 outcome.already = true;
                 outcomes.push(outcome);
                 continue;
@@ -381,11 +300,7 @@ impl Engine {
                     }
                 }
             }
-            sqlx::query("INSERT INTO delivery_keys (key, delivered_at) VALUES (?, ?)")
-                .bind(&m.key)
-                .bind(super::now())
-                .execute(&mut *tx)
-                .await?;
+            sql::store::record_key(&mut tx, &m.key, super::now()).await?;
             outcomes.push(outcome);
         }
         tx.commit().await?;
@@ -396,11 +311,7 @@ impl Engine {
     /// messages again). Returns how many went.
     pub async fn forget_delivery_keys(&self, before: time::OffsetDateTime) -> Result<u64> {
         let mut tx = self.write().await?;
-        let gone = sqlx::query("DELETE FROM delivery_keys WHERE delivered_at < ?")
-            .bind(super::format_time(before))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let gone = sql::store::forget_keys(&mut tx, super::format_time(before)).await?;
         tx.commit().await?;
         Ok(gone)
     }
@@ -410,11 +321,7 @@ impl Engine {
     pub async fn mailbox_room(&self, address: &str) -> Result<Option<u64>> {
         let address = validate::address(address)?.full();
         let mut conn = self.read().await?;
-        let row: Option<(i64, String, i64)> =
-            sqlx::query_as("SELECT id, status, quota_mb FROM accounts WHERE address = ?")
-                .bind(&address)
-                .fetch_optional(&mut *conn)
-                .await?;
+        let row = sql::store::mailbox(&mut conn, &address).await?;
         let Some((id, status, quota_mb)) = row else { return Ok(None) };
         if !matches!(AccountStatus::parse(&status), Some(AccountStatus::Active | AccountStatus::Locked)) {
             return Ok(None);
@@ -428,10 +335,7 @@ impl Engine {
     /// `None` when the domain is not ours.
     pub async fn domain_message_limit(&self, domain: &str) -> Result<Option<u64>> {
         let Ok(domain) = validate::domain(domain) else { return Ok(None) };
-        let mb: Option<i64> = sqlx::query_scalar("SELECT attachment_size_mb FROM domains WHERE name = ?")
-            .bind(&domain)
-            .fetch_optional(&mut *self.read().await?)
-            .await?;
+        let mb = sql::domains::attachment_size_mb(&mut *self.read().await?, &domain).await?;
         Ok(mb.map(|mb| {
             crate::model::PlanLimits { attachment_size_mb: mb.max(0) as u32, ..Default::default() }.max_message_bytes()
         }))
@@ -440,15 +344,7 @@ impl Engine {
     /// The raw bytes of a stored message.
     pub async fn message_bytes(&self, address: &str, folder: &str, uid: u32) -> Result<Vec<u8>> {
         let address = validate::address(address)?.full();
-        let hash: Option<String> = sqlx::query_scalar(
-            "SELECT m.blob_hash FROM messages m JOIN folders f ON f.id = m.folder_id JOIN accounts a ON a.id = m.account_id
-             WHERE a.address = ? AND f.name = ? AND m.uid = ?",
-        )
-        .bind(&address)
-        .bind(folder)
-        .bind(uid)
-        .fetch_optional(&mut *self.read().await?)
-        .await?;
+        let hash = sql::store::blob_of(&mut *self.read().await?, &address, folder, uid).await?;
         let hash = hash.ok_or_else(|| Error::not_found(format!("{address} has no message {uid} in {folder}")))?;
         let store = self.blobs.clone();
         blocking(move || store.read(&hash)).await
@@ -462,11 +358,7 @@ impl Engine {
             let mut tx = self.write().await?;
             let mut unreferenced = Vec::new();
             for hash in chunk {
-                let used: Option<i64> = sqlx::query_scalar("SELECT 1 FROM messages WHERE blob_hash = ? LIMIT 1")
-                    .bind(hash)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                if used.is_none() {
+                if !sql::store::blob_used(&mut tx, hash).await? {
                     unreferenced.push(hash.clone());
                 }
             }
@@ -600,45 +492,6 @@ mod tests {
         assert_eq!(engine.mailbox_room("nobody@example.com").await.unwrap(), None);
         let later = time::OffsetDateTime::now_utc() + time::Duration::minutes(1);
         assert_eq!(engine.forget_delivery_keys(later).await.unwrap(), 2);
-    }
-
-    #[tokio::test]
-    async fn the_running_total_of_used_bytes_follows_every_change() {
-        let engine = engine_with(&["ann@example.com", "bob@example.com"]).await;
-        let total = |address: &'static str| {
-            let engine = engine.clone();
-            async move {
-                let mut conn = engine.read().await.unwrap();
-                let (id, used): (i64, i64) = sqlx::query_as("SELECT id, used_bytes FROM accounts WHERE address = ?")
-                    .bind(address)
-                    .fetch_one(&mut *conn)
-                    .await
-                    .unwrap();
-                let summed: i64 =
-                    sqlx::query_scalar("SELECT coalesce(sum(size), 0) FROM messages WHERE account_id = ?")
-                        .bind(id)
-                        .fetch_one(&mut *conn)
-                        .await
-                        .unwrap();
-                assert_eq!(used, summed, "{address}");
-                used
-            }
-        };
-        engine.deliver("ann@example.com", b"Subject: 1\r\n\r\n12345\r\n").await.unwrap();
-        engine.deliver("ann@example.com", b"Subject: 2\r\n\r\n1\r\n").await.unwrap();
-        assert_eq!(total("ann@example.com").await, 38);
-        let mut tx = engine.write().await.unwrap();
-        let bob: i64 = sqlx::query_scalar("SELECT id FROM accounts WHERE address = 'bob@example.com'")
-            .fetch_one(&mut *tx)
-            .await
-            .unwrap();
-        sqlx::query("UPDATE messages SET account_id = ? WHERE uid = 2").bind(bob).execute(&mut *tx).await.unwrap();
-        tx.commit().await.unwrap();
-        assert_eq!((total("ann@example.com").await, total("bob@example.com").await), (21, 17));
-        let mut tx = engine.write().await.unwrap();
-        delete_messages(&mut tx, bob).await.unwrap();
-        tx.commit().await.unwrap();
-        assert_eq!(total("bob@example.com").await, 0);
     }
 
     #[tokio::test]

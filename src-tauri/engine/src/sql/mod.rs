@@ -15,7 +15,14 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 use crate::{Error, Result};
 
+pub(crate) mod accounts;
+pub(crate) mod addresses;
+pub(crate) mod departments;
 pub(crate) mod domains;
+pub(crate) mod login;
+pub(crate) mod mailbox;
+pub(crate) mod recycle;
+pub(crate) mod store;
 
 /// The connection pool.
 pub(crate) type Pool = SqlitePool;

@@ -1,0 +1,256 @@
+//! The address namespace (`addresses`), distribution aliases and mail groups.
+
+use super::Conn;
+use crate::Result;
+use crate::model::AddressKind;
+
+/// What `address` is, if it is registered.
+pub(crate) async fn kind_of(conn: &mut Conn, address: &str) -> Result<Option<AddressKind>> {
+    let kind: Option<String> =
+        sqlx::query_scalar("SELECT kind FROM addresses WHERE address = ?").bind(address).fetch_optional(conn).await?;
+    Ok(kind.as_deref().and_then(AddressKind::parse))
+}
+
+/// Registers `address` (free) for something of `kind`.
+pub(crate) async fn insert(conn: &mut Conn, domain_id: i64, address: &str, kind: AddressKind) -> Result<()> {
+    sqlx::query("INSERT INTO addresses (address, domain_id, kind) VALUES (?, ?, ?)")
+        .bind(address)
+        .bind(domain_id)
+        .bind(kind.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Frees `address` in the namespace.
+pub(crate) async fn release(conn: &mut Conn, address: &str) -> Result<()> {
+    sqlx::query("DELETE FROM addresses WHERE address = ?").bind(address).execute(conn).await?;
+    Ok(())
+}
+
+/// Which of `addresses` are registered already: address, kind, and the status when it
+/// is an account.
+pub(crate) async fn taken(conn: &mut Conn, addresses: &[&String]) -> Result<Vec<(String, String, Option<String>)>> {
+    Ok(sqlx::query_as::<_, (String, String, Option<String>)>(
+        "SELECT x.address, x.kind, a.status FROM addresses x LEFT JOIN accounts a ON a.address = x.address
+         WHERE x.address IN (SELECT value FROM json_each(?))",
+    )
+    .bind(serde_json::to_string(&addresses)?)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// The first alias with `address` among its targets.
+pub(crate) async fn alias_pointing_at(conn: &mut Conn, address: &str) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT a.address FROM alias_targets t JOIN aliases a ON a.id = t.alias_id WHERE t.target = ? LIMIT 1",
+    )
+    .bind(address)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// The first mail group with `address` among its members.
+pub(crate) async fn group_containing(conn: &mut Conn, address: &str) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT g.address FROM group_members m JOIN mail_groups g ON g.id = m.group_id WHERE m.member = ? LIMIT 1",
+    )
+    .bind(address)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Where an alias or group sends mail next (its targets or members).
+pub(crate) async fn edges(conn: &mut Conn, address: &str) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT t.target FROM alias_targets t JOIN aliases a ON a.id = t.alias_id WHERE a.address = ?1
+         UNION ALL
+         SELECT m.member FROM group_members m JOIN mail_groups g ON g.id = m.group_id WHERE g.address = ?1",
+    )
+    .bind(address)
+    .fetch_all(conn)
+    .await?)
+}
+
+// ---- aliases -------------------------------------------------------------------------
+
+/// The id and description of the alias at `address`.
+pub(crate) async fn alias(conn: &mut Conn, address: &str) -> Result<Option<(i64, String)>> {
+    Ok(sqlx::query_as("SELECT id, description FROM aliases WHERE address = ?")
+        .bind(address)
+        .fetch_optional(conn)
+        .await?)
+}
+
+/// An alias's targets, sorted.
+pub(crate) async fn targets(conn: &mut Conn, alias_id: i64) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar("SELECT target FROM alias_targets WHERE alias_id = ? ORDER BY target")
+        .bind(alias_id)
+        .fetch_all(conn)
+        .await?)
+}
+
+/// The addresses of a domain's aliases, sorted.
+pub(crate) async fn alias_addresses(conn: &mut Conn, domain_id: i64) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar("SELECT address FROM aliases WHERE domain_id = ? ORDER BY address")
+        .bind(domain_id)
+        .fetch_all(conn)
+        .await?)
+}
+
+/// Removes every target of an alias.
+pub(crate) async fn clear_targets(conn: &mut Conn, alias_id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM alias_targets WHERE alias_id = ?").bind(alias_id).execute(conn).await?;
+    Ok(())
+}
+
+/// Replaces an alias's targets.
+pub(crate) async fn set_targets(conn: &mut Conn, alias_id: i64, targets: &[String]) -> Result<()> {
+    sqlx::query("DELETE FROM alias_targets WHERE alias_id = ?").bind(alias_id).execute(&mut *conn).await?;
+    for t in targets {
+        sqlx::query("INSERT INTO alias_targets (alias_id, target) VALUES (?, ?)")
+            .bind(alias_id)
+            .bind(t)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Inserts an alias (its address registered already); returns its id.
+pub(crate) async fn insert_alias(conn: &mut Conn, domain_id: i64, address: &str, description: &str) -> Result<i64> {
+    Ok(sqlx::query("INSERT INTO aliases (domain_id, address, description) VALUES (?, ?, ?)")
+        .bind(domain_id)
+        .bind(address)
+        .bind(description)
+        .execute(conn)
+        .await?
+        .last_insert_rowid())
+}
+
+/// Sets an alias's description.
+pub(crate) async fn set_description(conn: &mut Conn, alias_id: i64, description: String) -> Result<()> {
+    sqlx::query("UPDATE aliases SET description = ? WHERE id = ?")
+        .bind(description)
+        .bind(alias_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes an alias row (its address stays registered).
+pub(crate) async fn delete_alias(conn: &mut Conn, alias_id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM aliases WHERE id = ?").bind(alias_id).execute(conn).await?;
+    Ok(())
+}
+
+// ---- mail groups ---------------------------------------------------------------------
+
+/// The id, name and send permission of the group at `address`.
+pub(crate) async fn group(conn: &mut Conn, address: &str) -> Result<Option<(i64, String, String)>> {
+    Ok(sqlx::query_as("SELECT id, name, send_permission FROM mail_groups WHERE address = ?")
+        .bind(address)
+        .fetch_optional(conn)
+        .await?)
+}
+
+/// A group's members, sorted.
+pub(crate) async fn members(conn: &mut Conn, group_id: i64) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar("SELECT member FROM group_members WHERE group_id = ? ORDER BY member")
+        .bind(group_id)
+        .fetch_all(conn)
+        .await?)
+}
+
+/// A group's allowed senders, sorted.
+pub(crate) async fn allowed_senders(conn: &mut Conn, group_id: i64) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar("SELECT sender FROM group_allowed_senders WHERE group_id = ? ORDER BY sender")
+        .bind(group_id)
+        .fetch_all(conn)
+        .await?)
+}
+
+/// Adds members to a group (ones it has already are skipped).
+pub(crate) async fn insert_members(conn: &mut Conn, group_id: i64, members: &[String]) -> Result<()> {
+    for m in members {
+        sqlx::query("INSERT OR IGNORE INTO group_members (group_id, member) VALUES (?, ?)")
+            .bind(group_id)
+            .bind(m)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Removes one member from a group.
+pub(crate) async fn remove_member(conn: &mut Conn, group_id: i64, member: &str) -> Result<()> {
+    sqlx::query("DELETE FROM group_members WHERE group_id = ? AND member = ?")
+        .bind(group_id)
+        .bind(member)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Replaces a group's allowed senders.
+pub(crate) async fn set_allowed_senders(conn: &mut Conn, group_id: i64, senders: &[String]) -> Result<()> {
+    sqlx::query("DELETE FROM group_allowed_senders WHERE group_id = ?").bind(group_id).execute(&mut *conn).await?;
+    for s in senders {
+        sqlx::query("INSERT OR IGNORE INTO group_allowed_senders (group_id, sender) VALUES (?, ?)")
+            .bind(group_id)
+            .bind(s)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The addresses of a domain's groups, sorted.
+pub(crate) async fn group_addresses(conn: &mut Conn, domain_id: i64) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar("SELECT address FROM mail_groups WHERE domain_id = ? ORDER BY address")
+        .bind(domain_id)
+        .fetch_all(conn)
+        .await?)
+}
+
+/// Inserts a group (its address registered already); returns its id.
+pub(crate) async fn insert_group(
+    conn: &mut Conn,
+    domain_id: i64,
+    address: &str,
+    name: &str,
+    send_permission: &str,
+) -> Result<i64> {
+    Ok(sqlx::query("INSERT INTO mail_groups (domain_id, address, name, send_permission) VALUES (?, ?, ?, ?)")
+        .bind(domain_id)
+        .bind(address)
+        .bind(name)
+        .bind(send_permission)
+        .execute(conn)
+        .await?
+        .last_insert_rowid())
+}
+
+/// Changes a group's name and send permission; `None` keeps one.
+pub(crate) async fn update_group(
+    conn: &mut Conn,
+    group_id: i64,
+    name: Option<String>,
+    send_permission: Option<&str>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE mail_groups SET name = coalesce(?, name), send_permission = coalesce(?, send_permission) WHERE id = ?",
+    )
+    .bind(name)
+    .bind(send_permission)
+    .bind(group_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Deletes a group row (its address stays registered).
+pub(crate) async fn delete_group(conn: &mut Conn, group_id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM mail_groups WHERE id = ?").bind(group_id).execute(conn).await?;
+    Ok(())
+}

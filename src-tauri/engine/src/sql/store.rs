@@ -1,0 +1,211 @@
+//! Mail storage: the `folders` and `messages` tables and the delivery keys.
+
+use super::Conn;
+use crate::Result;
+use postdesk_contract::mail::STANDARD_FOLDERS;
+
+/// The current time as UNIX seconds, for UIDVALIDITY (a 32-bit non-zero number).
+fn uidvalidity() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp().clamp(1, i64::from(u32::MAX))
+}
+
+/// The id of folder `name` of an account, if it has one.
+pub(crate) async fn folder_id(conn: &mut Conn, account_id: i64, name: &str) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar("SELECT id FROM folders WHERE account_id = ? AND name = ?")
+        .bind(account_id)
+        .bind(name)
+        .fetch_optional(conn)
+        .await?)
+}
+
+/// The id of folder `name` of an account, creating it (and the standard folders) if needed.
+pub(crate) async fn ensure_folder(conn: &mut Conn, account_id: i64, name: &str) -> Result<i64> {
+    if let Some(id) = folder_id(&mut *conn, account_id, name).await? {
+        return Ok(id);
+    }
+    let validity = uidvalidity();
+    for folder in STANDARD_FOLDERS.iter().copied().chain(std::iter::once(name)) {
+        sqlx::query("INSERT OR IGNORE INTO folders (account_id, name, uidvalidity) VALUES (?, ?, ?)")
+            .bind(account_id)
+            .bind(folder)
+            .bind(validity)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(sqlx::query_scalar("SELECT id FROM folders WHERE account_id = ? AND name = ?")
+        .bind(account_id)
+        .bind(name)
+        .fetch_one(conn)
+        .await?)
+}
+
+/// Takes the next UID of a folder.
+pub(crate) async fn next_uid(conn: &mut Conn, folder_id: i64) -> Result<i64> {
+    Ok(sqlx::query_scalar("UPDATE folders SET uidnext = uidnext + 1 WHERE id = ? RETURNING uidnext - 1")
+        .bind(folder_id)
+        .fetch_one(conn)
+        .await?)
+}
+
+/// Bytes stored for an account.
+pub(crate) async fn used_bytes(conn: &mut Conn, account_id: i64) -> Result<u64> {
+    // A running total kept by triggers on `messages` (migration 20261123400001).
+    let used: i64 =
+        sqlx::query_scalar("SELECT used_bytes FROM accounts WHERE id = ?").bind(account_id).fetch_one(conn).await?;
+    Ok(used as u64)
+}
+
+/// Deletes every message of an account (in the caller's transaction); returns the count,
+/// the bytes and the blob names that may now be unreferenced.
+pub(crate) async fn delete_messages(conn: &mut Conn, account_id: i64) -> Result<(u32, u64, Vec<String>)> {
+    let (count, bytes): (i64, i64) =
+        sqlx::query_as("SELECT count(*), coalesce(sum(size), 0) FROM messages WHERE account_id = ?")
+            .bind(account_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    let hashes: Vec<String> = sqlx::query_scalar("SELECT DISTINCT blob_hash FROM messages WHERE account_id = ?")
+        .bind(account_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM messages WHERE account_id = ?").bind(account_id).execute(conn).await?;
+    Ok((count as u32, bytes as u64, hashes))
+}
+
+/// The id, status and quota (MiB) of the account at `address` (its own address).
+pub(crate) async fn mailbox(conn: &mut Conn, address: &str) -> Result<Option<(i64, String, i64)>> {
+    Ok(sqlx::query_as("SELECT id, status, quota_mb FROM accounts WHERE address = ?")
+        .bind(address)
+        .fetch_optional(conn)
+        .await?)
+}
+
+/// A new message row.
+pub(crate) struct NewMessage<'a> {
+    pub account_id: i64,
+    pub folder_id: i64,
+    pub uid: i64,
+    pub blob_hash: &'a str,
+    pub size: i64,
+    pub received_at: String,
+}
+
+/// Inserts a message row (its blob exists).
+pub(crate) async fn insert_message(conn: &mut Conn, m: NewMessage<'_>) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO messages (account_id, folder_id, uid, blob_hash, size, received_at) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(m.account_id)
+    .bind(m.folder_id)
+    .bind(m.uid)
+    .bind(m.blob_hash)
+    .bind(m.size)
+    .bind(m.received_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Whether a delivery with this key was recorded.
+pub(crate) async fn key_seen(conn: &mut Conn, key: &str) -> Result<bool> {
+    let seen: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM delivery_keys WHERE key = ?").bind(key).fetch_optional(conn).await?;
+    Ok(seen.is_some())
+}
+
+/// Records a delivery's key.
+pub(crate) async fn record_key(conn: &mut Conn, key: &str, at: String) -> Result<()> {
+    sqlx::query("INSERT INTO delivery_keys (key, delivered_at) VALUES (?, ?)").bind(key).bind(at).execute(conn).await?;
+    Ok(())
+}
+
+/// Forgets delivery keys recorded before `before`; returns how many went.
+pub(crate) async fn forget_keys(conn: &mut Conn, before: String) -> Result<u64> {
+    Ok(sqlx::query("DELETE FROM delivery_keys WHERE delivered_at < ?")
+        .bind(before)
+        .execute(conn)
+        .await?
+        .rows_affected())
+}
+
+/// The blob of message `uid` in `folder` of the account at `address`.
+pub(crate) async fn blob_of(conn: &mut Conn, address: &str, folder: &str, uid: u32) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT m.blob_hash FROM messages m JOIN folders f ON f.id = m.folder_id JOIN accounts a ON a.id = m.account_id
+             WHERE a.address = ? AND f.name = ? AND m.uid = ?",
+    )
+    .bind(address)
+    .bind(folder)
+    .bind(uid)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Whether any message refers to the blob `hash`.
+pub(crate) async fn blob_used(conn: &mut Conn, hash: &str) -> Result<bool> {
+    let used: Option<i64> = sqlx::query_scalar("SELECT 1 FROM messages WHERE blob_hash = ? LIMIT 1")
+        .bind(hash)
+        .fetch_optional(conn)
+        .await?;
+    Ok(used.is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::*;
+    use crate::{Backend, Engine};
+
+    #[tokio::test]
+    async fn the_running_total_of_used_bytes_follows_every_change() {
+        let engine = Engine::open_in_memory().await.unwrap();
+        let b = engine.local_backend();
+        b.create_domain(CreateDomain { domain: "example.com".into(), limits: None, group: None }).await.unwrap();
+        for a in ["ann@example.com", "bob@example.com"] {
+            b.create_account(CreateAccount {
+                address: a.to_string(),
+                display_name: None,
+                department: None,
+                notes: None,
+                password: None,
+                force_password_change: None,
+                quota_mb: Some(1),
+            })
+            .await
+            .unwrap();
+        }
+        let total = |address: &'static str| {
+            let engine = engine.clone();
+            async move {
+                let mut conn = engine.read().await.unwrap();
+                let (id, used): (i64, i64) = sqlx::query_as("SELECT id, used_bytes FROM accounts WHERE address = ?")
+                    .bind(address)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .unwrap();
+                let summed: i64 =
+                    sqlx::query_scalar("SELECT coalesce(sum(size), 0) FROM messages WHERE account_id = ?")
+                        .bind(id)
+                        .fetch_one(&mut *conn)
+                        .await
+                        .unwrap();
+                assert_eq!(used, summed, "{address}");
+                used
+            }
+        };
+        engine.deliver("ann@example.com", b"Subject: 1\r\n\r\n12345\r\n").await.unwrap();
+        engine.deliver("ann@example.com", b"Subject: 2\r\n\r\n1\r\n").await.unwrap();
+        assert_eq!(total("ann@example.com").await, 38);
+        let mut tx = engine.write().await.unwrap();
+        let bob: i64 = sqlx::query_scalar("SELECT id FROM accounts WHERE address = 'bob@example.com'")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE messages SET account_id = ? WHERE uid = 2").bind(bob).execute(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!((total("ann@example.com").await, total("bob@example.com").await), (21, 17));
+        let mut tx = engine.write().await.unwrap();
+        delete_messages(&mut tx, bob).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(total("bob@example.com").await, 0);
+    }
+}
