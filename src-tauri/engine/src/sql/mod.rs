@@ -15,7 +15,12 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 use crate::{Error, Result};
 
+pub(crate) mod admins;
+pub(crate) mod audit;
+pub(crate) mod dkim;
 pub(crate) mod domains;
+pub(crate) mod policy;
+pub(crate) mod smtp;
 
 /// The connection pool.
 pub(crate) type Pool = SqlitePool;
