@@ -37,6 +37,7 @@ mod sql;
 mod store;
 // Batch settings, address book and policy explainer (issue 5).
 mod batches;
+mod ledger;
 mod policy;
 mod settings;
 // SMTP service admin: settings, black/white lists, status (issue 7).

@@ -17,9 +17,11 @@ use crate::{Error, Result};
 
 pub(crate) mod admins;
 pub(crate) mod audit;
+pub(crate) mod batches;
 pub(crate) mod dkim;
 pub(crate) mod domains;
 pub(crate) mod policy;
+pub(crate) mod settings;
 pub(crate) mod smtp;
 
 /// The connection pool.
