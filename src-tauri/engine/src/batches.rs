@@ -1,6 +1,7 @@
 //! Batches: targets (domain default, a department with its sub-departments, a selection of
-//! accounts), the batch record with its exact before-state, undo, and the batch actions
-//! that are not settings: password resets and clearing security questions.
+//! accounts), listing batches and undoing what the ledger (`ledger`: the batch record with
+//! its exact before-state) recorded, and the batch actions that are not settings: password
+//! resets and clearing security questions.
 //!
 //! One batch is one `BEGIN IMMEDIATE` transaction with one audit entry, whatever the number
 //! of accounts. Undo restores a settings batch's before-state only where the current value
