@@ -5,9 +5,9 @@
 
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use sqlx::{Row, SqliteConnection, sqlite::SqliteRow};
 
 use super::audit::{self, Change};
+use super::sql::{self, Conn};
 use super::{Engine, LocalBackend, now};
 use crate::api::*;
 use crate::error::{Error, Result};
@@ -23,35 +23,15 @@ pub struct FirstStart {
     pub token: NewToken,
 }
 
-fn admin_from_row(r: &SqliteRow) -> Admin {
-    let role: String = r.get("role");
-    let pages: String = r.get("pages");
-    let domains: Option<String> = r.get("domains");
-    Admin {
-        name: r.get("name"),
-        role: Role::parse(&role).unwrap_or(Role::Helpdesk),
-        pages: serde_json::from_str(&pages).unwrap_or_default(),
-        domains: domains.and_then(|d| serde_json::from_str(&d).ok()),
-        created_at: r.get("created_at"),
-    }
-}
-
-async fn load(conn: &mut SqliteConnection, name: &str) -> Result<Admin> {
-    sqlx::query("SELECT name, role, pages, domains, created_at FROM admins WHERE name = ?")
-        .bind(name)
-        .fetch_optional(conn)
+async fn load(conn: &mut Conn, name: &str) -> Result<Admin> {
+    sql::admins::load(conn, name)
         .await?
-        .map(|r| admin_from_row(&r))
         .ok_or_else(|| Error::not_found(format!("admin {name} does not exist")).with_field("name"))
-}
-
-async fn owner_count(conn: &mut SqliteConnection) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT count(*) FROM admins WHERE role = 'owner'").fetch_one(conn).await?)
 }
 
 /// Canonical pages and domains for a role; domains must exist.
 async fn scope(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     role: Role,
     pages: Option<Vec<Page>>,
     domains: Option<Vec<String>>,
@@ -87,29 +67,18 @@ async fn scope(
 }
 
 async fn insert_admin(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     name: &str,
     role: Role,
     pages: &[Page],
     domains: &Option<Vec<String>>,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO admins (name, role, pages, domains, created_at) VALUES (?, ?, ?, ?, ?)")
-        .bind(name)
-        .bind(role.as_str())
-        .bind(serde_json::to_string(pages)?)
-        .bind(domains.as_ref().map(serde_json::to_string).transpose()?)
-        .bind(now())
-        .execute(conn)
-        .await?;
-    Ok(())
+    sql::admins::insert(conn, name, role, pages, domains, &now()).await
 }
 
 pub(crate) async fn list(b: &LocalBackend, _: ListAdmins) -> Result<Vec<Admin>> {
     b.caller.require_owner()?;
-    let rows = sqlx::query("SELECT name, role, pages, domains, created_at FROM admins ORDER BY name")
-        .fetch_all(&mut *b.engine.read().await?)
-        .await?;
-    Ok(rows.iter().map(admin_from_row).collect())
+    sql::admins::list(&mut *b.engine.read().await?).await
 }
 
 pub(crate) async fn create(b: &LocalBackend, p: CreateAdmin) -> Result<Admin> {
@@ -136,17 +105,11 @@ pub(crate) async fn update(b: &LocalBackend, p: UpdateAdmin) -> Result<Admin> {
     let name = validate::admin_name(&p.name)?;
     let mut tx = b.engine.write().await?;
     let before = load(&mut tx, &name).await?;
-    if before.role == Role::Owner && p.role != Role::Owner && owner_count(&mut tx).await? <= 1 {
+    if before.role == Role::Owner && p.role != Role::Owner && sql::admins::owner_count(&mut tx).await? <= 1 {
         return Err(Error::conflict(format!("{name} is the last owner; make another owner first")).with_field("role"));
     }
     let (pages, domains) = scope(&mut tx, p.role, p.pages, p.domains).await?;
-    sqlx::query("UPDATE admins SET role = ?, pages = ?, domains = ? WHERE name = ?")
-        .bind(p.role.as_str())
-        .bind(serde_json::to_string(&pages)?)
-        .bind(domains.as_ref().map(serde_json::to_string).transpose()?)
-        .bind(&name)
-        .execute(&mut *tx)
-        .await?;
+    sql::admins::update(&mut tx, &name, p.role, &pages, &domains).await?;
     let after = load(&mut tx, &name).await?;
     let change = Change { action: UpdateAdmin::NAME, domain: None, target: &name };
     audit::record(&mut tx, &b.caller.name, change, Some(&before), Some(&after)).await?;
@@ -159,62 +122,34 @@ pub(crate) async fn remove(b: &LocalBackend, p: RemoveAdmin) -> Result<()> {
     let name = validate::admin_name(&p.name)?;
     let mut tx = b.engine.write().await?;
     let before = load(&mut tx, &name).await?;
-    if before.role == Role::Owner && owner_count(&mut tx).await? <= 1 {
+    if before.role == Role::Owner && sql::admins::owner_count(&mut tx).await? <= 1 {
         return Err(Error::conflict(format!("{name} is the last owner and cannot be removed")));
     }
-    sqlx::query("DELETE FROM admins WHERE name = ?").bind(&name).execute(&mut *tx).await?;
+    sql::admins::delete(&mut tx, &name).await?;
     let change = Change { action: RemoveAdmin::NAME, domain: None, target: &name };
     audit::record::<_, ()>(&mut tx, &b.caller.name, change, Some(&before), None).await?;
     tx.commit().await?;
     Ok(())
 }
 
-fn token_from_row(r: &SqliteRow) -> ApiToken {
-    ApiToken {
-        id: r.get("id"),
-        admin: r.get("admin"),
-        label: r.get("label"),
-        created_at: r.get("created_at"),
-        last_used_at: r.get("last_used_at"),
-    }
-}
-
 fn secret_hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-async fn insert_token(conn: &mut SqliteConnection, admin: &str, label: &str) -> Result<NewToken> {
+async fn insert_token(conn: &mut Conn, admin: &str, label: &str) -> Result<NewToken> {
     let mut id = [0u8; 6];
     let mut secret = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut id);
     rand::thread_rng().fill_bytes(&mut secret);
     let id = hex::encode(id);
     let secret = format!("pd_{id}_{}", hex::encode(secret));
-    sqlx::query("INSERT INTO api_tokens (id, admin, secret_hash, label, created_at) VALUES (?, ?, ?, ?, ?)")
-        .bind(&id)
-        .bind(admin)
-        .bind(secret_hash(&secret))
-        .bind(label)
-        .bind(now())
-        .execute(&mut *conn)
-        .await?;
-    let row = sqlx::query("SELECT id, admin, label, created_at, last_used_at FROM api_tokens WHERE id = ?")
-        .bind(&id)
-        .fetch_one(conn)
-        .await?;
-    Ok(NewToken { token: token_from_row(&row), secret })
+    let token = sql::admins::insert_token(conn, &id, admin, &secret_hash(&secret), label, &now()).await?;
+    Ok(NewToken { token, secret })
 }
 
 pub(crate) async fn list_tokens(b: &LocalBackend, p: ListTokens) -> Result<Vec<ApiToken>> {
     b.caller.require_owner()?;
-    let rows = sqlx::query(
-        "SELECT id, admin, label, created_at, last_used_at FROM api_tokens WHERE ? IS NULL OR admin = ? ORDER BY created_at, id",
-    )
-    .bind(&p.admin)
-    .bind(&p.admin)
-    .fetch_all(&mut *b.engine.read().await?)
-    .await?;
-    Ok(rows.iter().map(token_from_row).collect())
+    sql::admins::tokens(&mut *b.engine.read().await?, p.admin.as_deref()).await
 }
 
 pub(crate) async fn create_token(b: &LocalBackend, p: CreateToken) -> Result<NewToken> {
@@ -233,13 +168,10 @@ pub(crate) async fn create_token(b: &LocalBackend, p: CreateToken) -> Result<New
 pub(crate) async fn revoke_token(b: &LocalBackend, p: RevokeToken) -> Result<()> {
     b.caller.require_owner()?;
     let mut tx = b.engine.write().await?;
-    let row = sqlx::query("SELECT id, admin, label, created_at, last_used_at FROM api_tokens WHERE id = ?")
-        .bind(p.id.trim())
-        .fetch_optional(&mut *tx)
+    let before = sql::admins::token(&mut tx, p.id.trim())
         .await?
         .ok_or_else(|| Error::not_found(format!("token {} does not exist", p.id.trim())).with_field("id"))?;
-    let before = token_from_row(&row);
-    sqlx::query("DELETE FROM api_tokens WHERE id = ?").bind(&before.id).execute(&mut *tx).await?;
+    sql::admins::delete_token(&mut tx, &before.id).await?;
     let change = Change { action: RevokeToken::NAME, domain: None, target: &before.id };
     audit::record::<_, ()>(&mut tx, &b.caller.name, change, Some(&before), None).await?;
     tx.commit().await?;
@@ -251,7 +183,7 @@ impl Engine {
     /// returned so it can be shown once; later starts return `None`.
     pub async fn ensure_first_admin(&self) -> Result<Option<FirstStart>> {
         let mut tx = self.write().await?;
-        let admins: i64 = sqlx::query_scalar("SELECT count(*) FROM admins").fetch_one(&mut *tx).await?;
+        let admins = sql::admins::count(&mut tx).await?;
         if admins > 0 {
             return Ok(None);
         }
@@ -271,26 +203,13 @@ impl Engine {
             return Err(wrong());
         }
         let mut conn = self.read().await?;
-        let row = sqlx::query(
-            "SELECT t.id, t.last_used_at, a.name, a.role, a.pages, a.domains, a.created_at
-             FROM api_tokens t JOIN admins a ON a.name = t.admin WHERE t.secret_hash = ?",
-        )
-        .bind(secret_hash(secret))
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(wrong)?;
-        let admin = admin_from_row(&row);
-        let id: String = row.get("id");
-        let last_used: Option<String> = row.get("last_used_at");
+        let sql::admins::TokenOwner { id, last_used_at: last_used, admin } =
+            sql::admins::token_by_secret(&mut conn, &secret_hash(secret)).await?.ok_or_else(wrong)?;
         drop(conn);
         // Record use at minute granularity so reads do not turn into a write each.
         let now = now();
         if last_used.as_deref().is_none_or(|t| t.get(..16) != now.get(..16)) {
-            sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE id = ?")
-                .bind(&now)
-                .bind(&id)
-                .execute(&self.pool)
-                .await?;
+            sql::admins::touch_token(&self.pool, &id, &now).await?;
         }
         Ok(Caller { name: admin.name, role: admin.role, pages: admin.pages, domains: admin.domains })
     }

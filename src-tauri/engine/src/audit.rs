@@ -1,9 +1,9 @@
 //! The audit log: written inside each change's transaction, read newest first.
 
 use serde::Serialize;
-use sqlx::{Row, SqliteConnection};
 
 use super::LocalBackend;
+use super::sql::{self, Conn};
 use crate::api::ListAudit;
 use crate::error::Result;
 use crate::model::{AuditEntry, Listing, Page};
@@ -31,7 +31,7 @@ pub(crate) struct Change<'a> {
 
 /// Records a change made by `actor`; `before`/`after` are `None` for creations/removals.
 pub(crate) async fn record<B: Serialize, A: Serialize>(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     actor: &str,
     change: Change<'_>,
     before: Option<&B>,
@@ -39,18 +39,17 @@ pub(crate) async fn record<B: Serialize, A: Serialize>(
 ) -> Result<()> {
     let before = before.map(serde_json::to_string).transpose()?;
     let after = after.map(serde_json::to_string).transpose()?;
-    sqlx::query(
-        "INSERT INTO audit_log (at, actor, action, domain, target, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(super::now())
-    .bind(actor)
-    .bind(change.action)
-    .bind(change.domain)
-    .bind(change.target)
-    .bind(before)
-    .bind(after)
-    .execute(conn)
-    .await?;
+    let at = super::now();
+    let entry = sql::audit::Entry {
+        at: &at,
+        actor,
+        action: change.action,
+        domain: change.domain,
+        target: change.target,
+        before,
+        after,
+    };
+    sql::audit::insert(conn, entry).await?;
     GENERATION.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     Ok(())
 }
@@ -68,41 +67,14 @@ pub(crate) async fn list(b: &LocalBackend, p: ListAudit) -> Result<Listing<Audit
         (None, Some(list)) if b.caller.role != crate::model::Role::Owner => Some(serde_json::to_string(list)?),
         _ => None,
     };
-    let filter = "(?1 IS NULL OR domain = ?1) AND (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR action = ?3)
-        AND (?4 IS NULL OR domain IN (SELECT value FROM json_each(?4)))";
+    let filter = sql::audit::Filter {
+        domain: domain.as_deref(),
+        actor: p.actor.as_deref(),
+        action: p.action.as_deref(),
+        scope: scope.as_deref(),
+    };
     let mut conn = b.engine.read().await?;
-    let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM audit_log WHERE {filter}"))
-        .bind(&domain)
-        .bind(&p.actor)
-        .bind(&p.action)
-        .bind(&scope)
-        .fetch_one(&mut *conn)
-        .await?;
-    let rows = sqlx::query(&format!(
-        "SELECT id, at, actor, action, domain, target, before, after FROM audit_log WHERE {filter}
-         ORDER BY id DESC LIMIT ?5 OFFSET ?6"
-    ))
-    .bind(&domain)
-    .bind(&p.actor)
-    .bind(&p.action)
-    .bind(&scope)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(&mut *conn)
-    .await?;
-    let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
-    let items = rows
-        .into_iter()
-        .map(|r| AuditEntry {
-            id: r.get::<i64, _>("id") as u32,
-            at: r.get("at"),
-            actor: r.get("actor"),
-            action: r.get("action"),
-            domain: r.get("domain"),
-            target: r.get("target"),
-            before: parse(r.get("before")),
-            after: parse(r.get("after")),
-        })
-        .collect();
+    let total = sql::audit::count(&mut conn, &filter).await?;
+    let items = sql::audit::page(&mut conn, &filter, limit, offset).await?;
     Ok(Listing { items, total: total as u32, offset })
 }

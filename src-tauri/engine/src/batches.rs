@@ -1,6 +1,7 @@
 //! Batches: targets (domain default, a department with its sub-departments, a selection of
-//! accounts), the batch record with its exact before-state, undo, and the batch actions
-//! that are not settings: password resets and clearing security questions.
+//! accounts), listing batches and undoing what the ledger (`ledger`: the batch record with
+//! its exact before-state) recorded, and the batch actions that are not settings: password
+//! resets and clearing security questions.
 //!
 //! One batch is one `BEGIN IMMEDIATE` transaction with one audit entry, whatever the number
 //! of accounts. Undo restores a settings batch's before-state only where the current value
@@ -10,11 +11,10 @@
 
 use std::collections::HashSet;
 
-use sqlx::{Row, SqliteConnection};
-
 use super::audit::{self, Change};
 use super::departments::Tree;
-use super::settings::{OverrideChange, audit_maps, write_override};
+use super::ledger::{self, Recorded};
+use super::sql::{self, Conn};
 use super::{LocalBackend, domain_id, now};
 use crate::api::*;
 use crate::error::{Error, Result};
@@ -43,7 +43,7 @@ pub(crate) struct TargetScope {
 /// Accounts named by address: `(id, address, status)` in input order; every one must exist
 /// in `domain` and not be in the recycle bin.
 async fn selection(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     did: i64,
     domain: &str,
     addresses: &[String],
@@ -72,13 +72,7 @@ async fn selection(
         }
     }
     let names: Vec<&str> = canonical.iter().map(|(_, a)| a.as_str()).collect();
-    let rows: Vec<(i64, String, String)> = sqlx::query_as(
-        "SELECT id, address, status FROM accounts WHERE domain_id = ? AND address IN (SELECT value FROM json_each(?))",
-    )
-    .bind(did)
-    .bind(serde_json::to_string(&names)?)
-    .fetch_all(conn)
-    .await?;
+    let rows = sql::batches::accounts_at(conn, did, &names).await?;
     let by_address: std::collections::HashMap<&str, &(i64, String, String)> =
         rows.iter().map(|r| (r.1.as_str(), r)).collect();
     let mut out = Vec::with_capacity(canonical.len());
@@ -105,7 +99,7 @@ fn describe_selection(accounts: &[(i64, String, String)]) -> String {
 
 /// Resolves a target for a settings batch.
 pub(crate) async fn resolve_target(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     did: i64,
     domain: &str,
     tree: &Tree,
@@ -113,8 +107,7 @@ pub(crate) async fn resolve_target(
 ) -> Result<TargetScope> {
     Ok(match target {
         BatchTarget::Domain => {
-            let accounts: i64 =
-                sqlx::query_scalar("SELECT account_count FROM domains WHERE id = ?").bind(did).fetch_one(conn).await?;
+            let accounts = sql::batches::domain_account_count(conn, did).await?;
             TargetScope {
                 level: SettingLevel::Domain,
                 scopes: vec![(did, "domain default".into())],
@@ -126,13 +119,7 @@ pub(crate) async fn resolve_target(
         BatchTarget::Department { path, subdepartments } => {
             let id = tree.resolve(path).map_err(|e| e.with_field("target"))?;
             let subtree = tree.subtree(id);
-            let accounts: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM accounts
-                 WHERE department_id IN (SELECT value FROM json_each(?)) AND status <> 'deleted'",
-            )
-            .bind(serde_json::to_string(&subtree)?)
-            .fetch_one(conn)
-            .await?;
+            let accounts = sql::batches::department_account_count(conn, &subtree).await?;
             let with = subdepartments.unwrap_or(true);
             let path = tree.path(id);
             TargetScope {
@@ -163,7 +150,7 @@ pub(crate) async fn resolve_target(
 /// The accounts (not deleted) a password reset or security-question clearing acts on:
 /// `(id, address, status)`, plus the target in words.
 async fn target_accounts(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     did: i64,
     domain: &str,
     tree: &Tree,
@@ -178,13 +165,7 @@ async fn target_accounts(
             let id = tree.resolve(path).map_err(|e| e.with_field("target"))?;
             let with = subdepartments.unwrap_or(true);
             let ids = if with { tree.subtree(id) } else { vec![id] };
-            let rows: Vec<(i64, String, String)> = sqlx::query_as(
-                "SELECT id, address, status FROM accounts
-                 WHERE department_id IN (SELECT value FROM json_each(?)) AND status <> 'deleted' ORDER BY address",
-            )
-            .bind(serde_json::to_string(&ids)?)
-            .fetch_all(conn)
-            .await?;
+            let rows = sql::batches::department_accounts(conn, &ids).await?;
             let path = tree.path(id);
             let description = if with {
                 format!("department {path} with its sub-departments")
@@ -204,99 +185,6 @@ async fn target_accounts(
     }
 }
 
-/// What to record for a batch.
-pub(crate) struct Recorded<'a> {
-    pub domain_id: i64,
-    pub domain: &'a str,
-    pub action: &'a str,
-    pub target: &'a str,
-    pub accounts: u32,
-    pub changes: u32,
-    pub summary: String,
-    pub not_undoable: Option<&'a str>,
-}
-
-/// Inserts the batch row; returns it as the API shows it.
-pub(crate) async fn record(conn: &mut SqliteConnection, actor: &str, r: &Recorded<'_>) -> Result<Batch> {
-    let at = now();
-    let id = sqlx::query(
-        "INSERT INTO batches (domain_id, at, actor, action, target, accounts, changes, summary, not_undoable)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(r.domain_id)
-    .bind(&at)
-    .bind(actor)
-    .bind(r.action)
-    .bind(r.target)
-    .bind(r.accounts)
-    .bind(r.changes)
-    .bind(&r.summary)
-    .bind(r.not_undoable)
-    .execute(conn)
-    .await?
-    .last_insert_rowid();
-    Ok(Batch {
-        id: id as u32,
-        at,
-        actor: actor.to_string(),
-        domain: r.domain.to_string(),
-        action: r.action.to_string(),
-        target: r.target.to_string(),
-        accounts: r.accounts,
-        changes: r.changes,
-        summary: r.summary.clone(),
-        undo: if r.not_undoable.is_some() { UndoState::NotUndoable } else { UndoState::Available },
-        note: r.not_undoable.map(String::from),
-    })
-}
-
-/// Stores the before/after state of every override a settings batch changed.
-pub(crate) async fn record_changes(conn: &mut SqliteConnection, batch: u32, changes: &[OverrideChange]) -> Result<()> {
-    for c in changes {
-        sqlx::query(
-            "INSERT INTO batch_changes (batch_id, scope, scope_id, key, label, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(batch)
-        .bind(c.scope.as_str())
-        .bind(c.scope_id)
-        .bind(c.key.as_str())
-        .bind(&c.label)
-        .bind(&c.before)
-        .bind(&c.after)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
-}
-
-const SELECT_BATCH: &str = "SELECT b.id, b.at, b.actor, d.name AS domain, b.action, b.target, b.accounts, b.changes,
-        b.summary, b.not_undoable, b.undone_at, b.undone_by
-    FROM batches b JOIN domains d ON d.id = b.domain_id";
-
-fn batch_from_row(r: sqlx::sqlite::SqliteRow) -> Batch {
-    let not_undoable: Option<String> = r.get("not_undoable");
-    let undone_at: Option<String> = r.get("undone_at");
-    let undone_by: Option<String> = r.get("undone_by");
-    let (undo, note) = match (undone_at, not_undoable) {
-        (Some(at), _) => (UndoState::Undone, Some(format!("undone by {} at {at}", undone_by.unwrap_or_default()))),
-        (None, Some(why)) => (UndoState::NotUndoable, Some(why)),
-        (None, None) => (UndoState::Available, None),
-    };
-    Batch {
-        id: r.get::<i64, _>("id") as u32,
-        at: r.get("at"),
-        actor: r.get("actor"),
-        domain: r.get("domain"),
-        action: r.get("action"),
-        target: r.get("target"),
-        accounts: r.get::<i64, _>("accounts") as u32,
-        changes: r.get::<i64, _>("changes") as u32,
-        summary: r.get("summary"),
-        undo,
-        note,
-    }
-}
-
 pub(crate) async fn list(b: &LocalBackend, p: ListBatches) -> Result<Vec<Batch>> {
     let domain = validate::domain(&p.domain)?;
     b.caller.require(Page::BatchSettings, Some(&domain), false)?;
@@ -306,12 +194,7 @@ pub(crate) async fn list(b: &LocalBackend, p: ListBatches) -> Result<Vec<Batch>>
     }
     let mut conn = b.engine.read().await?;
     let did = domain_id(&mut conn, &domain).await?;
-    let rows = sqlx::query(&format!("{SELECT_BATCH} WHERE b.domain_id = ? ORDER BY b.id DESC LIMIT ?"))
-        .bind(did)
-        .bind(limit)
-        .fetch_all(&mut *conn)
-        .await?;
-    Ok(rows.into_iter().map(batch_from_row).collect())
+    sql::batches::list(&mut conn, did, limit).await
 }
 
 pub(crate) async fn undo(b: &LocalBackend, p: UndoBatch) -> Result<BatchOutcome> {
@@ -319,12 +202,8 @@ pub(crate) async fn undo(b: &LocalBackend, p: UndoBatch) -> Result<BatchOutcome>
     b.caller.require(Page::BatchSettings, Some(&domain), true)?;
     let mut tx = b.engine.write().await?;
     let did = domain_id(&mut tx, &domain).await?;
-    let batch = sqlx::query(&format!("{SELECT_BATCH} WHERE b.id = ? AND b.domain_id = ?"))
-        .bind(p.id)
-        .bind(did)
-        .fetch_optional(&mut *tx)
+    let batch = sql::batches::get(&mut tx, p.id, did)
         .await?
-        .map(batch_from_row)
         .ok_or_else(|| Error::not_found(format!("batch {} does not exist in {domain}", p.id)).with_field("id"))?;
     match batch.undo {
         UndoState::Available => {}
@@ -336,47 +215,7 @@ pub(crate) async fn undo(b: &LocalBackend, p: UndoBatch) -> Result<BatchOutcome>
             )));
         }
     }
-    let rows = sqlx::query(
-        "SELECT c.scope, c.scope_id, c.key, c.label, c.before, c.after, o.value AS current,
-            CASE c.scope
-                WHEN 'domain' THEN 1
-                WHEN 'department' THEN EXISTS (SELECT 1 FROM departments WHERE id = c.scope_id)
-                ELSE EXISTS (SELECT 1 FROM accounts WHERE id = c.scope_id) END AS present
-         FROM batch_changes c
-         LEFT JOIN setting_overrides o ON o.scope = c.scope AND o.scope_id = c.scope_id AND o.key = c.key
-         WHERE c.batch_id = ?",
-    )
-    .bind(batch.id)
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut changes = Vec::with_capacity(rows.len());
-    let mut stale = Vec::new();
-    for r in rows {
-        let scope = match r.get::<String, _>("scope").as_str() {
-            "domain" => SettingLevel::Domain,
-            "department" => SettingLevel::Department,
-            _ => SettingLevel::Account,
-        };
-        let key: String = r.get("key");
-        let label: String = r.get("label");
-        let after: Option<String> = r.get("after");
-        let current: Option<String> = r.get("current");
-        if !r.get::<bool, _>("present") {
-            stale.push(format!("{label} no longer exists"));
-        } else if current != after {
-            stale.push(format!("{label}: {key} is now {}", current.as_deref().unwrap_or("inherited")));
-        }
-        let Some(key) = postdesk_contract::settings::SettingKey::parse(&key) else { continue };
-        // The undo writes the batch's before-state back: its change runs the other way.
-        changes.push(OverrideChange {
-            scope,
-            scope_id: r.get("scope_id"),
-            label,
-            key,
-            before: after,
-            after: r.get("before"),
-        });
-    }
+    let (changes, stale) = ledger::reversal(&mut tx, batch.id).await?;
     if !stale.is_empty() {
         let shown: Vec<&str> = stale.iter().take(3).map(String::as_str).collect();
         let more = if stale.len() > 3 { format!(" and {} more", stale.len() - 3) } else { String::new() };
@@ -388,17 +227,10 @@ pub(crate) async fn undo(b: &LocalBackend, p: UndoBatch) -> Result<BatchOutcome>
             shown.join("; ")
         )));
     }
-    for c in &changes {
-        write_override(&mut tx, did, c.scope, c.scope_id, c.key.as_str(), c.after.as_deref()).await?;
-    }
+    ledger::write(&mut tx, did, &changes).await?;
     let at = now();
-    sqlx::query("UPDATE batches SET undone_at = ?, undone_by = ? WHERE id = ?")
-        .bind(&at)
-        .bind(&b.caller.name)
-        .bind(batch.id)
-        .execute(&mut *tx)
-        .await?;
-    let (before, after) = audit_maps(&changes);
+    sql::batches::mark_undone(&mut tx, batch.id, &at, &b.caller.name).await?;
+    let (before, after) = ledger::audit_maps(&changes);
     let target = format!("batch {}: {}", batch.id, batch.target);
     let change = Change { action: UndoBatch::NAME, domain: Some(&domain), target: &target };
     audit::record(&mut tx, &b.caller.name, change, Some(&before), Some(&after)).await?;
@@ -431,33 +263,17 @@ pub(crate) async fn reset_passwords(b: &LocalBackend, p: ResetPasswords) -> Resu
     // The statuses as they are now, inside the transaction (accounts deleted while the
     // hashes were computed are skipped).
     let ids: Vec<i64> = hashes.iter().map(|(id, _)| *id).collect();
-    let current: std::collections::HashMap<i64, (String, String)> = sqlx::query_as::<_, (i64, String, String)>(
-        "SELECT id, address, status FROM accounts
-             WHERE id IN (SELECT value FROM json_each(?)) AND domain_id = ? AND status <> 'deleted'",
-    )
-    .bind(serde_json::to_string(&ids)?)
-    .bind(did)
-    .fetch_all(&mut *tx)
-    .await?
-    .into_iter()
-    .map(|(id, address, status)| (id, (address, status)))
-    .collect();
+    let current: std::collections::HashMap<i64, (String, String)> = sql::batches::live_accounts(&mut tx, &ids, did)
+        .await?
+        .into_iter()
+        .map(|(id, address, status)| (id, (address, status)))
+        .collect();
     let at = now();
     let mut reset = Vec::with_capacity(hashes.len());
     let mut unlocked = Vec::new();
     for (id, hash) in &hashes {
         let Some((address, status)) = current.get(id) else { continue };
-        sqlx::query(
-            "UPDATE accounts SET password_hash = ?, force_password_change = coalesce(?, force_password_change),
-                failed_logins = 0, status = CASE WHEN status = 'locked' THEN 'active' ELSE status END, updated_at = ?
-             WHERE id = ?",
-        )
-        .bind(hash)
-        .bind(p.force_password_change)
-        .bind(&at)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        sql::batches::reset_password(&mut tx, *id, hash, p.force_password_change, &at).await?;
         reset.push(address.clone());
         if status == "locked" {
             unlocked.push(address.clone());
@@ -485,7 +301,7 @@ pub(crate) async fn reset_passwords(b: &LocalBackend, p: ResetPasswords) -> Resu
         summary,
         not_undoable: Some("a password reset cannot be undone: the old passwords are not kept"),
     };
-    let batch = record(&mut tx, &b.caller.name, &recorded).await?;
+    let batch = ledger::record(&mut tx, &b.caller.name, &recorded).await?;
     let audit_target = format!("batch {}: {description}", batch.id);
     let change = Change { action: ResetPasswords::NAME, domain: Some(&domain), target: &audit_target };
     let after = serde_json::json!({
@@ -515,14 +331,7 @@ pub(crate) async fn clear_security_questions(b: &LocalBackend, p: ClearSecurityQ
     let tree = Tree::load(&mut tx, did, &domain).await?;
     let (accounts, description) = target_accounts(&mut tx, did, &domain, &tree, &p.target).await?;
     let ids: Vec<i64> = accounts.iter().map(|(id, _, _)| *id).collect();
-    let cleared: Vec<String> = sqlx::query_scalar(
-        "UPDATE accounts SET security_questions_set = 0, updated_at = ?
-         WHERE id IN (SELECT value FROM json_each(?)) AND security_questions_set = 1 RETURNING address",
-    )
-    .bind(now())
-    .bind(serde_json::to_string(&ids)?)
-    .fetch_all(&mut *tx)
-    .await?;
+    let cleared = sql::batches::clear_security_questions(&mut tx, &now(), &ids).await?;
     if cleared.is_empty() {
         return Ok(BatchOutcome {
             batch: None,
@@ -543,7 +352,7 @@ pub(crate) async fn clear_security_questions(b: &LocalBackend, p: ClearSecurityQ
         ),
         not_undoable: Some("cleared security questions cannot be restored: the answers are gone"),
     };
-    let batch = record(&mut tx, &b.caller.name, &recorded).await?;
+    let batch = ledger::record(&mut tx, &b.caller.name, &recorded).await?;
     let audit_target = format!("batch {}: {description}", batch.id);
     let change = Change { action: ClearSecurityQuestions::NAME, domain: Some(&domain), target: &audit_target };
     let mut sorted = cleared;

@@ -7,9 +7,9 @@
 use std::net::IpAddr;
 
 use postdesk_dns::{CheckOptions, CnameExpectation, DkimAlgorithm, DomainReport, ResolverChoice};
-use sqlx::SqliteConnection;
 
 use super::audit::{self, Change};
+use super::sql::{self, Conn};
 use super::{LocalBackend, domain_id, now};
 use crate::api::*;
 use crate::error::{Error, Result};
@@ -31,33 +31,11 @@ fn algorithm_name(a: DkimAlgorithm) -> &'static str {
 }
 
 /// A domain of this backend the caller may use on the DNS page: canonical name and id.
-async fn scoped(b: &LocalBackend, conn: &mut SqliteConnection, domain: &str, write: bool) -> Result<(String, i64)> {
+async fn scoped(b: &LocalBackend, conn: &mut Conn, domain: &str, write: bool) -> Result<(String, i64)> {
     let name = validate::domain(domain)?;
     b.caller.require(Page::Dns, Some(&name), write)?;
     let id = domain_id(conn, &name).await?;
     Ok((name, id))
-}
-
-async fn keys(conn: &mut SqliteConnection, domain: &str, domain_id: i64) -> Result<Vec<DkimKey>> {
-    let rows: Vec<(String, String, String, bool, String)> = sqlx::query_as(
-        "SELECT selector, algorithm, record_value, active, created_at FROM dkim_keys
-         WHERE domain_id = ? ORDER BY active DESC, created_at DESC, selector",
-    )
-    .bind(domain_id)
-    .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(selector, algorithm, record_value, active, created_at)| DkimKey {
-            record_name: format!("{selector}._domainkey.{domain}"),
-            domain: domain.to_string(),
-            algorithm: if algorithm == "ed25519" { DkimAlgorithm::Ed25519 } else { DkimAlgorithm::Rsa2048 },
-            selector,
-            record_value,
-            active,
-            created_at,
-        })
-        .collect())
 }
 
 fn parse_ip(ip: Option<&str>) -> Result<Option<IpAddr>> {
@@ -84,7 +62,7 @@ pub(crate) async fn check(b: &LocalBackend, p: CheckDns) -> Result<DomainReport>
     let (domain, did) = scoped(b, &mut conn, &p.domain, false).await?;
     let mut dkim_selectors = p.dkim_selectors.unwrap_or_default();
     if dkim_selectors.is_empty() {
-        dkim_selectors = keys(&mut conn, &domain, did).await?.into_iter().map(|k| k.selector).collect();
+        dkim_selectors = sql::dkim::keys(&mut conn, &domain, did).await?.into_iter().map(|k| k.selector).collect();
     }
     drop(conn);
     let expect_cnames = p
@@ -104,7 +82,7 @@ pub(crate) async fn setup(b: &LocalBackend, p: DnsSetup) -> Result<DnsPlan> {
     let (domain, did) = scoped(b, &mut conn, &p.domain, false).await?;
     let mail_host = host(&p.mail_host, "mail_host")?;
     let server_ip = parse_ip(p.server_ip.as_deref())?;
-    let active = keys(&mut conn, &domain, did).await?.into_iter().find(|k| k.active);
+    let active = sql::dkim::keys(&mut conn, &domain, did).await?.into_iter().find(|k| k.active);
     drop(conn);
     let record = |check: &str, name: String, record_type: &str, value: String| DnsRecord {
         check: check.into(),
@@ -160,7 +138,7 @@ pub(crate) async fn create_key(b: &LocalBackend, p: CreateDkimKey) -> Result<Dki
     let algorithm = p.algorithm.unwrap_or(DkimAlgorithm::Rsa2048);
     let (domain, did) = scoped(b, &mut *b.engine.read().await?, &p.domain, true).await?;
     let existing: Vec<String> =
-        keys(&mut *b.engine.read().await?, &domain, did).await?.into_iter().map(|k| k.selector).collect();
+        sql::dkim::keys(&mut *b.engine.read().await?, &domain, did).await?.into_iter().map(|k| k.selector).collect();
     let selector = match requested {
         Some(s) if existing.contains(&s) => {
             return Err(Error::conflict(format!("{domain} already has a key with selector {s}")).with_field("selector"));
@@ -181,27 +159,23 @@ pub(crate) async fn create_key(b: &LocalBackend, p: CreateDkimKey) -> Result<Dki
         .map_err(|e| Error::internal(format!("key generation failed: {e}")))?
         .map_err(dns_error)?;
     let mut tx = b.engine.write().await?;
-    let before = keys(&mut tx, &domain, did).await?.into_iter().find(|k| k.active);
-    sqlx::query("UPDATE dkim_keys SET active = 0 WHERE domain_id = ?").bind(did).execute(&mut *tx).await?;
-    sqlx::query(
-        "INSERT INTO dkim_keys (domain_id, selector, algorithm, private_key_pem, record_value, active, created_at)
-         VALUES (?, ?, ?, ?, ?, 1, ?)",
-    )
-    .bind(did)
-    .bind(&selector)
-    .bind(algorithm_name(algorithm))
-    .bind(&key.private_key_pem)
-    .bind(&key.record_value)
-    .bind(now())
-    .execute(&mut *tx)
-    .await
-    .map_err(|e| match Error::from(e) {
+    let before = sql::dkim::keys(&mut tx, &domain, did).await?.into_iter().find(|k| k.active);
+    sql::dkim::deactivate_all(&mut tx, did).await?;
+    let new = sql::dkim::NewKey {
+        domain_id: did,
+        selector: &selector,
+        algorithm: algorithm_name(algorithm),
+        private_key_pem: &key.private_key_pem,
+        record_value: &key.record_value,
+        created_at: &now(),
+    };
+    sql::dkim::insert(&mut tx, new).await.map_err(|e| match e {
         err if err.code == crate::ErrorCode::Conflict => {
             Error::conflict(format!("{domain} already has a key with selector {selector}")).with_field("selector")
         }
         err => err,
     })?;
-    let created = keys(&mut tx, &domain, did)
+    let created = sql::dkim::keys(&mut tx, &domain, did)
         .await?
         .into_iter()
         .find(|k| k.active)
@@ -215,26 +189,22 @@ pub(crate) async fn create_key(b: &LocalBackend, p: CreateDkimKey) -> Result<Dki
 pub(crate) async fn list_keys(b: &LocalBackend, p: ListDkimKeys) -> Result<Vec<DkimKey>> {
     let mut conn = b.engine.read().await?;
     let (domain, did) = scoped(b, &mut conn, &p.domain, false).await?;
-    keys(&mut conn, &domain, did).await
+    sql::dkim::keys(&mut conn, &domain, did).await
 }
 
 pub(crate) async fn remove_key(b: &LocalBackend, p: RemoveDkimKey) -> Result<()> {
     let selector = check_selector(&p.selector)?;
     let mut tx = b.engine.write().await?;
     let (domain, did) = scoped(b, &mut tx, &p.domain, true).await?;
-    let key = keys(&mut tx, &domain, did).await?.into_iter().find(|k| k.selector == selector).ok_or_else(|| {
-        Error::not_found(format!("{domain} has no DKIM key with selector {selector}")).with_field("selector")
-    })?;
+    let key = sql::dkim::keys(&mut tx, &domain, did).await?.into_iter().find(|k| k.selector == selector).ok_or_else(
+        || Error::not_found(format!("{domain} has no DKIM key with selector {selector}")).with_field("selector"),
+    )?;
     if key.active {
         return Err(Error::conflict(format!(
             "{selector} is the active key of {domain}; create a new key first (rotation), then remove this one"
         )));
     }
-    sqlx::query("DELETE FROM dkim_keys WHERE domain_id = ? AND selector = ?")
-        .bind(did)
-        .bind(&selector)
-        .execute(&mut *tx)
-        .await?;
+    sql::dkim::delete(&mut tx, did, &selector).await?;
     let change = Change { action: RemoveDkimKey::NAME, domain: Some(&domain), target: &selector };
     audit::record::<_, ()>(&mut tx, &b.caller.name, change, Some(&key), None).await?;
     tx.commit().await?;

@@ -31,19 +31,19 @@ mod import;
 mod login;
 mod mailbox;
 pub mod password;
-mod sql;
 mod recycle;
 mod services;
+mod sql;
 mod store;
 // Batch settings, address book and policy explainer (issue 5).
 mod batches;
+mod ledger;
 mod policy;
 mod settings;
 // SMTP service admin: settings, black/white lists, status (issue 7).
 mod smtp;
 
 use std::path::{Path, PathBuf};
-
 
 use crate::api::*;
 use crate::model::*;
@@ -57,7 +57,6 @@ pub use mailbox::{IMAP_PORT, POP3_PORT, SMTP_SUBMISSION_PORT, SMTP_SUBMISSIONS_P
 pub use postdesk_contract::mail::{Login, LoginRefusal};
 pub use recycle::Purged;
 pub use store::{Delivered, KeyedMessage, KeyedOutcome, STANDARD_FOLDERS};
-
 
 /// The organisation engine: a SQLite database and the rules over it. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -101,7 +100,7 @@ impl Engine {
     }
 
     async fn with_pool(pool: sql::Pool) -> Result<Engine> {
-        let smtp_version = smtp::stored_version(&pool).await?;
+        let smtp_version = sql::smtp::stored_version(&pool).await?;
         Ok(Engine {
             pool,
             data_dir: None,
@@ -122,7 +121,6 @@ impl Engine {
     pub fn data_dir(&self) -> Option<&Path> {
         self.data_dir.as_deref()
     }
-
 
     /// A backend acting as `caller`.
     pub fn backend_for(&self, caller: Caller) -> LocalBackend {

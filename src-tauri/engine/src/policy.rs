@@ -5,9 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::SqliteConnection;
-
 use super::settings::{account_id, effective};
+use super::sql::{self, Conn};
 use super::{Engine, LocalBackend};
 use crate::api::*;
 use crate::error::{Error, Result};
@@ -23,7 +22,7 @@ const MAX_RECIPIENTS: usize = 100;
 
 /// Effective settings, loaded once per account for one explanation.
 struct Consulted<'c> {
-    conn: &'c mut SqliteConnection,
+    conn: &'c mut Conn,
     seen: BTreeMap<String, EffectiveSettings>,
 }
 
@@ -38,27 +37,9 @@ impl Consulted<'_> {
     }
 }
 
-/// What the address is, when it belongs to one of our domains: `(kind, owning account)`.
-async fn kind_of(conn: &mut SqliteConnection, address: &str) -> Result<Option<(String, Option<String>)>> {
-    Ok(sqlx::query_as(
-        "SELECT x.kind, coalesce(a.address, (SELECT o.address FROM account_aliases y JOIN accounts o ON o.id = y.account_id
-                                             WHERE y.address = x.address))
-         FROM addresses x LEFT JOIN accounts a ON a.address = x.address WHERE x.address = ?",
-    )
-    .bind(address)
-    .fetch_optional(conn)
-    .await?)
-}
-
-async fn status(conn: &mut SqliteConnection, account: &str) -> Result<AccountStatus> {
-    let s: String =
-        sqlx::query_scalar("SELECT status FROM accounts WHERE address = ?").bind(account).fetch_one(conn).await?;
+async fn status(conn: &mut Conn, account: &str) -> Result<AccountStatus> {
+    let s = sql::policy::account_status(conn, account).await?;
     Ok(AccountStatus::parse(&s).unwrap_or(AccountStatus::Disabled))
-}
-
-async fn is_ours(conn: &mut SqliteConnection, domain: &str) -> Result<bool> {
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM domains WHERE name = ?").bind(domain).fetch_one(conn).await?;
-    Ok(n > 0)
 }
 
 fn canonical(field: &str, input: &str) -> Result<String> {
@@ -123,7 +104,7 @@ fn domain_of(address: &str) -> &str {
 
 /// Whether each domain of `addresses` is one of ours.
 async fn our_domains<'a>(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     addresses: impl Iterator<Item = &'a String>,
 ) -> Result<BTreeMap<String, bool>> {
     let mut ours = BTreeMap::new();
@@ -132,7 +113,7 @@ async fn our_domains<'a>(
         if d.is_empty() || ours.contains_key(d) {
             continue;
         }
-        let local = is_ours(conn, d).await?;
+        let local = sql::policy::is_ours(conn, d).await?;
         ours.insert(d.to_string(), local);
     }
     Ok(ours)
@@ -176,7 +157,7 @@ async fn decide_loaded(
     // The resolver takes its own connection, so ours is let go meanwhile.
     let mut expanding = Vec::new();
     for rcpt in envelope.recipients.iter().filter(|r| local(r)) {
-        match kind_of(&mut conn, rcpt).await? {
+        match sql::policy::kind_of(&mut conn, rcpt).await? {
             Some((kind, None)) if kind == "group" || kind == "alias" => expanding.push(rcpt.clone()),
             None => expanding.push(rcpt.clone()),
             _ => {}
@@ -199,7 +180,7 @@ async fn decide_loaded(
     let authenticated_facts = match &envelope.authenticated_user {
         None => None,
         Some(a) => {
-            let owner = match kind_of(facts.conn, a).await? {
+            let owner = match sql::policy::kind_of(facts.conn, a).await? {
                 Some((_, Some(account))) => account,
                 _ => {
                     return Err(Error::validation(format!("{a} is not an account of this backend"))
@@ -209,7 +190,7 @@ async fn decide_loaded(
             Some(facts.account(&owner).await?)
         }
     };
-    let sender_facts = match kind_of(facts.conn, &envelope.sender).await? {
+    let sender_facts = match sql::policy::kind_of(facts.conn, &envelope.sender).await? {
         Some((_, Some(account))) if !envelope.sender.is_empty() => Some(facts.account(&account).await?),
         _ => None,
     };
@@ -235,7 +216,7 @@ async fn decide_loaded(
 /// found for groups, aliases and addresses taken by a pickup rule or catch-all (`None`
 /// when it found nothing).
 async fn recipient(facts: &mut Consulted<'_>, rcpt: &str, mailboxes: Option<&[String]>) -> Result<RecipientFacts> {
-    let Some((kind, account)) = kind_of(facts.conn, rcpt).await? else {
+    let Some((kind, account)) = sql::policy::kind_of(facts.conn, rcpt).await? else {
         // Not an address of ours: a pickup rule or the catch-all may deliver it to a
         // mailbox, whose receive settings then apply.
         return Ok(match mailboxes {
@@ -258,15 +239,7 @@ async fn recipient(facts: &mut Consulted<'_>, rcpt: &str, mailboxes: Option<&[St
         accounts.push(facts.account(m).await?);
     }
     if kind == "group" {
-        let (permission, members, allowed): (String, String, String) = sqlx::query_as(
-            "SELECT g.send_permission,
-                (SELECT json_group_array(member) FROM group_members WHERE group_id = g.id),
-                (SELECT json_group_array(sender) FROM group_allowed_senders WHERE group_id = g.id)
-             FROM mail_groups g WHERE g.address = ?",
-        )
-        .bind(rcpt)
-        .fetch_one(&mut *facts.conn)
-        .await?;
+        let (permission, members, allowed) = sql::policy::group(facts.conn, rcpt).await?;
         return Ok(RecipientFacts::Group {
             send_permission: SendPermission::parse(&permission).unwrap_or(SendPermission::SameDomain),
             members: serde_json::from_str(&members)?,

@@ -10,11 +10,12 @@
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
-use sqlx::{Row, SqliteConnection};
 
 use super::audit::{self, Change};
-use super::batches::{self, Recorded};
+use super::batches;
 use super::departments::Tree;
+use super::ledger::{self, OverrideChange, Recorded};
+use super::sql::{self, Conn};
 use super::{Engine, LocalBackend, domain_id, domains};
 use crate::api::*;
 use crate::error::{Error, Result};
@@ -23,21 +24,12 @@ use crate::validate;
 use postdesk_contract::settings::*;
 
 /// A department's ancestry, root first: `(id, path)` of each level down to it.
-pub(crate) async fn chain(conn: &mut SqliteConnection, department: i64) -> Result<Vec<(i64, String)>> {
-    let rows: Vec<(i64, String, i64)> = sqlx::query_as(
-        "WITH RECURSIVE up(id, parent_id, name, depth) AS (
-            SELECT id, parent_id, name, 0 FROM departments WHERE id = ?
-            UNION ALL
-            SELECT d.id, d.parent_id, d.name, up.depth + 1 FROM departments d JOIN up ON d.id = up.parent_id)
-         SELECT id, name, depth FROM up ORDER BY depth DESC",
-    )
-    .bind(department)
-    .fetch_all(conn)
-    .await?;
+pub(crate) async fn chain(conn: &mut Conn, department: i64) -> Result<Vec<(i64, String)>> {
+    let rows = sql::settings::ancestry(conn, department).await?;
     let mut path = String::new();
     Ok(rows
         .into_iter()
-        .map(|(id, name, _)| {
+        .map(|(id, name)| {
             if !path.is_empty() {
                 path.push('/');
             }
@@ -47,34 +39,15 @@ pub(crate) async fn chain(conn: &mut SqliteConnection, department: i64) -> Resul
         .collect())
 }
 
-/// The overrides one level sets.
-pub(crate) async fn level(conn: &mut SqliteConnection, scope: SettingLevel, id: i64) -> Result<Settings> {
-    let rows: Vec<(String, String)> =
-        sqlx::query_as("SELECT key, value FROM setting_overrides WHERE scope = ? AND scope_id = ?")
-            .bind(scope.as_str())
-            .bind(id)
-            .fetch_all(conn)
-            .await?;
-    Ok(Settings::from_rows(rows.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
-}
-
 /// The layers above an account or department, general to specific: the domain default,
 /// then each department of `ancestry`.
 async fn layers_above(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     domain: i64,
     ancestry: &[(i64, String)],
 ) -> Result<Vec<(SettingSource, Settings)>> {
     let ids: Vec<i64> = ancestry.iter().map(|(id, _)| *id).collect();
-    let rows: Vec<(String, i64, String, String)> = sqlx::query_as(
-        "SELECT scope, scope_id, key, value FROM setting_overrides
-         WHERE (scope = 'domain' AND scope_id = ?1)
-            OR (scope = 'department' AND scope_id IN (SELECT value FROM json_each(?2)))",
-    )
-    .bind(domain)
-    .bind(serde_json::to_string(&ids)?)
-    .fetch_all(conn)
-    .await?;
+    let rows = sql::settings::domain_and_department_overrides(conn, domain, &ids).await?;
     let of = |scope: &str, id: i64| {
         Settings::from_rows(
             rows.iter().filter(|r| r.0 == scope && r.1 == id).map(|(_, _, k, v)| (k.as_str(), v.as_str())),
@@ -93,19 +66,14 @@ fn fold(layers: &[(SettingSource, Settings)]) -> EffectiveValues {
 }
 
 /// An account's effective settings, by account id.
-pub(crate) async fn effective(conn: &mut SqliteConnection, account: i64) -> Result<EffectiveSettings> {
-    let row: (String, i64, Option<i64>, bool) =
-        sqlx::query_as("SELECT address, domain_id, department_id, security_questions_set FROM accounts WHERE id = ?")
-            .bind(account)
-            .fetch_one(&mut *conn)
-            .await?;
-    let (address, domain, department, security_questions_set) = row;
+pub(crate) async fn effective(conn: &mut Conn, account: i64) -> Result<EffectiveSettings> {
+    let (address, domain, department, security_questions_set) = sql::settings::account_facts(conn, account).await?;
     let ancestry = match department {
         Some(d) => chain(conn, d).await?,
         None => Vec::new(),
     };
     let mut layers = layers_above(conn, domain, &ancestry).await?;
-    layers.push((SettingSource::account(), level(conn, SettingLevel::Account, account).await?));
+    layers.push((SettingSource::account(), sql::settings::level(conn, SettingLevel::Account, account).await?));
     Ok(EffectiveSettings {
         address,
         department: ancestry.last().map(|(_, p)| p.clone()),
@@ -115,37 +83,14 @@ pub(crate) async fn effective(conn: &mut SqliteConnection, account: i64) -> Resu
 }
 
 /// The id of the account at `address` (its own address), or a not-found error.
-pub(crate) async fn account_id(conn: &mut SqliteConnection, address: &str) -> Result<i64> {
-    sqlx::query_scalar("SELECT id FROM accounts WHERE address = ?")
-        .bind(address)
-        .fetch_optional(conn)
+pub(crate) async fn account_id(conn: &mut Conn, address: &str) -> Result<i64> {
+    sql::settings::account_id(conn, address)
         .await?
         .ok_or_else(|| Error::not_found(format!("account {address} does not exist")).with_field("address"))
 }
 
-/// SQL expression: the failed-login threshold of the domain `d` (`d.id` must be in scope).
-/// It is the domain setting `lockout_threshold` (one source of truth for the settings pages,
-/// the mailbox settings and logins), 5 when the domain does not set it.
-macro_rules! lockout_threshold_sql {
-    () => {
-        "coalesce((SELECT CAST(o.value AS INTEGER) FROM setting_overrides o
-                   WHERE o.scope = 'domain' AND o.scope_id = d.id AND o.key = 'lockout_threshold'), 5)"
-    };
-}
-pub(crate) use lockout_threshold_sql;
-
-/// Sets the domain setting `lockout_threshold` (validated by the caller) inside `tx`.
-pub(crate) async fn set_lockout_threshold(conn: &mut SqliteConnection, domain_id: i64, n: u32) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO setting_overrides (domain_id, scope, scope_id, key, value) VALUES (?1, 'domain', ?1, 'lockout_threshold', ?2)
-         ON CONFLICT (scope, scope_id, key) DO UPDATE SET value = excluded.value",
-    )
-    .bind(domain_id)
-    .bind(serde_json::to_string(&n).expect("a number serialises"))
-    .execute(conn)
-    .await?;
-    Ok(())
-}
+// The lockout threshold lives in the settings' SQL; these paths stay for its users.
+pub(crate) use crate::sql::settings::{lockout_threshold_sql, set_lockout_threshold};
 
 pub(crate) async fn get_effective(b: &LocalBackend, p: GetEffectiveSettings) -> Result<EffectiveSettings> {
     let addr = validate::address(&p.address)?;
@@ -158,24 +103,12 @@ pub(crate) async fn get_effective(b: &LocalBackend, p: GetEffectiveSettings) -> 
 /// Per key, how many departments (of `departments`) and accounts (in `account_departments`,
 /// or the whole domain when `None`) override it.
 async fn overrides_below(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     domain: i64,
     departments: &[i64],
     account_departments: Option<&[i64]>,
 ) -> Result<Vec<OverridesBelow>> {
-    let rows: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT scope, key, count(*) FROM setting_overrides o
-         WHERE o.domain_id = ?1 AND (
-            (o.scope = 'department' AND o.scope_id IN (SELECT value FROM json_each(?2)))
-            OR (o.scope = 'account' AND (?3 IS NULL OR o.scope_id IN
-                (SELECT id FROM accounts WHERE department_id IN (SELECT value FROM json_each(?3))))))
-         GROUP BY scope, key",
-    )
-    .bind(domain)
-    .bind(serde_json::to_string(departments)?)
-    .bind(account_departments.map(serde_json::to_string).transpose()?)
-    .fetch_all(conn)
-    .await?;
+    let rows = sql::settings::overrides_below(conn, domain, departments, account_departments).await?;
     let mut out: BTreeMap<SettingKey, OverridesBelow> = BTreeMap::new();
     for (scope, key, n) in rows {
         let Some(key) = SettingKey::parse(&key) else { continue };
@@ -187,16 +120,6 @@ async fn overrides_below(
         }
     }
     Ok(out.into_values().collect())
-}
-
-async fn count_accounts(conn: &mut SqliteConnection, departments: &[i64]) -> Result<u32> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM accounts WHERE department_id IN (SELECT value FROM json_each(?)) AND status <> 'deleted'",
-    )
-    .bind(serde_json::to_string(departments)?)
-    .fetch_one(conn)
-    .await?;
-    Ok(n as u32)
 }
 
 pub(crate) async fn get(b: &LocalBackend, p: GetSettings) -> Result<LevelSettings> {
@@ -212,15 +135,12 @@ pub(crate) async fn get(b: &LocalBackend, p: GetSettings) -> Result<LevelSetting
             Err(Error::validation("name a department or an account, not both").with_field("department"))
         }
         (None, None) => {
-            let all: Vec<i64> = sqlx::query_scalar("SELECT id FROM departments WHERE domain_id = ?")
-                .bind(did)
-                .fetch_all(&mut *conn)
-                .await?;
+            let all = sql::settings::department_ids(&mut conn, did).await?;
             Ok(LevelSettings {
                 level: SettingLevel::Domain,
                 department: None,
                 account: None,
-                settings: level(&mut conn, SettingLevel::Domain, did).await?,
+                settings: sql::settings::level(&mut conn, SettingLevel::Domain, did).await?,
                 inherited: EffectiveValues::resolve(&[]),
                 below: overrides_below(&mut conn, did, &all, None).await?,
                 accounts: domains::load(&mut conn, &domain).await?.account_count,
@@ -235,10 +155,10 @@ pub(crate) async fn get(b: &LocalBackend, p: GetSettings) -> Result<LevelSetting
                 level: SettingLevel::Department,
                 department: Some(tree.path(id)),
                 account: None,
-                settings: level(&mut conn, SettingLevel::Department, id).await?,
+                settings: sql::settings::level(&mut conn, SettingLevel::Department, id).await?,
                 inherited: fold(&above),
                 below: overrides_below(&mut conn, did, &subtree[1..], Some(&subtree)).await?,
-                accounts: count_accounts(&mut conn, &subtree).await?,
+                accounts: sql::settings::count_accounts(&mut conn, &subtree).await?,
             })
         }
         (None, Some(address)) => {
@@ -247,10 +167,7 @@ pub(crate) async fn get(b: &LocalBackend, p: GetSettings) -> Result<LevelSetting
                 return Err(Error::validation(format!("{} is not in {domain}", addr.full())).with_field("account"));
             }
             let id = account_id(&mut conn, &addr.full()).await.map_err(|e| e.with_field("account"))?;
-            let department: Option<i64> = sqlx::query_scalar("SELECT department_id FROM accounts WHERE id = ?")
-                .bind(id)
-                .fetch_one(&mut *conn)
-                .await?;
+            let department = sql::settings::account_department(&mut conn, id).await?;
             let ancestry = match department {
                 Some(d) => chain(&mut conn, d).await?,
                 None => Vec::new(),
@@ -260,71 +177,13 @@ pub(crate) async fn get(b: &LocalBackend, p: GetSettings) -> Result<LevelSetting
                 level: SettingLevel::Account,
                 department: ancestry.last().map(|(_, p)| p.clone()),
                 account: Some(addr.full()),
-                settings: level(&mut conn, SettingLevel::Account, id).await?,
+                settings: sql::settings::level(&mut conn, SettingLevel::Account, id).await?,
                 inherited: fold(&above),
                 below: Vec::new(),
                 accounts: 1,
             })
         }
     }
-}
-
-/// One override to write: where, which key, the value before and after (JSON, `None` =
-/// not overridden).
-pub(crate) struct OverrideChange {
-    pub scope: SettingLevel,
-    pub scope_id: i64,
-    pub label: String,
-    pub key: SettingKey,
-    pub before: Option<String>,
-    pub after: Option<String>,
-}
-
-/// Writes one override value (or removes it when `value` is `None`).
-pub(crate) async fn write_override(
-    conn: &mut SqliteConnection,
-    domain: i64,
-    scope: SettingLevel,
-    scope_id: i64,
-    key: &str,
-    value: Option<&str>,
-) -> Result<()> {
-    match value {
-        Some(v) => {
-            sqlx::query(
-                "INSERT INTO setting_overrides (domain_id, scope, scope_id, key, value) VALUES (?, ?, ?, ?, ?)
-                 ON CONFLICT (scope, scope_id, key) DO UPDATE SET value = excluded.value",
-            )
-            .bind(domain)
-            .bind(scope.as_str())
-            .bind(scope_id)
-            .bind(key)
-            .bind(v)
-            .execute(conn)
-            .await?;
-        }
-        None => {
-            sqlx::query("DELETE FROM setting_overrides WHERE scope = ? AND scope_id = ? AND key = ?")
-                .bind(scope.as_str())
-                .bind(scope_id)
-                .bind(key)
-                .execute(conn)
-                .await?;
-        }
-    }
-    Ok(())
-}
-
-/// The changes as the audit log shows them: `{label: {key: value}}`, before and after.
-pub(crate) fn audit_maps(changes: &[OverrideChange]) -> (Value, Value) {
-    let mut before: BTreeMap<&str, BTreeMap<&str, Value>> = BTreeMap::new();
-    let mut after: BTreeMap<&str, BTreeMap<&str, Value>> = BTreeMap::new();
-    let parse = |v: &Option<String>| v.as_deref().and_then(|v| serde_json::from_str(v).ok()).unwrap_or(Value::Null);
-    for c in changes {
-        before.entry(&c.label).or_default().insert(c.key.as_str(), parse(&c.before));
-        after.entry(&c.label).or_default().insert(c.key.as_str(), parse(&c.after));
-    }
-    (serde_json::json!(before), serde_json::json!(after))
 }
 
 pub(crate) async fn update(b: &LocalBackend, p: UpdateSettings) -> Result<BatchOutcome> {
@@ -353,15 +212,7 @@ pub(crate) async fn update(b: &LocalBackend, p: UpdateSettings) -> Result<BatchO
 
     // What each level of the target holds now for the keys concerned.
     let ids: Vec<i64> = target.scopes.iter().map(|(id, _)| *id).collect();
-    let current: Vec<(i64, String, String)> = sqlx::query_as(
-        "SELECT scope_id, key, value FROM setting_overrides
-         WHERE scope = ?1 AND scope_id IN (SELECT value FROM json_each(?2)) AND key IN (SELECT value FROM json_each(?3))",
-    )
-    .bind(target.level.as_str())
-    .bind(serde_json::to_string(&ids)?)
-    .bind(serde_json::to_string(&key_names)?)
-    .fetch_all(&mut *tx)
-    .await?;
+    let current = sql::settings::current(&mut tx, target.level, &ids, &key_names).await?;
     let mut now: HashMap<(i64, &str), String> = HashMap::with_capacity(current.len());
     for (id, key, value) in &current {
         now.insert((*id, key.as_str()), value.clone());
@@ -387,31 +238,17 @@ pub(crate) async fn update(b: &LocalBackend, p: UpdateSettings) -> Result<BatchO
     // whole subtree follows the department's value.
     let mut removed_below = 0;
     if let Some(below) = &target.below {
-        let rows = sqlx::query(
-            "SELECT o.scope, o.scope_id, o.key, o.value, a.address FROM setting_overrides o
-             LEFT JOIN accounts a ON o.scope = 'account' AND a.id = o.scope_id
-             WHERE o.domain_id = ?1 AND o.key IN (SELECT value FROM json_each(?2)) AND (
-                (o.scope = 'department' AND o.scope_id IN (SELECT value FROM json_each(?3)))
-                OR (o.scope = 'account' AND a.department_id IN (SELECT value FROM json_each(?4))))
-             ORDER BY o.scope DESC, o.scope_id, o.key",
-        )
-        .bind(did)
-        .bind(serde_json::to_string(&key_names)?)
-        .bind(serde_json::to_string(&below[1..])?)
-        .bind(serde_json::to_string(below)?)
-        .fetch_all(&mut *tx)
-        .await?;
+        let rows = sql::settings::overrides_of_keys_below(&mut tx, did, &key_names, &below[1..], below).await?;
         for r in rows {
-            let scope: String = r.get("scope");
-            let scope_id: i64 = r.get("scope_id");
-            let (scope, label) = if scope == "department" {
+            let scope_id = r.scope_id;
+            let (scope, label) = if r.scope == "department" {
                 (SettingLevel::Department, format!("department {}", tree.path(scope_id)))
             } else {
-                (SettingLevel::Account, format!("account {}", r.get::<String, _>("address")))
+                // An account's override always has its address (read as the row is read).
+                (SettingLevel::Account, format!("account {}", r.address.unwrap_or_default()))
             };
-            let key: String = r.get("key");
-            let Some(key) = SettingKey::parse(&key) else { continue };
-            changes.push(OverrideChange { scope, scope_id, label, key, before: Some(r.get("value")), after: None });
+            let Some(key) = SettingKey::parse(&r.key) else { continue };
+            changes.push(OverrideChange { scope, scope_id, label, key, before: Some(r.value), after: None });
             removed_below += 1;
         }
     }
@@ -421,9 +258,7 @@ pub(crate) async fn update(b: &LocalBackend, p: UpdateSettings) -> Result<BatchO
             message: format!("nothing changed: {} already has these settings", target.description),
         });
     }
-    for c in &changes {
-        write_override(&mut tx, did, c.scope, c.scope_id, c.key.as_str(), c.after.as_deref()).await?;
-    }
+    ledger::write(&mut tx, did, &changes).await?;
     let mut parts = Vec::new();
     let shown: Vec<String> =
         set.keys().into_iter().map(|k| format!("{}={}", k.as_str(), set.get_json(k).unwrap_or(Value::Null))).collect();
@@ -446,9 +281,9 @@ pub(crate) async fn update(b: &LocalBackend, p: UpdateSettings) -> Result<BatchO
         summary: parts.join("; "),
         not_undoable: None,
     };
-    let batch = batches::record(&mut tx, &b.caller.name, &recorded).await?;
-    batches::record_changes(&mut tx, batch.id, &changes).await?;
-    let (before, after) = audit_maps(&changes);
+    let batch = ledger::record(&mut tx, &b.caller.name, &recorded).await?;
+    ledger::record_changes(&mut tx, batch.id, &changes).await?;
+    let (before, after) = ledger::audit_maps(&changes);
     let audit_target = format!("batch {}: {}", batch.id, target.description);
     let change = Change { action: UpdateSettings::NAME, domain: Some(&domain), target: &audit_target };
     audit::record(&mut tx, &b.caller.name, change, Some(&before), Some(&after)).await?;
@@ -470,19 +305,9 @@ pub(crate) async fn address_book(b: &LocalBackend, p: ListAddressBook) -> Result
     let did = domain_id(&mut conn, &domain).await?;
     let tree = Tree::load(&mut conn, did, &domain).await?;
     let parents: HashMap<i64, Option<i64>> =
-        sqlx::query_as::<_, (i64, Option<i64>)>("SELECT id, parent_id FROM departments WHERE domain_id = ?")
-            .bind(did)
-            .fetch_all(&mut *conn)
-            .await?
-            .into_iter()
-            .collect();
+        sql::settings::department_parents(&mut conn, did).await?.into_iter().collect();
     // Only the one key matters here: load its overrides for the whole domain at once.
-    let overrides: Vec<(String, i64, String)> = sqlx::query_as(
-        "SELECT scope, scope_id, value FROM setting_overrides WHERE domain_id = ? AND key = 'address_book'",
-    )
-    .bind(did)
-    .fetch_all(&mut *conn)
-    .await?;
+    let overrides = sql::settings::address_book_overrides(&mut conn, did).await?;
     let value = |scope: &str, id: i64| {
         overrides.iter().find(|o| o.0 == scope && o.1 == id).and_then(|o| serde_json::from_str::<bool>(&o.2).ok())
     };
@@ -505,13 +330,7 @@ pub(crate) async fn address_book(b: &LocalBackend, p: ListAddressBook) -> Result
         by_department.insert(id, v);
         v
     };
-    let accounts: Vec<(i64, String, String, Option<i64>)> = sqlx::query_as(
-        "SELECT id, address, display_name, department_id FROM accounts
-         WHERE domain_id = ? AND status IN ('active', 'locked')",
-    )
-    .bind(did)
-    .fetch_all(&mut *conn)
-    .await?;
+    let accounts = sql::settings::address_book_accounts(&mut conn, did).await?;
     let mut groups: BTreeMap<Option<String>, Vec<AddressBookEntry>> = BTreeMap::new();
     let (mut shown, mut hidden) = (0, 0);
     for (id, address, display_name, department) in accounts {
@@ -546,23 +365,8 @@ impl Engine {
         let addr = validate::address(address)?;
         let mut tx = self.write().await?;
         let id = account_id(&mut tx, &addr.full()).await?;
-        sqlx::query("UPDATE accounts SET security_questions_set = 1 WHERE id = ?").bind(id).execute(&mut *tx).await?;
+        sql::settings::set_security_questions(&mut tx, id).await?;
         tx.commit().await?;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod lockout_tests {
-    use postdesk_contract::settings::ResolvedSettings;
-
-    #[test]
-    fn the_sql_default_of_the_lockout_threshold_is_the_settings_default() {
-        let default = ResolvedSettings::default().lockout_threshold;
-        assert!(
-            lockout_threshold_sql!().trim_end().ends_with(&format!("), {default})")),
-            "{}",
-            lockout_threshold_sql!()
-        );
     }
 }

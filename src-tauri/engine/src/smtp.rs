@@ -18,10 +18,10 @@ use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
 
 use base64::Engine as _;
-use sqlx::{Row, SqliteConnection};
 use tokio::sync::watch;
 
 use super::audit::{self, Change};
+use super::sql::{self, Conn};
 use super::{Engine, LocalBackend, now};
 use crate::api::*;
 use crate::error::{Error, Result, RowError};
@@ -53,8 +53,8 @@ impl Engine {
     /// permission check: the caller is the process itself).
     pub async fn smtp_config(&self) -> Result<SmtpConfig> {
         let mut conn = self.read().await?;
-        let (settings, version) = load_settings(&mut conn).await?;
-        let rules = load_rules(&mut conn).await?;
+        let (settings, version) = sql::smtp::load_settings(&mut conn).await?;
+        let rules = sql::smtp::load_rules(&mut conn).await?;
         Ok(SmtpConfig { settings, rules, version })
     }
 
@@ -77,65 +77,15 @@ impl Engine {
     }
 }
 
-/// The stored version, for the watch channel's first value.
-pub(crate) async fn stored_version(pool: &sqlx::SqlitePool) -> Result<u64> {
-    let v: i64 = sqlx::query_scalar("SELECT version FROM smtp_settings WHERE id = 1").fetch_one(pool).await?;
-    Ok(v as u64)
-}
-
 /// Every SMTP operation: the page, and scope over all domains (the settings are server-wide).
 fn require(b: &LocalBackend, write: bool) -> Result<()> {
     b.caller.require(Page::Smtp, None, write)
 }
 
-async fn load_settings(conn: &mut SqliteConnection) -> Result<(SmtpSettings, u64)> {
-    let row = sqlx::query("SELECT settings, version FROM smtp_settings WHERE id = 1").fetch_one(conn).await?;
-    let settings = match row.get::<Option<String>, _>("settings") {
-        None => SmtpSettings::default(),
-        Some(json) => serde_json::from_str(&json)
-            .map_err(|e| Error::internal(format!("stored SMTP settings cannot be read: {e}")))?,
-    };
-    Ok((settings, row.get::<i64, _>("version") as u64))
-}
-
-async fn bump_version(conn: &mut SqliteConnection) -> Result<u64> {
-    let v: i64 = sqlx::query_scalar("UPDATE smtp_settings SET version = version + 1 WHERE id = 1 RETURNING version")
-        .fetch_one(conn)
-        .await?;
-    Ok(v as u64)
-}
-
-const RULE_COLUMNS: &str = "id, name, kind, value, action, position, note, created_at";
-
-fn rule_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<SmtpRule> {
-    let kind: String = r.get("kind");
-    let action: String = r.get("action");
-    Ok(SmtpRule {
-        id: r.get::<i64, _>("id") as u32,
-        name: r.get("name"),
-        kind: SmtpRuleKind::parse(&kind).ok_or_else(|| Error::internal(format!("stored rule kind '{kind}'")))?,
-        value: r.get("value"),
-        action: SmtpRuleAction::parse(&action)
-            .ok_or_else(|| Error::internal(format!("stored rule action '{action}'")))?,
-        position: r.get::<i64, _>("position") as u32,
-        note: r.get("note"),
-        created_at: r.get("created_at"),
-    })
-}
-
-async fn load_rules(conn: &mut SqliteConnection) -> Result<Vec<SmtpRule>> {
-    let rows =
-        sqlx::query(&format!("SELECT {RULE_COLUMNS} FROM smtp_rules ORDER BY position, id")).fetch_all(conn).await?;
-    rows.iter().map(rule_from_row).collect()
-}
-
-async fn load_rule(conn: &mut SqliteConnection, id: u32) -> Result<SmtpRule> {
-    let row = sqlx::query(&format!("SELECT {RULE_COLUMNS} FROM smtp_rules WHERE id = ?"))
-        .bind(id)
-        .fetch_optional(conn)
+async fn load_rule(conn: &mut Conn, id: u32) -> Result<SmtpRule> {
+    sql::smtp::load_rule(conn, id)
         .await?
-        .ok_or_else(|| Error::not_found(format!("there is no SMTP rule with id {id}")).with_field("id"))?;
-    rule_from_row(&row)
+        .ok_or_else(|| Error::not_found(format!("there is no SMTP rule with id {id}")).with_field("id"))
 }
 
 // ---- Validation ---------------------------------------------------------------------------
@@ -274,29 +224,12 @@ fn rule_note(input: &str) -> Result<String> {
 }
 
 /// Refuses a name or a kind+value another rule (not `except`) already has.
-async fn check_unique(
-    conn: &mut SqliteConnection,
-    name: &str,
-    kind: SmtpRuleKind,
-    value: &str,
-    except: Option<u32>,
-) -> Result<()> {
-    let taken: Option<String> =
-        sqlx::query_scalar("SELECT name FROM smtp_rules WHERE name = ? COLLATE NOCASE AND id IS NOT ?")
-            .bind(name)
-            .bind(except)
-            .fetch_optional(&mut *conn)
-            .await?;
+async fn check_unique(conn: &mut Conn, name: &str, kind: SmtpRuleKind, value: &str, except: Option<u32>) -> Result<()> {
+    let taken = sql::smtp::name_taken(conn, name, except).await?;
     if let Some(other) = taken {
         return Err(Error::conflict(format!("there is already a rule named {other}")).with_field("name"));
     }
-    let same: Option<String> =
-        sqlx::query_scalar("SELECT name FROM smtp_rules WHERE kind = ? AND value = ? AND id IS NOT ?")
-            .bind(kind.as_str())
-            .bind(value)
-            .bind(except)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let same = sql::smtp::same_match(conn, kind, value, except).await?;
     if let Some(other) = same {
         return Err(Error::conflict(format!(
             "the rule {other} already matches {} {value}; a second one would never be reached",
@@ -307,29 +240,21 @@ async fn check_unique(
     Ok(())
 }
 
-async fn rule_count(conn: &mut SqliteConnection) -> Result<u32> {
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM smtp_rules").fetch_one(conn).await?;
-    Ok(n as u32)
-}
-
 // ---- Operations ---------------------------------------------------------------------------
 
 pub(crate) async fn get_settings(b: &LocalBackend, _: GetSmtpSettings) -> Result<SmtpSettings> {
     require(b, false)?;
     let mut conn = b.engine.read().await?;
-    Ok(load_settings(&mut conn).await?.0)
+    Ok(sql::smtp::load_settings(&mut conn).await?.0)
 }
 
 pub(crate) async fn update_settings(b: &LocalBackend, p: UpdateSmtpSettings) -> Result<SmtpSettings> {
     require(b, true)?;
     let after = check_settings(p.settings)?;
     let mut tx = b.engine.write().await?;
-    let (before, _) = load_settings(&mut tx).await?;
-    sqlx::query("UPDATE smtp_settings SET settings = ? WHERE id = 1")
-        .bind(serde_json::to_string(&after)?)
-        .execute(&mut *tx)
-        .await?;
-    let version = bump_version(&mut tx).await?;
+    let (before, _) = sql::smtp::load_settings(&mut tx).await?;
+    sql::smtp::store_settings(&mut tx, &after).await?;
+    let version = sql::smtp::bump_version(&mut tx).await?;
     let change = Change { action: UpdateSmtpSettings::NAME, domain: None, target: "smtp settings" };
     audit::record(&mut tx, &b.caller.name, change, Some(&before), Some(&after)).await?;
     tx.commit().await?;
@@ -340,7 +265,7 @@ pub(crate) async fn update_settings(b: &LocalBackend, p: UpdateSmtpSettings) -> 
 pub(crate) async fn list_rules(b: &LocalBackend, _: ListSmtpRules) -> Result<Vec<SmtpRule>> {
     require(b, false)?;
     let mut conn = b.engine.read().await?;
-    load_rules(&mut conn).await
+    sql::smtp::load_rules(&mut conn).await
 }
 
 pub(crate) async fn add_rule(b: &LocalBackend, p: AddSmtpRule) -> Result<SmtpRule> {
@@ -352,31 +277,25 @@ pub(crate) async fn add_rule(b: &LocalBackend, p: AddSmtpRule) -> Result<SmtpRul
         return Err(Error::validation("positions start at 1").with_field("position"));
     }
     let mut tx = b.engine.write().await?;
-    let count = rule_count(&mut tx).await?;
+    let count = sql::smtp::rule_count(&mut tx).await?;
     if count as usize >= MAX_RULES {
         return Err(Error::limit_exceeded(format!("the server keeps at most {MAX_RULES} SMTP rules")));
     }
     check_unique(&mut tx, &name, p.kind, &value, None).await?;
     let position = p.position.unwrap_or(u32::MAX).min(count + 1);
-    sqlx::query("UPDATE smtp_rules SET position = position + 1 WHERE position >= ?")
-        .bind(position)
-        .execute(&mut *tx)
-        .await?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO smtp_rules (name, kind, value, action, position, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-         RETURNING id",
-    )
-    .bind(&name)
-    .bind(p.kind.as_str())
-    .bind(&value)
-    .bind(p.action.as_str())
-    .bind(position)
-    .bind(&note)
-    .bind(now())
-    .fetch_one(&mut *tx)
-    .await?;
+    sql::smtp::shift_down_from(&mut tx, position).await?;
+    let new = sql::smtp::NewRule {
+        name: &name,
+        kind: p.kind,
+        value: &value,
+        action: p.action,
+        position,
+        note: &note,
+        created_at: &now(),
+    };
+    let id = sql::smtp::insert_rule(&mut tx, new).await?;
     let rule = load_rule(&mut tx, id as u32).await?;
-    let version = bump_version(&mut tx).await?;
+    let version = sql::smtp::bump_version(&mut tx).await?;
     let change = Change { action: AddSmtpRule::NAME, domain: None, target: &rule.name };
     audit::record(&mut tx, &b.caller.name, change, None::<&()>, Some(&rule)).await?;
     tx.commit().await?;
@@ -399,17 +318,11 @@ pub(crate) async fn update_rule(b: &LocalBackend, p: UpdateSmtpRule) -> Result<S
     };
     let name = name.unwrap_or_else(|| before.name.clone());
     check_unique(&mut tx, &name, kind, &value, Some(p.id)).await?;
-    sqlx::query("UPDATE smtp_rules SET name = ?, kind = ?, value = ?, action = ?, note = ? WHERE id = ?")
-        .bind(&name)
-        .bind(kind.as_str())
-        .bind(&value)
-        .bind(p.action.unwrap_or(before.action).as_str())
-        .bind(note.unwrap_or_else(|| before.note.clone()))
-        .bind(p.id)
-        .execute(&mut *tx)
-        .await?;
+    let action = p.action.unwrap_or(before.action);
+    let note = note.unwrap_or_else(|| before.note.clone());
+    sql::smtp::update_rule(&mut tx, p.id, &name, kind, &value, action, &note).await?;
     let after = load_rule(&mut tx, p.id).await?;
-    let version = bump_version(&mut tx).await?;
+    let version = sql::smtp::bump_version(&mut tx).await?;
     let change = Change { action: UpdateSmtpRule::NAME, domain: None, target: &after.name };
     audit::record(&mut tx, &b.caller.name, change, Some(&before), Some(&after)).await?;
     tx.commit().await?;
@@ -421,12 +334,8 @@ pub(crate) async fn remove_rule(b: &LocalBackend, p: RemoveSmtpRule) -> Result<(
     require(b, true)?;
     let mut tx = b.engine.write().await?;
     let before = load_rule(&mut tx, p.id).await?;
-    sqlx::query("DELETE FROM smtp_rules WHERE id = ?").bind(p.id).execute(&mut *tx).await?;
-    sqlx::query("UPDATE smtp_rules SET position = position - 1 WHERE position > ?")
-        .bind(before.position)
-        .execute(&mut *tx)
-        .await?;
-    let version = bump_version(&mut tx).await?;
+    sql::smtp::delete_rule(&mut tx, p.id, before.position).await?;
+    let version = sql::smtp::bump_version(&mut tx).await?;
     let change = Change { action: RemoveSmtpRule::NAME, domain: None, target: &before.name };
     audit::record(&mut tx, &b.caller.name, change, Some(&before), None::<&()>).await?;
     tx.commit().await?;
@@ -441,25 +350,12 @@ pub(crate) async fn move_rule(b: &LocalBackend, p: MoveSmtpRule) -> Result<Vec<S
     }
     let mut tx = b.engine.write().await?;
     let before = load_rule(&mut tx, p.id).await?;
-    let count = rule_count(&mut tx).await?;
+    let count = sql::smtp::rule_count(&mut tx).await?;
     let to = p.position.min(count);
     let from = before.position;
-    if to < from {
-        sqlx::query("UPDATE smtp_rules SET position = position + 1 WHERE position >= ? AND position < ?")
-            .bind(to)
-            .bind(from)
-            .execute(&mut *tx)
-            .await?;
-    } else if to > from {
-        sqlx::query("UPDATE smtp_rules SET position = position - 1 WHERE position > ? AND position <= ?")
-            .bind(from)
-            .bind(to)
-            .execute(&mut *tx)
-            .await?;
-    }
-    sqlx::query("UPDATE smtp_rules SET position = ? WHERE id = ?").bind(to).bind(p.id).execute(&mut *tx).await?;
-    let rules = load_rules(&mut tx).await?;
-    let version = bump_version(&mut tx).await?;
+    sql::smtp::move_rule(&mut tx, p.id, from, to).await?;
+    let rules = sql::smtp::load_rules(&mut tx).await?;
+    let version = sql::smtp::bump_version(&mut tx).await?;
     let after = rules.iter().find(|r| r.id == p.id).cloned();
     let change = Change { action: MoveSmtpRule::NAME, domain: None, target: &before.name };
     audit::record(&mut tx, &b.caller.name, change, Some(&before), after.as_ref()).await?;
@@ -586,7 +482,7 @@ pub(crate) async fn import_rules(b: &LocalBackend, p: ImportSmtpRules) -> Result
         .map_err(|e| Error::internal(format!("reading the file failed: {e}")))??;
     let mode = p.mode.unwrap_or_default();
     let mut tx = b.engine.write().await?;
-    let existing = load_rules(&mut tx).await?;
+    let existing = sql::smtp::load_rules(&mut tx).await?;
     let keep: &[SmtpRule] = match mode {
         SmtpImportMode::Append => &existing,
         SmtpImportMode::Replace => &[],
@@ -603,28 +499,24 @@ pub(crate) async fn import_rules(b: &LocalBackend, p: ImportSmtpRules) -> Result
     }
     let removed = match mode {
         SmtpImportMode::Append => 0,
-        SmtpImportMode::Replace => {
-            sqlx::query("DELETE FROM smtp_rules").execute(&mut *tx).await?.rows_affected() as u32
-        }
+        SmtpImportMode::Replace => sql::smtp::delete_all_rules(&mut tx).await?,
     };
     let at = now();
     let first = keep.len() as u32 + 1;
     for (i, r) in new.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO smtp_rules (name, kind, value, action, position, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&r.name)
-        .bind(r.kind.as_str())
-        .bind(&r.value)
-        .bind(r.action.as_str())
-        .bind(first + i as u32)
-        .bind(&r.note)
-        .bind(&at)
-        .execute(&mut *tx)
-        .await?;
+        let new = sql::smtp::NewRule {
+            name: &r.name,
+            kind: r.kind,
+            value: &r.value,
+            action: r.action,
+            position: first + i as u32,
+            note: &r.note,
+            created_at: &at,
+        };
+        sql::smtp::insert_imported_rule(&mut tx, new).await?;
     }
-    let after = load_rules(&mut tx).await?;
-    let version = bump_version(&mut tx).await?;
+    let after = sql::smtp::load_rules(&mut tx).await?;
+    let version = sql::smtp::bump_version(&mut tx).await?;
     let outcome = SmtpRulesImported { added: new.len() as u32, removed };
     #[derive(serde::Serialize)]
     struct Imported<'a> {
@@ -647,7 +539,7 @@ pub(crate) async fn export_rules(b: &LocalBackend, _: ExportSmtpRules) -> Result
     require(b, false)?;
     let rules = {
         let mut conn = b.engine.read().await?;
-        load_rules(&mut conn).await?
+        sql::smtp::load_rules(&mut conn).await?
     };
     let n = rules.len() as u32;
     let bytes = tokio::task::spawn_blocking(move || xlsx::write_rules(&rules))

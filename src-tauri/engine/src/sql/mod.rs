@@ -17,11 +17,18 @@ use crate::{Error, Result};
 
 pub(crate) mod accounts;
 pub(crate) mod addresses;
+pub(crate) mod admins;
+pub(crate) mod audit;
+pub(crate) mod batches;
 pub(crate) mod departments;
+pub(crate) mod dkim;
 pub(crate) mod domains;
 pub(crate) mod login;
 pub(crate) mod mailbox;
+pub(crate) mod policy;
 pub(crate) mod recycle;
+pub(crate) mod settings;
+pub(crate) mod smtp;
 pub(crate) mod store;
 
 /// The connection pool.

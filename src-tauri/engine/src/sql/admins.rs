@@ -1,0 +1,181 @@
+//! Admin users and their API tokens.
+
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use super::{Conn, Pool};
+use crate::Result;
+use crate::model::{Admin, ApiToken, Page, Role};
+
+fn admin_from_row(r: &SqliteRow) -> Admin {
+    let role: String = r.get("role");
+    let pages: String = r.get("pages");
+    let domains: Option<String> = r.get("domains");
+    Admin {
+        name: r.get("name"),
+        role: Role::parse(&role).unwrap_or(Role::Helpdesk),
+        pages: serde_json::from_str(&pages).unwrap_or_default(),
+        domains: domains.and_then(|d| serde_json::from_str(&d).ok()),
+        created_at: r.get("created_at"),
+    }
+}
+
+fn token_from_row(r: &SqliteRow) -> ApiToken {
+    ApiToken {
+        id: r.get("id"),
+        admin: r.get("admin"),
+        label: r.get("label"),
+        created_at: r.get("created_at"),
+        last_used_at: r.get("last_used_at"),
+    }
+}
+
+/// The admin named `name`, if any.
+pub(crate) async fn load(conn: &mut Conn, name: &str) -> Result<Option<Admin>> {
+    Ok(sqlx::query("SELECT name, role, pages, domains, created_at FROM admins WHERE name = ?")
+        .bind(name)
+        .fetch_optional(conn)
+        .await?
+        .map(|r| admin_from_row(&r)))
+}
+
+/// Every admin, by name.
+pub(crate) async fn list(conn: &mut Conn) -> Result<Vec<Admin>> {
+    let rows =
+        sqlx::query("SELECT name, role, pages, domains, created_at FROM admins ORDER BY name").fetch_all(conn).await?;
+    Ok(rows.iter().map(admin_from_row).collect())
+}
+
+/// How many admins there are.
+pub(crate) async fn count(conn: &mut Conn) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT count(*) FROM admins").fetch_one(conn).await?)
+}
+
+/// How many owners there are.
+pub(crate) async fn owner_count(conn: &mut Conn) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT count(*) FROM admins WHERE role = 'owner'").fetch_one(conn).await?)
+}
+
+/// Inserts an admin created `at`.
+pub(crate) async fn insert(
+    conn: &mut Conn,
+    name: &str,
+    role: Role,
+    pages: &[Page],
+    domains: &Option<Vec<String>>,
+    at: &str,
+) -> Result<()> {
+    sqlx::query("INSERT INTO admins (name, role, pages, domains, created_at) VALUES (?, ?, ?, ?, ?)")
+        .bind(name)
+        .bind(role.as_str())
+        .bind(serde_json::to_string(pages)?)
+        .bind(domains.as_ref().map(serde_json::to_string).transpose()?)
+        .bind(at)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Sets an admin's role, pages and domains.
+pub(crate) async fn update(
+    conn: &mut Conn,
+    name: &str,
+    role: Role,
+    pages: &[Page],
+    domains: &Option<Vec<String>>,
+) -> Result<()> {
+    sqlx::query("UPDATE admins SET role = ?, pages = ?, domains = ? WHERE name = ?")
+        .bind(role.as_str())
+        .bind(serde_json::to_string(pages)?)
+        .bind(domains.as_ref().map(serde_json::to_string).transpose()?)
+        .bind(name)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes an admin.
+pub(crate) async fn delete(conn: &mut Conn, name: &str) -> Result<()> {
+    sqlx::query("DELETE FROM admins WHERE name = ?").bind(name).execute(conn).await?;
+    Ok(())
+}
+
+/// Inserts a token (its secret's hash only) created `at`; returns it as stored.
+pub(crate) async fn insert_token(
+    conn: &mut Conn,
+    id: &str,
+    admin: &str,
+    secret_hash: &str,
+    label: &str,
+    at: &str,
+) -> Result<ApiToken> {
+    sqlx::query("INSERT INTO api_tokens (id, admin, secret_hash, label, created_at) VALUES (?, ?, ?, ?, ?)")
+        .bind(id)
+        .bind(admin)
+        .bind(secret_hash)
+        .bind(label)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    let row = sqlx::query("SELECT id, admin, label, created_at, last_used_at FROM api_tokens WHERE id = ?")
+        .bind(id)
+        .fetch_one(conn)
+        .await?;
+    Ok(token_from_row(&row))
+}
+
+/// The token `id`, if any.
+pub(crate) async fn token(conn: &mut Conn, id: &str) -> Result<Option<ApiToken>> {
+    Ok(sqlx::query("SELECT id, admin, label, created_at, last_used_at FROM api_tokens WHERE id = ?")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .map(|r| token_from_row(&r)))
+}
+
+/// The tokens of `admin` (of everyone when `None`), oldest first.
+pub(crate) async fn tokens(conn: &mut Conn, admin: Option<&str>) -> Result<Vec<ApiToken>> {
+    let rows = sqlx::query(
+        "SELECT id, admin, label, created_at, last_used_at FROM api_tokens WHERE ? IS NULL OR admin = ? ORDER BY created_at, id",
+    )
+    .bind(admin)
+    .bind(admin)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.iter().map(token_from_row).collect())
+}
+
+/// Deletes the token `id`.
+pub(crate) async fn delete_token(conn: &mut Conn, id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM api_tokens WHERE id = ?").bind(id).execute(conn).await?;
+    Ok(())
+}
+
+/// A token found by its secret's hash: its id, when it was last used, and its admin.
+pub(crate) struct TokenOwner {
+    pub id: String,
+    pub last_used_at: Option<String>,
+    pub admin: Admin,
+}
+
+/// The token whose secret hashes to `secret_hash`, with its admin.
+pub(crate) async fn token_by_secret(conn: &mut Conn, secret_hash: &str) -> Result<Option<TokenOwner>> {
+    Ok(sqlx::query(
+        "SELECT t.id, t.last_used_at, a.name, a.role, a.pages, a.domains, a.created_at
+             FROM api_tokens t JOIN admins a ON a.name = t.admin WHERE t.secret_hash = ?",
+    )
+    .bind(secret_hash)
+    .fetch_optional(conn)
+    .await?
+    .map(|row| TokenOwner {
+        admin: admin_from_row(&row),
+        id: row.get("id"),
+        last_used_at: row.get("last_used_at"),
+    }))
+}
+
+/// Records that the token `id` was used `at` (on its own connection from the pool).
+pub(crate) async fn touch_token(pool: &Pool, id: &str, at: &str) -> Result<()> {
+    sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE id = ?").bind(at).bind(id).execute(pool).await?;
+    Ok(())
+}

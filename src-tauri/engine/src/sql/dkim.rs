@@ -1,0 +1,74 @@
+//! DKIM keys of the local server, per domain. Nothing here that feeds an API type
+//! selects `private_key_pem`.
+
+use postdesk_dns::DkimAlgorithm;
+
+use super::Conn;
+use crate::Result;
+use crate::model::DkimKey;
+
+/// The keys of `domain` (id `domain_id`): the active one first, then newest first.
+pub(crate) async fn keys(conn: &mut Conn, domain: &str, domain_id: i64) -> Result<Vec<DkimKey>> {
+    let rows: Vec<(String, String, String, bool, String)> = sqlx::query_as(
+        "SELECT selector, algorithm, record_value, active, created_at FROM dkim_keys
+         WHERE domain_id = ? ORDER BY active DESC, created_at DESC, selector",
+    )
+    .bind(domain_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(selector, algorithm, record_value, active, created_at)| DkimKey {
+            record_name: format!("{selector}._domainkey.{domain}"),
+            domain: domain.to_string(),
+            algorithm: if algorithm == "ed25519" { DkimAlgorithm::Ed25519 } else { DkimAlgorithm::Rsa2048 },
+            selector,
+            record_value,
+            active,
+            created_at,
+        })
+        .collect())
+}
+
+/// Makes every key of the domain inactive.
+pub(crate) async fn deactivate_all(conn: &mut Conn, domain_id: i64) -> Result<()> {
+    sqlx::query("UPDATE dkim_keys SET active = 0 WHERE domain_id = ?").bind(domain_id).execute(conn).await?;
+    Ok(())
+}
+
+/// A new key to insert (active).
+pub(crate) struct NewKey<'a> {
+    pub domain_id: i64,
+    pub selector: &'a str,
+    pub algorithm: &'a str,
+    pub private_key_pem: &'a str,
+    pub record_value: &'a str,
+    pub created_at: &'a str,
+}
+
+/// Inserts an active key (a taken selector is a conflict).
+pub(crate) async fn insert(conn: &mut Conn, k: NewKey<'_>) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO dkim_keys (domain_id, selector, algorithm, private_key_pem, record_value, active, created_at)
+         VALUES (?, ?, ?, ?, ?, 1, ?)",
+    )
+    .bind(k.domain_id)
+    .bind(k.selector)
+    .bind(k.algorithm)
+    .bind(k.private_key_pem)
+    .bind(k.record_value)
+    .bind(k.created_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Deletes the domain's key with `selector`.
+pub(crate) async fn delete(conn: &mut Conn, domain_id: i64, selector: &str) -> Result<()> {
+    sqlx::query("DELETE FROM dkim_keys WHERE domain_id = ? AND selector = ?")
+        .bind(domain_id)
+        .bind(selector)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,217 @@
+//! The SMTP service's server-wide settings (one row, with its change version) and the
+//! black/white list rules.
+
+use sqlx::Row;
+
+use super::{Conn, Pool};
+use crate::error::{Error, Result};
+use postdesk_contract::smtp::{SmtpRule, SmtpRuleAction, SmtpRuleKind, SmtpSettings};
+
+/// The stored version, for the watch channel's first value.
+pub(crate) async fn stored_version(pool: &Pool) -> Result<u64> {
+    let v: i64 = sqlx::query_scalar("SELECT version FROM smtp_settings WHERE id = 1").fetch_one(pool).await?;
+    Ok(v as u64)
+}
+
+/// The settings (the defaults when none are stored) and the stored version.
+pub(crate) async fn load_settings(conn: &mut Conn) -> Result<(SmtpSettings, u64)> {
+    let row = sqlx::query("SELECT settings, version FROM smtp_settings WHERE id = 1").fetch_one(conn).await?;
+    let settings = match row.get::<Option<String>, _>("settings") {
+        None => SmtpSettings::default(),
+        Some(json) => serde_json::from_str(&json)
+            .map_err(|e| Error::internal(format!("stored SMTP settings cannot be read: {e}")))?,
+    };
+    Ok((settings, row.get::<i64, _>("version") as u64))
+}
+
+/// Stores the settings.
+pub(crate) async fn store_settings(conn: &mut Conn, settings: &SmtpSettings) -> Result<()> {
+    sqlx::query("UPDATE smtp_settings SET settings = ? WHERE id = 1")
+        .bind(serde_json::to_string(settings)?)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Bumps the stored version; returns the new one.
+pub(crate) async fn bump_version(conn: &mut Conn) -> Result<u64> {
+    let v: i64 = sqlx::query_scalar("UPDATE smtp_settings SET version = version + 1 WHERE id = 1 RETURNING version")
+        .fetch_one(conn)
+        .await?;
+    Ok(v as u64)
+}
+
+const RULE_COLUMNS: &str = "id, name, kind, value, action, position, note, created_at";
+
+fn rule_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<SmtpRule> {
+    let kind: String = r.get("kind");
+    let action: String = r.get("action");
+    Ok(SmtpRule {
+        id: r.get::<i64, _>("id") as u32,
+        name: r.get("name"),
+        kind: SmtpRuleKind::parse(&kind).ok_or_else(|| Error::internal(format!("stored rule kind '{kind}'")))?,
+        value: r.get("value"),
+        action: SmtpRuleAction::parse(&action)
+            .ok_or_else(|| Error::internal(format!("stored rule action '{action}'")))?,
+        position: r.get::<i64, _>("position") as u32,
+        note: r.get("note"),
+        created_at: r.get("created_at"),
+    })
+}
+
+/// Every rule, in order.
+pub(crate) async fn load_rules(conn: &mut Conn) -> Result<Vec<SmtpRule>> {
+    let rows =
+        sqlx::query(&format!("SELECT {RULE_COLUMNS} FROM smtp_rules ORDER BY position, id")).fetch_all(conn).await?;
+    rows.iter().map(rule_from_row).collect()
+}
+
+/// The rule `id`, if any.
+pub(crate) async fn load_rule(conn: &mut Conn, id: u32) -> Result<Option<SmtpRule>> {
+    sqlx::query(&format!("SELECT {RULE_COLUMNS} FROM smtp_rules WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .map(|row| rule_from_row(&row))
+        .transpose()
+}
+
+/// The name of another rule (not `except`) named `name`, case-insensitively.
+pub(crate) async fn name_taken(conn: &mut Conn, name: &str, except: Option<u32>) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT name FROM smtp_rules WHERE name = ? COLLATE NOCASE AND id IS NOT ?")
+        .bind(name)
+        .bind(except)
+        .fetch_optional(conn)
+        .await?)
+}
+
+/// The name of another rule (not `except`) matching the same kind and value.
+pub(crate) async fn same_match(
+    conn: &mut Conn,
+    kind: SmtpRuleKind,
+    value: &str,
+    except: Option<u32>,
+) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT name FROM smtp_rules WHERE kind = ? AND value = ? AND id IS NOT ?")
+        .bind(kind.as_str())
+        .bind(value)
+        .bind(except)
+        .fetch_optional(conn)
+        .await?)
+}
+
+/// How many rules there are.
+pub(crate) async fn rule_count(conn: &mut Conn) -> Result<u32> {
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM smtp_rules").fetch_one(conn).await?;
+    Ok(n as u32)
+}
+
+/// Moves the rules at `position` and after one place down (to make room).
+pub(crate) async fn shift_down_from(conn: &mut Conn, position: u32) -> Result<()> {
+    sqlx::query("UPDATE smtp_rules SET position = position + 1 WHERE position >= ?")
+        .bind(position)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A rule to insert.
+pub(crate) struct NewRule<'a> {
+    pub name: &'a str,
+    pub kind: SmtpRuleKind,
+    pub value: &'a str,
+    pub action: SmtpRuleAction,
+    pub position: u32,
+    pub note: &'a str,
+    pub created_at: &'a str,
+}
+
+/// Inserts a rule; returns its id.
+pub(crate) async fn insert_rule(conn: &mut Conn, r: NewRule<'_>) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO smtp_rules (name, kind, value, action, position, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+         RETURNING id",
+    )
+    .bind(r.name)
+    .bind(r.kind.as_str())
+    .bind(r.value)
+    .bind(r.action.as_str())
+    .bind(r.position)
+    .bind(r.note)
+    .bind(r.created_at)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Inserts a rule (from an import file), without reading its id back.
+pub(crate) async fn insert_imported_rule(conn: &mut Conn, r: NewRule<'_>) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO smtp_rules (name, kind, value, action, position, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(r.name)
+    .bind(r.kind.as_str())
+    .bind(r.value)
+    .bind(r.action.as_str())
+    .bind(r.position)
+    .bind(r.note)
+    .bind(r.created_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Sets a rule's name, kind, value, action and note.
+pub(crate) async fn update_rule(
+    conn: &mut Conn,
+    id: u32,
+    name: &str,
+    kind: SmtpRuleKind,
+    value: &str,
+    action: SmtpRuleAction,
+    note: &str,
+) -> Result<()> {
+    sqlx::query("UPDATE smtp_rules SET name = ?, kind = ?, value = ?, action = ?, note = ? WHERE id = ?")
+        .bind(name)
+        .bind(kind.as_str())
+        .bind(value)
+        .bind(action.as_str())
+        .bind(note)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes the rule `id` and closes the gap it leaves at `position`.
+pub(crate) async fn delete_rule(conn: &mut Conn, id: u32, position: u32) -> Result<()> {
+    sqlx::query("DELETE FROM smtp_rules WHERE id = ?").bind(id).execute(&mut *conn).await?;
+    sqlx::query("UPDATE smtp_rules SET position = position - 1 WHERE position > ?")
+        .bind(position)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Moves the rule `id` from position `from` to `to`, shifting the rules in between.
+pub(crate) async fn move_rule(conn: &mut Conn, id: u32, from: u32, to: u32) -> Result<()> {
+    if to < from {
+        sqlx::query("UPDATE smtp_rules SET position = position + 1 WHERE position >= ? AND position < ?")
+            .bind(to)
+            .bind(from)
+            .execute(&mut *conn)
+            .await?;
+    } else if to > from {
+        sqlx::query("UPDATE smtp_rules SET position = position - 1 WHERE position > ? AND position <= ?")
+            .bind(from)
+            .bind(to)
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query("UPDATE smtp_rules SET position = ? WHERE id = ?").bind(to).bind(id).execute(conn).await?;
+    Ok(())
+}
+
+/// Deletes every rule; returns how many there were.
+pub(crate) async fn delete_all_rules(conn: &mut Conn) -> Result<u32> {
+    Ok(sqlx::query("DELETE FROM smtp_rules").execute(conn).await?.rows_affected() as u32)
+}
