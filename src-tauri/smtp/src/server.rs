@@ -1,50 +1,27 @@
 //! The service: listeners, connection admission, graceful shutdown.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
-use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::{ListenerKind, SmtpProfile};
-use crate::counters::{Counters, CountersSnapshot, Refusal, RefusalStage};
+use crate::counters::{CountersSnapshot, Refusal, RefusalStage};
 use crate::directory::Directory;
 use crate::inbound::InboundVerifier;
-use crate::limits::ClientLimits;
 use crate::policy::{NoPolicy, Policy};
 use crate::reply::Reply;
 use crate::session::Session;
 use crate::session::stream::Stream;
+use crate::shared::Shared;
 use crate::store::Store;
 use crate::tls::TlsIdentity;
 
 /// How long an implicit-TLS handshake may take before the connection is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// What every session of one service shares.
-pub(crate) struct Shared {
-    /// The current profile; replaced whole by [`SmtpService::set_profile`]. Sessions
-    /// take a copy of the `Arc` at connect and at each MAIL FROM.
-    profile: RwLock<Arc<SmtpProfile>>,
-    pub directory: Arc<dyn Directory>,
-    pub policy: Arc<dyn Policy>,
-    pub store: Arc<dyn Store>,
-    pub tls: Option<TlsAcceptor>,
-    pub verifier: Option<InboundVerifier>,
-    pub counters: Arc<Counters>,
-    pub limits: Arc<ClientLimits>,
-    pub shutdown: CancellationToken,
-}
-
-impl Shared {
-    /// The current profile (one short read lock).
-    pub fn profile(&self) -> Arc<SmtpProfile> {
-        self.profile.read().expect("profile lock").clone()
-    }
-}
 
 /// Builds an [`SmtpService`].
 pub struct SmtpServiceBuilder {
@@ -83,17 +60,7 @@ impl SmtpServiceBuilder {
             Some(identity) => Some(TlsAcceptor::from(identity.server_config()?)),
             None => None,
         };
-        let shared = Arc::new(Shared {
-            profile: RwLock::new(Arc::new(self.profile)),
-            directory: self.directory,
-            policy: self.policy,
-            store: self.store,
-            tls,
-            verifier: self.verifier,
-            counters: Arc::new(Counters::default()),
-            limits: Arc::new(ClientLimits::default()),
-            shutdown: CancellationToken::new(),
-        });
+        let shared = Arc::new(Shared::new(self.profile, self.directory, self.policy, self.store, tls, self.verifier));
         Ok(SmtpService { shared, tracker: TaskTracker::new(), listeners: Mutex::new(Vec::new()) })
     }
 }
@@ -184,7 +151,7 @@ impl SmtpService {
     /// Replaces the profile without touching the listeners: new connections use it, and
     /// open sessions from their next MAIL FROM (see [`SmtpService`]).
     pub fn set_profile(&self, profile: SmtpProfile) {
-        *self.shared.profile.write().expect("profile lock") = Arc::new(profile);
+        self.shared.set_profile(profile);
         tracing::info!("SMTP profile replaced");
     }
 
