@@ -6,17 +6,19 @@ use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::{ListenerKind, SmtpProfile};
-use crate::counters::{CountersSnapshot, Refusal, RefusalStage};
+use crate::counters::{Counters, CountersSnapshot, Refusal, RefusalStage};
 use crate::directory::Directory;
 use crate::inbound::InboundVerifier;
+use crate::limits::ClientLimits;
 use crate::policy::{NoPolicy, Policy};
 use crate::reply::Reply;
 use crate::session::Session;
 use crate::session::stream::Stream;
-use crate::shared::Shared;
+use crate::shared::{ProfileCell, Shared};
 use crate::store::Store;
 use crate::tls::TlsIdentity;
 
@@ -60,7 +62,17 @@ impl SmtpServiceBuilder {
             Some(identity) => Some(TlsAcceptor::from(identity.server_config()?)),
             None => None,
         };
-        let shared = Arc::new(Shared::new(self.profile, self.directory, self.policy, self.store, tls, self.verifier));
+        let shared = Arc::new(Shared {
+            profile: ProfileCell::new(self.profile),
+            directory: self.directory,
+            policy: self.policy,
+            store: self.store,
+            tls,
+            verifier: self.verifier,
+            counters: Arc::new(Counters::default()),
+            limits: Arc::new(ClientLimits::default()),
+            shutdown: CancellationToken::new(),
+        });
         Ok(SmtpService { shared, tracker: TaskTracker::new(), listeners: Mutex::new(Vec::new()) })
     }
 }
@@ -151,7 +163,7 @@ impl SmtpService {
     /// Replaces the profile without touching the listeners: new connections use it, and
     /// open sessions from their next MAIL FROM (see [`SmtpService`]).
     pub fn set_profile(&self, profile: SmtpProfile) {
-        self.shared.set_profile(profile);
+        self.shared.profile.set(profile);
         tracing::info!("SMTP profile replaced");
     }
 

@@ -16,9 +16,11 @@ use crate::store::Store;
 
 /// What every session of one service shares.
 pub(crate) struct Shared {
-    /// The current profile; replaced whole by [`Shared::set_profile`]. Sessions take a
+    /// The current profile; replaced whole by [`SmtpService::set_profile`]. Sessions take a
     /// copy of the `Arc` at connect and at each MAIL FROM.
-    profile: RwLock<Arc<SmtpProfile>>,
+    ///
+    /// [`SmtpService::set_profile`]: crate::SmtpService::set_profile
+    pub profile: ProfileCell,
     pub directory: Arc<dyn Directory>,
     pub policy: Arc<dyn Policy>,
     pub store: Arc<dyn Store>,
@@ -30,35 +32,27 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// A fresh state: zero counters and client limits, not shut down.
-    pub fn new(
-        profile: SmtpProfile,
-        directory: Arc<dyn Directory>,
-        policy: Arc<dyn Policy>,
-        store: Arc<dyn Store>,
-        tls: Option<TlsAcceptor>,
-        verifier: Option<InboundVerifier>,
-    ) -> Shared {
-        Shared {
-            profile: RwLock::new(Arc::new(profile)),
-            directory,
-            policy,
-            store,
-            tls,
-            verifier,
-            counters: Arc::new(Counters::default()),
-            limits: Arc::new(ClientLimits::default()),
-            shutdown: CancellationToken::new(),
-        }
+    /// The current profile (one short read lock).
+    pub fn profile(&self) -> Arc<SmtpProfile> {
+        self.profile.get()
+    }
+}
+
+/// A profile that is replaced whole while readers keep the copy they took.
+pub(crate) struct ProfileCell(RwLock<Arc<SmtpProfile>>);
+
+impl ProfileCell {
+    pub fn new(profile: SmtpProfile) -> ProfileCell {
+        ProfileCell(RwLock::new(Arc::new(profile)))
     }
 
     /// The current profile (one short read lock).
-    pub fn profile(&self) -> Arc<SmtpProfile> {
-        self.profile.read().expect("profile lock").clone()
+    pub fn get(&self) -> Arc<SmtpProfile> {
+        self.0.read().expect("profile lock").clone()
     }
 
-    /// Replaces the profile: new connections use it, open sessions from their next MAIL FROM.
-    pub fn set_profile(&self, profile: SmtpProfile) {
-        *self.profile.write().expect("profile lock") = Arc::new(profile);
+    /// Replaces the profile; copies already taken stay as they are.
+    pub fn set(&self, profile: SmtpProfile) {
+        *self.0.write().expect("profile lock") = Arc::new(profile);
     }
 }
