@@ -6,12 +6,10 @@
 //! Exit codes: 0 done, 1 refused (the reason on stderr), 2 usage error.
 #![forbid(unsafe_code)]
 
-mod batch;
-mod commands;
-mod mailbox;
+mod args;
+mod cmd;
+mod io;
 mod output;
-mod serve;
-mod smtp;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,6 +18,9 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use postdesk_contract::{Backend, Error};
 use postdesk_engine::Engine;
+
+use cmd::dns::DnsCmd;
+use cmd::*;
 
 /// Postdesk: run a company's mail and find out why it bounces.
 #[derive(Parser, Debug)]
@@ -50,65 +51,46 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Mail domains and their plan limits.
     #[command(subcommand)]
-    Domain(commands::DomainCmd),
+    Domain(domain::DomainCmd),
     /// Groups of subsidiary domains sharing an account allowance.
     #[command(subcommand, name = "domain-group")]
-    DomainGroup(commands::DomainGroupCmd),
+    DomainGroup(domain_group::DomainGroupCmd),
     /// The department tree of a domain.
     #[command(subcommand)]
-    Dept(commands::DeptCmd),
+    Dept(dept::DeptCmd),
     /// Mailbox accounts.
     #[command(subcommand)]
-    Accounts(commands::AccountsCmd),
+    Accounts(accounts::AccountsCmd),
     /// Distribution aliases.
     #[command(subcommand)]
-    Alias(commands::AliasCmd),
+    Alias(alias::AliasCmd),
     /// Mail groups.
     #[command(subcommand)]
-    Group(commands::GroupCmd),
+    Group(group::GroupCmd),
     /// Admin users and API tokens.
     #[command(subcommand)]
-    Admin(commands::AdminCmd),
+    Admin(admin::AdminCmd),
     /// Which mailboxes receive mail to an address (accounts, aliases, groups, pickup rules, catch-all)?
     Resolve { address: String },
     /// The audit log, newest first.
-    Audit(commands::AuditArgs),
+    Audit(audit::AuditArgs),
     /// DNS checks.
     #[command(subcommand)]
     Dns(DnsCmd),
     /// Mail settings per domain default, department and account (with inheritance).
     #[command(subcommand)]
-    Settings(batch::SettingsCmd),
+    Settings(settings::SettingsCmd),
     /// Batch actions: password resets, clearing security questions, undo.
     #[command(subcommand)]
     Batch(batch::BatchCmd),
     /// The delivery policy: what would happen to a message?
     #[command(subcommand)]
-    Policy(batch::PolicyCmd),
+    Policy(policy::PolicyCmd),
     /// The company address book of a domain.
     AddressBook { domain: String },
     /// The SMTP service: server-wide settings, black/white list rules, live status.
     #[command(subcommand)]
     Smtp(smtp::SmtpCmd),
-}
-
-#[derive(Subcommand, Debug)]
-enum DnsCmd {
-    /// Check MX, SPF, DKIM, DMARC and CNAME records of any domains (straight from DNS).
-    Check(postdesk_dns::cli::DnsCheckArgs),
-    /// The records to publish for a domain of the backend, checked live.
-    Setup {
-        domain: String,
-        /// Host name of the mail server (MX and login CNAME target).
-        #[arg(long)]
-        mail_host: String,
-        /// The server's public address, for SPF.
-        #[arg(long)]
-        server_ip: Option<String>,
-    },
-    /// DKIM keys of the local server.
-    #[command(subcommand)]
-    Keys(commands::DkimCmd),
 }
 
 fn data_dir(cli: &Cli) -> Result<PathBuf, Error> {
@@ -135,6 +117,28 @@ async fn backend(cli: &Cli) -> Result<Arc<dyn Backend>, Error> {
     Ok(Arc::new(engine.local_backend()))
 }
 
+/// Runs one command that acts through the backend `b`.
+async fn run(b: &dyn Backend, command: &Command, json: bool) -> Result<(), Error> {
+    match command {
+        Command::Domain(cmd) => domain::run(b, cmd, json).await,
+        Command::DomainGroup(cmd) => domain_group::run(b, cmd, json).await,
+        Command::Dept(cmd) => dept::run(b, cmd, json).await,
+        Command::Accounts(cmd) => accounts::run(b, cmd, json).await,
+        Command::Alias(cmd) => alias::run(b, cmd, json).await,
+        Command::Group(cmd) => group::run(b, cmd, json).await,
+        Command::Admin(cmd) => admin::run(b, cmd, json).await,
+        Command::Resolve { address } => resolve::run(b, address, json).await,
+        Command::Audit(args) => audit::run(b, args, json).await,
+        Command::Dns(cmd) => dns::run(b, cmd, json).await,
+        Command::Settings(cmd) => settings::run(b, cmd, json).await,
+        Command::Batch(cmd) => batch::run(b, cmd, json).await,
+        Command::Policy(cmd) => policy::run(b, cmd, json).await,
+        Command::AddressBook { domain } => address_book::run(b, domain, json).await,
+        Command::Smtp(cmd) => smtp::run(b, cmd, json).await,
+        Command::Serve(_) => unreachable!("handled in main"),
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -148,16 +152,8 @@ async fn main() -> ExitCode {
             Ok(dir) => serve::run(&dir, args, cli.dns_resolver).await,
             Err(e) => Err(e),
         },
-        Command::Dns(DnsCmd::Setup { domain, mail_host, server_ip }) => match backend(&cli).await {
-            Ok(b) => commands::dns_setup(b.as_ref(), domain, mail_host, server_ip.clone(), cli.json).await,
-            Err(e) => Err(e),
-        },
-        Command::Dns(DnsCmd::Keys(cmd)) => match backend(&cli).await {
-            Ok(b) => commands::dkim(b.as_ref(), cmd, cli.json).await,
-            Err(e) => Err(e),
-        },
         command => match backend(&cli).await {
-            Ok(b) => commands::run(b.as_ref(), command, cli.json).await,
+            Ok(b) => run(b.as_ref(), command, cli.json).await,
             Err(e) => Err(e),
         },
     };

@@ -1,5 +1,6 @@
 //! Text and JSON output.
 
+use postdesk_contract::settings::{BatchOutcome, SettingLevel, SettingSource};
 use postdesk_contract::{Error, Result};
 use serde::Serialize;
 use serde_json::Value;
@@ -88,4 +89,26 @@ fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
         Value::Null => out.push((prefix.to_string(), "-".into())),
         other => out.push((prefix.to_string(), other.to_string())),
     }
+}
+
+/// Where a setting's value comes from, in words ("department Sales").
+pub fn setting_source(s: &SettingSource) -> String {
+    match s.level {
+        SettingLevel::BuiltIn => "built-in default".into(),
+        SettingLevel::Domain => "domain default".into(),
+        SettingLevel::Department => format!("department {}", s.department.as_deref().unwrap_or("?")),
+        SettingLevel::Account => "account".into(),
+    }
+}
+
+/// Prints the outcome of a batch: JSON, or "batch N: message".
+pub fn print_outcome(json: bool, out: &BatchOutcome) -> Result<()> {
+    if json {
+        return print_one(true, out);
+    }
+    match &out.batch {
+        Some(b) => println!("batch {}: {}", b.id, out.message),
+        None => println!("{}", out.message),
+    }
+    Ok(())
 }

@@ -1,7 +1,11 @@
 //! The `postdesk` binary end to end: exit codes, messages, JSON, local and remote.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use common::Ran;
 
 struct Run {
     dir: tempfile::TempDir,
@@ -18,37 +22,35 @@ impl Run {
         c
     }
 
-    /// Runs with args, printing everything on failure so a broken test explains itself.
-    fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+    /// Runs with args; the assertions on the result print everything when they fail.
+    #[track_caller]
+    fn run(&self, args: &[&str], stdin: Option<&str>) -> Ran {
         let mut c = self.cmd();
-        c.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = c.spawn().unwrap();
-        if let Some(input) = stdin {
-            child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-        }
-        drop(child.stdin.take());
-        child.wait_with_output().unwrap()
+        c.args(args);
+        common::run(c, stdin)
     }
 
-    fn ok(&self, args: &[&str]) -> String {
+    /// Runs with args and expects success.
+    #[track_caller]
+    fn ok(&self, args: &[&str]) -> Ran {
         let out = self.run(args, None);
-        assert!(out.status.success(), "postdesk {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap()
+        out.assert_ok();
+        out
     }
 
     /// Expects exit code 1 with `needle` in the message on stderr.
+    #[track_caller]
     fn refused(&self, args: &[&str], needle: &str) {
         let out = self.run(args, None);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "postdesk {args:?}: {stderr}");
-        assert!(stderr.contains(needle), "postdesk {args:?}: stderr {stderr:?} lacks {needle:?}");
-        assert!(out.stdout.is_empty(), "refusals print nothing on stdout");
+        out.assert_code(1).assert_stderr_contains(needle);
+        out.check(out.output.stdout.is_empty(), "refusals print nothing on stdout");
     }
 
+    #[track_caller]
     fn json(&self, args: &[&str]) -> serde_json::Value {
         let mut full = vec!["--json"];
         full.extend_from_slice(args);
-        serde_json::from_str(&self.ok(&full)).unwrap()
+        self.ok(&full).json()
     }
 }
 
@@ -63,8 +65,10 @@ fn manages_the_organisation_with_exit_codes_and_json() {
     assert_eq!(page["total"], 1);
     assert_eq!(page["items"][0]["address"], "ann@example.com");
     assert_eq!(page["items"][0]["department"], "Sales/East");
-    let text = r.ok(&["accounts", "list", "example.com"]);
-    assert!(text.starts_with("ADDRESS") && text.contains("ann@example.com") && text.contains("(1–2 of 2)"), "{text}");
+    r.ok(&["accounts", "list", "example.com"]).assert_stdout(
+        |text| text.starts_with("ADDRESS") && text.contains("ann@example.com") && text.contains("(1–2 of 2)"),
+        "the accounts table and its paging line",
+    );
 
     // Refusals: exit 1, a specific message, nothing changed.
     r.refused(&["accounts", "add", "ANN@example.com"], "already used by an account");
@@ -83,27 +87,24 @@ fn manages_the_organisation_with_exit_codes_and_json() {
     assert_eq!(resolved["mailboxes"], serde_json::json!(["ann@example.com", "bob@example.com"]));
 
     // Usage errors exit 2.
-    let out = r.run(&["accounts", "frobnicate"], None);
-    assert_eq!(out.status.code(), Some(2));
-    let out = r.run(&["accounts", "list"], None);
-    assert_eq!(out.status.code(), Some(2));
+    r.run(&["accounts", "frobnicate"], None).assert_code(2);
+    r.run(&["accounts", "list"], None).assert_code(2);
 }
 
 #[test]
 fn passwords_come_from_stdin_and_are_never_printed() {
     let r = Run::new();
     r.ok(&["domain", "add", "example.com"]);
-    let out = r.run(&["accounts", "add", "ann@example.com", "--password-stdin"], Some("Secret pass 1\n"));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let shown = r.ok(&["accounts", "show", "ann@example.com"]);
-    assert!(shown.contains("has_password: true") && !shown.contains("Secret"), "{shown}");
-    let out = r.run(&["accounts", "set-password", "ann@example.com", "--password-stdin"], Some("weak\n"));
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("too short"));
-    let out = r.run(&["accounts", "set-password", "nobody@example.com", "--password-stdin"], Some("Whatever 12\n"));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("account nobody@example.com does not exist"));
-    let audit = r.ok(&["--json", "audit", "--limit", "100"]);
-    assert!(!audit.contains("Secret pass 1") && !audit.contains("argon2"), "{audit}");
+    r.run(&["accounts", "add", "ann@example.com", "--password-stdin"], Some("Secret pass 1\n")).assert_ok();
+    r.ok(&["accounts", "show", "ann@example.com"])
+        .assert_stdout(|shown| shown.contains("has_password: true") && !shown.contains("Secret"), "no password");
+    r.run(&["accounts", "set-password", "ann@example.com", "--password-stdin"], Some("weak\n"))
+        .assert_code(1)
+        .assert_stderr_contains("too short");
+    r.run(&["accounts", "set-password", "nobody@example.com", "--password-stdin"], Some("Whatever 12\n"))
+        .assert_stderr_contains("account nobody@example.com does not exist");
+    r.ok(&["--json", "audit", "--limit", "100"])
+        .assert_stdout(|audit| !audit.contains("Secret pass 1") && !audit.contains("argon2"), "no password");
 }
 
 struct Server(Child);
@@ -122,9 +123,7 @@ fn serve(r: &Run, extra: &[&str]) -> (Server, String, String) {
     // A bad option is refused before anything happens (the first token is not spent).
     let mut c = r.cmd();
     c.args(["serve", "--listen", &listen, "--ui", "/nonexistent-ui"]).args(extra);
-    let out = c.output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("has no index.html"));
+    common::run(c, None).assert_code(1).assert_stderr_contains("has no index.html");
 
     let mut c = r.cmd();
     c.args(["serve", "--listen", &listen])
@@ -161,18 +160,14 @@ fn serve_shows_the_first_token_once_and_the_cli_works_remotely() {
     let remote = |args: &[&str], token: &str| {
         let mut c = Command::new(env!("CARGO_BIN_EXE_postdesk"));
         c.arg("--remote").arg(&url).args(args).env("POSTDESK_TOKEN", token);
-        c.output().unwrap()
+        common::run(c, None)
     };
-    let out = remote(&["--json", "domain", "list"], &token);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let domains: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let domains = remote(&["--json", "domain", "list"], &token).assert_ok().json();
     assert_eq!(domains[0]["name"], "example.com");
-    let out = remote(&["accounts", "add", "rem@example.com"], &token);
-    assert!(out.status.success());
-    assert!(r.ok(&["accounts", "show", "rem@example.com"]).contains("rem@example.com"), "same data behind both");
-    let out = remote(&["domain", "list"], "pd_wrong_token");
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not valid"));
+    remote(&["accounts", "add", "rem@example.com"], &token).assert_ok();
+    // The same data behind both.
+    r.ok(&["accounts", "show", "rem@example.com"]).assert_stdout_contains("rem@example.com");
+    remote(&["domain", "list"], "pd_wrong_token").assert_code(1).assert_stderr_contains("not valid");
     drop(server);
 
     // A second start shows no token: it was shown once.
@@ -194,23 +189,12 @@ fn serve_on_tls_presents_the_self_signed_certificate_kept_in_the_data_folder() {
         assert_eq!(key_mode.permissions().mode() & 0o777, 0o600, "private key readable by its owner only");
     }
     let mut c = Command::new(env!("CARGO_BIN_EXE_postdesk"));
-    let out = c
-        .args(["--remote", &url, "--ca-cert"])
-        .arg(&cert)
-        .args(["domain", "list"])
-        .env("POSTDESK_TOKEN", &token)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    c.args(["--remote", &url, "--ca-cert"]).arg(&cert).args(["domain", "list"]).env("POSTDESK_TOKEN", &token);
+    common::run(c, None).assert_ok();
     // Without trusting the certificate, the connection is refused, not downgraded.
     let mut c = Command::new(env!("CARGO_BIN_EXE_postdesk"));
-    let out = c.args(["--remote", &url, "domain", "list"]).env("POSTDESK_TOKEN", &token).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("cannot reach the backend"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    c.args(["--remote", &url, "domain", "list"]).env("POSTDESK_TOKEN", &token);
+    common::run(c, None).assert_code(1).assert_stderr_contains("cannot reach the backend");
 }
 
 #[path = "../../dns/tests/support/knot.rs"]
@@ -220,8 +204,8 @@ mod knot;
 fn dns_keys_and_setup_against_a_real_dns_server() {
     let r = Run::new();
     r.ok(&["domain", "add", "wizard.test"]);
-    let created = r.ok(&["dns", "keys", "create", "wizard.test", "--algorithm", "ed25519", "--selector", "s1"]);
-    assert!(created.contains("s1._domainkey.wizard.test TXT \"v=DKIM1; k=ed25519; p="), "{created}");
+    r.ok(&["dns", "keys", "create", "wizard.test", "--algorithm", "ed25519", "--selector", "s1"])
+        .assert_stdout_contains("s1._domainkey.wizard.test TXT \"v=DKIM1; k=ed25519; p=");
     r.refused(&["dns", "keys", "remove", "wizard.test", "s1"], "active key");
     r.ok(&["dns", "keys", "create", "wizard.test", "--selector", "s2"]);
     let keys = r.json(&["dns", "keys", "list", "wizard.test"]);
@@ -240,8 +224,8 @@ fn dns_keys_and_setup_against_a_real_dns_server() {
         &["--dns-resolver", &resolver, "--json", "dns", "setup", "wizard.test", "--mail-host", "mx.wizard.test"],
         None,
     );
-    assert_eq!(plan.status.code(), Some(1), "failing checks exit 1");
-    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    // Failing checks exit 1.
+    let plan = plan.assert_code(1).json();
     drop(server);
     let mut zone = String::from(
         "$ORIGIN wizard.test.\n$TTL 60\n@ SOA ns admin 1 60 60 600 60\n@ NS ns\nns A 127.0.0.1\nmx A 192.0.2.7\n",
@@ -275,12 +259,12 @@ fn dns_keys_and_setup_against_a_real_dns_server() {
         &["--dns-resolver", &server.addr.to_string(), "dns", "setup", "wizard.test", "--mail-host", "mx.wizard.test"],
         None,
     );
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "DMARC still missing: {text}");
+    // DMARC is still missing.
+    out.assert_code(1);
     for line in ["mx     pass", "spf    pass", "dkim   pass", "cname  pass", "dmarc  fail"] {
-        assert!(text.contains(line), "{line:?} missing in:\n{text}");
+        out.assert_stdout_contains(line);
     }
-    assert!(String::from_utf8_lossy(&out.stderr).contains("some DNS checks fail"));
+    out.assert_stderr_contains("some DNS checks fail");
 }
 
 // ---- Batch settings, address book, policy (issue 5) ------------------------------------
@@ -294,12 +278,15 @@ fn settings_batches_and_policy_from_the_command_line() {
     r.ok(&["accounts", "add", "bob@example.com", "--name", "Bob", "--dept", "Sales"]);
 
     // A department setting (the only domain is implied), seen on the account with its source.
-    let out =
-        r.ok(&["settings", "set", "--dept", "Sales", "external_send=disallow", "send-exceptions=Partner.example"]);
-    assert!(out.starts_with("batch 1: department Sales with its sub-departments"), "{out}");
-    let shown = r.ok(&["settings", "show", "ann@example.com", "--effective"]);
-    let line = shown.lines().find(|l| l.starts_with("external_send")).unwrap();
-    assert!(line.contains("disallow") && line.ends_with("department Sales"), "{shown}");
+    r.ok(&["settings", "set", "--dept", "Sales", "external_send=disallow", "send-exceptions=Partner.example"])
+        .assert_stdout(|out| out.starts_with("batch 1: department Sales with its sub-departments"), "batch 1");
+    r.ok(&["settings", "show", "ann@example.com", "--effective"]).assert_stdout(
+        |shown| {
+            let line = shown.lines().find(|l| l.starts_with("external_send"));
+            line.is_some_and(|line| line.contains("disallow") && line.ends_with("department Sales"))
+        },
+        "external_send disallowed by department Sales",
+    );
     let effective = r.json(&["settings", "show", "ann@example.com", "--effective"]);
     assert_eq!(effective["values"]["send_exceptions"]["value"], serde_json::json!(["partner.example"]));
     assert_eq!(effective["values"]["pop3"]["source"]["level"], "built_in");
@@ -309,8 +296,10 @@ fn settings_batches_and_policy_from_the_command_line() {
     r.ok(&["settings", "set", "--domain-default", "example.com", "lockout_threshold=3"]);
     let level = r.json(&["settings", "show", "ann@example.com"]);
     assert_eq!(level["settings"], serde_json::json!({ "pop3": false, "address_book": false }));
-    let dept = r.ok(&["settings", "show", "--dept", "Sales/East", "--domain", "example.com"]);
-    assert!(dept.lines().any(|l| l.starts_with("external_send") && l.contains("department Sales")), "{dept}");
+    r.ok(&["settings", "show", "--dept", "Sales/East", "--domain", "example.com"]).assert_stdout(
+        |dept| dept.lines().any(|l| l.starts_with("external_send") && l.contains("department Sales")),
+        "external_send from department Sales",
+    );
     r.ok(&["settings", "set", "--account", "ann@example.com", "pop3=inherit"]);
     assert_eq!(r.json(&["settings", "show", "ann@example.com", "--effective"])["values"]["pop3"]["value"], true);
 
@@ -319,16 +308,22 @@ fn settings_batches_and_policy_from_the_command_line() {
     r.refused(&["settings", "set", "--dept", "Sales", "pop3=maybe"], "not allow/disallow");
     r.refused(&["settings", "set", "--dept", "Sales", "lockout_threshold=3"], "domain setting");
     r.refused(&["settings", "set", "--dept", "Nowhere", "pop3=off"], "department Nowhere does not exist");
-    let usage = r.run(&["settings", "set", "--dept", "Sales", "--account", "ann@example.com", "pop3=off"], None);
-    assert_eq!(usage.status.code(), Some(2), "a target is a department or accounts, not both");
+    // A target is a department or accounts, not both.
+    r.run(&["settings", "set", "--dept", "Sales", "--account", "ann@example.com", "pop3=off"], None).assert_code(2);
 
     // The policy explainer: a denied external send, with the setting's source.
     let out =
         r.ok(&["policy", "explain", "--from", "ann@example.com", "--to", "x@far.example", "--to", "y@partner.example"]);
-    let denied = out.lines().find(|l| l.starts_with("x@far.example")).unwrap();
-    assert!(denied.contains("deny") && denied.contains("external_send"), "{out}");
-    assert!(denied.contains("external_send of ann@example.com: department Sales"), "{out}");
-    assert!(out.lines().any(|l| l.starts_with("y@partner.example") && l.contains("allow")), "{out}");
+    let denied = |out: &str| out.lines().find(|l| l.starts_with("x@far.example")).unwrap_or_default().to_string();
+    out.assert_stdout(|out| denied(out).contains("deny") && denied(out).contains("external_send"), "x@far denied");
+    out.assert_stdout(
+        |out| denied(out).contains("external_send of ann@example.com: department Sales"),
+        "the deciding setting of x@far",
+    );
+    out.assert_stdout(
+        |out| out.lines().any(|l| l.starts_with("y@partner.example") && l.contains("allow")),
+        "y@partner allowed",
+    );
     let x = r.json(&["policy", "explain", "--from", "x@far.example", "--to", "ann@example.com", "--protocol", "mx"]);
     assert_eq!(x["decision"]["recipients"][0]["rule"], "allowed");
 
@@ -337,12 +332,12 @@ fn settings_batches_and_policy_from_the_command_line() {
     assert_eq!((book["shown"].as_u64(), book["hidden"].as_u64()), (Some(1), Some(1)));
 
     // A password reset of the department: from stdin, one batch, not undoable.
-    let out = r.run(
+    r.run(
         &["batch", "reset-password", "--dept", "Sales", "--force-change", "--password-stdin"],
         Some("New pass word 7\n"),
-    );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("reset 2 passwords, change required"));
+    )
+    .assert_ok()
+    .assert_stdout_contains("reset 2 passwords, change required");
     assert_eq!(r.json(&["accounts", "show", "bob@example.com"])["force_password_change"], true);
     let list = r.json(&["batch", "list", "example.com"]);
     assert_eq!(list[0]["action"], "reset_passwords");
@@ -351,15 +346,14 @@ fn settings_batches_and_policy_from_the_command_line() {
     r.refused(&["batch", "undo", "example.com", &reset_id], "cannot be undone");
 
     // Undo of the first batch (still as it left things), once.
-    let out = r.ok(&["batch", "undo", "example.com", "1"]);
-    assert!(out.contains("undone"), "{out}");
+    r.ok(&["batch", "undo", "example.com", "1"]).assert_stdout_contains("undone");
     assert_eq!(
         r.json(&["settings", "show", "ann@example.com", "--effective"])["values"]["external_send"]["source"]["level"],
         "built_in"
     );
     r.refused(&["batch", "undo", "example.com", "1"], "undone by");
-    let audit = r.ok(&["--json", "audit", "--limit", "100"]);
-    assert!(!audit.contains("New pass word 7"), "the password is nowhere");
+    r.ok(&["--json", "audit", "--limit", "100"])
+        .assert_stdout(|audit| !audit.contains("New pass word 7"), "the password nowhere");
 }
 
 /// An XLSX file with the import header and these rows.
@@ -391,7 +385,7 @@ fn template_import_export_and_the_recycle_bin() {
     let path = |name: &str| r.dir.path().join(name).to_str().unwrap().to_string();
     r.ok(&["domain", "add", "example.com", "--max-accounts", "10"]);
     let template = path("template.xlsx");
-    assert!(r.ok(&["accounts", "template", &template]).contains("wrote the import template"));
+    r.ok(&["accounts", "template", &template]).assert_stdout_contains("wrote the import template");
     assert_eq!(
         read_xlsx(std::path::Path::new(&template)),
         [["Email address", "Display name", "Department", "Password", "Notes"]]
@@ -410,15 +404,14 @@ fn template_import_export_and_the_recycle_bin() {
         ],
     );
     let out = r.run(&["accounts", "import", &bad, "--domain", "example.com"], None);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    out.assert_code(1);
     for line in [
         "3 problems to fix (nothing was written)",
         "row 3, Email address: 'not-an-address' is not an address",
         "row 4, Email address: ann@example.com appears twice in this file (also row 2)",
         "row 5, Password: password is too short",
     ] {
-        assert!(stderr.contains(line), "{line:?} missing in {stderr}");
+        out.assert_stderr_contains(line);
     }
     assert_eq!(r.json(&["domain", "show", "example.com"])["account_count"], 0);
     let not_xlsx = path("accounts.csv");
@@ -434,20 +427,16 @@ fn template_import_export_and_the_recycle_bin() {
             &["bob@example.com", "Bob", "", "", ""],
         ],
     );
-    let done = r.ok(&["accounts", "import", &good, "--domain", "example.com"]);
-    assert!(
-        done.contains("imported 2 accounts into example.com") && done.contains("new departments: Sales/East"),
-        "{done}"
-    );
+    r.ok(&["accounts", "import", &good, "--domain", "example.com"])
+        .assert_stdout_contains("imported 2 accounts into example.com")
+        .assert_stdout_contains("new departments: Sales/East");
     let ann = r.json(&["accounts", "show", "ann@example.com"]);
     assert_eq!((ann["department"].as_str(), ann["force_password_change"].as_bool()), (Some("Sales/East"), Some(true)));
 
     // Export of a filter: values, never passwords.
     let out = path("out.xlsx");
-    assert!(
-        r.ok(&["accounts", "export", &out, "--domain", "example.com", "--dept", "Sales"])
-            .contains("exported 1 accounts")
-    );
+    r.ok(&["accounts", "export", &out, "--domain", "example.com", "--dept", "Sales"])
+        .assert_stdout_contains("exported 1 accounts");
     let rows = read_xlsx(std::path::Path::new(&out));
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[1][..4], ["ann@example.com", "Ann Lee", "Sales/East", "=HYPERLINK(\"http://x\")"]);
@@ -457,17 +446,18 @@ fn template_import_export_and_the_recycle_bin() {
     r.ok(&["accounts", "remove", "ann@example.com"]);
     let bin = r.json(&["accounts", "recycle-bin", "example.com"]);
     assert_eq!((bin[0]["address"].as_str(), bin[0]["restorable"].as_bool()), (Some("ann@example.com"), Some(true)));
-    assert!(r.ok(&["accounts", "recycle-bin", "example.com"]).contains("restorable"));
+    r.ok(&["accounts", "recycle-bin", "example.com"]).assert_stdout_contains("restorable");
     r.ok(&["accounts", "restore", "ann@example.com"]);
     r.refused(&["accounts", "restore", "ann@example.com"], "cannot be restored twice");
     r.ok(&["accounts", "remove", "ann@example.com"]);
-    let moved = r.ok(&["accounts", "transfer", "ann@example.com", "--to", "bob@example.com"]);
-    assert!(moved.contains("into bob@example.com, folder Transferred/ann@example.com"), "{moved}");
+    r.ok(&["accounts", "transfer", "ann@example.com", "--to", "bob@example.com"])
+        .assert_stdout_contains("into bob@example.com, folder Transferred/ann@example.com");
     r.refused(&["accounts", "transfer", "ann@example.com", "--to", "bob@example.com"], "already transferred");
     r.refused(&["accounts", "clean", "bob@example.com"], "add --yes");
-    assert!(r.ok(&["accounts", "clean", "bob@example.com", "--yes"]).contains("deleted 0 messages"));
-    let mailbox = r.ok(&["accounts", "mailbox", "bob@example.com"]);
-    assert!(mailbox.contains("IMAP      mail.example.com  993") && mailbox.contains("INBOX"), "{mailbox}");
+    r.ok(&["accounts", "clean", "bob@example.com", "--yes"]).assert_stdout_contains("deleted 0 messages");
+    r.ok(&["accounts", "mailbox", "bob@example.com"])
+        .assert_stdout_contains("IMAP      mail.example.com  993")
+        .assert_stdout_contains("INBOX");
 
     // Pickup rules and the resolver.
     r.ok(&["domain", "pickup-rules", "example.com", "--rule", "tiktok_{number}=bob@example.com"]);
@@ -502,8 +492,9 @@ fn smtp_settings_rules_and_status_from_the_command_line() {
     let path = |name: &str| r.dir.path().join(name).to_str().unwrap().to_string();
 
     // Settings: defaults, a partial change, refusals that change nothing.
-    let shown = r.ok(&["smtp", "settings", "show"]);
-    assert!(shown.contains("hostname: localhost") && shown.contains("max_message_bytes: 26214400"), "{shown}");
+    r.ok(&["smtp", "settings", "show"])
+        .assert_stdout_contains("hostname: localhost")
+        .assert_stdout_contains("max_message_bytes: 26214400");
     r.ok(&[
         "smtp",
         "settings",
@@ -563,14 +554,21 @@ fn smtp_settings_rules_and_status_from_the_command_line() {
         &["smtp", "rules", "add", "PARTNER", "--kind", "client-ip", "--value", "10.0.0.1", "--action", "reject"],
         "already a rule named",
     );
-    let moved = r.ok(&["smtp", "rules", "move", "partner", "1"]);
-    let lines: Vec<&str> = moved.lines().collect();
-    assert!(lines[0].starts_with("POS") && lines[1].contains("partner") && lines[2].contains("block-net"), "{moved}");
+    r.ok(&["smtp", "rules", "move", "partner", "1"]).assert_stdout(
+        |moved| {
+            let lines: Vec<&str> = moved.lines().collect();
+            lines.len() >= 3
+                && lines[0].starts_with("POS")
+                && lines[1].contains("partner")
+                && lines[2].contains("block-net")
+        },
+        "the header, partner, block-net",
+    );
     r.refused(&["smtp", "rules", "remove", "nope"], "no SMTP rule");
 
     // Template, import (bad then good), export read back.
     let template = path("rules-template.xlsx");
-    assert!(r.ok(&["smtp", "rules", "template", &template]).contains("wrote the rules import template"));
+    r.ok(&["smtp", "rules", "template", &template]).assert_stdout_contains("wrote the rules import template");
     assert_eq!(read_xlsx(std::path::Path::new(&template)), [["Name", "Kind", "Value", "Action", "Note"]]);
     let bad = path("bad-rules.xlsx");
     rules_file(
@@ -578,27 +576,26 @@ fn smtp_settings_rules_and_status_from_the_command_line() {
         &[&["x", "client_ip", "not-an-ip", "reject"], &["y", "sender", "a.example", "nuke"]],
     );
     let out = r.run(&["smtp", "rules", "import", &bad], None);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    out.assert_code(1);
     for line in ["3 problems to fix", "row 2, Value:", "row 3, Kind:", "row 3, Action:"] {
-        assert!(stderr.contains(line), "{line:?} missing in {stderr}");
+        out.assert_stderr_contains(line);
     }
     let good = path("rules.xlsx");
     rules_file(
         std::path::Path::new(&good),
         &[&["=1+1", "sender_address", "spam@bad.example", "discard", "formula-looking"]],
     );
-    assert!(r.ok(&["smtp", "rules", "import", &good]).contains("imported 1 rules (0 removed first)"));
+    r.ok(&["smtp", "rules", "import", &good]).assert_stdout_contains("imported 1 rules (0 removed first)");
     let export = path("export.xlsx");
-    assert!(r.ok(&["smtp", "rules", "export", &export]).contains("exported 3 rules"));
+    r.ok(&["smtp", "rules", "export", &export]).assert_stdout_contains("exported 3 rules");
     let rows = read_xlsx(std::path::Path::new(&export));
     assert_eq!(rows.len(), 4);
     assert_eq!(rows[3], ["=1+1", "sender_address", "spam@bad.example", "discard", "formula-looking"]);
-    assert!(r.ok(&["smtp", "rules", "import", &good, "--replace"]).contains("imported 1 rules (3 removed first)"));
+    r.ok(&["smtp", "rules", "import", &good, "--replace"]).assert_stdout_contains("imported 1 rules (3 removed first)");
     r.ok(&["smtp", "rules", "remove", "=1+1"]);
     assert_eq!(r.json(&["smtp", "rules", "list"]), serde_json::json!([]));
 
     // Status: no SMTP service runs in the CLI's own process.
-    assert!(r.ok(&["smtp", "status"]).contains("not running"));
+    r.ok(&["smtp", "status"]).assert_stdout_contains("not running");
     assert_eq!(r.json(&["smtp", "status"])["running"], false);
 }

@@ -4,6 +4,8 @@
 //!
 //! Needs `swaks`, `python3` and `knotd` (Debian: apt-get install -y swaks python3 knot).
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -99,7 +101,13 @@ fn serve(dir: &Path, resolver: SocketAddr) -> Serve {
             eprintln!("serve: {line}");
         }
     });
-    assert!(!url.is_empty(), "serve did not start");
+    if url.is_empty() {
+        let exit = child.wait().map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
+        panic!(
+            "serve did not start: {}\nexit: {exit}\n(its stdout and stderr are above, as serve: …)",
+            common::cmdline(&c)
+        );
+    }
     Serve {
         child,
         url,
@@ -117,14 +125,12 @@ fn remote(s: &Serve, token: &str) -> RemoteBackend {
 
 /// swaks against `addr`; returns (exit success, the whole transcript).
 fn swaks(addr: SocketAddr, args: &[&str]) -> (bool, String) {
-    let out = Command::new("swaks")
-        .args(["--server", &addr.ip().to_string(), "--port", &addr.port().to_string(), "--helo", "client.test"])
-        .args(args)
-        .output()
-        .expect("run swaks (apt-get install -y swaks)");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    eprintln!("--- swaks {args:?} → {}\n{text}", out.status);
-    (out.status.success(), text)
+    let mut c = Command::new("swaks");
+    c.args(["--server", &addr.ip().to_string(), "--port", &addr.port().to_string(), "--helo", "client.test"])
+        .args(args);
+    let out = common::run(c, None);
+    eprintln!("{out}");
+    (out.success(), format!("{}{}", out.stdout(), out.stderr()))
 }
 
 /// Submission with STARTTLS and AUTH PLAIN as `user`.
@@ -346,8 +352,9 @@ async fn serve_delivers_smtp_mail_into_mailboxes_with_auth_lockout_policy_and_ca
 
     // Graceful stop on SIGTERM.
     let mut s = s;
-    let status = Command::new("kill").args(["-TERM", &s.child.id().to_string()]).status().unwrap();
-    assert!(status.success());
+    let mut kill = Command::new("kill");
+    kill.args(["-TERM", &s.child.id().to_string()]);
+    common::run(kill, None).assert_ok();
     let deadline = Instant::now() + Duration::from_secs(20);
     let exit = loop {
         if let Some(exit) = s.child.try_wait().unwrap() {
@@ -390,8 +397,9 @@ async fn spooled_mail_is_delivered_exactly_once_across_a_crash() {
          print('SENT', flush=True)\n",
         port = s.mx.port()
     );
-    let out = Command::new("python3").arg("-c").arg(&script).output().unwrap();
-    assert!(String::from_utf8_lossy(&out.stdout).contains("SENT"), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut c = Command::new("python3");
+    c.arg("-c").arg(&script);
+    common::run(c, None).assert_stdout_contains("SENT");
     let token = s.token.clone();
     drop(s); // SIGKILL
 
@@ -505,14 +513,11 @@ async fn the_domain_plan_limits_message_size_and_the_quota_is_checked_at_end_of_
         port = s.mx.port(),
         body = body.display().to_string(),
     );
-    let out = Command::new("python3").arg("-c").arg(&script).output().unwrap();
-    let out = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.contains(&format!(
-            "REFUSED 552 5.3.4 Message too big for <ann@example.com>: its domain accepts at most {limit} bytes"
-        )),
-        "{out}"
-    );
+    let mut c = Command::new("python3");
+    c.arg("-c").arg(&script);
+    common::run(c, None).assert_stdout_contains(&format!(
+        "REFUSED 552 5.3.4 Message too big for <ann@example.com>: its domain accepts at most {limit} bytes"
+    ));
 
     // swaks declares nothing: refused at the end of DATA.
     let mx = ["--from", "someone@remote.test", "--to"];

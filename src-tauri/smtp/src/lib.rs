@@ -29,6 +29,7 @@ mod reply;
 mod sasl;
 mod server;
 mod session;
+mod shared;
 pub mod store;
 mod tls;
 

@@ -1,7 +1,7 @@
 //! The service: listeners, connection admission, graceful shutdown.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
@@ -18,33 +18,12 @@ use crate::policy::{NoPolicy, Policy};
 use crate::reply::Reply;
 use crate::session::Session;
 use crate::session::stream::Stream;
+use crate::shared::{ProfileCell, Shared};
 use crate::store::Store;
 use crate::tls::TlsIdentity;
 
 /// How long an implicit-TLS handshake may take before the connection is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// What every session of one service shares.
-pub(crate) struct Shared {
-    /// The current profile; replaced whole by [`SmtpService::set_profile`]. Sessions
-    /// take a copy of the `Arc` at connect and at each MAIL FROM.
-    profile: RwLock<Arc<SmtpProfile>>,
-    pub directory: Arc<dyn Directory>,
-    pub policy: Arc<dyn Policy>,
-    pub store: Arc<dyn Store>,
-    pub tls: Option<TlsAcceptor>,
-    pub verifier: Option<InboundVerifier>,
-    pub counters: Arc<Counters>,
-    pub limits: Arc<ClientLimits>,
-    pub shutdown: CancellationToken,
-}
-
-impl Shared {
-    /// The current profile (one short read lock).
-    pub fn profile(&self) -> Arc<SmtpProfile> {
-        self.profile.read().expect("profile lock").clone()
-    }
-}
 
 /// Builds an [`SmtpService`].
 pub struct SmtpServiceBuilder {
@@ -84,7 +63,7 @@ impl SmtpServiceBuilder {
             None => None,
         };
         let shared = Arc::new(Shared {
-            profile: RwLock::new(Arc::new(self.profile)),
+            profile: ProfileCell::new(self.profile),
             directory: self.directory,
             policy: self.policy,
             store: self.store,
@@ -184,7 +163,7 @@ impl SmtpService {
     /// Replaces the profile without touching the listeners: new connections use it, and
     /// open sessions from their next MAIL FROM (see [`SmtpService`]).
     pub fn set_profile(&self, profile: SmtpProfile) {
-        *self.shared.profile.write().expect("profile lock") = Arc::new(profile);
+        self.shared.profile.set(profile);
         tracing::info!("SMTP profile replaced");
     }
 

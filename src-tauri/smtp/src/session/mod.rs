@@ -25,7 +25,7 @@ use crate::directory::Account;
 use crate::limits::ConnectionSlot;
 use crate::policy::{PolicyRequest, Stage, Verdict};
 use crate::reply::{Reply, canned};
-use crate::server::Shared;
+use crate::shared::Shared;
 use stream::Stream;
 
 /// Read buffer size; smtp-proto's receivers consume whatever is in it.

@@ -1,18 +1,18 @@
-//! Mailbox management commands: the XLSX template, import and export, the recycle bin,
-//! cleaning and entering a mailbox, a domain's mailbox settings and pickup rules, and the
-//! address resolver. Each maps onto `Backend` operations.
+//! The mailbox commands of `postdesk accounts`: the XLSX template, import and export, the
+//! recycle bin, cleaning and entering a mailbox. Each maps onto `Backend` operations.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use base64::Engine as _;
-use clap::{Args, Subcommand, ValueEnum};
+use clap::Subcommand;
 use postdesk_contract::api::*;
 use postdesk_contract::model::*;
 use postdesk_contract::{Backend, Error, Result};
 
-use crate::commands::AccountFilter;
+use crate::args::AccountFilter;
+use crate::io::{read_file, with_every_row, write_file};
 use crate::output::{Table, print_list, print_one};
 
 #[derive(Subcommand, Debug)]
@@ -68,80 +68,6 @@ pub enum MailboxCmd {
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum OnOff {
-    On,
-    Off,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum DomainMailboxCmd {
-    /// Show or change a domain's mailbox settings (lockout, recycle bin, client host, catch-all).
-    MailboxSettings(MailboxSettingsArgs),
-    /// Show, replace or clear a domain's pickup rules (first match wins).
-    PickupRules {
-        domain: String,
-        /// A rule PATTERN=MAILBOX, e.g. 'tiktok_{number}=ann@example.com'; repeat in order.
-        #[arg(long = "rule", value_name = "PATTERN=MAILBOX")]
-        rules: Vec<String>,
-        /// Remove every rule.
-        #[arg(long, conflicts_with = "rules")]
-        clear: bool,
-    },
-}
-
-#[derive(Args, Debug)]
-pub struct MailboxSettingsArgs {
-    domain: String,
-    /// Failed logins in a row that lock an account (1–100).
-    #[arg(long)]
-    lockout_threshold: Option<u32>,
-    /// Days a deleted account stays in the recycle bin (1–3650).
-    #[arg(long)]
-    retention_days: Option<u32>,
-    /// Host name mail clients connect to ("" for mail.<domain>).
-    #[arg(long)]
-    mail_host: Option<String>,
-    /// Catch-all collection on or off.
-    #[arg(long, value_enum)]
-    catch_all: Option<OnOff>,
-    /// The mailbox that collects ("" to clear).
-    #[arg(long)]
-    catch_all_target: Option<String>,
-}
-
-pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
-    let io = |e: std::io::Error| Error::validation(format!("cannot read {}: {e}", path.display())).with_field("file");
-    let len = std::fs::metadata(path).map_err(io)?.len();
-    if len > postdesk_xlsx::MAX_FILE_BYTES as u64 {
-        return Err(Error::validation(format!(
-            "{} has {len} bytes; an import file may have at most {} bytes (1 MB)",
-            path.display(),
-            postdesk_xlsx::MAX_FILE_BYTES
-        ))
-        .with_field("file"));
-    }
-    std::fs::read(path).map_err(io)
-}
-
-pub(crate) fn write_file(path: &Path, file: &ExportedFile) -> Result<()> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(&file.content_base64)
-        .map_err(|e| Error::internal(format!("the backend sent a file that is not base64: {e}")))?;
-    std::fs::write(path, bytes)
-        .map_err(|e| Error::validation(format!("cannot write {}: {e}", path.display())).with_field("file"))
-}
-
-/// A refusal that lists problems by row: every row in the message, not just the first ones.
-pub(crate) fn with_every_row(e: Error) -> Error {
-    if e.rows.is_empty() {
-        return e;
-    }
-    let first = e.message.lines().next().unwrap_or_default().to_string();
-    let listed: Vec<String> = e.rows.iter().map(|r| r.to_string()).collect();
-    Error { message: format!("{first}\n{}", listed.join("\n")), ..e }
 }
 
 fn phase_name(phase: ImportPhase) -> &'static str {
@@ -345,57 +271,4 @@ pub async fn run(b: &dyn Backend, cmd: &MailboxCmd, json: bool) -> Result<()> {
             print_list(json, &page, t, Some((page.offset, page.items.len(), page.total)))
         }
     }
-}
-
-pub async fn domain(b: &dyn Backend, cmd: &DomainMailboxCmd, json: bool) -> Result<()> {
-    match cmd {
-        DomainMailboxCmd::MailboxSettings(a) => {
-            let changes = a.lockout_threshold.is_some()
-                || a.retention_days.is_some()
-                || a.mail_host.is_some()
-                || a.catch_all.is_some()
-                || a.catch_all_target.is_some();
-            let settings = if changes {
-                b.update_mailbox_settings(UpdateMailboxSettings {
-                    domain: a.domain.clone(),
-                    lockout_threshold: a.lockout_threshold,
-                    retention_days: a.retention_days,
-                    mail_host: a.mail_host.clone(),
-                    catch_all: a.catch_all.map(|c| matches!(c, OnOff::On)),
-                    catch_all_target: a.catch_all_target.clone(),
-                })
-                .await?
-            } else {
-                b.get_mailbox_settings(GetMailboxSettings { domain: a.domain.clone() }).await?
-            };
-            print_one(json, &settings)
-        }
-        DomainMailboxCmd::PickupRules { domain, rules, clear } => {
-            let settings = if rules.is_empty() && !clear {
-                b.get_mailbox_settings(GetMailboxSettings { domain: domain.clone() }).await?
-            } else {
-                let rules = rules
-                    .iter()
-                    .map(|r| {
-                        r.split_once('=')
-                            .map(|(p, t)| PickupRule { pattern: p.trim().into(), target: t.trim().into() })
-                            .ok_or_else(|| {
-                                Error::validation(format!("'{r}' is not PATTERN=MAILBOX")).with_field("rule")
-                            })
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                b.set_pickup_rules(SetPickupRules { domain: domain.clone(), rules }).await?
-            };
-            let mut t = Table::new(&["#", "PATTERN", "MAILBOX"]);
-            for (i, r) in settings.pickup_rules.iter().enumerate() {
-                t.row(vec![(i + 1).to_string(), r.pattern.clone(), r.target.clone()]);
-            }
-            print_list(json, &settings.pickup_rules, t, None)
-        }
-    }
-}
-
-/// `postdesk resolve ADDRESS`: which mailboxes receive mail to it, and why.
-pub async fn resolve(b: &dyn Backend, address: &str, json: bool) -> Result<()> {
-    print_one(json, &b.resolve_address(ResolveAddress { address: address.to_string() }).await?)
 }

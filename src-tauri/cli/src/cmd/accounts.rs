@@ -1,0 +1,171 @@
+//! `postdesk accounts …`: mailbox accounts; the mailbox commands are in [`mailbox`].
+
+mod mailbox;
+
+use clap::Subcommand;
+use postdesk_contract::api::*;
+use postdesk_contract::model::*;
+use postdesk_contract::{Backend, Result};
+
+use crate::args::{AccountFilter, StatusArg};
+use crate::io::read_password;
+use crate::output::{Table, print_list, print_one};
+
+#[derive(Subcommand, Debug)]
+pub enum AccountsCmd {
+    /// Add an account (no password until one is set, unless --password-stdin).
+    Add {
+        address: String,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Department path.
+        #[arg(long)]
+        dept: Option<String>,
+        /// Notes.
+        #[arg(long)]
+        notes: Option<String>,
+        /// Quota in MiB (default: the plan's mailbox size).
+        #[arg(long)]
+        quota_mb: Option<u32>,
+        /// Read an initial password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Require a password change at first logon.
+        #[arg(long)]
+        force_change: bool,
+    },
+    /// List a domain's accounts (one page).
+    List {
+        domain: String,
+        #[command(flatten)]
+        filter: AccountFilter,
+        #[arg(long, default_value_t = 0)]
+        offset: u32,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Show one account.
+    Show { address: String },
+    /// Change an account's fields.
+    Update {
+        address: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Department path ("" for the top level).
+        #[arg(long)]
+        dept: Option<String>,
+        #[arg(long)]
+        notes: Option<String>,
+        #[arg(long, value_enum)]
+        status: Option<StatusArg>,
+        #[arg(long)]
+        quota_mb: Option<u32>,
+        /// Require (true) or stop requiring (false) a password change at next logon.
+        #[arg(long)]
+        force_change: Option<bool>,
+    },
+    /// Set a password: prompted twice on a terminal, or one line from stdin.
+    SetPassword {
+        address: String,
+        /// Read the password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Require a change at next logon.
+        #[arg(long)]
+        force_change: bool,
+    },
+    /// Delete an account (to the recycle bin).
+    Remove { address: String },
+    /// Add an extra address to an account.
+    AliasAdd { address: String, alias: String },
+    /// Remove an extra address from an account.
+    AliasRemove { address: String, alias: String },
+    #[command(flatten)]
+    Mailbox(mailbox::MailboxCmd),
+}
+
+fn accounts_table(accounts: &[Account]) -> Table {
+    let mut t = Table::new(&["ADDRESS", "NAME", "DEPARTMENT", "STATUS", "PASSWORD", "QUOTA MiB"]);
+    for a in accounts {
+        t.row(vec![
+            a.address.clone(),
+            a.display_name.clone(),
+            a.department.clone().unwrap_or_default(),
+            a.status.as_str().into(),
+            if a.has_password { "set" } else { "none" }.into(),
+            a.quota_mb.to_string(),
+        ]);
+    }
+    t
+}
+
+/// `postdesk accounts …`
+pub async fn run(b: &dyn Backend, cmd: &AccountsCmd, json: bool) -> Result<()> {
+    match cmd {
+        AccountsCmd::Add { address, name, dept, notes, quota_mb, password_stdin, force_change } => {
+            let password = if *password_stdin { Some(read_password(true)?) } else { None };
+            let p = CreateAccount {
+                address: address.clone(),
+                display_name: name.clone(),
+                department: dept.clone(),
+                notes: notes.clone(),
+                password,
+                force_password_change: Some(*force_change),
+                quota_mb: *quota_mb,
+            };
+            print_one(json, &b.create_account(p).await?)
+        }
+        AccountsCmd::List { domain, filter: f, offset, limit } => {
+            let p = ListAccounts {
+                domain: domain.clone(),
+                query: f.query.clone(),
+                department: f.dept.clone(),
+                subdepartments: Some(!f.no_subdepts),
+                status: f.status.map(Into::into),
+                sort: Some(f.sort.into()),
+                descending: Some(f.desc),
+                offset: Some(*offset),
+                limit: Some(*limit),
+            };
+            let page = b.list_accounts(p).await?;
+            print_list(json, &page, accounts_table(&page.items), Some((page.offset, page.items.len(), page.total)))
+        }
+        AccountsCmd::Show { address } => {
+            print_one(json, &b.get_account(GetAccount { address: address.clone() }).await?)
+        }
+        AccountsCmd::Update { address, name, dept, notes, status, quota_mb, force_change } => {
+            let p = UpdateAccount {
+                address: address.clone(),
+                display_name: name.clone(),
+                department: dept.clone(),
+                notes: notes.clone(),
+                status: status.map(Into::into),
+                force_password_change: *force_change,
+                quota_mb: *quota_mb,
+            };
+            print_one(json, &b.update_account(p).await?)
+        }
+        AccountsCmd::SetPassword { address, password_stdin, force_change } => {
+            // Fail on an unknown account before asking for a password.
+            b.get_account(GetAccount { address: address.clone() }).await?;
+            let password = read_password(*password_stdin)?;
+            let p = SetPassword { address: address.clone(), password, force_password_change: Some(*force_change) };
+            b.set_password(p).await?;
+            if !json {
+                println!("password of {address} changed");
+            }
+            Ok(())
+        }
+        AccountsCmd::Remove { address } => b.remove_account(RemoveAccount { address: address.clone() }).await,
+        AccountsCmd::AliasAdd { address, alias } => print_one(
+            json,
+            &b.add_account_alias(AddAccountAlias { address: address.clone(), alias: alias.clone() }).await?,
+        ),
+        AccountsCmd::AliasRemove { address, alias } => print_one(
+            json,
+            &b.remove_account_alias(RemoveAccountAlias { address: address.clone(), alias: alias.clone() }).await?,
+        ),
+        AccountsCmd::Mailbox(cmd) => mailbox::run(b, cmd, json).await,
+    }
+}

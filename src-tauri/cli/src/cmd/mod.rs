@@ -1,0 +1,18 @@
+//! One module per command noun, each with its clap arguments and its `run`.
+
+pub mod accounts;
+pub mod address_book;
+pub mod admin;
+pub mod alias;
+pub mod audit;
+pub mod batch;
+pub mod dept;
+pub mod dns;
+pub mod domain;
+pub mod domain_group;
+pub mod group;
+pub mod policy;
+pub mod resolve;
+pub mod serve;
+pub mod settings;
+pub mod smtp;
