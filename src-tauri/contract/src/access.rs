@@ -1,29 +1,17 @@
 //! Role checks: the rules every backend applies to its caller before it looks anything up.
 
-use crate::api::{Backend, Operation};
 use crate::error::{Error, Result};
 use crate::model::{Caller, Page, Role};
 
-/// What serves the admin API over a backend: who a bearer token belongs to, and the
-/// backend acting as that caller (every operation then checks the caller itself).
-#[async_trait::async_trait]
-pub trait Authority: Send + Sync {
-    /// The caller an API token acts as; `unauthenticated` for an unknown or revoked token.
-    async fn authenticate(&self, token: &str) -> Result<Caller>;
-    /// A backend acting as `caller`.
-    fn backend_for(&self, caller: Caller) -> Box<dyn Backend>;
-}
-
 /// The rules every backend applies to an operation before running it (see
-/// [`RoleChecked`](crate::api::RoleChecked)): a read-only role may run only operations that
-/// change nothing.
-pub fn admit<O: Operation>(caller: &Caller) -> Result<()> {
-    if O::MUTATES && caller.role.is_read_only() {
+/// [`RoleChecked`](crate::api::RoleChecked), which passes the operation table's
+/// `MUTATES` and name): a read-only role may run only operations that change nothing.
+pub fn admit(caller: &Caller, mutates: bool, operation: &str) -> Result<()> {
+    if mutates && caller.role.is_read_only() {
         return Err(Error::permission_denied(format!(
-            "{} has the {} role, which can look but not change anything ({} changes data)",
+            "{} has the {} role, which can look but not change anything ({operation} changes data)",
             caller.name,
             caller.role.as_str(),
-            O::NAME
         )));
     }
     Ok(())
@@ -47,17 +35,12 @@ impl Caller {
         self.role == Role::Owner || self.pages.contains(&page)
     }
 
-    /// Refuses unless the caller may use `page` (for writing, when `write`) on `domain`;
-    /// `domain = None` means "all domains" (creating domains, domain groups).
-    pub fn require(&self, page: Page, domain: Option<&str>, write: bool) -> Result<()> {
+    /// Refuses unless the caller may use `page` on `domain`; `domain = None` means "all
+    /// domains" (creating domains, domain groups). Whether the caller may change anything
+    /// at all is decided once per operation by [`admit`].
+    pub fn require(&self, page: Page, domain: Option<&str>) -> Result<()> {
         if self.role == Role::Owner {
             return Ok(());
-        }
-        if write && self.role == Role::Helpdesk {
-            return Err(Error::permission_denied(format!(
-                "{} has the helpdesk role, which can look but not change anything",
-                self.name
-            )));
         }
         if !self.has_page(page) {
             return Err(Error::permission_denied(format!("{} may not use the {} page", self.name, page.as_str())));
@@ -115,29 +98,34 @@ mod tests {
     #[test]
     fn owners_may_do_everything() {
         let c = Caller { name: "local".into(), role: Role::Owner, pages: Page::ALL.to_vec(), domains: None };
-        assert!(c.require(Page::Accounts, Some("x.example"), true).is_ok());
-        assert!(c.require(Page::Domains, None, true).is_ok());
+        assert!(c.require(Page::Accounts, Some("x.example")).is_ok());
+        assert!(c.require(Page::Domains, None).is_ok());
         assert!(c.require_owner().is_ok());
     }
 
     #[test]
     fn sub_admins_are_limited_to_pages_and_domains() {
         let c = sub(Role::Admin, &[Page::Accounts], Some(&["a.example"]));
-        assert!(c.require(Page::Accounts, Some("a.example"), true).is_ok());
-        let e = c.require(Page::Accounts, Some("b.example"), false).unwrap_err();
+        assert!(c.require(Page::Accounts, Some("a.example")).is_ok());
+        let e = c.require(Page::Accounts, Some("b.example")).unwrap_err();
         assert_eq!(e.code, ErrorCode::PermissionDenied);
         assert!(e.message.contains("b.example"));
-        assert!(c.require(Page::Aliases, Some("a.example"), false).unwrap_err().message.contains("aliases page"));
-        assert!(c.require(Page::Accounts, None, true).is_err());
+        assert!(c.require(Page::Aliases, Some("a.example")).unwrap_err().message.contains("aliases page"));
+        assert!(c.require(Page::Accounts, None).is_err());
         assert!(c.require_owner().is_err());
         let all = sub(Role::Admin, &[Page::Domains], None);
-        assert!(all.require(Page::Domains, None, true).is_ok());
+        assert!(all.require(Page::Domains, None).is_ok());
     }
 
     #[test]
     fn helpdesk_reads_but_never_writes() {
         let c = sub(Role::Helpdesk, &[Page::Accounts], None);
-        assert!(c.require(Page::Accounts, Some("a.example"), false).is_ok());
-        assert!(c.require(Page::Accounts, Some("a.example"), true).unwrap_err().message.contains("helpdesk"));
+        assert!(c.require(Page::Accounts, Some("a.example")).is_ok());
+        assert!(admit(&c, false, "list_accounts").is_ok());
+        let e = admit(&c, true, "create_account").unwrap_err();
+        assert_eq!(e.code, ErrorCode::PermissionDenied);
+        assert!(e.message.contains("helpdesk") && e.message.contains("create_account"), "{}", e.message);
+        let admin = sub(Role::Admin, &[Page::Accounts], None);
+        assert!(admit(&admin, true, "create_account").is_ok());
     }
 }

@@ -87,6 +87,16 @@ pub trait Transport: Send + Sync {
     async fn call<O: Operation>(&self, params: O) -> Result<O::Output>;
 }
 
+/// What serves the admin API over a backend: who a bearer token belongs to, and the
+/// backend acting as that caller (every operation then checks the caller itself).
+#[async_trait::async_trait]
+pub trait Authority: Send + Sync {
+    /// The caller an API token acts as; `unauthenticated` for an unknown or revoked token.
+    async fn authenticate(&self, token: &str) -> Result<Caller>;
+    /// A backend acting as `caller`.
+    fn backend_for(&self, caller: Caller) -> Box<dyn Backend>;
+}
+
 /// A password in transit. Its `Debug` never shows it; it is only ever hashed.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 #[ts(type = "string")]
@@ -579,7 +589,7 @@ macro_rules! operations {
         #[async_trait::async_trait]
         impl<B: Backend> Backend for RoleChecked<B> {
             $( async fn $name(&self, params: $params) -> Result<$output> {
-                crate::access::admit::<$params>(&self.caller)?;
+                crate::access::admit(&self.caller, <$params as Operation>::MUTATES, stringify!($name))?;
                 self.inner.$name(params).await
             } )*
         }

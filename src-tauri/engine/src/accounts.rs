@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use super::addresses::{self, referenced_by};
 use super::audit::{self, Change};
 use super::departments::Tree;
-use super::{LocalBackend, domain_id, domains, now};
+use super::{EngineBackend, domain_id, domains, now};
 use crate::api::*;
 use crate::error::{Error, Result};
 use crate::model::*;
@@ -61,9 +61,9 @@ pub(crate) async fn load(conn: &mut Conn, addr: &Address) -> Result<(i64, i64, A
 }
 
 /// Parses an address and checks the caller may act on its domain's accounts.
-pub(crate) fn authorised(b: &LocalBackend, address: &str, write: bool) -> Result<Address> {
+pub(crate) fn authorised(b: &EngineBackend, address: &str) -> Result<Address> {
     let addr = validate::address(address)?;
-    b.caller.require(Page::Accounts, Some(&addr.domain), write)?;
+    b.caller.require(Page::Accounts, Some(&addr.domain))?;
     Ok(addr)
 }
 
@@ -88,9 +88,9 @@ pub(crate) fn filter(
     AccountFilter::new(query, departments.as_deref(), status, sort, descending)
 }
 
-pub(crate) async fn list(b: &LocalBackend, p: ListAccounts) -> Result<Listing<Account>> {
+pub(crate) async fn list(b: &EngineBackend, p: ListAccounts) -> Result<Listing<Account>> {
     let domain = validate::domain(&p.domain)?;
-    b.caller.require(Page::Accounts, Some(&domain), false)?;
+    b.caller.require(Page::Accounts, Some(&domain))?;
     let offset = p.offset.unwrap_or(0);
     let limit = p.limit.unwrap_or(50);
     if !(1..=1000).contains(&limit) {
@@ -112,8 +112,8 @@ pub(crate) async fn list(b: &LocalBackend, p: ListAccounts) -> Result<Listing<Ac
     Ok(Listing { items, total: total as u32, offset })
 }
 
-pub(crate) async fn get(b: &LocalBackend, p: GetAccount) -> Result<Account> {
-    let addr = authorised(b, &p.address, false)?;
+pub(crate) async fn get(b: &EngineBackend, p: GetAccount) -> Result<Account> {
+    let addr = authorised(b, &p.address)?;
     Ok(load(&mut *b.engine.read().await?, &addr).await?.2)
 }
 
@@ -129,8 +129,8 @@ pub(crate) struct Prepared {
 }
 
 /// Everything about a new account that needs no database: syntax, lengths, policy.
-fn prepare(b: &LocalBackend, p: CreateAccount) -> Result<(Prepared, Option<Password>)> {
-    let addr = authorised(b, &p.address, true)?;
+fn prepare(b: &EngineBackend, p: CreateAccount) -> Result<(Prepared, Option<Password>)> {
+    let addr = authorised(b, &p.address)?;
     let display_name = validate::text("display_name", p.display_name.as_deref().unwrap_or(""), MAX_DISPLAY_NAME)?;
     let notes = validate::text("notes", p.notes.as_deref().unwrap_or(""), MAX_NOTES)?;
     if let Some(pw) = &p.password {
@@ -194,7 +194,7 @@ pub(crate) fn check_cap(domain: &Domain, adding: u32) -> Result<()> {
     Ok(())
 }
 
-pub(crate) async fn create(b: &LocalBackend, p: CreateAccount) -> Result<Account> {
+pub(crate) async fn create(b: &EngineBackend, p: CreateAccount) -> Result<Account> {
     let (mut prepared, password) = prepare(b, p)?;
     if let Some(pw) = password {
         prepared.hash = Some(password::hash_async(pw.0).await?);
@@ -217,9 +217,9 @@ pub(crate) async fn create(b: &LocalBackend, p: CreateAccount) -> Result<Account
 /// Most accounts one `create_accounts` call takes.
 pub const MAX_BATCH: usize = 10_000;
 
-pub(crate) async fn create_many(b: &LocalBackend, p: CreateAccounts) -> Result<CreatedAccounts> {
+pub(crate) async fn create_many(b: &EngineBackend, p: CreateAccounts) -> Result<CreatedAccounts> {
     let domain_name = validate::domain(&p.domain)?;
-    b.caller.require(Page::Accounts, Some(&domain_name), true)?;
+    b.caller.require(Page::Accounts, Some(&domain_name))?;
     if p.accounts.is_empty() || p.accounts.len() > MAX_BATCH {
         return Err(Error::validation(format!("a batch holds 1 to {MAX_BATCH} accounts, not {}", p.accounts.len()))
             .with_field("accounts"));
@@ -282,8 +282,8 @@ fn check_quota(domain: &Domain, quota_mb: u32) -> Result<()> {
     Ok(())
 }
 
-pub(crate) async fn update(b: &LocalBackend, p: UpdateAccount) -> Result<Account> {
-    let addr = authorised(b, &p.address, true)?;
+pub(crate) async fn update(b: &EngineBackend, p: UpdateAccount) -> Result<Account> {
+    let addr = authorised(b, &p.address)?;
     let display_name =
         p.display_name.as_deref().map(|n| validate::text("display_name", n, MAX_DISPLAY_NAME)).transpose()?;
     let notes = p.notes.as_deref().map(|n| validate::text("notes", n, MAX_NOTES)).transpose()?;
@@ -324,8 +324,8 @@ pub(crate) async fn update(b: &LocalBackend, p: UpdateAccount) -> Result<Account
     Ok(after)
 }
 
-pub(crate) async fn set_password(b: &LocalBackend, p: SetPassword) -> Result<()> {
-    let addr = authorised(b, &p.address, true)?;
+pub(crate) async fn set_password(b: &EngineBackend, p: SetPassword) -> Result<()> {
+    let addr = authorised(b, &p.address)?;
     // Check existence before spending ~50 ms of CPU on the hash.
     load(&mut *b.engine.read().await?, &addr).await?;
     let hash = password::hash_async(p.password.0).await?;
@@ -343,8 +343,8 @@ pub(crate) async fn set_password(b: &LocalBackend, p: SetPassword) -> Result<()>
     Ok(())
 }
 
-pub(crate) async fn remove(b: &LocalBackend, p: RemoveAccount) -> Result<()> {
-    let addr = authorised(b, &p.address, true)?;
+pub(crate) async fn remove(b: &EngineBackend, p: RemoveAccount) -> Result<()> {
+    let addr = authorised(b, &p.address)?;
     let mut tx = b.engine.write().await?;
     let (id, _, before) = load(&mut tx, &addr).await?;
     if before.status == AccountStatus::Deleted {
@@ -359,10 +359,10 @@ pub(crate) async fn remove(b: &LocalBackend, p: RemoveAccount) -> Result<()> {
     Ok(())
 }
 
-pub(crate) async fn add_alias(b: &LocalBackend, p: AddAccountAlias) -> Result<Account> {
-    let addr = authorised(b, &p.address, true)?;
+pub(crate) async fn add_alias(b: &EngineBackend, p: AddAccountAlias) -> Result<Account> {
+    let addr = authorised(b, &p.address)?;
     let alias = validate::address(&p.alias).map_err(|e| e.with_field("alias"))?;
-    b.caller.require(Page::Accounts, Some(&alias.domain), true)?;
+    b.caller.require(Page::Accounts, Some(&alias.domain))?;
     let mut tx = b.engine.write().await?;
     let (id, did, before) = load(&mut tx, &addr).await?;
     if before.status == AccountStatus::Deleted {
@@ -380,8 +380,8 @@ pub(crate) async fn add_alias(b: &LocalBackend, p: AddAccountAlias) -> Result<Ac
     Ok(after)
 }
 
-pub(crate) async fn remove_alias(b: &LocalBackend, p: RemoveAccountAlias) -> Result<Account> {
-    let addr = authorised(b, &p.address, true)?;
+pub(crate) async fn remove_alias(b: &EngineBackend, p: RemoveAccountAlias) -> Result<Account> {
+    let addr = authorised(b, &p.address)?;
     let alias = validate::address(&p.alias).map_err(|e| e.with_field("alias"))?.full();
     let mut tx = b.engine.write().await?;
     let (id, did, before) = load(&mut tx, &addr).await?;

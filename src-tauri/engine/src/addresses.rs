@@ -8,7 +8,7 @@
 use std::collections::{BTreeSet, HashSet, VecDeque};
 
 use super::audit::{self, Change};
-use super::{LocalBackend, domain_id};
+use super::{EngineBackend, domain_id};
 use crate::api::*;
 use crate::error::{Error, Result};
 use crate::model::*;
@@ -64,7 +64,7 @@ async fn refuse_loops(conn: &mut Conn, subject: &str, new_edges: &[String]) -> R
 /// Validates a list of target/member addresses: syntax, no duplicates, local ones exist
 /// and are within the caller's scope. Returns canonical addresses in input order.
 async fn check_targets(
-    b: &LocalBackend,
+    b: &EngineBackend,
     conn: &mut Conn,
     field: &str,
     subject: &str,
@@ -104,9 +104,9 @@ async fn check_targets(
     Ok(out)
 }
 
-fn authorised(b: &LocalBackend, page: Page, address: &str, write: bool) -> Result<Address> {
+fn authorised(b: &EngineBackend, page: Page, address: &str) -> Result<Address> {
     let addr = validate::address(address)?;
-    b.caller.require(page, Some(&addr.domain), write)?;
+    b.caller.require(page, Some(&addr.domain))?;
     Ok(addr)
 }
 
@@ -121,9 +121,9 @@ async fn load_alias(conn: &mut Conn, address: &str) -> Result<(i64, Alias)> {
     Ok((id, Alias { address: address.to_string(), targets, description }))
 }
 
-pub(crate) async fn list_aliases(b: &LocalBackend, p: ListAliases) -> Result<Vec<Alias>> {
+pub(crate) async fn list_aliases(b: &EngineBackend, p: ListAliases) -> Result<Vec<Alias>> {
     let domain = validate::domain(&p.domain)?;
-    b.caller.require(Page::Aliases, Some(&domain), false)?;
+    b.caller.require(Page::Aliases, Some(&domain))?;
     let mut conn = b.engine.read().await?;
     let did = domain_id(&mut conn, &domain).await?;
     let addresses = sql::addresses::alias_addresses(&mut conn, did).await?;
@@ -134,13 +134,13 @@ pub(crate) async fn list_aliases(b: &LocalBackend, p: ListAliases) -> Result<Vec
     Ok(out)
 }
 
-pub(crate) async fn get_alias(b: &LocalBackend, p: GetAlias) -> Result<Alias> {
-    let addr = authorised(b, Page::Aliases, &p.address, false)?;
+pub(crate) async fn get_alias(b: &EngineBackend, p: GetAlias) -> Result<Alias> {
+    let addr = authorised(b, Page::Aliases, &p.address)?;
     Ok(load_alias(&mut *b.engine.read().await?, &addr.full()).await?.1)
 }
 
-pub(crate) async fn create_alias(b: &LocalBackend, p: CreateAlias) -> Result<Alias> {
-    let addr = authorised(b, Page::Aliases, &p.address, true)?;
+pub(crate) async fn create_alias(b: &EngineBackend, p: CreateAlias) -> Result<Alias> {
+    let addr = authorised(b, Page::Aliases, &p.address)?;
     let address = addr.full();
     let description = validate::text("description", p.description.as_deref().unwrap_or(""), 500)?;
     if p.targets.is_empty() {
@@ -160,8 +160,8 @@ pub(crate) async fn create_alias(b: &LocalBackend, p: CreateAlias) -> Result<Ali
     Ok(alias)
 }
 
-pub(crate) async fn update_alias(b: &LocalBackend, p: UpdateAlias) -> Result<Alias> {
-    let addr = authorised(b, Page::Aliases, &p.address, true)?;
+pub(crate) async fn update_alias(b: &EngineBackend, p: UpdateAlias) -> Result<Alias> {
+    let addr = authorised(b, Page::Aliases, &p.address)?;
     let address = addr.full();
     let description = p.description.as_deref().map(|d| validate::text("description", d, 500)).transpose()?;
     let mut tx = b.engine.write().await?;
@@ -186,8 +186,8 @@ pub(crate) async fn update_alias(b: &LocalBackend, p: UpdateAlias) -> Result<Ali
     Ok(after)
 }
 
-pub(crate) async fn remove_alias(b: &LocalBackend, p: RemoveAlias) -> Result<()> {
-    let addr = authorised(b, Page::Aliases, &p.address, true)?;
+pub(crate) async fn remove_alias(b: &EngineBackend, p: RemoveAlias) -> Result<()> {
+    let addr = authorised(b, Page::Aliases, &p.address)?;
     let address = addr.full();
     let mut tx = b.engine.write().await?;
     let (id, before) = load_alias(&mut tx, &address).await?;
@@ -231,9 +231,9 @@ fn group_name(name: &str) -> Result<String> {
     Ok(name)
 }
 
-pub(crate) async fn list_groups(b: &LocalBackend, p: ListGroups) -> Result<Vec<MailGroup>> {
+pub(crate) async fn list_groups(b: &EngineBackend, p: ListGroups) -> Result<Vec<MailGroup>> {
     let domain = validate::domain(&p.domain)?;
-    b.caller.require(Page::Groups, Some(&domain), false)?;
+    b.caller.require(Page::Groups, Some(&domain))?;
     let mut conn = b.engine.read().await?;
     let did = domain_id(&mut conn, &domain).await?;
     let addresses = sql::addresses::group_addresses(&mut conn, did).await?;
@@ -244,13 +244,13 @@ pub(crate) async fn list_groups(b: &LocalBackend, p: ListGroups) -> Result<Vec<M
     Ok(out)
 }
 
-pub(crate) async fn get_group(b: &LocalBackend, p: GetGroup) -> Result<MailGroup> {
-    let addr = authorised(b, Page::Groups, &p.address, false)?;
+pub(crate) async fn get_group(b: &EngineBackend, p: GetGroup) -> Result<MailGroup> {
+    let addr = authorised(b, Page::Groups, &p.address)?;
     Ok(load_group(&mut *b.engine.read().await?, &addr.full()).await?.1)
 }
 
-pub(crate) async fn create_group(b: &LocalBackend, p: CreateGroup) -> Result<MailGroup> {
-    let addr = authorised(b, Page::Groups, &p.address, true)?;
+pub(crate) async fn create_group(b: &EngineBackend, p: CreateGroup) -> Result<MailGroup> {
+    let addr = authorised(b, Page::Groups, &p.address)?;
     let address = addr.full();
     let name = group_name(&p.name)?;
     let senders = check_senders(p.allowed_senders.as_deref().unwrap_or_default())?;
@@ -270,8 +270,8 @@ pub(crate) async fn create_group(b: &LocalBackend, p: CreateGroup) -> Result<Mai
     Ok(group)
 }
 
-pub(crate) async fn update_group(b: &LocalBackend, p: UpdateGroup) -> Result<MailGroup> {
-    let addr = authorised(b, Page::Groups, &p.address, true)?;
+pub(crate) async fn update_group(b: &EngineBackend, p: UpdateGroup) -> Result<MailGroup> {
+    let addr = authorised(b, Page::Groups, &p.address)?;
     let address = addr.full();
     let name = p.name.as_deref().map(group_name).transpose()?;
     let senders = p.allowed_senders.as_deref().map(check_senders).transpose()?;
@@ -293,8 +293,8 @@ pub(crate) async fn update_group(b: &LocalBackend, p: UpdateGroup) -> Result<Mai
     Ok(after)
 }
 
-pub(crate) async fn add_group_members(b: &LocalBackend, p: AddGroupMembers) -> Result<MailGroup> {
-    let addr = authorised(b, Page::Groups, &p.address, true)?;
+pub(crate) async fn add_group_members(b: &EngineBackend, p: AddGroupMembers) -> Result<MailGroup> {
+    let addr = authorised(b, Page::Groups, &p.address)?;
     let address = addr.full();
     if p.members.is_empty() {
         return Err(Error::validation("no members given").with_field("members"));
@@ -311,8 +311,8 @@ pub(crate) async fn add_group_members(b: &LocalBackend, p: AddGroupMembers) -> R
     Ok(after)
 }
 
-pub(crate) async fn remove_group_members(b: &LocalBackend, p: RemoveGroupMembers) -> Result<MailGroup> {
-    let addr = authorised(b, Page::Groups, &p.address, true)?;
+pub(crate) async fn remove_group_members(b: &EngineBackend, p: RemoveGroupMembers) -> Result<MailGroup> {
+    let addr = authorised(b, Page::Groups, &p.address)?;
     let address = addr.full();
     let mut tx = b.engine.write().await?;
     let (id, before) = load_group(&mut tx, &address).await?;
@@ -330,8 +330,8 @@ pub(crate) async fn remove_group_members(b: &LocalBackend, p: RemoveGroupMembers
     Ok(after)
 }
 
-pub(crate) async fn remove_group(b: &LocalBackend, p: RemoveGroup) -> Result<()> {
-    let addr = authorised(b, Page::Groups, &p.address, true)?;
+pub(crate) async fn remove_group(b: &EngineBackend, p: RemoveGroup) -> Result<()> {
+    let addr = authorised(b, Page::Groups, &p.address)?;
     let address = addr.full();
     let mut tx = b.engine.write().await?;
     let (id, before) = load_group(&mut tx, &address).await?;
@@ -348,8 +348,8 @@ pub(crate) async fn remove_group(b: &LocalBackend, p: RemoveGroup) -> Result<()>
 
 // ---- resolution ----------------------------------------------------------------------
 
-pub(crate) async fn resolve(b: &LocalBackend, p: ResolveAddress) -> Result<Resolution> {
-    let addr = authorised(b, Page::Accounts, &p.address, false)?;
+pub(crate) async fn resolve(b: &EngineBackend, p: ResolveAddress) -> Result<Resolution> {
+    let addr = authorised(b, Page::Accounts, &p.address)?;
     resolve_in(&mut *b.engine.read().await?, &addr).await
 }
 

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::audit::{self, Change};
 use super::sql::{self, Conn};
-use super::{Engine, LocalBackend, now};
+use super::{Engine, EngineBackend, now};
 use crate::api::*;
 use crate::error::{Error, Result};
 use crate::model::*;
@@ -76,12 +76,12 @@ async fn insert_admin(
     sql::admins::insert(conn, name, role, pages, domains, &now()).await
 }
 
-pub(crate) async fn list(b: &LocalBackend, _: ListAdmins) -> Result<Vec<Admin>> {
+pub(crate) async fn list(b: &EngineBackend, _: ListAdmins) -> Result<Vec<Admin>> {
     b.caller.require_owner()?;
     sql::admins::list(&mut *b.engine.read().await?).await
 }
 
-pub(crate) async fn create(b: &LocalBackend, p: CreateAdmin) -> Result<Admin> {
+pub(crate) async fn create(b: &EngineBackend, p: CreateAdmin) -> Result<Admin> {
     b.caller.require_owner()?;
     let name = validate::admin_name(&p.name)?;
     if name == super::LOCAL_OWNER {
@@ -100,7 +100,7 @@ pub(crate) async fn create(b: &LocalBackend, p: CreateAdmin) -> Result<Admin> {
     Ok(admin)
 }
 
-pub(crate) async fn update(b: &LocalBackend, p: UpdateAdmin) -> Result<Admin> {
+pub(crate) async fn update(b: &EngineBackend, p: UpdateAdmin) -> Result<Admin> {
     b.caller.require_owner()?;
     let name = validate::admin_name(&p.name)?;
     let mut tx = b.engine.write().await?;
@@ -117,7 +117,7 @@ pub(crate) async fn update(b: &LocalBackend, p: UpdateAdmin) -> Result<Admin> {
     Ok(after)
 }
 
-pub(crate) async fn remove(b: &LocalBackend, p: RemoveAdmin) -> Result<()> {
+pub(crate) async fn remove(b: &EngineBackend, p: RemoveAdmin) -> Result<()> {
     b.caller.require_owner()?;
     let name = validate::admin_name(&p.name)?;
     let mut tx = b.engine.write().await?;
@@ -147,12 +147,12 @@ async fn insert_token(conn: &mut Conn, admin: &str, label: &str) -> Result<NewTo
     Ok(NewToken { token, secret })
 }
 
-pub(crate) async fn list_tokens(b: &LocalBackend, p: ListTokens) -> Result<Vec<ApiToken>> {
+pub(crate) async fn list_tokens(b: &EngineBackend, p: ListTokens) -> Result<Vec<ApiToken>> {
     b.caller.require_owner()?;
     sql::admins::tokens(&mut *b.engine.read().await?, p.admin.as_deref()).await
 }
 
-pub(crate) async fn create_token(b: &LocalBackend, p: CreateToken) -> Result<NewToken> {
+pub(crate) async fn create_token(b: &EngineBackend, p: CreateToken) -> Result<NewToken> {
     b.caller.require_owner()?;
     let admin = validate::admin_name(&p.admin).map_err(|e| e.with_field("admin"))?;
     let label = validate::text("label", p.label.as_deref().unwrap_or(""), 128)?;
@@ -165,7 +165,7 @@ pub(crate) async fn create_token(b: &LocalBackend, p: CreateToken) -> Result<New
     Ok(token)
 }
 
-pub(crate) async fn revoke_token(b: &LocalBackend, p: RevokeToken) -> Result<()> {
+pub(crate) async fn revoke_token(b: &EngineBackend, p: RevokeToken) -> Result<()> {
     b.caller.require_owner()?;
     let mut tx = b.engine.write().await?;
     let before = sql::admins::token(&mut tx, p.id.trim())

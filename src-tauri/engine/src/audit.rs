@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::LocalBackend;
+use super::EngineBackend;
 use super::sql::{self, Conn};
 use crate::api::ListAudit;
 use crate::error::Result;
@@ -54,10 +54,10 @@ pub(crate) async fn record<B: Serialize, A: Serialize>(
     Ok(())
 }
 
-pub(crate) async fn list(b: &LocalBackend, p: ListAudit) -> Result<Listing<AuditEntry>> {
+pub(crate) async fn list(b: &EngineBackend, p: ListAudit) -> Result<Listing<AuditEntry>> {
     let domain = p.domain.as_deref().map(crate::validate::domain).transpose()?;
     match &domain {
-        Some(d) => b.caller.require(Page::Audit, Some(d), false)?,
+        Some(d) => b.caller.require(Page::Audit, Some(d))?,
         None => b.caller.require_page(Page::Audit)?,
     }
     let offset = p.offset.unwrap_or(0);

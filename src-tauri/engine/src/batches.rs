@@ -15,7 +15,7 @@ use super::audit::{self, Change};
 use super::departments::Tree;
 use super::ledger::{self, Recorded};
 use super::sql::{self, Conn};
-use super::{LocalBackend, domain_id, now};
+use super::{EngineBackend, domain_id, now};
 use crate::api::*;
 use crate::error::{Error, Result};
 use crate::model::Page;
@@ -185,9 +185,9 @@ async fn target_accounts(
     }
 }
 
-pub(crate) async fn list(b: &LocalBackend, p: ListBatches) -> Result<Vec<Batch>> {
+pub(crate) async fn list(b: &EngineBackend, p: ListBatches) -> Result<Vec<Batch>> {
     let domain = validate::domain(&p.domain)?;
-    b.caller.require(Page::BatchSettings, Some(&domain), false)?;
+    b.caller.require(Page::BatchSettings, Some(&domain))?;
     let limit = p.limit.unwrap_or(20);
     if !(1..=100).contains(&limit) {
         return Err(Error::validation("limit must be between 1 and 100").with_field("limit"));
@@ -197,9 +197,9 @@ pub(crate) async fn list(b: &LocalBackend, p: ListBatches) -> Result<Vec<Batch>>
     sql::batches::list(&mut conn, did, limit).await
 }
 
-pub(crate) async fn undo(b: &LocalBackend, p: UndoBatch) -> Result<BatchOutcome> {
+pub(crate) async fn undo(b: &EngineBackend, p: UndoBatch) -> Result<BatchOutcome> {
     let domain = validate::domain(&p.domain)?;
-    b.caller.require(Page::BatchSettings, Some(&domain), true)?;
+    b.caller.require(Page::BatchSettings, Some(&domain))?;
     let mut tx = b.engine.write().await?;
     let did = domain_id(&mut tx, &domain).await?;
     let batch = sql::batches::get(&mut tx, p.id, did)
@@ -240,9 +240,9 @@ pub(crate) async fn undo(b: &LocalBackend, p: UndoBatch) -> Result<BatchOutcome>
     Ok(BatchOutcome { batch: Some(batch), message })
 }
 
-pub(crate) async fn reset_passwords(b: &LocalBackend, p: ResetPasswords) -> Result<BatchOutcome> {
+pub(crate) async fn reset_passwords(b: &EngineBackend, p: ResetPasswords) -> Result<BatchOutcome> {
     let domain = validate::domain(&p.domain)?;
-    b.caller.require(Page::BatchSettings, Some(&domain), true)?;
+    b.caller.require(Page::BatchSettings, Some(&domain))?;
     password::check_policy(&p.password.0)?;
     // Which accounts, before spending CPU on hashes: one Argon2id hash per account, each
     // with its own salt (one shared hash would let anyone who reads the table see which
@@ -323,9 +323,9 @@ pub(crate) async fn reset_passwords(b: &LocalBackend, p: ResetPasswords) -> Resu
     Ok(BatchOutcome { batch: Some(batch), message })
 }
 
-pub(crate) async fn clear_security_questions(b: &LocalBackend, p: ClearSecurityQuestions) -> Result<BatchOutcome> {
+pub(crate) async fn clear_security_questions(b: &EngineBackend, p: ClearSecurityQuestions) -> Result<BatchOutcome> {
     let domain = validate::domain(&p.domain)?;
-    b.caller.require(Page::BatchSettings, Some(&domain), true)?;
+    b.caller.require(Page::BatchSettings, Some(&domain))?;
     let mut tx = b.engine.write().await?;
     let did = domain_id(&mut tx, &domain).await?;
     let tree = Tree::load(&mut tx, did, &domain).await?;

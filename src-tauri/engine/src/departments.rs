@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use super::audit::{self, Change};
-use super::{LocalBackend, domain_id};
+use super::{EngineBackend, domain_id};
 use crate::api::*;
 use crate::error::{Error, Result};
 use crate::model::*;
@@ -121,9 +121,9 @@ async fn describe(conn: &mut Conn, tree: &Tree, id: i64) -> Result<Department> {
     })
 }
 
-pub(crate) async fn list(b: &LocalBackend, p: ListDepartments) -> Result<Vec<Department>> {
+pub(crate) async fn list(b: &EngineBackend, p: ListDepartments) -> Result<Vec<Department>> {
     let domain = validate::domain(&p.domain)?;
-    b.caller.require(Page::Departments, Some(&domain), false)?;
+    b.caller.require(Page::Departments, Some(&domain))?;
     let mut conn = b.engine.read().await?;
     let did = domain_id(&mut conn, &domain).await?;
     let tree = Tree::load(&mut conn, did, &domain).await?;
@@ -143,9 +143,9 @@ pub(crate) async fn list(b: &LocalBackend, p: ListDepartments) -> Result<Vec<Dep
     Ok(out)
 }
 
-pub(crate) async fn create(b: &LocalBackend, p: CreateDepartment) -> Result<Department> {
+pub(crate) async fn create(b: &EngineBackend, p: CreateDepartment) -> Result<Department> {
     let domain = validate::domain(&p.domain)?;
-    b.caller.require(Page::Departments, Some(&domain), true)?;
+    b.caller.require(Page::Departments, Some(&domain))?;
     let segments = validate::department_path(&p.path)?;
     let mut tx = b.engine.write().await?;
     let did = domain_id(&mut tx, &domain).await?;
@@ -174,9 +174,9 @@ pub(crate) async fn create(b: &LocalBackend, p: CreateDepartment) -> Result<Depa
     Ok(dept)
 }
 
-pub(crate) async fn move_to(b: &LocalBackend, p: MoveDepartment) -> Result<Department> {
+pub(crate) async fn move_to(b: &EngineBackend, p: MoveDepartment) -> Result<Department> {
     let domain = validate::domain(&p.domain)?;
-    b.caller.require(Page::Departments, Some(&domain), true)?;
+    b.caller.require(Page::Departments, Some(&domain))?;
     let mut tx = b.engine.write().await?;
     let did = domain_id(&mut tx, &domain).await?;
     let mut tree = Tree::load(&mut tx, did, &domain).await?;
@@ -217,9 +217,9 @@ pub(crate) async fn move_to(b: &LocalBackend, p: MoveDepartment) -> Result<Depar
     Ok(dept)
 }
 
-pub(crate) async fn rename(b: &LocalBackend, p: RenameDepartment) -> Result<Department> {
+pub(crate) async fn rename(b: &EngineBackend, p: RenameDepartment) -> Result<Department> {
     let domain = validate::domain(&p.domain)?;
-    b.caller.require(Page::Departments, Some(&domain), true)?;
+    b.caller.require(Page::Departments, Some(&domain))?;
     let name = validate::department_name(&p.name).map_err(|e| e.with_field("name"))?;
     let mut tx = b.engine.write().await?;
     let did = domain_id(&mut tx, &domain).await?;
@@ -246,9 +246,9 @@ pub(crate) async fn rename(b: &LocalBackend, p: RenameDepartment) -> Result<Depa
     Ok(dept)
 }
 
-pub(crate) async fn remove(b: &LocalBackend, p: RemoveDepartment) -> Result<()> {
+pub(crate) async fn remove(b: &EngineBackend, p: RemoveDepartment) -> Result<()> {
     let domain = validate::domain(&p.domain)?;
-    b.caller.require(Page::Departments, Some(&domain), true)?;
+    b.caller.require(Page::Departments, Some(&domain))?;
     let mut tx = b.engine.write().await?;
     let did = domain_id(&mut tx, &domain).await?;
     let tree = Tree::load(&mut tx, did, &domain).await?;

@@ -10,7 +10,7 @@ use postdesk_dns::{CheckOptions, CnameExpectation, DkimAlgorithm, DomainReport, 
 
 use super::audit::{self, Change};
 use super::sql::{self, Conn};
-use super::{LocalBackend, domain_id, now};
+use super::{EngineBackend, domain_id, now};
 use crate::api::*;
 use crate::error::{Error, Result};
 use crate::model::*;
@@ -31,9 +31,9 @@ fn algorithm_name(a: DkimAlgorithm) -> &'static str {
 }
 
 /// A domain of this backend the caller may use on the DNS page: canonical name and id.
-async fn scoped(b: &LocalBackend, conn: &mut Conn, domain: &str, write: bool) -> Result<(String, i64)> {
+async fn scoped(b: &EngineBackend, conn: &mut Conn, domain: &str) -> Result<(String, i64)> {
     let name = validate::domain(domain)?;
-    b.caller.require(Page::Dns, Some(&name), write)?;
+    b.caller.require(Page::Dns, Some(&name))?;
     let id = domain_id(conn, &name).await?;
     Ok((name, id))
 }
@@ -51,15 +51,15 @@ fn host(h: &str, field: &str) -> Result<String> {
     validate::domain(h).map_err(|e| Error { field: Some(field.into()), ..e })
 }
 
-async fn run_check(b: &LocalBackend, domain: &str, options: CheckOptions) -> Result<DomainReport> {
+async fn run_check(b: &EngineBackend, domain: &str, options: CheckOptions) -> Result<DomainReport> {
     let choice = b.engine.dns_server.map_or(ResolverChoice::System, ResolverChoice::Server);
     let lookup = postdesk_dns::resolver(choice).map_err(dns_error)?;
     postdesk_dns::check_domain(lookup.as_ref(), domain, &options).await.map_err(dns_error)
 }
 
-pub(crate) async fn check(b: &LocalBackend, p: CheckDns) -> Result<DomainReport> {
+pub(crate) async fn check(b: &EngineBackend, p: CheckDns) -> Result<DomainReport> {
     let mut conn = b.engine.read().await?;
-    let (domain, did) = scoped(b, &mut conn, &p.domain, false).await?;
+    let (domain, did) = scoped(b, &mut conn, &p.domain).await?;
     let mut dkim_selectors = p.dkim_selectors.unwrap_or_default();
     if dkim_selectors.is_empty() {
         dkim_selectors = sql::dkim::keys(&mut conn, &domain, did).await?.into_iter().map(|k| k.selector).collect();
@@ -77,9 +77,9 @@ pub(crate) async fn check(b: &LocalBackend, p: CheckDns) -> Result<DomainReport>
     run_check(b, &domain, options).await
 }
 
-pub(crate) async fn setup(b: &LocalBackend, p: DnsSetup) -> Result<DnsPlan> {
+pub(crate) async fn setup(b: &EngineBackend, p: DnsSetup) -> Result<DnsPlan> {
     let mut conn = b.engine.read().await?;
-    let (domain, did) = scoped(b, &mut conn, &p.domain, false).await?;
+    let (domain, did) = scoped(b, &mut conn, &p.domain).await?;
     let mail_host = host(&p.mail_host, "mail_host")?;
     let server_ip = parse_ip(p.server_ip.as_deref())?;
     let active = sql::dkim::keys(&mut conn, &domain, did).await?.into_iter().find(|k| k.active);
@@ -133,10 +133,10 @@ fn check_selector(s: &str) -> Result<String> {
     Ok(s)
 }
 
-pub(crate) async fn create_key(b: &LocalBackend, p: CreateDkimKey) -> Result<DkimKey> {
+pub(crate) async fn create_key(b: &EngineBackend, p: CreateDkimKey) -> Result<DkimKey> {
     let requested = p.selector.as_deref().map(check_selector).transpose()?;
     let algorithm = p.algorithm.unwrap_or(DkimAlgorithm::Rsa2048);
-    let (domain, did) = scoped(b, &mut *b.engine.read().await?, &p.domain, true).await?;
+    let (domain, did) = scoped(b, &mut *b.engine.read().await?, &p.domain).await?;
     let existing: Vec<String> =
         sql::dkim::keys(&mut *b.engine.read().await?, &domain, did).await?.into_iter().map(|k| k.selector).collect();
     let selector = match requested {
@@ -186,16 +186,16 @@ pub(crate) async fn create_key(b: &LocalBackend, p: CreateDkimKey) -> Result<Dki
     Ok(created)
 }
 
-pub(crate) async fn list_keys(b: &LocalBackend, p: ListDkimKeys) -> Result<Vec<DkimKey>> {
+pub(crate) async fn list_keys(b: &EngineBackend, p: ListDkimKeys) -> Result<Vec<DkimKey>> {
     let mut conn = b.engine.read().await?;
-    let (domain, did) = scoped(b, &mut conn, &p.domain, false).await?;
+    let (domain, did) = scoped(b, &mut conn, &p.domain).await?;
     sql::dkim::keys(&mut conn, &domain, did).await
 }
 
-pub(crate) async fn remove_key(b: &LocalBackend, p: RemoveDkimKey) -> Result<()> {
+pub(crate) async fn remove_key(b: &EngineBackend, p: RemoveDkimKey) -> Result<()> {
     let selector = check_selector(&p.selector)?;
     let mut tx = b.engine.write().await?;
-    let (domain, did) = scoped(b, &mut tx, &p.domain, true).await?;
+    let (domain, did) = scoped(b, &mut tx, &p.domain).await?;
     let key = sql::dkim::keys(&mut tx, &domain, did).await?.into_iter().find(|k| k.selector == selector).ok_or_else(
         || Error::not_found(format!("{domain} has no DKIM key with selector {selector}")).with_field("selector"),
     )?;

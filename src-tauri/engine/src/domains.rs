@@ -1,7 +1,7 @@
 //! Domains, their plan limits, and domain groups with per-subsidiary allocations.
 
 use super::audit::{self, Change};
-use super::{LocalBackend, domain_id, now};
+use super::{EngineBackend, domain_id, now};
 use crate::api::*;
 use crate::error::{Error, Result};
 use crate::model::*;
@@ -58,7 +58,7 @@ async fn check_not_below_usage(conn: &mut Conn, domain: &Domain, limits: &PlanLi
     Ok(())
 }
 
-pub(crate) async fn list(b: &LocalBackend, _: ListDomains) -> Result<Vec<Domain>> {
+pub(crate) async fn list(b: &EngineBackend, _: ListDomains) -> Result<Vec<Domain>> {
     if !b.caller.has_page(Page::Domains) && !b.caller.has_page(Page::Accounts) && !b.caller.has_page(Page::Departments)
     {
         return Err(Error::permission_denied(format!("{} may not list domains", b.caller.name)));
@@ -68,15 +68,15 @@ pub(crate) async fn list(b: &LocalBackend, _: ListDomains) -> Result<Vec<Domain>
     Ok(all.into_iter().filter(|d| b.caller.covers_domain(&d.name)).collect())
 }
 
-pub(crate) async fn get(b: &LocalBackend, p: GetDomain) -> Result<Domain> {
+pub(crate) async fn get(b: &EngineBackend, p: GetDomain) -> Result<Domain> {
     let name = validate::domain(&p.domain)?;
-    b.caller.require(Page::Domains, Some(&name), false)?;
+    b.caller.require(Page::Domains, Some(&name))?;
     load(&mut *b.engine.read().await?, &name).await
 }
 
-pub(crate) async fn create(b: &LocalBackend, p: CreateDomain) -> Result<Domain> {
+pub(crate) async fn create(b: &EngineBackend, p: CreateDomain) -> Result<Domain> {
     let name = validate::domain(&p.domain)?;
-    b.caller.require(Page::Domains, None, true)?;
+    b.caller.require(Page::Domains, None)?;
     let limits = p.limits.unwrap_or_default();
     check_limits(&limits)?;
     let mut tx = b.engine.write().await?;
@@ -102,10 +102,10 @@ pub(crate) async fn create(b: &LocalBackend, p: CreateDomain) -> Result<Domain> 
     Ok(domain)
 }
 
-pub(crate) async fn update_limits(b: &LocalBackend, p: UpdateDomainLimits) -> Result<Domain> {
+pub(crate) async fn update_limits(b: &EngineBackend, p: UpdateDomainLimits) -> Result<Domain> {
     let name = validate::domain(&p.domain)?;
     // Plan limits are the vendor's (owner's) business, not a domain admin's.
-    b.caller.require(Page::Domains, None, true)?;
+    b.caller.require(Page::Domains, None)?;
     check_limits(&p.limits)?;
     let mut tx = b.engine.write().await?;
     let before = load(&mut tx, &name).await?;
@@ -122,9 +122,9 @@ pub(crate) async fn update_limits(b: &LocalBackend, p: UpdateDomainLimits) -> Re
     Ok(after)
 }
 
-pub(crate) async fn allocate(b: &LocalBackend, p: AllocateAccounts) -> Result<Domain> {
+pub(crate) async fn allocate(b: &EngineBackend, p: AllocateAccounts) -> Result<Domain> {
     let name = validate::domain(&p.domain)?;
-    b.caller.require(Page::Domains, Some(&name), true)?;
+    b.caller.require(Page::Domains, Some(&name))?;
     let mut tx = b.engine.write().await?;
     let before = load(&mut tx, &name).await?;
     let Some(group) = before.group.clone() else {
@@ -153,9 +153,9 @@ pub(crate) async fn allocate(b: &LocalBackend, p: AllocateAccounts) -> Result<Do
     Ok(after)
 }
 
-pub(crate) async fn remove(b: &LocalBackend, p: RemoveDomain) -> Result<()> {
+pub(crate) async fn remove(b: &EngineBackend, p: RemoveDomain) -> Result<()> {
     let name = validate::domain(&p.domain)?;
-    b.caller.require(Page::Domains, None, true)?;
+    b.caller.require(Page::Domains, None)?;
     let mut tx = b.engine.write().await?;
     let before = load(&mut tx, &name).await?;
     let id = domain_id(&mut tx, &name).await?;
@@ -178,7 +178,7 @@ async fn load_group(conn: &mut Conn, name: &str) -> Result<DomainGroup> {
         .ok_or_else(|| Error::not_found(format!("domain group {name} does not exist")))
 }
 
-pub(crate) async fn list_groups(b: &LocalBackend, _: ListDomainGroups) -> Result<Vec<DomainGroup>> {
+pub(crate) async fn list_groups(b: &EngineBackend, _: ListDomainGroups) -> Result<Vec<DomainGroup>> {
     b.caller.require_page(Page::Domains)?;
     let mut conn = b.engine.read().await?;
     let names = sql::domains::group_names(&mut conn).await?;
@@ -193,8 +193,8 @@ pub(crate) async fn list_groups(b: &LocalBackend, _: ListDomainGroups) -> Result
     Ok(groups)
 }
 
-pub(crate) async fn create_group(b: &LocalBackend, p: CreateDomainGroup) -> Result<DomainGroup> {
-    b.caller.require(Page::Domains, None, true)?;
+pub(crate) async fn create_group(b: &EngineBackend, p: CreateDomainGroup) -> Result<DomainGroup> {
+    b.caller.require(Page::Domains, None)?;
     let name = validate::text("name", &p.name, 64)?;
     if name.is_empty() {
         return Err(Error::validation("domain group name is empty").with_field("name"));

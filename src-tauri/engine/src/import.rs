@@ -20,7 +20,7 @@ use base64::Engine as _;
 use super::accounts::{self, Prepared, check_cap, load_many};
 use super::audit::{self, Change};
 use super::departments::{self, Tree};
-use super::{LocalBackend, domain_id, domains, now};
+use super::{EngineBackend, domain_id, domains, now};
 use crate::api::*;
 use crate::error::{Error, Result, RowError};
 use crate::model::*;
@@ -112,7 +112,7 @@ fn encode(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-pub(crate) async fn template(b: &LocalBackend, _: AccountsTemplate) -> Result<ExportedFile> {
+pub(crate) async fn template(b: &EngineBackend, _: AccountsTemplate) -> Result<ExportedFile> {
     b.caller.require_page(Page::Accounts)?;
     let bytes = tokio::task::spawn_blocking(xlsx::template)
         .await
@@ -135,7 +135,7 @@ struct Checked {
 
 /// Checks every row against the domain and the backend; all problems, by row and column.
 async fn check_rows(
-    b: &LocalBackend,
+    b: &EngineBackend,
     conn: &mut Conn,
     domain: &str,
     tree: &Tree,
@@ -146,7 +146,7 @@ async fn check_rows(
     let mut error = |row: u32, column: usize, message: String| {
         errors.push(RowError { row, column: COLUMNS[column].to_string(), message })
     };
-    let may_create_departments = b.caller.require(Page::Departments, Some(domain), true).is_ok();
+    let may_create_departments = b.caller.require(Page::Departments, Some(domain)).is_ok();
     let mut seen: HashMap<String, u32> = HashMap::with_capacity(rows.len());
     let mut checked = Vec::with_capacity(rows.len());
     // Every valid address, with its row, to look up in the backend (failed rows too, so a
@@ -272,9 +272,9 @@ async fn check_rows(
 /// Largest base64 text that can decode to at most `xlsx::MAX_FILE_BYTES`.
 const MAX_BASE64: usize = xlsx::MAX_FILE_BYTES.div_ceil(3) * 4 + 4;
 
-pub(crate) async fn start(b: &LocalBackend, p: StartImport) -> Result<ImportJob> {
+pub(crate) async fn start(b: &EngineBackend, p: StartImport) -> Result<ImportJob> {
     let domain_name = validate::domain(&p.domain)?;
-    b.caller.require(Page::Accounts, Some(&domain_name), true)?;
+    b.caller.require(Page::Accounts, Some(&domain_name))?;
     let file_name = validate::text("file_name", &p.file_name, 255)?;
     let encoded = p.content_base64.trim();
     if encoded.len() > MAX_BASE64 {
@@ -323,7 +323,7 @@ pub(crate) async fn start(b: &LocalBackend, p: StartImport) -> Result<ImportJob>
 }
 
 /// The job's work: hash, then write everything in one transaction.
-async fn run(b: &LocalBackend, state: &JobState, checked: Vec<Checked>) -> Result<()> {
+async fn run(b: &EngineBackend, state: &JobState, checked: Vec<Checked>) -> Result<()> {
     let (domain_name, file_name) = {
         let job = state.job.lock().unwrap_or_else(|e| e.into_inner());
         (job.domain.clone(), job.file_name.clone())
@@ -367,22 +367,22 @@ async fn run(b: &LocalBackend, state: &JobState, checked: Vec<Checked>) -> Resul
     Ok(())
 }
 
-pub(crate) async fn status(b: &LocalBackend, p: ImportStatus) -> Result<ImportJob> {
+pub(crate) async fn status(b: &EngineBackend, p: ImportStatus) -> Result<ImportJob> {
     let state =
         b.engine.jobs.get(p.id.trim()).ok_or_else(|| {
             Error::not_found(format!("there is no import job {} (finished jobs are kept an hour)", p.id))
         })?;
     let job = state.snapshot();
-    b.caller.require(Page::Accounts, Some(&job.domain), false)?;
+    b.caller.require(Page::Accounts, Some(&job.domain))?;
     Ok(job)
 }
 
 /// Most accounts loaded per query while exporting.
 const EXPORT_CHUNK: usize = 5000;
 
-pub(crate) async fn export(b: &LocalBackend, p: ExportAccounts) -> Result<ExportedFile> {
+pub(crate) async fn export(b: &EngineBackend, p: ExportAccounts) -> Result<ExportedFile> {
     let domain = validate::domain(&p.domain)?;
-    b.caller.require(Page::Accounts, Some(&domain), false)?;
+    b.caller.require(Page::Accounts, Some(&domain))?;
     let mut conn = b.engine.read().await?;
     let did = domain_id(&mut conn, &domain).await?;
     let tree = Tree::load(&mut conn, did, &domain).await?;

@@ -1,6 +1,6 @@
 //! Postdesk's engine: the organisation, the mail store and the SMTP profile over SQLite.
 //!
-//! It implements the contract's [`Backend`] as [`LocalBackend`] (one caller, every
+//! It implements the contract's [`Backend`] as [`EngineBackend`] (one caller, every
 //! operation) and the mail-service seam ([`postdesk_contract::mail`]) for the services.
 //!
 //! Invariants:
@@ -124,7 +124,7 @@ impl Engine {
 
     /// A backend acting as `caller`.
     pub fn backend_for(&self, caller: Caller) -> LocalBackend {
-        LocalBackend { engine: self.clone(), caller }
+        LocalBackend::new(caller.clone(), EngineBackend { engine: self.clone(), caller })
     }
 
     /// A backend acting as the local owner (the desktop app and the CLI on its own data).
@@ -167,14 +167,20 @@ pub(crate) fn parse_time(s: &str) -> Result<time::OffsetDateTime> {
         .map_err(|e| Error::internal(format!("stored time '{s}' is not RFC 3339: {e}")))
 }
 
-/// The engine acting as one caller: what the UI, CLI and HTTP API all go through.
+/// What the UI, CLI and HTTP API all go through: the engine acting for one caller, inside
+/// the contract's [`RoleChecked`](postdesk_contract::api::RoleChecked) (the role rules every
+/// backend shares, applied before each operation).
+pub type LocalBackend = postdesk_contract::api::RoleChecked<EngineBackend>;
+
+/// The engine acting for one caller, without the shared role rules; only reachable inside
+/// a [`LocalBackend`] (it cannot be built outside this crate).
 #[derive(Clone, Debug)]
-pub struct LocalBackend {
+pub struct EngineBackend {
     engine: Engine,
     caller: Caller,
 }
 
-impl LocalBackend {
+impl EngineBackend {
     /// The engine underneath.
     pub fn engine(&self) -> &Engine {
         &self.engine
@@ -193,7 +199,7 @@ pub(crate) async fn domain_id(conn: &mut sql::Conn, domain: &str) -> Result<i64>
 }
 
 #[async_trait::async_trait]
-impl Backend for LocalBackend {
+impl Backend for EngineBackend {
     async fn whoami(&self, _: WhoAmI) -> Result<Caller> {
         Ok(self.caller.clone())
     }

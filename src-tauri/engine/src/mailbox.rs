@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use super::LocalBackend;
+use super::EngineBackend;
 use super::accounts::{self, authorised};
 use super::audit::{self, Change};
 use super::settings;
@@ -58,9 +58,9 @@ pub(crate) async fn load_settings(conn: &mut Conn, domain: &str) -> Result<(i64,
 }
 
 /// An account that mail can be routed to, in the caller's scope: its id and address.
-async fn target_account(b: &LocalBackend, conn: &mut Conn, raw: &str, field: &str) -> Result<(i64, String)> {
+async fn target_account(b: &EngineBackend, conn: &mut Conn, raw: &str, field: &str) -> Result<(i64, String)> {
     let addr = validate::address(raw).map_err(|e| e.with_field(field))?;
-    b.caller.require(Page::Accounts, Some(&addr.domain), true)?;
+    b.caller.require(Page::Accounts, Some(&addr.domain))?;
     let address = addr.full();
     let row = sql::accounts::id_and_status(conn, &address).await?;
     match row {
@@ -75,15 +75,15 @@ async fn target_account(b: &LocalBackend, conn: &mut Conn, raw: &str, field: &st
     }
 }
 
-pub(crate) async fn get_settings(b: &LocalBackend, p: GetMailboxSettings) -> Result<MailboxSettings> {
+pub(crate) async fn get_settings(b: &EngineBackend, p: GetMailboxSettings) -> Result<MailboxSettings> {
     let domain = validate::domain(&p.domain)?;
-    b.caller.require(Page::Accounts, Some(&domain), false)?;
+    b.caller.require(Page::Accounts, Some(&domain))?;
     Ok(load_settings(&mut *b.engine.read().await?, &domain).await?.1)
 }
 
-pub(crate) async fn update_settings(b: &LocalBackend, p: UpdateMailboxSettings) -> Result<MailboxSettings> {
+pub(crate) async fn update_settings(b: &EngineBackend, p: UpdateMailboxSettings) -> Result<MailboxSettings> {
     let domain = validate::domain(&p.domain)?;
-    b.caller.require(Page::Accounts, Some(&domain), true)?;
+    b.caller.require(Page::Accounts, Some(&domain))?;
     if let Some(n) = p.lockout_threshold
         && !(1..=postdesk_contract::settings::MAX_LOCKOUT_THRESHOLD).contains(&n)
     {
@@ -137,9 +137,9 @@ pub(crate) async fn update_settings(b: &LocalBackend, p: UpdateMailboxSettings) 
     Ok(after)
 }
 
-pub(crate) async fn set_pickup_rules(b: &LocalBackend, p: SetPickupRules) -> Result<MailboxSettings> {
+pub(crate) async fn set_pickup_rules(b: &EngineBackend, p: SetPickupRules) -> Result<MailboxSettings> {
     let domain = validate::domain(&p.domain)?;
-    b.caller.require(Page::Accounts, Some(&domain), true)?;
+    b.caller.require(Page::Accounts, Some(&domain))?;
     if p.rules.len() > MAX_RULES {
         return Err(Error::validation(format!("a domain has at most {MAX_RULES} pickup rules")).with_field("rules"));
     }
@@ -190,8 +190,8 @@ fn login_note(status: AccountStatus, has_password: bool, force: bool, failed: u3
     })
 }
 
-pub(crate) async fn view(b: &LocalBackend, p: GetMailbox) -> Result<MailboxView> {
-    let addr = authorised(b, &p.address, false)?;
+pub(crate) async fn view(b: &EngineBackend, p: GetMailbox) -> Result<MailboxView> {
+    let addr = authorised(b, &p.address)?;
     let mut conn = b.engine.read().await?;
     let (id, _, account) = accounts::load(&mut conn, &addr).await?;
     let (failed, threshold, host) = sql::mailbox::login_state(&mut conn, id).await?;
@@ -270,8 +270,8 @@ fn header_summary(bytes: &[u8]) -> (String, String, Option<String>) {
     (from, subject, message.date().map(|d| d.to_rfc3339()))
 }
 
-pub(crate) async fn list_messages(b: &LocalBackend, p: ListMessages) -> Result<Listing<MessageSummary>> {
-    let addr = authorised(b, &p.address, false)?;
+pub(crate) async fn list_messages(b: &EngineBackend, p: ListMessages) -> Result<Listing<MessageSummary>> {
+    let addr = authorised(b, &p.address)?;
     let folder = p.folder.as_deref().map(str::trim).filter(|f| !f.is_empty()).unwrap_or("INBOX").to_string();
     let offset = p.offset.unwrap_or(0);
     let limit = p.limit.unwrap_or(50);
@@ -315,8 +315,8 @@ pub(crate) async fn list_messages(b: &LocalBackend, p: ListMessages) -> Result<L
     Ok(Listing { items, total: total as u32, offset })
 }
 
-pub(crate) async fn clean(b: &LocalBackend, p: CleanMailbox) -> Result<CleanedMailbox> {
-    let addr = authorised(b, &p.address, true)?;
+pub(crate) async fn clean(b: &EngineBackend, p: CleanMailbox) -> Result<CleanedMailbox> {
+    let addr = authorised(b, &p.address)?;
     if !p.confirm {
         return Err(Error::validation(format!(
             "cleaning deletes every message of {} and cannot be undone; confirm it",

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use super::settings::{account_id, effective};
 use super::sql::{self, Conn};
-use super::{Engine, LocalBackend};
+use super::{Engine, EngineBackend};
 use crate::api::*;
 use crate::error::{Error, Result};
 use crate::model::{AccountStatus, Page, SendPermission};
@@ -50,7 +50,7 @@ fn canonical(field: &str, input: &str) -> Result<String> {
     })
 }
 
-pub(crate) async fn explain(b: &LocalBackend, p: ExplainPolicy) -> Result<PolicyExplanation> {
+pub(crate) async fn explain(b: &EngineBackend, p: ExplainPolicy) -> Result<PolicyExplanation> {
     b.caller.require_page(Page::Policy)?;
     let sender = if p.sender.trim().is_empty() || p.sender.trim() == "<>" {
         String::new()
@@ -77,7 +77,7 @@ pub(crate) async fn explain(b: &LocalBackend, p: ExplainPolicy) -> Result<Policy
     // answer reveals who exists there and how they are configured.
     for (d, local) in &ours {
         if *local {
-            b.caller.require(Page::Policy, Some(d), false)?;
+            b.caller.require(Page::Policy, Some(d))?;
         }
     }
     let sender_ours = !sender.is_empty() && ours.get(domain_of(&sender)).copied().unwrap_or(false);

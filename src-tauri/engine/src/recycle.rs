@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use super::accounts::{self, authorised, check_cap};
 use super::audit::{self, Change};
 use super::store::{self, check_room, ensure_folder, next_uid, used_bytes};
-use super::{Engine, LocalBackend, domains, format_time, now, parse_time};
+use super::{Engine, EngineBackend, domains, format_time, now, parse_time};
 use crate::api::*;
 use crate::error::{Error, Result};
 use crate::model::*;
@@ -50,9 +50,9 @@ fn purge_after(deleted_at: &str, retention_days: i64) -> Result<OffsetDateTime> 
     Ok(parse_time(deleted_at)? + time::Duration::days(retention_days))
 }
 
-pub(crate) async fn list(b: &LocalBackend, p: ListRecycleBin) -> Result<Vec<RecycledAccount>> {
+pub(crate) async fn list(b: &EngineBackend, p: ListRecycleBin) -> Result<Vec<RecycledAccount>> {
     let domain = validate::domain(&p.domain)?;
-    b.caller.require(Page::Accounts, Some(&domain), false)?;
+    b.caller.require(Page::Accounts, Some(&domain))?;
     let mut conn = b.engine.read().await?;
     super::domain_id(&mut conn, &domain).await?;
     let retention = sql::recycle::retention_days(&mut conn, &domain).await?;
@@ -84,8 +84,8 @@ pub(crate) async fn list(b: &LocalBackend, p: ListRecycleBin) -> Result<Vec<Recy
     Ok(out)
 }
 
-pub(crate) async fn restore(b: &LocalBackend, p: RestoreAccount) -> Result<Account> {
-    let addr = authorised(b, &p.address, true)?;
+pub(crate) async fn restore(b: &EngineBackend, p: RestoreAccount) -> Result<Account> {
+    let addr = authorised(b, &p.address)?;
     let mut tx = b.engine.write().await?;
     let (id, _, before) = accounts::load(&mut tx, &addr).await?;
     let entry = latest_entry(&mut tx, id).await?;
@@ -119,10 +119,10 @@ pub(crate) async fn restore(b: &LocalBackend, p: RestoreAccount) -> Result<Accou
     Ok(after)
 }
 
-pub(crate) async fn transfer(b: &LocalBackend, p: TransferMail) -> Result<TransferredMail> {
-    let addr = authorised(b, &p.address, true)?;
+pub(crate) async fn transfer(b: &EngineBackend, p: TransferMail) -> Result<TransferredMail> {
+    let addr = authorised(b, &p.address)?;
     let to = validate::address(&p.to).map_err(|e| e.with_field("to"))?;
-    b.caller.require(Page::Accounts, Some(&to.domain), true)?;
+    b.caller.require(Page::Accounts, Some(&to.domain))?;
     if to == addr {
         return Err(Error::validation("the mail cannot be transferred to the account it belongs to").with_field("to"));
     }

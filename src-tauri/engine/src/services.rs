@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use postdesk_contract::access::Authority;
+use postdesk_contract::api::Authority;
 use postdesk_contract::mail::{Directory, KeyedMessage, KeyedOutcome, Login, MailStore, ServiceHooks};
 use postdesk_contract::policy::{Envelope, PolicyExplanation};
 use postdesk_contract::settings::EffectiveSettings;

@@ -16,7 +16,7 @@ use super::batches;
 use super::departments::Tree;
 use super::ledger::{self, OverrideChange, Recorded};
 use super::sql::{self, Conn};
-use super::{Engine, LocalBackend, domain_id, domains};
+use super::{Engine, EngineBackend, domain_id, domains};
 use crate::api::*;
 use crate::error::{Error, Result};
 use crate::model::Page;
@@ -92,9 +92,9 @@ pub(crate) async fn account_id(conn: &mut Conn, address: &str) -> Result<i64> {
 // The lockout threshold lives in the settings' SQL; these paths stay for its users.
 pub(crate) use crate::sql::settings::{lockout_threshold_sql, set_lockout_threshold};
 
-pub(crate) async fn get_effective(b: &LocalBackend, p: GetEffectiveSettings) -> Result<EffectiveSettings> {
+pub(crate) async fn get_effective(b: &EngineBackend, p: GetEffectiveSettings) -> Result<EffectiveSettings> {
     let addr = validate::address(&p.address)?;
-    b.caller.require(Page::BatchSettings, Some(&addr.domain), false)?;
+    b.caller.require(Page::BatchSettings, Some(&addr.domain))?;
     let mut conn = b.engine.read().await?;
     let id = account_id(&mut conn, &addr.full()).await?;
     effective(&mut conn, id).await
@@ -122,9 +122,9 @@ async fn overrides_below(
     Ok(out.into_values().collect())
 }
 
-pub(crate) async fn get(b: &LocalBackend, p: GetSettings) -> Result<LevelSettings> {
+pub(crate) async fn get(b: &EngineBackend, p: GetSettings) -> Result<LevelSettings> {
     let domain = validate::domain(&p.domain)?;
-    b.caller.require(Page::BatchSettings, Some(&domain), false)?;
+    b.caller.require(Page::BatchSettings, Some(&domain))?;
     let department = p.department.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let account = p.account.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let mut conn = b.engine.read().await?;
@@ -186,9 +186,9 @@ pub(crate) async fn get(b: &LocalBackend, p: GetSettings) -> Result<LevelSetting
     }
 }
 
-pub(crate) async fn update(b: &LocalBackend, p: UpdateSettings) -> Result<BatchOutcome> {
+pub(crate) async fn update(b: &EngineBackend, p: UpdateSettings) -> Result<BatchOutcome> {
     let domain = validate::domain(&p.domain)?;
-    b.caller.require(Page::BatchSettings, Some(&domain), true)?;
+    b.caller.require(Page::BatchSettings, Some(&domain))?;
     let clear: Vec<SettingKey> = p.clear.unwrap_or_default();
     let level_of_target = match &p.target {
         BatchTarget::Domain => SettingLevel::Domain,
@@ -298,9 +298,9 @@ pub(crate) async fn update(b: &LocalBackend, p: UpdateSettings) -> Result<BatchO
     Ok(BatchOutcome { batch: Some(batch), message })
 }
 
-pub(crate) async fn address_book(b: &LocalBackend, p: ListAddressBook) -> Result<AddressBook> {
+pub(crate) async fn address_book(b: &EngineBackend, p: ListAddressBook) -> Result<AddressBook> {
     let domain = validate::domain(&p.domain)?;
-    b.caller.require(Page::AddressBook, Some(&domain), false)?;
+    b.caller.require(Page::AddressBook, Some(&domain))?;
     let mut conn = b.engine.read().await?;
     let did = domain_id(&mut conn, &domain).await?;
     let tree = Tree::load(&mut conn, did, &domain).await?;

@@ -22,7 +22,7 @@ use tokio::sync::watch;
 
 use super::audit::{self, Change};
 use super::sql::{self, Conn};
-use super::{Engine, LocalBackend, now};
+use super::{Engine, EngineBackend, now};
 use crate::api::*;
 use crate::error::{Error, Result, RowError};
 use crate::model::{ExportedFile, Page};
@@ -78,8 +78,8 @@ impl Engine {
 }
 
 /// Every SMTP operation: the page, and scope over all domains (the settings are server-wide).
-fn require(b: &LocalBackend, write: bool) -> Result<()> {
-    b.caller.require(Page::Smtp, None, write)
+fn require(b: &EngineBackend) -> Result<()> {
+    b.caller.require(Page::Smtp, None)
 }
 
 async fn load_rule(conn: &mut Conn, id: u32) -> Result<SmtpRule> {
@@ -242,14 +242,14 @@ async fn check_unique(conn: &mut Conn, name: &str, kind: SmtpRuleKind, value: &s
 
 // ---- Operations ---------------------------------------------------------------------------
 
-pub(crate) async fn get_settings(b: &LocalBackend, _: GetSmtpSettings) -> Result<SmtpSettings> {
-    require(b, false)?;
+pub(crate) async fn get_settings(b: &EngineBackend, _: GetSmtpSettings) -> Result<SmtpSettings> {
+    require(b)?;
     let mut conn = b.engine.read().await?;
     Ok(sql::smtp::load_settings(&mut conn).await?.0)
 }
 
-pub(crate) async fn update_settings(b: &LocalBackend, p: UpdateSmtpSettings) -> Result<SmtpSettings> {
-    require(b, true)?;
+pub(crate) async fn update_settings(b: &EngineBackend, p: UpdateSmtpSettings) -> Result<SmtpSettings> {
+    require(b)?;
     let after = check_settings(p.settings)?;
     let mut tx = b.engine.write().await?;
     let (before, _) = sql::smtp::load_settings(&mut tx).await?;
@@ -262,14 +262,14 @@ pub(crate) async fn update_settings(b: &LocalBackend, p: UpdateSmtpSettings) -> 
     Ok(after)
 }
 
-pub(crate) async fn list_rules(b: &LocalBackend, _: ListSmtpRules) -> Result<Vec<SmtpRule>> {
-    require(b, false)?;
+pub(crate) async fn list_rules(b: &EngineBackend, _: ListSmtpRules) -> Result<Vec<SmtpRule>> {
+    require(b)?;
     let mut conn = b.engine.read().await?;
     sql::smtp::load_rules(&mut conn).await
 }
 
-pub(crate) async fn add_rule(b: &LocalBackend, p: AddSmtpRule) -> Result<SmtpRule> {
-    require(b, true)?;
+pub(crate) async fn add_rule(b: &EngineBackend, p: AddSmtpRule) -> Result<SmtpRule> {
+    require(b)?;
     let name = rule_name(&p.name)?;
     let value = rule_value(p.kind, &p.value)?;
     let note = rule_note(p.note.as_deref().unwrap_or(""))?;
@@ -303,8 +303,8 @@ pub(crate) async fn add_rule(b: &LocalBackend, p: AddSmtpRule) -> Result<SmtpRul
     Ok(rule)
 }
 
-pub(crate) async fn update_rule(b: &LocalBackend, p: UpdateSmtpRule) -> Result<SmtpRule> {
-    require(b, true)?;
+pub(crate) async fn update_rule(b: &EngineBackend, p: UpdateSmtpRule) -> Result<SmtpRule> {
+    require(b)?;
     let name = p.name.as_deref().map(rule_name).transpose()?;
     let note = p.note.as_deref().map(rule_note).transpose()?;
     let mut tx = b.engine.write().await?;
@@ -330,8 +330,8 @@ pub(crate) async fn update_rule(b: &LocalBackend, p: UpdateSmtpRule) -> Result<S
     Ok(after)
 }
 
-pub(crate) async fn remove_rule(b: &LocalBackend, p: RemoveSmtpRule) -> Result<()> {
-    require(b, true)?;
+pub(crate) async fn remove_rule(b: &EngineBackend, p: RemoveSmtpRule) -> Result<()> {
+    require(b)?;
     let mut tx = b.engine.write().await?;
     let before = load_rule(&mut tx, p.id).await?;
     sql::smtp::delete_rule(&mut tx, p.id, before.position).await?;
@@ -343,8 +343,8 @@ pub(crate) async fn remove_rule(b: &LocalBackend, p: RemoveSmtpRule) -> Result<(
     Ok(())
 }
 
-pub(crate) async fn move_rule(b: &LocalBackend, p: MoveSmtpRule) -> Result<Vec<SmtpRule>> {
-    require(b, true)?;
+pub(crate) async fn move_rule(b: &EngineBackend, p: MoveSmtpRule) -> Result<Vec<SmtpRule>> {
+    require(b)?;
     if p.position == 0 {
         return Err(Error::validation("positions start at 1").with_field("position"));
     }
@@ -471,8 +471,8 @@ fn check_import_rows(rows: Vec<xlsx::RuleRow>, existing: &[SmtpRule]) -> Result<
     Ok(checked)
 }
 
-pub(crate) async fn import_rules(b: &LocalBackend, p: ImportSmtpRules) -> Result<SmtpRulesImported> {
-    require(b, true)?;
+pub(crate) async fn import_rules(b: &EngineBackend, p: ImportSmtpRules) -> Result<SmtpRulesImported> {
+    require(b)?;
     let file_name = validate::text("file_name", &p.file_name, 255)?;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(p.content_base64.trim())
@@ -535,8 +535,8 @@ pub(crate) async fn import_rules(b: &LocalBackend, p: ImportSmtpRules) -> Result
     Ok(outcome)
 }
 
-pub(crate) async fn export_rules(b: &LocalBackend, _: ExportSmtpRules) -> Result<ExportedFile> {
-    require(b, false)?;
+pub(crate) async fn export_rules(b: &EngineBackend, _: ExportSmtpRules) -> Result<ExportedFile> {
+    require(b)?;
     let rules = {
         let mut conn = b.engine.read().await?;
         sql::smtp::load_rules(&mut conn).await?
@@ -548,16 +548,16 @@ pub(crate) async fn export_rules(b: &LocalBackend, _: ExportSmtpRules) -> Result
     Ok(ExportedFile { file_name: "postdesk-smtp-rules.xlsx".into(), content_base64: encode(&bytes), rows: n })
 }
 
-pub(crate) async fn template(b: &LocalBackend, _: SmtpRulesTemplate) -> Result<ExportedFile> {
-    require(b, false)?;
+pub(crate) async fn template(b: &EngineBackend, _: SmtpRulesTemplate) -> Result<ExportedFile> {
+    require(b)?;
     let bytes = tokio::task::spawn_blocking(xlsx::rules_template)
         .await
         .map_err(|e| Error::internal(format!("making the template failed: {e}")))??;
     Ok(ExportedFile { file_name: "postdesk-smtp-rules-template.xlsx".into(), content_base64: encode(&bytes), rows: 0 })
 }
 
-pub(crate) async fn status(b: &LocalBackend, _: GetSmtpStatus) -> Result<SmtpStatus> {
-    require(b, false)?;
+pub(crate) async fn status(b: &EngineBackend, _: GetSmtpStatus) -> Result<SmtpStatus> {
+    require(b)?;
     let monitor = b.engine.smtp.monitor.read().unwrap_or_else(|e| e.into_inner()).clone();
     Ok(monitor.map(|m| m.status()).unwrap_or_default())
 }

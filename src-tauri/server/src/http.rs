@@ -10,7 +10,7 @@ use postdesk_contract::Error;
 use postdesk_contract::api::{HttpMethod, Operation, OperationVisitor, visit_operations};
 use std::sync::Arc;
 
-use postdesk_contract::access::Authority;
+use postdesk_contract::api::Authority;
 
 /// An [`Error`] as an HTTP response: the status its code maps to, the error as JSON.
 pub struct ApiError(pub Error);
