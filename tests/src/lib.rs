@@ -132,7 +132,8 @@ impl Harness {
             })
             .await
             .expect("create admin");
-        let token = self.owner.create_token(CreateToken { admin: name.into(), label: None }).await.expect("token");
+        let token =
+            self.owner.create_token(CreateToken { admin: name.into(), ..Default::default() }).await.expect("token");
         let backend: Arc<dyn Backend> = match self.kind {
             Kind::Local => {
                 Arc::new(self.engine.backend_for(self.engine.authenticate(&token.secret).await.expect("auth")))
@@ -146,7 +147,7 @@ impl Harness {
     pub async fn domain(&self, name: &str, max_accounts: u32) -> Domain {
         let limits = PlanLimits { max_accounts, ..PlanLimits::default() };
         self.owner
-            .create_domain(CreateDomain { domain: name.into(), limits: Some(limits), group: None })
+            .create_domain(CreateDomain { domain: name.into(), limits: Some(limits), ..Default::default() })
             .await
             .expect("create domain")
     }
@@ -158,15 +159,16 @@ impl Harness {
 
     /// Number of audit entries (to show a refused change recorded nothing).
     pub async fn audit_count(&self) -> u32 {
-        self.owner
-            .list_audit(ListAudit { domain: None, actor: None, action: None, offset: None, limit: Some(1) })
-            .await
-            .expect("audit")
-            .total
+        self.owner.list_audit(ListAudit { limit: Some(1), ..Default::default() }).await.expect("audit").total
     }
 }
 
-/// Params for a plain account.
+/// Runs any operation on a backend: the one generic way to call an operation, for tests
+/// that treat operations as data (`call(b, GetDomain { domain: "example.com".into() })`).
+pub async fn call<O: Operation>(backend: &dyn Backend, params: O) -> postdesk_contract::Result<O::Output> {
+    params.invoke(backend).await
+}
+
 /// Asserts that `result` is a refusal with `code` whose message contains `needle`, and
 /// returns the error for further checks.
 #[track_caller]
@@ -181,31 +183,14 @@ pub fn refused<T: std::fmt::Debug>(
     err
 }
 
+/// Params for a plain account.
 pub fn new_account(address: &str, department: Option<&str>) -> CreateAccount {
-    CreateAccount {
-        address: address.into(),
-        display_name: None,
-        department: department.map(String::from),
-        notes: None,
-        password: None,
-        force_password_change: None,
-        quota_mb: None,
-    }
+    CreateAccount { address: address.into(), department: department.map(String::from), ..Default::default() }
 }
 
 /// Params listing a domain's accounts with defaults.
 pub fn list_accounts(domain: &str) -> ListAccounts {
-    ListAccounts {
-        domain: domain.into(),
-        query: None,
-        department: None,
-        subdepartments: None,
-        status: None,
-        sort: None,
-        descending: None,
-        offset: None,
-        limit: None,
-    }
+    ListAccounts { domain: domain.into(), ..Default::default() }
 }
 
 /// An XLSX workbook whose first sheet holds `rows` of text from A1 (empty strings are
@@ -235,7 +220,7 @@ pub async fn start_import(b: &dyn Backend, domain: &str, bytes: &[u8]) -> postde
         domain: domain.into(),
         file_name: "accounts.xlsx".into(),
         content_base64: base64::engine::general_purpose::STANDARD.encode(bytes),
-        force_password_change: None,
+        ..Default::default()
     })
     .await
 }

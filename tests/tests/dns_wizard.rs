@@ -33,11 +33,8 @@ const BASE: &str = "$ORIGIN wizard.test.\n$TTL 60\n@ SOA ns.wizard.test. admin.w
 async fn wizard(kind: Kind) {
     let seed = Harness::new(kind).await;
     seed.domain("wizard.test", 10).await;
-    let key = seed
-        .owner
-        .create_dkim_key(CreateDkimKey { domain: "wizard.test".into(), algorithm: None, selector: None })
-        .await
-        .unwrap();
+    let key =
+        seed.owner.create_dkim_key(CreateDkimKey { domain: "wizard.test".into(), ..Default::default() }).await.unwrap();
     let params = || DnsSetup {
         domain: "wizard.test".into(),
         mail_host: "mx.wizard.test".into(),
@@ -77,21 +74,14 @@ async fn wizard(kind: Kind) {
     let cname_fix = report.checks.cname.findings.iter().find_map(|f| f.fix.clone()).unwrap_or_default();
     assert!(cname_fix.contains("mx.wizard.test"), "{cname_fix}");
     // check_dns defaults to the domain's own DKIM selectors, and refuses malformed input.
-    let own = CheckDns {
-        domain: "wizard.test".into(),
-        dkim_selectors: None,
-        expect_cnames: None,
-        expected_mx: None,
-        server_ip: None,
-    };
+    let own = CheckDns { domain: "wizard.test".into(), ..Default::default() };
     let checked = h.owner.check_dns(own).await.unwrap();
     assert!(checked.checks.dkim.findings.iter().any(|f| f.message.contains(&key.selector)), "{checked:#?}");
     let bad = CheckDns {
         domain: "wizard.test".into(),
-        dkim_selectors: None,
         expect_cnames: Some(vec!["nonsense".into()]),
-        expected_mx: None,
         server_ip: Some("1.2.3".into()),
+        ..Default::default()
     };
     let err = h.owner.check_dns(bad).await.unwrap_err();
     assert_eq!(err.code, postdesk_contract::ErrorCode::Validation, "{err:?}");

@@ -12,7 +12,7 @@ use postdesk_contract::api::*;
 use postdesk_contract::model::*;
 use postdesk_engine::{Login, LoginRefusal};
 use postdesk_tests::{
-    Harness, contract, finish_import, import_header, list_accounts, message, new_account, refused, start_import, xlsx,
+    Harness, contract, finish_import, import_header, list_accounts, message, refused, start_import, xlsx,
 };
 
 contract!(
@@ -68,7 +68,7 @@ async fn imports_refuse_bad_files_and_write_nothing(h: Harness) {
     h.account("taken@example.com", None).await;
     h.account("held@example.com", None).await;
     h.owner
-        .create_department(CreateDepartment { domain: "example.com".into(), path: "Ops".into(), parents: None })
+        .create_department(CreateDepartment { domain: "example.com".into(), path: "Ops".into(), ..Default::default() })
         .await
         .unwrap();
     let before = state(&h, "example.com").await;
@@ -189,13 +189,7 @@ async fn imports_of_5000_rows_create_departments_and_report_progress(h: Harness)
     );
     let entry = &h
         .owner
-        .list_audit(ListAudit {
-            domain: None,
-            actor: None,
-            action: Some("import_accounts".into()),
-            offset: None,
-            limit: None,
-        })
+        .list_audit(ListAudit { action: Some("import_accounts".into()), ..Default::default() })
         .await
         .unwrap()
         .items[0];
@@ -223,26 +217,17 @@ fn read_export(file: &ExportedFile) -> (Vec<Vec<String>>, bool) {
     (range.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect(), any_formula)
 }
 
-fn export(domain: &str) -> ExportAccounts {
-    ExportAccounts {
-        domain: domain.into(),
-        query: None,
-        department: None,
-        subdepartments: None,
-        status: None,
-        sort: None,
-        descending: None,
-    }
-}
-
 async fn exports_round_trip_and_formula_text_stays_text(h: Harness) {
     h.domain("example.com", 100).await;
     let evil = ["=cmd|' /C calc'!A0", "+SUM(1,2)", "-2+3", "@A1"];
     for (i, text) in evil.iter().enumerate() {
-        let mut p = new_account(&format!("evil{i}@example.com"), None);
-        p.display_name = Some(text.to_string());
-        p.notes = Some(format!("{text} note"));
-        p.password = Some(Password("Secret pass 1".into()));
+        let p = CreateAccount {
+            address: format!("evil{i}@example.com"),
+            display_name: Some(text.to_string()),
+            notes: Some(format!("{text} note")),
+            password: Some(Password("Secret pass 1".into())),
+            ..Default::default()
+        };
         h.owner.create_account(p).await.unwrap();
     }
     h.owner
@@ -253,8 +238,12 @@ async fn exports_round_trip_and_formula_text_stays_text(h: Harness) {
         })
         .await
         .unwrap();
-    let mut ann = new_account("ann@example.com", Some("Sales/East"));
-    ann.display_name = Some("Ann Lee".into());
+    let ann = CreateAccount {
+        address: "ann@example.com".into(),
+        display_name: Some("Ann Lee".into()),
+        department: Some("Sales/East".into()),
+        ..Default::default()
+    };
     h.owner.create_account(ann).await.unwrap();
     h.owner
         .add_account_alias(AddAccountAlias { address: "ann@example.com".into(), alias: "sales@example.com".into() })
@@ -263,7 +252,8 @@ async fn exports_round_trip_and_formula_text_stays_text(h: Harness) {
     h.account("gone@example.com", None).await;
     h.owner.remove_account(RemoveAccount { address: "gone@example.com".into() }).await.unwrap();
 
-    let all = h.owner.export_accounts(export("example.com")).await.unwrap();
+    let all =
+        h.owner.export_accounts(ExportAccounts { domain: "example.com".into(), ..Default::default() }).await.unwrap();
     assert_eq!(all.rows, 5, "deleted accounts only when asked for");
     assert!(all.file_name.starts_with("accounts-example.com-") && all.file_name.ends_with(".xlsx"));
     let (rows, any_formula) = read_export(&all);
@@ -284,17 +274,20 @@ async fn exports_round_trip_and_formula_text_stays_text(h: Harness) {
     assert!(!text.contains("Secret pass") && !text.contains("argon2"));
 
     // The current filter is what is exported.
-    let mut filtered = export("example.com");
-    filtered.department = Some("Sales".into());
+    let filtered =
+        ExportAccounts { domain: "example.com".into(), department: Some("Sales".into()), ..Default::default() };
     let (rows, _) = read_export(&h.owner.export_accounts(filtered).await.unwrap());
     assert_eq!(rows.len(), 2);
-    let mut deleted = export("example.com");
-    deleted.status = Some(AccountStatus::Deleted);
+    let deleted =
+        ExportAccounts { domain: "example.com".into(), status: Some(AccountStatus::Deleted), ..Default::default() };
     let (rows, _) = read_export(&h.owner.export_accounts(deleted).await.unwrap());
     assert_eq!((rows.len(), rows[1][0].as_str(), rows[1][4].as_str()), (2, "gone@example.com", "deleted"));
-    let mut sorted = export("example.com");
-    sorted.query = Some("evil".into());
-    sorted.descending = Some(true);
+    let sorted = ExportAccounts {
+        domain: "example.com".into(),
+        query: Some("evil".into()),
+        descending: Some(true),
+        ..Default::default()
+    };
     let (rows, _) = read_export(&h.owner.export_accounts(sorted).await.unwrap());
     assert_eq!(rows.iter().skip(1).map(|r| r[0].clone()).collect::<Vec<_>>()[0], "evil3@example.com");
 
@@ -324,7 +317,7 @@ async fn recycle_bin_restores_once_transfers_and_purges_after_retention(h: Harne
         .create_alias(CreateAlias {
             address: "team@example.com".into(),
             targets: vec!["ann@example.com".into(), "bob@example.com".into()],
-            description: None,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -406,8 +399,7 @@ async fn recycle_bin_restores_once_transfers_and_purges_after_retention(h: Harne
         .list_messages(ListMessages {
             address: "bob@example.com".into(),
             folder: Some("Transferred/ann@example.com/INBOX".into()),
-            offset: None,
-            limit: None,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -435,23 +427,16 @@ async fn recycle_bin_restores_once_transfers_and_purges_after_retention(h: Harne
     // The addresses are free again.
     h.account("ann@example.com", None).await;
     h.account("a.lee@example.com", None).await;
-    let entry = &h
-        .owner
-        .list_audit(ListAudit { domain: None, actor: Some("system".into()), action: None, offset: None, limit: None })
-        .await
-        .unwrap()
-        .items[0];
+    let entry =
+        &h.owner.list_audit(ListAudit { actor: Some("system".into()), ..Default::default() }).await.unwrap().items[0];
     assert_eq!((entry.action.as_str(), entry.target.as_str()), ("purge_account", "ann@example.com"));
 
     // A domain's own retention, and purged mail leaves the store.
     h.owner
         .update_mailbox_settings(UpdateMailboxSettings {
             domain: "example.com".into(),
-            lockout_threshold: None,
             retention_days: Some(1),
-            mail_host: None,
-            catch_all: None,
-            catch_all_target: None,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -501,13 +486,7 @@ async fn cleaning_deletes_every_message_and_its_files(h: Harness) {
     assert_eq!((view.messages, view.used_bytes), (0, 0));
     let entry = &h
         .owner
-        .list_audit(ListAudit {
-            domain: None,
-            actor: None,
-            action: Some("clean_mailbox".into()),
-            offset: None,
-            limit: None,
-        })
+        .list_audit(ListAudit { action: Some("clean_mailbox".into()), ..Default::default() })
         .await
         .unwrap()
         .items[0];
@@ -550,11 +529,8 @@ async fn entering_a_mailbox_shows_client_settings_folders_and_messages(h: Harnes
         .owner
         .update_mailbox_settings(UpdateMailboxSettings {
             domain: "example.com".into(),
-            lockout_threshold: None,
-            retention_days: None,
             mail_host: Some("MX.Example.NET".into()),
-            catch_all: None,
-            catch_all_target: None,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -590,9 +566,9 @@ async fn entering_a_mailbox_shows_client_settings_folders_and_messages(h: Harnes
         .owner
         .list_messages(ListMessages {
             address: "ann@example.com".into(),
-            folder: None,
             offset: Some(1),
             limit: Some(1),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -605,8 +581,7 @@ async fn entering_a_mailbox_shows_client_settings_folders_and_messages(h: Harnes
             .list_messages(ListMessages {
                 address: "ann@example.com".into(),
                 folder: Some("Nope".into()),
-                offset: None,
-                limit: None,
+                ..Default::default()
             })
             .await,
         ErrorCode::NotFound,
@@ -616,18 +591,18 @@ async fn entering_a_mailbox_shows_client_settings_folders_and_messages(h: Harnes
 
 async fn lockout_follows_the_domain_threshold_and_a_reset_unlocks(h: Harness) {
     h.domain("example.com", 10).await;
-    let mut ann = new_account("ann@example.com", None);
-    ann.password = Some(Password("Right pass 1".into()));
+    let ann = CreateAccount {
+        address: "ann@example.com".into(),
+        password: Some(Password("Right pass 1".into())),
+        ..Default::default()
+    };
     h.owner.create_account(ann).await.unwrap();
     let settings = h.owner.get_mailbox_settings(GetMailboxSettings { domain: "example.com".into() }).await.unwrap();
     assert_eq!((settings.lockout_threshold, settings.retention_days, settings.catch_all), (5, 30, false));
     let set = |n: u32| UpdateMailboxSettings {
         domain: "example.com".into(),
         lockout_threshold: Some(n),
-        retention_days: None,
-        mail_host: None,
-        catch_all: None,
-        catch_all_target: None,
+        ..Default::default()
     };
     refused(h.owner.update_mailbox_settings(set(0)).await, ErrorCode::Validation, "1 to 100");
     h.owner.update_mailbox_settings(set(3)).await.unwrap();
@@ -721,11 +696,9 @@ async fn catch_all_and_pickup_rules_route_unknown_addresses(h: Harness) {
     // Catch-all collection takes what no rule does.
     let catch_all = |on: Option<bool>, target: Option<&str>| UpdateMailboxSettings {
         domain: "example.com".into(),
-        lockout_threshold: None,
-        retention_days: None,
-        mail_host: None,
         catch_all: on,
         catch_all_target: target.map(String::from),
+        ..Default::default()
     };
     refused(
         h.owner.update_mailbox_settings(catch_all(Some(true), None)).await,
@@ -746,12 +719,8 @@ async fn catch_all_and_pickup_rules_route_unknown_addresses(h: Harness) {
     h.owner
         .update_account(UpdateAccount {
             address: "ann@example.com".into(),
-            display_name: None,
-            department: None,
-            notes: None,
             status: Some(AccountStatus::Disabled),
-            force_password_change: None,
-            quota_mb: None,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -779,7 +748,7 @@ async fn roles_apply_to_mailbox_management(h: Harness) {
     );
     desk.list_recycle_bin(ListRecycleBin { domain: "example.com".into() }).await.unwrap();
     desk.get_mailbox_settings(GetMailboxSettings { domain: "example.com".into() }).await.unwrap();
-    desk.export_accounts(export("example.com")).await.unwrap();
+    desk.export_accounts(ExportAccounts { domain: "example.com".into(), ..Default::default() }).await.unwrap();
     let before = h.audit_count().await;
     let one = file(&[&["new@example.com"]]);
     refused(start_import(desk.as_ref(), "example.com", &one).await, ErrorCode::PermissionDenied, "helpdesk");
@@ -803,7 +772,7 @@ async fn roles_apply_to_mailbox_management(h: Harness) {
     // An admin with the accounts page but not the departments page may import into
     // existing departments, not create new ones.
     h.owner
-        .create_department(CreateDepartment { domain: "example.com".into(), path: "Ops".into(), parents: None })
+        .create_department(CreateDepartment { domain: "example.com".into(), path: "Ops".into(), ..Default::default() })
         .await
         .unwrap();
     let (clerk, _) = h.admin("clerk", Role::Admin, &[Page::Accounts], Some(&["example.com"])).await;

@@ -53,11 +53,11 @@ fn accounts(addresses: &[&str]) -> BatchTarget {
 }
 
 fn set(target: BatchTarget, values: serde_json::Value) -> UpdateSettings {
-    UpdateSettings { domain: D.into(), target, set: Some(settings(values)), clear: None }
+    UpdateSettings { domain: D.into(), target, set: Some(settings(values)), ..Default::default() }
 }
 
 fn clear(target: BatchTarget, keys: &[SettingKey]) -> UpdateSettings {
-    UpdateSettings { domain: D.into(), target, set: None, clear: Some(keys.to_vec()) }
+    UpdateSettings { domain: D.into(), target, clear: Some(keys.to_vec()), ..Default::default() }
 }
 
 async fn effective(h: &Harness, address: &str) -> EffectiveValues {
@@ -92,7 +92,7 @@ async fn organisation(h: &Harness) {
 }
 
 async fn batches(h: &Harness) -> Vec<Batch> {
-    h.owner.list_batches(ListBatches { domain: D.into(), limit: None }).await.expect("batches")
+    h.owner.list_batches(ListBatches { domain: D.into(), ..Default::default() }).await.expect("batches")
 }
 
 async fn settings_inherit_from_domain_to_department_to_account(h: Harness) {
@@ -175,7 +175,7 @@ async fn settings_inherit_from_domain_to_department_to_account(h: Harness) {
     );
     refused(
         h.owner
-            .update_settings(UpdateSettings { domain: D.into(), target: BatchTarget::Domain, set: None, clear: None })
+            .update_settings(UpdateSettings { domain: D.into(), target: BatchTarget::Domain, ..Default::default() })
             .await,
         ErrorCode::Validation,
         "nothing to change",
@@ -268,7 +268,7 @@ async fn a_department_batch_is_one_transaction_and_one_audit_entry(h: Harness) {
     assert_eq!(h.audit_count().await, before + 1, "one audit entry for the whole batch");
     let entry = h
         .owner
-        .list_audit(ListAudit { domain: Some(D.into()), actor: None, action: None, offset: None, limit: Some(1) })
+        .list_audit(ListAudit { domain: Some(D.into()), limit: Some(1), ..Default::default() })
         .await
         .unwrap()
         .items
@@ -288,7 +288,7 @@ async fn a_department_batch_is_one_transaction_and_one_audit_entry(h: Harness) {
         domain: D.into(),
         target: BatchTarget::Accounts { addresses: rows },
         set: Some(settings(serde_json::json!({ "pop3": false }))),
-        clear: None,
+        ..Default::default()
     };
     refused(h.owner.update_settings(bad).await, ErrorCode::NotFound, "account 41 (ghost@example.com)");
     assert!(effective(&h, "user00@example.com").await.pop3.value, "nothing half-done");
@@ -319,8 +319,12 @@ async fn a_department_batch_is_one_transaction_and_one_audit_entry(h: Harness) {
 
 async fn password_resets_unlock_and_are_not_undoable(h: Harness) {
     organisation(&h).await;
-    let mut p = new_account("eve@example.com", Some("Support"));
-    p.password = Some(Password("Old password 1".into()));
+    let p = CreateAccount {
+        address: "eve@example.com".into(),
+        department: Some("Support".into()),
+        password: Some(Password("Old password 1".into())),
+        ..Default::default()
+    };
     h.owner.create_account(p).await.unwrap();
     for _ in 0..5 {
         h.engine.verify_login("eve@example.com", "wrong").await.unwrap();
@@ -336,7 +340,7 @@ async fn password_resets_unlock_and_are_not_undoable(h: Harness) {
         domain: D.into(),
         target: accounts(&["eve@example.com"]),
         password: Password("weak".into()),
-        force_password_change: None,
+        ..Default::default()
     };
     let e = h.owner.reset_passwords(weak).await.unwrap_err();
     assert_eq!((e.code, e.field.as_deref()), (ErrorCode::Validation, Some("password")));
@@ -344,7 +348,7 @@ async fn password_resets_unlock_and_are_not_undoable(h: Harness) {
         domain: D.into(),
         target: BatchTarget::Domain,
         password: Password("Good password 9".into()),
-        force_password_change: None,
+        ..Default::default()
     };
     refused(h.owner.reset_passwords(whole_domain).await, ErrorCode::Validation, "choose a department or accounts");
     assert_eq!(h.audit_count().await, audit);
@@ -353,7 +357,7 @@ async fn password_resets_unlock_and_are_not_undoable(h: Harness) {
         domain: D.into(),
         target: accounts(&["eve@example.com", "dora@example.com"]),
         password: Password("Good password 9".into()),
-        force_password_change: None,
+        ..Default::default()
     };
     let out = h.owner.reset_passwords(reset).await.unwrap();
     let batch = out.batch.unwrap();
@@ -368,13 +372,9 @@ async fn password_resets_unlock_and_are_not_undoable(h: Harness) {
         ErrorCode::Conflict,
         "a password reset cannot be undone",
     );
-    let audit = serde_json::to_string(
-        &h.owner
-            .list_audit(ListAudit { domain: None, actor: None, action: None, offset: None, limit: Some(100) })
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let audit =
+        serde_json::to_string(&h.owner.list_audit(ListAudit { limit: Some(100), ..Default::default() }).await.unwrap())
+            .unwrap();
     assert!(!audit.contains("Good password 9") && !audit.contains("argon2"), "{audit}");
     assert!(audit.contains("\"unlocked\":[\"eve@example.com\"]"), "{audit}");
 }
@@ -399,7 +399,11 @@ async fn undo_restores_the_before_state_exactly(h: Harness) {
             }
             for path in [None, Some("Sales"), Some("Sales/East")] {
                 let l = b
-                    .get_settings(GetSettings { domain: D.into(), department: path.map(String::from), account: None })
+                    .get_settings(GetSettings {
+                        domain: D.into(),
+                        department: path.map(String::from),
+                        ..Default::default()
+                    })
                     .await
                     .unwrap();
                 out.push(EffectiveSettings {
@@ -462,7 +466,10 @@ async fn undo_is_refused_when_something_changed_since(h: Harness) {
     assert_eq!(h.audit_count().await, audit);
 
     // A department removed since counts as changed too.
-    h.owner.create_department(CreateDepartment { domain: D.into(), path: "Temp".into(), parents: None }).await.unwrap();
+    h.owner
+        .create_department(CreateDepartment { domain: D.into(), path: "Temp".into(), ..Default::default() })
+        .await
+        .unwrap();
     let id = h
         .owner
         .update_settings(set(dept("Temp"), serde_json::json!({ "imap": false })))
@@ -521,8 +528,11 @@ async fn security_questions_are_cleared_by_an_admin(h: Harness) {
 
 async fn lockout_threshold_is_a_domain_setting(h: Harness) {
     h.domain(D, 10).await;
-    let mut p = new_account("ann@example.com", None);
-    p.password = Some(Password("Right password 1".into()));
+    let p = CreateAccount {
+        address: "ann@example.com".into(),
+        password: Some(Password("Right password 1".into())),
+        ..Default::default()
+    };
     h.owner.create_account(p).await.unwrap();
     h.owner.update_settings(set(BatchTarget::Domain, serde_json::json!({ "lockout_threshold": 2 }))).await.unwrap();
     assert_eq!(effective(&h, "ann@example.com").await.lockout_threshold.value, 2);
@@ -537,18 +547,18 @@ async fn lockout_threshold_is_a_domain_setting(h: Harness) {
 
 async fn address_book_lists_visible_accounts_by_department(h: Harness) {
     organisation(&h).await;
-    let mut named = new_account("zoe@example.com", Some("Sales"));
-    named.display_name = Some("Zoë Adams".into());
+    let named = CreateAccount {
+        address: "zoe@example.com".into(),
+        display_name: Some("Zoë Adams".into()),
+        department: Some("Sales".into()),
+        ..Default::default()
+    };
     h.owner.create_account(named).await.unwrap();
     h.account("off@example.com", Some("Support")).await;
     let off = UpdateAccount {
         address: "off@example.com".into(),
-        display_name: None,
-        department: None,
-        notes: None,
         status: Some(AccountStatus::Disabled),
-        force_password_change: None,
-        quota_mb: None,
+        ..Default::default()
     };
     h.owner.update_account(off).await.unwrap();
     h.owner.update_settings(set(dept("Sales"), serde_json::json!({ "address_book": false }))).await.unwrap();
@@ -579,13 +589,7 @@ async fn explain(h: &Harness, p: ExplainPolicy) -> PolicyExplanation {
 }
 
 fn message(from: &str, to: &[&str]) -> ExplainPolicy {
-    ExplainPolicy {
-        sender: from.into(),
-        recipients: to.iter().map(|t| t.to_string()).collect(),
-        authenticated_user: None,
-        protocol: None,
-        auto_forward: None,
-    }
+    ExplainPolicy { sender: from.into(), recipients: to.iter().map(|t| t.to_string()).collect(), ..Default::default() }
 }
 
 async fn policy_explains_with_the_deciding_setting_and_its_source(h: Harness) {
@@ -604,9 +608,8 @@ async fn policy_explains_with_the_deciding_setting_and_its_source(h: Harness) {
         .create_group(CreateGroup {
             address: "team@example.com".into(),
             name: "Team".into(),
-            send_permission: None,
             members: Some(vec!["ann@example.com".into(), "dora@example.com".into()]),
-            allowed_senders: None,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -664,11 +667,9 @@ async fn policy_explains_with_the_deciding_setting_and_its_source(h: Harness) {
     h.owner
         .update_mailbox_settings(UpdateMailboxSettings {
             domain: "example.com".into(),
-            lockout_threshold: None,
-            retention_days: None,
-            mail_host: None,
             catch_all: Some(true),
             catch_all_target: Some("dora@example.com".into()),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -680,17 +681,19 @@ async fn policy_explains_with_the_deciding_setting_and_its_source(h: Harness) {
     assert!(x.decision.recipients[0].allowed, "{}", x.decision.recipients[0].reason);
 
     // Service switch and auto-forward.
-    let mut pop = message("dora@example.com", &["carl@example.com"]);
-    pop.protocol = Some(ClientProtocol::Pop3);
+    let pop =
+        ExplainPolicy { protocol: Some(ClientProtocol::Pop3), ..message("dora@example.com", &["carl@example.com"]) };
     let r = &explain(&h, pop).await.decision.recipients[0];
     assert_eq!((r.allowed, r.rule), (false, PolicyRule::ClientProtocol));
     h.owner
         .update_settings(set(accounts(&["carl@example.com"]), serde_json::json!({ "auto_forward": false })))
         .await
         .unwrap();
-    let mut fwd = message("carl@example.com", &["x@far.example"]);
-    fwd.auto_forward = Some(true);
-    fwd.protocol = Some(ClientProtocol::Mx);
+    let fwd = ExplainPolicy {
+        auto_forward: Some(true),
+        protocol: Some(ClientProtocol::Mx),
+        ..message("carl@example.com", &["x@far.example"])
+    };
     let x = explain(&h, fwd).await;
     assert_eq!(
         (x.decision.recipients[0].rule, x.decision.acting_account.as_deref()),
@@ -698,8 +701,10 @@ async fn policy_explains_with_the_deciding_setting_and_its_source(h: Harness) {
     );
 
     // Refusals.
-    let mut bad = message("ann@example.com", &["x@far.example"]);
-    bad.authenticated_user = Some("ghost@example.com".into());
+    let bad = ExplainPolicy {
+        authenticated_user: Some("ghost@example.com".into()),
+        ..message("ann@example.com", &["x@far.example"])
+    };
     let e = h.owner.explain_policy(bad).await.unwrap_err();
     assert_eq!((e.code, e.field.as_deref()), (ErrorCode::Validation, Some("authenticated_user")));
     let e = h.owner.explain_policy(message("ann@example.com", &[])).await.unwrap_err();
@@ -726,7 +731,7 @@ async fn helpdesk_may_look_and_explain_but_not_change_settings(h: Harness) {
             domain: D.into(),
             target: dept("Sales"),
             password: Password("Helpdesk 123".into()),
-            force_password_change: None,
+            ..Default::default()
         })
         .await,
         ErrorCode::PermissionDenied,

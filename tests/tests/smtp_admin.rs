@@ -27,7 +27,7 @@ fn add(name: &str, kind: SmtpRuleKind, value: &str, action: SmtpRuleAction) -> A
 }
 
 fn update(id: u32) -> UpdateSmtpRule {
-    UpdateSmtpRule { id, name: None, kind: None, value: None, action: None, note: None }
+    UpdateSmtpRule { id, ..Default::default() }
 }
 
 async fn names(b: &dyn Backend) -> Vec<(u32, String)> {
@@ -89,16 +89,8 @@ async fn settings_round_trip_with_defaults_and_an_audit_entry(h: Harness) {
     assert_eq!(read.connection.messages_per_ip, Some(SmtpRateLimit { count: 100, window_secs: 60 }));
     assert_eq!(h.engine.smtp_config().await.unwrap().settings, saved, "the mail server's hook sees it");
 
-    let audit = b
-        .list_audit(ListAudit {
-            domain: None,
-            actor: None,
-            action: Some("update_smtp_settings".into()),
-            offset: None,
-            limit: None,
-        })
-        .await
-        .unwrap();
+    let audit =
+        b.list_audit(ListAudit { action: Some("update_smtp_settings".into()), ..Default::default() }).await.unwrap();
     assert_eq!(audit.total, 1);
     let entry = &audit.items[0];
     assert_eq!(entry.before.as_ref().unwrap()["hostname"], "localhost");
@@ -240,16 +232,8 @@ async fn rules_are_added_updated_moved_and_removed_in_order(h: Harness) {
     let config = h.engine.smtp_config().await.unwrap();
     assert_eq!(config.rules, b.list_smtp_rules(ListSmtpRules {}).await.unwrap());
 
-    let audit = b
-        .list_audit(ListAudit {
-            domain: None,
-            actor: None,
-            action: Some("remove_smtp_rule".into()),
-            offset: None,
-            limit: None,
-        })
-        .await
-        .unwrap();
+    let audit =
+        b.list_audit(ListAudit { action: Some("remove_smtp_rule".into()), ..Default::default() }).await.unwrap();
     assert_eq!(audit.items[0].target, "b");
     assert_eq!(audit.items[0].before.as_ref().unwrap()["value"], "partner.example");
 }
@@ -323,13 +307,7 @@ async fn imports_append_or_replace_and_refuse_bad_files_whole(h: Harness) {
         b.list_smtp_rules(ListSmtpRules {}).await.unwrap().into_iter().map(|r| (r.position, r.name, r.value)).collect();
     assert_eq!(now, [(1, "existing".into(), "198.51.100.9".into()), (2, "spammer".into(), "spam.example".into())]);
     let entry = &b
-        .list_audit(ListAudit {
-            domain: None,
-            actor: None,
-            action: Some("import_smtp_rules".into()),
-            offset: None,
-            limit: None,
-        })
+        .list_audit(ListAudit { action: Some("import_smtp_rules".into()), ..Default::default() })
         .await
         .unwrap()
         .items[0];

@@ -98,7 +98,9 @@ pub trait Authority: Send + Sync {
 }
 
 /// A password in transit. Its `Debug` never shows it; it is only ever hashed.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+// `Default` (empty) is refused by every password rule, so a defaulted params struct sets
+// none. (A plain comment: doc comments here would reach the TypeScript bindings.)
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 #[ts(type = "string")]
 pub struct Password(pub String);
 
@@ -108,13 +110,20 @@ impl std::fmt::Debug for Password {
     }
 }
 
+/// Declares an operation's params struct. Every params struct derives `Default` (so a
+/// caller names only the fields it means: `CreateAccount { address, ..Default::default() }`),
+/// except those marked `no_default;`: a required field with no neutral value (an admin's
+/// role, an SMTP rule's kind and action) must be chosen by the caller, never filled in.
+/// `Default` is a Rust-side convenience only: it changes neither serde nor the bindings.
 macro_rules! params {
-    ($(#[doc = $doc:literal])* $name:ident { $($(#[$fattr:meta])* $field:ident : $ty:ty),* $(,)? }) => {
+    (@struct [$($default:ident)?] $(#[doc = $doc:literal])* $name:ident { $($(#[$fattr:meta])* $field:ident : $ty:ty),* $(,)? }) => {
         $(#[doc = $doc])*
-        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
+        #[derive(Debug, Clone, $($default,)? PartialEq, Serialize, Deserialize, JsonSchema, TS)]
         #[serde(deny_unknown_fields)]
         pub struct $name { $($(#[$fattr])* pub $field: $ty),* }
     };
+    (no_default; $($params:tt)*) => { params!(@struct [] $($params)*); };
+    ($($params:tt)*) => { params!(@struct [Default] $($params)*); };
 }
 
 // Batch settings, address book and policy params (issue 5) live in their own file.
@@ -460,7 +469,7 @@ address: String });
 
 params!(/// Lists admin users (owner only).
 ListAdmins {});
-params!(/// Creates an admin user (owner only).
+params!(no_default; /// Creates an admin user (owner only).
 CreateAdmin {
     /// Login name.
     name: String,
@@ -471,7 +480,7 @@ CreateAdmin {
     /// Domains it may act on; omitted or null means all.
     #[serde(default)] #[ts(optional)] domains: Option<Vec<String>>,
 });
-params!(/// Replaces an admin's role, pages and domains (owner only).
+params!(no_default; /// Replaces an admin's role, pages and domains (owner only).
 UpdateAdmin {
     /// Login name.
     name: String,

@@ -11,10 +11,15 @@ use crate::settings::{SettingKey, Settings};
 
 /// What a batch acts on: the domain default, a department (with its sub-departments), or
 /// accounts picked by address (one, or a selection).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+// `Default` is `Domain`, the level every setting falls back to: with nothing to set or
+// clear it changes nothing, and the account batches (passwords, security questions)
+// refuse it, so a defaulted target never reaches an account by accident. (A plain comment:
+// doc comments here would reach the TypeScript bindings.)
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum BatchTarget {
     /// The domain default (settings only; a password reset needs accounts or a department).
+    #[default]
     Domain,
     /// A department; with `subdepartments` (the default) also everything below it: its
     /// sub-departments and their accounts follow the new values (their overrides of the

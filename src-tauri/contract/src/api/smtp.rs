@@ -15,7 +15,7 @@ UpdateSmtpSettings { /// The new settings (omitted fields take their defaults).
 settings: SmtpSettings });
 params!(/// The black/white list rules in order (first match decides).
 ListSmtpRules {});
-params!(/// Adds a black/white list rule.
+params!(no_default; /// Adds a black/white list rule.
 AddSmtpRule {
     /// Unique name (1–64 characters); refusals are counted under it.
     name: String,
