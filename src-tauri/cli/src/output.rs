@@ -1,6 +1,6 @@
 //! Text and JSON output.
 
-use postdesk_contract::settings::{BatchOutcome, SettingLevel, SettingSource};
+use postdesk_contract::settings::BatchOutcome;
 use postdesk_contract::{Error, Result};
 use serde::Serialize;
 use serde_json::Value;
@@ -88,16 +88,6 @@ fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
         Value::String(s) => out.push((prefix.to_string(), s.clone())),
         Value::Null => out.push((prefix.to_string(), "-".into())),
         other => out.push((prefix.to_string(), other.to_string())),
-    }
-}
-
-/// Where a setting's value comes from, in words ("department Sales").
-pub fn setting_source(s: &SettingSource) -> String {
-    match s.level {
-        SettingLevel::BuiltIn => "built-in default".into(),
-        SettingLevel::Domain => "domain default".into(),
-        SettingLevel::Department => format!("department {}", s.department.as_deref().unwrap_or("?")),
-        SettingLevel::Account => "account".into(),
     }
 }
 

@@ -9,9 +9,7 @@ use crate::sql::{self, login::LoginRow};
 use crate::{password, validate};
 use postdesk_contract::mail::{Login, LoginRefusal};
 
-/// Failed logins in a row that lock an account unless the domain's `lockout_threshold`
-/// setting says otherwise (batch settings on the domain default, or `update_mailbox_settings`).
-pub const DEFAULT_LOCKOUT_THRESHOLD: u32 = 5;
+pub use postdesk_contract::settings::DEFAULT_LOCKOUT_THRESHOLD;
 
 impl Engine {
     /// Checks `password` for the account (or account alias) `login`. A wrong password

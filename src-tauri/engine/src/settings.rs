@@ -90,7 +90,7 @@ pub(crate) async fn account_id(conn: &mut Conn, address: &str) -> Result<i64> {
 }
 
 // The lockout threshold lives in the settings' SQL; these paths stay for its users.
-pub(crate) use crate::sql::settings::{lockout_threshold_sql, set_lockout_threshold};
+pub(crate) use crate::sql::settings::set_lockout_threshold;
 
 pub(crate) async fn get_effective(b: &EngineBackend, p: GetEffectiveSettings) -> Result<EffectiveSettings> {
     let addr = validate::address(&p.address)?;

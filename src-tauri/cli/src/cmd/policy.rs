@@ -5,7 +5,7 @@ use postdesk_contract::api::*;
 use postdesk_contract::policy::{ClientProtocol, PolicyExplanation};
 use postdesk_contract::{Backend, Result};
 
-use crate::output::{Table, print_list, setting_source};
+use crate::output::{Table, print_list};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum ProtocolArg {
@@ -81,5 +81,5 @@ fn deciding_source(
 ) -> Option<String> {
     let s = setting?;
     let account = x.accounts.iter().find(|a| a.address == s.account)?;
-    Some(format!("{} of {}: {}", s.key.as_str(), s.account, setting_source(account.values.source(s.key))))
+    Some(format!("{} of {}: {}", s.key.as_str(), s.account, account.values.source(s.key).label))
 }

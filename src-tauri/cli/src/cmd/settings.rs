@@ -7,7 +7,7 @@ use postdesk_contract::{Backend, Error, Result};
 use serde_json::Value;
 
 use crate::args::{TargetArgs, only_domain};
-use crate::output::{Table, print_list, print_outcome, setting_source};
+use crate::output::{Table, print_list, print_outcome};
 
 #[derive(Subcommand, Debug)]
 pub enum SettingsCmd {
@@ -120,7 +120,7 @@ pub async fn run(b: &dyn Backend, cmd: &SettingsCmd, json: bool) -> Result<()> {
                 t.row(vec![
                     key.as_str().into(),
                     show_value(*key, &effective_json(&e.values, *key)),
-                    setting_source(e.values.source(*key)),
+                    e.values.source(*key).label.clone(),
                 ]);
             }
             print_list(json, &e, t, None)?;
@@ -157,7 +157,7 @@ pub async fn run(b: &dyn Backend, cmd: &SettingsCmd, json: bool) -> Result<()> {
                     key.as_str().into(),
                     here,
                     show_value(*key, &effective_json(&level.inherited, *key)),
-                    setting_source(level.inherited.source(*key)),
+                    level.inherited.source(*key).label.clone(),
                 ]);
             }
             print_list(json, &level, t, None)

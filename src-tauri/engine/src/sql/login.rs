@@ -2,7 +2,9 @@
 
 use super::Conn;
 use crate::Result;
-use crate::settings::lockout_threshold_sql;
+use std::sync::LazyLock;
+
+use super::settings::lockout_threshold_sql;
 
 /// What a login needs of an account and its domain.
 #[derive(sqlx::FromRow)]
@@ -18,13 +20,15 @@ pub(crate) struct LoginRow {
 
 /// The account whose own address or account alias is `address` (canonical).
 pub(crate) async fn account(conn: &mut Conn, address: &str) -> Result<Option<LoginRow>> {
-    Ok(sqlx::query_as(concat!(
-        "SELECT a.id, a.address, a.status, a.password_hash, a.force_password_change, a.failed_logins, ",
-        lockout_threshold_sql!(),
-        " AS lockout_threshold
+    static QUERY: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT a.id, a.address, a.status, a.password_hash, a.force_password_change, a.failed_logins, {} AS lockout_threshold
              FROM accounts a JOIN domains d ON d.id = a.domain_id LEFT JOIN account_aliases x ON x.account_id = a.id
-             WHERE a.address = ?1 OR x.address = ?1 LIMIT 1"
-    ))
+             WHERE a.address = ?1 OR x.address = ?1 LIMIT 1",
+            lockout_threshold_sql()
+        )
+    });
+    Ok(sqlx::query_as(QUERY.as_str())
     .bind(address)
     .fetch_optional(conn)
     .await?)

@@ -3,7 +3,9 @@
 
 use super::Conn;
 use crate::Result;
-use crate::settings::lockout_threshold_sql;
+use std::sync::LazyLock;
+
+use super::settings::lockout_threshold_sql;
 
 /// A domain's mailbox settings as stored.
 #[derive(sqlx::FromRow)]
@@ -18,12 +20,14 @@ pub(crate) struct SettingsRow {
 
 /// The mailbox settings of the domain `domain` (canonical), pickup rules apart.
 pub(crate) async fn settings(conn: &mut Conn, domain: &str) -> Result<Option<SettingsRow>> {
-    Ok(sqlx::query_as(concat!(
-        "SELECT d.id, ",
-        lockout_threshold_sql!(),
-        " AS lockout_threshold, d.retention_days, d.mail_host, d.catch_all_enabled, a.address AS target
-         FROM domains d LEFT JOIN accounts a ON a.id = d.catch_all_account_id WHERE d.name = ?"
-    ))
+    static QUERY: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT d.id, {} AS lockout_threshold, d.retention_days, d.mail_host, d.catch_all_enabled, a.address AS target
+         FROM domains d LEFT JOIN accounts a ON a.id = d.catch_all_account_id WHERE d.name = ?",
+            lockout_threshold_sql()
+        )
+    });
+    Ok(sqlx::query_as(QUERY.as_str())
     .bind(domain)
     .fetch_optional(conn)
     .await?)
@@ -97,11 +101,13 @@ pub(crate) async fn set_pickup_rules(conn: &mut Conn, domain_id: i64, rules: &[(
 
 /// An account's failed logins, its domain's lockout threshold and mail host.
 pub(crate) async fn login_state(conn: &mut Conn, account_id: i64) -> Result<(i64, i64, Option<String>)> {
-    Ok(sqlx::query_as(concat!(
-        "SELECT a.failed_logins, ",
-        lockout_threshold_sql!(),
-        ", d.mail_host FROM accounts a JOIN domains d ON d.id = a.domain_id WHERE a.id = ?"
-    ))
+    static QUERY: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT a.failed_logins, {}, d.mail_host FROM accounts a JOIN domains d ON d.id = a.domain_id WHERE a.id = ?",
+            lockout_threshold_sql()
+        )
+    });
+    Ok(sqlx::query_as(QUERY.as_str())
     .bind(account_id)
     .fetch_one(conn)
     .await?)
