@@ -81,7 +81,9 @@ impl Flags {
             return Ok(());
         }
         let atom_special = |c: char| matches!(c, '(' | ')' | '{' | '%' | '*' | '"' | '\\' | ']');
-        if flag.is_empty() || flag.len() > MAX_KEYWORD || !flag.chars().all(|c| c.is_ascii_graphic() && !atom_special(c))
+        if flag.is_empty()
+            || flag.len() > MAX_KEYWORD
+            || !flag.chars().all(|c| c.is_ascii_graphic() && !atom_special(c))
         {
             return Err(Error::validation(format!("'{flag}' is not an IMAP keyword")).with_field("flags"));
         }
@@ -139,13 +141,13 @@ fn folder_name(name: &str, field: &str) -> Result<String> {
         return Err(Error::validation("a folder name cannot be empty").with_field(field));
     }
     if name.len() > MAX_FOLDER_NAME {
-        return Err(
-            Error::validation(format!("the folder name '{name}' is longer than {MAX_FOLDER_NAME} bytes"))
-                .with_field(field),
-        );
+        return Err(Error::validation(format!("the folder name '{name}' is longer than {MAX_FOLDER_NAME} bytes"))
+            .with_field(field));
     }
     if name.chars().any(char::is_control) {
-        return Err(Error::validation(format!("the folder name {name:?} contains control characters")).with_field(field));
+        return Err(
+            Error::validation(format!("the folder name {name:?} contains control characters")).with_field(field)
+        );
     }
     Ok(if name.eq_ignore_ascii_case("INBOX") { "INBOX".to_string() } else { name.to_string() })
 }
@@ -447,4 +449,360 @@ pub(crate) async fn expunge(engine: &Engine, account: &str, folder: &str, uids: 
     hashes.dedup();
     engine.collect_blobs(hashes).await?;
     Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use postdesk_contract::mail::MailStore;
+
+    use super::*;
+    use crate::api::*;
+    use crate::{Backend, ErrorCode};
+
+    const ANN: &str = "ann@example.com";
+
+    /// An engine with `example.com` and accounts of 1 MiB quota each.
+    async fn engine_with(addresses: &[&str]) -> Engine {
+        let engine = Engine::open_in_memory().await.unwrap();
+        let b = engine.local_backend();
+        b.create_domain(CreateDomain { domain: "example.com".into(), ..Default::default() }).await.unwrap();
+        for a in addresses {
+            b.create_account(CreateAccount { address: a.to_string(), quota_mb: Some(1), ..Default::default() })
+                .await
+                .unwrap();
+        }
+        engine
+    }
+
+    fn store(engine: &Engine) -> &dyn MailStore {
+        engine
+    }
+
+    fn flags(list: &[&str]) -> Vec<String> {
+        list.iter().map(|f| f.to_string()).collect()
+    }
+
+    fn msg(subject: &str) -> Vec<u8> {
+        format!("From: x@example.net\r\nSubject: {subject}\r\n\r\nhello\r\n").into_bytes()
+    }
+
+    async fn folder(engine: &Engine, name: &str) -> FolderState {
+        store(engine).folders(ANN).await.unwrap().into_iter().find(|f| f.name == name).unwrap()
+    }
+
+    async fn uids(engine: &Engine, name: &str) -> Vec<u32> {
+        store(engine).messages(ANN, name).await.unwrap().iter().map(|m| m.uid).collect()
+    }
+
+    #[test]
+    fn flags_are_stored_in_a_canonical_order_without_recent() {
+        let given = flags(&["$Label", "\\flagged", "\\Recent", "\\SEEN", "$Label", "\\Seen"]);
+        assert_eq!(Flags::requested(&given).unwrap().stored(), "\\Seen \\Flagged $Label");
+        assert_eq!(Flags::parse_stored("\\Deleted junk\\ \\Bogus \\Seen").list(), flags(&["\\Seen", "\\Deleted"]));
+        for bad in ["\\Bogus", "", "two words", "a(b", "\\*"] {
+            let err = Flags::requested(&flags(&[bad])).unwrap_err();
+            assert_eq!(err.code, ErrorCode::Validation, "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn folders_are_listed_standard_first_with_counts() {
+        let engine = engine_with(&[ANN]).await;
+        let s = store(&engine);
+        let (one, two) = (msg("one"), msg("two"));
+        engine.deliver(ANN, &one).await.unwrap();
+        engine.deliver(ANN, &two).await.unwrap();
+        s.store_flags(ANN, "INBOX", &[1], FlagChange::Add, &flags(&["\\Seen"])).await.unwrap();
+        for name in ["Zeta", "Alpha", "Archive/2026"] {
+            s.create_folder(ANN, name).await.unwrap();
+        }
+        let listed = s.folders("Ann@Example.com").await.unwrap();
+        let names: Vec<&str> = listed.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["INBOX", "Sent", "Drafts", "Junk", "Trash", "Alpha", "Archive/2026", "Zeta"]);
+        let inbox = &listed[0];
+        assert_eq!((inbox.messages, inbox.unseen, inbox.bytes), (2, 1, (one.len() + two.len()) as u64));
+        assert_eq!(inbox.uidnext, 3);
+        assert!(inbox.uidvalidity > 0);
+        assert_eq!((listed[1].messages, listed[1].unseen, listed[1].bytes, listed[1].uidnext), (0, 0, 0, 1));
+        assert_eq!(s.folders(ANN).await.unwrap(), listed, "a second listing is the same");
+
+        // An account that never had mail gets its standard folders, with stable values.
+        let bob = "bob@example.com";
+        engine
+            .local_backend()
+            .create_account(CreateAccount { address: bob.into(), ..Default::default() })
+            .await
+            .unwrap();
+        let fresh = s.folders(bob).await.unwrap();
+        assert_eq!(fresh.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), STANDARD_FOLDERS);
+        assert_eq!(s.folders(bob).await.unwrap(), fresh);
+        assert_eq!(s.folders("nobody@example.com").await.unwrap_err().code, ErrorCode::NotFound);
+    }
+
+    #[tokio::test]
+    async fn creating_a_folder_refuses_duplicates_and_bad_names() {
+        let engine = engine_with(&[ANN]).await;
+        let s = store(&engine);
+        let made = s.create_folder(ANN, "Work").await.unwrap();
+        assert_eq!((made.name.as_str(), made.uidnext, made.messages), ("Work", 1, 0));
+        assert!(made.uidvalidity > 0);
+        for dup in ["Work", "inbox", "InBox", "INBOX", "Sent"] {
+            let err = s.create_folder(ANN, dup).await.unwrap_err();
+            assert_eq!(err.code, ErrorCode::Conflict, "{dup}");
+            assert!(err.message.contains(ANN), "{}", err.message);
+        }
+        // Folder names other than INBOX are case-sensitive.
+        s.create_folder(ANN, "work").await.unwrap();
+        for bad in ["", "  ", "a\u{7}b", "line\nbreak", &"x".repeat(256)] {
+            assert_eq!(s.create_folder(ANN, bad).await.unwrap_err().code, ErrorCode::Validation, "{bad:?}");
+        }
+        s.create_folder(ANN, &"x".repeat(255)).await.unwrap();
+        assert_eq!(s.create_folder("not an address", "X").await.unwrap_err().code, ErrorCode::Validation);
+        assert_eq!(s.create_folder("nobody@example.com", "X").await.unwrap_err().code, ErrorCode::NotFound);
+        assert_eq!(s.messages(ANN, "inbox").await.unwrap(), Vec::new(), "INBOX in any case");
+    }
+
+    #[tokio::test]
+    async fn renaming_keeps_uids_and_uidvalidity_and_moves_inferiors() {
+        let engine = engine_with(&[ANN]).await;
+        let s = store(&engine);
+        let work = s.create_folder(ANN, "Work").await.unwrap();
+        for i in 0..3 {
+            s.append(ANN, "Work", &msg(&format!("w{i}")), &[]).await.unwrap();
+        }
+        s.store_flags(ANN, "Work", &[1], FlagChange::Add, &flags(&["\\Deleted"])).await.unwrap();
+        s.expunge(ANN, "Work", None).await.unwrap();
+        let child = s.create_folder(ANN, "Work/2026").await.unwrap();
+        s.create_folder(ANN, "Workshop").await.unwrap();
+
+        let renamed = s.rename_folder(ANN, "Work", "Jobs").await.unwrap();
+        assert_eq!(renamed.name, "Jobs");
+        assert_eq!((renamed.uidvalidity, renamed.uidnext, renamed.messages), (work.uidvalidity, 4, 2));
+        assert_eq!(uids(&engine, "Jobs").await, [2, 3]);
+        assert_eq!(folder(&engine, "Jobs/2026").await.uidvalidity, child.uidvalidity);
+        assert_eq!(s.messages(ANN, "Work").await.unwrap_err().code, ErrorCode::NotFound);
+        assert_eq!(s.messages(ANN, "Work/2026").await.unwrap_err().code, ErrorCode::NotFound);
+        s.messages(ANN, "Workshop").await.expect("not an inferior of Work");
+        assert_eq!(s.append(ANN, "Jobs", &msg("next"), &[]).await.unwrap().uid, 4);
+
+        // Created again, the old name gets another UIDVALIDITY (even within the same second).
+        let again = s.create_folder(ANN, "Work").await.unwrap();
+        assert_ne!(again.uidvalidity, work.uidvalidity);
+
+        assert_eq!(s.rename_folder(ANN, "Jobs", "Workshop").await.unwrap_err().code, ErrorCode::Conflict);
+        assert_eq!(s.rename_folder(ANN, "Jobs", "inbox").await.unwrap_err().code, ErrorCode::Conflict);
+        assert_eq!(s.rename_folder(ANN, "Nothing", "Else").await.unwrap_err().code, ErrorCode::NotFound);
+        assert_eq!(uids(&engine, "Jobs").await, [2, 3, 4], "a refused rename changes nothing");
+    }
+
+    #[tokio::test]
+    async fn renaming_inbox_moves_its_messages_and_leaves_it_empty() {
+        let engine = engine_with(&[ANN]).await;
+        let s = store(&engine);
+        engine.deliver(ANN, &msg("a")).await.unwrap();
+        engine.deliver(ANN, &msg("b")).await.unwrap();
+        s.store_flags(ANN, "INBOX", &[2], FlagChange::Add, &flags(&["\\Seen"])).await.unwrap();
+        let inbox = folder(&engine, "INBOX").await;
+        let room = engine.mailbox_room(ANN).await.unwrap();
+
+        let old = s.rename_folder(ANN, "inbox", "Old mail").await.unwrap();
+        assert_eq!((old.name.as_str(), old.messages, old.unseen, old.uidnext), ("Old mail", 2, 1, 3));
+        assert_eq!(uids(&engine, "Old mail").await, [1, 2]);
+        let after = folder(&engine, "INBOX").await;
+        assert_eq!((after.messages, after.uidvalidity, after.uidnext), (0, inbox.uidvalidity, 3));
+        assert_eq!(engine.mailbox_room(ANN).await.unwrap(), room, "the bytes stay counted");
+        assert_eq!(engine.deliver(ANN, &msg("c")).await.unwrap().uid, 3, "INBOX UIDs keep growing");
+
+        // Another standard folder is renamed, and a new empty one takes its name.
+        s.append(ANN, "Sent", &msg("sent"), &[]).await.unwrap();
+        let sent = folder(&engine, "Sent").await;
+        let moved = s.rename_folder(ANN, "Sent", "Sent 2025").await.unwrap();
+        assert_eq!((moved.uidvalidity, moved.messages), (sent.uidvalidity, 1));
+        let new_sent = folder(&engine, "Sent").await;
+        assert_eq!(new_sent.messages, 0);
+        assert_ne!(new_sent.uidvalidity, sent.uidvalidity);
+    }
+
+    #[tokio::test]
+    async fn deleting_a_folder_removes_its_messages_and_their_files() {
+        let engine = engine_with(&[ANN]).await;
+        let s = store(&engine);
+        let shared = msg("shared");
+        engine.deliver(ANN, &shared).await.unwrap();
+        let work = s.create_folder(ANN, "Work").await.unwrap();
+        s.append(ANN, "Work", &shared, &[]).await.unwrap();
+        s.append(ANN, "Work", &msg("own"), &[]).await.unwrap();
+        assert_eq!(engine.blob_count().await.unwrap(), 2);
+        let room = engine.mailbox_room(ANN).await.unwrap().unwrap();
+
+        for standard in STANDARD_FOLDERS.iter().copied().chain(["inbox"]) {
+            let err = s.delete_folder(ANN, standard).await.unwrap_err();
+            assert_eq!(err.code, ErrorCode::Conflict, "{standard}");
+        }
+        assert_eq!(s.delete_folder(ANN, "Nothing").await.unwrap_err().code, ErrorCode::NotFound);
+
+        s.delete_folder(ANN, "Work").await.unwrap();
+        assert_eq!(s.messages(ANN, "Work").await.unwrap_err().code, ErrorCode::NotFound);
+        assert_eq!(engine.blob_count().await.unwrap(), 1, "the shared file stays for INBOX");
+        assert_eq!(engine.message_bytes(ANN, "INBOX", 1).await.unwrap(), shared);
+        let freed = (shared.len() + msg("own").len()) as u64;
+        assert_eq!(engine.mailbox_room(ANN).await.unwrap().unwrap(), room + freed);
+
+        let again = s.create_folder(ANN, "Work").await.unwrap();
+        assert_ne!(again.uidvalidity, work.uidvalidity, "a new folder, a new UIDVALIDITY");
+        assert_eq!((again.messages, again.uidnext), (0, 1));
+    }
+
+    #[tokio::test]
+    async fn appending_stores_flags_and_respects_quota_and_status() {
+        let engine = engine_with(&[ANN]).await;
+        let s = store(&engine);
+        let raw = msg("appended");
+        let given = flags(&["$Work", "\\seen", "\\Recent", "\\Draft", "$Work"]);
+        let stored = s.append("ANN@example.com", "Drafts", &raw, &given).await.unwrap();
+        assert_eq!(stored, Delivered { account: ANN.into(), folder: "Drafts".into(), uid: 1 });
+        let listed = s.messages(ANN, "Drafts").await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].flags, flags(&["\\Seen", "\\Draft", "$Work"]));
+        assert_eq!(listed[0].size, raw.len() as u64);
+        crate::parse_time(&listed[0].received_at).unwrap();
+        assert_eq!(engine.message_bytes(ANN, "Drafts", 1).await.unwrap(), raw);
+        assert_eq!(s.append(ANN, "inbox", &raw, &[]).await.unwrap().folder, "INBOX");
+
+        assert_eq!(s.append(ANN, "Nothing", &raw, &[]).await.unwrap_err().code, ErrorCode::NotFound);
+        assert_eq!(s.append(ANN, "Drafts", b"", &[]).await.unwrap_err().code, ErrorCode::Validation);
+        let bad = s.append(ANN, "Drafts", &raw, &flags(&["\\Bogus"])).await.unwrap_err();
+        assert_eq!(bad.code, ErrorCode::Validation);
+
+        // Too big for the 1 MiB quota: refused, and nothing changes (no row, no file, no UID).
+        let blobs = engine.blob_count().await.unwrap();
+        let before = s.folders(ANN).await.unwrap();
+        let big = vec![b'x'; 1024 * 1024];
+        let err = s.append(ANN, "Drafts", &big, &[]).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::LimitExceeded);
+        assert!(err.message.contains(ANN), "{}", err.message);
+        assert_eq!(s.folders(ANN).await.unwrap(), before);
+        assert_eq!(engine.blob_count().await.unwrap(), blobs);
+
+        // A disabled mailbox takes nothing, but can still be read.
+        engine
+            .local_backend()
+            .update_account(UpdateAccount {
+                address: ANN.into(),
+                status: Some(AccountStatus::Disabled),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let err = s.append(ANN, "Drafts", &msg("late"), &[]).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::Conflict);
+        assert!(err.message.contains(ANN), "{}", err.message);
+        assert_eq!(engine.blob_count().await.unwrap(), blobs);
+        assert_eq!(s.messages(ANN, "Drafts").await.unwrap().len(), 1);
+        assert_eq!(s.folders(ANN).await.unwrap(), before);
+        assert_eq!(s.copy_messages(ANN, "Drafts", &[1], "INBOX").await.unwrap_err().code, ErrorCode::Conflict);
+    }
+
+    #[tokio::test]
+    async fn flags_are_added_removed_and_replaced() {
+        let engine = engine_with(&[ANN]).await;
+        let s = store(&engine);
+        for i in 0..3 {
+            engine.deliver(ANN, &msg(&format!("m{i}"))).await.unwrap();
+        }
+        let added =
+            s.store_flags(ANN, "INBOX", &[1, 2, 9], FlagChange::Add, &flags(&["\\Flagged", "$A"])).await.unwrap();
+        assert_eq!(added.iter().map(|m| m.uid).collect::<Vec<_>>(), [1, 2], "missing UIDs skipped");
+        assert!(added.iter().all(|m| m.flags == flags(&["\\Flagged", "$A"])));
+        let added = s.store_flags(ANN, "INBOX", &[2], FlagChange::Add, &flags(&["\\seen", "$B", "$A"])).await.unwrap();
+        assert_eq!(added[0].flags, flags(&["\\Seen", "\\Flagged", "$A", "$B"]));
+        let removed =
+            s.store_flags(ANN, "INBOX", &[1, 2], FlagChange::Remove, &flags(&["\\FLAGGED", "$A"])).await.unwrap();
+        assert_eq!(removed[0].flags, Vec::<String>::new());
+        assert_eq!(removed[1].flags, flags(&["\\Seen", "$B"]));
+        let replaced =
+            s.store_flags(ANN, "INBOX", &[2, 3], FlagChange::Replace, &flags(&["\\Answered"])).await.unwrap();
+        assert!(replaced.iter().all(|m| m.flags == flags(&["\\Answered"])));
+        let all = s.messages(ANN, "INBOX").await.unwrap();
+        let now: Vec<Vec<String>> = all.iter().map(|m| m.flags.clone()).collect();
+        assert_eq!(now, [vec![], flags(&["\\Answered"]), flags(&["\\Answered"])]);
+        assert_eq!(folder(&engine, "INBOX").await.unseen, 3);
+
+        let err = s.store_flags(ANN, "Nothing", &[1], FlagChange::Add, &flags(&["\\Seen"])).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::NotFound);
+        let err = s.store_flags(ANN, "INBOX", &[1], FlagChange::Add, &flags(&["\\Bogus"])).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::Validation);
+    }
+
+    #[tokio::test]
+    async fn copies_get_new_uids_and_respect_quota() {
+        let engine = engine_with(&[ANN]).await;
+        let s = store(&engine);
+        for i in 0..3 {
+            engine.deliver(ANN, &msg(&format!("m{i}"))).await.unwrap();
+        }
+        s.store_flags(ANN, "INBOX", &[3], FlagChange::Add, &flags(&["\\Seen", "$Keep"])).await.unwrap();
+        s.create_folder(ANN, "Archive").await.unwrap();
+        s.append(ANN, "Archive", &msg("already"), &[]).await.unwrap();
+        let blobs = engine.blob_count().await.unwrap();
+
+        let pairs = s.copy_messages(ANN, "INBOX", &[3, 1, 99], "Archive").await.unwrap();
+        assert_eq!(pairs, [(1, 2), (3, 3)]);
+        let inbox = s.messages(ANN, "INBOX").await.unwrap();
+        let archive = s.messages(ANN, "Archive").await.unwrap();
+        assert_eq!(archive.iter().map(|m| m.uid).collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!(archive[2].flags, flags(&["\\Seen", "$Keep"]));
+        assert_eq!((archive[1].size, &archive[1].received_at), (inbox[0].size, &inbox[0].received_at));
+        assert_eq!(engine.message_bytes(ANN, "Archive", 3).await.unwrap(), msg("m2"));
+        assert_eq!(engine.blob_count().await.unwrap(), blobs, "copies share the files");
+        assert_eq!(uids(&engine, "INBOX").await, [1, 2, 3], "the originals stay");
+        assert_eq!(s.copy_messages(ANN, "INBOX", &[2], "INBOX").await.unwrap(), [(2, 4)]);
+
+        assert_eq!(s.copy_messages(ANN, "Nothing", &[1], "INBOX").await.unwrap_err().code, ErrorCode::NotFound);
+        assert_eq!(s.copy_messages(ANN, "INBOX", &[1], "Nothing").await.unwrap_err().code, ErrorCode::NotFound);
+
+        // 600 KiB fits the 1 MiB quota once, not twice.
+        let big = vec![b'x'; 600 * 1024];
+        let stored = s.append(ANN, "INBOX", &big, &[]).await.unwrap();
+        let before = s.folders(ANN).await.unwrap();
+        let err = s.copy_messages(ANN, "INBOX", &[stored.uid], "Archive").await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::LimitExceeded);
+        assert!(err.message.contains(ANN), "{}", err.message);
+        assert_eq!(s.folders(ANN).await.unwrap(), before, "a refused copy changes nothing");
+    }
+
+    #[tokio::test]
+    async fn expunge_removes_only_deleted_messages_and_uids_keep_growing() {
+        let engine = engine_with(&[ANN]).await;
+        let s = store(&engine);
+        for i in 0..4 {
+            engine.deliver(ANN, &msg(&format!("m{i}"))).await.unwrap();
+        }
+        let blobs = engine.blob_count().await.unwrap();
+        s.store_flags(ANN, "INBOX", &[1, 2, 4], FlagChange::Add, &flags(&["\\Deleted"])).await.unwrap();
+
+        assert_eq!(s.expunge(ANN, "INBOX", Some(&[2, 3, 4, 7])).await.unwrap(), [2, 4], "only among the UIDs");
+        assert_eq!(uids(&engine, "INBOX").await, [1, 3]);
+        assert_eq!(engine.blob_count().await.unwrap(), blobs - 2, "their files go");
+        assert_eq!(s.expunge(ANN, "INBOX", None).await.unwrap(), [1]);
+        assert_eq!(uids(&engine, "INBOX").await, [3]);
+        assert_eq!(s.expunge(ANN, "INBOX", None).await.unwrap(), Vec::<u32>::new());
+
+        // UID 4 was the highest and is gone: it is never handed out again.
+        assert_eq!(s.append(ANN, "INBOX", &msg("new"), &[]).await.unwrap().uid, 5);
+        assert_eq!(engine.deliver(ANN, &msg("newer")).await.unwrap().uid, 6);
+        assert_eq!(folder(&engine, "INBOX").await.uidnext, 7);
+        assert_eq!(s.expunge(ANN, "Nothing", None).await.unwrap_err().code, ErrorCode::NotFound);
+    }
+
+    #[tokio::test]
+    async fn messages_of_an_unknown_folder_are_not_found() {
+        let engine = engine_with(&[ANN]).await;
+        let s = store(&engine);
+        let err = s.messages(ANN, "Nothing").await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::NotFound);
+        assert!(err.message.contains(ANN) && err.message.contains("Nothing"), "{}", err.message);
+        assert_eq!(s.messages(ANN, "Trash").await.unwrap(), Vec::new(), "a standard folder is never unknown");
+        assert_eq!(s.messages("nobody@example.com", "INBOX").await.unwrap_err().code, ErrorCode::NotFound);
+    }
 }

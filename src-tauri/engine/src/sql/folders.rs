@@ -130,7 +130,13 @@ pub(crate) async fn state_of(conn: &mut Conn, folder_id: i64) -> Result<FolderSt
 }
 
 /// Inserts a folder; returns its id.
-pub(crate) async fn insert(conn: &mut Conn, account_id: i64, name: &str, uidvalidity: i64, uidnext: i64) -> Result<i64> {
+pub(crate) async fn insert(
+    conn: &mut Conn,
+    account_id: i64,
+    name: &str,
+    uidvalidity: i64,
+    uidnext: i64,
+) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "INSERT INTO folders (account_id, name, uidvalidity, uidnext) VALUES (?, ?, ?, ?) RETURNING id",
     )
