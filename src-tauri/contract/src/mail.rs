@@ -183,6 +183,53 @@ pub trait MailStore: Send + Sync {
 
     /// The raw bytes of one message.
     async fn message_bytes(&self, account: &str, folder: &str, uid: u32) -> Result<Vec<u8>>;
+
+    /// The folders of a mailbox (the standard ones first, then by name), with what an IMAP
+    /// `LIST`/`STATUS` or a POP3 `STAT` reports, so a server needs no second look-up per
+    /// folder. Works for every account status: admin tools read disabled mailboxes too.
+    async fn folders(&self, account: &str) -> Result<Vec<FolderState>>;
+
+    /// Creates a folder (a fresh UIDVALIDITY, different from any a folder of that name had
+    /// before, so no client trusts UIDs it cached for the old one). `conflict` when it
+    /// exists.
+    async fn create_folder(&self, account: &str, name: &str) -> Result<FolderState>;
+
+    /// Renames a folder, keeping its messages, UIDs and UIDVALIDITY, so a client's cache
+    /// stays valid under the new name; inferior names (`from/…`) move along. Renaming INBOX
+    /// moves its messages into a new folder and leaves INBOX empty (RFC 9051 §6.3.6).
+    async fn rename_folder(&self, account: &str, from: &str, to: &str) -> Result<FolderState>;
+
+    /// Deletes a folder and its messages; the standard folders cannot be deleted, since
+    /// delivery and clients rely on them being there.
+    async fn delete_folder(&self, account: &str, name: &str) -> Result<()>;
+
+    /// The messages of a folder, in UID order, so a server can map sequence numbers to
+    /// UIDs. `not_found` for a folder that does not exist.
+    async fn messages(&self, account: &str, folder: &str) -> Result<Vec<StoredMessage>>;
+
+    /// Stores a message in a folder (IMAP APPEND) with flags; the quota applies as for
+    /// delivery, and only mailboxes that may receive mail (active, locked) take it.
+    async fn append(&self, account: &str, folder: &str, raw: &[u8], flags: &[String]) -> Result<Delivered>;
+
+    /// Changes flags of the given UIDs (missing UIDs skipped, as another session may have
+    /// expunged them); returns their state afterwards, for the untagged FETCH replies.
+    async fn store_flags(
+        &self,
+        account: &str,
+        folder: &str,
+        uids: &[u32],
+        change: FlagChange,
+        flags: &[String],
+    ) -> Result<Vec<StoredMessage>>;
+
+    /// Copies messages (new UIDs there, same flags and date, missing UIDs skipped); returns
+    /// (source UID, new UID) pairs for UIDPLUS `COPYUID`. The quota applies to the copies.
+    async fn copy_messages(&self, account: &str, from: &str, uids: &[u32], to: &str) -> Result<Vec<(u32, u32)>>;
+
+    /// Removes messages flagged `\Deleted` (only those among `uids` when given, for UIDPLUS
+    /// `UID EXPUNGE`); returns the UIDs removed, for the untagged EXPUNGE replies. Their
+    /// UIDs are never handed out again.
+    async fn expunge(&self, account: &str, folder: &str, uids: Option<&[u32]>) -> Result<Vec<u32>>;
 }
 
 /// The mail service's side of the admin API.

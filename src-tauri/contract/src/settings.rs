@@ -488,7 +488,10 @@ mod tests {
         assert_eq!(label(SettingSource::department("Sales/East")), "department Sales/East");
         assert_eq!(label(SettingSource::account()), "account setting");
         let json = serde_json::to_value(SettingSource::department("Sales")).unwrap();
-        assert_eq!(json, serde_json::json!({ "level": "department", "department": "Sales", "label": "department Sales" }));
+        assert_eq!(
+            json,
+            serde_json::json!({ "level": "department", "department": "Sales", "label": "department Sales" })
+        );
     }
 
     fn s(json: serde_json::Value) -> Settings {

@@ -27,6 +27,7 @@ mod audit;
 mod departments;
 mod dns;
 mod domains;
+mod folders;
 mod import;
 mod login;
 mod mailbox;

@@ -5,7 +5,10 @@
 use std::sync::Arc;
 
 use postdesk_contract::api::Authority;
-use postdesk_contract::mail::{Directory, KeyedMessage, KeyedOutcome, Login, MailStore, ServiceHooks};
+use postdesk_contract::mail::{
+    Delivered, Directory, FlagChange, FolderState, KeyedMessage, KeyedOutcome, Login, MailStore, ServiceHooks,
+    StoredMessage,
+};
 use postdesk_contract::policy::{Envelope, PolicyExplanation};
 use postdesk_contract::settings::EffectiveSettings;
 use postdesk_contract::smtp::{MailServiceMonitor, SmtpConfig};
@@ -56,6 +59,40 @@ impl MailStore for Engine {
     }
     async fn message_bytes(&self, account: &str, folder: &str, uid: u32) -> Result<Vec<u8>> {
         Engine::message_bytes(self, account, folder, uid).await
+    }
+    async fn folders(&self, account: &str) -> Result<Vec<FolderState>> {
+        crate::folders::folders(self, account).await
+    }
+    async fn create_folder(&self, account: &str, name: &str) -> Result<FolderState> {
+        crate::folders::create_folder(self, account, name).await
+    }
+    async fn rename_folder(&self, account: &str, from: &str, to: &str) -> Result<FolderState> {
+        crate::folders::rename_folder(self, account, from, to).await
+    }
+    async fn delete_folder(&self, account: &str, name: &str) -> Result<()> {
+        crate::folders::delete_folder(self, account, name).await
+    }
+    async fn messages(&self, account: &str, folder: &str) -> Result<Vec<StoredMessage>> {
+        crate::folders::messages(self, account, folder).await
+    }
+    async fn append(&self, account: &str, folder: &str, raw: &[u8], flags: &[String]) -> Result<Delivered> {
+        crate::folders::append(self, account, folder, raw, flags).await
+    }
+    async fn store_flags(
+        &self,
+        account: &str,
+        folder: &str,
+        uids: &[u32],
+        change: FlagChange,
+        flags: &[String],
+    ) -> Result<Vec<StoredMessage>> {
+        crate::folders::store_flags(self, account, folder, uids, change, flags).await
+    }
+    async fn copy_messages(&self, account: &str, from: &str, uids: &[u32], to: &str) -> Result<Vec<(u32, u32)>> {
+        crate::folders::copy_messages(self, account, from, uids, to).await
+    }
+    async fn expunge(&self, account: &str, folder: &str, uids: Option<&[u32]>) -> Result<Vec<u32>> {
+        crate::folders::expunge(self, account, folder, uids).await
     }
 }
 

@@ -131,7 +131,7 @@ impl BlobStore {
         Ok(head)
     }
 
-    fn exists(&self, hash: &str) -> Result<bool> {
+    pub(crate) fn exists(&self, hash: &str) -> Result<bool> {
         Ok(self.path_of(hash)?.is_file())
     }
 

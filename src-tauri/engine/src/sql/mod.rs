@@ -23,6 +23,7 @@ pub(crate) mod batches;
 pub(crate) mod departments;
 pub(crate) mod dkim;
 pub(crate) mod domains;
+pub(crate) mod folders;
 pub(crate) mod login;
 pub(crate) mod mailbox;
 pub(crate) mod policy;

@@ -5,7 +5,7 @@ use crate::Result;
 use postdesk_contract::mail::STANDARD_FOLDERS;
 
 /// The current time as UNIX seconds, for UIDVALIDITY (a 32-bit non-zero number).
-fn uidvalidity() -> i64 {
+pub(crate) fn uidvalidity() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp().clamp(1, i64::from(u32::MAX))
 }
 
