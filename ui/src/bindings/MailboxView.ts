@@ -4,7 +4,7 @@ import type { ClientEndpoint } from "./ClientEndpoint";
 import type { FolderSummary } from "./FolderSummary";
 
 /**
- * "Enter mailbox": what an admin needs to open an account's mailbox (seed 001).
+ * "Enter mailbox": what an admin needs to open an account's mailbox.
  */
 export type MailboxView = { 
 /**

@@ -2,7 +2,7 @@
 import type { SmtpRateLimit } from "./SmtpRateLimit";
 
 /**
- * Limits per client address and the reverse-DNS requirement (SPEC E.7).
+ * Limits per client address and the reverse-DNS requirement.
  */
 export type SmtpConnectionPolicy = { 
 /**

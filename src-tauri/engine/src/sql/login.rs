@@ -28,10 +28,7 @@ pub(crate) async fn account(conn: &mut Conn, address: &str) -> Result<Option<Log
             lockout_threshold_sql()
         )
     });
-    Ok(sqlx::query_as(QUERY.as_str())
-    .bind(address)
-    .fetch_optional(conn)
-    .await?)
+    Ok(sqlx::query_as(QUERY.as_str()).bind(address).fetch_optional(conn).await?)
 }
 
 /// Clears an account's failed-login counter.

@@ -27,10 +27,7 @@ pub(crate) async fn settings(conn: &mut Conn, domain: &str) -> Result<Option<Set
             lockout_threshold_sql()
         )
     });
-    Ok(sqlx::query_as(QUERY.as_str())
-    .bind(domain)
-    .fetch_optional(conn)
-    .await?)
+    Ok(sqlx::query_as(QUERY.as_str()).bind(domain).fetch_optional(conn).await?)
 }
 
 /// A domain's pickup rules in order: pattern, target account's address.
@@ -107,10 +104,7 @@ pub(crate) async fn login_state(conn: &mut Conn, account_id: i64) -> Result<(i64
             lockout_threshold_sql()
         )
     });
-    Ok(sqlx::query_as(QUERY.as_str())
-    .bind(account_id)
-    .fetch_one(conn)
-    .await?)
+    Ok(sqlx::query_as(QUERY.as_str()).bind(account_id).fetch_one(conn).await?)
 }
 
 /// One folder of an account with its totals.
