@@ -757,7 +757,7 @@ fn role_table<'a>(b: &'a dyn Backend, import: &str) -> Vec<Row<'a>> {
         forbidden(b, ListDkimKeys { domain: d() }),
         forbidden(b, RemoveDkimKey { domain: d(), selector: "old".into() }),
         forbidden(b, ListAudit { domain: Some(d()), ..Default::default() }),
-        // ---- Batch settings, address book, policy (issue 5) --------------------------------
+        // ---- Batch settings, address book, policy --------------------------------
         forbidden(b, GetSettings { domain: d(), department: Some("Dept".into()), ..Default::default() }),
         forbidden(b, GetEffectiveSettings { address: acct() }),
         forbidden(
@@ -784,7 +784,7 @@ fn role_table<'a>(b: &'a dyn Backend, import: &str) -> Vec<Row<'a>> {
         forbidden(b, UndoBatch { domain: d(), id: 1 }),
         forbidden(b, ListAddressBook { domain: d() }),
         forbidden(b, ExplainPolicy { sender: "x@far.example".into(), recipients: vec![acct()], ..Default::default() }),
-        // ---- SMTP service admin (issue 7): server-wide, so a domain-limited admin is refused
+        // ---- SMTP service admin: server-wide, so a domain-limited admin is refused
         forbidden(b, GetSmtpSettings {}),
         forbidden(b, UpdateSmtpSettings::default()),
         forbidden(b, ListSmtpRules {}),

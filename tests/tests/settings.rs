@@ -1,5 +1,5 @@
-//! The `Backend` contract for batch settings, the address book and the policy explainer
-//! (issue 5): every test runs on the in-process backend and on the remote client against
+//! The `Backend` contract for batch settings, the address book and the policy explainer:
+//! every test runs on the in-process backend and on the remote client against
 //! the real server over TLS on loopback. The route-by-route 403 table for these
 //! operations is in `contract.rs` with all the others.
 

@@ -267,7 +267,7 @@ fn dns_keys_and_setup_against_a_real_dns_server() {
     out.assert_stderr_contains("some DNS checks fail");
 }
 
-// ---- Batch settings, address book, policy (issue 5) ------------------------------------
+// ---- Batch settings, address book, policy ------------------------------------
 
 #[test]
 fn settings_batches_and_policy_from_the_command_line() {

@@ -126,10 +126,10 @@ macro_rules! params {
     ($($params:tt)*) => { params!(@struct [Default] $($params)*); };
 }
 
-// Batch settings, address book and policy params (issue 5) live in their own file.
+// Batch settings, address book and policy params live in their own file.
 mod batch;
 pub use batch::*;
-// SMTP service admin params (issue 7).
+// SMTP service admin params.
 mod smtp;
 pub use smtp::*;
 
@@ -764,7 +764,7 @@ operations! {
     /// One page of the audit log.
     list_audit: Get "/api/audit" ListAudit => Listing<AuditEntry>, mutates = false;
 
-    // ---- Batch settings, address book, policy (issue 5) -------------------------------
+    // ---- Batch settings, address book, policy -------------------------------
     /// The overrides one level sets.
     get_settings: Get "/api/domains/{domain}/settings" GetSettings => LevelSettings, mutates = false;
     /// The settings in force for an account, with their sources.
@@ -784,7 +784,7 @@ operations! {
     /// What would happen to a message?
     explain_policy: Post "/api/policy/explain" ExplainPolicy => PolicyExplanation, mutates = false;
 
-    // ---- SMTP service admin (issue 7) ----------------------------------------------------
+    // ---- SMTP service admin ----------------------------------------------------
     /// The server-wide SMTP settings.
     get_smtp_settings: Get "/api/smtp/settings" GetSmtpSettings => SmtpSettings, mutates = false;
     /// Replaces the server-wide SMTP settings.

@@ -36,12 +36,12 @@ mod recycle;
 mod services;
 mod sql;
 mod store;
-// Batch settings, address book and policy explainer (issue 5).
+// Batch settings, address book and policy explainer.
 mod batches;
 mod ledger;
 mod policy;
 mod settings;
-// SMTP service admin: settings, black/white lists, status (issue 7).
+// SMTP service admin: settings, black/white lists, status.
 mod smtp;
 
 use std::path::{Path, PathBuf};
@@ -388,7 +388,7 @@ impl Backend for EngineBackend {
         audit::list(self, p).await
     }
 
-    // ---- Batch settings, address book, policy (issue 5) -------------------------------
+    // ---- Batch settings, address book, policy -------------------------------
     async fn get_settings(&self, p: GetSettings) -> Result<postdesk_contract::settings::LevelSettings> {
         settings::get(self, p).await
     }
@@ -423,7 +423,7 @@ impl Backend for EngineBackend {
         policy::explain(self, p).await
     }
 
-    // ---- SMTP service admin (issue 7) ----------------------------------------------------
+    // ---- SMTP service admin ----------------------------------------------------
     async fn get_smtp_settings(&self, p: GetSmtpSettings) -> Result<postdesk_contract::smtp::SmtpSettings> {
         smtp::get_settings(self, p).await
     }

@@ -1,4 +1,4 @@
-//! The recycle bin (seed 004): a deleted account keeps its address and its mail for the
+//! The recycle bin: a deleted account keeps its address and its mail for the
 //! domain's retention period; within it the account can be restored once, or its mail
 //! transferred into another mailbox; after it, [`Engine::purge_recycle_bin`] removes the
 //! account, its extra addresses and its mail for good.

@@ -1,4 +1,4 @@
-//! The SMTP service's admin side (issue 7, item 6): server-wide settings (one row), the
+//! The SMTP service's admin side: server-wide settings (one row), the
 //! black/white list rules (ordered, first match decides), their XLSX import/export, and
 //! the hooks the mail server uses.
 //!

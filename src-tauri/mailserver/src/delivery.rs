@@ -3,7 +3,7 @@
 //! The SMTP service answers 250 once a message is in the [`FileSpool`] (group-committed,
 //! one fdatasync per batch of concurrent messages). This task then moves spooled messages
 //! into the INBOX of every mailbox their recipients resolve to, in batches through
-//! [`Engine::deliver_batch`]: one blob write per message, one database transaction per
+//! `MailStore::deliver_batch`: one blob write per message, one database transaction per
 //! batch, and the message's queue id recorded in that transaction as its delivery key.
 //! Only after the transaction commits does the spool [finish](FileSpool::finish) the
 //! messages (and delete segments whose messages are all finished).

@@ -1,22 +1,23 @@
-//! Postdesk's mail server: the SMTP service ([`postdesk_smtp`]) wired to the organisation
-//! engine ([`postdesk_contract`]). Neither of those knows the other; this crate is the glue.
+//! Postdesk's mail server: the SMTP service ([`postdesk_smtp`]) wired to a backend through
+//! the contract's mail-service seam ([`postdesk_contract::mail`], held as
+//! `Arc<dyn MailBackend>`). Neither of those knows the other; this crate is the glue, and it
+//! does not depend on the engine (`serve` and the desktop app hand theirs in).
 //!
-//! * [`EngineDirectory`] — recipients as the engine resolves them (accounts, account
+//! * [`BackendDirectory`] — recipients as the backend resolves them (accounts, account
 //!   aliases, aliases, mail groups, pickup rules, catch-all) with the mailbox quota,
-//!   logins through [`Engine::verify_login`](postdesk_engine::Engine::verify_login) (failed
-//!   logins counted, locked at the domain's threshold) plus the account's effective SMTP
-//!   switch, the sender addresses of an account, our domains.
-//! * [`EnginePolicy`] — at RCPT, the engine's delivery-policy decision
-//!   ([`Engine::decide_policy`](postdesk_engine::Engine::decide_policy), the same loading as
-//!   `explain_policy`); a denial becomes a reply naming the rule and where its setting
-//!   comes from, counted under the rule's name.
+//!   logins through `Directory::verify_login` (failed logins counted, locked at the
+//!   domain's threshold) plus the account's effective SMTP switch, the sender addresses of
+//!   an account, our domains.
+//! * [`BackendPolicy`] — at RCPT, the backend's delivery-policy decision
+//!   (`Directory::decide_policy`, the same loading as `explain_policy`); a denial becomes a
+//!   reply naming the rule and where its setting comes from, counted under the rule's name.
 //! * Delivery — the SMTP crate's [`FileSpool`] stays the durable queue (250 only after
 //!   its group-committed fdatasync); [`delivery`] moves spooled messages into the
-//!   recipients' INBOXes with [`Engine::deliver_batch`](postdesk_engine::Engine::deliver_batch),
-//!   idempotent per queue id, and then lets the spool drop them.
-//! * [`live`] — the SMTP profile from the engine's stored settings and black/white list
-//!   rules, replaced in the running service after every stored change (no restart), and
-//!   the monitor that gives the engine the live status (`get_smtp_status`).
+//!   recipients' INBOXes with `MailStore::deliver_batch`, idempotent per queue id, and then
+//!   lets the spool drop them.
+//! * [`live`] — the SMTP profile from the backend's stored settings and black/white list
+//!   rules (`ServiceHooks`), replaced in the running service after every stored change (no
+//!   restart), and the monitor that gives the backend the live status (`get_smtp_status`).
 //! * [`MailServer`] — starts all of it on the configured listeners and stops it
 //!   gracefully (sessions storing a message finish, the spool is synced, delivery drains).
 #![forbid(unsafe_code)]

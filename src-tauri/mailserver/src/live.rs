@@ -1,9 +1,9 @@
 //! The SMTP profile from what the engine stores (settings and black/white list rules,
-//! [`Engine::smtp_config`]), kept current while the service runs, and the monitor that
+//! `ServiceHooks::smtp_config`), kept current while the service runs, and the monitor that
 //! reports the service's state back to the engine for `get_smtp_status`.
 //!
 //! Reload. The task started by [`spawn_reloader`] waits on the engine's change
-//! notification ([`Engine::subscribe_smtp_config`]); after every committed change it reads
+//! notification (`ServiceHooks::subscribe_smtp_config`); after every committed change it reads
 //! the configuration again, converts it and hands it to [`SmtpService::set_profile`]: new
 //! connections use it, open sessions from their next MAIL FROM. When reading or converting
 //! fails the old profile stays and the failure is logged; the next change tries again.
@@ -157,7 +157,7 @@ pub(crate) fn spawn_reloader(
     })
 }
 
-/// Reports the running service to the engine ([`Engine::set_mail_monitor`]).
+/// Reports the running service to the engine (`ServiceHooks::set_mail_monitor`).
 pub(crate) struct Monitor {
     pub service: Arc<SmtpService>,
     pub stats: Arc<Stats>,

@@ -22,7 +22,7 @@ pub struct MailServerOptions {
     pub listeners: Vec<(ListenerKind, SocketAddr)>,
     /// A host name replacing the stored one (`postdesk serve --smtp-hostname`); `None` =
     /// the host name of the stored SMTP settings. Everything else of the profile comes from
-    /// the engine ([`Engine::smtp_config`]) and follows its changes while running.
+    /// the engine (`ServiceHooks::smtp_config`) and follows its changes while running.
     pub hostname: Option<String>,
     /// The spool folder (the durable queue between 250 and the mailboxes).
     pub spool_dir: PathBuf,

@@ -1,10 +1,12 @@
-//! Postdesk's server: the admin HTTP API (and, in later parts, the mail services).
+//! Postdesk's admin HTTP API server.
 //!
 //! The API is a thin mapping of the [`Backend`] trait: one route per operation of the
 //! table in `postdesk_contract::api`, mounted by walking it, so routes cannot drift from the
-//! trait. Each request authenticates its bearer token to a `Caller` and runs the
-//! operation on a `LocalBackend` acting as that caller, so role checks are the engine's
-//! and identical for the desktop app, the CLI and HTTP.
+//! trait. Each request authenticates its bearer token to a `Caller` through the contract's
+//! [`Authority`](postdesk_contract::api::Authority) and runs the operation on the backend it
+//! gives for that caller (the engine's role-checked `LocalBackend` in `serve` and the app),
+//! so role checks are identical for the desktop app, the CLI and HTTP. This crate does not
+//! depend on the engine.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -44,7 +44,7 @@ impl Session {
         Ok(())
     }
 
-    /// MAIL FROM (RFC 5321 §4.1.1.2) with the sender checks of SPEC E.1, E.5–E.8.
+    /// MAIL FROM (RFC 5321 §4.1.1.2) with the sender checks of the profile (AUTH and sender match, lists, sender policy, SPF).
     pub(super) async fn mail(&mut self, from: MailFrom<String>) -> Flow {
         if self.helo.is_none() {
             return self.protocol_error(canned::bad_sequence("Send EHLO or HELO first"));
