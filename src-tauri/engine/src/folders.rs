@@ -457,22 +457,10 @@ mod tests {
 
     use super::*;
     use crate::api::*;
+    use crate::testing::engine_with;
     use crate::{Backend, ErrorCode};
 
     const ANN: &str = "ann@example.com";
-
-    /// An engine with `example.com` and accounts of 1 MiB quota each.
-    async fn engine_with(addresses: &[&str]) -> Engine {
-        let engine = Engine::open_in_memory().await.unwrap();
-        let b = engine.local_backend();
-        b.create_domain(CreateDomain { domain: "example.com".into(), ..Default::default() }).await.unwrap();
-        for a in addresses {
-            b.create_account(CreateAccount { address: a.to_string(), quota_mb: Some(1), ..Default::default() })
-                .await
-                .unwrap();
-        }
-        engine
-    }
 
     fn store(engine: &Engine) -> &dyn MailStore {
         engine

@@ -459,6 +459,26 @@ impl Backend for EngineBackend {
     }
 }
 
+/// What the engine's unit tests share.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::api::{CreateAccount, CreateDomain};
+    use crate::{Backend, Engine};
+
+    /// An in-memory engine with `example.com` and an account of 1 MiB quota per address.
+    pub(crate) async fn engine_with(addresses: &[&str]) -> Engine {
+        let engine = Engine::open_in_memory().await.unwrap();
+        let b = engine.local_backend();
+        b.create_domain(CreateDomain { domain: "example.com".into(), ..Default::default() }).await.unwrap();
+        for a in addresses {
+            b.create_account(CreateAccount { address: a.to_string(), quota_mb: Some(1), ..Default::default() })
+                .await
+                .unwrap();
+        }
+        engine
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -388,28 +388,8 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::*;
+    use crate::testing::engine_with;
     use crate::{Backend, ErrorCode};
-
-    async fn engine_with(addresses: &[&str]) -> Engine {
-        let engine = Engine::open_in_memory().await.unwrap();
-        let b = engine.local_backend();
-        b.create_domain(CreateDomain { domain: "example.com".into(), limits: None, group: None }).await.unwrap();
-        for a in addresses {
-            b.create_account(CreateAccount {
-                address: a.to_string(),
-                display_name: None,
-                department: None,
-                notes: None,
-                password: None,
-                force_password_change: None,
-                quota_mb: Some(1),
-            })
-            .await
-            .unwrap();
-        }
-        engine
-    }
 
     #[tokio::test]
     async fn delivered_messages_are_stored_once_per_content_with_growing_uids() {

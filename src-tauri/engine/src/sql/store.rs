@@ -152,27 +152,10 @@ pub(crate) async fn blob_used(conn: &mut Conn, hash: &str) -> Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::*;
-    use crate::{Backend, Engine};
 
     #[tokio::test]
     async fn the_running_total_of_used_bytes_follows_every_change() {
-        let engine = Engine::open_in_memory().await.unwrap();
-        let b = engine.local_backend();
-        b.create_domain(CreateDomain { domain: "example.com".into(), limits: None, group: None }).await.unwrap();
-        for a in ["ann@example.com", "bob@example.com"] {
-            b.create_account(CreateAccount {
-                address: a.to_string(),
-                display_name: None,
-                department: None,
-                notes: None,
-                password: None,
-                force_password_change: None,
-                quota_mb: Some(1),
-            })
-            .await
-            .unwrap();
-        }
+        let engine = crate::testing::engine_with(&["ann@example.com", "bob@example.com"]).await;
         let total = |address: &'static str| {
             let engine = engine.clone();
             async move {
