@@ -70,7 +70,7 @@ fn deciding(explanation: &PolicyExplanation, d: &RecipientDecision) -> Option<(S
         .accounts
         .iter()
         .find(|a| a.address == setting.account)
-        .map(|a| a.values.source(setting.key).label.clone())
+        .map(|a| a.values.source(setting.key).label.to_string())
         .unwrap_or_else(|| "built-in default".into());
     Some((setting.account.clone(), setting.key.as_str().to_string(), source))
 }

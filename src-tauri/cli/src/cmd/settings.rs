@@ -120,7 +120,7 @@ pub async fn run(b: &dyn Backend, cmd: &SettingsCmd, json: bool) -> Result<()> {
                 t.row(vec![
                     key.as_str().into(),
                     show_value(*key, &effective_json(&e.values, *key)),
-                    e.values.source(*key).label.clone(),
+                    e.values.source(*key).label.to_string(),
                 ]);
             }
             print_list(json, &e, t, None)?;
@@ -157,7 +157,7 @@ pub async fn run(b: &dyn Backend, cmd: &SettingsCmd, json: bool) -> Result<()> {
                     key.as_str().into(),
                     here,
                     show_value(*key, &effective_json(&level.inherited, *key)),
-                    level.inherited.source(*key).label.clone(),
+                    level.inherited.source(*key).label.to_string(),
                 ]);
             }
             print_list(json, &level, t, None)
