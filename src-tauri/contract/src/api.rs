@@ -624,10 +624,6 @@ impl<B> RoleChecked<B> {
     pub fn caller(&self) -> &Caller {
         &self.caller
     }
-    /// The backend inside (unchecked).
-    pub fn inner(&self) -> &B {
-        &self.inner
-    }
 }
 
 operations! {

@@ -334,7 +334,7 @@ pub(crate) async fn set_password(b: &EngineBackend, p: SetPassword) -> Result<()
     if before.status == AccountStatus::Deleted {
         return Err(Error::conflict(format!("{} is in the recycle bin; restore it first", before.address)));
     }
-    sql::accounts::set_password(&mut tx, id, &hash, p.force_password_change, now()).await?;
+    sql::accounts::set_password(&mut tx, id, &hash, p.force_password_change, &now()).await?;
     let redacted = |a: &Account| serde_json::json!({ "has_password": a.has_password, "status": a.status, "force_password_change": a.force_password_change });
     let (_, _, after) = load(&mut tx, &addr).await?;
     let change = Change { action: SetPassword::NAME, domain: Some(&addr.domain), target: &after.address };

@@ -66,16 +66,6 @@ async fn scope(
     Ok((pages, domains))
 }
 
-async fn insert_admin(
-    conn: &mut Conn,
-    name: &str,
-    role: Role,
-    pages: &[Page],
-    domains: &Option<Vec<String>>,
-) -> Result<()> {
-    sql::admins::insert(conn, name, role, pages, domains, &now()).await
-}
-
 pub(crate) async fn list(b: &EngineBackend, _: ListAdmins) -> Result<Vec<Admin>> {
     b.caller.require_owner()?;
     sql::admins::list(&mut *b.engine.read().await?).await
@@ -92,7 +82,7 @@ pub(crate) async fn create(b: &EngineBackend, p: CreateAdmin) -> Result<Admin> {
         return Err(Error::conflict(format!("admin {name} already exists")).with_field("name"));
     }
     let (pages, domains) = scope(&mut tx, p.role, p.pages, p.domains).await?;
-    insert_admin(&mut tx, &name, p.role, &pages, &domains).await?;
+    sql::admins::insert(&mut tx, &name, p.role, &pages, &domains, &now()).await?;
     let admin = load(&mut tx, &name).await?;
     let change = Change { action: CreateAdmin::NAME, domain: None, target: &name };
     audit::record::<(), _>(&mut tx, &b.caller.name, change, None, Some(&admin)).await?;
@@ -187,7 +177,7 @@ impl Engine {
         if admins > 0 {
             return Ok(None);
         }
-        insert_admin(&mut tx, "owner", Role::Owner, &Page::ALL, &None).await?;
+        sql::admins::insert(&mut tx, "owner", Role::Owner, &Page::ALL, &None, &now()).await?;
         let admin = load(&mut tx, "owner").await?;
         let token = insert_token(&mut tx, "owner", "created on first start").await?;
         let change = Change { action: CreateAdmin::NAME, domain: None, target: "owner" };

@@ -273,7 +273,7 @@ pub(crate) async fn reset_passwords(b: &EngineBackend, p: ResetPasswords) -> Res
     let mut unlocked = Vec::new();
     for (id, hash) in &hashes {
         let Some((address, status)) = current.get(id) else { continue };
-        sql::batches::reset_password(&mut tx, *id, hash, p.force_password_change, &at).await?;
+        sql::accounts::set_password(&mut tx, *id, hash, p.force_password_change, &at).await?;
         reset.push(address.clone());
         if status == "locked" {
             unlocked.push(address.clone());

@@ -181,17 +181,6 @@ pub struct EngineBackend {
     caller: Caller,
 }
 
-impl EngineBackend {
-    /// The engine underneath.
-    pub fn engine(&self) -> &Engine {
-        &self.engine
-    }
-    /// Who this backend acts as.
-    pub fn caller(&self) -> &Caller {
-        &self.caller
-    }
-}
-
 /// Looks up a domain row by canonical name.
 pub(crate) async fn domain_id(conn: &mut sql::Conn, domain: &str) -> Result<i64> {
     sql::domains::id_by_name(conn, domain)

@@ -230,7 +230,7 @@ pub(crate) async fn set_password(
     id: i64,
     hash: &str,
     force_password_change: Option<bool>,
-    at: String,
+    at: &str,
 ) -> Result<()> {
     sqlx::query(
         "UPDATE accounts SET password_hash = ?, force_password_change = coalesce(?, force_password_change),

@@ -215,23 +215,6 @@ pub(crate) async fn live_accounts(conn: &mut Conn, ids: &[i64], domain: i64) -> 
     .await?)
 }
 
-/// Sets an account's password hash (resetting its failed logins and unlocking it), and
-/// whether it must change the password at its next logon when `force` is given.
-pub(crate) async fn reset_password(conn: &mut Conn, id: i64, hash: &str, force: Option<bool>, at: &str) -> Result<()> {
-    sqlx::query(
-        "UPDATE accounts SET password_hash = ?, force_password_change = coalesce(?, force_password_change),
-                failed_logins = 0, status = CASE WHEN status = 'locked' THEN 'active' ELSE status END, updated_at = ?
-             WHERE id = ?",
-    )
-    .bind(hash)
-    .bind(force)
-    .bind(at)
-    .bind(id)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 /// Clears the security questions of the accounts `ids` that have them set; returns the
 /// addresses of those it cleared.
 pub(crate) async fn clear_security_questions(conn: &mut Conn, at: &str, ids: &[i64]) -> Result<Vec<String>> {
