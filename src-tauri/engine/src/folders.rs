@@ -38,6 +38,10 @@ const MAX_FOLDER_NAME: usize = 255;
 /// The longest keyword, in bytes.
 const MAX_KEYWORD: usize = 255;
 
+/// The most keywords one message keeps, so a client cannot grow a message's flags (read
+/// with every listing) without bound.
+const MAX_KEYWORDS: usize = 64;
+
 /// The IMAP system flags that are stored, in their stored order (RFC 9051 §2.3.2).
 const SYSTEM_FLAGS: [&str; 5] = ["\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft"];
 
@@ -89,6 +93,15 @@ impl Flags {
         }
         if !self.keywords.iter().any(|k| k == flag) {
             self.keywords.push(flag.to_string());
+        }
+        self.within_limit()
+    }
+
+    fn within_limit(&self) -> Result<()> {
+        if self.keywords.len() > MAX_KEYWORDS {
+            return Err(
+                Error::limit_exceeded(format!("a message keeps at most {MAX_KEYWORDS} keywords")).with_field("flags")
+            );
         }
         Ok(())
     }
@@ -389,6 +402,7 @@ pub(crate) async fn store_flags(
     for message in &mut changed {
         let mut now = Flags::parse_stored(&message.flags);
         now.change(change, &given);
+        now.within_limit()?;
         let stored = now.stored();
         if stored != message.flags {
             db::set_flags(&mut tx, folder.id, message.uid, &stored).await?;
@@ -491,6 +505,9 @@ mod tests {
             let err = Flags::requested(&flags(&[bad])).unwrap_err();
             assert_eq!(err.code, ErrorCode::Validation, "{bad}");
         }
+        let many: Vec<String> = (0..=MAX_KEYWORDS).map(|i| format!("$k{i}")).collect();
+        assert_eq!(Flags::requested(&many).unwrap_err().code, ErrorCode::LimitExceeded);
+        assert!(Flags::requested(&many[..MAX_KEYWORDS]).is_ok());
     }
 
     #[tokio::test]
@@ -720,6 +737,15 @@ mod tests {
         assert_eq!(err.code, ErrorCode::NotFound);
         let err = s.store_flags(ANN, "INBOX", &[1], FlagChange::Add, &flags(&["\\Bogus"])).await.unwrap_err();
         assert_eq!(err.code, ErrorCode::Validation);
+
+        // Adding keywords past the limit refuses the whole change: nothing is stored.
+        let half: Vec<String> = (0..MAX_KEYWORDS / 2 + 1).map(|i| format!("$a{i}")).collect();
+        let other: Vec<String> = (0..MAX_KEYWORDS / 2 + 1).map(|i| format!("$b{i}")).collect();
+        s.store_flags(ANN, "INBOX", &[1, 3], FlagChange::Add, &half).await.unwrap();
+        let before = s.messages(ANN, "INBOX").await.unwrap();
+        let err = s.store_flags(ANN, "INBOX", &[1, 3], FlagChange::Add, &other).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::LimitExceeded);
+        assert_eq!(s.messages(ANN, "INBOX").await.unwrap(), before);
     }
 
     #[tokio::test]
