@@ -388,7 +388,10 @@ async fn batches_of_accounts_are_all_or_nothing(h: Harness) {
     assert_eq!(h.owner.create_accounts(ok).await.unwrap().created, 3);
     let a = h.owner.get_account(GetAccount { address: "a@example.com".into() }).await.unwrap();
     assert_eq!((a.department.as_deref(), a.has_password), (Some("Ops"), true));
-    assert!(matches!(h.engine.verify_login("c@example.com", "Batch pass 2").await.unwrap(), Login::Accepted { .. }));
+    assert!(matches!(
+        h.engine.verify_login(smtp_login("c@example.com", "Batch pass 2")).await.unwrap(),
+        Login::Accepted { .. }
+    ));
     let entry = &h
         .owner
         .list_audit(ListAudit { action: Some("create_accounts".into()), ..Default::default() })
@@ -418,18 +421,18 @@ async fn passwords_are_write_only(h: Harness) {
 
     // Wrong passwords lock the account at the threshold; a reset unlocks it.
     assert!(matches!(
-        h.engine.verify_login("ann@example.com", "Initial pass 1").await.unwrap(),
+        h.engine.verify_login(smtp_login("ann@example.com", "Initial pass 1")).await.unwrap(),
         Login::Accepted { .. }
     ));
     for _ in 0..DEFAULT_LOCKOUT_THRESHOLD {
-        let r = h.engine.verify_login("ann@example.com", "wrong guess").await.unwrap();
+        let r = h.engine.verify_login(smtp_login("ann@example.com", "wrong guess")).await.unwrap();
         assert_eq!(r, Login::Refused(LoginRefusal::WrongCredentials));
     }
     assert_eq!(
         h.owner.get_account(GetAccount { address: "ann@example.com".into() }).await.unwrap().status,
         AccountStatus::Locked
     );
-    let r = h.engine.verify_login("ann@example.com", "Initial pass 1").await.unwrap();
+    let r = h.engine.verify_login(smtp_login("ann@example.com", "Initial pass 1")).await.unwrap();
     assert_eq!(r, Login::Refused(LoginRefusal::Locked), "even the right password is refused while locked");
     let reset = SetPassword {
         address: "ann@example.com".into(),
@@ -439,14 +442,14 @@ async fn passwords_are_write_only(h: Harness) {
     h.owner.set_password(reset).await.unwrap();
     let a = h.owner.get_account(GetAccount { address: "ann@example.com".into() }).await.unwrap();
     assert_eq!((a.status, a.force_password_change, a.has_password), (AccountStatus::Active, true, true));
-    let r = h.engine.verify_login("ANN@example.com", "Second pass 2").await.unwrap();
+    let r = h.engine.verify_login(smtp_login("ANN@example.com", "Second pass 2")).await.unwrap();
     assert_eq!(r, Login::Accepted { address: "ann@example.com".into(), force_password_change: true });
     assert_eq!(
-        h.engine.verify_login("ann@example.com", "Initial pass 1").await.unwrap(),
+        h.engine.verify_login(smtp_login("ann@example.com", "Initial pass 1")).await.unwrap(),
         Login::Refused(LoginRefusal::WrongCredentials)
     );
     assert_eq!(
-        h.engine.verify_login("nobody@example.com", "x").await.unwrap(),
+        h.engine.verify_login(smtp_login("nobody@example.com", "x")).await.unwrap(),
         Login::Refused(LoginRefusal::WrongCredentials)
     );
     let bad = SetPassword {
@@ -1037,4 +1040,14 @@ async fn dkim_keys_rotate_and_never_show_the_private_key(h: Harness) {
     let audit = h.owner.list_audit(ListAudit { limit: Some(100), ..Default::default() }).await.unwrap();
     let text = format!("{}{}", serde_json::to_string(&keys).unwrap(), serde_json::to_string(&audit).unwrap());
     assert!(!text.contains("PRIVATE KEY"), "{text}");
+}
+
+/// A login attempt over SMTP from loopback.
+fn smtp_login<'a>(login: &'a str, password: &'a str) -> postdesk_contract::mail::LoginAttempt<'a> {
+    postdesk_contract::mail::LoginAttempt {
+        login,
+        password,
+        service: postdesk_contract::mail::LoginService::Smtp,
+        client: std::net::Ipv4Addr::LOCALHOST.into(),
+    }
 }

@@ -184,7 +184,7 @@ async fn imports_of_5000_rows_create_departments_and_report_progress(h: Harness)
         ("=HYPERLINK(\"x\")", false, false)
     );
     assert_eq!(
-        h.engine.verify_login("user0003@example.com", "Import pass 3").await.unwrap(),
+        h.engine.verify_login(smtp_login("user0003@example.com", "Import pass 3")).await.unwrap(),
         Login::Accepted { address: "user0003@example.com".into(), force_password_change: true }
     );
     let entry = &h
@@ -608,15 +608,15 @@ async fn lockout_follows_the_domain_threshold_and_a_reset_unlocks(h: Harness) {
     h.owner.update_mailbox_settings(set(3)).await.unwrap();
     for _ in 0..2 {
         assert_eq!(
-            h.engine.verify_login("ann@example.com", "wrong").await.unwrap(),
+            h.engine.verify_login(smtp_login("ann@example.com", "wrong")).await.unwrap(),
             Login::Refused(LoginRefusal::WrongCredentials)
         );
     }
     let view = h.owner.get_mailbox(GetMailbox { address: "ann@example.com".into() }).await.unwrap();
     assert_eq!((view.failed_logins, view.lockout_threshold, view.status), (2, 3, AccountStatus::Active));
-    h.engine.verify_login("ann@example.com", "wrong").await.unwrap();
+    h.engine.verify_login(smtp_login("ann@example.com", "wrong")).await.unwrap();
     assert_eq!(
-        h.engine.verify_login("ann@example.com", "Right pass 1").await.unwrap(),
+        h.engine.verify_login(smtp_login("ann@example.com", "Right pass 1")).await.unwrap(),
         Login::Refused(LoginRefusal::Locked),
         "locked at the domain's threshold of 3"
     );
@@ -631,7 +631,7 @@ async fn lockout_follows_the_domain_threshold_and_a_reset_unlocks(h: Harness) {
         .await
         .unwrap();
     assert_eq!(
-        h.engine.verify_login("ann@example.com", "Reset pass 2").await.unwrap(),
+        h.engine.verify_login(smtp_login("ann@example.com", "Reset pass 2")).await.unwrap(),
         Login::Accepted { address: "ann@example.com".into(), force_password_change: true }
     );
 }
@@ -805,4 +805,14 @@ async fn roles_apply_to_mailbox_management(h: Harness) {
         "accounts page",
     );
     assert_eq!(h.owner.list_accounts(list_accounts("example.com")).await.unwrap().total, 2);
+}
+
+/// A login attempt over SMTP from loopback.
+fn smtp_login<'a>(login: &'a str, password: &'a str) -> postdesk_contract::mail::LoginAttempt<'a> {
+    postdesk_contract::mail::LoginAttempt {
+        login,
+        password,
+        service: postdesk_contract::mail::LoginService::Smtp,
+        client: std::net::Ipv4Addr::LOCALHOST.into(),
+    }
 }

@@ -5,6 +5,7 @@
 
 use postdesk_contract::ErrorCode;
 use postdesk_contract::api::*;
+use postdesk_contract::mail::{LoginAttempt, LoginService};
 use postdesk_contract::model::*;
 use postdesk_contract::policy::{ClientProtocol, PolicyExplanation, PolicyRule};
 use postdesk_contract::settings::*;
@@ -306,12 +307,12 @@ async fn a_department_batch_is_one_transaction_and_one_audit_entry(h: Harness) {
     let batch = out.batch.unwrap();
     assert_eq!((batch.accounts, batch.undo), (41, UndoState::NotUndoable), "{batch:?}");
     assert_eq!(h.audit_count().await, before + 2);
-    assert!(matches!(
-        h.engine.verify_login("user07@example.com", "Fresh start 42").await.unwrap(),
-        Login::Accepted { force_password_change: true, .. }
-    ));
+    // The new password is right, and POP3 (which SMTP's switch-off in Sales leaves on)
+    // refuses it until the user changes it.
+    let pop3 = LoginAttempt { service: LoginService::Pop3, ..smtp_login("user07@example.com", "Fresh start 42") };
+    assert_eq!(h.engine.verify_login(pop3).await.unwrap(), Login::Refused(LoginRefusal::PasswordChangeRequired));
     assert_eq!(
-        h.engine.verify_login("bob@example.com", "Fresh start 42").await.unwrap(),
+        h.engine.verify_login(smtp_login("bob@example.com", "Fresh start 42")).await.unwrap(),
         Login::Refused(LoginRefusal::WrongCredentials),
         "bob is in Sales, above the target"
     );
@@ -327,7 +328,7 @@ async fn password_resets_unlock_and_are_not_undoable(h: Harness) {
     };
     h.owner.create_account(p).await.unwrap();
     for _ in 0..5 {
-        h.engine.verify_login("eve@example.com", "wrong").await.unwrap();
+        h.engine.verify_login(smtp_login("eve@example.com", "wrong")).await.unwrap();
     }
     let status = |a: &str| {
         let a = a.to_string();
@@ -364,7 +365,7 @@ async fn password_resets_unlock_and_are_not_undoable(h: Harness) {
     assert!(batch.summary.contains("reset 2 passwords, unlocked 1"), "{}", batch.summary);
     assert_eq!(status("eve@example.com").await, AccountStatus::Active);
     assert!(matches!(
-        h.engine.verify_login("eve@example.com", "Good password 9").await.unwrap(),
+        h.engine.verify_login(smtp_login("eve@example.com", "Good password 9")).await.unwrap(),
         Login::Accepted { force_password_change: false, .. }
     ));
     refused(
@@ -537,10 +538,10 @@ async fn lockout_threshold_is_a_domain_setting(h: Harness) {
     h.owner.update_settings(set(BatchTarget::Domain, serde_json::json!({ "lockout_threshold": 2 }))).await.unwrap();
     assert_eq!(effective(&h, "ann@example.com").await.lockout_threshold.value, 2);
     for _ in 0..2 {
-        h.engine.verify_login("ann@example.com", "wrong").await.unwrap();
+        h.engine.verify_login(smtp_login("ann@example.com", "wrong")).await.unwrap();
     }
     assert_eq!(
-        h.engine.verify_login("ann@example.com", "Right password 1").await.unwrap(),
+        h.engine.verify_login(smtp_login("ann@example.com", "Right password 1")).await.unwrap(),
         Login::Refused(LoginRefusal::Locked)
     );
 }
@@ -749,4 +750,14 @@ async fn helpdesk_may_look_and_explain_but_not_change_settings(h: Harness) {
         ErrorCode::PermissionDenied,
         "policy page",
     );
+}
+
+/// A login attempt over SMTP from loopback.
+fn smtp_login<'a>(login: &'a str, password: &'a str) -> postdesk_contract::mail::LoginAttempt<'a> {
+    postdesk_contract::mail::LoginAttempt {
+        login,
+        password,
+        service: postdesk_contract::mail::LoginService::Smtp,
+        client: std::net::Ipv4Addr::LOCALHOST.into(),
+    }
 }

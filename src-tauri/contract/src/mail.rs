@@ -39,6 +39,24 @@ pub enum LoginRefusal {
     Locked,
     /// Disabled or deleted by an admin.
     Disabled,
+    /// The password is right, but the account's settings switch this service off.
+    ServiceDisabled,
+    /// The password is right, but the admin asked for a new one at first logon: the user
+    /// must change it before reading mail (IMAP and POP3; SMTP sends meanwhile).
+    PasswordChangeRequired,
+}
+
+impl LoginRefusal {
+    /// Its name in the login log.
+    pub fn name(self) -> &'static str {
+        match self {
+            LoginRefusal::WrongCredentials => "wrong_credentials",
+            LoginRefusal::Locked => "locked",
+            LoginRefusal::Disabled => "disabled",
+            LoginRefusal::ServiceDisabled => "service_disabled",
+            LoginRefusal::PasswordChangeRequired => "password_change_required",
+        }
+    }
 }
 
 /// The outcome of a login attempt.
@@ -53,6 +71,48 @@ pub enum Login {
     },
     /// Refused.
     Refused(LoginRefusal),
+}
+
+/// One row of the login log, newest first when listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoginRecord {
+    /// When (RFC 3339 UTC).
+    pub at: String,
+    /// `smtp`, `imap`, `pop3`.
+    pub service: String,
+    /// The name the client gave.
+    pub login: String,
+    /// The account it named, when it named one.
+    pub account: Option<String>,
+    /// The client's address.
+    pub client: String,
+    /// `accepted` or `refused`.
+    pub outcome: String,
+    /// Why: `accepted`, `wrong_password`, `unknown_address`, `locked`, `service_disabled`, …
+    pub reason: String,
+}
+
+/// One login attempt for [`Directory::verify_login`].
+#[derive(Clone, Copy)]
+pub struct LoginAttempt<'a> {
+    /// The name the client gave (an address, or an alias of it).
+    pub login: &'a str,
+    /// The password (never logged).
+    pub password: &'a str,
+    /// The service logged in to.
+    pub service: LoginService,
+    /// The client's address.
+    pub client: std::net::IpAddr,
+}
+
+impl std::fmt::Debug for LoginAttempt<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginAttempt")
+            .field("login", &self.login)
+            .field("service", &self.service)
+            .field("client", &self.client)
+            .finish_non_exhaustive()
+    }
 }
 
 /// One message for [`MailStore::deliver_batch`].
@@ -107,6 +167,9 @@ pub struct FolderState {
     pub unseen: u32,
     /// Bytes of its messages.
     pub bytes: u64,
+    /// HIGHESTMODSEQ (RFC 7162): the largest mod-sequence of any change in the folder
+    /// (a message added, flagged or expunged); it only grows.
+    pub highest_modseq: u64,
 }
 
 /// One stored message's metadata, in UID order within its folder.
@@ -120,6 +183,61 @@ pub struct StoredMessage {
     pub received_at: String,
     /// IMAP system flags and keywords (`\Seen`, `\Flagged`, `$Junk`), in a stable order.
     pub flags: Vec<String>,
+    /// Its mod-sequence (RFC 7162): moves whenever it is added or its flags change.
+    pub modseq: u64,
+}
+
+/// What [`MailStore::store_flags`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlagsStored {
+    /// The messages asked for that exist and were not skipped, with their state afterwards
+    /// (for the untagged FETCH replies).
+    pub messages: Vec<StoredMessage>,
+    /// UIDs left unchanged because their mod-sequence was past `unchanged_since`
+    /// (CONDSTORE's `[MODIFIED …]`).
+    pub modified: Vec<u32>,
+}
+
+/// A mailbox's storage use and its limit (IMAP QUOTA, the portal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    /// Bytes stored.
+    pub used: u64,
+    /// Bytes allowed by the account's quota.
+    pub limit: u64,
+}
+
+/// A folder changed (a message added, flagged, expunged; the folder created, renamed or
+/// deleted): sessions with the folder open look again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailboxChange {
+    /// The account's own canonical address.
+    pub account: String,
+    /// The folder (`None`: the folder list changed).
+    pub folder: Option<String>,
+}
+
+/// Which service a login is for, for the login log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoginService {
+    /// SMTP AUTH.
+    Smtp,
+    /// IMAP LOGIN/AUTHENTICATE.
+    Imap,
+    /// POP3 USER/PASS, AUTH.
+    Pop3,
+}
+
+impl LoginService {
+    /// Its name in logs and the settings (`smtp`, `imap`, `pop3`).
+    pub fn name(self) -> &'static str {
+        match self {
+            LoginService::Smtp => "smtp",
+            LoginService::Imap => "imap",
+            LoginService::Pop3 => "pop3",
+        }
+    }
 }
 
 /// How [`MailStore::store_flags`] changes flags (IMAP `STORE FLAGS`, `+FLAGS`, `-FLAGS`).
@@ -144,8 +262,9 @@ pub trait Directory: Send + Sync {
     async fn resolve_recipient(&self, address: &str) -> Result<Resolution>;
 
     /// Checks a mailbox password. A wrong one counts towards the domain's lockout
-    /// threshold, and reaching it locks the account (audited).
-    async fn verify_login(&self, login: &str, password: &str) -> Result<Login>;
+    /// threshold, and reaching it locks the account (audited). Every attempt, accepted or
+    /// not, goes into the login log with its service, client and reason.
+    async fn verify_login(&self, attempt: LoginAttempt<'_>) -> Result<Login>;
 
     /// The settings in force for an account (service switches, send/receive rules).
     async fn effective_settings(&self, address: &str) -> Result<EffectiveSettings>;
@@ -212,7 +331,9 @@ pub trait MailStore: Send + Sync {
     async fn append(&self, account: &str, folder: &str, raw: &[u8], flags: &[String]) -> Result<Delivered>;
 
     /// Changes flags of the given UIDs (missing UIDs skipped, as another session may have
-    /// expunged them); returns their state afterwards, for the untagged FETCH replies.
+    /// expunged them); returns their state afterwards, for the untagged FETCH replies. With
+    /// `unchanged_since` (CONDSTORE), a message whose mod-sequence is past it is left alone
+    /// and reported in [`FlagsStored::modified`].
     async fn store_flags(
         &self,
         account: &str,
@@ -220,7 +341,8 @@ pub trait MailStore: Send + Sync {
         uids: &[u32],
         change: FlagChange,
         flags: &[String],
-    ) -> Result<Vec<StoredMessage>>;
+        unchanged_since: Option<u64>,
+    ) -> Result<FlagsStored>;
 
     /// Copies messages (new UIDs there, same flags and date, missing UIDs skipped); returns
     /// (source UID, new UID) pairs for UIDPLUS `COPYUID`. The quota applies to the copies.
@@ -230,6 +352,25 @@ pub trait MailStore: Send + Sync {
     /// `UID EXPUNGE`); returns the UIDs removed, for the untagged EXPUNGE replies. Their
     /// UIDs are never handed out again.
     async fn expunge(&self, account: &str, folder: &str, uids: Option<&[u32]>) -> Result<Vec<u32>>;
+
+    /// Moves messages (IMAP MOVE, RFC 6851) in one transaction: new UIDs in `to`, same
+    /// flags and date, gone from `from`; returns (source UID, new UID) pairs. Missing UIDs
+    /// are skipped.
+    async fn move_messages(&self, account: &str, from: &str, uids: &[u32], to: &str) -> Result<Vec<(u32, u32)>>;
+
+    /// The folders the account subscribed to (IMAP LSUB, `LIST (SUBSCRIBED)`), by name.
+    async fn subscriptions(&self, account: &str) -> Result<Vec<String>>;
+
+    /// Subscribes to or unsubscribes from a folder name (which need not exist, RFC 9051
+    /// §6.3.7).
+    async fn set_subscribed(&self, account: &str, name: &str, subscribed: bool) -> Result<()>;
+
+    /// The mailbox's storage use and limit.
+    async fn quota(&self, account: &str) -> Result<Quota>;
+
+    /// Changes to any mailbox, sent after they commit. A receiver that lags behind gets
+    /// `Lagged` and must look at everything again.
+    fn watch_mailboxes(&self) -> tokio::sync::broadcast::Receiver<MailboxChange>;
 }
 
 /// The mail service's side of the admin API.

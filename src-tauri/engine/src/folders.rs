@@ -20,7 +20,9 @@
 
 use std::sync::Arc;
 
-use postdesk_contract::mail::{Delivered, FlagChange, FolderState, STANDARD_FOLDERS, StoredMessage};
+use postdesk_contract::mail::{
+    Delivered, FlagChange, FlagsStored, FolderState, MailboxChange, Quota, STANDARD_FOLDERS, StoredMessage,
+};
 
 use crate::model::AccountStatus;
 use crate::sql::folders::{self as db, Account, Message};
@@ -41,6 +43,9 @@ const MAX_KEYWORD: usize = 255;
 /// The most keywords one message keeps, so a client cannot grow a message's flags (read
 /// with every listing) without bound.
 const MAX_KEYWORDS: usize = 64;
+
+/// The most folders one mailbox has, and the most names it subscribes to.
+const MAX_FOLDERS: i64 = 1000;
 
 /// The IMAP system flags that are stored, in their stored order (RFC 9051 §2.3.2).
 const SYSTEM_FLAGS: [&str; 5] = ["\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft"];
@@ -210,6 +215,20 @@ fn stored_message(m: &Message) -> StoredMessage {
         size: m.size as u64,
         received_at: m.received_at.clone(),
         flags: Flags::parse_stored(&m.flags).list(),
+        modseq: m.modseq as u64,
+    }
+}
+
+impl Engine {
+    /// Tells the IMAP sessions that a folder of `account` changed (after the commit).
+    pub(crate) fn mail_changed(&self, account: &str, folder: Option<&str>) {
+        let _ =
+            self.mail_changes.send(MailboxChange { account: account.to_string(), folder: folder.map(str::to_string) });
+    }
+
+    /// A receiver of the mailbox changes committed from now on.
+    pub(crate) fn watch_mailboxes(&self) -> tokio::sync::broadcast::Receiver<MailboxChange> {
+        self.mail_changes.subscribe()
     }
 }
 
@@ -251,9 +270,13 @@ pub(crate) async fn create_folder(engine: &Engine, account: &str, name: &str) ->
     if db::by_name(&mut tx, account.id, &name).await?.is_some() {
         return Err(Error::conflict(format!("{address} already has a folder {name}")).with_field("name"));
     }
+    if db::folder_count(&mut tx, account.id).await? >= MAX_FOLDERS {
+        return Err(Error::limit_exceeded(format!("a mailbox has at most {MAX_FOLDERS} folders")).with_field("name"));
+    }
     let id = db::insert(&mut tx, account.id, &name, fresh_uidvalidity(account.retired_uidvalidity), 1).await?;
     let state = db::state_of(&mut tx, id).await?;
     tx.commit().await?;
+    engine.mail_changed(&address, None);
     Ok(state)
 }
 
@@ -306,6 +329,8 @@ pub(crate) async fn rename_folder(engine: &Engine, account: &str, from: &str, to
     };
     let state = db::state_of(&mut tx, renamed).await?;
     tx.commit().await?;
+    engine.mail_changed(&address, Some(&from));
+    engine.mail_changed(&address, None);
     Ok(state)
 }
 
@@ -322,6 +347,8 @@ pub(crate) async fn delete_folder(engine: &Engine, account: &str, name: &str) ->
     let hashes = db::delete(&mut tx, folder.id).await?;
     db::retire_uidvalidity(&mut tx, account.id, folder.uidvalidity).await?;
     tx.commit().await?;
+    engine.mail_changed(&address, Some(&name));
+    engine.mail_changed(&address, None);
     engine.collect_blobs(hashes).await?;
     Ok(())
 }
@@ -370,10 +397,17 @@ pub(crate) async fn append(
         let (store, h) = (engine.blobs.clone(), hash.clone());
         blocking(move || if store.exists(&h)? { Ok(()) } else { store.write(&h, &bytes) }).await?;
         let uid = next_uid(&mut tx, folder.id).await?;
-        let message =
-            Message { uid, blob_hash: hash.clone(), size: raw.len() as i64, received_at: crate::now(), flags };
+        let message = Message {
+            uid,
+            blob_hash: hash.clone(),
+            size: raw.len() as i64,
+            received_at: crate::now(),
+            flags,
+            modseq: 0,
+        };
         db::insert_message(&mut tx, account.id, folder.id, &message).await?;
         tx.commit().await?;
+        engine.mail_changed(&address, Some(&name));
         Ok(Delivered { account: address.clone(), folder: name.clone(), uid: uid as u32 })
     }
     .await;
@@ -391,26 +425,43 @@ pub(crate) async fn store_flags(
     uids: &[u32],
     change: FlagChange,
     flags: &[String],
-) -> Result<Vec<StoredMessage>> {
+    unchanged_since: Option<u64>,
+) -> Result<FlagsStored> {
     let address = account_address(account)?;
     let name = folder_name(folder, "folder")?;
     let given = Flags::requested(flags)?;
     let mut tx = engine.write().await?;
     let account = load_account(&mut tx, &address).await?;
     let folder = locate(&mut tx, account.id, &address, &name, "folder").await?;
-    let mut changed = db::messages_among(&mut tx, folder.id, uids).await?;
-    for message in &mut changed {
+    let mut kept = Vec::new();
+    let mut modified = Vec::new();
+    let mut any = false;
+    for message in db::messages_among(&mut tx, folder.id, uids).await? {
+        if unchanged_since.is_some_and(|since| message.modseq as u64 > since) {
+            modified.push(message.uid as u32);
+            continue;
+        }
         let mut now = Flags::parse_stored(&message.flags);
         now.change(change, &given);
         now.within_limit()?;
         let stored = now.stored();
         if stored != message.flags {
             db::set_flags(&mut tx, folder.id, message.uid, &stored).await?;
-            message.flags = stored;
+            any = true;
         }
+        kept.push(message.uid as u32);
     }
+    // The rows again, with the mod-sequences the triggers gave them.
+    let after = if any { db::messages_among(&mut tx, folder.id, &kept).await? } else { Vec::new() };
     tx.commit().await?;
-    Ok(changed.iter().map(stored_message).collect())
+    let messages = if any {
+        engine.mail_changed(&address, Some(&name));
+        after.iter().map(stored_message).collect()
+    } else {
+        let mut conn = engine.read().await?;
+        db::messages_among(&mut conn, folder.id, &kept).await?.iter().map(stored_message).collect()
+    };
+    Ok(FlagsStored { messages, modified })
 }
 
 pub(crate) async fn copy_messages(
@@ -441,7 +492,74 @@ pub(crate) async fn copy_messages(
         pairs.push((old as u32, message.uid as u32));
     }
     tx.commit().await?;
+    if !pairs.is_empty() {
+        engine.mail_changed(&address, Some(&to));
+    }
     Ok(pairs)
+}
+
+pub(crate) async fn move_messages(
+    engine: &Engine,
+    account: &str,
+    from: &str,
+    uids: &[u32],
+    to: &str,
+) -> Result<Vec<(u32, u32)>> {
+    let address = account_address(account)?;
+    let from = folder_name(from, "from")?;
+    let to = folder_name(to, "to")?;
+    let mut tx = engine.write().await?;
+    let account = load_account(&mut tx, &address).await?;
+    may_store(&account, &address)?;
+    let source = locate(&mut tx, account.id, &address, &from, "from").await?;
+    let target = locate(&mut tx, account.id, &address, &to, "to").await?;
+    if source.id == target.id {
+        return Err(Error::validation(format!("messages cannot be moved from {from} into itself")).with_field("to"));
+    }
+    // The rows move (blobs and sizes stay, so the quota is not touched); each gets the
+    // target's next UID, and the source's UIDs are never handed out again.
+    let moving = db::messages_among(&mut tx, source.id, uids).await?;
+    let mut pairs = Vec::with_capacity(moving.len());
+    for message in &moving {
+        pairs.push((message.uid as u32, next_uid(&mut tx, target.id).await? as u32));
+    }
+    db::move_to(&mut tx, source.id, target.id, &pairs).await?;
+    tx.commit().await?;
+    if !pairs.is_empty() {
+        engine.mail_changed(&address, Some(&from));
+        engine.mail_changed(&address, Some(&to));
+    }
+    Ok(pairs)
+}
+
+pub(crate) async fn subscriptions(engine: &Engine, account: &str) -> Result<Vec<String>> {
+    let address = account_address(account)?;
+    let mut conn = engine.read().await?;
+    let account = load_account(&mut conn, &address).await?;
+    db::subscriptions(&mut conn, account.id).await
+}
+
+pub(crate) async fn set_subscribed(engine: &Engine, account: &str, name: &str, subscribed: bool) -> Result<()> {
+    let address = account_address(account)?;
+    let name = folder_name(name, "name")?;
+    let mut tx = engine.write().await?;
+    let account = load_account(&mut tx, &address).await?;
+    if subscribed && db::subscription_count(&mut tx, account.id).await? >= MAX_FOLDERS {
+        return Err(
+            Error::limit_exceeded(format!("a mailbox subscribes to at most {MAX_FOLDERS} names")).with_field("name")
+        );
+    }
+    db::set_subscribed(&mut tx, account.id, &name, subscribed).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn quota(engine: &Engine, account: &str) -> Result<Quota> {
+    let address = account_address(account)?;
+    let mut conn = engine.read().await?;
+    let account = load_account(&mut conn, &address).await?;
+    let used = used_bytes(&mut conn, account.id).await?;
+    Ok(Quota { used, limit: (account.quota_mb.max(0) as u64) * 1024 * 1024 })
 }
 
 pub(crate) async fn expunge(engine: &Engine, account: &str, folder: &str, uids: Option<&[u32]>) -> Result<Vec<u32>> {
@@ -458,6 +576,9 @@ pub(crate) async fn expunge(engine: &Engine, account: &str, folder: &str, uids: 
     let removed: Vec<u32> = gone.iter().map(|m| m.uid as u32).collect();
     db::delete_messages(&mut tx, folder.id, &removed).await?;
     tx.commit().await?;
+    if !removed.is_empty() {
+        engine.mail_changed(&address, Some(&name));
+    }
     let mut hashes: Vec<String> = gone.into_iter().map(|m| m.blob_hash).collect();
     hashes.sort();
     hashes.dedup();
@@ -517,7 +638,7 @@ mod tests {
         let (one, two) = (msg("one"), msg("two"));
         engine.deliver(ANN, &one).await.unwrap();
         engine.deliver(ANN, &two).await.unwrap();
-        s.store_flags(ANN, "INBOX", &[1], FlagChange::Add, &flags(&["\\Seen"])).await.unwrap();
+        s.store_flags(ANN, "INBOX", &[1], FlagChange::Add, &flags(&["\\Seen"]), None).await.unwrap();
         for name in ["Zeta", "Alpha", "Archive/2026"] {
             s.create_folder(ANN, name).await.unwrap();
         }
@@ -575,7 +696,7 @@ mod tests {
         for i in 0..3 {
             s.append(ANN, "Work", &msg(&format!("w{i}")), &[]).await.unwrap();
         }
-        s.store_flags(ANN, "Work", &[1], FlagChange::Add, &flags(&["\\Deleted"])).await.unwrap();
+        s.store_flags(ANN, "Work", &[1], FlagChange::Add, &flags(&["\\Deleted"]), None).await.unwrap();
         s.expunge(ANN, "Work", None).await.unwrap();
         let child = s.create_folder(ANN, "Work/2026").await.unwrap();
         s.create_folder(ANN, "Workshop").await.unwrap();
@@ -606,7 +727,7 @@ mod tests {
         let s = store(&engine);
         engine.deliver(ANN, &msg("a")).await.unwrap();
         engine.deliver(ANN, &msg("b")).await.unwrap();
-        s.store_flags(ANN, "INBOX", &[2], FlagChange::Add, &flags(&["\\Seen"])).await.unwrap();
+        s.store_flags(ANN, "INBOX", &[2], FlagChange::Add, &flags(&["\\Seen"]), None).await.unwrap();
         let inbox = folder(&engine, "INBOX").await;
         let room = engine.mailbox_room(ANN).await.unwrap();
 
@@ -715,35 +836,48 @@ mod tests {
         for i in 0..3 {
             engine.deliver(ANN, &msg(&format!("m{i}"))).await.unwrap();
         }
-        let added =
-            s.store_flags(ANN, "INBOX", &[1, 2, 9], FlagChange::Add, &flags(&["\\Flagged", "$A"])).await.unwrap();
+        let added = s
+            .store_flags(ANN, "INBOX", &[1, 2, 9], FlagChange::Add, &flags(&["\\Flagged", "$A"]), None)
+            .await
+            .unwrap()
+            .messages;
         assert_eq!(added.iter().map(|m| m.uid).collect::<Vec<_>>(), [1, 2], "missing UIDs skipped");
         assert!(added.iter().all(|m| m.flags == flags(&["\\Flagged", "$A"])));
-        let added = s.store_flags(ANN, "INBOX", &[2], FlagChange::Add, &flags(&["\\seen", "$B", "$A"])).await.unwrap();
+        let added = s
+            .store_flags(ANN, "INBOX", &[2], FlagChange::Add, &flags(&["\\seen", "$B", "$A"]), None)
+            .await
+            .unwrap()
+            .messages;
         assert_eq!(added[0].flags, flags(&["\\Seen", "\\Flagged", "$A", "$B"]));
-        let removed =
-            s.store_flags(ANN, "INBOX", &[1, 2], FlagChange::Remove, &flags(&["\\FLAGGED", "$A"])).await.unwrap();
+        let removed = s
+            .store_flags(ANN, "INBOX", &[1, 2], FlagChange::Remove, &flags(&["\\FLAGGED", "$A"]), None)
+            .await
+            .unwrap()
+            .messages;
         assert_eq!(removed[0].flags, Vec::<String>::new());
         assert_eq!(removed[1].flags, flags(&["\\Seen", "$B"]));
-        let replaced =
-            s.store_flags(ANN, "INBOX", &[2, 3], FlagChange::Replace, &flags(&["\\Answered"])).await.unwrap();
+        let replaced = s
+            .store_flags(ANN, "INBOX", &[2, 3], FlagChange::Replace, &flags(&["\\Answered"]), None)
+            .await
+            .unwrap()
+            .messages;
         assert!(replaced.iter().all(|m| m.flags == flags(&["\\Answered"])));
         let all = s.messages(ANN, "INBOX").await.unwrap();
         let now: Vec<Vec<String>> = all.iter().map(|m| m.flags.clone()).collect();
         assert_eq!(now, [vec![], flags(&["\\Answered"]), flags(&["\\Answered"])]);
         assert_eq!(folder(&engine, "INBOX").await.unseen, 3);
 
-        let err = s.store_flags(ANN, "Nothing", &[1], FlagChange::Add, &flags(&["\\Seen"])).await.unwrap_err();
+        let err = s.store_flags(ANN, "Nothing", &[1], FlagChange::Add, &flags(&["\\Seen"]), None).await.unwrap_err();
         assert_eq!(err.code, ErrorCode::NotFound);
-        let err = s.store_flags(ANN, "INBOX", &[1], FlagChange::Add, &flags(&["\\Bogus"])).await.unwrap_err();
+        let err = s.store_flags(ANN, "INBOX", &[1], FlagChange::Add, &flags(&["\\Bogus"]), None).await.unwrap_err();
         assert_eq!(err.code, ErrorCode::Validation);
 
         // Adding keywords past the limit refuses the whole change: nothing is stored.
         let half: Vec<String> = (0..MAX_KEYWORDS / 2 + 1).map(|i| format!("$a{i}")).collect();
         let other: Vec<String> = (0..MAX_KEYWORDS / 2 + 1).map(|i| format!("$b{i}")).collect();
-        s.store_flags(ANN, "INBOX", &[1, 3], FlagChange::Add, &half).await.unwrap();
+        s.store_flags(ANN, "INBOX", &[1, 3], FlagChange::Add, &half, None).await.unwrap();
         let before = s.messages(ANN, "INBOX").await.unwrap();
-        let err = s.store_flags(ANN, "INBOX", &[1, 3], FlagChange::Add, &other).await.unwrap_err();
+        let err = s.store_flags(ANN, "INBOX", &[1, 3], FlagChange::Add, &other, None).await.unwrap_err();
         assert_eq!(err.code, ErrorCode::LimitExceeded);
         assert_eq!(s.messages(ANN, "INBOX").await.unwrap(), before);
     }
@@ -755,7 +889,7 @@ mod tests {
         for i in 0..3 {
             engine.deliver(ANN, &msg(&format!("m{i}"))).await.unwrap();
         }
-        s.store_flags(ANN, "INBOX", &[3], FlagChange::Add, &flags(&["\\Seen", "$Keep"])).await.unwrap();
+        s.store_flags(ANN, "INBOX", &[3], FlagChange::Add, &flags(&["\\Seen", "$Keep"]), None).await.unwrap();
         s.create_folder(ANN, "Archive").await.unwrap();
         s.append(ANN, "Archive", &msg("already"), &[]).await.unwrap();
         let blobs = engine.blob_count().await.unwrap();
@@ -793,7 +927,7 @@ mod tests {
             engine.deliver(ANN, &msg(&format!("m{i}"))).await.unwrap();
         }
         let blobs = engine.blob_count().await.unwrap();
-        s.store_flags(ANN, "INBOX", &[1, 2, 4], FlagChange::Add, &flags(&["\\Deleted"])).await.unwrap();
+        s.store_flags(ANN, "INBOX", &[1, 2, 4], FlagChange::Add, &flags(&["\\Deleted"]), None).await.unwrap();
 
         assert_eq!(s.expunge(ANN, "INBOX", Some(&[2, 3, 4, 7])).await.unwrap(), [2, 4], "only among the UIDs");
         assert_eq!(uids(&engine, "INBOX").await, [1, 3]);
@@ -818,5 +952,113 @@ mod tests {
         assert!(err.message.contains(ANN) && err.message.contains("Nothing"), "{}", err.message);
         assert_eq!(s.messages(ANN, "Trash").await.unwrap(), Vec::new(), "a standard folder is never unknown");
         assert_eq!(s.messages("nobody@example.com", "INBOX").await.unwrap_err().code, ErrorCode::NotFound);
+    }
+
+    #[tokio::test]
+    async fn mod_sequences_move_with_every_change_and_guard_conditional_stores() {
+        let engine = engine_with(&[ANN]).await;
+        let s = store(&engine);
+        for i in 0..3 {
+            engine.deliver(ANN, &msg(&format!("m{i}"))).await.unwrap();
+        }
+        let before = folder(&engine, "INBOX").await.highest_modseq;
+        let listed = s.messages(ANN, "INBOX").await.unwrap();
+        assert!(listed.windows(2).all(|w| w[0].modseq < w[1].modseq), "each addition is a change");
+        assert_eq!(listed[2].modseq, before);
+
+        let flagged = s.store_flags(ANN, "INBOX", &[2], FlagChange::Add, &flags(&["\\Seen"]), None).await.unwrap();
+        let after = folder(&engine, "INBOX").await.highest_modseq;
+        assert!(after > before && flagged.messages[0].modseq == after, "a flag change takes the next value");
+        let same = s.store_flags(ANN, "INBOX", &[2], FlagChange::Add, &flags(&["\\Seen"]), None).await.unwrap();
+        assert_eq!(same.messages[0].modseq, after, "no change, no new value");
+        assert_eq!(folder(&engine, "INBOX").await.highest_modseq, after);
+
+        // CONDSTORE: message 2 changed after `before`, so it is left alone and reported.
+        let guarded =
+            s.store_flags(ANN, "INBOX", &[1, 2], FlagChange::Add, &flags(&["\\Flagged"]), Some(before)).await.unwrap();
+        assert_eq!(guarded.modified, [2]);
+        assert_eq!(guarded.messages.iter().map(|m| m.uid).collect::<Vec<_>>(), [1]);
+        let now = s.messages(ANN, "INBOX").await.unwrap();
+        assert_eq!((now[0].flags.clone(), now[1].flags.clone()), (flags(&["\\Flagged"]), flags(&["\\Seen"])));
+
+        s.store_flags(ANN, "INBOX", &[3], FlagChange::Add, &flags(&["\\Deleted"]), None).await.unwrap();
+        let flagged_at = folder(&engine, "INBOX").await.highest_modseq;
+        s.expunge(ANN, "INBOX", None).await.unwrap();
+        assert!(folder(&engine, "INBOX").await.highest_modseq > flagged_at, "an expunge is a change too");
+    }
+
+    #[tokio::test]
+    async fn moving_keeps_flags_and_dates_gives_new_uids_and_leaves_the_quota() {
+        let engine = engine_with(&[ANN]).await;
+        let s = store(&engine);
+        for i in 0..3 {
+            engine.deliver(ANN, &msg(&format!("m{i}"))).await.unwrap();
+        }
+        s.create_folder(ANN, "Work").await.unwrap();
+        s.append(ANN, "Work", &msg("there"), &[]).await.unwrap();
+        s.store_flags(ANN, "INBOX", &[3], FlagChange::Add, &flags(&["\\Seen"]), None).await.unwrap();
+        let used = s.quota(ANN).await.unwrap().used;
+        let dates: Vec<String> = s.messages(ANN, "INBOX").await.unwrap().into_iter().map(|m| m.received_at).collect();
+
+        let pairs = s.move_messages(ANN, "INBOX", &[1, 3, 9], "Work").await.unwrap();
+        assert_eq!(pairs, [(1, 2), (3, 3)], "missing UIDs skipped; the target's next UIDs");
+        assert_eq!(uids(&engine, "INBOX").await, [2]);
+        let work = s.messages(ANN, "Work").await.unwrap();
+        assert_eq!(work.iter().map(|m| m.uid).collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!(
+            (work[1].received_at.as_str(), work[2].received_at.as_str()),
+            (dates[0].as_str(), dates[2].as_str())
+        );
+        assert_eq!(work[2].flags, flags(&["\\Seen"]));
+        assert_eq!(s.quota(ANN).await.unwrap().used, used, "a move adds nothing");
+        assert_eq!(s.message_bytes(ANN, "Work", 2).await.unwrap(), msg("m0"));
+        assert_eq!(s.move_messages(ANN, "Work", &[1], "Work").await.unwrap_err().code, ErrorCode::Validation);
+        // The moved UIDs are not handed out again in INBOX.
+        assert_eq!(engine.deliver(ANN, &msg("new")).await.unwrap().uid, 4);
+    }
+
+    #[tokio::test]
+    async fn subscriptions_are_kept_by_name_and_bounded() {
+        let engine = engine_with(&[ANN]).await;
+        let s = store(&engine);
+        s.set_subscribed(ANN, "Work", true).await.unwrap();
+        s.set_subscribed(ANN, "inbox", true).await.unwrap();
+        s.set_subscribed(ANN, "Work", true).await.unwrap();
+        assert_eq!(s.subscriptions(ANN).await.unwrap(), ["INBOX", "Work"], "any name, once, INBOX in any case");
+        s.set_subscribed(ANN, "Work", false).await.unwrap();
+        assert_eq!(s.subscriptions(ANN).await.unwrap(), ["INBOX"]);
+        assert_eq!(s.set_subscribed(ANN, "", true).await.unwrap_err().code, ErrorCode::Validation);
+        assert_eq!(s.subscriptions("nobody@example.com").await.unwrap_err().code, ErrorCode::NotFound);
+        for i in 1..MAX_FOLDERS {
+            s.set_subscribed(ANN, &format!("f{i}"), true).await.unwrap();
+        }
+        assert_eq!(s.set_subscribed(ANN, "one more", true).await.unwrap_err().code, ErrorCode::LimitExceeded);
+    }
+
+    #[tokio::test]
+    async fn the_quota_reports_use_and_limit() {
+        let engine = engine_with(&[ANN]).await;
+        let s = store(&engine);
+        let empty = s.quota(ANN).await.unwrap();
+        assert_eq!(empty.used, 0);
+        assert!(empty.limit >= 1024 * 1024);
+        engine.deliver(ANN, &msg("m")).await.unwrap();
+        assert_eq!(s.quota(ANN).await.unwrap().used, msg("m").len() as u64);
+    }
+
+    #[tokio::test]
+    async fn committed_changes_are_announced_per_folder() {
+        let engine = engine_with(&[ANN]).await;
+        let s = store(&engine);
+        let mut changes = s.watch_mailboxes();
+        engine.deliver(ANN, &msg("m")).await.unwrap();
+        let change = changes.recv().await.unwrap();
+        assert_eq!((change.account.as_str(), change.folder.as_deref()), (ANN, Some("INBOX")));
+        s.store_flags(ANN, "INBOX", &[1], FlagChange::Add, &flags(&["\\Seen"]), None).await.unwrap();
+        assert_eq!(changes.recv().await.unwrap().folder.as_deref(), Some("INBOX"));
+        // Nothing changed: nothing announced (the next announcement is the folder's creation).
+        s.store_flags(ANN, "INBOX", &[1], FlagChange::Add, &flags(&["\\Seen"]), None).await.unwrap();
+        s.create_folder(ANN, "Work").await.unwrap();
+        assert_eq!(changes.recv().await.unwrap().folder, None);
     }
 }

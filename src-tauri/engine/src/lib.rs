@@ -69,6 +69,8 @@ pub struct Engine {
     jobs: std::sync::Arc<import::Jobs>,
     /// The mail server's monitor and the SMTP change notification (shared by clones).
     smtp: std::sync::Arc<smtp::Hooks>,
+    /// Mailbox changes for the IMAP sessions (IDLE), sent after each commit.
+    mail_changes: tokio::sync::broadcast::Sender<postdesk_contract::mail::MailboxChange>,
 }
 
 /// The app identifier; the data folder is named after it, so the desktop app (Tauri's
@@ -109,6 +111,7 @@ impl Engine {
             blobs: store::BlobStore::temporary(),
             jobs: Default::default(),
             smtp: std::sync::Arc::new(smtp::Hooks::new(smtp_version)),
+            mail_changes: tokio::sync::broadcast::channel(1024).0,
         })
     }
 

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use postdesk_contract::api::Authority;
 use postdesk_contract::mail::{
-    Delivered, Directory, FlagChange, FolderState, KeyedMessage, KeyedOutcome, Login, MailStore, ServiceHooks,
-    StoredMessage,
+    Delivered, Directory, FlagChange, FlagsStored, FolderState, KeyedMessage, KeyedOutcome, Login, LoginAttempt,
+    MailStore, MailboxChange, Quota, ServiceHooks, StoredMessage,
 };
 use postdesk_contract::policy::{Envelope, PolicyExplanation};
 use postdesk_contract::settings::EffectiveSettings;
@@ -25,8 +25,8 @@ impl Directory for Engine {
     async fn resolve_recipient(&self, address: &str) -> Result<Resolution> {
         Engine::resolve_recipient(self, address).await
     }
-    async fn verify_login(&self, login: &str, password: &str) -> Result<Login> {
-        Engine::verify_login(self, login, password).await
+    async fn verify_login(&self, attempt: LoginAttempt<'_>) -> Result<Login> {
+        Engine::verify_login(self, attempt).await
     }
     async fn effective_settings(&self, address: &str) -> Result<EffectiveSettings> {
         self.local_backend().get_effective_settings(GetEffectiveSettings { address: address.to_string() }).await
@@ -85,14 +85,30 @@ impl MailStore for Engine {
         uids: &[u32],
         change: FlagChange,
         flags: &[String],
-    ) -> Result<Vec<StoredMessage>> {
-        crate::folders::store_flags(self, account, folder, uids, change, flags).await
+        unchanged_since: Option<u64>,
+    ) -> Result<FlagsStored> {
+        crate::folders::store_flags(self, account, folder, uids, change, flags, unchanged_since).await
     }
     async fn copy_messages(&self, account: &str, from: &str, uids: &[u32], to: &str) -> Result<Vec<(u32, u32)>> {
         crate::folders::copy_messages(self, account, from, uids, to).await
     }
     async fn expunge(&self, account: &str, folder: &str, uids: Option<&[u32]>) -> Result<Vec<u32>> {
         crate::folders::expunge(self, account, folder, uids).await
+    }
+    async fn move_messages(&self, account: &str, from: &str, uids: &[u32], to: &str) -> Result<Vec<(u32, u32)>> {
+        crate::folders::move_messages(self, account, from, uids, to).await
+    }
+    async fn subscriptions(&self, account: &str) -> Result<Vec<String>> {
+        crate::folders::subscriptions(self, account).await
+    }
+    async fn set_subscribed(&self, account: &str, name: &str, subscribed: bool) -> Result<()> {
+        crate::folders::set_subscribed(self, account, name, subscribed).await
+    }
+    async fn quota(&self, account: &str) -> Result<Quota> {
+        crate::folders::quota(self, account).await
+    }
+    fn watch_mailboxes(&self) -> tokio::sync::broadcast::Receiver<MailboxChange> {
+        Engine::watch_mailboxes(self)
     }
 }
 

@@ -236,6 +236,7 @@ impl Engine {
         blocking(move || if store.exists(&h)? { Ok(()) } else { store.write(&h, &b) }).await?;
         let delivered = insert_message(&mut tx, &address, folder, &hash, raw.len()).await??;
         tx.commit().await?;
+        self.mail_changed(&delivered.account, Some(&delivered.folder));
         Ok(delivered)
     }
 
@@ -304,6 +305,13 @@ impl Engine {
             outcomes.push(outcome);
         }
         tx.commit().await?;
+        let mut changed: Vec<(&str, &str)> =
+            outcomes.iter().flat_map(|o| &o.delivered).map(|d| (d.account.as_str(), d.folder.as_str())).collect();
+        changed.sort_unstable();
+        changed.dedup();
+        for (account, folder) in changed {
+            self.mail_changed(account, Some(folder));
+        }
         Ok(outcomes)
     }
 

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use postdesk_contract::ErrorCode;
-use postdesk_contract::mail::{Login, LoginRefusal, MailBackend};
+use postdesk_contract::mail::{Login, LoginAttempt, LoginRefusal, LoginService, MailBackend};
 use postdesk_contract::model::AddressKind;
 
 use crate::Lookups;
@@ -83,23 +83,26 @@ impl Directory for BackendDirectory {
         self.status(address, size_hint).await
     }
 
-    /// Through the backend's `verify_login` (an account alias logs in as its account; a wrong
-    /// password counts towards the domain's lockout threshold), then the account's
-    /// effective SMTP switch. Disabled and deleted accounts answer like a switched-off
+    /// Through the backend's `verify_login` for SMTP (an account alias logs in as its
+    /// account; a wrong password counts towards the domain's lockout threshold; the
+    /// account's effective SMTP switch applies; the attempt is logged). Disabled and deleted accounts answer like a switched-off
     /// service (525 5.7.13 "user account disabled").
-    async fn authenticate(&self, user: &str, password: &str) -> Result<AuthOutcome, DirectoryError> {
-        let login = self.lookups.backend().verify_login(user, password).await.map_err(unavailable)?;
-        let address = match login {
-            Login::Accepted { address, .. } => address,
-            Login::Refused(LoginRefusal::WrongCredentials) => return Ok(AuthOutcome::WrongPassword),
-            Login::Refused(LoginRefusal::Locked) => return Ok(AuthOutcome::Locked),
-            Login::Refused(LoginRefusal::Disabled) => return Ok(AuthOutcome::SmtpDisabled),
-        };
-        let effective = self.lookups.backend().effective_settings(&address).await.map_err(unavailable)?;
-        if !effective.values.smtp.value {
-            return Ok(AuthOutcome::SmtpDisabled);
-        }
-        Ok(AuthOutcome::Authenticated(Account { id: address.clone(), address }))
+    async fn authenticate(
+        &self,
+        user: &str,
+        password: &str,
+        client: std::net::IpAddr,
+    ) -> Result<AuthOutcome, DirectoryError> {
+        let attempt = LoginAttempt { login: user, password, service: LoginService::Smtp, client };
+        let login = self.lookups.backend().verify_login(attempt).await.map_err(unavailable)?;
+        Ok(match login {
+            Login::Accepted { address, .. } => AuthOutcome::Authenticated(Account { id: address.clone(), address }),
+            Login::Refused(LoginRefusal::WrongCredentials) => AuthOutcome::WrongPassword,
+            Login::Refused(LoginRefusal::Locked) => AuthOutcome::Locked,
+            Login::Refused(
+                LoginRefusal::Disabled | LoginRefusal::ServiceDisabled | LoginRefusal::PasswordChangeRequired,
+            ) => AuthOutcome::SmtpDisabled,
+        })
     }
 
     async fn sender_addresses(&self, account: &Account) -> Result<Vec<String>, DirectoryError> {

@@ -11,6 +11,8 @@ use postdesk_mailserver::smtp::{
 };
 use postdesk_mailserver::{BackendDirectory, BackendPolicy};
 
+const LOOPBACK: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
 const PASSWORD: &str = "Correct horse 1";
 
 fn account(address: &str, department: Option<&str>, quota_mb: Option<u32>) -> CreateAccount {
@@ -114,13 +116,16 @@ async fn the_directory_resolves_quota_and_logs_in_through_the_engine() {
 
     // Logins: an alias logs in as its account; SMTP switch; lockout at the threshold (2).
     let ann = Account { id: "ann@example.com".into(), address: "ann@example.com".into() };
-    assert_eq!(d.authenticate("sales@example.com", PASSWORD).await.unwrap(), AuthOutcome::Authenticated(ann.clone()));
+    assert_eq!(
+        d.authenticate("sales@example.com", PASSWORD, LOOPBACK).await.unwrap(),
+        AuthOutcome::Authenticated(ann.clone())
+    );
     assert_eq!(d.sender_addresses(&ann).await.unwrap(), vec!["ann@example.com", "sales@example.com"]);
-    assert_eq!(d.authenticate("erin@example.com", PASSWORD).await.unwrap(), AuthOutcome::SmtpDisabled);
-    assert_eq!(d.authenticate("nobody@example.com", PASSWORD).await.unwrap(), AuthOutcome::WrongPassword);
-    assert_eq!(d.authenticate("dora@example.com", "wrong").await.unwrap(), AuthOutcome::WrongPassword);
-    assert_eq!(d.authenticate("dora@example.com", "wrong").await.unwrap(), AuthOutcome::WrongPassword);
-    assert_eq!(d.authenticate("dora@example.com", PASSWORD).await.unwrap(), AuthOutcome::Locked);
+    assert_eq!(d.authenticate("erin@example.com", PASSWORD, LOOPBACK).await.unwrap(), AuthOutcome::SmtpDisabled);
+    assert_eq!(d.authenticate("nobody@example.com", PASSWORD, LOOPBACK).await.unwrap(), AuthOutcome::WrongPassword);
+    assert_eq!(d.authenticate("dora@example.com", "wrong", LOOPBACK).await.unwrap(), AuthOutcome::WrongPassword);
+    assert_eq!(d.authenticate("dora@example.com", "wrong", LOOPBACK).await.unwrap(), AuthOutcome::WrongPassword);
+    assert_eq!(d.authenticate("dora@example.com", PASSWORD, LOOPBACK).await.unwrap(), AuthOutcome::Locked);
     let dora = engine.local_backend().get_account(GetAccount { address: "dora@example.com".into() }).await.unwrap();
     assert_eq!(dora.status, AccountStatus::Locked);
     // Locked accounts still receive; disabled ones are left to the policy.

@@ -123,8 +123,14 @@ pub trait Directory: Send + Sync + 'static {
         })
     }
 
-    /// Checks a user name (an address) and password.
-    async fn authenticate(&self, user: &str, password: &str) -> Result<AuthOutcome, DirectoryError>;
+    /// Checks a user name (an address) and password of a client at `client` (for the
+    /// directory's login log).
+    async fn authenticate(
+        &self,
+        user: &str,
+        password: &str,
+        client: std::net::IpAddr,
+    ) -> Result<AuthOutcome, DirectoryError>;
 
     /// The envelope senders `account` may use: its own address and its aliases.
     async fn sender_addresses(&self, account: &Account) -> Result<Vec<String>, DirectoryError>;
@@ -293,7 +299,12 @@ impl Directory for MemoryDirectory {
         Ok(self.status(address, size_hint))
     }
 
-    async fn authenticate(&self, user: &str, password: &str) -> Result<AuthOutcome, DirectoryError> {
+    async fn authenticate(
+        &self,
+        user: &str,
+        password: &str,
+        _client: std::net::IpAddr,
+    ) -> Result<AuthOutcome, DirectoryError> {
         let user = canon(user);
         let mut accounts = self.accounts.lock().expect("directory lock");
         let Some(a) = accounts.get_mut(&user) else {
@@ -332,17 +343,21 @@ impl Directory for MemoryDirectory {
 
 #[cfg(test)]
 mod tests {
+    const LOOPBACK: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
     use super::*;
 
     #[tokio::test]
     async fn lockout_after_threshold_and_reset_unlocks() {
         let dir =
             MemoryDirectory::new().domain("example.test").account("ann@example.test", "right").lockout_threshold(2);
-        assert_eq!(dir.authenticate("ann@example.test", "wrong").await.unwrap(), AuthOutcome::WrongPassword);
-        assert_eq!(dir.authenticate("ann@example.test", "wrong").await.unwrap(), AuthOutcome::WrongPassword);
-        assert_eq!(dir.authenticate("ann@example.test", "right").await.unwrap(), AuthOutcome::Locked);
+        assert_eq!(dir.authenticate("ann@example.test", "wrong", LOOPBACK).await.unwrap(), AuthOutcome::WrongPassword);
+        assert_eq!(dir.authenticate("ann@example.test", "wrong", LOOPBACK).await.unwrap(), AuthOutcome::WrongPassword);
+        assert_eq!(dir.authenticate("ann@example.test", "right", LOOPBACK).await.unwrap(), AuthOutcome::Locked);
         dir.reset_password("ann@example.test", "new");
-        assert!(matches!(dir.authenticate("ANN@example.test", "new").await.unwrap(), AuthOutcome::Authenticated(_)));
+        assert!(matches!(
+            dir.authenticate("ANN@example.test", "new", LOOPBACK).await.unwrap(),
+            AuthOutcome::Authenticated(_)
+        ));
     }
 
     #[tokio::test]

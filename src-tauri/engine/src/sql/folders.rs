@@ -34,17 +34,19 @@ pub(crate) struct Message {
     pub size: i64,
     pub received_at: String,
     pub flags: String,
+    /// Set by the store's triggers; ignored on insert.
+    pub modseq: i64,
 }
 
 type FolderTuple = (i64, String, i64, i64);
-type MessageTuple = (i64, String, i64, String, String);
+type MessageTuple = (i64, String, i64, String, String, i64);
 
 fn folder((id, name, uidvalidity, uidnext): FolderTuple) -> Folder {
     Folder { id, name, uidvalidity, uidnext }
 }
 
-fn message((uid, blob_hash, size, received_at, flags): MessageTuple) -> Message {
-    Message { uid, blob_hash, size, received_at, flags }
+fn message((uid, blob_hash, size, received_at, flags, modseq): MessageTuple) -> Message {
+    Message { uid, blob_hash, size, received_at, flags, modseq }
 }
 
 fn uid_list(uids: &[u32]) -> String {
@@ -96,17 +98,19 @@ pub(crate) async fn under(conn: &mut Conn, account_id: i64, prefix: &str) -> Res
     Ok(rows.into_iter().map(folder).collect())
 }
 
-const STATE_SQL: &str = "SELECT f.name, f.uidvalidity, f.uidnext, count(m.id), coalesce(sum(m.size), 0),
+const STATE_SQL: &str =
+    "SELECT f.name, f.uidvalidity, f.uidnext, f.highest_modseq, count(m.id), coalesce(sum(m.size), 0),
         coalesce(sum(CASE WHEN instr(' ' || m.flags || ' ', ' \\Seen ') = 0 THEN 1 ELSE 0 END), 0)
      FROM folders f LEFT JOIN messages m ON m.folder_id = f.id";
 
-type StateTuple = (String, i64, i64, i64, i64, i64);
+type StateTuple = (String, i64, i64, i64, i64, i64, i64);
 
-fn state((name, uidvalidity, uidnext, messages, bytes, unseen): StateTuple) -> FolderState {
+fn state((name, uidvalidity, uidnext, highest_modseq, messages, bytes, unseen): StateTuple) -> FolderState {
     FolderState {
         name,
         uidvalidity: uidvalidity as u32,
         uidnext: uidnext as u32,
+        highest_modseq: highest_modseq as u64,
         messages: messages as u32,
         unseen: unseen as u32,
         bytes: bytes as u64,
@@ -172,7 +176,7 @@ pub(crate) async fn delete(conn: &mut Conn, folder_id: i64) -> Result<Vec<String
     Ok(hashes)
 }
 
-const MESSAGE_SQL: &str = "SELECT uid, blob_hash, size, received_at, flags FROM messages";
+const MESSAGE_SQL: &str = "SELECT uid, blob_hash, size, received_at, flags, modseq FROM messages";
 
 /// The messages of a folder, in UID order.
 pub(crate) async fn messages(conn: &mut Conn, folder_id: i64) -> Result<Vec<Message>> {
@@ -232,4 +236,50 @@ pub(crate) async fn delete_messages(conn: &mut Conn, folder_id: i64, uids: &[u32
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Moves the messages `uids` of a folder into another under new UIDs (`pairs`: old, new).
+pub(crate) async fn move_to(conn: &mut Conn, from: i64, to: i64, pairs: &[(u32, u32)]) -> Result<()> {
+    for (old, new) in pairs {
+        sqlx::query("UPDATE messages SET folder_id = ?, uid = ? WHERE folder_id = ? AND uid = ?")
+            .bind(to)
+            .bind(new)
+            .bind(from)
+            .bind(old)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The folder names an account subscribed to, by name.
+pub(crate) async fn subscriptions(conn: &mut Conn, account_id: i64) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar("SELECT name FROM subscriptions WHERE account_id = ? ORDER BY name")
+        .bind(account_id)
+        .fetch_all(conn)
+        .await?)
+}
+
+/// How many names an account subscribed to.
+pub(crate) async fn subscription_count(conn: &mut Conn, account_id: i64) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT count(*) FROM subscriptions WHERE account_id = ?")
+        .bind(account_id)
+        .fetch_one(conn)
+        .await?)
+}
+
+/// Subscribes to (or unsubscribes from) a name.
+pub(crate) async fn set_subscribed(conn: &mut Conn, account_id: i64, name: &str, on: bool) -> Result<()> {
+    let sql = if on {
+        "INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)"
+    } else {
+        "DELETE FROM subscriptions WHERE account_id = ? AND name = ?"
+    };
+    sqlx::query(sql).bind(account_id).bind(name).execute(conn).await?;
+    Ok(())
+}
+
+/// How many folders an account has.
+pub(crate) async fn folder_count(conn: &mut Conn, account_id: i64) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT count(*) FROM folders WHERE account_id = ?").bind(account_id).fetch_one(conn).await?)
 }

@@ -54,3 +54,68 @@ pub(crate) async fn lock(conn: &mut Conn, id: i64, at: String) -> Result<()> {
         .await?;
     Ok(())
 }
+
+/// One login-log row to write.
+pub(crate) struct LogEntry<'a> {
+    pub at: String,
+    pub service: &'a str,
+    pub login: &'a str,
+    pub account: Option<&'a str>,
+    pub domain: Option<&'a str>,
+    pub client: String,
+    pub outcome: &'a str,
+    pub reason: &'a str,
+}
+
+/// Writes a login-log row and drops the rows older than the newest `keep`.
+pub(crate) async fn log(conn: &mut Conn, e: LogEntry<'_>, keep: i64) -> Result<()> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO login_log (at, service, login, account, domain, client, outcome, reason)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(e.at)
+    .bind(e.service)
+    .bind(e.login)
+    .bind(e.account)
+    .bind(e.domain)
+    .bind(e.client)
+    .bind(e.outcome)
+    .bind(e.reason)
+    .fetch_one(&mut *conn)
+    .await?;
+    if id % 1000 == 0 {
+        sqlx::query("DELETE FROM login_log WHERE id <= ?").bind(id - keep).execute(conn).await?;
+    }
+    Ok(())
+}
+
+/// A login-log row as read.
+#[derive(sqlx::FromRow)]
+pub(crate) struct LogRow {
+    pub at: String,
+    pub service: String,
+    pub login: String,
+    pub account: Option<String>,
+    pub client: String,
+    pub outcome: String,
+    pub reason: String,
+}
+
+/// The newest login-log rows (of one account, or of one domain), newest first.
+pub(crate) async fn recent(
+    conn: &mut Conn,
+    account: Option<&str>,
+    domain: Option<&str>,
+    limit: i64,
+) -> Result<Vec<LogRow>> {
+    Ok(sqlx::query_as(
+        "SELECT at, service, login, account, client, outcome, reason FROM login_log
+         WHERE (?1 IS NULL OR account = ?1 OR login = ?1) AND (?2 IS NULL OR domain = ?2)
+         ORDER BY id DESC LIMIT ?3",
+    )
+    .bind(account)
+    .bind(domain)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}

@@ -114,7 +114,8 @@ impl Session {
                 return self.protocol_error(Reply::new(501, [5, 5, 2], "Malformed authentication response"));
             }
         };
-        let outcome = self.shared.directory.authenticate(&credentials.user, &credentials.password).await;
+        let outcome =
+            self.shared.directory.authenticate(&credentials.user, &credentials.password, self.peer.ip()).await;
         let failure = match outcome {
             Ok(AuthOutcome::Authenticated(account)) => {
                 self.shared.counters.auth(true);
