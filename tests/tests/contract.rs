@@ -760,6 +760,9 @@ fn role_table<'a>(b: &'a dyn Backend, import: &str) -> Vec<Row<'a>> {
         forbidden(b, ListDkimKeys { domain: d() }),
         forbidden(b, RemoveDkimKey { domain: d(), selector: "old".into() }),
         forbidden(b, ListAudit { domain: Some(d()), ..Default::default() }),
+        forbidden(b, ListLogins { domain: Some(d()), ..Default::default() }),
+        forbidden(b, ListLogins { account: Some(acct()), ..Default::default() }),
+        forbidden(b, ListLogins { account: Some("alias@b.example".into()), ..Default::default() }),
         // ---- Batch settings, address book, policy --------------------------------
         forbidden(b, GetSettings { domain: d(), department: Some("Dept".into()), ..Default::default() }),
         forbidden(b, GetEffectiveSettings { address: acct() }),
@@ -874,6 +877,9 @@ async fn sub_admin_of_one_domain_is_refused_on_every_route_of_another(h: Harness
     assert!(alice.list_domain_groups(ListDomainGroups {}).await.unwrap().is_empty());
     let audit = alice.list_audit(ListAudit::default()).await.unwrap();
     assert!(audit.items.iter().all(|e| e.domain.as_deref() != Some("b.example")), "no entries of B");
+    h.engine.verify_login(smtp_login("user@b.example", "x")).await.unwrap();
+    let logins = alice.list_logins(ListLogins::default()).await.unwrap();
+    assert!(logins.items.is_empty(), "no logins of B: {logins:?}");
     assert!(alice.accounts_template(AccountsTemplate {}).await.unwrap().content_base64.len() > 100);
 
     // …and the same sub-admin works in its own domain.

@@ -74,6 +74,8 @@ enum Command {
     Resolve { address: String },
     /// The audit log, newest first.
     Audit(audit::AuditArgs),
+    /// The login log (SMTP, IMAP, POP3 attempts), newest first, with why each was refused.
+    Logins(logins::LoginsArgs),
     /// DNS checks.
     #[command(subcommand)]
     Dns(DnsCmd),
@@ -129,6 +131,7 @@ async fn run(b: &dyn Backend, command: &Command, json: bool) -> Result<(), Error
         Command::Admin(cmd) => admin::run(b, cmd, json).await,
         Command::Resolve { address } => resolve::run(b, address, json).await,
         Command::Audit(args) => audit::run(b, args, json).await,
+        Command::Logins(args) => logins::run(b, args, json).await,
         Command::Dns(cmd) => dns::run(b, cmd, json).await,
         Command::Settings(cmd) => settings::run(b, cmd, json).await,
         Command::Batch(cmd) => batch::run(b, cmd, json).await,

@@ -107,6 +107,48 @@ fn passwords_come_from_stdin_and_are_never_printed() {
         .assert_stdout(|audit| !audit.contains("Secret pass 1") && !audit.contains("argon2"), "no password");
 }
 
+#[test]
+fn logins_say_why_a_login_was_refused() {
+    let r = Run::new();
+    r.ok(&["domain", "add", "example.com"]);
+    r.run(&["accounts", "add", "ann@example.com", "--password-stdin"], Some("Secret pass 1\n")).assert_ok();
+    // Login attempts as the IMAP service makes them, on the same data folder.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use postdesk_contract::mail::{LoginAttempt, LoginService};
+        let engine = postdesk_engine::Engine::open(r.dir.path()).await.unwrap();
+        let client = std::net::Ipv4Addr::new(192, 0, 2, 9).into();
+        for (login, password) in
+            [("ann@example.com", "Secret pass 1"), ("ann@example.com", "nope"), ("anne@example.com", "x")]
+        {
+            engine.verify_login(LoginAttempt { login, password, service: LoginService::Imap, client }).await.unwrap();
+        }
+        engine.close().await;
+    });
+    r.ok(&["logins", "--account", "ann@example.com"]).assert_stdout(
+        |out| {
+            let lines: Vec<&str> = out.lines().collect();
+            lines.len() == 3
+                && lines[0].starts_with("ID")
+                && lines[0].contains("WHY")
+                && lines[1].contains("imap")
+                && lines[1].contains("192.0.2.9")
+                && lines[1].ends_with("wrong password")
+                && lines[2].contains("accepted")
+                && lines[2].ends_with("logged in")
+        },
+        "a table, newest first, the reason in words",
+    );
+    let page = r.json(&["logins", "--domain", "example.com", "--limit", "1"]);
+    assert_eq!(page["items"][0]["login"], "anne@example.com");
+    assert_eq!(page["items"][0]["reason"], "unknown_address");
+    let before = page["next_before"].as_u64().expect("an older page");
+    let older = r.json(&["logins", "--domain", "example.com", "--before", &before.to_string()]);
+    assert_eq!(older["items"].as_array().unwrap().len(), 2);
+    assert_eq!(older["next_before"], serde_json::Value::Null);
+    r.refused(&["logins", "--domain", "not a domain"], "domain");
+}
+
 struct Server(Child);
 
 impl Drop for Server {

@@ -132,6 +132,9 @@ pub use batch::*;
 // SMTP service admin params.
 mod smtp;
 pub use smtp::*;
+// The login log.
+mod logins;
+pub use logins::*;
 
 params!(/// Who am I, and what may I do?
 WhoAmI {});
@@ -759,6 +762,8 @@ operations! {
 
     /// One page of the audit log.
     list_audit: Get "/api/audit" ListAudit => Listing<AuditEntry>, mutates = false;
+    /// One page of the login log.
+    list_logins: Get "/api/logins" ListLogins => LoginLog, mutates = false;
 
     // ---- Batch settings, address book, policy -------------------------------
     /// The overrides one level sets.

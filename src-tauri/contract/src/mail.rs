@@ -73,24 +73,8 @@ pub enum Login {
     Refused(LoginRefusal),
 }
 
-/// One row of the login log, newest first when listed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LoginRecord {
-    /// When (RFC 3339 UTC).
-    pub at: String,
-    /// `smtp`, `imap`, `pop3`.
-    pub service: String,
-    /// The name the client gave.
-    pub login: String,
-    /// The account it named, when it named one.
-    pub account: Option<String>,
-    /// The client's address.
-    pub client: String,
-    /// `accepted` or `refused`.
-    pub outcome: String,
-    /// Why: `accepted`, `wrong_password`, `unknown_address`, `locked`, `service_disabled`, …
-    pub reason: String,
-}
+// The login log's row is an admin API type (`list_logins`); the services only write it.
+pub use crate::model::LoginRecord;
 
 /// One login attempt for [`Directory::verify_login`].
 #[derive(Clone, Copy)]

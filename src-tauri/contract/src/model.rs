@@ -458,6 +458,70 @@ pub struct AuditEntry {
     pub after: Option<serde_json::Value>,
 }
 
+/// One row of the login log: a mailbox login attempt (SMTP, IMAP, POP3), accepted or not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct LoginRecord {
+    /// Sequence number; newer rows have larger ones (page with `before`).
+    #[ts(type = "number")]
+    pub id: u64,
+    /// When, RFC 3339 UTC.
+    pub at: String,
+    /// `smtp`, `imap` or `pop3`.
+    pub service: String,
+    /// The name the client gave (control characters removed, cut at 320 bytes).
+    pub login: String,
+    /// The account it named (an alias login names its account); `null` when it named none.
+    pub account: Option<String>,
+    /// The account's domain, or for an unknown address the domain it gave when that domain
+    /// is one of ours; `null` otherwise (visible only to callers of all domains).
+    pub domain: Option<String>,
+    /// The client's IP address.
+    pub client: String,
+    /// `accepted` or `refused`.
+    pub outcome: String,
+    /// Why, as a code: `accepted`, `accepted_password_change_pending`, `wrong_password`,
+    /// `wrong_password_now_locked`, `unknown_address`, `no_password_set`,
+    /// `wrong_credentials`, `locked`, `disabled`, `service_disabled`,
+    /// `password_change_required`.
+    pub reason: String,
+    /// The reason in plain words, for the helpdesk.
+    pub explanation: String,
+}
+
+/// One page of the login log, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct LoginLog {
+    /// The rows of this page.
+    pub items: Vec<LoginRecord>,
+    /// Pass as `before` for the next (older) page; `null` when this page is the last.
+    #[ts(type = "number | null")]
+    pub next_before: Option<u64>,
+}
+
+/// A login-log reason code in plain words; `service` names the switched-off service.
+pub fn login_reason_text(service: &str, reason: &str) -> String {
+    let service = match service {
+        "smtp" => "SMTP (sending)",
+        "imap" => "IMAP",
+        "pop3" => "POP3",
+        other => other,
+    };
+    match reason {
+        "accepted" => "logged in".into(),
+        "accepted_password_change_pending" => "logged in (sending only); must still change the password".into(),
+        "wrong_password" => "wrong password".into(),
+        "wrong_password_now_locked" => "wrong password; now locked after too many failed logins".into(),
+        "unknown_address" => "no such account (check the address for typos)".into(),
+        "no_password_set" => "no password set for this account yet".into(),
+        "wrong_credentials" => "the login name is not an email address".into(),
+        "locked" => "locked after too many failed logins (a password reset unlocks it)".into(),
+        "disabled" => "the account is disabled or deleted".into(),
+        "service_disabled" => format!("{service} switched off for this account"),
+        "password_change_required" => "must change the password first".into(),
+        other => other.replace('_', " "),
+    }
+}
+
 /// A DKIM signing key of the local server: its public half (the private key stays on
 /// the server and is never returned).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]

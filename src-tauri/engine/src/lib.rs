@@ -379,6 +379,9 @@ impl Backend for EngineBackend {
     async fn list_audit(&self, p: ListAudit) -> Result<Listing<AuditEntry>> {
         audit::list(self, p).await
     }
+    async fn list_logins(&self, p: ListLogins) -> Result<LoginLog> {
+        login::list(self, p).await
+    }
 
     // ---- Batch settings, address book, policy -------------------------------
     async fn get_settings(&self, p: GetSettings) -> Result<postdesk_contract::settings::LevelSettings> {

@@ -2,9 +2,10 @@
 //! failed-login counting and lockout, the service switches, and the login log.
 
 use super::audit::{self, Change};
-use super::{Engine, now};
+use super::{Engine, EngineBackend, now};
+use crate::api::{ListLogins, MAX_LOGIN_PAGE};
 use crate::error::Result;
-use crate::model::AccountStatus;
+use crate::model::{AccountStatus, LoginLog, LoginRecord, Page, Role, login_reason_text};
 use crate::sql::{self, login::LogEntry, login::LoginRow};
 use crate::{password, validate};
 use postdesk_contract::mail::{Login, LoginAttempt, LoginRefusal, LoginService};
@@ -21,6 +22,8 @@ const MAX_LOGGED_LOGIN: usize = 320;
 /// What one attempt came to, for the log.
 struct Verdict {
     account: Option<String>,
+    /// The domain of an unknown address, when it is one of ours (so its helpdesk sees typos).
+    unknown_in: Option<String>,
     reason: &'static str,
     login: Login,
 }
@@ -42,7 +45,10 @@ impl Engine {
             let cut = (0..=MAX_LOGGED_LOGIN).rev().find(|&i| login.is_char_boundary(i)).unwrap_or(0);
             login.truncate(cut);
         }
-        let domain = verdict.account.as_deref().and_then(|a| a.rsplit_once('@')).map(|(_, d)| d.to_string());
+        let domain = match verdict.account.as_deref().and_then(|a| a.rsplit_once('@')) {
+            Some((_, d)) => Some(d.to_string()),
+            None => verdict.unknown_in,
+        };
         let entry = LogEntry {
             at: now(),
             service: attempt.service.name(),
@@ -62,6 +68,7 @@ impl Engine {
     async fn check_login(&self, attempt: &LoginAttempt<'_>) -> Result<Verdict> {
         let refused = |account: Option<String>, why: LoginRefusal| Verdict {
             account,
+            unknown_in: None,
             reason: why.name(),
             login: Login::Refused(why),
         };
@@ -69,7 +76,8 @@ impl Engine {
             return Ok(refused(None, LoginRefusal::WrongCredentials));
         };
         let address = addr.full();
-        let row = sql::login::account(&mut *self.read().await?, &address).await?;
+        let mut conn = self.read().await?;
+        let row = sql::login::account(&mut conn, &address).await?;
         let Some(LoginRow {
             id,
             address: account,
@@ -80,15 +88,19 @@ impl Engine {
             lockout_threshold: threshold,
         }) = row
         else {
+            let ours = sql::domains::id_by_name(&mut conn, &addr.domain).await?.is_some();
+            drop(conn);
             // Spend the same time as a real check, so timing does not reveal addresses.
             let pw = attempt.password.to_string();
             let _ = tokio::task::spawn_blocking(move || password::verify(&pw, DUMMY_HASH)).await;
             return Ok(Verdict {
                 account: None,
+                unknown_in: ours.then(|| addr.domain.clone()),
                 reason: "unknown_address",
                 login: Login::Refused(LoginRefusal::WrongCredentials),
             });
         };
+        drop(conn);
         match AccountStatus::parse(&status) {
             Some(AccountStatus::Active) => {}
             Some(AccountStatus::Locked) => return Ok(refused(Some(account), LoginRefusal::Locked)),
@@ -97,6 +109,7 @@ impl Engine {
         let Some(hash) = hash else {
             return Ok(Verdict {
                 account: Some(account),
+                unknown_in: None,
                 reason: "no_password_set",
                 login: Login::Refused(LoginRefusal::WrongCredentials),
             });
@@ -126,6 +139,7 @@ impl Engine {
             tx.commit().await?;
             return Ok(Verdict {
                 account: Some(account),
+                unknown_in: None,
                 reason,
                 login: Login::Refused(LoginRefusal::WrongCredentials),
             });
@@ -149,6 +163,7 @@ impl Engine {
         }
         Ok(Verdict {
             account: Some(account.clone()),
+            unknown_in: None,
             reason: if force { "accepted_password_change_pending" } else { "accepted" },
             login: Login::Accepted { address: account, force_password_change: force },
         })
@@ -160,28 +175,89 @@ impl Engine {
         self.local_backend().get_effective_settings(params).await
     }
 
-    /// The newest login-log rows (at most `limit`), of one account (its address or a login
-    /// naming it) and/or of one domain, newest first.
-    pub async fn login_log(
-        &self,
-        account: Option<&str>,
-        domain: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<postdesk_contract::mail::LoginRecord>> {
-        let rows = sql::login::recent(&mut *self.read().await?, account, domain, i64::from(limit)).await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| postdesk_contract::mail::LoginRecord {
-                at: r.at,
-                service: r.service,
-                login: r.login,
-                account: r.account,
-                client: r.client,
-                outcome: r.outcome,
-                reason: r.reason,
-            })
-            .collect())
+    /// The newest login-log rows (at most `limit`), of one account (its address or an
+    /// account alias of it) and/or of one domain, newest first; no role applies (for the
+    /// services and tests; the admin API's `list_logins` is [`list`]).
+    pub async fn login_log(&self, account: Option<&str>, domain: Option<&str>, limit: u32) -> Result<Vec<LoginRecord>> {
+        let mut conn = self.read().await?;
+        let account = match account {
+            Some(a) => Some(account_of(&mut conn, &validate::address(a)?.full()).await?),
+            None => None,
+        };
+        let domain = domain.map(validate::domain).transpose()?;
+        let filter =
+            sql::login::Filter { account: account.as_deref(), domain: domain.as_deref(), ..Default::default() };
+        let rows = sql::login::page(&mut conn, &filter, i64::from(limit)).await?;
+        Ok(rows.into_iter().map(record).collect())
     }
+}
+
+/// The account an address names: itself, or the account an account alias belongs to.
+async fn account_of(conn: &mut sql::Conn, address: &str) -> Result<String> {
+    Ok(sql::login::account(conn, address).await?.map_or_else(|| address.to_string(), |row| row.address))
+}
+
+fn record(r: sql::login::LogRow) -> LoginRecord {
+    LoginRecord {
+        explanation: login_reason_text(&r.service, &r.reason),
+        id: r.id as u64,
+        at: r.at,
+        service: r.service,
+        login: r.login,
+        account: r.account,
+        domain: r.domain,
+        client: r.client,
+        outcome: r.outcome,
+        reason: r.reason,
+    }
+}
+
+/// `list_logins`: one page of the login log, within the caller's domains. The accounts page
+/// covers it (the helpdesk answers "why can't she log in" there). Rows naming none of our
+/// domains (logins that are no address, addresses of foreign domains) carry no domain:
+/// only a caller of all domains sees them, as it sees the server-wide SMTP page.
+pub(crate) async fn list(b: &EngineBackend, p: ListLogins) -> Result<LoginLog> {
+    b.caller.require_page(Page::Accounts)?;
+    let domain = p.domain.as_deref().map(validate::domain).transpose()?;
+    if let Some(d) = &domain {
+        b.caller.require(Page::Accounts, Some(d))?;
+    }
+    let address = p.account.as_deref().map(validate::address).transpose()?;
+    if let Some(a) = &address {
+        b.caller.require(Page::Accounts, Some(&a.domain))?;
+    }
+    let limit = p.limit.unwrap_or(50).clamp(1, MAX_LOGIN_PAGE);
+    let mut conn = b.engine.read().await?;
+    let account = match &address {
+        Some(a) => {
+            let account = account_of(&mut conn, &a.full()).await?;
+            // An account alias may live in another domain than its account.
+            if let Some((_, d)) = account.rsplit_once('@') {
+                b.caller.require(Page::Accounts, Some(d))?;
+            }
+            Some(account)
+        }
+        None => None,
+    };
+    // A caller limited to some domains sees only rows of them.
+    // (An account filter already names one covered domain.)
+    let scope = match (&domain, &account, &b.caller.domains) {
+        (None, None, Some(list)) if b.caller.role != Role::Owner => Some(serde_json::to_string(list)?),
+        _ => None,
+    };
+    let filter = sql::login::Filter {
+        account: account.as_deref(),
+        domain: domain.as_deref(),
+        scope: scope.as_deref(),
+        before: p.before.map(|id| i64::try_from(id).unwrap_or(i64::MAX)),
+    };
+    // One row more than asked tells whether an older page exists.
+    let mut rows = sql::login::page(&mut conn, &filter, i64::from(limit) + 1).await?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let items: Vec<LoginRecord> = rows.into_iter().map(record).collect();
+    let next_before = if more { items.last().map(|r| r.id) } else { None };
+    Ok(LoginLog { items, next_before })
 }
 
 /// A valid Argon2id hash of a random password, for equal-time refusals.
@@ -282,5 +358,43 @@ mod tests {
             ],
             "newest first; control characters never reach the log"
         );
+    }
+
+    #[tokio::test]
+    async fn unknown_addresses_of_our_domains_carry_the_domain_and_alias_filters_find_the_account() {
+        let engine = engine().await;
+        let b = engine.local_backend();
+        let alias = crate::api::AddAccountAlias { address: "ann@example.com".into(), alias: "anna@example.com".into() };
+        b.add_account_alias(alias).await.unwrap();
+        login(&engine, "anna@example.com", "wrong", LoginService::Imap).await;
+        login(&engine, "ann@exmaple.com", PW, LoginService::Imap).await;
+        login(&engine, "anne@example.com", PW, LoginService::Imap).await;
+        let rows = engine.login_log(None, None, 10).await.unwrap();
+        let domains: Vec<Option<&str>> = rows.iter().map(|r| r.domain.as_deref()).collect();
+        assert_eq!(domains, [Some("example.com"), None, Some("example.com")], "a foreign domain is not ours");
+        assert_eq!(rows[0].explanation, "no such account (check the address for typos)");
+        let by_alias = engine.login_log(Some("ANNA@example.com"), None, 10).await.unwrap();
+        assert_eq!(by_alias.len(), 1);
+        assert_eq!((by_alias[0].login.as_str(), by_alias[0].reason.as_str()), ("anna@example.com", "wrong_password"));
+        assert_eq!(engine.login_log(None, Some("example.com"), 10).await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn every_page_shape_walks_one_index_backwards_without_sorting() {
+        use crate::sql::login::{Filter, plan};
+        let engine = engine().await;
+        let mut conn = engine.read().await.unwrap();
+        let shapes = [
+            (Filter { account: Some("a@example.com"), ..Default::default() }, "login_log_account"),
+            (Filter { account: Some("a@example.com"), before: Some(9), ..Default::default() }, "login_log_account"),
+            (Filter { domain: Some("example.com"), before: Some(9), ..Default::default() }, "login_log_domain"),
+            (Filter { before: Some(9), ..Default::default() }, "INTEGER PRIMARY KEY"),
+            (Filter::default(), "SCAN login_log"),
+        ];
+        for (filter, index) in shapes {
+            let plan = plan(&mut conn, &filter).await.unwrap();
+            assert!(plan.contains(index), "{index}: {plan}");
+            assert!(!plan.contains("TEMP B-TREE"), "no sort: {plan}");
+        }
     }
 }

@@ -15,6 +15,7 @@ import { DepartmentsPage } from "../pages/DepartmentsPage";
 import { DnsPage } from "../pages/DnsPage";
 import { DomainsPage } from "../pages/DomainsPage";
 import { GroupsPage } from "../pages/GroupsPage";
+import { LoginsPage } from "../pages/LoginsPage";
 import { MailboxSettingsPage } from "../pages/MailboxSettingsPage";
 import { RecycleBinPage } from "../pages/RecycleBinPage";
 import { MailServicePage } from "../pages/MailServicePage";
@@ -169,6 +170,8 @@ function PageBody({ page }: { page: PageId }) {
       return <AdminsPage />;
     case "audit":
       return <AuditPage />;
+    case "logins":
+      return <LoginsPage />;
     case "settings":
       return <SettingsPage />;
     case "batch_settings":

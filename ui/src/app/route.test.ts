@@ -24,6 +24,11 @@ describe("mayUse", () => {
     expect(mayUse(aliasesOnly, "recycle", false)).toBe(false);
     expect(mayUse(aliasesOnly, "mailbox-settings", false)).toBe(false);
   });
+  it("puts the login log under the accounts permission, helpdesk included", () => {
+    expect(mayUse(olga, "logins", false)).toBe(true);
+    expect(mayUse({ ...olga, role: "helpdesk" }, "logins", false)).toBe(true);
+    expect(mayUse({ ...olga, pages: ["aliases"] }, "logins", false)).toBe(false);
+  });
   it("gives the server-wide mail service page only to admins of every domain", () => {
     expect(mayUse(owner, "smtp", false)).toBe(true);
     expect(mayUse({ ...olga, pages: ["smtp"] }, "smtp", false)).toBe(false);

@@ -2,7 +2,7 @@ import { useEffect, useState } from "react";
 import type { Caller } from "../bindings/Caller";
 import type { Page } from "../bindings/Page";
 
-export type PageId = Page | "recycle" | "mailbox-settings" | "admins" | "settings";
+export type PageId = Page | "recycle" | "mailbox-settings" | "logins" | "admins" | "settings";
 
 export interface PageDef {
   id: PageId;
@@ -26,12 +26,13 @@ export const PAGES: PageDef[] = [
   { id: "smtp", title: "Mail service", perDomain: false },
   { id: "admins", title: "Admins & tokens", perDomain: false },
   { id: "audit", title: "Audit log", perDomain: false },
+  { id: "logins", title: "Login log", perDomain: false },
   { id: "settings", title: "Local server", perDomain: false },
 ];
 
-/** The permission page a UI page belongs to (the recycle bin and mailbox settings are Accounts). */
+/** The permission page a UI page belongs to (the recycle bin, mailbox settings and the login log are Accounts). */
 function permissionOf(page: Exclude<PageId, "admins" | "settings">): Page {
-  return page === "recycle" || page === "mailbox-settings" ? "accounts" : page;
+  return page === "recycle" || page === "mailbox-settings" || page === "logins" ? "accounts" : page;
 }
 
 /** Whether the caller may use a page (the backend checks again on every call). */

@@ -65,11 +65,13 @@ import type { ListDkimKeys } from "./ListDkimKeys";
 import type { ListDomainGroups } from "./ListDomainGroups";
 import type { ListDomains } from "./ListDomains";
 import type { ListGroups } from "./ListGroups";
+import type { ListLogins } from "./ListLogins";
 import type { ListMessages } from "./ListMessages";
 import type { ListRecycleBin } from "./ListRecycleBin";
 import type { ListSmtpRules } from "./ListSmtpRules";
 import type { ListTokens } from "./ListTokens";
 import type { Listing } from "./Listing";
+import type { LoginLog } from "./LoginLog";
 import type { MailGroup } from "./MailGroup";
 import type { MailboxSettings } from "./MailboxSettings";
 import type { MailboxView } from "./MailboxView";
@@ -184,11 +186,13 @@ export type { ListDkimKeys } from "./ListDkimKeys";
 export type { ListDomainGroups } from "./ListDomainGroups";
 export type { ListDomains } from "./ListDomains";
 export type { ListGroups } from "./ListGroups";
+export type { ListLogins } from "./ListLogins";
 export type { ListMessages } from "./ListMessages";
 export type { ListRecycleBin } from "./ListRecycleBin";
 export type { ListSmtpRules } from "./ListSmtpRules";
 export type { ListTokens } from "./ListTokens";
 export type { Listing } from "./Listing";
+export type { LoginLog } from "./LoginLog";
 export type { MailGroup } from "./MailGroup";
 export type { MailboxSettings } from "./MailboxSettings";
 export type { MailboxView } from "./MailboxView";
@@ -307,6 +311,7 @@ export const operations = {
   list_dkim_keys: { method: "GET", path: "/api/domains/{domain}/dkim-keys", mutates: false, params: undefined as unknown as ListDkimKeys, output: undefined as unknown as Array<DkimKey> },
   remove_dkim_key: { method: "DELETE", path: "/api/domains/{domain}/dkim-keys/{selector}", mutates: true, params: undefined as unknown as RemoveDkimKey, output: undefined as unknown as null },
   list_audit: { method: "GET", path: "/api/audit", mutates: false, params: undefined as unknown as ListAudit, output: undefined as unknown as Listing<AuditEntry> },
+  list_logins: { method: "GET", path: "/api/logins", mutates: false, params: undefined as unknown as ListLogins, output: undefined as unknown as LoginLog },
   get_settings: { method: "GET", path: "/api/domains/{domain}/settings", mutates: false, params: undefined as unknown as GetSettings, output: undefined as unknown as LevelSettings },
   get_effective_settings: { method: "GET", path: "/api/accounts/{address}/settings", mutates: false, params: undefined as unknown as GetEffectiveSettings, output: undefined as unknown as EffectiveSettings },
   update_settings: { method: "PUT", path: "/api/domains/{domain}/settings", mutates: true, params: undefined as unknown as UpdateSettings, output: undefined as unknown as BatchOutcome },

@@ -4,6 +4,7 @@ import { useSession } from "../app/session";
 import type { ClientEndpoint } from "../bindings/ClientEndpoint";
 import { Confirm, Dialog, PageError } from "../components/forms";
 import { useAction, useAsync } from "../components/hooks";
+import { loginsLink, serviceLabel, when, why } from "./loginLog";
 
 const nf = new Intl.NumberFormat();
 
@@ -24,6 +25,7 @@ export function MailboxDialog({ address, onClose }: { address: string; onClose: 
     () => client.call("list_messages", { address, folder, limit: 50 }),
     [client, address, folder, view.data],
   );
+  const logins = useAsync(() => client.call("list_logins", { account: address, limit: 5 }), [client, address]);
   const [confirmClean, setConfirmClean] = useState(false);
   const clean = useAction();
   const [cleaned, setCleaned] = useState<string | null>(null);
@@ -40,6 +42,38 @@ export function MailboxDialog({ address, onClose }: { address: string; onClose: 
               {m.login_note ? `: ${m.login_note}.` : "."} User name: <code>{m.address}</code>. The password is never shown; set a
               new one on the account if the user lost it.
             </div>
+            <h3 className="section-title">
+              Recent logins{" "}
+              <a className="small" href={loginsLink(m.address)} onClick={onClose}>
+                All logins of this account →
+              </a>
+            </h3>
+            {logins.error && <PageError error={logins.error} what="the recent logins" />}
+            {logins.data && logins.data.items.length === 0 && <p className="empty">No login attempts yet.</p>}
+            {logins.data && logins.data.items.length > 0 && (
+              <table className="table" aria-label="Recent logins">
+                <thead>
+                  <tr>
+                    <th scope="col">When (UTC)</th>
+                    <th scope="col">Service</th>
+                    <th scope="col">Client</th>
+                    <th scope="col">Outcome</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {logins.data.items.map((r) => (
+                    <tr key={r.id} data-reason={r.reason}>
+                      <td>{when(r.at)}</td>
+                      <td>{serviceLabel(r.service)}</td>
+                      <td>
+                        <code>{r.client}</code>
+                      </td>
+                      <td>{r.outcome === "accepted" ? `Accepted (${why(r)})` : `Refused: ${why(r)}`}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
             <h3 className="section-title">Client settings</h3>
             <table className="table" aria-label="Client settings">
               <thead>

@@ -11,6 +11,7 @@ pub mod dns;
 pub mod domain;
 pub mod domain_group;
 pub mod group;
+pub mod logins;
 pub mod policy;
 pub mod resolve;
 pub mod serve;

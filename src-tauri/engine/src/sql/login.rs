@@ -92,30 +92,76 @@ pub(crate) async fn log(conn: &mut Conn, e: LogEntry<'_>, keep: i64) -> Result<(
 /// A login-log row as read.
 #[derive(sqlx::FromRow)]
 pub(crate) struct LogRow {
+    pub id: i64,
     pub at: String,
     pub service: String,
     pub login: String,
     pub account: Option<String>,
+    pub domain: Option<String>,
     pub client: String,
     pub outcome: String,
     pub reason: String,
 }
 
-/// The newest login-log rows (of one account, or of one domain), newest first.
-pub(crate) async fn recent(
-    conn: &mut Conn,
-    account: Option<&str>,
-    domain: Option<&str>,
-    limit: i64,
-) -> Result<Vec<LogRow>> {
-    Ok(sqlx::query_as(
-        "SELECT at, service, login, account, client, outcome, reason FROM login_log
-         WHERE (?1 IS NULL OR account = ?1 OR login = ?1) AND (?2 IS NULL OR domain = ?2)
-         ORDER BY id DESC LIMIT ?3",
-    )
-    .bind(account)
-    .bind(domain)
-    .bind(limit)
-    .fetch_all(conn)
-    .await?)
+/// Which login-log rows a page shows; `None` matches everything.
+#[derive(Default)]
+pub(crate) struct Filter<'a> {
+    /// The account (canonical address).
+    pub account: Option<&'a str>,
+    /// The domain.
+    pub domain: Option<&'a str>,
+    /// A JSON array of the domains the caller may see (rows of no domain are outside it).
+    pub scope: Option<&'a str>,
+    /// Only rows with a smaller id.
+    pub before: Option<i64>,
+}
+
+/// The statement of [`page`] for `f`: only the filters given become terms, so each shape
+/// is one index range walked backwards — the account or domain index `(…, id)`, else the
+/// table itself in id order — that stops after `limit` rows however long the log is (no
+/// OFFSET, no count).
+fn select(f: &Filter<'_>) -> String {
+    let mut sql =
+        String::from("SELECT id, at, service, login, account, domain, client, outcome, reason FROM login_log WHERE 1");
+    for (on, term) in [
+        (f.account.is_some(), " AND account = ?"),
+        (f.domain.is_some(), " AND domain = ?"),
+        (f.scope.is_some(), " AND domain IN (SELECT value FROM json_each(?))"),
+        (f.before.is_some(), " AND id < ?"),
+    ] {
+        if on {
+            sql.push_str(term);
+        }
+    }
+    sql.push_str(" ORDER BY id DESC LIMIT ?");
+    sql
+}
+
+/// The rows matching `f`, newest first, at most `limit`.
+pub(crate) async fn page(conn: &mut Conn, f: &Filter<'_>, limit: i64) -> Result<Vec<LogRow>> {
+    let sql = select(f);
+    let mut q = sqlx::query_as(&sql);
+    for text in [f.account, f.domain, f.scope].into_iter().flatten() {
+        q = q.bind(text);
+    }
+    if let Some(before) = f.before {
+        q = q.bind(before);
+    }
+    Ok(q.bind(limit).fetch_all(conn).await?)
+}
+
+/// The query plan of [`page`] for `f`, one line per step (for the tests).
+#[cfg(test)]
+pub(crate) async fn plan(conn: &mut Conn, f: &Filter<'_>) -> Result<String> {
+    use sqlx::Row;
+    let sql = format!("EXPLAIN QUERY PLAN {}", select(f));
+    let mut q = sqlx::query(&sql);
+    for text in [f.account, f.domain, f.scope].into_iter().flatten() {
+        q = q.bind(text);
+    }
+    if let Some(before) = f.before {
+        q = q.bind(before);
+    }
+    let rows = q.bind(10_i64).fetch_all(conn).await?;
+    Ok(rows.iter().map(|r| r.get::<String, _>("detail")).collect::<Vec<_>>().join("\n"))
 }
