@@ -18,6 +18,7 @@
 //! * [`live`] — the SMTP profile from the backend's stored settings and black/white list
 //!   rules (`ServiceHooks`), replaced in the running service after every stored change (no
 //!   restart), and the monitor that gives the backend the live status (`get_smtp_status`).
+//! * IMAP — [`postdesk_imap`]'s service on the same backend and certificate.
 //! * [`MailServer`] — starts all of it on the configured listeners and stops it
 //!   gracefully (sessions storing a message finish, the spool is synced, delivery drains).
 #![forbid(unsafe_code)]
@@ -34,6 +35,8 @@ pub use delivery::DeliveryStats;
 pub use directory::BackendDirectory;
 pub use lookups::Lookups;
 pub use policy::BackendPolicy;
+/// The IMAP service crate (listener kinds, options) for the binaries.
+pub use postdesk_imap as imap;
 /// The SMTP service crate (listener kinds, profile, counters) for the binaries.
 pub use postdesk_smtp as smtp;
 pub use server::{MailServer, MailServerOptions};

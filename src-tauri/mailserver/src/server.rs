@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use postdesk_contract::mail::MailBackend;
+use postdesk_imap::{ImapListener, ImapOptions, ImapService};
 use postdesk_smtp::store::SpoolOptions;
 use postdesk_smtp::{
     CountersSnapshot, FileSpool, InboundVerifier, ListenerKind, SmtpProfile, SmtpService, TlsIdentity,
@@ -35,11 +36,15 @@ pub struct MailServerOptions {
     /// DNS server for the inbound checks (SPF, DKIM, DMARC, reverse DNS, sender domain);
     /// `None` = the system's resolver.
     pub dns_server: Option<SocketAddr>,
+    /// IMAP listeners (STARTTLS and implicit TLS), with the SMTP service's certificate.
+    pub imap: Vec<(ImapListener, SocketAddr)>,
+    /// IMAP limits and time-outs.
+    pub imap_options: ImapOptions,
 }
 
 impl MailServerOptions {
-    /// The three listeners on their default (unprivileged) ports of 127.0.0.1, the spool and
-    /// certificate in `data_dir`, the stored host name.
+    /// The three SMTP and the two IMAP listeners on their default (unprivileged) ports of
+    /// 127.0.0.1, the spool and certificate in `data_dir`, the stored host name.
     pub fn defaults(data_dir: &std::path::Path) -> MailServerOptions {
         let ip = std::net::IpAddr::from([127, 0, 0, 1]);
         MailServerOptions {
@@ -52,6 +57,11 @@ impl MailServerOptions {
             tls_dir: data_dir.to_path_buf(),
             tls_names: vec!["localhost".into(), "127.0.0.1".into()],
             dns_server: None,
+            imap: [ImapListener::Imap, ImapListener::Imaps]
+                .into_iter()
+                .map(|k| (k, SocketAddr::new(ip, k.default_port())))
+                .collect(),
+            imap_options: ImapOptions::default(),
         }
     }
 }
@@ -63,6 +73,7 @@ pub struct MailServer {
     _spool_lock: std::fs::File,
     backend: Arc<dyn MailBackend>,
     service: Arc<SmtpService>,
+    imap: ImapService,
     spool: Arc<FileSpool>,
     bound: Vec<(ListenerKind, SocketAddr)>,
     stats: Arc<Stats>,
@@ -109,7 +120,7 @@ impl MailServer {
         let service =
             SmtpService::builder(profile, Arc::new(BackendDirectory::with_lookups(lookups.clone())), spool.clone())
                 .policy(Arc::new(BackendPolicy::with_lookups(lookups.clone())))
-                .tls(identity)
+                .tls(identity.clone())
                 .verifier(verifier)
                 .build()?;
         let service = Arc::new(service);
@@ -125,6 +136,18 @@ impl MailServer {
                         format!("cannot listen for SMTP ({}) on {addr}: {e}", kind.name()),
                     ));
                 }
+            }
+        }
+        let imap = ImapService::new(backend.clone(), Some(&identity), options.imap_options.clone())?;
+        for (kind, addr) in &options.imap {
+            if let Err(e) = imap.listen(*kind, *addr).await {
+                imap.shutdown(Duration::from_secs(1)).await;
+                service.shutdown(Duration::from_secs(1)).await;
+                spool.close();
+                return Err(std::io::Error::new(
+                    e.kind(),
+                    format!("cannot listen for IMAP ({}) on {addr}: {e}", kind.name()),
+                ));
             }
         }
         let stats = Arc::new(Stats::default());
@@ -144,6 +167,7 @@ impl MailServer {
             _spool_lock: spool_lock,
             backend,
             service,
+            imap,
             spool,
             bound,
             stats,
@@ -169,6 +193,11 @@ impl MailServer {
         &self.bound
     }
 
+    /// The IMAP listeners with their bound addresses.
+    pub fn imap_bound(&self) -> Vec<(ImapListener, SocketAddr)> {
+        self.imap.listeners()
+    }
+
     /// The SMTP service's live counters.
     pub fn counters(&self) -> CountersSnapshot {
         self.service.counters()
@@ -185,6 +214,7 @@ impl MailServer {
     /// next start).
     pub async fn shutdown(self, grace: Duration) {
         self.backend.set_mail_monitor(None);
+        self.imap.shutdown(grace).await;
         self.service.shutdown(grace).await;
         self.spool.close();
         self.stop.cancel();

@@ -37,6 +37,7 @@ async fn stored_changes_reach_the_running_service_and_the_status_follows_its_lif
     options.listeners = vec![(ListenerKind::Mx, any), (ListenerKind::Submission, any)];
     // Never asked (nothing is sent here), but no system resolver either.
     options.dns_server = Some(SocketAddr::from(([127, 0, 0, 1], 9)));
+    options.imap = Vec::new();
     let server = MailServer::start(std::sync::Arc::new(engine.clone()), options).await.unwrap();
     // Started from what is stored.
     assert_eq!(server.profile().hostname, "stored.example.com");
@@ -87,6 +88,7 @@ async fn a_hostname_given_at_start_wins_over_the_stored_one_also_after_changes()
     let mut options = MailServerOptions::defaults(dir.path());
     options.listeners = vec![(ListenerKind::Mx, SocketAddr::from(([127, 0, 0, 1], 0)))];
     options.dns_server = Some(SocketAddr::from(([127, 0, 0, 1], 9)));
+    options.imap = Vec::new();
     options.hostname = Some("mx.override.test".into());
     let server = MailServer::start(std::sync::Arc::new(engine.clone()), options).await.unwrap();
     assert_eq!(server.profile().hostname, "mx.override.test");
@@ -135,6 +137,7 @@ async fn a_change_that_cannot_be_loaded_keeps_the_previous_profile() {
     let mut options = MailServerOptions::defaults(dir.path());
     options.listeners = vec![(ListenerKind::Mx, SocketAddr::from(([127, 0, 0, 1], 0)))];
     options.dns_server = Some(SocketAddr::from(([127, 0, 0, 1], 9)));
+    options.imap = Vec::new();
     let server = MailServer::start(std::sync::Arc::new(engine.clone()), options).await.unwrap();
     let before = server.profile();
     assert_eq!(before.lists.len(), 1);

@@ -12,6 +12,7 @@ fn options(dir: &std::path::Path) -> MailServerOptions {
     options.hostname = Some("mx.example.test".into());
     let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
     options.listeners = vec![(ListenerKind::Mx, any)];
+    options.imap = Vec::new();
     options
 }
 

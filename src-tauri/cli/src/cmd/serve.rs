@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use postdesk_contract::{Error, Result};
 use postdesk_engine::Engine;
+use postdesk_mailserver::imap::ImapListener;
 use postdesk_mailserver::smtp::ListenerKind;
 use postdesk_mailserver::{MailServer, MailServerOptions};
 use postdesk_server::tls::Identity;
@@ -41,8 +42,17 @@ pub struct ServeArgs {
     /// localhost) for as long as this process runs, even when the stored one is changed.
     #[arg(long, value_name = "NAME")]
     smtp_hostname: Option<String>,
-    /// Do not start the SMTP service (admin API only).
-    #[arg(long, conflicts_with_all = ["smtp_listen", "submission_listen", "smtps_listen", "smtp_hostname"])]
+    /// Address of the IMAP listener with STARTTLS (port 143 in production).
+    #[arg(long, default_value = "127.0.0.1:2143", value_name = "ADDR")]
+    imap_listen: SocketAddr,
+    /// Address of the IMAP listener over implicit TLS (port 993 in production).
+    #[arg(long, default_value = "127.0.0.1:2993", value_name = "ADDR")]
+    imaps_listen: SocketAddr,
+    /// Do not start IMAP (SMTP still runs).
+    #[arg(long, conflicts_with_all = ["imap_listen", "imaps_listen"])]
+    no_imap: bool,
+    /// Do not start the mail services (SMTP, IMAP): admin API only.
+    #[arg(long, conflicts_with_all = ["smtp_listen", "submission_listen", "smtps_listen", "smtp_hostname", "imap_listen", "imaps_listen"])]
     no_smtp: bool,
 }
 
@@ -55,7 +65,12 @@ fn mail_options(dir: &Path, args: &ServeArgs, dns_resolver: Option<SocketAddr>) 
         (ListenerKind::Submission, args.submission_listen),
         (ListenerKind::Submissions, args.smtps_listen),
     ];
-    for addr in [args.smtp_listen, args.submission_listen, args.smtps_listen] {
+    options.imap = if args.no_imap {
+        Vec::new()
+    } else {
+        vec![(ImapListener::Imap, args.imap_listen), (ImapListener::Imaps, args.imaps_listen)]
+    };
+    for addr in [args.smtp_listen, args.submission_listen, args.smtps_listen, args.imap_listen, args.imaps_listen] {
         if !options.tls_names.contains(&addr.ip().to_string()) {
             options.tls_names.push(addr.ip().to_string());
         }
@@ -119,7 +134,7 @@ pub async fn run(dir: &Path, args: &ServeArgs, dns_resolver: Option<SocketAddr>)
         let options = mail_options(dir, args, dns_resolver);
         let started = MailServer::start(std::sync::Arc::new(engine.clone()), options)
             .await
-            .map_err(|e| Error::unavailable(format!("{e} (use --no-smtp to run without SMTP)")))?;
+            .map_err(|e| Error::unavailable(format!("{e} (use --no-smtp to run without the mail services)")))?;
         Some(started)
     };
     if let Some(first) = engine.ensure_first_admin().await? {
@@ -143,6 +158,9 @@ pub async fn run(dir: &Path, args: &ServeArgs, dns_resolver: Option<SocketAddr>)
     if let Some(mail) = &mail {
         for (kind, addr) in mail.bound() {
             println!("SMTP {} listening on {addr}", kind.name());
+        }
+        for (kind, addr) in mail.imap_bound() {
+            println!("IMAP {} listening on {addr}", kind.name());
         }
     }
     println!("Postdesk admin API listening on {scheme}://{local} (data folder: {})", dir.display());

@@ -1,0 +1,790 @@
+//! The selected mailbox: the session's view of it (sequence numbers, flags,
+//! mod-sequences, `\Recent`), kept in step with the store, and the commands on it.
+
+use std::collections::HashSet;
+
+use postdesk_contract::mail::{FlagChange, StoredMessage};
+
+use super::{Done, Session, refusal};
+use crate::encode::{date_time, flag_list};
+use crate::grammar::{CommandBody, FetchItem, QResync, Rfc822Kind, SearchReturn, Section, SectionText, StoreMode};
+use crate::search::{Candidate, matches, needs_content};
+use crate::sequence::{SequenceSet, compact};
+use crate::{mime, search};
+
+/// One message as the session knows it.
+#[derive(Debug, Clone)]
+pub(crate) struct Msg {
+    pub uid: u32,
+    pub flags: Vec<String>,
+    pub modseq: u64,
+    pub size: u64,
+    pub received_at: String,
+}
+
+impl From<&StoredMessage> for Msg {
+    fn from(m: &StoredMessage) -> Msg {
+        Msg { uid: m.uid, flags: m.flags.clone(), modseq: m.modseq, size: m.size, received_at: m.received_at.clone() }
+    }
+}
+
+/// The session's view of its selected mailbox.
+pub(crate) struct Selected {
+    /// The store's name of the folder.
+    pub name: String,
+    pub read_only: bool,
+    pub uidvalidity: u32,
+    /// In sequence order (= UID order).
+    pub messages: Vec<Msg>,
+    /// UIDs gone from the store but not yet reported (no EXPUNGE may be sent during
+    /// FETCH, STORE and SEARCH).
+    pub gone: HashSet<u32>,
+    /// UIDs that are `\Recent` in this session.
+    pub recent: HashSet<u32>,
+    pub highest_modseq: u64,
+    /// A change notification concerned the folder since the last look.
+    pub dirty: bool,
+}
+
+impl Selected {
+    fn seq_of(&self, uid: u32) -> Option<u32> {
+        self.messages.binary_search_by_key(&uid, |m| m.uid).ok().map(|i| i as u32 + 1)
+    }
+
+    fn largest_uid(&self) -> u32 {
+        self.messages.last().map_or(0, |m| m.uid)
+    }
+
+    /// (sequence number, index) of the messages a set names.
+    fn resolve(&self, set: &SequenceSet, uid: bool, saved: &[u32]) -> Vec<(u32, usize)> {
+        let count = self.messages.len() as u32;
+        let largest = self.largest_uid();
+        self.messages
+            .iter()
+            .enumerate()
+            .filter(|(i, m)| {
+                if uid || matches!(set, SequenceSet::Saved) {
+                    set.contains(m.uid, largest, saved)
+                } else {
+                    set.contains(*i as u32 + 1, count, saved)
+                }
+            })
+            .map(|(i, _)| (i as u32 + 1, i))
+            .collect()
+    }
+
+    /// Re-reads the folder when something changed, and reports the differences. Returns
+    /// false when the folder is gone (the session is told and leaves the selected state).
+    pub async fn sync(&mut self, session: &mut Session, account: &str, expunges: bool) -> bool {
+        if !self.dirty && (self.gone.is_empty() || !expunges) {
+            return true;
+        }
+        let fresh = match session.shared.backend.messages(account, &self.name).await {
+            Ok(m) => m,
+            Err(e) if e.code == postdesk_contract::ErrorCode::NotFound => {
+                session.untagged("BYE The selected mailbox was deleted or renamed");
+                session.logout = true;
+                return false;
+            }
+            Err(e) => {
+                tracing::warn!("IMAP sync failed: {}", e.message);
+                return true;
+            }
+        };
+        self.dirty = false;
+        let state = session
+            .shared
+            .backend
+            .folders(account)
+            .await
+            .ok()
+            .and_then(|fs| fs.into_iter().find(|f| f.name == self.name));
+        if let Some(state) = &state {
+            if state.uidvalidity != self.uidvalidity {
+                session.untagged("BYE The selected mailbox was replaced");
+                session.logout = true;
+                return false;
+            }
+        }
+        let present: std::collections::HashMap<u32, &StoredMessage> = fresh.iter().map(|m| (m.uid, m)).collect();
+        for m in &self.messages {
+            if !present.contains_key(&m.uid) {
+                self.gone.insert(m.uid);
+            }
+        }
+        if expunges && !self.gone.is_empty() {
+            let gone: Vec<u32> = {
+                let mut g: Vec<u32> = self.gone.drain().collect();
+                g.sort_unstable();
+                g
+            };
+            self.report_expunged(session, &gone);
+        }
+        // Flag changes of the messages still shown.
+        let condstore = session.enabled.condstore;
+        for (i, m) in self.messages.iter_mut().enumerate() {
+            if let Some(now) = present.get(&m.uid) {
+                if now.flags != m.flags || (condstore && now.modseq != m.modseq) {
+                    m.flags = now.flags.clone();
+                    m.modseq = now.modseq;
+                    let mut flags = m.flags.clone();
+                    if self.recent.contains(&m.uid) {
+                        flags.push("\\Recent".into());
+                    }
+                    let mut line = format!("{} FETCH (FLAGS {}", i + 1, flag_list(&flags));
+                    if condstore {
+                        line.push_str(&format!(" MODSEQ ({})", m.modseq));
+                    }
+                    if session.enabled.qresync {
+                        line.push_str(&format!(" UID {}", m.uid));
+                    }
+                    line.push(')');
+                    session.untagged(&line);
+                }
+            }
+        }
+        // New messages.
+        let largest = self.largest_uid();
+        let new: Vec<Msg> = fresh.iter().filter(|m| m.uid > largest).map(Msg::from).collect();
+        if !new.is_empty() {
+            if !self.read_only {
+                let highest = new.last().map_or(0, |m| m.uid);
+                let mark = session.shared.claim_recent(account, &self.name, highest);
+                self.recent.extend(new.iter().filter(|m| m.uid > mark).map(|m| m.uid));
+            }
+            self.messages.extend(new);
+            session.untagged(&format!("{} EXISTS", self.messages.len()));
+            if !session.enabled.rev2 {
+                session.untagged(&format!("{} RECENT", self.recent.len()));
+            }
+        }
+        if let Some(state) = state {
+            self.highest_modseq = state.highest_modseq;
+        }
+        true
+    }
+
+    /// Drops `uids` (sorted) from the view and tells the client: VANISHED with QRESYNC,
+    /// else one EXPUNGE per message, highest sequence number first.
+    fn report_expunged(&mut self, session: &mut Session, uids: &[u32]) {
+        if uids.is_empty() {
+            return;
+        }
+        if session.enabled.qresync {
+            let shown: Vec<u32> = uids.iter().copied().filter(|u| self.seq_of(*u).is_some()).collect();
+            if !shown.is_empty() {
+                session.untagged(&format!("VANISHED {}", compact(&shown)));
+            }
+            self.messages.retain(|m| uids.binary_search(&m.uid).is_err());
+        } else {
+            for uid in uids.iter().rev() {
+                if let Some(seq) = self.seq_of(*uid) {
+                    self.messages.remove(seq as usize - 1);
+                    session.untagged(&format!("{seq} EXPUNGE"));
+                }
+            }
+        }
+        for uid in uids {
+            self.recent.remove(uid);
+            self.gone.remove(uid);
+        }
+    }
+}
+
+impl Session {
+    pub(crate) async fn select(&mut self, name: &str, read_only: bool, qresync: Option<QResync>) -> super::Done {
+        let account = self.account.clone().unwrap_or_default();
+        // A SELECT closes the mailbox selected before (without expunging), RFC 9051 §6.3.2.
+        if self.selected.take().is_some() {
+            self.untagged("OK [CLOSED] Previous mailbox closed");
+        }
+        let folders = match self.shared.backend.folders(&account).await {
+            Ok(fs) => fs,
+            Err(e) => return refusal(e),
+        };
+        let Some(state) = folders.into_iter().find(|f| f.name == name) else {
+            return Done::no(format!("[NONEXISTENT] No mailbox {name}"));
+        };
+        let stored = match self.shared.backend.messages(&account, name).await {
+            Ok(m) => m,
+            Err(e) => return refusal(e),
+        };
+        let messages: Vec<Msg> = stored.iter().map(Msg::from).collect();
+        let highest = messages.last().map_or(0, |m| m.uid);
+        let mark = if read_only {
+            self.shared.recent_mark(&account, name)
+        } else {
+            self.shared.claim_recent(&account, name, highest)
+        };
+        let recent: HashSet<u32> = messages.iter().filter(|m| m.uid > mark).map(|m| m.uid).collect();
+        self.drain_changes();
+        let flags = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
+        self.untagged(&format!("FLAGS ({flags})"));
+        self.untagged(&format!("OK [PERMANENTFLAGS ({flags} \\*)] Flags and keywords can be stored"));
+        self.untagged(&format!("{} EXISTS", messages.len()));
+        if !self.enabled.rev2 {
+            self.untagged(&format!("{} RECENT", recent.len()));
+            if let Some(first) = messages.iter().position(|m| !m.flags.iter().any(|f| f == "\\Seen")) {
+                self.untagged(&format!("OK [UNSEEN {}] First unseen", first + 1));
+            }
+        }
+        self.untagged(&format!("OK [UIDVALIDITY {}] UIDs valid", state.uidvalidity));
+        self.untagged(&format!("OK [UIDNEXT {}] Predicted next UID", state.uidnext));
+        if self.enabled.condstore {
+            self.untagged(&format!("OK [HIGHESTMODSEQ {}] Highest", state.highest_modseq));
+        }
+        self.untagged(&format!("LIST () \"/\" {}", crate::encode::mailbox(&self.client_name(name))));
+        if let Some(q) = qresync.filter(|q| q.uidvalidity == state.uidvalidity) {
+            // What vanished since the client's mod-sequence: every UID it may know that is not
+            // here any more (no tombstones are kept, so this may include older ones, which RFC
+            // 7162 allows), then the messages changed since.
+            let known =
+                q.known_uids.unwrap_or(SequenceSet::parse(&format!("1:{}", state.uidnext.max(2) - 1)).expect("range"));
+            let present: HashSet<u32> = messages.iter().map(|m| m.uid).collect();
+            let vanished = vanished_uids(&known, state.uidnext, &present);
+            if !vanished.is_empty() {
+                self.untagged(&format!("VANISHED (EARLIER) {}", compact(&vanished)));
+            }
+            for (i, m) in messages.iter().enumerate() {
+                if m.modseq > q.modseq {
+                    self.untagged(&format!(
+                        "{} FETCH (UID {} FLAGS {} MODSEQ ({}))",
+                        i + 1,
+                        m.uid,
+                        flag_list(&m.flags),
+                        m.modseq
+                    ));
+                }
+            }
+        }
+        self.selected = Some(Selected {
+            name: name.to_string(),
+            read_only,
+            uidvalidity: state.uidvalidity,
+            messages,
+            gone: HashSet::new(),
+            recent,
+            highest_modseq: state.highest_modseq,
+            dirty: false,
+        });
+        Done::ok(if read_only { "[READ-ONLY] EXAMINE done" } else { "[READ-WRITE] SELECT done" })
+    }
+}
+
+/// The UIDs of `set` below `uidnext` that are not present.
+fn vanished_uids(set: &SequenceSet, uidnext: u32, present: &HashSet<u32>) -> Vec<u32> {
+    let SequenceSet::Ranges(ranges) = set else { return Vec::new() };
+    let top = uidnext.saturating_sub(1);
+    let mut out = Vec::new();
+    for &(a, b) in ranges {
+        let v = |n| match n {
+            crate::sequence::SeqNum::Value(v) => v.min(top),
+            crate::sequence::SeqNum::Largest => top,
+        };
+        let (lo, hi) = if v(a) <= v(b) { (v(a), v(b)) } else { (v(b), v(a)) };
+        for uid in lo.max(1)..=hi {
+            if !present.contains(&uid) {
+                out.push(uid);
+            }
+            if out.len() > 1_000_000 {
+                break;
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Runs a command of the selected state.
+pub(crate) async fn run(session: &mut Session, body: CommandBody) -> Done {
+    match body {
+        CommandBody::Close | CommandBody::Unselect => {
+            let selected = session.selected.take().expect("selected");
+            if matches!(body, CommandBody::Close) && !selected.read_only {
+                let account = session.account.clone().unwrap_or_default();
+                if let Err(e) = session.shared.backend.expunge(&account, &selected.name, None).await {
+                    return refusal(e);
+                }
+            }
+            Done::ok(if matches!(body, CommandBody::Close) { "CLOSE done" } else { "UNSELECT done" })
+        }
+        CommandBody::Expunge { uids } => expunge(session, uids).await,
+        CommandBody::Search { uid, ret, charset, key } => {
+            if let Some(c) = &charset {
+                if !["UTF-8", "US-ASCII"].iter().any(|s| s.eq_ignore_ascii_case(c)) {
+                    return Done::no("[BADCHARSET (UTF-8 US-ASCII)] Search in UTF-8 or US-ASCII");
+                }
+            }
+            session.sync(false).await;
+            search_command(session, uid, ret, &key).await
+        }
+        CommandBody::Fetch { uid, set, items, changed_since, vanished } => {
+            session.sync(uid).await;
+            fetch(session, uid, &set, &items, changed_since, vanished).await
+        }
+        CommandBody::Store { uid, set, unchanged_since, mode, silent, flags } => {
+            session.sync(uid).await;
+            store(session, uid, &set, unchanged_since, mode, silent, &flags).await
+        }
+        CommandBody::Copy { uid, set, mailbox } => copy_or_move(session, uid, &set, &mailbox, false).await,
+        CommandBody::Move { uid, set, mailbox } => copy_or_move(session, uid, &set, &mailbox, true).await,
+        _ => Done::Bad("Not a command for this state".into()),
+    }
+}
+
+async fn expunge(session: &mut Session, uids: Option<SequenceSet>) -> Done {
+    let account = session.account.clone().unwrap_or_default();
+    let selected = session.selected.as_ref().expect("selected");
+    if selected.read_only {
+        return Done::no("[READ-ONLY] The mailbox is open read-only");
+    }
+    let name = selected.name.clone();
+    let only: Option<Vec<u32>> = uids.map(|set| {
+        selected.resolve(&set, true, &session.saved).iter().map(|&(_, i)| selected.messages[i].uid).collect()
+    });
+    if let Err(e) = session.shared.backend.expunge(&account, &name, only.as_deref()).await {
+        return refusal(e);
+    }
+    if let Some(s) = session.selected.as_mut() {
+        s.dirty = true;
+    }
+    session.sync(true).await;
+    Done::ok("EXPUNGE done")
+}
+
+async fn load(session: &Session, uid: u32) -> Option<Vec<u8>> {
+    let account = session.account.as_deref().unwrap_or_default();
+    let name = &session.selected.as_ref()?.name;
+    session.shared.backend.message_bytes(account, name, uid).await.ok()
+}
+
+async fn search_command(
+    session: &mut Session,
+    uid: bool,
+    ret: Option<Vec<SearchReturn>>,
+    key: &crate::grammar::SearchKey,
+) -> Done {
+    let content = needs_content(key);
+    let selected = session.selected.as_ref().expect("selected");
+    let count = selected.messages.len() as u32;
+    let largest = (count, selected.largest_uid());
+    let mut hits: Vec<(u32, u32, u64)> = Vec::new();
+    for (i, m) in selected.messages.iter().enumerate() {
+        if selected.gone.contains(&m.uid) {
+            continue;
+        }
+        let raw = if content { load(session, m.uid).await } else { None };
+        let day = time::OffsetDateTime::parse(&m.received_at, &time::format_description::well_known::Rfc3339)
+            .map(|t| {
+                t.date().to_julian_day()
+                    - time::Date::from_calendar_date(1970, time::Month::January, 1).expect("date").to_julian_day()
+            })
+            .unwrap_or(0);
+        let candidate = Candidate {
+            seq: i as u32 + 1,
+            uid: m.uid,
+            largest,
+            flags: &m.flags,
+            recent: selected.recent.contains(&m.uid),
+            size: m.size,
+            internal_day: day,
+            modseq: m.modseq,
+            raw: raw.as_deref(),
+            saved: &session.saved,
+        };
+        if matches(key, &candidate) {
+            hits.push((i as u32 + 1, m.uid, m.modseq));
+        }
+    }
+    let modseq = if search::uses_modseq(key) { hits.iter().map(|h| h.2).max() } else { None };
+    let numbers: Vec<u32> = hits.iter().map(|h| if uid { h.1 } else { h.0 }).collect();
+    match ret {
+        None => {
+            let mut line = String::from("SEARCH");
+            for n in &numbers {
+                line.push_str(&format!(" {n}"));
+            }
+            if let Some(m) = modseq.filter(|_| !numbers.is_empty()) {
+                line.push_str(&format!(" (MODSEQ {m})"));
+            }
+            session.untagged(&line);
+        }
+        Some(ret) => {
+            if ret.contains(&SearchReturn::Save) {
+                session.saved = hits.iter().map(|h| h.1).collect();
+            }
+            let only_save = ret.iter().all(|r| *r == SearchReturn::Save);
+            if !only_save {
+                let mut line = String::from("ESEARCH");
+                if uid {
+                    line.push_str(" UID");
+                }
+                for r in &ret {
+                    match r {
+                        SearchReturn::Min if !numbers.is_empty() => line.push_str(&format!(" MIN {}", numbers[0])),
+                        SearchReturn::Max if !numbers.is_empty() => {
+                            line.push_str(&format!(" MAX {}", numbers[numbers.len() - 1]))
+                        }
+                        SearchReturn::All if !numbers.is_empty() => {
+                            line.push_str(&format!(" ALL {}", compact(&numbers)))
+                        }
+                        SearchReturn::Count => line.push_str(&format!(" COUNT {}", numbers.len())),
+                        _ => {}
+                    }
+                }
+                if let Some(m) = modseq.filter(|_| !numbers.is_empty()) {
+                    line.push_str(&format!(" MODSEQ {m}"));
+                }
+                session.untagged(&line);
+            }
+        }
+    }
+    Done::ok("SEARCH done")
+}
+
+fn section_name(section: &Section) -> String {
+    let mut out: Vec<String> = section.part.iter().map(u32::to_string).collect();
+    let text = match &section.text {
+        SectionText::Full => None,
+        SectionText::Header => Some("HEADER".to_string()),
+        SectionText::Text => Some("TEXT".to_string()),
+        SectionText::Mime => Some("MIME".to_string()),
+        SectionText::HeaderFields(names) | SectionText::HeaderFieldsNot(names) => {
+            let not = if matches!(section.text, SectionText::HeaderFieldsNot(_)) { ".NOT" } else { "" };
+            let names: Vec<String> = names.iter().map(|n| crate::encode::mailbox(&n.to_ascii_uppercase())).collect();
+            Some(format!("HEADER.FIELDS{not} ({})", names.join(" ")))
+        }
+    };
+    out.extend(text);
+    out.join(".")
+}
+
+/// The bytes a section names, or `None` when the part does not exist.
+fn section_bytes(raw: &[u8], root: &mime::Part, section: &Section) -> Option<Vec<u8>> {
+    let part = mime::locate(root, &section.part)?;
+    // HEADER, TEXT and HEADER.FIELDS of a part apply to its attached message.
+    let message = if section.part.is_empty() { Some(part) } else { part.message.as_deref() };
+    Some(match &section.text {
+        SectionText::Full if section.part.is_empty() => raw.to_vec(),
+        SectionText::Full => raw[part.body.clone()].to_vec(),
+        SectionText::Mime => mime::header_with_blank_line(raw, part),
+        SectionText::Header => mime::header_with_blank_line(raw, message?),
+        SectionText::Text => raw[message?.body.clone()].to_vec(),
+        SectionText::HeaderFields(names) => mime::header_fields(raw, message?, names, false),
+        SectionText::HeaderFieldsNot(names) => mime::header_fields(raw, message?, names, true),
+    })
+}
+
+fn literal(bytes: &[u8]) -> Vec<u8> {
+    let mut out = format!("{{{}}}\r\n", bytes.len()).into_bytes();
+    out.extend_from_slice(bytes);
+    out
+}
+
+async fn fetch(
+    session: &mut Session,
+    uid: bool,
+    set: &SequenceSet,
+    items: &[FetchItem],
+    changed_since: Option<u64>,
+    vanished: bool,
+) -> Done {
+    let account = session.account.clone().unwrap_or_default();
+    if changed_since.is_some() {
+        session.enabled.condstore = true;
+    }
+    let selected = session.selected.as_ref().expect("selected");
+    let read_only = selected.read_only;
+    let name = selected.name.clone();
+    let targets = selected.resolve(set, uid, &session.saved);
+    if vanished {
+        let present: HashSet<u32> = selected.messages.iter().map(|m| m.uid).collect();
+        let uidnext = selected.largest_uid() + 1;
+        let gone = vanished_uids(set, uidnext.max(selected.messages.len() as u32 + 1), &present);
+        if !gone.is_empty() {
+            session.untagged(&format!("VANISHED (EARLIER) {}", compact(&gone)));
+        }
+    }
+    let needs_bytes = items.iter().any(|i| {
+        matches!(
+            i,
+            FetchItem::Envelope
+                | FetchItem::Body
+                | FetchItem::BodyStructure
+                | FetchItem::Section { .. }
+                | FetchItem::Rfc822(_)
+        )
+    });
+    let sets_seen = !read_only
+        && items.iter().any(|i| {
+            matches!(i, FetchItem::Section { peek: false, .. } | FetchItem::Rfc822(Rfc822Kind::Full | Rfc822Kind::Text))
+        });
+    let mut to_mark = Vec::new();
+    let mut lines: Vec<Vec<u8>> = Vec::new();
+    for (seq, index) in targets {
+        let Some(selected) = session.selected.as_ref() else { break };
+        let m = selected.messages[index].clone();
+        if changed_since.is_some_and(|c| m.modseq <= c) {
+            continue;
+        }
+        if selected.gone.contains(&m.uid) && uid {
+            continue;
+        }
+        let recent = selected.recent.contains(&m.uid);
+        let raw = if needs_bytes {
+            match load(session, m.uid).await {
+                Some(raw) => Some(raw),
+                None => continue,
+            }
+        } else {
+            None
+        };
+        let structure = raw.as_deref().map(mime::parse);
+        let mut flags = m.flags.clone();
+        if sets_seen && !flags.iter().any(|f| f == "\\Seen") {
+            to_mark.push(m.uid);
+            flags.push("\\Seen".into());
+        }
+        if recent {
+            flags.push("\\Recent".into());
+        }
+        let mut out: Vec<u8> = format!("* {seq} FETCH (").into_bytes();
+        let mut first = true;
+        let mut push = |out: &mut Vec<u8>, bytes: &[u8]| {
+            if !first {
+                out.push(b' ');
+            }
+            first = false;
+            out.extend_from_slice(bytes);
+        };
+        let mut flags_sent = false;
+        for item in items {
+            match item {
+                FetchItem::Uid => push(&mut out, format!("UID {}", m.uid).as_bytes()),
+                FetchItem::Flags => {
+                    flags_sent = true;
+                    push(&mut out, format!("FLAGS {}", flag_list(&flags)).as_bytes())
+                }
+                FetchItem::InternalDate => {
+                    push(&mut out, format!("INTERNALDATE {}", date_time(&m.received_at)).as_bytes())
+                }
+                FetchItem::Size => push(&mut out, format!("RFC822.SIZE {}", m.size).as_bytes()),
+                FetchItem::ModSeq => push(&mut out, format!("MODSEQ ({})", m.modseq).as_bytes()),
+                FetchItem::Envelope => {
+                    let (raw, root) = (raw.as_deref().unwrap_or_default(), structure.as_ref().expect("parsed"));
+                    push(&mut out, format!("ENVELOPE {}", mime::envelope(raw, root)).as_bytes())
+                }
+                FetchItem::Body | FetchItem::BodyStructure => {
+                    let (raw, root) = (raw.as_deref().unwrap_or_default(), structure.as_ref().expect("parsed"));
+                    let extended = matches!(item, FetchItem::BodyStructure);
+                    let name = if extended { "BODYSTRUCTURE" } else { "BODY" };
+                    push(&mut out, format!("{name} {}", mime::body_structure(raw, root, extended)).as_bytes())
+                }
+                FetchItem::Rfc822(kind) => {
+                    let raw = raw.as_deref().unwrap_or_default();
+                    let root = structure.as_ref().expect("parsed");
+                    let (name, bytes) = match kind {
+                        Rfc822Kind::Full => ("RFC822", raw.to_vec()),
+                        Rfc822Kind::Header => ("RFC822.HEADER", mime::header_with_blank_line(raw, root)),
+                        Rfc822Kind::Text => ("RFC822.TEXT", raw[root.body.clone()].to_vec()),
+                    };
+                    let mut item = format!("{name} ").into_bytes();
+                    item.extend(literal(&bytes));
+                    push(&mut out, &item);
+                }
+                FetchItem::Section { section, partial, .. } => {
+                    let raw = raw.as_deref().unwrap_or_default();
+                    let root = structure.as_ref().expect("parsed");
+                    let bytes = section_bytes(raw, root, section);
+                    let mut label = format!("BODY[{}]", section_name(section));
+                    let value = match (bytes, partial) {
+                        (None, _) => b"NIL".to_vec(),
+                        (Some(b), None) => literal(&b),
+                        (Some(b), Some((offset, length))) => {
+                            label.push_str(&format!("<{offset}>"));
+                            let start = (*offset as usize).min(b.len());
+                            let end = length.map_or(b.len(), |l| start.saturating_add(l as usize).min(b.len()));
+                            literal(&b[start..end])
+                        }
+                    };
+                    let mut item = format!("{label} ").into_bytes();
+                    item.extend(value);
+                    push(&mut out, &item);
+                }
+            }
+        }
+        if to_mark.last() == Some(&m.uid) && !flags_sent {
+            push(&mut out, format!("FLAGS {}", flag_list(&flags)).as_bytes());
+        }
+        if uid && !items.contains(&FetchItem::Uid) {
+            push(&mut out, format!("UID {}", m.uid).as_bytes());
+        }
+        out.extend_from_slice(b")\r\n");
+        lines.push(out);
+    }
+    if !to_mark.is_empty() {
+        match session
+            .shared
+            .backend
+            .store_flags(&account, &name, &to_mark, FlagChange::Add, &["\\Seen".to_string()], None)
+            .await
+        {
+            Ok(stored) => {
+                if let Some(s) = session.selected.as_mut() {
+                    for now in &stored.messages {
+                        if let Some(seq) = s.seq_of(now.uid) {
+                            let m = &mut s.messages[seq as usize - 1];
+                            m.flags = now.flags.clone();
+                            m.modseq = now.modseq;
+                        }
+                    }
+                }
+            }
+            Err(e) => return refusal(e),
+        }
+    }
+    for line in lines {
+        session.out.extend_from_slice(&line);
+    }
+    Done::ok("FETCH done")
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn store(
+    session: &mut Session,
+    uid: bool,
+    set: &SequenceSet,
+    unchanged_since: Option<u64>,
+    mode: StoreMode,
+    silent: bool,
+    flags: &[String],
+) -> Done {
+    let account = session.account.clone().unwrap_or_default();
+    let selected = session.selected.as_ref().expect("selected");
+    if selected.read_only {
+        return Done::no("[READ-ONLY] The mailbox is open read-only");
+    }
+    if unchanged_since.is_some() {
+        session.enabled.condstore = true;
+    }
+    let condstore = session.enabled.condstore;
+    let name = selected.name.clone();
+    let targets: Vec<u32> = selected
+        .resolve(set, uid, &session.saved)
+        .into_iter()
+        .map(|(_, i)| selected.messages[i].uid)
+        .filter(|u| !selected.gone.contains(u))
+        .collect();
+    let flags: Vec<String> = flags.iter().filter(|f| !f.eq_ignore_ascii_case("\\Recent")).cloned().collect();
+    let change = match mode {
+        StoreMode::Replace => FlagChange::Replace,
+        StoreMode::Add => FlagChange::Add,
+        StoreMode::Remove => FlagChange::Remove,
+    };
+    let stored =
+        match session.shared.backend.store_flags(&account, &name, &targets, change, &flags, unchanged_since).await {
+            Ok(s) => s,
+            Err(e) => return refusal(e),
+        };
+    let Some(selected) = session.selected.as_mut() else { return Done::ok("STORE done") };
+    let mut lines = Vec::new();
+    for now in &stored.messages {
+        let Some(seq) = selected.seq_of(now.uid) else { continue };
+        let m = &mut selected.messages[seq as usize - 1];
+        let changed = m.flags != now.flags || m.modseq != now.modseq;
+        m.flags = now.flags.clone();
+        m.modseq = now.modseq;
+        // Silent still reports the new mod-sequence (RFC 7162 §3.1.3).
+        if silent && !(condstore && changed) {
+            continue;
+        }
+        let mut parts = Vec::new();
+        if !silent {
+            let mut shown = m.flags.clone();
+            if selected.recent.contains(&m.uid) {
+                shown.push("\\Recent".into());
+            }
+            parts.push(format!("FLAGS {}", flag_list(&shown)));
+        }
+        if uid {
+            parts.push(format!("UID {}", m.uid));
+        }
+        if condstore {
+            parts.push(format!("MODSEQ ({})", m.modseq));
+        }
+        lines.push(format!("{seq} FETCH ({})", parts.join(" ")));
+    }
+    let modified: Vec<u32> = if uid {
+        stored.modified.clone()
+    } else {
+        stored.modified.iter().filter_map(|u| selected.seq_of(*u)).collect()
+    };
+    for line in lines {
+        session.untagged(&line);
+    }
+    if modified.is_empty() {
+        Done::ok("STORE done")
+    } else {
+        Done::ok(format!("[MODIFIED {}] Conditional STORE failed for some", compact(&modified)))
+    }
+}
+
+async fn copy_or_move(session: &mut Session, uid: bool, set: &SequenceSet, mailbox: &str, moving: bool) -> Done {
+    let account = session.account.clone().unwrap_or_default();
+    let target = session.mailbox_name(mailbox);
+    let selected = session.selected.as_ref().expect("selected");
+    if moving && selected.read_only {
+        return Done::no("[READ-ONLY] The mailbox is open read-only");
+    }
+    let source = selected.name.clone();
+    let uids: Vec<u32> = selected
+        .resolve(set, uid, &session.saved)
+        .into_iter()
+        .map(|(_, i)| selected.messages[i].uid)
+        .filter(|u| !selected.gone.contains(u))
+        .collect();
+    let folders = match session.shared.backend.folders(&account).await {
+        Ok(fs) => fs,
+        Err(e) => return refusal(e),
+    };
+    let Some(dest) = folders.iter().find(|f| f.name == target) else {
+        return Done::no(format!("[TRYCREATE] No mailbox {mailbox}"));
+    };
+    let uidvalidity = dest.uidvalidity;
+    if uids.is_empty() {
+        return Done::ok(if moving { "MOVE done" } else { "COPY done" });
+    }
+    let result = if moving && target != source {
+        session.shared.backend.move_messages(&account, &source, &uids, &target).await
+    } else {
+        session.shared.backend.copy_messages(&account, &source, &uids, &target).await
+    };
+    let pairs = match result {
+        Ok(p) => p,
+        Err(e) => return refusal(e),
+    };
+    let copyuid = if pairs.is_empty() {
+        String::new()
+    } else {
+        let from: Vec<u32> = pairs.iter().map(|p| p.0).collect();
+        let to: Vec<u32> = pairs.iter().map(|p| p.1).collect();
+        format!("[COPYUID {uidvalidity} {} {}] ", compact(&from), compact(&to))
+    };
+    if moving {
+        if !copyuid.is_empty() {
+            session.untagged(&format!("OK {copyuid}Moved"));
+        }
+        let mut moved: Vec<u32> = pairs.iter().map(|p| p.0).collect();
+        moved.sort_unstable();
+        if let Some(mut selected) = session.selected.take() {
+            selected.report_expunged(session, &moved);
+            session.selected = Some(selected);
+        }
+        session.sync(true).await;
+        Done::ok("MOVE done")
+    } else {
+        session.sync(uid).await;
+        Done::ok(format!("{copyuid}COPY done"))
+    }
+}
