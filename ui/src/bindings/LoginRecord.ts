@@ -45,6 +45,6 @@ outcome: string,
  */
 reason: string, 
 /**
- * The reason in plain words, for the helpdesk (see [`login_reason_text`]).
+ * The reason in plain words, for the helpdesk.
  */
 explanation: string, };
