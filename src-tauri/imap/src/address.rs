@@ -8,6 +8,8 @@
 pub struct Address {
     /// The display name.
     pub name: Option<String>,
+    /// The source route (`@a,@b`), obsolete but reported.
+    pub adl: Option<String>,
     /// The local part (or a group's name).
     pub mailbox: Option<String>,
     /// The domain.
@@ -23,6 +25,7 @@ enum Token {
     Quoted(String),
     Special(char),
     Angle(String),
+    Comment(String),
 }
 
 fn tokens(text: &str) -> Vec<Token> {
@@ -34,23 +37,36 @@ fn tokens(text: &str) -> Vec<Token> {
         match c {
             ' ' | '\t' | '\r' | '\n' => i += 1,
             '(' => {
-                // A comment, nested, skipped.
+                // A comment, nested; a bare address's comment is its display name.
                 let mut depth = 0;
+                let mut text = String::new();
                 while i < chars.len() {
                     match chars[i] {
-                        '\\' => i += 1,
-                        '(' => depth += 1,
+                        '\\' => {
+                            i += 1;
+                            if let Some(&c) = chars.get(i) {
+                                text.push(c);
+                            }
+                        }
+                        '(' => {
+                            if depth > 0 {
+                                text.push('(');
+                            }
+                            depth += 1;
+                        }
                         ')' => {
                             depth -= 1;
                             if depth == 0 {
                                 i += 1;
                                 break;
                             }
+                            text.push(')');
                         }
-                        _ => {}
+                        c => text.push(c),
                     }
                     i += 1;
                 }
+                out.push(Token::Comment(text.trim().to_string()));
             }
             '"' => {
                 let mut s = String::new();
@@ -97,13 +113,17 @@ fn tokens(text: &str) -> Vec<Token> {
     out
 }
 
-fn split_addr_spec(spec: &str) -> (Option<String>, Option<String>) {
-    // A source route (`@a,@b:x@y`) is dropped.
-    let spec = spec.rsplit_once(':').map_or(spec, |(_, s)| s);
+/// (source route, local part, domain) of `@route:local@domain`.
+fn split_addr_spec(spec: &str) -> (Option<String>, Option<String>, Option<String>) {
+    let (route, spec) = match spec.rsplit_once(':') {
+        Some((r, s)) if r.starts_with('@') => (Some(r.to_string()), s),
+        Some((_, s)) => (None, s),
+        None => (None, spec),
+    };
     match spec.rsplit_once('@') {
-        Some((local, domain)) => (Some(local.to_string()), Some(domain.to_string())),
-        None if spec.is_empty() => (None, None),
-        None => (Some(spec.to_string()), None),
+        Some((local, domain)) => (route, Some(local.to_string()), Some(domain.to_string())),
+        None if spec.is_empty() => (route, None, None),
+        None => (route, Some(spec.to_string()), None),
     }
 }
 
@@ -114,17 +134,23 @@ pub fn parse_list(text: &str) -> Vec<Address> {
     let mut phrase: Vec<String> = Vec::new();
     let mut spec = String::new();
     let mut angle: Option<String> = None;
+    let mut comment: Option<String> = None;
     let mut in_group = false;
-    let flush = |out: &mut Vec<Address>, phrase: &mut Vec<String>, spec: &mut String, angle: &mut Option<String>| {
+    let flush = |out: &mut Vec<Address>,
+                 phrase: &mut Vec<String>,
+                 spec: &mut String,
+                 angle: &mut Option<String>,
+                 comment: &mut Option<String>| {
+        let comment = comment.take().filter(|c| !c.is_empty());
         if let Some(a) = angle.take() {
-            let (mailbox, host) = split_addr_spec(&a);
+            let (adl, mailbox, host) = split_addr_spec(&a);
             let name = if phrase.is_empty() { None } else { Some(phrase.join(" ")) };
-            out.push(Address { name, mailbox, host });
+            out.push(Address { name, adl, mailbox, host });
         } else if !spec.is_empty() || !phrase.is_empty() {
             let s = if spec.is_empty() { phrase.join("") } else { std::mem::take(spec) };
-            let (mailbox, host) = split_addr_spec(&s);
+            let (adl, mailbox, host) = split_addr_spec(&s);
             if mailbox.is_some() {
-                out.push(Address { name: None, mailbox, host });
+                out.push(Address { name: comment, adl, mailbox, host });
             }
         }
         phrase.clear();
@@ -159,21 +185,22 @@ pub fn parse_list(text: &str) -> Vec<Address> {
             }
             Token::Angle(a) => angle = Some(a.clone()),
             Token::Special(':') if !in_group && angle.is_none() => {
-                out.push(Address { name: None, mailbox: Some(phrase.join(" ")), host: None });
+                out.push(Address { mailbox: Some(phrase.join(" ")), ..Address::default() });
                 phrase.clear();
                 in_group = true;
             }
+            Token::Comment(c) => comment = Some(c.clone()),
             Token::Special(';') if in_group => {
-                flush(&mut out, &mut phrase, &mut spec, &mut angle);
+                flush(&mut out, &mut phrase, &mut spec, &mut angle, &mut comment);
                 out.push(Address::default());
                 in_group = false;
             }
-            Token::Special(',') => flush(&mut out, &mut phrase, &mut spec, &mut angle),
+            Token::Special(',') => flush(&mut out, &mut phrase, &mut spec, &mut angle, &mut comment),
             Token::Special(_) => {}
         }
         i += 1;
     }
-    flush(&mut out, &mut phrase, &mut spec, &mut angle);
+    flush(&mut out, &mut phrase, &mut spec, &mut angle, &mut comment);
     if in_group {
         out.push(Address::default());
     }
@@ -185,7 +212,7 @@ mod tests {
     use super::*;
 
     fn a(name: Option<&str>, mailbox: &str, host: &str) -> Address {
-        Address { name: name.map(str::to_string), mailbox: Some(mailbox.into()), host: Some(host.into()) }
+        Address { name: name.map(str::to_string), adl: None, mailbox: Some(mailbox.into()), host: Some(host.into()) }
     }
 
     #[test]
@@ -198,7 +225,7 @@ mod tests {
         assert_eq!(parse_list("=?utf-8?q?J=C3=B6rg?= <j@x.org>")[0].name.as_deref(), Some("=?utf-8?q?J=C3=B6rg?="));
         let group = parse_list("Team: ann@x.org, bob@x.org;");
         assert_eq!(group.len(), 4);
-        assert_eq!(group[0], Address { name: None, mailbox: Some("Team".into()), host: None });
+        assert_eq!(group[0], Address { mailbox: Some("Team".into()), ..Address::default() });
         assert_eq!(group[3], Address::default());
         assert_eq!(parse_list("undisclosed-recipients:;").len(), 2);
         assert_eq!(parse_list(""), []);

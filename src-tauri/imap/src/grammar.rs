@@ -468,6 +468,10 @@ impl<'a> Parser<'a> {
         }
     }
 
+    fn literal_ahead(&self) -> bool {
+        self.peek() == Some(b'{') || (self.peek() == Some(b'~') && self.s.get(self.i + 1) == Some(&b'{'))
+    }
+
     fn literal(&mut self) -> R<Vec<u8>> {
         self.eat(b'~');
         self.expect(b'{', "a literal")?;
@@ -485,14 +489,15 @@ impl<'a> Parser<'a> {
     fn string(&mut self) -> R<Vec<u8>> {
         match self.peek() {
             Some(b'"') => self.quoted(),
-            Some(b'{') | Some(b'~') => self.literal(),
+            _ if self.literal_ahead() => self.literal(),
             _ => Err("expected a string".into()),
         }
     }
 
     fn astring_bytes(&mut self) -> R<Vec<u8>> {
         match self.peek() {
-            Some(b'"') | Some(b'{') | Some(b'~') => self.string(),
+            Some(b'"') => self.string(),
+            _ if self.literal_ahead() => self.string(),
             _ => {
                 let start = self.i;
                 while self.peek().is_some_and(is_astring_char) {
@@ -533,7 +538,8 @@ impl<'a> Parser<'a> {
     /// A LIST pattern: an astring that may contain `%` and `*`.
     fn list_mailbox(&mut self) -> R<String> {
         match self.peek() {
-            Some(b'"') | Some(b'{') | Some(b'~') => {
+            Some(b'"') => String::from_utf8(self.string()?).map_err(|_| "the pattern is not UTF-8".to_string()),
+            _ if self.literal_ahead() => {
                 String::from_utf8(self.string()?).map_err(|_| "the pattern is not UTF-8".to_string())
             }
             _ => {

@@ -404,8 +404,9 @@ fn addresses(f: &[Field<'_>], name: &str) -> String {
     let mut out = String::from("(");
     for a in list {
         out.push_str(&format!(
-            "({} NIL {} {})",
+            "({} {} {} {})",
             nstring(a.name.as_deref().map(str::as_bytes)),
+            nstring(a.adl.as_deref().map(str::as_bytes)),
             nstring(a.mailbox.as_deref().map(str::as_bytes)),
             nstring(a.host.as_deref().map(str::as_bytes))
         ));

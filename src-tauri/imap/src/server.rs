@@ -79,26 +79,29 @@ pub(crate) struct Shared {
     pub tls: Option<TlsAcceptor>,
     pub options: ImapOptions,
     pub shutdown: CancellationToken,
-    /// Per (account, folder): the highest UID a session has seen as `\Recent` (RFC 3501:
-    /// a message is recent in exactly one session).
-    pub recent: Mutex<HashMap<(String, String), u32>>,
+    /// Per (account, folder, UIDVALIDITY): the highest UID a session has seen as
+    /// `\Recent` (RFC 3501: a message is recent in exactly one session). Kept in memory:
+    /// after a restart every message is new to the first session again, as RFC 3501
+    /// allows.
+    pub recent: Mutex<HashMap<(String, String, u32), u32>>,
     connections: Mutex<HashMap<IpAddr, usize>>,
     active: std::sync::atomic::AtomicUsize,
 }
 
 impl Shared {
     /// Claims the UIDs above what was claimed for the folder: returns the old mark.
-    pub fn claim_recent(&self, account: &str, folder: &str, highest: u32) -> u32 {
+    pub fn claim_recent(&self, account: &str, folder: &str, uidvalidity: u32, highest: u32) -> u32 {
         let mut map = self.recent.lock().expect("recent lock");
-        let mark = map.entry((account.to_string(), folder.to_string())).or_insert(0);
+        let mark = map.entry((account.to_string(), folder.to_string(), uidvalidity)).or_insert(0);
         let old = *mark;
         *mark = (*mark).max(highest);
         old
     }
 
     /// The mark without claiming (EXAMINE, STATUS).
-    pub fn recent_mark(&self, account: &str, folder: &str) -> u32 {
-        self.recent.lock().expect("recent lock").get(&(account.to_string(), folder.to_string())).copied().unwrap_or(0)
+    pub fn recent_mark(&self, account: &str, folder: &str, uidvalidity: u32) -> u32 {
+        let key = (account.to_string(), folder.to_string(), uidvalidity);
+        self.recent.lock().expect("recent lock").get(&key).copied().unwrap_or(0)
     }
 }
 

@@ -47,6 +47,8 @@ pub(crate) struct Session {
     /// The last `SEARCH RETURN (SAVE)` result, as UIDs (RFC 5182).
     saved: Vec<u32>,
     logout: bool,
+    /// The tag of the command running (ESEARCH names it).
+    tag: String,
 }
 
 /// A command's outcome: the tagged status line's condition and text.
@@ -96,6 +98,7 @@ impl Session {
             auth_failures: 0,
             saved: Vec::new(),
             logout: false,
+            tag: String::new(),
         }
     }
 
@@ -209,6 +212,7 @@ impl Session {
 
     async fn execute(&mut self, cmd: Command) -> std::io::Result<()> {
         let Command { tag, body } = cmd;
+        self.tag = tag.clone();
         if matches!(body, CommandBody::Idle) {
             return self.idle(&tag).await;
         }
@@ -679,12 +683,25 @@ impl Session {
             }
             let is_subscribed = subscribed.iter().any(|s| s == name);
             let prefix = format!("{name}{SEP}");
-            let children = names.iter().any(|n| n.starts_with(&prefix));
-            let subscribed_child = subscribed.iter().any(|s| s.starts_with(&prefix));
+            let children = names.iter().any(|n| n.starts_with(&prefix) && (exists(n) || !lsub));
+            let children = children || folders.iter().any(|f| f.name.starts_with(&prefix));
+            // RECURSIVEMATCH: a subscribed descendant the patterns do not list themselves.
+            let unlisted_subscribed_child =
+                subscribed.iter().any(|s| s.starts_with(&prefix) && !patterns.iter().any(|p| pattern_matches(p, s)));
             if (options.subscribed_only || lsub) && !is_subscribed {
-                if options.recursive_match && subscribed_child {
-                    lines.push((name.clone(), String::new(), " (\"CHILDINFO\" (\"SUBSCRIBED\"))".to_string()));
-                } else if lsub && subscribed_child && patterns.iter().any(|p| p.ends_with('%')) {
+                if options.recursive_match && unlisted_subscribed_child {
+                    let mut attrs = Vec::new();
+                    if !exists(name) {
+                        attrs.push("\\NonExistent");
+                    }
+                    if options.return_children && children {
+                        attrs.push("\\HasChildren");
+                    }
+                    lines.push((name.clone(), attrs.join(" "), " (\"CHILDINFO\" (\"SUBSCRIBED\"))".to_string()));
+                } else if lsub
+                    && subscribed.iter().any(|s| s.starts_with(&prefix))
+                    && patterns.iter().any(|p| p.ends_with('%'))
+                {
                     lines.push((name.clone(), "\\Noselect".to_string(), String::new()));
                 }
                 continue;
@@ -738,7 +755,7 @@ impl Session {
         } else {
             Vec::new()
         };
-        let mark = self.shared.recent_mark(&account, name);
+        let mark = self.shared.recent_mark(&account, name, f.uidvalidity);
         let mut parts = Vec::new();
         for item in items {
             parts.push(match item {
@@ -793,6 +810,18 @@ impl Session {
         self.drain_changes();
         self.sync(false).await;
         Done::ok(format!("[APPENDUID {uidvalidity} {}] APPEND done", crate::sequence::compact(&uids)))
+    }
+
+    /// Turns CONDSTORE on for the session (a command used it); with a mailbox selected,
+    /// the client learns its HIGHESTMODSEQ (RFC 7162 §3.1).
+    pub(crate) fn enable_condstore(&mut self) {
+        if self.enabled.condstore {
+            return;
+        }
+        self.enabled.condstore = true;
+        if let Some(highest) = self.selected.as_ref().map(|s| s.highest_modseq) {
+            self.untagged(&format!("OK [HIGHESTMODSEQ {highest}] CONDSTORE on"));
+        }
     }
 
     /// Brings the selected mailbox's view up to date and tells the client (EXISTS,

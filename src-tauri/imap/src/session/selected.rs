@@ -44,9 +44,36 @@ pub(crate) struct Selected {
     pub highest_modseq: u64,
     /// A change notification concerned the folder since the last look.
     pub dirty: bool,
+    /// The keywords the client was told of in FLAGS.
+    pub keywords: std::collections::BTreeSet<String>,
+}
+
+const SYSTEM_FLAGS: &str = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
+
+/// The FLAGS and PERMANENTFLAGS lines for these keywords.
+fn flags_lines(keywords: &std::collections::BTreeSet<String>) -> [String; 2] {
+    let mut all = SYSTEM_FLAGS.to_string();
+    for k in keywords {
+        all.push(' ');
+        all.push_str(k);
+    }
+    [format!("FLAGS ({all})"), format!("OK [PERMANENTFLAGS ({all} \\*)] Flags and keywords can be stored")]
 }
 
 impl Selected {
+    /// Tells the client of keywords among `flags` it has not seen in FLAGS yet.
+    fn announce_keywords(&mut self, session: &mut Session, flags: &[String]) {
+        let mut new = false;
+        for f in flags.iter().filter(|f| !f.starts_with('\\')) {
+            new |= self.keywords.insert(f.clone());
+        }
+        if new {
+            for line in flags_lines(&self.keywords) {
+                session.untagged(&line);
+            }
+        }
+    }
+
     fn seq_of(&self, uid: u32) -> Option<u32> {
         self.messages.binary_search_by_key(&uid, |m| m.uid).ok().map(|i| i as u32 + 1)
     }
@@ -122,6 +149,8 @@ impl Selected {
         }
         // Flag changes of the messages still shown.
         let condstore = session.enabled.condstore;
+        let all_flags: Vec<String> = fresh.iter().flat_map(|m| m.flags.iter().cloned()).collect();
+        self.announce_keywords(session, &all_flags);
         for (i, m) in self.messages.iter_mut().enumerate() {
             if let Some(now) = present.get(&m.uid) {
                 if now.flags != m.flags || (condstore && now.modseq != m.modseq) {
@@ -149,7 +178,7 @@ impl Selected {
         if !new.is_empty() {
             if !self.read_only {
                 let highest = new.last().map_or(0, |m| m.uid);
-                let mark = session.shared.claim_recent(account, &self.name, highest);
+                let mark = session.shared.claim_recent(account, &self.name, self.uidvalidity, highest);
                 self.recent.extend(new.iter().filter(|m| m.uid > mark).map(|m| m.uid));
             }
             self.messages.extend(new);
@@ -212,15 +241,17 @@ impl Session {
         let messages: Vec<Msg> = stored.iter().map(Msg::from).collect();
         let highest = messages.last().map_or(0, |m| m.uid);
         let mark = if read_only {
-            self.shared.recent_mark(&account, name)
+            self.shared.recent_mark(&account, name, state.uidvalidity)
         } else {
-            self.shared.claim_recent(&account, name, highest)
+            self.shared.claim_recent(&account, name, state.uidvalidity, highest)
         };
         let recent: HashSet<u32> = messages.iter().filter(|m| m.uid > mark).map(|m| m.uid).collect();
         self.drain_changes();
-        let flags = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
-        self.untagged(&format!("FLAGS ({flags})"));
-        self.untagged(&format!("OK [PERMANENTFLAGS ({flags} \\*)] Flags and keywords can be stored"));
+        let keywords: std::collections::BTreeSet<String> =
+            messages.iter().flat_map(|m| m.flags.iter()).filter(|f| !f.starts_with('\\')).cloned().collect();
+        for line in flags_lines(&keywords) {
+            self.untagged(&line);
+        }
         self.untagged(&format!("{} EXISTS", messages.len()));
         if !self.enabled.rev2 {
             self.untagged(&format!("{} RECENT", recent.len()));
@@ -266,6 +297,7 @@ impl Session {
             recent,
             highest_modseq: state.highest_modseq,
             dirty: false,
+            keywords,
         });
         Done::ok(if read_only { "[READ-ONLY] EXAMINE done" } else { "[READ-WRITE] SELECT done" })
     }
@@ -366,6 +398,9 @@ async fn search_command(
     key: &crate::grammar::SearchKey,
 ) -> Done {
     let content = needs_content(key);
+    if search::uses_modseq(key) {
+        session.enable_condstore();
+    }
     let selected = session.selected.as_ref().expect("selected");
     let count = selected.messages.len() as u32;
     let largest = (count, selected.largest_uid());
@@ -416,7 +451,7 @@ async fn search_command(
             }
             let only_save = ret.iter().all(|r| *r == SearchReturn::Save);
             if !only_save {
-                let mut line = String::from("ESEARCH");
+                let mut line = format!("ESEARCH (TAG {})", crate::encode::string(session.tag.as_bytes()));
                 if uid {
                     line.push_str(" UID");
                 }
@@ -433,6 +468,13 @@ async fn search_command(
                         _ => {}
                     }
                 }
+                // With MIN or MAX alone, the mod-sequence is that message's (RFC 7162 §3.1.5).
+                let shown: Vec<&SearchReturn> = ret.iter().filter(|r| **r != SearchReturn::Save).collect();
+                let modseq = match shown.as_slice() {
+                    [SearchReturn::Min] => modseq.and(hits.first().map(|h| h.2)),
+                    [SearchReturn::Max] => modseq.and(hits.last().map(|h| h.2)),
+                    _ => modseq,
+                };
                 if let Some(m) = modseq.filter(|_| !numbers.is_empty()) {
                     line.push_str(&format!(" MODSEQ {m}"));
                 }
@@ -491,8 +533,8 @@ async fn fetch(
     vanished: bool,
 ) -> Done {
     let account = session.account.clone().unwrap_or_default();
-    if changed_since.is_some() {
-        session.enabled.condstore = true;
+    if changed_since.is_some() || items.contains(&FetchItem::ModSeq) {
+        session.enable_condstore();
     }
     let selected = session.selected.as_ref().expect("selected");
     let read_only = selected.read_only;
@@ -666,8 +708,9 @@ async fn store(
         return Done::no("[READ-ONLY] The mailbox is open read-only");
     }
     if unchanged_since.is_some() {
-        session.enabled.condstore = true;
+        session.enable_condstore();
     }
+    let selected = session.selected.as_ref().expect("selected");
     let condstore = session.enabled.condstore;
     let name = selected.name.clone();
     let targets: Vec<u32> = selected
@@ -687,7 +730,9 @@ async fn store(
             Ok(s) => s,
             Err(e) => return refusal(e),
         };
-    let Some(selected) = session.selected.as_mut() else { return Done::ok("STORE done") };
+    let Some(mut selected) = session.selected.take() else { return Done::ok("STORE done") };
+    let stored_flags: Vec<String> = stored.messages.iter().flat_map(|m| m.flags.iter().cloned()).collect();
+    selected.announce_keywords(session, &stored_flags);
     let mut lines = Vec::new();
     for now in &stored.messages {
         let Some(seq) = selected.seq_of(now.uid) else { continue };
@@ -720,6 +765,7 @@ async fn store(
     } else {
         stored.modified.iter().filter_map(|u| selected.seq_of(*u)).collect()
     };
+    session.selected = Some(selected);
     for line in lines {
         session.untagged(&line);
     }
@@ -757,6 +803,21 @@ async fn copy_or_move(session: &mut Session, uid: bool, set: &SequenceSet, mailb
     }
     let result = if moving && target != source {
         session.shared.backend.move_messages(&account, &source, &uids, &target).await
+    } else if moving {
+        // Into itself: copies, then the originals go.
+        let copied = session.shared.backend.copy_messages(&account, &source, &uids, &target).await;
+        if copied.is_ok() {
+            let deleted = ["\\Deleted".to_string()];
+            let flagged =
+                session.shared.backend.store_flags(&account, &source, &uids, FlagChange::Add, &deleted, None).await;
+            if let Err(e) = flagged {
+                return refusal(e);
+            }
+            if let Err(e) = session.shared.backend.expunge(&account, &source, Some(&uids)).await {
+                return refusal(e);
+            }
+        }
+        copied
     } else {
         session.shared.backend.copy_messages(&account, &source, &uids, &target).await
     };
@@ -779,8 +840,10 @@ async fn copy_or_move(session: &mut Session, uid: bool, set: &SequenceSet, mailb
         moved.sort_unstable();
         if let Some(mut selected) = session.selected.take() {
             selected.report_expunged(session, &moved);
+            selected.dirty = true;
             session.selected = Some(selected);
         }
+        session.drain_changes();
         session.sync(true).await;
         Done::ok("MOVE done")
     } else {
