@@ -54,6 +54,7 @@ export async function startServer({ smtp = false } = {}) {
   if (smtp) {
     const any = "127.0.0.1:0";
     args.push("--smtp-listen", any, "--submission-listen", any, "--smtps-listen", any, "--smtp-hostname", "mx.example.com");
+    args.push("--imap-listen", any, "--imaps-listen", any, "--pop3-listen", any, "--pop3s-listen", any);
   } else {
     // The browser tests need only the admin API.
     args.push("--no-smtp");

@@ -118,6 +118,10 @@ pub struct SmtpOverrides {
     pub hostname: Option<String>,
     /// `POSTDESK_NO_SMTP` set to anything but empty or `0`: do not start at launch.
     pub no_smtp: bool,
+    /// `POSTDESK_IMAP_LISTEN`, `POSTDESK_IMAPS_LISTEN`, `POSTDESK_POP3_LISTEN`,
+    /// `POSTDESK_POP3S_LISTEN`: where IMAP and POP3 listen instead of their default ports
+    /// on 127.0.0.1 (they start and stop with SMTP).
+    pub readers: [Option<String>; 4],
 }
 
 impl SmtpOverrides {
@@ -132,6 +136,12 @@ impl SmtpOverrides {
             smtps_listen: var("POSTDESK_SMTPS_LISTEN"),
             hostname: var("POSTDESK_SMTP_HOSTNAME"),
             no_smtp: var("POSTDESK_NO_SMTP").is_some_and(|v| v != "0"),
+            readers: [
+                var("POSTDESK_IMAP_LISTEN"),
+                var("POSTDESK_IMAPS_LISTEN"),
+                var("POSTDESK_POP3_LISTEN"),
+                var("POSTDESK_POP3S_LISTEN"),
+            ],
         }
     }
 
@@ -141,7 +151,8 @@ impl SmtpOverrides {
         SmtpOverrides {
             mx_listen: any.clone(),
             submission_listen: any.clone(),
-            smtps_listen: any,
+            smtps_listen: any.clone(),
+            readers: [any.clone(), any.clone(), any.clone(), any],
             ..SmtpOverrides::default()
         }
     }
@@ -174,6 +185,8 @@ struct Inner {
 pub struct LocalSmtp {
     engine: Engine,
     data_dir: PathBuf,
+    /// IMAP, IMAPS, POP3, POP3S addresses overriding the default ports (checked in `new`).
+    readers: [Option<String>; 4],
     inner: Mutex<Inner>,
 }
 
@@ -188,8 +201,14 @@ impl LocalSmtp {
     /// settings go there). Reads the saved settings (defaults if none) and applies `overrides`.
     pub fn new(engine: Engine, data_dir: &Path, overrides: &SmtpOverrides) -> Result<LocalSmtp> {
         let settings = overrides.apply(load_settings(data_dir)?);
+        for value in overrides.readers.iter().flatten() {
+            value
+                .parse::<SocketAddr>()
+                .map_err(|_| Error::validation(format!("'{value}' is not an address like 127.0.0.1:2143")))?;
+        }
         Ok(LocalSmtp {
             engine,
+            readers: overrides.readers.clone(),
             data_dir: data_dir.to_path_buf(),
             inner: Mutex::new(Inner { settings, ..Inner::default() }),
         })
@@ -254,6 +273,11 @@ impl LocalSmtp {
             }
         }
         options.listeners = listeners.clone();
+        let addr = |i: usize, default: SocketAddr| -> SocketAddr {
+            self.readers[i].as_deref().and_then(|v| v.parse().ok()).unwrap_or(default)
+        };
+        options.imap = options.imap.iter().enumerate().map(|(i, (k, a))| (*k, addr(i, *a))).collect();
+        options.pop3 = options.pop3.iter().enumerate().map(|(i, (k, a))| (*k, addr(2 + i, *a))).collect();
         match MailServer::start(std::sync::Arc::new(self.engine.clone()), options).await {
             Ok(server) => {
                 for (kind, addr) in server.bound() {

@@ -170,6 +170,8 @@ fn serve(r: &Run, extra: &[&str]) -> (Server, String, String) {
     let mut c = r.cmd();
     c.args(["serve", "--listen", &listen])
         .args(["--smtp-listen", "127.0.0.1:0", "--submission-listen", "127.0.0.1:0", "--smtps-listen", "127.0.0.1:0"])
+        .args(["--imap-listen", "127.0.0.1:0", "--imaps-listen", "127.0.0.1:0"])
+        .args(["--pop3-listen", "127.0.0.1:0", "--pop3s-listen", "127.0.0.1:0"])
         .args(extra)
         .env_remove("POSTDESK_UI_DIR")
         .stdout(Stdio::piped());

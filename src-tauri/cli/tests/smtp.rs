@@ -60,6 +60,7 @@ fn serve(dir: &Path, resolver: SocketAddr) -> Serve {
         .arg(dir)
         .args(["--dns-resolver", &resolver.to_string(), "serve", "--listen", any])
         .args(["--smtp-listen", any, "--submission-listen", any, "--smtps-listen", any])
+        .args(["--imap-listen", any, "--imaps-listen", any, "--pop3-listen", any, "--pop3s-listen", any])
         .args(["--smtp-hostname", "mx.example.com"])
         .env_remove("POSTDESK_UI_DIR")
         .env_remove("POSTDESK_URL")

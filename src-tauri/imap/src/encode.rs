@@ -2,7 +2,7 @@
 
 /// A string as a quoted string when it can be one, else a literal.
 pub fn string(bytes: &[u8]) -> String {
-    let quotable = bytes.len() < 1024 && bytes.iter().all(|&b| b >= 0x20 && b < 0x7f);
+    let quotable = bytes.len() < 1024 && bytes.iter().all(|&b| (0x20..0x7f).contains(&b));
     if quotable {
         let mut out = String::with_capacity(bytes.len() + 2);
         out.push('"');

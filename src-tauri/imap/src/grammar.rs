@@ -623,7 +623,7 @@ impl<'a> Parser<'a> {
             (false, "AUTHENTICATE") => {
                 self.sp()?;
                 let mechanism = self.atom()?.to_ascii_uppercase();
-                let initial = if self.eat(b' ') { Some(self.word(&[b'='])?) } else { None };
+                let initial = if self.eat(b' ') { Some(self.word(b"=")?) } else { None };
                 CommandBody::Authenticate { mechanism, initial }
             }
             (false, "LOGIN") => {
@@ -1205,7 +1205,7 @@ impl<'a> Parser<'a> {
             }
             self.sp()?;
         }
-        let op = self.word(&[b'+', b'-'])?.to_ascii_uppercase();
+        let op = self.word(b"+-")?.to_ascii_uppercase();
         let (mode, rest) = match op.as_bytes().first() {
             Some(b'+') => (StoreMode::Add, &op[1..]),
             Some(b'-') => (StoreMode::Remove, &op[1..]),

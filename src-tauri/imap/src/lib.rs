@@ -19,6 +19,7 @@
 #![deny(missing_docs)]
 
 mod address;
+mod config;
 mod encode;
 pub mod grammar;
 mod mime;
@@ -27,9 +28,11 @@ mod search;
 pub mod sequence;
 mod server;
 mod session;
+mod shared;
 mod wire;
 
-pub use server::{ImapListener, ImapOptions, ImapService};
+pub use config::{ImapListener, ImapOptions};
+pub use server::ImapService;
 
 /// A byte stream a session runs on (TCP, or TLS over it).
 pub trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + Sync {}

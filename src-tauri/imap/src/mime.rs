@@ -48,10 +48,10 @@ pub fn fields(header: &[u8]) -> Vec<Field<'_>> {
     let mut i = 0;
     let mut current: Option<(usize, usize)> = None; // (name end, value start)
     fn flush<'h>(header: &'h [u8], out: &mut Vec<Field<'h>>, start: usize, end: usize, cur: Option<(usize, usize)>) {
-        if let Some((name_end, value_start)) = cur {
-            if let Ok(name) = std::str::from_utf8(&header[start..name_end]) {
-                out.push(Field { name: name.trim(), value: &header[value_start..end] });
-            }
+        if let Some((name_end, value_start)) = cur
+            && let Ok(name) = std::str::from_utf8(&header[start..name_end])
+        {
+            out.push(Field { name: name.trim(), value: &header[value_start..end] });
         }
     }
     while i < header.len() {
@@ -160,7 +160,7 @@ trait IntoParts {
     fn into_parts(self) -> ((String, String), Vec<(String, String)>);
 }
 
-impl IntoParts for (String, String, Vec<(String, String)>) {
+impl IntoParts for ContentType {
     fn into_parts(self) -> ((String, String), Vec<(String, String)>) {
         ((self.0, self.1), self.2)
     }
@@ -206,7 +206,10 @@ fn split_multipart(raw: &[u8], body: std::ops::Range<usize>, boundary: &[u8]) ->
 
 /// `type/subtype; name=value; …` — lower-case type and subtype, parameters as sent
 /// (quotes removed, names lower-cased).
-fn content_type(value: &str) -> Option<(String, String, Vec<(String, String)>)> {
+/// A media type, subtype and parameters.
+type ContentType = (String, String, Vec<(String, String)>);
+
+fn content_type(value: &str) -> Option<ContentType> {
     let (media, params) = match value.split_once(';') {
         Some((m, p)) => (m, p),
         None => (value, ""),

@@ -11,99 +11,12 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::config::{ImapListener, ImapOptions};
 use crate::session::Session;
+use crate::shared::Shared;
 
 /// How long an implicit-TLS handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// The two kinds of listener.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ImapListener {
-    /// Plain IMAP with STARTTLS (no login before TLS).
-    Imap,
-    /// IMAP over implicit TLS (RFC 8314).
-    Imaps,
-}
-
-impl ImapListener {
-    /// The port used when none is configured (no root needed): 2143 and 2993.
-    pub fn default_port(self) -> u16 {
-        match self {
-            ImapListener::Imap => 2143,
-            ImapListener::Imaps => 2993,
-        }
-    }
-
-    /// `imap` or `imaps`.
-    pub fn name(self) -> &'static str {
-        match self {
-            ImapListener::Imap => "imap",
-            ImapListener::Imaps => "imaps",
-        }
-    }
-}
-
-/// Limits and time-outs.
-#[derive(Debug, Clone)]
-pub struct ImapOptions {
-    /// Connections at once, in all.
-    pub max_connections: usize,
-    /// Connections at once from one address.
-    pub max_connections_per_ip: usize,
-    /// The largest literal (an APPENDed message).
-    pub max_literal: usize,
-    /// Idle time before login.
-    pub login_timeout: Duration,
-    /// Idle time after login (RFC 9051 asks for at least 30 minutes).
-    pub idle_timeout: Duration,
-    /// Failed logins on one connection before it is closed.
-    pub max_auth_failures: u32,
-}
-
-impl Default for ImapOptions {
-    fn default() -> Self {
-        ImapOptions {
-            max_connections: 500,
-            max_connections_per_ip: 50,
-            max_literal: 64 * 1024 * 1024,
-            login_timeout: Duration::from_secs(60),
-            idle_timeout: Duration::from_secs(30 * 60),
-            max_auth_failures: 3,
-        }
-    }
-}
-
-/// What every session of one service shares.
-pub(crate) struct Shared {
-    pub backend: Arc<dyn MailBackend>,
-    pub tls: Option<TlsAcceptor>,
-    pub options: ImapOptions,
-    pub shutdown: CancellationToken,
-    /// Per (account, folder, UIDVALIDITY): the highest UID a session has seen as
-    /// `\Recent` (RFC 3501: a message is recent in exactly one session). Kept in memory:
-    /// after a restart every message is new to the first session again, as RFC 3501
-    /// allows.
-    pub recent: Mutex<HashMap<(String, String, u32), u32>>,
-    connections: Mutex<HashMap<IpAddr, usize>>,
-    active: std::sync::atomic::AtomicUsize,
-}
-
-impl Shared {
-    /// Claims the UIDs above what was claimed for the folder: returns the old mark.
-    pub fn claim_recent(&self, account: &str, folder: &str, uidvalidity: u32, highest: u32) -> u32 {
-        let mut map = self.recent.lock().expect("recent lock");
-        let mark = map.entry((account.to_string(), folder.to_string(), uidvalidity)).or_insert(0);
-        let old = *mark;
-        *mark = (*mark).max(highest);
-        old
-    }
-
-    /// The mark without claiming (EXAMINE, STATUS).
-    pub fn recent_mark(&self, account: &str, folder: &str, uidvalidity: u32) -> u32 {
-        let key = (account.to_string(), folder.to_string(), uidvalidity);
-        self.recent.lock().expect("recent lock").get(&key).copied().unwrap_or(0)
-    }
-}
 
 /// A running IMAP service.
 pub struct ImapService {

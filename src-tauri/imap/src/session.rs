@@ -15,7 +15,7 @@ use tokio::sync::broadcast;
 
 use crate::encode::mailbox as quote_mailbox;
 use crate::grammar::{self, Command, CommandBody, ListOptions, StatusItem};
-use crate::server::Shared;
+use crate::shared::Shared;
 use crate::wire::{self, Read};
 use crate::{Io, mutf7};
 
@@ -354,7 +354,7 @@ impl Session {
                 turned.push(cap.clone());
             }
         }
-        self.untagged(&format!("ENABLED {}", turned.join(" ")).trim_end().to_string());
+        self.untagged(format!("ENABLED {}", turned.join(" ")).trim_end());
         Done::ok("ENABLE done")
     }
 
@@ -424,7 +424,7 @@ impl Session {
         let (Ok(user), Ok(password)) = (std::str::from_utf8(user), std::str::from_utf8(password)) else {
             return Ok(Done::no("[AUTHENTICATIONFAILED] Authentication failed"));
         };
-        Ok(self.login(&user.to_string(), &password.to_string()).await)
+        Ok(self.login(user, password).await)
     }
 
     async fn login(&mut self, user: &str, password: &str) -> Done {
@@ -527,10 +527,10 @@ impl Session {
         loop {
             match self.changes.try_recv() {
                 Ok(c) => {
-                    if self.concerns(&c) {
-                        if let Some(s) = self.selected.as_mut() {
-                            s.dirty = true;
-                        }
+                    if self.concerns(&c)
+                        && let Some(s) = self.selected.as_mut()
+                    {
+                        s.dirty = true;
                     }
                 }
                 Err(broadcast::error::TryRecvError::Lagged(_)) => {
@@ -564,12 +564,11 @@ impl Session {
         let levels: Vec<&str> = name.split(SEP).collect();
         for i in 1..levels.len() {
             let parent = levels[..i].join("/");
-            if !existing.iter().any(|f| f.name == parent) {
-                if let Err(e) = self.shared.backend.create_folder(&account, &parent).await {
-                    if e.code != ErrorCode::Conflict {
-                        return refusal(e);
-                    }
-                }
+            if !existing.iter().any(|f| f.name == parent)
+                && let Err(e) = self.shared.backend.create_folder(&account, &parent).await
+                && e.code != ErrorCode::Conflict
+            {
+                return refusal(e);
             }
         }
         match self.shared.backend.create_folder(&account, &name).await {
@@ -732,12 +731,11 @@ impl Session {
         for (name, attrs, extra) in lines {
             let shown = self.client_name(&name);
             self.untagged(&format!("{verb} ({attrs}) \"/\" {}{extra}", quote_mailbox(&shown)));
-            if let Some(items) = &options.return_status {
-                if exists(&name) {
-                    if let Ok(line) = self.status_line(&name, items).await {
-                        self.untagged(&line);
-                    }
-                }
+            if let Some(items) = &options.return_status
+                && exists(&name)
+                && let Ok(line) = self.status_line(&name, items).await
+            {
+                self.untagged(&line);
             }
         }
         Done::ok(format!("{verb} done"))

@@ -60,7 +60,7 @@ sh src-tauri/smtp/bench/postfix.sh 2526 >/dev/null
 
 PD="$BIN/postdesk --data-dir $WORK/data --dns-resolver 127.0.0.1:$DNS_PORT"
 $PD serve --listen 127.0.0.1:0 --smtp-listen 127.0.0.1:0 --submission-listen 127.0.0.1:0 \
-  --smtps-listen 127.0.0.1:0 --smtp-hostname mx.example.test >"$WORK/serve.log" 2>&1 &
+  --smtps-listen 127.0.0.1:0 --smtp-hostname mx.example.test --no-imap --no-pop3 >"$WORK/serve.log" 2>&1 &
 SERVE=$!
 for _ in $(seq 100); do grep -q "admin API listening" "$WORK/serve.log" && break; sleep 0.1; done
 MX=$(sed -n 's/^SMTP mx listening on //p' "$WORK/serve.log")

@@ -18,7 +18,8 @@
 //! * [`live`] — the SMTP profile from the backend's stored settings and black/white list
 //!   rules (`ServiceHooks`), replaced in the running service after every stored change (no
 //!   restart), and the monitor that gives the backend the live status (`get_smtp_status`).
-//! * IMAP — [`postdesk_imap`]'s service on the same backend and certificate.
+//! * IMAP and POP3 — [`postdesk_imap`]'s and [`postdesk_pop3`]'s services on the same
+//!   backend and certificate.
 //! * [`MailServer`] — starts all of it on the configured listeners and stops it
 //!   gracefully (sessions storing a message finish, the spool is synced, delivery drains).
 #![forbid(unsafe_code)]
@@ -37,6 +38,8 @@ pub use lookups::Lookups;
 pub use policy::BackendPolicy;
 /// The IMAP service crate (listener kinds, options) for the binaries.
 pub use postdesk_imap as imap;
+/// The POP3 service crate (listener kinds, limits) for the binaries.
+pub use postdesk_pop3 as pop3;
 /// The SMTP service crate (listener kinds, profile, counters) for the binaries.
 pub use postdesk_smtp as smtp;
 pub use server::{MailServer, MailServerOptions};

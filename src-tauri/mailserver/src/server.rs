@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use postdesk_contract::mail::MailBackend;
 use postdesk_imap::{ImapListener, ImapOptions, ImapService};
+use postdesk_pop3::{Pop3Listener, Pop3Service};
 use postdesk_smtp::store::SpoolOptions;
 use postdesk_smtp::{
     CountersSnapshot, FileSpool, InboundVerifier, ListenerKind, SmtpProfile, SmtpService, TlsIdentity,
@@ -40,10 +41,12 @@ pub struct MailServerOptions {
     pub imap: Vec<(ImapListener, SocketAddr)>,
     /// IMAP limits and time-outs.
     pub imap_options: ImapOptions,
+    /// POP3 listeners (STLS and implicit TLS), with the same certificate.
+    pub pop3: Vec<(Pop3Listener, SocketAddr)>,
 }
 
 impl MailServerOptions {
-    /// The three SMTP and the two IMAP listeners on their default (unprivileged) ports of
+    /// The three SMTP, the two IMAP and the two POP3 listeners on their default (unprivileged) ports of
     /// 127.0.0.1, the spool and certificate in `data_dir`, the stored host name.
     pub fn defaults(data_dir: &std::path::Path) -> MailServerOptions {
         let ip = std::net::IpAddr::from([127, 0, 0, 1]);
@@ -62,6 +65,10 @@ impl MailServerOptions {
                 .map(|k| (k, SocketAddr::new(ip, k.default_port())))
                 .collect(),
             imap_options: ImapOptions::default(),
+            pop3: [Pop3Listener::Pop3, Pop3Listener::Pop3s]
+                .into_iter()
+                .map(|k| (k, SocketAddr::new(ip, k.default_port())))
+                .collect(),
         }
     }
 }
@@ -74,6 +81,7 @@ pub struct MailServer {
     backend: Arc<dyn MailBackend>,
     service: Arc<SmtpService>,
     imap: ImapService,
+    pop3: Pop3Service,
     spool: Arc<FileSpool>,
     bound: Vec<(ListenerKind, SocketAddr)>,
     stats: Arc<Stats>,
@@ -150,6 +158,19 @@ impl MailServer {
                 ));
             }
         }
+        let pop3 = Pop3Service::builder(backend.clone()).tls((*identity).clone()).build()?;
+        for (kind, addr) in &options.pop3 {
+            if let Err(e) = pop3.listen(*kind, *addr).await {
+                pop3.shutdown(Duration::from_secs(1)).await;
+                imap.shutdown(Duration::from_secs(1)).await;
+                service.shutdown(Duration::from_secs(1)).await;
+                spool.close();
+                return Err(std::io::Error::new(
+                    e.kind(),
+                    format!("cannot listen for POP3 ({}) on {addr}: {e}", kind.name()),
+                ));
+            }
+        }
         let stats = Arc::new(Stats::default());
         let stop = CancellationToken::new();
         let delivery = tokio::spawn(delivery::run(lookups, spool.clone(), stats.clone(), stop.clone()));
@@ -168,6 +189,7 @@ impl MailServer {
             backend,
             service,
             imap,
+            pop3,
             spool,
             bound,
             stats,
@@ -198,6 +220,11 @@ impl MailServer {
         self.imap.listeners()
     }
 
+    /// The POP3 listeners with their bound addresses.
+    pub fn pop3_bound(&self) -> Vec<(Pop3Listener, SocketAddr)> {
+        self.pop3.listeners()
+    }
+
     /// The SMTP service's live counters.
     pub fn counters(&self) -> CountersSnapshot {
         self.service.counters()
@@ -215,6 +242,7 @@ impl MailServer {
     pub async fn shutdown(self, grace: Duration) {
         self.backend.set_mail_monitor(None);
         self.imap.shutdown(grace).await;
+        self.pop3.shutdown(grace).await;
         self.service.shutdown(grace).await;
         self.spool.close();
         self.stop.cancel();

@@ -38,6 +38,7 @@ async fn stored_changes_reach_the_running_service_and_the_status_follows_its_lif
     // Never asked (nothing is sent here), but no system resolver either.
     options.dns_server = Some(SocketAddr::from(([127, 0, 0, 1], 9)));
     options.imap = Vec::new();
+    options.pop3 = Vec::new();
     let server = MailServer::start(std::sync::Arc::new(engine.clone()), options).await.unwrap();
     // Started from what is stored.
     assert_eq!(server.profile().hostname, "stored.example.com");
@@ -89,6 +90,7 @@ async fn a_hostname_given_at_start_wins_over_the_stored_one_also_after_changes()
     options.listeners = vec![(ListenerKind::Mx, SocketAddr::from(([127, 0, 0, 1], 0)))];
     options.dns_server = Some(SocketAddr::from(([127, 0, 0, 1], 9)));
     options.imap = Vec::new();
+    options.pop3 = Vec::new();
     options.hostname = Some("mx.override.test".into());
     let server = MailServer::start(std::sync::Arc::new(engine.clone()), options).await.unwrap();
     assert_eq!(server.profile().hostname, "mx.override.test");
@@ -138,6 +140,7 @@ async fn a_change_that_cannot_be_loaded_keeps_the_previous_profile() {
     options.listeners = vec![(ListenerKind::Mx, SocketAddr::from(([127, 0, 0, 1], 0)))];
     options.dns_server = Some(SocketAddr::from(([127, 0, 0, 1], 9)));
     options.imap = Vec::new();
+    options.pop3 = Vec::new();
     let server = MailServer::start(std::sync::Arc::new(engine.clone()), options).await.unwrap();
     let before = server.profile();
     assert_eq!(before.lists.len(), 1);

@@ -13,6 +13,7 @@ fn options(dir: &std::path::Path) -> MailServerOptions {
     let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
     options.listeners = vec![(ListenerKind::Mx, any)];
     options.imap = Vec::new();
+    options.pop3 = Vec::new();
     options
 }
 

@@ -14,16 +14,8 @@ use tokio_util::task::TaskTracker;
 use crate::config::{Pop3Limits, Pop3Listener};
 use crate::limits::{Admission, Full};
 use crate::session::Session;
+use crate::shared::Shared;
 use crate::stream::Stream;
-
-/// What every session of one service shares.
-pub(crate) struct Shared {
-    pub backend: Arc<dyn MailBackend>,
-    pub tls: Option<TlsAcceptor>,
-    pub limits: Pop3Limits,
-    pub admission: Arc<Admission>,
-    pub shutdown: CancellationToken,
-}
 
 /// Builds a [`Pop3Service`].
 pub struct Pop3ServiceBuilder {

@@ -19,7 +19,7 @@ use crate::config::MAX_LINE;
 use crate::limits::Slot;
 use crate::maildrop::{INBOX, Maildrop, Missing};
 use crate::output::Encoder;
-use crate::server::Shared;
+use crate::shared::Shared;
 use crate::stream::Stream;
 
 /// Read buffer size.

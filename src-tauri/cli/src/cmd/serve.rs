@@ -7,6 +7,7 @@ use clap::Args;
 use postdesk_contract::{Error, Result};
 use postdesk_engine::Engine;
 use postdesk_mailserver::imap::ImapListener;
+use postdesk_mailserver::pop3::Pop3Listener;
 use postdesk_mailserver::smtp::ListenerKind;
 use postdesk_mailserver::{MailServer, MailServerOptions};
 use postdesk_server::tls::Identity;
@@ -48,11 +49,23 @@ pub struct ServeArgs {
     /// Address of the IMAP listener over implicit TLS (port 993 in production).
     #[arg(long, default_value = "127.0.0.1:2993", value_name = "ADDR")]
     imaps_listen: SocketAddr,
-    /// Do not start IMAP (SMTP still runs).
+    /// Do not start IMAP (the other mail services still run).
     #[arg(long, conflicts_with_all = ["imap_listen", "imaps_listen"])]
     no_imap: bool,
-    /// Do not start the mail services (SMTP, IMAP): admin API only.
-    #[arg(long, conflicts_with_all = ["smtp_listen", "submission_listen", "smtps_listen", "smtp_hostname", "imap_listen", "imaps_listen"])]
+    /// Address of the POP3 listener with STLS (port 110 in production).
+    #[arg(long, default_value = "127.0.0.1:2110", value_name = "ADDR")]
+    pop3_listen: SocketAddr,
+    /// Address of the POP3 listener over implicit TLS (port 995 in production).
+    #[arg(long, default_value = "127.0.0.1:2995", value_name = "ADDR")]
+    pop3s_listen: SocketAddr,
+    /// Do not start POP3 (the other mail services still run).
+    #[arg(long, conflicts_with_all = ["pop3_listen", "pop3s_listen"])]
+    no_pop3: bool,
+    /// Do not start the mail services (SMTP, IMAP, POP3): admin API only.
+    #[arg(long, conflicts_with_all = [
+        "smtp_listen", "submission_listen", "smtps_listen", "smtp_hostname",
+        "imap_listen", "imaps_listen", "no_imap", "pop3_listen", "pop3s_listen", "no_pop3",
+    ])]
     no_smtp: bool,
 }
 
@@ -70,7 +83,21 @@ fn mail_options(dir: &Path, args: &ServeArgs, dns_resolver: Option<SocketAddr>) 
     } else {
         vec![(ImapListener::Imap, args.imap_listen), (ImapListener::Imaps, args.imaps_listen)]
     };
-    for addr in [args.smtp_listen, args.submission_listen, args.smtps_listen, args.imap_listen, args.imaps_listen] {
+    options.pop3 = if args.no_pop3 {
+        Vec::new()
+    } else {
+        vec![(Pop3Listener::Pop3, args.pop3_listen), (Pop3Listener::Pop3s, args.pop3s_listen)]
+    };
+    let all = [
+        args.smtp_listen,
+        args.submission_listen,
+        args.smtps_listen,
+        args.imap_listen,
+        args.imaps_listen,
+        args.pop3_listen,
+        args.pop3s_listen,
+    ];
+    for addr in all {
         if !options.tls_names.contains(&addr.ip().to_string()) {
             options.tls_names.push(addr.ip().to_string());
         }
@@ -161,6 +188,9 @@ pub async fn run(dir: &Path, args: &ServeArgs, dns_resolver: Option<SocketAddr>)
         }
         for (kind, addr) in mail.imap_bound() {
             println!("IMAP {} listening on {addr}", kind.name());
+        }
+        for (kind, addr) in mail.pop3_bound() {
+            println!("POP3 {} listening on {addr}", kind.name());
         }
     }
     println!("Postdesk admin API listening on {scheme}://{local} (data folder: {})", dir.display());

@@ -126,12 +126,12 @@ impl Selected {
             .await
             .ok()
             .and_then(|fs| fs.into_iter().find(|f| f.name == self.name));
-        if let Some(state) = &state {
-            if state.uidvalidity != self.uidvalidity {
-                session.untagged("BYE The selected mailbox was replaced");
-                session.logout = true;
-                return false;
-            }
+        if let Some(state) = &state
+            && state.uidvalidity != self.uidvalidity
+        {
+            session.untagged("BYE The selected mailbox was replaced");
+            session.logout = true;
+            return false;
         }
         let present: std::collections::HashMap<u32, &StoredMessage> = fresh.iter().map(|m| (m.uid, m)).collect();
         for m in &self.messages {
@@ -152,24 +152,24 @@ impl Selected {
         let all_flags: Vec<String> = fresh.iter().flat_map(|m| m.flags.iter().cloned()).collect();
         self.announce_keywords(session, &all_flags);
         for (i, m) in self.messages.iter_mut().enumerate() {
-            if let Some(now) = present.get(&m.uid) {
-                if now.flags != m.flags || (condstore && now.modseq != m.modseq) {
-                    m.flags = now.flags.clone();
-                    m.modseq = now.modseq;
-                    let mut flags = m.flags.clone();
-                    if self.recent.contains(&m.uid) {
-                        flags.push("\\Recent".into());
-                    }
-                    let mut line = format!("{} FETCH (FLAGS {}", i + 1, flag_list(&flags));
-                    if condstore {
-                        line.push_str(&format!(" MODSEQ ({})", m.modseq));
-                    }
-                    if session.enabled.qresync {
-                        line.push_str(&format!(" UID {}", m.uid));
-                    }
-                    line.push(')');
-                    session.untagged(&line);
+            if let Some(now) = present.get(&m.uid)
+                && (now.flags != m.flags || (condstore && now.modseq != m.modseq))
+            {
+                m.flags = now.flags.clone();
+                m.modseq = now.modseq;
+                let mut flags = m.flags.clone();
+                if self.recent.contains(&m.uid) {
+                    flags.push("\\Recent".into());
                 }
+                let mut line = format!("{} FETCH (FLAGS {}", i + 1, flag_list(&flags));
+                if condstore {
+                    line.push_str(&format!(" MODSEQ ({})", m.modseq));
+                }
+                if session.enabled.qresync {
+                    line.push_str(&format!(" UID {}", m.uid));
+                }
+                line.push(')');
+                session.untagged(&line);
             }
         }
         // New messages.
@@ -343,10 +343,10 @@ pub(crate) async fn run(session: &mut Session, body: CommandBody) -> Done {
         }
         CommandBody::Expunge { uids } => expunge(session, uids).await,
         CommandBody::Search { uid, ret, charset, key } => {
-            if let Some(c) = &charset {
-                if !["UTF-8", "US-ASCII"].iter().any(|s| s.eq_ignore_ascii_case(c)) {
-                    return Done::no("[BADCHARSET (UTF-8 US-ASCII)] Search in UTF-8 or US-ASCII");
-                }
+            if let Some(c) = &charset
+                && !["UTF-8", "US-ASCII"].iter().any(|s| s.eq_ignore_ascii_case(c))
+            {
+                return Done::no("[BADCHARSET (UTF-8 US-ASCII)] Search in UTF-8 or US-ASCII");
             }
             session.sync(false).await;
             search_command(session, uid, ret, &key).await
