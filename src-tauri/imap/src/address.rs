@@ -220,7 +220,7 @@ mod tests {
         assert_eq!(parse_list("Ann Example <ann@example.com>"), [a(Some("Ann Example"), "ann", "example.com")]);
         assert_eq!(
             parse_list("\"Doe, John\" <j@x.org>, bob@y.org (Bob)"),
-            [a(Some("Doe, John"), "j", "x.org"), a(None, "bob", "y.org")]
+            [a(Some("Doe, John"), "j", "x.org"), a(Some("Bob"), "bob", "y.org")]
         );
         assert_eq!(parse_list("=?utf-8?q?J=C3=B6rg?= <j@x.org>")[0].name.as_deref(), Some("=?utf-8?q?J=C3=B6rg?="));
         let group = parse_list("Team: ann@x.org, bob@x.org;");

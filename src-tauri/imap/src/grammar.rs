@@ -353,8 +353,10 @@ struct Parser<'a> {
     i: usize,
 }
 
+/// An atom character; 8-bit bytes are taken too (UTF-8 search words sent unquoted), as
+/// common servers do.
 fn is_atom_char(b: u8) -> bool {
-    b > 0x20 && b < 0x7f && !matches!(b, b'(' | b')' | b'{' | b' ' | b'%' | b'*' | b'"' | b'\\' | b']')
+    b > 0x20 && b != 0x7f && !matches!(b, b'(' | b')' | b'{' | b' ' | b'%' | b'*' | b'"' | b'\\' | b']')
 }
 
 fn is_astring_char(b: u8) -> bool {
