@@ -31,6 +31,9 @@ else
 fi
 cargo build --locked -p postdesk-cli
 
+log "IMAP: Dovecot's imaptest scripted compliance tests against postdesk serve"
+scripts/imaptest.sh
+
 log "UI: browser end-to-end tests against a real postdesk serve"
 (cd ui && npm run e2e)
 
