@@ -11,7 +11,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 BIN=${POSTDESK_BIN:-$TARGET/debug/postdesk}
 JUDGE=$TARGET/imaptest
-MIN_PASSED=${MIN_PASSED:-37}
+MIN_PASSED=${MIN_PASSED:-38}
 PASSWORD="Imaptest pass 1"
 USER=imaptest@example.test
 

@@ -312,7 +312,20 @@ pub trait MailStore: Send + Sync {
 
     /// Stores a message in a folder (IMAP APPEND) with flags; the quota applies as for
     /// delivery, and only mailboxes that may receive mail (active, locked) take it.
-    async fn append(&self, account: &str, folder: &str, raw: &[u8], flags: &[String]) -> Result<Delivered>;
+    async fn append(&self, account: &str, folder: &str, raw: &[u8], flags: &[String]) -> Result<Delivered> {
+        self.append_dated(account, folder, raw, flags, None).await
+    }
+
+    /// [`MailStore::append`] with the INTERNALDATE the client gave (IMAP APPEND's
+    /// date-time, kept when mail is moved between servers); `None` = now.
+    async fn append_dated(
+        &self,
+        account: &str,
+        folder: &str,
+        raw: &[u8],
+        flags: &[String],
+        received_at: Option<time::OffsetDateTime>,
+    ) -> Result<Delivered>;
 
     /// Changes flags of the given UIDs (missing UIDs skipped, as another session may have
     /// expunged them); returns their state afterwards, for the untagged FETCH replies. With

@@ -375,8 +375,13 @@ pub(crate) async fn append(
     folder: &str,
     raw: &[u8],
     flags: &[String],
+    received_at: Option<time::OffsetDateTime>,
 ) -> Result<Delivered> {
     let address = account_address(account)?;
+    let received_at = match received_at {
+        Some(t) => crate::format_time(t),
+        None => crate::now(),
+    };
     let name = folder_name(folder, "folder")?;
     let flags = Flags::requested(flags)?.stored();
     if raw.is_empty() {
@@ -401,7 +406,7 @@ pub(crate) async fn append(
             uid,
             blob_hash: hash.clone(),
             size: raw.len() as i64,
-            received_at: crate::now(),
+            received_at: received_at.clone(),
             flags,
             modseq: 0,
         };
@@ -1060,5 +1065,17 @@ mod tests {
         s.store_flags(ANN, "INBOX", &[1], FlagChange::Add, &flags(&["\\Seen"]), None).await.unwrap();
         s.create_folder(ANN, "Work").await.unwrap();
         assert_eq!(changes.recv().await.unwrap().folder, None);
+    }
+
+    #[tokio::test]
+    async fn an_appended_message_keeps_the_date_the_client_gave() {
+        let engine = engine_with(&[ANN]).await;
+        let s = store(&engine);
+        let when = time::macros::datetime!(2007-03-24 23:00:00 +02:00);
+        s.append_dated(ANN, "Drafts", &msg("old"), &[], Some(when)).await.unwrap();
+        s.append(ANN, "Drafts", &msg("new"), &[]).await.unwrap();
+        let listed = s.messages(ANN, "Drafts").await.unwrap();
+        assert_eq!(listed[0].received_at, "2007-03-24T21:00:00Z", "in UTC");
+        assert!(listed[1].received_at.as_str() > "2026", "now when none is given");
     }
 }

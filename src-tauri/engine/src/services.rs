@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use postdesk_contract::api::Authority;
+use postdesk_contract::api::{Authority, ClientSetupSource};
 use postdesk_contract::mail::{
     Delivered, Directory, FlagChange, FlagsStored, FolderState, KeyedMessage, KeyedOutcome, Login, LoginAttempt,
     MailStore, MailboxChange, Quota, ServiceHooks, StoredMessage,
@@ -14,7 +14,7 @@ use postdesk_contract::settings::EffectiveSettings;
 use postdesk_contract::smtp::{MailServiceMonitor, SmtpConfig};
 
 use crate::api::{GetAccount, GetEffectiveSettings};
-use crate::model::{Caller, Resolution};
+use crate::model::{Caller, ClientSetup, Resolution};
 use crate::{Backend, Engine, ErrorCode, Result};
 
 #[async_trait::async_trait]
@@ -75,8 +75,15 @@ impl MailStore for Engine {
     async fn messages(&self, account: &str, folder: &str) -> Result<Vec<StoredMessage>> {
         crate::folders::messages(self, account, folder).await
     }
-    async fn append(&self, account: &str, folder: &str, raw: &[u8], flags: &[String]) -> Result<Delivered> {
-        crate::folders::append(self, account, folder, raw, flags).await
+    async fn append_dated(
+        &self,
+        account: &str,
+        folder: &str,
+        raw: &[u8],
+        flags: &[String],
+        received_at: Option<time::OffsetDateTime>,
+    ) -> Result<Delivered> {
+        crate::folders::append(self, account, folder, raw, flags, received_at).await
     }
     async fn store_flags(
         &self,
@@ -135,5 +142,15 @@ impl Authority for Engine {
     }
     fn backend_for(&self, caller: Caller) -> Box<dyn Backend> {
         Box::new(Engine::backend_for(self, caller))
+    }
+    fn client_setup(&self) -> Option<Arc<dyn ClientSetupSource>> {
+        Some(Arc::new(self.clone()))
+    }
+}
+
+#[async_trait::async_trait]
+impl ClientSetupSource for Engine {
+    async fn client_setup(&self, address: &str) -> Result<Option<ClientSetup>> {
+        crate::mailbox::client_setup(self, address).await
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use postdesk_contract::ErrorCode;
-use postdesk_contract::mail::{Login, LoginAttempt, LoginRefusal, LoginService, MailboxChange};
+use postdesk_contract::mail::{FlagChange, Login, LoginAttempt, LoginRefusal, LoginService, MailboxChange};
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::sync::broadcast;
 
@@ -116,6 +116,7 @@ impl Session {
         } else {
             caps.extend([
                 "UIDPLUS",
+                "MULTIAPPEND",
                 "MOVE",
                 "UNSELECT",
                 "CHILDREN",
@@ -794,20 +795,40 @@ impl Session {
             return Done::no(format!("[TRYCREATE] No mailbox {mailbox}"));
         };
         let uidvalidity = folder.uidvalidity;
+        if messages.iter().any(|m| m.data.is_empty()) {
+            return Done::no("[CANNOT] An empty message cannot be stored");
+        }
         let mut uids = Vec::new();
         for m in messages {
-            if m.data.is_empty() {
-                return Done::no("[CANNOT] An empty message cannot be stored");
-            }
             let flags: Vec<String> = m.flags.into_iter().filter(|f| !f.eq_ignore_ascii_case("\\Recent")).collect();
-            match self.shared.backend.append(&account, &name, &m.data, &flags).await {
+            let date = m.date.and_then(|secs| time::OffsetDateTime::from_unix_timestamp(secs).ok());
+            match self.shared.backend.append_dated(&account, &name, &m.data, &flags, date).await {
                 Ok(d) => uids.push(d.uid),
-                Err(e) => return refusal(e),
+                Err(e) => {
+                    // MULTIAPPEND is all or nothing (RFC 3502): what went in goes again.
+                    if !uids.is_empty() {
+                        self.undo_appends(&account, &name, &uids).await;
+                    }
+                    return refusal(e);
+                }
             }
         }
         self.drain_changes();
         self.sync(false).await;
         Done::ok(format!("[APPENDUID {uidvalidity} {}] APPEND done", crate::sequence::compact(&uids)))
+    }
+
+    /// Takes back messages of a MULTIAPPEND that failed half-way.
+    async fn undo_appends(&self, account: &str, name: &str, uids: &[u32]) {
+        let deleted = ["\\Deleted".to_string()];
+        let backend = &self.shared.backend;
+        let undone = match backend.store_flags(account, name, uids, FlagChange::Add, &deleted, None).await {
+            Ok(_) => backend.expunge(account, name, Some(uids)).await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = undone {
+            tracing::warn!("a failed MULTIAPPEND left {} messages in {name}: {}", uids.len(), e.message);
+        }
     }
 
     /// Turns CONDSTORE on for the session (a command used it); with a mailbox selected,
