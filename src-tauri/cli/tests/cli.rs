@@ -499,9 +499,11 @@ fn template_import_export_and_the_recycle_bin() {
     r.refused(&["accounts", "transfer", "ann@example.com", "--to", "bob@example.com"], "already transferred");
     r.refused(&["accounts", "clean", "bob@example.com"], "add --yes");
     r.ok(&["accounts", "clean", "bob@example.com", "--yes"]).assert_stdout_contains("deleted 0 messages");
+    // No mail server runs in this process: the client settings say so, with no made-up ports.
     r.ok(&["accounts", "mailbox", "bob@example.com"])
-        .assert_stdout_contains("IMAP      mail.example.com  993")
+        .assert_stdout_contains("client settings: the mail server is not running")
         .assert_stdout_contains("INBOX");
+    assert_eq!(r.json(&["accounts", "mailbox", "bob@example.com"])["client"], serde_json::json!([]));
 
     // Pickup rules and the resolver.
     r.ok(&["domain", "pickup-rules", "example.com", "--rule", "tiktok_{number}=bob@example.com"]);
@@ -642,4 +644,90 @@ fn smtp_settings_rules_and_status_from_the_command_line() {
     // Status: no SMTP service runs in the CLI's own process.
     r.ok(&["smtp", "status"]).assert_stdout_contains("not running");
     assert_eq!(r.json(&["smtp", "status"])["running"], false);
+}
+
+/// `postdesk serve --no-pop3`: "enter mailbox" (over the API) shows the IMAP and submission
+/// listeners on the ports they were bound to and no POP3; Thunderbird's autoconfig, served
+/// by the same process, agrees.
+#[test]
+fn the_mailbox_view_and_autoconfig_show_the_services_serve_runs_on_their_real_ports() {
+    let r = Run::new();
+    r.ok(&["domain", "add", "example.com"]);
+    r.ok(&["accounts", "add", "ann@example.com"]);
+    let any = "127.0.0.1:0";
+    let mut c = r.cmd();
+    c.args(["serve", "--listen", any, "--smtp-hostname", "mx.example.com"])
+        .args(["--smtp-listen", any, "--submission-listen", any, "--smtps-listen", any])
+        .args(["--imap-listen", any, "--imaps-listen", any, "--no-pop3"])
+        .env_remove("POSTDESK_UI_DIR")
+        .stdout(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let _server = Server(child);
+    let (mut token, mut url) = (String::new(), String::new());
+    let mut ports = std::collections::HashMap::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if line.starts_with("pd_") {
+            token = line.trim().to_string();
+        }
+        if let Some((what, addr)) = line.split_once(" listening on ") {
+            if let Ok(addr) = addr.trim().parse::<std::net::SocketAddr>() {
+                ports.insert(what.to_string(), addr.port());
+            }
+        }
+        if let Some(rest) = line.strip_prefix("Postdesk admin API listening on ") {
+            url = rest.split_whitespace().next().unwrap().to_string();
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    assert!(!url.is_empty() && token.starts_with("pd_"), "serve started: {ports:?}");
+    assert!(!ports.keys().any(|k| k.starts_with("POP3")), "{ports:?}");
+
+    let remote = |args: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_postdesk"));
+        c.arg("--remote").arg(&url).args(args).env("POSTDESK_TOKEN", &token);
+        common::run(c, None)
+    };
+    let view = remote(&["--json", "accounts", "mailbox", "ann@example.com"]).assert_ok().json();
+    assert_eq!(view["mail_server_running"], true);
+    let shown: Vec<(String, u64, String)> = view["client"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            assert_eq!(e["host"], "mx.example.com");
+            (
+                e["protocol"].as_str().unwrap().into(),
+                e["port"].as_u64().unwrap(),
+                e["security"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let port = |k: &str| u64::from(ports[k]);
+    assert_eq!(
+        shown,
+        vec![
+            ("imap".into(), port("IMAP imaps"), "tls".into()),
+            ("imap".into(), port("IMAP imap"), "start_tls".into()),
+            ("smtp".into(), port("SMTP submissions"), "tls".into()),
+            ("smtp".into(), port("SMTP submission"), "start_tls".into()),
+        ]
+    );
+    remote(&["accounts", "mailbox", "ann@example.com"])
+        .assert_ok()
+        .assert_stdout_contains(&format!("IMAP      mx.example.com  {}", ports["IMAP imaps"]));
+
+    // Thunderbird's autoconfig from the same process: the same ports, no POP3.
+    let addr = url.trim_start_matches("http://");
+    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+    use std::io::{Read, Write};
+    write!(tcp, "GET /mail/config-v1.1.xml?emailaddress=ann%40example.com HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains(&format!("<port>{}</port>", ports["IMAP imaps"])), "{answer}");
+    assert!(answer.contains(&format!("<port>{}</port>", ports["SMTP submission"])), "{answer}");
+    assert!(!answer.contains("type=\"pop3\""), "{answer}");
 }

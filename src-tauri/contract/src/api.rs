@@ -95,6 +95,21 @@ pub trait Authority: Send + Sync {
     async fn authenticate(&self, token: &str) -> Result<Caller>;
     /// A backend acting as `caller`.
     fn backend_for(&self, caller: Caller) -> Box<dyn Backend>;
+    /// What answers the unauthenticated autoconfiguration endpoints; `None` (the
+    /// default) = they answer 404.
+    fn client_setup(&self) -> Option<std::sync::Arc<dyn ClientSetupSource>> {
+        None
+    }
+}
+
+/// The client settings of an address, for the unauthenticated autoconfiguration
+/// endpoints. No caller: it reveals only what a mail client needs and what DNS shows
+/// anyway (whether a domain is ours, the host and ports), never whether an account exists.
+#[async_trait::async_trait]
+pub trait ClientSetupSource: Send + Sync {
+    /// `Ok(None)` when the address's domain is not ours; a validation error when `address`
+    /// is not an address.
+    async fn client_setup(&self, address: &str) -> Result<Option<crate::model::ClientSetup>>;
 }
 
 /// A password in transit. Its `Debug` never shows it; it is only ever hashed.

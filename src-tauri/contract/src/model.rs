@@ -614,6 +614,26 @@ pub struct ClientEndpoint {
     pub port: u16,
     /// Connection security.
     pub security: Security,
+    /// Whether the account may use it (its effective `imap`, `pop3` or `smtp` setting);
+    /// always true where no account is known (autoconfiguration).
+    pub allowed: bool,
+    /// Why it cannot be used, in plain words, when it cannot.
+    pub note: Option<String>,
+}
+
+/// The client settings of an address of one of our domains, for the unauthenticated
+/// autoconfiguration endpoints (Thunderbird autoconfig, Autodiscover, Apple profiles).
+/// Says nothing about whether the account exists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct ClientSetup {
+    /// The address asked about (validated, lower-case domain); also the login name.
+    pub address: String,
+    /// Its domain (ASCII).
+    pub domain: String,
+    /// The domain as people write it.
+    pub domain_display: String,
+    /// The services that run, implicit TLS first; empty when the mail server is not running.
+    pub endpoints: Vec<ClientEndpoint>,
 }
 
 /// A folder of a mailbox with what it holds.
@@ -654,8 +674,14 @@ pub struct MailboxView {
     pub messages: u32,
     /// Folders, INBOX first.
     pub folders: Vec<FolderSummary>,
-    /// Exact client settings.
+    /// Exact client settings: the services the running mail server offers, with their
+    /// real ports; empty when no mail server runs.
     pub client: Vec<ClientEndpoint>,
+    /// Whether a mail server runs in this backend's process.
+    pub mail_server_running: bool,
+    /// What to know about the client settings, in plain words (the mail server not
+    /// running, a service switched off for the account).
+    pub client_note: Option<String>,
 }
 
 /// One message as a folder listing shows it (headers only, never the body).

@@ -432,6 +432,67 @@ pub struct SmtpStatus {
 pub trait MailServiceMonitor: Send + Sync {
     /// The status now.
     fn status(&self) -> SmtpStatus;
+    /// The services mail clients connect to that run now, with their bound ports, and the
+    /// host name in force (what "enter mailbox" and the autoconfiguration endpoints show).
+    fn client_services(&self) -> ClientServices;
+}
+
+/// A listener a mail client connects to (not the MX listener, which is for other servers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientService {
+    /// IMAP over implicit TLS.
+    Imaps,
+    /// IMAP with STARTTLS.
+    Imap,
+    /// POP3 over implicit TLS.
+    Pop3s,
+    /// POP3 with STLS.
+    Pop3,
+    /// SMTP submission over implicit TLS.
+    Submissions,
+    /// SMTP submission with STARTTLS.
+    Submission,
+}
+
+impl ClientService {
+    /// `imap`, `pop3` or `smtp`.
+    pub fn protocol(self) -> &'static str {
+        match self {
+            ClientService::Imaps | ClientService::Imap => "imap",
+            ClientService::Pop3s | ClientService::Pop3 => "pop3",
+            ClientService::Submissions | ClientService::Submission => "smtp",
+        }
+    }
+
+    /// Implicit TLS or STARTTLS.
+    pub fn security(self) -> crate::model::Security {
+        match self {
+            ClientService::Imaps | ClientService::Pop3s | ClientService::Submissions => crate::model::Security::Tls,
+            _ => crate::model::Security::StartTls,
+        }
+    }
+
+    /// Its endpoint on `host` at `port`, allowed.
+    pub fn endpoint(self, host: &str, port: u16) -> crate::model::ClientEndpoint {
+        crate::model::ClientEndpoint {
+            protocol: self.protocol().into(),
+            host: host.to_string(),
+            port,
+            security: self.security(),
+            allowed: true,
+            note: None,
+        }
+    }
+}
+
+/// What the running mail server offers mail clients.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct ClientServices {
+    /// The SMTP host name in force (`--smtp-hostname` or the stored setting).
+    pub hostname: String,
+    /// The client listeners that run, with their bound TCP ports, in [`ClientService`] order.
+    pub listeners: Vec<(ClientService, u16)>,
 }
 
 #[cfg(test)]

@@ -54,7 +54,7 @@ pub use admins::FirstStart;
 pub use audit::change_generation;
 pub use batches::MAX_SELECTION;
 pub use login::DEFAULT_LOCKOUT_THRESHOLD;
-pub use mailbox::{IMAP_PORT, POP3_PORT, SMTP_SUBMISSION_PORT, SMTP_SUBMISSIONS_PORT};
+pub use mailbox::NOT_RUNNING;
 pub use postdesk_contract::mail::{Login, LoginRefusal};
 pub use recycle::Purged;
 pub use store::{Delivered, KeyedMessage, KeyedOutcome, STANDARD_FOLDERS};

@@ -19,14 +19,36 @@ use crate::sql::mailbox::SettingsChanges;
 use crate::sql::{self, Conn};
 use crate::validate;
 
-/// IMAP over implicit TLS (RFC 8314 §3.3).
-pub const IMAP_PORT: u16 = 993;
-/// POP3 over implicit TLS (RFC 8314 §3.3).
-pub const POP3_PORT: u16 = 995;
-/// Message submission over implicit TLS (RFC 8314 §3.3).
-pub const SMTP_SUBMISSIONS_PORT: u16 = 465;
-/// Message submission with STARTTLS (RFC 6409).
-pub const SMTP_SUBMISSION_PORT: u16 = 587;
+/// Said when no mail server runs in this backend's process.
+pub const NOT_RUNNING: &str = "the mail server is not running in this backend's process, so no mail client can \
+    connect now: start `postdesk serve` (or the desktop app's local mode) on this data folder, and ask that \
+    server (`postdesk --remote URL …`)";
+
+/// The client services that run now, on the domain's client host (`mail_host`, else the
+/// SMTP host name in force); `None` when no mail server runs in this process.
+pub(crate) fn running_endpoints(engine: &crate::Engine, mail_host: Option<&str>) -> Option<Vec<ClientEndpoint>> {
+    let services = engine.mail_monitor()?.client_services();
+    let host = mail_host.filter(|h| !h.is_empty()).unwrap_or(&services.hostname).to_string();
+    let mut listeners = services.listeners;
+    listeners.sort();
+    Some(listeners.into_iter().map(|(service, port)| service.endpoint(&host, port)).collect())
+}
+
+/// The autoconfiguration answer for `address` (no caller: see `ClientSetupSource`).
+pub(crate) async fn client_setup(engine: &crate::Engine, address: &str) -> Result<Option<ClientSetup>> {
+    let addr = validate::address(address)?;
+    let mut conn = engine.read().await?;
+    let Some(row) = sql::mailbox::settings(&mut conn, &addr.domain).await? else {
+        return Ok(None);
+    };
+    drop(conn);
+    Ok(Some(ClientSetup {
+        address: addr.full(),
+        domain_display: idna::domain_to_unicode(&addr.domain).0,
+        domain: addr.domain,
+        endpoints: running_endpoints(engine, row.mail_host.as_deref()).unwrap_or_default(),
+    }))
+}
 
 /// Bytes of a message read for its listing: the header, not the attachments.
 const HEADER_BYTES: u64 = 64 * 1024;
@@ -223,13 +245,41 @@ pub(crate) async fn view(b: &EngineBackend, p: GetMailbox) -> Result<MailboxView
     let mut rest: Vec<FolderSummary> = found.into_values().collect();
     rest.sort_by(|a, b| a.name.cmp(&b.name));
     folders.extend(rest);
-    let host = host.unwrap_or_else(|| format!("mail.{}", addr.domain));
-    let endpoint = |protocol: &str, port: u16, security: Security| ClientEndpoint {
-        protocol: protocol.into(),
-        host: host.clone(),
-        port,
-        security,
-    };
+    let running = running_endpoints(&b.engine, host.as_deref());
+    let mail_server_running = running.is_some();
+    let mut client = running.unwrap_or_default();
+    let mut client_note = (!mail_server_running).then(|| NOT_RUNNING.to_string());
+    if mail_server_running {
+        let values = settings::effective(&mut conn, id).await?.values;
+        let mut off = Vec::new();
+        for e in &mut client {
+            let (allowed, key) = match e.protocol.as_str() {
+                "imap" => (values.imap.value, "imap"),
+                "pop3" => (values.pop3.value, "pop3"),
+                _ => (values.smtp.value, "smtp"),
+            };
+            if !allowed {
+                e.allowed = false;
+                e.note = Some(format!("{} is switched off for this account (setting '{key}')", key.to_uppercase()));
+                if !off.contains(&key) {
+                    off.push(key);
+                }
+            }
+        }
+        if client.is_empty() {
+            client_note = Some(
+                "the mail server runs, but none of its client services (IMAP, POP3, SMTP \
+                submission) does"
+                    .into(),
+            );
+        } else if !off.is_empty() {
+            let names: Vec<String> = off.iter().map(|k| k.to_uppercase()).collect();
+            client_note = Some(format!(
+                "{} switched off for this account: its logins there are refused",
+                names.join(" and ") + if off.len() == 1 { " is" } else { " are" }
+            ));
+        }
+    }
     let (failed, threshold) = (failed as u32, threshold as u32);
     Ok(MailboxView {
         can_log_in: account.status == AccountStatus::Active && account.has_password,
@@ -240,12 +290,9 @@ pub(crate) async fn view(b: &EngineBackend, p: GetMailbox) -> Result<MailboxView
         used_bytes: folders.iter().map(|f| f.size_bytes).sum(),
         messages: folders.iter().map(|f| f.messages).sum(),
         folders,
-        client: vec![
-            endpoint("imap", IMAP_PORT, Security::Tls),
-            endpoint("pop3", POP3_PORT, Security::Tls),
-            endpoint("smtp", SMTP_SUBMISSIONS_PORT, Security::Tls),
-            endpoint("smtp", SMTP_SUBMISSION_PORT, Security::StartTls),
-        ],
+        client,
+        mail_server_running,
+        client_note,
         address: account.address,
         status: account.status,
     })

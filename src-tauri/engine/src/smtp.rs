@@ -72,6 +72,11 @@ impl Engine {
         *self.smtp.monitor.write().unwrap_or_else(|e| e.into_inner()) = monitor;
     }
 
+    /// The running mail server's monitor, when one is registered.
+    pub(crate) fn mail_monitor(&self) -> Option<Arc<dyn MailServiceMonitor>> {
+        self.smtp.monitor.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     fn smtp_changed(&self, version: u64) {
         self.smtp.changes.send_replace(version);
     }
@@ -625,6 +630,9 @@ mod tests {
     impl MailServiceMonitor for Fixed {
         fn status(&self) -> SmtpStatus {
             self.0.clone()
+        }
+        fn client_services(&self) -> ClientServices {
+            ClientServices::default()
         }
     }
 

@@ -15,8 +15,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use postdesk_contract::mail::MailBackend;
 use postdesk_contract::smtp::{
-    MailServiceMonitor, SmtpConfig, SmtpCounters, SmtpDeliveryStats, SmtpListener, SmtpListenerKind, SmtpRefusal,
-    SmtpRuleAction, SmtpRuleKind, SmtpSettings, SmtpStage, SmtpStatus,
+    ClientService, ClientServices, MailServiceMonitor, SmtpConfig, SmtpCounters, SmtpDeliveryStats, SmtpListener,
+    SmtpListenerKind, SmtpRefusal, SmtpRuleAction, SmtpRuleKind, SmtpSettings, SmtpStage, SmtpStatus,
 };
 use postdesk_smtp::{
     ConnectionPolicy, CountersSnapshot, InboundAuth, ListAction, ListMatch, ListRule, ListenerKind, RateLimit, Refusal,
@@ -161,6 +161,9 @@ pub(crate) fn spawn_reloader(
 pub(crate) struct Monitor {
     pub service: Arc<SmtpService>,
     pub stats: Arc<Stats>,
+    /// The IMAP and POP3 listeners with their bound ports (fixed while running; the SMTP
+    /// ones are asked of the service).
+    pub other_listeners: Vec<(ClientService, u16)>,
 }
 
 impl MailServiceMonitor for Monitor {
@@ -177,6 +180,22 @@ impl MailServiceMonitor for Monitor {
             delivery: delivery(self.stats.snapshot()),
             last_refusals: self.service.recent_refusals().into_iter().map(refusal).collect(),
         }
+    }
+
+    fn client_services(&self) -> ClientServices {
+        let mut listeners: Vec<(ClientService, u16)> = self
+            .service
+            .listeners()
+            .into_iter()
+            .filter_map(|(kind, addr)| match kind {
+                ListenerKind::Mx => None,
+                ListenerKind::Submission => Some((ClientService::Submission, addr.port())),
+                ListenerKind::Submissions => Some((ClientService::Submissions, addr.port())),
+            })
+            .chain(self.other_listeners.iter().copied())
+            .collect();
+        listeners.sort();
+        ClientServices { hostname: self.service.profile().hostname.clone(), listeners }
     }
 }
 

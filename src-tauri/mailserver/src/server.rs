@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use postdesk_contract::mail::MailBackend;
+use postdesk_contract::smtp::ClientService;
 use postdesk_imap::{ImapListener, ImapOptions, ImapService};
 use postdesk_pop3::{Pop3Listener, Pop3Service};
 use postdesk_smtp::store::SpoolOptions;
@@ -183,7 +184,17 @@ impl MailServer {
             reloads.clone(),
             stop.clone(),
         );
-        backend.set_mail_monitor(Some(Arc::new(live::Monitor { service: service.clone(), stats: stats.clone() })));
+        let imaps = imap.listeners().into_iter().map(|(kind, addr)| match kind {
+            ImapListener::Imap => (ClientService::Imap, addr.port()),
+            ImapListener::Imaps => (ClientService::Imaps, addr.port()),
+        });
+        let pop3s = pop3.listeners().into_iter().map(|(kind, addr)| match kind {
+            Pop3Listener::Pop3 => (ClientService::Pop3, addr.port()),
+            Pop3Listener::Pop3s => (ClientService::Pop3s, addr.port()),
+        });
+        let other_listeners = imaps.chain(pop3s).collect();
+        let monitor = live::Monitor { service: service.clone(), stats: stats.clone(), other_listeners };
+        backend.set_mail_monitor(Some(Arc::new(monitor)));
         Ok(MailServer {
             _spool_lock: spool_lock,
             backend,

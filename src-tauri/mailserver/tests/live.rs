@@ -167,3 +167,79 @@ async fn a_change_that_cannot_be_loaded_keeps_the_previous_profile() {
     assert_eq!(server.reloads(), postdesk_mailserver::live::Reloads { applied: 1, failed: 1 });
     server.shutdown(Duration::from_secs(5)).await;
 }
+
+/// "Enter mailbox" shows what the running server offers clients: its real ports, no POP3
+/// when POP3 is not started, the SMTP host name when the domain names no client host, a
+/// service switched off for the account marked so; and says so when nothing runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enter_mailbox_shows_the_client_services_that_run_on_their_real_ports() {
+    use postdesk_contract::model::Security;
+    use postdesk_contract::settings::Settings;
+    use postdesk_mailserver::imap::ImapListener;
+
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).await.unwrap();
+    let b = engine.local_backend();
+    b.create_domain(CreateDomain { domain: "example.com".into(), ..Default::default() }).await.unwrap();
+    b.create_account(CreateAccount { address: "ann@example.com".into(), ..Default::default() }).await.unwrap();
+    let view = b.get_mailbox(GetMailbox { address: "ann@example.com".into() }).await.unwrap();
+    assert!(!view.mail_server_running);
+    assert!(view.client.is_empty(), "{:?}", view.client);
+    assert!(view.client_note.unwrap().contains("not running"));
+
+    let any = SocketAddr::from(([127, 0, 0, 1], 0));
+    let mut options = MailServerOptions::defaults(dir.path());
+    options.listeners =
+        vec![(ListenerKind::Mx, any), (ListenerKind::Submission, any), (ListenerKind::Submissions, any)];
+    options.dns_server = Some(SocketAddr::from(([127, 0, 0, 1], 9)));
+    options.imap = vec![(ImapListener::Imap, any), (ImapListener::Imaps, any)];
+    options.pop3 = Vec::new();
+    options.hostname = Some("mx.example.net".into());
+    let server = MailServer::start(std::sync::Arc::new(engine.clone()), options).await.unwrap();
+    let port = |kind: ListenerKind| server.bound().iter().find(|(k, _)| *k == kind).unwrap().1.port();
+    let imap = |kind: ImapListener| server.imap_bound().iter().find(|(k, _)| *k == kind).unwrap().1.port();
+
+    let view = b.get_mailbox(GetMailbox { address: "ann@example.com".into() }).await.unwrap();
+    assert!(view.mail_server_running);
+    assert_eq!(view.client_note, None);
+    let shown: Vec<_> =
+        view.client.iter().map(|e| (e.protocol.as_str(), e.host.as_str(), e.port, e.security)).collect();
+    assert_eq!(
+        shown,
+        vec![
+            ("imap", "mx.example.net", imap(ImapListener::Imaps), Security::Tls),
+            ("imap", "mx.example.net", imap(ImapListener::Imap), Security::StartTls),
+            ("smtp", "mx.example.net", port(ListenerKind::Submissions), Security::Tls),
+            ("smtp", "mx.example.net", port(ListenerKind::Submission), Security::StartTls),
+        ]
+    );
+    assert!(view.client.iter().all(|e| e.allowed && e.note.is_none()));
+
+    // The domain's client host wins; IMAP switched off for the account is said, not hidden.
+    b.update_mailbox_settings(UpdateMailboxSettings {
+        domain: "example.com".into(),
+        mail_host: Some("imap.example.com".into()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    b.update_settings(UpdateSettings {
+        domain: "example.com".into(),
+        target: BatchTarget::Accounts { addresses: vec!["ann@example.com".into()] },
+        set: Some(Settings { imap: Some(false), ..Default::default() }),
+        clear: None,
+    })
+    .await
+    .unwrap();
+    let view = b.get_mailbox(GetMailbox { address: "ann@example.com".into() }).await.unwrap();
+    assert!(view.client.iter().all(|e| e.host == "imap.example.com"));
+    let imap_rows: Vec<_> = view.client.iter().filter(|e| e.protocol == "imap").collect();
+    assert_eq!(imap_rows.len(), 2);
+    assert!(imap_rows.iter().all(|e| !e.allowed && e.note.as_deref().unwrap().contains("switched off")));
+    assert!(view.client.iter().filter(|e| e.protocol == "smtp").all(|e| e.allowed));
+    assert!(view.client_note.unwrap().contains("IMAP is switched off"));
+
+    server.shutdown(Duration::from_secs(5)).await;
+    let view = b.get_mailbox(GetMailbox { address: "ann@example.com".into() }).await.unwrap();
+    assert!(!view.mail_server_running && view.client.is_empty());
+}

@@ -66,6 +66,7 @@ async fn unknown_route() -> ApiError {
 }
 
 fn api_routes(authority: Arc<dyn Authority>) -> Router {
+    let setup = crate::autoconfig::routes(authority.client_setup());
     let mut mount = Mount { router: Router::new() };
     visit_operations(&mut mount);
     let spec = crate::openapi::document();
@@ -76,6 +77,7 @@ fn api_routes(authority: Arc<dyn Authority>) -> Router {
         // A full batch of accounts with notes is a few MB; nothing legitimate is bigger.
         .layer(axum::extract::DefaultBodyLimit::max(16 * 1024 * 1024))
         .with_state(AppState { authority })
+        .merge(setup)
 }
 
 struct Mount {

@@ -7,9 +7,14 @@
 //! gives for that caller (the engine's role-checked `LocalBackend` in `serve` and the app),
 //! so role checks are identical for the desktop app, the CLI and HTTP. This crate does not
 //! depend on the engine.
+//!
+//! Beside the API, unauthenticated, the mail clients' autoconfiguration endpoints
+//! ([`autoconfig`]: Thunderbird, Autodiscover, Apple profiles) over the `Authority`'s
+//! `ClientSetupSource`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod autoconfig;
 mod http;
 pub mod openapi;
 pub mod tls;

@@ -20,4 +20,13 @@ port: number,
 /**
  * Connection security.
  */
-security: Security, };
+security: Security, 
+/**
+ * Whether the account may use it (its effective `imap`, `pop3` or `smtp` setting);
+ * always true where no account is known (autoconfiguration).
+ */
+allowed: boolean, 
+/**
+ * Why it cannot be used, in plain words, when it cannot.
+ */
+note: string | null, };

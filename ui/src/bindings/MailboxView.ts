@@ -48,6 +48,16 @@ messages: number,
  */
 folders: Array<FolderSummary>, 
 /**
- * Exact client settings.
+ * Exact client settings: the services the running mail server offers, with their
+ * real ports; empty when no mail server runs.
  */
-client: Array<ClientEndpoint>, };
+client: Array<ClientEndpoint>, 
+/**
+ * Whether a mail server runs in this backend's process.
+ */
+mail_server_running: boolean, 
+/**
+ * What to know about the client settings, in plain words (the mail server not
+ * running, a service switched off for the account).
+ */
+client_note: string | null, };

@@ -12,6 +12,24 @@ function security(e: ClientEndpoint): string {
   return e.security === "tls" ? "TLS (SSL)" : "STARTTLS";
 }
 
+/** Where mail clients look for their settings (each name must point at this server). */
+export function autoconfigUrls(address: string): { label: string; url: string }[] {
+  const domain = address.slice(address.lastIndexOf("@") + 1);
+  const q = `emailaddress=${encodeURIComponent(address)}`;
+  return [
+    { label: "Thunderbird", url: `https://autoconfig.${domain}/mail/config-v1.1.xml?${q}` },
+    { label: "Thunderbird (well-known)", url: `https://${domain}/.well-known/autoconfig/mail/config-v1.1.xml?${q}` },
+    { label: "Outlook (Autodiscover, POST)", url: `https://autodiscover.${domain}/autodiscover/autodiscover.xml` },
+    { label: "Apple profile", url: `https://autoconfig.${domain}/apple/mobileconfig?${q}` },
+  ];
+}
+
+/** The Apple profile from the server this UI is served by, when it is served over HTTP(S). */
+export function mobileconfigLink(address: string, origin: string | null): string | null {
+  if (!origin || !/^https?:\/\//.test(origin)) return null;
+  return `${origin}/apple/mobileconfig?emailaddress=${encodeURIComponent(address)}`;
+}
+
 /**
  * "Enter mailbox": the exact settings a mail client needs, whether it could log
  * in now and why not, the folders with their counts and sizes, a folder's messages
@@ -75,28 +93,61 @@ export function MailboxDialog({ address, onClose }: { address: string; onClose: 
               </table>
             )}
             <h3 className="section-title">Client settings</h3>
-            <table className="table" aria-label="Client settings">
-              <thead>
-                <tr>
-                  <th scope="col">Protocol</th>
-                  <th scope="col">Server</th>
-                  <th scope="col">Port</th>
-                  <th scope="col">Security</th>
-                </tr>
-              </thead>
-              <tbody>
-                {m.client.map((e) => (
-                  <tr key={`${e.protocol}-${e.port}`}>
-                    <th scope="row">{e.protocol.toUpperCase()}</th>
-                    <td>
-                      <code>{e.host}</code>
-                    </td>
-                    <td>{e.port}</td>
-                    <td>{security(e)}</td>
+            {m.client_note && (
+              <div className="notice" role="note" data-testid="client-note">
+                {m.mail_server_running ? m.client_note : `Not running: ${m.client_note}.`}
+              </div>
+            )}
+            {m.client.length > 0 && (
+              <table className="table" aria-label="Client settings">
+                <thead>
+                  <tr>
+                    <th scope="col">Protocol</th>
+                    <th scope="col">Server</th>
+                    <th scope="col">Port</th>
+                    <th scope="col">Security</th>
+                    <th scope="col">For this account</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
+                </thead>
+                <tbody>
+                  {m.client.map((e) => (
+                    <tr key={`${e.protocol}-${e.port}`} data-allowed={e.allowed}>
+                      <th scope="row">{e.protocol.toUpperCase()}</th>
+                      <td>
+                        <code>{e.host}</code>
+                      </td>
+                      <td>{e.port}</td>
+                      <td>{security(e)}</td>
+                      <td>{e.allowed ? "On" : `Off: ${e.note ?? "switched off"}`}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+            {m.mail_server_running && m.client.length > 0 && (
+              <div className="autoconfig" data-testid="autoconfig">
+                <p className="muted small">
+                  Mail clients can set themselves up from these addresses (point <code>autoconfig.</code> and{" "}
+                  <code>autodiscover.</code> of the domain at this server):
+                </p>
+                <ul className="small">
+                  {autoconfigUrls(m.address).map((u) => (
+                    <li key={u.label}>
+                      {u.label}: <code>{u.url}</code>
+                    </li>
+                  ))}
+                </ul>
+                {mobileconfigLink(m.address, typeof window === "undefined" ? null : window.location.origin) && (
+                  <a
+                    className="button"
+                    href={mobileconfigLink(m.address, window.location.origin) ?? undefined}
+                    download={`${m.address}.mobileconfig`}
+                  >
+                    Download the iPhone/Mac profile
+                  </a>
+                )}
+              </div>
+            )}
             <h3 className="section-title">
               Folders{" "}
               <span className="muted small">

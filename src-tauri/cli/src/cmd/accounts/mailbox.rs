@@ -143,15 +143,25 @@ fn print_mailbox(view: &MailboxView) {
     }
     println!("stored: {} messages, {} of {} MiB", view.messages, size(view.used_bytes), view.quota_mb);
     println!();
-    let mut t = Table::new(&["PROTOCOL", "HOST", "PORT", "SECURITY"]);
-    for e in &view.client {
-        let security = match e.security {
-            Security::Tls => "TLS",
-            Security::StartTls => "STARTTLS",
-        };
-        t.row(vec![e.protocol.to_uppercase(), e.host.clone(), e.port.to_string(), security.into()]);
+    if let Some(note) = &view.client_note {
+        println!("client settings: {note}");
     }
-    t.print();
+    if !view.client.is_empty() {
+        let mut t = Table::new(&["PROTOCOL", "HOST", "PORT", "SECURITY", "FOR THIS ACCOUNT"]);
+        for e in &view.client {
+            let security = match e.security {
+                Security::Tls => "TLS",
+                Security::StartTls => "STARTTLS",
+            };
+            let state = match (&e.note, e.allowed) {
+                (Some(note), _) => note.clone(),
+                (None, true) => "on".into(),
+                (None, false) => "off".into(),
+            };
+            t.row(vec![e.protocol.to_uppercase(), e.host.clone(), e.port.to_string(), security.into(), state]);
+        }
+        t.print();
+    }
     println!();
     let mut t = Table::new(&["FOLDER", "MESSAGES", "UNSEEN", "SIZE"]);
     for f in &view.folders {
