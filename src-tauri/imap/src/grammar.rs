@@ -190,6 +190,29 @@ pub enum SearchReturn {
     Save,
 }
 
+/// A SORT criterion (RFC 5256, DISPLAYFROM/DISPLAYTO from RFC 5957).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    /// INTERNALDATE
+    Arrival,
+    /// The first Cc address's local part.
+    Cc,
+    /// The Date header (INTERNALDATE when it has none).
+    Date,
+    /// The first From address's local part.
+    From,
+    /// RFC822.SIZE
+    Size,
+    /// The base subject.
+    Subject,
+    /// The first To address's local part.
+    To,
+    /// The first From address's display name (or address).
+    DisplayFrom,
+    /// The first To address's display name (or address).
+    DisplayTo,
+}
+
 /// QRESYNC parameters of SELECT/EXAMINE (RFC 7162 §3.2.5).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QResync {
@@ -290,6 +313,12 @@ pub enum CommandBody {
         uid: bool,
         ret: Option<Vec<SearchReturn>>,
         charset: Option<String>,
+        key: SearchKey,
+    },
+    Sort {
+        uid: bool,
+        criteria: Vec<(bool, SortKey)>,
+        charset: String,
         key: SearchKey,
     },
     Fetch {
@@ -730,6 +759,7 @@ impl<'a> Parser<'a> {
             }
             (false, "APPEND") => self.append()?,
             (_, "SEARCH") => self.search(uid)?,
+            (_, "SORT") => self.sort(uid)?,
             (_, "FETCH") => self.fetch(uid)?,
             (_, "STORE") => self.store(uid)?,
             (_, "COPY" | "MOVE") => {
@@ -911,6 +941,45 @@ impl<'a> Parser<'a> {
             charset = Some(self.astring()?);
             self.sp()?;
         }
+        let CommandBody::Search { key, .. } = self.search_keys(uid)? else { unreachable!("search keys") };
+        Ok(CommandBody::Search { uid, ret, charset, key })
+    }
+
+    fn sort(&mut self, uid: bool) -> R<CommandBody> {
+        self.sp()?;
+        let mut criteria = Vec::new();
+        let mut reverse = false;
+        for word in self.list(Self::atom)? {
+            let key = match word.to_ascii_uppercase().as_str() {
+                "REVERSE" => {
+                    reverse = true;
+                    continue;
+                }
+                "ARRIVAL" => SortKey::Arrival,
+                "CC" => SortKey::Cc,
+                "DATE" => SortKey::Date,
+                "FROM" => SortKey::From,
+                "SIZE" => SortKey::Size,
+                "SUBJECT" => SortKey::Subject,
+                "TO" => SortKey::To,
+                "DISPLAYFROM" => SortKey::DisplayFrom,
+                "DISPLAYTO" => SortKey::DisplayTo,
+                other => return Err(format!("unknown SORT criterion {other}")),
+            };
+            criteria.push((std::mem::take(&mut reverse), key));
+        }
+        if criteria.is_empty() || reverse {
+            return Err("SORT needs criteria, and REVERSE goes before one".into());
+        }
+        self.sp()?;
+        let charset = self.astring()?;
+        self.sp()?;
+        let CommandBody::Search { key, .. } = self.search_keys(uid)? else { unreachable!("search keys") };
+        Ok(CommandBody::Sort { uid, criteria, charset, key })
+    }
+
+    /// The search keys of SEARCH or SORT.
+    fn search_keys(&mut self, uid: bool) -> R<CommandBody> {
         let mut keys = vec![self.search_key(0)?];
         while self.eat(b' ') {
             if keys.len() >= MAX_ITEMS {
@@ -919,7 +988,7 @@ impl<'a> Parser<'a> {
             keys.push(self.search_key(0)?);
         }
         let key = if keys.len() == 1 { keys.pop().expect("one key") } else { SearchKey::And(keys) };
-        Ok(CommandBody::Search { uid, ret, charset, key })
+        Ok(CommandBody::Search { uid, ret: None, charset: None, key })
     }
 
     fn search_string(&mut self) -> R<String> {

@@ -29,6 +29,7 @@ pub mod sequence;
 mod server;
 mod session;
 mod shared;
+mod sort;
 mod wire;
 
 pub use config::{ImapListener, ImapOptions};

@@ -126,6 +126,8 @@ impl Session {
                 "CONDSTORE",
                 "QRESYNC",
                 "ESEARCH",
+                "SORT",
+                "SORT=DISPLAY",
                 "SEARCHRES",
                 "QUOTA",
                 "QUOTA=RES-STORAGE",

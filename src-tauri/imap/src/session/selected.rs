@@ -351,6 +351,13 @@ pub(crate) async fn run(session: &mut Session, body: CommandBody) -> Done {
             session.sync(false).await;
             search_command(session, uid, ret, &key).await
         }
+        CommandBody::Sort { uid, criteria, charset, key } => {
+            if !["UTF-8", "US-ASCII"].iter().any(|s| s.eq_ignore_ascii_case(&charset)) {
+                return Done::no("[BADCHARSET (UTF-8 US-ASCII)] Sort in UTF-8 or US-ASCII");
+            }
+            session.sync(false).await;
+            sort_command(session, uid, &criteria, &key).await
+        }
         CommandBody::Fetch { uid, set, items, changed_since, vanished } => {
             session.sync(uid).await;
             fetch(session, uid, &set, &items, changed_since, vanished).await
@@ -391,12 +398,8 @@ async fn load(session: &Session, uid: u32) -> Option<Vec<u8>> {
     session.shared.backend.message_bytes(account, name, uid).await.ok()
 }
 
-async fn search_command(
-    session: &mut Session,
-    uid: bool,
-    ret: Option<Vec<SearchReturn>>,
-    key: &crate::grammar::SearchKey,
-) -> Done {
+/// The messages matching `key`: (sequence number, UID, mod-sequence), in order.
+async fn matching(session: &mut Session, key: &crate::grammar::SearchKey) -> Vec<(u32, u32, u64)> {
     let content = needs_content(key);
     if search::uses_modseq(key) {
         session.enable_condstore();
@@ -410,12 +413,6 @@ async fn search_command(
             continue;
         }
         let raw = if content { load(session, m.uid).await } else { None };
-        let day = time::OffsetDateTime::parse(&m.received_at, &time::format_description::well_known::Rfc3339)
-            .map(|t| {
-                t.date().to_julian_day()
-                    - time::Date::from_calendar_date(1970, time::Month::January, 1).expect("date").to_julian_day()
-            })
-            .unwrap_or(0);
         let candidate = Candidate {
             seq: i as u32 + 1,
             uid: m.uid,
@@ -423,7 +420,7 @@ async fn search_command(
             flags: &m.flags,
             recent: selected.recent.contains(&m.uid),
             size: m.size,
-            internal_day: day,
+            internal_day: (internal_time(m) / 86400) as i32,
             modseq: m.modseq,
             raw: raw.as_deref(),
             saved: &session.saved,
@@ -432,6 +429,46 @@ async fn search_command(
             hits.push((i as u32 + 1, m.uid, m.modseq));
         }
     }
+    hits
+}
+
+/// INTERNALDATE in seconds since the epoch.
+fn internal_time(m: &Msg) -> i64 {
+    time::OffsetDateTime::parse(&m.received_at, &time::format_description::well_known::Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .unwrap_or(0)
+}
+
+async fn sort_command(
+    session: &mut Session,
+    uid: bool,
+    criteria: &[(bool, crate::grammar::SortKey)],
+    key: &crate::grammar::SearchKey,
+) -> Done {
+    let hits = matching(session, key).await;
+    let header = crate::sort::needs_header(criteria);
+    let mut keyed = Vec::with_capacity(hits.len());
+    for (seq, uid_, _) in &hits {
+        let Some(m) = session.selected.as_ref().map(|s| s.messages[*seq as usize - 1].clone()) else { break };
+        let raw = if header { load(session, *uid_).await } else { None };
+        keyed.push((crate::sort::keys(*seq, internal_time(&m), m.size, raw.as_deref()), *uid_));
+    }
+    keyed.sort_by(|a, b| crate::sort::compare(&a.0, &b.0, criteria));
+    let mut line = String::from("SORT");
+    for (k, u) in &keyed {
+        line.push_str(&format!(" {}", if uid { *u } else { k.seq }));
+    }
+    session.untagged(&line);
+    Done::ok("SORT done")
+}
+
+async fn search_command(
+    session: &mut Session,
+    uid: bool,
+    ret: Option<Vec<SearchReturn>>,
+    key: &crate::grammar::SearchKey,
+) -> Done {
+    let hits = matching(session, key).await;
     let modseq = if search::uses_modseq(key) { hits.iter().map(|h| h.2).max() } else { None };
     let numbers: Vec<u32> = hits.iter().map(|h| if uid { h.1 } else { h.0 }).collect();
     match ret {
