@@ -78,10 +78,8 @@ async fn read_until_tagged<S: AsyncReadExt + Unpin>(s: &mut S, out: &mut Vec<u8>
         } else {
             chunk.windows(tag.len() + 2).position(|w| w.starts_with(b"\r\n") && &w[2..] == tag).map(|p| p + 2)
         };
-        if let Some(p) = line_start {
-            if chunk[p..].ends_with(b"\r\n") {
-                return;
-            }
+        if line_start.is_some_and(|p| chunk[p..].ends_with(b"\r\n")) {
+            return;
         }
         let n = s.read(&mut buf).await.unwrap();
         assert!(n > 0, "the server closed the connection:\n{}", String::from_utf8_lossy(out));
