@@ -144,7 +144,7 @@ impl Session {
         self.out.extend_from_slice(b"\r\n");
     }
 
-    async fn flush(&mut self) -> std::io::Result<()> {
+    pub(crate) async fn flush(&mut self) -> std::io::Result<()> {
         if !self.out.is_empty() {
             let out = std::mem::take(&mut self.out);
             self.io.get_mut().write_all(&out).await?;

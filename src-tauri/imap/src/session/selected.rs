@@ -12,6 +12,9 @@ use crate::search::{Candidate, matches, needs_content};
 use crate::sequence::{SequenceSet, compact};
 use crate::{mime, search};
 
+/// Output past this size is sent before the next message is read.
+const FLUSH_AT: usize = 256 * 1024;
+
 /// One message as the session knows it.
 #[derive(Debug, Clone)]
 pub(crate) struct Msg {
@@ -600,7 +603,8 @@ async fn fetch(
             matches!(i, FetchItem::Section { peek: false, .. } | FetchItem::Rfc822(Rfc822Kind::Full | Rfc822Kind::Text))
         });
     let mut to_mark = Vec::new();
-    let mut lines: Vec<Vec<u8>> = Vec::new();
+    // Responses go out as they are made (a FETCH 1:* BODY[] of a large mailbox is never
+    // held whole); the \\Seen flags they show are stored at the end.
     for (seq, index) in targets {
         let Some(selected) = session.selected.as_ref() else { break };
         let m = selected.messages[index].clone();
@@ -700,7 +704,10 @@ async fn fetch(
             push(&mut out, format!("UID {}", m.uid).as_bytes());
         }
         out.extend_from_slice(b")\r\n");
-        lines.push(out);
+        session.out.extend_from_slice(&out);
+        if session.out.len() >= FLUSH_AT && session.flush().await.is_err() {
+            return Done::no("[UNAVAILABLE] The connection failed");
+        }
     }
     if !to_mark.is_empty() {
         match session
@@ -722,9 +729,6 @@ async fn fetch(
             }
             Err(e) => return refusal(e),
         }
-    }
-    for line in lines {
-        session.out.extend_from_slice(&line);
     }
     Done::ok("FETCH done")
 }
