@@ -8,7 +8,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 source tests/desktop/lib.sh   # ensure_packages, log, DESKTOP_PACKAGES
 # swaks (+ Net::SSLeay for its TLS) and python3 are the SMTP tests' clients.
-DESKTOP_PACKAGES+=(knot chromium swaks libnet-ssleay-perl python3)
+DESKTOP_PACKAGES+=(knot chromium swaks libnet-ssleay-perl python3 isync fetchmail)
 export POSTDESK_BIN=${CARGO_TARGET_DIR:-$ROOT/target}/debug/postdesk
 
 log "Debian packages"
