@@ -42,7 +42,7 @@ start_postdesk() {
   local data=$WORK/postdesk any=127.0.0.1:0 i
   export POSTDESK_DATA_DIR=$data
   "$PD_BIN" domain add "${BENCH_USER#*@}" >/dev/null
-  printf '%s\n' "$BENCH_PASS" | "$PD_BIN" accounts add "$BENCH_USER" --quota-mb 100000 --password-stdin >/dev/null
+  printf '%s\n' "$BENCH_PASS" | "$PD_BIN" accounts add "$BENCH_USER" --quota-mb 10240 --password-stdin >/dev/null
   "$PD_BIN" serve --listen $any --smtp-listen $any --submission-listen $any --smtps-listen $any \
     --imap-listen $any --imaps-listen $any --pop3-listen $any --pop3s-listen $any \
     >"$WORK/postdesk.log" 2>&1 &
