@@ -671,10 +671,10 @@ fn the_mailbox_view_and_autoconfig_show_the_services_serve_runs_on_their_real_po
         if line.starts_with("pd_") {
             token = line.trim().to_string();
         }
-        if let Some((what, addr)) = line.split_once(" listening on ") {
-            if let Ok(addr) = addr.trim().parse::<std::net::SocketAddr>() {
-                ports.insert(what.to_string(), addr.port());
-            }
+        if let Some((what, addr)) = line.split_once(" listening on ")
+            && let Ok(addr) = addr.trim().parse::<std::net::SocketAddr>()
+        {
+            ports.insert(what.to_string(), addr.port());
         }
         if let Some(rest) = line.strip_prefix("Postdesk admin API listening on ") {
             url = rest.split_whitespace().next().unwrap().to_string();
