@@ -176,6 +176,6 @@ pub(crate) async fn token_by_secret(conn: &mut Conn, secret_hash: &str) -> Resul
 
 /// Records that the token `id` was used `at` (on its own connection from the pool).
 pub(crate) async fn touch_token(pool: &Pool, id: &str, at: &str) -> Result<()> {
-    sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE id = ?").bind(at).bind(id).execute(pool).await?;
+    sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE id = ?").bind(at).bind(id).execute(&**pool).await?;
     Ok(())
 }

@@ -9,7 +9,7 @@ use postdesk_contract::smtp::{SmtpRule, SmtpRuleAction, SmtpRuleKind, SmtpSettin
 
 /// The stored version, for the watch channel's first value.
 pub(crate) async fn stored_version(pool: &Pool) -> Result<u64> {
-    let v: i64 = sqlx::query_scalar("SELECT version FROM smtp_settings WHERE id = 1").fetch_one(pool).await?;
+    let v: i64 = sqlx::query_scalar("SELECT version FROM smtp_settings WHERE id = 1").fetch_one(&**pool).await?;
     Ok(v as u64)
 }
 

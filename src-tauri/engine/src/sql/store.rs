@@ -180,10 +180,10 @@ mod tests {
         assert_eq!(total("ann@example.com").await, 38);
         let mut tx = engine.write().await.unwrap();
         let bob: i64 = sqlx::query_scalar("SELECT id FROM accounts WHERE address = 'bob@example.com'")
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await
             .unwrap();
-        sqlx::query("UPDATE messages SET account_id = ? WHERE uid = 2").bind(bob).execute(&mut *tx).await.unwrap();
+        sqlx::query("UPDATE messages SET account_id = ? WHERE uid = 2").bind(bob).execute(&mut **tx).await.unwrap();
         tx.commit().await.unwrap();
         assert_eq!((total("ann@example.com").await, total("bob@example.com").await), (21, 17));
         let mut tx = engine.write().await.unwrap();
