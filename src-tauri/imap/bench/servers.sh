@@ -62,7 +62,18 @@ start_dovecot() {
   chmod 755 "$WORK" "$d"   # the login and auth processes (dovenull, dovecot) reach base_dir
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
     -subj /CN=localhost -keyout "$d/key.pem" -out "$d/cert.pem" 2>/dev/null
-  printf '%s:{PLAIN}%s::::::\n' "$BENCH_USER" "$BENCH_PASS" >"$d/passwd"
+  # Dovecot checks the very Argon2id hash Postdesk stores (same parameters, so every login
+  # costs both servers the same); BENCH_DOVECOT_PLAIN=1 gives it the plain password instead.
+  local hash=""
+  if [ -z "${BENCH_DOVECOT_PLAIN:-}" ] && [ -f "$WORK/postdesk/postdesk.db" ]; then
+    hash=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT password_hash FROM accounts WHERE address=?", (sys.argv[2],)).fetchone()[0])' \
+      "$WORK/postdesk/postdesk.db" "$BENCH_USER")
+  fi
+  if [ -n "$hash" ]; then
+    printf '%s:{ARGON2ID}%s::::::\n' "$BENCH_USER" "$hash" >"$d/passwd"
+  else
+    printf '%s:{PLAIN}%s::::::\n' "$BENCH_USER" "$BENCH_PASS" >"$d/passwd"
+  fi
   chmod 644 "$d/passwd"
   DC_IMAPS=$(free_port) DC_POP3S=$(free_port)
   cat >"$d/dovecot.conf" <<EOF
@@ -83,7 +94,7 @@ ssl_dh = </usr/share/dovecot/dh.pem
 auth_mechanisms = plain login
 passdb {
   driver = passwd-file
-  args = scheme=PLAIN username_format=%u $d/passwd
+  args = username_format=%u $d/passwd
 }
 userdb {
   driver = static
