@@ -474,13 +474,18 @@ impl Session {
         self.sync(true).await;
         self.flush().await?;
         let deadline = tokio::time::Instant::now() + self.shared.options.idle_timeout;
+        // Outside the loop: a DONE that arrives in pieces while a change is being pushed
+        // keeps what was read of it (the read is cancelled, its bytes are not lost).
+        let mut line = Vec::new();
         loop {
-            let mut line = Vec::new();
             tokio::select! {
                 read = wire::read_line(&mut self.io, &mut line, 1024) => {
                     let n = read?;
                     if n == 0 {
                         return Err(std::io::ErrorKind::UnexpectedEof.into());
+                    }
+                    if !line.ends_with(b"\n") && line.len() < 1024 {
+                        continue;
                     }
                     if line.trim_ascii().eq_ignore_ascii_case(b"DONE") {
                         self.finish(tag, Done::ok("IDLE done"));
