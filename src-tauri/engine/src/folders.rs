@@ -469,6 +469,32 @@ pub(crate) async fn store_flags(
     Ok(FlagsStored { messages, modified })
 }
 
+/// What COPY and MOVE start from: the account (which must take messages), both folders,
+/// in a write transaction.
+struct Transfer {
+    address: String,
+    from: String,
+    to: String,
+    tx: Tx,
+    account: Account,
+    source: db::Folder,
+    target: db::Folder,
+}
+
+impl Transfer {
+    async fn open(engine: &Engine, account: &str, from: &str, to: &str) -> Result<Transfer> {
+        let address = account_address(account)?;
+        let from = folder_name(from, "from")?;
+        let to = folder_name(to, "to")?;
+        let mut tx = engine.write().await?;
+        let account = load_account(&mut tx, &address).await?;
+        may_store(&account, &address)?;
+        let source = locate(&mut tx, account.id, &address, &from, "from").await?;
+        let target = locate(&mut tx, account.id, &address, &to, "to").await?;
+        Ok(Transfer { address, from, to, tx, account, source, target })
+    }
+}
+
 pub(crate) async fn copy_messages(
     engine: &Engine,
     account: &str,
@@ -476,14 +502,8 @@ pub(crate) async fn copy_messages(
     uids: &[u32],
     to: &str,
 ) -> Result<Vec<(u32, u32)>> {
-    let address = account_address(account)?;
-    let from = folder_name(from, "from")?;
-    let to = folder_name(to, "to")?;
-    let mut tx = engine.write().await?;
-    let account = load_account(&mut tx, &address).await?;
-    may_store(&account, &address)?;
-    let source = locate(&mut tx, account.id, &address, &from, "from").await?;
-    let target = locate(&mut tx, account.id, &address, &to, "to").await?;
+    let Transfer { address, to, mut tx, account, source, target, .. } =
+        Transfer::open(engine, account, from, to).await?;
     let copies = db::messages_among(&mut tx, source.id, uids).await?;
     let adding: u64 = copies.iter().map(|m| m.size as u64).sum();
     check_room(&address, account.quota_mb, used_bytes(&mut tx, account.id).await?, adding)?;
@@ -510,14 +530,7 @@ pub(crate) async fn move_messages(
     uids: &[u32],
     to: &str,
 ) -> Result<Vec<(u32, u32)>> {
-    let address = account_address(account)?;
-    let from = folder_name(from, "from")?;
-    let to = folder_name(to, "to")?;
-    let mut tx = engine.write().await?;
-    let account = load_account(&mut tx, &address).await?;
-    may_store(&account, &address)?;
-    let source = locate(&mut tx, account.id, &address, &from, "from").await?;
-    let target = locate(&mut tx, account.id, &address, &to, "to").await?;
+    let Transfer { address, from, to, mut tx, source, target, .. } = Transfer::open(engine, account, from, to).await?;
     if source.id == target.id {
         return Err(Error::validation(format!("messages cannot be moved from {from} into itself")).with_field("to"));
     }
