@@ -61,7 +61,6 @@ mod output;
 mod server;
 mod session;
 mod shared;
-mod stream;
 
 pub use config::{DEFAULT_POP3_PORT, DEFAULT_POP3S_PORT, MAX_LINE, Pop3Limits, Pop3Listener};
 pub use server::{Pop3Service, Pop3ServiceBuilder};

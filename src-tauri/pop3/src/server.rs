@@ -15,7 +15,7 @@ use crate::config::{Pop3Limits, Pop3Listener};
 use crate::limits::{Admission, Full};
 use crate::session::Session;
 use crate::shared::Shared;
-use crate::stream::Stream;
+use postdesk_tls::Stream;
 
 /// Builds a [`Pop3Service`].
 pub struct Pop3ServiceBuilder {

@@ -20,7 +20,7 @@ use crate::limits::Slot;
 use crate::maildrop::{INBOX, Maildrop, Missing};
 use crate::output::Encoder;
 use crate::shared::Shared;
-use crate::stream::Stream;
+use postdesk_tls::Stream;
 
 /// Read buffer size.
 const READ_CHUNK: usize = 8 * 1024;

@@ -17,10 +17,10 @@ use crate::limits::ClientLimits;
 use crate::policy::{NoPolicy, Policy};
 use crate::reply::Reply;
 use crate::session::Session;
-use crate::session::stream::Stream;
 use crate::shared::{ProfileCell, Shared};
 use crate::store::Store;
 use crate::tls::TlsIdentity;
+use postdesk_tls::Stream;
 
 /// How long an implicit-TLS handshake may take before the connection is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);

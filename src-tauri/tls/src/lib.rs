@@ -4,14 +4,19 @@
 //! configuration (ring provider, TLS 1.2 and 1.3).
 //!
 //! Each service keeps its own pair of files, named by a stem: `tls-cert.pem`/`tls-key.pem`
-//! for the admin API, `smtp-cert.pem`/`smtp-key.pem` for the SMTP service.
+//! for the admin API, `smtp-cert.pem`/`smtp-key.pem` for the mail services (SMTP, IMAP,
+//! POP3). [`Stream`] is the mail services' connection, upgraded in place by STARTTLS/STLS.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+mod stream;
 
 use std::path::Path;
 use std::sync::Arc;
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+pub use stream::Stream;
 
 /// A certificate chain and its private key, in PEM. `Debug` never shows the key.
 #[derive(Clone)]

@@ -5,11 +5,11 @@ use std::time::Duration;
 use smtp_proto::request::receiver::RequestReceiver;
 use smtp_proto::{AUTH_LOGIN, AUTH_PLAIN};
 
-use super::stream::Stream;
 use super::{Close, Flow, MAX_AUTH_LINE, Session};
 use crate::directory::AuthOutcome;
 use crate::reply::{Reply, canned};
 use crate::sasl::{self, Credentials};
+use postdesk_tls::Stream;
 
 /// How long a TLS handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);

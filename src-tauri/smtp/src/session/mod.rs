@@ -9,7 +9,6 @@
 mod auth;
 mod commands;
 mod data;
-pub(crate) mod stream;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,7 +25,7 @@ use crate::limits::ConnectionSlot;
 use crate::policy::{PolicyRequest, Stage, Verdict};
 use crate::reply::{Reply, canned};
 use crate::shared::Shared;
-use stream::Stream;
+use postdesk_tls::Stream;
 
 /// Read buffer size; smtp-proto's receivers consume whatever is in it.
 const READ_CHUNK: usize = 64 * 1024;

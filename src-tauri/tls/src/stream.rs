@@ -1,4 +1,5 @@
-//! The connection: plain TCP, or TLS over it after STARTTLS or on the implicit-TLS port.
+//! A mail client's connection: plain TCP, or TLS over it after STARTTLS/STLS or on an
+//! implicit-TLS port (shared by the SMTP and POP3 services).
 
 use std::io;
 use std::pin::Pin;
@@ -9,7 +10,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
 
 /// A client connection, upgradable in place.
-pub(crate) enum Stream {
+pub enum Stream {
     /// Not (yet) encrypted.
     Plain(TcpStream),
     /// Encrypted.
@@ -19,6 +20,11 @@ pub(crate) enum Stream {
 }
 
 impl Stream {
+    /// Whether the connection is encrypted.
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Stream::Tls(_))
+    }
+
     /// "version=TLSv1_3 cipher=TLS13_AES_256_GCM_SHA384" for the Received header.
     pub fn tls_description(&self) -> Option<String> {
         let Stream::Tls(tls) = self else { return None };
