@@ -739,9 +739,10 @@ impl Session {
         for (name, attrs, extra) in lines {
             let shown = self.client_name(&name);
             self.untagged(&format!("{verb} ({attrs}) \"/\" {}{extra}", quote_mailbox(&shown)));
+            // LIST-STATUS: from the folder list already read, not a second look-up per folder.
             if let Some(items) = &options.return_status
-                && exists(&name)
-                && let Ok(line) = self.status_line(&name, items).await
+                && let Some(state) = folders.iter().find(|f| f.name == name)
+                && let Ok(line) = self.status_of(state, items).await
             {
                 self.untagged(&line);
             }
@@ -755,6 +756,14 @@ impl Session {
         let Some(f) = folders.into_iter().find(|f| f.name == name) else {
             return Err(Done::no(format!("[NONEXISTENT] No mailbox {name}")));
         };
+        self.status_of(&f, items).await
+    }
+
+    /// The STATUS line of a folder whose state was read already (its messages are read
+    /// only for RECENT and DELETED).
+    async fn status_of(&self, f: &postdesk_contract::mail::FolderState, items: &[StatusItem]) -> Result<String, Done> {
+        let account = self.account.clone().unwrap_or_default();
+        let name = f.name.as_str();
         let needs_messages = items.iter().any(|i| matches!(i, StatusItem::Recent | StatusItem::Deleted));
         let messages = if needs_messages {
             self.shared.backend.messages(&account, name).await.map_err(refusal)?
