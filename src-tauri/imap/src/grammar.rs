@@ -1010,11 +1010,11 @@ impl<'a> Parser<'a> {
             return Err("search keys nest too deep".into());
         }
         if self.peek() == Some(b'(') {
-            let keys = self.list(|p| p.search_key_seq(depth + 1))?;
+            let keys = self.list(|p| p.search_key(depth + 1))?;
             if keys.is_empty() {
                 return Err("an empty search list".into());
             }
-            return Ok(SearchKey::And(keys.into_iter().flatten().collect()));
+            return Ok(SearchKey::And(keys));
         }
         if self.peek().is_some_and(|b| b.is_ascii_digit() || b == b'*' || b == b'$') {
             return Ok(SearchKey::Seq(self.sequence_set()?));
@@ -1105,12 +1105,6 @@ impl<'a> Parser<'a> {
             }
             other => Err(format!("unknown search key {other}")),
         }
-    }
-
-    /// Inside a parenthesised search list: one key (the list's items are keys separated by
-    /// spaces, which `list` handles).
-    fn search_key_seq(&mut self, depth: usize) -> R<Vec<SearchKey>> {
-        Ok(vec![self.search_key(depth)?])
     }
 
     fn fetch(&mut self, uid: bool) -> R<CommandBody> {
