@@ -13,7 +13,8 @@ DESKTOP_PACKAGES=(
   webkit2gtk-driver xvfb
 )
 
-log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+# Each phase also prints the free disk space, so that a full disk names the phase that filled it.
+log() { printf '\033[1m==> %s\033[0m  (%s free)\n' "$*" "$(df -h --output=avail . 2>/dev/null | tail -1 | tr -d ' ')" >&2; }
 
 # Installs the Debian packages that are missing (as root, or through sudo).
 ensure_packages() {

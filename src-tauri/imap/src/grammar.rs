@@ -190,6 +190,15 @@ pub enum SearchReturn {
     Save,
 }
 
+/// A THREAD algorithm (RFC 5256).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThreadAlgorithm {
+    /// ORDEREDSUBJECT: by base subject, then date.
+    OrderedSubject,
+    /// REFERENCES: by References/In-Reply-To, then base subject.
+    References,
+}
+
 /// A SORT criterion (RFC 5256, DISPLAYFROM/DISPLAYTO from RFC 5957).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortKey {
@@ -318,6 +327,12 @@ pub enum CommandBody {
     Sort {
         uid: bool,
         criteria: Vec<(bool, SortKey)>,
+        charset: String,
+        key: SearchKey,
+    },
+    Thread {
+        uid: bool,
+        algorithm: ThreadAlgorithm,
         charset: String,
         key: SearchKey,
     },
@@ -760,6 +775,7 @@ impl<'a> Parser<'a> {
             (false, "APPEND") => self.append()?,
             (_, "SEARCH") => self.search(uid)?,
             (_, "SORT") => self.sort(uid)?,
+            (_, "THREAD") => self.thread(uid)?,
             (_, "FETCH") => self.fetch(uid)?,
             (_, "STORE") => self.store(uid)?,
             (_, "COPY" | "MOVE") => {
@@ -978,7 +994,21 @@ impl<'a> Parser<'a> {
         Ok(CommandBody::Sort { uid, criteria, charset, key })
     }
 
-    /// The search keys of SEARCH or SORT.
+    fn thread(&mut self, uid: bool) -> R<CommandBody> {
+        self.sp()?;
+        let algorithm = match self.atom()?.to_ascii_uppercase().as_str() {
+            "REFERENCES" => ThreadAlgorithm::References,
+            "ORDEREDSUBJECT" => ThreadAlgorithm::OrderedSubject,
+            other => return Err(format!("unknown THREAD algorithm {other}")),
+        };
+        self.sp()?;
+        let charset = self.astring()?;
+        self.sp()?;
+        let CommandBody::Search { key, .. } = self.search_keys(uid)? else { unreachable!("search keys") };
+        Ok(CommandBody::Thread { uid, algorithm, charset, key })
+    }
+
+    /// The search keys of SEARCH, SORT or THREAD.
     fn search_keys(&mut self, uid: bool) -> R<CommandBody> {
         let mut keys = vec![self.search_key(0)?];
         while self.eat(b' ') {
@@ -1387,6 +1417,26 @@ mod tests {
         assert_eq!(items, [FetchItem::Section { section: Section::default(), partial: None, peek: false }]);
         assert!(parse_command(b"a FETCH 1 (FLAGS) (VANISHED)\r\n").is_err(), "VANISHED needs UID and CHANGEDSINCE");
         assert!(parse_command(b"a FETCH 1 BODY[MIME]\r\n").is_err(), "MIME needs a part");
+    }
+
+    #[test]
+    fn thread_takes_an_algorithm_a_charset_and_search_keys() {
+        assert_eq!(
+            parse("a UID THREAD references US-ASCII SEEN\r\n"),
+            CommandBody::Thread {
+                uid: true,
+                algorithm: ThreadAlgorithm::References,
+                charset: "US-ASCII".into(),
+                key: SearchKey::Flag("\\Seen".into())
+            }
+        );
+        let CommandBody::Thread { algorithm, key, .. } = parse("a THREAD ORDEREDSUBJECT UTF-8 ALL UNSEEN\r\n") else {
+            panic!()
+        };
+        assert_eq!(algorithm, ThreadAlgorithm::OrderedSubject);
+        assert!(matches!(key, SearchKey::And(k) if k.len() == 2));
+        assert!(parse_command(b"a THREAD SUBJECT UTF-8 ALL\r\n").unwrap_err().message.contains("SUBJECT"));
+        assert!(parse_command(b"a THREAD REFERENCES UTF-8\r\n").is_err(), "search keys are required");
     }
 
     #[test]

@@ -30,6 +30,7 @@ mod server;
 mod session;
 mod shared;
 mod sort;
+mod thread;
 mod wire;
 
 pub use config::{ImapListener, ImapOptions};

@@ -128,6 +128,8 @@ impl Session {
                 "ESEARCH",
                 "SORT",
                 "SORT=DISPLAY",
+                "THREAD=ORDEREDSUBJECT",
+                "THREAD=REFERENCES",
                 "SEARCHRES",
                 "QUOTA",
                 "QUOTA=RES-STORAGE",

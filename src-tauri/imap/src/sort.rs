@@ -55,7 +55,7 @@ fn first_address(raw_fields: &[crate::mime::Field<'_>], name: &str) -> (String, 
 }
 
 /// Decodes RFC 2047 encoded words (through mail-parser) in a header value.
-fn decode_words(value: &str) -> String {
+pub(crate) fn decode_words(value: &str) -> String {
     let raw = format!("Subject: {value}\r\n\r\n");
     MessageParser::default()
         .parse_headers(raw.as_bytes())
@@ -109,6 +109,17 @@ pub fn compare(a: &Keys, b: &Keys, criteria: &[(bool, SortKey)]) -> Ordering {
 /// The base subject (RFC 5256 §2.1): reply and forward markers, `[blob]` prefixes and
 /// `(fwd)` trailers removed, white space collapsed.
 pub fn base_subject(subject: &str) -> String {
+    base_subject_and_reply(subject).0
+}
+
+/// Whether a subject is a reply or a forward: taking its base subject removes a `re`, `fw`
+/// or `fwd` leader, a `(fwd)` trailer or a `[fwd: …]` wrapper (RFC 5256 §2.1, for THREAD).
+pub fn subject_is_reply(subject: &str) -> bool {
+    base_subject_and_reply(subject).1
+}
+
+fn base_subject_and_reply(subject: &str) -> (String, bool) {
+    let mut reply = false;
     let mut s: String = subject.split_whitespace().collect::<Vec<_>>().join(" ");
     loop {
         // (2) trailers
@@ -117,6 +128,7 @@ pub fn base_subject(subject: &str) -> String {
             let lower = t.to_ascii_lowercase();
             if lower.ends_with("(fwd)") {
                 s = t[..t.len() - 5].to_string();
+                reply = true;
             } else {
                 s = t.to_string();
                 break;
@@ -127,6 +139,7 @@ pub fn base_subject(subject: &str) -> String {
             let before = s.clone();
             while let Some(rest) = strip_leader(&s) {
                 s = rest;
+                reply = true;
             }
             if let Some(rest) = strip_blob(&s).filter(|r| !r.is_empty()) {
                 s = rest;
@@ -139,9 +152,10 @@ pub fn base_subject(subject: &str) -> String {
         let lower = s.to_ascii_lowercase();
         if lower.starts_with("[fwd:") && s.ends_with(']') {
             s = s[5..s.len() - 1].trim().to_string();
+            reply = true;
             continue;
         }
-        return s;
+        return (s, reply);
     }
 }
 
@@ -184,5 +198,7 @@ mod tests {
         assert_eq!(base_subject("[only blob]"), "[only blob]");
         assert_eq!(base_subject("  a   b\t c "), "a b c");
         assert_eq!(base_subject("Re:"), "");
+        assert!(subject_is_reply("[list] Re: x") && subject_is_reply("x (fwd)") && subject_is_reply("[Fwd: x]"));
+        assert!(!subject_is_reply("[list] x") && !subject_is_reply("Rex: y"));
     }
 }

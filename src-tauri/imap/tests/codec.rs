@@ -141,6 +141,9 @@ async fn every_response_of_a_client_session_parses_with_imap_codec() {
         "UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1)",
         "SEARCH CHARSET UTF-8 SUBJECT grüße",
         "UID SEARCH RETURN (MIN MAX COUNT ALL) ALL",
+        "SORT (REVERSE DATE) UTF-8 ALL",
+        "THREAD REFERENCES UTF-8 ALL",
+        "UID THREAD ORDEREDSUBJECT US-ASCII ALL",
         "STORE 1 +FLAGS ($Work \\Flagged)",
         "UID STORE 2 (UNCHANGEDSINCE 1) +FLAGS (\\Seen)",
         "CREATE Archive/2026",
@@ -180,6 +183,7 @@ async fn every_response_of_a_client_session_parses_with_imap_codec() {
         "(\"Doe, Jane\" NIL \"jane\" \"example.org\")",
         "ESEARCH (TAG \"t16\") UID MIN 1 MAX 2 COUNT 2 ALL 1:2",
         "* QUOTAROOT INBOX \"\"",
+        "* THREAD (",
     ] {
         assert!(text.contains(needle), "no {needle} in:\n{text}");
     }

@@ -361,6 +361,13 @@ pub(crate) async fn run(session: &mut Session, body: CommandBody) -> Done {
             session.sync(false).await;
             sort_command(session, uid, &criteria, &key).await
         }
+        CommandBody::Thread { uid, algorithm, charset, key } => {
+            if !["UTF-8", "US-ASCII"].iter().any(|s| s.eq_ignore_ascii_case(&charset)) {
+                return Done::no("[BADCHARSET (UTF-8 US-ASCII)] Thread in UTF-8 or US-ASCII");
+            }
+            session.sync(false).await;
+            thread_command(session, uid, algorithm, &key).await
+        }
         CommandBody::Fetch { uid, set, items, changed_since, vanished } => {
             session.sync(uid).await;
             fetch(session, uid, &set, &items, changed_since, vanished).await
@@ -463,6 +470,24 @@ async fn sort_command(
     }
     session.untagged(&line);
     Done::ok("SORT done")
+}
+
+async fn thread_command(
+    session: &mut Session,
+    uid: bool,
+    algorithm: crate::grammar::ThreadAlgorithm,
+    key: &crate::grammar::SearchKey,
+) -> Done {
+    let hits = matching(session, key).await;
+    let mut items = Vec::with_capacity(hits.len());
+    for (seq, uid_, _) in &hits {
+        let Some(m) = session.selected.as_ref().map(|s| s.messages[*seq as usize - 1].clone()) else { break };
+        let raw = load(session, *uid_).await.unwrap_or_default();
+        items.push(crate::thread::item(*seq, if uid { *uid_ } else { *seq }, internal_time(&m), &raw));
+    }
+    let line = crate::thread::thread(algorithm, &items);
+    session.untagged(&line);
+    Done::ok("THREAD done")
 }
 
 async fn search_command(
