@@ -75,7 +75,18 @@ pub enum FetchItem {
     /// RFC822 (= BODY[]), RFC822.HEADER (= BODY.PEEK[HEADER]), RFC822.TEXT (= BODY[TEXT]);
     /// named as asked in the reply.
     Rfc822(Rfc822Kind),
-    /// BODY[section]<partial> or BODY.PEEK[…]; BINARY[…] and BINARY.SIZE[…] are not offered.
+    /// BINARY[part]<partial> or BINARY.PEEK[…] (RFC 3516): the part's content decoded.
+    Binary {
+        /// The part numbers (empty: the whole message).
+        part: Vec<u32>,
+        /// `<offset.length>`.
+        partial: Option<(u32, Option<u32>)>,
+        /// BINARY.PEEK: leaves `\Seen` alone.
+        peek: bool,
+    },
+    /// BINARY.SIZE[part]: the size of the decoded content.
+    BinarySize(Vec<u32>),
+    /// BODY[section]<partial> or BODY.PEEK[…].
     Section {
         /// The section.
         section: Section,
@@ -242,6 +253,8 @@ pub struct AppendMessage {
     pub date: Option<i64>,
     /// The message.
     pub data: Vec<u8>,
+    /// Given as a literal8 (`~{n}`, RFC 3516): it may hold binary parts.
+    pub binary: bool,
 }
 
 /// LIST options (RFC 5258, RFC 5819, RFC 6154).
@@ -917,8 +930,9 @@ impl<'a> Parser<'a> {
             if self.keyword_ahead("CATENATE") || self.keyword_ahead("UTF8") {
                 return Err("CATENATE and UTF8 APPEND are not offered".into());
             }
+            let binary = self.peek() == Some(b'~');
             let data = self.literal()?;
-            messages.push(AppendMessage { flags, date, data });
+            messages.push(AppendMessage { flags, date, data, binary });
             if messages.len() > MAX_ITEMS {
                 return Err("too many messages in one APPEND".into());
             }
@@ -1218,7 +1232,17 @@ impl<'a> Parser<'a> {
                 let partial = self.partial()?;
                 FetchItem::Section { section, partial, peek: name == "BODY.PEEK" }
             }
-            "BINARY" | "BINARY.PEEK" | "BINARY.SIZE" => return Err("BINARY is not offered".into()),
+            "BINARY" | "BINARY.PEEK" | "BINARY.SIZE" => {
+                let section = self.section()?;
+                if section.text != SectionText::Full {
+                    return Err("a BINARY section is part numbers only".into());
+                }
+                if name == "BINARY.SIZE" {
+                    FetchItem::BinarySize(section.part)
+                } else {
+                    FetchItem::Binary { part: section.part, partial: self.partial()?, peek: name == "BINARY.PEEK" }
+                }
+            }
             other => return Err(format!("unknown FETCH item {other}")),
         })
     }
@@ -1417,6 +1441,26 @@ mod tests {
         assert_eq!(items, [FetchItem::Section { section: Section::default(), partial: None, peek: false }]);
         assert!(parse_command(b"a FETCH 1 (FLAGS) (VANISHED)\r\n").is_err(), "VANISHED needs UID and CHANGEDSINCE");
         assert!(parse_command(b"a FETCH 1 BODY[MIME]\r\n").is_err(), "MIME needs a part");
+    }
+
+    #[test]
+    fn binary_items_name_parts_only() {
+        let CommandBody::Fetch { items, .. } = parse("a FETCH 1 (BINARY.PEEK[1.2]<0.7> BINARY[] BINARY.SIZE[3])\r\n")
+        else {
+            panic!()
+        };
+        assert_eq!(
+            items,
+            [
+                FetchItem::Binary { part: vec![1, 2], partial: Some((0, Some(7))), peek: true },
+                FetchItem::Binary { part: vec![], partial: None, peek: false },
+                FetchItem::BinarySize(vec![3]),
+            ]
+        );
+        assert!(parse_command(b"a FETCH 1 BINARY[1.HEADER]\r\n").is_err());
+        let CommandBody::Append { messages, .. } = parse("a APPEND x ~{3}\r\na\0b {1+}\r\nc\r\n") else { panic!() };
+        assert_eq!((messages[0].binary, &messages[0].data[..]), (true, &b"a\0b"[..]));
+        assert!(!messages[1].binary);
     }
 
     #[test]

@@ -19,6 +19,7 @@
 #![deny(missing_docs)]
 
 mod address;
+mod binary;
 mod config;
 mod encode;
 pub mod grammar;

@@ -128,6 +128,7 @@ impl Session {
                 "ESEARCH",
                 "SORT",
                 "SORT=DISPLAY",
+                "BINARY",
                 "THREAD=ORDEREDSUBJECT",
                 "THREAD=REFERENCES",
                 "SEARCHRES",
@@ -820,7 +821,10 @@ impl Session {
         for m in messages {
             let flags: Vec<String> = m.flags.into_iter().filter(|f| !f.eq_ignore_ascii_case("\\Recent")).collect();
             let date = m.date.and_then(|secs| time::OffsetDateTime::from_unix_timestamp(secs).ok());
-            match self.shared.backend.append_dated(&account, &name, &m.data, &flags, date).await {
+            // A binary message's binary parts are kept as base64 (RFC 3516 §4.2 allows the
+            // conversion): BODY[…] then never carries a NUL, and BINARY[…] decodes it back.
+            let data = if m.binary { crate::binary::to_seven_bit(&m.data) } else { m.data };
+            match self.shared.backend.append_dated(&account, &name, &data, &flags, date).await {
                 Ok(d) => uids.push(d.uid),
                 Err(e) => {
                     // MULTIAPPEND is all or nothing (RFC 3502): what went in goes again.

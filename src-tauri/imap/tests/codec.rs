@@ -138,6 +138,7 @@ async fn every_response_of_a_client_session_parses_with_imap_codec() {
         "FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODY BODYSTRUCTURE MODSEQ)",
         "FETCH 1 (BODY.PEEK[HEADER.FIELDS (From Subject)] BODY.PEEK[1.1] BODY.PEEK[2.MIME] BODY.PEEK[3.HEADER] BODY.PEEK[]<0.20>)",
         "FETCH 1 (RFC822.HEADER RFC822.TEXT)",
+        "FETCH 1 (BINARY.SIZE[1] BINARY.PEEK[1])",
         "UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1)",
         "SEARCH CHARSET UTF-8 SUBJECT grüße",
         "UID SEARCH RETURN (MIN MAX COUNT ALL) ALL",
@@ -181,9 +182,10 @@ async fn every_response_of_a_client_session_parses_with_imap_codec() {
         "[COPYUID ",
         "\"MIXED\"",
         "(\"Doe, Jane\" NIL \"jane\" \"example.org\")",
-        "ESEARCH (TAG \"t16\") UID MIN 1 MAX 2 COUNT 2 ALL 1:2",
+        "ESEARCH (TAG \"t17\") UID MIN 1 MAX 2 COUNT 2 ALL 1:2",
         "* QUOTAROOT INBOX \"\"",
         "* THREAD (",
+        "BINARY.SIZE[1] ",
     ] {
         assert!(text.contains(needle), "no {needle} in:\n{text}");
     }

@@ -584,7 +584,9 @@ fn section_bytes(raw: &[u8], root: &mime::Part, section: &Section) -> Option<Vec
 }
 
 fn literal(bytes: &[u8]) -> Vec<u8> {
-    let mut out = format!("{{{}}}\r\n", bytes.len()).into_bytes();
+    // A NUL can only travel in a literal8 (RFC 3516), which BINARY[…] alone can return.
+    let tilde = if bytes.contains(&0) { "~" } else { "" };
+    let mut out = format!("{tilde}{{{}}}\r\n", bytes.len()).into_bytes();
     out.extend_from_slice(bytes);
     out
 }
@@ -620,12 +622,19 @@ async fn fetch(
                 | FetchItem::Body
                 | FetchItem::BodyStructure
                 | FetchItem::Section { .. }
+                | FetchItem::Binary { .. }
+                | FetchItem::BinarySize(_)
                 | FetchItem::Rfc822(_)
         )
     });
     let sets_seen = !read_only
         && items.iter().any(|i| {
-            matches!(i, FetchItem::Section { peek: false, .. } | FetchItem::Rfc822(Rfc822Kind::Full | Rfc822Kind::Text))
+            matches!(
+                i,
+                FetchItem::Section { peek: false, .. }
+                    | FetchItem::Binary { peek: false, .. }
+                    | FetchItem::Rfc822(Rfc822Kind::Full | Rfc822Kind::Text)
+            )
         });
     let mut to_mark = Vec::new();
     // Responses go out as they are made (a FETCH 1:* BODY[] of a large mailbox is never
@@ -718,6 +727,49 @@ async fn fetch(
                     };
                     let mut item = format!("{label} ").into_bytes();
                     item.extend(value);
+                    push(&mut out, &item);
+                }
+                FetchItem::Binary { part, .. } | FetchItem::BinarySize(part) => {
+                    let partial = match item {
+                        FetchItem::Binary { partial, .. } => *partial,
+                        _ => None,
+                    };
+                    let raw = raw.as_deref().unwrap_or_default();
+                    let root = structure.as_ref().expect("parsed");
+                    let numbers: Vec<String> = part.iter().map(u32::to_string).collect();
+                    let bytes = match crate::binary::content(raw, root, part) {
+                        None => None,
+                        Some(crate::binary::Content::Bytes(b)) => Some(b),
+                        Some(crate::binary::Content::UnknownEncoding(cte)) => {
+                            return Done::no(format!(
+                                "[UNKNOWN-CTE] Part {} is in {cte}, which cannot be decoded",
+                                numbers.join(".")
+                            ));
+                        }
+                    };
+                    let item = match (item, bytes) {
+                        (FetchItem::BinarySize(_), b) => {
+                            format!("BINARY.SIZE[{}] {}", numbers.join("."), b.map_or(0, |b| b.len())).into_bytes()
+                        }
+                        (_, None) => format!("BINARY[{}] NIL", numbers.join(".")).into_bytes(),
+                        (_, Some(b)) => {
+                            let mut label = format!("BINARY[{}]", numbers.join("."));
+                            let slice = match partial {
+                                None => &b[..],
+                                Some((offset, length)) => {
+                                    // The origin as for BODY[]<n> (RFC 3516 §4.2, and what
+                                    // Dovecot and imaptest do; RFC 9051's ABNF leaves it out).
+                                    label.push_str(&format!("<{offset}>"));
+                                    let start = (offset as usize).min(b.len());
+                                    let end = length.map_or(b.len(), |l| start.saturating_add(l as usize).min(b.len()));
+                                    &b[start..end]
+                                }
+                            };
+                            let mut item = format!("{label} ").into_bytes();
+                            item.extend(literal(slice));
+                            item
+                        }
+                    };
                     push(&mut out, &item);
                 }
             }
