@@ -339,6 +339,7 @@ pub enum CommandBody {
     },
     Sort {
         uid: bool,
+        ret: Option<Vec<SearchReturn>>,
         criteria: Vec<(bool, SortKey)>,
         charset: String,
         key: SearchKey,
@@ -945,25 +946,7 @@ impl<'a> Parser<'a> {
 
     fn search(&mut self, uid: bool) -> R<CommandBody> {
         self.sp()?;
-        let mut ret = None;
-        if self.keyword_ahead("RETURN") {
-            self.i += 6;
-            self.sp()?;
-            let opts = self.list(|p| {
-                let a = p.atom()?.to_ascii_uppercase();
-                Ok(match a.as_str() {
-                    "MIN" => SearchReturn::Min,
-                    "MAX" => SearchReturn::Max,
-                    "ALL" => SearchReturn::All,
-                    "COUNT" => SearchReturn::Count,
-                    "SAVE" => SearchReturn::Save,
-                    other => return Err(format!("unknown SEARCH return option {other}")),
-                })
-            })?;
-            // RETURN () means RETURN (ALL).
-            ret = Some(if opts.is_empty() { vec![SearchReturn::All] } else { opts });
-            self.sp()?;
-        }
+        let ret = self.search_return()?;
         let mut charset = None;
         if self.keyword_ahead("CHARSET") {
             self.i += 7;
@@ -975,8 +958,32 @@ impl<'a> Parser<'a> {
         Ok(CommandBody::Search { uid, ret, charset, key })
     }
 
+    /// `RETURN (MIN MAX ALL COUNT SAVE) ` of ESEARCH (RFC 4731) and ESORT (RFC 5267).
+    fn search_return(&mut self) -> R<Option<Vec<SearchReturn>>> {
+        if !self.keyword_ahead("RETURN") {
+            return Ok(None);
+        }
+        self.i += 6;
+        self.sp()?;
+        let opts = self.list(|p| {
+            let a = p.atom()?.to_ascii_uppercase();
+            Ok(match a.as_str() {
+                "MIN" => SearchReturn::Min,
+                "MAX" => SearchReturn::Max,
+                "ALL" => SearchReturn::All,
+                "COUNT" => SearchReturn::Count,
+                "SAVE" => SearchReturn::Save,
+                other => return Err(format!("unknown return option {other}")),
+            })
+        })?;
+        self.sp()?;
+        // RETURN () means RETURN (ALL).
+        Ok(Some(if opts.is_empty() { vec![SearchReturn::All] } else { opts }))
+    }
+
     fn sort(&mut self, uid: bool) -> R<CommandBody> {
         self.sp()?;
+        let ret = self.search_return()?;
         let mut criteria = Vec::new();
         let mut reverse = false;
         for word in self.list(Self::atom)? {
@@ -1005,7 +1012,7 @@ impl<'a> Parser<'a> {
         let charset = self.astring()?;
         self.sp()?;
         let CommandBody::Search { key, .. } = self.search_keys(uid)? else { unreachable!("search keys") };
-        Ok(CommandBody::Sort { uid, criteria, charset, key })
+        Ok(CommandBody::Sort { uid, ret, criteria, charset, key })
     }
 
     fn thread(&mut self, uid: bool) -> R<CommandBody> {
@@ -1441,6 +1448,20 @@ mod tests {
         assert_eq!(items, [FetchItem::Section { section: Section::default(), partial: None, peek: false }]);
         assert!(parse_command(b"a FETCH 1 (FLAGS) (VANISHED)\r\n").is_err(), "VANISHED needs UID and CHANGEDSINCE");
         assert!(parse_command(b"a FETCH 1 BODY[MIME]\r\n").is_err(), "MIME needs a part");
+    }
+
+    #[test]
+    fn sort_takes_esort_return_options() {
+        let CommandBody::Sort { ret, criteria, .. } =
+            parse("a SORT RETURN (MIN COUNT) (REVERSE ARRIVAL) UTF-8 ALL\r\n")
+        else {
+            panic!()
+        };
+        assert_eq!(ret, Some(vec![SearchReturn::Min, SearchReturn::Count]));
+        assert_eq!(criteria, [(true, SortKey::Arrival)]);
+        let CommandBody::Sort { ret, .. } = parse("a SORT RETURN () (DATE) UTF-8 ALL\r\n") else { panic!() };
+        assert_eq!(ret, Some(vec![SearchReturn::All]));
+        assert!(parse_command(b"a SORT RETURN (PARTIAL 1:2) (DATE) UTF-8 ALL\r\n").is_err());
     }
 
     #[test]

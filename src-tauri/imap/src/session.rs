@@ -128,6 +128,7 @@ impl Session {
                 "ESEARCH",
                 "SORT",
                 "SORT=DISPLAY",
+                "ESORT",
                 "BINARY",
                 "THREAD=ORDEREDSUBJECT",
                 "THREAD=REFERENCES",

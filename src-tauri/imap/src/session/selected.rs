@@ -354,12 +354,12 @@ pub(crate) async fn run(session: &mut Session, body: CommandBody) -> Done {
             session.sync(false).await;
             search_command(session, uid, ret, &key).await
         }
-        CommandBody::Sort { uid, criteria, charset, key } => {
+        CommandBody::Sort { uid, ret, criteria, charset, key } => {
             if !["UTF-8", "US-ASCII"].iter().any(|s| s.eq_ignore_ascii_case(&charset)) {
                 return Done::no("[BADCHARSET (UTF-8 US-ASCII)] Sort in UTF-8 or US-ASCII");
             }
             session.sync(false).await;
-            sort_command(session, uid, &criteria, &key).await
+            sort_command(session, uid, ret, &criteria, &key).await
         }
         CommandBody::Thread { uid, algorithm, charset, key } => {
             if !["UTF-8", "US-ASCII"].iter().any(|s| s.eq_ignore_ascii_case(&charset)) {
@@ -452,6 +452,7 @@ fn internal_time(m: &Msg) -> i64 {
 async fn sort_command(
     session: &mut Session,
     uid: bool,
+    ret: Option<Vec<SearchReturn>>,
     criteria: &[(bool, crate::grammar::SortKey)],
     key: &crate::grammar::SearchKey,
 ) -> Done {
@@ -464,12 +465,51 @@ async fn sort_command(
         keyed.push((crate::sort::keys(*seq, internal_time(&m), m.size, raw.as_deref()), *uid_));
     }
     keyed.sort_by(|a, b| crate::sort::compare(&a.0, &b.0, criteria));
-    let mut line = String::from("SORT");
-    for (k, u) in &keyed {
-        line.push_str(&format!(" {}", if uid { *u } else { k.seq }));
+    let numbers: Vec<u32> = keyed.iter().map(|(k, u)| if uid { *u } else { k.seq }).collect();
+    let Some(ret) = ret else {
+        let mut line = String::from("SORT");
+        for n in &numbers {
+            line.push_str(&format!(" {n}"));
+        }
+        session.untagged(&line);
+        return Done::ok("SORT done");
+    };
+    // ESORT (RFC 5267): MIN and MAX are the first and last in sorted order, ALL keeps it.
+    if ret.contains(&SearchReturn::Save) {
+        session.saved = keyed.iter().map(|(_, u)| *u).collect();
     }
-    session.untagged(&line);
+    if ret.iter().any(|r| *r != SearchReturn::Save) {
+        let mut line = format!("ESEARCH (TAG {})", crate::encode::string(session.tag.as_bytes()));
+        if uid {
+            line.push_str(" UID");
+        }
+        for r in &ret {
+            match (r, numbers.first(), numbers.last()) {
+                (SearchReturn::Min, Some(first), _) => line.push_str(&format!(" MIN {first}")),
+                (SearchReturn::Max, _, Some(last)) => line.push_str(&format!(" MAX {last}")),
+                (SearchReturn::All, Some(_), _) => line.push_str(&format!(" ALL {}", in_order(&numbers))),
+                (SearchReturn::Count, ..) => line.push_str(&format!(" COUNT {}", numbers.len())),
+                _ => {}
+            }
+        }
+        session.untagged(&line);
+    }
     Done::ok("SORT done")
+}
+
+/// Numbers as a sequence set that keeps their order: `5,3:4,2,1`.
+fn in_order(numbers: &[u32]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < numbers.len() {
+        let mut j = i;
+        while j + 1 < numbers.len() && numbers[j + 1] == numbers[j].wrapping_add(1) {
+            j += 1;
+        }
+        out.push(if i == j { numbers[i].to_string() } else { format!("{}:{}", numbers[i], numbers[j]) });
+        i = j + 1;
+    }
+    out.join(",")
 }
 
 async fn thread_command(
@@ -967,5 +1007,15 @@ async fn copy_or_move(session: &mut Session, uid: bool, set: &SequenceSet, mailb
     } else {
         session.sync(uid).await;
         Done::ok(format!("{copyuid}COPY done"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sorted_sets_keep_their_order() {
+        assert_eq!(super::in_order(&[5, 3, 4, 2, 1]), "5,3:4,2,1");
+        assert_eq!(super::in_order(&[1, 2, 3, 7]), "1:3,7");
+        assert_eq!(super::in_order(&[]), "");
     }
 }
