@@ -76,7 +76,18 @@ pub(crate) struct Session {
     state: State,
     errors: u32,
     auth_failures: u32,
+    /// The next message's bytes, being read while the client takes this one (RETR reads
+    /// messages in order): its UID and the read. At most one message ahead.
+    ahead: Option<(u32, tokio::task::JoinHandle<postdesk_contract::Result<Vec<u8>>>)>,
     _slot: Slot,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if let Some((_, read)) = self.ahead.take() {
+            read.abort();
+        }
+    }
 }
 
 /// The AUTH mechanisms offered (over TLS).
@@ -96,6 +107,7 @@ impl Session {
             state: State::Authorization { user: None },
             errors: 0,
             auth_failures: 0,
+            ahead: None,
             _slot: slot,
         }
     }
@@ -526,7 +538,26 @@ impl Session {
     async fn send_message(&mut self, n: usize, top: Option<u64>) -> Flow {
         let State::Transaction(maildrop) = &self.state else { unreachable!("checked by the caller") };
         let entry = maildrop.get(n).expect("checked by the caller");
-        let raw = match self.shared.backend.message_bytes(&maildrop.account, INBOX, entry.uid).await {
+        let read = match self.ahead.take() {
+            Some((uid, read)) if uid == entry.uid => read.await.ok(),
+            Some((_, other)) => {
+                other.abort();
+                None
+            }
+            None => None,
+        };
+        let read = match read {
+            Some(read) => read,
+            None => self.shared.backend.message_bytes(&maildrop.account, INBOX, entry.uid).await,
+        };
+        if top.is_none()
+            && let Ok(next) = maildrop.get(n + 1)
+        {
+            let (backend, account, uid) = (self.shared.backend.clone(), maildrop.account.clone(), next.uid);
+            let read = tokio::spawn(async move { backend.message_bytes(&account, INBOX, uid).await });
+            self.ahead = Some((uid, read));
+        }
+        let raw = match read {
             Ok(raw) => raw,
             Err(e) if e.code == ErrorCode::NotFound => {
                 self.reply(&format!("-ERR Message {n} is no longer in the mailbox"));
