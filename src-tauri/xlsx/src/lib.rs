@@ -3,8 +3,11 @@
 //! Invariants:
 //! * an import file is checked as an archive before any XLSX parser sees it: size, entry
 //!   count and the uncompressed size each entry declares (the `zip` reader enforces the
-//!   declared size while inflating, so a "zip bomb" cannot expand past it), and the
-//!   shared-string count calamine would reserve memory for;
+//!   declared size while inflating, so a "zip bomb" cannot expand past it), then every part
+//!   is streamed through the XML reader calamine uses: no count any element declares
+//!   (`uniqueCount`, `count`, a shared-formula index — any prefix, any offset) and no
+//!   number of shared strings may exceed what an import needs, because parsers reserve
+//!   memory from them and a failed reservation aborts the whole process;
 //! * the sheet is read cell by cell (calamine's streaming reader), never as a dense range,
 //!   so a cell far away (`XFD1048576`) costs nothing;
 //! * exports write every cell as a value (`write_string`/`write_number`), never a formula,
@@ -51,6 +54,8 @@ const MAX_EXPANDED_BYTES: u64 = 64 * 1024 * 1024;
 const MAX_ERRORS: usize = 1000;
 /// Most distinct shared strings (five columns of 5000 rows, plus a header and slack).
 const MAX_SHARED_STRINGS: u64 = 100_000;
+/// Largest count any part of an import file may declare (`uniqueCount`, `count`, …).
+const MAX_DECLARED_COUNT: u64 = 100_000;
 
 /// One data row of an import file, as text, with its spreadsheet row number.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -97,7 +102,6 @@ fn check_archive(bytes: &[u8]) -> Result<()> {
     }
     let mut total: u64 = 0;
     let mut workbook = false;
-    let mut shared_strings = Vec::new();
     for i in 0..zip.len() {
         let entry = zip.by_index_raw(i).map_err(|e| file_error(format!("this is not a readable XLSX file: {e}")))?;
         let name = entry
@@ -114,9 +118,6 @@ fn check_archive(bytes: &[u8]) -> Result<()> {
         }
         total = total.saturating_add(size);
         workbook |= name.ends_with("workbook.xml");
-        if name.ends_with("sharedstrings.xml") {
-            shared_strings.push(i);
-        }
     }
     if total > MAX_EXPANDED_BYTES {
         return Err(file_error(format!(
@@ -128,33 +129,100 @@ fn check_archive(bytes: &[u8]) -> Result<()> {
     if !workbook {
         return Err(file_error("this zip file is not an XLSX workbook (it has no workbook part)"));
     }
-    // calamine reserves room for the shared-string count the file declares: check it first.
-    for i in shared_strings {
-        let mut head = Vec::with_capacity(4096);
+    for i in 0..zip.len() {
         let entry = zip.by_index(i).map_err(|e| file_error(format!("this is not a readable XLSX file: {e}")))?;
-        entry.take(4096).read_to_end(&mut head).map_err(|e| file_error(format!("the file is damaged: {e}")))?;
-        if let Some(count) = declared_unique_count(&head)
-            && count > MAX_SHARED_STRINGS
-        {
-            return Err(file_error(format!(
-                "the file declares {count} distinct texts; an account list of {MAX_ROWS} rows has far fewer"
-            )));
-        }
+        let name = entry.name().map(|n| n.to_ascii_lowercase()).unwrap_or_default();
+        check_part(&name, entry)?;
     }
     Ok(())
 }
 
-/// The `uniqueCount` attribute of the `<sst>` element at the start of sharedStrings.xml.
-fn declared_unique_count(head: &[u8]) -> Option<u64> {
-    let text = String::from_utf8_lossy(head);
-    let sst = text.find("<sst")?;
-    let tag_end = text[sst..].find('>').map_or(text.len(), |i| sst + i);
-    let tag = &text[sst..tag_end];
-    let at = tag.find("uniqueCount=")? + "uniqueCount=".len();
-    let value = tag[at..].trim_start_matches(['"', '\'']);
-    let digits: String = value.chars().take_while(char::is_ascii_digit).collect();
-    // More digits than u64 holds is as suspicious as a big number.
-    Some(digits.parse().unwrap_or(u64::MAX))
+/// Checks one archive part as a stream of XML events, the way calamine (same quick-xml,
+/// same settings) will read it: every count an element declares, under any namespace
+/// prefix and at any offset, and the number of shared-string items. Parsers reserve
+/// memory from such counts (calamine reserves `uniqueCount` strings before reading one),
+/// so a declared count of a trillion would abort the whole process — admin API and mail
+/// services with it. Nothing is kept but the current event.
+fn check_part(name: &str, part: impl Read) -> Result<()> {
+    use quick_xml::events::Event;
+    let mut xml = quick_xml::Reader::from_reader(std::io::BufReader::new(part));
+    let config = xml.config_mut();
+    config.check_end_names = false;
+    config.trim_text(false);
+    config.check_comments = false;
+    config.expand_empty_elements = true;
+    let mut buf = Vec::with_capacity(1024);
+    let mut items: u64 = 0;
+    loop {
+        buf.clear();
+        match xml.read_event_into(&mut buf) {
+            Ok(Event::Start(e) | Event::Empty(e)) => {
+                if let Some(count) = largest_declared_count(e.attributes_raw())
+                    && count > MAX_DECLARED_COUNT
+                {
+                    return Err(file_error(format!(
+                        "the part {name} declares a count of {count}; an import of {MAX_ROWS} rows needs far fewer"
+                    )));
+                }
+                if e.local_name().as_ref().eq_ignore_ascii_case("si") {
+                    items += 1;
+                    if items > MAX_SHARED_STRINGS {
+                        return Err(file_error(format!(
+                            "the part {name} holds more than {MAX_SHARED_STRINGS} texts; an account list of \
+                             {MAX_ROWS} rows has far fewer"
+                        )));
+                    }
+                }
+            }
+            Ok(Event::Eof) => return Ok(()),
+            Ok(_) => {}
+            // An XML part that does not parse is damaged; any other part (an image) is not
+            // XML, and a parser reading it stops where this one did, after what was checked.
+            Err(e) if name.ends_with(".xml") || name.ends_with(".rels") => {
+                return Err(file_error(format!("the part {name} is damaged: {e}")));
+            }
+            Err(_) => return Ok(()),
+        }
+    }
+}
+
+/// The largest number given to an attribute named like a count (`count`, `uniqueCount`,
+/// `x:uniqueCount`, any case) or a shared-formula index (`si`) in a tag's raw attribute
+/// text. Deliberately lenient: every `name=` is looked at, inside quotes too, and every
+/// digit of its value counts, so no spelling a parser might accept slips past.
+fn largest_declared_count(attributes: &str) -> Option<u64> {
+    let bytes = attributes.as_bytes();
+    let mut largest = None;
+    for (at, _) in attributes.match_indices('=') {
+        let key_end = bytes[..at].iter().rposition(|b| !b.is_ascii_whitespace()).map_or(0, |i| i + 1);
+        let key_start = bytes[..key_end]
+            .iter()
+            .rposition(|b| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'<' | b'>' | b'='))
+            .map_or(0, |i| i + 1);
+        let key = &attributes[key_start..key_end];
+        let local = key.rsplit(':').next().unwrap_or(key).to_ascii_lowercase();
+        if !(local.ends_with("count") || local == "si") {
+            continue;
+        }
+        let value = attributes[at + 1..].trim_start();
+        let value = match value.as_bytes().first() {
+            Some(&q @ (b'"' | b'\'')) => value[1..].split(q as char).next().unwrap_or(""),
+            _ => value.split(|c: char| c.is_ascii_whitespace() || c == '>').next().unwrap_or(""),
+        };
+        let digits: String = value.chars().filter(char::is_ascii_digit).collect();
+        if digits.is_empty() {
+            continue;
+        }
+        let digits = digits.trim_start_matches('0');
+        // More digits than u64 holds is as suspicious as a big number.
+        let count = match digits.len() {
+            0 => 0,
+            1..=19 => digits.parse().unwrap_or(u64::MAX),
+            _ => u64::MAX,
+        };
+        largest = largest.max(Some(count));
+    }
+    largest
 }
 
 /// A cell as text, or why its type is not accepted.
@@ -229,7 +297,7 @@ fn read_table(bytes: &[u8], table: &Table<'_>) -> Result<Vec<(u32, Vec<String>)>
     let mut header: Vec<String> = Vec::new();
     let mut rows: std::collections::BTreeMap<u32, Vec<String>> = std::collections::BTreeMap::new();
     let mut errors = Vec::new();
-    let mut too_many = false;
+    let mut too_many = None;
     while let Some(cell) =
         reader.next_cell().map_err(|e| file_error(format!("the sheet {sheet} cannot be read: {e}")))?
     {
@@ -261,7 +329,7 @@ fn read_table(bytes: &[u8], table: &Table<'_>) -> Result<Vec<(u32, Vec<String>)>
         }
         if row as usize > table.max_rows + 10_000 {
             // Far past anything acceptable: stop reading, the count below refuses it.
-            too_many = true;
+            too_many = Some(row + 1);
             break;
         }
         if col as usize >= columns.len() {
@@ -279,10 +347,13 @@ fn read_table(bytes: &[u8], table: &Table<'_>) -> Result<Vec<(u32, Vec<String>)>
         rows.entry(row).or_insert_with(|| vec![String::new(); columns.len()])[col as usize] = text;
     }
     check_header(&header, columns)?;
-    if too_many || rows.len() > table.max_rows {
+    if too_many.is_some() || rows.len() > table.max_rows {
         return Err(Error::limit_exceeded(format!(
             "the file has {} rows of {}; at most {} fit in one import, split it into several files",
-            if too_many { format!("more than {}", table.max_rows + 10_000) } else { rows.len().to_string() },
+            match too_many {
+                Some(far) => format!("a value in row {far}, so more than {}", table.max_rows + 10_000),
+                None => rows.len().to_string(),
+            },
             table.noun,
             table.max_rows,
         ))
@@ -711,14 +782,141 @@ pub(crate) mod tests {
         let mut bytes = book(&[header(), vec!["ann@example.com", "Ann"]]);
         declare_size(&mut bytes, "xl/worksheets/sheet1.xml", 10);
         let err = read_accounts(&bytes).unwrap_err();
-        assert!(err.message.contains("cannot be read"), "{}", err.message);
+        assert!(err.message.contains("xl/worksheets/sheet1.xml is damaged"), "{}", err.message);
     }
 
     #[test]
-    fn shared_string_counts_are_read_from_the_sst_tag() {
-        assert_eq!(declared_unique_count(br#"<?xml?><sst xmlns="x" count="3" uniqueCount="2">"#), Some(2));
-        assert_eq!(declared_unique_count(b"<sst uniqueCount='99999999999999999999999'>"), Some(u64::MAX));
-        assert_eq!(declared_unique_count(b"<sst count=\"1\">"), None);
+    fn declared_counts_are_read_from_any_attribute_spelling() {
+        let count = |raw: &str| largest_declared_count(raw);
+        assert_eq!(count(r#" xmlns="x" count="3" uniqueCount="2""#), Some(3));
+        assert_eq!(count(" uniqueCount='99999999999999999999999'"), Some(u64::MAX));
+        assert_eq!(count(r#" x:UNIQUECOUNT = "7000000""#), Some(7_000_000));
+        assert_eq!(count(r#" t="shared" si="123456789""#), Some(123_456_789));
+        assert_eq!(count(r#" a="b uniqueCount=1000000000000""#), Some(1_000_000_000_000));
+        assert_eq!(count(r#" r="XFD1048576" t="s""#), None);
+        assert_eq!(count(r#" count="000""#), Some(0));
+    }
+
+    /// `bytes` with the part `name` replaced by `content` (stored, not compressed).
+    fn with_part(bytes: &[u8], name: &str, content: &[u8]) -> Vec<u8> {
+        let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
+        let mut out = Vec::new();
+        {
+            let mut w = zip::ZipWriter::new(Cursor::new(&mut out));
+            let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+            let mut found = false;
+            for i in 0..zip.len() {
+                let mut entry = zip.by_index(i).unwrap();
+                let entry_name = entry.name().unwrap().to_string();
+                let mut data = Vec::new();
+                entry.read_to_end(&mut data).unwrap();
+                if entry_name == name {
+                    data = content.to_vec();
+                    found = true;
+                }
+                w.start_file(entry_name, options).unwrap();
+                std::io::Write::write_all(&mut w, &data).unwrap();
+            }
+            assert!(found, "{name} is a part of the workbook");
+            w.finish().unwrap();
+        }
+        out
+    }
+
+    const SST: &str = "xl/sharedStrings.xml";
+    const HUGE: &str = "1000000000000";
+
+    /// Crafted archives that, read without the checks, make a parser reserve memory for a
+    /// trillion strings (the whole process aborts): the count behind a long comment, under a
+    /// namespace prefix, in every kind of part, and items with no count at all.
+    #[test]
+    fn declared_counts_are_refused_wherever_they_sit_and_the_process_survives() {
+        let good = book(&[header(), vec!["ann@example.com", "Ann"]]);
+        assert_eq!(read_accounts(&good).unwrap().len(), 1);
+        let ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main";
+        let strings = |head: &str, tag: &str| {
+            let mut xml = format!(r#"<?xml version="1.0" encoding="UTF-8"?>{head}"#);
+            xml.push_str(&format!(r#"<{tag} xmlns:x="{ns}" xmlns="{ns}" count="7" uniqueCount="{HUGE}">"#));
+            for text in COLUMNS.iter().chain(["ann@example.com", "Ann"].iter()) {
+                xml.push_str(&format!("<si><t>{text}</t></si>"));
+            }
+            xml.push_str(&format!("</{tag}>"));
+            xml.into_bytes()
+        };
+        let comment = format!("<!--{}-->", "x".repeat(8192));
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            ("plain", with_part(&good, SST, &strings("", "sst"))),
+            ("after an 8 KB comment", with_part(&good, SST, &strings(&comment, "sst"))),
+            ("after 8 KB of whitespace", with_part(&good, SST, &strings(&" ".repeat(8192), "sst"))),
+            ("under a namespace prefix", with_part(&good, SST, &strings("", "x:sst"))),
+            (
+                "in the styles",
+                with_part(&good, "xl/styles.xml", format!(r#"<styleSheet xmlns="{ns}"><numFmts count="{HUGE}"/></styleSheet>"#).as_bytes()),
+            ),
+            (
+                "as a shared formula index in the sheet",
+                with_part(
+                    &good,
+                    "xl/worksheets/sheet1.xml",
+                    format!(r#"<worksheet xmlns="{ns}"><sheetData><row r="1"><c r="A1"><f t="shared" si="{HUGE}" ref="A1:A2">1</f></c></row></sheetData></worksheet>"#).as_bytes(),
+                ),
+            ),
+        ];
+        for (case, bytes) in cases {
+            let err = read_accounts(&bytes).expect_err(case);
+            assert!(err.message.contains(&format!("declares a count of {HUGE}")), "{case}: {}", err.message);
+            assert_eq!(err.field.as_deref(), Some("file"), "{case}");
+        }
+        // No count at all, but more items than any import needs.
+        let mut many = String::from("<sst>");
+        for _ in 0..=MAX_SHARED_STRINGS {
+            many.push_str("<si/>");
+        }
+        many.push_str("</sst>");
+        let err = read_accounts(&with_part(&good, SST, many.as_bytes())).unwrap_err();
+        assert!(err.message.contains("more than 100000 texts"), "{}", err.message);
+        // The rules import goes through the same checks.
+        let err = read_rules(&with_part(&good, SST, &strings(&comment, "x:sst"))).unwrap_err();
+        assert!(err.message.contains("declares a count"), "{}", err.message);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+        /// Any damage to a workbook (bytes changed anywhere, a part cut short, a huge count
+        /// spliced in) is refused or read; the process never aborts or panics.
+        #[test]
+        fn any_damaged_workbook_is_refused_or_read(
+            flips in proptest::collection::vec((0usize..1 << 16, proptest::prelude::any::<u8>()), 0..8),
+            splice in proptest::option::of((0usize..1 << 16, 0usize..4)),
+        ) {
+            let good = book(&[header(), vec!["ann@example.com", "Ann", "Sales"]]);
+            let mut sst = Vec::new();
+            zip::ZipArchive::new(Cursor::new(&good)).unwrap().by_name(SST).unwrap().read_to_end(&mut sst).unwrap();
+            if let Some((at, what)) = splice {
+                let text = [" uniqueCount=\"99999999999\"", "<!-- -->", "<x:sst uniqueCount='1e99'>", "<si/>"][what];
+                let at = at % sst.len();
+                sst.splice(at..at, text.bytes());
+            }
+            let mut bytes = with_part(&good, SST, &sst);
+            for (at, byte) in flips {
+                let at = at % bytes.len();
+                bytes[at] = byte;
+            }
+            let _ = read_accounts(&bytes);
+        }
+    }
+
+    #[test]
+    fn a_sheet_refused_for_a_far_row_names_the_row() {
+        let mut wb = Workbook::new();
+        let sheet = wb.add_worksheet();
+        for (i, c) in COLUMNS.iter().enumerate() {
+            sheet.write_string(0, i as u16, *c).unwrap();
+        }
+        sheet.write_string(1, 0, "a@example.com").unwrap();
+        sheet.write_string(1_048_575, 0, "far@example.com").unwrap();
+        let err = read_accounts(&wb.save_to_buffer().unwrap()).unwrap_err();
+        assert!(err.message.contains("a value in row 1048576"), "{}", err.message);
     }
 
     #[test]
