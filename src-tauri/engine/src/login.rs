@@ -91,8 +91,7 @@ impl Engine {
             let ours = sql::domains::id_by_name(&mut conn, &addr.domain).await?.is_some();
             drop(conn);
             // Spend the same time as a real check, so timing does not reveal addresses.
-            let pw = attempt.password.to_string();
-            let _ = tokio::task::spawn_blocking(move || password::verify(&pw, DUMMY_HASH)).await;
+            password::verify_login(attempt.password.to_string(), DUMMY_HASH.to_string()).await?;
             return Ok(Verdict {
                 account: None,
                 unknown_in: ours.then(|| addr.domain.clone()),
@@ -114,10 +113,7 @@ impl Engine {
                 login: Login::Refused(LoginRefusal::WrongCredentials),
             });
         };
-        let pw = attempt.password.to_string();
-        let matches = tokio::task::spawn_blocking(move || password::verify(&pw, &hash))
-            .await
-            .map_err(|e| crate::Error::internal(format!("password check failed: {e}")))?;
+        let matches = password::verify_login(attempt.password.to_string(), hash).await?;
         if !matches {
             let mut tx = self.write().await?;
             let failed = sql::login::count_failure(&mut tx, id).await?;

@@ -1,10 +1,92 @@
 //! Password hashing: Argon2id with the OWASP-recommended parameters
 //! (m = 19 MiB, t = 2, p = 1), PHC strings in the database, nothing else anywhere.
+//!
+//! Every hash and every check runs in one process-wide [`HashPool`]: at most one Argon2id
+//! computation per core at a time (so at most cores × 19 MiB, whatever arrives), admin work
+//! (imports, resets) waiting its turn, mailbox logins waiting only while fewer than
+//! [`LOGIN_QUEUE`] others wait and refused at once past that ([`verify_login`]), which the
+//! mail services answer as a temporary failure (SMTP 454 4.7.0, IMAP `NO [UNAVAILABLE]`,
+//! POP3 `-ERR [SYS/TEMP]`).
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::{Algorithm, Argon2, Params, Version};
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock};
+
+use tokio::sync::Semaphore;
+
 use crate::error::{Error, Result};
+
+/// Most login checks that may wait for a hashing worker; one more is refused at once.
+pub const LOGIN_QUEUE: usize = 64;
+
+/// A bounded set of hashing workers shared by everything that runs Argon2id.
+pub struct HashPool {
+    workers: Arc<Semaphore>,
+    waiting: AtomicUsize,
+    queue_limit: usize,
+}
+
+/// The process's pool: one worker per core.
+static POOL: LazyLock<HashPool> =
+    LazyLock::new(|| HashPool::new(std::thread::available_parallelism().map_or(2, |n| n.get()), LOGIN_QUEUE));
+
+/// Takes one off the waiting count when a waiter stops waiting (got a worker or was dropped).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl HashPool {
+    /// A pool of `workers` concurrent computations where at most `queue_limit` refusable
+    /// jobs may wait.
+    pub fn new(workers: usize, queue_limit: usize) -> Self {
+        Self { workers: Arc::new(Semaphore::new(workers.max(1))), waiting: AtomicUsize::new(0), queue_limit }
+    }
+
+    /// Runs `work` on a blocking thread once a worker is free, however long that takes
+    /// (admin work: it is authenticated and bounded by its own limits).
+    pub async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+        let permit = self.workers.clone().acquire_owned().await.map_err(|_| Error::internal("hashing pool closed"))?;
+        tokio::task::spawn_blocking(move || {
+            let out = work();
+            drop(permit);
+            out
+        })
+        .await
+        .map_err(|e| Error::internal(format!("password hashing task failed: {e}")))
+    }
+
+    /// Like [`run`](Self::run), but refused at once (`unavailable`) when `queue_limit`
+    /// jobs already wait: unauthenticated clients cannot pile up work or memory.
+    pub async fn run_or_refuse<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.queue_limit {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(Error::unavailable("too many logins are being checked right now; try again shortly"));
+        }
+        let waiting = Waiting(&self.waiting);
+        let permit = self.workers.clone().acquire_owned().await.map_err(|_| Error::internal("hashing pool closed"))?;
+        drop(waiting);
+        tokio::task::spawn_blocking(move || {
+            let out = work();
+            drop(permit);
+            out
+        })
+        .await
+        .map_err(|e| Error::internal(format!("password check task failed: {e}")))
+    }
+}
+
+/// Checks a login's password in the process's pool, refused (`unavailable`) when too many
+/// checks already wait. `phc` is the stored hash (a dummy one for unknown addresses, so
+/// they cost the same).
+pub async fn verify_login(password: String, phc: String) -> Result<bool> {
+    POOL.run_or_refuse(move || verify(&password, &phc)).await
+}
 
 /// Shortest password accepted.
 pub const MIN_LENGTH: usize = 8;
@@ -53,11 +135,9 @@ pub fn hash(password: &str) -> Result<String> {
         .map_err(|e| Error::internal(format!("password hashing failed: {e}")))
 }
 
-/// Hashes on the blocking pool so the async workers stay responsive.
+/// Hashes in the process's pool (waiting its turn) so the async workers stay responsive.
 pub async fn hash_async(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || hash(&password))
-        .await
-        .map_err(|e| Error::internal(format!("password hashing task failed: {e}")))?
+    POOL.run(move || hash(&password)).await?
 }
 
 /// Hashes many passwords across all cores (blocking threads), keeping each one's key.
@@ -74,35 +154,26 @@ pub async fn hash_many_counted<K: Send + 'static>(
     if passwords.is_empty() {
         return Ok(Vec::new());
     }
+    // Policy first, so a bad password fails the batch before any hashing.
+    for (_, pw) in &passwords {
+        check_policy(&pw.0)?;
+    }
+    // One pool job per hash (never one per chunk) and at most one waiting per core, so a
+    // login waits for a few hashes of a big import, not for the whole of it.
+    use futures::{StreamExt, TryStreamExt};
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let chunk = passwords.len().div_ceil(cores);
-    let mut chunks: Vec<Vec<(K, crate::api::Password)>> = Vec::new();
-    let mut rest = passwords;
-    while !rest.is_empty() {
-        let tail = rest.split_off(chunk.min(rest.len()));
-        chunks.push(std::mem::replace(&mut rest, tail));
-    }
-    let tasks: Vec<_> = chunks
-        .into_iter()
-        .map(|chunk| {
+    futures::stream::iter(passwords)
+        .map(|(k, pw)| {
             let done = done.clone();
-            tokio::task::spawn_blocking(move || {
-                chunk
-                    .into_iter()
-                    .map(|(k, pw)| {
-                        let hashed = hash(&pw.0).map(|h| (k, h));
-                        done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        hashed
-                    })
-                    .collect::<Result<Vec<_>>>()
-            })
+            async move {
+                let hashed = POOL.run(move || hash(&pw.0)).await??;
+                done.fetch_add(1, Ordering::Relaxed);
+                Ok::<_, Error>((k, hashed))
+            }
         })
-        .collect();
-    let mut out = Vec::new();
-    for task in tasks {
-        out.extend(task.await.map_err(|e| Error::internal(format!("password hashing task failed: {e}")))??);
-    }
-    Ok(out)
+        .buffered(cores)
+        .try_collect()
+        .await
 }
 
 /// Whether `password` matches the stored PHC string.
@@ -121,6 +192,43 @@ mod tests {
         assert!(verify("Correct horse 1", &phc));
         assert!(!verify("correct horse 1", &phc));
         assert_ne!(phc, hash("Correct horse 1").unwrap(), "salted");
+    }
+
+    /// The queue bound is a count, not a time: with the one worker held and the queue
+    /// full, the next refusable job is refused at once while admin work still waits.
+    #[tokio::test]
+    async fn a_full_pool_refuses_logins_at_once_and_serves_them_again_after() {
+        let pool = Arc::new(HashPool::new(1, 2));
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let (started, running) = tokio::sync::oneshot::channel();
+        let busy = tokio::spawn({
+            let pool = pool.clone();
+            async move {
+                pool.run(move || {
+                    let _ = started.send(());
+                    held.recv().ok()
+                })
+                .await
+            }
+        });
+        running.await.unwrap();
+        let queued: Vec<_> = (0..2)
+            .map(|i| {
+                let pool = pool.clone();
+                tokio::spawn(async move { pool.run_or_refuse(move || i).await })
+            })
+            .collect();
+        while pool.waiting.load(Ordering::Acquire) < 2 {
+            tokio::task::yield_now().await;
+        }
+        let refused = pool.run_or_refuse(|| 9).await.unwrap_err();
+        assert_eq!(refused.code, crate::error::ErrorCode::Unavailable);
+        release.send(()).unwrap();
+        busy.await.unwrap().unwrap();
+        let done: Vec<i32> =
+            futures::future::try_join_all(queued).await.unwrap().into_iter().map(|r| r.unwrap()).collect();
+        assert_eq!(done, [0, 1]);
+        assert_eq!(pool.run_or_refuse(|| 7).await.unwrap(), 7, "served again once the queue drained");
     }
 
     #[test]
