@@ -251,10 +251,40 @@ pub struct AppendMessage {
     pub flags: Vec<String>,
     /// The INTERNALDATE given (`"17-Jul-1996 02:44:25 -0700"`), as seconds since the epoch.
     pub date: Option<i64>,
-    /// The message.
-    pub data: Vec<u8>,
-    /// Given as a literal8 (`~{n}`, RFC 3516): it may hold binary parts.
-    pub binary: bool,
+    /// The message, or what CATENATE (RFC 4469) makes it of.
+    pub content: AppendContent,
+}
+
+/// What an APPEND gives for one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppendContent {
+    /// A literal; `binary` when a literal8 (`~{n}`, RFC 3516): it may hold binary parts.
+    Literal {
+        /// The message.
+        data: Vec<u8>,
+        /// Given as a literal8.
+        binary: bool,
+    },
+    /// `CATENATE (TEXT {n} URL "/INBOX/;UID=3/;SECTION=HEADER" …)`: the parts in order.
+    Catenate(Vec<CatenatePart>),
+}
+
+/// One part of a CATENATE.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CatenatePart {
+    /// Text given in the command.
+    Text(Vec<u8>),
+    /// An IMAP URL (RFC 5092) of a message or a section of one.
+    Url(String),
+}
+
+/// A section named in an IMAP URL (`HEADER`, `1.2`, `HEADER.FIELDS (From)`), as a FETCH
+/// would name it; `None` when it is not one.
+pub fn parse_url_section(text: &str) -> Option<Section> {
+    let wrapped = format!("[{text}]");
+    let mut p = Parser { s: wrapped.as_bytes(), i: 0 };
+    let section = p.section().ok()?;
+    (p.i == wrapped.len()).then_some(section)
 }
 
 /// LIST options (RFC 5258, RFC 5819, RFC 6154).
@@ -928,12 +958,34 @@ impl<'a> Parser<'a> {
                 date = Some(parse_date_time(&text).ok_or_else(|| format!("'{text}' is not a date-time"))?);
                 self.sp()?;
             }
-            if self.keyword_ahead("CATENATE") || self.keyword_ahead("UTF8") {
-                return Err("CATENATE and UTF8 APPEND are not offered".into());
+            if self.keyword_ahead("UTF8") {
+                return Err("UTF8 APPEND is not offered".into());
             }
-            let binary = self.peek() == Some(b'~');
-            let data = self.literal()?;
-            messages.push(AppendMessage { flags, date, data, binary });
+            let content = if self.keyword_ahead("CATENATE") {
+                self.i += 8;
+                self.sp()?;
+                let parts = self.list(|p| {
+                    if p.keyword_ahead("TEXT") {
+                        p.i += 4;
+                        p.sp()?;
+                        Ok(CatenatePart::Text(p.literal()?))
+                    } else if p.keyword_ahead("URL") {
+                        p.i += 3;
+                        p.sp()?;
+                        Ok(CatenatePart::Url(p.astring()?))
+                    } else {
+                        Err("a CATENATE part is TEXT or URL".into())
+                    }
+                })?;
+                if parts.is_empty() {
+                    return Err("CATENATE needs parts".into());
+                }
+                AppendContent::Catenate(parts)
+            } else {
+                let binary = self.peek() == Some(b'~');
+                AppendContent::Literal { data: self.literal()?, binary }
+            };
+            messages.push(AppendMessage { flags, date, content });
             if messages.len() > MAX_ITEMS {
                 return Err("too many messages in one APPEND".into());
             }
@@ -1480,8 +1532,34 @@ mod tests {
         );
         assert!(parse_command(b"a FETCH 1 BINARY[1.HEADER]\r\n").is_err());
         let CommandBody::Append { messages, .. } = parse("a APPEND x ~{3}\r\na\0b {1+}\r\nc\r\n") else { panic!() };
-        assert_eq!((messages[0].binary, &messages[0].data[..]), (true, &b"a\0b"[..]));
-        assert!(!messages[1].binary);
+        assert_eq!(messages[0].content, AppendContent::Literal { data: b"a\0b".to_vec(), binary: true });
+        assert_eq!(messages[1].content, AppendContent::Literal { data: b"c".to_vec(), binary: false });
+    }
+
+    #[test]
+    fn catenate_gives_text_and_url_parts() {
+        let CommandBody::Append { messages, .. } = parse(
+            "a APPEND x (\\Seen) CATENATE (URL \"/INBOX/;UID=3/;SECTION=HEADER\" TEXT {4+}\r\nbody) {2+}\r\nhi\r\n",
+        ) else {
+            panic!()
+        };
+        assert_eq!(
+            messages[0].content,
+            AppendContent::Catenate(vec![
+                CatenatePart::Url("/INBOX/;UID=3/;SECTION=HEADER".into()),
+                CatenatePart::Text(b"body".to_vec())
+            ])
+        );
+        assert_eq!(messages[0].flags, ["\\Seen"]);
+        assert_eq!(messages[1].content, AppendContent::Literal { data: b"hi".to_vec(), binary: false });
+        assert!(parse_command(b"a APPEND x CATENATE ()\r\n").is_err());
+        assert!(parse_command(b"a APPEND x CATENATE (FILE \"x\")\r\n").is_err());
+        assert_eq!(
+            parse_url_section("HEADER.FIELDS (From)").map(|s| s.text),
+            Some(SectionText::HeaderFields(vec!["From".into()]))
+        );
+        assert_eq!(parse_url_section("1.2").map(|s| s.part), Some(vec![1, 2]));
+        assert_eq!(parse_url_section("1]x"), None);
     }
 
     #[test]
@@ -1577,8 +1655,11 @@ mod tests {
         assert_eq!(mailbox, "Sent");
         assert_eq!(messages.len(), 2);
         assert_eq!(
-            (messages[0].data.as_slice(), messages[0].date),
-            (&b"abc"[..], parse_date_time("05-Dec-2026 09:00:00 +0000"))
+            (&messages[0].content, messages[0].date),
+            (
+                &AppendContent::Literal { data: b"abc".to_vec(), binary: false },
+                parse_date_time("05-Dec-2026 09:00:00 +0000")
+            )
         );
         assert_eq!(messages[1].flags, Vec::<String>::new());
         assert_eq!(

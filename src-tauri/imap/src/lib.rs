@@ -32,6 +32,7 @@ mod session;
 mod shared;
 mod sort;
 mod thread;
+mod url;
 mod wire;
 
 pub use config::{ImapListener, ImapOptions};

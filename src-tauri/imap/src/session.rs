@@ -130,6 +130,7 @@ impl Session {
                 "SORT=DISPLAY",
                 "ESORT",
                 "BINARY",
+                "CATENATE",
                 "THREAD=ORDEREDSUBJECT",
                 "THREAD=REFERENCES",
                 "SEARCHRES",
@@ -815,16 +816,29 @@ impl Session {
             return Done::no(format!("[TRYCREATE] No mailbox {mailbox}"));
         };
         let uidvalidity = folder.uidvalidity;
-        if messages.iter().any(|m| m.data.is_empty()) {
-            return Done::no("[CANNOT] An empty message cannot be stored");
+        // Every message is made first (a CATENATE may name a message that does not exist):
+        // MULTIAPPEND stores all of them or none (RFC 3502).
+        let mut made = Vec::with_capacity(messages.len());
+        for m in messages {
+            let data = match m.content {
+                // A binary message's binary parts are kept as base64 (RFC 3516 §4.2 allows
+                // the conversion): BODY[…] then never carries a NUL, and BINARY[…] decodes it.
+                grammar::AppendContent::Literal { data, binary: true } => crate::binary::to_seven_bit(&data),
+                grammar::AppendContent::Literal { data, binary: false } => data,
+                grammar::AppendContent::Catenate(parts) => match self.catenate(&account, parts).await {
+                    Ok(data) => data,
+                    Err(refusal) => return refusal,
+                },
+            };
+            if data.is_empty() {
+                return Done::no("[CANNOT] An empty message cannot be stored");
+            }
+            made.push((m.flags, m.date, data));
         }
         let mut uids = Vec::new();
-        for m in messages {
-            let flags: Vec<String> = m.flags.into_iter().filter(|f| !f.eq_ignore_ascii_case("\\Recent")).collect();
-            let date = m.date.and_then(|secs| time::OffsetDateTime::from_unix_timestamp(secs).ok());
-            // A binary message's binary parts are kept as base64 (RFC 3516 §4.2 allows the
-            // conversion): BODY[…] then never carries a NUL, and BINARY[…] decodes it back.
-            let data = if m.binary { crate::binary::to_seven_bit(&m.data) } else { m.data };
+        for (flags, date, data) in made {
+            let flags: Vec<String> = flags.into_iter().filter(|f| !f.eq_ignore_ascii_case("\\Recent")).collect();
+            let date = date.and_then(|secs| time::OffsetDateTime::from_unix_timestamp(secs).ok());
             match self.shared.backend.append_dated(&account, &name, &data, &flags, date).await {
                 Ok(d) => uids.push(d.uid),
                 Err(e) => {
@@ -839,6 +853,66 @@ impl Session {
         self.drain_changes();
         self.sync(false).await;
         Done::ok(format!("[APPENDUID {uidvalidity} {}] APPEND done", crate::sequence::compact(&uids)))
+    }
+
+    /// The message a CATENATE makes: its texts and the messages or sections its URLs name
+    /// (the user's own mailboxes only), at most the literal limit in all.
+    async fn catenate(&self, account: &str, parts: Vec<grammar::CatenatePart>) -> Result<Vec<u8>, Done> {
+        let mut out = Vec::new();
+        for part in parts {
+            match part {
+                grammar::CatenatePart::Text(text) => out.extend_from_slice(&text),
+                grammar::CatenatePart::Url(url) => match self.url_content(account, &url).await {
+                    Some(bytes) => out.extend_from_slice(&bytes),
+                    None => {
+                        return Err(Done::no(format!(
+                            "[BADURL {}] No such message or section of yours",
+                            crate::encode::string(url.as_bytes())
+                        )));
+                    }
+                },
+            }
+            if out.len() > self.shared.options.max_literal {
+                return Err(Done::no("[TOOBIG] The message would be too large"));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The bytes an IMAP URL names in `account`'s own mailboxes (whole message, section,
+    /// partial), or `None`.
+    pub(crate) async fn url_content(&self, account: &str, url: &str) -> Option<Vec<u8>> {
+        let url = crate::url::parse(url)?;
+        if url.user.as_deref().is_some_and(|u| !u.eq_ignore_ascii_case(account)) {
+            return None;
+        }
+        self.url_bytes(account, &url).await
+    }
+
+    /// The bytes a parsed URL names in `account`'s mailboxes.
+    pub(crate) async fn url_bytes(&self, account: &str, url: &crate::url::ImapUrl) -> Option<Vec<u8>> {
+        let name = if url.mailbox.eq_ignore_ascii_case("INBOX") { "INBOX".to_string() } else { url.mailbox.clone() };
+        let backend = &self.shared.backend;
+        let folder = backend.folders(account).await.ok()?.into_iter().find(|f| f.name == name)?;
+        if url.uidvalidity.is_some_and(|v| v != folder.uidvalidity) {
+            return None;
+        }
+        let raw = backend.message_bytes(account, &name, url.uid).await.ok()?;
+        let bytes = match &url.section {
+            None => raw,
+            Some(section) => {
+                let section = grammar::parse_url_section(section)?;
+                selected::section_bytes(&raw, &crate::mime::parse(&raw), &section)?
+            }
+        };
+        Some(match url.partial {
+            None => bytes,
+            Some((offset, length)) => {
+                let start = (offset as usize).min(bytes.len());
+                let end = length.map_or(bytes.len(), |l| start.saturating_add(l as usize).min(bytes.len()));
+                bytes[start..end].to_vec()
+            }
+        })
     }
 
     /// Takes back messages of a MULTIAPPEND that failed half-way.

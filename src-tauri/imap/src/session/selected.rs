@@ -608,7 +608,7 @@ fn section_name(section: &Section) -> String {
 }
 
 /// The bytes a section names, or `None` when the part does not exist.
-fn section_bytes(raw: &[u8], root: &mime::Part, section: &Section) -> Option<Vec<u8>> {
+pub(crate) fn section_bytes(raw: &[u8], root: &mime::Part, section: &Section) -> Option<Vec<u8>> {
     let part = mime::locate(root, &section.part)?;
     // HEADER, TEXT and HEADER.FIELDS of a part apply to its attached message.
     let message = if section.part.is_empty() { Some(part) } else { part.message.as_deref() };
