@@ -199,6 +199,29 @@ pub enum SearchReturn {
     Count,
     /// SAVE
     Save,
+    /// UPDATE (RFC 5267): keep the result up to date with ADDTO/REMOVEFROM.
+    Update,
+    /// CONTEXT (RFC 5267): a hint that more will be asked of this result; nothing to do.
+    Context,
+    /// PARTIAL first:last (RFC 5267, RFC 9394): positions of the result, 1-based; negative
+    /// numbers count from the end (`-1:-10`, the last ten). Always `first <= last` in
+    /// magnitude.
+    Partial(i64, i64),
+}
+
+/// `PARTIAL`'s range: `n:m` or `-n:-m` (either order), never 0 or `*`.
+fn partial_range(text: &str) -> Option<(i64, i64)> {
+    let (a, b) = text.split_once(':')?;
+    let (a, b): (i64, i64) = (a.parse().ok()?, b.parse().ok()?);
+    if a == 0
+        || b == 0
+        || (a < 0) != (b < 0)
+        || a.unsigned_abs() > u64::from(u32::MAX)
+        || b.unsigned_abs() > u64::from(u32::MAX)
+    {
+        return None;
+    }
+    Some(if a.abs() <= b.abs() { (a, b) } else { (b, a) })
 }
 
 /// A THREAD algorithm (RFC 5256).
@@ -356,6 +379,8 @@ pub enum CommandBody {
     },
     Idle,
     Check,
+    /// CANCELUPDATE "tag" … (RFC 5267).
+    CancelUpdate(Vec<String>),
     Close,
     Unselect,
     Expunge {
@@ -705,6 +730,19 @@ impl<'a> Parser<'a> {
             (false, "CHECK") => CommandBody::Check,
             (false, "CLOSE") => CommandBody::Close,
             (false, "UNSELECT") => CommandBody::Unselect,
+            (false, "CANCELUPDATE") => {
+                let mut tags = Vec::new();
+                while self.eat(b' ') {
+                    if tags.len() >= MAX_ITEMS {
+                        return Err("too many tags".into());
+                    }
+                    tags.push(String::from_utf8(self.quoted()?).map_err(|_| "a tag is ASCII")?);
+                }
+                if tags.is_empty() {
+                    return Err("CANCELUPDATE needs the tags of the searches".into());
+                }
+                CommandBody::CancelUpdate(tags)
+            }
             (false, "EXPUNGE") => CommandBody::Expunge { uids: None },
             (true, "EXPUNGE") => {
                 self.sp()?;
@@ -1025,6 +1063,15 @@ impl<'a> Parser<'a> {
                 "ALL" => SearchReturn::All,
                 "COUNT" => SearchReturn::Count,
                 "SAVE" => SearchReturn::Save,
+                "UPDATE" => SearchReturn::Update,
+                "CONTEXT" => SearchReturn::Context,
+                "PARTIAL" => {
+                    p.sp()?;
+                    let range = p.atom()?;
+                    let (first, last) =
+                        partial_range(&range).ok_or_else(|| format!("'{range}' is not a PARTIAL range"))?;
+                    SearchReturn::Partial(first, last)
+                }
                 other => return Err(format!("unknown return option {other}")),
             })
         })?;
@@ -1503,6 +1550,29 @@ mod tests {
     }
 
     #[test]
+    fn context_return_options_and_cancelupdate() {
+        let CommandBody::Search { ret, .. } = parse("a SEARCH RETURN (UPDATE CONTEXT PARTIAL 4:2 COUNT) ALL\r\n")
+        else {
+            panic!()
+        };
+        assert_eq!(
+            ret,
+            Some(vec![SearchReturn::Update, SearchReturn::Context, SearchReturn::Partial(2, 4), SearchReturn::Count])
+        );
+        let CommandBody::Search { ret, .. } = parse("a SEARCH RETURN (PARTIAL -1:-10) ALL\r\n") else { panic!() };
+        assert_eq!(ret, Some(vec![SearchReturn::Partial(-1, -10)]));
+        for bad in ["1", "1:*", "*:1", "0:3", "-1:2"] {
+            let cmd = format!("a SEARCH RETURN (PARTIAL {bad}) ALL\r\n");
+            assert!(parse_command(cmd.as_bytes()).is_err(), "{bad}");
+        }
+        assert_eq!(
+            parse("a CANCELUPDATE \"x1\" \"x2\"\r\n"),
+            CommandBody::CancelUpdate(vec!["x1".into(), "x2".into()])
+        );
+        assert!(parse_command(b"a CANCELUPDATE\r\n").is_err());
+    }
+
+    #[test]
     fn sort_takes_esort_return_options() {
         let CommandBody::Sort { ret, criteria, .. } =
             parse("a SORT RETURN (MIN COUNT) (REVERSE ARRIVAL) UTF-8 ALL\r\n")
@@ -1513,7 +1583,7 @@ mod tests {
         assert_eq!(criteria, [(true, SortKey::Arrival)]);
         let CommandBody::Sort { ret, .. } = parse("a SORT RETURN () (DATE) UTF-8 ALL\r\n") else { panic!() };
         assert_eq!(ret, Some(vec![SearchReturn::All]));
-        assert!(parse_command(b"a SORT RETURN (PARTIAL 1:2) (DATE) UTF-8 ALL\r\n").is_err());
+        assert!(parse_command(b"a SORT RETURN (PARTIAL 1:*) (DATE) UTF-8 ALL\r\n").is_err());
     }
 
     #[test]

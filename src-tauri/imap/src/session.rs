@@ -129,6 +129,8 @@ impl Session {
                 "SORT",
                 "SORT=DISPLAY",
                 "ESORT",
+                "CONTEXT=SEARCH",
+                "CONTEXT=SORT",
                 "BINARY",
                 "CATENATE",
                 "THREAD=ORDEREDSUBJECT",
@@ -233,6 +235,7 @@ impl Session {
             return Ok(());
         }
         let done = self.dispatch(body).await;
+        self.update_contexts().await;
         self.finish(&tag, done);
         Ok(())
     }
@@ -253,6 +256,7 @@ impl Session {
                 self.untagged(&caps);
                 Done::ok("CAPABILITY done")
             }
+            CommandBody::CancelUpdate(tags) => self.cancel_updates(&tags),
             CommandBody::Noop | CommandBody::Check => {
                 self.sync(true).await;
                 Done::ok("NOOP done")
@@ -510,6 +514,7 @@ impl Session {
                             s.dirty = true;
                         }
                         self.sync(true).await;
+                        self.update_contexts().await;
                         self.flush().await?;
                     }
                 }

@@ -49,7 +49,48 @@ pub(crate) struct Selected {
     pub dirty: bool,
     /// The keywords the client was told of in FLAGS.
     pub keywords: std::collections::BTreeSet<String>,
+    /// Searches kept up to date (RETURN (UPDATE), RFC 5267), at most [`MAX_CONTEXTS`].
+    pub contexts: Vec<SearchContext>,
+    /// The view's UIDs in order, and its fingerprint, when the contexts were last
+    /// brought up to date.
+    pub context_view: (Vec<u32>, ViewMark),
 }
+
+/// A SEARCH or SORT whose result the client keeps (RETURN (UPDATE)).
+pub(crate) struct SearchContext {
+    /// The tag of the command that made it (ADDTO/REMOVEFROM name it; CANCELUPDATE ends it).
+    pub tag: String,
+    pub uid: bool,
+    pub key: crate::grammar::SearchKey,
+    /// SORT's criteria; `None` for a SEARCH.
+    pub sort: Option<Vec<(bool, crate::grammar::SortKey)>>,
+    /// The result as the client knows it: UIDs, in result order.
+    pub uids: Vec<u32>,
+}
+
+impl SearchContext {
+    /// `ESEARCH (TAG "t") [UID] ADDTO (…)`: for a SORT each change with its position, for
+    /// a SEARCH position 0 and the numbers as a set.
+    fn line(&self, word: &str, changes: &[(usize, u32)]) -> String {
+        let body = if self.sort.is_some() {
+            changes.iter().map(|(pos, n)| format!("{pos} {n}")).collect::<Vec<_>>().join(" ")
+        } else {
+            let mut numbers: Vec<u32> = changes.iter().map(|c| c.1).collect();
+            numbers.sort_unstable();
+            format!("0 {}", compact(&numbers))
+        };
+        let uid = if self.uid { " UID" } else { "" };
+        format!("ESEARCH (TAG {}){uid} {word} ({body})", crate::encode::string(self.tag.as_bytes()))
+    }
+}
+
+/// Searches kept up to date at once in one selected mailbox; past it the server says
+/// NOUPDATE (each is evaluated again after every change).
+const MAX_CONTEXTS: usize = 8;
+
+/// What tells that a view changed: message count, largest UID, the sum of mod-sequences
+/// (every flag change raises one), UIDs gone.
+pub(crate) type ViewMark = (usize, u32, u64, usize);
 
 const SYSTEM_FLAGS: &str = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
 
@@ -64,6 +105,11 @@ fn flags_lines(keywords: &std::collections::BTreeSet<String>) -> [String; 2] {
 }
 
 impl Selected {
+    fn mark(&self) -> ViewMark {
+        let sum = self.messages.iter().fold(0u64, |a, m| a.wrapping_add(m.modseq));
+        (self.messages.len(), self.largest_uid(), sum, self.gone.len())
+    }
+
     /// Tells the client of keywords among `flags` it has not seen in FLAGS yet.
     fn announce_keywords(&mut self, session: &mut Session, flags: &[String]) {
         let mut new = false;
@@ -202,6 +248,22 @@ impl Selected {
         if uids.is_empty() {
             return;
         }
+        // Kept searches lose expunged messages first, named while their numbers still hold.
+        for c in &mut self.contexts {
+            let hit: Vec<(usize, u32)> = c
+                .uids
+                .iter()
+                .enumerate()
+                .filter(|(_, u)| uids.binary_search(u).is_ok())
+                .filter_map(|(i, &u)| {
+                    Some((i + 1, if c.uid { u } else { self.messages.iter().position(|m| m.uid == u)? as u32 + 1 }))
+                })
+                .collect();
+            if !hit.is_empty() {
+                session.untagged(&c.line("REMOVEFROM", &hit));
+                c.uids.retain(|u| uids.binary_search(u).is_err());
+            }
+        }
         if session.enabled.qresync {
             let shown: Vec<u32> = uids.iter().copied().filter(|u| self.seq_of(*u).is_some()).collect();
             if !shown.is_empty() {
@@ -301,6 +363,8 @@ impl Session {
             highest_modseq: state.highest_modseq,
             dirty: false,
             keywords,
+            contexts: Vec::new(),
+            context_view: (Vec::new(), (0, 0, 0, 0)),
         });
         Done::ok(if read_only { "[READ-ONLY] EXAMINE done" } else { "[READ-WRITE] SELECT done" })
     }
@@ -456,15 +520,7 @@ async fn sort_command(
     criteria: &[(bool, crate::grammar::SortKey)],
     key: &crate::grammar::SearchKey,
 ) -> Done {
-    let hits = matching(session, key).await;
-    let header = crate::sort::needs_header(criteria);
-    let mut keyed = Vec::with_capacity(hits.len());
-    for (seq, uid_, _) in &hits {
-        let Some(m) = session.selected.as_ref().map(|s| s.messages[*seq as usize - 1].clone()) else { break };
-        let raw = if header { load(session, *uid_).await } else { None };
-        keyed.push((crate::sort::keys(*seq, internal_time(&m), m.size, raw.as_deref()), *uid_));
-    }
-    keyed.sort_by(|a, b| crate::sort::compare(&a.0, &b.0, criteria));
+    let keyed = sorted(session, criteria, key).await;
     let numbers: Vec<u32> = keyed.iter().map(|(k, u)| if uid { *u } else { k.seq }).collect();
     let Some(ret) = ret else {
         let mut line = String::from("SORT");
@@ -478,6 +534,9 @@ async fn sort_command(
     if ret.contains(&SearchReturn::Save) {
         session.saved = keyed.iter().map(|(_, u)| *u).collect();
     }
+    if ret.contains(&SearchReturn::Update) {
+        keep_context(session, uid, key, Some(criteria.to_vec()), keyed.iter().map(|(_, u)| *u).collect());
+    }
     if ret.iter().any(|r| *r != SearchReturn::Save) {
         let mut line = format!("ESEARCH (TAG {})", crate::encode::string(session.tag.as_bytes()));
         if uid {
@@ -489,12 +548,139 @@ async fn sort_command(
                 (SearchReturn::Max, _, Some(last)) => line.push_str(&format!(" MAX {last}")),
                 (SearchReturn::All, Some(_), _) => line.push_str(&format!(" ALL {}", in_order(&numbers))),
                 (SearchReturn::Count, ..) => line.push_str(&format!(" COUNT {}", numbers.len())),
+                (SearchReturn::Partial(first, last), ..) => line.push_str(&partial(*first, *last, &numbers, true)),
                 _ => {}
             }
         }
         session.untagged(&line);
     }
     Done::ok("SORT done")
+}
+
+/// The messages matching `key` in the order of `criteria`: their sort keys and UIDs.
+async fn sorted(
+    session: &mut Session,
+    criteria: &[(bool, crate::grammar::SortKey)],
+    key: &crate::grammar::SearchKey,
+) -> Vec<(crate::sort::Keys, u32)> {
+    let hits = matching(session, key).await;
+    let header = crate::sort::needs_header(criteria);
+    let mut keyed = Vec::with_capacity(hits.len());
+    for (seq, uid_, _) in &hits {
+        let Some(m) = session.selected.as_ref().map(|s| s.messages[*seq as usize - 1].clone()) else { break };
+        let raw = if header { load(session, *uid_).await } else { None };
+        keyed.push((crate::sort::keys(*seq, internal_time(&m), m.size, raw.as_deref()), *uid_));
+    }
+    keyed.sort_by(|a, b| crate::sort::compare(&a.0, &b.0, criteria));
+    keyed
+}
+
+/// ` PARTIAL (first:last set)` of a result in order (RFC 5267, RFC 9394): the numbers at
+/// those positions (negative: from the end), or NIL.
+fn partial(first: i64, last: i64, numbers: &[u32], sorted: bool) -> String {
+    let len = numbers.len() as i64;
+    let (from, to) = if first > 0 { (first - 1, last.min(len)) } else { ((len + last).max(0), len + first + 1) };
+    let slice = if from < to && from < len { &numbers[from as usize..to as usize] } else { &[][..] };
+    let set = if slice.is_empty() {
+        "NIL".to_string()
+    } else if sorted {
+        in_order(slice)
+    } else {
+        compact(slice)
+    };
+    format!(" PARTIAL ({first}:{last} {set})")
+}
+
+/// Keeps a search's result up to date from now on (RETURN (UPDATE)); past the limit the
+/// client is told NOUPDATE and gets no updates.
+fn keep_context(
+    session: &mut Session,
+    uid: bool,
+    key: &crate::grammar::SearchKey,
+    sort: Option<Vec<(bool, crate::grammar::SortKey)>>,
+    uids: Vec<u32>,
+) {
+    let tag = session.tag.clone();
+    let Some(selected) = session.selected.as_mut() else { return };
+    if selected.contexts.len() >= MAX_CONTEXTS {
+        session.untagged(&format!(
+            "OK [NOUPDATE {}] Too many searches kept up to date",
+            crate::encode::string(tag.as_bytes())
+        ));
+        return;
+    }
+    if selected.contexts.is_empty() {
+        selected.context_view = (selected.messages.iter().map(|m| m.uid).collect(), selected.mark());
+    }
+    selected.contexts.retain(|c| c.tag != tag);
+    selected.contexts.push(SearchContext { tag, uid, key: key.clone(), sort, uids });
+}
+
+impl Session {
+    /// Ends the updates of the searches of these tags (CANCELUPDATE).
+    pub(crate) fn cancel_updates(&mut self, tags: &[String]) -> Done {
+        let Some(selected) = self.selected.as_mut() else { return Done::Bad("No mailbox is selected".into()) };
+        let before = selected.contexts.len();
+        selected.contexts.retain(|c| !tags.contains(&c.tag));
+        if selected.contexts.len() + tags.len() > before {
+            return Done::no("Not every tag names a search kept up to date");
+        }
+        Done::ok("CANCELUPDATE done")
+    }
+
+    /// After a command: when the view changed, each kept search is run again and the
+    /// client told what entered (ADDTO) and left (REMOVEFROM) its result. An expunged
+    /// message is named by the number it had before (EXPUNGEs go from the highest down).
+    pub(crate) async fn update_contexts(&mut self) {
+        let Some(selected) = self.selected.as_mut() else { return };
+        if selected.contexts.is_empty() || selected.mark() == selected.context_view.1 {
+            return;
+        }
+        let contexts = std::mem::take(&mut selected.contexts);
+        let (old_view, _) = std::mem::take(&mut selected.context_view);
+        let mut kept = Vec::with_capacity(contexts.len());
+        for mut c in contexts {
+            let now: Vec<(u32, u32)> = match &c.sort {
+                None => matching(self, &c.key).await.into_iter().map(|(seq, uid, _)| (seq, uid)).collect(),
+                Some(criteria) => {
+                    sorted(self, criteria, &c.key).await.into_iter().map(|(k, uid)| (k.seq, uid)).collect()
+                }
+            };
+            let Some(selected) = self.selected.as_ref() else { return };
+            let number = |uid: u32| -> Option<u32> {
+                if c.uid {
+                    return Some(uid);
+                }
+                selected.seq_of(uid).or_else(|| old_view.iter().position(|&u| u == uid).map(|p| p as u32 + 1))
+            };
+            let now_set: HashSet<u32> = now.iter().map(|h| h.1).collect();
+            let old_set: HashSet<u32> = c.uids.iter().copied().collect();
+            let removed: Vec<(usize, u32)> = c
+                .uids
+                .iter()
+                .enumerate()
+                .filter(|(_, u)| !now_set.contains(u))
+                .filter_map(|(i, u)| Some((i + 1, number(*u)?)))
+                .collect();
+            let added: Vec<(usize, u32)> = now
+                .iter()
+                .enumerate()
+                .filter(|(_, h)| !old_set.contains(&h.1))
+                .map(|(i, h)| (i + 1, if c.uid { h.1 } else { h.0 }))
+                .collect();
+            for (word, changes) in [("REMOVEFROM", &removed), ("ADDTO", &added)] {
+                if !changes.is_empty() {
+                    self.untagged(&c.line(word, changes));
+                }
+            }
+            c.uids = now.iter().map(|h| h.1).collect();
+            kept.push(c);
+        }
+        if let Some(selected) = self.selected.as_mut() {
+            selected.contexts = kept;
+            selected.context_view = (selected.messages.iter().map(|m| m.uid).collect(), selected.mark());
+        }
+    }
 }
 
 /// Numbers as a sequence set that keeps their order: `5,3:4,2,1`.
@@ -554,6 +740,9 @@ async fn search_command(
             if ret.contains(&SearchReturn::Save) {
                 session.saved = hits.iter().map(|h| h.1).collect();
             }
+            if ret.contains(&SearchReturn::Update) {
+                keep_context(session, uid, key, None, hits.iter().map(|h| h.1).collect());
+            }
             let only_save = ret.iter().all(|r| *r == SearchReturn::Save);
             if !only_save {
                 let mut line = format!("ESEARCH (TAG {})", crate::encode::string(session.tag.as_bytes()));
@@ -562,6 +751,7 @@ async fn search_command(
                 }
                 for r in &ret {
                     match r {
+                        SearchReturn::Partial(first, last) => line.push_str(&partial(*first, *last, &numbers, false)),
                         SearchReturn::Min if !numbers.is_empty() => line.push_str(&format!(" MIN {}", numbers[0])),
                         SearchReturn::Max if !numbers.is_empty() => {
                             line.push_str(&format!(" MAX {}", numbers[numbers.len() - 1]))
@@ -1012,6 +1202,17 @@ async fn copy_or_move(session: &mut Session, uid: bool, set: &SequenceSet, mailb
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn partial_takes_positions_from_either_end() {
+        let n = [3, 5, 6, 7, 9];
+        assert_eq!(super::partial(2, 4, &n, false), " PARTIAL (2:4 5:7)");
+        assert_eq!(super::partial(1, 100, &n, false), " PARTIAL (1:100 3,5:7,9)");
+        assert_eq!(super::partial(6, 6, &n, false), " PARTIAL (6:6 NIL)");
+        assert_eq!(super::partial(-1, -2, &n, false), " PARTIAL (-1:-2 7,9)");
+        assert_eq!(super::partial(-5, -9, &n, false), " PARTIAL (-5:-9 3)");
+        assert_eq!(super::partial(2, 3, &[9, 1, 2], true), " PARTIAL (2:3 1:2)");
+    }
+
     #[test]
     fn sorted_sets_keep_their_order() {
         assert_eq!(super::in_order(&[5, 3, 4, 2, 1]), "5,3:4,2,1");
