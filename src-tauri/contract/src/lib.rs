@@ -20,6 +20,7 @@ pub mod bindings;
 pub mod error;
 pub mod mail;
 pub mod model;
+pub mod outbound;
 pub mod pickup;
 pub mod policy;
 pub mod settings;

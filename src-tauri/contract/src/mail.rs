@@ -21,6 +21,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::model::Resolution;
+use crate::outbound::{DkimSigningKey, OutboundEnvelope, OutboundJob, RecipientResult, Transport};
 use crate::policy::{Envelope, PolicyExplanation};
 use crate::settings::EffectiveSettings;
 use crate::smtp::{MailServiceMonitor, SmtpConfig};
@@ -110,6 +111,10 @@ pub struct KeyedMessage {
     pub raw: Vec<u8>,
     /// The folder instead of the INBOX (`Junk` for mail the inbound checks flagged).
     pub folder: Option<String>,
+    /// Recipients outside our domains: queued for outbound delivery in the same
+    /// transaction as the local copies, under the same key (so a message handed over is
+    /// either wholly recorded or not at all).
+    pub outbound: Option<OutboundEnvelope>,
 }
 
 /// Where a delivered message went.
@@ -390,7 +395,39 @@ pub trait ServiceHooks: Send + Sync {
     fn change_generation(&self) -> u64;
 }
 
-/// Everything a mail service needs of a backend.
-pub trait MailBackend: Directory + MailStore + ServiceHooks + std::fmt::Debug {}
+/// The durable outbound queue (filled by [`MailStore::deliver_batch`] through
+/// [`KeyedMessage::outbound`]) as the delivery workers see it. Work is taken under a lease
+/// per message, so several workers (later: several nodes on one database) never send one
+/// message at the same time, and a dead worker's messages are taken over once its lease
+/// runs out.
+#[async_trait::async_trait]
+pub trait OutboundQueue: Send + Sync {
+    /// Leases up to `limit` messages that have a recipient due at `now` (UNIX seconds) and
+    /// no live lease, to `owner` until `now + lease_secs`, and returns them with their due
+    /// recipients.
+    async fn claim_outbound(&self, owner: &str, now: i64, lease_secs: i64, limit: usize) -> Result<Vec<OutboundJob>>;
 
-impl<T: Directory + MailStore + ServiceHooks + std::fmt::Debug> MailBackend for T {}
+    /// Records what an attempt did to recipients of message `id` and gives up `owner`'s
+    /// lease. Recorded even when the lease ran out meanwhile (what the remote said is true
+    /// either way); a recipient already final is left alone.
+    async fn report_outbound(&self, owner: &str, id: i64, now: i64, results: Vec<RecipientResult>) -> Result<()>;
+
+    /// Gives up every lease held by an earlier run of `node` (owners `node:…`): a node
+    /// that starts again holds nothing yet, so what its previous run had leased is due now
+    /// instead of when those leases would run out.
+    async fn release_outbound_leases(&self, node: &str) -> Result<u64>;
+
+    /// Queues a message of our own (a DSN) for outbound delivery under `key`, idempotently.
+    async fn queue_outbound(&self, key: &str, envelope: OutboundEnvelope, raw: Vec<u8>) -> Result<()>;
+
+    /// The transport table: fixed routes for some domains (`*`: all of them).
+    async fn outbound_transports(&self) -> Result<Vec<Transport>>;
+
+    /// The active DKIM key of `domain` (canonical), if it has one.
+    async fn dkim_signing_key(&self, domain: &str) -> Result<Option<DkimSigningKey>>;
+}
+
+/// Everything a mail service needs of a backend.
+pub trait MailBackend: Directory + MailStore + ServiceHooks + OutboundQueue + std::fmt::Debug {}
+
+impl<T: Directory + MailStore + ServiceHooks + OutboundQueue + std::fmt::Debug> MailBackend for T {}

@@ -40,6 +40,7 @@ mod store;
 mod batches;
 mod ledger;
 mod policy;
+mod queue;
 mod settings;
 // SMTP service admin: settings, black/white lists, status.
 mod smtp;

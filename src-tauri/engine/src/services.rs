@@ -1,14 +1,16 @@
-//! The engine behind the contract's service seams: [`Directory`], [`MailStore`] and
-//! [`ServiceHooks`] for the mail services, [`Authority`] for the admin API. Each method
-//! delegates to the engine part that owns the rule; nothing here touches the database.
+//! The engine behind the contract's service seams: [`Directory`], [`MailStore`],
+//! [`ServiceHooks`] and [`OutboundQueue`] for the mail services, [`Authority`] for the
+//! admin API. Each method delegates to the engine part that owns the rule; nothing here
+//! touches the database.
 
 use std::sync::Arc;
 
 use postdesk_contract::api::{Authority, ClientSetupSource};
 use postdesk_contract::mail::{
     Delivered, Directory, FlagChange, FlagsStored, FolderState, KeyedMessage, KeyedOutcome, Login, LoginAttempt,
-    MailStore, MailboxChange, Quota, ServiceHooks, StoredMessage,
+    MailStore, MailboxChange, OutboundQueue, Quota, ServiceHooks, StoredMessage,
 };
+use postdesk_contract::outbound::{DkimSigningKey, OutboundEnvelope, OutboundJob, RecipientResult, Transport};
 use postdesk_contract::policy::{Envelope, PolicyExplanation};
 use postdesk_contract::settings::EffectiveSettings;
 use postdesk_contract::smtp::{MailServiceMonitor, SmtpConfig};
@@ -132,6 +134,28 @@ impl ServiceHooks for Engine {
     }
     fn change_generation(&self) -> u64 {
         crate::audit::change_generation()
+    }
+}
+
+#[async_trait::async_trait]
+impl OutboundQueue for Engine {
+    async fn claim_outbound(&self, owner: &str, now: i64, lease_secs: i64, limit: usize) -> Result<Vec<OutboundJob>> {
+        Engine::claim_outbound(self, owner, now, lease_secs, limit).await
+    }
+    async fn report_outbound(&self, owner: &str, id: i64, now: i64, results: Vec<RecipientResult>) -> Result<()> {
+        Engine::report_outbound(self, owner, id, now, results).await
+    }
+    async fn release_outbound_leases(&self, node: &str) -> Result<u64> {
+        Engine::release_outbound_leases(self, node).await
+    }
+    async fn queue_outbound(&self, key: &str, envelope: OutboundEnvelope, raw: Vec<u8>) -> Result<()> {
+        Engine::queue_outbound(self, key, envelope, raw).await
+    }
+    async fn outbound_transports(&self) -> Result<Vec<Transport>> {
+        Engine::outbound_transports(self).await
+    }
+    async fn dkim_signing_key(&self, domain: &str) -> Result<Option<DkimSigningKey>> {
+        Engine::dkim_signing_key(self, domain).await
     }
 }
 

@@ -301,6 +301,10 @@ impl Engine {
                     }
                 }
             }
+            if let (Some(outbound), false) = (&m.outbound, m.raw.is_empty()) {
+                let now = time::OffsetDateTime::now_utc().unix_timestamp();
+                crate::queue::enqueue(&mut tx, &m.key, &hashes[i], outbound, m.raw.len(), now).await?;
+            }
             sql::store::record_key(&mut tx, &m.key, super::now()).await?;
             outcomes.push(outcome);
         }
@@ -457,12 +461,14 @@ mod tests {
                 mailboxes: vec!["ann@example.com".into(), "bob@example.com".into()],
                 raw: msg.clone(),
                 folder: None,
+                outbound: None,
             },
             KeyedMessage {
                 key: "q2".into(),
                 mailboxes: vec!["ann@example.com".into(), "nobody@example.com".into()],
                 raw: big,
                 folder: None,
+                outbound: None,
             },
         ];
         let out = engine.deliver_batch(batch.clone()).await.unwrap();

@@ -27,6 +27,7 @@ pub(crate) mod folders;
 pub(crate) mod login;
 pub(crate) mod mailbox;
 pub(crate) mod policy;
+pub(crate) mod queue;
 pub(crate) mod recycle;
 pub(crate) mod settings;
 pub(crate) mod smtp;

@@ -142,10 +142,13 @@ pub(crate) async fn blob_of(conn: &mut Conn, address: &str, folder: &str, uid: u
 
 /// Whether any message refers to the blob `hash`.
 pub(crate) async fn blob_used(conn: &mut Conn, hash: &str) -> Result<bool> {
-    let used: Option<i64> = sqlx::query_scalar("SELECT 1 FROM messages WHERE blob_hash = ? LIMIT 1")
-        .bind(hash)
-        .fetch_optional(conn)
-        .await?;
+    // A message waiting in the outbound queue (sql/queue.rs) keeps its blob too.
+    let used: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM messages WHERE blob_hash = ?1 UNION ALL SELECT 1 FROM outbound_messages WHERE blob_hash = ?1 LIMIT 1",
+    )
+    .bind(hash)
+    .fetch_optional(conn)
+    .await?;
     Ok(used.is_some())
 }
 

@@ -1,0 +1,277 @@
+//! The durable outbound queue behind the contract's [`OutboundQueue`](postdesk_contract::mail::OutboundQueue): mail for other
+//! domains, per recipient, with leases so that several delivery workers (later: several
+//! nodes on one database) never send one message at once and a dead worker's messages
+//! are taken over when its lease runs out.
+//!
+//! Invariants:
+//! * a message enters the queue in the same transaction as its local copies and its
+//!   delivery key ([`Engine::deliver_batch`] calls [`enqueue`]), so what the spool hands
+//!   over is recorded wholly or not at all, and a repeated hand-over queues nothing twice;
+//! * its bytes are a blob of the mail store, kept while the row exists (`blob_used` counts
+//!   queue rows), collected when a finished message is pruned;
+//! * a final recipient (delivered, bounced) never changes again.
+
+use std::sync::Arc;
+
+use postdesk_contract::outbound::{DkimSigningKey, OutboundEnvelope, OutboundJob, RecipientResult, Transport};
+
+use crate::error::{Error, Result};
+use crate::sql::{self, Conn};
+use crate::store::{BlobStore, blocking};
+use crate::{Engine, validate};
+
+/// Queues the outbound part of a message in the caller's write transaction (the blob is
+/// written). A key queued before adds nothing.
+pub(crate) async fn enqueue(
+    conn: &mut Conn,
+    key: &str,
+    blob_hash: &str,
+    envelope: &OutboundEnvelope,
+    size: usize,
+    now: i64,
+) -> Result<()> {
+    if envelope.recipients.is_empty() {
+        return Ok(());
+    }
+    let Some(id) = sql::queue::insert_message(&mut *conn, key, blob_hash, &envelope.sender, size as i64, now).await?
+    else {
+        return Ok(());
+    };
+    for rcpt in &envelope.recipients {
+        sql::queue::insert_recipient(&mut *conn, id, rcpt, now).await?;
+    }
+    Ok(())
+}
+
+fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+impl Engine {
+    /// Sets a domain's fixed route (`*`: every domain without its own). Engine-internal for
+    /// now; the admin operations wrap it.
+    pub async fn set_transport(&self, transport: Transport) -> Result<()> {
+        let domain = if transport.domain == "*" { "*".to_string() } else { validate::domain(&transport.domain)? };
+        if transport.host.trim().is_empty() || transport.port == 0 {
+            return Err(Error::validation("a transport needs a host and a port").with_field("host"));
+        }
+        let mut tx = self.write().await?;
+        sql::queue::set_transport(&mut tx, &Transport { domain, ..transport }).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Removes a domain's fixed route; `not_found` when it has none.
+    pub async fn remove_transport(&self, domain: &str) -> Result<()> {
+        let domain = if domain == "*" { "*".to_string() } else { validate::domain(domain)? };
+        let mut tx = self.write().await?;
+        if !sql::queue::remove_transport(&mut tx, &domain).await? {
+            return Err(Error::not_found(format!("no transport for {domain}")));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Removes queued messages older than `before` (UNIX seconds) whose recipients are all
+    /// delivered or bounced, and their blobs unless a mailbox holds the same bytes.
+    pub async fn prune_outbound(&self, before: i64) -> Result<u32> {
+        let mut tx = self.write().await?;
+        let hashes = sql::queue::remove_finished(&mut tx, before).await?;
+        tx.commit().await?;
+        let n = hashes.len() as u32;
+        self.collect_blobs(hashes).await?;
+        Ok(n)
+    }
+}
+
+/// The [`OutboundQueue`](postdesk_contract::mail::OutboundQueue) methods (`services.rs` delegates to these).
+impl Engine {
+    /// See [`OutboundQueue::claim_outbound`](postdesk_contract::mail::OutboundQueue::claim_outbound).
+    pub async fn claim_outbound(
+        &self,
+        owner: &str,
+        now: i64,
+        lease_secs: i64,
+        limit: usize,
+    ) -> Result<Vec<OutboundJob>> {
+        let mut tx = self.write().await?;
+        let ids = sql::queue::claim(&mut tx, owner, now, now + lease_secs, limit as i64).await?;
+        tx.commit().await?;
+        let mut jobs = Vec::with_capacity(ids.len());
+        let mut conn = self.read().await?;
+        for id in ids {
+            let Some((key, hash, sender, created_at)) = sql::queue::message(&mut conn, id).await? else { continue };
+            let recipients = sql::queue::due_recipients(&mut conn, id, now).await?;
+            let store = self.blobs.clone();
+            let raw = blocking(move || store.read(&hash)).await?;
+            jobs.push(OutboundJob { id, key, sender, raw, created_at, recipients });
+        }
+        Ok(jobs)
+    }
+
+    /// See [`OutboundQueue::report_outbound`](postdesk_contract::mail::OutboundQueue::report_outbound).
+    pub async fn report_outbound(&self, owner: &str, id: i64, now: i64, results: Vec<RecipientResult>) -> Result<()> {
+        let mut tx = self.write().await?;
+        for r in &results {
+            sql::queue::record_result(&mut tx, id, now, r).await?;
+        }
+        sql::queue::release(&mut tx, id, owner).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// See [`OutboundQueue::release_outbound_leases`](postdesk_contract::mail::OutboundQueue::release_outbound_leases).
+    pub async fn release_outbound_leases(&self, node: &str) -> Result<u64> {
+        let mut tx = self.write().await?;
+        let n = sql::queue::release_node(&mut tx, node).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// See [`OutboundQueue::queue_outbound`](postdesk_contract::mail::OutboundQueue::queue_outbound).
+    pub async fn queue_outbound(&self, key: &str, envelope: OutboundEnvelope, raw: Vec<u8>) -> Result<()> {
+        if raw.is_empty() {
+            return Err(Error::validation("an empty message cannot be queued"));
+        }
+        let hash = BlobStore::hash(&raw);
+        let raw = Arc::new(raw);
+        let (store, h, b) = (self.blobs.clone(), hash.clone(), raw.clone());
+        blocking(move || store.write(&h, &b)).await?;
+        let mut tx = self.write().await?;
+        // Under the write lock no collector can remove the blob; bring it back if one did.
+        let (store, h, b) = (self.blobs.clone(), hash.clone(), raw.clone());
+        blocking(move || if store.exists(&h)? { Ok(()) } else { store.write(&h, &b) }).await?;
+        enqueue(&mut tx, key, &hash, &envelope, raw.len(), unix_now()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// See [`OutboundQueue::outbound_transports`](postdesk_contract::mail::OutboundQueue::outbound_transports).
+    pub async fn outbound_transports(&self) -> Result<Vec<Transport>> {
+        sql::queue::transports(&mut *self.read().await?).await
+    }
+
+    /// See [`OutboundQueue::dkim_signing_key`](postdesk_contract::mail::OutboundQueue::dkim_signing_key).
+    pub async fn dkim_signing_key(&self, domain: &str) -> Result<Option<DkimSigningKey>> {
+        let Ok(domain) = validate::domain(domain) else { return Ok(None) };
+        let key = sql::queue::active_dkim_key(&mut *self.read().await?, &domain).await?;
+        Ok(key.map(|(selector, algorithm, private_key_pem)| DkimSigningKey {
+            domain,
+            selector,
+            ed25519: algorithm == "ed25519",
+            private_key_pem,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::engine_with;
+    use postdesk_contract::mail::KeyedMessage;
+    use postdesk_contract::outbound::RecipientStatus;
+
+    fn handover(key: &str, local: &[&str], remote: &[&str]) -> KeyedMessage {
+        KeyedMessage {
+            key: key.into(),
+            mailboxes: local.iter().map(|s| s.to_string()).collect(),
+            raw: format!("Subject: {key}\r\n\r\nhello\r\n").into_bytes(),
+            folder: None,
+            outbound: Some(OutboundEnvelope {
+                sender: "ann@example.com".into(),
+                recipients: remote.iter().map(|s| s.to_string()).collect(),
+            }),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_handed_over_message_is_queued_once_with_its_local_copies() {
+        let engine = engine_with(&["ann@example.com", "bob@example.com"]).await;
+        let msg = handover("smtp:1", &["bob@example.com"], &["x@remote.test", "y@remote.test", "z@other.test"]);
+        let out = engine.deliver_batch(vec![msg.clone()]).await.unwrap();
+        assert_eq!(out[0].delivered.len(), 1);
+        // The spool offers it again after a crash: nothing twice.
+        assert!(engine.deliver_batch(vec![msg.clone()]).await.unwrap()[0].already);
+        let now = unix_now();
+        let jobs = engine.claim_outbound("node-a", now, 60, 10).await.unwrap();
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(jobs[0].raw, msg.raw);
+        assert_eq!(jobs[0].sender, "ann@example.com");
+        let addresses: Vec<&str> = jobs[0].recipients.iter().map(|r| r.address.as_str()).collect();
+        assert_eq!(addresses, ["x@remote.test", "y@remote.test", "z@other.test"]);
+        // Its blob survives a sweep while it is queued.
+        engine.sweep_blobs().await.unwrap();
+        assert_eq!(engine.blob_count().await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_lease_keeps_other_workers_off_until_it_runs_out() {
+        let engine = engine_with(&["ann@example.com"]).await;
+        engine.deliver_batch(vec![handover("smtp:2", &[], &["x@remote.test"])]).await.unwrap();
+        let now = unix_now();
+        assert_eq!(engine.claim_outbound("node-a", now, 60, 10).await.unwrap().len(), 1);
+        assert!(engine.claim_outbound("node-b", now + 10, 60, 10).await.unwrap().is_empty(), "leased to a");
+        // Node a died: after its lease, b takes the message over.
+        let taken = engine.claim_outbound("node-b", now + 60, 60, 10).await.unwrap();
+        assert_eq!(taken.len(), 1);
+        let id = taken[0].id;
+        let rcpt = taken[0].recipients[0].id;
+        // a's late report is recorded but does not release b's lease.
+        let deferred = RecipientResult {
+            id: rcpt,
+            status: RecipientStatus::Deferred,
+            reply: "451 4.3.0 try later".into(),
+            next_attempt: Some(now + 400),
+            delay_notified: false,
+        };
+        engine.report_outbound("node-a", id, now + 61, vec![deferred]).await.unwrap();
+        assert!(engine.claim_outbound("node-c", now + 100, 60, 10).await.unwrap().is_empty(), "b holds it");
+        engine.report_outbound("node-b", id, now + 62, vec![]).await.unwrap();
+        assert!(engine.claim_outbound("node-c", now + 399, 60, 10).await.unwrap().is_empty(), "not due yet");
+        let again = engine.claim_outbound("node-c", now + 400, 60, 10).await.unwrap();
+        assert_eq!(again[0].recipients[0].attempts, 1);
+        let delivered = RecipientResult {
+            status: RecipientStatus::Delivered,
+            reply: "250 ok".into(),
+            next_attempt: None,
+            ..again[0].recipients[0].clone().into_result()
+        };
+        engine.report_outbound("node-c", id, now + 401, vec![delivered.clone()]).await.unwrap();
+        assert!(engine.claim_outbound("node-c", now + 9999, 60, 10).await.unwrap().is_empty(), "final");
+        // A final recipient never changes again.
+        let bounced = RecipientResult { status: RecipientStatus::Bounced, ..delivered };
+        engine.report_outbound("node-c", id, now + 402, vec![bounced]).await.unwrap();
+        assert_eq!(engine.prune_outbound(now + 1).await.unwrap(), 1);
+        assert_eq!(engine.blob_count().await.unwrap(), 0, "the blob goes with the pruned message");
+    }
+
+    trait IntoResult {
+        fn into_result(self) -> RecipientResult;
+    }
+    impl IntoResult for postdesk_contract::outbound::OutboundRecipient {
+        fn into_result(self) -> RecipientResult {
+            RecipientResult {
+                id: self.id,
+                status: RecipientStatus::Deferred,
+                reply: String::new(),
+                next_attempt: None,
+                delay_notified: false,
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn transports_are_canonical_and_removable() {
+        let engine = engine_with(&[]).await;
+        engine
+            .set_transport(Transport { domain: "Remote.TEST".into(), host: "127.0.0.1".into(), port: 2525 })
+            .await
+            .unwrap();
+        engine.set_transport(Transport { domain: "remote.test".into(), host: "::1".into(), port: 25 }).await.unwrap();
+        let all = engine.outbound_transports().await.unwrap();
+        assert_eq!(all, [Transport { domain: "remote.test".into(), host: "::1".into(), port: 25 }]);
+        engine.remove_transport("remote.test").await.unwrap();
+        assert!(engine.remove_transport("remote.test").await.is_err());
+        assert!(engine.dkim_signing_key("example.com").await.unwrap().is_none());
+    }
+}

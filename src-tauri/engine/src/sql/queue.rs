@@ -1,0 +1,192 @@
+//! The outbound queue: `outbound_messages` (one per handed-over message, with its lease),
+//! `outbound_recipients` (status, attempts, next attempt, last reply) and
+//! `outbound_transports`; and the active DKIM key a sender domain signs with.
+
+use super::Conn;
+use crate::Result;
+use postdesk_contract::outbound::{OutboundRecipient, RecipientResult, Transport};
+
+/// Inserts a message unless its key is queued already; its id, or `None` for a known key.
+pub(crate) async fn insert_message(
+    conn: &mut Conn,
+    key: &str,
+    blob_hash: &str,
+    sender: &str,
+    size: i64,
+    now: i64,
+) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO outbound_messages (key, blob_hash, sender, size, created_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (key) DO NOTHING RETURNING id",
+    )
+    .bind(key)
+    .bind(blob_hash)
+    .bind(sender)
+    .bind(size)
+    .bind(now)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Adds a recipient (due at once); a repeated address is ignored.
+pub(crate) async fn insert_recipient(conn: &mut Conn, message_id: i64, address: &str, now: i64) -> Result<()> {
+    let domain = address.rsplit_once('@').map_or("", |(_, d)| d);
+    sqlx::query(
+        "INSERT OR IGNORE INTO outbound_recipients (message_id, address, domain, next_attempt_at) VALUES (?, ?, ?, ?)",
+    )
+    .bind(message_id)
+    .bind(address)
+    .bind(domain)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Leases up to `limit` messages with a due recipient and no live lease to `owner`;
+/// returns their ids. Run in a write transaction: the single writer makes it atomic.
+pub(crate) async fn claim(conn: &mut Conn, owner: &str, now: i64, until: i64, limit: i64) -> Result<Vec<i64>> {
+    Ok(sqlx::query_scalar(
+        "UPDATE outbound_messages SET lease_owner = ?, lease_until = ?
+         WHERE id IN (
+             SELECT DISTINCT r.message_id FROM outbound_recipients r
+             JOIN outbound_messages m ON m.id = r.message_id
+             WHERE r.status IN ('queued', 'deferred') AND r.next_attempt_at <= ?
+               AND (m.lease_until IS NULL OR m.lease_until <= ?)
+             ORDER BY r.message_id LIMIT ?)
+         RETURNING id",
+    )
+    .bind(owner)
+    .bind(until)
+    .bind(now)
+    .bind(now)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// A queued message: key, blob, sender, created.
+pub(crate) async fn message(conn: &mut Conn, id: i64) -> Result<Option<(String, String, String, i64)>> {
+    Ok(sqlx::query_as("SELECT key, blob_hash, sender, created_at FROM outbound_messages WHERE id = ?")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?)
+}
+
+/// The recipients of a message due at `now`.
+pub(crate) async fn due_recipients(conn: &mut Conn, id: i64, now: i64) -> Result<Vec<OutboundRecipient>> {
+    let rows: Vec<(i64, String, i64, bool)> = sqlx::query_as(
+        "SELECT id, address, attempts, delay_notified FROM outbound_recipients
+         WHERE message_id = ? AND status IN ('queued', 'deferred') AND next_attempt_at <= ? ORDER BY id",
+    )
+    .bind(id)
+    .bind(now)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, address, attempts, delay_notified)| OutboundRecipient {
+            id,
+            address,
+            attempts: attempts as u32,
+            delay_notified,
+        })
+        .collect())
+}
+
+/// Records one attempt's result for a recipient of message `message_id` that is not final.
+pub(crate) async fn record_result(conn: &mut Conn, message_id: i64, now: i64, r: &RecipientResult) -> Result<()> {
+    sqlx::query(
+        "UPDATE outbound_recipients SET status = ?, attempts = attempts + 1, last_attempt_at = ?, last_reply = ?,
+             next_attempt_at = coalesce(?, next_attempt_at), delay_notified = delay_notified OR ?
+         WHERE id = ? AND message_id = ? AND status IN ('queued', 'deferred')",
+    )
+    .bind(r.status.name())
+    .bind(now)
+    .bind(&r.reply)
+    .bind(r.next_attempt)
+    .bind(r.delay_notified)
+    .bind(r.id)
+    .bind(message_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Gives up `owner`'s lease on a message (another owner's lease is left alone).
+pub(crate) async fn release(conn: &mut Conn, id: i64, owner: &str) -> Result<()> {
+    sqlx::query("UPDATE outbound_messages SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?")
+        .bind(id)
+        .bind(owner)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Gives up every lease whose owner is `node:…`; how many.
+pub(crate) async fn release_node(conn: &mut Conn, node: &str) -> Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE outbound_messages SET lease_owner = NULL, lease_until = NULL
+         WHERE substr(lease_owner, 1, length(?1) + 1) = ?1 || ':'",
+    )
+    .bind(node)
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
+/// Removes messages queued before `before` whose recipients are all final; returns their
+/// blob names (to collect).
+pub(crate) async fn remove_finished(conn: &mut Conn, before: i64) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "DELETE FROM outbound_messages WHERE created_at < ? AND NOT EXISTS (
+             SELECT 1 FROM outbound_recipients r WHERE r.message_id = outbound_messages.id
+               AND r.status IN ('queued', 'deferred'))
+         RETURNING blob_hash",
+    )
+    .bind(before)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// The transport table, by domain.
+pub(crate) async fn transports(conn: &mut Conn) -> Result<Vec<Transport>> {
+    let rows: Vec<(String, String, i64)> =
+        sqlx::query_as("SELECT domain, host, port FROM outbound_transports ORDER BY domain").fetch_all(conn).await?;
+    Ok(rows.into_iter().map(|(domain, host, port)| Transport { domain, host, port: port as u16 }).collect())
+}
+
+/// Sets (adds or replaces) a domain's route.
+pub(crate) async fn set_transport(conn: &mut Conn, t: &Transport) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO outbound_transports (domain, host, port) VALUES (?, ?, ?)
+         ON CONFLICT (domain) DO UPDATE SET host = excluded.host, port = excluded.port",
+    )
+    .bind(&t.domain)
+    .bind(&t.host)
+    .bind(i64::from(t.port))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Removes a domain's route; whether there was one.
+pub(crate) async fn remove_transport(conn: &mut Conn, domain: &str) -> Result<bool> {
+    Ok(sqlx::query("DELETE FROM outbound_transports WHERE domain = ?")
+        .bind(domain)
+        .execute(conn)
+        .await?
+        .rows_affected()
+        > 0)
+}
+
+/// The active DKIM key of a domain: selector, algorithm, private key PEM.
+pub(crate) async fn active_dkim_key(conn: &mut Conn, domain: &str) -> Result<Option<(String, String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT k.selector, k.algorithm, k.private_key_pem FROM dkim_keys k JOIN domains d ON d.id = k.domain_id
+         WHERE d.name = ? AND k.active = 1",
+    )
+    .bind(domain)
+    .fetch_optional(conn)
+    .await?)
+}
