@@ -118,8 +118,8 @@ async fn every_attempt_is_listed_with_its_reason_in_plain_words(h: Harness) {
     let (ann, bob) = (Some("ann@example.com"), Some("bob@other.org"));
     let (ex, other) = (Some("example.com"), Some("other.org"));
     let mut expected = vec![
-        row("imap", "bob@other.org", bob, other, "locked"),
-        row("imap", "bob@other.org", bob, other, "wrong_password_now_locked"),
+        row("imap", "bob@other.org", bob, other, "client_locked_out"),
+        row("imap", "bob@other.org", bob, other, "wrong_password_client_locked_out"),
     ];
     for _ in 1..DEFAULT_LOCKOUT_THRESHOLD {
         expected.push(row("imap", "bob@other.org", bob, other, "wrong_password"));
@@ -141,8 +141,8 @@ async fn every_attempt_is_listed_with_its_reason_in_plain_words(h: Harness) {
         let r = log.items.iter().find(|r| r.reason == reason).expect(reason);
         r.explanation.clone()
     };
-    assert_eq!(words("locked"), "locked after too many failed logins (a password reset unlocks it)");
-    assert_eq!(words("wrong_password_now_locked"), "wrong password; now locked after too many failed logins");
+    assert!(words("client_locked_out").starts_with("refused unchecked: this client address"));
+    assert!(words("wrong_password_client_locked_out").contains("kept out of the account for 15 minutes"));
     assert_eq!(words("password_change_required"), "must change the password first");
     assert_eq!(words("service_disabled"), "POP3 switched off for this account");
     assert_eq!(words("wrong_password"), "wrong password");

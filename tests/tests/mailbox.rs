@@ -22,7 +22,7 @@ contract!(
     recycle_bin_restores_once_transfers_and_purges_after_retention,
     cleaning_deletes_every_message_and_its_files,
     entering_a_mailbox_shows_client_settings_folders_and_messages,
-    lockout_follows_the_domain_threshold_and_a_reset_unlocks,
+    lockout_keeps_the_guessing_client_out_and_lets_the_owner_in,
     catch_all_and_pickup_rules_route_unknown_addresses,
     roles_apply_to_mailbox_management,
 );
@@ -581,7 +581,7 @@ async fn entering_a_mailbox_shows_client_settings_folders_and_messages(h: Harnes
     );
 }
 
-async fn lockout_follows_the_domain_threshold_and_a_reset_unlocks(h: Harness) {
+async fn lockout_keeps_the_guessing_client_out_and_lets_the_owner_in(h: Harness) {
     h.domain("example.com", 10).await;
     let ann = CreateAccount {
         address: "ann@example.com".into(),
@@ -598,22 +598,50 @@ async fn lockout_follows_the_domain_threshold_and_a_reset_unlocks(h: Harness) {
     };
     refused(h.owner.update_mailbox_settings(set(0)).await, ErrorCode::Validation, "1 to 100");
     h.owner.update_mailbox_settings(set(3)).await.unwrap();
-    for _ in 0..2 {
-        assert_eq!(
-            h.engine.verify_login(smtp_login("ann@example.com", "wrong")).await.unwrap(),
-            Login::Refused(LoginRefusal::WrongCredentials)
-        );
+    let hostile: std::net::IpAddr = "203.0.113.66".parse().unwrap();
+    let owner: std::net::IpAddr = "192.0.2.7".parse().unwrap();
+    let wrong = Login::Refused(LoginRefusal::WrongCredentials);
+    for _ in 0..3 {
+        assert_eq!(h.engine.verify_login(login_from("ann@example.com", "guess", hostile)).await.unwrap(), wrong);
     }
     let view = h.owner.get_mailbox(GetMailbox { address: "ann@example.com".into() }).await.unwrap();
-    assert_eq!((view.failed_logins, view.lockout_threshold, view.status), (2, 3, AccountStatus::Active));
-    h.engine.verify_login(smtp_login("ann@example.com", "wrong")).await.unwrap();
+    assert_eq!((view.failed_logins, view.lockout_threshold, view.status), (3, 3, AccountStatus::Active));
+    // The guessing client is kept out, even with the right password, and told only what
+    // a wrong password or an unknown address is told.
+    assert_eq!(h.engine.verify_login(login_from("ann@example.com", "Right pass 1", hostile)).await.unwrap(), wrong);
+    assert_eq!(h.engine.verify_login(login_from("nobody@example.com", "Right pass 1", hostile)).await.unwrap(), wrong);
+    // The owner, from another address, still logs in; the account was never locked.
     assert_eq!(
-        h.engine.verify_login(smtp_login("ann@example.com", "Right pass 1")).await.unwrap(),
-        Login::Refused(LoginRefusal::Locked),
-        "locked at the domain's threshold of 3"
+        h.engine.verify_login(login_from("ann@example.com", "Right pass 1", owner)).await.unwrap(),
+        Login::Accepted { address: "ann@example.com".into(), force_password_change: false }
+    );
+    // An account an admin locked: a wrong password is only "wrong"; the right one is told.
+    let lock =
+        UpdateAccount { address: "ann@example.com".into(), status: Some(AccountStatus::Locked), ..Default::default() };
+    h.owner.update_account(lock).await.unwrap();
+    assert_eq!(h.engine.verify_login(login_from("ann@example.com", "guess", owner)).await.unwrap(), wrong);
+    assert_eq!(
+        h.engine.verify_login(login_from("ann@example.com", "Right pass 1", owner)).await.unwrap(),
+        Login::Refused(LoginRefusal::Locked)
     );
     let view = h.owner.get_mailbox(GetMailbox { address: "ann@example.com".into() }).await.unwrap();
     assert!(view.login_note.unwrap().contains("set a new password"));
+    // The admin sees the real reasons.
+    let log = h.engine.login_log(Some("ann@example.com"), None, 10).await.unwrap();
+    let reasons: Vec<(&str, &str)> = log.iter().map(|r| (r.client.as_str(), r.reason.as_str())).collect();
+    assert_eq!(
+        reasons,
+        [
+            ("192.0.2.7", "locked"),
+            ("192.0.2.7", "locked_wrong_password"),
+            ("192.0.2.7", "accepted"),
+            ("203.0.113.66", "client_locked_out"),
+            ("203.0.113.66", "wrong_password_client_locked_out"),
+            ("203.0.113.66", "wrong_password"),
+            ("203.0.113.66", "wrong_password"),
+        ],
+        "newest first"
+    );
     h.owner
         .set_password(SetPassword {
             address: "ann@example.com".into(),
@@ -800,6 +828,14 @@ async fn roles_apply_to_mailbox_management(h: Harness) {
 }
 
 /// A login attempt over SMTP from loopback.
+fn login_from<'a>(
+    login: &'a str,
+    password: &'a str,
+    client: std::net::IpAddr,
+) -> postdesk_contract::mail::LoginAttempt<'a> {
+    postdesk_contract::mail::LoginAttempt { client, ..smtp_login(login, password) }
+}
+
 fn smtp_login<'a>(login: &'a str, password: &'a str) -> postdesk_contract::mail::LoginAttempt<'a> {
     postdesk_contract::mail::LoginAttempt {
         login,

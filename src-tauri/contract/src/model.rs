@@ -511,11 +511,25 @@ pub fn login_reason_text(service: &str, reason: &str) -> String {
         "accepted_password_change_pending" => "logged in (sending only); must still change the password".into(),
         "wrong_password" => "wrong password".into(),
         "wrong_password_now_locked" => "wrong password; now locked after too many failed logins".into(),
+        "wrong_password_client_locked_out" => {
+            "wrong password; this client address is now kept out of the account for 15 minutes (told only \
+             \"authentication failed\")"
+                .into()
+        }
+        "client_locked_out" => {
+            "refused unchecked: this client address had too many failed logins on the account in the last \
+             15 minutes (told only \"authentication failed\")"
+                .into()
+        }
+        "locked_wrong_password" => "wrong password for a locked account (told only \"authentication failed\")".into(),
+        "disabled_wrong_password" => {
+            "wrong password for a disabled or deleted account (told only \"authentication failed\")".into()
+        }
         "unknown_address" => "no such account (check the address for typos)".into(),
         "no_password_set" => "no password set for this account yet".into(),
         "wrong_credentials" => "the login name is not an email address".into(),
-        "locked" => "locked after too many failed logins (a password reset unlocks it)".into(),
-        "disabled" => "the account is disabled or deleted".into(),
+        "locked" => "right password, but the account is locked (a password reset unlocks it)".into(),
+        "disabled" => "right password, but the account is disabled or deleted".into(),
         "service_disabled" => format!("{service} switched off for this account"),
         "password_change_required" => "must change the password first".into(),
         other => other.replace('_', " "),

@@ -1,7 +1,6 @@
 //! Mailbox logins (used by the SMTP, IMAP and POP3 services): password verification,
 //! failed-login counting and lockout, the service switches, and the login log.
 
-use super::audit::{self, Change};
 use super::{Engine, EngineBackend, now};
 use crate::api::{ListLogins, MAX_LOGIN_PAGE};
 use crate::error::Result;
@@ -19,6 +18,24 @@ const LOGIN_LOG_ROWS: i64 = 200_000;
 /// The longest login name that is logged as given (longer ones are cut).
 const MAX_LOGGED_LOGIN: usize = 320;
 
+/// How long a client that reached an account's lockout threshold is kept out of it.
+pub const CLIENT_LOCKOUT_SECS: i64 = 15 * 60;
+
+/// The client as failures are counted: its IPv4 address, or its IPv6 /64 (one host
+/// has a whole /64 to pick addresses from).
+fn client_key(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
 /// What one attempt came to, for the log.
 struct Verdict {
     account: Option<String>,
@@ -30,8 +47,12 @@ struct Verdict {
 
 impl Engine {
     /// Checks the password of `attempt` for the account (or account alias) it names. A
-    /// wrong password counts towards the domain's lockout threshold; reaching it locks the
-    /// account (audited). A right password is still refused when the account's settings
+    /// wrong password counts towards the domain's lockout threshold for the client's
+    /// address (IPv4, or IPv6 /64); reaching it keeps that client out of the account for
+    /// [`CLIENT_LOCKOUT_SECS`] (no password is checked meanwhile), and nobody else. An
+    /// unknown address, a wrong password, a locked-out client and a locked or disabled
+    /// account with a wrong password all get `WrongCredentials`; the login log keeps the
+    /// real reason. A right password is still refused when the account's settings
     /// switch the service off, and, for IMAP and POP3, while the admin asks for a new
     /// password at first logon. Every attempt goes into the login log.
     pub async fn verify_login(&self, attempt: LoginAttempt<'_>) -> Result<Login> {
@@ -99,38 +120,47 @@ impl Engine {
                 login: Login::Refused(LoginRefusal::WrongCredentials),
             });
         };
-        drop(conn);
-        match AccountStatus::parse(&status) {
-            Some(AccountStatus::Active) => {}
-            Some(AccountStatus::Locked) => return Ok(refused(Some(account), LoginRefusal::Locked)),
-            _ => return Ok(refused(Some(account), LoginRefusal::Disabled)),
-        }
-        let Some(hash) = hash else {
+        // A client that reached the threshold on this account is kept out for a while
+        // without a password check (no more guesses), told what any wrong password is told.
+        let client = client_key(attempt.client);
+        let unix = time::OffsetDateTime::now_utc().unix_timestamp();
+        if sql::login::client_locked_until(&mut conn, id, &client, unix).await?.is_some() {
             return Ok(Verdict {
                 account: Some(account),
                 unknown_in: None,
-                reason: "no_password_set",
+                reason: "client_locked_out",
                 login: Login::Refused(LoginRefusal::WrongCredentials),
             });
+        }
+        drop(conn);
+        // Whatever the account's state, an unauthenticated client learns only "wrong":
+        // locked and disabled are said only to a client that gave the right password.
+        let status = AccountStatus::parse(&status);
+        let right = match &hash {
+            Some(hash) => password::verify_login(attempt.password.to_string(), hash.clone()).await?,
+            None => {
+                password::verify_login(attempt.password.to_string(), DUMMY_HASH.to_string()).await?;
+                false
+            }
         };
-        let matches = password::verify_login(attempt.password.to_string(), hash).await?;
-        if !matches {
+        if !right {
             let mut tx = self.write().await?;
-            let failed = sql::login::count_failure(&mut tx, id).await?;
-            let mut reason = "wrong_password";
-            if failed >= threshold {
-                sql::login::lock(&mut tx, id, now()).await?;
-                let change = Change { action: "lock_account", domain: Some(&addr.domain), target: &account };
-                let after = serde_json::json!({ "status": "locked", "failed_logins": failed });
-                audit::record(
-                    &mut tx,
-                    "system",
-                    change,
-                    Some(&serde_json::json!({ "status": "active" })),
-                    Some(&after),
-                )
-                .await?;
-                reason = "wrong_password_now_locked";
+            let reason = match (status, &hash) {
+                (Some(AccountStatus::Locked), _) => "locked_wrong_password",
+                (Some(AccountStatus::Active), None) => "no_password_set",
+                (Some(AccountStatus::Active), Some(_)) => "wrong_password",
+                _ => "disabled_wrong_password",
+            };
+            let mut reason = reason;
+            if hash.is_some() {
+                sql::login::count_failure(&mut tx, id).await?;
+                let failed = sql::login::count_client_failure(&mut tx, id, &client, unix, CLIENT_LOCKOUT_SECS).await?;
+                if failed >= threshold {
+                    sql::login::lock_client(&mut tx, id, &client, unix + CLIENT_LOCKOUT_SECS).await?;
+                    if reason == "wrong_password" {
+                        reason = "wrong_password_client_locked_out";
+                    }
+                }
             }
             tx.commit().await?;
             return Ok(Verdict {
@@ -140,9 +170,15 @@ impl Engine {
                 login: Login::Refused(LoginRefusal::WrongCredentials),
             });
         }
-        if failed > 0 {
+        match status {
+            Some(AccountStatus::Active) => {}
+            Some(AccountStatus::Locked) => return Ok(refused(Some(account), LoginRefusal::Locked)),
+            _ => return Ok(refused(Some(account), LoginRefusal::Disabled)),
+        }
+        if failed > 0 || sql::login::client_failures(&mut *self.read().await?, id, &client).await? {
             let mut tx = self.write().await?;
             sql::login::clear_failures(&mut tx, id).await?;
+            sql::login::clear_client_failures(&mut tx, id, &client).await?;
             tx.commit().await?;
         }
         let settings = self.effective_settings_of(&account).await?;

@@ -199,14 +199,17 @@ fn login_note(status: AccountStatus, has_password: bool, force: bool, failed: u3
         AccountStatus::Deleted => "in the recycle bin: no logins, no mail".into(),
         AccountStatus::Disabled => "disabled by an admin: mail clients are refused".into(),
         AccountStatus::Locked => {
-            format!("locked after {failed} failed logins in a row: set a new password to unlock it")
+            format!("locked ({failed} failed logins in a row): set a new password to unlock it")
         }
         AccountStatus::Active if !has_password => "no password is set yet, so every login fails with \
             'authentication failed': set a password first"
             .into(),
         AccountStatus::Active if force => "the user must change the password at the next logon".into(),
         AccountStatus::Active if failed > 0 => {
-            format!("{failed} failed logins in a row; the account locks at {threshold}")
+            format!(
+                "{failed} failed logins in a row; a client address that fails {threshold} times is kept out \
+                 for 15 minutes (others still log in)"
+            )
         }
         AccountStatus::Active => return None,
     })
@@ -400,7 +403,7 @@ mod tests {
     fn login_notes_say_what_blocks_a_client() {
         assert!(login_note(AccountStatus::Active, false, false, 0, 5).unwrap().contains("no password"));
         assert!(login_note(AccountStatus::Locked, true, false, 5, 5).unwrap().contains("set a new password"));
-        assert!(login_note(AccountStatus::Active, true, false, 2, 5).unwrap().contains("locks at 5"));
+        assert!(login_note(AccountStatus::Active, true, false, 2, 5).unwrap().contains("fails 5 times"));
         assert_eq!(login_note(AccountStatus::Active, true, false, 0, 5), None);
     }
 }

@@ -125,9 +125,17 @@ async fn the_directory_resolves_quota_and_logs_in_through_the_engine() {
     assert_eq!(d.authenticate("nobody@example.com", PASSWORD, LOOPBACK).await.unwrap(), AuthOutcome::WrongPassword);
     assert_eq!(d.authenticate("dora@example.com", "wrong", LOOPBACK).await.unwrap(), AuthOutcome::WrongPassword);
     assert_eq!(d.authenticate("dora@example.com", "wrong", LOOPBACK).await.unwrap(), AuthOutcome::WrongPassword);
-    assert_eq!(d.authenticate("dora@example.com", PASSWORD, LOOPBACK).await.unwrap(), AuthOutcome::Locked);
-    let dora = engine.local_backend().get_account(GetAccount { address: "dora@example.com".into() }).await.unwrap();
-    assert_eq!(dora.status, AccountStatus::Locked);
+    // The guessing client is kept out (told only "wrong"); from elsewhere dora logs in.
+    assert_eq!(d.authenticate("dora@example.com", PASSWORD, LOOPBACK).await.unwrap(), AuthOutcome::WrongPassword);
+    let elsewhere = std::net::IpAddr::from([192, 0, 2, 9]);
+    assert!(matches!(
+        d.authenticate("dora@example.com", PASSWORD, elsewhere).await.unwrap(),
+        AuthOutcome::Authenticated(_)
+    ));
+    let lock =
+        UpdateAccount { address: "dora@example.com".into(), status: Some(AccountStatus::Locked), ..Default::default() };
+    engine.local_backend().update_account(lock).await.unwrap();
+    assert_eq!(d.authenticate("dora@example.com", PASSWORD, elsewhere).await.unwrap(), AuthOutcome::Locked);
     // Locked accounts still receive; disabled ones are left to the policy.
     assert_eq!(d.resolve_recipient("dora@example.com", 0).await.unwrap(), RecipientStatus::Accept);
 }

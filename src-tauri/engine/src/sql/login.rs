@@ -45,11 +45,66 @@ pub(crate) async fn count_failure(conn: &mut Conn, id: i64) -> Result<i64> {
         .await?)
 }
 
-/// Locks the account `id` if it is active.
-pub(crate) async fn lock(conn: &mut Conn, id: i64, at: String) -> Result<()> {
-    sqlx::query("UPDATE accounts SET status = 'locked', updated_at = ? WHERE id = ? AND status = 'active'")
-        .bind(at)
+/// Until when (UNIX seconds) `client` is kept out of account `id`, if it is now.
+pub(crate) async fn client_locked_until(conn: &mut Conn, id: i64, client: &str, now: i64) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT locked_until FROM login_failures WHERE account_id = ? AND client = ? AND locked_until > ?",
+    )
+    .bind(id)
+    .bind(client)
+    .bind(now)
+    .fetch_optional(conn)
+    .await?
+    .flatten())
+}
+
+/// Counts a failed login of `client` on account `id` and returns its failures in a row.
+/// Rows last touched more than `window` seconds ago (and no longer locking) go first, so
+/// the table holds only recent clients and an old count starts again.
+pub(crate) async fn count_client_failure(conn: &mut Conn, id: i64, client: &str, now: i64, window: i64) -> Result<i64> {
+    sqlx::query("DELETE FROM login_failures WHERE last_at < ? AND (locked_until IS NULL OR locked_until < ?)")
+        .bind(now - window)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(sqlx::query_scalar(
+        "INSERT INTO login_failures (account_id, client, failures, last_at) VALUES (?1, ?2, 1, ?3)
+         ON CONFLICT (account_id, client) DO UPDATE SET failures = failures + 1, last_at = ?3
+         RETURNING failures",
+    )
+    .bind(id)
+    .bind(client)
+    .bind(now)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Keeps `client` out of account `id` until `until`.
+pub(crate) async fn lock_client(conn: &mut Conn, id: i64, client: &str, until: i64) -> Result<()> {
+    sqlx::query("UPDATE login_failures SET locked_until = ? WHERE account_id = ? AND client = ?")
+        .bind(until)
         .bind(id)
+        .bind(client)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Whether `client` has failed logins counted on account `id`.
+pub(crate) async fn client_failures(conn: &mut Conn, id: i64, client: &str) -> Result<bool> {
+    Ok(sqlx::query_scalar::<_, i64>("SELECT 1 FROM login_failures WHERE account_id = ? AND client = ?")
+        .bind(id)
+        .bind(client)
+        .fetch_optional(conn)
+        .await?
+        .is_some())
+}
+
+/// Forgets the failed logins of `client` on account `id` (it logged in).
+pub(crate) async fn clear_client_failures(conn: &mut Conn, id: i64, client: &str) -> Result<()> {
+    sqlx::query("DELETE FROM login_failures WHERE account_id = ? AND client = ?")
+        .bind(id)
+        .bind(client)
         .execute(conn)
         .await?;
     Ok(())

@@ -125,10 +125,9 @@ impl Session {
                 return Ok(());
             }
             Ok(AuthOutcome::WrongPassword) => (canned::bad_credentials(), "auth_failed"),
-            Ok(AuthOutcome::Locked) => (
-                Reply::new(535, [5, 7, 8], "Account locked after too many failed logins; ask your administrator"),
-                "auth_locked",
-            ),
+            Ok(AuthOutcome::Locked) => {
+                (Reply::new(535, [5, 7, 8], "Account locked; ask your administrator"), "auth_locked")
+            }
             // RFC 4954 has no code for "service not allowed"; 525 5.7.13 is "user account
             // disabled" (RFC 5248 registry), the closest.
             Ok(AuthOutcome::SmtpDisabled) => {
