@@ -2,7 +2,7 @@
 # The IMAP compliance judge: Dovecot's imaptest scripted tests against `postdesk serve`.
 #
 #   scripts/imaptest.sh            # builds imaptest if needed, runs every scripted test
-#   MIN_PASSED=67 scripts/imaptest.sh
+#   MIN_PASSED=68 scripts/imaptest.sh
 #
 # Fails when any test fails, or when fewer than MIN_PASSED pass (a test that starts being
 # skipped because a capability vanished is a regression too).
@@ -11,7 +11,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 BIN=${POSTDESK_BIN:-$TARGET/debug/postdesk}
 JUDGE=$TARGET/imaptest
-MIN_PASSED=${MIN_PASSED:-67}
+MIN_PASSED=${MIN_PASSED:-68}
 PASSWORD="Imaptest pass 1"
 USER=imaptest@example.test
 
@@ -25,6 +25,8 @@ trap cleanup EXIT
 export POSTDESK_DATA_DIR=$WORK/data
 "$BIN" domain add example.test >/dev/null
 printf '%s\n' "$PASSWORD" | "$BIN" accounts add "$USER" --quota-mb 500 --password-stdin >/dev/null
+# A second user (same password, as imaptest wants) for the tests of two users (urlauth2).
+printf '%s\n' "$PASSWORD" | "$BIN" accounts add "imaptest2@example.test" --quota-mb 50 --password-stdin >/dev/null
 any=127.0.0.1:0
 "$BIN" serve --listen $any --smtp-listen $any --submission-listen $any --smtps-listen $any \
   --imap-listen $any --imaps-listen $any --no-pop3 >"$WORK/serve.log" 2>&1 &
@@ -34,7 +36,7 @@ PORT=$(sed -n 's/^IMAP imaps listening on 127\.0\.0\.1://p' "$WORK/serve.log")
 [ -n "$PORT" ] || { cat "$WORK/serve.log" >&2; echo "imaptest: serve did not start IMAP" >&2; exit 2; }
 
 status=0
-"$ROOT/tools/imaptest/run.sh" --dir "$JUDGE" --timeout 60 127.0.0.1 "$PORT" "$USER" "$PASSWORD" ssl=any-cert \
+"$ROOT/tools/imaptest/run.sh" --dir "$JUDGE" --timeout 60 127.0.0.1 "$PORT" "$USER" "$PASSWORD" ssl=any-cert user2=imaptest2@example.test \
   | tee "$WORK/result" || status=$?
 passed=$(sed -n 's/^imaptest summary: passed=\([0-9]*\).*/\1/p' "$WORK/result")
 if [ "$status" -ne 0 ]; then

@@ -381,6 +381,12 @@ pub enum CommandBody {
     Check,
     /// CANCELUPDATE "tag" … (RFC 5267).
     CancelUpdate(Vec<String>),
+    /// GENURLAUTH url mechanism … (RFC 4467).
+    GenUrlAuth(Vec<(String, String)>),
+    /// URLFETCH url … (RFC 4467).
+    UrlFetch(Vec<String>),
+    /// RESETKEY [mailbox [mechanism …]] (RFC 4467).
+    ResetKey(Option<String>),
     Close,
     Unselect,
     Expunge {
@@ -730,6 +736,50 @@ impl<'a> Parser<'a> {
             (false, "CHECK") => CommandBody::Check,
             (false, "CLOSE") => CommandBody::Close,
             (false, "UNSELECT") => CommandBody::Unselect,
+            (false, "GENURLAUTH") => {
+                let mut pairs = Vec::new();
+                while self.eat(b' ') {
+                    if pairs.len() >= MAX_ITEMS {
+                        return Err("too many URLs".into());
+                    }
+                    let url = self.astring()?;
+                    self.sp()?;
+                    pairs.push((url, self.atom()?));
+                }
+                if pairs.is_empty() {
+                    return Err("GENURLAUTH needs a URL and a mechanism".into());
+                }
+                CommandBody::GenUrlAuth(pairs)
+            }
+            (false, "URLFETCH") => {
+                let mut urls = Vec::new();
+                while self.eat(b' ') {
+                    if urls.len() >= MAX_ITEMS {
+                        return Err("too many URLs".into());
+                    }
+                    if self.peek() == Some(b'(') {
+                        return Err("URLFETCH with parameters (RFC 5524) is not offered".into());
+                    }
+                    urls.push(self.astring()?);
+                }
+                if urls.is_empty() {
+                    return Err("URLFETCH needs a URL".into());
+                }
+                CommandBody::UrlFetch(urls)
+            }
+            (false, "RESETKEY") => {
+                let mut mailbox = None;
+                if self.eat(b' ') {
+                    mailbox = Some(self.mailbox()?);
+                    while self.eat(b' ') {
+                        let mechanism = self.atom()?;
+                        if !mechanism.eq_ignore_ascii_case("INTERNAL") {
+                            return Err(format!("unknown URLAUTH mechanism {mechanism}"));
+                        }
+                    }
+                }
+                CommandBody::ResetKey(mailbox)
+            }
             (false, "CANCELUPDATE") => {
                 let mut tags = Vec::new();
                 while self.eat(b' ') {
@@ -1547,6 +1597,20 @@ mod tests {
         assert_eq!(items, [FetchItem::Section { section: Section::default(), partial: None, peek: false }]);
         assert!(parse_command(b"a FETCH 1 (FLAGS) (VANISHED)\r\n").is_err(), "VANISHED needs UID and CHANGEDSINCE");
         assert!(parse_command(b"a FETCH 1 BODY[MIME]\r\n").is_err(), "MIME needs a part");
+    }
+
+    #[test]
+    fn urlauth_commands() {
+        assert_eq!(
+            parse("a GENURLAUTH \"imap://a@h/INBOX/;uid=1;urlauth=authuser\" INTERNAL\r\n"),
+            CommandBody::GenUrlAuth(vec![("imap://a@h/INBOX/;uid=1;urlauth=authuser".into(), "INTERNAL".into())])
+        );
+        assert_eq!(parse("a URLFETCH \"u1\" u2\r\n"), CommandBody::UrlFetch(vec!["u1".into(), "u2".into()]));
+        assert_eq!(parse("a RESETKEY\r\n"), CommandBody::ResetKey(None));
+        assert_eq!(parse("a RESETKEY INBOX INTERNAL\r\n"), CommandBody::ResetKey(Some("INBOX".into())));
+        assert!(parse_command(b"a RESETKEY INBOX OTHER\r\n").is_err());
+        assert!(parse_command(b"a URLFETCH (\"u\" BINARY)\r\n").is_err());
+        assert!(parse_command(b"a GENURLAUTH \"u\"\r\n").is_err());
     }
 
     #[test]

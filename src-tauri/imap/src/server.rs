@@ -50,6 +50,7 @@ impl ImapService {
             recent: Mutex::new(HashMap::new()),
             connections: Mutex::new(HashMap::new()),
             active: Default::default(),
+            url_keys: Mutex::new(HashMap::new()),
         });
         Ok(ImapService { shared, tracker: TaskTracker::new(), listeners: Mutex::new(Vec::new()) })
     }

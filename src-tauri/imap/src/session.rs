@@ -133,6 +133,7 @@ impl Session {
                 "CONTEXT=SORT",
                 "BINARY",
                 "CATENATE",
+                "URLAUTH",
                 "THREAD=ORDEREDSUBJECT",
                 "THREAD=REFERENCES",
                 "SEARCHRES",
@@ -257,6 +258,19 @@ impl Session {
                 Done::ok("CAPABILITY done")
             }
             CommandBody::CancelUpdate(tags) => self.cancel_updates(&tags),
+            CommandBody::GenUrlAuth(pairs) => self.gen_url_auth(&pairs).await,
+            CommandBody::UrlFetch(urls) => self.url_fetch(&urls).await,
+            CommandBody::ResetKey(mailbox) => {
+                let account = self.account.clone().unwrap_or_default();
+                let name = mailbox.map(|m| self.mailbox_name(&m));
+                if let Some(name) = &name
+                    && !self.folder_exists(&account, name).await
+                {
+                    return Done::no(format!("[NONEXISTENT] No mailbox {name}"));
+                }
+                self.shared.reset_url_keys(&account, name.as_deref());
+                Done::ok("RESETKEY done")
+            }
             CommandBody::Noop | CommandBody::Check => {
                 self.sync(true).await;
                 Done::ok("NOOP done")
@@ -896,7 +910,7 @@ impl Session {
 
     /// The bytes a parsed URL names in `account`'s mailboxes.
     pub(crate) async fn url_bytes(&self, account: &str, url: &crate::url::ImapUrl) -> Option<Vec<u8>> {
-        let name = if url.mailbox.eq_ignore_ascii_case("INBOX") { "INBOX".to_string() } else { url.mailbox.clone() };
+        let name = url.folder();
         let backend = &self.shared.backend;
         let folder = backend.folders(account).await.ok()?.into_iter().find(|f| f.name == name)?;
         if url.uidvalidity.is_some_and(|v| v != folder.uidvalidity) {
@@ -918,6 +932,99 @@ impl Session {
                 bytes[start..end].to_vec()
             }
         })
+    }
+
+    /// GENURLAUTH (RFC 4467): for each URL of the user's own message, the URL with an
+    /// INTERNAL token — HMAC-SHA256 under the mailbox's access key of the URL up to the
+    /// access identifier.
+    async fn gen_url_auth(&mut self, pairs: &[(String, String)]) -> Done {
+        let account = self.account.clone().unwrap_or_default();
+        let mut line = String::from("GENURLAUTH");
+        for (url, mechanism) in pairs {
+            if !mechanism.eq_ignore_ascii_case("INTERNAL") {
+                return Done::no(format!("Mechanism {mechanism} is not offered; use INTERNAL"));
+            }
+            let parsed = crate::url::parse(url);
+            let Some(parsed) = parsed.filter(|u| u.urlauth.as_deref().is_some_and(|a| !a.contains(':'))) else {
+                return Done::Bad(format!("{url} is not an IMAP URL ending in ;URLAUTH=<access>"));
+            };
+            if !parsed.user.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(&account)) {
+                return Done::no("[BADURL] A URL of one of your own mailboxes, with your user name, is needed");
+            }
+            let access = parsed.urlauth.as_deref().unwrap_or_default().to_ascii_lowercase();
+            let known = access == "authuser"
+                || access == "anonymous"
+                || access.starts_with("user+")
+                || access.starts_with("submit+");
+            if !known {
+                return Done::no(format!("[BADURL] Unknown URLAUTH access {access}"));
+            }
+            let name = parsed.folder();
+            if !self.folder_exists(&account, &name).await {
+                return Done::no(format!("[BADURL] No mailbox {name}"));
+            }
+            let Some(key) = self.shared.url_key(&account, &name, true) else {
+                return Done::no("[UNAVAILABLE] No random numbers for a key");
+            };
+            let token = ring::hmac::sign(&key, parsed.rump.as_bytes());
+            let token: String = token.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+            line.push(' ');
+            line.push_str(&crate::encode::string(format!("{url}:internal:{token}").as_bytes()));
+        }
+        self.untagged(&line);
+        Done::ok("GENURLAUTH done")
+    }
+
+    /// URLFETCH (RFC 4467): each URL's content when its token is right, its access allows
+    /// this user and it has not expired; NIL otherwise.
+    async fn url_fetch(&mut self, urls: &[String]) -> Done {
+        let account = self.account.clone().unwrap_or_default();
+        let mut out = b"* URLFETCH".to_vec();
+        for url in urls {
+            out.push(b' ');
+            out.extend_from_slice(crate::encode::string(url.as_bytes()).as_bytes());
+            out.push(b' ');
+            match self.authorised_content(&account, url).await {
+                Some(bytes) => {
+                    out.extend_from_slice(format!("{{{}}}\r\n", bytes.len()).as_bytes());
+                    out.extend_from_slice(&bytes);
+                }
+                None => out.extend_from_slice(b"NIL"),
+            }
+        }
+        out.extend_from_slice(b"\r\n");
+        self.out.extend_from_slice(&out);
+        Done::ok("URLFETCH done")
+    }
+
+    async fn authorised_content(&self, account: &str, url: &str) -> Option<Vec<u8>> {
+        let parsed = crate::url::parse(url)?;
+        let owner = parsed.user.clone()?;
+        let mut auth = parsed.urlauth.as_deref()?.splitn(3, ':');
+        let (access, mechanism, token) = (auth.next()?.to_ascii_lowercase(), auth.next()?, auth.next()?);
+        if !mechanism.eq_ignore_ascii_case("internal") {
+            return None;
+        }
+        let allowed = match access.as_str() {
+            "anonymous" | "authuser" => true,
+            a => a.strip_prefix("user+").is_some_and(|u| u.eq_ignore_ascii_case(account)),
+        };
+        if !allowed {
+            return None;
+        }
+        if let Some(expire) = &parsed.expire {
+            let at = time::OffsetDateTime::parse(expire, &time::format_description::well_known::Rfc3339).ok()?;
+            if at <= time::OffsetDateTime::now_utc() {
+                return None;
+            }
+        }
+        let key = self.shared.url_key(&owner, &parsed.folder(), false)?;
+        let token = (0..token.len())
+            .step_by(2)
+            .map(|i| token.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+            .collect::<Option<Vec<u8>>>()?;
+        ring::hmac::verify(&key, parsed.rump.as_bytes(), &token).ok()?;
+        self.url_bytes(&owner, &parsed).await
     }
 
     /// Takes back messages of a MULTIAPPEND that failed half-way.

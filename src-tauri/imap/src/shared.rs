@@ -23,6 +23,9 @@ pub(crate) struct Shared {
     pub recent: Mutex<HashMap<(String, String, u32), u32>>,
     pub connections: Mutex<HashMap<IpAddr, usize>>,
     pub active: std::sync::atomic::AtomicUsize,
+    /// URLAUTH mailbox access keys (RFC 4467), per (account, folder). Kept in memory: a
+    /// restart is a RESETKEY of every mailbox (the URLs given out stop working).
+    pub url_keys: Mutex<HashMap<(String, String), ring::hmac::Key>>,
 }
 
 impl Shared {
@@ -33,6 +36,27 @@ impl Shared {
         let old = *mark;
         *mark = (*mark).max(highest);
         old
+    }
+
+    /// The URLAUTH key of a mailbox; `create` makes one when there is none.
+    pub fn url_key(&self, account: &str, folder: &str, create: bool) -> Option<ring::hmac::Key> {
+        let mut keys = self.url_keys.lock().expect("url keys lock");
+        let id = (account.to_ascii_lowercase(), folder.to_string());
+        if create && !keys.contains_key(&id) {
+            let rng = ring::rand::SystemRandom::new();
+            let key = ring::hmac::Key::generate(ring::hmac::HMAC_SHA256, &rng).ok()?;
+            keys.insert(id.clone(), key);
+        }
+        keys.get(&id).cloned()
+    }
+
+    /// RESETKEY: forgets the keys of one mailbox, or of all of the account's.
+    pub fn reset_url_keys(&self, account: &str, folder: Option<&str>) {
+        let account = account.to_ascii_lowercase();
+        self.url_keys
+            .lock()
+            .expect("url keys lock")
+            .retain(|(a, f), _| a != &account || folder.is_some_and(|x| x != f));
     }
 
     /// The mark without claiming (EXAMINE, STATUS).

@@ -5,7 +5,8 @@
 /// A parsed IMAP URL of one message (or part of one).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ImapUrl {
-    /// The user of an absolute URL (`imap://user@host/…`), without `;AUTH=`.
+    /// The user of an absolute URL (`imap://user@host/…`), without `;AUTH=`; a name
+    /// without `@` gets the host as its domain.
     pub user: Option<String>,
     /// The mailbox name (percent-decoded, UTF-8).
     pub mailbox: String,
@@ -26,6 +27,13 @@ pub struct ImapUrl {
     pub rump: String,
 }
 
+impl ImapUrl {
+    /// The store's name of the URL's mailbox (UTF-8 as RFC 5092 has it; INBOX in any case).
+    pub fn folder(&self) -> String {
+        if self.mailbox.eq_ignore_ascii_case("INBOX") { "INBOX".to_string() } else { self.mailbox.clone() }
+    }
+}
+
 /// Parses an IMAP URL; `None` when it is not one of a message.
 pub fn parse(url: &str) -> Option<ImapUrl> {
     let mut out = ImapUrl::default();
@@ -33,9 +41,12 @@ pub fn parse(url: &str) -> Option<ImapUrl> {
         let rest = &url[7..];
         let slash = rest.find('/')?;
         let authority = &rest[..slash];
-        if let Some((user, _host)) = authority.rsplit_once('@') {
-            let user = user.split(';').next().unwrap_or_default();
-            out.user = Some(decode(user)?);
+        if let Some((user, host)) = authority.rsplit_once('@') {
+            let user = decode(user.split(';').next().unwrap_or_default())?;
+            // A user name without a domain is taken at the URL's host (`imap://ann@x.test/`
+            // for ann@x.test); a full address is used as it is.
+            let host = host.split(':').next().unwrap_or_default();
+            out.user = Some(if user.contains('@') || host.is_empty() { user } else { format!("{user}@{host}") });
         }
         &rest[slash..]
     } else {
@@ -124,6 +135,7 @@ mod tests {
         assert_eq!(u.partial, Some((5, Some(10))));
         let u = parse("imap://ann%40x.test;AUTH=*@mail.x.test/Sent%20Items/2026/;uid=12").unwrap();
         assert_eq!((u.user.as_deref(), u.mailbox.as_str(), u.uid), (Some("ann@x.test"), "Sent Items/2026", 12));
+        assert_eq!(parse("imap://ann@x.test:993/INBOX/;UID=1").unwrap().user.as_deref(), Some("ann@x.test"));
         assert_eq!(parse("/INBOX/;UID=0"), None);
         assert_eq!(parse("/INBOX;FOO=1/;UID=2"), None);
         assert_eq!(parse("INBOX/;UID=2"), None);
