@@ -9,6 +9,13 @@ cd "$ROOT"
 source tests/desktop/lib.sh   # ensure_packages, log, DESKTOP_PACKAGES
 # swaks (+ Net::SSLeay for its TLS) and python3 are the SMTP tests' clients.
 DESKTOP_PACKAGES+=(knot chromium swaks libnet-ssleay-perl python3 isync fetchmail)
+# Outbound delivery's tests: Postfix's smtp-sink as the remote, dkimpy (Debian's python3) to
+# verify DKIM signatures. Postfix itself stays unconfigured and stopped.
+DESKTOP_PACKAGES+=(postfix python3-dkim)
+if ! dpkg-query -W -f='${Status}' postfix 2>/dev/null | grep -q "install ok installed"; then
+  preseed_sudo=""; [ "$(id -u)" -eq 0 ] || preseed_sudo="sudo"
+  echo "postfix postfix/main_mailer_type select No configuration" | $preseed_sudo debconf-set-selections
+fi
 export POSTDESK_BIN=${CARGO_TARGET_DIR:-$ROOT/target}/debug/postdesk
 
 log "Debian packages"

@@ -5,7 +5,7 @@
 //!
 //! Invariants:
 //! * a message enters the queue in the same transaction as its local copies and its
-//!   delivery key ([`Engine::deliver_batch`] calls [`enqueue`]), so what the spool hands
+//!   delivery key (`Engine::deliver_batch` calls `sql::queue::enqueue`), so what the spool hands
 //!   over is recorded wholly or not at all, and a repeated hand-over queues nothing twice;
 //! * its bytes are a blob of the mail store, kept while the row exists (`blob_used` counts
 //!   queue rows), collected when a finished message is pruned;
@@ -16,32 +16,9 @@ use std::sync::Arc;
 use postdesk_contract::outbound::{DkimSigningKey, OutboundEnvelope, OutboundJob, RecipientResult, Transport};
 
 use crate::error::{Error, Result};
-use crate::sql::{self, Conn};
+use crate::sql;
 use crate::store::{BlobStore, blocking};
 use crate::{Engine, validate};
-
-/// Queues the outbound part of a message in the caller's write transaction (the blob is
-/// written). A key queued before adds nothing.
-pub(crate) async fn enqueue(
-    conn: &mut Conn,
-    key: &str,
-    blob_hash: &str,
-    envelope: &OutboundEnvelope,
-    size: usize,
-    now: i64,
-) -> Result<()> {
-    if envelope.recipients.is_empty() {
-        return Ok(());
-    }
-    let Some(id) = sql::queue::insert_message(&mut *conn, key, blob_hash, &envelope.sender, size as i64, now).await?
-    else {
-        return Ok(());
-    };
-    for rcpt in &envelope.recipients {
-        sql::queue::insert_recipient(&mut *conn, id, rcpt, now).await?;
-    }
-    Ok(())
-}
 
 fn unix_now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
@@ -141,7 +118,7 @@ impl Engine {
         // Under the write lock no collector can remove the blob; bring it back if one did.
         let (store, h, b) = (self.blobs.clone(), hash.clone(), raw.clone());
         blocking(move || if store.exists(&h)? { Ok(()) } else { store.write(&h, &b) }).await?;
-        enqueue(&mut tx, key, &hash, &envelope, raw.len(), unix_now()).await?;
+        sql::queue::enqueue(&mut tx, key, &hash, &envelope, raw.len(), unix_now()).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -303,7 +303,7 @@ impl Engine {
             }
             if let (Some(outbound), false) = (&m.outbound, m.raw.is_empty()) {
                 let now = time::OffsetDateTime::now_utc().unix_timestamp();
-                crate::queue::enqueue(&mut tx, &m.key, &hashes[i], outbound, m.raw.len(), now).await?;
+                sql::queue::enqueue(&mut tx, &m.key, &hashes[i], outbound, m.raw.len(), now).await?;
             }
             sql::store::record_key(&mut tx, &m.key, super::now()).await?;
             outcomes.push(outcome);

@@ -17,16 +17,20 @@
 //! they are now), and a group's or alias's mailboxes are filtered through the policy
 //! decision (each receiving account's external-receive restriction). A mailbox that cannot
 //! take the message (full, disabled since) is logged and counted; there are no bounces
-//! yet. Recipients outside our domains (submission to the world) wait in the spool for the
-//! outbound relay, which is not built: their messages are not finished.
+//! for local refusals yet. Recipients outside our domains (submission to the world, and
+//! an alias's external targets) go to the outbound queue in the same `deliver_batch`
+//! transaction, under the same key ([`KeyedMessage::outbound`]); only then is the spool
+//! entry finished, so a message answered 250 is in a mailbox or the queue, never lost.
+//! Mail to our own domains never enters the queue.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use postdesk_contract::ErrorCode;
 use postdesk_contract::mail::{KeyedMessage, MailBackend};
+use postdesk_contract::outbound::OutboundEnvelope;
 use postdesk_contract::policy::{ClientProtocol, Envelope};
 use postdesk_smtp::{FileSpool, QueueId};
 
@@ -56,7 +60,7 @@ pub struct DeliveryStats {
     pub refused: u64,
     /// Spooled messages that were delivered before (a redelivery after a restart).
     pub already_delivered: u64,
-    /// Messages kept in the spool for recipients outside our domains (no outbound relay yet).
+    /// Messages handed to the outbound queue (recipients outside our domains) since start.
     pub awaiting_relay: u64,
     /// Delivery passes that failed and were retried.
     pub retries: u64,
@@ -91,10 +95,15 @@ pub fn key(id: QueueId) -> String {
 }
 
 /// Runs until `stop`, then makes one last pass over what is spooled.
-pub(crate) async fn run(lookups: Lookups, spool: Arc<FileSpool>, stats: Arc<Stats>, stop: CancellationToken) {
+pub(crate) async fn run(
+    lookups: Lookups,
+    spool: Arc<FileSpool>,
+    stats: Arc<Stats>,
+    outbound: Arc<tokio::sync::Notify>,
+    stop: CancellationToken,
+) {
     let backend = lookups.backend().clone();
     let committed = spool.committed();
-    let mut awaiting_relay: HashSet<QueueId> = HashSet::new();
     let forget = |backend: Arc<dyn MailBackend>| async move {
         let before = time::OffsetDateTime::now_utc() - KEEP_KEYS;
         if let Err(e) = backend.forget_delivery_keys(before).await {
@@ -105,7 +114,7 @@ pub(crate) async fn run(lookups: Lookups, spool: Arc<FileSpool>, stats: Arc<Stat
     let mut last_prune = tokio::time::Instant::now();
     loop {
         let stopping = stop.is_cancelled();
-        let failed = match pass(&lookups, &spool, &stats, &mut awaiting_relay).await {
+        let failed = match pass(&lookups, &spool, &stats, &outbound).await {
             Ok(()) => false,
             Err(e) => {
                 stats.retries.fetch_add(1, Ordering::Relaxed);
@@ -113,7 +122,6 @@ pub(crate) async fn run(lookups: Lookups, spool: Arc<FileSpool>, stats: Arc<Stat
                 true
             }
         };
-        stats.awaiting_relay.store(awaiting_relay.len() as u64, Ordering::Relaxed);
         if stopping {
             break;
         }
@@ -129,14 +137,14 @@ pub(crate) async fn run(lookups: Lookups, spool: Arc<FileSpool>, stats: Arc<Stat
     }
 }
 
-/// Delivers everything spooled and not waiting for the relay.
+/// Delivers everything spooled; wakes the outbound workers when something was queued.
 async fn pass(
     lookups: &Lookups,
     spool: &Arc<FileSpool>,
     stats: &Stats,
-    awaiting_relay: &mut HashSet<QueueId>,
+    outbound: &tokio::sync::Notify,
 ) -> postdesk_contract::Result<()> {
-    let pending: Vec<QueueId> = spool.ids().into_iter().filter(|id| !awaiting_relay.contains(id)).collect();
+    let pending: Vec<QueueId> = spool.ids();
     for chunk in pending.chunks(BATCH) {
         let mut batch = Vec::with_capacity(chunk.len());
         let mut done = Vec::with_capacity(chunk.len());
@@ -157,17 +165,20 @@ async fn pass(
                 }
             };
             let (mailboxes, external) = receivers(lookups, &message.envelope).await?;
-            if external {
-                awaiting_relay.insert(id);
-            } else {
-                done.push(id);
-            }
+            done.push(id);
+            let outbound = (!external.is_empty())
+                .then(|| OutboundEnvelope { sender: message.envelope.mail_from.clone(), recipients: external });
             // Mail the inbound checks flagged (DMARC or SPF fail, as the admin chose) goes
             // to Junk; its Authentication-Results header says why.
             let folder = message.envelope.junk.as_ref().map(|_| "Junk".to_string());
-            batch.push(KeyedMessage { key: key(id), mailboxes, raw: message.message, folder });
+            batch.push(KeyedMessage { key: key(id), mailboxes, raw: message.message, folder, outbound });
         }
+        let queued = batch.iter().filter(|m| m.outbound.is_some()).count() as u64;
         let outcomes = lookups.backend().deliver_batch(batch).await?;
+        if queued > 0 {
+            stats.awaiting_relay.fetch_add(queued, Ordering::Relaxed);
+            outbound.notify_one();
+        }
         for outcome in outcomes {
             stats.messages.fetch_add(1, Ordering::Relaxed);
             if outcome.already {
@@ -185,20 +196,20 @@ async fn pass(
     Ok(())
 }
 
-/// The mailboxes a spooled message goes to, and whether some recipient is outside our
-/// domains (or an alias sends a copy outside): that part waits for the outbound relay.
+/// The mailboxes a spooled message goes to, and the addresses outside our domains it goes
+/// to (recipients of other domains, an alias's external targets): the outbound queue's.
 async fn receivers(
     lookups: &Lookups,
     envelope: &postdesk_smtp::Envelope,
-) -> postdesk_contract::Result<(Vec<String>, bool)> {
+) -> postdesk_contract::Result<(Vec<String>, Vec<String>)> {
     let mut mailboxes = BTreeSet::new();
-    let mut external = false;
+    let mut external = BTreeSet::new();
     let protocol =
         if envelope.account.is_some() || envelope.listener != "mx" { ClientProtocol::Smtp } else { ClientProtocol::Mx };
     for rcpt in &envelope.recipients {
         let domain = rcpt.rsplit_once('@').map_or("", |(_, d)| d);
         if !lookups.is_local_domain(domain).await? {
-            external = true;
+            external.insert(canonical(rcpt));
             continue;
         }
         let resolution = match lookups.resolve_recipient(rcpt).await {
@@ -209,7 +220,13 @@ async fn receivers(
             }
             Err(e) => return Err(e),
         };
-        external |= !resolution.external.is_empty();
+        for target in &resolution.external {
+            let domain = target.rsplit_once('@').map_or("", |(_, d)| d);
+            // Never out again what comes back to us.
+            if !lookups.is_local_domain(domain).await? {
+                external.insert(canonical(target));
+            }
+        }
         // Each mailbox of a group or alias decides for itself (its receive restriction).
         let asked = Envelope {
             sender: envelope.mail_from.clone(),
@@ -235,5 +252,13 @@ async fn receivers(
             Err(e) => return Err(e),
         }
     }
-    Ok((mailboxes.into_iter().collect(), external))
+    Ok((mailboxes.into_iter().collect(), external.into_iter().collect()))
+}
+
+/// An address with its domain in lower case (the local part is the remote's business).
+fn canonical(address: &str) -> String {
+    match address.rsplit_once('@') {
+        Some((local, domain)) => format!("{local}@{}", domain.to_ascii_lowercase()),
+        None => address.to_string(),
+    }
 }

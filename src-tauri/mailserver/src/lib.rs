@@ -15,6 +15,8 @@
 //!   its group-committed fdatasync); [`delivery`] moves spooled messages into the
 //!   recipients' INBOXes with `MailStore::deliver_batch`, idempotent per queue id, and then
 //!   lets the spool drop them.
+//! * [`outbound`] — the durable outbound queue drained to the world: MX or transport
+//!   table routes, SMTP with opportunistic STARTTLS, DKIM signing, retries and DSNs.
 //! * [`live`] — the SMTP profile from the backend's stored settings and black/white list
 //!   rules (`ServiceHooks`), replaced in the running service after every stored change (no
 //!   restart), and the monitor that gives the backend the live status (`get_smtp_status`).
@@ -29,12 +31,14 @@ pub mod delivery;
 mod directory;
 pub mod live;
 mod lookups;
+pub mod outbound;
 mod policy;
 mod server;
 
 pub use delivery::DeliveryStats;
 pub use directory::BackendDirectory;
 pub use lookups::Lookups;
+pub use outbound::{OutboundOptions, OutboundStats};
 pub use policy::BackendPolicy;
 /// The IMAP service crate (listener kinds, options) for the binaries.
 pub use postdesk_imap as imap;

@@ -16,6 +16,7 @@ use postdesk_smtp::{
 use tokio_util::sync::CancellationToken;
 
 use crate::delivery::{self, DeliveryStats, Stats};
+use crate::outbound::{self, OutboundOptions, OutboundStats};
 use crate::{BackendDirectory, BackendPolicy, Lookups, live};
 
 /// What to start.
@@ -44,6 +45,9 @@ pub struct MailServerOptions {
     pub imap_options: ImapOptions,
     /// POP3 listeners (STLS and implicit TLS), with the same certificate.
     pub pop3: Vec<(Pop3Listener, SocketAddr)>,
+    /// Outbound delivery (the queue's worker): MX port, retry schedule, limits, time-outs.
+    /// Its DNS is `dns_server`'s (or the system's).
+    pub outbound: OutboundOptions,
 }
 
 impl MailServerOptions {
@@ -70,6 +74,7 @@ impl MailServerOptions {
                 .into_iter()
                 .map(|k| (k, SocketAddr::new(ip, k.default_port())))
                 .collect(),
+            outbound: OutboundOptions::default(),
         }
     }
 }
@@ -88,6 +93,8 @@ pub struct MailServer {
     stats: Arc<Stats>,
     stop: CancellationToken,
     delivery: tokio::task::JoinHandle<()>,
+    outbound: tokio::task::JoinHandle<()>,
+    outbound_stats: Arc<outbound::Stats>,
     reloader: tokio::task::JoinHandle<()>,
     reloads: Arc<live::ReloadCounts>,
 }
@@ -174,7 +181,25 @@ impl MailServer {
         }
         let stats = Arc::new(Stats::default());
         let stop = CancellationToken::new();
-        let delivery = tokio::spawn(delivery::run(lookups, spool.clone(), stats.clone(), stop.clone()));
+        let wake_outbound = Arc::new(tokio::sync::Notify::new());
+        let delivery =
+            tokio::spawn(delivery::run(lookups, spool.clone(), stats.clone(), wake_outbound.clone(), stop.clone()));
+        let dns: Option<Arc<dyn postdesk_dns::DnsLookup>> = match options.dns_server {
+            Some(addr) => postdesk_dns::HickoryLookup::with_server(addr).map(|d| Arc::new(d) as _),
+            None => postdesk_dns::HickoryLookup::system().map(|d| Arc::new(d) as _),
+        }
+        .inspect_err(|e| tracing::warn!("no DNS for outbound delivery (only the transport table routes): {e}"))
+        .ok();
+        let outbound_stats = Arc::new(outbound::Stats::default());
+        let outbound = tokio::spawn(outbound::run(
+            backend.clone(),
+            dns,
+            options.outbound.clone(),
+            options.hostname.clone(),
+            outbound_stats.clone(),
+            wake_outbound,
+            stop.clone(),
+        ));
         let reloads = Arc::new(live::ReloadCounts::default());
         let reloader = live::spawn_reloader(
             backend.clone(),
@@ -206,6 +231,8 @@ impl MailServer {
             stats,
             stop,
             delivery,
+            outbound,
+            outbound_stats,
             reloader,
             reloads,
         })
@@ -246,6 +273,11 @@ impl MailServer {
         self.stats.snapshot()
     }
 
+    /// What outbound delivery has done.
+    pub fn outbound_stats(&self) -> OutboundStats {
+        self.outbound_stats.snapshot()
+    }
+
     /// Stops gracefully: no new connections, idle sessions get 421, sessions storing a
     /// message finish (up to `grace`); then the spool's writer finishes, and the delivery
     /// task makes one last pass (up to `grace` again; whatever is left is delivered at the
@@ -263,6 +295,7 @@ impl MailServer {
             tracing::warn!("delivery still running after {grace:?}; the rest is delivered at the next start");
             delivery.abort();
         }
+        let _ = self.outbound.await;
     }
 }
 

@@ -4,7 +4,29 @@
 
 use super::Conn;
 use crate::Result;
-use postdesk_contract::outbound::{OutboundRecipient, RecipientResult, Transport};
+use postdesk_contract::outbound::{OutboundEnvelope, OutboundRecipient, RecipientResult, Transport};
+
+/// Queues the outbound part of a message in the caller's write transaction (the blob is
+/// written). A key queued before adds nothing.
+pub(crate) async fn enqueue(
+    conn: &mut Conn,
+    key: &str,
+    blob_hash: &str,
+    envelope: &OutboundEnvelope,
+    size: usize,
+    now: i64,
+) -> Result<()> {
+    if envelope.recipients.is_empty() {
+        return Ok(());
+    }
+    let Some(id) = insert_message(&mut *conn, key, blob_hash, &envelope.sender, size as i64, now).await? else {
+        return Ok(());
+    };
+    for rcpt in &envelope.recipients {
+        insert_recipient(&mut *conn, id, rcpt, now).await?;
+    }
+    Ok(())
+}
 
 /// Inserts a message unless its key is queued already; its id, or `None` for a known key.
 pub(crate) async fn insert_message(

@@ -1,0 +1,419 @@
+//! Outbound delivery: drains the backend's durable queue
+//! ([`OutboundQueue`](postdesk_contract::mail::OutboundQueue)) to the rest of the world.
+//!
+//! A worker leases due messages (several workers or nodes never send one message at
+//! once; a dead one's messages are taken over when its lease runs out), signs each once
+//! with its author domain's DKIM key ([`dkim`]), and sends every recipient domain's share
+//! in one transaction ([`client`]) to the first host of its [`route`] that answers — the
+//! transport table, else MX in preference order, the implicit MX, never a null MX — at
+//! most [`OutboundOptions::per_destination`] transactions per domain at once. Each
+//! recipient's outcome is then recorded: delivered, bounced (5xx, null MX, no such domain,
+//! or past the give-up time), or deferred to the next time of the schedule
+//! ([`RetryPolicy`]). Bounces and delay notices go to the sender as RFC 3464 DSNs
+//! ([`dsn`]) — into the sender's mailbox when the sender is ours, else queued with the
+//! null sender — and never to the null sender (a DSN never causes a DSN).
+//!
+//! At least once: a recipient is recorded after the remote's reply; a crash between that
+//! reply and the record sends it again when the lease runs out.
+
+pub mod client;
+pub mod dkim;
+pub mod dsn;
+pub mod route;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use postdesk_contract::mail::{KeyedMessage, MailBackend};
+use postdesk_contract::outbound::{
+    OutboundEnvelope, OutboundJob, OutboundRecipient, RecipientResult, RecipientStatus, RetryPolicy, Transport,
+    dsn_allowed,
+};
+use postdesk_dns::DnsLookup;
+use serde::Serialize;
+use tokio::sync::{Notify, Semaphore};
+use tokio_util::sync::CancellationToken;
+
+use client::{Outcome, SessionError, Timeouts, Transaction};
+use route::Route;
+
+/// How outbound delivery behaves.
+#[derive(Clone)]
+pub struct OutboundOptions {
+    /// The port of MX hosts (25; tests point it elsewhere).
+    pub mx_port: u16,
+    /// When to retry, give up, send a delay notice.
+    pub retry: RetryPolicy,
+    /// Session time-outs.
+    pub timeouts: Timeouts,
+    /// Transactions to one recipient domain at once, at most.
+    pub per_destination: usize,
+    /// Messages in flight at once, at most.
+    pub concurrency: usize,
+    /// How long a claimed message is ours before another worker may take it over.
+    pub lease_secs: i64,
+    /// How often to look for due retries without a signal.
+    pub poll: Duration,
+    /// This node's name in leases (a restarted node releases its previous leases).
+    pub node: String,
+}
+
+impl std::fmt::Debug for OutboundOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboundOptions")
+            .field("mx_port", &self.mx_port)
+            .field("retry", &self.retry)
+            .field("per_destination", &self.per_destination)
+            .field("concurrency", &self.concurrency)
+            .field("lease_secs", &self.lease_secs)
+            .field("node", &self.node)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for OutboundOptions {
+    fn default() -> Self {
+        let node = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "node".into());
+        OutboundOptions {
+            mx_port: 25,
+            retry: RetryPolicy::default(),
+            timeouts: Timeouts::default(),
+            per_destination: 4,
+            concurrency: 64,
+            lease_secs: 600,
+            poll: Duration::from_secs(15),
+            node,
+        }
+    }
+}
+
+/// What outbound delivery has done since start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct OutboundStats {
+    /// Recipients the remote accepted.
+    pub delivered: u64,
+    /// Recipients deferred (a temporary failure).
+    pub deferred: u64,
+    /// Recipients bounced.
+    pub bounced: u64,
+    /// DSNs sent (bounces and delay notices).
+    pub dsns: u64,
+    /// Transactions attempted.
+    pub transactions: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    delivered: AtomicU64,
+    deferred: AtomicU64,
+    bounced: AtomicU64,
+    dsns: AtomicU64,
+    transactions: AtomicU64,
+}
+
+impl Stats {
+    pub(crate) fn snapshot(&self) -> OutboundStats {
+        OutboundStats {
+            delivered: self.delivered.load(Ordering::Relaxed),
+            deferred: self.deferred.load(Ordering::Relaxed),
+            bounced: self.bounced.load(Ordering::Relaxed),
+            dsns: self.dsns.load(Ordering::Relaxed),
+            transactions: self.transactions.load(Ordering::Relaxed),
+        }
+    }
+}
+
+struct Worker {
+    backend: Arc<dyn MailBackend>,
+    dns: Option<Arc<dyn DnsLookup>>,
+    options: OutboundOptions,
+    hostname: Option<String>,
+    owner: String,
+    stats: Arc<Stats>,
+    destinations: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Runs until `stop`: claims due messages whenever `wake` is signalled (something was
+/// queued), a delivery finished, or `poll` passed.
+pub(crate) async fn run(
+    backend: Arc<dyn MailBackend>,
+    dns: Option<Arc<dyn DnsLookup>>,
+    options: OutboundOptions,
+    hostname: Option<String>,
+    stats: Arc<Stats>,
+    wake: Arc<Notify>,
+    stop: CancellationToken,
+) {
+    let owner = format!("{}:{}", options.node, std::process::id());
+    match backend.release_outbound_leases(&options.node).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!("took back {n} outbound messages leased by this node's previous run"),
+        Err(e) => tracing::warn!("cannot release this node's old leases: {}", e.message),
+    }
+    let poll = options.poll;
+    let slots = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    let worker =
+        Arc::new(Worker { backend, dns, options, hostname, owner, stats, destinations: Mutex::new(HashMap::new()) });
+    let finished = Arc::new(Notify::new());
+    let mut tasks = tokio::task::JoinSet::new();
+    loop {
+        if stop.is_cancelled() {
+            break;
+        }
+        while tasks.try_join_next().is_some() {}
+        let free = slots.available_permits();
+        let mut claimed = 0;
+        if free > 0 {
+            match worker.backend.claim_outbound(&worker.owner, unix_now(), worker.options.lease_secs, free).await {
+                Ok(jobs) => {
+                    claimed = jobs.len();
+                    for job in jobs {
+                        let Ok(permit) = slots.clone().acquire_owned().await else { break };
+                        let (w, finished) = (worker.clone(), finished.clone());
+                        tasks.spawn(async move {
+                            w.process(job).await;
+                            drop(permit);
+                            finished.notify_one();
+                        });
+                    }
+                }
+                Err(e) => tracing::warn!("cannot read the outbound queue: {}", e.message),
+            }
+        }
+        if free > 0 && claimed == free {
+            continue;
+        }
+        tokio::select! {
+            _ = wake.notified() => {}
+            _ = finished.notified() => {}
+            _ = tokio::time::sleep(poll) => {}
+            _ = stop.cancelled() => {}
+        }
+    }
+    // In-flight transactions get a moment; what is cut off is retried when its lease ends.
+    let _ = tokio::time::timeout(Duration::from_secs(5), async { while tasks.join_next().await.is_some() {} }).await;
+}
+
+impl Worker {
+    async fn helo(&self) -> String {
+        if let Some(h) = &self.hostname {
+            return h.clone();
+        }
+        match self.backend.smtp_config().await {
+            Ok(c) => c.settings.hostname,
+            Err(_) => "localhost".into(),
+        }
+    }
+
+    fn destination(&self, domain: &str) -> Arc<Semaphore> {
+        let mut map = self.destinations.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(domain.to_string())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.options.per_destination.max(1))))
+            .clone()
+    }
+
+    async fn process(&self, job: OutboundJob) {
+        let helo = self.helo().await;
+        let message = self.sign(&job).await;
+        let transports = match self.backend.outbound_transports().await {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(id = job.id, "cannot read the transport table: {}", e.message);
+                let _ = self.backend.report_outbound(&self.owner, job.id, unix_now(), Vec::new()).await;
+                return;
+            }
+        };
+        let mut by_domain: BTreeMap<String, Vec<OutboundRecipient>> = BTreeMap::new();
+        for r in &job.recipients {
+            let domain = r.address.rsplit_once('@').map_or("", |(_, d)| d).to_ascii_lowercase();
+            by_domain.entry(domain).or_default().push(r.clone());
+        }
+        let attempts = by_domain.iter().map(|(domain, rcpts)| {
+            let (helo, message, transports, sender) = (&helo, &message, &transports, &job.sender);
+            async move {
+                let semaphore = self.destination(domain);
+                let _turn = semaphore.acquire().await;
+                let addresses: Vec<String> = rcpts.iter().map(|r| r.address.clone()).collect();
+                let t = Transaction { helo, sender, recipients: &addresses, message };
+                let (outcomes, remote) = self.attempt(domain, transports, &t).await;
+                rcpts.iter().cloned().zip(outcomes).map(|(r, o)| (r, o, remote.clone())).collect::<Vec<_>>()
+            }
+        });
+        let outcomes: Vec<_> = futures_flatten(futures::future::join_all(attempts).await);
+        self.record(&job, outcomes).await;
+    }
+
+    /// The message as it goes out: with a `DKIM-Signature` when its author domain (or the
+    /// sender's) has an active key.
+    async fn sign(&self, job: &OutboundJob) -> Vec<u8> {
+        let sender_domain = job.sender.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase());
+        for domain in dkim::author_domain(&job.raw).into_iter().chain(sender_domain) {
+            match self.backend.dkim_signing_key(&domain).await {
+                Ok(Some(key)) => match dkim::signature(&key, &job.raw) {
+                    Ok(header) => {
+                        let mut out = header.into_bytes();
+                        out.extend_from_slice(&job.raw);
+                        return out;
+                    }
+                    Err(e) => tracing::warn!(id = job.id, %domain, "cannot DKIM-sign: {e}"),
+                },
+                Ok(None) => continue,
+                Err(e) => tracing::warn!(id = job.id, %domain, "cannot read the DKIM key: {}", e.message),
+            }
+        }
+        job.raw.clone()
+    }
+
+    /// One attempt for one domain's recipients: an outcome each, and the host that gave it.
+    async fn attempt(
+        &self,
+        domain: &str,
+        transports: &[Transport],
+        t: &Transaction<'_>,
+    ) -> (Vec<Outcome>, Option<String>) {
+        let n = t.recipients.len();
+        let every = |o: Outcome| (vec![o; n], None);
+        let Some(dns) = self.dns.as_deref() else {
+            return every(Outcome::Temporary("451 4.4.3 no DNS resolver".into()));
+        };
+        let hosts = match route::route(dns, transports, domain, self.options.mx_port).await {
+            Route::NullMx => {
+                return every(Outcome::Permanent(format!("556 5.1.10 {domain} accepts no mail (null MX, RFC 7505)")));
+            }
+            Route::NoSuchDomain => {
+                return every(Outcome::Permanent(format!("550 5.1.2 {domain} has no mail server (no MX, no address)")));
+            }
+            Route::Unavailable(e) => return every(Outcome::Temporary(format!("451 4.4.3 DNS lookup failed: {e}"))),
+            Route::Hosts(hosts) => hosts,
+        };
+        let mut last = String::from("no address");
+        for (host, port) in hosts {
+            let addrs = match route::addresses(dns, &host, port).await {
+                Ok(a) => a,
+                Err(e) => {
+                    last = format!("{host}: {e}");
+                    continue;
+                }
+            };
+            for addr in addrs {
+                self.stats.transactions.fetch_add(1, Ordering::Relaxed);
+                let mut result = client::deliver(addr, &host, t, self.options.timeouts, true).await;
+                if let Err(SessionError::Tls(e)) = &result {
+                    // Opportunistic TLS: a failed handshake falls back to plain text (RFC 7435).
+                    tracing::info!(%host, %addr, "STARTTLS failed, sending without TLS: {e}");
+                    result = client::deliver(addr, &host, t, self.options.timeouts, false).await;
+                }
+                match result {
+                    Ok(outcomes) => return (outcomes, Some(host)),
+                    Err(e) => last = format!("{host}[{addr}]: {e}"),
+                }
+            }
+        }
+        every(Outcome::Temporary(format!("451 4.4.1 no mail server of {domain} answered ({last})")))
+    }
+
+    /// Records every outcome, sending the DSNs first (so a crash between the two sends a
+    /// DSN again under the same key, which stores nothing twice, rather than none).
+    async fn record(&self, job: &OutboundJob, outcomes: Vec<(OutboundRecipient, Outcome, Option<String>)>) {
+        let now = unix_now();
+        let policy = &self.options.retry;
+        let mut results = Vec::new();
+        let mut bounced = Vec::new();
+        let mut delayed = Vec::new();
+        for (r, outcome, remote) in outcomes {
+            let (status, reply, next) = match outcome {
+                Outcome::Delivered(reply) => (RecipientStatus::Delivered, reply, None),
+                Outcome::Permanent(reply) => (RecipientStatus::Bounced, reply, None),
+                Outcome::Temporary(reply) => match policy.next_attempt(job.created_at, now, r.attempts + 1) {
+                    Some(next) => (RecipientStatus::Deferred, reply, Some(next)),
+                    None => {
+                        let days = policy.give_up_secs / 86_400;
+                        (RecipientStatus::Bounced, format!("{reply} (given up after {days} days)"), None)
+                    }
+                },
+            };
+            let reported = dsn::Reported { recipient: r.address.clone(), reply: reply.clone(), remote };
+            let mut notified = false;
+            match status {
+                RecipientStatus::Delivered => {
+                    self.stats.delivered.fetch_add(1, Ordering::Relaxed);
+                }
+                RecipientStatus::Bounced => {
+                    self.stats.bounced.fetch_add(1, Ordering::Relaxed);
+                    bounced.push((r.id, reported));
+                }
+                _ => {
+                    self.stats.deferred.fetch_add(1, Ordering::Relaxed);
+                    if !r.delay_notified && policy.delay_notice_due(job.created_at, now) {
+                        notified = true;
+                        delayed.push((r.id, reported));
+                    }
+                }
+            }
+            tracing::info!(id = job.id, rcpt = %r.address, status = status.name(), %reply, "outbound attempt");
+            results.push(RecipientResult { id: r.id, status, reply, next_attempt: next, delay_notified: notified });
+        }
+        for (action, list) in [(dsn::Action::Failed, bounced), (dsn::Action::Delayed, delayed)] {
+            if list.is_empty() {
+                continue;
+            }
+            if let Err(e) = self.notify_sender(job, action, list).await {
+                tracing::warn!(id = job.id, "cannot send a DSN, trying again later: {}", e.message);
+                return; // the lease runs out and the attempt is made again
+            }
+        }
+        if let Err(e) = self.backend.report_outbound(&self.owner, job.id, now, results).await {
+            tracing::warn!(id = job.id, "cannot record an outbound attempt: {}", e.message);
+        }
+    }
+
+    /// Sends a DSN about `list` to the job's sender: into the sender's own mailbox when the
+    /// sender is ours, else queued with the null sender. Never to the null sender.
+    async fn notify_sender(
+        &self,
+        job: &OutboundJob,
+        action: dsn::Action,
+        list: Vec<(i64, dsn::Reported)>,
+    ) -> postdesk_contract::Result<()> {
+        if !dsn_allowed(&job.sender) {
+            return Ok(());
+        }
+        let ids: Vec<String> = list.iter().map(|(id, _)| id.to_string()).collect();
+        let kind = if action == dsn::Action::Failed { "failed" } else { "delayed" };
+        let key = format!("dsn:{}:{kind}:{}", job.id, ids.join(","));
+        let reported: Vec<dsn::Reported> = list.into_iter().map(|(_, r)| r).collect();
+        let helo = self.helo().await;
+        let raw = dsn::build(&helo, &job.sender, action, &reported, &job.raw);
+        let domain = job.sender.rsplit_once('@').map_or("", |(_, d)| d);
+        if self.backend.is_local_domain(domain).await? {
+            let mailboxes = match self.backend.resolve_recipient(&job.sender).await {
+                Ok(r) => r.mailboxes,
+                Err(e) => {
+                    tracing::warn!(id = job.id, sender = %job.sender, "DSN not delivered, the sender is gone: {}", e.message);
+                    return Ok(());
+                }
+            };
+            let message = KeyedMessage { key, mailboxes, raw, folder: None, outbound: None };
+            self.backend.deliver_batch(vec![message]).await?;
+        } else {
+            let envelope = OutboundEnvelope { sender: String::new(), recipients: vec![job.sender.clone()] };
+            self.backend.queue_outbound(&key, envelope, raw).await?;
+        }
+        self.stats.dsns.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+fn futures_flatten<T>(v: Vec<Vec<T>>) -> Vec<T> {
+    v.into_iter().flatten().collect()
+}

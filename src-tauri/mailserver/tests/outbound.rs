@@ -1,0 +1,340 @@
+//! Outbound delivery end to end, with real servers on loopback and nothing mocked at the
+//! SMTP level: a user submits with swaks; the mail server queues the external recipients
+//! and delivers them to Postfix's `smtp-sink` (routed there by the transport table), or to
+//! a second Postdesk mail server. The sink answers 250, 4xx (`-r`) or 5xx (`-f`); a silent
+//! listener stands for a remote that hangs. DKIM signatures are checked by dkimpy.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use postdesk_contract::Backend;
+use postdesk_contract::api::*;
+use postdesk_contract::mail::MailStore;
+
+use postdesk_contract::outbound::{OutboundEnvelope, Transport};
+use postdesk_engine::Engine;
+use postdesk_mailserver::smtp::ListenerKind;
+use postdesk_mailserver::{MailServer, MailServerOptions, OutboundStats};
+
+const PASSWORD: &str = "Correct horse 1";
+const ANN: &str = "ann@example.com";
+const BOB: &str = "bob@example.com";
+
+/// Postfix's smtp-sink on a free loopback port, dumping each transaction to a file.
+struct Sink {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Sink {
+    fn start(extra: &[&str]) -> Sink {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        Sink::on(port, extra)
+    }
+
+    fn on(port: u16, extra: &[&str]) -> Sink {
+        let dir = tempfile::tempdir().unwrap();
+        // smtp-sink drops root for `nobody`, who must write the dumps.
+        std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+        let template = dir.path().join("m%s.");
+        let mut child = Command::new("smtp-sink")
+            .args(["-u", "nobody", "-d"])
+            .arg(&template)
+            .args(extra)
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("64")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("smtp-sink (Debian package postfix) must be installed");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Sink { child, port, dir };
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("smtp-sink did not start on {port}");
+    }
+
+    /// The dumped transactions (envelope lines, then the message).
+    fn dumps(&self) -> Vec<String> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        files.iter().map(|f| std::fs::read_to_string(f).unwrap()).collect()
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn organisation(dir: &Path) -> Engine {
+    let engine = Engine::open(dir).await.unwrap();
+    let b = engine.local_backend();
+    b.create_domain(CreateDomain { domain: "example.com".into(), limits: None, group: None }).await.unwrap();
+    for address in [ANN, BOB] {
+        let account =
+            CreateAccount { address: address.into(), password: Some(Password(PASSWORD.into())), ..Default::default() };
+        b.create_account(account).await.unwrap();
+    }
+    engine
+}
+
+fn options(dir: &Path) -> MailServerOptions {
+    let any = SocketAddr::from(([127, 0, 0, 1], 0));
+    let mut options = MailServerOptions::defaults(dir);
+    options.hostname = Some("mail.example.com".into());
+    options.listeners = vec![(ListenerKind::Submission, any)];
+    options.imap = Vec::new();
+    options.pop3 = Vec::new();
+    // No DNS server answers here: routes come from the transport table.
+    options.dns_server = Some(SocketAddr::from(([127, 0, 0, 1], 9)));
+    options.outbound.poll = Duration::from_millis(200);
+    options.outbound.retry.first_retry_secs = 1;
+    options.outbound.retry.max_retry_secs = 1;
+    options.outbound.timeouts.command = Duration::from_secs(2);
+    options.outbound.timeouts.connect = Duration::from_secs(2);
+    options
+}
+
+fn submission(server: &MailServer) -> u16 {
+    server.bound().iter().find(|(k, _)| *k == ListenerKind::Submission).unwrap().1.port()
+}
+
+/// Submits a message as ann with swaks (STARTTLS, AUTH PLAIN).
+fn swaks(port: u16, to: &[&str], subject: &str) {
+    let out = Command::new("swaks")
+        .args(["--server", &format!("127.0.0.1:{port}"), "--tls", "--auth", "PLAIN"])
+        .args(["--auth-user", ANN, "--auth-password", PASSWORD, "--from", ANN, "--to", &to.join(",")])
+        .args(["--header", &format!("Subject: {subject}"), "--body", "The plan.\n.leading dot\nEnd."])
+        .output()
+        .expect("swaks must be installed");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("<-  250"), "swaks failed:\n{text}");
+}
+
+async fn wait_for(server: &MailServer, what: &str, done: impl Fn(&OutboundStats) -> bool) -> OutboundStats {
+    for _ in 0..300 {
+        let stats = server.outbound_stats();
+        if done(&stats) {
+            return stats;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{what}: {:?}", server.outbound_stats());
+}
+
+async fn inbox(engine: &Engine, account: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for m in engine.messages(account, "INBOX").await.unwrap() {
+        let raw = MailStore::message_bytes(engine, account, "INBOX", m.uid).await.unwrap();
+        out.push(String::from_utf8_lossy(&raw).into_owned());
+    }
+    out
+}
+
+async fn route(engine: &Engine, domain: &str, port: u16) {
+    engine.set_transport(Transport { domain: domain.into(), host: "127.0.0.1".into(), port }).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mail_to_other_domains_leaves_in_one_transaction_per_domain_and_local_copies_stay() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = organisation(dir.path()).await;
+    let sink = Sink::start(&[]);
+    route(&engine, "remote.test", sink.port).await;
+    let server = MailServer::start(Arc::new(engine.clone()), options(dir.path())).await.unwrap();
+
+    swaks(submission(&server), &["x@remote.test", "y@Remote.TEST", BOB], "outbound one");
+    let stats = wait_for(&server, "both remote recipients delivered", |s| s.delivered == 2).await;
+    assert_eq!((stats.transactions, stats.bounced, stats.deferred), (1, 0, 0), "{stats:?}");
+    let dumps = sink.dumps();
+    assert_eq!(dumps.len(), 1, "one transaction for the domain: {dumps:?}");
+    let dump = &dumps[0];
+    assert!(dump.contains("X-Rcpt-Args: <x@remote.test>") && dump.contains("X-Rcpt-Args: <y@remote.test>"), "{dump}");
+    // smtp-sink offers PIPELINING and 8BITMIME but not SIZE: no SIZE parameter.
+    assert!(dump.contains("X-Mail-Args: <ann@example.com>\n"), "{dump}");
+    assert!(dump.contains("X-Helo-Args: mail.example.com"), "{dump}");
+    assert!(dump.contains("Subject: outbound one") && dump.contains("\n.leading dot\n"), "dot-stuffing undone: {dump}");
+    assert!(!dump.contains("bob@example.com>"), "mail to our own domain never leaves: {dump}");
+    // The local recipient has it; the spool let it go.
+    assert_eq!(inbox(&engine, BOB).await.len(), 1);
+    assert_eq!(server.delivery_stats().awaiting_relay, 1);
+    server.shutdown(Duration::from_secs(5)).await;
+    engine.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_permanent_refusal_bounces_with_an_rfc3464_report_in_the_senders_inbox_and_never_loops() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = organisation(dir.path()).await;
+    let sink = Sink::start(&["-f", "RCPT"]);
+    route(&engine, "remote.test", sink.port).await;
+    let server = MailServer::start(Arc::new(engine.clone()), options(dir.path())).await.unwrap();
+
+    swaks(submission(&server), &["x@remote.test"], "refused one");
+    wait_for(&server, "the recipient bounced and the DSN went", |s| s.bounced == 1 && s.dsns == 1).await;
+    let ann = inbox(&engine, ANN).await;
+    assert_eq!(ann.len(), 1, "one DSN: {ann:?}");
+    let dsn = &ann[0];
+    assert!(dsn.contains("multipart/report") && dsn.contains("report-type=\"delivery-status\""), "{dsn}");
+    assert!(dsn.contains("Final-Recipient: rfc822; x@remote.test\r\nAction: failed\r\nStatus: 5.3.0"), "{dsn}");
+    assert!(dsn.contains("Diagnostic-Code: smtp; 500 5.3.0 Error: command failed"), "{dsn}");
+    assert!(dsn.contains("Remote-MTA: dns; 127.0.0.1") && dsn.contains("Subject: refused one"), "{dsn}");
+    assert!(dsn.contains("From: \"Mail Delivery System\" <MAILER-DAEMON@mail.example.com>"), "{dsn}");
+
+    // A bounce (null sender) that bounces again makes no DSN: no loop.
+    let envelope = OutboundEnvelope { sender: String::new(), recipients: vec!["z@remote.test".into()] };
+    engine.queue_outbound("dsn:test", envelope, b"Subject: a bounce\r\n\r\nx\r\n".to_vec()).await.unwrap();
+    wait_for(&server, "the null-sender message bounced", |s| s.bounced == 2).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(server.outbound_stats().dsns, 1);
+    assert_eq!(inbox(&engine, ANN).await.len(), 1);
+    server.shutdown(Duration::from_secs(5)).await;
+    engine.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_temporary_refusal_is_retried_until_delivered_with_one_delay_notice() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = organisation(dir.path()).await;
+    let soft = Sink::start(&["-r", "RCPT"]);
+    let port = soft.port;
+    route(&engine, "remote.test", port).await;
+    let mut options = options(dir.path());
+    options.outbound.retry.delay_notice_secs = Some(0);
+    let server = MailServer::start(Arc::new(engine.clone()), options).await.unwrap();
+
+    swaks(submission(&server), &["x@remote.test"], "later one");
+    wait_for(&server, "deferred twice", |s| s.deferred >= 2).await;
+    assert_eq!(server.outbound_stats().delivered, 0);
+    let notices = inbox(&engine, ANN).await;
+    assert_eq!(notices.len(), 1, "one delay notice however often it is deferred: {notices:?}");
+    assert!(notices[0].contains("Action: delayed") && notices[0].contains("Status: 4.3.0"), "{}", notices[0]);
+    // The remote accepts again: the next retry delivers.
+    drop(soft);
+    let sink = Sink::on(port, &[]);
+    wait_for(&server, "delivered at a retry", |s| s.delivered == 1).await;
+    assert_eq!(sink.dumps().len(), 1);
+    assert_eq!(server.outbound_stats().bounced, 0);
+    server.shutdown(Duration::from_secs(5)).await;
+    engine.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_remote_that_hangs_times_out_and_is_deferred() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = organisation(dir.path()).await;
+    // Accepts connections and never says a word.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((s, _)) = silent.accept().await {
+            open.push(s);
+        }
+    });
+    route(&engine, "remote.test", port).await;
+    let server = MailServer::start(Arc::new(engine.clone()), options(dir.path())).await.unwrap();
+    swaks(submission(&server), &["x@remote.test"], "hang one");
+    let stats = wait_for(&server, "deferred after the time-out", |s| s.deferred >= 1).await;
+    assert_eq!((stats.delivered, stats.bounced), (0, 0));
+    server.shutdown(Duration::from_secs(5)).await;
+    held.abort();
+    engine.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn outbound_mail_is_dkim_signed_with_the_domains_active_key_and_verifies() {
+    for algorithm in [postdesk_dns::DkimAlgorithm::Rsa2048, postdesk_dns::DkimAlgorithm::Ed25519] {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = organisation(dir.path()).await;
+        let key = engine
+            .local_backend()
+            .create_dkim_key(CreateDkimKey { domain: "example.com".into(), algorithm: Some(algorithm), selector: None })
+            .await
+            .unwrap();
+        let sink = Sink::start(&[]);
+        route(&engine, "remote.test", sink.port).await;
+        let server = MailServer::start(Arc::new(engine.clone()), options(dir.path())).await.unwrap();
+        swaks(submission(&server), &["x@remote.test"], "signed one");
+        wait_for(&server, "delivered", |s| s.delivered == 1).await;
+        let dump = sink.dumps().remove(0);
+        assert!(dump.contains("DKIM-Signature:") && dump.contains("d=example.com"), "{dump}");
+        // dkimpy verifies it against the record the DNS wizard publishes.
+        let record = key.record_value.clone();
+        let name = key.record_name.clone();
+        let script = format!(
+            "import sys, dkim\nmsg = sys.stdin.buffer.read().replace(b'\\r\\n', b'\\n').replace(b'\\n', b'\\r\\n')\n\
+             txt = {{{name:?}.encode() + b'.': {record:?}.encode()}}\n\
+             ok = dkim.verify(msg, dnsfunc=lambda n, timeout=5: txt.get(n if isinstance(n, bytes) else n.encode()))\n\
+             print('dkim=pass' if ok else 'dkim=fail')\n"
+        );
+        let mut child = Command::new("/usr/bin/python3")
+            .args(["-c", &script])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("Debian's python3 with python3-dkim");
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(dump.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(text.contains("dkim=pass"), "{algorithm:?}: {text}\n{dump}");
+        server.shutdown(Duration::from_secs(5)).await;
+        engine.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_postdesk_receives_it_over_starttls() {
+    let dir_b = tempfile::tempdir().unwrap();
+    let b = Engine::open(dir_b.path()).await.unwrap();
+    let backend = b.local_backend();
+    backend.create_domain(CreateDomain { domain: "example.net".into(), limits: None, group: None }).await.unwrap();
+    backend
+        .create_account(CreateAccount {
+            address: "zoe@example.net".into(),
+            password: Some(Password(PASSWORD.into())),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut options_b = options(dir_b.path());
+    options_b.hostname = Some("mx.example.net".into());
+    options_b.listeners = vec![(ListenerKind::Mx, SocketAddr::from(([127, 0, 0, 1], 0)))];
+    let server_b = MailServer::start(Arc::new(b.clone()), options_b).await.unwrap();
+    let mx_b = server_b.bound().iter().find(|(k, _)| *k == ListenerKind::Mx).unwrap().1.port();
+
+    let dir = tempfile::tempdir().unwrap();
+    let engine = organisation(dir.path()).await;
+    route(&engine, "example.net", mx_b).await;
+    let server = MailServer::start(Arc::new(engine.clone()), options(dir.path())).await.unwrap();
+    swaks(submission(&server), &["zoe@example.net"], "across");
+    wait_for(&server, "delivered to the second server", |s| s.delivered == 1).await;
+    let mut got = Vec::new();
+    for _ in 0..100 {
+        got = inbox(&b, "zoe@example.net").await;
+        if !got.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(got.len(), 1, "in the second server's INBOX");
+    assert!(got[0].contains("Subject: across"), "{}", got[0]);
+    // The receiving side says how it came: over TLS (STARTTLS was offered and used).
+    assert!(got[0].contains("with ESMTPS"), "{}", got[0]);
+    server.shutdown(Duration::from_secs(5)).await;
+    server_b.shutdown(Duration::from_secs(5)).await;
+    engine.close().await;
+    b.close().await;
+}
