@@ -327,9 +327,13 @@ async fn password_resets_unlock_and_are_not_undoable(h: Harness) {
         ..Default::default()
     };
     h.owner.create_account(p).await.unwrap();
+    // Her client is kept out after five wrong passwords, and an admin locks the account.
     for _ in 0..5 {
         h.engine.verify_login(smtp_login("eve@example.com", "wrong")).await.unwrap();
     }
+    let lock =
+        UpdateAccount { address: "eve@example.com".into(), status: Some(AccountStatus::Locked), ..Default::default() };
+    h.owner.update_account(lock).await.unwrap();
     let status = |a: &str| {
         let a = a.to_string();
         let b = h.owner.clone();
@@ -542,8 +546,12 @@ async fn lockout_threshold_is_a_domain_setting(h: Harness) {
     }
     assert_eq!(
         h.engine.verify_login(smtp_login("ann@example.com", "Right password 1")).await.unwrap(),
-        Login::Refused(LoginRefusal::Locked)
+        Login::Refused(LoginRefusal::WrongCredentials),
+        "the client that failed twice is kept out"
     );
+    let elsewhere =
+        LoginAttempt { client: [192, 0, 2, 80].into(), ..smtp_login("ann@example.com", "Right password 1") };
+    assert!(matches!(h.engine.verify_login(elsewhere).await.unwrap(), Login::Accepted { .. }));
 }
 
 async fn address_book_lists_visible_accounts_by_department(h: Harness) {

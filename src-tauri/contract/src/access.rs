@@ -17,6 +17,40 @@ pub fn admit(caller: &Caller, mutates: bool, operation: &str) -> Result<()> {
     Ok(())
 }
 
+/// Most items any list-valued field of an operation's parameters may hold (members,
+/// targets, addresses, accounts to create, …); fields with a smaller limit of their own
+/// check it where they are read.
+pub const MAX_LIST_ITEMS: usize = 10_000;
+
+/// Refuses parameters with a list longer than [`MAX_LIST_ITEMS`] anywhere in them, naming
+/// the field, before any backend work (and any per-item work) starts.
+pub fn admit_lists<P: serde::Serialize>(params: &P) -> Result<()> {
+    fn walk(value: &serde_json::Value, path: &mut Vec<String>) -> Result<()> {
+        match value {
+            serde_json::Value::Array(items) => {
+                if items.len() > MAX_LIST_ITEMS {
+                    let field = path.join(".");
+                    return Err(Error::limit_exceeded(format!(
+                        "{field} has {} items; at most {MAX_LIST_ITEMS} fit in one request",
+                        items.len()
+                    ))
+                    .with_field(field));
+                }
+                items.iter().try_for_each(|item| walk(item, path))
+            }
+            serde_json::Value::Object(fields) => fields.iter().try_for_each(|(name, item)| {
+                path.push(name.clone());
+                let out = walk(item, path);
+                path.pop();
+                out
+            }),
+            _ => Ok(()),
+        }
+    }
+    let value = serde_json::to_value(params).map_err(|e| Error::validation(format!("unreadable parameters: {e}")))?;
+    walk(&value, &mut Vec::new())
+}
+
 impl Role {
     /// Whether the role may only read (helpdesk).
     pub fn is_read_only(self) -> bool {

@@ -138,13 +138,38 @@ pub fn department_name(input: &str) -> Result<String> {
     Ok(name.to_string())
 }
 
-/// Splits a department path `Sales/East` into validated segments.
+/// Most levels a department path may have (`A/B/C` has 3).
+pub const MAX_DEPARTMENT_DEPTH: usize = 16;
+/// Longest department path, in characters (16 levels of 32 characters).
+pub const MAX_DEPARTMENT_PATH: usize = 512;
+
+/// Splits a department path `Sales/East` into validated segments: at most
+/// [`MAX_DEPARTMENT_DEPTH`] levels and [`MAX_DEPARTMENT_PATH`] characters, checked before
+/// any segment is looked at (a 200 KB path must cost nothing).
 pub fn department_path(input: &str) -> Result<Vec<String>> {
     let trimmed = input.trim().trim_matches('/');
     if trimmed.is_empty() {
         return Err(Error::validation("department path is empty").with_field("path"));
     }
+    check_department_shape(trimmed.split('/').count(), trimmed.chars().count())?;
     trimmed.split('/').map(department_name).collect()
+}
+
+/// Refuses a department path of `depth` levels and `length` characters past the limits.
+pub fn check_department_shape(depth: usize, length: usize) -> Result<()> {
+    if depth > MAX_DEPARTMENT_DEPTH {
+        return Err(Error::limit_exceeded(format!(
+            "the department path has {depth} levels; at most {MAX_DEPARTMENT_DEPTH} are allowed"
+        ))
+        .with_field("path"));
+    }
+    if length > MAX_DEPARTMENT_PATH {
+        return Err(Error::limit_exceeded(format!(
+            "the department path is {length} characters long; at most {MAX_DEPARTMENT_PATH} are allowed"
+        ))
+        .with_field("path"));
+    }
+    Ok(())
 }
 
 /// An admin's login name: 1–64 of `a-z 0-9 . _ -`, starting with a letter or digit.
@@ -275,6 +300,13 @@ mod tests {
         assert!(department_path("").is_err());
         assert!(department_path("Sales//East").unwrap_err().message.contains("empty"));
         assert!(department_name(&"x".repeat(65)).is_err());
+        let deep = vec!["d"; MAX_DEPARTMENT_DEPTH + 1].join("/");
+        assert!(department_path(&deep).unwrap_err().message.contains("17 levels"));
+        assert_eq!(department_path(&deep[2..]).unwrap().len(), MAX_DEPARTMENT_DEPTH);
+        let long = vec!["x".repeat(40); 13].join("/");
+        assert!(department_path(&long).unwrap_err().message.contains("532 characters"));
+        // A 200 KB request is refused by its shape, before any segment is read.
+        assert!(department_path(&"a/".repeat(100_000)).unwrap_err().message.contains("levels"));
     }
 
     #[test]

@@ -29,6 +29,19 @@ pub(crate) struct Change<'a> {
     pub target: &'a str,
 }
 
+/// Largest `before` or `after` stored with one audit entry, in bytes of JSON.
+pub const MAX_AUDIT_VALUE: usize = 64 * 1024;
+
+/// `json` as stored: itself, or past [`MAX_AUDIT_VALUE`] a JSON object saying how big it
+/// was, with its beginning as text, so one change cannot write megabytes of audit.
+fn bounded(json: String) -> String {
+    if json.len() <= MAX_AUDIT_VALUE {
+        return json;
+    }
+    let cut = (0..=4096).rev().find(|&i| json.is_char_boundary(i)).unwrap_or(0);
+    serde_json::json!({ "truncated": true, "bytes": json.len(), "start": &json[..cut] }).to_string()
+}
+
 /// Records a change made by `actor`; `before`/`after` are `None` for creations/removals.
 pub(crate) async fn record<B: Serialize, A: Serialize>(
     conn: &mut Conn,
@@ -37,8 +50,8 @@ pub(crate) async fn record<B: Serialize, A: Serialize>(
     before: Option<&B>,
     after: Option<&A>,
 ) -> Result<()> {
-    let before = before.map(serde_json::to_string).transpose()?;
-    let after = after.map(serde_json::to_string).transpose()?;
+    let before = before.map(serde_json::to_string).transpose()?.map(bounded);
+    let after = after.map(serde_json::to_string).transpose()?.map(bounded);
     let at = super::now();
     let entry = sql::audit::Entry {
         at: &at,

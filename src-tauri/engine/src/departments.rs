@@ -13,6 +13,9 @@ use crate::model::*;
 use crate::sql::{self, Conn};
 use crate::validate;
 
+/// Most departments one domain may have.
+pub const MAX_DEPARTMENTS: usize = 10_000;
+
 struct Node {
     parent: Option<i64>,
     name: String,
@@ -65,16 +68,41 @@ impl Tree {
         })
     }
 
-    /// `id` and every department below it.
+    /// `id` and every department below it (one pass over the tree, whatever its shape).
     pub(crate) fn subtree(&self, id: i64) -> Vec<i64> {
+        let mut children: HashMap<i64, Vec<i64>> = HashMap::new();
+        for (child, node) in &self.nodes {
+            if let Some(parent) = node.parent {
+                children.entry(parent).or_default().push(*child);
+            }
+        }
         let mut out = vec![id];
         let mut i = 0;
         while i < out.len() {
-            let parent = out[i];
-            out.extend(self.nodes.iter().filter(|(_, n)| n.parent == Some(parent)).map(|(id, _)| *id));
+            out.extend(children.get(&out[i]).into_iter().flatten().copied());
             i += 1;
         }
         out
+    }
+
+    /// Levels above and including `id`.
+    fn depth(&self, id: i64) -> usize {
+        let mut depth = 0;
+        let mut cursor = Some(id);
+        while let Some(node) = cursor.and_then(|c| self.nodes.get(&c)) {
+            depth += 1;
+            cursor = node.parent;
+        }
+        depth
+    }
+
+    /// Refuses the change that gave `id` its place or name when a path at or below it is
+    /// now deeper or longer than the limits.
+    fn check_shape(&self, id: i64) -> Result<()> {
+        for node in self.subtree(id) {
+            validate::check_department_shape(self.depth(node), self.path(node).chars().count())?;
+        }
+        Ok(())
     }
 
     fn has_children(&self, id: i64) -> bool {
@@ -95,6 +123,13 @@ pub(crate) async fn ensure(
     for segment in segments {
         parent = Some(match tree.child(parent, segment) {
             Some(id) => id,
+            None if tree.nodes.len() >= MAX_DEPARTMENTS => {
+                return Err(Error::limit_exceeded(format!(
+                    "{} already has {MAX_DEPARTMENTS} departments, the most one domain may have",
+                    tree.domain
+                ))
+                .with_field("department"));
+            }
             None => {
                 let id = sql::departments::insert(conn, domain_id, parent, segment).await?;
                 tree.nodes.insert(id, Node { parent, name: segment.clone() });
@@ -128,6 +163,15 @@ pub(crate) async fn list(b: &EngineBackend, p: ListDepartments) -> Result<Vec<De
     let did = domain_id(&mut conn, &domain).await?;
     let tree = Tree::load(&mut conn, did, &domain).await?;
     let counts: HashMap<i64, i64> = sql::departments::counts(&mut conn, did).await?.into_iter().collect();
+    // Each department's accounts count for it and every ancestor: cost = size × depth.
+    let mut totals: HashMap<i64, i64> = HashMap::new();
+    for (id, direct) in &counts {
+        let mut cursor = Some(*id);
+        while let Some(c) = cursor.filter(|c| tree.nodes.contains_key(c)) {
+            *totals.entry(c).or_default() += direct;
+            cursor = tree.nodes[&c].parent;
+        }
+    }
     let mut out: Vec<Department> = tree
         .nodes
         .iter()
@@ -136,7 +180,7 @@ pub(crate) async fn list(b: &EngineBackend, p: ListDepartments) -> Result<Vec<De
             name: node.name.clone(),
             parent: node.parent.map(|p| tree.path(p)),
             accounts: counts.get(id).copied().unwrap_or(0) as u32,
-            total_accounts: tree.subtree(*id).iter().filter_map(|d| counts.get(d)).sum::<i64>() as u32,
+            total_accounts: totals.get(id).copied().unwrap_or(0) as u32,
         })
         .collect();
     out.sort_by_key(|d| d.path.to_lowercase());
@@ -201,8 +245,9 @@ pub(crate) async fn move_to(b: &EngineBackend, p: MoveDepartment) -> Result<Depa
             Error::conflict(format!("a department {} already exists there", tree.path(clash))).with_field("new_parent")
         );
     }
-    sql::departments::set_parent(&mut tx, id, new_parent).await?;
     tree.nodes.get_mut(&id).expect("resolved above").parent = new_parent;
+    tree.check_shape(id).map_err(|e| e.with_field("new_parent"))?;
+    sql::departments::set_parent(&mut tx, id, new_parent).await?;
     let dept = describe(&mut tx, &tree, id).await?;
     let change = Change { action: MoveDepartment::NAME, domain: Some(&domain), target: &before };
     audit::record(
@@ -230,8 +275,9 @@ pub(crate) async fn rename(b: &EngineBackend, p: RenameDepartment) -> Result<Dep
     if let Some(clash) = tree.child(parent, &name).filter(|c| *c != id) {
         return Err(Error::conflict(format!("a department {} already exists", tree.path(clash))).with_field("name"));
     }
+    tree.nodes.get_mut(&id).expect("resolved above").name = name.clone();
+    tree.check_shape(id).map_err(|e| e.with_field("name"))?;
     sql::departments::rename(&mut tx, id, &name).await?;
-    tree.nodes.get_mut(&id).expect("resolved above").name = name;
     let dept = describe(&mut tx, &tree, id).await?;
     let change = Change { action: RenameDepartment::NAME, domain: Some(&domain), target: &before };
     audit::record(
