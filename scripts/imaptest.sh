@@ -2,7 +2,7 @@
 # The IMAP compliance judge: Dovecot's imaptest scripted tests against `postdesk serve`.
 #
 #   scripts/imaptest.sh            # builds imaptest if needed, runs every scripted test
-#   MIN_PASSED=68 scripts/imaptest.sh
+#   MIN_PASSED=69 scripts/imaptest.sh
 #
 # Fails when any test fails, or when fewer than MIN_PASSED pass (a test that starts being
 # skipped because a capability vanished is a regression too).
@@ -11,7 +11,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 BIN=${POSTDESK_BIN:-$TARGET/debug/postdesk}
 JUDGE=$TARGET/imaptest
-MIN_PASSED=${MIN_PASSED:-68}
+MIN_PASSED=${MIN_PASSED:-69}
 PASSWORD="Imaptest pass 1"
 USER=imaptest@example.test
 

@@ -292,6 +292,34 @@ pub enum AppendContent {
     Catenate(Vec<CatenatePart>),
 }
 
+/// NOTIFY SET: which mailboxes, which events, and whether to send their STATUS now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifySet {
+    /// `STATUS`: send the STATUS of every mailbox named, at once.
+    pub status: bool,
+    /// The filters and their events (upper-cased event names; empty for NONE).
+    pub groups: Vec<(NotifyFilter, Vec<String>)>,
+}
+
+/// A NOTIFY mailbox filter (RFC 5465 §6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotifyFilter {
+    /// SELECTED
+    Selected,
+    /// SELECTED-DELAYED
+    SelectedDelayed,
+    /// INBOXES
+    Inboxes,
+    /// PERSONAL
+    Personal,
+    /// SUBSCRIBED
+    Subscribed,
+    /// SUBTREE (mailboxes): these and everything below them.
+    Subtree(Vec<String>),
+    /// MAILBOXES (mailboxes)
+    Mailboxes(Vec<String>),
+}
+
 /// One part of a CATENATE.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CatenatePart {
@@ -387,6 +415,8 @@ pub enum CommandBody {
     UrlFetch(Vec<String>),
     /// RESETKEY [mailbox [mechanism …]] (RFC 4467).
     ResetKey(Option<String>),
+    /// NOTIFY NONE (`None`) or NOTIFY SET [STATUS] (filter events)… (RFC 5465).
+    Notify(Option<NotifySet>),
     Close,
     Unselect,
     Expunge {
@@ -780,6 +810,31 @@ impl<'a> Parser<'a> {
                 }
                 CommandBody::ResetKey(mailbox)
             }
+            (false, "NOTIFY") => {
+                self.sp()?;
+                let word = self.atom()?.to_ascii_uppercase();
+                match word.as_str() {
+                    "NONE" => CommandBody::Notify(None),
+                    "SET" => {
+                        let mut set = NotifySet { status: false, groups: Vec::new() };
+                        self.sp()?;
+                        if self.keyword_ahead("STATUS") {
+                            self.i += 6;
+                            set.status = true;
+                            self.sp()?;
+                        }
+                        set.groups.push(self.notify_group()?);
+                        while self.eat(b' ') {
+                            if set.groups.len() >= MAX_ITEMS {
+                                return Err("too many NOTIFY filters".into());
+                            }
+                            set.groups.push(self.notify_group()?);
+                        }
+                        CommandBody::Notify(Some(set))
+                    }
+                    other => return Err(format!("NOTIFY {other}: NONE or SET")),
+                }
+            }
             (false, "CANCELUPDATE") => {
                 let mut tags = Vec::new();
                 while self.eat(b' ') {
@@ -1096,6 +1151,39 @@ impl<'a> Parser<'a> {
         }
         let CommandBody::Search { key, .. } = self.search_keys(uid)? else { unreachable!("search keys") };
         Ok(CommandBody::Search { uid, ret, charset, key })
+    }
+
+    /// `(filter events)` of NOTIFY SET.
+    fn notify_group(&mut self) -> R<(NotifyFilter, Vec<String>)> {
+        self.expect(b'(', "'('")?;
+        let word = self.atom()?.to_ascii_uppercase();
+        let names = |p: &mut Self| -> R<Vec<String>> {
+            p.sp()?;
+            if p.peek() == Some(b'(') { p.list(|p| p.mailbox()) } else { Ok(vec![p.mailbox()?]) }
+        };
+        let filter = match word.as_str() {
+            "SELECTED" => NotifyFilter::Selected,
+            "SELECTED-DELAYED" => NotifyFilter::SelectedDelayed,
+            "INBOXES" => NotifyFilter::Inboxes,
+            "PERSONAL" => NotifyFilter::Personal,
+            "SUBSCRIBED" => NotifyFilter::Subscribed,
+            "SUBTREE" => NotifyFilter::Subtree(names(self)?),
+            "MAILBOXES" => NotifyFilter::Mailboxes(names(self)?),
+            other => return Err(format!("unknown NOTIFY filter {other}")),
+        };
+        self.sp()?;
+        let events = if self.keyword_ahead("NONE") {
+            self.i += 4;
+            Vec::new()
+        } else {
+            let events = self.list(|p| Ok(p.atom()?.to_ascii_uppercase()))?;
+            if events.is_empty() {
+                return Err("NOTIFY needs events (or NONE)".into());
+            }
+            events
+        };
+        self.expect(b')', "')'")?;
+        Ok((filter, events))
     }
 
     /// `RETURN (MIN MAX ALL COUNT SAVE) ` of ESEARCH (RFC 4731) and ESORT (RFC 5267).
@@ -1597,6 +1685,23 @@ mod tests {
         assert_eq!(items, [FetchItem::Section { section: Section::default(), partial: None, peek: false }]);
         assert!(parse_command(b"a FETCH 1 (FLAGS) (VANISHED)\r\n").is_err(), "VANISHED needs UID and CHANGEDSINCE");
         assert!(parse_command(b"a FETCH 1 BODY[MIME]\r\n").is_err(), "MIME needs a part");
+    }
+
+    #[test]
+    fn notify_filters_and_events() {
+        let CommandBody::Notify(Some(set)) = parse(
+            "a NOTIFY SET STATUS (SELECTED (MessageNew MessageExpunge)) (SUBTREE (A \"B C\") NONE) (MAILBOXES x (FlagChange))\r\n",
+        ) else {
+            panic!()
+        };
+        assert!(set.status);
+        assert_eq!(set.groups[0], (NotifyFilter::Selected, vec!["MESSAGENEW".into(), "MESSAGEEXPUNGE".into()]));
+        assert_eq!(set.groups[1], (NotifyFilter::Subtree(vec!["A".into(), "B C".into()]), vec![]));
+        assert_eq!(set.groups[2], (NotifyFilter::Mailboxes(vec!["x".into()]), vec!["FLAGCHANGE".into()]));
+        assert_eq!(parse("a NOTIFY NONE\r\n"), CommandBody::Notify(None));
+        assert!(parse_command(b"a NOTIFY SET (SELECTED (MessageNew (UID)))\r\n").is_err(), "fetch attributes");
+        assert!(parse_command(b"a NOTIFY SET (ELSEWHERE (MessageNew))\r\n").is_err());
+        assert!(parse_command(b"a NOTIFY SET\r\n").is_err());
     }
 
     #[test]

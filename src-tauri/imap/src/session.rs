@@ -49,6 +49,47 @@ pub(crate) struct Session {
     logout: bool,
     /// The tag of the command running (ESEARCH names it).
     tag: String,
+    /// What NOTIFY SET asked for (RFC 5465).
+    notify: Option<Notifying>,
+}
+
+/// NOTIFY's state: the filters (folder names as stored) with their events, what changed
+/// and has not been told yet.
+pub(crate) struct Notifying {
+    groups: Vec<(grammar::NotifyFilter, Vec<String>)>,
+    subscribed: std::collections::HashSet<String>,
+    /// Folders (not the selected one) with new, expunged or flagged messages to report.
+    pending: std::collections::BTreeSet<String>,
+    /// The folder list as last told (MailboxName), and whether it may have changed.
+    folders: Option<std::collections::BTreeSet<String>>,
+    list_changed: bool,
+}
+
+/// The NOTIFY events offered.
+const NOTIFY_EVENTS: [&str; 4] = ["MESSAGENEW", "MESSAGEEXPUNGE", "FLAGCHANGE", "MAILBOXNAME"];
+
+impl Notifying {
+    /// The events that apply to `folder` (the first filter naming it), for a mailbox
+    /// other than the selected one.
+    fn events_for(&self, folder: &str) -> Option<&[String]> {
+        self.groups.iter().find_map(|(filter, events)| {
+            let hit = match filter {
+                grammar::NotifyFilter::Selected | grammar::NotifyFilter::SelectedDelayed => false,
+                grammar::NotifyFilter::Inboxes => folder == "INBOX",
+                grammar::NotifyFilter::Personal => true,
+                grammar::NotifyFilter::Subscribed => self.subscribed.contains(folder),
+                grammar::NotifyFilter::Subtree(names) => names
+                    .iter()
+                    .any(|n| folder == n || folder.strip_prefix(n.as_str()).is_some_and(|r| r.starts_with(SEP))),
+                grammar::NotifyFilter::Mailboxes(names) => names.iter().any(|n| n == folder),
+            };
+            hit.then_some(events.as_slice())
+        })
+    }
+
+    fn message_events(&self, folder: &str) -> bool {
+        self.events_for(folder).is_some_and(|e| e.iter().any(|e| e != "MAILBOXNAME"))
+    }
 }
 
 /// A command's outcome: the tagged status line's condition and text.
@@ -97,6 +138,7 @@ impl Session {
             changes,
             auth_failures: 0,
             saved: Vec::new(),
+            notify: None,
             logout: false,
             tag: String::new(),
         }
@@ -134,6 +176,7 @@ impl Session {
                 "BINARY",
                 "CATENATE",
                 "URLAUTH",
+                "NOTIFY",
                 "THREAD=ORDEREDSUBJECT",
                 "THREAD=REFERENCES",
                 "SEARCHRES",
@@ -237,6 +280,7 @@ impl Session {
         }
         let done = self.dispatch(body).await;
         self.update_contexts().await;
+        self.report_notifications().await;
         self.finish(&tag, done);
         Ok(())
     }
@@ -258,6 +302,7 @@ impl Session {
                 Done::ok("CAPABILITY done")
             }
             CommandBody::CancelUpdate(tags) => self.cancel_updates(&tags),
+            CommandBody::Notify(set) => self.notify_set(set).await,
             CommandBody::GenUrlAuth(pairs) => self.gen_url_auth(&pairs).await,
             CommandBody::UrlFetch(urls) => self.url_fetch(&urls).await,
             CommandBody::ResetKey(mailbox) => {
@@ -519,16 +564,17 @@ impl Session {
                 }
                 change = self.changes.recv() => {
                     let relevant = match &change {
-                        Ok(c) => self.concerns(c),
+                        Ok(c) => self.note_change(c),
                         Err(broadcast::error::RecvError::Lagged(_)) => true,
                         Err(broadcast::error::RecvError::Closed) => false,
                     };
                     if relevant {
                         if let Some(s) = self.selected.as_mut() {
-                            s.dirty = true;
+                            s.dirty |= matches!(change, Err(_));
                         }
                         self.sync(true).await;
                         self.update_contexts().await;
+                        self.report_notifications().await;
                         self.flush().await?;
                     }
                 }
@@ -553,17 +599,141 @@ impl Session {
         }
     }
 
+    /// Takes in one change: marks the selected mailbox dirty when it concerns it, and
+    /// keeps what NOTIFY asked to hear of. Whether the session has something to tell.
+    fn note_change(&mut self, c: &MailboxChange) -> bool {
+        let mut relevant = false;
+        if self.concerns(c)
+            && let Some(s) = self.selected.as_mut()
+        {
+            s.dirty = true;
+            relevant = true;
+        }
+        let selected = self.selected.as_ref().map(|s| s.name.clone());
+        if let (Some(n), Some(account)) = (self.notify.as_mut(), self.account.as_deref())
+            && c.account == account
+        {
+            match &c.folder {
+                Some(f) if Some(f) != selected.as_ref() && n.message_events(f) => {
+                    n.pending.insert(f.clone());
+                    relevant = true;
+                }
+                None if n.folders.is_some() => {
+                    n.list_changed = true;
+                    relevant = true;
+                }
+                _ => {}
+            }
+        }
+        relevant
+    }
+
+    /// NOTIFY SET / NONE (RFC 5465): which mailboxes' changes are told unasked, as STATUS
+    /// for message events and LIST for mailbox names; with STATUS, their STATUS now.
+    async fn notify_set(&mut self, set: Option<grammar::NotifySet>) -> Done {
+        let Some(set) = set else {
+            self.notify = None;
+            return Done::ok("NOTIFY done");
+        };
+        let account = self.account.clone().unwrap_or_default();
+        for (_, events) in &set.groups {
+            let unknown: Vec<&String> = events.iter().filter(|e| !NOTIFY_EVENTS.contains(&e.as_str())).collect();
+            if !unknown.is_empty() {
+                return Done::no(
+                    "[BADEVENT (MessageNew MessageExpunge FlagChange MailboxName)] Those events are not offered",
+                );
+            }
+            let has = |e: &str| events.iter().any(|x| x == e);
+            if has("MESSAGENEW") != has("MESSAGEEXPUNGE") || (has("FLAGCHANGE") && !has("MESSAGENEW")) {
+                return Done::Bad("MessageNew and MessageExpunge go together, and FlagChange needs both".into());
+            }
+        }
+        let folders = match self.shared.backend.folders(&account).await {
+            Ok(fs) => fs,
+            Err(e) => return refusal(e),
+        };
+        let mut groups = Vec::with_capacity(set.groups.len());
+        for (filter, events) in set.groups {
+            let filter = match filter {
+                grammar::NotifyFilter::Subtree(names) => {
+                    grammar::NotifyFilter::Subtree(names.iter().map(|n| self.mailbox_name(n)).collect())
+                }
+                grammar::NotifyFilter::Mailboxes(names) => {
+                    let names: Vec<String> = names.iter().map(|n| self.mailbox_name(n)).collect();
+                    if let Some(missing) = names.iter().find(|n| !folders.iter().any(|f| &f.name == *n)) {
+                        return Done::no(format!("[NONEXISTENT] No mailbox {missing}"));
+                    }
+                    grammar::NotifyFilter::Mailboxes(names)
+                }
+                other => other,
+            };
+            groups.push((filter, events));
+        }
+        let subscribed = self.shared.backend.subscriptions(&account).await.unwrap_or_default().into_iter().collect();
+        let wants_names = groups.iter().any(|(_, e)| e.iter().any(|x| x == "MAILBOXNAME"));
+        let names = wants_names.then(|| folders.iter().map(|f| f.name.clone()).collect());
+        let n = Notifying { groups, subscribed, pending: Default::default(), folders: names, list_changed: false };
+        let selected = self.selected.as_ref().map(|s| s.name.clone());
+        let mut lines = Vec::new();
+        if set.status {
+            for f in &folders {
+                if Some(&f.name) == selected.as_ref() || !n.message_events(&f.name) {
+                    continue;
+                }
+                lines.push(self.notify_status(&n, &f.name).await);
+            }
+        }
+        self.notify = Some(n);
+        for line in lines.into_iter().flatten() {
+            self.untagged(&line);
+        }
+        Done::ok("NOTIFY done")
+    }
+
+    /// The STATUS told for a folder's message events (HIGHESTMODSEQ with FlagChange).
+    async fn notify_status(&mut self, n: &Notifying, folder: &str) -> Option<String> {
+        let mut items =
+            vec![grammar::StatusItem::Messages, grammar::StatusItem::UidNext, grammar::StatusItem::UidValidity];
+        if n.events_for(folder).is_some_and(|e| e.iter().any(|x| x == "FLAGCHANGE")) {
+            items.push(grammar::StatusItem::HighestModSeq);
+        }
+        self.status_line(folder, &items).await.ok()
+    }
+
+    /// Tells what NOTIFY asked to hear of and changed since (after each command, and
+    /// at once during IDLE).
+    pub(crate) async fn report_notifications(&mut self) {
+        let Some(mut n) = self.notify.take() else { return };
+        for folder in std::mem::take(&mut n.pending) {
+            if let Some(line) = self.notify_status(&n, &folder).await {
+                self.untagged(&line);
+            }
+        }
+        if std::mem::take(&mut n.list_changed)
+            && let Some(known) = n.folders.as_mut()
+        {
+            let account = self.account.clone().unwrap_or_default();
+            if let Ok(now) = self.shared.backend.folders(&account).await {
+                let now: std::collections::BTreeSet<String> = now.into_iter().map(|f| f.name).collect();
+                for gone in known.difference(&now) {
+                    self.untagged(&format!("LIST (\\NonExistent) \"/\" {}", quote_mailbox(&self.client_name(gone))));
+                }
+                for new in now.difference(known) {
+                    self.untagged(&format!("LIST () \"/\" {}", quote_mailbox(&self.client_name(new))));
+                }
+                *known = now;
+            }
+        }
+        self.notify = Some(n);
+    }
+
     /// Takes in the change notifications that arrived; marks the selected mailbox dirty
     /// when one concerns it.
     pub(crate) fn drain_changes(&mut self) {
         loop {
             match self.changes.try_recv() {
                 Ok(c) => {
-                    if self.concerns(&c)
-                        && let Some(s) = self.selected.as_mut()
-                    {
-                        s.dirty = true;
-                    }
+                    self.note_change(&c);
                 }
                 Err(broadcast::error::TryRecvError::Lagged(_)) => {
                     if let Some(s) = self.selected.as_mut() {

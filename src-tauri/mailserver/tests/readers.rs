@@ -87,6 +87,21 @@ async fn imaplib_reads_files_and_is_pushed_new_mail() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn notify_tells_an_idle_client_of_other_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = organisation(dir.path()).await;
+    let server = start(dir.path(), &engine).await;
+    let env = [
+        ("IMAPS", port(&server.imap_bound(), ImapListener::Imaps)),
+        ("CA", dir.path().join("smtp-cert.pem").display().to_string()),
+        ("USER_ADDR", ANN.to_string()),
+        ("PASS", PASSWORD.to_string()),
+    ];
+    tokio::task::spawn_blocking(move || python("imap_notify.py", &env)).await.unwrap();
+    server.shutdown(std::time::Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn clients_are_told_why_they_cannot_log_in() {
     let dir = tempfile::tempdir().unwrap();
     let engine = organisation(dir.path()).await;
