@@ -35,7 +35,8 @@ def tagged(client, command):
 
 watcher = imaplib.IMAP4_SSL(HOST, IMAPS, ssl_context=ctx)
 watcher.login(USER, PASS)
-expect("NOTIFY" in watcher.capabilities, "NOTIFY is offered")
+typ, caps = watcher.capability()
+expect(b"NOTIFY" in caps[0].split(), "NOTIFY is offered after login")
 other = imaplib.IMAP4_SSL(HOST, IMAPS, ssl_context=ctx)
 other.login(USER, PASS)
 other.create("Reports")
