@@ -570,7 +570,7 @@ impl Session {
                     };
                     if relevant {
                         if let Some(s) = self.selected.as_mut() {
-                            s.dirty |= matches!(change, Err(_));
+                            s.dirty |= change.is_err();
                         }
                         self.sync(true).await;
                         self.update_contexts().await;
