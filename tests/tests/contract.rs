@@ -863,6 +863,14 @@ fn role_table<'a>(b: &'a dyn Backend, import: &str) -> Vec<Row<'a>> {
         forbidden(b, ExportSmtpRules {}),
         forbidden(b, SmtpRulesTemplate {}),
         forbidden(b, GetSmtpStatus {}),
+        // ---- Outbound queue and transport table: server-wide too
+        forbidden(b, ListOutboundQueue::default()),
+        forbidden(b, RetryOutbound { id: 1 }),
+        forbidden(b, DeleteOutbound { id: 1 }),
+        forbidden(b, BounceOutbound { id: 1 }),
+        forbidden(b, ListTransports {}),
+        forbidden(b, SetTransport { domain: "b.example".into(), host: "127.0.0.1".into(), port: 25 }),
+        forbidden(b, RemoveTransport { domain: "b.example".into() }),
     ]
 }
 

@@ -21,6 +21,7 @@ use crate::error::Result;
 use crate::model::*;
 use crate::policy::PolicyExplanation;
 use crate::settings::{AddressBook, Batch, BatchOutcome, EffectiveSettings, LevelSettings};
+use crate::outbound::{OutboundTransport, QueuedMessage};
 use crate::smtp::{SmtpRule, SmtpRulesImported, SmtpSettings, SmtpStatus};
 
 /// HTTP method of an operation.
@@ -150,6 +151,9 @@ pub use smtp::*;
 // The login log.
 mod logins;
 pub use logins::*;
+// The outbound queue and the transport table.
+mod outbound;
+pub use outbound::*;
 
 params!(/// Who am I, and what may I do?
 WhoAmI {});
@@ -825,6 +829,22 @@ operations! {
     smtp_rules_template: Get "/api/smtp/rules-template" SmtpRulesTemplate => ExportedFile, mutates = false;
     /// The SMTP service's listeners, counters and last refusals.
     get_smtp_status: Get "/api/smtp/status" GetSmtpStatus => SmtpStatus, mutates = false;
+
+    // ---- Outbound queue and transport table ------------------------------------
+    /// The outbound queue, per recipient, filtered.
+    list_outbound_queue: Get "/api/outbound/queue" ListOutboundQueue => Vec<QueuedMessage>, mutates = false;
+    /// Tries a queued message again now.
+    retry_outbound: Post "/api/outbound/queue/retry" RetryOutbound => (), mutates = true;
+    /// Removes a message from the queue.
+    delete_outbound: Delete "/api/outbound/queue" DeleteOutbound => (), mutates = true;
+    /// Bounces a queued message's waiting recipients now.
+    bounce_outbound: Post "/api/outbound/queue/bounce" BounceOutbound => (), mutates = true;
+    /// The transport table.
+    list_transports: Get "/api/outbound/transports" ListTransports => Vec<OutboundTransport>, mutates = false;
+    /// Sets a domain's fixed route.
+    set_transport: Put "/api/outbound/transports" SetTransport => OutboundTransport, mutates = true;
+    /// Removes a domain's fixed route.
+    remove_transport: Delete "/api/outbound/transports" RemoveTransport => (), mutates = true;
 }
 
 /// Runs the operation called `name` with JSON params and returns its JSON output: the

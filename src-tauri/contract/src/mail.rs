@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::model::Resolution;
-use crate::outbound::{DkimSigningKey, OutboundEnvelope, OutboundJob, RecipientResult, Transport};
+use crate::outbound::{DkimSigningKey, OutboundEnvelope, OutboundJob, RecipientResult, OutboundTransport};
 use crate::policy::{Envelope, PolicyExplanation};
 use crate::settings::EffectiveSettings;
 use crate::smtp::{MailServiceMonitor, SmtpConfig};
@@ -421,7 +421,7 @@ pub trait OutboundQueue: Send + Sync {
     async fn queue_outbound(&self, key: &str, envelope: OutboundEnvelope, raw: Vec<u8>) -> Result<()>;
 
     /// The transport table: fixed routes for some domains (`*`: all of them).
-    async fn outbound_transports(&self) -> Result<Vec<Transport>>;
+    async fn outbound_transports(&self) -> Result<Vec<OutboundTransport>>;
 
     /// The active DKIM key of `domain` (canonical), if it has one.
     async fn dkim_signing_key(&self, domain: &str) -> Result<Option<DkimSigningKey>>;

@@ -9,10 +9,12 @@
 //! queued is bounced; a delay notice goes to the sender once, 4 hours after queueing. All
 //! of it lives in [`RetryPolicy`], whose defaults are those figures.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 /// What has become of one recipient of a queued message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum RecipientStatus {
     /// Not tried yet.
@@ -76,6 +78,8 @@ pub struct OutboundRecipient {
     pub attempts: u32,
     /// Whether the sender was told it is delayed.
     pub delay_notified: bool,
+    /// An admin asked to bounce it now (`bounce_outbound`): no more attempts.
+    pub bounce_now: bool,
 }
 
 /// A message claimed by one delivery worker under a lease
@@ -115,14 +119,50 @@ pub struct RecipientResult {
 
 /// A domain's fixed route (Postfix's `transport_maps`): mail for `domain` goes to
 /// `host:port` instead of its MX hosts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Transport {
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct OutboundTransport {
     /// The recipient domain (canonical), or `*` for every domain.
     pub domain: String,
     /// The host (name or IP address).
     pub host: String,
     /// The port.
     pub port: u16,
+}
+
+/// One message of the outbound queue, as the admin sees it (`list_outbound_queue`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct QueuedMessage {
+    /// Its id (what retry, delete and bounce name).
+    #[ts(type = "number")]
+    pub id: i64,
+    /// The envelope sender; empty for the null sender (a DSN).
+    pub sender: String,
+    /// Bytes.
+    #[ts(type = "number")]
+    pub size: u64,
+    /// When it was queued, RFC 3339 UTC.
+    pub created_at: String,
+    /// Who is sending it now (a worker's lease), if anyone.
+    pub leased_by: Option<String>,
+    /// Its recipients.
+    pub recipients: Vec<QueuedRecipient>,
+}
+
+/// One recipient of a queued message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct QueuedRecipient {
+    /// The address.
+    pub address: String,
+    /// Where it stands.
+    pub status: RecipientStatus,
+    /// Attempts made.
+    pub attempts: u32,
+    /// The next attempt (queued or deferred), RFC 3339 UTC.
+    pub next_attempt_at: Option<String>,
+    /// The last attempt, RFC 3339 UTC.
+    pub last_attempt_at: Option<String>,
+    /// The remote server's last reply, or why there was none.
+    pub last_reply: Option<String>,
 }
 
 /// A domain's active DKIM key, for signing what it sends.

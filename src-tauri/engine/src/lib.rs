@@ -453,6 +453,32 @@ impl Backend for EngineBackend {
     async fn get_smtp_status(&self, p: GetSmtpStatus) -> Result<postdesk_contract::smtp::SmtpStatus> {
         smtp::status(self, p).await
     }
+
+    // ---- Outbound queue and transport table (queue.rs) ----------------------------
+    async fn list_outbound_queue(
+        &self,
+        p: ListOutboundQueue,
+    ) -> Result<Vec<postdesk_contract::outbound::QueuedMessage>> {
+        queue::list(self, p).await
+    }
+    async fn retry_outbound(&self, p: RetryOutbound) -> Result<()> {
+        queue::due_now(self, p.id, false, RetryOutbound::NAME).await
+    }
+    async fn delete_outbound(&self, p: DeleteOutbound) -> Result<()> {
+        queue::delete(self, p).await
+    }
+    async fn bounce_outbound(&self, p: BounceOutbound) -> Result<()> {
+        queue::due_now(self, p.id, true, BounceOutbound::NAME).await
+    }
+    async fn list_transports(&self, p: ListTransports) -> Result<Vec<postdesk_contract::outbound::OutboundTransport>> {
+        queue::list_transports(self, p).await
+    }
+    async fn set_transport(&self, p: SetTransport) -> Result<postdesk_contract::outbound::OutboundTransport> {
+        queue::set_transport(self, p).await
+    }
+    async fn remove_transport(&self, p: RemoveTransport) -> Result<()> {
+        queue::remove_transport(self, p).await
+    }
 }
 
 /// What the engine's unit tests share.

@@ -13,43 +13,151 @@
 
 use std::sync::Arc;
 
-use postdesk_contract::outbound::{DkimSigningKey, OutboundEnvelope, OutboundJob, RecipientResult, Transport};
+use postdesk_contract::outbound::{DkimSigningKey, OutboundEnvelope, OutboundJob, OutboundTransport, RecipientResult};
 
+use crate::api::*;
+use crate::audit::{self, Change};
 use crate::error::{Error, Result};
+use crate::model::Page;
 use crate::sql;
 use crate::store::{BlobStore, blocking};
-use crate::{Engine, validate};
+use crate::{Backend, Engine, EngineBackend, Operation, validate};
+use postdesk_contract::outbound::{QueuedMessage, QueuedRecipient, RecipientStatus};
 
 fn unix_now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
+/// The admin operations: server-wide, so page `smtp` and every domain.
+fn require(b: &EngineBackend) -> Result<()> {
+    b.caller.require(Page::Smtp, None)
+}
+
+fn rfc3339(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix).map(crate::format_time).unwrap_or_default()
+}
+
+fn canonical_transport_domain(domain: &str) -> Result<String> {
+    if domain == "*" { Ok("*".to_string()) } else { validate::domain(domain).map_err(|e| e.with_field("domain")) }
+}
+
+pub(crate) async fn list(b: &EngineBackend, p: ListOutboundQueue) -> Result<Vec<QueuedMessage>> {
+    require(b)?;
+    let domain = p.domain.as_deref().map(canonical_transport_domain).transpose()?;
+    let limit = i64::from(p.limit.unwrap_or(100).clamp(1, 1000));
+    let status = p.status.map(|s| s.name());
+    let rows =
+        sql::queue::list(&mut *b.engine.read().await?, status, domain.as_deref(), p.sender.as_deref(), limit).await?;
+    let now = unix_now();
+    let mut out: Vec<QueuedMessage> = Vec::new();
+    for (id, sender, size, created, owner, until, address, status, attempts, next, last, reply) in rows {
+        if out.last().is_none_or(|m| m.id != id) {
+            let leased_by = owner.filter(|_| until.is_some_and(|u| u > now));
+            out.push(QueuedMessage {
+                id,
+                sender,
+                size: size.max(0) as u64,
+                created_at: rfc3339(created),
+                leased_by,
+                recipients: Vec::new(),
+            });
+        }
+        let status = RecipientStatus::parse(&status).unwrap_or(RecipientStatus::Queued);
+        if let Some(m) = out.last_mut() {
+            m.recipients.push(QueuedRecipient {
+                address,
+                status,
+                attempts: attempts.max(0) as u32,
+                next_attempt_at: (!status.is_final()).then(|| rfc3339(next)),
+                last_attempt_at: last.map(rfc3339),
+                last_reply: reply,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Retry now or bounce now: the waiting recipients become due (and given up).
+pub(crate) async fn due_now(b: &EngineBackend, id: i64, bounce: bool, action: &str) -> Result<()> {
+    require(b)?;
+    let mut tx = b.engine.write().await?;
+    if sql::queue::message(&mut tx, id).await?.is_none() {
+        return Err(Error::not_found(format!("there is no queued message {id}")).with_field("id"));
+    }
+    let n = sql::queue::due_now(&mut tx, id, unix_now(), bounce).await?;
+    if n == 0 {
+        return Err(Error::conflict(format!("message {id} has no recipient waiting")).with_field("id"));
+    }
+    let target = id.to_string();
+    audit::record(&mut tx, &b.caller.name, Change { action, domain: None, target: &target }, None::<&()>, None::<&()>)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn delete(b: &EngineBackend, p: DeleteOutbound) -> Result<()> {
+    require(b)?;
+    let mut tx = b.engine.write().await?;
+    let Some((_, _, sender, _)) = sql::queue::message(&mut tx, p.id).await? else {
+        return Err(Error::not_found(format!("there is no queued message {}", p.id)).with_field("id"));
+    };
+    let hash = sql::queue::delete(&mut tx, p.id).await?;
+    let target = p.id.to_string();
+    let change = Change { action: DeleteOutbound::NAME, domain: None, target: &target };
+    audit::record(&mut tx, &b.caller.name, change, Some(&serde_json::json!({ "sender": sender })), None::<&()>).await?;
+    tx.commit().await?;
+    b.engine.collect_blobs(hash.into_iter().collect()).await?;
+    Ok(())
+}
+
+pub(crate) async fn list_transports(b: &EngineBackend, _: ListTransports) -> Result<Vec<OutboundTransport>> {
+    require(b)?;
+    sql::queue::transports(&mut *b.engine.read().await?).await
+}
+
+pub(crate) async fn set_transport(b: &EngineBackend, p: SetTransport) -> Result<OutboundTransport> {
+    require(b)?;
+    let domain = canonical_transport_domain(p.domain.trim())?;
+    let host = p.host.trim().to_ascii_lowercase();
+    if host.is_empty() || host.len() > 253 || host.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Error::validation(format!("'{}' is not a host name or IP address", p.host)).with_field("host"));
+    }
+    if p.port == 0 {
+        return Err(Error::validation("the port must be 1–65535").with_field("port"));
+    }
+    let transport = OutboundTransport { domain, host, port: p.port };
+    let mut tx = b.engine.write().await?;
+    let before = sql::queue::transports(&mut tx).await?.into_iter().find(|t| t.domain == transport.domain);
+    sql::queue::set_transport(&mut tx, &transport).await?;
+    let change = Change { action: SetTransport::NAME, domain: None, target: &transport.domain };
+    audit::record(&mut tx, &b.caller.name, change, before.as_ref(), Some(&transport)).await?;
+    tx.commit().await?;
+    Ok(transport)
+}
+
+pub(crate) async fn remove_transport(b: &EngineBackend, p: RemoveTransport) -> Result<()> {
+    require(b)?;
+    let domain = canonical_transport_domain(p.domain.trim())?;
+    let mut tx = b.engine.write().await?;
+    let before = sql::queue::transports(&mut tx).await?.into_iter().find(|t| t.domain == domain);
+    let Some(before) = before else {
+        return Err(Error::not_found(format!("there is no transport for {domain}")).with_field("domain"));
+    };
+    sql::queue::remove_transport(&mut tx, &domain).await?;
+    let change = Change { action: RemoveTransport::NAME, domain: None, target: &domain };
+    audit::record(&mut tx, &b.caller.name, change, Some(&before), None::<&()>).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 impl Engine {
-    /// Sets a domain's fixed route (`*`: every domain without its own). Engine-internal for
-    /// now; the admin operations wrap it.
-    pub async fn set_transport(&self, transport: Transport) -> Result<()> {
-        let domain = if transport.domain == "*" { "*".to_string() } else { validate::domain(&transport.domain)? };
-        if transport.host.trim().is_empty() || transport.port == 0 {
-            return Err(Error::validation("a transport needs a host and a port").with_field("host"));
-        }
-        let mut tx = self.write().await?;
-        sql::queue::set_transport(&mut tx, &Transport { domain, ..transport }).await?;
-        tx.commit().await?;
-        Ok(())
+    /// Sets a domain's fixed route as the local owner (tests, the desktop app's setup).
+    pub async fn set_transport(&self, transport: OutboundTransport) -> Result<()> {
+        let p = SetTransport { domain: transport.domain, host: transport.host, port: transport.port };
+        self.local_backend().set_transport(p).await.map(drop)
     }
 
-    /// Removes a domain's fixed route; `not_found` when it has none.
-    pub async fn remove_transport(&self, domain: &str) -> Result<()> {
-        let domain = if domain == "*" { "*".to_string() } else { validate::domain(domain)? };
-        let mut tx = self.write().await?;
-        if !sql::queue::remove_transport(&mut tx, &domain).await? {
-            return Err(Error::not_found(format!("no transport for {domain}")));
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Removes queued messages older than `before` (UNIX seconds) whose recipients are all
+    /// Removes queued messages    /// Removes queued messages older than `before` (UNIX seconds) whose recipients are all
     /// delivered or bounced, and their blobs unless a mailbox holds the same bytes.
     pub async fn prune_outbound(&self, before: i64) -> Result<u32> {
         let mut tx = self.write().await?;
@@ -124,7 +232,7 @@ impl Engine {
     }
 
     /// See [`OutboundQueue::outbound_transports`](postdesk_contract::mail::OutboundQueue::outbound_transports).
-    pub async fn outbound_transports(&self) -> Result<Vec<Transport>> {
+    pub async fn outbound_transports(&self) -> Result<Vec<OutboundTransport>> {
         sql::queue::transports(&mut *self.read().await?).await
     }
 
@@ -241,14 +349,18 @@ mod tests {
     async fn transports_are_canonical_and_removable() {
         let engine = engine_with(&[]).await;
         engine
-            .set_transport(Transport { domain: "Remote.TEST".into(), host: "127.0.0.1".into(), port: 2525 })
+            .set_transport(OutboundTransport { domain: "Remote.TEST".into(), host: "127.0.0.1".into(), port: 2525 })
             .await
             .unwrap();
-        engine.set_transport(Transport { domain: "remote.test".into(), host: "::1".into(), port: 25 }).await.unwrap();
+        engine
+            .set_transport(OutboundTransport { domain: "remote.test".into(), host: "::1".into(), port: 25 })
+            .await
+            .unwrap();
         let all = engine.outbound_transports().await.unwrap();
-        assert_eq!(all, [Transport { domain: "remote.test".into(), host: "::1".into(), port: 25 }]);
-        engine.remove_transport("remote.test").await.unwrap();
-        assert!(engine.remove_transport("remote.test").await.is_err());
+        assert_eq!(all, [OutboundTransport { domain: "remote.test".into(), host: "::1".into(), port: 25 }]);
+        let remove = || RemoveTransport { domain: "remote.test".into() };
+        engine.local_backend().remove_transport(remove()).await.unwrap();
+        assert!(engine.local_backend().remove_transport(remove()).await.is_err());
         assert!(engine.dkim_signing_key("example.com").await.unwrap().is_none());
     }
 }

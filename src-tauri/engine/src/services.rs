@@ -10,7 +10,7 @@ use postdesk_contract::mail::{
     Delivered, Directory, FlagChange, FlagsStored, FolderState, KeyedMessage, KeyedOutcome, Login, LoginAttempt,
     MailStore, MailboxChange, OutboundQueue, Quota, ServiceHooks, StoredMessage,
 };
-use postdesk_contract::outbound::{DkimSigningKey, OutboundEnvelope, OutboundJob, RecipientResult, Transport};
+use postdesk_contract::outbound::{DkimSigningKey, OutboundEnvelope, OutboundJob, OutboundTransport, RecipientResult};
 use postdesk_contract::policy::{Envelope, PolicyExplanation};
 use postdesk_contract::settings::EffectiveSettings;
 use postdesk_contract::smtp::{MailServiceMonitor, SmtpConfig};
@@ -151,7 +151,7 @@ impl OutboundQueue for Engine {
     async fn queue_outbound(&self, key: &str, envelope: OutboundEnvelope, raw: Vec<u8>) -> Result<()> {
         Engine::queue_outbound(self, key, envelope, raw).await
     }
-    async fn outbound_transports(&self) -> Result<Vec<Transport>> {
+    async fn outbound_transports(&self) -> Result<Vec<OutboundTransport>> {
         Engine::outbound_transports(self).await
     }
     async fn dkim_signing_key(&self, domain: &str) -> Result<Option<DkimSigningKey>> {

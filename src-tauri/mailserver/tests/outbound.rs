@@ -14,7 +14,7 @@ use postdesk_contract::Backend;
 use postdesk_contract::api::*;
 use postdesk_contract::mail::MailStore;
 
-use postdesk_contract::outbound::{OutboundEnvelope, Transport};
+use postdesk_contract::outbound::{OutboundEnvelope, OutboundTransport};
 use postdesk_engine::Engine;
 use postdesk_mailserver::smtp::ListenerKind;
 use postdesk_mailserver::{MailServer, MailServerOptions, OutboundStats};
@@ -142,7 +142,7 @@ async fn inbox(engine: &Engine, account: &str) -> Vec<String> {
 }
 
 async fn route(engine: &Engine, domain: &str, port: u16) {
-    engine.set_transport(Transport { domain: domain.into(), host: "127.0.0.1".into(), port }).await.unwrap();
+    engine.set_transport(OutboundTransport { domain: domain.into(), host: "127.0.0.1".into(), port }).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -337,4 +337,30 @@ async fn a_second_postdesk_receives_it_over_starttls() {
     server_b.shutdown(Duration::from_secs(5)).await;
     engine.close().await;
     b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_bounce_gives_a_deferred_recipient_up_with_a_dsn() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = organisation(dir.path()).await;
+    let soft = Sink::start(&["-r", "RCPT"]);
+    route(&engine, "remote.test", soft.port).await;
+    let mut options = options(dir.path());
+    options.outbound.retry.first_retry_secs = 3600;
+    options.outbound.retry.max_retry_secs = 3600;
+    let server = MailServer::start(Arc::new(engine.clone()), options).await.unwrap();
+    swaks(submission(&server), &["x@remote.test"], "given up");
+    wait_for(&server, "deferred", |s| s.deferred == 1).await;
+    let admin = engine.local_backend();
+    let queued = admin.list_outbound_queue(ListOutboundQueue::default()).await.unwrap();
+    let r = &queued[0].recipients[0];
+    assert_eq!((r.status, r.attempts), (postdesk_contract::outbound::RecipientStatus::Deferred, 1));
+    assert_eq!(r.last_reply.as_deref(), Some("450 4.3.0 Error: command failed"));
+    admin.bounce_outbound(BounceOutbound { id: queued[0].id }).await.unwrap();
+    wait_for(&server, "bounced by the admin", |s| s.bounced == 1 && s.dsns == 1).await;
+    let dsn = inbox(&engine, ANN).await.remove(0);
+    assert!(dsn.contains("bounced by an administrator") && dsn.contains("Action: failed"), "{dsn}");
+    assert_eq!(server.outbound_stats().transactions, 1, "no attempt for the bounce");
+    server.shutdown(Duration::from_secs(5)).await;
+    engine.close().await;
 }

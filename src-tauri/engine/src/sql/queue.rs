@@ -4,7 +4,7 @@
 
 use super::Conn;
 use crate::Result;
-use postdesk_contract::outbound::{OutboundEnvelope, OutboundRecipient, RecipientResult, Transport};
+use postdesk_contract::outbound::{OutboundEnvelope, OutboundRecipient, OutboundTransport, RecipientResult};
 
 /// Queues the outbound part of a message in the caller's write transaction (the blob is
 /// written). A key queued before adds nothing.
@@ -97,8 +97,8 @@ pub(crate) async fn message(conn: &mut Conn, id: i64) -> Result<Option<(String, 
 
 /// The recipients of a message due at `now`.
 pub(crate) async fn due_recipients(conn: &mut Conn, id: i64, now: i64) -> Result<Vec<OutboundRecipient>> {
-    let rows: Vec<(i64, String, i64, bool)> = sqlx::query_as(
-        "SELECT id, address, attempts, delay_notified FROM outbound_recipients
+    let rows: Vec<(i64, String, i64, bool, bool)> = sqlx::query_as(
+        "SELECT id, address, attempts, delay_notified, bounce_now FROM outbound_recipients
          WHERE message_id = ? AND status IN ('queued', 'deferred') AND next_attempt_at <= ? ORDER BY id",
     )
     .bind(id)
@@ -107,11 +107,12 @@ pub(crate) async fn due_recipients(conn: &mut Conn, id: i64, now: i64) -> Result
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, address, attempts, delay_notified)| OutboundRecipient {
+        .map(|(id, address, attempts, delay_notified, bounce_now)| OutboundRecipient {
             id,
             address,
             attempts: attempts as u32,
             delay_notified,
+            bounce_now,
         })
         .collect())
 }
@@ -172,14 +173,14 @@ pub(crate) async fn remove_finished(conn: &mut Conn, before: i64) -> Result<Vec<
 }
 
 /// The transport table, by domain.
-pub(crate) async fn transports(conn: &mut Conn) -> Result<Vec<Transport>> {
+pub(crate) async fn transports(conn: &mut Conn) -> Result<Vec<OutboundTransport>> {
     let rows: Vec<(String, String, i64)> =
         sqlx::query_as("SELECT domain, host, port FROM outbound_transports ORDER BY domain").fetch_all(conn).await?;
-    Ok(rows.into_iter().map(|(domain, host, port)| Transport { domain, host, port: port as u16 }).collect())
+    Ok(rows.into_iter().map(|(domain, host, port)| OutboundTransport { domain, host, port: port as u16 }).collect())
 }
 
 /// Sets (adds or replaces) a domain's route.
-pub(crate) async fn set_transport(conn: &mut Conn, t: &Transport) -> Result<()> {
+pub(crate) async fn set_transport(conn: &mut Conn, t: &OutboundTransport) -> Result<()> {
     sqlx::query(
         "INSERT INTO outbound_transports (domain, host, port) VALUES (?, ?, ?)
          ON CONFLICT (domain) DO UPDATE SET host = excluded.host, port = excluded.port",
@@ -211,4 +212,58 @@ pub(crate) async fn active_dkim_key(conn: &mut Conn, domain: &str) -> Result<Opt
     .bind(domain)
     .fetch_optional(conn)
     .await?)
+}
+
+/// One queue row for the admin list: message and recipient columns.
+pub(crate) type QueueRow =
+    (i64, String, i64, i64, Option<String>, Option<i64>, String, String, i64, i64, Option<i64>, Option<String>);
+
+/// The newest `limit` messages matching the filters, with all their recipients.
+pub(crate) async fn list(
+    conn: &mut Conn,
+    status: Option<&str>,
+    domain: Option<&str>,
+    sender: Option<&str>,
+    limit: i64,
+) -> Result<Vec<QueueRow>> {
+    Ok(sqlx::query_as(
+        "WITH picked AS (
+             SELECT m.id FROM outbound_messages m
+             WHERE (?1 IS NULL OR m.sender = ?1)
+               AND EXISTS (SELECT 1 FROM outbound_recipients f WHERE f.message_id = m.id
+                           AND (?2 IS NULL OR f.status = ?2) AND (?3 IS NULL OR f.domain = ?3))
+             ORDER BY m.id DESC LIMIT ?4)
+         SELECT m.id, m.sender, m.size, m.created_at, m.lease_owner, m.lease_until,
+                r.address, r.status, r.attempts, r.next_attempt_at, r.last_attempt_at, r.last_reply
+         FROM picked p JOIN outbound_messages m ON m.id = p.id JOIN outbound_recipients r ON r.message_id = m.id
+         ORDER BY m.id DESC, r.id",
+    )
+    .bind(sender)
+    .bind(status)
+    .bind(domain)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Makes a message's waiting recipients due now (`bounce`: and gives them up); how many.
+pub(crate) async fn due_now(conn: &mut Conn, id: i64, now: i64, bounce: bool) -> Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE outbound_recipients SET next_attempt_at = ?, bounce_now = bounce_now OR ?
+         WHERE message_id = ? AND status IN ('queued', 'deferred')",
+    )
+    .bind(now)
+    .bind(bounce)
+    .bind(id)
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
+/// Deletes a message with its recipients; its blob name, or `None` when there is none.
+pub(crate) async fn delete(conn: &mut Conn, id: i64) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar("DELETE FROM outbound_messages WHERE id = ? RETURNING blob_hash")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?)
 }

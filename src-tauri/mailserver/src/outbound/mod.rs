@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use postdesk_contract::mail::{KeyedMessage, MailBackend};
 use postdesk_contract::outbound::{
-    OutboundEnvelope, OutboundJob, OutboundRecipient, RecipientResult, RecipientStatus, RetryPolicy, Transport,
+    OutboundEnvelope, OutboundJob, OutboundRecipient, OutboundTransport, RecipientResult, RecipientStatus, RetryPolicy,
     dsn_allowed,
 };
 use postdesk_dns::DnsLookup;
@@ -238,6 +238,16 @@ impl Worker {
             let domain = r.address.rsplit_once('@').map_or("", |(_, d)| d).to_ascii_lowercase();
             by_domain.entry(domain).or_default().push(r.clone());
         }
+        // Recipients an admin bounced get no attempt.
+        let mut outcomes = Vec::new();
+        for rcpts in by_domain.values_mut() {
+            let (given_up, keep): (Vec<_>, Vec<_>) = rcpts.drain(..).partition(|r| r.bounce_now);
+            for r in given_up {
+                outcomes.push((r, Outcome::Permanent("550 5.0.0 bounced by an administrator".into()), None));
+            }
+            *rcpts = keep;
+        }
+        by_domain.retain(|_, rcpts| !rcpts.is_empty());
         let attempts = by_domain.iter().map(|(domain, rcpts)| {
             let (helo, message, transports, sender) = (&helo, &message, &transports, &job.sender);
             async move {
@@ -249,7 +259,7 @@ impl Worker {
                 rcpts.iter().cloned().zip(outcomes).map(|(r, o)| (r, o, remote.clone())).collect::<Vec<_>>()
             }
         });
-        let outcomes: Vec<_> = futures_flatten(futures::future::join_all(attempts).await);
+        outcomes.extend(futures_flatten(futures::future::join_all(attempts).await));
         self.record(&job, outcomes).await;
     }
 
@@ -278,7 +288,7 @@ impl Worker {
     async fn attempt(
         &self,
         domain: &str,
-        transports: &[Transport],
+        transports: &[OutboundTransport],
         t: &Transaction<'_>,
     ) -> (Vec<Outcome>, Option<String>) {
         let n = t.recipients.len();

@@ -5,7 +5,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use postdesk_contract::outbound::Transport;
+use postdesk_contract::outbound::OutboundTransport;
 use postdesk_dns::{Answer, DnsLookup, Record, RecordType};
 
 /// The hosts to try for a domain, or why there are none.
@@ -23,7 +23,7 @@ pub enum Route {
 
 /// The route for `domain` (canonical) with `mx_port` as the port of MX hosts (25 but in
 /// tests).
-pub async fn route(dns: &dyn DnsLookup, transports: &[Transport], domain: &str, mx_port: u16) -> Route {
+pub async fn route(dns: &dyn DnsLookup, transports: &[OutboundTransport], domain: &str, mx_port: u16) -> Route {
     let fixed = transports.iter().find(|t| t.domain == domain).or_else(|| transports.iter().find(|t| t.domain == "*"));
     if let Some(t) = fixed {
         return Route::Hosts(vec![(t.host.clone(), t.port)]);
@@ -103,7 +103,7 @@ mod tests {
     #[tokio::test]
     async fn the_transport_table_wins_exact_domain_first() {
         let z = zone();
-        let t = |domain: &str, port| Transport { domain: domain.into(), host: "127.0.0.1".into(), port };
+        let t = |domain: &str, port| OutboundTransport { domain: domain.into(), host: "127.0.0.1".into(), port };
         let table = [t("*", 2000), t("multi.test", 3000)];
         assert_eq!(route(&z, &table, "multi.test", 25).await, Route::Hosts(vec![("127.0.0.1".into(), 3000)]));
         assert_eq!(route(&z, &table, "null.test", 25).await, Route::Hosts(vec![("127.0.0.1".into(), 2000)]));
