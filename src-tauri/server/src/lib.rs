@@ -16,6 +16,7 @@
 
 pub mod autoconfig;
 mod http;
+pub mod limits;
 pub mod openapi;
 pub mod tls;
 
@@ -24,6 +25,7 @@ pub use http::{ApiError, UI_CSP, router, router_with_ui};
 use std::future::Future;
 
 /// Serves `router` on `tcp` until `shutdown` resolves; over TLS when `tls` is given.
+/// Connections are capped in all and per client ([`limits`]).
 pub async fn serve(
     router: axum::Router,
     tcp: tokio::net::TcpListener,
@@ -35,6 +37,6 @@ pub async fn serve(
             let listener = tls::TlsListener::new(tcp, config)?;
             axum::serve(listener, router).with_graceful_shutdown(shutdown).await
         }
-        None => axum::serve(tcp, router).with_graceful_shutdown(shutdown).await,
+        None => axum::serve(limits::CappedListener::new(tcp), router).with_graceful_shutdown(shutdown).await,
     }
 }

@@ -11,6 +11,8 @@ use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
+use crate::limits::{Counted, Limits};
+
 /// A certificate chain and key in PEM: the identity shared with the SMTP service.
 /// The admin API keeps its own in the data folder with [`FILE_STEM`]:
 /// `Identity::load_or_create(dir, FILE_STEM, names)`.
@@ -20,10 +22,11 @@ pub use postdesk_tls::Identity;
 pub const FILE_STEM: &str = "tls";
 
 /// A TLS listener for `axum::serve`: handshakes run in their own tasks with a timeout,
-/// so a slow or hostile client cannot hold up the others.
+/// so a slow or hostile client cannot hold up the others; connections are capped
+/// ([`crate::limits`]) from the TCP accept on.
 pub struct TlsListener {
     local: SocketAddr,
-    rx: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    rx: mpsc::Receiver<(Counted<TlsStream<TcpStream>>, SocketAddr)>,
 }
 
 impl TlsListener {
@@ -32,6 +35,7 @@ impl TlsListener {
         let local = tcp.local_addr()?;
         let acceptor = TlsAcceptor::from(Arc::new(config));
         let (tx, rx) = mpsc::channel(64);
+        let limits = std::sync::Arc::new(Limits::default());
         tokio::spawn(async move {
             loop {
                 let (stream, peer) = match tcp.accept().await {
@@ -42,11 +46,13 @@ impl TlsListener {
                         continue;
                     }
                 };
+                // Counted from here, so handshakes in flight are capped too.
+                let Some(slot) = limits.admit(peer) else { continue };
                 let (acceptor, sender) = (acceptor.clone(), tx.clone());
                 tokio::spawn(async move {
                     match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
                         Ok(Ok(tls)) => {
-                            let _ = sender.send((tls, peer)).await;
+                            let _ = sender.send((Counted::new(tls, slot), peer)).await;
                         }
                         Ok(Err(e)) => tracing::debug!("TLS handshake with {peer} failed: {e}"),
                         Err(_) => tracing::debug!("TLS handshake with {peer} timed out"),
@@ -62,7 +68,7 @@ impl TlsListener {
 }
 
 impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
+    type Io = Counted<TlsStream<TcpStream>>;
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {

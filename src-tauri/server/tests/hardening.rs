@@ -1,0 +1,134 @@
+//! The admin API under hostile clients, over real HTTP on loopback with a real engine:
+//! a raw socket that sends headers and never the body, and curl. Bounds show as answers
+//! (401 before any body, 413 past a route's limit), never as times.
+
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::process::Command;
+
+use postdesk_engine::Engine;
+
+/// The engine (with its first owner token) and the admin API on a free port.
+async fn start() -> (Engine, SocketAddr, String) {
+    let engine = Engine::open_in_memory().await.unwrap();
+    let token = engine.ensure_first_admin().await.unwrap().unwrap().token.secret;
+    let tcp = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
+    let addr = tcp.local_addr().unwrap();
+    let router = postdesk_server::router(engine.clone());
+    tokio::spawn(postdesk_server::serve(router, tcp, None, std::future::pending()));
+    (engine, addr, token)
+}
+
+/// Sends `head` (request line and headers, no body) and returns what the server answers
+/// while the announced body is still unsent.
+fn answer_before_body(addr: SocketAddr, head: &str) -> String {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    // Only so a broken server fails this test instead of hanging it.
+    s.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+    s.write_all(head.as_bytes()).unwrap();
+    let mut buf = [0u8; 4096];
+    let n = s.read(&mut buf).unwrap_or(0);
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+/// `curl -s -w '\n%{http_code}'` with `args`; (status, body).
+fn curl(args: &[&str]) -> (u16, String) {
+    let out = Command::new("curl").args(["-s", "-w", "\n%{http_code}"]).args(args).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').unwrap();
+    (code.trim().parse().unwrap_or(0), body.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_token_is_checked_before_any_body_and_each_route_has_its_limit() {
+    let (_engine, addr, token) = start().await;
+    // No token, 50 MB announced, none sent: refused from the headers alone.
+    let head = format!(
+        "POST /api/domains HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: 50000000\r\n\r\n"
+    );
+    let answer = tokio::task::spawn_blocking(move || answer_before_body(addr, &head)).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer:?}");
+    assert!(answer.contains("missing API token"), "{answer:?}");
+
+    let url = format!("http://{addr}/api/domains");
+    let result = tokio::task::spawn_blocking(move || {
+        // The scheme is case-insensitive (RFC 7235).
+        let lower = format!("Authorization: bearer {token}");
+        let upper = format!("Authorization: BEARER {token}");
+        let listed = curl(&["-H", &lower, &url]);
+        let created = curl(&[
+            "-H",
+            &upper,
+            "-H",
+            "Content-Type: application/json",
+            "--data",
+            r#"{"domain":"example.com"}"#,
+            &url,
+        ]);
+        // 100 KB to a route that takes 64 KiB: 413, nothing created.
+        let padding = "x".repeat(100 * 1024);
+        let big = format!(r#"{{"domain":"big.example","pad":"{padding}"}}"#);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("big.json");
+        std::fs::write(&file, big).unwrap();
+        let too_big = curl(&[
+            "-H",
+            &lower,
+            "-H",
+            "Content-Type: application/json",
+            "--data-binary",
+            &format!("@{}", file.display()),
+            &url,
+        ]);
+        let after = curl(&["-H", &lower, &url]);
+        (listed, created, too_big, after)
+    })
+    .await
+    .unwrap();
+    let (listed, created, too_big, after) = result;
+    assert_eq!(listed, (200, "[]".to_string()));
+    assert_eq!(created.0, 200, "{}", created.1);
+    assert_eq!(too_big.0, 413, "{}", too_big.1);
+    assert!(too_big.1.contains("over 65536 bytes"), "{}", too_big.1);
+    assert!(after.1.contains("example.com") && !after.1.contains("big.example"), "{}", after.1);
+}
+
+/// One client holding its share of connections (idle, never sending a request) gets the
+/// next one closed at once; another client's `/api/health` still answers, and the first
+/// client is served again once it lets go.
+#[tokio::test(flavor = "multi_thread")]
+async fn one_client_cannot_take_every_connection() {
+    let (_engine, addr, _token) = start().await;
+    let share = postdesk_server::limits::MAX_PER_CLIENT as usize;
+    let result = tokio::task::spawn_blocking(move || {
+        let held: Vec<std::net::TcpStream> = (0..share).map(|_| std::net::TcpStream::connect(addr).unwrap()).collect();
+        // Every held connection is really open: each answers a request.
+        let mut probe = held.into_iter().collect::<Vec<_>>();
+        for s in probe.iter_mut().take(1) {
+            s.write_all(format!("GET /api/health HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes()).unwrap();
+            let mut buf = [0u8; 256];
+            let n = s.read(&mut buf).unwrap();
+            assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+        }
+        let over = answer_before_body(addr, &format!("GET /api/health HTTP/1.1\r\nHost: {addr}\r\n\r\n"));
+        let url = format!("http://{addr}/api/health");
+        let other = curl(&["--interface", "127.0.0.2", &url]);
+        drop(probe);
+        // The held slots are given back as the server sees the connections close.
+        let mut again = (0, String::new());
+        for _ in 0..100 {
+            again = curl(&[&url]);
+            if again.0 == 200 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        (over, other, again)
+    })
+    .await
+    .unwrap();
+    let (over, other, again) = result;
+    assert_eq!(over, "", "the connection past the client's share is closed unanswered");
+    assert_eq!(other.0, 200, "{other:?}");
+    assert_eq!(again.0, 200, "{again:?}");
+}
