@@ -93,6 +93,9 @@ enum Command {
     /// The SMTP service: server-wide settings, black/white list rules, live status.
     #[command(subcommand)]
     Smtp(smtp::SmtpCmd),
+    /// Outbound mail: the queue (retry, bounce, delete) and the transport table.
+    #[command(subcommand)]
+    Outbound(outbound::OutboundCmd),
 }
 
 fn data_dir(cli: &Cli) -> Result<PathBuf, Error> {
@@ -138,6 +141,7 @@ async fn run(b: &dyn Backend, command: &Command, json: bool) -> Result<(), Error
         Command::Policy(cmd) => policy::run(b, cmd, json).await,
         Command::AddressBook { domain } => address_book::run(b, domain, json).await,
         Command::Smtp(cmd) => smtp::run(b, cmd, json).await,
+        Command::Outbound(cmd) => outbound::run(b, cmd, json).await,
         Command::Serve(_) => unreachable!("handled in main"),
     }
 }

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod domain_group;
 pub mod group;
 pub mod logins;
+pub mod outbound;
 pub mod policy;
 pub mod resolve;
 pub mod serve;

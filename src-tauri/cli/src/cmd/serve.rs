@@ -67,6 +67,13 @@ pub struct ServeArgs {
         "imap_listen", "imaps_listen", "no_imap", "pop3_listen", "pop3s_listen", "no_pop3",
     ])]
     no_smtp: bool,
+    /// The port outbound delivery connects to on MX hosts (25; another for test setups
+    /// whose MX hosts listen elsewhere). The transport table routes single domains.
+    #[arg(long, default_value_t = 25, value_name = "PORT")]
+    outbound_mx_port: u16,
+    /// Outbound transactions to one recipient domain at once, at most.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    outbound_per_destination: usize,
 }
 
 /// The mail server's options from the command line.
@@ -103,6 +110,8 @@ fn mail_options(dir: &Path, args: &ServeArgs, dns_resolver: Option<SocketAddr>) 
         }
     }
     options.dns_server = dns_resolver;
+    options.outbound.mx_port = args.outbound_mx_port;
+    options.outbound.per_destination = args.outbound_per_destination.max(1);
     options
 }
 
