@@ -344,3 +344,47 @@ async fn recipient_size_limits_and_mailbox_room_at_rcpt_and_end_of_data() {
     assert_eq!(counters.messages_accepted, 1);
     server.stop().await;
 }
+
+/// The command time-out runs over the whole command: a client trickling a line a byte at
+/// a time is told 421 before the line is complete (each byte used to restart the clock).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_trickled_a_byte_at_a_time_times_out_as_a_whole() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::with(|s| s.profile.command_timeout = Duration::from_millis(800)).await;
+    let mut s = TcpStream::connect(server.mx).await.unwrap();
+    let mut greeting = [0u8; 256];
+    let _ = s.read(&mut greeting).await.unwrap();
+    for b in b"EHLO a-client-that-trickles.test\r\n" {
+        if s.write_all(&[*b]).await.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut reply = Vec::new();
+    let _ = s.read_to_end(&mut reply).await;
+    let reply = String::from_utf8_lossy(&reply);
+    assert!(reply.starts_with("421 4.4.2 mx.example.test Timeout"), "{reply}");
+    server.stop().await;
+}
+
+/// A client that pipelines commands and never reads a reply is dropped once the server's
+/// writes have waited the command time-out, instead of holding the session for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_dropped() {
+    use tokio::io::AsyncWriteExt;
+    let server = TestServer::with(|s| s.profile.command_timeout = Duration::from_millis(800)).await;
+    let mut s = TcpStream::connect(server.mx).await.unwrap();
+    let noops = b"NOOP\r\n".repeat(10_000);
+    // Writes until the server drops the connection; the bound only keeps a broken server
+    // from hanging the test.
+    let dropped = tokio::time::timeout(Duration::from_secs(120), async {
+        loop {
+            if s.write_all(&noops).await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(dropped.is_ok(), "the server kept a client that never reads");
+    server.stop().await;
+}

@@ -108,6 +108,9 @@ pub(crate) struct Session {
     tx: Option<Transaction>,
     /// After an over-long line: input is dropped up to the next LF.
     skip_line: bool,
+    /// When the command being read must be complete: the command time-out runs over the
+    /// whole command, so a client trickling a byte at a time cannot hold the session.
+    command_deadline: Option<tokio::time::Instant>,
     _slot: ConnectionSlot,
 }
 
@@ -146,6 +149,7 @@ impl Session {
             session_discard: None,
             tx: None,
             skip_line: false,
+            command_deadline: None,
             _slot: slot,
         }
     }
@@ -197,10 +201,26 @@ impl Session {
         if self.out.is_empty() {
             return Ok(());
         }
-        let result = self.stream.write_all(&self.out).await;
+        // A client that stops reading is dropped after the command time-out instead of
+        // holding the session (and its buffers) forever.
+        let timeout = self.profile.command_timeout;
+        let write = async {
+            self.stream.write_all(&self.out).await?;
+            self.stream.flush().await
+        };
+        let result = match tokio::time::timeout(timeout, write).await {
+            Ok(result) => result,
+            Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "the client stopped reading replies")),
+        };
         self.out.clear();
-        result.map_err(Close::Io)?;
-        self.stream.flush().await.map_err(Close::Io)
+        result.map_err(Close::Io)
+    }
+
+    /// What is left of the current command's time-out, starting it if none runs.
+    fn command_time_left(&mut self) -> Duration {
+        let timeout = self.profile.command_timeout;
+        let deadline = *self.command_deadline.get_or_insert_with(|| tokio::time::Instant::now() + timeout);
+        deadline.saturating_duration_since(tokio::time::Instant::now())
     }
 
     /// Sends the pending replies, then waits for more input (timeout, shutdown).
@@ -334,7 +354,7 @@ impl Session {
                     }
                     None => {
                         self.pos = self.len;
-                        let timeout = self.profile.command_timeout;
+                        let timeout = self.command_time_left();
                         self.read_more(timeout).await?;
                         continue;
                     }
@@ -360,12 +380,16 @@ impl Session {
             let parsed = self.receiver.ingest(&mut bytes).map(Request::into_owned);
             self.pos = self.len - bytes.len();
             match parsed {
-                Ok(request) => self.handle(request).await?,
+                Ok(request) => {
+                    self.command_deadline = None;
+                    self.handle(request).await?
+                }
                 Err(smtp_proto::Error::NeedsMoreData { .. }) => {
-                    let timeout = self.profile.command_timeout;
+                    let timeout = self.command_time_left();
                     self.read_more(timeout).await?
                 }
                 Err(e) => {
+                    self.command_deadline = None;
                     if e == smtp_proto::Error::InvalidSenderAddress {
                         (self.stage, self.cmd_sender, self.cmd_rcpt) = (RefusalStage::Mail, None, None);
                         self.record_refusal(
