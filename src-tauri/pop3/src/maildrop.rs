@@ -69,6 +69,16 @@ impl Maildrop {
         if entry.deleted { Err(Missing::Deleted) } else { Ok(entry) }
     }
 
+    /// The message number of a UID in the snapshot.
+    pub fn number_of(&self, uid: u32) -> Option<usize> {
+        self.entries.binary_search_by_key(&uid, |e| e.uid).ok().map(|i| i + 1)
+    }
+
+    /// The size of the message of a UID in the snapshot.
+    pub fn size_of(&self, uid: u32) -> Option<u64> {
+        self.number_of(uid).map(|n| self.entries[n - 1].size)
+    }
+
     /// The unique id of a message (UIDL): `<uidvalidity>.<uid>`, the same in every session.
     pub fn unique_id(&self, entry: &Entry) -> String {
         format!("{}.{}", self.uidvalidity, entry.uid)

@@ -76,19 +76,24 @@ pub(crate) struct Session {
     state: State,
     errors: u32,
     auth_failures: u32,
-    /// The next message's bytes, being read while the client takes this one (RETR reads
-    /// messages in order): its UID and the read. At most one message ahead.
-    ahead: Option<(u32, tokio::task::JoinHandle<postdesk_contract::Result<Vec<u8>>>)>,
+    /// The next messages' bytes, being read while the client takes this one (clients RETR
+    /// in order): by UID. At most [`READ_AHEAD`] messages and [`READ_AHEAD_BYTES`] ahead.
+    ahead: std::collections::VecDeque<(u32, tokio::task::JoinHandle<postdesk_contract::Result<Vec<u8>>>)>,
     _slot: Slot,
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
-        if let Some((_, read)) = self.ahead.take() {
+        for (_, read) in self.ahead.drain(..) {
             read.abort();
         }
     }
 }
+
+/// Messages read ahead of RETR at most, and their bytes at most (one message is always
+/// read ahead whatever its size; each is bounded by the message size limit).
+const READ_AHEAD: usize = 8;
+const READ_AHEAD_BYTES: u64 = 4 * 1024 * 1024;
 
 /// The AUTH mechanisms offered (over TLS).
 const MECHANISMS: &str = "PLAIN";
@@ -107,7 +112,7 @@ impl Session {
             state: State::Authorization { user: None },
             errors: 0,
             auth_failures: 0,
-            ahead: None,
+            ahead: Default::default(),
             _slot: slot,
         }
     }
@@ -538,24 +543,42 @@ impl Session {
     async fn send_message(&mut self, n: usize, top: Option<u64>) -> Flow {
         let State::Transaction(maildrop) = &self.state else { unreachable!("checked by the caller") };
         let entry = maildrop.get(n).expect("checked by the caller");
-        let read = match self.ahead.take() {
-            Some((uid, read)) if uid == entry.uid => read.await.ok(),
-            Some((_, other)) => {
-                other.abort();
-                None
+        // Reads queued for messages before this one are not wanted any more.
+        while self.ahead.front().is_some_and(|(uid, _)| *uid < entry.uid) {
+            if let Some((_, read)) = self.ahead.pop_front() {
+                read.abort();
             }
+        }
+        let queued = match self.ahead.front() {
+            Some((uid, _)) if *uid == entry.uid => self.ahead.pop_front().map(|(_, read)| read),
+            _ => None,
+        };
+        let read = match queued {
+            Some(read) => read.await.ok(),
             None => None,
         };
         let read = match read {
             Some(read) => read,
             None => self.shared.backend.message_bytes(&maildrop.account, INBOX, entry.uid).await,
         };
-        if top.is_none()
-            && let Ok(next) = maildrop.get(n + 1)
-        {
-            let (backend, account, uid) = (self.shared.backend.clone(), maildrop.account.clone(), next.uid);
-            let read = tokio::spawn(async move { backend.message_bytes(&account, INBOX, uid).await });
-            self.ahead = Some((uid, read));
+        if top.is_none() {
+            // Keep the window full: the messages after the last one queued (or this one).
+            let mut next = n + 1;
+            if let Some((last, _)) = self.ahead.back() {
+                next = maildrop.number_of(*last).map_or(next, |k| k + 1);
+            }
+            let mut bytes: u64 = self.ahead.iter().filter_map(|(u, _)| maildrop.size_of(*u)).sum();
+            while self.ahead.len() < READ_AHEAD {
+                let Ok(e) = maildrop.get(next) else { break };
+                if bytes + e.size > READ_AHEAD_BYTES && !self.ahead.is_empty() {
+                    break;
+                }
+                bytes += e.size;
+                let (backend, account, uid) = (self.shared.backend.clone(), maildrop.account.clone(), e.uid);
+                self.ahead
+                    .push_back((uid, tokio::spawn(async move { backend.message_bytes(&account, INBOX, uid).await })));
+                next += 1;
+            }
         }
         let raw = match read {
             Ok(raw) => raw,
