@@ -19,6 +19,7 @@ import { LoginsPage } from "../pages/LoginsPage";
 import { MailboxSettingsPage } from "../pages/MailboxSettingsPage";
 import { RecycleBinPage } from "../pages/RecycleBinPage";
 import { MailServicePage } from "../pages/MailServicePage";
+import { OutboundPage } from "../pages/OutboundPage";
 import { PolicyPage } from "../pages/PolicyPage";
 import { SettingsPage } from "../pages/SettingsPage";
 import { PAGES, mayUse, useRoute, type PageId } from "./route";
@@ -182,6 +183,8 @@ function PageBody({ page }: { page: PageId }) {
       return <PolicyPage />;
     case "smtp":
       return <MailServicePage />;
+    case "outbound":
+      return <OutboundPage />;
   }
 }
 

@@ -34,6 +34,8 @@ describe("mayUse", () => {
     expect(mayUse({ ...olga, pages: ["smtp"] }, "smtp", false)).toBe(false);
     expect(mayUse({ ...olga, pages: ["smtp"], domains: null }, "smtp", false)).toBe(true);
     expect(mayUse({ ...olga, domains: null }, "smtp", false)).toBe(false);
+    expect(mayUse({ ...olga, pages: ["smtp"], domains: null }, "outbound", false)).toBe(true);
+    expect(mayUse({ ...olga, pages: ["smtp"] }, "outbound", false)).toBe(false);
   });
   it("offers the local server settings in the desktop app only", () => {
     expect(mayUse(owner, "settings", false)).toBe(false);

@@ -2,7 +2,7 @@ import { useEffect, useState } from "react";
 import type { Caller } from "../bindings/Caller";
 import type { Page } from "../bindings/Page";
 
-export type PageId = Page | "recycle" | "mailbox-settings" | "logins" | "admins" | "settings";
+export type PageId = Page | "recycle" | "mailbox-settings" | "logins" | "outbound" | "admins" | "settings";
 
 export interface PageDef {
   id: PageId;
@@ -24,14 +24,19 @@ export const PAGES: PageDef[] = [
   { id: "address_book", title: "Address book", perDomain: true },
   { id: "policy", title: "Policy explainer", perDomain: false },
   { id: "smtp", title: "Mail service", perDomain: false },
+  { id: "outbound", title: "Outbound queue", perDomain: false },
   { id: "admins", title: "Admins & tokens", perDomain: false },
   { id: "audit", title: "Audit log", perDomain: false },
   { id: "logins", title: "Login log", perDomain: false },
   { id: "settings", title: "Local server", perDomain: false },
 ];
 
-/** The permission page a UI page belongs to (the recycle bin, mailbox settings and the login log are Accounts). */
+/**
+ * The permission page a UI page belongs to (the recycle bin, mailbox settings and the login
+ * log are Accounts; the outbound queue is the mail service's).
+ */
 function permissionOf(page: Exclude<PageId, "admins" | "settings">): Page {
+  if (page === "outbound") return "smtp";
   return page === "recycle" || page === "mailbox-settings" || page === "logins" ? "accounts" : page;
 }
 
@@ -41,7 +46,7 @@ export function mayUse(caller: Caller, page: PageId, desktop: boolean): boolean 
   if (page === "admins") return caller.role === "owner";
   if (caller.role === "owner") return true;
   // The mail service's settings are server-wide: an admin limited to some domains may not.
-  if (page === "smtp" && caller.domains !== null) return false;
+  if ((page === "smtp" || page === "outbound") && caller.domains !== null) return false;
   return caller.pages.includes(permissionOf(page));
 }
 
