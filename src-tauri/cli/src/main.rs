@@ -146,8 +146,28 @@ async fn run(b: &dyn Backend, command: &Command, json: bool) -> Result<(), Error
     }
 }
 
+/// `postdesk … | head`: when the reader of our output goes away, stop quietly (exit 0)
+/// instead of panicking with "failed printing to stdout: Broken pipe" (Rust ignores
+/// SIGPIPE, so `println!` panics on it).
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("POSTDESK_LOG").unwrap_or_else(|_| "warn".into()))

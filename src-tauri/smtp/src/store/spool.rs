@@ -191,7 +191,7 @@ impl FileSpool {
     /// Opens (creating) the spool in `dir`: recovers the index from the segments present,
     /// starts a fresh segment and the writer thread.
     pub fn open(dir: &Path, options: SpoolOptions) -> std::io::Result<(FileSpool, Recovery)> {
-        std::fs::create_dir_all(dir)?;
+        std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700).create(dir)?;
         let mut recovery = Recovery::default();
         let mut index = HashMap::new();
         let seqs = segments(dir)?;
@@ -360,7 +360,9 @@ impl SegmentWriter {
 
     /// Creates segment `seq` and makes its directory entry durable before first use.
     fn new_segment(dir: &Path, dir_handle: &File, seq: u64) -> std::io::Result<File> {
-        let file = OpenOptions::new().write(true).create_new(true).open(segment_path(dir, seq))?;
+        // Mail at rest is the owner's alone, whatever the umask.
+        let file = std::os::unix::fs::OpenOptionsExt::mode(OpenOptions::new().write(true).create_new(true), 0o600)
+            .open(segment_path(dir, seq))?;
         file.sync_all()?;
         dir_handle.sync_all()?;
         Ok(file)
