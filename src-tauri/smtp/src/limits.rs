@@ -8,11 +8,18 @@ use std::time::Instant;
 
 use crate::config::RateLimit;
 
-/// Connection counts and message windows per client address.
+/// Unknown recipients one session may try before it is dropped and its address penalised
+/// (recipient probing: guessing which addresses exist).
+pub(crate) const MAX_UNKNOWN_RECIPIENTS: u32 = 10;
+/// How long an address that probed is refused at connect.
+pub(crate) const PROBE_PENALTY: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// Connection counts, message windows and probing penalties per client address.
 #[derive(Debug, Default)]
 pub(crate) struct ClientLimits {
     connections: Mutex<HashMap<IpAddr, u32>>,
     windows: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    penalties: Mutex<HashMap<IpAddr, Instant>>,
 }
 
 /// Holds one connection slot of a client; released on drop.
@@ -44,6 +51,29 @@ impl ClientLimits {
         }
         *n += 1;
         Some(ConnectionSlot { limits: self.clone(), ip })
+    }
+
+    /// Refuses `ip` at connect for [`PROBE_PENALTY`].
+    pub fn penalise(&self, ip: IpAddr) {
+        let now = Instant::now();
+        let mut map = self.penalties.lock().expect("limits lock");
+        if map.len() > 100_000 {
+            map.retain(|_, until| *until > now);
+        }
+        map.insert(ip, now + PROBE_PENALTY);
+    }
+
+    /// Whether `ip` is serving a penalty now.
+    pub fn penalised(&self, ip: IpAddr) -> bool {
+        let mut map = self.penalties.lock().expect("limits lock");
+        match map.get(&ip) {
+            Some(until) if *until > Instant::now() => true,
+            Some(_) => {
+                map.remove(&ip);
+                false
+            }
+            None => false,
+        }
     }
 
     /// Counts one message for `ip`; false when that exceeds `limit` in the current window.

@@ -193,6 +193,11 @@ async fn admit(shared: Arc<Shared>, kind: ListenerKind, tcp: TcpStream, peer: So
     let active = shared.counters.active();
     let slot = if active > profile.max_connections as u64 {
         Err(refusal(Reply::new(421, [4, 7, 0], "Too many connections, try again later"), "max_connections"))
+    } else if shared.limits.penalised(peer.ip()) {
+        Err(refusal(
+            Reply::new(421, [4, 7, 0], "Too many unknown recipients from your address, try again later"),
+            "recipient_probing",
+        ))
     } else {
         shared.limits.connect(peer.ip(), profile.connection.max_connections_per_ip).ok_or_else(|| {
             refusal(

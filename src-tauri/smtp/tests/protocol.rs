@@ -388,3 +388,47 @@ async fn a_client_that_stops_reading_is_dropped() {
     assert!(dropped.is_ok(), "the server kept a client that never reads");
     server.stop().await;
 }
+
+/// Recipient probing (smtplib): ten unknown recipients in one session drop it, and the
+/// address is refused at connect for a while; another address is still served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recipient_probing_drops_the_session_and_penalises_the_address() {
+    let server = TestServer::start().await;
+    let run = python(
+        &server,
+        r#"
+s = smtplib.SMTP('127.0.0.1', MX)
+s.ehlo('client.test')
+s.mail('probe@remote.test')
+codes = [s.rcpt('guess%d@example.test' % i)[0] for i in range(10)]
+show('codes', codes)
+try:
+    show('after', s.rcpt('ann@example.test'))
+except smtplib.SMTPServerDisconnected:
+    show('after', 'disconnected')
+try:
+    again = smtplib.SMTP('127.0.0.1', MX)
+    show('again', 'greeted')
+except smtplib.SMTPConnectError as e:
+    show('again', e.smtp_code, e.smtp_error)
+other = smtplib.SMTP('127.0.0.1', MX, source_address=('127.0.0.2', 0))
+show('other', other.ehlo('client.test')[0])
+"#,
+    )
+    .await;
+    assert!(run.ok, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("codes [550, 550, 550, 550, 550, 550, 550, 550, 550, 550]"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("after (421, b'4.7.0 Too many unknown recipients, closing connection')")
+            || run.stdout.contains("after disconnected"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("again 421 b'4.7.0 Too many unknown recipients from your address, try again later'"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("other 250"), "{}", run.stdout);
+    server.stop().await;
+}

@@ -214,7 +214,7 @@ impl Session {
                     let reply =
                         Reply::new(550, [5, 1, 1], format!("Recipient address rejected: <{rcpt}>: user unknown"));
                     self.refuse(&reply, "unknown_recipient");
-                    return Ok(());
+                    return self.count_unknown_recipient();
                 }
                 Ok(RecipientStatus::OverQuota) => {
                     let reply = Reply::new(452, [4, 2, 2], format!("Mailbox <{rcpt}> is full"));

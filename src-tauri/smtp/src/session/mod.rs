@@ -111,6 +111,8 @@ pub(crate) struct Session {
     /// When the command being read must be complete: the command time-out runs over the
     /// whole command, so a client trickling a byte at a time cannot hold the session.
     command_deadline: Option<tokio::time::Instant>,
+    /// Unknown recipients tried in this session (recipient probing).
+    unknown_recipients: u32,
     _slot: ConnectionSlot,
 }
 
@@ -150,6 +152,7 @@ impl Session {
             tx: None,
             skip_line: false,
             command_deadline: None,
+            unknown_recipients: 0,
             _slot: slot,
         }
     }
@@ -266,6 +269,23 @@ impl Session {
             return Err(Close::Done);
         }
         Ok(())
+    }
+
+    /// Counts an unknown recipient; past [`MAX_UNKNOWN_RECIPIENTS`] the session is
+    /// dropped and the client's address refused at connect for a while.
+    ///
+    /// [`MAX_UNKNOWN_RECIPIENTS`]: crate::limits::MAX_UNKNOWN_RECIPIENTS
+    pub(crate) fn count_unknown_recipient(&mut self) -> Flow {
+        self.unknown_recipients += 1;
+        if self.unknown_recipients < crate::limits::MAX_UNKNOWN_RECIPIENTS {
+            return Ok(());
+        }
+        self.shared.limits.penalise(self.peer.ip());
+        self.refuse(
+            &Reply::new(421, [4, 7, 0], "Too many unknown recipients, closing connection"),
+            "recipient_probing",
+        );
+        Err(Close::Done)
     }
 
     /// Connect stage: limits and lists were applied by the listener; here reverse DNS,
