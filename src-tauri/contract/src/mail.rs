@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::model::Resolution;
-use crate::outbound::{DkimSigningKey, OutboundEnvelope, OutboundJob, RecipientResult, OutboundTransport};
+use crate::outbound::{DkimSigningKey, OutboundEnvelope, OutboundJob, OutboundTransport, RecipientResult};
 use crate::policy::{Envelope, PolicyExplanation};
 use crate::settings::EffectiveSettings;
 use crate::smtp::{MailServiceMonitor, SmtpConfig};
@@ -407,10 +407,11 @@ pub trait OutboundQueue: Send + Sync {
     /// recipients.
     async fn claim_outbound(&self, owner: &str, now: i64, lease_secs: i64, limit: usize) -> Result<Vec<OutboundJob>>;
 
-    /// Records what an attempt did to recipients of message `id` and gives up `owner`'s
-    /// lease. Recorded even when the lease ran out meanwhile (what the remote said is true
-    /// either way); a recipient already final is left alone.
-    async fn report_outbound(&self, owner: &str, id: i64, now: i64, results: Vec<RecipientResult>) -> Result<()>;
+    /// Records what attempts did to recipients of the messages named (message id, results)
+    /// and gives up `owner`'s leases on them, in one transaction (a worker reports many
+    /// messages per commit). Recorded even when a lease ran out meanwhile (what the remote
+    /// said is true either way); a recipient already final is left alone.
+    async fn report_outbound(&self, owner: &str, now: i64, reports: Vec<(i64, Vec<RecipientResult>)>) -> Result<()>;
 
     /// Gives up every lease held by an earlier run of `node` (owners `node:…`): a node
     /// that starts again holds nothing yet, so what its previous run had leased is due now

@@ -195,12 +195,19 @@ impl Engine {
     }
 
     /// See [`OutboundQueue::report_outbound`](postdesk_contract::mail::OutboundQueue::report_outbound).
-    pub async fn report_outbound(&self, owner: &str, id: i64, now: i64, results: Vec<RecipientResult>) -> Result<()> {
+    pub async fn report_outbound(
+        &self,
+        owner: &str,
+        now: i64,
+        reports: Vec<(i64, Vec<RecipientResult>)>,
+    ) -> Result<()> {
         let mut tx = self.write().await?;
-        for r in &results {
-            sql::queue::record_result(&mut tx, id, now, r).await?;
+        for (id, results) in &reports {
+            for r in results {
+                sql::queue::record_result(&mut tx, *id, now, r).await?;
+            }
+            sql::queue::release(&mut tx, *id, owner).await?;
         }
-        sql::queue::release(&mut tx, id, owner).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -309,9 +316,9 @@ mod tests {
             next_attempt: Some(now + 400),
             delay_notified: false,
         };
-        engine.report_outbound("node-a", id, now + 61, vec![deferred]).await.unwrap();
+        engine.report_outbound("node-a", now + 61, vec![(id, vec![deferred])]).await.unwrap();
         assert!(engine.claim_outbound("node-c", now + 100, 60, 10).await.unwrap().is_empty(), "b holds it");
-        engine.report_outbound("node-b", id, now + 62, vec![]).await.unwrap();
+        engine.report_outbound("node-b", now + 62, vec![(id, vec![])]).await.unwrap();
         assert!(engine.claim_outbound("node-c", now + 399, 60, 10).await.unwrap().is_empty(), "not due yet");
         let again = engine.claim_outbound("node-c", now + 400, 60, 10).await.unwrap();
         assert_eq!(again[0].recipients[0].attempts, 1);
@@ -321,11 +328,11 @@ mod tests {
             next_attempt: None,
             ..again[0].recipients[0].clone().into_result()
         };
-        engine.report_outbound("node-c", id, now + 401, vec![delivered.clone()]).await.unwrap();
+        engine.report_outbound("node-c", now + 401, vec![(id, vec![delivered.clone()])]).await.unwrap();
         assert!(engine.claim_outbound("node-c", now + 9999, 60, 10).await.unwrap().is_empty(), "final");
         // A final recipient never changes again.
         let bounced = RecipientResult { status: RecipientStatus::Bounced, ..delivered };
-        engine.report_outbound("node-c", id, now + 402, vec![bounced]).await.unwrap();
+        engine.report_outbound("node-c", now + 402, vec![(id, vec![bounced])]).await.unwrap();
         assert_eq!(engine.prune_outbound(now + 1).await.unwrap(), 1);
         assert_eq!(engine.blob_count().await.unwrap(), 0, "the blob goes with the pruned message");
     }

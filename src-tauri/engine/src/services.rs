@@ -142,8 +142,8 @@ impl OutboundQueue for Engine {
     async fn claim_outbound(&self, owner: &str, now: i64, lease_secs: i64, limit: usize) -> Result<Vec<OutboundJob>> {
         Engine::claim_outbound(self, owner, now, lease_secs, limit).await
     }
-    async fn report_outbound(&self, owner: &str, id: i64, now: i64, results: Vec<RecipientResult>) -> Result<()> {
-        Engine::report_outbound(self, owner, id, now, results).await
+    async fn report_outbound(&self, owner: &str, now: i64, reports: Vec<(i64, Vec<RecipientResult>)>) -> Result<()> {
+        Engine::report_outbound(self, owner, now, reports).await
     }
     async fn release_outbound_leases(&self, node: &str) -> Result<u64> {
         Engine::release_outbound_leases(self, node).await

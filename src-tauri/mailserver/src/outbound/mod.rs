@@ -129,7 +129,18 @@ impl Stats {
     }
 }
 
+/// One message's outcomes, on their way to the reporter.
+struct Report {
+    id: i64,
+    now: i64,
+    results: Vec<RecipientResult>,
+}
+
+/// Most reports per transaction.
+const REPORT_BATCH: usize = 256;
+
 struct Worker {
+    reports: tokio::sync::mpsc::UnboundedSender<Report>,
     backend: Arc<dyn MailBackend>,
     dns: Option<Arc<dyn DnsLookup>>,
     options: OutboundOptions,
@@ -162,8 +173,10 @@ pub(crate) async fn run(
     }
     let poll = options.poll;
     let slots = Arc::new(Semaphore::new(options.concurrency.max(1)));
-    let worker =
-        Arc::new(Worker { backend, dns, options, hostname, owner, stats, destinations: Mutex::new(HashMap::new()) });
+    let (reports, queue) = tokio::sync::mpsc::unbounded_channel();
+    let reporter = tokio::spawn(report(backend.clone(), owner.clone(), stats.clone(), queue));
+    let destinations = Mutex::new(HashMap::new());
+    let worker = Arc::new(Worker { reports, backend, dns, options, hostname, owner, stats, destinations });
     let finished = Arc::new(Notify::new());
     let mut tasks = tokio::task::JoinSet::new();
     loop {
@@ -202,6 +215,55 @@ pub(crate) async fn run(
     }
     // In-flight transactions get a moment; what is cut off is retried when its lease ends.
     let _ = tokio::time::timeout(Duration::from_secs(5), async { while tasks.join_next().await.is_some() {} }).await;
+    tasks.abort_all();
+    while tasks.join_next().await.is_some() {}
+    drop(worker); // the tasks are gone: the reports channel closes once the reporter drains it
+    let _ = tokio::time::timeout(Duration::from_secs(5), reporter).await;
+}
+
+/// Records outcomes in batches: every report waiting is committed in one transaction
+/// (one fsync for many messages, as the spool does for acceptance), then counted.
+async fn report(
+    backend: Arc<dyn MailBackend>,
+    owner: String,
+    stats: Arc<Stats>,
+    mut queue: tokio::sync::mpsc::UnboundedReceiver<Report>,
+) {
+    while let Some(first) = queue.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < REPORT_BATCH {
+            match queue.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        let now = batch.iter().map(|r| r.now).max().unwrap_or_else(unix_now);
+        let reports: Vec<(i64, Vec<RecipientResult>)> = batch.into_iter().map(|r| (r.id, r.results)).collect();
+        let mut tried = 0;
+        loop {
+            match backend.report_outbound(&owner, now, reports.clone()).await {
+                Ok(()) => break,
+                Err(e) if tried < 3 => {
+                    tried += 1;
+                    tracing::warn!("cannot record outbound attempts, trying again: {}", e.message);
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Err(e) => {
+                    // The leases run out and the attempts are made again: at least once.
+                    tracing::error!("outbound attempts not recorded (they will be made again): {}", e.message);
+                    break;
+                }
+            }
+        }
+        for r in reports.iter().flat_map(|(_, results)| results) {
+            let counter = match r.status {
+                RecipientStatus::Delivered => &stats.delivered,
+                RecipientStatus::Bounced => &stats.bounced,
+                _ => &stats.deferred,
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 impl Worker {
@@ -229,7 +291,7 @@ impl Worker {
             Ok(t) => t,
             Err(e) => {
                 tracing::warn!(id = job.id, "cannot read the transport table: {}", e.message);
-                let _ = self.backend.report_outbound(&self.owner, job.id, unix_now(), Vec::new()).await;
+                let _ = self.reports.send(Report { id: job.id, now: unix_now(), results: Vec::new() });
                 return;
             }
         };
@@ -355,15 +417,9 @@ impl Worker {
             let reported = dsn::Reported { recipient: r.address.clone(), reply: reply.clone(), remote };
             let mut notified = false;
             match status {
-                RecipientStatus::Delivered => {
-                    self.stats.delivered.fetch_add(1, Ordering::Relaxed);
-                }
-                RecipientStatus::Bounced => {
-                    self.stats.bounced.fetch_add(1, Ordering::Relaxed);
-                    bounced.push((r.id, reported));
-                }
+                RecipientStatus::Delivered => {}
+                RecipientStatus::Bounced => bounced.push((r.id, reported)),
                 _ => {
-                    self.stats.deferred.fetch_add(1, Ordering::Relaxed);
                     if !r.delay_notified && policy.delay_notice_due(job.created_at, now) {
                         notified = true;
                         delayed.push((r.id, reported));
@@ -382,9 +438,8 @@ impl Worker {
                 return; // the lease runs out and the attempt is made again
             }
         }
-        if let Err(e) = self.backend.report_outbound(&self.owner, job.id, now, results).await {
-            tracing::warn!(id = job.id, "cannot record an outbound attempt: {}", e.message);
-        }
+        // Recorded (and counted) by the reporter, many messages per transaction.
+        let _ = self.reports.send(Report { id: job.id, now, results });
     }
 
     /// Sends a DSN about `list` to the job's sender: into the sender's own mailbox when the
