@@ -4,7 +4,10 @@
 //! in B's INBOX with `dkim=pass` and `spf=pass` in B's Authentication-Results. The queue is
 //! then read and the transport table edited through the CLI.
 //!
-//! Needs `swaks` and `knotd` (Debian: apt-get install -y swaks knot).
+//! A second test SIGKILLs the sending `serve` while its queue drains to a slow smtp-sink
+//! and starts it again: every message reaches the sink at least once.
+//!
+//! Needs `swaks`, `knotd` and Postfix's `smtp-sink` (Debian: swaks knot postfix).
 
 mod common;
 
@@ -199,4 +202,65 @@ async fn two_servers_exchange_mail_through_mx_records_with_dkim_pass() {
     engine_b.close().await;
     drop(a);
     drop(b);
+}
+
+/// Submits one message as `user` through `serve`'s submission port.
+fn submit(s: &Serve, user: &str, to: &str, subject: &str) {
+    let mut c = Command::new("swaks");
+    c.args(["--server", &s.submission.ip().to_string(), "--port", &s.submission.port().to_string()])
+        .args(["--tls", "--auth", "PLAIN", "--auth-user", user, "--auth-password", PASSWORD])
+        .args(["--from", user, "--to", to, "--header", &format!("Subject: {subject}")]);
+    let sent = common::run(c, None);
+    assert!(sent.success() && sent.stdout().contains("250 2.0.0"), "{sent}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sender_killed_while_the_queue_drains_loses_nothing() {
+    const N: usize = 12;
+    let dir = tempfile::tempdir().unwrap();
+    provision(dir.path(), "example.com", "ann@example.com", false).await;
+    // A sink that takes a second per message, dumping each transaction.
+    let dumps = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dumps.path(), std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut sink = Command::new("smtp-sink")
+        .args(["-u", "nobody", "-w", "1", "-d"])
+        .arg(dumps.path().join("m%s."))
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("64")
+        .spawn()
+        .expect("smtp-sink (Debian package postfix)");
+    cli(dir.path(), &["outbound", "transports", "set", "remote.test", "127.0.0.1", &port.to_string()]).assert_ok();
+    let nowhere = SocketAddr::from(([127, 0, 0, 1], 9));
+    let a = serve(dir.path(), nowhere, "mx.example.com", &["--outbound-per-destination", "2"]);
+    for i in 0..N {
+        submit(&a, "ann@example.com", "x@remote.test", &format!("crash {i:02}"));
+    }
+    // Some are through, some in flight: kill it.
+    let subjects = || -> std::collections::BTreeSet<String> {
+        std::fs::read_dir(dumps.path())
+            .unwrap()
+            .filter_map(|e| std::fs::read_to_string(e.unwrap().path()).ok())
+            .filter_map(|t| t.lines().find_map(|l| l.strip_prefix("Subject: ").map(str::to_string)))
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while subjects().len() < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let before = subjects().len();
+    assert!(before < N, "the kill came too late to test anything ({before} of {N} through)");
+    drop(a); // SIGKILL
+    let a = serve(dir.path(), nowhere, "mx.example.com", &[]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while subjects().len() < N && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let got = subjects();
+    let _ = sink.kill();
+    let _ = sink.wait();
+    assert_eq!(got.len(), N, "every message reached the sink at least once (killed after {before}): {got:?}");
+    let queue = cli(dir.path(), &["--json", "outbound", "queue", "--status", "delivered"]);
+    assert_eq!(queue.json().as_array().unwrap().len(), N, "{}", queue.stdout());
+    drop(a);
 }
