@@ -64,7 +64,7 @@ impl Harness {
         let engine = Engine::open(dir).await.expect("reopen engine").with_dns_server(dns_server);
         let token = engine
             .local_backend()
-            .create_token(CreateToken { admin: "owner".into(), label: Some("reopen".into()) })
+            .create_token(CreateToken { admin: "owner".into(), label: Some("reopen".into()), expires_in_days: None })
             .await
             .expect("token");
         Self::start(kind, engine, &token.secret, None).await

@@ -522,7 +522,8 @@ ListTokens { /// Only this admin's tokens.
 params!(/// Creates an API token for an admin; the secret is returned once (owner only).
 CreateToken { /// Admin the token acts as.
 admin: String, /// What it is for.
-#[serde(default)] #[ts(optional)] label: Option<String> });
+#[serde(default)] #[ts(optional)] label: Option<String>, /// Days until it stops working (1–3650); none = never.
+#[serde(default)] #[ts(optional)] expires_in_days: Option<u32> });
 params!(/// Revokes an API token (owner only).
 RevokeToken { /// Token id.
 id: String });

@@ -424,6 +424,9 @@ pub struct ApiToken {
     pub created_at: String,
     /// Last successful use, RFC 3339 UTC.
     pub last_used_at: Option<String>,
+    /// When the token stops working, RFC 3339 UTC; `null` = never.
+    #[serde(default)]
+    pub expires_at: Option<String>,
 }
 
 /// A token just created: the only time its secret is shown.

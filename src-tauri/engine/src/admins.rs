@@ -126,14 +126,14 @@ fn secret_hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-async fn insert_token(conn: &mut Conn, admin: &str, label: &str) -> Result<NewToken> {
+async fn insert_token(conn: &mut Conn, admin: &str, label: &str, expires_at: Option<&str>) -> Result<NewToken> {
     let mut id = [0u8; 6];
     let mut secret = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut id);
     rand::thread_rng().fill_bytes(&mut secret);
     let id = hex::encode(id);
     let secret = format!("pd_{id}_{}", hex::encode(secret));
-    let token = sql::admins::insert_token(conn, &id, admin, &secret_hash(&secret), label, &now()).await?;
+    let token = sql::admins::insert_token(conn, &id, admin, &secret_hash(&secret), label, &now(), expires_at).await?;
     Ok(NewToken { token, secret })
 }
 
@@ -146,9 +146,18 @@ pub(crate) async fn create_token(b: &EngineBackend, p: CreateToken) -> Result<Ne
     b.caller.require_owner()?;
     let admin = validate::admin_name(&p.admin).map_err(|e| e.with_field("admin"))?;
     let label = validate::text("label", p.label.as_deref().unwrap_or(""), 128)?;
+    let expires_at = match p.expires_in_days {
+        None => None,
+        Some(days @ 1..=3650) => {
+            Some(super::format_time(time::OffsetDateTime::now_utc() + time::Duration::days(i64::from(days))))
+        }
+        Some(_) => {
+            return Err(Error::validation("a token may last 1 to 3650 days").with_field("expires_in_days"));
+        }
+    };
     let mut tx = b.engine.write().await?;
     load(&mut tx, &admin).await.map_err(|e| e.with_field("admin"))?;
-    let token = insert_token(&mut tx, &admin, &label).await?;
+    let token = insert_token(&mut tx, &admin, &label, expires_at.as_deref()).await?;
     let change = Change { action: CreateToken::NAME, domain: None, target: &token.token.id };
     audit::record::<(), _>(&mut tx, &b.caller.name, change, None, Some(&token.token)).await?;
     tx.commit().await?;
@@ -179,7 +188,7 @@ impl Engine {
         }
         sql::admins::insert(&mut tx, "owner", Role::Owner, &Page::ALL, &None, &now()).await?;
         let admin = load(&mut tx, "owner").await?;
-        let token = insert_token(&mut tx, "owner", "created on first start").await?;
+        let token = insert_token(&mut tx, "owner", "created on first start", None).await?;
         let change = Change { action: CreateAdmin::NAME, domain: None, target: "owner" };
         audit::record::<(), _>(&mut tx, super::LOCAL_OWNER, change, None, Some(&admin)).await?;
         tx.commit().await?;
@@ -193,14 +202,47 @@ impl Engine {
             return Err(wrong());
         }
         let mut conn = self.read().await?;
-        let sql::admins::TokenOwner { id, last_used_at: last_used, admin } =
+        let sql::admins::TokenOwner { id, last_used_at: last_used, expires_at, admin } =
             sql::admins::token_by_secret(&mut conn, &secret_hash(secret)).await?.ok_or_else(wrong)?;
         drop(conn);
-        // Record use at minute granularity so reads do not turn into a write each.
         let now = now();
+        // Stored times are RFC 3339 UTC of one shape, so they compare as text.
+        if expires_at.as_deref().is_some_and(|end| end <= now.as_str()) {
+            return Err(Error::unauthenticated("the API token has expired; ask the owner for a new one"));
+        }
+        // Record use at minute granularity so reads do not turn into a write each.
         if last_used.as_deref().is_none_or(|t| t.get(..16) != now.get(..16)) {
             sql::admins::touch_token(&self.pool, &id, &now).await?;
         }
         Ok(Caller { name: admin.name, role: admin.role, pages: admin.pages, domains: admin.domains })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn tokens_end_when_they_expire_and_show_when() {
+        let engine = Engine::open_in_memory().await.unwrap();
+        engine.ensure_first_admin().await.unwrap();
+        let owner = engine.local_backend();
+        let params = |days| CreateToken { admin: "owner".into(), label: None, expires_in_days: Some(days) };
+        let refused = owner.create_token(params(0)).await.unwrap_err();
+        assert_eq!(refused.field.as_deref(), Some("expires_in_days"));
+        let token = owner.create_token(params(30)).await.unwrap();
+        let listed = owner.list_tokens(ListTokens { admin: None }).await.unwrap();
+        let shown = listed.iter().find(|t| t.id == token.token.id).unwrap();
+        assert!(shown.expires_at.as_deref().is_some_and(|e| e > now().as_str()), "{shown:?}");
+        assert_eq!(engine.authenticate(&token.secret).await.unwrap().name, "owner");
+        let used = owner.list_tokens(ListTokens { admin: None }).await.unwrap();
+        assert!(used.iter().find(|t| t.id == token.token.id).unwrap().last_used_at.is_some(), "last use shown");
+        // Its end comes: refused as unauthenticated, saying why.
+        let mut tx = engine.write().await.unwrap();
+        sql::admins::set_token_expiry(&mut tx, &token.token.id, "2020-01-01T00:00:00Z").await.unwrap();
+        tx.commit().await.unwrap();
+        let err = engine.authenticate(&token.secret).await.unwrap_err();
+        assert_eq!(err.code, crate::error::ErrorCode::Unauthenticated);
+        assert!(err.message.contains("expired"), "{}", err.message);
     }
 }

@@ -23,4 +23,8 @@ created_at: string,
 /**
  * Last successful use, RFC 3339 UTC.
  */
-last_used_at: string | null, };
+last_used_at: string | null, 
+/**
+ * When the token stops working, RFC 3339 UTC; `null` = never.
+ */
+expires_at: string | null, };

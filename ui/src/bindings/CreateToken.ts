@@ -11,4 +11,8 @@ admin: string,
 /**
  * What it is for.
  */
-label?: string, };
+label?: string, 
+/**
+ * Days until it stops working (1–3650); none = never.
+ */
+expires_in_days?: number, };

@@ -99,6 +99,7 @@ export function AdminsPage() {
               <th scope="col">Label</th>
               <th scope="col">Created</th>
               <th scope="col">Last used</th>
+              <th scope="col">Expires</th>
               <th scope="col">
                 <span className="sr-only">Actions</span>
               </th>
@@ -114,6 +115,7 @@ export function AdminsPage() {
                 <td>{t.label}</td>
                 <td>{t.created_at.slice(0, 16).replace("T", " ")}</td>
                 <td>{t.last_used_at ? t.last_used_at.slice(0, 16).replace("T", " ") : <span className="muted">never</span>}</td>
+                <td>{t.expires_at ? t.expires_at.slice(0, 16).replace("T", " ") : <span className="muted">never</span>}</td>
                 <td className="actions">
                   <button type="button" onClick={() => setModal({ kind: "revoke", token: t })}>
                     Revoke…

@@ -100,6 +100,9 @@ pub enum AdminCmd {
         admin: String,
         #[arg(long)]
         label: Option<String>,
+        /// Days until the token stops working (1–3650); without it, it never does.
+        #[arg(long, value_name = "DAYS")]
+        expires_in_days: Option<u32>,
     },
     /// List API tokens.
     TokenList {
@@ -136,8 +139,9 @@ pub async fn run(b: &dyn Backend, cmd: &AdminCmd, json: bool) -> Result<()> {
             print_one(json, &b.update_admin(UpdateAdmin { name: name.clone(), role, pages, domains }).await?)
         }
         AdminCmd::Remove { name } => b.remove_admin(RemoveAdmin { name: name.clone() }).await,
-        AdminCmd::TokenCreate { admin, label } => {
-            let token = b.create_token(CreateToken { admin: admin.clone(), label: label.clone() }).await?;
+        AdminCmd::TokenCreate { admin, label, expires_in_days } => {
+            let params = CreateToken { admin: admin.clone(), label: label.clone(), expires_in_days: *expires_in_days };
+            let token = b.create_token(params).await?;
             if json {
                 print_one(true, &token)
             } else {
@@ -150,7 +154,7 @@ pub async fn run(b: &dyn Backend, cmd: &AdminCmd, json: bool) -> Result<()> {
         }
         AdminCmd::TokenList { admin } => {
             let list = b.list_tokens(ListTokens { admin: admin.clone() }).await?;
-            let mut t = Table::new(&["ID", "ADMIN", "LABEL", "CREATED", "LAST USED"]);
+            let mut t = Table::new(&["ID", "ADMIN", "LABEL", "CREATED", "LAST USED", "EXPIRES"]);
             for k in &list {
                 t.row(vec![
                     k.id.clone(),
@@ -158,6 +162,7 @@ pub async fn run(b: &dyn Backend, cmd: &AdminCmd, json: bool) -> Result<()> {
                     k.label.clone(),
                     k.created_at.clone(),
                     k.last_used_at.clone().unwrap_or_default(),
+                    k.expires_at.clone().unwrap_or_else(|| "never".into()),
                 ]);
             }
             print_list(json, &list, t, None)

@@ -27,6 +27,7 @@ fn token_from_row(r: &SqliteRow) -> ApiToken {
         label: r.get("label"),
         created_at: r.get("created_at"),
         last_used_at: r.get("last_used_at"),
+        expires_at: r.get("expires_at"),
     }
 }
 
@@ -108,16 +109,20 @@ pub(crate) async fn insert_token(
     secret_hash: &str,
     label: &str,
     at: &str,
+    expires_at: Option<&str>,
 ) -> Result<ApiToken> {
-    sqlx::query("INSERT INTO api_tokens (id, admin, secret_hash, label, created_at) VALUES (?, ?, ?, ?, ?)")
-        .bind(id)
-        .bind(admin)
-        .bind(secret_hash)
-        .bind(label)
-        .bind(at)
-        .execute(&mut *conn)
-        .await?;
-    let row = sqlx::query("SELECT id, admin, label, created_at, last_used_at FROM api_tokens WHERE id = ?")
+    sqlx::query(
+        "INSERT INTO api_tokens (id, admin, secret_hash, label, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(admin)
+    .bind(secret_hash)
+    .bind(label)
+    .bind(at)
+    .bind(expires_at)
+    .execute(&mut *conn)
+    .await?;
+    let row = sqlx::query("SELECT id, admin, label, created_at, last_used_at, expires_at FROM api_tokens WHERE id = ?")
         .bind(id)
         .fetch_one(conn)
         .await?;
@@ -126,7 +131,7 @@ pub(crate) async fn insert_token(
 
 /// The token `id`, if any.
 pub(crate) async fn token(conn: &mut Conn, id: &str) -> Result<Option<ApiToken>> {
-    Ok(sqlx::query("SELECT id, admin, label, created_at, last_used_at FROM api_tokens WHERE id = ?")
+    Ok(sqlx::query("SELECT id, admin, label, created_at, last_used_at, expires_at FROM api_tokens WHERE id = ?")
         .bind(id)
         .fetch_optional(conn)
         .await?
@@ -136,13 +141,20 @@ pub(crate) async fn token(conn: &mut Conn, id: &str) -> Result<Option<ApiToken>>
 /// The tokens of `admin` (of everyone when `None`), oldest first.
 pub(crate) async fn tokens(conn: &mut Conn, admin: Option<&str>) -> Result<Vec<ApiToken>> {
     let rows = sqlx::query(
-        "SELECT id, admin, label, created_at, last_used_at FROM api_tokens WHERE ? IS NULL OR admin = ? ORDER BY created_at, id",
+        "SELECT id, admin, label, created_at, last_used_at, expires_at FROM api_tokens WHERE ? IS NULL OR admin = ? ORDER BY created_at, id",
     )
     .bind(admin)
     .bind(admin)
     .fetch_all(conn)
     .await?;
     Ok(rows.iter().map(token_from_row).collect())
+}
+
+/// Sets when the token `id` ends (tests move it into the past).
+#[cfg(test)]
+pub(crate) async fn set_token_expiry(conn: &mut Conn, id: &str, expires_at: &str) -> Result<()> {
+    sqlx::query("UPDATE api_tokens SET expires_at = ? WHERE id = ?").bind(expires_at).bind(id).execute(conn).await?;
+    Ok(())
 }
 
 /// Deletes the token `id`.
@@ -155,13 +167,14 @@ pub(crate) async fn delete_token(conn: &mut Conn, id: &str) -> Result<()> {
 pub(crate) struct TokenOwner {
     pub id: String,
     pub last_used_at: Option<String>,
+    pub expires_at: Option<String>,
     pub admin: Admin,
 }
 
 /// The token whose secret hashes to `secret_hash`, with its admin.
 pub(crate) async fn token_by_secret(conn: &mut Conn, secret_hash: &str) -> Result<Option<TokenOwner>> {
     Ok(sqlx::query(
-        "SELECT t.id, t.last_used_at, a.name, a.role, a.pages, a.domains, a.created_at
+        "SELECT t.id, t.last_used_at, t.expires_at, a.name, a.role, a.pages, a.domains, a.created_at
              FROM api_tokens t JOIN admins a ON a.name = t.admin WHERE t.secret_hash = ?",
     )
     .bind(secret_hash)
@@ -171,6 +184,7 @@ pub(crate) async fn token_by_secret(conn: &mut Conn, secret_hash: &str) -> Resul
         admin: admin_from_row(&row),
         id: row.get("id"),
         last_used_at: row.get("last_used_at"),
+        expires_at: row.get("expires_at"),
     }))
 }
 
