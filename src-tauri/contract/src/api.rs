@@ -19,9 +19,9 @@ use ts_rs::TS;
 
 use crate::error::Result;
 use crate::model::*;
+use crate::outbound::{OutboundTransport, QueuedMessage};
 use crate::policy::PolicyExplanation;
 use crate::settings::{AddressBook, Batch, BatchOutcome, EffectiveSettings, LevelSettings};
-use crate::outbound::{OutboundTransport, QueuedMessage};
 use crate::smtp::{SmtpRule, SmtpRulesImported, SmtpSettings, SmtpStatus};
 
 /// HTTP method of an operation.

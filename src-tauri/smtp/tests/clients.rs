@@ -257,10 +257,7 @@ show('third', login(s, 'dora@example.test', 'correct horse'))
     assert!(out.contains("first ['535 5.7.8 Authentication credentials invalid', '535 5.7.8 Authentication credentials invalid', 'ok']"), "{out}");
     assert!(out.contains("second ['535 5.7.8 Authentication credentials invalid', '535 5.7.8 Authentication credentials invalid', '535 5.7.8 Authentication credentials invalid']"), "{out}");
     assert!(out.contains("after (421, b'4.7.0 Too many failed authentications, closing connection')"), "{out}");
-    assert!(
-        out.contains("third 535 5.7.8 Account locked; ask your administrator"),
-        "{out}"
-    );
+    assert!(out.contains("third 535 5.7.8 Account locked; ask your administrator"), "{out}");
     assert_eq!(server.service.counters().refused("auth_locked"), 1);
     assert!(server.directory.is_locked("dora@example.test"));
     server.stop().await;
