@@ -365,7 +365,7 @@ pub struct SmtpDeliveryStats {
     /// Spooled messages delivered before (a redelivery after a restart).
     #[ts(type = "number")]
     pub already_delivered: u64,
-    /// Messages kept in the spool for recipients outside our domains.
+    /// Messages handed to the outbound queue (recipients outside our domains) since start.
     #[ts(type = "number")]
     pub awaiting_relay: u64,
     /// Delivery passes that failed and were retried.

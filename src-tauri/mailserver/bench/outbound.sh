@@ -15,6 +15,7 @@
 #     everything from 127.0.0.0/8 to the sink as its relayhost, default concurrency (20).
 #
 #   src-tauri/mailserver/bench/outbound.sh [MESSAGES] [SESSIONS]      (defaults: 10000 5)
+#   PER_DESTINATION=N (default 4) sets Postdesk's connections per destination domain.
 #
 # Needs: postfix (smtp-source, smtp-sink), knot. Run as root on a throwaway machine.
 set -eu
@@ -85,7 +86,7 @@ print(f"{name:9} {n} messages: accepted in {accepted-start:6.1f} s ({n/(accepted
 EOF
 }
 
-echo "$MESSAGES messages of 4 KiB, 4 destinations x $SESSIONS sessions; $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "$MESSAGES messages of 4 KiB, 4 destinations x $SESSIONS sessions; Postdesk ${PER_DESTINATION:-4} connections per destination; $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- Postdesk
 PD="$BIN/postdesk --data-dir $WORK/data --dns-resolver 127.0.0.1:$DNS_PORT"
@@ -94,7 +95,8 @@ $PD domain add example.test >/dev/null
 for n in 1 2 3 4; do $PD alias add "fwd$n@example.test" "x@dest$n.test" >/dev/null; done
 $PD outbound transports set '*' 127.0.0.1 "$PD_SINK" >/dev/null
 $PD serve --listen 127.0.0.1:0 --smtp-listen 127.0.0.1:0 --submission-listen 127.0.0.1:0 \
-  --smtps-listen 127.0.0.1:0 --smtp-hostname mx.example.test --no-imap --no-pop3 >"$WORK/serve.log" 2>&1 &
+  --smtps-listen 127.0.0.1:0 --smtp-hostname mx.example.test --no-imap --no-pop3 \
+  --outbound-per-destination "${PER_DESTINATION:-4}" >"$WORK/serve.log" 2>&1 &
 SERVE=$!
 for _ in $(seq 100); do grep -q "admin API listening" "$WORK/serve.log" && break; sleep 0.1; done
 MX=$(sed -n 's/^SMTP mx listening on //p' "$WORK/serve.log")

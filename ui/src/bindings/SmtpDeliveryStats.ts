@@ -22,7 +22,7 @@ refused: number,
  */
 already_delivered: number, 
 /**
- * Messages kept in the spool for recipients outside our domains.
+ * Messages handed to the outbound queue (recipients outside our domains) since start.
  */
 awaiting_relay: number, 
 /**
