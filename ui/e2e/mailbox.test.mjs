@@ -207,7 +207,7 @@ describe("mailbox management UI", { concurrency: false }, () => {
     await form.getByRole("button", { name: "Save settings" }).click();
     await form.locator('[data-field="catch_all_target"] .field-error').filter({ hasText: "needs the mailbox that collects" }).waitFor();
     await form.getByLabel("Collecting mailbox").fill("carl");
-    await form.getByLabel("Lock an account after this many failed logins").fill("3");
+    await form.getByLabel("Keep a client address out after this many failed logins").fill("3");
     await form.getByRole("button", { name: "Save settings" }).click();
     await page.getByRole("form", { name: "Mailbox settings" }).getByRole("status").filter({ hasText: "Saved." }).waitFor();
 

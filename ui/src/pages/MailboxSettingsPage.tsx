@@ -73,10 +73,10 @@ function SettingsForm({ settings, onSaved }: { settings: MailboxSettings; onSave
     >
       <h3>Settings of {settings.domain}</h3>
       <Field
-        label="Lock an account after this many failed logins"
+        label="Keep a client address out after this many failed logins"
         name="lockout_threshold"
         error={action.error}
-        hint="1–100. A password reset unlocks a locked account."
+        hint="1–100. That address is kept out of the account for 15 minutes; the owner still logs in from elsewhere, and a password reset lets everyone in again."
       >
         {(p) => <input {...p} type="number" min={1} max={100} value={threshold} onChange={(e) => setThreshold(e.target.value)} />}
       </Field>
