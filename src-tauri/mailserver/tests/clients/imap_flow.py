@@ -7,20 +7,12 @@ import imaplib
 import os
 import smtplib
 import socket
-import ssl
 import time
 
-HOST = "127.0.0.1"
+from common import HOST, ctx, expect
+
 IMAP, IMAPS, SUBMISSION = int(os.environ["IMAP"]), int(os.environ["IMAPS"]), int(os.environ["SUBMISSION"])
 USER, PASS = os.environ["USER_ADDR"], os.environ["PASS"]
-ctx = ssl.create_default_context(cafile=os.environ["CA"])
-ctx.check_hostname = False
-
-
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
-    print("ok:", what)
 
 
 # 1. Before TLS: no login. After STARTTLS: login works.

@@ -6,19 +6,11 @@ prints what it saw; any failure raises.
 """
 import imaplib
 import os
-import ssl
 
-HOST = "127.0.0.1"
+from common import HOST, ctx, expect
+
 IMAPS = int(os.environ["IMAPS"])
 USER, PASS = os.environ["USER_ADDR"], os.environ["PASS"]
-ctx = ssl.create_default_context(cafile=os.environ["CA"])
-ctx.check_hostname = False
-
-
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
-    print("ok:", what)
 
 
 def tagged(client, command):
