@@ -1934,6 +1934,8 @@ mod tests {
                 "a", "UID", "FETCH", "SEARCH", "STORE", "LIST", "APPEND", "SELECT", "(", ")", "[", "]", "1:*", "$",
                 "BODY.PEEK[", "HEADER.FIELDS", "{3}\r\nabc", "{9999}\r\n", "\"", "\\", "NOT", "OR", "<0.5>", "+FLAGS",
                 "(CHANGEDSINCE", "QRESYNC", "RETURN", "CHARSET", "~{1}\r\nx", " ", "\r\n", "*", "%", "1-Jan-2026",
+                "THREAD", "REFERENCES", "SORT", "BINARY[", "CATENATE", "URL", "TEXT", "PARTIAL", "-1:-5", "UPDATE",
+                "NOTIFY", "SET", "STATUS", "SUBTREE", "MessageNew", "GENURLAUTH", "URLFETCH", "INTERNAL",
             ]), 0..40)
         ) {
             let _ = parse_command(words.concat().as_bytes());
