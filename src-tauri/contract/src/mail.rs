@@ -36,7 +36,7 @@ pub const STANDARD_FOLDERS: [&str; 5] = ["INBOX", "Sent", "Drafts", "Junk", "Tra
 pub enum LoginRefusal {
     /// Unknown address, no password set, or wrong password.
     WrongCredentials,
-    /// Locked after too many failures; a password reset unlocks it.
+    /// The account is locked (its status): the password was right, an admin unlocks it.
     Locked,
     /// Disabled or deleted by an admin.
     Disabled,

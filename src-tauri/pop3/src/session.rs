@@ -620,7 +620,7 @@ fn refusal_text(why: LoginRefusal) -> &'static str {
     match why {
         LoginRefusal::WrongCredentials => "-ERR [AUTH] Authentication failed",
         LoginRefusal::Locked => {
-            "-ERR [AUTH] This account is locked after too many failed logins; ask your administrator to reset the password"
+            "-ERR [AUTH] This account is locked; ask your administrator to unlock it or reset its password"
         }
         LoginRefusal::Disabled => "-ERR [AUTH] This account is disabled; ask your administrator",
         LoginRefusal::ServiceDisabled => "-ERR [AUTH] POP3 is switched off for this account",
