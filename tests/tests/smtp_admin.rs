@@ -369,6 +369,7 @@ async fn status_without_a_mail_server_is_not_running_and_zero(h: Harness) {
     assert!(status.listeners.is_empty() && status.last_refusals.is_empty());
     assert_eq!(status.counters, SmtpCounters::default());
     assert_eq!(status.delivery, SmtpDeliveryStats::default());
+    assert_eq!(status.outbound, SmtpOutboundStats::default());
 }
 
 async fn helpdesk_reads_and_domain_admins_are_refused(h: Harness) {

@@ -349,6 +349,27 @@ pub struct SmtpCounters {
     pub accept_latency_p99_ms: f64,
 }
 
+/// What outbound delivery has done since start (mirrors
+/// `postdesk_mailserver::OutboundStats`): recipients, not messages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct SmtpOutboundStats {
+    /// Recipients the remote server accepted.
+    #[ts(type = "number")]
+    pub delivered: u64,
+    /// Temporary failures (each retried later).
+    #[ts(type = "number")]
+    pub deferred: u64,
+    /// Recipients given up (the sender got a DSN where one may go).
+    #[ts(type = "number")]
+    pub bounced: u64,
+    /// Bounce and delay reports sent.
+    #[ts(type = "number")]
+    pub dsns: u64,
+    /// SMTP transactions attempted.
+    #[ts(type = "number")]
+    pub transactions: u64,
+}
+
 /// What delivery into the mailboxes has done since start (mirrors
 /// `postdesk_mailserver::DeliveryStats`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
@@ -423,6 +444,9 @@ pub struct SmtpStatus {
     pub counters: SmtpCounters,
     /// Delivery into mailboxes since start.
     pub delivery: SmtpDeliveryStats,
+    /// Outbound delivery (the queue's worker) since start.
+    #[serde(default)]
+    pub outbound: SmtpOutboundStats,
     /// The last refusals, newest first (the service keeps a bounded number).
     pub last_refusals: Vec<SmtpRefusal>,
 }

@@ -16,7 +16,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use postdesk_contract::mail::MailBackend;
 use postdesk_contract::smtp::{
     ClientService, ClientServices, MailServiceMonitor, SmtpConfig, SmtpCounters, SmtpDeliveryStats, SmtpListener,
-    SmtpListenerKind, SmtpRefusal, SmtpRuleAction, SmtpRuleKind, SmtpSettings, SmtpStage, SmtpStatus,
+    SmtpListenerKind, SmtpOutboundStats, SmtpRefusal, SmtpRuleAction, SmtpRuleKind, SmtpSettings, SmtpStage,
+    SmtpStatus,
 };
 use postdesk_smtp::{
     ConnectionPolicy, CountersSnapshot, InboundAuth, ListAction, ListMatch, ListRule, ListenerKind, RateLimit, Refusal,
@@ -161,6 +162,8 @@ pub(crate) fn spawn_reloader(
 pub(crate) struct Monitor {
     pub service: Arc<SmtpService>,
     pub stats: Arc<Stats>,
+    /// Outbound delivery's counters.
+    pub outbound: Arc<crate::outbound::Stats>,
     /// The IMAP and POP3 listeners with their bound ports (fixed while running; the SMTP
     /// ones are asked of the service).
     pub other_listeners: Vec<(ClientService, u16)>,
@@ -178,6 +181,16 @@ impl MailServiceMonitor for Monitor {
                 .collect(),
             counters: counters(self.service.counters()),
             delivery: delivery(self.stats.snapshot()),
+            outbound: {
+                let o = self.outbound.snapshot();
+                SmtpOutboundStats {
+                    delivered: o.delivered,
+                    deferred: o.deferred,
+                    bounced: o.bounced,
+                    dsns: o.dsns,
+                    transactions: o.transactions,
+                }
+            },
             last_refusals: self.service.recent_refusals().into_iter().map(refusal).collect(),
         }
     }

@@ -218,7 +218,12 @@ impl MailServer {
             Pop3Listener::Pop3s => (ClientService::Pop3s, addr.port()),
         });
         let other_listeners = imaps.chain(pop3s).collect();
-        let monitor = live::Monitor { service: service.clone(), stats: stats.clone(), other_listeners };
+        let monitor = live::Monitor {
+            service: service.clone(),
+            stats: stats.clone(),
+            outbound: outbound_stats.clone(),
+            other_listeners,
+        };
         backend.set_mail_monitor(Some(Arc::new(monitor)));
         Ok(MailServer {
             _spool_lock: spool_lock,

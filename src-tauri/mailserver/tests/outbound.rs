@@ -168,6 +168,9 @@ async fn mail_to_other_domains_leaves_in_one_transaction_per_domain_and_local_co
     // The local recipient has it; the spool let it go.
     assert_eq!(inbox(&engine, BOB).await.len(), 1);
     assert_eq!(server.delivery_stats().awaiting_relay, 1);
+    // The Mail service page's counters (get_smtp_status) show it.
+    let status = engine.local_backend().get_smtp_status(GetSmtpStatus {}).await.unwrap();
+    assert_eq!((status.outbound.delivered, status.outbound.transactions), (2, 1), "{:?}", status.outbound);
     server.shutdown(Duration::from_secs(5)).await;
     engine.close().await;
 }

@@ -2,6 +2,7 @@
 import type { SmtpCounters } from "./SmtpCounters";
 import type { SmtpDeliveryStats } from "./SmtpDeliveryStats";
 import type { SmtpListener } from "./SmtpListener";
+import type { SmtpOutboundStats } from "./SmtpOutboundStats";
 import type { SmtpRefusal } from "./SmtpRefusal";
 
 /**
@@ -24,6 +25,10 @@ counters: SmtpCounters,
  * Delivery into mailboxes since start.
  */
 delivery: SmtpDeliveryStats, 
+/**
+ * Outbound delivery (the queue's worker) since start.
+ */
+outbound: SmtpOutboundStats, 
 /**
  * The last refusals, newest first (the service keeps a bounded number).
  */

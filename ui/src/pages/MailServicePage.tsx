@@ -103,6 +103,11 @@ function StatusView({ status, rules, stale }: { status: SmtpStatus; rules: SmtpR
           value={`${formatLatency(c.accept_latency_p50_ms, c.messages_accepted)} / ${formatLatency(c.accept_latency_p99_ms, c.messages_accepted)}`}
         />
         <Figure name="delivered" label="Copies delivered to mailboxes" value={status.delivery.copies} />
+        <Figure
+          name="outbound"
+          label="Outbound delivered / deferred / bounced"
+          value={`${status.outbound.delivered} / ${status.outbound.deferred} / ${status.outbound.bounced}`}
+        />
       </div>
       <h4>Refusals by rule</h4>
       {counts.length === 0 ? (

@@ -209,8 +209,13 @@ async fn status(b: &dyn Backend, json: bool) -> Result<()> {
     );
     let d = &s.delivery;
     println!(
-        "delivery: {} messages, {} copies, {} refused, {} awaiting relay, {} retries",
+        "delivery: {} messages, {} copies, {} refused, {} queued for outbound, {} retries",
         d.messages, d.copies, d.refused, d.awaiting_relay, d.retries
+    );
+    let o = &s.outbound;
+    println!(
+        "outbound: {} delivered, {} deferred, {} bounced (recipients); {} DSNs, {} transactions",
+        o.delivered, o.deferred, o.bounced, o.dsns, o.transactions
     );
     if !c.refused.is_empty() || !c.discarded.is_empty() {
         let mut t = Table::new(&["RULE", "REFUSED", "DISCARDED"]);
