@@ -303,7 +303,7 @@ async fn serve_delivers_smtp_mail_into_mailboxes_with_auth_lockout_policy_and_ca
         out.contains("550 5.7.1 external send is not allowed for bob@example.com (external_send, department Sales)"),
         "{out}"
     );
-    // Ann may (the message waits in the spool for the outbound relay, which is not built).
+    // Ann may (the message goes to the outbound queue; nothing listens for remote.test here).
     let (ok, out) = submit(&s, "ann@example.com", PASSWORD, "friend@remote.test", "outside");
     assert!(ok && out.contains("250 2.0.0 Ok: queued as"), "{out}");
 
