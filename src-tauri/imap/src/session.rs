@@ -609,12 +609,12 @@ impl Session {
             s.dirty = true;
             relevant = true;
         }
-        let selected = self.selected.as_ref().map(|s| s.name.clone());
+        let selected = self.selected.as_ref().map(|s| s.name.as_str());
         if let (Some(n), Some(account)) = (self.notify.as_mut(), self.account.as_deref())
             && c.account == account
         {
             match &c.folder {
-                Some(f) if Some(f) != selected.as_ref() && n.message_events(f) => {
+                Some(f) if Some(f.as_str()) != selected && n.message_events(f) => {
                     n.pending.insert(f.clone());
                     relevant = true;
                 }
@@ -1096,11 +1096,7 @@ impl Session {
         };
         Some(match url.partial {
             None => bytes,
-            Some((offset, length)) => {
-                let start = (offset as usize).min(bytes.len());
-                let end = length.map_or(bytes.len(), |l| start.saturating_add(l as usize).min(bytes.len()));
-                bytes[start..end].to_vec()
-            }
+            Some((offset, length)) => selected::partial_slice(&bytes, offset, length).to_vec(),
         })
     }
 

@@ -55,6 +55,16 @@ fn port<K: PartialEq>(bound: &[(K, SocketAddr)], kind: K) -> String {
     bound.iter().find(|(k, _)| *k == kind).unwrap().1.port().to_string()
 }
 
+/// What every imaplib script over implicit TLS needs: the IMAPS port, the server's
+/// certificate and the password.
+fn imaps_env(dir: &Path, server: &MailServer) -> Vec<(&'static str, String)> {
+    vec![
+        ("IMAPS", port(&server.imap_bound(), ImapListener::Imaps)),
+        ("CA", dir.join("smtp-cert.pem").display().to_string()),
+        ("PASS", PASSWORD.to_string()),
+    ]
+}
+
 /// Runs a client script beside this file with `env`; panics with its output unless it
 /// ends with ALL OK.
 fn python(script: &str, env: &[(&str, String)]) {
@@ -91,12 +101,8 @@ async fn notify_tells_an_idle_client_of_other_folders() {
     let dir = tempfile::tempdir().unwrap();
     let engine = organisation(dir.path()).await;
     let server = start(dir.path(), &engine).await;
-    let env = [
-        ("IMAPS", port(&server.imap_bound(), ImapListener::Imaps)),
-        ("CA", dir.path().join("smtp-cert.pem").display().to_string()),
-        ("USER_ADDR", ANN.to_string()),
-        ("PASS", PASSWORD.to_string()),
-    ];
+    let mut env = imaps_env(dir.path(), &server);
+    env.push(("USER_ADDR", ANN.to_string()));
     tokio::task::spawn_blocking(move || python("imap_notify.py", &env)).await.unwrap();
     server.shutdown(std::time::Duration::from_secs(5)).await;
 }
@@ -106,14 +112,12 @@ async fn clients_are_told_why_they_cannot_log_in() {
     let dir = tempfile::tempdir().unwrap();
     let engine = organisation(dir.path()).await;
     let server = start(dir.path(), &engine).await;
-    let env = [
-        ("IMAPS", port(&server.imap_bound(), ImapListener::Imaps)),
-        ("CA", dir.path().join("smtp-cert.pem").display().to_string()),
-        ("PASS", PASSWORD.to_string()),
+    let mut env = imaps_env(dir.path(), &server);
+    env.extend([
         ("OFF", "pia@example.com".to_string()),
         ("FIRST", "new@example.com".to_string()),
         ("OK_USER", ANN.to_string()),
-    ];
+    ]);
     tokio::task::spawn_blocking(move || python("imap_refusals.py", &env)).await.unwrap();
     let log = engine.login_log(None, None, 10).await.unwrap();
     let reasons: Vec<&str> = log.iter().filter(|r| r.service == "imap").map(|r| r.reason.as_str()).collect();

@@ -813,6 +813,14 @@ pub(crate) fn section_bytes(raw: &[u8], root: &mime::Part, section: &Section) ->
     })
 }
 
+/// The bytes `<offset.length>` names (RFC 9051: past the end is empty, a length past the
+/// end stops there).
+pub(crate) fn partial_slice(bytes: &[u8], offset: u32, length: Option<u32>) -> &[u8] {
+    let start = (offset as usize).min(bytes.len());
+    let end = length.map_or(bytes.len(), |l| start.saturating_add(l as usize).min(bytes.len()));
+    &bytes[start..end]
+}
+
 fn literal(bytes: &[u8]) -> Vec<u8> {
     // A NUL can only travel in a literal8 (RFC 3516), which BINARY[…] alone can return.
     let tilde = if bytes.contains(&0) { "~" } else { "" };
@@ -950,9 +958,7 @@ async fn fetch(
                         (Some(b), None) => literal(&b),
                         (Some(b), Some((offset, length))) => {
                             label.push_str(&format!("<{offset}>"));
-                            let start = (*offset as usize).min(b.len());
-                            let end = length.map_or(b.len(), |l| start.saturating_add(l as usize).min(b.len()));
-                            literal(&b[start..end])
+                            literal(partial_slice(&b, *offset, *length))
                         }
                     };
                     let mut item = format!("{label} ").into_bytes();
@@ -990,9 +996,7 @@ async fn fetch(
                                     // The origin as for BODY[]<n> (RFC 3516 §4.2, and what
                                     // Dovecot and imaptest do; RFC 9051's ABNF leaves it out).
                                     label.push_str(&format!("<{offset}>"));
-                                    let start = (offset as usize).min(b.len());
-                                    let end = length.map_or(b.len(), |l| start.saturating_add(l as usize).min(b.len()));
-                                    &b[start..end]
+                                    partial_slice(&b, offset, length)
                                 }
                             };
                             let mut item = format!("{label} ").into_bytes();
