@@ -85,12 +85,16 @@ export async function startServer({ smtp = false } = {}) {
   const { token, url } = await ready;
   const listeners = {};
   for (const m of out.matchAll(/^SMTP (\w+) listening on (\S+):(\d+)$/gm)) listeners[m[1]] = Number(m[3]);
+  const readers = {};
+  for (const m of out.matchAll(/^(?:IMAP|POP3) (\w+) listening on (\S+):(\d+)$/gm)) readers[m[1]] = Number(m[3]);
   return {
     url,
     token,
     dataDir,
     bin,
     smtp: smtp ? listeners : null,
+    /** The IMAP and POP3 listeners by kind (imap, imaps, pop3, pop3s), with `smtp`. */
+    readers: smtp ? readers : null,
     reloads: () => (err.match(/profile reloaded/g) ?? []).length,
     output: () => ({ out, err }),
     async stop() {
