@@ -44,13 +44,15 @@ function freePort() {
  * from its first-start output) and a stop function. Without SMTP unless `smtp` is set: then
  * the three SMTP listeners are on free loopback ports (port 0, read back from serve's
  * output into `smtp`: { mx, submission, submissions }), and `reloads()` counts the times the
- * mail server took up changed SMTP settings or rules.
+ * mail server took up changed SMTP settings or rules. `dnsResolver` (IP:PORT) is the DNS
+ * server the DNS wizard asks (e.g. a knotd of `knot.mjs`).
  */
-export async function startServer({ smtp = false } = {}) {
+export async function startServer({ smtp = false, dnsResolver = null } = {}) {
   const bin = postdeskBin();
   const dataDir = mkdtempSync(join(tmpdir(), "postdesk-e2e-"));
   const port = await freePort();
   const args = ["--data-dir", dataDir, "serve", "--listen", `127.0.0.1:${port}`, "--ui", distDir()];
+  if (dnsResolver) args.push("--dns-resolver", dnsResolver);
   if (smtp) {
     const any = "127.0.0.1:0";
     args.push("--smtp-listen", any, "--submission-listen", any, "--smtps-listen", any, "--smtp-hostname", "mx.example.com");
