@@ -26,6 +26,7 @@ contract!(
     mail_groups_and_account_aliases,
     sub_admin_of_one_domain_is_refused_on_every_route_of_another,
     helpdesk_reads_but_cannot_change,
+    every_operation_needs_its_page_and_the_helpdesk_changes_nothing,
     admins_and_tokens_are_owner_business,
     audit_log_records_who_what_before_after,
     dkim_keys_rotate_and_never_show_the_private_key,
@@ -874,7 +875,9 @@ fn role_table<'a>(b: &'a dyn Backend, import: &str) -> Vec<Row<'a>> {
     ]
 }
 
-async fn sub_admin_of_one_domain_is_refused_on_every_route_of_another(h: Harness) {
+/// Domains A and B, and in B a department, an account with an alias, an alias, a group and
+/// a finished import job: what the role tables aim at. Returns the import's id.
+async fn role_world(h: &Harness) -> String {
     h.domain("a.example", 10).await;
     h.domain("b.example", 10).await;
     h.owner
@@ -900,11 +903,16 @@ async fn sub_admin_of_one_domain_is_refused_on_every_route_of_another(h: Harness
     let file = postdesk_tests::xlsx(&[postdesk_tests::import_header(), vec!["imported@b.example".into()]]);
     let import = postdesk_tests::start_import(h.owner.as_ref(), "b.example", &file).await.unwrap();
     postdesk_tests::finish_import(h.owner.as_ref(), &import.id).await;
+    import.id
+}
+
+async fn sub_admin_of_one_domain_is_refused_on_every_route_of_another(h: Harness) {
+    let import = role_world(&h).await;
     let (alice, _) = h.admin("alice", Role::Admin, &Page::ALL, Some(&["a.example"])).await;
     let audit_before = h.audit_count().await;
 
     let mut covered = Vec::new();
-    for Row { name, expect, outcome } in role_table(alice.as_ref(), &import.id) {
+    for Row { name, expect, outcome } in role_table(alice.as_ref(), &import) {
         covered.push(name);
         match (expect, outcome.await) {
             (Expect::Forbidden, Err(err)) => assert_eq!(err.code, ErrorCode::PermissionDenied, "{name}: {err:?}"),
@@ -915,15 +923,7 @@ async fn sub_admin_of_one_domain_is_refused_on_every_route_of_another(h: Harness
     assert_eq!(h.audit_count().await, audit_before, "nothing changed");
 
     // The table above must name every operation of the Backend.
-    struct Names(Vec<&'static str>);
-    impl OperationVisitor for Names {
-        fn visit<O: Operation>(&mut self) {
-            self.0.push(O::NAME);
-        }
-    }
-    let mut all = Names(Vec::new());
-    visit_operations(&mut all);
-    let missing: Vec<&str> = all.0.iter().copied().filter(|n| !covered.contains(n)).collect();
+    let missing: Vec<&str> = operation_names().into_iter().filter(|n| !covered.contains(n)).collect();
     assert!(missing.is_empty(), "operations without a role test: {missing:?}");
 
     // The scope-filtered ones show A only.
@@ -945,6 +945,186 @@ async fn sub_admin_of_one_domain_is_refused_on_every_route_of_another(h: Harness
         CreateAlias { address: "fwd@a.example".into(), targets: vec!["user@b.example".into()], ..Default::default() };
     refused(alice.create_alias(sneaky).await, ErrorCode::PermissionDenied, "b.example");
 }
+
+/// The name of every operation of the Backend, in table order.
+fn operation_names() -> Vec<&'static str> {
+    operation_mutates().into_iter().map(|(name, _)| name).collect()
+}
+
+/// The operations `caller` is refused (403) in the role table, aimed at B, on a fresh world.
+async fn refused_operations(kind: Kind, role: Role, pages: &[Page]) -> std::collections::BTreeSet<&'static str> {
+    let h = Harness::new(kind).await;
+    let import = role_world(&h).await;
+    let (caller, _) = h.admin("probe", role, pages, None).await;
+    let mut refused = std::collections::BTreeSet::new();
+    for Row { name, outcome, .. } in role_table(caller.as_ref(), &import) {
+        if let Err(err) = outcome.await
+            && err.code == ErrorCode::PermissionDenied
+        {
+            refused.insert(name);
+        }
+    }
+    refused
+}
+
+/// Which admins an operation is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gate {
+    /// Every admin (filtered to what it may see).
+    Everyone,
+    /// Admins who have this page.
+    Page(Page),
+    /// Owners only.
+    Owner,
+}
+
+async fn every_operation_needs_its_page_and_the_helpdesk_changes_nothing(h: Harness) {
+    let gates: std::collections::BTreeMap<&str, Gate> = OPERATION_GATES.iter().copied().collect();
+    let unlisted: Vec<&str> = operation_names().into_iter().filter(|n| !gates.contains_key(n)).collect();
+    assert!(unlisted.is_empty(), "operations missing from OPERATION_GATES (say which page they need): {unlisted:?}");
+
+    // An admin of every domain with every page: refused only the owners' operations.
+    let all = refused_operations(h.kind, Role::Admin, &Page::ALL).await;
+    // With every page but one: refused that page's operations as well, and nothing else.
+    let mut without = Vec::new();
+    for page in Page::ALL {
+        let pages: Vec<Page> = Page::ALL.into_iter().filter(|p| *p != page).collect();
+        without.push((page, refused_operations(h.kind, Role::Admin, &pages).await));
+    }
+    // A helpdesk agent of every domain with every page: refused every change.
+    let desk = refused_operations(h.kind, Role::Helpdesk, &Page::ALL).await;
+
+    let mut wrong = Vec::new();
+    for (name, mutates) in operation_mutates() {
+        let gate = gates[name];
+        let needs: Vec<Page> =
+            without.iter().filter(|(_, r)| r.contains(name) && !all.contains(name)).map(|(p, _)| *p).collect();
+        let seen = match (all.contains(name), needs.as_slice()) {
+            (true, _) => Gate::Owner,
+            (false, []) => Gate::Everyone,
+            (false, [page]) => Gate::Page(*page),
+            (false, more) => {
+                wrong.push(format!("{name}: needs several pages {more:?}"));
+                continue;
+            }
+        };
+        if seen != gate {
+            wrong.push(format!("{name}: expected {gate:?}, behaves as {seen:?}"));
+        }
+        let desk_refused = desk.contains(name);
+        if desk_refused != (mutates || gate == Gate::Owner) {
+            wrong.push(format!("{name} (mutates: {mutates}): helpdesk refused = {desk_refused}"));
+        }
+    }
+    assert!(wrong.is_empty(), "role checks that differ from OPERATION_GATES:\n{}", wrong.join("\n"));
+}
+
+/// Each operation's name and whether it changes state.
+fn operation_mutates() -> Vec<(&'static str, bool)> {
+    struct Names(Vec<(&'static str, bool)>);
+    impl OperationVisitor for Names {
+        fn visit<O: Operation>(&mut self) {
+            self.0.push((O::NAME, O::MUTATES));
+        }
+    }
+    let mut all = Names(Vec::new());
+    visit_operations(&mut all);
+    all.0
+}
+
+/// The page each operation needs (the role table's expectations, one row per operation).
+const OPERATION_GATES: &[(&str, Gate)] = &[
+    ("accounts_template", Gate::Page(Page::Accounts)),
+    ("add_account_alias", Gate::Page(Page::Accounts)),
+    ("add_group_members", Gate::Page(Page::Groups)),
+    ("add_smtp_rule", Gate::Page(Page::Smtp)),
+    ("allocate_accounts", Gate::Page(Page::Domains)),
+    ("bounce_outbound", Gate::Page(Page::Smtp)),
+    ("check_dns", Gate::Page(Page::Dns)),
+    ("clean_mailbox", Gate::Page(Page::Accounts)),
+    ("clear_security_questions", Gate::Page(Page::BatchSettings)),
+    ("create_account", Gate::Page(Page::Accounts)),
+    ("create_accounts", Gate::Page(Page::Accounts)),
+    ("create_admin", Gate::Owner),
+    ("create_alias", Gate::Page(Page::Aliases)),
+    ("create_department", Gate::Page(Page::Departments)),
+    ("create_dkim_key", Gate::Page(Page::Dns)),
+    ("create_domain", Gate::Page(Page::Domains)),
+    ("create_domain_group", Gate::Page(Page::Domains)),
+    ("create_group", Gate::Page(Page::Groups)),
+    ("create_token", Gate::Owner),
+    ("delete_outbound", Gate::Page(Page::Smtp)),
+    ("dns_setup", Gate::Page(Page::Dns)),
+    ("explain_policy", Gate::Page(Page::Policy)),
+    ("export_accounts", Gate::Page(Page::Accounts)),
+    ("export_smtp_rules", Gate::Page(Page::Smtp)),
+    ("get_account", Gate::Page(Page::Accounts)),
+    ("get_alias", Gate::Page(Page::Aliases)),
+    ("get_domain", Gate::Page(Page::Domains)),
+    ("get_effective_settings", Gate::Page(Page::BatchSettings)),
+    ("get_group", Gate::Page(Page::Groups)),
+    ("get_mailbox", Gate::Page(Page::Accounts)),
+    ("get_mailbox_settings", Gate::Page(Page::Accounts)),
+    ("get_settings", Gate::Page(Page::BatchSettings)),
+    ("get_smtp_settings", Gate::Page(Page::Smtp)),
+    ("get_smtp_status", Gate::Page(Page::Smtp)),
+    ("import_smtp_rules", Gate::Page(Page::Smtp)),
+    ("import_status", Gate::Page(Page::Accounts)),
+    ("list_accounts", Gate::Page(Page::Accounts)),
+    ("list_address_book", Gate::Page(Page::AddressBook)),
+    ("list_admins", Gate::Owner),
+    ("list_aliases", Gate::Page(Page::Aliases)),
+    ("list_audit", Gate::Page(Page::Audit)),
+    ("list_batches", Gate::Page(Page::BatchSettings)),
+    ("list_departments", Gate::Page(Page::Departments)),
+    ("list_dkim_keys", Gate::Page(Page::Dns)),
+    ("list_domain_groups", Gate::Page(Page::Domains)),
+    ("list_domains", Gate::Everyone),
+    ("list_groups", Gate::Page(Page::Groups)),
+    ("list_logins", Gate::Page(Page::Accounts)),
+    ("list_messages", Gate::Page(Page::Accounts)),
+    ("list_outbound_queue", Gate::Page(Page::Smtp)),
+    ("list_recycle_bin", Gate::Page(Page::Accounts)),
+    ("list_smtp_rules", Gate::Page(Page::Smtp)),
+    ("list_tokens", Gate::Owner),
+    ("list_transports", Gate::Page(Page::Smtp)),
+    ("move_department", Gate::Page(Page::Departments)),
+    ("move_smtp_rule", Gate::Page(Page::Smtp)),
+    ("remove_account", Gate::Page(Page::Accounts)),
+    ("remove_account_alias", Gate::Page(Page::Accounts)),
+    ("remove_admin", Gate::Owner),
+    ("remove_alias", Gate::Page(Page::Aliases)),
+    ("remove_department", Gate::Page(Page::Departments)),
+    ("remove_dkim_key", Gate::Page(Page::Dns)),
+    ("remove_domain", Gate::Page(Page::Domains)),
+    ("remove_group", Gate::Page(Page::Groups)),
+    ("remove_group_members", Gate::Page(Page::Groups)),
+    ("remove_smtp_rule", Gate::Page(Page::Smtp)),
+    ("remove_transport", Gate::Page(Page::Smtp)),
+    ("rename_department", Gate::Page(Page::Departments)),
+    ("reset_passwords", Gate::Page(Page::BatchSettings)),
+    ("resolve_address", Gate::Page(Page::Accounts)),
+    ("restore_account", Gate::Page(Page::Accounts)),
+    ("retry_outbound", Gate::Page(Page::Smtp)),
+    ("revoke_token", Gate::Owner),
+    ("set_password", Gate::Page(Page::Accounts)),
+    ("set_pickup_rules", Gate::Page(Page::Accounts)),
+    ("set_transport", Gate::Page(Page::Smtp)),
+    ("smtp_rules_template", Gate::Page(Page::Smtp)),
+    ("start_import", Gate::Page(Page::Accounts)),
+    ("transfer_mail", Gate::Page(Page::Accounts)),
+    ("undo_batch", Gate::Page(Page::BatchSettings)),
+    ("update_account", Gate::Page(Page::Accounts)),
+    ("update_admin", Gate::Owner),
+    ("update_alias", Gate::Page(Page::Aliases)),
+    ("update_domain_limits", Gate::Page(Page::Domains)),
+    ("update_group", Gate::Page(Page::Groups)),
+    ("update_mailbox_settings", Gate::Page(Page::Accounts)),
+    ("update_settings", Gate::Page(Page::BatchSettings)),
+    ("update_smtp_rule", Gate::Page(Page::Smtp)),
+    ("update_smtp_settings", Gate::Page(Page::Smtp)),
+    ("whoami", Gate::Everyone),
+];
 
 async fn helpdesk_reads_but_cannot_change(h: Harness) {
     h.domain("example.com", 10).await;
