@@ -301,6 +301,49 @@ async fn exports_round_trip_and_formula_text_stays_text(h: Harness) {
     assert_eq!(header, import_header());
 }
 
+/// The purger `serve` and the app run: a sweep at its start and then one per interval, each
+/// asking its clock for the time. Here the clock is injected and the interval short; the
+/// account is purged by a later sweep once the clock is past its retention — not by the first.
+#[tokio::test]
+async fn the_recycle_bin_purger_sweeps_again_each_interval_by_its_clock() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    let h = Harness::new(postdesk_tests::Kind::Local).await;
+    h.domain("example.com", 10).await;
+    h.account("ann@example.com", None).await;
+    h.owner.remove_account(RemoveAccount { address: "ann@example.com".into() }).await.unwrap();
+    let bin = || h.owner.list_recycle_bin(ListRecycleBin { domain: "example.com".into() });
+
+    let now = Arc::new(Mutex::new(time::OffsetDateTime::now_utc()));
+    let sweeps = Arc::new(AtomicUsize::new(0));
+    let (clock_now, clock_sweeps) = (now.clone(), sweeps.clone());
+    let purger = h.engine.spawn_recycle_bin_purger(std::time::Duration::from_millis(20), move || {
+        clock_sweeps.fetch_add(1, Ordering::SeqCst);
+        *clock_now.lock().unwrap()
+    });
+    // Two sweeps within the retention purge nothing.
+    while sweeps.load(Ordering::SeqCst) < 2 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert_eq!(bin().await.unwrap().len(), 1, "within the retention, ann stays in the bin");
+    // Past the retention (30 days by default), a later sweep purges her.
+    *now.lock().unwrap() = plus_days(31);
+    let seen = sweeps.load(Ordering::SeqCst);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !bin().await.unwrap().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no sweep purged ann after the clock moved");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(sweeps.load(Ordering::SeqCst) > seen, "purged by a sweep after the clock moved");
+    purger.abort();
+    refused(h.owner.get_account(GetAccount { address: "ann@example.com".into() }).await, ErrorCode::NotFound, "ann");
+    let audit = h.owner.list_audit(ListAudit::default()).await.unwrap();
+    assert!(
+        audit.items.iter().any(|e| e.action == "purge_account" && e.target == "ann@example.com" && e.actor == "system"),
+        "the purge is audited as system"
+    );
+}
+
 fn plus_days(days: i64) -> time::OffsetDateTime {
     time::OffsetDateTime::now_utc() + time::Duration::days(days)
 }

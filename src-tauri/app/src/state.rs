@@ -56,7 +56,7 @@ impl AppState {
         local_server.start_on_launch().await;
         let smtp = LocalSmtp::new(engine.clone(), data_dir, smtp)?;
         smtp.start_on_launch().await;
-        let purger = engine.spawn_recycle_bin_purger(std::time::Duration::from_secs(3600));
+        let purger = engine.spawn_recycle_bin_purger(postdesk_engine::RECYCLE_BIN_SWEEP, postdesk_engine::system_clock);
         Ok(AppState { backends, local_server, smtp, engine, purger })
     }
 

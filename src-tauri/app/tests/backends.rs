@@ -287,3 +287,56 @@ async fn first_start_keeps_the_owner_token_in_the_secret_store_only() {
     assert_eq!(again.backends.list().await[0].id, "local");
     again.close().await;
 }
+
+/// Moves the deletion of `address` back `days` days in the data folder's database (with
+/// Python's sqlite3, while the app is closed).
+fn backdate_deletion(dir: &std::path::Path, address: &str, days: u32) {
+    let script = "import sqlite3, sys\n\
+        db = sqlite3.connect(sys.argv[1])\n\
+        n = db.execute(\"UPDATE recycle_bin SET deleted_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', ?) \
+        WHERE account_id = (SELECT id FROM accounts WHERE address = ?)\", (f'-{sys.argv[3]} days', sys.argv[2])).rowcount\n\
+        db.commit()\n\
+        assert n == 1, n\n";
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(dir.join("postdesk.db"))
+        .arg(address)
+        .arg(days.to_string())
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[tokio::test]
+async fn the_app_purges_accounts_past_the_recycle_bins_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = Arc::new(MemoryStore::default());
+    let state = AppState::open(dir.path(), secrets.clone(), None, &SmtpOverrides::free_ports()).await.unwrap();
+    let call = |op: &'static str, params: serde_json::Value| {
+        let backends = &state.backends;
+        async move { backends.call("local", op, params).await.unwrap_or_else(|e| panic!("{op}: {e:?}")) }
+    };
+    call("create_domain", json!({"domain": "example.com"})).await;
+    for address in ["ann@example.com", "bob@example.com"] {
+        call("create_account", json!({"address": address})).await;
+        call("remove_account", json!({"address": address})).await;
+    }
+    state.close().await;
+    // ann was deleted 40 days ago (the retention is 30 days), bob just now.
+    backdate_deletion(dir.path(), "ann@example.com", 40);
+
+    let state = AppState::open(dir.path(), secrets, None, &SmtpOverrides::free_ports()).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let bin = state.backends.call("local", "list_recycle_bin", json!({"domain": "example.com"})).await.unwrap();
+        let left: Vec<&str> = bin.as_array().unwrap().iter().map(|e| e["address"].as_str().unwrap()).collect();
+        if left == ["bob@example.com"] {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the app purged nothing: {left:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let ann = state.backends.call("local", "get_account", json!({"address": "ann@example.com"})).await;
+    assert_eq!(ann.unwrap_err().code, ErrorCode::NotFound);
+    state.close().await;
+}

@@ -160,37 +160,52 @@ impl Drop for Server {
 
 /// Starts `serve` on a free loopback port; returns it, its URL and the first-start token.
 fn serve(r: &Run, extra: &[&str]) -> (Server, String, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let listen = format!("127.0.0.1:{port}");
+    let s = start_serve(r, "127.0.0.1", true, extra);
+    (s.server, s.url, s.token)
+}
+
+/// A started `serve` and what it printed up to its "listening" line.
+struct Started {
+    server: Server,
+    url: String,
+    token: String,
+    lines: Vec<String>,
+}
+
+/// Starts `serve` with its admin API on a free port of `ip`, and its mail services (when
+/// `mail`) on free loopback ports.
+fn start_serve(r: &Run, ip: &str, mail: bool, extra: &[&str]) -> Started {
+    let port = std::net::TcpListener::bind((ip, 0)).unwrap().local_addr().unwrap().port();
+    let listen = format!("{ip}:{port}");
     // A bad option is refused before anything happens (the first token is not spent).
     let mut c = r.cmd();
     c.args(["serve", "--listen", &listen, "--ui", "/nonexistent-ui"]).args(extra);
     common::run(c, None).assert_code(1).assert_stderr_contains("has no index.html");
 
     let mut c = r.cmd();
-    c.args(["serve", "--listen", &listen])
-        .args(["--smtp-listen", "127.0.0.1:0", "--submission-listen", "127.0.0.1:0", "--smtps-listen", "127.0.0.1:0"])
-        .args(["--imap-listen", "127.0.0.1:0", "--imaps-listen", "127.0.0.1:0"])
-        .args(["--pop3-listen", "127.0.0.1:0", "--pop3s-listen", "127.0.0.1:0"])
-        .args(extra)
-        .env_remove("POSTDESK_UI_DIR")
-        .stdout(Stdio::piped());
+    c.args(["serve", "--listen", &listen]);
+    if mail {
+        c.args(["--smtp-listen", "127.0.0.1:0", "--submission-listen", "127.0.0.1:0", "--smtps-listen", "127.0.0.1:0"])
+            .args(["--imap-listen", "127.0.0.1:0", "--imaps-listen", "127.0.0.1:0"])
+            .args(["--pop3-listen", "127.0.0.1:0", "--pop3s-listen", "127.0.0.1:0"]);
+    }
+    c.args(extra).env_remove("POSTDESK_UI_DIR").stdout(Stdio::piped());
     let mut child = c.spawn().unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut token = String::new();
-    let mut url = String::new();
-    for line in lines.by_ref() {
+    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut token, mut url, mut lines) = (String::new(), String::new(), Vec::new());
+    for line in out.by_ref() {
         let line = line.unwrap();
         if line.starts_with("pd_") {
             token = line.trim().to_string();
         }
+        lines.push(line.clone());
         if let Some(rest) = line.strip_prefix("Postdesk admin API listening on ") {
             url = rest.split_whitespace().next().unwrap().to_string();
             break;
         }
     }
-    std::thread::spawn(move || for _ in lines {});
-    (Server(child), url, token)
+    std::thread::spawn(move || for _ in out {});
+    Started { server: Server(child), url, token, lines }
 }
 
 #[test]
@@ -239,6 +254,151 @@ fn serve_on_tls_presents_the_self_signed_certificate_kept_in_the_data_folder() {
     let mut c = Command::new(env!("CARGO_BIN_EXE_postdesk"));
     c.args(["--remote", &url, "domain", "list"]).env("POSTDESK_TOKEN", &token);
     common::run(c, None).assert_code(1).assert_stderr_contains("cannot reach the backend");
+}
+
+/// The CLI as a client of the admin API at `url`, trusting the certificate `ca` if given.
+fn remote(url: &str, token: &str, ca: Option<&std::path::Path>, args: &[&str]) -> Ran {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_postdesk"));
+    c.args(["--remote", url]);
+    if let Some(ca) = ca {
+        c.arg("--ca-cert").arg(ca);
+    }
+    c.args(args).env("POSTDESK_TOKEN", token).env_remove("POSTDESK_DATA_DIR");
+    common::run(c, None)
+}
+
+#[test]
+fn serve_beyond_loopback_speaks_only_tls() {
+    let r = Run::new();
+    // Listening on every address (reached here over loopback), without --tls.
+    let s = start_serve(&r, "0.0.0.0", false, &["--no-smtp"]);
+    assert!(s.url.starts_with("https://0.0.0.0:"), "{}", s.url);
+    let port = s.url.rsplit(':').next().unwrap();
+    let cert = r.dir.path().join("tls-cert.pem");
+    remote(&format!("https://localhost:{port}"), &s.token, Some(&cert), &["domain", "list"]).assert_ok();
+    // Plain HTTP gets no answer.
+    remote(&format!("http://127.0.0.1:{port}"), &s.token, None, &["domain", "list"])
+        .assert_code(1)
+        .assert_stderr_contains("cannot reach the backend");
+}
+
+#[test]
+fn serve_presents_the_certificate_given_with_tls_cert_and_tls_key() {
+    let r = Run::new();
+    let files = tempfile::tempdir().unwrap();
+    let mine = postdesk_server::tls::Identity::self_signed(&["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let (cert, key) = (files.path().join("mine-cert.pem"), files.path().join("mine-key.pem"));
+    std::fs::write(&cert, &mine.cert_pem).unwrap();
+    std::fs::write(&key, &mine.key_pem).unwrap();
+    let (cert_arg, key_arg) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let s = start_serve(&r, "127.0.0.1", false, &["--no-smtp", "--tls-cert", cert_arg, "--tls-key", key_arg]);
+    assert!(s.url.starts_with("https://127.0.0.1:"), "{}", s.url);
+    let printed = format!("TLS certificate SHA-256: {}", mine.fingerprint().unwrap());
+    assert!(s.lines.contains(&printed), "serve names the given certificate: {:?}", s.lines);
+    remote(&s.url, &s.token, Some(&cert), &["domain", "list"]).assert_ok();
+    // No self-signed certificate was made instead.
+    assert!(!r.dir.path().join("tls-cert.pem").exists());
+    // A certificate that is not the given one is not trusted for it.
+    let other = files.path().join("other.pem");
+    std::fs::write(&other, postdesk_server::tls::Identity::self_signed(&["localhost".into()]).unwrap().cert_pem)
+        .unwrap();
+    remote(&s.url, &s.token, Some(&other), &["domain", "list"]).assert_code(1);
+}
+
+#[test]
+fn serve_with_no_smtp_runs_no_mail_service() {
+    let r = Run::new();
+    let s = start_serve(&r, "127.0.0.1", false, &["--no-smtp"]);
+    let mail = ["SMTP ", "IMAP ", "POP3 "];
+    assert!(!s.lines.iter().any(|l| mail.iter().any(|m| l.starts_with(m))), "no mail listener: {:?}", s.lines);
+    let status = remote(&s.url, &s.token, None, &["--json", "smtp", "status"]).assert_ok().json();
+    assert_eq!(status["running"], false, "{status}");
+    assert_eq!(status["listeners"].as_array().map(Vec::len), Some(0), "{status}");
+    // With the mail services, the same status lists them (the token is the first start's).
+    let token = s.token.clone();
+    drop(s);
+    let s = start_serve(&r, "127.0.0.1", true, &[]);
+    let status = remote(&s.url, &token, None, &["--json", "smtp", "status"]).assert_ok().json();
+    assert_eq!(status["running"], true, "{status}");
+}
+
+#[test]
+fn a_second_serve_is_refused_while_the_first_holds_the_spool() {
+    let r = Run::new();
+    let first = start_serve(&r, "127.0.0.1", true, &[]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut c = r.cmd();
+    c.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--smtp-listen", "127.0.0.1:0", "--submission-listen", "127.0.0.1:0", "--smtps-listen", "127.0.0.1:0"])
+        .args(["--imap-listen", "127.0.0.1:0", "--imaps-listen", "127.0.0.1:0"])
+        .args(["--pop3-listen", "127.0.0.1:0", "--pop3s-listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // It must stop by itself; one that serves is killed and fails the test.
+    let mut second = c.spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while second.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = second.kill();
+            let out = second.wait_with_output().unwrap();
+            panic!("a second serve runs on the same data folder:\n{}", String::from_utf8_lossy(&out.stdout));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = second.wait_with_output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stderr.contains("is in use by another Postdesk mail server"), "{stderr}");
+    assert!(!stdout.contains("listening on"), "it serves nothing: {stdout}");
+    // The first one goes on.
+    remote(&first.url, &first.token, None, &["domain", "add", "example.com"]).assert_ok();
+}
+
+/// Moves the deletion of `address` back `days` days in the data folder's database (with
+/// Python's sqlite3, while no server runs).
+fn backdate_deletion(dir: &std::path::Path, address: &str, days: u32) {
+    let script = "import sqlite3, sys\n\
+        db = sqlite3.connect(sys.argv[1])\n\
+        n = db.execute(\"UPDATE recycle_bin SET deleted_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', ?) \
+        WHERE account_id = (SELECT id FROM accounts WHERE address = ?)\", (f'-{sys.argv[3]} days', sys.argv[2])).rowcount\n\
+        db.commit()\n\
+        assert n == 1, n\n";
+    let db = dir.join("postdesk.db");
+    let mut c = Command::new("python3");
+    c.args(["-c", script]).arg(db).arg(address).arg(days.to_string());
+    common::run(c, None).assert_ok();
+}
+
+#[test]
+fn serve_purges_accounts_past_the_recycle_bins_retention() {
+    let r = Run::new();
+    r.ok(&["domain", "add", "example.com"]);
+    for a in ["ann@example.com", "bob@example.com"] {
+        r.ok(&["accounts", "add", a]);
+        r.ok(&["accounts", "remove", a]);
+    }
+    // ann was deleted 40 days ago (the retention is 30 days), bob just now.
+    backdate_deletion(r.dir.path(), "ann@example.com", 40);
+    let s = start_serve(&r, "127.0.0.1", false, &["--no-smtp"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let audit = remote(&s.url, &s.token, None, &["--json", "audit"]).assert_ok().json();
+        let purged: Vec<&str> = audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "purge_account")
+            .map(|e| e["target"].as_str().unwrap())
+            .collect();
+        if !purged.is_empty() {
+            assert_eq!(purged, ["ann@example.com"]);
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "serve purged nothing: {audit}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    r.refused(&["accounts", "show", "ann@example.com"], "ann@example.com");
+    r.ok(&["accounts", "show", "bob@example.com"]);
 }
 
 #[path = "../../dns/tests/support/knot.rs"]

@@ -57,7 +57,7 @@ pub use batches::MAX_SELECTION;
 pub use login::DEFAULT_LOCKOUT_THRESHOLD;
 pub use mailbox::NOT_RUNNING;
 pub use postdesk_contract::mail::{Login, LoginRefusal};
-pub use recycle::Purged;
+pub use recycle::{Purged, RECYCLE_BIN_SWEEP, system_clock};
 pub use store::{Delivered, KeyedMessage, KeyedOutcome, STANDARD_FOLDERS};
 
 /// The organisation engine: a SQLite database and the rules over it. Cheap to clone.

@@ -45,6 +45,14 @@ async fn latest_entry(conn: &mut Conn, account_id: i64) -> Result<Option<Entry>>
     }))
 }
 
+/// How often `serve` and the desktop app sweep the recycle bin: hourly.
+pub const RECYCLE_BIN_SWEEP: Duration = Duration::from_secs(3600);
+
+/// The system's clock, for [`Engine::spawn_recycle_bin_purger`] outside tests.
+pub fn system_clock() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
 /// When an entry deleted at `deleted_at` is purged.
 fn purge_after(deleted_at: &str, retention_days: i64) -> Result<OffsetDateTime> {
     Ok(parse_time(deleted_at)? + time::Duration::days(retention_days))
@@ -243,16 +251,21 @@ impl Engine {
         Ok(purged)
     }
 
-    /// Runs [`Engine::purge_recycle_bin`] now and then every `every`, and sweeps blob
-    /// files a crash left behind once at the start; stops when the runtime does.
-    pub fn spawn_recycle_bin_purger(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+    /// Runs [`Engine::purge_recycle_bin`] now and then every `every` (`serve` and the app:
+    /// [`RECYCLE_BIN_SWEEP`]), with `clock` telling the time (theirs: the system's; tests
+    /// inject one), and sweeps blob files a crash left behind once at the start; stops when
+    /// the runtime does.
+    pub fn spawn_recycle_bin_purger<C>(&self, every: Duration, clock: C) -> tokio::task::JoinHandle<()>
+    where
+        C: Fn() -> OffsetDateTime + Send + 'static,
+    {
         let engine = self.clone();
         tokio::spawn(async move {
             if let Err(e) = engine.sweep_blobs().await {
                 tracing::warn!("sweeping the mail store failed: {}", e.message);
             }
             loop {
-                match engine.purge_recycle_bin(OffsetDateTime::now_utc()).await {
+                match engine.purge_recycle_bin(clock()).await {
                     Ok(p) if !p.accounts.is_empty() => {
                         tracing::info!("recycle bin: purged {} accounts ({} messages)", p.accounts.len(), p.messages)
                     }

@@ -263,7 +263,7 @@ pub async fn run(dir: &Path, args: &ServeArgs, dns_resolver: Option<SocketAddr>)
     }
     println!("Postdesk admin API listening on {scheme}://{local} (data folder: {})", dir.display());
     // Deleted accounts past their domain's retention are purged with their mail, hourly.
-    let purger = engine.spawn_recycle_bin_purger(std::time::Duration::from_secs(3600));
+    let purger = engine.spawn_recycle_bin_purger(postdesk_engine::RECYCLE_BIN_SWEEP, postdesk_engine::system_clock);
     let served = postdesk_server::serve(router, tcp, tls, shutdown_signal()).await;
     purger.abort();
     if let Some(mail) = mail {
