@@ -401,6 +401,23 @@ fn serve_purges_accounts_past_the_recycle_bins_retention() {
     r.ok(&["accounts", "show", "bob@example.com"]);
 }
 
+#[test]
+fn a_restore_is_refused_after_the_retention() {
+    let r = Run::new();
+    r.ok(&["domain", "add", "example.com"]);
+    for a in ["ann@example.com", "bob@example.com"] {
+        r.ok(&["accounts", "add", a]);
+        r.ok(&["accounts", "remove", a]);
+    }
+    // ann was deleted 31 days ago: one day past the 30-day retention.
+    backdate_deletion(r.dir.path(), "ann@example.com", 31);
+    r.refused(&["accounts", "restore", "ann@example.com"], "past its retention");
+    r.ok(&["accounts", "show", "ann@example.com"]).assert_stdout_contains("status: deleted");
+    // bob, deleted just now, comes back.
+    r.ok(&["accounts", "restore", "bob@example.com"]);
+    r.ok(&["accounts", "show", "bob@example.com"]).assert_stdout_contains("status: active");
+}
+
 #[path = "../../dns/tests/support/knot.rs"]
 mod knot;
 

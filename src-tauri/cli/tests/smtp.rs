@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use postdesk_client::{Options, RemoteBackend, Token};
 use postdesk_contract::Backend;
 use postdesk_contract::api::*;
-use postdesk_contract::model::{AccountStatus, Listing, MessageSummary, SendPermission};
+use postdesk_contract::model::{AccountStatus, Listing, MessageSummary, PickupRule, SendPermission};
 use postdesk_contract::settings::Settings;
 use postdesk_contract::smtp::{SmtpListenerKind, SmtpRuleAction, SmtpRuleKind, SmtpStage};
 use postdesk_engine::Engine;
@@ -35,6 +35,8 @@ struct Serve {
     submissions: SocketAddr,
     /// Profile reloads the mail server has logged (one line each), in order.
     reloads: std::sync::mpsc::Receiver<String>,
+    /// Every line serve has logged so far.
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Serve {
@@ -71,9 +73,12 @@ fn serve(dir: &Path, resolver: SocketAddr) -> Serve {
     let mut child = c.spawn().unwrap();
     let (reload_tx, reloads) = std::sync::mpsc::channel();
     let stderr = BufReader::new(child.stderr.take().unwrap());
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let logged = log.clone();
     std::thread::spawn(move || {
         for line in stderr.lines().map_while(Result::ok) {
             eprintln!("serve (log): {line}");
+            logged.lock().unwrap().push(line.clone());
             if line.contains("profile reloaded") {
                 let _ = reload_tx.send(line);
             }
@@ -117,6 +122,7 @@ fn serve(dir: &Path, resolver: SocketAddr) -> Serve {
         submission: listeners["submission"],
         submissions: listeners["submissions"],
         reloads,
+        log,
     }
 }
 
@@ -381,6 +387,127 @@ async fn serve_delivers_smtp_mail_into_mailboxes_with_auth_lockout_policy_and_ca
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(exit.success(), "{exit}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_mail_is_routed_through_aliases_pickup_rules_and_groups_to_those_who_may_receive_it() {
+    let (dns, _zones) = dns();
+    let data = tempfile::tempdir().unwrap();
+    let s = serve(data.path(), dns.addr);
+    let b = remote(&s, &s.token);
+    b.create_domain(CreateDomain { domain: "example.com".into(), limits: None, group: None }).await.unwrap();
+    for a in ["ann@example.com", "bob@example.com", "carl@example.com"] {
+        b.create_account(account(a, None, Some(PASSWORD))).await.unwrap();
+    }
+    // carl may not receive mail from outside.
+    b.update_settings(UpdateSettings {
+        domain: "example.com".into(),
+        target: BatchTarget::Accounts { addresses: vec!["carl@example.com".into()] },
+        set: Some(Settings { external_receive: Some(false), ..Default::default() }),
+        clear: None,
+    })
+    .await
+    .unwrap();
+    let crew = CreateAlias {
+        address: "crew@example.com".into(),
+        targets: vec!["ann@example.com".into(), "bob@example.com".into()],
+        ..Default::default()
+    };
+    b.create_alias(crew).await.unwrap();
+    let rule = PickupRule { pattern: "support-{number}".into(), target: "bob@example.com".into() };
+    b.set_pickup_rules(SetPickupRules { domain: "example.com".into(), rules: vec![rule] }).await.unwrap();
+    b.create_group(CreateGroup {
+        address: "team@example.com".into(),
+        name: "Team".into(),
+        members: Some(vec!["ann@example.com".into(), "carl@example.com".into()]),
+        send_permission: Some(SendPermission::Anyone),
+        allowed_senders: None,
+    })
+    .await
+    .unwrap();
+    let mx = |to: &str, subject: &str| {
+        let (ok, out) =
+            swaks(s.mx, &["--from", "someone@remote.test", "--to", to, "--header", &format!("Subject: {subject}")]);
+        assert!(ok, "{out}");
+    };
+
+    // A plain alias: both targets.
+    mx("crew@example.com", "to the crew");
+    // A pickup rule's address: its target; one the rule does not match is unknown.
+    mx("support-4711@example.com", "a ticket");
+    let (ok, out) = swaks(s.mx, &["--from", "someone@remote.test", "--to", "support-x@example.com"]);
+    assert!(!ok && out.contains("550 5.1.1"), "{out}");
+    // A group: ann takes it; carl, who may not receive outside mail, is skipped at delivery.
+    mx("team@example.com", "to the team");
+
+    let ann = inbox(&b, "ann@example.com", 2).await;
+    let mut got: Vec<&str> = ann.items.iter().map(|m| m.subject.as_str()).collect();
+    got.sort();
+    assert_eq!(got, ["to the crew", "to the team"]);
+    let bob = inbox(&b, "bob@example.com", 2).await;
+    let mut got: Vec<&str> = bob.items.iter().map(|m| m.subject.as_str()).collect();
+    got.sort();
+    assert_eq!(got, ["a ticket", "to the crew"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let delivery = loop {
+        let delivery = b.get_smtp_status(GetSmtpStatus {}).await.unwrap().delivery;
+        if delivery.messages >= 3 {
+            break delivery;
+        }
+        assert!(Instant::now() < deadline, "{delivery:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!((delivery.copies, delivery.refused), (4, 1), "carl's copy counted as refused: {delivery:?}");
+    inbox(&b, "carl@example.com", 0).await;
+    let logged = s.log.lock().unwrap().clone();
+    assert!(
+        logged.iter().any(|l| l.contains("not delivered") && l.contains("carl@example.com")),
+        "carl's skipped copy is logged: {logged:?}"
+    );
+    // Inside mail reaches carl through the same group.
+    let (ok, out) = submit(&s, "bob@example.com", PASSWORD, "team@example.com", "inside");
+    assert!(ok, "{out}");
+    let carl = inbox(&b, "carl@example.com", 1).await;
+    assert_eq!(carl.items[0].subject, "inside");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_successful_login_resets_the_failure_count() {
+    let (dns, _zones) = dns();
+    let data = tempfile::tempdir().unwrap();
+    let s = serve(data.path(), dns.addr);
+    let b = remote(&s, &s.token);
+    b.create_domain(CreateDomain { domain: "example.com".into(), limits: None, group: None }).await.unwrap();
+    b.create_account(account("ann@example.com", None, Some(PASSWORD))).await.unwrap();
+    b.update_mailbox_settings(UpdateMailboxSettings {
+        domain: "example.com".into(),
+        lockout_threshold: Some(3),
+        retention_days: None,
+        mail_host: None,
+        catch_all: None,
+        catch_all_target: None,
+    })
+    .await
+    .unwrap();
+    let wrong = || {
+        let (ok, out) = submit(&s, "ann@example.com", "wrong password 9", "ann@example.com", "x");
+        assert!(!ok && out.contains("535 5.7.8"), "{out}");
+    };
+    let right = || submit(&s, "ann@example.com", PASSWORD, "ann@example.com", "x");
+    // Two failures, a success, two failures: never three in a row, so never kept out.
+    wrong();
+    wrong();
+    assert!(right().0, "below the threshold");
+    wrong();
+    wrong();
+    let (ok, out) = right();
+    assert!(ok, "the success reset the count: {out}");
+    // Three in a row do keep this client out (the threshold works).
+    wrong();
+    wrong();
+    wrong();
+    let (ok, out) = right();
+    assert!(!ok && out.contains("535"), "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -148,6 +148,8 @@ async fn pass(
     for chunk in pending.chunks(BATCH) {
         let mut batch = Vec::with_capacity(chunk.len());
         let mut done = Vec::with_capacity(chunk.len());
+        // Per message of the batch: the mailboxes its receive policy kept it from.
+        let mut skipped = Vec::with_capacity(chunk.len());
         for &id in chunk {
             // File reads off the async workers.
             let reader = spool.clone();
@@ -164,7 +166,8 @@ async fn pass(
                     continue;
                 }
             };
-            let (mailboxes, external) = receivers(lookups, &message.envelope).await?;
+            let Receivers { mailboxes, external, skipped: not_for } = receivers(lookups, &message.envelope).await?;
+            skipped.push(not_for);
             done.push(id);
             let outbound = (!external.is_empty())
                 .then(|| OutboundEnvelope { sender: message.envelope.mail_from.clone(), recipients: external });
@@ -179,10 +182,16 @@ async fn pass(
             stats.awaiting_relay.fetch_add(queued, Ordering::Relaxed);
             outbound.notify_one();
         }
-        for outcome in outcomes {
+        for (outcome, not_for) in outcomes.into_iter().zip(skipped) {
             stats.messages.fetch_add(1, Ordering::Relaxed);
             if outcome.already {
                 stats.already.fetch_add(1, Ordering::Relaxed);
+            } else {
+                // A group or alias member whose receive policy refuses this message.
+                stats.refused.fetch_add(not_for.len() as u64, Ordering::Relaxed);
+                for (mailbox, reason) in &not_for {
+                    tracing::warn!(key = %outcome.key, %mailbox, "not delivered: {reason}");
+                }
             }
             stats.copies.fetch_add(outcome.delivered.len() as u64, Ordering::Relaxed);
             stats.refused.fetch_add(outcome.refused.len() as u64, Ordering::Relaxed);
@@ -196,14 +205,23 @@ async fn pass(
     Ok(())
 }
 
-/// The mailboxes a spooled message goes to, and the addresses outside our domains it goes
-/// to (recipients of other domains, an alias's external targets): the outbound queue's.
-async fn receivers(
-    lookups: &Lookups,
-    envelope: &postdesk_smtp::Envelope,
-) -> postdesk_contract::Result<(Vec<String>, Vec<String>)> {
+/// Where a spooled message goes.
+struct Receivers {
+    /// Our mailboxes.
+    mailboxes: Vec<String>,
+    /// Addresses outside our domains (recipients of other domains, an alias's external
+    /// targets): the outbound queue's.
+    external: Vec<String>,
+    /// Mailboxes of a group or alias that their receive policy keeps this message from,
+    /// with the reason.
+    skipped: Vec<(String, String)>,
+}
+
+/// Where a spooled message goes: see [`Receivers`].
+async fn receivers(lookups: &Lookups, envelope: &postdesk_smtp::Envelope) -> postdesk_contract::Result<Receivers> {
     let mut mailboxes = BTreeSet::new();
     let mut external = BTreeSet::new();
+    let mut skipped = Vec::new();
     let protocol =
         if envelope.account.is_some() || envelope.listener != "mx" { ClientProtocol::Smtp } else { ClientProtocol::Mx };
     for rcpt in &envelope.recipients {
@@ -241,7 +259,13 @@ async fn receivers(
                     tracing::warn!(%rcpt, queue_id = %envelope.queue_id, "refused at delivery: {}", d.reason);
                 }
                 Some(d) if !d.mailboxes.is_empty() => {
-                    mailboxes.extend(d.mailboxes.iter().filter(|m| m.allowed).map(|m| m.address.clone()));
+                    for m in &d.mailboxes {
+                        if m.allowed {
+                            mailboxes.insert(m.address.clone());
+                        } else {
+                            skipped.push((m.address.clone(), m.reason.clone()));
+                        }
+                    }
                 }
                 _ => mailboxes.extend(resolution.mailboxes),
             },
@@ -252,7 +276,7 @@ async fn receivers(
             Err(e) => return Err(e),
         }
     }
-    Ok((mailboxes.into_iter().collect(), external.into_iter().collect()))
+    Ok(Receivers { mailboxes: mailboxes.into_iter().collect(), external: external.into_iter().collect(), skipped })
 }
 
 /// An address with its domain in lower case (the local part is the remote's business).
