@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { api, launchBrowser, login, newPage, openPage, screenshotPath, startServer } from "./harness.mjs";
-import { IMPORT_HEADER, xlsx } from "./xlsx.mjs";
+import { IMPORT_HEADER, readXlsx, xlsx } from "./xlsx.mjs";
 
 let server;
 let browser;
@@ -52,8 +52,8 @@ describe("mailbox management UI", { concurrency: false }, () => {
     await dialog(page).getByRole("button", { name: "import template" }).click();
     const template = await templateDownload;
     assert.equal(template.suggestedFilename(), "postdesk-accounts-template.xlsx");
-    const bytes = readFileSync(await template.path());
-    assert.equal(bytes.subarray(0, 2).toString(), "PK");
+    // The template is the header the importer reads, and nothing else on its first sheet.
+    assert.deepEqual(readXlsx(readFileSync(await template.path())), [IMPORT_HEADER]);
     await page.keyboard.press("Escape");
 
     await page.getByRole("searchbox", { name: "Filter accounts" }).fill("ann");
@@ -62,6 +62,11 @@ describe("mailbox management UI", { concurrency: false }, () => {
     await page.getByRole("button", { name: "Export" }).click();
     const exported = await exportDownload;
     assert.match(exported.suggestedFilename(), /^accounts-example\.com-\d{8}\.xlsx$/);
+    // Only the filtered account, its values as text (no password column).
+    const [header, ...rows] = readXlsx(readFileSync(await exported.path()));
+    assert.deepEqual(header.slice(0, 2), ["Email address", "Display name"]);
+    assert.ok(!header.some((h) => /password$/i.test(h) && !/set|change/i.test(h)), `no password column: ${header}`);
+    assert.deepEqual(rows.map((r) => r.slice(0, 2)), [["ann@example.com", "ann"]]);
     await page.getByRole("searchbox", { name: "Filter accounts" }).fill("");
     await waitForTotal(page, "2 accounts");
   });
