@@ -298,7 +298,8 @@ fn args(knot: &Knot, domains: &[&str]) -> DnsCheckArgs {
 async fn cli_json_and_exit_codes() {
     let knot = server();
 
-    // All pass (DKIM/others warn-free here) -> 0, one JSON array with one object per domain.
+    // good.test passes, spf-softall.test fails (a soft-failing `all`, the server not
+    // authorised): one JSON array with one object per domain, and the run fails.
     let mut a = args(&knot, &["good.test", "spf-softall.test"]);
     a.server_ip = Some("192.0.2.10".into());
     a.expect_cnames = vec!["login=app.provider.test".into()];
@@ -326,12 +327,29 @@ async fn cli_json_and_exit_codes() {
     let mut out = Vec::new();
     assert_eq!(run_to(a, &mut out).await, ExitCode::SUCCESS);
 
-    // A warning alone does not fail the run.
+    // An expected MX that is among the domain's MX hosts passes.
     let mut a = args(&knot, &["good.test"]);
     a.dkim_selectors = vec!["postdesk".into()];
     a.expect_mx = Some("mx.good.test".into());
     let mut out = Vec::new();
     assert_eq!(run_to(a, &mut out).await, ExitCode::SUCCESS);
+
+    // A warning alone does not fail the run: warnonly.test passes everything but DMARC,
+    // whose p=none is a warning.
+    let mut a = args(&knot, &["warnonly.test"]);
+    a.dkim_selectors = vec!["postdesk".into()];
+    let mut out = Vec::new();
+    assert_eq!(run_to(a, &mut out).await, ExitCode::SUCCESS);
+    let json: serde_json::Value = serde_json::from_slice(&out).expect("one JSON document");
+    let statuses: Vec<(String, String)> = json[0]["checks"]
+        .as_object()
+        .expect("checks")
+        .iter()
+        .map(|(check, r)| (check.clone(), r["status"].as_str().unwrap_or_default().to_string()))
+        .filter(|(_, status)| status != "pass")
+        .collect();
+    assert_eq!(statuses, [("dmarc".to_string(), "warn".to_string())], "{json}");
+    assert_eq!(json[0]["checks"]["dmarc"]["findings"][0]["code"], "dmarc_policy_none");
 
     // Readable output mentions each check and the fix.
     let mut a = args(&knot, &["nomail.test"]);
