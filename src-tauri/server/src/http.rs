@@ -237,16 +237,41 @@ mod tests {
 
     #[tokio::test]
     async fn every_route_needs_a_valid_token() {
+        // Every operation's route, its `{field}` segments filled in, with its method.
+        struct Routes(Vec<(&'static str, HttpMethod, String)>);
+        impl OperationVisitor for Routes {
+            fn visit<O: Operation>(&mut self) {
+                let path: Vec<&str> =
+                    O::PATH.split('/').map(|seg| if seg.starts_with('{') { "x" } else { seg }).collect();
+                self.0.push((O::NAME, O::METHOD, path.join("/")));
+            }
+        }
+        let mut routes = Routes(Vec::new());
+        visit_operations(&mut routes);
+        assert!(routes.0.len() > 50, "the operation table");
         let engine = postdesk_engine::Engine::open_in_memory().await.unwrap();
         let app = router(engine);
-        let (status, body) = call(app.clone(), Request::get("/api/domains").body(Body::empty()).unwrap()).await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED);
-        assert_eq!(body["code"], "unauthenticated");
-        let wrong =
-            Request::get("/api/domains").header("authorization", "Bearer pd_00_00").body(Body::empty()).unwrap();
-        let (status, body) = call(app.clone(), wrong).await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED);
-        assert!(body["message"].as_str().unwrap().contains("not valid"));
+        for (name, method, path) in &routes.0 {
+            let method = match method {
+                HttpMethod::Get => axum::http::Method::GET,
+                HttpMethod::Post => axum::http::Method::POST,
+                HttpMethod::Put => axum::http::Method::PUT,
+                HttpMethod::Patch => axum::http::Method::PATCH,
+                HttpMethod::Delete => axum::http::Method::DELETE,
+            };
+            let request = |token: Option<&str>| {
+                let mut r = Request::builder().method(method.clone()).uri(path.as_str());
+                if let Some(token) = token {
+                    r = r.header("authorization", format!("Bearer {token}"));
+                }
+                r.header("content-type", "application/json").body(Body::from("{}")).unwrap()
+            };
+            let (status, body) = call(app.clone(), request(None)).await;
+            assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthenticated")), "{name}");
+            let (status, body) = call(app.clone(), request(Some("pd_00_00"))).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}");
+            assert!(body["message"].as_str().unwrap().contains("not valid"), "{name}: {body}");
+        }
         let (status, body) = call(app, Request::get("/api/openapi.json").body(Body::empty()).unwrap()).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body["openapi"], "3.1.0");
