@@ -31,6 +31,12 @@ fn store_read_overwrite_and_delete_a_token() {
 
     keyring.set(&account, &Sensitive("pd_second".to_string())).unwrap();
     assert_eq!(keyring.get(&account).unwrap().unwrap().expose(), "pd_second");
+    // In the Secret Service itself, the entry is filed under the namespace's service.
+    let raw = keyring::Entry::new("dev.postdesk.app.test-keyring", &account).unwrap();
+    assert_eq!(raw.get_password().unwrap(), "pd_second");
+    // Another namespace does not see it.
+    let elsewhere = Keyring::new(&Namespace::Test("test-keyring-elsewhere".into()));
+    assert_eq!(elsewhere.get(&account).unwrap(), None);
 
     // Another account in the same service is a separate entry.
     let other = format!("{account}-other");
@@ -39,12 +45,9 @@ fn store_read_overwrite_and_delete_a_token() {
 
     keyring.delete(&account).unwrap();
     assert_eq!(keyring.get(&account).unwrap(), None);
+    assert!(matches!(raw.get_password(), Err(keyring::Error::NoEntry)), "gone from the Secret Service");
     keyring.delete(&account).unwrap();
     keyring.delete(&other).unwrap();
-
-    // Another namespace never sees these entries.
-    let build = Keyring::new(&Namespace::Build);
-    assert_ne!(build.service(), keyring.service());
 }
 
 #[tokio::test]
