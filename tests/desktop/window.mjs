@@ -120,7 +120,8 @@ try {
       /This computer/.test(entry ?? "") && /online/i.test(entry ?? ""),
       `${via === 0 ? "data-testid=backend-local" : "fallback selector"}: ${JSON.stringify(entry)}`,
     );
-    check("cold start to the sidebar", true, `${Math.round(tSidebar - t0)} ms`);
+    // A figure, not a check: tests/desktop/bench.sh measures it (median of runs).
+    console.log(`# cold start to the sidebar: ${Math.round(tSidebar - t0)} ms`);
 
     const who = await invoke(wd, "backend_call", { backend: "local", operation: "whoami", params: {} });
     check("backend_call round-trips over IPC", who.ok?.role === "owner", JSON.stringify(who));
@@ -198,7 +199,14 @@ try {
     await sleep(300);
     const png = join(outDir, "window.png");
     writeFileSync(png, await wd.screenshot());
-    check("screenshot saved", true, png);
+    const shot = readFileSync(png);
+    // A PNG (signature, IHDR) of the window's size, not an empty or blank capture.
+    const [width, height] = [shot.readUInt32BE(16), shot.readUInt32BE(20)];
+    check(
+      "the window is captured",
+      shot.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) && width >= 800 && height >= 500 && shot.length > 20_000,
+      `${png}: ${width}×${height}, ${shot.length} bytes`,
+    );
 
     // The local server page shows the mail server's state and listeners.
     const [settingsLink] = await wd.waitFor([["css selector", 'nav[aria-label="Pages"] a[href="#/settings"]']]);
