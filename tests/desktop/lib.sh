@@ -9,7 +9,7 @@ OUT=$TARGET/desktop
 DESKTOP_PACKAGES=(
   build-essential pkg-config curl file
   libwebkit2gtk-4.1-dev librsvg2-dev libayatana-appindicator3-dev
-  libsecret-1-dev libdbus-1-dev gnome-keyring dbus-x11
+  libsecret-1-dev libdbus-1-dev gnome-keyring dbus-x11 libsecret-tools
   webkit2gtk-driver xvfb
 )
 

@@ -7,7 +7,9 @@
 // http://127.0.0.1:4444), OUT_DIR (where window.png goes), MODE=bench for the cold-start
 // and memory figures only.
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { LOCAL_BACKEND, WebDriver, sleep } from "./webdriver.mjs";
@@ -85,6 +87,96 @@ function rssKiB(pid) {
 
 function comm(pid) {
   return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+}
+
+/** `secret-tool` (libsecret-tools) on the session's Secret Service: what the app stored. */
+function secretTool(args) {
+  const r = spawnSync("secret-tool", args, { encoding: "utf8" });
+  if (r.error) throw new Error(`cannot run secret-tool (apt-get install -y libsecret-tools): ${r.error.message}`);
+  return { status: r.status, out: r.stdout };
+}
+
+/** The keyring service the app's build files its tokens under. */
+const KEYRING_SERVICES = ["dev.postdesk.app.debug", "dev.postdesk.app.release"];
+
+/** Starts `postdesk serve --tls` on a free loopback port; resolves to { url, token, certPem, stop }. */
+async function startTlsServe() {
+  const bin = process.env.POSTDESK_BIN;
+  if (!bin || !existsSync(bin)) throw new Error(`no postdesk binary at POSTDESK_BIN=${bin}`);
+  const dir = mkdtempSync(join(tmpdir(), "postdesk-remote-"));
+  const child = spawn(bin, ["--data-dir", dir, "serve", "--tls", "--listen", "127.0.0.1:0", "--no-smtp"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  const { url, token } = await new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`serve did not start: ${out}`)), 60000);
+    child.stdout.on("data", (d) => {
+      out += d;
+      const token = out.match(/^(pd_\S+)/m)?.[1];
+      const url = out.match(/listening on (https:\/\/\S+)/)?.[1];
+      if (token && url) {
+        clearTimeout(timer);
+        ok({ url, token });
+      }
+    });
+    child.once("exit", (code) => fail(new Error(`serve exited with ${code}: ${out}`)));
+  });
+  const certPem = readFileSync(join(dir, "tls-cert.pem"), "utf8");
+  return {
+    url,
+    token,
+    certPem,
+    stop() {
+      child.kill("SIGTERM");
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A remote backend in the real window with the real keyring: add_remote_backend against a
+ * `serve` over TLS (refused without trusting its certificate), its token in the Secret
+ * Service only, calls through it, the token taken from the keyring while the app is closed
+ * (after a relaunch, the backend says so and refuses calls), and remove_backend.
+ */
+async function remoteBackendChecks(wd) {
+  const remote = await startTlsServe();
+  try {
+    const input = { name: "Remote office", url: remote.url, token: remote.token };
+    const untrusted = await invoke(wd, "add_remote_backend", { input });
+    check("add_remote_backend refuses a certificate it does not trust", untrusted.err !== undefined, JSON.stringify(untrusted));
+    const added = await invoke(wd, "add_remote_backend", { input: { ...input, ca_cert_pem: remote.certPem } });
+    const id = added.ok?.id;
+    check("add_remote_backend adds a serve over TLS, online", added.ok?.status === "online" && !!id, JSON.stringify(added));
+    const who = await invoke(wd, "backend_call", { backend: id, operation: "whoami", params: {} });
+    check("…and calls go through it", who.ok?.name === "owner", JSON.stringify(who));
+    const stored = KEYRING_SERVICES.map((service) => secretTool(["lookup", "service", service, "username", id]));
+    check("…its token is in the OS keyring", stored.some((r) => r.status === 0 && r.out === remote.token), `${stored.map((r) => r.status)}`);
+    const files = readdirSync(process.env.HOME, { recursive: true }).filter((f) => f.endsWith(".json"));
+    const leaked = files.filter((f) => readFileSync(join(process.env.HOME, f), "utf8").includes(remote.token));
+    check("…and in no file", leaked.length === 0, leaked.join(", "));
+
+    // The token taken from the keyring while the app is closed; the app launched again.
+    await wd.quit();
+    for (const service of KEYRING_SERVICES) secretTool(["clear", "service", service, "username", id]);
+    await wd.start(app);
+    await wd.waitFor(LOCAL_BACKEND, 60000);
+    const listed = await invoke(wd, "list_backends", {});
+    const entry = listed.ok?.find((b) => b.id === id);
+    check(
+      "a token missing from the keyring is reported on the backend",
+      entry?.status === "unauthorized" && /keyring has no token/.test(entry?.error ?? ""),
+      JSON.stringify(entry),
+    );
+    const refused = await invoke(wd, "backend_call", { backend: id, operation: "whoami", params: {} });
+    check("…and its calls are refused", refused.err?.code === "unauthenticated", JSON.stringify(refused));
+
+    const removed = await invoke(wd, "remove_backend", { id });
+    const after = await invoke(wd, "list_backends", {});
+    check("remove_backend removes it", removed.err === undefined && !after.ok?.some((b) => b.id === id), JSON.stringify(after));
+  } finally {
+    remote.stop();
+  }
 }
 
 const wd = new WebDriver(process.env.WEBDRIVER_URL ?? "http://127.0.0.1:4444");
@@ -173,6 +265,20 @@ try {
     const subGreeting = submission ? await smtpGreeting(submission) : "no submission listener";
     check("…and so does submission", /^220 /.test(subGreeting), `${submission}: ${subGreeting}`);
 
+    // Stopped and started again from the app, with new free ports.
+    const smtpSettings = smtp.ok?.settings;
+    const stoppedSmtp = await invoke(wd, "stop_smtp", {});
+    const afterStop = mx ? await smtpGreeting(mx) : "no MX listener";
+    check(
+      "stop_smtp closes the mail listeners",
+      stoppedSmtp.ok?.running === false && (stoppedSmtp.ok?.listeners ?? []).length === 0 && /^error/.test(afterStop),
+      `${JSON.stringify(stoppedSmtp)}; ${afterStop}`,
+    );
+    const restarted = await invoke(wd, "start_smtp", { settings: { ...smtpSettings, mx_listen: "127.0.0.1:0" } });
+    const mx2 = restarted.ok?.listeners?.find((l) => l.kind === "mx")?.address;
+    const greeting2 = mx2 ? await smtpGreeting(mx2) : "no MX listener";
+    check("start_smtp opens them again", restarted.ok?.running === true && /^220 /.test(greeting2), `${JSON.stringify(restarted)}; ${greeting2}`);
+
     const denied = await invoke(wd, "plugin:event|emit", { event: "probe", payload: null });
     check("commands outside the capability are refused", denied.err !== undefined, JSON.stringify(denied));
 
@@ -218,9 +324,12 @@ try {
     } catch (e) {
       console.log(`# ${e.message}`);
     }
-    check("the local server page lists the SMTP listeners", mx !== undefined && (shown ?? "").includes(mx), JSON.stringify(shown));
+    check("the local server page lists the SMTP listeners", mx2 !== undefined && (shown ?? "").includes(mx2), JSON.stringify(shown));
     await sleep(300);
     writeFileSync(join(outDir, "window-smtp.png"), await wd.screenshot());
+
+    // Last, as it relaunches the app.
+    await remoteBackendChecks(wd);
   }
 } catch (e) {
   check("the window test ran to the end", false, e.message);

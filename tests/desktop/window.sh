@@ -12,6 +12,9 @@ ensure_tauri_driver
 ensure_ui
 # POSTDESK_APP=path/to/postdesk-app tests the given binary instead of building one.
 if [ -n "${POSTDESK_APP:-}" ]; then APP_BIN=$POSTDESK_APP; else build_app; fi
+# The headless server the window adds as a remote backend over TLS.
+export POSTDESK_BIN=${POSTDESK_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/postdesk}
+[ -x "$POSTDESK_BIN" ] || cargo build -p postdesk-cli
 mkdir -p "$OUT"
 export CARGO_HOME=${CARGO_HOME:-$HOME/.cargo} RUSTUP_HOME=${RUSTUP_HOME:-$HOME/.rustup}
 fresh_home
@@ -19,7 +22,7 @@ trap 'rm -rf "$FRESH"' EXIT
 PORT=${WEBDRIVER_PORT:-4444}
 NATIVE_PORT=${WEBDRIVER_NATIVE_PORT:-4445}
 export POSTDESK_APP=$APP_BIN OUT_DIR=$OUT WEBDRIVER_URL=http://127.0.0.1:$PORT
-export TAURI_DRIVER PORT NATIVE_PORT ROOT
+export TAURI_DRIVER PORT NATIVE_PORT ROOT POSTDESK_BIN
 export POSTDESK_SMTP_LISTEN=127.0.0.1:0 POSTDESK_SUBMISSION_LISTEN=127.0.0.1:0 POSTDESK_SMTPS_LISTEN=127.0.0.1:0
 log "window test (xvfb-run, dbus-run-session, tauri-driver on :$PORT)"
 status=0
