@@ -78,8 +78,12 @@ impl ClientLimits {
 
     /// Counts one message for `ip`; false when that exceeds `limit` in the current window.
     pub fn message(&self, ip: IpAddr, limit: Option<RateLimit>) -> bool {
+        self.message_at(ip, limit, Instant::now())
+    }
+
+    /// [`message`](Self::message) at the time `now`.
+    fn message_at(&self, ip: IpAddr, limit: Option<RateLimit>, now: Instant) -> bool {
         let Some(limit) = limit else { return true };
-        let now = Instant::now();
         let mut map = self.windows.lock().expect("limits lock");
         if map.len() > 100_000 {
             map.retain(|_, (start, _)| now.duration_since(*start) < limit.window);
@@ -114,11 +118,13 @@ mod tests {
         drop(a);
         assert!(limits.connect(ip, Some(2)).is_some());
 
-        let rate = Some(RateLimit { count: 2, window: Duration::from_millis(50) });
-        assert!(limits.message(ip, rate));
-        assert!(limits.message(ip, rate));
-        assert!(!limits.message(ip, rate));
-        std::thread::sleep(Duration::from_millis(60));
-        assert!(limits.message(ip, rate));
+        let rate = Some(RateLimit { count: 2, window: Duration::from_secs(60) });
+        let t0 = Instant::now();
+        assert!(limits.message_at(ip, rate, t0));
+        assert!(limits.message_at(ip, rate, t0 + Duration::from_secs(1)));
+        assert!(!limits.message_at(ip, rate, t0 + Duration::from_secs(59)), "a third within the window");
+        assert!(limits.message_at("192.0.2.2".parse().unwrap(), rate, t0 + Duration::from_secs(59)), "per address");
+        assert!(limits.message_at(ip, rate, t0 + Duration::from_secs(60)), "a new window");
+        assert!(limits.message(ip, None), "no limit");
     }
 }

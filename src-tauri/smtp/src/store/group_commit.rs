@@ -184,19 +184,24 @@ fn run<W: BatchWriter>(
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
-    use std::time::Duration;
 
     use super::*;
 
-    /// Counts batches, sleeps like an fsync, fails when told to.
-    struct Slow {
+    /// Counts batches; holds the first one until the test lets it go; fails when told to.
+    struct Gated {
         seen: Arc<Mutex<Vec<usize>>>,
         fail_next: Arc<std::sync::atomic::AtomicBool>,
+        /// Told when the first batch is being written; that batch then waits for `gate`.
+        entered: Option<std::sync::mpsc::Sender<()>>,
+        gate: Option<std::sync::mpsc::Receiver<()>>,
     }
 
-    impl BatchWriter for Slow {
+    impl BatchWriter for Gated {
         fn write_batch(&mut self, batch: &[Pending]) -> std::io::Result<()> {
-            std::thread::sleep(Duration::from_millis(20));
+            if let (Some(entered), Some(gate)) = (self.entered.take(), self.gate.take()) {
+                entered.send(()).unwrap();
+                gate.recv().unwrap();
+            }
             self.seen.lock().unwrap().push(batch.len());
             if self.fail_next.swap(false, Ordering::SeqCst) {
                 return Err(std::io::Error::other("disk full"));
@@ -220,28 +225,41 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn concurrent_deliveries_share_syncs_and_errors_reach_every_sender() {
+    async fn deliveries_queued_during_a_sync_share_the_next_one_and_errors_reach_every_sender() {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let fail_next = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let store = Arc::new(
-            GroupCommit::start(
-                Slow { seen: seen.clone(), fail_next: fail_next.clone() },
-                GroupCommitOptions::default(),
-            )
-            .unwrap(),
-        );
-        let mut tasks = Vec::new();
-        for _ in 0..200 {
+        let (entered_tx, entered) = std::sync::mpsc::channel();
+        let (release, gate) = std::sync::mpsc::channel();
+        let writer =
+            Gated { seen: seen.clone(), fail_next: fail_next.clone(), entered: Some(entered_tx), gate: Some(gate) };
+        let store = Arc::new(GroupCommit::start(writer, GroupCommitOptions::default()).unwrap());
+
+        // The first message's sync is under way (held)…
+        let first = tokio::spawn({
             let store = store.clone();
-            tasks.push(tokio::spawn(async move { store.deliver(envelope(), b"x".to_vec()).await }));
+            async move { store.deliver(envelope(), b"x".to_vec()).await }
+        });
+        tokio::task::spawn_blocking(move || entered.recv()).await.unwrap().unwrap();
+        // …while 199 more arrive: each is queued by its first poll.
+        type Delivery = std::pin::Pin<Box<dyn std::future::Future<Output = Result<QueueId, StoreError>> + Send>>;
+        let mut waiting: Vec<Delivery> = (0..199)
+            .map(|_| {
+                let store = store.clone();
+                Box::pin(async move { store.deliver(envelope(), b"x".to_vec()).await }) as Delivery
+            })
+            .collect();
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        for delivery in &mut waiting {
+            assert!(delivery.as_mut().poll(&mut cx).is_pending(), "no answer before its sync");
         }
-        for t in tasks {
-            t.await.unwrap().unwrap();
+        release.send(()).unwrap();
+        first.await.unwrap().unwrap();
+        for delivery in waiting {
+            delivery.await.unwrap();
         }
-        let batches = seen.lock().unwrap().clone();
-        assert_eq!(batches.iter().sum::<usize>(), 200);
-        assert!(batches.len() < 50, "200 concurrent messages took {} syncs", batches.len());
-        assert_eq!(store.stats().messages, 200);
+        // One sync for the first, one for all that queued behind it.
+        assert_eq!(*seen.lock().unwrap(), [1, 199]);
+        assert_eq!(store.stats(), CommitStats { batches: 2, messages: 200 });
 
         fail_next.store(true, Ordering::SeqCst);
         assert!(matches!(store.deliver(envelope(), vec![]).await, Err(StoreError::Io(_))));
