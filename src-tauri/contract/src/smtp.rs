@@ -87,16 +87,30 @@ impl Default for SmtpSettings {
 }
 
 /// Limits per client address and the reverse-DNS requirement.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(default, deny_unknown_fields)]
 pub struct SmtpConnectionPolicy {
-    /// Concurrent connections per client IP, 1–10000; `null` = no limit (the default).
+    /// Concurrent connections per client IP, 1–10000 (default 20, well below the
+    /// connections at once, so one address cannot take them all); `null` = no limit.
     pub max_connections_per_ip: Option<u32>,
     /// Messages per client IP per time window; `null` = no limit (the default).
     pub messages_per_ip: Option<SmtpRateLimit>,
     /// Refuse MX clients without matching reverse DNS (default false).
     pub require_reverse_dns: bool,
 }
+
+impl Default for SmtpConnectionPolicy {
+    fn default() -> Self {
+        SmtpConnectionPolicy {
+            max_connections_per_ip: Some(DEFAULT_MAX_CONNECTIONS_PER_IP),
+            messages_per_ip: None,
+            require_reverse_dns: false,
+        }
+    }
+}
+
+/// The default of [`SmtpConnectionPolicy::max_connections_per_ip`].
+pub const DEFAULT_MAX_CONNECTIONS_PER_IP: u32 = 20;
 
 /// At most `count` events per `window_secs` seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]

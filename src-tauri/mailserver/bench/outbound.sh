@@ -94,6 +94,8 @@ PD_SINK=$(free_port)
 $PD domain add example.test >/dev/null
 for n in 1 2 3 4; do $PD alias add "fwd$n@example.test" "x@dest$n.test" >/dev/null; done
 $PD outbound transports set '*' 127.0.0.1 "$PD_SINK" >/dev/null
+# Every bench session comes from 127.0.0.1: lift the per-address share (20 by default).
+$PD smtp settings set --max-connections-per-ip none >/dev/null
 $PD serve --listen 127.0.0.1:0 --smtp-listen 127.0.0.1:0 --submission-listen 127.0.0.1:0 \
   --smtps-listen 127.0.0.1:0 --smtp-hostname mx.example.test --no-imap --no-pop3 \
   --outbound-per-destination "${PER_DESTINATION:-4}" >"$WORK/serve.log" 2>&1 &

@@ -110,16 +110,24 @@ impl Default for SmtpProfile {
 }
 
 /// Limits per client address and the reverse-DNS requirement.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ConnectionPolicy {
-    /// Concurrent connections per client IP; `None` = no limit.
+    /// Concurrent connections per client IP (default 20, well below the default 1024 at
+    /// once, so that one address cannot hold every slot); past it 421 4.7.0 at connect.
+    /// `None` = no limit.
     pub max_connections_per_ip: Option<u32>,
     /// Messages per client IP per time window; `None` = no limit.
     pub messages_per_ip: Option<RateLimit>,
     /// Refuse clients on the MX listener whose address has no matching reverse DNS
     /// (PTR whose name resolves back to the address, "iprev", RFC 8601 §3).
     pub require_reverse_dns: bool,
+}
+
+impl Default for ConnectionPolicy {
+    fn default() -> Self {
+        ConnectionPolicy { max_connections_per_ip: Some(20), messages_per_ip: None, require_reverse_dns: false }
+    }
 }
 
 /// At most `count` events per `window`.

@@ -227,6 +227,29 @@ async fn connection_policy_limits_and_ip_rules() {
     server.stop().await;
 }
 
+/// Out of the box one client address gets 20 connections of the 1024: the 21st is refused
+/// with 421 while another address is still greeted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_gets_its_share_of_connections_by_default() {
+    let server = TestServer::start().await;
+    assert_eq!(server.service.profile().connection.max_connections_per_ip, Some(20));
+    let mut held = Vec::new();
+    for _ in 0..20 {
+        let (wire, greeting) = Wire::open(server.mx).await;
+        assert!(greeting.starts_with("220 "), "{greeting}");
+        held.push(wire);
+    }
+    let (mut over, refused) = Wire::open(server.mx).await;
+    assert!(refused.starts_with("421 4.7.0 Too many connections from your address"), "{refused}");
+    assert!(over.closed().await);
+    let (mut other, greeting) = Wire::open_from(server.mx, "127.0.0.2".parse().unwrap()).await;
+    assert!(greeting.starts_with("220 "), "{greeting}");
+    assert!(other.cmd("EHLO client.test").await.starts_with("250"));
+    assert_eq!(server.service.counters().refused("connection_limit"), 1);
+    drop(held);
+    server.stop().await;
+}
+
 /// A store that holds every delivery until the test opens the gate.
 struct GatedStore {
     gate: tokio::sync::Semaphore,

@@ -6,7 +6,8 @@ import type { SmtpRateLimit } from "./SmtpRateLimit";
  */
 export type SmtpConnectionPolicy = { 
 /**
- * Concurrent connections per client IP, 1–10000; `null` = no limit (the default).
+ * Concurrent connections per client IP, 1–10000 (default 20, well below the
+ * connections at once, so one address cannot take them all); `null` = no limit.
  */
 max_connections_per_ip: number | null, 
 /**

@@ -1,8 +1,9 @@
 """Many clients at once try SMTP AUTH with a wrong password (smtplib, STARTTLS on the
 submission port). Each attempt must get an answer: 535 (checked and wrong) or 454 (the
 password checks are full: a temporary refusal, given at once). Then a right password
-still logs in from another address (the flooding one, 127.0.0.1, is locked out of the
-account by then). Prints the counts; ends with ALL OK."""
+still logs in from another address (the flooding ones, 127.0.1.x, are locked out of the
+account by then). The attempts come from 50 loopback addresses, six each, to stay within
+the per-address connection share. Prints the counts; ends with ALL OK."""
 import os
 import smtplib
 import ssl
@@ -24,7 +25,7 @@ ready = threading.Barrier(N)
 def attempt(i):
     code = "no answer"
     try:
-        c = smtplib.SMTP(HOST, PORT, timeout=120)
+        c = smtplib.SMTP(HOST, PORT, timeout=120, source_address=("127.0.1.%d" % (1 + i % 50), 0))
         c.starttls(context=ctx)
         c.ehlo()
         c.user, c.password = USER, "wrong password %d" % i

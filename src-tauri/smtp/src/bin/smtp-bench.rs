@@ -162,7 +162,10 @@ async fn builtin(args: &Args) -> Figures {
     let (spool, _) = FileSpool::open(&args.spool, SpoolOptions::default()).expect("open spool");
     let spool = Arc::new(spool);
     let directory = MemoryDirectory::new().catch_all_domain("example.test");
-    let profile = SmtpProfile { hostname: "bench.postdesk.test".into(), max_connections: 4096, ..Default::default() };
+    // Every bench session comes from 127.0.0.1: no per-address share (20 by default).
+    let mut profile =
+        SmtpProfile { hostname: "bench.postdesk.test".into(), max_connections: 4096, ..Default::default() };
+    profile.connection.max_connections_per_ip = None;
     let service = SmtpService::builder(profile, Arc::new(directory), spool.clone()).build().expect("service");
     let addr = service.listen(ListenerKind::Mx, "127.0.0.1:0".parse().unwrap()).await.expect("listen");
     let ours = load("postdesk", addr, args).await;
