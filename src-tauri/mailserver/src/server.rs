@@ -11,7 +11,7 @@ use postdesk_imap::{ImapListener, ImapOptions, ImapService};
 use postdesk_pop3::{Pop3Listener, Pop3Service};
 use postdesk_smtp::store::SpoolOptions;
 use postdesk_smtp::{
-    CountersSnapshot, FileSpool, InboundVerifier, ListenerKind, SmtpProfile, SmtpService, TlsIdentity,
+    CountersSnapshot, DataLimits, FileSpool, InboundVerifier, ListenerKind, SmtpProfile, SmtpService, TlsIdentity,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -138,6 +138,8 @@ impl MailServer {
                 .policy(Arc::new(BackendPolicy::with_lookups(lookups.clone())))
                 .tls(identity.clone())
                 .verifier(verifier)
+                // Large messages wait in unlinked files beside the spool (same disk, 0700).
+                .data_limits(DataLimits { dir: Some(options.spool_dir.clone()), ..DataLimits::default() })
                 .build()?;
         let service = Arc::new(service);
         let mut bound = Vec::new();

@@ -191,6 +191,13 @@ pub struct CountersSnapshot {
     /// Messages accepted into the recipients' Junk folder, per inbound check
     /// (`dmarc_fail`, `spf_fail`).
     pub junked: BTreeMap<String, u64>,
+    /// Messages that went to a temporary file while arriving (larger than the in-memory
+    /// limit, or the memory budget was short).
+    pub data_spooled_to_disk: u64,
+    /// Ends of data that waited for the memory budget before being checked and stored.
+    pub data_budget_waits: u64,
+    /// Sessions waiting for the memory budget now.
+    pub data_budget_waiting: u64,
     /// Acceptance latency (end of data → stored durably, the 250 about to go out), median, milliseconds.
     pub accept_latency_p50_ms: f64,
     /// Acceptance latency, 99th percentile, milliseconds.
@@ -303,6 +310,9 @@ impl Counters {
             refused: self.refused.lock().expect("counters lock").clone(),
             discarded: self.discarded.lock().expect("counters lock").clone(),
             junked: self.junked.lock().expect("counters lock").clone(),
+            data_spooled_to_disk: 0,
+            data_budget_waits: 0,
+            data_budget_waiting: 0,
             accept_latency_p50_ms: self.latency_quantile(0.50).as_secs_f64() * 1e3,
             accept_latency_p99_ms: self.latency_quantile(0.99).as_secs_f64() * 1e3,
         }

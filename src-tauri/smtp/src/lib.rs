@@ -43,5 +43,5 @@ pub use inbound::InboundVerifier;
 pub use policy::{NoPolicy, Policy, PolicyRequest, Stage, Verdict};
 pub use reply::Reply;
 pub use server::{SmtpService, SmtpServiceBuilder};
-pub use store::{Envelope, FileSpool, GroupCommit, QueueId, Store, StoreError};
+pub use store::{DataLimits, Envelope, FileSpool, GroupCommit, QueueId, Store, StoreError};
 pub use tls::TlsIdentity;

@@ -18,7 +18,8 @@ use crate::policy::{NoPolicy, Policy};
 use crate::reply::Reply;
 use crate::session::Session;
 use crate::shared::{ProfileCell, Shared};
-use crate::store::Store;
+use crate::store::incoming::DataBudget;
+use crate::store::{DataLimits, Store};
 use crate::tls::TlsIdentity;
 use postdesk_tls::Stream;
 
@@ -33,6 +34,7 @@ pub struct SmtpServiceBuilder {
     policy: Arc<dyn Policy>,
     tls: Option<TlsIdentity>,
     verifier: Option<InboundVerifier>,
+    data: DataLimits,
 }
 
 impl SmtpServiceBuilder {
@@ -56,6 +58,13 @@ impl SmtpServiceBuilder {
         self
     }
 
+    /// Where message data waits while it arrives and how much of it may be in memory
+    /// (default: [`DataLimits::default`], temporary files in the system's temporary folder).
+    pub fn data_limits(mut self, limits: DataLimits) -> Self {
+        self.data = limits;
+        self
+    }
+
     /// Builds the service (no listener yet).
     pub fn build(self) -> std::io::Result<SmtpService> {
         let tls = match &self.tls {
@@ -71,6 +80,7 @@ impl SmtpServiceBuilder {
             verifier: self.verifier,
             counters: Arc::new(Counters::default()),
             limits: Arc::new(ClientLimits::default()),
+            data: Arc::new(DataBudget::new(self.data)),
             shutdown: CancellationToken::new(),
         });
         Ok(SmtpService { shared, tracker: TaskTracker::new(), listeners: Mutex::new(Vec::new()) })
@@ -100,7 +110,15 @@ impl std::fmt::Debug for SmtpService {
 impl SmtpService {
     /// Starts building a service.
     pub fn builder(profile: SmtpProfile, directory: Arc<dyn Directory>, store: Arc<dyn Store>) -> SmtpServiceBuilder {
-        SmtpServiceBuilder { profile, directory, store, policy: Arc::new(NoPolicy), tls: None, verifier: None }
+        SmtpServiceBuilder {
+            profile,
+            directory,
+            store,
+            policy: Arc::new(NoPolicy),
+            tls: None,
+            verifier: None,
+            data: DataLimits::default(),
+        }
     }
 
     /// Binds `addr` and serves `kind` on it; returns the bound address (port 0 picks one).
@@ -142,7 +160,12 @@ impl SmtpService {
 
     /// The live counters.
     pub fn counters(&self) -> CountersSnapshot {
-        self.shared.counters.snapshot()
+        let mut snapshot = self.shared.counters.snapshot();
+        let data = &self.shared.data;
+        snapshot.data_spooled_to_disk = data.spilled.load(std::sync::atomic::Ordering::Relaxed);
+        snapshot.data_budget_waits = data.waits.load(std::sync::atomic::Ordering::Relaxed);
+        snapshot.data_budget_waiting = data.waiting.load(std::sync::atomic::Ordering::Relaxed);
+        snapshot
     }
 
     /// The last refusals, newest first (at most [`REFUSAL_LOG_LEN`](crate::REFUSAL_LOG_LEN)).

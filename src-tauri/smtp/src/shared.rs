@@ -13,6 +13,7 @@ use crate::inbound::InboundVerifier;
 use crate::limits::ClientLimits;
 use crate::policy::Policy;
 use crate::store::Store;
+use crate::store::incoming::DataBudget;
 
 /// What every session of one service shares.
 pub(crate) struct Shared {
@@ -28,6 +29,8 @@ pub(crate) struct Shared {
     pub verifier: Option<InboundVerifier>,
     pub counters: Arc<Counters>,
     pub limits: Arc<ClientLimits>,
+    /// Message bytes in memory over all sessions, and where larger messages wait on disk.
+    pub data: Arc<DataBudget>,
     pub shutdown: CancellationToken,
 }
 

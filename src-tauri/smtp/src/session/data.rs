@@ -11,7 +11,25 @@ use crate::inbound::spf_failed;
 use crate::policy::{Stage, Verdict};
 use crate::received::Trace;
 use crate::reply::{Reply, canned};
+use crate::store::incoming::{Incoming, Refused};
 use crate::store::{Envelope, QueueId};
+
+/// What happens to the data being received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sink {
+    /// Kept.
+    Keep,
+    /// Over the size limit: read and dropped, then 552.
+    TooBig,
+    /// It could not be written (disk full): read and dropped, then 452.
+    Failed,
+}
+
+/// 452 4.3.1 (RFC 3463: mail system full): the message could not be held now; the client
+/// tries again later.
+fn insufficient_storage() -> Reply {
+    Reply::new(452, [4, 3, 1], "Insufficient system storage, try again later")
+}
 
 impl Session {
     /// Checks that DATA/BDAT may start; replies and returns false when not.
@@ -29,111 +47,165 @@ impl Session {
         }
     }
 
-    /// DATA: reads the message with dot-unstuffing until `CRLF.CRLF`, enforcing the size
-    /// limit while reading (the excess is read and dropped, then 552).
+    /// DATA: reads the message with dot-unstuffing until `CRLF.CRLF` into an [`Incoming`]
+    /// (memory while small, then a temporary file), enforcing the size limit while reading
+    /// (the excess is read and dropped, then 552).
     pub(super) async fn data(&mut self) -> Flow {
         if !self.ready_for_data()? {
             return Ok(());
         }
-        if self.tx.as_ref().is_some_and(|t| !t.chunks.is_empty() || t.bdat_failed) {
+        if self.tx.as_ref().is_some_and(|t| t.body.is_some() || t.bdat_failed) {
             return self.protocol_error(canned::bad_sequence("DATA after BDAT"));
         }
         self.reply(&Reply::new(354, [2, 0, 0], "Start mail input; end with <CRLF>.<CRLF>"));
         let max = self.profile.max_message_size;
         let timeout = self.profile.data_timeout;
-        let size_hint = self.tx.as_ref().map_or(0, |t| t.size_hint);
         let mut receiver = DataReceiver::new();
         // Start as if after a CRLF, so that a dot on the very first line is unstuffed and
         // an empty message (".\r\n" at once) ends the data.
         let mut primer = Vec::new();
         receiver.ingest(&mut b"\r\n".iter(), &mut primer);
-        let mut message = Vec::with_capacity(size_hint.max(4096).min(max.min(1 << 20)));
+        let mut body = self.shared.data.incoming();
+        // What one read yields after unstuffing; appended to the body after each read.
+        let mut piece = Vec::new();
+        let mut sink = Sink::Keep;
         let mut overflow: Option<DummyDataReceiver> = None;
         loop {
             let mut bytes = self.buf[self.pos..self.len].iter();
             let done = match overflow.as_mut() {
                 Some(dummy) => dummy.ingest(&mut bytes),
-                None => receiver.ingest(&mut bytes, &mut message),
+                None => receiver.ingest(&mut bytes, &mut piece),
             };
             self.pos = self.len - bytes.len();
-            if overflow.is_none() && message.len() > max {
-                overflow = Some(DummyDataReceiver::new_data(&receiver));
-                message = Vec::new();
+            if overflow.is_none() {
+                // The receiver drops the CR it pushed last when the LF of the final
+                // `CRLF.CRLF` follows, perhaps in the next read: keep a trailing CR back.
+                let keep = usize::from(!done && piece.last() == Some(&b'\r'));
+                let ready = piece.len() - keep;
+                if body.len() + ready > max {
+                    sink = Sink::TooBig;
+                } else if let Err(e) = body.append(&piece[..ready]).await {
+                    tracing::error!(peer = %self.peer, "cannot keep message data: {e}");
+                    sink = Sink::Failed;
+                }
+                piece.drain(..ready);
+                if sink != Sink::Keep {
+                    overflow = Some(DummyDataReceiver::new_data(&receiver));
+                    body = self.shared.data.incoming();
+                    piece = Vec::new();
+                }
             }
             if done {
                 break;
             }
             self.read_more(timeout).await?;
         }
-        if overflow.is_some() {
-            self.refuse(&canned::message_too_big(), "message_too_big");
-            self.tx = None;
-            return Ok(());
+        match sink {
+            Sink::Keep => self.finish(body).await,
+            Sink::TooBig | Sink::Failed => {
+                self.refuse_data(sink);
+                self.tx = None;
+                Ok(())
+            }
         }
-        self.finish(message).await
+    }
+
+    /// Refuses a message whose data could not be kept.
+    fn refuse_data(&mut self, sink: Sink) {
+        match sink {
+            Sink::TooBig => self.refuse(&canned::message_too_big(), "message_too_big"),
+            _ => self.refuse(&insufficient_storage(), "data_storage"),
+        }
     }
 
     /// BDAT: takes exactly `size` octets; the LAST chunk ends the message.
     pub(super) async fn bdat(&mut self, size: usize, last: bool) -> Flow {
         let ready = self.ready_for_data()?;
         let max = self.profile.max_message_size;
-        let so_far = self.tx.as_ref().map_or(0, |t| t.chunks.len());
-        let failed = !ready || self.tx.as_ref().is_some_and(|t| t.bdat_failed) || so_far + size > max;
-        let timeout = self.profile.data_timeout;
-        // The chunk is read in full even when refused: its octets are not commands.
-        let mut chunk = Vec::new();
-        if failed {
-            let mut dummy = DummyDataReceiver::new_bdat(size);
-            loop {
-                let mut bytes = self.buf[self.pos..self.len].iter();
-                let done = size == 0 || dummy.ingest(&mut bytes);
-                self.pos = self.len - bytes.len();
-                if done {
-                    break;
-                }
-                self.read_more(timeout).await?;
-            }
+        let so_far = self.tx.as_ref().and_then(|t| t.body.as_ref()).map_or(0, Incoming::len);
+        let mut sink = if !ready || self.tx.as_ref().is_some_and(|t| t.bdat_failed) || so_far + size > max {
+            Sink::TooBig
         } else {
-            chunk.reserve(size);
-            let mut receiver = BdatReceiver::new(size, last);
-            loop {
-                let mut bytes = self.buf[self.pos..self.len].iter();
-                let done = size == 0 || receiver.ingest(&mut bytes, &mut chunk);
-                self.pos = self.len - bytes.len();
-                if done {
-                    break;
+            Sink::Keep
+        };
+        let timeout = self.profile.data_timeout;
+        let mut body = match self.tx.as_mut() {
+            Some(tx) if sink == Sink::Keep => tx.body.take().unwrap_or_else(|| self.shared.data.incoming()),
+            _ => self.shared.data.incoming(),
+        };
+        // The chunk is read in full even when refused: its octets are not commands.
+        let mut dummy = DummyDataReceiver::new_bdat(size);
+        let mut receiver = BdatReceiver::new(size, last);
+        let mut piece = Vec::new();
+        let mut taken = 0;
+        loop {
+            let mut bytes = self.buf[self.pos..self.len].iter();
+            let done = size == 0
+                || match sink {
+                    Sink::Keep => receiver.ingest(&mut bytes, &mut piece),
+                    _ => dummy.ingest(&mut bytes),
+                };
+            self.pos = self.len - bytes.len();
+            if sink == Sink::Keep {
+                taken += piece.len();
+                if let Err(e) = body.append(&piece).await {
+                    tracing::error!(peer = %self.peer, "cannot keep message data: {e}");
+                    sink = Sink::Failed;
+                    // What is left of the chunk is read and dropped.
+                    dummy = DummyDataReceiver::new_bdat(size - taken);
+                    body = self.shared.data.incoming();
                 }
-                self.read_more(timeout).await?;
+                piece.clear();
             }
+            if done {
+                break;
+            }
+            self.read_more(timeout).await?;
         }
         if !ready {
             return Ok(());
         }
-        if failed {
+        if sink != Sink::Keep {
             if let Some(tx) = self.tx.as_mut() {
                 tx.bdat_failed = true;
-                tx.chunks = Vec::new();
+                tx.body = None;
             }
-            self.refuse(&canned::message_too_big(), "message_too_big");
+            self.refuse_data(sink);
             if last {
                 self.tx = None;
             }
             return Ok(());
         }
-        let Some(tx) = self.tx.as_mut() else { return Ok(()) };
-        tx.chunks.extend_from_slice(&chunk);
         if !last {
+            if let Some(tx) = self.tx.as_mut() {
+                tx.body = Some(body);
+            }
             self.reply(&Reply::new(250, [2, 0, 0], format!("{size} octets received")));
             return Ok(());
         }
-        let message = std::mem::take(&mut tx.chunks);
-        self.finish(message).await
+        self.finish(body).await
     }
 
     /// The end of a transaction: DATA-stage checks, trace headers, store, reply.
-    async fn finish(&mut self, message: Vec<u8>) -> Flow {
+    async fn finish(&mut self, body: Incoming) -> Flow {
         let started = Instant::now();
         let Some(mut tx) = self.tx.take() else { return Ok(()) };
+        // From here to the store the whole message is in memory, under the shared budget
+        // (waiting for it up to the data time-out; see `store::incoming`).
+        let (mut message, reservation) = match body.into_message(self.profile.data_timeout).await {
+            Ok(loaded) => loaded,
+            Err(refused) => {
+                self.cmd_sender = Some(tx.mail_from);
+                if let Refused::Io(e) = &refused {
+                    tracing::error!(peer = %self.peer, "cannot read message data back: {e}");
+                    self.refuse(&insufficient_storage(), "data_storage");
+                } else {
+                    self.refuse(&insufficient_storage(), "data_budget");
+                }
+                return Ok(());
+            }
+        };
+        let received = message.len();
         let profile = self.profile.clone();
         let ip = self.peer.ip();
         let helo = self.helo.clone().unwrap_or_default();
@@ -196,12 +268,14 @@ impl Session {
             now: now.into(),
         }
         .header();
-        let mut raw = Vec::with_capacity(trace.len() + auth_results.as_ref().map_or(0, String::len) + message.len());
-        raw.extend_from_slice(trace.as_bytes());
+        // The trace headers go in front of the message in place (no second copy of it).
+        let mut prefix = Vec::with_capacity(trace.len() + auth_results.as_ref().map_or(0, String::len));
+        prefix.extend_from_slice(trace.as_bytes());
         if let Some(ar) = &auth_results {
-            raw.extend_from_slice(ar.as_bytes());
+            prefix.extend_from_slice(ar.as_bytes());
         }
-        raw.extend_from_slice(&message);
+        message.splice(0..0, prefix).for_each(drop);
+        let raw = message;
 
         let discard = tx.discard.clone().or_else(|| tx.recipients.is_empty().then(|| "discard_recipient".to_string()));
         if let Some(rule) = discard {
@@ -245,10 +319,12 @@ impl Session {
             junk: junk.map(str::to_string),
         };
         let recipients = envelope.recipients.len();
-        match self.shared.store.deliver(envelope, raw).await {
+        let stored = self.shared.store.deliver(envelope, raw).await;
+        drop(reservation);
+        match stored {
             Ok(id) => {
                 // Counted before the 250 goes out, so a client that got it sees it counted.
-                self.shared.counters.accepted(recipients, message.len(), started.elapsed());
+                self.shared.counters.accepted(recipients, received, started.elapsed());
                 if let Some(rule) = junk {
                     self.shared.counters.junked(rule);
                 }

@@ -68,8 +68,8 @@ pub(crate) struct Transaction {
     /// Recipients answered 250 but dropped by a discard rule.
     pub discarded_recipients: usize,
     pub spf: Option<mail_auth::SpfOutput>,
-    /// BDAT chunks received so far.
-    pub chunks: Vec<u8>,
+    /// BDAT chunks received so far (memory while small, then a temporary file).
+    pub body: Option<crate::store::incoming::Incoming>,
     /// A BDAT chunk overflowed the size limit; further chunks are swallowed.
     pub bdat_failed: bool,
 }

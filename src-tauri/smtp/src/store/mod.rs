@@ -10,8 +10,13 @@
 //! one writer thread, which writes everything that queued up while the previous fsync was
 //! running and then syncs once for the whole batch. [`FileSpool`] is the file-backed store
 //! of this crate built on it.
+//!
+//! Before the store, a message being received is held by [`incoming`]: in memory while
+//! small, then in an unlinked temporary file, under one budget of message bytes in memory
+//! for all sessions ([`DataLimits`]).
 
 mod group_commit;
+pub(crate) mod incoming;
 mod spool;
 
 use std::fmt;
@@ -24,6 +29,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 pub use group_commit::{BatchWriter, CommitStats, GroupCommit, GroupCommitOptions, Pending};
+pub use incoming::DataLimits;
 pub use spool::{FileSpool, Recovery, SpoolOptions, SpooledMessage};
 
 /// A queue id: unique per store, increasing, derived from the time of acceptance in

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use postdesk_smtp::store::SpoolOptions;
 use postdesk_smtp::{
-    FileSpool, InboundVerifier, ListenerKind, MemoryDirectory, Policy, QueueId, SmtpProfile, SmtpService, TlsIdentity,
+    DataLimits, FileSpool, InboundVerifier, ListenerKind, MemoryDirectory, Policy, QueueId, SmtpProfile, SmtpService,
+    TlsIdentity,
 };
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -36,6 +37,8 @@ pub struct Setup {
     pub directory: MemoryDirectory,
     pub policy: Option<Arc<dyn Policy>>,
     pub verifier: Option<InboundVerifier>,
+    /// Message data limits (default: the service's defaults).
+    pub data: Option<DataLimits>,
 }
 
 /// The default directory: example.test with ann (alias sales@), bob (SMTP disabled),
@@ -61,7 +64,7 @@ impl Default for Setup {
             max_recipients: 5,
             ..SmtpProfile::default()
         };
-        Setup { profile, directory: directory(), policy: None, verifier: None }
+        Setup { profile, directory: directory(), policy: None, verifier: None, data: None }
     }
 }
 
@@ -86,6 +89,9 @@ impl TestServer {
         }
         if let Some(verifier) = setup.verifier {
             builder = builder.verifier(verifier);
+        }
+        if let Some(data) = setup.data {
+            builder = builder.data_limits(data);
         }
         let service = builder.build().expect("build service");
         let any = SocketAddr::from(([127, 0, 0, 1], 0));
