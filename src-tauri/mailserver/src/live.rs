@@ -20,8 +20,8 @@ use postdesk_contract::smtp::{
     SmtpStatus,
 };
 use postdesk_smtp::{
-    ConnectionPolicy, CountersSnapshot, InboundAuth, ListAction, ListMatch, ListRule, ListenerKind, RateLimit, Refusal,
-    RefusalStage, SenderPolicy, SmtpProfile, SmtpService,
+    ConnectionPolicy, CountersSnapshot, InboundAuth, ListAction, ListMatch, ListRule, ListenerKind, ProbingPolicy,
+    RateLimit, Refusal, RefusalStage, SenderPolicy, SmtpProfile, SmtpService,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -82,6 +82,8 @@ fn profile_from_settings(s: &SmtpSettings) -> SmtpProfile {
                 .map(|r| RateLimit { count: r.count, window: secs(r.window_secs) }),
             require_reverse_dns: s.connection.require_reverse_dns,
         },
+        // The probing slow-down and drop are not stored settings: the service's defaults.
+        probing: ProbingPolicy::default(),
         sender: SenderPolicy {
             reject_malformed: s.sender.reject_malformed,
             reject_domain_without_mx_or_a: s.sender.reject_domain_without_mx_or_a,

@@ -79,6 +79,8 @@ pub struct SmtpProfile {
     pub max_connections: usize,
     /// Connection policy.
     pub connection: ConnectionPolicy,
+    /// Recipient probing: the slow-down and the drop.
+    pub probing: ProbingPolicy,
     /// Sender policy.
     pub sender: SenderPolicy,
     /// Black and white lists, checked in order; the first match decides.
@@ -102,6 +104,7 @@ impl Default for SmtpProfile {
             require_sender_match: true,
             max_connections: 1024,
             connection: ConnectionPolicy::default(),
+            probing: ProbingPolicy::default(),
             sender: SenderPolicy::default(),
             lists: Vec::new(),
             inbound_auth: InboundAuth::default(),
@@ -127,6 +130,40 @@ pub struct ConnectionPolicy {
 impl Default for ConnectionPolicy {
     fn default() -> Self {
         ConnectionPolicy { max_connections_per_ip: Some(20), messages_per_ip: None, require_reverse_dns: false }
+    }
+}
+
+/// What a session that guesses recipients (unknown ones, 550 5.1.1) meets: from
+/// `slow_after` unknown recipients on, each further RCPT is answered only after a delay
+/// that grows by `delay_step` each time (a tarpit: guessing gets slower and slower), and at
+/// `max_unknown` the session is dropped with 421 and the client address refused at
+/// connect for 10 minutes.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProbingPolicy {
+    /// Unknown recipients before each further RCPT is delayed (default 3).
+    pub slow_after: u32,
+    /// The delay of the first delayed RCPT; the k-th waits k times as long (default 1 s).
+    #[serde(with = "secs")]
+    pub delay_step: Duration,
+    /// Unknown recipients that end the session and penalise the address (default 10).
+    pub max_unknown: u32,
+}
+
+impl Default for ProbingPolicy {
+    fn default() -> Self {
+        ProbingPolicy { slow_after: 3, delay_step: Duration::from_secs(1), max_unknown: 10 }
+    }
+}
+
+impl ProbingPolicy {
+    /// How long the next RCPT waits after `unknown` unknown recipients (zero before
+    /// `slow_after`).
+    pub fn delay(&self, unknown: u32) -> Duration {
+        match unknown.checked_sub(self.slow_after) {
+            Some(k) => self.delay_step.saturating_mul(k + 1),
+            None => Duration::ZERO,
+        }
     }
 }
 

@@ -35,6 +35,8 @@ pub struct Counters {
     auth_succeeded: AtomicU64,
     auth_failed: AtomicU64,
     store_failures: AtomicU64,
+    tarpitted: AtomicU64,
+    tarpit_ms: AtomicU64,
     refused: Mutex<BTreeMap<String, u64>>,
     discarded: Mutex<BTreeMap<String, u64>>,
     junked: Mutex<BTreeMap<String, u64>>,
@@ -152,6 +154,8 @@ impl Default for Counters {
             auth_succeeded: AtomicU64::new(0),
             auth_failed: AtomicU64::new(0),
             store_failures: AtomicU64::new(0),
+            tarpitted: AtomicU64::new(0),
+            tarpit_ms: AtomicU64::new(0),
             refused: Mutex::new(BTreeMap::new()),
             discarded: Mutex::new(BTreeMap::new()),
             junked: Mutex::new(BTreeMap::new()),
@@ -184,6 +188,10 @@ pub struct CountersSnapshot {
     pub auth_failed: u64,
     /// Messages the store could not keep (answered 451).
     pub store_failures: u64,
+    /// RCPT commands held back by the tarpit of recipient probing.
+    pub recipients_tarpitted: u64,
+    /// The delays of those RCPTs added up, milliseconds.
+    pub tarpit_delay_ms: u64,
     /// Refusals (connections, commands, recipients, messages) per rule name.
     pub refused: BTreeMap<String, u64>,
     /// Discards per rule name.
@@ -233,6 +241,10 @@ impl Counters {
     }
     pub(crate) fn auth(&self, ok: bool) {
         if ok { &self.auth_succeeded } else { &self.auth_failed }.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn tarpitted(&self, delay: Duration) {
+        self.tarpitted.fetch_add(1, Ordering::Relaxed);
+        self.tarpit_ms.fetch_add(delay.as_millis() as u64, Ordering::Relaxed);
     }
     pub(crate) fn store_failed(&self) {
         self.store_failures.fetch_add(1, Ordering::Relaxed);
@@ -307,6 +319,8 @@ impl Counters {
             auth_succeeded: load(&self.auth_succeeded),
             auth_failed: load(&self.auth_failed),
             store_failures: load(&self.store_failures),
+            recipients_tarpitted: load(&self.tarpitted),
+            tarpit_delay_ms: load(&self.tarpit_ms),
             refused: self.refused.lock().expect("counters lock").clone(),
             discarded: self.discarded.lock().expect("counters lock").clone(),
             junked: self.junked.lock().expect("counters lock").clone(),

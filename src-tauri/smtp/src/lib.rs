@@ -34,8 +34,8 @@ pub mod store;
 mod tls;
 
 pub use config::{
-    ConnectionPolicy, InboundAuth, IpNet, ListAction, ListMatch, ListRule, ListenerKind, RateLimit, SenderPolicy,
-    SmtpProfile,
+    ConnectionPolicy, InboundAuth, IpNet, ListAction, ListMatch, ListRule, ListenerKind, ProbingPolicy, RateLimit,
+    SenderPolicy, SmtpProfile,
 };
 pub use counters::{Counters, CountersSnapshot, REFUSAL_LOG_LEN, Refusal, RefusalStage};
 pub use directory::{Account, AuthOutcome, Directory, DirectoryError, MemoryDirectory, MessageStatus, RecipientStatus};

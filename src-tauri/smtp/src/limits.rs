@@ -8,9 +8,6 @@ use std::time::Instant;
 
 use crate::config::RateLimit;
 
-/// Unknown recipients one session may try before it is dropped and its address penalised
-/// (recipient probing: guessing which addresses exist).
-pub(crate) const MAX_UNKNOWN_RECIPIENTS: u32 = 10;
 /// How long an address that probed is refused at connect.
 pub(crate) const PROBE_PENALTY: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 

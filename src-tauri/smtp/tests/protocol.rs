@@ -412,11 +412,13 @@ async fn a_client_that_stops_reading_is_dropped() {
     server.stop().await;
 }
 
-/// Recipient probing (smtplib): ten unknown recipients in one session drop it, and the
-/// address is refused at connect for a while; another address is still served.
+/// Recipient probing (smtplib): after three unknown recipients each further RCPT is held
+/// back by a growing delay, ten unknown recipients in one session drop it, and the address
+/// is refused at connect for a while; another address is still served.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recipient_probing_drops_the_session_and_penalises_the_address() {
-    let server = TestServer::start().await;
+    // A short step so the seven delayed RCPTs take 1.4 s, not the default 28 s.
+    let server = TestServer::with(|s| s.profile.probing.delay_step = Duration::from_millis(50)).await;
     let run = python(
         &server,
         r#"
@@ -453,5 +455,36 @@ show('other', other.ehlo('client.test')[0])
         run.stdout
     );
     assert!(run.stdout.contains("other 250"), "{}", run.stdout);
+    // The tarpit: from the fourth RCPT on (three unknown before it) each waited one step
+    // longer than the one before, 1+2+…+7 steps.
+    let c = server.service.counters();
+    assert_eq!((c.recipients_tarpitted, c.tarpit_delay_ms), (7, 28 * 50));
     server.stop().await;
+}
+
+/// The tarpit holds the reply back: three unknown recipients and a fourth RCPT pipelined in
+/// one write; the three refusals come at once, the fourth reply is withheld while the
+/// session waits (a step of an hour, so only shutdown can end the wait), and the session's
+/// next words are the shutdown's 421, not a reply to the fourth RCPT.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_probing_tarpit_withholds_the_next_rcpt_reply() {
+    let server = TestServer::with(|s| s.profile.probing.delay_step = Duration::from_secs(3600)).await;
+    let (mut w, _) = Wire::open(server.mx).await;
+    w.cmd("EHLO client.test").await;
+    assert!(w.cmd("MAIL FROM:<probe@remote.test>").await.starts_with("250"));
+    w.send(b"RCPT TO:<g1@example.test>\r\nRCPT TO:<g2@example.test>\r\nRCPT TO:<g3@example.test>\r\nRCPT TO:<ann@example.test>\r\n")
+        .await;
+    for _ in 0..3 {
+        let reply = w.reply().await;
+        assert!(reply.starts_with("550 5.1.1"), "{reply}");
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while server.service.counters().recipients_tarpitted == 0 {
+        assert!(std::time::Instant::now() < deadline, "the fourth RCPT never reached the tarpit");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(server.service.counters().tarpit_delay_ms, 3_600_000);
+    let (reply, ()) = tokio::join!(w.reply(), server.service.shutdown(Duration::from_secs(5)));
+    assert!(reply.starts_with("421 4.3.2"), "the fourth reply was not withheld: {reply}");
+    server.spool.close();
 }

@@ -183,6 +183,7 @@ impl Session {
 
     /// RCPT TO (RFC 5321 §4.1.1.3): recipient limit, relaying, the directory, the policy.
     pub(super) async fn rcpt(&mut self, to: RcptTo<String>) -> Flow {
+        self.probing_delay().await?;
         let Some(tx) = self.tx.as_ref() else {
             return self.protocol_error(canned::bad_sequence("Need MAIL command first"));
         };

@@ -271,13 +271,11 @@ impl Session {
         Ok(())
     }
 
-    /// Counts an unknown recipient; past [`MAX_UNKNOWN_RECIPIENTS`] the session is
+    /// Counts an unknown recipient; at the profile's `probing.max_unknown` the session is
     /// dropped and the client's address refused at connect for a while.
-    ///
-    /// [`MAX_UNKNOWN_RECIPIENTS`]: crate::limits::MAX_UNKNOWN_RECIPIENTS
     pub(crate) fn count_unknown_recipient(&mut self) -> Flow {
         self.unknown_recipients += 1;
-        if self.unknown_recipients < crate::limits::MAX_UNKNOWN_RECIPIENTS {
+        if self.unknown_recipients < self.profile.probing.max_unknown {
             return Ok(());
         }
         self.shared.limits.penalise(self.peer.ip());
@@ -286,6 +284,28 @@ impl Session {
             "recipient_probing",
         );
         Err(Close::Done)
+    }
+
+    /// The tarpit of recipient probing: once the session has tried `probing.slow_after`
+    /// unknown recipients, each RCPT is answered only after a delay that grows with every
+    /// further one. The replies already due are sent first, so only this RCPT's reply (and
+    /// whatever the client pipelined after it) is held back.
+    pub(crate) async fn probing_delay(&mut self) -> Flow {
+        let delay = self.profile.probing.delay(self.unknown_recipients);
+        if delay.is_zero() {
+            return Ok(());
+        }
+        self.flush().await?;
+        self.shared.counters.tarpitted(delay);
+        let cancel = self.shared.shutdown.clone();
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => Ok(()),
+            _ = cancel.cancelled() => {
+                let host = self.hostname().to_string();
+                self.reply(&canned::shutting_down(&host));
+                Err(Close::Shutdown)
+            }
+        }
     }
 
     /// Connect stage: limits and lists were applied by the listener; here reverse DNS,
