@@ -23,20 +23,88 @@ pub mod tls;
 pub use http::{ApiError, UI_CSP, router, router_with_ui};
 
 use std::future::Future;
+use std::time::Duration;
+
+use axum::serve::Listener;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+/// Time-outs of the admin API's connections (beside the body time-out of each request).
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// A request's line and headers must be complete within this time of the connection
+    /// opening or of the previous response: a client trickling a header, or holding an
+    /// idle keep-alive connection, is disconnected after it (default 30 s).
+    pub header: Duration,
+    /// How long shutdown waits for requests in progress (default 10 s).
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts { header: Duration::from_secs(30), shutdown_grace: Duration::from_secs(10) }
+    }
+}
 
 /// Serves `router` on `tcp` until `shutdown` resolves; over TLS when `tls` is given.
-/// Connections are capped in all and per client ([`limits`]).
+/// Connections are capped in all and per client ([`limits`]) and timed out ([`Timeouts`]).
 pub async fn serve(
     router: axum::Router,
     tcp: tokio::net::TcpListener,
     tls: Option<rustls::ServerConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(router, tcp, tls, Timeouts::default(), shutdown).await
+}
+
+/// [`serve`] with chosen time-outs.
+pub async fn serve_with(
+    router: axum::Router,
+    tcp: tokio::net::TcpListener,
+    tls: Option<rustls::ServerConfig>,
+    timeouts: Timeouts,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     match tls {
-        Some(config) => {
-            let listener = tls::TlsListener::new(tcp, config)?;
-            axum::serve(listener, router).with_graceful_shutdown(shutdown).await
-        }
-        None => axum::serve(limits::CappedListener::new(tcp), router).with_graceful_shutdown(shutdown).await,
+        Some(config) => run(tls::TlsListener::new(tcp, config)?, router, timeouts, shutdown).await,
+        None => run(limits::CappedListener::new(tcp), router, timeouts, shutdown).await,
     }
+}
+
+/// The connection loop: each accepted (capped) connection is served by hyper's HTTP/1 with
+/// the header time-out, in its own task; on shutdown, open connections finish the request
+/// in progress and close, for up to the grace time.
+async fn run<L>(
+    mut listener: L,
+    router: axum::Router,
+    timeouts: Timeouts,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()>
+where
+    L: Listener,
+    L::Io: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(timeouts.header).max_buf_size(64 * 1024);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (io, _peer) = tokio::select! {
+            conn = listener.accept() => conn,
+            () = &mut shutdown => break,
+        };
+        let service = TowerToHyperService::new(router.clone());
+        let conn = graceful.watch(http.serve_connection(TokioIo::new(io), service));
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!("admin API connection ended: {e}");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(timeouts.shutdown_grace, graceful.shutdown()).await.is_err() {
+        tracing::warn!("admin API connections still open after {:?}", timeouts.shutdown_grace);
+    }
+    Ok(())
 }

@@ -10,13 +10,36 @@ use postdesk_engine::Engine;
 
 /// The engine (with its first owner token) and the admin API on a free port.
 async fn start() -> (Engine, SocketAddr, String) {
+    start_with(postdesk_server::Timeouts::default()).await
+}
+
+/// [`start`] with chosen connection time-outs.
+async fn start_with(timeouts: postdesk_server::Timeouts) -> (Engine, SocketAddr, String) {
     let engine = Engine::open_in_memory().await.unwrap();
     let token = engine.ensure_first_admin().await.unwrap().unwrap().token.secret;
     let tcp = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
     let addr = tcp.local_addr().unwrap();
     let router = postdesk_server::router(engine.clone());
-    tokio::spawn(postdesk_server::serve(router, tcp, None, std::future::pending()));
+    tokio::spawn(postdesk_server::serve_with(router, tcp, None, timeouts, std::future::pending()));
     (engine, addr, token)
+}
+
+/// Whether the server closes `s` (end of stream or reset) before `patience` — a bound for
+/// a broken server, not a timing assertion — and what it sent before closing.
+fn closed_by_server(s: &mut std::net::TcpStream, patience: std::time::Duration) -> (bool, String) {
+    s.set_read_timeout(Some(patience)).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return (true, String::from_utf8_lossy(&got).into_owned()),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return (true, String::from_utf8_lossy(&got).into_owned());
+            }
+            Err(_) => return (false, String::from_utf8_lossy(&got).into_owned()),
+        }
+    }
 }
 
 /// Sends `head` (request line and headers, no body) and returns what the server answers
@@ -131,4 +154,55 @@ async fn one_client_cannot_take_every_connection() {
     assert_eq!(over, "", "the connection past the client's share is closed unanswered");
     assert_eq!(other.0, 200, "{other:?}");
     assert_eq!(again.0, 200, "{again:?}");
+}
+
+/// A client that sends half a request header and stalls is disconnected after the header
+/// time-out (lowered to 1 s here), and so is an idle keep-alive connection after its
+/// answer; without the time-out both would be held for good.
+#[tokio::test(flavor = "multi_thread")]
+async fn half_sent_headers_and_idle_connections_are_closed() {
+    let timeouts = postdesk_server::Timeouts { header: std::time::Duration::from_secs(1), ..Default::default() };
+    let (_engine, addr, _token) = start_with(timeouts).await;
+    let result = tokio::task::spawn_blocking(move || {
+        let patience = std::time::Duration::from_secs(30);
+        let mut half = std::net::TcpStream::connect(addr).unwrap();
+        half.write_all(format!("GET /api/health HTTP/1.1\r\nHost: {addr}\r\nX-Slow: ").as_bytes()).unwrap();
+        let half = closed_by_server(&mut half, patience);
+        let mut idle = std::net::TcpStream::connect(addr).unwrap();
+        idle.write_all(format!("GET /api/health HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes()).unwrap();
+        let idle = closed_by_server(&mut idle, patience);
+        (half, idle)
+    })
+    .await
+    .unwrap();
+    let (half, idle) = result;
+    assert!(half.0, "a half-sent header kept its connection");
+    assert!(!half.1.contains("200 OK"), "{:?}", half.1);
+    assert!(idle.0, "an idle keep-alive connection was kept");
+    assert!(idle.1.starts_with("HTTP/1.1 200"), "the request before the idle time was answered: {:?}", idle.1);
+}
+
+/// A flood of slow clients — each of ten addresses holding its whole share of connections
+/// with a half-sent header — does not stop `/api/health` answering another client.
+#[tokio::test(flavor = "multi_thread")]
+async fn health_answers_during_a_flood_of_slow_clients() {
+    use tokio::io::AsyncWriteExt;
+    let (_engine, addr, _token) = start().await;
+    let share = postdesk_server::limits::MAX_PER_CLIENT as usize;
+    let mut slow = Vec::new();
+    for n in 10..20 {
+        for _ in 0..share {
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.bind(SocketAddr::from(([127, 0, 0, n], 0))).unwrap();
+            let mut s = socket.connect(addr).await.unwrap();
+            s.write_all(b"GET /api/health HTTP/1.1\r\nX-Slow: ").await.unwrap();
+            slow.push(s);
+        }
+    }
+    let url = format!("http://{addr}/api/health");
+    let health = tokio::task::spawn_blocking(move || curl(&["--interface", "127.0.0.2", "--max-time", "20", &url]))
+        .await
+        .unwrap();
+    assert_eq!(health.0, 200, "{health:?}");
+    drop(slow);
 }
