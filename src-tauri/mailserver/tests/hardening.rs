@@ -9,6 +9,8 @@ use std::sync::Arc;
 use postdesk_contract::Backend;
 use postdesk_contract::api::*;
 use postdesk_engine::Engine;
+use postdesk_mailserver::imap::ImapListener;
+use postdesk_mailserver::pop3::Pop3Listener;
 use postdesk_mailserver::smtp::ListenerKind;
 use postdesk_mailserver::{MailServer, MailServerOptions};
 
@@ -65,6 +67,38 @@ async fn a_flood_of_smtp_auth_attempts_is_refused_past_the_hashing_queue() {
         ("N", "300".to_string()),
     ];
     let out = tokio::task::spawn_blocking(move || python("auth_flood.py", &env)).await.unwrap();
+    println!("{out}");
+    server.shutdown(std::time::Duration::from_secs(5)).await;
+}
+
+/// 150 IMAP and 150 POP3 wrong-password logins at once (imaplib, poplib over implicit TLS):
+/// past the engine's hashing queue the excess gets `NO [UNAVAILABLE]` / `-ERR [SYS/TEMP]`
+/// at once, the rest are checked and refused; every attempt is answered. Then the
+/// per-address connection caps of the plain IMAP and POP3 ports: the address past its share
+/// is refused, another address is greeted.
+#[tokio::test(flavor = "multi_thread")]
+async fn imap_and_pop3_login_floods_are_refused_past_the_hashing_queue_and_capped_per_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = organisation(dir.path()).await;
+    let any = SocketAddr::from(([127, 0, 0, 1], 0));
+    let mut options = MailServerOptions::defaults(dir.path());
+    options.hostname = Some("mx.example.com".into());
+    options.listeners = vec![(ListenerKind::Submission, any)];
+    options.imap = vec![(ImapListener::Imap, any), (ImapListener::Imaps, any)];
+    options.pop3 = vec![(Pop3Listener::Pop3, any), (Pop3Listener::Pop3s, any)];
+    options.dns_server = Some(SocketAddr::from(([127, 0, 0, 1], 9)));
+    let server = MailServer::start(Arc::new(engine.clone()), options).await.unwrap();
+    let (imap, pop3) = (server.imap_bound(), server.pop3_bound());
+    let env = [
+        ("IMAP", port(&imap, ImapListener::Imap)),
+        ("IMAPS", port(&imap, ImapListener::Imaps)),
+        ("POP3", port(&pop3, Pop3Listener::Pop3)),
+        ("POP3S", port(&pop3, Pop3Listener::Pop3s)),
+        ("CA", dir.path().join("smtp-cert.pem").display().to_string()),
+        ("USER_ADDR", ANN.to_string()),
+        ("PYTHONPATH", Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients").display().to_string()),
+    ];
+    let out = tokio::task::spawn_blocking(move || python("login_flood.py", &env)).await.unwrap();
     println!("{out}");
     server.shutdown(std::time::Duration::from_secs(5)).await;
 }
