@@ -56,6 +56,11 @@ impl AppState {
         local_server.start_on_launch().await;
         let smtp = LocalSmtp::new(engine.clone(), data_dir, smtp)?;
         smtp.start_on_launch().await;
+        // The data folder and everything in it (database, keys, spool, mail) are the owner's
+        // alone whatever the umask: the same check and correction as `postdesk serve`.
+        for warning in postdesk_engine::files::secure_data_dir(data_dir) {
+            tracing::warn!("{warning}");
+        }
         let purger = engine.spawn_recycle_bin_purger(postdesk_engine::RECYCLE_BIN_SWEEP, postdesk_engine::system_clock);
         Ok(AppState { backends, local_server, smtp, engine, purger })
     }

@@ -183,3 +183,22 @@ async fn one_data_folder_has_one_mail_server() {
     assert!(greeting.starts_with("220 "), "{greeting}");
     first.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_keeps_its_data_folder_private_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    // A data folder someone left readable (as a desktop's umask 022 makes it), with a file in it.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(dir.join("left-over"), b"x").unwrap();
+    std::fs::set_permissions(dir.join("left-over"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let state = open(&dir, &SmtpOverrides::free_ports()).await;
+    assert_eq!(mode(&dir), 0o700);
+    for file in ["postdesk.db", "left-over", "smtp-key.pem"] {
+        assert_eq!(mode(&dir.join(file)), 0o600, "{file}");
+    }
+    state.close().await;
+}

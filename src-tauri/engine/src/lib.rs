@@ -27,6 +27,7 @@ mod audit;
 mod departments;
 mod dns;
 mod domains;
+pub mod files;
 mod folders;
 mod import;
 mod login;
@@ -89,7 +90,7 @@ pub const DATABASE_FILE: &str = "postdesk.db";
 impl Engine {
     /// Opens (creating if needed) the database in `data_dir` and runs pending migrations.
     pub async fn open(data_dir: &Path) -> Result<Engine> {
-        std::fs::create_dir_all(data_dir)
+        files::create_private_dir(data_dir)
             .map_err(|e| Error::internal(format!("cannot create data folder {}: {e}", data_dir.display())))?;
         let pool = sql::open_file(&data_dir.join(DATABASE_FILE)).await?;
         let mut engine = Self::with_pool(pool).await?;

@@ -133,55 +133,6 @@ fn ui_dir(args: &ServeArgs) -> Result<Option<PathBuf>> {
     }
 }
 
-/// Makes the data folder and every folder in it 0700 and every file 0600 (the database,
-/// keys, spool and mail), whatever the umask they were made under, and says what was
-/// looser. SQLite gives its WAL and SHM files the database file's mode; files made later
-/// (mail, spool segments) are inside the 0700 folder, and the spool makes its own 0600.
-fn secure_data_dir(dir: &Path) -> Vec<String> {
-    use std::os::unix::fs::PermissionsExt;
-    let mut warnings = Vec::new();
-    let mut loose_files = 0usize;
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(folder) = pending.pop() {
-        let fix = |path: &Path, want: u32| -> std::io::Result<Option<u32>> {
-            let meta = std::fs::symlink_metadata(path)?;
-            let mode = meta.permissions().mode() & 0o777;
-            if meta.file_type().is_symlink() || mode & 0o077 == 0 {
-                return Ok(None);
-            }
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(want))?;
-            Ok(Some(mode))
-        };
-        match fix(&folder, 0o700) {
-            Ok(Some(mode)) if folder == dir => warnings
-                .push(format!("the data folder {} was {mode:o} (others could read it); it is now 700", dir.display())),
-            Ok(Some(_)) => loose_files += 1,
-            Ok(None) => {}
-            Err(e) => warnings.push(format!("cannot check {}: {e}", folder.display())),
-        }
-        let Ok(entries) = std::fs::read_dir(&folder) else { continue };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            match entry.file_type() {
-                Ok(t) if t.is_dir() => pending.push(path),
-                Ok(t) if t.is_file() => match fix(&path, 0o600) {
-                    Ok(Some(_)) => loose_files += 1,
-                    Ok(None) => {}
-                    Err(e) => warnings.push(format!("cannot check {}: {e}", path.display())),
-                },
-                _ => {}
-            }
-        }
-    }
-    if loose_files > 0 {
-        warnings.push(format!(
-            "{loose_files} files or folders in {} could be read by others; they are now 600 (folders 700)",
-            dir.display()
-        ));
-    }
-    warnings
-}
-
 fn identity(dir: &Path, args: &ServeArgs) -> Result<Option<Identity>> {
     let io = |what: &str, e: std::io::Error| Error::validation(format!("{what}: {e}"));
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
@@ -206,8 +157,7 @@ pub async fn run(dir: &Path, args: &ServeArgs, dns_resolver: Option<SocketAddr>)
     // Everything that can be refused is checked before anything is created.
     let ui = ui_dir(args)?;
     // The data folder is the owner's alone (0700), made so before anything is put in it.
-    std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
-        .create(dir)
+    postdesk_engine::files::create_private_dir(dir)
         .map_err(|e| Error::validation(format!("cannot create the data folder {}: {e}", dir.display())))?;
     let engine = Engine::open(dir).await?.with_dns_server(dns_resolver);
     let identity = identity(dir, args)?;
@@ -229,7 +179,7 @@ pub async fn run(dir: &Path, args: &ServeArgs, dns_resolver: Option<SocketAddr>)
             .map_err(|e| Error::unavailable(format!("{e} (use --no-smtp to run without the mail services)")))?;
         Some(started)
     };
-    for warning in secure_data_dir(dir) {
+    for warning in postdesk_engine::files::secure_data_dir(dir) {
         eprintln!("warning: {warning}");
     }
     if let Some(first) = engine.ensure_first_admin().await? {
