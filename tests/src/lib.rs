@@ -105,6 +105,15 @@ impl Harness {
         Arc::new(RemoteBackend::new(url, Token::new(secret), options).expect("client"))
     }
 
+    /// A backend acting with the API token `secret` (through the server for a remote
+    /// harness, through `Engine::authenticate` for a local one).
+    pub async fn with_token(&self, secret: &str) -> postdesk_contract::Result<Arc<dyn Backend>> {
+        Ok(match self.kind {
+            Kind::Local => Arc::new(self.engine.backend_for(self.engine.authenticate(secret).await?)),
+            Kind::Remote => self.remote(secret),
+        })
+    }
+
     /// The server's base URL (remote harness only).
     pub fn url(&self) -> Option<&str> {
         self.server.as_ref().map(|(u, _)| u.as_str())

@@ -28,6 +28,7 @@ contract!(
     helpdesk_reads_but_cannot_change,
     every_operation_needs_its_page_and_the_helpdesk_changes_nothing,
     admins_and_tokens_are_owner_business,
+    any_admin_rotates_and_revokes_its_own_tokens_only,
     audit_log_records_who_what_before_after,
     dkim_keys_rotate_and_never_show_the_private_key,
 );
@@ -725,7 +726,7 @@ fn answers<O: Operation>(b: &dyn Backend, params: O) -> Row<'_> {
 }
 
 /// Every operation, aimed at domain B, as a sub-admin of domain A with every page.
-fn role_table<'a>(b: &'a dyn Backend, import: &str) -> Vec<Row<'a>> {
+fn role_table<'a>(b: &'a dyn Backend, import: &str, owner_token: &str) -> Vec<Row<'a>> {
     let d = || "b.example".to_string();
     let acct = || "user@b.example".to_string();
     let team = || "team@b.example".to_string();
@@ -799,9 +800,12 @@ fn role_table<'a>(b: &'a dyn Backend, import: &str) -> Vec<Row<'a>> {
         forbidden(b, CreateAdmin { name: "evil".into(), role: Role::Owner, pages: None, domains: None }),
         forbidden(b, UpdateAdmin { name: "alice".into(), role: Role::Owner, pages: None, domains: None }),
         forbidden(b, RemoveAdmin { name: "owner".into() }),
-        forbidden(b, ListTokens::default()),
+        // Its own tokens it may list, rotate and revoke; nobody else's.
+        answers(b, ListTokens::default()),
+        forbidden(b, ListTokens { admin: Some("owner".into()) }),
         forbidden(b, CreateToken { admin: "owner".into(), ..Default::default() }),
-        forbidden(b, RevokeToken { id: "x".into() }),
+        forbidden(b, RevokeToken { id: owner_token.into() }),
+        forbidden(b, RotateOwnToken { id: owner_token.into(), ..Default::default() }),
         // ---- DNS and DKIM -----------------------------------------------------------------
         forbidden(b, CheckDns { domain: d(), ..Default::default() }),
         forbidden(b, DnsSetup { domain: d(), mail_host: "mx.b.example".into(), ..Default::default() }),
@@ -910,9 +914,10 @@ async fn sub_admin_of_one_domain_is_refused_on_every_route_of_another(h: Harness
     let import = role_world(&h).await;
     let (alice, _) = h.admin("alice", Role::Admin, &Page::ALL, Some(&["a.example"])).await;
     let audit_before = h.audit_count().await;
+    let owner_token = h.owner.list_tokens(ListTokens { admin: Some("owner".into()) }).await.unwrap()[0].id.clone();
 
     let mut covered = Vec::new();
-    for Row { name, expect, outcome } in role_table(alice.as_ref(), &import) {
+    for Row { name, expect, outcome } in role_table(alice.as_ref(), &import, &owner_token) {
         covered.push(name);
         match (expect, outcome.await) {
             (Expect::Forbidden, Err(err)) => assert_eq!(err.code, ErrorCode::PermissionDenied, "{name}: {err:?}"),
@@ -956,8 +961,9 @@ async fn refused_operations(kind: Kind, role: Role, pages: &[Page]) -> std::coll
     let h = Harness::new(kind).await;
     let import = role_world(&h).await;
     let (caller, _) = h.admin("probe", role, pages, None).await;
+    let owner_token = h.owner.list_tokens(ListTokens { admin: Some("owner".into()) }).await.unwrap()[0].id.clone();
     let mut refused = std::collections::BTreeSet::new();
-    for Row { name, outcome, .. } in role_table(caller.as_ref(), &import) {
+    for Row { name, outcome, .. } in role_table(caller.as_ref(), &import, &owner_token) {
         if let Err(err) = outcome.await
             && err.code == ErrorCode::PermissionDenied
         {
@@ -1106,7 +1112,10 @@ const OPERATION_GATES: &[(&str, Gate)] = &[
     ("resolve_address", Gate::Page(Page::Accounts)),
     ("restore_account", Gate::Page(Page::Accounts)),
     ("retry_outbound", Gate::Page(Page::Smtp)),
+    // Another admin's token (the role table's rows) only an owner may revoke or rotate; every
+    // admin its own (any_admin_rotates_and_revokes_its_own_tokens_only).
     ("revoke_token", Gate::Owner),
+    ("rotate_own_token", Gate::Owner),
     ("set_password", Gate::Page(Page::Accounts)),
     ("set_pickup_rules", Gate::Page(Page::Accounts)),
     ("set_transport", Gate::Page(Page::Smtp)),
@@ -1202,6 +1211,88 @@ async fn admins_and_tokens_are_owner_business(h: Harness) {
     assert_eq!(h.owner.update_admin(promoted).await.unwrap().pages, Page::ALL);
     h.owner.remove_admin(RemoveAdmin { name: "bob".into() }).await.unwrap();
     assert_eq!(h.owner.list_admins(ListAdmins {}).await.unwrap().len(), 1);
+}
+
+/// Token rotation (issue 15, item 8): any admin, helpdesk too, makes the successor of its own
+/// token, which works at once while the old one works until revoked; nobody rotates or
+/// revokes another admin's token; each step is audited.
+async fn any_admin_rotates_and_revokes_its_own_tokens_only(h: Harness) {
+    h.owner
+        .create_admin(CreateAdmin {
+            name: "desk".into(),
+            role: Role::Helpdesk,
+            pages: Some(vec![Page::Accounts]),
+            domains: None,
+        })
+        .await
+        .unwrap();
+    let old = h
+        .owner
+        .create_token(CreateToken {
+            admin: "desk".into(),
+            label: Some("desktop app".into()),
+            expires_in_days: Some(30),
+        })
+        .await
+        .unwrap();
+    let (bob, _) = h.admin("bob", Role::Admin, &Page::ALL, None).await;
+    let desk = h.with_token(&old.secret).await.unwrap();
+
+    // It sees its own tokens only, with their expiry.
+    let mine = desk.list_tokens(ListTokens::default()).await.unwrap();
+    assert_eq!(mine.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), [old.token.id.as_str()]);
+    assert!(mine[0].expires_at.is_some());
+    refused(
+        desk.list_tokens(ListTokens { admin: Some("bob".into()) }).await,
+        ErrorCode::PermissionDenied,
+        "only an owner",
+    );
+
+    // Not somebody else's, not a missing one, not a silly lifetime: nothing recorded.
+    let bobs = h.owner.list_tokens(ListTokens { admin: Some("bob".into()) }).await.unwrap()[0].id.clone();
+    let before = h.audit_count().await;
+    let rotate = |id: &str, days| RotateOwnToken { id: id.into(), expires_in_days: days };
+    refused(desk.rotate_own_token(rotate(&bobs, None)).await, ErrorCode::PermissionDenied, "not one of desk's tokens");
+    refused(desk.revoke_token(RevokeToken { id: bobs.clone() }).await, ErrorCode::PermissionDenied, "only an owner");
+    refused(bob.rotate_own_token(rotate(&old.token.id, None)).await, ErrorCode::PermissionDenied, "not one of bob's");
+    refused(desk.rotate_own_token(rotate("000000000000", None)).await, ErrorCode::NotFound, "does not exist");
+    refused(desk.rotate_own_token(rotate(&old.token.id, Some(0))).await, ErrorCode::Validation, "1 to 3650 days");
+    refused(desk.rotate_own_token(rotate(&old.token.id, Some(3651))).await, ErrorCode::Validation, "1 to 3650 days");
+    assert_eq!(h.audit_count().await, before);
+
+    // The successor: same admin and label, the old lifetime, a new secret that works at once.
+    let new = desk.rotate_own_token(rotate(&old.token.id, None)).await.unwrap();
+    assert_ne!(new.token.id, old.token.id);
+    assert_ne!(new.secret, old.secret);
+    assert_eq!((new.token.admin.as_str(), new.token.label.as_str()), ("desk", "desktop app"));
+    let days = |t: &ApiToken| {
+        let at = |s: &str| time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).unwrap();
+        (at(t.expires_at.as_deref().unwrap()) - at(&t.created_at)).whole_days()
+    };
+    assert_eq!(days(&new.token), 30);
+    let successor = h.with_token(&new.secret).await.unwrap();
+    assert_eq!(successor.whoami(WhoAmI {}).await.unwrap().name, "desk");
+    // The old one still works until revoked: a lost answer never locks the app out.
+    assert_eq!(desk.whoami(WhoAmI {}).await.unwrap().name, "desk");
+    successor.revoke_token(RevokeToken { id: old.token.id.clone() }).await.unwrap();
+    refused(h.engine.authenticate(&old.secret).await, ErrorCode::Unauthenticated, "not valid");
+    assert_eq!(successor.list_tokens(ListTokens::default()).await.unwrap().len(), 1);
+    // A lifetime can be asked for.
+    let shorter = successor.rotate_own_token(rotate(&new.token.id, Some(7))).await.unwrap();
+    assert_eq!(days(&shorter.token), 7);
+
+    // Both steps are in the audit log, by the admin that rotated.
+    let audit = h.owner.list_audit(ListAudit { limit: Some(3), ..Default::default() }).await.unwrap();
+    let steps: Vec<(&str, &str, &str)> =
+        audit.items.iter().map(|e| (e.actor.as_str(), e.action.as_str(), e.target.as_str())).collect();
+    assert_eq!(
+        steps,
+        [
+            ("desk", "rotate_own_token", shorter.token.id.as_str()),
+            ("desk", "revoke_token", old.token.id.as_str()),
+            ("desk", "rotate_own_token", new.token.id.as_str()),
+        ]
+    );
 }
 
 async fn audit_log_records_who_what_before_after(h: Harness) {

@@ -227,6 +227,14 @@ fn serve_shows_the_first_token_once_and_the_cli_works_remotely() {
     // The same data behind both.
     r.ok(&["accounts", "show", "rem@example.com"]).assert_stdout_contains("rem@example.com");
     remote(&["domain", "list"], "pd_wrong_token").assert_code(1).assert_stderr_contains("not valid");
+    // The token rotates itself: the successor works, then it revokes the old one.
+    let old_id = token.split('_').nth(1).unwrap();
+    let new = remote(&["--json", "admin", "token-rotate", old_id], &token).assert_ok().json();
+    let new_secret = new["secret"].as_str().unwrap().to_string();
+    assert_eq!(new["token"]["admin"], "owner");
+    remote(&["admin", "token-revoke", old_id], &new_secret).assert_ok();
+    remote(&["domain", "list"], &token).assert_code(1).assert_stderr_contains("not valid");
+    remote(&["domain", "list"], &new_secret).assert_ok().assert_stdout_contains("example.com");
     drop(server);
 
     // A second start shows no token: it was shown once.

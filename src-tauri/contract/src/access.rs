@@ -5,9 +5,10 @@ use crate::model::{Caller, Page, Role};
 
 /// The rules every backend applies to an operation before running it (see
 /// [`RoleChecked`](crate::api::RoleChecked), which passes the operation table's
-/// `MUTATES` and name): a read-only role may run only operations that change nothing.
+/// `MUTATES` and name): a read-only role may run only operations that change nothing, and
+/// those of [`OWN_TOKEN_OPERATIONS`] (which the backend limits to the caller's own tokens).
 pub fn admit(caller: &Caller, mutates: bool, operation: &str) -> Result<()> {
-    if mutates && caller.role.is_read_only() {
+    if mutates && caller.role.is_read_only() && !OWN_TOKEN_OPERATIONS.contains(&operation) {
         return Err(Error::permission_denied(format!(
             "{} has the {} role, which can look but not change anything ({operation} changes data)",
             caller.name,
@@ -16,6 +17,11 @@ pub fn admit(caller: &Caller, mutates: bool, operation: &str) -> Result<()> {
     }
     Ok(())
 }
+
+/// Operations that change only the caller's own API tokens when the caller is not an owner
+/// (rotating and revoking them), so a read-only role may run them too: a helpdesk token can
+/// be rotated by the app that holds it. The backend refuses anyone else's token.
+pub const OWN_TOKEN_OPERATIONS: &[&str] = &["rotate_own_token", "revoke_token"];
 
 /// Most items any list-valued field of an operation's parameters may hold (members,
 /// targets, addresses, accounts to create, …); fields with a smaller limit of their own
@@ -156,6 +162,10 @@ mod tests {
         let c = sub(Role::Helpdesk, &[Page::Accounts], None);
         assert!(c.require(Page::Accounts, Some("a.example")).is_ok());
         assert!(admit(&c, false, "list_accounts").is_ok());
+        // Its own tokens it may rotate and revoke (the backend checks they are its own).
+        assert!(admit(&c, true, "rotate_own_token").is_ok());
+        assert!(admit(&c, true, "revoke_token").is_ok());
+        assert!(admit(&c, true, "create_token").is_err());
         let e = admit(&c, true, "create_account").unwrap_err();
         assert_eq!(e.code, ErrorCode::PermissionDenied);
         assert!(e.message.contains("helpdesk") && e.message.contains("create_account"), "{}", e.message);

@@ -516,7 +516,7 @@ UpdateAdmin {
 params!(/// Removes an admin and its tokens (owner only; never the last owner).
 RemoveAdmin { /// Login name.
 name: String });
-params!(/// Lists API tokens (owner only).
+params!(/// Lists API tokens: an owner any admin's, every other admin only its own.
 ListTokens { /// Only this admin's tokens.
 #[serde(default)] #[ts(optional)] admin: Option<String> });
 params!(/// Creates an API token for an admin; the secret is returned once (owner only).
@@ -524,9 +524,19 @@ CreateToken { /// Admin the token acts as.
 admin: String, /// What it is for.
 #[serde(default)] #[ts(optional)] label: Option<String>, /// Days until it stops working (1–3650); none = never.
 #[serde(default)] #[ts(optional)] expires_in_days: Option<u32> });
-params!(/// Revokes an API token (owner only).
+params!(/// Revokes an API token: an owner any token, every other admin (helpdesk too) its own.
 RevokeToken { /// Token id.
 id: String });
+params!(/// Creates the successor of one of the caller's own tokens (any role, helpdesk too): same
+/// admin and label, a new secret shown once. The old token keeps working until it is revoked
+/// (`revoke_token`), so a client stores the new secret first and then revokes the old one.
+RotateOwnToken {
+    /// Id of the caller's token to replace (the part of the secret after `pd_`, before `_`).
+    id: String,
+    /// Days until the new token stops working (1–3650); default: the old token's lifetime
+    /// (never, when the old one never expires).
+    #[serde(default)] #[ts(optional)] expires_in_days: Option<u32>,
+});
 
 params!(/// Checks a domain's mail DNS (MX, SPF, DKIM, DMARC, CNAME, MTA-STS, TLS-RPT).
 CheckDns {
@@ -770,6 +780,8 @@ operations! {
     create_token: Post "/api/tokens" CreateToken => NewToken, mutates = true;
     /// Revokes an API token.
     revoke_token: Delete "/api/tokens/{id}" RevokeToken => (), mutates = true;
+    /// Creates the successor of the caller's own token (rotation; the old one stays until revoked).
+    rotate_own_token: Post "/api/tokens/{id}/rotate" RotateOwnToken => NewToken, mutates = true;
 
     /// Checks a domain's mail DNS.
     check_dns: Post "/api/domains/{domain}/dns/check" CheckDns => postdesk_dns::DomainReport, mutates = false;

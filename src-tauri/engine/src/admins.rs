@@ -138,8 +138,22 @@ async fn insert_token(conn: &mut Conn, admin: &str, label: &str, expires_at: Opt
 }
 
 pub(crate) async fn list_tokens(b: &EngineBackend, p: ListTokens) -> Result<Vec<ApiToken>> {
-    b.caller.require_owner()?;
-    sql::admins::tokens(&mut *b.engine.read().await?, p.admin.as_deref()).await
+    // An owner sees every token; any other admin only its own (to see when they expire).
+    let admin = if b.caller.require_owner().is_ok() {
+        p.admin
+    } else {
+        match p.admin {
+            Some(other) if other.trim() != b.caller.name => {
+                return Err(Error::permission_denied(format!(
+                    "only an owner may list another admin's tokens; {} sees its own",
+                    b.caller.name
+                ))
+                .with_field("admin"));
+            }
+            _ => Some(b.caller.name.clone()),
+        }
+    };
+    sql::admins::tokens(&mut *b.engine.read().await?, admin.as_deref()).await
 }
 
 pub(crate) async fn create_token(b: &EngineBackend, p: CreateToken) -> Result<NewToken> {
@@ -165,16 +179,58 @@ pub(crate) async fn create_token(b: &EngineBackend, p: CreateToken) -> Result<Ne
 }
 
 pub(crate) async fn revoke_token(b: &EngineBackend, p: RevokeToken) -> Result<()> {
-    b.caller.require_owner()?;
     let mut tx = b.engine.write().await?;
     let before = sql::admins::token(&mut tx, p.id.trim())
         .await?
         .ok_or_else(|| Error::not_found(format!("token {} does not exist", p.id.trim())).with_field("id"))?;
+    // An owner revokes any token, every other admin only its own.
+    if before.admin != b.caller.name {
+        b.caller.require_owner()?;
+    }
     sql::admins::delete_token(&mut tx, &before.id).await?;
     let change = Change { action: RevokeToken::NAME, domain: None, target: &before.id };
     audit::record::<_, ()>(&mut tx, &b.caller.name, change, Some(&before), None).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The successor of one of the caller's own tokens: same admin and label, the lifetime asked
+/// for or the old one's, a new secret. The old token is left alone (the client revokes it once
+/// it has stored the new secret), so a lost answer never locks the caller out.
+pub(crate) async fn rotate_own_token(b: &EngineBackend, p: RotateOwnToken) -> Result<NewToken> {
+    let id = p.id.trim();
+    let mut tx = b.engine.write().await?;
+    let old = sql::admins::token(&mut tx, id)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("token {id} does not exist")).with_field("id"))?;
+    if old.admin != b.caller.name {
+        // An owner makes tokens for others with create_token; rotation is for one's own.
+        return Err(Error::permission_denied(format!(
+            "token {id} is not one of {}'s tokens; only its own tokens can be rotated",
+            b.caller.name
+        ))
+        .with_field("id"));
+    }
+    let now_t = time::OffsetDateTime::now_utc();
+    let days = match (p.expires_in_days, &old.expires_at) {
+        (Some(days @ 1..=3650), _) => Some(days),
+        (Some(_), _) => {
+            return Err(Error::validation("a token may last 1 to 3650 days").with_field("expires_in_days"));
+        }
+        (None, None) => None,
+        (None, Some(expires)) => {
+            let lifetime = super::parse_time(expires)? - super::parse_time(&old.created_at)?;
+            // Whole days, rounded up, within what create_token allows.
+            let days = (lifetime.whole_seconds() + 86_399) / 86_400;
+            Some(u32::try_from(days.clamp(1, 3650)).unwrap_or(1))
+        }
+    };
+    let expires_at = days.map(|d| super::format_time(now_t + time::Duration::days(i64::from(d))));
+    let token = insert_token(&mut tx, &old.admin, &old.label, expires_at.as_deref()).await?;
+    let change = Change { action: RotateOwnToken::NAME, domain: None, target: &token.token.id };
+    audit::record(&mut tx, &b.caller.name, change, Some(&old), Some(&token.token)).await?;
+    tx.commit().await?;
+    Ok(token)
 }
 
 impl Engine {

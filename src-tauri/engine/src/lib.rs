@@ -363,6 +363,9 @@ impl Backend for EngineBackend {
     async fn revoke_token(&self, p: RevokeToken) -> Result<()> {
         admins::revoke_token(self, p).await
     }
+    async fn rotate_own_token(&self, p: RotateOwnToken) -> Result<NewToken> {
+        admins::rotate_own_token(self, p).await
+    }
     async fn check_dns(&self, p: CheckDns) -> Result<postdesk_dns::DomainReport> {
         dns::check(self, p).await
     }

@@ -105,6 +105,7 @@ import type { ResolveAddress } from "./ResolveAddress";
 import type { RestoreAccount } from "./RestoreAccount";
 import type { RetryOutbound } from "./RetryOutbound";
 import type { RevokeToken } from "./RevokeToken";
+import type { RotateOwnToken } from "./RotateOwnToken";
 import type { SetPassword } from "./SetPassword";
 import type { SetPickupRules } from "./SetPickupRules";
 import type { SetTransport } from "./SetTransport";
@@ -240,6 +241,7 @@ export type { RestoreAccount } from "./RestoreAccount";
 export type { RetryOutbound } from "./RetryOutbound";
 export type { RevokeToken } from "./RevokeToken";
 export type { Role } from "./Role";
+export type { RotateOwnToken } from "./RotateOwnToken";
 export type { SendPermission } from "./SendPermission";
 export type { SetPassword } from "./SetPassword";
 export type { SetPickupRules } from "./SetPickupRules";
@@ -325,6 +327,7 @@ export const operations = {
   list_tokens: { method: "GET", path: "/api/tokens", mutates: false, params: undefined as unknown as ListTokens, output: undefined as unknown as Array<ApiToken> },
   create_token: { method: "POST", path: "/api/tokens", mutates: true, params: undefined as unknown as CreateToken, output: undefined as unknown as NewToken },
   revoke_token: { method: "DELETE", path: "/api/tokens/{id}", mutates: true, params: undefined as unknown as RevokeToken, output: undefined as unknown as null },
+  rotate_own_token: { method: "POST", path: "/api/tokens/{id}/rotate", mutates: true, params: undefined as unknown as RotateOwnToken, output: undefined as unknown as NewToken },
   check_dns: { method: "POST", path: "/api/domains/{domain}/dns/check", mutates: false, params: undefined as unknown as CheckDns, output: undefined as unknown as DomainReport },
   dns_setup: { method: "GET", path: "/api/domains/{domain}/dns/setup", mutates: false, params: undefined as unknown as DnsSetup, output: undefined as unknown as DnsPlan },
   create_dkim_key: { method: "POST", path: "/api/domains/{domain}/dkim-keys", mutates: true, params: undefined as unknown as CreateDkimKey, output: undefined as unknown as DkimKey },

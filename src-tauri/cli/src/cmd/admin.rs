@@ -109,8 +109,16 @@ pub enum AdminCmd {
         #[arg(long)]
         admin: Option<String>,
     },
-    /// Revoke an API token.
+    /// Revoke an API token (any admin may revoke its own).
     TokenRevoke { id: String },
+    /// Make the successor of one of your own tokens (the secret is printed once); the old
+    /// one works until you revoke it with token-revoke.
+    TokenRotate {
+        id: String,
+        /// Days until the new token stops working (1–3650); default: the old one's lifetime.
+        #[arg(long, value_name = "DAYS")]
+        expires_in_days: Option<u32>,
+    },
 }
 
 /// `postdesk admin …`
@@ -141,16 +149,11 @@ pub async fn run(b: &dyn Backend, cmd: &AdminCmd, json: bool) -> Result<()> {
         AdminCmd::Remove { name } => b.remove_admin(RemoveAdmin { name: name.clone() }).await,
         AdminCmd::TokenCreate { admin, label, expires_in_days } => {
             let params = CreateToken { admin: admin.clone(), label: label.clone(), expires_in_days: *expires_in_days };
-            let token = b.create_token(params).await?;
-            if json {
-                print_one(true, &token)
-            } else {
-                println!(
-                    "token {} for {} (shown once, store it now):\n{}",
-                    token.token.id, token.token.admin, token.secret
-                );
-                Ok(())
-            }
+            print_new_token(json, &b.create_token(params).await?)
+        }
+        AdminCmd::TokenRotate { id, expires_in_days } => {
+            let params = RotateOwnToken { id: id.clone(), expires_in_days: *expires_in_days };
+            print_new_token(json, &b.rotate_own_token(params).await?)
         }
         AdminCmd::TokenList { admin } => {
             let list = b.list_tokens(ListTokens { admin: admin.clone() }).await?;
@@ -168,5 +171,14 @@ pub async fn run(b: &dyn Backend, cmd: &AdminCmd, json: bool) -> Result<()> {
             print_list(json, &list, t, None)
         }
         AdminCmd::TokenRevoke { id } => b.revoke_token(RevokeToken { id: id.clone() }).await,
+    }
+}
+
+fn print_new_token(json: bool, token: &NewToken) -> Result<()> {
+    if json {
+        print_one(true, token)
+    } else {
+        println!("token {} for {} (shown once, store it now):\n{}", token.token.id, token.token.admin, token.secret);
+        Ok(())
     }
 }
