@@ -14,13 +14,14 @@ use std::time::Duration;
 
 use crate::ipc::{AddRemoteBackend, BackendInfo, BackendKind, BackendStatus};
 use postdesk_client::{Options, RemoteBackend, Token};
-use postdesk_contract::api::{Backend, WhoAmI, dispatch};
+use postdesk_contract::api::{Backend, ListTokens, RevokeToken, RotateOwnToken, WhoAmI, dispatch};
 use postdesk_contract::{Error, ErrorCode, Result};
 use postdesk_engine::LocalBackend;
 use serde_json::Value;
 use tokio::sync::Mutex;
 
 use crate::registry::{LOCAL_ID, Registry, RemoteEntry};
+use crate::rotation::{Rotation, rotation_due, token_id};
 use crate::secret::{SecretStore, Sensitive};
 
 /// Name of the bundled backend in the sidebar.
@@ -37,6 +38,8 @@ pub struct Backends {
     secrets: Arc<dyn SecretStore>,
     clients: Mutex<HashMap<String, Arc<RemoteBackend>>>,
     probe_timeout: Duration,
+    /// Held for a whole token rotation, so two never make two successors of one token.
+    rotating: Mutex<()>,
 }
 
 impl Backends {
@@ -48,6 +51,7 @@ impl Backends {
             secrets,
             clients: Mutex::new(HashMap::new()),
             probe_timeout: PROBE_TIMEOUT,
+            rotating: Mutex::new(()),
         }
     }
 
@@ -158,6 +162,74 @@ impl Backends {
             .ok_or_else(|| Error::not_found(format!("no backend with id {id}")))?;
         let client = self.client(&entry).await?;
         dispatch(client.as_ref(), operation, params).await
+    }
+
+    /// Rotates every remote backend's token that is due ([`rotation_due`]); one backend's
+    /// failure (offline, refused) is reported for it and the others go on.
+    pub async fn rotate_tokens(&self, now: time::OffsetDateTime) -> Vec<(String, Result<Rotation>)> {
+        let ids: Vec<String> = self.registry.lock().await.entries().iter().map(|e| e.id.clone()).collect();
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let outcome = self.rotate_token(&id, now).await;
+            match &outcome {
+                Ok(Rotation::Rotated { old, new, old_revoked, .. }) => {
+                    tracing::info!(backend = %id, old = %old, new = %new, old_revoked, "API token rotated")
+                }
+                Ok(Rotation::NotDue { .. }) => {}
+                Err(e) => tracing::warn!(backend = %id, error = %e.message, "API token not rotated"),
+            }
+            out.push((id, outcome));
+        }
+        out
+    }
+
+    /// Replaces remote backend `id`'s token with its successor when it is due at `now`:
+    /// the server makes the successor (`rotate_own_token`), the successor goes to the
+    /// keyring and into use, and only then is the old token revoked — with the successor, so
+    /// the revocation also proves it works. If the keyring refuses the successor, the old
+    /// token stays in use and the successor is revoked; if the answer is lost, the old token
+    /// still works and the next check tries again.
+    pub async fn rotate_token(&self, id: &str, now: time::OffsetDateTime) -> Result<Rotation> {
+        let _turn = self.rotating.lock().await;
+        let entry = self
+            .registry
+            .lock()
+            .await
+            .get(id)
+            .cloned()
+            .ok_or_else(|| Error::not_found(format!("no backend with id {id}")))?;
+        let secret = self.secret_get(id).await?.ok_or_else(|| {
+            Error::unauthenticated("the OS keyring has no token for this backend: remove it and add it again")
+        })?;
+        let old_id = token_id(secret.expose())
+            .ok_or_else(|| Error::validation("the stored token is not a Postdesk API token (pd_…)"))?
+            .to_string();
+        let client = self.client(&entry).await?;
+        let tokens = client.list_tokens(ListTokens::default()).await?;
+        let current = tokens
+            .iter()
+            .find(|t| t.id == old_id)
+            .ok_or_else(|| Error::not_found(format!("the backend does not list this app's token {old_id}")))?;
+        if !rotation_due(&current.created_at, current.expires_at.as_deref(), now) {
+            return Ok(Rotation::NotDue { expires_at: current.expires_at.clone() });
+        }
+        let new = client.rotate_own_token(RotateOwnToken { id: old_id.clone(), expires_in_days: None }).await?;
+        let new_secret = Sensitive(new.secret.clone());
+        let new_client = Arc::new(connect(&entry.url, &new_secret, entry.ca_cert_pem.clone(), None)?);
+        if let Err(e) = self.secret_set(id, new_secret).await {
+            // The old token stays in use; the successor nobody holds goes.
+            let _ = client.revoke_token(RevokeToken { id: new.token.id.clone() }).await;
+            return Err(e);
+        }
+        self.clients.lock().await.insert(id.to_string(), new_client.clone());
+        let old_revoked = match new_client.revoke_token(RevokeToken { id: old_id.clone() }).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(backend = %id, error = %e.message, "the old API token could not be revoked; it ends at its expiry");
+                false
+            }
+        };
+        Ok(Rotation::Rotated { old: old_id, new: new.token.id, expires_at: new.token.expires_at, old_revoked })
     }
 
     /// The connection to a remote backend, opened with its token from the keyring.

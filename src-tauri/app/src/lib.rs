@@ -7,6 +7,7 @@
 //!   acting as the local owner) and remote ones (`postdesk serve` elsewhere);
 //! * [`registry`]: the remote backends' non-secret parts, in `backends.json`;
 //! * [`secret`]: tokens in the OS keyring, never in a file, a log or a `Debug`;
+//! * [`rotation`]: when a remote backend's token is replaced by its successor;
 //! * [`local_server`]: the bundled server's admin API listener;
 //! * [`local_smtp`]: the bundled mail server (SMTP listeners, spool, delivery), started
 //!   with the app.
@@ -20,6 +21,7 @@ pub mod ipc;
 pub mod local_server;
 pub mod local_smtp;
 pub mod registry;
+pub mod rotation;
 pub mod secret;
 pub mod state;
 

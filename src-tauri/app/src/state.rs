@@ -19,7 +19,7 @@ pub const LOCAL_OWNER_ACCOUNT: &str = "local-owner";
 #[derive(Debug)]
 pub struct AppState {
     /// The local and remote backends.
-    pub backends: Backends,
+    pub backends: Arc<Backends>,
     /// The bundled server's listener.
     pub local_server: LocalServer,
     /// The local mail server (SMTP listeners, spool, delivery into the mailboxes).
@@ -27,6 +27,9 @@ pub struct AppState {
     engine: Engine,
     /// Purges the recycle bin of expired accounts hourly (as `postdesk serve` does).
     purger: tokio::task::JoinHandle<()>,
+    /// Rotates remote backends' API tokens that near their expiry, at launch and every
+    /// [`CHECK_EVERY`](crate::rotation::CHECK_EVERY).
+    rotator: tokio::task::JoinHandle<()>,
 }
 
 impl AppState {
@@ -51,7 +54,7 @@ impl AppState {
             }
         }
         let registry = Registry::load(data_dir)?;
-        let backends = Backends::new(engine.local_backend(), registry, secrets);
+        let backends = Arc::new(Backends::new(engine.local_backend(), registry, secrets));
         let local_server = LocalServer::new(engine.clone(), data_dir, ui_dir)?;
         local_server.start_on_launch().await;
         let smtp = LocalSmtp::new(engine.clone(), data_dir, smtp)?;
@@ -62,7 +65,16 @@ impl AppState {
             tracing::warn!("{warning}");
         }
         let purger = engine.spawn_recycle_bin_purger(postdesk_engine::RECYCLE_BIN_SWEEP, postdesk_engine::system_clock);
-        Ok(AppState { backends, local_server, smtp, engine, purger })
+        let rotator = tokio::spawn({
+            let backends = backends.clone();
+            async move {
+                loop {
+                    backends.rotate_tokens(time::OffsetDateTime::now_utc()).await;
+                    tokio::time::sleep(crate::rotation::CHECK_EVERY).await;
+                }
+            }
+        });
+        Ok(AppState { backends, local_server, smtp, engine, purger, rotator })
     }
 
     /// Stops the recycle-bin purger, the listener and the mail server (gracefully: sessions
@@ -70,6 +82,7 @@ impl AppState {
     /// grace) and closes the database (checkpointing its WAL).
     pub async fn close(&self) {
         self.purger.abort();
+        self.rotator.abort();
         self.local_server.stop().await;
         self.smtp.stop().await;
         self.engine.close().await;

@@ -340,3 +340,113 @@ async fn the_app_purges_accounts_past_the_recycle_bins_retention() {
     assert_eq!(ann.unwrap_err().code, ErrorCode::NotFound);
     state.close().await;
 }
+
+/// A secret store whose writes fail (a locked keyring), reads from an inner store.
+#[derive(Debug, Default)]
+struct ReadOnlyStore(MemoryStore);
+
+impl SecretStore for ReadOnlyStore {
+    fn get(&self, account: &str) -> postdesk_contract::Result<Option<postdesk_app::secret::Sensitive<String>>> {
+        self.0.get(account)
+    }
+    fn set(&self, _: &str, _: &postdesk_app::secret::Sensitive<String>) -> postdesk_contract::Result<()> {
+        Err(postdesk_contract::Error::unavailable("the keyring is locked"))
+    }
+    fn delete(&self, account: &str) -> postdesk_contract::Result<()> {
+        self.0.delete(account)
+    }
+}
+
+/// Token rotation by the app (issue 15, item 8), against a real server: a helpdesk token
+/// with 30 days is left alone while it is young; once a third of its life is left the app
+/// gets a successor, keeps it in the store, uses it, and revokes the old one.
+#[tokio::test]
+async fn the_app_rotates_a_remote_token_that_nears_its_end() {
+    use postdesk_app::rotation::Rotation;
+    use postdesk_contract::api::{CreateAdmin, CreateToken, ListTokens};
+    use postdesk_contract::model::{Page, Role};
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = Arc::new(MemoryStore::default());
+    let b = backends(dir.path(), secrets.clone()).await;
+    let server = Server::start().await;
+    let owner = server.engine.local_backend();
+    owner
+        .create_admin(CreateAdmin {
+            name: "desk".into(),
+            role: Role::Helpdesk,
+            pages: Some(vec![Page::Accounts]),
+            domains: None,
+        })
+        .await
+        .unwrap();
+    let old = owner
+        .create_token(CreateToken { admin: "desk".into(), label: Some("app".into()), expires_in_days: Some(30) })
+        .await
+        .unwrap();
+    b.add_remote(input("Office", &server.url, &old.secret)).await.unwrap();
+    let now = time::OffsetDateTime::now_utc();
+
+    // Young: nothing happens.
+    let young = b.rotate_token("office", now + time::Duration::days(1)).await.unwrap();
+    assert!(matches!(young, Rotation::NotDue { expires_at: Some(_) }), "{young:?}");
+    assert_eq!(secrets.get("office").unwrap().unwrap().expose(), &old.secret);
+
+    // Ten days left: rotated.
+    let later = now + time::Duration::days(21);
+    let Rotation::Rotated { old: old_id, new: new_id, expires_at, old_revoked } =
+        b.rotate_token("office", later).await.unwrap()
+    else {
+        panic!("not rotated")
+    };
+    assert_eq!(old_id, old.token.id);
+    assert!(old_revoked);
+    assert!(expires_at.is_some());
+    let stored = secrets.get("office").unwrap().unwrap().expose().clone();
+    assert_ne!(stored, old.secret);
+    assert!(stored.starts_with(&format!("pd_{new_id}_")));
+    // The old secret is refused, the new one is the backend's, and calls go on.
+    assert_eq!(server.engine.authenticate(&old.secret).await.unwrap_err().code, ErrorCode::Unauthenticated);
+    assert_eq!(server.engine.authenticate(&stored).await.unwrap().name, "desk");
+    assert_eq!(b.call("office", "whoami", json!({})).await.unwrap()["name"], "desk");
+    let left: Vec<String> =
+        owner.list_tokens(ListTokens { admin: Some("desk".into()) }).await.unwrap().into_iter().map(|t| t.id).collect();
+    assert_eq!(left, [new_id]);
+    // The successor is young again.
+    assert!(matches!(b.rotate_tokens(now).await[0].1, Ok(Rotation::NotDue { .. })));
+}
+
+/// A keyring that will not take the successor: the old token stays in use and on the
+/// server, and the successor nobody holds is revoked.
+#[tokio::test]
+async fn a_successor_the_keyring_refuses_is_revoked_and_the_old_token_kept() {
+    use postdesk_contract::api::{CreateToken, ListTokens};
+    let dir = tempfile::tempdir().unwrap();
+    let inner = Arc::new(MemoryStore::default());
+    let server = Server::start().await;
+    let owner = server.engine.local_backend();
+    let old = owner
+        .create_token(CreateToken { admin: "owner".into(), label: Some("app".into()), expires_in_days: Some(3) })
+        .await
+        .unwrap();
+    // Added with a working store, then the keyring locks.
+    let b = backends(dir.path(), inner.clone()).await;
+    b.add_remote(input("Office", &server.url, &old.secret)).await.unwrap();
+    let locked = Arc::new(ReadOnlyStore::default());
+    locked.0.set("office", &inner.get("office").unwrap().unwrap()).unwrap();
+    let engine = Engine::open(dir.path()).await.unwrap();
+    let b = Backends::new(engine.local_backend(), Registry::load(dir.path()).unwrap(), locked.clone());
+    let due = time::OffsetDateTime::now_utc() + time::Duration::hours(60);
+    let error = b.rotate_token("office", due).await.unwrap_err();
+    assert!(error.message.contains("the keyring is locked"), "{error:?}");
+    assert_eq!(locked.get("office").unwrap().unwrap().expose(), &old.secret);
+    assert_eq!(b.call("office", "whoami", json!({})).await.unwrap()["name"], "owner");
+    let tokens: Vec<String> = owner
+        .list_tokens(ListTokens { admin: Some("owner".into()) })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(tokens.len(), 2, "the first-start token and the app's, no successor: {tokens:?}");
+    assert!(tokens.contains(&old.token.id));
+}
