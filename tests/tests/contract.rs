@@ -29,6 +29,7 @@ contract!(
     every_operation_needs_its_page_and_the_helpdesk_changes_nothing,
     admins_and_tokens_are_owner_business,
     any_admin_rotates_and_revokes_its_own_tokens_only,
+    department_alias_and_group_lists_are_paged_with_a_cursor,
     audit_log_records_who_what_before_after,
     dkim_keys_rotate_and_never_show_the_private_key,
 );
@@ -174,7 +175,12 @@ async fn department_tree_moves_renames_and_refuses_cycles(h: Harness) {
     h.account("a@example.com", Some("Sales/East")).await;
     h.account("b@example.com", Some("sales/east")).await;
     h.account("c@example.com", Some("Sales")).await;
-    let list = h.owner.list_departments(ListDepartments { domain: "example.com".into() }).await.unwrap();
+    let list = h
+        .owner
+        .list_departments(ListDepartments { domain: "example.com".into(), ..Default::default() })
+        .await
+        .unwrap()
+        .items;
     let summary: Vec<(String, u32, u32)> =
         list.iter().map(|d| (d.path.clone(), d.accounts, d.total_accounts)).collect();
     assert_eq!(
@@ -229,7 +235,12 @@ async fn organisation_shapes_are_bounded(h: Harness) {
     refused(h.owner.move_department(mv).await, ErrorCode::LimitExceeded, "17 levels");
     let rn = RenameDepartment { domain: "example.com".into(), path: "x".repeat(56), name: "z".repeat(57) };
     refused(h.owner.rename_department(rn).await, ErrorCode::LimitExceeded, "513 characters");
-    let list = h.owner.list_departments(ListDepartments { domain: "example.com".into() }).await.unwrap();
+    let list = h
+        .owner
+        .list_departments(ListDepartments { domain: "example.com".into(), ..Default::default() })
+        .await
+        .unwrap()
+        .items;
     assert_eq!(list.len(), 16 + 9 + 2, "nothing refused was written");
     assert!(list.iter().all(|d| d.path.split('/').count() <= 16));
 
@@ -586,7 +597,14 @@ async fn aliases_expand_and_refuse_loops(h: Harness) {
     );
     h.owner.remove_alias(RemoveAlias { address: "all@example.com".into() }).await.unwrap();
     h.owner.remove_alias(RemoveAlias { address: "sales@example.com".into() }).await.unwrap();
-    assert!(h.owner.list_aliases(ListAliases { domain: "example.com".into() }).await.unwrap().is_empty());
+    assert!(
+        h.owner
+            .list_aliases(ListAliases { domain: "example.com".into(), ..Default::default() })
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
 }
 
 async fn mail_groups_and_account_aliases(h: Harness) {
@@ -681,7 +699,15 @@ async fn mail_groups_and_account_aliases(h: Harness) {
         ErrorCode::Conflict,
         "alias crew@example.com",
     );
-    assert_eq!(h.owner.list_groups(ListGroups { domain: "example.com".into() }).await.unwrap().len(), 1);
+    assert_eq!(
+        h.owner
+            .list_groups(ListGroups { domain: "example.com".into(), ..Default::default() })
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
 
     // Disabled accounts receive nothing.
     let off = UpdateAccount {
@@ -745,7 +771,7 @@ fn role_table<'a>(b: &'a dyn Backend, import: &str, owner_token: &str) -> Vec<Ro
         answers(b, ListDomainGroups {}),
         forbidden(b, CreateDomainGroup { name: "g".into(), max_accounts: 1 }),
         // ---- Departments and accounts ----------------------------------------------------
-        forbidden(b, ListDepartments { domain: d() }),
+        forbidden(b, ListDepartments { domain: d(), ..Default::default() }),
         forbidden(b, CreateDepartment { domain: d(), path: "X".into(), ..Default::default() }),
         forbidden(b, MoveDepartment { domain: d(), path: "Dept".into(), ..Default::default() }),
         forbidden(b, RenameDepartment { domain: d(), path: "Dept".into(), name: "Y".into() }),
@@ -782,13 +808,13 @@ fn role_table<'a>(b: &'a dyn Backend, import: &str, owner_token: &str) -> Vec<Ro
             },
         ),
         // ---- Aliases and groups -----------------------------------------------------------
-        forbidden(b, ListAliases { domain: d() }),
+        forbidden(b, ListAliases { domain: d(), ..Default::default() }),
         forbidden(b, GetAlias { address: list() }),
         forbidden(b, CreateAlias { address: "new@b.example".into(), targets: vec![acct()], ..Default::default() }),
         forbidden(b, UpdateAlias { address: list(), description: Some("x".into()), ..Default::default() }),
         forbidden(b, RemoveAlias { address: list() }),
         forbidden(b, ResolveAddress { address: acct() }),
-        forbidden(b, ListGroups { domain: d() }),
+        forbidden(b, ListGroups { domain: d(), ..Default::default() }),
         forbidden(b, GetGroup { address: team() }),
         forbidden(b, CreateGroup { address: "new@b.example".into(), name: "n".into(), ..Default::default() }),
         forbidden(b, UpdateGroup { address: team(), name: Some("n".into()), ..Default::default() }),
@@ -1156,7 +1182,7 @@ async fn helpdesk_reads_but_cannot_change(h: Harness) {
         "helpdesk",
     );
     refused(
-        desk.list_aliases(ListAliases { domain: "example.com".into() }).await,
+        desk.list_aliases(ListAliases { domain: "example.com".into(), ..Default::default() }).await,
         ErrorCode::PermissionDenied,
         "aliases page",
     );
@@ -1293,6 +1319,119 @@ async fn any_admin_rotates_and_revokes_its_own_tokens_only(h: Harness) {
             ("desk", "rotate_own_token", new.token.id.as_str()),
         ]
     );
+}
+
+/// Walks a cursor-paged list `page_size` at a time: every page's items and the count of pages.
+async fn walk<T, F, Fut>(page_size: u32, mut fetch: F, key: impl Fn(&T) -> String) -> (Vec<String>, Vec<usize>)
+where
+    F: FnMut(Option<String>, Option<u32>) -> Fut,
+    Fut: std::future::Future<Output = Result<CursorPage<T>>>,
+{
+    let (mut seen, mut sizes, mut after) = (Vec::new(), Vec::new(), None);
+    loop {
+        let page = fetch(after.clone(), Some(page_size)).await.unwrap();
+        sizes.push(page.items.len());
+        seen.extend(page.items.iter().map(&key));
+        assert!(sizes.len() < 1000, "the cursor does not move");
+        match page.next {
+            Some(next) => {
+                assert_eq!(Some(&next), seen.last(), "the cursor is the page's last item");
+                after = Some(next);
+            }
+            None => return (seen, sizes),
+        }
+    }
+}
+
+/// Every listing paged (issue 15, item 2): departments, aliases and groups come a bounded page
+/// at a time with a keyset cursor; walking it yields each item exactly once, in order, even
+/// when items are added before the cursor between pages; a page size over the most is refused.
+async fn department_alias_and_group_lists_are_paged_with_a_cursor(h: Harness) {
+    h.domain("example.com", 1000).await;
+    h.account("ann@example.com", None).await;
+    let mut aliases = Vec::new();
+    let mut groups = Vec::new();
+    for i in 0..7 {
+        let address = format!("list{i}@example.com");
+        let alias =
+            CreateAlias { address: address.clone(), targets: vec!["ann@example.com".into()], ..Default::default() };
+        h.owner.create_alias(alias).await.unwrap();
+        aliases.push(address);
+        let address = format!("team{i}@example.com");
+        let group = CreateGroup { address: address.clone(), name: format!("Team {i}"), ..Default::default() };
+        h.owner.create_group(group).await.unwrap();
+        groups.push(address);
+    }
+    let domain = || "example.com".to_string();
+    let (seen, sizes) = walk(
+        3,
+        |after, limit| h.owner.list_aliases(ListAliases { domain: domain(), after, limit }),
+        |a: &Alias| a.address.clone(),
+    )
+    .await;
+    assert_eq!((seen, sizes), (aliases.clone(), vec![3, 3, 1]));
+    let (seen, sizes) = walk(
+        4,
+        |after, limit| h.owner.list_groups(ListGroups { domain: domain(), after, limit }),
+        |g: &MailGroup| g.address.clone(),
+    )
+    .await;
+    assert_eq!((seen, sizes), (groups.clone(), vec![4, 3]));
+
+    // Keyset, not offset: an alias added before the cursor between two pages neither repeats
+    // an item nor hides one.
+    let first = h.owner.list_aliases(ListAliases { domain: domain(), after: None, limit: Some(3) }).await.unwrap();
+    let early = CreateAlias {
+        address: "aaa@example.com".into(),
+        targets: vec!["ann@example.com".into()],
+        ..Default::default()
+    };
+    h.owner.create_alias(early).await.unwrap();
+    let rest =
+        h.owner.list_aliases(ListAliases { domain: domain(), after: first.next, limit: Some(100) }).await.unwrap();
+    let walked: Vec<String> = first.items.iter().chain(&rest.items).map(|a| a.address.clone()).collect();
+    assert_eq!(walked, aliases);
+    assert_eq!(rest.next, None);
+
+    // Departments: more than one default page (200); the default page is bounded.
+    let paths: Vec<String> = (0..205).map(|i| format!("Dept{i:03}")).collect();
+    for path in &paths {
+        h.owner
+            .create_department(CreateDepartment { domain: domain(), path: path.clone(), parents: None })
+            .await
+            .unwrap();
+    }
+    let default = h.owner.list_departments(ListDepartments { domain: domain(), ..Default::default() }).await.unwrap();
+    assert_eq!(default.items.len(), DEFAULT_PAGE as usize);
+    assert_eq!(default.next.as_deref(), Some("Dept199"));
+    let (seen, sizes) = walk(
+        64,
+        |after, limit| h.owner.list_departments(ListDepartments { domain: domain(), after, limit }),
+        |d: &Department| d.path.clone(),
+    )
+    .await;
+    assert_eq!(seen, paths);
+    assert_eq!(sizes, [64, 64, 64, 13]);
+
+    // A page size out of range is refused, naming the field and the range.
+    for limit in [0, MAX_PAGE + 1, u32::MAX] {
+        let err = refused(
+            h.owner.list_aliases(ListAliases { domain: domain(), after: None, limit: Some(limit) }).await,
+            ErrorCode::Validation,
+            "a page holds 1 to 1000 items",
+        );
+        assert_eq!(err.field.as_deref(), Some("limit"));
+        refused(
+            h.owner.list_departments(ListDepartments { domain: domain(), after: None, limit: Some(limit) }).await,
+            ErrorCode::Validation,
+            "a page holds 1 to 1000 items",
+        );
+        refused(
+            h.owner.list_groups(ListGroups { domain: domain(), after: None, limit: Some(limit) }).await,
+            ErrorCode::Validation,
+            "a page holds 1 to 1000 items",
+        );
+    }
 }
 
 async fn audit_log_records_who_what_before_after(h: Harness) {

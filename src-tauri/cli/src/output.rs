@@ -102,3 +102,26 @@ pub fn print_outcome(json: bool, out: &BatchOutcome) -> Result<()> {
     }
     Ok(())
 }
+
+/// Every item of a cursor-paged list: asks `fetch` for page after page (each with the largest
+/// page size) until the backend says none follows. A backend whose cursor does not move is
+/// an error, never an endless loop.
+pub async fn every_page<T, F, Fut>(mut fetch: F) -> postdesk_contract::Result<Vec<T>>
+where
+    F: FnMut(Option<String>, u32) -> Fut,
+    Fut: std::future::Future<Output = postdesk_contract::Result<postdesk_contract::model::CursorPage<T>>>,
+{
+    let mut all = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = fetch(after.clone(), postdesk_contract::model::MAX_PAGE).await?;
+        all.extend(page.items);
+        match page.next {
+            None => return Ok(all),
+            Some(next) if Some(&next) == after.as_ref() => {
+                return Err(postdesk_contract::Error::internal(format!("the backend's list did not move past {next}")));
+            }
+            next => after = next,
+        }
+    }
+}

@@ -189,9 +189,16 @@ CreateDomainGroup { /// Group name.
 name: String, /// Accounts the group may allocate in total.
 max_accounts: u32 });
 
-params!(/// The department tree of a domain, as a flat list in path order.
-ListDepartments { /// Domain name.
-domain: String });
+params!(/// The department tree of a domain, as a flat list in path order (case-insensitive), one
+/// page at a time.
+ListDepartments {
+    /// Domain name.
+    domain: String,
+    /// Only departments after this path (the previous page's `next`).
+    #[serde(default)] #[ts(optional)] after: Option<String>,
+    /// Page size, 1–1000 (default 200).
+    #[serde(default)] #[ts(optional)] limit: Option<u32>,
+});
 params!(/// Creates a department.
 CreateDepartment {
     /// Domain name.
@@ -416,9 +423,15 @@ SetPickupRules { /// Domain name.
 domain: String, /// The rules, at most 200.
 rules: Vec<PickupRule> });
 
-params!(/// Lists a domain's distribution aliases.
-ListAliases { /// Domain name.
-domain: String });
+params!(/// Lists a domain's distribution aliases by address, one page at a time.
+ListAliases {
+    /// Domain name.
+    domain: String,
+    /// Only aliases after this address (the previous page's `next`).
+    #[serde(default)] #[ts(optional)] after: Option<String>,
+    /// Page size, 1–1000 (default 200).
+    #[serde(default)] #[ts(optional)] limit: Option<u32>,
+});
 params!(/// One alias.
 GetAlias { /// Alias address.
 address: String });
@@ -447,9 +460,15 @@ params!(/// Which mailboxes receive mail sent to an address of ours?
 ResolveAddress { /// Address to resolve.
 address: String });
 
-params!(/// Lists a domain's mail groups.
-ListGroups { /// Domain name.
-domain: String });
+params!(/// Lists a domain's mail groups by address, one page at a time.
+ListGroups {
+    /// Domain name.
+    domain: String,
+    /// Only groups after this address (the previous page's `next`).
+    #[serde(default)] #[ts(optional)] after: Option<String>,
+    /// Page size, 1–1000 (default 200).
+    #[serde(default)] #[ts(optional)] limit: Option<u32>,
+});
 params!(/// One mail group with members.
 GetGroup { /// Group address.
 address: String });
@@ -682,7 +701,7 @@ operations! {
     create_domain_group: Post "/api/domain-groups" CreateDomainGroup => DomainGroup, mutates = true;
 
     /// The department tree of a domain.
-    list_departments: Get "/api/domains/{domain}/departments" ListDepartments => Vec<Department>, mutates = false;
+    list_departments: Get "/api/domains/{domain}/departments" ListDepartments => CursorPage<Department>, mutates = false;
     /// Creates a department.
     create_department: Post "/api/domains/{domain}/departments" CreateDepartment => Department, mutates = true;
     /// Moves a department under another parent.
@@ -739,7 +758,7 @@ operations! {
     set_pickup_rules: Put "/api/domains/{domain}/pickup-rules" SetPickupRules => MailboxSettings, mutates = true;
 
     /// Lists a domain's aliases.
-    list_aliases: Get "/api/domains/{domain}/aliases" ListAliases => Vec<Alias>, mutates = false;
+    list_aliases: Get "/api/domains/{domain}/aliases" ListAliases => CursorPage<Alias>, mutates = false;
     /// One alias.
     get_alias: Get "/api/aliases/{address}" GetAlias => Alias, mutates = false;
     /// Creates an alias.
@@ -752,7 +771,7 @@ operations! {
     resolve_address: Get "/api/resolve/{address}" ResolveAddress => Resolution, mutates = false;
 
     /// Lists a domain's mail groups.
-    list_groups: Get "/api/domains/{domain}/groups" ListGroups => Vec<MailGroup>, mutates = false;
+    list_groups: Get "/api/domains/{domain}/groups" ListGroups => CursorPage<MailGroup>, mutates = false;
     /// One mail group.
     get_group: Get "/api/groups/{address}" GetGroup => MailGroup, mutates = false;
     /// Creates a mail group.

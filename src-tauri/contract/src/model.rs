@@ -158,6 +158,56 @@ pub struct Listing<T> {
     pub offset: u32,
 }
 
+/// One page of a list walked with a cursor (keyset paging: a page stays right however the
+/// list changes between calls, and costs the same at any depth).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct CursorPage<T> {
+    /// The items of this page, in the list's order.
+    pub items: Vec<T>,
+    /// Pass as `after` for the next page; `null` when this page is the last.
+    pub next: Option<String>,
+}
+
+/// Items one cursor page holds when the call gives no `limit`.
+pub const DEFAULT_PAGE: u32 = 200;
+/// The most items one cursor page holds; a larger `limit` is refused.
+pub const MAX_PAGE: u32 = 1000;
+
+/// The page size a `limit` asks for: [`DEFAULT_PAGE`] when none, refused outside 1–[`MAX_PAGE`].
+pub fn page_limit(limit: Option<u32>) -> crate::Result<u32> {
+    match limit {
+        None => Ok(DEFAULT_PAGE),
+        Some(n @ 1..=MAX_PAGE) => Ok(n),
+        Some(n) => {
+            Err(crate::Error::validation(format!("limit {n} is out of range: a page holds 1 to {MAX_PAGE} items"))
+                .with_field("limit"))
+        }
+    }
+}
+
+/// The cursor page of `items` (sorted by `key`, the cursor's order) that follows `after`:
+/// at most `limit` items, and `next` when more follow.
+pub fn cursor_page<T, K: Ord>(
+    items: impl IntoIterator<Item = T>,
+    key: impl Fn(&T) -> K,
+    cursor: impl Fn(&T) -> String,
+    after: Option<K>,
+    limit: u32,
+) -> CursorPage<T> {
+    let mut items: Vec<T> = items
+        .into_iter()
+        .filter(|item| after.as_ref().is_none_or(|a| key(item) > *a))
+        .take(limit as usize + 1)
+        .collect();
+    let next = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(&cursor)
+    } else {
+        None
+    };
+    CursorPage { items, next }
+}
+
 /// A distribution alias: an address that expands to other addresses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 pub struct Alias {

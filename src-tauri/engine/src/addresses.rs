@@ -121,17 +121,23 @@ async fn load_alias(conn: &mut Conn, address: &str) -> Result<(i64, Alias)> {
     Ok((id, Alias { address: address.to_string(), targets, description }))
 }
 
-pub(crate) async fn list_aliases(b: &EngineBackend, p: ListAliases) -> Result<Vec<Alias>> {
+pub(crate) async fn list_aliases(b: &EngineBackend, p: ListAliases) -> Result<CursorPage<Alias>> {
     let domain = validate::domain(&p.domain)?;
     b.caller.require(Page::Aliases, Some(&domain))?;
+    let limit = page_limit(p.limit)?;
     let mut conn = b.engine.read().await?;
     let did = domain_id(&mut conn, &domain).await?;
-    let addresses = sql::addresses::alias_addresses(&mut conn, did).await?;
-    let mut out = Vec::with_capacity(addresses.len());
+    // One more than the page, to know whether another follows.
+    let mut addresses =
+        sql::addresses::alias_addresses(&mut conn, did, p.after.as_deref().unwrap_or(""), limit + 1).await?;
+    let more = addresses.len() > limit as usize;
+    addresses.truncate(limit as usize);
+    let next = if more { addresses.last().cloned() } else { None };
+    let mut items = Vec::with_capacity(addresses.len());
     for address in addresses {
-        out.push(load_alias(&mut conn, &address).await?.1);
+        items.push(load_alias(&mut conn, &address).await?.1);
     }
-    Ok(out)
+    Ok(CursorPage { items, next })
 }
 
 pub(crate) async fn get_alias(b: &EngineBackend, p: GetAlias) -> Result<Alias> {
@@ -231,17 +237,23 @@ fn group_name(name: &str) -> Result<String> {
     Ok(name)
 }
 
-pub(crate) async fn list_groups(b: &EngineBackend, p: ListGroups) -> Result<Vec<MailGroup>> {
+pub(crate) async fn list_groups(b: &EngineBackend, p: ListGroups) -> Result<CursorPage<MailGroup>> {
     let domain = validate::domain(&p.domain)?;
     b.caller.require(Page::Groups, Some(&domain))?;
+    let limit = page_limit(p.limit)?;
     let mut conn = b.engine.read().await?;
     let did = domain_id(&mut conn, &domain).await?;
-    let addresses = sql::addresses::group_addresses(&mut conn, did).await?;
-    let mut out = Vec::with_capacity(addresses.len());
+    // One more than the page, to know whether another follows.
+    let mut addresses =
+        sql::addresses::group_addresses(&mut conn, did, p.after.as_deref().unwrap_or(""), limit + 1).await?;
+    let more = addresses.len() > limit as usize;
+    addresses.truncate(limit as usize);
+    let next = if more { addresses.last().cloned() } else { None };
+    let mut items = Vec::with_capacity(addresses.len());
     for address in addresses {
-        out.push(load_group(&mut conn, &address).await?.1);
+        items.push(load_group(&mut conn, &address).await?.1);
     }
-    Ok(out)
+    Ok(CursorPage { items, next })
 }
 
 pub(crate) async fn get_group(b: &EngineBackend, p: GetGroup) -> Result<MailGroup> {

@@ -156,9 +156,10 @@ async fn describe(conn: &mut Conn, tree: &Tree, id: i64) -> Result<Department> {
     })
 }
 
-pub(crate) async fn list(b: &EngineBackend, p: ListDepartments) -> Result<Vec<Department>> {
+pub(crate) async fn list(b: &EngineBackend, p: ListDepartments) -> Result<CursorPage<Department>> {
     let domain = validate::domain(&p.domain)?;
     b.caller.require(Page::Departments, Some(&domain))?;
+    let limit = page_limit(p.limit)?;
     let mut conn = b.engine.read().await?;
     let did = domain_id(&mut conn, &domain).await?;
     let tree = Tree::load(&mut conn, did, &domain).await?;
@@ -183,8 +184,11 @@ pub(crate) async fn list(b: &EngineBackend, p: ListDepartments) -> Result<Vec<De
             total_accounts: totals.get(id).copied().unwrap_or(0) as u32,
         })
         .collect();
-    out.sort_by_key(|d| d.path.to_lowercase());
-    Ok(out)
+    // Path order without regard to case; the exact path breaks ties, so the cursor is exact.
+    let key = |d: &Department| (d.path.to_lowercase(), d.path.clone());
+    out.sort_by_key(key);
+    let after = p.after.map(|a| (a.to_lowercase(), a));
+    Ok(cursor_page(out, key, |d| d.path.clone(), after, limit))
 }
 
 pub(crate) async fn create(b: &EngineBackend, p: CreateDepartment) -> Result<Department> {

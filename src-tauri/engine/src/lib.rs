@@ -222,7 +222,7 @@ impl Backend for EngineBackend {
     async fn create_domain_group(&self, p: CreateDomainGroup) -> Result<DomainGroup> {
         domains::create_group(self, p).await
     }
-    async fn list_departments(&self, p: ListDepartments) -> Result<Vec<Department>> {
+    async fn list_departments(&self, p: ListDepartments) -> Result<CursorPage<Department>> {
         departments::list(self, p).await
     }
     async fn create_department(&self, p: CreateDepartment) -> Result<Department> {
@@ -303,7 +303,7 @@ impl Backend for EngineBackend {
     async fn set_pickup_rules(&self, p: SetPickupRules) -> Result<MailboxSettings> {
         mailbox::set_pickup_rules(self, p).await
     }
-    async fn list_aliases(&self, p: ListAliases) -> Result<Vec<Alias>> {
+    async fn list_aliases(&self, p: ListAliases) -> Result<CursorPage<Alias>> {
         addresses::list_aliases(self, p).await
     }
     async fn get_alias(&self, p: GetAlias) -> Result<Alias> {
@@ -321,7 +321,7 @@ impl Backend for EngineBackend {
     async fn resolve_address(&self, p: ResolveAddress) -> Result<Resolution> {
         addresses::resolve(self, p).await
     }
-    async fn list_groups(&self, p: ListGroups) -> Result<Vec<MailGroup>> {
+    async fn list_groups(&self, p: ListGroups) -> Result<CursorPage<MailGroup>> {
         addresses::list_groups(self, p).await
     }
     async fn get_group(&self, p: GetGroup) -> Result<MailGroup> {

@@ -29,6 +29,7 @@ import type { CreateDomainGroup } from "./CreateDomainGroup";
 import type { CreateGroup } from "./CreateGroup";
 import type { CreateToken } from "./CreateToken";
 import type { CreatedAccounts } from "./CreatedAccounts";
+import type { CursorPage } from "./CursorPage";
 import type { DeleteOutbound } from "./DeleteOutbound";
 import type { Department } from "./Department";
 import type { DkimKey } from "./DkimKey";
@@ -158,6 +159,7 @@ export type { CreateDomainGroup } from "./CreateDomainGroup";
 export type { CreateGroup } from "./CreateGroup";
 export type { CreateToken } from "./CreateToken";
 export type { CreatedAccounts } from "./CreatedAccounts";
+export type { CursorPage } from "./CursorPage";
 export type { DeleteOutbound } from "./DeleteOutbound";
 export type { Department } from "./Department";
 export type { DkimAlgorithm } from "./DkimAlgorithm";
@@ -242,7 +244,6 @@ export type { RetryOutbound } from "./RetryOutbound";
 export type { RevokeToken } from "./RevokeToken";
 export type { Role } from "./Role";
 export type { RotateOwnToken } from "./RotateOwnToken";
-export type { SendPermission } from "./SendPermission";
 export type { SetPassword } from "./SetPassword";
 export type { SetPickupRules } from "./SetPickupRules";
 export type { SetTransport } from "./SetTransport";
@@ -280,7 +281,7 @@ export const operations = {
   remove_domain: { method: "DELETE", path: "/api/domains/{domain}", mutates: true, params: undefined as unknown as RemoveDomain, output: undefined as unknown as null },
   list_domain_groups: { method: "GET", path: "/api/domain-groups", mutates: false, params: undefined as unknown as ListDomainGroups, output: undefined as unknown as Array<DomainGroup> },
   create_domain_group: { method: "POST", path: "/api/domain-groups", mutates: true, params: undefined as unknown as CreateDomainGroup, output: undefined as unknown as DomainGroup },
-  list_departments: { method: "GET", path: "/api/domains/{domain}/departments", mutates: false, params: undefined as unknown as ListDepartments, output: undefined as unknown as Array<Department> },
+  list_departments: { method: "GET", path: "/api/domains/{domain}/departments", mutates: false, params: undefined as unknown as ListDepartments, output: undefined as unknown as CursorPage<Department> },
   create_department: { method: "POST", path: "/api/domains/{domain}/departments", mutates: true, params: undefined as unknown as CreateDepartment, output: undefined as unknown as Department },
   move_department: { method: "POST", path: "/api/domains/{domain}/departments/move", mutates: true, params: undefined as unknown as MoveDepartment, output: undefined as unknown as Department },
   rename_department: { method: "POST", path: "/api/domains/{domain}/departments/rename", mutates: true, params: undefined as unknown as RenameDepartment, output: undefined as unknown as Department },
@@ -307,13 +308,13 @@ export const operations = {
   get_mailbox_settings: { method: "GET", path: "/api/domains/{domain}/mailbox-settings", mutates: false, params: undefined as unknown as GetMailboxSettings, output: undefined as unknown as MailboxSettings },
   update_mailbox_settings: { method: "PATCH", path: "/api/domains/{domain}/mailbox-settings", mutates: true, params: undefined as unknown as UpdateMailboxSettings, output: undefined as unknown as MailboxSettings },
   set_pickup_rules: { method: "PUT", path: "/api/domains/{domain}/pickup-rules", mutates: true, params: undefined as unknown as SetPickupRules, output: undefined as unknown as MailboxSettings },
-  list_aliases: { method: "GET", path: "/api/domains/{domain}/aliases", mutates: false, params: undefined as unknown as ListAliases, output: undefined as unknown as Array<Alias> },
+  list_aliases: { method: "GET", path: "/api/domains/{domain}/aliases", mutates: false, params: undefined as unknown as ListAliases, output: undefined as unknown as CursorPage<Alias> },
   get_alias: { method: "GET", path: "/api/aliases/{address}", mutates: false, params: undefined as unknown as GetAlias, output: undefined as unknown as Alias },
   create_alias: { method: "POST", path: "/api/aliases", mutates: true, params: undefined as unknown as CreateAlias, output: undefined as unknown as Alias },
   update_alias: { method: "PATCH", path: "/api/aliases/{address}", mutates: true, params: undefined as unknown as UpdateAlias, output: undefined as unknown as Alias },
   remove_alias: { method: "DELETE", path: "/api/aliases/{address}", mutates: true, params: undefined as unknown as RemoveAlias, output: undefined as unknown as null },
   resolve_address: { method: "GET", path: "/api/resolve/{address}", mutates: false, params: undefined as unknown as ResolveAddress, output: undefined as unknown as Resolution },
-  list_groups: { method: "GET", path: "/api/domains/{domain}/groups", mutates: false, params: undefined as unknown as ListGroups, output: undefined as unknown as Array<MailGroup> },
+  list_groups: { method: "GET", path: "/api/domains/{domain}/groups", mutates: false, params: undefined as unknown as ListGroups, output: undefined as unknown as CursorPage<MailGroup> },
   get_group: { method: "GET", path: "/api/groups/{address}", mutates: false, params: undefined as unknown as GetGroup, output: undefined as unknown as MailGroup },
   create_group: { method: "POST", path: "/api/groups", mutates: true, params: undefined as unknown as CreateGroup, output: undefined as unknown as MailGroup },
   update_group: { method: "PATCH", path: "/api/groups/{address}", mutates: true, params: undefined as unknown as UpdateGroup, output: undefined as unknown as MailGroup },

@@ -12,6 +12,7 @@ import { AccountDialog, CreateAccountDialog } from "./AccountDialogs";
 import { AccountPages } from "./accountPages";
 import { BatchPanel } from "./BatchPanel";
 import { ImportDialog } from "./ImportDialog";
+import { listAll } from "../api/client";
 
 const ROW_HEIGHT = 34;
 
@@ -53,7 +54,7 @@ export function AccountsPage() {
       return next;
     });
   const scrollRef = useRef<HTMLDivElement>(null);
-  const departments = useAsync(() => client.call("list_departments", { domain: domain! }), [client, domain]);
+  const departments = useAsync(() => listAll(client, "list_departments", { domain: domain! }), [client, domain]);
 
   const params: ListAccounts = useMemo(
     () => ({

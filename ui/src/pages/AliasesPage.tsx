@@ -4,13 +4,14 @@ import type { Alias } from "../bindings/Alias";
 import { Confirm, Dialog, DialogButtons, Field, FormError, PageError, splitList } from "../components/forms";
 import { useAction, useAsync } from "../components/hooks";
 import { ResolveBox } from "../components/ResolveBox";
+import { listAll } from "../api/client";
 
 type Modal = { kind: "edit"; alias: Alias | null } | { kind: "remove"; alias: Alias } | null;
 
 /** Distribution aliases of a domain, and "who receives mail to x?". */
 export function AliasesPage() {
   const { client, domain, readOnly } = useSession();
-  const list = useAsync(() => client.call("list_aliases", { domain: domain! }), [client, domain]);
+  const list = useAsync(() => listAll(client, "list_aliases", { domain: domain! }), [client, domain]);
   const [modal, setModal] = useState<Modal>(null);
   const done = () => {
     setModal(null);

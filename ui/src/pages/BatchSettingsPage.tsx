@@ -5,6 +5,7 @@ import type { BatchTarget } from "../bindings/BatchTarget";
 import { FormError, PageError, splitList } from "../components/forms";
 import { useAction, useAsync } from "../components/hooks";
 import { BatchPanel } from "./BatchPanel";
+import { listAll } from "../api/client";
 
 type Kind = "domain" | "department" | "accounts";
 
@@ -33,7 +34,7 @@ export function BatchSettingsPage() {
   const [subdepartments, setSubdepartments] = useState(true);
   const [accountsText, setAccountsText] = useState(initial?.kind === "accounts" ? initial.value : "");
   const [tick, setTick] = useState(0);
-  const departments = useAsync(() => client.call("list_departments", { domain: domain! }), [client, domain]);
+  const departments = useAsync(() => listAll(client, "list_departments", { domain: domain! }), [client, domain]);
 
   const addresses = splitList(accountsText).map((a) => (a.includes("@") ? a : `${a}@${domain}`));
   const target: BatchTarget | null =

@@ -5,6 +5,7 @@ import type { Department } from "../bindings/Department";
 import { Confirm, Dialog, DialogButtons, Field, FormError, PageError } from "../components/forms";
 import { useAction, useAsync } from "../components/hooks";
 import { buildTree, canMove, movedPath, visibleNodes, type TreeNode } from "./departmentTree";
+import { listAll } from "../api/client";
 
 const DRAG_TYPE = "application/x-postdesk-department";
 
@@ -18,7 +19,7 @@ type Modal =
 /** The department tree of a domain: create, rename, remove, and drag (or M) to move. */
 export function DepartmentsPage() {
   const { client, domain, readOnly } = useSession();
-  const list = useAsync(() => client.call("list_departments", { domain: domain! }), [client, domain]);
+  const list = useAsync(() => listAll(client, "list_departments", { domain: domain! }), [client, domain]);
   const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
   const [focused, setFocused] = useState<string | null>(null);
   const [modal, setModal] = useState<Modal>(null);

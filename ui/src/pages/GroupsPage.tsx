@@ -4,6 +4,7 @@ import type { MailGroup } from "../bindings/MailGroup";
 import type { SendPermission } from "../bindings/SendPermission";
 import { Confirm, Dialog, DialogButtons, Field, FormError, PageError, splitList } from "../components/forms";
 import { useAction, useAsync } from "../components/hooks";
+import { listAll } from "../api/client";
 
 const PERMISSIONS: { value: SendPermission; label: string }[] = [
   { value: "same_domain", label: "Only accounts of the same domain" },
@@ -15,7 +16,7 @@ const PERMISSIONS: { value: SendPermission; label: string }[] = [
 /** Mail groups: members, who may send to them, the whitelist. */
 export function GroupsPage() {
   const { client, domain, readOnly } = useSession();
-  const list = useAsync(() => client.call("list_groups", { domain: domain! }), [client, domain]);
+  const list = useAsync(() => listAll(client, "list_groups", { domain: domain! }), [client, domain]);
   const [selected, setSelected] = useState<string | null>(null);
   const [creating, setCreating] = useState(false);
   const groups = list.data ?? [];

@@ -43,7 +43,10 @@ pub async fn run(b: &dyn Backend, cmd: &AliasCmd, json: bool) -> Result<()> {
             print_one(json, &b.create_alias(p).await?)
         }
         AliasCmd::List { domain } => {
-            let list = b.list_aliases(ListAliases { domain: domain.clone() }).await?;
+            let list = crate::output::every_page(|after, limit| {
+                b.list_aliases(ListAliases { domain: domain.clone(), after, limit: Some(limit) })
+            })
+            .await?;
             let mut t = Table::new(&["ALIAS", "TARGETS", "DESCRIPTION"]);
             for a in &list {
                 t.row(vec![a.address.clone(), a.targets.join(", "), a.description.clone()]);

@@ -40,7 +40,10 @@ pub async fn run(b: &dyn Backend, cmd: &DeptCmd, json: bool) -> Result<()> {
             print_one(json, &b.create_department(p).await?)
         }
         DeptCmd::List { domain } => {
-            let list = b.list_departments(ListDepartments { domain: domain.clone() }).await?;
+            let list = crate::output::every_page(|after, limit| {
+                b.list_departments(ListDepartments { domain: domain.clone(), after, limit: Some(limit) })
+            })
+            .await?;
             let mut t = Table::new(&["DEPARTMENT", "ACCOUNTS", "WITH SUB-DEPARTMENTS"]);
             for d in &list {
                 t.row(vec![d.path.clone(), d.accounts.to_string(), d.total_accounts.to_string()]);

@@ -86,7 +86,10 @@ pub async fn run(b: &dyn Backend, cmd: &GroupCmd, json: bool) -> Result<()> {
             print_one(json, &b.create_group(p).await?)
         }
         GroupCmd::List { domain } => {
-            let list = b.list_groups(ListGroups { domain: domain.clone() }).await?;
+            let list = crate::output::every_page(|after, limit| {
+                b.list_groups(ListGroups { domain: domain.clone(), after, limit: Some(limit) })
+            })
+            .await?;
             let mut t = Table::new(&["GROUP", "NAME", "SEND PERMISSION", "MEMBERS"]);
             for g in &list {
                 t.row(vec![

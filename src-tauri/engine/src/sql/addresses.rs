@@ -91,9 +91,12 @@ pub(crate) async fn targets(conn: &mut Conn, alias_id: i64) -> Result<Vec<String
 }
 
 /// The addresses of a domain's aliases, sorted.
-pub(crate) async fn alias_addresses(conn: &mut Conn, domain_id: i64) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar("SELECT address FROM aliases WHERE domain_id = ? ORDER BY address")
+pub(crate) async fn alias_addresses(conn: &mut Conn, domain_id: i64, after: &str, limit: u32) -> Result<Vec<String>> {
+    // Keyset paging on the (domain_id, address) order: the same cost at any depth.
+    Ok(sqlx::query_scalar("SELECT address FROM aliases WHERE domain_id = ? AND address > ? ORDER BY address LIMIT ?")
         .bind(domain_id)
+        .bind(after)
+        .bind(i64::from(limit))
         .fetch_all(conn)
         .await?)
 }
@@ -206,11 +209,16 @@ pub(crate) async fn set_allowed_senders(conn: &mut Conn, group_id: i64, senders:
 }
 
 /// The addresses of a domain's groups, sorted.
-pub(crate) async fn group_addresses(conn: &mut Conn, domain_id: i64) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar("SELECT address FROM mail_groups WHERE domain_id = ? ORDER BY address")
-        .bind(domain_id)
-        .fetch_all(conn)
-        .await?)
+pub(crate) async fn group_addresses(conn: &mut Conn, domain_id: i64, after: &str, limit: u32) -> Result<Vec<String>> {
+    // Keyset paging on the (domain_id, address) order: the same cost at any depth.
+    Ok(sqlx::query_scalar(
+        "SELECT address FROM mail_groups WHERE domain_id = ? AND address > ? ORDER BY address LIMIT ?",
+    )
+    .bind(domain_id)
+    .bind(after)
+    .bind(i64::from(limit))
+    .fetch_all(conn)
+    .await?)
 }
 
 /// Inserts a group (its address registered already); returns its id.
