@@ -382,6 +382,30 @@ pub struct SmtpOutboundStats {
     /// SMTP transactions attempted.
     #[ts(type = "number")]
     pub transactions: u64,
+    /// Connections opened for them (fewer when a connection carries several: reuse).
+    #[serde(default)]
+    #[ts(type = "number")]
+    pub connections: u64,
+}
+
+/// The outbound queue's recipients of one destination domain, by status: what is waiting
+/// (queued, deferred) and what became of the rest (delivered, bounced) while in the queue.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct OutboundDestination {
+    /// The recipient domain.
+    pub domain: String,
+    /// Not tried yet.
+    #[ts(type = "number")]
+    pub queued: u64,
+    /// Waiting for a retry after a temporary failure.
+    #[ts(type = "number")]
+    pub deferred: u64,
+    /// Accepted by the remote server.
+    #[ts(type = "number")]
+    pub delivered: u64,
+    /// Given up (5xx, expired, or by an admin).
+    #[ts(type = "number")]
+    pub bounced: u64,
 }
 
 /// What delivery into the mailboxes has done since start (mirrors
@@ -461,6 +485,10 @@ pub struct SmtpStatus {
     /// Outbound delivery (the queue's worker) since start.
     #[serde(default)]
     pub outbound: SmtpOutboundStats,
+    /// The outbound queue per destination domain (the busiest first, at most 100), read
+    /// from the queue itself, so it is there whether or not a mail server runs here.
+    #[serde(default)]
+    pub destinations: Vec<OutboundDestination>,
     /// The last refusals, newest first (the service keeps a bounded number).
     pub last_refusals: Vec<SmtpRefusal>,
 }

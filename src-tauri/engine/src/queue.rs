@@ -370,4 +370,42 @@ mod tests {
         assert!(engine.local_backend().remove_transport(remove()).await.is_err());
         assert!(engine.dkim_signing_key("example.com").await.unwrap().is_none());
     }
+
+    #[tokio::test]
+    async fn the_smtp_status_counts_recipients_per_destination_and_status() {
+        let engine = engine_with(&["ann@example.com"]).await;
+        let msg = handover("smtp:9", &[], &["x@remote.test", "y@remote.test", "w@remote.test", "z@other.test"]);
+        engine.deliver_batch(vec![msg]).await.unwrap();
+        let now = unix_now();
+        let job = engine.claim_outbound("node-a", now, 60, 10).await.unwrap().remove(0);
+        let result = |i: usize, status, next_attempt| RecipientResult {
+            id: job.recipients[i].id,
+            status,
+            reply: "reply".into(),
+            next_attempt,
+            delay_notified: false,
+        };
+        let results = vec![
+            result(0, RecipientStatus::Delivered, None),
+            result(1, RecipientStatus::Bounced, None),
+            result(2, RecipientStatus::Deferred, Some(now + 300)),
+        ];
+        engine.report_outbound("node-a", now, vec![(job.id, results)]).await.unwrap();
+        let status = engine.local_backend().get_smtp_status(GetSmtpStatus {}).await.unwrap();
+        let counts: Vec<(&str, u64, u64, u64, u64)> = status
+            .destinations
+            .iter()
+            .map(|d| (d.domain.as_str(), d.queued, d.deferred, d.delivered, d.bounced))
+            .collect();
+        assert_eq!(counts, [("remote.test", 0, 1, 1, 1), ("other.test", 1, 0, 0, 0)]);
+        // Role-checked as before: an admin without the SMTP page does not read it.
+        let caller = postdesk_contract::model::Caller {
+            name: "dora".into(),
+            role: postdesk_contract::model::Role::Admin,
+            pages: vec![Page::Accounts],
+            domains: None,
+        };
+        let denied = engine.backend_for(caller).get_smtp_status(GetSmtpStatus {}).await.unwrap_err();
+        assert_eq!(denied.code, postdesk_contract::ErrorCode::PermissionDenied);
+    }
 }

@@ -564,7 +564,9 @@ pub(crate) async fn template(b: &EngineBackend, _: SmtpRulesTemplate) -> Result<
 pub(crate) async fn status(b: &EngineBackend, _: GetSmtpStatus) -> Result<SmtpStatus> {
     require(b)?;
     let monitor = b.engine.smtp.monitor.read().unwrap_or_else(|e| e.into_inner()).clone();
-    Ok(monitor.map(|m| m.status()).unwrap_or_default())
+    let mut status = monitor.map(|m| m.status()).unwrap_or_default();
+    status.destinations = sql::queue::destinations(&mut *b.engine.read().await?, 100).await?;
+    Ok(status)
 }
 
 #[cfg(test)]

@@ -38,7 +38,7 @@ mod server;
 pub use delivery::DeliveryStats;
 pub use directory::BackendDirectory;
 pub use lookups::Lookups;
-pub use outbound::{OutboundOptions, OutboundStats};
+pub use outbound::{Clock, OutboundOptions, OutboundStats};
 pub use policy::BackendPolicy;
 /// The IMAP service crate (listener kinds, options) for the binaries.
 pub use postdesk_imap as imap;

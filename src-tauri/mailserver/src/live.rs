@@ -191,9 +191,12 @@ impl MailServiceMonitor for Monitor {
                     bounced: o.bounced,
                     dsns: o.dsns,
                     transactions: o.transactions,
+                    connections: o.connections,
                 }
             },
             last_refusals: self.service.recent_refusals().into_iter().map(refusal).collect(),
+            // The engine adds these from the queue itself.
+            destinations: Vec::new(),
         }
     }
 

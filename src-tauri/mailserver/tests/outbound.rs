@@ -367,3 +367,212 @@ async fn an_admin_bounce_gives_a_deferred_recipient_up_with_a_dsn() {
     server.shutdown(Duration::from_secs(5)).await;
     engine.close().await;
 }
+
+/// `clients/recording_smtp.py` on a free loopback port: accepts everything and records
+/// every command line with its connection number.
+struct Recorder {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Recorder {
+    fn start(extensions: &[&str]) -> Recorder {
+        Recorder::on(0, extensions)
+    }
+
+    fn on(port: u16, extensions: &[&str]) -> Recorder {
+        use std::io::BufRead;
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log.jsonl");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/recording_smtp.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg(port.to_string())
+            .arg(&log)
+            .args(extensions)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let port = line.trim().strip_prefix("port ").unwrap_or_else(|| panic!("recorder: {line}")).parse().unwrap();
+        Recorder { child, port, log, _dir: dir }
+    }
+
+    /// (connection, command line) of everything recorded.
+    fn lines(&self) -> Vec<(u64, String)> {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        text.lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter_map(|v| Some((v["conn"].as_u64()?, v["line"].as_str()?.to_string())))
+            .collect()
+    }
+
+    fn commands(&self, verb: &str) -> Vec<(u64, String)> {
+        self.lines().into_iter().filter(|(_, l)| l.to_ascii_uppercase().starts_with(verb)).collect()
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_carries_the_next_message_to_the_same_server_and_a_closed_one_is_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = organisation(dir.path()).await;
+    let recorder = Recorder::start(&["PIPELINING", "8BITMIME"]);
+    let port = recorder.port;
+    route(&engine, "remote.test", port).await;
+    route(&engine, "other.test", port).await;
+    let mut options = options(dir.path());
+    options.outbound.reuse.idle = Duration::from_secs(60);
+    let server = MailServer::start(Arc::new(engine.clone()), options).await.unwrap();
+    let port_in = submission(&server);
+    swaks(port_in, &["x@remote.test"], "reuse 1");
+    wait_for(&server, "first delivered", |s| s.delivered == 1).await;
+    // Another domain, same server: the same session, reset first.
+    swaks(port_in, &["y@other.test"], "reuse 2");
+    wait_for(&server, "second delivered", |s| s.delivered == 2).await;
+    let mails = recorder.commands("MAIL FROM");
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    assert_eq!(mails[0].0, mails[1].0, "one connection for both: {:?}", recorder.lines());
+    let rsets = recorder.commands("RSET");
+    assert_eq!(rsets.len(), 1, "RSET before the second transaction: {:?}", recorder.lines());
+    assert!(recorder.commands("QUIT").is_empty(), "the session is kept open: {:?}", recorder.lines());
+
+    // The server goes away and comes back: the kept session is dead. The next message
+    // goes over a new connection, and the dead session is no failed attempt.
+    drop(recorder);
+    let recorder = Recorder::on(port, &["PIPELINING"]);
+    swaks(port_in, &["z@remote.test"], "reuse 3");
+    let stats = wait_for(&server, "third delivered", |s| s.delivered == 3).await;
+    assert_eq!((stats.deferred, stats.bounced, stats.transactions, stats.connections), (0, 0, 3, 2), "{stats:?}");
+    assert_eq!(recorder.commands("MAIL FROM").len(), 1, "{:?}", recorder.lines());
+    server.shutdown(Duration::from_secs(5)).await;
+    // Shutdown says goodbye to the kept session.
+    assert_eq!(recorder.commands("QUIT").len(), 1, "{:?}", recorder.lines());
+    engine.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mail_from_carries_size_8bitmime_and_smtputf8_where_offered_and_needed() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = organisation(dir.path()).await;
+    let full = Recorder::start(&["PIPELINING", "SIZE 10000000", "8BITMIME", "SMTPUTF8"]);
+    let ascii_only = Recorder::start(&["PIPELINING", "SIZE 10000000", "8BITMIME"]);
+    route(&engine, "remote.test", full.port).await;
+    route(&engine, "old.test", ascii_only.port).await;
+    let server = MailServer::start(Arc::new(engine.clone()), options(dir.path())).await.unwrap();
+    let plain = b"Subject: plain\r\n\r\nascii only\r\n".to_vec();
+    let utf8 = "Subject: =?utf-8?q?gr=C3=BC=C3=9Fe?=\r\nContent-Type: text/plain; charset=utf-8\r\n\
+                Content-Transfer-Encoding: 8bit\r\n\r\nGrüße aus Köln\r\n"
+        .as_bytes()
+        .to_vec();
+    let queue = |key: &'static str, to: &str, raw: &Vec<u8>| {
+        let envelope = OutboundEnvelope { sender: ANN.into(), recipients: vec![to.into()] };
+        let (engine, raw) = (engine.clone(), raw.clone());
+        async move { engine.queue_outbound(key, envelope, raw).await }
+    };
+    queue("t:plain", "x@remote.test", &plain).await.unwrap();
+    wait_for(&server, "plain delivered", |s| s.delivered == 1).await;
+    queue("t:8bit", "x@remote.test", &utf8).await.unwrap();
+    wait_for(&server, "8bit delivered", |s| s.delivered == 2).await;
+    queue("t:utf8", "jörg@remote.test", &utf8).await.unwrap();
+    wait_for(&server, "utf-8 address delivered", |s| s.delivered == 3).await;
+    let mails: Vec<String> = full.commands("MAIL FROM").into_iter().map(|(_, l)| l).collect();
+    assert_eq!(
+        mails,
+        [
+            format!("MAIL FROM:<{ANN}> SIZE={}", plain.len()),
+            format!("MAIL FROM:<{ANN}> SIZE={} BODY=8BITMIME", utf8.len()),
+            format!("MAIL FROM:<{ANN}> SIZE={} BODY=8BITMIME SMTPUTF8", utf8.len()),
+        ]
+    );
+    assert!(full.commands("RCPT TO").iter().any(|(_, l)| l == "RCPT TO:<jörg@remote.test>"), "{:?}", full.lines());
+    // A server without SMTPUTF8 never sees the UTF-8 address: a bounce (RFC 6531 §3.4).
+    queue("t:old", "jörg@old.test", &utf8).await.unwrap();
+    wait_for(&server, "bounced", |s| s.bounced == 1).await;
+    assert!(ascii_only.commands("MAIL FROM").is_empty(), "{:?}", ascii_only.lines());
+    let dsn = inbox(&engine, ANN).await.remove(0);
+    assert!(dsn.contains("5.6.7") && dsn.contains("SMTPUTF8"), "{dsn}");
+    server.shutdown(Duration::from_secs(5)).await;
+    engine.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_starttls_is_followed_by_plain_text_in_opportunistic_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = organisation(dir.path()).await;
+    // Offers STARTTLS, says 220 to it, then answers the handshake with plain text.
+    let broken = Recorder::start(&["PIPELINING", "STARTTLS"]);
+    route(&engine, "remote.test", broken.port).await;
+    let server = MailServer::start(Arc::new(engine.clone()), options(dir.path())).await.unwrap();
+    swaks(submission(&server), &["x@remote.test"], "no tls");
+    let stats = wait_for(&server, "delivered in plain text", |s| s.delivered == 1).await;
+    assert_eq!((stats.deferred, stats.connections), (0, 2), "{stats:?}");
+    let starttls = broken.commands("STARTTLS");
+    let mails = broken.commands("MAIL FROM");
+    assert_eq!(starttls.len(), 1, "{:?}", broken.lines());
+    assert_eq!(mails.len(), 1, "{:?}", broken.lines());
+    assert_ne!(starttls[0].0, mails[0].0, "the message went over a second, plain connection");
+    server.shutdown(Duration::from_secs(5)).await;
+    engine.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recipient_still_deferred_after_five_days_is_given_up_with_a_dsn() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = organisation(dir.path()).await;
+    let soft = Sink::start(&["-r", "RCPT"]);
+    route(&engine, "remote.test", soft.port).await;
+    // The worker's clock: the real one, plus what the test adds.
+    let ahead = Arc::new(std::sync::atomic::AtomicI64::new(0));
+    let mut options = options(dir.path());
+    let offset = ahead.clone();
+    options.outbound.clock = postdesk_mailserver::Clock::new(move || {
+        time::OffsetDateTime::now_utc().unix_timestamp() + offset.load(std::sync::atomic::Ordering::Relaxed)
+    });
+    options.outbound.retry = postdesk_contract::outbound::RetryPolicy::default();
+    let server = MailServer::start(Arc::new(engine.clone()), options).await.unwrap();
+    swaks(submission(&server), &["x@remote.test"], "five days");
+    wait_for(&server, "deferred", |s| s.deferred == 1).await;
+    assert!(inbox(&engine, ANN).await.is_empty());
+    // Five days and an hour later the next attempt fails too: given up, and a DSN.
+    ahead.store(5 * 24 * 3600 + 3600, std::sync::atomic::Ordering::Relaxed);
+    let stats = wait_for(&server, "given up", |s| s.bounced == 1 && s.dsns == 1).await;
+    assert_eq!(stats.deferred, 1, "{stats:?}");
+    let dsn = inbox(&engine, ANN).await.remove(0);
+    assert!(dsn.contains("Action: failed") && dsn.contains("given up after 5 days"), "{dsn}");
+    let queued = engine.local_backend().list_outbound_queue(ListOutboundQueue::default()).await.unwrap();
+    assert_eq!(queued[0].recipients[0].status, postdesk_contract::outbound::RecipientStatus::Bounced);
+    server.shutdown(Duration::from_secs(5)).await;
+    engine.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bounce_for_a_sender_elsewhere_is_queued_and_sent_from_the_null_sender() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = organisation(dir.path()).await;
+    let refusing = Sink::start(&["-f", "RCPT"]);
+    let senders_mx = Recorder::start(&["PIPELINING", "8BITMIME"]);
+    route(&engine, "remote.test", refusing.port).await;
+    route(&engine, "elsewhere.test", senders_mx.port).await;
+    let server = MailServer::start(Arc::new(engine.clone()), options(dir.path())).await.unwrap();
+    // Mail from someone elsewhere (e.g. relayed for an alias) that the remote refuses.
+    let envelope = OutboundEnvelope { sender: "pat@elsewhere.test".into(), recipients: vec!["x@remote.test".into()] };
+    engine.queue_outbound("t:relayed", envelope, b"Subject: relayed\r\n\r\nhello\r\n".to_vec()).await.unwrap();
+    let stats = wait_for(&server, "bounced, and the DSN delivered", |s| s.bounced == 1 && s.delivered == 1).await;
+    assert_eq!(stats.dsns, 1, "{stats:?}");
+    let lines: Vec<String> = senders_mx.lines().into_iter().map(|(_, l)| l).collect();
+    assert!(lines.iter().any(|l| l == "MAIL FROM:<>" || l.starts_with("MAIL FROM:<> ")), "{lines:?}");
+    assert!(lines.iter().any(|l| l == "RCPT TO:<pat@elsewhere.test>"), "{lines:?}");
+    assert!(inbox(&engine, ANN).await.is_empty());
+    server.shutdown(Duration::from_secs(5)).await;
+    engine.close().await;
+}

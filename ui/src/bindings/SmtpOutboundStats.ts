@@ -24,4 +24,8 @@ dsns: number,
 /**
  * SMTP transactions attempted.
  */
-transactions: number, };
+transactions: number, 
+/**
+ * Connections opened for them (fewer when a connection carries several: reuse).
+ */
+connections: number, };

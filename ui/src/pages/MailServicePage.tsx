@@ -109,6 +109,34 @@ function StatusView({ status, rules, stale }: { status: SmtpStatus; rules: SmtpR
           value={`${status.outbound.delivered} / ${status.outbound.deferred} / ${status.outbound.bounced}`}
         />
       </div>
+      <h4>Outbound by destination</h4>
+      <p className="muted small">Recipients in the outbound queue per destination domain (the busiest 100), whether or not the mail server runs here.</p>
+      {status.destinations.length === 0 ? (
+        <p className="empty">Nothing queued for other domains yet.</p>
+      ) : (
+        <table className="table" aria-label="Outbound by destination">
+          <thead>
+            <tr>
+              <th scope="col">Destination</th>
+              <th scope="col">Queued</th>
+              <th scope="col">Deferred</th>
+              <th scope="col">Delivered</th>
+              <th scope="col">Bounced</th>
+            </tr>
+          </thead>
+          <tbody>
+            {status.destinations.map((d) => (
+              <tr key={d.domain} data-domain={d.domain}>
+                <th scope="row">{d.domain}</th>
+                <td>{d.queued}</td>
+                <td>{d.deferred}</td>
+                <td>{d.delivered}</td>
+                <td>{d.bounced}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
       <h4>Refusals by rule</h4>
       {counts.length === 0 ? (
         <p className="empty">No refusals yet.</p>

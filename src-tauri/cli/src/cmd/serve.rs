@@ -74,10 +74,18 @@ pub struct ServeArgs {
     /// Outbound transactions to one recipient domain at once, at most.
     #[arg(long, default_value_t = 4, value_name = "N")]
     outbound_per_destination: usize,
+    /// The port MTA-STS policies are fetched from on `mta-sts.<domain>` (443; another for
+    /// test setups that serve policies elsewhere on loopback).
+    #[arg(long, default_value_t = 443, value_name = "PORT")]
+    outbound_mta_sts_port: u16,
+    /// CA certificates (PEM) trusted besides the Mozilla roots where MTA-STS asks for
+    /// verified TLS: the policy fetch and the MX hosts' certificates (a private CA, a test CA).
+    #[arg(long, value_name = "PEM")]
+    outbound_ca_file: Option<PathBuf>,
 }
 
 /// The mail server's options from the command line.
-fn mail_options(dir: &Path, args: &ServeArgs, dns_resolver: Option<SocketAddr>) -> MailServerOptions {
+fn mail_options(dir: &Path, args: &ServeArgs, dns_resolver: Option<SocketAddr>) -> Result<MailServerOptions> {
     let mut options = MailServerOptions::defaults(dir);
     options.hostname = args.smtp_hostname.clone();
     options.listeners = vec![
@@ -112,7 +120,12 @@ fn mail_options(dir: &Path, args: &ServeArgs, dns_resolver: Option<SocketAddr>) 
     options.dns_server = dns_resolver;
     options.outbound.mx_port = args.outbound_mx_port;
     options.outbound.per_destination = args.outbound_per_destination.max(1);
-    options
+    options.outbound.mta_sts.https_port = args.outbound_mta_sts_port;
+    if let Some(path) = &args.outbound_ca_file {
+        options.outbound.mta_sts.extra_roots = postdesk_mailserver::outbound::mta_sts::read_roots(path)
+            .map_err(|e| Error::validation(e).with_field("outbound_ca_file"))?;
+    }
+    Ok(options)
 }
 
 /// The web UI folder: as given, or the repository's `ui/dist` when it has been built.
@@ -173,7 +186,7 @@ pub async fn run(dir: &Path, args: &ServeArgs, dns_resolver: Option<SocketAddr>)
     let mail = if args.no_smtp {
         None
     } else {
-        let options = mail_options(dir, args, dns_resolver);
+        let options = mail_options(dir, args, dns_resolver)?;
         let started = MailServer::start(std::sync::Arc::new(engine.clone()), options)
             .await
             .map_err(|e| Error::unavailable(format!("{e} (use --no-smtp to run without the mail services)")))?;

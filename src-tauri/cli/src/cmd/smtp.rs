@@ -214,9 +214,17 @@ async fn status(b: &dyn Backend, json: bool) -> Result<()> {
     );
     let o = &s.outbound;
     println!(
-        "outbound: {} delivered, {} deferred, {} bounced (recipients); {} DSNs, {} transactions",
-        o.delivered, o.deferred, o.bounced, o.dsns, o.transactions
+        "outbound: {} delivered, {} deferred, {} bounced (recipients); {} DSNs, {} transactions over {} connections",
+        o.delivered, o.deferred, o.bounced, o.dsns, o.transactions, o.connections
     );
+    if !s.destinations.is_empty() {
+        let mut t = Table::new(&["DESTINATION", "QUEUED", "DEFERRED", "DELIVERED", "BOUNCED"]);
+        for d in &s.destinations {
+            let n = |v: u64| v.to_string();
+            t.row(vec![d.domain.clone(), n(d.queued), n(d.deferred), n(d.delivered), n(d.bounced)]);
+        }
+        t.print();
+    }
     if !c.refused.is_empty() || !c.discarded.is_empty() {
         let mut t = Table::new(&["RULE", "REFUSED", "DISCARDED"]);
         let mut names: Vec<&String> = c.refused.keys().chain(c.discarded.keys()).collect();

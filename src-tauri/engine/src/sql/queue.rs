@@ -5,6 +5,7 @@
 use super::Conn;
 use crate::Result;
 use postdesk_contract::outbound::{OutboundEnvelope, OutboundRecipient, OutboundTransport, RecipientResult};
+use postdesk_contract::smtp::OutboundDestination;
 
 /// Queues the outbound part of a message in the caller's write transaction (the blob is
 /// written). A key queued before adds nothing.
@@ -266,4 +267,27 @@ pub(crate) async fn delete(conn: &mut Conn, id: i64) -> Result<Option<String>> {
         .bind(id)
         .fetch_optional(conn)
         .await?)
+}
+
+/// Recipients per destination domain and status, the busiest `limit` domains first.
+pub(crate) async fn destinations(conn: &mut Conn, limit: i64) -> Result<Vec<OutboundDestination>> {
+    let rows: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT domain, sum(status = 'queued'), sum(status = 'deferred'), sum(status = 'delivered'),
+                sum(status = 'bounced')
+         FROM outbound_recipients GROUP BY domain ORDER BY count(*) DESC, domain LIMIT ?",
+    )
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    let n = |v: i64| v.max(0) as u64;
+    Ok(rows
+        .into_iter()
+        .map(|(domain, queued, deferred, delivered, bounced)| OutboundDestination {
+            domain,
+            queued: n(queued),
+            deferred: n(deferred),
+            delivered: n(delivered),
+            bounced: n(bounced),
+        })
+        .collect())
 }

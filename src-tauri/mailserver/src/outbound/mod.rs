@@ -19,6 +19,8 @@
 pub mod client;
 pub mod dkim;
 pub mod dsn;
+pub mod mta_sts;
+pub mod pool;
 pub mod route;
 
 use std::collections::{BTreeMap, HashMap};
@@ -36,8 +38,32 @@ use serde::Serialize;
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 
-use client::{Outcome, SessionError, Timeouts, Transaction};
+use client::{Outcome, Session, SessionError, Stale, Timeouts, TlsMode, Transaction};
+use mta_sts::{Sts, StsOptions};
+use pool::{Key, Pool, Reuse};
+use postdesk_dns::mta_sts::StsMode;
 use route::Route;
+
+/// What time it is (UNIX seconds) for the worker: the system clock, or a test's.
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> i64 + Send + Sync>);
+
+impl Clock {
+    /// The system clock.
+    pub fn system() -> Clock {
+        Clock(Arc::new(unix_now))
+    }
+
+    /// A clock that reads `f` (tests move time forward with it, e.g. past the give-up time).
+    pub fn new(f: impl Fn() -> i64 + Send + Sync + 'static) -> Clock {
+        Clock(Arc::new(f))
+    }
+
+    /// Now, UNIX seconds.
+    pub fn now(&self) -> i64 {
+        (self.0)()
+    }
+}
 
 /// How outbound delivery behaves.
 #[derive(Clone)]
@@ -58,6 +84,12 @@ pub struct OutboundOptions {
     pub poll: Duration,
     /// This node's name in leases (a restarted node releases its previous leases).
     pub node: String,
+    /// Connection reuse: how many transactions a session carries, how long it idles.
+    pub reuse: Reuse,
+    /// The worker's clock (retry times, give-up, delay notices, leases).
+    pub clock: Clock,
+    /// MTA-STS: whether it applies, where policies are fetched, the trusted roots.
+    pub mta_sts: StsOptions,
 }
 
 impl std::fmt::Debug for OutboundOptions {
@@ -69,6 +101,8 @@ impl std::fmt::Debug for OutboundOptions {
             .field("concurrency", &self.concurrency)
             .field("lease_secs", &self.lease_secs)
             .field("node", &self.node)
+            .field("reuse", &self.reuse)
+            .field("mta_sts", &self.mta_sts)
             .finish_non_exhaustive()
     }
 }
@@ -89,6 +123,9 @@ impl Default for OutboundOptions {
             lease_secs: 600,
             poll: Duration::from_secs(15),
             node,
+            reuse: Reuse::default(),
+            clock: Clock::system(),
+            mta_sts: StsOptions::default(),
         }
     }
 }
@@ -106,6 +143,8 @@ pub struct OutboundStats {
     pub dsns: u64,
     /// Transactions attempted.
     pub transactions: u64,
+    /// Connections opened (fewer than transactions when sessions are reused).
+    pub connections: u64,
 }
 
 #[derive(Debug, Default)]
@@ -115,6 +154,7 @@ pub(crate) struct Stats {
     bounced: AtomicU64,
     dsns: AtomicU64,
     transactions: AtomicU64,
+    connections: AtomicU64,
 }
 
 impl Stats {
@@ -125,6 +165,7 @@ impl Stats {
             bounced: self.bounced.load(Ordering::Relaxed),
             dsns: self.dsns.load(Ordering::Relaxed),
             transactions: self.transactions.load(Ordering::Relaxed),
+            connections: self.connections.load(Ordering::Relaxed),
         }
     }
 }
@@ -148,6 +189,8 @@ struct Worker {
     owner: String,
     stats: Arc<Stats>,
     destinations: Mutex<HashMap<String, Arc<Semaphore>>>,
+    pool: Pool,
+    sts: Sts,
 }
 
 fn unix_now() -> i64 {
@@ -176,9 +219,18 @@ pub(crate) async fn run(
     let (reports, queue) = tokio::sync::mpsc::unbounded_channel();
     let reporter = tokio::spawn(report(backend.clone(), owner.clone(), stats.clone(), queue));
     let destinations = Mutex::new(HashMap::new());
-    let worker = Arc::new(Worker { reports, backend, dns, options, hostname, owner, stats, destinations });
+    let mut reuse = options.reuse;
+    reuse.idle_per_server = reuse.idle_per_server.min(options.per_destination.max(1));
+    let pool = Pool::new(reuse);
+    let sts = Sts::new(options.mta_sts.clone());
+    let worker = Arc::new(Worker { reports, backend, dns, options, hostname, owner, stats, destinations, pool, sts });
+    let sweeper = tokio::spawn(sweep(worker.clone(), stop.clone()));
     let finished = Arc::new(Notify::new());
     let mut tasks = tokio::task::JoinSet::new();
+    let slots_total = worker.options.concurrency.max(1);
+    // Claims come in batches: each is a write transaction (an fsync) that would otherwise
+    // be paid for every message that finishes.
+    let batch = (slots_total / 4).max(1);
     loop {
         if stop.is_cancelled() {
             break;
@@ -186,8 +238,9 @@ pub(crate) async fn run(
         while tasks.try_join_next().is_some() {}
         let free = slots.available_permits();
         let mut claimed = 0;
-        if free > 0 {
-            match worker.backend.claim_outbound(&worker.owner, unix_now(), worker.options.lease_secs, free).await {
+        if free >= batch || (free > 0 && tasks.is_empty()) {
+            let now = worker.options.clock.now();
+            match worker.backend.claim_outbound(&worker.owner, now, worker.options.lease_secs, free).await {
                 Ok(jobs) => {
                     claimed = jobs.len();
                     for job in jobs {
@@ -203,7 +256,7 @@ pub(crate) async fn run(
                 Err(e) => tracing::warn!("cannot read the outbound queue: {}", e.message),
             }
         }
-        if free > 0 && claimed == free {
+        if claimed > 0 && claimed == free {
             continue;
         }
         tokio::select! {
@@ -217,8 +270,26 @@ pub(crate) async fn run(
     let _ = tokio::time::timeout(Duration::from_secs(5), async { while tasks.join_next().await.is_some() {} }).await;
     tasks.abort_all();
     while tasks.join_next().await.is_some() {}
+    let _ = sweeper.await;
+    let closing = worker.pool.expired(true);
+    let _ =
+        tokio::time::timeout(Duration::from_secs(5), futures::future::join_all(closing.into_iter().map(Session::quit)))
+            .await;
     drop(worker); // the tasks are gone: the reports channel closes once the reporter drains it
     let _ = tokio::time::timeout(Duration::from_secs(5), reporter).await;
+}
+
+/// Closes idle sessions past their idle time, every second until `stop`.
+async fn sweep(worker: Arc<Worker>, stop: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = stop.cancelled() => return,
+        }
+        for session in worker.pool.expired(false) {
+            tokio::spawn(session.quit());
+        }
+    }
 }
 
 /// Records outcomes in batches: every report waiting is committed in one transaction
@@ -237,7 +308,7 @@ async fn report(
                 Err(_) => break,
             }
         }
-        let now = batch.iter().map(|r| r.now).max().unwrap_or_else(unix_now);
+        let now = batch.iter().map(|r| r.now).max().unwrap_or_default();
         let reports: Vec<(i64, Vec<RecipientResult>)> = batch.into_iter().map(|r| (r.id, r.results)).collect();
         let mut tried = 0;
         loop {
@@ -291,7 +362,7 @@ impl Worker {
             Ok(t) => t,
             Err(e) => {
                 tracing::warn!(id = job.id, "cannot read the transport table: {}", e.message);
-                let _ = self.reports.send(Report { id: job.id, now: unix_now(), results: Vec::new() });
+                let _ = self.reports.send(Report { id: job.id, now: self.options.clock.now(), results: Vec::new() });
                 return;
             }
         };
@@ -358,7 +429,7 @@ impl Worker {
         let Some(dns) = self.dns.as_deref() else {
             return every(Outcome::Temporary("451 4.4.3 no DNS resolver".into()));
         };
-        let hosts = match route::route(dns, transports, domain, self.options.mx_port).await {
+        let mut hosts = match route::route(dns, transports, domain, self.options.mx_port).await {
             Route::NullMx => {
                 return every(Outcome::Permanent(format!("556 5.1.10 {domain} accepts no mail (null MX, RFC 7505)")));
             }
@@ -368,7 +439,50 @@ impl Worker {
             Route::Unavailable(e) => return every(Outcome::Temporary(format!("451 4.4.3 DNS lookup failed: {e}"))),
             Route::Hosts(hosts) => hosts,
         };
+        let mut mode = TlsMode::Opportunistic;
+        // MTA-STS applies to MX delivery, not to a fixed route an admin chose.
+        let fixed = transports.iter().any(|t| t.domain == domain || t.domain == "*");
+        let policy = if fixed { None } else { self.sts.policy(dns, domain, self.options.clock.now()).await };
+        if let Some(applied) = &policy {
+            let (named, unnamed): (Vec<_>, Vec<_>) = hosts.into_iter().partition(|(h, _)| applied.policy.matches(h));
+            let other: Vec<String> = unnamed.iter().map(|(h, _)| h.clone()).collect();
+            if applied.policy.mode == StsMode::Enforce {
+                if named.is_empty() {
+                    return every(Outcome::Temporary(format!(
+                        "451 4.7.5 the MTA-STS policy of {domain} (id {}, enforce) names none of its MX hosts ({})",
+                        applied.id,
+                        other.join(", ")
+                    )));
+                }
+                if !other.is_empty() {
+                    tracing::warn!(%domain, hosts = ?other, "MTA-STS: MX hosts the policy does not name are skipped");
+                }
+                hosts = named;
+                mode = TlsMode::Verified(self.sts.verified());
+            } else {
+                if !other.is_empty() {
+                    tracing::warn!(%domain, hosts = ?other, "MTA-STS (testing): MX hosts the policy does not name");
+                }
+                hosts = named.into_iter().chain(unnamed).collect();
+            }
+        }
+        // A session kept open after an earlier transaction to one of these servers goes
+        // first (in route order); one closed meanwhile is no failure: the next, or a new one.
+        for (host, port) in &hosts {
+            let key = Key::new(host, *port, &mode);
+            while let Some(mut session) = self.pool.take(&key) {
+                match session.send(t, self.options.timeouts).await {
+                    Ok(outcomes) => {
+                        self.stats.transactions.fetch_add(1, Ordering::Relaxed);
+                        self.keep(key, session);
+                        return (outcomes, Some(host.clone()));
+                    }
+                    Err(Stale(e)) => tracing::debug!(%host, "a kept session was closed, another is used: {e}"),
+                }
+            }
+        }
         let mut last = String::from("no address");
+        let mut tls_refused = false;
         for (host, port) in hosts {
             let addrs = match route::addresses(dns, &host, port).await {
                 Ok(a) => a,
@@ -378,26 +492,65 @@ impl Worker {
                 }
             };
             for addr in addrs {
-                self.stats.transactions.fetch_add(1, Ordering::Relaxed);
-                let mut result = client::deliver(addr, &host, t, self.options.timeouts, true).await;
-                if let Err(SessionError::Tls(e)) = &result {
-                    // Opportunistic TLS: a failed handshake falls back to plain text (RFC 7435).
-                    tracing::info!(%host, %addr, "STARTTLS failed, sending without TLS: {e}");
-                    result = client::deliver(addr, &host, t, self.options.timeouts, false).await;
-                }
-                match result {
-                    Ok(outcomes) => return (outcomes, Some(host)),
-                    Err(e) => last = format!("{host}[{addr}]: {e}"),
+                match self.open(addr, &host, t.helo, &mode).await {
+                    Ok(mut session) => {
+                        self.stats.transactions.fetch_add(1, Ordering::Relaxed);
+                        match session.send(t, self.options.timeouts).await {
+                            Ok(outcomes) => {
+                                self.keep(Key::new(&host, port, &mode), session);
+                                return (outcomes, Some(host));
+                            }
+                            // A new session is never stale; read as a lost connection.
+                            Err(Stale(e)) => last = format!("{host}[{addr}]: {e}"),
+                        }
+                    }
+                    Err(e) => {
+                        tls_refused |= matches!(e, SessionError::TlsRequired(_));
+                        last = format!("{host}[{addr}]: {e}");
+                    }
                 }
             }
         }
+        if let (true, Some(applied)) = (tls_refused, &policy) {
+            return every(Outcome::Temporary(format!(
+                "451 4.7.5 the MTA-STS policy of {domain} (id {}, enforce) requires verified TLS, which no MX host gave ({last})",
+                applied.id
+            )));
+        }
         every(Outcome::Temporary(format!("451 4.4.1 no mail server of {domain} answered ({last})")))
+    }
+
+    /// A new session with `addr`; under opportunistic TLS, a failed handshake is followed
+    /// by a session in plain text (RFC 7435).
+    async fn open(
+        &self,
+        addr: std::net::SocketAddr,
+        host: &str,
+        helo: &str,
+        mode: &TlsMode,
+    ) -> Result<Session, SessionError> {
+        self.stats.connections.fetch_add(1, Ordering::Relaxed);
+        match client::open(addr, host, helo, self.options.timeouts, mode).await {
+            Err(SessionError::Tls(e)) if matches!(mode, TlsMode::Opportunistic) => {
+                tracing::info!(%host, %addr, "STARTTLS failed, sending without TLS: {e}");
+                self.stats.connections.fetch_add(1, Ordering::Relaxed);
+                client::open(addr, host, helo, self.options.timeouts, &TlsMode::Plain).await
+            }
+            other => other,
+        }
+    }
+
+    /// Keeps a session for the next transaction to its server, or closes it.
+    fn keep(&self, key: Key, session: Session) {
+        if let Some(done) = self.pool.put(key, session) {
+            tokio::spawn(done.quit());
+        }
     }
 
     /// Records every outcome, sending the DSNs first (so a crash between the two sends a
     /// DSN again under the same key, which stores nothing twice, rather than none).
     async fn record(&self, job: &OutboundJob, outcomes: Vec<(OutboundRecipient, Outcome, Option<String>)>) {
-        let now = unix_now();
+        let now = self.options.clock.now();
         let policy = &self.options.retry;
         let mut results = Vec::new();
         let mut bounced = Vec::new();
