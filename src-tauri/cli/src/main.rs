@@ -48,7 +48,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the server: the admin API (and UI) and the SMTP service on the local data folder.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Mail domains and their plan limits.
     #[command(subcommand)]
     Domain(domain::DomainCmd),

@@ -84,17 +84,19 @@ async fn receiver(dir: &Path, domain: &str, user: &str, addr: SocketAddr, dns: S
 
 fn sink(addr: SocketAddr, dumps: &Path) -> Killed {
     std::fs::set_permissions(dumps, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
-    let child = Command::new("smtp-sink")
-        .args(["-u", "nobody", "-d"])
-        .arg(dumps.join("m%s."))
-        .arg(addr.to_string())
-        .arg("64")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("smtp-sink (Debian package postfix) must be installed");
+    let child = Killed(
+        Command::new("smtp-sink")
+            .args(["-u", "nobody", "-d"])
+            .arg(dumps.join("m%s."))
+            .arg(addr.to_string())
+            .arg("64")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("smtp-sink (Debian package postfix) must be installed"),
+    );
     for _ in 0..100 {
         if std::net::TcpStream::connect(addr).is_ok() {
-            return Killed(child);
+            return child;
         }
         std::thread::sleep(Duration::from_millis(50));
     }

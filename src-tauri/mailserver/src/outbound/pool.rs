@@ -66,15 +66,9 @@ impl Pool {
     pub(crate) fn take(&self, key: &Key) -> Option<Session> {
         let mut map = self.lock();
         let list = map.get_mut(key)?;
-        while let Some(idle) = list.pop() {
-            if idle.since.elapsed() < self.reuse.idle {
-                return Some(idle.session);
-            }
-            // Older ones are older still: the sweeper closes them.
-            list.push(idle);
-            break;
-        }
-        None
+        // The newest is last; when it idled too long, so did the others: the sweeper
+        // closes them.
+        if list.last()?.since.elapsed() < self.reuse.idle { list.pop().map(|idle| idle.session) } else { None }
     }
 
     /// Keeps `session` for the next transaction, or gives it back when it may not carry
