@@ -9,6 +9,8 @@
 //!
 //! Every MX host listens on the same port (the sender's MX port) on its own loopback
 //! address: 127.0.0.1 the verified server, 127.0.0.2 the sink, 127.0.0.3 the self-signed one.
+//! The same set-up shows the backup MX taking over from a primary that refuses the
+//! connection or greets with 421.
 
 use std::io::BufRead;
 use std::net::SocketAddr;
@@ -274,4 +276,68 @@ async fn an_enforced_policy_allows_only_named_mx_hosts_with_verified_tls() {
     engine.close().await;
     good.close().await;
     selfsigned.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_backup_mx_takes_the_mail_when_the_primary_refuses_the_connection_or_greets_with_421() {
+    // backup.test's backup MX (preference 20) is smtp-sink on 127.0.0.2; its primary (10)
+    // on 127.0.0.1 refuses connections. busy.test's primary answers 421 at once.
+    let dumps = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.2:0").unwrap().local_addr().unwrap().port();
+    let _sink = sink(SocketAddr::from(([127, 0, 0, 2], port)), dumps.path());
+    let work = tempfile::tempdir().unwrap();
+    let mut zones = Vec::new();
+    for (domain, primary) in [("backup.test", "127.0.0.1"), ("busy.test", "127.0.0.3")] {
+        let file = work.path().join(format!("{domain}.zone"));
+        std::fs::write(
+            &file,
+            format!(
+                "$ORIGIN {domain}.\n$TTL 60\n@ SOA ns admin 1 60 60 600 60\n@ NS ns\nns A 127.0.0.1\n\
+                 @ MX 10 primary\n@ MX 20 backup\nprimary A {primary}\nbackup A 127.0.0.2\n"
+            ),
+        )
+        .unwrap();
+        zones.push((format!("{domain}."), file));
+    }
+    let zone_refs: Vec<(&str, &Path)> = zones.iter().map(|(z, f)| (z.as_str(), f.as_path())).collect();
+    let knot = knot::Knot::start(&zone_refs);
+    let busy = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 3], port))).await.unwrap();
+    let greeted = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let count = greeted.clone();
+    let busy = tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        while let Ok((mut s, _)) = busy.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let _ = s.write_all(b"421 4.3.2 too busy\r\n").await;
+        }
+    });
+
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).await.unwrap();
+    let mut options = MailServerOptions::defaults(dir.path());
+    options.hostname = Some("mail.example.com".into());
+    options.listeners = Vec::new();
+    options.imap = Vec::new();
+    options.pop3 = Vec::new();
+    options.dns_server = Some(knot.addr);
+    options.outbound.mx_port = port;
+    options.outbound.poll = Duration::from_millis(200);
+    options.outbound.timeouts.connect = Duration::from_secs(2);
+    let server = MailServer::start(Arc::new(engine.clone()), options).await.unwrap();
+    for (i, rcpt) in ["x@backup.test", "y@busy.test"].iter().enumerate() {
+        let envelope = postdesk_contract::outbound::OutboundEnvelope {
+            sender: "ann@example.com".into(),
+            recipients: vec![rcpt.to_string()],
+        };
+        let raw = format!("Subject: backup {i}\r\n\r\nhello\r\n").into_bytes();
+        engine.queue_outbound(&format!("t:{i}"), envelope, raw).await.unwrap();
+    }
+    let stats = wait_for(&server, "both delivered", |s| s.delivered == 2).await;
+    assert_eq!(stats.deferred, 0, "{stats:?}");
+    let dumps = dumped(dumps.path());
+    assert_eq!(dumps.len(), 2, "both at the backup: {dumps:?}");
+    assert!(greeted.load(std::sync::atomic::Ordering::Relaxed) >= 1, "busy.test's primary was tried first");
+    server.shutdown(Duration::from_secs(5)).await;
+    busy.abort();
+    engine.close().await;
 }
