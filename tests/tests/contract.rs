@@ -902,6 +902,21 @@ fn role_table<'a>(b: &'a dyn Backend, import: &str, owner_token: &str) -> Vec<Ro
         forbidden(b, ListTransports {}),
         forbidden(b, SetTransport { domain: "b.example".into(), host: "127.0.0.1".into(), port: 25 }),
         forbidden(b, RemoveTransport { domain: "b.example".into() }),
+        // ---- Smarthost relays: server-wide, even a sender domain's
+        forbidden(b, ListRelays {}),
+        forbidden(
+            b,
+            SetRelay {
+                sender_domain: Some("b.example".into()),
+                host: "127.0.0.1".into(),
+                port: 587,
+                auth: Some(postdesk_contract::relay::RelayAuth::Plain),
+                username: Some("u".into()),
+                secret: Some(RelaySecret("x".into())),
+                ..Default::default()
+            },
+        ),
+        forbidden(b, RemoveRelay { sender_domain: Some("b.example".into()) }),
     ]
 }
 

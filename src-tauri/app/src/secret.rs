@@ -8,33 +8,11 @@
 //! * a missing entry is `Ok(None)`, not an error; every other keyring failure is
 //!   `Unavailable` with the store's message (which never contains the secret).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use postdesk_contract::{Error, Result};
 
-/// A value that must never be printed: `Debug` and `Display` show `***`.
-#[derive(Clone, PartialEq, Eq, Default)]
-pub struct Sensitive<T>(pub T);
-
-impl<T> Sensitive<T> {
-    /// The secret itself, for the one place that needs it (a request header, the store).
-    pub fn expose(&self) -> &T {
-        &self.0
-    }
-}
-
-impl<T> std::fmt::Debug for Sensitive<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Sensitive(***)")
-    }
-}
-
-impl<T> std::fmt::Display for Sensitive<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("***")
-    }
-}
+/// The secret-store seam and its wrapper live in the contract (the engine keeps relay
+/// secrets through it too); this module adds the OS keyring.
+pub use postdesk_contract::secret::{MemoryStore, SecretStore, Sensitive};
 
 /// Which set of secrets a store reads and writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,18 +36,6 @@ impl Namespace {
             Namespace::Test(name) => format!("{SERVICE_PREFIX}.{name}"),
         }
     }
-}
-
-/// Where tokens are kept, one per account (a backend id).
-///
-/// Calls may block (D-Bus on Linux): call them from a blocking thread.
-pub trait SecretStore: Send + Sync + std::fmt::Debug {
-    /// The secret of `account`, `None` when there is none.
-    fn get(&self, account: &str) -> Result<Option<Sensitive<String>>>;
-    /// Stores (or replaces) the secret of `account`.
-    fn set(&self, account: &str, secret: &Sensitive<String>) -> Result<()>;
-    /// Forgets the secret of `account`; no entry is not an error.
-    fn delete(&self, account: &str) -> Result<()>;
 }
 
 /// The OS credential store: Secret Service on Linux, Keychain on macOS, Credential
@@ -120,44 +86,9 @@ impl SecretStore for Keyring {
     }
 }
 
-/// A store in memory, for unit tests (the real keyring has its own marked test).
-#[derive(Debug, Default)]
-pub struct MemoryStore {
-    secrets: Mutex<HashMap<String, Sensitive<String>>>,
-}
-
-impl MemoryStore {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Sensitive<String>>> {
-        self.secrets.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-impl SecretStore for MemoryStore {
-    fn get(&self, account: &str) -> Result<Option<Sensitive<String>>> {
-        Ok(self.lock().get(account).cloned())
-    }
-    fn set(&self, account: &str, secret: &Sensitive<String>) -> Result<()> {
-        self.lock().insert(account.to_string(), secret.clone());
-        Ok(())
-    }
-    fn delete(&self, account: &str) -> Result<()> {
-        self.lock().remove(account);
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sensitive_never_prints_its_value() {
-        let s = Sensitive("pd_supersecret".to_string());
-        assert_eq!(format!("{s:?}"), "Sensitive(***)");
-        assert_eq!(format!("{s}"), "***");
-        assert_eq!(format!("{:?}", Some(&s)), "Some(Sensitive(***))");
-        assert_eq!(s.expose(), "pd_supersecret");
-    }
 
     #[test]
     fn namespaces_never_share_a_service() {

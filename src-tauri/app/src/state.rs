@@ -44,7 +44,8 @@ impl AppState {
         ui_dir: Option<PathBuf>,
         smtp: &SmtpOverrides,
     ) -> Result<AppState> {
-        let engine = Engine::open(data_dir).await?;
+        // Relay secrets go to the OS keyring too, not to files of the data folder.
+        let engine = Engine::open(data_dir).await?.with_secret_store(secrets.clone());
         if let Some(first) = engine.ensure_first_admin().await? {
             let (store, secret) = (secrets.clone(), Sensitive(first.token.secret));
             match blocking(move || store.set(LOCAL_OWNER_ACCOUNT, &secret)).await {

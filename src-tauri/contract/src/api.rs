@@ -20,6 +20,7 @@ use ts_rs::TS;
 use crate::error::Result;
 use crate::model::*;
 use crate::outbound::{OutboundTransport, QueuedMessage};
+use crate::relay::Relay;
 use crate::policy::PolicyExplanation;
 use crate::settings::{AddressBook, Batch, BatchOutcome, EffectiveSettings, LevelSettings};
 use crate::smtp::{SmtpRule, SmtpRulesImported, SmtpSettings, SmtpStatus};
@@ -154,6 +155,9 @@ pub use logins::*;
 // The outbound queue and the transport table.
 mod outbound;
 pub use outbound::*;
+// The smarthost relay.
+mod relay;
+pub use relay::*;
 
 params!(/// Who am I, and what may I do?
 WhoAmI {});
@@ -877,6 +881,12 @@ operations! {
     set_transport: Put "/api/outbound/transports" SetTransport => OutboundTransport, mutates = true;
     /// Removes a domain's fixed route.
     remove_transport: Delete "/api/outbound/transports" RemoveTransport => (), mutates = true;
+    /// The smarthost relays (global, per sender domain), without their secrets.
+    list_relays: Get "/api/outbound/relays" ListRelays => Vec<Relay>, mutates = false;
+    /// Sets a smarthost relay.
+    set_relay: Put "/api/outbound/relays" SetRelay => Relay, mutates = true;
+    /// Removes a smarthost relay and its secret.
+    remove_relay: Delete "/api/outbound/relays" RemoveRelay => (), mutates = true;
 }
 
 /// Runs the operation called `name` with JSON params and returns its JSON output: the

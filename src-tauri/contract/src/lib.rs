@@ -23,6 +23,8 @@ pub mod model;
 pub mod outbound;
 pub mod pickup;
 pub mod policy;
+pub mod relay;
+pub mod secret;
 pub mod settings;
 pub mod smtp;
 pub mod validate;

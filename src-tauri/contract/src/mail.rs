@@ -426,6 +426,11 @@ pub trait OutboundQueue: Send + Sync {
 
     /// The active DKIM key of `domain` (canonical), if it has one.
     async fn dkim_signing_key(&self, domain: &str) -> Result<Option<DkimSigningKey>>;
+
+    /// The smarthost relay for mail from `sender_domain` (canonical; empty for the null
+    /// sender): that domain's own relay, else the global one, else `None` (MX delivery),
+    /// with its secret read from the secret store.
+    async fn outbound_relay(&self, sender_domain: &str) -> Result<Option<crate::relay::RelayRoute>>;
 }
 
 /// Everything a mail service needs of a backend.

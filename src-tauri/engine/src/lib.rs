@@ -34,6 +34,7 @@ mod login;
 mod mailbox;
 pub mod password;
 mod recycle;
+mod relay;
 mod services;
 mod sql;
 mod store;
@@ -59,6 +60,7 @@ pub use login::DEFAULT_LOCKOUT_THRESHOLD;
 pub use mailbox::NOT_RUNNING;
 pub use postdesk_contract::mail::{Login, LoginRefusal};
 pub use recycle::{Purged, RECYCLE_BIN_SWEEP, system_clock};
+pub use relay::FileSecrets;
 pub use store::{Delivered, KeyedMessage, KeyedOutcome, STANDARD_FOLDERS};
 
 /// The organisation engine: a SQLite database and the rules over it. Cheap to clone.
@@ -73,6 +75,9 @@ pub struct Engine {
     smtp: std::sync::Arc<smtp::Hooks>,
     /// Mailbox changes for the IMAP sessions (IDLE), sent after each commit.
     mail_changes: tokio::sync::broadcast::Sender<postdesk_contract::mail::MailboxChange>,
+    /// Remote secrets (relay passwords and tokens): `<data>/secrets/` files, or what the
+    /// host passes ([`Engine::with_secret_store`]: the desktop app's OS keyring).
+    secrets: std::sync::Arc<dyn postdesk_contract::secret::SecretStore>,
 }
 
 /// The app identifier; the data folder is named after it, so the desktop app (Tauri's
@@ -83,6 +88,9 @@ pub const APP_IDENTIFIER: &str = "dev.postdesk.app";
 pub fn default_data_dir() -> Option<PathBuf> {
     dirs::data_dir().map(|d| d.join(APP_IDENTIFIER))
 }
+
+/// The folder of write-only secret files inside the data folder (relay passwords).
+pub const SECRETS_DIR: &str = "secrets";
 
 /// The file name of the database inside the data folder.
 pub const DATABASE_FILE: &str = "postdesk.db";
@@ -96,6 +104,7 @@ impl Engine {
         let mut engine = Self::with_pool(pool).await?;
         engine.data_dir = Some(data_dir.to_path_buf());
         engine.blobs = store::BlobStore::in_dir(data_dir);
+        engine.secrets = std::sync::Arc::new(relay::FileSecrets::new(&data_dir.join(SECRETS_DIR)));
         Ok(engine)
     }
 
@@ -114,6 +123,7 @@ impl Engine {
             jobs: Default::default(),
             smtp: std::sync::Arc::new(smtp::Hooks::new(smtp_version)),
             mail_changes: tokio::sync::broadcast::channel(1024).0,
+            secrets: std::sync::Arc::new(postdesk_contract::secret::MemoryStore::default()),
         })
     }
 
@@ -482,6 +492,15 @@ impl Backend for EngineBackend {
     }
     async fn remove_transport(&self, p: RemoveTransport) -> Result<()> {
         queue::remove_transport(self, p).await
+    }
+    async fn list_relays(&self, p: ListRelays) -> Result<Vec<postdesk_contract::relay::Relay>> {
+        relay::list(self, p).await
+    }
+    async fn set_relay(&self, p: SetRelay) -> Result<postdesk_contract::relay::Relay> {
+        relay::set(self, p).await
+    }
+    async fn remove_relay(&self, p: RemoveRelay) -> Result<()> {
+        relay::remove(self, p).await
     }
 }
 

@@ -157,6 +157,9 @@ impl OutboundQueue for Engine {
     async fn dkim_signing_key(&self, domain: &str) -> Result<Option<DkimSigningKey>> {
         Engine::dkim_signing_key(self, domain).await
     }
+    async fn outbound_relay(&self, sender_domain: &str) -> Result<Option<postdesk_contract::relay::RelayRoute>> {
+        Engine::outbound_relay(self, sender_domain).await
+    }
 }
 
 #[async_trait::async_trait]

@@ -14,6 +14,7 @@ pub mod group;
 pub mod logins;
 pub mod outbound;
 pub mod policy;
+pub mod relay;
 pub mod resolve;
 pub mod serve;
 pub mod settings;

@@ -1,6 +1,7 @@
 //! `postdesk outbound`: the outbound queue (per recipient: status, attempts, next attempt,
 //! last reply; retry now, bounce now, delete) and the transport table (fixed routes by
-//! recipient domain, like Postfix's `transport_maps`).
+//! recipient domain, like Postfix's `transport_maps`), and the smarthost relays
+//! ([`relay`](super::relay)).
 
 use clap::{Subcommand, ValueEnum};
 use postdesk_contract::api::*;
@@ -35,6 +36,9 @@ pub enum OutboundCmd {
     /// The transport table.
     #[command(subcommand)]
     Transports(TransportsCmd),
+    /// The smarthost relays (all outbound mail, or a sender domain's).
+    #[command(subcommand)]
+    Relay(super::relay::RelayCmd),
 }
 
 #[derive(Subcommand, Debug)]
@@ -105,6 +109,7 @@ pub async fn run(b: &dyn Backend, cmd: &OutboundCmd, json: bool) -> Result<()> {
             let p = SetTransport { domain: domain.clone(), host: host.clone(), port: *port };
             print_one(json, &b.set_transport(p).await?)
         }
+        OutboundCmd::Relay(cmd) => super::relay::run(b, cmd, json).await,
         OutboundCmd::Transports(TransportsCmd::Remove { domain }) => {
             b.remove_transport(RemoveTransport { domain: domain.clone() }).await
         }

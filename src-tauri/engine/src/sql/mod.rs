@@ -29,6 +29,7 @@ pub(crate) mod mailbox;
 pub(crate) mod policy;
 pub(crate) mod queue;
 pub(crate) mod recycle;
+pub(crate) mod relay;
 pub(crate) mod settings;
 pub(crate) mod smtp;
 pub(crate) mod store;

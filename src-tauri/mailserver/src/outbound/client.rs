@@ -70,7 +70,7 @@ pub fn reply_text(r: &Response<String>) -> String {
     }
 }
 
-fn err_text(e: mail_send::Error) -> String {
+pub(crate) fn err_text(e: mail_send::Error) -> String {
     match e {
         mail_send::Error::UnexpectedReply(r) => reply_text(&r),
         mail_send::Error::Timeout => "time-out waiting for the remote server".into(),
@@ -253,7 +253,7 @@ impl std::fmt::Display for SessionError {
     }
 }
 
-async fn hello<T: AsyncRead + AsyncWrite + Unpin>(
+pub(crate) async fn hello<T: AsyncRead + AsyncWrite + Unpin>(
     client: &mut SmtpClient<T>,
     helo: &str,
 ) -> Result<EhloResponse<String>, SessionError> {
@@ -312,7 +312,7 @@ fn mail_from(ehlo: &EhloResponse<String>, t: &Transaction<'_>, utf8: bool) -> St
 
 /// One transaction: the outcomes and whether the session may carry another; `Err` when a
 /// reused session turns out closed before its RSET was answered.
-async fn transact<T: AsyncRead + AsyncWrite + Unpin>(
+pub(crate) async fn transact<T: AsyncRead + AsyncWrite + Unpin>(
     client: &mut SmtpClient<T>,
     ehlo: &EhloResponse<String>,
     t: &Transaction<'_>,

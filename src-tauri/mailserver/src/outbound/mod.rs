@@ -21,6 +21,7 @@ pub mod dkim;
 pub mod dsn;
 pub mod mta_sts;
 pub mod pool;
+pub mod relay;
 pub mod route;
 
 use std::collections::{BTreeMap, HashMap};
@@ -366,6 +367,17 @@ impl Worker {
                 return;
             }
         };
+        // The sender domain's smarthost relay, else the global one (the transport table
+        // still wins per recipient domain, as Postfix's transport_maps over relayhost).
+        let sender_domain = job.sender.rsplit_once('@').map_or("", |(_, d)| d).to_ascii_lowercase();
+        let relay = match self.backend.outbound_relay(&sender_domain).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(id = job.id, "cannot read the relay settings: {}", e.message);
+                let _ = self.reports.send(Report { id: job.id, now: unix_now(), results: Vec::new() });
+                return;
+            }
+        };
         let mut by_domain: BTreeMap<String, Vec<OutboundRecipient>> = BTreeMap::new();
         for r in &job.recipients {
             let domain = r.address.rsplit_once('@').map_or("", |(_, d)| d).to_ascii_lowercase();
@@ -382,13 +394,13 @@ impl Worker {
         }
         by_domain.retain(|_, rcpts| !rcpts.is_empty());
         let attempts = by_domain.iter().map(|(domain, rcpts)| {
-            let (helo, message, transports, sender) = (&helo, &message, &transports, &job.sender);
+            let (helo, message, transports, sender, relay) = (&helo, &message, &transports, &job.sender, &relay);
             async move {
                 let semaphore = self.destination(domain);
                 let _turn = semaphore.acquire().await;
                 let addresses: Vec<String> = rcpts.iter().map(|r| r.address.clone()).collect();
                 let t = Transaction { helo, sender, recipients: &addresses, message };
-                let (outcomes, remote) = self.attempt(domain, transports, &t).await;
+                let (outcomes, remote) = self.attempt(domain, transports, relay.as_ref(), &t).await;
                 rcpts.iter().cloned().zip(outcomes).map(|(r, o)| (r, o, remote.clone())).collect::<Vec<_>>()
             }
         });
@@ -422,8 +434,13 @@ impl Worker {
         &self,
         domain: &str,
         transports: &[OutboundTransport],
+        relay: Option<&postdesk_contract::relay::RelayRoute>,
         t: &Transaction<'_>,
     ) -> (Vec<Outcome>, Option<String>) {
+        if let Some(relay) = relay.filter(|_| route::fixed(transports, domain).is_none()) {
+            let timeouts = self.options.timeouts;
+            return relay::attempt(self.dns.as_deref(), relay, t, timeouts, &self.stats.transactions).await;
+        }
         let n = t.recipients.len();
         let every = |o: Outcome| (vec![o; n], None);
         let Some(dns) = self.dns.as_deref() else {

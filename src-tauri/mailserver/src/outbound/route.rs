@@ -24,8 +24,7 @@ pub enum Route {
 /// The route for `domain` (canonical) with `mx_port` as the port of MX hosts (25 but in
 /// tests).
 pub async fn route(dns: &dyn DnsLookup, transports: &[OutboundTransport], domain: &str, mx_port: u16) -> Route {
-    let fixed = transports.iter().find(|t| t.domain == domain).or_else(|| transports.iter().find(|t| t.domain == "*"));
-    if let Some(t) = fixed {
+    if let Some(t) = fixed(transports, domain) {
         return Route::Hosts(vec![(t.host.clone(), t.port)]);
     }
     match dns.query(domain, RecordType::Mx).await {
@@ -54,6 +53,11 @@ pub async fn route(dns: &dyn DnsLookup, transports: &[OutboundTransport], domain
             Route::Hosts(mx.into_iter().map(|(_, host)| (host, mx_port)).collect())
         }
     }
+}
+
+/// The transport table's route for `domain`: its own entry, else `*`'s.
+pub fn fixed<'a>(transports: &'a [OutboundTransport], domain: &str) -> Option<&'a OutboundTransport> {
+    transports.iter().find(|t| t.domain == domain).or_else(|| transports.iter().find(|t| t.domain == "*"))
 }
 
 /// The addresses of a host: itself when it is an IP literal, else its A and AAAA records

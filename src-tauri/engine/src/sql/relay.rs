@@ -1,0 +1,54 @@
+//! The smarthost relays (`outbound_relays`): one row per scope, `*` or a sender domain.
+//! No secret is ever stored here.
+
+use super::Conn;
+use crate::Result;
+
+/// A stored relay: scope, host, port, tls, verify_certificate, auth, username.
+pub(crate) type Row = (String, String, i64, String, bool, String, String);
+
+/// Every relay, `*` first, then by domain.
+pub(crate) async fn list(conn: &mut Conn) -> Result<Vec<Row>> {
+    Ok(sqlx::query_as(
+        "SELECT scope, host, port, tls, verify_certificate, auth, username FROM outbound_relays
+         ORDER BY scope <> '*', scope",
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// The relay of `scope`, if there is one.
+pub(crate) async fn get(conn: &mut Conn, scope: &str) -> Result<Option<Row>> {
+    Ok(sqlx::query_as(
+        "SELECT scope, host, port, tls, verify_certificate, auth, username FROM outbound_relays WHERE scope = ?",
+    )
+    .bind(scope)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Sets (adds or replaces) the relay of its scope.
+pub(crate) async fn set(conn: &mut Conn, row: &Row) -> Result<()> {
+    let (scope, host, port, tls, verify, auth, username) = row;
+    sqlx::query(
+        "INSERT INTO outbound_relays (scope, host, port, tls, verify_certificate, auth, username)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (scope) DO UPDATE SET host = excluded.host, port = excluded.port, tls = excluded.tls,
+             verify_certificate = excluded.verify_certificate, auth = excluded.auth, username = excluded.username",
+    )
+    .bind(scope)
+    .bind(host)
+    .bind(port)
+    .bind(tls)
+    .bind(verify)
+    .bind(auth)
+    .bind(username)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Removes the relay of `scope`; whether there was one.
+pub(crate) async fn remove(conn: &mut Conn, scope: &str) -> Result<bool> {
+    Ok(sqlx::query("DELETE FROM outbound_relays WHERE scope = ?").bind(scope).execute(conn).await?.rows_affected() > 0)
+}
