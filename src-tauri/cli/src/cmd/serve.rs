@@ -82,6 +82,10 @@ pub struct ServeArgs {
     /// verified TLS: the policy fetch and the MX hosts' certificates (a private CA, a test CA).
     #[arg(long, value_name = "PEM")]
     outbound_ca_file: Option<PathBuf>,
+    /// How often outbound delivery looks for due retries without a signal (a retry asked
+    /// for by another process, e.g. `postdesk outbound retry`), in seconds.
+    #[arg(long, default_value_t = 15, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    outbound_poll_secs: u64,
 }
 
 /// The mail server's options from the command line.
@@ -125,6 +129,7 @@ fn mail_options(dir: &Path, args: &ServeArgs, dns_resolver: Option<SocketAddr>) 
         options.outbound.mta_sts.extra_roots = postdesk_mailserver::outbound::mta_sts::read_roots(path)
             .map_err(|e| Error::validation(e).with_field("outbound_ca_file"))?;
     }
+    options.outbound.poll = std::time::Duration::from_secs(args.outbound_poll_secs);
     Ok(options)
 }
 
