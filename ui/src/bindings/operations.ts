@@ -72,6 +72,7 @@ import type { ListLogins } from "./ListLogins";
 import type { ListMessages } from "./ListMessages";
 import type { ListOutboundQueue } from "./ListOutboundQueue";
 import type { ListRecycleBin } from "./ListRecycleBin";
+import type { ListRelays } from "./ListRelays";
 import type { ListSmtpRules } from "./ListSmtpRules";
 import type { ListTokens } from "./ListTokens";
 import type { ListTransports } from "./ListTransports";
@@ -88,6 +89,7 @@ import type { OutboundTransport } from "./OutboundTransport";
 import type { PolicyExplanation } from "./PolicyExplanation";
 import type { QueuedMessage } from "./QueuedMessage";
 import type { RecycledAccount } from "./RecycledAccount";
+import type { Relay } from "./Relay";
 import type { RemoveAccount } from "./RemoveAccount";
 import type { RemoveAccountAlias } from "./RemoveAccountAlias";
 import type { RemoveAdmin } from "./RemoveAdmin";
@@ -97,6 +99,7 @@ import type { RemoveDkimKey } from "./RemoveDkimKey";
 import type { RemoveDomain } from "./RemoveDomain";
 import type { RemoveGroup } from "./RemoveGroup";
 import type { RemoveGroupMembers } from "./RemoveGroupMembers";
+import type { RemoveRelay } from "./RemoveRelay";
 import type { RemoveSmtpRule } from "./RemoveSmtpRule";
 import type { RemoveTransport } from "./RemoveTransport";
 import type { RenameDepartment } from "./RenameDepartment";
@@ -109,6 +112,7 @@ import type { RevokeToken } from "./RevokeToken";
 import type { RotateOwnToken } from "./RotateOwnToken";
 import type { SetPassword } from "./SetPassword";
 import type { SetPickupRules } from "./SetPickupRules";
+import type { SetRelay } from "./SetRelay";
 import type { SetTransport } from "./SetTransport";
 import type { SmtpRule } from "./SmtpRule";
 import type { SmtpRulesImported } from "./SmtpRulesImported";
@@ -204,6 +208,7 @@ export type { ListLogins } from "./ListLogins";
 export type { ListMessages } from "./ListMessages";
 export type { ListOutboundQueue } from "./ListOutboundQueue";
 export type { ListRecycleBin } from "./ListRecycleBin";
+export type { ListRelays } from "./ListRelays";
 export type { ListSmtpRules } from "./ListSmtpRules";
 export type { ListTokens } from "./ListTokens";
 export type { ListTransports } from "./ListTransports";
@@ -224,6 +229,9 @@ export type { QueuedMessage } from "./QueuedMessage";
 export type { QueuedRecipient } from "./QueuedRecipient";
 export type { RecipientStatus } from "./RecipientStatus";
 export type { RecycledAccount } from "./RecycledAccount";
+export type { Relay } from "./Relay";
+export type { RelayAuth } from "./RelayAuth";
+export type { RelayTls } from "./RelayTls";
 export type { RemoveAccount } from "./RemoveAccount";
 export type { RemoveAccountAlias } from "./RemoveAccountAlias";
 export type { RemoveAdmin } from "./RemoveAdmin";
@@ -233,6 +241,7 @@ export type { RemoveDkimKey } from "./RemoveDkimKey";
 export type { RemoveDomain } from "./RemoveDomain";
 export type { RemoveGroup } from "./RemoveGroup";
 export type { RemoveGroupMembers } from "./RemoveGroupMembers";
+export type { RemoveRelay } from "./RemoveRelay";
 export type { RemoveSmtpRule } from "./RemoveSmtpRule";
 export type { RemoveTransport } from "./RemoveTransport";
 export type { RenameDepartment } from "./RenameDepartment";
@@ -246,6 +255,7 @@ export type { Role } from "./Role";
 export type { RotateOwnToken } from "./RotateOwnToken";
 export type { SetPassword } from "./SetPassword";
 export type { SetPickupRules } from "./SetPickupRules";
+export type { SetRelay } from "./SetRelay";
 export type { SetTransport } from "./SetTransport";
 export type { SmtpRule } from "./SmtpRule";
 export type { SmtpRuleAction } from "./SmtpRuleAction";
@@ -363,6 +373,9 @@ export const operations = {
   list_transports: { method: "GET", path: "/api/outbound/transports", mutates: false, params: undefined as unknown as ListTransports, output: undefined as unknown as Array<OutboundTransport> },
   set_transport: { method: "PUT", path: "/api/outbound/transports", mutates: true, params: undefined as unknown as SetTransport, output: undefined as unknown as OutboundTransport },
   remove_transport: { method: "DELETE", path: "/api/outbound/transports", mutates: true, params: undefined as unknown as RemoveTransport, output: undefined as unknown as null },
+  list_relays: { method: "GET", path: "/api/outbound/relays", mutates: false, params: undefined as unknown as ListRelays, output: undefined as unknown as Array<Relay> },
+  set_relay: { method: "PUT", path: "/api/outbound/relays", mutates: true, params: undefined as unknown as SetRelay, output: undefined as unknown as Relay },
+  remove_relay: { method: "DELETE", path: "/api/outbound/relays", mutates: true, params: undefined as unknown as RemoveRelay, output: undefined as unknown as null },
 } as const;
 
 export type OperationName = keyof typeof operations;

@@ -4,13 +4,14 @@ import type { RecipientStatus } from "../bindings/RecipientStatus";
 import { Field, FormError, PageError } from "../components/forms";
 import { useAction, useAsync } from "../components/hooks";
 import { counts, parsePort, senderLabel, statusLabel, waiting } from "./outboundModel";
+import { RelaySection } from "./RelaySection";
 
 const STATUSES: RecipientStatus[] = ["queued", "deferred", "delivered", "bounced"];
 
 /**
  * Outbound mail: the durable queue (per recipient: state, attempts, next attempt, the
  * remote server's last reply; retry now, bounce now, delete) and the transport table
- * (fixed routes by recipient domain). Server-wide, like the Mail service page; the
+ * (fixed routes by recipient domain) and the smarthost relays ({@link RelaySection}). Server-wide, like the Mail service page; the
  * backend refuses changes to a read-only role.
  */
 export function OutboundPage() {
@@ -138,7 +139,7 @@ export function OutboundPage() {
       <h2>Transport table</h2>
       <p className="muted">
         Mail for a domain listed here goes to that host instead of the domain&apos;s MX hosts; <code>*</code> stands for
-        every other domain (a relay host).
+        every other domain. These routes win over the smarthost relay below and use no AUTH.
       </p>
       {transports.error ? (
         <PageError error={transports.error} what="the transport table" />
@@ -192,6 +193,8 @@ export function OutboundPage() {
           </button>
         </form>
       )}
+
+      <RelaySection client={client} readOnly={readOnly} />
     </section>
   );
 }
