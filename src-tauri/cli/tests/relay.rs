@@ -95,8 +95,11 @@ async fn provision(dir: &Path, domains: &[&str], users: &[&str], relay_host: boo
         b.create_domain(CreateDomain { domain: domain.to_string(), limits: None, group: None }).await.unwrap();
     }
     for user in users {
-        let account =
-            CreateAccount { address: user.to_string(), password: Some(Password(PASSWORD.into())), ..Default::default() };
+        let account = CreateAccount {
+            address: user.to_string(),
+            password: Some(Password(PASSWORD.into())),
+            ..Default::default()
+        };
         b.create_account(account).await.unwrap();
     }
     if relay_host {
@@ -147,8 +150,10 @@ fn wait_for_recipient(dir: &Path, sender: &str, done: impl Fn(&serde_json::Value
 async fn inbox_subjects(dir: &Path, address: &str) -> Vec<String> {
     let engine = Engine::open(dir).await.unwrap();
     let b = engine.local_backend();
-    let page =
-        b.list_messages(ListMessages { address: address.into(), folder: None, offset: None, limit: None }).await.unwrap();
+    let page = b
+        .list_messages(ListMessages { address: address.into(), folder: None, offset: None, limit: None })
+        .await
+        .unwrap();
     engine.close().await;
     page.items.into_iter().map(|m| m.subject).collect()
 }

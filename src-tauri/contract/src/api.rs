@@ -20,8 +20,8 @@ use ts_rs::TS;
 use crate::error::Result;
 use crate::model::*;
 use crate::outbound::{OutboundTransport, QueuedMessage};
-use crate::relay::Relay;
 use crate::policy::PolicyExplanation;
+use crate::relay::Relay;
 use crate::settings::{AddressBook, Batch, BatchOutcome, EffectiveSettings, LevelSettings};
 use crate::smtp::{SmtpRule, SmtpRulesImported, SmtpSettings, SmtpStatus};
 

@@ -91,8 +91,9 @@ fn valid_text(value: &str, field: &str, what: &str, max: usize) -> Result<()> {
         return Err(Error::validation(format!("the {what} is longer than {max} bytes")).with_field(field));
     }
     if value.chars().any(char::is_control) {
-        return Err(Error::validation(format!("the {what} may not hold control characters or line breaks"))
-            .with_field(field));
+        return Err(
+            Error::validation(format!("the {what} may not hold control characters or line breaks")).with_field(field)
+        );
     }
     Ok(())
 }

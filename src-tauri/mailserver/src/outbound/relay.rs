@@ -52,7 +52,10 @@ pub(crate) async fn attempt(
             Err(Failed::Connect(e)) => last = format!("{}[{addr}]: {e}", relay.host),
             Err(Failed::Tls(e)) => {
                 tracing::warn!(host = %relay.host, %addr, "relay TLS failed, nothing sent: {e}");
-                return every(format!("451 4.7.5 TLS with the relay {}:{} failed, not sent without it: {e}", relay.host, relay.port));
+                return every(format!(
+                    "451 4.7.5 TLS with the relay {}:{} failed, not sent without it: {e}",
+                    relay.host, relay.port
+                ));
             }
         }
     }
@@ -103,7 +106,10 @@ async fn deliver(
     }
 }
 
-async fn greeting<T: AsyncRead + AsyncWrite + Unpin>(client: &mut SmtpClient<T>, timeouts: Timeouts) -> Result<(), Failed> {
+async fn greeting<T: AsyncRead + AsyncWrite + Unpin>(
+    client: &mut SmtpClient<T>,
+    timeouts: Timeouts,
+) -> Result<(), Failed> {
     let greeting = tokio::time::timeout(timeouts.command, client.read())
         .await
         .map_err(|_| Failed::Connect("time-out waiting for the greeting".into()))?
