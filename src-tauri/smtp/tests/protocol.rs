@@ -250,9 +250,12 @@ async fn one_address_gets_its_share_of_connections_by_default() {
     server.stop().await;
 }
 
-/// A store that holds every delivery until the test opens the gate.
+/// A store that holds every delivery until the test opens the gate; `entered` is told when
+/// a delivery is waiting at the gate, `stored` counts those let through.
 struct GatedStore {
     gate: tokio::sync::Semaphore,
+    entered: tokio::sync::Notify,
+    stored: std::sync::atomic::AtomicUsize,
 }
 
 #[async_trait::async_trait]
@@ -262,14 +265,20 @@ impl postdesk_smtp::Store for GatedStore {
         envelope: postdesk_smtp::Envelope,
         _message: Vec<u8>,
     ) -> Result<postdesk_smtp::QueueId, postdesk_smtp::StoreError> {
+        self.entered.notify_one();
         self.gate.acquire().await.expect("gate").forget();
+        self.stored.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(envelope.queue_id)
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_250_waits_for_the_store_and_shutdown_lets_it_finish() {
-    let store = std::sync::Arc::new(GatedStore { gate: tokio::sync::Semaphore::new(0) });
+    let store = std::sync::Arc::new(GatedStore {
+        gate: tokio::sync::Semaphore::new(0),
+        entered: tokio::sync::Notify::new(),
+        stored: std::sync::atomic::AtomicUsize::new(0),
+    });
     let profile = postdesk_smtp::SmtpProfile { hostname: "mx.example.test".into(), ..Default::default() };
     let service =
         postdesk_smtp::SmtpService::builder(profile, std::sync::Arc::new(support::directory()), store.clone())
@@ -282,18 +291,23 @@ async fn the_250_waits_for_the_store_and_shutdown_lets_it_finish() {
     w.cmd("RCPT TO:<ann@example.test>").await;
     w.cmd("DATA").await;
     w.send(b"Subject: gated\r\n\r\nbody\r\n.\r\n").await;
-    let early = tokio::time::timeout(Duration::from_millis(300), w.reply()).await;
-    assert!(early.is_err(), "no reply before the store is done: {early:?}");
-    // Shutting down now must not cut the delivery off: the session answers, then says 421.
+    // The message waits at the store's gate; a shutdown begins (new connections are refused)…
+    store.entered.notified().await;
     let shutdown = service.shutdown(Duration::from_secs(5));
     let client = async {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(addr).await.is_ok() {
+            assert!(std::time::Instant::now() < deadline, "the shutdown never closed the listener");
+            tokio::task::yield_now().await;
+        }
+        // …and must not cut the delivery off: once stored, the session answers 250, then 421.
         store.gate.add_permits(1);
         let done = w.reply().await;
-        let bye = w.reply().await;
-        (done, bye)
+        let stored = store.stored.load(std::sync::atomic::Ordering::SeqCst);
+        (done, stored, w.reply().await)
     };
-    let ((done, bye), ()) = tokio::join!(client, shutdown);
+    let ((done, stored, bye), ()) = tokio::join!(client, shutdown);
+    assert_eq!(stored, 1, "the 250 came after the store");
     assert!(done.starts_with("250 2.0.0 Ok: queued as "), "{done}");
     assert!(bye.starts_with("421 4.3.2"), "{bye}");
     assert_eq!(service.counters().messages_accepted, 1);
@@ -377,14 +391,20 @@ async fn a_command_trickled_a_byte_at_a_time_times_out_as_a_whole() {
     let mut s = TcpStream::connect(server.mx).await.unwrap();
     let mut greeting = [0u8; 256];
     let _ = s.read(&mut greeting).await.unwrap();
-    for b in b"EHLO a-client-that-trickles.test\r\n" {
-        if s.write_all(&[*b]).await.is_err() {
-            break;
+    // A line that never ends, a byte every 100 ms (each read well within the time-out), until
+    // the server answers and closes.
+    let (mut read, mut write) = s.into_split();
+    let trickle = tokio::spawn(async move {
+        for b in b"EHLO ".iter().chain(std::iter::repeat(&b'a')) {
+            if write.write_all(&[*b]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    });
     let mut reply = Vec::new();
-    let _ = s.read_to_end(&mut reply).await;
+    let _ = read.read_to_end(&mut reply).await;
+    trickle.abort();
     let reply = String::from_utf8_lossy(&reply);
     assert!(reply.starts_with("421 4.4.2 mx.example.test Timeout"), "{reply}");
     server.stop().await;
