@@ -122,10 +122,11 @@ describe("outbound queue page", { concurrency: false }, () => {
     assert.match(await page.getByTestId("queue-summary").innerText(), /0 queued, 1 deferred, 0 delivered, 0 bounced/);
 
     // The route, changed in the page, now points at the sink.
-    await page.getByLabel("Domain", { exact: true }).fill("far.test");
-    await page.getByLabel("Host", { exact: true }).fill("127.0.0.1");
-    await page.getByLabel("Port", { exact: true }).fill(String(sink.port));
-    await page.getByRole("button", { name: "Set route" }).click();
+    const routeForm = page.locator("form", { has: page.getByRole("button", { name: "Set route" }) });
+    await routeForm.getByLabel("Domain", { exact: true }).fill("far.test");
+    await routeForm.getByLabel("Host", { exact: true }).fill("127.0.0.1");
+    await routeForm.getByLabel("Port", { exact: true }).fill(String(sink.port));
+    await routeForm.getByRole("button", { name: "Set route" }).click();
     const routes = page.getByRole("table", { name: "Transport table" });
     await routes.locator("tr", { hasText: String(sink.port) }).waitFor();
     assert.match(await routes.locator("tr", { hasText: "far.test" }).innerText(), new RegExp(`far\\.test\\s+127\\.0\\.0\\.1\\s+${sink.port}`));
