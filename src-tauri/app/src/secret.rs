@@ -99,16 +99,4 @@ mod tests {
         assert_eq!(test, "dev.postdesk.app.test-keyring");
         assert_ne!(build, test);
     }
-
-    #[test]
-    fn memory_store_behaves_like_a_keyring() {
-        let store = MemoryStore::default();
-        assert_eq!(store.get("a").unwrap(), None);
-        store.set("a", &Sensitive("one".into())).unwrap();
-        store.set("a", &Sensitive("two".into())).unwrap();
-        assert_eq!(store.get("a").unwrap().unwrap().expose(), "two");
-        store.delete("a").unwrap();
-        store.delete("a").unwrap();
-        assert_eq!(store.get("a").unwrap(), None);
-    }
 }
