@@ -140,21 +140,26 @@ async fn handle<O: Operation>(
         Ok(Err(_)) => {
             let e =
                 Error::limit_exceeded(format!("the request body is over {limit} bytes, the most {} takes", O::NAME));
-            let mut response = ApiError(e).into_response();
-            *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
-            return Err(response);
+            return Err(closing(ApiError(e).into_response(), StatusCode::PAYLOAD_TOO_LARGE));
         }
         Err(_) => {
             let e = Error::validation(format!("the request body did not arrive within {}s", BODY_TIMEOUT.as_secs()));
-            let mut response = ApiError(e).into_response();
-            *response.status_mut() = StatusCode::REQUEST_TIMEOUT;
-            return Err(response);
+            return Err(closing(ApiError(e).into_response(), StatusCode::REQUEST_TIMEOUT));
         }
     };
     let path = path.map(|Path(p)| p).unwrap_or_default();
     let params = decode::<O>(&path, query.as_deref(), &body).map_err(|e| ApiError(e).into_response())?;
     let backend = state.authority.backend_for(caller);
     Ok(axum::Json(params.invoke(backend.as_ref()).await.map_err(|e| ApiError(e).into_response())?))
+}
+
+/// `response` with `status` and `Connection: close`: the rest of the body is never read,
+/// so hyper ends the connection after this answer (RFC 9110 §15.5.14) and a client cannot
+/// keep streaming into it.
+fn closing(mut response: Response, status: StatusCode) -> Response {
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 /// The token of an `Authorization: Bearer <token>` header; the scheme in any case

@@ -37,13 +37,20 @@ pub struct Timeouts {
     /// opening or of the previous response: a client trickling a header, or holding an
     /// idle keep-alive connection, is disconnected after it (default 30 s).
     pub header: Duration,
+    /// A response write that makes no progress for this long (the client stopped reading
+    /// and the socket buffers are full) ends the connection (default 30 s).
+    pub write: Duration,
     /// How long shutdown waits for requests in progress (default 10 s).
     pub shutdown_grace: Duration,
 }
 
 impl Default for Timeouts {
     fn default() -> Self {
-        Timeouts { header: Duration::from_secs(30), shutdown_grace: Duration::from_secs(10) }
+        Timeouts {
+            header: Duration::from_secs(30),
+            write: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(10),
+        }
     }
 }
 
@@ -73,7 +80,7 @@ pub async fn serve_with(
 }
 
 /// The connection loop: each accepted (capped) connection is served by hyper's HTTP/1 with
-/// the header time-out, in its own task; on shutdown, open connections finish the request
+/// the header time-out and the write time-out ([`limits::WriteTimeout`]), in its own task; on shutdown, open connections finish the request
 /// in progress and close, for up to the grace time.
 async fn run<L>(
     mut listener: L,
@@ -95,7 +102,8 @@ where
             () = &mut shutdown => break,
         };
         let service = TowerToHyperService::new(router.clone());
-        let conn = graceful.watch(http.serve_connection(TokioIo::new(io), service));
+        let conn =
+            graceful.watch(http.serve_connection(TokioIo::new(limits::WriteTimeout::new(io, timeouts.write)), service));
         tokio::spawn(async move {
             if let Err(e) = conn.await {
                 tracing::debug!("admin API connection ended: {e}");

@@ -206,3 +206,108 @@ async fn health_answers_during_a_flood_of_slow_clients() {
     assert_eq!(health.0, 200, "{health:?}");
     drop(slow);
 }
+
+/// A body over the route's limit is answered 413 with `Connection: close`, and the server
+/// then closes: a client that keeps streaming the 50 MB it announced gets its connection
+/// reset (or its pipe broken), not drained nor left hanging.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oversized_body_is_refused_and_the_connection_closed() {
+    let (_engine, addr, token) = start().await;
+    let result = tokio::task::spawn_blocking(move || {
+        let listing = format!("Authorization: Bearer {token}");
+        let url = format!("http://{addr}/api/domains");
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        // Only so a broken server fails this test instead of hanging it.
+        s.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+        s.set_write_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+        let head = format!(
+            "POST /api/domains HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: 50000000\r\n\r\n{{\"domain\":\"big.example\",\"pad\":\""
+        );
+        s.write_all(head.as_bytes()).unwrap();
+        let chunk = vec![b'x'; 64 * 1024];
+        s.write_all(&chunk).unwrap();
+        s.write_all(&chunk).unwrap();
+        // The answer: read up to the end of its JSON body.
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !answer.ends_with(b"}") {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buf[..n]),
+            }
+        }
+        // Keep streaming the announced body: the closed connection refuses it.
+        let mut sent = 2 * chunk.len();
+        let refused = loop {
+            match s.write(&chunk) {
+                Ok(n) => sent += n,
+                Err(e) => break Some(e.kind()),
+            }
+            if sent >= 50_000_000 {
+                break None;
+            }
+        };
+        let domains = curl(&["-H", &listing, &url]);
+        (String::from_utf8_lossy(&answer).into_owned(), refused, sent, domains)
+    })
+    .await
+    .unwrap();
+    let (answer, refused, sent, domains) = result;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer:?}");
+    assert!(answer.to_ascii_lowercase().contains("\r\nconnection: close\r\n"), "{answer:?}");
+    assert!(answer.contains("over 65536 bytes"), "{answer:?}");
+    assert!(
+        matches!(refused, Some(std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe)),
+        "the server went on taking the body: {refused:?} after {sent} bytes"
+    );
+    assert_eq!(domains, (200, "[]".to_string()), "nothing created");
+}
+
+/// A client that asks for responses and never reads them is dropped once a write makes no
+/// progress for the write time-out (lowered to 1 s here): it holds every connection its
+/// address may open but one, the stalled one; once the server drops that, the same address
+/// gets `/api/health` again. Without the time-out the stalled connection is kept for good.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_stops_reading_is_dropped() {
+    let timeouts = postdesk_server::Timeouts {
+        write: std::time::Duration::from_secs(1),
+        header: std::time::Duration::from_secs(600),
+        ..Default::default()
+    };
+    let (_engine, addr, _token) = start_with(timeouts).await;
+    let share = postdesk_server::limits::MAX_PER_CLIENT as usize;
+    // A small receive buffer so the server's writes stall soon; thousands of pipelined
+    // requests for the OpenAPI document, never read.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stalled = socket.connect(addr).await.unwrap().into_std().unwrap();
+    stalled.set_nonblocking(false).unwrap();
+    let result = tokio::task::spawn_blocking(move || {
+        let mut stalled = stalled;
+        let held: Vec<std::net::TcpStream> = (1..share).map(|_| std::net::TcpStream::connect(addr).unwrap()).collect();
+        let request = format!("GET /api/openapi.json HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+        stalled.set_write_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+        for _ in 0..2000 {
+            if stalled.write_all(request.as_bytes()).is_err() {
+                break;
+            }
+        }
+        // Every slot of this address is taken until the server drops the stalled one.
+        let health = format!("GET /api/health HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let mut answer = String::new();
+        while std::time::Instant::now() < deadline {
+            answer = answer_before_body(addr, &health);
+            if answer.starts_with("HTTP/1.1 200") {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        drop(held);
+        answer
+    })
+    .await
+    .unwrap();
+    assert!(result.starts_with("HTTP/1.1 200"), "the stalled connection was kept: {result:?}");
+}
