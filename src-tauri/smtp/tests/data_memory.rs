@@ -108,7 +108,7 @@ async fn send_message(addr: std::net::SocketAddr, source: &str, size: usize) -> 
 async fn a_message_larger_than_the_memory_budget_gets_452() {
     let server = TestServer::with(|s| {
         s.profile.max_message_size = 25 * MIB;
-        s.data = Some(DataLimits { in_memory: MIB, in_flight: 16 * MIB, dir: None });
+        s.data = Some(DataLimits { in_memory: MIB, in_flight: 16 * MIB, ..DataLimits::default() });
     })
     .await;
     let reply = send_message(server.mx, "127.0.0.1", 20 * MIB).await;
@@ -120,6 +120,39 @@ async fn a_message_larger_than_the_memory_budget_gets_452() {
     assert_eq!(c.messages_accepted, 1);
     assert_eq!(c.data_spooled_to_disk, 1, "only the 20 MiB message went past the in-memory limit");
     server.stop().await;
+}
+
+/// The temporary files are bounded on disk: with their budget at 4 MiB a 20 MiB message
+/// is refused with 452 4.3.1 once its file would pass it (the rest read and dropped, the
+/// session usable), and with a free-space floor above the disk's free space no message
+/// past the in-memory limit is taken at all; a message under the in-memory limit still is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn temporary_files_are_bounded_on_disk() {
+    let budget = TestServer::with(|s| {
+        s.profile.max_message_size = 25 * MIB;
+        s.data = Some(DataLimits { in_memory: MIB, on_disk: 4 * MIB as u64, ..DataLimits::default() });
+    })
+    .await;
+    let reply = send_message(budget.mx, "127.0.0.1", 20 * MIB).await;
+    assert_eq!(reply, "452 4.3.1 Insufficient system storage, try again later\r\n");
+    let reply = send_message(budget.mx, "127.0.0.1", 3 * MIB).await;
+    assert!(reply.starts_with("250 2.0.0 Ok: queued as "), "a file within the budget: {reply}");
+    let c = budget.service.counters();
+    assert_eq!((c.refused("data_disk"), c.messages_accepted), (1, 1));
+    budget.stop().await;
+
+    let floor = TestServer::with(|s| {
+        s.profile.max_message_size = 25 * MIB;
+        s.data = Some(DataLimits { in_memory: MIB, min_free_disk: u64::MAX / 2, ..DataLimits::default() });
+    })
+    .await;
+    let reply = send_message(floor.mx, "127.0.0.1", 2 * MIB).await;
+    assert_eq!(reply, "452 4.3.1 Insufficient system storage, try again later\r\n");
+    let reply = send_message(floor.mx, "127.0.0.1", 64 * 1024).await;
+    assert!(reply.starts_with("250 2.0.0 Ok: queued as "), "in memory, no file: {reply}");
+    let c = floor.service.counters();
+    assert_eq!((c.refused("data_disk"), c.messages_accepted, c.data_spooled_to_disk), (1, 1, 0));
+    floor.stop().await;
 }
 
 /// Polls `ok` until it holds (failing after a minute: a bound for a broken build, not a
@@ -155,7 +188,7 @@ async fn the_end_of_data_waits_for_the_memory_budget() {
     let store = Arc::new(GatedStore { gate: tokio::sync::Semaphore::new(0), entered: AtomicUsize::new(0) });
     let profile = SmtpProfile { hostname: "mx.example.test".into(), max_message_size: 25 * MIB, ..Default::default() };
     let service = SmtpService::builder(profile, Arc::new(support::directory()), store.clone())
-        .data_limits(DataLimits { in_memory: MIB, in_flight: 32 * MIB, dir: None })
+        .data_limits(DataLimits { in_memory: MIB, in_flight: 32 * MIB, ..DataLimits::default() })
         .build()
         .unwrap();
     let addr = service.listen(ListenerKind::Mx, "127.0.0.1:0".parse().unwrap()).await.unwrap();

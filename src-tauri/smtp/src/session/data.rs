@@ -23,6 +23,8 @@ enum Sink {
     TooBig,
     /// It could not be written (disk full): read and dropped, then 452.
     Failed,
+    /// Past the temporary files' disk budget or free-space floor: read and dropped, then 452.
+    DiskFull,
 }
 
 /// 452 4.3.1 (RFC 3463: mail system full): the message could not be held now; the client
@@ -85,8 +87,7 @@ impl Session {
                 if body.len() + ready > max {
                     sink = Sink::TooBig;
                 } else if let Err(e) = body.append(&piece[..ready]).await {
-                    tracing::error!(peer = %self.peer, "cannot keep message data: {e}");
-                    sink = Sink::Failed;
+                    sink = self.append_failed(&e);
                 }
                 piece.drain(..ready);
                 if sink != Sink::Keep {
@@ -102,7 +103,7 @@ impl Session {
         }
         match sink {
             Sink::Keep => self.finish(body).await,
-            Sink::TooBig | Sink::Failed => {
+            Sink::TooBig | Sink::Failed | Sink::DiskFull => {
                 self.refuse_data(sink);
                 self.tx = None;
                 Ok(())
@@ -110,10 +111,23 @@ impl Session {
         }
     }
 
+    /// Where the data goes after `e` stopped it being kept: the disk bounds of the
+    /// temporary files (`StorageFull`) or another failure.
+    fn append_failed(&self, e: &std::io::Error) -> Sink {
+        if e.kind() == std::io::ErrorKind::StorageFull {
+            tracing::warn!(peer = %self.peer, "message data refused: {e}");
+            Sink::DiskFull
+        } else {
+            tracing::error!(peer = %self.peer, "cannot keep message data: {e}");
+            Sink::Failed
+        }
+    }
+
     /// Refuses a message whose data could not be kept.
     fn refuse_data(&mut self, sink: Sink) {
         match sink {
             Sink::TooBig => self.refuse(&canned::message_too_big(), "message_too_big"),
+            Sink::DiskFull => self.refuse(&insufficient_storage(), "data_disk"),
             _ => self.refuse(&insufficient_storage(), "data_storage"),
         }
     }
@@ -149,8 +163,7 @@ impl Session {
             if sink == Sink::Keep {
                 taken += piece.len();
                 if let Err(e) = body.append(&piece).await {
-                    tracing::error!(peer = %self.peer, "cannot keep message data: {e}");
-                    sink = Sink::Failed;
+                    sink = self.append_failed(&e);
                     // What is left of the chunk is read and dropped.
                     dummy = DummyDataReceiver::new_bdat(size - taken);
                     body = self.shared.data.incoming();

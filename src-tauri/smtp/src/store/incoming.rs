@@ -7,6 +7,14 @@
 //! [`DataLimits::in_flight`] (256 MiB by default): when the budget is short, a message goes
 //! to its file at once instead of waiting.
 //!
+//! Disk. The temporary files are bounded too: their bytes over all sessions stay within
+//! [`DataLimits::on_disk`] (4 GiB by default), taken in steps of [`DISK_STEP`] as a file
+//! grows, and at each step the folder's free space (`statvfs`, on Unix) must stay above
+//! [`DataLimits::min_free_disk`] (256 MiB by default), so arriving mail never fills the disk
+//! the spool and the database live on. Past either, the rest of the message is read and
+//! dropped and the client gets 452 4.3.1 (it keeps the message and retries later); the
+//! error is `ErrorKind::StorageFull`, which the session counts as `data_disk`.
+//!
 //! End of data. The checks after the data (the policy hook, DKIM/DMARC) and the durable
 //! store take the whole message in memory, so before loading it the session reserves its
 //! whole size from the same budget, and holds it until the store has answered. When the
@@ -39,16 +47,29 @@ pub struct DataLimits {
     /// Folder of the temporary files (unlinked at once); `None` = the system's temporary
     /// folder. Best on the disk of the spool.
     pub dir: Option<PathBuf>,
+    /// Bytes of temporary files over all sessions (see the module documentation).
+    pub on_disk: u64,
+    /// Free space the folder of the temporary files keeps: a file does not grow past it.
+    pub min_free_disk: u64,
 }
 
 impl Default for DataLimits {
     fn default() -> Self {
-        DataLimits { in_memory: 1024 * 1024, in_flight: 256 * 1024 * 1024, dir: None }
+        DataLimits {
+            in_memory: 1024 * 1024,
+            in_flight: 256 * 1024 * 1024,
+            dir: None,
+            on_disk: 4 << 30,
+            min_free_disk: 256 << 20,
+        }
     }
 }
 
 /// Room left in front of a message read back from its file for the trace headers.
 const HEADROOM: usize = 8 * 1024;
+
+/// A temporary file takes the disk budget (and checks the free space) in steps of this.
+pub const DISK_STEP: u64 = 1024 * 1024;
 
 /// The budget in KiB permits (a u32 of permits covers 4 TiB).
 const UNIT: usize = 1024;
@@ -63,6 +84,8 @@ pub(crate) struct DataBudget {
     limits: DataLimits,
     permits: Arc<Semaphore>,
     total_units: u32,
+    /// The disk budget of the temporary files, in KiB permits.
+    disk: Arc<Semaphore>,
     /// Messages that went to a temporary file while arriving.
     pub spilled: AtomicU64,
     /// Ends of data that had to wait for the budget.
@@ -85,8 +108,10 @@ pub(crate) enum Refused {
 impl DataBudget {
     pub fn new(limits: DataLimits) -> DataBudget {
         let total_units = units(limits.in_flight).min(u32::MAX >> 3);
+        let disk_units = u32::try_from(limits.on_disk.div_ceil(UNIT as u64)).unwrap_or(u32::MAX).min(u32::MAX >> 3);
         DataBudget {
             permits: Arc::new(Semaphore::new(total_units as usize)),
+            disk: Arc::new(Semaphore::new(disk_units as usize)),
             total_units,
             limits,
             spilled: AtomicU64::new(0),
@@ -97,7 +122,7 @@ impl DataBudget {
 
     /// An empty message to receive into.
     pub fn incoming(self: &Arc<Self>) -> Incoming {
-        Incoming { budget: self.clone(), memory: Vec::new(), file: None, len: 0, held: None }
+        Incoming { budget: self.clone(), memory: Vec::new(), file: None, len: 0, held: None, on_disk: None }
     }
 }
 
@@ -110,6 +135,8 @@ pub(crate) struct Incoming {
     len: usize,
     /// The part of the budget covering `memory`.
     held: Option<OwnedSemaphorePermit>,
+    /// The part of the disk budget covering `file`.
+    on_disk: Option<OwnedSemaphorePermit>,
 }
 
 impl Incoming {
@@ -143,6 +170,41 @@ impl Incoming {
         }
     }
 
+    /// Takes disk budget so that `bytes` of temporary file are covered, a [`DISK_STEP`] at
+    /// a time, checking the folder's free space at each step.
+    fn cover_disk(&mut self, bytes: usize) -> std::io::Result<()> {
+        let have = self.on_disk.as_ref().map_or(0, |p| p.num_permits() as u64) * UNIT as u64;
+        let bytes = bytes as u64;
+        if bytes <= have {
+            return Ok(());
+        }
+        let full = |why: String| std::io::Error::new(std::io::ErrorKind::StorageFull, why);
+        let limits = &self.budget.limits;
+        let want = bytes.next_multiple_of(DISK_STEP).min(limits.on_disk.max(bytes));
+        let more = u32::try_from((want - have).div_ceil(UNIT as u64)).unwrap_or(u32::MAX);
+        let dir = limits.dir.clone().unwrap_or_else(std::env::temp_dir);
+        if let Some(free) = free_space(&dir)
+            && free < limits.min_free_disk.saturating_add(want - have)
+        {
+            return Err(full(format!(
+                "{} has {free} bytes free, the floor is {} bytes",
+                dir.display(),
+                limits.min_free_disk
+            )));
+        }
+        let more = self
+            .budget
+            .disk
+            .clone()
+            .try_acquire_many_owned(more)
+            .map_err(|_| full(format!("the temporary files of arriving messages hold {} bytes", limits.on_disk)))?;
+        match self.on_disk.as_mut() {
+            Some(held) => held.merge(more),
+            None => self.on_disk = Some(more),
+        }
+        Ok(())
+    }
+
     /// Appends received bytes (already dot-unstuffed or de-chunked).
     pub async fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         if bytes.is_empty() {
@@ -160,6 +222,7 @@ impl Incoming {
                 self.memory.extend_from_slice(bytes);
                 return Ok(());
             }
+            self.cover_disk(self.len)?;
             let dir = self.budget.limits.dir.clone().unwrap_or_else(std::env::temp_dir);
             let file = tokio::task::spawn_blocking(move || tempfile::tempfile_in(dir))
                 .await
@@ -171,6 +234,7 @@ impl Incoming {
             self.file = Some(file);
             self.budget.spilled.fetch_add(1, Ordering::Relaxed);
         }
+        self.cover_disk(self.len)?;
         let file = self.file.as_mut().expect("just made");
         file.write_all(bytes).await
     }
@@ -210,10 +274,33 @@ impl Incoming {
                 if message.len() != self.len {
                     return Err(Refused::Io(std::io::Error::other("the temporary file came back short")));
                 }
+                // The file is closed (and, unlinked, gone) here: its disk budget with it.
+                drop(file);
+                self.on_disk = None;
                 message
             }
         };
         Ok((message, permit))
+    }
+}
+
+/// Bytes free for an unprivileged writer in the file system of `dir`; `None` where it
+/// cannot be told (not Unix, or the call failed: then only the budget bounds the files).
+fn free_space(dir: &std::path::Path) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        match rustix::fs::statvfs(dir) {
+            Ok(s) => Some(s.f_bavail.saturating_mul(s.f_frsize)),
+            Err(e) => {
+                tracing::warn!("cannot tell the free space of {}: {e}", dir.display());
+                None
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        None
     }
 }
 
@@ -222,7 +309,7 @@ mod tests {
     use super::*;
 
     fn budget(in_memory: usize, in_flight: usize) -> Arc<DataBudget> {
-        Arc::new(DataBudget::new(DataLimits { in_memory, in_flight, dir: None }))
+        Arc::new(DataBudget::new(DataLimits { in_memory, in_flight, ..DataLimits::default() }))
     }
 
     #[tokio::test]
@@ -269,5 +356,37 @@ mod tests {
         });
         assert_eq!(waiter.unwrap().0, vec![b'c'; 4 * 1024]);
         assert_eq!(b.waits.load(Ordering::Relaxed), 1);
+    }
+
+    #[tokio::test]
+    async fn temporary_files_stay_within_the_disk_budget_and_above_the_free_space_floor() {
+        let limits = DataLimits { in_memory: 4 * 1024, on_disk: 3 * DISK_STEP, ..DataLimits::default() };
+        let b = Arc::new(DataBudget::new(limits.clone()));
+        let mib = vec![b'm'; DISK_STEP as usize];
+        let mut first = b.incoming();
+        first.append(&mib).await.unwrap();
+        first.append(&mib).await.unwrap();
+        assert!(first.on_disk());
+        let mut second = b.incoming();
+        second.append(&mib[..1000]).await.unwrap();
+        assert!(!second.on_disk());
+        let full = second.append(&mib).await.unwrap_err();
+        assert_eq!(full.kind(), std::io::ErrorKind::StorageFull, "{full}");
+        assert!(full.to_string().contains("hold 3145728 bytes"), "{full}");
+        // Read back, the first gives its disk back: the next one fits.
+        let (message, _memory) = first.into_message(Duration::from_secs(1)).await.unwrap();
+        assert_eq!(message.len(), 2 * mib.len());
+        let mut third = b.incoming();
+        third.append(&mib).await.unwrap();
+        third.append(&mib).await.unwrap();
+        assert!(third.on_disk());
+
+        // A floor above the free space: nothing goes to disk at all.
+        let floor = Arc::new(DataBudget::new(DataLimits { min_free_disk: u64::MAX / 2, ..limits }));
+        let mut refused = floor.incoming();
+        let full = refused.append(&mib).await.unwrap_err();
+        assert_eq!(full.kind(), std::io::ErrorKind::StorageFull, "{full}");
+        assert!(full.to_string().contains("the floor is"), "{full}");
+        assert!(!refused.on_disk(), "no file was made");
     }
 }
