@@ -346,8 +346,12 @@ if (mode !== "bench") {
   // The app's log (via WebKitWebDriver and tauri-driver): first-start token in the keyring, never printed.
   const logFile = join(outDir, "tauri-driver.log");
   if (existsSync(logFile)) {
-    await sleep(200);
-    const log = readFileSync(logFile, "utf8");
+    // The app writes its log as it goes: poll for the first-start line rather than sleeping.
+    let log = readFileSync(logFile, "utf8");
+    for (const deadline = Date.now() + 10000; !log.includes("owner token kept in the OS keyring") && Date.now() < deadline; ) {
+      await sleep(100);
+      log = readFileSync(logFile, "utf8");
+    }
     check("first start keeps the owner token in the OS keyring", log.includes("owner token kept in the OS keyring"));
     check("no token in the app's log", !/pd_[A-Za-z0-9]/.test(log));
   }
