@@ -92,3 +92,68 @@ async fn a_remote_backend_token_lives_in_the_keyring_only() {
     let gone = tokio::task::spawn_blocking(move || keyring.get(&id)).await.unwrap().unwrap();
     assert_eq!(gone, None);
 }
+
+/// Every file under `dir`, read whole (the database, its WAL, any secret file).
+fn every_file(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(every_file(&path));
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            out.push((path, bytes));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+#[ignore = "needs a Secret Service: run tests/desktop/keyring.sh"]
+async fn a_relay_secret_lives_in_the_keyring_only() {
+    use postdesk_contract::Backend;
+    use postdesk_contract::api::{ListRelays, RelaySecret, RemoveRelay, SetRelay};
+    use postdesk_contract::relay::{RelayAuth, RelayTls, secret_account};
+
+    const SECRET: &str = "relay-Passw0rd-in-the-keyring-5d2e";
+    let dir = tempfile::tempdir().unwrap();
+    let keyring = Arc::new(store());
+    let account = secret_account(None);
+    keyring.delete(&account).unwrap();
+    // The engine as the app opens it: relay secrets through the OS keyring.
+    let engine = Engine::open(dir.path()).await.unwrap().with_secret_store(keyring.clone());
+    let set = SetRelay {
+        sender_domain: None,
+        host: "smtp.relay.example".into(),
+        port: 587,
+        tls: Some(RelayTls::Starttls),
+        verify_certificate: None,
+        auth: Some(RelayAuth::Plain),
+        username: Some("relay-user".into()),
+        secret: Some(RelaySecret(SECRET.into())),
+    };
+    assert!(engine.local_backend().set_relay(set).await.unwrap().secret_set);
+    let stored = tokio::task::spawn_blocking({
+        let (k, a) = (keyring.clone(), account.clone());
+        move || k.get(&a)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(stored.map(|s| s.expose().to_string()).as_deref(), Some(SECRET), "the secret is in the keyring");
+    engine.close().await;
+    // …and in no file of the data folder: not the database, its WAL, nor a secrets file.
+    for (path, bytes) in every_file(dir.path()) {
+        assert!(!bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()), "{} holds the secret", path.display());
+    }
+    assert!(!dir.path().join("secrets").exists(), "no secrets folder where the keyring is used");
+
+    // The app started again reads it back from the keyring.
+    let engine = Engine::open(dir.path()).await.unwrap().with_secret_store(keyring.clone());
+    let relays = engine.local_backend().list_relays(ListRelays::default()).await.unwrap();
+    assert!(format!("{relays:?}").contains("secret_set: true"), "{relays:?}");
+    // Removing the relay removes its secret from the keyring.
+    engine.local_backend().remove_relay(RemoveRelay { sender_domain: None }).await.unwrap();
+    let gone = tokio::task::spawn_blocking(move || keyring.get(&account)).await.unwrap().unwrap();
+    assert_eq!(gone, None, "the relay's secret left the keyring with it");
+    engine.close().await;
+}

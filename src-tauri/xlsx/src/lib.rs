@@ -881,7 +881,11 @@ pub(crate) mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+        // `XLSX_FUZZ_CASES` runs more (longer runs: docs/BENCHMARKS.md, "Fuzzing").
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: std::env::var("XLSX_FUZZ_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(256),
+            ..Default::default()
+        })]
         /// Any damage to a workbook (bytes changed anywhere, a part cut short, a huge count
         /// spliced in) is refused or read; the process never aborts or panics.
         #[test]
