@@ -7,8 +7,10 @@
 //! * a message enters the queue in the same transaction as its local copies and its
 //!   delivery key (`Engine::deliver_batch` calls `sql::queue::enqueue`), so what the spool hands
 //!   over is recorded wholly or not at all, and a repeated hand-over queues nothing twice;
-//! * its bytes are a blob of the mail store, kept while the row exists (`blob_used` counts
-//!   queue rows), collected when a finished message is pruned;
+//! * its bytes are in its row when it has no local copy and is at most [`INLINE_MAX`]
+//!   (durable with the queue transaction's commit, gone with the row), else a blob of the
+//!   mail store, kept while the row exists (`blob_used` counts queue rows), collected when
+//!   a finished message is pruned;
 //! * a final recipient (delivered, bounced) never changes again.
 
 use std::sync::Arc;
@@ -23,6 +25,10 @@ use crate::sql;
 use crate::store::{BlobStore, blocking};
 use crate::{Backend, Engine, EngineBackend, Operation, validate};
 use postdesk_contract::outbound::{QueuedMessage, QueuedRecipient, RecipientStatus};
+
+/// Queued messages up to this size without a local copy keep their bytes in their queue
+/// row (no blob file of their own: created, fsynced, removed once per message).
+pub(crate) const INLINE_MAX: usize = 256 * 1024;
 
 fn unix_now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
@@ -98,7 +104,7 @@ pub(crate) async fn due_now(b: &EngineBackend, id: i64, bounce: bool, action: &s
 pub(crate) async fn delete(b: &EngineBackend, p: DeleteOutbound) -> Result<()> {
     require(b)?;
     let mut tx = b.engine.write().await?;
-    let Some((_, _, sender, _)) = sql::queue::message(&mut tx, p.id).await? else {
+    let Some((_, _, _, sender, _)) = sql::queue::message(&mut tx, p.id).await? else {
         return Err(Error::not_found(format!("there is no queued message {}", p.id)).with_field("id"));
     };
     let hash = sql::queue::delete(&mut tx, p.id).await?;
@@ -185,10 +191,17 @@ impl Engine {
         let mut jobs = Vec::with_capacity(ids.len());
         let mut conn = self.read().await?;
         for id in ids {
-            let Some((key, hash, sender, created_at)) = sql::queue::message(&mut conn, id).await? else { continue };
+            let Some((key, hash, body, sender, created_at)) = sql::queue::message(&mut conn, id).await? else {
+                continue;
+            };
             let recipients = sql::queue::due_recipients(&mut conn, id, now).await?;
-            let store = self.blobs.clone();
-            let raw = blocking(move || store.read(&hash)).await?;
+            let raw = match body {
+                Some(raw) => raw,
+                None => {
+                    let store = self.blobs.clone();
+                    blocking(move || store.read(&hash)).await?
+                }
+            };
             jobs.push(OutboundJob { id, key, sender, raw, created_at, recipients });
         }
         Ok(jobs)
@@ -226,6 +239,12 @@ impl Engine {
             return Err(Error::validation("an empty message cannot be queued"));
         }
         let hash = BlobStore::hash(&raw);
+        if raw.len() <= INLINE_MAX {
+            let mut tx = self.write().await?;
+            sql::queue::enqueue(&mut tx, key, &hash, Some(&raw), &envelope, raw.len(), unix_now()).await?;
+            tx.commit().await?;
+            return Ok(());
+        }
         let raw = Arc::new(raw);
         let (store, h, b) = (self.blobs.clone(), hash.clone(), raw.clone());
         blocking(move || store.write(&h, &b)).await?;
@@ -233,7 +252,7 @@ impl Engine {
         // Under the write lock no collector can remove the blob; bring it back if one did.
         let (store, h, b) = (self.blobs.clone(), hash.clone(), raw.clone());
         blocking(move || if store.exists(&h)? { Ok(()) } else { store.write(&h, &b) }).await?;
-        sql::queue::enqueue(&mut tx, key, &hash, &envelope, raw.len(), unix_now()).await?;
+        sql::queue::enqueue(&mut tx, key, &hash, None, &envelope, raw.len(), unix_now()).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -294,6 +313,42 @@ mod tests {
         // Its blob survives a sweep while it is queued.
         engine.sweep_blobs().await.unwrap();
         assert_eq!(engine.blob_count().await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_small_message_only_for_the_queue_is_kept_in_its_row_and_a_large_one_in_a_blob() {
+        let engine = engine_with(&["ann@example.com"]).await;
+        let small = handover("smtp:10", &[], &["x@remote.test"]);
+        engine.deliver_batch(vec![small.clone()]).await.unwrap();
+        engine.queue_outbound("dsn:10", envelope(), small.raw.clone()).await.unwrap();
+        assert_eq!(engine.blob_count().await.unwrap(), 0, "no blob file for a message kept in its row");
+        let mut large = handover("smtp:11", &[], &["y@remote.test"]);
+        large.raw.resize(INLINE_MAX + 1, b'x');
+        engine.deliver_batch(vec![large.clone()]).await.unwrap();
+        assert_eq!(engine.blob_count().await.unwrap(), 1, "a large message is a blob");
+        let jobs = engine.claim_outbound("node-a", unix_now(), 60, 10).await.unwrap();
+        let raws: Vec<&[u8]> = jobs.iter().map(|j| j.raw.as_slice()).collect();
+        assert_eq!(raws, [small.raw.as_slice(), small.raw.as_slice(), large.raw.as_slice()]);
+        // Once final and pruned, nothing is left of either.
+        let done: Vec<_> = jobs
+            .iter()
+            .map(|j| {
+                let r = RecipientResult {
+                    status: RecipientStatus::Delivered,
+                    reply: "250 ok".into(),
+                    next_attempt: None,
+                    ..j.recipients[0].clone().into_result()
+                };
+                (j.id, vec![r])
+            })
+            .collect();
+        engine.report_outbound("node-a", unix_now(), done).await.unwrap();
+        assert_eq!(engine.prune_outbound(unix_now() + 1).await.unwrap(), 3);
+        assert_eq!(engine.blob_count().await.unwrap(), 0);
+    }
+
+    fn envelope() -> OutboundEnvelope {
+        OutboundEnvelope { sender: String::new(), recipients: vec!["ann@remote.test".into()] }
     }
 
     #[tokio::test]

@@ -243,8 +243,9 @@ impl Engine {
     /// Delivers a batch of messages into INBOXes in one write transaction, idempotently:
     /// each message carries a key (a mail service's queue id), recorded with its rows, and a
     /// key seen before stores nothing again (so a service can redeliver everything it is
-    /// unsure about after a crash). Blobs are written and synced before the transaction;
-    /// every mailbox is checked like [`Engine::deliver`] (status, quota) and a mailbox that
+    /// unsure about after a crash). Blobs are written and synced before the transaction
+    /// (a small message only for the outbound queue has none: its bytes go in its queue
+    /// row, see `queue::INLINE_MAX`); every mailbox is checked like [`Engine::deliver`] (status, quota) and a mailbox that
     /// does not take the message is reported in [`KeyedOutcome::refused`] without failing
     /// the others. An `Err` means nothing of the batch was recorded.
     pub async fn deliver_batch(&self, messages: Vec<KeyedMessage>) -> Result<Vec<KeyedOutcome>> {
@@ -263,8 +264,13 @@ impl Engine {
                 }
             }
         }
-        let wanted: Vec<usize> =
-            (0..messages.len()).filter(|&i| !known.contains(&messages[i].key) && !messages[i].raw.is_empty()).collect();
+        // A message only for the outbound queue, and small, is kept in its queue row.
+        let inline = |m: &KeyedMessage| {
+            m.mailboxes.is_empty() && m.outbound.is_some() && m.raw.len() <= crate::queue::INLINE_MAX
+        };
+        let wanted: Vec<usize> = (0..messages.len())
+            .filter(|&i| !known.contains(&messages[i].key) && !messages[i].raw.is_empty() && !inline(&messages[i]))
+            .collect();
         let (store, msgs, hs) = (self.blobs.clone(), messages.clone(), hashes.clone());
         blocking(move || wanted.iter().try_for_each(|&i| store.write(&hs[i], &msgs[i].raw))).await?;
 
@@ -282,7 +288,7 @@ impl Engine {
                 for mailbox in &m.mailboxes {
                     outcome.refused.push((mailbox.clone(), Error::validation("an empty message cannot be delivered")));
                 }
-            } else {
+            } else if !inline(m) {
                 // Under the write lock no collector can remove the blob; bring it back if one did.
                 let (store, msgs, h) = (self.blobs.clone(), messages.clone(), hashes[i].clone());
                 blocking(move || if store.exists(&h)? { Ok(()) } else { store.write(&h, &msgs[i].raw) }).await?;
@@ -303,7 +309,8 @@ impl Engine {
             }
             if let (Some(outbound), false) = (&m.outbound, m.raw.is_empty()) {
                 let now = time::OffsetDateTime::now_utc().unix_timestamp();
-                sql::queue::enqueue(&mut tx, &m.key, &hashes[i], outbound, m.raw.len(), now).await?;
+                let body = inline(m).then_some(m.raw.as_slice());
+                sql::queue::enqueue(&mut tx, &m.key, &hashes[i], body, outbound, m.raw.len(), now).await?;
             }
             sql::store::record_key(&mut tx, &m.key, super::now()).await?;
             outcomes.push(outcome);

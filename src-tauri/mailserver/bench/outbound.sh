@@ -16,6 +16,9 @@
 #
 #   src-tauri/mailserver/bench/outbound.sh [MESSAGES] [SESSIONS]      (defaults: 10000 5)
 #   PER_DESTINATION=N (default 4) sets Postdesk's connections per destination domain.
+#   ONLY=postdesk|postfix runs one side; NO_BUILD=1 uses the release binary as it is;
+#   PERF=file records `perf record -g` of serve for PERF_SECS (20); KEEP_LOG=file keeps
+#   serve's log (POSTDESK_LOG=postdesk_mailserver::outbound=info logs every attempt).
 #
 # Needs: postfix (smtp-source, smtp-sink), knot. Run as root on a throwaway machine.
 set -eu
@@ -34,6 +37,19 @@ cleanup() { kill $SERVE $KNOT $SINK 2>/dev/null || true; wait 2>/dev/null || tru
 trap cleanup EXIT INT TERM
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 now() { date +%s.%N; }
+# Waits until something listens on 127.0.0.1:$1 (at most 10 s).
+listening() {
+  python3 - "$1" <<'EOF'
+import socket, sys, time
+for _ in range(200):
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1).close()
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.05)
+sys.exit("nothing listens on port " + sys.argv[1])
+EOF
+}
 
 # DNS for the inbound checks of the injected mail (sender bench@remote.test): answered at
 # once by a local knotd, as in wired.sh.
@@ -66,7 +82,7 @@ run() {
   name=$1 target=$2 rcpt_prefix=$3 sink_port=$4
   smtp-sink -u nobody -M "$MESSAGES" "127.0.0.1:$sink_port" 256 &
   SINK=$!
-  sleep 0.3
+  listening "$sink_port"
   start=$(now)
   pids=
   for n in 1 2 3 4; do
@@ -78,9 +94,10 @@ run() {
   wait "$SINK" || true
   SINK=
   relayed=$(now)
-  python3 - "$name" "$MESSAGES" "$start" "$accepted" "$relayed" <<'EOF'
+  WORK=$WORK python3 - "$name" "$MESSAGES" "$start" "$accepted" "$relayed" <<'EOF'
 import sys
 name, n, start, accepted, relayed = sys.argv[1], int(sys.argv[2]), *map(float, sys.argv[3:])
+open(f"{__import__('os').environ['WORK']}/{name}.rate", "w").write(str(n / (relayed - start)))
 print(f"{name:9} {n} messages: accepted in {accepted-start:6.1f} s ({n/(accepted-start):6.0f}/s), "
       f"all at the sink after {relayed-start:6.1f} s ({n/(relayed-start):6.0f} msg/s end to end)")
 EOF
@@ -89,6 +106,7 @@ EOF
 echo "$MESSAGES messages of 4 KiB, 4 destinations x $SESSIONS sessions; Postdesk ${PER_DESTINATION:-4} connections per destination; $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- Postdesk
+if [ "${ONLY:-both}" != postfix ]; then
 PD="$BIN/postdesk --data-dir $WORK/data --dns-resolver 127.0.0.1:$DNS_PORT"
 PD_SINK=$(free_port)
 $PD domain add example.test >/dev/null
@@ -103,10 +121,14 @@ SERVE=$!
 for _ in $(seq 100); do grep -q "admin API listening" "$WORK/serve.log" && break; sleep 0.1; done
 MX=$(sed -n 's/^SMTP mx listening on //p' "$WORK/serve.log")
 [ -n "$MX" ] || { cat "$WORK/serve.log"; exit 1; }
+[ -z "${PERF:-}" ] || perf record -g -p "$SERVE" -o "$PERF" -- sleep "${PERF_SECS:-20}" >/dev/null 2>&1 &
 run postdesk "$MX" "fwd%s@example.test" "$PD_SINK"
+[ -z "${KEEP_LOG:-}" ] || cp "$WORK/serve.log" "$KEEP_LOG"
 kill "$SERVE"; wait "$SERVE" 2>/dev/null || true; SERVE=
+fi
 
 # --- Postfix, relaying to its own sink
+[ "${ONLY:-both}" != postdesk ] || exit 0
 PF_SINK=$(free_port)
 PF_PORT=2527
 [ -f /etc/postfix/main.cf ] || cp /usr/share/postfix/main.cf.debian /etc/postfix/main.cf
@@ -126,7 +148,12 @@ postconf -e \
   "compatibility_level = 3.6"
 postconf -M "${PF_PORT}/inet=${PF_PORT} inet n - n - - smtpd"
 postfix check
+# A previous run's leftovers would reach this run's sink.
+postsuper -d ALL >/dev/null 2>&1 || true
 if postfix status >/dev/null 2>&1; then postfix reload >/dev/null 2>&1; else postfix start >/dev/null 2>&1; fi
 sleep 1
 run postfix "127.0.0.1:$PF_PORT" "x@dest%s.test" "$PF_SINK"
 postfix stop >/dev/null 2>&1 || true
+python3 -c 'import sys; pd, pf = (float(open(f).read()) for f in sys.argv[1:]); print(f"Postdesk / Postfix (end to end): {pd / pf:.2f}x")' \
+  "$WORK/postdesk.rate" "$WORK/postfix.rate"
+echo "load after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -7,12 +7,14 @@ use crate::Result;
 use postdesk_contract::outbound::{OutboundEnvelope, OutboundRecipient, OutboundTransport, RecipientResult};
 use postdesk_contract::smtp::OutboundDestination;
 
-/// Queues the outbound part of a message in the caller's write transaction (the blob is
-/// written). A key queued before adds nothing.
+/// Queues the outbound part of a message in the caller's write transaction: its bytes are
+/// `body` in the row, else the blob named `blob_hash` (written already). A key queued
+/// before adds nothing.
 pub(crate) async fn enqueue(
     conn: &mut Conn,
     key: &str,
     blob_hash: &str,
+    body: Option<&[u8]>,
     envelope: &OutboundEnvelope,
     size: usize,
     now: i64,
@@ -20,7 +22,7 @@ pub(crate) async fn enqueue(
     if envelope.recipients.is_empty() {
         return Ok(());
     }
-    let Some(id) = insert_message(&mut *conn, key, blob_hash, &envelope.sender, size as i64, now).await? else {
+    let Some(id) = insert_message(&mut *conn, key, blob_hash, body, &envelope.sender, size as i64, now).await? else {
         return Ok(());
     };
     for rcpt in &envelope.recipients {
@@ -34,16 +36,18 @@ pub(crate) async fn insert_message(
     conn: &mut Conn,
     key: &str,
     blob_hash: &str,
+    body: Option<&[u8]>,
     sender: &str,
     size: i64,
     now: i64,
 ) -> Result<Option<i64>> {
     Ok(sqlx::query_scalar(
-        "INSERT INTO outbound_messages (key, blob_hash, sender, size, created_at) VALUES (?, ?, ?, ?, ?)
+        "INSERT INTO outbound_messages (key, blob_hash, body, sender, size, created_at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (key) DO NOTHING RETURNING id",
     )
     .bind(key)
     .bind(blob_hash)
+    .bind(body)
     .bind(sender)
     .bind(size)
     .bind(now)
@@ -88,9 +92,12 @@ pub(crate) async fn claim(conn: &mut Conn, owner: &str, now: i64, until: i64, li
     .await?)
 }
 
-/// A queued message: key, blob, sender, created.
-pub(crate) async fn message(conn: &mut Conn, id: i64) -> Result<Option<(String, String, String, i64)>> {
-    Ok(sqlx::query_as("SELECT key, blob_hash, sender, created_at FROM outbound_messages WHERE id = ?")
+/// A queued message: key, blob, its bytes when kept in the row, sender, created.
+pub(crate) type QueuedRow = (String, String, Option<Vec<u8>>, String, i64);
+
+/// A queued message: see [`QueuedRow`].
+pub(crate) async fn message(conn: &mut Conn, id: i64) -> Result<Option<QueuedRow>> {
+    Ok(sqlx::query_as("SELECT key, blob_hash, body, sender, created_at FROM outbound_messages WHERE id = ?")
         .bind(id)
         .fetch_optional(conn)
         .await?)
