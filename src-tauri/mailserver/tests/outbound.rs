@@ -19,6 +19,9 @@ use postdesk_engine::Engine;
 use postdesk_mailserver::smtp::ListenerKind;
 use postdesk_mailserver::{MailServer, MailServerOptions, OutboundStats};
 
+#[path = "../../dns/tests/support/knot.rs"]
+mod knot;
+
 const PASSWORD: &str = "Correct horse 1";
 const ANN: &str = "ann@example.com";
 const BOB: &str = "bob@example.com";
@@ -313,7 +316,12 @@ async fn a_second_postdesk_receives_it_over_starttls() {
         })
         .await
         .unwrap();
+    // B's inbound checks (SPF, DKIM, DMARC of ann@example.com) ask knotd, which answers at
+    // once; a DNS server that never answers would hold the message for the checks' time-outs.
+    let dns_dir = tempfile::tempdir().unwrap();
+    let knot = dns_fixture(dns_dir.path());
     let mut options_b = options(dir_b.path());
+    options_b.dns_server = Some(knot.addr);
     options_b.hostname = Some("mx.example.net".into());
     options_b.listeners = vec![(ListenerKind::Mx, SocketAddr::from(([127, 0, 0, 1], 0)))];
     let server_b = MailServer::start(Arc::new(b.clone()), options_b).await.unwrap();
@@ -337,6 +345,8 @@ async fn a_second_postdesk_receives_it_over_starttls() {
     assert!(got[0].contains("Subject: across"), "{}", got[0]);
     // The receiving side says how it came: over TLS (STARTTLS was offered and used).
     assert!(got[0].contains("with ESMTPS"), "{}", got[0]);
+    // And what it checked: the sender's SPF, from the DNS that answered.
+    assert!(got[0].contains("spf=pass"), "{}", got[0]);
     server.shutdown(Duration::from_secs(5)).await;
     server_b.shutdown(Duration::from_secs(5)).await;
     engine.close().await;
@@ -574,6 +584,67 @@ async fn a_bounce_for_a_sender_elsewhere_is_queued_and_sent_from_the_null_sender
     assert!(lines.iter().any(|l| l == "MAIL FROM:<>" || l.starts_with("MAIL FROM:<> ")), "{lines:?}");
     assert!(lines.iter().any(|l| l == "RCPT TO:<pat@elsewhere.test>"), "{lines:?}");
     assert!(inbox(&engine, ANN).await.is_empty());
+    server.shutdown(Duration::from_secs(5)).await;
+    engine.close().await;
+}
+
+/// knotd serving `test.`: `nullmx.test` publishes a null MX (RFC 7505), `gone.test` does not
+/// exist; and `example.com.` with the SPF record of the loopback senders.
+fn dns_fixture(dir: &Path) -> knot::Knot {
+    let test = dir.join("test.zone");
+    std::fs::write(
+        &test,
+        "$ORIGIN test.\n$TTL 60\n@ SOA ns admin 1 60 60 600 60\n@ NS ns\nns A 127.0.0.1\nnullmx MX 0 .\n",
+    )
+    .unwrap();
+    let example = dir.join("example.com.zone");
+    std::fs::write(
+        &example,
+        "$ORIGIN example.com.\n$TTL 60\n@ SOA ns admin 1 60 60 600 60\n@ NS ns\nns A 127.0.0.1\n\
+         @ TXT \"v=spf1 ip4:127.0.0.0/8 -all\"\n",
+    )
+    .unwrap();
+    knot::Knot::start(&[("test.", test.as_path()), ("example.com.", example.as_path())])
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_local_refusal_before_any_transaction_bounces_with_a_dsn_and_never_to_the_null_sender() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = organisation(dir.path()).await;
+    let dns_dir = tempfile::tempdir().unwrap();
+    let knot = dns_fixture(dns_dir.path());
+    // A remote whose SIZE limit is below the message: refused here, before MAIL FROM.
+    let small = Recorder::start(&["PIPELINING", "SIZE 1000", "8BITMIME"]);
+    route(&engine, "small.test", small.port).await;
+    let mut options = options(dir.path());
+    options.dns_server = Some(knot.addr);
+    let server = MailServer::start(Arc::new(engine.clone()), options).await.unwrap();
+    let mut raw = format!("From: {ANN}\r\nSubject: nowhere to go\r\n\r\n").into_bytes();
+    raw.extend(std::iter::repeat_n(b"0123456789 abcdefghij\r\n".as_slice(), 100).flatten());
+    let envelope = OutboundEnvelope {
+        sender: ANN.into(),
+        recipients: vec!["x@small.test".into(), "y@nullmx.test".into(), "z@gone.test".into()],
+    };
+    engine.queue_outbound("t:refused", envelope, raw.clone()).await.unwrap();
+    let stats = wait_for(&server, "all three bounced, one DSN", |s| s.bounced == 3 && s.dsns == 1).await;
+    assert_eq!((stats.delivered, stats.deferred), (0, 0), "{stats:?}");
+    assert!(small.commands("MAIL FROM").is_empty(), "nothing offered to the remote: {:?}", small.lines());
+    let ann = inbox(&engine, ANN).await;
+    assert_eq!(ann.len(), 1, "one DSN for the three: {ann:?}");
+    let dsn = &ann[0];
+    assert!(dsn.contains("multipart/report") && dsn.contains("report-type=\"delivery-status\""), "{dsn}");
+    for (rcpt, status) in [("x@small.test", "5.3.4"), ("y@nullmx.test", "5.1.10"), ("z@gone.test", "5.1.2")] {
+        let field = format!("Final-Recipient: rfc822; {rcpt}\r\nAction: failed\r\nStatus: {status}\r\n");
+        assert!(dsn.contains(&field), "{field}: {dsn}");
+    }
+    assert!(dsn.contains("Subject: nowhere to go"), "the returned header: {dsn}");
+
+    // The same refusals for a bounce (the null sender): bounced, and no DSN of a DSN.
+    let envelope = OutboundEnvelope { sender: String::new(), recipients: vec!["x@small.test".into(), "y@nullmx.test".into()] };
+    engine.queue_outbound("dsn:refused", envelope, raw).await.unwrap();
+    wait_for(&server, "the null-sender message bounced", |s| s.bounced == 5).await;
+    assert_eq!(server.outbound_stats().dsns, 1);
+    assert_eq!(inbox(&engine, ANN).await.len(), 1);
     server.shutdown(Duration::from_secs(5)).await;
     engine.close().await;
 }
