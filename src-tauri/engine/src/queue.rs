@@ -22,13 +22,9 @@ use crate::audit::{self, Change};
 use crate::error::{Error, Result};
 use crate::model::Page;
 use crate::sql;
-use crate::store::{BlobStore, blocking};
+use crate::store::{BlobStore, INLINE_MAX, blocking};
 use crate::{Backend, Engine, EngineBackend, Operation, validate};
 use postdesk_contract::outbound::{QueuedMessage, QueuedRecipient, RecipientStatus};
-
-/// Queued messages up to this size without a local copy keep their bytes in their queue
-/// row (no blob file of their own: created, fsynced, removed once per message).
-pub(crate) const INLINE_MAX: usize = 256 * 1024;
 
 fn unix_now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()

@@ -53,6 +53,10 @@ fn io_error(what: &str, e: std::io::Error) -> Error {
     Error::internal(format!("mail storage: {what}: {e}"))
 }
 
+/// Queued messages up to this size without a local copy keep their bytes in their outbound
+/// queue row (no blob file of their own: created, fsynced, removed once per message).
+pub(crate) const INLINE_MAX: usize = 256 * 1024;
+
 /// Opens a directory and fsyncs it, so a rename or creation inside it is durable.
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
@@ -245,8 +249,8 @@ impl Engine {
     /// key seen before stores nothing again (so a service can redeliver everything it is
     /// unsure about after a crash). Blobs are written and synced before the transaction
     /// (a small message only for the outbound queue has none: its bytes go in its queue
-    /// row, see `queue::INLINE_MAX`); every mailbox is checked like [`Engine::deliver`] (status, quota) and a mailbox that
-    /// does not take the message is reported in [`KeyedOutcome::refused`] without failing
+    /// row, see [`INLINE_MAX`]); every mailbox is checked like [`Engine::deliver`] (status,
+    /// quota) and a mailbox that does not take the message is reported in [`KeyedOutcome::refused`] without failing
     /// the others. An `Err` means nothing of the batch was recorded.
     pub async fn deliver_batch(&self, messages: Vec<KeyedMessage>) -> Result<Vec<KeyedOutcome>> {
         if messages.is_empty() {
@@ -265,9 +269,7 @@ impl Engine {
             }
         }
         // A message only for the outbound queue, and small, is kept in its queue row.
-        let inline = |m: &KeyedMessage| {
-            m.mailboxes.is_empty() && m.outbound.is_some() && m.raw.len() <= crate::queue::INLINE_MAX
-        };
+        let inline = |m: &KeyedMessage| m.mailboxes.is_empty() && m.outbound.is_some() && m.raw.len() <= INLINE_MAX;
         let wanted: Vec<usize> = (0..messages.len())
             .filter(|&i| !known.contains(&messages[i].key) && !messages[i].raw.is_empty() && !inline(&messages[i]))
             .collect();

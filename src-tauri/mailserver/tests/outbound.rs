@@ -640,7 +640,8 @@ async fn a_local_refusal_before_any_transaction_bounces_with_a_dsn_and_never_to_
     assert!(dsn.contains("Subject: nowhere to go"), "the returned header: {dsn}");
 
     // The same refusals for a bounce (the null sender): bounced, and no DSN of a DSN.
-    let envelope = OutboundEnvelope { sender: String::new(), recipients: vec!["x@small.test".into(), "y@nullmx.test".into()] };
+    let envelope =
+        OutboundEnvelope { sender: String::new(), recipients: vec!["x@small.test".into(), "y@nullmx.test".into()] };
     engine.queue_outbound("dsn:refused", envelope, raw).await.unwrap();
     wait_for(&server, "the null-sender message bounced", |s| s.bounced == 5).await;
     assert_eq!(server.outbound_stats().dsns, 1);
