@@ -431,6 +431,14 @@ pub trait OutboundQueue: Send + Sync {
     /// sender): that domain's own relay, else the global one, else `None` (MX delivery),
     /// with its secret read from the secret store.
     async fn outbound_relay(&self, sender_domain: &str) -> Result<Option<crate::relay::RelayRoute>>;
+
+    /// The MTA-STS policy kept for `domain` (canonical) that is still in force at `now`
+    /// (UNIX seconds), if any.
+    async fn mta_sts_policy(&self, domain: &str, now: i64) -> Result<Option<crate::outbound::KeptStsPolicy>>;
+
+    /// Keeps `policy` for its domain (replacing the one before) until its `until`; drops
+    /// the policies no longer in force at `now`, and the oldest beyond a bound.
+    async fn keep_mta_sts_policy(&self, policy: crate::outbound::KeptStsPolicy, now: i64) -> Result<()>;
 }
 
 /// Everything a mail service needs of a backend.

@@ -165,6 +165,25 @@ pub struct QueuedRecipient {
     pub last_reply: Option<String>,
 }
 
+/// An MTA-STS policy kept for a recipient domain (RFC 8461 §5.1), stored by the outbound
+/// worker so that it survives a restart
+/// ([`OutboundQueue::keep_mta_sts_policy`](crate::mail::OutboundQueue::keep_mta_sts_policy)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptStsPolicy {
+    /// The recipient domain (canonical).
+    pub domain: String,
+    /// The policy id of the domain's `_mta-sts` TXT record when it was fetched.
+    pub id: String,
+    /// `enforce`, `testing` or `none`.
+    pub mode: String,
+    /// The MX patterns.
+    pub mx: Vec<String>,
+    /// Its `max_age`, seconds.
+    pub max_age: u64,
+    /// UNIX seconds from which it is no longer used (fetched at + `max_age`).
+    pub until: i64,
+}
+
 /// A domain's active DKIM key, for signing what it sends.
 #[derive(Clone)]
 pub struct DkimSigningKey {

@@ -15,7 +15,9 @@
 
 use std::sync::Arc;
 
-use postdesk_contract::outbound::{DkimSigningKey, OutboundEnvelope, OutboundJob, OutboundTransport, RecipientResult};
+use postdesk_contract::outbound::{
+    DkimSigningKey, KeptStsPolicy, OutboundEnvelope, OutboundJob, OutboundTransport, RecipientResult,
+};
 
 use crate::api::*;
 use crate::audit::{self, Change};
@@ -25,6 +27,9 @@ use crate::sql;
 use crate::store::{BlobStore, INLINE_MAX, blocking};
 use crate::{Backend, Engine, EngineBackend, Operation, validate};
 use postdesk_contract::outbound::{QueuedMessage, QueuedRecipient, RecipientStatus};
+
+/// MTA-STS policies kept at most (the worker's memory holds as many).
+pub const MAX_STS_POLICIES: i64 = 10_000;
 
 fn unix_now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
@@ -258,6 +263,27 @@ impl Engine {
         sql::queue::transports(&mut *self.read().await?).await
     }
 
+    /// See [`OutboundQueue::mta_sts_policy`](postdesk_contract::mail::OutboundQueue::mta_sts_policy).
+    pub async fn mta_sts_policy(&self, domain: &str, now: i64) -> Result<Option<KeptStsPolicy>> {
+        sql::queue::sts_policy(&mut *self.read().await?, domain, now).await
+    }
+
+    /// See [`OutboundQueue::keep_mta_sts_policy`](postdesk_contract::mail::OutboundQueue::keep_mta_sts_policy):
+    /// at most [`MAX_STS_POLICIES`] domains are kept.
+    pub async fn keep_mta_sts_policy(&self, policy: KeptStsPolicy, now: i64) -> Result<()> {
+        let Ok(domain) = validate::domain(&policy.domain) else {
+            return Err(Error::validation(format!("'{}' is not a domain", policy.domain)).with_field("domain"));
+        };
+        if !matches!(policy.mode.as_str(), "enforce" | "testing" | "none") {
+            return Err(Error::validation(format!("'{}' is not an MTA-STS mode", policy.mode)).with_field("mode"));
+        }
+        let policy = KeptStsPolicy { domain, ..policy };
+        let mut tx = self.write().await?;
+        sql::queue::keep_sts_policy(&mut tx, &policy, now, MAX_STS_POLICIES).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// See [`OutboundQueue::dkim_signing_key`](postdesk_contract::mail::OutboundQueue::dkim_signing_key).
     pub async fn dkim_signing_key(&self, domain: &str) -> Result<Option<DkimSigningKey>> {
         let Ok(domain) = validate::domain(domain) else { return Ok(None) };
@@ -341,6 +367,30 @@ mod tests {
         engine.report_outbound("node-a", unix_now(), done).await.unwrap();
         assert_eq!(engine.prune_outbound(unix_now() + 1).await.unwrap(), 3);
         assert_eq!(engine.blob_count().await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_kept_mta_sts_policy_is_read_back_until_its_end_and_bad_ones_are_refused() {
+        let engine = engine_with(&["ann@example.com"]).await;
+        let now = unix_now();
+        let policy = KeptStsPolicy {
+            domain: "Remote.TEST".into(),
+            id: "1".into(),
+            mode: "enforce".into(),
+            mx: vec!["mx.remote.test".into(), "*.remote.test".into()],
+            max_age: 60,
+            until: now + 60,
+        };
+        engine.keep_mta_sts_policy(policy.clone(), now).await.unwrap();
+        let kept = engine.mta_sts_policy("remote.test", now + 59).await.unwrap();
+        assert_eq!(kept, Some(KeptStsPolicy { domain: "remote.test".into(), ..policy.clone() }));
+        assert_eq!(engine.mta_sts_policy("remote.test", now + 60).await.unwrap(), None, "past its max_age");
+        let bad = KeptStsPolicy { mode: "maybe".into(), ..policy.clone() };
+        assert_eq!(engine.keep_mta_sts_policy(bad, now).await.unwrap_err().field.as_deref(), Some("mode"));
+        // A newer policy replaces it; the out-of-force are dropped on the next write.
+        let newer = KeptStsPolicy { id: "2".into(), until: now + 600, ..policy };
+        engine.keep_mta_sts_policy(newer, now + 1).await.unwrap();
+        assert_eq!(engine.mta_sts_policy("remote.test", now + 100).await.unwrap().unwrap().id, "2");
     }
 
     fn envelope() -> OutboundEnvelope {

@@ -160,6 +160,16 @@ impl OutboundQueue for Engine {
     async fn outbound_relay(&self, sender_domain: &str) -> Result<Option<postdesk_contract::relay::RelayRoute>> {
         Engine::outbound_relay(self, sender_domain).await
     }
+    async fn mta_sts_policy(
+        &self,
+        domain: &str,
+        now: i64,
+    ) -> Result<Option<postdesk_contract::outbound::KeptStsPolicy>> {
+        Engine::mta_sts_policy(self, domain, now).await
+    }
+    async fn keep_mta_sts_policy(&self, policy: postdesk_contract::outbound::KeptStsPolicy, now: i64) -> Result<()> {
+        Engine::keep_mta_sts_policy(self, policy, now).await
+    }
 }
 
 #[async_trait::async_trait]

@@ -341,3 +341,104 @@ async fn the_backup_mx_takes_the_mail_when_the_primary_refuses_the_connection_or
     busy.abort();
     engine.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kept_policy_survives_a_restart_until_its_max_age_runs_out() {
+    // kept.test: one MX, the sink on 127.0.0.2 (no STARTTLS), and an enforce policy naming
+    // it with max_age 3600.
+    let ca = Ca::new();
+    let work = tempfile::tempdir().unwrap();
+    let dumps = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.2:0").unwrap().local_addr().unwrap().port();
+    let _sink = sink(SocketAddr::from(([127, 0, 0, 2], port)), dumps.path());
+    let zone = work.path().join("kept.test.zone");
+    std::fs::write(
+        &zone,
+        "$ORIGIN kept.test.\n$TTL 60\n@ SOA ns admin 1 60 60 600 60\n@ NS ns\nns A 127.0.0.1\n\
+         @ MX 10 mx\nmx A 127.0.0.2\nmta-sts A 127.0.0.1\n_mta-sts TXT \"v=STSv1; id=20261204\"\n",
+    )
+    .unwrap();
+    let knot = knot::Knot::start(&[("kept.test.", zone.as_path())]);
+    let policies = work.path().join("policies");
+    std::fs::create_dir(&policies).unwrap();
+    std::fs::write(
+        policies.join("mta-sts.kept.test"),
+        "version: STSv1\r\nmode: enforce\r\nmx: mx.kept.test\r\nmax_age: 3600\r\n",
+    )
+    .unwrap();
+    let (cert, key) = ca.issue(&["mta-sts.kept.test"]);
+    std::fs::write(work.path().join("https-cert.pem"), cert).unwrap();
+    std::fs::write(work.path().join("https-key.pem"), key).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/mta_sts_policy.py");
+    let mut https = Command::new("python3")
+        .arg(script)
+        .arg(work.path().join("https-cert.pem"))
+        .arg(work.path().join("https-key.pem"))
+        .arg(&policies)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut line = String::new();
+    std::io::BufReader::new(https.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let https = (Killed(https), line.trim().strip_prefix("port ").unwrap().parse::<u16>().unwrap());
+
+    // The sender, on a clock the test moves.
+    let clock = Arc::new(std::sync::atomic::AtomicI64::new(time::OffsetDateTime::now_utc().unix_timestamp()));
+    let dir = tempfile::tempdir().unwrap();
+    let options = {
+        let clock = clock.clone();
+        let mut options = MailServerOptions::defaults(dir.path());
+        options.hostname = Some("mail.example.com".into());
+        options.listeners = Vec::new();
+        options.imap = Vec::new();
+        options.pop3 = Vec::new();
+        options.dns_server = Some(knot.addr);
+        options.outbound.mx_port = port;
+        options.outbound.poll = Duration::from_millis(200);
+        options.outbound.retry.first_retry_secs = 600;
+        options.outbound.retry.max_retry_secs = 600;
+        options.outbound.timeouts.connect = Duration::from_secs(2);
+        options.outbound.mta_sts.https_port = https.1;
+        options.outbound.mta_sts.extra_roots = vec![ca.cert.der().clone()];
+        options.outbound.clock =
+            postdesk_mailserver::Clock::new(move || clock.load(std::sync::atomic::Ordering::Relaxed));
+        options
+    };
+    let queue = |engine: Engine, key: &'static str, rcpt: &'static str| async move {
+        let envelope =
+            postdesk_contract::outbound::OutboundEnvelope { sender: ANN.into(), recipients: vec![rcpt.to_string()] };
+        let raw = format!("From: {ANN}\r\nTo: {rcpt}\r\nSubject: {key}\r\n\r\nhello\r\n").into_bytes();
+        engine.queue_outbound(key, envelope, raw).await.unwrap();
+    };
+    let refused = |reply: &str| reply.starts_with("451 4.7.5 ") && reply.contains("does not offer STARTTLS");
+
+    // First run: the policy is fetched and enforced (the MX offers no STARTTLS).
+    let engine = Engine::open(dir.path()).await.unwrap();
+    let server = MailServer::start(Arc::new(engine.clone()), options.clone()).await.unwrap();
+    queue(engine.clone(), "t:1", "one@kept.test").await;
+    wait_for(&server, "deferred by the policy", |s| s.deferred == 1).await;
+    let (status, reply) = replies(&engine).await["one@kept.test"].clone();
+    assert!(status == "deferred" && refused(&reply), "{status} {reply}");
+    server.shutdown(Duration::from_secs(5)).await;
+    engine.close().await;
+
+    // The policy host is gone (an attacker blocks it, or it is down) and the server starts
+    // again: the policy kept from the first run still applies.
+    drop(https);
+    let engine = Engine::open(dir.path()).await.unwrap();
+    let server = MailServer::start(Arc::new(engine.clone()), options).await.unwrap();
+    queue(engine.clone(), "t:2", "two@kept.test").await;
+    wait_for(&server, "deferred by the kept policy", |s| s.deferred == 1).await;
+    let (status, reply) = replies(&engine).await["two@kept.test"].clone();
+    assert!(status == "deferred" && refused(&reply), "after the restart: {status} {reply}");
+    assert!(dumped(dumps.path()).is_empty(), "nothing in plain text while the policy holds");
+
+    // Past its max_age (3600 s) it no longer applies: with no policy fetched, delivery goes
+    // on as without MTA-STS, and both messages reach the sink.
+    clock.fetch_add(3601, std::sync::atomic::Ordering::Relaxed);
+    let stats = wait_for(&server, "both delivered", |s| s.delivered == 2).await;
+    assert_eq!(stats.deferred, 1, "{stats:?}");
+    assert_eq!(dumped(dumps.path()).len(), 2);
+    server.shutdown(Duration::from_secs(5)).await;
+    engine.close().await;
+}

@@ -4,7 +4,9 @@
 
 use super::Conn;
 use crate::Result;
-use postdesk_contract::outbound::{OutboundEnvelope, OutboundRecipient, OutboundTransport, RecipientResult};
+use postdesk_contract::outbound::{
+    KeptStsPolicy, OutboundEnvelope, OutboundRecipient, OutboundTransport, RecipientResult,
+};
 use postdesk_contract::smtp::OutboundDestination;
 
 /// Queues the outbound part of a message in the caller's write transaction: its bytes are
@@ -297,4 +299,50 @@ pub(crate) async fn destinations(conn: &mut Conn, limit: i64) -> Result<Vec<Outb
             bounced: n(bounced),
         })
         .collect())
+}
+
+/// The MTA-STS policy kept for `domain`, if still in force at `now`.
+pub(crate) async fn sts_policy(conn: &mut Conn, domain: &str, now: i64) -> Result<Option<KeptStsPolicy>> {
+    let row: Option<(String, String, String, i64, i64)> =
+        sqlx::query_as("SELECT id, mode, mx, max_age, until FROM mta_sts_policies WHERE domain = ? AND until > ?")
+            .bind(domain)
+            .bind(now)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.map(|(id, mode, mx, max_age, until)| KeptStsPolicy {
+        domain: domain.to_string(),
+        id,
+        mode,
+        mx: mx.lines().map(str::to_string).collect(),
+        max_age: max_age.max(0) as u64,
+        until,
+    }))
+}
+
+/// Keeps `p` (replacing its domain's), drops the policies out of force at `now`, then the
+/// ones ending soonest beyond `max_kept`.
+pub(crate) async fn keep_sts_policy(conn: &mut Conn, p: &KeptStsPolicy, now: i64, max_kept: i64) -> Result<()> {
+    sqlx::query("DELETE FROM mta_sts_policies WHERE until <= ?").bind(now).execute(&mut *conn).await?;
+    sqlx::query(
+        "INSERT INTO mta_sts_policies (domain, id, mode, mx, max_age, until) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (domain) DO UPDATE SET id = excluded.id, mode = excluded.mode, mx = excluded.mx,
+             max_age = excluded.max_age, until = excluded.until",
+    )
+    .bind(&p.domain)
+    .bind(&p.id)
+    .bind(&p.mode)
+    .bind(p.mx.join("\n"))
+    .bind(p.max_age.min(i64::MAX as u64) as i64)
+    .bind(p.until)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "DELETE FROM mta_sts_policies WHERE domain IN (
+             SELECT domain FROM mta_sts_policies ORDER BY until
+             LIMIT max((SELECT count(*) FROM mta_sts_policies) - ?, 0))",
+    )
+    .bind(max_kept)
+    .execute(conn)
+    .await?;
+    Ok(())
 }

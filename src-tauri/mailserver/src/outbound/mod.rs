@@ -459,7 +459,11 @@ impl Worker {
         let mut mode = TlsMode::Opportunistic;
         // MTA-STS applies to MX delivery, not to a fixed route an admin chose.
         let fixed = transports.iter().any(|t| t.domain == domain || t.domain == "*");
-        let policy = if fixed { None } else { self.sts.policy(dns, domain, self.options.clock.now()).await };
+        let policy = if fixed {
+            None
+        } else {
+            self.sts.policy(self.backend.as_ref(), dns, domain, self.options.clock.now()).await
+        };
         if let Some(applied) = &policy {
             let (named, unnamed): (Vec<_>, Vec<_>) = hosts.into_iter().partition(|(h, _)| applied.policy.matches(h));
             let other: Vec<String> = unnamed.iter().map(|(h, _)| h.clone()).collect();

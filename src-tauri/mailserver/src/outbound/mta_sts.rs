@@ -12,14 +12,19 @@
 //! and delivery goes on as usual.
 //!
 //! Certificates are checked against the Mozilla roots (webpki-roots) plus the roots an
-//! admin (or a test) adds ([`StsOptions::extra_roots`]). Policies are kept in memory (at
-//! most [`MAX_CACHED`] domains), so a restart fetches them again.
+//! admin (or a test) adds ([`StsOptions::extra_roots`]). Policies are kept in memory and in
+//! the store (`OutboundQueue::keep_mta_sts_policy`, at most [`MAX_CACHED`] domains each),
+//! each until its `max_age` runs out: after a restart a kept policy still applies, read
+//! back from the store the first time its domain is attempted — a restart is no way
+//! around a policy either.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use postdesk_contract::mail::MailBackend;
+use postdesk_contract::outbound::KeptStsPolicy;
 use postdesk_dns::DnsLookup;
 use postdesk_dns::mta_sts::{StsMode, StsPolicy, parse_policy, record_id, sts_records};
 use rustls::RootCertStore;
@@ -29,6 +34,14 @@ use rustls_pki_types::CertificateDer;
 pub const MAX_POLICY: usize = 64 * 1024;
 /// Domains whose policy is kept at most.
 pub const MAX_CACHED: usize = 10_000;
+
+fn mode_name(mode: StsMode) -> &'static str {
+    match mode {
+        StsMode::Enforce => "enforce",
+        StsMode::Testing => "testing",
+        StsMode::None => "none",
+    }
+}
 
 /// How policies are fetched and certificates checked.
 #[derive(Clone)]
@@ -118,11 +131,20 @@ impl Sts {
     }
 
     /// The policy in force for `domain` at `now` (UNIX seconds), if any (RFC 8461 §5.1).
-    pub(crate) async fn policy(&self, dns: &dyn DnsLookup, domain: &str, now: i64) -> Option<Applied> {
+    pub(crate) async fn policy(
+        &self,
+        store: &dyn MailBackend,
+        dns: &dyn DnsLookup,
+        domain: &str,
+        now: i64,
+    ) -> Option<Applied> {
         if !self.options.enabled {
             return None;
         }
-        let kept = self.kept(domain, now);
+        let kept = match self.kept(domain, now) {
+            Some(k) => Some(k),
+            None => self.stored(store, domain, now).await,
+        };
         let id = match sts_records(dns, domain).await {
             Ok(records) => match records.as_slice() {
                 [one] => record_id(one).ok(),
@@ -142,6 +164,18 @@ impl Sts {
                 let applied = Applied { id, policy };
                 tracing::info!(%domain, id = %applied.id, mode = ?applied.policy.mode, "MTA-STS policy fetched");
                 self.keep(domain, applied.clone(), now);
+                let until = now.saturating_add(applied.policy.max_age.min(i64::MAX as u64) as i64);
+                let stored = KeptStsPolicy {
+                    domain: domain.to_string(),
+                    id: applied.id.clone(),
+                    mode: mode_name(applied.policy.mode).to_string(),
+                    mx: applied.policy.mx.clone(),
+                    max_age: applied.policy.max_age,
+                    until,
+                };
+                if let Err(e) = store.keep_mta_sts_policy(stored, now).await {
+                    tracing::warn!(%domain, "MTA-STS policy not stored (kept in memory only): {}", e.message);
+                }
                 (applied.policy.mode != StsMode::None).then_some(applied)
             }
             Err(e) => {
@@ -149,6 +183,29 @@ impl Sts {
                 kept.filter(|k| k.policy.mode != StsMode::None)
             }
         }
+    }
+
+    /// The policy the store kept for `domain` (an earlier run's), now kept in memory too.
+    async fn stored(&self, store: &dyn MailBackend, domain: &str, now: i64) -> Option<Applied> {
+        let stored = match store.mta_sts_policy(domain, now).await {
+            Ok(Some(p)) => p,
+            Ok(None) => return None,
+            Err(e) => {
+                tracing::warn!(%domain, "cannot read the kept MTA-STS policy: {}", e.message);
+                return None;
+            }
+        };
+        let mode = match stored.mode.as_str() {
+            "enforce" => StsMode::Enforce,
+            "testing" => StsMode::Testing,
+            _ => StsMode::None,
+        };
+        let applied = Applied { id: stored.id, policy: StsPolicy { mode, mx: stored.mx, max_age: stored.max_age } };
+        let mut map = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() < MAX_CACHED || map.contains_key(domain) {
+            map.insert(domain.to_string(), Kept { applied: applied.clone(), until: stored.until });
+        }
+        Some(applied)
     }
 
     fn kept(&self, domain: &str, now: i64) -> Option<Applied> {
