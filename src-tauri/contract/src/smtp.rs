@@ -59,6 +59,10 @@ pub struct SmtpSettings {
     pub max_connections: u32,
     /// Limits per client address and reverse DNS.
     pub connection: SmtpConnectionPolicy,
+    /// The slow-down and drop of sessions guessing recipients (applied live).
+    pub probing: SmtpProbingPolicy,
+    /// Message data held while it arrives (applied when the mail service starts).
+    pub data: SmtpDataLimits,
     /// Checks of the envelope sender at MAIL FROM.
     pub sender: SmtpSenderPolicy,
     /// Inbound SPF/DKIM/DMARC.
@@ -80,6 +84,8 @@ impl Default for SmtpSettings {
             require_sender_match: true,
             max_connections: 1024,
             connection: SmtpConnectionPolicy::default(),
+            probing: SmtpProbingPolicy::default(),
+            data: SmtpDataLimits::default(),
             sender: SmtpSenderPolicy::default(),
             inbound_auth: SmtpInboundAuth::default(),
         }
@@ -108,6 +114,59 @@ impl Default for SmtpConnectionPolicy {
         }
     }
 }
+
+/// Recipient probing (RFC 5321 §3.5.3, §7.3: answering 550 to unknown recipients lets a
+/// client harvest addresses): from `slow_after` unknown recipients in one session on, each
+/// further RCPT is answered after `delay_step_secs` × how far past it the session is; at
+/// `max_unknown` the session is dropped with 421 4.7.0 and the client address refused at
+/// connect for `penalty_secs`. Applied live: new sessions and open ones from their next
+/// MAIL FROM.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpProbingPolicy {
+    /// Unknown recipients before each further RCPT is delayed, 1–1000 (default 3); at most
+    /// `max_unknown`.
+    pub slow_after: u32,
+    /// Seconds the first delayed RCPT waits, the k-th k times as long, 0–60 (default 1;
+    /// 0 = no slow-down, only the drop).
+    pub delay_step_secs: u32,
+    /// Unknown recipients that end the session and penalise the address, 1–10000 (default 10).
+    pub max_unknown: u32,
+    /// Seconds a penalised address is refused at connect, 0–86400 (default 600).
+    pub penalty_secs: u32,
+}
+
+impl Default for SmtpProbingPolicy {
+    fn default() -> Self {
+        SmtpProbingPolicy { slow_after: 3, delay_step_secs: 1, max_unknown: 10, penalty_secs: 600 }
+    }
+}
+
+/// Bytes of message data held in memory over all sessions: read when the mail service
+/// starts (a change applies after the service restarts, not to a running one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpDataLimits {
+    /// The in-flight budget: bytes of messages in memory at once (arriving, checked or
+    /// being stored), 16 MiB–16 GiB, at least the message size limit (default 256 MiB).
+    /// A message the budget is short for waits at its end of data; one larger than it gets
+    /// 452 4.3.1.
+    #[ts(type = "number")]
+    pub in_flight_bytes: u64,
+}
+
+impl Default for SmtpDataLimits {
+    fn default() -> Self {
+        SmtpDataLimits { in_flight_bytes: DEFAULT_IN_FLIGHT_BYTES }
+    }
+}
+
+/// The default of [`SmtpDataLimits::in_flight_bytes`] (256 MiB).
+pub const DEFAULT_IN_FLIGHT_BYTES: u64 = 256 * 1024 * 1024;
+/// Smallest in-flight budget an admin may set (16 MiB).
+pub const MIN_IN_FLIGHT_BYTES: u64 = 16 * 1024 * 1024;
+/// Largest in-flight budget an admin may set (16 GiB).
+pub const MAX_IN_FLIGHT_BYTES: u64 = 16 * 1024 * 1024 * 1024;
 
 /// The default of [`SmtpConnectionPolicy::max_connections_per_ip`].
 pub const DEFAULT_MAX_CONNECTIONS_PER_IP: u32 = 20;

@@ -149,6 +149,34 @@ pub(crate) fn check_settings(mut s: SmtpSettings) -> Result<SmtpSettings> {
         range("connection.messages_per_ip.count", "the messages per client address", r.count, 1, 1_000_000)?;
         range("connection.messages_per_ip.window_secs", "the rate window (seconds)", r.window_secs, 1, 86_400)?;
     }
+    let p = &s.probing;
+    range("probing.slow_after", "the unknown recipients before the slow-down", p.slow_after, 1, 1000)?;
+    range("probing.delay_step_secs", "the slow-down step (seconds)", p.delay_step_secs, 0, 60)?;
+    range("probing.max_unknown", "the unknown recipients that end a session", p.max_unknown, 1, 10_000)?;
+    range("probing.penalty_secs", "the penalty of a probing address (seconds)", p.penalty_secs, 0, 86_400)?;
+    if p.slow_after > p.max_unknown {
+        return Err(Error::validation(format!(
+            "the slow-down ({} unknown recipients) must start at or before the drop ({})",
+            p.slow_after, p.max_unknown
+        ))
+        .with_field("probing.slow_after"));
+    }
+    let in_flight = s.data.in_flight_bytes;
+    range(
+        "data.in_flight_bytes",
+        "the in-flight message data budget (bytes)",
+        in_flight,
+        MIN_IN_FLIGHT_BYTES,
+        MAX_IN_FLIGHT_BYTES,
+    )?;
+    if in_flight < s.max_message_bytes {
+        return Err(Error::validation(format!(
+            "the in-flight message data budget ({in_flight} bytes) must be at least the message size limit ({} \
+             bytes): a larger message could never be held",
+            s.max_message_bytes
+        ))
+        .with_field("data.in_flight_bytes"));
+    }
     Ok(s)
 }
 
@@ -694,5 +722,29 @@ mod tests {
         s.connection.messages_per_ip = Some(SmtpRateLimit { count: 10, window_secs: 0 });
         assert_eq!(field(s), "connection.messages_per_ip.window_secs");
         assert!(check_settings(SmtpSettings { max_recipients: 10_000, command_timeout_secs: 10, ..d() }).is_ok());
+        let probing = |f: fn(&mut SmtpProbingPolicy)| {
+            let mut s = d();
+            f(&mut s.probing);
+            check_settings(s).map_err(|e| (e.field.unwrap(), e.message))
+        };
+        assert_eq!(probing(|p| p.slow_after = 0).unwrap_err().0, "probing.slow_after");
+        assert_eq!(probing(|p| p.delay_step_secs = 61).unwrap_err().0, "probing.delay_step_secs");
+        assert_eq!(probing(|p| p.max_unknown = 0).unwrap_err().0, "probing.max_unknown");
+        assert_eq!(probing(|p| p.penalty_secs = 86_401).unwrap_err().0, "probing.penalty_secs");
+        let (name, message) = probing(|p| p.slow_after = 11).unwrap_err();
+        assert_eq!(name, "probing.slow_after");
+        assert!(message.contains("at or before the drop (10)"), "{message}");
+        assert!(
+            probing(|p| *p = SmtpProbingPolicy { slow_after: 1, delay_step_secs: 0, max_unknown: 1, penalty_secs: 0 })
+                .is_ok()
+        );
+        let mut s = d();
+        s.data.in_flight_bytes = MIN_IN_FLIGHT_BYTES - 1;
+        assert_eq!(field(s), "data.in_flight_bytes");
+        let mut s = SmtpSettings { max_message_bytes: 100 * 1024 * 1024, ..d() };
+        s.data.in_flight_bytes = 64 * 1024 * 1024;
+        let e = check_settings(s).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("data.in_flight_bytes"));
+        assert!(e.message.contains("at least the message size limit (104857600 bytes)"), "{}", e.message);
     }
 }

@@ -82,8 +82,12 @@ fn profile_from_settings(s: &SmtpSettings) -> SmtpProfile {
                 .map(|r| RateLimit { count: r.count, window: secs(r.window_secs) }),
             require_reverse_dns: s.connection.require_reverse_dns,
         },
-        // The probing slow-down and drop are not stored settings: the service's defaults.
-        probing: ProbingPolicy::default(),
+        probing: ProbingPolicy {
+            slow_after: s.probing.slow_after,
+            delay_step: secs(s.probing.delay_step_secs),
+            max_unknown: s.probing.max_unknown,
+            penalty: secs(s.probing.penalty_secs),
+        },
         sender: SenderPolicy {
             reject_malformed: s.sender.reject_malformed,
             reject_domain_without_mx_or_a: s.sender.reject_domain_without_mx_or_a,
@@ -97,6 +101,17 @@ fn profile_from_settings(s: &SmtpSettings) -> SmtpProfile {
             junk_dmarc_fail: s.inbound_auth.junk_dmarc_fail,
             junk_spf_fail: s.inbound_auth.junk_spf_fail,
         },
+    }
+}
+
+/// The message data limits of the stored settings, for a service built now (the budget
+/// is not part of the profile: it does not change while the service runs). Temporary
+/// files go to `dir`.
+pub(crate) fn data_limits(s: &SmtpSettings, dir: std::path::PathBuf) -> postdesk_smtp::DataLimits {
+    postdesk_smtp::DataLimits {
+        in_flight: usize::try_from(s.data.in_flight_bytes).unwrap_or(usize::MAX),
+        dir: Some(dir),
+        ..postdesk_smtp::DataLimits::default()
     }
 }
 
@@ -295,6 +310,9 @@ mod tests {
         let named = profile_from_config(&config, Some("mx.example.com")).unwrap();
         assert_eq!(named.hostname, "mx.example.com");
         assert_eq!(json(&SmtpProfile { hostname: "localhost".into(), ..named }), json(&SmtpProfile::default()));
+        // The data budget is the service's, outside the profile.
+        let budget = postdesk_smtp::DataLimits::default().in_flight;
+        assert_eq!(config.settings.data.in_flight_bytes, budget as u64);
     }
 
     #[test]

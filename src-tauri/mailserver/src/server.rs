@@ -116,8 +116,11 @@ impl MailServer {
         let spool_lock = lock_spool(&options.spool_dir)?;
         // Subscribed before reading, so that a change in between is not missed.
         let changes = backend.subscribe_smtp_config();
-        let profile =
-            live::load_profile(backend.as_ref(), options.hostname.as_deref()).await.map_err(std::io::Error::other)?;
+        let config = backend
+            .smtp_config()
+            .await
+            .map_err(|e| std::io::Error::other(format!("cannot read the SMTP settings: {e}")))?;
+        let profile = live::profile_from_config(&config, options.hostname.as_deref()).map_err(std::io::Error::other)?;
         let mut tls_names = options.tls_names.clone();
         if !tls_names.contains(&profile.hostname) {
             tls_names.push(profile.hostname.clone());
@@ -138,8 +141,9 @@ impl MailServer {
                 .policy(Arc::new(BackendPolicy::with_lookups(lookups.clone())))
                 .tls(identity.clone())
                 .verifier(verifier)
-                // Large messages wait in unlinked files beside the spool (same disk, 0700).
-                .data_limits(DataLimits { dir: Some(options.spool_dir.clone()), ..DataLimits::default() })
+                // Large messages wait in unlinked files beside the spool (same disk, 0700);
+                // the stored in-flight budget, read here only (a change applies on restart).
+                .data_limits(live::data_limits(&config.settings, options.spool_dir.clone()))
                 .build()?;
         let service = Arc::new(service);
         let mut bound = Vec::new();
@@ -248,6 +252,12 @@ impl MailServer {
     /// The SMTP profile in force now.
     pub fn profile(&self) -> Arc<SmtpProfile> {
         self.service.profile()
+    }
+
+    /// The message data limits of the running SMTP service (the stored in-flight budget as
+    /// it was at start).
+    pub fn data_limits(&self) -> DataLimits {
+        self.service.data_limits().clone()
     }
 
     /// How the reloads after stored changes went since start.

@@ -243,3 +243,64 @@ async fn enter_mailbox_shows_the_client_services_that_run_on_their_real_ports() 
     let view = b.get_mailbox(GetMailbox { address: "ann@example.com".into() }).await.unwrap();
     assert!(!view.mail_server_running && view.client.is_empty());
 }
+
+/// The stored probing policy reaches the running service live: with the slow-down from the
+/// first unknown recipient, the second RCPT after an unknown one is held back (counted as
+/// tarpitted), where the default (from the third) answers it at once; the stored in-flight
+/// data budget is the one the service was started with.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stored_probing_policy_and_data_budget_are_in_force() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).await.unwrap();
+    let b = engine.local_backend();
+    b.create_domain(CreateDomain { domain: "example.com".into(), ..Default::default() }).await.unwrap();
+    let mut settings = b.get_smtp_settings(GetSmtpSettings {}).await.unwrap();
+    // No DNS here: no SPF/DKIM/DMARC.
+    settings.inbound_auth.verify = false;
+    settings.max_message_bytes = 10 * 1024 * 1024;
+    settings.data.in_flight_bytes = 32 * 1024 * 1024;
+    b.update_smtp_settings(UpdateSmtpSettings { settings }).await.unwrap();
+    let mut options = MailServerOptions::defaults(dir.path());
+    options.listeners = vec![(ListenerKind::Mx, SocketAddr::from(([127, 0, 0, 1], 0)))];
+    options.dns_server = Some(SocketAddr::from(([127, 0, 0, 1], 9)));
+    options.imap = Vec::new();
+    options.pop3 = Vec::new();
+    let server = MailServer::start(std::sync::Arc::new(engine.clone()), options).await.unwrap();
+    assert_eq!(server.data_limits().in_flight, 32 * 1024 * 1024);
+    let mx = server.bound()[0].1;
+
+    // Two unknown recipients of a local domain in one session; how many RCPTs the tarpit held back.
+    let probe = |from: &'static str| async move {
+        let mut s = BufReader::new(tokio::net::TcpStream::connect(mx).await.unwrap());
+        let mut line = String::new();
+        let mut reply = async |s: &mut BufReader<tokio::net::TcpStream>, cmd: &str| {
+            if !cmd.is_empty() {
+                s.get_mut().write_all(format!("{cmd}\r\n").as_bytes()).await.unwrap();
+            }
+            loop {
+                line.clear();
+                s.read_line(&mut line).await.unwrap();
+                if line.as_bytes().get(3) != Some(&b'-') {
+                    return line.clone();
+                }
+            }
+        };
+        assert!(reply(&mut s, "").await.starts_with("220"));
+        assert!(reply(&mut s, "EHLO client.test").await.starts_with("250"));
+        assert!(reply(&mut s, &format!("MAIL FROM:<{from}>")).await.starts_with("250"));
+        assert!(reply(&mut s, "RCPT TO:<nobody1@example.com>").await.starts_with("550"));
+        assert!(reply(&mut s, "RCPT TO:<nobody2@example.com>").await.starts_with("550"));
+        reply(&mut s, "QUIT").await;
+    };
+    probe("a@remote.test").await;
+    assert_eq!(server.counters().recipients_tarpitted, 0, "the default slows down from the third");
+
+    let mut settings = b.get_smtp_settings(GetSmtpSettings {}).await.unwrap();
+    settings.probing.slow_after = 1;
+    b.update_smtp_settings(UpdateSmtpSettings { settings }).await.unwrap();
+    until(&server, "the slow-down from the first", |p| p.probing.slow_after == 1).await;
+    probe("b@remote.test").await;
+    assert_eq!(server.counters().recipients_tarpitted, 1, "held back after the first unknown");
+    server.shutdown(Duration::from_secs(5)).await;
+}

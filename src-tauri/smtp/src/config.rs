@@ -137,7 +137,8 @@ impl Default for ConnectionPolicy {
 /// `slow_after` unknown recipients on, each further RCPT is answered only after a delay
 /// that grows by `delay_step` each time (a tarpit: guessing gets slower and slower), and at
 /// `max_unknown` the session is dropped with 421 and the client address refused at
-/// connect for 10 minutes.
+/// connect for `penalty` (10 minutes by default). Stored in the admin's SMTP settings
+/// (`probing`) and applied live, like the rest of the profile.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ProbingPolicy {
@@ -148,11 +149,19 @@ pub struct ProbingPolicy {
     pub delay_step: Duration,
     /// Unknown recipients that end the session and penalise the address (default 10).
     pub max_unknown: u32,
+    /// How long a penalised address is refused at connect (default 10 minutes).
+    #[serde(with = "secs")]
+    pub penalty: Duration,
 }
 
 impl Default for ProbingPolicy {
     fn default() -> Self {
-        ProbingPolicy { slow_after: 3, delay_step: Duration::from_secs(1), max_unknown: 10 }
+        ProbingPolicy {
+            slow_after: 3,
+            delay_step: Duration::from_secs(1),
+            max_unknown: 10,
+            penalty: Duration::from_secs(10 * 60),
+        }
     }
 }
 

@@ -8,9 +8,6 @@ use std::time::Instant;
 
 use crate::config::RateLimit;
 
-/// How long an address that probed is refused at connect.
-pub(crate) const PROBE_PENALTY: std::time::Duration = std::time::Duration::from_secs(10 * 60);
-
 /// Connection counts, message windows and probing penalties per client address.
 #[derive(Debug, Default)]
 pub(crate) struct ClientLimits {
@@ -50,14 +47,14 @@ impl ClientLimits {
         Some(ConnectionSlot { limits: self.clone(), ip })
     }
 
-    /// Refuses `ip` at connect for [`PROBE_PENALTY`].
-    pub fn penalise(&self, ip: IpAddr) {
+    /// Refuses `ip` at connect for `penalty` (the profile's `probing.penalty`).
+    pub fn penalise(&self, ip: IpAddr, penalty: std::time::Duration) {
         let now = Instant::now();
         let mut map = self.penalties.lock().expect("limits lock");
         if map.len() > 100_000 {
             map.retain(|_, until| *until > now);
         }
-        map.insert(ip, now + PROBE_PENALTY);
+        map.insert(ip, now + penalty);
     }
 
     /// Whether `ip` is serving a penalty now.

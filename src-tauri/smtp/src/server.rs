@@ -183,6 +183,12 @@ impl SmtpService {
         self.shared.profile()
     }
 
+    /// The message data limits the service was built with (they do not change while it
+    /// runs: a changed budget applies when the service is built again).
+    pub fn data_limits(&self) -> &DataLimits {
+        self.shared.data.limits()
+    }
+
     /// Replaces the profile without touching the listeners: new connections use it, and
     /// open sessions from their next MAIL FROM (see [`SmtpService`]).
     pub fn set_profile(&self, profile: SmtpProfile) {

@@ -484,6 +484,11 @@ const SETTINGS_FIELDS = [
   "connection.max_connections_per_ip",
   "connection.messages_per_ip.count",
   "connection.messages_per_ip.window_secs",
+  "probing.slow_after",
+  "probing.delay_step_secs",
+  "probing.max_unknown",
+  "probing.penalty_secs",
+  "data.in_flight_bytes",
 ];
 
 function SettingsEditor({ settings }: { settings: SmtpSettings }) {
@@ -491,6 +496,10 @@ function SettingsEditor({ settings }: { settings: SmtpSettings }) {
   const [form, setForm] = useState<SettingsForm>(() => formFromSettings(settings));
   const action = useAction();
   const [ok, setOk] = useState(false);
+  // The budget the running service was started with is the one loaded with the page, unless
+  // a save changed it: then it only applies after a restart, and the page says so.
+  const [started] = useState(settings.data.in_flight_bytes);
+  const [saved, setSaved] = useState(settings.data.in_flight_bytes);
   const set = <K extends keyof SettingsForm>(key: K, value: SettingsForm[K]) => {
     setOk(false);
     setForm((f) => ({ ...f, [key]: value }));
@@ -499,7 +508,10 @@ function SettingsEditor({ settings }: { settings: SmtpSettings }) {
     setOk(false);
     const updated = await action.run(() => client.call("update_smtp_settings", { settings: settingsFromForm(form) }));
     // Show what the backend stored (canonical host name, trimmed banner).
-    if (updated) setForm(formFromSettings(updated));
+    if (updated) {
+      setForm(formFromSettings(updated));
+      setSaved(updated.data.in_flight_bytes);
+    }
     setOk(!!updated);
   };
   const text = (key: keyof SettingsForm, field: string, label: string, hint?: string, type = "number") => (
@@ -523,8 +535,9 @@ function SettingsEditor({ settings }: { settings: SmtpSettings }) {
     >
       <h3>Settings</h3>
       <p className="muted small">
-        Server-wide; saved settings apply to new connections and transactions at once. The listener addresses and the TLS
-        certificate are set when the server starts.
+        Server-wide; saved settings apply to new connections and transactions at once, except the in-flight data budget,
+        which is read when the mail service starts. The listener addresses and the TLS certificate are set when the server
+        starts.
       </p>
       <div className="settings-grid">
         <fieldset>
@@ -547,6 +560,22 @@ function SettingsEditor({ settings }: { settings: SmtpSettings }) {
           {check("require_reverse_dns", "Refuse inbound clients without matching reverse DNS")}
         </fieldset>
         <fieldset>
+          <legend>Recipient probing</legend>
+          {text("probing_slow_after", "probing.slow_after", "Slow down after (unknown recipients)", "1–1000; each further RCPT waits longer")}
+          {text("probing_delay_step_secs", "probing.delay_step_secs", "Slow-down step (seconds)", "0–60; the k-th delayed RCPT waits k steps")}
+          {text("probing_max_unknown", "probing.max_unknown", "Disconnect at (unknown recipients)", "1–10000; 421 and the address is refused")}
+          {text("probing_penalty_secs", "probing.penalty_secs", "Refuse the address for (seconds)", "0–86400")}
+        </fieldset>
+        <fieldset>
+          <legend>Message data</legend>
+          {text(
+            "data_in_flight_mib",
+            "data.in_flight_bytes",
+            "In-flight data budget (MiB)",
+            "Messages held in memory at once, 16 MiB–16 GiB, at least the largest message; applies when the mail service restarts",
+          )}
+        </fieldset>
+        <fieldset>
           <legend>Senders and authentication</legend>
           {check("reject_malformed", "Refuse malformed sender addresses")}
           {check("reject_domain_without_mx_or_a", "Refuse sender domains without MX or A records")}
@@ -564,6 +593,7 @@ function SettingsEditor({ settings }: { settings: SmtpSettings }) {
       {ok && (
         <div className="ok" role="status">
           Saved; the SMTP service uses the new settings.
+          {saved !== started && " The new in-flight data budget applies when the mail service restarts."}
         </div>
       )}
       <div className="row-buttons">

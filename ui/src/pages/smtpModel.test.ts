@@ -27,7 +27,9 @@ const defaults: SmtpSettings = {
   allow_auth_without_tls: false,
   require_sender_match: true,
   max_connections: 1024,
-  connection: { max_connections_per_ip: null, messages_per_ip: null, require_reverse_dns: false },
+  connection: { max_connections_per_ip: 20, messages_per_ip: null, require_reverse_dns: false },
+  probing: { slow_after: 3, delay_step_secs: 1, max_unknown: 10, penalty_secs: 600 },
+  data: { in_flight_bytes: 256 * 1024 * 1024 },
   sender: { reject_malformed: true, reject_domain_without_mx_or_a: false, reject_unauthenticated_local_domain: true },
   inbound_auth: {
     verify: true,
@@ -81,6 +83,24 @@ describe("SMTP settings form", () => {
     const s = settingsFromForm(form);
     expect(s.connection.max_connections_per_ip).toBeNull();
     expect(s.connection.messages_per_ip).toBeNull();
+  });
+
+  it("edits the probing tarpit and the data budget (MiB shown, bytes sent)", () => {
+    const form = formFromSettings(defaults);
+    expect([form.probing_slow_after, form.probing_max_unknown, form.data_in_flight_mib]).toEqual(["3", "10", "256"]);
+    const s = settingsFromForm({
+      ...form,
+      probing_slow_after: "1",
+      probing_delay_step_secs: "0",
+      probing_max_unknown: "4",
+      probing_penalty_secs: "60",
+      data_in_flight_mib: "64",
+    });
+    expect(s.probing).toEqual({ slow_after: 1, delay_step_secs: 0, max_unknown: 4, penalty_secs: 60 });
+    expect(s.data.in_flight_bytes).toBe(64 * 1024 * 1024);
+    expect(thrown(() => settingsFromForm({ ...form, probing_slow_after: "first" })).field).toBe("probing.slow_after");
+    expect(thrown(() => settingsFromForm({ ...form, probing_penalty_secs: "" })).field).toBe("probing.penalty_secs");
+    expect(thrown(() => settingsFromForm({ ...form, data_in_flight_mib: "lots" })).field).toBe("data.in_flight_bytes");
   });
 
   it("refuses text that is not a number at the API field it belongs to", () => {

@@ -138,6 +138,12 @@ export interface SettingsForm {
   rate_count: string;
   rate_window_secs: string;
   require_reverse_dns: boolean;
+  probing_slow_after: string;
+  probing_delay_step_secs: string;
+  probing_max_unknown: string;
+  probing_penalty_secs: string;
+  /** MiB; read when the mail service starts. */
+  data_in_flight_mib: string;
   reject_malformed: boolean;
   reject_domain_without_mx_or_a: boolean;
   reject_unauthenticated_local_domain: boolean;
@@ -168,6 +174,11 @@ export function formFromSettings(s: SmtpSettings): SettingsForm {
     rate_count: rate ? String(rate.count) : "",
     rate_window_secs: rate ? String(rate.window_secs) : "",
     require_reverse_dns: s.connection.require_reverse_dns,
+    probing_slow_after: String(s.probing.slow_after),
+    probing_delay_step_secs: String(s.probing.delay_step_secs),
+    probing_max_unknown: String(s.probing.max_unknown),
+    probing_penalty_secs: String(s.probing.penalty_secs),
+    data_in_flight_mib: String(Math.round((s.data.in_flight_bytes / MIB) * 100) / 100),
     reject_malformed: s.sender.reject_malformed,
     reject_domain_without_mx_or_a: s.sender.reject_domain_without_mx_or_a,
     reject_unauthenticated_local_domain: s.sender.reject_unauthenticated_local_domain,
@@ -194,6 +205,14 @@ export function settingsFromForm(f: SettingsForm): SmtpSettings {
   const mib = Number(f.max_message_mib.trim());
   if (f.max_message_mib.trim() === "" || !Number.isFinite(mib) || mib < 0) {
     throw new BackendError("validation", `the message size limit must be a number of MiB; '${f.max_message_mib.trim()}' is not`, "max_message_bytes");
+  }
+  const inFlight = Number(f.data_in_flight_mib.trim());
+  if (f.data_in_flight_mib.trim() === "" || !Number.isFinite(inFlight) || inFlight < 0) {
+    throw new BackendError(
+      "validation",
+      `the in-flight message data budget must be a number of MiB; '${f.data_in_flight_mib.trim()}' is not`,
+      "data.in_flight_bytes",
+    );
   }
   const perIp = f.max_connections_per_ip.trim();
   const count = f.rate_count.trim();
@@ -226,6 +245,13 @@ export function settingsFromForm(f: SettingsForm): SmtpSettings {
             },
       require_reverse_dns: f.require_reverse_dns,
     },
+    probing: {
+      slow_after: whole(f.probing_slow_after, "probing.slow_after", "the unknown recipients before the slow-down"),
+      delay_step_secs: whole(f.probing_delay_step_secs, "probing.delay_step_secs", "the slow-down step"),
+      max_unknown: whole(f.probing_max_unknown, "probing.max_unknown", "the unknown recipients that end a session"),
+      penalty_secs: whole(f.probing_penalty_secs, "probing.penalty_secs", "the penalty of a probing address"),
+    },
+    data: { in_flight_bytes: Math.round(inFlight * MIB) },
     sender: {
       reject_malformed: f.reject_malformed,
       reject_domain_without_mx_or_a: f.reject_domain_without_mx_or_a,

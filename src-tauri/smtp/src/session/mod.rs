@@ -278,7 +278,7 @@ impl Session {
         if self.unknown_recipients < self.profile.probing.max_unknown {
             return Ok(());
         }
-        self.shared.limits.penalise(self.peer.ip());
+        self.shared.limits.penalise(self.peer.ip(), self.profile.probing.penalty);
         self.refuse(
             &Reply::new(421, [4, 7, 0], "Too many unknown recipients, closing connection"),
             "recipient_probing",

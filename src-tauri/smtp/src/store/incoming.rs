@@ -120,6 +120,11 @@ impl DataBudget {
         }
     }
 
+    /// The limits it was made with.
+    pub fn limits(&self) -> &DataLimits {
+        &self.limits
+    }
+
     /// An empty message to receive into.
     pub fn incoming(self: &Arc<Self>) -> Incoming {
         Incoming { budget: self.clone(), memory: Vec::new(), file: None, len: 0, held: None, on_disk: None }
