@@ -41,7 +41,8 @@ async fn domains_are_created_listed_and_refused_when_bad(h: Harness) {
     let idn = h.domain("bücher.example", 10).await;
     assert_eq!(idn.name, "xn--bcher-kva.example");
     assert_eq!(idn.display_name, "bücher.example");
-    let names: Vec<String> = h.owner.list_domains(ListDomains {}).await.unwrap().into_iter().map(|d| d.name).collect();
+    let names: Vec<String> =
+        h.owner.list_domains(ListDomains::default()).await.unwrap().items.into_iter().map(|d| d.name).collect();
     assert_eq!(names, ["example.com", "xn--bcher-kva.example"]);
 
     let before = h.audit_count().await;
@@ -64,7 +65,7 @@ async fn domains_are_created_listed_and_refused_when_bad(h: Harness) {
         "still has 1 addresses",
     );
     h.owner.remove_domain(RemoveDomain { domain: "bücher.example".into() }).await.unwrap();
-    assert_eq!(h.owner.list_domains(ListDomains {}).await.unwrap().len(), 1);
+    assert_eq!(h.owner.list_domains(ListDomains::default()).await.unwrap().items.len(), 1);
 }
 
 async fn plan_caps_refuse_and_change_nothing(h: Harness) {
@@ -128,7 +129,7 @@ async fn domain_groups_allocate_within_their_allowance(h: Harness) {
     );
     h.owner.allocate_accounts(AllocateAccounts { domain: "east.example".into(), max_accounts: 2 }).await.unwrap();
     h.owner.allocate_accounts(AllocateAccounts { domain: "west.example".into(), max_accounts: 8 }).await.unwrap();
-    let groups = h.owner.list_domain_groups(ListDomainGroups {}).await.unwrap();
+    let groups = h.owner.list_domain_groups(ListDomainGroups::default()).await.unwrap().items;
     assert_eq!(
         (groups[0].allocated, groups[0].domains.clone()),
         (10, vec!["east.example".to_string(), "west.example".to_string()])
@@ -762,13 +763,13 @@ fn role_table<'a>(b: &'a dyn Backend, import: &str, owner_token: &str) -> Vec<Ro
     let pop3_off = || Settings { pop3: Some(false), ..Default::default() };
     vec![
         answers(b, WhoAmI {}),
-        answers(b, ListDomains {}),
+        answers(b, ListDomains::default()),
         forbidden(b, GetDomain { domain: d() }),
         forbidden(b, CreateDomain { domain: "c.example".into(), ..Default::default() }),
         forbidden(b, UpdateDomainLimits { domain: d(), limits: PlanLimits::default() }),
         forbidden(b, AllocateAccounts { domain: d(), max_accounts: 1 }),
         forbidden(b, RemoveDomain { domain: d() }),
-        answers(b, ListDomainGroups {}),
+        answers(b, ListDomainGroups::default()),
         forbidden(b, CreateDomainGroup { name: "g".into(), max_accounts: 1 }),
         // ---- Departments and accounts ----------------------------------------------------
         forbidden(b, ListDepartments { domain: d(), ..Default::default() }),
@@ -790,7 +791,7 @@ fn role_table<'a>(b: &'a dyn Backend, import: &str, owner_token: &str) -> Vec<Ro
         forbidden(b, StartImport { domain: d(), file_name: "x.xlsx".into(), ..Default::default() }),
         forbidden(b, ImportStatus { id: import.to_string() }),
         forbidden(b, ExportAccounts { domain: d(), ..Default::default() }),
-        forbidden(b, ListRecycleBin { domain: d() }),
+        forbidden(b, ListRecycleBin { domain: d(), ..Default::default() }),
         forbidden(b, RestoreAccount { address: acct() }),
         forbidden(b, TransferMail { address: acct(), to: "me@a.example".into() }),
         forbidden(b, CleanMailbox { address: acct(), confirm: true }),
@@ -822,13 +823,13 @@ fn role_table<'a>(b: &'a dyn Backend, import: &str, owner_token: &str) -> Vec<Ro
         forbidden(b, RemoveGroupMembers { address: team(), members: vec![acct()] }),
         forbidden(b, RemoveGroup { address: team() }),
         // ---- Admins and tokens: owner business --------------------------------------------
-        forbidden(b, ListAdmins {}),
+        forbidden(b, ListAdmins::default()),
         forbidden(b, CreateAdmin { name: "evil".into(), role: Role::Owner, pages: None, domains: None }),
         forbidden(b, UpdateAdmin { name: "alice".into(), role: Role::Owner, pages: None, domains: None }),
         forbidden(b, RemoveAdmin { name: "owner".into() }),
         // Its own tokens it may list, rotate and revoke; nobody else's.
         answers(b, ListTokens::default()),
-        forbidden(b, ListTokens { admin: Some("owner".into()) }),
+        forbidden(b, ListTokens { admin: Some("owner".into()), ..Default::default() }),
         forbidden(b, CreateToken { admin: "owner".into(), ..Default::default() }),
         forbidden(b, RevokeToken { id: owner_token.into() }),
         forbidden(b, RotateOwnToken { id: owner_token.into(), ..Default::default() }),
@@ -836,7 +837,7 @@ fn role_table<'a>(b: &'a dyn Backend, import: &str, owner_token: &str) -> Vec<Ro
         forbidden(b, CheckDns { domain: d(), ..Default::default() }),
         forbidden(b, DnsSetup { domain: d(), mail_host: "mx.b.example".into(), ..Default::default() }),
         forbidden(b, CreateDkimKey { domain: d(), ..Default::default() }),
-        forbidden(b, ListDkimKeys { domain: d() }),
+        forbidden(b, ListDkimKeys { domain: d(), ..Default::default() }),
         forbidden(b, RemoveDkimKey { domain: d(), selector: "old".into() }),
         forbidden(b, ListAudit { domain: Some(d()), ..Default::default() }),
         forbidden(b, ListLogins { domain: Some(d()), ..Default::default() }),
@@ -872,7 +873,7 @@ fn role_table<'a>(b: &'a dyn Backend, import: &str, owner_token: &str) -> Vec<Ro
         // ---- SMTP service admin: server-wide, so a domain-limited admin is refused
         forbidden(b, GetSmtpSettings {}),
         forbidden(b, UpdateSmtpSettings::default()),
-        forbidden(b, ListSmtpRules {}),
+        forbidden(b, ListSmtpRules::default()),
         forbidden(
             b,
             AddSmtpRule {
@@ -899,11 +900,11 @@ fn role_table<'a>(b: &'a dyn Backend, import: &str, owner_token: &str) -> Vec<Ro
         forbidden(b, RetryOutbound { id: 1 }),
         forbidden(b, DeleteOutbound { id: 1 }),
         forbidden(b, BounceOutbound { id: 1 }),
-        forbidden(b, ListTransports {}),
+        forbidden(b, ListTransports::default()),
         forbidden(b, SetTransport { domain: "b.example".into(), host: "127.0.0.1".into(), port: 25 }),
         forbidden(b, RemoveTransport { domain: "b.example".into() }),
         // ---- Smarthost relays: server-wide, even a sender domain's
-        forbidden(b, ListRelays {}),
+        forbidden(b, ListRelays::default()),
         forbidden(
             b,
             SetRelay {
@@ -955,7 +956,10 @@ async fn sub_admin_of_one_domain_is_refused_on_every_route_of_another(h: Harness
     let import = role_world(&h).await;
     let (alice, _) = h.admin("alice", Role::Admin, &Page::ALL, Some(&["a.example"])).await;
     let audit_before = h.audit_count().await;
-    let owner_token = h.owner.list_tokens(ListTokens { admin: Some("owner".into()) }).await.unwrap()[0].id.clone();
+    let owner_token =
+        h.owner.list_tokens(ListTokens { admin: Some("owner".into()), ..Default::default() }).await.unwrap().items[0]
+            .id
+            .clone();
 
     let mut covered = Vec::new();
     for Row { name, expect, outcome } in role_table(alice.as_ref(), &import, &owner_token) {
@@ -974,9 +978,10 @@ async fn sub_admin_of_one_domain_is_refused_on_every_route_of_another(h: Harness
 
     // The scope-filtered ones show A only.
     assert_eq!(alice.whoami(WhoAmI {}).await.unwrap().domains, Some(vec!["a.example".to_string()]));
-    let visible: Vec<String> = alice.list_domains(ListDomains {}).await.unwrap().into_iter().map(|d| d.name).collect();
+    let visible: Vec<String> =
+        alice.list_domains(ListDomains::default()).await.unwrap().items.into_iter().map(|d| d.name).collect();
     assert_eq!(visible, ["a.example"]);
-    assert!(alice.list_domain_groups(ListDomainGroups {}).await.unwrap().is_empty());
+    assert!(alice.list_domain_groups(ListDomainGroups::default()).await.unwrap().items.is_empty());
     let audit = alice.list_audit(ListAudit::default()).await.unwrap();
     assert!(audit.items.iter().all(|e| e.domain.as_deref() != Some("b.example")), "no entries of B");
     h.engine.verify_login(smtp_login("user@b.example", "x")).await.unwrap();
@@ -1002,7 +1007,10 @@ async fn refused_operations(kind: Kind, role: Role, pages: &[Page]) -> std::coll
     let h = Harness::new(kind).await;
     let import = role_world(&h).await;
     let (caller, _) = h.admin("probe", role, pages, None).await;
-    let owner_token = h.owner.list_tokens(ListTokens { admin: Some("owner".into()) }).await.unwrap()[0].id.clone();
+    let owner_token =
+        h.owner.list_tokens(ListTokens { admin: Some("owner".into()), ..Default::default() }).await.unwrap().items[0]
+            .id
+            .clone();
     let mut refused = std::collections::BTreeSet::new();
     for Row { name, outcome, .. } in role_table(caller.as_ref(), &import, &owner_token) {
         if let Err(err) = outcome.await
@@ -1230,7 +1238,7 @@ async fn admins_and_tokens_are_owner_business(h: Harness) {
     refused(h.owner.create_admin(no_pages).await, ErrorCode::Validation, "at least one page");
     let (bob, bob_secret) = h.admin("bob", Role::Admin, &Page::ALL, None).await;
     refused(h.owner.create_admin(create("BOB", Role::Admin, None)).await, ErrorCode::Conflict, "already exists");
-    refused(bob.list_admins(ListAdmins {}).await, ErrorCode::PermissionDenied, "only an owner");
+    refused(bob.list_admins(ListAdmins::default()).await, ErrorCode::PermissionDenied, "only an owner");
     refused(
         bob.create_token(CreateToken { admin: "bob".into(), ..Default::default() }).await,
         ErrorCode::PermissionDenied,
@@ -1242,7 +1250,8 @@ async fn admins_and_tokens_are_owner_business(h: Harness) {
         UpdateAdmin { name: "owner".into(), role: Role::Admin, pages: Some(vec![Page::Accounts]), domains: None };
     refused(h.owner.update_admin(demote).await, ErrorCode::Conflict, "last owner");
 
-    let tokens = h.owner.list_tokens(ListTokens { admin: Some("bob".into()) }).await.unwrap();
+    let tokens =
+        h.owner.list_tokens(ListTokens { admin: Some("bob".into()), ..Default::default() }).await.unwrap().items;
     assert_eq!(tokens.len(), 1);
     assert!(bob_secret.starts_with(&format!("pd_{}_", tokens[0].id)));
     assert!(!serde_json::to_string(&tokens).unwrap().contains(&bob_secret), "secrets are shown once only");
@@ -1254,7 +1263,7 @@ async fn admins_and_tokens_are_owner_business(h: Harness) {
     let promoted = UpdateAdmin { name: "bob".into(), role: Role::Owner, pages: None, domains: None };
     assert_eq!(h.owner.update_admin(promoted).await.unwrap().pages, Page::ALL);
     h.owner.remove_admin(RemoveAdmin { name: "bob".into() }).await.unwrap();
-    assert_eq!(h.owner.list_admins(ListAdmins {}).await.unwrap().len(), 1);
+    assert_eq!(h.owner.list_admins(ListAdmins::default()).await.unwrap().items.len(), 1);
 }
 
 /// Token rotation (issue 15, item 8): any admin, helpdesk too, makes the successor of its own
@@ -1283,17 +1292,20 @@ async fn any_admin_rotates_and_revokes_its_own_tokens_only(h: Harness) {
     let desk = h.with_token(&old.secret).await.unwrap();
 
     // It sees its own tokens only, with their expiry.
-    let mine = desk.list_tokens(ListTokens::default()).await.unwrap();
+    let mine = desk.list_tokens(ListTokens::default()).await.unwrap().items;
     assert_eq!(mine.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), [old.token.id.as_str()]);
     assert!(mine[0].expires_at.is_some());
     refused(
-        desk.list_tokens(ListTokens { admin: Some("bob".into()) }).await,
+        desk.list_tokens(ListTokens { admin: Some("bob".into()), ..Default::default() }).await,
         ErrorCode::PermissionDenied,
         "only an owner",
     );
 
     // Not somebody else's, not a missing one, not a silly lifetime: nothing recorded.
-    let bobs = h.owner.list_tokens(ListTokens { admin: Some("bob".into()) }).await.unwrap()[0].id.clone();
+    let bobs = h.owner.list_tokens(ListTokens { admin: Some("bob".into()), ..Default::default() }).await.unwrap().items
+        [0]
+    .id
+    .clone();
     let before = h.audit_count().await;
     let rotate = |id: &str, days| RotateOwnToken { id: id.into(), expires_in_days: days };
     refused(desk.rotate_own_token(rotate(&bobs, None)).await, ErrorCode::PermissionDenied, "not one of desk's tokens");
@@ -1320,7 +1332,7 @@ async fn any_admin_rotates_and_revokes_its_own_tokens_only(h: Harness) {
     assert_eq!(desk.whoami(WhoAmI {}).await.unwrap().name, "desk");
     successor.revoke_token(RevokeToken { id: old.token.id.clone() }).await.unwrap();
     refused(h.engine.authenticate(&old.secret).await, ErrorCode::Unauthenticated, "not valid");
-    assert_eq!(successor.list_tokens(ListTokens::default()).await.unwrap().len(), 1);
+    assert_eq!(successor.list_tokens(ListTokens::default()).await.unwrap().items.len(), 1);
     // A lifetime can be asked for.
     let shorter = successor.rotate_own_token(rotate(&new.token.id, Some(7))).await.unwrap();
     assert_eq!(days(&shorter.token), 7);
@@ -1517,14 +1529,27 @@ async fn dkim_keys_rotate_and_never_show_the_private_key(h: Harness) {
     // Rotation: the new key is active, the old one retired but kept.
     let second = h.owner.create_dkim_key(create(Some("s2026"), Ed25519)).await.unwrap();
     assert!(second.record_value.starts_with("v=DKIM1; k=ed25519; p="), "{}", second.record_value);
-    let keys = h.owner.list_dkim_keys(ListDkimKeys { domain: "example.com".into() }).await.unwrap();
+    let keys = h
+        .owner
+        .list_dkim_keys(ListDkimKeys { domain: "example.com".into(), ..Default::default() })
+        .await
+        .unwrap()
+        .items;
     let summary: Vec<(&str, bool)> = keys.iter().map(|k| (k.selector.as_str(), k.active)).collect();
     assert_eq!(summary, [("s2026", true), (first.selector.as_str(), false)]);
     h.owner
         .remove_dkim_key(RemoveDkimKey { domain: "example.com".into(), selector: first.selector.clone() })
         .await
         .unwrap();
-    assert_eq!(h.owner.list_dkim_keys(ListDkimKeys { domain: "example.com".into() }).await.unwrap().len(), 1);
+    assert_eq!(
+        h.owner
+            .list_dkim_keys(ListDkimKeys { domain: "example.com".into(), ..Default::default() })
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
 
     // The private key is nowhere the API reaches: not in keys, not in the audit log.
     let audit = h.owner.list_audit(ListAudit { limit: Some(100), ..Default::default() }).await.unwrap();

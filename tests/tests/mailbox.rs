@@ -314,7 +314,7 @@ async fn the_recycle_bin_purger_sweeps_again_each_interval_by_its_clock() {
     h.domain("example.com", 10).await;
     h.account("ann@example.com", None).await;
     h.owner.remove_account(RemoveAccount { address: "ann@example.com".into() }).await.unwrap();
-    let bin = || h.owner.list_recycle_bin(ListRecycleBin { domain: "example.com".into() });
+    let bin = || h.owner.list_recycle_bin(ListRecycleBin { domain: "example.com".into(), ..Default::default() });
 
     let now = Arc::new(Mutex::new(time::OffsetDateTime::now_utc()));
     let sweeps = Arc::new(AtomicUsize::new(0));
@@ -327,12 +327,12 @@ async fn the_recycle_bin_purger_sweeps_again_each_interval_by_its_clock() {
     while sweeps.load(Ordering::SeqCst) < 2 {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
-    assert_eq!(bin().await.unwrap().len(), 1, "within the retention, ann stays in the bin");
+    assert_eq!(bin().await.unwrap().items.len(), 1, "within the retention, ann stays in the bin");
     // Past the retention (30 days by default), a later sweep purges her.
     *now.lock().unwrap() = plus_days(31);
     let seen = sweeps.load(Ordering::SeqCst);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !bin().await.unwrap().is_empty() {
+    while !bin().await.unwrap().items.is_empty() {
         assert!(std::time::Instant::now() < deadline, "no sweep purged ann after the clock moved");
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
@@ -372,7 +372,12 @@ async fn recycle_bin_restores_once_transfers_and_purges_after_retention(h: Harne
     h.engine.deliver_to("ann@example.com", "Sent", &message("ann@example.com", "Sent one", "s")).await.unwrap();
 
     h.owner.remove_account(RemoveAccount { address: "ann@example.com".into() }).await.unwrap();
-    let bin = h.owner.list_recycle_bin(ListRecycleBin { domain: "example.com".into() }).await.unwrap();
+    let bin = h
+        .owner
+        .list_recycle_bin(ListRecycleBin { domain: "example.com".into(), ..Default::default() })
+        .await
+        .unwrap()
+        .items;
     assert_eq!(bin.len(), 1);
     let entry = &bin[0];
     assert_eq!((entry.address.as_str(), entry.messages, entry.restorable), ("ann@example.com", 4, true));
@@ -397,7 +402,12 @@ async fn recycle_bin_restores_once_transfers_and_purges_after_retention(h: Harne
         ErrorCode::Conflict,
         "a restored account cannot be restored twice",
     );
-    let bin = h.owner.list_recycle_bin(ListRecycleBin { domain: "example.com".into() }).await.unwrap();
+    let bin = h
+        .owner
+        .list_recycle_bin(ListRecycleBin { domain: "example.com".into(), ..Default::default() })
+        .await
+        .unwrap()
+        .items;
     assert_eq!(
         (bin.len(), bin[0].restorable, bin[0].restored_at.is_some()),
         (1, false, true),
@@ -452,7 +462,12 @@ async fn recycle_bin_restores_once_transfers_and_purges_after_retention(h: Harne
         listed.items.iter().map(|m| (m.uid, m.subject.clone())).collect::<Vec<_>>(),
         [(3, "Hello 2".to_string()), (2, "Hello 1".into()), (1, "Hello 0".into())]
     );
-    let bin = h.owner.list_recycle_bin(ListRecycleBin { domain: "example.com".into() }).await.unwrap();
+    let bin = h
+        .owner
+        .list_recycle_bin(ListRecycleBin { domain: "example.com".into(), ..Default::default() })
+        .await
+        .unwrap()
+        .items;
     assert_eq!(bin.len(), 2, "the restored entry and the new one");
     assert_eq!(
         (bin[0].transferred_to.as_deref(), bin[0].messages, bin[0].restorable),
@@ -466,7 +481,14 @@ async fn recycle_bin_restores_once_transfers_and_purges_after_retention(h: Harne
     assert_eq!(purged.accounts, ["ann@example.com"]);
     assert_eq!(h.engine.blob_count().await.unwrap(), blobs, "bob still has the transferred mail");
     refused(h.owner.get_account(GetAccount { address: "ann@example.com".into() }).await, ErrorCode::NotFound, "ann");
-    assert!(h.owner.list_recycle_bin(ListRecycleBin { domain: "example.com".into() }).await.unwrap().is_empty());
+    assert!(
+        h.owner
+            .list_recycle_bin(ListRecycleBin { domain: "example.com".into(), ..Default::default() })
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
     let team = h.owner.resolve_address(ResolveAddress { address: "team@example.com".into() }).await.unwrap();
     assert_eq!((team.mailboxes, team.external), (vec!["bob@example.com".to_string()], vec![]));
     // The addresses are free again.
@@ -493,9 +515,24 @@ async fn recycle_bin_restores_once_transfers_and_purges_after_retention(h: Harne
     // Restored entries age out of the listing too.
     h.owner.remove_account(RemoveAccount { address: "a.lee@example.com".into() }).await.unwrap();
     h.owner.restore_account(RestoreAccount { address: "a.lee@example.com".into() }).await.unwrap();
-    assert_eq!(h.owner.list_recycle_bin(ListRecycleBin { domain: "example.com".into() }).await.unwrap().len(), 1);
+    assert_eq!(
+        h.owner
+            .list_recycle_bin(ListRecycleBin { domain: "example.com".into(), ..Default::default() })
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
     assert_eq!(h.engine.purge_recycle_bin(plus_days(2)).await.unwrap().expired_entries, 1);
-    assert!(h.owner.list_recycle_bin(ListRecycleBin { domain: "example.com".into() }).await.unwrap().is_empty());
+    assert!(
+        h.owner
+            .list_recycle_bin(ListRecycleBin { domain: "example.com".into(), ..Default::default() })
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
 
     // A restore that would break the plan cap is refused.
     h.owner.remove_account(RemoveAccount { address: "bob@example.com".into() }).await.unwrap();
@@ -811,7 +848,7 @@ async fn roles_apply_to_mailbox_management(h: Harness) {
         desk.get_mailbox(GetMailbox { address: "ann@example.com".into() }).await.unwrap().address,
         "ann@example.com"
     );
-    desk.list_recycle_bin(ListRecycleBin { domain: "example.com".into() }).await.unwrap();
+    desk.list_recycle_bin(ListRecycleBin { domain: "example.com".into(), ..Default::default() }).await.unwrap();
     desk.get_mailbox_settings(GetMailboxSettings { domain: "example.com".into() }).await.unwrap();
     desk.export_accounts(ExportAccounts { domain: "example.com".into(), ..Default::default() }).await.unwrap();
     let before = h.audit_count().await;

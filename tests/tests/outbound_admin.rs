@@ -17,7 +17,7 @@ contract!(
 async fn queue(h: &Harness, key: &str, sender: &str, to: &[&str]) -> i64 {
     let envelope = OutboundEnvelope { sender: sender.into(), recipients: to.iter().map(|s| s.to_string()).collect() };
     h.engine.queue_outbound(key, envelope, format!("Subject: {key}\r\n\r\nx\r\n").into_bytes()).await.unwrap();
-    let all = h.owner.list_outbound_queue(ListOutboundQueue::default()).await.unwrap();
+    let all = h.owner.list_outbound_queue(ListOutboundQueue::default()).await.unwrap().items;
     all.into_iter().find(|m| m.sender == sender).map(|m| m.id).unwrap()
 }
 
@@ -25,14 +25,14 @@ async fn the_queue_lists_filters_retries_bounces_and_deletes(h: Harness) {
     let b = h.owner.as_ref();
     let first = queue(&h, "k1", "ann@example.com", &["x@remote.test", "y@other.test"]).await;
     let second = queue(&h, "k2", "bob@example.com", &["z@other.test"]).await;
-    let all = b.list_outbound_queue(ListOutboundQueue::default()).await.unwrap();
+    let all = b.list_outbound_queue(ListOutboundQueue::default()).await.unwrap().items;
     assert_eq!(all.iter().map(|m| m.id).collect::<Vec<_>>(), [second, first], "newest first");
     let m = &all[1];
     assert_eq!(m.recipients.len(), 2);
     assert_eq!(m.recipients[0].status, RecipientStatus::Queued);
     assert!(m.recipients[0].next_attempt_at.is_some() && m.recipients[0].last_reply.is_none());
     let by = |p: ListOutboundQueue| async move {
-        b.list_outbound_queue(p).await.unwrap().into_iter().map(|m| m.id).collect::<Vec<_>>()
+        b.list_outbound_queue(p).await.unwrap().items.into_iter().map(|m| m.id).collect::<Vec<_>>()
     };
     assert_eq!(by(ListOutboundQueue { domain: Some("REMOTE.test".into()), ..Default::default() }).await, [first]);
     assert_eq!(by(ListOutboundQueue { sender: Some("bob@example.com".into()), ..Default::default() }).await, [second]);
@@ -62,7 +62,7 @@ async fn transports_are_set_listed_and_removed_with_audit(h: Harness) {
     assert_eq!(t, OutboundTransport { domain: "remote.test".into(), host: "relay.example".into(), port: 2525 });
     b.set_transport(set("remote.test", 25)).await.unwrap();
     b.set_transport(set("*", 587)).await.unwrap();
-    let all = b.list_transports(ListTransports {}).await.unwrap();
+    let all = b.list_transports(ListTransports::default()).await.unwrap().items;
     assert_eq!(all.iter().map(|t| (t.domain.as_str(), t.port)).collect::<Vec<_>>(), [("*", 587), ("remote.test", 25)]);
     refused(b.set_transport(set("not a domain", 25)).await, ErrorCode::Validation, "domain");
     refused(b.set_transport(set("x.test", 0)).await, ErrorCode::Validation, "port");
@@ -72,7 +72,7 @@ async fn transports_are_set_listed_and_removed_with_audit(h: Harness) {
         ErrorCode::NotFound,
         "no transport",
     );
-    assert_eq!(b.list_transports(ListTransports {}).await.unwrap().len(), 1);
+    assert_eq!(b.list_transports(ListTransports::default()).await.unwrap().items.len(), 1);
     assert_eq!(h.audit_count().await, audit + 4);
 }
 
@@ -82,8 +82,8 @@ async fn helpdesk_reads_the_queue_and_domain_admins_are_refused(h: Harness) {
     let (desk, _) = h.admin("desk", Role::Helpdesk, &[Page::Smtp], None).await;
     let (scoped, _) = h.admin("scoped", Role::Admin, &Page::ALL, Some(&["a.example"])).await;
     let denied = ErrorCode::PermissionDenied;
-    assert_eq!(desk.list_outbound_queue(ListOutboundQueue::default()).await.unwrap().len(), 1);
-    desk.list_transports(ListTransports {}).await.unwrap();
+    assert_eq!(desk.list_outbound_queue(ListOutboundQueue::default()).await.unwrap().items.len(), 1);
+    desk.list_transports(ListTransports::default()).await.unwrap();
     refused(desk.retry_outbound(RetryOutbound { id }).await, denied, "helpdesk");
     refused(desk.delete_outbound(DeleteOutbound { id }).await, denied, "helpdesk");
     let route = SetTransport { domain: "remote.test".into(), host: "127.0.0.1".into(), port: 25 };

@@ -49,7 +49,7 @@ fn holds(haystack: &[u8], needle: &str) -> bool {
 async fn relays_are_set_listed_and_removed_with_a_write_only_secret(h: Harness) {
     let b = h.owner.as_ref();
     let audit = h.audit_count().await;
-    assert!(b.list_relays(ListRelays {}).await.unwrap().is_empty());
+    assert!(b.list_relays(ListRelays::default()).await.unwrap().items.is_empty());
     let global = b.set_relay(plain(None, Some(SECRET))).await.unwrap();
     assert_eq!(global.sender_domain, None);
     assert_eq!((global.host.as_str(), global.port, global.tls), ("smtp.relay.example", 587, RelayTls::Starttls));
@@ -69,7 +69,7 @@ async fn relays_are_set_listed_and_removed_with_a_write_only_secret(h: Harness) 
     assert_eq!(own.sender_domain.as_deref(), Some("example.com"));
 
     // Write-only: the answers say "set", the files hold it, 0600, and nothing else does.
-    let listed = b.list_relays(ListRelays {}).await.unwrap();
+    let listed = b.list_relays(ListRelays::default()).await.unwrap().items;
     assert_eq!(listed.iter().map(|r| r.sender_domain.as_deref()).collect::<Vec<_>>(), [None, Some("example.com")]);
     assert!(listed.iter().all(|r| r.secret_set));
     let answers = serde_json::to_string(&(&listed, &global, &own)).unwrap();
@@ -116,7 +116,7 @@ async fn relays_are_set_listed_and_removed_with_a_write_only_secret(h: Harness) 
         "no relay for mail from example.com",
     );
     b.remove_relay(RemoveRelay { sender_domain: None }).await.unwrap();
-    assert!(b.list_relays(ListRelays {}).await.unwrap().is_empty());
+    assert!(b.list_relays(ListRelays::default()).await.unwrap().items.is_empty());
     assert!(h.engine.outbound_relay("example.com").await.unwrap().is_none(), "MX delivery again");
     assert_eq!(h.audit_count().await, audit + 6);
 }
@@ -141,7 +141,7 @@ async fn bad_relay_settings_are_refused_and_change_nothing(h: Harness) {
     let raw = serde_json::json!({ "host": "h.example", "port": 25, "tls": "none" });
     let err = postdesk_contract::api::dispatch(b, "set_relay", raw).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::Validation, "{err:?}");
-    assert!(b.list_relays(ListRelays {}).await.unwrap().is_empty());
+    assert!(b.list_relays(ListRelays::default()).await.unwrap().items.is_empty());
     assert!(!h.engine.data_dir().unwrap().join(postdesk_engine::SECRETS_DIR).join("relay.all").exists());
     assert_eq!(h.audit_count().await, audit);
 }
@@ -152,12 +152,12 @@ async fn helpdesk_reads_relays_and_domain_admins_are_refused(h: Harness) {
     let (desk, _) = h.admin("desk", Role::Helpdesk, &[Page::Smtp], None).await;
     let (scoped, _) = h.admin("scoped", Role::Admin, &Page::ALL, Some(&["a.example"])).await;
     let denied = ErrorCode::PermissionDenied;
-    let seen = desk.list_relays(ListRelays {}).await.unwrap();
+    let seen = desk.list_relays(ListRelays::default()).await.unwrap().items;
     assert!(seen[0].secret_set && !serde_json::to_string(&seen).unwrap().contains(SECRET));
     refused(desk.set_relay(plain(None, Some("other"))).await, denied, "helpdesk");
     refused(desk.remove_relay(RemoveRelay { sender_domain: None }).await, denied, "helpdesk");
     // Server-wide, even for the admin's own domain.
-    refused(scoped.list_relays(ListRelays {}).await, denied, "all of them");
+    refused(scoped.list_relays(ListRelays::default()).await, denied, "all of them");
     refused(scoped.set_relay(plain(Some("a.example"), Some("x"))).await, denied, "all of them");
     refused(scoped.remove_relay(RemoveRelay { sender_domain: None }).await, denied, "all of them");
     assert_eq!(h.engine.outbound_relay("x.example").await.unwrap().unwrap().secret.unwrap().expose(), SECRET);

@@ -93,7 +93,7 @@ async fn organisation(h: &Harness) {
 }
 
 async fn batches(h: &Harness) -> Vec<Batch> {
-    h.owner.list_batches(ListBatches { domain: D.into(), ..Default::default() }).await.expect("batches")
+    h.owner.list_batches(ListBatches { domain: D.into(), ..Default::default() }).await.expect("batches").items
 }
 
 async fn settings_inherit_from_domain_to_department_to_account(h: Harness) {
@@ -727,7 +727,7 @@ async fn helpdesk_may_look_and_explain_but_not_change_settings(h: Harness) {
     let pages = [Page::BatchSettings, Page::Policy, Page::AddressBook];
     let (desk, _) = h.admin("desk", Role::Helpdesk, &pages, None).await;
     desk.get_effective_settings(GetEffectiveSettings { address: "ann@example.com".into() }).await.unwrap();
-    desk.list_batches(ListBatches { domain: D.into(), limit: Some(5) }).await.unwrap();
+    desk.list_batches(ListBatches { domain: D.into(), limit: Some(5), ..Default::default() }).await.unwrap();
     desk.list_address_book(ListAddressBook { domain: D.into() }).await.unwrap();
     desk.explain_policy(message("ann@example.com", &["x@far.example"])).await.unwrap();
     refused(

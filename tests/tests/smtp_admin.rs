@@ -31,7 +31,7 @@ fn update(id: u32) -> UpdateSmtpRule {
 }
 
 async fn names(b: &dyn Backend) -> Vec<(u32, String)> {
-    b.list_smtp_rules(ListSmtpRules {}).await.unwrap().into_iter().map(|r| (r.position, r.name)).collect()
+    b.list_smtp_rules(ListSmtpRules::default()).await.unwrap().items.into_iter().map(|r| (r.position, r.name)).collect()
 }
 
 fn file(rows: &[&[&str]]) -> Vec<u8> {
@@ -102,7 +102,7 @@ async fn refused_changes_change_nothing_and_audit_nothing(h: Harness) {
     let b = h.owner.as_ref();
     b.add_smtp_rule(add("block-net", SmtpRuleKind::ClientIp, "192.0.2.0/24", SmtpRuleAction::Reject)).await.unwrap();
     let audit = h.audit_count().await;
-    let rules = b.list_smtp_rules(ListSmtpRules {}).await.unwrap();
+    let rules = b.list_smtp_rules(ListSmtpRules::default()).await.unwrap().items;
     let version = h.engine.smtp_config().await.unwrap().version;
 
     let d = SmtpSettings::default;
@@ -160,7 +160,7 @@ async fn refused_changes_change_nothing_and_audit_nothing(h: Harness) {
     refused(b.move_smtp_rule(MoveSmtpRule { id, position: 0 }).await, ErrorCode::Validation, "start at 1");
 
     assert_eq!(h.audit_count().await, audit, "nothing audited");
-    assert_eq!(b.list_smtp_rules(ListSmtpRules {}).await.unwrap(), rules, "rules unchanged");
+    assert_eq!(b.list_smtp_rules(ListSmtpRules::default()).await.unwrap().items, rules, "rules unchanged");
     assert_eq!(b.get_smtp_settings(GetSmtpSettings {}).await.unwrap(), SmtpSettings::default());
     assert_eq!(h.engine.smtp_config().await.unwrap().version, version, "no new version");
 }
@@ -230,7 +230,7 @@ async fn rules_are_added_updated_moved_and_removed_in_order(h: Harness) {
     b.remove_smtp_rule(RemoveSmtpRule { id: bee.id }).await.unwrap();
     assert_eq!(names(b).await, order(&[(1, "first"), (2, "A-RENAMED"), (3, "last"), (4, "c")]));
     let config = h.engine.smtp_config().await.unwrap();
-    assert_eq!(config.rules, b.list_smtp_rules(ListSmtpRules {}).await.unwrap());
+    assert_eq!(config.rules, b.list_smtp_rules(ListSmtpRules::default()).await.unwrap().items);
 
     let audit =
         b.list_audit(ListAudit { action: Some("remove_smtp_rule".into()), ..Default::default() }).await.unwrap();
@@ -248,7 +248,7 @@ async fn imports_append_or_replace_and_refuse_bad_files_whole(h: Harness) {
     ]);
     let done = import(b, &good, None).await.unwrap();
     assert_eq!(done, SmtpRulesImported { added: 3, removed: 0 });
-    let rules = b.list_smtp_rules(ListSmtpRules {}).await.unwrap();
+    let rules = b.list_smtp_rules(ListSmtpRules::default()).await.unwrap().items;
     let got: Vec<(u32, &str, &str)> = rules.iter().map(|r| (r.position, r.name.as_str(), r.value.as_str())).collect();
     assert_eq!(
         got,
@@ -294,7 +294,7 @@ async fn imports_append_or_replace_and_refuse_bad_files_whole(h: Harness) {
     let wrong_header = xlsx(&[vec!["Email address".into()], vec!["x".into()]]);
     refused(import(b, &wrong_header, None).await, ErrorCode::Validation, "wrong header");
     assert_eq!(h.audit_count().await, audit, "refusals audit nothing");
-    assert_eq!(b.list_smtp_rules(ListSmtpRules {}).await.unwrap(), rules, "refusals change nothing");
+    assert_eq!(b.list_smtp_rules(ListSmtpRules::default()).await.unwrap().items, rules, "refusals change nothing");
 
     // Replace: the file's rules instead of the old ones (names may repeat the old ones).
     let replacement = file(&[
@@ -303,8 +303,14 @@ async fn imports_append_or_replace_and_refuse_bad_files_whole(h: Harness) {
     ]);
     let done = import(b, &replacement, Some(SmtpImportMode::Replace)).await.unwrap();
     assert_eq!(done, SmtpRulesImported { added: 2, removed: 4 });
-    let now: Vec<(u32, String, String)> =
-        b.list_smtp_rules(ListSmtpRules {}).await.unwrap().into_iter().map(|r| (r.position, r.name, r.value)).collect();
+    let now: Vec<(u32, String, String)> = b
+        .list_smtp_rules(ListSmtpRules::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|r| (r.position, r.name, r.value))
+        .collect();
     assert_eq!(now, [(1, "existing".into(), "198.51.100.9".into()), (2, "spammer".into(), "spam.example".into())]);
     let entry = &b
         .list_audit(ListAudit { action: Some("import_smtp_rules".into()), ..Default::default() })
@@ -348,9 +354,9 @@ async fn exports_read_back_as_values_and_import_again(h: Harness) {
 
     // The export imports back as it is (replace).
     let bytes = base64::engine::general_purpose::STANDARD.decode(&exported.content_base64).unwrap();
-    let before = b.list_smtp_rules(ListSmtpRules {}).await.unwrap();
+    let before = b.list_smtp_rules(ListSmtpRules::default()).await.unwrap().items;
     import(b, &bytes, Some(SmtpImportMode::Replace)).await.unwrap();
-    let after = b.list_smtp_rules(ListSmtpRules {}).await.unwrap();
+    let after = b.list_smtp_rules(ListSmtpRules::default()).await.unwrap().items;
     let key = |r: &SmtpRule| (r.position, r.name.clone(), r.kind, r.value.clone(), r.action, r.note.clone());
     assert_eq!(after.iter().map(key).collect::<Vec<_>>(), before.iter().map(key).collect::<Vec<_>>());
 
@@ -385,7 +391,7 @@ async fn helpdesk_reads_and_domain_admins_are_refused(h: Harness) {
 
     // Helpdesk reads everything…
     desk.get_smtp_settings(GetSmtpSettings {}).await.unwrap();
-    assert_eq!(desk.list_smtp_rules(ListSmtpRules {}).await.unwrap().len(), 1);
+    assert_eq!(desk.list_smtp_rules(ListSmtpRules::default()).await.unwrap().items.len(), 1);
     desk.get_smtp_status(GetSmtpStatus {}).await.unwrap();
     desk.export_smtp_rules(ExportSmtpRules {}).await.unwrap();
     desk.smtp_rules_template(SmtpRulesTemplate {}).await.unwrap();
@@ -405,7 +411,7 @@ async fn helpdesk_reads_and_domain_admins_are_refused(h: Harness) {
 
     // A sub-admin of one domain: server-wide settings are not its business, not even to read.
     refused(scoped.get_smtp_settings(GetSmtpSettings {}).await, denied, "all of them");
-    refused(scoped.list_smtp_rules(ListSmtpRules {}).await, denied, "all of them");
+    refused(scoped.list_smtp_rules(ListSmtpRules::default()).await, denied, "all of them");
     refused(scoped.get_smtp_status(GetSmtpStatus {}).await, denied, "all of them");
     refused(scoped.update_smtp_settings(settings()).await, denied, "all of them");
     // An admin of all domains without the page.
@@ -415,5 +421,5 @@ async fn helpdesk_reads_and_domain_admins_are_refused(h: Harness) {
     // An admin of all domains with the page may change.
     smtp_admin.update_smtp_settings(settings()).await.unwrap();
     import(smtp_admin.as_ref(), &good, None).await.unwrap();
-    assert_eq!(h.owner.list_smtp_rules(ListSmtpRules {}).await.unwrap().len(), 2);
+    assert_eq!(h.owner.list_smtp_rules(ListSmtpRules::default()).await.unwrap().items.len(), 2);
 }

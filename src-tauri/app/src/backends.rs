@@ -15,6 +15,7 @@ use std::time::Duration;
 use crate::ipc::{AddRemoteBackend, BackendInfo, BackendKind, BackendStatus};
 use postdesk_client::{Options, RemoteBackend, Token};
 use postdesk_contract::api::{Backend, ListTokens, RevokeToken, RotateOwnToken, WhoAmI, dispatch};
+use postdesk_contract::model::MAX_PAGE;
 use postdesk_contract::{Error, ErrorCode, Result};
 use postdesk_engine::LocalBackend;
 use serde_json::Value;
@@ -205,11 +206,18 @@ impl Backends {
             .ok_or_else(|| Error::validation("the stored token is not a Postdesk API token (pd_…)"))?
             .to_string();
         let client = self.client(&entry).await?;
-        let tokens = client.list_tokens(ListTokens::default()).await?;
-        let current = tokens
-            .iter()
-            .find(|t| t.id == old_id)
-            .ok_or_else(|| Error::not_found(format!("the backend does not list this app's token {old_id}")))?;
+        // The caller's own tokens, page after page until this app's shows up.
+        let mut after = None;
+        let current = loop {
+            let page = client.list_tokens(ListTokens { after, limit: Some(MAX_PAGE), ..Default::default() }).await?;
+            if let Some(token) = page.items.into_iter().find(|t| t.id == old_id) {
+                break token;
+            }
+            match page.next {
+                Some(next) if after.as_ref() != Some(&next) => after = Some(next),
+                _ => return Err(Error::not_found(format!("the backend does not list this app's token {old_id}"))),
+            }
+        };
         if !rotation_due(&current.created_at, current.expires_at.as_deref(), now) {
             return Ok(Rotation::NotDue { expires_at: current.expires_at.clone() });
         }

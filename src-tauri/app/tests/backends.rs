@@ -100,9 +100,9 @@ async fn add_call_list_and_remove_a_remote_backend() {
     // Operations by name reach the remote engine and the local one separately.
     b.call("head-office", "create_domain", json!({"domain": "remote.example"})).await.unwrap();
     let remote = b.call("head-office", "list_domains", json!({})).await.unwrap();
-    assert_eq!(remote[0]["name"], "remote.example");
+    assert_eq!(remote["items"][0]["name"], "remote.example");
     let local = b.call("local", "list_domains", json!({})).await.unwrap();
-    assert_eq!(local, json!([]));
+    assert_eq!(local, json!({ "items": [], "next": null }));
     let me = b.call("head-office", "whoami", json!({})).await.unwrap();
     assert_eq!(me["name"], "owner");
 
@@ -165,8 +165,8 @@ async fn the_list_shows_why_a_backend_is_not_usable() {
 
     // Revoke the token on the server; stop the other server.
     let owner = refusing.engine.local_backend();
-    let tokens = owner.list_tokens(postdesk_contract::api::ListTokens { admin: None }).await.unwrap();
-    for t in tokens {
+    let tokens = owner.list_tokens(postdesk_contract::api::ListTokens::default()).await.unwrap();
+    for t in tokens.items {
         owner.revoke_token(postdesk_contract::api::RevokeToken { id: t.id }).await.unwrap();
     }
     down.shut_down().await;
@@ -329,7 +329,7 @@ async fn the_app_purges_accounts_past_the_recycle_bins_retention() {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
         let bin = state.backends.call("local", "list_recycle_bin", json!({"domain": "example.com"})).await.unwrap();
-        let left: Vec<&str> = bin.as_array().unwrap().iter().map(|e| e["address"].as_str().unwrap()).collect();
+        let left: Vec<&str> = bin["items"].as_array().unwrap().iter().map(|e| e["address"].as_str().unwrap()).collect();
         if left == ["bob@example.com"] {
             break;
         }
@@ -408,8 +408,14 @@ async fn the_app_rotates_a_remote_token_that_nears_its_end() {
     assert_eq!(server.engine.authenticate(&old.secret).await.unwrap_err().code, ErrorCode::Unauthenticated);
     assert_eq!(server.engine.authenticate(&stored).await.unwrap().name, "desk");
     assert_eq!(b.call("office", "whoami", json!({})).await.unwrap()["name"], "desk");
-    let left: Vec<String> =
-        owner.list_tokens(ListTokens { admin: Some("desk".into()) }).await.unwrap().into_iter().map(|t| t.id).collect();
+    let left: Vec<String> = owner
+        .list_tokens(ListTokens { admin: Some("desk".into()), ..Default::default() })
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
     assert_eq!(left, [new_id]);
     // The successor is young again.
     assert!(matches!(b.rotate_tokens(now).await[0].1, Ok(Rotation::NotDue { .. })));
@@ -441,9 +447,10 @@ async fn a_successor_the_keyring_refuses_is_revoked_and_the_old_token_kept() {
     assert_eq!(locked.get("office").unwrap().unwrap().expose(), &old.secret);
     assert_eq!(b.call("office", "whoami", json!({})).await.unwrap()["name"], "owner");
     let tokens: Vec<String> = owner
-        .list_tokens(ListTokens { admin: Some("owner".into()) })
+        .list_tokens(ListTokens { admin: Some("owner".into()), ..Default::default() })
         .await
         .unwrap()
+        .items
         .into_iter()
         .map(|t| t.id)
         .collect();

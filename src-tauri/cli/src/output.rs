@@ -106,18 +106,33 @@ pub fn print_outcome(json: bool, out: &BatchOutcome) -> Result<()> {
 /// Every item of a cursor-paged list: asks `fetch` for page after page (each with the largest
 /// page size) until the backend says none follows. A backend whose cursor does not move is
 /// an error, never an endless loop.
-pub async fn every_page<T, F, Fut>(mut fetch: F) -> postdesk_contract::Result<Vec<T>>
+pub async fn every_page<T, F, Fut>(fetch: F) -> postdesk_contract::Result<Vec<T>>
 where
     F: FnMut(Option<String>, u32) -> Fut,
     Fut: std::future::Future<Output = postdesk_contract::Result<postdesk_contract::model::CursorPage<T>>>,
 {
+    Ok(pages_upto(None, fetch).await?.0)
+}
+
+/// The first `cap` items of a cursor-paged list (all of them when `cap` is `None`), and whether
+/// more follow: asks `fetch` for page after page, never more than `cap` items in all.
+pub async fn pages_upto<T, F, Fut>(cap: Option<u32>, mut fetch: F) -> postdesk_contract::Result<(Vec<T>, bool)>
+where
+    F: FnMut(Option<String>, u32) -> Fut,
+    Fut: std::future::Future<Output = postdesk_contract::Result<postdesk_contract::model::CursorPage<T>>>,
+{
+    if cap == Some(0) {
+        return Err(postdesk_contract::Error::validation("--limit must be at least 1").with_field("limit"));
+    }
     let mut all = Vec::new();
     let mut after: Option<String> = None;
     loop {
-        let page = fetch(after.clone(), postdesk_contract::model::MAX_PAGE).await?;
+        let left = cap.map_or(u32::MAX, |c| c.saturating_sub(all.len() as u32));
+        let page = fetch(after.clone(), left.min(postdesk_contract::model::MAX_PAGE)).await?;
         all.extend(page.items);
         match page.next {
-            None => return Ok(all),
+            None => return Ok((all, false)),
+            Some(_) if cap.is_some_and(|c| all.len() as u32 >= c) => return Ok((all, true)),
             Some(next) if Some(&next) == after.as_ref() => {
                 return Err(postdesk_contract::Error::internal(format!("the backend's list did not move past {next}")));
             }

@@ -161,8 +161,13 @@ pub use relay::*;
 
 params!(/// Who am I, and what may I do?
 WhoAmI {});
-params!(/// Lists the domains the caller may see.
-ListDomains {});
+params!(/// Lists the domains the caller may see, by name, one page at a time.
+ListDomains {
+    /// Only items after this name (the previous page's `next`).
+    #[serde(default)] #[ts(optional)] after: Option<String>,
+    /// Page size, 1–1000 (default 200).
+    #[serde(default)] #[ts(optional)] limit: Option<u32>,
+});
 params!(/// One domain with its limits and usage.
 GetDomain { /// Domain name.
 domain: String });
@@ -186,8 +191,13 @@ max_accounts: u32 });
 params!(/// Removes an empty domain (no accounts, aliases or groups).
 RemoveDomain { /// Domain name.
 domain: String });
-params!(/// Lists domain groups.
-ListDomainGroups {});
+params!(/// Lists domain groups, by name, one page at a time.
+ListDomainGroups {
+    /// Only items after this name (the previous page's `next`).
+    #[serde(default)] #[ts(optional)] after: Option<String>,
+    /// Page size, 1–1000 (default 200).
+    #[serde(default)] #[ts(optional)] limit: Option<u32>,
+});
 params!(/// Creates a domain group with a total account allowance.
 CreateDomainGroup { /// Group name.
 name: String, /// Accounts the group may allocate in total.
@@ -377,8 +387,14 @@ ExportAccounts {
     #[serde(default)] #[ts(optional)] descending: Option<bool>,
 });
 params!(/// The recycle bin of a domain: deleted accounts, and restored ones until they age out.
-ListRecycleBin { /// Domain name.
-domain: String });
+ListRecycleBin {
+    /// Domain name.
+    domain: String,
+    /// Only items after this cursor (the previous page's `next`).
+    #[serde(default)] #[ts(optional)] after: Option<String>,
+    /// Page size, 1–1000 (default 200).
+    #[serde(default)] #[ts(optional)] limit: Option<u32>,
+});
 params!(/// Restores a deleted account from the recycle bin (once per deletion).
 RestoreAccount { /// Account address.
 address: String });
@@ -513,7 +529,12 @@ RemoveGroup { /// Group address.
 address: String });
 
 params!(/// Lists admin users (owner only).
-ListAdmins {});
+ListAdmins {
+    /// Only items after this name (the previous page's `next`).
+    #[serde(default)] #[ts(optional)] after: Option<String>,
+    /// Page size, 1–1000 (default 200).
+    #[serde(default)] #[ts(optional)] limit: Option<u32>,
+});
 params!(no_default; /// Creates an admin user (owner only).
 CreateAdmin {
     /// Login name.
@@ -540,8 +561,14 @@ params!(/// Removes an admin and its tokens (owner only; never the last owner).
 RemoveAdmin { /// Login name.
 name: String });
 params!(/// Lists API tokens: an owner any admin's, every other admin only its own.
-ListTokens { /// Only this admin's tokens.
-#[serde(default)] #[ts(optional)] admin: Option<String> });
+ListTokens {
+    /// Only this admin's tokens.
+    #[serde(default)] #[ts(optional)] admin: Option<String>,
+    /// Only items after this cursor (the previous page's `next`).
+    #[serde(default)] #[ts(optional)] after: Option<String>,
+    /// Page size, 1–1000 (default 200).
+    #[serde(default)] #[ts(optional)] limit: Option<u32>,
+});
 params!(/// Creates an API token for an admin; the secret is returned once (owner only).
 CreateToken { /// Admin the token acts as.
 admin: String, /// What it is for.
@@ -594,8 +621,14 @@ CreateDkimKey {
     #[serde(default)] #[ts(optional)] selector: Option<String>,
 });
 params!(/// A domain's DKIM keys, active first.
-ListDkimKeys { /// Domain of this backend.
-domain: String });
+ListDkimKeys {
+    /// Domain of this backend.
+    domain: String,
+    /// Only items after this selector (the previous page's `next`).
+    #[serde(default)] #[ts(optional)] after: Option<String>,
+    /// Page size, 1–1000 (default 200).
+    #[serde(default)] #[ts(optional)] limit: Option<u32>,
+});
 params!(/// Removes a retired DKIM key (the active one is replaced by rotating, not removed).
 RemoveDkimKey { /// Domain of this backend.
 domain: String, /// Selector of the key.
@@ -687,8 +720,8 @@ impl<B> RoleChecked<B> {
 operations! {
     /// Who am I, and what may I do?
     whoami: Get "/api/whoami" WhoAmI => Caller, mutates = false;
-    /// Lists the domains the caller may see.
-    list_domains: Get "/api/domains" ListDomains => Vec<Domain>, mutates = false;
+    /// Lists the domains the caller may see, a page at a time.
+    list_domains: Get "/api/domains" ListDomains => CursorPage<Domain>, mutates = false;
     /// One domain with its limits and usage.
     get_domain: Get "/api/domains/{domain}" GetDomain => Domain, mutates = false;
     /// Creates a domain.
@@ -700,7 +733,7 @@ operations! {
     /// Removes an empty domain.
     remove_domain: Delete "/api/domains/{domain}" RemoveDomain => (), mutates = true;
     /// Lists domain groups.
-    list_domain_groups: Get "/api/domain-groups" ListDomainGroups => Vec<DomainGroup>, mutates = false;
+    list_domain_groups: Get "/api/domain-groups" ListDomainGroups => CursorPage<DomainGroup>, mutates = false;
     /// Creates a domain group.
     create_domain_group: Post "/api/domain-groups" CreateDomainGroup => DomainGroup, mutates = true;
 
@@ -743,7 +776,7 @@ operations! {
     /// A filter's accounts as an XLSX file.
     export_accounts: Get "/api/domains/{domain}/accounts-export" ExportAccounts => ExportedFile, mutates = false;
     /// The recycle bin of a domain.
-    list_recycle_bin: Get "/api/domains/{domain}/recycle-bin" ListRecycleBin => Vec<RecycledAccount>, mutates = false;
+    list_recycle_bin: Get "/api/domains/{domain}/recycle-bin" ListRecycleBin => CursorPage<RecycledAccount>, mutates = false;
     /// Restores a deleted account.
     restore_account: Post "/api/accounts/{address}/restore" RestoreAccount => Account, mutates = true;
     /// Moves a deleted account's mail into another mailbox.
@@ -790,7 +823,7 @@ operations! {
     remove_group: Delete "/api/groups/{address}" RemoveGroup => (), mutates = true;
 
     /// Lists admin users.
-    list_admins: Get "/api/admins" ListAdmins => Vec<Admin>, mutates = false;
+    list_admins: Get "/api/admins" ListAdmins => CursorPage<Admin>, mutates = false;
     /// Creates an admin user.
     create_admin: Post "/api/admins" CreateAdmin => Admin, mutates = true;
     /// Replaces an admin's role, pages and domains.
@@ -798,7 +831,7 @@ operations! {
     /// Removes an admin and its tokens.
     remove_admin: Delete "/api/admins/{name}" RemoveAdmin => (), mutates = true;
     /// Lists API tokens.
-    list_tokens: Get "/api/tokens" ListTokens => Vec<ApiToken>, mutates = false;
+    list_tokens: Get "/api/tokens" ListTokens => CursorPage<ApiToken>, mutates = false;
     /// Creates an API token (secret shown once).
     create_token: Post "/api/tokens" CreateToken => NewToken, mutates = true;
     /// Revokes an API token.
@@ -813,7 +846,7 @@ operations! {
     /// Generates and activates a DKIM key.
     create_dkim_key: Post "/api/domains/{domain}/dkim-keys" CreateDkimKey => DkimKey, mutates = true;
     /// A domain's DKIM keys.
-    list_dkim_keys: Get "/api/domains/{domain}/dkim-keys" ListDkimKeys => Vec<DkimKey>, mutates = false;
+    list_dkim_keys: Get "/api/domains/{domain}/dkim-keys" ListDkimKeys => CursorPage<DkimKey>, mutates = false;
     /// Removes a retired DKIM key.
     remove_dkim_key: Delete "/api/domains/{domain}/dkim-keys/{selector}" RemoveDkimKey => (), mutates = true;
 
@@ -834,7 +867,7 @@ operations! {
     /// Clears the security questions of a target's accounts, as one batch.
     clear_security_questions: Post "/api/domains/{domain}/batches/clear-security-questions" ClearSecurityQuestions => BatchOutcome, mutates = true;
     /// A domain's batches, newest first.
-    list_batches: Get "/api/domains/{domain}/batches" ListBatches => Vec<Batch>, mutates = false;
+    list_batches: Get "/api/domains/{domain}/batches" ListBatches => CursorPage<Batch>, mutates = false;
     /// Undoes a settings batch.
     undo_batch: Post "/api/domains/{domain}/batches/undo" UndoBatch => BatchOutcome, mutates = true;
     /// The company address book of a domain.
@@ -848,7 +881,7 @@ operations! {
     /// Replaces the server-wide SMTP settings.
     update_smtp_settings: Put "/api/smtp/settings" UpdateSmtpSettings => SmtpSettings, mutates = true;
     /// The black/white list rules in order.
-    list_smtp_rules: Get "/api/smtp/rules" ListSmtpRules => Vec<SmtpRule>, mutates = false;
+    list_smtp_rules: Get "/api/smtp/rules" ListSmtpRules => CursorPage<SmtpRule>, mutates = false;
     /// Adds a black/white list rule.
     add_smtp_rule: Post "/api/smtp/rules" AddSmtpRule => SmtpRule, mutates = true;
     /// Changes a black/white list rule.
@@ -868,7 +901,7 @@ operations! {
 
     // ---- Outbound queue and transport table ------------------------------------
     /// The outbound queue, per recipient, filtered.
-    list_outbound_queue: Get "/api/outbound/queue" ListOutboundQueue => Vec<QueuedMessage>, mutates = false;
+    list_outbound_queue: Get "/api/outbound/queue" ListOutboundQueue => CursorPage<QueuedMessage>, mutates = false;
     /// Tries a queued message again now.
     retry_outbound: Post "/api/outbound/queue/retry" RetryOutbound => (), mutates = true;
     /// Removes a message from the queue.
@@ -876,13 +909,13 @@ operations! {
     /// Bounces a queued message's waiting recipients now.
     bounce_outbound: Post "/api/outbound/queue/bounce" BounceOutbound => (), mutates = true;
     /// The transport table.
-    list_transports: Get "/api/outbound/transports" ListTransports => Vec<OutboundTransport>, mutates = false;
+    list_transports: Get "/api/outbound/transports" ListTransports => CursorPage<OutboundTransport>, mutates = false;
     /// Sets a domain's fixed route.
     set_transport: Put "/api/outbound/transports" SetTransport => OutboundTransport, mutates = true;
     /// Removes a domain's fixed route.
     remove_transport: Delete "/api/outbound/transports" RemoveTransport => (), mutates = true;
     /// The smarthost relays (global, per sender domain), without their secrets.
-    list_relays: Get "/api/outbound/relays" ListRelays => Vec<Relay>, mutates = false;
+    list_relays: Get "/api/outbound/relays" ListRelays => CursorPage<Relay>, mutates = false;
     /// Sets a smarthost relay.
     set_relay: Put "/api/outbound/relays" SetRelay => Relay, mutates = true;
     /// Removes a smarthost relay and its secret.

@@ -208,6 +208,44 @@ pub fn cursor_page<T, K: Ord>(
     CursorPage { items, next }
 }
 
+/// The cursor page of `rows`, read from the store with `LIMIT limit + 1` after the cursor:
+/// the first `limit` of them, and `next` (the cursor of the last one kept) when the extra row
+/// shows that more follow.
+pub fn page_of<T>(mut rows: Vec<T>, limit: u32, cursor: impl Fn(&T) -> String) -> CursorPage<T> {
+    let next = if rows.len() > limit as usize {
+        rows.truncate(limit as usize);
+        rows.last().map(cursor)
+    } else {
+        None
+    };
+    CursorPage { items: rows, next }
+}
+
+/// The number a numeric cursor (an id) holds; anything else is refused, naming `after`.
+pub fn id_cursor(after: Option<&str>) -> crate::Result<Option<i64>> {
+    after
+        .map(|a| {
+            a.parse::<i64>().map_err(|_| {
+                crate::Error::validation(format!("'{a}' is not a cursor of this list: pass a page's `next`"))
+                    .with_field("after")
+            })
+        })
+        .transpose()
+}
+
+/// The two parts of a two-part cursor (`<first> <second>`, e.g. a time and an id); anything
+/// else is refused, naming `after`.
+pub fn pair_cursor(after: Option<&str>) -> crate::Result<Option<(String, String)>> {
+    after
+        .map(|a| {
+            a.split_once(' ').map(|(x, y)| (x.to_string(), y.to_string())).ok_or_else(|| {
+                crate::Error::validation(format!("'{a}' is not a cursor of this list: pass a page's `next`"))
+                    .with_field("after")
+            })
+        })
+        .transpose()
+}
+
 /// A distribution alias: an address that expands to other addresses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 pub struct Alias {

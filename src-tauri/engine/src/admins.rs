@@ -66,9 +66,12 @@ async fn scope(
     Ok((pages, domains))
 }
 
-pub(crate) async fn list(b: &EngineBackend, _: ListAdmins) -> Result<Vec<Admin>> {
+pub(crate) async fn list(b: &EngineBackend, p: ListAdmins) -> Result<CursorPage<Admin>> {
     b.caller.require_owner()?;
-    sql::admins::list(&mut *b.engine.read().await?).await
+    let limit = page_limit(p.limit)?;
+    // One more than the page, to know whether another follows.
+    let rows = sql::admins::list(&mut *b.engine.read().await?, p.after.as_deref().unwrap_or(""), limit + 1).await?;
+    Ok(page_of(rows, limit, |a| a.name.clone()))
 }
 
 pub(crate) async fn create(b: &EngineBackend, p: CreateAdmin) -> Result<Admin> {
@@ -137,7 +140,7 @@ async fn insert_token(conn: &mut Conn, admin: &str, label: &str, expires_at: Opt
     Ok(NewToken { token, secret })
 }
 
-pub(crate) async fn list_tokens(b: &EngineBackend, p: ListTokens) -> Result<Vec<ApiToken>> {
+pub(crate) async fn list_tokens(b: &EngineBackend, p: ListTokens) -> Result<CursorPage<ApiToken>> {
     // An owner sees every token; any other admin only its own (to see when they expire).
     let admin = if b.caller.require_owner().is_ok() {
         p.admin
@@ -153,7 +156,11 @@ pub(crate) async fn list_tokens(b: &EngineBackend, p: ListTokens) -> Result<Vec<
             _ => Some(b.caller.name.clone()),
         }
     };
-    sql::admins::tokens(&mut *b.engine.read().await?, admin.as_deref()).await
+    let limit = page_limit(p.limit)?;
+    let after = pair_cursor(p.after.as_deref())?;
+    let after = after.as_ref().map(|(at, id)| (at.as_str(), id.as_str()));
+    let rows = sql::admins::tokens(&mut *b.engine.read().await?, admin.as_deref(), after, limit + 1).await?;
+    Ok(page_of(rows, limit, |t| format!("{} {}", t.created_at, t.id)))
 }
 
 pub(crate) async fn create_token(b: &EngineBackend, p: CreateToken) -> Result<NewToken> {
@@ -287,11 +294,11 @@ mod tests {
         let refused = owner.create_token(params(0)).await.unwrap_err();
         assert_eq!(refused.field.as_deref(), Some("expires_in_days"));
         let token = owner.create_token(params(30)).await.unwrap();
-        let listed = owner.list_tokens(ListTokens { admin: None }).await.unwrap();
+        let listed = owner.list_tokens(ListTokens::default()).await.unwrap().items;
         let shown = listed.iter().find(|t| t.id == token.token.id).unwrap();
         assert!(shown.expires_at.as_deref().is_some_and(|e| e > now().as_str()), "{shown:?}");
         assert_eq!(engine.authenticate(&token.secret).await.unwrap().name, "owner");
-        let used = owner.list_tokens(ListTokens { admin: None }).await.unwrap();
+        let used = owner.list_tokens(ListTokens::default()).await.unwrap().items;
         assert!(used.iter().find(|t| t.id == token.token.id).unwrap().last_used_at.is_some(), "last use shown");
         // Its end comes: refused as unauthenticated, saying why.
         let mut tx = engine.write().await.unwrap();

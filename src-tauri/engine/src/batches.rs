@@ -18,7 +18,7 @@ use super::sql::{self, Conn};
 use super::{EngineBackend, domain_id, now};
 use crate::api::*;
 use crate::error::{Error, Result};
-use crate::model::Page;
+use crate::model::{CursorPage, Page, id_cursor, page_limit, page_of};
 use crate::password;
 use crate::validate;
 use postdesk_contract::settings::{Batch, BatchOutcome, SettingLevel, UndoState};
@@ -185,16 +185,15 @@ async fn target_accounts(
     }
 }
 
-pub(crate) async fn list(b: &EngineBackend, p: ListBatches) -> Result<Vec<Batch>> {
+pub(crate) async fn list(b: &EngineBackend, p: ListBatches) -> Result<CursorPage<Batch>> {
     let domain = validate::domain(&p.domain)?;
     b.caller.require(Page::BatchSettings, Some(&domain))?;
-    let limit = p.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(Error::validation("limit must be between 1 and 100").with_field("limit"));
-    }
+    let limit = page_limit(p.limit)?;
+    let before = id_cursor(p.after.as_deref())?;
     let mut conn = b.engine.read().await?;
     let did = domain_id(&mut conn, &domain).await?;
-    sql::batches::list(&mut conn, did, limit).await
+    let rows = sql::batches::list(&mut conn, did, before, limit + 1).await?;
+    Ok(page_of(rows, limit, |batch| batch.id.to_string()))
 }
 
 pub(crate) async fn undo(b: &EngineBackend, p: UndoBatch) -> Result<BatchOutcome> {

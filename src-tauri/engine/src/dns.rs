@@ -186,10 +186,33 @@ pub(crate) async fn create_key(b: &EngineBackend, p: CreateDkimKey) -> Result<Dk
     Ok(created)
 }
 
-pub(crate) async fn list_keys(b: &EngineBackend, p: ListDkimKeys) -> Result<Vec<DkimKey>> {
+pub(crate) async fn list_keys(b: &EngineBackend, p: ListDkimKeys) -> Result<CursorPage<DkimKey>> {
+    let limit = page_limit(p.limit)?;
+    // The cursor is `<1|0> <created_at> <selector>`: the order's key of the page's last key.
+    let bad = || {
+        Error::validation(format!(
+            "'{}' is not a cursor of this list: pass a page's `next`",
+            p.after.as_deref().unwrap_or("")
+        ))
+        .with_field("after")
+    };
+    let after = match pair_cursor(p.after.as_deref())? {
+        None => None,
+        Some((active, rest)) => {
+            let (at, selector) = rest.split_once(' ').ok_or_else(bad)?;
+            let active = match active.as_str() {
+                "1" => true,
+                "0" => false,
+                _ => return Err(bad()),
+            };
+            Some((active, at.to_string(), selector.to_string()))
+        }
+    };
     let mut conn = b.engine.read().await?;
     let (domain, did) = scoped(b, &mut conn, &p.domain).await?;
-    sql::dkim::keys(&mut conn, &domain, did).await
+    let cursor = after.as_ref().map(|(a, at, s)| (*a, at.as_str(), s.as_str()));
+    let rows = sql::dkim::keys_page(&mut conn, &domain, did, cursor, limit + 1).await?;
+    Ok(page_of(rows, limit, |k| format!("{} {} {}", u8::from(k.active), k.created_at, k.selector)))
 }
 
 pub(crate) async fn remove_key(b: &EngineBackend, p: RemoveDkimKey) -> Result<()> {

@@ -58,14 +58,25 @@ async fn check_not_below_usage(conn: &mut Conn, domain: &Domain, limits: &PlanLi
     Ok(())
 }
 
-pub(crate) async fn list(b: &EngineBackend, _: ListDomains) -> Result<Vec<Domain>> {
+pub(crate) async fn list(b: &EngineBackend, p: ListDomains) -> Result<CursorPage<Domain>> {
     if !b.caller.has_page(Page::Domains) && !b.caller.has_page(Page::Accounts) && !b.caller.has_page(Page::Departments)
     {
         return Err(Error::permission_denied(format!("{} may not list domains", b.caller.name)));
     }
+    let limit = page_limit(p.limit)?;
+    let scope = scope_json(b)?;
     let mut conn = b.engine.read().await?;
-    let all = sql::domains::all(&mut conn).await?;
-    Ok(all.into_iter().filter(|d| b.caller.covers_domain(&d.name)).collect())
+    // One more than the page, to know whether another follows.
+    let rows = sql::domains::page(&mut conn, scope.as_deref(), p.after.as_deref().unwrap_or(""), limit + 1).await?;
+    Ok(page_of(rows, limit, |d| d.name.clone()))
+}
+
+/// The caller's domain scope as a JSON array for the listings' SQL; `None`: every domain.
+fn scope_json(b: &EngineBackend) -> Result<Option<String>> {
+    match (&b.caller.role, &b.caller.domains) {
+        (Role::Owner, _) | (_, None) => Ok(None),
+        (_, Some(list)) => Ok(Some(serde_json::to_string(list)?)),
+    }
 }
 
 pub(crate) async fn get(b: &EngineBackend, p: GetDomain) -> Result<Domain> {
@@ -178,19 +189,25 @@ async fn load_group(conn: &mut Conn, name: &str) -> Result<DomainGroup> {
         .ok_or_else(|| Error::not_found(format!("domain group {name} does not exist")))
 }
 
-pub(crate) async fn list_groups(b: &EngineBackend, _: ListDomainGroups) -> Result<Vec<DomainGroup>> {
+pub(crate) async fn list_groups(b: &EngineBackend, p: ListDomainGroups) -> Result<CursorPage<DomainGroup>> {
     b.caller.require_page(Page::Domains)?;
+    let limit = page_limit(p.limit)?;
+    // A limited admin sees the groups whose subsidiaries it manages.
+    let scope = scope_json(b)?;
     let mut conn = b.engine.read().await?;
-    let names = sql::domains::group_names(&mut conn).await?;
-    let mut groups = Vec::with_capacity(names.len());
+    let mut names =
+        sql::domains::group_names(&mut conn, scope.as_deref(), p.after.as_deref().unwrap_or(""), limit + 1).await?;
+    let next = if names.len() > limit as usize {
+        names.truncate(limit as usize);
+        names.last().cloned()
+    } else {
+        None
+    };
+    let mut items = Vec::with_capacity(names.len());
     for name in names {
-        let group = load_group(&mut conn, &name).await?;
-        // A limited admin sees the groups whose subsidiaries it manages.
-        if b.caller.domains.is_none() || group.domains.iter().any(|d| b.caller.covers_domain(d)) {
-            groups.push(group);
-        }
+        items.push(load_group(&mut conn, &name).await?);
     }
-    Ok(groups)
+    Ok(CursorPage { items, next })
 }
 
 pub(crate) async fn create_group(b: &EngineBackend, p: CreateDomainGroup) -> Result<DomainGroup> {

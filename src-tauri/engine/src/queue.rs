@@ -22,7 +22,7 @@ use postdesk_contract::outbound::{
 use crate::api::*;
 use crate::audit::{self, Change};
 use crate::error::{Error, Result};
-use crate::model::Page;
+use crate::model::{CursorPage, Page, id_cursor, page_limit, page_of};
 use crate::sql;
 use crate::store::{BlobStore, INLINE_MAX, blocking};
 use crate::{Backend, Engine, EngineBackend, Operation, validate};
@@ -48,13 +48,15 @@ fn canonical_transport_domain(domain: &str) -> Result<String> {
     if domain == "*" { Ok("*".to_string()) } else { validate::domain(domain).map_err(|e| e.with_field("domain")) }
 }
 
-pub(crate) async fn list(b: &EngineBackend, p: ListOutboundQueue) -> Result<Vec<QueuedMessage>> {
+pub(crate) async fn list(b: &EngineBackend, p: ListOutboundQueue) -> Result<CursorPage<QueuedMessage>> {
     require(b)?;
     let domain = p.domain.as_deref().map(canonical_transport_domain).transpose()?;
-    let limit = i64::from(p.limit.unwrap_or(100).clamp(1, 1000));
+    let limit = page_limit(p.limit)?;
+    let before = id_cursor(p.after.as_deref())?;
     let status = p.status.map(|s| s.name());
-    let rows =
-        sql::queue::list(&mut *b.engine.read().await?, status, domain.as_deref(), p.sender.as_deref(), limit).await?;
+    let mut conn = b.engine.read().await?;
+    // One message more than the page, to know whether another follows.
+    let rows = sql::queue::list(&mut conn, status, domain.as_deref(), p.sender.as_deref(), before, limit + 1).await?;
     let now = unix_now();
     let mut out: Vec<QueuedMessage> = Vec::new();
     for (id, sender, size, created, owner, until, address, status, attempts, next, last, reply) in rows {
@@ -81,7 +83,7 @@ pub(crate) async fn list(b: &EngineBackend, p: ListOutboundQueue) -> Result<Vec<
             });
         }
     }
-    Ok(out)
+    Ok(page_of(out, limit, |m| m.id.to_string()))
 }
 
 /// Retry now or bounce now: the waiting recipients become due (and given up).
@@ -117,9 +119,12 @@ pub(crate) async fn delete(b: &EngineBackend, p: DeleteOutbound) -> Result<()> {
     Ok(())
 }
 
-pub(crate) async fn list_transports(b: &EngineBackend, _: ListTransports) -> Result<Vec<OutboundTransport>> {
+pub(crate) async fn list_transports(b: &EngineBackend, p: ListTransports) -> Result<CursorPage<OutboundTransport>> {
     require(b)?;
-    sql::queue::transports(&mut *b.engine.read().await?).await
+    let limit = page_limit(p.limit)?;
+    let rows =
+        sql::queue::transports_page(&mut *b.engine.read().await?, p.after.as_deref().unwrap_or(""), limit + 1).await?;
+    Ok(page_of(rows, limit, |t| t.domain.clone()))
 }
 
 pub(crate) async fn set_transport(b: &EngineBackend, p: SetTransport) -> Result<OutboundTransport> {

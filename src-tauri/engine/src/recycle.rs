@@ -58,14 +58,28 @@ fn purge_after(deleted_at: &str, retention_days: i64) -> Result<OffsetDateTime> 
     Ok(parse_time(deleted_at)? + time::Duration::days(retention_days))
 }
 
-pub(crate) async fn list(b: &EngineBackend, p: ListRecycleBin) -> Result<Vec<RecycledAccount>> {
+pub(crate) async fn list(b: &EngineBackend, p: ListRecycleBin) -> Result<CursorPage<RecycledAccount>> {
     let domain = validate::domain(&p.domain)?;
     b.caller.require(Page::Accounts, Some(&domain))?;
+    let limit = page_limit(p.limit)?;
+    // The cursor is `<deleted_at> <entry id>` of the page's last entry.
+    let after = match pair_cursor(p.after.as_deref())? {
+        None => None,
+        Some((at, id)) => Some((at, id_cursor(Some(&id))?.unwrap_or_default())),
+    };
     let mut conn = b.engine.read().await?;
     super::domain_id(&mut conn, &domain).await?;
     let retention = sql::recycle::retention_days(&mut conn, &domain).await?;
-    let rows = sql::recycle::entries(&mut conn, &domain).await?;
-    let usage = sql::recycle::usage(&mut conn, &domain).await?;
+    let after = after.as_ref().map(|(at, id)| (at.as_str(), *id));
+    let mut rows = sql::recycle::entries(&mut conn, &domain, after, limit + 1).await?;
+    let next = if rows.len() > limit as usize {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| format!("{} {}", r.deleted_at, r.id))
+    } else {
+        None
+    };
+    let ids: Vec<i64> = rows.iter().map(|r| r.account_id).collect();
+    let usage = sql::recycle::usage(&mut conn, &serde_json::to_string(&ids)?).await?;
     let now = OffsetDateTime::now_utc();
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
@@ -89,7 +103,7 @@ pub(crate) async fn list(b: &EngineBackend, p: ListRecycleBin) -> Result<Vec<Rec
             deleted_at,
         });
     }
-    Ok(out)
+    Ok(CursorPage { items: out, next })
 }
 
 pub(crate) async fn restore(b: &EngineBackend, p: RestoreAccount) -> Result<Account> {

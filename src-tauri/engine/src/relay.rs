@@ -20,7 +20,7 @@ use postdesk_contract::secret::{SecretStore, Sensitive};
 use crate::api::*;
 use crate::audit::{self, Change};
 use crate::error::{Error, Result};
-use crate::model::Page;
+use crate::model::{CursorPage, Page, page_limit};
 use crate::sql;
 use crate::store::blocking;
 use crate::{Engine, EngineBackend, Operation, validate};
@@ -74,16 +74,23 @@ impl Engine {
     }
 }
 
-pub(crate) async fn list(b: &EngineBackend, _: ListRelays) -> Result<Vec<Relay>> {
+pub(crate) async fn list(b: &EngineBackend, p: ListRelays) -> Result<CursorPage<Relay>> {
     require(b)?;
-    let rows = sql::relay::list(&mut *b.engine.read().await?).await?;
-    let mut out = Vec::with_capacity(rows.len());
+    let limit = page_limit(p.limit)?;
+    let mut rows = sql::relay::list(&mut *b.engine.read().await?, p.after.as_deref().unwrap_or(""), limit + 1).await?;
+    let next = if rows.len() > limit as usize {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| r.0.clone())
+    } else {
+        None
+    };
+    let mut items = Vec::with_capacity(rows.len());
     for row in rows {
         let domain = (row.0 != "*").then(|| row.0.clone());
         let set = b.engine.secret(secret_account(domain.as_deref())).await?.is_some();
-        out.push(from_row(row, set));
+        items.push(from_row(row, set));
     }
-    Ok(out)
+    Ok(CursorPage { items, next })
 }
 
 fn valid_text(value: &str, field: &str, what: &str, max: usize) -> Result<()> {

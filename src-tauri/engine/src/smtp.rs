@@ -25,7 +25,7 @@ use super::sql::{self, Conn};
 use super::{Engine, EngineBackend, now};
 use crate::api::*;
 use crate::error::{Error, Result, RowError};
-use crate::model::{ExportedFile, Page};
+use crate::model::{CursorPage, ExportedFile, Page, id_cursor, page_limit, page_of, pair_cursor};
 use crate::{validate, xlsx};
 use postdesk_contract::smtp::*;
 
@@ -295,10 +295,19 @@ pub(crate) async fn update_settings(b: &EngineBackend, p: UpdateSmtpSettings) ->
     Ok(after)
 }
 
-pub(crate) async fn list_rules(b: &EngineBackend, _: ListSmtpRules) -> Result<Vec<SmtpRule>> {
+pub(crate) async fn list_rules(b: &EngineBackend, p: ListSmtpRules) -> Result<CursorPage<SmtpRule>> {
     require(b)?;
+    let limit = page_limit(p.limit)?;
+    // The cursor is `<position> <id>` of the page's last rule.
+    let after = match pair_cursor(p.after.as_deref())? {
+        None => None,
+        Some((position, id)) => {
+            Some((id_cursor(Some(&position))?.unwrap_or_default(), id_cursor(Some(&id))?.unwrap_or_default()))
+        }
+    };
     let mut conn = b.engine.read().await?;
-    sql::smtp::load_rules(&mut conn).await
+    let rows = sql::smtp::rules_page(&mut conn, after, limit + 1).await?;
+    Ok(page_of(rows, limit, |r| format!("{} {}", r.position, r.id)))
 }
 
 pub(crate) async fn add_rule(b: &EngineBackend, p: AddSmtpRule) -> Result<SmtpRule> {

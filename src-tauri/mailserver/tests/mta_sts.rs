@@ -124,7 +124,7 @@ async fn wait_for(server: &MailServer, what: &str, done: impl Fn(&OutboundStats)
 
 /// Each recipient's (status, last reply) in the sender's queue.
 async fn replies(engine: &Engine) -> std::collections::BTreeMap<String, (String, String)> {
-    let queued = engine.local_backend().list_outbound_queue(ListOutboundQueue::default()).await.unwrap();
+    let queued = engine.local_backend().list_outbound_queue(ListOutboundQueue::default()).await.unwrap().items;
     queued
         .into_iter()
         .flat_map(|m| m.recipients)

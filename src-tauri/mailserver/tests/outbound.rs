@@ -366,7 +366,7 @@ async fn an_admin_bounce_gives_a_deferred_recipient_up_with_a_dsn() {
     swaks(submission(&server), &["x@remote.test"], "given up");
     wait_for(&server, "deferred", |s| s.deferred == 1).await;
     let admin = engine.local_backend();
-    let queued = admin.list_outbound_queue(ListOutboundQueue::default()).await.unwrap();
+    let queued = admin.list_outbound_queue(ListOutboundQueue::default()).await.unwrap().items;
     let r = &queued[0].recipients[0];
     assert_eq!((r.status, r.attempts), (postdesk_contract::outbound::RecipientStatus::Deferred, 1));
     assert_eq!(r.last_reply.as_deref(), Some("450 4.3.0 Error: command failed"));
@@ -560,7 +560,7 @@ async fn a_recipient_still_deferred_after_five_days_is_given_up_with_a_dsn() {
     assert_eq!(stats.deferred, 1, "{stats:?}");
     let dsn = inbox(&engine, ANN).await.remove(0);
     assert!(dsn.contains("Action: failed") && dsn.contains("given up after 5 days"), "{dsn}");
-    let queued = engine.local_backend().list_outbound_queue(ListOutboundQueue::default()).await.unwrap();
+    let queued = engine.local_backend().list_outbound_queue(ListOutboundQueue::default()).await.unwrap().items;
     assert_eq!(queued[0].recipients[0].status, postdesk_contract::outbound::RecipientStatus::Bounced);
     server.shutdown(Duration::from_secs(5)).await;
     engine.close().await;

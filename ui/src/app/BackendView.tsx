@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from "react";
-import type { Client } from "../api/client";
+import { listAll, type Client } from "../api/client";
 import type { BackendError } from "../api/errors";
 import type { Desktop } from "../api/tauri";
 import type { BackendInfo } from "../bindings-desktop/BackendInfo";
@@ -36,7 +36,7 @@ interface Props {
 /** One backend: who we are there, its pages, and the domain picker. */
 export function BackendView({ backend, client, desktop, onCallerError, onCallerOk }: Props) {
   const who = useAsync(() => client.call("whoami", {}), [client]);
-  const domains = useAsync(() => (who.data ? client.call("list_domains", {}) : Promise.resolve([])), [client, who.data]);
+  const domains = useAsync(() => (who.data ? listAll(client, "list_domains", {}) : Promise.resolve([])), [client, who.data]);
   const [picked, setDomain] = useState<string | null>(null);
   const [route, go] = useRoute();
 

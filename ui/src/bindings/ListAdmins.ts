@@ -3,4 +3,12 @@
 /**
  * Lists admin users (owner only).
  */
-export type ListAdmins = Record<string, never>;
+export type ListAdmins = { 
+/**
+ * Only items after this name (the previous page's `next`).
+ */
+after?: string, 
+/**
+ * Page size, 1–1000 (default 200).
+ */
+limit?: number, };

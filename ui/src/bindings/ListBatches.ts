@@ -9,6 +9,10 @@ export type ListBatches = {
  */
 domain: string, 
 /**
- * How many (1–100, default 20).
+ * Only items after this cursor (the previous page's `next`).
+ */
+after?: string, 
+/**
+ * Page size, 1–1000 (default 200).
  */
 limit?: number, };

@@ -7,4 +7,12 @@ export type ListDkimKeys = {
 /**
  * Domain of this backend.
  */
-domain: string, };
+domain: string, 
+/**
+ * Only items after this selector (the previous page's `next`).
+ */
+after?: string, 
+/**
+ * Page size, 1–1000 (default 200).
+ */
+limit?: number, };

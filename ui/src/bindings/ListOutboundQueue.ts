@@ -18,6 +18,10 @@ domain?: string,
  */
 sender?: string, 
 /**
- * At most this many (default 100, at most 1000).
+ * Only items after this cursor (the previous page's `next`).
+ */
+after?: string, 
+/**
+ * Page size, 1–1000 (default 200).
  */
 limit?: number, };

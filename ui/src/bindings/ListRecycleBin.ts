@@ -7,4 +7,12 @@ export type ListRecycleBin = {
 /**
  * Domain name.
  */
-domain: string, };
+domain: string, 
+/**
+ * Only items after this cursor (the previous page's `next`).
+ */
+after?: string, 
+/**
+ * Page size, 1–1000 (default 200).
+ */
+limit?: number, };

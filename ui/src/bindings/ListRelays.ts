@@ -3,4 +3,12 @@
 /**
  * The relays: the global one and those of sender domains (never their secrets).
  */
-export type ListRelays = Record<string, never>;
+export type ListRelays = { 
+/**
+ * Only items after this scope (`*` for the global relay) (the previous page's `next`).
+ */
+after?: string, 
+/**
+ * Page size, 1–1000 (default 200).
+ */
+limit?: number, };

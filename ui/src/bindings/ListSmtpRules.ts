@@ -3,4 +3,12 @@
 /**
  * The black/white list rules in order (first match decides).
  */
-export type ListSmtpRules = Record<string, never>;
+export type ListSmtpRules = { 
+/**
+ * Only items after this cursor (the previous page's `next`).
+ */
+after?: string, 
+/**
+ * Page size, 1–1000 (default 200).
+ */
+limit?: number, };

@@ -7,4 +7,12 @@ export type ListTokens = {
 /**
  * Only this admin's tokens.
  */
-admin?: string, };
+admin?: string, 
+/**
+ * Only items after this cursor (the previous page's `next`).
+ */
+after?: string, 
+/**
+ * Page size, 1–1000 (default 200).
+ */
+limit?: number, };

@@ -3,4 +3,12 @@
 /**
  * The transport table (fixed routes by recipient domain).
  */
-export type ListTransports = Record<string, never>;
+export type ListTransports = { 
+/**
+ * Only items after this domain (the previous page's `next`).
+ */
+after?: string, 
+/**
+ * Page size, 1–1000 (default 200).
+ */
+limit?: number, };

@@ -166,7 +166,6 @@ export type { CreatedAccounts } from "./CreatedAccounts";
 export type { CursorPage } from "./CursorPage";
 export type { DeleteOutbound } from "./DeleteOutbound";
 export type { Department } from "./Department";
-export type { DkimAlgorithm } from "./DkimAlgorithm";
 export type { DkimKey } from "./DkimKey";
 export type { DnsPlan } from "./DnsPlan";
 export type { DnsSetup } from "./DnsSetup";
@@ -222,16 +221,10 @@ export type { MoveDepartment } from "./MoveDepartment";
 export type { MoveSmtpRule } from "./MoveSmtpRule";
 export type { NewToken } from "./NewToken";
 export type { OutboundTransport } from "./OutboundTransport";
-export type { Page } from "./Page";
-export type { PlanLimits } from "./PlanLimits";
 export type { PolicyExplanation } from "./PolicyExplanation";
 export type { QueuedMessage } from "./QueuedMessage";
-export type { QueuedRecipient } from "./QueuedRecipient";
-export type { RecipientStatus } from "./RecipientStatus";
 export type { RecycledAccount } from "./RecycledAccount";
 export type { Relay } from "./Relay";
-export type { RelayAuth } from "./RelayAuth";
-export type { RelayTls } from "./RelayTls";
 export type { RemoveAccount } from "./RemoveAccount";
 export type { RemoveAccountAlias } from "./RemoveAccountAlias";
 export type { RemoveAdmin } from "./RemoveAdmin";
@@ -251,7 +244,6 @@ export type { ResolveAddress } from "./ResolveAddress";
 export type { RestoreAccount } from "./RestoreAccount";
 export type { RetryOutbound } from "./RetryOutbound";
 export type { RevokeToken } from "./RevokeToken";
-export type { Role } from "./Role";
 export type { RotateOwnToken } from "./RotateOwnToken";
 export type { SetPassword } from "./SetPassword";
 export type { SetPickupRules } from "./SetPickupRules";
@@ -268,7 +260,6 @@ export type { StartImport } from "./StartImport";
 export type { TransferMail } from "./TransferMail";
 export type { TransferredMail } from "./TransferredMail";
 export type { UndoBatch } from "./UndoBatch";
-export type { UndoState } from "./UndoState";
 export type { UpdateAccount } from "./UpdateAccount";
 export type { UpdateAdmin } from "./UpdateAdmin";
 export type { UpdateAlias } from "./UpdateAlias";
@@ -283,13 +274,13 @@ export type { WhoAmI } from "./WhoAmI";
 /** Every operation of the Backend: HTTP method and path, params and output types. */
 export const operations = {
   whoami: { method: "GET", path: "/api/whoami", mutates: false, params: undefined as unknown as WhoAmI, output: undefined as unknown as Caller },
-  list_domains: { method: "GET", path: "/api/domains", mutates: false, params: undefined as unknown as ListDomains, output: undefined as unknown as Array<Domain> },
+  list_domains: { method: "GET", path: "/api/domains", mutates: false, params: undefined as unknown as ListDomains, output: undefined as unknown as CursorPage<Domain> },
   get_domain: { method: "GET", path: "/api/domains/{domain}", mutates: false, params: undefined as unknown as GetDomain, output: undefined as unknown as Domain },
   create_domain: { method: "POST", path: "/api/domains", mutates: true, params: undefined as unknown as CreateDomain, output: undefined as unknown as Domain },
   update_domain_limits: { method: "PUT", path: "/api/domains/{domain}/limits", mutates: true, params: undefined as unknown as UpdateDomainLimits, output: undefined as unknown as Domain },
   allocate_accounts: { method: "PUT", path: "/api/domains/{domain}/allocation", mutates: true, params: undefined as unknown as AllocateAccounts, output: undefined as unknown as Domain },
   remove_domain: { method: "DELETE", path: "/api/domains/{domain}", mutates: true, params: undefined as unknown as RemoveDomain, output: undefined as unknown as null },
-  list_domain_groups: { method: "GET", path: "/api/domain-groups", mutates: false, params: undefined as unknown as ListDomainGroups, output: undefined as unknown as Array<DomainGroup> },
+  list_domain_groups: { method: "GET", path: "/api/domain-groups", mutates: false, params: undefined as unknown as ListDomainGroups, output: undefined as unknown as CursorPage<DomainGroup> },
   create_domain_group: { method: "POST", path: "/api/domain-groups", mutates: true, params: undefined as unknown as CreateDomainGroup, output: undefined as unknown as DomainGroup },
   list_departments: { method: "GET", path: "/api/domains/{domain}/departments", mutates: false, params: undefined as unknown as ListDepartments, output: undefined as unknown as CursorPage<Department> },
   create_department: { method: "POST", path: "/api/domains/{domain}/departments", mutates: true, params: undefined as unknown as CreateDepartment, output: undefined as unknown as Department },
@@ -309,7 +300,7 @@ export const operations = {
   start_import: { method: "POST", path: "/api/domains/{domain}/imports", mutates: true, params: undefined as unknown as StartImport, output: undefined as unknown as ImportJob },
   import_status: { method: "GET", path: "/api/imports/{id}", mutates: false, params: undefined as unknown as ImportStatus, output: undefined as unknown as ImportJob },
   export_accounts: { method: "GET", path: "/api/domains/{domain}/accounts-export", mutates: false, params: undefined as unknown as ExportAccounts, output: undefined as unknown as ExportedFile },
-  list_recycle_bin: { method: "GET", path: "/api/domains/{domain}/recycle-bin", mutates: false, params: undefined as unknown as ListRecycleBin, output: undefined as unknown as Array<RecycledAccount> },
+  list_recycle_bin: { method: "GET", path: "/api/domains/{domain}/recycle-bin", mutates: false, params: undefined as unknown as ListRecycleBin, output: undefined as unknown as CursorPage<RecycledAccount> },
   restore_account: { method: "POST", path: "/api/accounts/{address}/restore", mutates: true, params: undefined as unknown as RestoreAccount, output: undefined as unknown as Account },
   transfer_mail: { method: "POST", path: "/api/accounts/{address}/transfer", mutates: true, params: undefined as unknown as TransferMail, output: undefined as unknown as TransferredMail },
   clean_mailbox: { method: "POST", path: "/api/accounts/{address}/clean", mutates: true, params: undefined as unknown as CleanMailbox, output: undefined as unknown as CleanedMailbox },
@@ -331,18 +322,18 @@ export const operations = {
   add_group_members: { method: "POST", path: "/api/groups/{address}/members", mutates: true, params: undefined as unknown as AddGroupMembers, output: undefined as unknown as MailGroup },
   remove_group_members: { method: "POST", path: "/api/groups/{address}/members/remove", mutates: true, params: undefined as unknown as RemoveGroupMembers, output: undefined as unknown as MailGroup },
   remove_group: { method: "DELETE", path: "/api/groups/{address}", mutates: true, params: undefined as unknown as RemoveGroup, output: undefined as unknown as null },
-  list_admins: { method: "GET", path: "/api/admins", mutates: false, params: undefined as unknown as ListAdmins, output: undefined as unknown as Array<Admin> },
+  list_admins: { method: "GET", path: "/api/admins", mutates: false, params: undefined as unknown as ListAdmins, output: undefined as unknown as CursorPage<Admin> },
   create_admin: { method: "POST", path: "/api/admins", mutates: true, params: undefined as unknown as CreateAdmin, output: undefined as unknown as Admin },
   update_admin: { method: "PUT", path: "/api/admins/{name}", mutates: true, params: undefined as unknown as UpdateAdmin, output: undefined as unknown as Admin },
   remove_admin: { method: "DELETE", path: "/api/admins/{name}", mutates: true, params: undefined as unknown as RemoveAdmin, output: undefined as unknown as null },
-  list_tokens: { method: "GET", path: "/api/tokens", mutates: false, params: undefined as unknown as ListTokens, output: undefined as unknown as Array<ApiToken> },
+  list_tokens: { method: "GET", path: "/api/tokens", mutates: false, params: undefined as unknown as ListTokens, output: undefined as unknown as CursorPage<ApiToken> },
   create_token: { method: "POST", path: "/api/tokens", mutates: true, params: undefined as unknown as CreateToken, output: undefined as unknown as NewToken },
   revoke_token: { method: "DELETE", path: "/api/tokens/{id}", mutates: true, params: undefined as unknown as RevokeToken, output: undefined as unknown as null },
   rotate_own_token: { method: "POST", path: "/api/tokens/{id}/rotate", mutates: true, params: undefined as unknown as RotateOwnToken, output: undefined as unknown as NewToken },
   check_dns: { method: "POST", path: "/api/domains/{domain}/dns/check", mutates: false, params: undefined as unknown as CheckDns, output: undefined as unknown as DomainReport },
   dns_setup: { method: "GET", path: "/api/domains/{domain}/dns/setup", mutates: false, params: undefined as unknown as DnsSetup, output: undefined as unknown as DnsPlan },
   create_dkim_key: { method: "POST", path: "/api/domains/{domain}/dkim-keys", mutates: true, params: undefined as unknown as CreateDkimKey, output: undefined as unknown as DkimKey },
-  list_dkim_keys: { method: "GET", path: "/api/domains/{domain}/dkim-keys", mutates: false, params: undefined as unknown as ListDkimKeys, output: undefined as unknown as Array<DkimKey> },
+  list_dkim_keys: { method: "GET", path: "/api/domains/{domain}/dkim-keys", mutates: false, params: undefined as unknown as ListDkimKeys, output: undefined as unknown as CursorPage<DkimKey> },
   remove_dkim_key: { method: "DELETE", path: "/api/domains/{domain}/dkim-keys/{selector}", mutates: true, params: undefined as unknown as RemoveDkimKey, output: undefined as unknown as null },
   list_audit: { method: "GET", path: "/api/audit", mutates: false, params: undefined as unknown as ListAudit, output: undefined as unknown as Listing<AuditEntry> },
   list_logins: { method: "GET", path: "/api/logins", mutates: false, params: undefined as unknown as ListLogins, output: undefined as unknown as LoginLog },
@@ -351,13 +342,13 @@ export const operations = {
   update_settings: { method: "PUT", path: "/api/domains/{domain}/settings", mutates: true, params: undefined as unknown as UpdateSettings, output: undefined as unknown as BatchOutcome },
   reset_passwords: { method: "POST", path: "/api/domains/{domain}/batches/reset-passwords", mutates: true, params: undefined as unknown as ResetPasswords, output: undefined as unknown as BatchOutcome },
   clear_security_questions: { method: "POST", path: "/api/domains/{domain}/batches/clear-security-questions", mutates: true, params: undefined as unknown as ClearSecurityQuestions, output: undefined as unknown as BatchOutcome },
-  list_batches: { method: "GET", path: "/api/domains/{domain}/batches", mutates: false, params: undefined as unknown as ListBatches, output: undefined as unknown as Array<Batch> },
+  list_batches: { method: "GET", path: "/api/domains/{domain}/batches", mutates: false, params: undefined as unknown as ListBatches, output: undefined as unknown as CursorPage<Batch> },
   undo_batch: { method: "POST", path: "/api/domains/{domain}/batches/undo", mutates: true, params: undefined as unknown as UndoBatch, output: undefined as unknown as BatchOutcome },
   list_address_book: { method: "GET", path: "/api/domains/{domain}/address-book", mutates: false, params: undefined as unknown as ListAddressBook, output: undefined as unknown as AddressBook },
   explain_policy: { method: "POST", path: "/api/policy/explain", mutates: false, params: undefined as unknown as ExplainPolicy, output: undefined as unknown as PolicyExplanation },
   get_smtp_settings: { method: "GET", path: "/api/smtp/settings", mutates: false, params: undefined as unknown as GetSmtpSettings, output: undefined as unknown as SmtpSettings },
   update_smtp_settings: { method: "PUT", path: "/api/smtp/settings", mutates: true, params: undefined as unknown as UpdateSmtpSettings, output: undefined as unknown as SmtpSettings },
-  list_smtp_rules: { method: "GET", path: "/api/smtp/rules", mutates: false, params: undefined as unknown as ListSmtpRules, output: undefined as unknown as Array<SmtpRule> },
+  list_smtp_rules: { method: "GET", path: "/api/smtp/rules", mutates: false, params: undefined as unknown as ListSmtpRules, output: undefined as unknown as CursorPage<SmtpRule> },
   add_smtp_rule: { method: "POST", path: "/api/smtp/rules", mutates: true, params: undefined as unknown as AddSmtpRule, output: undefined as unknown as SmtpRule },
   update_smtp_rule: { method: "PATCH", path: "/api/smtp/rules", mutates: true, params: undefined as unknown as UpdateSmtpRule, output: undefined as unknown as SmtpRule },
   remove_smtp_rule: { method: "DELETE", path: "/api/smtp/rules", mutates: true, params: undefined as unknown as RemoveSmtpRule, output: undefined as unknown as null },
@@ -366,14 +357,14 @@ export const operations = {
   export_smtp_rules: { method: "GET", path: "/api/smtp/rules-export", mutates: false, params: undefined as unknown as ExportSmtpRules, output: undefined as unknown as ExportedFile },
   smtp_rules_template: { method: "GET", path: "/api/smtp/rules-template", mutates: false, params: undefined as unknown as SmtpRulesTemplate, output: undefined as unknown as ExportedFile },
   get_smtp_status: { method: "GET", path: "/api/smtp/status", mutates: false, params: undefined as unknown as GetSmtpStatus, output: undefined as unknown as SmtpStatus },
-  list_outbound_queue: { method: "GET", path: "/api/outbound/queue", mutates: false, params: undefined as unknown as ListOutboundQueue, output: undefined as unknown as Array<QueuedMessage> },
+  list_outbound_queue: { method: "GET", path: "/api/outbound/queue", mutates: false, params: undefined as unknown as ListOutboundQueue, output: undefined as unknown as CursorPage<QueuedMessage> },
   retry_outbound: { method: "POST", path: "/api/outbound/queue/retry", mutates: true, params: undefined as unknown as RetryOutbound, output: undefined as unknown as null },
   delete_outbound: { method: "DELETE", path: "/api/outbound/queue", mutates: true, params: undefined as unknown as DeleteOutbound, output: undefined as unknown as null },
   bounce_outbound: { method: "POST", path: "/api/outbound/queue/bounce", mutates: true, params: undefined as unknown as BounceOutbound, output: undefined as unknown as null },
-  list_transports: { method: "GET", path: "/api/outbound/transports", mutates: false, params: undefined as unknown as ListTransports, output: undefined as unknown as Array<OutboundTransport> },
+  list_transports: { method: "GET", path: "/api/outbound/transports", mutates: false, params: undefined as unknown as ListTransports, output: undefined as unknown as CursorPage<OutboundTransport> },
   set_transport: { method: "PUT", path: "/api/outbound/transports", mutates: true, params: undefined as unknown as SetTransport, output: undefined as unknown as OutboundTransport },
   remove_transport: { method: "DELETE", path: "/api/outbound/transports", mutates: true, params: undefined as unknown as RemoveTransport, output: undefined as unknown as null },
-  list_relays: { method: "GET", path: "/api/outbound/relays", mutates: false, params: undefined as unknown as ListRelays, output: undefined as unknown as Array<Relay> },
+  list_relays: { method: "GET", path: "/api/outbound/relays", mutates: false, params: undefined as unknown as ListRelays, output: undefined as unknown as CursorPage<Relay> },
   set_relay: { method: "PUT", path: "/api/outbound/relays", mutates: true, params: undefined as unknown as SetRelay, output: undefined as unknown as Relay },
   remove_relay: { method: "DELETE", path: "/api/outbound/relays", mutates: true, params: undefined as unknown as RemoveRelay, output: undefined as unknown as null },
 } as const;

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState } from "react";
 import { BackendError, toBackendError } from "../api/errors";
+import type { CursorPage } from "../bindings/CursorPage";
 
 const objectIds = new WeakMap<object, number>();
 let nextObjectId = 1;
@@ -58,6 +59,52 @@ export function useAsync<T>(load: (() => Promise<T>) | null, deps: readonly unkn
     error: load ? result.error : null,
     loading: load !== null && result.request !== request,
     reload,
+  };
+}
+
+export interface PagedState<T> extends AsyncState<T[]> {
+  /** Whether the backend has more items after those loaded. */
+  more: boolean;
+  /** Whether the next page is being loaded. */
+  loadingMore: boolean;
+  /** Appends the next page (a no-op when none follows). */
+  loadMore: () => void;
+}
+
+/**
+ * A cursor-paged list shown a page at a time: the first page loads whenever `deps` change
+ * (a reload starts again from it), `loadMore` appends the page after the last one loaded.
+ */
+export function usePaged<T>(
+  load: ((after: string | undefined) => Promise<CursorPage<T>>) | null,
+  deps: readonly unknown[],
+): PagedState<T> {
+  const first = useAsync(load ? () => load(undefined) : null, deps);
+  const [extra, setExtra] = useState<{ base: CursorPage<T>; items: T[]; next: string | null } | null>(null);
+  const more = useAction();
+  // Pages loaded after a first page that has since been reloaded are dropped.
+  const current = extra && first.data && extra.base === first.data ? extra : null;
+  const next = current ? current.next : (first.data?.next ?? null);
+  const loadMore = () => {
+    const base = first.data;
+    if (!load || !base || next === null || more.pending) return;
+    void more.run(() => load(next)).then((page) => {
+      if (!page) return;
+      setExtra((e) => ({
+        base,
+        items: [...(e && e.base === base ? e.items : []), ...page.items],
+        next: page.next === next ? null : page.next,
+      }));
+    });
+  };
+  return {
+    data: first.data ? [...first.data.items, ...(current?.items ?? [])] : undefined,
+    error: first.error ?? more.error,
+    loading: first.loading,
+    reload: first.reload,
+    more: next !== null,
+    loadingMore: more.pending,
+    loadMore,
   };
 }
 

@@ -1,3 +1,4 @@
+import { listAll } from "../api/client";
 import { useState } from "react";
 import { useSession } from "../app/session";
 import type { Admin } from "../bindings/Admin";
@@ -37,8 +38,8 @@ type Modal =
 /** Admin users (with roles, pages, domains) and their API tokens; owners only. */
 export function AdminsPage() {
   const { client } = useSession();
-  const admins = useAsync(() => client.call("list_admins", {}), [client]);
-  const tokens = useAsync(() => client.call("list_tokens", {}), [client]);
+  const admins = useAsync(() => listAll(client, "list_admins", {}), [client]);
+  const tokens = useAsync(() => listAll(client, "list_tokens", {}), [client]);
   const [modal, setModal] = useState<Modal>(null);
   const reload = () => {
     admins.reload();

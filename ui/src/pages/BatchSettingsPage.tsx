@@ -3,7 +3,7 @@ import { useSession } from "../app/session";
 import type { Batch } from "../bindings/Batch";
 import type { BatchTarget } from "../bindings/BatchTarget";
 import { FormError, PageError, splitList } from "../components/forms";
-import { useAction, useAsync } from "../components/hooks";
+import { useAction, useAsync, usePaged } from "../components/hooks";
 import { BatchPanel } from "./BatchPanel";
 import { listAll } from "../api/client";
 
@@ -107,7 +107,10 @@ export function BatchSettingsPage() {
 /** The domain's recent batches; the newest can be undone when nothing it touched changed since. */
 function RecentBatches({ tick, onUndone }: { tick: number; onUndone: () => void }) {
   const { client, domain, readOnly } = useSession();
-  const list = useAsync(() => client.call("list_batches", { domain: domain!, limit: 10 }), [client, domain, tick]);
+  const list = usePaged(
+    (after) => client.call("list_batches", { domain: domain!, limit: 10, ...(after === undefined ? {} : { after }) }),
+    [client, domain, tick],
+  );
   const undo = useAction();
   const [message, setMessage] = useState<string | null>(null);
   const batches: Batch[] = list.data ?? [];
@@ -175,6 +178,11 @@ function RecentBatches({ tick, onUndone }: { tick: number; onUndone: () => void 
             ))}
           </tbody>
         </table>
+      )}
+      {list.more && (
+        <button type="button" className="load-more" disabled={list.loadingMore} onClick={list.loadMore}>
+          {list.loadingMore ? "Loading…" : "Show older batches"}
+        </button>
       )}
     </section>
   );

@@ -1,3 +1,4 @@
+import { listAll } from "../api/client";
 import { useEffect, useRef, useState } from "react";
 import { toBackendError, type BackendError } from "../api/errors";
 import { useSession } from "../app/session";
@@ -57,7 +58,7 @@ function DnsWizard() {
       : null,
     [client, query],
   );
-  const keys = useAsync(() => client.call("list_dkim_keys", { domain: domain! }), [client, domain]);
+  const keys = useAsync(() => listAll(client, "list_dkim_keys", { domain: domain! }), [client, domain]);
 
   const check = () => setQuery(setupParams(domain!, mailHost, serverIp));
   const recheck = () => setQuery((q) => (q ? { ...q } : q));

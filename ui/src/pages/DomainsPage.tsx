@@ -1,3 +1,4 @@
+import { listAll } from "../api/client";
 import { useState } from "react";
 import { BackendError } from "../api/errors";
 import { useSession } from "../app/session";
@@ -13,7 +14,7 @@ type Modal = { kind: "create" } | { kind: "limits"; domain: Domain } | { kind: "
 /** Domains with their plan limits and usage; domain groups with their allowance. */
 export function DomainsPage() {
   const { client, domains, domainsError, reloadDomains, caller } = useSession();
-  const groups = useAsync(() => client.call("list_domain_groups", {}), [client]);
+  const groups = useAsync(() => listAll(client, "list_domain_groups", {}), [client]);
   const [modal, setModal] = useState<Modal>(null);
   const allDomains = caller.domains === null;
   const done = () => {

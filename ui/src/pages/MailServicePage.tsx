@@ -1,3 +1,4 @@
+import { listAll } from "../api/client";
 import { useEffect, useState, type ReactNode } from "react";
 import { BackendError, toBackendError } from "../api/errors";
 import { downloadFile, fileToBase64, formatBytes } from "../api/files";
@@ -39,7 +40,7 @@ const MAX_IMPORT_BYTES = 1024 * 1024;
  */
 export function MailServicePage() {
   const { client } = useSession();
-  const rules = useAsync(() => client.call("list_smtp_rules", {}), [client]);
+  const rules = useAsync(() => listAll(client, "list_smtp_rules", {}), [client]);
   const list = ordered(rules.data ?? []);
   return (
     <section className="mail-service-page">

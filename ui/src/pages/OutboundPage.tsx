@@ -1,12 +1,15 @@
+import { listAll } from "../api/client";
 import { useState } from "react";
 import { useSession } from "../app/session";
 import type { RecipientStatus } from "../bindings/RecipientStatus";
 import { Field, FormError, PageError } from "../components/forms";
-import { useAction, useAsync } from "../components/hooks";
+import { useAction, useAsync, usePaged } from "../components/hooks";
 import { counts, parsePort, senderLabel, statusLabel, waiting } from "./outboundModel";
 import { RelaySection } from "./RelaySection";
 
 const STATUSES: RecipientStatus[] = ["queued", "deferred", "delivered", "bounced"];
+/** Messages one page of the queue shows; "Show older messages" loads the next. */
+const QUEUE_PAGE = 100;
 
 /**
  * Outbound mail: the durable queue (per recipient: state, attempts, next attempt, the
@@ -19,11 +22,17 @@ export function OutboundPage() {
   const readOnly = caller.role === "helpdesk";
   const [status, setStatus] = useState<RecipientStatus | "">("");
   const [domain, setDomain] = useState("");
-  const queue = useAsync(
-    () => client.call("list_outbound_queue", { ...(status ? { status } : {}), ...(domain.trim() ? { domain: domain.trim() } : {}) }),
+  const queue = usePaged(
+    (after) =>
+      client.call("list_outbound_queue", {
+        ...(status ? { status } : {}),
+        ...(domain.trim() ? { domain: domain.trim() } : {}),
+        ...(after === undefined ? {} : { after }),
+        limit: QUEUE_PAGE,
+      }),
     [client, status, domain],
   );
-  const transports = useAsync(() => client.call("list_transports", {}), [client]);
+  const transports = useAsync(() => listAll(client, "list_transports", {}), [client]);
   const act = useAction();
   const [route, setRoute] = useState({ domain: "", host: "", port: "25" });
 
@@ -70,7 +79,8 @@ export function OutboundPage() {
         </button>
         <span className="total" data-testid="queue-summary">
           {queue.data
-            ? `${n.queued} queued, ${n.deferred} deferred, ${n.delivered} delivered, ${n.bounced} bounced`
+            ? `${n.queued} queued, ${n.deferred} deferred, ${n.delivered} delivered, ${n.bounced} bounced` +
+              (queue.more ? ` in the ${items.length} newest messages; older ones below` : "")
             : "Loading…"}
         </span>
       </div>
@@ -134,6 +144,11 @@ export function OutboundPage() {
             )}
           </tbody>
         </table>
+      )}
+      {queue.more && !queue.error && (
+        <button type="button" className="load-more" disabled={queue.loadingMore} onClick={queue.loadMore}>
+          {queue.loadingMore ? "Loading…" : "Show older messages"}
+        </button>
       )}
 
       <h2>Transport table</h2>

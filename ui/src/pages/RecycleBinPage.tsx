@@ -1,3 +1,4 @@
+import { listAll } from "../api/client";
 import { useState } from "react";
 import { formatBytes } from "../api/files";
 import { useSession } from "../app/session";
@@ -24,7 +25,7 @@ export function entryState(e: RecycledAccount): string {
  */
 export function RecycleBinPage() {
   const { client, domain, readOnly, reloadDomains } = useSession();
-  const list = useAsync(() => client.call("list_recycle_bin", { domain: domain! }), [client, domain]);
+  const list = useAsync(() => listAll(client, "list_recycle_bin", { domain: domain! }), [client, domain]);
   const settings = useAsync(() => client.call("get_mailbox_settings", { domain: domain! }), [client, domain]);
   const restore = useAction();
   const [done, setDone] = useState<string | null>(null);

@@ -1,5 +1,5 @@
 import { useState } from "react";
-import type { Client } from "../api/client";
+import { listAll, type Client } from "../api/client";
 import type { RelayAuth } from "../bindings/RelayAuth";
 import type { RelayTls } from "../bindings/RelayTls";
 import { Field, FormError, PageError } from "../components/forms";
@@ -23,7 +23,7 @@ const AUTHS: RelayAuth[] = ["none", "plain", "login", "xoauth2"];
  * secret is write-only — the page shows whether one is set, never its value.
  */
 export function RelaySection({ client, readOnly }: { client: Client; readOnly: boolean }) {
-  const relays = useAsync(() => client.call("list_relays", {}), [client]);
+  const relays = useAsync(() => listAll(client, "list_relays", {}), [client]);
   const act = useAction();
   const [form, setForm] = useState<RelayForm>(emptyRelayForm);
   const set = (patch: Partial<RelayForm>) => setForm({ ...form, ...patch });

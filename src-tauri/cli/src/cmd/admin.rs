@@ -129,7 +129,9 @@ pub async fn run(b: &dyn Backend, cmd: &AdminCmd, json: bool) -> Result<()> {
             print_one(json, &b.create_admin(CreateAdmin { name: name.clone(), role, pages, domains }).await?)
         }
         AdminCmd::List => {
-            let list = b.list_admins(ListAdmins {}).await?;
+            let list =
+                crate::output::every_page(|after, limit| b.list_admins(ListAdmins { after, limit: Some(limit) }))
+                    .await?;
             let mut t = Table::new(&["ADMIN", "ROLE", "PAGES", "DOMAINS"]);
             for a in &list {
                 let pages: Vec<&str> = a.pages.iter().map(|p| p.as_str()).collect();
@@ -156,7 +158,10 @@ pub async fn run(b: &dyn Backend, cmd: &AdminCmd, json: bool) -> Result<()> {
             print_new_token(json, &b.rotate_own_token(params).await?)
         }
         AdminCmd::TokenList { admin } => {
-            let list = b.list_tokens(ListTokens { admin: admin.clone() }).await?;
+            let list = crate::output::every_page(|after, limit| {
+                b.list_tokens(ListTokens { admin: admin.clone(), after, limit: Some(limit) })
+            })
+            .await?;
             let mut t = Table::new(&["ID", "ADMIN", "LABEL", "CREATED", "LAST USED", "EXPIRES"]);
             for k in &list {
                 t.row(vec![

@@ -31,6 +31,7 @@ pub enum BatchCmd {
     /// A domain's recent batches, newest first.
     List {
         domain: String,
+        /// Batches to show, newest first (walks as many pages as it takes).
         #[arg(long, default_value_t = 20)]
         limit: u32,
     },
@@ -52,7 +53,10 @@ pub async fn run(b: &dyn Backend, cmd: &BatchCmd, json: bool) -> Result<()> {
             print_outcome(json, &b.clear_security_questions(ClearSecurityQuestions { domain, target }).await?)
         }
         BatchCmd::List { domain, limit } => {
-            let list = b.list_batches(ListBatches { domain: domain.clone(), limit: Some(*limit) }).await?;
+            let (list, more) = crate::output::pages_upto(Some(*limit), |after, limit| {
+                b.list_batches(ListBatches { domain: domain.clone(), after, limit: Some(limit) })
+            })
+            .await?;
             let mut t = Table::new(&["ID", "AT", "ACTOR", "ACTION", "TARGET", "ACCOUNTS", "UNDO", "SUMMARY"]);
             for x in &list {
                 let undo = match x.undo {
@@ -71,7 +75,11 @@ pub async fn run(b: &dyn Backend, cmd: &BatchCmd, json: bool) -> Result<()> {
                     x.summary.clone(),
                 ]);
             }
-            print_list(json, &list, t, None)
+            print_list(json, &list, t, None)?;
+            if more && !json {
+                println!("(the {} newest; older ones with a larger --limit)", list.len());
+            }
+            Ok(())
         }
         BatchCmd::Undo { domain, id } => {
             print_outcome(json, &b.undo_batch(UndoBatch { domain: domain.clone(), id: *id }).await?)

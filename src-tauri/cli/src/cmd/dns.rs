@@ -78,7 +78,10 @@ async fn keys(b: &dyn Backend, cmd: &DkimCmd, json: bool) -> Result<()> {
             Ok(())
         }
         DkimCmd::List { domain } => {
-            let keys = b.list_dkim_keys(ListDkimKeys { domain: domain.clone() }).await?;
+            let keys = crate::output::every_page(|after, limit| {
+                b.list_dkim_keys(ListDkimKeys { domain: domain.clone(), after, limit: Some(limit) })
+            })
+            .await?;
             let mut t = Table::new(&["SELECTOR", "ALGORITHM", "STATE", "CREATED", "RECORD NAME"]);
             for k in &keys {
                 let algorithm = serde_json::to_value(k.algorithm)

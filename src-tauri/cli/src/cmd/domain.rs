@@ -133,7 +133,9 @@ pub async fn run(b: &dyn Backend, cmd: &DomainCmd, json: bool) -> Result<()> {
             print_one(json, &b.create_domain(p).await?)
         }
         DomainCmd::List => {
-            let list = b.list_domains(ListDomains {}).await?;
+            let list =
+                crate::output::every_page(|after, limit| b.list_domains(ListDomains { after, limit: Some(limit) }))
+                    .await?;
             print_list(json, &list, domains_table(&list), None)
         }
         DomainCmd::Show { domain } => print_one(json, &b.get_domain(GetDomain { domain: domain.clone() }).await?),

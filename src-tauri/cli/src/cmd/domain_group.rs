@@ -27,7 +27,10 @@ pub async fn run(b: &dyn Backend, cmd: &DomainGroupCmd, json: bool) -> Result<()
             &b.create_domain_group(CreateDomainGroup { name: name.clone(), max_accounts: *max_accounts }).await?,
         ),
         DomainGroupCmd::List => {
-            let list = b.list_domain_groups(ListDomainGroups {}).await?;
+            let list = crate::output::every_page(|after, limit| {
+                b.list_domain_groups(ListDomainGroups { after, limit: Some(limit) })
+            })
+            .await?;
             let mut t = Table::new(&["GROUP", "MAX ACCOUNTS", "ALLOCATED", "DOMAINS"]);
             for g in &list {
                 t.row(vec![g.name.clone(), g.max_accounts.to_string(), g.allocated.to_string(), g.domains.join(", ")]);

@@ -23,7 +23,7 @@ pub enum OutboundCmd {
         /// Only messages from this sender.
         #[arg(long)]
         sender: Option<String>,
-        /// Messages to show, 1–1000.
+        /// Messages to show, newest first (walks as many pages as it takes).
         #[arg(long, default_value_t = 100)]
         limit: u32,
     },
@@ -74,8 +74,17 @@ pub async fn run(b: &dyn Backend, cmd: &OutboundCmd, json: bool) -> Result<()> {
                 Status::Delivered => RecipientStatus::Delivered,
                 Status::Bounced => RecipientStatus::Bounced,
             });
-            let p = ListOutboundQueue { status, domain: domain.clone(), sender: sender.clone(), limit: Some(*limit) };
-            let queue = b.list_outbound_queue(p).await?;
+            let (queue, more) = crate::output::pages_upto(Some(*limit), |after, limit| {
+                let p = ListOutboundQueue {
+                    status,
+                    domain: domain.clone(),
+                    sender: sender.clone(),
+                    after,
+                    limit: Some(limit),
+                };
+                b.list_outbound_queue(p)
+            })
+            .await?;
             let mut t =
                 Table::new(&["ID", "QUEUED", "SENDER", "RECIPIENT", "STATUS", "ATTEMPTS", "NEXT", "LAST REPLY"]);
             for m in &queue {
@@ -92,13 +101,20 @@ pub async fn run(b: &dyn Backend, cmd: &OutboundCmd, json: bool) -> Result<()> {
                     ]);
                 }
             }
-            print_list(json, &queue, t, None)
+            print_list(json, &queue, t, None)?;
+            if more && !json {
+                println!("(the {} newest messages; older ones with a larger --limit)", queue.len());
+            }
+            Ok(())
         }
         OutboundCmd::Retry { id } => b.retry_outbound(RetryOutbound { id: *id }).await,
         OutboundCmd::Bounce { id } => b.bounce_outbound(BounceOutbound { id: *id }).await,
         OutboundCmd::Delete { id } => b.delete_outbound(DeleteOutbound { id: *id }).await,
         OutboundCmd::Transports(TransportsCmd::List) => {
-            let all = b.list_transports(ListTransports {}).await?;
+            let all = crate::output::every_page(|after, limit| {
+                b.list_transports(ListTransports { after, limit: Some(limit) })
+            })
+            .await?;
             let mut t = Table::new(&["DOMAIN", "HOST", "PORT"]);
             for r in &all {
                 t.row(vec![r.domain.clone(), r.host.clone(), r.port.to_string()]);

@@ -87,7 +87,8 @@ fn read_secret() -> Result<RelaySecret> {
 pub async fn run(b: &dyn Backend, cmd: &RelayCmd, json: bool) -> Result<()> {
     match cmd {
         RelayCmd::List => {
-            let all = b.list_relays(ListRelays {}).await?;
+            let all = crate::output::every_page(|after, limit| b.list_relays(ListRelays { after, limit: Some(limit) }))
+                .await?;
             let mut t = Table::new(&["SENDER DOMAIN", "HOST", "PORT", "TLS", "VERIFY", "AUTH", "USER", "SECRET"]);
             for r in &all {
                 t.row(vec![

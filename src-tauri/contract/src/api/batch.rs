@@ -88,7 +88,9 @@ params!(/// A domain's batches, newest first.
 ListBatches {
     /// Domain name.
     domain: String,
-    /// How many (1–100, default 20).
+    /// Only items after this cursor (the previous page's `next`).
+    #[serde(default)] #[ts(optional)] after: Option<String>,
+    /// Page size, 1–1000 (default 200).
     #[serde(default)] #[ts(optional)] limit: Option<u32>,
 });
 params!(/// Undoes a settings batch: restores exactly its before-state, refused when anything it

@@ -15,7 +15,9 @@ ListOutboundQueue {
     #[serde(default)] #[ts(optional)] domain: Option<String>,
     /// Only messages from this sender (an address; empty for the null sender).
     #[serde(default)] #[ts(optional)] sender: Option<String>,
-    /// At most this many (default 100, at most 1000).
+    /// Only items after this cursor (the previous page's `next`).
+    #[serde(default)] #[ts(optional)] after: Option<String>,
+    /// Page size, 1–1000 (default 200).
     #[serde(default)] #[ts(optional)] limit: Option<u32>,
 });
 params!(/// Tries a queued message's waiting recipients again now.
@@ -28,7 +30,12 @@ params!(/// Gives up a message's waiting recipients now: they bounce, and the se
 BounceOutbound { /// Message id.
 #[ts(type = "number")] id: i64 });
 params!(/// The transport table (fixed routes by recipient domain).
-ListTransports {});
+ListTransports {
+    /// Only items after this domain (the previous page's `next`).
+    #[serde(default)] #[ts(optional)] after: Option<String>,
+    /// Page size, 1–1000 (default 200).
+    #[serde(default)] #[ts(optional)] limit: Option<u32>,
+});
 params!(/// Sets a domain's fixed route (`*`: every domain without its own); replaces one there.
 SetTransport {
     /// The recipient domain, or `*`.

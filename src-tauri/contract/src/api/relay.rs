@@ -21,7 +21,12 @@ impl std::fmt::Debug for RelaySecret {
 }
 
 params!(/// The relays: the global one and those of sender domains (never their secrets).
-ListRelays {});
+ListRelays {
+    /// Only items after this scope (`*` for the global relay) (the previous page's `next`).
+    #[serde(default)] #[ts(optional)] after: Option<String>,
+    /// Page size, 1–1000 (default 200).
+    #[serde(default)] #[ts(optional)] limit: Option<u32>,
+});
 params!(/// Sets the relay of every outbound message, or of one sender domain's; replaces one there.
 SetRelay {
     /// The sender domain whose mail goes through it; absent: all outbound mail.

@@ -14,7 +14,12 @@ params!(/// Replaces the server-wide SMTP settings; every field is checked, a re
 UpdateSmtpSettings { /// The new settings (omitted fields take their defaults).
 settings: SmtpSettings });
 params!(/// The black/white list rules in order (first match decides).
-ListSmtpRules {});
+ListSmtpRules {
+    /// Only items after this cursor (the previous page's `next`).
+    #[serde(default)] #[ts(optional)] after: Option<String>,
+    /// Page size, 1–1000 (default 200).
+    #[serde(default)] #[ts(optional)] limit: Option<u32>,
+});
 params!(no_default; /// Adds a black/white list rule.
 AddSmtpRule {
     /// Unique name (1–64 characters); refusals are counted under it.

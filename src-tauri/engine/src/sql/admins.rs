@@ -41,9 +41,14 @@ pub(crate) async fn load(conn: &mut Conn, name: &str) -> Result<Option<Admin>> {
 }
 
 /// Every admin, by name.
-pub(crate) async fn list(conn: &mut Conn) -> Result<Vec<Admin>> {
+pub(crate) async fn list(conn: &mut Conn, after: &str, limit: u32) -> Result<Vec<Admin>> {
+    // Keyset paging by name: the same cost at any depth.
     let rows =
-        sqlx::query("SELECT name, role, pages, domains, created_at FROM admins ORDER BY name").fetch_all(conn).await?;
+        sqlx::query("SELECT name, role, pages, domains, created_at FROM admins WHERE name > ? ORDER BY name LIMIT ?")
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(conn)
+            .await?;
     Ok(rows.iter().map(admin_from_row).collect())
 }
 
@@ -139,12 +144,22 @@ pub(crate) async fn token(conn: &mut Conn, id: &str) -> Result<Option<ApiToken>>
 }
 
 /// The tokens of `admin` (of everyone when `None`), oldest first.
-pub(crate) async fn tokens(conn: &mut Conn, admin: Option<&str>) -> Result<Vec<ApiToken>> {
+pub(crate) async fn tokens(
+    conn: &mut Conn,
+    admin: Option<&str>,
+    after: Option<(&str, &str)>,
+    limit: u32,
+) -> Result<Vec<ApiToken>> {
+    // Keyset paging on (created_at, id): the same cost at any depth.
     let rows = sqlx::query(
-        "SELECT id, admin, label, created_at, last_used_at, expires_at FROM api_tokens WHERE ? IS NULL OR admin = ? ORDER BY created_at, id",
+        "SELECT id, admin, label, created_at, last_used_at, expires_at FROM api_tokens
+         WHERE (?1 IS NULL OR admin = ?1) AND (?2 IS NULL OR (created_at, id) > (?2, ?3))
+         ORDER BY created_at, id LIMIT ?4",
     )
     .bind(admin)
-    .bind(admin)
+    .bind(after.map(|a| a.0))
+    .bind(after.map(|a| a.1))
+    .bind(i64::from(limit))
     .fetch_all(conn)
     .await?;
     Ok(rows.iter().map(token_from_row).collect())

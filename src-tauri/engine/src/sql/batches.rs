@@ -140,12 +140,16 @@ fn batch_from_row(r: sqlx::sqlite::SqliteRow) -> Batch {
 }
 
 /// The domain's latest `limit` batches, newest first.
-pub(crate) async fn list(conn: &mut Conn, domain: i64, limit: u32) -> Result<Vec<Batch>> {
-    let rows = sqlx::query(&format!("{SELECT_BATCH} WHERE b.domain_id = ? ORDER BY b.id DESC LIMIT ?"))
-        .bind(domain)
-        .bind(limit)
-        .fetch_all(conn)
-        .await?;
+pub(crate) async fn list(conn: &mut Conn, domain: i64, before: Option<i64>, limit: u32) -> Result<Vec<Batch>> {
+    // Keyset paging, newest first (ids grow with time): the same cost at any depth.
+    let rows = sqlx::query(&format!(
+        "{SELECT_BATCH} WHERE b.domain_id = ?1 AND (?2 IS NULL OR b.id < ?2) ORDER BY b.id DESC LIMIT ?3"
+    ))
+    .bind(domain)
+    .bind(before)
+    .bind(i64::from(limit))
+    .fetch_all(conn)
+    .await?;
     Ok(rows.into_iter().map(batch_from_row).collect())
 }
 

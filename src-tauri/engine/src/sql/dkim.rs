@@ -9,11 +9,32 @@ use crate::model::DkimKey;
 
 /// The keys of `domain` (id `domain_id`): the active one first, then newest first.
 pub(crate) async fn keys(conn: &mut Conn, domain: &str, domain_id: i64) -> Result<Vec<DkimKey>> {
+    keys_page(conn, domain, domain_id, None, u32::MAX).await
+}
+
+/// Where a page of DKIM keys starts: after the key with this (active, created_at, selector).
+pub(crate) type KeyCursor<'a> = (bool, &'a str, &'a str);
+
+/// At most `limit` keys of a domain after `after`, active first, then newest first, then by
+/// selector. Keyset paging: the same cost at any depth.
+pub(crate) async fn keys_page(
+    conn: &mut Conn,
+    domain: &str,
+    domain_id: i64,
+    after: Option<KeyCursor<'_>>,
+    limit: u32,
+) -> Result<Vec<DkimKey>> {
     let rows: Vec<(String, String, String, bool, String)> = sqlx::query_as(
         "SELECT selector, algorithm, record_value, active, created_at FROM dkim_keys
-         WHERE domain_id = ? ORDER BY active DESC, created_at DESC, selector",
+         WHERE domain_id = ?1
+           AND (?2 IS NULL OR active < ?2 OR (active = ?2 AND (created_at < ?3 OR (created_at = ?3 AND selector > ?4))))
+         ORDER BY active DESC, created_at DESC, selector LIMIT ?5",
     )
     .bind(domain_id)
+    .bind(after.map(|a| a.0))
+    .bind(after.map(|a| a.1))
+    .bind(after.map(|a| a.2))
+    .bind(i64::from(limit))
     .fetch_all(conn)
     .await?;
     Ok(rows

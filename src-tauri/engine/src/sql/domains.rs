@@ -39,9 +39,18 @@ pub(crate) async fn by_name(conn: &mut Conn, name: &str) -> Result<Option<Domain
     Ok(sqlx::query(&format!("{SELECT} WHERE d.name = ?")).bind(name).fetch_optional(conn).await?.map(from_row))
 }
 
-/// Every domain, by name.
-pub(crate) async fn all(conn: &mut Conn) -> Result<Vec<Domain>> {
-    let rows = sqlx::query(&format!("{SELECT} ORDER BY d.name")).fetch_all(conn).await?;
+/// At most `limit` domains named after `after`, by name; only those named in `scope` (a
+/// JSON array of names) unless it is `None`. Keyset paging: the same cost at any depth.
+pub(crate) async fn page(conn: &mut Conn, scope: Option<&str>, after: &str, limit: u32) -> Result<Vec<Domain>> {
+    let rows = sqlx::query(&format!(
+        "{SELECT} WHERE d.name > ?1 AND (?2 IS NULL OR d.name IN (SELECT value FROM json_each(?2)))
+         ORDER BY d.name LIMIT ?3"
+    ))
+    .bind(after)
+    .bind(scope)
+    .bind(i64::from(limit))
+    .fetch_all(conn)
+    .await?;
     Ok(rows.into_iter().map(from_row).collect())
 }
 
@@ -200,8 +209,20 @@ pub(crate) async fn group(conn: &mut Conn, name: &str) -> Result<Option<DomainGr
 }
 
 /// The names of every domain group, sorted.
-pub(crate) async fn group_names(conn: &mut Conn) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar("SELECT name FROM domain_groups ORDER BY name").fetch_all(conn).await?)
+/// At most `limit` group names after `after`, by name; only groups with a subsidiary named
+/// in `scope` (a JSON array of domain names) unless it is `None`.
+pub(crate) async fn group_names(conn: &mut Conn, scope: Option<&str>, after: &str, limit: u32) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT g.name FROM domain_groups g WHERE g.name > ?1
+           AND (?2 IS NULL OR EXISTS (SELECT 1 FROM domains d WHERE d.group_id = g.id
+                                      AND d.name IN (SELECT value FROM json_each(?2))))
+         ORDER BY g.name LIMIT ?3",
+    )
+    .bind(after)
+    .bind(scope)
+    .bind(i64::from(limit))
+    .fetch_all(conn)
+    .await?)
 }
 
 /// Inserts a domain group.

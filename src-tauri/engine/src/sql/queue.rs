@@ -184,8 +184,17 @@ pub(crate) async fn remove_finished(conn: &mut Conn, before: i64) -> Result<Vec<
 
 /// The transport table, by domain.
 pub(crate) async fn transports(conn: &mut Conn) -> Result<Vec<OutboundTransport>> {
+    transports_page(conn, "", u32::MAX).await
+}
+
+/// At most `limit` routes of domains after `after`, by domain (`*` first). Keyset paging.
+pub(crate) async fn transports_page(conn: &mut Conn, after: &str, limit: u32) -> Result<Vec<OutboundTransport>> {
     let rows: Vec<(String, String, i64)> =
-        sqlx::query_as("SELECT domain, host, port FROM outbound_transports ORDER BY domain").fetch_all(conn).await?;
+        sqlx::query_as("SELECT domain, host, port FROM outbound_transports WHERE domain > ? ORDER BY domain LIMIT ?")
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(conn)
+            .await?;
     Ok(rows.into_iter().map(|(domain, host, port)| OutboundTransport { domain, host, port: port as u16 }).collect())
 }
 
@@ -228,18 +237,20 @@ pub(crate) async fn active_dkim_key(conn: &mut Conn, domain: &str) -> Result<Opt
 pub(crate) type QueueRow =
     (i64, String, i64, i64, Option<String>, Option<i64>, String, String, i64, i64, Option<i64>, Option<String>);
 
-/// The newest `limit` messages matching the filters, with all their recipients.
+/// The newest `limit` messages older than the message `before` (ids grow with time) that
+/// match the filters, with all their recipients. Keyset paging: the same cost at any depth.
 pub(crate) async fn list(
     conn: &mut Conn,
     status: Option<&str>,
     domain: Option<&str>,
     sender: Option<&str>,
-    limit: i64,
+    before: Option<i64>,
+    limit: u32,
 ) -> Result<Vec<QueueRow>> {
     Ok(sqlx::query_as(
         "WITH picked AS (
              SELECT m.id FROM outbound_messages m
-             WHERE (?1 IS NULL OR m.sender = ?1)
+             WHERE (?1 IS NULL OR m.sender = ?1) AND (?5 IS NULL OR m.id < ?5)
                AND EXISTS (SELECT 1 FROM outbound_recipients f WHERE f.message_id = m.id
                            AND (?2 IS NULL OR f.status = ?2) AND (?3 IS NULL OR f.domain = ?3))
              ORDER BY m.id DESC LIMIT ?4)
@@ -251,7 +262,8 @@ pub(crate) async fn list(
     .bind(sender)
     .bind(status)
     .bind(domain)
-    .bind(limit)
+    .bind(i64::from(limit))
+    .bind(before)
     .fetch_all(conn)
     .await?)
 }

@@ -69,27 +69,37 @@ pub(crate) struct ListedRow {
     pub latest: i64,
 }
 
-/// Every entry of a domain's recycle bin, newest deletion first.
-pub(crate) async fn entries(conn: &mut Conn, domain: &str) -> Result<Vec<ListedRow>> {
+/// At most `limit` entries of a domain's recycle bin after the entry (`deleted_at`, `id`)
+/// `after`, newest deletion first. Keyset paging: the same cost at any depth.
+pub(crate) async fn entries(
+    conn: &mut Conn,
+    domain: &str,
+    after: Option<(&str, i64)>,
+    limit: u32,
+) -> Result<Vec<ListedRow>> {
     Ok(sqlx::query_as(
         "SELECT e.id, e.account_id, a.address, a.display_name, a.status, e.deleted_at, e.deleted_by,
                 e.restored_at, e.restored_by, e.transferred_to, e.transferred_at,
                 (SELECT max(id) FROM recycle_bin WHERE account_id = a.id) AS latest
          FROM recycle_bin e JOIN accounts a ON a.id = e.account_id JOIN domains d ON d.id = a.domain_id
-         WHERE d.name = ? ORDER BY e.deleted_at DESC, e.id DESC",
+         WHERE d.name = ?1 AND (?2 IS NULL OR (e.deleted_at, e.id) < (?2, ?3))
+         ORDER BY e.deleted_at DESC, e.id DESC LIMIT ?4",
     )
     .bind(domain)
+    .bind(after.map(|a| a.0))
+    .bind(after.map(|a| a.1))
+    .bind(i64::from(limit))
     .fetch_all(conn)
     .await?)
 }
 
-/// Messages and bytes of each deleted account of a domain, by account id.
-pub(crate) async fn usage(conn: &mut Conn, domain: &str) -> Result<HashMap<i64, (i64, i64)>> {
+/// Messages and bytes of the deleted accounts `accounts` (a JSON array of ids), by account id.
+pub(crate) async fn usage(conn: &mut Conn, accounts: &str) -> Result<HashMap<i64, (i64, i64)>> {
     Ok(sqlx::query_as::<_, (i64, i64, i64)>(
         "SELECT m.account_id, count(*), sum(m.size) FROM messages m JOIN accounts a ON a.id = m.account_id
-         JOIN domains d ON d.id = a.domain_id WHERE d.name = ? AND a.status = 'deleted' GROUP BY m.account_id",
+         WHERE a.id IN (SELECT value FROM json_each(?)) AND a.status = 'deleted' GROUP BY m.account_id",
     )
-    .bind(domain)
+    .bind(accounts)
     .fetch_all(conn)
     .await?
     .into_iter()

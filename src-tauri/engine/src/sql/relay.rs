@@ -7,12 +7,15 @@ use crate::Result;
 /// A stored relay: scope, host, port, tls, verify_certificate, auth, username.
 pub(crate) type Row = (String, String, i64, String, bool, String, String);
 
-/// Every relay, `*` first, then by domain.
-pub(crate) async fn list(conn: &mut Conn) -> Result<Vec<Row>> {
+/// At most `limit` relays of scopes after `after`, by scope: `*` first (it sorts before every
+/// domain name's characters), then by domain. Keyset paging.
+pub(crate) async fn list(conn: &mut Conn, after: &str, limit: u32) -> Result<Vec<Row>> {
     Ok(sqlx::query_as(
         "SELECT scope, host, port, tls, verify_certificate, auth, username FROM outbound_relays
-         ORDER BY scope <> '*', scope",
+         WHERE scope > ? ORDER BY scope LIMIT ?",
     )
+    .bind(after)
+    .bind(i64::from(limit))
     .fetch_all(conn)
     .await?)
 }

@@ -66,6 +66,21 @@ pub(crate) async fn load_rules(conn: &mut Conn) -> Result<Vec<SmtpRule>> {
     rows.iter().map(rule_from_row).collect()
 }
 
+/// At most `limit` rules after the rule at (`position`, `id`) `after`, in order. Keyset
+/// paging: the same cost at any depth.
+pub(crate) async fn rules_page(conn: &mut Conn, after: Option<(i64, i64)>, limit: u32) -> Result<Vec<SmtpRule>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {RULE_COLUMNS} FROM smtp_rules WHERE ?1 IS NULL OR (position, id) > (?1, ?2)
+         ORDER BY position, id LIMIT ?3"
+    ))
+    .bind(after.map(|a| a.0))
+    .bind(after.map(|a| a.1))
+    .bind(i64::from(limit))
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(rule_from_row).collect()
+}
+
 /// The rule `id`, if any.
 pub(crate) async fn load_rule(conn: &mut Conn, id: u32) -> Result<Option<SmtpRule>> {
     sqlx::query(&format!("SELECT {RULE_COLUMNS} FROM smtp_rules WHERE id = ?"))

@@ -199,7 +199,10 @@ pub async fn run(b: &dyn Backend, cmd: &MailboxCmd, json: bool) -> Result<()> {
             Ok(())
         }
         MailboxCmd::RecycleBin { domain } => {
-            let list = b.list_recycle_bin(ListRecycleBin { domain: domain.clone() }).await?;
+            let list = crate::output::every_page(|after, limit| {
+                b.list_recycle_bin(ListRecycleBin { domain: domain.clone(), after, limit: Some(limit) })
+            })
+            .await?;
             let mut t = Table::new(&["ADDRESS", "DELETED", "BY", "PURGE AFTER", "MESSAGES", "SIZE", "STATE"]);
             for e in &list {
                 let state = match (&e.restored_at, &e.transferred_to) {

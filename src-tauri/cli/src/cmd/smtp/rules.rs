@@ -113,9 +113,14 @@ fn rules_table(rules: &[SmtpRule]) -> Table {
     t
 }
 
+/// Every rule, in order (page after page).
+async fn all_rules(b: &dyn Backend) -> Result<Vec<postdesk_contract::smtp::SmtpRule>> {
+    crate::output::every_page(|after, limit| b.list_smtp_rules(ListSmtpRules { after, limit: Some(limit) })).await
+}
+
 /// A rule by name (case-insensitive) or id.
 async fn find(b: &dyn Backend, rule: &str) -> Result<u32> {
-    let rules = b.list_smtp_rules(ListSmtpRules {}).await?;
+    let rules = all_rules(b).await?;
     if let Some(r) = rules.iter().find(|r| r.name.eq_ignore_ascii_case(rule.trim())) {
         return Ok(r.id);
     }
@@ -129,7 +134,7 @@ async fn find(b: &dyn Backend, rule: &str) -> Result<u32> {
 pub async fn run(b: &dyn Backend, cmd: &RulesCmd, json: bool) -> Result<()> {
     match cmd {
         RulesCmd::List => {
-            let rules = b.list_smtp_rules(ListSmtpRules {}).await?;
+            let rules = all_rules(b).await?;
             print_list(json, &rules, rules_table(&rules), None)
         }
         RulesCmd::Add { name, kind, value, action, note, position } => {
