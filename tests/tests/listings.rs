@@ -72,7 +72,7 @@ async fn paged<T: std::fmt::Debug, F, Fut>(
     assert_eq!(unique.len(), keys.len(), "{what}: an item came twice");
     let full = expected.len() / size as usize;
     let mut want = vec![size as usize; full];
-    if expected.len() % size as usize != 0 {
+    if !expected.len().is_multiple_of(size as usize) {
         want.push(expected.len() % size as usize);
     }
     assert_eq!(sizes, want, "{what}: page sizes");
