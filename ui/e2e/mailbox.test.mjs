@@ -177,7 +177,7 @@ describe("mailbox management UI", { concurrency: false }, () => {
     await page.screenshot({ path: screenshotPath("recycle-bin") });
     const bin = await api(server, server.token, "GET", "/api/domains/example.com/recycle-bin");
     assert.deepEqual(
-      bin.map((e) => [e.address, e.restorable, !!e.restored_at]),
+      bin.items.map((e) => [e.address, e.restorable, !!e.restored_at]),
       [
         ["eve@example.com", true, false],
         ["dora@example.com", false, true],

@@ -163,4 +163,32 @@ describe("batch settings", { concurrency: false }, () => {
     assert.match(await page.getByRole("region", { name: "Sales/East" }).innerText(), /Ann Archer\s+ann@example\.com/);
     assert.equal(await page.getByRole("region", { name: "Support" }).count(), 0);
   });
+
+  it("shows the newest batches a page at a time, the older ones on asking", async () => {
+    const { page } = owner;
+    // More batches than one page of the list (10): each changes something.
+    for (let i = 0; i < 12; i++) {
+      await api(server, server.token, "PUT", "/api/domains/example.com/settings", {
+        target: { kind: "accounts", addresses: ["bob@example.com"] },
+        set: { pop3: i % 2 === 0 },
+      });
+    }
+    const all = await api(server, server.token, "GET", "/api/domains/example.com/batches?limit=1000");
+    assert.equal(all.next, null);
+    const ids = all.items.map((b) => String(b.id));
+    assert.ok(ids.length > 10, `${ids.length} batches`);
+    await openPage(page, "Batch settings");
+    const recent = page.getByRole("region", { name: "Recent batches" });
+    const rows = recent.locator("tr[data-batch]");
+    const older = recent.getByRole("button", { name: "Show older batches" });
+    await older.waitFor();
+    assert.deepEqual(await rows.evaluateAll((trs) => trs.map((tr) => tr.dataset.batch)), ids.slice(0, 10));
+    // Page after page until none is left: every batch once, newest first.
+    while ((await older.count()) > 0) {
+      const shown = await rows.count();
+      await older.click();
+      await recent.locator(`tr[data-batch]:nth-child(${Math.min(shown + 1, ids.length)})`).waitFor();
+    }
+    assert.deepEqual(await rows.evaluateAll((trs) => trs.map((tr) => tr.dataset.batch)), ids);
+  });
 });

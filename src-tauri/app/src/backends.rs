@@ -209,7 +209,9 @@ impl Backends {
         // The caller's own tokens, page after page until this app's shows up.
         let mut after = None;
         let current = loop {
-            let page = client.list_tokens(ListTokens { after, limit: Some(MAX_PAGE), ..Default::default() }).await?;
+            let page = client
+                .list_tokens(ListTokens { after: after.clone(), limit: Some(MAX_PAGE), ..Default::default() })
+                .await?;
             if let Some(token) = page.items.into_iter().find(|t| t.id == old_id) {
                 break token;
             }

@@ -69,6 +69,8 @@ export interface PagedState<T> extends AsyncState<T[]> {
   loadingMore: boolean;
   /** Appends the next page (a no-op when none follows). */
   loadMore: () => void;
+  /** Why the last `loadMore` failed (the pages loaded stay shown). */
+  moreError: BackendError | null;
 }
 
 /**
@@ -99,12 +101,13 @@ export function usePaged<T>(
   };
   return {
     data: first.data ? [...first.data.items, ...(current?.items ?? [])] : undefined,
-    error: first.error ?? more.error,
+    error: first.error,
     loading: first.loading,
     reload: first.reload,
     more: next !== null,
     loadingMore: more.pending,
     loadMore,
+    moreError: more.error,
   };
 }
 

@@ -184,6 +184,7 @@ function RecentBatches({ tick, onUndone }: { tick: number; onUndone: () => void 
           {list.loadingMore ? "Loading…" : "Show older batches"}
         </button>
       )}
+      <FormError error={list.moreError} />
     </section>
   );
 }

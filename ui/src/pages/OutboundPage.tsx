@@ -150,6 +150,7 @@ export function OutboundPage() {
           {queue.loadingMore ? "Loading…" : "Show older messages"}
         </button>
       )}
+      <FormError error={queue.moreError} />
 
       <h2>Transport table</h2>
       <p className="muted">
