@@ -7,12 +7,20 @@
 //! [`LOGIN_QUEUE`] others wait and refused at once past that ([`verify_login`]), which the
 //! mail services answer as a temporary failure (SMTP 454 4.7.0, IMAP `NO [UNAVAILABLE]`,
 //! POP3 `-ERR [SYS/TEMP]`).
+//!
+//! Memory. Argon2id needs its 19 MiB of blocks per computation. Allocated afresh each time
+//! (the `argon2` crate's default), glibc serves them from the arena of whichever blocking
+//! thread runs the job and keeps them there after a burst (hundreds of MB after 300
+//! parallel logins, never given back). So the blocks are allocated once and reused: at
+//! most one set per pool worker is kept ([`BlockSets`]), zeroed after each use, and every
+//! hash and check runs in one of them; after a burst the process holds baseline + workers ×
+//! 19 MiB (figures: `mailserver/bench/auth_burst.sh`, docs/BENCHMARKS.md).
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, PasswordHash, SaltString, rand_core::OsRng};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use tokio::sync::Semaphore;
 
@@ -29,8 +37,51 @@ pub struct HashPool {
 }
 
 /// The process's pool: one worker per core.
-static POOL: LazyLock<HashPool> =
-    LazyLock::new(|| HashPool::new(std::thread::available_parallelism().map_or(2, |n| n.get()), LOGIN_QUEUE));
+static POOL: LazyLock<HashPool> = LazyLock::new(|| HashPool::new(workers(), LOGIN_QUEUE));
+
+/// Workers of the process's pool: one per core.
+fn workers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// Argon2 memory kept for reuse: at most `keep` sets of blocks (one per worker of the
+/// pool, which never runs more computations at once), each zeroed when it comes back.
+pub struct BlockSets {
+    free: Mutex<Vec<Vec<Block>>>,
+    keep: usize,
+}
+
+static BLOCKS: LazyLock<BlockSets> = LazyLock::new(|| BlockSets::new(workers()));
+
+impl BlockSets {
+    /// Keeps at most `keep` sets.
+    pub fn new(keep: usize) -> Self {
+        BlockSets { free: Mutex::new(Vec::new()), keep }
+    }
+
+    /// Runs `f` with a set of `count` blocks: a kept one of that size, else a new one
+    /// (kept afterwards while fewer than `keep` are).
+    pub fn with<T>(&self, count: usize, f: impl FnOnce(&mut [Block]) -> T) -> T {
+        let kept = {
+            let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+            free.iter().position(|b| b.len() == count).map(|i| free.swap_remove(i))
+        };
+        let mut blocks = kept.unwrap_or_else(|| vec![Block::default(); count]);
+        let out = f(&mut blocks);
+        // Nothing derived from a password stays in memory between uses.
+        blocks.fill(Block::default());
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        if free.len() < self.keep {
+            free.push(blocks);
+        }
+        out
+    }
+
+    /// Sets kept now.
+    pub fn kept(&self) -> usize {
+        self.free.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+}
 
 /// Takes one off the waiting count when a waiter stops waiting (got a worker or was dropped).
 struct Waiting<'a>(&'a AtomicUsize);
@@ -93,10 +144,23 @@ pub const MIN_LENGTH: usize = 8;
 /// Longest password accepted (bounds the hashing work an attacker can ask for).
 pub const MAX_LENGTH: usize = 256;
 
-fn hasher() -> Argon2<'static> {
-    // OWASP Password Storage Cheat Sheet: Argon2id, 19 MiB, 2 iterations, 1 lane.
-    let params = Params::new(19 * 1024, 2, 1, None).expect("constant Argon2 parameters are valid");
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+/// OWASP Password Storage Cheat Sheet: Argon2id, 19 MiB, 2 iterations, 1 lane.
+fn params() -> Params {
+    Params::new(19 * 1024, 2, 1, None).expect("constant Argon2 parameters are valid")
+}
+
+/// The raw Argon2 output of `password` with `params` in reused blocks ([`BlockSets`]).
+fn compute(
+    algorithm: Algorithm,
+    version: Version,
+    params: Params,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> std::result::Result<(), argon2::Error> {
+    let count = params.block_count();
+    let argon = Argon2::new(algorithm, version, params);
+    BLOCKS.with(count, |blocks| argon.hash_password_into_with_memory(password, salt, out, blocks))
 }
 
 /// Checks the password policy: length bounds and at least two character classes.
@@ -128,11 +192,22 @@ pub fn check_policy(password: &str) -> Result<()> {
 /// from a blocking thread when on the async runtime.
 pub fn hash(password: &str) -> Result<String> {
     check_policy(password)?;
+    let failed = |e: &dyn std::fmt::Display| Error::internal(format!("password hashing failed: {e}"));
     let salt = SaltString::generate(&mut OsRng);
-    hasher()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| Error::internal(format!("password hashing failed: {e}")))
+    let mut raw_salt = [0u8; 64];
+    let raw_salt = salt.as_salt().decode_b64(&mut raw_salt).map_err(|e| failed(&e))?;
+    let params = params();
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    compute(Algorithm::Argon2id, Version::V0x13, params.clone(), password.as_bytes(), raw_salt, &mut out)
+        .map_err(|e| failed(&e))?;
+    let out = Output::new(&out).map_err(|e| failed(&e))?;
+    Ok(format!(
+        "$argon2id$v=19$m={},t={},p={}${}${out}",
+        params.m_cost(),
+        params.t_cost(),
+        params.p_cost(),
+        salt.as_str()
+    ))
 }
 
 /// Hashes in the process's pool (waiting its turn) so the async workers stay responsive.
@@ -177,8 +252,23 @@ pub async fn hash_many_counted<K: Send + 'static>(
 }
 
 /// Whether `password` matches the stored PHC string.
+/// Any Argon2 PHC string is read (its own algorithm, version and parameters); the output
+/// is compared in constant time (`Output`'s equality).
 pub fn verify(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc).is_ok_and(|parsed| hasher().verify_password(password.as_bytes(), &parsed).is_ok())
+    let Ok(parsed) = PasswordHash::new(phc) else { return false };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else { return false };
+    let Ok(algorithm) = Algorithm::try_from(parsed.algorithm) else { return false };
+    let version = match parsed.version.map(Version::try_from) {
+        None => Version::V0x13,
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+    };
+    let Ok(params) = Params::try_from(&parsed) else { return false };
+    let mut raw_salt = [0u8; 64];
+    let Ok(raw_salt) = salt.decode_b64(&mut raw_salt) else { return false };
+    let mut out = vec![0u8; expected.len()];
+    compute(algorithm, version, params, password.as_bytes(), raw_salt, &mut out).is_ok()
+        && Output::new(&out).is_ok_and(|out| out == expected)
 }
 
 #[cfg(test)]
@@ -192,6 +282,44 @@ mod tests {
         assert!(verify("Correct horse 1", &phc));
         assert!(!verify("correct horse 1", &phc));
         assert_ne!(phc, hash("Correct horse 1").unwrap(), "salted");
+        // The same PHC strings as the argon2 crate's own hasher, both ways.
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let parsed = PasswordHash::new(&phc).unwrap();
+        assert!(Argon2::default().verify_password(b"Correct horse 1", &parsed).is_ok());
+        let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, params())
+            .hash_password(b"Other pass 22", &SaltString::generate(&mut OsRng))
+            .unwrap()
+            .to_string();
+        assert!(verify("Other pass 22", &theirs));
+        assert!(!verify("Other pass 23", &theirs));
+        assert!(!verify("Other pass 22", "$argon2id$v=19$m=19456,t=2,p=1$bm90IGEgaGFzaA"));
+        assert!(!verify("Other pass 22", "not a hash"));
+    }
+
+    /// The blocks are reused: however many computations run, at most `keep` sets stay,
+    /// and they come back zeroed.
+    #[test]
+    fn argon2_memory_is_reused_and_bounded() {
+        let sets = Arc::new(BlockSets::new(2));
+        // Six at once (each waits for the others inside): six sets exist, two are kept.
+        let all = Arc::new(std::sync::Barrier::new(6));
+        let threads: Vec<_> = (0..6)
+            .map(|i| {
+                let (sets, all) = (sets.clone(), all.clone());
+                std::thread::spawn(move || {
+                    sets.with(1024, |blocks| {
+                        blocks[0].as_mut()[0] = i + 1;
+                        all.wait();
+                    })
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(sets.kept(), 2);
+        sets.with(1024, |blocks| assert!(blocks.iter().all(|b| b.as_ref().iter().all(|w| *w == 0))));
+        assert_eq!(sets.kept(), 2);
     }
 
     /// The queue bound is a count, not a time: with the one worker held and the queue
