@@ -300,7 +300,7 @@ try {
     }
     check("a domain created in the UI is listed", listed);
     const stored = await invoke(wd, "backend_call", { backend: "local", operation: "list_domains", params: {} });
-    check("…and stored by the local engine", stored.ok?.some?.((d) => d.name === domain), JSON.stringify(stored));
+    check("…and stored by the local engine", stored.ok?.items?.some?.((d) => d.name === domain), JSON.stringify(stored));
 
     await sleep(300);
     const png = join(outDir, "window.png");
