@@ -203,4 +203,45 @@ describe("mail service page", { concurrency: false }, () => {
     ]);
     assert.deepEqual(problems, []);
   });
+
+  it("stores the recipient-probing policy, which the running service applies, and says when the data budget applies", async () => {
+    const { page, problems } = owner;
+    const form = page.getByRole("form", { name: "SMTP settings" });
+    const save = () => form.getByRole("button", { name: "Save settings" }).click();
+    await form.getByLabel("Recipients per message").fill("100");
+    // Out of range: refused at its field, nothing saved.
+    await form.getByLabel("Slow down after (unknown recipients)").fill("0");
+    await save();
+    const field = form.locator('[data-field="probing.slow_after"]');
+    await field.getByRole("alert").waitFor();
+    assert.match(await field.getByRole("alert").innerText(), /1 to 1000/);
+    const stored = await api(server, server.token, "GET", "/api/smtp/settings");
+    assert.equal(stored.probing.slow_after, 3, "the refused value was not stored");
+
+    // Drop a session at its second unknown recipient, no slow-down, no penalty after.
+    await form.getByLabel("Slow down after (unknown recipients)").fill("1");
+    await form.getByLabel("Slow-down step (seconds)").fill("0");
+    await form.getByLabel("Disconnect at (unknown recipients)").fill("2");
+    await form.getByLabel("Refuse the address for (seconds)").fill("0");
+    const reloads = server.reloads();
+    await save();
+    await form.getByRole("status").waitFor();
+    await reloaded(reloads + 1);
+    const after = await api(server, server.token, "GET", "/api/smtp/settings");
+    assert.deepEqual(after.probing, { slow_after: 1, delay_step_secs: 0, max_unknown: 2, penalty_secs: 0 });
+    const probe = swaks("someone@remote.test", "nobody1@example.com,nobody2@example.com,ann@example.com");
+    assert.match(probe.text, /<\*\* 550/, probe.text);
+    assert.match(probe.text, /<\*\* 421 4\.7\.0/, probe.text);
+    // No penalty: the next client from the same address is served.
+    assert.ok(swaks("someone@remote.test", "ann@example.com").ok);
+
+    // The in-flight data budget is read when the service starts: the page says so.
+    await form.getByLabel("In-flight data budget (MiB)").fill("64");
+    await save();
+    await form.getByRole("status").waitFor();
+    assert.match(await form.getByRole("status").innerText(), /applies when the mail service restarts/);
+    const budget = await api(server, server.token, "GET", "/api/smtp/settings");
+    assert.equal(budget.data.in_flight_bytes, 64 * 1024 * 1024);
+    assert.deepEqual(problems, []);
+  });
 });
