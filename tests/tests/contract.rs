@@ -868,7 +868,7 @@ fn role_table<'a>(b: &'a dyn Backend, import: &str, owner_token: &str) -> Vec<Ro
         ),
         forbidden(b, ListBatches { domain: d(), ..Default::default() }),
         forbidden(b, UndoBatch { domain: d(), id: 1 }),
-        forbidden(b, ListAddressBook { domain: d() }),
+        forbidden(b, ListAddressBook { domain: d(), ..Default::default() }),
         forbidden(b, ExplainPolicy { sender: "x@far.example".into(), recipients: vec![acct()], ..Default::default() }),
         // ---- SMTP service admin: server-wide, so a domain-limited admin is refused
         forbidden(b, GetSmtpSettings {}),

@@ -576,7 +576,7 @@ async fn address_book_lists_visible_accounts_by_department(h: Harness) {
         .await
         .unwrap();
 
-    let book = h.owner.list_address_book(ListAddressBook { domain: D.into() }).await.unwrap();
+    let book = h.owner.list_address_book(ListAddressBook { domain: D.into(), ..Default::default() }).await.unwrap();
     let shown: Vec<(Option<&str>, Vec<&str>)> = book
         .departments
         .iter()
@@ -591,6 +591,45 @@ async fn address_book_lists_visible_accounts_by_department(h: Harness) {
         ]
     );
     assert_eq!((book.shown, book.hidden), (3, 2), "ann and zoe hidden; the disabled account is not counted");
+    assert_eq!(book.next, None, "one page holds it all");
+
+    // A page at a time: the same entries in the same order, a department continuing on the
+    // next page, the totals on every page.
+    let page = |after: Option<String>| {
+        let b = h.owner.clone();
+        async move {
+            b.list_address_book(ListAddressBook { domain: D.into(), after, limit: Some(2), ..Default::default() })
+                .await
+                .unwrap()
+        }
+    };
+    let first = page(None).await;
+    let flat = |b: &AddressBook| -> Vec<String> {
+        b.departments.iter().flat_map(|d| d.entries.iter().map(|e| e.address.clone())).collect()
+    };
+    assert_eq!(flat(&first), ["carl@example.com", "bob@example.com"]);
+    assert_eq!((first.shown, first.hidden), (3, 2));
+    let second = page(first.next.clone()).await;
+    assert_eq!(flat(&second), ["dora@example.com"]);
+    assert_eq!(second.departments[0].department.as_deref(), Some("Support"));
+    assert_eq!(second.next, None);
+    // Bad paging parameters are refused at their field.
+    for (p, field) in [
+        (ListAddressBook { domain: D.into(), limit: Some(0), ..Default::default() }, "limit"),
+        (ListAddressBook { domain: D.into(), limit: Some(1001), ..Default::default() }, "limit"),
+        (ListAddressBook { domain: D.into(), after: Some("bob".into()), ..Default::default() }, "after"),
+        (ListAddressBook { domain: D.into(), query: Some("x".repeat(201)), ..Default::default() }, "query"),
+    ] {
+        let e = h.owner.list_address_book(p).await.unwrap_err();
+        assert_eq!((e.code, e.field.as_deref()), (ErrorCode::Validation, Some(field)), "{}", e.message);
+    }
+    // A search over the whole book, by name or address, in any case.
+    let found = h
+        .owner
+        .list_address_book(ListAddressBook { domain: D.into(), query: Some("DORA".into()), ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!((flat(&found), found.shown), (vec!["dora@example.com".to_string()], 1));
 }
 
 async fn explain(h: &Harness, p: ExplainPolicy) -> PolicyExplanation {
@@ -728,7 +767,7 @@ async fn helpdesk_may_look_and_explain_but_not_change_settings(h: Harness) {
     let (desk, _) = h.admin("desk", Role::Helpdesk, &pages, None).await;
     desk.get_effective_settings(GetEffectiveSettings { address: "ann@example.com".into() }).await.unwrap();
     desk.list_batches(ListBatches { domain: D.into(), limit: Some(5), ..Default::default() }).await.unwrap();
-    desk.list_address_book(ListAddressBook { domain: D.into() }).await.unwrap();
+    desk.list_address_book(ListAddressBook { domain: D.into(), ..Default::default() }).await.unwrap();
     desk.explain_policy(message("ann@example.com", &["x@far.example"])).await.unwrap();
     refused(
         desk.update_settings(set(dept("Sales"), serde_json::json!({ "pop3": false }))).await,

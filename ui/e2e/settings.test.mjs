@@ -162,6 +162,11 @@ describe("batch settings", { concurrency: false }, () => {
     assert.match(await page.getByTestId("address-book-total").innerText(), /2 shown · 1 hidden/);
     assert.match(await page.getByRole("region", { name: "Sales/East" }).innerText(), /Ann Archer\s+ann@example\.com/);
     assert.equal(await page.getByRole("region", { name: "Support" }).count(), 0);
+    // The search asks the backend (it covers the whole book, not only the pages loaded).
+    await page.getByRole("searchbox", { name: "Search the address book" }).fill("ARCHER");
+    await page.getByTestId("address-book-total").getByText(/^1 found/).waitFor();
+    assert.match(await page.getByRole("region", { name: "Sales/East" }).innerText(), /ann@example\.com/);
+    assert.equal(await page.locator("section.address-book tbody tr").count(), 1);
   });
 
   it("shows the newest batches a page at a time, the older ones on asking", async () => {

@@ -466,18 +466,21 @@ pub struct AddressBookDepartment {
     pub entries: Vec<AddressBookEntry>,
 }
 
-/// A domain's company address book: active and locked accounts whose effective
-/// `address_book` setting is on.
+/// One page of a domain's company address book: active and locked accounts whose effective
+/// `address_book` setting is on. A department can continue on the next page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 pub struct AddressBook {
     /// The domain.
     pub domain: String,
-    /// Departments in path order (top level first); departments with nobody visible are left out.
+    /// This page's departments in path order (top level first), each with this page's
+    /// entries; departments with nobody visible are left out.
     pub departments: Vec<AddressBookDepartment>,
-    /// Accounts shown.
+    /// Accounts shown in the whole address book (the query applied).
     pub shown: u32,
-    /// Active or locked accounts hidden by the setting.
+    /// Active or locked accounts hidden by the setting (in the whole domain).
     pub hidden: u32,
+    /// Pass as `after` for the next page; `null` when this page is the last.
+    pub next: Option<String>,
 }
 
 #[cfg(test)]

@@ -330,33 +330,67 @@ pub(crate) async fn address_book(b: &EngineBackend, p: ListAddressBook) -> Resul
         by_department.insert(id, v);
         v
     };
+    let limit = postdesk_contract::model::page_limit(p.limit)?;
+    let query = p.query.as_deref().map(str::trim).unwrap_or("").to_lowercase();
+    if query.len() > MAX_ADDRESS_BOOK_QUERY {
+        return Err(Error::validation(format!("the search text is longer than {MAX_ADDRESS_BOOK_QUERY} bytes"))
+            .with_field("query"));
+    }
+    let after: Option<EntryKey> = p
+        .after
+        .as_deref()
+        .map(|a| {
+            serde_json::from_str(a).map_err(|_| {
+                Error::validation(format!("'{a}' is not a cursor of the address book: pass a page's `next`"))
+                    .with_field("after")
+            })
+        })
+        .transpose()?;
+    // Every visible entry is ranked to find the page; only the page's entries are answered.
     let accounts = sql::settings::address_book_accounts(&mut conn, did).await?;
-    let mut groups: BTreeMap<Option<String>, Vec<AddressBookEntry>> = BTreeMap::new();
-    let (mut shown, mut hidden) = (0, 0);
+    let mut visible: Vec<(EntryKey, AddressBookEntry, Option<String>)> = Vec::new();
+    let mut hidden = 0;
     for (id, address, display_name, department) in accounts {
-        let visible = value("account", id).unwrap_or_else(|| department.map_or(default, &mut department_value));
-        if visible {
-            shown += 1;
-            groups
-                .entry(department.map(|d| tree.path(d)))
-                .or_default()
-                .push(AddressBookEntry { address, display_name });
-        } else {
+        if !value("account", id).unwrap_or_else(|| department.map_or(default, &mut department_value)) {
             hidden += 1;
+            continue;
+        }
+        if !query.is_empty()
+            && !display_name.to_lowercase().contains(&query)
+            && !address.to_lowercase().contains(&query)
+        {
+            continue;
+        }
+        let path = department.map(|d| tree.path(d));
+        // Top level first (`None` sorts before every path), then the path in any case.
+        let key = (path.as_ref().map(|p| p.to_lowercase()), display_name.to_lowercase(), address.clone());
+        visible.push((key, AddressBookEntry { address, display_name }, path));
+    }
+    visible.sort_by(|a, b| a.0.cmp(&b.0));
+    let shown = visible.len() as u32;
+    let page = postdesk_contract::model::cursor_page(
+        visible,
+        |(key, _, _)| key.clone(),
+        |(key, _, _)| serde_json::to_string(key).unwrap_or_default(),
+        after,
+        limit,
+    );
+    let mut departments: Vec<AddressBookDepartment> = Vec::new();
+    for (_, entry, path) in page.items {
+        match departments.last_mut() {
+            Some(last) if last.department == path => last.entries.push(entry),
+            _ => departments.push(AddressBookDepartment { department: path, entries: vec![entry] }),
         }
     }
-    let mut departments: Vec<AddressBookDepartment> = groups
-        .into_iter()
-        .map(|(department, mut entries)| {
-            entries.sort_by(|a, b| {
-                a.display_name.to_lowercase().cmp(&b.display_name.to_lowercase()).then(a.address.cmp(&b.address))
-            });
-            AddressBookDepartment { department, entries }
-        })
-        .collect();
-    departments.sort_by_key(|d| d.department.as_ref().map(|p| p.to_lowercase()));
-    Ok(AddressBook { domain, departments, shown, hidden })
+    Ok(AddressBook { domain, departments, shown, hidden, next: page.next })
 }
+
+/// Where an address-book entry sorts: department path (lower case, top level first), name
+/// (lower case), address. Its JSON is the page cursor.
+type EntryKey = (Option<String>, String, String);
+
+/// Longest address-book search text.
+const MAX_ADDRESS_BOOK_QUERY: usize = 200;
 
 impl Engine {
     /// Records that the user of `address` has set security questions (the user's

@@ -2,8 +2,8 @@
 import type { AddressBookDepartment } from "./AddressBookDepartment";
 
 /**
- * A domain's company address book: active and locked accounts whose effective
- * `address_book` setting is on.
+ * One page of a domain's company address book: active and locked accounts whose effective
+ * `address_book` setting is on. A department can continue on the next page.
  */
 export type AddressBook = { 
 /**
@@ -11,14 +11,19 @@ export type AddressBook = {
  */
 domain: string, 
 /**
- * Departments in path order (top level first); departments with nobody visible are left out.
+ * This page's departments in path order (top level first), each with this page's
+ * entries; departments with nobody visible are left out.
  */
 departments: Array<AddressBookDepartment>, 
 /**
- * Accounts shown.
+ * Accounts shown in the whole address book (the query applied).
  */
 shown: number, 
 /**
- * Active or locked accounts hidden by the setting.
+ * Active or locked accounts hidden by the setting (in the whole domain).
  */
-hidden: number, };
+hidden: number, 
+/**
+ * Pass as `after` for the next page; `null` when this page is the last.
+ */
+next: string | null, };

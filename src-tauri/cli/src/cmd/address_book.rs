@@ -7,7 +7,20 @@ use crate::output::{Table, print_list};
 
 /// `postdesk address-book DOMAIN`
 pub async fn run(b: &dyn Backend, domain: &str, json: bool) -> Result<()> {
-    let book = b.list_address_book(ListAddressBook { domain: domain.into() }).await?;
+    // Every page, a department that continues on the next page joined up.
+    let mut book = b.list_address_book(ListAddressBook { domain: domain.into(), ..Default::default() }).await?;
+    while let Some(after) = book.next.take() {
+        let page = b
+            .list_address_book(ListAddressBook { domain: domain.into(), after: Some(after), ..Default::default() })
+            .await?;
+        for d in page.departments {
+            match book.departments.last_mut() {
+                Some(last) if last.department == d.department => last.entries.extend(d.entries),
+                _ => book.departments.push(d),
+            }
+        }
+        (book.shown, book.hidden, book.next) = (page.shown, page.hidden, page.next);
+    }
     let mut t = Table::new(&["DEPARTMENT", "NAME", "ADDRESS"]);
     for d in &book.departments {
         for e in &d.entries {

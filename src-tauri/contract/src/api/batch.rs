@@ -98,9 +98,18 @@ params!(/// Undoes a settings batch: restores exactly its before-state, refused 
 UndoBatch { /// Domain name.
 domain: String, /// The batch.
 id: u32 });
-params!(/// The company address book of a domain: the accounts visible in it, by department.
-ListAddressBook { /// Domain name.
-domain: String });
+params!(/// One page of the company address book of a domain: the accounts visible in it, by
+/// department (department path, then name, then address).
+ListAddressBook {
+    /// Domain name.
+    domain: String,
+    /// Only entries whose name or address holds this text, in any case (at most 200 bytes).
+    #[serde(default)] #[ts(optional)] query: Option<String>,
+    /// Only entries after this one (the previous page's `next`).
+    #[serde(default)] #[ts(optional)] after: Option<String>,
+    /// Page size, 1–1000 (default 200).
+    #[serde(default)] #[ts(optional)] limit: Option<u32>,
+});
 params!(/// What would happen to a message from `sender` to `recipients`?
 ExplainPolicy {
     /// Envelope sender (MAIL FROM); empty for a bounce.
