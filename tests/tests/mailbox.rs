@@ -372,12 +372,7 @@ async fn recycle_bin_restores_once_transfers_and_purges_after_retention(h: Harne
     h.engine.deliver_to("ann@example.com", "Sent", &message("ann@example.com", "Sent one", "s")).await.unwrap();
 
     h.owner.remove_account(RemoveAccount { address: "ann@example.com".into() }).await.unwrap();
-    let bin = h
-        .owner
-        .list_recycle_bin(ListRecycleBin { domain: "example.com".into(), ..Default::default() })
-        .await
-        .unwrap()
-        .items;
+    let bin = recycle_bin(&h).await;
     assert_eq!(bin.len(), 1);
     let entry = &bin[0];
     assert_eq!((entry.address.as_str(), entry.messages, entry.restorable), ("ann@example.com", 4, true));
@@ -402,12 +397,7 @@ async fn recycle_bin_restores_once_transfers_and_purges_after_retention(h: Harne
         ErrorCode::Conflict,
         "a restored account cannot be restored twice",
     );
-    let bin = h
-        .owner
-        .list_recycle_bin(ListRecycleBin { domain: "example.com".into(), ..Default::default() })
-        .await
-        .unwrap()
-        .items;
+    let bin = recycle_bin(&h).await;
     assert_eq!(
         (bin.len(), bin[0].restorable, bin[0].restored_at.is_some()),
         (1, false, true),
@@ -462,12 +452,7 @@ async fn recycle_bin_restores_once_transfers_and_purges_after_retention(h: Harne
         listed.items.iter().map(|m| (m.uid, m.subject.clone())).collect::<Vec<_>>(),
         [(3, "Hello 2".to_string()), (2, "Hello 1".into()), (1, "Hello 0".into())]
     );
-    let bin = h
-        .owner
-        .list_recycle_bin(ListRecycleBin { domain: "example.com".into(), ..Default::default() })
-        .await
-        .unwrap()
-        .items;
+    let bin = recycle_bin(&h).await;
     assert_eq!(bin.len(), 2, "the restored entry and the new one");
     assert_eq!(
         (bin[0].transferred_to.as_deref(), bin[0].messages, bin[0].restorable),
@@ -481,14 +466,7 @@ async fn recycle_bin_restores_once_transfers_and_purges_after_retention(h: Harne
     assert_eq!(purged.accounts, ["ann@example.com"]);
     assert_eq!(h.engine.blob_count().await.unwrap(), blobs, "bob still has the transferred mail");
     refused(h.owner.get_account(GetAccount { address: "ann@example.com".into() }).await, ErrorCode::NotFound, "ann");
-    assert!(
-        h.owner
-            .list_recycle_bin(ListRecycleBin { domain: "example.com".into(), ..Default::default() })
-            .await
-            .unwrap()
-            .items
-            .is_empty()
-    );
+    assert!(recycle_bin(&h).await.is_empty());
     let team = h.owner.resolve_address(ResolveAddress { address: "team@example.com".into() }).await.unwrap();
     assert_eq!((team.mailboxes, team.external), (vec!["bob@example.com".to_string()], vec![]));
     // The addresses are free again.
@@ -515,24 +493,9 @@ async fn recycle_bin_restores_once_transfers_and_purges_after_retention(h: Harne
     // Restored entries age out of the listing too.
     h.owner.remove_account(RemoveAccount { address: "a.lee@example.com".into() }).await.unwrap();
     h.owner.restore_account(RestoreAccount { address: "a.lee@example.com".into() }).await.unwrap();
-    assert_eq!(
-        h.owner
-            .list_recycle_bin(ListRecycleBin { domain: "example.com".into(), ..Default::default() })
-            .await
-            .unwrap()
-            .items
-            .len(),
-        1
-    );
+    assert_eq!(recycle_bin(&h).await.len(), 1);
     assert_eq!(h.engine.purge_recycle_bin(plus_days(2)).await.unwrap().expired_entries, 1);
-    assert!(
-        h.owner
-            .list_recycle_bin(ListRecycleBin { domain: "example.com".into(), ..Default::default() })
-            .await
-            .unwrap()
-            .items
-            .is_empty()
-    );
+    assert!(recycle_bin(&h).await.is_empty());
 
     // A restore that would break the plan cap is refused.
     h.owner.remove_account(RemoveAccount { address: "bob@example.com".into() }).await.unwrap();
@@ -925,4 +888,9 @@ fn smtp_login<'a>(login: &'a str, password: &'a str) -> postdesk_contract::mail:
         service: postdesk_contract::mail::LoginService::Smtp,
         client: std::net::Ipv4Addr::LOCALHOST.into(),
     }
+}
+
+/// The recycle bin of example.com (one page holds it in these tests).
+async fn recycle_bin(h: &Harness) -> Vec<RecycledAccount> {
+    h.owner.list_recycle_bin(ListRecycleBin { domain: "example.com".into(), ..Default::default() }).await.unwrap().items
 }

@@ -149,18 +149,17 @@ impl Backends {
         Ok(())
     }
 
+    /// The registry's entry of remote backend `id`.
+    async fn entry(&self, id: &str) -> Result<RemoteEntry> {
+        self.registry.lock().await.get(id).cloned().ok_or_else(|| Error::not_found(format!("no backend with id {id}")))
+    }
+
     /// Runs the operation `operation` with JSON `params` on backend `id`.
     pub async fn call(&self, id: &str, operation: &str, params: Value) -> Result<Value> {
         if id == LOCAL_ID {
             return dispatch(&self.local, operation, params).await;
         }
-        let entry = self
-            .registry
-            .lock()
-            .await
-            .get(id)
-            .cloned()
-            .ok_or_else(|| Error::not_found(format!("no backend with id {id}")))?;
+        let entry = self.entry(id).await?;
         let client = self.client(&entry).await?;
         dispatch(client.as_ref(), operation, params).await
     }
@@ -192,13 +191,7 @@ impl Backends {
     /// still works and the next check tries again.
     pub async fn rotate_token(&self, id: &str, now: time::OffsetDateTime) -> Result<Rotation> {
         let _turn = self.rotating.lock().await;
-        let entry = self
-            .registry
-            .lock()
-            .await
-            .get(id)
-            .cloned()
-            .ok_or_else(|| Error::not_found(format!("no backend with id {id}")))?;
+        let entry = self.entry(id).await?;
         let secret = self.secret_get(id).await?.ok_or_else(|| {
             Error::unauthenticated("the OS keyring has no token for this backend: remove it and add it again")
         })?;
