@@ -54,6 +54,13 @@ async fn wizard(kind: Kind) {
     for (name, status) in plan.report.main_statuses() {
         assert_eq!(status, Status::Fail, "{name} should fail on an empty zone: {:#?}", plan.report);
     }
+    // Each record to publish is exactly the fix its failing check offers (one text, not two).
+    let fixes: Vec<String> = plan.report.all_findings().filter_map(|(_, f)| f.fix.clone()).collect();
+    for r in plan.records.iter().filter(|r| r.check != "dkim") {
+        let data = if r.record_type == "TXT" { txt(&r.value) } else { r.value.clone() };
+        let line = format!("{}. IN {} {}", r.name, r.record_type, data);
+        assert!(fixes.contains(&line), "the plan's {line:?} is not among the fixes {fixes:#?}");
+    }
 
     // Published exactly as asked: every check passes.
     let all = zone(dir.path(), "all", BASE, &plan.records, &[]);

@@ -138,6 +138,15 @@ describe("DNS wizard", { concurrency: false }, () => {
       dmarc: "pass dmarc_ok",
       cname: "pass cname_ok",
     });
+    // The optional records example.com does not publish are "Not set (optional)", never "Pass",
+    // each with the record that would enable it.
+    const optional = page.locator('table[aria-label="Optional checks"]');
+    for (const check of ["mta_sts", "tls_rpt"]) {
+      const row = optional.locator(`tr[data-check="${check}"]`);
+      assert.equal(await row.locator("[data-status]").getAttribute("data-status"), "unset");
+      assert.equal(await row.locator("[data-status]").innerText(), "Not set (optional)");
+      assert.match(await row.locator(".fix code").innerText(), /^_(mta-sts|smtp\._tls)\.example\.com\. IN TXT "v=(STSv1|TLSRPTv1);/);
+    }
   });
 
   it("rotates the DKIM key and removes the retired one", async () => {
@@ -174,17 +183,24 @@ describe("DNS wizard", { concurrency: false }, () => {
     const cells = async (domain) => {
       const row = matrix.locator(`tr[data-domain="${domain}"]`);
       const out = {};
-      for (const check of ["mx", "spf", "dkim", "dmarc"]) {
+      for (const check of ["mx", "spf", "dkim", "dmarc", "cname"]) {
         out[check] = await row.locator(`td[data-check="${check}"] [data-status]`).getAttribute("data-status");
       }
       return out;
     };
-    // example.com: MX, SPF, DMARC as published; its active key (rotated) is not published.
-    assert.deepEqual(await cells("example.com"), { mx: "pass", spf: "pass", dkim: "fail", dmarc: "pass" });
-    // other.org publishes nothing: no MX, SPF or DMARC; no DKIM key under a common selector.
-    assert.deepEqual(await cells("other.org"), { mx: "fail", spf: "fail", dkim: "warn", dmarc: "fail" });
-    // (The matrix's CNAME column is not asserted: it shows "pass" when nothing was expected —
-    // issue 20 makes it tell the truth.)
+    // example.com: MX, SPF, DMARC as published; its active key (rotated) is not published;
+    // the mail CNAME the wizard asked for (its remembered mail host) is published.
+    assert.deepEqual(await cells("example.com"), { mx: "pass", spf: "pass", dkim: "fail", dmarc: "pass", cname: "pass" });
+    // other.org publishes nothing: no MX, SPF or DMARC; no DKIM key under a common selector;
+    // no mail host was ever given for it, so its CNAME was not checked — and does not say "Pass".
+    assert.deepEqual(await cells("other.org"), { mx: "fail", spf: "fail", dkim: "warn", dmarc: "fail", cname: "unset" });
+    const otherRow = matrix.locator('tr[data-domain="other.org"]');
+    assert.equal(await otherRow.locator('td[data-check="cname"]').innerText(), "Not checked");
+    // What is wrong is written under the row, readable without hovering.
+    const details = matrix.locator('tr[data-details-for="other.org"]');
+    assert.match(await details.locator('li[data-check="spf"]').first().innerText(), /^SPF: other\.org has no SPF record/);
+    assert.equal(await details.locator('li[data-code="cname_none_expected"]').count(), 1);
+    assert.equal(await matrix.locator('tr[data-details-for="example.com"] li[data-check="mx"]').count(), 0);
     await page.screenshot({ path: screenshotPath("dns-all"), fullPage: true });
 
     // A domain of the matrix opens its wizard; the matrix stays.
@@ -192,7 +208,7 @@ describe("DNS wizard", { concurrency: false }, () => {
     const form = page.getByRole("form", { name: "Mail server" });
     await page.getByRole("heading", { name: "Mail server of other.org" }).waitFor();
     assert.equal(await form.getByLabel("Mail host").inputValue(), "");
-    assert.equal(await matrix.locator("tbody tr").count(), 2);
+    assert.equal(await matrix.locator("tbody tr[data-domain]").count(), 2);
     assert.deepEqual(problems, [], "console errors (CSP violations among them)");
   });
 

@@ -20,7 +20,8 @@ pub struct DnsCheckArgs {
     #[arg(long = "dkim-selector", value_name = "SELECTOR")]
     pub dkim_selectors: Vec<String>,
     /// Alias that must exist, as HOST=TARGET (repeatable); a HOST without a dot is relative
-    /// to each domain, `@` is the domain itself.
+    /// to each domain, `@` is the domain itself; an absolute HOST is checked only under the
+    /// domain it lies in.
     #[arg(long = "expect-cname", value_name = "HOST=TARGET")]
     pub expect_cnames: Vec<String>,
     /// Host that should receive the domain's mail (must be one of the MX targets).
@@ -144,6 +145,7 @@ pub async fn run_to(args: DnsCheckArgs, out: &mut (dyn Write + Send)) -> ExitCod
 fn status_word(s: Status) -> &'static str {
     match s {
         Status::Pass => "PASS",
+        Status::Unset => "NOT SET",
         Status::Warn => "WARN",
         Status::Fail => "FAIL",
     }

@@ -13,7 +13,7 @@ use crate::report::{CheckResult, Finding, Severity};
 use crate::resolver::{Answer, DnsLookup, Record, RecordType};
 
 /// Codes this check can emit.
-pub const CODES: &[&str] = &["dns_error", "cname_ok", "cname_missing", "cname_wrong_target"];
+pub const CODES: &[&str] = &["dns_error", "cname_ok", "cname_missing", "cname_wrong_target", "cname_none_expected"];
 
 /// `HOST=TARGET`: HOST must be a CNAME to TARGET. A HOST without a dot is relative to the
 /// domain checked (`autodiscover` → `autodiscover.example.com`; `@` is the domain itself);
@@ -49,10 +49,45 @@ impl CnameExpectation {
             format!("{}.{domain}", self.host)
         }
     }
+
+    /// True when the alias is `domain` itself or a name under it (always for a relative HOST).
+    pub fn belongs_to(&self, domain: &str) -> bool {
+        let host = self.host_for(domain);
+        host == domain || host.ends_with(&format!(".{domain}"))
+    }
 }
 
-/// Checks every expectation for `domain`; no expectations means `pass` with no findings.
+/// The expectations that are `domain`'s own when `domains` are checked together: a relative
+/// HOST belongs to each domain; an absolute one to the checked domain it lies in (the
+/// longest such), so one domain's aliases are never reported under another. An absolute
+/// HOST inside none of them belongs to every domain (there is no better owner).
+pub fn expectations_for(domain: &str, domains: &[String], expectations: &[CnameExpectation]) -> Vec<CnameExpectation> {
+    expectations
+        .iter()
+        .filter(|e| {
+            if e.host == "@" || !e.host.contains('.') {
+                return true;
+            }
+            let owner = domains.iter().filter(|d| e.belongs_to(d)).max_by_key(|d| d.len());
+            owner.is_none_or(|d| d == domain)
+        })
+        .cloned()
+        .collect()
+}
+
+/// Checks every expectation for `domain`; no expectations means [`Status::Unset`](crate::Status::Unset):
+/// nothing was checked, which is not a pass.
 pub async fn check_cname(dns: &dyn DnsLookup, domain: &str, expectations: &[CnameExpectation]) -> CheckResult {
+    if expectations.is_empty() {
+        return CheckResult::unset(vec![Finding::new(
+            "cname_none_expected",
+            Severity::Info,
+            format!(
+                "No alias of {domain} was checked: give the mail host (the wizard asks for it) \
+                 or the aliases that must exist."
+            ),
+        )]);
+    }
     let results = futures::future::join_all(expectations.iter().map(|exp| async move {
         let host = exp.host_for(domain);
         let fix = record(&host, "CNAME", &fqdn(&exp.target));
@@ -132,5 +167,27 @@ mod tests {
             let r = check_cname(&zone, "example.test", &[exp]).await;
             assert_eq!(r.findings[0].code, code);
         }
+    }
+
+    #[test]
+    fn each_domain_owns_its_expectations() {
+        let domains: Vec<String> = ["a.test", "b.test", "sub.a.test"].map(String::from).into();
+        let exps: Vec<CnameExpectation> =
+            ["login=x.test", "@=y.test", "mail.b.test=x.test", "w.sub.a.test=x.test", "ext.other=x.test"]
+                .iter()
+                .map(|e| e.parse().expect("valid"))
+                .collect();
+        let hosts =
+            |d: &str| -> Vec<String> { expectations_for(d, &domains, &exps).iter().map(|e| e.host_for(d)).collect() };
+        assert_eq!(hosts("a.test"), ["login.a.test", "a.test", "ext.other"]);
+        assert_eq!(hosts("b.test"), ["login.b.test", "b.test", "mail.b.test", "ext.other"]);
+        assert_eq!(hosts("sub.a.test"), ["login.sub.a.test", "sub.a.test", "w.sub.a.test", "ext.other"]);
+    }
+
+    #[tokio::test]
+    async fn nothing_expected_is_not_a_pass() {
+        let r = check_cname(&MemoryZone::new(), "example.test", &[]).await;
+        assert_eq!(r.status, crate::Status::Unset);
+        assert_eq!(r.findings[0].code, "cname_none_expected");
     }
 }

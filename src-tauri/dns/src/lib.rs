@@ -94,14 +94,26 @@ pub async fn check_domain(dns: &dyn DnsLookup, domain: &str, options: &CheckOpti
 }
 
 /// Checks many domains, at most `concurrency` at a time (0 is treated as 1). Results come
-/// back in the order of `domains`.
+/// back in the order of `domains`. Each domain is held only to its own CNAME expectations
+/// ([`cname::expectations_for`]).
 pub async fn check_domains(
     dns: &dyn DnsLookup,
     domains: &[String],
     options: &CheckOptions,
     concurrency: usize,
 ) -> Vec<Result<DomainReport, DnsError>> {
-    futures::stream::iter(domains).map(|d| check_domain(dns, d, options)).buffered(concurrency.max(1)).collect().await
+    let normalized: Vec<String> = domains.iter().filter_map(|d| names::normalize_domain(d).ok()).collect();
+    futures::stream::iter(domains)
+        .map(|d| {
+            let own = names::normalize_domain(d)
+                .map(|n| cname::expectations_for(&n, &normalized, &options.expect_cnames))
+                .unwrap_or_default();
+            let options = CheckOptions { expect_cnames: own, ..options.clone() };
+            async move { check_domain(dns, d, &options).await }
+        })
+        .buffered(concurrency.max(1))
+        .collect()
+        .await
 }
 
 /// Every finding code the checks can emit, for documentation and for tests that make sure

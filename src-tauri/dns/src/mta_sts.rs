@@ -156,15 +156,21 @@ pub async fn check_mta_sts(dns: &dyn DnsLookup, domain: &str) -> CheckResult {
         )
     };
     let finding = match found.as_slice() {
-        [] => Finding::new(
-            "mta_sts_missing",
-            Severity::Info,
-            format!(
-                "{domain} does not publish MTA-STS (optional): senders may deliver its mail \
-                 without verified TLS. Enabling it needs this record and a policy file at \
-                 https://mta-sts.{domain}/.well-known/mta-sts.txt."
-            ),
-        ),
+        [] => {
+            return CheckResult::unset(vec![
+                Finding::new(
+                    "mta_sts_missing",
+                    Severity::Info,
+                    format!(
+                        "{domain} does not publish MTA-STS (optional): senders may deliver its \
+                         mail without verified TLS. Enabling it needs the record below (raise its \
+                         id whenever the policy changes) and a policy file at \
+                         https://mta-sts.{domain}/.well-known/mta-sts.txt."
+                    ),
+                )
+                .with_fix(txt_record(&name, "v=STSv1; id=1")),
+            ]);
+        }
         [one] => match record_id(one) {
             Err(why) => invalid(why),
             Ok(id) => {
@@ -191,15 +197,19 @@ pub async fn check_tls_rpt(dns: &dyn DnsLookup, domain: &str) -> CheckResult {
         )
     };
     let finding = match found.as_slice() {
-        [] => Finding::new(
-            "tls_rpt_missing",
-            Severity::Info,
-            format!(
-                "{domain} does not ask for SMTP TLS reports (optional); with this record, \
+        [] => {
+            return CheckResult::unset(vec![
+                Finding::new(
+                    "tls_rpt_missing",
+                    Severity::Info,
+                    format!(
+                        "{domain} does not ask for SMTP TLS reports (optional); with this record, \
                  senders report TLS problems delivering to you."
-            ),
-        )
-        .with_fix(txt_record(&name, &format!("v=TLSRPTv1; rua=mailto:postmaster@{domain}"))),
+                    ),
+                )
+                .with_fix(txt_record(&name, &format!("v=TLSRPTv1; rua=mailto:postmaster@{domain}"))),
+            ]);
+        }
         [one] => match parse_tag_list(one) {
             Err(why) => invalid(why),
             Ok(tags) => match (tags.first(), tag(&tags, "rua")) {
@@ -262,6 +272,12 @@ mod tests {
         assert_eq!(rpt("a.test").await, "tls_rpt_found");
         assert_eq!(rpt("b.test").await, "tls_rpt_invalid");
         assert_eq!(rpt("c.test").await, "tls_rpt_missing");
+        // Not published is not a pass: nothing to judge, with the record that would enable it.
+        for r in [check_mta_sts(&zone, "c.test").await, check_tls_rpt(&zone, "c.test").await] {
+            assert_eq!(r.status, crate::Status::Unset);
+            assert!(r.findings[0].fix.is_some(), "{r:?}");
+        }
+        assert_eq!(check_mta_sts(&zone, "a.test").await.status, crate::Status::Pass);
     }
 
     #[test]

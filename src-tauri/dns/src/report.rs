@@ -14,6 +14,10 @@ use serde::{Deserialize, Serialize};
 pub enum Status {
     /// Nothing to fix.
     Pass,
+    /// Nothing to judge: an optional record that is not published (MTA-STS, TLS-RPT), or a
+    /// check given nothing to compare against (no CNAME expected). Neither a pass nor a
+    /// problem, and never shown as one.
+    Unset,
     /// Works, but should be improved.
     Warn,
     /// Broken or unsafe: mail will bounce, be spoofable or land in spam.
@@ -86,6 +90,11 @@ impl CheckResult {
     /// Builds a result whose status follows from the findings.
     pub fn from_findings(findings: Vec<Finding>) -> Self {
         CheckResult { status: status_of(&findings), findings }
+    }
+
+    /// A result with nothing to judge ([`Status::Unset`]); the findings say why.
+    pub fn unset(findings: Vec<Finding>) -> Self {
+        CheckResult { status: Status::Unset, findings }
     }
 }
 

@@ -51,7 +51,7 @@ impl Opt {
 type Row = (&'static str, Opt, &'static str, &'static [&'static str], Status);
 
 use Opt::*;
-use Status::{Fail, Pass, Warn};
+use Status::{Fail, Pass, Unset, Warn};
 
 const ROWS: &[Row] = &[
     // ---- MX
@@ -139,7 +139,7 @@ const ROWS: &[Row] = &[
     ("dmarc-ext.test", Plain, "dmarc", &["dmarc_external_report_unauthorized"], Warn),
     ("notserved.zz", Plain, "dmarc", &["dns_error"], Fail),
     // ---- CNAME
-    ("good.test", Plain, "cname", &[], Pass),
+    ("good.test", Plain, "cname", &["cname_none_expected"], Unset),
     ("good.test", Cname("login=app.provider.test"), "cname", &["cname_ok"], Pass),
     ("good.test", Cname("login.good.test=app.provider.test"), "cname", &["cname_ok"], Pass),
     ("good.test", Cname("login=other.provider.test"), "cname", &["cname_wrong_target"], Fail),
@@ -148,11 +148,11 @@ const ROWS: &[Row] = &[
     ("notserved.zz", Cname("login=app.provider.test"), "cname", &["dns_error"], Fail),
     // ---- MTA-STS / TLS-RPT (informational)
     ("good.test", Plain, "mta_sts", &["mta_sts_found"], Pass),
-    ("nomail.test", Plain, "mta_sts", &["mta_sts_missing"], Pass),
+    ("nomail.test", Plain, "mta_sts", &["mta_sts_missing"], Unset),
     ("sts-bad.test", Plain, "mta_sts", &["mta_sts_invalid"], Warn),
     ("notserved.zz", Plain, "mta_sts", &["dns_error"], Fail),
     ("good.test", Plain, "tls_rpt", &["tls_rpt_found"], Pass),
-    ("nomail.test", Plain, "tls_rpt", &["tls_rpt_missing"], Pass),
+    ("nomail.test", Plain, "tls_rpt", &["tls_rpt_missing"], Unset),
     ("sts-bad.test", Plain, "tls_rpt", &["tls_rpt_invalid"], Warn),
 ];
 
@@ -281,6 +281,40 @@ async fn many_domains_concurrently_in_order() {
     }
 }
 
+/// Several domains checked together: each report holds only its own CNAME expectations
+/// (an absolute alias under good.test is not a failure of warnonly.test), relative ones
+/// apply to each.
+#[tokio::test]
+async fn each_domain_is_held_to_its_own_cname_expectations() {
+    let knot = server();
+    let mut a = args(&knot, &["good.test", "warnonly.test"]);
+    a.expect_cnames = vec!["login.good.test=app.provider.test".into()];
+    let mut out = Vec::new();
+    run_to(a, &mut out).await;
+    let json: serde_json::Value = serde_json::from_slice(&out).expect("one JSON document");
+    let codes = |i: usize| -> Vec<String> {
+        json[i]["checks"]["cname"]["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter_map(|f| f["code"].as_str().map(str::to_owned))
+            .collect()
+    };
+    assert_eq!((json[0]["domain"].as_str(), codes(0)), (Some("good.test"), vec!["cname_ok".to_owned()]));
+    assert_eq!(json[0]["checks"]["cname"]["status"], "pass");
+    assert_eq!(codes(1), ["cname_none_expected"], "{:#}", json[1]["checks"]["cname"]);
+    assert_eq!(json[1]["checks"]["cname"]["status"], "unset");
+
+    // A relative alias is every domain's: warnonly.test has no login alias, so it fails there.
+    let mut a = args(&knot, &["good.test", "warnonly.test"]);
+    a.expect_cnames = vec!["login=app.provider.test".into()];
+    let mut out = Vec::new();
+    run_to(a, &mut out).await;
+    let json: serde_json::Value = serde_json::from_slice(&out).expect("one JSON document");
+    assert_eq!(json[0]["checks"]["cname"]["status"], "pass");
+    assert_eq!(json[1]["checks"]["cname"]["status"], "fail");
+}
+
 fn args(knot: &Knot, domains: &[&str]) -> DnsCheckArgs {
     DnsCheckArgs {
         resolver: Some(knot.addr.to_string()),
@@ -346,9 +380,11 @@ async fn cli_json_and_exit_codes() {
         .expect("checks")
         .iter()
         .map(|(check, r)| (check.clone(), r["status"].as_str().unwrap_or_default().to_string()))
-        .filter(|(_, status)| status != "pass")
+        .filter(|(_, status)| status != "pass" && status != "unset")
         .collect();
     assert_eq!(statuses, [("dmarc".to_string(), "warn".to_string())], "{json}");
+    // No alias was asked for: the CNAME check says it checked nothing, not that it passed.
+    assert_eq!(json[0]["checks"]["cname"]["status"], "unset", "{json}");
     assert_eq!(json[0]["checks"]["dmarc"]["findings"][0]["code"], "dmarc_policy_none");
 
     // Readable output mentions each check and the fix.

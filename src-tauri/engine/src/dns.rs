@@ -90,24 +90,14 @@ pub(crate) async fn setup(b: &EngineBackend, p: DnsSetup) -> Result<DnsPlan> {
         record_type: record_type.into(),
         value,
     };
-    let mut spf = format!("v=spf1 mx a:{mail_host}");
-    match server_ip {
-        Some(IpAddr::V4(ip)) => spf.push_str(&format!(" ip4:{ip}")),
-        Some(IpAddr::V6(ip)) => spf.push_str(&format!(" ip6:{ip}")),
-        None => {}
-    }
-    spf.push_str(" -all");
+    // The same values the checks offer as their fix, so the plan and the fix lines agree.
+    let spf = postdesk_dns::spf::recommended_record(server_ip);
     let mut records =
         vec![record("mx", domain.clone(), "MX", format!("10 {mail_host}.")), record("spf", domain.clone(), "TXT", spf)];
     if let Some(key) = &active {
         records.push(record("dkim", key.record_name.clone(), "TXT", key.record_value.clone()));
     }
-    records.push(record(
-        "dmarc",
-        format!("_dmarc.{domain}"),
-        "TXT",
-        format!("v=DMARC1; p=quarantine; rua=mailto:dmarc-reports@{domain}; adkim=r; aspf=r"),
-    ));
+    records.push(record("dmarc", format!("_dmarc.{domain}"), "TXT", postdesk_dns::dmarc::recommended_record(&domain)));
     records.push(record("cname", format!("mail.{domain}"), "CNAME", format!("{mail_host}.")));
     let options = CheckOptions {
         dkim_selectors: active.iter().map(|k| k.selector.clone()).collect(),

@@ -3,4 +3,4 @@
 /**
  * Outcome of one check: the worst severity among its findings.
  */
-export type Status = "pass" | "warn" | "fail";
+export type Status = "pass" | "unset" | "warn" | "fail";

@@ -1,5 +1,5 @@
 import { listAll } from "../api/client";
-import { useEffect, useRef, useState } from "react";
+import { Fragment, useEffect, useRef, useState } from "react";
 import { toBackendError, type BackendError } from "../api/errors";
 import { useSession } from "../app/session";
 import type { CheckResult } from "../bindings/CheckResult";
@@ -14,13 +14,13 @@ import {
   CHECK_LABELS,
   INFO_CHECKS,
   RECORD_CHECKS,
-  STATUS_LABELS,
   browserStore,
   checkOf,
   groupRecords,
   loadDnsInputs,
   mapLimit,
   saveDnsInputs,
+  statusLabel,
 } from "./dnsPlan";
 
 const SETUP_FIELDS = ["mail_host", "server_ip"];
@@ -139,7 +139,7 @@ function DnsWizard() {
                     {i === 0 && (
                       <>
                         <td rowSpan={g.records.length}>
-                          <StatusBadge result={checkOf(report, g.check)} />
+                          <StatusBadge check={g.check} result={checkOf(report, g.check)} />
                         </td>
                         <td rowSpan={g.records.length}>
                           <Findings result={checkOf(report, g.check)} />
@@ -158,7 +158,7 @@ function DnsWizard() {
                 <tr key={c} data-check={c}>
                   <th scope="row">{CHECK_LABELS[c]}</th>
                   <td>
-                    <StatusBadge result={checkOf(report, c)} />
+                    <StatusBadge check={c} result={checkOf(report, c)} />
                   </td>
                   <td>
                     <Findings result={checkOf(report, c)} />
@@ -302,15 +302,15 @@ function DkimKeys({
   );
 }
 
-function StatusBadge({ result }: { result: CheckResult | null }) {
+function StatusBadge({ check, result }: { check: string; result: CheckResult | null }) {
   if (!result) return <span className="muted">—</span>;
-  return <StatusPill status={result.status} />;
+  return <StatusPill check={check} status={result.status} />;
 }
 
-function StatusPill({ status }: { status: Status }) {
+function StatusPill({ check, status }: { check: string; status: Status }) {
   return (
     <span className={`dns-status ${status}`} data-status={status}>
-      {STATUS_LABELS[status]}
+      {statusLabel(check, status)}
     </span>
   );
 }
@@ -380,9 +380,11 @@ function AllDomainsCheck() {
     await mapLimit(names, 4, async (name) => {
       const { mail_host, server_ip } = loadDnsInputs(browserStore(), backend.id, name);
       try {
+        // The same aliases the wizard asks for (mail.<domain> → the mail host); without a
+        // remembered mail host the CNAME column says "Not checked", never "Pass".
         const report = await client.call("check_dns", {
           domain: name,
-          ...(mail_host ? { expected_mx: mail_host } : {}),
+          ...(mail_host ? { expected_mx: mail_host, expect_cnames: [`mail=${mail_host}`] } : {}),
           ...(server_ip ? { server_ip } : {}),
         });
         set(name, { state: "done", report });
@@ -417,7 +419,8 @@ function AllDomainsCheck() {
             {shown.map((d) => {
               const cell = cells[d.name];
               return (
-                <tr key={d.name} data-domain={d.name}>
+                <Fragment key={d.name}>
+                <tr data-domain={d.name}>
                   <th scope="row">
                     <button type="button" className="link" onClick={() => setDomain(d.name)} title="Open its records above">
                       {d.display_name}
@@ -433,18 +436,43 @@ function AllDomainsCheck() {
                     RECORD_CHECKS.map((c) => {
                       const r = cell.state === "done" ? checkOf(cell.report, c) : null;
                       return (
-                        <td key={c} data-check={c} title={r?.findings.map((f) => f.message).join("\n")}>
-                          {cell.state === "checking" ? <span className="muted">…</span> : <StatusBadge result={r} />}
+                        <td key={c} data-check={c}>
+                          {cell.state === "checking" ? <span className="muted">…</span> : <StatusBadge check={c} result={r} />}
                         </td>
                       );
                     })
                   )}
                 </tr>
+                {cell.state === "done" && <MatrixDetails domain={d.name} report={cell.report} />}
+                </Fragment>
               );
             })}
           </tbody>
         </table>
       )}
     </section>
+  );
+}
+
+/** Under a domain's row of the matrix: what is wrong or unchecked, in words (no hovering). */
+function MatrixDetails({ domain, report }: { domain: string; report: DomainReport }) {
+  const notes = RECORD_CHECKS.flatMap((c) => {
+    const r = checkOf(report, c);
+    if (!r || r.status === "pass") return [];
+    return r.findings.filter((f) => f.severity !== "info" || r.status === "unset").map((f) => ({ check: c, f }));
+  });
+  if (notes.length === 0) return null;
+  return (
+    <tr className="dns-matrix-details" data-details-for={domain}>
+      <td colSpan={RECORD_CHECKS.length + 1}>
+        <ul className="findings">
+          {notes.map(({ check, f }, i) => (
+            <li key={`${check}:${f.code}:${i}`} className={`finding ${f.severity}`} data-check={check} data-code={f.code}>
+              <strong>{CHECK_LABELS[check]}:</strong> {f.message}
+            </li>
+          ))}
+        </ul>
+      </td>
+    </tr>
   );
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { CheckResult } from "../bindings/CheckResult";
 import type { DnsRecord } from "../bindings/DnsRecord";
 import type { DomainReport } from "../bindings/DomainReport";
-import { checkOf, dnsInputsKey, groupRecords, loadDnsInputs, mapLimit, saveDnsInputs, worstStatus } from "./dnsPlan";
+import { checkOf, dnsInputsKey, groupRecords, loadDnsInputs, mapLimit, saveDnsInputs, statusLabel, worstStatus } from "./dnsPlan";
 
 const rec = (check: string, name: string): DnsRecord => ({ check, name, record_type: "TXT", value: "v" });
 const result = (status: CheckResult["status"]): CheckResult => ({ status, findings: [] });
@@ -43,6 +43,9 @@ describe("dns plan helpers", () => {
     expect(worstStatus([])).toBe("pass");
     expect(worstStatus(["pass", "warn"])).toBe("warn");
     expect(worstStatus(["warn", "fail", "pass"])).toBe("fail");
+    expect(worstStatus(["unset", "pass"])).toBe("pass");
+    expect(worstStatus(["unset", "unset"])).toBe("unset");
+    expect(worstStatus(["unset", "warn"])).toBe("warn");
   });
 
   it("groups records by check in order of first appearance", () => {
@@ -100,5 +103,14 @@ describe("dns plan helpers", () => {
   it("handles no items and a limit above the count", async () => {
     expect(await mapLimit([], 4, () => Promise.resolve(1))).toEqual([]);
     expect(await mapLimit(["a"], 4, (s) => Promise.resolve(s + "!"))).toEqual([{ status: "fulfilled", value: "a!" }]);
+  });
+});
+
+describe("statusLabel", () => {
+  it("never words an unset check as a pass", () => {
+    expect(statusLabel("cname", "unset")).toBe("Not checked");
+    expect(statusLabel("mta_sts", "unset")).toBe("Not set (optional)");
+    expect(statusLabel("tls_rpt", "pass")).toBe("Pass");
+    expect(statusLabel("mx", "fail")).toBe("Fail");
   });
 });

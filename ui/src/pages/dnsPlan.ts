@@ -20,7 +20,17 @@ export const CHECK_LABELS: Record<string, string> = {
   tls_rpt: "TLS-RPT",
 };
 
-export const STATUS_LABELS: Record<Status, string> = { pass: "Pass", warn: "Warning", fail: "Fail" };
+export const STATUS_LABELS: Record<Status, string> = { pass: "Pass", unset: "Not set", warn: "Warning", fail: "Fail" };
+
+/**
+ * The words for a check's status: "unset" is never a pass — an optional record that is not
+ * published ("Not set (optional)"), or a CNAME check that had nothing to compare
+ * ("Not checked").
+ */
+export function statusLabel(check: string, status: Status): string {
+  if (status !== "unset") return STATUS_LABELS[status];
+  return check === "cname" ? "Not checked" : (INFO_CHECKS as readonly string[]).includes(check) ? "Not set (optional)" : "Not set";
+}
 
 /** The result of check `check` in `report` (null for a check the report does not have). */
 export function checkOf(report: DomainReport | null | undefined, check: string): CheckResult | null {
@@ -29,10 +39,11 @@ export function checkOf(report: DomainReport | null | undefined, check: string):
   return Object.prototype.hasOwnProperty.call(checks, check) ? (checks[check] ?? null) : null;
 }
 
-/** The worst of some statuses (pass when there are none). */
+/** The worst of some statuses (pass when there are none; "unset" only when nothing passed). */
 export function worstStatus(statuses: readonly Status[]): Status {
   if (statuses.includes("fail")) return "fail";
   if (statuses.includes("warn")) return "warn";
+  if (statuses.length > 0 && statuses.every((s) => s === "unset")) return "unset";
   return "pass";
 }
 

@@ -111,14 +111,20 @@ async fn fetch(dns: &dyn DnsLookup, domain: &str) -> Fetched {
     }
 }
 
-/// Checks the SPF policy of `domain`; with `server_ip`, also whether that address may send
-/// mail for it.
-pub async fn check_spf(dns: &dyn DnsLookup, domain: &str, server_ip: Option<IpAddr>) -> SpfResult {
-    let suggested = match server_ip {
+/// The record we recommend when there is none: the domain's MX hosts, and `server_ip`
+/// (the sending server) when given. The DNS wizard's plan publishes exactly this.
+pub fn recommended_record(server_ip: Option<IpAddr>) -> String {
+    match server_ip {
         Some(IpAddr::V4(ip)) => format!("v=spf1 mx ip4:{ip} -all"),
         Some(IpAddr::V6(ip)) => format!("v=spf1 mx ip6:{ip} -all"),
         None => "v=spf1 mx -all".to_owned(),
-    };
+    }
+}
+
+/// Checks the SPF policy of `domain`; with `server_ip`, also whether that address may send
+/// mail for it.
+pub async fn check_spf(dns: &dyn DnsLookup, domain: &str, server_ip: Option<IpAddr>) -> SpfResult {
+    let suggested = recommended_record(server_ip);
     let mut walk = Walk {
         dns,
         top: domain.to_owned(),
