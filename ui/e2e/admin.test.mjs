@@ -39,6 +39,21 @@ describe("postdesk admin UI", { concurrency: false }, () => {
     assert.match(await fieldError.innerText(), /token/i);
     await login(page, server.url, server.token);
     assert.match(await page.locator(".whoami").innerText(), /owner/);
+    // Nothing set up yet: the owner lands on the first-run path, which starts at the domain.
+    await page.getByRole("heading", { level: 1, name: "Get started" }).waitFor();
+    const steps = page.locator("li[data-step]");
+    assert.deepEqual(await steps.evaluateAll((els) => els.map((e) => `${e.dataset.step}:${e.dataset.state}`)), [
+      "domain:todo",
+      "dns:later",
+      "accounts:later",
+      "clients:later",
+    ]);
+    // The navigation is grouped into sections.
+    const nav = page.getByRole("navigation", { name: "Pages" });
+    assert.deepEqual(await nav.locator(".nav-heading").allInnerTexts(), ["ORGANISATION", "MAIL FLOW", "SECURITY", "ADMINISTRATION"]);
+    assert.equal(await nav.getByRole("group", { name: "Security" }).getByRole("link", { name: "DNS", exact: true }).count(), 1);
+    await page.locator('li[data-step="domain"]').getByRole("link", { name: "Open Domains" }).click();
+    await page.getByRole("heading", { level: 1, name: "Domains" }).waitFor();
   });
 
   it("creates domains with plan limits", async () => {
@@ -66,6 +81,35 @@ describe("postdesk admin UI", { concurrency: false }, () => {
     assert.match(await err.innerText(), /already exists/);
     await page.keyboard.press("Escape");
     await dialog(page).waitFor({ state: "detached" });
+    // An emptied "Max accounts" is refused at that field, not stored as a plan of 0.
+    await page.getByRole("button", { name: "New domain", exact: true }).click();
+    await dialog(page).getByLabel("Domain name").fill("empty-plan.test");
+    await dialog(page).getByLabel("Max accounts").fill("");
+    await dialog(page).getByRole("button", { name: "Create domain" }).click();
+    const maxErr = dialog(page).locator('[data-field="max_accounts"] .field-error');
+    await maxErr.waitFor();
+    assert.match(await maxErr.innerText(), /Max accounts: enter a number/);
+    await page.keyboard.press("Escape");
+    await dialog(page).waitFor({ state: "detached" });
+    const listed = await api(server, server.token, "GET", "/api/domains");
+    assert.equal(listed.items.some((d) => d.name === "empty-plan.test"), false, "nothing was created");
+  });
+
+  it("leads on from the domain to its DNS records, and keeps the picked domain across reloads", async () => {
+    const { page } = owner;
+    await openPage(page, "Get started");
+    const dns = page.locator('li[data-step="dns"]');
+    assert.equal(await page.locator('li[data-step="domain"]').getAttribute("data-state"), "done");
+    assert.equal(await dns.getAttribute("data-state"), "todo");
+    assert.match(await dns.innerText(), /example\.com, other\.org/);
+    await dns.getByRole("link", { name: "Open the DNS wizard" }).click();
+    await page.getByRole("heading", { level: 1, name: "DNS" }).waitFor();
+    await page.getByRole("combobox", { name: "Domain" }).selectOption("other.org");
+    await page.reload();
+    await page.getByRole("heading", { level: 1, name: "DNS" }).waitFor();
+    assert.equal(await page.getByRole("combobox", { name: "Domain" }).inputValue(), "other.org");
+    await page.getByRole("heading", { name: "Mail server of other.org" }).waitFor();
+    await page.getByRole("combobox", { name: "Domain" }).selectOption("example.com");
   });
 
   it("builds a department tree", async () => {
@@ -87,6 +131,15 @@ describe("postdesk admin UI", { concurrency: false }, () => {
     const tree = page.getByRole("tree");
     assert.equal(await tree.getByRole("treeitem").count(), 4);
     assert.equal(await page.locator('[data-path="Sales/East/North"]').getAttribute("aria-level"), "3");
+    // With a department selected, "New department" still starts at the top level: the dialog's
+    // "Inside" is where it goes, nothing else.
+    await page.locator('[data-path="Sales/East"]').click();
+    await page.getByRole("button", { name: "New department" }).click();
+    assert.equal(await dialog(page).getByLabel("Inside").inputValue(), "");
+    await dialog(page).getByLabel("Name").fill("Legal");
+    await dialog(page).getByLabel("Name").press("Enter");
+    await page.locator('[data-path="Legal"]').waitFor();
+    assert.equal(await page.locator('[data-path="Legal"]').getAttribute("aria-level"), "1");
   });
 
   it("creates accounts, and shows a duplicate address's conflict next to the address field", async () => {

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import { listAll, type Client } from "../api/client";
 import type { BackendError } from "../api/errors";
 import type { Desktop } from "../api/tauri";
@@ -22,7 +22,10 @@ import { MailServicePage } from "../pages/MailServicePage";
 import { OutboundPage } from "../pages/OutboundPage";
 import { PolicyPage } from "../pages/PolicyPage";
 import { SettingsPage } from "../pages/SettingsPage";
-import { PAGES, mayUse, useRoute, type PageId } from "./route";
+import { StartPage } from "../pages/StartPage";
+import { startsFresh } from "../pages/startSteps";
+import { browserStore } from "../pages/dnsPlan";
+import { PAGES, loadPickedDomain, mayUse, navSections, savePickedDomain, useRoute, type PageId } from "./route";
 import { SessionContext, useSession, type Session } from "./session";
 
 interface Props {
@@ -37,7 +40,15 @@ interface Props {
 export function BackendView({ backend, client, desktop, onCallerError, onCallerOk }: Props) {
   const who = useAsync(() => client.call("whoami", {}), [client]);
   const domains = useAsync(() => (who.data ? listAll(client, "list_domains", {}) : Promise.resolve([])), [client, who.data]);
-  const [picked, setDomain] = useState<string | null>(null);
+  // The domain picked in the header, remembered per backend across reloads.
+  const [picked, setPicked] = useState<string | null>(() => loadPickedDomain(browserStore(), backend.id));
+  const setDomain = useCallback(
+    (d: string | null) => {
+      setPicked(d);
+      savePickedDomain(browserStore(), backend.id, d);
+    },
+    [backend.id],
+  );
   const [route, go] = useRoute();
 
   useEffect(() => {
@@ -65,7 +76,7 @@ export function BackendView({ backend, client, desktop, onCallerError, onCallerO
             desktop,
           }
         : null,
-    [backend, client, who.data, list, domains.error, domains.reload, domain, desktop],
+    [backend, client, who.data, list, domains.error, domains.reload, domain, setDomain, desktop],
   );
 
   if (who.error) {
@@ -89,7 +100,9 @@ export function BackendView({ backend, client, desktop, onCallerError, onCallerO
 
   const isDesktop = desktop !== null;
   const visible = PAGES.filter((p) => mayUse(session.caller, p.id, isDesktop));
-  const page: PageId = route ?? (visible.find((p) => p.id === "accounts") ?? visible[0] ?? PAGES[0]).id;
+  // Without a page in the URL: the first-run path while nothing is set up, else Accounts.
+  const fallback = startsFresh(session.caller, session.domains) ? "start" : "accounts";
+  const page: PageId = route ?? (visible.find((p) => p.id === fallback) ?? visible[0] ?? PAGES[0]).id;
   const def = PAGES.find((p) => p.id === page)!;
   const allowed = mayUse(session.caller, page, isDesktop);
 
@@ -99,22 +112,27 @@ export function BackendView({ backend, client, desktop, onCallerError, onCallerO
         <div className="whoami" title={`Signed in as ${session.caller.name}`}>
           {session.caller.name} <span className="muted">({session.caller.role})</span>
         </div>
-        <ul>
-          {visible.map((p) => (
-            <li key={p.id}>
-              <a
-                href={`#/${p.id}`}
-                aria-current={p.id === page ? "page" : undefined}
-                onClick={(e) => {
-                  e.preventDefault();
-                  go(p.id);
-                }}
-              >
-                {p.title}
-              </a>
-            </li>
-          ))}
-        </ul>
+        {navSections(visible).map((g) => (
+          <div key={g.id} className="nav-section" role="group" aria-label={g.title ?? "Start"}>
+            {g.title && <h2 className="nav-heading">{g.title}</h2>}
+            <ul>
+              {g.pages.map((p) => (
+                <li key={p.id}>
+                  <a
+                    href={`#/${p.id}`}
+                    aria-current={p.id === page ? "page" : undefined}
+                    onClick={(e) => {
+                      e.preventDefault();
+                      go(p.id);
+                    }}
+                  >
+                    {p.title}
+                  </a>
+                </li>
+              ))}
+            </ul>
+          </div>
+        ))}
       </nav>
       <main className="main" aria-labelledby="page-title">
         <header className="page-head">
@@ -151,6 +169,8 @@ export function BackendView({ backend, client, desktop, onCallerError, onCallerO
 
 function PageBody({ page }: { page: PageId }) {
   switch (page) {
+    case "start":
+      return <StartPage />;
     case "domains":
       return <DomainsPage />;
     case "departments":

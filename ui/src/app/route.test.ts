@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Caller } from "../bindings/Caller";
-import { mayUse } from "./route";
+import { PAGES, loadPickedDomain, mayUse, navSections, savePickedDomain } from "./route";
 
 const owner: Caller = { name: "owner", role: "owner", pages: [], domains: null };
 const olga: Caller = { name: "olga", role: "admin", pages: ["accounts", "departments"], domains: ["other.org"] };
@@ -37,8 +37,39 @@ describe("mayUse", () => {
     expect(mayUse({ ...olga, pages: ["smtp"], domains: null }, "outbound", false)).toBe(true);
     expect(mayUse({ ...olga, pages: ["smtp"] }, "outbound", false)).toBe(false);
   });
+  it("offers the first-run path to those who may add domains", () => {
+    expect(mayUse(owner, "start", false)).toBe(true);
+    expect(mayUse({ ...olga, pages: ["domains"] }, "start", false)).toBe(false);
+    expect(mayUse({ ...olga, pages: ["domains"], domains: null }, "start", false)).toBe(true);
+  });
   it("offers the local server settings in the desktop app only", () => {
     expect(mayUse(owner, "settings", false)).toBe(false);
     expect(mayUse(olga, "settings", true)).toBe(true);
+  });
+});
+
+describe("navSections", () => {
+  it("lists every page once, under its section, in the sections' order", () => {
+    const sections = navSections(PAGES);
+    expect(sections.map((g) => g.title)).toEqual([null, "Organisation", "Mail flow", "Security", "Administration"]);
+    expect(sections.flatMap((g) => g.pages).length).toBe(PAGES.length);
+    expect(sections.find((g) => g.id === "security")?.pages.map((p) => p.id)).toContain("dns");
+  });
+  it("leaves out a section with no page the caller may use", () => {
+    const visible = PAGES.filter((p) => mayUse(olga, p.id, false));
+    const titles = navSections(visible).map((g) => g.title);
+    expect(titles).not.toContain("Administration");
+    expect(titles).not.toContain("Mail flow");
+  });
+});
+
+describe("picked domain", () => {
+  it("is kept per backend", () => {
+    const data = new Map<string, string>();
+    const store = { getItem: (k: string) => data.get(k) ?? null, setItem: (k: string, v: string) => void data.set(k, v) };
+    expect(loadPickedDomain(store, "b1")).toBeNull();
+    savePickedDomain(store, "b1", "other.org");
+    expect(loadPickedDomain(store, "b1")).toBe("other.org");
+    expect(loadPickedDomain(store, "b2")).toBeNull();
   });
 });

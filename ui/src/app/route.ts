@@ -2,46 +2,67 @@ import { useEffect, useState } from "react";
 import type { Caller } from "../bindings/Caller";
 import type { Page } from "../bindings/Page";
 
-export type PageId = Page | "recycle" | "mailbox-settings" | "logins" | "outbound" | "admins" | "settings";
+export type PageId = Page | "start" | "recycle" | "mailbox-settings" | "logins" | "outbound" | "admins" | "settings";
+
+/** The sections of the navigation. */
+export type NavGroup = "start" | "organisation" | "mail" | "security" | "administration";
+
+export const NAV_GROUPS: { id: NavGroup; title: string | null }[] = [
+  { id: "start", title: null },
+  { id: "organisation", title: "Organisation" },
+  { id: "mail", title: "Mail flow" },
+  { id: "security", title: "Security" },
+  { id: "administration", title: "Administration" },
+];
 
 export interface PageDef {
   id: PageId;
   title: string;
   /** Works on the domain picked in the header. */
   perDomain: boolean;
+  /** The navigation section it is listed under. */
+  group: NavGroup;
 }
 
 export const PAGES: PageDef[] = [
-  { id: "domains", title: "Domains", perDomain: false },
-  { id: "departments", title: "Departments", perDomain: true },
-  { id: "accounts", title: "Accounts", perDomain: true },
-  { id: "recycle", title: "Recycle bin", perDomain: true },
-  { id: "mailbox-settings", title: "Mailbox settings", perDomain: true },
-  { id: "aliases", title: "Aliases", perDomain: true },
-  { id: "groups", title: "Mail groups", perDomain: true },
-  { id: "dns", title: "DNS", perDomain: true },
-  { id: "batch_settings", title: "Batch settings", perDomain: true },
-  { id: "address_book", title: "Address book", perDomain: true },
-  { id: "policy", title: "Policy explainer", perDomain: false },
-  { id: "smtp", title: "Mail service", perDomain: false },
-  { id: "outbound", title: "Outbound queue", perDomain: false },
-  { id: "admins", title: "Admins & tokens", perDomain: false },
-  { id: "audit", title: "Audit log", perDomain: false },
-  { id: "logins", title: "Login log", perDomain: false },
-  { id: "settings", title: "Local server", perDomain: false },
+  { id: "start", title: "Get started", perDomain: false, group: "start" },
+  { id: "domains", title: "Domains", perDomain: false, group: "organisation" },
+  { id: "departments", title: "Departments", perDomain: true, group: "organisation" },
+  { id: "accounts", title: "Accounts", perDomain: true, group: "organisation" },
+  { id: "recycle", title: "Recycle bin", perDomain: true, group: "organisation" },
+  { id: "mailbox-settings", title: "Mailbox settings", perDomain: true, group: "organisation" },
+  { id: "aliases", title: "Aliases", perDomain: true, group: "organisation" },
+  { id: "groups", title: "Mail groups", perDomain: true, group: "organisation" },
+  { id: "batch_settings", title: "Batch settings", perDomain: true, group: "organisation" },
+  { id: "address_book", title: "Address book", perDomain: true, group: "organisation" },
+  { id: "smtp", title: "Mail service", perDomain: false, group: "mail" },
+  { id: "outbound", title: "Outbound queue", perDomain: false, group: "mail" },
+  { id: "policy", title: "Policy explainer", perDomain: false, group: "mail" },
+  { id: "dns", title: "DNS", perDomain: true, group: "security" },
+  { id: "logins", title: "Login log", perDomain: false, group: "security" },
+  { id: "admins", title: "Admins & tokens", perDomain: false, group: "administration" },
+  { id: "audit", title: "Audit log", perDomain: false, group: "administration" },
+  { id: "settings", title: "Local server", perDomain: false, group: "administration" },
 ];
+
+/** The pages of `visible` under each navigation section, sections without pages left out. */
+export function navSections(visible: readonly PageDef[]): { id: NavGroup; title: string | null; pages: PageDef[] }[] {
+  return NAV_GROUPS.map((g) => ({ ...g, pages: visible.filter((p) => p.group === g.id) })).filter((g) => g.pages.length > 0);
+}
 
 /**
  * The permission page a UI page belongs to (the recycle bin, mailbox settings and the login
  * log are Accounts; the outbound queue is the mail service's).
  */
-function permissionOf(page: Exclude<PageId, "admins" | "settings">): Page {
+function permissionOf(page: Exclude<PageId, "admins" | "settings" | "start">): Page {
   if (page === "outbound") return "smtp";
   return page === "recycle" || page === "mailbox-settings" || page === "logins" ? "accounts" : page;
 }
 
 /** Whether the caller may use a page (the backend checks again on every call). */
 export function mayUse(caller: Caller, page: PageId, desktop: boolean): boolean {
+  // The first-run path sets up domains: for those who may add one.
+  if (page === "start") return caller.role === "owner" || (caller.domains === null && caller.pages.includes("domains"));
   if (page === "settings") return desktop;
   if (page === "admins") return caller.role === "owner";
   if (caller.role === "owner") return true;
@@ -68,4 +89,27 @@ export function useRoute(): [PageId | null, (p: PageId) => void] {
     setPage(p);
   };
   return [page, go];
+}
+
+/** The domain last picked in the header for a backend, kept across reloads. */
+export function domainKey(backendId: string): string {
+  return `postdesk.domain:${backendId}`;
+}
+
+type Store = Pick<Storage, "getItem" | "setItem">;
+
+export function loadPickedDomain(store: Store | null, backendId: string): string | null {
+  try {
+    return store?.getItem(domainKey(backendId)) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export function savePickedDomain(store: Store | null, backendId: string, domain: string | null): void {
+  try {
+    if (domain) store?.setItem(domainKey(backendId), domain);
+  } catch {
+    // Storage full or disabled: the first domain is picked next time.
+  }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { BackendError } from "../api/errors";
-import { fieldError, splitList } from "./forms";
+import { fieldError, splitList, wholeNumber } from "./forms";
 
 describe("fieldError", () => {
   it("gives the error to the field it names, and to no other", () => {
@@ -22,5 +22,21 @@ describe("splitList", () => {
       "e@x.org",
     ]);
     expect(splitList("   ")).toEqual([]);
+  });
+});
+
+describe("wholeNumber", () => {
+  it("refuses an empty field at that field instead of reading it as 0", () => {
+    expect(() => wholeNumber("  ", "max_accounts", "Max accounts")).toThrow(/Max accounts: enter a number/);
+    try {
+      wholeNumber("", "max_accounts", "Max accounts");
+    } catch (e) {
+      expect((e as BackendError).field).toBe("max_accounts");
+      expect((e as BackendError).code).toBe("validation");
+    }
+    expect(() => wholeNumber("1.5", "quota_mb", "Quota")).toThrow(/not a whole number/);
+    expect(() => wholeNumber("-3", "quota_mb", "Quota")).toThrow(/not a whole number/);
+    expect(wholeNumber(" 0 ", "quota_mb", "Quota")).toBe(0);
+    expect(wholeNumber("250", "max_accounts", "Max accounts")).toBe(250);
   });
 });

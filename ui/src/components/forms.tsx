@@ -1,5 +1,5 @@
 import { useEffect, useId, useRef, type ReactNode } from "react";
-import type { BackendError } from "../api/errors";
+import { BackendError } from "../api/errors";
 
 /** The error for input `name`, if the backend named that field. */
 export function fieldError(error: BackendError | null, name: string): BackendError | null {
@@ -276,4 +276,15 @@ export function splitList(text: string): string[] {
     .split(/[\s,;]+/)
     .map((s) => s.trim())
     .filter(Boolean);
+}
+
+/**
+ * The whole number typed in a number field, or a validation error at that field: an empty
+ * field is an error, never a silent 0 (the browser hands `Number("")` as 0).
+ */
+export function wholeNumber(text: string, field: string, label: string): number {
+  const t = text.trim();
+  if (t === "") throw new BackendError("validation", `${label}: enter a number.`, field);
+  if (!/^\d+$/.test(t)) throw new BackendError("validation", `${label}: "${t}" is not a whole number.`, field);
+  return Number(t);
 }

@@ -4,7 +4,7 @@ import { useSession } from "../app/session";
 import type { Account } from "../bindings/Account";
 import type { AccountStatus } from "../bindings/AccountStatus";
 import type { Department } from "../bindings/Department";
-import { Confirm, Dialog, DialogButtons, Field, FormError, PageError } from "../components/forms";
+import { Confirm, Dialog, DialogButtons, Field, FormError, PageError, wholeNumber } from "../components/forms";
 import { useAction, useAsync } from "../components/hooks";
 import { MailboxDialog } from "./MailboxDialog";
 import { EffectiveSettingsPanel } from "./EffectiveSettingsPanel";
@@ -103,7 +103,7 @@ export function CreateAccountDialog({
         ...(dept ? { department: dept } : {}),
         ...(notes ? { notes } : {}),
         ...(password ? { password, force_password_change: force } : {}),
-        ...(quota.trim() ? { quota_mb: Number(quota) } : {}),
+        ...(quota.trim() ? { quota_mb: wholeNumber(quota, "quota_mb", "Quota") } : {}),
       }),
     );
     if (created) onCreated(created);
@@ -232,7 +232,7 @@ function AccountEditor({
         department: dept,
         notes,
         ...(status !== account.status ? { status } : {}),
-        quota_mb: Number(quota),
+        quota_mb: wholeNumber(quota, "quota_mb", "Quota"),
         force_password_change: force,
       }),
     );

@@ -204,7 +204,7 @@ export function DepartmentsPage() {
           type="button"
           className="primary"
           disabled={readOnly}
-          onClick={() => setModal({ kind: "create", parent: current?.dept.path ?? null })}
+          onClick={() => setModal({ kind: "create", parent: null })}
         >
           New department
         </button>

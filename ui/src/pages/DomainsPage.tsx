@@ -4,7 +4,7 @@ import { BackendError } from "../api/errors";
 import { useSession } from "../app/session";
 import type { Domain } from "../bindings/Domain";
 import type { PlanLimits } from "../bindings/PlanLimits";
-import { Confirm, Dialog, DialogButtons, Field, FormError, PageError } from "../components/forms";
+import { Confirm, Dialog, DialogButtons, Field, FormError, PageError, wholeNumber } from "../components/forms";
 import { useAction, useAsync } from "../components/hooks";
 
 const nf = new Intl.NumberFormat();
@@ -158,14 +158,14 @@ function DomainDialog({
   const [attachment, setAttachment] = useState(String(start.attachment_size_mb));
   const [large, setLarge] = useState(start.large_attachments);
   const action = useAction();
-  const limits: PlanLimits = {
-    max_accounts: Number(maxAccounts),
-    mailbox_size_mb: Number(mailbox),
-    attachment_size_mb: Number(attachment),
-    large_attachments: large,
-  };
   const submit = async () => {
     const ok = await action.run(async () => {
+      const limits: PlanLimits = {
+        max_accounts: wholeNumber(maxAccounts, "max_accounts", group || domain?.group ? "Accounts allocated" : "Max accounts"),
+        mailbox_size_mb: wholeNumber(mailbox, "mailbox_size_mb", "Mailbox size"),
+        attachment_size_mb: wholeNumber(attachment, "attachment_size_mb", "Attachment size"),
+        large_attachments: large,
+      };
       if (!domain) {
         return client.call("create_domain", { domain: name.trim(), limits, ...(group ? { group } : {}) });
       }
@@ -228,7 +228,9 @@ function GroupDialog({ onClose, onDone }: { onClose: () => void; onDone: () => v
   const [max, setMax] = useState("500");
   const action = useAction();
   const submit = async () => {
-    const g = await action.run(() => client.call("create_domain_group", { name: name.trim(), max_accounts: Number(max) }));
+    const g = await action.run(() =>
+      client.call("create_domain_group", { name: name.trim(), max_accounts: wholeNumber(max, "max_accounts", "Account allowance") }),
+    );
     if (g) onDone();
   };
   return (

@@ -2,7 +2,7 @@ import { useState } from "react";
 import { useSession } from "../app/session";
 import type { MailboxSettings } from "../bindings/MailboxSettings";
 import type { PickupRule } from "../bindings/PickupRule";
-import { Field, FormError, PageError } from "../components/forms";
+import { Field, FormError, PageError, wholeNumber } from "../components/forms";
 import { useAction, useAsync } from "../components/hooks";
 import { ResolveBox } from "../components/ResolveBox";
 import { cleanRules, moveRule, sameRules } from "./rules";
@@ -46,8 +46,8 @@ function SettingsForm({ settings, onSaved }: { settings: MailboxSettings; onSave
     const updated = await action.run(() =>
       client.call("update_mailbox_settings", {
         domain: settings.domain,
-        lockout_threshold: Number(threshold),
-        retention_days: Number(retention),
+        lockout_threshold: wholeNumber(threshold, "lockout_threshold", "Failed logins before a client address is kept out"),
+        retention_days: wholeNumber(retention, "retention_days", "Days in the recycle bin"),
         mail_host: host.trim() === `mail.${settings.domain}` ? "" : host.trim(),
         catch_all: catchAll,
         catch_all_target: t === "" || t.includes("@") ? t : `${t}@${settings.domain}`,
