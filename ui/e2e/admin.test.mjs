@@ -435,6 +435,19 @@ describe("postdesk admin UI", { concurrency: false }, () => {
       await openPage(page, title);
     }
     await page.locator("table[aria-label='Audit log'] tbody tr").first().waitFor();
+    // Actions are searched and shown as words; a change reads "field: before → after", no JSON.
+    await page.getByLabel("Action").fill("Rename department");
+    await page.waitForFunction(() => {
+      const cells = [...document.querySelectorAll("table[aria-label='Audit log'] tbody td[data-action]")];
+      return cells.length === 1 && cells[0].dataset.action === "rename_department";
+    });
+    const row = page.locator("table[aria-label='Audit log'] tbody tr").first();
+    assert.equal(await row.locator("td[data-action]").innerText(), "Rename department");
+    await row.getByRole("button", { name: "Changes" }).click();
+    const changes = page.locator(".audit-changes li");
+    await changes.first().waitFor();
+    assert.deepEqual(await changes.allInnerTexts(), ["path: East/North → East/Nord"]);
+    await page.getByLabel("Action").fill("");
     await page.getByRole("button", { name: /Change theme/ }).click();
     assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), "dark");
     await page.screenshot({ path: screenshotPath("audit-dark") });

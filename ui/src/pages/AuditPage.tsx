@@ -2,6 +2,7 @@ import { Fragment, useState } from "react";
 import { useSession } from "../app/session";
 import { PageError } from "../components/forms";
 import { useAsync, useDebounced } from "../components/hooks";
+import { actionWords, auditChanges } from "./auditModel";
 
 const LIMIT = 50;
 
@@ -12,7 +13,8 @@ export function AuditPage() {
   const [actorText, setActor] = useState("");
   const [actionText, setAction] = useState("");
   const actor = useDebounced(actorText.trim(), 300);
-  const action = useDebounced(actionText.trim(), 300);
+  // Typed as words ("create account"), matched as the action's code (create_account).
+  const action = useDebounced(actionText.trim().toLowerCase().replace(/\s+/g, "_"), 300);
   const [offset, setOffset] = useState(0);
   const [open, setOpen] = useState<number | null>(null);
   const page = useAsync(
@@ -48,7 +50,7 @@ export function AuditPage() {
         <input aria-label="Admin" placeholder="Admin" value={actorText} onChange={(e) => filter(setActor)(e.target.value)} />
         <input
           aria-label="Action"
-          placeholder="Action, e.g. create_account"
+          placeholder="Action, e.g. create account"
           value={actionText}
           onChange={(e) => filter(setAction)(e.target.value)}
         />
@@ -76,9 +78,7 @@ export function AuditPage() {
                 <tr>
                   <td>{e.at.replace("T", " ").replace("Z", "")}</td>
                   <td>{e.actor}</td>
-                  <td>
-                    <code>{e.action}</code>
-                  </td>
+                  <td data-action={e.action}>{actionWords(e.action)}</td>
                   <td>{e.domain ?? ""}</td>
                   <td>{e.target}</td>
                   <td>
@@ -88,23 +88,14 @@ export function AuditPage() {
                       aria-expanded={open === e.id}
                       onClick={() => setOpen(open === e.id ? null : e.id)}
                     >
-                      {open === e.id ? "Hide" : "Before/after"}
+                      {open === e.id ? "Hide changes" : "Changes"}
                     </button>
                   </td>
                 </tr>
                 {open === e.id && (
                   <tr className="audit-detail">
                     <td colSpan={6}>
-                      <div className="diff">
-                        <div>
-                          <h4>Before</h4>
-                          <pre>{JSON.stringify(e.before, null, 2)}</pre>
-                        </div>
-                        <div>
-                          <h4>After</h4>
-                          <pre>{JSON.stringify(e.after, null, 2)}</pre>
-                        </div>
-                      </div>
+                      <ChangeList before={e.before} after={e.after} />
                     </td>
                   </tr>
                 )}
@@ -125,5 +116,20 @@ export function AuditPage() {
         </button>
       </div>
     </section>
+  );
+}
+
+/** An entry's changes as "field: before → after" lines. */
+function ChangeList({ before, after }: { before: unknown; after: unknown }) {
+  const changes = auditChanges(before, after);
+  if (changes.length === 0) return <p className="muted">No field changed.</p>;
+  return (
+    <ul className="audit-changes">
+      {changes.map((c) => (
+        <li key={c.field} data-field={c.field}>
+          <strong>{c.field}:</strong> {c.before === null ? <em>(not set)</em> : c.before} → {c.after === null ? <em>(removed)</em> : c.after}
+        </li>
+      ))}
+    </ul>
   );
 }
