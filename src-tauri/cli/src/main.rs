@@ -96,6 +96,9 @@ enum Command {
     /// Outbound mail: the queue (retry, bounce, delete) and the transport table.
     #[command(subcommand)]
     Outbound(outbound::OutboundCmd),
+    /// The message trace: what the server did with each message; search, show, export.
+    #[command(subcommand)]
+    Trace(trace::TraceCmd),
 }
 
 fn data_dir(cli: &Cli) -> Result<PathBuf, Error> {
@@ -142,6 +145,7 @@ async fn run(b: &dyn Backend, command: &Command, json: bool) -> Result<(), Error
         Command::AddressBook { domain } => address_book::run(b, domain, json).await,
         Command::Smtp(cmd) => smtp::run(b, cmd, json).await,
         Command::Outbound(cmd) => outbound::run(b, cmd, json).await,
+        Command::Trace(cmd) => trace::run(b, cmd, json).await,
         Command::Serve(_) => unreachable!("handled in main"),
     }
 }

@@ -24,6 +24,7 @@ use crate::policy::PolicyExplanation;
 use crate::relay::Relay;
 use crate::settings::{AddressBook, Batch, BatchOutcome, EffectiveSettings, LevelSettings};
 use crate::smtp::{SmtpRule, SmtpRulesImported, SmtpSettings, SmtpStatus};
+use crate::trace::{TraceSettings, TracedMessage, TracedMessageDetail};
 
 /// HTTP method of an operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,6 +159,9 @@ pub use outbound::*;
 // The smarthost relay.
 mod relay;
 pub use relay::*;
+// The message trace.
+mod trace;
+pub use trace::*;
 
 params!(/// Who am I, and what may I do?
 WhoAmI {});
@@ -920,6 +924,20 @@ operations! {
     set_relay: Put "/api/outbound/relays" SetRelay => Relay, mutates = true;
     /// Removes a smarthost relay and its secret.
     remove_relay: Delete "/api/outbound/relays" RemoveRelay => (), mutates = true;
+
+    // ---- Message trace ---------------------------------------------------------------
+    /// One page of the message trace.
+    list_message_trace: Get "/api/trace" ListMessageTrace => CursorPage<TracedMessage>, mutates = false;
+    /// One message of the trace with every step.
+    get_message_trace: Get "/api/trace-message" GetMessageTrace => TracedMessageDetail, mutates = false;
+    /// A trace filter as a CSV or XLSX file.
+    export_message_trace: Get "/api/trace-export" ExportMessageTrace => ExportedFile, mutates = false;
+    /// How long trace records are kept.
+    get_trace_settings: Get "/api/trace-settings" GetTraceSettings => TraceSettings, mutates = false;
+    /// Sets how long trace records are kept.
+    update_trace_settings: Put "/api/trace-settings" UpdateTraceSettings => TraceSettings, mutates = true;
+    /// The login log of a filter as a CSV or XLSX file.
+    export_logins: Get "/api/logins-export" ExportLogins => ExportedFile, mutates = false;
 }
 
 /// Runs the operation called `name` with JSON params and returns its JSON output: the

@@ -115,6 +115,52 @@ pub struct KeyedMessage {
     /// transaction as the local copies, under the same key (so a message handed over is
     /// either wholly recorded or not at all).
     pub outbound: Option<OutboundEnvelope>,
+    /// How the message arrived, for the message trace: recorded (with where each copy
+    /// went) in the same transaction; `None` for a message of the server's own (a DSN).
+    pub trace: Option<TraceStart>,
+}
+
+/// How a message arrived, as the message trace records it when it is delivered
+/// ([`KeyedMessage::trace`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TraceStart {
+    /// When it was answered 250, UNIX seconds.
+    pub at: i64,
+    /// The client's IP address.
+    pub client: String,
+    /// The account that signed in to send it.
+    pub account: Option<String>,
+    /// The envelope sender ('' = the null sender).
+    pub sender: String,
+    /// The envelope recipients as given at RCPT.
+    pub recipients: Vec<String>,
+    /// Its `Message-ID` header without angle brackets.
+    pub message_id: Option<String>,
+    /// The sender checks as `spf=pass dkim=none dmarc=pass` (empty when none ran).
+    pub checks: String,
+    /// Why it goes to Junk (`dmarc_fail`, `spf_fail`), if it does.
+    pub junk: Option<String>,
+}
+
+/// A message refused during the SMTP dialogue, for the message trace
+/// ([`OutboundQueue::record_refusals`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TracedRefusal {
+    /// When, UNIX seconds.
+    pub at: i64,
+    /// The client's IP address.
+    pub client: String,
+    /// The account signed in on the session, if any.
+    pub account: Option<String>,
+    /// The envelope sender, when one was given ('' = the null sender).
+    pub sender: String,
+    /// The recipient refused (a refusal at RCPT), or the recipients accepted so far (at
+    /// the end of DATA).
+    pub recipients: Vec<String>,
+    /// The rule it was refused under (`unknown_recipient`, a list rule's name).
+    pub rule: String,
+    /// The reply sent (`550 5.1.1 …`).
+    pub reply: String,
 }
 
 /// Where a delivered message went.
@@ -439,6 +485,10 @@ pub trait OutboundQueue: Send + Sync {
     /// Keeps `policy` for its domain (replacing the one before) until its `until`; drops
     /// the policies no longer in force at `now`, and the oldest beyond a bound.
     async fn keep_mta_sts_policy(&self, policy: crate::outbound::KeptStsPolicy, now: i64) -> Result<()>;
+
+    /// Records messages refused during the SMTP dialogue in the message trace, in one
+    /// transaction (the services hand them over in batches).
+    async fn record_refusals(&self, refusals: Vec<TracedRefusal>) -> Result<()>;
 }
 
 /// Everything a mail service needs of a backend.

@@ -38,6 +38,7 @@ mod relay;
 mod services;
 mod sql;
 mod store;
+mod trace;
 // Batch settings, address book and policy explainer.
 mod batches;
 mod ledger;
@@ -396,6 +397,24 @@ impl Backend for EngineBackend {
     }
     async fn list_logins(&self, p: ListLogins) -> Result<LoginLog> {
         login::list(self, p).await
+    }
+    async fn export_logins(&self, p: ExportLogins) -> Result<ExportedFile> {
+        trace::export_logins(self, p).await
+    }
+    async fn list_message_trace(&self, p: ListMessageTrace) -> Result<CursorPage<postdesk_contract::trace::TracedMessage>> {
+        trace::list(self, p).await
+    }
+    async fn get_message_trace(&self, p: GetMessageTrace) -> Result<postdesk_contract::trace::TracedMessageDetail> {
+        trace::get(self, p).await
+    }
+    async fn export_message_trace(&self, p: ExportMessageTrace) -> Result<ExportedFile> {
+        trace::export(self, p).await
+    }
+    async fn get_trace_settings(&self, p: GetTraceSettings) -> Result<postdesk_contract::trace::TraceSettings> {
+        trace::get_settings(self, p).await
+    }
+    async fn update_trace_settings(&self, p: UpdateTraceSettings) -> Result<postdesk_contract::trace::TraceSettings> {
+        trace::update_settings(self, p).await
     }
 
     // ---- Batch settings, address book, policy -------------------------------

@@ -223,7 +223,9 @@ impl Engine {
         let mut tx = self.write().await?;
         for (id, results) in &reports {
             for r in results {
-                sql::queue::record_result(&mut tx, *id, now, r).await?;
+                if sql::queue::record_result(&mut tx, *id, now, r).await? {
+                    crate::trace::record_outbound(&mut tx, now, r).await?;
+                }
             }
             sql::queue::release(&mut tx, *id, owner).await?;
         }
@@ -319,6 +321,7 @@ mod tests {
                 sender: "ann@example.com".into(),
                 recipients: remote.iter().map(|s| s.to_string()).collect(),
             }),
+            trace: None,
         }
     }
 

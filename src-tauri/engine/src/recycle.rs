@@ -265,7 +265,7 @@ impl Engine {
         Ok(purged)
     }
 
-    /// Runs [`Engine::purge_recycle_bin`] now and then every `every` (`serve` and the app:
+    /// Runs [`Engine::purge_recycle_bin`] (and [`Engine::purge_trace`]) now and then every `every` (`serve` and the app:
     /// [`RECYCLE_BIN_SWEEP`]), with `clock` telling the time (theirs: the system's; tests
     /// inject one), and sweeps blob files a crash left behind once at the start; stops when
     /// the runtime does.
@@ -285,6 +285,11 @@ impl Engine {
                     }
                     Ok(_) => {}
                     Err(e) => tracing::warn!("purging the recycle bin failed: {}", e.message),
+                }
+                match engine.purge_trace(clock()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!("message trace: removed {n} records past their retention"),
+                    Err(e) => tracing::warn!("purging the message trace failed: {}", e.message),
                 }
                 tokio::time::sleep(every).await;
             }

@@ -170,6 +170,9 @@ impl OutboundQueue for Engine {
     async fn keep_mta_sts_policy(&self, policy: postdesk_contract::outbound::KeptStsPolicy, now: i64) -> Result<()> {
         Engine::keep_mta_sts_policy(self, policy, now).await
     }
+    async fn record_refusals(&self, refusals: Vec<postdesk_contract::mail::TracedRefusal>) -> Result<()> {
+        Engine::record_refusals(self, refusals).await
+    }
 }
 
 #[async_trait::async_trait]

@@ -315,6 +315,8 @@ impl Engine {
                 sql::queue::enqueue(&mut tx, &m.key, &hashes[i], body, outbound, m.raw.len(), now).await?;
             }
             sql::store::record_key(&mut tx, &m.key, super::now()).await?;
+            crate::trace::record_delivery(&mut tx, m, &outcome, time::OffsetDateTime::now_utc().unix_timestamp())
+                .await?;
             outcomes.push(outcome);
         }
         tx.commit().await?;
@@ -471,6 +473,7 @@ mod tests {
                 raw: msg.clone(),
                 folder: None,
                 outbound: None,
+                trace: None,
             },
             KeyedMessage {
                 key: "q2".into(),
@@ -478,6 +481,7 @@ mod tests {
                 raw: big,
                 folder: None,
                 outbound: None,
+                trace: None,
             },
         ];
         let out = engine.deliver_batch(batch.clone()).await.unwrap();

@@ -174,7 +174,8 @@ async fn pass(
             // Mail the inbound checks flagged (DMARC or SPF fail, as the admin chose) goes
             // to Junk; its Authentication-Results header says why.
             let folder = message.envelope.junk.as_ref().map(|_| "Junk".to_string());
-            batch.push(KeyedMessage { key: key(id), mailboxes, raw: message.message, folder, outbound });
+            let trace = Some(crate::trace::start(&message.envelope, &message.message));
+            batch.push(KeyedMessage { key: key(id), mailboxes, raw: message.message, folder, outbound, trace });
         }
         let queued = batch.iter().filter(|m| m.outbound.is_some()).count() as u64;
         let outcomes = lookups.backend().deliver_batch(batch).await?;

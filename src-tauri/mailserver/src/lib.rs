@@ -34,6 +34,7 @@ mod lookups;
 pub mod outbound;
 mod policy;
 mod server;
+mod trace;
 
 pub use delivery::DeliveryStats;
 pub use directory::BackendDirectory;

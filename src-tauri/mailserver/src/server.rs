@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::delivery::{self, DeliveryStats, Stats};
 use crate::outbound::{self, OutboundOptions, OutboundStats};
-use crate::{BackendDirectory, BackendPolicy, Lookups, live};
+use crate::{BackendDirectory, BackendPolicy, Lookups, live, trace};
 
 /// What to start.
 #[derive(Debug, Clone)]
@@ -97,6 +97,7 @@ pub struct MailServer {
     outbound_stats: Arc<outbound::Stats>,
     reloader: tokio::task::JoinHandle<()>,
     reloads: Arc<live::ReloadCounts>,
+    refusal_writer: tokio::task::JoinHandle<()>,
 }
 
 impl std::fmt::Debug for MailServer {
@@ -136,11 +137,15 @@ impl MailServer {
             Some(addr) => InboundVerifier::with_server(addr)?,
             None => InboundVerifier::system()?,
         };
+        let stop = CancellationToken::new();
+        // Refusals go to the message trace through a bounded queue; written in batches.
+        let (refusals, refusal_writer) = trace::refusal_writer(backend.clone(), stop.clone());
         let service =
             SmtpService::builder(profile, Arc::new(BackendDirectory::with_lookups(lookups.clone())), spool.clone())
                 .policy(Arc::new(BackendPolicy::with_lookups(lookups.clone())))
                 .tls(identity.clone())
                 .verifier(verifier)
+                .refusal_sink(refusals)
                 // Large messages wait in unlinked files beside the spool (same disk, 0700);
                 // the stored in-flight budget, read here only (a change applies on restart).
                 .data_limits(live::data_limits(&config.settings, options.spool_dir.clone()))
@@ -186,7 +191,6 @@ impl MailServer {
             }
         }
         let stats = Arc::new(Stats::default());
-        let stop = CancellationToken::new();
         let wake_outbound = Arc::new(tokio::sync::Notify::new());
         let delivery =
             tokio::spawn(delivery::run(lookups, spool.clone(), stats.clone(), wake_outbound.clone(), stop.clone()));
@@ -246,6 +250,7 @@ impl MailServer {
             outbound_stats,
             reloader,
             reloads,
+            refusal_writer,
         })
     }
 
@@ -307,6 +312,7 @@ impl MailServer {
         self.spool.close();
         self.stop.cancel();
         let _ = self.reloader.await;
+        let _ = self.refusal_writer.await;
         let mut delivery = self.delivery;
         if tokio::time::timeout(grace, &mut delivery).await.is_err() {
             tracing::warn!("delivery still running after {grace:?}; the rest is delivered at the next start");

@@ -32,6 +32,7 @@ mod session;
 mod shared;
 pub mod store;
 mod tls;
+mod trace;
 
 pub use config::{
     ConnectionPolicy, InboundAuth, IpNet, ListAction, ListMatch, ListRule, ListenerKind, ProbingPolicy, RateLimit,
@@ -45,3 +46,4 @@ pub use reply::Reply;
 pub use server::{SmtpService, SmtpServiceBuilder};
 pub use store::{DataLimits, Envelope, FileSpool, GroupCommit, QueueId, Store, StoreError};
 pub use tls::TlsIdentity;
+pub use trace::RefusalSink;

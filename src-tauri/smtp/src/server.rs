@@ -35,6 +35,7 @@ pub struct SmtpServiceBuilder {
     tls: Option<TlsIdentity>,
     verifier: Option<InboundVerifier>,
     data: DataLimits,
+    refusals: Option<Arc<dyn crate::trace::RefusalSink>>,
 }
 
 impl SmtpServiceBuilder {
@@ -55,6 +56,12 @@ impl SmtpServiceBuilder {
     /// verifier those checks are skipped.
     pub fn verifier(mut self, verifier: InboundVerifier) -> Self {
         self.verifier = Some(verifier);
+        self
+    }
+
+    /// Where refused messages go for the message trace (default: nowhere).
+    pub fn refusal_sink(mut self, sink: Arc<dyn crate::trace::RefusalSink>) -> Self {
+        self.refusals = Some(sink);
         self
     }
 
@@ -79,6 +86,7 @@ impl SmtpServiceBuilder {
             tls,
             verifier: self.verifier,
             counters: Arc::new(Counters::default()),
+            refusals: self.refusals,
             limits: Arc::new(ClientLimits::default()),
             data: Arc::new(DataBudget::new(self.data)),
             shutdown: CancellationToken::new(),
@@ -118,6 +126,7 @@ impl SmtpService {
             tls: None,
             verifier: None,
             data: DataLimits::default(),
+            refusals: None,
         }
     }
 

@@ -28,6 +28,8 @@ pub(crate) struct Shared {
     pub tls: Option<TlsAcceptor>,
     pub verifier: Option<InboundVerifier>,
     pub counters: Arc<Counters>,
+    /// Where refused messages go for the message trace, if anywhere.
+    pub refusals: Option<Arc<dyn crate::trace::RefusalSink>>,
     pub limits: Arc<ClientLimits>,
     /// Message bytes in memory over all sessions, and where larger messages wait on disk.
     pub data: Arc<DataBudget>,

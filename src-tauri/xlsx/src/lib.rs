@@ -638,6 +638,27 @@ pub fn write_rules(rules: &[postdesk_contract::smtp::SmtpRule]) -> Result<Vec<u8
     book.save_to_buffer().map_err(xlsx_error)
 }
 
+/// Writes a table (a header row and text rows) as an XLSX workbook with one sheet named
+/// `sheet`: every cell a plain string value, never a formula (a cell starting with `=` stays
+/// that text; no spreadsheet runs a string cell).
+pub fn write_table(sheet_name: &str, columns: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>> {
+    let mut book = Workbook::new();
+    let bold = Format::new().set_bold();
+    let sheet = book.add_worksheet();
+    sheet.set_name(sheet_name).map_err(xlsx_error)?;
+    for (i, column) in columns.iter().enumerate() {
+        sheet.write_string_with_format(0, i as u16, *column, &bold).map_err(xlsx_error)?;
+        sheet.set_column_width(i as u16, 24).map_err(xlsx_error)?;
+    }
+    for (i, cells) in rows.iter().enumerate() {
+        for (c, value) in cells.iter().enumerate() {
+            sheet.write_string(i as u32 + 1, c as u16, value).map_err(xlsx_error)?;
+        }
+    }
+    sheet.set_freeze_panes(1, 0).map_err(xlsx_error)?;
+    book.save_to_buffer().map_err(xlsx_error)
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -921,6 +942,18 @@ pub(crate) mod tests {
         sheet.write_string(1_048_575, 0, "far@example.com").unwrap();
         let err = read_accounts(&wb.save_to_buffer().unwrap()).unwrap_err();
         assert!(err.message.contains("a value in row 1048576"), "{}", err.message);
+    }
+
+    #[test]
+    fn tables_are_values_never_formulas() {
+        let rows = vec![vec!["=1+1".to_string(), "ann@example.com".to_string()]];
+        let bytes = write_table("Trace", &["A", "B"], &rows).unwrap();
+        let mut book: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).unwrap();
+        let formulas = book.worksheet_formula("Trace").unwrap();
+        assert!(formulas.used_cells().all(|(_, _, f)| f.is_empty()), "no formulas");
+        let range = book.worksheet_range("Trace").unwrap();
+        let cells: Vec<String> = range.rows().nth(1).unwrap().iter().map(|c| c.to_string()).collect();
+        assert_eq!(cells, ["=1+1", "ann@example.com"]);
     }
 
     #[test]

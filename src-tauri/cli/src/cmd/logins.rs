@@ -3,6 +3,7 @@
 
 use clap::Args;
 use postdesk_contract::api::*;
+use postdesk_contract::trace::ExportFormat;
 use postdesk_contract::{Backend, Result};
 
 use crate::output::{Table, print_list};
@@ -21,10 +22,22 @@ pub struct LoginsArgs {
     /// Rows to show, 1–500.
     #[arg(long, default_value_t = 50)]
     limit: u32,
+    /// Instead of showing rows, write every row of the filter to this file (CSV, or XLSX
+    /// when it ends in .xlsx).
+    #[arg(long)]
+    export: Option<std::path::PathBuf>,
 }
 
 /// `postdesk logins …`
 pub async fn run(b: &dyn Backend, a: &LoginsArgs, json: bool) -> Result<()> {
+    if let Some(out) = &a.export {
+        let xlsx = out.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
+        let format = Some(if xlsx { ExportFormat::Xlsx } else { ExportFormat::Csv });
+        let file = b.export_logins(ExportLogins { account: a.account.clone(), domain: a.domain.clone(), format }).await?;
+        crate::io::write_file(out, &file)?;
+        println!("{} logins written to {}", file.rows, out.display());
+        return Ok(());
+    }
     let p = ListLogins { account: a.account.clone(), domain: a.domain.clone(), before: a.before, limit: Some(a.limit) };
     let page = b.list_logins(p).await?;
     let mut t = Table::new(&["ID", "AT", "SERVICE", "LOGIN", "CLIENT", "OUTCOME", "WHY"]);

@@ -19,3 +19,4 @@ pub mod resolve;
 pub mod serve;
 pub mod settings;
 pub mod smtp;
+pub mod trace;

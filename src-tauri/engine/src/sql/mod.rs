@@ -33,6 +33,7 @@ pub(crate) mod relay;
 pub(crate) mod settings;
 pub(crate) mod smtp;
 pub(crate) mod store;
+pub(crate) mod trace;
 
 /// The connection pool, and the process's one writer turn: write transactions queue here
 /// in arrival order (a fair FIFO) before `BEGIN IMMEDIATE`, so busy writers of this process

@@ -128,8 +128,8 @@ pub(crate) async fn due_recipients(conn: &mut Conn, id: i64, now: i64) -> Result
 }
 
 /// Records one attempt's result for a recipient of message `message_id` that is not final.
-pub(crate) async fn record_result(conn: &mut Conn, message_id: i64, now: i64, r: &RecipientResult) -> Result<()> {
-    sqlx::query(
+pub(crate) async fn record_result(conn: &mut Conn, message_id: i64, now: i64, r: &RecipientResult) -> Result<bool> {
+    let done = sqlx::query(
         "UPDATE outbound_recipients SET status = ?, attempts = attempts + 1, last_attempt_at = ?, last_reply = ?,
              next_attempt_at = coalesce(?, next_attempt_at), delay_notified = delay_notified OR ?
          WHERE id = ? AND message_id = ? AND status IN ('queued', 'deferred')",
@@ -143,7 +143,7 @@ pub(crate) async fn record_result(conn: &mut Conn, message_id: i64, now: i64, r:
     .bind(message_id)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() > 0)
 }
 
 /// Gives up `owner`'s lease on a message (another owner's lease is left alone).

@@ -203,6 +203,10 @@ impl Session {
     async fn finish(&mut self, body: Incoming) -> Flow {
         let started = Instant::now();
         let Some(mut tx) = self.tx.take() else { return Ok(()) };
+        if self.shared.refusals.is_some() {
+            // A refusal from here on names the transaction's recipients in the trace.
+            self.data_recipients.clone_from(&tx.recipients);
+        }
         // From here to the store the whole message is in memory, under the shared budget
         // (waiting for it up to the data time-out; see `store::incoming`).
         let (mut message, reservation) = match body.into_message(self.profile.data_timeout).await {

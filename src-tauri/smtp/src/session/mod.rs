@@ -86,6 +86,8 @@ pub(crate) struct Session {
     cmd_sender: Option<String>,
     /// The recipient of the RCPT TO being handled, for the refusal log.
     cmd_rcpt: Option<String>,
+    /// The recipients of the transaction being ended (the end of DATA), for the trace.
+    data_recipients: Vec<String>,
     kind: ListenerKind,
     peer: SocketAddr,
     stream: Stream,
@@ -132,6 +134,7 @@ impl Session {
             stage: RefusalStage::Connect,
             cmd_sender: None,
             cmd_rcpt: None,
+            data_recipients: Vec::new(),
             kind,
             peer,
             stream,
@@ -196,6 +199,17 @@ impl Session {
     fn record_refusal(&self, reply: &Reply, rule: &str) {
         let sender = self.cmd_sender.as_deref().or_else(|| self.tx.as_ref().map(|t| t.mail_from.as_str()));
         let record = Refusal::new(self.peer.ip(), self.kind, self.stage, sender, self.cmd_rcpt.as_deref(), rule, reply);
+        if let Some(sink) = &self.shared.refusals
+            && matches!(self.stage, RefusalStage::Mail | RefusalStage::Rcpt | RefusalStage::Data)
+        {
+            let recipients = match (&self.cmd_rcpt, &self.tx, self.stage) {
+                (Some(rcpt), _, _) => vec![rcpt.clone()],
+                (None, Some(tx), _) => tx.recipients.clone(),
+                (None, None, RefusalStage::Data) => self.data_recipients.clone(),
+                _ => Vec::new(),
+            };
+            sink.refused(&record, self.account.as_ref().map(|a| a.address.as_str()), recipients);
+        }
         self.shared.counters.refusal(record);
         tracing::debug!(peer = %self.peer, rule, "refused: {reply}");
     }
