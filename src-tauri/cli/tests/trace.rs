@@ -302,7 +302,8 @@ async fn the_trace_tells_what_became_of_each_message_and_who_may_read_it() {
     assert!(d.list_message_trace(filter()).await.unwrap().items.is_empty());
     let other = ListMessageTrace { domain: Some("example.com".into()), ..filter() };
     assert_eq!(d.list_message_trace(other).await.unwrap_err().code, ErrorCode::PermissionDenied);
-    assert_eq!(d.get_message_trace(GetMessageTrace { id: inbox.id }).await.unwrap_err().code, ErrorCode::NotFound);
+    let theirs_not = d.get_message_trace(GetMessageTrace { id: inbox.id }).await.unwrap_err();
+    assert_eq!(theirs_not.code, ErrorCode::PermissionDenied);
     let retention = UpdateTraceSettings { retention_days: 7 };
     assert_eq!(d.update_trace_settings(retention).await.unwrap_err().code, ErrorCode::PermissionDenied);
     // Mail of other.org is theirs.

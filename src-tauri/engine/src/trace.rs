@@ -294,7 +294,15 @@ pub(crate) async fn get(b: &EngineBackend, p: GetMessageTrace) -> Result<TracedM
     let s = search(b, None, None, None, None, None, None)?;
     let mut conn = b.engine.read().await?;
     let Some(row) = sql::trace::message(&mut conn, p.id, s.scope.as_deref()).await? else {
-        return Err(Error::not_found(format!("no traced message {} that you may see", p.id)));
+        // A caller limited to some domains learns nothing of other domains' messages, not
+        // even whether one exists.
+        if s.scope.is_some() {
+            return Err(Error::permission_denied(format!(
+                "traced message {} is not a message of your domains",
+                p.id
+            )));
+        }
+        return Err(Error::not_found(format!("there is no traced message {}", p.id)));
     };
     let steps = sql::trace::steps(&mut conn, p.id)
         .await?
@@ -444,4 +452,106 @@ pub(crate) async fn export_logins(b: &EngineBackend, p: ExportLogins) -> Result<
     }
     table.truncate(MAX_TRACE_EXPORT as usize);
     file("postdesk-logins", "Logins", &LOGIN_COLUMNS, table, p.format.unwrap_or_default()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use postdesk_contract::mail::{KeyedMessage, TraceStart, TracedRefusal};
+    use postdesk_contract::outbound::OutboundEnvelope;
+    use postdesk_contract::trace::TraceStage;
+
+    use crate::api::{GetMessageTrace, ListMessageTrace, UpdateTraceSettings};
+    use crate::testing::engine_with;
+    use crate::{Backend, Engine};
+
+    const DAY: i64 = 24 * 3600;
+
+    fn message(key: &str, at: i64, to: &[&str]) -> KeyedMessage {
+        let local: Vec<String> = to.iter().filter(|a| a.ends_with("@example.com")).map(|a| a.to_string()).collect();
+        let remote: Vec<String> = to.iter().filter(|a| !a.ends_with("@example.com")).map(|a| a.to_string()).collect();
+        KeyedMessage {
+            key: key.into(),
+            mailboxes: local,
+            raw: format!("Message-ID: <{key}@x>\r\nSubject: {key}\r\n\r\nhello\r\n").into_bytes(),
+            folder: None,
+            outbound: (!remote.is_empty())
+                .then(|| OutboundEnvelope { sender: "someone@remote.test".into(), recipients: remote }),
+            trace: Some(TraceStart {
+                at,
+                client: "192.0.2.1".into(),
+                sender: "someone@remote.test".into(),
+                recipients: to.iter().map(|a| a.to_string()).collect(),
+                message_id: Some(format!("{key}@x")),
+                checks: "spf=pass dkim=none dmarc=pass".into(),
+                ..Default::default()
+            }),
+        }
+    }
+
+    async fn found(engine: &Engine, p: ListMessageTrace) -> Vec<String> {
+        let page = engine.local_backend().list_message_trace(p).await.unwrap();
+        page.items.into_iter().map(|m| m.message_id.unwrap_or_default()).collect()
+    }
+
+    fn by(address: &str) -> ListMessageTrace {
+        ListMessageTrace { address: Some(address.into()), ..Default::default() }
+    }
+
+    #[tokio::test]
+    async fn records_are_searched_once_each_and_purged_after_the_retention_with_an_injected_clock() {
+        let engine = engine_with(&["ann@example.com", "bob@example.com"]).await;
+        let now = time::OffsetDateTime::now_utc();
+        let t = now.unix_timestamp();
+        let batch = vec![
+            message("old", t - 40 * DAY, &["ann@example.com"]),
+            message("both", t - 2 * DAY, &["ann@example.com", "bob@example.com"]),
+            message("new", t - 60, &["bob@example.com", "x@remote.test"]),
+        ];
+        engine.deliver_batch(batch.clone()).await.unwrap();
+        // Delivered again (a redelivery after a restart): traced once.
+        engine.deliver_batch(batch).await.unwrap();
+        let refusal = TracedRefusal {
+            at: t - 30,
+            client: "192.0.2.9".into(),
+            account: None,
+            sender: "spam@remote.test".into(),
+            recipients: vec!["nobody@example.com".into()],
+            rule: "unknown_recipient".into(),
+            reply: "550 5.1.1 no".into(),
+        };
+        engine.record_refusals(vec![refusal]).await.unwrap();
+
+        assert_eq!(found(&engine, by("ann@example.com")).await, ["both@x", "old@x"]);
+        // A domain search finds a message with two addresses there once.
+        let domain = ListMessageTrace { domain: Some("example.com".into()), ..Default::default() };
+        assert_eq!(found(&engine, domain).await, ["", "new@x", "both@x", "old@x"]);
+        let week = ListMessageTrace {
+            since: Some(crate::format_time(now - time::Duration::days(7))),
+            ..by("ann@example.com")
+        };
+        assert_eq!(found(&engine, week).await, ["both@x"]);
+        let queued = ListMessageTrace { outcome: Some(TraceStage::Queued), ..Default::default() };
+        assert_eq!(found(&engine, queued).await, ["new@x"]);
+        let inbox = ListMessageTrace { outcome: Some(TraceStage::Inbox), ..Default::default() };
+        assert_eq!(found(&engine, inbox).await, ["new@x", "both@x", "old@x"], "a step seen, not only the latest");
+        let b = engine.local_backend();
+        let all = b.list_message_trace(ListMessageTrace::default()).await.unwrap();
+        let both = all.items.iter().find(|m| m.message_id.as_deref() == Some("both@x")).unwrap();
+        let d = b.get_message_trace(GetMessageTrace { id: both.id }).await.unwrap();
+        let stages: Vec<TraceStage> = d.steps.iter().map(|s| s.stage).collect();
+        assert_eq!(stages, [TraceStage::Accepted, TraceStage::Inbox, TraceStage::Inbox]);
+
+        // 30 days by default: the 40-day-old record goes, with its addresses and steps.
+        assert_eq!(engine.purge_trace(now).await.unwrap(), 1);
+        assert_eq!(found(&engine, by("ann@example.com")).await, ["both@x"]);
+        assert_eq!(engine.purge_trace(now).await.unwrap(), 0);
+        // One day: the 2-day-old one goes too; a week later, everything.
+        b.update_trace_settings(UpdateTraceSettings { retention_days: 1 }).await.unwrap();
+        assert_eq!(engine.purge_trace(now).await.unwrap(), 1);
+        assert_eq!(engine.purge_trace(now + time::Duration::days(7)).await.unwrap(), 2);
+        assert!(found(&engine, ListMessageTrace::default()).await.is_empty());
+        assert!(found(&engine, by("bob@example.com")).await.is_empty());
+        let out_of_range = b.update_trace_settings(UpdateTraceSettings { retention_days: 0 }).await.unwrap_err();
+        assert_eq!(out_of_range.field.as_deref(), Some("retention_days"));
+    }
 }
