@@ -121,7 +121,7 @@ impl Drop for Sink {
 
 fn sink(extra: &[&str]) -> Sink {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new("smtp-sink")
+    let mut child = Command::new("smtp-sink")
         .args(["-u", "nobody"])
         .args(extra)
         .arg(format!("127.0.0.1:{port}"))
@@ -135,6 +135,8 @@ fn sink(extra: &[&str]) -> Sink {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("smtp-sink did not start on {port}");
 }
 
@@ -148,8 +150,7 @@ fn dns() -> (knot::Knot, tempfile::TempDir) {
         path
     };
     let soa = "$TTL 60\n@ SOA ns admin 1 60 60 600 60\n@ NS ns\nns A 127.0.0.1\n";
-    let remote =
-        write("remote.zone", &format!("$ORIGIN remote.test.\n{soa}@ TXT \"v=spf1 ip4:127.0.0.1 -all\"\n"));
+    let remote = write("remote.zone", &format!("$ORIGIN remote.test.\n{soa}@ TXT \"v=spf1 ip4:127.0.0.1 -all\"\n"));
     let spoofed =
         write("spoofed.zone", &format!("$ORIGIN spoofed.test.\n{soa}_dmarc TXT \"v=DMARC1; p=quarantine\"\n"));
     let parent = write("test.zone", &format!("$ORIGIN test.\n{soa}"));
@@ -349,6 +350,7 @@ async fn the_trace_tells_what_became_of_each_message_and_who_may_read_it() {
     let text = text.unwrap();
     assert!(text.starts_with("Time,Service,Login,Account,Domain,Client,Outcome,Reason\r\n"), "{text}");
     assert!(text.contains("ann@example.com") && text.contains("wrong password"), "{text}");
-    let xlsx = cli(&["logins", "--account", "ann@example.com", "--export", data.path().join("l.xlsx").to_str().unwrap()]);
+    let xlsx =
+        cli(&["logins", "--account", "ann@example.com", "--export", data.path().join("l.xlsx").to_str().unwrap()]);
     xlsx.assert_stdout_contains("logins written");
 }

@@ -24,10 +24,10 @@ pub mod outbound;
 pub mod pickup;
 pub mod policy;
 pub mod relay;
-pub mod trace;
 pub mod secret;
 pub mod settings;
 pub mod smtp;
+pub mod trace;
 pub mod validate;
 
 pub use api::{Backend, Operation, OperationVisitor, Transport};

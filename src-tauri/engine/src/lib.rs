@@ -401,7 +401,10 @@ impl Backend for EngineBackend {
     async fn export_logins(&self, p: ExportLogins) -> Result<ExportedFile> {
         trace::export_logins(self, p).await
     }
-    async fn list_message_trace(&self, p: ListMessageTrace) -> Result<CursorPage<postdesk_contract::trace::TracedMessage>> {
+    async fn list_message_trace(
+        &self,
+        p: ListMessageTrace,
+    ) -> Result<CursorPage<postdesk_contract::trace::TracedMessage>> {
         trace::list(self, p).await
     }
     async fn get_message_trace(&self, p: GetMessageTrace) -> Result<postdesk_contract::trace::TracedMessageDetail> {

@@ -58,7 +58,16 @@ async fn step(
     rule: Option<&str>,
     detail: &str,
 ) -> Result<()> {
-    sql::trace::insert_step(conn, id, at, stage.as_str(), stage.bit(), recipient, rule.map(cut), cut(detail)).await
+    let s = sql::trace::NewStep {
+        message: id,
+        at,
+        stage: stage.as_str(),
+        bit: stage.bit(),
+        recipient,
+        rule: rule.map(cut),
+        detail: cut(detail),
+    };
+    sql::trace::insert_step(conn, &s).await
 }
 
 /// Records a message just delivered by `deliver_batch` (in its transaction): how it
@@ -297,10 +306,7 @@ pub(crate) async fn get(b: &EngineBackend, p: GetMessageTrace) -> Result<TracedM
         // A caller limited to some domains learns nothing of other domains' messages, not
         // even whether one exists.
         if s.scope.is_some() {
-            return Err(Error::permission_denied(format!(
-                "traced message {} is not a message of your domains",
-                p.id
-            )));
+            return Err(Error::permission_denied(format!("traced message {} is not a message of your domains", p.id)));
         }
         return Err(Error::not_found(format!("there is no traced message {}", p.id)));
     };

@@ -33,7 +33,8 @@ pub async fn run(b: &dyn Backend, a: &LoginsArgs, json: bool) -> Result<()> {
     if let Some(out) = &a.export {
         let xlsx = out.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
         let format = Some(if xlsx { ExportFormat::Xlsx } else { ExportFormat::Csv });
-        let file = b.export_logins(ExportLogins { account: a.account.clone(), domain: a.domain.clone(), format }).await?;
+        let file =
+            b.export_logins(ExportLogins { account: a.account.clone(), domain: a.domain.clone(), format }).await?;
         crate::io::write_file(out, &file)?;
         println!("{} logins written to {}", file.rows, out.display());
         return Ok(());

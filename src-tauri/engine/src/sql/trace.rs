@@ -78,30 +78,33 @@ pub(crate) async fn insert_message(conn: &mut Conn, m: &NewMessage<'_>) -> Resul
     Ok(Some(id))
 }
 
-/// Adds a step to message `id` and makes it the message's latest outcome.
-pub(crate) async fn insert_step(
-    conn: &mut Conn,
-    id: i64,
-    at: i64,
-    stage: &str,
-    bit: i64,
-    recipient: Option<&str>,
-    rule: Option<&str>,
-    detail: &str,
-) -> Result<()> {
+/// A step to add.
+pub(crate) struct NewStep<'a> {
+    pub message: i64,
+    pub at: i64,
+    pub stage: &'a str,
+    /// The stage's bit in `trace_messages.stages`.
+    pub bit: i64,
+    pub recipient: Option<&'a str>,
+    pub rule: Option<&'a str>,
+    pub detail: &'a str,
+}
+
+/// Adds a step to its message and makes it the message's latest outcome.
+pub(crate) async fn insert_step(conn: &mut Conn, s: &NewStep<'_>) -> Result<()> {
     sqlx::query("INSERT INTO trace_steps (message, at, stage, recipient, rule, detail) VALUES (?, ?, ?, ?, ?, ?)")
-        .bind(id)
-        .bind(at)
-        .bind(stage)
-        .bind(recipient)
-        .bind(rule)
-        .bind(detail)
+        .bind(s.message)
+        .bind(s.at)
+        .bind(s.stage)
+        .bind(s.recipient)
+        .bind(s.rule)
+        .bind(s.detail)
         .execute(&mut *conn)
         .await?;
     sqlx::query("UPDATE trace_messages SET outcome = ?, stages = stages | ? WHERE id = ?")
-        .bind(stage)
-        .bind(bit)
-        .bind(id)
+        .bind(s.stage)
+        .bind(s.bit)
+        .bind(s.message)
         .execute(conn)
         .await?;
     Ok(())
@@ -224,15 +227,13 @@ pub(crate) async fn page(conn: &mut Conn, f: &Filter<'_>, limit: i64) -> Result<
 
 /// One message, if it exists (and, with `scope`, has an address in one of those domains).
 pub(crate) async fn message(conn: &mut Conn, id: i64, scope: Option<&str>) -> Result<Option<MessageRow>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM trace_messages m WHERE m.id = ?4 AND {COMMON}"
-    ))
-    .bind(None::<i64>)
-    .bind(None::<String>)
-    .bind(scope)
-    .bind(id)
-    .fetch_optional(conn)
-    .await?)
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM trace_messages m WHERE m.id = ?4 AND {COMMON}"))
+        .bind(None::<i64>)
+        .bind(None::<String>)
+        .bind(scope)
+        .bind(id)
+        .fetch_optional(conn)
+        .await?)
 }
 
 /// A message's steps, oldest first.
