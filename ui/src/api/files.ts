@@ -27,7 +27,8 @@ export const XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsh
 
 /** Hands a file made by the backend to the browser as a download. */
 export function downloadFile(file: ExportedFile): void {
-  const blob = new Blob([base64ToBytes(file.content_base64) as BlobPart], { type: XLSX_TYPE });
+  const type = file.file_name.endsWith(".csv") ? "text/csv" : XLSX_TYPE;
+  const blob = new Blob([base64ToBytes(file.content_base64) as BlobPart], { type });
   const url = URL.createObjectURL(blob);
   const a = document.createElement("a");
   a.href = url;

@@ -16,6 +16,7 @@ import { DnsPage } from "../pages/DnsPage";
 import { DomainsPage } from "../pages/DomainsPage";
 import { GroupsPage } from "../pages/GroupsPage";
 import { LoginsPage } from "../pages/LoginsPage";
+import { TracePage } from "../pages/TracePage";
 import { MailboxSettingsPage } from "../pages/MailboxSettingsPage";
 import { RecycleBinPage } from "../pages/RecycleBinPage";
 import { MailServicePage } from "../pages/MailServicePage";
@@ -205,6 +206,8 @@ function PageBody({ page }: { page: PageId }) {
       return <MailServicePage />;
     case "outbound":
       return <OutboundPage />;
+    case "trace":
+      return <TracePage />;
   }
 }
 

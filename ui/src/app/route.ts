@@ -2,7 +2,7 @@ import { useEffect, useState } from "react";
 import type { Caller } from "../bindings/Caller";
 import type { Page } from "../bindings/Page";
 
-export type PageId = Page | "start" | "recycle" | "mailbox-settings" | "logins" | "outbound" | "admins" | "settings";
+export type PageId = Page | "start" | "recycle" | "mailbox-settings" | "logins" | "outbound" | "trace" | "admins" | "settings";
 
 /** The sections of the navigation. */
 export type NavGroup = "start" | "organisation" | "mail" | "security" | "administration";
@@ -38,6 +38,7 @@ export const PAGES: PageDef[] = [
   { id: "smtp", title: "Mail service", perDomain: false, group: "mail" },
   { id: "outbound", title: "Outbound queue", perDomain: false, group: "mail" },
   { id: "policy", title: "Policy explainer", perDomain: false, group: "mail" },
+  { id: "trace", title: "Message trace", perDomain: false, group: "mail" },
   { id: "dns", title: "DNS", perDomain: true, group: "security" },
   { id: "logins", title: "Login log", perDomain: false, group: "security" },
   { id: "admins", title: "Admins & tokens", perDomain: false, group: "administration" },
@@ -51,12 +52,12 @@ export function navSections(visible: readonly PageDef[]): { id: NavGroup; title:
 }
 
 /**
- * The permission page a UI page belongs to (the recycle bin, mailbox settings and the login
- * log are Accounts; the outbound queue is the mail service's).
+ * The permission page a UI page belongs to (the recycle bin, mailbox settings, the login
+ * log and the message trace are Accounts; the outbound queue is the mail service's).
  */
 function permissionOf(page: Exclude<PageId, "admins" | "settings" | "start">): Page {
   if (page === "outbound") return "smtp";
-  return page === "recycle" || page === "mailbox-settings" || page === "logins" ? "accounts" : page;
+  return page === "recycle" || page === "mailbox-settings" || page === "logins" || page === "trace" ? "accounts" : page;
 }
 
 /** Whether the caller may use a page (the backend checks again on every call). */

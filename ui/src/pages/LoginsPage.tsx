@@ -1,7 +1,8 @@
 import { useMemo, useState } from "react";
 import { useSession } from "../app/session";
-import { PageError } from "../components/forms";
-import { useAsync, useDebounced } from "../components/hooks";
+import { downloadFile } from "../api/files";
+import { FormError, PageError } from "../components/forms";
+import { useAction, useAsync, useDebounced } from "../components/hooks";
 import { current, firstPage, loginFilterFromHash, newer, older, serviceLabel, when, why, type Pages } from "./loginLog";
 
 const LIMIT = 50;
@@ -33,6 +34,13 @@ export function LoginsPage() {
     set(v);
     setPages(firstPage);
   };
+  const exporting = useAction();
+  const download = async (format: "csv" | "xlsx") => {
+    const file = await exporting.run(() =>
+      client.call("export_logins", { ...(domain ? { domain } : {}), ...(account ? { account } : {}), format }),
+    );
+    if (file) downloadFile(file);
+  };
   const items = page.data?.items ?? [];
   const next = page.data?.next_before ?? null;
   return (
@@ -55,10 +63,17 @@ export function LoginsPage() {
           value={accountText}
           onChange={(e) => filter(setAccount)(e.target.value)}
         />
+        <button type="button" disabled={exporting.pending} onClick={() => void download("csv")}>
+          Export CSV
+        </button>
+        <button type="button" disabled={exporting.pending} onClick={() => void download("xlsx")}>
+          Export Excel
+        </button>
         <span className="total">
           {page.data ? `${items.length} attempt${items.length === 1 ? "" : "s"}${next !== null ? " on this page" : ""}` : "Loading…"}
         </span>
       </div>
+      <FormError error={exporting.error} />
       {page.error ? (
         <PageError error={page.error} what="the login log" />
       ) : page.data && items.length === 0 ? (
