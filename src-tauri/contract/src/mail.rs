@@ -319,6 +319,12 @@ pub trait Directory: Send + Sync {
     /// Bytes still free in the mailbox at `address` (an account's own address), or `None`
     /// when no account receives mail there (unknown, disabled, deleted).
     async fn mailbox_room(&self, address: &str) -> Result<Option<u64>>;
+
+    /// The envelope sender of a copy of a message from `original` that an address of
+    /// `forwarding_domain` (ours) forwards to another domain: `original` when it is empty
+    /// or of one of our domains, else its SRS rewriting (so SPF passes at the receiver; a
+    /// bounce to it resolves back to `original`).
+    async fn forward_sender(&self, original: &str, forwarding_domain: &str) -> Result<String>;
 }
 
 /// The mailboxes. `account` is always an account's own canonical address (resolve

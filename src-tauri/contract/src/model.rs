@@ -324,6 +324,9 @@ pub enum AddressKind {
     PickupRule,
     /// Not an address of ours, collected by the domain's catch-all mailbox (never stored).
     CatchAll,
+    /// The SRS return address of mail we forwarded to another domain: it leads back to the
+    /// original sender (never stored; see the engine's `forwarding.rs`).
+    SrsReturn,
 }
 
 impl AddressKind {
@@ -336,6 +339,7 @@ impl AddressKind {
             AddressKind::Group => "group",
             AddressKind::PickupRule => "pickup_rule",
             AddressKind::CatchAll => "catch_all",
+            AddressKind::SrsReturn => "srs_return",
         }
     }
     /// Parses the stored name.
@@ -357,6 +361,7 @@ impl AddressKind {
             AddressKind::Group => "a mail group",
             AddressKind::PickupRule => "a pickup rule",
             AddressKind::CatchAll => "the catch-all mailbox",
+            AddressKind::SrsReturn => "the return address of a forwarded message",
         }
     }
 }

@@ -412,6 +412,16 @@ async fn receives(conn: &mut Conn, address: &str) -> Result<bool> {
 async fn resolve_in(conn: &mut Conn, addr: &Address) -> Result<Resolution> {
     let address = addr.full();
     let Some(kind) = kind_of(conn, &address).await? else {
+        if let Some(original) = super::forwarding::srs_return(conn, &addr.local, &addr.domain).await? {
+            let external = vec![original];
+            return Ok(Resolution {
+                address,
+                kind: AddressKind::SrsReturn,
+                mailboxes: Vec::new(),
+                external,
+                rule: None,
+            });
+        }
         let routed = route_unknown(conn, &addr.domain, &addr.local).await?;
         let Some((kind, target, rule)) = routed else {
             return Err(Error::not_found(format!(
@@ -437,7 +447,7 @@ async fn resolve_in(conn: &mut Conn, addr: &Address) -> Result<Resolution> {
             }
             Some(AddressKind::AccountAlias) => queue.extend(sql::accounts::owner_of_alias(conn, &next).await?),
             Some(AddressKind::Alias | AddressKind::Group) => queue.extend(edges(conn, &next).await?),
-            Some(AddressKind::PickupRule | AddressKind::CatchAll) | None => {
+            Some(AddressKind::PickupRule | AddressKind::CatchAll | AddressKind::SrsReturn) | None => {
                 external.insert(next);
             }
         }

@@ -29,6 +29,7 @@ mod dns;
 mod domains;
 pub mod files;
 mod folders;
+mod forwarding;
 mod import;
 mod login;
 mod mailbox;

@@ -35,6 +35,17 @@ impl Consulted<'_> {
         }
         Ok(AccountFacts { address: address.to_string(), settings: self.seen[address].values.values() })
     }
+
+    /// An alias or group of ours forwarding automatically: it has no settings of its own,
+    /// so its domain's defaults apply (the `auto_forward` and send restrictions an admin
+    /// sets for the domain).
+    async fn forwarder(&mut self, address: &str) -> Result<AccountFacts> {
+        if !self.seen.contains_key(address) {
+            let e = super::settings::domain_effective(self.conn, domain_of(address), address).await?;
+            self.seen.insert(address.to_string(), e);
+        }
+        Ok(AccountFacts { address: address.to_string(), settings: self.seen[address].values.values() })
+    }
 }
 
 async fn status(conn: &mut Conn, account: &str) -> Result<AccountStatus> {
@@ -165,9 +176,14 @@ async fn decide_loaded(
     }
     drop(conn);
     let mut expansions: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    // Return addresses of forwarded mail (SRS): they lead back to a sender elsewhere.
+    let mut returns = std::collections::BTreeSet::new();
     for rcpt in expanding {
         match engine.resolve_recipient(&rcpt).await {
             Ok(resolution) => {
+                if resolution.kind == crate::model::AddressKind::SrsReturn {
+                    returns.insert(rcpt.clone());
+                }
                 expansions.insert(rcpt, resolution.mailboxes);
             }
             Err(e) if e.code == crate::ErrorCode::NotFound => {}
@@ -192,12 +208,16 @@ async fn decide_loaded(
     };
     let sender_facts = match sql::policy::kind_of(facts.conn, &envelope.sender).await? {
         Some((_, Some(account))) if !envelope.sender.is_empty() => Some(facts.account(&account).await?),
+        Some((_, None)) if envelope.auto_forward => Some(facts.forwarder(&envelope.sender).await?),
         _ => None,
     };
     let mut recipient_facts = Vec::with_capacity(envelope.recipients.len());
     for rcpt in &envelope.recipients {
         recipient_facts.push(if !local(rcpt) {
             RecipientFacts::External
+        } else if returns.contains(rcpt) {
+            // Passed on to the original sender, like an alias with an external target.
+            RecipientFacts::Alias { mailboxes: Vec::new() }
         } else {
             recipient(&mut facts, rcpt, expansions.get(rcpt).map(Vec::as_slice)).await?
         });

@@ -49,6 +49,9 @@ impl Directory for Engine {
     async fn mailbox_room(&self, address: &str) -> Result<Option<u64>> {
         Engine::mailbox_room(self, address).await
     }
+    async fn forward_sender(&self, original: &str, forwarding_domain: &str) -> Result<String> {
+        Engine::forward_sender(self, original, forwarding_domain).await
+    }
 }
 
 #[async_trait::async_trait]

@@ -82,6 +82,19 @@ pub(crate) async fn effective(conn: &mut Conn, account: i64) -> Result<Effective
     })
 }
 
+/// The settings in force for an address of `domain` that is no account (an alias, a
+/// group): the domain default's. Named `address` in the answer.
+pub(crate) async fn domain_effective(conn: &mut Conn, domain: &str, address: &str) -> Result<EffectiveSettings> {
+    let id = domain_id(conn, domain).await?;
+    let layers = layers_above(conn, id, &[]).await?;
+    Ok(EffectiveSettings {
+        address: address.to_string(),
+        department: None,
+        security_questions_set: false,
+        values: fold(&layers),
+    })
+}
+
 /// The id of the account at `address` (its own address), or a not-found error.
 pub(crate) async fn account_id(conn: &mut Conn, address: &str) -> Result<i64> {
     sql::settings::account_id(conn, address)

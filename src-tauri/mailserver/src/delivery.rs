@@ -17,19 +17,22 @@
 //! they are now), and a group's or alias's mailboxes are filtered through the policy
 //! decision (each receiving account's external-receive restriction). A mailbox that cannot
 //! take the message (full, disabled since) is logged and counted; there are no bounces
-//! for local refusals yet. Recipients outside our domains (submission to the world, and
-//! an alias's external targets) go to the outbound queue in the same `deliver_batch`
+//! for local refusals yet. An alias's external targets are an automatic forward: judged
+//! by the policy with `auto_forward` set (see [`forward`]), and sent with an SRS envelope
+//! sender when the original sender is elsewhere. Recipients outside our domains (submission
+//! to the world, and allowed forwards) go to the outbound queue in the same `deliver_batch`
 //! transaction, under the same key ([`KeyedMessage::outbound`]); only then is the spool
 //! entry finished, so a message answered 250 is in a mailbox or the queue, never lost.
 //! Mail to our own domains never enters the queue.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use postdesk_contract::ErrorCode;
 use postdesk_contract::mail::{KeyedMessage, MailBackend};
+use postdesk_contract::model::AddressKind;
 use postdesk_contract::outbound::OutboundEnvelope;
 use postdesk_contract::policy::{ClientProtocol, Envelope};
 use postdesk_smtp::{FileSpool, QueueId};
@@ -150,6 +153,8 @@ async fn pass(
         let mut done = Vec::with_capacity(chunk.len());
         // Per message of the batch: the mailboxes its receive policy kept it from.
         let mut skipped = Vec::with_capacity(chunk.len());
+        // Per entry of the batch: a spooled message (not a forwarded copy queued apart).
+        let mut primary = Vec::with_capacity(chunk.len());
         for &id in chunk {
             // File reads off the async workers.
             let reader = spool.clone();
@@ -166,14 +171,45 @@ async fn pass(
                     continue;
                 }
             };
-            let Receivers { mailboxes, external, skipped: not_for } = receivers(lookups, &message.envelope).await?;
+            let Receivers { mailboxes, mut external, forwarded, skipped: not_for } =
+                receivers(lookups, &message.envelope).await?;
             skipped.push(not_for);
+            primary.push(true);
             done.push(id);
-            let outbound = (!external.is_empty())
-                .then(|| OutboundEnvelope { sender: message.envelope.mail_from.clone(), recipients: external });
+            // Forwarded copies whose envelope sender stays the original go with the rest;
+            // SRS-rewritten ones are queued apart, one entry per forwarding domain, keyed
+            // after the message so a redelivery queues nothing twice.
+            let mut apart = Vec::new();
+            for (sender, targets) in forwarded {
+                let targets: Vec<String> = targets.into_iter().filter(|t| !external.contains(t)).collect();
+                if sender == message.envelope.mail_from {
+                    external.extend(targets);
+                } else if !targets.is_empty() {
+                    let domain = sender.rsplit_once('@').map_or("", |(_, d)| d).to_string();
+                    apart.push((format!("{}:fwd:{domain}", key(id)), OutboundEnvelope { sender, recipients: targets }));
+                }
+            }
+            let outbound = (!external.is_empty()).then(|| OutboundEnvelope {
+                sender: message.envelope.mail_from.clone(),
+                recipients: external.into_iter().collect(),
+            });
             // Mail the inbound checks flagged (DMARC or SPF fail, as the admin chose) goes
             // to Junk; its Authentication-Results header says why.
             let folder = message.envelope.junk.as_ref().map(|_| "Junk".to_string());
+            for (fkey, envelope) in apart {
+                skipped.push(Vec::new());
+                primary.push(false);
+                let raw = message.message.clone();
+                // The message's own entry carries its trace; a copy queued apart adds none.
+                batch.push(KeyedMessage {
+                    key: fkey,
+                    mailboxes: Vec::new(),
+                    raw,
+                    folder: None,
+                    outbound: Some(envelope),
+                    trace: None,
+                });
+            }
             let trace = Some(crate::trace::start(&message.envelope, &message.message));
             batch.push(KeyedMessage { key: key(id), mailboxes, raw: message.message, folder, outbound, trace });
         }
@@ -183,7 +219,10 @@ async fn pass(
             stats.awaiting_relay.fetch_add(queued, Ordering::Relaxed);
             outbound.notify_one();
         }
-        for (outcome, not_for) in outcomes.into_iter().zip(skipped) {
+        for ((outcome, not_for), primary) in outcomes.into_iter().zip(skipped).zip(primary) {
+            if !primary {
+                continue;
+            }
             stats.messages.fetch_add(1, Ordering::Relaxed);
             if outcome.already {
                 stats.already.fetch_add(1, Ordering::Relaxed);
@@ -210,11 +249,15 @@ async fn pass(
 struct Receivers {
     /// Our mailboxes.
     mailboxes: Vec<String>,
-    /// Addresses outside our domains (recipients of other domains, an alias's external
-    /// targets): the outbound queue's.
-    external: Vec<String>,
-    /// Mailboxes of a group or alias that their receive policy keeps this message from,
-    /// with the reason.
+    /// Recipients outside our domains (and the original senders that SRS return addresses
+    /// lead back to): the outbound queue's, with the message's envelope sender.
+    external: BTreeSet<String>,
+    /// Copies an address of ours forwards to other domains (an alias's external targets)
+    /// that its `auto_forward` and send settings allow, by envelope sender (the original,
+    /// or its SRS rewriting when the original sender is elsewhere).
+    forwarded: BTreeMap<String, BTreeSet<String>>,
+    /// Mailboxes of a group or alias that their receive policy keeps this message from, and
+    /// forward targets the forwarding address may not send to, with the reason.
     skipped: Vec<(String, String)>,
 }
 
@@ -222,6 +265,7 @@ struct Receivers {
 async fn receivers(lookups: &Lookups, envelope: &postdesk_smtp::Envelope) -> postdesk_contract::Result<Receivers> {
     let mut mailboxes = BTreeSet::new();
     let mut external = BTreeSet::new();
+    let mut forwarded: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut skipped = Vec::new();
     let protocol =
         if envelope.account.is_some() || envelope.listener != "mx" { ClientProtocol::Smtp } else { ClientProtocol::Mx };
@@ -239,12 +283,21 @@ async fn receivers(lookups: &Lookups, envelope: &postdesk_smtp::Envelope) -> pos
             }
             Err(e) => return Err(e),
         };
+        let mut targets = Vec::new();
         for target in &resolution.external {
             let domain = target.rsplit_once('@').map_or("", |(_, d)| d);
             // Never out again what comes back to us.
             if !lookups.is_local_domain(domain).await? {
-                external.insert(canonical(target));
+                targets.push(canonical(target));
             }
+        }
+        if resolution.kind == AddressKind::SrsReturn {
+            // A bounce to mail we forwarded: back to the original sender, as it is.
+            external.extend(targets);
+            continue;
+        }
+        if !targets.is_empty() {
+            forward(lookups, envelope, rcpt, targets, &mut forwarded, &mut skipped).await?;
         }
         // Each mailbox of a group or alias decides for itself (its receive restriction).
         let asked = Envelope {
@@ -277,7 +330,44 @@ async fn receivers(lookups: &Lookups, envelope: &postdesk_smtp::Envelope) -> pos
             Err(e) => return Err(e),
         }
     }
-    Ok(Receivers { mailboxes: mailboxes.into_iter().collect(), external: external.into_iter().collect(), skipped })
+    Ok(Receivers { mailboxes: mailboxes.into_iter().collect(), external, forwarded, skipped })
+}
+
+/// An automatic forward by `rcpt` (ours) to `targets` (elsewhere): decided like a message
+/// `rcpt` sends itself with `auto_forward` set, so its `auto_forward` permission and its
+/// external-send restriction apply (an alias or group: its domain's defaults). Allowed
+/// targets go into `forwarded` under the envelope sender they leave with; refused ones
+/// into `skipped` with the reason.
+async fn forward(
+    lookups: &Lookups,
+    envelope: &postdesk_smtp::Envelope,
+    rcpt: &str,
+    targets: Vec<String>,
+    forwarded: &mut BTreeMap<String, BTreeSet<String>>,
+    skipped: &mut Vec<(String, String)>,
+) -> postdesk_contract::Result<()> {
+    let asked = Envelope {
+        sender: rcpt.to_string(),
+        recipients: targets,
+        authenticated_user: None,
+        protocol: ClientProtocol::Mx,
+        auto_forward: true,
+    };
+    let explanation = lookups.decide_policy(asked).await?;
+    let mut allowed = Vec::new();
+    for d in explanation.decision.recipients {
+        if d.allowed {
+            allowed.push(d.recipient);
+        } else {
+            skipped.push((d.recipient, format!("not forwarded by {rcpt}: {}", d.reason)));
+        }
+    }
+    if !allowed.is_empty() {
+        let domain = rcpt.rsplit_once('@').map_or("", |(_, d)| d);
+        let sender = lookups.backend().forward_sender(&envelope.mail_from, domain).await?;
+        forwarded.entry(sender).or_default().extend(allowed);
+    }
+    Ok(())
 }
 
 /// An address with its domain in lower case (the local part is the remote's business).

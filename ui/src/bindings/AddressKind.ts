@@ -3,4 +3,4 @@
 /**
  * What an address of ours is.
  */
-export type AddressKind = "account" | "account_alias" | "alias" | "group" | "pickup_rule" | "catch_all";
+export type AddressKind = "account" | "account_alias" | "alias" | "group" | "pickup_rule" | "catch_all" | "srs_return";

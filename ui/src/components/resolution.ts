@@ -15,5 +15,7 @@ export function describeRoute(r: Resolution): string {
       return `not an address of its own: the pickup rule ${r.rule ?? ""} takes it`;
     case "catch_all":
       return "not an address of its own: catch-all collection takes it";
+    case "srs_return":
+      return "the return address of a forwarded message: it leads back to the original sender";
   }
 }

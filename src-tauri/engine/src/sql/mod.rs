@@ -30,6 +30,7 @@ pub(crate) mod policy;
 pub(crate) mod queue;
 pub(crate) mod recycle;
 pub(crate) mod relay;
+pub(crate) mod rules;
 pub(crate) mod settings;
 pub(crate) mod smtp;
 pub(crate) mod store;
