@@ -877,6 +877,9 @@ fn role_table<'a>(b: &'a dyn Backend, import: &str, owner_token: &str) -> Vec<Ro
         forbidden(b, UndoBatch { domain: d(), id: 1 }),
         forbidden(b, ListAddressBook { domain: d(), ..Default::default() }),
         forbidden(b, ExplainPolicy { sender: "x@far.example".into(), recipients: vec![acct()], ..Default::default() }),
+        forbidden(b, ListBccRules { domain: d(), ..Default::default() }),
+        forbidden(b, AddBccRule { domain: d(), name: "copy".into(), copy_to: acct(), ..Default::default() }),
+        forbidden(b, RemoveBccRule { domain: d(), id: 1 }),
         // ---- SMTP service admin: server-wide, so a domain-limited admin is refused
         forbidden(b, GetSmtpSettings {}),
         forbidden(b, UpdateSmtpSettings::default()),
@@ -1098,6 +1101,7 @@ fn operation_mutates() -> Vec<(&'static str, bool)> {
 const OPERATION_GATES: &[(&str, Gate)] = &[
     ("accounts_template", Gate::Page(Page::Accounts)),
     ("add_account_alias", Gate::Page(Page::Accounts)),
+    ("add_bcc_rule", Gate::Page(Page::Policy)),
     ("add_group_members", Gate::Page(Page::Groups)),
     ("add_smtp_rule", Gate::Page(Page::Smtp)),
     ("allocate_accounts", Gate::Page(Page::Domains)),
@@ -1140,6 +1144,7 @@ const OPERATION_GATES: &[(&str, Gate)] = &[
     ("list_address_book", Gate::Page(Page::AddressBook)),
     ("list_admins", Gate::Owner),
     ("list_aliases", Gate::Page(Page::Aliases)),
+    ("list_bcc_rules", Gate::Page(Page::Policy)),
     ("list_audit", Gate::Page(Page::Audit)),
     ("list_batches", Gate::Page(Page::BatchSettings)),
     ("list_departments", Gate::Page(Page::Departments)),
@@ -1168,6 +1173,7 @@ const OPERATION_GATES: &[(&str, Gate)] = &[
     ("remove_group", Gate::Page(Page::Groups)),
     ("remove_group_members", Gate::Page(Page::Groups)),
     ("remove_smtp_rule", Gate::Page(Page::Smtp)),
+    ("remove_bcc_rule", Gate::Page(Page::Policy)),
     ("remove_relay", Gate::Page(Page::Smtp)),
     ("remove_transport", Gate::Page(Page::Smtp)),
     ("rename_department", Gate::Page(Page::Departments)),

@@ -88,6 +88,9 @@ enum Command {
     /// The delivery policy: what would happen to a message?
     #[command(subcommand)]
     Policy(policy::PolicyCmd),
+    /// Mail rules on the path of a domain (automatic BCC).
+    #[command(subcommand)]
+    Rules(rules::RulesCmd),
     /// The company address book of a domain.
     AddressBook { domain: String },
     /// The SMTP service: server-wide settings, black/white list rules, live status.
@@ -142,6 +145,7 @@ async fn run(b: &dyn Backend, command: &Command, json: bool) -> Result<(), Error
         Command::Settings(cmd) => settings::run(b, cmd, json).await,
         Command::Batch(cmd) => batch::run(b, cmd, json).await,
         Command::Policy(cmd) => policy::run(b, cmd, json).await,
+        Command::Rules(cmd) => rules::run(b, cmd, json).await,
         Command::AddressBook { domain } => address_book::run(b, domain, json).await,
         Command::Smtp(cmd) => smtp::run(b, cmd, json).await,
         Command::Outbound(cmd) => outbound::run(b, cmd, json).await,

@@ -916,3 +916,39 @@ fn the_mailbox_view_and_autoconfig_show_the_services_serve_runs_on_their_real_po
     assert!(answer.contains(&format!("<port>{}</port>", ports["SMTP submission"])), "{answer}");
     assert!(!answer.contains("type=\"pop3\""), "{answer}");
 }
+
+#[test]
+fn bcc_rules_from_the_command_line_with_refusals_that_change_nothing() {
+    let r = Run::new();
+    r.ok(&["domain", "add", "example.com"]);
+    r.ok(&["accounts", "add", "archive@example.com"]);
+    let added = r.json(&[
+        "rules",
+        "bcc",
+        "add",
+        "example.com",
+        "--name",
+        "sent by ann",
+        "--direction",
+        "outbound",
+        "--sender",
+        "Ann@Example.com",
+        "archive@example.com",
+    ]);
+    assert_eq!(added["sender"], "ann@example.com");
+    assert_eq!(added["direction"], "outbound");
+    r.refused(&["rules", "bcc", "add", "example.com", "--name", "x", "nobody@example.com"], "copy cannot be delivered");
+    r.refused(
+        &["rules", "bcc", "add", "example.com", "--name", "x", "--recipient", "no domain", "a@b.test"],
+        "recipient",
+    );
+    r.refused(&["rules", "bcc", "add", "example.com", "--name", " ", "a@b.test"], "name");
+    let listed = r.json(&["rules", "bcc", "list", "example.com"]);
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    r.ok(&["rules", "bcc", "list", "example.com"])
+        .assert_stdout(|t| t.starts_with("ID") && t.contains("sent by ann"), "the rules table");
+    let id = added["id"].to_string();
+    r.ok(&["rules", "bcc", "remove", "example.com", &id]);
+    r.refused(&["rules", "bcc", "remove", "example.com", &id], "has no BCC rule");
+    assert_eq!(r.json(&["rules", "bcc", "list", "example.com"]), serde_json::json!([]));
+}

@@ -22,6 +22,7 @@ use crate::model::*;
 use crate::outbound::{OutboundTransport, QueuedMessage};
 use crate::policy::PolicyExplanation;
 use crate::relay::Relay;
+use crate::rules::BccRule;
 use crate::settings::{AddressBook, Batch, BatchOutcome, EffectiveSettings, LevelSettings};
 use crate::smtp::{SmtpRule, SmtpRulesImported, SmtpSettings, SmtpStatus};
 use crate::trace::{TraceSettings, TracedMessage, TracedMessageDetail};
@@ -162,6 +163,9 @@ pub use relay::*;
 // The message trace.
 mod trace;
 pub use trace::*;
+// Mail rules on the path (automatic BCC).
+mod rules;
+pub use rules::*;
 
 params!(/// Who am I, and what may I do?
 WhoAmI {});
@@ -878,6 +882,12 @@ operations! {
     list_address_book: Get "/api/domains/{domain}/address-book" ListAddressBook => AddressBook, mutates = false;
     /// What would happen to a message?
     explain_policy: Post "/api/policy/explain" ExplainPolicy => PolicyExplanation, mutates = false;
+    /// A domain's automatic-BCC rules.
+    list_bcc_rules: Get "/api/domains/{domain}/bcc-rules" ListBccRules => CursorPage<BccRule>, mutates = false;
+    /// Adds an automatic-BCC rule.
+    add_bcc_rule: Post "/api/domains/{domain}/bcc-rules" AddBccRule => BccRule, mutates = true;
+    /// Removes an automatic-BCC rule.
+    remove_bcc_rule: Delete "/api/domains/{domain}/bcc-rules" RemoveBccRule => (), mutates = true;
 
     // ---- SMTP service admin ----------------------------------------------------
     /// The server-wide SMTP settings.

@@ -24,6 +24,7 @@ pub mod outbound;
 pub mod pickup;
 pub mod policy;
 pub mod relay;
+pub mod rules;
 pub mod secret;
 pub mod settings;
 pub mod smtp;

@@ -325,6 +325,9 @@ pub trait Directory: Send + Sync {
     /// or of one of our domains, else its SRS rewriting (so SPF passes at the receiver; a
     /// bounce to it resolves back to `original`).
     async fn forward_sender(&self, original: &str, forwarding_domain: &str) -> Result<String>;
+
+    /// Every automatic-BCC rule of every domain (at most `MAX_BCC_RULES` per domain).
+    async fn bcc_rules(&self) -> Result<Vec<crate::rules::BccRule>>;
 }
 
 /// The mailboxes. `account` is always an account's own canonical address (resolve

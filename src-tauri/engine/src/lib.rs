@@ -36,6 +36,7 @@ mod mailbox;
 pub mod password;
 mod recycle;
 mod relay;
+mod rules;
 mod services;
 mod sql;
 mod store;
@@ -527,6 +528,15 @@ impl Backend for EngineBackend {
     }
     async fn remove_relay(&self, p: RemoveRelay) -> Result<()> {
         relay::remove(self, p).await
+    }
+    async fn list_bcc_rules(&self, p: ListBccRules) -> Result<CursorPage<postdesk_contract::rules::BccRule>> {
+        rules::list_bcc(self, p).await
+    }
+    async fn add_bcc_rule(&self, p: AddBccRule) -> Result<postdesk_contract::rules::BccRule> {
+        rules::add_bcc(self, p).await
+    }
+    async fn remove_bcc_rule(&self, p: RemoveBccRule) -> Result<()> {
+        rules::remove_bcc(self, p).await
     }
 }
 

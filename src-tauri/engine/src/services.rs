@@ -52,6 +52,9 @@ impl Directory for Engine {
     async fn forward_sender(&self, original: &str, forwarding_domain: &str) -> Result<String> {
         Engine::forward_sender(self, original, forwarding_domain).await
     }
+    async fn bcc_rules(&self) -> Result<Vec<postdesk_contract::rules::BccRule>> {
+        Engine::bcc_rules(self).await
+    }
 }
 
 #[async_trait::async_trait]

@@ -330,7 +330,42 @@ async fn receivers(lookups: &Lookups, envelope: &postdesk_smtp::Envelope) -> pos
             Err(e) => return Err(e),
         }
     }
+    blind_copies(lookups, envelope, &mut mailboxes, &mut forwarded).await?;
     Ok(Receivers { mailboxes: mailboxes.into_iter().collect(), external, forwarded, skipped })
+}
+
+/// The automatic-BCC rules that fire for the envelope add their copies: an address of ours
+/// into its mailboxes (whatever their receive settings: the admin chose them), one
+/// elsewhere into `forwarded` (SRS sender when the original sender is not ours). A copy
+/// address that no longer delivers anywhere is logged and skipped.
+async fn blind_copies(
+    lookups: &Lookups,
+    envelope: &postdesk_smtp::Envelope,
+    mailboxes: &mut BTreeSet<String>,
+    forwarded: &mut BTreeMap<String, BTreeSet<String>>,
+) -> postdesk_contract::Result<()> {
+    let rules = lookups.bcc_rules().await?;
+    if rules.is_empty() {
+        return Ok(());
+    }
+    let recipients: Vec<String> = envelope.recipients.iter().map(|r| r.to_ascii_lowercase()).collect();
+    let sender = envelope.mail_from.to_ascii_lowercase();
+    for rule in rules.iter().filter(|r| r.fires(&sender, &recipients)) {
+        let domain = rule.copy_to.rsplit_once('@').map_or("", |(_, d)| d);
+        if !lookups.is_local_domain(domain).await? {
+            let from = lookups.backend().forward_sender(&envelope.mail_from, &rule.domain).await?;
+            forwarded.entry(from).or_default().insert(rule.copy_to.clone());
+            continue;
+        }
+        match lookups.resolve_recipient(&rule.copy_to).await {
+            Ok(resolution) => mailboxes.extend(resolution.mailboxes),
+            Err(e) if matches!(e.code, ErrorCode::NotFound | ErrorCode::Validation) => {
+                tracing::warn!(rule = %rule.name, queue_id = %envelope.queue_id, "BCC not delivered: {}", e.message);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// An automatic forward by `rcpt` (ours) to `targets` (elsewhere): decided like a message

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use postdesk_contract::mail::MailBackend;
 use postdesk_contract::model::Resolution;
 use postdesk_contract::policy::{ClientProtocol, Envelope, PolicyExplanation};
+use postdesk_contract::rules::BccRule;
 use postdesk_contract::{ErrorCode, Result};
 
 /// How long an answer is used at most.
@@ -76,6 +77,7 @@ struct Inner {
     resolutions: Cache<String, Result<Resolution>>,
     limits: Cache<String, Option<u64>>,
     decisions: Cache<DecisionKey, Result<PolicyExplanation>>,
+    bcc_rules: Cache<(), Arc<Vec<BccRule>>>,
 }
 
 /// The engine with a short memory for the mail path. Cheap to clone; clones share it.
@@ -101,6 +103,7 @@ impl Lookups {
                 resolutions: Cache::new(),
                 limits: Cache::new(),
                 decisions: Cache::new(),
+                bcc_rules: Cache::new(),
             }),
         }
     }
@@ -145,6 +148,18 @@ impl Lookups {
         }
         let v = self.backend.domain_message_limit(domain).await?;
         self.inner.limits.put(key, generation, v);
+        Ok(v)
+    }
+
+    /// [`Directory::bcc_rules`](postdesk_contract::mail::Directory::bcc_rules): every
+    /// rule, loaded once per organisation change (or [`TTL`]), not once per message.
+    pub async fn bcc_rules(&self) -> Result<Arc<Vec<BccRule>>> {
+        let generation = self.backend.change_generation();
+        if let Some(v) = self.inner.bcc_rules.get(&(), generation) {
+            return Ok(v);
+        }
+        let v = Arc::new(self.backend.bcc_rules().await?);
+        self.inner.bcc_rules.put((), generation, v.clone());
         Ok(v)
     }
 

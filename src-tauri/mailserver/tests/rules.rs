@@ -6,6 +6,10 @@
 //! `auto_forward` setting (an alias: its domain's default) and leaving with an SRS
 //! envelope sender when the original sender is elsewhere; a bounce to that SRS address
 //! goes back to the original sender, a forged one is refused.
+//!
+//! Automatic BCC: each condition (direction, sender address or domain, recipient address or
+//! domain) shown firing and not firing, copies to an account, an alias and an address
+//! elsewhere.
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -17,6 +21,7 @@ use postdesk_contract::Backend;
 use postdesk_contract::api::*;
 use postdesk_contract::mail::MailStore;
 use postdesk_contract::outbound::OutboundTransport;
+use postdesk_contract::rules::RuleDirection;
 use postdesk_engine::Engine;
 use postdesk_mailserver::smtp::ListenerKind;
 use postdesk_mailserver::{MailServer, MailServerOptions};
@@ -263,5 +268,95 @@ async fn auto_forward_off_keeps_an_alias_from_forwarding_outside_and_on_lets_it(
     until("the second refused forward", async || server.delivery_stats().refused == 2).await;
     server.shutdown(Duration::from_secs(5)).await;
     assert_eq!(remote.dumps().len(), 1, "only the allowed forward left");
+    engine.close().await;
+}
+
+async fn bcc(
+    engine: &Engine,
+    name: &str,
+    direction: RuleDirection,
+    sender: Option<&str>,
+    recipient: Option<&str>,
+    to: &str,
+) {
+    let rule = AddBccRule {
+        domain: "example.com".into(),
+        name: name.into(),
+        direction: Some(direction),
+        sender: sender.map(Into::into),
+        recipient: recipient.map(Into::into),
+        copy_to: to.into(),
+    };
+    engine.local_backend().add_bcc_rule(rule).await.unwrap();
+}
+
+/// Waits until the delivery task has handled `n` spooled messages.
+async fn delivered(server: &MailServer, n: u64) {
+    until(&format!("{n} messages delivered"), async || server.delivery_stats().messages >= n).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn automatic_bcc_copies_by_direction_sender_and_recipient_each_way() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = organisation(dir.path()).await;
+    let b = engine.local_backend();
+    for address in ["archive@example.com", "boss@example.com", "carol@example.com"] {
+        b.create_account(CreateAccount { address: address.into(), ..Default::default() }).await.unwrap();
+    }
+    let team = CreateAlias {
+        address: "team@example.com".into(),
+        targets: vec!["carol@example.com".into()],
+        description: None,
+    };
+    b.create_alias(team).await.unwrap();
+    let remote = Sink::start();
+    route(&engine, "remote.test", remote.port).await;
+    route(&engine, "other.test", remote.port).await;
+    // Outbound by sender address → an account; inbound by recipient address → an account;
+    // inbound by sender domain → an address elsewhere; outbound by recipient domain → an alias.
+    bcc(&engine, "ann's sent mail", RuleDirection::Outbound, Some(ANN), None, "archive@example.com").await;
+    bcc(&engine, "bob's mail", RuleDirection::Inbound, None, Some(BOB), "boss@example.com").await;
+    bcc(&engine, "from remote", RuleDirection::Inbound, Some("remote.test"), None, "audit@remote.test").await;
+    bcc(&engine, "to other", RuleDirection::Outbound, None, Some("@other.test"), "team@example.com").await;
+    let server = server(&engine, dir.path()).await;
+    let count = async |a: &str| inbox(&engine, a).await.len();
+
+    // Outbound, sender matches: archive gets a copy; the recipient domain rule does not fire.
+    assert!(submit(&server, ANN, "x@remote.test", "ann out").0);
+    delivered(&server, 1).await;
+    assert_eq!((count("archive@example.com").await, count("carol@example.com").await), (1, 0));
+    // Outbound, sender does not match: no copy.
+    assert!(submit(&server, BOB, "x@remote.test", "bob out").0);
+    delivered(&server, 2).await;
+    assert_eq!(count("archive@example.com").await, 1);
+    // Outbound to the recipient domain: the alias's mailbox gets it.
+    assert!(submit(&server, BOB, "y@other.test", "bob to other").0);
+    delivered(&server, 3).await;
+    assert_eq!(count("carol@example.com").await, 1);
+    let carol = inbox(&engine, "carol@example.com").await.remove(0);
+    assert!(carol.contains("Subject: bob to other"), "{carol}");
+
+    // Inbound to bob: boss gets a copy, bob his own.
+    assert!(to_mx(&server, "pat@far.test", BOB, "for bob").0);
+    delivered(&server, 4).await;
+    assert_eq!((count("boss@example.com").await, count(BOB).await), (1, 1));
+    // Inbound to ann: not bob, so no copy to boss; far.test is not remote.test: none out.
+    assert!(to_mx(&server, "pat@far.test", ANN, "for ann").0);
+    delivered(&server, 5).await;
+    assert_eq!(count("boss@example.com").await, 1);
+    // An outbound rule never fires for inbound mail (archive: ann is a recipient here).
+    assert_eq!(count("archive@example.com").await, 1);
+
+    // Inbound from the sender domain: the copy leaves for the address elsewhere, SRS sender.
+    let before = remote.dumps().len();
+    assert!(to_mx(&server, "pat@remote.test", ANN, "from remote").0);
+    delivered(&server, 6).await;
+    until("the copy elsewhere", async || remote.dumps().iter().any(|d| d.contains("Subject: from remote"))).await;
+    let copy = remote.dumps().into_iter().find(|d| d.contains("Subject: from remote")).unwrap();
+    assert!(copy.contains("X-Rcpt-Args: <audit@remote.test>"), "{copy}");
+    assert!(mail_from(&copy).contains("=remote.test=pat@example.com>"), "{copy}");
+    // The outbound messages of the first three steps went out too; nothing else did.
+    server.shutdown(Duration::from_secs(5)).await;
+    assert_eq!(remote.dumps().len(), before + 1, "one copy elsewhere: {:?}", remote.dumps());
     engine.close().await;
 }

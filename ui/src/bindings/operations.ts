@@ -2,6 +2,7 @@
 import type { Account } from "./Account";
 import type { AccountsTemplate } from "./AccountsTemplate";
 import type { AddAccountAlias } from "./AddAccountAlias";
+import type { AddBccRule } from "./AddBccRule";
 import type { AddGroupMembers } from "./AddGroupMembers";
 import type { AddSmtpRule } from "./AddSmtpRule";
 import type { AddressBook } from "./AddressBook";
@@ -12,6 +13,7 @@ import type { ApiToken } from "./ApiToken";
 import type { AuditEntry } from "./AuditEntry";
 import type { Batch } from "./Batch";
 import type { BatchOutcome } from "./BatchOutcome";
+import type { BccRule } from "./BccRule";
 import type { BounceOutbound } from "./BounceOutbound";
 import type { Caller } from "./Caller";
 import type { CheckDns } from "./CheckDns";
@@ -67,6 +69,7 @@ import type { ListAdmins } from "./ListAdmins";
 import type { ListAliases } from "./ListAliases";
 import type { ListAudit } from "./ListAudit";
 import type { ListBatches } from "./ListBatches";
+import type { ListBccRules } from "./ListBccRules";
 import type { ListDepartments } from "./ListDepartments";
 import type { ListDkimKeys } from "./ListDkimKeys";
 import type { ListDomainGroups } from "./ListDomainGroups";
@@ -99,6 +102,7 @@ import type { RemoveAccount } from "./RemoveAccount";
 import type { RemoveAccountAlias } from "./RemoveAccountAlias";
 import type { RemoveAdmin } from "./RemoveAdmin";
 import type { RemoveAlias } from "./RemoveAlias";
+import type { RemoveBccRule } from "./RemoveBccRule";
 import type { RemoveDepartment } from "./RemoveDepartment";
 import type { RemoveDkimKey } from "./RemoveDkimKey";
 import type { RemoveDomain } from "./RemoveDomain";
@@ -145,6 +149,7 @@ import type { WhoAmI } from "./WhoAmI";
 export type { Account } from "./Account";
 export type { AccountsTemplate } from "./AccountsTemplate";
 export type { AddAccountAlias } from "./AddAccountAlias";
+export type { AddBccRule } from "./AddBccRule";
 export type { AddGroupMembers } from "./AddGroupMembers";
 export type { AddSmtpRule } from "./AddSmtpRule";
 export type { AddressBook } from "./AddressBook";
@@ -155,6 +160,7 @@ export type { ApiToken } from "./ApiToken";
 export type { AuditEntry } from "./AuditEntry";
 export type { Batch } from "./Batch";
 export type { BatchOutcome } from "./BatchOutcome";
+export type { BccRule } from "./BccRule";
 export type { BounceOutbound } from "./BounceOutbound";
 export type { Caller } from "./Caller";
 export type { CheckDns } from "./CheckDns";
@@ -211,6 +217,7 @@ export type { ListAdmins } from "./ListAdmins";
 export type { ListAliases } from "./ListAliases";
 export type { ListAudit } from "./ListAudit";
 export type { ListBatches } from "./ListBatches";
+export type { ListBccRules } from "./ListBccRules";
 export type { ListDepartments } from "./ListDepartments";
 export type { ListDkimKeys } from "./ListDkimKeys";
 export type { ListDomainGroups } from "./ListDomainGroups";
@@ -243,6 +250,7 @@ export type { RemoveAccount } from "./RemoveAccount";
 export type { RemoveAccountAlias } from "./RemoveAccountAlias";
 export type { RemoveAdmin } from "./RemoveAdmin";
 export type { RemoveAlias } from "./RemoveAlias";
+export type { RemoveBccRule } from "./RemoveBccRule";
 export type { RemoveDepartment } from "./RemoveDepartment";
 export type { RemoveDkimKey } from "./RemoveDkimKey";
 export type { RemoveDomain } from "./RemoveDomain";
@@ -364,6 +372,9 @@ export const operations = {
   undo_batch: { method: "POST", path: "/api/domains/{domain}/batches/undo", mutates: true, params: undefined as unknown as UndoBatch, output: undefined as unknown as BatchOutcome },
   list_address_book: { method: "GET", path: "/api/domains/{domain}/address-book", mutates: false, params: undefined as unknown as ListAddressBook, output: undefined as unknown as AddressBook },
   explain_policy: { method: "POST", path: "/api/policy/explain", mutates: false, params: undefined as unknown as ExplainPolicy, output: undefined as unknown as PolicyExplanation },
+  list_bcc_rules: { method: "GET", path: "/api/domains/{domain}/bcc-rules", mutates: false, params: undefined as unknown as ListBccRules, output: undefined as unknown as CursorPage<BccRule> },
+  add_bcc_rule: { method: "POST", path: "/api/domains/{domain}/bcc-rules", mutates: true, params: undefined as unknown as AddBccRule, output: undefined as unknown as BccRule },
+  remove_bcc_rule: { method: "DELETE", path: "/api/domains/{domain}/bcc-rules", mutates: true, params: undefined as unknown as RemoveBccRule, output: undefined as unknown as null },
   get_smtp_settings: { method: "GET", path: "/api/smtp/settings", mutates: false, params: undefined as unknown as GetSmtpSettings, output: undefined as unknown as SmtpSettings },
   update_smtp_settings: { method: "PUT", path: "/api/smtp/settings", mutates: true, params: undefined as unknown as UpdateSmtpSettings, output: undefined as unknown as SmtpSettings },
   list_smtp_rules: { method: "GET", path: "/api/smtp/rules", mutates: false, params: undefined as unknown as ListSmtpRules, output: undefined as unknown as CursorPage<SmtpRule> },

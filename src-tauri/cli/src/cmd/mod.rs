@@ -16,6 +16,7 @@ pub mod outbound;
 pub mod policy;
 pub mod relay;
 pub mod resolve;
+pub mod rules;
 pub mod serve;
 pub mod settings;
 pub mod smtp;

@@ -1,4 +1,6 @@
-//! Mail rules on the path: the SRS key of forwarding.
+//! Mail rules on the path: the SRS key of forwarding, automatic-BCC rules.
+
+use postdesk_contract::rules::{BccRule, RuleDirection};
 
 use super::Conn;
 use crate::Result;
@@ -16,4 +18,76 @@ pub(crate) async fn keep_srs_secret(conn: &mut Conn, secret: &str, now: &str) ->
         .execute(&mut *conn)
         .await?;
     Ok(sqlx::query_scalar("SELECT secret FROM srs_secret WHERE id = 1").fetch_one(conn).await?)
+}
+
+type BccRow = (i64, String, String, String, Option<String>, Option<String>, String);
+
+fn bcc_rule(r: BccRow) -> BccRule {
+    BccRule {
+        id: r.0,
+        domain: r.1,
+        name: r.2,
+        direction: RuleDirection::parse(&r.3).unwrap_or_default(),
+        sender: r.4,
+        recipient: r.5,
+        copy_to: r.6,
+    }
+}
+
+const BCC_COLUMNS: &str = "SELECT r.id, d.name, r.name, r.direction, r.sender, r.recipient, r.copy_to FROM bcc_rules r JOIN domains d ON d.id = r.domain_id";
+
+/// A page of a domain's BCC rules by id, after `after`, at most `limit` rows.
+pub(crate) async fn bcc_page(conn: &mut Conn, domain: i64, after: i64, limit: u32) -> Result<Vec<BccRule>> {
+    let rows: Vec<BccRow> =
+        sqlx::query_as(&format!("{BCC_COLUMNS} WHERE r.domain_id = ? AND r.id > ? ORDER BY r.id LIMIT ?"))
+            .bind(domain)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(conn)
+            .await?;
+    Ok(rows.into_iter().map(bcc_rule).collect())
+}
+
+/// Every BCC rule (the mail services' copy), by id.
+pub(crate) async fn all_bcc(conn: &mut Conn) -> Result<Vec<BccRule>> {
+    let rows: Vec<BccRow> = sqlx::query_as(&format!("{BCC_COLUMNS} ORDER BY r.id")).fetch_all(conn).await?;
+    Ok(rows.into_iter().map(bcc_rule).collect())
+}
+
+/// One BCC rule of a domain.
+pub(crate) async fn bcc_rule_of(conn: &mut Conn, domain: i64, id: i64) -> Result<Option<BccRule>> {
+    let row: Option<BccRow> = sqlx::query_as(&format!("{BCC_COLUMNS} WHERE r.domain_id = ? AND r.id = ?"))
+        .bind(domain)
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(bcc_rule))
+}
+
+/// How many BCC rules a domain has.
+pub(crate) async fn count_bcc(conn: &mut Conn, domain: i64) -> Result<u32> {
+    Ok(sqlx::query_scalar("SELECT count(*) FROM bcc_rules WHERE domain_id = ?").bind(domain).fetch_one(conn).await?)
+}
+
+/// Stores a BCC rule; its id.
+pub(crate) async fn insert_bcc(conn: &mut Conn, domain: i64, rule: &BccRule, now: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO bcc_rules (domain_id, name, direction, sender, recipient, copy_to, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(domain)
+    .bind(&rule.name)
+    .bind(rule.direction.name())
+    .bind(&rule.sender)
+    .bind(&rule.recipient)
+    .bind(&rule.copy_to)
+    .bind(now)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Removes a BCC rule.
+pub(crate) async fn delete_bcc(conn: &mut Conn, id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM bcc_rules WHERE id = ?").bind(id).execute(conn).await?;
+    Ok(())
 }

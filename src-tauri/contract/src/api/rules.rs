@@ -1,0 +1,40 @@
+//! Params of the mail rules' admin operations (automatic BCC), per domain.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::rules::RuleDirection;
+
+params!(/// A domain's automatic-BCC rules, oldest first, one page at a time.
+ListBccRules {
+    /// Domain name.
+    domain: String,
+    /// Only rules after this id (the previous page's `next`).
+    #[serde(default)] #[ts(optional)] after: Option<String>,
+    /// Page size, 1–1000 (default 200).
+    #[serde(default)] #[ts(optional)] limit: Option<u32>,
+});
+params!(/// Adds an automatic-BCC rule to a domain.
+AddBccRule {
+    /// Domain name.
+    domain: String,
+    /// Its name (1–100 characters).
+    name: String,
+    /// Inbound, outbound or both (default both).
+    #[serde(default)] #[ts(optional)] direction: Option<RuleDirection>,
+    /// Sender condition: an address or a domain; absent: any sender.
+    #[serde(default)] #[ts(optional)] sender: Option<String>,
+    /// Recipient condition: an address or a domain; absent: any recipient.
+    #[serde(default)] #[ts(optional)] recipient: Option<String>,
+    /// Where the blind copy goes: an account, alias or group of ours, or an address elsewhere.
+    copy_to: String,
+});
+params!(/// Removes an automatic-BCC rule.
+RemoveBccRule {
+    /// Domain name.
+    domain: String,
+    /// The rule's id.
+    #[ts(type = "number")]
+    id: i64,
+});
