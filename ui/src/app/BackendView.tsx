@@ -22,6 +22,7 @@ import { RecycleBinPage } from "../pages/RecycleBinPage";
 import { MailServicePage } from "../pages/MailServicePage";
 import { OutboundPage } from "../pages/OutboundPage";
 import { PolicyPage } from "../pages/PolicyPage";
+import { MailRulesPage } from "../pages/MailRulesPage";
 import { SettingsPage } from "../pages/SettingsPage";
 import { StartPage } from "../pages/StartPage";
 import { startsFresh } from "../pages/startSteps";
@@ -202,6 +203,8 @@ function PageBody({ page }: { page: PageId }) {
       return <AddressBookPage />;
     case "policy":
       return <PolicyPage />;
+    case "mail-rules":
+      return <MailRulesPage />;
     case "smtp":
       return <MailServicePage />;
     case "outbound":

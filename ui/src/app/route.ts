@@ -2,7 +2,17 @@ import { useEffect, useState } from "react";
 import type { Caller } from "../bindings/Caller";
 import type { Page } from "../bindings/Page";
 
-export type PageId = Page | "start" | "recycle" | "mailbox-settings" | "logins" | "outbound" | "trace" | "admins" | "settings";
+export type PageId =
+  | Page
+  | "start"
+  | "recycle"
+  | "mailbox-settings"
+  | "logins"
+  | "outbound"
+  | "trace"
+  | "admins"
+  | "settings"
+  | "mail-rules";
 
 /** The sections of the navigation. */
 export type NavGroup = "start" | "organisation" | "mail" | "security" | "administration";
@@ -39,6 +49,7 @@ export const PAGES: PageDef[] = [
   { id: "outbound", title: "Outbound queue", perDomain: false, group: "mail" },
   { id: "policy", title: "Policy explainer", perDomain: false, group: "mail" },
   { id: "trace", title: "Message trace", perDomain: false, group: "mail" },
+  { id: "mail-rules", title: "Mail rules", perDomain: true, group: "mail" },
   { id: "dns", title: "DNS", perDomain: true, group: "security" },
   { id: "logins", title: "Login log", perDomain: false, group: "security" },
   { id: "admins", title: "Admins & tokens", perDomain: false, group: "administration" },
@@ -57,6 +68,8 @@ export function navSections(visible: readonly PageDef[]): { id: NavGroup; title:
  */
 function permissionOf(page: Exclude<PageId, "admins" | "settings" | "start">): Page {
   if (page === "outbound") return "smtp";
+  // Mail rules on the path are the delivery policy's.
+  if (page === "mail-rules") return "policy";
   return page === "recycle" || page === "mailbox-settings" || page === "logins" || page === "trace" ? "accounts" : page;
 }
 

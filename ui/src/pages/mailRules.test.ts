@@ -1,0 +1,18 @@
+import { describe, expect, it } from "vitest";
+import { condition, describeBcc } from "./mailRules";
+
+describe("mail rules", () => {
+  it("describes a BCC rule with its conditions or their absence", () => {
+    const base = { id: 1, domain: "example.com", name: "r", copy_to: "archive@example.com" };
+    expect(describeBcc({ ...base, direction: "outbound", sender: "ann@example.com", recipient: null })).toBe(
+      "Mail sent from ann@example.com to any recipient → a blind copy to archive@example.com",
+    );
+    expect(describeBcc({ ...base, direction: "inbound", sender: null, recipient: "example.com" })).toBe(
+      "Mail received from any sender to example.com → a blind copy to archive@example.com",
+    );
+  });
+  it("sends no condition for an empty field", () => {
+    expect(condition("  ")).toBeUndefined();
+    expect(condition(" remote.test ")).toBe("remote.test");
+  });
+});
