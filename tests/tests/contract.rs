@@ -880,6 +880,7 @@ fn role_table<'a>(b: &'a dyn Backend, import: &str, owner_token: &str) -> Vec<Ro
         forbidden(b, ListBccRules { domain: d(), ..Default::default() }),
         forbidden(b, AddBccRule { domain: d(), name: "copy".into(), copy_to: acct(), ..Default::default() }),
         forbidden(b, RemoveBccRule { domain: d(), id: 1 }),
+        forbidden(b, ListOutboundUsage { domain: d(), ..Default::default() }),
         // ---- SMTP service admin: server-wide, so a domain-limited admin is refused
         forbidden(b, GetSmtpSettings {}),
         forbidden(b, UpdateSmtpSettings::default()),
@@ -1145,6 +1146,7 @@ const OPERATION_GATES: &[(&str, Gate)] = &[
     ("list_admins", Gate::Owner),
     ("list_aliases", Gate::Page(Page::Aliases)),
     ("list_bcc_rules", Gate::Page(Page::Policy)),
+    ("list_outbound_usage", Gate::Page(Page::Accounts)),
     ("list_audit", Gate::Page(Page::Audit)),
     ("list_batches", Gate::Page(Page::BatchSettings)),
     ("list_departments", Gate::Page(Page::Departments)),

@@ -952,3 +952,23 @@ fn bcc_rules_from_the_command_line_with_refusals_that_change_nothing() {
     r.refused(&["rules", "bcc", "remove", "example.com", &id], "has no BCC rule");
     assert_eq!(r.json(&["rules", "bcc", "list", "example.com"]), serde_json::json!([]));
 }
+
+#[test]
+fn the_daily_send_quota_is_a_batch_setting_and_usage_is_listed() {
+    let r = Run::new();
+    r.ok(&["domain", "add", "example.com"]);
+    r.ok(&["accounts", "add", "ann@example.com"]);
+    r.ok(&["settings", "set", "--domain-default", "example.com", "daily_send_messages=100", "utc_offset_minutes=60"]);
+    r.refused(
+        &["settings", "set", "--domain-default", "example.com", "utc_offset_minutes=900"],
+        "between -720 and 840",
+    );
+    r.refused(&["settings", "set", "--account", "ann@example.com", "utc_offset_minutes=60"], "domain setting");
+    r.ok(&["settings", "set", "--account", "ann@example.com", "daily_send_mb=5"]);
+    let usage = r.json(&["rules", "usage", "example.com"]);
+    assert_eq!(usage[0]["address"], "ann@example.com");
+    assert_eq!((usage[0]["limit_messages"].as_u64(), usage[0]["limit_mb"].as_u64()), (Some(100), Some(5)));
+    assert_eq!(usage[0]["state"], "ok");
+    r.ok(&["rules", "usage", "example.com"])
+        .assert_stdout(|t| t.starts_with("ACCOUNT") && t.contains("ann@example.com"), "the table");
+}

@@ -22,7 +22,7 @@ use crate::model::*;
 use crate::outbound::{OutboundTransport, QueuedMessage};
 use crate::policy::PolicyExplanation;
 use crate::relay::Relay;
-use crate::rules::BccRule;
+use crate::rules::{BccRule, OutboundUsage};
 use crate::settings::{AddressBook, Batch, BatchOutcome, EffectiveSettings, LevelSettings};
 use crate::smtp::{SmtpRule, SmtpRulesImported, SmtpSettings, SmtpStatus};
 use crate::trace::{TraceSettings, TracedMessage, TracedMessageDetail};
@@ -888,6 +888,8 @@ operations! {
     add_bcc_rule: Post "/api/domains/{domain}/bcc-rules" AddBccRule => BccRule, mutates = true;
     /// Removes an automatic-BCC rule.
     remove_bcc_rule: Delete "/api/domains/{domain}/bcc-rules" RemoveBccRule => (), mutates = true;
+    /// What a domain's accounts sent outside, against their daily send quota.
+    list_outbound_usage: Get "/api/domains/{domain}/outbound-usage" ListOutboundUsage => CursorPage<OutboundUsage>, mutates = false;
 
     // ---- SMTP service admin ----------------------------------------------------
     /// The server-wide SMTP settings.

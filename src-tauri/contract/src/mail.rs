@@ -328,6 +328,12 @@ pub trait Directory: Send + Sync {
 
     /// Every automatic-BCC rule of every domain (at most `MAX_BCC_RULES` per domain).
     async fn bcc_rules(&self) -> Result<Vec<crate::rules::BccRule>>;
+
+    /// The daily send quota of `account` (an account's own address) at `now` (UNIX
+    /// seconds): with `bytes` absent, whether it may still send outside today; with
+    /// `bytes`, whether a message of that size fits, and if so it is counted. `Some`
+    /// reason when refused (the reply's text).
+    async fn daily_send(&self, account: &str, bytes: Option<u64>, now: i64) -> Result<Option<String>>;
 }
 
 /// The mailboxes. `account` is always an account's own canonical address (resolve

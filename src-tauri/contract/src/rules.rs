@@ -179,3 +179,74 @@ mod tests {
         assert_eq!(e.field.as_deref(), Some("recipient"));
     }
 }
+
+/// Where an account stands against its daily send quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum QuotaState {
+    /// No limit set.
+    Unlimited,
+    /// Below 80 % of both limits.
+    Ok,
+    /// At 80 % of a limit or more.
+    Near,
+    /// A limit reached: mail to other domains is refused until the next day.
+    Over,
+}
+
+/// What one account sent to other domains: today (in its domain's time zone) and in the
+/// last 30 days, against its daily limits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct OutboundUsage {
+    /// The account.
+    pub address: String,
+    /// Messages today.
+    pub today_messages: u64,
+    /// Bytes today.
+    #[ts(type = "number")]
+    pub today_bytes: u64,
+    /// Messages in the last 30 days (today included).
+    pub month_messages: u64,
+    /// Bytes in the last 30 days.
+    #[ts(type = "number")]
+    pub month_bytes: u64,
+    /// The daily message limit in force (0: none).
+    pub limit_messages: u32,
+    /// The daily size limit in force, in MB (0: none).
+    pub limit_mb: u32,
+    /// Where it stands.
+    pub state: QuotaState,
+}
+
+/// Where `messages` and `bytes` sent today stand against the limits (0: none).
+pub fn quota_state(messages: u64, bytes: u64, limit_messages: u32, limit_mb: u32) -> QuotaState {
+    let limit_bytes = u64::from(limit_mb) * 1024 * 1024;
+    if limit_messages == 0 && limit_mb == 0 {
+        return QuotaState::Unlimited;
+    }
+    let over = (limit_messages > 0 && messages >= u64::from(limit_messages)) || (limit_mb > 0 && bytes >= limit_bytes);
+    let near = (limit_messages > 0 && messages * 5 >= u64::from(limit_messages) * 4)
+        || (limit_mb > 0 && bytes * 5 >= limit_bytes * 4);
+    if over {
+        QuotaState::Over
+    } else if near {
+        QuotaState::Near
+    } else {
+        QuotaState::Ok
+    }
+}
+
+#[cfg(test)]
+mod quota_tests {
+    use super::*;
+
+    #[test]
+    fn the_state_follows_either_limit() {
+        assert_eq!(quota_state(100, 0, 0, 0), QuotaState::Unlimited);
+        assert_eq!(quota_state(3, 0, 10, 0), QuotaState::Ok);
+        assert_eq!(quota_state(8, 0, 10, 0), QuotaState::Near);
+        assert_eq!(quota_state(10, 0, 10, 0), QuotaState::Over);
+        assert_eq!(quota_state(1, 1024 * 1024, 10, 1), QuotaState::Over, "the size limit alone");
+        assert_eq!(quota_state(1, 900 * 1024, 10, 1), QuotaState::Near);
+    }
+}

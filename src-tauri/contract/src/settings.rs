@@ -264,7 +264,17 @@ settings! {
     /// Failed logins in a row that lock an account (a domain setting: set it on the
     /// domain default only).
     LockoutThreshold lockout_threshold: u32 = DEFAULT_LOCKOUT_THRESHOLD;
+    /// Most messages a day the account may send to other domains (0: no limit).
+    DailySendMessages daily_send_messages: u32 = 0;
+    /// Most megabytes a day of messages the account may send to other domains (0: no limit).
+    DailySendMb daily_send_mb: u32 = 0;
+    /// Where the domain's day begins, as minutes east of UTC (a fixed offset: summer time is
+    /// not followed); the daily send limits start again then. A domain setting.
+    UtcOffsetMinutes utc_offset_minutes: i32 = 0;
 }
+
+/// Highest daily send limits accepted (messages; megabytes).
+pub const MAX_DAILY_SEND: u32 = 1_000_000;
 
 /// Failed logins in a row that lock an account unless the domain's `lockout_threshold`
 /// setting says otherwise: the one place this default is written.
@@ -278,7 +288,7 @@ pub const MAX_LOCKOUT_THRESHOLD: u32 = 100;
 impl SettingKey {
     /// Settings that only exist for a whole domain.
     pub fn domain_only(self) -> bool {
-        matches!(self, SettingKey::LockoutThreshold)
+        matches!(self, SettingKey::LockoutThreshold | SettingKey::UtcOffsetMinutes)
     }
 }
 
@@ -328,6 +338,24 @@ impl Settings {
                     "the lockout threshold must be between 1 and {MAX_LOCKOUT_THRESHOLD} failed logins"
                 ))
                 .with_field("lockout_threshold"));
+            }
+        }
+        if let Some(m) = self.utc_offset_minutes {
+            if level != SettingLevel::Domain {
+                return Err(Error::validation("the time zone is a domain setting: set it on the domain default")
+                    .with_field("utc_offset_minutes"));
+            }
+            if !(-720..=840).contains(&m) {
+                return Err(Error::validation("the offset from UTC must be between -720 and 840 minutes")
+                    .with_field("utc_offset_minutes"));
+            }
+        }
+        for (key, v) in
+            [(SettingKey::DailySendMessages, self.daily_send_messages), (SettingKey::DailySendMb, self.daily_send_mb)]
+        {
+            if v.is_some_and(|v| v > MAX_DAILY_SEND) {
+                return Err(Error::validation(format!("a daily send limit is at most {MAX_DAILY_SEND} (0: no limit)"))
+                    .with_field(key.as_str()));
             }
         }
         Ok(self)

@@ -538,6 +538,12 @@ impl Backend for EngineBackend {
     async fn remove_bcc_rule(&self, p: RemoveBccRule) -> Result<()> {
         rules::remove_bcc(self, p).await
     }
+    async fn list_outbound_usage(
+        &self,
+        p: ListOutboundUsage,
+    ) -> Result<CursorPage<postdesk_contract::rules::OutboundUsage>> {
+        rules::list_usage(self, p).await
+    }
 }
 
 /// What the engine's unit tests share.

@@ -4,7 +4,7 @@
 //! The mail services read every rule through [`Engine::bcc_rules`] and match them with the
 //! contract's pure [`BccRule::fires`].
 
-use postdesk_contract::rules::{BccRule, MAX_BCC_RULES, condition};
+use postdesk_contract::rules::{BccRule, MAX_BCC_RULES, OutboundUsage, condition, quota_state};
 
 use crate::api::*;
 use crate::audit::{self, Change};
@@ -90,4 +90,95 @@ impl Engine {
     pub async fn bcc_rules(&self) -> Result<Vec<BccRule>> {
         sql::rules::all_bcc(&mut *self.read().await?).await
     }
+}
+
+// ---- daily send quota --------------------------------------------------------------------
+
+/// The day (`YYYY-MM-DD`) that `now` (UNIX seconds) falls on at `offset` minutes east of UTC,
+/// and the day 29 days before it (the first of the last 30).
+fn days(now: i64, offset: i32) -> (String, String, time::Date) {
+    let local = time::OffsetDateTime::from_unix_timestamp(now + i64::from(offset) * 60)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+        .date();
+    let first = local.checked_sub(time::Duration::days(29)).unwrap_or(local);
+    (local.to_string(), first.to_string(), local)
+}
+
+/// `UTC+01:00` for 60.
+fn zone(offset: i32) -> String {
+    let sign = if offset < 0 { '-' } else { '+' };
+    format!("UTC{sign}{:02}:{:02}", offset.abs() / 60, offset.abs() % 60)
+}
+
+impl Engine {
+    /// See [`Directory::daily_send`](postdesk_contract::mail::Directory::daily_send).
+    pub async fn daily_send(&self, account: &str, bytes: Option<u64>, now: i64) -> Result<Option<String>> {
+        let mut conn = self.read().await?;
+        let Some(id) = sql::settings::account_id(&mut conn, account).await? else { return Ok(None) };
+        let e = super::settings::effective(&mut conn, id).await?.values.values();
+        drop(conn);
+        let (limit_m, limit_mb) = (e.daily_send_messages, e.daily_send_mb);
+        let (day, oldest, _) = days(now, e.utc_offset_minutes);
+        let limit_bytes = u64::from(limit_mb) * 1024 * 1024;
+        let refusal = |what: String| {
+            Some(format!(
+                "{account} has reached its daily limit of {what} sent to other domains; it may send outside again \
+                 from 00:00 ({})",
+                zone(e.utc_offset_minutes)
+            ))
+        };
+        // Whether one more message of `size` bytes (0: any size, asked at RCPT) still fits.
+        let judge = |messages: u64, used: u64, size: u64| {
+            if limit_m > 0 && messages >= u64::from(limit_m) {
+                return refusal(format!("{limit_m} messages"));
+            }
+            if limit_mb > 0 && (used >= limit_bytes || used + size > limit_bytes) {
+                return refusal(format!("{limit_mb} MB"));
+            }
+            None
+        };
+        if limit_m == 0 && limit_mb == 0 && bytes.is_none() {
+            return Ok(None);
+        }
+        let Some(size) = bytes else {
+            let (m, b) = sql::rules::daily_sent(&mut *self.read().await?, id, &day).await?;
+            return Ok(judge(m as u64, b as u64, 0));
+        };
+        let mut tx = self.write().await?;
+        let (m, b) = sql::rules::daily_sent(&mut tx, id, &day).await?;
+        if let Some(refused) = judge(m as u64, b as u64, size) {
+            return Ok(Some(refused));
+        }
+        sql::rules::count_daily_send(&mut tx, id, &day, size as i64, &oldest).await?;
+        tx.commit().await?;
+        Ok(None)
+    }
+}
+
+pub(crate) async fn list_usage(b: &EngineBackend, p: ListOutboundUsage) -> Result<CursorPage<OutboundUsage>> {
+    let domain = validate::domain(&p.domain)?;
+    b.caller.require(Page::Accounts, Some(&domain))?;
+    let limit = page_limit(p.limit)?;
+    let mut conn = b.engine.read().await?;
+    let did = domain_id(&mut conn, &domain).await?;
+    let offset = super::settings::domain_effective(&mut conn, &domain, &domain).await?.values.utc_offset_minutes.value;
+    let (day, since, _) = days(time::OffsetDateTime::now_utc().unix_timestamp(), offset);
+    let rows =
+        sql::rules::usage_page(&mut conn, did, &day, &since, p.after.as_deref().unwrap_or(""), limit + 1).await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for (id, address, tm, tb, mm, mb) in rows {
+        let e = super::settings::effective(&mut conn, id).await?.values.values();
+        let (tm, tb) = (tm.max(0) as u64, tb.max(0) as u64);
+        items.push(OutboundUsage {
+            address,
+            today_messages: tm,
+            today_bytes: tb,
+            month_messages: mm.max(0) as u64,
+            month_bytes: mb.max(0) as u64,
+            limit_messages: e.daily_send_messages,
+            limit_mb: e.daily_send_mb,
+            state: quota_state(tm, tb, e.daily_send_messages, e.daily_send_mb),
+        });
+    }
+    Ok(page_of(items, limit, |u| u.address.clone()))
 }

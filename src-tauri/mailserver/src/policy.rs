@@ -8,14 +8,26 @@ use postdesk_contract::policy::{ClientProtocol, Envelope, PolicyExplanation, Pol
 use postdesk_smtp::{ListenerKind, Policy, PolicyRequest, Stage, Verdict};
 
 use crate::Lookups;
+use crate::outbound::Clock;
 
 /// Asks the engine's policy decision at RCPT, once per recipient, with the envelope as
 /// known then: the sender, this recipient, the authenticated account and the protocol
 /// (a session that authenticated is a mail client submitting, `smtp`; otherwise mail from
 /// another server, `mx`). The other stages are left to the SMTP profile's built-in checks.
-#[derive(Debug, Clone)]
+///
+/// For an authenticated account sending to another domain it also applies the daily send
+/// quota: at RCPT, refused once a limit is reached; at the end of DATA, refused when the
+/// message would pass the size limit, else counted (`Directory::daily_send`).
+#[derive(Clone)]
 pub struct BackendPolicy {
     lookups: Lookups,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for BackendPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackendPolicy").finish_non_exhaustive()
+    }
 }
 
 impl BackendPolicy {
@@ -26,13 +38,54 @@ impl BackendPolicy {
 
     /// A policy sharing `lookups` (and their cache) with the rest of the mail server.
     pub fn with_lookups(lookups: Lookups) -> BackendPolicy {
-        BackendPolicy { lookups }
+        BackendPolicy { lookups, clock: Clock::system() }
+    }
+
+    /// The same with `clock` for the day of the daily send quota (tests move it).
+    pub fn with_clock(mut self, clock: Clock) -> BackendPolicy {
+        self.clock = clock;
+        self
+    }
+
+    /// The daily send quota's refusal for `account`, if any (a message of `bytes`, or at RCPT any).
+    async fn quota(&self, account: &str, bytes: Option<u64>) -> Verdict {
+        match self.lookups.backend().daily_send(account, bytes, self.clock.now()).await {
+            Ok(None) => Verdict::Continue,
+            Ok(Some(reason)) => Verdict::reject("daily_send_quota", 550, [5, 4, 5], reason),
+            Err(e) => {
+                tracing::warn!("daily send quota check failed: {}", e.message);
+                Verdict::reject("policy_unavailable", 451, [4, 3, 0], "Temporary policy failure, try again later")
+            }
+        }
     }
 }
 
 #[async_trait]
 impl Policy for BackendPolicy {
     async fn check(&self, request: &PolicyRequest<'_>) -> Verdict {
+        if let (Stage::Data, Some(account), Some(message)) = (request.stage, request.account, request.message) {
+            let mut outside = false;
+            for r in request.recipients {
+                let domain = r.rsplit_once('@').map_or("", |(_, d)| d);
+                match self.lookups.is_local_domain(domain).await {
+                    Ok(local) => outside |= !local,
+                    Err(e) => {
+                        tracing::warn!("policy decision failed: {}", e.message);
+                        return Verdict::reject(
+                            "policy_unavailable",
+                            451,
+                            [4, 3, 0],
+                            "Temporary policy failure, try again later",
+                        );
+                    }
+                }
+            }
+            return if outside {
+                self.quota(&account.address, Some(message.len() as u64)).await
+            } else {
+                Verdict::Continue
+            };
+        }
         let (Stage::Rcpt, Some(rcpt)) = (request.stage, request.rcpt_to) else {
             return Verdict::Continue;
         };
@@ -49,7 +102,12 @@ impl Policy for BackendPolicy {
             auto_forward: false,
         };
         match self.lookups.decide_policy(envelope).await {
-            Ok(explanation) => verdict(&explanation),
+            Ok(explanation) => match (verdict(&explanation), request.account) {
+                (Verdict::Continue, Some(account)) if !request.recipient_is_local => {
+                    self.quota(&account.address, None).await
+                }
+                (v, _) => v,
+            },
             Err(e) => {
                 tracing::warn!("policy decision failed: {}", e.message);
                 Verdict::reject("policy_unavailable", 451, [4, 3, 0], "Temporary policy failure, try again later")

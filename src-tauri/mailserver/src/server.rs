@@ -142,7 +142,9 @@ impl MailServer {
         let (refusals, refusal_writer) = trace::refusal_writer(backend.clone(), stop.clone());
         let service =
             SmtpService::builder(profile, Arc::new(BackendDirectory::with_lookups(lookups.clone())), spool.clone())
-                .policy(Arc::new(BackendPolicy::with_lookups(lookups.clone())))
+                .policy(Arc::new(
+                    BackendPolicy::with_lookups(lookups.clone()).with_clock(options.outbound.clock.clone()),
+                ))
                 .tls(identity.clone())
                 .verifier(verifier)
                 .refusal_sink(refusals)

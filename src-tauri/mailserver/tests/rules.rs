@@ -10,6 +10,10 @@
 //! Automatic BCC: each condition (direction, sender address or domain, recipient address or
 //! domain) shown firing and not firing, copies to an account, an alias and an address
 //! elsewhere.
+//!
+//! Daily send quota: refused past the message count (at RCPT) and past the size (at the end
+//! of DATA), with a per-account override, until the next day in the domain's time zone
+//! (an injected clock).
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -21,7 +25,7 @@ use postdesk_contract::Backend;
 use postdesk_contract::api::*;
 use postdesk_contract::mail::MailStore;
 use postdesk_contract::outbound::OutboundTransport;
-use postdesk_contract::rules::RuleDirection;
+use postdesk_contract::rules::{QuotaState, RuleDirection};
 use postdesk_engine::Engine;
 use postdesk_mailserver::smtp::ListenerKind;
 use postdesk_mailserver::{MailServer, MailServerOptions};
@@ -358,5 +362,103 @@ async fn automatic_bcc_copies_by_direction_sender_and_recipient_each_way() {
     // The outbound messages of the first three steps went out too; nothing else did.
     server.shutdown(Duration::from_secs(5)).await;
     assert_eq!(remote.dumps().len(), before + 1, "one copy elsewhere: {:?}", remote.dumps());
+    engine.close().await;
+}
+
+/// Submits as `user` with the body read from `body` (a file).
+fn submit_file(server: &MailServer, user: &str, to: &str, body: &Path) -> (bool, String) {
+    let at = format!("127.0.0.1:{}", port(server, ListenerKind::Submission));
+    let body = body.to_str().unwrap();
+    swaks(&[
+        "--server",
+        &at,
+        "--tls",
+        "--auth",
+        "PLAIN",
+        "--auth-user",
+        user,
+        "--auth-password",
+        PASSWORD,
+        "--from",
+        user,
+        "--to",
+        to,
+        "--body",
+        body,
+    ])
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_daily_send_quota_refuses_past_either_limit_until_the_domains_next_day() {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let engine = organisation(dir.path()).await;
+    let b = engine.local_backend();
+    let remote = Sink::start();
+    route(&engine, "remote.test", remote.port).await;
+    // The domain's day begins at an offset that makes it 23:30 there now: one hour on, it
+    // is the next day there (whatever the day in UTC).
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let minutes_now = (now % 86_400) / 60;
+    let mut offset = (23 * 60 + 30 - minutes_now).rem_euclid(1440);
+    if offset > 840 {
+        offset -= 1440;
+    }
+    // Two messages a day for the domain; bob: no count limit but 1 MB.
+    set_domain_default(&engine, serde_json::json!({ "daily_send_messages": 2, "utc_offset_minutes": offset })).await;
+    let bob_only = BatchTarget::Accounts { addresses: vec![BOB.into()] };
+    let set =
+        Some(serde_json::from_value(serde_json::json!({ "daily_send_messages": 0, "daily_send_mb": 1 })).unwrap());
+    b.update_settings(UpdateSettings { domain: "example.com".into(), target: bob_only, set, ..Default::default() })
+        .await
+        .unwrap();
+    let clock = Arc::new(AtomicI64::new(now));
+    let any = SocketAddr::from(([127, 0, 0, 1], 0));
+    let mut options = MailServerOptions::defaults(dir.path());
+    options.hostname = Some("mail.example.com".into());
+    options.listeners = vec![(ListenerKind::Submission, any)];
+    options.imap = Vec::new();
+    options.pop3 = Vec::new();
+    options.dns_server = Some(SocketAddr::from(([127, 0, 0, 1], 9)));
+    options.outbound.poll = Duration::from_millis(200);
+    let read = clock.clone();
+    options.outbound.clock = postdesk_mailserver::Clock::new(move || read.load(Ordering::SeqCst));
+    let server = MailServer::start(Arc::new(engine.clone()), options).await.unwrap();
+
+    // By count: two go, the third is refused at RCPT with the reason; mail inside still goes.
+    for n in 1..=2 {
+        let (ok, text) = submit(&server, ANN, "x@remote.test", &format!("ann {n}"));
+        assert!(ok, "{text}");
+    }
+    let (ok, text) = submit(&server, ANN, "x@remote.test", "ann 3");
+    assert!(!ok && text.contains("550 5.4.5") && text.contains("daily limit of 2 messages"), "{text}");
+    assert!(text.contains(&format!("UTC{}", if offset < 0 { '-' } else { '+' })), "the day's zone is named: {text}");
+    let (ok, text) = submit(&server, ANN, BOB, "inside");
+    assert!(ok, "{text}");
+
+    // By size: bob's 845 KB goes, the next 845 KB is refused at the end of DATA; small fits.
+    let big = dir.path().join("big.txt");
+    std::fs::write(&big, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\n".repeat(13_200)).unwrap();
+    let (ok, text) = submit_file(&server, BOB, "x@remote.test", &big);
+    assert!(ok, "{text}");
+    let (ok, text) = submit_file(&server, BOB, "x@remote.test", &big);
+    assert!(!ok && text.contains("550 5.4.5") && text.contains("daily limit of 1 MB"), "{text}");
+    let (ok, text) = submit(&server, BOB, "x@remote.test", "small");
+    assert!(ok, "{text}");
+
+    // The usage view: who is over, who near.
+    let usage = b.list_outbound_usage(ListOutboundUsage { domain: "example.com".into(), ..Default::default() });
+    let usage = usage.await.unwrap().items;
+    let of = |a: &str| usage.iter().find(|u| u.address == a).unwrap().clone();
+    let (ann, bob) = (of(ANN), of(BOB));
+    assert_eq!((ann.today_messages, ann.limit_messages, ann.state), (2, 2, QuotaState::Over), "{ann:?}");
+    assert_eq!((bob.today_messages, bob.limit_mb, bob.state), (2, 1, QuotaState::Near), "{bob:?}");
+    assert!(bob.today_bytes > 840_000 && bob.month_bytes == bob.today_bytes, "{bob:?}");
+
+    // The domain's next day (one hour on): ann may send again.
+    clock.fetch_add(3600, Ordering::SeqCst);
+    let (ok, text) = submit(&server, ANN, "x@remote.test", "next day");
+    assert!(ok, "{text}");
+    server.shutdown(Duration::from_secs(5)).await;
     engine.close().await;
 }

@@ -23,6 +23,7 @@ import { MailServicePage } from "../pages/MailServicePage";
 import { OutboundPage } from "../pages/OutboundPage";
 import { PolicyPage } from "../pages/PolicyPage";
 import { MailRulesPage } from "../pages/MailRulesPage";
+import { OutboundUsagePage } from "../pages/OutboundUsagePage";
 import { SettingsPage } from "../pages/SettingsPage";
 import { StartPage } from "../pages/StartPage";
 import { startsFresh } from "../pages/startSteps";
@@ -205,6 +206,8 @@ function PageBody({ page }: { page: PageId }) {
       return <PolicyPage />;
     case "mail-rules":
       return <MailRulesPage />;
+    case "outbound-usage":
+      return <OutboundUsagePage />;
     case "smtp":
       return <MailServicePage />;
     case "outbound":

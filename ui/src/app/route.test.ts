@@ -60,9 +60,9 @@ describe("navSections", () => {
     const titles = navSections(visible).map((g) => g.title);
     expect(titles).not.toContain("Administration");
     // Of the mail flow, a sub-admin of some domains has only the message trace (its
-    // domains' mail); the server-wide pages are not for it.
+    // domains' mail) and its domains' outbound usage; the server-wide pages are not for it.
     const mail = navSections(visible).find((g) => g.id === "mail");
-    expect(mail?.pages.map((p) => p.id)).toEqual(["trace"]);
+    expect(mail?.pages.map((p) => p.id)).toEqual(["trace", "outbound-usage"]);
     expect(mayUse({ ...olga, pages: ["aliases"] }, "trace", false)).toBe(false);
   });
 });

@@ -12,7 +12,8 @@ export type PageId =
   | "trace"
   | "admins"
   | "settings"
-  | "mail-rules";
+  | "mail-rules"
+  | "outbound-usage";
 
 /** The sections of the navigation. */
 export type NavGroup = "start" | "organisation" | "mail" | "security" | "administration";
@@ -50,6 +51,7 @@ export const PAGES: PageDef[] = [
   { id: "policy", title: "Policy explainer", perDomain: false, group: "mail" },
   { id: "trace", title: "Message trace", perDomain: false, group: "mail" },
   { id: "mail-rules", title: "Mail rules", perDomain: true, group: "mail" },
+  { id: "outbound-usage", title: "Outbound usage", perDomain: true, group: "mail" },
   { id: "dns", title: "DNS", perDomain: true, group: "security" },
   { id: "logins", title: "Login log", perDomain: false, group: "security" },
   { id: "admins", title: "Admins & tokens", perDomain: false, group: "administration" },
@@ -70,7 +72,9 @@ function permissionOf(page: Exclude<PageId, "admins" | "settings" | "start">): P
   if (page === "outbound") return "smtp";
   // Mail rules on the path are the delivery policy's.
   if (page === "mail-rules") return "policy";
-  return page === "recycle" || page === "mailbox-settings" || page === "logins" || page === "trace" ? "accounts" : page;
+  return page === "recycle" || page === "mailbox-settings" || page === "logins" || page === "trace" || page === "outbound-usage"
+    ? "accounts"
+    : page;
 }
 
 /** Whether the caller may use a page (the backend checks again on every call). */

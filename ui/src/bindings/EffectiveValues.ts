@@ -59,4 +59,17 @@ address_book: Sourced<boolean>,
  * Failed logins in a row that lock an account (a domain setting: set it on the
  * domain default only).
  */
-lockout_threshold: Sourced<number>, };
+lockout_threshold: Sourced<number>, 
+/**
+ * Most messages a day the account may send to other domains (0: no limit).
+ */
+daily_send_messages: Sourced<number>, 
+/**
+ * Most megabytes a day of messages the account may send to other domains (0: no limit).
+ */
+daily_send_mb: Sourced<number>, 
+/**
+ * Where the domain's day begins, as minutes east of UTC (a fixed offset: summer time is
+ * not followed); the daily send limits start again then. A domain setting.
+ */
+utc_offset_minutes: Sourced<number>, };

@@ -3,4 +3,4 @@
 /**
  * One setting, by name (`external_send`, …).
  */
-export type SettingKey = "external_send" | "external_receive" | "send_exceptions" | "receive_exceptions" | "pop3" | "imap" | "smtp" | "require_security_questions" | "require_phone" | "allow_phone_unbinding" | "auto_forward" | "address_book" | "lockout_threshold";
+export type SettingKey = "external_send" | "external_receive" | "send_exceptions" | "receive_exceptions" | "pop3" | "imap" | "smtp" | "require_security_questions" | "require_phone" | "allow_phone_unbinding" | "auto_forward" | "address_book" | "lockout_threshold" | "daily_send_messages" | "daily_send_mb" | "utc_offset_minutes";

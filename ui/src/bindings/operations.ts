@@ -79,6 +79,7 @@ import type { ListLogins } from "./ListLogins";
 import type { ListMessageTrace } from "./ListMessageTrace";
 import type { ListMessages } from "./ListMessages";
 import type { ListOutboundQueue } from "./ListOutboundQueue";
+import type { ListOutboundUsage } from "./ListOutboundUsage";
 import type { ListRecycleBin } from "./ListRecycleBin";
 import type { ListRelays } from "./ListRelays";
 import type { ListSmtpRules } from "./ListSmtpRules";
@@ -94,6 +95,7 @@ import type { MoveDepartment } from "./MoveDepartment";
 import type { MoveSmtpRule } from "./MoveSmtpRule";
 import type { NewToken } from "./NewToken";
 import type { OutboundTransport } from "./OutboundTransport";
+import type { OutboundUsage } from "./OutboundUsage";
 import type { PolicyExplanation } from "./PolicyExplanation";
 import type { QueuedMessage } from "./QueuedMessage";
 import type { RecycledAccount } from "./RecycledAccount";
@@ -227,6 +229,7 @@ export type { ListLogins } from "./ListLogins";
 export type { ListMessageTrace } from "./ListMessageTrace";
 export type { ListMessages } from "./ListMessages";
 export type { ListOutboundQueue } from "./ListOutboundQueue";
+export type { ListOutboundUsage } from "./ListOutboundUsage";
 export type { ListRecycleBin } from "./ListRecycleBin";
 export type { ListRelays } from "./ListRelays";
 export type { ListSmtpRules } from "./ListSmtpRules";
@@ -242,6 +245,7 @@ export type { MoveDepartment } from "./MoveDepartment";
 export type { MoveSmtpRule } from "./MoveSmtpRule";
 export type { NewToken } from "./NewToken";
 export type { OutboundTransport } from "./OutboundTransport";
+export type { OutboundUsage } from "./OutboundUsage";
 export type { PolicyExplanation } from "./PolicyExplanation";
 export type { QueuedMessage } from "./QueuedMessage";
 export type { RecycledAccount } from "./RecycledAccount";
@@ -375,6 +379,7 @@ export const operations = {
   list_bcc_rules: { method: "GET", path: "/api/domains/{domain}/bcc-rules", mutates: false, params: undefined as unknown as ListBccRules, output: undefined as unknown as CursorPage<BccRule> },
   add_bcc_rule: { method: "POST", path: "/api/domains/{domain}/bcc-rules", mutates: true, params: undefined as unknown as AddBccRule, output: undefined as unknown as BccRule },
   remove_bcc_rule: { method: "DELETE", path: "/api/domains/{domain}/bcc-rules", mutates: true, params: undefined as unknown as RemoveBccRule, output: undefined as unknown as null },
+  list_outbound_usage: { method: "GET", path: "/api/domains/{domain}/outbound-usage", mutates: false, params: undefined as unknown as ListOutboundUsage, output: undefined as unknown as CursorPage<OutboundUsage> },
   get_smtp_settings: { method: "GET", path: "/api/smtp/settings", mutates: false, params: undefined as unknown as GetSmtpSettings, output: undefined as unknown as SmtpSettings },
   update_smtp_settings: { method: "PUT", path: "/api/smtp/settings", mutates: true, params: undefined as unknown as UpdateSmtpSettings, output: undefined as unknown as SmtpSettings },
   list_smtp_rules: { method: "GET", path: "/api/smtp/rules", mutates: false, params: undefined as unknown as ListSmtpRules, output: undefined as unknown as CursorPage<SmtpRule> },

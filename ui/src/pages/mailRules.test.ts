@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { condition, describeBcc } from "./mailRules";
+import { condition, describeBcc, limitText, stateText } from "./mailRules";
 
 describe("mail rules", () => {
   it("describes a BCC rule with its conditions or their absence", () => {
@@ -14,5 +14,11 @@ describe("mail rules", () => {
   it("sends no condition for an empty field", () => {
     expect(condition("  ")).toBeUndefined();
     expect(condition(" remote.test ")).toBe("remote.test");
+  });
+  it("says the daily limits and the state in words", () => {
+    expect(limitText(0, 0)).toBe("No limit");
+    expect(limitText(100, 0)).toBe("100 messages");
+    expect(limitText(100, 50)).toBe("100 messages and 50 MB");
+    expect(stateText("over")).toContain("refused");
   });
 });

@@ -1,4 +1,5 @@
 import type { BccRule } from "../bindings/BccRule";
+import type { QuotaState } from "../bindings/QuotaState";
 import type { RuleDirection } from "../bindings/RuleDirection";
 
 /** The direction in words. */
@@ -24,4 +25,29 @@ export function describeBcc(r: BccRule): string {
 export function condition(text: string): string | undefined {
   const t = text.trim();
   return t === "" ? undefined : t;
+}
+
+/** Bytes as megabytes with one decimal. */
+export function megabytes(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+/** The daily limits in words (0: none). */
+export function limitText(messages: number, mb: number): string {
+  const parts = [messages > 0 ? `${messages} messages` : null, mb > 0 ? `${mb} MB` : null].filter(Boolean);
+  return parts.length === 0 ? "No limit" : parts.join(" and ");
+}
+
+/** Where an account stands. */
+export function stateText(state: QuotaState): string {
+  switch (state) {
+    case "unlimited":
+      return "No limit";
+    case "ok":
+      return "Within the limit";
+    case "near":
+      return "Near the limit (80 % or more)";
+    case "over":
+      return "Over: refused until tomorrow";
+  }
 }

@@ -13,7 +13,7 @@ import {
 
 describe("settings model", () => {
   it("describes every setting and every rule", () => {
-    expect(SETTING_KEYS).toHaveLength(13);
+    expect(SETTING_KEYS).toHaveLength(16);
     expect(SETTING_KEYS[0]).toBe("external_send");
     for (const key of SETTING_KEYS) expect(SETTINGS[key].label).not.toBe("");
     expect(Object.keys(RULES)).toHaveLength(14);

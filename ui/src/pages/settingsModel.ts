@@ -65,6 +65,25 @@ export const SETTINGS: Record<SettingKey, SettingInfo> = {
     hint: "A domain setting: failed logins in a row that lock an account",
     domainOnly: true,
   },
+  daily_send_messages: {
+    label: "Messages sent outside a day",
+    kind: "number",
+    group: "Daily send quota",
+    hint: "Most messages a day to other domains; 0: no limit",
+  },
+  daily_send_mb: {
+    label: "Megabytes sent outside a day",
+    kind: "number",
+    group: "Daily send quota",
+    hint: "Most megabytes a day of messages to other domains; 0: no limit",
+  },
+  utc_offset_minutes: {
+    label: "Day starts at (minutes east of UTC)",
+    kind: "number",
+    group: "Daily send quota",
+    hint: "A domain setting: where the domain's day begins (e.g. 60 for UTC+01:00); summer time is not followed",
+    domainOnly: true,
+  },
 };
 
 export const SETTING_KEYS = Object.keys(SETTINGS) as SettingKey[];

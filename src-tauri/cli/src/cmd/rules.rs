@@ -1,4 +1,5 @@
-//! `postdesk rules`: mail rules on the path of a domain — automatic BCC.
+//! `postdesk rules`: mail rules on the path of a domain — automatic BCC — and the outbound
+//! usage against the daily send quota.
 
 use clap::{Subcommand, ValueEnum};
 use postdesk_contract::api::*;
@@ -12,6 +13,9 @@ pub enum RulesCmd {
     /// Automatic blind copies of a domain's mail.
     #[command(subcommand)]
     Bcc(BccCmd),
+    /// What each account sent to other domains today and in the last 30 days, against its
+    /// daily send quota (set with `settings set … daily_send_messages=N daily_send_mb=N`).
+    Usage { domain: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -52,7 +56,32 @@ pub enum Direction {
 
 /// `postdesk rules …`
 pub async fn run(b: &dyn Backend, cmd: &RulesCmd, json: bool) -> Result<()> {
-    let RulesCmd::Bcc(cmd) = cmd;
+    let cmd = match cmd {
+        RulesCmd::Bcc(cmd) => cmd,
+        RulesCmd::Usage { domain } => {
+            let all = crate::output::every_page(|after, limit| {
+                b.list_outbound_usage(ListOutboundUsage { domain: domain.clone(), after, limit: Some(limit) })
+            })
+            .await?;
+            let mut t =
+                Table::new(&["ACCOUNT", "TODAY", "TODAY MB", "30 DAYS", "30 DAYS MB", "LIMIT", "LIMIT MB", "STATE"]);
+            let mb = |b: u64| format!("{:.1}", b as f64 / (1024.0 * 1024.0));
+            let limit = |n: u32| if n == 0 { "-".to_string() } else { n.to_string() };
+            for u in &all {
+                t.row(vec![
+                    u.address.clone(),
+                    u.today_messages.to_string(),
+                    mb(u.today_bytes),
+                    u.month_messages.to_string(),
+                    mb(u.month_bytes),
+                    limit(u.limit_messages),
+                    limit(u.limit_mb),
+                    serde_json::to_value(u.state).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+                ]);
+            }
+            return print_list(json, &all, t, None);
+        }
+    };
     match cmd {
         BccCmd::List { domain } => {
             let all = crate::output::every_page(|after, limit| {

@@ -32,7 +32,8 @@ pub enum SettingsCmd {
     /// for the exception lists, a number for lockout_threshold, or `inherit` to stop
     /// overriding). Keys: external_send, external_receive, send_exceptions,
     /// receive_exceptions, pop3, imap, smtp, require_security_questions, require_phone,
-    /// allow_phone_unbinding, auto_forward, address_book, lockout_threshold.
+    /// allow_phone_unbinding, auto_forward, address_book, lockout_threshold, daily_send_messages,
+    /// daily_send_mb, utc_offset_minutes.
     Set {
         #[command(flatten)]
         target: TargetArgs,
@@ -63,7 +64,10 @@ fn parse_values(pairs: &[String]) -> Result<(Settings, Vec<SettingKey>)> {
             SettingKey::SendExceptions | SettingKey::ReceiveExceptions => Value::Array(
                 value.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| Value::String(s.into())).collect(),
             ),
-            SettingKey::LockoutThreshold => Value::from(value.parse::<u32>().map_err(|_| {
+            SettingKey::LockoutThreshold
+            | SettingKey::DailySendMessages
+            | SettingKey::DailySendMb
+            | SettingKey::UtcOffsetMinutes => Value::from(value.parse::<i64>().map_err(|_| {
                 Error::validation(format!("{}: '{value}' is not a number", key.as_str())).with_field(key.as_str())
             })?),
             _ => Value::Bool(match value.to_ascii_lowercase().as_str() {

@@ -38,3 +38,13 @@ RemoveBccRule {
     #[ts(type = "number")]
     id: i64,
 });
+params!(/// What each account of a domain sent to other domains today and in the last 30 days,
+/// against its daily send quota, by address, one page at a time.
+ListOutboundUsage {
+    /// Domain name.
+    domain: String,
+    /// Only accounts after this address (the previous page's `next`).
+    #[serde(default)] #[ts(optional)] after: Option<String>,
+    /// Page size, 1–1000 (default 200).
+    #[serde(default)] #[ts(optional)] limit: Option<u32>,
+});

@@ -91,3 +91,62 @@ pub(crate) async fn delete_bcc(conn: &mut Conn, id: i64) -> Result<()> {
     sqlx::query("DELETE FROM bcc_rules WHERE id = ?").bind(id).execute(conn).await?;
     Ok(())
 }
+
+/// What an account sent outside on `day`: (messages, bytes).
+pub(crate) async fn daily_sent(conn: &mut Conn, account: i64, day: &str) -> Result<(i64, i64)> {
+    let row: Option<(i64, i64)> =
+        sqlx::query_as("SELECT messages, bytes FROM daily_sends WHERE account_id = ? AND day = ?")
+            .bind(account)
+            .bind(day)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.unwrap_or((0, 0)))
+}
+
+/// Counts one message of `bytes` sent outside on `day`, and forgets days before `oldest`.
+pub(crate) async fn count_daily_send(conn: &mut Conn, account: i64, day: &str, bytes: i64, oldest: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO daily_sends (account_id, day, messages, bytes) VALUES (?, ?, 1, ?)
+         ON CONFLICT (account_id, day) DO UPDATE SET messages = messages + 1, bytes = bytes + excluded.bytes",
+    )
+    .bind(account)
+    .bind(day)
+    .bind(bytes)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM daily_sends WHERE account_id = ? AND day < ?")
+        .bind(account)
+        .bind(oldest)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A page of a domain's accounts (by address, after `after`) with what each sent outside:
+/// (account id, address, messages on `day`, bytes on `day`, messages since `since`, bytes since `since`).
+pub(crate) async fn usage_page(
+    conn: &mut Conn,
+    domain: i64,
+    day: &str,
+    since: &str,
+    after: &str,
+    limit: u32,
+) -> Result<Vec<(i64, String, i64, i64, i64, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT a.id, a.address,
+                coalesce((SELECT messages FROM daily_sends WHERE account_id = a.id AND day = ?), 0),
+                coalesce((SELECT bytes FROM daily_sends WHERE account_id = a.id AND day = ?), 0),
+                coalesce((SELECT sum(messages) FROM daily_sends WHERE account_id = a.id AND day >= ?), 0),
+                coalesce((SELECT sum(bytes) FROM daily_sends WHERE account_id = a.id AND day >= ?), 0)
+         FROM accounts a WHERE a.domain_id = ? AND a.status != 'deleted' AND a.address > ? ORDER BY a.address LIMIT ?",
+    )
+    .bind(day)
+    .bind(day)
+    .bind(since)
+    .bind(since)
+    .bind(domain)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
