@@ -17,7 +17,7 @@ MESSAGES=${1:-5000}
 SESSIONS=${2:-10}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 [ -n "${NO_BUILD:-}" ] || cargo build --release -q -p postdesk-cli -p postdesk-smtp --bin postdesk --bin smtp-bench
-BIN=$CARGO_TARGET_DIR/release
+BIN=${BIN:-$CARGO_TARGET_DIR/release}
 WORK=$(mktemp -d /tmp/postdesk-rules.XXXXXX)
 cleanup() { kill "$SERVE" "$KNOT" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT INT TERM
@@ -68,7 +68,7 @@ $PD accounts add rcpt@example.test >/dev/null
 $PD accounts add probe@example.test >/dev/null
 $PD accounts add archive@example.test >/dev/null
 $PD smtp settings set --max-connections-per-ip none >/dev/null
-echo "postdesk serve (release) MX on $MX; $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "postdesk serve ($BIN) MX on $MX; $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 count() { $PD --json accounts messages "$1" --limit 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])'; }
 # One run: the accept rate, then the seconds until `rcpt` holds `want` messages.
@@ -94,4 +94,4 @@ while [ $i -lt 100 ]; do
   i=$((i + 1))
 done
 run 200-bcc-rules-100-firing $((3 * MESSAGES))
-echo "archive@example.test holds $(count archive@example.test) copies (one per message of the last run)"
+echo "archive@example.test holds $(count archive@example.test) copies (one per message of the last run, smtp-bench's probes included)"
