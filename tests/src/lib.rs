@@ -11,6 +11,8 @@ use postdesk_contract::model::*;
 use postdesk_engine::Engine;
 use postdesk_server::tls::Identity;
 
+pub mod dovecot;
+
 /// Declares contract tests: each `async fn name(h: Harness)` of the including file runs
 /// twice, as `local::name` (in-process) and `remote::name` (client → server over TLS).
 #[macro_export]

@@ -929,6 +929,35 @@ fn role_table<'a>(b: &'a dyn Backend, import: &str, owner_token: &str) -> Vec<Ro
             },
         ),
         forbidden(b, RemoveRelay { sender_domain: Some("b.example".into()) }),
+        // ---- Shared mailboxes: the Accounts page of their domain
+        forbidden(
+            b,
+            CreateSharedMailbox {
+                domain: d(),
+                address: "desk@b.example".into(),
+                name: "Desk".into(),
+                host: Some("127.0.0.1".into()),
+                port: Some(1),
+                username: Some("u".into()),
+                secret: Some(RemoteSecret("x".into())),
+                ..Default::default()
+            },
+        ),
+        forbidden(b, ListSharedMailboxes { domain: d(), ..Default::default() }),
+        forbidden(b, GetSharedMailbox { address: "desk@b.example".into() }),
+        forbidden(b, UpdateSharedMailbox { address: "desk@b.example".into(), ..Default::default() }),
+        forbidden(b, FetchSharedMailbox { address: "desk@b.example".into() }),
+        forbidden(b, FetchSharedFolderList { address: "desk@b.example".into() }),
+        forbidden(b, SetSharedFolders { address: "desk@b.example".into(), fetch: vec![], ..Default::default() }),
+        forbidden(
+            b,
+            ResyncSharedMailbox {
+                address: "desk@b.example".into(),
+                since: "2026-01-01T00:00:00Z".into(),
+                confirm: true,
+            },
+        ),
+        forbidden(b, RemoveSharedMailbox { address: "desk@b.example".into() }),
     ]
 }
 
@@ -1206,6 +1235,16 @@ const OPERATION_GATES: &[(&str, Gate)] = &[
     ("update_smtp_settings", Gate::Page(Page::Smtp)),
     ("update_trace_settings", Gate::Page(Page::Smtp)),
     ("whoami", Gate::Everyone),
+    // Shared mailboxes (issue 17).
+    ("list_shared_mailboxes", Gate::Page(Page::Accounts)),
+    ("get_shared_mailbox", Gate::Page(Page::Accounts)),
+    ("create_shared_mailbox", Gate::Page(Page::Accounts)),
+    ("update_shared_mailbox", Gate::Page(Page::Accounts)),
+    ("remove_shared_mailbox", Gate::Page(Page::Accounts)),
+    ("fetch_shared_mailbox", Gate::Page(Page::Accounts)),
+    ("fetch_shared_folder_list", Gate::Page(Page::Accounts)),
+    ("set_shared_folders", Gate::Page(Page::Accounts)),
+    ("resync_shared_mailbox", Gate::Page(Page::Accounts)),
 ];
 
 async fn helpdesk_reads_but_cannot_change(h: Harness) {

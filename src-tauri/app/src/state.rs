@@ -30,6 +30,8 @@ pub struct AppState {
     /// Rotates remote backends' API tokens that near their expiry, at launch and every
     /// [`CHECK_EVERY`](crate::rotation::CHECK_EVERY).
     rotator: tokio::task::JoinHandle<()>,
+    /// Fetches shared mailboxes whose interval has run out (as `postdesk serve` does).
+    shared_fetcher: tokio::task::JoinHandle<()>,
 }
 
 impl AppState {
@@ -66,6 +68,7 @@ impl AppState {
             tracing::warn!("{warning}");
         }
         let purger = engine.spawn_recycle_bin_purger(postdesk_engine::RECYCLE_BIN_SWEEP, postdesk_engine::system_clock);
+        let shared_fetcher = postdesk_engine::spawn_shared_mailbox_fetcher(engine.clone());
         let rotator = tokio::spawn({
             let backends = backends.clone();
             async move {
@@ -75,7 +78,7 @@ impl AppState {
                 }
             }
         });
-        Ok(AppState { backends, local_server, smtp, engine, purger, rotator })
+        Ok(AppState { backends, local_server, smtp, engine, purger, rotator, shared_fetcher })
     }
 
     /// Stops the recycle-bin purger, the listener and the mail server (gracefully: sessions
@@ -84,6 +87,7 @@ impl AppState {
     pub async fn close(&self) {
         self.purger.abort();
         self.rotator.abort();
+        self.shared_fetcher.abort();
         self.local_server.stop().await;
         self.smtp.stop().await;
         self.engine.close().await;

@@ -102,6 +102,9 @@ enum Command {
     /// The message trace: what the server did with each message; search, show, export.
     #[command(subcommand)]
     Trace(trace::TraceCmd),
+    /// Shared mailboxes fetched from external IMAP servers.
+    #[command(subcommand)]
+    SharedMailbox(shared::SharedCmd),
 }
 
 fn data_dir(cli: &Cli) -> Result<PathBuf, Error> {
@@ -150,6 +153,7 @@ async fn run(b: &dyn Backend, command: &Command, json: bool) -> Result<(), Error
         Command::Smtp(cmd) => smtp::run(b, cmd, json).await,
         Command::Outbound(cmd) => outbound::run(b, cmd, json).await,
         Command::Trace(cmd) => trace::run(b, cmd, json).await,
+        Command::SharedMailbox(cmd) => shared::run(b, cmd, json).await,
         Command::Serve(_) => unreachable!("handled in main"),
     }
 }

@@ -24,6 +24,7 @@ use crate::policy::PolicyExplanation;
 use crate::relay::Relay;
 use crate::rules::{BccRule, OutboundUsage};
 use crate::settings::{AddressBook, Batch, BatchOutcome, EffectiveSettings, LevelSettings};
+use crate::shared::{FetchReport, SharedMailbox};
 use crate::smtp::{SmtpRule, SmtpRulesImported, SmtpSettings, SmtpStatus};
 use crate::trace::{TraceSettings, TracedMessage, TracedMessageDetail};
 
@@ -166,6 +167,9 @@ pub use trace::*;
 // Mail rules on the path (automatic BCC).
 mod rules;
 pub use rules::*;
+// Shared mailboxes fetched from external servers.
+mod shared;
+pub use shared::*;
 
 params!(/// Who am I, and what may I do?
 WhoAmI {});
@@ -950,6 +954,26 @@ operations! {
     update_trace_settings: Put "/api/trace-settings" UpdateTraceSettings => TraceSettings, mutates = true;
     /// The login log of a filter as a CSV or XLSX file.
     export_logins: Get "/api/logins-export" ExportLogins => ExportedFile, mutates = false;
+
+    // ---- Shared mailboxes (fetched from external servers) ------------------------
+    /// A domain's shared mailboxes, without their secrets.
+    list_shared_mailboxes: Get "/api/domains/{domain}/shared-mailboxes" ListSharedMailboxes => CursorPage<SharedMailbox>, mutates = false;
+    /// One shared mailbox.
+    get_shared_mailbox: Get "/api/shared-mailboxes/{address}" GetSharedMailbox => SharedMailbox, mutates = false;
+    /// Creates a shared mailbox.
+    create_shared_mailbox: Post "/api/domains/{domain}/shared-mailboxes" CreateSharedMailbox => SharedMailbox, mutates = true;
+    /// Changes a shared mailbox's settings.
+    update_shared_mailbox: Patch "/api/shared-mailboxes/{address}" UpdateSharedMailbox => SharedMailbox, mutates = true;
+    /// Removes a shared mailbox (its mail stays in our store).
+    remove_shared_mailbox: Delete "/api/shared-mailboxes/{address}" RemoveSharedMailbox => (), mutates = true;
+    /// Fetches a shared mailbox's new mail now.
+    fetch_shared_mailbox: Post "/api/shared-mailboxes/{address}/fetch" FetchSharedMailbox => FetchReport, mutates = true;
+    /// Lists the external server's folders and keeps the list.
+    fetch_shared_folder_list: Post "/api/shared-mailboxes/{address}/folder-list" FetchSharedFolderList => SharedMailbox, mutates = true;
+    /// Chooses the fetched folders and the Sent and Junk folders.
+    set_shared_folders: Put "/api/shared-mailboxes/{address}/folders" SetSharedFolders => SharedMailbox, mutates = true;
+    /// Fetches again from a date and time (only what was not fetched before).
+    resync_shared_mailbox: Post "/api/shared-mailboxes/{address}/resync" ResyncSharedMailbox => SharedMailbox, mutates = true;
 }
 
 /// Runs the operation called `name` with JSON params and returns its JSON output: the

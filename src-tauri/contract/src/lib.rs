@@ -27,6 +27,7 @@ pub mod relay;
 pub mod rules;
 pub mod secret;
 pub mod settings;
+pub mod shared;
 pub mod smtp;
 pub mod trace;
 pub mod validate;

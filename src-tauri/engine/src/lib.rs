@@ -38,6 +38,7 @@ mod recycle;
 mod relay;
 mod rules;
 mod services;
+mod shared;
 mod sql;
 mod store;
 mod trace;
@@ -54,6 +55,7 @@ use std::path::{Path, PathBuf};
 
 use crate::api::*;
 use crate::model::*;
+use postdesk_contract::shared::{FetchReport, SharedMailbox};
 
 pub use access::LOCAL_OWNER;
 pub use admins::FirstStart;
@@ -62,8 +64,10 @@ pub use batches::MAX_SELECTION;
 pub use login::DEFAULT_LOCKOUT_THRESHOLD;
 pub use mailbox::NOT_RUNNING;
 pub use postdesk_contract::mail::{Login, LoginRefusal};
+pub use postdesk_fetch::Limits as FetchLimits;
 pub use recycle::{Purged, RECYCLE_BIN_SWEEP, system_clock};
 pub use relay::FileSecrets;
+pub use shared::{SHARED_FETCH_TICK, spawn_shared_mailbox_fetcher};
 pub use store::{Delivered, KeyedMessage, KeyedOutcome, STANDARD_FOLDERS};
 
 /// The organisation engine: a SQLite database and the rules over it. Cheap to clone.
@@ -81,6 +85,8 @@ pub struct Engine {
     /// Remote secrets (relay passwords and tokens): `<data>/secrets/` files, or what the
     /// host passes ([`Engine::with_secret_store`]: the desktop app's OS keyring).
     secrets: std::sync::Arc<dyn postdesk_contract::secret::SecretStore>,
+    /// Shared mailbox fetching: one fetch at a time per mailbox, and its bounds.
+    shared: std::sync::Arc<shared::SharedFetch>,
 }
 
 /// The app identifier; the data folder is named after it, so the desktop app (Tauri's
@@ -127,6 +133,7 @@ impl Engine {
             smtp: std::sync::Arc::new(smtp::Hooks::new(smtp_version)),
             mail_changes: tokio::sync::broadcast::channel(1024).0,
             secrets: std::sync::Arc::new(postdesk_contract::secret::MemoryStore::default()),
+            shared: Default::default(),
         })
     }
 
@@ -543,6 +550,33 @@ impl Backend for EngineBackend {
         p: ListOutboundUsage,
     ) -> Result<CursorPage<postdesk_contract::rules::OutboundUsage>> {
         rules::list_usage(self, p).await
+    }
+    async fn list_shared_mailboxes(&self, p: ListSharedMailboxes) -> Result<CursorPage<SharedMailbox>> {
+        shared::list(self, p).await
+    }
+    async fn get_shared_mailbox(&self, p: GetSharedMailbox) -> Result<SharedMailbox> {
+        shared::get(self, p).await
+    }
+    async fn create_shared_mailbox(&self, p: CreateSharedMailbox) -> Result<SharedMailbox> {
+        shared::create(self, p).await
+    }
+    async fn update_shared_mailbox(&self, p: UpdateSharedMailbox) -> Result<SharedMailbox> {
+        shared::update(self, p).await
+    }
+    async fn remove_shared_mailbox(&self, p: RemoveSharedMailbox) -> Result<()> {
+        shared::remove(self, p).await
+    }
+    async fn fetch_shared_mailbox(&self, p: FetchSharedMailbox) -> Result<FetchReport> {
+        shared::fetch_now(self, p).await
+    }
+    async fn fetch_shared_folder_list(&self, p: FetchSharedFolderList) -> Result<SharedMailbox> {
+        shared::fetch_folder_list(self, p).await
+    }
+    async fn set_shared_folders(&self, p: SetSharedFolders) -> Result<SharedMailbox> {
+        shared::set_folders(self, p).await
+    }
+    async fn resync_shared_mailbox(&self, p: ResyncSharedMailbox) -> Result<SharedMailbox> {
+        shared::resync(self, p).await
     }
 }
 

@@ -211,6 +211,18 @@ async fn insert_message(
     Ok(Ok(Delivered { account: address.to_string(), folder: folder.to_string(), uid: uid as u32 }))
 }
 
+/// Inserts a fetched message (its blob written) into a shared mailbox's folder in the
+/// caller's write transaction; a mailbox that refuses it (full, disabled) fails the batch.
+pub(crate) async fn insert_fetched(
+    conn: &mut Conn,
+    address: &str,
+    folder: &str,
+    hash: &str,
+    size: usize,
+) -> Result<()> {
+    insert_message(conn, address, folder, hash, size).await?.map(drop)
+}
+
 impl Engine {
     /// Stores a message (its raw RFC 5322 bytes) in the INBOX of the account at `address`
     /// (its own address; resolve aliases, groups and rules first). Refused for accounts that

@@ -29,6 +29,7 @@ import type { CreateDkimKey } from "./CreateDkimKey";
 import type { CreateDomain } from "./CreateDomain";
 import type { CreateDomainGroup } from "./CreateDomainGroup";
 import type { CreateGroup } from "./CreateGroup";
+import type { CreateSharedMailbox } from "./CreateSharedMailbox";
 import type { CreateToken } from "./CreateToken";
 import type { CreatedAccounts } from "./CreatedAccounts";
 import type { CursorPage } from "./CursorPage";
@@ -43,10 +44,11 @@ import type { DomainReport } from "./DomainReport";
 import type { EffectiveSettings } from "./EffectiveSettings";
 import type { ExplainPolicy } from "./ExplainPolicy";
 import type { ExportAccounts } from "./ExportAccounts";
-import type { ExportLogins } from "./ExportLogins";
-import type { ExportMessageTrace } from "./ExportMessageTrace";
 import type { ExportSmtpRules } from "./ExportSmtpRules";
 import type { ExportedFile } from "./ExportedFile";
+import type { FetchReport } from "./FetchReport";
+import type { FetchSharedFolderList } from "./FetchSharedFolderList";
+import type { FetchSharedMailbox } from "./FetchSharedMailbox";
 import type { GetAccount } from "./GetAccount";
 import type { GetAlias } from "./GetAlias";
 import type { GetDomain } from "./GetDomain";
@@ -54,11 +56,10 @@ import type { GetEffectiveSettings } from "./GetEffectiveSettings";
 import type { GetGroup } from "./GetGroup";
 import type { GetMailbox } from "./GetMailbox";
 import type { GetMailboxSettings } from "./GetMailboxSettings";
-import type { GetMessageTrace } from "./GetMessageTrace";
 import type { GetSettings } from "./GetSettings";
+import type { GetSharedMailbox } from "./GetSharedMailbox";
 import type { GetSmtpSettings } from "./GetSmtpSettings";
 import type { GetSmtpStatus } from "./GetSmtpStatus";
-import type { GetTraceSettings } from "./GetTraceSettings";
 import type { ImportJob } from "./ImportJob";
 import type { ImportSmtpRules } from "./ImportSmtpRules";
 import type { ImportStatus } from "./ImportStatus";
@@ -76,12 +77,12 @@ import type { ListDomainGroups } from "./ListDomainGroups";
 import type { ListDomains } from "./ListDomains";
 import type { ListGroups } from "./ListGroups";
 import type { ListLogins } from "./ListLogins";
-import type { ListMessageTrace } from "./ListMessageTrace";
 import type { ListMessages } from "./ListMessages";
 import type { ListOutboundQueue } from "./ListOutboundQueue";
 import type { ListOutboundUsage } from "./ListOutboundUsage";
 import type { ListRecycleBin } from "./ListRecycleBin";
 import type { ListRelays } from "./ListRelays";
+import type { ListSharedMailboxes } from "./ListSharedMailboxes";
 import type { ListSmtpRules } from "./ListSmtpRules";
 import type { ListTokens } from "./ListTokens";
 import type { ListTransports } from "./ListTransports";
@@ -111,6 +112,7 @@ import type { RemoveDomain } from "./RemoveDomain";
 import type { RemoveGroup } from "./RemoveGroup";
 import type { RemoveGroupMembers } from "./RemoveGroupMembers";
 import type { RemoveRelay } from "./RemoveRelay";
+import type { RemoveSharedMailbox } from "./RemoveSharedMailbox";
 import type { RemoveSmtpRule } from "./RemoveSmtpRule";
 import type { RemoveTransport } from "./RemoveTransport";
 import type { RenameDepartment } from "./RenameDepartment";
@@ -118,22 +120,22 @@ import type { ResetPasswords } from "./ResetPasswords";
 import type { Resolution } from "./Resolution";
 import type { ResolveAddress } from "./ResolveAddress";
 import type { RestoreAccount } from "./RestoreAccount";
+import type { ResyncSharedMailbox } from "./ResyncSharedMailbox";
 import type { RetryOutbound } from "./RetryOutbound";
 import type { RevokeToken } from "./RevokeToken";
 import type { RotateOwnToken } from "./RotateOwnToken";
 import type { SetPassword } from "./SetPassword";
 import type { SetPickupRules } from "./SetPickupRules";
 import type { SetRelay } from "./SetRelay";
+import type { SetSharedFolders } from "./SetSharedFolders";
 import type { SetTransport } from "./SetTransport";
+import type { SharedMailbox } from "./SharedMailbox";
 import type { SmtpRule } from "./SmtpRule";
 import type { SmtpRulesImported } from "./SmtpRulesImported";
 import type { SmtpRulesTemplate } from "./SmtpRulesTemplate";
 import type { SmtpSettings } from "./SmtpSettings";
 import type { SmtpStatus } from "./SmtpStatus";
 import type { StartImport } from "./StartImport";
-import type { TraceSettings } from "./TraceSettings";
-import type { TracedMessage } from "./TracedMessage";
-import type { TracedMessageDetail } from "./TracedMessageDetail";
 import type { TransferMail } from "./TransferMail";
 import type { TransferredMail } from "./TransferredMail";
 import type { UndoBatch } from "./UndoBatch";
@@ -144,9 +146,9 @@ import type { UpdateDomainLimits } from "./UpdateDomainLimits";
 import type { UpdateGroup } from "./UpdateGroup";
 import type { UpdateMailboxSettings } from "./UpdateMailboxSettings";
 import type { UpdateSettings } from "./UpdateSettings";
+import type { UpdateSharedMailbox } from "./UpdateSharedMailbox";
 import type { UpdateSmtpRule } from "./UpdateSmtpRule";
 import type { UpdateSmtpSettings } from "./UpdateSmtpSettings";
-import type { UpdateTraceSettings } from "./UpdateTraceSettings";
 import type { WhoAmI } from "./WhoAmI";
 export type { Account } from "./Account";
 export type { AccountsTemplate } from "./AccountsTemplate";
@@ -178,6 +180,7 @@ export type { CreateDkimKey } from "./CreateDkimKey";
 export type { CreateDomain } from "./CreateDomain";
 export type { CreateDomainGroup } from "./CreateDomainGroup";
 export type { CreateGroup } from "./CreateGroup";
+export type { CreateSharedMailbox } from "./CreateSharedMailbox";
 export type { CreateToken } from "./CreateToken";
 export type { CreatedAccounts } from "./CreatedAccounts";
 export type { CursorPage } from "./CursorPage";
@@ -193,10 +196,11 @@ export type { EffectiveSettings } from "./EffectiveSettings";
 export type { Error } from "./Error";
 export type { ExplainPolicy } from "./ExplainPolicy";
 export type { ExportAccounts } from "./ExportAccounts";
-export type { ExportLogins } from "./ExportLogins";
-export type { ExportMessageTrace } from "./ExportMessageTrace";
 export type { ExportSmtpRules } from "./ExportSmtpRules";
 export type { ExportedFile } from "./ExportedFile";
+export type { FetchReport } from "./FetchReport";
+export type { FetchSharedFolderList } from "./FetchSharedFolderList";
+export type { FetchSharedMailbox } from "./FetchSharedMailbox";
 export type { GetAccount } from "./GetAccount";
 export type { GetAlias } from "./GetAlias";
 export type { GetDomain } from "./GetDomain";
@@ -204,11 +208,10 @@ export type { GetEffectiveSettings } from "./GetEffectiveSettings";
 export type { GetGroup } from "./GetGroup";
 export type { GetMailbox } from "./GetMailbox";
 export type { GetMailboxSettings } from "./GetMailboxSettings";
-export type { GetMessageTrace } from "./GetMessageTrace";
 export type { GetSettings } from "./GetSettings";
+export type { GetSharedMailbox } from "./GetSharedMailbox";
 export type { GetSmtpSettings } from "./GetSmtpSettings";
 export type { GetSmtpStatus } from "./GetSmtpStatus";
-export type { GetTraceSettings } from "./GetTraceSettings";
 export type { ImportJob } from "./ImportJob";
 export type { ImportSmtpRules } from "./ImportSmtpRules";
 export type { ImportStatus } from "./ImportStatus";
@@ -226,12 +229,12 @@ export type { ListDomainGroups } from "./ListDomainGroups";
 export type { ListDomains } from "./ListDomains";
 export type { ListGroups } from "./ListGroups";
 export type { ListLogins } from "./ListLogins";
-export type { ListMessageTrace } from "./ListMessageTrace";
 export type { ListMessages } from "./ListMessages";
 export type { ListOutboundQueue } from "./ListOutboundQueue";
 export type { ListOutboundUsage } from "./ListOutboundUsage";
 export type { ListRecycleBin } from "./ListRecycleBin";
 export type { ListRelays } from "./ListRelays";
+export type { ListSharedMailboxes } from "./ListSharedMailboxes";
 export type { ListSmtpRules } from "./ListSmtpRules";
 export type { ListTokens } from "./ListTokens";
 export type { ListTransports } from "./ListTransports";
@@ -261,6 +264,7 @@ export type { RemoveDomain } from "./RemoveDomain";
 export type { RemoveGroup } from "./RemoveGroup";
 export type { RemoveGroupMembers } from "./RemoveGroupMembers";
 export type { RemoveRelay } from "./RemoveRelay";
+export type { RemoveSharedMailbox } from "./RemoveSharedMailbox";
 export type { RemoveSmtpRule } from "./RemoveSmtpRule";
 export type { RemoveTransport } from "./RemoveTransport";
 export type { RenameDepartment } from "./RenameDepartment";
@@ -268,13 +272,16 @@ export type { ResetPasswords } from "./ResetPasswords";
 export type { Resolution } from "./Resolution";
 export type { ResolveAddress } from "./ResolveAddress";
 export type { RestoreAccount } from "./RestoreAccount";
+export type { ResyncSharedMailbox } from "./ResyncSharedMailbox";
 export type { RetryOutbound } from "./RetryOutbound";
 export type { RevokeToken } from "./RevokeToken";
 export type { RotateOwnToken } from "./RotateOwnToken";
 export type { SetPassword } from "./SetPassword";
 export type { SetPickupRules } from "./SetPickupRules";
 export type { SetRelay } from "./SetRelay";
+export type { SetSharedFolders } from "./SetSharedFolders";
 export type { SetTransport } from "./SetTransport";
+export type { SharedMailbox } from "./SharedMailbox";
 export type { SmtpRule } from "./SmtpRule";
 export type { SmtpRuleAction } from "./SmtpRuleAction";
 export type { SmtpRuleKind } from "./SmtpRuleKind";
@@ -283,9 +290,6 @@ export type { SmtpRulesTemplate } from "./SmtpRulesTemplate";
 export type { SmtpSettings } from "./SmtpSettings";
 export type { SmtpStatus } from "./SmtpStatus";
 export type { StartImport } from "./StartImport";
-export type { TraceSettings } from "./TraceSettings";
-export type { TracedMessage } from "./TracedMessage";
-export type { TracedMessageDetail } from "./TracedMessageDetail";
 export type { TransferMail } from "./TransferMail";
 export type { TransferredMail } from "./TransferredMail";
 export type { UndoBatch } from "./UndoBatch";
@@ -296,9 +300,9 @@ export type { UpdateDomainLimits } from "./UpdateDomainLimits";
 export type { UpdateGroup } from "./UpdateGroup";
 export type { UpdateMailboxSettings } from "./UpdateMailboxSettings";
 export type { UpdateSettings } from "./UpdateSettings";
+export type { UpdateSharedMailbox } from "./UpdateSharedMailbox";
 export type { UpdateSmtpRule } from "./UpdateSmtpRule";
 export type { UpdateSmtpSettings } from "./UpdateSmtpSettings";
-export type { UpdateTraceSettings } from "./UpdateTraceSettings";
 export type { WhoAmI } from "./WhoAmI";
 
 /** Every operation of the Backend: HTTP method and path, params and output types. */
@@ -401,12 +405,15 @@ export const operations = {
   list_relays: { method: "GET", path: "/api/outbound/relays", mutates: false, params: undefined as unknown as ListRelays, output: undefined as unknown as CursorPage<Relay> },
   set_relay: { method: "PUT", path: "/api/outbound/relays", mutates: true, params: undefined as unknown as SetRelay, output: undefined as unknown as Relay },
   remove_relay: { method: "DELETE", path: "/api/outbound/relays", mutates: true, params: undefined as unknown as RemoveRelay, output: undefined as unknown as null },
-  list_message_trace: { method: "GET", path: "/api/trace", mutates: false, params: undefined as unknown as ListMessageTrace, output: undefined as unknown as CursorPage<TracedMessage> },
-  get_message_trace: { method: "GET", path: "/api/trace-message", mutates: false, params: undefined as unknown as GetMessageTrace, output: undefined as unknown as TracedMessageDetail },
-  export_message_trace: { method: "GET", path: "/api/trace-export", mutates: false, params: undefined as unknown as ExportMessageTrace, output: undefined as unknown as ExportedFile },
-  get_trace_settings: { method: "GET", path: "/api/trace-settings", mutates: false, params: undefined as unknown as GetTraceSettings, output: undefined as unknown as TraceSettings },
-  update_trace_settings: { method: "PUT", path: "/api/trace-settings", mutates: true, params: undefined as unknown as UpdateTraceSettings, output: undefined as unknown as TraceSettings },
-  export_logins: { method: "GET", path: "/api/logins-export", mutates: false, params: undefined as unknown as ExportLogins, output: undefined as unknown as ExportedFile },
+  list_shared_mailboxes: { method: "GET", path: "/api/domains/{domain}/shared-mailboxes", mutates: false, params: undefined as unknown as ListSharedMailboxes, output: undefined as unknown as CursorPage<SharedMailbox> },
+  get_shared_mailbox: { method: "GET", path: "/api/shared-mailboxes/{address}", mutates: false, params: undefined as unknown as GetSharedMailbox, output: undefined as unknown as SharedMailbox },
+  create_shared_mailbox: { method: "POST", path: "/api/domains/{domain}/shared-mailboxes", mutates: true, params: undefined as unknown as CreateSharedMailbox, output: undefined as unknown as SharedMailbox },
+  update_shared_mailbox: { method: "PATCH", path: "/api/shared-mailboxes/{address}", mutates: true, params: undefined as unknown as UpdateSharedMailbox, output: undefined as unknown as SharedMailbox },
+  remove_shared_mailbox: { method: "DELETE", path: "/api/shared-mailboxes/{address}", mutates: true, params: undefined as unknown as RemoveSharedMailbox, output: undefined as unknown as null },
+  fetch_shared_mailbox: { method: "POST", path: "/api/shared-mailboxes/{address}/fetch", mutates: true, params: undefined as unknown as FetchSharedMailbox, output: undefined as unknown as FetchReport },
+  fetch_shared_folder_list: { method: "POST", path: "/api/shared-mailboxes/{address}/folder-list", mutates: true, params: undefined as unknown as FetchSharedFolderList, output: undefined as unknown as SharedMailbox },
+  set_shared_folders: { method: "PUT", path: "/api/shared-mailboxes/{address}/folders", mutates: true, params: undefined as unknown as SetSharedFolders, output: undefined as unknown as SharedMailbox },
+  resync_shared_mailbox: { method: "POST", path: "/api/shared-mailboxes/{address}/resync", mutates: true, params: undefined as unknown as ResyncSharedMailbox, output: undefined as unknown as SharedMailbox },
 } as const;
 
 export type OperationName = keyof typeof operations;

@@ -19,5 +19,6 @@ pub mod resolve;
 pub mod rules;
 pub mod serve;
 pub mod settings;
+pub mod shared;
 pub mod smtp;
 pub mod trace;

@@ -232,8 +232,11 @@ pub async fn run(dir: &Path, args: &ServeArgs, dns_resolver: Option<SocketAddr>)
     println!("Postdesk admin API listening on {scheme}://{local} (data folder: {})", dir.display());
     // Deleted accounts past their domain's retention are purged with their mail, hourly.
     let purger = engine.spawn_recycle_bin_purger(postdesk_engine::RECYCLE_BIN_SWEEP, postdesk_engine::system_clock);
+    // Shared mailboxes with a fetch interval are fetched when it runs out.
+    let shared_fetcher = postdesk_engine::spawn_shared_mailbox_fetcher(engine.clone());
     let served = postdesk_server::serve(router, tcp, tls, shutdown_signal()).await;
     purger.abort();
+    shared_fetcher.abort();
     if let Some(mail) = mail {
         // Sessions storing a message finish; what is spooled is delivered (or at next start).
         mail.shutdown(std::time::Duration::from_secs(10)).await;

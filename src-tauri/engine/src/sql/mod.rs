@@ -32,6 +32,7 @@ pub(crate) mod recycle;
 pub(crate) mod relay;
 pub(crate) mod rules;
 pub(crate) mod settings;
+pub(crate) mod shared;
 pub(crate) mod smtp;
 pub(crate) mod store;
 pub(crate) mod trace;

@@ -1,0 +1,283 @@
+//! `postdesk shared-mailbox`: mailboxes of a domain whose mail is fetched from an external
+//! IMAP server. The password is read from stdin (`--password-stdin`) and never shown
+//! again: `show` says only whether one is stored.
+
+use std::io::IsTerminal;
+
+use clap::{Args, Subcommand, ValueEnum};
+use postdesk_contract::api::*;
+use postdesk_contract::shared::{FetchTls, SharedMailbox};
+use postdesk_contract::{Backend, Error, Result};
+
+use crate::output::{Table, print_list, print_one};
+
+#[derive(Subcommand, Debug)]
+pub enum SharedCmd {
+    /// List a domain's shared mailboxes with their last fetch and error.
+    List { domain: String },
+    /// One shared mailbox: settings, folders, errors (never the password).
+    Show { address: String },
+    /// Create a shared mailbox (and its mailbox at ADDRESS) fetched from an IMAP server.
+    Create {
+        domain: String,
+        address: String,
+        /// The name its owners see.
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Change a shared mailbox's settings; what is not given stays.
+    Update {
+        address: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Remove a shared mailbox and its password; its mail stays in the mailbox.
+    Remove { address: String },
+    /// Fetch its new mail now.
+    Fetch { address: String },
+    /// Ask the server for its folders (then choose them with `choose-folders`).
+    Folders { address: String },
+    /// Choose the folders fetched, and the server's Sent and Junk folders.
+    ChooseFolders {
+        address: String,
+        /// A folder to fetch (repeat it).
+        #[arg(long = "fetch")]
+        fetch: Vec<String>,
+        #[arg(long)]
+        sent: Option<String>,
+        #[arg(long)]
+        junk: Option<String>,
+    },
+    /// Fetch again from a date and time: only what was not fetched before is taken.
+    Resync {
+        address: String,
+        /// RFC 3339, e.g. 2026-12-01T08:00:00Z.
+        #[arg(long)]
+        since: String,
+        /// Agree that everything since then not fetched before will be fetched.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+/// The external server's settings.
+#[derive(Args, Debug)]
+pub struct ServerArgs {
+    /// Host name or IP address of the IMAP server.
+    #[arg(long)]
+    host: Option<String>,
+    #[arg(long)]
+    port: Option<u16>,
+    /// Implicit TLS (993) or STARTTLS (143); there is no plain mode.
+    #[arg(long, value_enum)]
+    tls: Option<Tls>,
+    /// Encrypt without checking the server's certificate.
+    #[arg(long)]
+    no_verify_certificate: bool,
+    /// User name at the server.
+    #[arg(long)]
+    user: Option<String>,
+    /// Read the password as one line from stdin.
+    #[arg(long)]
+    password_stdin: bool,
+    /// Minutes between automatic fetches; 0 = only `fetch`.
+    #[arg(long)]
+    interval: Option<u32>,
+    /// Stop fetching after this many failures in a row.
+    #[arg(long)]
+    disable_after: Option<u32>,
+}
+
+/// `--tls`.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum Tls {
+    /// TLS from the first byte (IMAPS).
+    Implicit,
+    /// STARTTLS, which the server must offer.
+    Starttls,
+}
+
+impl ServerArgs {
+    fn tls(&self) -> Option<FetchTls> {
+        self.tls.map(|t| match t {
+            Tls::Implicit => FetchTls::Implicit,
+            Tls::Starttls => FetchTls::Starttls,
+        })
+    }
+
+    fn secret(&self) -> Result<Option<RemoteSecret>> {
+        if !self.password_stdin {
+            return Ok(None);
+        }
+        let io = |e: std::io::Error| Error::validation(format!("cannot read the password: {e}")).with_field("secret");
+        let secret = if std::io::stdin().is_terminal() {
+            rpassword::prompt_password("Password at the external server: ").map_err(io)?
+        } else {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).map_err(io)?;
+            line.trim_end_matches(['\r', '\n']).to_string()
+        };
+        if secret.is_empty() {
+            return Err(Error::validation("no password given on stdin").with_field("secret"));
+        }
+        Ok(Some(RemoteSecret(secret)))
+    }
+}
+
+fn opt(v: &Option<String>) -> String {
+    v.clone().unwrap_or_else(|| "-".into())
+}
+
+fn table(all: &[SharedMailbox]) -> Table {
+    let mut t = Table::new(&["ADDRESS", "NAME", "SERVER", "USER", "INTERVAL", "FETCHED", "ERRORS", "LAST ERROR"]);
+    for m in all {
+        t.row(vec![
+            m.address.clone(),
+            m.name.clone(),
+            format!("{}:{} ({})", m.host, m.port, m.tls.name()),
+            m.username.clone(),
+            match (m.fetch_interval_minutes, &m.disabled_at) {
+                (Some(i), _) => format!("{i} min"),
+                (None, Some(at)) => format!("none (stopped {at})"),
+                (None, None) => "none".into(),
+            },
+            m.fetched_messages.to_string(),
+            format!("{}/{}", m.error_count, m.disable_after),
+            match (&m.last_error_at, &m.last_error) {
+                (Some(at), Some(e)) => format!("{at}: {e}"),
+                _ => "-".into(),
+            },
+        ]);
+    }
+    t
+}
+
+fn show(json: bool, m: &SharedMailbox) -> Result<()> {
+    if json {
+        return print_one(json, m);
+    }
+    print_list(false, &[m], table(std::slice::from_ref(m)), None)?;
+    println!("password: {}", if m.secret_set { "stored" } else { "not stored" });
+    println!("sent folder: {}, junk folder: {}", opt(&m.sent_folder), opt(&m.junk_folder));
+    if let Some(r) = &m.resync_from {
+        println!("resync pending from {r}");
+    }
+    let mut t = Table::new(&["FOLDER", "FETCHED", "SPECIAL USE", "MESSAGES"]);
+    for f in &m.folders {
+        t.row(vec![
+            f.name.clone(),
+            if f.fetch { "yes" } else { "no" }.into(),
+            opt(&f.special_use),
+            f.fetched.to_string(),
+        ]);
+    }
+    print_list(false, &m.folders, t, None)
+}
+
+/// `postdesk shared-mailbox …`
+pub async fn run(b: &dyn Backend, cmd: &SharedCmd, json: bool) -> Result<()> {
+    match cmd {
+        SharedCmd::List { domain } => {
+            let all = crate::output::every_page(|after, limit| {
+                b.list_shared_mailboxes(ListSharedMailboxes { domain: domain.clone(), after, limit: Some(limit) })
+            })
+            .await?;
+            print_list(json, &all, table(&all), None)
+        }
+        SharedCmd::Show { address } => {
+            show(json, &b.get_shared_mailbox(GetSharedMailbox { address: address.clone() }).await?)
+        }
+        SharedCmd::Create { domain, address, name, server } => {
+            let p = CreateSharedMailbox {
+                domain: domain.clone(),
+                address: address.clone(),
+                name: name.clone(),
+                kind: None,
+                host: server.host.clone(),
+                port: server.port,
+                tls: server.tls(),
+                verify_certificate: Some(!server.no_verify_certificate),
+                username: server.user.clone(),
+                secret: server.secret()?,
+                fetch_interval_minutes: server.interval,
+                disable_after: server.disable_after,
+            };
+            show(json, &b.create_shared_mailbox(p).await?)
+        }
+        SharedCmd::Update { address, name, server } => {
+            let p = UpdateSharedMailbox {
+                address: address.clone(),
+                name: name.clone(),
+                kind: None,
+                host: server.host.clone(),
+                port: server.port,
+                tls: server.tls(),
+                verify_certificate: server.no_verify_certificate.then_some(false),
+                username: server.user.clone(),
+                secret: server.secret()?,
+                fetch_interval_minutes: server.interval,
+                disable_after: server.disable_after,
+            };
+            show(json, &b.update_shared_mailbox(p).await?)
+        }
+        SharedCmd::Remove { address } => {
+            b.remove_shared_mailbox(RemoveSharedMailbox { address: address.clone() }).await
+        }
+        SharedCmd::Fetch { address } => {
+            let r = b.fetch_shared_mailbox(FetchSharedMailbox { address: address.clone() }).await?;
+            if json {
+                return print_one(json, &r);
+            }
+            match &r.error {
+                None => println!(
+                    "fetched {} message(s){}{}{}",
+                    r.fetched,
+                    if r.already > 0 {
+                        format!(", {} seen before and not stored again", r.already)
+                    } else {
+                        String::new()
+                    },
+                    if r.too_large > 0 {
+                        format!(", {} over the size limit passed over", r.too_large)
+                    } else {
+                        String::new()
+                    },
+                    if r.more { "; more wait, fetch again" } else { "" },
+                ),
+                Some(e) => {
+                    let m = &r.mailbox;
+                    let stopped =
+                        if m.disabled_at.is_some() { "; fetching has stopped (interval set to none)" } else { "" };
+                    return Err(Error::unavailable(format!(
+                        "fetch failed ({} of {} failures in a row{stopped}): {e}",
+                        m.error_count, m.disable_after
+                    )));
+                }
+            }
+            for folder in &r.uidvalidity_changed {
+                println!("folder {folder}: UIDVALIDITY changed at the server; read again, nothing stored twice");
+            }
+            Ok(())
+        }
+        SharedCmd::Folders { address } => {
+            show(json, &b.fetch_shared_folder_list(FetchSharedFolderList { address: address.clone() }).await?)
+        }
+        SharedCmd::ChooseFolders { address, fetch, sent, junk } => {
+            let p = SetSharedFolders {
+                address: address.clone(),
+                fetch: fetch.clone(),
+                sent_folder: sent.clone(),
+                junk_folder: junk.clone(),
+            };
+            show(json, &b.set_shared_folders(p).await?)
+        }
+        SharedCmd::Resync { address, since, yes } => {
+            let p = ResyncSharedMailbox { address: address.clone(), since: since.clone(), confirm: *yes };
+            show(json, &b.resync_shared_mailbox(p).await?)
+        }
+    }
+}

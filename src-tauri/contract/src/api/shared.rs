@@ -1,0 +1,125 @@
+//! Params of the shared mailboxes' operations (seed 002): a domain's mailboxes fetched
+//! from external servers. Accounts page, limited to the caller's domains.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::shared::{FetchTls, SharedMailboxKind};
+
+/// A shared mailbox's password or client secret in transit. Its `Debug` never shows it; it
+/// goes to the secret store and nowhere else.
+// A plain comment: doc comments here would reach the TypeScript bindings.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[ts(type = "string")]
+pub struct RemoteSecret(pub String);
+
+impl std::fmt::Debug for RemoteSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RemoteSecret(***)")
+    }
+}
+
+params!(/// A domain's shared mailboxes, by address (never their secrets).
+ListSharedMailboxes {
+    /// Domain name.
+    domain: String,
+    /// Only items after this address (the previous page's `next`).
+    #[serde(default)] #[ts(optional)] after: Option<String>,
+    /// Page size, 1–1000 (default 200).
+    #[serde(default)] #[ts(optional)] limit: Option<u32>,
+});
+params!(/// One shared mailbox.
+GetSharedMailbox {
+    /// Its sender address.
+    address: String,
+});
+params!(/// Creates a shared mailbox, and the mailbox in our store at its sender address.
+CreateSharedMailbox {
+    /// Domain name (the sender address must be in it).
+    domain: String,
+    /// Sender address; a new mailbox of the domain.
+    address: String,
+    /// The name its owners see.
+    name: String,
+    /// IMAP (default) or Microsoft 365.
+    #[serde(default)] #[ts(optional)] kind: Option<SharedMailboxKind>,
+    /// The external server's host name or IP address.
+    #[serde(default)] #[ts(optional)] host: Option<String>,
+    /// Its port (default 993 for implicit TLS, 143 for STARTTLS).
+    #[serde(default)] #[ts(optional)] port: Option<u16>,
+    /// Implicit TLS (default) or STARTTLS.
+    #[serde(default)] #[ts(optional)] tls: Option<FetchTls>,
+    /// Check the server's certificate against public roots (default true).
+    #[serde(default)] #[ts(optional)] verify_certificate: Option<bool>,
+    /// The user name at the external server.
+    #[serde(default)] #[ts(optional)] username: Option<String>,
+    /// Its password. Write-only.
+    #[serde(default)] #[ts(optional)] secret: Option<RemoteSecret>,
+    /// Minutes between automatic fetches (1–10080); absent: only "fetch now".
+    #[serde(default)] #[ts(optional)] fetch_interval_minutes: Option<u32>,
+    /// Consecutive failures after which fetching stops (1–1000, default 5).
+    #[serde(default)] #[ts(optional)] disable_after: Option<u32>,
+});
+params!(/// Changes a shared mailbox's settings; absent fields stay as they are.
+UpdateSharedMailbox {
+    /// Its sender address.
+    address: String,
+    /// The name its owners see.
+    #[serde(default)] #[ts(optional)] name: Option<String>,
+    /// IMAP or Microsoft 365.
+    #[serde(default)] #[ts(optional)] kind: Option<SharedMailboxKind>,
+    /// The external server's host name or IP address.
+    #[serde(default)] #[ts(optional)] host: Option<String>,
+    /// Its port.
+    #[serde(default)] #[ts(optional)] port: Option<u16>,
+    /// Implicit TLS or STARTTLS.
+    #[serde(default)] #[ts(optional)] tls: Option<FetchTls>,
+    /// Check the server's certificate.
+    #[serde(default)] #[ts(optional)] verify_certificate: Option<bool>,
+    /// The user name at the external server.
+    #[serde(default)] #[ts(optional)] username: Option<String>,
+    /// A new password; absent keeps the stored one. Write-only.
+    #[serde(default)] #[ts(optional)] secret: Option<RemoteSecret>,
+    /// Minutes between automatic fetches (1–10080), or 0 for none (only "fetch now").
+    /// Setting one clears the "fetching stopped" notice.
+    #[serde(default)] #[ts(optional)] fetch_interval_minutes: Option<u32>,
+    /// Consecutive failures after which fetching stops (1–1000).
+    #[serde(default)] #[ts(optional)] disable_after: Option<u32>,
+});
+params!(/// Removes a shared mailbox and its secret; the mailbox in our store stays with its mail.
+RemoveSharedMailbox {
+    /// Its sender address.
+    address: String,
+});
+params!(/// Fetches a shared mailbox's new mail now ("fetch now").
+FetchSharedMailbox {
+    /// Its sender address.
+    address: String,
+});
+params!(/// Asks the external server for its folders and keeps the list ("fetch folder list").
+FetchSharedFolderList {
+    /// Its sender address.
+    address: String,
+});
+params!(/// Chooses which of the listed folders are fetched, and which are Sent and Junk.
+SetSharedFolders {
+    /// Its sender address.
+    address: String,
+    /// The folders to fetch (names as listed); INBOX is not implied.
+    fetch: Vec<String>,
+    /// The server's Sent folder (fetched into our Sent); absent: none.
+    #[serde(default)] #[ts(optional)] sent_folder: Option<String>,
+    /// The server's Junk folder (fetched into our Junk); absent: none.
+    #[serde(default)] #[ts(optional)] junk_folder: Option<String>,
+});
+params!(/// Fetches again from a date and time: the next fetch takes what was received since then
+/// and not fetched before (received date: the time of fetching).
+ResyncSharedMailbox {
+    /// Its sender address.
+    address: String,
+    /// From when (RFC 3339, e.g. `2026-12-01T00:00:00Z`).
+    since: String,
+    /// The admin's agreement (must be true).
+    confirm: bool,
+});

@@ -1,0 +1,303 @@
+//! Shared mailboxes (`shared_mailboxes`), their external folders (`shared_folders`) and
+//! what was fetched (`shared_fetched`). No secret is ever stored here.
+
+use super::Conn;
+use crate::Result;
+
+/// A stored shared mailbox with its address and domain.
+#[derive(sqlx::FromRow, Debug, Clone)]
+pub(crate) struct Row {
+    pub id: i64,
+    pub account_id: i64,
+    pub address: String,
+    pub domain: String,
+    pub name: String,
+    pub kind: String,
+    pub host: String,
+    pub port: i64,
+    pub tls: String,
+    pub verify_certificate: bool,
+    pub username: String,
+    pub fetch_interval_minutes: Option<i64>,
+    pub disable_after: i64,
+    pub error_count: i64,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<String>,
+    pub disabled_at: Option<String>,
+    pub last_fetch_at: Option<String>,
+    pub last_success_at: Option<String>,
+    pub sent_folder: Option<String>,
+    pub junk_folder: Option<String>,
+    pub resync_from: Option<String>,
+    pub created_at: String,
+}
+
+const SELECT: &str = "SELECT s.id, s.account_id, a.address, d.name AS domain, s.name, s.kind, s.host, s.port, s.tls,
+        s.verify_certificate, s.username, s.fetch_interval_minutes, s.disable_after, s.error_count, s.last_error,
+        s.last_error_at, s.disabled_at, s.last_fetch_at, s.last_success_at, s.sent_folder, s.junk_folder,
+        s.resync_from, s.created_at
+    FROM shared_mailboxes s JOIN accounts a ON a.id = s.account_id JOIN domains d ON d.id = a.domain_id";
+
+/// At most `limit` shared mailboxes of `domain` with addresses after `after`, by address.
+pub(crate) async fn list(conn: &mut Conn, domain: &str, after: &str, limit: u32) -> Result<Vec<Row>> {
+    Ok(sqlx::query_as(&format!("{SELECT} WHERE d.name = ? AND a.address > ? ORDER BY a.address LIMIT ?"))
+        .bind(domain)
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(conn)
+        .await?)
+}
+
+/// The shared mailbox at `address`, if there is one.
+pub(crate) async fn get(conn: &mut Conn, address: &str) -> Result<Option<Row>> {
+    Ok(sqlx::query_as(&format!("{SELECT} WHERE a.address = ?")).bind(address).fetch_optional(conn).await?)
+}
+
+/// Every shared mailbox with a fetch interval: (address, interval minutes, last fetch).
+pub(crate) async fn scheduled(conn: &mut Conn) -> Result<Vec<(String, i64, Option<String>)>> {
+    Ok(sqlx::query_as(
+        "SELECT a.address, s.fetch_interval_minutes, s.last_fetch_at FROM shared_mailboxes s
+         JOIN accounts a ON a.id = s.account_id WHERE s.fetch_interval_minutes IS NOT NULL ORDER BY s.id",
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Inserts a shared mailbox (the account exists); returns its id.
+pub(crate) async fn insert(conn: &mut Conn, r: &Row) -> Result<i64> {
+    Ok(sqlx::query(
+        "INSERT INTO shared_mailboxes (account_id, name, kind, host, port, tls, verify_certificate, username,
+             fetch_interval_minutes, disable_after, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(r.account_id)
+    .bind(&r.name)
+    .bind(&r.kind)
+    .bind(&r.host)
+    .bind(r.port)
+    .bind(&r.tls)
+    .bind(r.verify_certificate)
+    .bind(&r.username)
+    .bind(r.fetch_interval_minutes)
+    .bind(r.disable_after)
+    .bind(&r.created_at)
+    .execute(conn)
+    .await?
+    .last_insert_rowid())
+}
+
+/// Writes the settings of `r` (name, server, interval, notice, folders chosen, resync).
+pub(crate) async fn update(conn: &mut Conn, r: &Row) -> Result<()> {
+    sqlx::query(
+        "UPDATE shared_mailboxes SET name = ?, kind = ?, host = ?, port = ?, tls = ?, verify_certificate = ?,
+             username = ?, fetch_interval_minutes = ?, disable_after = ?, disabled_at = ?, sent_folder = ?,
+             junk_folder = ?, resync_from = ?
+         WHERE id = ?",
+    )
+    .bind(&r.name)
+    .bind(&r.kind)
+    .bind(&r.host)
+    .bind(r.port)
+    .bind(&r.tls)
+    .bind(r.verify_certificate)
+    .bind(&r.username)
+    .bind(r.fetch_interval_minutes)
+    .bind(r.disable_after)
+    .bind(&r.disabled_at)
+    .bind(&r.sent_folder)
+    .bind(&r.junk_folder)
+    .bind(&r.resync_from)
+    .bind(r.id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records a fetch's outcome: the error columns, the count, the interval and the notice.
+pub(crate) async fn record_outcome(conn: &mut Conn, r: &Row) -> Result<()> {
+    sqlx::query(
+        "UPDATE shared_mailboxes SET error_count = ?, last_error = ?, last_error_at = ?, disabled_at = ?,
+             fetch_interval_minutes = ?, last_fetch_at = ?, last_success_at = ?, resync_from = ?
+         WHERE id = ?",
+    )
+    .bind(r.error_count)
+    .bind(&r.last_error)
+    .bind(&r.last_error_at)
+    .bind(&r.disabled_at)
+    .bind(r.fetch_interval_minutes)
+    .bind(&r.last_fetch_at)
+    .bind(&r.last_success_at)
+    .bind(&r.resync_from)
+    .bind(r.id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Removes a shared mailbox with its folders and fetch records.
+pub(crate) async fn remove(conn: &mut Conn, id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM shared_mailboxes WHERE id = ?").bind(id).execute(conn).await?;
+    Ok(())
+}
+
+/// A listed folder: name, fetched or not, special use, messages fetched from it.
+pub(crate) type FolderRow = (String, bool, Option<String>, i64);
+
+/// The listed folders of a shared mailbox, by name.
+pub(crate) async fn folders(conn: &mut Conn, id: i64) -> Result<Vec<FolderRow>> {
+    Ok(sqlx::query_as(
+        "SELECT f.name, f.fetch, f.special_use,
+             (SELECT count(*) FROM shared_fetched x WHERE x.mailbox_id = f.mailbox_id AND x.folder = f.name)
+         FROM shared_folders f WHERE f.mailbox_id = ? ORDER BY f.name",
+    )
+    .bind(id)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Messages fetched into a shared mailbox in all.
+pub(crate) async fn fetched_count(conn: &mut Conn, id: i64) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT count(*) FROM shared_fetched WHERE mailbox_id = ?").bind(id).fetch_one(conn).await?)
+}
+
+/// Replaces the folder list with what the server listed: new folders added (INBOX fetched
+/// by default), special-use marks refreshed, folders the server no longer has dropped.
+pub(crate) async fn replace_folder_list(conn: &mut Conn, id: i64, listed: &[ListedFolder]) -> Result<()> {
+    let known: Vec<String> = sqlx::query_scalar("SELECT name FROM shared_folders WHERE mailbox_id = ?")
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?;
+    for name in known.iter().filter(|k| !listed.iter().any(|f| &f.name == *k)) {
+        sqlx::query("DELETE FROM shared_folders WHERE mailbox_id = ? AND name = ?")
+            .bind(id)
+            .bind(name)
+            .execute(&mut *conn)
+            .await?;
+    }
+    for f in listed {
+        sqlx::query(
+            "INSERT INTO shared_folders (mailbox_id, name, local_name, fetch, special_use) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (mailbox_id, name) DO UPDATE SET special_use = excluded.special_use,
+                 local_name = excluded.local_name",
+        )
+        .bind(id)
+        .bind(&f.name)
+        .bind(&f.local_name)
+        .bind(f.name.eq_ignore_ascii_case("INBOX"))
+        .bind(&f.special_use)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// A folder as the server listed it.
+pub(crate) struct ListedFolder {
+    pub name: String,
+    pub local_name: String,
+    pub special_use: Option<String>,
+}
+
+/// The folders to fetch: (server name, our name).
+pub(crate) async fn fetch_plan(conn: &mut Conn, id: i64) -> Result<Vec<(String, String)>> {
+    Ok(sqlx::query_as("SELECT name, local_name FROM shared_folders WHERE mailbox_id = ? AND fetch = 1 ORDER BY name")
+        .bind(id)
+        .fetch_all(conn)
+        .await?)
+}
+
+/// Marks exactly `names` as fetched.
+pub(crate) async fn choose_folders(conn: &mut Conn, id: i64, names: &[String]) -> Result<()> {
+    sqlx::query("UPDATE shared_folders SET fetch = 0 WHERE mailbox_id = ?").bind(id).execute(&mut *conn).await?;
+    for name in names {
+        sqlx::query("UPDATE shared_folders SET fetch = 1 WHERE mailbox_id = ? AND name = ?")
+            .bind(id)
+            .bind(name)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Where fetching stands in a folder: the server's UIDVALIDITY last seen, the highest UID taken.
+pub(crate) async fn folder_state(conn: &mut Conn, id: i64, folder: &str) -> Result<(Option<i64>, i64)> {
+    Ok(sqlx::query_as("SELECT uidvalidity, last_uid FROM shared_folders WHERE mailbox_id = ? AND name = ?")
+        .bind(id)
+        .bind(folder)
+        .fetch_optional(conn)
+        .await?
+        .unwrap_or((None, 0)))
+}
+
+/// Sets where fetching stands in a folder.
+pub(crate) async fn set_folder_state(
+    conn: &mut Conn,
+    id: i64,
+    folder: &str,
+    uidvalidity: i64,
+    last_uid: i64,
+) -> Result<()> {
+    sqlx::query("UPDATE shared_folders SET uidvalidity = ?, last_uid = ? WHERE mailbox_id = ? AND name = ?")
+        .bind(uidvalidity)
+        .bind(last_uid)
+        .bind(id)
+        .bind(folder)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The UIDs in `from..=to` of a folder (under one UIDVALIDITY) already fetched.
+pub(crate) async fn known_uids(
+    conn: &mut Conn,
+    id: i64,
+    folder: &str,
+    uidvalidity: i64,
+    from: i64,
+    to: i64,
+) -> Result<Vec<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT uid FROM shared_fetched WHERE mailbox_id = ? AND folder = ? AND uidvalidity = ? AND uid BETWEEN ? AND ?",
+    )
+    .bind(id)
+    .bind(folder)
+    .bind(uidvalidity)
+    .bind(from)
+    .bind(to)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Whether a message with this content was fetched from the folder before.
+pub(crate) async fn hash_seen(conn: &mut Conn, id: i64, folder: &str, hash: &str) -> Result<bool> {
+    Ok(sqlx::query_scalar::<_, i64>("SELECT 1 FROM shared_fetched WHERE mailbox_id = ? AND folder = ? AND hash = ?")
+        .bind(id)
+        .bind(folder)
+        .bind(hash)
+        .fetch_optional(conn)
+        .await?
+        .is_some())
+}
+
+/// Records a fetched message (or, for one seen before under another UID, its new UID).
+pub(crate) async fn record_fetched(
+    conn: &mut Conn,
+    id: i64,
+    folder: &str,
+    hash: &str,
+    uidvalidity: i64,
+    uid: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO shared_fetched (mailbox_id, folder, hash, uidvalidity, uid) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (mailbox_id, folder, hash) DO UPDATE SET uidvalidity = excluded.uidvalidity, uid = excluded.uid",
+    )
+    .bind(id)
+    .bind(folder)
+    .bind(hash)
+    .bind(uidvalidity)
+    .bind(uid)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
