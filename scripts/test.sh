@@ -12,6 +12,10 @@ DESKTOP_PACKAGES+=(knot chromium swaks libnet-ssleay-perl python3 isync fetchmai
 # Outbound delivery's tests: Postfix's smtp-sink as the remote, dkimpy (Debian's python3) to
 # verify DKIM signatures. Postfix itself stays unconfigured and stopped.
 DESKTOP_PACKAGES+=(postfix python3-dkim)
+# Shared mailboxes' tests: a real Dovecot as the external IMAP server (started by each test
+# as an unprivileged process with its own config, tests/src/dovecot.rs); isync's mbsync is
+# the fetch benchmark's comparison.
+DESKTOP_PACKAGES+=(dovecot-imapd)
 if ! dpkg-query -W -f='${Status}' postfix 2>/dev/null | grep -q "install ok installed"; then
   preseed_sudo=""; [ "$(id -u)" -eq 0 ] || preseed_sudo="sudo"
   echo "postfix postfix/main_mailer_type select No configuration" | $preseed_sudo debconf-set-selections

@@ -405,7 +405,7 @@ async fn an_unreachable_server_is_a_failure_and_a_success_resets_the_count(h: Ha
     dovecot.restart();
     let r = fetch(b, "desk@example.com").await;
     assert_eq!((r.error, r.fetched, r.mailbox.error_count), (None, 1, 0), "a success resets the count");
-    assert_eq!(r.mailbox.last_error.is_some(), true, "the last error stays for the record");
+    assert!(r.mailbox.last_error.is_some(), "the last error stays for the record");
 }
 
 async fn a_changed_uidvalidity_stores_nothing_twice(h: Harness) {

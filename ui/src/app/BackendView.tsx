@@ -19,6 +19,7 @@ import { LoginsPage } from "../pages/LoginsPage";
 import { TracePage } from "../pages/TracePage";
 import { MailboxSettingsPage } from "../pages/MailboxSettingsPage";
 import { RecycleBinPage } from "../pages/RecycleBinPage";
+import { SharedMailboxesPage } from "../pages/SharedMailboxesPage";
 import { MailServicePage } from "../pages/MailServicePage";
 import { OutboundPage } from "../pages/OutboundPage";
 import { PolicyPage } from "../pages/PolicyPage";
@@ -184,6 +185,8 @@ function PageBody({ page }: { page: PageId }) {
       return <RecycleBinPage />;
     case "mailbox-settings":
       return <MailboxSettingsPage />;
+    case "shared-mailboxes":
+      return <SharedMailboxesPage />;
     case "aliases":
       return <AliasesPage />;
     case "groups":

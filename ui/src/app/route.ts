@@ -7,6 +7,7 @@ export type PageId =
   | "start"
   | "recycle"
   | "mailbox-settings"
+  | "shared-mailboxes"
   | "logins"
   | "outbound"
   | "trace"
@@ -42,6 +43,7 @@ export const PAGES: PageDef[] = [
   { id: "accounts", title: "Accounts", perDomain: true, group: "organisation" },
   { id: "recycle", title: "Recycle bin", perDomain: true, group: "organisation" },
   { id: "mailbox-settings", title: "Mailbox settings", perDomain: true, group: "organisation" },
+  { id: "shared-mailboxes", title: "Shared mailboxes", perDomain: true, group: "organisation" },
   { id: "aliases", title: "Aliases", perDomain: true, group: "organisation" },
   { id: "groups", title: "Mail groups", perDomain: true, group: "organisation" },
   { id: "batch_settings", title: "Batch settings", perDomain: true, group: "organisation" },
@@ -70,6 +72,7 @@ export function navSections(visible: readonly PageDef[]): { id: NavGroup; title:
  */
 function permissionOf(page: Exclude<PageId, "admins" | "settings" | "start">): Page {
   if (page === "outbound") return "smtp";
+  if (page === "shared-mailboxes") return "accounts";
   // Mail rules on the path are the delivery policy's.
   if (page === "mail-rules") return "policy";
   return page === "recycle" || page === "mailbox-settings" || page === "logins" || page === "trace" || page === "outbound-usage"
