@@ -91,6 +91,7 @@ pub struct SharedFolder {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub special_use: Option<String>,
     /// Messages fetched from it so far.
+    #[ts(type = "number")]
     pub fetched: u64,
 }
 
@@ -162,6 +163,7 @@ pub struct SharedMailbox {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resync_from: Option<String>,
     /// Messages fetched in all.
+    #[ts(type = "number")]
     pub fetched_messages: u64,
     /// When it was created.
     pub created_at: String,

@@ -19,4 +19,4 @@ special_use?: string,
 /**
  * Messages fetched from it so far.
  */
-fetched: bigint, };
+fetched: number, };

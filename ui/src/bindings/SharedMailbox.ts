@@ -100,7 +100,7 @@ resync_from?: string,
 /**
  * Messages fetched in all.
  */
-fetched_messages: bigint, 
+fetched_messages: number, 
 /**
  * When it was created.
  */

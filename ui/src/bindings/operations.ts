@@ -44,6 +44,8 @@ import type { DomainReport } from "./DomainReport";
 import type { EffectiveSettings } from "./EffectiveSettings";
 import type { ExplainPolicy } from "./ExplainPolicy";
 import type { ExportAccounts } from "./ExportAccounts";
+import type { ExportLogins } from "./ExportLogins";
+import type { ExportMessageTrace } from "./ExportMessageTrace";
 import type { ExportSmtpRules } from "./ExportSmtpRules";
 import type { ExportedFile } from "./ExportedFile";
 import type { FetchReport } from "./FetchReport";
@@ -56,10 +58,12 @@ import type { GetEffectiveSettings } from "./GetEffectiveSettings";
 import type { GetGroup } from "./GetGroup";
 import type { GetMailbox } from "./GetMailbox";
 import type { GetMailboxSettings } from "./GetMailboxSettings";
+import type { GetMessageTrace } from "./GetMessageTrace";
 import type { GetSettings } from "./GetSettings";
 import type { GetSharedMailbox } from "./GetSharedMailbox";
 import type { GetSmtpSettings } from "./GetSmtpSettings";
 import type { GetSmtpStatus } from "./GetSmtpStatus";
+import type { GetTraceSettings } from "./GetTraceSettings";
 import type { ImportJob } from "./ImportJob";
 import type { ImportSmtpRules } from "./ImportSmtpRules";
 import type { ImportStatus } from "./ImportStatus";
@@ -77,6 +81,7 @@ import type { ListDomainGroups } from "./ListDomainGroups";
 import type { ListDomains } from "./ListDomains";
 import type { ListGroups } from "./ListGroups";
 import type { ListLogins } from "./ListLogins";
+import type { ListMessageTrace } from "./ListMessageTrace";
 import type { ListMessages } from "./ListMessages";
 import type { ListOutboundQueue } from "./ListOutboundQueue";
 import type { ListOutboundUsage } from "./ListOutboundUsage";
@@ -136,6 +141,9 @@ import type { SmtpRulesTemplate } from "./SmtpRulesTemplate";
 import type { SmtpSettings } from "./SmtpSettings";
 import type { SmtpStatus } from "./SmtpStatus";
 import type { StartImport } from "./StartImport";
+import type { TraceSettings } from "./TraceSettings";
+import type { TracedMessage } from "./TracedMessage";
+import type { TracedMessageDetail } from "./TracedMessageDetail";
 import type { TransferMail } from "./TransferMail";
 import type { TransferredMail } from "./TransferredMail";
 import type { UndoBatch } from "./UndoBatch";
@@ -149,6 +157,7 @@ import type { UpdateSettings } from "./UpdateSettings";
 import type { UpdateSharedMailbox } from "./UpdateSharedMailbox";
 import type { UpdateSmtpRule } from "./UpdateSmtpRule";
 import type { UpdateSmtpSettings } from "./UpdateSmtpSettings";
+import type { UpdateTraceSettings } from "./UpdateTraceSettings";
 import type { WhoAmI } from "./WhoAmI";
 export type { Account } from "./Account";
 export type { AccountsTemplate } from "./AccountsTemplate";
@@ -196,6 +205,8 @@ export type { EffectiveSettings } from "./EffectiveSettings";
 export type { Error } from "./Error";
 export type { ExplainPolicy } from "./ExplainPolicy";
 export type { ExportAccounts } from "./ExportAccounts";
+export type { ExportLogins } from "./ExportLogins";
+export type { ExportMessageTrace } from "./ExportMessageTrace";
 export type { ExportSmtpRules } from "./ExportSmtpRules";
 export type { ExportedFile } from "./ExportedFile";
 export type { FetchReport } from "./FetchReport";
@@ -208,10 +219,12 @@ export type { GetEffectiveSettings } from "./GetEffectiveSettings";
 export type { GetGroup } from "./GetGroup";
 export type { GetMailbox } from "./GetMailbox";
 export type { GetMailboxSettings } from "./GetMailboxSettings";
+export type { GetMessageTrace } from "./GetMessageTrace";
 export type { GetSettings } from "./GetSettings";
 export type { GetSharedMailbox } from "./GetSharedMailbox";
 export type { GetSmtpSettings } from "./GetSmtpSettings";
 export type { GetSmtpStatus } from "./GetSmtpStatus";
+export type { GetTraceSettings } from "./GetTraceSettings";
 export type { ImportJob } from "./ImportJob";
 export type { ImportSmtpRules } from "./ImportSmtpRules";
 export type { ImportStatus } from "./ImportStatus";
@@ -229,6 +242,7 @@ export type { ListDomainGroups } from "./ListDomainGroups";
 export type { ListDomains } from "./ListDomains";
 export type { ListGroups } from "./ListGroups";
 export type { ListLogins } from "./ListLogins";
+export type { ListMessageTrace } from "./ListMessageTrace";
 export type { ListMessages } from "./ListMessages";
 export type { ListOutboundQueue } from "./ListOutboundQueue";
 export type { ListOutboundUsage } from "./ListOutboundUsage";
@@ -290,6 +304,9 @@ export type { SmtpRulesTemplate } from "./SmtpRulesTemplate";
 export type { SmtpSettings } from "./SmtpSettings";
 export type { SmtpStatus } from "./SmtpStatus";
 export type { StartImport } from "./StartImport";
+export type { TraceSettings } from "./TraceSettings";
+export type { TracedMessage } from "./TracedMessage";
+export type { TracedMessageDetail } from "./TracedMessageDetail";
 export type { TransferMail } from "./TransferMail";
 export type { TransferredMail } from "./TransferredMail";
 export type { UndoBatch } from "./UndoBatch";
@@ -303,6 +320,7 @@ export type { UpdateSettings } from "./UpdateSettings";
 export type { UpdateSharedMailbox } from "./UpdateSharedMailbox";
 export type { UpdateSmtpRule } from "./UpdateSmtpRule";
 export type { UpdateSmtpSettings } from "./UpdateSmtpSettings";
+export type { UpdateTraceSettings } from "./UpdateTraceSettings";
 export type { WhoAmI } from "./WhoAmI";
 
 /** Every operation of the Backend: HTTP method and path, params and output types. */
@@ -405,6 +423,12 @@ export const operations = {
   list_relays: { method: "GET", path: "/api/outbound/relays", mutates: false, params: undefined as unknown as ListRelays, output: undefined as unknown as CursorPage<Relay> },
   set_relay: { method: "PUT", path: "/api/outbound/relays", mutates: true, params: undefined as unknown as SetRelay, output: undefined as unknown as Relay },
   remove_relay: { method: "DELETE", path: "/api/outbound/relays", mutates: true, params: undefined as unknown as RemoveRelay, output: undefined as unknown as null },
+  list_message_trace: { method: "GET", path: "/api/trace", mutates: false, params: undefined as unknown as ListMessageTrace, output: undefined as unknown as CursorPage<TracedMessage> },
+  get_message_trace: { method: "GET", path: "/api/trace-message", mutates: false, params: undefined as unknown as GetMessageTrace, output: undefined as unknown as TracedMessageDetail },
+  export_message_trace: { method: "GET", path: "/api/trace-export", mutates: false, params: undefined as unknown as ExportMessageTrace, output: undefined as unknown as ExportedFile },
+  get_trace_settings: { method: "GET", path: "/api/trace-settings", mutates: false, params: undefined as unknown as GetTraceSettings, output: undefined as unknown as TraceSettings },
+  update_trace_settings: { method: "PUT", path: "/api/trace-settings", mutates: true, params: undefined as unknown as UpdateTraceSettings, output: undefined as unknown as TraceSettings },
+  export_logins: { method: "GET", path: "/api/logins-export", mutates: false, params: undefined as unknown as ExportLogins, output: undefined as unknown as ExportedFile },
   list_shared_mailboxes: { method: "GET", path: "/api/domains/{domain}/shared-mailboxes", mutates: false, params: undefined as unknown as ListSharedMailboxes, output: undefined as unknown as CursorPage<SharedMailbox> },
   get_shared_mailbox: { method: "GET", path: "/api/shared-mailboxes/{address}", mutates: false, params: undefined as unknown as GetSharedMailbox, output: undefined as unknown as SharedMailbox },
   create_shared_mailbox: { method: "POST", path: "/api/domains/{domain}/shared-mailboxes", mutates: true, params: undefined as unknown as CreateSharedMailbox, output: undefined as unknown as SharedMailbox },
