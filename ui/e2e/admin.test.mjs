@@ -32,6 +32,7 @@ describe("postdesk admin UI", { concurrency: false }, () => {
   it("refuses a wrong token at the token field, then signs in", async () => {
     const { page } = owner;
     await page.goto(server.url);
+    await page.getByRole("button", { name: "Use an API token instead" }).click();
     await page.getByLabel("API token").fill("pd_0000_wrong");
     await page.getByRole("button", { name: "Sign in" }).click();
     const fieldError = page.locator('[data-field="token"] .field-error');
@@ -297,7 +298,7 @@ describe("postdesk admin UI", { concurrency: false }, () => {
       await waitForTotal(page, "0 accounts");
       // Pages it was not given are not offered, and say so when opened directly.
       const nav = await page.getByRole("navigation", { name: "Pages" }).getByRole("link").allInnerTexts();
-      assert.deepEqual(nav, ["Domains", "Departments", "Accounts", "Recycle bin", "Mailbox settings", "Login log"]);
+      assert.deepEqual(nav, ["Domains", "Departments", "Accounts", "Recycle bin", "Mailbox settings", "Login log", "Your sign-in"]);
       await page.goto(`${server.url}/#/admins`);
       await page.getByText("Permission denied.").waitFor();
       // Creating an account outside its domain is refused by the backend, shown at the field.

@@ -157,9 +157,10 @@ export function screenshotPath(name) {
   return join(SHOTS, `${name}.png`);
 }
 
-/** Signs in on the login screen with `token`. */
+/** Signs in on the login screen with the API token `token` (not a name and password). */
 export async function login(page, url, token) {
   await page.goto(url);
+  await page.getByRole("button", { name: "Use an API token instead" }).click();
   await page.getByLabel("API token").fill(token);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("navigation", { name: "Pages" }).waitFor();

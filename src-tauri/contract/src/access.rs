@@ -18,10 +18,19 @@ pub fn admit(caller: &Caller, mutates: bool, operation: &str) -> Result<()> {
     Ok(())
 }
 
-/// Operations that change only the caller's own API tokens when the caller is not an owner
+/// Operations that change only the caller's own API tokens or sign-in when the caller is not an owner
 /// (rotating and revoking them), so a read-only role may run them too: a helpdesk token can
 /// be rotated by the app that holds it. The backend refuses anyone else's token.
-pub const OWN_TOKEN_OPERATIONS: &[&str] = &["rotate_own_token", "revoke_token"];
+pub const OWN_TOKEN_OPERATIONS: &[&str] = &[
+    "rotate_own_token",
+    "revoke_token",
+    // Its own web UI sign-in: password, second factor, sessions.
+    "set_admin_password",
+    "start_two_factor",
+    "confirm_two_factor",
+    "remove_two_factor",
+    "end_sessions",
+];
 
 /// Most items any list-valued field of an operation's parameters may hold (members,
 /// targets, addresses, accounts to create, …); fields with a smaller limit of their own

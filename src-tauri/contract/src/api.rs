@@ -105,6 +105,44 @@ pub trait Authority: Send + Sync {
     fn client_setup(&self) -> Option<std::sync::Arc<dyn ClientSetupSource>> {
         None
     }
+    /// What signs admins in to the web UI; `None` (the default) = only API tokens.
+    fn sessions(&self) -> Option<std::sync::Arc<dyn Sessions>> {
+        None
+    }
+}
+
+/// Admin sign-in to the web UI with a password and a second factor, into server-side
+/// sessions. Kept apart from the API tokens: a session secret (`ps_…`) is accepted only from
+/// its cookie and only with the session's anti-CSRF token; a token (`pd_…`) only from the
+/// `Authorization` header; each in its own table, and neither turns into the other.
+#[async_trait::async_trait]
+pub trait Sessions: Send + Sync {
+    /// First step: a name and password from `client` (its address, for the rate limits and
+    /// the audit). Wrong name and wrong password get the same answer after the same work.
+    async fn sign_in(&self, name: &str, password: &Password, client: Option<std::net::IpAddr>) -> Result<SignInStep>;
+    /// Second step: the ticket of the first and a TOTP code or a recovery code.
+    async fn second_factor(&self, ticket: &str, code: &str, client: Option<std::net::IpAddr>) -> Result<SignInStep>;
+    /// The caller of a live session (idle time-out restarted), as a `SignedIn` answer;
+    /// `unauthenticated` when it ended, saying why.
+    async fn session(&self, secret: &str) -> Result<(Caller, SignInAnswer)>;
+    /// Ends one session (nothing when it already ended).
+    async fn sign_out(&self, secret: &str) -> Result<()>;
+}
+
+/// What a sign-in step produced: the answer for the browser, and when signed in the session
+/// secret, which travels only in the cookie.
+#[derive(Clone)]
+pub struct SignInStep {
+    /// The JSON answer.
+    pub answer: SignInAnswer,
+    /// The session's secret when `answer` is `SignedIn`.
+    pub session_secret: Option<String>,
+}
+
+impl std::fmt::Debug for SignInStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignInStep").field("answer", &self.answer).finish_non_exhaustive()
+    }
 }
 
 /// The client settings of an address, for the unauthenticated autoconfiguration
@@ -600,6 +638,52 @@ RotateOwnToken {
     #[serde(default)] #[ts(optional)] expires_in_days: Option<u32>,
 });
 
+params!(/// Sets an admin's web UI password (Argon2id; the domain-independent policy: 8–256
+/// characters, not only letters or only digits). An owner sets anyone's; any other admin
+/// (helpdesk too) only its own, giving the current one when it has one. Its other sessions end.
+SetAdminPassword {
+    /// Login name.
+    name: String,
+    /// The new password.
+    password: Password,
+    /// The current password (needed to change one's own, not by an owner for others).
+    #[serde(default)] #[ts(optional)] current_password: Option<Password>,
+});
+params!(/// Starts setting up a TOTP second factor: a new secret, in force once confirmed. An
+/// admin for itself; an owner for anyone (to hand over, e.g. from the CLI).
+StartTwoFactor { /// Login name.
+name: String });
+params!(/// Confirms the second factor being set up with a code from it; answers new recovery codes
+/// (shown once; earlier ones stop working).
+ConfirmTwoFactor {
+    /// Login name.
+    name: String,
+    /// A current 6-digit code from the authenticator.
+    code: String,
+});
+params!(/// Removes an admin's second factor and recovery codes: an owner anyone's, an admin its
+/// own unless the owner requires a second factor.
+RemoveTwoFactor { /// Login name.
+name: String });
+params!(/// Ends every web UI session of an admin ("sign out everywhere"): an owner anyone's, an
+/// admin its own. API tokens are not touched.
+EndSessions { /// Login name.
+name: String });
+params!(/// The sign-in policy: whether a second factor is required, session time-outs.
+GetSignInPolicy {});
+params!(/// The caller's own sign-in: password and second factor set up or not, and the policy.
+GetOwnSignIn {});
+params!(/// Sets the sign-in policy (owner only). Requiring a second factor ends the sessions of
+/// admins without one.
+SetSignInPolicy {
+    /// Every admin must use a second factor in the web UI.
+    require_two_factor: bool,
+    /// Idle time-out, minutes (1–1440); default: unchanged.
+    #[serde(default)] #[ts(optional)] idle_minutes: Option<u32>,
+    /// Absolute time-out, minutes (5–43200); default: unchanged.
+    #[serde(default)] #[ts(optional)] absolute_minutes: Option<u32>,
+});
+
 params!(/// Checks a domain's mail DNS (MX, SPF, DKIM, DMARC, CNAME, MTA-STS, TLS-RPT).
 CheckDns {
     /// Domain of this backend.
@@ -850,6 +934,22 @@ operations! {
     revoke_token: Delete "/api/tokens/{id}" RevokeToken => (), mutates = true;
     /// Creates the successor of the caller's own token (rotation; the old one stays until revoked).
     rotate_own_token: Post "/api/tokens/{id}/rotate" RotateOwnToken => NewToken, mutates = true;
+    /// Sets an admin's web UI password.
+    set_admin_password: Put "/api/admins/{name}/password" SetAdminPassword => (), mutates = true;
+    /// Starts setting up an admin's TOTP second factor.
+    start_two_factor: Post "/api/admins/{name}/two-factor" StartTwoFactor => TwoFactorSetup, mutates = true;
+    /// Confirms the second factor being set up; answers recovery codes.
+    confirm_two_factor: Post "/api/admins/{name}/two-factor/confirm" ConfirmTwoFactor => RecoveryCodes, mutates = true;
+    /// Removes an admin's second factor.
+    remove_two_factor: Delete "/api/admins/{name}/two-factor" RemoveTwoFactor => (), mutates = true;
+    /// Ends every web UI session of an admin.
+    end_sessions: Delete "/api/admins/{name}/sessions" EndSessions => u32, mutates = true;
+    /// The sign-in policy.
+    get_sign_in_policy: Get "/api/sign-in-policy" GetSignInPolicy => SignInPolicy, mutates = false;
+    /// The caller's own sign-in.
+    get_own_sign_in: Get "/api/sign-in" GetOwnSignIn => OwnSignIn, mutates = false;
+    /// Sets the sign-in policy.
+    set_sign_in_policy: Put "/api/sign-in-policy" SetSignInPolicy => SignInPolicy, mutates = true;
 
     /// Checks a domain's mail DNS.
     check_dns: Post "/api/domains/{domain}/dns/check" CheckDns => postdesk_dns::DomainReport, mutates = false;

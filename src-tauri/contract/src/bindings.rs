@@ -58,6 +58,8 @@ pub fn write_typescript(dir: &Path) -> Result<(), String> {
     let mut exporter = Exporter { dir, errors: Vec::new(), table: Vec::new(), imports: BTreeMap::new() };
     visit_operations(&mut exporter);
     <Exporter as TypeVisitor>::visit::<crate::error::Error>(&mut exporter);
+    // The web UI's sign-in answers (`/api/session/…`, beside the operation table).
+    <Exporter as TypeVisitor>::visit::<crate::model::SignInAnswer>(&mut exporter);
     if !exporter.errors.is_empty() {
         return Err(exporter.errors.join("\n"));
     }

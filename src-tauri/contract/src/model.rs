@@ -489,6 +489,12 @@ pub struct Admin {
     pub domains: Option<Vec<String>>,
     /// Creation time, RFC 3339 UTC.
     pub created_at: String,
+    /// Whether it has a password to sign in to the web UI with (the hash is never shown).
+    #[serde(default)]
+    pub password_set: bool,
+    /// Whether it has a TOTP second factor.
+    #[serde(default)]
+    pub two_factor: bool,
 }
 
 /// The identity an operation runs as, with what it may touch.
@@ -529,6 +535,71 @@ pub struct NewToken {
     pub token: ApiToken,
     /// The bearer secret; store it now, it cannot be shown again.
     pub secret: String,
+}
+
+/// The owner's rules for people signing in to the web UI (API tokens are not concerned).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct SignInPolicy {
+    /// Every admin must give a TOTP code (or a recovery code) after the password.
+    pub require_two_factor: bool,
+    /// A session unused this long ends (minutes, 1–1440).
+    pub idle_minutes: u32,
+    /// A session ends this long after sign-in whatever its use (minutes, 5–43200).
+    pub absolute_minutes: u32,
+}
+
+/// The caller's own web UI sign-in: what it has set up, and the policy it signs in under.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct OwnSignIn {
+    /// The caller's admin name.
+    pub name: String,
+    /// Whether it has a password (the local owner of the desktop app and CLI never has).
+    pub password_set: bool,
+    /// Whether it has a second factor in force.
+    pub two_factor: bool,
+    /// The policy.
+    pub policy: SignInPolicy,
+}
+
+/// A TOTP second factor being set up: what to enter into an authenticator app. It takes
+/// effect once a code from it is confirmed (`confirm_two_factor`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct TwoFactorSetup {
+    /// The shared secret, base32 (RFC 4648, no padding).
+    pub secret: String,
+    /// The same as an `otpauth://totp/…` URI (SHA-1, 6 digits, 30 s; RFC 6238).
+    pub uri: String,
+}
+
+/// One-time recovery codes, shown once; each signs in once instead of a TOTP code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct RecoveryCodes {
+    /// The codes (only their hashes are stored).
+    pub codes: Vec<String>,
+}
+
+/// Where a sign-in to the web UI stands (the answer of `/api/session/…`, not an operation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum SignInAnswer {
+    /// The password was right; a TOTP or recovery code must follow with this ticket
+    /// (valid 5 minutes, 5 tries).
+    SecondFactor {
+        /// Names the waiting sign-in; send it with the code.
+        ticket: String,
+    },
+    /// Signed in: the session is in an HttpOnly cookie; every API call made with it must carry
+    /// `csrf_token` in the `X-Postdesk-CSRF` header.
+    SignedIn {
+        /// Who is signed in.
+        caller: Caller,
+        /// The session's anti-CSRF token.
+        csrf_token: String,
+        /// The session ends after this many minutes unused.
+        idle_minutes: u32,
+        /// The session ends at this time whatever its use, RFC 3339 UTC.
+        expires_at: String,
+    },
 }
 
 /// One recorded change.

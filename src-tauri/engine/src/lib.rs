@@ -39,6 +39,7 @@ mod relay;
 mod rules;
 mod services;
 mod shared;
+mod signin;
 mod sql;
 mod store;
 mod trace;
@@ -385,6 +386,30 @@ impl Backend for EngineBackend {
     }
     async fn rotate_own_token(&self, p: RotateOwnToken) -> Result<NewToken> {
         admins::rotate_own_token(self, p).await
+    }
+    async fn set_admin_password(&self, p: SetAdminPassword) -> Result<()> {
+        signin::set_admin_password(self, p).await
+    }
+    async fn start_two_factor(&self, p: StartTwoFactor) -> Result<TwoFactorSetup> {
+        signin::start_two_factor(self, p).await
+    }
+    async fn confirm_two_factor(&self, p: ConfirmTwoFactor) -> Result<RecoveryCodes> {
+        signin::confirm_two_factor(self, p).await
+    }
+    async fn remove_two_factor(&self, p: RemoveTwoFactor) -> Result<()> {
+        signin::remove_two_factor(self, p).await
+    }
+    async fn end_sessions(&self, p: EndSessions) -> Result<u32> {
+        signin::end_sessions(self, p).await
+    }
+    async fn get_sign_in_policy(&self, p: GetSignInPolicy) -> Result<SignInPolicy> {
+        signin::get_policy(self, p).await
+    }
+    async fn get_own_sign_in(&self, p: GetOwnSignIn) -> Result<OwnSignIn> {
+        signin::own(self, p).await
+    }
+    async fn set_sign_in_policy(&self, p: SetSignInPolicy) -> Result<SignInPolicy> {
+        signin::set_policy(self, p).await
     }
     async fn check_dns(&self, p: CheckDns) -> Result<postdesk_dns::DomainReport> {
         dns::check(self, p).await

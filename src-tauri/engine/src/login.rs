@@ -23,7 +23,7 @@ pub const CLIENT_LOCKOUT_SECS: i64 = 15 * 60;
 
 /// The client as failures are counted: its IPv4 address, or its IPv6 /64 (one host
 /// has a whole /64 to pick addresses from).
-fn client_key(ip: std::net::IpAddr) -> String {
+pub(crate) fn client_key(ip: std::net::IpAddr) -> String {
     match ip {
         std::net::IpAddr::V4(v4) => v4.to_string(),
         std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
@@ -293,7 +293,7 @@ pub(crate) async fn list(b: &EngineBackend, p: ListLogins) -> Result<LoginLog> {
 }
 
 /// A valid Argon2id hash of a random password, for equal-time refusals.
-const DUMMY_HASH: &str =
+pub(crate) const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2cXrAVdXhq6ASuhZMfMEy0zcPQ8nQCAvDPi25XK0Ys0";
 
 #[cfg(test)]

@@ -195,6 +195,9 @@ impl Authority for Engine {
     fn client_setup(&self) -> Option<Arc<dyn ClientSetupSource>> {
         Some(Arc::new(self.clone()))
     }
+    fn sessions(&self) -> Option<Arc<dyn postdesk_contract::api::Sessions>> {
+        Some(Arc::new(self.clone()))
+    }
 }
 
 #[async_trait::async_trait]

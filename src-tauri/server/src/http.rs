@@ -66,6 +66,7 @@ async fn unknown_route() -> ApiError {
 
 fn api_routes(authority: Arc<dyn Authority>) -> Router {
     let setup = crate::autoconfig::routes(authority.client_setup());
+    let sessions = crate::session::routes(authority.sessions());
     let mut mount = Mount { router: Router::new() };
     visit_operations(&mut mount);
     let spec = crate::openapi::document();
@@ -75,6 +76,7 @@ fn api_routes(authority: Arc<dyn Authority>) -> Router {
         .route("/api/health", get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }))
         .with_state(AppState { authority })
         .merge(setup)
+        .merge(sessions)
 }
 
 struct Mount {
@@ -127,13 +129,14 @@ const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 /// read (or wait for) a single byte of body.
 async fn handle<O: Operation>(
     State(state): State<AppState>,
+    connection: Option<axum::Extension<crate::session::Connection>>,
     headers: HeaderMap,
     path: Option<Path<Vec<(String, String)>>>,
     RawQuery(query): RawQuery,
     body: axum::body::Body,
 ) -> Result<axum::Json<O::Output>, Response> {
-    let token = bearer(&headers).map_err(|e| ApiError(e).into_response())?;
-    let caller = state.authority.authenticate(token).await.map_err(|e| ApiError(e).into_response())?;
+    let tls = connection.is_some_and(|c| c.tls);
+    let caller = caller_of(&state, &headers, tls).await.map_err(|e| ApiError(e).into_response())?;
     let limit = body_limit(O::NAME);
     let body = match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, limit)).await {
         Ok(Ok(body)) => body,
@@ -162,13 +165,30 @@ fn closing(mut response: Response, status: StatusCode) -> Response {
     response
 }
 
+/// Who a request comes from: the API token of its `Authorization` header when it has one,
+/// else its web UI session cookie (with the session's anti-CSRF token). Tokens are looked up
+/// only as tokens and session secrets only as sessions.
+async fn caller_of(
+    state: &AppState,
+    headers: &HeaderMap,
+    tls: bool,
+) -> Result<postdesk_contract::model::Caller, Error> {
+    if headers.contains_key(header::AUTHORIZATION) {
+        return state.authority.authenticate(bearer(headers)?).await;
+    }
+    if let (Some(sessions), Some(secret)) = (state.authority.sessions(), crate::session::session_cookie(headers, tls)) {
+        return crate::session::cookie_caller(sessions.as_ref(), secret, headers).await;
+    }
+    bearer(headers).and_then(|_| Err(Error::unauthenticated("not signed in")))
+}
+
 /// The token of an `Authorization: Bearer <token>` header; the scheme in any case
 /// (RFC 7235 §2.1).
 fn bearer(headers: &HeaderMap) -> Result<&str, Error> {
     let refuse = Error::unauthenticated;
     let value = headers
         .get(header::AUTHORIZATION)
-        .ok_or_else(|| refuse("missing API token: send the header 'Authorization: Bearer <token>'"))?;
+        .ok_or_else(|| refuse("missing API token: sign in, or send the header 'Authorization: Bearer <token>'"))?;
     value
         .to_str()
         .ok()

@@ -18,9 +18,11 @@ pub mod autoconfig;
 mod http;
 pub mod limits;
 pub mod openapi;
+mod session;
 pub mod tls;
 
 pub use http::{ApiError, UI_CSP, router, router_with_ui};
+pub use session::{CSRF_HEADER, Connection};
 
 use std::future::Future;
 use std::time::Duration;
@@ -74,22 +76,24 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     match tls {
-        Some(config) => run(tls::TlsListener::new(tcp, config)?, router, timeouts, shutdown).await,
-        None => run(limits::CappedListener::new(tcp), router, timeouts, shutdown).await,
+        Some(config) => run(tls::TlsListener::new(tcp, config)?, true, router, timeouts, shutdown).await,
+        None => run(limits::CappedListener::new(tcp), false, router, timeouts, shutdown).await,
     }
 }
 
 /// The connection loop: each accepted (capped) connection is served by hyper's HTTP/1 with
 /// the header time-out and the write time-out ([`limits::WriteTimeout`]), in its own task; on shutdown, open connections finish the request
-/// in progress and close, for up to the grace time.
+/// in progress and close, for up to the grace time. Each request carries its [`Connection`]
+/// (client address, whether over TLS) as an extension.
 async fn run<L>(
     mut listener: L,
+    tls: bool,
     router: axum::Router,
     timeouts: Timeouts,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()>
 where
-    L: Listener,
+    L: Listener<Addr = std::net::SocketAddr>,
     L::Io: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -97,11 +101,13 @@ where
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
-        let (io, _peer) = tokio::select! {
+        let (io, peer) = tokio::select! {
             conn = listener.accept() => conn,
             () = &mut shutdown => break,
         };
-        let service = TowerToHyperService::new(router.clone());
+        let connection = Connection { client: Some(peer.ip()), tls };
+        let service =
+            TowerToHyperService::new(tower_http::add_extension::AddExtension::new(router.clone(), connection));
         let conn =
             graceful.watch(http.serve_connection(TokioIo::new(limits::WriteTimeout::new(io, timeouts.write)), service));
         tokio::spawn(async move {

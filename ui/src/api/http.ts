@@ -16,7 +16,13 @@ export interface HttpRequest {
  * the query string for GET and DELETE (scalars only, null/undefined skipped) and as a JSON
  * object body otherwise.
  */
-export function buildRequest(baseUrl: string, name: OperationName, params: object, token: string | null): HttpRequest {
+export function buildRequest(
+  baseUrl: string,
+  name: OperationName,
+  params: object,
+  token: string | null,
+  csrf: string | null = null,
+): HttpRequest {
   const op = operations[name];
   const rest: Record<string, unknown> = { ...(params as Record<string, unknown>) };
   const path = op.path.replace(/\{([^}]+)\}/g, (_, field: string) => {
@@ -29,6 +35,8 @@ export function buildRequest(baseUrl: string, name: OperationName, params: objec
   });
   const headers: Record<string, string> = { Accept: "application/json" };
   if (token) headers.Authorization = `Bearer ${token}`;
+  // A signed-in session (its cookie goes by itself) proves each call is the page's own.
+  else if (csrf) headers["X-Postdesk-CSRF"] = csrf;
   let url = baseUrl.replace(/\/+$/, "") + path;
   const request: HttpRequest = { method: op.method, url, headers };
   if (op.method === "GET" || op.method === "DELETE") {
@@ -74,20 +82,25 @@ export async function readResponse(response: Response, name: OperationName): Pro
 
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 
-/** Calls `postdesk serve` over HTTP with a bearer token. */
+/**
+ * Calls `postdesk serve` over HTTP: with a bearer token when there is one, else as the
+ * browser's signed-in session (the cookie, plus `csrf()` in its header).
+ */
 export class HttpTransport implements Transport {
   private readonly baseUrl: string;
   private readonly token: () => string | null;
   private readonly fetch: FetchLike;
+  private readonly csrf: () => string | null;
 
-  constructor(baseUrl: string, token: () => string | null, fetchImpl?: FetchLike) {
+  constructor(baseUrl: string, token: () => string | null, fetchImpl?: FetchLike, csrf?: () => string | null) {
     this.baseUrl = baseUrl;
     this.token = token;
     this.fetch = fetchImpl ?? ((url, init) => globalThis.fetch(url, init));
+    this.csrf = csrf ?? (() => null);
   }
 
   async call(name: OperationName, params: object): Promise<unknown> {
-    const req = buildRequest(this.baseUrl, name, params, this.token());
+    const req = buildRequest(this.baseUrl, name, params, this.token(), this.csrf());
     let response: Response;
     try {
       response = await this.fetch(req.url, { method: req.method, headers: req.headers, body: req.body });

@@ -1,7 +1,8 @@
-import { useCallback, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import { createClient, type Client } from "../api/client";
 import { BackendError } from "../api/errors";
 import { HttpTransport } from "../api/http";
+import { SessionApi } from "../api/session";
 import { Desktop, TauriTransport, inTauri } from "../api/tauri";
 import type { BackendInfo } from "../bindings-desktop/BackendInfo";
 import { useAsync } from "../components/hooks";
@@ -13,27 +14,97 @@ export function App() {
   return inTauri() ? <DesktopApp /> : <WebApp />;
 }
 
-/** In a browser: the one backend that serves this page, with the token from the login. */
+/** The tab's current sign-in, read by the transport at each call. */
+class AuthBox {
+  private auth: Auth | null | undefined;
+
+  constructor(auth: Auth | null | undefined) {
+    this.auth = auth;
+  }
+
+  get(): Auth | null | undefined {
+    return this.auth;
+  }
+
+  set(auth: Auth | null): void {
+    this.auth = auth;
+  }
+
+  /** The token of this tab, or the one the sign-in page is trying. */
+  token(): string | null {
+    if (this.auth?.kind === "token") return this.auth.token;
+    return this.auth ? null : readToken();
+  }
+
+  csrf(): string | null {
+    return this.auth?.kind === "session" ? this.auth.csrf : null;
+  }
+}
+
+/** How this tab is signed in: a web UI session (cookie + anti-CSRF token) or an API token. */
+type Auth = { kind: "session"; csrf: string } | { kind: "token"; token: string };
+
+/**
+ * In a browser: the one backend that serves this page, signed in with a name, password and
+ * second factor (a server-side session), or with an API token pasted for this tab.
+ */
 function WebApp() {
-  const [token, setToken] = useState<string | null>(readToken);
+  const sessions = useMemo(() => new SessionApi(), []);
+  const [initial] = useState<Auth | undefined>(() => {
+    const token = readToken();
+    return token ? { kind: "token", token } : undefined;
+  });
+  const [auth, setAuthState] = useState<Auth | null | undefined>(initial);
+  // The transport reads the current sign-in at each call.
+  const [box] = useState(() => new AuthBox(initial));
+  const setAuth = useCallback(
+    (a: Auth | null) => {
+      box.set(a);
+      setAuthState(a);
+    },
+    [box],
+  );
   const [loginMessage, setLoginMessage] = useState<string | null>(null);
   const [status, setStatus] = useState<BackendInfo["status"]>("online");
-  const signOut = useCallback((message: string | null) => {
-    sessionStorage.removeItem(TOKEN_KEY);
-    setToken(null);
-    setLoginMessage(message);
-  }, []);
+
+  // A reloaded page: is this browser still signed in?
+  useEffect(() => {
+    if (auth !== undefined) return;
+    let live = true;
+    sessions.current().then(
+      (s) => live && setAuth(s ? { kind: "session", csrf: s.csrf_token } : null),
+      (e: unknown) => {
+        if (!live) return;
+        setLoginMessage(e instanceof Error ? e.message : String(e));
+        setAuth(null);
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, [auth, sessions, setAuth]);
+
+  const signOut = useCallback(
+    (message: string | null) => {
+      const current = box.get();
+      sessionStorage.removeItem(TOKEN_KEY);
+      if (current?.kind === "session" && message === null) void sessions.signOut(current.csrf).catch(() => undefined);
+      setAuth(null);
+      setLoginMessage(message);
+    },
+    [sessions, setAuth, box],
+  );
   const client = useMemo(() => {
-    const http = new HttpTransport("", readToken);
-    // A token revoked or expired mid-session: back to the login, saying why.
+    const http = new HttpTransport("", () => box.token(), undefined, () => box.csrf());
+    // A token revoked or a session ended mid-way: back to the sign-in, saying why.
     return createClient({
       call: (name, params) =>
         http.call(name, params).catch((e: unknown) => {
-          if (e instanceof BackendError && e.code === "unauthenticated" && readToken()) signOut(e.message);
+          if (e instanceof BackendError && e.code === "unauthenticated" && box.get()) signOut(e.message);
           throw e;
         }),
     });
-  }, [signOut]);
+  }, [signOut, box]);
   const onCallerError = useCallback(
     (e: BackendError) => {
       if (e.code === "unauthenticated") signOut(e.message);
@@ -44,15 +115,27 @@ function WebApp() {
 
   const onCallerOk = useCallback(() => setStatus("online"), []);
 
-  if (!token) {
+  if (auth === undefined) {
+    return (
+      <main className="login">
+        <p className="empty">Checking the sign-in…</p>
+      </main>
+    );
+  }
+  if (auth === null) {
     return (
       <Login
         client={client}
+        sessions={sessions}
         message={loginMessage}
-        onLogin={(t) => {
+        onToken={(t) => {
           sessionStorage.setItem(TOKEN_KEY, t);
           setStatus("online");
-          setToken(t);
+          setAuth({ kind: "token", token: t });
+        }}
+        onSession={(csrf) => {
+          setStatus("online");
+          setAuth({ kind: "session", csrf });
         }}
       />
     );
@@ -75,7 +158,7 @@ function WebApp() {
         onSignOut={() => signOut(null)}
       />
       <BackendView
-        key={token}
+        key={auth.kind === "token" ? auth.token : auth.csrf}
         backend={backend}
         client={client}
         desktop={null}

@@ -26,6 +26,7 @@ import { PolicyPage } from "../pages/PolicyPage";
 import { MailRulesPage } from "../pages/MailRulesPage";
 import { OutboundUsagePage } from "../pages/OutboundUsagePage";
 import { SettingsPage } from "../pages/SettingsPage";
+import { SignInPage } from "../pages/SignInPage";
 import { StartPage } from "../pages/StartPage";
 import { startsFresh } from "../pages/startSteps";
 import { browserStore } from "../pages/dnsPlan";
@@ -217,6 +218,8 @@ function PageBody({ page }: { page: PageId }) {
       return <OutboundPage />;
     case "trace":
       return <TracePage />;
+    case "sign-in":
+      return <SignInPage />;
   }
 }
 

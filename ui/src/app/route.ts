@@ -14,7 +14,8 @@ export type PageId =
   | "admins"
   | "settings"
   | "mail-rules"
-  | "outbound-usage";
+  | "outbound-usage"
+  | "sign-in";
 
 /** The sections of the navigation. */
 export type NavGroup = "start" | "organisation" | "mail" | "security" | "administration";
@@ -59,6 +60,7 @@ export const PAGES: PageDef[] = [
   { id: "admins", title: "Admins & tokens", perDomain: false, group: "administration" },
   { id: "audit", title: "Audit log", perDomain: false, group: "administration" },
   { id: "settings", title: "Local server", perDomain: false, group: "administration" },
+  { id: "sign-in", title: "Your sign-in", perDomain: false, group: "administration" },
 ];
 
 /** The pages of `visible` under each navigation section, sections without pages left out. */
@@ -70,7 +72,7 @@ export function navSections(visible: readonly PageDef[]): { id: NavGroup; title:
  * The permission page a UI page belongs to (the recycle bin, mailbox settings, the login
  * log and the message trace are Accounts; the outbound queue is the mail service's).
  */
-function permissionOf(page: Exclude<PageId, "admins" | "settings" | "start">): Page {
+function permissionOf(page: Exclude<PageId, "admins" | "settings" | "start" | "sign-in">): Page {
   if (page === "outbound") return "smtp";
   if (page === "shared-mailboxes") return "accounts";
   // Mail rules on the path are the delivery policy's.
@@ -86,6 +88,8 @@ export function mayUse(caller: Caller, page: PageId, desktop: boolean): boolean 
   if (page === "start") return caller.role === "owner" || (caller.domains === null && caller.pages.includes("domains"));
   if (page === "settings") return desktop;
   if (page === "admins") return caller.role === "owner";
+  // Every admin's own password and second factor; the local owner (desktop app, CLI) has none.
+  if (page === "sign-in") return caller.name !== "local";
   if (caller.role === "owner") return true;
   // The mail service's settings are server-wide: an admin limited to some domains may not.
   if ((page === "smtp" || page === "outbound") && caller.domains !== null) return false;

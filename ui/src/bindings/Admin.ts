@@ -25,4 +25,12 @@ domains: Array<string> | null,
 /**
  * Creation time, RFC 3339 UTC.
  */
-created_at: string, };
+created_at: string, 
+/**
+ * Whether it has a password to sign in to the web UI with (the hash is never shown).
+ */
+password_set: boolean, 
+/**
+ * Whether it has a TOTP second factor.
+ */
+two_factor: boolean, };

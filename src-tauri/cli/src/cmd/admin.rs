@@ -111,6 +111,19 @@ pub enum AdminCmd {
     },
     /// Revoke an API token (any admin may revoke its own).
     TokenRevoke { id: String },
+    /// Set an admin's web UI password: prompted twice on a terminal, or one line from stdin.
+    /// Its web UI sessions end.
+    SetPassword {
+        name: String,
+        /// Read the password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// The TOTP second factor of admins, and whether the web UI requires one.
+    #[command(name = "2fa", subcommand)]
+    TwoFactor(TwoFactorCmd),
+    /// End every web UI session of an admin (its API tokens keep working).
+    SignOutEverywhere { name: String },
     /// Make the successor of one of your own tokens (the secret is printed once); the old
     /// one works until you revoke it with token-revoke.
     TokenRotate {
@@ -119,6 +132,83 @@ pub enum AdminCmd {
         #[arg(long, value_name = "DAYS")]
         expires_in_days: Option<u32>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TwoFactorCmd {
+    /// Start setting up a second factor: prints the secret (and its otpauth:// URI) to enter
+    /// into an authenticator app, then asks for a code from it (one line on stdin) and prints
+    /// the recovery codes once it matches.
+    Enroll {
+        name: String,
+        /// Only print the secret; confirm later with `2fa confirm`.
+        #[arg(long)]
+        no_confirm: bool,
+    },
+    /// Confirm the second factor being set up with a current code; prints the recovery codes.
+    Confirm { name: String, code: String },
+    /// Remove an admin's second factor and recovery codes.
+    Remove { name: String },
+    /// Require a second factor of every admin in the web UI (on), or not (off); the session
+    /// time-outs can be set with it.
+    Require {
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+        /// Minutes a session may stay unused (1–1440).
+        #[arg(long, value_name = "MINUTES")]
+        idle_minutes: Option<u32>,
+        /// Minutes a session lasts at most (5–43200).
+        #[arg(long, value_name = "MINUTES")]
+        absolute_minutes: Option<u32>,
+    },
+}
+
+fn print_recovery_codes(json: bool, codes: &RecoveryCodes) -> Result<()> {
+    if json {
+        return print_one(true, codes);
+    }
+    println!("Second factor in force. Recovery codes (each works once; shown once, store them now):");
+    for code in &codes.codes {
+        println!("{code}");
+    }
+    Ok(())
+}
+
+async fn two_factor(b: &dyn Backend, cmd: &TwoFactorCmd, json: bool) -> Result<()> {
+    match cmd {
+        TwoFactorCmd::Enroll { name, no_confirm } => {
+            let setup = b.start_two_factor(StartTwoFactor { name: name.clone() }).await?;
+            if json {
+                print_one(true, &setup)?;
+            } else {
+                println!("Secret (base32): {}\nURI: {}", setup.secret, setup.uri);
+            }
+            if *no_confirm {
+                return Ok(());
+            }
+            eprint!("Code from the authenticator: ");
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .map_err(|e| postdesk_contract::Error::validation(format!("cannot read the code: {e}")))?;
+            let code = line.trim().to_string();
+            let codes = b.confirm_two_factor(ConfirmTwoFactor { name: name.clone(), code }).await?;
+            print_recovery_codes(json, &codes)
+        }
+        TwoFactorCmd::Confirm { name, code } => {
+            let codes = b.confirm_two_factor(ConfirmTwoFactor { name: name.clone(), code: code.clone() }).await?;
+            print_recovery_codes(json, &codes)
+        }
+        TwoFactorCmd::Remove { name } => b.remove_two_factor(RemoveTwoFactor { name: name.clone() }).await,
+        TwoFactorCmd::Require { state, idle_minutes, absolute_minutes } => {
+            let params = SetSignInPolicy {
+                require_two_factor: state == "on",
+                idle_minutes: *idle_minutes,
+                absolute_minutes: *absolute_minutes,
+            };
+            print_one(json, &b.set_sign_in_policy(params).await?)
+        }
+    }
 }
 
 /// `postdesk admin …`
@@ -132,7 +222,7 @@ pub async fn run(b: &dyn Backend, cmd: &AdminCmd, json: bool) -> Result<()> {
             let list =
                 crate::output::every_page(|after, limit| b.list_admins(ListAdmins { after, limit: Some(limit) }))
                     .await?;
-            let mut t = Table::new(&["ADMIN", "ROLE", "PAGES", "DOMAINS"]);
+            let mut t = Table::new(&["ADMIN", "ROLE", "PAGES", "DOMAINS", "PASSWORD", "2FA"]);
             for a in &list {
                 let pages: Vec<&str> = a.pages.iter().map(|p| p.as_str()).collect();
                 t.row(vec![
@@ -140,6 +230,8 @@ pub async fn run(b: &dyn Backend, cmd: &AdminCmd, json: bool) -> Result<()> {
                     a.role.as_str().into(),
                     pages.join(","),
                     a.domains.as_ref().map_or("all".into(), |d| d.join(",")),
+                    if a.password_set { "set" } else { "-" }.into(),
+                    if a.two_factor { "on" } else { "-" }.into(),
                 ]);
             }
             print_list(json, &list, t, None)
@@ -176,6 +268,20 @@ pub async fn run(b: &dyn Backend, cmd: &AdminCmd, json: bool) -> Result<()> {
             print_list(json, &list, t, None)
         }
         AdminCmd::TokenRevoke { id } => b.revoke_token(RevokeToken { id: id.clone() }).await,
+        AdminCmd::SetPassword { name, password_stdin } => {
+            let password = crate::io::read_password(*password_stdin)?;
+            b.set_admin_password(SetAdminPassword { name: name.clone(), password, current_password: None }).await
+        }
+        AdminCmd::TwoFactor(cmd) => two_factor(b, cmd, json).await,
+        AdminCmd::SignOutEverywhere { name } => {
+            let ended = b.end_sessions(EndSessions { name: name.clone() }).await?;
+            if json {
+                print_one(true, &ended)
+            } else {
+                println!("{ended} web UI session(s) of {name} ended");
+                Ok(())
+            }
+        }
     }
 }
 

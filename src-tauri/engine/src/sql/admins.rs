@@ -7,7 +7,7 @@ use super::{Conn, Pool};
 use crate::Result;
 use crate::model::{Admin, ApiToken, Page, Role};
 
-fn admin_from_row(r: &SqliteRow) -> Admin {
+pub(crate) fn admin_from_row(r: &SqliteRow) -> Admin {
     let role: String = r.get("role");
     let pages: String = r.get("pages");
     let domains: Option<String> = r.get("domains");
@@ -17,8 +17,33 @@ fn admin_from_row(r: &SqliteRow) -> Admin {
         pages: serde_json::from_str(&pages).unwrap_or_default(),
         domains: domains.and_then(|d| serde_json::from_str(&d).ok()),
         created_at: r.get("created_at"),
+        password_set: r.get("password_set"),
+        two_factor: r.get("two_factor"),
     }
 }
+
+/// The columns `admin_from_row` reads (of `admins` aliased as `a`, or unaliased).
+macro_rules! admin_columns {
+    ($p:literal) => {
+        concat!(
+            $p,
+            "name, ",
+            $p,
+            "role, ",
+            $p,
+            "pages, ",
+            $p,
+            "domains, ",
+            $p,
+            "created_at, ",
+            $p,
+            "password_hash IS NOT NULL AS password_set, ",
+            $p,
+            "totp_secret IS NOT NULL AS two_factor"
+        )
+    };
+}
+pub(crate) use admin_columns;
 
 fn token_from_row(r: &SqliteRow) -> ApiToken {
     ApiToken {
@@ -33,7 +58,7 @@ fn token_from_row(r: &SqliteRow) -> ApiToken {
 
 /// The admin named `name`, if any.
 pub(crate) async fn load(conn: &mut Conn, name: &str) -> Result<Option<Admin>> {
-    Ok(sqlx::query("SELECT name, role, pages, domains, created_at FROM admins WHERE name = ?")
+    Ok(sqlx::query(concat!("SELECT ", admin_columns!(""), " FROM admins WHERE name = ?"))
         .bind(name)
         .fetch_optional(conn)
         .await?
@@ -43,12 +68,11 @@ pub(crate) async fn load(conn: &mut Conn, name: &str) -> Result<Option<Admin>> {
 /// Every admin, by name.
 pub(crate) async fn list(conn: &mut Conn, after: &str, limit: u32) -> Result<Vec<Admin>> {
     // Keyset paging by name: the same cost at any depth.
-    let rows =
-        sqlx::query("SELECT name, role, pages, domains, created_at FROM admins WHERE name > ? ORDER BY name LIMIT ?")
-            .bind(after)
-            .bind(i64::from(limit))
-            .fetch_all(conn)
-            .await?;
+    let rows = sqlx::query(concat!("SELECT ", admin_columns!(""), " FROM admins WHERE name > ? ORDER BY name LIMIT ?"))
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(conn)
+        .await?;
     Ok(rows.iter().map(admin_from_row).collect())
 }
 
@@ -188,10 +212,11 @@ pub(crate) struct TokenOwner {
 
 /// The token whose secret hashes to `secret_hash`, with its admin.
 pub(crate) async fn token_by_secret(conn: &mut Conn, secret_hash: &str) -> Result<Option<TokenOwner>> {
-    Ok(sqlx::query(
-        "SELECT t.id, t.last_used_at, t.expires_at, a.name, a.role, a.pages, a.domains, a.created_at
-             FROM api_tokens t JOIN admins a ON a.name = t.admin WHERE t.secret_hash = ?",
-    )
+    Ok(sqlx::query(concat!(
+        "SELECT t.id, t.last_used_at, t.expires_at, ",
+        admin_columns!("a."),
+        " FROM api_tokens t JOIN admins a ON a.name = t.admin WHERE t.secret_hash = ?"
+    ))
     .bind(secret_hash)
     .fetch_optional(conn)
     .await?

@@ -33,6 +33,7 @@ pub(crate) mod relay;
 pub(crate) mod rules;
 pub(crate) mod settings;
 pub(crate) mod shared;
+pub(crate) mod signin;
 pub(crate) mod smtp;
 pub(crate) mod store;
 pub(crate) mod trace;
