@@ -22,8 +22,6 @@ use postdesk_contract::api::{Password, Sessions, SignInStep};
 use postdesk_contract::model::{Caller, SignInAnswer};
 use serde::Deserialize;
 
-use crate::http::ApiError;
-
 /// The header carrying the session's anti-CSRF token.
 pub const CSRF_HEADER: &str = "x-postdesk-csrf";
 
@@ -132,8 +130,10 @@ fn step_response(step: SignInStep, tls: bool) -> Response {
     no_store(response)
 }
 
+/// An error as the API answers one (its status, the error as JSON).
 fn error_response(e: Error) -> Response {
-    no_store(ApiError(e).into_response())
+    let status = StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    no_store((status, axum::Json(&e)).into_response())
 }
 
 #[derive(Deserialize)]

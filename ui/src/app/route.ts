@@ -57,10 +57,10 @@ export const PAGES: PageDef[] = [
   { id: "outbound-usage", title: "Outbound usage", perDomain: true, group: "mail" },
   { id: "dns", title: "DNS", perDomain: true, group: "security" },
   { id: "logins", title: "Login log", perDomain: false, group: "security" },
+  { id: "sign-in", title: "Your sign-in", perDomain: false, group: "security" },
   { id: "admins", title: "Admins & tokens", perDomain: false, group: "administration" },
   { id: "audit", title: "Audit log", perDomain: false, group: "administration" },
   { id: "settings", title: "Local server", perDomain: false, group: "administration" },
-  { id: "sign-in", title: "Your sign-in", perDomain: false, group: "administration" },
 ];
 
 /** The pages of `visible` under each navigation section, sections without pages left out. */
