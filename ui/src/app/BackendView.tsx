@@ -30,7 +30,17 @@ import { SignInPage } from "../pages/SignInPage";
 import { StartPage } from "../pages/StartPage";
 import { startsFresh } from "../pages/startSteps";
 import { browserStore } from "../pages/dnsPlan";
-import { PAGES, loadPickedDomain, mayUse, navSections, savePickedDomain, useRoute, type PageId } from "./route";
+import {
+  PAGES,
+  loadNavCollapsed,
+  loadPickedDomain,
+  mayUse,
+  navSections,
+  saveNavCollapsed,
+  savePickedDomain,
+  useRoute,
+  type PageId,
+} from "./route";
 import { SessionContext, useSession, type Session } from "./session";
 
 interface Props {
@@ -55,6 +65,14 @@ export function BackendView({ backend, client, desktop, onCallerError, onCallerO
     [backend.id],
   );
   const [route, go] = useRoute();
+  const [navCollapsed, setNavCollapsed] = useState(() => loadNavCollapsed(browserStore(), window.innerWidth));
+  useEffect(() => {
+    document.documentElement.dataset.nav = navCollapsed ? "collapsed" : "expanded";
+  }, [navCollapsed]);
+  const toggleNav = () => {
+    saveNavCollapsed(browserStore(), !navCollapsed);
+    setNavCollapsed(!navCollapsed);
+  };
 
   useEffect(() => {
     if (who.error) onCallerError(who.error);
@@ -113,7 +131,7 @@ export function BackendView({ backend, client, desktop, onCallerError, onCallerO
 
   return (
     <SessionContext.Provider value={session}>
-      <nav className="pages-nav" aria-label="Pages">
+      <nav className="pages-nav" id="pages-nav" aria-label="Pages">
         <div className="whoami" title={`Signed in as ${session.caller.name}`}>
           {session.caller.name} <span className="muted">({session.caller.role})</span>
         </div>
@@ -141,6 +159,15 @@ export function BackendView({ backend, client, desktop, onCallerError, onCallerO
       </nav>
       <main className="main" aria-labelledby="page-title">
         <header className="page-head">
+          <button
+            type="button"
+            className="ghost menu-toggle"
+            aria-expanded={!navCollapsed}
+            aria-controls="pages-nav"
+            onClick={toggleNav}
+          >
+            {navCollapsed ? "☰ Show menu" : "Hide menu"}
+          </button>
           <h1 id="page-title" className="page-title" tabIndex={-1}>
             {def.title}
           </h1>

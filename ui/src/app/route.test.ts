@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Caller } from "../bindings/Caller";
-import { PAGES, loadPickedDomain, mayUse, navSections, savePickedDomain } from "./route";
+import { PAGES, loadNavCollapsed, loadPickedDomain, mayUse, navSections, saveNavCollapsed, savePickedDomain } from "./route";
 
 const owner: Caller = { name: "owner", role: "owner", pages: [], domains: null };
 const olga: Caller = { name: "olga", role: "admin", pages: ["accounts", "departments"], domains: ["other.org"] };
@@ -75,5 +75,18 @@ describe("picked domain", () => {
     savePickedDomain(store, "b1", "other.org");
     expect(loadPickedDomain(store, "b1")).toBe("other.org");
     expect(loadPickedDomain(store, "b2")).toBeNull();
+  });
+});
+
+describe("menu collapsed", () => {
+  it("starts hidden on a narrow window, then follows the admin's choice", () => {
+    const data = new Map<string, string>();
+    const store = { getItem: (k: string) => data.get(k) ?? null, setItem: (k: string, v: string) => void data.set(k, v) };
+    expect(loadNavCollapsed(store, 1024)).toBe(true);
+    expect(loadNavCollapsed(store, 1280)).toBe(false);
+    saveNavCollapsed(store, false);
+    expect(loadNavCollapsed(store, 1024)).toBe(false);
+    saveNavCollapsed(store, true);
+    expect(loadNavCollapsed(store, 1920)).toBe(true);
   });
 });

@@ -138,3 +138,25 @@ export function savePickedDomain(store: Store | null, backendId: string, domain:
     // Storage full or disabled: the first domain is picked next time.
   }
 }
+
+const NAV_KEY = "postdesk.nav";
+
+/** Whether the menu (backends and pages) is hidden: as last chosen, else hidden below 1100 px. */
+export function loadNavCollapsed(store: Store | null, width: number): boolean {
+  try {
+    const v = store?.getItem(NAV_KEY);
+    if (v === "collapsed") return true;
+    if (v === "expanded") return false;
+  } catch {
+    // No storage: decide by the width.
+  }
+  return width < 1100;
+}
+
+export function saveNavCollapsed(store: Store | null, collapsed: boolean): void {
+  try {
+    store?.setItem(NAV_KEY, collapsed ? "collapsed" : "expanded");
+  } catch {
+    // Storage full or disabled: decided by the width next time.
+  }
+}

@@ -246,7 +246,8 @@ export function AccountsPage() {
                 key={c.label}
                 type="button"
                 className={`cell ${c.className} sort`}
-                aria-sort={c.key === sort ? (descending ? "descending" : "ascending") : "none"}
+                aria-pressed={c.key === sort}
+                aria-label={`Sort by ${c.label}${c.key === sort ? (descending ? ", descending" : ", ascending") : ""}`}
                 onClick={() => toggleSort(c.key!)}
               >
                 {c.label}
@@ -390,7 +391,7 @@ function Row({
           <span role="gridcell" className="cell c-select" onClick={(e) => e.stopPropagation()}>
             <input type="checkbox" aria-label={`Select ${account.address}`} checked={selected} onChange={onToggle} tabIndex={-1} />
           </span>
-          <span role="gridcell" className="cell c-address">
+          <span role="gridcell" className="cell c-address" title={account.address}>
             {account.address}
           </span>
           <span role="gridcell" className="cell c-name">

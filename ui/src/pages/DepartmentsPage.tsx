@@ -149,7 +149,6 @@ export function DepartmentsPage() {
         aria-level={node.level}
         aria-expanded={expanded}
         aria-selected={isFocus}
-        aria-label={dept.name}
         tabIndex={isFocus ? 0 : -1}
         data-path={dept.path}
         className="tree-item"
@@ -185,7 +184,9 @@ export function DepartmentsPage() {
           >
             {expanded === undefined ? "" : expanded ? "▾" : "▸"}
           </button>
-          <span className="tree-name">{dept.name}</span>
+          <span className="tree-name">
+            {dept.name}
+          </span>{" "}
           <span className="tree-count muted" title="accounts here / including sub-departments">
             {dept.accounts} / {dept.total_accounts}
           </span>
@@ -433,3 +434,4 @@ function RemoveDepartment({ dept, onClose, onDone }: { dept: Department; onClose
     </Confirm>
   );
 }
+
