@@ -305,6 +305,27 @@ async fn accounts_are_created_filtered_sorted_and_paged(h: Harness) {
     );
     let q = ListAccounts { domain: "example.com".into(), query: Some("%".into()), ..Default::default() };
     assert_eq!(h.owner.list_accounts(q).await.unwrap().total, 0, "LIKE wildcards are literal");
+    // A filter is a substring anywhere in the address or display name, any case, accents
+    // kept, quotes and spaces literal characters.
+    let found = |q: &'static str| {
+        let q = ListAccounts { domain: "example.com".into(), query: Some(q.into()), ..Default::default() };
+        let owner = &h.owner;
+        async move { addresses(owner.list_accounts(q).await.unwrap()) }
+    };
+    assert_eq!(found("nna").await, ["bob@example.com"], "inside a display name");
+    assert_eq!(found("E.nG@exa").await, ["zoe.ng@example.com"], "inside an address, any case");
+    assert_eq!(found("zoë").await, ["zoe.ng@example.com"], "non-ASCII");
+    assert_eq!(found("ng").await, ["zoe.ng@example.com"], "two letters");
+    assert_eq!(found("\"an").await, Vec::<String>::new(), "a quote is a character, not syntax");
+    assert_eq!(found("Lee Ann").await, Vec::<String>::new(), "the words in this order only");
+    assert_eq!(found("n L").await, ["ann@example.com"], "a space is a character too");
+    // A renamed account is found by its new name only.
+    let upd = UpdateAccount { address: "carl@example.com".into(), display_name: Some("Carla Mosley".into()), ..Default::default() };
+    h.owner.update_account(upd).await.unwrap();
+    assert_eq!(found("mosley").await, ["carl@example.com"]);
+    let upd = UpdateAccount { address: "carl@example.com".into(), display_name: Some("Carl".into()), ..Default::default() };
+    h.owner.update_account(upd).await.unwrap();
+    assert_eq!(found("mosley").await, Vec::<String>::new());
 
     let mut q = ListAccounts { domain: "example.com".into(), department: Some("sales".into()), ..Default::default() };
     assert_eq!(addresses(h.owner.list_accounts(q.clone()).await.unwrap()), ["ann@example.com", "zoe.ng@example.com"]);

@@ -102,7 +102,10 @@ async fn run() {
         ("list page of 50, filter by display name   ", |k: usize| {
             list(Some(["lee", "smith", "garcía"][k % 3].into()), Some(AccountSort::DisplayName))
         }),
+        ("list page of 50, filter matching every one", |_| list(Some("bench".into()), None)),
+        ("list page of 50, filter of two letters    ", |k: usize| list(Some(["ng", "le", "mü"][k % 3].into()), None)),
         ("list first page of 50, no filter          ", |_| list(None, None)),
+        ("list page 1,800 of 50, no filter          ", |_| ListAccounts { offset: Some(89_950), ..list(None, None) }),
         ("list page of 50, sorted by department     ", |_| list(None, Some(AccountSort::Department))),
     ] {
         let mut samples = Vec::new();

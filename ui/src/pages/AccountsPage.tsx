@@ -247,7 +247,7 @@ export function AccountsPage() {
                 type="button"
                 className={`cell ${c.className} sort`}
                 aria-pressed={c.key === sort}
-                aria-label={`Sort by ${c.label}${c.key === sort ? (descending ? ", descending" : ", ascending") : ""}`}
+                aria-label={`${c.label}${c.key === sort ? (descending ? ", sorted descending" : ", sorted ascending") : ", sort"}`}
                 onClick={() => toggleSort(c.key!)}
               >
                 {c.label}
