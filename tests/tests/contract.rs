@@ -320,10 +320,15 @@ async fn accounts_are_created_filtered_sorted_and_paged(h: Harness) {
     assert_eq!(found("Lee Ann").await, Vec::<String>::new(), "the words in this order only");
     assert_eq!(found("n L").await, ["ann@example.com"], "a space is a character too");
     // A renamed account is found by its new name only.
-    let upd = UpdateAccount { address: "carl@example.com".into(), display_name: Some("Carla Mosley".into()), ..Default::default() };
+    let upd = UpdateAccount {
+        address: "carl@example.com".into(),
+        display_name: Some("Carla Mosley".into()),
+        ..Default::default()
+    };
     h.owner.update_account(upd).await.unwrap();
     assert_eq!(found("mosley").await, ["carl@example.com"]);
-    let upd = UpdateAccount { address: "carl@example.com".into(), display_name: Some("Carl".into()), ..Default::default() };
+    let upd =
+        UpdateAccount { address: "carl@example.com".into(), display_name: Some("Carl".into()), ..Default::default() };
     h.owner.update_account(upd).await.unwrap();
     assert_eq!(found("mosley").await, Vec::<String>::new());
 

@@ -79,6 +79,12 @@ describe("laptop sizes and accessibility", { concurrency: false }, () => {
       const { page, problems, context } = await newPage(browser, { viewport: size });
       try {
         await page.goto(server.url);
+        // The sign-in screen itself, both of its forms.
+        await page.getByRole("button", { name: "Sign in" }).waitFor();
+        assert.deepEqual(await seriousViolations(page), [], "sign-in (name and password)");
+        assert.deepEqual(await overflowing(page), [], "sign-in (name and password)");
+        await page.getByRole("button", { name: "Use an API token instead" }).click();
+        assert.deepEqual(await seriousViolations(page), [], "sign-in (API token)");
         await page.getByLabel("API token").fill(server.token);
         await page.getByRole("button", { name: "Sign in" }).click();
         await page.locator("h1.page-title").waitFor();
