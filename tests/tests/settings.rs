@@ -36,6 +36,7 @@ contract!(
     lockout_threshold_is_a_domain_setting,
     address_book_lists_visible_accounts_by_department,
     policy_explains_with_the_deciding_setting_and_its_source,
+    policy_explains_the_mail_rules_that_act_on_a_message,
     helpdesk_may_look_and_explain_but_not_change_settings,
 );
 
@@ -807,4 +808,34 @@ fn smtp_login<'a>(login: &'a str, password: &'a str) -> postdesk_contract::mail:
         service: postdesk_contract::mail::LoginService::Smtp,
         client: std::net::Ipv4Addr::LOCALHOST.into(),
     }
+}
+
+async fn policy_explains_the_mail_rules_that_act_on_a_message(h: Harness) {
+    organisation(&h).await;
+    let rule = AddBccRule {
+        domain: D.into(),
+        name: "ann's sent mail".into(),
+        direction: Some(postdesk_contract::rules::RuleDirection::Outbound),
+        sender: Some("ann@example.com".into()),
+        recipient: None,
+        copy_to: "bob@example.com".into(),
+    };
+    h.owner.add_bcc_rule(rule).await.unwrap();
+    h.owner.update_settings(set(dept("Sales"), serde_json::json!({ "daily_send_messages": 50 }))).await.unwrap();
+    // ann (in Sales) to another domain: her BCC rule and her quota, with where each is set.
+    let x = explain(&h, message("ann@example.com", &["x@far.example"])).await;
+    let kinds: Vec<(&str, &str, &str)> =
+        x.rules.iter().map(|r| (r.kind.as_str(), r.name.as_str(), r.set_in.as_str())).collect();
+    assert_eq!(
+        kinds,
+        [
+            ("auto_bcc", "ann's sent mail", "domain example.com"),
+            ("daily_send_quota", "daily send quota", "department Sales")
+        ]
+    );
+    assert!(x.rules[0].effect.contains("bob@example.com"), "{:?}", x.rules[0]);
+    assert!(x.rules[1].effect.contains("sent 0 messages") && x.rules[1].effect.contains("Allowed"), "{:?}", x.rules[1]);
+    // Someone else, inside the domain: neither acts.
+    let x = explain(&h, message("dora@example.com", &["ann@example.com"])).await;
+    assert!(x.rules.is_empty(), "{:?}", x.rules);
 }

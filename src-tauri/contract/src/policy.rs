@@ -220,6 +220,10 @@ pub struct PolicyExplanation {
     pub decision: PolicyDecision,
     /// Effective settings of the accounts involved (acting account and receiving mailboxes).
     pub accounts: Vec<EffectiveSettings>,
+    /// The mail rules on the path that act on the message, in order: automatic BCC copies,
+    /// then the sender's daily send quota (filled by `explain_policy`; empty on the mail path).
+    #[serde(default)]
+    pub rules: Vec<crate::rules::FiredRule>,
 }
 
 fn domain_of(address: &str) -> &str {

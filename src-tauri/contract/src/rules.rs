@@ -250,3 +250,16 @@ mod quota_tests {
         assert_eq!(quota_state(1, 900 * 1024, 10, 1), QuotaState::Near);
     }
 }
+
+/// A mail rule on the path that acts on a message, as the policy explainer shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct FiredRule {
+    /// `auto_bcc` or `daily_send_quota`.
+    pub kind: String,
+    /// The rule's name.
+    pub name: String,
+    /// Where it is set (`domain example.com`, `department Sales`, …).
+    pub set_in: String,
+    /// What it does to this message.
+    pub effect: String,
+}

@@ -106,7 +106,8 @@ pub(crate) async fn explain(b: &EngineBackend, p: ExplainPolicy) -> Result<Polic
         auto_forward: p.auto_forward.unwrap_or(false),
     };
     let (decision, accounts) = decide_loaded(&b.engine, &envelope).await?;
-    Ok(PolicyExplanation { envelope, decision, accounts: accounts.into_values().collect() })
+    let rules = super::rules::fired(&b.engine, &envelope, time::OffsetDateTime::now_utc().unix_timestamp()).await?;
+    Ok(PolicyExplanation { envelope, decision, accounts: accounts.into_values().collect(), rules })
 }
 
 fn domain_of(address: &str) -> &str {
@@ -146,7 +147,7 @@ impl Engine {
             ..envelope
         };
         let (decision, accounts) = decide_loaded(self, &envelope).await?;
-        Ok(PolicyExplanation { envelope, decision, accounts: accounts.into_values().collect() })
+        Ok(PolicyExplanation { envelope, decision, accounts: accounts.into_values().collect(), rules: Vec::new() })
     }
 }
 

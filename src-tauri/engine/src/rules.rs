@@ -182,3 +182,62 @@ pub(crate) async fn list_usage(b: &EngineBackend, p: ListOutboundUsage) -> Resul
     }
     Ok(page_of(items, limit, |u| u.address.clone()))
 }
+
+/// The mail rules on the path that act on `envelope` (for the explainer): the BCC rules that
+/// fire, then the acting account's daily send quota when it sends to another domain.
+pub(crate) async fn fired(
+    engine: &Engine,
+    envelope: &postdesk_contract::policy::Envelope,
+    now: i64,
+) -> Result<Vec<postdesk_contract::rules::FiredRule>> {
+    use postdesk_contract::rules::FiredRule;
+    let mut out = Vec::new();
+    for r in engine.bcc_rules().await?.iter().filter(|r| r.fires(&envelope.sender, &envelope.recipients)) {
+        out.push(FiredRule {
+            kind: "auto_bcc".into(),
+            name: r.name.clone(),
+            set_in: format!("domain {}", r.domain),
+            effect: format!("a blind copy to {}", r.copy_to),
+        });
+    }
+    let Some(account) = envelope.authenticated_user.as_deref() else { return Ok(out) };
+    let mut outside = false;
+    for r in &envelope.recipients {
+        outside |= !engine.is_local_domain(r.rsplit_once('@').map_or("", |(_, d)| d)).await?;
+    }
+    let mut conn = engine.read().await?;
+    let owner = match sql::policy::kind_of(&mut conn, account).await? {
+        Some((_, Some(owner))) => owner,
+        _ => return Ok(out),
+    };
+    let Some(id) = sql::settings::account_id(&mut conn, &owner).await? else { return Ok(out) };
+    let e = super::settings::effective(&mut conn, id).await?.values;
+    let (limit_m, limit_mb) = (e.daily_send_messages.value, e.daily_send_mb.value);
+    if !outside || (limit_m == 0 && limit_mb == 0) {
+        return Ok(out);
+    }
+    let (day, _, _) = days(now, e.utc_offset_minutes.value);
+    let (m, b) = sql::rules::daily_sent(&mut conn, id, &day).await?;
+    drop(conn);
+    let source = if limit_m > 0 { &e.daily_send_messages.source } else { &e.daily_send_mb.source };
+    let used = format!(
+        "{owner} sent {m} messages ({:.1} MB) to other domains today; its limit: {}",
+        b as f64 / (1024.0 * 1024.0),
+        [(limit_m > 0).then(|| format!("{limit_m} messages")), (limit_mb > 0).then(|| format!("{limit_mb} MB"))]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" and ")
+    );
+    let effect = match engine.daily_send(&owner, None, now).await? {
+        Some(refused) => format!("{used}. Refused (550 5.4.5): {refused}"),
+        None => format!("{used}. Allowed"),
+    };
+    out.push(FiredRule {
+        kind: "daily_send_quota".into(),
+        name: "daily send quota".into(),
+        set_in: source.label.to_string(),
+        effect,
+    });
+    Ok(out)
+}

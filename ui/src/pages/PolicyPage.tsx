@@ -140,6 +140,18 @@ function Explanation({ x }: { x: PolicyExplanation }) {
           ))}
         </tbody>
       </table>
+      <h4>Mail rules on the path</h4>
+      {x.rules.length === 0 ? (
+        <p className="muted small">No BCC rule or daily send quota acts on this message.</p>
+      ) : (
+        <ol className="fired-rules" aria-label="Mail rules that act">
+          {x.rules.map((r, i) => (
+            <li key={`${r.kind}:${i}`} data-kind={r.kind}>
+              <strong>{r.name}</strong> <span className="muted small">({r.set_in})</span>: {r.effect}
+            </li>
+          ))}
+        </ol>
+      )}
     </section>
   );
 }
