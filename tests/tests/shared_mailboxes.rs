@@ -22,6 +22,7 @@ contract!(
     an_unreachable_server_is_a_failure_and_a_success_resets_the_count,
     a_changed_uidvalidity_stores_nothing_twice,
     a_resync_takes_only_what_was_not_fetched_since_then,
+    addresses_that_differ_only_in_punctuation_keep_their_own_passwords,
 );
 
 const PASSWORD: &str = "Ext3rnal-Imap-Passw0rd-9c2e";
@@ -50,6 +51,22 @@ fn database_bytes(h: &Harness) -> Vec<u8> {
         all.extend(std::fs::read(dir.join(name)).unwrap_or_default());
     }
     all
+}
+
+/// The shared mailboxes' secret files of the data folder: (name, content), sorted.
+fn secret_files(h: &Harness) -> Vec<(String, String)> {
+    let dir = h.engine.data_dir().unwrap().join(postdesk_engine::SECRETS_DIR);
+    let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .map(|d| d.map(|e| e.unwrap().path()).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|p| {
+            let name = p.file_name()?.to_str()?.to_string();
+            name.starts_with("shared.").then(|| (name, std::fs::read_to_string(&p).unwrap()))
+        })
+        .collect();
+    files.sort();
+    files
 }
 
 fn holds(haystack: &[u8], needle: &str) -> bool {
@@ -97,7 +114,9 @@ async fn shared_mailboxes_are_created_listed_changed_and_removed_with_a_write_on
     assert_eq!(got, created);
     let answers = serde_json::to_string(&(&listed, &got)).unwrap();
     assert!(!answers.contains(PASSWORD), "{answers}");
-    let file = h.engine.data_dir().unwrap().join(postdesk_engine::SECRETS_DIR).join(secret_account("desk@example.com"));
+    let files = secret_files(&h);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let file = h.engine.data_dir().unwrap().join(postdesk_engine::SECRETS_DIR).join(&files[0].0);
     assert_eq!(std::fs::read_to_string(&file).unwrap(), PASSWORD);
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
@@ -461,4 +480,31 @@ async fn a_resync_takes_only_what_was_not_fetched_since_then(h: Harness) {
         time::OffsetDateTime::parse(&recent.received_at, &time::format_description::well_known::Rfc3339).unwrap();
     assert!(received >= before, "{received} is the fetch time");
     assert_eq!(fetch(b, "desk@example.com").await.fetched, 0);
+}
+
+/// `a+b@` and `a_b@` once mapped to one secret file: the second's password replaced the
+/// first's, and removing one took the other's. Each keeps its own now (named by row id).
+async fn addresses_that_differ_only_in_punctuation_keep_their_own_passwords(h: Harness) {
+    h.domain("example.com", 10).await;
+    let dovecot = Dovecot::start(&[(REMOTE_USER, PASSWORD)]);
+    let b = h.owner.as_ref();
+    dovecot.save(REMOTE_USER, "INBOX", &message("a@ext.test", "for a+b", "x"));
+    b.create_shared_mailbox(imap("a+b@example.com", Some(&dovecot))).await.unwrap();
+    let wrong = CreateSharedMailbox {
+        secret: Some(RemoteSecret("another-password".into())),
+        ..imap("a_b@example.com", Some(&dovecot))
+    };
+    b.create_shared_mailbox(wrong).await.unwrap();
+    let files = secret_files(&h);
+    assert_eq!(files.len(), 2, "one secret file each: {files:?}");
+    let good = fetch(b, "a+b@example.com").await;
+    assert_eq!((good.error.as_deref(), good.fetched), (None, 1), "a+b@ fetches with its own password");
+    let bad = fetch(b, "a_b@example.com").await;
+    assert!(bad.error.is_some(), "a_b@ keeps its own (wrong) password");
+
+    b.remove_shared_mailbox(RemoveSharedMailbox { address: "a_b@example.com".into() }).await.unwrap();
+    assert_eq!(secret_files(&h).iter().map(|f| f.1.as_str()).collect::<Vec<_>>(), [PASSWORD]);
+    let kept = b.get_shared_mailbox(GetSharedMailbox { address: "a+b@example.com".into() }).await.unwrap();
+    assert!(kept.secret_set, "removing a_b@ leaves a+b@'s password");
+    assert_eq!(fetch(b, "a+b@example.com").await.error, None);
 }

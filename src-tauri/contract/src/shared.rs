@@ -191,13 +191,11 @@ pub struct FetchReport {
     pub mailbox: SharedMailbox,
 }
 
-/// The secret store's account of a shared mailbox's password or client secret.
-pub fn secret_account(address: &str) -> String {
-    let safe: String = address
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
-        .collect();
-    format!("shared.{safe}")
+/// The secret store's account of a shared mailbox's password or client secret: by the
+/// mailbox's row id, so two addresses never share one (an address-derived name mapped
+/// `a+b@` and `a_b@` to one file; a hex address can pass the 255-byte file name limit).
+pub fn secret_account(id: i64) -> String {
+    format!("shared.{id}")
 }
 
 /// Most consecutive failures an admin may allow before fetching stops.

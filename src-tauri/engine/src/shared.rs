@@ -7,7 +7,7 @@
 //! * the mailbox in the store is the account at the sender address, created in the same
 //!   transaction as the shared mailbox (no password: nobody logs in as it);
 //! * its password is only ever in the engine's [`SecretStore`] (account
-//!   [`secret_account`]), written or removed inside the settings' write transaction,
+//!   [`secret_account`], by row id), written or removed inside the settings' write transaction,
 //!   never in a row, an answer or the audit log;
 //! * a fetched batch, the record of what was fetched and the folder's high-water UID are
 //!   one transaction; a message's content already taken from a folder is never stored
@@ -98,13 +98,13 @@ fn only_imap(kind: SharedMailboxKind) -> Result<()> {
 }
 
 impl Engine {
-    async fn shared_secret(&self, address: &str) -> Result<Option<Sensitive<String>>> {
-        let (store, account) = (self.secrets.clone(), secret_account(address));
+    async fn shared_secret(&self, id: i64) -> Result<Option<Sensitive<String>>> {
+        let (store, account) = (self.secrets.clone(), secret_account(id));
         blocking(move || store.get(&account)).await
     }
 
-    async fn set_shared_secret(&self, address: &str, secret: Option<String>) -> Result<()> {
-        let (store, account) = (self.secrets.clone(), secret_account(address));
+    async fn set_shared_secret(&self, id: i64, secret: Option<String>) -> Result<()> {
+        let (store, account) = (self.secrets.clone(), secret_account(id));
         blocking(move || match secret {
             Some(s) => store.set(&account, &Sensitive(s)),
             None => store.delete(&account),
@@ -125,7 +125,7 @@ impl Engine {
             })
             .collect();
         let fetched = sql::shared::fetched_count(&mut *conn, row.id).await?;
-        let secret_set = self.shared_secret(&row.address).await?.is_some();
+        let secret_set = self.shared_secret(row.id).await?.is_some();
         Ok(view(row, folders, fetched, secret_set))
     }
 }
@@ -273,16 +273,16 @@ pub(crate) async fn create(b: &EngineBackend, p: CreateSharedMailbox) -> Result<
     };
     row.id = sql::shared::insert(&mut tx, &row).await?;
     let wrote = secret.is_some();
-    if wrote {
-        b.engine.set_shared_secret(&row.address, secret).await?;
-    }
+    // Written, or cleared when none is given: a row id can be reused after the highest
+    // row went with its account (purged), and its secret must not be inherited.
+    b.engine.set_shared_secret(row.id, secret).await?;
     let mailbox = view(&row, Vec::new(), 0, wrote);
     let after = serde_json::json!({ "shared_mailbox": &mailbox, "secret_changed": wrote });
     let change = Change { action: CreateSharedMailbox::NAME, domain: Some(&domain), target: &row.address };
     audit::record(&mut tx, &b.caller.name, change, None::<&()>, Some(&after)).await?;
     if let Err(e) = tx.commit().await {
         if wrote {
-            let _ = b.engine.set_shared_secret(&row.address, None).await;
+            let _ = b.engine.set_shared_secret(row.id, None).await;
         }
         return Err(e.into());
     }
@@ -358,7 +358,7 @@ pub(crate) async fn update(b: &EngineBackend, p: UpdateSharedMailbox) -> Result<
     sql::shared::update(&mut tx, &row).await?;
     let wrote = secret.is_some();
     if wrote {
-        b.engine.set_shared_secret(&address, secret).await?;
+        b.engine.set_shared_secret(row.id, secret).await?;
     }
     let after = b.engine.shared_view(&mut tx, &row).await?;
     let audited = serde_json::json!({ "shared_mailbox": &after, "secret_changed": wrote });
@@ -376,7 +376,7 @@ pub(crate) async fn remove(b: &EngineBackend, p: RemoveSharedMailbox) -> Result<
     let row = load(&mut tx, &address).await?;
     let before = b.engine.shared_view(&mut tx, &row).await?;
     sql::shared::remove(&mut tx, row.id).await?;
-    b.engine.set_shared_secret(&address, None).await?;
+    b.engine.set_shared_secret(row.id, None).await?;
     let change = Change { action: RemoveSharedMailbox::NAME, domain: Some(&row.domain), target: &address };
     audit::record(&mut tx, &b.caller.name, change, Some(&before), None::<&()>).await?;
     tx.commit().await?;
@@ -469,7 +469,7 @@ pub(crate) async fn resync(b: &EngineBackend, p: ResyncSharedMailbox) -> Result<
 /// The server settings and password of a stored mailbox.
 async fn server_of(engine: &Engine, row: &Row) -> Result<Server> {
     only_imap(SharedMailboxKind::parse(&row.kind).unwrap_or_default())?;
-    let password = engine.shared_secret(&row.address).await?.ok_or_else(|| {
+    let password = engine.shared_secret(row.id).await?.ok_or_else(|| {
         Error::validation(format!("no password is stored for {}; set one first", row.address)).with_field("secret")
     })?;
     Ok(Server {
