@@ -489,6 +489,11 @@ pub struct SmtpDeliveryStats {
     /// Delivery passes that failed and were retried.
     #[ts(type = "number")]
     pub retries: u64,
+    /// Messages answered 250 and still in the spool, not yet in the mailboxes (nor handed
+    /// to the outbound queue) — now, not since start.
+    #[serde(default)]
+    #[ts(type = "number")]
+    pub waiting: u64,
 }
 
 /// Where in the SMTP dialogue a refusal happened.

@@ -179,6 +179,8 @@ pub(crate) fn spawn_reloader(
 pub(crate) struct Monitor {
     pub service: Arc<SmtpService>,
     pub stats: Arc<Stats>,
+    /// The spool, for the messages waiting in it.
+    pub spool: Arc<postdesk_smtp::store::FileSpool>,
     /// Outbound delivery's counters.
     pub outbound: Arc<crate::outbound::Stats>,
     /// The IMAP and POP3 listeners with their bound ports (fixed while running; the SMTP
@@ -197,7 +199,7 @@ impl MailServiceMonitor for Monitor {
                 .map(|(kind, addr)| SmtpListener { kind: listener_kind(kind), address: addr.to_string() })
                 .collect(),
             counters: counters(self.service.counters()),
-            delivery: delivery(self.stats.snapshot()),
+            delivery: SmtpDeliveryStats { waiting: self.spool.waiting() as u64, ..delivery(self.stats.snapshot()) },
             outbound: {
                 let o = self.outbound.snapshot();
                 SmtpOutboundStats {
@@ -268,6 +270,7 @@ fn delivery(d: DeliveryStats) -> SmtpDeliveryStats {
         already_delivered: d.already_delivered,
         awaiting_relay: d.awaiting_relay,
         retries: d.retries,
+        waiting: 0,
     }
 }
 

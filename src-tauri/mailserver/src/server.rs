@@ -233,6 +233,7 @@ impl MailServer {
         let monitor = live::Monitor {
             service: service.clone(),
             stats: stats.clone(),
+            spool: spool.clone(),
             outbound: outbound_stats.clone(),
             other_listeners,
         };

@@ -304,3 +304,87 @@ async fn the_stored_probing_policy_and_data_budget_are_in_force() {
     assert_eq!(server.counters().recipients_tarpitted, 1, "held back after the first unknown");
     server.shutdown(Duration::from_secs(5)).await;
 }
+
+/// A message answered 250 but not yet in the mailboxes shows as waiting in the status, and
+/// leaves the count once delivered. The mailboxes' database is held locked by another
+/// process, so delivery cannot finish while the status is read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_waiting_in_the_spool_is_counted_until_it_is_delivered() {
+    use std::io::{BufRead, Write};
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).await.unwrap();
+    let b = engine.local_backend();
+    b.create_domain(CreateDomain { domain: "example.com".into(), ..Default::default() }).await.unwrap();
+    b.create_account(CreateAccount { address: "ann@example.com".into(), ..Default::default() }).await.unwrap();
+    let mut settings = b.get_smtp_settings(GetSmtpSettings {}).await.unwrap();
+    settings.inbound_auth.verify = false; // no DNS here
+    b.update_smtp_settings(UpdateSmtpSettings { settings }).await.unwrap();
+    let mut options = MailServerOptions::defaults(dir.path());
+    options.listeners = vec![(ListenerKind::Mx, SocketAddr::from(([127, 0, 0, 1], 0)))];
+    options.dns_server = Some(SocketAddr::from(([127, 0, 0, 1], 9)));
+    options.imap = Vec::new();
+    options.pop3 = Vec::new();
+    let server = MailServer::start(std::sync::Arc::new(engine.clone()), options).await.unwrap();
+    let mx = server.bound()[0].1;
+    assert_eq!(b.get_smtp_status(GetSmtpStatus {}).await.unwrap().delivery.waiting, 0);
+
+    // Another process takes the database's write lock and holds it until its stdin closes.
+    let script = "import sqlite3, sys\n\
+        db = sqlite3.connect(sys.argv[1], timeout=30, isolation_level=None)\n\
+        db.execute('BEGIN IMMEDIATE')\n\
+        print('locked', flush=True)\n\
+        sys.stdin.read()\n\
+        db.execute('ROLLBACK')\n";
+    let mut locker = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(dir.path().join(postdesk_engine::DATABASE_FILE))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut line = String::new();
+    std::io::BufReader::new(locker.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "locked");
+
+    let mut s = BufReader::new(tokio::net::TcpStream::connect(mx).await.unwrap());
+    let reply = async |s: &mut BufReader<tokio::net::TcpStream>, cmd: &str| {
+        if !cmd.is_empty() {
+            s.get_mut().write_all(format!("{cmd}\r\n").as_bytes()).await.unwrap();
+        }
+        let mut line = String::new();
+        loop {
+            line.clear();
+            s.read_line(&mut line).await.unwrap();
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return line;
+            }
+        }
+    };
+    assert!(reply(&mut s, "").await.starts_with("220"));
+    assert!(reply(&mut s, "EHLO client.test").await.starts_with("250"));
+    assert!(reply(&mut s, "MAIL FROM:<someone@remote.test>").await.starts_with("250"));
+    assert!(reply(&mut s, "RCPT TO:<ann@example.com>").await.starts_with("250"));
+    assert!(reply(&mut s, "DATA").await.starts_with("354"));
+    let answer = reply(&mut s, "Subject: waiting\r\n\r\nStill in the spool.\r\n.").await;
+    assert!(answer.starts_with("250"), "{answer}");
+    reply(&mut s, "QUIT").await;
+
+    let status = b.get_smtp_status(GetSmtpStatus {}).await.unwrap();
+    assert_eq!((status.delivery.waiting, status.delivery.copies), (1, 0), "answered 250, not delivered yet");
+
+    // The lock goes: the message reaches the mailbox and leaves the count.
+    locker.stdin.take().unwrap().flush().unwrap();
+    assert!(locker.wait().unwrap().success());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let d = b.get_smtp_status(GetSmtpStatus {}).await.unwrap().delivery;
+        if d.copies == 1 {
+            assert_eq!(d.waiting, 0, "delivered, so no longer waiting");
+            break;
+        }
+        assert!(Instant::now() < deadline, "never delivered: {d:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.shutdown(Duration::from_secs(5)).await;
+}

@@ -28,4 +28,9 @@ awaiting_relay: number,
 /**
  * Delivery passes that failed and were retried.
  */
-retries: number, };
+retries: number, 
+/**
+ * Messages answered 250 and still in the spool, not yet in the mailboxes (nor handed
+ * to the outbound queue) — now, not since start.
+ */
+waiting: number, };

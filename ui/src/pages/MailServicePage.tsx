@@ -104,6 +104,7 @@ function StatusView({ status, rules, stale }: { status: SmtpStatus; rules: SmtpR
           value={`${formatLatency(c.accept_latency_p50_ms, c.messages_accepted)} / ${formatLatency(c.accept_latency_p99_ms, c.messages_accepted)}`}
         />
         <Figure name="delivered" label="Copies delivered to mailboxes" value={status.delivery.copies} />
+        <Figure name="waiting" label="Accepted, waiting for delivery" value={status.delivery.waiting} />
         <Figure
           name="outbound"
           label="Outbound delivered / deferred / bounced"

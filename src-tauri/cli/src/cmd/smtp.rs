@@ -209,8 +209,8 @@ async fn status(b: &dyn Backend, json: bool) -> Result<()> {
     );
     let d = &s.delivery;
     println!(
-        "delivery: {} messages, {} copies, {} refused, {} queued for outbound, {} retries",
-        d.messages, d.copies, d.refused, d.awaiting_relay, d.retries
+        "delivery: {} messages, {} copies, {} refused, {} queued for outbound, {} retries; {} waiting in the spool now",
+        d.messages, d.copies, d.refused, d.awaiting_relay, d.retries, d.waiting
     );
     let o = &s.outbound;
     println!(

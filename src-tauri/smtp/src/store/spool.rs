@@ -271,6 +271,11 @@ impl FileSpool {
         ids
     }
 
+    /// How many stored messages are not [finished](FileSpool::finish) yet.
+    pub fn waiting(&self) -> usize {
+        self.index.lock().expect("spool index").records.len()
+    }
+
     /// Signalled after every batch made durable, for a consumer (the delivery into
     /// mailboxes) that waits for new messages. A signal given while nobody waits is kept
     /// for the next wait, so none is lost.
