@@ -999,7 +999,13 @@ fn role_table<'a>(b: &'a dyn Backend, import: &str, owner_token: &str) -> Vec<Ro
                 confirm: true,
             },
         ),
+        forbidden(b, SetSharedMailboxOwners { address: "desk@b.example".into(), users: vec![acct()], groups: vec![] }),
         forbidden(b, RemoveSharedMailbox { address: "desk@b.example".into() }),
+        // ---- Workflow groups: the Accounts page of their domain
+        forbidden(b, ListWorkflowGroups { domain: d(), ..Default::default() }),
+        forbidden(b, CreateWorkflowGroup { domain: d(), name: "Team".into(), members: vec![acct()] }),
+        forbidden(b, SetWorkflowGroupMembers { domain: d(), name: "Team".into(), members: vec![] }),
+        forbidden(b, RemoveWorkflowGroup { domain: d(), name: "Team".into() }),
     ]
 }
 
@@ -1296,6 +1302,11 @@ const OPERATION_GATES: &[(&str, Gate)] = &[
     ("fetch_shared_folder_list", Gate::Page(Page::Accounts)),
     ("set_shared_folders", Gate::Page(Page::Accounts)),
     ("resync_shared_mailbox", Gate::Page(Page::Accounts)),
+    ("set_shared_mailbox_owners", Gate::Page(Page::Accounts)),
+    ("list_workflow_groups", Gate::Page(Page::Accounts)),
+    ("create_workflow_group", Gate::Page(Page::Accounts)),
+    ("set_workflow_group_members", Gate::Page(Page::Accounts)),
+    ("remove_workflow_group", Gate::Page(Page::Accounts)),
 ];
 
 async fn helpdesk_reads_but_cannot_change(h: Harness) {

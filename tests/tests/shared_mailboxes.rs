@@ -23,6 +23,7 @@ contract!(
     a_changed_uidvalidity_stores_nothing_twice,
     a_resync_takes_only_what_was_not_fetched_since_then,
     addresses_that_differ_only_in_punctuation_keep_their_own_passwords,
+    owners_and_workflow_groups_are_checked_audited_and_kept_to_the_domain,
 );
 
 const PASSWORD: &str = "Ext3rnal-Imap-Passw0rd-9c2e";
@@ -507,4 +508,64 @@ async fn addresses_that_differ_only_in_punctuation_keep_their_own_passwords(h: H
     let kept = b.get_shared_mailbox(GetSharedMailbox { address: "a+b@example.com".into() }).await.unwrap();
     assert!(kept.secret_set, "removing a_b@ leaves a+b@'s password");
     assert_eq!(fetch(b, "a+b@example.com").await.error, None);
+}
+
+/// Owners and workflow groups through the API: members and owners are users of the shared
+/// mailbox's domain (others refused by name, nothing changed), each change is one audit
+/// entry, a group's removal takes its ownership, a sub-admin of another domain is refused.
+async fn owners_and_workflow_groups_are_checked_audited_and_kept_to_the_domain(h: Harness) {
+    h.domain("example.com", 10).await;
+    h.domain("other.example", 10).await;
+    for a in ["ann@example.com", "bob@example.com", "eve@other.example"] {
+        h.account(a, None).await;
+    }
+    let b = h.owner.as_ref();
+    b.create_shared_mailbox(imap("desk@example.com", None)).await.unwrap();
+    let group = |members: &[&str]| CreateWorkflowGroup {
+        domain: "example.com".into(),
+        name: "Support".into(),
+        members: members.iter().map(|m| m.to_string()).collect(),
+    };
+    let audit = h.audit_count().await;
+    refused(b.create_workflow_group(group(&["eve@other.example"])).await, ErrorCode::Validation, "not a user of");
+    refused(b.create_workflow_group(group(&["nobody@example.com"])).await, ErrorCode::NotFound, "no user");
+    let none = b.list_workflow_groups(ListWorkflowGroups { domain: "example.com".into(), ..Default::default() });
+    assert!(none.await.unwrap().items.is_empty(), "a refused group is not made");
+    let made = b.create_workflow_group(group(&["BOB@example.com", "ann@example.com"])).await.unwrap();
+    assert_eq!(made.members, ["ann@example.com", "bob@example.com"]);
+    refused(b.create_workflow_group(group(&[])).await, ErrorCode::Conflict, "already has");
+
+    let owners = |users: &[&str], groups: &[&str]| SetSharedMailboxOwners {
+        address: "desk@example.com".into(),
+        users: users.iter().map(|m| m.to_string()).collect(),
+        groups: groups.iter().map(|m| m.to_string()).collect(),
+    };
+    refused(b.set_shared_mailbox_owners(owners(&["eve@other.example"], &[])).await, ErrorCode::Validation, "eve");
+    refused(b.set_shared_mailbox_owners(owners(&[], &["Sales"])).await, ErrorCode::NotFound, "Sales");
+    refused(b.set_shared_mailbox_owners(owners(&["desk@example.com"], &[])).await, ErrorCode::Validation, "itself");
+    let desk = b.set_shared_mailbox_owners(owners(&["ann@example.com"], &["support"])).await.unwrap();
+    assert_eq!(
+        (desk.owners.as_slice(), desk.owner_groups.as_slice()),
+        (&["ann@example.com".to_string()][..], &["Support".to_string()][..])
+    );
+    let got = b.get_shared_mailbox(GetSharedMailbox { address: "desk@example.com".into() }).await.unwrap();
+    assert_eq!(got, desk);
+    let listed = b.list_workflow_groups(ListWorkflowGroups { domain: "example.com".into(), ..Default::default() });
+    assert_eq!(listed.await.unwrap().items[0].owns, ["desk@example.com"]);
+    assert_eq!(h.audit_count().await, audit + 2, "the group and the owners, nothing for the refusals");
+
+    // Scope: a sub-admin of other.example touches neither.
+    let (sub, _) = h.admin("sub", Role::Admin, &[Page::Accounts], Some(&["other.example"])).await;
+    let audit = h.audit_count().await;
+    refused(sub.set_shared_mailbox_owners(owners(&[], &[])).await, ErrorCode::PermissionDenied, "example.com");
+    let members = SetWorkflowGroupMembers { domain: "example.com".into(), name: "Support".into(), members: vec![] };
+    refused(sub.set_workflow_group_members(members).await, ErrorCode::PermissionDenied, "example.com");
+
+    // The group removed: its ownership goes with it.
+    b.remove_workflow_group(RemoveWorkflowGroup { domain: "example.com".into(), name: "SUPPORT".into() })
+        .await
+        .unwrap();
+    let got = b.get_shared_mailbox(GetSharedMailbox { address: "desk@example.com".into() }).await.unwrap();
+    assert_eq!((got.owners.len(), got.owner_groups.len()), (1, 0));
+    assert_eq!(h.audit_count().await, audit + 1, "the removal, nothing for the refusals");
 }

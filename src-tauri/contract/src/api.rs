@@ -24,7 +24,7 @@ use crate::policy::PolicyExplanation;
 use crate::relay::Relay;
 use crate::rules::{BccRule, OutboundUsage};
 use crate::settings::{AddressBook, Batch, BatchOutcome, EffectiveSettings, LevelSettings};
-use crate::shared::{FetchReport, SharedMailbox};
+use crate::shared::{FetchReport, SharedMailbox, WorkflowGroup};
 use crate::smtp::{SmtpRule, SmtpRulesImported, SmtpSettings, SmtpStatus};
 use crate::trace::{TraceSettings, TracedMessage, TracedMessageDetail};
 
@@ -1074,6 +1074,16 @@ operations! {
     set_shared_folders: Put "/api/shared-mailboxes/{address}/folders" SetSharedFolders => SharedMailbox, mutates = true;
     /// Fetches again from a date and time (only what was not fetched before).
     resync_shared_mailbox: Post "/api/shared-mailboxes/{address}/resync" ResyncSharedMailbox => SharedMailbox, mutates = true;
+    /// Sets a shared mailbox's owners (users and workflow groups of its domain).
+    set_shared_mailbox_owners: Put "/api/shared-mailboxes/{address}/owners" SetSharedMailboxOwners => SharedMailbox, mutates = true;
+    /// A domain's workflow groups with their members.
+    list_workflow_groups: Get "/api/domains/{domain}/workflow-groups" ListWorkflowGroups => CursorPage<WorkflowGroup>, mutates = false;
+    /// Creates a workflow group.
+    create_workflow_group: Post "/api/domains/{domain}/workflow-groups" CreateWorkflowGroup => WorkflowGroup, mutates = true;
+    /// Sets a workflow group's members.
+    set_workflow_group_members: Put "/api/domains/{domain}/workflow-groups/{name}/members" SetWorkflowGroupMembers => WorkflowGroup, mutates = true;
+    /// Removes a workflow group.
+    remove_workflow_group: Delete "/api/domains/{domain}/workflow-groups/{name}" RemoveWorkflowGroup => (), mutates = true;
 }
 
 /// Runs the operation called `name` with JSON params and returns its JSON output: the

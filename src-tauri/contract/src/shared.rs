@@ -165,9 +165,34 @@ pub struct SharedMailbox {
     /// Messages fetched in all.
     #[ts(type = "number")]
     pub fetched_messages: u64,
+    /// Users (addresses of the domain) who may see and send from it.
+    #[serde(default)]
+    pub owners: Vec<String>,
+    /// Workflow groups of the domain whose members may see and send from it.
+    #[serde(default)]
+    pub owner_groups: Vec<String>,
     /// When it was created.
     pub created_at: String,
 }
+
+/// A workflow group: a named group of a domain's users, made owner of shared mailboxes
+/// as a whole (its members may see and send from them; a member removed no longer may).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct WorkflowGroup {
+    /// Its domain.
+    pub domain: String,
+    /// Its name, unique in the domain (any case).
+    pub name: String,
+    /// Its members' addresses, sorted.
+    pub members: Vec<String>,
+    /// The shared mailboxes it owns (sender addresses), sorted.
+    pub owns: Vec<String>,
+    /// When it was created.
+    pub created_at: String,
+}
+
+/// Most members a workflow group holds, and most owners a shared mailbox has (of each kind).
+pub const MAX_MEMBERS: usize = 1000;
 
 /// What one fetch did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]

@@ -43,6 +43,7 @@ mod signin;
 mod sql;
 mod store;
 mod trace;
+mod workflow;
 // Batch settings, address book and policy explainer.
 mod batches;
 mod ledger;
@@ -56,7 +57,7 @@ use std::path::{Path, PathBuf};
 
 use crate::api::*;
 use crate::model::*;
-use postdesk_contract::shared::{FetchReport, SharedMailbox};
+use postdesk_contract::shared::{FetchReport, SharedMailbox, WorkflowGroup};
 
 pub use access::LOCAL_OWNER;
 pub use admins::FirstStart;
@@ -602,6 +603,21 @@ impl Backend for EngineBackend {
     }
     async fn resync_shared_mailbox(&self, p: ResyncSharedMailbox) -> Result<SharedMailbox> {
         shared::resync(self, p).await
+    }
+    async fn set_shared_mailbox_owners(&self, p: SetSharedMailboxOwners) -> Result<SharedMailbox> {
+        workflow::set_owners(self, p).await
+    }
+    async fn list_workflow_groups(&self, p: ListWorkflowGroups) -> Result<CursorPage<WorkflowGroup>> {
+        workflow::list_groups(self, p).await
+    }
+    async fn create_workflow_group(&self, p: CreateWorkflowGroup) -> Result<WorkflowGroup> {
+        workflow::create_group(self, p).await
+    }
+    async fn set_workflow_group_members(&self, p: SetWorkflowGroupMembers) -> Result<WorkflowGroup> {
+        workflow::set_members(self, p).await
+    }
+    async fn remove_workflow_group(&self, p: RemoveWorkflowGroup) -> Result<()> {
+        workflow::remove_group(self, p).await
     }
 }
 

@@ -35,7 +35,12 @@ impl Directory for Engine {
     }
     async fn sender_addresses(&self, account: &str) -> Result<Vec<String>> {
         match self.local_backend().get_account(GetAccount { address: account.to_string() }).await {
-            Ok(a) => Ok(std::iter::once(a.address).chain(a.aliases).collect()),
+            // Its address, its aliases, and the shared mailboxes it owns (itself or through
+            // a workflow group).
+            Ok(a) => {
+                let shared = self.shared_sender_addresses(&a.address).await?;
+                Ok(std::iter::once(a.address).chain(a.aliases).chain(shared).collect())
+            }
             Err(e) if e.code == ErrorCode::NotFound => Ok(Vec::new()),
             Err(e) => Err(e),
         }

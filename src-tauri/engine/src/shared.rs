@@ -113,7 +113,7 @@ impl Engine {
     }
 
     /// The API's view of a stored shared mailbox.
-    async fn shared_view(&self, conn: &mut sql::Conn, row: &Row) -> Result<SharedMailbox> {
+    pub(crate) async fn shared_view(&self, conn: &mut sql::Conn, row: &Row) -> Result<SharedMailbox> {
         let folders = sql::shared::folders(&mut *conn, row.id)
             .await?
             .into_iter()
@@ -126,7 +126,9 @@ impl Engine {
             .collect();
         let fetched = sql::shared::fetched_count(&mut *conn, row.id).await?;
         let secret_set = self.shared_secret(row.id).await?.is_some();
-        Ok(view(row, folders, fetched, secret_set))
+        let mut mailbox = view(row, folders, fetched, secret_set);
+        (mailbox.owners, mailbox.owner_groups) = sql::shared::owners(&mut *conn, row.id).await?;
+        Ok(mailbox)
     }
 }
 
@@ -155,6 +157,8 @@ fn view(row: &Row, folders: Vec<SharedFolder>, fetched: i64, secret_set: bool) -
         junk_folder: row.junk_folder.clone(),
         resync_from: row.resync_from.clone(),
         fetched_messages: fetched.max(0) as u64,
+        owners: Vec::new(),
+        owner_groups: Vec::new(),
         created_at: row.created_at.clone(),
     }
 }

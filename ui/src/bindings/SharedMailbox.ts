@@ -102,6 +102,14 @@ resync_from?: string,
  */
 fetched_messages: number, 
 /**
+ * Users (addresses of the domain) who may see and send from it.
+ */
+owners: Array<string>, 
+/**
+ * Workflow groups of the domain whose members may see and send from it.
+ */
+owner_groups: Array<string>, 
+/**
  * When it was created.
  */
 created_at: string, };

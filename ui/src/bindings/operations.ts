@@ -32,6 +32,7 @@ import type { CreateDomainGroup } from "./CreateDomainGroup";
 import type { CreateGroup } from "./CreateGroup";
 import type { CreateSharedMailbox } from "./CreateSharedMailbox";
 import type { CreateToken } from "./CreateToken";
+import type { CreateWorkflowGroup } from "./CreateWorkflowGroup";
 import type { CreatedAccounts } from "./CreatedAccounts";
 import type { CursorPage } from "./CursorPage";
 import type { DeleteOutbound } from "./DeleteOutbound";
@@ -95,6 +96,7 @@ import type { ListSharedMailboxes } from "./ListSharedMailboxes";
 import type { ListSmtpRules } from "./ListSmtpRules";
 import type { ListTokens } from "./ListTokens";
 import type { ListTransports } from "./ListTransports";
+import type { ListWorkflowGroups } from "./ListWorkflowGroups";
 import type { Listing } from "./Listing";
 import type { LoginLog } from "./LoginLog";
 import type { MailGroup } from "./MailGroup";
@@ -127,6 +129,7 @@ import type { RemoveSharedMailbox } from "./RemoveSharedMailbox";
 import type { RemoveSmtpRule } from "./RemoveSmtpRule";
 import type { RemoveTransport } from "./RemoveTransport";
 import type { RemoveTwoFactor } from "./RemoveTwoFactor";
+import type { RemoveWorkflowGroup } from "./RemoveWorkflowGroup";
 import type { RenameDepartment } from "./RenameDepartment";
 import type { ResetPasswords } from "./ResetPasswords";
 import type { Resolution } from "./Resolution";
@@ -141,8 +144,10 @@ import type { SetPassword } from "./SetPassword";
 import type { SetPickupRules } from "./SetPickupRules";
 import type { SetRelay } from "./SetRelay";
 import type { SetSharedFolders } from "./SetSharedFolders";
+import type { SetSharedMailboxOwners } from "./SetSharedMailboxOwners";
 import type { SetSignInPolicy } from "./SetSignInPolicy";
 import type { SetTransport } from "./SetTransport";
+import type { SetWorkflowGroupMembers } from "./SetWorkflowGroupMembers";
 import type { SharedMailbox } from "./SharedMailbox";
 import type { SignInPolicy } from "./SignInPolicy";
 import type { SmtpRule } from "./SmtpRule";
@@ -171,6 +176,7 @@ import type { UpdateSmtpRule } from "./UpdateSmtpRule";
 import type { UpdateSmtpSettings } from "./UpdateSmtpSettings";
 import type { UpdateTraceSettings } from "./UpdateTraceSettings";
 import type { WhoAmI } from "./WhoAmI";
+import type { WorkflowGroup } from "./WorkflowGroup";
 export type { Account } from "./Account";
 export type { AccountsTemplate } from "./AccountsTemplate";
 export type { AddAccountAlias } from "./AddAccountAlias";
@@ -204,6 +210,7 @@ export type { CreateDomainGroup } from "./CreateDomainGroup";
 export type { CreateGroup } from "./CreateGroup";
 export type { CreateSharedMailbox } from "./CreateSharedMailbox";
 export type { CreateToken } from "./CreateToken";
+export type { CreateWorkflowGroup } from "./CreateWorkflowGroup";
 export type { CreatedAccounts } from "./CreatedAccounts";
 export type { CursorPage } from "./CursorPage";
 export type { DeleteOutbound } from "./DeleteOutbound";
@@ -268,6 +275,7 @@ export type { ListSharedMailboxes } from "./ListSharedMailboxes";
 export type { ListSmtpRules } from "./ListSmtpRules";
 export type { ListTokens } from "./ListTokens";
 export type { ListTransports } from "./ListTransports";
+export type { ListWorkflowGroups } from "./ListWorkflowGroups";
 export type { Listing } from "./Listing";
 export type { LoginLog } from "./LoginLog";
 export type { MailGroup } from "./MailGroup";
@@ -300,6 +308,7 @@ export type { RemoveSharedMailbox } from "./RemoveSharedMailbox";
 export type { RemoveSmtpRule } from "./RemoveSmtpRule";
 export type { RemoveTransport } from "./RemoveTransport";
 export type { RemoveTwoFactor } from "./RemoveTwoFactor";
+export type { RemoveWorkflowGroup } from "./RemoveWorkflowGroup";
 export type { RenameDepartment } from "./RenameDepartment";
 export type { ResetPasswords } from "./ResetPasswords";
 export type { Resolution } from "./Resolution";
@@ -314,8 +323,10 @@ export type { SetPassword } from "./SetPassword";
 export type { SetPickupRules } from "./SetPickupRules";
 export type { SetRelay } from "./SetRelay";
 export type { SetSharedFolders } from "./SetSharedFolders";
+export type { SetSharedMailboxOwners } from "./SetSharedMailboxOwners";
 export type { SetSignInPolicy } from "./SetSignInPolicy";
 export type { SetTransport } from "./SetTransport";
+export type { SetWorkflowGroupMembers } from "./SetWorkflowGroupMembers";
 export type { SharedMailbox } from "./SharedMailbox";
 export type { SignInAnswer } from "./SignInAnswer";
 export type { SignInPolicy } from "./SignInPolicy";
@@ -347,6 +358,7 @@ export type { UpdateSmtpRule } from "./UpdateSmtpRule";
 export type { UpdateSmtpSettings } from "./UpdateSmtpSettings";
 export type { UpdateTraceSettings } from "./UpdateTraceSettings";
 export type { WhoAmI } from "./WhoAmI";
+export type { WorkflowGroup } from "./WorkflowGroup";
 
 /** Every operation of the Backend: HTTP method and path, params and output types. */
 export const operations = {
@@ -471,6 +483,11 @@ export const operations = {
   fetch_shared_folder_list: { method: "POST", path: "/api/shared-mailboxes/{address}/folder-list", mutates: true, params: undefined as unknown as FetchSharedFolderList, output: undefined as unknown as SharedMailbox },
   set_shared_folders: { method: "PUT", path: "/api/shared-mailboxes/{address}/folders", mutates: true, params: undefined as unknown as SetSharedFolders, output: undefined as unknown as SharedMailbox },
   resync_shared_mailbox: { method: "POST", path: "/api/shared-mailboxes/{address}/resync", mutates: true, params: undefined as unknown as ResyncSharedMailbox, output: undefined as unknown as SharedMailbox },
+  set_shared_mailbox_owners: { method: "PUT", path: "/api/shared-mailboxes/{address}/owners", mutates: true, params: undefined as unknown as SetSharedMailboxOwners, output: undefined as unknown as SharedMailbox },
+  list_workflow_groups: { method: "GET", path: "/api/domains/{domain}/workflow-groups", mutates: false, params: undefined as unknown as ListWorkflowGroups, output: undefined as unknown as CursorPage<WorkflowGroup> },
+  create_workflow_group: { method: "POST", path: "/api/domains/{domain}/workflow-groups", mutates: true, params: undefined as unknown as CreateWorkflowGroup, output: undefined as unknown as WorkflowGroup },
+  set_workflow_group_members: { method: "PUT", path: "/api/domains/{domain}/workflow-groups/{name}/members", mutates: true, params: undefined as unknown as SetWorkflowGroupMembers, output: undefined as unknown as WorkflowGroup },
+  remove_workflow_group: { method: "DELETE", path: "/api/domains/{domain}/workflow-groups/{name}", mutates: true, params: undefined as unknown as RemoveWorkflowGroup, output: undefined as unknown as null },
 } as const;
 
 export type OperationName = keyof typeof operations;

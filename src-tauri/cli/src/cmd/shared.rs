@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 
 use clap::{Args, Subcommand, ValueEnum};
 use postdesk_contract::api::*;
-use postdesk_contract::shared::{FetchTls, SharedMailbox};
+use postdesk_contract::shared::{FetchTls, SharedMailbox, WorkflowGroup};
 use postdesk_contract::{Backend, Error, Result};
 
 use crate::output::{Table, print_list, print_one};
@@ -62,6 +62,53 @@ pub enum SharedCmd {
         #[arg(long)]
         yes: bool,
     },
+    /// Set who may see and send from it (replaces its owners): users and workflow groups.
+    Owners {
+        address: String,
+        /// A user's address (repeat it).
+        #[arg(long = "user")]
+        users: Vec<String>,
+        /// A workflow group's name (repeat it).
+        #[arg(long = "group")]
+        groups: Vec<String>,
+    },
+    /// Workflow groups: named groups of a domain's users, owners of shared mailboxes.
+    #[command(subcommand)]
+    Groups(GroupCmd),
+}
+
+/// `postdesk shared-mailbox groups …`
+#[derive(Subcommand, Debug)]
+pub enum GroupCmd {
+    /// A domain's workflow groups with their members and what they own.
+    List { domain: String },
+    /// Create a workflow group.
+    Create {
+        domain: String,
+        name: String,
+        /// A member's address (repeat it).
+        #[arg(long = "member")]
+        members: Vec<String>,
+    },
+    /// Set a group's members (replaces them).
+    Members {
+        domain: String,
+        name: String,
+        /// A member's address (repeat it; none empties the group).
+        #[arg(long = "member")]
+        members: Vec<String>,
+    },
+    /// Remove a group (its members no longer own what it owned).
+    Remove { domain: String, name: String },
+}
+
+fn groups_table(all: &[WorkflowGroup]) -> Table {
+    let mut t = Table::new(&["GROUP", "MEMBERS", "OWNS"]);
+    for g in all {
+        let list = |v: &[String]| if v.is_empty() { "-".to_string() } else { v.join(", ") };
+        t.row(vec![g.name.clone(), list(&g.members), list(&g.owns)]);
+    }
+    t
 }
 
 /// The external server's settings.
@@ -163,6 +210,8 @@ fn show(json: bool, m: &SharedMailbox) -> Result<()> {
     print_list(false, &[m], table(std::slice::from_ref(m)), None)?;
     println!("password: {}", if m.secret_set { "stored" } else { "not stored" });
     println!("sent folder: {}, junk folder: {}", opt(&m.sent_folder), opt(&m.junk_folder));
+    let list = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
+    println!("owners: {}; owning groups: {}", list(&m.owners), list(&m.owner_groups));
     if let Some(r) = &m.resync_from {
         println!("resync pending from {r}");
     }
@@ -278,6 +327,40 @@ pub async fn run(b: &dyn Backend, cmd: &SharedCmd, json: bool) -> Result<()> {
         SharedCmd::Resync { address, since, yes } => {
             let p = ResyncSharedMailbox { address: address.clone(), since: since.clone(), confirm: *yes };
             show(json, &b.resync_shared_mailbox(p).await?)
+        }
+        SharedCmd::Owners { address, users, groups } => {
+            let p = SetSharedMailboxOwners { address: address.clone(), users: users.clone(), groups: groups.clone() };
+            show(json, &b.set_shared_mailbox_owners(p).await?)
+        }
+        SharedCmd::Groups(cmd) => groups(b, cmd, json).await,
+    }
+}
+
+async fn groups(b: &dyn Backend, cmd: &GroupCmd, json: bool) -> Result<()> {
+    let one = |g: WorkflowGroup| {
+        if json {
+            return print_one(json, &g);
+        }
+        print_list(false, &[&g], groups_table(std::slice::from_ref(&g)), None)
+    };
+    match cmd {
+        GroupCmd::List { domain } => {
+            let all = crate::output::every_page(|after, limit| {
+                b.list_workflow_groups(ListWorkflowGroups { domain: domain.clone(), after, limit: Some(limit) })
+            })
+            .await?;
+            print_list(json, &all, groups_table(&all), None)
+        }
+        GroupCmd::Create { domain, name, members } => {
+            let p = CreateWorkflowGroup { domain: domain.clone(), name: name.clone(), members: members.clone() };
+            one(b.create_workflow_group(p).await?)
+        }
+        GroupCmd::Members { domain, name, members } => {
+            let p = SetWorkflowGroupMembers { domain: domain.clone(), name: name.clone(), members: members.clone() };
+            one(b.set_workflow_group_members(p).await?)
+        }
+        GroupCmd::Remove { domain, name } => {
+            b.remove_workflow_group(RemoveWorkflowGroup { domain: domain.clone(), name: name.clone() }).await
         }
     }
 }

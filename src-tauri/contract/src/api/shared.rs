@@ -123,3 +123,47 @@ ResyncSharedMailbox {
     /// The admin's agreement (must be true).
     confirm: bool,
 });
+params!(/// Sets who owns a shared mailbox (may see and send from it): users and whole workflow
+/// groups of its domain, replacing the owners it had.
+SetSharedMailboxOwners {
+    /// Its sender address.
+    address: String,
+    /// Users' addresses (accounts of its domain).
+    #[serde(default)] users: Vec<String>,
+    /// Workflow groups' names (of its domain).
+    #[serde(default)] groups: Vec<String>,
+});
+params!(/// A domain's workflow groups, by name.
+ListWorkflowGroups {
+    /// Domain name.
+    domain: String,
+    /// Only groups after this name (the previous page's `next`).
+    #[serde(default)] #[ts(optional)] after: Option<String>,
+    /// Page size, 1–1000 (default 200).
+    #[serde(default)] #[ts(optional)] limit: Option<u32>,
+});
+params!(/// Creates a workflow group of a domain's users.
+CreateWorkflowGroup {
+    /// Domain name.
+    domain: String,
+    /// Its name, unique in the domain.
+    name: String,
+    /// Its members' addresses (accounts of the domain).
+    #[serde(default)] members: Vec<String>,
+});
+params!(/// Sets a workflow group's members, replacing those it had.
+SetWorkflowGroupMembers {
+    /// Domain name.
+    domain: String,
+    /// The group's name.
+    name: String,
+    /// Its members' addresses (accounts of the domain).
+    members: Vec<String>,
+});
+params!(/// Removes a workflow group (its members no longer own what it owned).
+RemoveWorkflowGroup {
+    /// Domain name.
+    domain: String,
+    /// The group's name.
+    name: String,
+});

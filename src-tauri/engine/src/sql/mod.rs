@@ -37,6 +37,7 @@ pub(crate) mod signin;
 pub(crate) mod smtp;
 pub(crate) mod store;
 pub(crate) mod trace;
+pub(crate) mod workflow;
 
 /// The connection pool, and the process's one writer turn: write transactions queue here
 /// in arrival order (a fair FIFO) before `BEGIN IMMEDIATE`, so busy writers of this process

@@ -301,3 +301,58 @@ pub(crate) async fn record_fetched(
     .await?;
     Ok(())
 }
+
+/// The shared mailbox's owners: users' addresses and workflow groups' names, each sorted.
+pub(crate) async fn owners(conn: &mut Conn, mailbox_id: i64) -> Result<(Vec<String>, Vec<String>)> {
+    let users = sqlx::query_scalar(
+        "SELECT a.address FROM shared_mailbox_owners o JOIN accounts a ON a.id = o.account_id
+         WHERE o.mailbox_id = ? ORDER BY a.address",
+    )
+    .bind(mailbox_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let groups = sqlx::query_scalar(
+        "SELECT g.name FROM shared_mailbox_owners o JOIN workflow_groups g ON g.id = o.group_id
+         WHERE o.mailbox_id = ? ORDER BY g.name",
+    )
+    .bind(mailbox_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok((users, groups))
+}
+
+/// Replaces the shared mailbox's owners with these accounts and workflow groups.
+pub(crate) async fn set_owners(conn: &mut Conn, mailbox_id: i64, accounts: &[i64], groups: &[i64]) -> Result<()> {
+    sqlx::query("DELETE FROM shared_mailbox_owners WHERE mailbox_id = ?").bind(mailbox_id).execute(&mut *conn).await?;
+    for id in accounts {
+        sqlx::query("INSERT OR IGNORE INTO shared_mailbox_owners (mailbox_id, account_id) VALUES (?, ?)")
+            .bind(mailbox_id)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    for id in groups {
+        sqlx::query("INSERT OR IGNORE INTO shared_mailbox_owners (mailbox_id, group_id) VALUES (?, ?)")
+            .bind(mailbox_id)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The sender addresses of the shared mailboxes the account at `address` owns, itself or
+/// through a workflow group it is a member of (what the "sender must match" rule admits).
+pub(crate) async fn owned_by(conn: &mut Conn, address: &str) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT sa.address FROM accounts u
+         JOIN shared_mailbox_owners o ON o.account_id = u.id
+             OR o.group_id IN (SELECT m.group_id FROM workflow_group_members m WHERE m.account_id = u.id)
+         JOIN shared_mailboxes s ON s.id = o.mailbox_id
+         JOIN accounts sa ON sa.id = s.account_id
+         WHERE u.address = ? ORDER BY sa.address",
+    )
+    .bind(address)
+    .fetch_all(conn)
+    .await?)
+}
