@@ -817,6 +817,15 @@ fn role_table<'a>(b: &'a dyn Backend, import: &str, owner_token: &str) -> Vec<Ro
         forbidden(b, StartImport { domain: d(), file_name: "x.xlsx".into(), ..Default::default() }),
         forbidden(b, ImportStatus { id: import.to_string() }),
         forbidden(b, ExportAccounts { domain: d(), ..Default::default() }),
+        // Moves B's account into the department it is already in: changes nothing when allowed.
+        forbidden(
+            b,
+            BulkAccounts {
+                domain: d(),
+                selection: AccountSelection::Addresses { addresses: vec![acct()] },
+                action: BulkAction::MoveToDepartment { department: Some("Dept".into()) },
+            },
+        ),
         forbidden(b, ListRecycleBin { domain: d(), ..Default::default() }),
         forbidden(b, RestoreAccount { address: acct() }),
         forbidden(b, TransferMail { address: acct(), to: "me@a.example".into() }),
@@ -1186,6 +1195,7 @@ const OPERATION_GATES: &[(&str, Gate)] = &[
     ("add_smtp_rule", Gate::Page(Page::Smtp)),
     ("allocate_accounts", Gate::Page(Page::Domains)),
     ("bounce_outbound", Gate::Page(Page::Smtp)),
+    ("bulk_accounts", Gate::Page(Page::Accounts)),
     ("check_dns", Gate::Page(Page::Dns)),
     ("clean_mailbox", Gate::Page(Page::Accounts)),
     ("clear_security_questions", Gate::Page(Page::BatchSettings)),

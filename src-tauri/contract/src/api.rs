@@ -208,6 +208,9 @@ pub use rules::*;
 // Shared mailboxes fetched from external servers.
 mod shared;
 pub use shared::*;
+// Bulk account actions.
+mod bulk;
+pub use bulk::*;
 
 params!(/// Who am I, and what may I do?
 WhoAmI {});
@@ -871,6 +874,8 @@ operations! {
     import_status: Get "/api/imports/{id}" ImportStatus => ImportJob, mutates = false;
     /// A filter's accounts as an XLSX file.
     export_accounts: Get "/api/domains/{domain}/accounts-export" ExportAccounts => ExportedFile, mutates = false;
+    /// Disables, enables, deletes, moves or re-quotas many accounts at once (one transaction).
+    bulk_accounts: Post "/api/domains/{domain}/accounts-bulk" BulkAccounts => BatchOutcome, mutates = true;
     /// The recycle bin of a domain.
     list_recycle_bin: Get "/api/domains/{domain}/recycle-bin" ListRecycleBin => CursorPage<RecycledAccount>, mutates = false;
     /// Restores a deleted account.

@@ -268,7 +268,7 @@ pub(crate) async fn create_many(b: &EngineBackend, p: CreateAccounts) -> Result<
     Ok(CreatedAccounts { created: addresses.len() as u32 })
 }
 
-fn check_quota(domain: &Domain, quota_mb: u32) -> Result<()> {
+pub(crate) fn check_quota(domain: &Domain, quota_mb: u32) -> Result<()> {
     if quota_mb == 0 {
         return Err(Error::validation("quota must be at least 1 MiB").with_field("quota_mb"));
     }

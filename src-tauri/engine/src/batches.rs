@@ -214,7 +214,7 @@ pub(crate) async fn undo(b: &EngineBackend, p: UndoBatch) -> Result<BatchOutcome
             )));
         }
     }
-    let (changes, stale) = ledger::reversal(&mut tx, batch.id).await?;
+    let (changes, fields, stale) = ledger::reversal(&mut tx, batch.id).await?;
     if !stale.is_empty() {
         let shown: Vec<&str> = stale.iter().take(3).map(String::as_str).collect();
         let more = if stale.len() > 3 { format!(" and {} more", stale.len() - 3) } else { String::new() };
@@ -222,14 +222,18 @@ pub(crate) async fn undo(b: &EngineBackend, p: UndoBatch) -> Result<BatchOutcome
             "batch {} cannot be undone: {} of its {} changes were changed since ({}{more}); nothing was changed",
             batch.id,
             stale.len(),
-            changes.len().max(stale.len()),
+            (changes.len() + fields.len()).max(stale.len()),
             shown.join("; ")
         )));
     }
     ledger::write(&mut tx, did, &changes).await?;
     let at = now();
+    if !fields.is_empty() {
+        sql::bulk::undo_fields(&mut tx, batch.id, &at).await?;
+    }
     sql::batches::mark_undone(&mut tx, batch.id, &at, &b.caller.name).await?;
-    let (before, after) = ledger::audit_maps(&changes);
+    let (before, after) =
+        if fields.is_empty() { ledger::audit_maps(&changes) } else { ledger::field_audit_maps(&fields) };
     let target = format!("batch {}: {}", batch.id, batch.target);
     let change = Change { action: UndoBatch::NAME, domain: Some(&domain), target: &target };
     audit::record(&mut tx, &b.caller.name, change, Some(&before), Some(&after)).await?;

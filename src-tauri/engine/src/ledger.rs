@@ -102,14 +102,49 @@ pub(crate) async fn record_changes(conn: &mut Conn, batch: u32, changes: &[Overr
     Ok(())
 }
 
+/// An account field a bulk account action changed (`status`, `quota_mb`), as the undo
+/// shows it in the audit log; the undo itself is one statement (`sql::bulk::undo_fields`).
+pub(crate) struct FieldChange {
+    pub label: String,
+    pub key: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// The account-field changes as the audit log shows them, as [`audit_maps`] does.
+pub(crate) fn field_audit_maps(fields: &[FieldChange]) -> (Value, Value) {
+    let mut before: BTreeMap<&str, BTreeMap<&str, Value>> = BTreeMap::new();
+    let mut after: BTreeMap<&str, BTreeMap<&str, Value>> = BTreeMap::new();
+    let parse = |v: &Option<String>| v.as_deref().and_then(|v| serde_json::from_str(v).ok()).unwrap_or(Value::Null);
+    for c in fields {
+        before.entry(&c.label).or_default().insert(&c.key, parse(&c.before));
+        after.entry(&c.label).or_default().insert(&c.key, parse(&c.after));
+    }
+    (serde_json::json!(before), serde_json::json!(after))
+}
+
 /// What undoing batch `batch` writes: its changes run the other way (each level back to
-/// its before-state), plus, in words, every change made since that stands in the way (a
-/// level that no longer exists, or a value that is no longer the batch's after-state).
-pub(crate) async fn reversal(conn: &mut Conn, batch: u32) -> Result<(Vec<OverrideChange>, Vec<String>)> {
+/// its before-state; account fields of a bulk account action likewise), plus, in words,
+/// every change made since that stands in the way (a level that no longer exists, or a
+/// value that is no longer the batch's after-state).
+pub(crate) async fn reversal(
+    conn: &mut Conn,
+    batch: u32,
+) -> Result<(Vec<OverrideChange>, Vec<FieldChange>, Vec<String>)> {
     let rows = sql::batches::changes(conn, batch).await?;
     let mut changes = Vec::with_capacity(rows.len());
+    let mut fields = Vec::new();
     let mut stale = Vec::new();
     for r in rows {
+        if r.scope == "account_field" {
+            if !r.present {
+                stale.push(format!("{} no longer exists", r.label));
+            } else if r.current != r.after {
+                stale.push(format!("{}: {} is now {}", r.label, r.key, r.current.as_deref().unwrap_or("unset")));
+            }
+            fields.push(FieldChange { label: r.label, key: r.key, before: r.after, after: r.before });
+            continue;
+        }
         let scope = match r.scope.as_str() {
             "domain" => SettingLevel::Domain,
             "department" => SettingLevel::Department,
@@ -128,5 +163,5 @@ pub(crate) async fn reversal(conn: &mut Conn, batch: u32) -> Result<(Vec<Overrid
         // The undo writes the batch's before-state back: its change runs the other way.
         changes.push(OverrideChange { scope, scope_id: r.scope_id, label, key, before: after, after: r.before });
     }
-    Ok((changes, stale))
+    Ok((changes, fields, stale))
 }

@@ -24,6 +24,7 @@ mod accounts;
 mod addresses;
 mod admins;
 mod audit;
+mod bulk;
 mod departments;
 mod dns;
 mod domains;
@@ -63,6 +64,7 @@ pub use access::LOCAL_OWNER;
 pub use admins::FirstStart;
 pub use audit::change_generation;
 pub use batches::MAX_SELECTION;
+pub use bulk::MAX_BULK;
 pub use login::DEFAULT_LOCKOUT_THRESHOLD;
 pub use mailbox::NOT_RUNNING;
 pub use postdesk_contract::mail::{Login, LoginRefusal};
@@ -297,6 +299,9 @@ impl Backend for EngineBackend {
     }
     async fn export_accounts(&self, p: ExportAccounts) -> Result<ExportedFile> {
         import::export(self, p).await
+    }
+    async fn bulk_accounts(&self, p: BulkAccounts) -> Result<postdesk_contract::settings::BatchOutcome> {
+        bulk::run(self, p).await
     }
     async fn list_recycle_bin(&self, p: ListRecycleBin) -> Result<CursorPage<RecycledAccount>> {
         recycle::list(self, p).await

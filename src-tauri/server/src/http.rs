@@ -116,6 +116,7 @@ fn body_limit(operation: &str) -> usize {
         | "update_settings"
         | "reset_passwords"
         | "clear_security_questions"
+        | "bulk_accounts"
         | "explain_policy" => 4 * 1024 * 1024,
         _ => 64 * 1024,
     }

@@ -15,6 +15,7 @@ import type { Batch } from "./Batch";
 import type { BatchOutcome } from "./BatchOutcome";
 import type { BccRule } from "./BccRule";
 import type { BounceOutbound } from "./BounceOutbound";
+import type { BulkAccounts } from "./BulkAccounts";
 import type { Caller } from "./Caller";
 import type { CheckDns } from "./CheckDns";
 import type { CleanMailbox } from "./CleanMailbox";
@@ -193,6 +194,7 @@ export type { Batch } from "./Batch";
 export type { BatchOutcome } from "./BatchOutcome";
 export type { BccRule } from "./BccRule";
 export type { BounceOutbound } from "./BounceOutbound";
+export type { BulkAccounts } from "./BulkAccounts";
 export type { Caller } from "./Caller";
 export type { CheckDns } from "./CheckDns";
 export type { CleanMailbox } from "./CleanMailbox";
@@ -389,6 +391,7 @@ export const operations = {
   start_import: { method: "POST", path: "/api/domains/{domain}/imports", mutates: true, params: undefined as unknown as StartImport, output: undefined as unknown as ImportJob },
   import_status: { method: "GET", path: "/api/imports/{id}", mutates: false, params: undefined as unknown as ImportStatus, output: undefined as unknown as ImportJob },
   export_accounts: { method: "GET", path: "/api/domains/{domain}/accounts-export", mutates: false, params: undefined as unknown as ExportAccounts, output: undefined as unknown as ExportedFile },
+  bulk_accounts: { method: "POST", path: "/api/domains/{domain}/accounts-bulk", mutates: true, params: undefined as unknown as BulkAccounts, output: undefined as unknown as BatchOutcome },
   list_recycle_bin: { method: "GET", path: "/api/domains/{domain}/recycle-bin", mutates: false, params: undefined as unknown as ListRecycleBin, output: undefined as unknown as CursorPage<RecycledAccount> },
   restore_account: { method: "POST", path: "/api/accounts/{address}/restore", mutates: true, params: undefined as unknown as RestoreAccount, output: undefined as unknown as Account },
   transfer_mail: { method: "POST", path: "/api/accounts/{address}/transfer", mutates: true, params: undefined as unknown as TransferMail, output: undefined as unknown as TransferredMail },

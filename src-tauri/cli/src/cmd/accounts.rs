@@ -5,11 +5,11 @@ mod mailbox;
 use clap::Subcommand;
 use postdesk_contract::api::*;
 use postdesk_contract::model::*;
-use postdesk_contract::{Backend, Result};
+use postdesk_contract::{Backend, Error, Result};
 
 use crate::args::{AccountFilter, StatusArg};
 use crate::io::read_password;
-use crate::output::{Table, print_list, print_one};
+use crate::output::{Table, print_list, print_one, print_outcome};
 
 #[derive(Subcommand, Debug)]
 pub enum AccountsCmd {
@@ -81,8 +81,74 @@ pub enum AccountsCmd {
     AliasAdd { address: String, alias: String },
     /// Remove an extra address from an account.
     AliasRemove { address: String, alias: String },
+    /// Disable, enable, delete, move or re-quota many accounts at once: those named with
+    /// --account, or every account a filter matches (--all for the whole domain). One
+    /// transaction, one audit entry; undo a disable, enable or quota change with `batch undo`.
+    Bulk {
+        domain: String,
+        #[command(flatten)]
+        action: BulkActionArgs,
+        /// An account (repeat for more).
+        #[arg(long = "account", value_name = "ADDRESS", conflicts_with_all = ["query", "dept", "status", "all"])]
+        accounts: Vec<String>,
+        /// Every account whose address or display name holds this text.
+        #[arg(long, short)]
+        query: Option<String>,
+        /// Every account of this department (and its sub-departments).
+        #[arg(long)]
+        dept: Option<String>,
+        /// Without sub-departments of --dept.
+        #[arg(long, requires = "dept")]
+        no_subdepts: bool,
+        /// Every account with this status.
+        #[arg(long, value_enum)]
+        status: Option<StatusArg>,
+        /// Every account of the domain.
+        #[arg(long, conflicts_with_all = ["query", "dept", "status"])]
+        all: bool,
+        /// Confirm a delete, or an action on a whole department or domain.
+        #[arg(long)]
+        yes: bool,
+    },
     #[command(flatten)]
     Mailbox(mailbox::MailboxCmd),
+}
+
+/// What `accounts bulk` does: exactly one of these.
+#[derive(clap::Args, Debug)]
+#[group(required = true, multiple = false)]
+pub struct BulkActionArgs {
+    /// Disable them (no login, no delivery).
+    #[arg(long)]
+    disable: bool,
+    /// Enable them (locked ones are unlocked).
+    #[arg(long)]
+    enable: bool,
+    /// Delete them (to the recycle bin).
+    #[arg(long)]
+    delete: bool,
+    /// Move them into this department ("" for the top level).
+    #[arg(long, value_name = "DEPT")]
+    move_to: Option<String>,
+    /// Give them this quota, in MiB.
+    #[arg(long, value_name = "MIB")]
+    quota_mb: Option<u32>,
+}
+
+impl BulkActionArgs {
+    fn action(&self) -> BulkAction {
+        if self.enable {
+            BulkAction::Enable
+        } else if self.delete {
+            BulkAction::Delete
+        } else if let Some(dept) = &self.move_to {
+            BulkAction::MoveToDepartment { department: Some(dept.clone()).filter(|d| !d.trim().is_empty()) }
+        } else if let Some(quota_mb) = self.quota_mb {
+            BulkAction::SetQuota { quota_mb }
+        } else {
+            BulkAction::Disable
+        }
+    }
 }
 
 fn accounts_table(accounts: &[Account]) -> Table {
@@ -166,6 +232,47 @@ pub async fn run(b: &dyn Backend, cmd: &AccountsCmd, json: bool) -> Result<()> {
             json,
             &b.remove_account_alias(RemoveAccountAlias { address: address.clone(), alias: alias.clone() }).await?,
         ),
+        AccountsCmd::Bulk { domain, action, accounts, query, dept, no_subdepts, status, all, yes } => {
+            let action = action.action();
+            let selection = if !accounts.is_empty() {
+                AccountSelection::Addresses { addresses: accounts.clone() }
+            } else if *all || query.is_some() || dept.is_some() || status.is_some() {
+                AccountSelection::Filter {
+                    query: query.clone(),
+                    department: dept.clone(),
+                    subdepartments: Some(!no_subdepts),
+                    status: status.map(Into::into),
+                }
+            } else {
+                return Err(Error::validation(
+                    "say which accounts: --account ADDRESS (repeat), a filter (--query, --dept, --status) or --all",
+                ));
+            };
+            // Deleting, and acting on a whole department or domain, needs --yes (as the
+            // page's confirmation dialog): the count comes from the same filter.
+            let wide = *all || (dept.is_some() && query.is_none() && status.is_none());
+            if (action == BulkAction::Delete || wide) && !yes {
+                let count = match &selection {
+                    AccountSelection::Addresses { addresses } => addresses.len() as u32,
+                    AccountSelection::Filter { .. } => {
+                        let p = ListAccounts {
+                            domain: domain.clone(),
+                            query: query.clone(),
+                            department: dept.clone(),
+                            subdepartments: Some(!no_subdepts),
+                            status: status.map(Into::into),
+                            limit: Some(1),
+                            ..Default::default()
+                        };
+                        b.list_accounts(p).await?.total
+                    }
+                };
+                let what = if action == BulkAction::Delete { "deletes" } else { "acts on" };
+                return Err(Error::validation(format!("this {what} {count} accounts; add --yes to do it")));
+            }
+            let p = BulkAccounts { domain: domain.clone(), selection, action };
+            print_outcome(json, &b.bulk_accounts(p).await?)
+        }
         AccountsCmd::Mailbox(cmd) => mailbox::run(b, cmd, json).await,
     }
 }

@@ -182,7 +182,12 @@ pub(crate) struct RecordedChange {
 /// The overrides batch `batch` changed, each with its level's value now.
 pub(crate) async fn changes(conn: &mut Conn, batch: u32) -> Result<Vec<RecordedChange>> {
     Ok(sqlx::query_as(
-        "SELECT c.scope, c.scope_id, c.key, c.label, c.before, c.after, o.value AS current,
+        // Account fields (bulk account actions) are read from the account row itself.
+        "SELECT c.scope, c.scope_id, c.key, c.label, c.before, c.after,
+            CASE WHEN c.scope = 'account_field' THEN (SELECT CASE c.key
+                    WHEN 'status' THEN json_quote(a.status) WHEN 'quota_mb' THEN json_quote(a.quota_mb) END
+                 FROM accounts a WHERE a.id = c.scope_id)
+            ELSE o.value END AS current,
             CASE c.scope
                 WHEN 'domain' THEN 1
                 WHEN 'department' THEN EXISTS (SELECT 1 FROM departments WHERE id = c.scope_id)

@@ -20,6 +20,7 @@ pub(crate) mod addresses;
 pub(crate) mod admins;
 pub(crate) mod audit;
 pub(crate) mod batches;
+pub(crate) mod bulk;
 pub(crate) mod departments;
 pub(crate) mod dkim;
 pub(crate) mod domains;
