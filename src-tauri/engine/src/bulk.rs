@@ -149,6 +149,9 @@ fn describe_filter(
     if parts.is_empty() { format!("the whole of {domain}") } else { format!("the filter {}", parts.join(", ")) }
 }
 
+/// The account field an undoable action records and its value after (JSON).
+type FieldAfter = Option<(&'static str, String)>;
+
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
@@ -176,48 +179,46 @@ pub(crate) async fn run(b: &EngineBackend, p: BulkAccounts) -> Result<BatchOutco
         check_quota(&plan, quota_mb).map_err(|e| e.with_field("action"))?;
     }
     let (selected, description) = select(&mut tx, did, &domain, &tree, &p.selection).await?;
-    let (changed, verb, key_after, not_undoable): (Vec<&Selected>, String, Option<(&str, String)>, Option<&str>) =
-        match &p.action {
-            BulkAction::Disable => (
-                selected.iter().filter(|r| r.status != "disabled").collect(),
-                "disabled".into(),
-                Some(("status", "\"disabled\"".into())),
+    let (changed, verb, key_after, not_undoable): (Vec<&Selected>, String, FieldAfter, Option<&str>) = match &p.action {
+        BulkAction::Disable => (
+            selected.iter().filter(|r| r.status != "disabled").collect(),
+            "disabled".into(),
+            Some(("status", "\"disabled\"".into())),
+            None,
+        ),
+        BulkAction::Enable => (
+            selected.iter().filter(|r| r.status != "active").collect(),
+            "enabled".into(),
+            Some(("status", "\"active\"".into())),
+            None,
+        ),
+        BulkAction::Delete => (
+            selected.iter().collect(),
+            "moved to the recycle bin".into(),
+            None,
+            Some("deleted accounts are restored from the recycle bin, one by one"),
+        ),
+        BulkAction::MoveToDepartment { .. } => {
+            let to = target_department.flatten();
+            let place = to.map(|d| format!("department {}", tree.path(d))).unwrap_or_else(|| "the top level".into());
+            (
+                selected.iter().filter(|r| r.department_id != to).collect(),
+                format!("moved to {place}"),
                 None,
-            ),
-            BulkAction::Enable => (
-                selected.iter().filter(|r| r.status != "active").collect(),
-                "enabled".into(),
-                Some(("status", "\"active\"".into())),
-                None,
-            ),
-            BulkAction::Delete => (
-                selected.iter().collect(),
-                "moved to the recycle bin".into(),
-                None,
-                Some("deleted accounts are restored from the recycle bin, one by one"),
-            ),
-            BulkAction::MoveToDepartment { .. } => {
-                let to = target_department.flatten();
-                let place =
-                    to.map(|d| format!("department {}", tree.path(d))).unwrap_or_else(|| "the top level".into());
-                (
-                    selected.iter().filter(|r| r.department_id != to).collect(),
-                    format!("moved to {place}"),
-                    None,
-                    Some("a move is undone by moving the accounts back"),
-                )
-            }
-            BulkAction::SetQuota { quota_mb } => {
-                let limit = i64::from(*quota_mb) * MIB;
-                let over: Vec<&Selected> = selected.iter().filter(|r| r.used_bytes > limit).collect();
-                if !over.is_empty() {
-                    let shown: Vec<String> = over
-                        .iter()
-                        .take(3)
-                        .map(|r| format!("{} stores {:.1} MiB", r.address, r.used_bytes as f64 / MIB as f64))
-                        .collect();
-                    let more = if over.len() > 3 { format!(" and {} more", over.len() - 3) } else { String::new() };
-                    return Err(Error::conflict(format!(
+                Some("a move is undone by moving the accounts back"),
+            )
+        }
+        BulkAction::SetQuota { quota_mb } => {
+            let limit = i64::from(*quota_mb) * MIB;
+            let over: Vec<&Selected> = selected.iter().filter(|r| r.used_bytes > limit).collect();
+            if !over.is_empty() {
+                let shown: Vec<String> = over
+                    .iter()
+                    .take(3)
+                    .map(|r| format!("{} stores {:.1} MiB", r.address, r.used_bytes as f64 / MIB as f64))
+                    .collect();
+                let more = if over.len() > 3 { format!(" and {} more", over.len() - 3) } else { String::new() };
+                return Err(Error::conflict(format!(
                         "a quota of {quota_mb} MiB is below what {} mailbox{} already store{} ({}{more}); nothing was changed",
                         over.len(),
                         if over.len() == 1 { "" } else { "es" },
@@ -225,15 +226,15 @@ pub(crate) async fn run(b: &EngineBackend, p: BulkAccounts) -> Result<BatchOutco
                         shown.join("; ")
                     ))
                     .with_field("action"));
-                }
-                (
-                    selected.iter().filter(|r| r.quota_mb != i64::from(*quota_mb)).collect(),
-                    format!("set to a quota of {quota_mb} MiB"),
-                    Some(("quota_mb", quota_mb.to_string())),
-                    None,
-                )
             }
-        };
+            (
+                selected.iter().filter(|r| r.quota_mb != i64::from(*quota_mb)).collect(),
+                format!("set to a quota of {quota_mb} MiB"),
+                Some(("quota_mb", quota_mb.to_string())),
+                None,
+            )
+        }
+    };
     if changed.is_empty() {
         return Ok(BatchOutcome { batch: None, message: format!("nothing changed: {description} are already {verb}") });
     }
