@@ -121,6 +121,7 @@ impl LocalServer {
         let mut inner = self.inner.lock().await;
         if let Some(running) = inner.running.take() {
             stop(running).await;
+            self.engine.set_portal_url(None);
             tracing::info!("local server stopped");
         }
         self.status_of(&inner)
@@ -141,7 +142,13 @@ impl LocalServer {
         let local = tcp.local_addr().map_err(|e| Error::internal(e.to_string()))?;
         let scheme = if tls.is_some() { "https" } else { "http" };
         let router = match &self.ui_dir {
-            Some(dir) => postdesk_server::router_with_ui(self.engine.clone(), dir),
+            Some(dir) => {
+                // The user portal is the same web UI at #/portal; the mail services name it.
+                let host =
+                    if local.ip().is_unspecified() { format!("localhost:{}", local.port()) } else { local.to_string() };
+                self.engine.set_portal_url(Some(format!("{scheme}://{host}/#/portal")));
+                postdesk_server::router_with_ui(self.engine.clone(), dir)
+            }
             None => postdesk_server::router(self.engine.clone()),
         };
         let (stop, stopped) = oneshot::channel::<()>();

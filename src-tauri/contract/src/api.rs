@@ -109,6 +109,64 @@ pub trait Authority: Send + Sync {
     fn sessions(&self) -> Option<std::sync::Arc<dyn Sessions>> {
         None
     }
+    /// What signs mailbox users in to the self-service portal; `None` (the default) = no portal.
+    fn portal(&self) -> Option<std::sync::Arc<dyn Portal>> {
+        None
+    }
+}
+
+/// A mailbox user signed in to the portal: the account and the session. Only [`Portal::session`]
+/// makes one; every portal operation acts on this account alone (none takes an address).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortalUser {
+    /// The account's address.
+    pub address: String,
+    /// The session's id (not its secret).
+    pub session: String,
+}
+
+/// The user self-service portal: mailbox users sign in with their address and password into
+/// server-side sessions of their own kind. Kept apart from the admin API: a portal session
+/// secret (`pu_…`) lives in `portal_sessions`, travels only in the portal's cookie and is
+/// accepted by no admin route; neither an admin session (`ps_…`) nor an API token (`pd_…`) is
+/// accepted by a portal route. These are not operations of the admin table: no admin caller
+/// can reach them, and they never name another account.
+#[async_trait::async_trait]
+pub trait Portal: Send + Sync {
+    /// Signs a user in with an address (or an account alias) and password from `client`.
+    /// An unknown address and a wrong password get the same answer after the same work.
+    async fn sign_in(&self, address: &str, password: &Password, client: Option<std::net::IpAddr>)
+    -> Result<PortalStep>;
+    /// The user of a live session (idle time-out restarted) and its answer; `unauthenticated`
+    /// when it ended, saying why.
+    async fn session(&self, secret: &str) -> Result<(PortalUser, PortalSession)>;
+    /// Ends one session (nothing when it already ended).
+    async fn sign_out(&self, secret: &str) -> Result<()>;
+    /// Changes the user's own password (the current one required; the password policy
+    /// applies); ends the user's other portal sessions.
+    async fn change_own_password(
+        &self,
+        user: &PortalUser,
+        change: ChangeOwnPassword,
+        client: Option<std::net::IpAddr>,
+    ) -> Result<PortalSession>;
+    /// The user's own mailbox: storage use and the client settings of the services that run.
+    async fn own_account(&self, user: &PortalUser) -> Result<PortalAccount>;
+}
+
+/// A portal sign-in: the answer for the browser and the session secret for the cookie.
+#[derive(Clone)]
+pub struct PortalStep {
+    /// The JSON answer.
+    pub answer: PortalSession,
+    /// The session's secret, which travels only in the cookie.
+    pub session_secret: String,
+}
+
+impl std::fmt::Debug for PortalStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PortalStep").field("answer", &self.answer).finish_non_exhaustive()
+    }
 }
 
 /// Admin sign-in to the web UI with a password and a second factor, into server-side
@@ -166,6 +224,15 @@ impl std::fmt::Debug for Password {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Password(***)")
     }
+}
+
+/// A user's change of their own password in the portal.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct ChangeOwnPassword {
+    /// The password in force now.
+    pub current_password: Password,
+    /// The new one (the password policy applies).
+    pub new_password: Password,
 }
 
 /// Declares an operation's params struct. Every params struct derives `Default` (so a

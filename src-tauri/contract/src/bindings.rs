@@ -60,6 +60,10 @@ pub fn write_typescript(dir: &Path) -> Result<(), String> {
     <Exporter as TypeVisitor>::visit::<crate::error::Error>(&mut exporter);
     // The web UI's sign-in answers (`/api/session/…`, beside the operation table).
     <Exporter as TypeVisitor>::visit::<crate::model::SignInAnswer>(&mut exporter);
+    // The user portal's answers and requests (`/api/portal/…`, apart from the operation table).
+    <Exporter as TypeVisitor>::visit::<crate::model::PortalSession>(&mut exporter);
+    <Exporter as TypeVisitor>::visit::<crate::model::PortalAccount>(&mut exporter);
+    <Exporter as TypeVisitor>::visit::<crate::api::ChangeOwnPassword>(&mut exporter);
     if !exporter.errors.is_empty() {
         return Err(exporter.errors.join("\n"));
     }

@@ -262,15 +262,18 @@ pub enum LoginService {
     Imap,
     /// POP3 USER/PASS, AUTH.
     Pop3,
+    /// The user self-service portal (web sign-in).
+    Portal,
 }
 
 impl LoginService {
-    /// Its name in logs and the settings (`smtp`, `imap`, `pop3`).
+    /// Its name in logs and the settings (`smtp`, `imap`, `pop3`; `portal`).
     pub fn name(self) -> &'static str {
         match self {
             LoginService::Smtp => "smtp",
             LoginService::Imap => "imap",
             LoginService::Pop3 => "pop3",
+            LoginService::Portal => "portal",
         }
     }
 }
@@ -454,6 +457,12 @@ pub trait ServiceHooks: Send + Sync {
     /// A number that moves whenever the organisation changes (every audited change): an
     /// answer cached under an older generation is stale.
     fn change_generation(&self) -> u64;
+
+    /// Where users reach the self-service portal (e.g. `https://mail.example.com:8443/#/portal`),
+    /// for the mail services' refusal texts; `None` when no portal is served.
+    fn portal_url(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The durable outbound queue (filled by [`MailStore::deliver_batch`] through

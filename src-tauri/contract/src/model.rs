@@ -602,6 +602,44 @@ pub enum SignInAnswer {
     },
 }
 
+/// A mailbox user's session in the self-service portal (the answer of `/api/portal/session`,
+/// not an operation). The session itself is an HttpOnly cookie of its own, apart from the
+/// admins' sessions and the API tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct PortalSession {
+    /// The account signed in (an account alias signs in as its account).
+    pub address: String,
+    /// The session's anti-CSRF token: every portal call must carry it in `X-Postdesk-CSRF`.
+    pub csrf_token: String,
+    /// The admin asked for a new password at first logon: nothing else works until it is set.
+    pub must_change_password: bool,
+    /// The session ends after this many minutes unused.
+    pub idle_minutes: u32,
+    /// The session ends at this time whatever its use, RFC 3339 UTC.
+    pub expires_at: String,
+}
+
+/// What the portal shows a user of their own mailbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct PortalAccount {
+    /// The account's address, also the login name of the mail clients.
+    pub address: String,
+    /// The name shown.
+    pub display_name: String,
+    /// Quota in MiB (0: none).
+    pub quota_mb: u32,
+    /// Bytes stored.
+    #[ts(type = "number")]
+    pub used_bytes: u64,
+    /// Messages stored.
+    pub messages: u32,
+    /// The services the running mail server offers, with their real ports (none when no
+    /// mail server runs); a service switched off for the account says so.
+    pub client: Vec<ClientEndpoint>,
+    /// What to know about the client settings, in plain words.
+    pub client_note: Option<String>,
+}
+
 /// One recorded change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 pub struct AuditEntry {
@@ -671,6 +709,7 @@ pub fn login_reason_text(service: &str, reason: &str) -> String {
         "smtp" => "SMTP (sending)",
         "imap" => "IMAP",
         "pop3" => "POP3",
+        "portal" => "the user portal",
         other => other,
     };
     match reason {
@@ -699,6 +738,11 @@ pub fn login_reason_text(service: &str, reason: &str) -> String {
         "disabled" => "right password, but the account is disabled or deleted".into(),
         "service_disabled" => format!("{service} switched off for this account"),
         "password_change_required" => "must change the password first".into(),
+        "no_mail_service" => {
+            "right password, but IMAP, POP3 and SMTP are all switched off for this account (the portal has nothing \
+             to offer)"
+                .into()
+        }
         other => other.replace('_', " "),
     }
 }

@@ -335,6 +335,8 @@ pub(crate) async fn set_password(b: &EngineBackend, p: SetPassword) -> Result<()
         return Err(Error::conflict(format!("{} is in the recycle bin; restore it first", before.address)));
     }
     sql::accounts::set_password(&mut tx, id, &hash, p.force_password_change, &now()).await?;
+    // A password set by an admin ends the user's portal sessions.
+    sql::portal::delete_sessions_of(&mut tx, id, None).await?;
     let redacted = |a: &Account| serde_json::json!({ "has_password": a.has_password, "status": a.status, "force_password_change": a.force_password_change });
     let (_, _, after) = load(&mut tx, &addr).await?;
     let change = Change { action: SetPassword::NAME, domain: Some(&addr.domain), target: &after.address };

@@ -49,6 +49,7 @@ mod workflow;
 mod batches;
 mod ledger;
 mod policy;
+mod portal;
 mod queue;
 mod settings;
 // SMTP service admin: settings, black/white lists, status.

@@ -56,6 +56,11 @@ impl Engine {
     /// switch the service off, and, for IMAP and POP3, while the admin asks for a new
     /// password at first logon. Every attempt goes into the login log.
     pub async fn verify_login(&self, attempt: LoginAttempt<'_>) -> Result<Login> {
+        Ok(self.verify_login_why(attempt).await?.0)
+    }
+
+    /// [`Engine::verify_login`], with the reason the login log keeps (for the portal's audit).
+    pub(crate) async fn verify_login_why(&self, attempt: LoginAttempt<'_>) -> Result<(Login, &'static str)> {
         let verdict = self.check_login(&attempt).await?;
         let outcome = match verdict.login {
             Login::Accepted { .. } => "accepted",
@@ -83,7 +88,7 @@ impl Engine {
         let mut tx = self.write().await?;
         sql::login::log(&mut tx, entry, LOGIN_LOG_ROWS).await?;
         tx.commit().await?;
-        Ok(verdict.login)
+        Ok((verdict.login, verdict.reason))
     }
 
     async fn check_login(&self, attempt: &LoginAttempt<'_>) -> Result<Verdict> {
@@ -182,15 +187,24 @@ impl Engine {
             tx.commit().await?;
         }
         let settings = self.effective_settings_of(&account).await?;
+        let values = &settings.values;
         let enabled = match attempt.service {
-            LoginService::Smtp => settings.values.smtp.value,
-            LoginService::Imap => settings.values.imap.value,
-            LoginService::Pop3 => settings.values.pop3.value,
+            LoginService::Smtp => values.smtp.value,
+            LoginService::Imap => values.imap.value,
+            LoginService::Pop3 => values.pop3.value,
+            // The portal serves the mail services' password and settings: it is open while
+            // any of them is.
+            LoginService::Portal => values.smtp.value || values.imap.value || values.pop3.value,
         };
+        if !enabled && attempt.service == LoginService::Portal {
+            return Ok(Verdict { reason: "no_mail_service", ..refused(Some(account), LoginRefusal::ServiceDisabled) });
+        }
         if !enabled {
             return Ok(refused(Some(account), LoginRefusal::ServiceDisabled));
         }
-        if force && attempt.service != LoginService::Smtp {
+        // Reading mail waits for the new password; sending (SMTP) and the portal, where the
+        // user sets it, do not.
+        if force && matches!(attempt.service, LoginService::Imap | LoginService::Pop3) {
             return Ok(refused(Some(account), LoginRefusal::PasswordChangeRequired));
         }
         Ok(Verdict {

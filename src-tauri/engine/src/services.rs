@@ -149,6 +149,9 @@ impl ServiceHooks for Engine {
     fn change_generation(&self) -> u64 {
         crate::audit::change_generation()
     }
+    fn portal_url(&self) -> Option<String> {
+        Engine::portal_url(self)
+    }
 }
 
 #[async_trait::async_trait]
@@ -201,6 +204,9 @@ impl Authority for Engine {
         Some(Arc::new(self.clone()))
     }
     fn sessions(&self) -> Option<Arc<dyn postdesk_contract::api::Sessions>> {
+        Some(Arc::new(self.clone()))
+    }
+    fn portal(&self) -> Option<Arc<dyn postdesk_contract::api::Portal>> {
         Some(Arc::new(self.clone()))
     }
 }

@@ -33,11 +33,12 @@ use postdesk_contract::smtp::*;
 pub(crate) struct Hooks {
     monitor: RwLock<Option<Arc<dyn MailServiceMonitor>>>,
     changes: watch::Sender<u64>,
+    portal_url: RwLock<Option<String>>,
 }
 
 impl Hooks {
     pub(crate) fn new(version: u64) -> Hooks {
-        Hooks { monitor: RwLock::new(None), changes: watch::Sender::new(version) }
+        Hooks { monitor: RwLock::new(None), changes: watch::Sender::new(version), portal_url: RwLock::new(None) }
     }
 }
 
@@ -70,6 +71,17 @@ impl Engine {
     /// server's status. Shared by every clone of this engine.
     pub fn set_mail_monitor(&self, monitor: Option<Arc<dyn MailServiceMonitor>>) {
         *self.smtp.monitor.write().unwrap_or_else(|e| e.into_inner()) = monitor;
+    }
+
+    /// Sets (or clears) where users reach the self-service portal: the mail services name it
+    /// when they refuse a login until the password is changed. Shared by every clone.
+    pub fn set_portal_url(&self, url: Option<String>) {
+        *self.smtp.portal_url.write().unwrap_or_else(|e| e.into_inner()) = url;
+    }
+
+    /// Where users reach the self-service portal, when it is served.
+    pub fn portal_url(&self) -> Option<String> {
+        self.smtp.portal_url.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// The running mail server's monitor, when one is registered.

@@ -524,10 +524,18 @@ impl Session {
                 self.auth_failures += 1;
                 Done::no(match why {
                     LoginRefusal::WrongCredentials => "[AUTHENTICATIONFAILED] Authentication failed".to_string(),
-                    LoginRefusal::Locked => "[ALERT] This account is locked; ask your administrator to unlock it or reset its password".into(),
+                    LoginRefusal::Locked => {
+                        "[ALERT] This account is locked; ask your administrator to unlock it or reset its password"
+                            .into()
+                    }
                     LoginRefusal::Disabled => "[ALERT] This account is disabled; ask your administrator".into(),
-                    LoginRefusal::ServiceDisabled => "[ALERT] IMAP is switched off for this account; ask your administrator".into(),
-                    LoginRefusal::PasswordChangeRequired => "[ALERT] You must change your password before reading mail: sign in to the Postdesk user portal and set a new one".into(),
+                    LoginRefusal::ServiceDisabled => {
+                        "[ALERT] IMAP is switched off for this account; ask your administrator".into()
+                    }
+                    LoginRefusal::PasswordChangeRequired => format!(
+                        "[ALERT] You must change your password before reading mail: sign in to the Postdesk user portal{} and set a new one",
+                        self.shared.backend.portal_url().map(|u| format!(" at {u}")).unwrap_or_default()
+                    ),
                 })
             }
         }

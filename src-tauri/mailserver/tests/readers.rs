@@ -112,6 +112,8 @@ async fn clients_are_told_why_they_cannot_log_in() {
     let dir = tempfile::tempdir().unwrap();
     let engine = organisation(dir.path()).await;
     let server = start(dir.path(), &engine).await;
+    // Where `serve` says the user portal is: the refusal names it.
+    engine.set_portal_url(Some("https://mail.example.com:8443/#/portal".into()));
     let mut env = imaps_env(dir.path(), &server);
     env.extend([
         ("OFF", "pia@example.com".to_string()),
@@ -121,7 +123,11 @@ async fn clients_are_told_why_they_cannot_log_in() {
     tokio::task::spawn_blocking(move || python("imap_refusals.py", &env)).await.unwrap();
     let log = engine.login_log(None, None, 10).await.unwrap();
     let reasons: Vec<&str> = log.iter().filter(|r| r.service == "imap").map(|r| r.reason.as_str()).collect();
-    assert_eq!(reasons, ["wrong_password", "password_change_required", "service_disabled"], "newest first");
+    assert_eq!(
+        reasons,
+        ["wrong_password", "password_change_required", "password_change_required", "service_disabled"],
+        "newest first"
+    );
     server.shutdown(std::time::Duration::from_secs(5)).await;
 }
 

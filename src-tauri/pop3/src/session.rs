@@ -431,7 +431,8 @@ impl Session {
             Ok(Login::Accepted { address, .. }) => address,
             Ok(Login::Refused(why)) => {
                 tracing::debug!(peer = %self.peer, login, reason = why.name(), "POP3 login refused");
-                return self.auth_refused(refusal_text(why));
+                let text = refusal_text(why, self.shared.backend.portal_url());
+                return self.auth_refused(&text);
             }
             Err(e) => {
                 tracing::warn!(peer = %self.peer, "POP3 login could not be checked: {e}");
@@ -615,18 +616,20 @@ impl Session {
     }
 }
 
-/// What the client is told for each refusal: what happened and what the user can do.
-fn refusal_text(why: LoginRefusal) -> &'static str {
+/// What the client is told for each refusal: what happened and what the user can do (for a
+/// password to change: where the user portal is, when it is served).
+fn refusal_text(why: LoginRefusal, portal_url: Option<String>) -> String {
     match why {
-        LoginRefusal::WrongCredentials => "-ERR [AUTH] Authentication failed",
+        LoginRefusal::WrongCredentials => "-ERR [AUTH] Authentication failed".into(),
         LoginRefusal::Locked => {
-            "-ERR [AUTH] This account is locked; ask your administrator to unlock it or reset its password"
+            "-ERR [AUTH] This account is locked; ask your administrator to unlock it or reset its password".into()
         }
-        LoginRefusal::Disabled => "-ERR [AUTH] This account is disabled; ask your administrator",
-        LoginRefusal::ServiceDisabled => "-ERR [AUTH] POP3 is switched off for this account",
-        LoginRefusal::PasswordChangeRequired => {
-            "-ERR [AUTH] You must change your password first: sign in to the Postdesk portal, set a new password, then log in with it"
-        }
+        LoginRefusal::Disabled => "-ERR [AUTH] This account is disabled; ask your administrator".into(),
+        LoginRefusal::ServiceDisabled => "-ERR [AUTH] POP3 is switched off for this account".into(),
+        LoginRefusal::PasswordChangeRequired => format!(
+            "-ERR [AUTH] You must change your password first: sign in to the Postdesk user portal{}, set a new password, then log in with it",
+            portal_url.map(|u| format!(" at {u}")).unwrap_or_default()
+        ),
     }
 }
 

@@ -513,6 +513,8 @@ q = tls(); R['next_login'] = s(login(q, 'ann@example.com')); R['next_stat'] = li
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_say_what_to_do_and_the_lockout_is_the_engines() {
     let server = start(Pop3Limits::default()).await;
+    // Where `serve` says the user portal is: the refusal names it.
+    server.engine.set_portal_url(Some("https://mail.example.com:8443/#/portal".into()));
     let r = server
         .python(
             r#"
@@ -537,7 +539,10 @@ R['locked'] = err(lambda: login(p, 'dan@example.com'))
     assert_eq!(text(&r["pop3_off_sasl"]), "-ERR [AUTH] POP3 is switched off for this account");
     let change = text(&r["change_first"]);
     assert!(
-        change.starts_with("-ERR [AUTH] You must change your password first: sign in to the Postdesk portal"),
+        change.starts_with(
+            "-ERR [AUTH] You must change your password first: sign in to the Postdesk user portal at \
+             https://mail.example.com:8443/#/portal, set a new password"
+        ),
         "{change}"
     );
     assert_eq!(text(&r["unknown"]), "-ERR [AUTH] Authentication failed");

@@ -67,6 +67,7 @@ async fn unknown_route() -> ApiError {
 fn api_routes(authority: Arc<dyn Authority>) -> Router {
     let setup = crate::autoconfig::routes(authority.client_setup());
     let sessions = crate::session::routes(authority.sessions());
+    let portal = crate::portal::routes(authority.portal());
     let mut mount = Mount { router: Router::new() };
     visit_operations(&mut mount);
     let spec = crate::openapi::document();
@@ -77,6 +78,7 @@ fn api_routes(authority: Arc<dyn Authority>) -> Router {
         .with_state(AppState { authority })
         .merge(setup)
         .merge(sessions)
+        .merge(portal)
 }
 
 struct Mount {

@@ -18,6 +18,7 @@ pub mod autoconfig;
 mod http;
 pub mod limits;
 pub mod openapi;
+mod portal;
 mod session;
 pub mod tls;
 

@@ -40,7 +40,11 @@ fn cookie_name(tls: bool) -> &'static str {
 
 /// The session secret of the request's cookie, if it has one.
 pub(crate) fn session_cookie(headers: &HeaderMap, tls: bool) -> Option<&str> {
-    let name = cookie_name(tls);
+    find_cookie(headers, cookie_name(tls))
+}
+
+/// The value of the cookie `name`, if the request has a non-empty one.
+pub(crate) fn find_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -53,16 +57,21 @@ pub(crate) fn session_cookie(headers: &HeaderMap, tls: bool) -> Option<&str> {
 }
 
 fn set_cookie(tls: bool, secret: Option<&str>) -> HeaderValue {
+    cookie_header(cookie_name(tls), tls, secret)
+}
+
+/// A `Set-Cookie` value for cookie `name` (cleared when `secret` is `None`).
+pub(crate) fn cookie_header(name: &str, tls: bool, secret: Option<&str>) -> HeaderValue {
     let secure = if tls { "; Secure" } else { "" };
     let value = match secret {
-        Some(secret) => format!("{}={secret}; Path=/; HttpOnly; SameSite=Strict{secure}", cookie_name(tls)),
-        None => format!("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}", cookie_name(tls)),
+        Some(secret) => format!("{name}={secret}; Path=/; HttpOnly; SameSite=Strict{secure}"),
+        None => format!("{name}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"),
     };
     HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 /// Equal-time comparison of two tokens.
-fn same(a: &str, b: &str) -> bool {
+pub(crate) fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -101,7 +110,10 @@ pub(crate) fn routes(sessions: Option<Arc<dyn Sessions>>) -> Router {
 const BODY_LIMIT: usize = 4 * 1024;
 const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
-async fn json_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: axum::body::Body) -> Result<T, Error> {
+pub(crate) async fn json_body<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    body: axum::body::Body,
+) -> Result<T, Error> {
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -117,7 +129,7 @@ async fn json_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: ax
     serde_json::from_slice(&bytes).map_err(|e| Error::validation(format!("invalid sign-in request: {e}")))
 }
 
-fn no_store(mut response: Response) -> Response {
+pub(crate) fn no_store(mut response: Response) -> Response {
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
@@ -131,7 +143,7 @@ fn step_response(step: SignInStep, tls: bool) -> Response {
 }
 
 /// An error as the API answers one (its status, the error as JSON).
-fn error_response(e: Error) -> Response {
+pub(crate) fn error_response(e: Error) -> Response {
     let status = StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     no_store((status, axum::Json(&e)).into_response())
 }

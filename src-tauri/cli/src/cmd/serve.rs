@@ -210,6 +210,17 @@ pub async fn run(dir: &Path, args: &ServeArgs, dns_resolver: Option<SocketAddr>)
     if let Some(id) = &identity {
         println!("TLS certificate SHA-256: {}", id.fingerprint().map_err(|e| Error::internal(e.to_string()))?);
     }
+    if ui.is_some() {
+        // The mail services name the portal when a login waits for a new password.
+        let url = if local.ip().is_unspecified() {
+            let host = args.smtp_hostname.clone().unwrap_or_else(|| "localhost".to_string());
+            format!("{scheme}://{host}:{}/#/portal", local.port())
+        } else {
+            format!("{scheme}://{local}/#/portal")
+        };
+        println!("User portal: {url}");
+        engine.set_portal_url(Some(url));
+    }
     let router = match &ui {
         Some(dir) => {
             println!("Web UI: {scheme}://{local}/");

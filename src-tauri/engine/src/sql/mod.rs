@@ -28,6 +28,7 @@ pub(crate) mod folders;
 pub(crate) mod login;
 pub(crate) mod mailbox;
 pub(crate) mod policy;
+pub(crate) mod portal;
 pub(crate) mod queue;
 pub(crate) mod recycle;
 pub(crate) mod relay;

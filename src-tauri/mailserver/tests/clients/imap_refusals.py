@@ -29,5 +29,6 @@ def refused(user, password, needle):
 
 refused(os.environ["OFF"], PASS, "IMAP is switched off")
 refused(os.environ["FIRST"], PASS, "change your password")
+refused(os.environ["FIRST"], PASS, "sign in to the Postdesk user portal at https://mail.example.com:8443/#/portal")
 refused(os.environ["OK_USER"], "wrong", "AUTHENTICATIONFAILED")
 print("ALL OK")

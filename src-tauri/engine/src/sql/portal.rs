@@ -1,0 +1,177 @@
+//! The user portal: mailbox users' web sessions and the failed sign-ins its rate limits count.
+
+use sqlx::Row;
+
+use super::{Conn, Pool};
+use crate::Result;
+
+/// A portal session with what the portal needs of its account.
+pub(crate) struct SessionRow {
+    pub id: String,
+    pub address: String,
+    pub status: String,
+    pub force_password_change: bool,
+    pub csrf: String,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+}
+
+const SESSION_COLUMNS: &str =
+    "SELECT s.id, a.address, a.status, a.force_password_change, s.csrf, s.last_seen_at, s.expires_at
+     FROM portal_sessions s JOIN accounts a ON a.id = s.account_id";
+
+/// The session whose secret hashes to `secret_hash`.
+pub(crate) async fn session(conn: &mut Conn, secret_hash: &str) -> Result<Option<SessionRow>> {
+    let row = sqlx::query(&format!("{SESSION_COLUMNS} WHERE s.secret_hash = ?"))
+        .bind(secret_hash)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(session_row))
+}
+
+/// The session `id`.
+pub(crate) async fn session_by_id(conn: &mut Conn, id: &str) -> Result<Option<SessionRow>> {
+    let row = sqlx::query(&format!("{SESSION_COLUMNS} WHERE s.id = ?")).bind(id).fetch_optional(conn).await?;
+    Ok(row.map(session_row))
+}
+
+/// Whether the admin asked account `id` for a new password.
+pub(crate) async fn force_password_change(conn: &mut Conn, id: i64) -> Result<bool> {
+    Ok(sqlx::query_scalar("SELECT force_password_change FROM accounts WHERE id = ?")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .unwrap_or(false))
+}
+
+fn session_row(r: sqlx::sqlite::SqliteRow) -> SessionRow {
+    SessionRow {
+        id: r.get("id"),
+        address: r.get("address"),
+        status: r.get("status"),
+        force_password_change: r.get("force_password_change"),
+        csrf: r.get("csrf"),
+        last_seen_at: r.get("last_seen_at"),
+        expires_at: r.get("expires_at"),
+    }
+}
+
+/// A new portal session.
+pub(crate) struct NewSession<'a> {
+    pub id: &'a str,
+    pub secret_hash: &'a str,
+    pub account_id: i64,
+    pub csrf: &'a str,
+    pub client: &'a str,
+    pub now: i64,
+    pub expires_at: i64,
+}
+
+/// Stores a session; an account keeps at most `keep` of them (the oldest go). Sessions past
+/// their absolute end are removed first.
+pub(crate) async fn insert_session(conn: &mut Conn, s: NewSession<'_>, keep: u32) -> Result<()> {
+    sqlx::query("DELETE FROM portal_sessions WHERE expires_at <= ?").bind(s.now).execute(&mut *conn).await?;
+    sqlx::query(
+        "INSERT INTO portal_sessions (id, secret_hash, account_id, csrf, client, created_at, last_seen_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(s.id)
+    .bind(s.secret_hash)
+    .bind(s.account_id)
+    .bind(s.csrf)
+    .bind(s.client)
+    .bind(s.now)
+    .bind(s.now)
+    .bind(s.expires_at)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "DELETE FROM portal_sessions WHERE account_id = ?1 AND id NOT IN
+             (SELECT id FROM portal_sessions WHERE account_id = ?1 ORDER BY created_at DESC, id LIMIT ?2)",
+    )
+    .bind(s.account_id)
+    .bind(i64::from(keep))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records that session `id` was used `at` (on its own connection from the pool).
+pub(crate) async fn touch_session(pool: &Pool, id: &str, at: i64) -> Result<()> {
+    sqlx::query("UPDATE portal_sessions SET last_seen_at = ? WHERE id = ?").bind(at).bind(id).execute(&**pool).await?;
+    Ok(())
+}
+
+/// Deletes session `id`; whether it existed.
+pub(crate) async fn delete_session(conn: &mut Conn, id: &str) -> Result<bool> {
+    let done = sqlx::query("DELETE FROM portal_sessions WHERE id = ?").bind(id).execute(conn).await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deletes the portal sessions of account `account_id` but `keep` (if given); how many.
+pub(crate) async fn delete_sessions_of(conn: &mut Conn, account_id: i64, keep: Option<&str>) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM portal_sessions WHERE account_id = ? AND id <> coalesce(?, '')")
+        .bind(account_id)
+        .bind(keep)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// The id and password hash of the account `address` (its own address only).
+pub(crate) async fn credentials(conn: &mut Conn, address: &str) -> Result<Option<(i64, Option<String>)>> {
+    let row = sqlx::query("SELECT id, password_hash FROM accounts WHERE address = ?")
+        .bind(address)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(|r| (r.get("id"), r.get("password_hash"))))
+}
+
+/// Failed portal sign-ins since `since` for the address and for the client.
+pub(crate) async fn failures(conn: &mut Conn, address: &str, client: &str, since: i64) -> Result<(i64, i64)> {
+    let by_address: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM portal_sign_in_failures WHERE address = ? AND at >= ?")
+            .bind(address)
+            .bind(since)
+            .fetch_one(&mut *conn)
+            .await?;
+    let by_client: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM portal_sign_in_failures WHERE client = ? AND at >= ?")
+            .bind(client)
+            .bind(since)
+            .fetch_one(conn)
+            .await?;
+    Ok((by_address, by_client))
+}
+
+/// Records a failure; forgets those before `forget_before`, and keeps at most `keep`.
+pub(crate) async fn record_failure(
+    conn: &mut Conn,
+    address: &str,
+    client: &str,
+    at: i64,
+    forget_before: i64,
+    keep: i64,
+) -> Result<()> {
+    sqlx::query("INSERT INTO portal_sign_in_failures (address, client, at) VALUES (?, ?, ?)")
+        .bind(address)
+        .bind(client)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "DELETE FROM portal_sign_in_failures WHERE at < ?1
+             OR id <= (SELECT max(id) FROM portal_sign_in_failures) - ?2",
+    )
+    .bind(forget_before)
+    .bind(keep)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Forgets the failures of an address (after it signed in).
+pub(crate) async fn clear_failures(conn: &mut Conn, address: &str) -> Result<()> {
+    sqlx::query("DELETE FROM portal_sign_in_failures WHERE address = ?").bind(address).execute(conn).await?;
+    Ok(())
+}

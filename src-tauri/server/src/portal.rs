@@ -1,0 +1,180 @@
+//! The user self-service portal's routes (`/api/portal/…`) over the contract's [`Portal`].
+//!
+//! A portal session lives in a cookie of its own (`__Host-postdesk_portal` over TLS,
+//! `postdesk_portal` on plain loopback HTTP; `HttpOnly; SameSite=Strict; Path=/`), apart from
+//! the admins' session cookie. These routes read only that cookie: an `Authorization` header
+//! (an API token) or an admin session cookie is refused here, and the admin routes never read
+//! the portal cookie (`http.rs` `caller_of`). Every call made with the portal cookie carries the
+//! session's anti-CSRF token in [`CSRF_HEADER`](crate::CSRF_HEADER), and every request with a
+//! body must be `application/json`.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use postdesk_contract::Error;
+use postdesk_contract::api::{ChangeOwnPassword, Password, Portal, PortalUser};
+use serde::Deserialize;
+
+use crate::session::{CSRF_HEADER, Connection, cookie_header, error_response, find_cookie, json_body, no_store, same};
+
+fn cookie_name(tls: bool) -> &'static str {
+    if tls { "__Host-postdesk_portal" } else { "postdesk_portal" }
+}
+
+#[derive(Clone)]
+struct PortalState {
+    portal: Arc<dyn Portal>,
+}
+
+/// The portal's routes over `portal` (none without one).
+pub(crate) fn routes(portal: Option<Arc<dyn Portal>>) -> Router {
+    let Some(portal) = portal else {
+        return Router::new();
+    };
+    Router::new()
+        .route("/api/portal/session", get(current).post(sign_in).delete(sign_out))
+        .route("/api/portal/password", post(change_password))
+        .route("/api/portal/account", get(account))
+        .with_state(PortalState { portal })
+}
+
+fn connection_of(connection: Option<axum::Extension<Connection>>) -> Connection {
+    connection.map(|c| c.0).unwrap_or_default()
+}
+
+/// Admin credentials have no business here: refused by name, never looked up.
+fn refuse_admin_credentials(headers: &HeaderMap) -> Result<(), Error> {
+    if headers.contains_key(header::AUTHORIZATION) {
+        return Err(Error::permission_denied(
+            "the user portal does not take API tokens: a mailbox user signs in with address and password",
+        ));
+    }
+    Ok(())
+}
+
+/// The user of the request's portal cookie, when it carries the session's anti-CSRF token.
+async fn user_of(state: &PortalState, headers: &HeaderMap, tls: bool) -> Result<(String, PortalUser), Error> {
+    refuse_admin_credentials(headers)?;
+    let secret = find_cookie(headers, cookie_name(tls)).ok_or_else(|| Error::unauthenticated("not signed in"))?;
+    let (user, answer) = state.portal.session(secret).await?;
+    let sent = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !same(sent, &answer.csrf_token) {
+        return Err(Error::permission_denied(format!(
+            "refused: a portal request must carry the session's anti-CSRF token in the {CSRF_HEADER} header"
+        )));
+    }
+    Ok((secret.to_string(), user))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignInBody {
+    address: String,
+    password: Password,
+}
+
+async fn sign_in(
+    State(state): State<PortalState>,
+    connection: Option<axum::Extension<Connection>>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    let connection = connection_of(connection);
+    let run = async {
+        refuse_admin_credentials(&headers)?;
+        let body: SignInBody = json_body(&headers, body).await?;
+        state.portal.sign_in(&body.address, &body.password, connection.client).await
+    };
+    match run.await {
+        Ok(step) => {
+            let mut response = axum::Json(&step.answer).into_response();
+            let cookie = cookie_header(cookie_name(connection.tls), connection.tls, Some(&step.session_secret));
+            response.headers_mut().insert(header::SET_COOKIE, cookie);
+            no_store(response)
+        }
+        Err(e) => error_response(e),
+    }
+}
+
+/// The signed-in session (with its anti-CSRF token, for a reloaded page).
+async fn current(
+    State(state): State<PortalState>,
+    connection: Option<axum::Extension<Connection>>,
+    headers: HeaderMap,
+) -> Response {
+    let connection = connection_of(connection);
+    if let Err(e) = refuse_admin_credentials(&headers) {
+        return error_response(e);
+    }
+    let Some(secret) = find_cookie(&headers, cookie_name(connection.tls)) else {
+        return error_response(Error::unauthenticated("not signed in"));
+    };
+    match state.portal.session(secret).await {
+        Ok((_, answer)) => no_store(axum::Json(&answer).into_response()),
+        Err(e) => {
+            let mut response = error_response(e);
+            let clear = cookie_header(cookie_name(connection.tls), connection.tls, None);
+            response.headers_mut().insert(header::SET_COOKIE, clear);
+            response
+        }
+    }
+}
+
+async fn sign_out(
+    State(state): State<PortalState>,
+    connection: Option<axum::Extension<Connection>>,
+    headers: HeaderMap,
+) -> Response {
+    let connection = connection_of(connection);
+    let run = async {
+        let (secret, _) = user_of(&state, &headers, connection.tls).await?;
+        state.portal.sign_out(&secret).await
+    };
+    match run.await {
+        Ok(()) => {
+            let mut response = StatusCode::NO_CONTENT.into_response();
+            let clear = cookie_header(cookie_name(connection.tls), connection.tls, None);
+            response.headers_mut().insert(header::SET_COOKIE, clear);
+            no_store(response)
+        }
+        Err(e) => error_response(e),
+    }
+}
+
+async fn change_password(
+    State(state): State<PortalState>,
+    connection: Option<axum::Extension<Connection>>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    let connection = connection_of(connection);
+    let run = async {
+        let (_, user) = user_of(&state, &headers, connection.tls).await?;
+        let change: ChangeOwnPassword = json_body(&headers, body).await?;
+        state.portal.change_own_password(&user, change, connection.client).await
+    };
+    match run.await {
+        Ok(answer) => no_store(axum::Json(&answer).into_response()),
+        Err(e) => error_response(e),
+    }
+}
+
+async fn account(
+    State(state): State<PortalState>,
+    connection: Option<axum::Extension<Connection>>,
+    headers: HeaderMap,
+) -> Response {
+    let connection = connection_of(connection);
+    let run = async {
+        let (_, user) = user_of(&state, &headers, connection.tls).await?;
+        state.portal.own_account(&user).await
+    };
+    match run.await {
+        Ok(answer) => no_store(axum::Json(&answer).into_response()),
+        Err(e) => error_response(e),
+    }
+}

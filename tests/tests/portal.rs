@@ -1,0 +1,531 @@
+//! The user self-service portal: a mailbox user signs in with address and password (status,
+//! lockout threshold and service switches applied; one answer for unknown address and wrong
+//! password; per-address and per-client limits; audited and in the login log), must change
+//! the password at first logon, changes it (current one required, policy applied) and reads
+//! the mailbox's storage use and client settings. Both faces: the engine's `Portal` (local)
+//! and the HTTP routes with the portal cookie (remote, over TLS). The cookie, the anti-CSRF
+//! header and the separation from admin sessions and API tokens are tested on the router.
+
+use postdesk_contract::ErrorCode;
+use postdesk_contract::api::*;
+use postdesk_contract::mail::{Login, LoginAttempt, LoginRefusal, LoginService};
+use postdesk_contract::model::*;
+use postdesk_engine::Engine;
+use postdesk_tests::{Harness, Kind, contract, refused};
+
+contract!(
+    a_user_signs_in_and_unknown_address_and_wrong_password_get_one_answer,
+    the_accounts_status_lockout_and_services_apply,
+    the_first_logon_forces_a_password_change,
+    a_user_sees_own_storage_and_client_settings,
+    an_admin_ending_or_changing_the_account_ends_its_portal_sessions,
+);
+
+const PW: &str = "Correct horse 1";
+const NEW_PW: &str = "Battery staple 2";
+const T0: i64 = 1_800_000_000;
+
+fn ip(last: u8) -> Option<std::net::IpAddr> {
+    Some(std::net::IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, last)))
+}
+
+/// A signed-in portal user, through the engine or through HTTP.
+struct User {
+    // (no Debug: it holds the session secret)
+    engine: Engine,
+    secret: String,
+    csrf: String,
+    http: Option<(reqwest::Client, String)>,
+}
+
+fn http_client(h: &Harness) -> Option<(reqwest::Client, String)> {
+    let url = h.url()?.to_string();
+    let cert = reqwest::Certificate::from_pem(h.cert_pem().unwrap().as_bytes()).unwrap();
+    Some((reqwest::Client::builder().add_root_certificate(cert).build().unwrap(), url))
+}
+
+/// The body of an HTTP answer, or the API error it carries.
+async fn answer(r: reqwest::Response) -> postdesk_contract::Result<serde_json::Value> {
+    let ok = r.status().is_success();
+    let text = r.text().await.unwrap();
+    if ok {
+        Ok(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}")))
+    } else {
+        Err(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}")))
+    }
+}
+
+const COOKIE: &str = "__Host-postdesk_portal";
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("User(signed in)")
+    }
+}
+
+impl User {
+    async fn sign_in(h: &Harness, address: &str, password: &str) -> postdesk_contract::Result<(User, PortalSession)> {
+        match http_client(h) {
+            None => {
+                let step = <Engine as Portal>::sign_in(&h.engine, address, &Password(password.into()), ip(1)).await?;
+                assert!(step.session_secret.starts_with("pu_"));
+                let user = User {
+                    engine: h.engine.clone(),
+                    secret: step.session_secret,
+                    csrf: step.answer.csrf_token.clone(),
+                    http: None,
+                };
+                Ok((user, step.answer))
+            }
+            Some((http, url)) => {
+                let r = http
+                    .post(format!("{url}/api/portal/session"))
+                    .header("content-type", "application/json")
+                    .body(serde_json::json!({ "address": address, "password": password }).to_string())
+                    .send()
+                    .await
+                    .unwrap();
+                let cookie = r.headers().get("set-cookie").map(|v| v.to_str().unwrap().to_string());
+                let session: PortalSession = serde_json::from_value(answer(r).await?).unwrap();
+                let cookie = cookie.expect("a session cookie");
+                let secret = cookie.split(';').next().unwrap().split_once('=').unwrap().1.to_string();
+                let user = User {
+                    engine: h.engine.clone(),
+                    secret,
+                    csrf: session.csrf_token.clone(),
+                    http: Some((http, url)),
+                };
+                Ok((user, session))
+            }
+        }
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let (http, url) = self.http.as_ref().unwrap();
+        http.request(method, format!("{url}{path}"))
+            .header("cookie", format!("{COOKIE}={}", self.secret))
+            .header("x-postdesk-csrf", &self.csrf)
+    }
+
+    async fn current(&self) -> postdesk_contract::Result<PortalSession> {
+        match &self.http {
+            None => Ok(<Engine as Portal>::session(&self.engine, &self.secret).await?.1),
+            Some(_) => {
+                let r = self.request(reqwest::Method::GET, "/api/portal/session").send().await.unwrap();
+                Ok(serde_json::from_value(answer(r).await?).unwrap())
+            }
+        }
+    }
+
+    async fn account(&self) -> postdesk_contract::Result<PortalAccount> {
+        match &self.http {
+            None => {
+                let (user, _) = <Engine as Portal>::session(&self.engine, &self.secret).await?;
+                self.engine.own_account(&user).await
+            }
+            Some(_) => {
+                let r = self.request(reqwest::Method::GET, "/api/portal/account").send().await.unwrap();
+                Ok(serde_json::from_value(answer(r).await?).unwrap())
+            }
+        }
+    }
+
+    async fn change(&self, current: &str, new: &str) -> postdesk_contract::Result<PortalSession> {
+        let change =
+            ChangeOwnPassword { current_password: Password(current.into()), new_password: Password(new.into()) };
+        match &self.http {
+            None => {
+                let (user, _) = <Engine as Portal>::session(&self.engine, &self.secret).await?;
+                self.engine.change_own_password(&user, change, ip(1)).await
+            }
+            Some(_) => {
+                let r = self
+                    .request(reqwest::Method::POST, "/api/portal/password")
+                    .header("content-type", "application/json")
+                    .body(serde_json::to_string(&change).unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+                Ok(serde_json::from_value(answer(r).await?).unwrap())
+            }
+        }
+    }
+
+    async fn sign_out(&self) {
+        match &self.http {
+            None => <Engine as Portal>::sign_out(&self.engine, &self.secret).await.unwrap(),
+            Some(_) => {
+                let r = self.request(reqwest::Method::DELETE, "/api/portal/session").send().await.unwrap();
+                assert_eq!(r.status(), 204);
+            }
+        }
+    }
+}
+
+async fn setup(h: &Harness) {
+    h.domain("example.com", 50).await;
+    for address in ["ann@example.com", "bob@example.com", "cid@example.com"] {
+        h.account(address, None).await;
+        set_password(h, address, PW, None).await;
+    }
+}
+
+async fn set_password(h: &Harness, address: &str, password: &str, force: Option<bool>) {
+    let p = SetPassword { address: address.into(), password: Password(password.into()), force_password_change: force };
+    h.owner.set_password(p).await.unwrap();
+}
+
+async fn audit_actions(h: &Harness) -> Vec<(String, String, String)> {
+    let page = h.owner.list_audit(ListAudit { limit: Some(200), ..Default::default() }).await.unwrap();
+    page.items
+        .into_iter()
+        .filter(|e| e.actor == "portal")
+        .map(|e| (e.action, e.target, e.after.map(|a| a.to_string()).unwrap_or_default()))
+        .collect()
+}
+
+async fn a_user_signs_in_and_unknown_address_and_wrong_password_get_one_answer(h: Harness) {
+    setup(&h).await;
+    h.owner
+        .add_account_alias(AddAccountAlias { address: "ann@example.com".into(), alias: "anna@example.com".into() })
+        .await
+        .unwrap();
+    let (user, session) = User::sign_in(&h, " Ann@Example.com ", PW).await.unwrap();
+    assert_eq!(session.address, "ann@example.com");
+    assert!(!session.must_change_password);
+    assert_eq!(user.current().await.unwrap().csrf_token, session.csrf_token);
+    // An account alias signs in as its account.
+    let (_, by_alias) = User::sign_in(&h, "anna@example.com", PW).await.unwrap();
+    assert_eq!(by_alias.address, "ann@example.com");
+
+    let wrong = refused(User::sign_in(&h, "ann@example.com", "Wrong horse 1").await, ErrorCode::Unauthenticated, "");
+    let unknown = refused(User::sign_in(&h, "nobody@example.com", PW).await, ErrorCode::Unauthenticated, "");
+    let foreign = refused(User::sign_in(&h, "ann@elsewhere.example", PW).await, ErrorCode::Unauthenticated, "");
+    assert_eq!(wrong, unknown, "one answer for a wrong password and an unknown address");
+    assert_eq!(wrong, foreign);
+    assert_eq!(wrong.message, "wrong address or password");
+
+    // The login log keeps the real reasons, as a portal login.
+    let log = h.engine.login_log(None, Some("example.com"), 20).await.unwrap();
+    let portal: Vec<(&str, &str)> =
+        log.iter().filter(|r| r.service == "portal").map(|r| (r.login.as_str(), r.reason.as_str())).collect();
+    assert_eq!(
+        portal,
+        [
+            ("nobody@example.com", "unknown_address"),
+            ("ann@example.com", "wrong_password"),
+            ("anna@example.com", "accepted"),
+            ("ann@example.com", "accepted"),
+        ]
+    );
+    // Every sign-in and failure is audited, with the client and the reason.
+    let audit = audit_actions(&h).await;
+    let actions: Vec<(&str, &str)> = audit.iter().map(|(a, t, _)| (a.as_str(), t.as_str())).collect();
+    assert_eq!(
+        actions,
+        [
+            ("portal_sign_in_failed", "ann@elsewhere.example"),
+            ("portal_sign_in_failed", "nobody@example.com"),
+            ("portal_sign_in_failed", "ann@example.com"),
+            ("portal_sign_in", "ann@example.com"),
+            ("portal_sign_in", "ann@example.com"),
+        ]
+    );
+    assert!(audit[1].2.contains("unknown_address") && audit[2].2.contains("wrong_password"), "{audit:?}");
+    assert!(audit[2].2.contains("\"client\""), "{audit:?}");
+
+    // Signed out: the secret no longer works.
+    user.sign_out().await;
+    refused(user.current().await, ErrorCode::Unauthenticated, "not signed in");
+    assert_eq!(audit_actions(&h).await[0].0, "portal_sign_out");
+}
+
+async fn the_accounts_status_lockout_and_services_apply(h: Harness) {
+    setup(&h).await;
+    let status = |address: &str, status: AccountStatus| UpdateAccount {
+        address: address.into(),
+        status: Some(status),
+        ..Default::default()
+    };
+    h.owner.update_account(status("bob@example.com", AccountStatus::Disabled)).await.unwrap();
+    refused(User::sign_in(&h, "bob@example.com", PW).await, ErrorCode::PermissionDenied, "disabled");
+    // A wrong password for a disabled account says only "wrong".
+    let wrong = refused(User::sign_in(&h, "bob@example.com", "Wrong horse 1").await, ErrorCode::Unauthenticated, "");
+    assert_eq!(wrong.message, "wrong address or password");
+    h.owner.update_account(status("bob@example.com", AccountStatus::Locked)).await.unwrap();
+    refused(User::sign_in(&h, "bob@example.com", PW).await, ErrorCode::PermissionDenied, "locked");
+
+    // With IMAP, POP3 and SMTP all off the portal has nothing to offer; one of them on is enough.
+    let off = |values: serde_json::Value| UpdateSettings {
+        domain: "example.com".into(),
+        target: BatchTarget::Accounts { addresses: vec!["cid@example.com".into()] },
+        set: Some(serde_json::from_value(values).unwrap()),
+        ..Default::default()
+    };
+    h.owner.update_settings(off(serde_json::json!({ "imap": false, "pop3": false }))).await.unwrap();
+    User::sign_in(&h, "cid@example.com", PW).await.expect("SMTP is still on");
+    h.owner.update_settings(off(serde_json::json!({ "smtp": false }))).await.unwrap();
+    refused(User::sign_in(&h, "cid@example.com", PW).await, ErrorCode::PermissionDenied, "no mail service");
+
+    // The domain's lockout threshold (default 5) keeps this client out of the account, unchecked,
+    // even with the right password (told only "wrong").
+    for n in 0..5 {
+        let e =
+            refused(User::sign_in(&h, "ann@example.com", &format!("Wrong {n}x")).await, ErrorCode::Unauthenticated, "");
+        assert_eq!(e.message, "wrong address or password");
+    }
+    let e = refused(User::sign_in(&h, "ann@example.com", PW).await, ErrorCode::Unauthenticated, "");
+    assert_eq!(e.message, "wrong address or password");
+    let log = h.engine.login_log(Some("ann@example.com"), None, 1).await.unwrap();
+    assert_eq!((log[0].service.as_str(), log[0].reason.as_str()), ("portal", "client_locked_out"));
+    let audit = audit_actions(&h).await;
+    assert!(audit.iter().any(|(a, t, after)| a == "portal_sign_in_refused"
+        && t == "cid@example.com"
+        && after.contains("no_mail_service")));
+    assert!(
+        audit
+            .iter()
+            .any(|(a, t, after)| a == "portal_sign_in_refused" && t == "bob@example.com" && after.contains("locked"))
+    );
+}
+
+async fn the_first_logon_forces_a_password_change(h: Harness) {
+    setup(&h).await;
+    set_password(&h, "ann@example.com", PW, Some(true)).await;
+    let imap = |password: &str| {
+        let engine = h.engine.clone();
+        let password = password.to_string();
+        async move {
+            let client = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+            let attempt =
+                LoginAttempt { login: "ann@example.com", password: &password, service: LoginService::Imap, client };
+            engine.verify_login(attempt).await.unwrap()
+        }
+    };
+    assert_eq!(imap(PW).await, Login::Refused(LoginRefusal::PasswordChangeRequired));
+
+    let (user, session) = User::sign_in(&h, "ann@example.com", PW).await.unwrap();
+    assert!(session.must_change_password);
+    // Nothing else until the password is changed.
+    refused(user.account().await, ErrorCode::PermissionDenied, "set a new password first");
+    // The current password is required, the policy applies, and the new one must differ.
+    let e = refused(user.change("Wrong horse 1", NEW_PW).await, ErrorCode::Validation, "current password is wrong");
+    assert_eq!(e.field.as_deref(), Some("current_password"));
+    let e = refused(user.change(PW, "short").await, ErrorCode::Validation, "too short");
+    assert_eq!(e.field.as_deref(), Some("new_password"));
+    refused(user.change(PW, "alllowercaseletters").await, ErrorCode::Validation, "two of");
+    refused(user.change(PW, PW).await, ErrorCode::Validation, "differ");
+    assert!(user.current().await.unwrap().must_change_password, "nothing changed by the refusals");
+    assert_eq!(imap(PW).await, Login::Refused(LoginRefusal::PasswordChangeRequired));
+
+    let (other, _) = User::sign_in(&h, "ann@example.com", PW).await.unwrap();
+    let changed = user.change(PW, NEW_PW).await.unwrap();
+    assert!(!changed.must_change_password);
+    assert!(user.account().await.is_ok(), "the portal opens once the password is set");
+    // The mail clients log in with the new password, not the old one; the other session ended.
+    assert!(matches!(imap(NEW_PW).await, Login::Accepted { force_password_change: false, .. }));
+    assert_eq!(imap(PW).await, Login::Refused(LoginRefusal::WrongCredentials));
+    refused(other.current().await, ErrorCode::Unauthenticated, "not signed in");
+    let audit = audit_actions(&h).await;
+    let changes: Vec<&str> =
+        audit.iter().filter(|(a, _, _)| a.starts_with("portal_change_password")).map(|(a, _, _)| a.as_str()).collect();
+    assert_eq!(changes, ["portal_change_password", "portal_change_password_failed"]);
+    assert!(
+        audit.iter().any(|(a, _, after)| a == "portal_change_password" && after.contains("\"other_sessions_ended\":1"))
+    );
+}
+
+async fn a_user_sees_own_storage_and_client_settings(h: Harness) {
+    setup(&h).await;
+    h.engine.deliver("ann@example.com", b"Subject: one\r\n\r\nhello\r\n").await.unwrap();
+    h.engine.deliver("ann@example.com", b"Subject: two\r\n\r\nhello again\r\n").await.unwrap();
+    h.engine.deliver("bob@example.com", b"Subject: bob's\r\n\r\nnot ann's\r\n").await.unwrap();
+    let (user, _) = User::sign_in(&h, "ann@example.com", PW).await.unwrap();
+    let account = user.account().await.unwrap();
+    assert_eq!(account.address, "ann@example.com");
+    assert_eq!(account.messages, 2, "her own messages only");
+    let admin_view = h.owner.get_mailbox(GetMailbox { address: "ann@example.com".into() }).await.unwrap();
+    assert!(account.used_bytes > 0);
+    assert_eq!((account.used_bytes, account.quota_mb), (admin_view.used_bytes, admin_view.quota_mb));
+    // No mail server runs in this process: no service is offered, and the page says why.
+    assert!(account.client.is_empty(), "{:?}", account.client);
+    assert!(account.client_note.as_deref().is_some_and(|n| n.contains("not running")), "{:?}", account.client_note);
+}
+
+async fn an_admin_ending_or_changing_the_account_ends_its_portal_sessions(h: Harness) {
+    setup(&h).await;
+    let (user, _) = User::sign_in(&h, "ann@example.com", PW).await.unwrap();
+    set_password(&h, "ann@example.com", NEW_PW, None).await;
+    refused(user.current().await, ErrorCode::Unauthenticated, "not signed in");
+    let (user, _) = User::sign_in(&h, "ann@example.com", NEW_PW).await.unwrap();
+    let disable = UpdateAccount {
+        address: "ann@example.com".into(),
+        status: Some(AccountStatus::Disabled),
+        ..Default::default()
+    };
+    h.owner.update_account(disable).await.unwrap();
+    refused(user.account().await, ErrorCode::Unauthenticated, "disabled");
+    refused(user.current().await, ErrorCode::Unauthenticated, "not signed in");
+}
+
+/// Per-address and per-client limits over the window (engine, injected clock and clients).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_are_limited_per_address_and_per_client() {
+    let h = Harness::new(Kind::Local).await;
+    setup(&h).await;
+    let e = &h.engine;
+    // Ten failures for an unknown address from ten clients: the eleventh try is refused unchecked.
+    for n in 0..10 {
+        refused(
+            e.portal_sign_in_at("ghost@example.com", PW, ip(10 + n), T0).await,
+            ErrorCode::Unauthenticated,
+            "wrong",
+        );
+    }
+    refused(e.portal_sign_in_at("ghost@example.com", PW, ip(50), T0).await, ErrorCode::LimitExceeded, "too many");
+    // Another address from a fresh client is not affected; the window passing frees the address.
+    e.portal_sign_in_at("bob@example.com", PW, ip(51), T0).await.unwrap();
+    refused(e.portal_sign_in_at("ghost@example.com", PW, ip(50), T0 + 901).await, ErrorCode::Unauthenticated, "wrong");
+    // Thirty failures from one client over many addresses: that client is refused everywhere.
+    for n in 0..30 {
+        let address = format!("guess{n}@example.com");
+        refused(e.portal_sign_in_at(&address, PW, ip(99), T0 + 1000).await, ErrorCode::Unauthenticated, "wrong");
+    }
+    refused(e.portal_sign_in_at("bob@example.com", PW, ip(99), T0 + 1000).await, ErrorCode::LimitExceeded, "too many");
+    e.portal_sign_in_at("bob@example.com", PW, ip(98), T0 + 1000).await.unwrap();
+    let audit = audit_actions(&h).await;
+    assert!(
+        audit
+            .iter()
+            .any(|(a, _, after)| a == "portal_sign_in_refused" && after.contains("too_many_failures_from_client"))
+    );
+    assert!(
+        audit
+            .iter()
+            .any(|(a, _, after)| a == "portal_sign_in_refused" && after.contains("too_many_failures_for_address"))
+    );
+}
+
+/// The HTTP face: the portal cookie's flags and anti-CSRF token; portal sessions, admin
+/// sessions and API tokens never accepted as one another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn portal_sessions_admin_sessions_and_tokens_are_kept_apart() {
+    let h = Harness::new(Kind::Remote).await;
+    setup(&h).await;
+    let (http, url) = http_client(&h).unwrap();
+    let post = |path: &str, body: serde_json::Value, json: bool| {
+        let mut r = http.post(format!("{url}{path}")).body(body.to_string());
+        if json {
+            r = r.header("content-type", "application/json");
+        }
+        r.send()
+    };
+    // A form post (what another site could make a browser send) is refused.
+    let r = post("/api/portal/session", serde_json::json!({ "address": "ann@example.com", "password": PW }), false)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = post("/api/portal/session", serde_json::json!({ "address": "ann@example.com", "password": PW }), true)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.starts_with("__Host-postdesk_portal=pu_"), "{cookie}");
+    for flag in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/"] {
+        assert!(cookie.contains(flag), "{flag} in {cookie}");
+    }
+    let session: serde_json::Value = r.json().await.unwrap();
+    assert!(!session.to_string().contains("pu_"), "the secret travels only in the cookie");
+    let csrf = session["csrf_token"].as_str().unwrap().to_string();
+    let portal_secret = cookie.split(';').next().unwrap().split_once('=').unwrap().1.to_string();
+
+    // An admin with a web session and a token.
+    let (_, _) = h.admin("desk", Role::Admin, &[Page::Accounts], None).await;
+    h.owner
+        .set_admin_password(SetAdminPassword {
+            name: "desk".into(),
+            password: Password(PW.into()),
+            current_password: None,
+        })
+        .await
+        .unwrap();
+    let r = post("/api/session", serde_json::json!({ "name": "desk", "password": PW }), true).await.unwrap();
+    let admin_cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    let admin_secret = admin_cookie.split(';').next().unwrap().split_once('=').unwrap().1.to_string();
+    let admin_csrf = r.json::<serde_json::Value>().await.unwrap()["csrf_token"].as_str().unwrap().to_string();
+    let token = h.owner.create_token(CreateToken { admin: "desk".into(), ..Default::default() }).await.unwrap().secret;
+
+    let get = |path: &str, cookie: Option<String>, csrf: Option<&str>, bearer: Option<&str>| {
+        let mut r = http.get(format!("{url}{path}"));
+        if let Some(c) = cookie {
+            r = r.header("cookie", c);
+        }
+        if let Some(c) = csrf {
+            r = r.header("x-postdesk-csrf", c);
+        }
+        if let Some(b) = bearer {
+            r = r.header("authorization", format!("Bearer {b}"));
+        }
+        r.send()
+    };
+    let portal_cookie = format!("__Host-postdesk_portal={portal_secret}");
+    assert_eq!(get("/api/portal/account", Some(portal_cookie.clone()), Some(&csrf), None).await.unwrap().status(), 200);
+    // Without the anti-CSRF token, or with the admin session's, refused.
+    for sent in [None, Some(admin_csrf.as_str())] {
+        let r = get("/api/portal/account", Some(portal_cookie.clone()), sent, None).await.unwrap();
+        assert_eq!(r.status(), 403);
+        assert!(r.text().await.unwrap().contains("anti-CSRF"));
+    }
+    // The portal session opens no admin route: not as the admin cookie, not as a bearer token,
+    // and the portal cookie is not read there at all.
+    let as_admin_cookie = format!("__Host-postdesk_session={portal_secret}");
+    assert_eq!(get("/api/whoami", Some(as_admin_cookie), Some(&csrf), None).await.unwrap().status(), 401);
+    assert_eq!(get("/api/whoami", None, None, Some(&portal_secret)).await.unwrap().status(), 401);
+    assert_eq!(get("/api/whoami", Some(portal_cookie.clone()), Some(&csrf), None).await.unwrap().status(), 401);
+    // No admin credential opens a portal route: the admin's session under the portal's cookie
+    // name, the admin's own cookie, an API token.
+    let admin_as_portal = format!("__Host-postdesk_portal={admin_secret}");
+    for (cookie, csrf, bearer) in [
+        (Some(admin_as_portal), Some(admin_csrf.as_str()), None),
+        (Some(format!("__Host-postdesk_session={admin_secret}")), Some(admin_csrf.as_str()), None),
+        (None, None, Some(token.as_str())),
+        (Some(portal_cookie.clone()), Some(csrf.as_str()), Some(token.as_str())),
+    ] {
+        let r = get("/api/portal/account", cookie, csrf, bearer).await.unwrap();
+        assert!(matches!(r.status().as_u16(), 401 | 403), "{}", r.status());
+    }
+    // And below HTTP: each lookup refuses the other kinds.
+    refused(h.engine.portal_session_at(&admin_secret, T0).await, ErrorCode::Unauthenticated, "not signed in");
+    refused(h.engine.portal_session_at(&token, T0).await, ErrorCode::Unauthenticated, "not signed in");
+    refused(h.engine.session_at(&portal_secret, T0).await, ErrorCode::Unauthenticated, "not signed in");
+    refused(h.engine.authenticate(&portal_secret).await, ErrorCode::Unauthenticated, "");
+    // The admin's session still works for the admin API.
+    let admin_pair = format!("__Host-postdesk_session={admin_secret}");
+    assert_eq!(get("/api/whoami", Some(admin_pair), Some(&admin_csrf), None).await.unwrap().status(), 200);
+}
+
+/// The idle time-out of the owner's sign-in policy ends a portal session too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_or_old_portal_session_ends() {
+    let h = Harness::new(Kind::Local).await;
+    setup(&h).await;
+    let step = h.engine.portal_sign_in_at("ann@example.com", PW, ip(1), T0).await.unwrap();
+    let secret = step.session_secret;
+    h.engine.portal_session_at(&secret, T0 + 29 * 60).await.unwrap();
+    refused(
+        h.engine.portal_session_at(&secret, T0 + 29 * 60 + 31 * 60).await,
+        ErrorCode::Unauthenticated,
+        "without use",
+    );
+    let step = h.engine.portal_sign_in_at("ann@example.com", PW, ip(1), T0).await.unwrap();
+    let mut at = T0;
+    while at + 20 * 60 < T0 + 12 * 3600 {
+        at += 20 * 60;
+        h.engine.portal_session_at(&step.session_secret, at).await.unwrap();
+    }
+    refused(
+        h.engine.portal_session_at(&step.session_secret, T0 + 12 * 3600).await,
+        ErrorCode::Unauthenticated,
+        "time limit",
+    );
+}
