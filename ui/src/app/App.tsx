@@ -2,16 +2,20 @@ import { useCallback, useEffect, useMemo, useState } from "react";
 import { createClient, type Client } from "../api/client";
 import { BackendError } from "../api/errors";
 import { HttpTransport } from "../api/http";
+import { isPortalRoute } from "../api/portal";
 import { SessionApi } from "../api/session";
 import { Desktop, TauriTransport, inTauri } from "../api/tauri";
 import type { BackendInfo } from "../bindings-desktop/BackendInfo";
 import { useAsync } from "../components/hooks";
+import { PortalApp } from "../portal/Portal";
 import { BackendView } from "./BackendView";
 import { Login, TOKEN_KEY, readToken } from "./Login";
 import { Sidebar } from "./Sidebar";
 
 export function App() {
-  return inTauri() ? <DesktopApp /> : <WebApp />;
+  if (inTauri()) return <DesktopApp />;
+  // The user self-service portal is the same page at #/portal, for mailbox users.
+  return isPortalRoute(window.location.hash) ? <PortalApp /> : <WebApp />;
 }
 
 /** The tab's current sign-in, read by the transport at each call. */

@@ -1,0 +1,212 @@
+// End-to-end: the user self-service portal (#/portal of the same web UI) against a real
+// `postdesk serve` with its mail services. A mailbox user whose administrator asked for a new
+// password is refused by IMAP with a text naming the portal's address, signs in there with
+// address and password, must set a new password first (wrong current password, a weak new
+// one refused at their fields), then sees the mailbox's storage and the client settings of
+// the services that run, with their real ports, and IMAP takes the new password. An unknown
+// address and a wrong password get one answer; a disabled account is told so; a user changes
+// the password again and signs out; the portal's session is a cookie of its own that the admin
+// API does not take, and the admin's token opens no portal route.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { connect } from "node:tls";
+import { after, before, describe, it } from "node:test";
+import { api, launchBrowser, newPage, screenshotPath, startServer } from "./harness.mjs";
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+const PW = "Correct horse 1";
+const NEW_PW = "Battery staple 2";
+let server;
+let browser;
+
+/** One IMAP LOGIN over implicit TLS on loopback; the tagged answer line. */
+function imapLogin(port, user, password) {
+  return new Promise((ok, fail) => {
+    const socket = connect({ host: "127.0.0.1", port, rejectUnauthorized: false });
+    let buffer = "";
+    let sent = false;
+    const timer = setTimeout(() => (socket.destroy(), fail(new Error(`IMAP answered: ${buffer}`))), 20_000);
+    socket.on("data", (d) => {
+      buffer += d;
+      if (!sent && buffer.includes("* OK")) {
+        sent = true;
+        socket.write(`a1 LOGIN "${user}" "${password}"\r\n`);
+      }
+      const line = buffer.split("\r\n").find((l) => l.startsWith("a1 "));
+      if (line) {
+        clearTimeout(timer);
+        socket.end("a2 LOGOUT\r\n");
+        ok(line);
+      }
+    });
+    socket.on("error", (e) => (clearTimeout(timer), fail(e)));
+  });
+}
+
+const portalUrl = () => `${server.url}/#/portal`;
+const alert = (page) => page.locator(".login-card [role=alert]").first();
+
+async function signIn(page, address, password) {
+  await page.goto(portalUrl());
+  await page.getByLabel("Email address").fill(address);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+async function changePassword(page, current, next, button) {
+  await page.getByLabel("Current password").fill(current);
+  await page.getByLabel("New password", { exact: true }).fill(next);
+  await page.getByLabel("Repeat the new password").fill(next);
+  await page.getByRole("button", { name: button }).click();
+}
+
+before(async () => {
+  server = await startServer({ smtp: true });
+  browser = await launchBrowser();
+  const call = (method, path, body) => api(server, server.token, method, path, body);
+  await call("POST", "/api/domains", { domain: "example.com" });
+  for (const address of ["ann@example.com", "bob@example.com", "dora@example.com"]) {
+    await call("POST", "/api/accounts", { address });
+  }
+  await call("PUT", "/api/accounts/ann@example.com/password", { password: PW, force_password_change: true });
+  await call("PUT", "/api/accounts/bob@example.com/password", { password: PW });
+  await call("PUT", "/api/accounts/dora@example.com/password", { password: PW });
+  await call("PATCH", "/api/accounts/dora@example.com", { status: "disabled" });
+  // bob may not use POP3: the portal says so beside the POP3 rows.
+  await call("PUT", "/api/domains/example.com/settings", {
+    target: { kind: "accounts", addresses: ["bob@example.com"] },
+    set: { pop3: false },
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+describe("user portal", { concurrency: false }, () => {
+  it("sends a user who must change the password from IMAP to the portal, where the change comes first", async () => {
+    const before = await imapLogin(server.readers.imaps, "ann@example.com", PW);
+    assert.match(before, /^a1 NO \[ALERT\] You must change your password/);
+    assert.ok(before.includes(`sign in to the Postdesk user portal at ${portalUrl()}`), before);
+
+    const { context, page, problems } = await newPage(browser);
+    await signIn(page, "ann@example.com", PW);
+    await page.getByRole("heading", { name: "Set a new password" }).waitFor();
+    const cookie = (await context.cookies()).find((c) => c.name === "postdesk_portal");
+    assert.ok(cookie?.httpOnly && cookie.sameSite === "Strict", JSON.stringify(await context.cookies()));
+    assert.equal(await page.evaluate(() => document.cookie), "", "scripts cannot read the session");
+    // Refusals at their fields; nothing changes.
+    await changePassword(page, "not my password", NEW_PW, "Set new password");
+    await page.locator("[data-field=current_password] .field-error").waitFor();
+    assert.match(await page.locator("[data-field=current_password] .field-error").innerText(), /current password is wrong/);
+    await changePassword(page, PW, "short", "Set new password");
+    await page.locator("[data-field=new_password] .field-error").waitFor();
+    assert.match(await page.locator("[data-field=new_password] .field-error").innerText(), /too short/);
+    // A reload keeps the demand: it is the server's, not the page's.
+    await page.reload();
+    await page.getByRole("heading", { name: "Set a new password" }).waitFor();
+    assert.match((await imapLogin(server.readers.imaps, "ann@example.com", PW)), /^a1 NO/);
+
+    await changePassword(page, PW, NEW_PW, "Set new password");
+    await page.getByTestId("portal-address").waitFor();
+    assert.equal(await page.getByTestId("portal-address").innerText(), "ann@example.com");
+    assert.match(await imapLogin(server.readers.imaps, "ann@example.com", NEW_PW), /^a1 OK/);
+    assert.match(await imapLogin(server.readers.imaps, "ann@example.com", PW), /^a1 NO \[AUTHENTICATIONFAILED\]/);
+    await page.screenshot({ path: screenshotPath("portal-home"), fullPage: true });
+    await page.evaluate(AXE);
+    const serious = await page.evaluate(async () => {
+      // eslint-disable-next-line no-undef
+      const r = await axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
+      return r.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.help}`);
+    });
+    assert.deepEqual(serious, [], "no serious axe violation on the portal");
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it("shows the user's storage and the client settings of the services that run, with their ports", async () => {
+    const { context, page } = await newPage(browser);
+    await signIn(page, "bob@example.com", PW);
+    await page.getByTestId("portal-address").waitFor();
+    await page.getByTestId("portal-usage").waitFor();
+    assert.match(await page.getByTestId("portal-usage").innerText(), /0 messages, 0 B used of [\d,.]+ MiB/);
+    const table = page.getByRole("table", { name: "Mail app settings" });
+    const rows = await table.locator("tbody tr").evaluateAll((trs) =>
+      trs.map((tr) => [...tr.children].map((c) => c.textContent.trim())),
+    );
+    const ports = (protocol) => rows.filter((r) => r[0] === protocol).map((r) => Number(r[2])).sort();
+    assert.deepEqual(ports("IMAP"), [server.readers.imap, server.readers.imaps].sort());
+    assert.deepEqual(ports("POP3"), [server.readers.pop3, server.readers.pop3s].sort());
+    assert.deepEqual(ports("SMTP"), [server.smtp.submission, server.smtp.submissions].sort());
+    assert.ok(rows.every((r) => r[0] !== "SMTP" || Number(r[2]) !== server.smtp.mx), "the MX port is no client setting");
+    for (const r of rows.filter((r) => r[0] === "POP3")) assert.match(r[4], /^Off: POP3 is switched off/);
+    for (const r of rows.filter((r) => r[0] !== "POP3")) assert.equal(r[4], "On");
+    await context.close();
+  });
+
+  it("gives one answer for an unknown address and a wrong password, and tells a disabled account", async () => {
+    const { context, page } = await newPage(browser);
+    await signIn(page, "bob@example.com", "Wrong horse 9");
+    await alert(page).waitFor();
+    const wrong = await alert(page).innerText();
+    await signIn(page, "nobody@example.com", PW);
+    await alert(page).waitFor();
+    assert.equal(await alert(page).innerText(), wrong);
+    assert.match(wrong, /wrong address or password/);
+    await signIn(page, "dora@example.com", PW);
+    await alert(page).waitFor();
+    assert.match(await alert(page).innerText(), /disabled/);
+    // Every try is in the login log as a portal login, and in the audit.
+    const log = await api(server, server.token, "GET", "/api/logins?limit=10");
+    const portal = log.items.filter((r) => r.service === "portal").map((r) => `${r.login} ${r.reason}`);
+    for (const want of ["bob@example.com wrong_password", "nobody@example.com unknown_address", "dora@example.com disabled"]) {
+      assert.ok(portal.includes(want), `${want} in ${portal.join("; ")}`);
+    }
+    const audit = await api(server, server.token, "GET", "/api/audit?limit=50");
+    const actions = audit.items.filter((e) => e.actor === "portal").map((e) => `${e.action} ${e.target}`);
+    assert.ok(actions.includes("portal_sign_in_failed nobody@example.com"), actions.join("; "));
+    assert.ok(actions.includes("portal_sign_in_refused dora@example.com"), actions.join("; "));
+    await context.close();
+  });
+
+  it("changes the user's own password (the current one required) and signs out", async () => {
+    const { context, page } = await newPage(browser);
+    await signIn(page, "bob@example.com", PW);
+    await page.getByTestId("portal-address").waitFor();
+    await changePassword(page, "Wrong horse 9", NEW_PW, "Change password");
+    await page.locator("[data-field=current_password] .field-error").waitFor();
+    await changePassword(page, PW, NEW_PW, "Change password");
+    await page.getByText("Your password is changed").waitFor();
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByLabel("Email address").waitFor();
+    await signIn(page, "bob@example.com", PW);
+    await alert(page).waitFor();
+    await signIn(page, "bob@example.com", NEW_PW);
+    await page.getByTestId("portal-address").waitFor();
+    await context.close();
+  });
+
+  it("keeps the portal's session and the admin API apart", async () => {
+    const { context, page } = await newPage(browser);
+    await signIn(page, "bob@example.com", NEW_PW);
+    await page.getByTestId("portal-address").waitFor();
+    // Signed in to the portal, the admin API answers "not signed in", with or without the
+    // portal's anti-CSRF token.
+    const asAdmin = await page.evaluate(async () => {
+      const s = await (await fetch("/api/portal/session")).json();
+      const bare = await fetch("/api/whoami");
+      const withToken = await fetch("/api/whoami", { headers: { "X-Postdesk-CSRF": s.csrf_token } });
+      const own = await fetch("/api/portal/account", { headers: { "X-Postdesk-CSRF": s.csrf_token } });
+      const noCsrf = await fetch("/api/portal/account");
+      return [bare.status, withToken.status, own.status, noCsrf.status];
+    });
+    assert.deepEqual(asAdmin, [401, 401, 200, 403]);
+    // The admin's token opens no portal route.
+    const r = await fetch(`${server.url}/api/portal/account`, { headers: { Authorization: `Bearer ${server.token}` } });
+    assert.equal(r.status, 403);
+    assert.match(await r.text(), /does not take API tokens/);
+    await context.close();
+  });
+});

@@ -1,0 +1,81 @@
+import type { ChangeOwnPassword } from "../bindings/ChangeOwnPassword";
+import type { PortalAccount } from "../bindings/PortalAccount";
+import type { PortalSession } from "../bindings/PortalSession";
+import { BackendError, codeFromStatus, fromApiError, isApiError } from "./errors";
+import type { FetchLike } from "./http";
+import { CSRF_HEADER } from "./session";
+
+async function read(response: Response): Promise<unknown> {
+  const text = await response.text().catch(() => "");
+  let body: unknown = undefined;
+  try {
+    body = text ? (JSON.parse(text) as unknown) : null;
+  } catch {
+    // not JSON
+  }
+  if (response.ok) return body;
+  if (isApiError(body)) throw fromApiError(body);
+  throw new BackendError(codeFromStatus(response.status), `the server answered HTTP ${response.status}`);
+}
+
+/**
+ * The user self-service portal (`/api/portal/…`): a mailbox user's session is an HttpOnly
+ * cookie of its own (never the admins'); every call carries the session's anti-CSRF token.
+ */
+export class PortalApi {
+  private readonly fetch: FetchLike;
+
+  constructor(fetchImpl?: FetchLike) {
+    this.fetch = fetchImpl ?? ((url, init) => globalThis.fetch(url, init));
+  }
+
+  private async call(method: string, path: string, body?: object, csrf?: string): Promise<unknown> {
+    const headers: Record<string, string> = { Accept: "application/json" };
+    if (body) headers["Content-Type"] = "application/json";
+    if (csrf) headers[CSRF_HEADER] = csrf;
+    let response: Response;
+    try {
+      response = await this.fetch(path, {
+        method,
+        headers,
+        body: body ? JSON.stringify(body) : undefined,
+        credentials: "same-origin",
+      });
+    } catch (e) {
+      const detail = e instanceof Error ? e.message : String(e);
+      throw new BackendError("unavailable", `cannot reach the server: ${detail}`);
+    }
+    return read(response);
+  }
+
+  /** This browser's portal session, or null when not signed in (or it ended). */
+  async current(): Promise<PortalSession | null> {
+    try {
+      return (await this.call("GET", "/api/portal/session")) as PortalSession;
+    } catch (e) {
+      if (e instanceof BackendError && e.code === "unauthenticated") return null;
+      throw e;
+    }
+  }
+
+  signIn(address: string, password: string): Promise<PortalSession> {
+    return this.call("POST", "/api/portal/session", { address, password }) as Promise<PortalSession>;
+  }
+
+  async signOut(csrf: string): Promise<void> {
+    await this.call("DELETE", "/api/portal/session", undefined, csrf);
+  }
+
+  changePassword(csrf: string, change: ChangeOwnPassword): Promise<PortalSession> {
+    return this.call("POST", "/api/portal/password", change, csrf) as Promise<PortalSession>;
+  }
+
+  account(csrf: string): Promise<PortalAccount> {
+    return this.call("GET", "/api/portal/account", undefined, csrf) as Promise<PortalAccount>;
+  }
+}
+
+/** Whether the page was opened as the user portal (`#/portal`). */
+export function isPortalRoute(hash: string): boolean {
+  return /^#\/?portal(?:[/?]|$)/.test(hash);
+}

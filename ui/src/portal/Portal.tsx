@@ -1,0 +1,290 @@
+import { useCallback, useEffect, useMemo, useState } from "react";
+import { BackendError } from "../api/errors";
+import { formatBytes } from "../api/files";
+import { PortalApi } from "../api/portal";
+import type { ClientEndpoint } from "../bindings/ClientEndpoint";
+import type { PortalSession } from "../bindings/PortalSession";
+import { Field, FormError } from "../components/forms";
+import { useAction, useAsync } from "../components/hooks";
+
+const nf = new Intl.NumberFormat();
+
+function security(e: ClientEndpoint): string {
+  return e.security === "tls" ? "TLS (SSL)" : "STARTTLS";
+}
+
+/**
+ * The user self-service portal (`#/portal` of the same web UI): a mailbox user signs in with
+ * address and password, sets a new password first when the administrator asked for one, then
+ * sees the mailbox's storage use and the client settings of the services that run, and can
+ * change the password. Its session is its own cookie, apart from the admin console's.
+ */
+export function PortalApp() {
+  const api = useMemo(() => new PortalApi(), []);
+  const [session, setSession] = useState<PortalSession | null | undefined>(undefined);
+  const [message, setMessage] = useState<string | null>(null);
+
+  useEffect(() => {
+    let live = true;
+    api.current().then(
+      (s) => live && setSession(s),
+      (e: unknown) => {
+        if (!live) return;
+        setSession(null);
+        setMessage(e instanceof Error ? e.message : String(e));
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, [api]);
+
+  // A session that ended mid-way (idle, signed out elsewhere): back to the sign-in, saying why.
+  const ended = useCallback((e: BackendError | null) => {
+    if (e?.code === "unauthenticated") {
+      setSession(null);
+      setMessage(e.message);
+    }
+  }, []);
+
+  if (session === undefined) return <main className="login" aria-busy="true" />;
+  return (
+    <main className="login portal">
+      <div className="login-card">
+        <h1>Postdesk</h1>
+        {session === null ? (
+          <SignInForm api={api} message={message} onSession={(s) => (setMessage(null), setSession(s))} />
+        ) : session.must_change_password ? (
+          <>
+            <h2>Set a new password</h2>
+            <p className="muted">
+              Your administrator asked you to choose a new password for <strong>{session.address}</strong> before
+              you read mail. Your mail apps will use the new one.
+            </p>
+            <PasswordForm api={api} session={session} onChanged={setSession} onEnded={ended} submitLabel="Set new password" />
+          </>
+        ) : (
+          <Home api={api} session={session} onChanged={setSession} onEnded={ended} onSignedOut={() => setSession(null)} />
+        )}
+      </div>
+    </main>
+  );
+}
+
+function SignInForm({
+  api,
+  message,
+  onSession,
+}: {
+  api: PortalApi;
+  message: string | null;
+  onSession: (s: PortalSession) => void;
+}) {
+  const [address, setAddress] = useState("");
+  const [password, setPassword] = useState("");
+  const action = useAction();
+  const submit = async () => {
+    const s = await action.run(() => api.signIn(address.trim(), password));
+    setPassword("");
+    if (s) onSession(s);
+  };
+  return (
+    <form
+      onSubmit={(e) => {
+        e.preventDefault();
+        void submit();
+      }}
+    >
+      <p className="muted">Sign in to your mailbox's self-service portal.</p>
+      {message && !action.error && (
+        <div className="form-error" role="alert">
+          {message}
+        </div>
+      )}
+      <Field label="Email address" name="address" error={action.error}>
+        {(p) => (
+          <input {...p} type="email" autoComplete="username" spellCheck={false} autoFocus value={address} onChange={(e) => setAddress(e.target.value)} required />
+        )}
+      </Field>
+      <Field label="Password" name="password" error={action.error}>
+        {(p) => (
+          <input {...p} type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />
+        )}
+      </Field>
+      <FormError error={action.error} fields={["address", "password"]} />
+      <button type="submit" className="primary" disabled={action.pending}>
+        {action.pending ? "Signing in…" : "Sign in"}
+      </button>
+    </form>
+  );
+}
+
+function PasswordForm({
+  api,
+  session,
+  onChanged,
+  onEnded,
+  submitLabel,
+}: {
+  api: PortalApi;
+  session: PortalSession;
+  onChanged: (s: PortalSession) => void;
+  onEnded: (e: BackendError | null) => void;
+  submitLabel: string;
+}) {
+  const [current, setCurrent] = useState("");
+  const [next, setNext] = useState("");
+  const [repeat, setRepeat] = useState("");
+  const [done, setDone] = useState(false);
+  const action = useAction();
+  const mismatch = repeat !== "" && next !== repeat;
+  const submit = async () => {
+    setDone(false);
+    if (next !== repeat) return;
+    const s = await action.run(() =>
+      api.changePassword(session.csrf_token, { current_password: current, new_password: next }),
+    );
+    if (!s) return;
+    setCurrent("");
+    setNext("");
+    setRepeat("");
+    setDone(true);
+    onChanged(s);
+  };
+  useEffect(() => onEnded(action.error), [action.error, onEnded]);
+  return (
+    <form
+      aria-label="Change password"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void submit();
+      }}
+    >
+      <Field label="Current password" name="current_password" error={action.error}>
+        {(p) => (
+          <input {...p} type="password" autoComplete="current-password" value={current} onChange={(e) => setCurrent(e.target.value)} required />
+        )}
+      </Field>
+      <Field
+        label="New password"
+        name="new_password"
+        error={action.error}
+        hint="At least 8 characters with two of: lower-case, upper-case, digits, symbols."
+      >
+        {(p) => <input {...p} type="password" autoComplete="new-password" value={next} onChange={(e) => setNext(e.target.value)} required />}
+      </Field>
+      <div className={mismatch ? "field field-invalid" : "field"}>
+        <label htmlFor="portal-repeat">Repeat the new password</label>
+        <input
+          id="portal-repeat"
+          type="password"
+          autoComplete="new-password"
+          value={repeat}
+          aria-invalid={mismatch}
+          aria-describedby={mismatch ? "portal-repeat-error" : undefined}
+          onChange={(e) => setRepeat(e.target.value)}
+          required
+        />
+        {mismatch && (
+          <div className="field-error" id="portal-repeat-error" role="alert">
+            The two new passwords differ.
+          </div>
+        )}
+      </div>
+      <FormError error={action.error} fields={["current_password", "new_password"]} />
+      {done && (
+        <p className="notice" role="status">
+          Your password is changed. Use the new one in your mail apps.
+        </p>
+      )}
+      <button type="submit" className="primary" disabled={action.pending || mismatch}>
+        {action.pending ? "Saving…" : submitLabel}
+      </button>
+    </form>
+  );
+}
+
+function Home({
+  api,
+  session,
+  onChanged,
+  onEnded,
+  onSignedOut,
+}: {
+  api: PortalApi;
+  session: PortalSession;
+  onChanged: (s: PortalSession) => void;
+  onEnded: (e: BackendError | null) => void;
+  onSignedOut: () => void;
+}) {
+  const account = useAsync(() => api.account(session.csrf_token), [api, session.csrf_token]);
+  const signOut = useAction();
+  useEffect(() => onEnded(account.error), [account.error, onEnded]);
+  const a = account.data;
+  return (
+    <div className="portal-home">
+      <p>
+        Signed in as <strong data-testid="portal-address">{session.address}</strong>{" "}
+        <button
+          type="button"
+          className="link"
+          disabled={signOut.pending}
+          onClick={() => void signOut.run(() => api.signOut(session.csrf_token)).then(() => onSignedOut())}
+        >
+          Sign out
+        </button>
+      </p>
+      <FormError error={account.error} />
+      {a && (
+        <>
+          <section aria-labelledby="portal-storage">
+            <h2 id="portal-storage">Storage</h2>
+            <p data-testid="portal-usage">
+              {nf.format(a.messages)} messages, {formatBytes(a.used_bytes)} used
+              {a.quota_mb > 0 ? ` of ${nf.format(a.quota_mb)} MiB` : " (no quota)"}
+            </p>
+          </section>
+          <section aria-labelledby="portal-clients">
+            <h2 id="portal-clients">Mail app settings</h2>
+            {a.client_note && (
+              <div className="notice" role="note" data-testid="portal-client-note">
+                {a.client_note}
+              </div>
+            )}
+            {a.client.length > 0 && (
+              <table className="table" aria-label="Mail app settings">
+                <thead>
+                  <tr>
+                    <th scope="col">Protocol</th>
+                    <th scope="col">Server</th>
+                    <th scope="col">Port</th>
+                    <th scope="col">Security</th>
+                    <th scope="col">For you</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {a.client.map((e) => (
+                    <tr key={`${e.protocol}-${e.port}`} data-allowed={e.allowed}>
+                      <th scope="row">{e.protocol.toUpperCase()}</th>
+                      <td>
+                        <code>{e.host}</code>
+                      </td>
+                      <td>{e.port}</td>
+                      <td>{security(e)}</td>
+                      <td>{e.allowed ? "On" : `Off: ${e.note ?? "switched off"}`}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+            <p className="muted small">User name: your email address, {a.address}.</p>
+          </section>
+        </>
+      )}
+      <section aria-labelledby="portal-password">
+        <h2 id="portal-password">Change password</h2>
+        <PasswordForm api={api} session={session} onChanged={onChanged} onEnded={onEnded} submitLabel="Change password" />
+      </section>
+    </div>
+  );
+}
