@@ -37,6 +37,7 @@ contract!(
     address_book_lists_visible_accounts_by_department,
     policy_explains_with_the_deciding_setting_and_its_source,
     policy_explains_the_mail_rules_that_act_on_a_message,
+    disclaimer_rules_are_checked_ordered_audited_and_explained,
     helpdesk_may_look_and_explain_but_not_change_settings,
 );
 
@@ -838,4 +839,75 @@ async fn policy_explains_the_mail_rules_that_act_on_a_message(h: Harness) {
     // Someone else, inside the domain: neither acts.
     let x = explain(&h, message("dora@example.com", &["ann@example.com"])).await;
     assert!(x.rules.is_empty(), "{:?}", x.rules);
+}
+
+fn disclaimer(name: &str, text: &str) -> AddDisclaimerRule {
+    AddDisclaimerRule { domain: D.into(), name: name.into(), text: text.into(), ..Default::default() }
+}
+
+async fn disclaimer_rules_are_checked_ordered_audited_and_explained(h: Harness) {
+    use postdesk_contract::rules::DisclaimerScope;
+    organisation(&h).await;
+    // Bad input: refused at its field, nothing stored.
+    let bad = AddDisclaimerRule { sender: Some("not a domain".into()), ..disclaimer("x", "t") };
+    assert_eq!(h.owner.add_disclaimer_rule(bad).await.unwrap_err().field.as_deref(), Some("sender"));
+    let bad = AddDisclaimerRule { except_department: Some("Nowhere".into()), ..disclaimer("x", "t") };
+    assert_eq!(h.owner.add_disclaimer_rule(bad).await.unwrap_err().field.as_deref(), Some("except_department"));
+    assert_eq!(h.owner.add_disclaimer_rule(disclaimer("x", "  ")).await.unwrap_err().field.as_deref(), Some("text"));
+    let long = disclaimer("x", &"y".repeat(postdesk_contract::rules::MAX_DISCLAIMER_TEXT + 1));
+    assert_eq!(h.owner.add_disclaimer_rule(long).await.unwrap_err().field.as_deref(), Some("text"));
+    assert_eq!(h.owner.add_disclaimer_rule(disclaimer(" ", "t")).await.unwrap_err().field.as_deref(), Some("name"));
+    let list = |h: &Harness| {
+        let owner = h.owner.clone();
+        async move {
+            let page = owner.list_disclaimer_rules(ListDisclaimerRules { domain: D.into(), ..Default::default() });
+            page.await.unwrap().items.into_iter().map(|r| (r.name, r.position)).collect::<Vec<_>>()
+        }
+    };
+    assert!(list(&h).await.is_empty());
+    // Three rules, in the order added; the department as the tree spells it.
+    let sales = AddDisclaimerRule {
+        scope: Some(DisclaimerScope::External),
+        department: Some("sales".into()),
+        ..disclaimer("sales", "Sales notice.")
+    };
+    let sales = h.owner.add_disclaimer_rule(sales).await.unwrap();
+    assert_eq!(sales.department.as_deref(), Some("Sales"));
+    let all = h.owner.add_disclaimer_rule(disclaimer("all", "Everyone's notice.")).await.unwrap();
+    let third = h.owner.add_disclaimer_rule(disclaimer("third", "Third.")).await.unwrap();
+    assert_eq!(list(&h).await, [("sales".into(), 1), ("all".into(), 2), ("third".into(), 3)]);
+    // ann (Sales/East/North) to another domain: the first that fires is sales.
+    let x = explain(&h, message("ann@example.com", &["x@far.example"])).await;
+    let d: Vec<_> = x.rules.iter().filter(|r| r.kind == "disclaimer").collect();
+    assert_eq!(d.len(), 1, "{:?}", x.rules);
+    assert_eq!((d[0].name.as_str(), d[0].set_in.as_str()), ("sales", "domain example.com (position 1)"));
+    // dora (Support) is not in Sales: the next one.
+    let x = explain(&h, message("dora@example.com", &["x@far.example"])).await;
+    assert_eq!(x.rules.iter().find(|r| r.kind == "disclaimer").map(|r| r.name.as_str()), Some("all"));
+    // Mail from elsewhere gets none.
+    let x = explain(&h, message("pat@far.example", &["ann@example.com"])).await;
+    assert!(x.rules.iter().all(|r| r.kind != "disclaimer"), "{:?}", x.rules);
+    // Moved: all first; past the end means last; positions stay 1..n.
+    let order =
+        h.owner.move_disclaimer_rule(MoveDisclaimerRule { domain: D.into(), id: all.id, position: 1 }).await.unwrap();
+    assert_eq!(
+        order.iter().map(|r| (r.id, r.position)).collect::<Vec<_>>(),
+        [(all.id, 1), (sales.id, 2), (third.id, 3)]
+    );
+    h.owner.move_disclaimer_rule(MoveDisclaimerRule { domain: D.into(), id: all.id, position: 99 }).await.unwrap();
+    assert_eq!(list(&h).await, [("sales".into(), 1), ("third".into(), 2), ("all".into(), 3)]);
+    let e = h.owner.move_disclaimer_rule(MoveDisclaimerRule { domain: D.into(), id: all.id, position: 0 }).await;
+    assert_eq!(e.unwrap_err().field.as_deref(), Some("position"));
+    // Removed: the rest move up; an unknown id is refused.
+    h.owner.remove_disclaimer_rule(RemoveDisclaimerRule { domain: D.into(), id: sales.id }).await.unwrap();
+    assert_eq!(list(&h).await, [("third".into(), 1), ("all".into(), 2)]);
+    let e = h.owner.remove_disclaimer_rule(RemoveDisclaimerRule { domain: D.into(), id: sales.id }).await.unwrap_err();
+    assert_eq!(e.code, postdesk_contract::ErrorCode::NotFound);
+    // Every change audited.
+    let audit = h.owner.list_audit(ListAudit { limit: Some(50), ..Default::default() }).await.unwrap().items;
+    let actions: Vec<&str> =
+        audit.iter().filter(|a| a.action.contains("disclaimer")).map(|a| a.action.as_str()).collect();
+    assert_eq!(actions.iter().filter(|a| **a == "add_disclaimer_rule").count(), 3, "{actions:?}");
+    assert_eq!(actions.iter().filter(|a| **a == "move_disclaimer_rule").count(), 2, "{actions:?}");
+    assert_eq!(actions.iter().filter(|a| **a == "remove_disclaimer_rule").count(), 1, "{actions:?}");
 }

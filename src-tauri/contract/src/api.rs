@@ -22,7 +22,7 @@ use crate::model::*;
 use crate::outbound::{OutboundTransport, QueuedMessage};
 use crate::policy::PolicyExplanation;
 use crate::relay::Relay;
-use crate::rules::{BccRule, OutboundUsage};
+use crate::rules::{BccRule, DisclaimerRule, OutboundUsage};
 use crate::settings::{AddressBook, Batch, BatchOutcome, EffectiveSettings, LevelSettings};
 use crate::shared::{FetchReport, SharedMailbox, WorkflowGroup};
 use crate::smtp::{SmtpRule, SmtpRulesImported, SmtpSettings, SmtpStatus};
@@ -269,7 +269,7 @@ pub use relay::*;
 // The message trace.
 mod trace;
 pub use trace::*;
-// Mail rules on the path (automatic BCC).
+// Mail rules on the path (automatic BCC, disclaimers).
 mod rules;
 pub use rules::*;
 // Shared mailboxes fetched from external servers.
@@ -1064,6 +1064,14 @@ operations! {
     add_bcc_rule: Post "/api/domains/{domain}/bcc-rules" AddBccRule => BccRule, mutates = true;
     /// Removes an automatic-BCC rule.
     remove_bcc_rule: Delete "/api/domains/{domain}/bcc-rules" RemoveBccRule => (), mutates = true;
+    /// A domain's disclaimer rules, in order.
+    list_disclaimer_rules: Get "/api/domains/{domain}/disclaimer-rules" ListDisclaimerRules => CursorPage<DisclaimerRule>, mutates = false;
+    /// Adds a disclaimer rule (last in the order).
+    add_disclaimer_rule: Post "/api/domains/{domain}/disclaimer-rules" AddDisclaimerRule => DisclaimerRule, mutates = true;
+    /// Moves a disclaimer rule in its domain's order.
+    move_disclaimer_rule: Post "/api/domains/{domain}/disclaimer-rules/move" MoveDisclaimerRule => Vec<DisclaimerRule>, mutates = true;
+    /// Removes a disclaimer rule.
+    remove_disclaimer_rule: Delete "/api/domains/{domain}/disclaimer-rules" RemoveDisclaimerRule => (), mutates = true;
     /// What a domain's accounts sent outside, against their daily send quota.
     list_outbound_usage: Get "/api/domains/{domain}/outbound-usage" ListOutboundUsage => CursorPage<OutboundUsage>, mutates = false;
 

@@ -332,6 +332,10 @@ pub trait Directory: Send + Sync {
     /// Every automatic-BCC rule of every domain (at most `MAX_BCC_RULES` per domain).
     async fn bcc_rules(&self) -> Result<Vec<crate::rules::BccRule>>;
 
+    /// Every disclaimer rule of every domain, by domain and position (at most
+    /// `MAX_DISCLAIMER_RULES` per domain).
+    async fn disclaimer_rules(&self) -> Result<Vec<crate::rules::DisclaimerRule>>;
+
     /// The daily send quota of `account` (an account's own address) at `now` (UNIX
     /// seconds): with `bytes` absent, whether it may still send outside today; with
     /// `bytes`, whether a message of that size fits, and if so it is counted. `Some`

@@ -254,7 +254,7 @@ mod quota_tests {
 /// A mail rule on the path that acts on a message, as the policy explainer shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 pub struct FiredRule {
-    /// `auto_bcc` or `daily_send_quota`.
+    /// `auto_bcc`, `disclaimer` or `daily_send_quota`.
     pub kind: String,
     /// The rule's name.
     pub name: String,
@@ -262,4 +262,231 @@ pub struct FiredRule {
     pub set_in: String,
     /// What it does to this message.
     pub effect: String,
+}
+
+// ---- disclaimers -------------------------------------------------------------------------
+
+/// Most disclaimer rules per domain.
+pub const MAX_DISCLAIMER_RULES: u32 = 100;
+/// Longest plain-text or HTML variant of a disclaimer, in bytes.
+pub const MAX_DISCLAIMER_TEXT: usize = 16 * 1024;
+/// The header that marks a message as stamped (so a message passing twice is stamped once).
+pub const DISCLAIMER_HEADER: &str = "X-Postdesk-Disclaimer";
+
+/// Which recipients a disclaimer rule looks at.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum DisclaimerScope {
+    /// Any message the domain's users send.
+    #[default]
+    Any,
+    /// Only when every recipient is in one of our domains.
+    Internal,
+    /// Only when at least one recipient is outside our domains.
+    External,
+}
+
+impl DisclaimerScope {
+    /// Its stored name.
+    pub fn name(self) -> &'static str {
+        match self {
+            DisclaimerScope::Any => "any",
+            DisclaimerScope::Internal => "internal",
+            DisclaimerScope::External => "external",
+        }
+    }
+    /// The scope named `name`.
+    pub fn parse(name: &str) -> Option<DisclaimerScope> {
+        Some(match name {
+            "any" => DisclaimerScope::Any,
+            "internal" => DisclaimerScope::Internal,
+            "external" => DisclaimerScope::External,
+            _ => return None,
+        })
+    }
+}
+
+/// A disclaimer rule: text appended to the body of mail the domain's users send (submitted
+/// with a sender address of the domain), when its conditions hold and no exception does.
+/// The rules of a domain are tried in `position` order; the first that fires is the one
+/// applied, once per message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct DisclaimerRule {
+    /// Its id.
+    #[ts(type = "number")]
+    pub id: i64,
+    /// The domain it belongs to.
+    pub domain: String,
+    /// Its place in the domain's order, 1 = tried first.
+    pub position: u32,
+    /// Its name (shown by the explainer).
+    pub name: String,
+    /// Internal, external or any recipients.
+    pub scope: DisclaimerScope,
+    /// The sender condition (an address or a domain); `None`: any sender of the domain.
+    pub sender: Option<String>,
+    /// The recipient condition (an address or a domain, met by any recipient); `None`: any.
+    pub recipient: Option<String>,
+    /// The sending account's department (a path; its sub-departments included); `None`: any.
+    pub department: Option<String>,
+    /// Exception: not applied when the sender meets this (an address or a domain).
+    pub except_sender: Option<String>,
+    /// Exception: not applied when any recipient meets this (an address or a domain).
+    pub except_recipient: Option<String>,
+    /// Exception: not applied when the sending account is in this department (or below).
+    pub except_department: Option<String>,
+    /// The plain-text variant (appended to text/plain parts).
+    pub text: String,
+    /// The HTML variant (inserted before `</body>` of text/html parts); `None`: the plain
+    /// text, escaped, line breaks as `<br>`.
+    pub html: Option<String>,
+}
+
+/// Whether the department path `of` is `condition` or below it, any case.
+pub fn in_department(condition: &str, of: Option<&str>) -> bool {
+    let Some(of) = of else { return false };
+    let (c, o) = (condition.to_lowercase(), of.to_lowercase());
+    o == c || o.strip_prefix(&c).is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// What a disclaimer rule is matched against.
+#[derive(Debug, Clone, Copy)]
+pub struct DisclaimerFacts<'a> {
+    /// The envelope sender.
+    pub sender: &'a str,
+    /// The recipients.
+    pub recipients: &'a [String],
+    /// Whether any recipient is outside our domains.
+    pub any_external: bool,
+    /// The sending account's department path, if it is an account in one.
+    pub department: Option<&'a str>,
+}
+
+impl DisclaimerRule {
+    /// Whether the rule fires for a message submitted with `facts`.
+    pub fn fires(&self, facts: &DisclaimerFacts<'_>) -> bool {
+        if !domain_of(facts.sender).eq_ignore_ascii_case(&self.domain) {
+            return false;
+        }
+        let scope_ok = match self.scope {
+            DisclaimerScope::Any => true,
+            DisclaimerScope::Internal => !facts.any_external,
+            DisclaimerScope::External => facts.any_external,
+        };
+        let conditions = scope_ok
+            && meets(self.sender.as_deref(), facts.sender)
+            && facts.recipients.iter().any(|r| meets(self.recipient.as_deref(), r))
+            && self.department.as_deref().is_none_or(|d| in_department(d, facts.department));
+        let excepted = self.except_sender.as_deref().is_some_and(|c| meets(Some(c), facts.sender))
+            || self.except_recipient.as_deref().is_some_and(|c| facts.recipients.iter().any(|r| meets(Some(c), r)))
+            || self.except_department.as_deref().is_some_and(|d| in_department(d, facts.department));
+        conditions && !excepted
+    }
+
+    /// The HTML variant: the one given, else the plain text escaped with `<br>` line breaks.
+    pub fn html_variant(&self) -> String {
+        match &self.html {
+            Some(h) => h.clone(),
+            None => {
+                let escaped = self
+                    .text
+                    .replace('&', "&amp;")
+                    .replace('<', "&lt;")
+                    .replace('>', "&gt;")
+                    .replace('"', "&quot;")
+                    .replace("\r\n", "\n");
+                format!("<div class=\"disclaimer\">{}</div>", escaped.replace('\n', "<br>\n"))
+            }
+        }
+    }
+
+    /// The rule in one sentence (for the explainer).
+    pub fn describe(&self) -> String {
+        let mut s = format!("appends the disclaimer '{}'", self.name);
+        let scope = match self.scope {
+            DisclaimerScope::Any => "",
+            DisclaimerScope::Internal => " to mail only for our domains",
+            DisclaimerScope::External => " to mail for other domains",
+        };
+        s.push_str(scope);
+        s
+    }
+}
+
+/// The first rule (in position order) that fires, if any.
+pub fn first_disclaimer<'a>(rules: &'a [DisclaimerRule], facts: &DisclaimerFacts<'_>) -> Option<&'a DisclaimerRule> {
+    rules.iter().filter(|r| r.fires(facts)).min_by_key(|r| (r.position, r.id))
+}
+
+#[cfg(test)]
+mod disclaimer_tests {
+    use super::*;
+
+    fn rule() -> DisclaimerRule {
+        DisclaimerRule {
+            id: 1,
+            domain: "example.com".into(),
+            position: 1,
+            name: "legal".into(),
+            scope: DisclaimerScope::Any,
+            sender: None,
+            recipient: None,
+            department: None,
+            except_sender: None,
+            except_recipient: None,
+            except_department: None,
+            text: "Confidential.".into(),
+            html: None,
+        }
+    }
+
+    fn facts<'a>(sender: &'a str, to: &'a [String], external: bool, dept: Option<&'a str>) -> DisclaimerFacts<'a> {
+        DisclaimerFacts { sender, recipients: to, any_external: external, department: dept }
+    }
+
+    #[test]
+    fn conditions_and_exceptions_each_way() {
+        let far = vec!["x@far.test".to_string()];
+        let near = vec!["bob@example.com".to_string()];
+        let r = rule();
+        assert!(r.fires(&facts("ann@example.com", &far, true, None)));
+        assert!(!r.fires(&facts("pat@far.test", &near, false, None)), "only the domain's senders");
+        let ext = DisclaimerRule { scope: DisclaimerScope::External, ..rule() };
+        assert!(ext.fires(&facts("ann@example.com", &far, true, None)));
+        assert!(!ext.fires(&facts("ann@example.com", &near, false, None)));
+        let int = DisclaimerRule { scope: DisclaimerScope::Internal, ..rule() };
+        assert!(int.fires(&facts("ann@example.com", &near, false, None)));
+        assert!(!int.fires(&facts("ann@example.com", &far, true, None)));
+        let by_sender = DisclaimerRule { sender: Some("ann@example.com".into()), ..rule() };
+        assert!(by_sender.fires(&facts("ANN@example.com", &far, true, None)));
+        assert!(!by_sender.fires(&facts("bob@example.com", &far, true, None)));
+        let by_rcpt = DisclaimerRule { recipient: Some("far.test".into()), ..rule() };
+        assert!(by_rcpt.fires(&facts("ann@example.com", &far, true, None)));
+        assert!(!by_rcpt.fires(&facts("ann@example.com", &near, false, None)));
+        let by_dept = DisclaimerRule { department: Some("Sales".into()), ..rule() };
+        assert!(by_dept.fires(&facts("ann@example.com", &far, true, Some("sales/EMEA"))));
+        assert!(!by_dept.fires(&facts("ann@example.com", &far, true, Some("Salesforce"))));
+        assert!(!by_dept.fires(&facts("ann@example.com", &far, true, None)));
+        let except_sender = DisclaimerRule { except_sender: Some("ann@example.com".into()), ..rule() };
+        assert!(!except_sender.fires(&facts("ann@example.com", &far, true, None)));
+        assert!(except_sender.fires(&facts("bob@example.com", &far, true, None)));
+        let except_rcpt = DisclaimerRule { except_recipient: Some("far.test".into()), ..rule() };
+        assert!(!except_rcpt.fires(&facts("ann@example.com", &far, true, None)));
+        assert!(except_rcpt.fires(&facts("ann@example.com", &near, false, None)));
+        let except_dept = DisclaimerRule { except_department: Some("Legal".into()), ..rule() };
+        assert!(!except_dept.fires(&facts("ann@example.com", &far, true, Some("Legal"))));
+        assert!(except_dept.fires(&facts("ann@example.com", &far, true, Some("Sales"))));
+    }
+
+    #[test]
+    fn the_first_by_position_wins_and_html_defaults_to_escaped_text() {
+        let far = vec!["x@far.test".to_string()];
+        let rules = vec![
+            DisclaimerRule { id: 1, position: 2, name: "second".into(), ..rule() },
+            DisclaimerRule { id: 2, position: 1, name: "first".into(), ..rule() },
+        ];
+        assert_eq!(first_disclaimer(&rules, &facts("ann@example.com", &far, true, None)).unwrap().name, "first");
+        let r = DisclaimerRule { text: "a < b\nc".into(), ..rule() };
+        assert_eq!(r.html_variant(), "<div class=\"disclaimer\">a &lt; b<br>\nc</div>");
+    }
 }

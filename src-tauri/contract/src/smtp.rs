@@ -494,6 +494,14 @@ pub struct SmtpDeliveryStats {
     #[serde(default)]
     #[ts(type = "number")]
     pub waiting: u64,
+    /// Messages a disclaimer was appended to.
+    #[serde(default)]
+    #[ts(type = "number")]
+    pub disclaimers: u64,
+    /// Messages a disclaimer rule fired for that were signed or encrypted, left untouched.
+    #[serde(default)]
+    #[ts(type = "number")]
+    pub disclaimers_signed_untouched: u64,
 }
 
 /// Where in the SMTP dialogue a refusal happened.

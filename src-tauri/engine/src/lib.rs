@@ -577,6 +577,24 @@ impl Backend for EngineBackend {
     async fn remove_bcc_rule(&self, p: RemoveBccRule) -> Result<()> {
         rules::remove_bcc(self, p).await
     }
+    async fn list_disclaimer_rules(
+        &self,
+        p: ListDisclaimerRules,
+    ) -> Result<CursorPage<postdesk_contract::rules::DisclaimerRule>> {
+        rules::list_disclaimers(self, p).await
+    }
+    async fn add_disclaimer_rule(&self, p: AddDisclaimerRule) -> Result<postdesk_contract::rules::DisclaimerRule> {
+        rules::add_disclaimer(self, p).await
+    }
+    async fn move_disclaimer_rule(
+        &self,
+        p: MoveDisclaimerRule,
+    ) -> Result<Vec<postdesk_contract::rules::DisclaimerRule>> {
+        rules::move_disclaimer(self, p).await
+    }
+    async fn remove_disclaimer_rule(&self, p: RemoveDisclaimerRule) -> Result<()> {
+        rules::remove_disclaimer(self, p).await
+    }
     async fn list_outbound_usage(
         &self,
         p: ListOutboundUsage,

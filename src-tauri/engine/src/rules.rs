@@ -4,7 +4,10 @@
 //! The mail services read every rule through [`Engine::bcc_rules`] and match them with the
 //! contract's pure [`BccRule::fires`].
 
-use postdesk_contract::rules::{BccRule, MAX_BCC_RULES, OutboundUsage, condition, quota_state};
+use postdesk_contract::rules::{
+    BccRule, DisclaimerRule, MAX_BCC_RULES, MAX_DISCLAIMER_RULES, MAX_DISCLAIMER_TEXT, OutboundUsage, condition,
+    quota_state,
+};
 
 use crate::api::*;
 use crate::audit::{self, Change};
@@ -89,6 +92,153 @@ impl Engine {
     /// Every automatic-BCC rule (for the mail services; no caller).
     pub async fn bcc_rules(&self) -> Result<Vec<BccRule>> {
         sql::rules::all_bcc(&mut *self.read().await?).await
+    }
+}
+
+// ---- disclaimers -----------------------------------------------------------------------
+
+pub(crate) async fn list_disclaimers(b: &EngineBackend, p: ListDisclaimerRules) -> Result<CursorPage<DisclaimerRule>> {
+    let domain = validate::domain(&p.domain)?;
+    b.caller.require(Page::Policy, Some(&domain))?;
+    let limit = page_limit(p.limit)?;
+    let after = id_cursor(p.after.as_deref())?.unwrap_or(0);
+    let mut conn = b.engine.read().await?;
+    let did = domain_id(&mut conn, &domain).await?;
+    let rows = sql::rules::disclaimer_page(&mut conn, did, after, limit + 1).await?;
+    Ok(page_of(rows, limit, |r| r.position.to_string()))
+}
+
+/// A disclaimer variant: CRLF as LF, 1..=MAX bytes (the HTML may be absent), no control
+/// characters but newline and tab.
+fn variant(field: &str, input: &str) -> Result<String> {
+    let t = input.replace("\r\n", "\n");
+    if t.len() > MAX_DISCLAIMER_TEXT {
+        return Err(Error::validation(format!("{field} is longer than {MAX_DISCLAIMER_TEXT} bytes")).with_field(field));
+    }
+    let t = validate::text(field, &t, MAX_DISCLAIMER_TEXT)?;
+    if t.is_empty() {
+        return Err(Error::validation(format!("{field} is empty")).with_field(field));
+    }
+    Ok(t)
+}
+
+pub(crate) async fn add_disclaimer(b: &EngineBackend, p: AddDisclaimerRule) -> Result<DisclaimerRule> {
+    let domain = validate::domain(&p.domain)?;
+    b.caller.require(Page::Policy, Some(&domain))?;
+    let name = validate::text("name", &p.name, 100)?;
+    if name.is_empty() {
+        return Err(Error::validation("give the rule a name").with_field("name"));
+    }
+    let sender = condition("sender", p.sender.as_deref())?;
+    let recipient = condition("recipient", p.recipient.as_deref())?;
+    let except_sender = condition("except_sender", p.except_sender.as_deref())?;
+    let except_recipient = condition("except_recipient", p.except_recipient.as_deref())?;
+    let text = variant("text", &p.text)?;
+    let html = match p.html.as_deref().map(str::trim).filter(|h| !h.is_empty()) {
+        Some(h) => Some(variant("html", h)?),
+        None => None,
+    };
+    let mut tx = b.engine.write().await?;
+    let did = domain_id(&mut tx, &domain).await?;
+    // Departments by their path as the tree spells it (a rename later leaves the rule on
+    // the old path: the explainer shows it).
+    let tree = super::departments::Tree::load(&mut tx, did, &domain).await?;
+    let department_of = |field: &str, input: Option<&str>| -> Result<Option<String>> {
+        match input.map(str::trim).filter(|t| !t.is_empty()) {
+            None => Ok(None),
+            Some(path) => tree.resolve(path).map(|id| Some(tree.path(id))).map_err(|e| e.with_field(field)),
+        }
+    };
+    let department = department_of("department", p.department.as_deref())?;
+    let except_department = department_of("except_department", p.except_department.as_deref())?;
+    let existing = sql::rules::disclaimers_of(&mut tx, did).await?;
+    if existing.len() as u32 >= MAX_DISCLAIMER_RULES {
+        return Err(Error::limit_exceeded(format!(
+            "{domain} has {MAX_DISCLAIMER_RULES} disclaimer rules, the most a domain may have"
+        )));
+    }
+    let mut rule = DisclaimerRule {
+        id: 0,
+        domain: domain.clone(),
+        position: existing.len() as u32 + 1,
+        name,
+        scope: p.scope.unwrap_or_default(),
+        sender,
+        recipient,
+        department,
+        except_sender,
+        except_recipient,
+        except_department,
+        text,
+        html,
+    };
+    rule.id = sql::rules::insert_disclaimer(&mut tx, did, &rule, &super::now()).await?;
+    let target = format!("disclaimer rule {}", rule.id);
+    let change = Change { action: AddDisclaimerRule::NAME, domain: Some(&domain), target: &target };
+    audit::record::<(), _>(&mut tx, &b.caller.name, change, None, Some(&rule)).await?;
+    tx.commit().await?;
+    Ok(rule)
+}
+
+/// Writes positions 1..n in the order of `rules`.
+async fn renumber(tx: &mut sql::Conn, rules: &mut [DisclaimerRule]) -> Result<()> {
+    for (i, r) in rules.iter_mut().enumerate() {
+        let position = i as u32 + 1;
+        if r.position != position {
+            sql::rules::set_disclaimer_position(tx, r.id, position).await?;
+            r.position = position;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn move_disclaimer(b: &EngineBackend, p: MoveDisclaimerRule) -> Result<Vec<DisclaimerRule>> {
+    let domain = validate::domain(&p.domain)?;
+    b.caller.require(Page::Policy, Some(&domain))?;
+    if p.position == 0 {
+        return Err(Error::validation("positions start at 1").with_field("position"));
+    }
+    let mut tx = b.engine.write().await?;
+    let did = domain_id(&mut tx, &domain).await?;
+    let mut rules = sql::rules::disclaimers_of(&mut tx, did).await?;
+    let Some(from) = rules.iter().position(|r| r.id == p.id) else {
+        return Err(Error::not_found(format!("{domain} has no disclaimer rule {}", p.id)).with_field("id"));
+    };
+    let before = rules[from].clone();
+    let moved = rules.remove(from);
+    let to = (p.position as usize - 1).min(rules.len());
+    rules.insert(to, moved);
+    renumber(&mut tx, &mut rules).await?;
+    let target = format!("disclaimer rule {}", p.id);
+    let change = Change { action: MoveDisclaimerRule::NAME, domain: Some(&domain), target: &target };
+    audit::record(&mut tx, &b.caller.name, change, Some(&before), Some(&rules[to])).await?;
+    tx.commit().await?;
+    Ok(rules)
+}
+
+pub(crate) async fn remove_disclaimer(b: &EngineBackend, p: RemoveDisclaimerRule) -> Result<()> {
+    let domain = validate::domain(&p.domain)?;
+    b.caller.require(Page::Policy, Some(&domain))?;
+    let mut tx = b.engine.write().await?;
+    let did = domain_id(&mut tx, &domain).await?;
+    let mut rules = sql::rules::disclaimers_of(&mut tx, did).await?;
+    let Some(at) = rules.iter().position(|r| r.id == p.id) else {
+        return Err(Error::not_found(format!("{domain} has no disclaimer rule {}", p.id)).with_field("id"));
+    };
+    let before = rules.remove(at);
+    sql::rules::delete_disclaimer(&mut tx, p.id).await?;
+    renumber(&mut tx, &mut rules).await?;
+    let target = format!("disclaimer rule {}", p.id);
+    let change = Change { action: RemoveDisclaimerRule::NAME, domain: Some(&domain), target: &target };
+    audit::record::<_, ()>(&mut tx, &b.caller.name, change, Some(&before), None).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+impl Engine {
+    /// Every disclaimer rule (for the mail services; no caller), by domain and position.
+    pub async fn disclaimer_rules(&self) -> Result<Vec<DisclaimerRule>> {
+        sql::rules::all_disclaimers(&mut *self.read().await?).await
     }
 }
 
@@ -184,7 +334,8 @@ pub(crate) async fn list_usage(b: &EngineBackend, p: ListOutboundUsage) -> Resul
 }
 
 /// The mail rules on the path that act on `envelope` (for the explainer): the BCC rules that
-/// fire, then the acting account's daily send quota when it sends to another domain.
+/// fire, the disclaimer that would be appended, then the acting account's daily send quota
+/// when it sends to another domain.
 pub(crate) async fn fired(
     engine: &Engine,
     envelope: &postdesk_contract::policy::Envelope,
@@ -200,11 +351,39 @@ pub(crate) async fn fired(
             effect: format!("a blind copy to {}", r.copy_to),
         });
     }
-    let Some(account) = envelope.authenticated_user.as_deref() else { return Ok(out) };
     let mut outside = false;
     for r in &envelope.recipients {
         outside |= !engine.is_local_domain(r.rsplit_once('@').map_or("", |(_, d)| d)).await?;
     }
+    // The disclaimer the mail path would append (submitted mail only; the first by position).
+    let submitted =
+        envelope.authenticated_user.is_some() || envelope.protocol != postdesk_contract::policy::ClientProtocol::Mx;
+    if submitted {
+        let rules = engine.disclaimer_rules().await?;
+        let department = match postdesk_contract::mail::Directory::effective_settings(engine, &envelope.sender).await {
+            Ok(e) => e.department,
+            Err(_) => None,
+        };
+        let facts = postdesk_contract::rules::DisclaimerFacts {
+            sender: &envelope.sender,
+            recipients: &envelope.recipients,
+            any_external: outside,
+            department: department.as_deref(),
+        };
+        if let Some(r) = postdesk_contract::rules::first_disclaimer(&rules, &facts) {
+            out.push(FiredRule {
+                kind: "disclaimer".into(),
+                name: r.name.clone(),
+                set_in: format!("domain {} (position {})", r.domain, r.position),
+                effect: format!(
+                    "{} (once; signed mail is left untouched; plain text: '{}')",
+                    r.describe(),
+                    r.text.chars().take(80).collect::<String>()
+                ),
+            });
+        }
+    }
+    let Some(account) = envelope.authenticated_user.as_deref() else { return Ok(out) };
     let mut conn = engine.read().await?;
     let owner = match sql::policy::kind_of(&mut conn, account).await? {
         Some((_, Some(owner))) => owner,

@@ -67,6 +67,10 @@ pub struct DeliveryStats {
     pub awaiting_relay: u64,
     /// Delivery passes that failed and were retried.
     pub retries: u64,
+    /// Messages a disclaimer was appended to.
+    pub disclaimers: u64,
+    /// Messages a disclaimer rule fired for that were signed or encrypted, left untouched.
+    pub disclaimers_signed_untouched: u64,
 }
 
 #[derive(Debug, Default)]
@@ -77,6 +81,8 @@ pub(crate) struct Stats {
     already: AtomicU64,
     awaiting_relay: AtomicU64,
     retries: AtomicU64,
+    disclaimers: AtomicU64,
+    disclaimers_signed: AtomicU64,
 }
 
 impl Stats {
@@ -88,6 +94,8 @@ impl Stats {
             already_delivered: self.already.load(Ordering::Relaxed),
             awaiting_relay: self.awaiting_relay.load(Ordering::Relaxed),
             retries: self.retries.load(Ordering::Relaxed),
+            disclaimers: self.disclaimers.load(Ordering::Relaxed),
+            disclaimers_signed_untouched: self.disclaimers_signed.load(Ordering::Relaxed),
         }
     }
 }
@@ -176,6 +184,11 @@ async fn pass(
             skipped.push(not_for);
             primary.push(true);
             done.push(id);
+            // The disclaimer, before the copies are made (and before DKIM signing).
+            let mut message = message;
+            if let Some(stamped) = disclaimer(lookups, &message.envelope, &message.message, stats).await? {
+                message.message = stamped;
+            }
             // Forwarded copies whose envelope sender stays the original go with the rest;
             // SRS-rewritten ones are queued apart, one entry per forwarding domain, keyed
             // after the message so a redelivery queues nothing twice.
@@ -243,6 +256,65 @@ async fn pass(
         let _ = tokio::task::spawn_blocking(move || finisher.finish(&done)).await;
     }
     Ok(())
+}
+
+/// The message with its domain's disclaimer appended, when the first disclaimer rule (by
+/// position) that fires for it — mail our users submit with an address of the rule's domain
+/// as sender — changes it (see [`crate::disclaimer`]); signed mail is counted and left as
+/// it is.
+async fn disclaimer(
+    lookups: &Lookups,
+    envelope: &postdesk_smtp::Envelope,
+    raw: &[u8],
+    stats: &Stats,
+) -> postdesk_contract::Result<Option<Vec<u8>>> {
+    let submitted = envelope.account.is_some() || envelope.listener != "mx";
+    if !submitted {
+        return Ok(None);
+    }
+    let rules = lookups.disclaimer_rules().await?;
+    let sender_domain = envelope.mail_from.rsplit_once('@').map_or("", |(_, d)| d);
+    if !rules.iter().any(|r| r.domain.eq_ignore_ascii_case(sender_domain)) {
+        return Ok(None);
+    }
+    let mut any_external = false;
+    for r in &envelope.recipients {
+        any_external |= !lookups.is_local_domain(r.rsplit_once('@').map_or("", |(_, d)| d)).await?;
+    }
+    let department = if rules.iter().any(|r| r.department.is_some() || r.except_department.is_some()) {
+        match lookups.backend().effective_settings(&envelope.mail_from).await {
+            Ok(e) => e.department,
+            Err(e) if matches!(e.code, ErrorCode::NotFound | ErrorCode::Validation) => None,
+            Err(e) => return Err(e),
+        }
+    } else {
+        None
+    };
+    let recipients: Vec<String> = envelope.recipients.iter().map(|r| r.to_ascii_lowercase()).collect();
+    let sender = envelope.mail_from.to_ascii_lowercase();
+    let facts = postdesk_contract::rules::DisclaimerFacts {
+        sender: &sender,
+        recipients: &recipients,
+        any_external,
+        department: department.as_deref(),
+    };
+    let Some(rule) = postdesk_contract::rules::first_disclaimer(&rules, &facts) else { return Ok(None) };
+    let (rule, raw) = (rule.clone(), raw.to_vec());
+    let stamped = tokio::task::spawn_blocking(move || crate::disclaimer::stamp(&raw, &rule))
+        .await
+        .map_err(|e| postdesk_contract::Error::internal(format!("disclaimer task failed: {e}")))?;
+    Ok(match stamped {
+        crate::disclaimer::Stamped::Applied(out) => {
+            stats.disclaimers.fetch_add(1, Ordering::Relaxed);
+            Some(out)
+        }
+        crate::disclaimer::Stamped::Signed => {
+            stats.disclaimers_signed.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(queue_id = %envelope.queue_id, "signed or encrypted: no disclaimer appended");
+            None
+        }
+        crate::disclaimer::Stamped::Already | crate::disclaimer::Stamped::NoBody => None,
+    })
 }
 
 /// Where a spooled message goes.

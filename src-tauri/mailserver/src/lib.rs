@@ -14,7 +14,8 @@
 //! * Delivery — the SMTP crate's [`FileSpool`] stays the durable queue (250 only after
 //!   its group-committed fdatasync); [`delivery`] moves spooled messages into the
 //!   recipients' INBOXes with `MailStore::deliver_batch`, idempotent per queue id, and then
-//!   lets the spool drop them.
+//!   lets the spool drop them. Mail our users send gets its domain's [`disclaimer`] first
+//!   (before it is stored or queued, so before DKIM signing).
 //! * [`outbound`] — the durable outbound queue drained to the world: MX or transport
 //!   table routes, SMTP with opportunistic STARTTLS, DKIM signing, retries and DSNs.
 //! * [`live`] — the SMTP profile from the backend's stored settings and black/white list
@@ -29,6 +30,7 @@
 
 pub mod delivery;
 mod directory;
+pub mod disclaimer;
 pub mod live;
 mod lookups;
 pub mod outbound;

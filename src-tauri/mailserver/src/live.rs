@@ -271,6 +271,8 @@ fn delivery(d: DeliveryStats) -> SmtpDeliveryStats {
         awaiting_relay: d.awaiting_relay,
         retries: d.retries,
         waiting: 0,
+        disclaimers: d.disclaimers,
+        disclaimers_signed_untouched: d.disclaimers_signed_untouched,
     }
 }
 

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use postdesk_contract::mail::MailBackend;
 use postdesk_contract::model::Resolution;
 use postdesk_contract::policy::{ClientProtocol, Envelope, PolicyExplanation};
-use postdesk_contract::rules::BccRule;
+use postdesk_contract::rules::{BccRule, DisclaimerRule};
 use postdesk_contract::{ErrorCode, Result};
 
 /// How long an answer is used at most.
@@ -78,6 +78,7 @@ struct Inner {
     limits: Cache<String, Option<u64>>,
     decisions: Cache<DecisionKey, Result<PolicyExplanation>>,
     bcc_rules: Cache<(), Arc<Vec<BccRule>>>,
+    disclaimer_rules: Cache<(), Arc<Vec<DisclaimerRule>>>,
 }
 
 /// The engine with a short memory for the mail path. Cheap to clone; clones share it.
@@ -104,6 +105,7 @@ impl Lookups {
                 limits: Cache::new(),
                 decisions: Cache::new(),
                 bcc_rules: Cache::new(),
+                disclaimer_rules: Cache::new(),
             }),
         }
     }
@@ -160,6 +162,18 @@ impl Lookups {
         }
         let v = Arc::new(self.backend.bcc_rules().await?);
         self.inner.bcc_rules.put((), generation, v.clone());
+        Ok(v)
+    }
+
+    /// [`Directory::disclaimer_rules`](postdesk_contract::mail::Directory::disclaimer_rules):
+    /// every rule, loaded once per organisation change (or [`TTL`]).
+    pub async fn disclaimer_rules(&self) -> Result<Arc<Vec<DisclaimerRule>>> {
+        let generation = self.backend.change_generation();
+        if let Some(v) = self.inner.disclaimer_rules.get(&(), generation) {
+            return Ok(v);
+        }
+        let v = Arc::new(self.backend.disclaimer_rules().await?);
+        self.inner.disclaimer_rules.put((), generation, v.clone());
         Ok(v)
     }
 

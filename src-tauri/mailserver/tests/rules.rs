@@ -462,3 +462,219 @@ async fn the_daily_send_quota_refuses_past_either_limit_until_the_domains_next_d
     server.shutdown(Duration::from_secs(5)).await;
     engine.close().await;
 }
+
+/// Builds every MIME shape with Python's `email` package and submits them over one
+/// STARTTLS + AUTH session with smtplib: `shape plain`, `html`, `alternative`, `mixed`
+/// (alternative + a binary and a text attachment), `latin1` (ISO-8859-1 quoted-printable),
+/// `signed` (multipart/signed), `marked` (already carrying the disclaimer mark).
+const SHAPES: &str = r#"
+import smtplib, ssl, sys
+from email.message import EmailMessage
+port, user, password, to = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+def base(shape):
+    m = EmailMessage()
+    m['From'] = user; m['To'] = to; m['Subject'] = 'shape ' + shape
+    return m
+msgs = []
+m = base('plain'); m.set_content('Hello plain.\n'); msgs.append(m.as_bytes())
+m = base('html'); m.set_content('<html><body><p>Hello html.</p></body></html>\n', subtype='html'); msgs.append(m.as_bytes())
+m = base('alternative'); m.set_content('Hello alternative.\n')
+m.add_alternative('<html><body><p>Hello alternative.</p></body></html>\n', subtype='html'); msgs.append(m.as_bytes())
+m = base('mixed'); m.set_content('Hello mixed.\n')
+m.add_alternative('<html><body><p>Hello mixed.</p></body></html>\n', subtype='html')
+m.add_attachment(bytes(range(256)) * 12, maintype='application', subtype='octet-stream', filename='data.bin')
+m.add_attachment('notes, not to be touched\n', filename='notes.txt')
+msgs.append(m.as_bytes())
+m = base('latin1'); m.set_content('Gr\u00fc\u00dfe aus K\u00f6ln.\n', charset='iso-8859-1', cte='quoted-printable'); msgs.append(m.as_bytes())
+signed = ('From: %s\r\nTo: %s\r\nSubject: shape signed\r\nMIME-Version: 1.0\r\n'
+    'Content-Type: multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256; boundary="sig"\r\n\r\n'
+    '--sig\r\nContent-Type: text/plain\r\n\r\nSigned text.\r\n'
+    '--sig\r\nContent-Type: application/pkcs7-signature; name=smime.p7s\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+    'MIAGCSqGSIb3DQEHAqCAMIACAQExDzANBglghkgBZQMEAgEFADCABgkqhkiG9w0BBwEAAKCAMIIB\r\n--sig--\r\n') % (user, to)
+msgs.append(signed.encode())
+m = base('marked'); m['X-Postdesk-Disclaimer'] = 'example.com; rule=1'; m.set_content('Already stamped.\n'); msgs.append(m.as_bytes())
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+with smtplib.SMTP('127.0.0.1', port) as s:
+    s.starttls(context=ctx); s.login(user, password)
+    for raw in msgs:
+        s.sendmail(user, [to], raw)
+print('sent', len(msgs))
+"#;
+
+fn submit_shapes(server: &MailServer, user: &str, to: &str) {
+    let port = port(server, ListenerKind::Submission).to_string();
+    let out = Command::new("/usr/bin/python3").args(["-c", SHAPES, &port, user, PASSWORD, to]).output().unwrap();
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+}
+
+/// Whether dkimpy verifies every message of `dumps` against the key's record.
+fn dkim_verifies(key: &postdesk_contract::model::DkimKey, dump: &str) -> String {
+    let script = format!(
+        "import sys, dkim\nmsg = sys.stdin.buffer.read().replace(b'\\r\\n', b'\\n').replace(b'\\n', b'\\r\\n')\n\
+         txt = {{{name:?}.encode() + b'.': {record:?}.encode()}}\n\
+         ok = dkim.verify(msg, dnsfunc=lambda n, timeout=5: txt.get(n if isinstance(n, bytes) else n.encode()))\n\
+         print('dkim=pass' if ok else 'dkim=fail')\n",
+        name = key.record_name,
+        record = key.record_value
+    );
+    let mut child = Command::new("/usr/bin/python3")
+        .args(["-c", &script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("Debian's python3 with python3-dkim");
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(dump.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+const LEGAL_TEXT: &str = "This message is confidential. Legal notice for outside readers.";
+const LEGAL_HTML: &str = "<p class=\"legal\">This message is <b>confidential</b>.</p>";
+const INTERNAL_TEXT: &str = "Internal only: do not forward.";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn disclaimers_are_appended_once_to_every_mime_shape_before_dkim_and_signed_mail_is_left_alone() {
+    use mail_parser::{MessageParser, MimeHeaders};
+    use postdesk_contract::rules::DisclaimerScope;
+    let dir = tempfile::tempdir().unwrap();
+    let engine = organisation(dir.path()).await;
+    let b = engine.local_backend();
+    b.create_department(CreateDepartment { domain: "example.com".into(), path: "Legal".into(), parents: None })
+        .await
+        .unwrap();
+    let lee = CreateAccount {
+        address: "lee@example.com".into(),
+        password: Some(Password(PASSWORD.into())),
+        department: Some("Legal".into()),
+        ..Default::default()
+    };
+    b.create_account(lee).await.unwrap();
+    let key = b
+        .create_dkim_key(CreateDkimKey {
+            domain: "example.com".into(),
+            algorithm: Some(postdesk_dns::DkimAlgorithm::Ed25519),
+            selector: None,
+        })
+        .await
+        .unwrap();
+    let remote = Sink::start();
+    route(&engine, "remote.test", remote.port).await;
+    let rule = |name: &str, scope, text: &str, html: Option<&str>| AddDisclaimerRule {
+        domain: "example.com".into(),
+        name: name.into(),
+        scope: Some(scope),
+        text: text.into(),
+        html: html.map(Into::into),
+        ..Default::default()
+    };
+    // Tried in order: internal (only for our domains), then the outside one that the Legal
+    // department is excepted from; a catch-all last that never wins for these senders.
+    let internal =
+        b.add_disclaimer_rule(rule("internal", DisclaimerScope::Internal, INTERNAL_TEXT, None)).await.unwrap();
+    let mut legal = rule("legal", DisclaimerScope::External, LEGAL_TEXT, Some(LEGAL_HTML));
+    legal.except_department = Some("legal".into());
+    let legal = b.add_disclaimer_rule(legal).await.unwrap();
+    let last = b.add_disclaimer_rule(rule("last", DisclaimerScope::Any, "LAST RULE", None)).await.unwrap();
+    assert_eq!((internal.position, legal.position, last.position), (1, 2, 3));
+    let server = server(&engine, dir.path()).await;
+
+    // Every shape, from ann to the world: through the queue to the sink, DKIM-signed there.
+    submit_shapes(&server, ANN, "x@remote.test");
+    until("7 messages at the sink", async || remote.dumps().len() >= 7).await;
+    let dumps = remote.dumps();
+    let shape = |name: &str| {
+        dumps
+            .iter()
+            .find(|d| {
+                d.contains(&format!("Subject: shape {name}\r\n")) || d.contains(&format!("Subject: shape {name}\n"))
+            })
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} in {dumps:?}"))
+    };
+    for name in ["plain", "html", "alternative", "mixed", "latin1"] {
+        let dump = shape(name);
+        let parsed = MessageParser::new().parse(dump.as_bytes()).unwrap_or_else(|| panic!("{name} no longer parses"));
+        let text = parsed.body_text(0).unwrap();
+        let html = parsed.body_html(0).unwrap();
+        assert_eq!(dump.matches("X-Postdesk-Disclaimer:").count(), 1, "{name}: {dump}");
+        assert!(!dump.contains("LAST RULE") && !text.contains(INTERNAL_TEXT), "{name}: the first rule only: {dump}");
+        if name != "html" {
+            assert_eq!(text.matches(LEGAL_TEXT).count(), 1, "{name}: {text}\n{dump}");
+        }
+        if name != "plain" && name != "latin1" {
+            assert_eq!(html.matches(LEGAL_HTML).count(), 1, "{name}: {html}\n{dump}");
+            assert!(
+                html.find(LEGAL_HTML) < html.to_ascii_lowercase().find("</body>"),
+                "{name}: before </body>: {html}"
+            );
+        }
+        if name == "latin1" {
+            assert!(text.starts_with("Grüße aus Köln.") && text.contains(LEGAL_TEXT), "{name}: {text}\n{dump}");
+        }
+        assert!(dkim_verifies(&key, &dump).contains("dkim=pass"), "{name}: {dump}");
+    }
+    // The attachments come out byte for byte, and get no disclaimer.
+    let mixed = shape("mixed");
+    let parsed = MessageParser::new().parse(mixed.as_bytes()).unwrap();
+    let attachments: Vec<_> = parsed.attachments().collect();
+    assert_eq!(attachments.len(), 2, "{mixed}");
+    let expected: Vec<u8> = (0..12).flat_map(|_| 0u8..=255).collect();
+    assert_eq!(attachments[0].attachment_name(), Some("data.bin"));
+    assert_eq!(attachments[0].contents(), expected.as_slice());
+    assert_eq!(attachments[1].attachment_name(), Some("notes.txt"));
+    assert_eq!(attachments[1].contents(), b"notes, not to be touched\n");
+    // Signed mail is left as it was sent (and still DKIM-signed by us), and counted.
+    let signed = shape("signed");
+    assert!(!signed.contains("X-Postdesk-Disclaimer") && !signed.contains("confidential"), "{signed}");
+    assert!(
+        signed.replace("\r\n", "\n").contains(
+            "--sig\nContent-Type: text/plain\n\nSigned text.\n--sig\nContent-Type: application/pkcs7-signature"
+        ),
+        "{signed}"
+    );
+    assert!(dkim_verifies(&key, &signed).contains("dkim=pass"), "{signed}");
+    // A message that passed once already is not stamped twice.
+    let marked = shape("marked");
+    assert!(!marked.contains(LEGAL_TEXT) && marked.matches("X-Postdesk-Disclaimer:").count() == 1, "{marked}");
+    let stats = server.delivery_stats();
+    assert_eq!((stats.disclaimers, stats.disclaimers_signed_untouched), (5, 1), "{stats:?}");
+
+    // Inside the domain the first rule is the internal one.
+    assert!(submit(&server, ANN, BOB, "inside").0);
+    until("bob's copy", async || !inbox(&engine, BOB).await.is_empty()).await;
+    let inside = inbox(&engine, BOB).await.remove(0);
+    let parsed = MessageParser::new().parse(inside.as_bytes()).unwrap();
+    let text = parsed.body_text(0).unwrap();
+    assert!(text.contains(INTERNAL_TEXT) && !text.contains(LEGAL_TEXT), "{inside}");
+
+    // The exception: lee is in Legal, so the outside rule does not apply — nor does the
+    // internal one (a recipient is outside): the catch-all last rule does.
+    let before = remote.dumps().len();
+    assert!(submit(&server, "lee@example.com", "y@remote.test", "from legal").0);
+    until("lee's message", async || remote.dumps().len() > before).await;
+    let lees = remote.dumps().into_iter().find(|d| d.contains("Subject: from legal")).unwrap();
+    assert!(!lees.contains("confidential") && lees.contains("LAST RULE"), "{lees}");
+    let parsed = MessageParser::new().parse(lees.as_bytes()).unwrap();
+    assert_eq!(parsed.body_text(0).unwrap().matches("LAST RULE").count(), 1);
+    assert_eq!(parsed.parts[0].content_type().and_then(|c| c.attribute("charset")), Some("utf-8"));
+
+    // Reordered, the catch-all comes first for ann too.
+    b.move_disclaimer_rule(MoveDisclaimerRule { domain: "example.com".into(), id: last.id, position: 1 })
+        .await
+        .unwrap();
+    let before = remote.dumps().len();
+    assert!(submit(&server, ANN, "z@remote.test", "after the move").0);
+    until("the moved rule's message", async || remote.dumps().len() > before).await;
+    let moved = remote.dumps().into_iter().find(|d| d.contains("Subject: after the move")).unwrap();
+    assert!(moved.contains("LAST RULE") && !moved.contains("confidential"), "{moved}");
+
+    // Mail from outside to our users gets none.
+    assert!(to_mx(&server, "pat@far.test", ANN, "from outside").0);
+    until("ann's copy", async || !inbox(&engine, ANN).await.is_empty()).await;
+    let from_outside = inbox(&engine, ANN).await.remove(0);
+    assert!(!from_outside.contains("X-Postdesk-Disclaimer") && !from_outside.contains("LAST RULE"), "{from_outside}");
+    server.shutdown(Duration::from_secs(5)).await;
+    engine.close().await;
+}

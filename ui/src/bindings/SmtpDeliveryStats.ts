@@ -33,4 +33,12 @@ retries: number,
  * Messages answered 250 and still in the spool, not yet in the mailboxes (nor handed
  * to the outbound queue) — now, not since start.
  */
-waiting: number, };
+waiting: number, 
+/**
+ * Messages a disclaimer was appended to.
+ */
+disclaimers: number, 
+/**
+ * Messages a disclaimer rule fired for that were signed or encrypted, left untouched.
+ */
+disclaimers_signed_untouched: number, };

@@ -3,6 +3,7 @@ import type { Account } from "./Account";
 import type { AccountsTemplate } from "./AccountsTemplate";
 import type { AddAccountAlias } from "./AddAccountAlias";
 import type { AddBccRule } from "./AddBccRule";
+import type { AddDisclaimerRule } from "./AddDisclaimerRule";
 import type { AddGroupMembers } from "./AddGroupMembers";
 import type { AddSmtpRule } from "./AddSmtpRule";
 import type { AddressBook } from "./AddressBook";
@@ -38,6 +39,7 @@ import type { CreatedAccounts } from "./CreatedAccounts";
 import type { CursorPage } from "./CursorPage";
 import type { DeleteOutbound } from "./DeleteOutbound";
 import type { Department } from "./Department";
+import type { DisclaimerRule } from "./DisclaimerRule";
 import type { DkimKey } from "./DkimKey";
 import type { DnsPlan } from "./DnsPlan";
 import type { DnsSetup } from "./DnsSetup";
@@ -82,6 +84,7 @@ import type { ListAudit } from "./ListAudit";
 import type { ListBatches } from "./ListBatches";
 import type { ListBccRules } from "./ListBccRules";
 import type { ListDepartments } from "./ListDepartments";
+import type { ListDisclaimerRules } from "./ListDisclaimerRules";
 import type { ListDkimKeys } from "./ListDkimKeys";
 import type { ListDomainGroups } from "./ListDomainGroups";
 import type { ListDomains } from "./ListDomains";
@@ -105,6 +108,7 @@ import type { MailboxSettings } from "./MailboxSettings";
 import type { MailboxView } from "./MailboxView";
 import type { MessageSummary } from "./MessageSummary";
 import type { MoveDepartment } from "./MoveDepartment";
+import type { MoveDisclaimerRule } from "./MoveDisclaimerRule";
 import type { MoveSmtpRule } from "./MoveSmtpRule";
 import type { NewToken } from "./NewToken";
 import type { OutboundTransport } from "./OutboundTransport";
@@ -121,6 +125,7 @@ import type { RemoveAdmin } from "./RemoveAdmin";
 import type { RemoveAlias } from "./RemoveAlias";
 import type { RemoveBccRule } from "./RemoveBccRule";
 import type { RemoveDepartment } from "./RemoveDepartment";
+import type { RemoveDisclaimerRule } from "./RemoveDisclaimerRule";
 import type { RemoveDkimKey } from "./RemoveDkimKey";
 import type { RemoveDomain } from "./RemoveDomain";
 import type { RemoveGroup } from "./RemoveGroup";
@@ -182,6 +187,7 @@ export type { Account } from "./Account";
 export type { AccountsTemplate } from "./AccountsTemplate";
 export type { AddAccountAlias } from "./AddAccountAlias";
 export type { AddBccRule } from "./AddBccRule";
+export type { AddDisclaimerRule } from "./AddDisclaimerRule";
 export type { AddGroupMembers } from "./AddGroupMembers";
 export type { AddSmtpRule } from "./AddSmtpRule";
 export type { AddressBook } from "./AddressBook";
@@ -218,6 +224,8 @@ export type { CreatedAccounts } from "./CreatedAccounts";
 export type { CursorPage } from "./CursorPage";
 export type { DeleteOutbound } from "./DeleteOutbound";
 export type { Department } from "./Department";
+export type { DisclaimerRule } from "./DisclaimerRule";
+export type { DisclaimerScope } from "./DisclaimerScope";
 export type { DkimKey } from "./DkimKey";
 export type { DnsPlan } from "./DnsPlan";
 export type { DnsSetup } from "./DnsSetup";
@@ -263,6 +271,7 @@ export type { ListAudit } from "./ListAudit";
 export type { ListBatches } from "./ListBatches";
 export type { ListBccRules } from "./ListBccRules";
 export type { ListDepartments } from "./ListDepartments";
+export type { ListDisclaimerRules } from "./ListDisclaimerRules";
 export type { ListDkimKeys } from "./ListDkimKeys";
 export type { ListDomainGroups } from "./ListDomainGroups";
 export type { ListDomains } from "./ListDomains";
@@ -286,6 +295,7 @@ export type { MailboxSettings } from "./MailboxSettings";
 export type { MailboxView } from "./MailboxView";
 export type { MessageSummary } from "./MessageSummary";
 export type { MoveDepartment } from "./MoveDepartment";
+export type { MoveDisclaimerRule } from "./MoveDisclaimerRule";
 export type { MoveSmtpRule } from "./MoveSmtpRule";
 export type { NewToken } from "./NewToken";
 export type { OutboundTransport } from "./OutboundTransport";
@@ -304,6 +314,7 @@ export type { RemoveAdmin } from "./RemoveAdmin";
 export type { RemoveAlias } from "./RemoveAlias";
 export type { RemoveBccRule } from "./RemoveBccRule";
 export type { RemoveDepartment } from "./RemoveDepartment";
+export type { RemoveDisclaimerRule } from "./RemoveDisclaimerRule";
 export type { RemoveDkimKey } from "./RemoveDkimKey";
 export type { RemoveDomain } from "./RemoveDomain";
 export type { RemoveGroup } from "./RemoveGroup";
@@ -452,6 +463,10 @@ export const operations = {
   list_bcc_rules: { method: "GET", path: "/api/domains/{domain}/bcc-rules", mutates: false, params: undefined as unknown as ListBccRules, output: undefined as unknown as CursorPage<BccRule> },
   add_bcc_rule: { method: "POST", path: "/api/domains/{domain}/bcc-rules", mutates: true, params: undefined as unknown as AddBccRule, output: undefined as unknown as BccRule },
   remove_bcc_rule: { method: "DELETE", path: "/api/domains/{domain}/bcc-rules", mutates: true, params: undefined as unknown as RemoveBccRule, output: undefined as unknown as null },
+  list_disclaimer_rules: { method: "GET", path: "/api/domains/{domain}/disclaimer-rules", mutates: false, params: undefined as unknown as ListDisclaimerRules, output: undefined as unknown as CursorPage<DisclaimerRule> },
+  add_disclaimer_rule: { method: "POST", path: "/api/domains/{domain}/disclaimer-rules", mutates: true, params: undefined as unknown as AddDisclaimerRule, output: undefined as unknown as DisclaimerRule },
+  move_disclaimer_rule: { method: "POST", path: "/api/domains/{domain}/disclaimer-rules/move", mutates: true, params: undefined as unknown as MoveDisclaimerRule, output: undefined as unknown as Array<DisclaimerRule> },
+  remove_disclaimer_rule: { method: "DELETE", path: "/api/domains/{domain}/disclaimer-rules", mutates: true, params: undefined as unknown as RemoveDisclaimerRule, output: undefined as unknown as null },
   list_outbound_usage: { method: "GET", path: "/api/domains/{domain}/outbound-usage", mutates: false, params: undefined as unknown as ListOutboundUsage, output: undefined as unknown as CursorPage<OutboundUsage> },
   get_smtp_settings: { method: "GET", path: "/api/smtp/settings", mutates: false, params: undefined as unknown as GetSmtpSettings, output: undefined as unknown as SmtpSettings },
   update_smtp_settings: { method: "PUT", path: "/api/smtp/settings", mutates: true, params: undefined as unknown as UpdateSmtpSettings, output: undefined as unknown as SmtpSettings },

@@ -106,6 +106,11 @@ function StatusView({ status, rules, stale }: { status: SmtpStatus; rules: SmtpR
         <Figure name="delivered" label="Copies delivered to mailboxes" value={status.delivery.copies} />
         <Figure name="waiting" label="Accepted, waiting for delivery" value={status.delivery.waiting} />
         <Figure
+          name="disclaimers"
+          label="Disclaimers appended / signed mail left untouched"
+          value={`${status.delivery.disclaimers} / ${status.delivery.disclaimers_signed_untouched}`}
+        />
+        <Figure
           name="outbound"
           label="Outbound delivered / deferred / bounced"
           value={`${status.outbound.delivered} / ${status.outbound.deferred} / ${status.outbound.bounced}`}

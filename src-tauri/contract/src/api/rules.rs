@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::rules::RuleDirection;
+use crate::rules::{DisclaimerScope, RuleDirection};
 
 params!(/// A domain's automatic-BCC rules, oldest first, one page at a time.
 ListBccRules {
@@ -47,4 +47,56 @@ ListOutboundUsage {
     #[serde(default)] #[ts(optional)] after: Option<String>,
     /// Page size, 1–1000 (default 200).
     #[serde(default)] #[ts(optional)] limit: Option<u32>,
+});
+params!(/// A domain's disclaimer rules in their order (1 = tried first), one page at a time.
+ListDisclaimerRules {
+    /// Domain name.
+    domain: String,
+    /// Only rules after this position (the previous page's `next`).
+    #[serde(default)] #[ts(optional)] after: Option<String>,
+    /// Page size, 1–1000 (default 200).
+    #[serde(default)] #[ts(optional)] limit: Option<u32>,
+});
+params!(/// Adds a disclaimer rule to a domain, last in its order.
+AddDisclaimerRule {
+    /// Domain name.
+    domain: String,
+    /// Its name (1–100 characters).
+    name: String,
+    /// Any, internal or external recipients (default any).
+    #[serde(default)] #[ts(optional)] scope: Option<DisclaimerScope>,
+    /// Sender condition: an address or a domain; absent: any sender of the domain.
+    #[serde(default)] #[ts(optional)] sender: Option<String>,
+    /// Recipient condition: an address or a domain; absent: any recipient.
+    #[serde(default)] #[ts(optional)] recipient: Option<String>,
+    /// Department condition: a department path of the domain (sub-departments included).
+    #[serde(default)] #[ts(optional)] department: Option<String>,
+    /// Exception: a sender address or domain.
+    #[serde(default)] #[ts(optional)] except_sender: Option<String>,
+    /// Exception: a recipient address or domain.
+    #[serde(default)] #[ts(optional)] except_recipient: Option<String>,
+    /// Exception: a department path of the domain.
+    #[serde(default)] #[ts(optional)] except_department: Option<String>,
+    /// The plain-text variant (1–16384 bytes).
+    text: String,
+    /// The HTML variant (at most 16384 bytes); absent: the plain text, escaped.
+    #[serde(default)] #[ts(optional)] html: Option<String>,
+});
+params!(/// Moves a disclaimer rule to another place in its domain's order; returns the order.
+MoveDisclaimerRule {
+    /// Domain name.
+    domain: String,
+    /// The rule's id.
+    #[ts(type = "number")]
+    id: i64,
+    /// New place, 1 = first (past the end means last).
+    position: u32,
+});
+params!(/// Removes a disclaimer rule; the rules after it move up.
+RemoveDisclaimerRule {
+    /// Domain name.
+    domain: String,
+    /// The rule's id.
+    #[ts(type = "number")]
+    id: i64,
 });

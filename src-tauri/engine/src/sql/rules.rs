@@ -1,6 +1,6 @@
-//! Mail rules on the path: the SRS key of forwarding, automatic-BCC rules.
+//! Mail rules on the path: the SRS key of forwarding, automatic-BCC rules, disclaimer rules.
 
-use postdesk_contract::rules::{BccRule, RuleDirection};
+use postdesk_contract::rules::{BccRule, DisclaimerRule, DisclaimerScope, RuleDirection};
 
 use super::Conn;
 use crate::Result;
@@ -149,4 +149,111 @@ pub(crate) async fn usage_page(
     .bind(limit)
     .fetch_all(conn)
     .await?)
+}
+
+// ---- disclaimers ---------------------------------------------------------------------------
+
+type DisclaimerRow = (
+    i64,
+    String,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<String>,
+);
+
+fn disclaimer_rule(r: DisclaimerRow) -> DisclaimerRule {
+    DisclaimerRule {
+        id: r.0,
+        domain: r.1,
+        position: r.2.max(0) as u32,
+        name: r.3,
+        scope: DisclaimerScope::parse(&r.4).unwrap_or_default(),
+        sender: r.5,
+        recipient: r.6,
+        department: r.7,
+        except_sender: r.8,
+        except_recipient: r.9,
+        except_department: r.10,
+        text: r.11,
+        html: r.12,
+    }
+}
+
+const DISCLAIMER_COLUMNS: &str =
+    "SELECT r.id, d.name, r.position, r.name, r.scope, r.sender, r.recipient, r.department,
+    r.except_sender, r.except_recipient, r.except_department, r.text, r.html
+    FROM disclaimer_rules r JOIN domains d ON d.id = r.domain_id";
+
+/// A page of a domain's disclaimer rules in order, after position `after`, at most `limit`.
+pub(crate) async fn disclaimer_page(
+    conn: &mut Conn,
+    domain: i64,
+    after: i64,
+    limit: u32,
+) -> Result<Vec<DisclaimerRule>> {
+    let rows: Vec<DisclaimerRow> = sqlx::query_as(&format!(
+        "{DISCLAIMER_COLUMNS} WHERE r.domain_id = ? AND r.position > ? ORDER BY r.position, r.id LIMIT ?"
+    ))
+    .bind(domain)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(disclaimer_rule).collect())
+}
+
+/// A domain's disclaimer rules in order.
+pub(crate) async fn disclaimers_of(conn: &mut Conn, domain: i64) -> Result<Vec<DisclaimerRule>> {
+    disclaimer_page(conn, domain, 0, u32::MAX).await
+}
+
+/// Every disclaimer rule (the mail services' copy), by domain and position.
+pub(crate) async fn all_disclaimers(conn: &mut Conn) -> Result<Vec<DisclaimerRule>> {
+    let rows: Vec<DisclaimerRow> =
+        sqlx::query_as(&format!("{DISCLAIMER_COLUMNS} ORDER BY r.domain_id, r.position, r.id")).fetch_all(conn).await?;
+    Ok(rows.into_iter().map(disclaimer_rule).collect())
+}
+
+/// Stores a disclaimer rule at `rule.position`; its id.
+pub(crate) async fn insert_disclaimer(conn: &mut Conn, domain: i64, rule: &DisclaimerRule, now: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO disclaimer_rules (domain_id, position, name, scope, sender, recipient, department,
+             except_sender, except_recipient, except_department, text, html, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(domain)
+    .bind(rule.position)
+    .bind(&rule.name)
+    .bind(rule.scope.name())
+    .bind(&rule.sender)
+    .bind(&rule.recipient)
+    .bind(&rule.department)
+    .bind(&rule.except_sender)
+    .bind(&rule.except_recipient)
+    .bind(&rule.except_department)
+    .bind(&rule.text)
+    .bind(&rule.html)
+    .bind(now)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Sets a disclaimer rule's position.
+pub(crate) async fn set_disclaimer_position(conn: &mut Conn, id: i64, position: u32) -> Result<()> {
+    sqlx::query("UPDATE disclaimer_rules SET position = ? WHERE id = ?").bind(position).bind(id).execute(conn).await?;
+    Ok(())
+}
+
+/// Removes a disclaimer rule.
+pub(crate) async fn delete_disclaimer(conn: &mut Conn, id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM disclaimer_rules WHERE id = ?").bind(id).execute(conn).await?;
+    Ok(())
 }
