@@ -18,6 +18,7 @@ use base64::Engine as _;
 use postdesk_client::{Options, RemoteBackend, Token};
 use postdesk_contract::api::*;
 use postdesk_contract::model::{Page, Role};
+use postdesk_contract::smtp::{SmtpRuleAction, SmtpRuleKind};
 use postdesk_contract::trace::{ExportFormat, TraceStage, TracedMessage};
 use postdesk_contract::{Backend, ErrorCode};
 
@@ -193,6 +194,17 @@ async fn the_trace_tells_what_became_of_each_message_and_who_may_read_it() {
         let password = Some(Password(PASSWORD.into()));
         b.create_account(CreateAccount { address: address.into(), password, ..Default::default() }).await.unwrap();
     }
+    // A newsletter the admin drops: answered 250, never delivered. Added first, so the
+    // running service has long taken it up when the newsletter comes (below).
+    let drop = AddSmtpRule {
+        name: "drop-newsletter".into(),
+        kind: SmtpRuleKind::SenderAddress,
+        value: "news@remote.test".into(),
+        action: SmtpRuleAction::Discard,
+        note: None,
+        position: None,
+    };
+    b.add_smtp_rule(drop).await.unwrap();
     let (accept, defer, refuse) = (sink(&[]), sink(&["-r", "RCPT"]), sink(&["-f", "RCPT"]));
     for (domain, sink) in [("sink.test", &accept), ("slow.test", &defer), ("hard.test", &refuse)] {
         let route = SetTransport { domain: domain.into(), host: "127.0.0.1".into(), port: sink.port };
@@ -238,6 +250,19 @@ async fn the_trace_tells_what_became_of_each_message_and_who_may_read_it() {
     assert_eq!(d.steps[0].rule.as_deref(), Some("unknown_recipient"));
     assert!(d.steps[0].detail.starts_with("550 5.1.1"), "{d:?}");
     assert!(d.steps[0].text.contains("there is no such address here"), "{d:?}");
+
+    // Dropped by the discard rule: the sender was told 250; the trace says which rule.
+    let (ok, text) = swaks(s.mx, &["--from", "news@remote.test", "--to", "bob@example.com"]);
+    assert!(ok, "{text}");
+    let dropped = wait_for(&b, by_bob.clone(), |m| m.outcome == TraceStage::Discarded).await;
+    assert_eq!(dropped.sender, "news@remote.test");
+    let d = b.get_message_trace(GetMessageTrace { id: dropped.id }).await.unwrap();
+    assert_eq!(d.steps.len(), 1, "{d:?}");
+    assert_eq!(d.steps[0].rule.as_deref(), Some("drop-newsletter"));
+    assert!(d.steps[0].detail.starts_with("250 "), "{d:?}");
+    assert!(d.steps[0].text.contains("dropped, as the rule \u{201c}drop-newsletter\u{201d} says"), "{d:?}");
+    let discarded = ListMessageTrace { outcome: Some(TraceStage::Discarded), ..filter() };
+    assert_eq!(b.list_message_trace(discarded).await.unwrap().items.len(), 1);
 
     // Submitted by a signed-in account, queued and sent: one sink accepts, one defers, one
     // refuses (a bounce).
@@ -316,7 +341,7 @@ async fn the_trace_tells_what_became_of_each_message_and_who_may_read_it() {
     // The export: CSV with formula-safe cells, XLSX.
     let csv = ExportMessageTrace { address: Some("bob@example.com".into()), ..Default::default() };
     let file = b.export_message_trace(csv).await.unwrap();
-    assert_eq!((file.rows, file.file_name.as_str()), (2, "postdesk-message-trace.csv"));
+    assert_eq!((file.rows, file.file_name.as_str()), (3, "postdesk-message-trace.csv"), "INBOX, Junk, dropped");
     let text = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(&file.content_base64).unwrap());
     let text = text.unwrap();
     assert!(text.starts_with("Time,Client,Account,Sender,Recipients,Size,Message-ID,Outcome,Steps\r\n"), "{text}");

@@ -161,6 +161,8 @@ pub struct TracedRefusal {
     pub rule: String,
     /// The reply sent (`550 5.1.1 …`).
     pub reply: String,
+    /// Not refused but answered 250 and dropped by the discard rule `rule`.
+    pub discarded: bool,
 }
 
 /// Where a delivered message went.

@@ -36,11 +36,13 @@ pub enum TraceStage {
     Deferred,
     /// Given up: the sender is told (a bounce).
     Bounced,
+    /// Answered 250 but dropped by a discard rule (the message, or one recipient).
+    Discarded,
 }
 
 impl TraceStage {
     /// Every stage, in the order a message usually goes through them.
-    pub const ALL: [TraceStage; 9] = [
+    pub const ALL: [TraceStage; 10] = [
         TraceStage::Accepted,
         TraceStage::Refused,
         TraceStage::Inbox,
@@ -50,6 +52,7 @@ impl TraceStage {
         TraceStage::Delivered,
         TraceStage::Deferred,
         TraceStage::Bounced,
+        TraceStage::Discarded,
     ];
 
     /// The name stored in the database.
@@ -64,6 +67,7 @@ impl TraceStage {
             TraceStage::Delivered => "delivered",
             TraceStage::Deferred => "deferred",
             TraceStage::Bounced => "bounced",
+            TraceStage::Discarded => "discarded",
         }
     }
 
@@ -89,6 +93,7 @@ impl TraceStage {
             TraceStage::Delivered => "Sent to the other server",
             TraceStage::Deferred => "Sending delayed, will retry",
             TraceStage::Bounced => "Bounced back to the sender",
+            TraceStage::Discarded => "Accepted, then dropped by a discard rule",
         }
     }
 }
@@ -258,6 +263,10 @@ pub fn step_text(stage: TraceStage, rule: Option<&str>, detail: &str, recipient:
         TraceStage::Delivered => format!("The other server accepted it{to}.{reply}"),
         TraceStage::Deferred => format!("Not sent yet{to}; the server will try again.{reply}"),
         TraceStage::Bounced => format!("Given up{to}; the sender is told.{reply}"),
+        TraceStage::Discarded => format!(
+            "Accepted{to} and then dropped, as the rule \u{201c}{}\u{201d} says: nobody receives it and the sender is not told.{reply}",
+            rule.unwrap_or("")
+        ),
     }
 }
 

@@ -122,7 +122,8 @@ impl Engine {
         }
         let mut tx = self.write().await?;
         for r in &refusals {
-            let key = format!("refused:{}", hex::encode(rand::random::<[u8; 12]>()));
+            let kind = if r.discarded { "discarded" } else { "refused" };
+            let key = format!("{kind}:{}", hex::encode(rand::random::<[u8; 12]>()));
             let new = sql::trace::NewMessage {
                 key: &key,
                 at: r.at,
@@ -135,7 +136,8 @@ impl Engine {
             };
             if let Some(id) = sql::trace::insert_message(&mut tx, &new).await? {
                 let one = (r.recipients.len() == 1).then(|| r.recipients[0].as_str());
-                step(&mut tx, id, r.at, TraceStage::Refused, one, Some(&r.rule), &r.reply).await?;
+                let stage = if r.discarded { TraceStage::Discarded } else { TraceStage::Refused };
+                step(&mut tx, id, r.at, stage, one, Some(&r.rule), &r.reply).await?;
             }
         }
         tx.commit().await?;
@@ -524,6 +526,7 @@ mod tests {
             recipients: vec!["nobody@example.com".into()],
             rule: "unknown_recipient".into(),
             reply: "550 5.1.1 no".into(),
+            discarded: false,
         };
         engine.record_refusals(vec![refusal]).await.unwrap();
 

@@ -32,6 +32,16 @@ pub(crate) struct RefusalQueue {
 
 impl RefusalSink for RefusalQueue {
     fn refused(&self, refusal: &Refusal, account: Option<&str>, recipients: Vec<String>) {
+        self.push(refusal, account, recipients, false);
+    }
+
+    fn discarded(&self, record: &Refusal, account: Option<&str>, recipients: Vec<String>) {
+        self.push(record, account, recipients, true);
+    }
+}
+
+impl RefusalQueue {
+    fn push(&self, refusal: &Refusal, account: Option<&str>, recipients: Vec<String>, discarded: bool) {
         let traced = TracedRefusal {
             at: refusal.at.unix_timestamp(),
             client: refusal.client_ip.to_string(),
@@ -40,6 +50,7 @@ impl RefusalSink for RefusalQueue {
             recipients,
             rule: refusal.rule.clone(),
             reply: refusal.reply.clone(),
+            discarded,
         };
         if self.tx.try_send(traced).is_err() {
             let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;

@@ -64,6 +64,7 @@ async fn run() {
                     recipients: vec![to],
                     rule: "unknown_recipient".into(),
                     reply: "550 5.1.1 <x>: Recipient address rejected: user unknown".into(),
+                    discarded: false,
                 }
             })
             .collect();

@@ -3,4 +3,4 @@
 /**
  * One step of a message's way through the server.
  */
-export type TraceStage = "accepted" | "refused" | "inbox" | "junk" | "not_delivered" | "queued" | "delivered" | "deferred" | "bounced";
+export type TraceStage = "accepted" | "refused" | "inbox" | "junk" | "not_delivered" | "queued" | "delivered" | "deferred" | "bounced" | "discarded";

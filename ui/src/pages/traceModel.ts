@@ -26,6 +26,7 @@ export const OUTCOMES: { value: TraceStage; label: string }[] = [
   { value: "delivered", label: "Sent to the other server" },
   { value: "deferred", label: "Sending delayed" },
   { value: "bounced", label: "Bounced" },
+  { value: "discarded", label: "Dropped by a discard rule" },
 ];
 
 /** `2026-12-03T10:00` (a datetime-local field, read as UTC) → RFC 3339. */
@@ -90,6 +91,7 @@ export function outcomeClass(o: TraceStage): string {
     case "refused":
     case "bounced":
     case "not_delivered":
+    case "discarded":
       return "locked";
     default:
       return "disabled";

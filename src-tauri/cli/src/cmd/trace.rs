@@ -56,6 +56,7 @@ pub enum Outcome {
     Delivered,
     Deferred,
     Bounced,
+    Discarded,
 }
 
 impl From<Outcome> for TraceStage {
@@ -70,6 +71,7 @@ impl From<Outcome> for TraceStage {
             Outcome::Delivered => TraceStage::Delivered,
             Outcome::Deferred => TraceStage::Deferred,
             Outcome::Bounced => TraceStage::Bounced,
+            Outcome::Discarded => TraceStage::Discarded,
         }
     }
 }

@@ -244,7 +244,10 @@ impl Session {
                         t.discarded_recipients += 1;
                         t.rcpt_accepted += 1;
                     });
-                    self.reply(&Reply::new(250, [2, 1, 5], "Recipient OK"));
+                    let reply = Reply::new(250, [2, 1, 5], "Recipient OK");
+                    let sender = self.tx.as_ref().map(|t| t.mail_from.clone());
+                    self.record_discard(sender.as_deref(), &rule, &reply, vec![rcpt]);
+                    self.reply(&reply);
                     return Ok(());
                 }
                 Verdict::Allow { .. } | Verdict::Continue => {}

@@ -297,7 +297,12 @@ impl Session {
         let discard = tx.discard.clone().or_else(|| tx.recipients.is_empty().then(|| "discard_recipient".to_string()));
         if let Some(rule) = discard {
             self.shared.counters.discarded(&rule);
-            self.reply(&Reply::new(250, [2, 0, 0], format!("Ok: queued as {queue_id}")));
+            let reply = Reply::new(250, [2, 0, 0], format!("Ok: queued as {queue_id}"));
+            // Recipients dropped one by one were traced at RCPT.
+            if tx.discard.is_some() {
+                self.record_discard(Some(&tx.mail_from), &rule, &reply, tx.recipients.clone());
+            }
+            self.reply(&reply);
             return Ok(());
         }
 

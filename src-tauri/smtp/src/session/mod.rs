@@ -194,6 +194,15 @@ impl Session {
         self.refuse(&crate::reply::canned::lookup_failure(), "directory_unavailable");
     }
 
+    /// Hands a message or recipient answered `reply` (250) but dropped by the discard rule
+    /// `rule` to the message trace.
+    pub(crate) fn record_discard(&self, sender: Option<&str>, rule: &str, reply: &Reply, recipients: Vec<String>) {
+        if let Some(sink) = &self.shared.refusals {
+            let record = Refusal::new(self.peer.ip(), self.kind, self.stage, sender, None, rule, reply);
+            sink.discarded(&record, self.account.as_ref().map(|a| a.address.as_str()), recipients);
+        }
+    }
+
     /// Counts and logs a refusal (stage, sender and recipient from the command being
     /// handled) without replying.
     fn record_refusal(&self, reply: &Reply, rule: &str) {
