@@ -954,6 +954,47 @@ fn bcc_rules_from_the_command_line_with_refusals_that_change_nothing() {
 }
 
 #[test]
+fn disclaimer_rules_from_the_command_line_in_order_with_refusals_that_change_nothing() {
+    let r = Run::new();
+    r.ok(&["domain", "add", "example.com"]);
+    r.ok(&["dept", "add", "example.com", "Legal"]);
+    let html = r.dir.path().join("legal.html");
+    std::fs::write(&html, "<p>Confidential.</p>").unwrap();
+    let legal = r.json(&[
+        "rules",
+        "disclaimer",
+        "add",
+        "example.com",
+        "--name",
+        "legal",
+        "--scope",
+        "external",
+        "--text",
+        "Confidential.",
+        "--html-file",
+        html.to_str().unwrap(),
+        "--except-department",
+        "legal",
+    ]);
+    assert_eq!((legal["position"].as_u64(), legal["scope"].as_str()), (Some(1), Some("external")));
+    assert_eq!((legal["html"].as_str(), legal["except_department"].as_str()), (Some("<p>Confidential.</p>"), Some("Legal")));
+    let all = r.json(&["rules", "disclaimer", "add", "example.com", "--name", "all", "--text", "For everyone."]);
+    r.refused(&["rules", "disclaimer", "add", "example.com", "--name", "x"], "--text");
+    r.refused(&["rules", "disclaimer", "add", "example.com", "--name", "x", "--text", "t", "--department", "Nowhere"], "Nowhere");
+    r.refused(&["rules", "disclaimer", "add", "example.com", "--name", "x", "--text", "t", "--sender", "no domain"], "sender");
+    let moved = r.json(&["rules", "disclaimer", "move", "example.com", &all["id"].to_string(), "1"]);
+    assert_eq!(moved[0]["name"], "all");
+    assert_eq!(moved[1]["name"], "legal");
+    r.ok(&["rules", "disclaimer", "list", "example.com"])
+        .assert_stdout(|t| t.starts_with("POS") && t.contains("dept Legal"), "the rules table");
+    r.ok(&["rules", "disclaimer", "remove", "example.com", &all["id"].to_string()]);
+    let listed = r.json(&["rules", "disclaimer", "list", "example.com"]);
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(listed[0]["position"], 1);
+    r.refused(&["rules", "disclaimer", "remove", "example.com", &all["id"].to_string()], "has no disclaimer rule");
+}
+
+#[test]
 fn the_daily_send_quota_is_a_batch_setting_and_usage_is_listed() {
     let r = Run::new();
     r.ok(&["domain", "add", "example.com"]);

@@ -1,15 +1,17 @@
 import { useState } from "react";
 import { useSession } from "../app/session";
 import type { BccRule } from "../bindings/BccRule";
+import type { DisclaimerRule } from "../bindings/DisclaimerRule";
+import type { DisclaimerScope } from "../bindings/DisclaimerScope";
 import type { RuleDirection } from "../bindings/RuleDirection";
 import { Confirm, Dialog, DialogButtons, Field, FormError, PageError } from "../components/forms";
 import { useAction, useAsync } from "../components/hooks";
 import { listAll } from "../api/client";
-import { condition, describeBcc } from "./mailRules";
+import { condition, describeBcc, describeDisclaimer, movedPosition } from "./mailRules";
 
 type Modal = { kind: "add" } | { kind: "remove"; rule: BccRule } | null;
 
-/** Mail rules on the path of a domain: automatic blind copies. */
+/** Mail rules on the path of a domain: automatic blind copies and disclaimers. */
 export function MailRulesPage() {
   const { client, domain, readOnly } = useSession();
   const list = useAsync(() => listAll(client, "list_bcc_rules", { domain: domain! }), [client, domain]);
@@ -62,6 +64,7 @@ export function MailRulesPage() {
       )}
       {modal?.kind === "add" && <AddBcc onClose={() => setModal(null)} onDone={done} />}
       {modal?.kind === "remove" && <RemoveBcc rule={modal.rule} onClose={() => setModal(null)} onDone={done} />}
+      <Disclaimers />
     </section>
   );
 }
@@ -134,5 +137,203 @@ function RemoveBcc({ rule, onClose, onDone }: { rule: BccRule; onClose: () => vo
     >
       No more copies are made by it.
     </Confirm>
+  );
+}
+
+type DisclaimerModal = { kind: "add" } | { kind: "remove"; rule: DisclaimerRule } | null;
+
+/** Disclaimers: the domain's rules in order, the first that fires is appended. */
+function Disclaimers() {
+  const { client, domain, readOnly } = useSession();
+  const list = useAsync(() => listAll(client, "list_disclaimer_rules", { domain: domain! }), [client, domain]);
+  const [modal, setModal] = useState<DisclaimerModal>(null);
+  const move = useAction();
+  const done = () => {
+    setModal(null);
+    list.reload();
+  };
+  const rules = list.data ?? [];
+  const moveBy = async (index: number, delta: number) => {
+    const position = movedPosition(index, delta, rules.length);
+    if (position === null) return;
+    const ok = await move.run(() =>
+      client.call("move_disclaimer_rule", { domain: domain!, id: rules[index].id, position }).then(() => true),
+    );
+    if (ok) list.reload();
+  };
+  return (
+    <>
+      <h2>Disclaimers</h2>
+      <p className="muted">
+        Text appended to the mail {domain}&apos;s users send (plain text to the text part, HTML before the end of the
+        HTML part; attachments untouched). The rules are tried from the top: the first that fires is appended, once per
+        message. Signed or encrypted mail is left as it is.
+      </p>
+      <div className="toolbar">
+        <button type="button" className="primary" disabled={readOnly} onClick={() => setModal({ kind: "add" })}>
+          New disclaimer
+        </button>
+      </div>
+      <FormError error={move.error} fields={[]} />
+      {list.error ? (
+        <PageError error={list.error} what="the disclaimer rules" />
+      ) : list.data && rules.length === 0 ? (
+        <p className="empty">No disclaimers in {domain}.</p>
+      ) : (
+        <table className="table" aria-label="Disclaimer rules">
+          <thead>
+            <tr>
+              <th scope="col">Order</th>
+              <th scope="col">Name</th>
+              <th scope="col">Applies to</th>
+              <th scope="col">Text</th>
+              <th scope="col">
+                <span className="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {rules.map((r, i) => (
+              <tr key={r.id}>
+                <td>{r.position}</td>
+                <th scope="row">{r.name}</th>
+                <td>{describeDisclaimer(r)}</td>
+                <td className="small">{r.text.length > 80 ? `${r.text.slice(0, 80)}…` : r.text}</td>
+                <td className="actions">
+                  <button
+                    type="button"
+                    aria-label={`Move ${r.name} up`}
+                    disabled={readOnly || move.pending || i === 0}
+                    onClick={() => void moveBy(i, -1)}
+                  >
+                    Up
+                  </button>
+                  <button
+                    type="button"
+                    aria-label={`Move ${r.name} down`}
+                    disabled={readOnly || move.pending || i === rules.length - 1}
+                    onClick={() => void moveBy(i, 1)}
+                  >
+                    Down
+                  </button>
+                  <button type="button" disabled={readOnly} onClick={() => setModal({ kind: "remove", rule: r })}>
+                    Remove…
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {modal?.kind === "add" && <AddDisclaimer onClose={() => setModal(null)} onDone={done} />}
+      {modal?.kind === "remove" && (
+        <Confirm
+          title={`Remove the disclaimer "${modal.rule.name}"?`}
+          confirm="Remove"
+          error={move.error}
+          pending={move.pending}
+          onClose={() => setModal(null)}
+          onConfirm={() =>
+            void move
+              .run(() =>
+                client.call("remove_disclaimer_rule", { domain: domain!, id: modal.rule.id }).then(() => true),
+              )
+              .then((ok) => ok && done())
+          }
+        >
+          Mail sent from now on no longer gets it; the rules below move up.
+        </Confirm>
+      )}
+    </>
+  );
+}
+
+function AddDisclaimer({ onClose, onDone }: { onClose: () => void; onDone: () => void }) {
+  const { client, domain } = useSession();
+  const [v, setV] = useState({
+    name: "",
+    scope: "external" as DisclaimerScope,
+    sender: "",
+    recipient: "",
+    department: "",
+    except_sender: "",
+    except_recipient: "",
+    except_department: "",
+    text: "",
+    html: "",
+  });
+  const set = (k: keyof typeof v) => (e: { target: { value: string } }) => setV({ ...v, [k]: e.target.value });
+  const action = useAction();
+  const submit = async () => {
+    const ok = await action.run(() =>
+      client.call("add_disclaimer_rule", {
+        domain: domain!,
+        name: v.name,
+        scope: v.scope,
+        sender: condition(v.sender),
+        recipient: condition(v.recipient),
+        department: condition(v.department),
+        except_sender: condition(v.except_sender),
+        except_recipient: condition(v.except_recipient),
+        except_department: condition(v.except_department),
+        text: v.text,
+        html: condition(v.html),
+      }),
+    );
+    if (ok) onDone();
+  };
+  const fields = [
+    "name",
+    "scope",
+    "sender",
+    "recipient",
+    "department",
+    "except_sender",
+    "except_recipient",
+    "except_department",
+    "text",
+    "html",
+  ];
+  return (
+    <Dialog title="New disclaimer" onClose={onClose} onSubmit={() => void submit()}>
+      <Field label="Name" name="name" error={action.error}>
+        {(p) => <input {...p} value={v.name} onChange={set("name")} required />}
+      </Field>
+      <Field label="Mail" name="scope" error={action.error}>
+        {(p) => (
+          <select {...p} value={v.scope} onChange={(e) => setV({ ...v, scope: e.target.value as DisclaimerScope })}>
+            <option value="external">with a recipient outside our domains</option>
+            <option value="internal">only to our domains</option>
+            <option value="any">to anyone</option>
+          </select>
+        )}
+      </Field>
+      <Field label="From" name="sender" error={action.error} hint="An address or a domain; empty: any sender">
+        {(p) => <input {...p} value={v.sender} onChange={set("sender")} />}
+      </Field>
+      <Field label="To" name="recipient" error={action.error} hint="An address or a domain; empty: any recipient">
+        {(p) => <input {...p} value={v.recipient} onChange={set("recipient")} />}
+      </Field>
+      <Field label="Department" name="department" error={action.error} hint="Its sub-departments too; empty: any">
+        {(p) => <input {...p} value={v.department} onChange={set("department")} placeholder="Sales/East" />}
+      </Field>
+      <Field label="Except from" name="except_sender" error={action.error} hint="An address or a domain">
+        {(p) => <input {...p} value={v.except_sender} onChange={set("except_sender")} />}
+      </Field>
+      <Field label="Except to" name="except_recipient" error={action.error} hint="An address or a domain">
+        {(p) => <input {...p} value={v.except_recipient} onChange={set("except_recipient")} />}
+      </Field>
+      <Field label="Except department" name="except_department" error={action.error}>
+        {(p) => <input {...p} value={v.except_department} onChange={set("except_department")} />}
+      </Field>
+      <Field label="Plain text" name="text" error={action.error}>
+        {(p) => <textarea {...p} value={v.text} onChange={set("text")} rows={4} required />}
+      </Field>
+      <Field label="HTML" name="html" error={action.error} hint="Empty: the plain text, line by line">
+        {(p) => <textarea {...p} value={v.html} onChange={set("html")} rows={4} />}
+      </Field>
+      <FormError error={action.error} fields={fields} />
+      <DialogButtons submit="Add disclaimer" pending={action.pending} onCancel={onClose} />
+    </Dialog>
   );
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { condition, describeBcc, limitText, stateText } from "./mailRules";
+import { condition, describeBcc, describeDisclaimer, limitText, movedPosition, stateText } from "./mailRules";
 
 describe("mail rules", () => {
   it("describes a BCC rule with its conditions or their absence", () => {
@@ -20,5 +20,31 @@ describe("mail rules", () => {
     expect(limitText(100, 0)).toBe("100 messages");
     expect(limitText(100, 50)).toBe("100 messages and 50 MB");
     expect(stateText("over")).toContain("refused");
+  });
+  it("describes a disclaimer rule with its conditions and exceptions", () => {
+    const base = {
+      id: 1,
+      domain: "example.com",
+      position: 1,
+      name: "legal",
+      sender: null,
+      recipient: null,
+      department: null,
+      except_sender: null,
+      except_recipient: null,
+      except_department: null,
+      text: "Confidential.",
+      html: null,
+    };
+    expect(describeDisclaimer({ ...base, scope: "any" })).toBe("Mail sent to anyone");
+    expect(
+      describeDisclaimer({ ...base, scope: "external", department: "Sales", except_recipient: "partner.example" }),
+    ).toBe("Mail sent with a recipient elsewhere, from department Sales; except mail to partner.example");
+  });
+  it("moves a rule up or down within the list only", () => {
+    expect(movedPosition(0, -1, 3)).toBeNull();
+    expect(movedPosition(0, 1, 3)).toBe(2);
+    expect(movedPosition(2, 1, 3)).toBeNull();
+    expect(movedPosition(2, -1, 3)).toBe(2);
   });
 });

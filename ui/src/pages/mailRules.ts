@@ -1,4 +1,5 @@
 import type { BccRule } from "../bindings/BccRule";
+import type { DisclaimerRule } from "../bindings/DisclaimerRule";
 import type { QuotaState } from "../bindings/QuotaState";
 import type { RuleDirection } from "../bindings/RuleDirection";
 
@@ -50,4 +51,30 @@ export function stateText(state: QuotaState): string {
     case "over":
       return "Over: refused until tomorrow";
   }
+}
+
+/** A disclaimer rule's conditions and exceptions in one sentence. */
+export function describeDisclaimer(r: DisclaimerRule): string {
+  const scope =
+    r.scope === "internal" ? "only for our domains" : r.scope === "external" ? "with a recipient elsewhere" : "to anyone";
+  const cond = [
+    r.sender ? `from ${r.sender}` : null,
+    r.recipient ? `to ${r.recipient}` : null,
+    r.department ? `from department ${r.department}` : null,
+  ].filter(Boolean);
+  const except = [
+    r.except_sender ? `from ${r.except_sender}` : null,
+    r.except_recipient ? `to ${r.except_recipient}` : null,
+    r.except_department ? `from department ${r.except_department}` : null,
+  ].filter(Boolean);
+  let s = `Mail sent ${scope}`;
+  if (cond.length > 0) s += `, ${cond.join(", ")}`;
+  if (except.length > 0) s += `; except mail ${except.join(" or ")}`;
+  return s;
+}
+
+/** The order after moving the rule at `index` by `delta` (−1 up, +1 down): its new position (1-based), or null at an end. */
+export function movedPosition(index: number, delta: number, count: number): number | null {
+  const to = index + delta;
+  return to < 0 || to >= count ? null : to + 1;
 }

@@ -1,9 +1,9 @@
-//! `postdesk rules`: mail rules on the path of a domain — automatic BCC — and the outbound
+//! `postdesk rules`: mail rules on the path of a domain — automatic BCC, disclaimers — and the outbound
 //! usage against the daily send quota.
 
 use clap::{Subcommand, ValueEnum};
 use postdesk_contract::api::*;
-use postdesk_contract::rules::RuleDirection;
+use postdesk_contract::rules::{DisclaimerScope, RuleDirection};
 use postdesk_contract::{Backend, Result};
 
 use crate::output::{Table, print_list, print_one};
@@ -13,6 +13,9 @@ pub enum RulesCmd {
     /// Automatic blind copies of a domain's mail.
     #[command(subcommand)]
     Bcc(BccCmd),
+    /// Disclaimers appended to the mail a domain's users send, tried in order.
+    #[command(subcommand)]
+    Disclaimer(DisclaimerCmd),
     /// What each account sent to other domains today and in the last 30 days, against its
     /// daily send quota (set with `settings set … daily_send_messages=N daily_send_mb=N`).
     Usage { domain: String },
@@ -43,6 +46,160 @@ pub enum BccCmd {
     Remove { domain: String, id: i64 },
 }
 
+#[derive(Subcommand, Debug)]
+pub enum DisclaimerCmd {
+    /// List the domain's disclaimer rules in their order (the first that fires applies).
+    List { domain: String },
+    /// Add a disclaimer rule, last in the order.
+    Add {
+        domain: String,
+        /// The rule's name.
+        #[arg(long)]
+        name: String,
+        /// The plain-text disclaimer.
+        #[arg(long, conflicts_with = "text_file")]
+        text: Option<String>,
+        /// The plain-text disclaimer, read from a file.
+        #[arg(long)]
+        text_file: Option<std::path::PathBuf>,
+        /// The HTML disclaimer, read from a file (default: the text, escaped).
+        #[arg(long)]
+        html_file: Option<std::path::PathBuf>,
+        /// Which recipients: any, only ours (internal), or at least one elsewhere (external).
+        #[arg(long, value_enum, default_value_t = Scope::Any)]
+        scope: Scope,
+        /// Only mail from this address or domain.
+        #[arg(long)]
+        sender: Option<String>,
+        /// Only mail to this address or domain.
+        #[arg(long)]
+        recipient: Option<String>,
+        /// Only mail from accounts of this department (and below).
+        #[arg(long)]
+        department: Option<String>,
+        /// Except mail from this address or domain.
+        #[arg(long)]
+        except_sender: Option<String>,
+        /// Except mail to this address or domain.
+        #[arg(long)]
+        except_recipient: Option<String>,
+        /// Except mail from accounts of this department (and below).
+        #[arg(long)]
+        except_department: Option<String>,
+    },
+    /// Move a disclaimer rule to POSITION (1 = tried first).
+    Move { domain: String, id: i64, position: u32 },
+    /// Remove a disclaimer rule by its id.
+    Remove { domain: String, id: i64 },
+}
+
+/// `--scope`.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum Scope {
+    /// Any message.
+    Any,
+    /// Only when every recipient is ours.
+    Internal,
+    /// When a recipient is elsewhere.
+    External,
+}
+
+fn read(path: &std::path::Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| {
+        postdesk_contract::Error::validation(format!("cannot read {}: {e}", path.display())).with_field("file")
+    })
+}
+
+fn disclaimer_table(all: &[postdesk_contract::rules::DisclaimerRule]) -> Table {
+    let mut t = Table::new(&["POS", "ID", "NAME", "SCOPE", "CONDITIONS", "EXCEPT", "TEXT"]);
+    let any = |v: &Option<String>, what: &str| v.as_ref().map(|v| format!("{what} {v}"));
+    for r in all {
+        let cond = [any(&r.sender, "from"), any(&r.recipient, "to"), any(&r.department, "dept")];
+        let except = [any(&r.except_sender, "from"), any(&r.except_recipient, "to"), any(&r.except_department, "dept")];
+        let join = |v: [Option<String>; 3]| {
+            let v: Vec<String> = v.into_iter().flatten().collect();
+            if v.is_empty() { "-".to_string() } else { v.join(", ") }
+        };
+        t.row(vec![
+            r.position.to_string(),
+            r.id.to_string(),
+            r.name.clone(),
+            r.scope.name().into(),
+            join(cond),
+            join(except),
+            r.text.lines().next().unwrap_or_default().chars().take(40).collect(),
+        ]);
+    }
+    t
+}
+
+async fn disclaimer(b: &dyn Backend, cmd: &DisclaimerCmd, json: bool) -> Result<()> {
+    match cmd {
+        DisclaimerCmd::List { domain } => {
+            let all = crate::output::every_page(|after, limit| {
+                b.list_disclaimer_rules(ListDisclaimerRules { domain: domain.clone(), after, limit: Some(limit) })
+            })
+            .await?;
+            let t = disclaimer_table(&all);
+            print_list(json, &all, t, None)
+        }
+        DisclaimerCmd::Add {
+            domain,
+            name,
+            text,
+            text_file,
+            html_file,
+            scope,
+            sender,
+            recipient,
+            department,
+            except_sender,
+            except_recipient,
+            except_department,
+        } => {
+            let text = match (text, text_file) {
+                (Some(t), _) => t.clone(),
+                (None, Some(f)) => read(f)?,
+                (None, None) => {
+                    return Err(postdesk_contract::Error::validation("give the disclaimer with --text or --text-file")
+                        .with_field("text"));
+                }
+            };
+            let html = match html_file {
+                Some(f) => Some(read(f)?),
+                None => None,
+            };
+            let p = AddDisclaimerRule {
+                domain: domain.clone(),
+                name: name.clone(),
+                scope: Some(match scope {
+                    Scope::Any => DisclaimerScope::Any,
+                    Scope::Internal => DisclaimerScope::Internal,
+                    Scope::External => DisclaimerScope::External,
+                }),
+                sender: sender.clone(),
+                recipient: recipient.clone(),
+                department: department.clone(),
+                except_sender: except_sender.clone(),
+                except_recipient: except_recipient.clone(),
+                except_department: except_department.clone(),
+                text,
+                html,
+            };
+            print_one(json, &b.add_disclaimer_rule(p).await?)
+        }
+        DisclaimerCmd::Move { domain, id, position } => {
+            let p = MoveDisclaimerRule { domain: domain.clone(), id: *id, position: *position };
+            let all = b.move_disclaimer_rule(p).await?;
+            let t = disclaimer_table(&all);
+            print_list(json, &all, t, None)
+        }
+        DisclaimerCmd::Remove { domain, id } => {
+            b.remove_disclaimer_rule(RemoveDisclaimerRule { domain: domain.clone(), id: *id }).await
+        }
+    }
+}
+
 /// `--direction`.
 #[derive(ValueEnum, Clone, Copy, Debug)]
 pub enum Direction {
@@ -58,6 +215,7 @@ pub enum Direction {
 pub async fn run(b: &dyn Backend, cmd: &RulesCmd, json: bool) -> Result<()> {
     let cmd = match cmd {
         RulesCmd::Bcc(cmd) => cmd,
+        RulesCmd::Disclaimer(cmd) => return disclaimer(b, cmd, json).await,
         RulesCmd::Usage { domain } => {
             let all = crate::output::every_page(|after, limit| {
                 b.list_outbound_usage(ListOutboundUsage { domain: domain.clone(), after, limit: Some(limit) })
