@@ -1016,6 +1016,16 @@ fn role_table<'a>(b: &'a dyn Backend, import: &str, owner_token: &str) -> Vec<Ro
             },
         ),
         forbidden(b, SetSharedMailboxOwners { address: "desk@b.example".into(), users: vec![acct()], groups: vec![] }),
+        forbidden(
+            b,
+            SetSharedAutoReply {
+                address: "desk@b.example".into(),
+                enabled: true,
+                subject: "Away".into(),
+                text: "Back soon.".into(),
+                ..Default::default()
+            },
+        ),
         forbidden(b, RemoveSharedMailbox { address: "desk@b.example".into() }),
         // ---- Workflow groups: the Accounts page of their domain
         forbidden(b, ListWorkflowGroups { domain: d(), ..Default::default() }),
@@ -1328,6 +1338,7 @@ const OPERATION_GATES: &[(&str, Gate)] = &[
     ("create_workflow_group", Gate::Page(Page::Accounts)),
     ("set_workflow_group_members", Gate::Page(Page::Accounts)),
     ("remove_workflow_group", Gate::Page(Page::Accounts)),
+    ("set_shared_auto_reply", Gate::Page(Page::Accounts)),
 ];
 
 async fn helpdesk_reads_but_cannot_change(h: Harness) {

@@ -24,6 +24,7 @@ contract!(
     a_resync_takes_only_what_was_not_fetched_since_then,
     addresses_that_differ_only_in_punctuation_keep_their_own_passwords,
     owners_and_workflow_groups_are_checked_audited_and_kept_to_the_domain,
+    an_auto_reply_is_checked_stored_and_audited,
 );
 
 const PASSWORD: &str = "Ext3rnal-Imap-Passw0rd-9c2e";
@@ -568,4 +569,43 @@ async fn owners_and_workflow_groups_are_checked_audited_and_kept_to_the_domain(h
     let got = b.get_shared_mailbox(GetSharedMailbox { address: "desk@example.com".into() }).await.unwrap();
     assert_eq!((got.owners.len(), got.owner_groups.len()), (1, 0));
     assert_eq!(h.audit_count().await, audit + 1, "the removal, nothing for the refusals");
+}
+
+/// The auto-reply's settings: a bad period, an empty text or a subject with a line break
+/// are refused by field and change nothing; a good one is stored, shown and audited.
+async fn an_auto_reply_is_checked_stored_and_audited(h: Harness) {
+    h.domain("example.com", 10).await;
+    let b = h.owner.as_ref();
+    b.create_shared_mailbox(imap("desk@example.com", None)).await.unwrap();
+    let away = || SetSharedAutoReply {
+        address: "desk@example.com".into(),
+        enabled: true,
+        starts_at: Some("2026-12-20T00:00:00+01:00".into()),
+        ends_at: Some("2027-01-04T00:00:00Z".into()),
+        subject: "Closed for the holidays".into(),
+        text: "We answer from 4 January.".into(),
+    };
+    let audit = h.audit_count().await;
+    let bad = [
+        (SetSharedAutoReply { ends_at: Some("2026-12-01T00:00:00Z".into()), ..away() }, "ends_at"),
+        (SetSharedAutoReply { starts_at: Some("next week".into()), ..away() }, "starts_at"),
+        (SetSharedAutoReply { text: "  ".into(), ..away() }, "text"),
+        (SetSharedAutoReply { subject: "a\r\nBcc: x@y.test".into(), ..away() }, "subject"),
+        (SetSharedAutoReply { subject: "x".repeat(201), ..away() }, "subject"),
+    ];
+    for (p, field) in bad {
+        let e = refused(b.set_shared_auto_reply(p).await, ErrorCode::Validation, "");
+        assert_eq!(e.field.as_deref(), Some(field), "{e:?}");
+    }
+    let got = b.get_shared_mailbox(GetSharedMailbox { address: "desk@example.com".into() }).await.unwrap();
+    assert!(!got.auto_reply.enabled, "nothing stored");
+    assert_eq!(h.audit_count().await, audit);
+
+    let set = b.set_shared_auto_reply(away()).await.unwrap();
+    assert!(set.auto_reply.enabled);
+    assert_eq!(set.auto_reply.starts_at.as_deref(), Some("2026-12-19T23:00:00Z"), "stored in UTC");
+    assert_eq!(set.auto_reply.text, "We answer from 4 January.");
+    let got = b.get_shared_mailbox(GetSharedMailbox { address: "desk@example.com".into() }).await.unwrap();
+    assert_eq!(got.auto_reply, set.auto_reply);
+    assert_eq!(h.audit_count().await, audit + 1);
 }

@@ -1164,6 +1164,8 @@ operations! {
     set_workflow_group_members: Put "/api/domains/{domain}/workflow-groups/{name}/members" SetWorkflowGroupMembers => WorkflowGroup, mutates = true;
     /// Removes a workflow group.
     remove_workflow_group: Delete "/api/domains/{domain}/workflow-groups/{name}" RemoveWorkflowGroup => (), mutates = true;
+    /// Sets a shared mailbox's auto-reply.
+    set_shared_auto_reply: Put "/api/shared-mailboxes/{address}/auto-reply" SetSharedAutoReply => SharedMailbox, mutates = true;
 }
 
 /// Runs the operation called `name` with JSON params and returns its JSON output: the

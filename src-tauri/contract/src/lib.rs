@@ -16,6 +16,7 @@
 
 pub mod access;
 pub mod api;
+pub mod autoreply;
 pub mod bindings;
 pub mod error;
 pub mod mail;

@@ -171,6 +171,9 @@ pub struct SharedMailbox {
     /// Workflow groups of the domain whose members may see and send from it.
     #[serde(default)]
     pub owner_groups: Vec<String>,
+    /// Its auto-reply (off unless set).
+    #[serde(default)]
+    pub auto_reply: crate::autoreply::AutoReply,
     /// When it was created.
     pub created_at: String,
 }

@@ -45,6 +45,8 @@ mod sql;
 mod store;
 mod trace;
 mod workflow;
+// Auto-replies (RFC 3834) per account.
+mod autoreply;
 // Batch settings, address book and policy explainer.
 mod batches;
 mod ledger;
@@ -642,6 +644,9 @@ impl Backend for EngineBackend {
     }
     async fn remove_workflow_group(&self, p: RemoveWorkflowGroup) -> Result<()> {
         workflow::remove_group(self, p).await
+    }
+    async fn set_shared_auto_reply(&self, p: SetSharedAutoReply) -> Result<SharedMailbox> {
+        shared::set_auto_reply(self, p).await
     }
 }
 

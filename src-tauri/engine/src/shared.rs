@@ -128,6 +128,7 @@ impl Engine {
         let secret_set = self.shared_secret(row.id).await?.is_some();
         let mut mailbox = view(row, folders, fetched, secret_set);
         (mailbox.owners, mailbox.owner_groups) = sql::shared::owners(&mut *conn, row.id).await?;
+        mailbox.auto_reply = crate::autoreply::get(&mut *conn, row.account_id).await?;
         Ok(mailbox)
     }
 }
@@ -159,6 +160,7 @@ fn view(row: &Row, folders: Vec<SharedFolder>, fetched: i64, secret_set: bool) -
         fetched_messages: fetched.max(0) as u64,
         owners: Vec::new(),
         owner_groups: Vec::new(),
+        auto_reply: Default::default(),
         created_at: row.created_at.clone(),
     }
 }
@@ -466,6 +468,27 @@ pub(crate) async fn resync(b: &EngineBackend, p: ResyncSharedMailbox) -> Result<
     let after = b.engine.shared_view(&mut tx, &changed).await?;
     let change = Change { action: ResyncSharedMailbox::NAME, domain: Some(&row.domain), target: &address };
     audit::record(&mut tx, &b.caller.name, change, Some(&before), Some(&after)).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+pub(crate) async fn set_auto_reply(b: &EngineBackend, p: SetSharedAutoReply) -> Result<SharedMailbox> {
+    let addr = authorised(b, &p.address)?;
+    let address = addr.full();
+    let reply = crate::autoreply::checked(postdesk_contract::autoreply::AutoReply {
+        enabled: p.enabled,
+        starts_at: p.starts_at,
+        ends_at: p.ends_at,
+        subject: p.subject,
+        text: p.text,
+    })?;
+    let mut tx = b.engine.write().await?;
+    let row = load(&mut tx, &address).await?;
+    let before = b.engine.shared_view(&mut tx, &row).await?;
+    crate::autoreply::set(&mut tx, row.account_id, reply).await?;
+    let after = b.engine.shared_view(&mut tx, &row).await?;
+    let change = Change { action: SetSharedAutoReply::NAME, domain: Some(&row.domain), target: &address };
+    audit::record(&mut tx, &b.caller.name, change, Some(&before.auto_reply), Some(&after.auto_reply)).await?;
     tx.commit().await?;
     Ok(after)
 }

@@ -27,6 +27,7 @@ pub(crate) use crate::sql::store::{delete_messages, ensure_folder, next_uid, use
 use crate::sql::{self, Conn};
 use crate::validate;
 pub use postdesk_contract::mail::{Delivered, KeyedMessage, KeyedOutcome, STANDARD_FOLDERS};
+use postdesk_contract::outbound::OutboundEnvelope;
 
 /// Where blobs live. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -290,6 +291,8 @@ impl Engine {
 
         let mut tx = self.write().await?;
         let mut outcomes = Vec::with_capacity(messages.len());
+        // Auto-replies to senders of our own domains, delivered after the commit.
+        let mut local_replies: Vec<(String, crate::autoreply::Reply)> = Vec::new();
         for (i, m) in messages.iter().enumerate() {
             let mut outcome =
                 KeyedOutcome { key: m.key.clone(), already: false, delivered: Vec::new(), refused: Vec::new() };
@@ -326,6 +329,31 @@ impl Engine {
                 let body = inline(m).then_some(m.raw.as_slice());
                 sql::queue::enqueue(&mut tx, &m.key, &hashes[i], body, outbound, m.raw.len(), now).await?;
             }
+            // Auto-replies (RFC 3834) for copies filed into an INBOX of mail that arrived
+            // (a message of the server's own has no trace: never answered), in this
+            // transaction: the answered sender is recorded with the message.
+            if let (Some(trace), None) = (&m.trace, &m.folder) {
+                for d in outcome.delivered.iter().filter(|d| d.folder == "INBOX") {
+                    let now = time::OffsetDateTime::now_utc();
+                    let Some(reply) =
+                        crate::autoreply::reply_for(&mut tx, &d.account, &trace.sender, &m.raw, now).await?
+                    else {
+                        continue;
+                    };
+                    let key = format!("autoreply:{}:{}", m.key, d.account);
+                    let domain = reply.to.rsplit_once('@').map_or("", |(_, d)| d);
+                    if sql::domains::id_by_name(&mut tx, domain).await?.is_some() {
+                        local_replies.push((key, reply));
+                    } else {
+                        // The null envelope sender: nothing answers an auto-reply back.
+                        let envelope = OutboundEnvelope { sender: String::new(), recipients: vec![reply.to.clone()] };
+                        let hash = BlobStore::hash(&reply.raw);
+                        let at = now.unix_timestamp();
+                        sql::queue::enqueue(&mut tx, &key, &hash, Some(&reply.raw), &envelope, reply.raw.len(), at)
+                            .await?;
+                    }
+                }
+            }
             sql::store::record_key(&mut tx, &m.key, super::now()).await?;
             crate::trace::record_delivery(&mut tx, m, &outcome, time::OffsetDateTime::now_utc().unix_timestamp())
                 .await?;
@@ -339,7 +367,33 @@ impl Engine {
         for (account, folder) in changed {
             self.mail_changed(account, Some(folder));
         }
+        if !local_replies.is_empty() {
+            self.deliver_local_replies(local_replies).await;
+        }
         Ok(outcomes)
+    }
+
+    /// Delivers auto-replies to senders of our own domains (their mailboxes as resolved
+    /// now); a sender gone since is skipped. Without a trace, so nothing answers them.
+    async fn deliver_local_replies(&self, replies: Vec<(String, crate::autoreply::Reply)>) {
+        let mut batch = Vec::new();
+        for (key, reply) in replies {
+            match self.resolve_recipient(&reply.to).await {
+                Ok(r) if !r.mailboxes.is_empty() => batch.push(KeyedMessage {
+                    key,
+                    mailboxes: r.mailboxes,
+                    raw: reply.raw,
+                    folder: None,
+                    outbound: None,
+                    trace: None,
+                }),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(to = %reply.to, "auto-reply not delivered: {}", e.message),
+            }
+        }
+        if let Err(e) = Box::pin(self.deliver_batch(batch)).await {
+            tracing::warn!("auto-replies not delivered: {}", e.message);
+        }
     }
 
     /// Forgets delivery keys recorded before `before` (once no service can deliver those

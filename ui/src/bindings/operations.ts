@@ -149,6 +149,7 @@ import type { SetAdminPassword } from "./SetAdminPassword";
 import type { SetPassword } from "./SetPassword";
 import type { SetPickupRules } from "./SetPickupRules";
 import type { SetRelay } from "./SetRelay";
+import type { SetSharedAutoReply } from "./SetSharedAutoReply";
 import type { SetSharedFolders } from "./SetSharedFolders";
 import type { SetSharedMailboxOwners } from "./SetSharedMailboxOwners";
 import type { SetSignInPolicy } from "./SetSignInPolicy";
@@ -338,6 +339,7 @@ export type { SetAdminPassword } from "./SetAdminPassword";
 export type { SetPassword } from "./SetPassword";
 export type { SetPickupRules } from "./SetPickupRules";
 export type { SetRelay } from "./SetRelay";
+export type { SetSharedAutoReply } from "./SetSharedAutoReply";
 export type { SetSharedFolders } from "./SetSharedFolders";
 export type { SetSharedMailboxOwners } from "./SetSharedMailboxOwners";
 export type { SetSignInPolicy } from "./SetSignInPolicy";
@@ -509,6 +511,7 @@ export const operations = {
   create_workflow_group: { method: "POST", path: "/api/domains/{domain}/workflow-groups", mutates: true, params: undefined as unknown as CreateWorkflowGroup, output: undefined as unknown as WorkflowGroup },
   set_workflow_group_members: { method: "PUT", path: "/api/domains/{domain}/workflow-groups/{name}/members", mutates: true, params: undefined as unknown as SetWorkflowGroupMembers, output: undefined as unknown as WorkflowGroup },
   remove_workflow_group: { method: "DELETE", path: "/api/domains/{domain}/workflow-groups/{name}", mutates: true, params: undefined as unknown as RemoveWorkflowGroup, output: undefined as unknown as null },
+  set_shared_auto_reply: { method: "PUT", path: "/api/shared-mailboxes/{address}/auto-reply", mutates: true, params: undefined as unknown as SetSharedAutoReply, output: undefined as unknown as SharedMailbox },
 } as const;
 
 export type OperationName = keyof typeof operations;

@@ -27,6 +27,9 @@ const stored: SharedMailbox = {
   error_count: 0,
   folders: [],
   fetched_messages: 0,
+  owners: [],
+  owner_groups: [],
+  auto_reply: { enabled: false, subject: "", text: "" },
   created_at: "2026-12-01T00:00:00Z",
 };
 

@@ -75,6 +75,23 @@ pub enum SharedCmd {
     /// Workflow groups: named groups of a domain's users, owners of shared mailboxes.
     #[command(subcommand)]
     Groups(GroupCmd),
+    /// Set its auto-reply (RFC 3834: once per sender per period, never to lists, bulk or
+    /// automatic mail); --off turns it off.
+    AutoReply {
+        address: String,
+        #[arg(long)]
+        off: bool,
+        /// From when (RFC 3339); none: from now on.
+        #[arg(long)]
+        from: Option<String>,
+        /// Until when (RFC 3339); none: until turned off.
+        #[arg(long)]
+        until: Option<String>,
+        #[arg(long, default_value = "")]
+        subject: String,
+        #[arg(long, default_value = "")]
+        text: String,
+    },
 }
 
 /// `postdesk shared-mailbox groups …`
@@ -212,6 +229,18 @@ fn show(json: bool, m: &SharedMailbox) -> Result<()> {
     println!("sent folder: {}, junk folder: {}", opt(&m.sent_folder), opt(&m.junk_folder));
     let list = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
     println!("owners: {}; owning groups: {}", list(&m.owners), list(&m.owner_groups));
+    let r = &m.auto_reply;
+    if r.enabled {
+        let when = |v: &Option<String>, none: &str| v.clone().unwrap_or_else(|| none.to_string());
+        println!(
+            "auto-reply: on from {} until {}: \"{}\"",
+            when(&r.starts_at, "now"),
+            when(&r.ends_at, "turned off"),
+            r.subject
+        );
+    } else {
+        println!("auto-reply: off");
+    }
     if let Some(r) = &m.resync_from {
         println!("resync pending from {r}");
     }
@@ -333,6 +362,17 @@ pub async fn run(b: &dyn Backend, cmd: &SharedCmd, json: bool) -> Result<()> {
             show(json, &b.set_shared_mailbox_owners(p).await?)
         }
         SharedCmd::Groups(cmd) => groups(b, cmd, json).await,
+        SharedCmd::AutoReply { address, off, from, until, subject, text } => {
+            let p = SetSharedAutoReply {
+                address: address.clone(),
+                enabled: !off,
+                starts_at: from.clone(),
+                ends_at: until.clone(),
+                subject: subject.clone(),
+                text: text.clone(),
+            };
+            show(json, &b.set_shared_auto_reply(p).await?)
+        }
     }
 }
 

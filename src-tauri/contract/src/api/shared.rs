@@ -167,3 +167,19 @@ RemoveWorkflowGroup {
     /// The group's name.
     name: String,
 });
+params!(/// Sets a shared mailbox's auto-reply (RFC 3834: once per sender per period, never to
+/// lists, bulk mail, automatic senders or the null sender).
+SetSharedAutoReply {
+    /// Its sender address.
+    address: String,
+    /// Whether it answers.
+    enabled: bool,
+    /// From when (RFC 3339); absent: from now on.
+    #[serde(default)] #[ts(optional)] starts_at: Option<String>,
+    /// Until when (RFC 3339, not included); absent: until turned off.
+    #[serde(default)] #[ts(optional)] ends_at: Option<String>,
+    /// The reply's subject (at most 200 characters).
+    subject: String,
+    /// The reply's text (at most 64 KiB).
+    text: String,
+});

@@ -19,6 +19,7 @@ pub(crate) mod accounts;
 pub(crate) mod addresses;
 pub(crate) mod admins;
 pub(crate) mod audit;
+pub(crate) mod autoreply;
 pub(crate) mod batches;
 pub(crate) mod bulk;
 pub(crate) mod departments;
