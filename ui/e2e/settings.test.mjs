@@ -128,7 +128,7 @@ describe("batch settings", { concurrency: false }, () => {
     await page.getByRole("checkbox", { name: "Select bob@example.com" }).check();
     await page.getByRole("checkbox", { name: "Select dora@example.com" }).check();
     await page.getByTestId("selection").getByText("2 selected").waitFor();
-    await page.getByRole("button", { name: "Batch actions…" }).click();
+    await page.getByRole("button", { name: "Settings and passwords…" }).click();
     const d = dialog(page);
     const reset = d.getByRole("form", { name: "Reset password" });
     await reset.getByLabel("New password", { exact: true }).fill("Brand new 2026");

@@ -10,7 +10,10 @@ import { Dialog, FormError, PageError } from "../components/forms";
 import { useAction, useAsync, useDebounced } from "../components/hooks";
 import { AccountDialog, CreateAccountDialog } from "./AccountDialogs";
 import { AccountPages } from "./accountPages";
-import { BatchPanel } from "./BatchPanel";
+import { BatchPanel, Outcome } from "./BatchPanel";
+import { BulkDialog, type BulkKind } from "./BulkDialog";
+import type { AccountSelection } from "../bindings/AccountSelection";
+import type { BatchOutcome } from "../bindings/BatchOutcome";
 import { ImportDialog } from "./ImportDialog";
 import { listAll } from "../api/client";
 
@@ -26,6 +29,14 @@ const COLUMNS: { key: AccountSort | null; label: string; className: string }[] =
 ];
 
 const nf = new Intl.NumberFormat();
+
+const BULK_LABELS: Record<BulkKind, string> = {
+  disable: "Disable…",
+  enable: "Enable…",
+  move_to_department: "Move to department…",
+  set_quota: "Change quota…",
+  delete: "Delete…",
+};
 
 /** The accounts of a domain: filtered, sorted and paged on the server, virtually scrolled. */
 export function AccountsPage() {
@@ -46,6 +57,11 @@ export function AccountsPage() {
   // Accounts picked for a batch action (by address, so they survive filtering and paging).
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [batching, setBatching] = useState<"closed" | "open" | "changed">("closed");
+  // "Select all N matching the filter": the selection is the filter itself (every page of
+  // it), not the addresses loaded so far; it ends when the filter changes.
+  const [allMatching, setAllMatching] = useState(false);
+  const [bulk, setBulk] = useState<BulkKind | null>(null);
+  const [bulkOutcome, setBulkOutcome] = useState<BatchOutcome | null>(null);
   const toggle = (address: string) =>
     setSelected((old) => {
       const next = new Set(old);
@@ -67,6 +83,12 @@ export function AccountsPage() {
     }),
     [domain, query, status, department, sort, descending],
   );
+  const filterKey = `${domain}\u0000${query}\u0000${status}\u0000${department}`;
+  const [lastFilter, setLastFilter] = useState(filterKey);
+  if (lastFilter !== filterKey) {
+    setLastFilter(filterKey);
+    setAllMatching(false);
+  }
 
   const [shown, setShown] = useState<AccountPages | null>(null);
   const store = useMemo(
@@ -139,7 +161,7 @@ export function AccountsPage() {
       }
       case " ": {
         const a = view.row(active);
-        if (a) toggle(a.address);
+        if (a && !allMatching) toggle(a.address);
         break;
       }
       default:
@@ -157,6 +179,19 @@ export function AccountsPage() {
   };
 
   const settled = text.trim() === query;
+  const selection: AccountSelection = allMatching
+    ? {
+        kind: "filter",
+        ...(query ? { query } : {}),
+        ...(department ? { department } : {}),
+        ...(status ? { status } : {}),
+      }
+    : { kind: "addresses", addresses: [...selected] };
+  const selectedCount = allMatching ? total : selected.size;
+  const clearSelection = () => {
+    setSelected(new Set());
+    setAllMatching(false);
+  };
   const activeId = `acct-row-${active}`;
   return (
     <section className="accounts-page">
@@ -218,22 +253,46 @@ export function AccountsPage() {
         <button type="button" disabled={readOnly} onClick={() => setImporting(true)}>
           Import…
         </button>
-        {selected.size > 0 && (
-          <span className="selection-bar" data-testid="selection">
-            {nf.format(selected.size)} selected
-            <button type="button" onClick={() => setBatching("open")}>
-              Batch actions…
-            </button>
-            <button type="button" className="ghost" onClick={() => setSelected(new Set())}>
-              Clear selection
-            </button>
-          </span>
+        {!readOnly && total > 0 && !allMatching && status !== "deleted" && (
+          <button type="button" onClick={() => setAllMatching(true)} disabled={!store.ready || !settled}>
+            Select all {nf.format(total)} matching
+          </button>
         )}
         <button type="button" className="primary" disabled={readOnly} onClick={() => setCreating(true)}>
           New account
         </button>
       </div>
       <FormError error={fileAction.error} />
+      {selectedCount > 0 && (
+        <div className="selection-bar" data-testid="selection" role="region" aria-label="Selected accounts">
+          <span data-testid="selection-count">
+            {allMatching
+              ? `All ${nf.format(total)} account${total === 1 ? "" : "s"} matching the filter selected`
+              : `${nf.format(selected.size)} selected`}
+          </span>
+          {(["disable", "enable", "move_to_department", "set_quota", "delete"] as BulkKind[]).map((k) => (
+            <button key={k} type="button" disabled={readOnly} className={k === "delete" ? "danger" : undefined} onClick={() => setBulk(k)}>
+              {BULK_LABELS[k]}
+            </button>
+          ))}
+          {!allMatching && (
+            <button type="button" onClick={() => setBatching("open")}>
+              Settings and passwords…
+            </button>
+          )}
+          <button type="button" className="ghost" onClick={clearSelection}>
+            Clear selection
+          </button>
+        </div>
+      )}
+      {bulkOutcome && (
+        <div className="bulk-outcome" data-testid="bulk-outcome">
+          <Outcome key={bulkOutcome.batch?.id ?? bulkOutcome.message} outcome={bulkOutcome} onUndone={() => setReloadTick((t) => t + 1)} />
+          <button type="button" className="ghost" onClick={() => setBulkOutcome(null)}>
+            Dismiss
+          </button>
+        </div>
+      )}
 
       {store.error && <PageError error={store.error} what="the accounts" />}
 
@@ -284,7 +343,8 @@ export function AccountsPage() {
                   start={v.start}
                   account={a}
                   active={v.index === active}
-                  selected={a ? selected.has(a.address) : false}
+                  selected={allMatching || (a ? selected.has(a.address) : false)}
+                  locked={allMatching}
                   onToggle={() => a && toggle(a.address)}
                   onOpen={() => {
                     setActive(v.index);
@@ -326,6 +386,22 @@ export function AccountsPage() {
           </div>
         </Dialog>
       )}
+      {bulk && (
+        <BulkDialog
+          kind={bulk}
+          selection={selection}
+          count={selectedCount}
+          departments={departments.data ?? []}
+          onClose={() => setBulk(null)}
+          onDone={(outcome) => {
+            setBulk(null);
+            setBulkOutcome(outcome);
+            clearSelection();
+            setReloadTick((t) => t + 1);
+            reloadDomains();
+          }}
+        />
+      )}
       {importing && (
         <ImportDialog
           onClose={() => setImporting(false)}
@@ -363,6 +439,7 @@ function Row({
   account,
   active,
   selected,
+  locked,
   onToggle,
   onOpen,
 }: {
@@ -372,6 +449,8 @@ function Row({
   account: Account | undefined;
   active: boolean;
   selected: boolean;
+  /** Checked by "select all matching": not toggled one by one. */
+  locked: boolean;
   onToggle: () => void;
   onOpen: () => void;
 }) {
@@ -389,7 +468,7 @@ function Row({
       {account ? (
         <>
           <span role="gridcell" className="cell c-select" onClick={(e) => e.stopPropagation()}>
-            <input type="checkbox" aria-label={`Select ${account.address}`} checked={selected} onChange={onToggle} tabIndex={-1} />
+            <input type="checkbox" aria-label={`Select ${account.address}`} checked={selected} disabled={locked} onChange={onToggle} tabIndex={-1} />
           </span>
           <span role="gridcell" className="cell c-address" title={account.address}>
             {account.address}

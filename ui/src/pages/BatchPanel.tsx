@@ -52,15 +52,17 @@ export function BatchPanel({ target, onChanged }: { target: BatchTarget; onChang
 }
 
 /** The outcome of the last batch this panel ran, with its Undo. */
-function Outcome({ outcome, onUndone }: { outcome: BatchOutcome; onUndone: () => void }) {
-  const { client, domain, readOnly } = useSession();
+export function Outcome({ outcome, onUndone }: { outcome: BatchOutcome; onUndone: () => void }) {
+  const { client, domain, readOnly, caller } = useSession();
+  // Undoing is on the batch settings page's operations: shown only to who may use it.
+  const mayUndo = caller.role === "owner" || caller.pages.includes("batch_settings");
   const undo = useAction();
   const [undone, setUndone] = useState<string | null>(null);
   const batch = outcome.batch;
   return (
     <div className="ok outcome" role="status" data-batch={batch?.id}>
       <span>{undone ?? outcome.message}</span>
-      {batch && !undone && batch.undo === "available" && (
+      {batch && !undone && batch.undo === "available" && mayUndo && (
         <button
           type="button"
           disabled={undo.pending || readOnly}
