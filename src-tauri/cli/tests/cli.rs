@@ -977,11 +977,20 @@ fn disclaimer_rules_from_the_command_line_in_order_with_refusals_that_change_not
         "legal",
     ]);
     assert_eq!((legal["position"].as_u64(), legal["scope"].as_str()), (Some(1), Some("external")));
-    assert_eq!((legal["html"].as_str(), legal["except_department"].as_str()), (Some("<p>Confidential.</p>"), Some("Legal")));
+    assert_eq!(
+        (legal["html"].as_str(), legal["except_department"].as_str()),
+        (Some("<p>Confidential.</p>"), Some("Legal"))
+    );
     let all = r.json(&["rules", "disclaimer", "add", "example.com", "--name", "all", "--text", "For everyone."]);
     r.refused(&["rules", "disclaimer", "add", "example.com", "--name", "x"], "--text");
-    r.refused(&["rules", "disclaimer", "add", "example.com", "--name", "x", "--text", "t", "--department", "Nowhere"], "Nowhere");
-    r.refused(&["rules", "disclaimer", "add", "example.com", "--name", "x", "--text", "t", "--sender", "no domain"], "sender");
+    r.refused(
+        &["rules", "disclaimer", "add", "example.com", "--name", "x", "--text", "t", "--department", "Nowhere"],
+        "Nowhere",
+    );
+    r.refused(
+        &["rules", "disclaimer", "add", "example.com", "--name", "x", "--text", "t", "--sender", "no domain"],
+        "sender",
+    );
     let moved = r.json(&["rules", "disclaimer", "move", "example.com", &all["id"].to_string(), "1"]);
     assert_eq!(moved[0]["name"], "all");
     assert_eq!(moved[1]["name"], "legal");

@@ -53,44 +53,51 @@ pub enum DisclaimerCmd {
     /// Add a disclaimer rule, last in the order.
     Add {
         domain: String,
-        /// The rule's name.
-        #[arg(long)]
-        name: String,
-        /// The plain-text disclaimer.
-        #[arg(long, conflicts_with = "text_file")]
-        text: Option<String>,
-        /// The plain-text disclaimer, read from a file.
-        #[arg(long)]
-        text_file: Option<std::path::PathBuf>,
-        /// The HTML disclaimer, read from a file (default: the text, escaped).
-        #[arg(long)]
-        html_file: Option<std::path::PathBuf>,
-        /// Which recipients: any, only ours (internal), or at least one elsewhere (external).
-        #[arg(long, value_enum, default_value_t = Scope::Any)]
-        scope: Scope,
-        /// Only mail from this address or domain.
-        #[arg(long)]
-        sender: Option<String>,
-        /// Only mail to this address or domain.
-        #[arg(long)]
-        recipient: Option<String>,
-        /// Only mail from accounts of this department (and below).
-        #[arg(long)]
-        department: Option<String>,
-        /// Except mail from this address or domain.
-        #[arg(long)]
-        except_sender: Option<String>,
-        /// Except mail to this address or domain.
-        #[arg(long)]
-        except_recipient: Option<String>,
-        /// Except mail from accounts of this department (and below).
-        #[arg(long)]
-        except_department: Option<String>,
+        #[command(flatten)]
+        rule: Box<DisclaimerAdd>,
     },
     /// Move a disclaimer rule to POSITION (1 = tried first).
     Move { domain: String, id: i64, position: u32 },
     /// Remove a disclaimer rule by its id.
     Remove { domain: String, id: i64 },
+}
+
+/// What `rules disclaimer add` takes besides the domain.
+#[derive(clap::Args, Debug)]
+pub struct DisclaimerAdd {
+    /// The rule's name.
+    #[arg(long)]
+    pub name: String,
+    /// The plain-text disclaimer.
+    #[arg(long, conflicts_with = "text_file")]
+    pub text: Option<String>,
+    /// The plain-text disclaimer, read from a file.
+    #[arg(long)]
+    pub text_file: Option<std::path::PathBuf>,
+    /// The HTML disclaimer, read from a file (default: the text, escaped).
+    #[arg(long)]
+    pub html_file: Option<std::path::PathBuf>,
+    /// Which recipients: any, only ours (internal), or at least one elsewhere (external).
+    #[arg(long, value_enum, default_value_t = Scope::Any)]
+    pub scope: Scope,
+    /// Only mail from this address or domain.
+    #[arg(long)]
+    pub sender: Option<String>,
+    /// Only mail to this address or domain.
+    #[arg(long)]
+    pub recipient: Option<String>,
+    /// Only mail from accounts of this department (and below).
+    #[arg(long)]
+    pub department: Option<String>,
+    /// Except mail from this address or domain.
+    #[arg(long)]
+    pub except_sender: Option<String>,
+    /// Except mail to this address or domain.
+    #[arg(long)]
+    pub except_recipient: Option<String>,
+    /// Except mail from accounts of this department (and below).
+    #[arg(long)]
+    pub except_department: Option<String>,
 }
 
 /// `--scope`.
@@ -143,20 +150,20 @@ async fn disclaimer(b: &dyn Backend, cmd: &DisclaimerCmd, json: bool) -> Result<
             let t = disclaimer_table(&all);
             print_list(json, &all, t, None)
         }
-        DisclaimerCmd::Add {
-            domain,
-            name,
-            text,
-            text_file,
-            html_file,
-            scope,
-            sender,
-            recipient,
-            department,
-            except_sender,
-            except_recipient,
-            except_department,
-        } => {
+        DisclaimerCmd::Add { domain, rule } => {
+            let DisclaimerAdd {
+                name,
+                text,
+                text_file,
+                html_file,
+                scope,
+                sender,
+                recipient,
+                department,
+                except_sender,
+                except_recipient,
+                except_department,
+            } = rule.as_ref();
             let text = match (text, text_file) {
                 (Some(t), _) => t.clone(),
                 (None, Some(f)) => read(f)?,

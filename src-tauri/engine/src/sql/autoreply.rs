@@ -29,7 +29,9 @@ pub(crate) async fn get(conn: &mut Conn, account_id: i64) -> Result<Option<Rule>
 /// The enabled auto-reply of the account at `address` (its own address), with its display
 /// name: what a delivery asks for every copy it files into an INBOX.
 pub(crate) async fn enabled_for(conn: &mut Conn, address: &str) -> Result<Option<(Rule, String)>> {
-    let row: Option<(i64, bool, Option<String>, Option<String>, String, String, i64, String)> = sqlx::query_as(
+    /// The rule's columns and the account's display name.
+    type Row = (i64, bool, Option<String>, Option<String>, String, String, i64, String);
+    let row: Option<Row> = sqlx::query_as(
         "SELECT r.account_id, r.enabled, r.starts_at, r.ends_at, r.subject, r.body, r.generation, a.display_name
          FROM accounts a JOIN auto_replies r ON r.account_id = a.id WHERE a.address = ? AND r.enabled = 1",
     )
