@@ -1,6 +1,16 @@
 import { describe, expect, it } from "vitest";
 import type { SharedMailbox } from "../bindings/SharedMailbox";
+import type { CheckResult } from "../bindings/CheckResult";
+import type { DomainReport } from "../bindings/DomainReport";
 import {
+  addAddress,
+  autoReplyFormOf,
+  autoReplyLabel,
+  autoReplyParams,
+  dnsLines,
+  dnsVerdict,
+  localOf,
+  ownersLabel,
   createParams,
   emptySharedForm,
   formOf,
@@ -81,5 +91,89 @@ describe("fetch state", () => {
   it("sends a resync time as RFC 3339 UTC", () => {
     expect(sinceParam("2026-12-01T08:30")).toBe("2026-12-01T08:30:00Z");
     expect(sinceParam("")).toBe("");
+  });
+});
+
+describe("owners and workflow group members", () => {
+  it("adds a bare name in the domain, lower-cased, never twice", () => {
+    expect(addAddress([], "Anna", "Example.com")).toEqual(["anna@example.com"]);
+    expect(addAddress(["anna@example.com"], " ANNA@example.com ", "example.com")).toEqual(["anna@example.com"]);
+    expect(addAddress(["anna@example.com"], "bo@example.com", "example.com")).toEqual(["anna@example.com", "bo@example.com"]);
+    expect(addAddress(["a@x.test"], "  ", "x.test")).toEqual(["a@x.test"]);
+  });
+
+  it("says who owns it", () => {
+    expect(ownersLabel(stored)).toBe("no owner");
+    expect(ownersLabel({ ...stored, owners: ["anna@example.com"], owner_groups: ["Sales", "Desk"] })).toBe(
+      "anna@example.com; groups Sales, Desk",
+    );
+    expect(ownersLabel({ ...stored, owner_groups: ["Sales"] })).toBe("group Sales");
+  });
+});
+
+describe("auto-reply", () => {
+  it("round-trips the stored period through datetime-local values in UTC", () => {
+    const m = {
+      ...stored,
+      auto_reply: { enabled: true, starts_at: "2026-12-24T08:00:00Z", ends_at: "2027-01-02T00:00:00+00:00", subject: "Away", text: "Back soon" },
+    };
+    const f = autoReplyFormOf(m);
+    expect(f).toEqual({ enabled: true, startsAt: "2026-12-24T08:00", endsAt: "2027-01-02T00:00", subject: "Away", text: "Back soon" });
+    expect(autoReplyParams(m.address, f)).toEqual({
+      address: "desk@example.com",
+      enabled: true,
+      starts_at: "2026-12-24T08:00:00Z",
+      ends_at: "2027-01-02T00:00:00Z",
+      subject: "Away",
+      text: "Back soon",
+    });
+    expect(autoReplyLabel(m)).toBe("on from 2026-12-24 08:00 UTC until 2027-01-02 00:00 UTC");
+  });
+
+  it("leaves empty dates out and says off", () => {
+    const p = autoReplyParams("d@x.test", { enabled: false, startsAt: "", endsAt: "", subject: " s ", text: "t" });
+    expect(p).toEqual({ address: "d@x.test", enabled: false, subject: "s", text: "t" });
+    expect(autoReplyLabel(stored)).toBe("off");
+    expect(autoReplyLabel({ ...stored, auto_reply: { enabled: true, subject: "s", text: "t" } })).toBe("on until turned off");
+    expect(localOf("not a date")).toBe("");
+    expect(localOf(undefined)).toBe("");
+  });
+});
+
+describe("the domain's DNS in words", () => {
+  const r = (status: CheckResult["status"], message?: string): CheckResult => ({
+    status,
+    findings: message ? [{ code: "c", severity: status === "pass" ? "info" : "fail", message, fix: null }] : [],
+  });
+  const report: DomainReport = {
+    domain: "example.com",
+    checks: {
+      mx: r("pass", "MX ok"),
+      spf: { ...r("fail", "no SPF record"), lookups: 0, void_lookups: 0 },
+      dkim: r("unset"),
+      dmarc: r("warn", "p=none"),
+      cname: r("unset"),
+      mta_sts: r("unset"),
+      tls_rpt: r("pass"),
+    },
+  };
+
+  it("says which records pass and which do not, CNAME left out", () => {
+    const lines = dnsLines(report);
+    expect(lines.map((l) => `${l.check} ${l.words}`)).toEqual([
+      "mx passes",
+      "spf fails",
+      "dkim is not published",
+      "dmarc has a warning",
+      "mta_sts is not published (optional)",
+      "tls_rpt passes",
+    ]);
+    expect(lines[1].details).toEqual(["no SPF record"]);
+    expect(dnsVerdict(lines)).toBe("Not passing: SPF, DKIM, DMARC.");
+  });
+
+  it("passes only when every required check does; optional ones do not count", () => {
+    const all = { ...report, checks: { ...report.checks, spf: { ...report.checks.spf, status: "pass" as const }, dkim: r("pass"), dmarc: r("pass") } };
+    expect(dnsVerdict(dnsLines(all))).toBe("Every required record passes.");
   });
 });

@@ -1,7 +1,11 @@
+import type { Checks } from "../bindings/Checks";
 import type { CreateSharedMailbox } from "../bindings/CreateSharedMailbox";
+import type { DomainReport } from "../bindings/DomainReport";
 import type { FetchReport } from "../bindings/FetchReport";
 import type { FetchTls } from "../bindings/FetchTls";
+import type { SetSharedAutoReply } from "../bindings/SetSharedAutoReply";
 import type { SharedMailbox } from "../bindings/SharedMailbox";
+import type { Status } from "../bindings/Status";
 import type { UpdateSharedMailbox } from "../bindings/UpdateSharedMailbox";
 import { parsePort } from "./outboundModel";
 
@@ -139,4 +143,126 @@ export function sinceParam(local: string): string {
   const t = local.trim();
   if (t === "") return "";
   return (t.length === 16 ? `${t}:00` : t) + "Z";
+}
+
+/** An RFC 3339 time → a `datetime-local` value in UTC ("" when absent or unreadable). */
+export function localOf(t: string | undefined | null): string {
+  if (!t) return "";
+  const d = new Date(t);
+  if (Number.isNaN(d.getTime())) return "";
+  return d.toISOString().slice(0, 16);
+}
+
+/** The auto-reply form as typed; the dates are `datetime-local` values taken as UTC. */
+export interface AutoReplyForm {
+  enabled: boolean;
+  startsAt: string;
+  endsAt: string;
+  subject: string;
+  text: string;
+}
+
+/** A mailbox's stored auto-reply in the form. */
+export function autoReplyFormOf(m: SharedMailbox): AutoReplyForm {
+  const a = m.auto_reply;
+  return {
+    enabled: a?.enabled ?? false,
+    startsAt: localOf(a?.starts_at),
+    endsAt: localOf(a?.ends_at),
+    subject: a?.subject ?? "",
+    text: a?.text ?? "",
+  };
+}
+
+/** `set_shared_auto_reply` params: empty dates left out (from now on / until turned off). */
+export function autoReplyParams(address: string, f: AutoReplyForm): SetSharedAutoReply {
+  const p: SetSharedAutoReply = { address, enabled: f.enabled, subject: f.subject.trim(), text: f.text };
+  const starts = sinceParam(f.startsAt);
+  const ends = sinceParam(f.endsAt);
+  if (starts) p.starts_at = starts;
+  if (ends) p.ends_at = ends;
+  return p;
+}
+
+/** The auto-reply in words, as stored. */
+export function autoReplyLabel(m: SharedMailbox): string {
+  const a = m.auto_reply;
+  if (!a?.enabled) return "off";
+  const utc = (t: string) => `${localOf(t).replace("T", " ") || t} UTC`;
+  const from = a.starts_at ? `from ${utc(a.starts_at)}` : "";
+  const until = a.ends_at ? `until ${utc(a.ends_at)}` : "until turned off";
+  return ["on", from, until].filter(Boolean).join(" ");
+}
+
+/**
+ * Adds a typed address to `list`: a bare name gets `@domain`; lower-cased; not twice.
+ * Returns the list unchanged when nothing usable was typed.
+ */
+export function addAddress(list: readonly string[], typed: string, domain: string): string[] {
+  let a = typed.trim().toLowerCase();
+  if (a === "") return [...list];
+  if (!a.includes("@")) a = `${a}@${domain.toLowerCase()}`;
+  return list.some((x) => x.toLowerCase() === a) ? [...list] : [...list, a];
+}
+
+/** The owners in words: users, then groups, or that there are none. */
+export function ownersLabel(m: SharedMailbox): string {
+  const users = m.owners ?? [];
+  const groups = m.owner_groups ?? [];
+  if (users.length === 0 && groups.length === 0) return "no owner";
+  const parts: string[] = [];
+  if (users.length > 0) parts.push(users.join(", "));
+  if (groups.length > 0) parts.push(`${groups.length === 1 ? "group" : "groups"} ${groups.join(", ")}`);
+  return parts.join("; ");
+}
+
+/** One check of a domain's DNS report, in plain words. */
+export interface DnsLine {
+  check: string;
+  label: string;
+  status: Status;
+  /** "passes", "fails", "has a warning", "is not published" / "was not checked". */
+  words: string;
+  /** What the check found (its findings' messages). */
+  details: string[];
+}
+
+const CHECK_NAMES: [keyof Checks, string][] = [
+  ["mx", "MX (where mail for the domain is delivered)"],
+  ["spf", "SPF (which servers may send as the domain)"],
+  ["dkim", "DKIM (signatures on mail sent as the domain)"],
+  ["dmarc", "DMARC (what receivers do with unauthenticated mail)"],
+  ["mta_sts", "MTA-STS (optional: TLS required for mail to the domain)"],
+  ["tls_rpt", "TLS-RPT (optional: reports of TLS failures)"],
+];
+
+const OPTIONAL = new Set(["mta_sts", "tls_rpt"]);
+
+/**
+ * The DNS checks of a shared mailbox's domain in words, failures first as the report
+ * gives them. CNAME is left out: it is only checked against a mail host the DNS page asks for.
+ */
+export function dnsLines(report: DomainReport): DnsLine[] {
+  return CHECK_NAMES.map(([check, label]) => {
+    const r = report.checks[check];
+    const words =
+      r.status === "pass"
+        ? "passes"
+        : r.status === "fail"
+          ? "fails"
+          : r.status === "warn"
+            ? "has a warning"
+            : OPTIONAL.has(check)
+              ? "is not published (optional)"
+              : "is not published";
+    return { check, label, status: r.status, words, details: r.findings.map((f) => f.message) };
+  });
+}
+
+/** The one-line verdict over the required checks (MX, SPF, DKIM, DMARC). */
+export function dnsVerdict(lines: readonly DnsLine[]): string {
+  const required = lines.filter((l) => !OPTIONAL.has(l.check));
+  const bad = required.filter((l) => l.status !== "pass").map((l) => l.label.split(" ")[0]);
+  if (bad.length === 0) return "Every required record passes.";
+  return `Not passing: ${bad.join(", ")}.`;
 }
