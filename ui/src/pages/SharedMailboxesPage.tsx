@@ -1,11 +1,21 @@
-import { useState } from "react";
+import { useId, useState } from "react";
 import { listAll, type Client } from "../api/client";
 import { useSession } from "../app/session";
 import type { FetchTls } from "../bindings/FetchTls";
 import type { SharedMailbox } from "../bindings/SharedMailbox";
+import type { WorkflowGroup } from "../bindings/WorkflowGroup";
+import type { BackendError } from "../api/errors";
 import { Field, FormError, PageError } from "../components/forms";
 import { useAction, useAsync } from "../components/hooks";
 import {
+  addAddress,
+  autoReplyFormOf,
+  autoReplyLabel,
+  autoReplyParams,
+  dnsLines,
+  dnsVerdict,
+  ownersLabel,
+  type AutoReplyForm,
   createParams,
   defaultPort,
   emptySharedForm,
@@ -29,6 +39,13 @@ const FIELDS = ["address", "name", "host", "port", "tls", "username", "secret", 
 export function SharedMailboxesPage() {
   const { client, domain, readOnly } = useSession();
   const list = useAsync(() => listAll(client, "list_shared_mailboxes", { domain: domain! }), [client, domain]);
+  const groups = useAsync(() => listAll(client, "list_workflow_groups", { domain: domain! }), [client, domain]);
+  // The domain's users, offered when picking owners and members (the first 1000; any other
+  // address can be typed).
+  const accounts = useAsync(
+    () => client.call("list_accounts", { domain: domain!, limit: 1000 }).then((l) => l.items.map((a) => a.address)),
+    [client, domain],
+  );
   const act = useAction();
   const [form, setForm] = useState<SharedForm>(emptySharedForm);
   const [editing, setEditing] = useState<string | null>(null);
@@ -124,8 +141,12 @@ export function SharedMailboxesPage() {
                         Fetch now
                       </button>
                     )}
-                    <button type="button" onClick={() => setOpen(open === m.address ? null : m.address)}>
-                      Folders
+                    <button
+                      type="button"
+                      aria-expanded={open === m.address}
+                      onClick={() => setOpen(open === m.address ? null : m.address)}
+                    >
+                      {open === m.address ? "Close" : "Open"}
                     </button>
                     {!readOnly && (
                       <>
@@ -151,7 +172,29 @@ export function SharedMailboxesPage() {
           </tbody>
         </table>
       )}
-      {opened && <FoldersPanel key={opened.address} client={client} mailbox={opened} readOnly={readOnly} onChange={list.reload} />}
+      {opened && (
+        <MailboxPanel
+          key={opened.address}
+          client={client}
+          mailbox={opened}
+          readOnly={readOnly}
+          groups={groups.data ?? []}
+          accounts={accounts.data ?? []}
+          onChange={list.reload}
+        />
+      )}
+      <WorkflowGroups
+        client={client}
+        domain={domain!}
+        readOnly={readOnly}
+        groups={groups.data}
+        error={groups.error}
+        accounts={accounts.data ?? []}
+        onChange={() => {
+          groups.reload();
+          list.reload();
+        }}
+      />
       {!readOnly && (
         <form
           className="inline-form shared-form"
@@ -255,7 +298,7 @@ function FoldersPanel({
   };
   return (
     <section className="shared-folders" aria-label={`Folders of ${address}`}>
-      <h2>Folders of {address}</h2>
+      <h3>Folders of {address}</h3>
       <FormError error={act.error} fields={["fetch", "sent_folder", "junk_folder", "since", "confirm"]} />
       {!readOnly && (
         <button type="button" disabled={act.pending} onClick={() => void done(() => client.call("fetch_shared_folder_list", { address }))}>
@@ -317,7 +360,7 @@ function FoldersPanel({
           )}
         </form>
       )}
-      <h3>Resync</h3>
+      <h4>Resync</h4>
       <p className="muted">
         Fetch again from a date and time (UTC): the next fetch takes what the server received since then that was not
         fetched before; those messages get the time of fetching as their received date.
@@ -343,5 +386,546 @@ function FoldersPanel({
         </form>
       )}
     </section>
+  );
+}
+
+type Tab = "folders" | "owners" | "auto-reply" | "security";
+const TABS: [Tab, string][] = [
+  ["folders", "Folders"],
+  ["owners", "Owners"],
+  ["auto-reply", "Auto-reply"],
+  ["security", "Security"],
+];
+
+/** One shared mailbox opened: its folders, owners, auto-reply and its domain's DNS, as tabs. */
+function MailboxPanel({
+  client,
+  mailbox,
+  readOnly,
+  groups,
+  accounts,
+  onChange,
+}: {
+  client: Client;
+  mailbox: SharedMailbox;
+  readOnly: boolean;
+  groups: WorkflowGroup[];
+  accounts: string[];
+  onChange: () => void;
+}) {
+  const [tab, setTab] = useState<Tab>("folders");
+  const id = useId();
+  const pick = (t: Tab) => setTab(t);
+  return (
+    <section className="shared-mailbox panel" aria-label={`Shared mailbox ${mailbox.address}`}>
+      <h2>{mailbox.address}</h2>
+      <div
+        role="tablist"
+        aria-label={`Settings of ${mailbox.address}`}
+        className="tabs"
+        onKeyDown={(e) => {
+          const i = TABS.findIndex(([t]) => t === tab);
+          const step = e.key === "ArrowRight" ? 1 : e.key === "ArrowLeft" ? -1 : 0;
+          if (step === 0) return;
+          e.preventDefault();
+          const next = TABS[(i + step + TABS.length) % TABS.length][0];
+          pick(next);
+          document.getElementById(`${id}-tab-${next}`)?.focus();
+        }}
+      >
+        {TABS.map(([t, label]) => (
+          <button
+            key={t}
+            type="button"
+            role="tab"
+            id={`${id}-tab-${t}`}
+            aria-selected={tab === t}
+            aria-controls={`${id}-panel`}
+            tabIndex={tab === t ? 0 : -1}
+            onClick={() => pick(t)}
+          >
+            {label}
+          </button>
+        ))}
+      </div>
+      <div role="tabpanel" id={`${id}-panel`} aria-labelledby={`${id}-tab-${tab}`} className="tab-panel">
+        {tab === "folders" && <FoldersPanel client={client} mailbox={mailbox} readOnly={readOnly} onChange={onChange} />}
+        {tab === "owners" && (
+          <OwnersPanel client={client} mailbox={mailbox} readOnly={readOnly} groups={groups} accounts={accounts} onChange={onChange} />
+        )}
+        {tab === "auto-reply" && <AutoReplyPanel client={client} mailbox={mailbox} readOnly={readOnly} onChange={onChange} />}
+        {tab === "security" && <SecurityPanel client={client} mailbox={mailbox} />}
+      </div>
+    </section>
+  );
+}
+
+/**
+ * Addresses picked one at a time (the domain's users offered as suggestions), each with a
+ * Remove button. `name` is the API field: the backend's error about it is shown here.
+ */
+function AddressPicker({
+  label,
+  name,
+  value,
+  onChange,
+  domain,
+  options,
+  error,
+  disabled,
+}: {
+  label: string;
+  name: string;
+  value: string[];
+  onChange: (v: string[]) => void;
+  domain: string;
+  options: string[];
+  error: BackendError | null;
+  disabled: boolean;
+}) {
+  const [typed, setTyped] = useState("");
+  const listId = useId();
+  const add = () => {
+    onChange(addAddress(value, typed, domain));
+    setTyped("");
+  };
+  return (
+    <div className="address-picker">
+      {value.length === 0 ? (
+        <p className="muted">None.</p>
+      ) : (
+        <ul className="chips" aria-label={label}>
+          {value.map((a) => (
+            <li key={a} data-address={a}>
+              {a}
+              {!disabled && (
+                <button type="button" className="ghost" aria-label={`Remove ${a}`} onClick={() => onChange(value.filter((x) => x !== a))}>
+                  ×
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      {!disabled && (
+        <div className="inline-form">
+          <Field label={`Add to ${label.toLowerCase()} (address, or name in ${domain})`} name={name} error={error}>
+            {(p) => (
+              <input
+                {...p}
+                list={listId}
+                value={typed}
+                onChange={(e) => setTyped(e.target.value)}
+                onKeyDown={(e) => {
+                  if (e.key === "Enter") {
+                    e.preventDefault();
+                    add();
+                  }
+                }}
+              />
+            )}
+          </Field>
+          <datalist id={listId}>
+            {options
+              .filter((o) => !value.includes(o))
+              .map((o) => (
+                <option key={o} value={o} />
+              ))}
+          </datalist>
+          <button type="button" disabled={typed.trim() === ""} onClick={add}>
+            Add
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}
+
+/** Who owns the shared mailbox: users and workflow groups of its domain. */
+function OwnersPanel({
+  client,
+  mailbox,
+  readOnly,
+  groups,
+  accounts,
+  onChange,
+}: {
+  client: Client;
+  mailbox: SharedMailbox;
+  readOnly: boolean;
+  groups: WorkflowGroup[];
+  accounts: string[];
+  onChange: () => void;
+}) {
+  const act = useAction();
+  const [users, setUsers] = useState<string[]>(mailbox.owners ?? []);
+  const [chosen, setChosen] = useState<string[]>(mailbox.owner_groups ?? []);
+  const [saved, setSaved] = useState(false);
+  const address = mailbox.address;
+  const names = [...new Set([...groups.map((g) => g.name), ...chosen])];
+  return (
+    <form
+      className="shared-owners"
+      aria-label={`Owners of ${address}`}
+      onSubmit={(e) => {
+        e.preventDefault();
+        setSaved(false);
+        void act.run(() => client.call("set_shared_mailbox_owners", { address, users, groups: chosen })).then((r) => {
+          if (r !== undefined) {
+            setSaved(true);
+            onChange();
+          }
+        });
+      }}
+    >
+      <h3>Owners of {address}</h3>
+      <p className="muted">
+        Owners — these users and the members of these workflow groups — may send mail as {address} when they send
+        through this server with their own account. Reading the shared mailbox over IMAP is not built yet.
+      </p>
+      <p data-testid="owners-now">Owners now: {ownersLabel(mailbox)}.</p>
+      <FormError error={act.error} fields={["users", "groups"]} />
+      <h4>Users</h4>
+      <AddressPicker
+        label="Owner users"
+        name="users"
+        value={users}
+        onChange={setUsers}
+        domain={mailbox.domain}
+        options={accounts.filter((a) => a !== address)}
+        error={act.error}
+        disabled={readOnly}
+      />
+      <fieldset className="plain-fieldset" data-field="groups">
+        <legend>Workflow groups</legend>
+        {names.length === 0 ? (
+          <p className="muted">No workflow group in {mailbox.domain} yet: create one below the list.</p>
+        ) : (
+          <ul className="plain">
+            {names.map((n) => (
+              <li key={n}>
+                <label className="checkbox">
+                  <input
+                    type="checkbox"
+                    disabled={readOnly}
+                    checked={chosen.includes(n)}
+                    onChange={(e) => setChosen(e.target.checked ? [...chosen, n] : chosen.filter((c) => c !== n))}
+                  />
+                  {n}
+                </label>
+              </li>
+            ))}
+          </ul>
+        )}
+        {act.error?.field === "groups" && (
+          <div className="field-error" role="alert">
+            {act.error.message}
+          </div>
+        )}
+      </fieldset>
+      {!readOnly && (
+        <span className="actions">
+          <button type="submit" disabled={act.pending}>
+            Save owners
+          </button>
+          {saved && (
+            <span role="status" className="muted">
+              Saved.
+            </span>
+          )}
+        </span>
+      )}
+    </form>
+  );
+}
+
+/** The shared mailbox's auto-reply: on/off, a period in UTC, subject and text. */
+function AutoReplyPanel({
+  client,
+  mailbox,
+  readOnly,
+  onChange,
+}: {
+  client: Client;
+  mailbox: SharedMailbox;
+  readOnly: boolean;
+  onChange: () => void;
+}) {
+  const act = useAction();
+  const [form, setForm] = useState<AutoReplyForm>(() => autoReplyFormOf(mailbox));
+  const [saved, setSaved] = useState(false);
+  const set = (patch: Partial<AutoReplyForm>) => setForm({ ...form, ...patch });
+  const address = mailbox.address;
+  return (
+    <form
+      className="shared-auto-reply"
+      aria-label={`Auto-reply of ${address}`}
+      onSubmit={(e) => {
+        e.preventDefault();
+        setSaved(false);
+        void act.run(() => client.call("set_shared_auto_reply", autoReplyParams(address, form))).then((r) => {
+          if (r !== undefined) {
+            setSaved(true);
+            onChange();
+          }
+        });
+      }}
+    >
+      <h3>Auto-reply of {address}</h3>
+      <p className="muted">
+        Answers mail delivered to {address} on this server, once per sender in the period; never mailing lists, bulk or
+        automatic mail. Mail fetched from the external server is not answered.
+      </p>
+      <p data-testid="auto-reply-now">Auto-reply now: {autoReplyLabel(mailbox)}.</p>
+      <FormError error={act.error} fields={["starts_at", "ends_at", "subject", "text"]} />
+      <label className="checkbox">
+        <input type="checkbox" disabled={readOnly} checked={form.enabled} onChange={(e) => set({ enabled: e.target.checked })} />
+        Answer incoming mail
+      </label>
+      <div className="grid-2">
+        <Field label="From (UTC, empty: from now on)" name="starts_at" error={act.error}>
+          {(p) => <input {...p} type="datetime-local" disabled={readOnly} value={form.startsAt} onChange={(e) => set({ startsAt: e.target.value })} />}
+        </Field>
+        <Field label="Until (UTC, not included; empty: until turned off)" name="ends_at" error={act.error}>
+          {(p) => <input {...p} type="datetime-local" disabled={readOnly} value={form.endsAt} onChange={(e) => set({ endsAt: e.target.value })} />}
+        </Field>
+      </div>
+      <Field label="Subject" name="subject" error={act.error}>
+        {(p) => <input {...p} disabled={readOnly} maxLength={200} value={form.subject} onChange={(e) => set({ subject: e.target.value })} />}
+      </Field>
+      <Field label="Text" name="text" error={act.error}>
+        {(p) => <textarea {...p} rows={6} disabled={readOnly} value={form.text} onChange={(e) => set({ text: e.target.value })} />}
+      </Field>
+      {!readOnly && (
+        <span className="actions">
+          <button type="submit" disabled={act.pending}>
+            Save auto-reply
+          </button>
+          {saved && (
+            <span role="status" className="muted">
+              Saved.
+            </span>
+          )}
+        </span>
+      )}
+    </form>
+  );
+}
+
+/** The DNS checks of the shared mailbox's domain (the DNS page's check), in plain words. */
+function SecurityPanel({ client, mailbox }: { client: Client; mailbox: SharedMailbox }) {
+  const report = useAsync(() => client.call("check_dns", { domain: mailbox.domain }), [client, mailbox.domain]);
+  const lines = report.data ? dnsLines(report.data) : [];
+  return (
+    <section className="shared-security" aria-label={`Security of ${mailbox.domain}`} aria-busy={report.loading}>
+      <h3>DNS of {mailbox.domain}</h3>
+      <p className="muted">
+        Whether receivers can trust mail sent as {mailbox.address}: the domain&apos;s MX, SPF, DKIM and DMARC records as
+        the DNS answers now. The DNS page shows the records to publish.
+      </p>
+      <button type="button" disabled={report.loading} onClick={report.reload}>
+        {report.loading ? "Checking…" : "Check again"}
+      </button>
+      {report.error ? (
+        <PageError error={report.error} what={`the DNS checks of ${mailbox.domain}`} />
+      ) : report.data ? (
+        <>
+          <p data-testid="dns-verdict">{dnsVerdict(lines)}</p>
+          <ul className="plain dns-lines">
+            {lines.map((l) => (
+              <li key={l.check} data-check={l.check} data-status={l.status}>
+                <span className={`dns-status ${l.status}`}>{l.words}</span> <strong>{l.label}</strong>
+                {l.details.length > 0 && (
+                  <ul className="findings">
+                    {l.details.map((d, i) => (
+                      <li key={i}>{d}</li>
+                    ))}
+                  </ul>
+                )}
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : null}
+    </section>
+  );
+}
+
+/** The domain's workflow groups: named groups of users made owners of shared mailboxes. */
+function WorkflowGroups({
+  client,
+  domain,
+  readOnly,
+  groups,
+  error,
+  accounts,
+  onChange,
+}: {
+  client: Client;
+  domain: string;
+  readOnly: boolean;
+  groups: WorkflowGroup[] | undefined;
+  error: BackendError | null;
+  accounts: string[];
+  onChange: () => void;
+}) {
+  const create = useAction();
+  const remove = useAction();
+  const [name, setName] = useState("");
+  const [members, setMembers] = useState<string[]>([]);
+  const [editing, setEditing] = useState<string | null>(null);
+  const edited = groups?.find((g) => g.name === editing);
+  return (
+    <section className="workflow-groups" aria-label="Workflow groups">
+      <h2>Workflow groups of {domain}</h2>
+      <p className="muted">
+        A workflow group is a named group of users of {domain}; made owner of a shared mailbox, each of its members may
+        send as it. A member removed from the group no longer may.
+      </p>
+      <FormError error={remove.error} />
+      {error ? (
+        <PageError error={error} what="the workflow groups" />
+      ) : groups && groups.length === 0 ? (
+        <p className="empty">No workflow group in {domain}.</p>
+      ) : (
+        <table className="table" aria-label="Workflow group list">
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Members</th>
+              <th scope="col">Owns</th>
+              <th scope="col" />
+            </tr>
+          </thead>
+          <tbody>
+            {(groups ?? []).map((g) => (
+              <tr key={g.name} data-group={g.name}>
+                <td>{g.name}</td>
+                <td data-testid="members">{g.members.length === 0 ? "—" : g.members.join(", ")}</td>
+                <td>{g.owns.length === 0 ? "—" : g.owns.join(", ")}</td>
+                <td>
+                  {!readOnly && (
+                    <span className="actions">
+                      <button type="button" aria-label={`Members of ${g.name}`} onClick={() => setEditing(editing === g.name ? null : g.name)}>
+                        Members
+                      </button>
+                      <button
+                        type="button"
+                        aria-label={`Remove ${g.name}`}
+                        disabled={remove.pending}
+                        onClick={() =>
+                          void remove.run(() => client.call("remove_workflow_group", { domain, name: g.name })).then((r) => {
+                            if (r !== undefined) {
+                              if (editing === g.name) setEditing(null);
+                              onChange();
+                            }
+                          })
+                        }
+                      >
+                        Remove
+                      </button>
+                    </span>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {edited && !readOnly && (
+        <MembersForm key={edited.name} client={client} group={edited} accounts={accounts} onDone={() => setEditing(null)} onChange={onChange} />
+      )}
+      {!readOnly && (
+        <form
+          aria-label="New workflow group"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void create.run(() => client.call("create_workflow_group", { domain, name: name.trim(), members })).then((r) => {
+              if (r !== undefined) {
+                setName("");
+                setMembers([]);
+                onChange();
+              }
+            });
+          }}
+        >
+          <h3>New workflow group</h3>
+          <FormError error={create.error} fields={["name", "members"]} />
+          <Field label="Group name" name="name" error={create.error}>
+            {(p) => <input {...p} value={name} onChange={(e) => setName(e.target.value)} />}
+          </Field>
+          <h4>Members</h4>
+          <AddressPicker
+            label="New group members"
+            name="members"
+            value={members}
+            onChange={setMembers}
+            domain={domain}
+            options={accounts}
+            error={create.error}
+            disabled={false}
+          />
+          <button type="submit" disabled={create.pending}>
+            Create group
+          </button>
+        </form>
+      )}
+    </section>
+  );
+}
+
+/** A workflow group's members, replaced as a whole on save. */
+function MembersForm({
+  client,
+  group,
+  accounts,
+  onDone,
+  onChange,
+}: {
+  client: Client;
+  group: WorkflowGroup;
+  accounts: string[];
+  onDone: () => void;
+  onChange: () => void;
+}) {
+  const act = useAction();
+  const [members, setMembers] = useState<string[]>(group.members);
+  return (
+    <form
+      aria-label={`Members of ${group.name}`}
+      className="panel"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void act
+          .run(() => client.call("set_workflow_group_members", { domain: group.domain, name: group.name, members }))
+          .then((r) => {
+            if (r !== undefined) {
+              onChange();
+              onDone();
+            }
+          });
+      }}
+    >
+      <h3>Members of {group.name}</h3>
+      <FormError error={act.error} fields={["members"]} />
+      <AddressPicker
+        label={`Members of ${group.name}`}
+        name="members"
+        value={members}
+        onChange={setMembers}
+        domain={group.domain}
+        options={accounts}
+        error={act.error}
+        disabled={false}
+      />
+      <span className="actions">
+        <button type="submit" disabled={act.pending}>
+          Save members
+        </button>
+        <button type="button" onClick={onDone}>
+          Cancel
+        </button>
+      </span>
+    </form>
   );
 }
