@@ -104,73 +104,75 @@ export function SharedMailboxesPage() {
       ) : list.data && mailboxes.length === 0 ? (
         <p className="empty">No shared mailbox in {domain}.</p>
       ) : (
-        <table className="table shared" aria-label="Shared mailboxes">
-          <thead>
-            <tr>
-              <th scope="col">Address</th>
-              <th scope="col">Name</th>
-              <th scope="col">Server</th>
-              <th scope="col">Password</th>
-              <th scope="col">Fetching</th>
-              <th scope="col">Messages</th>
-              <th scope="col">Failures</th>
-              <th scope="col">Last error</th>
-              <th scope="col" />
-            </tr>
-          </thead>
-          <tbody>
-            {mailboxes.map((m) => (
-              <tr key={m.address} data-shared={m.address}>
-                <td>{m.address}</td>
-                <td>{m.name}</td>
-                <td>
-                  {m.host}:{m.port} ({m.tls === "implicit" ? "implicit TLS" : "STARTTLS"}
-                  {m.verify_certificate ? "" : ", certificate not checked"})
-                </td>
-                <td>{m.secret_set ? "stored" : "not stored"}</td>
-                <td data-testid="interval">{intervalLabel(m)}</td>
-                <td>{m.fetched_messages}</td>
-                <td data-testid="failures">
-                  {m.error_count} of {m.disable_after}
-                </td>
-                <td>{m.last_error_at ? `${m.last_error_at}: ${m.last_error ?? ""}` : "—"}</td>
-                <td>
-                  <span className="actions">
-                    {!readOnly && (
-                      <button type="button" disabled={act.pending} onClick={() => void fetchNow(m.address)}>
-                        Fetch now
-                      </button>
-                    )}
-                    <button
-                      type="button"
-                      aria-expanded={open === m.address}
-                      onClick={() => setOpen(open === m.address ? null : m.address)}
-                    >
-                      {open === m.address ? "Close" : "Open"}
-                    </button>
-                    {!readOnly && (
-                      <>
-                        <button
-                          type="button"
-                          disabled={act.pending}
-                          onClick={() => {
-                            setEditing(m.address);
-                            setForm(formOf(m));
-                          }}
-                        >
-                          Edit
-                        </button>
-                        <button type="button" disabled={act.pending} onClick={() => void remove(m.address)}>
-                          Remove
-                        </button>
-                      </>
-                    )}
-                  </span>
-                </td>
+        <div className="table-scroll">
+          <table className="table shared" aria-label="Shared mailboxes">
+            <thead>
+              <tr>
+                <th scope="col">Address</th>
+                <th scope="col">Name</th>
+                <th scope="col">Server</th>
+                <th scope="col">Password</th>
+                <th scope="col">Fetching</th>
+                <th scope="col">Messages</th>
+                <th scope="col">Failures</th>
+                <th scope="col">Last error</th>
+                <th scope="col" />
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {mailboxes.map((m) => (
+                <tr key={m.address} data-shared={m.address}>
+                  <td>{m.address}</td>
+                  <td>{m.name}</td>
+                  <td>
+                    {m.host}:{m.port} ({m.tls === "implicit" ? "implicit TLS" : "STARTTLS"}
+                    {m.verify_certificate ? "" : ", certificate not checked"})
+                  </td>
+                  <td>{m.secret_set ? "stored" : "not stored"}</td>
+                  <td data-testid="interval">{intervalLabel(m)}</td>
+                  <td>{m.fetched_messages}</td>
+                  <td data-testid="failures">
+                    {m.error_count} of {m.disable_after}
+                  </td>
+                  <td>{m.last_error_at ? `${m.last_error_at}: ${m.last_error ?? ""}` : "—"}</td>
+                  <td>
+                    <span className="actions">
+                      {!readOnly && (
+                        <button type="button" disabled={act.pending} onClick={() => void fetchNow(m.address)}>
+                          Fetch now
+                        </button>
+                      )}
+                      <button
+                        type="button"
+                        aria-expanded={open === m.address}
+                        onClick={() => setOpen(open === m.address ? null : m.address)}
+                      >
+                        {open === m.address ? "Close" : "Open"}
+                      </button>
+                      {!readOnly && (
+                        <>
+                          <button
+                            type="button"
+                            disabled={act.pending}
+                            onClick={() => {
+                              setEditing(m.address);
+                              setForm(formOf(m));
+                            }}
+                          >
+                            Edit
+                          </button>
+                          <button type="button" disabled={act.pending} onClick={() => void remove(m.address)}>
+                            Remove
+                          </button>
+                        </>
+                      )}
+                    </span>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
       {opened && (
         <MailboxPanel
