@@ -38,6 +38,7 @@ contract!(
     policy_explains_with_the_deciding_setting_and_its_source,
     policy_explains_the_mail_rules_that_act_on_a_message,
     disclaimer_rules_are_checked_ordered_audited_and_explained,
+    monitor_rules_are_checked_audited_and_explained,
     helpdesk_may_look_and_explain_but_not_change_settings,
 );
 
@@ -910,4 +911,96 @@ async fn disclaimer_rules_are_checked_ordered_audited_and_explained(h: Harness) 
     assert_eq!(actions.iter().filter(|a| **a == "add_disclaimer_rule").count(), 3, "{actions:?}");
     assert_eq!(actions.iter().filter(|a| **a == "move_disclaimer_rule").count(), 2, "{actions:?}");
     assert_eq!(actions.iter().filter(|a| **a == "remove_disclaimer_rule").count(), 1, "{actions:?}");
+}
+
+fn watch(name: &str, target: &str) -> AddMonitorRule {
+    AddMonitorRule { domain: D.into(), name: name.into(), target: target.into(), ..Default::default() }
+}
+
+async fn monitor_rules_are_checked_audited_and_explained(h: Harness) {
+    use postdesk_contract::monitor::{MonitorAction, MonitorTraffic};
+    organisation(&h).await;
+    let field = |e: postdesk_contract::Error| e.field;
+    // Bad input: refused at its field, nothing stored.
+    let bad = [
+        (watch(" ", "carl@example.com"), "name"),
+        (watch("x", "nobody@example.com"), "target"),
+        (watch("x", "someone@far.example"), "target"),
+        (AddMonitorRule { action: Some(MonitorAction::Folder), ..watch("x", "INBOX") }, "target"),
+        (AddMonitorRule { action: Some(MonitorAction::Folder), ..watch("x", "  ") }, "target"),
+        (
+            AddMonitorRule { scope_department: Some("Nowhere".into()), ..watch("x", "carl@example.com") },
+            "scope_department",
+        ),
+        (
+            AddMonitorRule { scope_account: Some("zed@example.com".into()), ..watch("x", "carl@example.com") },
+            "scope_account",
+        ),
+        (
+            AddMonitorRule { scope_account: Some("pat@far.example".into()), ..watch("x", "carl@example.com") },
+            "scope_account",
+        ),
+        (
+            AddMonitorRule {
+                scope_account: Some("ann@example.com".into()),
+                scope_department: Some("Sales".into()),
+                ..watch("x", "carl@example.com")
+            },
+            "scope_department",
+        ),
+        (AddMonitorRule { sender: Some("not a domain".into()), ..watch("x", "carl@example.com") }, "sender"),
+        (AddMonitorRule { min_size_kb: Some(0), ..watch("x", "carl@example.com") }, "min_size_kb"),
+        (AddMonitorRule { keyword: Some("k".repeat(201)), ..watch("x", "carl@example.com") }, "keyword"),
+    ];
+    for (p, f) in bad {
+        let e = h.owner.add_monitor_rule(p).await.unwrap_err();
+        assert_eq!(field(e.clone()).as_deref(), Some(f), "{e:?}");
+    }
+    let list = |h: &Harness| {
+        let owner = h.owner.clone();
+        async move {
+            let page = owner.list_monitor_rules(ListMonitorRules { domain: D.into(), ..Default::default() });
+            page.await.unwrap().items
+        }
+    };
+    assert!(list(&h).await.is_empty());
+    // Sales (and below) to and from elsewhere, copied to carl; dora's mail about invoices filed.
+    let sales = AddMonitorRule {
+        scope_department: Some("sales".into()),
+        traffic: Some(MonitorTraffic::External),
+        ..watch("sales outside", "Carl@Example.com")
+    };
+    let sales = h.owner.add_monitor_rule(sales).await.unwrap();
+    assert_eq!((sales.scope_department.as_deref(), sales.target.as_str()), (Some("Sales"), "carl@example.com"));
+    let dora = AddMonitorRule {
+        scope_account: Some("dora@example.com".into()),
+        keyword: Some("invoice".into()),
+        action: Some(MonitorAction::Folder),
+        ..watch("dora's invoices", "Invoices")
+    };
+    let dora = h.owner.add_monitor_rule(dora).await.unwrap();
+    assert_eq!(list(&h).await, [sales.clone(), dora.clone()]);
+    // The explainer: ann (Sales/East/North) to elsewhere — the copy; inside — nothing.
+    let x = explain(&h, message("ann@example.com", &["x@far.example"])).await;
+    let m: Vec<_> = x.rules.iter().filter(|r| r.kind == "monitor").collect();
+    assert_eq!(m.len(), 1, "{:?}", x.rules);
+    assert_eq!(m[0].name, "sales outside");
+    assert_eq!(m[0].set_in, "domain example.com (watching department Sales of example.com)");
+    assert!(m[0].effect.contains("carl@example.com"), "{:?}", m[0]);
+    let x = explain(&h, message("ann@example.com", &["bob@example.com"])).await;
+    assert!(x.rules.iter().all(|r| r.kind != "monitor"), "{:?}", x.rules);
+    // Mail to dora: her rule, with the keyword it cannot judge named.
+    let x = explain(&h, message("pat@far.example", &["dora@example.com"])).await;
+    let m: Vec<_> = x.rules.iter().filter(|r| r.kind == "monitor").collect();
+    assert_eq!(m.len(), 1, "{:?}", x.rules);
+    assert!(m[0].effect.contains("'Invoices'") && m[0].effect.contains("says 'invoice'"), "{:?}", m[0]);
+    // Removed; an unknown id is refused; every change audited.
+    h.owner.remove_monitor_rule(RemoveMonitorRule { domain: D.into(), id: sales.id }).await.unwrap();
+    assert_eq!(list(&h).await, [dora]);
+    let e = h.owner.remove_monitor_rule(RemoveMonitorRule { domain: D.into(), id: sales.id }).await.unwrap_err();
+    assert_eq!(e.code, postdesk_contract::ErrorCode::NotFound);
+    let audit = h.owner.list_audit(ListAudit { limit: Some(50), ..Default::default() }).await.unwrap().items;
+    let actions: Vec<&str> = audit.iter().filter(|a| a.action.contains("monitor")).map(|a| a.action.as_str()).collect();
+    assert_eq!(actions.iter().filter(|a| **a == "add_monitor_rule").count(), 2, "{actions:?}");
+    assert_eq!(actions.iter().filter(|a| **a == "remove_monitor_rule").count(), 1, "{actions:?}");
 }

@@ -19,6 +19,7 @@ use ts_rs::TS;
 
 use crate::error::Result;
 use crate::model::*;
+use crate::monitor::MonitorRule;
 use crate::outbound::{OutboundTransport, QueuedMessage};
 use crate::policy::PolicyExplanation;
 use crate::relay::Relay;
@@ -1072,6 +1073,12 @@ operations! {
     move_disclaimer_rule: Post "/api/domains/{domain}/disclaimer-rules/move" MoveDisclaimerRule => Vec<DisclaimerRule>, mutates = true;
     /// Removes a disclaimer rule.
     remove_disclaimer_rule: Delete "/api/domains/{domain}/disclaimer-rules" RemoveDisclaimerRule => (), mutates = true;
+    /// A domain's monitoring and copy rules.
+    list_monitor_rules: Get "/api/domains/{domain}/monitor-rules" ListMonitorRules => CursorPage<MonitorRule>, mutates = false;
+    /// Adds a monitoring or copy rule.
+    add_monitor_rule: Post "/api/domains/{domain}/monitor-rules" AddMonitorRule => MonitorRule, mutates = true;
+    /// Removes a monitoring or copy rule.
+    remove_monitor_rule: Delete "/api/domains/{domain}/monitor-rules" RemoveMonitorRule => (), mutates = true;
     /// What a domain's accounts sent outside, against their daily send quota.
     list_outbound_usage: Get "/api/domains/{domain}/outbound-usage" ListOutboundUsage => CursorPage<OutboundUsage>, mutates = false;
 

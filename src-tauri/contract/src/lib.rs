@@ -21,6 +21,7 @@ pub mod bindings;
 pub mod error;
 pub mod mail;
 pub mod model;
+pub mod monitor;
 pub mod outbound;
 pub mod pickup;
 pub mod policy;

@@ -111,6 +111,9 @@ pub struct KeyedMessage {
     pub raw: Vec<u8>,
     /// The folder instead of the INBOX (`Junk` for mail the inbound checks flagged).
     pub folder: Option<String>,
+    /// Mailboxes of `mailboxes` whose copy goes into another folder (a monitoring rule's
+    /// folder), as (mailbox, folder); the rest go to `folder` or the INBOX.
+    pub filed: Vec<(String, String)>,
     /// Recipients outside our domains: queued for outbound delivery in the same
     /// transaction as the local copies, under the same key (so a message handed over is
     /// either wholly recorded or not at all).
@@ -337,6 +340,8 @@ pub trait Directory: Send + Sync {
     /// Every disclaimer rule of every domain, by domain and position (at most
     /// `MAX_DISCLAIMER_RULES` per domain).
     async fn disclaimer_rules(&self) -> Result<Vec<crate::rules::DisclaimerRule>>;
+    /// Every monitoring and copy rule, of every domain (the mail path matches them).
+    async fn monitor_rules(&self) -> Result<Vec<crate::monitor::MonitorRule>>;
 
     /// The daily send quota of `account` (an account's own address) at `now` (UNIX
     /// seconds): with `bytes` absent, whether it may still send outside today; with

@@ -77,12 +77,12 @@ pub struct BccRule {
     pub copy_to: String,
 }
 
-fn domain_of(address: &str) -> &str {
+pub(crate) fn domain_of(address: &str) -> &str {
     address.rsplit_once('@').map_or("", |(_, d)| d)
 }
 
 /// Whether `address` meets `condition` (an address, or a domain), any case.
-fn meets(condition: Option<&str>, address: &str) -> bool {
+pub(crate) fn meets(condition: Option<&str>, address: &str) -> bool {
     match condition {
         None => true,
         Some(c) if c.contains('@') => c.eq_ignore_ascii_case(address),
@@ -254,7 +254,7 @@ mod quota_tests {
 /// A mail rule on the path that acts on a message, as the policy explainer shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 pub struct FiredRule {
-    /// `auto_bcc`, `disclaimer` or `daily_send_quota`.
+    /// `auto_bcc`, `disclaimer`, `monitor` or `daily_send_quota`.
     pub kind: String,
     /// The rule's name.
     pub name: String,

@@ -247,7 +247,9 @@ pub fn step_text(stage: TraceStage, rule: Option<&str>, detail: &str, recipient:
         }
         TraceStage::Inbox => {
             let checks = checks_text(detail);
-            if checks.is_empty() {
+            if let Some(folder) = rule {
+                format!("Filed into the folder “{folder}”{to} by a monitoring rule. {checks}").trim_end().to_string()
+            } else if checks.is_empty() {
                 format!("Delivered to the inbox{to}.")
             } else {
                 format!("Delivered to the inbox{to}. {checks}")

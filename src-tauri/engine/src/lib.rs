@@ -34,6 +34,7 @@ mod forwarding;
 mod import;
 mod login;
 mod mailbox;
+mod monitor;
 pub mod password;
 mod recycle;
 mod relay;
@@ -596,6 +597,18 @@ impl Backend for EngineBackend {
     }
     async fn remove_disclaimer_rule(&self, p: RemoveDisclaimerRule) -> Result<()> {
         rules::remove_disclaimer(self, p).await
+    }
+    async fn list_monitor_rules(
+        &self,
+        p: ListMonitorRules,
+    ) -> Result<CursorPage<postdesk_contract::monitor::MonitorRule>> {
+        monitor::list(self, p).await
+    }
+    async fn add_monitor_rule(&self, p: AddMonitorRule) -> Result<postdesk_contract::monitor::MonitorRule> {
+        monitor::add(self, p).await
+    }
+    async fn remove_monitor_rule(&self, p: RemoveMonitorRule) -> Result<()> {
+        monitor::remove(self, p).await
     }
     async fn list_outbound_usage(
         &self,

@@ -313,6 +313,7 @@ mod tests {
 
     fn handover(key: &str, local: &[&str], remote: &[&str]) -> KeyedMessage {
         KeyedMessage {
+            filed: Vec::new(),
             key: key.into(),
             mailboxes: local.iter().map(|s| s.to_string()).collect(),
             raw: format!("Subject: {key}\r\n\r\nhello\r\n").into_bytes(),

@@ -334,8 +334,9 @@ pub(crate) async fn list_usage(b: &EngineBackend, p: ListOutboundUsage) -> Resul
 }
 
 /// The mail rules on the path that act on `envelope` (for the explainer): the BCC rules that
-/// fire, the disclaimer that would be appended, then the acting account's daily send quota
-/// when it sends to another domain.
+/// fire, the disclaimer that would be appended, the monitoring rules that may fire (with
+/// the size and keyword conditions the explainer cannot judge named), then the acting
+/// account's daily send quota when it sends to another domain.
 pub(crate) async fn fired(
     engine: &Engine,
     envelope: &postdesk_contract::policy::Envelope,
@@ -383,6 +384,7 @@ pub(crate) async fn fired(
             });
         }
     }
+    monitors(engine, envelope, &mut out).await?;
     let Some(account) = envelope.authenticated_user.as_deref() else { return Ok(out) };
     let mut conn = engine.read().await?;
     let owner = match sql::policy::kind_of(&mut conn, account).await? {
@@ -419,4 +421,45 @@ pub(crate) async fn fired(
         effect,
     });
     Ok(out)
+}
+
+/// The monitoring rules that may fire for `envelope`, for the explainer.
+async fn monitors(
+    engine: &Engine,
+    envelope: &postdesk_contract::policy::Envelope,
+    out: &mut Vec<postdesk_contract::rules::FiredRule>,
+) -> Result<()> {
+    use postdesk_contract::monitor::{MonitorFacts, Party};
+    let rules = engine.monitor_rules().await?;
+    if rules.is_empty() {
+        return Ok(());
+    }
+    let sender = envelope.sender.to_ascii_lowercase();
+    let recipients: Vec<String> = envelope.recipients.iter().map(|r| r.to_ascii_lowercase()).collect();
+    let mut any_external = false;
+    let mut people = Vec::new();
+    for a in std::iter::once(&sender).chain(&recipients) {
+        if engine.is_local_domain(a.rsplit_once('@').map_or("", |(_, d)| d)).await? {
+            let department = match postdesk_contract::mail::Directory::effective_settings(engine, a).await {
+                Ok(e) => e.department,
+                Err(_) => None,
+            };
+            people.push((a.clone(), department));
+        } else {
+            any_external = true;
+        }
+    }
+    let parties: Vec<Party<'_>> = people.iter().map(|(a, d)| Party { address: a, department: d.as_deref() }).collect();
+    let facts = MonitorFacts { sender: &sender, recipients: &recipients, any_external, size: 0, text: "" };
+    for r in rules.iter().filter(|r| r.may_fire(&facts, &parties)) {
+        let unknowns = r.unknowns();
+        let when = if unknowns.is_empty() { String::new() } else { format!(" ({})", unknowns.join(", ")) };
+        out.push(postdesk_contract::rules::FiredRule {
+            kind: "monitor".into(),
+            name: r.name.clone(),
+            set_in: format!("domain {} (watching {})", r.domain, r.scope_text()),
+            effect: format!("{}{when}", r.effect()),
+        });
+    }
+    Ok(())
 }

@@ -63,6 +63,9 @@ impl Directory for Engine {
     async fn disclaimer_rules(&self) -> Result<Vec<postdesk_contract::rules::DisclaimerRule>> {
         Engine::disclaimer_rules(self).await
     }
+    async fn monitor_rules(&self) -> Result<Vec<postdesk_contract::monitor::MonitorRule>> {
+        Engine::monitor_rules(self).await
+    }
     async fn daily_send(&self, account: &str, bytes: Option<u64>, now: i64) -> Result<Option<String>> {
         Engine::daily_send(self, account, bytes, now).await
     }

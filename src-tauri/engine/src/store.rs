@@ -310,10 +310,11 @@ impl Engine {
                 let (store, msgs, h) = (self.blobs.clone(), messages.clone(), hashes[i].clone());
                 blocking(move || if store.exists(&h)? { Ok(()) } else { store.write(&h, &msgs[i].raw) }).await?;
                 for mailbox in &m.mailboxes {
+                    let folder = m.filed.iter().find(|(to, _)| to == mailbox).map(|(_, f)| f.as_str());
                     match insert_message(
                         &mut tx,
                         mailbox,
-                        m.folder.as_deref().unwrap_or("INBOX"),
+                        folder.or(m.folder.as_deref()).unwrap_or("INBOX"),
                         &hashes[i],
                         m.raw.len(),
                     )
@@ -380,6 +381,7 @@ impl Engine {
         for (key, reply) in replies {
             match self.resolve_recipient(&reply.to).await {
                 Ok(r) if !r.mailboxes.is_empty() => batch.push(KeyedMessage {
+                    filed: Vec::new(),
                     key,
                     mailboxes: r.mailboxes,
                     raw: reply.raw,
@@ -534,6 +536,7 @@ mod tests {
         let big = vec![b'x'; 1024 * 1024];
         let batch = vec![
             KeyedMessage {
+                filed: Vec::new(),
                 key: "q1".into(),
                 mailboxes: vec!["ann@example.com".into(), "bob@example.com".into()],
                 raw: msg.clone(),
@@ -542,6 +545,7 @@ mod tests {
                 trace: None,
             },
             KeyedMessage {
+                filed: Vec::new(),
                 key: "q2".into(),
                 mailboxes: vec!["ann@example.com".into(), "nobody@example.com".into()],
                 raw: big,

@@ -88,8 +88,12 @@ pub(crate) async fn record_delivery(conn: &mut Conn, m: &KeyedMessage, outcome: 
     let Some(id) = sql::trace::insert_message(conn, &new).await? else { return Ok(()) };
     step(conn, id, t.at, TraceStage::Accepted, None, None, "").await?;
     for d in &outcome.delivered {
-        let (stage, rule) =
-            if d.folder == "Junk" { (TraceStage::Junk, t.junk.as_deref()) } else { (TraceStage::Inbox, None) };
+        // A copy a monitoring rule filed elsewhere: its folder as the step's rule.
+        let (stage, rule) = match d.folder.as_str() {
+            "Junk" => (TraceStage::Junk, t.junk.as_deref()),
+            "INBOX" => (TraceStage::Inbox, None),
+            folder => (TraceStage::Inbox, Some(folder)),
+        };
         step(conn, id, now, stage, Some(&d.account), rule, &t.checks).await?;
     }
     for (mailbox, why) in &outcome.refused {
@@ -478,6 +482,7 @@ mod tests {
         let local: Vec<String> = to.iter().filter(|a| a.ends_with("@example.com")).map(|a| a.to_string()).collect();
         let remote: Vec<String> = to.iter().filter(|a| !a.ends_with("@example.com")).map(|a| a.to_string()).collect();
         KeyedMessage {
+            filed: Vec::new(),
             key: key.into(),
             mailboxes: local,
             raw: format!("Message-ID: <{key}@x>\r\nSubject: {key}\r\n\r\nhello\r\n").into_bytes(),

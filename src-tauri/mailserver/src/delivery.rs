@@ -179,7 +179,7 @@ async fn pass(
                     continue;
                 }
             };
-            let Receivers { mailboxes, mut external, forwarded, skipped: not_for } =
+            let Receivers { mut mailboxes, mut external, forwarded, skipped: not_for } =
                 receivers(lookups, &message.envelope).await?;
             skipped.push(not_for);
             primary.push(true);
@@ -188,6 +188,15 @@ async fn pass(
             let mut message = message;
             if let Some(stamped) = disclaimer(lookups, &message.envelope, &message.message, stats).await? {
                 message.message = stamped;
+            }
+            // Monitoring rules: copies to monitor mailboxes; the watched mailboxes' copies
+            // filed into a folder (not mail the inbound checks put in Junk).
+            let monitored = crate::monitor::apply(lookups, &message.envelope, &message.message, &mailboxes).await?;
+            let filed = if message.envelope.junk.is_some() { Vec::new() } else { monitored.filed };
+            for copy in monitored.copies {
+                if !mailboxes.contains(&copy) {
+                    mailboxes.push(copy);
+                }
             }
             // Forwarded copies whose envelope sender stays the original go with the rest;
             // SRS-rewritten ones are queued apart, one entry per forwarding domain, keyed
@@ -215,6 +224,7 @@ async fn pass(
                 let raw = message.message.clone();
                 // The message's own entry carries its trace; a copy queued apart adds none.
                 batch.push(KeyedMessage {
+                    filed: Vec::new(),
                     key: fkey,
                     mailboxes: Vec::new(),
                     raw,
@@ -224,7 +234,7 @@ async fn pass(
                 });
             }
             let trace = Some(crate::trace::start(&message.envelope, &message.message));
-            batch.push(KeyedMessage { key: key(id), mailboxes, raw: message.message, folder, outbound, trace });
+            batch.push(KeyedMessage { filed, key: key(id), mailboxes, raw: message.message, folder, outbound, trace });
         }
         let queued = batch.iter().filter(|m| m.outbound.is_some()).count() as u64;
         let outcomes = lookups.backend().deliver_batch(batch).await?;

@@ -33,6 +33,7 @@ mod directory;
 pub mod disclaimer;
 pub mod live;
 mod lookups;
+mod monitor;
 pub mod outbound;
 mod policy;
 mod server;

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use postdesk_contract::mail::MailBackend;
 use postdesk_contract::model::Resolution;
+use postdesk_contract::monitor::MonitorRule;
 use postdesk_contract::policy::{ClientProtocol, Envelope, PolicyExplanation};
 use postdesk_contract::rules::{BccRule, DisclaimerRule};
 use postdesk_contract::{ErrorCode, Result};
@@ -79,6 +80,7 @@ struct Inner {
     decisions: Cache<DecisionKey, Result<PolicyExplanation>>,
     bcc_rules: Cache<(), Arc<Vec<BccRule>>>,
     disclaimer_rules: Cache<(), Arc<Vec<DisclaimerRule>>>,
+    monitor_rules: Cache<(), Arc<Vec<MonitorRule>>>,
 }
 
 /// The engine with a short memory for the mail path. Cheap to clone; clones share it.
@@ -106,6 +108,7 @@ impl Lookups {
                 decisions: Cache::new(),
                 bcc_rules: Cache::new(),
                 disclaimer_rules: Cache::new(),
+                monitor_rules: Cache::new(),
             }),
         }
     }
@@ -174,6 +177,18 @@ impl Lookups {
         }
         let v = Arc::new(self.backend.disclaimer_rules().await?);
         self.inner.disclaimer_rules.put((), generation, v.clone());
+        Ok(v)
+    }
+
+    /// [`Directory::monitor_rules`](postdesk_contract::mail::Directory::monitor_rules):
+    /// every rule, loaded once per organisation change (or [`TTL`]).
+    pub async fn monitor_rules(&self) -> Result<Arc<Vec<MonitorRule>>> {
+        let generation = self.backend.change_generation();
+        if let Some(v) = self.inner.monitor_rules.get(&(), generation) {
+            return Ok(v);
+        }
+        let v = Arc::new(self.backend.monitor_rules().await?);
+        self.inner.monitor_rules.put((), generation, v.clone());
         Ok(v)
     }
 

@@ -678,3 +678,120 @@ async fn disclaimers_are_appended_once_to_every_mime_shape_before_dkim_and_signe
     server.shutdown(Duration::from_secs(5)).await;
     engine.close().await;
 }
+
+async fn monitor(engine: &Engine, rule: AddMonitorRule) {
+    engine.local_backend().add_monitor_rule(AddMonitorRule { domain: "example.com".into(), ..rule }).await.unwrap();
+}
+
+async fn folder(engine: &Engine, account: &str, name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for m in engine.messages(account, name).await.unwrap_or_default() {
+        let raw = MailStore::message_bytes(engine, account, name, m.uid).await.unwrap();
+        out.push(String::from_utf8_lossy(&raw).into_owned());
+    }
+    out
+}
+
+/// Monitoring and copy rules (seed 004) through real SMTP: a department's external mail
+/// copied to a monitor mailbox (not its internal mail, not what the keyword exception
+/// names, not another department's), one account's large mail filed into a folder (not its
+/// small mail), everyone's mail mentioning a keyword filed (not from the excepted sender).
+#[tokio::test(flavor = "multi_thread")]
+async fn monitoring_rules_copy_and_file_by_scope_conditions_and_exceptions() {
+    use postdesk_contract::monitor::{MonitorAction, MonitorTraffic};
+    let dir = tempfile::tempdir().unwrap();
+    let engine = organisation(dir.path()).await;
+    let b = engine.local_backend();
+    b.create_department(CreateDepartment { domain: "example.com".into(), path: "Legal".into(), parents: None })
+        .await
+        .unwrap();
+    let lena = CreateAccount {
+        address: "lena@example.com".into(),
+        password: Some(Password(PASSWORD.into())),
+        department: Some("Legal".into()),
+        ..Default::default()
+    };
+    b.create_account(lena).await.unwrap();
+    for address in ["monitor@example.com", "carol@example.com"] {
+        b.create_account(CreateAccount { address: address.into(), ..Default::default() }).await.unwrap();
+    }
+    let remote = Sink::start();
+    route(&engine, "remote.test", remote.port).await;
+    let copy = AddMonitorRule {
+        name: "legal outside".into(),
+        scope_department: Some("legal".into()),
+        traffic: Some(MonitorTraffic::External),
+        except_keyword: Some("newsletter".into()),
+        target: "monitor@example.com".into(),
+        ..Default::default()
+    };
+    monitor(&engine, copy).await;
+    let large = AddMonitorRule {
+        name: "bob's large mail".into(),
+        scope_account: Some(BOB.into()),
+        min_size_kb: Some(20),
+        action: Some(MonitorAction::Folder),
+        target: "Large".into(),
+        ..Default::default()
+    };
+    monitor(&engine, large).await;
+    let invoices = AddMonitorRule {
+        name: "invoices".into(),
+        keyword: Some("INVOICE".into()),
+        except_sender: Some("trusted.test".into()),
+        action: Some(MonitorAction::Folder),
+        target: "Invoices".into(),
+        ..Default::default()
+    };
+    monitor(&engine, invoices).await;
+    let server = server(&engine, dir.path()).await;
+    let monitored = async || inbox(&engine, "monitor@example.com").await;
+
+    // Legal to another domain: copied. Legal inside: not (external traffic only).
+    assert!(submit(&server, "lena@example.com", "x@remote.test", "the contract").0);
+    assert!(submit(&server, "lena@example.com", BOB, "lunch").0);
+    delivered(&server, 2).await;
+    let m = monitored().await;
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert!(m[0].contains("Subject: the contract"), "{}", m[0]);
+    // From elsewhere to Legal: copied, unless it names the exception's keyword.
+    assert!(to_mx(&server, "pat@far.test", "lena@example.com", "an offer").0);
+    assert!(to_mx(&server, "pat@far.test", "lena@example.com", "our Newsletter").0);
+    // Another department's (none) external mail: not copied.
+    assert!(submit(&server, ANN, "x@remote.test", "ann out").0);
+    delivered(&server, 5).await;
+    let subjects: Vec<bool> = monitored().await.iter().map(|m| m.contains("Subject: an offer")).collect();
+    assert_eq!(subjects, [false, true], "only the offer was added");
+    assert_eq!(inbox(&engine, "lena@example.com").await.len(), 2, "lena still gets hers in the INBOX");
+
+    // bob's small mail stays in the INBOX; large mail (at least 20 KB) goes to Large.
+    let before = inbox(&engine, BOB).await.len();
+    assert!(to_mx(&server, "pat@far.test", BOB, "small").0);
+    let big = "x".repeat(30 * 1024);
+    let at = format!("127.0.0.1:{}", port(&server, ListenerKind::Mx));
+    let sent =
+        swaks(&["--server", &at, "--from", "pat@far.test", "--to", BOB, "--header", "Subject: big", "--body", &big]);
+    assert!(sent.0, "{}", sent.1);
+    delivered(&server, 7).await;
+    assert_eq!(inbox(&engine, BOB).await.len(), before + 1);
+    let filed = folder(&engine, BOB, "Large").await;
+    assert_eq!(filed.len(), 1);
+    assert!(filed[0].contains("Subject: big"));
+    // ann's large mail: not bob, so her INBOX.
+    let sent =
+        swaks(&["--server", &at, "--from", "pat@far.test", "--to", ANN, "--header", "Subject: big", "--body", &big]);
+    assert!(sent.0, "{}", sent.1);
+    // Anyone's mail mentioning an invoice (any case, subject or body) is filed, except from trusted.test.
+    assert!(to_mx(&server, "pat@far.test", "carol@example.com", "Invoice 42").0);
+    assert!(to_mx(&server, "pay@trusted.test", "carol@example.com", "Invoice 43").0);
+    delivered(&server, 10).await;
+    assert!(folder(&engine, ANN, "Large").await.is_empty());
+    let carol_filed = folder(&engine, "carol@example.com", "Invoices").await;
+    assert_eq!(carol_filed.len(), 1);
+    assert!(carol_filed[0].contains("Subject: Invoice 42"));
+    let carol_inbox = inbox(&engine, "carol@example.com").await;
+    assert_eq!(carol_inbox.len(), 1);
+    assert!(carol_inbox[0].contains("Subject: Invoice 43"));
+    server.shutdown(Duration::from_secs(5)).await;
+    engine.close().await;
+}

@@ -37,6 +37,7 @@ async fn run() {
                     key += 1;
                     let to = format!("user{}@example.com", key % 40);
                     KeyedMessage {
+                        filed: Vec::new(),
                         key: format!("smtp:{key:016X}"),
                         mailboxes: vec![to.clone()],
                         raw: format!("Message-ID: <{key}@remote.test>\r\nSubject: {key}\r\n\r\n{body}\r\n")

@@ -4,6 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::monitor::{MonitorAction, MonitorTraffic};
 use crate::rules::{DisclaimerScope, RuleDirection};
 
 params!(/// A domain's automatic-BCC rules, oldest first, one page at a time.
@@ -94,6 +95,54 @@ MoveDisclaimerRule {
 });
 params!(/// Removes a disclaimer rule; the rules after it move up.
 RemoveDisclaimerRule {
+    /// Domain name.
+    domain: String,
+    /// The rule's id.
+    #[ts(type = "number")]
+    id: i64,
+});
+params!(/// A domain's monitoring and copy rules, oldest first, one page at a time.
+ListMonitorRules {
+    /// Domain name.
+    domain: String,
+    /// Only rules after this id (the previous page's `next`).
+    #[serde(default)] #[ts(optional)] after: Option<String>,
+    /// Page size, 1–1000 (default 200).
+    #[serde(default)] #[ts(optional)] limit: Option<u32>,
+});
+params!(/// Adds a monitoring or copy rule to a domain.
+AddMonitorRule {
+    /// Domain name.
+    domain: String,
+    /// Its name (1–100 characters).
+    name: String,
+    /// Scope: a department path of the domain (sub-departments included).
+    #[serde(default)] #[ts(optional)] scope_department: Option<String>,
+    /// Scope: one account of the domain (not with a department). Neither: everyone.
+    #[serde(default)] #[ts(optional)] scope_account: Option<String>,
+    /// Any, internal or external mail (default any).
+    #[serde(default)] #[ts(optional)] traffic: Option<MonitorTraffic>,
+    /// Sender condition: an address or a domain.
+    #[serde(default)] #[ts(optional)] sender: Option<String>,
+    /// Recipient condition: an address or a domain.
+    #[serde(default)] #[ts(optional)] recipient: Option<String>,
+    /// Only messages of at least this many KB (1–1048576).
+    #[serde(default)] #[ts(optional)] min_size_kb: Option<u32>,
+    /// Only messages whose subject or body contains this (1–200 characters).
+    #[serde(default)] #[ts(optional)] keyword: Option<String>,
+    /// Exception: a sender address or domain.
+    #[serde(default)] #[ts(optional)] except_sender: Option<String>,
+    /// Exception: a recipient address or domain.
+    #[serde(default)] #[ts(optional)] except_recipient: Option<String>,
+    /// Exception: a word in the subject or body.
+    #[serde(default)] #[ts(optional)] except_keyword: Option<String>,
+    /// Copy to a monitor mailbox (default) or file into a folder.
+    #[serde(default)] #[ts(optional)] action: Option<MonitorAction>,
+    /// The monitor mailbox (an account, alias or group of ours) or the folder's name.
+    target: String,
+});
+params!(/// Removes a monitoring or copy rule.
+RemoveMonitorRule {
     /// Domain name.
     domain: String,
     /// The rule's id.

@@ -642,7 +642,8 @@ impl Worker {
                     return Ok(());
                 }
             };
-            let message = KeyedMessage { key, mailboxes, raw, folder: None, outbound: None, trace: None };
+            let message =
+                KeyedMessage { filed: Vec::new(), key, mailboxes, raw, folder: None, outbound: None, trace: None };
             self.backend.deliver_batch(vec![message]).await?;
         } else {
             let envelope = OutboundEnvelope { sender: String::new(), recipients: vec![job.sender.clone()] };
