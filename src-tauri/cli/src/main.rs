@@ -88,7 +88,7 @@ enum Command {
     /// The delivery policy: what would happen to a message?
     #[command(subcommand)]
     Policy(policy::PolicyCmd),
-    /// Mail rules on the path of a domain (automatic BCC, disclaimers).
+    /// Mail rules on the path of a domain (automatic BCC, disclaimers, monitoring and copy rules).
     #[command(subcommand)]
     Rules(rules::RulesCmd),
     /// The company address book of a domain.

@@ -954,6 +954,62 @@ fn bcc_rules_from_the_command_line_with_refusals_that_change_nothing() {
 }
 
 #[test]
+fn monitor_rules_from_the_command_line_with_refusals_that_change_nothing() {
+    let r = Run::new();
+    r.ok(&["domain", "add", "example.com"]);
+    r.ok(&["dept", "add", "example.com", "Legal"]);
+    r.ok(&["accounts", "add", "monitor@example.com"]);
+    r.ok(&["accounts", "add", "ann@example.com"]);
+    let copy = r.json(&[
+        "rules",
+        "monitor",
+        "add",
+        "example.com",
+        "--name",
+        "legal outside",
+        "--department",
+        "legal",
+        "--traffic",
+        "external",
+        "--except-keyword",
+        "newsletter",
+        "--copy-to",
+        "monitor@example.com",
+    ]);
+    assert_eq!((copy["scope_department"].as_str(), copy["action"].as_str()), (Some("Legal"), Some("copy")));
+    let filed = r.json(&[
+        "rules",
+        "monitor",
+        "add",
+        "example.com",
+        "--name",
+        "big",
+        "--account",
+        "ann@example.com",
+        "--min-size-kb",
+        "20",
+        "--folder",
+        "Large",
+    ]);
+    assert_eq!((filed["min_size_kb"].as_u64(), filed["target"].as_str()), (Some(20), Some("Large")));
+    r.refused(&["rules", "monitor", "add", "example.com", "--name", "x"], "--copy-to");
+    r.refused(&["rules", "monitor", "add", "example.com", "--name", "x", "--copy-to", "nobody@example.com"], "nobody");
+    r.refused(&["rules", "monitor", "add", "example.com", "--name", "x", "--folder", "INBOX"], "not a folder");
+    r.refused(
+        &["rules", "monitor", "add", "example.com", "--name", "x", "--department", "Nowhere", "--folder", "F"],
+        "Nowhere",
+    );
+    r.ok(&["rules", "monitor", "list", "example.com"]).assert_stdout(
+        |t| t.starts_with("ID") && t.contains("department Legal of example.com") && t.contains("file into Large"),
+        "the rules table",
+    );
+    r.ok(&["rules", "monitor", "remove", "example.com", &copy["id"].to_string()]);
+    let listed = r.json(&["rules", "monitor", "list", "example.com"]);
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    r.refused(&["rules", "monitor", "remove", "example.com", &copy["id"].to_string()], "has no monitoring rule");
+}
+
+#[test]
 fn disclaimer_rules_from_the_command_line_in_order_with_refusals_that_change_nothing() {
     let r = Run::new();
     r.ok(&["domain", "add", "example.com"]);

@@ -5,6 +5,7 @@ import type { AddAccountAlias } from "./AddAccountAlias";
 import type { AddBccRule } from "./AddBccRule";
 import type { AddDisclaimerRule } from "./AddDisclaimerRule";
 import type { AddGroupMembers } from "./AddGroupMembers";
+import type { AddMonitorRule } from "./AddMonitorRule";
 import type { AddSmtpRule } from "./AddSmtpRule";
 import type { AddressBook } from "./AddressBook";
 import type { Admin } from "./Admin";
@@ -92,6 +93,7 @@ import type { ListGroups } from "./ListGroups";
 import type { ListLogins } from "./ListLogins";
 import type { ListMessageTrace } from "./ListMessageTrace";
 import type { ListMessages } from "./ListMessages";
+import type { ListMonitorRules } from "./ListMonitorRules";
 import type { ListOutboundQueue } from "./ListOutboundQueue";
 import type { ListOutboundUsage } from "./ListOutboundUsage";
 import type { ListRecycleBin } from "./ListRecycleBin";
@@ -107,6 +109,7 @@ import type { MailGroup } from "./MailGroup";
 import type { MailboxSettings } from "./MailboxSettings";
 import type { MailboxView } from "./MailboxView";
 import type { MessageSummary } from "./MessageSummary";
+import type { MonitorRule } from "./MonitorRule";
 import type { MoveDepartment } from "./MoveDepartment";
 import type { MoveDisclaimerRule } from "./MoveDisclaimerRule";
 import type { MoveSmtpRule } from "./MoveSmtpRule";
@@ -130,6 +133,7 @@ import type { RemoveDkimKey } from "./RemoveDkimKey";
 import type { RemoveDomain } from "./RemoveDomain";
 import type { RemoveGroup } from "./RemoveGroup";
 import type { RemoveGroupMembers } from "./RemoveGroupMembers";
+import type { RemoveMonitorRule } from "./RemoveMonitorRule";
 import type { RemoveRelay } from "./RemoveRelay";
 import type { RemoveSharedMailbox } from "./RemoveSharedMailbox";
 import type { RemoveSmtpRule } from "./RemoveSmtpRule";
@@ -190,6 +194,7 @@ export type { AddAccountAlias } from "./AddAccountAlias";
 export type { AddBccRule } from "./AddBccRule";
 export type { AddDisclaimerRule } from "./AddDisclaimerRule";
 export type { AddGroupMembers } from "./AddGroupMembers";
+export type { AddMonitorRule } from "./AddMonitorRule";
 export type { AddSmtpRule } from "./AddSmtpRule";
 export type { AddressBook } from "./AddressBook";
 export type { Admin } from "./Admin";
@@ -280,6 +285,7 @@ export type { ListGroups } from "./ListGroups";
 export type { ListLogins } from "./ListLogins";
 export type { ListMessageTrace } from "./ListMessageTrace";
 export type { ListMessages } from "./ListMessages";
+export type { ListMonitorRules } from "./ListMonitorRules";
 export type { ListOutboundQueue } from "./ListOutboundQueue";
 export type { ListOutboundUsage } from "./ListOutboundUsage";
 export type { ListRecycleBin } from "./ListRecycleBin";
@@ -295,6 +301,7 @@ export type { MailGroup } from "./MailGroup";
 export type { MailboxSettings } from "./MailboxSettings";
 export type { MailboxView } from "./MailboxView";
 export type { MessageSummary } from "./MessageSummary";
+export type { MonitorRule } from "./MonitorRule";
 export type { MoveDepartment } from "./MoveDepartment";
 export type { MoveDisclaimerRule } from "./MoveDisclaimerRule";
 export type { MoveSmtpRule } from "./MoveSmtpRule";
@@ -320,6 +327,7 @@ export type { RemoveDkimKey } from "./RemoveDkimKey";
 export type { RemoveDomain } from "./RemoveDomain";
 export type { RemoveGroup } from "./RemoveGroup";
 export type { RemoveGroupMembers } from "./RemoveGroupMembers";
+export type { RemoveMonitorRule } from "./RemoveMonitorRule";
 export type { RemoveRelay } from "./RemoveRelay";
 export type { RemoveSharedMailbox } from "./RemoveSharedMailbox";
 export type { RemoveSmtpRule } from "./RemoveSmtpRule";
@@ -469,6 +477,9 @@ export const operations = {
   add_disclaimer_rule: { method: "POST", path: "/api/domains/{domain}/disclaimer-rules", mutates: true, params: undefined as unknown as AddDisclaimerRule, output: undefined as unknown as DisclaimerRule },
   move_disclaimer_rule: { method: "POST", path: "/api/domains/{domain}/disclaimer-rules/move", mutates: true, params: undefined as unknown as MoveDisclaimerRule, output: undefined as unknown as Array<DisclaimerRule> },
   remove_disclaimer_rule: { method: "DELETE", path: "/api/domains/{domain}/disclaimer-rules", mutates: true, params: undefined as unknown as RemoveDisclaimerRule, output: undefined as unknown as null },
+  list_monitor_rules: { method: "GET", path: "/api/domains/{domain}/monitor-rules", mutates: false, params: undefined as unknown as ListMonitorRules, output: undefined as unknown as CursorPage<MonitorRule> },
+  add_monitor_rule: { method: "POST", path: "/api/domains/{domain}/monitor-rules", mutates: true, params: undefined as unknown as AddMonitorRule, output: undefined as unknown as MonitorRule },
+  remove_monitor_rule: { method: "DELETE", path: "/api/domains/{domain}/monitor-rules", mutates: true, params: undefined as unknown as RemoveMonitorRule, output: undefined as unknown as null },
   list_outbound_usage: { method: "GET", path: "/api/domains/{domain}/outbound-usage", mutates: false, params: undefined as unknown as ListOutboundUsage, output: undefined as unknown as CursorPage<OutboundUsage> },
   get_smtp_settings: { method: "GET", path: "/api/smtp/settings", mutates: false, params: undefined as unknown as GetSmtpSettings, output: undefined as unknown as SmtpSettings },
   update_smtp_settings: { method: "PUT", path: "/api/smtp/settings", mutates: true, params: undefined as unknown as UpdateSmtpSettings, output: undefined as unknown as SmtpSettings },

@@ -1,4 +1,4 @@
-//! `postdesk rules`: mail rules on the path of a domain — automatic BCC, disclaimers — and the outbound
+//! `postdesk rules`: mail rules on the path of a domain — automatic BCC, disclaimers, monitoring — and the outbound
 //! usage against the daily send quota.
 
 use clap::{Subcommand, ValueEnum};
@@ -16,6 +16,10 @@ pub enum RulesCmd {
     /// Disclaimers appended to the mail a domain's users send, tried in order.
     #[command(subcommand)]
     Disclaimer(DisclaimerCmd),
+    /// Monitoring and copy rules: watched people's mail copied to a monitor mailbox or
+    /// filed into a folder.
+    #[command(subcommand)]
+    Monitor(MonitorCmd),
     /// What each account sent to other domains today and in the last 30 days, against its
     /// daily send quota (set with `settings set … daily_send_messages=N daily_send_mb=N`).
     Usage { domain: String },
@@ -98,6 +102,152 @@ pub struct DisclaimerAdd {
     /// Except mail from accounts of this department (and below).
     #[arg(long)]
     pub except_department: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MonitorCmd {
+    /// List the domain's monitoring rules.
+    List { domain: String },
+    /// Add a monitoring rule.
+    Add {
+        domain: String,
+        #[command(flatten)]
+        rule: Box<MonitorAdd>,
+    },
+    /// Remove a monitoring rule by its id.
+    Remove { domain: String, id: i64 },
+}
+
+/// What `rules monitor add` takes besides the domain.
+#[derive(clap::Args, Debug)]
+pub struct MonitorAdd {
+    /// The rule's name.
+    #[arg(long)]
+    pub name: String,
+    /// Watch the accounts of this department (and below).
+    #[arg(long, conflicts_with = "account")]
+    pub department: Option<String>,
+    /// Watch this one account. Neither: everyone of the domain.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Which mail: any, internal (only our domains) or external (to or from elsewhere).
+    #[arg(long, value_enum, default_value_t = Traffic::Any)]
+    pub traffic: Traffic,
+    /// Only mail from this address or domain.
+    #[arg(long)]
+    pub sender: Option<String>,
+    /// Only mail to this address or domain.
+    #[arg(long)]
+    pub recipient: Option<String>,
+    /// Only messages of at least this many KB.
+    #[arg(long)]
+    pub min_size_kb: Option<u32>,
+    /// Only messages whose subject or body contains this.
+    #[arg(long)]
+    pub keyword: Option<String>,
+    /// Except mail from this address or domain.
+    #[arg(long)]
+    pub except_sender: Option<String>,
+    /// Except mail to this address or domain.
+    #[arg(long)]
+    pub except_recipient: Option<String>,
+    /// Except messages whose subject or body contains this.
+    #[arg(long)]
+    pub except_keyword: Option<String>,
+    /// Copy to this monitor mailbox (an address of ours).
+    #[arg(long, conflicts_with = "folder")]
+    pub copy_to: Option<String>,
+    /// File the watched recipients' copies into this folder.
+    #[arg(long)]
+    pub folder: Option<String>,
+}
+
+/// `--traffic`.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum Traffic {
+    /// Any mail.
+    Any,
+    /// Only mail between our domains.
+    Internal,
+    /// Only mail to or from elsewhere.
+    External,
+}
+
+fn monitor_table(all: &[postdesk_contract::monitor::MonitorRule]) -> Table {
+    let mut t = Table::new(&["ID", "NAME", "WATCHING", "TRAFFIC", "CONDITIONS", "EXCEPT", "ACTION"]);
+    let any = |v: &Option<String>, what: &str| v.as_ref().map(|v| format!("{what} {v}"));
+    let join = |v: Vec<Option<String>>| {
+        let v: Vec<String> = v.into_iter().flatten().collect();
+        if v.is_empty() { "-".to_string() } else { v.join(", ") }
+    };
+    for r in all {
+        let size = r.min_size_kb.map(|kb| format!(">= {kb} KB"));
+        let cond = vec![any(&r.sender, "from"), any(&r.recipient, "to"), size, any(&r.keyword, "says")];
+        let except =
+            vec![any(&r.except_sender, "from"), any(&r.except_recipient, "to"), any(&r.except_keyword, "says")];
+        let action = match r.action {
+            postdesk_contract::monitor::MonitorAction::Copy => format!("copy to {}", r.target),
+            postdesk_contract::monitor::MonitorAction::Folder => format!("file into {}", r.target),
+        };
+        t.row(vec![
+            r.id.to_string(),
+            r.name.clone(),
+            r.scope_text(),
+            r.traffic.name().into(),
+            join(cond),
+            join(except),
+            action,
+        ]);
+    }
+    t
+}
+
+async fn monitor(b: &dyn Backend, cmd: &MonitorCmd, json: bool) -> Result<()> {
+    use postdesk_contract::monitor::{MonitorAction, MonitorTraffic};
+    match cmd {
+        MonitorCmd::List { domain } => {
+            let all = crate::output::every_page(|after, limit| {
+                b.list_monitor_rules(ListMonitorRules { domain: domain.clone(), after, limit: Some(limit) })
+            })
+            .await?;
+            let t = monitor_table(&all);
+            print_list(json, &all, t, None)
+        }
+        MonitorCmd::Add { domain, rule } => {
+            let r = rule.as_ref();
+            let (action, target) = match (&r.copy_to, &r.folder) {
+                (Some(to), _) => (MonitorAction::Copy, to.clone()),
+                (None, Some(f)) => (MonitorAction::Folder, f.clone()),
+                (None, None) => {
+                    return Err(postdesk_contract::Error::validation("give --copy-to or --folder").with_field("target"));
+                }
+            };
+            let p = AddMonitorRule {
+                domain: domain.clone(),
+                name: r.name.clone(),
+                scope_department: r.department.clone(),
+                scope_account: r.account.clone(),
+                traffic: Some(match r.traffic {
+                    Traffic::Any => MonitorTraffic::Any,
+                    Traffic::Internal => MonitorTraffic::Internal,
+                    Traffic::External => MonitorTraffic::External,
+                }),
+                sender: r.sender.clone(),
+                recipient: r.recipient.clone(),
+                min_size_kb: r.min_size_kb,
+                keyword: r.keyword.clone(),
+                except_sender: r.except_sender.clone(),
+                except_recipient: r.except_recipient.clone(),
+                except_keyword: r.except_keyword.clone(),
+                action: Some(action),
+                target,
+            };
+            print_one(json, &b.add_monitor_rule(p).await?)
+        }
+        MonitorCmd::Remove { domain, id } => {
+            b.remove_monitor_rule(RemoveMonitorRule { domain: domain.clone(), id: *id }).await
+        }
+    }
 }
 
 /// `--scope`.
@@ -223,6 +373,7 @@ pub async fn run(b: &dyn Backend, cmd: &RulesCmd, json: bool) -> Result<()> {
     let cmd = match cmd {
         RulesCmd::Bcc(cmd) => cmd,
         RulesCmd::Disclaimer(cmd) => return disclaimer(b, cmd, json).await,
+        RulesCmd::Monitor(cmd) => return monitor(b, cmd, json).await,
         RulesCmd::Usage { domain } => {
             let all = crate::output::every_page(|after, limit| {
                 b.list_outbound_usage(ListOutboundUsage { domain: domain.clone(), after, limit: Some(limit) })
