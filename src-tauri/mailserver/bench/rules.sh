@@ -5,7 +5,8 @@
 # (inbound and outbound, each with a sender or recipient condition; evaluated for every
 # message, none firing, so the mail delivered is the same) and a daily send quota on the
 # domain default; then 100 more BCC rules that all fire on the bench mail (each a copy to the
-# same archive mailbox, delivered once). Reports the accept rate of each run and how long the
+# same archive mailbox, delivered once); then 100 disclaimer and 100 monitoring rules on top
+# (see below). Reports the accept rate of each run and how long the
 # delivery into the mailboxes took after each run.
 #
 #   src-tauri/mailserver/bench/rules.sh [MESSAGES] [SESSIONS]      (defaults: 5000 10)
@@ -95,3 +96,19 @@ while [ $i -lt 100 ]; do
 done
 run 200-bcc-rules-100-firing $((3 * MESSAGES))
 echo "archive@example.test holds $(count archive@example.test) copies (one per message of the last run, smtp-bench's probes included)"
+# 100 disclaimer rules (loaded and matched for every message; this MX mail is not submitted,
+# so none is appended) and 100 monitoring rules: 50 copying to the archive mail that says a
+# word the bench mail never says (so every message's text is parsed and searched), 50 filing
+# one watched account's mail (not rcpt) into a folder.
+i=0
+while [ $i -lt 100 ]; do
+  $PD rules disclaimer add example.test --name "disclaimer $i" --sender "nobody$i@example.test" --text "Notice $i." >/dev/null
+  i=$((i + 1))
+done
+i=0
+while [ $i -lt 50 ]; do
+  $PD rules monitor add example.test --name "keyword $i" --keyword "no-such-word-$i" --copy-to archive@example.test >/dev/null
+  $PD rules monitor add example.test --name "folder $i" --account probe@example.test --min-size-kb 1024 --folder "Big $i" >/dev/null
+  i=$((i + 1))
+done
+run 100-disclaimers-100-monitoring-rules $((4 * MESSAGES))

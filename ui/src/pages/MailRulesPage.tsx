@@ -8,10 +8,11 @@ import { Confirm, Dialog, DialogButtons, Field, FormError, PageError } from "../
 import { useAction, useAsync } from "../components/hooks";
 import { listAll } from "../api/client";
 import { condition, describeBcc, describeDisclaimer, movedPosition } from "./mailRules";
+import { MonitorRules } from "./MonitorRules";
 
 type Modal = { kind: "add" } | { kind: "remove"; rule: BccRule } | null;
 
-/** Mail rules on the path of a domain: automatic blind copies and disclaimers. */
+/** Mail rules on the path of a domain: automatic blind copies, disclaimers, monitoring and copy rules. */
 export function MailRulesPage() {
   const { client, domain, readOnly } = useSession();
   const list = useAsync(() => listAll(client, "list_bcc_rules", { domain: domain! }), [client, domain]);
@@ -65,6 +66,7 @@ export function MailRulesPage() {
       {modal?.kind === "add" && <AddBcc onClose={() => setModal(null)} onDone={done} />}
       {modal?.kind === "remove" && <RemoveBcc rule={modal.rule} onClose={() => setModal(null)} onDone={done} />}
       <Disclaimers />
+      <MonitorRules />
     </section>
   );
 }

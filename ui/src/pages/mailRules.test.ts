@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { condition, describeBcc, describeDisclaimer, limitText, movedPosition, stateText } from "./mailRules";
+import { condition, describeBcc, describeDisclaimer, describeMonitor, limitText, movedPosition, stateText } from "./mailRules";
 
 describe("mail rules", () => {
   it("describes a BCC rule with its conditions or their absence", () => {
@@ -46,5 +46,39 @@ describe("mail rules", () => {
     expect(movedPosition(0, 1, 3)).toBe(2);
     expect(movedPosition(2, 1, 3)).toBeNull();
     expect(movedPosition(2, -1, 3)).toBe(2);
+  });
+  it("describes a monitoring rule: whom, which mail, the exceptions and the action", () => {
+    const base = {
+      id: 1,
+      domain: "example.com",
+      name: "watch",
+      scope_department: null,
+      scope_account: null,
+      traffic: "any" as const,
+      sender: null,
+      recipient: null,
+      min_size_kb: null,
+      keyword: null,
+      except_sender: null,
+      except_recipient: null,
+      except_keyword: null,
+      action: "copy" as const,
+      target: "monitor@example.com",
+    };
+    expect(describeMonitor(base)).toBe("Mail of everyone of example.com: copied to monitor@example.com");
+    expect(
+      describeMonitor({
+        ...base,
+        scope_department: "Legal",
+        traffic: "external",
+        min_size_kb: 20,
+        keyword: "invoice",
+        except_sender: "trusted.test",
+        action: "folder",
+        target: "Invoices",
+      }),
+    ).toBe(
+      "Mail of department Legal to or from elsewhere, of at least 20 KB, saying “invoice”; except mail from trusted.test: filed into the folder “Invoices”",
+    );
   });
 });

@@ -1,5 +1,6 @@
 import type { BccRule } from "../bindings/BccRule";
 import type { DisclaimerRule } from "../bindings/DisclaimerRule";
+import type { MonitorRule } from "../bindings/MonitorRule";
 import type { QuotaState } from "../bindings/QuotaState";
 import type { RuleDirection } from "../bindings/RuleDirection";
 
@@ -77,4 +78,30 @@ export function describeDisclaimer(r: DisclaimerRule): string {
 export function movedPosition(index: number, delta: number, count: number): number | null {
   const to = index + delta;
   return to < 0 || to >= count ? null : to + 1;
+}
+
+/** Whom a monitoring rule watches, which mail, and what it does, in one sentence. */
+export function describeMonitor(r: MonitorRule): string {
+  const who = r.scope_account
+    ? r.scope_account
+    : r.scope_department
+      ? `department ${r.scope_department}`
+      : `everyone of ${r.domain}`;
+  const traffic = r.traffic === "internal" ? " inside our domains" : r.traffic === "external" ? " to or from elsewhere" : "";
+  const cond = [
+    r.sender ? `from ${r.sender}` : null,
+    r.recipient ? `to ${r.recipient}` : null,
+    r.min_size_kb !== null ? `of at least ${r.min_size_kb} KB` : null,
+    r.keyword ? `saying “${r.keyword}”` : null,
+  ].filter(Boolean);
+  const except = [
+    r.except_sender ? `from ${r.except_sender}` : null,
+    r.except_recipient ? `to ${r.except_recipient}` : null,
+    r.except_keyword ? `saying “${r.except_keyword}”` : null,
+  ].filter(Boolean);
+  let s = `Mail of ${who}${traffic}`;
+  if (cond.length > 0) s += `, ${cond.join(", ")}`;
+  if (except.length > 0) s += `; except mail ${except.join(" or ")}`;
+  const act = r.action === "copy" ? `copied to ${r.target}` : `filed into the folder “${r.target}”`;
+  return `${s}: ${act}`;
 }
