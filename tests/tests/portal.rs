@@ -8,6 +8,7 @@
 
 use postdesk_contract::ErrorCode;
 use postdesk_contract::api::*;
+use postdesk_contract::autoreply::AutoReply;
 use postdesk_contract::mail::{Login, LoginAttempt, LoginRefusal, LoginService};
 use postdesk_contract::model::*;
 use postdesk_engine::Engine;
@@ -19,6 +20,7 @@ contract!(
     the_first_logon_forces_a_password_change,
     a_user_sees_own_storage_and_client_settings,
     an_admin_ending_or_changing_the_account_ends_its_portal_sessions,
+    a_user_sets_an_own_auto_reply_that_answers_mail,
 );
 
 const PW: &str = "Correct horse 1";
@@ -143,6 +145,32 @@ impl User {
                     .request(reqwest::Method::POST, "/api/portal/password")
                     .header("content-type", "application/json")
                     .body(serde_json::to_string(&change).unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+                Ok(serde_json::from_value(answer(r).await?).unwrap())
+            }
+        }
+    }
+
+    async fn auto_reply(&self, set: Option<&AutoReply>) -> postdesk_contract::Result<AutoReply> {
+        match (&self.http, set) {
+            (None, _) => {
+                let (user, _) = <Engine as Portal>::session(&self.engine, &self.secret).await?;
+                match set {
+                    Some(r) => self.engine.set_own_auto_reply(&user, r.clone()).await,
+                    None => self.engine.own_auto_reply(&user).await,
+                }
+            }
+            (Some(_), None) => {
+                let r = self.request(reqwest::Method::GET, "/api/portal/auto-reply").send().await.unwrap();
+                Ok(serde_json::from_value(answer(r).await?).unwrap())
+            }
+            (Some(_), Some(set)) => {
+                let r = self
+                    .request(reqwest::Method::PUT, "/api/portal/auto-reply")
+                    .header("content-type", "application/json")
+                    .body(serde_json::to_string(set).unwrap())
                     .send()
                     .await
                     .unwrap();
@@ -528,4 +556,51 @@ async fn an_idle_or_old_portal_session_ends() {
         ErrorCode::Unauthenticated,
         "time limit",
     );
+}
+
+async fn a_user_sets_an_own_auto_reply_that_answers_mail(h: Harness) {
+    use postdesk_contract::mail::{KeyedMessage, MailStore, TraceStart};
+    setup(&h).await;
+    let (user, _) = User::sign_in(&h, "ann@example.com", PW).await.unwrap();
+    assert_eq!(user.auto_reply(None).await.unwrap(), AutoReply::default(), "none set");
+    // Bad input: refused at its field, nothing stored.
+    let bad = AutoReply {
+        enabled: true,
+        starts_at: Some("2026-12-10T00:00:00Z".into()),
+        ends_at: Some("2026-12-01T00:00:00Z".into()),
+        subject: "Away".into(),
+        text: "Back soon.".into(),
+    };
+    let e = refused(user.auto_reply(Some(&bad)).await, ErrorCode::Validation, "");
+    assert_eq!(e.field.as_deref(), Some("ends_at"), "{e:?}");
+    assert_eq!(user.auto_reply(None).await.unwrap(), AutoReply::default(), "nothing stored");
+    let away =
+        AutoReply { enabled: true, subject: "Away".into(), text: "Back on Monday.".into(), ..Default::default() };
+    assert_eq!(user.auto_reply(Some(&away)).await.unwrap(), away);
+    assert_eq!(user.auto_reply(None).await.unwrap(), away);
+    let audit = audit_actions(&h).await;
+    assert!(
+        audit.iter().any(|(a, target, _)| a == "portal_set_auto_reply" && target == "ann@example.com"),
+        "{audit:?}"
+    );
+    // Mail from bob filed into ann's INBOX is answered: bob gets the reply once.
+    let raw = b"From: bob@example.com\r\nTo: ann@example.com\r\nSubject: lunch?\r\nMessage-ID: <1@example.com>\r\n\r\nat noon\r\n";
+    let message = |key: &str| KeyedMessage {
+        key: key.into(),
+        mailboxes: vec!["ann@example.com".into()],
+        raw: raw.to_vec(),
+        folder: None,
+        filed: Vec::new(),
+        outbound: None,
+        trace: Some(TraceStart { sender: "bob@example.com".into(), ..Default::default() }),
+    };
+    h.engine.deliver_batch(vec![message("k1"), message("k2")]).await.unwrap();
+    let bob = h.engine.messages("bob@example.com", "INBOX").await.unwrap();
+    assert_eq!(bob.len(), 1, "one reply for two messages from the same sender");
+    let reply = MailStore::message_bytes(&h.engine, "bob@example.com", "INBOX", bob[0].uid).await.unwrap();
+    let reply = String::from_utf8_lossy(&reply);
+    assert!(reply.contains("Auto-Submitted: auto-replied") && reply.contains("Back on Monday."), "{reply}");
+    // Turned off: stored as off.
+    let off = AutoReply { enabled: false, ..away };
+    assert!(!user.auto_reply(Some(&off)).await.unwrap().enabled);
 }

@@ -153,6 +153,14 @@ pub trait Portal: Send + Sync {
     ) -> Result<PortalSession>;
     /// The user's own mailbox: storage use and the client settings of the services that run.
     async fn own_account(&self, user: &PortalUser) -> Result<PortalAccount>;
+    /// The user's own auto-reply.
+    async fn own_auto_reply(&self, user: &PortalUser) -> Result<crate::autoreply::AutoReply>;
+    /// Sets the user's own auto-reply (checked as an admin's; audited as the user's).
+    async fn set_own_auto_reply(
+        &self,
+        user: &PortalUser,
+        reply: crate::autoreply::AutoReply,
+    ) -> Result<crate::autoreply::AutoReply>;
 }
 
 /// A portal sign-in: the answer for the browser and the session secret for the cookie.

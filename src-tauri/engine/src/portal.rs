@@ -1,6 +1,7 @@
 //! The user self-service portal: a mailbox user signs in with address and password into a
 //! server-side session of its own kind, changes the password (forced at first logon when the
-//! admin asked for it), and reads the mailbox's storage use and client settings.
+//! admin asked for it), sets the mailbox's auto-reply, and reads the mailbox's storage use
+//! and client settings.
 //!
 //! The password check is the mail services' ([`Engine::verify_login`] with
 //! `LoginService::Portal`): the account's status, its domain's lockout threshold (a client
@@ -25,6 +26,7 @@ use super::{Engine, password};
 use crate::api::*;
 use crate::error::{Error, Result};
 use crate::model::*;
+use postdesk_contract::autoreply::AutoReply;
 use postdesk_contract::mail::{Login, LoginAttempt, LoginRefusal, LoginService};
 
 /// The window failed portal sign-ins are counted over (15 minutes).
@@ -317,6 +319,18 @@ impl Engine {
         Ok(session_answer(&row.address, row.csrf, row.force_password_change, policy.idle_minutes, row.expires_at))
     }
 
+    /// The user's account id; refused while the admin's first-logon password change is
+    /// pending (as every portal page but the change itself).
+    async fn portal_account_id(&self, user: &PortalUser) -> Result<i64> {
+        let gone = || Error::unauthenticated("your account no longer exists; sign in again");
+        let (account_id, _) =
+            sql::portal::credentials(&mut *self.read().await?, &user.address).await?.ok_or_else(gone)?;
+        if sql::portal::force_password_change(&mut *self.read().await?, account_id).await? {
+            return Err(Error::permission_denied("set a new password first: your administrator asked for one"));
+        }
+        Ok(account_id)
+    }
+
     /// The user's own mailbox: storage use and the client settings of the services that
     /// run. Refused while the admin's first-logon password change is pending.
     pub async fn portal_own_account(&self, user: &PortalUser) -> Result<PortalAccount> {
@@ -362,6 +376,22 @@ impl Portal for Engine {
     }
     async fn own_account(&self, user: &PortalUser) -> Result<PortalAccount> {
         self.portal_own_account(user).await
+    }
+    async fn own_auto_reply(&self, user: &PortalUser) -> Result<AutoReply> {
+        let account_id = self.portal_account_id(user).await?;
+        crate::autoreply::get(&mut *self.read().await?, account_id).await
+    }
+    async fn set_own_auto_reply(&self, user: &PortalUser, reply: AutoReply) -> Result<AutoReply> {
+        let reply = crate::autoreply::checked(reply)?;
+        let account_id = self.portal_account_id(user).await?;
+        let mut tx = self.write().await?;
+        let before = crate::autoreply::get(&mut tx, account_id).await?;
+        let after = crate::autoreply::set(&mut tx, account_id, reply).await?;
+        let domain = user.address.rsplit_once('@').map(|(_, d)| d.to_string());
+        let change = Change { action: "portal_set_auto_reply", domain: domain.as_deref(), target: &user.address };
+        audit::record(&mut tx, ACTOR, change, Some(&before), Some(&after)).await?;
+        tx.commit().await?;
+        Ok(after)
     }
 }
 

@@ -39,6 +39,7 @@ pub(crate) fn routes(portal: Option<Arc<dyn Portal>>) -> Router {
         .route("/api/portal/session", get(current).post(sign_in).delete(sign_out))
         .route("/api/portal/password", post(change_password))
         .route("/api/portal/account", get(account))
+        .route("/api/portal/auto-reply", get(auto_reply).put(set_auto_reply))
         .with_state(PortalState { portal })
 }
 
@@ -172,6 +173,40 @@ async fn account(
     let run = async {
         let (_, user) = user_of(&state, &headers, connection.tls).await?;
         state.portal.own_account(&user).await
+    };
+    match run.await {
+        Ok(answer) => no_store(axum::Json(&answer).into_response()),
+        Err(e) => error_response(e),
+    }
+}
+
+async fn auto_reply(
+    State(state): State<PortalState>,
+    connection: Option<axum::Extension<Connection>>,
+    headers: HeaderMap,
+) -> Response {
+    let connection = connection_of(connection);
+    let run = async {
+        let (_, user) = user_of(&state, &headers, connection.tls).await?;
+        state.portal.own_auto_reply(&user).await
+    };
+    match run.await {
+        Ok(answer) => no_store(axum::Json(&answer).into_response()),
+        Err(e) => error_response(e),
+    }
+}
+
+async fn set_auto_reply(
+    State(state): State<PortalState>,
+    connection: Option<axum::Extension<Connection>>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    let connection = connection_of(connection);
+    let run = async {
+        let (_, user) = user_of(&state, &headers, connection.tls).await?;
+        let reply: postdesk_contract::autoreply::AutoReply = json_body(&headers, body).await?;
+        state.portal.set_own_auto_reply(&user, reply).await
     };
     match run.await {
         Ok(answer) => no_store(axum::Json(&answer).into_response()),
