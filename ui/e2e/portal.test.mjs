@@ -146,6 +146,40 @@ describe("user portal", { concurrency: false }, () => {
     await context.close();
   });
 
+  it("sets the user's own automatic reply: a bad period refused at its field, a good one stored", async () => {
+    const { context, page } = await newPage(browser);
+    await signIn(page, "bob@example.com", PW);
+    const form = page.getByRole("form", { name: "Automatic reply" });
+    await form.waitFor();
+    assert.match(await page.getByTestId("portal-auto-reply-state").innerText(), /^Off/);
+    await form.getByLabel("Answer mail automatically").check();
+    await form.getByLabel("From (UTC)").fill("2030-01-10T08:00");
+    await form.getByLabel("Until (UTC)").fill("2030-01-01T08:00");
+    await form.getByLabel("Subject").fill("Away");
+    await form.getByLabel("Text").fill("Back on Monday.");
+    await form.getByRole("button", { name: "Save automatic reply" }).click();
+    await form.locator("[data-field=ends_at] .field-error").waitFor();
+    const stored = async () => {
+      const r = await page.evaluate(async () => {
+        const s = await (await fetch("/api/portal/session")).json();
+        const res = await fetch("/api/portal/auto-reply", { headers: { "x-postdesk-csrf": s.csrf_token } });
+        return res.json();
+      });
+      return r;
+    };
+    assert.equal((await stored()).enabled, false, "nothing stored");
+    await form.getByLabel("Until (UTC)").fill("2030-01-20T08:00");
+    await form.getByRole("button", { name: "Save automatic reply" }).click();
+    await page.getByTestId("portal-auto-reply-state").filter({ hasText: /^On from 2030-01-10 08:00 UTC until 2030-01-20 08:00 UTC/ }).waitFor();
+    const r = await stored();
+    assert.deepEqual([r.enabled, r.starts_at, r.ends_at, r.subject, r.text], [true, "2030-01-10T08:00:00Z", "2030-01-20T08:00:00Z", "Away", "Back on Monday."]);
+    await page.reload();
+    await form.waitFor();
+    assert.equal(await form.getByLabel("Subject").inputValue(), "Away");
+    assert.equal(await form.getByLabel("Until (UTC)").inputValue(), "2030-01-20T08:00");
+    await context.close();
+  });
+
   it("gives one answer for an unknown address and a wrong password, and tells a disabled account", async () => {
     const { context, page } = await newPage(browser);
     await signIn(page, "bob@example.com", "Wrong horse 9");

@@ -1,3 +1,4 @@
+import type { AutoReply } from "../bindings/AutoReply";
 import type { ChangeOwnPassword } from "../bindings/ChangeOwnPassword";
 import type { PortalAccount } from "../bindings/PortalAccount";
 import type { PortalSession } from "../bindings/PortalSession";
@@ -72,6 +73,14 @@ export class PortalApi {
 
   account(csrf: string): Promise<PortalAccount> {
     return this.call("GET", "/api/portal/account", undefined, csrf) as Promise<PortalAccount>;
+  }
+
+  autoReply(csrf: string): Promise<AutoReply> {
+    return this.call("GET", "/api/portal/auto-reply", undefined, csrf) as Promise<AutoReply>;
+  }
+
+  setAutoReply(csrf: string, reply: AutoReply): Promise<AutoReply> {
+    return this.call("PUT", "/api/portal/auto-reply", reply, csrf) as Promise<AutoReply>;
   }
 }
 

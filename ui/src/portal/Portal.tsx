@@ -6,6 +6,8 @@ import type { ClientEndpoint } from "../bindings/ClientEndpoint";
 import type { PortalSession } from "../bindings/PortalSession";
 import { Field, FormError } from "../components/forms";
 import { useAction, useAsync } from "../components/hooks";
+import type { AutoReply } from "../bindings/AutoReply";
+import { autoReplyText, fromLocalInput, toLocalInput } from "./autoReply";
 
 const nf = new Intl.NumberFormat();
 
@@ -281,10 +283,102 @@ function Home({
           </section>
         </>
       )}
+      {a && (
+        <section aria-labelledby="portal-auto-reply">
+          <h2 id="portal-auto-reply">Automatic reply</h2>
+          <AutoReplyForm api={api} session={session} onEnded={onEnded} />
+        </section>
+      )}
       <section aria-labelledby="portal-password">
         <h2 id="portal-password">Change password</h2>
         <PasswordForm api={api} session={session} onChanged={onChanged} onEnded={onEnded} submitLabel="Change password" />
       </section>
     </div>
+  );
+}
+
+function AutoReplyForm({
+  api,
+  session,
+  onEnded,
+}: {
+  api: PortalApi;
+  session: PortalSession;
+  onEnded: (e: BackendError | null) => void;
+}) {
+  const stored = useAsync(() => api.autoReply(session.csrf_token), [api, session.csrf_token]);
+  useEffect(() => onEnded(stored.error), [stored.error, onEnded]);
+  if (stored.error) return <FormError error={stored.error} />;
+  if (!stored.data) return null;
+  return <AutoReplyEditor api={api} session={session} initial={stored.data} onEnded={onEnded} />;
+}
+
+function AutoReplyEditor({
+  api,
+  session,
+  initial,
+  onEnded,
+}: {
+  api: PortalApi;
+  session: PortalSession;
+  initial: AutoReply;
+  onEnded: (e: BackendError | null) => void;
+}) {
+  const [v, setV] = useState({
+    enabled: initial.enabled,
+    from: toLocalInput(initial.starts_at),
+    until: toLocalInput(initial.ends_at),
+    subject: initial.subject,
+    text: initial.text,
+  });
+  const [saved, setSaved] = useState<AutoReply>(initial);
+  const action = useAction();
+  useEffect(() => onEnded(action.error), [action.error, onEnded]);
+  const submit = async () => {
+    const r = await action.run(() =>
+      api.setAutoReply(session.csrf_token, {
+        enabled: v.enabled,
+        starts_at: fromLocalInput(v.from),
+        ends_at: fromLocalInput(v.until),
+        subject: v.subject,
+        text: v.text,
+      }),
+    );
+    if (r) setSaved(r);
+  };
+  return (
+    <form
+      aria-label="Automatic reply"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void submit();
+      }}
+    >
+      <p className="muted" role="status" data-testid="portal-auto-reply-state">
+        {autoReplyText(saved)}
+      </p>
+      <div className="field">
+        <label>
+          <input type="checkbox" checked={v.enabled} onChange={(e) => setV({ ...v, enabled: e.target.checked })} />{" "}
+          Answer mail automatically
+        </label>
+      </div>
+      <Field label="From (UTC)" name="starts_at" error={action.error} hint="Empty: from now on">
+        {(p) => <input {...p} type="datetime-local" value={v.from} onChange={(e) => setV({ ...v, from: e.target.value })} />}
+      </Field>
+      <Field label="Until (UTC)" name="ends_at" error={action.error} hint="Empty: until you turn it off">
+        {(p) => <input {...p} type="datetime-local" value={v.until} onChange={(e) => setV({ ...v, until: e.target.value })} />}
+      </Field>
+      <Field label="Subject" name="subject" error={action.error}>
+        {(p) => <input {...p} value={v.subject} onChange={(e) => setV({ ...v, subject: e.target.value })} />}
+      </Field>
+      <Field label="Text" name="text" error={action.error}>
+        {(p) => <textarea {...p} rows={4} value={v.text} onChange={(e) => setV({ ...v, text: e.target.value })} />}
+      </Field>
+      <FormError error={action.error} fields={["starts_at", "ends_at", "subject", "text"]} />
+      <button type="submit" className="primary" disabled={action.pending}>
+        {action.pending ? "Saving…" : "Save automatic reply"}
+      </button>
+    </form>
   );
 }
