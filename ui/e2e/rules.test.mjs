@@ -1,6 +1,7 @@
-// End-to-end: monitoring and copy rules on the Mail rules page in the built UI against a real
-// `postdesk serve` — a refused rule shows its error at the field and stores nothing, a good one
-// is listed in words and stored as asked, and removed after a confirmation.
+// End-to-end: the Mail rules page in the built UI against a real `postdesk serve` — disclaimer
+// rules reordered by dragging a row onto another (and with the Up button); monitoring and copy
+// rules: a refused rule shows its error at the field and stores nothing, a good one is listed
+// in words and stored as asked, and removed after a confirmation.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { api, launchBrowser, login, newPage, openPage, startServer } from "./harness.mjs";
@@ -26,6 +27,27 @@ after(async () => {
 });
 
 const rules = () => api(server, server.token, "GET", `/api/domains/${D}/monitor-rules`);
+
+const disclaimers = async () =>
+  (await api(server, server.token, "GET", `/api/domains/${D}/disclaimer-rules`)).items.map((r) => [r.position, r.name]);
+
+describe("disclaimer rules", () => {
+  it("reorders the rules by dragging a row onto another, and with Up", async () => {
+    for (const name of ["legal", "sales", "all"]) {
+      await api(server, server.token, "POST", `/api/domains/${D}/disclaimer-rules`, { domain: D, name, text: `${name}.` });
+    }
+    const { page, problems } = await newPage(browser);
+    await login(page, server.url, server.token);
+    await openPage(page, "Mail rules");
+    await page.getByTestId("disclaimer-all").dragTo(page.getByTestId("disclaimer-legal"));
+    await page.getByTestId("disclaimer-all").locator("td").first().filter({ hasText: /^1$/ }).waitFor();
+    assert.deepEqual(await disclaimers(), [[1, "all"], [2, "legal"], [3, "sales"]]);
+    await page.getByRole("button", { name: "Move sales up" }).click();
+    await page.getByTestId("disclaimer-sales").locator("td").first().filter({ hasText: /^2$/ }).waitFor();
+    assert.deepEqual(await disclaimers(), [[1, "all"], [2, "sales"], [3, "legal"]]);
+    assert.deepEqual(problems, []);
+  });
+});
 
 describe("monitoring rules", () => {
   it("refuses a bad rule at its field, adds a good one in words, and removes it", async () => {

@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useState, type DragEvent } from "react";
 import { useSession } from "../app/session";
 import type { BccRule } from "../bindings/BccRule";
 import type { DisclaimerRule } from "../bindings/DisclaimerRule";
@@ -155,13 +155,29 @@ function Disclaimers() {
     list.reload();
   };
   const rules = list.data ?? [];
+  const moveTo = async (id: number, position: number) => {
+    const ok = await move.run(() =>
+      client.call("move_disclaimer_rule", { domain: domain!, id, position }).then(() => true),
+    );
+    if (ok) list.reload();
+  };
   const moveBy = async (index: number, delta: number) => {
     const position = movedPosition(index, delta, rules.length);
     if (position === null) return;
-    const ok = await move.run(() =>
-      client.call("move_disclaimer_rule", { domain: domain!, id: rules[index].id, position }).then(() => true),
-    );
-    if (ok) list.reload();
+    await moveTo(rules[index].id, position);
+  };
+  // Drag a row onto another: it takes that row's place (the keyboard has Up and Down).
+  const [dragging, setDragging] = useState<number | null>(null);
+  const [over, setOver] = useState<number | null>(null);
+  const dragEnd = () => {
+    setDragging(null);
+    setOver(null);
+  };
+  const drop = (e: DragEvent, index: number) => {
+    e.preventDefault();
+    const from = dragging;
+    dragEnd();
+    if (from !== null && from !== index) void moveTo(rules[from].id, index + 1);
   };
   return (
     <>
@@ -169,7 +185,8 @@ function Disclaimers() {
       <p className="muted">
         Text appended to the mail {domain}&apos;s users send (plain text to the text part, HTML before the end of the
         HTML part; attachments untouched). The rules are tried from the top: the first that fires is appended, once per
-        message. Signed or encrypted mail is left as it is.
+        message. Drag a rule onto another to take its place, or use Up and Down. Signed or encrypted mail is left as it
+        is.
       </p>
       <div className="toolbar">
         <button type="button" className="primary" disabled={readOnly} onClick={() => setModal({ kind: "add" })}>
@@ -196,7 +213,27 @@ function Disclaimers() {
           </thead>
           <tbody>
             {rules.map((r, i) => (
-              <tr key={r.id}>
+              <tr
+                key={r.id}
+                data-testid={`disclaimer-${r.name}`}
+                className={[dragging === i ? "dragging" : "", over === i && dragging !== i ? "drop-target" : ""]
+                  .join(" ")
+                  .trim()}
+                draggable={!readOnly && !move.pending}
+                onDragStart={(e) => {
+                  e.dataTransfer.setData("text/plain", r.name);
+                  e.dataTransfer.effectAllowed = "move";
+                  setDragging(i);
+                }}
+                onDragEnd={dragEnd}
+                onDragOver={(e) => {
+                  if (dragging === null) return;
+                  e.preventDefault();
+                  e.dataTransfer.dropEffect = "move";
+                  if (over !== i) setOver(i);
+                }}
+                onDrop={(e) => drop(e, i)}
+              >
                 <td>{r.position}</td>
                 <th scope="row">{r.name}</th>
                 <td>{describeDisclaimer(r)}</td>
