@@ -350,7 +350,10 @@ mod tests {
         let refused = step_text(TraceStage::Refused, Some("unknown_recipient"), "550 5.1.1 no", Some("x@b.c"));
         assert_eq!(refused, "Refused for x@b.c: there is no such address here. The server answered: 550 5.1.1 no");
         let filed = step_text(TraceStage::Inbox, Some("Invoices"), "spf=pass", Some("a@b.c"));
-        assert_eq!(filed, "Filed into the folder “Invoices” for a@b.c by a monitoring rule. Sender checks: SPF passed.");
+        assert_eq!(
+            filed,
+            "Filed into the folder “Invoices” for a@b.c by a monitoring rule. Sender checks: SPF passed."
+        );
         assert_eq!(step_text(TraceStage::Inbox, None, "", Some("a@b.c")), "Delivered to the inbox for a@b.c.");
     }
 }
