@@ -638,6 +638,204 @@ pub fn write_rules(rules: &[postdesk_contract::smtp::SmtpRule]) -> Result<Vec<u8
     book.save_to_buffer().map_err(xlsx_error)
 }
 
+/// Most aliases one import file may hold.
+pub const MAX_ALIAS_ROWS: usize = 10_000;
+/// The aliases file's header row (import template and export alike), in order.
+pub const ALIAS_COLUMNS: [&str; 3] = ["Alias address", "Targets", "Description"];
+const ALIAS_COLUMN_HELP: [(&str, &str); 3] = [
+    (
+        "Alias address",
+        "Required. The alias's full address, e.g. sales@example.com, in the domain you import into. \
+         It must not be taken yet by an account, an account's extra address, a mail group or an alias.",
+    ),
+    (
+        "Targets",
+        "Required. Where mail to the alias goes, separated by commas: accounts, mail groups or aliases of \
+         ours (they must exist, or be another row of this file) and addresses elsewhere. At most 1000.",
+    ),
+    ("Description", "Optional. What the alias is for (at most 500 characters)."),
+];
+const ALIAS_WIDTHS: [f64; 3] = [32.0, 60.0, 40.0];
+
+/// One data row of an aliases file, as text, with its spreadsheet row number.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AliasRow {
+    /// Row number as the spreadsheet shows it (the header is row 1).
+    pub row: u32,
+    /// `Alias address`.
+    pub address: String,
+    /// `Targets`, as written (see [`split_list`]).
+    pub targets: String,
+    /// `Description`.
+    pub description: String,
+}
+
+/// The addresses of a list cell: separated by commas, semicolons or line breaks, each
+/// trimmed, empty ones dropped.
+pub fn split_list(cell: &str) -> Vec<String> {
+    cell.split([',', ';', '\n', '\r']).map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect()
+}
+
+/// Reads the aliases of an aliases file, in file order; the same file checks as accounts.
+pub fn read_aliases(bytes: &[u8]) -> Result<Vec<AliasRow>> {
+    let table = Table { columns: &ALIAS_COLUMNS, max_rows: MAX_ALIAS_ROWS, noun: "aliases" };
+    Ok(read_table(bytes, &table)?
+        .into_iter()
+        .map(|(row, mut cells)| AliasRow {
+            row,
+            description: std::mem::take(&mut cells[2]),
+            targets: std::mem::take(&mut cells[1]),
+            address: std::mem::take(&mut cells[0]),
+        })
+        .collect())
+}
+
+/// A template: the header row on a first sheet named `sheet_name`, column help and notes
+/// on a second.
+fn template_book(
+    sheet_name: &str,
+    columns: &[&str],
+    widths: &[f64],
+    help: &[(&str, &str)],
+    notes: &[&str],
+) -> Result<Vec<u8>> {
+    let mut book = Workbook::new();
+    let bold = Format::new().set_bold();
+    let wrap = Format::new().set_text_wrap();
+    let sheet = book.add_worksheet();
+    sheet.set_name(sheet_name).map_err(xlsx_error)?;
+    for (i, column) in columns.iter().enumerate() {
+        sheet.write_string_with_format(0, i as u16, *column, &bold).map_err(xlsx_error)?;
+        sheet.set_column_width(i as u16, widths[i]).map_err(xlsx_error)?;
+    }
+    sheet.set_freeze_panes(1, 0).map_err(xlsx_error)?;
+    let sheet = book.add_worksheet();
+    sheet.set_name("Instructions").map_err(xlsx_error)?;
+    sheet.write_string_with_format(0, 0, "Column", &bold).map_err(xlsx_error)?;
+    sheet.write_string_with_format(0, 1, "What to enter", &bold).map_err(xlsx_error)?;
+    for (i, (column, text)) in help.iter().enumerate() {
+        sheet.write_string(i as u32 + 1, 0, *column).map_err(xlsx_error)?;
+        sheet.write_string_with_format(i as u32 + 1, 1, *text, &wrap).map_err(xlsx_error)?;
+    }
+    for (i, line) in notes.iter().enumerate() {
+        sheet.write_string(help.len() as u32 + 2 + i as u32, 0, *line).map_err(xlsx_error)?;
+    }
+    sheet.set_column_width(0, 18).map_err(xlsx_error)?;
+    sheet.set_column_width(1, 100).map_err(xlsx_error)?;
+    book.save_to_buffer().map_err(xlsx_error)
+}
+
+/// Writes `rows` under `columns` on one sheet, every cell a plain string value (never a
+/// formula: text starting with `=`, `+`, `-` or `@` stays that text).
+fn value_book(sheet_name: &str, columns: &[&str], widths: &[f64], rows: &[Vec<String>]) -> Result<Vec<u8>> {
+    let mut book = Workbook::new();
+    let bold = Format::new().set_bold();
+    let sheet = book.add_worksheet();
+    sheet.set_name(sheet_name).map_err(xlsx_error)?;
+    for (i, column) in columns.iter().enumerate() {
+        sheet.write_string_with_format(0, i as u16, *column, &bold).map_err(xlsx_error)?;
+        sheet.set_column_width(i as u16, widths[i]).map_err(xlsx_error)?;
+    }
+    for (i, cells) in rows.iter().enumerate() {
+        for (c, value) in cells.iter().enumerate() {
+            if !value.is_empty() {
+                sheet.write_string(i as u32 + 1, c as u16, value).map_err(xlsx_error)?;
+            }
+        }
+    }
+    sheet.set_freeze_panes(1, 0).map_err(xlsx_error)?;
+    book.save_to_buffer().map_err(xlsx_error)
+}
+
+const BOTH_NOTES: [&str; 3] = [
+    "Every row is checked before anything is written: if any row has a problem, nothing is",
+    "imported and every problem is listed by row and column. An export has these same columns,",
+    "so it imports back as it is (into a domain that does not have those rows yet).",
+];
+
+/// The aliases import template.
+pub fn aliases_template() -> Result<Vec<u8>> {
+    let mut notes = vec!["One alias per row, below the header row. At most 10000 aliases and 1 MB per file."];
+    notes.extend(BOTH_NOTES);
+    template_book("Aliases", &ALIAS_COLUMNS, &ALIAS_WIDTHS, &ALIAS_COLUMN_HELP, &notes)
+}
+
+/// Writes aliases in the template's columns, targets comma-separated, every cell a plain value.
+pub fn write_aliases(aliases: &[postdesk_contract::model::Alias]) -> Result<Vec<u8>> {
+    let rows: Vec<Vec<String>> =
+        aliases.iter().map(|a| vec![a.address.clone(), a.targets.join(", "), a.description.clone()]).collect();
+    value_book("Aliases", &ALIAS_COLUMNS, &ALIAS_WIDTHS, &rows)
+}
+
+/// The automatic-BCC rules file's header row (import template and export alike), in order.
+pub const BCC_COLUMNS: [&str; 5] = ["Name", "Direction", "Sender", "Recipient", "Copy to"];
+const BCC_COLUMN_HELP: [(&str, &str); 5] = [
+    ("Name", "Required. The rule's name (at most 100 characters), shown by the policy explainer."),
+    ("Direction", "Optional. inbound (mail received), outbound (mail sent) or both (the default when empty)."),
+    ("Sender", "Optional. Only mail from this address (ann@example.com) or domain (example.org); empty: any sender."),
+    ("Recipient", "Optional. Only mail to this address or domain; empty: any recipient."),
+    ("Copy to", "Required. Where the blind copy goes: an account, alias or group of ours, or an address elsewhere."),
+];
+const BCC_WIDTHS: [f64; 5] = [24.0, 12.0, 28.0, 28.0, 32.0];
+
+/// One data row of a BCC rules file, as text, with its spreadsheet row number.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BccRow {
+    /// Row number as the spreadsheet shows it (the header is row 1).
+    pub row: u32,
+    /// `Name`.
+    pub name: String,
+    /// `Direction`.
+    pub direction: String,
+    /// `Sender`.
+    pub sender: String,
+    /// `Recipient`.
+    pub recipient: String,
+    /// `Copy to`.
+    pub copy_to: String,
+}
+
+/// Reads the rules of a BCC rules file, in file order; the same file checks as accounts.
+pub fn read_bcc_rules(bytes: &[u8]) -> Result<Vec<BccRow>> {
+    let max_rows = postdesk_contract::rules::MAX_BCC_RULES as usize;
+    let table = Table { columns: &BCC_COLUMNS, max_rows, noun: "rules" };
+    Ok(read_table(bytes, &table)?
+        .into_iter()
+        .map(|(row, mut cells)| BccRow {
+            row,
+            copy_to: std::mem::take(&mut cells[4]),
+            recipient: std::mem::take(&mut cells[3]),
+            sender: std::mem::take(&mut cells[2]),
+            direction: std::mem::take(&mut cells[1]),
+            name: std::mem::take(&mut cells[0]),
+        })
+        .collect())
+}
+
+/// The automatic-BCC rules import template.
+pub fn bcc_rules_template() -> Result<Vec<u8>> {
+    let mut notes = vec!["One rule per row, below the header row. At most 1000 rules per domain."];
+    notes.extend(BOTH_NOTES);
+    template_book("BCC rules", &BCC_COLUMNS, &BCC_WIDTHS, &BCC_COLUMN_HELP, &notes)
+}
+
+/// Writes BCC rules in the template's columns (an empty condition: any), every cell a plain value.
+pub fn write_bcc_rules(rules: &[postdesk_contract::rules::BccRule]) -> Result<Vec<u8>> {
+    let rows: Vec<Vec<String>> = rules
+        .iter()
+        .map(|r| {
+            vec![
+                r.name.clone(),
+                r.direction.name().to_string(),
+                r.sender.clone().unwrap_or_default(),
+                r.recipient.clone().unwrap_or_default(),
+                r.copy_to.clone(),
+            ]
+        })
+        .collect();
+    value_book("BCC rules", &BCC_COLUMNS, &BCC_WIDTHS, &rows)
+}
+
 /// Writes a table (a header row and text rows) as an XLSX workbook with one sheet named
 /// `sheet`: every cell a plain string value, never a formula (a cell starting with `=` stays
 /// that text; no spreadsheet runs a string cell).
