@@ -605,6 +605,23 @@ UpdateAlias {
 params!(/// Removes an alias.
 RemoveAlias { /// Alias address.
 address: String });
+params!(/// Imports a domain's aliases from an XLSX file (the template's columns). The whole
+/// file is checked first; any problem refuses it with every error by row and column, and
+/// nothing changes. An address that is already taken (an existing alias included) is a
+/// problem of its row, as in the account import.
+ImportAliases {
+    /// Domain every alias belongs to.
+    domain: String,
+    /// The file's name (for messages and the audit log).
+    file_name: String,
+    /// The XLSX file, standard base64 (at most 1 MB before encoding).
+    content_base64: String,
+});
+params!(/// A domain's aliases as an XLSX file in the import template's columns (cells are values, never formulas).
+ExportAliases { /// Domain name.
+domain: String });
+params!(/// The XLSX template for importing aliases: the header row and a sheet explaining each column.
+AliasesTemplate {});
 params!(/// Which mailboxes receive mail sent to an address of ours?
 ResolveAddress { /// Address to resolve.
 address: String });
@@ -981,6 +998,12 @@ operations! {
     update_alias: Patch "/api/aliases/{address}" UpdateAlias => Alias, mutates = true;
     /// Removes an alias.
     remove_alias: Delete "/api/aliases/{address}" RemoveAlias => (), mutates = true;
+    /// Imports aliases from an XLSX file, all or nothing.
+    import_aliases: Post "/api/domains/{domain}/aliases-import" ImportAliases => ImportedRows, mutates = true;
+    /// A domain's aliases as an XLSX file.
+    export_aliases: Get "/api/domains/{domain}/aliases-export" ExportAliases => ExportedFile, mutates = false;
+    /// The XLSX template for importing aliases.
+    aliases_template: Get "/api/aliases-template" AliasesTemplate => ExportedFile, mutates = false;
     /// Which mailboxes receive mail sent to an address?
     resolve_address: Get "/api/resolve/{address}" ResolveAddress => Resolution, mutates = false;
 
@@ -1073,6 +1096,12 @@ operations! {
     add_bcc_rule: Post "/api/domains/{domain}/bcc-rules" AddBccRule => BccRule, mutates = true;
     /// Removes an automatic-BCC rule.
     remove_bcc_rule: Delete "/api/domains/{domain}/bcc-rules" RemoveBccRule => (), mutates = true;
+    /// Imports automatic-BCC rules from an XLSX file, all or nothing.
+    import_bcc_rules: Post "/api/domains/{domain}/bcc-rules-import" ImportBccRules => ImportedRows, mutates = true;
+    /// A domain's automatic-BCC rules as an XLSX file.
+    export_bcc_rules: Get "/api/domains/{domain}/bcc-rules-export" ExportBccRules => ExportedFile, mutates = false;
+    /// The XLSX template for importing automatic-BCC rules.
+    bcc_rules_template: Get "/api/bcc-rules-template" BccRulesTemplate => ExportedFile, mutates = false;
     /// A domain's disclaimer rules, in order.
     list_disclaimer_rules: Get "/api/domains/{domain}/disclaimer-rules" ListDisclaimerRules => CursorPage<DisclaimerRule>, mutates = false;
     /// Adds a disclaimer rule (last in the order).

@@ -995,6 +995,13 @@ pub struct ExportedFile {
     pub rows: u32,
 }
 
+/// What a synchronous, all-or-nothing XLSX import (aliases, BCC rules) did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct ImportedRows {
+    /// Rows of the file added.
+    pub added: u32,
+}
+
 /// Where an import job is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(rename_all = "snake_case")]

@@ -8,14 +8,15 @@
 use std::collections::{BTreeSet, HashSet, VecDeque};
 
 use super::audit::{self, Change};
-use super::{EngineBackend, domain_id};
+use super::{EngineBackend, domain_id, import};
 use crate::api::*;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result, RowError};
 use crate::model::*;
 use crate::pickup::Pattern;
 use crate::sql::addresses::{edges, kind_of};
 use crate::sql::{self, Conn};
 use crate::validate::{self, Address};
+use crate::xlsx;
 
 const MAX_TARGETS: usize = 1000;
 
@@ -61,8 +62,40 @@ async fn refuse_loops(conn: &mut Conn, subject: &str, new_edges: &[String]) -> R
     Ok(())
 }
 
-/// Validates a list of target/member addresses: syntax, no duplicates, local ones exist
-/// and are within the caller's scope. Returns canonical addresses in input order.
+/// Checks one target/member address of `subject`: syntax, not `subject` itself, and a
+/// local one exists (or is in `pending`, addresses an import is about to create) and is
+/// within the caller's scope. Returns it canonical.
+async fn check_target(
+    b: &EngineBackend,
+    conn: &mut Conn,
+    field: &str,
+    subject: &str,
+    raw: &str,
+    pending: &HashSet<String>,
+) -> Result<String> {
+    let addr = validate::address(raw).map_err(|e| Error { field: Some(field.into()), ..e })?;
+    let full = addr.full();
+    if full == subject {
+        return Err(Error::conflict(format!("{subject} cannot point at itself")).with_field(field));
+    }
+    let ours = sql::domains::id_by_name(conn, &addr.domain).await?;
+    if ours.is_some() {
+        if !b.caller.covers_domain(&addr.domain) {
+            return Err(Error::permission_denied(format!("{} may not manage domain {}", b.caller.name, addr.domain)));
+        }
+        if !pending.contains(&full) && kind_of(conn, &full).await?.is_none() {
+            return Err(Error::not_found(format!(
+                "{full} does not exist: {} is one of our domains, so it must be an account, alias or group",
+                addr.domain
+            ))
+            .with_field(field));
+        }
+    }
+    Ok(full)
+}
+
+/// Validates a list of target/member addresses ([`check_target`] each, duplicates
+/// dropped). Returns canonical addresses in input order.
 async fn check_targets(
     b: &EngineBackend,
     conn: &mut Conn,
@@ -75,31 +108,10 @@ async fn check_targets(
     }
     let mut out: Vec<String> = Vec::with_capacity(list.len());
     for raw in list {
-        let addr = validate::address(raw).map_err(|e| Error { field: Some(field.into()), ..e })?;
-        let full = addr.full();
-        if full == subject {
-            return Err(Error::conflict(format!("{subject} cannot point at itself")).with_field(field));
+        let full = check_target(b, conn, field, subject, raw, &HashSet::new()).await?;
+        if !out.contains(&full) {
+            out.push(full);
         }
-        if out.contains(&full) {
-            continue;
-        }
-        let ours = sql::domains::id_by_name(conn, &addr.domain).await?;
-        if ours.is_some() {
-            if !b.caller.covers_domain(&addr.domain) {
-                return Err(Error::permission_denied(format!(
-                    "{} may not manage domain {}",
-                    b.caller.name, addr.domain
-                )));
-            }
-            if kind_of(conn, &full).await?.is_none() {
-                return Err(Error::not_found(format!(
-                    "{full} does not exist: {} is one of our domains, so it must be an account, alias or group",
-                    addr.domain
-                ))
-                .with_field(field));
-            }
-        }
-        out.push(full);
     }
     Ok(out)
 }
@@ -206,6 +218,155 @@ pub(crate) async fn remove_alias(b: &EngineBackend, p: RemoveAlias) -> Result<()
     audit::record::<_, ()>(&mut tx, &b.caller.name, change, Some(&before), None).await?;
     tx.commit().await?;
     Ok(())
+}
+
+// ---- alias files (XLSX) -------------------------------------------------------------
+
+/// One row of an aliases file, checked as far as it could be.
+struct AliasLine {
+    row: u32,
+    address: Option<String>,
+    targets: Vec<String>,
+    description: Option<String>,
+}
+
+pub(crate) async fn import_aliases(b: &EngineBackend, p: ImportAliases) -> Result<ImportedRows> {
+    let domain = validate::domain(&p.domain)?;
+    b.caller.require(Page::Aliases, Some(&domain))?;
+    let (file_name, rows) = import::read_upload(&p.file_name, &p.content_base64, xlsx::read_aliases).await?;
+    let col = |i: usize| xlsx::ALIAS_COLUMNS[i].to_string();
+    let mut errors: Vec<RowError> = Vec::new();
+    macro_rules! error {
+        ($row:expr, $column:expr, $message:expr) => {
+            errors.push(RowError { row: $row, column: col($column), message: $message })
+        };
+    }
+    // The message of a field check without its field name.
+    let strip = |e: Error, field: &str| e.message.trim_start_matches(field).trim_start().to_string();
+    let mut tx = b.engine.write().await?;
+    let did = domain_id(&mut tx, &domain).await?;
+    // Pass 1: each row's own address and description; the file's addresses by row.
+    let mut lines = Vec::with_capacity(rows.len());
+    let mut in_file: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    for r in &rows {
+        let address = match validate::address(&r.address) {
+            Err(e) => {
+                let shown = if r.address.trim().is_empty() { "is empty".to_string() } else { e.message };
+                error!(r.row, 0, shown);
+                None
+            }
+            Ok(a) if a.domain != domain => {
+                error!(r.row, 0, format!("{} is not in {domain}, the domain this file is imported into", a.full()));
+                None
+            }
+            Ok(a) => {
+                let full = a.full();
+                if let Some(first) = in_file.get(&full) {
+                    error!(r.row, 0, format!("{full} is already in row {first} of this file"));
+                    None
+                } else if let Some(kind) = kind_of(&mut tx, &full).await? {
+                    error!(r.row, 0, format!("{full} is already used by {}", kind.describe()));
+                    None
+                } else {
+                    in_file.insert(full.clone(), r.row);
+                    Some(full)
+                }
+            }
+        };
+        let description = match validate::text("description", &r.description, 500) {
+            Err(e) => {
+                error!(r.row, 2, strip(e, "description"));
+                None
+            }
+            Ok(d) => Some(d),
+        };
+        lines.push(AliasLine { row: r.row, address, targets: Vec::new(), description });
+    }
+    // Pass 2: the targets, which may name aliases of the file.
+    let pending: HashSet<String> = in_file.keys().cloned().collect();
+    for (line, r) in lines.iter_mut().zip(&rows) {
+        let list = xlsx::split_list(&r.targets);
+        if list.is_empty() {
+            error!(line.row, 1, "is empty; an alias needs at least one target".into());
+            continue;
+        }
+        if list.len() > MAX_TARGETS {
+            error!(line.row, 1, format!("has {} addresses; an alias may have at most {MAX_TARGETS}", list.len()));
+            continue;
+        }
+        let subject = line.address.clone().unwrap_or_default();
+        for raw in &list {
+            match check_target(b, &mut tx, "targets", &subject, raw, &pending).await {
+                Ok(full) if !line.targets.contains(&full) => line.targets.push(full),
+                Ok(_) => {}
+                Err(e) if e.code == ErrorCode::PermissionDenied => {
+                    return Err(Error::permission_denied(format!("row {}, {}: {}", line.row, col(1), e.message)));
+                }
+                Err(e) => error!(line.row, 1, format!("{}: {}", raw.trim(), e.message)),
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(xlsx::refusal_in(errors, &xlsx::ALIAS_COLUMNS));
+    }
+    // Pass 3: write them all, then look for loops in the whole graph; any refuses the file
+    // (the transaction is dropped, so nothing stays).
+    let mut created = Vec::with_capacity(lines.len());
+    for line in &lines {
+        let (Some(address), Some(description)) = (&line.address, &line.description) else { continue };
+        register(&mut tx, did, address, AddressKind::Alias).await?;
+        let id = sql::addresses::insert_alias(&mut tx, did, address, description).await?;
+        sql::addresses::set_targets(&mut tx, id, &line.targets).await?;
+    }
+    for line in &lines {
+        let Some(address) = &line.address else { continue };
+        if let Err(e) = refuse_loops(&mut tx, address, &line.targets).await {
+            error!(line.row, 1, e.message);
+            continue;
+        }
+        created.push(load_alias(&mut tx, address).await?.1);
+    }
+    if !errors.is_empty() {
+        return Err(xlsx::refusal_in(errors, &xlsx::ALIAS_COLUMNS));
+    }
+    let outcome = ImportedRows { added: created.len() as u32 };
+    #[derive(serde::Serialize)]
+    struct Imported<'a> {
+        file_name: &'a str,
+        added: u32,
+        aliases: &'a [Alias],
+    }
+    let record = Imported { file_name: &file_name, added: outcome.added, aliases: &created };
+    let change = Change { action: ImportAliases::NAME, domain: Some(&domain), target: &file_name };
+    audit::record::<(), _>(&mut tx, &b.caller.name, change, None, Some(&record)).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+pub(crate) async fn export_aliases(b: &EngineBackend, p: ExportAliases) -> Result<ExportedFile> {
+    let domain = validate::domain(&p.domain)?;
+    b.caller.require(Page::Aliases, Some(&domain))?;
+    let mut conn = b.engine.read().await?;
+    let did = domain_id(&mut conn, &domain).await?;
+    let mut aliases = Vec::new();
+    let mut after = String::new();
+    loop {
+        let page = sql::addresses::alias_addresses(&mut conn, did, &after, 1000).await?;
+        let Some(last) = page.last().cloned() else { break };
+        for address in page {
+            aliases.push(load_alias(&mut conn, &address).await?.1);
+        }
+        after = last;
+    }
+    drop(conn);
+    let date = super::now().get(..10).unwrap_or_default().replace('-', "");
+    let n = aliases.len() as u32;
+    import::exported(format!("aliases-{domain}-{date}.xlsx"), n, move || xlsx::write_aliases(&aliases)).await
+}
+
+pub(crate) async fn aliases_template(b: &EngineBackend, _: AliasesTemplate) -> Result<ExportedFile> {
+    b.caller.require_page(Page::Aliases)?;
+    import::exported("postdesk-aliases-template.xlsx".into(), 0, xlsx::aliases_template).await
 }
 
 // ---- mail groups ---------------------------------------------------------------------

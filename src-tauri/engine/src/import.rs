@@ -108,8 +108,47 @@ impl Jobs {
     }
 }
 
-fn encode(bytes: &[u8]) -> String {
+pub(crate) fn encode(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// An uploaded XLSX file of a synchronous import (aliases, BCC rules): its checked name,
+/// and its rows as `read` gives them (the size bound before decoding, then the file checks
+/// of [`xlsx`] off the async threads).
+pub(crate) async fn read_upload<T: Send + 'static>(
+    file_name: &str,
+    content_base64: &str,
+    read: fn(&[u8]) -> Result<T>,
+) -> Result<(String, T)> {
+    let file_name = validate::text("file_name", file_name, 255)?;
+    let encoded = content_base64.trim();
+    if encoded.len() > MAX_BASE64 {
+        return Err(Error::validation(format!(
+            "the file is about {} bytes; an import file may have at most {} bytes (1 MB)",
+            encoded.len() / 4 * 3,
+            xlsx::MAX_FILE_BYTES
+        ))
+        .with_field("file"));
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|e| Error::validation(format!("the file did not arrive as base64: {e}")).with_field("file"))?;
+    let rows = tokio::task::spawn_blocking(move || read(&bytes))
+        .await
+        .map_err(|e| Error::internal(format!("reading the file failed: {e}")))??;
+    Ok((file_name, rows))
+}
+
+/// Runs `write` off the async threads and wraps its bytes as an [`ExportedFile`].
+pub(crate) async fn exported(
+    file_name: String,
+    rows: u32,
+    write: impl FnOnce() -> Result<Vec<u8>> + Send + 'static,
+) -> Result<ExportedFile> {
+    let bytes = tokio::task::spawn_blocking(write)
+        .await
+        .map_err(|e| Error::internal(format!("writing the file failed: {e}")))??;
+    Ok(ExportedFile { file_name, content_base64: encode(&bytes), rows })
 }
 
 pub(crate) async fn template(b: &EngineBackend, _: AccountsTemplate) -> Result<ExportedFile> {

@@ -521,6 +521,24 @@ impl Backend for EngineBackend {
     async fn move_smtp_rule(&self, p: MoveSmtpRule) -> Result<Vec<postdesk_contract::smtp::SmtpRule>> {
         smtp::move_rule(self, p).await
     }
+    async fn import_aliases(&self, p: ImportAliases) -> Result<ImportedRows> {
+        addresses::import_aliases(self, p).await
+    }
+    async fn export_aliases(&self, p: ExportAliases) -> Result<ExportedFile> {
+        addresses::export_aliases(self, p).await
+    }
+    async fn aliases_template(&self, p: AliasesTemplate) -> Result<ExportedFile> {
+        addresses::aliases_template(self, p).await
+    }
+    async fn import_bcc_rules(&self, p: ImportBccRules) -> Result<ImportedRows> {
+        rules::import_bcc(self, p).await
+    }
+    async fn export_bcc_rules(&self, p: ExportBccRules) -> Result<ExportedFile> {
+        rules::export_bcc(self, p).await
+    }
+    async fn bcc_rules_template(&self, p: BccRulesTemplate) -> Result<ExportedFile> {
+        rules::bcc_template(self, p).await
+    }
     async fn import_smtp_rules(&self, p: ImportSmtpRules) -> Result<postdesk_contract::smtp::SmtpRulesImported> {
         smtp::import_rules(self, p).await
     }

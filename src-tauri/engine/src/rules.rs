@@ -5,16 +5,17 @@
 //! contract's pure [`BccRule::fires`].
 
 use postdesk_contract::rules::{
-    BccRule, DisclaimerRule, MAX_BCC_RULES, MAX_DISCLAIMER_RULES, MAX_DISCLAIMER_TEXT, OutboundUsage, condition,
-    quota_state,
+    BccRule, DisclaimerRule, MAX_BCC_RULES, MAX_DISCLAIMER_RULES, MAX_DISCLAIMER_TEXT, OutboundUsage, RuleDirection,
+    condition, quota_state,
 };
 
 use crate::api::*;
 use crate::audit::{self, Change};
-use crate::error::{Error, Result};
-use crate::model::{CursorPage, Page, id_cursor, page_limit, page_of};
+use crate::error::{Error, Result, RowError};
+use crate::import;
+use crate::model::{CursorPage, ExportedFile, ImportedRows, Page, id_cursor, page_limit, page_of};
 use crate::sql;
-use crate::{Engine, EngineBackend, Operation, domain_id, validate};
+use crate::{Engine, EngineBackend, Operation, domain_id, validate, xlsx};
 
 pub(crate) async fn list_bcc(b: &EngineBackend, p: ListBccRules) -> Result<CursorPage<BccRule>> {
     let domain = validate::domain(&p.domain)?;
@@ -86,6 +87,141 @@ pub(crate) async fn remove_bcc(b: &EngineBackend, p: RemoveBccRule) -> Result<()
     audit::record::<_, ()>(&mut tx, &b.caller.name, change, Some(&before), None).await?;
     tx.commit().await?;
     Ok(())
+}
+
+// ---- BCC rule files (XLSX) --------------------------------------------------------------
+
+/// What makes two BCC rules the same: the mail they look at and where the copy goes.
+type BccKey = (&'static str, Option<String>, Option<String>, String);
+
+fn bcc_key(r: &BccRule) -> BccKey {
+    (r.direction.name(), r.sender.clone(), r.recipient.clone(), r.copy_to.clone())
+}
+
+pub(crate) async fn import_bcc(b: &EngineBackend, p: ImportBccRules) -> Result<ImportedRows> {
+    let domain = validate::domain(&p.domain)?;
+    b.caller.require(Page::Policy, Some(&domain))?;
+    let (file_name, rows) = import::read_upload(&p.file_name, &p.content_base64, xlsx::read_bcc_rules).await?;
+    let col = |i: usize| xlsx::BCC_COLUMNS[i].to_string();
+    let mut errors: Vec<RowError> = Vec::new();
+    macro_rules! error {
+        ($row:expr, $column:expr, $message:expr) => {
+            errors.push(RowError { row: $row, column: col($column), message: $message })
+        };
+    }
+    let strip = |e: Error, field: &str| e.message.trim_start_matches(field).trim_start().to_string();
+    // Each row as add_bcc_rule checks its fields (before the write transaction, as there:
+    // whether a copy can be delivered is answered by the resolver).
+    let mut checked: Vec<(u32, BccRule)> = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let name = match validate::text("name", &r.name, 100) {
+            Err(e) => Err(strip(e, "name")),
+            Ok(n) if n.is_empty() => Err("is empty; give the rule a name".to_string()),
+            Ok(n) => Ok(n),
+        };
+        let name = name.map_err(|m| error!(r.row, 0, m)).ok();
+        let shown = r.direction.trim().to_ascii_lowercase();
+        let direction = match shown.as_str() {
+            "" => Some(RuleDirection::Both),
+            d => RuleDirection::parse(d).or_else(|| {
+                error!(r.row, 1, format!("'{}' is not a direction; use inbound, outbound or both", r.direction.trim()));
+                None
+            }),
+        };
+        let sender = condition("sender", Some(r.sender.as_str())).map_err(|e| error!(r.row, 2, e.message)).ok();
+        let recipient =
+            condition("recipient", Some(r.recipient.as_str())).map_err(|e| error!(r.row, 3, e.message)).ok();
+        let copy_to = match validate::address(&r.copy_to) {
+            Err(_) if r.copy_to.trim().is_empty() => {
+                error!(r.row, 4, "is empty; say where the copy goes".into());
+                None
+            }
+            Err(e) => {
+                error!(r.row, 4, format!("{} ('{}')", e.message, r.copy_to.trim()));
+                None
+            }
+            Ok(a) => {
+                let mut ok = true;
+                if b.engine.is_local_domain(&a.domain).await? {
+                    if let Err(e) = b.caller.require(Page::Policy, Some(&a.domain)) {
+                        return Err(Error::permission_denied(format!("row {}, {}: {}", r.row, col(4), e.message)));
+                    }
+                    if let Err(e) = b.engine.resolve_recipient(&a.full()).await {
+                        error!(r.row, 4, format!("the copy cannot be delivered: {}", e.message));
+                        ok = false;
+                    }
+                }
+                ok.then(|| a.full())
+            }
+        };
+        if let (Some(name), Some(direction), Some(sender), Some(recipient), Some(copy_to)) =
+            (name, direction, sender, recipient, copy_to)
+        {
+            let rule = BccRule { id: 0, domain: domain.clone(), name, direction, sender, recipient, copy_to };
+            checked.push((r.row, rule));
+        }
+    }
+    let mut tx = b.engine.write().await?;
+    let did = domain_id(&mut tx, &domain).await?;
+    let existing = sql::rules::bcc_page(&mut tx, did, 0, MAX_BCC_RULES + 1).await?;
+    let mut seen: std::collections::HashMap<BccKey, String> =
+        existing.iter().map(|r| (bcc_key(r), format!("the rule {} ({})", r.id, r.name))).collect();
+    for (row, rule) in &checked {
+        match seen.get(&bcc_key(rule)) {
+            Some(other) => error!(*row, 4, format!("{other} already copies the same mail to {}", rule.copy_to)),
+            None => {
+                seen.insert(bcc_key(rule), format!("row {row}"));
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(xlsx::refusal_in(errors, &xlsx::BCC_COLUMNS));
+    }
+    if existing.len() + checked.len() > MAX_BCC_RULES as usize {
+        return Err(Error::limit_exceeded(format!(
+            "{domain} may have at most {MAX_BCC_RULES} BCC rules; {} and {} from the file are {}",
+            existing.len(),
+            checked.len(),
+            existing.len() + checked.len()
+        ))
+        .with_field("file"));
+    }
+    let at = super::now();
+    let mut added = Vec::with_capacity(checked.len());
+    for (_, mut rule) in checked {
+        rule.id = sql::rules::insert_bcc(&mut tx, did, &rule, &at).await?;
+        added.push(rule);
+    }
+    let outcome = ImportedRows { added: added.len() as u32 };
+    #[derive(serde::Serialize)]
+    struct Imported<'a> {
+        file_name: &'a str,
+        added: u32,
+        rules: &'a [BccRule],
+    }
+    let record = Imported { file_name: &file_name, added: outcome.added, rules: &added };
+    let change = Change { action: ImportBccRules::NAME, domain: Some(&domain), target: &file_name };
+    audit::record::<(), _>(&mut tx, &b.caller.name, change, None, Some(&record)).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+pub(crate) async fn export_bcc(b: &EngineBackend, p: ExportBccRules) -> Result<ExportedFile> {
+    let domain = validate::domain(&p.domain)?;
+    b.caller.require(Page::Policy, Some(&domain))?;
+    let rules = {
+        let mut conn = b.engine.read().await?;
+        let did = domain_id(&mut conn, &domain).await?;
+        sql::rules::bcc_page(&mut conn, did, 0, MAX_BCC_RULES + 1).await?
+    };
+    let date = super::now().get(..10).unwrap_or_default().replace('-', "");
+    let n = rules.len() as u32;
+    import::exported(format!("bcc-rules-{domain}-{date}.xlsx"), n, move || xlsx::write_bcc_rules(&rules)).await
+}
+
+pub(crate) async fn bcc_template(b: &EngineBackend, _: BccRulesTemplate) -> Result<ExportedFile> {
+    b.caller.require_page(Page::Policy)?;
+    import::exported("postdesk-bcc-rules-template.xlsx".into(), 0, xlsx::bcc_rules_template).await
 }
 
 impl Engine {

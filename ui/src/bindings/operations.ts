@@ -10,12 +10,14 @@ import type { AddSmtpRule } from "./AddSmtpRule";
 import type { AddressBook } from "./AddressBook";
 import type { Admin } from "./Admin";
 import type { Alias } from "./Alias";
+import type { AliasesTemplate } from "./AliasesTemplate";
 import type { AllocateAccounts } from "./AllocateAccounts";
 import type { ApiToken } from "./ApiToken";
 import type { AuditEntry } from "./AuditEntry";
 import type { Batch } from "./Batch";
 import type { BatchOutcome } from "./BatchOutcome";
 import type { BccRule } from "./BccRule";
+import type { BccRulesTemplate } from "./BccRulesTemplate";
 import type { BounceOutbound } from "./BounceOutbound";
 import type { BulkAccounts } from "./BulkAccounts";
 import type { Caller } from "./Caller";
@@ -51,6 +53,8 @@ import type { EffectiveSettings } from "./EffectiveSettings";
 import type { EndSessions } from "./EndSessions";
 import type { ExplainPolicy } from "./ExplainPolicy";
 import type { ExportAccounts } from "./ExportAccounts";
+import type { ExportAliases } from "./ExportAliases";
+import type { ExportBccRules } from "./ExportBccRules";
 import type { ExportLogins } from "./ExportLogins";
 import type { ExportMessageTrace } from "./ExportMessageTrace";
 import type { ExportSmtpRules } from "./ExportSmtpRules";
@@ -73,9 +77,12 @@ import type { GetSignInPolicy } from "./GetSignInPolicy";
 import type { GetSmtpSettings } from "./GetSmtpSettings";
 import type { GetSmtpStatus } from "./GetSmtpStatus";
 import type { GetTraceSettings } from "./GetTraceSettings";
+import type { ImportAliases } from "./ImportAliases";
+import type { ImportBccRules } from "./ImportBccRules";
 import type { ImportJob } from "./ImportJob";
 import type { ImportSmtpRules } from "./ImportSmtpRules";
 import type { ImportStatus } from "./ImportStatus";
+import type { ImportedRows } from "./ImportedRows";
 import type { LevelSettings } from "./LevelSettings";
 import type { ListAccounts } from "./ListAccounts";
 import type { ListAddressBook } from "./ListAddressBook";
@@ -199,12 +206,14 @@ export type { AddSmtpRule } from "./AddSmtpRule";
 export type { AddressBook } from "./AddressBook";
 export type { Admin } from "./Admin";
 export type { Alias } from "./Alias";
+export type { AliasesTemplate } from "./AliasesTemplate";
 export type { AllocateAccounts } from "./AllocateAccounts";
 export type { ApiToken } from "./ApiToken";
 export type { AuditEntry } from "./AuditEntry";
 export type { Batch } from "./Batch";
 export type { BatchOutcome } from "./BatchOutcome";
 export type { BccRule } from "./BccRule";
+export type { BccRulesTemplate } from "./BccRulesTemplate";
 export type { BounceOutbound } from "./BounceOutbound";
 export type { BulkAccounts } from "./BulkAccounts";
 export type { Caller } from "./Caller";
@@ -243,6 +252,8 @@ export type { EndSessions } from "./EndSessions";
 export type { Error } from "./Error";
 export type { ExplainPolicy } from "./ExplainPolicy";
 export type { ExportAccounts } from "./ExportAccounts";
+export type { ExportAliases } from "./ExportAliases";
+export type { ExportBccRules } from "./ExportBccRules";
 export type { ExportLogins } from "./ExportLogins";
 export type { ExportMessageTrace } from "./ExportMessageTrace";
 export type { ExportSmtpRules } from "./ExportSmtpRules";
@@ -265,9 +276,12 @@ export type { GetSignInPolicy } from "./GetSignInPolicy";
 export type { GetSmtpSettings } from "./GetSmtpSettings";
 export type { GetSmtpStatus } from "./GetSmtpStatus";
 export type { GetTraceSettings } from "./GetTraceSettings";
+export type { ImportAliases } from "./ImportAliases";
+export type { ImportBccRules } from "./ImportBccRules";
 export type { ImportJob } from "./ImportJob";
 export type { ImportSmtpRules } from "./ImportSmtpRules";
 export type { ImportStatus } from "./ImportStatus";
+export type { ImportedRows } from "./ImportedRows";
 export type { LevelSettings } from "./LevelSettings";
 export type { ListAccounts } from "./ListAccounts";
 export type { ListAddressBook } from "./ListAddressBook";
@@ -430,6 +444,9 @@ export const operations = {
   create_alias: { method: "POST", path: "/api/aliases", mutates: true, params: undefined as unknown as CreateAlias, output: undefined as unknown as Alias },
   update_alias: { method: "PATCH", path: "/api/aliases/{address}", mutates: true, params: undefined as unknown as UpdateAlias, output: undefined as unknown as Alias },
   remove_alias: { method: "DELETE", path: "/api/aliases/{address}", mutates: true, params: undefined as unknown as RemoveAlias, output: undefined as unknown as null },
+  import_aliases: { method: "POST", path: "/api/domains/{domain}/aliases-import", mutates: true, params: undefined as unknown as ImportAliases, output: undefined as unknown as ImportedRows },
+  export_aliases: { method: "GET", path: "/api/domains/{domain}/aliases-export", mutates: false, params: undefined as unknown as ExportAliases, output: undefined as unknown as ExportedFile },
+  aliases_template: { method: "GET", path: "/api/aliases-template", mutates: false, params: undefined as unknown as AliasesTemplate, output: undefined as unknown as ExportedFile },
   resolve_address: { method: "GET", path: "/api/resolve/{address}", mutates: false, params: undefined as unknown as ResolveAddress, output: undefined as unknown as Resolution },
   list_groups: { method: "GET", path: "/api/domains/{domain}/groups", mutates: false, params: undefined as unknown as ListGroups, output: undefined as unknown as CursorPage<MailGroup> },
   get_group: { method: "GET", path: "/api/groups/{address}", mutates: false, params: undefined as unknown as GetGroup, output: undefined as unknown as MailGroup },
@@ -473,6 +490,9 @@ export const operations = {
   list_bcc_rules: { method: "GET", path: "/api/domains/{domain}/bcc-rules", mutates: false, params: undefined as unknown as ListBccRules, output: undefined as unknown as CursorPage<BccRule> },
   add_bcc_rule: { method: "POST", path: "/api/domains/{domain}/bcc-rules", mutates: true, params: undefined as unknown as AddBccRule, output: undefined as unknown as BccRule },
   remove_bcc_rule: { method: "DELETE", path: "/api/domains/{domain}/bcc-rules", mutates: true, params: undefined as unknown as RemoveBccRule, output: undefined as unknown as null },
+  import_bcc_rules: { method: "POST", path: "/api/domains/{domain}/bcc-rules-import", mutates: true, params: undefined as unknown as ImportBccRules, output: undefined as unknown as ImportedRows },
+  export_bcc_rules: { method: "GET", path: "/api/domains/{domain}/bcc-rules-export", mutates: false, params: undefined as unknown as ExportBccRules, output: undefined as unknown as ExportedFile },
+  bcc_rules_template: { method: "GET", path: "/api/bcc-rules-template", mutates: false, params: undefined as unknown as BccRulesTemplate, output: undefined as unknown as ExportedFile },
   list_disclaimer_rules: { method: "GET", path: "/api/domains/{domain}/disclaimer-rules", mutates: false, params: undefined as unknown as ListDisclaimerRules, output: undefined as unknown as CursorPage<DisclaimerRule> },
   add_disclaimer_rule: { method: "POST", path: "/api/domains/{domain}/disclaimer-rules", mutates: true, params: undefined as unknown as AddDisclaimerRule, output: undefined as unknown as DisclaimerRule },
   move_disclaimer_rule: { method: "POST", path: "/api/domains/{domain}/disclaimer-rules/move", mutates: true, params: undefined as unknown as MoveDisclaimerRule, output: undefined as unknown as Array<DisclaimerRule> },

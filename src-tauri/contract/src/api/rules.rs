@@ -39,6 +39,25 @@ RemoveBccRule {
     #[ts(type = "number")]
     id: i64,
 });
+params!(/// Imports automatic-BCC rules into a domain from an XLSX file (the template's columns),
+/// after its existing rules. The whole file is checked first; any problem refuses it with
+/// every error by row and column, and nothing changes. A rule that copies the same mail to
+/// the same address as an existing rule (or an earlier row) is a problem of its row.
+ImportBccRules {
+    /// Domain name.
+    domain: String,
+    /// The file's name (for messages and the audit log).
+    file_name: String,
+    /// The XLSX file, standard base64 (at most 1 MB before encoding).
+    content_base64: String,
+});
+params!(/// A domain's automatic-BCC rules as an XLSX file in the import template's columns
+/// (cells are values, never formulas).
+ExportBccRules { /// Domain name.
+domain: String });
+params!(/// The XLSX template for importing automatic-BCC rules: the header row and a sheet
+/// explaining each column.
+BccRulesTemplate {});
 params!(/// What each account of a domain sent to other domains today and in the last 30 days,
 /// against its daily send quota, by address, one page at a time.
 ListOutboundUsage {
