@@ -953,6 +953,82 @@ fn bcc_rules_from_the_command_line_with_refusals_that_change_nothing() {
     assert_eq!(r.json(&["rules", "bcc", "list", "example.com"]), serde_json::json!([]));
 }
 
+/// Writes an XLSX file: the header `columns`, then `rows`, every cell a string.
+fn table_file(path: &str, columns: &[&str], rows: &[&[&str]]) {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (c, h) in columns.iter().enumerate() {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    for (r, cells) in rows.iter().enumerate() {
+        for (c, v) in cells.iter().enumerate() {
+            sheet.write_string(r as u32 + 1, c as u16, *v).unwrap();
+        }
+    }
+    book.save(path).unwrap();
+}
+
+#[test]
+fn aliases_and_bcc_rules_go_through_xlsx_files_from_the_command_line() {
+    let r = Run::new();
+    let path = |name: &str| r.dir.path().join(name).to_str().unwrap().to_string();
+    r.ok(&["domain", "add", "example.com"]);
+    r.ok(&["accounts", "add", "ann@example.com"]);
+
+    // Aliases: template, a bad file refused by row and column with nothing written, a good one.
+    let template = path("aliases-template.xlsx");
+    r.ok(&["alias", "template", &template]).assert_stdout_contains("wrote the aliases import template");
+    assert_eq!(read_xlsx(std::path::Path::new(&template)), [["Alias address", "Targets", "Description"]]);
+    r.refused(&["alias", "import", "example.com", &template], "no aliases below the header row");
+    let columns = ["Alias address", "Targets", "Description"];
+    let bad = path("bad-aliases.xlsx");
+    table_file(&bad, &columns, &[&["sales@example.com", "ann@example.com"], &["no at sign", "nobody@example.com"]]);
+    let out = r.run(&["alias", "import", "example.com", &bad], None);
+    out.assert_code(1);
+    for line in ["2 problems to fix", "row 3, Alias address:", "row 3, Targets: nobody@example.com"] {
+        out.assert_stderr_contains(line);
+    }
+    assert_eq!(r.json(&["alias", "list", "example.com"]), serde_json::json!([]), "nothing written");
+    let good = path("aliases.xlsx");
+    table_file(&good, &columns, &[&["sales@example.com", "ann@example.com, x@far.example", "=HYPERLINK(1)"]]);
+    r.ok(&["alias", "import", "example.com", &good]).assert_stdout_contains("imported 1 aliases into example.com");
+    r.refused(&["alias", "import", "example.com", &good], "row 2, Alias address: sales@example.com is already used");
+    let export = path("aliases-export.xlsx");
+    r.ok(&["alias", "export", "example.com", &export]).assert_stdout_contains("exported 1 aliases");
+    assert_eq!(
+        read_xlsx(std::path::Path::new(&export))[1],
+        ["sales@example.com", "ann@example.com, x@far.example", "=HYPERLINK(1)"]
+    );
+
+    // BCC rules: the same.
+    let template = path("bcc-template.xlsx");
+    r.ok(&["rules", "bcc", "template", &template]).assert_stdout_contains("wrote the BCC rules import template");
+    let columns = ["Name", "Direction", "Sender", "Recipient", "Copy to"];
+    assert_eq!(read_xlsx(std::path::Path::new(&template)), [columns]);
+    let bad = path("bad-bcc.xlsx");
+    table_file(
+        &bad,
+        &columns,
+        &[&["ok", "", "", "", "ann@example.com"], &["x", "sideways", "", "", "nobody@example.com"]],
+    );
+    let out = r.run(&["rules", "bcc", "import", "example.com", &bad], None);
+    out.assert_code(1);
+    for line in ["row 3, Direction:", "row 3, Copy to: the copy cannot be delivered"] {
+        out.assert_stderr_contains(line);
+    }
+    assert_eq!(r.json(&["rules", "bcc", "list", "example.com"]), serde_json::json!([]), "nothing written");
+    let good = path("bcc.xlsx");
+    table_file(&good, &columns, &[&["-archive", "outbound", "ann@example.com", "", "sales@example.com"]]);
+    r.ok(&["rules", "bcc", "import", "example.com", &good]).assert_stdout_contains("imported 1 BCC rules");
+    r.refused(&["rules", "bcc", "import", "example.com", &good], "already copies the same mail");
+    let export = path("bcc-export.xlsx");
+    r.ok(&["rules", "bcc", "export", "example.com", &export]).assert_stdout_contains("exported 1 BCC rules");
+    assert_eq!(
+        read_xlsx(std::path::Path::new(&export))[1],
+        ["-archive", "outbound", "ann@example.com", "", "sales@example.com"]
+    );
+}
+
 #[test]
 fn monitor_rules_from_the_command_line_with_refusals_that_change_nothing() {
     let r = Run::new();

@@ -1,11 +1,14 @@
 //! `postdesk rules`: mail rules on the path of a domain — automatic BCC, disclaimers, monitoring — and the outbound
 //! usage against the daily send quota.
 
+use std::path::PathBuf;
+
 use clap::{Subcommand, ValueEnum};
 use postdesk_contract::api::*;
 use postdesk_contract::rules::{DisclaimerScope, RuleDirection};
 use postdesk_contract::{Backend, Result};
 
+use crate::io::{with_every_row, write_file};
 use crate::output::{Table, print_list, print_one};
 
 #[derive(Subcommand, Debug)]
@@ -48,6 +51,13 @@ pub enum BccCmd {
     },
     /// Remove a BCC rule by its id.
     Remove { domain: String, id: i64 },
+    /// Import BCC rules into a domain from an XLSX file, after its rules (all or nothing;
+    /// problems listed by row and column).
+    Import { domain: String, file: PathBuf },
+    /// Export a domain's BCC rules to an XLSX file (the import template's columns).
+    Export { domain: String, file: PathBuf },
+    /// Write the XLSX import template.
+    Template { file: PathBuf },
 }
 
 #[derive(Subcommand, Debug)]
@@ -433,5 +443,30 @@ pub async fn run(b: &dyn Backend, cmd: &RulesCmd, json: bool) -> Result<()> {
             print_one(json, &b.add_bcc_rule(p).await?)
         }
         BccCmd::Remove { domain, id } => b.remove_bcc_rule(RemoveBccRule { domain: domain.clone(), id: *id }).await,
+        BccCmd::Import { domain, file } => {
+            let (file_name, content_base64) = super::alias::upload(file, "bcc-rules.xlsx")?;
+            let p = ImportBccRules { domain: domain.clone(), file_name, content_base64 };
+            let done = b.import_bcc_rules(p).await.map_err(with_every_row)?;
+            if json {
+                return print_one(true, &done);
+            }
+            println!("imported {} BCC rules into {domain}", done.added);
+            Ok(())
+        }
+        BccCmd::Export { domain, file } => {
+            let exported = b.export_bcc_rules(ExportBccRules { domain: domain.clone() }).await?;
+            write_file(file, &exported)?;
+            if !json {
+                println!("exported {} BCC rules to {}", exported.rows, file.display());
+            }
+            Ok(())
+        }
+        BccCmd::Template { file } => {
+            write_file(file, &b.bcc_rules_template(BccRulesTemplate {}).await?)?;
+            if !json {
+                println!("wrote the BCC rules import template to {}", file.display());
+            }
+            Ok(())
+        }
     }
 }
