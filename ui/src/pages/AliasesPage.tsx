@@ -5,6 +5,8 @@ import { Confirm, Dialog, DialogButtons, Field, FormError, PageError, splitList 
 import { useAction, useAsync } from "../components/hooks";
 import { ResolveBox } from "../components/ResolveBox";
 import { listAll } from "../api/client";
+import { DomainFileButtons } from "./DomainFileButtons";
+import { ALIAS_FILES } from "./domainFiles";
 
 type Modal = { kind: "edit"; alias: Alias | null } | { kind: "remove"; alias: Alias } | null;
 
@@ -24,6 +26,7 @@ export function AliasesPage() {
         <button type="button" className="primary" disabled={readOnly} onClick={() => setModal({ kind: "edit", alias: null })}>
           New alias
         </button>
+        <DomainFileButtons kind={ALIAS_FILES} onImported={list.reload} />
       </div>
       {list.error ? (
         <PageError error={list.error} what="the aliases" />

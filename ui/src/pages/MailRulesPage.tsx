@@ -9,6 +9,8 @@ import { useAction, useAsync } from "../components/hooks";
 import { listAll } from "../api/client";
 import { condition, describeBcc, describeDisclaimer, movedPosition } from "./mailRules";
 import { MonitorRules } from "./MonitorRules";
+import { DomainFileButtons } from "./DomainFileButtons";
+import { BCC_FILES } from "./domainFiles";
 
 type Modal = { kind: "add" } | { kind: "remove"; rule: BccRule } | null;
 
@@ -32,6 +34,7 @@ export function MailRulesPage() {
         <button type="button" className="primary" disabled={readOnly} onClick={() => setModal({ kind: "add" })}>
           New BCC rule
         </button>
+        <DomainFileButtons kind={BCC_FILES} onImported={list.reload} />
       </div>
       {list.error ? (
         <PageError error={list.error} what="the BCC rules" />

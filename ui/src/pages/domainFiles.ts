@@ -1,0 +1,62 @@
+import type { ExportedFile } from "../bindings/ExportedFile";
+import { formatBytes } from "../api/files";
+
+/** Largest import file the backend takes (aliases, BCC rules). */
+export const MAX_IMPORT_BYTES = 1024 * 1024;
+
+/** The XLSX files of one kind of a domain's rows: its operations and words. */
+export interface DomainFileKind {
+  /** Import operation. */
+  importOp: "import_aliases" | "import_bcc_rules";
+  /** Export operation. */
+  exportOp: "export_aliases" | "export_bcc_rules";
+  /** Template operation. */
+  templateOp: "aliases_template" | "bcc_rules_template";
+  /** One row, for messages ("alias", "BCC rule"). */
+  noun: string;
+  /** Several rows ("aliases", "BCC rules"). */
+  plural: string;
+  /** The template's columns, as the dialog explains them. */
+  columns: string;
+  /** What happens to rows that clash with what exists. */
+  existing: string;
+}
+
+export const ALIAS_FILES: DomainFileKind = {
+  importOp: "import_aliases",
+  exportOp: "export_aliases",
+  templateOp: "aliases_template",
+  noun: "alias",
+  plural: "aliases",
+  columns: "alias address, targets separated by commas, description",
+  existing: "An address that is already taken (by an account, group or alias, an existing alias too) is a problem of its row.",
+};
+
+export const BCC_FILES: DomainFileKind = {
+  importOp: "import_bcc_rules",
+  exportOp: "export_bcc_rules",
+  templateOp: "bcc_rules_template",
+  noun: "BCC rule",
+  plural: "BCC rules",
+  columns: "name, direction, sender, recipient, copy to",
+  existing: "The rules are added after the existing ones; a rule that copies the same mail to the same address as another is a problem of its row.",
+};
+
+/** Why a chosen file cannot be sent (none chosen, too big), or null when it can. */
+export function fileProblem(file: { name: string; size: number } | null, kind: DomainFileKind): string | null {
+  if (!file) return "Choose an XLSX file first.";
+  if (file.size > MAX_IMPORT_BYTES) {
+    return `${file.name} has ${formatBytes(file.size)}; a file of ${kind.plural} may have at most 1 MB.`;
+  }
+  return null;
+}
+
+/** The message after an import. */
+export function importedText(added: number, kind: DomainFileKind): string {
+  return `Imported ${added} ${added === 1 ? kind.noun : kind.plural}.`;
+}
+
+/** The message after an export (rows written to the named file). */
+export function exportedText(file: ExportedFile, kind: DomainFileKind): string {
+  return `Exported ${file.rows} ${file.rows === 1 ? kind.noun : kind.plural} to ${file.file_name}.`;
+}
