@@ -1,0 +1,69 @@
+// End-to-end: the aliases file on the Aliases page in the built UI against a real `postdesk
+// serve` — a bad file is refused with every problem by row and column and writes nothing, a good
+// one adds its aliases, and the export reads back with the same rows (values only).
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { after, before, describe, it } from "node:test";
+import { api, launchBrowser, login, newPage, openPage, startServer } from "./harness.mjs";
+import { readXlsx, xlsx } from "./xlsx.mjs";
+
+let server;
+let browser;
+
+const D = "example.com";
+const HEADER = ["Alias address", "Targets", "Description"];
+const file = (name, rows) => ({ name, mimeType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", buffer: xlsx(rows) });
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  const limits = { max_accounts: 100, mailbox_size_mb: 1024, attachment_size_mb: 20, large_attachments: false };
+  await api(server, server.token, "POST", "/api/domains", { domain: D, limits });
+  await api(server, server.token, "POST", `/api/domains/${D}/accounts`, { domain: D, accounts: [{ address: `ann@${D}` }, { address: `bob@${D}` }] });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const aliases = async () => (await api(server, server.token, "GET", `/api/domains/${D}/aliases`)).items;
+
+describe("aliases file", () => {
+  it("refuses a bad file by row and column, imports a good one, and exports what it holds", async () => {
+    const { page, problems } = await newPage(browser);
+    await login(page, server.url, server.token);
+    await openPage(page, "Aliases");
+    await page.getByRole("button", { name: "Import…" }).click();
+    const d = page.locator("dialog[open]");
+    await d.locator("#import_aliases-file").setInputFiles(
+      file("bad.xlsx", [HEADER, [`team@${D}`, `ann@${D}, bob@${D}`, "The team"], ["not an address", `ann@${D}`, ""], [`ann@${D}`, `bob@${D}`, ""]]),
+    );
+    await d.getByRole("button", { name: "Import", exact: true }).click();
+    const table = d.getByRole("table", { name: "Problems in the file" });
+    await table.waitFor();
+    const rows = (await table.locator("tbody tr").allInnerTexts()).map((r) => r.split("\t").slice(0, 2));
+    assert.deepEqual(rows, [
+      ["3", "Alias address"],
+      ["4", "Alias address"],
+    ]);
+    assert.deepEqual(await aliases(), [], "nothing written");
+
+    await d.locator("#import_aliases-file").setInputFiles(file("good.xlsx", [HEADER, [`team@${D}`, `ann@${D}, bob@${D}`, "The team"]]));
+    await d.getByRole("button", { name: "Import", exact: true }).click();
+    await d.locator(".ok[role=status]").waitFor();
+    await d.locator(".dialog-buttons").getByRole("button", { name: "Close" }).click();
+    await page.getByText(`team@${D}`).first().waitFor();
+    const stored = await aliases();
+    assert.deepEqual(stored.map((a) => [a.address, [...a.targets].sort(), a.description]), [[`team@${D}`, [`ann@${D}`, `bob@${D}`], "The team"]]);
+
+    const download = page.waitForEvent("download");
+    await page.getByRole("button", { name: "Export" }).click();
+    const [header, ...exported] = readXlsx(readFileSync(await (await download).path()));
+    assert.deepEqual(header, HEADER);
+    assert.equal(exported.length, 1);
+    assert.equal(exported[0][0], `team@${D}`);
+    assert.deepEqual(exported[0][1].split(/,\s*/).sort(), [`ann@${D}`, `bob@${D}`]);
+    assert.deepEqual(problems, []);
+  });
+});
