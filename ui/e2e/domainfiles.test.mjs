@@ -1,6 +1,7 @@
-// End-to-end: the aliases file on the Aliases page in the built UI against a real `postdesk
-// serve` — a bad file is refused with every problem by row and column and writes nothing, a good
-// one adds its aliases, and the export reads back with the same rows (values only).
+// End-to-end: the Aliases and Groups pages in the built UI against a real `postdesk serve` —
+// the aliases file (a bad file is refused with every problem by row and column and writes
+// nothing, a good one adds its aliases, the export reads back with the same rows, values only),
+// and the address pickers that offer the domain's accounts, groups and aliases.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
@@ -64,6 +65,44 @@ describe("aliases file", () => {
     assert.equal(exported.length, 1);
     assert.equal(exported[0][0], `team@${D}`);
     assert.deepEqual(exported[0][1].split(/,\s*/).sort(), [`ann@${D}`, `bob@${D}`]);
+    assert.deepEqual(problems, []);
+  });
+});
+
+describe("address pickers", () => {
+  it("offers the domain's addresses for alias targets and group members", async () => {
+    await api(server, server.token, "POST", "/api/groups", { address: `all@${D}`, name: "All", members: [`ann@${D}`] });
+    const { page, problems } = await newPage(browser);
+    await login(page, server.url, server.token);
+    await openPage(page, "Aliases");
+    await page.getByRole("button", { name: "New alias" }).click();
+    const d = page.locator("dialog[open]");
+    await d.getByLabel("Alias address").fill("desk");
+    const picker = d.getByLabel("Pick a target");
+    const listed = async (input) => {
+      const id = await input.getAttribute("list");
+      return page.locator(`datalist[id="${id}"] option`).evaluateAll((os) => os.map((o) => o.value));
+    };
+    await page.waitForFunction(async () => document.querySelectorAll("dialog[open] datalist option").length >= 4);
+    assert.deepEqual(await listed(picker), [`all@${D}`, `ann@${D}`, `bob@${D}`, `team@${D}`]);
+    await picker.fill(`bob@${D}`);
+    await d.getByRole("button", { name: "Add to the list" }).click();
+    await picker.fill(`all@${D}`);
+    await picker.press("Enter");
+    await picker.fill(`bob@${D}`);
+    await picker.press("Enter");
+    assert.equal(await d.getByLabel("Targets").inputValue(), `bob@${D}\nall@${D}`, "each once, a line each");
+    await d.getByRole("button", { name: "Create alias" }).click();
+    await page.locator("dialog[open]").waitFor({ state: "detached" });
+    const desk = (await aliases()).find((a) => a.address === `desk@${D}`);
+    assert.deepEqual([...desk.targets].sort(), [`all@${D}`, `bob@${D}`]);
+
+    // A group's editor offers the addresses that are not members yet (nor the group itself).
+    await openPage(page, "Mail groups");
+    await page.getByText(`all@${D}`).first().click();
+    const add = page.getByRole("form", { name: "Members" }).getByLabel("Add members");
+    await page.waitForFunction(async () => document.querySelectorAll("form[aria-label=Members] datalist option").length >= 3);
+    assert.deepEqual(await listed(add), [`bob@${D}`, `desk@${D}`, `team@${D}`]);
     assert.deepEqual(problems, []);
   });
 });

@@ -1,3 +1,4 @@
+import { AddressSuggest, appendLine, useDomainAddresses } from "../components/AddressSuggest";
 import { useState } from "react";
 import { useSession } from "../app/session";
 import type { Alias } from "../bindings/Alias";
@@ -74,6 +75,7 @@ function AliasDialog({ alias, onClose, onDone }: { alias: Alias | null; onClose:
   const [address, setAddress] = useState("");
   const [targets, setTargets] = useState(alias?.targets.join("\n") ?? "");
   const [description, setDescription] = useState(alias?.description ?? "");
+  const addresses = useDomainAddresses(client, domain);
   const action = useAction();
   const submit = async () => {
     const list = splitList(targets);
@@ -98,6 +100,7 @@ function AliasDialog({ alias, onClose, onDone }: { alias: Alias | null; onClose:
       <Field label="Targets" name="targets" error={action.error} hint="Accounts, groups, aliases or external addresses; one per line">
         {(p) => <textarea {...p} rows={5} value={targets} onChange={(e) => setTargets(e.target.value)} />}
       </Field>
+      <AddressSuggest label="Pick a target" options={addresses} onPick={(a) => setTargets((t) => appendLine(t, a))} />
       <Field label="Description" name="description" error={action.error}>
         {(p) => <input {...p} value={description} onChange={(e) => setDescription(e.target.value)} />}
       </Field>

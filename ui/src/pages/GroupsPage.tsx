@@ -1,4 +1,5 @@
-import { useState } from "react";
+import { AddressSuggest, appendLine, useDomainAddresses } from "../components/AddressSuggest";
+import { useId, useState } from "react";
 import { useSession } from "../app/session";
 import type { MailGroup } from "../bindings/MailGroup";
 import type { SendPermission } from "../bindings/SendPermission";
@@ -87,6 +88,7 @@ function CreateGroup({ onClose, onDone }: { onClose: () => void; onDone: (g: Mai
   const [name, setName] = useState("");
   const [permission, setPermission] = useState<SendPermission>("same_domain");
   const [members, setMembers] = useState("");
+  const addresses = useDomainAddresses(client, domain);
   const action = useAction();
   const submit = async () => {
     const g = await action.run(() =>
@@ -111,6 +113,7 @@ function CreateGroup({ onClose, onDone }: { onClose: () => void; onDone: (g: Mai
       <Field label="Members" name="members" error={action.error} hint="One address per line">
         {(p) => <textarea {...p} rows={4} value={members} onChange={(e) => setMembers(e.target.value)} />}
       </Field>
+      <AddressSuggest label="Pick a member" options={addresses} onPick={(a) => setMembers((m) => appendLine(m, a))} />
       <FormError error={action.error} fields={["address", "name", "send_permission", "members"]} />
       <DialogButtons submit="Create group" pending={action.pending} onCancel={onClose} />
     </Dialog>
@@ -145,7 +148,9 @@ function PermissionChoice({
 }
 
 function GroupEditor({ group, onChanged, onRemoved }: { group: MailGroup; onChanged: () => void; onRemoved: () => void }) {
-  const { client, readOnly } = useSession();
+  const { client, domain, readOnly } = useSession();
+  const addresses = useDomainAddresses(client, domain);
+  const suggestId = useId();
   const [name, setName] = useState(group.name);
   const [permission, setPermission] = useState<SendPermission>(group.send_permission);
   const [whitelist, setWhitelist] = useState(group.allowed_senders.join("\n"));
@@ -235,8 +240,15 @@ function GroupEditor({ group, onChanged, onRemoved }: { group: MailGroup; onChan
           ))}
         </ul>
         <Field label="Add members" name="members" error={members.error} hint="Addresses, separated by spaces or lines">
-          {(p) => <input {...p} value={member} onChange={(e) => setMember(e.target.value)} />}
+          {(p) => <input {...p} list={suggestId} value={member} onChange={(e) => setMember(e.target.value)} />}
         </Field>
+        <datalist id={suggestId}>
+          {addresses
+            .filter((a) => a !== group.address && !group.members.includes(a))
+            .map((a) => (
+              <option key={a} value={a} />
+            ))}
+        </datalist>
         <FormError error={members.error} fields={["members"]} />
         <button type="submit" disabled={members.pending || readOnly}>
           Add
