@@ -4,7 +4,7 @@
 //! a second Postdesk mail server. The sink answers 250, 4xx (`-r`) or 5xx (`-f`); a silent
 //! listener stands for a remote that hangs. DKIM signatures are checked by dkimpy.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -26,58 +26,9 @@ const PASSWORD: &str = "Correct horse 1";
 const ANN: &str = "ann@example.com";
 const BOB: &str = "bob@example.com";
 
-/// Postfix's smtp-sink on a free loopback port, dumping each transaction to a file.
-struct Sink {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl Sink {
-    fn start(extra: &[&str]) -> Sink {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        Sink::on(port, extra)
-    }
-
-    fn on(port: u16, extra: &[&str]) -> Sink {
-        let dir = tempfile::tempdir().unwrap();
-        // smtp-sink drops root for `nobody`, who must write the dumps.
-        std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
-        let template = dir.path().join("m%s.");
-        let mut child = Command::new("smtp-sink")
-            .args(["-u", "nobody", "-d"])
-            .arg(&template)
-            .args(extra)
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("64")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("smtp-sink (Debian package postfix) must be installed");
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Sink { child, port, dir };
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("smtp-sink did not start on {port}");
-    }
-
-    /// The dumped transactions (envelope lines, then the message).
-    fn dumps(&self) -> Vec<String> {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
-        files.sort();
-        files.iter().map(|f| std::fs::read_to_string(f).unwrap()).collect()
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+#[path = "support/sink.rs"]
+mod sink;
+use sink::Sink;
 
 async fn organisation(dir: &Path) -> Engine {
     let engine = Engine::open(dir).await.unwrap();

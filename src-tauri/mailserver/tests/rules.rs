@@ -15,9 +15,9 @@
 //! of DATA), with a per-account override, until the next day in the domain's time zone
 //! (an injected clock).
 
-use std::net::{SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,52 +34,9 @@ const PASSWORD: &str = "Correct horse 1";
 const ANN: &str = "ann@example.com";
 const BOB: &str = "bob@example.com";
 
-/// Postfix's smtp-sink on a free loopback port, dumping each transaction to a file.
-struct Sink {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl Sink {
-    fn start() -> Sink {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let dir = tempfile::tempdir().unwrap();
-        // smtp-sink drops root for `nobody`, who must write the dumps.
-        std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
-        let mut child = Command::new("smtp-sink")
-            .args(["-u", "nobody", "-d"])
-            .arg(dir.path().join("m%s."))
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("64")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("smtp-sink (Debian package postfix) must be installed");
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Sink { child, port, dir };
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("smtp-sink did not start on {port}");
-    }
-
-    /// The dumped transactions (envelope lines, then the message).
-    fn dumps(&self) -> Vec<String> {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
-        files.sort();
-        files.iter().map(|f| std::fs::read_to_string(f).unwrap()).collect()
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+#[path = "support/sink.rs"]
+mod sink;
+use sink::Sink;
 
 async fn organisation(dir: &Path) -> Engine {
     let engine = Engine::open(dir).await.unwrap();
@@ -186,8 +143,8 @@ fn mail_from(dump: &str) -> String {
 async fn a_forward_to_another_domain_leaves_with_an_srs_sender_and_its_bounce_goes_back_to_the_sender() {
     let dir = tempfile::tempdir().unwrap();
     let engine = organisation(dir.path()).await;
-    let remote = Sink::start();
-    let senders = Sink::start();
+    let remote = Sink::start(&[]);
+    let senders = Sink::start(&[]);
     route(&engine, "remote.test", remote.port).await;
     route(&engine, "elsewhere.test", senders.port).await;
     let alias = CreateAlias {
@@ -238,7 +195,7 @@ async fn a_forward_to_another_domain_leaves_with_an_srs_sender_and_its_bounce_go
 async fn auto_forward_off_keeps_an_alias_from_forwarding_outside_and_on_lets_it() {
     let dir = tempfile::tempdir().unwrap();
     let engine = organisation(dir.path()).await;
-    let remote = Sink::start();
+    let remote = Sink::start(&[]);
     route(&engine, "remote.test", remote.port).await;
     let alias = CreateAlias {
         address: "fwd@example.com".into(),
@@ -313,7 +270,7 @@ async fn automatic_bcc_copies_by_direction_sender_and_recipient_each_way() {
         description: None,
     };
     b.create_alias(team).await.unwrap();
-    let remote = Sink::start();
+    let remote = Sink::start(&[]);
     route(&engine, "remote.test", remote.port).await;
     route(&engine, "other.test", remote.port).await;
     // Outbound by sender address → an account; inbound by recipient address → an account;
@@ -394,7 +351,7 @@ async fn the_daily_send_quota_refuses_past_either_limit_until_the_domains_next_d
     let dir = tempfile::tempdir().unwrap();
     let engine = organisation(dir.path()).await;
     let b = engine.local_backend();
-    let remote = Sink::start();
+    let remote = Sink::start(&[]);
     route(&engine, "remote.test", remote.port).await;
     // The domain's day begins at an offset that makes it 23:30 there now: one hour on, it
     // is the next day there (whatever the day in UTC).
@@ -559,7 +516,7 @@ async fn disclaimers_are_appended_once_to_every_mime_shape_before_dkim_and_signe
         })
         .await
         .unwrap();
-    let remote = Sink::start();
+    let remote = Sink::start(&[]);
     route(&engine, "remote.test", remote.port).await;
     let rule = |name: &str, scope, text: &str, html: Option<&str>| AddDisclaimerRule {
         domain: "example.com".into(),
@@ -715,7 +672,7 @@ async fn monitoring_rules_copy_and_file_by_scope_conditions_and_exceptions() {
     for address in ["monitor@example.com", "carol@example.com"] {
         b.create_account(CreateAccount { address: address.into(), ..Default::default() }).await.unwrap();
     }
-    let remote = Sink::start();
+    let remote = Sink::start(&[]);
     route(&engine, "remote.test", remote.port).await;
     let copy = AddMonitorRule {
         name: "legal outside".into(),

@@ -4,9 +4,9 @@
 //! bulk message, an automatic one or the null sender; the reply carries
 //! `Auto-Submitted: auto-replied` and `In-Reply-To`, with the null envelope sender.
 
-use std::net::{SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,50 +35,9 @@ fn dns(work: &Path) -> knot::Knot {
     knot::Knot::start(&[("remote.test.", zone.as_path())])
 }
 
-/// Postfix's smtp-sink on a free loopback port, dumping each transaction to a file.
-struct Sink {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl Sink {
-    fn start() -> Sink {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
-        let mut child = Command::new("smtp-sink")
-            .args(["-u", "nobody", "-d"])
-            .arg(dir.path().join("m%s."))
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("64")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("smtp-sink (Debian package postfix) must be installed");
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Sink { child, port, dir };
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("smtp-sink did not start on {port}");
-    }
-
-    fn dumps(&self) -> Vec<String> {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
-        files.sort();
-        files.iter().map(|f| std::fs::read_to_string(f).unwrap()).collect()
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+#[path = "support/sink.rs"]
+mod sink;
+use sink::Sink;
 
 async fn organisation(dir: &Path) -> Engine {
     let engine = Engine::open(dir).await.unwrap();
@@ -152,7 +111,7 @@ async fn replies(engine: &Engine) -> Vec<String> {
 async fn the_desk_answers_each_sender_once_and_never_lists_bulk_automatic_mail_or_the_null_sender() {
     let dir = tempfile::tempdir().unwrap();
     let engine = organisation(dir.path()).await;
-    let sink = Sink::start();
+    let sink = Sink::start(&[]);
     engine
         .set_transport(OutboundTransport { domain: "remote.test".into(), host: "127.0.0.1".into(), port: sink.port })
         .await

@@ -1,19 +1,13 @@
 import type { AutoReply } from "../bindings/AutoReply";
+import { localOf, sinceParam } from "../pages/sharedModel";
 
 /** A `datetime-local` input's value, taken as UTC, as RFC 3339 (empty → absent). */
 export function fromLocalInput(value: string): string | undefined {
-  const v = value.trim();
-  if (v === "") return undefined;
-  return `${v.length === 16 ? `${v}:00` : v}Z`;
+  return sinceParam(value) || undefined;
 }
 
 /** An RFC 3339 time as a `datetime-local` input's value in UTC (absent → empty). */
-export function toLocalInput(value: string | undefined): string {
-  if (!value) return "";
-  const d = new Date(value);
-  if (Number.isNaN(d.getTime())) return "";
-  return d.toISOString().slice(0, 16);
-}
+export const toLocalInput = localOf;
 
 /** The auto-reply's state in one sentence. */
 export function autoReplyText(r: AutoReply): string {
