@@ -334,12 +334,7 @@ impl Engine {
     /// The user's own mailbox: storage use and the client settings of the services that
     /// run. Refused while the admin's first-logon password change is pending.
     pub async fn portal_own_account(&self, user: &PortalUser) -> Result<PortalAccount> {
-        let gone = || Error::unauthenticated("your account no longer exists; sign in again");
-        let (account_id, _) =
-            sql::portal::credentials(&mut *self.read().await?, &user.address).await?.ok_or_else(gone)?;
-        if sql::portal::force_password_change(&mut *self.read().await?, account_id).await? {
-            return Err(Error::permission_denied("set a new password first: your administrator asked for one"));
-        }
+        self.portal_account_id(user).await?;
         let local = self.local_backend();
         let account = local.get_account(GetAccount { address: user.address.clone() }).await?;
         let view = local.get_mailbox(GetMailbox { address: user.address.clone() }).await?;

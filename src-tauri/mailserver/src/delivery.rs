@@ -292,11 +292,7 @@ async fn disclaimer(
         any_external |= !lookups.is_local_domain(r.rsplit_once('@').map_or("", |(_, d)| d)).await?;
     }
     let department = if rules.iter().any(|r| r.department.is_some() || r.except_department.is_some()) {
-        match lookups.backend().effective_settings(&envelope.mail_from).await {
-            Ok(e) => e.department,
-            Err(e) if matches!(e.code, ErrorCode::NotFound | ErrorCode::Validation) => None,
-            Err(e) => return Err(e),
-        }
+        lookups.department(&envelope.mail_from).await?
     } else {
         None
     };

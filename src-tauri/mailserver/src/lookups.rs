@@ -192,6 +192,22 @@ impl Lookups {
         Ok(v)
     }
 
+    /// The department of `address` if it is an account in one (`None` for anyone else).
+    pub async fn department(&self, address: &str) -> Result<Option<String>> {
+        match self.backend.effective_settings(address).await {
+            Ok(e) => Ok(e.department),
+            Err(e)
+                if matches!(
+                    e.code,
+                    postdesk_contract::ErrorCode::NotFound | postdesk_contract::ErrorCode::Validation
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// [`Directory::decide_policy`](postdesk_contract::mail::Directory::decide_policy).
     pub async fn decide_policy(&self, envelope: Envelope) -> Result<PolicyExplanation> {
         let key = (

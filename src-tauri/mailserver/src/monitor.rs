@@ -60,23 +60,25 @@ pub(crate) async fn apply(
         let d = a.rsplit_once('@').map_or("", |(_, d)| d).to_string();
         async move { lookups.is_local_domain(&d).await }
     };
-    let mut any_external = !local(&sender).await?;
+    let sender_ours = !sender.is_empty() && local(&sender).await?;
+    let mut any_external = !sender_ours;
     for r in &recipients {
         any_external |= !local(r).await?;
     }
     // The parties: the sender when it is ours, then the mailboxes.
-    let mut people: Vec<String> = Vec::new();
-    if !sender.is_empty() && local(&sender).await? {
-        people.push(sender.clone());
-    }
-    people.extend(mailboxes.iter().map(|m| m.to_ascii_lowercase()));
+    let people: Vec<String> = sender_ours
+        .then(|| sender.clone())
+        .into_iter()
+        .chain(mailboxes.iter().map(|m| m.to_ascii_lowercase()))
+        .collect();
     let by_department = rules.iter().any(|r| r.scope_department.is_some());
     let mut departments = Vec::with_capacity(people.len());
     for p in &people {
-        departments.push(if by_department { department(lookups, p).await? } else { None });
+        departments.push(if by_department { lookups.department(p).await? } else { None });
     }
     let parties: Vec<Party<'_>> =
         people.iter().zip(&departments).map(|(a, d)| Party { address: a, department: d.as_deref() }).collect();
+    let mailbox_parties = &parties[usize::from(sender_ours)..];
     let text = if rules.iter().any(|r| r.keyword.is_some() || r.except_keyword.is_some()) {
         let raw = raw.to_vec();
         tokio::task::spawn_blocking(move || text_of(&raw))
@@ -88,7 +90,6 @@ pub(crate) async fn apply(
     let facts =
         MonitorFacts { sender: &sender, recipients: &recipients, any_external, size: raw.len() as u64, text: &text };
     let mut out = Monitored::default();
-    let sender_party = usize::from(parties.len() > mailboxes.len());
     for rule in rules.iter().filter(|r| r.fires(&facts, &parties)) {
         match rule.action {
             MonitorAction::Copy => match lookups.resolve_recipient(&rule.target).await {
@@ -99,7 +100,7 @@ pub(crate) async fn apply(
                 Err(e) => return Err(e),
             },
             MonitorAction::Folder => {
-                for (mailbox, party) in mailboxes.iter().zip(&parties[sender_party..]) {
+                for (mailbox, party) in mailboxes.iter().zip(mailbox_parties) {
                     if rule.covers(party) && !out.filed.iter().any(|(m, _)| m == mailbox) {
                         out.filed.push((mailbox.clone(), rule.target.clone()));
                     }
@@ -108,15 +109,6 @@ pub(crate) async fn apply(
         }
     }
     Ok(out)
-}
-
-/// The department of `address` if it is an account in one.
-async fn department(lookups: &Lookups, address: &str) -> postdesk_contract::Result<Option<String>> {
-    match lookups.backend().effective_settings(address).await {
-        Ok(e) => Ok(e.department),
-        Err(e) if matches!(e.code, ErrorCode::NotFound | ErrorCode::Validation) => Ok(None),
-        Err(e) => Err(e),
-    }
 }
 
 #[cfg(test)]

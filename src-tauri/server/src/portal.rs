@@ -158,10 +158,7 @@ async fn change_password(
         let change: ChangeOwnPassword = json_body(&headers, body).await?;
         state.portal.change_own_password(&user, change, connection.client).await
     };
-    match run.await {
-        Ok(answer) => no_store(axum::Json(&answer).into_response()),
-        Err(e) => error_response(e),
-    }
+    json_answer(run.await)
 }
 
 async fn account(
@@ -174,10 +171,7 @@ async fn account(
         let (_, user) = user_of(&state, &headers, connection.tls).await?;
         state.portal.own_account(&user).await
     };
-    match run.await {
-        Ok(answer) => no_store(axum::Json(&answer).into_response()),
-        Err(e) => error_response(e),
-    }
+    json_answer(run.await)
 }
 
 async fn auto_reply(
@@ -190,10 +184,7 @@ async fn auto_reply(
         let (_, user) = user_of(&state, &headers, connection.tls).await?;
         state.portal.own_auto_reply(&user).await
     };
-    match run.await {
-        Ok(answer) => no_store(axum::Json(&answer).into_response()),
-        Err(e) => error_response(e),
-    }
+    json_answer(run.await)
 }
 
 async fn set_auto_reply(
@@ -208,7 +199,12 @@ async fn set_auto_reply(
         let reply: postdesk_contract::autoreply::AutoReply = json_body(&headers, body).await?;
         state.portal.set_own_auto_reply(&user, reply).await
     };
-    match run.await {
+    json_answer(run.await)
+}
+
+/// A portal answer as JSON, never cached, or the error.
+fn json_answer<T: serde::Serialize>(result: postdesk_contract::Result<T>) -> Response {
+    match result {
         Ok(answer) => no_store(axum::Json(&answer).into_response()),
         Err(e) => error_response(e),
     }

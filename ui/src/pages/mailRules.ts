@@ -68,7 +68,12 @@ export function describeDisclaimer(r: DisclaimerRule): string {
     r.except_recipient ? `to ${r.except_recipient}` : null,
     r.except_department ? `from department ${r.except_department}` : null,
   ].filter(Boolean);
-  let s = `Mail sent ${scope}`;
+  return withConditions(`Mail sent ${scope}`, cond, except);
+}
+
+/** `base`, then its conditions (", a, b") and exceptions ("; except mail c or d"). */
+function withConditions(base: string, cond: unknown[], except: unknown[]): string {
+  let s = base;
   if (cond.length > 0) s += `, ${cond.join(", ")}`;
   if (except.length > 0) s += `; except mail ${except.join(" or ")}`;
   return s;
@@ -99,9 +104,7 @@ export function describeMonitor(r: MonitorRule): string {
     r.except_recipient ? `to ${r.except_recipient}` : null,
     r.except_keyword ? `saying “${r.except_keyword}”` : null,
   ].filter(Boolean);
-  let s = `Mail of ${who}${traffic}`;
-  if (cond.length > 0) s += `, ${cond.join(", ")}`;
-  if (except.length > 0) s += `; except mail ${except.join(" or ")}`;
+  const s = withConditions(`Mail of ${who}${traffic}`, cond, except);
   const act = r.action === "copy" ? `copied to ${r.target}` : `filed into the folder “${r.target}”`;
   return `${s}: ${act}`;
 }

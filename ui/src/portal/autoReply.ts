@@ -12,7 +12,8 @@ export const toLocalInput = localOf;
 /** The auto-reply's state in one sentence. */
 export function autoReplyText(r: AutoReply): string {
   if (!r.enabled) return "Off: nobody gets an automatic answer.";
-  const from = r.starts_at ? ` from ${r.starts_at.replace("T", " ").replace(/:00Z$|Z$/, " UTC")}` : "";
-  const until = r.ends_at ? ` until ${r.ends_at.replace("T", " ").replace(/:00Z$|Z$/, " UTC")}` : "";
+  const utc = (t: string) => t.replace("T", " ").replace(/:00Z$|Z$/, " UTC");
+  const from = r.starts_at ? ` from ${utc(r.starts_at)}` : "";
+  const until = r.ends_at ? ` until ${utc(r.ends_at)}` : "";
   return `On${from}${until}: each sender gets “${r.subject}” once (never mailing lists, bulk mail or automatic senders).`;
 }
