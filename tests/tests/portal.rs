@@ -9,6 +9,7 @@
 use postdesk_contract::ErrorCode;
 use postdesk_contract::api::*;
 use postdesk_contract::autoreply::AutoReply;
+use postdesk_contract::forwarding::{OwnForwarding, SetForwarding};
 use postdesk_contract::mail::{Login, LoginAttempt, LoginRefusal, LoginService};
 use postdesk_contract::model::*;
 use postdesk_engine::Engine;
@@ -21,6 +22,7 @@ contract!(
     a_user_sees_own_storage_and_client_settings,
     an_admin_ending_or_changing_the_account_ends_its_portal_sessions,
     a_user_sets_an_own_auto_reply_that_answers_mail,
+    a_user_forwards_only_where_auto_forward_allows,
 );
 
 const PW: &str = "Correct horse 1";
@@ -169,6 +171,32 @@ impl User {
             (Some(_), Some(set)) => {
                 let r = self
                     .request(reqwest::Method::PUT, "/api/portal/auto-reply")
+                    .header("content-type", "application/json")
+                    .body(serde_json::to_string(set).unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+                Ok(serde_json::from_value(answer(r).await?).unwrap())
+            }
+        }
+    }
+
+    async fn forwarding(&self, set: Option<&SetForwarding>) -> postdesk_contract::Result<OwnForwarding> {
+        match (&self.http, set) {
+            (None, _) => {
+                let (user, _) = <Engine as Portal>::session(&self.engine, &self.secret).await?;
+                match set {
+                    Some(f) => self.engine.set_own_forwarding(&user, f.clone()).await,
+                    None => self.engine.own_forwarding(&user).await,
+                }
+            }
+            (Some(_), None) => {
+                let r = self.request(reqwest::Method::GET, "/api/portal/forwarding").send().await.unwrap();
+                Ok(serde_json::from_value(answer(r).await?).unwrap())
+            }
+            (Some(_), Some(set)) => {
+                let r = self
+                    .request(reqwest::Method::PUT, "/api/portal/forwarding")
                     .header("content-type", "application/json")
                     .body(serde_json::to_string(set).unwrap())
                     .send()
@@ -603,4 +631,63 @@ async fn a_user_sets_an_own_auto_reply_that_answers_mail(h: Harness) {
     // Turned off: stored as off.
     let off = AutoReply { enabled: false, ..away };
     assert!(!user.auto_reply(Some(&off)).await.unwrap().enabled);
+}
+
+fn forwarding(targets: &[&str], keep_copy: bool) -> SetForwarding {
+    SetForwarding { targets: targets.iter().map(|t| t.to_string()).collect(), keep_copy }
+}
+
+async fn a_user_forwards_only_where_auto_forward_allows(h: Harness) {
+    setup(&h).await;
+    let (ann, _) = User::sign_in(&h, "ann@example.com", PW).await.unwrap();
+    let none = ann.forwarding(None).await.unwrap();
+    assert_eq!(none, OwnForwarding { targets: Vec::new(), keep_copy: true, allowed: true });
+
+    // Bad input: refused at its field, nothing stored.
+    let six = ["a@x.test", "b@x.test", "c@x.test", "d@x.test", "e@x.test", "f@x.test"];
+    for (bad, why) in [
+        (forwarding(&six, true), "at most 5"),
+        (forwarding(&["not an address"], true), "no @"),
+        (forwarding(&["Ann@Example.com"], true), "itself"),
+        (forwarding(&["nobody@example.com"], true), "nothing receives mail at nobody@example.com"),
+    ] {
+        let e = refused(ann.forwarding(Some(&bad)).await, ErrorCode::Validation, why);
+        assert_eq!(e.field.as_deref(), Some("targets"), "{e:?}");
+    }
+    assert_eq!(ann.forwarding(None).await.unwrap(), none, "nothing stored");
+
+    // Set: canonical, without duplicates; audited as the user's.
+    let set = ann.forwarding(Some(&forwarding(&["Pat@Far.Test", "bob@example.com", "pat@far.test"], false))).await;
+    let want = OwnForwarding {
+        targets: vec!["bob@example.com".into(), "pat@far.test".into()],
+        keep_copy: false,
+        allowed: true,
+    };
+    assert_eq!(set.unwrap(), want);
+    assert_eq!(ann.forwarding(None).await.unwrap(), want);
+    let audit = audit_actions(&h).await;
+    let (_, _, after) = audit.iter().find(|(a, _, _)| a == "portal_set_forwarding").expect("audited");
+    assert!(after.contains("pat@far.test") && after.contains("\"keep_copy\":false"), "{after}");
+
+    // The admin switches auto_forward off for ann: what is stored is shown as not allowed,
+    // a new forwarding is refused, ending it is not.
+    let off = UpdateSettings {
+        domain: "example.com".into(),
+        target: BatchTarget::Accounts { addresses: vec!["ann@example.com".into()] },
+        set: Some(serde_json::from_value(serde_json::json!({ "auto_forward": false })).unwrap()),
+        clear: None,
+    };
+    h.owner.update_settings(off).await.unwrap();
+    assert!(!ann.forwarding(None).await.unwrap().allowed);
+    refused(
+        ann.forwarding(Some(&forwarding(&["pat@far.test"], true))).await,
+        ErrorCode::PermissionDenied,
+        "does not allow this mailbox to forward",
+    );
+    let ended = ann.forwarding(Some(&forwarding(&[], false))).await.unwrap();
+    assert_eq!(ended, OwnForwarding { targets: Vec::new(), keep_copy: true, allowed: false });
+
+    // Bob, still allowed, is not affected.
+    let (bob, _) = User::sign_in(&h, "bob@example.com", PW).await.unwrap();
+    assert!(bob.forwarding(Some(&forwarding(&["ann@example.com"], true))).await.unwrap().allowed);
 }

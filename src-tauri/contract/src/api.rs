@@ -161,6 +161,15 @@ pub trait Portal: Send + Sync {
         user: &PortalUser,
         reply: crate::autoreply::AutoReply,
     ) -> Result<crate::autoreply::AutoReply>;
+    /// The user's own forwarding, and whether the administrator allows it.
+    async fn own_forwarding(&self, user: &PortalUser) -> Result<crate::forwarding::OwnForwarding>;
+    /// Sets (or, with no targets, ends) the user's own forwarding; refused where the
+    /// account's `auto_forward` setting does not allow automatic forwarding.
+    async fn set_own_forwarding(
+        &self,
+        user: &PortalUser,
+        forwarding: crate::forwarding::SetForwarding,
+    ) -> Result<crate::forwarding::OwnForwarding>;
 }
 
 /// A portal sign-in: the answer for the browser and the session secret for the cookie.

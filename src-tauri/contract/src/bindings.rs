@@ -64,6 +64,8 @@ pub fn write_typescript(dir: &Path) -> Result<(), String> {
     <Exporter as TypeVisitor>::visit::<crate::model::PortalSession>(&mut exporter);
     <Exporter as TypeVisitor>::visit::<crate::model::PortalAccount>(&mut exporter);
     <Exporter as TypeVisitor>::visit::<crate::api::ChangeOwnPassword>(&mut exporter);
+    <Exporter as TypeVisitor>::visit::<crate::forwarding::OwnForwarding>(&mut exporter);
+    <Exporter as TypeVisitor>::visit::<crate::forwarding::SetForwarding>(&mut exporter);
     if !exporter.errors.is_empty() {
         return Err(exporter.errors.join("\n"));
     }

@@ -19,6 +19,7 @@ pub mod api;
 pub mod autoreply;
 pub mod bindings;
 pub mod error;
+pub mod forwarding;
 pub mod mail;
 pub mod model;
 pub mod monitor;

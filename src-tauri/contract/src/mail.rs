@@ -342,6 +342,9 @@ pub trait Directory: Send + Sync {
     async fn disclaimer_rules(&self) -> Result<Vec<crate::rules::DisclaimerRule>>;
     /// Every monitoring and copy rule, of every domain (the mail path matches them).
     async fn monitor_rules(&self) -> Result<Vec<crate::monitor::MonitorRule>>;
+    /// Every mailbox's own forwarding (set by its user), whatever its `auto_forward`
+    /// setting: delivery judges each forwarded copy by the policy.
+    async fn forwardings(&self) -> Result<Vec<crate::forwarding::Forwarding>>;
 
     /// The daily send quota of `account` (an account's own address) at `now` (UNIX
     /// seconds): with `bytes` absent, whether it may still send outside today; with

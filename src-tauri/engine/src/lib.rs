@@ -35,6 +35,7 @@ mod import;
 mod login;
 mod mailbox;
 mod monitor;
+mod own_forwarding;
 pub mod password;
 mod recycle;
 mod relay;

@@ -27,6 +27,7 @@ use crate::api::*;
 use crate::error::{Error, Result};
 use crate::model::*;
 use postdesk_contract::autoreply::AutoReply;
+use postdesk_contract::forwarding::{OwnForwarding, SetForwarding};
 use postdesk_contract::mail::{Login, LoginAttempt, LoginRefusal, LoginService};
 
 /// The window failed portal sign-ins are counted over (15 minutes).
@@ -321,7 +322,7 @@ impl Engine {
 
     /// The user's account id; refused while the admin's first-logon password change is
     /// pending (as every portal page but the change itself).
-    async fn portal_account_id(&self, user: &PortalUser) -> Result<i64> {
+    pub(crate) async fn portal_account_id(&self, user: &PortalUser) -> Result<i64> {
         let gone = || Error::unauthenticated("your account no longer exists; sign in again");
         let (account_id, _) =
             sql::portal::credentials(&mut *self.read().await?, &user.address).await?.ok_or_else(gone)?;
@@ -387,6 +388,12 @@ impl Portal for Engine {
         audit::record(&mut tx, ACTOR, change, Some(&before), Some(&after)).await?;
         tx.commit().await?;
         Ok(after)
+    }
+    async fn own_forwarding(&self, user: &PortalUser) -> Result<OwnForwarding> {
+        self.own_forwarding_of(user).await
+    }
+    async fn set_own_forwarding(&self, user: &PortalUser, forwarding: SetForwarding) -> Result<OwnForwarding> {
+        self.set_own_forwarding_of(user, forwarding).await
     }
 }
 

@@ -66,6 +66,9 @@ impl Directory for Engine {
     async fn monitor_rules(&self) -> Result<Vec<postdesk_contract::monitor::MonitorRule>> {
         Engine::monitor_rules(self).await
     }
+    async fn forwardings(&self) -> Result<Vec<postdesk_contract::forwarding::Forwarding>> {
+        Engine::forwardings(self).await
+    }
     async fn daily_send(&self, account: &str, bytes: Option<u64>, now: i64) -> Result<Option<String>> {
         Engine::daily_send(self, account, bytes, now).await
     }

@@ -408,6 +408,10 @@ async fn receivers(lookups: &Lookups, envelope: &postdesk_smtp::Envelope) -> pos
             Err(e) => return Err(e),
         }
     }
+    // Users' own forwarding: not for mail the inbound checks put in Junk (it stays there).
+    if envelope.junk.is_none() {
+        user_forwards(lookups, envelope, &mut mailboxes, &mut forwarded, &mut skipped).await?;
+    }
     blind_copies(lookups, envelope, &mut mailboxes, &mut forwarded).await?;
     Ok(Receivers { mailboxes: mailboxes.into_iter().collect(), external, forwarded, skipped })
 }
@@ -480,6 +484,74 @@ async fn forward(
         let sender = lookups.backend().forward_sender(&envelope.mail_from, domain).await?;
         forwarded.entry(sender).or_default().extend(allowed);
     }
+    Ok(())
+}
+
+/// The users' own forwarding (see [`postdesk_contract::forwarding`]) of the mailboxes the
+/// message reaches: each forward is judged like a message the mailbox sends itself with
+/// `auto_forward` set. Allowed targets of ours get the copy in their mailboxes (their own
+/// forwarding is not applied again: one hop); others go into `forwarded` under the SRS
+/// sender. A mailbox that asked for no copy loses its own only when every target was
+/// allowed: a refused forward never loses the message.
+async fn user_forwards(
+    lookups: &Lookups,
+    envelope: &postdesk_smtp::Envelope,
+    mailboxes: &mut BTreeSet<String>,
+    forwarded: &mut BTreeMap<String, BTreeSet<String>>,
+    skipped: &mut Vec<(String, String)>,
+) -> postdesk_contract::Result<()> {
+    let reached: Vec<String> = mailboxes.iter().cloned().collect();
+    let mut copies = BTreeSet::new();
+    for mailbox in reached {
+        let Some(forwarding) = lookups.forwarding(&mailbox).await? else { continue };
+        let targets: Vec<String> = forwarding.targets.into_iter().filter(|t| *t != mailbox).collect();
+        if targets.is_empty() {
+            continue;
+        }
+        let asked = Envelope {
+            sender: mailbox.clone(),
+            recipients: targets,
+            authenticated_user: None,
+            protocol: ClientProtocol::Mx,
+            auto_forward: true,
+        };
+        let explanation = lookups.decide_policy(asked).await?;
+        let mut all_allowed = true;
+        let domain = mailbox.rsplit_once('@').map_or("", |(_, d)| d).to_string();
+        for d in explanation.decision.recipients {
+            if !d.allowed {
+                all_allowed = false;
+                skipped.push((d.recipient.clone(), format!("not forwarded by {mailbox}: {}", d.reason)));
+                continue;
+            }
+            let target_domain = d.recipient.rsplit_once('@').map_or("", |(_, d)| d);
+            if !lookups.is_local_domain(target_domain).await? {
+                let sender = lookups.backend().forward_sender(&envelope.mail_from, &domain).await?;
+                forwarded.entry(sender).or_default().insert(canonical(&d.recipient));
+            } else if !d.mailboxes.is_empty() {
+                for m in d.mailboxes {
+                    if m.allowed {
+                        copies.insert(m.address);
+                    } else {
+                        skipped.push((m.address, format!("not forwarded by {mailbox}: {}", m.reason)));
+                    }
+                }
+            } else {
+                match lookups.resolve_recipient(&d.recipient).await {
+                    Ok(r) => copies.extend(r.mailboxes),
+                    Err(e) if matches!(e.code, ErrorCode::NotFound | ErrorCode::Validation) => {
+                        all_allowed = false;
+                        skipped.push((d.recipient.clone(), format!("not forwarded by {mailbox}: {}", e.message)));
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        if all_allowed && !forwarding.keep_copy {
+            mailboxes.remove(&mailbox);
+        }
+    }
+    mailboxes.extend(copies);
     Ok(())
 }
 

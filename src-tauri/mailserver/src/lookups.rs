@@ -19,6 +19,7 @@ use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use postdesk_contract::forwarding::Forwarding;
 use postdesk_contract::mail::MailBackend;
 use postdesk_contract::model::Resolution;
 use postdesk_contract::monitor::MonitorRule;
@@ -81,6 +82,7 @@ struct Inner {
     bcc_rules: Cache<(), Arc<Vec<BccRule>>>,
     disclaimer_rules: Cache<(), Arc<Vec<DisclaimerRule>>>,
     monitor_rules: Cache<(), Arc<Vec<MonitorRule>>>,
+    forwardings: Cache<(), Arc<HashMap<String, Forwarding>>>,
 }
 
 /// The engine with a short memory for the mail path. Cheap to clone; clones share it.
@@ -109,6 +111,7 @@ impl Lookups {
                 bcc_rules: Cache::new(),
                 disclaimer_rules: Cache::new(),
                 monitor_rules: Cache::new(),
+                forwardings: Cache::new(),
             }),
         }
     }
@@ -190,6 +193,24 @@ impl Lookups {
         let v = Arc::new(self.backend.monitor_rules().await?);
         self.inner.monitor_rules.put((), generation, v.clone());
         Ok(v)
+    }
+
+    /// [`Directory::forwardings`](postdesk_contract::mail::Directory::forwardings): the
+    /// forwarding of the mailbox at `address` (its own address, lower case), from every
+    /// mailbox's loaded once per organisation change (or [`TTL`]).
+    pub async fn forwarding(&self, address: &str) -> Result<Option<Forwarding>> {
+        let generation = self.backend.change_generation();
+        let all = match self.inner.forwardings.get(&(), generation) {
+            Some(v) => v,
+            None => {
+                let v: HashMap<String, Forwarding> =
+                    self.backend.forwardings().await?.into_iter().map(|f| (f.address.clone(), f)).collect();
+                let v = Arc::new(v);
+                self.inner.forwardings.put((), generation, v.clone());
+                v
+            }
+        };
+        Ok(all.get(&address.to_ascii_lowercase()).cloned())
     }
 
     /// The department of `address` if it is an account in one (`None` for anyone else).

@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use postdesk_contract::Backend;
 use postdesk_contract::api::*;
+use postdesk_contract::forwarding::SetForwarding;
 use postdesk_contract::mail::MailStore;
 use postdesk_contract::outbound::OutboundTransport;
 use postdesk_contract::rules::{QuotaState, RuleDirection};
@@ -750,5 +751,80 @@ async fn monitoring_rules_copy_and_file_by_scope_conditions_and_exceptions() {
     assert_eq!(carol_inbox.len(), 1);
     assert!(carol_inbox[0].contains("Subject: Invoice 43"));
     server.shutdown(Duration::from_secs(5)).await;
+    engine.close().await;
+}
+
+/// The portal user of `address` (signed in through the engine's portal).
+async fn portal_user(engine: &Engine, address: &str) -> PortalUser {
+    let step = <Engine as Portal>::sign_in(engine, address, &Password(PASSWORD.into()), None).await.unwrap();
+    <Engine as Portal>::session(engine, &step.session_secret).await.unwrap().0
+}
+
+async fn forward(
+    engine: &Engine,
+    user: &PortalUser,
+    targets: &[&str],
+    keep_copy: bool,
+) -> postdesk_contract::Result<()> {
+    let set = SetForwarding { targets: targets.iter().map(|t| t.to_string()).collect(), keep_copy };
+    engine.set_own_forwarding(user, set).await.map(|_| ())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_users_own_forwarding_leaves_with_srs_keeps_a_copy_as_asked_and_stops_where_auto_forward_is_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = organisation(dir.path()).await;
+    let remote = Sink::start(&[]);
+    route(&engine, "remote.test", remote.port).await;
+    let (ann, bob) = (portal_user(&engine, ANN).await, portal_user(&engine, BOB).await);
+    forward(&engine, &ann, &["X@Remote.test", BOB], true).await.unwrap();
+    let server = server(&engine, dir.path()).await;
+
+    // Forwarded outside with an SRS sender of ann's domain, and into bob's mailbox; ann
+    // keeps her copy.
+    let (ok, text) = to_mx(&server, "pat@elsewhere.test", ANN, "one");
+    assert!(ok, "{text}");
+    until("the forwarded copy", async || remote.dumps().len() == 1).await;
+    let dump = &remote.dumps()[0];
+    assert!(dump.contains("X-Rcpt-Args: <x@remote.test>") && dump.contains("Subject: one"), "{dump}");
+    let srs = mail_from(dump);
+    assert!(srs.starts_with("<SRS0=") && srs.ends_with("=elsewhere.test=pat@example.com>"), "{srs}");
+    until("ann's and bob's copies", async || {
+        inbox(&engine, ANN).await.len() == 1 && inbox(&engine, BOB).await.len() == 1
+    })
+    .await;
+
+    // No copy kept; bob forwards back to ann, but a forwarded copy is not forwarded again.
+    forward(&engine, &ann, &["x@remote.test", BOB], false).await.unwrap();
+    forward(&engine, &bob, &[ANN], true).await.unwrap();
+    let (ok, text) = to_mx(&server, "pat@elsewhere.test", ANN, "two");
+    assert!(ok, "{text}");
+    until("the second forwarded copy", async || remote.dumps().len() == 2).await;
+    until("bob's second copy", async || inbox(&engine, BOB).await.len() == 2).await;
+    let ann_has = inbox(&engine, ANN).await;
+    assert_eq!(ann_has.len(), 1, "ann kept no copy and bob's forward did not bring one back");
+
+    // The admin switches auto_forward off for the domain: the user cannot set it any more,
+    // and what is set no longer forwards — the mailbox keeps the message though it asked
+    // for no copy.
+    set_domain_default(&engine, serde_json::json!({ "auto_forward": false })).await;
+    let refused = forward(&engine, &ann, &["y@remote.test"], true).await.unwrap_err();
+    assert_eq!(refused.code, postdesk_contract::ErrorCode::PermissionDenied, "{refused:?}");
+    assert!(!engine.own_forwarding(&ann).await.unwrap().allowed);
+    let refused_before = server.delivery_stats().refused;
+    let (ok, text) = to_mx(&server, "pat@elsewhere.test", ANN, "three");
+    assert!(ok, "{text}");
+    until("ann's copy, kept", async || inbox(&engine, ANN).await.len() == 2).await;
+    until("both forwards refused", async || server.delivery_stats().refused == refused_before + 2).await;
+    assert!(inbox(&engine, ANN).await[1].contains("Subject: three"));
+    assert_eq!(inbox(&engine, BOB).await.len(), 2, "bob got no forwarded copy");
+    let queued = engine.local_backend().list_outbound_queue(ListOutboundQueue::default()).await.unwrap().items;
+    assert_eq!(queued.len(), 2, "only the two forwarded copies were ever queued: {queued:?}");
+
+    // Ending the forwarding is always allowed.
+    forward(&engine, &ann, &[], false).await.unwrap();
+    assert!(engine.own_forwarding(&ann).await.unwrap().targets.is_empty());
+    server.shutdown(Duration::from_secs(5)).await;
+    assert_eq!(remote.dumps().len(), 2);
     engine.close().await;
 }

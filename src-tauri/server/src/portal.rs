@@ -40,6 +40,7 @@ pub(crate) fn routes(portal: Option<Arc<dyn Portal>>) -> Router {
         .route("/api/portal/password", post(change_password))
         .route("/api/portal/account", get(account))
         .route("/api/portal/auto-reply", get(auto_reply).put(set_auto_reply))
+        .route("/api/portal/forwarding", get(forwarding).put(set_forwarding))
         .with_state(PortalState { portal })
 }
 
@@ -198,6 +199,34 @@ async fn set_auto_reply(
         let (_, user) = user_of(&state, &headers, connection.tls).await?;
         let reply: postdesk_contract::autoreply::AutoReply = json_body(&headers, body).await?;
         state.portal.set_own_auto_reply(&user, reply).await
+    };
+    json_answer(run.await)
+}
+
+async fn forwarding(
+    State(state): State<PortalState>,
+    connection: Option<axum::Extension<Connection>>,
+    headers: HeaderMap,
+) -> Response {
+    let connection = connection_of(connection);
+    let run = async {
+        let (_, user) = user_of(&state, &headers, connection.tls).await?;
+        state.portal.own_forwarding(&user).await
+    };
+    json_answer(run.await)
+}
+
+async fn set_forwarding(
+    State(state): State<PortalState>,
+    connection: Option<axum::Extension<Connection>>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    let connection = connection_of(connection);
+    let run = async {
+        let (_, user) = user_of(&state, &headers, connection.tls).await?;
+        let forwarding: postdesk_contract::forwarding::SetForwarding = json_body(&headers, body).await?;
+        state.portal.set_own_forwarding(&user, forwarding).await
     };
     json_answer(run.await)
 }

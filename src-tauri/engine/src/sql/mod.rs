@@ -26,6 +26,7 @@ pub(crate) mod departments;
 pub(crate) mod dkim;
 pub(crate) mod domains;
 pub(crate) mod folders;
+pub(crate) mod forwards;
 pub(crate) mod login;
 pub(crate) mod mailbox;
 pub(crate) mod monitor;
