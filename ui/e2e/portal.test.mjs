@@ -180,6 +180,65 @@ describe("user portal", { concurrency: false }, () => {
     await context.close();
   });
 
+  it("sets the user's own forwarding, and refuses it where the administrator switched auto-forward off", async () => {
+    const call = (method, path, body) => api(server, server.token, method, path, body);
+    await call("POST", "/api/accounts", { address: "eve@example.com" });
+    await call("PUT", "/api/accounts/eve@example.com/password", { password: PW });
+    const { context, page, problems } = await newPage(browser);
+    await signIn(page, "eve@example.com", PW);
+    const form = page.getByRole("form", { name: "Forwarding" });
+    await form.waitFor();
+    const state = page.getByTestId("portal-forwarding-state");
+    assert.match(await state.innerText(), /^Mail is not forwarded/);
+    // An address of ours where nothing receives: refused at the field, nothing stored.
+    await form.getByLabel("Forward to").fill("nobody@example.com");
+    await form.getByRole("button", { name: "Save forwarding" }).click();
+    await form.locator("[data-field=targets] .field-error").waitFor();
+    assert.match(await form.locator("[data-field=targets] .field-error").innerText(), /nothing receives mail at nobody@example.com/);
+    await form.getByLabel("Forward to").fill("bob@example.com\nFar@Remote.test");
+    await form.getByLabel("Keep a copy in this mailbox").uncheck();
+    await form.getByRole("button", { name: "Save forwarding" }).click();
+    await state.filter({ hasText: "Forwarding saved." }).waitFor();
+    assert.match(await state.innerText(), /forwarded to bob@example.com, far@remote.test; no copy stays here/);
+    const stored = () =>
+      page.evaluate(async () => {
+        const s = await (await fetch("/api/portal/session")).json();
+        return (await fetch("/api/portal/forwarding", { headers: { "x-postdesk-csrf": s.csrf_token } })).json();
+      });
+    assert.deepEqual(await stored(), { targets: ["bob@example.com", "far@remote.test"], keep_copy: false, allowed: true });
+
+    // The administrator switches auto-forward off for eve: the page says so, offers no
+    // saving, and the server refuses a new forwarding; stopping it still works.
+    await call("PUT", "/api/domains/example.com/settings", {
+      target: { kind: "accounts", addresses: ["eve@example.com"] },
+      set: { auto_forward: false },
+    });
+    await page.reload();
+    await page.getByTestId("portal-forwarding-refused").waitFor();
+    assert.match(await state.innerText(), /set but not used/);
+    assert.equal(await form.getByRole("button", { name: "Save forwarding" }).count(), 0);
+    assert.equal(await form.getByLabel("Forward to").getAttribute("readonly"), "");
+    const refused = await page.evaluate(async () => {
+      const s = await (await fetch("/api/portal/session")).json();
+      const r = await fetch("/api/portal/forwarding", {
+        method: "PUT",
+        headers: { "x-postdesk-csrf": s.csrf_token, "content-type": "application/json" },
+        body: JSON.stringify({ targets: ["far@remote.test"], keep_copy: true }),
+      });
+      return [r.status, (await r.json()).message];
+    });
+    assert.equal(refused[0], 403);
+    assert.match(refused[1], /does not allow this mailbox to forward/);
+    await form.getByRole("button", { name: "Stop forwarding" }).click();
+    await state.filter({ hasText: "Forwarding stopped." }).waitFor();
+    assert.deepEqual(await stored(), { targets: [], keep_copy: true, allowed: false });
+    const audit = await call("GET", "/api/audit?limit=50");
+    const set = audit.items.filter((e) => e.actor === "portal" && e.action === "portal_set_forwarding");
+    assert.equal(set.length, 2, JSON.stringify(set));
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
   it("gives one answer for an unknown address and a wrong password, and tells a disabled account", async () => {
     const { context, page } = await newPage(browser);
     await signIn(page, "bob@example.com", "Wrong horse 9");

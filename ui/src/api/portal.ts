@@ -1,7 +1,9 @@
 import type { AutoReply } from "../bindings/AutoReply";
 import type { ChangeOwnPassword } from "../bindings/ChangeOwnPassword";
+import type { OwnForwarding } from "../bindings/OwnForwarding";
 import type { PortalAccount } from "../bindings/PortalAccount";
 import type { PortalSession } from "../bindings/PortalSession";
+import type { SetForwarding } from "../bindings/SetForwarding";
 import { BackendError, codeFromStatus, fromApiError, isApiError } from "./errors";
 import type { FetchLike } from "./http";
 import { CSRF_HEADER } from "./session";
@@ -81,6 +83,14 @@ export class PortalApi {
 
   setAutoReply(csrf: string, reply: AutoReply): Promise<AutoReply> {
     return this.call("PUT", "/api/portal/auto-reply", reply, csrf) as Promise<AutoReply>;
+  }
+
+  forwarding(csrf: string): Promise<OwnForwarding> {
+    return this.call("GET", "/api/portal/forwarding", undefined, csrf) as Promise<OwnForwarding>;
+  }
+
+  setForwarding(csrf: string, forwarding: SetForwarding): Promise<OwnForwarding> {
+    return this.call("PUT", "/api/portal/forwarding", forwarding, csrf) as Promise<OwnForwarding>;
   }
 }
 

@@ -8,6 +8,7 @@ import { Field, FormError } from "../components/forms";
 import { useAction, useAsync } from "../components/hooks";
 import type { AutoReply } from "../bindings/AutoReply";
 import { autoReplyText, fromLocalInput, toLocalInput } from "./autoReply";
+import { ForwardingForm } from "./Forwarding";
 
 const nf = new Intl.NumberFormat();
 
@@ -287,6 +288,12 @@ function Home({
         <section aria-labelledby="portal-auto-reply">
           <h2 id="portal-auto-reply">Automatic reply</h2>
           <AutoReplyForm api={api} session={session} onEnded={onEnded} />
+        </section>
+      )}
+      {a && (
+        <section aria-labelledby="portal-forwarding">
+          <h2 id="portal-forwarding">Forwarding</h2>
+          <ForwardingForm api={api} session={session} onEnded={onEnded} />
         </section>
       )}
       <section aria-labelledby="portal-password">
