@@ -148,6 +148,11 @@ describe("admin sign-in", { concurrency: false }, () => {
     await page.getByRole("button", { name: "Set up a second factor" }).click();
     secret = (await page.getByLabel("Secret").innerText()).trim();
     assert.match(secret, /^[A-Z2-7]{32}$/);
+    // The set-up link as a QR code the browser draws (the CSP admits the data: image).
+    const qr = page.getByTestId("totp-qr");
+    await qr.waitFor();
+    const drawn = await qr.evaluate((img) => img.complete && img.naturalWidth >= 200);
+    assert.ok(drawn, "the QR code is drawn");
     await page.getByLabel("Code from the app").fill(totp(secret, Date.now() / 1000) === "000000" ? "111111" : "000000");
     await page.getByRole("button", { name: "Confirm" }).click();
     await page.locator('[data-field="code"] .field-error').waitFor();

@@ -569,6 +569,8 @@ pub struct TwoFactorSetup {
     pub secret: String,
     /// The same as an `otpauth://totp/…` URI (SHA-1, 6 digits, 30 s; RFC 6238).
     pub uri: String,
+    /// The URI as a QR code for the authenticator app's camera: an SVG document.
+    pub qr_svg: String,
 }
 
 /// One-time recovery codes, shown once; each signs in once instead of a TOTP code.

@@ -485,7 +485,24 @@ pub(crate) async fn start_two_factor(b: &EngineBackend, p: StartTwoFactor) -> Re
     let label: String = creds.admin.name.chars().filter(char::is_ascii_alphanumeric).collect();
     let uri =
         format!("otpauth://totp/Postdesk:{label}?secret={base32}&issuer=Postdesk&algorithm=SHA1&digits=6&period=30");
-    Ok(TwoFactorSetup { secret: base32, uri })
+    let qr_svg = qr_svg(&totp_qr(&uri)?);
+    Ok(TwoFactorSetup { secret: base32, uri, qr_svg })
+}
+
+/// The QR code of a TOTP set-up URI (error correction M, as authenticator apps expect).
+fn totp_qr(uri: &str) -> Result<qrcode::QrCode> {
+    qrcode::QrCode::with_error_correction_level(uri.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|e| Error::internal(format!("cannot make the QR code of the set-up link: {e}")))
+}
+
+/// A QR code as an SVG document, with its quiet zone, black on white.
+fn qr_svg(code: &qrcode::QrCode) -> String {
+    code.render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .dark_color(qrcode::render::svg::Color("#000000"))
+        .light_color(qrcode::render::svg::Color("#ffffff"))
+        .quiet_zone(true)
+        .build()
 }
 
 pub(crate) async fn confirm_two_factor(b: &EngineBackend, p: ConfirmTwoFactor) -> Result<RecoveryCodes> {
@@ -582,6 +599,27 @@ pub(crate) async fn set_policy(b: &EngineBackend, p: SetSignInPolicy) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_set_up_qr_code_decodes_to_the_uri() {
+        let uri = "otpauth://totp/Postdesk:ops?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Postdesk&algorithm=SHA1&digits=6&period=30";
+        let code = totp_qr(uri).unwrap();
+        // Drawn four pixels a module with a four-module quiet zone, read back by another
+        // library (rqrr).
+        let (width, scale, quiet) = (code.width(), 4, 4);
+        let colors = code.to_colors();
+        let side = (width + 2 * quiet) * scale;
+        let mut image = rqrr::PreparedImage::prepare_from_bitmap(side, side, |x, y| {
+            let (mx, my) = ((x / scale).wrapping_sub(quiet), (y / scale).wrapping_sub(quiet));
+            mx < width && my < width && colors[my * width + mx] == qrcode::Color::Dark
+        });
+        let grids = image.detect_grids();
+        assert_eq!(grids.len(), 1);
+        let (_, content) = grids[0].decode().unwrap();
+        assert_eq!(content, uri);
+        let svg = qr_svg(&code);
+        assert!(svg.contains("<svg") && svg.contains("#000000"), "{svg}");
+    }
 
     #[test]
     fn totp_matches_the_rfc_6238_sha1_vectors() {

@@ -12,4 +12,8 @@ secret: string,
 /**
  * The same as an `otpauth://totp/…` URI (SHA-1, 6 digits, 30 s; RFC 6238).
  */
-uri: string, };
+uri: string, 
+/**
+ * The URI as a QR code for the authenticator app's camera: an SVG document.
+ */
+qr_svg: string, };

@@ -146,7 +146,18 @@ function TwoFactorSection({
             void confirm();
           }}
         >
-          <p>Enter this secret into your authenticator app (TOTP, 6 digits, 30 seconds), then type the code it shows.</p>
+          <p>
+            Scan this code with your authenticator app (TOTP, 6 digits, 30 seconds), or enter the secret below, then
+            type the code it shows.
+          </p>
+          <img
+            className="totp-qr"
+            data-testid="totp-qr"
+            alt="QR code of the authenticator set-up link"
+            width={200}
+            height={200}
+            src={`data:image/svg+xml;charset=utf-8,${encodeURIComponent(setup.qr_svg)}`}
+          />
           <p>
             Secret: <code aria-label="Secret">{setup.secret}</code>
           </p>
