@@ -22,6 +22,11 @@ contract!(
     a_user_sees_own_storage_and_client_settings,
     an_admin_ending_or_changing_the_account_ends_its_portal_sessions,
     a_user_sets_an_own_auto_reply_that_answers_mail,
+    a_user_sets_security_questions_checked_by_field_and_never_shown_the_answers,
+    required_security_questions_come_after_the_password_change_and_before_the_rest,
+    a_forgotten_password_is_recovered_with_the_answers_in_any_case_and_spacing,
+    an_unknown_address_gets_stable_questions_of_the_same_shape,
+    clearing_security_questions_deletes_the_answers,
     a_user_forwards_only_where_auto_forward_allows,
 );
 
@@ -181,6 +186,53 @@ impl User {
         }
     }
 
+    async fn questions(&self) -> postdesk_contract::Result<PortalSecurityQuestions> {
+        match &self.http {
+            None => {
+                let (user, _) = <Engine as Portal>::session(&self.engine, &self.secret).await?;
+                self.engine.own_security_questions(&user).await
+            }
+            Some(_) => {
+                let r = self.request(reqwest::Method::GET, "/api/portal/security-questions").send().await.unwrap();
+                Ok(serde_json::from_value(answer(r).await?).unwrap())
+            }
+        }
+    }
+
+    /// Sets security questions; over HTTP the raw answer is returned as text too.
+    async fn set_questions(
+        &self,
+        current: &str,
+        questions: &[(&str, &str)],
+    ) -> postdesk_contract::Result<(PortalSecurityQuestions, String)> {
+        let set = SetSecurityQuestions {
+            current_password: Password(current.into()),
+            questions: questions
+                .iter()
+                .map(|(q, a)| SecurityAnswer { question: q.to_string(), answer: Password(a.to_string()) })
+                .collect(),
+        };
+        match &self.http {
+            None => {
+                let (user, _) = <Engine as Portal>::session(&self.engine, &self.secret).await?;
+                let answer = self.engine.set_own_security_questions(&user, set, ip(1)).await?;
+                let text = serde_json::to_string(&answer).unwrap();
+                Ok((answer, text))
+            }
+            Some(_) => {
+                let r = self
+                    .request(reqwest::Method::PUT, "/api/portal/security-questions")
+                    .header("content-type", "application/json")
+                    .body(serde_json::to_string(&set).unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+                let value = answer(r).await?;
+                Ok((serde_json::from_value(value.clone()).unwrap(), value.to_string()))
+            }
+        }
+    }
+
     async fn forwarding(&self, set: Option<&SetForwarding>) -> postdesk_contract::Result<OwnForwarding> {
         match (&self.http, set) {
             (None, _) => {
@@ -217,6 +269,54 @@ impl User {
         }
     }
 }
+
+/// The questions to recover `address`'s password with (no session).
+async fn recovery_questions(h: &Harness, address: &str) -> postdesk_contract::Result<RecoveryQuestions> {
+    match http_client(h) {
+        None => <Engine as Portal>::recovery_questions(&h.engine, address, ip(1)).await,
+        Some((http, url)) => {
+            let r = http
+                .post(format!("{url}/api/portal/recovery/questions"))
+                .header("content-type", "application/json")
+                .body(serde_json::json!({ "address": address }).to_string())
+                .send()
+                .await
+                .unwrap();
+            Ok(serde_json::from_value(answer(r).await?).unwrap())
+        }
+    }
+}
+
+/// Recovers `address`'s password with `answers` (no session).
+async fn recover(h: &Harness, address: &str, answers: &[&str], new: &str) -> postdesk_contract::Result<()> {
+    let recovery = RecoverPassword {
+        address: address.into(),
+        answers: answers.iter().map(|a| Password(a.to_string())).collect(),
+        new_password: Password(new.into()),
+    };
+    match http_client(h) {
+        None => <Engine as Portal>::recover_password(&h.engine, recovery, ip(1)).await,
+        Some((http, url)) => {
+            let r = http
+                .post(format!("{url}/api/portal/recovery"))
+                .header("content-type", "application/json")
+                .body(serde_json::to_string(&recovery).unwrap())
+                .send()
+                .await
+                .unwrap();
+            if r.status() == 204 {
+                return Ok(());
+            }
+            answer(r).await.map(|v| panic!("unexpected answer {v}"))
+        }
+    }
+}
+
+const QUESTIONS: [(&str, &str); 3] = [
+    ("What was the name of your first pet?", "Rex the Dog"),
+    ("Which street did you grow up on?", "Elm  Street"),
+    ("Who was your best friend at school?", "Alice"),
+];
 
 async fn setup(h: &Harness) {
     h.domain("example.com", 50).await;
@@ -631,6 +731,257 @@ async fn a_user_sets_an_own_auto_reply_that_answers_mail(h: Harness) {
     // Turned off: stored as off.
     let off = AutoReply { enabled: false, ..away };
     assert!(!user.auto_reply(Some(&off)).await.unwrap().enabled);
+}
+
+async fn a_user_sets_security_questions_checked_by_field_and_never_shown_the_answers(h: Harness) {
+    setup(&h).await;
+    let (user, session) = User::sign_in(&h, "ann@example.com", PW).await.unwrap();
+    assert!(!session.must_set_security_questions, "not required by default");
+    let none = user.questions().await.unwrap();
+    assert_eq!((none.required, none.questions.len()), (false, 0));
+
+    // Refusals at their fields; nothing stored.
+    let e = refused(user.set_questions(PW, &QUESTIONS[..2]).await, ErrorCode::Validation, "exactly 3");
+    assert_eq!(e.field.as_deref(), Some("questions"));
+    let short = [("Q?", "Rex"), QUESTIONS[1], QUESTIONS[2]];
+    let e = refused(user.set_questions(PW, &short).await, ErrorCode::Validation, "question 1 is too short");
+    assert_eq!(e.field.as_deref(), Some("question_1"));
+    let twice = [QUESTIONS[0], QUESTIONS[1], ("  what was the NAME of your first   pet? ", "Max")];
+    let e = refused(user.set_questions(PW, &twice).await, ErrorCode::Validation, "same as question 1");
+    assert_eq!(e.field.as_deref(), Some("question_3"));
+    let blank = [QUESTIONS[0], ("Which street did you grow up on?", "  x  "), QUESTIONS[2]];
+    let e = refused(user.set_questions(PW, &blank).await, ErrorCode::Validation, "answer 2 is too short");
+    assert_eq!(e.field.as_deref(), Some("answer_2"));
+    let e = refused(user.set_questions("Wrong horse 1", &QUESTIONS).await, ErrorCode::Validation, "current password");
+    assert_eq!(e.field.as_deref(), Some("current_password"));
+    assert!(user.questions().await.unwrap().questions.is_empty(), "nothing stored");
+
+    let (set, text) = user.set_questions(PW, &QUESTIONS).await.unwrap();
+    assert_eq!(set.questions, QUESTIONS.map(|(q, _)| q.to_string()));
+    for (_, a) in QUESTIONS {
+        assert!(!text.contains(a) && !text.to_lowercase().contains(&a.to_lowercase()), "no answer in {text}");
+    }
+    assert_eq!(user.questions().await.unwrap(), set);
+    let effective = h.owner.get_effective_settings(GetEffectiveSettings { address: "ann@example.com".into() });
+    assert!(effective.await.unwrap().security_questions_set);
+    // Setting them again replaces them (white space in a question tidied).
+    let other = [("In   which city were you born?", "Paris"), QUESTIONS[1], QUESTIONS[2]];
+    let (set, _) = user.set_questions(PW, &other).await.unwrap();
+    assert_eq!(set.questions[0], "In which city were you born?");
+    assert_eq!(recovery_questions(&h, "ann@example.com").await.unwrap().questions, set.questions);
+
+    // Audited, with no answer in the audit.
+    let audit = audit_actions(&h).await;
+    let sets: Vec<&(String, String, String)> =
+        audit.iter().filter(|(a, _, _)| a.starts_with("portal_set_security_questions")).collect();
+    assert_eq!(
+        sets.iter().map(|(a, _, _)| a.as_str()).collect::<Vec<_>>(),
+        ["portal_set_security_questions", "portal_set_security_questions", "portal_set_security_questions_failed"]
+    );
+    let all = format!("{audit:?}").to_lowercase();
+    for a in ["rex the dog", "elm", "alice", "paris"] {
+        assert!(!all.contains(a), "{a} in the audit: {all}");
+    }
+}
+
+async fn required_security_questions_come_after_the_password_change_and_before_the_rest(h: Harness) {
+    setup(&h).await;
+    let require = UpdateSettings {
+        domain: "example.com".into(),
+        target: BatchTarget::Accounts { addresses: vec!["ann@example.com".into()] },
+        set: Some(serde_json::from_value(serde_json::json!({ "require_security_questions": true })).unwrap()),
+        ..Default::default()
+    };
+    h.owner.update_settings(require).await.unwrap();
+    set_password(&h, "ann@example.com", PW, Some(true)).await;
+    let (user, session) = User::sign_in(&h, "ann@example.com", PW).await.unwrap();
+    assert!(session.must_change_password && session.must_set_security_questions);
+    // The password change comes first, even before the questions.
+    refused(user.questions().await, ErrorCode::PermissionDenied, "set a new password first");
+    refused(user.set_questions(PW, &QUESTIONS).await, ErrorCode::PermissionDenied, "set a new password first");
+    refused(user.account().await, ErrorCode::PermissionDenied, "set a new password first");
+    let changed = user.change(PW, NEW_PW).await.unwrap();
+    assert!(!changed.must_change_password && changed.must_set_security_questions);
+    // Then the questions: nothing else until they are set.
+    refused(user.account().await, ErrorCode::PermissionDenied, "security questions first");
+    refused(user.auto_reply(None).await, ErrorCode::PermissionDenied, "security questions first");
+    let off = AutoReply { enabled: false, ..Default::default() };
+    refused(user.auto_reply(Some(&off)).await, ErrorCode::PermissionDenied, "security questions first");
+    let q = user.questions().await.unwrap();
+    assert!(q.required && q.questions.is_empty());
+    assert!(user.current().await.unwrap().must_set_security_questions, "a reload keeps the demand");
+    user.set_questions(NEW_PW, &QUESTIONS).await.unwrap();
+    assert!(!user.current().await.unwrap().must_set_security_questions);
+    user.account().await.unwrap();
+    user.auto_reply(None).await.unwrap();
+    // bob is not required to: his portal opens at once.
+    let (bob, session) = User::sign_in(&h, "bob@example.com", PW).await.unwrap();
+    assert!(!session.must_set_security_questions);
+    bob.account().await.unwrap();
+}
+
+async fn a_forgotten_password_is_recovered_with_the_answers_in_any_case_and_spacing(h: Harness) {
+    setup(&h).await;
+    let (user, _) = User::sign_in(&h, "ann@example.com", PW).await.unwrap();
+    user.set_questions(PW, &QUESTIONS).await.unwrap();
+    let (other, _) = User::sign_in(&h, "ann@example.com", PW).await.unwrap();
+    // The admin asks for a new password at the next logon meanwhile (her sessions end).
+    set_password(&h, "ann@example.com", PW, Some(true)).await;
+    let (user, _) = User::sign_in(&h, "ann@example.com", PW).await.unwrap();
+
+    let asked = recovery_questions(&h, "  ANN@Example.com ").await.unwrap();
+    assert_eq!(asked.address, "ann@example.com");
+    assert_eq!(asked.questions, QUESTIONS.map(|(q, _)| q.to_string()));
+    let right = ["  rex THE   dog ", "ELM STREET", "alice\t"];
+    // Wrong answers and unknown addresses get one answer; nothing changes.
+    let wrong = refused(
+        recover(&h, "ann@example.com", &["Rex the Dog", "Elm Street", "Bob"], NEW_PW).await,
+        ErrorCode::Unauthenticated,
+        "do not match",
+    );
+    let unknown = refused(recover(&h, "nobody@example.com", &right, NEW_PW).await, ErrorCode::Unauthenticated, "");
+    let without = refused(recover(&h, "bob@example.com", &right, NEW_PW).await, ErrorCode::Unauthenticated, "");
+    assert_eq!(wrong, unknown);
+    assert_eq!(wrong, without);
+    // Checked before the answers: their count, an empty one, the password policy.
+    let e = refused(recover(&h, "ann@example.com", &right[..2], NEW_PW).await, ErrorCode::Validation, "all 3");
+    assert_eq!(e.field.as_deref(), Some("answers"));
+    let e = refused(recover(&h, "ann@example.com", &["a", " ", "c"], NEW_PW).await, ErrorCode::Validation, "");
+    assert_eq!(e.field.as_deref(), Some("answer_2"));
+    let e = refused(recover(&h, "ann@example.com", &right, "short").await, ErrorCode::Validation, "too short");
+    assert_eq!(e.field.as_deref(), Some("new_password"));
+    user.current().await.expect("still signed in after the refusals");
+
+    recover(&h, "Ann@example.com", &right, NEW_PW).await.unwrap();
+    refused(user.current().await, ErrorCode::Unauthenticated, "not signed in");
+    refused(other.current().await, ErrorCode::Unauthenticated, "not signed in");
+    refused(User::sign_in(&h, "ann@example.com", PW).await, ErrorCode::Unauthenticated, "wrong");
+    let (_, session) = User::sign_in(&h, "ann@example.com", NEW_PW).await.unwrap();
+    assert!(!session.must_change_password, "the recovery set the new password the admin asked for");
+
+    // A disabled account is told so only after right answers.
+    let (bob, _) = User::sign_in(&h, "bob@example.com", PW).await.unwrap();
+    bob.set_questions(PW, &QUESTIONS).await.unwrap();
+    let disable = UpdateAccount {
+        address: "bob@example.com".into(),
+        status: Some(AccountStatus::Disabled),
+        ..Default::default()
+    };
+    h.owner.update_account(disable).await.unwrap();
+    let e = refused(recover(&h, "bob@example.com", &["x1", "y2", "z3"], NEW_PW).await, ErrorCode::Unauthenticated, "");
+    assert_eq!(e, wrong);
+    refused(recover(&h, "bob@example.com", &right, NEW_PW).await, ErrorCode::PermissionDenied, "disabled");
+    refused(User::sign_in(&h, "bob@example.com", NEW_PW).await, ErrorCode::Unauthenticated, "wrong");
+
+    let audit = audit_actions(&h).await;
+    let recovered: Vec<&(String, String, String)> =
+        audit.iter().filter(|(a, _, _)| a == "portal_password_recovered").collect();
+    assert_eq!(recovered.len(), 1, "{audit:?}");
+    assert_eq!(recovered[0].1, "ann@example.com");
+    assert!(recovered[0].2.contains("\"sessions_ended\":1"), "{:?}", recovered[0]);
+    let failed = |who: &str, why: &str| {
+        audit.iter().any(|(a, t, after)| a == "portal_recovery_failed" && t == who && after.contains(why))
+    };
+    assert!(failed("ann@example.com", "wrong_answers"), "{audit:?}");
+    assert!(failed("nobody@example.com", "no_security_questions"), "{audit:?}");
+    assert!(failed("bob@example.com", "no_security_questions"), "{audit:?}");
+    assert!(
+        audit.iter().any(|(a, t, after)| a == "portal_recovery_refused"
+            && t == "bob@example.com"
+            && after.contains("disabled"))
+    );
+    assert!(audit.iter().any(|(a, t, _)| a == "portal_recovery_started" && t == "ann@example.com"));
+}
+
+async fn an_unknown_address_gets_stable_questions_of_the_same_shape(h: Harness) {
+    setup(&h).await;
+    let unknown = recovery_questions(&h, "nobody@example.com").await.unwrap();
+    assert_eq!(unknown.questions.len(), 3);
+    assert!(unknown.questions.iter().all(|q| q.ends_with('?') && q.len() >= 3), "{unknown:?}");
+    let mut distinct = unknown.questions.clone();
+    distinct.dedup();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 3, "{unknown:?}");
+    assert_eq!(recovery_questions(&h, "NOBODY@example.com ").await.unwrap(), unknown, "the same each time");
+    // An account without questions, and an address of another domain, get the same kind.
+    let bob = recovery_questions(&h, "bob@example.com").await.unwrap();
+    assert_eq!(bob.questions.len(), 3);
+    assert_eq!(recovery_questions(&h, "bob@example.com").await.unwrap(), bob);
+    assert_eq!(recovery_questions(&h, "x@elsewhere.example").await.unwrap().questions.len(), 3);
+    let e = refused(recovery_questions(&h, "  ").await, ErrorCode::Validation, "address");
+    assert_eq!(e.field.as_deref(), Some("address"));
+}
+
+async fn clearing_security_questions_deletes_the_answers(h: Harness) {
+    setup(&h).await;
+    let (user, _) = User::sign_in(&h, "ann@example.com", PW).await.unwrap();
+    user.set_questions(PW, &QUESTIONS).await.unwrap();
+    let answers = QUESTIONS.map(|(_, a)| a);
+    let clear = ClearSecurityQuestions {
+        domain: "example.com".into(),
+        target: BatchTarget::Accounts { addresses: vec!["ann@example.com".into()] },
+    };
+    let outcome = h.owner.clear_security_questions(clear).await.unwrap();
+    assert!(outcome.message.contains("cleared the security questions of 1 account"), "{}", outcome.message);
+    assert!(user.questions().await.unwrap().questions.is_empty());
+    let asked = recovery_questions(&h, "ann@example.com").await.unwrap();
+    assert_ne!(asked.questions, QUESTIONS.map(|(q, _)| q.to_string()), "stand-ins now");
+    refused(recover(&h, "ann@example.com", &answers, NEW_PW).await, ErrorCode::Unauthenticated, "do not match");
+    let (_, session) = User::sign_in(&h, "ann@example.com", PW).await.unwrap();
+    assert!(!session.must_set_security_questions);
+}
+
+/// Wrong recovery answers count as failed sign-ins: past the per-address limit the address
+/// is refused unchecked (right answers too) until the window passes (engine, injected clock).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_recovery_answers_are_counted_and_locked_after_the_limit() {
+    let h = Harness::new(Kind::Local).await;
+    setup(&h).await;
+    let (user, _) = User::sign_in(&h, "ann@example.com", PW).await.unwrap();
+    user.set_questions(PW, &QUESTIONS).await.unwrap();
+    let e = &h.engine;
+    let attempt = |answers: [&str; 3], new: &str| RecoverPassword {
+        address: "ann@example.com".into(),
+        answers: answers.iter().map(|a| Password(a.to_string())).collect(),
+        new_password: Password(new.into()),
+    };
+    let right = QUESTIONS.map(|(_, a)| a);
+    for n in 0..10 {
+        let wrong = attempt(["rex the dog", "elm street", "carol"], NEW_PW);
+        refused(e.portal_recover_password_at(wrong, ip(10 + n), T0).await, ErrorCode::Unauthenticated, "do not match");
+    }
+    // Locked: the right answers are refused unchecked, from any client, and so are the questions.
+    refused(
+        e.portal_recover_password_at(attempt(right, NEW_PW), ip(60), T0).await,
+        ErrorCode::LimitExceeded,
+        "too many",
+    );
+    refused(e.portal_recovery_questions_at("ann@example.com", ip(61), T0).await, ErrorCode::LimitExceeded, "too many");
+    // Wrong answers count with failed sign-ins: the address is refused there too.
+    refused(e.portal_sign_in_at("ann@example.com", PW, ip(62), T0).await, ErrorCode::LimitExceeded, "too many");
+    // After the window the right answers work.
+    e.portal_recover_password_at(attempt(right, NEW_PW), ip(60), T0 + 901).await.unwrap();
+    e.portal_sign_in_at("ann@example.com", NEW_PW, ip(60), T0 + 902).await.unwrap();
+    // Thirty failures from one client over addresses it guesses lock that client out.
+    for n in 0..30 {
+        let wrong = RecoverPassword { address: format!("guess{n}@example.com"), ..attempt(right, NEW_PW) };
+        refused(e.portal_recover_password_at(wrong, ip(99), T0 + 1000).await, ErrorCode::Unauthenticated, "");
+    }
+    let locked = e.portal_recover_password_at(attempt(right, "Another one 3"), ip(99), T0 + 1000).await;
+    refused(locked, ErrorCode::LimitExceeded, "too many");
+    let audit = audit_actions(&h).await;
+    assert_eq!(audit.iter().filter(|(a, _, _)| a == "portal_recovery_failed").count(), 40);
+    assert!(
+        audit
+            .iter()
+            .any(|(a, _, after)| a == "portal_recovery_refused" && after.contains("too_many_failures_for_address"))
+    );
+    assert!(
+        audit
+            .iter()
+            .any(|(a, _, after)| a == "portal_recovery_refused" && after.contains("too_many_failures_from_client"))
+    );
 }
 
 fn forwarding(targets: &[&str], keep_copy: bool) -> SetForwarding {

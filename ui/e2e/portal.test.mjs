@@ -6,7 +6,10 @@
 // the services that run, with their real ports, and IMAP takes the new password. An unknown
 // address and a wrong password get one answer; a disabled account is told so; a user changes
 // the password again and signs out; the portal's session is a cookie of its own that the admin
-// API does not take, and the admin's token opens no portal route.
+// API does not take, and the admin's token opens no portal route. A user whose administrator
+// requires security questions sets them first (a repeated question refused at its field), signs
+// out, recovers the forgotten password through "Forgot your password?" with the answers typed in
+// another case and spacing (wrong ones refused with one answer), and signs in with the new one.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -66,13 +69,18 @@ before(async () => {
   browser = await launchBrowser();
   const call = (method, path, body) => api(server, server.token, method, path, body);
   await call("POST", "/api/domains", { domain: "example.com" });
-  for (const address of ["ann@example.com", "bob@example.com", "dora@example.com"]) {
+  for (const address of ["ann@example.com", "bob@example.com", "dora@example.com", "eve@example.com"]) {
     await call("POST", "/api/accounts", { address });
   }
   await call("PUT", "/api/accounts/ann@example.com/password", { password: PW, force_password_change: true });
   await call("PUT", "/api/accounts/bob@example.com/password", { password: PW });
   await call("PUT", "/api/accounts/dora@example.com/password", { password: PW });
   await call("PATCH", "/api/accounts/dora@example.com", { status: "disabled" });
+  await call("PUT", "/api/accounts/eve@example.com/password", { password: PW });
+  await call("PUT", "/api/domains/example.com/settings", {
+    target: { kind: "accounts", addresses: ["eve@example.com"] },
+    set: { require_security_questions: true },
+  });
   // bob may not use POP3: the portal says so beside the POP3 rows.
   await call("PUT", "/api/domains/example.com/settings", {
     target: { kind: "accounts", addresses: ["bob@example.com"] },
@@ -300,6 +308,78 @@ describe("user portal", { concurrency: false }, () => {
     const r = await fetch(`${server.url}/api/portal/account`, { headers: { Authorization: `Bearer ${server.token}` } });
     assert.equal(r.status, 403);
     assert.match(await r.text(), /does not take API tokens/);
+    await context.close();
+  });
+
+  it("sets the required security questions first, then recovers a forgotten password with them", async () => {
+    const { context, page, problems } = await newPage(browser);
+    const questions = ["What was the name of your first pet?", "Which street did you grow up on?", "Who was your best friend at school?"];
+    const answers = ["Rex the Dog", "Elm Street", "Alice"];
+    await signIn(page, "eve@example.com", PW);
+    await page.getByRole("heading", { name: "Set your security questions" }).waitFor();
+    const form = page.getByRole("form", { name: "Security questions" });
+    const fill = async (qs) => {
+      for (const [i, q] of qs.entries()) {
+        await form.getByLabel(`Question ${i + 1}`, { exact: true }).fill(q);
+        await form.getByLabel(`Answer ${i + 1}`, { exact: true }).fill(answers[i]);
+      }
+      await form.getByLabel("Your password").fill(PW);
+      await form.getByRole("button", { name: "Save security questions" }).click();
+    };
+    // A question asked twice is refused at its field; nothing else opens meanwhile.
+    await fill([questions[0], questions[1], "what was the NAME of your first pet?"]);
+    await form.locator("[data-field=question_3] .field-error").waitFor();
+    assert.match(await form.locator("[data-field=question_3] .field-error").innerText(), /same as question 1/);
+    await fill(questions);
+    await page.getByTestId("portal-address").waitFor();
+    await page.getByTestId("portal-questions-state").filter({ hasText: /are set/ }).waitFor();
+    const shown = await page.evaluate(async () => {
+      const s = await (await fetch("/api/portal/session")).json();
+      const r = await fetch("/api/portal/security-questions", { headers: { "x-postdesk-csrf": s.csrf_token } });
+      return r.text();
+    });
+    assert.ok(JSON.parse(shown).questions.length === 3 && !/rex|elm|alice/i.test(shown), shown);
+    await page.getByRole("button", { name: "Sign out" }).click();
+
+    // Forgot the password: address, then the questions with a new password.
+    await page.getByRole("button", { name: "Forgot your password?" }).click();
+    const recovery = page.getByRole("form", { name: "Recover your password" });
+    await recovery.getByLabel("Email address").fill("EVE@example.com");
+    await recovery.getByRole("button", { name: "Continue" }).click();
+    await recovery.getByLabel(questions[0]).waitFor();
+    await page.evaluate(AXE);
+    const serious = await page.evaluate(async () => {
+      // eslint-disable-next-line no-undef
+      const r = await axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
+      return r.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.help}`);
+    });
+    assert.deepEqual(serious, [], "no serious axe violation on the recovery form");
+    const answer = async (given, password) => {
+      for (const [i, q] of questions.entries()) await recovery.getByLabel(q).fill(given[i]);
+      await recovery.getByLabel("New password", { exact: true }).fill(password);
+      await recovery.getByLabel("Repeat the new password").fill(password);
+      await recovery.getByRole("button", { name: "Set new password" }).click();
+    };
+    await answer(["rex the dog", "elm street", "Bob"], NEW_PW);
+    await recovery.locator(".form-error").waitFor();
+    assert.match(await recovery.locator(".form-error").innerText(), /do not match/);
+    await answer(["  REX  the dog", "elm   STREET ", "alice"], NEW_PW);
+    await page.getByTestId("portal-notice").waitFor();
+    assert.match(await page.getByTestId("portal-notice").innerText(), /new password is set/);
+    await page.screenshot({ path: screenshotPath("portal-recovered"), fullPage: true });
+
+    await signIn(page, "eve@example.com", PW);
+    await alert(page).waitFor();
+    assert.match(await alert(page).innerText(), /wrong address or password/);
+    await signIn(page, "eve@example.com", NEW_PW);
+    await page.getByTestId("portal-address").waitFor();
+    assert.equal(await page.getByTestId("portal-address").innerText(), "eve@example.com");
+    const audit = await api(server, server.token, "GET", "/api/audit?limit=50");
+    const actions = audit.items.filter((e) => e.actor === "portal").map((e) => `${e.action} ${e.target}`);
+    for (const want of ["portal_set_security_questions eve@example.com", "portal_recovery_failed eve@example.com", "portal_password_recovered eve@example.com"]) {
+      assert.ok(actions.includes(want), `${want} in ${actions.join("; ")}`);
+    }
+    assert.deepEqual(problems, []);
     await context.close();
   });
 });

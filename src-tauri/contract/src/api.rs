@@ -170,6 +170,23 @@ pub trait Portal: Send + Sync {
         user: &PortalUser,
         forwarding: crate::forwarding::SetForwarding,
     ) -> Result<crate::forwarding::OwnForwarding>;
+    /// The user's own security questions (never the answers) and whether they are required.
+    async fn own_security_questions(&self, user: &PortalUser) -> Result<PortalSecurityQuestions>;
+    /// Sets the user's own security questions (the current password required), replacing
+    /// those set before.
+    async fn set_own_security_questions(
+        &self,
+        user: &PortalUser,
+        set: SetSecurityQuestions,
+        client: Option<std::net::IpAddr>,
+    ) -> Result<PortalSecurityQuestions>;
+    /// The security questions to recover the password of `address` (no session). An unknown
+    /// address, or one without questions, gets three questions of the same shape, the same
+    /// each time, so the answer does not tell which addresses exist.
+    async fn recovery_questions(&self, address: &str, client: Option<std::net::IpAddr>) -> Result<RecoveryQuestions>;
+    /// Sets a new password when every answer is right (no session): one answer for any wrong
+    /// answer or unknown address, counted with the failed sign-ins and refused past their limit.
+    async fn recover_password(&self, recovery: RecoverPassword, client: Option<std::net::IpAddr>) -> Result<()>;
 }
 
 /// A portal sign-in: the answer for the browser and the session secret for the cookie.
@@ -250,6 +267,41 @@ pub struct ChangeOwnPassword {
     /// The password in force now.
     pub current_password: Password,
     /// The new one (the password policy applies).
+    pub new_password: Password,
+}
+
+/// One security question of the user's own, with its answer (kept only as an Argon2id hash
+/// of the answer in lower case with its spaces collapsed; never shown again).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityAnswer {
+    /// The question, in the user's words (3 to 200 characters).
+    pub question: String,
+    /// Its answer (2 to 100 characters; case and spaces do not matter).
+    pub answer: Password,
+}
+
+/// A user's own security questions in the portal: exactly three, the current password
+/// required. They replace those set before.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct SetSecurityQuestions {
+    /// The password in force now.
+    pub current_password: Password,
+    /// Three distinct questions with their answers.
+    pub questions: Vec<SecurityAnswer>,
+}
+
+/// A forgotten password recovered in the portal with the answers to the account's security
+/// questions (no session).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct RecoverPassword {
+    /// The account's address.
+    pub address: String,
+    /// The answers, in the order of the questions.
+    pub answers: Vec<Password>,
+    /// The new password (the password policy applies).
     pub new_password: Password,
 }
 

@@ -66,6 +66,10 @@ pub fn write_typescript(dir: &Path) -> Result<(), String> {
     <Exporter as TypeVisitor>::visit::<crate::api::ChangeOwnPassword>(&mut exporter);
     <Exporter as TypeVisitor>::visit::<crate::forwarding::OwnForwarding>(&mut exporter);
     <Exporter as TypeVisitor>::visit::<crate::forwarding::SetForwarding>(&mut exporter);
+    <Exporter as TypeVisitor>::visit::<crate::model::PortalSecurityQuestions>(&mut exporter);
+    <Exporter as TypeVisitor>::visit::<crate::api::SetSecurityQuestions>(&mut exporter);
+    <Exporter as TypeVisitor>::visit::<crate::model::RecoveryQuestions>(&mut exporter);
+    <Exporter as TypeVisitor>::visit::<crate::api::RecoverPassword>(&mut exporter);
     if !exporter.errors.is_empty() {
         return Err(exporter.errors.join("\n"));
     }

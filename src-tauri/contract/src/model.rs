@@ -615,10 +615,31 @@ pub struct PortalSession {
     pub csrf_token: String,
     /// The admin asked for a new password at first logon: nothing else works until it is set.
     pub must_change_password: bool,
+    /// The account's settings require security questions and none are set: nothing but the
+    /// password change (which comes first) and setting them works until they are.
+    pub must_set_security_questions: bool,
     /// The session ends after this many minutes unused.
     pub idle_minutes: u32,
     /// The session ends at this time whatever its use, RFC 3339 UTC.
     pub expires_at: String,
+}
+
+/// A portal user's own security questions (the answers are never shown).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct PortalSecurityQuestions {
+    /// The account's settings require them (`require_security_questions`).
+    pub required: bool,
+    /// The questions set, in order; empty when none are.
+    pub questions: Vec<String>,
+}
+
+/// The questions to answer to recover a forgotten password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct RecoveryQuestions {
+    /// The address asked about, as counted (trimmed, lower case).
+    pub address: String,
+    /// Three questions, in order.
+    pub questions: Vec<String>,
 }
 
 /// What the portal shows a user of their own mailbox.

@@ -139,6 +139,12 @@ pub async fn verify_login(password: String, phc: String) -> Result<bool> {
     POOL.run_or_refuse(move || verify(&password, &phc)).await
 }
 
+/// Checks several secrets against their hashes in one turn of the pool (refused when too
+/// many checks already wait), every one of them checked whatever the others' results.
+pub async fn verify_all(pairs: Vec<(String, String)>) -> Result<Vec<bool>> {
+    POOL.run_or_refuse(move || pairs.iter().map(|(secret, phc)| verify(secret, phc)).collect()).await
+}
+
 /// Shortest password accepted.
 pub const MIN_LENGTH: usize = 8;
 /// Longest password accepted (bounds the hashing work an attacker can ask for).
@@ -192,6 +198,12 @@ pub fn check_policy(password: &str) -> Result<()> {
 /// from a blocking thread when on the async runtime.
 pub fn hash(password: &str) -> Result<String> {
     check_policy(password)?;
+    hash_secret(password)
+}
+
+/// Hashes any secret (no password policy: a security answer) into an Argon2id PHC string.
+/// CPU-heavy, as [`hash`].
+pub fn hash_secret(password: &str) -> Result<String> {
     let failed = |e: &dyn std::fmt::Display| Error::internal(format!("password hashing failed: {e}"));
     let salt = SaltString::generate(&mut OsRng);
     let mut raw_salt = [0u8; 64];
@@ -213,6 +225,11 @@ pub fn hash(password: &str) -> Result<String> {
 /// Hashes in the process's pool (waiting its turn) so the async workers stay responsive.
 pub async fn hash_async(password: String) -> Result<String> {
     POOL.run(move || hash(&password)).await?
+}
+
+/// Hashes secrets without the password policy (security answers) in the process's pool.
+pub async fn hash_secrets_async(secrets: Vec<String>) -> Result<Vec<String>> {
+    POOL.run(move || secrets.iter().map(|s| hash_secret(s)).collect::<Result<Vec<_>>>()).await?
 }
 
 /// Hashes many passwords across all cores (blocking threads), keeping each one's key.

@@ -10,6 +10,15 @@
 //! per client address (IPv4, IPv6 /64) over [`WINDOW_SECS`] like the admin sign-in, and every
 //! sign-in, failure and refusal is audited (actor `portal`).
 //!
+//! Security questions: a user sets three (question in their own words, answer kept only as
+//! an Argon2id hash of [`normalise_answer`]), required first when the account's effective
+//! `require_security_questions` applies (after the first-logon password change). Without a
+//! session, a forgotten password is recovered with the answers: the questions of an unknown
+//! address, or of one without questions, are three stand-ins picked by an HMAC of the address
+//! (the installation's `portal_recovery_key`), the same each time; every try checks three
+//! hashes; wrong answers count with the failed sign-ins (per address, per client) and are
+//! refused unchecked past the limit; locked and disabled are said only after right answers.
+//!
 //! Kept apart from the admin API: a portal secret is `pu_<id>_<secret>` in `portal_sessions`
 //! and is accepted only by [`Engine::portal_session_at`]; admin sessions (`ps_…`,
 //! `admin_sessions`) and API tokens (`pd_…`, `api_tokens`) are never looked up here, and no
@@ -17,6 +26,7 @@
 
 use std::net::IpAddr;
 
+use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -46,6 +56,121 @@ const TOUCH_SECS: i64 = 30;
 const MAX_ADDRESS: usize = 320;
 
 const WRONG: &str = "wrong address or password";
+/// The one answer to wrong recovery answers, whatever was wrong.
+const WRONG_ANSWERS: &str = "the answers do not match this address's security questions";
+
+/// Security questions an account sets.
+pub const SECURITY_QUESTIONS: usize = 3;
+/// Characters of a question (white space collapsed), at least and at most.
+const QUESTION_CHARS: (usize, usize) = (3, 200);
+/// Characters of a normalised answer, at least and at most.
+const ANSWER_CHARS: (usize, usize) = (2, 100);
+/// Bytes of an answer as typed, at most (before it is normalised).
+const MAX_ANSWER_BYTES: usize = 1000;
+
+/// Where the stand-in questions of an address without any come from (the kind of question
+/// users choose, so the stand-ins look like real ones).
+const STAND_INS: [&str; 12] = [
+    "What was the name of your first pet?",
+    "In which city were you born?",
+    "What was the name of your primary school?",
+    "What is your mother's maiden name?",
+    "What was the make of your first car?",
+    "What is the name of the street you grew up on?",
+    "What was your childhood nickname?",
+    "What is the middle name of your oldest sibling?",
+    "In which city did your parents meet?",
+    "What was the name of your first employer?",
+    "What is your favourite book?",
+    "What was the first concert you went to?",
+];
+
+/// An answer as compared: lower case, every run of white space one space, trimmed.
+pub fn normalise_answer(answer: &str) -> String {
+    answer.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
+/// Three distinct stand-in questions for `address`, picked by HMAC-SHA256 under `key`.
+fn stand_in_questions(key: &str, address: &str) -> Vec<String> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes any key length");
+    mac.update(b"portal-recovery-questions\0");
+    mac.update(address.as_bytes());
+    let digest = mac.finalize().into_bytes();
+    let mut pool: Vec<&str> = STAND_INS.to_vec();
+    (0..SECURITY_QUESTIONS)
+        .map(|i| {
+            let pick = u16::from_be_bytes([digest[2 * i], digest[2 * i + 1]]) as usize % pool.len();
+            pool.remove(pick).to_string()
+        })
+        .collect()
+}
+
+/// The questions and normalised answers of a user's setting, checked: exactly three, each
+/// question 3 to 200 characters and unlike the others, each answer 2 to 100 characters.
+fn checked_questions(questions: &[SecurityAnswer]) -> Result<Vec<(String, String)>> {
+    if questions.len() != SECURITY_QUESTIONS {
+        return Err(Error::validation(format!(
+            "set exactly {SECURITY_QUESTIONS} security questions ({} given)",
+            questions.len()
+        ))
+        .with_field("questions"));
+    }
+    let mut checked: Vec<(String, String)> = Vec::with_capacity(SECURITY_QUESTIONS);
+    for (i, q) in questions.iter().enumerate() {
+        let n = i + 1;
+        let question = q.question.split_whitespace().collect::<Vec<_>>().join(" ");
+        let field = format!("question_{n}");
+        let chars = question.chars().count();
+        if question.chars().any(char::is_control) {
+            return Err(Error::validation(format!("question {n} has control characters")).with_field(field));
+        }
+        if chars < QUESTION_CHARS.0 {
+            return Err(Error::validation(format!(
+                "question {n} is too short: at least {} characters",
+                QUESTION_CHARS.0
+            ))
+            .with_field(field));
+        }
+        if chars > QUESTION_CHARS.1 {
+            return Err(Error::validation(format!(
+                "question {n} is too long: at most {} characters",
+                QUESTION_CHARS.1
+            ))
+            .with_field(field));
+        }
+        if let Some(same) = checked.iter().position(|(other, _)| normalise_answer(other) == normalise_answer(&question))
+        {
+            return Err(
+                Error::validation(format!("question {n} is the same as question {}", same + 1)).with_field(field)
+            );
+        }
+        let field = format!("answer_{n}");
+        let answer = normalise_answer(&q.answer.0);
+        let chars = answer.chars().count();
+        if chars < ANSWER_CHARS.0 {
+            return Err(Error::validation(format!(
+                "answer {n} is too short: at least {} characters (case and spaces do not count)",
+                ANSWER_CHARS.0
+            ))
+            .with_field(field));
+        }
+        if chars > ANSWER_CHARS.1 || q.answer.0.len() > MAX_ANSWER_BYTES {
+            return Err(Error::validation(format!("answer {n} is too long: at most {} characters", ANSWER_CHARS.1))
+                .with_field(field));
+        }
+        checked.push((question, answer));
+    }
+    Ok(checked)
+}
+
+/// Whether the account must set security questions before anything else (none set, and its
+/// effective settings require them).
+async fn must_set_questions(conn: &mut Conn, account_id: i64, set: bool) -> Result<bool> {
+    if set {
+        return Ok(false);
+    }
+    Ok(crate::settings::effective(conn, account_id).await?.values.require_security_questions.value)
+}
 /// The actor of portal events in the audit.
 const ACTOR: &str = "portal";
 
@@ -90,12 +215,24 @@ async fn audit_event(conn: &mut Conn, action: &str, address: &str, event: &Event
     audit::record::<(), _>(conn, ACTOR, change, None, Some(event)).await
 }
 
-fn session_answer(address: &str, csrf: String, force: bool, idle_minutes: u32, expires_at: i64) -> PortalSession {
+/// What a session answers: its account, anti-CSRF token, pending demands and times.
+struct Answer<'a> {
+    address: &'a str,
+    csrf: String,
+    force: bool,
+    must_set_questions: bool,
+    idle_minutes: u32,
+    expires_at: i64,
+}
+
+fn session_answer(a: Answer<'_>) -> PortalSession {
+    let Answer { address, csrf, force, must_set_questions, idle_minutes, expires_at } = a;
     let expires = time::OffsetDateTime::from_unix_timestamp(expires_at).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     PortalSession {
         address: address.to_string(),
         csrf_token: csrf,
         must_change_password: force,
+        must_set_security_questions: must_set_questions,
         idle_minutes,
         expires_at: super::format_time(expires),
     }
@@ -104,6 +241,11 @@ fn session_answer(address: &str, csrf: String, force: bool, idle_minutes: u32, e
 impl Engine {
     /// Refuses an address or client past its failures, auditing the refusal.
     async fn portal_rate_limit(&self, address: &str, client: &str, now: i64) -> Result<()> {
+        self.portal_rate_limit_for("portal_sign_in_refused", address, client, now).await
+    }
+
+    /// Refuses an address or client past its failures, auditing the refusal as `action`.
+    async fn portal_rate_limit_for(&self, action: &str, address: &str, client: &str, now: i64) -> Result<()> {
         let (by_address, by_client) =
             sql::portal::failures(&mut *self.read().await?, address, client, now - WINDOW_SECS).await?;
         if by_address < MAX_FAILURES_PER_ADDRESS && by_client < MAX_FAILURES_PER_CLIENT {
@@ -115,10 +257,10 @@ impl Engine {
             "too_many_failures_from_client"
         };
         let mut tx = self.write().await?;
-        audit_event(&mut tx, "portal_sign_in_refused", address, &Event { client, reason: Some(reason) }).await?;
+        audit_event(&mut tx, action, address, &Event { client, reason: Some(reason) }).await?;
         tx.commit().await?;
         Err(Error::limit_exceeded(format!(
-            "too many failed sign-ins for this address or from this computer; try again in {} minutes",
+            "too many failed tries for this address or from this computer; try again in {} minutes",
             WINDOW_SECS / 60
         )))
     }
@@ -209,13 +351,17 @@ impl Engine {
         };
         sql::portal::insert_session(&mut tx, row, MAX_SESSIONS_PER_ACCOUNT).await?;
         sql::portal::clear_failures(&mut tx, address).await?;
-        let reason = force.then_some("password_change_pending");
+        let set = sql::portal::account_state(&mut tx, account_id).await?.is_some_and(|(_, set)| set);
+        let must_set_questions = must_set_questions(&mut tx, account_id, set).await?;
+        let reason = if force {
+            Some("password_change_pending")
+        } else {
+            must_set_questions.then_some("security_questions_pending")
+        };
         audit_event(&mut tx, "portal_sign_in", address, &Event { client, reason }).await?;
         tx.commit().await?;
-        Ok(PortalStep {
-            answer: session_answer(address, csrf, force, policy.idle_minutes, expires_at),
-            session_secret: secret,
-        })
+        let answer = Answer { address, csrf, force, must_set_questions, idle_minutes: policy.idle_minutes, expires_at };
+        Ok(PortalStep { answer: session_answer(answer), session_secret: secret })
     }
 
     /// The user of the portal session `secret` at `now`, its idle time restarted. A session
@@ -248,10 +394,22 @@ impl Engine {
         if now - row.last_seen_at >= TOUCH_SECS {
             sql::portal::touch_session(&self.pool, &row.id, now).await?;
         }
-        let user = PortalUser { address: row.address.clone(), session: row.id };
-        let answer =
-            session_answer(&row.address, row.csrf, row.force_password_change, policy.idle_minutes, row.expires_at);
+        let answer = self.session_row_answer(&row, policy.idle_minutes).await?;
+        let user = PortalUser { address: row.address, session: row.id };
         Ok((user, answer))
+    }
+
+    async fn session_row_answer(&self, row: &sql::portal::SessionRow, idle_minutes: u32) -> Result<PortalSession> {
+        let must_set_questions =
+            must_set_questions(&mut *self.read().await?, row.account_id, row.security_questions_set).await?;
+        Ok(session_answer(Answer {
+            address: &row.address,
+            csrf: row.csrf.clone(),
+            force: row.force_password_change,
+            must_set_questions,
+            idle_minutes,
+            expires_at: row.expires_at,
+        }))
     }
 
     /// Ends the portal session `secret` (nothing when it is not one).
@@ -317,19 +475,203 @@ impl Engine {
         let row = sql::portal::session_by_id(&mut *self.read().await?, &user.session).await?;
         let row = row.ok_or_else(|| Error::unauthenticated("your session ended; sign in again"))?;
         let policy = sql::signin::policy(&mut *self.read().await?).await?;
-        Ok(session_answer(&row.address, row.csrf, row.force_password_change, policy.idle_minutes, row.expires_at))
+        self.session_row_answer(&row, policy.idle_minutes).await
+    }
+
+    /// The user's account id and password hash; refused while the admin's first-logon
+    /// password change is pending (as every portal page but the change itself).
+    async fn portal_credentials(&self, user: &PortalUser) -> Result<(i64, Option<String>)> {
+        let gone = || Error::unauthenticated("your account no longer exists; sign in again");
+        let mut conn = self.read().await?;
+        let (account_id, hash) = sql::portal::credentials(&mut conn, &user.address).await?.ok_or_else(gone)?;
+        if sql::portal::force_password_change(&mut conn, account_id).await? {
+            return Err(Error::permission_denied("set a new password first: your administrator asked for one"));
+        }
+        Ok((account_id, hash))
     }
 
     /// The user's account id; refused while the admin's first-logon password change is
-    /// pending (as every portal page but the change itself).
+    /// pending, then while required security questions are not set (as every portal page
+    /// but those two).
     pub(crate) async fn portal_account_id(&self, user: &PortalUser) -> Result<i64> {
-        let gone = || Error::unauthenticated("your account no longer exists; sign in again");
-        let (account_id, _) =
-            sql::portal::credentials(&mut *self.read().await?, &user.address).await?.ok_or_else(gone)?;
-        if sql::portal::force_password_change(&mut *self.read().await?, account_id).await? {
-            return Err(Error::permission_denied("set a new password first: your administrator asked for one"));
+        let (account_id, _) = self.portal_credentials(user).await?;
+        let mut conn = self.read().await?;
+        let set = sql::portal::account_state(&mut conn, account_id).await?.is_some_and(|(_, set)| set);
+        if must_set_questions(&mut conn, account_id, set).await? {
+            return Err(Error::permission_denied(
+                "set your security questions first: your administrator requires them",
+            ));
         }
         Ok(account_id)
+    }
+
+    /// The user's own security questions (never the answers) and whether they are required.
+    /// Refused while the first-logon password change is pending.
+    pub async fn portal_security_questions(&self, user: &PortalUser) -> Result<PortalSecurityQuestions> {
+        let (account_id, _) = self.portal_credentials(user).await?;
+        let mut conn = self.read().await?;
+        let required = crate::settings::effective(&mut conn, account_id).await?.values.require_security_questions.value;
+        let questions =
+            sql::portal::security_questions(&mut conn, account_id).await?.into_iter().map(|(q, _)| q).collect();
+        Ok(PortalSecurityQuestions { required, questions })
+    }
+
+    /// Sets the user's own security questions at `now`, replacing those set before: the
+    /// current password required (a wrong one counts as a failed sign-in), the questions
+    /// checked by [`checked_questions`]. Audited without the answers.
+    pub async fn portal_set_security_questions_at(
+        &self,
+        user: &PortalUser,
+        set: SetSecurityQuestions,
+        client: Option<IpAddr>,
+        now: i64,
+    ) -> Result<PortalSecurityQuestions> {
+        let client = client_key(client);
+        self.portal_rate_limit(&user.address, &client, now).await?;
+        let (account_id, hash) = self.portal_credentials(user).await?;
+        let current = set.current_password.0;
+        let wrong = || Error::validation("the current password is wrong").with_field("current_password");
+        if current.len() > password::MAX_LENGTH {
+            return Err(wrong());
+        }
+        let checked = checked_questions(&set.questions)?;
+        let right = match hash {
+            Some(hash) => password::verify_login(current, hash).await?,
+            None => false,
+        };
+        if !right {
+            let action = "portal_set_security_questions_failed";
+            return Err(self.portal_failed(action, &user.address, &client, "wrong_password", now, wrong()).await?);
+        }
+        let (questions, answers): (Vec<String>, Vec<String>) = checked.into_iter().unzip();
+        let hashes = password::hash_secrets_async(answers).await?;
+        let rows: Vec<(String, String)> = questions.into_iter().zip(hashes).collect();
+        let mut tx = self.write().await?;
+        let had = sql::portal::security_questions(&mut tx, account_id).await?.len();
+        sql::portal::set_security_questions(&mut tx, account_id, &rows, &super::now()).await?;
+        let domain = user.address.rsplit_once('@').map(|(_, d)| d.to_string());
+        let change =
+            Change { action: "portal_set_security_questions", domain: domain.as_deref(), target: &user.address };
+        let before = serde_json::json!({ "security_questions": had });
+        let after = serde_json::json!({ "security_questions": rows.len(), "client": client });
+        audit::record(&mut tx, ACTOR, change, Some(&before), Some(&after)).await?;
+        tx.commit().await?;
+        self.portal_security_questions(user).await
+    }
+
+    /// The account `address` (its own address, lower case) when it has its three security
+    /// questions: its id and the questions with their answer hashes.
+    async fn recovery_account(&self, address: &str) -> Result<Option<(i64, Vec<(String, String)>)>> {
+        let mut conn = self.read().await?;
+        let Some((id, _)) = sql::portal::credentials(&mut conn, address).await? else { return Ok(None) };
+        let rows = sql::portal::security_questions(&mut conn, id).await?;
+        Ok((rows.len() == SECURITY_QUESTIONS).then_some((id, rows)))
+    }
+
+    /// The questions to answer to recover the password of `address` at `now`: the account's
+    /// own, or three stand-ins of the same shape (the same each time) for an unknown address
+    /// or one without questions. Refused past the failure limits, as a sign-in.
+    pub async fn portal_recovery_questions_at(
+        &self,
+        address: &str,
+        client: Option<IpAddr>,
+        now: i64,
+    ) -> Result<RecoveryQuestions> {
+        let key = address_key(address);
+        let client = client_key(client);
+        if key.is_empty() {
+            return Err(Error::validation("enter your email address").with_field("address"));
+        }
+        self.portal_rate_limit_for("portal_recovery_refused", &key, &client, now).await?;
+        let questions = match self.recovery_account(&key).await? {
+            Some((_, rows)) => rows.into_iter().map(|(q, _)| q).collect(),
+            None => stand_in_questions(&sql::portal::recovery_key(&mut *self.read().await?).await?, &key),
+        };
+        let mut tx = self.write().await?;
+        audit_event(&mut tx, "portal_recovery_started", &key, &Event { client: &client, reason: None }).await?;
+        tx.commit().await?;
+        Ok(RecoveryQuestions { address: key, questions })
+    }
+
+    /// Recovers a forgotten password at `now` with the answers to the account's security
+    /// questions: every answer right (each checked, the stand-ins' too) sets the new password
+    /// (policy checked), clears the first-logon demand and the lockout failures, and ends the
+    /// account's portal sessions. Wrong answers get one answer and count as a failed sign-in;
+    /// past the limits, tries are refused unchecked. A locked or disabled account is told so
+    /// only after right answers.
+    pub async fn portal_recover_password_at(
+        &self,
+        recovery: RecoverPassword,
+        client: Option<IpAddr>,
+        now: i64,
+    ) -> Result<()> {
+        let key = address_key(&recovery.address);
+        let client = client_key(client);
+        if key.is_empty() {
+            return Err(Error::validation("enter your email address").with_field("address"));
+        }
+        self.portal_rate_limit_for("portal_recovery_refused", &key, &client, now).await?;
+        if recovery.answers.len() != SECURITY_QUESTIONS {
+            return Err(Error::validation(format!("answer all {SECURITY_QUESTIONS} questions")).with_field("answers"));
+        }
+        let mut answers = Vec::with_capacity(SECURITY_QUESTIONS);
+        for (i, answer) in recovery.answers.iter().enumerate() {
+            let normalised = normalise_answer(&answer.0);
+            let field = format!("answer_{}", i + 1);
+            if normalised.is_empty() {
+                return Err(Error::validation(format!("answer question {}", i + 1)).with_field(field));
+            }
+            if answer.0.len() > MAX_ANSWER_BYTES {
+                return Err(Error::validation(format!("answer {} is too long", i + 1)).with_field(field));
+            }
+            answers.push(normalised);
+        }
+        let new = recovery.new_password.0;
+        password::check_policy(&new).map_err(|e| e.with_field("new_password"))?;
+        let account = self.recovery_account(&key).await?;
+        let pairs: Vec<(String, String)> = match &account {
+            Some((_, rows)) => answers.into_iter().zip(rows.iter().map(|(_, h)| h.clone())).collect(),
+            // The same work for an address without questions.
+            None => answers.into_iter().map(|a| (a, crate::login::DUMMY_HASH.to_string())).collect(),
+        };
+        let results = password::verify_all(pairs).await?;
+        let account_id = match account {
+            Some((id, _)) if results.iter().all(|r| *r) => id,
+            found => {
+                let reason = if found.is_some() { "wrong_answers" } else { "no_security_questions" };
+                let answer = Error::unauthenticated(WRONG_ANSWERS);
+                return Err(self.portal_failed("portal_recovery_failed", &key, &client, reason, now, answer).await?);
+            }
+        };
+        let status = sql::portal::account_state(&mut *self.read().await?, account_id).await?.map(|(s, _)| s);
+        if status.as_deref() != Some(AccountStatus::Active.as_str()) {
+            let (refusal, reason) = match status.as_deref() {
+                Some("locked") => {
+                    ("this account is locked; ask your administrator to unlock it or reset its password", "locked")
+                }
+                _ => ("this account is disabled; ask your administrator", "disabled"),
+            };
+            let mut tx = self.write().await?;
+            audit_event(&mut tx, "portal_recovery_refused", &key, &Event { client: &client, reason: Some(reason) })
+                .await?;
+            tx.commit().await?;
+            return Err(Error::permission_denied(refusal));
+        }
+        let hash = password::hash_async(new).await.map_err(|e| e.with_field("new_password"))?;
+        let mut tx = self.write().await?;
+        let before = sql::portal::force_password_change(&mut tx, account_id).await?;
+        sql::accounts::set_password(&mut tx, account_id, &hash, Some(false), &super::now()).await?;
+        let ended = sql::portal::delete_sessions_of(&mut tx, account_id, None).await?;
+        sql::portal::clear_failures(&mut tx, &key).await?;
+        sql::login::clear_failures(&mut tx, account_id).await?;
+        sql::login::clear_all_client_failures(&mut tx, account_id).await?;
+        let domain = key.rsplit_once('@').map(|(_, d)| d.to_string());
+        let change = Change { action: "portal_password_recovered", domain: domain.as_deref(), target: &key };
+        let before = serde_json::json!({ "force_password_change": before });
+        let after = serde_json::json!({ "force_password_change": false, "client": client, "sessions_ended": ended });
+        audit::record(&mut tx, ACTOR, change, Some(&before), Some(&after)).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The user's own mailbox: storage use and the client settings of the services that
@@ -377,6 +719,23 @@ impl Portal for Engine {
         let account_id = self.portal_account_id(user).await?;
         crate::autoreply::get(&mut *self.read().await?, account_id).await
     }
+    async fn own_security_questions(&self, user: &PortalUser) -> Result<PortalSecurityQuestions> {
+        self.portal_security_questions(user).await
+    }
+    async fn set_own_security_questions(
+        &self,
+        user: &PortalUser,
+        set: SetSecurityQuestions,
+        client: Option<IpAddr>,
+    ) -> Result<PortalSecurityQuestions> {
+        self.portal_set_security_questions_at(user, set, client, unix_now()).await
+    }
+    async fn recovery_questions(&self, address: &str, client: Option<IpAddr>) -> Result<RecoveryQuestions> {
+        self.portal_recovery_questions_at(address, client, unix_now()).await
+    }
+    async fn recover_password(&self, recovery: RecoverPassword, client: Option<IpAddr>) -> Result<()> {
+        self.portal_recover_password_at(recovery, client, unix_now()).await
+    }
     async fn set_own_auto_reply(&self, user: &PortalUser, reply: AutoReply) -> Result<AutoReply> {
         let reply = crate::autoreply::checked(reply)?;
         let account_id = self.portal_account_id(user).await?;
@@ -400,6 +759,55 @@ impl Portal for Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn answers_are_compared_in_lower_case_with_spaces_collapsed() {
+        assert_eq!(normalise_answer("  New   York\tCity \n"), "new york city");
+        assert_eq!(normalise_answer("ÉCOLE  Saint-Jean"), "école saint-jean");
+        assert_eq!(normalise_answer("Rex"), normalise_answer(" rEX "));
+        assert_eq!(normalise_answer(" \t\n "), "");
+    }
+
+    #[test]
+    fn stand_in_questions_are_three_distinct_and_stable_per_address_and_key() {
+        let a = stand_in_questions("k1", "nobody@example.com");
+        assert_eq!(a.len(), SECURITY_QUESTIONS);
+        assert!(a[0] != a[1] && a[1] != a[2] && a[0] != a[2], "{a:?}");
+        assert!(a.iter().all(|q| STAND_INS.contains(&q.as_str())));
+        assert_eq!(a, stand_in_questions("k1", "nobody@example.com"));
+        let spread: std::collections::HashSet<Vec<String>> =
+            (0..20).map(|n| stand_in_questions("k1", &format!("u{n}@example.com"))).collect();
+        assert!(spread.len() > 10, "different addresses get different questions");
+        let keyed: std::collections::HashSet<Vec<String>> =
+            (0..20).map(|n| stand_in_questions(&format!("k{n}"), "nobody@example.com")).collect();
+        assert!(keyed.len() > 10, "the key picks them, not the address alone");
+    }
+
+    #[test]
+    fn security_questions_are_checked_by_field() {
+        let q = |question: &str, answer: &str| SecurityAnswer {
+            question: question.into(),
+            answer: crate::api::Password(answer.into()),
+        };
+        let good = [q("First pet?", "Rex"), q("Home  town?", " New York "), q("Best friend?", "Al")];
+        let checked = checked_questions(&good).unwrap();
+        assert_eq!(checked[1], ("Home town?".to_string(), "new york".to_string()));
+        let field = |qs: &[SecurityAnswer]| checked_questions(qs).unwrap_err().field;
+        assert_eq!(field(&good[..2]).as_deref(), Some("questions"));
+        assert_eq!(field(&[q("ab", "Rex"), good[1].clone(), good[2].clone()]).as_deref(), Some("question_1"));
+        let long = "x".repeat(201);
+        assert_eq!(field(&[good[0].clone(), q(&long, "Rex"), good[2].clone()]).as_deref(), Some("question_2"));
+        let same = [good[0].clone(), good[1].clone(), q(" first  PET? ", "Max")];
+        assert_eq!(checked_questions(&same).unwrap_err().message, "question 3 is the same as question 1");
+        assert_eq!(field(&[good[0].clone(), q("Home town?", " x  "), good[2].clone()]).as_deref(), Some("answer_2"));
+        let long = "y".repeat(101);
+        assert_eq!(field(&[good[0].clone(), good[1].clone(), q("Friend?", &long)]).as_deref(), Some("answer_3"));
+        // Spaces do not count towards the length.
+        assert!(
+            checked_questions(&[good[0].clone(), good[1].clone(), q("Friend?", &format!("{}   ", "z".repeat(100)))])
+                .is_ok()
+        );
+    }
 
     #[test]
     fn addresses_are_counted_trimmed_lower_case_and_bounded() {

@@ -406,8 +406,10 @@ type EntryKey = (Option<String>, String, String);
 const MAX_ADDRESS_BOOK_QUERY: usize = 200;
 
 impl Engine {
-    /// Records that the user of `address` has set security questions (the user's
-    /// self-service calls this; admins can only clear them, with `clear_security_questions`).
+    /// Marks the account `address` as having security questions without storing any (for
+    /// tests of the admin views and batches: the portal's
+    /// `Engine::portal_set_security_questions_at` stores the questions and sets the mark;
+    /// admins can only clear them, with `clear_security_questions`).
     pub async fn record_security_questions(&self, address: &str) -> Result<()> {
         let addr = validate::address(address)?;
         let mut tx = self.write().await?;

@@ -16,7 +16,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use postdesk_contract::Error;
-use postdesk_contract::api::{ChangeOwnPassword, Password, Portal, PortalUser};
+use postdesk_contract::api::{ChangeOwnPassword, Password, Portal, PortalUser, RecoverPassword, SetSecurityQuestions};
 use serde::Deserialize;
 
 use crate::session::{CSRF_HEADER, Connection, cookie_header, error_response, find_cookie, json_body, no_store, same};
@@ -41,6 +41,9 @@ pub(crate) fn routes(portal: Option<Arc<dyn Portal>>) -> Router {
         .route("/api/portal/account", get(account))
         .route("/api/portal/auto-reply", get(auto_reply).put(set_auto_reply))
         .route("/api/portal/forwarding", get(forwarding).put(set_forwarding))
+        .route("/api/portal/security-questions", get(security_questions).put(set_security_questions))
+        .route("/api/portal/recovery/questions", post(recovery_questions))
+        .route("/api/portal/recovery", post(recover))
         .with_state(PortalState { portal })
 }
 
@@ -201,6 +204,76 @@ async fn set_auto_reply(
         state.portal.set_own_auto_reply(&user, reply).await
     };
     json_answer(run.await)
+}
+
+async fn security_questions(
+    State(state): State<PortalState>,
+    connection: Option<axum::Extension<Connection>>,
+    headers: HeaderMap,
+) -> Response {
+    let connection = connection_of(connection);
+    let run = async {
+        let (_, user) = user_of(&state, &headers, connection.tls).await?;
+        state.portal.own_security_questions(&user).await
+    };
+    json_answer(run.await)
+}
+
+async fn set_security_questions(
+    State(state): State<PortalState>,
+    connection: Option<axum::Extension<Connection>>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    let connection = connection_of(connection);
+    let run = async {
+        let (_, user) = user_of(&state, &headers, connection.tls).await?;
+        let set: SetSecurityQuestions = json_body(&headers, body).await?;
+        state.portal.set_own_security_questions(&user, set, connection.client).await
+    };
+    json_answer(run.await)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecoveryBody {
+    address: String,
+}
+
+/// The questions to recover a forgotten password with (no session; JSON only, as the
+/// sign-in, so no other site's form can post here).
+async fn recovery_questions(
+    State(state): State<PortalState>,
+    connection: Option<axum::Extension<Connection>>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    let connection = connection_of(connection);
+    let run = async {
+        refuse_admin_credentials(&headers)?;
+        let body: RecoveryBody = json_body(&headers, body).await?;
+        state.portal.recovery_questions(&body.address, connection.client).await
+    };
+    json_answer(run.await)
+}
+
+/// A forgotten password recovered with the security answers (no session): 204 when set.
+async fn recover(
+    State(state): State<PortalState>,
+    connection: Option<axum::Extension<Connection>>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    let connection = connection_of(connection);
+    let run = async {
+        refuse_admin_credentials(&headers)?;
+        let recovery: RecoverPassword = json_body(&headers, body).await?;
+        state.portal.recover_password(recovery, connection.client).await
+    };
+    match run.await {
+        Ok(()) => no_store(StatusCode::NO_CONTENT.into_response()),
+        Err(e) => error_response(e),
+    }
 }
 
 async fn forwarding(

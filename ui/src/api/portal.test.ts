@@ -22,6 +22,33 @@ describe("the user portal's route and calls", () => {
     }
   });
 
+  it("recovers a password without a session: no anti-CSRF token, JSON bodies, 204 taken", async () => {
+    const seen: { url: string; method?: string; headers: Record<string, string>; body: unknown }[] = [];
+    const api = new PortalApi((url, init) => {
+      seen.push({
+        url: String(url),
+        method: init?.method,
+        headers: (init?.headers ?? {}) as Record<string, string>,
+        body: JSON.parse(init?.body as string) as unknown,
+      });
+      const answer = String(url).endsWith("/questions")
+        ? new Response(JSON.stringify({ address: "ann@example.com", questions: ["a?", "b?", "c?"] }), { status: 200 })
+        : new Response(null, { status: 204 });
+      return Promise.resolve(answer);
+    });
+    expect((await api.recoveryQuestions("ann@example.com")).questions).toEqual(["a?", "b?", "c?"]);
+    await api.recover({ address: "ann@example.com", answers: ["x", "y", "z"], new_password: "New pass 1" });
+    expect(seen.map((s) => [s.method, s.url])).toEqual([
+      ["POST", "/api/portal/recovery/questions"],
+      ["POST", "/api/portal/recovery"],
+    ]);
+    expect(seen[1].body).toEqual({ address: "ann@example.com", answers: ["x", "y", "z"], new_password: "New pass 1" });
+    for (const s of seen) {
+      expect(s.headers["Content-Type"]).toBe("application/json");
+      expect(Object.keys(s.headers)).not.toContain("X-Postdesk-CSRF");
+    }
+  });
+
   it("answers null for a browser that is not signed in", async () => {
     const refusal = { code: "unauthenticated", message: "not signed in", field: null, rows: [] };
     const api = new PortalApi(() => Promise.resolve(new Response(JSON.stringify(refusal), { status: 401 })));

@@ -2,8 +2,12 @@ import type { AutoReply } from "../bindings/AutoReply";
 import type { ChangeOwnPassword } from "../bindings/ChangeOwnPassword";
 import type { OwnForwarding } from "../bindings/OwnForwarding";
 import type { PortalAccount } from "../bindings/PortalAccount";
+import type { PortalSecurityQuestions } from "../bindings/PortalSecurityQuestions";
 import type { PortalSession } from "../bindings/PortalSession";
 import type { SetForwarding } from "../bindings/SetForwarding";
+import type { RecoverPassword } from "../bindings/RecoverPassword";
+import type { RecoveryQuestions } from "../bindings/RecoveryQuestions";
+import type { SetSecurityQuestions } from "../bindings/SetSecurityQuestions";
 import { BackendError, codeFromStatus, fromApiError, isApiError } from "./errors";
 import type { FetchLike } from "./http";
 import { CSRF_HEADER } from "./session";
@@ -91,6 +95,24 @@ export class PortalApi {
 
   setForwarding(csrf: string, forwarding: SetForwarding): Promise<OwnForwarding> {
     return this.call("PUT", "/api/portal/forwarding", forwarding, csrf) as Promise<OwnForwarding>;
+  }
+
+  securityQuestions(csrf: string): Promise<PortalSecurityQuestions> {
+    return this.call("GET", "/api/portal/security-questions", undefined, csrf) as Promise<PortalSecurityQuestions>;
+  }
+
+  setSecurityQuestions(csrf: string, set: SetSecurityQuestions): Promise<PortalSecurityQuestions> {
+    return this.call("PUT", "/api/portal/security-questions", set, csrf) as Promise<PortalSecurityQuestions>;
+  }
+
+  /** The questions to recover a forgotten password with (no session). */
+  recoveryQuestions(address: string): Promise<RecoveryQuestions> {
+    return this.call("POST", "/api/portal/recovery/questions", { address }) as Promise<RecoveryQuestions>;
+  }
+
+  /** Sets a new password with the answers to the security questions (no session). */
+  async recover(recovery: RecoverPassword): Promise<void> {
+    await this.call("POST", "/api/portal/recovery", recovery);
   }
 }
 

@@ -19,6 +19,11 @@ csrf_token: string,
  */
 must_change_password: boolean, 
 /**
+ * The account's settings require security questions and none are set: nothing but the
+ * password change (which comes first) and setting them works until they are.
+ */
+must_set_security_questions: boolean, 
+/**
  * The session ends after this many minutes unused.
  */
 idle_minutes: number, 

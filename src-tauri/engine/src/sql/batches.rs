@@ -224,9 +224,13 @@ pub(crate) async fn live_accounts(conn: &mut Conn, ids: &[i64], domain: i64) -> 
     .await?)
 }
 
-/// Clears the security questions of the accounts `ids` that have them set; returns the
-/// addresses of those it cleared.
+/// Clears the security questions of the accounts `ids` (the stored questions and answers
+/// deleted); returns the addresses of those that had them set.
 pub(crate) async fn clear_security_questions(conn: &mut Conn, at: &str, ids: &[i64]) -> Result<Vec<String>> {
+    sqlx::query("DELETE FROM security_questions WHERE account_id IN (SELECT value FROM json_each(?))")
+        .bind(serde_json::to_string(ids)?)
+        .execute(&mut *conn)
+        .await?;
     Ok(sqlx::query_scalar(
         "UPDATE accounts SET security_questions_set = 0, updated_at = ?
          WHERE id IN (SELECT value FROM json_each(?)) AND security_questions_set = 1 RETURNING address",

@@ -100,6 +100,12 @@ pub(crate) async fn client_failures(conn: &mut Conn, id: i64, client: &str) -> R
         .is_some())
 }
 
+/// Forgets the failures and lockouts of every client on account `id`.
+pub(crate) async fn clear_all_client_failures(conn: &mut Conn, id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM login_failures WHERE account_id = ?").bind(id).execute(conn).await?;
+    Ok(())
+}
+
 /// Forgets the failed logins of `client` on account `id` (it logged in).
 pub(crate) async fn clear_client_failures(conn: &mut Conn, id: i64, client: &str) -> Result<()> {
     sqlx::query("DELETE FROM login_failures WHERE account_id = ? AND client = ?")

@@ -8,16 +8,19 @@ use crate::Result;
 /// A portal session with what the portal needs of its account.
 pub(crate) struct SessionRow {
     pub id: String,
+    pub account_id: i64,
     pub address: String,
     pub status: String,
     pub force_password_change: bool,
+    pub security_questions_set: bool,
     pub csrf: String,
     pub last_seen_at: i64,
     pub expires_at: i64,
 }
 
 const SESSION_COLUMNS: &str =
-    "SELECT s.id, a.address, a.status, a.force_password_change, s.csrf, s.last_seen_at, s.expires_at
+    "SELECT s.id, a.id AS account_id, a.address, a.status, a.force_password_change, a.security_questions_set,
+            s.csrf, s.last_seen_at, s.expires_at
      FROM portal_sessions s JOIN accounts a ON a.id = s.account_id";
 
 /// The session whose secret hashes to `secret_hash`.
@@ -47,9 +50,11 @@ pub(crate) async fn force_password_change(conn: &mut Conn, id: i64) -> Result<bo
 fn session_row(r: sqlx::sqlite::SqliteRow) -> SessionRow {
     SessionRow {
         id: r.get("id"),
+        account_id: r.get("account_id"),
         address: r.get("address"),
         status: r.get("status"),
         force_password_change: r.get("force_password_change"),
+        security_questions_set: r.get("security_questions_set"),
         csrf: r.get("csrf"),
         last_seen_at: r.get("last_seen_at"),
         expires_at: r.get("expires_at"),
@@ -174,4 +179,56 @@ pub(crate) async fn record_failure(
 pub(crate) async fn clear_failures(conn: &mut Conn, address: &str) -> Result<()> {
     sqlx::query("DELETE FROM portal_sign_in_failures WHERE address = ?").bind(address).execute(conn).await?;
     Ok(())
+}
+
+/// The status of account `id` and whether it has security questions set.
+pub(crate) async fn account_state(conn: &mut Conn, id: i64) -> Result<Option<(String, bool)>> {
+    let row = sqlx::query("SELECT status, security_questions_set FROM accounts WHERE id = ?")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(|r| (r.get("status"), r.get("security_questions_set"))))
+}
+
+/// The security questions of account `id` with their answer hashes, in order.
+pub(crate) async fn security_questions(conn: &mut Conn, id: i64) -> Result<Vec<(String, String)>> {
+    Ok(sqlx::query_as("SELECT question, answer_hash FROM security_questions WHERE account_id = ? ORDER BY position")
+        .bind(id)
+        .fetch_all(conn)
+        .await?)
+}
+
+/// Replaces the security questions of account `id` with `questions` (question, answer
+/// hash), marking the account as having them.
+pub(crate) async fn set_security_questions(
+    conn: &mut Conn,
+    id: i64,
+    questions: &[(String, String)],
+    at: &str,
+) -> Result<()> {
+    sqlx::query("DELETE FROM security_questions WHERE account_id = ?").bind(id).execute(&mut *conn).await?;
+    for (position, (question, hash)) in questions.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO security_questions (account_id, position, question, answer_hash, set_at)
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(position as i64 + 1)
+        .bind(question)
+        .bind(hash)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::query("UPDATE accounts SET security_questions_set = 1, updated_at = ? WHERE id = ?")
+        .bind(at)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The installation's key for the stand-in recovery questions.
+pub(crate) async fn recovery_key(conn: &mut Conn) -> Result<String> {
+    Ok(sqlx::query_scalar("SELECT secret FROM portal_recovery_key WHERE id = 1").fetch_one(conn).await?)
 }
