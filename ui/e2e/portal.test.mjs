@@ -190,10 +190,10 @@ describe("user portal", { concurrency: false }, () => {
 
   it("sets the user's own forwarding, and refuses it where the administrator switched auto-forward off", async () => {
     const call = (method, path, body) => api(server, server.token, method, path, body);
-    await call("POST", "/api/accounts", { address: "eve@example.com" });
-    await call("PUT", "/api/accounts/eve@example.com/password", { password: PW });
+    await call("POST", "/api/accounts", { address: "fay@example.com" });
+    await call("PUT", "/api/accounts/fay@example.com/password", { password: PW });
     const { context, page, problems } = await newPage(browser);
-    await signIn(page, "eve@example.com", PW);
+    await signIn(page, "fay@example.com", PW);
     const form = page.getByRole("form", { name: "Forwarding" });
     await form.waitFor();
     const state = page.getByTestId("portal-forwarding-state");
@@ -215,10 +215,10 @@ describe("user portal", { concurrency: false }, () => {
       });
     assert.deepEqual(await stored(), { targets: ["bob@example.com", "far@remote.test"], keep_copy: false, allowed: true });
 
-    // The administrator switches auto-forward off for eve: the page says so, offers no
+    // The administrator switches auto-forward off for fay: the page says so, offers no
     // saving, and the server refuses a new forwarding; stopping it still works.
     await call("PUT", "/api/domains/example.com/settings", {
-      target: { kind: "accounts", addresses: ["eve@example.com"] },
+      target: { kind: "accounts", addresses: ["fay@example.com"] },
       set: { auto_forward: false },
     });
     await page.reload();
