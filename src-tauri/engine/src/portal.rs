@@ -97,6 +97,7 @@ fn session_answer(address: &str, csrf: String, force: bool, idle_minutes: u32, e
         must_change_password: force,
         idle_minutes,
         expires_at: super::format_time(expires),
+        must_bind_phone: false,
     }
 }
 
@@ -211,10 +212,8 @@ impl Engine {
         let reason = force.then_some("password_change_pending");
         audit_event(&mut tx, "portal_sign_in", address, &Event { client, reason }).await?;
         tx.commit().await?;
-        Ok(PortalStep {
-            answer: session_answer(address, csrf, force, policy.idle_minutes, expires_at),
-            session_secret: secret,
-        })
+        let answer = session_answer(address, csrf, force, policy.idle_minutes, expires_at);
+        Ok(PortalStep { answer: self.with_phone_demand(answer).await?, session_secret: secret })
     }
 
     /// The user of the portal session `secret` at `now`, its idle time restarted. A session
@@ -250,7 +249,7 @@ impl Engine {
         let user = PortalUser { address: row.address.clone(), session: row.id };
         let answer =
             session_answer(&row.address, row.csrf, row.force_password_change, policy.idle_minutes, row.expires_at);
-        Ok((user, answer))
+        Ok((user, self.with_phone_demand(answer).await?))
     }
 
     /// Ends the portal session `secret` (nothing when it is not one).
@@ -316,7 +315,9 @@ impl Engine {
         let row = sql::portal::session_by_id(&mut *self.read().await?, &user.session).await?;
         let row = row.ok_or_else(|| Error::unauthenticated("your session ended; sign in again"))?;
         let policy = sql::signin::policy(&mut *self.read().await?).await?;
-        Ok(session_answer(&row.address, row.csrf, row.force_password_change, policy.idle_minutes, row.expires_at))
+        let answer =
+            session_answer(&row.address, row.csrf, row.force_password_change, policy.idle_minutes, row.expires_at);
+        self.with_phone_demand(answer).await
     }
 
     /// The user's account id; refused while the admin's first-logon password change is
@@ -328,6 +329,7 @@ impl Engine {
         if sql::portal::force_password_change(&mut *self.read().await?, account_id).await? {
             return Err(Error::permission_denied("set a new password first: your administrator asked for one"));
         }
+        self.refuse_unbound_phone(account_id).await?;
         Ok(account_id)
     }
 

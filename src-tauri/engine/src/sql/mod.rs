@@ -29,6 +29,7 @@ pub(crate) mod folders;
 pub(crate) mod login;
 pub(crate) mod mailbox;
 pub(crate) mod monitor;
+pub(crate) mod phone;
 pub(crate) mod policy;
 pub(crate) mod portal;
 pub(crate) mod queue;
