@@ -8,6 +8,7 @@ import { Field, FormError } from "../components/forms";
 import { useAction, useAsync } from "../components/hooks";
 import type { AutoReply } from "../bindings/AutoReply";
 import { autoReplyText, fromLocalInput, toLocalInput } from "./autoReply";
+import { PhoneRequired, PhoneSection } from "./PhoneSection";
 
 const nf = new Intl.NumberFormat();
 
@@ -65,6 +66,8 @@ export function PortalApp() {
             </p>
             <PasswordForm api={api} session={session} onChanged={setSession} onEnded={ended} submitLabel="Set new password" />
           </>
+        ) : session.must_bind_phone ? (
+          <PhoneRequired api={api} session={session} onChanged={setSession} onEnded={ended} />
         ) : (
           <Home api={api} session={session} onChanged={setSession} onEnded={ended} onSignedOut={() => setSession(null)} />
         )}
@@ -287,6 +290,22 @@ function Home({
         <section aria-labelledby="portal-auto-reply">
           <h2 id="portal-auto-reply">Automatic reply</h2>
           <AutoReplyForm api={api} session={session} onEnded={onEnded} />
+        </section>
+      )}
+      {a && (
+        <section aria-labelledby="portal-phone">
+          <h2 id="portal-phone">Mobile phone</h2>
+          <PhoneSection
+            api={api}
+            session={session}
+            onEnded={onEnded}
+            onBound={() =>
+              void api.current().then(
+                (s) => s && onChanged(s),
+                () => undefined,
+              )
+            }
+          />
         </section>
       )}
       <section aria-labelledby="portal-password">
