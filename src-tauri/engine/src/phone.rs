@@ -212,12 +212,16 @@ impl Engine {
     ) -> Result<PortalPhone> {
         let account = self.phone_account(user).await?;
         let phone = normalize_phone(&request.phone)?;
-        let sent = sql::phone::sends_since(&mut *self.read().await?, account, now - HOUR).await?;
-        if sent >= MAX_CODES_PER_HOUR {
+        // The send is counted (reserved) in the transaction that checks the limit, before
+        // the gateway is asked: concurrent requests cannot get past it, and a failed send counts.
+        let mut tx = self.write().await?;
+        if sql::phone::sends_since(&mut tx, account, now - HOUR).await? >= MAX_CODES_PER_HOUR {
             return Err(Error::limit_exceeded(format!(
                 "{MAX_CODES_PER_HOUR} codes were sent within the last hour; wait a while before asking for another"
             )));
         }
+        sql::phone::record_send(&mut tx, account, now, now - HOUR).await?;
+        tx.commit().await?;
         let code = format!("{:0width$}", rand::thread_rng().gen_range(0..1_000_000u32), width = CODE_DIGITS);
         let text = format!("Postdesk: your code is {code}. It is valid for {} minutes.", CODE_VALID_SECS / 60);
         let gateway = self.gateway_now().await?;
@@ -226,7 +230,6 @@ impl Engine {
             let url = gateway.url.clone().unwrap_or_default();
             if let Err(e) = self.post_sms(&url, &phone, &text).await {
                 let mut tx = self.write().await?;
-                sql::phone::record_send(&mut tx, account, now, now - HOUR).await?;
                 let after = serde_json::json!({ "phone": masked, "error": e.message });
                 Self::audit_phone(&mut tx, "portal_phone_code_failed", &user.address, None, Some(&after)).await?;
                 tx.commit().await?;
@@ -239,7 +242,7 @@ impl Engine {
         if gateway.mode == SmsGatewayMode::Log {
             sql::phone::log(&mut tx, now, &phone, &text, &user.address, SMS_LOG_KEEP).await?;
         }
-        sql::phone::put_code(&mut tx, account, (&phone, &salt, &hash, now + CODE_VALID_SECS), now, now - HOUR).await?;
+        sql::phone::put_code(&mut tx, account, (&phone, &salt, &hash, now + CODE_VALID_SECS)).await?;
         let after = serde_json::json!({ "phone": masked, "gateway": gateway.mode.name() });
         Self::audit_phone(&mut tx, "portal_phone_code_sent", &user.address, None, Some(&after)).await?;
         tx.commit().await?;

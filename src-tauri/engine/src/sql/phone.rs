@@ -44,15 +44,8 @@ pub(crate) async fn code(conn: &mut Conn, account: i64) -> Result<Option<Code>> 
         .await?)
 }
 
-/// Stores the account's pending code (replacing one) and counts the send at `at`; sends
-/// before `forget_before` are forgotten.
-pub(crate) async fn put_code(
-    conn: &mut Conn,
-    account: i64,
-    code: (&str, &str, &str, i64),
-    at: i64,
-    forget_before: i64,
-) -> Result<()> {
+/// Stores the account's pending code (replacing one).
+pub(crate) async fn put_code(conn: &mut Conn, account: i64, code: (&str, &str, &str, i64)) -> Result<()> {
     let (phone, salt, hash, expires_at) = code;
     sqlx::query(
         "INSERT INTO phone_codes (account_id, phone, salt, code_hash, expires_at, wrong_tries) VALUES (?, ?, ?, ?, ?, 0)
@@ -64,12 +57,12 @@ pub(crate) async fn put_code(
     .bind(salt)
     .bind(hash)
     .bind(expires_at)
-    .execute(&mut *conn)
+    .execute(conn)
     .await?;
-    record_send(conn, account, at, forget_before).await
+    Ok(())
 }
 
-/// Counts a send (also one that failed) at `at`.
+/// Counts a send (also one that failed) at `at`; sends before `forget_before` are forgotten.
 pub(crate) async fn record_send(conn: &mut Conn, account: i64, at: i64, forget_before: i64) -> Result<()> {
     sqlx::query("DELETE FROM phone_code_sends WHERE at < ?").bind(forget_before).execute(&mut *conn).await?;
     sqlx::query("INSERT INTO phone_code_sends (account_id, at) VALUES (?, ?)")
