@@ -321,7 +321,8 @@ impl Engine {
     }
 
     /// The user's account id; refused while the admin's first-logon password change is
-    /// pending (as every portal page but the change itself).
+    /// pending (as every portal page but the change itself), and while a required phone is
+    /// not bound (every page but the phone's, `phone.rs`).
     async fn portal_account_id(&self, user: &PortalUser) -> Result<i64> {
         let gone = || Error::unauthenticated("your account no longer exists; sign in again");
         let (account_id, _) =
