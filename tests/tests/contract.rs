@@ -997,6 +997,12 @@ fn role_table<'a>(b: &'a dyn Backend, import: &str, owner_token: &str) -> Vec<Ro
             },
         ),
         forbidden(b, RemoveRelay { sender_domain: Some("b.example".into()) }),
+        // ---- SMS gateway: server-wide; an account's phone: the Accounts page of its domain
+        forbidden(b, GetSmsGateway {}),
+        forbidden(b, SetSmsGateway { mode: postdesk_contract::phone::SmsGatewayMode::Log, ..Default::default() }),
+        forbidden(b, ListSmsLog::default()),
+        forbidden(b, GetAccountPhone { address: acct() }),
+        forbidden(b, ClearAccountPhone { address: acct() }),
         // ---- Shared mailboxes: the Accounts page of their domain
         forbidden(
             b,
@@ -1358,6 +1364,11 @@ const OPERATION_GATES: &[(&str, Gate)] = &[
     ("set_workflow_group_members", Gate::Page(Page::Accounts)),
     ("remove_workflow_group", Gate::Page(Page::Accounts)),
     ("set_shared_auto_reply", Gate::Page(Page::Accounts)),
+    ("get_sms_gateway", Gate::Page(Page::Smtp)),
+    ("set_sms_gateway", Gate::Page(Page::Smtp)),
+    ("list_sms_log", Gate::Page(Page::Smtp)),
+    ("get_account_phone", Gate::Page(Page::Accounts)),
+    ("clear_account_phone", Gate::Page(Page::Accounts)),
 ];
 
 async fn helpdesk_reads_but_cannot_change(h: Harness) {

@@ -105,6 +105,9 @@ enum Command {
     /// Shared mailboxes fetched from external IMAP servers.
     #[command(subcommand)]
     SharedMailbox(shared::SharedCmd),
+    /// The SMS gateway of the portal's phone codes, its log, and accounts' bound phones.
+    #[command(subcommand)]
+    Sms(sms::SmsCmd),
 }
 
 fn data_dir(cli: &Cli) -> Result<PathBuf, Error> {
@@ -154,6 +157,7 @@ async fn run(b: &dyn Backend, command: &Command, json: bool) -> Result<(), Error
         Command::Outbound(cmd) => outbound::run(b, cmd, json).await,
         Command::Trace(cmd) => trace::run(b, cmd, json).await,
         Command::SharedMailbox(cmd) => shared::run(b, cmd, json).await,
+        Command::Sms(cmd) => sms::run(b, cmd, json).await,
         Command::Serve(_) => unreachable!("handled in main"),
     }
 }

@@ -133,7 +133,7 @@ pub struct PortalUser {
 /// accepted by a portal route. These are not operations of the admin table: no admin caller
 /// can reach them, and they never name another account.
 #[async_trait::async_trait]
-pub trait Portal: Send + Sync {
+pub trait Portal: crate::phone::PortalPhones + Send + Sync {
     /// Signs a user in with an address (or an account alias) and password from `client`.
     /// An unknown address and a wrong password get the same answer after the same work.
     async fn sign_in(&self, address: &str, password: &Password, client: Option<std::net::IpAddr>)
@@ -348,6 +348,9 @@ pub use shared::*;
 // Bulk account actions.
 mod bulk;
 pub use bulk::*;
+
+mod phone;
+pub use phone::*;
 
 params!(/// Who am I, and what may I do?
 WhoAmI {});
@@ -1239,6 +1242,18 @@ operations! {
     update_trace_settings: Put "/api/trace-settings" UpdateTraceSettings => TraceSettings, mutates = true;
     /// The login log of a filter as a CSV or XLSX file.
     export_logins: Get "/api/logins-export" ExportLogins => ExportedFile, mutates = false;
+
+    // ---- SMS gateway and phone binding ----------------------------------------------
+    /// The server-wide SMS gateway (never its token).
+    get_sms_gateway: Get "/api/sms/gateway" GetSmsGateway => crate::phone::SmsGateway, mutates = false;
+    /// Sets the server-wide SMS gateway.
+    set_sms_gateway: Put "/api/sms/gateway" SetSmsGateway => crate::phone::SmsGateway, mutates = true;
+    /// The SMS log (log mode), newest first.
+    list_sms_log: Get "/api/sms/log" ListSmsLog => CursorPage<crate::phone::SmsMessage>, mutates = false;
+    /// Whether an account has a phone bound.
+    get_account_phone: Get "/api/accounts/{address}/phone" GetAccountPhone => crate::phone::AccountPhone, mutates = false;
+    /// Clears an account's bound phone.
+    clear_account_phone: Delete "/api/accounts/{address}/phone" ClearAccountPhone => (), mutates = true;
 
     // ---- Shared mailboxes (fetched from external servers) ------------------------
     /// A domain's shared mailboxes, without their secrets.

@@ -70,6 +70,10 @@ pub fn write_typescript(dir: &Path) -> Result<(), String> {
     <Exporter as TypeVisitor>::visit::<crate::api::SetSecurityQuestions>(&mut exporter);
     <Exporter as TypeVisitor>::visit::<crate::model::RecoveryQuestions>(&mut exporter);
     <Exporter as TypeVisitor>::visit::<crate::api::RecoverPassword>(&mut exporter);
+    // The portal's phone section (`/api/portal/phone…`).
+    <Exporter as TypeVisitor>::visit::<crate::phone::PortalPhone>(&mut exporter);
+    <Exporter as TypeVisitor>::visit::<crate::phone::SendPhoneCode>(&mut exporter);
+    <Exporter as TypeVisitor>::visit::<crate::phone::ConfirmPhone>(&mut exporter);
     if !exporter.errors.is_empty() {
         return Err(exporter.errors.join("\n"));
     }

@@ -24,6 +24,7 @@ pub mod mail;
 pub mod model;
 pub mod monitor;
 pub mod outbound;
+pub mod phone;
 pub mod pickup;
 pub mod policy;
 pub mod relay;

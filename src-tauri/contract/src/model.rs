@@ -622,6 +622,10 @@ pub struct PortalSession {
     pub idle_minutes: u32,
     /// The session ends at this time whatever its use, RFC 3339 UTC.
     pub expires_at: String,
+    /// The administrator requires a bound mobile phone and none is bound: nothing but the
+    /// phone's section works until one is.
+    #[serde(default)]
+    pub must_bind_phone: bool,
 }
 
 /// A portal user's own security questions (the answers are never shown).

@@ -37,6 +37,7 @@ mod mailbox;
 mod monitor;
 mod own_forwarding;
 pub mod password;
+mod phone;
 mod recycle;
 mod relay;
 mod rules;
@@ -580,6 +581,21 @@ impl Backend for EngineBackend {
     }
     async fn remove_transport(&self, p: RemoveTransport) -> Result<()> {
         queue::remove_transport(self, p).await
+    }
+    async fn get_sms_gateway(&self, p: GetSmsGateway) -> Result<postdesk_contract::phone::SmsGateway> {
+        phone::get_gateway(self, p).await
+    }
+    async fn set_sms_gateway(&self, p: SetSmsGateway) -> Result<postdesk_contract::phone::SmsGateway> {
+        phone::set_gateway(self, p).await
+    }
+    async fn list_sms_log(&self, p: ListSmsLog) -> Result<CursorPage<postdesk_contract::phone::SmsMessage>> {
+        phone::list_log(self, p).await
+    }
+    async fn get_account_phone(&self, p: GetAccountPhone) -> Result<postdesk_contract::phone::AccountPhone> {
+        phone::account_phone(self, p).await
+    }
+    async fn clear_account_phone(&self, p: ClearAccountPhone) -> Result<()> {
+        phone::clear_account_phone(self, p).await
     }
     async fn list_relays(&self, p: ListRelays) -> Result<CursorPage<postdesk_contract::relay::Relay>> {
         relay::list(self, p).await

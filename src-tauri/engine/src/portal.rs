@@ -235,6 +235,7 @@ fn session_answer(a: Answer<'_>) -> PortalSession {
         must_set_security_questions: must_set_questions,
         idle_minutes,
         expires_at: super::format_time(expires),
+        must_bind_phone: false,
     }
 }
 
@@ -361,7 +362,7 @@ impl Engine {
         audit_event(&mut tx, "portal_sign_in", address, &Event { client, reason }).await?;
         tx.commit().await?;
         let answer = Answer { address, csrf, force, must_set_questions, idle_minutes: policy.idle_minutes, expires_at };
-        Ok(PortalStep { answer: session_answer(answer), session_secret: secret })
+        Ok(PortalStep { answer: self.with_phone_demand(session_answer(answer)).await?, session_secret: secret })
     }
 
     /// The user of the portal session `secret` at `now`, its idle time restarted. A session
@@ -402,14 +403,15 @@ impl Engine {
     async fn session_row_answer(&self, row: &sql::portal::SessionRow, idle_minutes: u32) -> Result<PortalSession> {
         let must_set_questions =
             must_set_questions(&mut *self.read().await?, row.account_id, row.security_questions_set).await?;
-        Ok(session_answer(Answer {
+        let answer = session_answer(Answer {
             address: &row.address,
             csrf: row.csrf.clone(),
             force: row.force_password_change,
             must_set_questions,
             idle_minutes,
             expires_at: row.expires_at,
-        }))
+        });
+        self.with_phone_demand(answer).await
     }
 
     /// Ends the portal session `secret` (nothing when it is not one).
@@ -491,8 +493,8 @@ impl Engine {
     }
 
     /// The user's account id; refused while the admin's first-logon password change is
-    /// pending, then while required security questions are not set (as every portal page
-    /// but those two).
+    /// pending, then while required security questions are not set, then while a required
+    /// phone is not bound (as every portal page but those three, `phone.rs`).
     pub(crate) async fn portal_account_id(&self, user: &PortalUser) -> Result<i64> {
         let (account_id, _) = self.portal_credentials(user).await?;
         let mut conn = self.read().await?;
@@ -502,6 +504,7 @@ impl Engine {
                 "set your security questions first: your administrator requires them",
             ));
         }
+        self.refuse_unbound_phone(account_id).await?;
         Ok(account_id)
     }
 

@@ -19,6 +19,8 @@ use postdesk_contract::Error;
 use postdesk_contract::api::{ChangeOwnPassword, Password, Portal, PortalUser, RecoverPassword, SetSecurityQuestions};
 use serde::Deserialize;
 
+mod phone;
+
 use crate::session::{CSRF_HEADER, Connection, cookie_header, error_response, find_cookie, json_body, no_store, same};
 
 fn cookie_name(tls: bool) -> &'static str {
@@ -36,6 +38,7 @@ pub(crate) fn routes(portal: Option<Arc<dyn Portal>>) -> Router {
         return Router::new();
     };
     Router::new()
+        .merge(phone::routes())
         .route("/api/portal/session", get(current).post(sign_in).delete(sign_out))
         .route("/api/portal/password", post(change_password))
         .route("/api/portal/account", get(account))

@@ -36,7 +36,8 @@ export class PortalApi {
     this.fetch = fetchImpl ?? ((url, init) => globalThis.fetch(url, init));
   }
 
-  private async call(method: string, path: string, body?: object, csrf?: string): Promise<unknown> {
+  /** One portal call (also the phone section's, `portalPhone.ts`). */
+  async call(method: string, path: string, body?: object, csrf?: string): Promise<unknown> {
     const headers: Record<string, string> = { Accept: "application/json" };
     if (body) headers["Content-Type"] = "application/json";
     if (csrf) headers[CSRF_HEADER] = csrf;

@@ -30,4 +30,9 @@ idle_minutes: number,
 /**
  * The session ends at this time whatever its use, RFC 3339 UTC.
  */
-expires_at: string, };
+expires_at: string, 
+/**
+ * The administrator requires a bound mobile phone and none is bound: nothing but the
+ * phone's section works until one is.
+ */
+must_bind_phone: boolean, };

@@ -8,6 +8,7 @@ import { Confirm, Dialog, DialogButtons, Field, FormError, PageError, wholeNumbe
 import { useAction, useAsync } from "../components/hooks";
 import { MailboxDialog } from "./MailboxDialog";
 import { EffectiveSettingsPanel } from "./EffectiveSettingsPanel";
+import { AccountPhonePanel } from "./AccountPhonePanel";
 
 function DepartmentSelect({
   departments,
@@ -384,6 +385,7 @@ function AccountEditor({
         </form>
 
         <EffectiveSettingsPanel address={account.address} />
+        <AccountPhonePanel address={account.address} disabled={deleted} />
 
         <div className="panel">
           <h3>Mailbox</h3>

@@ -29,6 +29,7 @@ import {
   totalRefused,
   type SettingsForm,
 } from "./smtpModel";
+import { SmsGatewaySection } from "./SmsGatewaySection";
 
 /** Largest rules file the backend takes. */
 const MAX_IMPORT_BYTES = 1024 * 1024;
@@ -47,6 +48,7 @@ export function MailServicePage() {
       <StatusPanel rules={list} />
       <RulesPanel rules={list} loadError={rules.error} reload={rules.reload} />
       <SettingsPanel />
+      <SmsGatewaySection />
     </section>
   );
 }

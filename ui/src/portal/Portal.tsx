@@ -11,6 +11,7 @@ import { useAction, useAsync } from "../components/hooks";
 import type { AutoReply } from "../bindings/AutoReply";
 import { autoReplyText, fromLocalInput, toLocalInput } from "./autoReply";
 import { ForwardingForm } from "./Forwarding";
+import { PhoneRequired, PhoneSection } from "./PhoneSection";
 
 const nf = new Intl.NumberFormat();
 
@@ -101,6 +102,8 @@ export function PortalApp() {
               onSaved={() => setSession({ ...session, must_set_security_questions: false })}
             />
           </>
+        ) : session.must_bind_phone ? (
+          <PhoneRequired api={api} session={session} onChanged={setSession} onEnded={ended} />
         ) : (
           <Home api={api} session={session} onChanged={setSession} onEnded={ended} onSignedOut={() => setSession(null)} />
         )}
@@ -465,6 +468,22 @@ function Home({
         <section aria-labelledby="portal-forwarding">
           <h2 id="portal-forwarding">Forwarding</h2>
           <ForwardingForm api={api} session={session} onEnded={onEnded} />
+        </section>
+      )}
+      {a && (
+        <section aria-labelledby="portal-phone">
+          <h2 id="portal-phone">Mobile phone</h2>
+          <PhoneSection
+            api={api}
+            session={session}
+            onEnded={onEnded}
+            onBound={() =>
+              void api.current().then(
+                (s) => s && onChanged(s),
+                () => undefined,
+              )
+            }
+          />
         </section>
       )}
       <section aria-labelledby="portal-password">

@@ -20,5 +20,6 @@ pub mod rules;
 pub mod serve;
 pub mod settings;
 pub mod shared;
+pub mod sms;
 pub mod smtp;
 pub mod trace;

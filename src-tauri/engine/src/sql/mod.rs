@@ -30,6 +30,7 @@ pub(crate) mod forwards;
 pub(crate) mod login;
 pub(crate) mod mailbox;
 pub(crate) mod monitor;
+pub(crate) mod phone;
 pub(crate) mod policy;
 pub(crate) mod portal;
 pub(crate) mod queue;
