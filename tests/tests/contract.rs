@@ -1003,6 +1003,8 @@ fn role_table<'a>(b: &'a dyn Backend, import: &str, owner_token: &str) -> Vec<Ro
         forbidden(b, ListSmsLog::default()),
         forbidden(b, GetAccountPhone { address: acct() }),
         forbidden(b, ClearAccountPhone { address: acct() }),
+        forbidden(b, GetAccountForwarding { address: acct() }),
+        forbidden(b, ClearAccountForwarding { address: acct() }),
         // ---- Shared mailboxes: the Accounts page of their domain
         forbidden(
             b,
@@ -1369,6 +1371,8 @@ const OPERATION_GATES: &[(&str, Gate)] = &[
     ("list_sms_log", Gate::Page(Page::Smtp)),
     ("get_account_phone", Gate::Page(Page::Accounts)),
     ("clear_account_phone", Gate::Page(Page::Accounts)),
+    ("get_account_forwarding", Gate::Page(Page::Accounts)),
+    ("clear_account_forwarding", Gate::Page(Page::Accounts)),
 ];
 
 async fn helpdesk_reads_but_cannot_change(h: Harness) {

@@ -1041,4 +1041,17 @@ async fn a_user_forwards_only_where_auto_forward_allows(h: Harness) {
     // Bob, still allowed, is not affected.
     let (bob, _) = User::sign_in(&h, "bob@example.com", PW).await.unwrap();
     assert!(bob.forwarding(Some(&forwarding(&["ann@example.com"], true))).await.unwrap().allowed);
+
+    // The admin sees a user's forwarding and can end it (audited); ending none is not found.
+    let seen = h.owner.get_account_forwarding(GetAccountForwarding { address: "Bob@Example.com".into() }).await;
+    let want = OwnForwarding { targets: vec!["ann@example.com".into()], keep_copy: true, allowed: true };
+    assert_eq!(seen.unwrap(), want);
+    h.owner.clear_account_forwarding(ClearAccountForwarding { address: "bob@example.com".into() }).await.unwrap();
+    assert!(bob.forwarding(None).await.unwrap().targets.is_empty(), "the user sees it ended");
+    let again = h.owner.clear_account_forwarding(ClearAccountForwarding { address: "bob@example.com".into() }).await;
+    refused(again, ErrorCode::NotFound, "forwards no mail");
+    let page = h.owner.list_audit(ListAudit { limit: Some(5), ..Default::default() }).await.unwrap();
+    let entry = page.items.iter().find(|e| e.action == "clear_account_forwarding").expect("audited");
+    assert_eq!(entry.target, "bob@example.com");
+    assert!(entry.before.as_ref().unwrap().to_string().contains("ann@example.com"));
 }

@@ -15,7 +15,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { connect } from "node:tls";
 import { after, before, describe, it } from "node:test";
-import { api, launchBrowser, newPage, screenshotPath, startServer } from "./harness.mjs";
+import { api, launchBrowser, login, newPage, openPage, screenshotPath, startServer } from "./harness.mjs";
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const PW = "Correct horse 1";
@@ -215,6 +215,22 @@ describe("user portal", { concurrency: false }, () => {
       });
     assert.deepEqual(await stored(), { targets: ["bob@example.com", "far@remote.test"], keep_copy: false, allowed: true });
 
+    // The admin sees it in the account's dialog and can end it; the user sees it ended.
+    const admin = await newPage(browser);
+    await login(admin.page, server.url, server.token);
+    await openPage(admin.page, "Accounts");
+    await admin.page.locator('[role="row"][data-address="fay@example.com"]').click();
+    const panel = admin.page.locator("dialog[open]").last().getByRole("region", { name: "Forwarding" });
+    await panel.getByTestId("account-forwarding").filter({ hasText: "far@remote.test" }).waitFor();
+    await panel.getByRole("button", { name: "End forwarding" }).click();
+    await panel.getByTestId("account-forwarding").filter({ hasText: "Mail is not forwarded." }).waitFor();
+    await admin.context.close();
+    await page.reload();
+    await state.filter({ hasText: "Mail is not forwarded." }).waitFor();
+    await form.getByLabel("Forward to").fill("bob@example.com\nfar@remote.test");
+    await form.getByRole("button", { name: "Save forwarding" }).click();
+    await state.filter({ hasText: "Forwarding saved." }).waitFor();
+
     // The administrator switches auto-forward off for fay: the page says so, offers no
     // saving, and the server refuses a new forwarding; stopping it still works.
     await call("PUT", "/api/domains/example.com/settings", {
@@ -242,7 +258,8 @@ describe("user portal", { concurrency: false }, () => {
     assert.deepEqual(await stored(), { targets: [], keep_copy: true, allowed: false });
     const audit = await call("GET", "/api/audit?limit=50");
     const set = audit.items.filter((e) => e.actor === "portal" && e.action === "portal_set_forwarding");
-    assert.equal(set.length, 2, JSON.stringify(set));
+    assert.equal(set.length, 3, JSON.stringify(set));
+    assert.ok(audit.items.some((e) => e.action === "clear_account_forwarding" && e.target === "fay@example.com"));
     assert.deepEqual(problems, []);
     await context.close();
   });

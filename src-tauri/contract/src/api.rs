@@ -351,6 +351,8 @@ pub use bulk::*;
 
 mod phone;
 pub use phone::*;
+mod forwarding;
+pub use forwarding::*;
 
 params!(/// Who am I, and what may I do?
 WhoAmI {});
@@ -1254,6 +1256,10 @@ operations! {
     get_account_phone: Get "/api/accounts/{address}/phone" GetAccountPhone => crate::phone::AccountPhone, mutates = false;
     /// Clears an account's bound phone.
     clear_account_phone: Delete "/api/accounts/{address}/phone" ClearAccountPhone => (), mutates = true;
+    /// A user's own forwarding (set in the portal).
+    get_account_forwarding: Get "/api/accounts/{address}/forwarding" GetAccountForwarding => crate::forwarding::OwnForwarding, mutates = false;
+    /// Ends a user's own forwarding.
+    clear_account_forwarding: Delete "/api/accounts/{address}/forwarding" ClearAccountForwarding => (), mutates = true;
 
     // ---- Shared mailboxes (fetched from external servers) ------------------------
     /// A domain's shared mailboxes, without their secrets.

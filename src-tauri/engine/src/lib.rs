@@ -597,6 +597,15 @@ impl Backend for EngineBackend {
     async fn clear_account_phone(&self, p: ClearAccountPhone) -> Result<()> {
         phone::clear_account_phone(self, p).await
     }
+    async fn get_account_forwarding(
+        &self,
+        p: GetAccountForwarding,
+    ) -> Result<postdesk_contract::forwarding::OwnForwarding> {
+        own_forwarding::account_forwarding(self, p).await
+    }
+    async fn clear_account_forwarding(&self, p: ClearAccountForwarding) -> Result<()> {
+        own_forwarding::clear_account_forwarding(self, p).await
+    }
     async fn list_relays(&self, p: ListRelays) -> Result<CursorPage<postdesk_contract::relay::Relay>> {
         relay::list(self, p).await
     }

@@ -8,9 +8,10 @@ use std::collections::BTreeSet;
 use postdesk_contract::forwarding::{Forwarding, MAX_FORWARD_TARGETS, OwnForwarding, SetForwarding};
 
 use super::audit::{self, Change};
-use super::{Engine, sql};
+use super::{Engine, EngineBackend, sql};
 use crate::api::*;
 use crate::error::{Error, Result};
+use crate::model::Page;
 use crate::validate;
 
 impl Engine {
@@ -25,7 +26,11 @@ impl Engine {
     /// The portal user's forwarding and whether it is allowed.
     pub(crate) async fn own_forwarding_of(&self, user: &PortalUser) -> Result<OwnForwarding> {
         let account_id = self.portal_account_id(user).await?;
-        let allowed = self.may_forward(&user.address).await?;
+        self.forwarding_of(account_id, &user.address).await
+    }
+
+    async fn forwarding_of(&self, account_id: i64, address: &str) -> Result<OwnForwarding> {
+        let allowed = self.may_forward(address).await?;
         let stored = sql::forwards::get(&mut *self.read().await?, account_id).await?;
         let (targets, keep_copy) = stored.unwrap_or((Vec::new(), true));
         Ok(OwnForwarding { targets, keep_copy, allowed })
@@ -78,4 +83,34 @@ impl Engine {
     pub async fn forwardings(&self) -> Result<Vec<Forwarding>> {
         sql::forwards::all(&mut *self.read().await?).await
     }
+}
+
+/// The account `address` of a domain the caller may see on the Accounts page.
+async fn account_of(b: &EngineBackend, address: &str) -> Result<(i64, String, String)> {
+    let addr = validate::address(address)?;
+    b.caller.require(Page::Accounts, Some(&addr.domain))?;
+    let full = addr.full();
+    let id = crate::settings::account_id(&mut *b.engine.read().await?, &full).await?;
+    Ok((id, full, addr.domain))
+}
+
+/// An admin's look at a user's own forwarding.
+pub(crate) async fn account_forwarding(b: &EngineBackend, p: GetAccountForwarding) -> Result<OwnForwarding> {
+    let (id, address, _) = account_of(b, &p.address).await?;
+    b.engine.forwarding_of(id, &address).await
+}
+
+/// An admin ends a user's own forwarding (audited; not found when none is set).
+pub(crate) async fn clear_account_forwarding(b: &EngineBackend, p: ClearAccountForwarding) -> Result<()> {
+    let (id, address, domain) = account_of(b, &p.address).await?;
+    let mut tx = b.engine.write().await?;
+    let Some((targets, keep_copy)) = sql::forwards::get(&mut tx, id).await? else {
+        return Err(Error::not_found(format!("{address} forwards no mail")).with_field("address"));
+    };
+    sql::forwards::set(&mut tx, id, &[], true, &super::now()).await?;
+    let change = Change { action: ClearAccountForwarding::NAME, domain: Some(&domain), target: &address };
+    let before = serde_json::json!({ "targets": targets, "keep_copy": keep_copy });
+    audit::record::<_, ()>(&mut tx, &b.caller.name, change, Some(&before), None).await?;
+    tx.commit().await?;
+    Ok(())
 }

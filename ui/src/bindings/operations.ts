@@ -25,6 +25,7 @@ import type { Caller } from "./Caller";
 import type { CheckDns } from "./CheckDns";
 import type { CleanMailbox } from "./CleanMailbox";
 import type { CleanedMailbox } from "./CleanedMailbox";
+import type { ClearAccountForwarding } from "./ClearAccountForwarding";
 import type { ClearAccountPhone } from "./ClearAccountPhone";
 import type { ClearSecurityQuestions } from "./ClearSecurityQuestions";
 import type { ConfirmTwoFactor } from "./ConfirmTwoFactor";
@@ -65,6 +66,7 @@ import type { FetchReport } from "./FetchReport";
 import type { FetchSharedFolderList } from "./FetchSharedFolderList";
 import type { FetchSharedMailbox } from "./FetchSharedMailbox";
 import type { GetAccount } from "./GetAccount";
+import type { GetAccountForwarding } from "./GetAccountForwarding";
 import type { GetAccountPhone } from "./GetAccountPhone";
 import type { GetAlias } from "./GetAlias";
 import type { GetDomain } from "./GetDomain";
@@ -128,6 +130,7 @@ import type { MoveSmtpRule } from "./MoveSmtpRule";
 import type { NewToken } from "./NewToken";
 import type { OutboundTransport } from "./OutboundTransport";
 import type { OutboundUsage } from "./OutboundUsage";
+import type { OwnForwarding } from "./OwnForwarding";
 import type { OwnSignIn } from "./OwnSignIn";
 import type { PolicyExplanation } from "./PolicyExplanation";
 import type { QueuedMessage } from "./QueuedMessage";
@@ -230,6 +233,7 @@ export type { ChangeOwnPassword } from "./ChangeOwnPassword";
 export type { CheckDns } from "./CheckDns";
 export type { CleanMailbox } from "./CleanMailbox";
 export type { CleanedMailbox } from "./CleanedMailbox";
+export type { ClearAccountForwarding } from "./ClearAccountForwarding";
 export type { ClearAccountPhone } from "./ClearAccountPhone";
 export type { ClearSecurityQuestions } from "./ClearSecurityQuestions";
 export type { ConfirmPhone } from "./ConfirmPhone";
@@ -273,6 +277,7 @@ export type { FetchReport } from "./FetchReport";
 export type { FetchSharedFolderList } from "./FetchSharedFolderList";
 export type { FetchSharedMailbox } from "./FetchSharedMailbox";
 export type { GetAccount } from "./GetAccount";
+export type { GetAccountForwarding } from "./GetAccountForwarding";
 export type { GetAccountPhone } from "./GetAccountPhone";
 export type { GetAlias } from "./GetAlias";
 export type { GetDomain } from "./GetDomain";
@@ -558,6 +563,8 @@ export const operations = {
   list_sms_log: { method: "GET", path: "/api/sms/log", mutates: false, params: undefined as unknown as ListSmsLog, output: undefined as unknown as CursorPage<SmsMessage> },
   get_account_phone: { method: "GET", path: "/api/accounts/{address}/phone", mutates: false, params: undefined as unknown as GetAccountPhone, output: undefined as unknown as AccountPhone },
   clear_account_phone: { method: "DELETE", path: "/api/accounts/{address}/phone", mutates: true, params: undefined as unknown as ClearAccountPhone, output: undefined as unknown as null },
+  get_account_forwarding: { method: "GET", path: "/api/accounts/{address}/forwarding", mutates: false, params: undefined as unknown as GetAccountForwarding, output: undefined as unknown as OwnForwarding },
+  clear_account_forwarding: { method: "DELETE", path: "/api/accounts/{address}/forwarding", mutates: true, params: undefined as unknown as ClearAccountForwarding, output: undefined as unknown as null },
   list_shared_mailboxes: { method: "GET", path: "/api/domains/{domain}/shared-mailboxes", mutates: false, params: undefined as unknown as ListSharedMailboxes, output: undefined as unknown as CursorPage<SharedMailbox> },
   get_shared_mailbox: { method: "GET", path: "/api/shared-mailboxes/{address}", mutates: false, params: undefined as unknown as GetSharedMailbox, output: undefined as unknown as SharedMailbox },
   create_shared_mailbox: { method: "POST", path: "/api/domains/{domain}/shared-mailboxes", mutates: true, params: undefined as unknown as CreateSharedMailbox, output: undefined as unknown as SharedMailbox },

@@ -8,6 +8,7 @@ import { Confirm, Dialog, DialogButtons, Field, FormError, PageError, wholeNumbe
 import { useAction, useAsync } from "../components/hooks";
 import { MailboxDialog } from "./MailboxDialog";
 import { EffectiveSettingsPanel } from "./EffectiveSettingsPanel";
+import { AccountForwardingPanel } from "./AccountForwardingPanel";
 import { AccountPhonePanel } from "./AccountPhonePanel";
 
 function DepartmentSelect({
@@ -386,6 +387,7 @@ function AccountEditor({
 
         <EffectiveSettingsPanel address={account.address} />
         <AccountPhonePanel address={account.address} disabled={deleted} />
+        <AccountForwardingPanel address={account.address} disabled={deleted} />
 
         <div className="panel">
           <h3>Mailbox</h3>
