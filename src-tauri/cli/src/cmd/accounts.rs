@@ -110,6 +110,10 @@ pub enum AccountsCmd {
         #[arg(long)]
         yes: bool,
     },
+    /// Show the forwarding the user set in the portal (and whether auto-forward lets it run).
+    Forwarding { address: String },
+    /// End the forwarding the user set in the portal.
+    ForwardingClear { address: String },
     #[command(flatten)]
     Mailbox(mailbox::MailboxCmd),
 }
@@ -272,6 +276,27 @@ pub async fn run(b: &dyn Backend, cmd: &AccountsCmd, json: bool) -> Result<()> {
             }
             let p = BulkAccounts { domain: domain.clone(), selection, action };
             print_outcome(json, &b.bulk_accounts(p).await?)
+        }
+        AccountsCmd::Forwarding { address } => {
+            let f = b.get_account_forwarding(GetAccountForwarding { address: address.clone() }).await?;
+            if json {
+                return print_one(json, &f);
+            }
+            if f.targets.is_empty() {
+                println!("{address}: forwards no mail");
+            } else {
+                let copy = if f.keep_copy { "keeps a copy" } else { "keeps no copy" };
+                let state = if f.allowed { "" } else { " (not used: auto-forward is off for this account)" };
+                println!("{address}: forwards to {} and {copy}{state}", f.targets.join(", "));
+            }
+            Ok(())
+        }
+        AccountsCmd::ForwardingClear { address } => {
+            b.clear_account_forwarding(ClearAccountForwarding { address: address.clone() }).await?;
+            if !json {
+                println!("ended the forwarding of {address}");
+            }
+            Ok(())
         }
         AccountsCmd::Mailbox(cmd) => mailbox::run(b, cmd, json).await,
     }
