@@ -1016,6 +1016,19 @@ async fn a_user_forwards_only_where_auto_forward_allows(h: Harness) {
     };
     assert_eq!(set.unwrap(), want);
     assert_eq!(ann.forwarding(None).await.unwrap(), want);
+    // The policy explainer names it for mail to ann.
+    let to_ann = ExplainPolicy {
+        sender: "pat@far.test".into(),
+        recipients: vec!["ann@example.com".into()],
+        ..Default::default()
+    };
+    let rules = h.owner.explain_policy(to_ann.clone()).await.unwrap().rules;
+    let fired = rules.iter().find(|r| r.kind == "forwarding").expect("the forwarding explained");
+    assert_eq!(fired.name, "forwarding of ann@example.com");
+    assert!(
+        fired.effect.contains("bob@example.com, pat@far.test") && fired.effect.contains("keeps no copy"),
+        "{fired:?}"
+    );
     let audit = audit_actions(&h).await;
     let (_, _, after) = audit.iter().find(|(a, _, _)| a == "portal_set_forwarding").expect("audited");
     assert!(after.contains("pat@far.test") && after.contains("\"keep_copy\":false"), "{after}");
@@ -1030,6 +1043,9 @@ async fn a_user_forwards_only_where_auto_forward_allows(h: Harness) {
     };
     h.owner.update_settings(off).await.unwrap();
     assert!(!ann.forwarding(None).await.unwrap().allowed);
+    let rules = h.owner.explain_policy(to_ann).await.unwrap().rules;
+    let fired = rules.iter().find(|r| r.kind == "forwarding").expect("the forwarding explained");
+    assert!(fired.effect.starts_with("not used: automatic forwarding is off"), "{fired:?}");
     refused(
         ann.forwarding(Some(&forwarding(&["pat@far.test"], true))).await,
         ErrorCode::PermissionDenied,

@@ -254,7 +254,7 @@ mod quota_tests {
 /// A mail rule on the path that acts on a message, as the policy explainer shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 pub struct FiredRule {
-    /// `auto_bcc`, `disclaimer`, `monitor` or `daily_send_quota`.
+    /// `auto_bcc`, `disclaimer`, `monitor`, `forwarding` or `daily_send_quota`.
     pub kind: String,
     /// The rule's name.
     pub name: String,

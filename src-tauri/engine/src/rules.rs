@@ -521,6 +521,7 @@ pub(crate) async fn fired(
         }
     }
     monitors(engine, envelope, &mut out).await?;
+    forwards(engine, envelope, &mut out).await?;
     let Some(account) = envelope.authenticated_user.as_deref() else { return Ok(out) };
     let mut conn = engine.read().await?;
     let owner = match sql::policy::kind_of(&mut conn, account).await? {
@@ -557,6 +558,45 @@ pub(crate) async fn fired(
         effect,
     });
     Ok(out)
+}
+
+/// The users' own forwarding of the mailboxes the recipients reach, for the explainer: where
+/// the copies go, or why not (the mailbox's `auto_forward` setting and where it is set).
+async fn forwards(
+    engine: &Engine,
+    envelope: &postdesk_contract::policy::Envelope,
+    out: &mut Vec<postdesk_contract::rules::FiredRule>,
+) -> Result<()> {
+    let all = engine.forwardings().await?;
+    if all.is_empty() {
+        return Ok(());
+    }
+    let mut reached = std::collections::BTreeSet::new();
+    for rcpt in &envelope.recipients {
+        if let Ok(r) = engine.resolve_recipient(rcpt).await {
+            reached.extend(r.mailboxes);
+        }
+    }
+    for f in all.iter().filter(|f| reached.contains(&f.address)) {
+        let settings = postdesk_contract::mail::Directory::effective_settings(engine, &f.address).await?;
+        let auto = &settings.values.auto_forward;
+        let effect = if auto.value {
+            let copy = if f.keep_copy { "the mailbox keeps its copy" } else { "the mailbox keeps no copy" };
+            format!("a copy to {} (other domains with an SRS sender); {copy}", f.targets.join(", "))
+        } else {
+            format!(
+                "not used: automatic forwarding is off for {} ({}); the mailbox keeps the message",
+                f.address, auto.source.label
+            )
+        };
+        out.push(postdesk_contract::rules::FiredRule {
+            kind: "forwarding".into(),
+            name: format!("forwarding of {}", f.address),
+            set_in: format!("the user portal of {}", f.address),
+            effect,
+        });
+    }
+    Ok(())
 }
 
 /// The monitoring rules that may fire for `envelope`, for the explainer.

@@ -5,7 +5,7 @@
  */
 export type FiredRule = { 
 /**
- * `auto_bcc`, `disclaimer`, `monitor` or `daily_send_quota`.
+ * `auto_bcc`, `disclaimer`, `monitor`, `forwarding` or `daily_send_quota`.
  */
 kind: string, 
 /**
