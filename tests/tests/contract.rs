@@ -13,6 +13,7 @@ use postdesk_engine::{DEFAULT_LOCKOUT_THRESHOLD, Login, LoginRefusal};
 use postdesk_tests::{Harness, Kind, call, contract, list_accounts, new_account, refused};
 
 contract!(
+    groups_take_whole_departments_as_members,
     domains_are_created_listed_and_refused_when_bad,
     plan_caps_refuse_and_change_nothing,
     domain_groups_allocate_within_their_allowance,
@@ -857,6 +858,7 @@ fn role_table<'a>(b: &'a dyn Backend, import: &str, owner_token: &str) -> Vec<Ro
         forbidden(b, ListGroups { domain: d(), ..Default::default() }),
         forbidden(b, GetGroup { address: team() }),
         forbidden(b, CreateGroup { address: "new@b.example".into(), name: "n".into(), ..Default::default() }),
+        forbidden(b, SetGroupDepartments { address: "team@b.example".into(), departments: vec!["Sales".into()] }),
         forbidden(b, UpdateGroup { address: team(), name: Some("n".into()), ..Default::default() }),
         forbidden(b, AddGroupMembers { address: team(), members: vec![acct()] }),
         forbidden(b, RemoveGroupMembers { address: team(), members: vec![acct()] }),
@@ -1312,6 +1314,7 @@ const OPERATION_GATES: &[(&str, Gate)] = &[
     ("remove_dkim_key", Gate::Page(Page::Dns)),
     ("remove_domain", Gate::Page(Page::Domains)),
     ("remove_group", Gate::Page(Page::Groups)),
+    ("set_group_departments", Gate::Page(Page::Groups)),
     ("remove_group_members", Gate::Page(Page::Groups)),
     ("remove_smtp_rule", Gate::Page(Page::Smtp)),
     ("remove_bcc_rule", Gate::Page(Page::Policy)),
@@ -1753,4 +1756,72 @@ fn smtp_login<'a>(login: &'a str, password: &'a str) -> postdesk_contract::mail:
         service: postdesk_contract::mail::LoginService::Smtp,
         client: std::net::Ipv4Addr::LOCALHOST.into(),
     }
+}
+
+async fn groups_take_whole_departments_as_members(h: Harness) {
+    h.domain("example.com", 50).await;
+    for path in ["Sales/East", "Ops"] {
+        let p = CreateDepartment { domain: "example.com".into(), path: path.into(), parents: Some(true) };
+        h.owner.create_department(p).await.unwrap();
+    }
+    h.account("ann@example.com", Some("Sales")).await;
+    h.account("bob@example.com", Some("Sales/East")).await;
+    h.account("cid@example.com", Some("Ops")).await;
+    h.account("dan@example.com", None).await;
+    // A department that does not exist: refused at its field, nothing made.
+    let bad = CreateGroup {
+        address: "sales@example.com".into(),
+        name: "Sales".into(),
+        departments: Some(vec!["Nowhere".into()]),
+        ..Default::default()
+    };
+    let e = refused(h.owner.create_group(bad).await, ErrorCode::NotFound, "department Nowhere does not exist");
+    assert_eq!(e.field.as_deref(), Some("departments"));
+    let group = CreateGroup {
+        address: "sales@example.com".into(),
+        name: "Sales".into(),
+        send_permission: Some(SendPermission::MembersOnly),
+        members: Some(vec!["dan@example.com".into()]),
+        departments: Some(vec!["sales".into()]),
+        ..Default::default()
+    };
+    let g = h.owner.create_group(group).await.unwrap();
+    assert_eq!(g.departments, ["Sales"]);
+    let resolve = async || {
+        h.owner.resolve_address(ResolveAddress { address: "sales@example.com".into() }).await.unwrap().mailboxes
+    };
+    // The department and the ones below it, with the named member.
+    assert_eq!(resolve().await, ["ann@example.com", "bob@example.com", "dan@example.com"]);
+    // Whoever is in the department when the mail comes: cid moves in, bob moves out.
+    let moved = |address: &str, dept: &str| UpdateAccount {
+        address: address.into(),
+        department: Some(dept.into()),
+        ..Default::default()
+    };
+    h.owner.update_account(moved("cid@example.com", "Sales/East")).await.unwrap();
+    h.owner.update_account(moved("bob@example.com", "Ops")).await.unwrap();
+    assert_eq!(resolve().await, ["ann@example.com", "cid@example.com", "dan@example.com"]);
+    // A members-only group admits its department's accounts as senders, not the others.
+    let explain = |from: &str| ExplainPolicy {
+        sender: from.into(),
+        recipients: vec!["sales@example.com".into()],
+        ..Default::default()
+    };
+    let allowed = |x: postdesk_contract::policy::PolicyExplanation| x.decision.recipients[0].allowed;
+    assert!(allowed(h.owner.explain_policy(explain("cid@example.com")).await.unwrap()));
+    assert!(!allowed(h.owner.explain_policy(explain("bob@example.com")).await.unwrap()));
+    // Replaced (audited), then none.
+    let set = |departments: &[&str]| SetGroupDepartments {
+        address: "sales@example.com".into(),
+        departments: departments.iter().map(|d| d.to_string()).collect(),
+    };
+    let g = h.owner.set_group_departments(set(&["Ops", "Sales/East"])).await.unwrap();
+    assert_eq!(g.departments, ["Ops", "Sales/East"]);
+    assert_eq!(resolve().await, ["bob@example.com", "cid@example.com", "dan@example.com"]);
+    let audit = h.owner.list_audit(ListAudit { limit: Some(1), ..Default::default() }).await.unwrap();
+    assert_eq!(audit.items[0].action, "set_group_departments");
+    assert_eq!(audit.items[0].before, Some(serde_json::json!(["Sales"])));
+    let g = h.owner.set_group_departments(set(&[])).await.unwrap();
+    assert!(g.departments.is_empty());
+    assert_eq!(resolve().await, ["dan@example.com"]);
 }

@@ -406,6 +406,14 @@ describe("postdesk admin UI", { concurrency: false }, () => {
     assert.equal(g.send_permission, "whitelist");
     assert.deepEqual(g.allowed_senders, ["ceo@partner.example"]);
     assert.deepEqual([...g.members].sort(), ["ann@example.com", "carol@example.com"]);
+    // A whole department as members: its accounts (and those below it) receive the mail.
+    await editor.getByLabel("Department to add").selectOption("Support");
+    await editor.getByRole("button", { name: "Add department" }).click();
+    await editor.getByText("Member departments (1)").waitFor();
+    const withDept = await api(server, server.token, "GET", "/api/groups/board%40example.com");
+    assert.deepEqual(withDept.departments, ["Support"]);
+    const resolved = await api(server, server.token, "GET", "/api/resolve/board%40example.com");
+    assert.ok(resolved.mailboxes.length > 2, JSON.stringify(resolved));
     await page.screenshot({ path: screenshotPath("groups") });
   });
 

@@ -421,6 +421,7 @@ async fn smtp_mail_is_routed_through_aliases_pickup_rules_and_groups_to_those_wh
         name: "Team".into(),
         members: Some(vec!["ann@example.com".into(), "carl@example.com".into()]),
         send_permission: Some(SendPermission::Anyone),
+        departments: None,
         allowed_senders: None,
     })
     .await
@@ -525,6 +526,7 @@ async fn spooled_mail_is_delivered_exactly_once_across_a_crash() {
         name: "Team".into(),
         members: Some(vec!["ann@example.com".into(), "bob@example.com".into()]),
         send_permission: Some(SendPermission::Anyone),
+        departments: None,
         allowed_senders: None,
     })
     .await

@@ -714,8 +714,17 @@ CreateGroup {
     #[serde(default)] #[ts(optional)] send_permission: Option<SendPermission>,
     /// Initial members.
     #[serde(default)] #[ts(optional)] members: Option<Vec<String>>,
+    /// Member departments (paths of the group's domain; with the departments below them).
+    #[serde(default)] #[ts(optional)] departments: Option<Vec<String>>,
     /// Whitelisted senders (for `whitelist`).
     #[serde(default)] #[ts(optional)] allowed_senders: Option<Vec<String>>,
+});
+params!(/// Replaces the departments a group takes as members (their accounts and those below).
+SetGroupDepartments {
+    /// Group address.
+    address: String,
+    /// Department paths of the group's domain (empty: none).
+    departments: Vec<String>,
 });
 params!(/// Changes a group's name, send permission or whitelist.
 UpdateGroup {
@@ -1085,6 +1094,8 @@ operations! {
     add_group_members: Post "/api/groups/{address}/members" AddGroupMembers => MailGroup, mutates = true;
     /// Removes members from a group.
     remove_group_members: Post "/api/groups/{address}/members/remove" RemoveGroupMembers => MailGroup, mutates = true;
+    /// Replaces the departments a group takes as members.
+    set_group_departments: Put "/api/groups/{address}/departments" SetGroupDepartments => MailGroup, mutates = true;
     /// Removes a mail group.
     remove_group: Delete "/api/groups/{address}" RemoveGroup => (), mutates = true;
 

@@ -304,6 +304,10 @@ pub struct MailGroup {
     pub send_permission: SendPermission,
     /// Member addresses.
     pub members: Vec<String>,
+    /// Member departments (paths): their accounts and those of the departments below them,
+    /// whoever is in them when a message arrives.
+    #[serde(default)]
+    pub departments: Vec<String>,
     /// Senders allowed when `send_permission` is `whitelist`.
     pub allowed_senders: Vec<String>,
 }

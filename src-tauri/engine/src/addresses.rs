@@ -379,7 +379,46 @@ async fn load_group(conn: &mut Conn, address: &str) -> Result<(i64, MailGroup)> 
     let members = sql::addresses::members(conn, id).await?;
     let allowed_senders = sql::addresses::allowed_senders(conn, id).await?;
     let send_permission = SendPermission::parse(&permission).unwrap_or(SendPermission::SameDomain);
-    Ok((id, MailGroup { address: address.to_string(), name, send_permission, members, allowed_senders }))
+    let department_ids = sql::addresses::group_departments(conn, id).await?;
+    let mut departments = Vec::with_capacity(department_ids.len());
+    if !department_ids.is_empty() {
+        let domain = address.rsplit_once('@').map_or("", |(_, d)| d);
+        let did = domain_id(conn, domain).await?;
+        let tree = crate::departments::Tree::load(conn, did, domain).await?;
+        departments.extend(department_ids.into_iter().map(|d| tree.path(d)));
+        departments.sort();
+    }
+    let group =
+        MailGroup { address: address.to_string(), name, send_permission, members, departments, allowed_senders };
+    Ok((id, group))
+}
+
+/// The department ids of `paths` in the domain `domain` (each must exist), without repeats.
+async fn department_ids(conn: &mut Conn, domain: &str, paths: &[String]) -> Result<Vec<i64>> {
+    if paths.is_empty() {
+        return Ok(Vec::new());
+    }
+    let did = domain_id(conn, domain).await?;
+    let tree = crate::departments::Tree::load(conn, did, domain).await?;
+    let mut ids = BTreeSet::new();
+    for path in paths {
+        ids.insert(tree.resolve(path).map_err(|e| e.with_field("departments"))?);
+    }
+    Ok(ids.into_iter().collect())
+}
+
+pub(crate) async fn set_group_departments(b: &EngineBackend, p: SetGroupDepartments) -> Result<MailGroup> {
+    let addr = authorised(b, Page::Groups, &p.address)?;
+    let address = addr.full();
+    let mut tx = b.engine.write().await?;
+    let (id, before) = load_group(&mut tx, &address).await?;
+    let ids = department_ids(&mut tx, &addr.domain, &p.departments).await?;
+    sql::addresses::set_group_departments(&mut tx, id, &ids).await?;
+    let after = load_group(&mut tx, &address).await?.1;
+    let change = Change { action: SetGroupDepartments::NAME, domain: Some(&addr.domain), target: &address };
+    audit::record(&mut tx, &b.caller.name, change, Some(&before.departments), Some(&after.departments)).await?;
+    tx.commit().await?;
+    Ok(after)
 }
 
 fn check_senders(list: &[String]) -> Result<Vec<String>> {
@@ -435,6 +474,8 @@ pub(crate) async fn create_group(b: &EngineBackend, p: CreateGroup) -> Result<Ma
     let permission = p.send_permission.unwrap_or(SendPermission::SameDomain);
     let id = sql::addresses::insert_group(&mut tx, did, &address, &name, permission.as_str()).await?;
     sql::addresses::insert_members(&mut tx, id, &members).await?;
+    let departments = department_ids(&mut tx, &addr.domain, p.departments.as_deref().unwrap_or_default()).await?;
+    sql::addresses::set_group_departments(&mut tx, id, &departments).await?;
     sql::addresses::set_allowed_senders(&mut tx, id, &senders).await?;
     let group = load_group(&mut tx, &address).await?.1;
     let change = Change { action: CreateGroup::NAME, domain: Some(&addr.domain), target: &address };

@@ -372,6 +372,9 @@ impl Backend for EngineBackend {
     async fn remove_group_members(&self, p: RemoveGroupMembers) -> Result<MailGroup> {
         addresses::remove_group_members(self, p).await
     }
+    async fn set_group_departments(&self, p: SetGroupDepartments) -> Result<MailGroup> {
+        addresses::set_group_departments(self, p).await
+    }
     async fn remove_group(&self, p: RemoveGroup) -> Result<()> {
         addresses::remove_group(self, p).await
     }

@@ -261,9 +261,11 @@ async fn recipient(facts: &mut Consulted<'_>, rcpt: &str, mailboxes: Option<&[St
     }
     if kind == "group" {
         let (permission, members, allowed) = sql::policy::group(facts.conn, rcpt).await?;
+        let mut members: Vec<String> = serde_json::from_str(&members)?;
+        members.extend(sql::addresses::department_members(facts.conn, rcpt).await?);
         return Ok(RecipientFacts::Group {
             send_permission: SendPermission::parse(&permission).unwrap_or(SendPermission::SameDomain),
-            members: serde_json::from_str(&members)?,
+            members,
             allowed_senders: serde_json::from_str(&allowed)?,
             mailboxes: accounts,
         });

@@ -54,6 +54,7 @@ async fn organisation() -> (tempfile::TempDir, Engine) {
         name: "Team".into(),
         send_permission: Some(SendPermission::SameDomain),
         members: Some(vec!["ann@example.com".into(), "bob@example.com".into()]),
+        departments: None,
         allowed_senders: None,
     })
     .await

@@ -22,6 +22,10 @@ send_permission?: SendPermission,
  */
 members?: Array<string>, 
 /**
+ * Member departments (paths of the group's domain; with the departments below them).
+ */
+departments?: Array<string>, 
+/**
  * Whitelisted senders (for `whitelist`).
  */
 allowed_senders?: Array<string>, };

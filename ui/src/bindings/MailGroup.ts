@@ -22,6 +22,11 @@ send_permission: SendPermission,
  */
 members: Array<string>, 
 /**
+ * Member departments (paths): their accounts and those of the departments below them,
+ * whoever is in them when a message arrives.
+ */
+departments: Array<string>, 
+/**
  * Senders allowed when `send_permission` is `whitelist`.
  */
 allowed_senders: Array<string>, };

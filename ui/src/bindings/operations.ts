@@ -165,6 +165,7 @@ import type { RetryOutbound } from "./RetryOutbound";
 import type { RevokeToken } from "./RevokeToken";
 import type { RotateOwnToken } from "./RotateOwnToken";
 import type { SetAdminPassword } from "./SetAdminPassword";
+import type { SetGroupDepartments } from "./SetGroupDepartments";
 import type { SetPassword } from "./SetPassword";
 import type { SetPickupRules } from "./SetPickupRules";
 import type { SetRelay } from "./SetRelay";
@@ -384,6 +385,7 @@ export type { RotateOwnToken } from "./RotateOwnToken";
 export type { SendPhoneCode } from "./SendPhoneCode";
 export type { SetAdminPassword } from "./SetAdminPassword";
 export type { SetForwarding } from "./SetForwarding";
+export type { SetGroupDepartments } from "./SetGroupDepartments";
 export type { SetPassword } from "./SetPassword";
 export type { SetPickupRules } from "./SetPickupRules";
 export type { SetRelay } from "./SetRelay";
@@ -484,6 +486,7 @@ export const operations = {
   update_group: { method: "PATCH", path: "/api/groups/{address}", mutates: true, params: undefined as unknown as UpdateGroup, output: undefined as unknown as MailGroup },
   add_group_members: { method: "POST", path: "/api/groups/{address}/members", mutates: true, params: undefined as unknown as AddGroupMembers, output: undefined as unknown as MailGroup },
   remove_group_members: { method: "POST", path: "/api/groups/{address}/members/remove", mutates: true, params: undefined as unknown as RemoveGroupMembers, output: undefined as unknown as MailGroup },
+  set_group_departments: { method: "PUT", path: "/api/groups/{address}/departments", mutates: true, params: undefined as unknown as SetGroupDepartments, output: undefined as unknown as MailGroup },
   remove_group: { method: "DELETE", path: "/api/groups/{address}", mutates: true, params: undefined as unknown as RemoveGroup, output: undefined as unknown as null },
   list_admins: { method: "GET", path: "/api/admins", mutates: false, params: undefined as unknown as ListAdmins, output: undefined as unknown as CursorPage<Admin> },
   create_admin: { method: "POST", path: "/api/admins", mutates: true, params: undefined as unknown as CreateAdmin, output: undefined as unknown as Admin },

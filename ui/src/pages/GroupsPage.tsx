@@ -46,6 +46,7 @@ export function GroupsPage() {
                   <strong>{g.name}</strong>
                   <span className="muted small">
                     {g.address} · {g.members.length} member{g.members.length === 1 ? "" : "s"}
+                    {g.departments.length > 0 && ` · ${g.departments.length} department${g.departments.length === 1 ? "" : "s"}`}
                   </span>
                 </button>
               </li>
@@ -254,6 +255,7 @@ function GroupEditor({ group, onChanged, onRemoved }: { group: MailGroup; onChan
           Add
         </button>
       </form>
+      <GroupDepartments group={group} onChanged={onChanged} />
       <div className="panel">
         <button type="button" className="danger" disabled={readOnly} onClick={() => setRemoving(true)}>
           Remove group…
@@ -276,5 +278,69 @@ function GroupEditor({ group, onChanged, onRemoved }: { group: MailGroup; onChan
         </Confirm>
       )}
     </div>
+  );
+}
+
+/** Whole departments as members: their accounts and those of the departments below, whoever is in them. */
+function GroupDepartments({ group, onChanged }: { group: MailGroup; onChanged: () => void }) {
+  const { client, domain, readOnly } = useSession();
+  const departments = useAsync(() => listAll(client, "list_departments", { domain: domain! }), [client, domain]);
+  const [pick, setPick] = useState("");
+  const action = useAction();
+  const set = async (list: string[]) => {
+    const g = await action.run(() => client.call("set_group_departments", { address: group.address, departments: list }));
+    if (g) {
+      setPick("");
+      onChanged();
+    }
+  };
+  const choices = (departments.data ?? []).filter((d) => !group.departments.includes(d.path));
+  return (
+    <form
+      className="panel"
+      aria-label="Member departments"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (pick) void set([...group.departments, pick]);
+      }}
+    >
+      <h3>Member departments ({group.departments.length})</h3>
+      <p className="muted small">
+        Every account of a member department, and of the departments below it, receives the group&apos;s mail — whoever is
+        in it when the mail arrives.
+      </p>
+      <ul className="chips" aria-label="Member departments">
+        {group.departments.map((d) => (
+          <li key={d}>
+            {d}
+            <button
+              type="button"
+              className="ghost small"
+              aria-label={`Remove department ${d}`}
+              disabled={readOnly || action.pending}
+              onClick={() => void set(group.departments.filter((x) => x !== d))}
+            >
+              ×
+            </button>
+          </li>
+        ))}
+      </ul>
+      {departments.error && <PageError error={departments.error} what="the departments" />}
+      <label>
+        <span className="sr-only">Department to add</span>
+        <select aria-label="Department to add" value={pick} disabled={readOnly} onChange={(e) => setPick(e.target.value)}>
+          <option value="">Choose a department…</option>
+          {choices.map((d) => (
+            <option key={d.path} value={d.path}>
+              {d.path} ({d.total_accounts})
+            </option>
+          ))}
+        </select>
+      </label>
+      <FormError error={action.error} fields={["departments"]} />
+      <button type="submit" disabled={!pick || action.pending || readOnly}>
+        Add department
+      </button>
+    </form>
   );
 }

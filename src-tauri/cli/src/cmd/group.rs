@@ -37,6 +37,9 @@ pub enum GroupCmd {
         permission: Option<PermissionArg>,
         #[arg(long = "member")]
         members: Vec<String>,
+        /// A member department (path): its accounts and those of the departments below.
+        #[arg(long = "dept")]
+        departments: Vec<String>,
         /// A whitelisted sender (for --permission whitelist).
         #[arg(long = "allow")]
         allowed: Vec<String>,
@@ -68,6 +71,8 @@ pub enum GroupCmd {
         #[arg(required = true)]
         members: Vec<String>,
     },
+    /// Replace the member departments (none given: no department is a member).
+    SetDepts { address: String, departments: Vec<String> },
     /// Remove a group.
     Remove { address: String },
 }
@@ -75,12 +80,13 @@ pub enum GroupCmd {
 /// `postdesk group …`
 pub async fn run(b: &dyn Backend, cmd: &GroupCmd, json: bool) -> Result<()> {
     match cmd {
-        GroupCmd::Add { address, name, permission, members, allowed } => {
+        GroupCmd::Add { address, name, permission, members, departments, allowed } => {
             let p = CreateGroup {
                 address: address.clone(),
                 name: name.clone(),
                 send_permission: permission.map(Into::into),
                 members: Some(members.clone()),
+                departments: Some(departments.clone()),
                 allowed_senders: Some(allowed.clone()),
             };
             print_one(json, &b.create_group(p).await?)
@@ -90,13 +96,14 @@ pub async fn run(b: &dyn Backend, cmd: &GroupCmd, json: bool) -> Result<()> {
                 b.list_groups(ListGroups { domain: domain.clone(), after, limit: Some(limit) })
             })
             .await?;
-            let mut t = Table::new(&["GROUP", "NAME", "SEND PERMISSION", "MEMBERS"]);
+            let mut t = Table::new(&["GROUP", "NAME", "SEND PERMISSION", "MEMBERS", "DEPARTMENTS"]);
             for g in &list {
                 t.row(vec![
                     g.address.clone(),
                     g.name.clone(),
                     g.send_permission.as_str().into(),
                     g.members.len().to_string(),
+                    g.departments.join(", "),
                 ]);
             }
             print_list(json, &list, t, None)
@@ -118,6 +125,14 @@ pub async fn run(b: &dyn Backend, cmd: &GroupCmd, json: bool) -> Result<()> {
         GroupCmd::RemoveMembers { address, members } => print_one(
             json,
             &b.remove_group_members(RemoveGroupMembers { address: address.clone(), members: members.clone() }).await?,
+        ),
+        GroupCmd::SetDepts { address, departments } => print_one(
+            json,
+            &b.set_group_departments(SetGroupDepartments {
+                address: address.clone(),
+                departments: departments.clone(),
+            })
+            .await?,
         ),
         GroupCmd::Remove { address } => b.remove_group(RemoveGroup { address: address.clone() }).await,
     }

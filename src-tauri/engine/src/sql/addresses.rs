@@ -60,16 +60,55 @@ pub(crate) async fn group_containing(conn: &mut Conn, address: &str) -> Result<O
     .await?)
 }
 
-/// Where an alias or group sends mail next (its targets or members).
+/// Where an alias or group sends mail next (its targets or members, and the accounts of a
+/// group's member departments).
 pub(crate) async fn edges(conn: &mut Conn, address: &str) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar(
+    let mut out: Vec<String> = sqlx::query_scalar(
         "SELECT t.target FROM alias_targets t JOIN aliases a ON a.id = t.alias_id WHERE a.address = ?1
          UNION ALL
          SELECT m.member FROM group_members m JOIN mail_groups g ON g.id = m.group_id WHERE g.address = ?1",
     )
     .bind(address)
+    .fetch_all(&mut *conn)
+    .await?;
+    out.extend(department_members(conn, address).await?);
+    Ok(out)
+}
+
+/// The accounts (their own addresses) of the departments the group at `address` takes as
+/// members, and of every department below them.
+pub(crate) async fn department_members(conn: &mut Conn, address: &str) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "WITH RECURSIVE sub(id) AS (
+             SELECT gd.department_id FROM group_departments gd JOIN mail_groups g ON g.id = gd.group_id
+             WHERE g.address = ?1
+             UNION SELECT d.id FROM departments d JOIN sub ON d.parent_id = sub.id)
+         SELECT a.address FROM accounts a WHERE a.department_id IN (SELECT id FROM sub) ORDER BY a.address",
+    )
+    .bind(address)
     .fetch_all(conn)
     .await?)
+}
+
+/// The departments (ids) a group takes as members.
+pub(crate) async fn group_departments(conn: &mut Conn, group_id: i64) -> Result<Vec<i64>> {
+    Ok(sqlx::query_scalar("SELECT department_id FROM group_departments WHERE group_id = ?")
+        .bind(group_id)
+        .fetch_all(conn)
+        .await?)
+}
+
+/// Replaces the departments a group takes as members.
+pub(crate) async fn set_group_departments(conn: &mut Conn, group_id: i64, departments: &[i64]) -> Result<()> {
+    sqlx::query("DELETE FROM group_departments WHERE group_id = ?").bind(group_id).execute(&mut *conn).await?;
+    for d in departments {
+        sqlx::query("INSERT INTO group_departments (group_id, department_id) VALUES (?, ?)")
+            .bind(group_id)
+            .bind(d)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
 // ---- aliases -------------------------------------------------------------------------
