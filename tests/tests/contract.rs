@@ -950,6 +950,12 @@ fn role_table<'a>(b: &'a dyn Backend, import: &str, owner_token: &str) -> Vec<Ro
         forbidden(b, ListMonitorRules { domain: d(), ..Default::default() }),
         forbidden(b, AddMonitorRule { domain: d(), name: "watch".into(), target: acct(), ..Default::default() }),
         forbidden(b, RemoveMonitorRule { domain: d(), id: 1 }),
+        forbidden(b, UpdateMonitorRule { domain: d(), id: 1, name: "w".into(), target: acct(), ..Default::default() }),
+        forbidden(b, UpdateBccRule { domain: d(), id: 1, name: "b".into(), copy_to: acct(), ..Default::default() }),
+        forbidden(
+            b,
+            UpdateDisclaimerRule { domain: d(), id: 1, name: "d".into(), text: "t".into(), ..Default::default() },
+        ),
         forbidden(b, ListOutboundUsage { domain: d(), ..Default::default() }),
         // ---- SMTP service admin: server-wide, so a domain-limited admin is refused
         forbidden(b, GetSmtpSettings {}),
@@ -1320,6 +1326,9 @@ const OPERATION_GATES: &[(&str, Gate)] = &[
     ("remove_bcc_rule", Gate::Page(Page::Policy)),
     ("remove_disclaimer_rule", Gate::Page(Page::Policy)),
     ("remove_monitor_rule", Gate::Page(Page::Policy)),
+    ("update_bcc_rule", Gate::Page(Page::Policy)),
+    ("update_disclaimer_rule", Gate::Page(Page::Policy)),
+    ("update_monitor_rule", Gate::Page(Page::Policy)),
     ("remove_relay", Gate::Page(Page::Smtp)),
     ("remove_smtp_rule", Gate::Page(Page::Smtp)),
     ("remove_transport", Gate::Page(Page::Smtp)),

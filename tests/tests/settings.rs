@@ -26,6 +26,7 @@ macro_rules! contract {
 }
 
 contract!(
+    mail_rules_are_changed_in_place_with_the_checks_of_adding_them,
     settings_inherit_from_domain_to_department_to_account,
     a_department_batch_sets_one_value_and_replaces_overrides_below,
     a_department_batch_is_one_transaction_and_one_audit_entry,
@@ -1003,4 +1004,88 @@ async fn monitor_rules_are_checked_audited_and_explained(h: Harness) {
     let actions: Vec<&str> = audit.iter().filter(|a| a.action.contains("monitor")).map(|a| a.action.as_str()).collect();
     assert_eq!(actions.iter().filter(|a| **a == "add_monitor_rule").count(), 2, "{actions:?}");
     assert_eq!(actions.iter().filter(|a| **a == "remove_monitor_rule").count(), 1, "{actions:?}");
+}
+
+async fn mail_rules_are_changed_in_place_with_the_checks_of_adding_them(h: Harness) {
+    use postdesk_contract::monitor::MonitorAction;
+    organisation(&h).await;
+    let last_audit = async || {
+        let page = h.owner.list_audit(ListAudit { limit: Some(1), ..Default::default() }).await.unwrap();
+        page.items.into_iter().next().unwrap()
+    };
+    // BCC: same id, new content; a bad change is refused at its field and changes nothing.
+    let bcc = AddBccRule {
+        domain: D.into(),
+        name: "archive".into(),
+        copy_to: "carl@example.com".into(),
+        ..Default::default()
+    };
+    let added = h.owner.add_bcc_rule(bcc).await.unwrap();
+    let change = |copy_to: &str| UpdateBccRule {
+        domain: D.into(),
+        id: added.id,
+        name: "archive 2".into(),
+        sender: Some("far.example".into()),
+        copy_to: copy_to.into(),
+        ..Default::default()
+    };
+    let e = h.owner.update_bcc_rule(change("nobody@example.com")).await.unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("copy_to"), "{e:?}");
+    let listed = h.owner.list_bcc_rules(ListBccRules { domain: D.into(), ..Default::default() }).await.unwrap().items;
+    assert_eq!(listed, [added.clone()], "unchanged");
+    let changed = h.owner.update_bcc_rule(change("bob@example.com")).await.unwrap();
+    assert_eq!(
+        (changed.id, changed.name.as_str(), changed.sender.as_deref()),
+        (added.id, "archive 2", Some("far.example"))
+    );
+    let listed = h.owner.list_bcc_rules(ListBccRules { domain: D.into(), ..Default::default() }).await.unwrap().items;
+    assert_eq!(listed, [changed.clone()]);
+    let entry = last_audit().await;
+    assert_eq!(entry.action, "update_bcc_rule");
+    assert!(entry.before.unwrap().to_string().contains("carl@example.com"));
+    let e = h.owner.update_bcc_rule(UpdateBccRule { id: 9999, ..change("bob@example.com") }).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::NotFound);
+
+    // Disclaimers: the changed rule keeps its place in the order.
+    let disclaimer = |name: &str| AddDisclaimerRule {
+        domain: D.into(),
+        name: name.into(),
+        text: format!("{name} text"),
+        ..Default::default()
+    };
+    let first = h.owner.add_disclaimer_rule(disclaimer("first")).await.unwrap();
+    let second = h.owner.add_disclaimer_rule(disclaimer("second")).await.unwrap();
+    let update = UpdateDisclaimerRule {
+        domain: D.into(),
+        id: first.id,
+        name: "first, legal".into(),
+        department: Some("Sales".into()),
+        text: "Confidential.".into(),
+        ..Default::default()
+    };
+    let bad = UpdateDisclaimerRule { department: Some("Nowhere".into()), ..update.clone() };
+    assert_eq!(h.owner.update_disclaimer_rule(bad).await.unwrap_err().field.as_deref(), Some("department"));
+    let changed = h.owner.update_disclaimer_rule(update).await.unwrap();
+    assert_eq!((changed.id, changed.position, changed.text.as_str()), (first.id, 1, "Confidential."));
+    let order = h.owner.list_disclaimer_rules(ListDisclaimerRules { domain: D.into(), ..Default::default() }).await;
+    let order: Vec<(i64, u32)> = order.unwrap().items.iter().map(|r| (r.id, r.position)).collect();
+    assert_eq!(order, [(first.id, 1), (second.id, 2)]);
+    assert_eq!(last_audit().await.action, "update_disclaimer_rule");
+
+    // Monitoring: copy becomes filing into a folder.
+    let rule = h.owner.add_monitor_rule(watch("watch", "carl@example.com")).await.unwrap();
+    let update = UpdateMonitorRule {
+        domain: D.into(),
+        id: rule.id,
+        name: "file it".into(),
+        action: Some(MonitorAction::Folder),
+        target: "INBOX".into(),
+        ..Default::default()
+    };
+    assert_eq!(h.owner.update_monitor_rule(update.clone()).await.unwrap_err().field.as_deref(), Some("target"));
+    let changed = h.owner.update_monitor_rule(UpdateMonitorRule { target: "Watched".into(), ..update }).await.unwrap();
+    assert_eq!((changed.id, changed.action, changed.target.as_str()), (rule.id, MonitorAction::Folder, "Watched"));
+    let listed = h.owner.list_monitor_rules(ListMonitorRules { domain: D.into(), ..Default::default() }).await.unwrap();
+    assert_eq!(listed.items, [changed]);
+    assert_eq!(last_audit().await.action, "update_monitor_rule");
 }

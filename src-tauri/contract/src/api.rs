@@ -1173,6 +1173,8 @@ operations! {
     add_bcc_rule: Post "/api/domains/{domain}/bcc-rules" AddBccRule => BccRule, mutates = true;
     /// Removes an automatic-BCC rule.
     remove_bcc_rule: Delete "/api/domains/{domain}/bcc-rules" RemoveBccRule => (), mutates = true;
+    /// Changes a bcc rule in place (same checks as adding it; audited before → after).
+    update_bcc_rule: Put "/api/domains/{domain}/bcc-rules" UpdateBccRule => BccRule, mutates = true;
     /// Imports automatic-BCC rules from an XLSX file, all or nothing.
     import_bcc_rules: Post "/api/domains/{domain}/bcc-rules-import" ImportBccRules => ImportedRows, mutates = true;
     /// A domain's automatic-BCC rules as an XLSX file.
@@ -1187,12 +1189,16 @@ operations! {
     move_disclaimer_rule: Post "/api/domains/{domain}/disclaimer-rules/move" MoveDisclaimerRule => Vec<DisclaimerRule>, mutates = true;
     /// Removes a disclaimer rule.
     remove_disclaimer_rule: Delete "/api/domains/{domain}/disclaimer-rules" RemoveDisclaimerRule => (), mutates = true;
+    /// Changes a disclaimer rule in place (same checks as adding it; audited before → after).
+    update_disclaimer_rule: Put "/api/domains/{domain}/disclaimer-rules" UpdateDisclaimerRule => DisclaimerRule, mutates = true;
     /// A domain's monitoring and copy rules.
     list_monitor_rules: Get "/api/domains/{domain}/monitor-rules" ListMonitorRules => CursorPage<MonitorRule>, mutates = false;
     /// Adds a monitoring or copy rule.
     add_monitor_rule: Post "/api/domains/{domain}/monitor-rules" AddMonitorRule => MonitorRule, mutates = true;
     /// Removes a monitoring or copy rule.
     remove_monitor_rule: Delete "/api/domains/{domain}/monitor-rules" RemoveMonitorRule => (), mutates = true;
+    /// Changes a monitor rule in place (same checks as adding it; audited before → after).
+    update_monitor_rule: Put "/api/domains/{domain}/monitor-rules" UpdateMonitorRule => MonitorRule, mutates = true;
     /// What a domain's accounts sent outside, against their daily send quota.
     list_outbound_usage: Get "/api/domains/{domain}/outbound-usage" ListOutboundUsage => CursorPage<OutboundUsage>, mutates = false;
 

@@ -627,6 +627,9 @@ impl Backend for EngineBackend {
     async fn remove_bcc_rule(&self, p: RemoveBccRule) -> Result<()> {
         rules::remove_bcc(self, p).await
     }
+    async fn update_bcc_rule(&self, p: UpdateBccRule) -> Result<postdesk_contract::rules::BccRule> {
+        rules::update_bcc(self, p).await
+    }
     async fn list_disclaimer_rules(
         &self,
         p: ListDisclaimerRules,
@@ -645,6 +648,12 @@ impl Backend for EngineBackend {
     async fn remove_disclaimer_rule(&self, p: RemoveDisclaimerRule) -> Result<()> {
         rules::remove_disclaimer(self, p).await
     }
+    async fn update_disclaimer_rule(
+        &self,
+        p: UpdateDisclaimerRule,
+    ) -> Result<postdesk_contract::rules::DisclaimerRule> {
+        rules::update_disclaimer(self, p).await
+    }
     async fn list_monitor_rules(
         &self,
         p: ListMonitorRules,
@@ -656,6 +665,9 @@ impl Backend for EngineBackend {
     }
     async fn remove_monitor_rule(&self, p: RemoveMonitorRule) -> Result<()> {
         monitor::remove(self, p).await
+    }
+    async fn update_monitor_rule(&self, p: UpdateMonitorRule) -> Result<postdesk_contract::monitor::MonitorRule> {
+        monitor::update(self, p).await
     }
     async fn list_outbound_usage(
         &self,

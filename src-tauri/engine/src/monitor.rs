@@ -37,6 +37,16 @@ fn keyword(field: &str, input: Option<&str>) -> Result<Option<String>> {
 }
 
 pub(crate) async fn add(b: &EngineBackend, p: AddMonitorRule) -> Result<MonitorRule> {
+    save(b, p, None).await
+}
+
+pub(crate) async fn update(b: &EngineBackend, p: UpdateMonitorRule) -> Result<MonitorRule> {
+    let (id, p) = p.into_parts();
+    save(b, p, Some(id)).await
+}
+
+/// Adds a monitoring rule, or with `replacing` changes that rule in place (same id).
+async fn save(b: &EngineBackend, p: AddMonitorRule, replacing: Option<i64>) -> Result<MonitorRule> {
     let domain = validate::domain(&p.domain)?;
     b.caller.require(Page::Policy, Some(&domain))?;
     let name = validate::text("name", &p.name, 100)?;
@@ -117,7 +127,15 @@ pub(crate) async fn add(b: &EngineBackend, p: AddMonitorRule) -> Result<MonitorR
             Some(tree.resolve(path).map(|id| tree.path(id)).map_err(|e| e.with_field("scope_department"))?)
         }
     };
-    if sql::monitor::count(&mut tx, did).await? >= MAX_MONITOR_RULES {
+    let before = match replacing {
+        None => None,
+        Some(id) => Some(
+            sql::monitor::of(&mut tx, did, id)
+                .await?
+                .ok_or_else(|| Error::not_found(format!("{domain} has no monitoring rule {id}")).with_field("id"))?,
+        ),
+    };
+    if before.is_none() && sql::monitor::count(&mut tx, did).await? >= MAX_MONITOR_RULES {
         return Err(Error::limit_exceeded(format!(
             "{domain} has {MAX_MONITOR_RULES} monitoring rules, the most a domain may have"
         )));
@@ -140,9 +158,14 @@ pub(crate) async fn add(b: &EngineBackend, p: AddMonitorRule) -> Result<MonitorR
         target,
     };
     rule.id = sql::monitor::insert(&mut tx, did, &rule, &super::now()).await?;
+    if let Some(old) = &before {
+        sql::rules::replace_id(&mut tx, "monitor_rules", rule.id, old.id).await?;
+        rule.id = old.id;
+    }
     let target = format!("monitor rule {}", rule.id);
-    let change = Change { action: AddMonitorRule::NAME, domain: Some(&domain), target: &target };
-    audit::record::<(), _>(&mut tx, &b.caller.name, change, None, Some(&rule)).await?;
+    let action = if before.is_some() { UpdateMonitorRule::NAME } else { AddMonitorRule::NAME };
+    let change = Change { action, domain: Some(&domain), target: &target };
+    audit::record(&mut tx, &b.caller.name, change, before.as_ref(), Some(&rule)).await?;
     tx.commit().await?;
     Ok(rule)
 }

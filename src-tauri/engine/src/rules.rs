@@ -29,6 +29,16 @@ pub(crate) async fn list_bcc(b: &EngineBackend, p: ListBccRules) -> Result<Curso
 }
 
 pub(crate) async fn add_bcc(b: &EngineBackend, p: AddBccRule) -> Result<BccRule> {
+    save_bcc(b, p, None).await
+}
+
+pub(crate) async fn update_bcc(b: &EngineBackend, p: UpdateBccRule) -> Result<BccRule> {
+    let (id, p) = p.into_parts();
+    save_bcc(b, p, Some(id)).await
+}
+
+/// Adds a BCC rule, or with `replacing` changes that rule in place (same id).
+async fn save_bcc(b: &EngineBackend, p: AddBccRule, replacing: Option<i64>) -> Result<BccRule> {
     let domain = validate::domain(&p.domain)?;
     b.caller.require(Page::Policy, Some(&domain))?;
     let name = validate::text("name", &p.name, 100)?;
@@ -51,7 +61,15 @@ pub(crate) async fn add_bcc(b: &EngineBackend, p: AddBccRule) -> Result<BccRule>
     }
     let mut tx = b.engine.write().await?;
     let did = domain_id(&mut tx, &domain).await?;
-    if sql::rules::count_bcc(&mut tx, did).await? >= MAX_BCC_RULES {
+    let before = match replacing {
+        None => None,
+        Some(id) => Some(
+            sql::rules::bcc_rule_of(&mut tx, did, id)
+                .await?
+                .ok_or_else(|| Error::not_found(format!("{domain} has no BCC rule {id}")).with_field("id"))?,
+        ),
+    };
+    if before.is_none() && sql::rules::count_bcc(&mut tx, did).await? >= MAX_BCC_RULES {
         return Err(Error::limit_exceeded(format!(
             "{domain} has {MAX_BCC_RULES} BCC rules, the most a domain may have"
         )));
@@ -66,9 +84,14 @@ pub(crate) async fn add_bcc(b: &EngineBackend, p: AddBccRule) -> Result<BccRule>
         copy_to: copy_to.full(),
     };
     rule.id = sql::rules::insert_bcc(&mut tx, did, &rule, &super::now()).await?;
+    if let Some(old) = &before {
+        sql::rules::replace_id(&mut tx, "bcc_rules", rule.id, old.id).await?;
+        rule.id = old.id;
+    }
     let target = format!("bcc rule {}", rule.id);
-    let change = Change { action: AddBccRule::NAME, domain: Some(&domain), target: &target };
-    audit::record::<(), _>(&mut tx, &b.caller.name, change, None, Some(&rule)).await?;
+    let action = if before.is_some() { UpdateBccRule::NAME } else { AddBccRule::NAME };
+    let change = Change { action, domain: Some(&domain), target: &target };
+    audit::record(&mut tx, &b.caller.name, change, before.as_ref(), Some(&rule)).await?;
     tx.commit().await?;
     Ok(rule)
 }
@@ -259,6 +282,17 @@ fn variant(field: &str, input: &str) -> Result<String> {
 }
 
 pub(crate) async fn add_disclaimer(b: &EngineBackend, p: AddDisclaimerRule) -> Result<DisclaimerRule> {
+    save_disclaimer(b, p, None).await
+}
+
+pub(crate) async fn update_disclaimer(b: &EngineBackend, p: UpdateDisclaimerRule) -> Result<DisclaimerRule> {
+    let (id, p) = p.into_parts();
+    save_disclaimer(b, p, Some(id)).await
+}
+
+/// Adds a disclaimer rule last in the order, or with `replacing` changes that rule in place
+/// (same id and place).
+async fn save_disclaimer(b: &EngineBackend, p: AddDisclaimerRule, replacing: Option<i64>) -> Result<DisclaimerRule> {
     let domain = validate::domain(&p.domain)?;
     b.caller.require(Page::Policy, Some(&domain))?;
     let name = validate::text("name", &p.name, 100)?;
@@ -288,7 +322,16 @@ pub(crate) async fn add_disclaimer(b: &EngineBackend, p: AddDisclaimerRule) -> R
     let department = department_of("department", p.department.as_deref())?;
     let except_department = department_of("except_department", p.except_department.as_deref())?;
     let existing = sql::rules::disclaimers_of(&mut tx, did).await?;
-    if existing.len() as u32 >= MAX_DISCLAIMER_RULES {
+    let before =
+        match replacing {
+            None => None,
+            Some(id) => {
+                Some(existing.iter().find(|r| r.id == id).cloned().ok_or_else(|| {
+                    Error::not_found(format!("{domain} has no disclaimer rule {id}")).with_field("id")
+                })?)
+            }
+        };
+    if before.is_none() && existing.len() as u32 >= MAX_DISCLAIMER_RULES {
         return Err(Error::limit_exceeded(format!(
             "{domain} has {MAX_DISCLAIMER_RULES} disclaimer rules, the most a domain may have"
         )));
@@ -296,7 +339,7 @@ pub(crate) async fn add_disclaimer(b: &EngineBackend, p: AddDisclaimerRule) -> R
     let mut rule = DisclaimerRule {
         id: 0,
         domain: domain.clone(),
-        position: existing.len() as u32 + 1,
+        position: before.as_ref().map_or(existing.len() as u32 + 1, |r| r.position),
         name,
         scope: p.scope.unwrap_or_default(),
         sender,
@@ -309,9 +352,14 @@ pub(crate) async fn add_disclaimer(b: &EngineBackend, p: AddDisclaimerRule) -> R
         html,
     };
     rule.id = sql::rules::insert_disclaimer(&mut tx, did, &rule, &super::now()).await?;
+    if let Some(old) = &before {
+        sql::rules::replace_id(&mut tx, "disclaimer_rules", rule.id, old.id).await?;
+        rule.id = old.id;
+    }
     let target = format!("disclaimer rule {}", rule.id);
-    let change = Change { action: AddDisclaimerRule::NAME, domain: Some(&domain), target: &target };
-    audit::record::<(), _>(&mut tx, &b.caller.name, change, None, Some(&rule)).await?;
+    let action = if before.is_some() { UpdateDisclaimerRule::NAME } else { AddDisclaimerRule::NAME };
+    let change = Change { action, domain: Some(&domain), target: &target };
+    audit::record(&mut tx, &b.caller.name, change, before.as_ref(), Some(&rule)).await?;
     tx.commit().await?;
     Ok(rule)
 }

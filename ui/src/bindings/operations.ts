@@ -197,9 +197,12 @@ import type { UndoBatch } from "./UndoBatch";
 import type { UpdateAccount } from "./UpdateAccount";
 import type { UpdateAdmin } from "./UpdateAdmin";
 import type { UpdateAlias } from "./UpdateAlias";
+import type { UpdateBccRule } from "./UpdateBccRule";
+import type { UpdateDisclaimerRule } from "./UpdateDisclaimerRule";
 import type { UpdateDomainLimits } from "./UpdateDomainLimits";
 import type { UpdateGroup } from "./UpdateGroup";
 import type { UpdateMailboxSettings } from "./UpdateMailboxSettings";
+import type { UpdateMonitorRule } from "./UpdateMonitorRule";
 import type { UpdateSettings } from "./UpdateSettings";
 import type { UpdateSharedMailbox } from "./UpdateSharedMailbox";
 import type { UpdateSmtpRule } from "./UpdateSmtpRule";
@@ -421,9 +424,12 @@ export type { UndoBatch } from "./UndoBatch";
 export type { UpdateAccount } from "./UpdateAccount";
 export type { UpdateAdmin } from "./UpdateAdmin";
 export type { UpdateAlias } from "./UpdateAlias";
+export type { UpdateBccRule } from "./UpdateBccRule";
+export type { UpdateDisclaimerRule } from "./UpdateDisclaimerRule";
 export type { UpdateDomainLimits } from "./UpdateDomainLimits";
 export type { UpdateGroup } from "./UpdateGroup";
 export type { UpdateMailboxSettings } from "./UpdateMailboxSettings";
+export type { UpdateMonitorRule } from "./UpdateMonitorRule";
 export type { UpdateSettings } from "./UpdateSettings";
 export type { UpdateSharedMailbox } from "./UpdateSharedMailbox";
 export type { UpdateSmtpRule } from "./UpdateSmtpRule";
@@ -523,6 +529,7 @@ export const operations = {
   list_bcc_rules: { method: "GET", path: "/api/domains/{domain}/bcc-rules", mutates: false, params: undefined as unknown as ListBccRules, output: undefined as unknown as CursorPage<BccRule> },
   add_bcc_rule: { method: "POST", path: "/api/domains/{domain}/bcc-rules", mutates: true, params: undefined as unknown as AddBccRule, output: undefined as unknown as BccRule },
   remove_bcc_rule: { method: "DELETE", path: "/api/domains/{domain}/bcc-rules", mutates: true, params: undefined as unknown as RemoveBccRule, output: undefined as unknown as null },
+  update_bcc_rule: { method: "PUT", path: "/api/domains/{domain}/bcc-rules", mutates: true, params: undefined as unknown as UpdateBccRule, output: undefined as unknown as BccRule },
   import_bcc_rules: { method: "POST", path: "/api/domains/{domain}/bcc-rules-import", mutates: true, params: undefined as unknown as ImportBccRules, output: undefined as unknown as ImportedRows },
   export_bcc_rules: { method: "GET", path: "/api/domains/{domain}/bcc-rules-export", mutates: false, params: undefined as unknown as ExportBccRules, output: undefined as unknown as ExportedFile },
   bcc_rules_template: { method: "GET", path: "/api/bcc-rules-template", mutates: false, params: undefined as unknown as BccRulesTemplate, output: undefined as unknown as ExportedFile },
@@ -530,9 +537,11 @@ export const operations = {
   add_disclaimer_rule: { method: "POST", path: "/api/domains/{domain}/disclaimer-rules", mutates: true, params: undefined as unknown as AddDisclaimerRule, output: undefined as unknown as DisclaimerRule },
   move_disclaimer_rule: { method: "POST", path: "/api/domains/{domain}/disclaimer-rules/move", mutates: true, params: undefined as unknown as MoveDisclaimerRule, output: undefined as unknown as Array<DisclaimerRule> },
   remove_disclaimer_rule: { method: "DELETE", path: "/api/domains/{domain}/disclaimer-rules", mutates: true, params: undefined as unknown as RemoveDisclaimerRule, output: undefined as unknown as null },
+  update_disclaimer_rule: { method: "PUT", path: "/api/domains/{domain}/disclaimer-rules", mutates: true, params: undefined as unknown as UpdateDisclaimerRule, output: undefined as unknown as DisclaimerRule },
   list_monitor_rules: { method: "GET", path: "/api/domains/{domain}/monitor-rules", mutates: false, params: undefined as unknown as ListMonitorRules, output: undefined as unknown as CursorPage<MonitorRule> },
   add_monitor_rule: { method: "POST", path: "/api/domains/{domain}/monitor-rules", mutates: true, params: undefined as unknown as AddMonitorRule, output: undefined as unknown as MonitorRule },
   remove_monitor_rule: { method: "DELETE", path: "/api/domains/{domain}/monitor-rules", mutates: true, params: undefined as unknown as RemoveMonitorRule, output: undefined as unknown as null },
+  update_monitor_rule: { method: "PUT", path: "/api/domains/{domain}/monitor-rules", mutates: true, params: undefined as unknown as UpdateMonitorRule, output: undefined as unknown as MonitorRule },
   list_outbound_usage: { method: "GET", path: "/api/domains/{domain}/outbound-usage", mutates: false, params: undefined as unknown as ListOutboundUsage, output: undefined as unknown as CursorPage<OutboundUsage> },
   get_smtp_settings: { method: "GET", path: "/api/smtp/settings", mutates: false, params: undefined as unknown as GetSmtpSettings, output: undefined as unknown as SmtpSettings },
   update_smtp_settings: { method: "PUT", path: "/api/smtp/settings", mutates: true, params: undefined as unknown as UpdateSmtpSettings, output: undefined as unknown as SmtpSettings },

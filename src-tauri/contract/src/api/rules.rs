@@ -168,3 +168,147 @@ RemoveMonitorRule {
     #[ts(type = "number")]
     id: i64,
 });
+params!(/// Changes an automatic-BCC rule in place (same checks as adding it).
+UpdateBccRule {
+    /// Domain name.
+    domain: String,
+    /// The rule's id.
+    #[ts(type = "number")]
+    id: i64,
+    /// Its name (1–100 characters).
+    name: String,
+    /// Inbound, outbound or both (default both).
+    #[serde(default)] #[ts(optional)] direction: Option<RuleDirection>,
+    /// Sender condition: an address or a domain; absent: any sender.
+    #[serde(default)] #[ts(optional)] sender: Option<String>,
+    /// Recipient condition: an address or a domain; absent: any recipient.
+    #[serde(default)] #[ts(optional)] recipient: Option<String>,
+    /// Where the blind copy goes: an account, alias or group of ours, or an address elsewhere.
+    copy_to: String,
+});
+params!(/// Changes a disclaimer rule in place, keeping its place in the order (same checks as adding it).
+UpdateDisclaimerRule {
+    /// Domain name.
+    domain: String,
+    /// The rule's id.
+    #[ts(type = "number")]
+    id: i64,
+    /// Its name (1–100 characters).
+    name: String,
+    /// Any, internal or external recipients (default any).
+    #[serde(default)] #[ts(optional)] scope: Option<DisclaimerScope>,
+    /// Sender condition: an address or a domain; absent: any sender of the domain.
+    #[serde(default)] #[ts(optional)] sender: Option<String>,
+    /// Recipient condition: an address or a domain; absent: any recipient.
+    #[serde(default)] #[ts(optional)] recipient: Option<String>,
+    /// Department condition: a department path of the domain (sub-departments included).
+    #[serde(default)] #[ts(optional)] department: Option<String>,
+    /// Exception: a sender address or domain.
+    #[serde(default)] #[ts(optional)] except_sender: Option<String>,
+    /// Exception: a recipient address or domain.
+    #[serde(default)] #[ts(optional)] except_recipient: Option<String>,
+    /// Exception: a department path of the domain.
+    #[serde(default)] #[ts(optional)] except_department: Option<String>,
+    /// The plain-text variant (1–16384 bytes).
+    text: String,
+    /// The HTML variant (at most 16384 bytes); absent: the plain text, escaped.
+    #[serde(default)] #[ts(optional)] html: Option<String>,
+});
+params!(/// Changes a monitoring or copy rule in place (same checks as adding it).
+UpdateMonitorRule {
+    /// Domain name.
+    domain: String,
+    /// The rule's id.
+    #[ts(type = "number")]
+    id: i64,
+    /// Its name (1–100 characters).
+    name: String,
+    /// Scope: a department path of the domain (sub-departments included).
+    #[serde(default)] #[ts(optional)] scope_department: Option<String>,
+    /// Scope: one account of the domain (not with a department). Neither: everyone.
+    #[serde(default)] #[ts(optional)] scope_account: Option<String>,
+    /// Any, internal or external mail (default any).
+    #[serde(default)] #[ts(optional)] traffic: Option<MonitorTraffic>,
+    /// Sender condition: an address or a domain.
+    #[serde(default)] #[ts(optional)] sender: Option<String>,
+    /// Recipient condition: an address or a domain.
+    #[serde(default)] #[ts(optional)] recipient: Option<String>,
+    /// Only messages of at least this many KB (1–1048576).
+    #[serde(default)] #[ts(optional)] min_size_kb: Option<u32>,
+    /// Only messages whose subject or body contains this (1–200 characters).
+    #[serde(default)] #[ts(optional)] keyword: Option<String>,
+    /// Exception: a sender address or domain.
+    #[serde(default)] #[ts(optional)] except_sender: Option<String>,
+    /// Exception: a recipient address or domain.
+    #[serde(default)] #[ts(optional)] except_recipient: Option<String>,
+    /// Exception: a word in the subject or body.
+    #[serde(default)] #[ts(optional)] except_keyword: Option<String>,
+    /// Copy to a monitor mailbox (default) or file into a folder.
+    #[serde(default)] #[ts(optional)] action: Option<MonitorAction>,
+    /// The monitor mailbox (an account, alias or group of ours) or the folder's name.
+    target: String,
+});
+
+impl UpdateBccRule {
+    /// The rule's id and its new content, as adding it would take it.
+    pub fn into_parts(self) -> (i64, AddBccRule) {
+        (
+            self.id,
+            AddBccRule {
+                domain: self.domain,
+                name: self.name,
+                direction: self.direction,
+                sender: self.sender,
+                recipient: self.recipient,
+                copy_to: self.copy_to,
+            },
+        )
+    }
+}
+
+impl UpdateDisclaimerRule {
+    /// The rule's id and its new content, as adding it would take it.
+    pub fn into_parts(self) -> (i64, AddDisclaimerRule) {
+        (
+            self.id,
+            AddDisclaimerRule {
+                domain: self.domain,
+                name: self.name,
+                scope: self.scope,
+                sender: self.sender,
+                recipient: self.recipient,
+                department: self.department,
+                except_sender: self.except_sender,
+                except_recipient: self.except_recipient,
+                except_department: self.except_department,
+                text: self.text,
+                html: self.html,
+            },
+        )
+    }
+}
+
+impl UpdateMonitorRule {
+    /// The rule's id and its new content, as adding it would take it.
+    pub fn into_parts(self) -> (i64, AddMonitorRule) {
+        (
+            self.id,
+            AddMonitorRule {
+                domain: self.domain,
+                name: self.name,
+                scope_department: self.scope_department,
+                scope_account: self.scope_account,
+                traffic: self.traffic,
+                sender: self.sender,
+                recipient: self.recipient,
+                min_size_kb: self.min_size_kb,
+                keyword: self.keyword,
+                except_sender: self.except_sender,
+                except_recipient: self.except_recipient,
+                except_keyword: self.except_keyword,
+                action: self.action,
+                target: self.target,
+            },
+        )
+    }
+}

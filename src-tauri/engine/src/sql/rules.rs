@@ -257,3 +257,12 @@ pub(crate) async fn delete_disclaimer(conn: &mut Conn, id: i64) -> Result<()> {
     sqlx::query("DELETE FROM disclaimer_rules WHERE id = ?").bind(id).execute(conn).await?;
     Ok(())
 }
+
+/// Gives the row just inserted as `new` the id `old` of the row it replaces (that row is
+/// deleted), so a rule changed in place keeps its id. `table` is one of the rule tables.
+pub(crate) async fn replace_id(conn: &mut Conn, table: &'static str, new: i64, old: i64) -> Result<()> {
+    debug_assert!(["bcc_rules", "disclaimer_rules", "monitor_rules"].contains(&table));
+    sqlx::query(&format!("DELETE FROM {table} WHERE id = ?")).bind(old).execute(&mut *conn).await?;
+    sqlx::query(&format!("UPDATE {table} SET id = ? WHERE id = ?")).bind(old).bind(new).execute(conn).await?;
+    Ok(())
+}
