@@ -219,6 +219,20 @@ pub struct SharedOwner {
     pub default_mailbox: Option<String>,
 }
 
+/// A shared mailbox as its owner sees it in the self-service portal: the address it may
+/// send as, whether it is the owner's default, and the mailbox's template.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct OwnedSharedMailbox {
+    /// The sender address.
+    pub address: String,
+    /// The name shown to its owners.
+    pub name: String,
+    /// Whether it is the owner's default shared mailbox.
+    pub is_default: bool,
+    /// Its template (the organisation's stored default font and size).
+    pub template: SharedTemplate,
+}
+
 /// A workflow group: a named group of a domain's users, made owner of shared mailboxes
 /// as a whole (its members may see and send from them; a member removed no longer may).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]

@@ -10,7 +10,9 @@
 
 use std::collections::HashSet;
 
-use postdesk_contract::shared::{MAX_MEMBERS, SharedMailbox, SharedOwner, WorkflowGroup};
+use postdesk_contract::shared::{
+    MAX_MEMBERS, OwnedSharedMailbox, SharedMailbox, SharedOwner, SharedTemplate, WorkflowGroup,
+};
 
 use crate::api::*;
 use crate::audit::{self, Change};
@@ -289,5 +291,26 @@ impl Engine {
     /// itself or through a workflow group it is a member of.
     pub(crate) async fn shared_sender_addresses(&self, account: &str) -> Result<Vec<String>> {
         sql::shared::owned_by(&mut *self.read().await?, account).await
+    }
+
+    /// The shared mailboxes the account at `account` owns, with its default and their
+    /// templates (the portal's view).
+    pub(crate) async fn owned_shared_mailboxes(&self, account: &str) -> Result<Vec<OwnedSharedMailbox>> {
+        let mut conn = self.read().await?;
+        let default = sql::shared::default_of(&mut conn, account).await?;
+        let mut out = Vec::new();
+        for address in sql::shared::owned_by(&mut conn, account).await? {
+            let Some(row) = sql::shared::get(&mut conn, &address).await? else { continue };
+            out.push(OwnedSharedMailbox {
+                is_default: default.as_deref() == Some(address.as_str()),
+                name: row.name,
+                template: SharedTemplate {
+                    font: row.template_font,
+                    size_pt: row.template_size_pt.map(|s| s.clamp(0, i64::from(u32::MAX)) as u32),
+                },
+                address,
+            });
+        }
+        Ok(out)
     }
 }

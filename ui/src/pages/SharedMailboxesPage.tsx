@@ -697,8 +697,9 @@ function DefaultMailboxes({
     <section className="shared-defaults" aria-label={`Default mailboxes of the owners of ${mailbox.address}`}>
       <h4>Default mailbox of each owner</h4>
       <p className="muted">
-        A user&apos;s default shared mailbox is the sender address its mail apps should propose. It is stored and given
-        through the API (list_shared_owners); it goes when the user no longer owns the mailbox.
+        A user&apos;s default shared mailbox is the sender address its mail apps should propose. It is stored, given
+        through the API and shown to the user in the self-service portal; it goes when the user no longer owns the
+        mailbox. Owners may send as any mailbox they own either way.
       </p>
       <FormError error={act.error} fields={["user", "mailbox"]} />
       {mine.length === 0 ? (
@@ -779,8 +780,8 @@ function TemplatePanel({
       <h3>Template of {address}</h3>
       <p className="muted">
         The organisation&apos;s stored default font and size for mail written from {address}. Postdesk has no webmail and
-        changes no message: the template is kept here and given with the mailbox through the API, for the mail apps that
-        read it.
+        changes no message: the template is kept here, given with the mailbox through the API and shown to its owners in
+        the self-service portal, for them to set in their mail apps.
       </p>
       <p data-testid="template-now">Template now: {templateLabel(mailbox)}.</p>
       <FormError error={act.error} fields={["font", "size_pt"]} />

@@ -451,3 +451,15 @@ pub(crate) async fn drop_stale_defaults(conn: &mut Conn) -> Result<Vec<(String, 
     }
     Ok(gone.into_iter().map(|(_, u, m)| (u, m)).collect())
 }
+
+/// The sender address of the default shared mailbox of the account at `address`, if set.
+pub(crate) async fn default_of(conn: &mut Conn, address: &str) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT sa.address FROM shared_default_mailboxes d JOIN accounts u ON u.id = d.account_id
+         JOIN shared_mailboxes s ON s.id = d.mailbox_id JOIN accounts sa ON sa.id = s.account_id
+         WHERE u.address = ?",
+    )
+    .bind(address)
+    .fetch_optional(conn)
+    .await?)
+}
