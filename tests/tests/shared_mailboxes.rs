@@ -788,10 +788,20 @@ async fn a_default_mailbox_is_one_the_user_owns_and_goes_with_the_ownership(h: H
         .await
         .unwrap();
     assert_eq!(owners_list(b, false).await.len(), 1, "the group removed, bob owns nothing");
+    // A new group makes bob an owner of sales again: the old default did not survive.
+    let create = CreateWorkflowGroup {
+        domain: "example.com".into(),
+        name: "Support".into(),
+        members: vec!["bob@example.com".into()],
+    };
+    b.create_workflow_group(create).await.unwrap();
+    b.set_shared_mailbox_owners(owners("sales@example.com", &["ann@example.com"], &["Support"])).await.unwrap();
+    let bob = owners_list(b, true).await.into_iter().find(|o| o.0 == "bob@example.com");
+    assert_eq!(bob.map(|o| o.2), Some(None), "bob has no default after the group's removal");
 
     // Cleared on purpose.
     b.set_default_shared_mailbox(default("ann@example.com", Some("sales@example.com"))).await.unwrap();
     let cleared = b.set_default_shared_mailbox(default("ann@example.com", None)).await.unwrap();
     assert_eq!(cleared.default_mailbox, None);
-    assert_eq!(owners_list(b, true).await.len(), 1);
+    assert_eq!(owners_list(b, true).await.len(), 2, "ann cleared, bob never set");
 }
