@@ -1052,6 +1052,12 @@ fn role_table<'a>(b: &'a dyn Backend, import: &str, owner_token: &str) -> Vec<Ro
                 ..Default::default()
             },
         ),
+        forbidden(
+            b,
+            SetSharedTemplate { address: "desk@b.example".into(), font: Some("Arial".into()), size_pt: Some(12) },
+        ),
+        forbidden(b, ListSharedOwners { domain: d(), ..Default::default() }),
+        forbidden(b, SetDefaultSharedMailbox { user: acct(), mailbox: None }),
         forbidden(b, RemoveSharedMailbox { address: "desk@b.example".into() }),
         // ---- Workflow groups: the Accounts page of their domain
         forbidden(b, ListWorkflowGroups { domain: d(), ..Default::default() }),
@@ -1378,6 +1384,9 @@ const OPERATION_GATES: &[(&str, Gate)] = &[
     ("set_workflow_group_members", Gate::Page(Page::Accounts)),
     ("remove_workflow_group", Gate::Page(Page::Accounts)),
     ("set_shared_auto_reply", Gate::Page(Page::Accounts)),
+    ("set_shared_template", Gate::Page(Page::Accounts)),
+    ("list_shared_owners", Gate::Page(Page::Accounts)),
+    ("set_default_shared_mailbox", Gate::Page(Page::Accounts)),
     ("get_sms_gateway", Gate::Page(Page::Smtp)),
     ("set_sms_gateway", Gate::Page(Page::Smtp)),
     ("list_sms_log", Gate::Page(Page::Smtp)),

@@ -28,6 +28,7 @@ contract!(
     an_unknown_address_gets_stable_questions_of_the_same_shape,
     clearing_security_questions_deletes_the_answers,
     a_user_forwards_only_where_auto_forward_allows,
+    a_user_sees_the_shared_mailboxes_it_owns_with_its_default_and_template,
 );
 
 const PW: &str = "Correct horse 1";
@@ -1070,4 +1071,52 @@ async fn a_user_forwards_only_where_auto_forward_allows(h: Harness) {
     let entry = page.items.iter().find(|e| e.action == "clear_account_forwarding").expect("audited");
     assert_eq!(entry.target, "bob@example.com");
     assert!(entry.before.as_ref().unwrap().to_string().contains("ann@example.com"));
+}
+
+/// The portal's account view lists the shared mailboxes the user owns (directly or through a
+/// workflow group) with its default and their templates; another user's are not shown.
+async fn a_user_sees_the_shared_mailboxes_it_owns_with_its_default_and_template(h: Harness) {
+    setup(&h).await;
+    let b = h.owner.as_ref();
+    for (address, name) in [("desk@example.com", "Desk"), ("sales@example.com", "Sales")] {
+        let p = CreateSharedMailbox {
+            domain: "example.com".into(),
+            address: address.into(),
+            name: name.into(),
+            host: Some("imap.example.net".into()),
+            username: Some("u".into()),
+            ..Default::default()
+        };
+        b.create_shared_mailbox(p).await.unwrap();
+    }
+    let group = CreateWorkflowGroup {
+        domain: "example.com".into(),
+        name: "Sales team".into(),
+        members: vec!["ann@example.com".into()],
+    };
+    b.create_workflow_group(group).await.unwrap();
+    let owners = |address: &str, users: Vec<String>, groups: Vec<String>| SetSharedMailboxOwners {
+        address: address.into(),
+        users,
+        groups,
+    };
+    b.set_shared_mailbox_owners(owners("desk@example.com", vec!["ann@example.com".into()], vec![])).await.unwrap();
+    b.set_shared_mailbox_owners(owners("sales@example.com", vec![], vec!["Sales team".into()])).await.unwrap();
+    let template =
+        SetSharedTemplate { address: "sales@example.com".into(), font: Some("Verdana".into()), size_pt: Some(11) };
+    b.set_shared_template(template).await.unwrap();
+    let (ann, _) = User::sign_in(&h, "ann@example.com", PW).await.unwrap();
+    let listed = ann.account().await.unwrap().shared_mailboxes;
+    let seen: Vec<(&str, &str, bool)> =
+        listed.iter().map(|m| (m.address.as_str(), m.name.as_str(), m.is_default)).collect();
+    assert_eq!(seen, [("desk@example.com", "Desk", false), ("sales@example.com", "Sales", false)]);
+    assert_eq!(listed[1].template.font.as_deref(), Some("Verdana"));
+    assert_eq!(listed[1].template.size_pt, Some(11));
+
+    let default = SetDefaultSharedMailbox { user: "ann@example.com".into(), mailbox: Some("sales@example.com".into()) };
+    b.set_default_shared_mailbox(default).await.unwrap();
+    let listed = ann.account().await.unwrap().shared_mailboxes;
+    assert_eq!(listed.iter().map(|m| m.is_default).collect::<Vec<_>>(), [false, true]);
+    let (bob, _) = User::sign_in(&h, "bob@example.com", PW).await.unwrap();
+    assert!(bob.account().await.unwrap().shared_mailboxes.is_empty(), "bob owns none");
 }

@@ -25,6 +25,8 @@ contract!(
     addresses_that_differ_only_in_punctuation_keep_their_own_passwords,
     owners_and_workflow_groups_are_checked_audited_and_kept_to_the_domain,
     an_auto_reply_is_checked_stored_and_audited,
+    a_template_is_checked_stored_audited_and_kept_to_the_domain,
+    a_default_mailbox_is_one_the_user_owns_and_goes_with_the_ownership,
 );
 
 const PASSWORD: &str = "Ext3rnal-Imap-Passw0rd-9c2e";
@@ -608,4 +610,198 @@ async fn an_auto_reply_is_checked_stored_and_audited(h: Harness) {
     let got = b.get_shared_mailbox(GetSharedMailbox { address: "desk@example.com".into() }).await.unwrap();
     assert_eq!(got.auto_reply, set.auto_reply);
     assert_eq!(h.audit_count().await, audit + 1);
+}
+
+/// The template: a font off the list or a size outside 8–36 pt is refused by field and
+/// changes nothing; a good one is stored (the font as listed), shown and audited; a
+/// sub-admin of another domain is refused; none clears it.
+async fn a_template_is_checked_stored_audited_and_kept_to_the_domain(h: Harness) {
+    h.domain("example.com", 10).await;
+    h.domain("other.example", 10).await;
+    let b = h.owner.as_ref();
+    b.create_shared_mailbox(imap("desk@example.com", None)).await.unwrap();
+    let template = |font: Option<&str>, size_pt: Option<u32>| SetSharedTemplate {
+        address: "desk@example.com".into(),
+        font: font.map(String::from),
+        size_pt,
+    };
+    let audit = h.audit_count().await;
+    let bad = [
+        (template(Some("Comic Sans MS"), Some(12)), "font"),
+        (template(Some("Arial; color: red"), None), "font"),
+        (template(Some("Arial"), Some(7)), "size_pt"),
+        (template(None, Some(37)), "size_pt"),
+        (template(None, Some(0)), "size_pt"),
+    ];
+    for (p, field) in bad {
+        let e = refused(b.set_shared_template(p).await, ErrorCode::Validation, "");
+        assert_eq!(e.field.as_deref(), Some(field), "{e:?}");
+    }
+    let got = b.get_shared_mailbox(GetSharedMailbox { address: "desk@example.com".into() }).await.unwrap();
+    assert_eq!(got.template, SharedTemplate::default(), "nothing stored");
+    assert_eq!(h.audit_count().await, audit);
+
+    let set = b.set_shared_template(template(Some("times new roman"), Some(14))).await.unwrap();
+    let want = SharedTemplate { font: Some("Times New Roman".into()), size_pt: Some(14) };
+    assert_eq!(set.template, want);
+    let got = b.get_shared_mailbox(GetSharedMailbox { address: "desk@example.com".into() }).await.unwrap();
+    assert_eq!(got.template, want);
+    let listed = b.list_shared_mailboxes(ListSharedMailboxes { domain: "example.com".into(), ..Default::default() });
+    assert_eq!(listed.await.unwrap().items[0].template, want);
+    assert_eq!(h.audit_count().await, audit + 1);
+    let entries = b.list_audit(ListAudit { action: Some("set_shared_template".into()), ..Default::default() });
+    let entries = entries.await.unwrap().items;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0].target, "desk@example.com");
+
+    let (sub, _) = h.admin("sub", Role::Admin, &[Page::Accounts], Some(&["other.example"])).await;
+    let (desk, _) = h.admin("desk", Role::Helpdesk, &[Page::Accounts], None).await;
+    let audit = h.audit_count().await;
+    refused(sub.set_shared_template(template(None, None)).await, ErrorCode::PermissionDenied, "example.com");
+    refused(desk.set_shared_template(template(None, None)).await, ErrorCode::PermissionDenied, "");
+    assert_eq!(h.audit_count().await, audit, "nothing for the refusals");
+    let got = b.get_shared_mailbox(GetSharedMailbox { address: "desk@example.com".into() }).await.unwrap();
+    assert_eq!(got.template, want, "unchanged by the refusals");
+
+    let cleared = b.set_shared_template(template(None, None)).await.unwrap();
+    assert_eq!(cleared.template, SharedTemplate::default());
+}
+
+async fn owners_list(b: &dyn Backend, without_default: bool) -> Vec<(String, Vec<String>, Option<String>)> {
+    let p =
+        ListSharedOwners { domain: "example.com".into(), without_default: Some(without_default), ..Default::default() };
+    b.list_shared_owners(p).await.unwrap().items.into_iter().map(|o| (o.address, o.owns, o.default_mailbox)).collect()
+}
+
+/// A user's default shared mailbox: one it owns (directly or through a workflow group),
+/// others refused and nothing changed; audited; listed; cleared in the same change that takes
+/// the ownership away (owners set, group members set, group removed); kept to the domain.
+async fn a_default_mailbox_is_one_the_user_owns_and_goes_with_the_ownership(h: Harness) {
+    h.domain("example.com", 10).await;
+    h.domain("other.example", 10).await;
+    for a in ["ann@example.com", "bob@example.com", "cat@example.com"] {
+        h.account(a, None).await;
+    }
+    let b = h.owner.as_ref();
+    b.create_shared_mailbox(imap("desk@example.com", None)).await.unwrap();
+    b.create_shared_mailbox(imap("sales@example.com", None)).await.unwrap();
+    let group = |members: &[&str]| SetWorkflowGroupMembers {
+        domain: "example.com".into(),
+        name: "Support".into(),
+        members: members.iter().map(|m| m.to_string()).collect(),
+    };
+    let create = CreateWorkflowGroup { domain: "example.com".into(), name: "Support".into(), members: vec![] };
+    b.create_workflow_group(create).await.unwrap();
+    b.set_workflow_group_members(group(&["bob@example.com"])).await.unwrap();
+    let owners = |address: &str, users: &[&str], groups: &[&str]| SetSharedMailboxOwners {
+        address: address.into(),
+        users: users.iter().map(|m| m.to_string()).collect(),
+        groups: groups.iter().map(|m| m.to_string()).collect(),
+    };
+    b.set_shared_mailbox_owners(owners("desk@example.com", &["ann@example.com"], &[])).await.unwrap();
+    b.set_shared_mailbox_owners(owners("sales@example.com", &["ann@example.com"], &["Support"])).await.unwrap();
+    let s = |v: &str| v.to_string();
+    assert_eq!(
+        owners_list(b, true).await,
+        [
+            (s("ann@example.com"), vec![s("desk@example.com"), s("sales@example.com")], None),
+            (s("bob@example.com"), vec![s("sales@example.com")], None),
+        ],
+        "two owners without a default; cat owns nothing"
+    );
+
+    let default = |user: &str, mailbox: Option<&str>| SetDefaultSharedMailbox {
+        user: user.into(),
+        mailbox: mailbox.map(String::from),
+    };
+    let (sub, _) = h.admin("sub", Role::Admin, &[Page::Accounts], Some(&["other.example"])).await;
+    let (desk, _) = h.admin("desk", Role::Helpdesk, &[Page::Accounts], None).await;
+    let audit = h.audit_count().await;
+    let e = refused(
+        b.set_default_shared_mailbox(default("bob@example.com", Some("desk@example.com"))).await,
+        ErrorCode::Validation,
+        "does not own",
+    );
+    assert_eq!(e.field.as_deref(), Some("mailbox"));
+    let e = refused(
+        b.set_default_shared_mailbox(default("cat@example.com", Some("desk@example.com"))).await,
+        ErrorCode::Validation,
+        "does not own",
+    );
+    assert_eq!(e.field.as_deref(), Some("mailbox"));
+    refused(
+        b.set_default_shared_mailbox(default("ann@example.com", Some("nobody@example.com"))).await,
+        ErrorCode::NotFound,
+        "no shared mailbox",
+    );
+    refused(
+        b.set_default_shared_mailbox(default("nobody@example.com", Some("desk@example.com"))).await,
+        ErrorCode::NotFound,
+        "no user",
+    );
+    refused(
+        sub.set_default_shared_mailbox(default("ann@example.com", Some("desk@example.com"))).await,
+        ErrorCode::PermissionDenied,
+        "example.com",
+    );
+    assert_eq!(owners_list(desk.as_ref(), true).await.len(), 2, "the helpdesk sees the owners without a default");
+    refused(
+        desk.set_default_shared_mailbox(default("ann@example.com", Some("desk@example.com"))).await,
+        ErrorCode::PermissionDenied,
+        "",
+    );
+    assert_eq!(h.audit_count().await, audit, "nothing for the refusals");
+    assert_eq!(owners_list(b, true).await.len(), 2, "nothing changed");
+
+    // Set: directly owned (ann) and through the group (bob); one audit entry each.
+    let ann = b.set_default_shared_mailbox(default("ANN@example.com", Some("desk@example.com"))).await.unwrap();
+    assert_eq!(ann.default_mailbox.as_deref(), Some("desk@example.com"));
+    let bob = b.set_default_shared_mailbox(default("bob@example.com", Some("sales@example.com"))).await.unwrap();
+    assert_eq!(bob.default_mailbox.as_deref(), Some("sales@example.com"));
+    assert_eq!(h.audit_count().await, audit + 2);
+    assert!(owners_list(b, true).await.is_empty(), "every owner has a default");
+    let all = owners_list(b, false).await;
+    assert_eq!(all[0].2.as_deref(), Some("desk@example.com"));
+    assert_eq!(all[1].2.as_deref(), Some("sales@example.com"));
+
+    // Ownership taken away directly: ann's default goes in the same change (and is audited).
+    let audit = h.audit_count().await;
+    b.set_shared_mailbox_owners(owners("desk@example.com", &[], &[])).await.unwrap();
+    assert_eq!(
+        owners_list(b, true).await,
+        [(s("ann@example.com"), vec![s("sales@example.com")], None)],
+        "ann still owns sales, without a default"
+    );
+    assert_eq!(h.audit_count().await, audit + 2, "the owners and the default cleared");
+
+    // Through the group: bob leaves it, his default goes.
+    b.set_workflow_group_members(group(&[])).await.unwrap();
+    assert_eq!(owners_list(b, false).await.len(), 1, "bob owns nothing now");
+    b.set_workflow_group_members(group(&["bob@example.com"])).await.unwrap();
+    assert_eq!(
+        owners_list(b, true).await.iter().map(|o| o.0.as_str()).collect::<Vec<_>>(),
+        ["ann@example.com", "bob@example.com"],
+        "back in the group, bob has no default until one is set again"
+    );
+    b.set_default_shared_mailbox(default("bob@example.com", Some("sales@example.com"))).await.unwrap();
+    b.remove_workflow_group(RemoveWorkflowGroup { domain: "example.com".into(), name: "Support".into() })
+        .await
+        .unwrap();
+    assert_eq!(owners_list(b, false).await.len(), 1, "the group removed, bob owns nothing");
+    // A new group makes bob an owner of sales again: the old default did not survive.
+    let create = CreateWorkflowGroup {
+        domain: "example.com".into(),
+        name: "Support".into(),
+        members: vec!["bob@example.com".into()],
+    };
+    b.create_workflow_group(create).await.unwrap();
+    b.set_shared_mailbox_owners(owners("sales@example.com", &["ann@example.com"], &["Support"])).await.unwrap();
+    let bob = owners_list(b, true).await.into_iter().find(|o| o.0 == "bob@example.com");
+    assert_eq!(bob.map(|o| o.2), Some(None), "bob has no default after the group's removal");
+
+    // Cleared on purpose.
+    b.set_default_shared_mailbox(default("ann@example.com", Some("sales@example.com"))).await.unwrap();
+    let cleared = b.set_default_shared_mailbox(default("ann@example.com", None)).await.unwrap();
+    assert_eq!(cleared.default_mailbox, None);
+    assert_eq!(owners_list(b, true).await.len(), 2, "ann cleared, bob never set");
 }

@@ -81,6 +81,17 @@ before(async () => {
     target: { kind: "accounts", addresses: ["eve@example.com"] },
     set: { require_security_questions: true },
   });
+  // bob owns a shared mailbox with a template, his default sender.
+  await call("POST", "/api/domains/example.com/shared-mailboxes", {
+    domain: "example.com",
+    address: "desk@example.com",
+    name: "Desk",
+    host: "imap.example.net",
+    username: "desk",
+  });
+  await call("PUT", "/api/shared-mailboxes/desk@example.com/owners", { users: ["bob@example.com"], groups: [] });
+  await call("PUT", "/api/shared-mailboxes/desk@example.com/template", { font: "Verdana", size_pt: 11 });
+  await call("PUT", "/api/accounts/bob@example.com/default-shared-mailbox", { mailbox: "desk@example.com" });
   // bob may not use POP3: the portal says so beside the POP3 rows.
   await call("PUT", "/api/domains/example.com/settings", {
     target: { kind: "accounts", addresses: ["bob@example.com"] },
@@ -151,6 +162,18 @@ describe("user portal", { concurrency: false }, () => {
     assert.ok(rows.every((r) => r[0] !== "SMTP" || Number(r[2]) !== server.smtp.mx), "the MX port is no client setting");
     for (const r of rows.filter((r) => r[0] === "POP3")) assert.match(r[4], /^Off: POP3 is switched off/);
     for (const r of rows.filter((r) => r[0] !== "POP3")) assert.equal(r[4], "On");
+    // The shared mailbox he owns: his default sender and its template.
+    assert.equal(
+      await page.getByTestId("portal-shared").locator('li[data-shared="desk@example.com"]').innerText(),
+      "desk@example.com (Desk) — your default sender; template: Verdana, 11 pt",
+    );
+    await page.evaluate(AXE);
+    const serious = await page.evaluate(async () => {
+      // eslint-disable-next-line no-undef
+      const r = await axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
+      return r.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.help}`);
+    });
+    assert.deepEqual(serious, [], "no serious axe violation with the shared mailboxes");
     await context.close();
   });
 

@@ -86,7 +86,7 @@ function groupRow(page, name) {
   return page.getByRole("table", { name: "Workflow group list" }).locator(`tr[data-group="${name}"]`);
 }
 
-describe("shared mailbox owners, workflow groups, auto-reply, security", { concurrency: false }, () => {
+describe("shared mailbox owners, workflow groups, auto-reply, template, default mailboxes, security", { concurrency: false }, () => {
   it("creates a workflow group with members, changes them, and a bad member is refused at the field", async () => {
     const { page } = owner;
     await login(page, server.url, server.token);
@@ -217,6 +217,58 @@ describe("shared mailbox owners, workflow groups, auto-reply, security", { concu
     const m = await api(server, server.token, "GET", `/api/shared-mailboxes/${encodeURIComponent(DESK)}`);
     assert.equal(m.auto_reply.enabled, true);
     assert.equal(m.auto_reply.subject, "We are closed");
+  });
+
+  it("sets a template with a live preview, refuses a size out of range at its field, and keeps it after a reload", async () => {
+    const { page } = owner;
+    const panel = await openTab(page, "Template", { reload: false });
+    assert.equal(await panel.getByTestId("template-now").innerText(), "Template now: none.");
+    assert.match(await panel.innerText(), /Postdesk has no webmail and changes no message/);
+    const form = panel.getByRole("form", { name: `Template of ${DESK}` });
+    await form.getByLabel("Font").selectOption("Georgia");
+    await form.getByLabel(/^Size in points/).fill("40");
+    await form.getByRole("button", { name: "Save template" }).click();
+    const sizeErr = form.locator('[data-field="size_pt"] .field-error');
+    await sizeErr.waitFor();
+    assert.match(await sizeErr.innerText(), /8 to 36 pt/);
+    await form.getByLabel(/^Size in points/).fill("14");
+    const preview = form.getByTestId("template-preview");
+    const style = await preview.evaluate((el) => [el.style.fontFamily, el.style.fontSize]);
+    assert.match(style[0], /^"?Georgia"?, serif$/);
+    assert.equal(style[1], "14pt");
+    await form.getByRole("button", { name: "Save template" }).click();
+    await form.getByRole("status").waitFor();
+    assert.deepEqual(await seriousViolations(page), []);
+
+    const again = await openTab(page, "Template");
+    assert.equal(await again.getByTestId("template-now").innerText(), "Template now: Georgia, 14 pt.");
+    assert.equal(await again.getByLabel("Font").inputValue(), "Georgia");
+    assert.equal(await again.getByLabel(/^Size in points/).inputValue(), "14");
+    const m = await api(server, server.token, "GET", `/api/shared-mailboxes/${encodeURIComponent(DESK)}`);
+    assert.deepEqual(m.template, { font: "Georgia", size_pt: 14 });
+  });
+
+  it("marks owners without a default mailbox, and the mark goes when one is set", async () => {
+    const { page } = owner;
+    const panel = await openTab(page, "Owners");
+    // bob directly; ann and cy through Front office: none has a default yet.
+    assert.equal(await page.getByTestId("no-default-count").innerText(), "⚠ 3 owners have no default mailbox");
+    const defaults = panel.getByRole("region", { name: `Default mailboxes of the owners of ${DESK}` });
+    const bob = defaults.locator('li[data-owner="bob@example.com"]');
+    assert.equal(await bob.getByTestId("no-default").innerText(), "⚠ no default mailbox");
+    assert.equal(await defaults.getByTestId("no-default").count(), 3);
+    await bob.getByLabel("Default for bob@example.com").selectOption(DESK);
+    await bob.getByRole("button", { name: "Set default for bob@example.com" }).click();
+    await bob.getByTestId("default-mailbox").waitFor();
+    assert.equal(await bob.getByTestId("no-default").count(), 0);
+    assert.equal(await page.getByTestId("no-default-count").innerText(), "⚠ 2 owners have no default mailbox");
+    assert.deepEqual(await seriousViolations(page), []);
+
+    const again = await openTab(page, "Owners");
+    const row = again.locator('li[data-owner="bob@example.com"]');
+    assert.equal(await row.getByTestId("default-mailbox").innerText(), `default ${DESK}`);
+    const owners = await api(server, server.token, "GET", "/api/domains/example.com/shared-owners?without_default=true");
+    assert.deepEqual(owners.items.map((o) => o.address), ["ann@example.com", "cy@example.com"]);
   });
 
   it("shows the DNS findings of the mailbox's domain on the Security tab", async () => {

@@ -1154,3 +1154,38 @@ fn the_daily_send_quota_is_a_batch_setting_and_usage_is_listed() {
     r.ok(&["rules", "usage", "example.com"])
         .assert_stdout(|t| t.starts_with("ACCOUNT") && t.contains("ann@example.com"), "the table");
 }
+
+#[test]
+fn shared_mailbox_template_and_default_mailboxes_from_the_command_line() {
+    let r = Run::new();
+    r.ok(&["domain", "add", "example.com"]);
+    r.ok(&["accounts", "add", "ann@example.com"]);
+    r.ok(&[
+        "shared-mailbox",
+        "create",
+        "example.com",
+        "desk@example.com",
+        "--name",
+        "Desk",
+        "--host",
+        "127.0.0.1",
+        "--user",
+        "u",
+    ]);
+    r.ok(&["shared-mailbox", "owners", "desk@example.com", "--user", "ann@example.com"]);
+
+    r.refused(&["shared-mailbox", "template", "desk@example.com", "--font", "Comic Sans MS"], "template fonts");
+    r.refused(&["shared-mailbox", "template", "desk@example.com", "--size", "40"], "8 to 36 pt");
+    let m = r.json(&["shared-mailbox", "template", "desk@example.com", "--font", "georgia", "--size", "12"]);
+    assert_eq!(m["template"], serde_json::json!({"font": "Georgia", "size_pt": 12}));
+    r.ok(&["shared-mailbox", "show", "desk@example.com"])
+        .assert_stdout(|t| t.contains("template: font Georgia, size 12 pt"), "the template in show");
+
+    r.ok(&["shared-mailbox", "owners-list", "example.com"])
+        .assert_stdout(|t| t.contains("ann@example.com") && t.contains("⚠ no default mailbox"), "the warning");
+    r.refused(&["shared-mailbox", "default", "ann@example.com", "--mailbox", "ann@example.com"], "no shared mailbox");
+    let o = r.json(&["shared-mailbox", "default", "ann@example.com", "--mailbox", "desk@example.com"]);
+    assert_eq!(o["default_mailbox"], "desk@example.com");
+    let none = r.json(&["shared-mailbox", "owners-list", "example.com", "--without-default"]);
+    assert_eq!(none, serde_json::json!([]));
+}

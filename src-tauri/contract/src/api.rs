@@ -25,7 +25,7 @@ use crate::policy::PolicyExplanation;
 use crate::relay::Relay;
 use crate::rules::{BccRule, DisclaimerRule, OutboundUsage};
 use crate::settings::{AddressBook, Batch, BatchOutcome, EffectiveSettings, LevelSettings};
-use crate::shared::{FetchReport, SharedMailbox, WorkflowGroup};
+use crate::shared::{FetchReport, SharedMailbox, SharedOwner, WorkflowGroup};
 use crate::smtp::{SmtpRule, SmtpRulesImported, SmtpSettings, SmtpStatus};
 use crate::trace::{TraceSettings, TracedMessage, TracedMessageDetail};
 
@@ -1309,6 +1309,12 @@ operations! {
     remove_workflow_group: Delete "/api/domains/{domain}/workflow-groups/{name}" RemoveWorkflowGroup => (), mutates = true;
     /// Sets a shared mailbox's auto-reply.
     set_shared_auto_reply: Put "/api/shared-mailboxes/{address}/auto-reply" SetSharedAutoReply => SharedMailbox, mutates = true;
+    /// Sets a shared mailbox's template (default font and size for mail written from it).
+    set_shared_template: Put "/api/shared-mailboxes/{address}/template" SetSharedTemplate => SharedMailbox, mutates = true;
+    /// A domain's owners of shared mailboxes with their default shared mailbox.
+    list_shared_owners: Get "/api/domains/{domain}/shared-owners" ListSharedOwners => CursorPage<SharedOwner>, mutates = false;
+    /// Sets or clears a user's default shared mailbox (one it owns).
+    set_default_shared_mailbox: Put "/api/accounts/{user}/default-shared-mailbox" SetDefaultSharedMailbox => SharedOwner, mutates = true;
 }
 
 /// Runs the operation called `name` with JSON params and returns its JSON output: the

@@ -669,6 +669,10 @@ pub struct PortalAccount {
     pub client: Vec<ClientEndpoint>,
     /// What to know about the client settings, in plain words.
     pub client_note: Option<String>,
+    /// The shared mailboxes the user owns (itself or through a workflow group), by address,
+    /// with its default and their templates.
+    #[serde(default)]
+    pub shared_mailboxes: Vec<crate::shared::OwnedSharedMailbox>,
 }
 
 /// One recorded change.

@@ -174,8 +174,63 @@ pub struct SharedMailbox {
     /// Its auto-reply (off unless set).
     #[serde(default)]
     pub auto_reply: crate::autoreply::AutoReply,
+    /// The organisation's stored default font and size for mail written from it.
+    #[serde(default)]
+    pub template: SharedTemplate,
     /// When it was created.
     pub created_at: String,
+}
+
+/// The template of a shared mailbox: the organisation's stored default font and size for
+/// mail written from it. Postdesk has no webmail: it stores the template and returns it with
+/// the mailbox; it changes no message.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct SharedTemplate {
+    /// The font family, one of [`TEMPLATE_FONTS`]; `None`: no default font.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub font: Option<String>,
+    /// The font size in points ([`MIN_TEMPLATE_SIZE`]–[`MAX_TEMPLATE_SIZE`]); `None`: no
+    /// default size.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_pt: Option<u32>,
+}
+
+/// The fonts a template may name: common fonts that mail clients have or replace well.
+pub const TEMPLATE_FONTS: &[&str] =
+    &["Arial", "Calibri", "Courier New", "Georgia", "Helvetica", "Tahoma", "Times New Roman", "Verdana"];
+/// The smallest template font size, in points.
+pub const MIN_TEMPLATE_SIZE: u32 = 8;
+/// The largest template font size, in points.
+pub const MAX_TEMPLATE_SIZE: u32 = 36;
+
+/// A user who owns shared mailboxes (itself or through workflow groups) and the one it
+/// sends from by default (what its mail apps should propose), if one is set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct SharedOwner {
+    /// The user's address.
+    pub address: String,
+    /// The shared mailboxes it owns (sender addresses), sorted.
+    pub owns: Vec<String>,
+    /// Its default shared mailbox, one of `owns`; `None`: none set (a warning for the admin).
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_mailbox: Option<String>,
+}
+
+/// A shared mailbox as its owner sees it in the self-service portal: the address it may
+/// send as, whether it is the owner's default, and the mailbox's template.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct OwnedSharedMailbox {
+    /// The sender address.
+    pub address: String,
+    /// The name shown to its owners.
+    pub name: String,
+    /// Whether it is the owner's default shared mailbox.
+    pub is_default: bool,
+    /// Its template (the organisation's stored default font and size).
+    pub template: SharedTemplate,
 }
 
 /// A workflow group: a named group of a domain's users, made owner of shared mailboxes

@@ -720,6 +720,21 @@ impl Backend for EngineBackend {
     async fn set_shared_auto_reply(&self, p: SetSharedAutoReply) -> Result<SharedMailbox> {
         shared::set_auto_reply(self, p).await
     }
+    async fn set_shared_template(&self, p: SetSharedTemplate) -> Result<SharedMailbox> {
+        shared::set_template(self, p).await
+    }
+    async fn list_shared_owners(
+        &self,
+        p: ListSharedOwners,
+    ) -> Result<CursorPage<postdesk_contract::shared::SharedOwner>> {
+        workflow::list_owners(self, p).await
+    }
+    async fn set_default_shared_mailbox(
+        &self,
+        p: SetDefaultSharedMailbox,
+    ) -> Result<postdesk_contract::shared::SharedOwner> {
+        workflow::set_default(self, p).await
+    }
 }
 
 /// What the engine's unit tests share.

@@ -684,6 +684,7 @@ impl Engine {
         let local = self.local_backend();
         let account = local.get_account(GetAccount { address: user.address.clone() }).await?;
         let view = local.get_mailbox(GetMailbox { address: user.address.clone() }).await?;
+        let shared_mailboxes = self.owned_shared_mailboxes(&user.address).await?;
         Ok(PortalAccount {
             address: view.address,
             display_name: account.display_name,
@@ -692,6 +693,7 @@ impl Engine {
             messages: view.messages,
             client: view.client,
             client_note: view.client_note,
+            shared_mailboxes,
         })
     }
 }

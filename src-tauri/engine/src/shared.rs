@@ -161,6 +161,10 @@ fn view(row: &Row, folders: Vec<SharedFolder>, fetched: i64, secret_set: bool) -
         owners: Vec::new(),
         owner_groups: Vec::new(),
         auto_reply: Default::default(),
+        template: SharedTemplate {
+            font: row.template_font.clone(),
+            size_pt: row.template_size_pt.map(|s| s.clamp(0, i64::from(u32::MAX)) as u32),
+        },
         created_at: row.created_at.clone(),
     }
 }
@@ -275,6 +279,8 @@ pub(crate) async fn create(b: &EngineBackend, p: CreateSharedMailbox) -> Result<
         sent_folder: None,
         junk_folder: None,
         resync_from: None,
+        template_font: None,
+        template_size_pt: None,
         created_at: at,
     };
     row.id = sql::shared::insert(&mut tx, &row).await?;
@@ -489,6 +495,41 @@ pub(crate) async fn set_auto_reply(b: &EngineBackend, p: SetSharedAutoReply) -> 
     let after = b.engine.shared_view(&mut tx, &row).await?;
     let change = Change { action: SetSharedAutoReply::NAME, domain: Some(&row.domain), target: &address };
     audit::record(&mut tx, &b.caller.name, change, Some(&before.auto_reply), Some(&after.auto_reply)).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// The template's font, one of [`TEMPLATE_FONTS`] (any case, given back as listed), or none.
+fn valid_font(font: Option<&str>) -> Result<Option<&'static str>> {
+    let Some(font) = font.map(str::trim).filter(|f| !f.is_empty()) else {
+        return Ok(None);
+    };
+    TEMPLATE_FONTS.iter().find(|f| f.eq_ignore_ascii_case(font)).copied().map(Some).ok_or_else(|| {
+        Error::validation(format!("'{font}' is not one of the template fonts ({})", TEMPLATE_FONTS.join(", ")))
+            .with_field("font")
+    })
+}
+
+pub(crate) async fn set_template(b: &EngineBackend, p: SetSharedTemplate) -> Result<SharedMailbox> {
+    let addr = authorised(b, &p.address)?;
+    let address = addr.full();
+    let font = valid_font(p.font.as_deref())?;
+    if let Some(size) = p.size_pt
+        && !(MIN_TEMPLATE_SIZE..=MAX_TEMPLATE_SIZE).contains(&size)
+    {
+        return Err(Error::validation(format!(
+            "a template font size of {size} pt is out of range; {MIN_TEMPLATE_SIZE} to {MAX_TEMPLATE_SIZE} pt, or none"
+        ))
+        .with_field("size_pt"));
+    }
+    let mut tx = b.engine.write().await?;
+    let row = load(&mut tx, &address).await?;
+    let before = b.engine.shared_view(&mut tx, &row).await?;
+    sql::shared::set_template(&mut tx, row.id, font, p.size_pt.map(i64::from)).await?;
+    let row = load(&mut tx, &address).await?;
+    let after = b.engine.shared_view(&mut tx, &row).await?;
+    let change = Change { action: SetSharedTemplate::NAME, domain: Some(&row.domain), target: &address };
+    audit::record(&mut tx, &b.caller.name, change, Some(&before.template), Some(&after.template)).await?;
     tx.commit().await?;
     Ok(after)
 }

@@ -10,7 +10,9 @@
 
 use std::collections::HashSet;
 
-use postdesk_contract::shared::{MAX_MEMBERS, SharedMailbox, WorkflowGroup};
+use postdesk_contract::shared::{
+    MAX_MEMBERS, OwnedSharedMailbox, SharedMailbox, SharedOwner, SharedTemplate, WorkflowGroup,
+};
 
 use crate::api::*;
 use crate::audit::{self, Change};
@@ -139,6 +141,7 @@ pub(crate) async fn set_members(b: &EngineBackend, p: SetWorkflowGroupMembers) -
     let after = group_view(&mut tx, &domain, &g).await?;
     let change = Change { action: SetWorkflowGroupMembers::NAME, domain: Some(&domain), target: &g.name };
     audit::record(&mut tx, &b.caller.name, change, Some(&before), Some(&after)).await?;
+    drop_stale_defaults(&mut tx, &b.caller.name, &domain).await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -153,6 +156,7 @@ pub(crate) async fn remove_group(b: &EngineBackend, p: RemoveWorkflowGroup) -> R
     sql::workflow::remove(&mut tx, g.id).await?;
     let change = Change { action: RemoveWorkflowGroup::NAME, domain: Some(&domain), target: &g.name };
     audit::record(&mut tx, &b.caller.name, change, Some(&before), None::<&()>).await?;
+    drop_stale_defaults(&mut tx, &b.caller.name, &domain).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -192,6 +196,92 @@ pub(crate) async fn set_owners(b: &EngineBackend, p: SetSharedMailboxOwners) -> 
     let after = b.engine.shared_view(&mut tx, &row).await?;
     let change = Change { action: SetSharedMailboxOwners::NAME, domain: Some(&row.domain), target: &address };
     audit::record(&mut tx, &b.caller.name, change, Some(&before), Some(&after)).await?;
+    drop_stale_defaults(&mut tx, &b.caller.name, &row.domain).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Clears, in the caller's transaction, the default shared mailbox of every user who no
+/// longer owns it, each with its own audit entry (what `SetDefaultSharedMailbox` would write).
+async fn drop_stale_defaults(tx: &mut sql::Conn, actor: &str, domain: &str) -> Result<()> {
+    for (user, mailbox) in sql::shared::drop_stale_defaults(&mut *tx).await? {
+        let change = Change { action: SetDefaultSharedMailbox::NAME, domain: Some(domain), target: &user };
+        audit::record(&mut *tx, actor, change, Some(&mailbox), None::<&()>).await?;
+    }
+    Ok(())
+}
+
+/// The owners of the domain's shared mailboxes after `after` (all of them, by address).
+async fn owners_of(conn: &mut sql::Conn, domain_id: i64, after: &str) -> Result<Vec<SharedOwner>> {
+    let mut out: Vec<SharedOwner> = Vec::new();
+    for (user, mailbox, default_mailbox) in sql::shared::owner_rows(conn, domain_id, after).await? {
+        match out.last_mut() {
+            Some(o) if o.address == user => o.owns.push(mailbox),
+            _ => out.push(SharedOwner { address: user, owns: vec![mailbox], default_mailbox }),
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) async fn list_owners(b: &EngineBackend, p: ListSharedOwners) -> Result<CursorPage<SharedOwner>> {
+    let domain = validate::domain(&p.domain)?;
+    b.caller.require(Page::Accounts, Some(&domain))?;
+    let limit = page_limit(p.limit)? as usize;
+    let mut conn = b.engine.read().await?;
+    let did = domain_id(&mut conn, &domain).await?;
+    let mut items = owners_of(&mut conn, did, p.after.as_deref().unwrap_or("")).await?;
+    if p.without_default == Some(true) {
+        items.retain(|o| o.default_mailbox.is_none());
+    }
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|o| o.address.clone())
+    } else {
+        None
+    };
+    Ok(CursorPage { items, next })
+}
+
+pub(crate) async fn set_default(b: &EngineBackend, p: SetDefaultSharedMailbox) -> Result<SharedOwner> {
+    let addr = validate::address(&p.user).map_err(|e| e.with_field("user"))?;
+    let domain = addr.domain.clone();
+    b.caller.require(Page::Accounts, Some(&domain))?;
+    let mut tx = b.engine.write().await?;
+    let (uid, user) = accounts_of(&mut tx, &domain, &[addr.full()], "user")
+        .await?
+        .pop()
+        .ok_or_else(|| Error::internal("user lost"))?;
+    let did = domain_id(&mut tx, &domain).await?;
+    let before = owners_of(&mut tx, did, "").await?.into_iter().find(|o| o.address == user);
+    let mailbox = match p.mailbox.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
+        None => None,
+        Some(m) => {
+            let addr = validate::address(m).map_err(|e| e.with_field("mailbox"))?.full();
+            let row = sql::shared::get(&mut tx, &addr)
+                .await?
+                .ok_or_else(|| Error::not_found(format!("there is no shared mailbox {addr}")).with_field("mailbox"))?;
+            if !sql::shared::owns(&mut tx, uid, row.id).await? {
+                return Err(Error::validation(format!("{user} does not own {addr}; only a mailbox it owns"))
+                    .with_field("mailbox"));
+            }
+            Some(row.id)
+        }
+    };
+    sql::shared::set_default(&mut tx, uid, mailbox).await?;
+    let after = owners_of(&mut tx, did, "").await?.into_iter().find(|o| o.address == user).unwrap_or(SharedOwner {
+        address: user.clone(),
+        owns: Vec::new(),
+        default_mailbox: None,
+    });
+    let change = Change { action: SetDefaultSharedMailbox::NAME, domain: Some(&domain), target: &user };
+    audit::record(
+        &mut tx,
+        &b.caller.name,
+        change,
+        before.and_then(|o| o.default_mailbox).as_ref(),
+        after.default_mailbox.as_ref(),
+    )
+    .await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -201,5 +291,26 @@ impl Engine {
     /// itself or through a workflow group it is a member of.
     pub(crate) async fn shared_sender_addresses(&self, account: &str) -> Result<Vec<String>> {
         sql::shared::owned_by(&mut *self.read().await?, account).await
+    }
+
+    /// The shared mailboxes the account at `account` owns, with its default and their
+    /// templates (the portal's view).
+    pub(crate) async fn owned_shared_mailboxes(&self, account: &str) -> Result<Vec<OwnedSharedMailbox>> {
+        let mut conn = self.read().await?;
+        let default = sql::shared::default_of(&mut conn, account).await?;
+        let mut out = Vec::new();
+        for address in sql::shared::owned_by(&mut conn, account).await? {
+            let Some(row) = sql::shared::get(&mut conn, &address).await? else { continue };
+            out.push(OwnedSharedMailbox {
+                is_default: default.as_deref() == Some(address.as_str()),
+                name: row.name,
+                template: SharedTemplate {
+                    font: row.template_font,
+                    size_pt: row.template_size_pt.map(|s| s.clamp(0, i64::from(u32::MAX)) as u32),
+                },
+                address,
+            });
+        }
+        Ok(out)
     }
 }

@@ -3,6 +3,7 @@ import type { AutoReply } from "./AutoReply";
 import type { FetchTls } from "./FetchTls";
 import type { SharedFolder } from "./SharedFolder";
 import type { SharedMailboxKind } from "./SharedMailboxKind";
+import type { SharedTemplate } from "./SharedTemplate";
 
 /**
  * A shared mailbox, never with its secret.
@@ -114,6 +115,10 @@ owner_groups: Array<string>,
  * Its auto-reply (off unless set).
  */
 auto_reply: AutoReply, 
+/**
+ * The organisation's stored default font and size for mail written from it.
+ */
+template: SharedTemplate, 
 /**
  * When it was created.
  */

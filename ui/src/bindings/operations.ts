@@ -112,6 +112,7 @@ import type { ListOutboundUsage } from "./ListOutboundUsage";
 import type { ListRecycleBin } from "./ListRecycleBin";
 import type { ListRelays } from "./ListRelays";
 import type { ListSharedMailboxes } from "./ListSharedMailboxes";
+import type { ListSharedOwners } from "./ListSharedOwners";
 import type { ListSmsLog } from "./ListSmsLog";
 import type { ListSmtpRules } from "./ListSmtpRules";
 import type { ListTokens } from "./ListTokens";
@@ -165,6 +166,7 @@ import type { RetryOutbound } from "./RetryOutbound";
 import type { RevokeToken } from "./RevokeToken";
 import type { RotateOwnToken } from "./RotateOwnToken";
 import type { SetAdminPassword } from "./SetAdminPassword";
+import type { SetDefaultSharedMailbox } from "./SetDefaultSharedMailbox";
 import type { SetGroupDepartments } from "./SetGroupDepartments";
 import type { SetPassword } from "./SetPassword";
 import type { SetPickupRules } from "./SetPickupRules";
@@ -172,11 +174,13 @@ import type { SetRelay } from "./SetRelay";
 import type { SetSharedAutoReply } from "./SetSharedAutoReply";
 import type { SetSharedFolders } from "./SetSharedFolders";
 import type { SetSharedMailboxOwners } from "./SetSharedMailboxOwners";
+import type { SetSharedTemplate } from "./SetSharedTemplate";
 import type { SetSignInPolicy } from "./SetSignInPolicy";
 import type { SetSmsGateway } from "./SetSmsGateway";
 import type { SetTransport } from "./SetTransport";
 import type { SetWorkflowGroupMembers } from "./SetWorkflowGroupMembers";
 import type { SharedMailbox } from "./SharedMailbox";
+import type { SharedOwner } from "./SharedOwner";
 import type { SignInPolicy } from "./SignInPolicy";
 import type { SmsGateway } from "./SmsGateway";
 import type { SmsMessage } from "./SmsMessage";
@@ -327,6 +331,7 @@ export type { ListOutboundUsage } from "./ListOutboundUsage";
 export type { ListRecycleBin } from "./ListRecycleBin";
 export type { ListRelays } from "./ListRelays";
 export type { ListSharedMailboxes } from "./ListSharedMailboxes";
+export type { ListSharedOwners } from "./ListSharedOwners";
 export type { ListSmsLog } from "./ListSmsLog";
 export type { ListSmtpRules } from "./ListSmtpRules";
 export type { ListTokens } from "./ListTokens";
@@ -387,6 +392,7 @@ export type { RevokeToken } from "./RevokeToken";
 export type { RotateOwnToken } from "./RotateOwnToken";
 export type { SendPhoneCode } from "./SendPhoneCode";
 export type { SetAdminPassword } from "./SetAdminPassword";
+export type { SetDefaultSharedMailbox } from "./SetDefaultSharedMailbox";
 export type { SetForwarding } from "./SetForwarding";
 export type { SetGroupDepartments } from "./SetGroupDepartments";
 export type { SetPassword } from "./SetPassword";
@@ -396,11 +402,13 @@ export type { SetSecurityQuestions } from "./SetSecurityQuestions";
 export type { SetSharedAutoReply } from "./SetSharedAutoReply";
 export type { SetSharedFolders } from "./SetSharedFolders";
 export type { SetSharedMailboxOwners } from "./SetSharedMailboxOwners";
+export type { SetSharedTemplate } from "./SetSharedTemplate";
 export type { SetSignInPolicy } from "./SetSignInPolicy";
 export type { SetSmsGateway } from "./SetSmsGateway";
 export type { SetTransport } from "./SetTransport";
 export type { SetWorkflowGroupMembers } from "./SetWorkflowGroupMembers";
 export type { SharedMailbox } from "./SharedMailbox";
+export type { SharedOwner } from "./SharedOwner";
 export type { SignInAnswer } from "./SignInAnswer";
 export type { SignInPolicy } from "./SignInPolicy";
 export type { SmsGateway } from "./SmsGateway";
@@ -592,6 +600,9 @@ export const operations = {
   set_workflow_group_members: { method: "PUT", path: "/api/domains/{domain}/workflow-groups/{name}/members", mutates: true, params: undefined as unknown as SetWorkflowGroupMembers, output: undefined as unknown as WorkflowGroup },
   remove_workflow_group: { method: "DELETE", path: "/api/domains/{domain}/workflow-groups/{name}", mutates: true, params: undefined as unknown as RemoveWorkflowGroup, output: undefined as unknown as null },
   set_shared_auto_reply: { method: "PUT", path: "/api/shared-mailboxes/{address}/auto-reply", mutates: true, params: undefined as unknown as SetSharedAutoReply, output: undefined as unknown as SharedMailbox },
+  set_shared_template: { method: "PUT", path: "/api/shared-mailboxes/{address}/template", mutates: true, params: undefined as unknown as SetSharedTemplate, output: undefined as unknown as SharedMailbox },
+  list_shared_owners: { method: "GET", path: "/api/domains/{domain}/shared-owners", mutates: false, params: undefined as unknown as ListSharedOwners, output: undefined as unknown as CursorPage<SharedOwner> },
+  set_default_shared_mailbox: { method: "PUT", path: "/api/accounts/{user}/default-shared-mailbox", mutates: true, params: undefined as unknown as SetDefaultSharedMailbox, output: undefined as unknown as SharedOwner },
 } as const;
 
 export type OperationName = keyof typeof operations;

@@ -3,6 +3,7 @@ import { listAll, type Client } from "../api/client";
 import { useSession } from "../app/session";
 import type { FetchTls } from "../bindings/FetchTls";
 import type { SharedMailbox } from "../bindings/SharedMailbox";
+import type { SharedOwner } from "../bindings/SharedOwner";
 import type { WorkflowGroup } from "../bindings/WorkflowGroup";
 import type { BackendError } from "../api/errors";
 import { Field, FormError, PageError } from "../components/forms";
@@ -14,7 +15,13 @@ import {
   autoReplyParams,
   dnsLines,
   dnsVerdict,
+  noDefaultLabel,
   ownersLabel,
+  ownersOf,
+  TEMPLATE_FONTS,
+  templateLabel,
+  templateParams,
+  templateStyle,
   type AutoReplyForm,
   createParams,
   defaultPort,
@@ -40,6 +47,8 @@ export function SharedMailboxesPage() {
   const { client, domain, readOnly } = useSession();
   const list = useAsync(() => listAll(client, "list_shared_mailboxes", { domain: domain! }), [client, domain]);
   const groups = useAsync(() => listAll(client, "list_workflow_groups", { domain: domain! }), [client, domain]);
+  // Every owner of the domain's shared mailboxes with its default mailbox (the warning marks).
+  const owners = useAsync(() => listAll(client, "list_shared_owners", { domain: domain! }), [client, domain]);
   // The domain's users, offered when picking owners and members (the first 1000; any other
   // address can be typed).
   const accounts = useAsync(
@@ -79,6 +88,11 @@ export function SharedMailboxesPage() {
   const mailboxes = list.data ?? [];
   const notices = mailboxes.map(stoppedNotice).filter((n): n is string => n !== null);
   const opened = mailboxes.find((m) => m.address === open);
+  const noDefault = (owners.data ?? []).filter((o) => o.default_mailbox === undefined).length;
+  const reloadAll = () => {
+    list.reload();
+    owners.reload();
+  };
 
   return (
     <section className="shared-page">
@@ -88,6 +102,11 @@ export function SharedMailboxesPage() {
         server. With no interval it is fetched only with “Fetch now”. After the set number of failures in a row fetching
         stops and the interval becomes none. Microsoft 365 is not supported yet.
       </p>
+      {noDefault > 0 && (
+        <p className="warning-mark" data-testid="no-default-count">
+          ⚠ {noDefaultLabel(noDefault)}
+        </p>
+      )}
       {notices.map((n) => (
         <div key={n} className="form-error" role="alert" data-testid="fetch-stopped">
           {n}
@@ -182,7 +201,8 @@ export function SharedMailboxesPage() {
           readOnly={readOnly}
           groups={groups.data ?? []}
           accounts={accounts.data ?? []}
-          onChange={list.reload}
+          owners={owners.data ?? []}
+          onChange={reloadAll}
         />
       )}
       <WorkflowGroups
@@ -194,7 +214,7 @@ export function SharedMailboxesPage() {
         accounts={accounts.data ?? []}
         onChange={() => {
           groups.reload();
-          list.reload();
+          reloadAll();
         }}
       />
       {!readOnly && (
@@ -391,21 +411,23 @@ function FoldersPanel({
   );
 }
 
-type Tab = "folders" | "owners" | "auto-reply" | "security";
+type Tab = "folders" | "owners" | "template" | "auto-reply" | "security";
 const TABS: [Tab, string][] = [
   ["folders", "Folders"],
   ["owners", "Owners"],
+  ["template", "Template"],
   ["auto-reply", "Auto-reply"],
   ["security", "Security"],
 ];
 
-/** One shared mailbox opened: its folders, owners, auto-reply and its domain's DNS, as tabs. */
+/** One shared mailbox opened: its folders, owners, template, auto-reply and its domain's DNS, as tabs. */
 function MailboxPanel({
   client,
   mailbox,
   readOnly,
   groups,
   accounts,
+  owners,
   onChange,
 }: {
   client: Client;
@@ -413,6 +435,7 @@ function MailboxPanel({
   readOnly: boolean;
   groups: WorkflowGroup[];
   accounts: string[];
+  owners: SharedOwner[];
   onChange: () => void;
 }) {
   const [tab, setTab] = useState<Tab>("folders");
@@ -453,8 +476,12 @@ function MailboxPanel({
       <div role="tabpanel" id={`${id}-panel`} aria-labelledby={`${id}-tab-${tab}`} className="tab-panel">
         {tab === "folders" && <FoldersPanel client={client} mailbox={mailbox} readOnly={readOnly} onChange={onChange} />}
         {tab === "owners" && (
-          <OwnersPanel client={client} mailbox={mailbox} readOnly={readOnly} groups={groups} accounts={accounts} onChange={onChange} />
+          <>
+            <OwnersPanel client={client} mailbox={mailbox} readOnly={readOnly} groups={groups} accounts={accounts} onChange={onChange} />
+            <DefaultMailboxes client={client} mailbox={mailbox} readOnly={readOnly} owners={owners} onChange={onChange} />
+          </>
         )}
+        {tab === "template" && <TemplatePanel client={client} mailbox={mailbox} readOnly={readOnly} onChange={onChange} />}
         {tab === "auto-reply" && <AutoReplyPanel client={client} mailbox={mailbox} readOnly={readOnly} onChange={onChange} />}
         {tab === "security" && <SecurityPanel client={client} mailbox={mailbox} />}
       </div>
@@ -629,6 +656,161 @@ function OwnersPanel({
         <span className="actions">
           <button type="submit" disabled={act.pending}>
             Save owners
+          </button>
+          {saved && (
+            <span role="status" className="muted">
+              Saved.
+            </span>
+          )}
+        </span>
+      )}
+    </form>
+  );
+}
+
+/**
+ * The users who own the shared mailbox (themselves or through a workflow group) and each
+ * one's default shared mailbox; a warning mark on those without one.
+ */
+function DefaultMailboxes({
+  client,
+  mailbox,
+  readOnly,
+  owners,
+  onChange,
+}: {
+  client: Client;
+  mailbox: SharedMailbox;
+  readOnly: boolean;
+  owners: SharedOwner[];
+  onChange: () => void;
+}) {
+  const act = useAction();
+  const [chosen, setChosen] = useState<Record<string, string>>({});
+  const mine = ownersOf(owners, mailbox.address);
+  const save = async (user: string) => {
+    const pick = chosen[user] ?? owners.find((o) => o.address === user)?.default_mailbox ?? "";
+    const r = await act.run(() => client.call("set_default_shared_mailbox", { user, mailbox: pick || undefined }));
+    if (r !== undefined) onChange();
+  };
+  return (
+    <section className="shared-defaults" aria-label={`Default mailboxes of the owners of ${mailbox.address}`}>
+      <h4>Default mailbox of each owner</h4>
+      <p className="muted">
+        A user&apos;s default shared mailbox is the sender address its mail apps should propose. It is stored, given
+        through the API and shown to the user in the self-service portal; it goes when the user no longer owns the
+        mailbox. Owners may send as any mailbox they own either way.
+      </p>
+      <FormError error={act.error} fields={["user", "mailbox"]} />
+      {mine.length === 0 ? (
+        <p className="muted">No user owns {mailbox.address} yet.</p>
+      ) : (
+        <ul className="plain owner-defaults">
+          {mine.map((o) => {
+            const value = chosen[o.address] ?? o.default_mailbox ?? "";
+            return (
+              <li key={o.address} data-owner={o.address}>
+                <strong>{o.address}</strong>:{" "}
+                {o.default_mailbox ? (
+                  <span data-testid="default-mailbox">default {o.default_mailbox}</span>
+                ) : (
+                  <span className="warning-mark" data-testid="no-default">
+                    ⚠ no default mailbox
+                  </span>
+                )}
+                {!readOnly && (
+                  <span className="inline-form">
+                    <label>
+                      Default for {o.address}{" "}
+                      <select value={value} onChange={(e) => setChosen({ ...chosen, [o.address]: e.target.value })}>
+                        <option value="">none</option>
+                        {o.owns.map((m) => (
+                          <option key={m} value={m}>
+                            {m}
+                          </option>
+                        ))}
+                      </select>
+                    </label>
+                    <button type="button" disabled={act.pending} onClick={() => void save(o.address)}>
+                      Set default for {o.address}
+                    </button>
+                  </span>
+                )}
+              </li>
+            );
+          })}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+/** The shared mailbox's template: the stored default font and size, with a preview line. */
+function TemplatePanel({
+  client,
+  mailbox,
+  readOnly,
+  onChange,
+}: {
+  client: Client;
+  mailbox: SharedMailbox;
+  readOnly: boolean;
+  onChange: () => void;
+}) {
+  const act = useAction();
+  const [font, setFont] = useState(mailbox.template?.font ?? "");
+  const [size, setSize] = useState(mailbox.template?.size_pt?.toString() ?? "");
+  const [saved, setSaved] = useState(false);
+  const address = mailbox.address;
+  return (
+    <form
+      className="shared-template"
+      aria-label={`Template of ${address}`}
+      onSubmit={(e) => {
+        e.preventDefault();
+        setSaved(false);
+        void act.run(() => client.call("set_shared_template", templateParams(address, font, size))).then((r) => {
+          if (r !== undefined) {
+            setSaved(true);
+            onChange();
+          }
+        });
+      }}
+    >
+      <h3>Template of {address}</h3>
+      <p className="muted">
+        The organisation&apos;s stored default font and size for mail written from {address}. Postdesk has no webmail and
+        changes no message: the template is kept here, given with the mailbox through the API and shown to its owners in
+        the self-service portal, for them to set in their mail apps.
+      </p>
+      <p data-testid="template-now">Template now: {templateLabel(mailbox)}.</p>
+      <FormError error={act.error} fields={["font", "size_pt"]} />
+      <div className="grid-2">
+        <Field label="Font" name="font" error={act.error}>
+          {(p) => (
+            <select {...p} disabled={readOnly} value={font} onChange={(e) => setFont(e.target.value)}>
+              <option value="">none</option>
+              {TEMPLATE_FONTS.map((f) => (
+                <option key={f} value={f}>
+                  {f}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field label="Size in points (8–36; empty: none)" name="size_pt" error={act.error}>
+          {(p) => (
+            <input {...p} inputMode="numeric" disabled={readOnly} value={size} onChange={(e) => setSize(e.target.value)} />
+          )}
+        </Field>
+      </div>
+      <p className="template-preview" data-testid="template-preview" style={templateStyle(font, size)}>
+        The quick brown fox jumps over the lazy dog — preview
+      </p>
+      {!readOnly && (
+        <span className="actions">
+          <button type="submit" disabled={act.pending}>
+            Save template
           </button>
           {saved && (
             <span role="status" className="muted">

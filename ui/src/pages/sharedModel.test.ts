@@ -15,6 +15,11 @@ import {
   emptySharedForm,
   formOf,
   intervalLabel,
+  noDefaultLabel,
+  ownersOf,
+  templateLabel,
+  templateParams,
+  templateStyle,
   reportText,
   sinceParam,
   stoppedNotice,
@@ -40,6 +45,7 @@ const stored: SharedMailbox = {
   owners: [],
   owner_groups: [],
   auto_reply: { enabled: false, subject: "", text: "" },
+  template: {},
   created_at: "2026-12-01T00:00:00Z",
 };
 
@@ -175,5 +181,28 @@ describe("the domain's DNS in words", () => {
   it("passes only when every required check does; optional ones do not count", () => {
     const all = { ...report, checks: { ...report.checks, spf: { ...report.checks.spf, status: "pass" as const }, dkim: r("pass"), dmarc: r("pass") } };
     expect(dnsVerdict(dnsLines(all))).toBe("Every required record passes.");
+  });
+});
+
+describe("template and default mailboxes", () => {
+  it("says the template in words and sends none for empty fields", () => {
+    expect(templateLabel(stored)).toBe("none");
+    expect(templateLabel({ ...stored, template: { font: "Georgia", size_pt: 12 } })).toBe("Georgia, 12 pt");
+    expect(templateParams("desk@example.com", "", "")).toEqual({ address: "desk@example.com" });
+    expect(templateParams("desk@example.com", "Arial", " 14 ")).toEqual({ address: "desk@example.com", font: "Arial", size_pt: 14 });
+  });
+  it("previews only a size in range, with a generic fallback font", () => {
+    expect(templateStyle("Georgia", "12")).toEqual({ fontFamily: '"Georgia", serif', fontSize: "12pt" });
+    expect(templateStyle("Arial", "40")).toEqual({ fontFamily: '"Arial", sans-serif' });
+    expect(templateStyle("", "")).toEqual({});
+  });
+  it("finds a mailbox's owners and counts those without a default", () => {
+    const owners = [
+      { address: "ann@example.com", owns: ["desk@example.com"] },
+      { address: "bob@example.com", owns: ["sales@example.com"], default_mailbox: "sales@example.com" },
+    ];
+    expect(ownersOf(owners, "desk@example.com").map((o) => o.address)).toEqual(["ann@example.com"]);
+    expect(noDefaultLabel(1)).toBe("1 owner has no default mailbox");
+    expect(noDefaultLabel(2)).toBe("2 owners have no default mailbox");
   });
 });

@@ -4,7 +4,9 @@ import type { DomainReport } from "../bindings/DomainReport";
 import type { FetchReport } from "../bindings/FetchReport";
 import type { FetchTls } from "../bindings/FetchTls";
 import type { SetSharedAutoReply } from "../bindings/SetSharedAutoReply";
+import type { SetSharedTemplate } from "../bindings/SetSharedTemplate";
 import type { SharedMailbox } from "../bindings/SharedMailbox";
+import type { SharedOwner } from "../bindings/SharedOwner";
 import type { Status } from "../bindings/Status";
 import type { UpdateSharedMailbox } from "../bindings/UpdateSharedMailbox";
 import { parsePort } from "./outboundModel";
@@ -206,6 +208,42 @@ export function addAddress(list: readonly string[], typed: string, domain: strin
 }
 
 /** The owners in words: users, then groups, or that there are none. */
+/** The fonts a template may name (the engine's `TEMPLATE_FONTS`). */
+export const TEMPLATE_FONTS = ["Arial", "Calibri", "Courier New", "Georgia", "Helvetica", "Tahoma", "Times New Roman", "Verdana"];
+
+/** The template in words: "Georgia, 12 pt", "none". */
+export function templateLabel(m: SharedMailbox): string {
+  const t = m.template;
+  const parts = [t?.font, t?.size_pt === undefined ? undefined : `${t.size_pt} pt`].filter((x): x is string => !!x);
+  return parts.length === 0 ? "none" : parts.join(", ");
+}
+
+/** `set_shared_template` params from the form (empty: none; a size that is no number goes as is to be refused). */
+export function templateParams(address: string, font: string, size: string): SetSharedTemplate {
+  const s = size.trim();
+  return { address, ...(font ? { font } : {}), ...(s === "" ? {} : { size_pt: Number(s) }) };
+}
+
+/** The preview line's style: the chosen font (with a generic fallback) and size. */
+export function templateStyle(font: string, size: string): { fontFamily?: string; fontSize?: string } {
+  const n = Number(size.trim());
+  const generic = font === "Courier New" ? "monospace" : font === "Georgia" || font === "Times New Roman" ? "serif" : "sans-serif";
+  return {
+    ...(font ? { fontFamily: `"${font}", ${generic}` } : {}),
+    ...(size.trim() !== "" && Number.isInteger(n) && n >= 8 && n <= 36 ? { fontSize: `${n}pt` } : {}),
+  };
+}
+
+/** The users who own the mailbox at `address`, from the domain's owners. */
+export function ownersOf(owners: SharedOwner[], address: string): SharedOwner[] {
+  return owners.filter((o) => o.owns.includes(address));
+}
+
+/** "1 owner has no default mailbox", "2 owners have no default mailbox". */
+export function noDefaultLabel(n: number): string {
+  return n === 1 ? "1 owner has no default mailbox" : `${n} owners have no default mailbox`;
+}
+
 export function ownersLabel(m: SharedMailbox): string {
   const users = m.owners ?? [];
   const groups = m.owner_groups ?? [];

@@ -456,6 +456,27 @@ function Home({
             )}
             <p className="muted small">User name: your email address, {a.address}.</p>
           </section>
+          {(a.shared_mailboxes ?? []).length > 0 && (
+            <section aria-labelledby="portal-shared">
+              <h2 id="portal-shared">Shared mailboxes</h2>
+              <p className="muted small">
+                You may send as these addresses. Your organisation&apos;s default sender and each mailbox&apos;s
+                template (font and size) are shown for you to set in your mail app; Postdesk does not apply them.
+              </p>
+              <ul className="plain" data-testid="portal-shared">
+                {a.shared_mailboxes.map((m) => (
+                  <li key={m.address} data-shared={m.address}>
+                    <strong>{m.address}</strong> ({m.name}){m.is_default ? " — your default sender" : ""}
+                    {m.template.font || m.template.size_pt !== undefined
+                      ? `; template: ${[m.template.font, m.template.size_pt === undefined ? undefined : `${m.template.size_pt} pt`]
+                          .filter((x): x is string => !!x)
+                          .join(", ")}`
+                      : ""}
+                  </li>
+                ))}
+              </ul>
+            </section>
+          )}
         </>
       )}
       {a && (

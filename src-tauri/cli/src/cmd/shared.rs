@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 
 use clap::{Args, Subcommand, ValueEnum};
 use postdesk_contract::api::*;
-use postdesk_contract::shared::{FetchTls, SharedMailbox, WorkflowGroup};
+use postdesk_contract::shared::{FetchTls, SharedMailbox, SharedOwner, WorkflowGroup};
 use postdesk_contract::{Backend, Error, Result};
 
 use crate::output::{Table, print_list, print_one};
@@ -91,6 +91,31 @@ pub enum SharedCmd {
         subject: String,
         #[arg(long, default_value = "")]
         text: String,
+    },
+    /// Set its template: the organisation's stored default font and size for mail written
+    /// from it (given back with the mailbox; Postdesk changes no message). What is not
+    /// given is cleared.
+    Template {
+        address: String,
+        /// Arial, Calibri, Courier New, Georgia, Helvetica, Tahoma, Times New Roman or Verdana.
+        #[arg(long)]
+        font: Option<String>,
+        /// Size in points, 8 to 36.
+        #[arg(long)]
+        size: Option<u32>,
+    },
+    /// A domain's owners of shared mailboxes with their default mailbox ("⚠ none" when unset).
+    OwnersList {
+        domain: String,
+        /// Only owners without a default mailbox.
+        #[arg(long)]
+        without_default: bool,
+    },
+    /// Set a user's default shared mailbox (one it owns); without --mailbox, clear it.
+    Default {
+        user: String,
+        #[arg(long)]
+        mailbox: Option<String>,
     },
 }
 
@@ -229,6 +254,11 @@ fn show(json: bool, m: &SharedMailbox) -> Result<()> {
     println!("sent folder: {}, junk folder: {}", opt(&m.sent_folder), opt(&m.junk_folder));
     let list = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
     println!("owners: {}; owning groups: {}", list(&m.owners), list(&m.owner_groups));
+    println!(
+        "template: font {}, size {}",
+        m.template.font.as_deref().unwrap_or("none"),
+        m.template.size_pt.map_or_else(|| "none".to_string(), |s| format!("{s} pt"))
+    );
     let r = &m.auto_reply;
     if r.enabled {
         let when = |v: &Option<String>, none: &str| v.clone().unwrap_or_else(|| none.to_string());
@@ -373,7 +403,40 @@ pub async fn run(b: &dyn Backend, cmd: &SharedCmd, json: bool) -> Result<()> {
             };
             show(json, &b.set_shared_auto_reply(p).await?)
         }
+        SharedCmd::Template { address, font, size } => {
+            let p = SetSharedTemplate { address: address.clone(), font: font.clone(), size_pt: *size };
+            show(json, &b.set_shared_template(p).await?)
+        }
+        SharedCmd::OwnersList { domain, without_default } => {
+            let all = crate::output::every_page(|after, limit| {
+                b.list_shared_owners(ListSharedOwners {
+                    domain: domain.clone(),
+                    after,
+                    limit: Some(limit),
+                    without_default: Some(*without_default),
+                })
+            })
+            .await?;
+            print_list(json, &all, owners_table(&all), None)
+        }
+        SharedCmd::Default { user, mailbox } => {
+            let p = SetDefaultSharedMailbox { user: user.clone(), mailbox: mailbox.clone() };
+            let o = b.set_default_shared_mailbox(p).await?;
+            if json {
+                return print_one(json, &o);
+            }
+            print_list(false, &[&o], owners_table(std::slice::from_ref(&o)), None)
+        }
     }
+}
+
+fn owners_table(all: &[SharedOwner]) -> Table {
+    let mut t = Table::new(&["USER", "DEFAULT", "OWNS"]);
+    for o in all {
+        let default = o.default_mailbox.clone().unwrap_or_else(|| "⚠ no default mailbox".into());
+        t.row(vec![o.address.clone(), default, o.owns.join(", ")]);
+    }
+    t
 }
 
 async fn groups(b: &dyn Backend, cmd: &GroupCmd, json: bool) -> Result<()> {

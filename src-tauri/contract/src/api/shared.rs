@@ -183,3 +183,34 @@ SetSharedAutoReply {
     /// The reply's text (at most 64 KiB).
     text: String,
 });
+params!(/// Sets a shared mailbox's template: the organisation's stored default font and size for
+/// mail written from it (absent: none). Replaces the template it had.
+SetSharedTemplate {
+    /// Its sender address.
+    address: String,
+    /// The font family (Arial, Calibri, Courier New, Georgia, Helvetica, Tahoma,
+    /// Times New Roman or Verdana); absent: none.
+    #[serde(default)] #[ts(optional)] font: Option<String>,
+    /// The font size in points (8–36); absent: none.
+    #[serde(default)] #[ts(optional)] size_pt: Option<u32>,
+});
+params!(/// The users of a domain who own shared mailboxes (themselves or through workflow groups),
+/// by address, with their default shared mailbox.
+ListSharedOwners {
+    /// Domain name.
+    domain: String,
+    /// Only users after this address (the previous page's `next`).
+    #[serde(default)] #[ts(optional)] after: Option<String>,
+    /// Page size, 1–1000 (default 200).
+    #[serde(default)] #[ts(optional)] limit: Option<u32>,
+    /// Only users without a default shared mailbox.
+    #[serde(default)] #[ts(optional)] without_default: Option<bool>,
+});
+params!(/// Sets (or clears) a user's default shared mailbox: the sender address its mail apps
+/// should propose. It must be one the user owns; it goes when the ownership goes.
+SetDefaultSharedMailbox {
+    /// The user's address.
+    user: String,
+    /// A shared mailbox the user owns (itself or through a workflow group); absent: none.
+    #[serde(default)] #[ts(optional)] mailbox: Option<String>,
+});

@@ -29,13 +29,15 @@ pub(crate) struct Row {
     pub sent_folder: Option<String>,
     pub junk_folder: Option<String>,
     pub resync_from: Option<String>,
+    pub template_font: Option<String>,
+    pub template_size_pt: Option<i64>,
     pub created_at: String,
 }
 
 const SELECT: &str = "SELECT s.id, s.account_id, a.address, d.name AS domain, s.name, s.kind, s.host, s.port, s.tls,
         s.verify_certificate, s.username, s.fetch_interval_minutes, s.disable_after, s.error_count, s.last_error,
         s.last_error_at, s.disabled_at, s.last_fetch_at, s.last_success_at, s.sent_folder, s.junk_folder,
-        s.resync_from, s.created_at
+        s.resync_from, s.template_font, s.template_size_pt, s.created_at
     FROM shared_mailboxes s JOIN accounts a ON a.id = s.account_id JOIN domains d ON d.id = a.domain_id";
 
 /// At most `limit` shared mailboxes of `domain` with addresses after `after`, by address.
@@ -354,5 +356,110 @@ pub(crate) async fn owned_by(conn: &mut Conn, address: &str) -> Result<Vec<Strin
     )
     .bind(address)
     .fetch_all(conn)
+    .await?)
+}
+
+/// Sets the shared mailbox's template.
+pub(crate) async fn set_template(conn: &mut Conn, id: i64, font: Option<&str>, size_pt: Option<i64>) -> Result<()> {
+    sqlx::query("UPDATE shared_mailboxes SET template_font = ?, template_size_pt = ? WHERE id = ?")
+        .bind(font)
+        .bind(size_pt)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The accounts of the domain that own shared mailboxes, themselves or through a workflow
+/// group, with addresses after `after` and not in the recycle bin: (user, mailbox owned,
+/// default mailbox), by user then mailbox.
+pub(crate) async fn owner_rows(
+    conn: &mut Conn,
+    domain_id: i64,
+    after: &str,
+) -> Result<Vec<(String, String, Option<String>)>> {
+    Ok(sqlx::query_as(
+        "SELECT DISTINCT u.address, sa.address,
+             (SELECT da.address FROM shared_default_mailboxes dm JOIN shared_mailboxes ds ON ds.id = dm.mailbox_id
+              JOIN accounts da ON da.id = ds.account_id WHERE dm.account_id = u.id)
+         FROM accounts u
+         JOIN shared_mailbox_owners o ON o.account_id = u.id
+             OR o.group_id IN (SELECT m.group_id FROM workflow_group_members m WHERE m.account_id = u.id)
+         JOIN shared_mailboxes s ON s.id = o.mailbox_id
+         JOIN accounts sa ON sa.id = s.account_id
+         WHERE u.domain_id = ? AND u.status != 'deleted' AND u.address > ?
+         ORDER BY u.address, sa.address",
+    )
+    .bind(domain_id)
+    .bind(after)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Whether the account owns the shared mailbox, itself or through a workflow group.
+pub(crate) async fn owns(conn: &mut Conn, account_id: i64, mailbox_id: i64) -> Result<bool> {
+    Ok(sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM shared_mailbox_owners o WHERE o.mailbox_id = ? AND (o.account_id = ?
+             OR o.group_id IN (SELECT m.group_id FROM workflow_group_members m WHERE m.account_id = ?))",
+    )
+    .bind(mailbox_id)
+    .bind(account_id)
+    .bind(account_id)
+    .fetch_one(conn)
+    .await?
+        > 0)
+}
+
+/// Sets (`Some`) or clears the account's default shared mailbox.
+pub(crate) async fn set_default(conn: &mut Conn, account_id: i64, mailbox_id: Option<i64>) -> Result<()> {
+    match mailbox_id {
+        Some(m) => {
+            sqlx::query(
+                "INSERT INTO shared_default_mailboxes (account_id, mailbox_id) VALUES (?, ?)
+                 ON CONFLICT (account_id) DO UPDATE SET mailbox_id = excluded.mailbox_id",
+            )
+            .bind(account_id)
+            .bind(m)
+            .execute(conn)
+            .await?;
+        }
+        None => {
+            sqlx::query("DELETE FROM shared_default_mailboxes WHERE account_id = ?")
+                .bind(account_id)
+                .execute(conn)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes the defaults of users who no longer own their default mailbox; returns them as
+/// (user, mailbox) addresses.
+pub(crate) async fn drop_stale_defaults(conn: &mut Conn) -> Result<Vec<(String, String)>> {
+    const STALE: &str = "NOT EXISTS (SELECT 1 FROM shared_mailbox_owners o WHERE o.mailbox_id = d.mailbox_id
+             AND (o.account_id = d.account_id OR o.group_id IN
+                 (SELECT m.group_id FROM workflow_group_members m WHERE m.account_id = d.account_id)))";
+    let gone: Vec<(i64, String, String)> = sqlx::query_as(&format!(
+        "SELECT d.account_id, u.address, sa.address FROM shared_default_mailboxes d
+         JOIN accounts u ON u.id = d.account_id JOIN shared_mailboxes s ON s.id = d.mailbox_id
+         JOIN accounts sa ON sa.id = s.account_id WHERE {STALE} ORDER BY u.address"
+    ))
+    .fetch_all(&mut *conn)
+    .await?;
+    for (id, _, _) in &gone {
+        sqlx::query("DELETE FROM shared_default_mailboxes WHERE account_id = ?").bind(id).execute(&mut *conn).await?;
+    }
+    Ok(gone.into_iter().map(|(_, u, m)| (u, m)).collect())
+}
+
+/// The sender address of the default shared mailbox of the account at `address`, if set.
+pub(crate) async fn default_of(conn: &mut Conn, address: &str) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT sa.address FROM shared_default_mailboxes d JOIN accounts u ON u.id = d.account_id
+         JOIN shared_mailboxes s ON s.id = d.mailbox_id JOIN accounts sa ON sa.id = s.account_id
+         WHERE u.address = ?",
+    )
+    .bind(address)
+    .fetch_optional(conn)
     .await?)
 }
