@@ -45,6 +45,23 @@ describe("disclaimer rules", () => {
     await page.getByRole("button", { name: "Move sales up" }).click();
     await page.getByTestId("disclaimer-sales").locator("td").first().filter({ hasText: /^2$/ }).waitFor();
     assert.deepEqual(await disclaimers(), [[1, "all"], [2, "sales"], [3, "legal"]]);
+    // Edited in place: the form holds the rule, a bad change is refused at its field, a good
+    // one keeps the rule's id and place.
+    const before = (await api(server, server.token, "GET", `/api/domains/${D}/disclaimer-rules`)).items;
+    await page.getByRole("button", { name: "Edit sales" }).click();
+    const d = page.locator("dialog[open]");
+    assert.equal(await d.getByLabel("Plain text").inputValue(), "sales.");
+    await d.getByLabel("Department", { exact: true }).fill("Nowhere");
+    await d.getByRole("button", { name: "Save disclaimer" }).click();
+    await d.locator("[data-field=department] .field-error").waitFor();
+    await d.getByLabel("Department", { exact: true }).fill("");
+    await d.getByLabel("Name").fill("sales team");
+    await d.getByLabel("Plain text").fill("Sales, with care.");
+    await d.getByRole("button", { name: "Save disclaimer" }).click();
+    await page.getByTestId("disclaimer-sales team").waitFor();
+    const after = (await api(server, server.token, "GET", `/api/domains/${D}/disclaimer-rules`)).items;
+    const sales = after.find((r) => r.name === "sales team");
+    assert.deepEqual([sales.id, sales.position, sales.text], [before[1].id, 2, "Sales, with care."]);
     assert.deepEqual(problems, []);
   });
 });
@@ -84,7 +101,18 @@ describe("monitoring rules", () => {
       ["Legal", "external", "newsletter", "copy", `monitor@${D}`],
     );
 
-    await row.getByRole("button", { name: "Remove…" }).click();
+    // Edited in place: filing into a folder instead, the same rule.
+    await row.getByRole("button", { name: "Edit legal outside" }).click();
+    const e = page.locator("dialog[open]");
+    assert.equal(await e.getByLabel("Department").inputValue(), "Legal");
+    await e.getByLabel("Name").fill("legal filed");
+    await e.getByRole("button", { name: "Save rule" }).click();
+    const edited = page.getByRole("table", { name: "Monitoring rules" }).getByRole("row", { name: /legal filed/ });
+    await edited.waitFor();
+    const changed = (await rules()).items;
+    assert.deepEqual([changed.length, changed[0].id, changed[0].name], [1, stored[0].id, "legal filed"]);
+
+    await edited.getByRole("button", { name: "Remove…" }).click();
     await page.locator("dialog[open]").getByRole("button", { name: "Remove" }).click();
     await page.getByText(`No monitoring rules in ${D}.`).waitFor();
     assert.equal((await rules()).items.length, 0);

@@ -12,7 +12,7 @@ import { MonitorRules } from "./MonitorRules";
 import { DomainFileButtons } from "./DomainFileButtons";
 import { BCC_FILES } from "./domainFiles";
 
-type Modal = { kind: "add" } | { kind: "remove"; rule: BccRule } | null;
+type Modal = { kind: "add" } | { kind: "edit"; rule: BccRule } | { kind: "remove"; rule: BccRule } | null;
 
 /** Mail rules on the path of a domain: automatic blind copies, disclaimers, monitoring and copy rules. */
 export function MailRulesPage() {
@@ -57,6 +57,14 @@ export function MailRulesPage() {
                 <th scope="row">{r.name}</th>
                 <td>{describeBcc(r)}</td>
                 <td className="actions">
+                  <button
+                    type="button"
+                    aria-label={`Edit ${r.name}`}
+                    disabled={readOnly}
+                    onClick={() => setModal({ kind: "edit", rule: r })}
+                  >
+                    Edit…
+                  </button>
                   <button type="button" disabled={readOnly} onClick={() => setModal({ kind: "remove", rule: r })}>
                     Remove…
                   </button>
@@ -67,6 +75,7 @@ export function MailRulesPage() {
         </table>
       )}
       {modal?.kind === "add" && <AddBcc onClose={() => setModal(null)} onDone={done} />}
+      {modal?.kind === "edit" && <AddBcc rule={modal.rule} onClose={() => setModal(null)} onDone={done} />}
       {modal?.kind === "remove" && <RemoveBcc rule={modal.rule} onClose={() => setModal(null)} onDone={done} />}
       <Disclaimers />
       <MonitorRules />
@@ -74,29 +83,31 @@ export function MailRulesPage() {
   );
 }
 
-function AddBcc({ onClose, onDone }: { onClose: () => void; onDone: () => void }) {
+/** A new BCC rule, or `rule` changed in place. */
+function AddBcc({ rule, onClose, onDone }: { rule?: BccRule; onClose: () => void; onDone: () => void }) {
   const { client, domain } = useSession();
-  const [name, setName] = useState("");
-  const [direction, setDirection] = useState<RuleDirection>("both");
-  const [sender, setSender] = useState("");
-  const [recipient, setRecipient] = useState("");
-  const [copyTo, setCopyTo] = useState("");
+  const [name, setName] = useState(rule?.name ?? "");
+  const [direction, setDirection] = useState<RuleDirection>(rule?.direction ?? "both");
+  const [sender, setSender] = useState(rule?.sender ?? "");
+  const [recipient, setRecipient] = useState(rule?.recipient ?? "");
+  const [copyTo, setCopyTo] = useState(rule?.copy_to ?? "");
   const action = useAction();
   const submit = async () => {
+    const params = {
+      domain: domain!,
+      name,
+      direction,
+      sender: condition(sender),
+      recipient: condition(recipient),
+      copy_to: copyTo.trim(),
+    };
     const ok = await action.run(() =>
-      client.call("add_bcc_rule", {
-        domain: domain!,
-        name,
-        direction,
-        sender: condition(sender),
-        recipient: condition(recipient),
-        copy_to: copyTo.trim(),
-      }),
+      rule ? client.call("update_bcc_rule", { ...params, id: rule.id }) : client.call("add_bcc_rule", params),
     );
     if (ok) onDone();
   };
   return (
-    <Dialog title="New BCC rule" onClose={onClose} onSubmit={() => void submit()}>
+    <Dialog title={rule ? `Edit BCC rule ${rule.name}` : "New BCC rule"} onClose={onClose} onSubmit={() => void submit()}>
       <Field label="Name" name="name" error={action.error}>
         {(p) => <input {...p} value={name} onChange={(e) => setName(e.target.value)} required />}
       </Field>
@@ -119,7 +130,7 @@ function AddBcc({ onClose, onDone }: { onClose: () => void; onDone: () => void }
         {(p) => <input {...p} value={copyTo} onChange={(e) => setCopyTo(e.target.value)} placeholder={`archive@${domain}`} required />}
       </Field>
       <FormError error={action.error} fields={["name", "direction", "sender", "recipient", "copy_to"]} />
-      <DialogButtons submit="Add rule" pending={action.pending} onCancel={onClose} />
+      <DialogButtons submit={rule ? "Save rule" : "Add rule"} pending={action.pending} onCancel={onClose} />
     </Dialog>
   );
 }
@@ -145,7 +156,7 @@ function RemoveBcc({ rule, onClose, onDone }: { rule: BccRule; onClose: () => vo
   );
 }
 
-type DisclaimerModal = { kind: "add" } | { kind: "remove"; rule: DisclaimerRule } | null;
+type DisclaimerModal = { kind: "add" } | { kind: "edit"; rule: DisclaimerRule } | { kind: "remove"; rule: DisclaimerRule } | null;
 
 /** Disclaimers: the domain's rules in order, the first that fires is appended. */
 function Disclaimers() {
@@ -258,6 +269,14 @@ function Disclaimers() {
                   >
                     Down
                   </button>
+                  <button
+                    type="button"
+                    aria-label={`Edit ${r.name}`}
+                    disabled={readOnly}
+                    onClick={() => setModal({ kind: "edit", rule: r })}
+                  >
+                    Edit…
+                  </button>
                   <button type="button" disabled={readOnly} onClick={() => setModal({ kind: "remove", rule: r })}>
                     Remove…
                   </button>
@@ -268,6 +287,7 @@ function Disclaimers() {
         </table>
       )}
       {modal?.kind === "add" && <AddDisclaimer onClose={() => setModal(null)} onDone={done} />}
+      {modal?.kind === "edit" && <AddDisclaimer rule={modal.rule} onClose={() => setModal(null)} onDone={done} />}
       {modal?.kind === "remove" && (
         <Confirm
           title={`Remove the disclaimer "${modal.rule.name}"?`}
@@ -290,25 +310,25 @@ function Disclaimers() {
   );
 }
 
-function AddDisclaimer({ onClose, onDone }: { onClose: () => void; onDone: () => void }) {
+/** A new disclaimer (last in the order), or `rule` changed in place (its place kept). */
+function AddDisclaimer({ rule, onClose, onDone }: { rule?: DisclaimerRule; onClose: () => void; onDone: () => void }) {
   const { client, domain } = useSession();
   const [v, setV] = useState({
-    name: "",
-    scope: "external" as DisclaimerScope,
-    sender: "",
-    recipient: "",
-    department: "",
-    except_sender: "",
-    except_recipient: "",
-    except_department: "",
-    text: "",
-    html: "",
+    name: rule?.name ?? "",
+    scope: rule?.scope ?? ("external"),
+    sender: rule?.sender ?? "",
+    recipient: rule?.recipient ?? "",
+    department: rule?.department ?? "",
+    except_sender: rule?.except_sender ?? "",
+    except_recipient: rule?.except_recipient ?? "",
+    except_department: rule?.except_department ?? "",
+    text: rule?.text ?? "",
+    html: rule?.html ?? "",
   });
   const set = (k: keyof typeof v) => (e: { target: { value: string } }) => setV({ ...v, [k]: e.target.value });
   const action = useAction();
   const submit = async () => {
-    const ok = await action.run(() =>
-      client.call("add_disclaimer_rule", {
+    const params = {
         domain: domain!,
         name: v.name,
         scope: v.scope,
@@ -320,7 +340,11 @@ function AddDisclaimer({ onClose, onDone }: { onClose: () => void; onDone: () =>
         except_department: condition(v.except_department),
         text: v.text,
         html: condition(v.html),
-      }),
+      };
+    const ok = await action.run(() =>
+      rule
+        ? client.call("update_disclaimer_rule", { ...params, id: rule.id })
+        : client.call("add_disclaimer_rule", params),
     );
     if (ok) onDone();
   };
@@ -337,7 +361,7 @@ function AddDisclaimer({ onClose, onDone }: { onClose: () => void; onDone: () =>
     "html",
   ];
   return (
-    <Dialog title="New disclaimer" onClose={onClose} onSubmit={() => void submit()}>
+    <Dialog title={rule ? `Edit disclaimer ${rule.name}` : "New disclaimer"} onClose={onClose} onSubmit={() => void submit()}>
       <Field label="Name" name="name" error={action.error}>
         {(p) => <input {...p} value={v.name} onChange={set("name")} required />}
       </Field>
@@ -375,7 +399,7 @@ function AddDisclaimer({ onClose, onDone }: { onClose: () => void; onDone: () =>
         {(p) => <textarea {...p} value={v.html} onChange={set("html")} rows={4} />}
       </Field>
       <FormError error={action.error} fields={fields} />
-      <DialogButtons submit="Add disclaimer" pending={action.pending} onCancel={onClose} />
+      <DialogButtons submit={rule ? "Save disclaimer" : "Add disclaimer"} pending={action.pending} onCancel={onClose} />
     </Dialog>
   );
 }

@@ -8,7 +8,7 @@ import { useAction, useAsync } from "../components/hooks";
 import { listAll } from "../api/client";
 import { condition, describeMonitor } from "./mailRules";
 
-type Modal = { kind: "add" } | { kind: "remove"; rule: MonitorRule } | null;
+type Modal = { kind: "add" } | { kind: "edit"; rule: MonitorRule } | { kind: "remove"; rule: MonitorRule } | null;
 
 /** Monitoring and copy rules: the watched people's mail copied to a monitor mailbox or filed into a folder. */
 export function MonitorRules() {
@@ -55,6 +55,14 @@ export function MonitorRules() {
                 <th scope="row">{r.name}</th>
                 <td>{describeMonitor(r)}</td>
                 <td className="actions">
+                  <button
+                    type="button"
+                    aria-label={`Edit ${r.name}`}
+                    disabled={readOnly}
+                    onClick={() => setModal({ kind: "edit", rule: r })}
+                  >
+                    Edit…
+                  </button>
                   <button type="button" disabled={readOnly} onClick={() => setModal({ kind: "remove", rule: r })}>
                     Remove…
                   </button>
@@ -65,6 +73,7 @@ export function MonitorRules() {
         </table>
       )}
       {modal?.kind === "add" && <AddMonitor onClose={() => setModal(null)} onDone={done} />}
+      {modal?.kind === "edit" && <AddMonitor rule={modal.rule} onClose={() => setModal(null)} onDone={done} />}
       {modal?.kind === "remove" && (
         <Confirm
           title={`Remove the monitoring rule "${modal.rule.name}"?`}
@@ -85,29 +94,29 @@ export function MonitorRules() {
   );
 }
 
-function AddMonitor({ onClose, onDone }: { onClose: () => void; onDone: () => void }) {
+/** A new monitoring rule, or `rule` changed in place. */
+function AddMonitor({ rule, onClose, onDone }: { rule?: MonitorRule; onClose: () => void; onDone: () => void }) {
   const { client, domain } = useSession();
   const [v, setV] = useState({
-    name: "",
-    scope: "everyone" as "everyone" | "department" | "account",
-    scope_value: "",
-    traffic: "any" as MonitorTraffic,
-    sender: "",
-    recipient: "",
-    min_size_kb: "",
-    keyword: "",
-    except_sender: "",
-    except_recipient: "",
-    except_keyword: "",
-    action: "copy" as MonitorAction,
-    target: "",
+    name: rule?.name ?? "",
+    scope: (rule?.scope_department ? "department" : rule?.scope_account ? "account" : "everyone"),
+    scope_value: rule?.scope_department ?? rule?.scope_account ?? "",
+    traffic: rule?.traffic ?? ("any"),
+    sender: rule?.sender ?? "",
+    recipient: rule?.recipient ?? "",
+    min_size_kb: rule?.min_size_kb == null ? "" : String(rule.min_size_kb),
+    keyword: rule?.keyword ?? "",
+    except_sender: rule?.except_sender ?? "",
+    except_recipient: rule?.except_recipient ?? "",
+    except_keyword: rule?.except_keyword ?? "",
+    action: rule?.action ?? ("copy"),
+    target: rule?.target ?? "",
   });
   const set = (k: keyof typeof v) => (e: { target: { value: string } }) => setV({ ...v, [k]: e.target.value });
   const action = useAction();
   const submit = async () => {
     const size = v.min_size_kb.trim();
-    const ok = await action.run(() =>
-      client.call("add_monitor_rule", {
+    const params = {
         domain: domain!,
         name: v.name,
         scope_department: v.scope === "department" ? condition(v.scope_value) : undefined,
@@ -122,7 +131,9 @@ function AddMonitor({ onClose, onDone }: { onClose: () => void; onDone: () => vo
         except_keyword: condition(v.except_keyword),
         action: v.action,
         target: v.target.trim(),
-      }),
+      };
+    const ok = await action.run(() =>
+      rule ? client.call("update_monitor_rule", { ...params, id: rule.id }) : client.call("add_monitor_rule", params),
     );
     if (ok) onDone();
   };
@@ -143,7 +154,7 @@ function AddMonitor({ onClose, onDone }: { onClose: () => void; onDone: () => vo
     "target",
   ];
   return (
-    <Dialog title="New monitoring rule" onClose={onClose} onSubmit={() => void submit()}>
+    <Dialog title={rule ? `Edit monitoring rule ${rule.name}` : "New monitoring rule"} onClose={onClose} onSubmit={() => void submit()}>
       <Field label="Name" name="name" error={action.error}>
         {(p) => <input {...p} value={v.name} onChange={set("name")} required />}
       </Field>
@@ -152,7 +163,7 @@ function AddMonitor({ onClose, onDone }: { onClose: () => void; onDone: () => vo
           <select
             {...p}
             value={v.scope}
-            onChange={(e) => setV({ ...v, scope: e.target.value as typeof v.scope, scope_value: "" })}
+            onChange={(e) => setV({ ...v, scope: e.target.value, scope_value: "" })}
           >
             <option value="everyone">everyone of {domain}</option>
             <option value="department">a department (and below)</option>
@@ -228,7 +239,7 @@ function AddMonitor({ onClose, onDone }: { onClose: () => void; onDone: () => vo
         )}
       </Field>
       <FormError error={action.error} fields={fields} />
-      <DialogButtons submit="Add rule" pending={action.pending} onCancel={onClose} />
+      <DialogButtons submit={rule ? "Save rule" : "Add rule"} pending={action.pending} onCancel={onClose} />
     </Dialog>
   );
 }
