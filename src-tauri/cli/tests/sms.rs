@@ -8,8 +8,9 @@ mod common;
 use std::process::Command;
 
 use common::Ran;
+use postdesk_contract::api::PortalPhones;
 use postdesk_contract::api::{Password, Portal};
-use postdesk_contract::phone::{ConfirmPhone, PortalPhones, SendPhoneCode};
+use postdesk_contract::phone::{ConfirmPhone, SendPhoneCode};
 use postdesk_engine::Engine;
 
 const PW: &str = "Correct horse 1";

@@ -133,7 +133,7 @@ pub struct PortalUser {
 /// accepted by a portal route. These are not operations of the admin table: no admin caller
 /// can reach them, and they never name another account.
 #[async_trait::async_trait]
-pub trait Portal: crate::phone::PortalPhones + Send + Sync {
+pub trait Portal: PortalPhones + Send + Sync {
     /// Signs a user in with an address (or an account alias) and password from `client`.
     /// An unknown address and a wrong password get the same answer after the same work.
     async fn sign_in(&self, address: &str, password: &Password, client: Option<std::net::IpAddr>)
@@ -187,6 +187,28 @@ pub trait Portal: crate::phone::PortalPhones + Send + Sync {
     /// Sets a new password when every answer is right (no session): one answer for any wrong
     /// answer or unknown address, counted with the failed sign-ins and refused past their limit.
     async fn recover_password(&self, recovery: RecoverPassword, client: Option<std::net::IpAddr>) -> Result<()>;
+}
+
+/// The portal's phone operations, on the signed-in user's own account only. Apart from the
+/// admin table, as [`Portal`] (of which it is a part).
+#[async_trait::async_trait]
+pub trait PortalPhones: Send + Sync {
+    /// The user's phone: masked number, whether required, whether removable.
+    async fn own_phone(&self, user: &PortalUser) -> Result<crate::phone::PortalPhone>;
+    /// Sends a code to `phone` through the SMS gateway (replacing a pending one).
+    async fn send_phone_code(
+        &self,
+        user: &PortalUser,
+        request: crate::phone::SendPhoneCode,
+    ) -> Result<crate::phone::PortalPhone>;
+    /// Binds the number the pending code went to, when `code` is right.
+    async fn confirm_phone(
+        &self,
+        user: &PortalUser,
+        request: crate::phone::ConfirmPhone,
+    ) -> Result<crate::phone::PortalPhone>;
+    /// Removes the bound phone, where the user may.
+    async fn unbind_phone(&self, user: &PortalUser) -> Result<crate::phone::PortalPhone>;
 }
 
 /// A portal sign-in: the answer for the browser and the session secret for the cookie.

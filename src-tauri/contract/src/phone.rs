@@ -22,7 +22,6 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::Result;
-use crate::api::PortalUser;
 
 /// Digits of a one-time code.
 pub const CODE_DIGITS: usize = 6;
@@ -130,20 +129,6 @@ pub struct SendPhoneCode {
 pub struct ConfirmPhone {
     /// The code the SMS carried.
     pub code: String,
-}
-
-/// The portal's phone operations, on the signed-in user's own account only. Apart from the
-/// admin table, as [`Portal`](crate::api::Portal) (of which it is a part).
-#[async_trait::async_trait]
-pub trait PortalPhones: Send + Sync {
-    /// The user's phone: masked number, whether required, whether removable.
-    async fn own_phone(&self, user: &PortalUser) -> Result<PortalPhone>;
-    /// Sends a code to `phone` through the SMS gateway (replacing a pending one).
-    async fn send_phone_code(&self, user: &PortalUser, request: SendPhoneCode) -> Result<PortalPhone>;
-    /// Binds the number the pending code went to, when `code` is right.
-    async fn confirm_phone(&self, user: &PortalUser, request: ConfirmPhone) -> Result<PortalPhone>;
-    /// Removes the bound phone, where the user may.
-    async fn unbind_phone(&self, user: &PortalUser) -> Result<PortalPhone>;
 }
 
 /// A phone number as E.164: `+` and 8–15 digits, with spaces, dashes, dots and brackets

@@ -5,6 +5,11 @@
 //! exist. Each attempt comes from its own client address and a fresh clock window so the rate
 //! limits never cut one short. On-disk database with the production settings.
 //!
+//! Then the same for the user portal (`Engine::portal_sign_in_at`): an unknown address against
+//! an account's address with a wrong password (the mail services' `verify_login` underneath,
+//! with its dummy hash for unknown addresses; the domain's lockout threshold at its highest so
+//! the account is never locked during the run).
+//!
 //! `cargo bench -p postdesk-engine --bench signin` (POSTDESK_BENCH_SIGNINS to scale, default 60).
 
 use std::time::{Duration, Instant};
@@ -72,6 +77,40 @@ async fn main() {
     println!("admin sign-in refusals, {n} of each, alternated (load {}):", load());
     println!("  unknown name:   median {}, mean {}", ms(mu), ms(mean(&unknown)));
     println!("  wrong password: median {}, mean {}", ms(mw), ms(mean(&wrong)));
+    let diff = mu.as_secs_f64() - mw.as_secs_f64();
+    println!("  difference of the medians: {:+.1} ms ({:+.1} %)", diff * 1000.0, diff / mw.as_secs_f64() * 100.0);
+
+    // The user portal: an unknown address against a wrong password for an existing account.
+    owner.create_domain(CreateDomain { domain: "example.com".into(), limits: None, group: None }).await.unwrap();
+    let account = CreateAccount {
+        address: "lee@example.com".into(),
+        password: Some(Password("Correct horse 1".into())),
+        ..Default::default()
+    };
+    owner.create_account(account).await.unwrap();
+    let most =
+        UpdateMailboxSettings { domain: "example.com".into(), lockout_threshold: Some(100), ..Default::default() };
+    owner.update_mailbox_settings(most).await.unwrap();
+    let (mut unknown, mut wrong) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let base: i64 = 2_000_000_000;
+    for i in 0..(n + 2).min(90) {
+        let now = base + i64::try_from(i).unwrap() * 1000;
+        let client = Some(std::net::IpAddr::V4(std::net::Ipv4Addr::from(0x0b00_0000 + u32::try_from(i).unwrap())));
+        let t = Instant::now();
+        engine.portal_sign_in_at(&format!("nobody{i}@example.com"), "a wrong password", client, now).await.unwrap_err();
+        let a = t.elapsed();
+        let t = Instant::now();
+        engine.portal_sign_in_at("lee@example.com", "a wrong password", client, now + 1).await.unwrap_err();
+        let b = t.elapsed();
+        if i >= 2 {
+            unknown.push(a);
+            wrong.push(b);
+        }
+    }
+    let (mu, mw) = (median(unknown.clone()), median(wrong.clone()));
+    println!("portal sign-in refusals, {} of each, alternated (load {}):", unknown.len(), load());
+    println!("  unknown address: median {}, mean {}", ms(mu), ms(mean(&unknown)));
+    println!("  wrong password:  median {}, mean {}", ms(mw), ms(mean(&wrong)));
     let diff = mu.as_secs_f64() - mw.as_secs_f64();
     println!("  difference of the medians: {:+.1} ms ({:+.1} %)", diff * 1000.0, diff / mw.as_secs_f64() * 100.0);
 }

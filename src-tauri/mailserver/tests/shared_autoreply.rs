@@ -3,6 +3,8 @@
 //! transport table). RFC 3834: answered once per sender in the period, never a list or
 //! bulk message, an automatic one or the null sender; the reply carries
 //! `Auto-Submitted: auto-replied` and `In-Reply-To`, with the null envelope sender.
+//!
+//! The same engine answers for a user who set an own auto-reply in the self-service portal.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -168,4 +170,60 @@ async fn the_desk_answers_each_sender_once_and_never_lists_bulk_automatic_mail_o
     until("the ninth message", async || inbox(9).await).await;
     assert_eq!(replies(&engine).await, ["ann@remote.test", "bob@remote.test"]);
     server.shutdown(Duration::from_secs(5)).await;
+}
+
+/// Sends to `rcpt` through the MX listener from `from` with extra header lines.
+fn to_mx(server: &MailServer, from: &str, rcpt: &str, subject: &str, headers: &[&str]) {
+    let port = server.bound().iter().find(|(k, _)| *k == ListenerKind::Mx).unwrap().1.port();
+    let at = format!("127.0.0.1:{port}");
+    let subject = format!("Subject: {subject}");
+    let mut args = vec!["--server", &at, "--from", from, "--to", rcpt, "--header", &subject];
+    for h in headers {
+        args.extend(["--header", h]);
+    }
+    let out = Command::new("swaks").args(&args).args(["--body", "Hello."]).output().expect("swaks");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_users_own_auto_reply_from_the_portal_answers_once_and_never_a_list() {
+    use postdesk_contract::api::Portal;
+    use postdesk_contract::autoreply::AutoReply;
+    const LEE: &str = "lee@example.com";
+    let dir = tempfile::tempdir().unwrap();
+    let engine = organisation(dir.path()).await;
+    let account =
+        CreateAccount { address: LEE.into(), password: Some(Password("Correct horse 1".into())), ..Default::default() };
+    engine.local_backend().create_account(account).await.unwrap();
+    let sink = Sink::start(&[]);
+    engine
+        .set_transport(OutboundTransport { domain: "remote.test".into(), host: "127.0.0.1".into(), port: sink.port })
+        .await
+        .unwrap();
+    // Lee sets it in the portal.
+    let step = <Engine as Portal>::sign_in(&engine, LEE, &Password("Correct horse 1".into()), None).await.unwrap();
+    let (user, _) = <Engine as Portal>::session(&engine, &step.session_secret).await.unwrap();
+    let away =
+        AutoReply { enabled: true, subject: "Away".into(), text: "Back on Monday.".into(), ..Default::default() };
+    engine.set_own_auto_reply(&user, away).await.unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let knot = dns(work.path());
+    let server = server(&engine, dir.path(), knot.addr).await;
+    let inbox = async |n: usize| engine.messages(LEE, "INBOX").await.unwrap().len() >= n;
+
+    to_mx(&server, "ann@remote.test", LEE, "lunch?", &["Message-Id: <lunch.1@remote.test>"]);
+    until("the reply at the sink", async || sink.dumps().len() == 1).await;
+    let reply = &sink.dumps()[0];
+    for needle in
+        ["X-Mail-Args: <>\n", "X-Rcpt-Args: <ann@remote.test>", "Auto-Submitted: auto-replied", "Back on Monday."]
+    {
+        assert!(reply.contains(needle), "{needle} in the reply:\n{reply}");
+    }
+    // Once per sender; never to a list.
+    to_mx(&server, "ann@remote.test", LEE, "lunch again?", &[]);
+    to_mx(&server, "news@remote.test", LEE, "newsletter", &["List-Id: <news.remote.test>"]);
+    until("the three messages in lee's INBOX", async || inbox(3).await).await;
+    assert_eq!(replies(&engine).await, ["ann@remote.test"]);
+    server.shutdown(Duration::from_secs(5)).await;
+    assert_eq!(sink.dumps().len(), 1);
 }

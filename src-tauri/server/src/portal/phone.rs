@@ -1,4 +1,4 @@
-//! The portal's phone routes (`/api/portal/phone…`) over [`PortalPhones`]: the same portal
+//! The portal's phone routes (`/api/portal/phone…`) over [`PortalPhones`](postdesk_contract::api::PortalPhones): the same portal
 //! cookie and anti-CSRF token as every portal route; they work while a phone is required
 //! and none is bound (they are how that is met).
 
