@@ -78,6 +78,25 @@ async fn user_of(state: &PortalState, headers: &HeaderMap, tls: bool) -> Result<
     Ok((secret.to_string(), user))
 }
 
+/// A request of a signed-in portal user: the cookie's session and its anti-CSRF token checked
+/// (before any body is read); refused with the API error otherwise.
+struct SignedIn {
+    portal: Arc<dyn Portal>,
+    user: PortalUser,
+    secret: String,
+    connection: Connection,
+}
+
+impl axum::extract::FromRequestParts<PortalState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &PortalState) -> Result<Self, Response> {
+        let connection = parts.extensions.get::<Connection>().cloned().unwrap_or_default();
+        let (secret, user) = user_of(state, &parts.headers, connection.tls).await.map_err(error_response)?;
+        Ok(SignedIn { portal: state.portal.clone(), user, secret, connection })
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SignInBody {
@@ -132,107 +151,50 @@ async fn current(
     }
 }
 
-async fn sign_out(
-    State(state): State<PortalState>,
-    connection: Option<axum::Extension<Connection>>,
-    headers: HeaderMap,
-) -> Response {
-    let connection = connection_of(connection);
-    let run = async {
-        let (secret, _) = user_of(&state, &headers, connection.tls).await?;
-        state.portal.sign_out(&secret).await
-    };
-    match run.await {
+async fn sign_out(u: SignedIn) -> Response {
+    let tls = u.connection.tls;
+    match u.portal.sign_out(&u.secret).await {
         Ok(()) => {
             let mut response = StatusCode::NO_CONTENT.into_response();
-            let clear = cookie_header(cookie_name(connection.tls), connection.tls, None);
-            response.headers_mut().insert(header::SET_COOKIE, clear);
+            response.headers_mut().insert(header::SET_COOKIE, cookie_header(cookie_name(tls), tls, None));
             no_store(response)
         }
         Err(e) => error_response(e),
     }
 }
 
-async fn change_password(
-    State(state): State<PortalState>,
-    connection: Option<axum::Extension<Connection>>,
-    headers: HeaderMap,
-    body: axum::body::Body,
-) -> Response {
-    let connection = connection_of(connection);
+async fn change_password(u: SignedIn, headers: HeaderMap, body: axum::body::Body) -> Response {
     let run = async {
-        let (_, user) = user_of(&state, &headers, connection.tls).await?;
         let change: ChangeOwnPassword = json_body(&headers, body).await?;
-        state.portal.change_own_password(&user, change, connection.client).await
+        u.portal.change_own_password(&u.user, change, u.connection.client).await
     };
     json_answer(run.await)
 }
 
-async fn account(
-    State(state): State<PortalState>,
-    connection: Option<axum::Extension<Connection>>,
-    headers: HeaderMap,
-) -> Response {
-    let connection = connection_of(connection);
-    let run = async {
-        let (_, user) = user_of(&state, &headers, connection.tls).await?;
-        state.portal.own_account(&user).await
-    };
-    json_answer(run.await)
+async fn account(u: SignedIn) -> Response {
+    json_answer(u.portal.own_account(&u.user).await)
 }
 
-async fn auto_reply(
-    State(state): State<PortalState>,
-    connection: Option<axum::Extension<Connection>>,
-    headers: HeaderMap,
-) -> Response {
-    let connection = connection_of(connection);
-    let run = async {
-        let (_, user) = user_of(&state, &headers, connection.tls).await?;
-        state.portal.own_auto_reply(&user).await
-    };
-    json_answer(run.await)
+async fn auto_reply(u: SignedIn) -> Response {
+    json_answer(u.portal.own_auto_reply(&u.user).await)
 }
 
-async fn set_auto_reply(
-    State(state): State<PortalState>,
-    connection: Option<axum::Extension<Connection>>,
-    headers: HeaderMap,
-    body: axum::body::Body,
-) -> Response {
-    let connection = connection_of(connection);
+async fn set_auto_reply(u: SignedIn, headers: HeaderMap, body: axum::body::Body) -> Response {
     let run = async {
-        let (_, user) = user_of(&state, &headers, connection.tls).await?;
         let reply: postdesk_contract::autoreply::AutoReply = json_body(&headers, body).await?;
-        state.portal.set_own_auto_reply(&user, reply).await
+        u.portal.set_own_auto_reply(&u.user, reply).await
     };
     json_answer(run.await)
 }
 
-async fn security_questions(
-    State(state): State<PortalState>,
-    connection: Option<axum::Extension<Connection>>,
-    headers: HeaderMap,
-) -> Response {
-    let connection = connection_of(connection);
-    let run = async {
-        let (_, user) = user_of(&state, &headers, connection.tls).await?;
-        state.portal.own_security_questions(&user).await
-    };
-    json_answer(run.await)
+async fn security_questions(u: SignedIn) -> Response {
+    json_answer(u.portal.own_security_questions(&u.user).await)
 }
 
-async fn set_security_questions(
-    State(state): State<PortalState>,
-    connection: Option<axum::Extension<Connection>>,
-    headers: HeaderMap,
-    body: axum::body::Body,
-) -> Response {
-    let connection = connection_of(connection);
+async fn set_security_questions(u: SignedIn, headers: HeaderMap, body: axum::body::Body) -> Response {
     let run = async {
-        let (_, user) = user_of(&state, &headers, connection.tls).await?;
         let set: SetSecurityQuestions = json_body(&headers, body).await?;
-        state.portal.set_own_security_questions(&user, set, connection.client).await
+        u.portal.set_own_security_questions(&u.user, set, u.connection.client).await
     };
     json_answer(run.await)
 }
@@ -279,30 +241,14 @@ async fn recover(
     }
 }
 
-async fn forwarding(
-    State(state): State<PortalState>,
-    connection: Option<axum::Extension<Connection>>,
-    headers: HeaderMap,
-) -> Response {
-    let connection = connection_of(connection);
-    let run = async {
-        let (_, user) = user_of(&state, &headers, connection.tls).await?;
-        state.portal.own_forwarding(&user).await
-    };
-    json_answer(run.await)
+async fn forwarding(u: SignedIn) -> Response {
+    json_answer(u.portal.own_forwarding(&u.user).await)
 }
 
-async fn set_forwarding(
-    State(state): State<PortalState>,
-    connection: Option<axum::Extension<Connection>>,
-    headers: HeaderMap,
-    body: axum::body::Body,
-) -> Response {
-    let connection = connection_of(connection);
+async fn set_forwarding(u: SignedIn, headers: HeaderMap, body: axum::body::Body) -> Response {
     let run = async {
-        let (_, user) = user_of(&state, &headers, connection.tls).await?;
         let forwarding: postdesk_contract::forwarding::SetForwarding = json_body(&headers, body).await?;
-        state.portal.set_own_forwarding(&user, forwarding).await
+        u.portal.set_own_forwarding(&u.user, forwarding).await
     };
     json_answer(run.await)
 }

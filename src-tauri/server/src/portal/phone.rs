@@ -3,14 +3,13 @@
 //! and none is bound (they are how that is met).
 
 use axum::Router;
-use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
 use postdesk_contract::phone::{ConfirmPhone, SendPhoneCode};
 
-use super::{PortalState, connection_of, json_answer, user_of};
-use crate::session::{Connection, json_body};
+use super::{PortalState, SignedIn, json_answer};
+use crate::session::json_body;
 
 /// The phone routes (merged into the portal's router).
 pub(super) fn routes() -> Router<PortalState> {
@@ -20,58 +19,26 @@ pub(super) fn routes() -> Router<PortalState> {
         .route("/api/portal/phone/confirm", post(confirm))
 }
 
-async fn phone(
-    State(state): State<PortalState>,
-    connection: Option<axum::Extension<Connection>>,
-    headers: HeaderMap,
-) -> Response {
-    let connection = connection_of(connection);
-    let run = async {
-        let (_, user) = user_of(&state, &headers, connection.tls).await?;
-        state.portal.own_phone(&user).await
-    };
-    json_answer(run.await)
+async fn phone(u: SignedIn) -> Response {
+    json_answer(u.portal.own_phone(&u.user).await)
 }
 
-async fn send_code(
-    State(state): State<PortalState>,
-    connection: Option<axum::Extension<Connection>>,
-    headers: HeaderMap,
-    body: axum::body::Body,
-) -> Response {
-    let connection = connection_of(connection);
+async fn send_code(u: SignedIn, headers: HeaderMap, body: axum::body::Body) -> Response {
     let run = async {
-        let (_, user) = user_of(&state, &headers, connection.tls).await?;
         let request: SendPhoneCode = json_body(&headers, body).await?;
-        state.portal.send_phone_code(&user, request).await
+        u.portal.send_phone_code(&u.user, request).await
     };
     json_answer(run.await)
 }
 
-async fn confirm(
-    State(state): State<PortalState>,
-    connection: Option<axum::Extension<Connection>>,
-    headers: HeaderMap,
-    body: axum::body::Body,
-) -> Response {
-    let connection = connection_of(connection);
+async fn confirm(u: SignedIn, headers: HeaderMap, body: axum::body::Body) -> Response {
     let run = async {
-        let (_, user) = user_of(&state, &headers, connection.tls).await?;
         let request: ConfirmPhone = json_body(&headers, body).await?;
-        state.portal.confirm_phone(&user, request).await
+        u.portal.confirm_phone(&u.user, request).await
     };
     json_answer(run.await)
 }
 
-async fn unbind(
-    State(state): State<PortalState>,
-    connection: Option<axum::Extension<Connection>>,
-    headers: HeaderMap,
-) -> Response {
-    let connection = connection_of(connection);
-    let run = async {
-        let (_, user) = user_of(&state, &headers, connection.tls).await?;
-        state.portal.unbind_phone(&user).await
-    };
-    json_answer(run.await)
+async fn unbind(u: SignedIn) -> Response {
+    json_answer(u.portal.unbind_phone(&u.user).await)
 }
