@@ -11,7 +11,6 @@ use super::audit::{self, Change};
 use super::{Engine, EngineBackend, sql};
 use crate::api::*;
 use crate::error::{Error, Result};
-use crate::model::Page;
 use crate::validate;
 
 impl Engine {
@@ -85,10 +84,10 @@ impl Engine {
     }
 }
 
-/// The account `address` of a domain the caller may see on the Accounts page.
+/// The account `address` (id, canonical address, domain) of a domain whose accounts the
+/// caller may manage.
 async fn account_of(b: &EngineBackend, address: &str) -> Result<(i64, String, String)> {
-    let addr = validate::address(address)?;
-    b.caller.require(Page::Accounts, Some(&addr.domain))?;
+    let addr = crate::accounts::authorised(b, address)?;
     let full = addr.full();
     let id = crate::settings::account_id(&mut *b.engine.read().await?, &full).await?;
     Ok((id, full, addr.domain))

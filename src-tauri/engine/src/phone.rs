@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 use crate::model::{CursorPage, Page, PortalSession, page_limit};
 use crate::sql::{self, Conn};
 use crate::store::blocking;
-use crate::{Engine, EngineBackend, Operation, validate};
+use crate::{Engine, EngineBackend, Operation};
 
 /// The secret store's name of the gateway's bearer token.
 pub const SECRET: &str = "sms.gateway";
@@ -418,14 +418,8 @@ pub(crate) async fn list_log(b: &EngineBackend, p: ListSmsLog) -> Result<CursorP
     Ok(CursorPage { items, next })
 }
 
-async fn account_of(b: &EngineBackend, address: &str) -> Result<(String, String)> {
-    let addr = validate::address(address)?;
-    b.caller.require(Page::Accounts, Some(&addr.domain))?;
-    Ok((addr.full(), addr.domain))
-}
-
 pub(crate) async fn account_phone(b: &EngineBackend, p: GetAccountPhone) -> Result<AccountPhone> {
-    let (address, _) = account_of(b, &p.address).await?;
+    let address = crate::accounts::authorised(b, &p.address)?.full();
     let mut conn = b.engine.read().await?;
     let account = crate::settings::account_id(&mut conn, &address).await?;
     let bound = sql::phone::bound(&mut conn, account).await?;
@@ -437,7 +431,8 @@ pub(crate) async fn account_phone(b: &EngineBackend, p: GetAccountPhone) -> Resu
 }
 
 pub(crate) async fn clear_account_phone(b: &EngineBackend, p: ClearAccountPhone) -> Result<()> {
-    let (address, domain) = account_of(b, &p.address).await?;
+    let addr = crate::accounts::authorised(b, &p.address)?;
+    let (address, domain) = (addr.full(), addr.domain);
     let mut tx = b.engine.write().await?;
     let account = crate::settings::account_id(&mut tx, &address).await?;
     let Some((phone, _)) = sql::phone::bound(&mut tx, account).await? else {
