@@ -517,7 +517,8 @@ async fn user_forwards(
         };
         let explanation = lookups.decide_policy(asked).await?;
         let mut all_allowed = true;
-        let domain = mailbox.rsplit_once('@').map_or("", |(_, d)| d).to_string();
+        // The envelope sender of the copies to other domains (an SRS rewriting: asked once).
+        let mut away_sender: Option<String> = None;
         for d in explanation.decision.recipients {
             if !d.allowed {
                 all_allowed = false;
@@ -526,7 +527,14 @@ async fn user_forwards(
             }
             let target_domain = d.recipient.rsplit_once('@').map_or("", |(_, d)| d);
             if !lookups.is_local_domain(target_domain).await? {
-                let sender = lookups.backend().forward_sender(&envelope.mail_from, &domain).await?;
+                let sender = match &away_sender {
+                    Some(s) => s.clone(),
+                    None => {
+                        let domain = mailbox.rsplit_once('@').map_or("", |(_, d)| d);
+                        let s = lookups.backend().forward_sender(&envelope.mail_from, domain).await?;
+                        away_sender.insert(s).clone()
+                    }
+                };
                 forwarded.entry(sender).or_default().insert(canonical(&d.recipient));
             } else if !d.mailboxes.is_empty() {
                 for m in d.mailboxes {
