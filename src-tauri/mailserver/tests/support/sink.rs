@@ -47,7 +47,8 @@ impl Sink {
     /// The dumped transactions (envelope lines, then the message).
     pub fn dumps(&self) -> Vec<String> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
-        files.sort();
+        // In the order they arrived (smtp-sink's file names do not follow it).
+        files.sort_by_key(|f| (std::fs::metadata(f).and_then(|m| m.modified()).ok(), f.clone()));
         files.iter().map(|f| std::fs::read_to_string(f).unwrap()).collect()
     }
 }
