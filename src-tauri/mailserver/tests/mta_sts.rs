@@ -382,8 +382,10 @@ async fn a_kept_policy_survives_a_restart_until_its_max_age_runs_out() {
     std::io::BufReader::new(https.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let https = (Killed(https), line.trim().strip_prefix("port ").unwrap().parse::<u16>().unwrap());
 
-    // The sender, on a clock the test moves.
-    let clock = Arc::new(std::sync::atomic::AtomicI64::new(time::OffsetDateTime::now_utc().unix_timestamp()));
+    // The sender, on a clock the test moves ahead: real time plus a skew. (A clock stopped
+    // at the test's start would never reach the time the queue stamps on a message queued a
+    // second later, and the message would wait for the skew.)
+    let clock = Arc::new(std::sync::atomic::AtomicI64::new(0));
     let dir = tempfile::tempdir().unwrap();
     let options = {
         let clock = clock.clone();
@@ -400,8 +402,9 @@ async fn a_kept_policy_survives_a_restart_until_its_max_age_runs_out() {
         options.outbound.timeouts.connect = Duration::from_secs(2);
         options.outbound.mta_sts.https_port = https.1;
         options.outbound.mta_sts.extra_roots = vec![ca.cert.der().clone()];
-        options.outbound.clock =
-            postdesk_mailserver::Clock::new(move || clock.load(std::sync::atomic::Ordering::Relaxed));
+        options.outbound.clock = postdesk_mailserver::Clock::new(move || {
+            time::OffsetDateTime::now_utc().unix_timestamp() + clock.load(std::sync::atomic::Ordering::Relaxed)
+        });
         options
     };
     let queue = |engine: Engine, key: &'static str, rcpt: &'static str| async move {
