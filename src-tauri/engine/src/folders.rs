@@ -18,8 +18,6 @@
 //! * flags are stored in a canonical order (system flags, then keywords), so equal sets
 //!   compare equal as strings; `\Recent` is a session flag and never stored.
 
-use std::sync::Arc;
-
 use postdesk_contract::mail::{
     Delivered, FlagChange, FlagsStored, FolderState, MailboxChange, Quota, STANDARD_FOLDERS, StoredMessage,
 };
@@ -28,7 +26,7 @@ use crate::model::AccountStatus;
 use crate::sql::folders::{self as db, Account, Message};
 use crate::sql::store::uidvalidity;
 use crate::sql::{Conn, Read, Tx};
-use crate::store::{BlobStore, blocking, check_room, ensure_folder, next_uid, used_bytes};
+use crate::store::{BlobStore, check_room, ensure_folder, next_uid, used_bytes};
 use crate::{Engine, Error, Result, validate};
 
 /// The hierarchy separator of folder names (`Archive/2026`), as transfers already use it.
@@ -388,9 +386,8 @@ pub(crate) async fn append(
         return Err(Error::validation("an empty message cannot be stored").with_field("raw"));
     }
     let hash = BlobStore::hash(raw);
-    let bytes = Arc::new(raw.to_vec());
-    let (store, h, b) = (engine.blobs.clone(), hash.clone(), bytes.clone());
-    blocking(move || store.write(&h, &b)).await?;
+    let bytes = postdesk_blobs::Bytes::copy_from_slice(raw);
+    engine.blobs.write(&hash, bytes.clone()).await?;
 
     let stored = async {
         let mut tx = engine.write().await?;
@@ -399,8 +396,7 @@ pub(crate) async fn append(
         let folder = locate(&mut tx, account.id, &address, &name, "folder").await?;
         check_room(&address, account.quota_mb, used_bytes(&mut tx, account.id).await?, raw.len() as u64)?;
         // Under the write lock no collector can remove the blob; bring it back if one did.
-        let (store, h) = (engine.blobs.clone(), hash.clone());
-        blocking(move || if store.exists(&h)? { Ok(()) } else { store.write(&h, &bytes) }).await?;
+        engine.blobs.ensure(&hash, bytes).await?;
         let uid = next_uid(&mut tx, folder.id).await?;
         let message = Message {
             uid,

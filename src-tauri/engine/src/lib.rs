@@ -52,6 +52,7 @@ mod workflow;
 mod autoreply;
 // Batch settings, address book and policy explainer.
 mod batches;
+mod blob_location;
 mod ledger;
 mod policy;
 mod portal;
@@ -70,6 +71,7 @@ pub use access::LOCAL_OWNER;
 pub use admins::FirstStart;
 pub use audit::change_generation;
 pub use batches::MAX_SELECTION;
+pub use blob_location::BlobMigration;
 pub use bulk::MAX_BULK;
 pub use login::DEFAULT_LOCKOUT_THRESHOLD;
 pub use mailbox::NOT_RUNNING;
@@ -116,13 +118,29 @@ pub const DATABASE_FILE: &str = "postdesk.db";
 
 impl Engine {
     /// Opens (creating if needed) the database in `data_dir` and runs pending migrations.
+    /// Message blobs are where the data folder records them (blob_location.rs): its own
+    /// `blobs` folder unless it was moved to an object store.
     pub async fn open(data_dir: &Path) -> Result<Engine> {
+        let mut engine = Self::open_database(data_dir).await?;
+        engine.blobs = blob_location::recorded(&engine, data_dir).await?;
+        Ok(engine)
+    }
+
+    /// Opens the data folder with its message blobs in `blobs`. A new data folder (no
+    /// message yet) records that store; one whose mail is elsewhere is refused, naming where
+    /// it is and how to move it ([`Engine::migrate_blobs`]).
+    pub async fn open_with_blobs(data_dir: &Path, blobs: std::sync::Arc<dyn postdesk_blobs::Blobs>) -> Result<Engine> {
+        let mut engine = Self::open_database(data_dir).await?;
+        engine.blobs = blob_location::adopt(&engine, data_dir, blobs).await?;
+        Ok(engine)
+    }
+
+    async fn open_database(data_dir: &Path) -> Result<Engine> {
         files::create_private_dir(data_dir)
             .map_err(|e| Error::internal(format!("cannot create data folder {}: {e}", data_dir.display())))?;
         let pool = sql::open_file(&data_dir.join(DATABASE_FILE)).await?;
         let mut engine = Self::with_pool(pool).await?;
         engine.data_dir = Some(data_dir.to_path_buf());
-        engine.blobs = store::BlobStore::in_dir(data_dir);
         engine.secrets = std::sync::Arc::new(relay::FileSecrets::new(&data_dir.join(SECRETS_DIR)));
         Ok(engine)
     }

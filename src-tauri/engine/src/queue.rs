@@ -13,8 +13,6 @@
 //!   a finished message is pruned;
 //! * a final recipient (delivered, bounced) never changes again.
 
-use std::sync::Arc;
-
 use postdesk_contract::outbound::{
     DkimSigningKey, KeptStsPolicy, OutboundEnvelope, OutboundJob, OutboundTransport, RecipientResult,
 };
@@ -24,7 +22,7 @@ use crate::audit::{self, Change};
 use crate::error::{Error, Result};
 use crate::model::{CursorPage, Page, id_cursor, page_limit, page_of};
 use crate::sql;
-use crate::store::{BlobStore, INLINE_MAX, blocking};
+use crate::store::{BlobStore, INLINE_MAX};
 use crate::{Backend, Engine, EngineBackend, Operation, validate};
 use postdesk_contract::outbound::{QueuedMessage, QueuedRecipient, RecipientStatus};
 
@@ -203,10 +201,7 @@ impl Engine {
             let recipients = sql::queue::due_recipients(&mut conn, id, now).await?;
             let raw = match body {
                 Some(raw) => raw,
-                None => {
-                    let store = self.blobs.clone();
-                    blocking(move || store.read(&hash)).await?
-                }
+                None => self.blobs.read(&hash).await?,
             };
             jobs.push(OutboundJob { id, key, sender, raw, created_at, recipients });
         }
@@ -253,14 +248,13 @@ impl Engine {
             tx.commit().await?;
             return Ok(());
         }
-        let raw = Arc::new(raw);
-        let (store, h, b) = (self.blobs.clone(), hash.clone(), raw.clone());
-        blocking(move || store.write(&h, &b)).await?;
+        let size = raw.len();
+        let raw = postdesk_blobs::Bytes::from(raw);
+        self.blobs.write(&hash, raw.clone()).await?;
         let mut tx = self.write().await?;
         // Under the write lock no collector can remove the blob; bring it back if one did.
-        let (store, h, b) = (self.blobs.clone(), hash.clone(), raw.clone());
-        blocking(move || if store.exists(&h)? { Ok(()) } else { store.write(&h, &b) }).await?;
-        sql::queue::enqueue(&mut tx, key, &hash, None, &envelope, raw.len(), unix_now()).await?;
+        self.blobs.ensure(&hash, raw).await?;
+        sql::queue::enqueue(&mut tx, key, &hash, None, &envelope, size, unix_now()).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -666,11 +666,10 @@ impl Sink for StoreSink {
         last_uid: u32,
     ) -> Result<(u32, u32)> {
         let local = self.local(plan).to_string();
-        let batch: Arc<Vec<(u32, String, Vec<u8>)>> =
-            Arc::new(batch.into_iter().map(|m| (m.uid, BlobStore::hash(&m.raw), m.raw)).collect());
+        let batch: Vec<(u32, String, postdesk_blobs::Bytes)> =
+            batch.into_iter().map(|m| (m.uid, BlobStore::hash(&m.raw), postdesk_blobs::Bytes::from(m.raw))).collect();
         // Blobs written and synced before the transaction, as every delivery does.
-        let (blobs, all) = (self.engine.blobs.clone(), batch.clone());
-        blocking(move || all.iter().try_for_each(|(_, h, raw)| blobs.write(h, raw))).await?;
+        self.engine.blobs.write_all(batch.iter().map(|(_, h, raw)| (h.clone(), raw.clone())).collect()).await?;
         let mut tx = self.engine.write().await?;
         let (mut stored, mut already) = (0u32, 0u32);
         for (uid, hash, raw) in batch.iter() {
@@ -678,15 +677,7 @@ impl Sink for StoreSink {
             if sql::shared::hash_seen(&mut tx, self.id, &plan.name, hash).await? {
                 already += 1;
             } else {
-                let (blobs, h, all, i) = (self.engine.blobs.clone(), hash.clone(), batch.clone(), *uid);
-                blocking(move || {
-                    if blobs.exists(&h)? {
-                        return Ok(());
-                    }
-                    let raw = &all.iter().find(|m| m.0 == i).map(|m| &m.2).ok_or_else(|| Error::internal("lost"))?;
-                    blobs.write(&h, raw)
-                })
-                .await?;
+                self.engine.blobs.ensure(hash, raw.clone()).await?;
                 crate::store::insert_fetched(&mut tx, &self.address, &local, hash, raw.len()).await?;
                 stored += 1;
             }

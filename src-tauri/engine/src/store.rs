@@ -13,9 +13,9 @@
 //! * UIDs only grow within a folder (RFC 3501 §2.3.1.1): `uidnext` is never lowered, so a
 //!   cleaned folder does not hand out an old UID again.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use postdesk_blobs::{BlobError, BlobErrorKind, Blobs, Bytes};
 
 use sha2::{Digest, Sha256};
 
@@ -29,54 +29,35 @@ use crate::validate;
 pub use postdesk_contract::mail::{Delivered, KeyedMessage, KeyedOutcome, STANDARD_FOLDERS};
 use postdesk_contract::outbound::OutboundEnvelope;
 
-/// Where blobs live. Cheap to clone.
+/// Where blobs live: the [`Blobs`] store the data folder names (its own files, or an
+/// S3-compatible object store), with the engine's error mapping. Cheap to clone.
 #[derive(Debug, Clone)]
 pub(crate) struct BlobStore {
-    root: Arc<BlobRoot>,
-}
-
-#[derive(Debug)]
-struct BlobRoot {
-    path: PathBuf,
-    /// A private store of an in-memory engine: removed with it.
-    temporary: bool,
-}
-
-impl Drop for BlobRoot {
-    fn drop(&mut self) {
-        if self.temporary {
-            let _ = std::fs::remove_dir_all(&self.path);
-        }
-    }
-}
-
-fn io_error(what: &str, e: std::io::Error) -> Error {
-    Error::internal(format!("mail storage: {what}: {e}"))
+    inner: Arc<dyn Blobs>,
 }
 
 /// Queued messages up to this size without a local copy keep their bytes in their outbound
-/// queue row (no blob file of their own: created, fsynced, removed once per message).
+/// queue row (no blob of their own: created, synced, removed once per message).
 pub(crate) const INLINE_MAX: usize = 256 * 1024;
 
-/// Opens a directory and fsyncs it, so a rename or creation inside it is durable.
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    std::fs::File::open(dir)?.sync_all()?;
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
+/// A blob store's error as the engine's: a store that cannot be reached is `unavailable`
+/// (the SMTP service answers 4xx and the sender tries again); a missing blob behind a row,
+/// or a bad name, is the engine's own fault.
+fn blob_error(e: BlobError) -> Error {
+    match e.kind {
+        BlobErrorKind::Unavailable => Error::unavailable(e.message),
+        BlobErrorKind::NotFound | BlobErrorKind::Invalid => Error::internal(e.message),
+    }
 }
 
 impl BlobStore {
-    /// The store in `<data dir>/blobs`.
-    pub(crate) fn in_dir(data_dir: &Path) -> BlobStore {
-        BlobStore { root: Arc::new(BlobRoot { path: data_dir.join("blobs"), temporary: false }) }
+    pub(crate) fn new(inner: Arc<dyn Blobs>) -> BlobStore {
+        BlobStore { inner }
     }
 
     /// A private store under the system's temporary folder, removed when the engine goes.
     pub(crate) fn temporary() -> BlobStore {
-        let name = format!("postdesk-blobs-{}-{}", std::process::id(), hex::encode(rand::random::<[u8; 8]>()));
-        BlobStore { root: Arc::new(BlobRoot { path: std::env::temp_dir().join(name), temporary: true }) }
+        BlobStore { inner: Arc::new(postdesk_blobs::FsBlobs::temporary()) }
     }
 
     /// The hex SHA-256 naming `bytes`.
@@ -84,90 +65,59 @@ impl BlobStore {
         hex::encode(Sha256::digest(bytes))
     }
 
-    fn path_of(&self, hash: &str) -> Result<PathBuf> {
-        if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(Error::internal(format!("mail storage: '{hash}' is not a blob name")));
-        }
-        Ok(self.root.path.join(&hash[..2]).join(hash))
+    /// Where the blobs are ([`postdesk_blobs::LOCAL`] or `s3://…`).
+    pub(crate) fn location(&self) -> String {
+        self.inner.location()
     }
 
-    /// Writes `bytes` under `hash` unless it is there already (blocking).
-    pub(crate) fn write(&self, hash: &str, bytes: &[u8]) -> Result<()> {
-        let dest = self.path_of(hash)?;
-        if dest.is_file() {
-            return Ok(());
-        }
-        let dir = dest.parent().ok_or_else(|| Error::internal("mail storage: blob without a folder"))?;
-        let tmp_dir = self.root.path.join("tmp");
-        for d in [&self.root.path, &tmp_dir, &dir.to_path_buf()] {
-            if !d.is_dir() {
-                std::fs::create_dir_all(d).map_err(|e| io_error("cannot create a folder", e))?;
-                if let Some(parent) = d.parent() {
-                    sync_dir(parent).map_err(|e| io_error("cannot sync a folder", e))?;
-                }
-            }
-        }
-        let tmp = tmp_dir.join(format!("{hash}.{}", hex::encode(rand::random::<[u8; 6]>())));
-        let written = (|| {
-            let mut file = std::fs::File::create_new(&tmp)?;
-            file.write_all(bytes)?;
-            file.sync_all()?;
-            std::fs::rename(&tmp, &dest)?;
-            sync_dir(dir)
-        })();
-        if written.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        written.map_err(|e| io_error("cannot write a message", e))
+    /// Writes `bytes` under `hash` unless it is there already; durable on return.
+    pub(crate) async fn write(&self, hash: &str, bytes: Bytes) -> Result<()> {
+        self.inner.put(hash, bytes).await.map_err(blob_error)
     }
 
-    /// Reads a blob (blocking).
-    pub(crate) fn read(&self, hash: &str) -> Result<Vec<u8>> {
-        std::fs::read(self.path_of(hash)?).map_err(|e| io_error(&format!("cannot read message {hash}"), e))
+    /// Writes the blob again if it is missing (called under the write lock, where no
+    /// collector can remove it, before a row that refers to it is inserted).
+    pub(crate) async fn ensure(&self, hash: &str, bytes: Bytes) -> Result<()> {
+        if self.exists(hash).await? { Ok(()) } else { self.write(hash, bytes).await }
     }
 
-    /// The first `limit` bytes of a blob (blocking): enough for a message's header.
-    pub(crate) fn read_head(&self, hash: &str, limit: u64) -> Result<Vec<u8>> {
-        use std::io::Read;
-        let file = std::fs::File::open(self.path_of(hash)?)
-            .map_err(|e| io_error(&format!("cannot read message {hash}"), e))?;
-        let mut head = Vec::new();
-        file.take(limit).read_to_end(&mut head).map_err(|e| io_error(&format!("cannot read message {hash}"), e))?;
-        Ok(head)
+    pub(crate) async fn read(&self, hash: &str) -> Result<Vec<u8>> {
+        self.inner.get(hash).await.map_err(blob_error)
     }
 
-    pub(crate) fn exists(&self, hash: &str) -> Result<bool> {
-        Ok(self.path_of(hash)?.is_file())
+    /// The first `limit` bytes of a blob: enough for a message's header.
+    pub(crate) async fn read_head(&self, hash: &str, limit: u64) -> Result<Vec<u8>> {
+        self.inner.get_head(hash, limit).await.map_err(blob_error)
     }
 
-    fn remove(&self, hash: &str) -> Result<()> {
-        match std::fs::remove_file(self.path_of(hash)?) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_error("cannot remove a message", e)),
-            _ => Ok(()),
+    pub(crate) async fn exists(&self, hash: &str) -> Result<bool> {
+        Ok(self.size(hash).await?.is_some())
+    }
+
+    pub(crate) async fn size(&self, hash: &str) -> Result<Option<u64>> {
+        self.inner.size(hash).await.map_err(blob_error)
+    }
+
+    async fn remove(&self, hash: &str) -> Result<()> {
+        self.inner.delete(hash).await.map_err(blob_error)
+    }
+
+    /// Every blob's name.
+    pub(crate) async fn list(&self) -> Result<Vec<String>> {
+        self.inner.list().await.map_err(blob_error)
+    }
+
+    /// Writes many blobs, a few at a time (an object store answers each PUT in a round
+    /// trip; files are synced on blocking threads).
+    pub(crate) async fn write_all(&self, blobs: Vec<(String, Bytes)>) -> Result<()> {
+        use futures::StreamExt;
+        let mut writes = futures::stream::iter(blobs)
+            .map(|(hash, bytes)| async move { self.write(&hash, bytes).await })
+            .buffer_unordered(8);
+        while let Some(done) = writes.next().await {
+            done?;
         }
-    }
-
-    /// Every blob name on disk (blocking).
-    fn list(&self) -> Result<Vec<String>> {
-        let mut out = Vec::new();
-        let top = match std::fs::read_dir(&self.root.path) {
-            Ok(it) => it,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-            Err(e) => return Err(io_error("cannot list the store", e)),
-        };
-        for dir in top.flatten() {
-            let name = dir.file_name().to_string_lossy().into_owned();
-            if name.len() != 2 || !dir.path().is_dir() {
-                continue;
-            }
-            for file in std::fs::read_dir(dir.path()).map_err(|e| io_error("cannot list the store", e))?.flatten() {
-                let name = file.file_name().to_string_lossy().into_owned();
-                if name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    out.push(name);
-                }
-            }
-        }
-        Ok(out)
+        Ok(())
     }
 }
 
@@ -243,14 +193,12 @@ impl Engine {
             return Err(Error::validation(format!("'{folder}' is not a folder name")).with_field("folder"));
         }
         let hash = BlobStore::hash(raw);
-        let bytes = Arc::new(raw.to_vec());
-        let (store, h, b) = (self.blobs.clone(), hash.clone(), bytes.clone());
-        blocking(move || store.write(&h, &b)).await?;
+        let bytes = Bytes::copy_from_slice(raw);
+        self.blobs.write(&hash, bytes.clone()).await?;
 
         let mut tx = self.write().await?;
         // Under the write lock no collector can remove the blob; bring it back if one did.
-        let (store, h, b) = (self.blobs.clone(), hash.clone(), bytes);
-        blocking(move || if store.exists(&h)? { Ok(()) } else { store.write(&h, &b) }).await?;
+        self.blobs.ensure(&hash, bytes).await?;
         let delivered = insert_message(&mut tx, &address, folder, &hash, raw.len()).await??;
         tx.commit().await?;
         self.mail_changed(&delivered.account, Some(&delivered.folder));
@@ -286,8 +234,9 @@ impl Engine {
         let wanted: Vec<usize> = (0..messages.len())
             .filter(|&i| !known.contains(&messages[i].key) && !messages[i].raw.is_empty() && !inline(&messages[i]))
             .collect();
-        let (store, msgs, hs) = (self.blobs.clone(), messages.clone(), hashes.clone());
-        blocking(move || wanted.iter().try_for_each(|&i| store.write(&hs[i], &msgs[i].raw))).await?;
+        let blobs: Vec<(String, Bytes)> =
+            wanted.iter().map(|&i| (hashes[i].clone(), Bytes::copy_from_slice(&messages[i].raw))).collect();
+        self.blobs.write_all(blobs).await?;
 
         let mut tx = self.write().await?;
         let mut outcomes = Vec::with_capacity(messages.len());
@@ -307,8 +256,9 @@ impl Engine {
                 }
             } else if !inline(m) {
                 // Under the write lock no collector can remove the blob; bring it back if one did.
-                let (store, msgs, h) = (self.blobs.clone(), messages.clone(), hashes[i].clone());
-                blocking(move || if store.exists(&h)? { Ok(()) } else { store.write(&h, &msgs[i].raw) }).await?;
+                if !self.blobs.exists(&hashes[i]).await? {
+                    self.blobs.write(&hashes[i], Bytes::copy_from_slice(&m.raw)).await?;
+                }
                 for mailbox in &m.mailboxes {
                     let folder = m.filed.iter().find(|(to, _)| to == mailbox).map(|(_, f)| f.as_str());
                     match insert_message(
@@ -437,8 +387,7 @@ impl Engine {
         let address = validate::address(address)?.full();
         let hash = sql::store::blob_of(&mut *self.read().await?, &address, folder, uid).await?;
         let hash = hash.ok_or_else(|| Error::not_found(format!("{address} has no message {uid} in {folder}")))?;
-        let store = self.blobs.clone();
-        blocking(move || store.read(&hash)).await
+        self.blobs.read(&hash).await
     }
 
     /// Removes the blobs among `hashes` that no message refers to any more (under the
@@ -453,9 +402,10 @@ impl Engine {
                     unreferenced.push(hash.clone());
                 }
             }
-            let store = self.blobs.clone();
             removed += unreferenced.len() as u32;
-            blocking(move || unreferenced.iter().try_for_each(|h| store.remove(h))).await?;
+            for hash in &unreferenced {
+                self.blobs.remove(hash).await?;
+            }
             tx.rollback().await?;
         }
         Ok(removed)
@@ -464,15 +414,13 @@ impl Engine {
     /// Removes every blob file no message refers to (left behind by a crash between a
     /// commit and its collection). Returns how many went.
     pub async fn sweep_blobs(&self) -> Result<u32> {
-        let store = self.blobs.clone();
-        let all = blocking(move || store.list()).await?;
+        let all = self.blobs.list().await?;
         self.collect_blobs(all).await
     }
 
     /// How many blob files the store holds (for tests and diagnostics).
     pub async fn blob_count(&self) -> Result<usize> {
-        let store = self.blobs.clone();
-        Ok(blocking(move || store.list()).await?.len())
+        Ok(self.blobs.list().await?.len())
     }
 }
 
@@ -493,7 +441,7 @@ mod tests {
         assert_eq!(engine.blob_count().await.unwrap(), 1, "same bytes, one blob");
         assert_eq!(engine.message_bytes("ann@example.com", "INBOX", 2).await.unwrap(), msg);
         let hash = BlobStore::hash(msg);
-        assert!(engine.blobs.path_of(&hash).unwrap().is_file());
+        assert!(engine.blobs.exists(&hash).await.unwrap());
 
         let err = engine.deliver("nobody@example.com", msg).await.unwrap_err();
         assert_eq!(err.code, ErrorCode::NotFound);
@@ -578,7 +526,7 @@ mod tests {
         engine.deliver("ann@example.com", msg).await.unwrap();
         // Simulate a collector that removed the file between the write and the insert.
         let hash = BlobStore::hash(msg);
-        std::fs::remove_file(engine.blobs.path_of(&hash).unwrap()).unwrap();
+        engine.blobs.remove(&hash).await.unwrap();
         engine.deliver("ann@example.com", msg).await.unwrap();
         assert_eq!(engine.message_bytes("ann@example.com", "INBOX", 1).await.unwrap(), msg);
     }
@@ -588,20 +536,9 @@ mod tests {
         let engine = engine_with(&["ann@example.com"]).await;
         engine.deliver("ann@example.com", b"Subject: kept\r\n\r\n.\r\n").await.unwrap();
         let orphan = b"orphan";
-        engine.blobs.write(&BlobStore::hash(orphan), orphan).unwrap();
+        engine.blobs.write(&BlobStore::hash(orphan), Bytes::from_static(orphan)).await.unwrap();
         assert_eq!(engine.blob_count().await.unwrap(), 2);
         assert_eq!(engine.sweep_blobs().await.unwrap(), 1);
         assert_eq!(engine.blob_count().await.unwrap(), 1);
-    }
-
-    #[tokio::test]
-    async fn temporary_stores_go_with_their_engine() {
-        let engine = engine_with(&["ann@example.com"]).await;
-        engine.deliver("ann@example.com", b"Subject: x\r\n\r\n.\r\n").await.unwrap();
-        let root = engine.blobs.root.path.clone();
-        assert!(root.is_dir());
-        engine.close().await;
-        drop(engine);
-        assert!(!root.exists());
     }
 }

@@ -21,6 +21,7 @@ pub(crate) mod admins;
 pub(crate) mod audit;
 pub(crate) mod autoreply;
 pub(crate) mod batches;
+pub(crate) mod blob_location;
 pub(crate) mod bulk;
 pub(crate) mod departments;
 pub(crate) mod dkim;
