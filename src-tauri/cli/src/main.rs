@@ -17,7 +17,6 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use postdesk_contract::{Backend, Error};
-use postdesk_engine::Engine;
 
 use cmd::dns::DnsCmd;
 use cmd::*;
@@ -38,6 +37,12 @@ struct Cli {
     /// DNS server the DNS wizard asks, as IP:PORT (default: the system's resolver).
     #[arg(long, global = true, env = "POSTDESK_DNS_RESOLVER", value_name = "IP:PORT")]
     dns_resolver: Option<std::net::SocketAddr>,
+    /// Where the local data folder's message blobs are: `local` (its blobs folder) or
+    /// s3://bucket/prefix (endpoint and keys from AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID,
+    /// AWS_SECRET_ACCESS_KEY, AWS_REGION). Needed only the first time: the data folder
+    /// records its store, and refuses another once it holds mail.
+    #[arg(long, global = true, env = "POSTDESK_BLOBS", value_name = "LOCATION", conflicts_with = "remote")]
+    blobs: Option<String>,
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
@@ -108,6 +113,9 @@ enum Command {
     /// The SMS gateway of the portal's phone codes, its log, and accounts' bound phones.
     #[command(subcommand)]
     Sms(sms::SmsCmd),
+    /// Where the data folder's message blobs are, and moving them to an object store.
+    #[command(subcommand)]
+    Blobs(blobs::BlobsCmd),
 }
 
 fn data_dir(cli: &Cli) -> Result<PathBuf, Error> {
@@ -130,7 +138,7 @@ async fn backend(cli: &Cli) -> Result<Arc<dyn Backend>, Error> {
         let options = postdesk_client::Options { ca_cert_pem, timeout: None };
         return Ok(Arc::new(postdesk_client::RemoteBackend::new(url, postdesk_client::Token::new(token), options)?));
     }
-    let engine = Engine::open(&data_dir(cli)?).await?.with_dns_server(cli.dns_resolver);
+    let engine = blobs::open_engine(&data_dir(cli)?, cli.blobs.as_deref()).await?.with_dns_server(cli.dns_resolver);
     Ok(Arc::new(engine.local_backend()))
 }
 
@@ -158,7 +166,7 @@ async fn run(b: &dyn Backend, command: &Command, json: bool) -> Result<(), Error
         Command::Trace(cmd) => trace::run(b, cmd, json).await,
         Command::SharedMailbox(cmd) => shared::run(b, cmd, json).await,
         Command::Sms(cmd) => sms::run(b, cmd, json).await,
-        Command::Serve(_) => unreachable!("handled in main"),
+        Command::Serve(_) | Command::Blobs(_) => unreachable!("handled in main"),
     }
 }
 
@@ -192,8 +200,13 @@ async fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Dns(DnsCmd::Check(args)) => return postdesk_dns::cli::run(args.clone()).await,
         Command::Serve(args) => match data_dir(&cli) {
-            Ok(dir) => serve::run(&dir, args, cli.dns_resolver).await,
+            Ok(dir) => serve::run(&dir, args, cli.blobs.as_deref(), cli.dns_resolver).await,
             Err(e) => Err(e),
+        },
+        Command::Blobs(cmd) => match (&cli.remote, data_dir(&cli)) {
+            (Some(_), _) => Err(Error::validation("blobs acts on a local data folder, not on --remote")),
+            (None, Ok(dir)) => blobs::run(&dir, cli.blobs.as_deref(), cmd, cli.json).await,
+            (None, Err(e)) => Err(e),
         },
         command => match backend(&cli).await {
             Ok(b) => run(b.as_ref(), command, cli.json).await,

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod alias;
 pub mod audit;
 pub mod batch;
+pub mod blobs;
 pub mod dept;
 pub mod dns;
 pub mod domain;

@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use postdesk_contract::{Error, Result};
-use postdesk_engine::Engine;
 use postdesk_mailserver::imap::ImapListener;
 use postdesk_mailserver::pop3::Pop3Listener;
 use postdesk_mailserver::smtp::ListenerKind;
@@ -171,13 +170,13 @@ fn identity(dir: &Path, args: &ServeArgs) -> Result<Option<Identity>> {
     Ok(None)
 }
 
-pub async fn run(dir: &Path, args: &ServeArgs, dns_resolver: Option<SocketAddr>) -> Result<()> {
+pub async fn run(dir: &Path, args: &ServeArgs, blobs: Option<&str>, dns_resolver: Option<SocketAddr>) -> Result<()> {
     // Everything that can be refused is checked before anything is created.
     let ui = ui_dir(args)?;
     // The data folder is the owner's alone (0700), made so before anything is put in it.
     postdesk_engine::files::create_private_dir(dir)
         .map_err(|e| Error::validation(format!("cannot create the data folder {}: {e}", dir.display())))?;
-    let engine = Engine::open(dir).await?.with_dns_server(dns_resolver);
+    let engine = super::blobs::open_engine(dir, blobs).await?.with_dns_server(dns_resolver);
     let identity = identity(dir, args)?;
     let tls = match &identity {
         Some(id) => Some(id.server_config().map_err(|e| Error::validation(format!("TLS certificate unusable: {e}")))?),

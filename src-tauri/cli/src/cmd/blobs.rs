@@ -1,0 +1,84 @@
+//! `postdesk blobs`: where the data folder's message blobs are, and moving them into an
+//! S3-compatible object store (docs/SCALE-OUT.md).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use clap::Subcommand;
+use postdesk_contract::{Error, Result};
+use postdesk_engine::Engine;
+
+use crate::output::print_one;
+
+#[derive(Subcommand, Debug)]
+pub enum BlobsCmd {
+    /// Where the message blobs are: `local` (the data folder's blobs folder) or s3://….
+    Where,
+    /// Moves every message blob into another store (s3://bucket/prefix, endpoint and keys in
+    /// AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION), checks each
+    /// arrived whole, then records it as the data folder's store. Stop the mail server
+    /// (desktop app or `postdesk serve`) first. The old files are left in place.
+    Migrate {
+        /// The store to move to.
+        #[arg(long, value_name = "LOCATION")]
+        to: String,
+    },
+}
+
+/// Opens the data folder on the store it records, or on `blobs` when given.
+pub async fn open_engine(dir: &Path, blobs: Option<&str>) -> Result<Engine> {
+    match blobs {
+        None => Engine::open(dir).await,
+        Some(location) => {
+            let store =
+                postdesk_blobs::open(location, dir).map_err(|e| Error::validation(e.message).with_field("blobs"))?;
+            Engine::open_with_blobs(dir, store).await
+        }
+    }
+}
+
+/// Refuses while a mail server runs on the data folder: it holds `spool.lock` (see the
+/// mail server's `lock_spool`) and would go on writing to the old store.
+fn lock_out_the_mail_server(dir: &Path) -> Result<std::fs::File> {
+    let path = dir.join("spool.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::internal(format!("cannot open {}: {e}", path.display())))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::conflict(
+            "a mail server is running on this data folder (the desktop app or `postdesk serve`): stop it first",
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::internal(format!("cannot lock {}: {e}", path.display()))),
+    }
+}
+
+pub async fn run(dir: &Path, blobs: Option<&str>, cmd: &BlobsCmd, json: bool) -> Result<()> {
+    match cmd {
+        BlobsCmd::Where => {
+            let engine = open_engine(dir, blobs).await?;
+            let location = engine.blob_location();
+            engine.close().await;
+            print_one(json, &serde_json::json!({ "location": location }))
+        }
+        BlobsCmd::Migrate { to } => {
+            let _lock = lock_out_the_mail_server(dir)?;
+            let target: Arc<dyn postdesk_blobs::Blobs> =
+                postdesk_blobs::open(to, dir).map_err(|e| Error::validation(e.message).with_field("to"))?;
+            let engine = open_engine(dir, blobs).await?;
+            let moved = engine.migrate_blobs(target).await;
+            engine.close().await;
+            let moved = moved?;
+            if !json {
+                eprintln!(
+                    "the old copies stay where they were ({}); remove them once you no longer need them",
+                    moved.from
+                );
+            }
+            print_one(json, &moved)
+        }
+    }
+}
