@@ -25,6 +25,12 @@ export POSTDESK_BIN=${CARGO_TARGET_DIR:-$ROOT/target}/debug/postdesk
 log "Debian packages"
 ensure_packages
 
+log "Python: moto's S3 server (the blob store's tests run against it)"
+MOTO="moto[server]==5.2.1"
+if ! python3 -c "import moto.server, flask_cors" 2>/dev/null; then
+  python3 -m pip install --quiet "$MOTO" 2>/dev/null || python3 -m pip install --quiet --break-system-packages "$MOTO"
+fi
+
 log "UI: install, lint, unit tests, build (the desktop app embeds ui/dist)"
 (cd ui && npm ci --no-audit --no-fund && npm run lint && npm test && npm run build)
 

@@ -1,5 +1,5 @@
 //! `postdesk blobs`: where the data folder's message blobs are, and moving them into an
-//! S3-compatible object store (docs/SCALE-OUT.md).
+//! S3-compatible object store (docs/ARCHITECTURE.md, "Storage").
 
 use std::path::Path;
 use std::sync::Arc;
