@@ -4,10 +4,11 @@
 //! idempotent per key).
 //!
 //! Invariants:
-//! * a blob is the exact RFC 5322 bytes, named by their SHA-256, written to a temporary
-//!   file, fsynced, renamed into place and its directory fsynced: once `deliver` returns,
-//!   the message survives a crash;
-//! * blob files are removed only while holding the database write lock, after checking no
+//! * a blob is the exact RFC 5322 bytes, named by their SHA-256, in the data folder's
+//!   [`Blobs`] store (fsynced files, or an S3-compatible object store): once `deliver`
+//!   returns, the message survives a crash, because the store's `put` returns only once the
+//!   bytes are durable;
+//! * blobs are removed only while holding the database write lock, after checking no
 //!   message refers to them; a delivery checks (and if need be rewrites) its blob under the
 //!   same lock before it inserts its row, so a message row never points at a missing file;
 //! * UIDs only grow within a folder (RFC 3501 §2.3.1.1): `uidnext` is never lowered, so a

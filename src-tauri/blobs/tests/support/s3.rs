@@ -33,9 +33,18 @@ impl S3Server {
     /// Starts the server and waits until it answers. Panics, naming the package, when moto is
     /// not installed.
     pub fn start() -> S3Server {
+        Self::start_at(None)
+    }
+
+    /// A server on `port` (another one after this one stopped, say). Its buckets start empty.
+    pub fn start_on(port: u16) -> S3Server {
+        Self::start_at(Some(port))
+    }
+
+    fn start_at(fixed: Option<u16>) -> S3Server {
         let mut last = String::new();
         for _ in 0..5 {
-            let port = free_port();
+            let port = fixed.unwrap_or_else(free_port);
             let child = Command::new("python3")
                 .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
                 .stdin(Stdio::null())
