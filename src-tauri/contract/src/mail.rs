@@ -316,6 +316,14 @@ pub trait Directory: Send + Sync {
     /// account does not exist (any more).
     async fn sender_addresses(&self, account: &str) -> Result<Vec<String>>;
 
+    /// The shared mailboxes (their addresses, which are their accounts in the store) that
+    /// the account owns, itself or through a workflow group: IMAP shows them under
+    /// `Shared/<address>/`.
+    async fn shared_mailboxes_of(&self, account: &str) -> Result<Vec<String>> {
+        let _ = account;
+        Ok(Vec::new())
+    }
+
     /// The delivery-policy decision for an envelope (a pure function of the envelope and
     /// the effective settings, with the settings looked up here).
     async fn decide_policy(&self, envelope: Envelope) -> Result<PolicyExplanation>;

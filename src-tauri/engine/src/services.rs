@@ -45,6 +45,9 @@ impl Directory for Engine {
             Err(e) => Err(e),
         }
     }
+    async fn shared_mailboxes_of(&self, account: &str) -> Result<Vec<String>> {
+        self.shared_sender_addresses(account).await
+    }
     async fn decide_policy(&self, envelope: Envelope) -> Result<PolicyExplanation> {
         Engine::decide_policy(self, envelope).await
     }

@@ -33,6 +33,7 @@ mod shared;
 mod sort;
 mod thread;
 mod url;
+mod view;
 mod wire;
 
 pub use config::{ImapListener, ImapOptions};

@@ -16,6 +16,7 @@ use tokio::sync::broadcast;
 use crate::encode::mailbox as quote_mailbox;
 use crate::grammar::{self, Command, CommandBody, ListOptions, StatusItem};
 use crate::shared::Shared;
+use crate::view::View;
 use crate::wire::{self, Read};
 use crate::{Io, mutf7};
 
@@ -40,6 +41,8 @@ pub(crate) struct Session {
     peer: SocketAddr,
     tls: bool,
     account: Option<String>,
+    /// The signed-in user's folders, their own and their shared mailboxes' (view.rs).
+    view: View,
     selected: Option<Selected>,
     enabled: Enabled,
     changes: broadcast::Receiver<MailboxChange>,
@@ -126,6 +129,7 @@ pub(crate) fn refusal(e: postdesk_contract::Error) -> Done {
 impl Session {
     pub fn new(shared: Arc<Shared>, stream: Box<dyn Io>, tls: bool, peer: SocketAddr) -> Session {
         let changes = shared.backend.watch_mailboxes();
+        let view = View::new(shared.backend.clone(), "");
         Session {
             shared,
             io: BufReader::new(stream),
@@ -133,6 +137,7 @@ impl Session {
             peer,
             tls,
             account: None,
+            view,
             selected: None,
             enabled: Enabled::default(),
             changes,
@@ -336,7 +341,7 @@ impl Session {
             _ if self.account.is_none() => Done::Bad("Log in first".into()),
             CommandBody::Enable(caps) => self.enable(&caps),
             CommandBody::Namespace => {
-                self.untagged("NAMESPACE ((\"\" \"/\")) NIL NIL");
+                self.untagged("NAMESPACE ((\"\" \"/\")) NIL ((\"Shared/\" \"/\"))");
                 Done::ok("NAMESPACE done")
             }
             CommandBody::Select { mailbox, read_only, condstore, qresync } => {
@@ -516,6 +521,7 @@ impl Session {
         match login {
             Login::Accepted { address, .. } => {
                 tracing::debug!(peer = %self.peer, account = %address, "IMAP login");
+                self.view = View::new(self.shared.backend.clone(), &address);
                 self.account = Some(address);
                 let caps = self.capabilities();
                 Done::ok(format!("[CAPABILITY {caps}] Logged in"))
@@ -610,6 +616,9 @@ impl Session {
     /// Takes in one change: marks the selected mailbox dirty when it concerns it, and
     /// keeps what NOTIFY asked to hear of. Whether the session has something to tell.
     fn note_change(&mut self, c: &MailboxChange) -> bool {
+        // A change in a shared mailbox the user owns, under the name they see it by.
+        let Some(seen) = self.view.change(c) else { return false };
+        let c = &seen;
         let mut relevant = false;
         if self.concerns(c)
             && let Some(s) = self.selected.as_mut()
@@ -656,7 +665,7 @@ impl Session {
                 return Done::Bad("MessageNew and MessageExpunge go together, and FlagChange needs both".into());
             }
         }
-        let folders = match self.shared.backend.folders(&account).await {
+        let folders = match self.view.folders(&account).await {
             Ok(fs) => fs,
             Err(e) => return refusal(e),
         };
@@ -677,7 +686,7 @@ impl Session {
             };
             groups.push((filter, events));
         }
-        let subscribed = self.shared.backend.subscriptions(&account).await.unwrap_or_default().into_iter().collect();
+        let subscribed = self.view.subscriptions(&account).await.unwrap_or_default().into_iter().collect();
         let wants_names = groups.iter().any(|(_, e)| e.iter().any(|x| x == "MAILBOXNAME"));
         let names = wants_names.then(|| folders.iter().map(|f| f.name.clone()).collect());
         let n = Notifying { groups, subscribed, pending: Default::default(), folders: names, list_changed: false };
@@ -721,7 +730,7 @@ impl Session {
             && let Some(known) = n.folders.as_mut()
         {
             let account = self.account.clone().unwrap_or_default();
-            if let Ok(now) = self.shared.backend.folders(&account).await {
+            if let Ok(now) = self.view.folders(&account).await {
                 let now: std::collections::BTreeSet<String> = now.into_iter().map(|f| f.name).collect();
                 for gone in known.difference(&now) {
                     self.untagged(&format!("LIST (\\NonExistent) \"/\" {}", quote_mailbox(&self.client_name(gone))));
@@ -754,7 +763,7 @@ impl Session {
     }
 
     async fn folder_exists(&self, account: &str, name: &str) -> bool {
-        self.shared.backend.folders(account).await.is_ok_and(|fs| fs.iter().any(|f| f.name == name))
+        self.view.folders(account).await.is_ok_and(|fs| fs.iter().any(|f| f.name == name))
     }
 
     async fn create(&mut self, mailbox: &str) -> Done {
@@ -766,7 +775,7 @@ impl Session {
         if name.is_empty() || name.split(SEP).any(str::is_empty) {
             return Done::no("[CANNOT] A folder name has no empty levels");
         }
-        let existing = match self.shared.backend.folders(&account).await {
+        let existing = match self.view.folders(&account).await {
             Ok(fs) => fs,
             Err(e) => return refusal(e),
         };
@@ -775,13 +784,13 @@ impl Session {
         for i in 1..levels.len() {
             let parent = levels[..i].join("/");
             if !existing.iter().any(|f| f.name == parent)
-                && let Err(e) = self.shared.backend.create_folder(&account, &parent).await
+                && let Err(e) = self.view.create_folder(&account, &parent).await
                 && e.code != ErrorCode::Conflict
             {
                 return refusal(e);
             }
         }
-        match self.shared.backend.create_folder(&account, &name).await {
+        match self.view.create_folder(&account, &name).await {
             Ok(_) => Done::ok("CREATE done"),
             Err(e) => refusal(e),
         }
@@ -793,7 +802,7 @@ impl Session {
         if name == "INBOX" {
             return Done::no("[CANNOT] INBOX cannot be deleted");
         }
-        let folders = match self.shared.backend.folders(&account).await {
+        let folders = match self.view.folders(&account).await {
             Ok(fs) => fs,
             Err(e) => return refusal(e),
         };
@@ -807,7 +816,7 @@ impl Session {
         if self.selected.as_ref().is_some_and(|s| s.name == name) {
             self.selected = None;
         }
-        match self.shared.backend.delete_folder(&account, &name).await {
+        match self.view.delete_folder(&account, &name).await {
             Ok(()) => Done::ok("DELETE done"),
             Err(e) if e.code == ErrorCode::Conflict => Done::no(format!("[CANNOT] {}", e.message)),
             Err(e) => refusal(e),
@@ -820,7 +829,7 @@ impl Session {
         if to.is_empty() || to.split(SEP).any(str::is_empty) {
             return Done::no("[CANNOT] A folder name has no empty levels");
         }
-        match self.shared.backend.rename_folder(&account, &from, &to).await {
+        match self.view.rename_folder(&account, &from, &to).await {
             Ok(_) => {
                 if self.selected.as_ref().is_some_and(|s| s.name == from) && from != "INBOX" {
                     self.selected = None;
@@ -837,7 +846,7 @@ impl Session {
         if on && !self.folder_exists(&account, &name).await {
             return Done::no(format!("[NONEXISTENT] No mailbox {mailbox}"));
         }
-        match self.shared.backend.set_subscribed(&account, &name, on).await {
+        match self.view.set_subscribed(&account, &name, on).await {
             Ok(()) => Done::ok(if on { "SUBSCRIBE done" } else { "UNSUBSCRIBE done" }),
             Err(e) => refusal(e),
         }
@@ -850,11 +859,11 @@ impl Session {
             self.untagged(&format!("{verb} (\\Noselect) \"/\" \"\""));
             return Done::ok(format!("{verb} done"));
         }
-        let folders = match self.shared.backend.folders(&account).await {
+        let folders = match self.view.folders(&account).await {
             Ok(fs) => fs,
             Err(e) => return refusal(e),
         };
-        let subscribed = match self.shared.backend.subscriptions(&account).await {
+        let subscribed = match self.view.subscriptions(&account).await {
             Ok(s) => s,
             Err(e) => return refusal(e),
         };
@@ -954,7 +963,7 @@ impl Session {
 
     pub(crate) async fn status_line(&mut self, name: &str, items: &[StatusItem]) -> Result<String, Done> {
         let account = self.account.clone().unwrap_or_default();
-        let folders = self.shared.backend.folders(&account).await.map_err(refusal)?;
+        let folders = self.view.folders(&account).await.map_err(refusal)?;
         let Some(f) = folders.into_iter().find(|f| f.name == name) else {
             return Err(Done::no(format!("[NONEXISTENT] No mailbox {name}")));
         };
@@ -967,11 +976,8 @@ impl Session {
         let account = self.account.clone().unwrap_or_default();
         let name = f.name.as_str();
         let needs_messages = items.iter().any(|i| matches!(i, StatusItem::Recent | StatusItem::Deleted));
-        let messages = if needs_messages {
-            self.shared.backend.messages(&account, name).await.map_err(refusal)?
-        } else {
-            Vec::new()
-        };
+        let messages =
+            if needs_messages { self.view.messages(&account, name).await.map_err(refusal)? } else { Vec::new() };
         let mark = self.shared.recent_mark(&account, name, f.uidvalidity);
         let mut parts = Vec::new();
         for item in items {
@@ -993,7 +999,7 @@ impl Session {
 
     async fn quota_line(&mut self) -> Done {
         let account = self.account.clone().unwrap_or_default();
-        match self.shared.backend.quota(&account).await {
+        match self.view.quota(&account).await {
             Ok(q) => {
                 self.untagged(&format!("QUOTA \"\" (STORAGE {} {})", q.used.div_ceil(1024), q.limit / 1024));
                 Done::ok("GETQUOTA done")
@@ -1005,7 +1011,7 @@ impl Session {
     async fn append(&mut self, mailbox: &str, messages: Vec<grammar::AppendMessage>) -> Done {
         let name = self.mailbox_name(mailbox);
         let account = self.account.clone().unwrap_or_default();
-        let folders = match self.shared.backend.folders(&account).await {
+        let folders = match self.view.folders(&account).await {
             Ok(fs) => fs,
             Err(e) => return refusal(e),
         };
@@ -1036,7 +1042,7 @@ impl Session {
         for (flags, date, data) in made {
             let flags: Vec<String> = flags.into_iter().filter(|f| !f.eq_ignore_ascii_case("\\Recent")).collect();
             let date = date.and_then(|secs| time::OffsetDateTime::from_unix_timestamp(secs).ok());
-            match self.shared.backend.append_dated(&account, &name, &data, &flags, date).await {
+            match self.view.append_dated(&account, &name, &data, &flags, date).await {
                 Ok(d) => uids.push(d.uid),
                 Err(e) => {
                     // MULTIAPPEND is all or nothing (RFC 3502): what went in goes again.
@@ -1089,7 +1095,7 @@ impl Session {
     /// The bytes a parsed URL names in `account`'s mailboxes.
     pub(crate) async fn url_bytes(&self, account: &str, url: &crate::url::ImapUrl) -> Option<Vec<u8>> {
         let name = url.folder();
-        let backend = &self.shared.backend;
+        let backend = &self.view;
         let folder = backend.folders(account).await.ok()?.into_iter().find(|f| f.name == name)?;
         if url.uidvalidity.is_some_and(|v| v != folder.uidvalidity) {
             return None;
@@ -1204,7 +1210,7 @@ impl Session {
     /// Takes back messages of a MULTIAPPEND that failed half-way.
     async fn undo_appends(&self, account: &str, name: &str, uids: &[u32]) {
         let deleted = ["\\Deleted".to_string()];
-        let backend = &self.shared.backend;
+        let backend = &self.view;
         let undone = match backend.store_flags(account, name, uids, FlagChange::Add, &deleted, None).await {
             Ok(_) => backend.expunge(account, name, Some(uids)).await.map(|_| ()),
             Err(e) => Err(e),

@@ -142,3 +142,56 @@ async fn owners_and_members_of_an_owning_workflow_group_send_as_the_shared_addre
     assert_eq!(got, ["carol as herself", "from ann", "from ann again", "from carol"]);
     server.shutdown(Duration::from_secs(5)).await;
 }
+
+/// Owners read the shared mailbox over IMAP (imaplib, clients/imap_shared.py); someone who
+/// does not own it does not see it, and an owner removed loses it at the next LIST.
+#[tokio::test(flavor = "multi_thread")]
+async fn owners_read_the_shared_mailbox_over_imap_and_no_one_else() {
+    use postdesk_mailserver::imap::ImapListener;
+    let dir = tempfile::tempdir().unwrap();
+    let engine = organisation(dir.path()).await;
+    let b = engine.local_backend();
+    // Bob owns the desk through a workflow group.
+    let group = CreateWorkflowGroup { domain: "example.com".into(), name: "Support".into(), members: vec![BOB.into()] };
+    b.create_workflow_group(group).await.unwrap();
+    let owners = SetSharedMailboxOwners { address: DESK.into(), users: vec![], groups: vec!["Support".into()] };
+    b.set_shared_mailbox_owners(owners).await.unwrap();
+    engine.deliver(DESK, b"From: someone@far.test\r\nSubject: for the desk\r\n\r\nPlease help.\r\n").await.unwrap();
+
+    let any = SocketAddr::from(([127, 0, 0, 1], 0));
+    let mut options = MailServerOptions::defaults(dir.path());
+    options.hostname = Some("mail.example.com".into());
+    options.listeners = Vec::new();
+    options.imap = vec![(ImapListener::Imaps, any)];
+    options.pop3 = Vec::new();
+    options.dns_server = Some(SocketAddr::from(([127, 0, 0, 1], 9)));
+    let server = MailServer::start(Arc::new(engine.clone()), options).await.unwrap();
+    let imaps = server.imap_bound().iter().find(|(k, _)| *k == ImapListener::Imaps).unwrap().1.port();
+    let env = vec![
+        ("IMAPS", imaps.to_string()),
+        ("CA", dir.path().join("smtp-cert.pem").display().to_string()),
+        ("PASS", PASSWORD.to_string()),
+        ("OWNER", BOB.to_string()),
+        ("OTHER", CAROL.to_string()),
+        ("DESK", DESK.to_string()),
+    ];
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/imap_shared.py");
+    let run = |env: Vec<(&'static str, String)>, script: std::path::PathBuf| {
+        tokio::task::spawn_blocking(move || {
+            let out = Command::new("python3").arg(&script).envs(env).output().unwrap();
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+        })
+    };
+    let text = run(env.clone(), script.clone()).await.unwrap();
+    assert!(text.contains("ALL OK"), "{text}");
+    // What the owner did is in the store: the desk holds 2 messages, bob's INBOX the copy.
+    assert_eq!(engine.messages(DESK, "INBOX").await.unwrap().len(), 2);
+    assert_eq!(engine.messages(BOB, "INBOX").await.unwrap().len(), 1);
+
+    // Bob's group no longer owns the desk: the same script now fails at its LIST check.
+    let none = SetSharedMailboxOwners { address: DESK.into(), users: vec![], groups: vec![] };
+    b.set_shared_mailbox_owners(none).await.unwrap();
+    let text = run(env, script).await.unwrap();
+    assert!(!text.contains("ALL OK") && text.contains("LIST shows the desk's INBOX"), "{text}");
+    server.shutdown(Duration::from_secs(5)).await;
+}

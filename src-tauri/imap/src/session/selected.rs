@@ -155,7 +155,7 @@ impl Selected {
         if !self.dirty && (self.gone.is_empty() || !expunges) {
             return true;
         }
-        let fresh = match session.shared.backend.messages(account, &self.name).await {
+        let fresh = match session.view.messages(account, &self.name).await {
             Ok(m) => m,
             Err(e) if e.code == postdesk_contract::ErrorCode::NotFound => {
                 session.untagged("BYE The selected mailbox was deleted or renamed");
@@ -168,13 +168,8 @@ impl Selected {
             }
         };
         self.dirty = false;
-        let state = session
-            .shared
-            .backend
-            .folders(account)
-            .await
-            .ok()
-            .and_then(|fs| fs.into_iter().find(|f| f.name == self.name));
+        let state =
+            session.view.folders(account).await.ok().and_then(|fs| fs.into_iter().find(|f| f.name == self.name));
         if let Some(state) = &state
             && state.uidvalidity != self.uidvalidity
         {
@@ -292,14 +287,14 @@ impl Session {
         if self.selected.take().is_some() {
             self.untagged("OK [CLOSED] Previous mailbox closed");
         }
-        let folders = match self.shared.backend.folders(&account).await {
+        let folders = match self.view.folders(&account).await {
             Ok(fs) => fs,
             Err(e) => return refusal(e),
         };
         let Some(state) = folders.into_iter().find(|f| f.name == name) else {
             return Done::no(format!("[NONEXISTENT] No mailbox {name}"));
         };
-        let stored = match self.shared.backend.messages(&account, name).await {
+        let stored = match self.view.messages(&account, name).await {
             Ok(m) => m,
             Err(e) => return refusal(e),
         };
@@ -402,7 +397,7 @@ pub(crate) async fn run(session: &mut Session, body: CommandBody) -> Done {
             let selected = session.selected.take().expect("selected");
             if matches!(body, CommandBody::Close) && !selected.read_only {
                 let account = session.account.clone().unwrap_or_default();
-                if let Err(e) = session.shared.backend.expunge(&account, &selected.name, None).await {
+                if let Err(e) = session.view.expunge(&account, &selected.name, None).await {
                     return refusal(e);
                 }
             }
@@ -456,7 +451,7 @@ async fn expunge(session: &mut Session, uids: Option<SequenceSet>) -> Done {
     let only: Option<Vec<u32>> = uids.map(|set| {
         selected.resolve(&set, true, &session.saved).iter().map(|&(_, i)| selected.messages[i].uid).collect()
     });
-    if let Err(e) = session.shared.backend.expunge(&account, &name, only.as_deref()).await {
+    if let Err(e) = session.view.expunge(&account, &name, only.as_deref()).await {
         return refusal(e);
     }
     if let Some(s) = session.selected.as_mut() {
@@ -469,7 +464,7 @@ async fn expunge(session: &mut Session, uids: Option<SequenceSet>) -> Done {
 async fn load(session: &Session, uid: u32) -> Option<Vec<u8>> {
     let account = session.account.as_deref().unwrap_or_default();
     let name = &session.selected.as_ref()?.name;
-    session.shared.backend.message_bytes(account, name, uid).await.ok()
+    session.view.message_bytes(account, name, uid).await.ok()
 }
 
 /// The messages matching `key`: (sequence number, UID, mod-sequence), in order.
@@ -1021,11 +1016,7 @@ async fn fetch(
         }
     }
     if !to_mark.is_empty() {
-        match session
-            .shared
-            .backend
-            .store_flags(&account, &name, &to_mark, FlagChange::Add, &["\\Seen".to_string()], None)
-            .await
+        match session.view.store_flags(&account, &name, &to_mark, FlagChange::Add, &["\\Seen".to_string()], None).await
         {
             Ok(stored) => {
                 if let Some(s) = session.selected.as_mut() {
@@ -1077,11 +1068,10 @@ async fn store(
         StoreMode::Add => FlagChange::Add,
         StoreMode::Remove => FlagChange::Remove,
     };
-    let stored =
-        match session.shared.backend.store_flags(&account, &name, &targets, change, &flags, unchanged_since).await {
-            Ok(s) => s,
-            Err(e) => return refusal(e),
-        };
+    let stored = match session.view.store_flags(&account, &name, &targets, change, &flags, unchanged_since).await {
+        Ok(s) => s,
+        Err(e) => return refusal(e),
+    };
     let Some(mut selected) = session.selected.take() else { return Done::ok("STORE done") };
     let stored_flags: Vec<String> = stored.messages.iter().flat_map(|m| m.flags.iter().cloned()).collect();
     selected.announce_keywords(session, &stored_flags);
@@ -1142,7 +1132,7 @@ async fn copy_or_move(session: &mut Session, uid: bool, set: &SequenceSet, mailb
         .map(|(_, i)| selected.messages[i].uid)
         .filter(|u| !selected.gone.contains(u))
         .collect();
-    let folders = match session.shared.backend.folders(&account).await {
+    let folders = match session.view.folders(&account).await {
         Ok(fs) => fs,
         Err(e) => return refusal(e),
     };
@@ -1154,24 +1144,23 @@ async fn copy_or_move(session: &mut Session, uid: bool, set: &SequenceSet, mailb
         return Done::ok(if moving { "MOVE done" } else { "COPY done" });
     }
     let result = if moving && target != source {
-        session.shared.backend.move_messages(&account, &source, &uids, &target).await
+        session.view.move_messages(&account, &source, &uids, &target).await
     } else if moving {
         // Into itself: copies, then the originals go.
-        let copied = session.shared.backend.copy_messages(&account, &source, &uids, &target).await;
+        let copied = session.view.copy_messages(&account, &source, &uids, &target).await;
         if copied.is_ok() {
             let deleted = ["\\Deleted".to_string()];
-            let flagged =
-                session.shared.backend.store_flags(&account, &source, &uids, FlagChange::Add, &deleted, None).await;
+            let flagged = session.view.store_flags(&account, &source, &uids, FlagChange::Add, &deleted, None).await;
             if let Err(e) = flagged {
                 return refusal(e);
             }
-            if let Err(e) = session.shared.backend.expunge(&account, &source, Some(&uids)).await {
+            if let Err(e) = session.view.expunge(&account, &source, Some(&uids)).await {
                 return refusal(e);
             }
         }
         copied
     } else {
-        session.shared.backend.copy_messages(&account, &source, &uids, &target).await
+        session.view.copy_messages(&account, &source, &uids, &target).await
     };
     let pairs = match result {
         Ok(p) => p,
