@@ -291,7 +291,8 @@ pub(crate) async fn import(b: &EngineBackend, p: ImportMonitorRules) -> Result<I
                 }
             },
         };
-        let keyword_ = keyword("keyword", Some(r.keyword.as_str())).map_err(|e| error!(r.row, 7, strip(e, "keyword"))).ok();
+        let keyword_ =
+            keyword("keyword", Some(r.keyword.as_str())).map_err(|e| error!(r.row, 7, strip(e, "keyword"))).ok();
         let except_keyword = keyword("except_keyword", Some(r.except_keyword.as_str()))
             .map_err(|e| error!(r.row, 10, strip(e, "except_keyword")))
             .ok();
