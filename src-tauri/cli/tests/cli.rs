@@ -1189,3 +1189,208 @@ fn shared_mailbox_template_and_default_mailboxes_from_the_command_line() {
     let none = r.json(&["shared-mailbox", "owners-list", "example.com", "--without-default"]);
     assert_eq!(none, serde_json::json!([]));
 }
+
+#[test]
+fn rules_are_updated_from_the_command_line_keeping_what_is_not_given() {
+    let r = Run::new();
+    r.ok(&["domain", "add", "example.com"]);
+    r.ok(&["dept", "add", "example.com", "Legal"]);
+    for a in ["archive@example.com", "monitor@example.com", "ann@example.com"] {
+        r.ok(&["accounts", "add", a]);
+    }
+
+    // BCC: a new name and no sender condition; the rest stays.
+    let bcc = r.json(&[
+        "rules",
+        "bcc",
+        "add",
+        "example.com",
+        "--name",
+        "sent",
+        "--direction",
+        "outbound",
+        "--sender",
+        "ann@example.com",
+        "archive@example.com",
+    ]);
+    let id = bcc["id"].to_string();
+    let updated = r.json(&["rules", "bcc", "update", "example.com", &id, "--name", "all sent", "--sender", ""]);
+    assert_eq!(updated["id"], bcc["id"], "changed in place");
+    assert_eq!((updated["name"].as_str(), updated["sender"].as_str()), (Some("all sent"), None));
+    assert_eq!(
+        (updated["direction"].as_str(), updated["copy_to"].as_str()),
+        (Some("outbound"), Some("archive@example.com"))
+    );
+    r.refused(
+        &["rules", "bcc", "update", "example.com", &id, "--copy-to", "nobody@example.com"],
+        "cannot be delivered",
+    );
+    assert_eq!(r.json(&["rules", "bcc", "list", "example.com"])[0]["copy_to"], "archive@example.com", "unchanged");
+    r.refused(&["rules", "bcc", "update", "example.com", "999", "--name", "x"], "has no BCC rule 999");
+
+    // Disclaimer: the scope and a department; the text and place stay.
+    let first = r.json(&["rules", "disclaimer", "add", "example.com", "--name", "first", "--text", "One."]);
+    let legal = r.json(&["rules", "disclaimer", "add", "example.com", "--name", "legal", "--text", "Confidential."]);
+    let id = legal["id"].to_string();
+    let updated = r.json(&[
+        "rules",
+        "disclaimer",
+        "update",
+        "example.com",
+        &id,
+        "--scope",
+        "external",
+        "--except-department",
+        "legal",
+    ]);
+    assert_eq!((updated["id"].clone(), updated["position"].as_u64()), (legal["id"].clone(), Some(2)));
+    assert_eq!((updated["scope"].as_str(), updated["except_department"].as_str()), (Some("external"), Some("Legal")));
+    assert_eq!(updated["text"], "Confidential.");
+    r.refused(&["rules", "disclaimer", "update", "example.com", &id, "--department", "Nowhere"], "Nowhere");
+    r.refused(
+        &["rules", "disclaimer", "update", "example.com", &first["id"].to_string(), "--text", ""],
+        "text is empty",
+    );
+    let listed = r.json(&["rules", "disclaimer", "list", "example.com"]);
+    assert_eq!(listed[1]["scope"], "external", "the refusals changed nothing");
+    assert_eq!(listed[0]["text"], "One.");
+
+    // Monitoring: from a copy for the department to a folder for one account, then no size.
+    let watch = r.json(&[
+        "rules",
+        "monitor",
+        "add",
+        "example.com",
+        "--name",
+        "legal",
+        "--department",
+        "Legal",
+        "--min-size-kb",
+        "20",
+        "--copy-to",
+        "monitor@example.com",
+    ]);
+    let id = watch["id"].to_string();
+    let updated = r.json(&[
+        "rules",
+        "monitor",
+        "update",
+        "example.com",
+        &id,
+        "--account",
+        "ann@example.com",
+        "--folder",
+        "Large",
+    ]);
+    assert_eq!(updated["id"], watch["id"]);
+    assert_eq!(
+        (updated["scope_department"].as_str(), updated["scope_account"].as_str()),
+        (None, Some("ann@example.com"))
+    );
+    assert_eq!((updated["action"].as_str(), updated["target"].as_str()), (Some("folder"), Some("Large")));
+    assert_eq!((updated["name"].as_str(), updated["min_size_kb"].as_u64()), (Some("legal"), Some(20)));
+    let updated = r.json(&["rules", "monitor", "update", "example.com", &id, "--min-size-kb", "0"]);
+    assert_eq!(updated["min_size_kb"], serde_json::Value::Null);
+    r.refused(&["rules", "monitor", "update", "example.com", &id, "--folder", "INBOX"], "not a folder");
+    assert_eq!(r.json(&["rules", "monitor", "list", "example.com"])[0]["target"], "Large");
+}
+
+#[test]
+fn disclaimer_and_monitoring_rules_go_through_xlsx_files_from_the_command_line() {
+    let r = Run::new();
+    let path = |name: &str| r.dir.path().join(name).to_str().unwrap().to_string();
+    r.ok(&["domain", "add", "example.com"]);
+    r.ok(&["dept", "add", "example.com", "Legal"]);
+    r.ok(&["accounts", "add", "monitor@example.com"]);
+
+    let columns = [
+        "Name",
+        "Scope",
+        "Sender",
+        "Recipient",
+        "Department",
+        "Except sender",
+        "Except recipient",
+        "Except department",
+        "Text",
+        "HTML",
+    ];
+    let template = path("disclaimer-template.xlsx");
+    r.ok(&["rules", "disclaimer", "template", &template])
+        .assert_stdout_contains("wrote the disclaimer rules import template");
+    assert_eq!(read_xlsx(std::path::Path::new(&template)), [columns]);
+    r.refused(&["rules", "disclaimer", "import", "example.com", &template], "no rules below the header row");
+    let bad = path("bad-disclaimers.xlsx");
+    table_file(
+        &bad,
+        &columns,
+        &[&["ok", "", "", "", "", "", "", "", "Text."], &["x", "sideways", "", "", "Nowhere", "", "", "", "Text."]],
+    );
+    let out = r.run(&["rules", "disclaimer", "import", "example.com", &bad], None);
+    out.assert_code(1);
+    for line in ["2 problems to fix", "row 3, Scope:", "row 3, Department: department Nowhere does not exist"] {
+        out.assert_stderr_contains(line);
+    }
+    assert_eq!(r.json(&["rules", "disclaimer", "list", "example.com"]), serde_json::json!([]), "nothing written");
+    let good = path("disclaimers.xlsx");
+    table_file(&good, &columns, &[&["=legal", "external", "", "", "legal", "", "", "", "Confidential.", "<p>C.</p>"]]);
+    r.ok(&["rules", "disclaimer", "import", "example.com", &good])
+        .assert_stdout_contains("imported 1 disclaimer rules into example.com");
+    r.refused(&["rules", "disclaimer", "import", "example.com", &good], "would never be appended");
+    let export = path("disclaimer-export.xlsx");
+    r.ok(&["rules", "disclaimer", "export", "example.com", &export])
+        .assert_stdout_contains("exported 1 disclaimer rules");
+    assert_eq!(
+        read_xlsx(std::path::Path::new(&export))[1],
+        ["=legal", "external", "", "", "Legal", "", "", "", "Confidential.", "<p>C.</p>"]
+    );
+
+    let columns = [
+        "Name",
+        "Watch department",
+        "Watch account",
+        "Traffic",
+        "Sender",
+        "Recipient",
+        "Min size (KB)",
+        "Keyword",
+        "Except sender",
+        "Except recipient",
+        "Except keyword",
+        "Action",
+        "Target",
+    ];
+    let template = path("monitor-template.xlsx");
+    r.ok(&["rules", "monitor", "template", &template])
+        .assert_stdout_contains("wrote the monitoring rules import template");
+    assert_eq!(read_xlsx(std::path::Path::new(&template)), [columns]);
+    let bad = path("bad-monitors.xlsx");
+    table_file(
+        &bad,
+        &columns,
+        &[
+            &["ok", "", "", "", "", "", "", "", "", "", "", "", "monitor@example.com"],
+            &["x", "", "", "", "", "", "big", "", "", "", "", "", "nobody@example.com"],
+        ],
+    );
+    let out = r.run(&["rules", "monitor", "import", "example.com", &bad], None);
+    out.assert_code(1);
+    for line in ["row 3, Min size (KB): 'big' is not a whole number", "row 3, Target: the copy cannot be delivered"] {
+        out.assert_stderr_contains(line);
+    }
+    assert_eq!(r.json(&["rules", "monitor", "list", "example.com"]), serde_json::json!([]), "nothing written");
+    let good = path("monitors.xlsx");
+    table_file(
+        &good,
+        &columns,
+        &[&["legal", "Legal", "", "external", "", "", "20", "", "", "", "", "folder", "Legal mail"]],
+    );
+    r.ok(&["rules", "monitor", "import", "example.com", &good]).assert_stdout_contains("imported 1 monitoring rules");
+    r.refused(&["rules", "monitor", "import", "example.com", &good], "already does the same");
+    let export = path("monitor-export.xlsx");
+    r.ok(&["rules", "monitor", "export", "example.com", &export]).assert_stdout_contains("exported 1 monitoring rules");
+    assert_eq!(
+        read_xlsx(std::path::Path::new(&export))[1],
+        ["legal", "Legal", "", "external", "", "", "20", "", "", "", "", "folder", "Legal mail"]
+    );
+}

@@ -361,7 +361,7 @@ pub use relay::*;
 // The message trace.
 mod trace;
 pub use trace::*;
-// Mail rules on the path (automatic BCC, disclaimers).
+// Mail rules on the path (automatic BCC, disclaimers, monitoring).
 mod rules;
 pub use rules::*;
 // Shared mailboxes fetched from external servers.
@@ -1213,6 +1213,12 @@ operations! {
     remove_disclaimer_rule: Delete "/api/domains/{domain}/disclaimer-rules" RemoveDisclaimerRule => (), mutates = true;
     /// Changes a disclaimer rule in place (same checks as adding it; audited before → after).
     update_disclaimer_rule: Put "/api/domains/{domain}/disclaimer-rules" UpdateDisclaimerRule => DisclaimerRule, mutates = true;
+    /// Imports disclaimer rules from an XLSX file, after the domain's rules, all or nothing.
+    import_disclaimer_rules: Post "/api/domains/{domain}/disclaimer-rules-import" ImportDisclaimerRules => ImportedRows, mutates = true;
+    /// A domain's disclaimer rules, in order, as an XLSX file.
+    export_disclaimer_rules: Get "/api/domains/{domain}/disclaimer-rules-export" ExportDisclaimerRules => ExportedFile, mutates = false;
+    /// The XLSX template for importing disclaimer rules.
+    disclaimer_rules_template: Get "/api/disclaimer-rules-template" DisclaimerRulesTemplate => ExportedFile, mutates = false;
     /// A domain's monitoring and copy rules.
     list_monitor_rules: Get "/api/domains/{domain}/monitor-rules" ListMonitorRules => CursorPage<MonitorRule>, mutates = false;
     /// Adds a monitoring or copy rule.
@@ -1221,6 +1227,12 @@ operations! {
     remove_monitor_rule: Delete "/api/domains/{domain}/monitor-rules" RemoveMonitorRule => (), mutates = true;
     /// Changes a monitor rule in place (same checks as adding it; audited before → after).
     update_monitor_rule: Put "/api/domains/{domain}/monitor-rules" UpdateMonitorRule => MonitorRule, mutates = true;
+    /// Imports monitoring and copy rules from an XLSX file, all or nothing.
+    import_monitor_rules: Post "/api/domains/{domain}/monitor-rules-import" ImportMonitorRules => ImportedRows, mutates = true;
+    /// A domain's monitoring and copy rules as an XLSX file.
+    export_monitor_rules: Get "/api/domains/{domain}/monitor-rules-export" ExportMonitorRules => ExportedFile, mutates = false;
+    /// The XLSX template for importing monitoring and copy rules.
+    monitor_rules_template: Get "/api/monitor-rules-template" MonitorRulesTemplate => ExportedFile, mutates = false;
     /// What a domain's accounts sent outside, against their daily send quota.
     list_outbound_usage: Get "/api/domains/{domain}/outbound-usage" ListOutboundUsage => CursorPage<OutboundUsage>, mutates = false;
 

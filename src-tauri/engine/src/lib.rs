@@ -562,6 +562,24 @@ impl Backend for EngineBackend {
     async fn bcc_rules_template(&self, p: BccRulesTemplate) -> Result<ExportedFile> {
         rules::bcc_template(self, p).await
     }
+    async fn import_disclaimer_rules(&self, p: ImportDisclaimerRules) -> Result<ImportedRows> {
+        rules::import_disclaimers(self, p).await
+    }
+    async fn export_disclaimer_rules(&self, p: ExportDisclaimerRules) -> Result<ExportedFile> {
+        rules::export_disclaimers(self, p).await
+    }
+    async fn disclaimer_rules_template(&self, p: DisclaimerRulesTemplate) -> Result<ExportedFile> {
+        rules::disclaimer_template(self, p).await
+    }
+    async fn import_monitor_rules(&self, p: ImportMonitorRules) -> Result<ImportedRows> {
+        monitor::import(self, p).await
+    }
+    async fn export_monitor_rules(&self, p: ExportMonitorRules) -> Result<ExportedFile> {
+        monitor::export(self, p).await
+    }
+    async fn monitor_rules_template(&self, p: MonitorRulesTemplate) -> Result<ExportedFile> {
+        monitor::template(self, p).await
+    }
     async fn import_smtp_rules(&self, p: ImportSmtpRules) -> Result<postdesk_contract::smtp::SmtpRulesImported> {
         smtp::import_rules(self, p).await
     }

@@ -1,4 +1,5 @@
-//! Mail rules on the path, their admin operations: automatic BCC (`bcc_rules`). Page
+//! Mail rules on the path, their admin operations: automatic BCC (`bcc_rules`) and
+//! disclaimers (`disclaimer_rules`), each also as XLSX files. Page
 //! `policy` on the rule's domain (a sub-admin manages only its domains' rules, and copies
 //! only into mailboxes of domains it manages); every change audited in its transaction.
 //! The mail services read every rule through [`Engine::bcc_rules`] and match them with the
@@ -417,6 +418,201 @@ pub(crate) async fn remove_disclaimer(b: &EngineBackend, p: RemoveDisclaimerRule
     audit::record::<_, ()>(&mut tx, &b.caller.name, change, Some(&before), None).await?;
     tx.commit().await?;
     Ok(())
+}
+
+// ---- disclaimer rule files (XLSX) -------------------------------------------------------
+
+/// What makes two disclaimer rules fire for the same mail: scope, conditions and
+/// exceptions. Of two such rules only the first in the order is ever appended.
+type DisclaimerKey = (&'static str, [Option<String>; 6]);
+
+fn disclaimer_key(r: &DisclaimerRule) -> DisclaimerKey {
+    let lower = |v: &Option<String>| v.as_ref().map(|d| d.to_lowercase());
+    (
+        r.scope.name(),
+        [
+            r.sender.clone(),
+            r.recipient.clone(),
+            lower(&r.department),
+            r.except_sender.clone(),
+            r.except_recipient.clone(),
+            lower(&r.except_department),
+        ],
+    )
+}
+
+pub(crate) async fn import_disclaimers(b: &EngineBackend, p: ImportDisclaimerRules) -> Result<ImportedRows> {
+    use postdesk_contract::rules::DisclaimerScope;
+    let domain = validate::domain(&p.domain)?;
+    b.caller.require(Page::Policy, Some(&domain))?;
+    let (file_name, rows) = import::read_upload(&p.file_name, &p.content_base64, xlsx::read_disclaimer_rules).await?;
+    let col = |i: usize| xlsx::DISCLAIMER_COLUMNS[i].to_string();
+    let mut errors: Vec<RowError> = Vec::new();
+    macro_rules! error {
+        ($row:expr, $column:expr, $message:expr) => {
+            errors.push(RowError { row: $row, column: col($column), message: $message })
+        };
+    }
+    let strip = |e: Error, field: &str| e.message.trim_start_matches(field).trim_start().to_string();
+    let mut tx = b.engine.write().await?;
+    let did = domain_id(&mut tx, &domain).await?;
+    let tree = super::departments::Tree::load(&mut tx, did, &domain).await?;
+    // Each row as add_disclaimer_rule checks its fields.
+    let mut checked: Vec<(u32, DisclaimerRule)> = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let name = match validate::text("name", &r.name, 100) {
+            Err(e) => Err(strip(e, "name")),
+            Ok(n) if n.is_empty() => Err("is empty; give the rule a name".to_string()),
+            Ok(n) => Ok(n),
+        };
+        let name = name.map_err(|m| error!(r.row, 0, m)).ok();
+        let scope = match r.scope.trim().to_ascii_lowercase().as_str() {
+            "" => Some(DisclaimerScope::Any),
+            s => DisclaimerScope::parse(s).or_else(|| {
+                error!(r.row, 1, format!("'{}' is not a scope; use any, internal or external", r.scope.trim()));
+                None
+            }),
+        };
+        let mut conditions = [None, None, None, None];
+        for (i, (column, field, input)) in [
+            (2, "sender", &r.sender),
+            (3, "recipient", &r.recipient),
+            (5, "except_sender", &r.except_sender),
+            (6, "except_recipient", &r.except_recipient),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            conditions[i] = condition(field, Some(input.as_str())).map_err(|e| error!(r.row, column, e.message)).ok();
+        }
+        let mut departments = [None, None];
+        for (i, (column, input)) in [(4, &r.department), (7, &r.except_department)].into_iter().enumerate() {
+            departments[i] = match input.trim() {
+                "" => Some(None),
+                path => {
+                    tree.resolve(path).map(|id| Some(tree.path(id))).map_err(|e| error!(r.row, column, e.message)).ok()
+                }
+            };
+        }
+        let text = match variant("text", &r.text) {
+            Err(_) if r.text.trim().is_empty() => {
+                error!(r.row, 8, "is empty; write the disclaimer's text".into());
+                None
+            }
+            Err(e) => {
+                error!(r.row, 8, strip(e, "text"));
+                None
+            }
+            Ok(t) => Some(t),
+        };
+        let html = match r.html.trim() {
+            "" => Some(None),
+            h => variant("html", h).map(Some).map_err(|e| error!(r.row, 9, strip(e, "html"))).ok(),
+        };
+        let [sender, recipient, except_sender, except_recipient] = conditions;
+        let [department, except_department] = departments;
+        if let (
+            Some(name),
+            Some(scope),
+            Some(sender),
+            Some(recipient),
+            Some(department),
+            Some(except_sender),
+            Some(except_recipient),
+            Some(except_department),
+            Some(text),
+            Some(html),
+        ) =
+            (name, scope, sender, recipient, department, except_sender, except_recipient, except_department, text, html)
+        {
+            let rule = DisclaimerRule {
+                id: 0,
+                domain: domain.clone(),
+                position: 0,
+                name,
+                scope,
+                sender,
+                recipient,
+                department,
+                except_sender,
+                except_recipient,
+                except_department,
+                text,
+                html,
+            };
+            checked.push((r.row, rule));
+        }
+    }
+    let existing = sql::rules::disclaimers_of(&mut tx, did).await?;
+    let mut seen: std::collections::HashMap<DisclaimerKey, String> = std::collections::HashMap::new();
+    for r in &existing {
+        seen.entry(disclaimer_key(r))
+            .or_insert_with(|| format!("the rule {} ({}, position {})", r.id, r.name, r.position));
+    }
+    for (row, rule) in &checked {
+        match seen.get(&disclaimer_key(rule)) {
+            Some(other) => error!(
+                *row,
+                8,
+                format!(
+                    "{other} has the same scope, conditions and exceptions and is tried first: this disclaimer would never be appended"
+                )
+            ),
+            None => {
+                seen.insert(disclaimer_key(rule), format!("row {row}"));
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(xlsx::refusal_in(errors, &xlsx::DISCLAIMER_COLUMNS));
+    }
+    if existing.len() + checked.len() > MAX_DISCLAIMER_RULES as usize {
+        return Err(Error::limit_exceeded(format!(
+            "{domain} may have at most {MAX_DISCLAIMER_RULES} disclaimer rules; {} and {} from the file are {}",
+            existing.len(),
+            checked.len(),
+            existing.len() + checked.len()
+        ))
+        .with_field("file"));
+    }
+    let at = super::now();
+    let mut added = Vec::with_capacity(checked.len());
+    for (i, (_, mut rule)) in checked.into_iter().enumerate() {
+        rule.position = (existing.len() + i) as u32 + 1;
+        rule.id = sql::rules::insert_disclaimer(&mut tx, did, &rule, &at).await?;
+        added.push(rule);
+    }
+    let outcome = ImportedRows { added: added.len() as u32 };
+    #[derive(serde::Serialize)]
+    struct Imported<'a> {
+        file_name: &'a str,
+        added: u32,
+        rules: &'a [DisclaimerRule],
+    }
+    let record = Imported { file_name: &file_name, added: outcome.added, rules: &added };
+    let change = Change { action: ImportDisclaimerRules::NAME, domain: Some(&domain), target: &file_name };
+    audit::record::<(), _>(&mut tx, &b.caller.name, change, None, Some(&record)).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+pub(crate) async fn export_disclaimers(b: &EngineBackend, p: ExportDisclaimerRules) -> Result<ExportedFile> {
+    let domain = validate::domain(&p.domain)?;
+    b.caller.require(Page::Policy, Some(&domain))?;
+    let rules = {
+        let mut conn = b.engine.read().await?;
+        let did = domain_id(&mut conn, &domain).await?;
+        sql::rules::disclaimers_of(&mut conn, did).await?
+    };
+    let date = super::now().get(..10).unwrap_or_default().replace('-', "");
+    let n = rules.len() as u32;
+    let name = format!("disclaimer-rules-{domain}-{date}.xlsx");
+    import::exported(name, n, move || xlsx::write_disclaimer_rules(&rules)).await
+}
+
+pub(crate) async fn disclaimer_template(b: &EngineBackend, _: DisclaimerRulesTemplate) -> Result<ExportedFile> {
+    b.caller.require_page(Page::Policy)?;
+    import::exported("postdesk-disclaimer-rules-template.xlsx".into(), 0, xlsx::disclaimer_rules_template).await
 }
 
 impl Engine {

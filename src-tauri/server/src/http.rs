@@ -107,7 +107,12 @@ fn body_limit(operation: &str) -> usize {
         // A full batch of accounts with notes is a few MB.
         "create_accounts" => 16 * 1024 * 1024,
         // A 1 MB XLSX file as base64 in JSON.
-        "start_import" | "import_smtp_rules" | "import_aliases" | "import_bcc_rules" => 2 * 1024 * 1024,
+        "start_import"
+        | "import_smtp_rules"
+        | "import_aliases"
+        | "import_bcc_rules"
+        | "import_disclaimer_rules"
+        | "import_monitor_rules" => 2 * 1024 * 1024,
         // Up to 10,000 addresses of members, targets or exceptions.
         "create_group"
         | "update_group"

@@ -836,6 +836,297 @@ pub fn write_bcc_rules(rules: &[postdesk_contract::rules::BccRule]) -> Result<Ve
     value_book("BCC rules", &BCC_COLUMNS, &BCC_WIDTHS, &rows)
 }
 
+/// The disclaimer rules file's header row (import template and export alike), in order.
+pub const DISCLAIMER_COLUMNS: [&str; 10] = [
+    "Name",
+    "Scope",
+    "Sender",
+    "Recipient",
+    "Department",
+    "Except sender",
+    "Except recipient",
+    "Except department",
+    "Text",
+    "HTML",
+];
+const DISCLAIMER_COLUMN_HELP: [(&str, &str); 10] = [
+    ("Name", "Required. The rule's name (at most 100 characters), shown by the policy explainer."),
+    (
+        "Scope",
+        "Optional. any (the default when empty), internal (only when every recipient is in one of our domains) \
+         or external (when a recipient is elsewhere).",
+    ),
+    ("Sender", "Optional. Only mail from this address (ann@example.com) or domain (example.org); empty: any sender."),
+    ("Recipient", "Optional. Only mail to this address or domain; empty: any recipient."),
+    (
+        "Department",
+        "Optional. Only mail from accounts of this department (a path such as Sales/East; sub-departments \
+         included). It must exist.",
+    ),
+    ("Except sender", "Optional. Not for mail from this address or domain."),
+    ("Except recipient", "Optional. Not when a recipient is this address or in this domain."),
+    ("Except department", "Optional. Not for mail from accounts of this department (or below). It must exist."),
+    ("Text", "Required. The plain-text disclaimer (at most 16384 bytes; line breaks kept)."),
+    ("HTML", "Optional. The HTML disclaimer (at most 16384 bytes); empty: the text, escaped."),
+];
+const DISCLAIMER_WIDTHS: [f64; 10] = [20.0, 10.0, 24.0, 24.0, 18.0, 24.0, 24.0, 18.0, 48.0, 48.0];
+
+/// One data row of a disclaimer rules file, as text, with its spreadsheet row number.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DisclaimerRow {
+    /// Row number as the spreadsheet shows it (the header is row 1).
+    pub row: u32,
+    /// `Name`.
+    pub name: String,
+    /// `Scope`.
+    pub scope: String,
+    /// `Sender`.
+    pub sender: String,
+    /// `Recipient`.
+    pub recipient: String,
+    /// `Department`.
+    pub department: String,
+    /// `Except sender`.
+    pub except_sender: String,
+    /// `Except recipient`.
+    pub except_recipient: String,
+    /// `Except department`.
+    pub except_department: String,
+    /// `Text`.
+    pub text: String,
+    /// `HTML`.
+    pub html: String,
+}
+
+/// Reads the rules of a disclaimer rules file, in file order (their order once imported);
+/// the same file checks as accounts.
+pub fn read_disclaimer_rules(bytes: &[u8]) -> Result<Vec<DisclaimerRow>> {
+    let max_rows = postdesk_contract::rules::MAX_DISCLAIMER_RULES as usize;
+    let table = Table { columns: &DISCLAIMER_COLUMNS, max_rows, noun: "rules" };
+    Ok(read_table(bytes, &table)?
+        .into_iter()
+        .map(|(row, cells)| {
+            let [
+                name,
+                scope,
+                sender,
+                recipient,
+                department,
+                except_sender,
+                except_recipient,
+                except_department,
+                text,
+                html,
+            ] = <[String; 10]>::try_from(cells).unwrap_or_default();
+            DisclaimerRow {
+                row,
+                name,
+                scope,
+                sender,
+                recipient,
+                department,
+                except_sender,
+                except_recipient,
+                except_department,
+                text,
+                html,
+            }
+        })
+        .collect())
+}
+
+/// The disclaimer rules import template.
+pub fn disclaimer_rules_template() -> Result<Vec<u8>> {
+    let mut notes = vec![
+        "One rule per row, below the header row, in the order they are tried (after the domain's rules).",
+        "At most 100 rules per domain.",
+    ];
+    notes.extend(BOTH_NOTES);
+    template_book("Disclaimers", &DISCLAIMER_COLUMNS, &DISCLAIMER_WIDTHS, &DISCLAIMER_COLUMN_HELP, &notes)
+}
+
+/// Writes disclaimer rules in the template's columns, in the order given (an empty
+/// condition: any), every cell a plain value.
+pub fn write_disclaimer_rules(rules: &[postdesk_contract::rules::DisclaimerRule]) -> Result<Vec<u8>> {
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let rows: Vec<Vec<String>> = rules
+        .iter()
+        .map(|r| {
+            vec![
+                r.name.clone(),
+                r.scope.name().to_string(),
+                text(&r.sender),
+                text(&r.recipient),
+                text(&r.department),
+                text(&r.except_sender),
+                text(&r.except_recipient),
+                text(&r.except_department),
+                r.text.clone(),
+                text(&r.html),
+            ]
+        })
+        .collect();
+    value_book("Disclaimers", &DISCLAIMER_COLUMNS, &DISCLAIMER_WIDTHS, &rows)
+}
+
+/// The monitoring rules file's header row (import template and export alike), in order.
+pub const MONITOR_COLUMNS: [&str; 13] = [
+    "Name",
+    "Watch department",
+    "Watch account",
+    "Traffic",
+    "Sender",
+    "Recipient",
+    "Min size (KB)",
+    "Keyword",
+    "Except sender",
+    "Except recipient",
+    "Except keyword",
+    "Action",
+    "Target",
+];
+const MONITOR_COLUMN_HELP: [(&str, &str); 13] = [
+    ("Name", "Required. The rule's name (at most 100 characters), shown by the policy explainer."),
+    (
+        "Watch department",
+        "Optional. Watch the accounts of this department (a path such as Sales/East; sub-departments included). \
+         It must exist. Empty, and no account: everyone of the domain.",
+    ),
+    ("Watch account", "Optional. Watch this one account of the domain (not together with a department)."),
+    (
+        "Traffic",
+        "Optional. any (the default when empty), internal (only mail between our domains) or external (to or from \
+         elsewhere).",
+    ),
+    ("Sender", "Optional. Only mail from this address (ann@example.com) or domain (example.org); empty: any sender."),
+    ("Recipient", "Optional. Only mail to this address or domain; empty: any recipient."),
+    ("Min size (KB)", "Optional. Only messages of at least this many KB (a whole number, 1 to 1048576)."),
+    ("Keyword", "Optional. Only messages whose subject or body says this (any case; at most 200 characters)."),
+    ("Except sender", "Optional. Not for mail from this address or domain."),
+    ("Except recipient", "Optional. Not when a recipient is this address or in this domain."),
+    ("Except keyword", "Optional. Not when the subject or body says this."),
+    (
+        "Action",
+        "Optional. copy (the default when empty): a copy to the monitor mailbox in Target; folder: the watched \
+         recipients' copies filed into the folder named in Target.",
+    ),
+    (
+        "Target",
+        "Required. For copy, the monitor mailbox (an account, alias or group of ours); for folder, the folder's \
+         name (not INBOX).",
+    ),
+];
+const MONITOR_WIDTHS: [f64; 13] = [20.0, 18.0, 24.0, 10.0, 24.0, 24.0, 12.0, 18.0, 24.0, 24.0, 18.0, 10.0, 28.0];
+
+/// One data row of a monitoring rules file, as text, with its spreadsheet row number.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MonitorRow {
+    /// Row number as the spreadsheet shows it (the header is row 1).
+    pub row: u32,
+    /// `Name`.
+    pub name: String,
+    /// `Watch department`.
+    pub scope_department: String,
+    /// `Watch account`.
+    pub scope_account: String,
+    /// `Traffic`.
+    pub traffic: String,
+    /// `Sender`.
+    pub sender: String,
+    /// `Recipient`.
+    pub recipient: String,
+    /// `Min size (KB)`.
+    pub min_size_kb: String,
+    /// `Keyword`.
+    pub keyword: String,
+    /// `Except sender`.
+    pub except_sender: String,
+    /// `Except recipient`.
+    pub except_recipient: String,
+    /// `Except keyword`.
+    pub except_keyword: String,
+    /// `Action`.
+    pub action: String,
+    /// `Target`.
+    pub target: String,
+}
+
+/// Reads the rules of a monitoring rules file, in file order; the same file checks as accounts.
+pub fn read_monitor_rules(bytes: &[u8]) -> Result<Vec<MonitorRow>> {
+    let max_rows = postdesk_contract::monitor::MAX_MONITOR_RULES as usize;
+    let table = Table { columns: &MONITOR_COLUMNS, max_rows, noun: "rules" };
+    Ok(read_table(bytes, &table)?
+        .into_iter()
+        .map(|(row, cells)| {
+            let [
+                name,
+                scope_department,
+                scope_account,
+                traffic,
+                sender,
+                recipient,
+                min_size_kb,
+                keyword,
+                except_sender,
+                except_recipient,
+                except_keyword,
+                action,
+                target,
+            ] = <[String; 13]>::try_from(cells).unwrap_or_default();
+            MonitorRow {
+                row,
+                name,
+                scope_department,
+                scope_account,
+                traffic,
+                sender,
+                recipient,
+                min_size_kb,
+                keyword,
+                except_sender,
+                except_recipient,
+                except_keyword,
+                action,
+                target,
+            }
+        })
+        .collect())
+}
+
+/// The monitoring rules import template.
+pub fn monitor_rules_template() -> Result<Vec<u8>> {
+    let mut notes = vec!["One rule per row, below the header row. At most 100 rules per domain."];
+    notes.extend(BOTH_NOTES);
+    template_book("Monitoring rules", &MONITOR_COLUMNS, &MONITOR_WIDTHS, &MONITOR_COLUMN_HELP, &notes)
+}
+
+/// Writes monitoring rules in the template's columns (an empty condition: any), every cell
+/// a plain value (the size as text too).
+pub fn write_monitor_rules(rules: &[postdesk_contract::monitor::MonitorRule]) -> Result<Vec<u8>> {
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let rows: Vec<Vec<String>> = rules
+        .iter()
+        .map(|r| {
+            vec![
+                r.name.clone(),
+                text(&r.scope_department),
+                text(&r.scope_account),
+                r.traffic.name().to_string(),
+                text(&r.sender),
+                text(&r.recipient),
+                r.min_size_kb.map(|kb| kb.to_string()).unwrap_or_default(),
+                text(&r.keyword),
+                text(&r.except_sender),
+                text(&r.except_recipient),
+                text(&r.except_keyword),
+                r.action.name().to_string(),
+                r.target.clone(),
+            ]
+        })
+        .collect();
+    value_book("Monitoring rules", &MONITOR_COLUMNS, &MONITOR_WIDTHS, &rows)
+}
+
 /// Writes a table (a header row and text rows) as an XLSX workbook with one sheet named
 /// `sheet`: every cell a plain string value, never a formula (a cell starting with `=` stays
 /// that text; no spreadsheet runs a string cell).

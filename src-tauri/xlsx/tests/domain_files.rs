@@ -1,11 +1,12 @@
-//! The aliases and BCC rules files: what the reader gives, what the writers write (values
-//! only), and the templates.
+//! The aliases, BCC, disclaimer and monitoring rules files: what the reader gives, what the
+//! writers write (values only), and the templates.
 
 use std::io::Cursor;
 
 use calamine::{Data, Reader, Xlsx};
 use postdesk_contract::model::Alias;
-use postdesk_contract::rules::{BccRule, RuleDirection};
+use postdesk_contract::monitor::{MonitorAction, MonitorRule, MonitorTraffic};
+use postdesk_contract::rules::{BccRule, DisclaimerRule, DisclaimerScope, RuleDirection};
 use postdesk_xlsx::*;
 
 fn book(rows: &[Vec<&str>]) -> Vec<u8> {
@@ -122,4 +123,164 @@ fn bcc_exports_are_string_values_and_templates_are_the_header() {
     assert_eq!(rows, [BCC_COLUMNS]);
     let (rows, _) = cells(aliases_template().unwrap());
     assert_eq!(rows, [ALIAS_COLUMNS]);
+}
+
+#[test]
+fn disclaimer_exports_are_string_values_in_order_that_read_back_as_rows() {
+    let rule = |id, position, name: &str, html: Option<&str>| DisclaimerRule {
+        id,
+        domain: "example.com".into(),
+        position,
+        name: name.into(),
+        scope: DisclaimerScope::External,
+        sender: None,
+        recipient: Some("far.example".into()),
+        department: Some("Sales/East".into()),
+        except_sender: Some("ceo@example.com".into()),
+        except_recipient: None,
+        except_department: Some("Legal".into()),
+        text: "=cmd|'/C calc'!A0\nSecond line".into(),
+        html: html.map(String::from),
+    };
+    let rules = [rule(9, 1, "+first", Some("<p>-x</p>")), rule(3, 2, "second", None)];
+    let bytes = write_disclaimer_rules(&rules).unwrap();
+    let (rows, strings) = cells(bytes.clone());
+    assert!(strings, "every cell a string value");
+    assert_eq!(rows[0], DISCLAIMER_COLUMNS);
+    assert_eq!(
+        rows[1],
+        [
+            "+first",
+            "external",
+            "",
+            "far.example",
+            "Sales/East",
+            "ceo@example.com",
+            "",
+            "Legal",
+            "=cmd|'/C calc'!A0\nSecond line",
+            "<p>-x</p>"
+        ]
+    );
+    assert_eq!(rows[2][0], "second", "in the order given");
+    assert_eq!(rows[2][9], "", "no HTML: an empty cell");
+    let back = read_disclaimer_rules(&bytes).unwrap();
+    assert_eq!(back.len(), 2);
+    assert_eq!(
+        back[0],
+        DisclaimerRow {
+            row: 2,
+            name: "+first".into(),
+            scope: "external".into(),
+            sender: "".into(),
+            recipient: "far.example".into(),
+            department: "Sales/East".into(),
+            except_sender: "ceo@example.com".into(),
+            except_recipient: "".into(),
+            except_department: "Legal".into(),
+            text: "=cmd|'/C calc'!A0\nSecond line".into(),
+            html: "<p>-x</p>".into(),
+        }
+    );
+    let (rows, _) = cells(disclaimer_rules_template().unwrap());
+    assert_eq!(rows, [DISCLAIMER_COLUMNS]);
+    let err = read_disclaimer_rules(&disclaimer_rules_template().unwrap()).unwrap_err();
+    assert!(err.message.contains("no rules below the header row"), "{}", err.message);
+    let err = read_disclaimer_rules(&book(&[BCC_COLUMNS.to_vec(), vec!["x"]])).unwrap_err();
+    assert!(err.message.contains("column B is 'Direction' where the template has 'Scope'"), "{}", err.message);
+}
+
+#[test]
+fn monitor_exports_are_string_values_that_read_back_as_rows() {
+    let rule = MonitorRule {
+        id: 4,
+        domain: "example.com".into(),
+        name: "@watch".into(),
+        scope_department: None,
+        scope_account: Some("ann@example.com".into()),
+        traffic: MonitorTraffic::Internal,
+        sender: None,
+        recipient: Some("example.org".into()),
+        min_size_kb: Some(20),
+        keyword: Some("=1+1".into()),
+        except_sender: None,
+        except_recipient: None,
+        except_keyword: Some("newsletter".into()),
+        action: MonitorAction::Folder,
+        target: "-Large".into(),
+    };
+    let bytes = write_monitor_rules(std::slice::from_ref(&rule)).unwrap();
+    let (rows, strings) = cells(bytes.clone());
+    assert!(strings, "every cell a string value, the size too");
+    assert_eq!(rows[0], MONITOR_COLUMNS);
+    assert_eq!(
+        rows[1],
+        [
+            "@watch",
+            "",
+            "ann@example.com",
+            "internal",
+            "",
+            "example.org",
+            "20",
+            "=1+1",
+            "",
+            "",
+            "newsletter",
+            "folder",
+            "-Large"
+        ]
+    );
+    let back = read_monitor_rules(&bytes).unwrap();
+    assert_eq!(
+        back,
+        [MonitorRow {
+            row: 2,
+            name: "@watch".into(),
+            scope_account: "ann@example.com".into(),
+            traffic: "internal".into(),
+            recipient: "example.org".into(),
+            min_size_kb: "20".into(),
+            keyword: "=1+1".into(),
+            except_keyword: "newsletter".into(),
+            action: "folder".into(),
+            target: "-Large".into(),
+            ..Default::default()
+        }]
+    );
+    let (rows, _) = cells(monitor_rules_template().unwrap());
+    assert_eq!(rows, [MONITOR_COLUMNS]);
+}
+
+#[test]
+fn more_than_a_hundred_disclaimer_or_monitoring_rules_are_refused() {
+    let names: Vec<String> = (0..=100).map(|i| format!("r{i}")).collect();
+    let mut rows = vec![DISCLAIMER_COLUMNS.to_vec()];
+    rows.extend(names.iter().map(|n| vec![n.as_str(), "", "", "", "", "", "", "", "text"]));
+    let err = read_disclaimer_rules(&book(&rows)).unwrap_err();
+    assert_eq!(err.code, postdesk_contract::ErrorCode::LimitExceeded);
+    assert!(err.message.contains("101 rows of rules; at most 100"), "{}", err.message);
+    rows.pop();
+    assert_eq!(read_disclaimer_rules(&book(&rows)).unwrap().len(), 100);
+
+    let mut rows = vec![MONITOR_COLUMNS.to_vec()];
+    rows.extend(names.iter().map(|n| vec![n.as_str(), "", "", "", "", "", "", "", "", "", "", "", "m@example.com"]));
+    let err = read_monitor_rules(&book(&rows)).unwrap_err();
+    assert!(err.message.contains("101 rows of rules; at most 100"), "{}", err.message);
+    rows.pop();
+    assert_eq!(read_monitor_rules(&book(&rows)).unwrap().len(), 100);
+}
+
+#[test]
+fn a_number_cell_reads_as_its_whole_number() {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (c, h) in MONITOR_COLUMNS.iter().enumerate() {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    sheet.write_string(1, 0, "big").unwrap();
+    sheet.write_number(1, 6, 512.0).unwrap();
+    sheet.write_string(1, 12, "m@example.com").unwrap();
+    let rows = read_monitor_rules(&book.save_to_buffer().unwrap()).unwrap();
+    assert_eq!(rows[0].min_size_kb, "512");
 }

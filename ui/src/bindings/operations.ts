@@ -46,6 +46,7 @@ import type { CursorPage } from "./CursorPage";
 import type { DeleteOutbound } from "./DeleteOutbound";
 import type { Department } from "./Department";
 import type { DisclaimerRule } from "./DisclaimerRule";
+import type { DisclaimerRulesTemplate } from "./DisclaimerRulesTemplate";
 import type { DkimKey } from "./DkimKey";
 import type { DnsPlan } from "./DnsPlan";
 import type { DnsSetup } from "./DnsSetup";
@@ -58,8 +59,10 @@ import type { ExplainPolicy } from "./ExplainPolicy";
 import type { ExportAccounts } from "./ExportAccounts";
 import type { ExportAliases } from "./ExportAliases";
 import type { ExportBccRules } from "./ExportBccRules";
+import type { ExportDisclaimerRules } from "./ExportDisclaimerRules";
 import type { ExportLogins } from "./ExportLogins";
 import type { ExportMessageTrace } from "./ExportMessageTrace";
+import type { ExportMonitorRules } from "./ExportMonitorRules";
 import type { ExportSmtpRules } from "./ExportSmtpRules";
 import type { ExportedFile } from "./ExportedFile";
 import type { FetchReport } from "./FetchReport";
@@ -85,7 +88,9 @@ import type { GetSmtpStatus } from "./GetSmtpStatus";
 import type { GetTraceSettings } from "./GetTraceSettings";
 import type { ImportAliases } from "./ImportAliases";
 import type { ImportBccRules } from "./ImportBccRules";
+import type { ImportDisclaimerRules } from "./ImportDisclaimerRules";
 import type { ImportJob } from "./ImportJob";
+import type { ImportMonitorRules } from "./ImportMonitorRules";
 import type { ImportSmtpRules } from "./ImportSmtpRules";
 import type { ImportStatus } from "./ImportStatus";
 import type { ImportedRows } from "./ImportedRows";
@@ -125,6 +130,7 @@ import type { MailboxSettings } from "./MailboxSettings";
 import type { MailboxView } from "./MailboxView";
 import type { MessageSummary } from "./MessageSummary";
 import type { MonitorRule } from "./MonitorRule";
+import type { MonitorRulesTemplate } from "./MonitorRulesTemplate";
 import type { MoveDepartment } from "./MoveDepartment";
 import type { MoveDisclaimerRule } from "./MoveDisclaimerRule";
 import type { MoveSmtpRule } from "./MoveSmtpRule";
@@ -263,6 +269,7 @@ export type { CursorPage } from "./CursorPage";
 export type { DeleteOutbound } from "./DeleteOutbound";
 export type { Department } from "./Department";
 export type { DisclaimerRule } from "./DisclaimerRule";
+export type { DisclaimerRulesTemplate } from "./DisclaimerRulesTemplate";
 export type { DisclaimerScope } from "./DisclaimerScope";
 export type { DkimKey } from "./DkimKey";
 export type { DnsPlan } from "./DnsPlan";
@@ -277,8 +284,10 @@ export type { ExplainPolicy } from "./ExplainPolicy";
 export type { ExportAccounts } from "./ExportAccounts";
 export type { ExportAliases } from "./ExportAliases";
 export type { ExportBccRules } from "./ExportBccRules";
+export type { ExportDisclaimerRules } from "./ExportDisclaimerRules";
 export type { ExportLogins } from "./ExportLogins";
 export type { ExportMessageTrace } from "./ExportMessageTrace";
+export type { ExportMonitorRules } from "./ExportMonitorRules";
 export type { ExportSmtpRules } from "./ExportSmtpRules";
 export type { ExportedFile } from "./ExportedFile";
 export type { FetchReport } from "./FetchReport";
@@ -304,7 +313,9 @@ export type { GetSmtpStatus } from "./GetSmtpStatus";
 export type { GetTraceSettings } from "./GetTraceSettings";
 export type { ImportAliases } from "./ImportAliases";
 export type { ImportBccRules } from "./ImportBccRules";
+export type { ImportDisclaimerRules } from "./ImportDisclaimerRules";
 export type { ImportJob } from "./ImportJob";
+export type { ImportMonitorRules } from "./ImportMonitorRules";
 export type { ImportSmtpRules } from "./ImportSmtpRules";
 export type { ImportStatus } from "./ImportStatus";
 export type { ImportedRows } from "./ImportedRows";
@@ -344,6 +355,7 @@ export type { MailboxSettings } from "./MailboxSettings";
 export type { MailboxView } from "./MailboxView";
 export type { MessageSummary } from "./MessageSummary";
 export type { MonitorRule } from "./MonitorRule";
+export type { MonitorRulesTemplate } from "./MonitorRulesTemplate";
 export type { MoveDepartment } from "./MoveDepartment";
 export type { MoveDisclaimerRule } from "./MoveDisclaimerRule";
 export type { MoveSmtpRule } from "./MoveSmtpRule";
@@ -546,10 +558,16 @@ export const operations = {
   move_disclaimer_rule: { method: "POST", path: "/api/domains/{domain}/disclaimer-rules/move", mutates: true, params: undefined as unknown as MoveDisclaimerRule, output: undefined as unknown as Array<DisclaimerRule> },
   remove_disclaimer_rule: { method: "DELETE", path: "/api/domains/{domain}/disclaimer-rules", mutates: true, params: undefined as unknown as RemoveDisclaimerRule, output: undefined as unknown as null },
   update_disclaimer_rule: { method: "PUT", path: "/api/domains/{domain}/disclaimer-rules", mutates: true, params: undefined as unknown as UpdateDisclaimerRule, output: undefined as unknown as DisclaimerRule },
+  import_disclaimer_rules: { method: "POST", path: "/api/domains/{domain}/disclaimer-rules-import", mutates: true, params: undefined as unknown as ImportDisclaimerRules, output: undefined as unknown as ImportedRows },
+  export_disclaimer_rules: { method: "GET", path: "/api/domains/{domain}/disclaimer-rules-export", mutates: false, params: undefined as unknown as ExportDisclaimerRules, output: undefined as unknown as ExportedFile },
+  disclaimer_rules_template: { method: "GET", path: "/api/disclaimer-rules-template", mutates: false, params: undefined as unknown as DisclaimerRulesTemplate, output: undefined as unknown as ExportedFile },
   list_monitor_rules: { method: "GET", path: "/api/domains/{domain}/monitor-rules", mutates: false, params: undefined as unknown as ListMonitorRules, output: undefined as unknown as CursorPage<MonitorRule> },
   add_monitor_rule: { method: "POST", path: "/api/domains/{domain}/monitor-rules", mutates: true, params: undefined as unknown as AddMonitorRule, output: undefined as unknown as MonitorRule },
   remove_monitor_rule: { method: "DELETE", path: "/api/domains/{domain}/monitor-rules", mutates: true, params: undefined as unknown as RemoveMonitorRule, output: undefined as unknown as null },
   update_monitor_rule: { method: "PUT", path: "/api/domains/{domain}/monitor-rules", mutates: true, params: undefined as unknown as UpdateMonitorRule, output: undefined as unknown as MonitorRule },
+  import_monitor_rules: { method: "POST", path: "/api/domains/{domain}/monitor-rules-import", mutates: true, params: undefined as unknown as ImportMonitorRules, output: undefined as unknown as ImportedRows },
+  export_monitor_rules: { method: "GET", path: "/api/domains/{domain}/monitor-rules-export", mutates: false, params: undefined as unknown as ExportMonitorRules, output: undefined as unknown as ExportedFile },
+  monitor_rules_template: { method: "GET", path: "/api/monitor-rules-template", mutates: false, params: undefined as unknown as MonitorRulesTemplate, output: undefined as unknown as ExportedFile },
   list_outbound_usage: { method: "GET", path: "/api/domains/{domain}/outbound-usage", mutates: false, params: undefined as unknown as ListOutboundUsage, output: undefined as unknown as CursorPage<OutboundUsage> },
   get_smtp_settings: { method: "GET", path: "/api/smtp/settings", mutates: false, params: undefined as unknown as GetSmtpSettings, output: undefined as unknown as SmtpSettings },
   update_smtp_settings: { method: "PUT", path: "/api/smtp/settings", mutates: true, params: undefined as unknown as UpdateSmtpSettings, output: undefined as unknown as SmtpSettings },

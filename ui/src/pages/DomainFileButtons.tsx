@@ -7,9 +7,9 @@ import { useAction } from "../components/hooks";
 import { exportedText, fileProblem, importedText, type DomainFileKind } from "./domainFiles";
 
 /**
- * The Import…, Export and template buttons of a domain's rows (aliases, BCC rules): the
- * import dialog checks the whole file on the backend and lists every problem by row and
- * column; exports are values only.
+ * The Import…, Export and template buttons of a domain's rows (aliases, BCC, disclaimer and
+ * monitoring rules): the import dialog checks the whole file on the backend and lists every
+ * problem by row and column; exports are values only.
  */
 export function DomainFileButtons({ kind, onImported }: { kind: DomainFileKind; onImported: () => void }) {
   const { client, domain, readOnly } = useSession();

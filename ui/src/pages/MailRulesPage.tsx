@@ -10,7 +10,7 @@ import { listAll } from "../api/client";
 import { condition, describeBcc, describeDisclaimer, movedPosition } from "./mailRules";
 import { MonitorRules } from "./MonitorRules";
 import { DomainFileButtons } from "./DomainFileButtons";
-import { BCC_FILES } from "./domainFiles";
+import { BCC_FILES, DISCLAIMER_FILES } from "./domainFiles";
 
 type Modal = { kind: "add" } | { kind: "edit"; rule: BccRule } | { kind: "remove"; rule: BccRule } | null;
 
@@ -206,6 +206,7 @@ function Disclaimers() {
         <button type="button" className="primary" disabled={readOnly} onClick={() => setModal({ kind: "add" })}>
           New disclaimer
         </button>
+        <DomainFileButtons kind={DISCLAIMER_FILES} onImported={list.reload} />
       </div>
       <FormError error={move.error} fields={[]} />
       {list.error ? (

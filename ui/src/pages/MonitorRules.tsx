@@ -7,6 +7,8 @@ import { Confirm, Dialog, DialogButtons, Field, FormError, PageError } from "../
 import { useAction, useAsync } from "../components/hooks";
 import { listAll } from "../api/client";
 import { condition, describeMonitor } from "./mailRules";
+import { DomainFileButtons } from "./DomainFileButtons";
+import { MONITOR_FILES } from "./domainFiles";
 
 type Modal = { kind: "add" } | { kind: "edit"; rule: MonitorRule } | { kind: "remove"; rule: MonitorRule } | null;
 
@@ -33,6 +35,7 @@ export function MonitorRules() {
         <button type="button" className="primary" disabled={readOnly} onClick={() => setModal({ kind: "add" })}>
           New monitoring rule
         </button>
+        <DomainFileButtons kind={MONITOR_FILES} onImported={list.reload} />
       </div>
       {list.error ? (
         <PageError error={list.error} what="the monitoring rules" />

@@ -1,7 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { ALIAS_FILES, BCC_FILES, MAX_IMPORT_BYTES, exportedText, fileProblem, importedText } from "./domainFiles";
+import {
+  ALIAS_FILES,
+  BCC_FILES,
+  DISCLAIMER_FILES,
+  MAX_IMPORT_BYTES,
+  MONITOR_FILES,
+  exportedText,
+  fileProblem,
+  importedText,
+} from "./domainFiles";
 
-describe("domain files (aliases, BCC rules)", () => {
+describe("domain files (aliases, BCC, disclaimer and monitoring rules)", () => {
   it("refuses no file and a file over 1 MB before sending it", () => {
     expect(fileProblem(null, ALIAS_FILES)).toBe("Choose an XLSX file first.");
     expect(fileProblem({ name: "big.xlsx", size: MAX_IMPORT_BYTES + 1 }, BCC_FILES)).toBe(
@@ -25,5 +34,24 @@ describe("domain files (aliases, BCC rules)", () => {
       "export_bcc_rules",
       "bcc_rules_template",
     ]);
+    expect([DISCLAIMER_FILES.importOp, DISCLAIMER_FILES.exportOp, DISCLAIMER_FILES.templateOp]).toEqual([
+      "import_disclaimer_rules",
+      "export_disclaimer_rules",
+      "disclaimer_rules_template",
+    ]);
+    expect([MONITOR_FILES.importOp, MONITOR_FILES.exportOp, MONITOR_FILES.templateOp]).toEqual([
+      "import_monitor_rules",
+      "export_monitor_rules",
+      "monitor_rules_template",
+    ]);
+  });
+  it("words the disclaimer and monitoring rules", () => {
+    expect(importedText(1, DISCLAIMER_FILES)).toBe("Imported 1 disclaimer rule.");
+    expect(exportedText({ file_name: "m.xlsx", content_base64: "", rows: 2 }, MONITOR_FILES)).toBe(
+      "Exported 2 monitoring rules to m.xlsx.",
+    );
+    expect(fileProblem({ name: "big.xlsx", size: MAX_IMPORT_BYTES + 1 }, DISCLAIMER_FILES)).toBe(
+      "big.xlsx has 1.0 MiB; a file of disclaimer rules may have at most 1 MB.",
+    );
   });
 });

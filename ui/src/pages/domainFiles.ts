@@ -1,17 +1,17 @@
 import type { ExportedFile } from "../bindings/ExportedFile";
 import { formatBytes } from "../api/files";
 
-/** Largest import file the backend takes (aliases, BCC rules). */
+/** Largest import file the backend takes (aliases, BCC, disclaimer and monitoring rules). */
 export const MAX_IMPORT_BYTES = 1024 * 1024;
 
 /** The XLSX files of one kind of a domain's rows: its operations and words. */
 export interface DomainFileKind {
   /** Import operation. */
-  importOp: "import_aliases" | "import_bcc_rules";
+  importOp: "import_aliases" | "import_bcc_rules" | "import_disclaimer_rules" | "import_monitor_rules";
   /** Export operation. */
-  exportOp: "export_aliases" | "export_bcc_rules";
+  exportOp: "export_aliases" | "export_bcc_rules" | "export_disclaimer_rules" | "export_monitor_rules";
   /** Template operation. */
-  templateOp: "aliases_template" | "bcc_rules_template";
+  templateOp: "aliases_template" | "bcc_rules_template" | "disclaimer_rules_template" | "monitor_rules_template";
   /** One row, for messages ("alias", "BCC rule"). */
   noun: string;
   /** Several rows ("aliases", "BCC rules"). */
@@ -40,6 +40,29 @@ export const BCC_FILES: DomainFileKind = {
   plural: "BCC rules",
   columns: "name, direction, sender, recipient, copy to",
   existing: "The rules are added after the existing ones; a rule that copies the same mail to the same address as another is a problem of its row.",
+};
+
+export const DISCLAIMER_FILES: DomainFileKind = {
+  importOp: "import_disclaimer_rules",
+  exportOp: "export_disclaimer_rules",
+  templateOp: "disclaimer_rules_template",
+  noun: "disclaimer rule",
+  plural: "disclaimer rules",
+  columns:
+    "name, scope, sender, recipient, department, except sender, except recipient, except department, text, HTML",
+  existing:
+    "The rules are added after the existing ones, in the file's order; a rule with the same scope, conditions and exceptions as one tried before it would never fire, and is a problem of its row.",
+};
+
+export const MONITOR_FILES: DomainFileKind = {
+  importOp: "import_monitor_rules",
+  exportOp: "export_monitor_rules",
+  templateOp: "monitor_rules_template",
+  noun: "monitoring rule",
+  plural: "monitoring rules",
+  columns:
+    "name, watch department, watch account, traffic, sender, recipient, min size (KB), keyword, except sender, except recipient, except keyword, action (copy or folder), target",
+  existing: "A rule that does the same as an existing one (or an earlier row) for the same mail is a problem of its row.",
 };
 
 /** Why a chosen file cannot be sent (none chosen, too big), or null when it can. */

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Subcommand, ValueEnum};
 use postdesk_contract::api::*;
+use postdesk_contract::model::{ExportedFile, ImportedRows};
 use postdesk_contract::rules::{DisclaimerScope, RuleDirection};
 use postdesk_contract::{Backend, Result};
 
@@ -49,6 +50,27 @@ pub enum BccCmd {
         recipient: Option<String>,
         copy_to: String,
     },
+    /// Change a BCC rule by its id: the options given replace its values, the others stay
+    /// (an empty condition, `--sender ""`, matches everything).
+    Update {
+        domain: String,
+        id: i64,
+        /// The rule's new name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Which mail: received for the domain, sent by it, or both.
+        #[arg(long, value_enum)]
+        direction: Option<Direction>,
+        /// Only mail from this address or domain ("" for any).
+        #[arg(long)]
+        sender: Option<String>,
+        /// Only mail to this address or domain ("" for any).
+        #[arg(long)]
+        recipient: Option<String>,
+        /// Where the copy goes.
+        #[arg(long)]
+        copy_to: Option<String>,
+    },
     /// Remove a BCC rule by its id.
     Remove { domain: String, id: i64 },
     /// Import BCC rules into a domain from an XLSX file, after its rules (all or nothing;
@@ -70,10 +92,66 @@ pub enum DisclaimerCmd {
         #[command(flatten)]
         rule: Box<DisclaimerAdd>,
     },
+    /// Change a disclaimer rule by its id, keeping its place: the options given replace its
+    /// values, the others stay (an empty condition or department, `--sender ""`, clears it).
+    Update {
+        domain: String,
+        id: i64,
+        #[command(flatten)]
+        rule: Box<DisclaimerUpdate>,
+    },
     /// Move a disclaimer rule to POSITION (1 = tried first).
     Move { domain: String, id: i64, position: u32 },
     /// Remove a disclaimer rule by its id.
     Remove { domain: String, id: i64 },
+    /// Import disclaimer rules into a domain from an XLSX file, after its rules in file order
+    /// (all or nothing; problems listed by row and column).
+    Import { domain: String, file: PathBuf },
+    /// Export a domain's disclaimer rules, in order, to an XLSX file (the import template's columns).
+    Export { domain: String, file: PathBuf },
+    /// Write the XLSX import template.
+    Template { file: PathBuf },
+}
+
+/// What `rules disclaimer update` may change.
+#[derive(clap::Args, Debug)]
+pub struct DisclaimerUpdate {
+    /// The rule's new name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The plain-text disclaimer.
+    #[arg(long, conflicts_with = "text_file")]
+    pub text: Option<String>,
+    /// The plain-text disclaimer, read from a file.
+    #[arg(long)]
+    pub text_file: Option<std::path::PathBuf>,
+    /// The HTML disclaimer, read from a file.
+    #[arg(long, conflicts_with = "no_html")]
+    pub html_file: Option<std::path::PathBuf>,
+    /// Drop the HTML disclaimer (the text, escaped, is used).
+    #[arg(long)]
+    pub no_html: bool,
+    /// Which recipients: any, only ours (internal), or at least one elsewhere (external).
+    #[arg(long, value_enum)]
+    pub scope: Option<Scope>,
+    /// Only mail from this address or domain.
+    #[arg(long)]
+    pub sender: Option<String>,
+    /// Only mail to this address or domain.
+    #[arg(long)]
+    pub recipient: Option<String>,
+    /// Only mail from accounts of this department (and below).
+    #[arg(long)]
+    pub department: Option<String>,
+    /// Except mail from this address or domain.
+    #[arg(long)]
+    pub except_sender: Option<String>,
+    /// Except mail to this address or domain.
+    #[arg(long)]
+    pub except_recipient: Option<String>,
+    /// Except mail from accounts of this department (and below).
+    #[arg(long)]
+    pub except_department: Option<String>,
 }
 
 /// What `rules disclaimer add` takes besides the domain.
@@ -124,8 +202,113 @@ pub enum MonitorCmd {
         #[command(flatten)]
         rule: Box<MonitorAdd>,
     },
+    /// Change a monitoring rule by its id: the options given replace its values, the others
+    /// stay (an empty condition or keyword, `--sender ""`, clears it; `--min-size-kb 0` drops
+    /// the size condition; a department replaces a watched account and the reverse).
+    Update {
+        domain: String,
+        id: i64,
+        #[command(flatten)]
+        rule: Box<MonitorUpdate>,
+    },
     /// Remove a monitoring rule by its id.
     Remove { domain: String, id: i64 },
+    /// Import monitoring rules into a domain from an XLSX file (all or nothing; problems
+    /// listed by row and column).
+    Import { domain: String, file: PathBuf },
+    /// Export a domain's monitoring rules to an XLSX file (the import template's columns).
+    Export { domain: String, file: PathBuf },
+    /// Write the XLSX import template.
+    Template { file: PathBuf },
+}
+
+/// What `rules monitor update` may change.
+#[derive(clap::Args, Debug)]
+pub struct MonitorUpdate {
+    /// The rule's new name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Watch the accounts of this department (and below); "" with no --account: everyone.
+    #[arg(long, conflicts_with = "account")]
+    pub department: Option<String>,
+    /// Watch this one account; "" with no --department: everyone.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Which mail: any, internal (only our domains) or external (to or from elsewhere).
+    #[arg(long, value_enum)]
+    pub traffic: Option<Traffic>,
+    /// Only mail from this address or domain.
+    #[arg(long)]
+    pub sender: Option<String>,
+    /// Only mail to this address or domain.
+    #[arg(long)]
+    pub recipient: Option<String>,
+    /// Only messages of at least this many KB (0: any size).
+    #[arg(long)]
+    pub min_size_kb: Option<u32>,
+    /// Only messages whose subject or body contains this.
+    #[arg(long)]
+    pub keyword: Option<String>,
+    /// Except mail from this address or domain.
+    #[arg(long)]
+    pub except_sender: Option<String>,
+    /// Except mail to this address or domain.
+    #[arg(long)]
+    pub except_recipient: Option<String>,
+    /// Except messages whose subject or body contains this.
+    #[arg(long)]
+    pub except_keyword: Option<String>,
+    /// Copy to this monitor mailbox (an address of ours).
+    #[arg(long, conflicts_with = "folder")]
+    pub copy_to: Option<String>,
+    /// File the watched recipients' copies into this folder.
+    #[arg(long)]
+    pub folder: Option<String>,
+}
+
+/// A value given on the command line, else the rule's.
+fn or_kept(given: &Option<String>, kept: &Option<String>) -> Option<String> {
+    given.clone().or_else(|| kept.clone())
+}
+
+/// The rule with `id` among `all`, or the same refusal the backend gives.
+fn find<T>(all: Vec<T>, id: i64, of: impl Fn(&T) -> i64, what: &str, domain: &str) -> Result<T> {
+    all.into_iter()
+        .find(|r| of(r) == id)
+        .ok_or_else(|| postdesk_contract::Error::not_found(format!("{domain} has no {what} {id}")).with_field("id"))
+}
+
+/// Imports `file` with `import`, saying how many `what` it added.
+async fn import_file<F, Fut>(json: bool, domain: &str, file: &std::path::Path, what: &str, import: F) -> Result<()>
+where
+    F: FnOnce(String, String) -> Fut,
+    Fut: std::future::Future<Output = Result<ImportedRows>>,
+{
+    let (file_name, content_base64) = super::alias::upload(file, "rules.xlsx")?;
+    let done = import(file_name, content_base64).await.map_err(with_every_row)?;
+    if json {
+        return print_one(true, &done);
+    }
+    println!("imported {} {what} into {domain}", done.added);
+    Ok(())
+}
+
+/// Writes an export to `file`, saying how many `what` it holds.
+fn exported_to(json: bool, file: &std::path::Path, exported: &ExportedFile, what: &str) -> Result<()> {
+    write_file(file, exported)?;
+    if !json {
+        println!("exported {} {what} to {}", exported.rows, file.display());
+    }
+    Ok(())
+}
+
+/// Writes a template to `file`.
+fn template_to(json: bool, file: &std::path::Path, template: &ExportedFile, what: &str) -> Result<()> {
+    write_file(file, template)?;
+    if !json {
+        println!("wrote the {what} import template to {}", file.display());
+    }
+    Ok(())
 }
 
 /// What `rules monitor add` takes besides the domain.
@@ -254,8 +437,66 @@ async fn monitor(b: &dyn Backend, cmd: &MonitorCmd, json: bool) -> Result<()> {
             };
             print_one(json, &b.add_monitor_rule(p).await?)
         }
+        MonitorCmd::Update { domain, id, rule } => {
+            let r = rule.as_ref();
+            let all = crate::output::every_page(|after, limit| {
+                b.list_monitor_rules(ListMonitorRules { domain: domain.clone(), after, limit: Some(limit) })
+            })
+            .await?;
+            let old = find(all, *id, |r| r.id, "monitoring rule", domain)?;
+            let (action, target) = match (&r.copy_to, &r.folder) {
+                (Some(to), _) => (MonitorAction::Copy, to.clone()),
+                (None, Some(f)) => (MonitorAction::Folder, f.clone()),
+                (None, None) => (old.action, old.target.clone()),
+            };
+            // A department given replaces the watched account, and the reverse.
+            let (scope_department, scope_account) = match (&r.department, &r.account) {
+                (Some(d), _) => (Some(d.clone()), None),
+                (None, Some(a)) => (None, Some(a.clone())),
+                (None, None) => (old.scope_department.clone(), old.scope_account.clone()),
+            };
+            let p = UpdateMonitorRule {
+                domain: domain.clone(),
+                id: *id,
+                name: r.name.clone().unwrap_or(old.name.clone()),
+                scope_department,
+                scope_account,
+                traffic: Some(r.traffic.map_or(old.traffic, |t| match t {
+                    Traffic::Any => MonitorTraffic::Any,
+                    Traffic::Internal => MonitorTraffic::Internal,
+                    Traffic::External => MonitorTraffic::External,
+                })),
+                sender: or_kept(&r.sender, &old.sender),
+                recipient: or_kept(&r.recipient, &old.recipient),
+                min_size_kb: match r.min_size_kb {
+                    Some(0) => None,
+                    Some(kb) => Some(kb),
+                    None => old.min_size_kb,
+                },
+                keyword: or_kept(&r.keyword, &old.keyword),
+                except_sender: or_kept(&r.except_sender, &old.except_sender),
+                except_recipient: or_kept(&r.except_recipient, &old.except_recipient),
+                except_keyword: or_kept(&r.except_keyword, &old.except_keyword),
+                action: Some(action),
+                target,
+            };
+            print_one(json, &b.update_monitor_rule(p).await?)
+        }
         MonitorCmd::Remove { domain, id } => {
             b.remove_monitor_rule(RemoveMonitorRule { domain: domain.clone(), id: *id }).await
+        }
+        MonitorCmd::Import { domain, file } => {
+            import_file(json, domain, file, "monitoring rules", |file_name, content_base64| {
+                b.import_monitor_rules(ImportMonitorRules { domain: domain.clone(), file_name, content_base64 })
+            })
+            .await
+        }
+        MonitorCmd::Export { domain, file } => {
+            let exported = b.export_monitor_rules(ExportMonitorRules { domain: domain.clone() }).await?;
+            exported_to(json, file, &exported, "monitoring rules")
+        }
+        MonitorCmd::Template { file } => {
+            template_to(json, file, &b.monitor_rules_template(MonitorRulesTemplate {}).await?, "monitoring rules")
         }
     }
 }
@@ -355,6 +596,57 @@ async fn disclaimer(b: &dyn Backend, cmd: &DisclaimerCmd, json: bool) -> Result<
             };
             print_one(json, &b.add_disclaimer_rule(p).await?)
         }
+        DisclaimerCmd::Update { domain, id, rule } => {
+            let r = rule.as_ref();
+            let all = crate::output::every_page(|after, limit| {
+                b.list_disclaimer_rules(ListDisclaimerRules { domain: domain.clone(), after, limit: Some(limit) })
+            })
+            .await?;
+            let old = find(all, *id, |r| r.id, "disclaimer rule", domain)?;
+            let text = match (&r.text, &r.text_file) {
+                (Some(t), _) => t.clone(),
+                (None, Some(f)) => read(f)?,
+                (None, None) => old.text.clone(),
+            };
+            let html = match (&r.html_file, r.no_html) {
+                (Some(f), _) => Some(read(f)?),
+                (None, true) => None,
+                (None, false) => old.html.clone(),
+            };
+            let p = UpdateDisclaimerRule {
+                domain: domain.clone(),
+                id: *id,
+                name: r.name.clone().unwrap_or(old.name.clone()),
+                scope: Some(r.scope.map_or(old.scope, |s| match s {
+                    Scope::Any => DisclaimerScope::Any,
+                    Scope::Internal => DisclaimerScope::Internal,
+                    Scope::External => DisclaimerScope::External,
+                })),
+                sender: or_kept(&r.sender, &old.sender),
+                recipient: or_kept(&r.recipient, &old.recipient),
+                department: or_kept(&r.department, &old.department),
+                except_sender: or_kept(&r.except_sender, &old.except_sender),
+                except_recipient: or_kept(&r.except_recipient, &old.except_recipient),
+                except_department: or_kept(&r.except_department, &old.except_department),
+                text,
+                html,
+            };
+            print_one(json, &b.update_disclaimer_rule(p).await?)
+        }
+        DisclaimerCmd::Import { domain, file } => {
+            import_file(json, domain, file, "disclaimer rules", |file_name, content_base64| {
+                b.import_disclaimer_rules(ImportDisclaimerRules { domain: domain.clone(), file_name, content_base64 })
+            })
+            .await
+        }
+        DisclaimerCmd::Export { domain, file } => {
+            let exported = b.export_disclaimer_rules(ExportDisclaimerRules { domain: domain.clone() }).await?;
+            exported_to(json, file, &exported, "disclaimer rules")
+        }
+        DisclaimerCmd::Template { file } => {
+            let template = b.disclaimer_rules_template(DisclaimerRulesTemplate {}).await?;
+            template_to(json, file, &template, "disclaimer rules")
+        }
         DisclaimerCmd::Move { domain, id, position } => {
             let p = MoveDisclaimerRule { domain: domain.clone(), id: *id, position: *position };
             let all = b.move_disclaimer_rule(p).await?;
@@ -442,31 +734,40 @@ pub async fn run(b: &dyn Backend, cmd: &RulesCmd, json: bool) -> Result<()> {
             };
             print_one(json, &b.add_bcc_rule(p).await?)
         }
+        BccCmd::Update { domain, id, name, direction, sender, recipient, copy_to } => {
+            let all = crate::output::every_page(|after, limit| {
+                b.list_bcc_rules(ListBccRules { domain: domain.clone(), after, limit: Some(limit) })
+            })
+            .await?;
+            let old = find(all, *id, |r| r.id, "BCC rule", domain)?;
+            let p = UpdateBccRule {
+                domain: domain.clone(),
+                id: *id,
+                name: name.clone().unwrap_or(old.name.clone()),
+                direction: Some(direction.map_or(old.direction, |d| match d {
+                    Direction::Inbound => RuleDirection::Inbound,
+                    Direction::Outbound => RuleDirection::Outbound,
+                    Direction::Both => RuleDirection::Both,
+                })),
+                sender: or_kept(sender, &old.sender),
+                recipient: or_kept(recipient, &old.recipient),
+                copy_to: copy_to.clone().unwrap_or(old.copy_to.clone()),
+            };
+            print_one(json, &b.update_bcc_rule(p).await?)
+        }
         BccCmd::Remove { domain, id } => b.remove_bcc_rule(RemoveBccRule { domain: domain.clone(), id: *id }).await,
         BccCmd::Import { domain, file } => {
-            let (file_name, content_base64) = super::alias::upload(file, "bcc-rules.xlsx")?;
-            let p = ImportBccRules { domain: domain.clone(), file_name, content_base64 };
-            let done = b.import_bcc_rules(p).await.map_err(with_every_row)?;
-            if json {
-                return print_one(true, &done);
-            }
-            println!("imported {} BCC rules into {domain}", done.added);
-            Ok(())
+            import_file(json, domain, file, "BCC rules", |file_name, content_base64| {
+                b.import_bcc_rules(ImportBccRules { domain: domain.clone(), file_name, content_base64 })
+            })
+            .await
         }
         BccCmd::Export { domain, file } => {
             let exported = b.export_bcc_rules(ExportBccRules { domain: domain.clone() }).await?;
-            write_file(file, &exported)?;
-            if !json {
-                println!("exported {} BCC rules to {}", exported.rows, file.display());
-            }
-            Ok(())
+            exported_to(json, file, &exported, "BCC rules")
         }
         BccCmd::Template { file } => {
-            write_file(file, &b.bcc_rules_template(BccRulesTemplate {}).await?)?;
-            if !json {
-                println!("wrote the BCC rules import template to {}", file.display());
-            }
-            Ok(())
+            template_to(json, file, &b.bcc_rules_template(BccRulesTemplate {}).await?, "BCC rules")
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Params of the mail rules' admin operations (automatic BCC), per domain.
+//! Params of the mail rules' admin operations (automatic BCC, disclaimers, monitoring), per
+//! domain.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -58,6 +59,46 @@ domain: String });
 params!(/// The XLSX template for importing automatic-BCC rules: the header row and a sheet
 /// explaining each column.
 BccRulesTemplate {});
+params!(/// Imports disclaimer rules into a domain from an XLSX file (the template's columns),
+/// after its existing rules, in file order. The whole file is checked first, each row as
+/// adding that rule checks it; any problem refuses it with every error by row and column,
+/// and nothing changes. A rule with the same scope, conditions and exceptions as an existing
+/// rule (or an earlier row) would never fire, and is a problem of its row.
+ImportDisclaimerRules {
+    /// Domain name.
+    domain: String,
+    /// The file's name (for messages and the audit log).
+    file_name: String,
+    /// The XLSX file, standard base64 (at most 1 MB before encoding).
+    content_base64: String,
+});
+params!(/// A domain's disclaimer rules, in their order, as an XLSX file in the import template's
+/// columns (cells are values, never formulas).
+ExportDisclaimerRules { /// Domain name.
+domain: String });
+params!(/// The XLSX template for importing disclaimer rules: the header row and a sheet
+/// explaining each column.
+DisclaimerRulesTemplate {});
+params!(/// Imports monitoring and copy rules into a domain from an XLSX file (the template's
+/// columns). The whole file is checked first, each row as adding that rule checks it; any
+/// problem refuses it with every error by row and column, and nothing changes. A rule that
+/// does the same as an existing rule (or an earlier row) for the same mail is a problem of
+/// its row.
+ImportMonitorRules {
+    /// Domain name.
+    domain: String,
+    /// The file's name (for messages and the audit log).
+    file_name: String,
+    /// The XLSX file, standard base64 (at most 1 MB before encoding).
+    content_base64: String,
+});
+params!(/// A domain's monitoring and copy rules as an XLSX file in the import template's columns
+/// (cells are values, never formulas).
+ExportMonitorRules { /// Domain name.
+domain: String });
+params!(/// The XLSX template for importing monitoring and copy rules: the header row and a sheet
+/// explaining each column.
+MonitorRulesTemplate {});
 params!(/// What each account of a domain sent to other domains today and in the last 30 days,
 /// against its daily send quota, by address, one page at a time.
 ListOutboundUsage {
