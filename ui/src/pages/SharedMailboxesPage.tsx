@@ -610,7 +610,8 @@ function OwnersPanel({
       <h3>Owners of {address}</h3>
       <p className="muted">
         Owners — these users and the members of these workflow groups — may send mail as {address} when they send
-        through this server with their own account. Reading the shared mailbox over IMAP is not built yet.
+        through this server with their own account, and read it over IMAP with their own login: it appears in their
+        mail program under Shared/{address}/.
       </p>
       <p data-testid="owners-now">Owners now: {ownersLabel(mailbox)}.</p>
       <FormError error={act.error} fields={["users", "groups"]} />
