@@ -128,7 +128,7 @@ async fn a_missing_file_stops_the_move_before_anything_is_switched() {
     let msg = b"Subject: lost\r\n\r\n.\r\n";
     engine.deliver("ann@example.com", msg).await.unwrap();
     let files = FsBlobs::in_dir(dir.path());
-    let name = files.list().await.unwrap().remove(0);
+    let name = postdesk_blobs::list_all(&files).await.unwrap().remove(0);
     files.delete(&name).await.unwrap();
     let e = engine.migrate_blobs(s3_store(&server, "s3://mail")).await.unwrap_err();
     assert!(e.message.contains(&name) && e.message.contains("nothing was switched"), "{}", e.message);

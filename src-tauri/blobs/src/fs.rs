@@ -105,26 +105,36 @@ impl FsBlobs {
         written.map_err(|e| BlobError::unavailable(format!("mail storage: cannot write a message: {e}")))
     }
 
-    fn list_blocking(&self) -> Result<Vec<String>> {
-        let mut out = Vec::new();
+    /// Walks the store on a blocking thread, sending names as it finds them; stops when the
+    /// receiver is gone.
+    fn walk(&self, names: tokio::sync::mpsc::Sender<Result<String>>) {
         let top = match std::fs::read_dir(&self.root.path) {
             Ok(it) => it,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-            Err(e) => return Err(io_error("cannot list the store", e)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+            Err(e) => {
+                let _ = names.blocking_send(Err(io_error("cannot list the store", e)));
+                return;
+            }
         };
         for dir in top.flatten() {
             let name = dir.file_name().to_string_lossy().into_owned();
             if name.len() != 2 || !dir.path().is_dir() {
                 continue;
             }
-            for file in std::fs::read_dir(dir.path()).map_err(|e| io_error("cannot list the store", e))?.flatten() {
+            let files = match std::fs::read_dir(dir.path()) {
+                Ok(files) => files,
+                Err(e) => {
+                    let _ = names.blocking_send(Err(io_error("cannot list the store", e)));
+                    return;
+                }
+            };
+            for file in files.flatten() {
                 let name = file.file_name().to_string_lossy().into_owned();
-                if check_name(&name).is_ok() {
-                    out.push(name);
+                if check_name(&name).is_ok() && names.blocking_send(Ok(name)).is_err() {
+                    return;
                 }
             }
         }
-        Ok(out)
     }
 }
 
@@ -178,8 +188,11 @@ impl Blobs for FsBlobs {
         .await
     }
 
-    async fn list(&self) -> Result<Vec<String>> {
+    fn list(&self) -> futures::stream::BoxStream<'static, Result<String>> {
+        use futures::StreamExt;
+        let (send, receive) = tokio::sync::mpsc::channel(1024);
         let store = self.clone();
-        blocking(move || store.list_blocking()).await
+        tokio::task::spawn_blocking(move || store.walk(send));
+        futures::stream::unfold(receive, |mut r| async move { r.recv().await.map(|n| (n, r)) }).boxed()
     }
 }

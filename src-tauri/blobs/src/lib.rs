@@ -80,8 +80,15 @@ pub trait Blobs: Send + Sync + fmt::Debug {
     async fn size(&self, name: &str) -> Result<Option<u64>>;
     /// Removes the blob; removing one that is not there is not an error.
     async fn delete(&self, name: &str) -> Result<()>;
-    /// Every blob's name.
-    async fn list(&self) -> Result<Vec<String>>;
+    /// Every blob's name, as a stream (a store may hold millions: nobody has to hold them
+    /// all at once).
+    fn list(&self) -> futures::stream::BoxStream<'static, Result<String>>;
+}
+
+/// Every blob's name at once (small stores and tests).
+pub async fn list_all(store: &dyn Blobs) -> Result<Vec<String>> {
+    use futures::TryStreamExt;
+    store.list().try_collect().await
 }
 
 /// The location of the data folder's own blob files.

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as ObjectPath;
 use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig};
@@ -219,18 +219,16 @@ impl Blobs for S3Blobs {
         }
     }
 
-    async fn list(&self) -> Result<Vec<String>> {
-        let objects: Vec<_> = self
-            .store
+    fn list(&self) -> futures::stream::BoxStream<'static, Result<String>> {
+        let location = self.location.clone();
+        self.store
             .list(self.prefix.as_ref())
-            .try_collect()
-            .await
-            .map_err(|e| BlobError::unavailable(format!("{}: cannot list the messages: {e}", self.location)))?;
-        Ok(objects
-            .into_iter()
-            .filter_map(|o| o.location.filename().map(str::to_string))
-            .filter(|n| check_name(n).is_ok())
-            .collect())
+            .map_err(move |e| BlobError::unavailable(format!("{location}: cannot list the messages: {e}")))
+            .try_filter_map(|o| {
+                let name = o.location.filename().filter(|n| check_name(n).is_ok()).map(str::to_string);
+                futures::future::ready(Ok(name))
+            })
+            .boxed()
     }
 }
 

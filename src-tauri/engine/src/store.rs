@@ -103,9 +103,10 @@ impl BlobStore {
         self.inner.delete(hash).await.map_err(blob_error)
     }
 
-    /// Every blob's name.
-    pub(crate) async fn list(&self) -> Result<Vec<String>> {
-        self.inner.list().await.map_err(blob_error)
+    /// Every blob's name, as a stream.
+    pub(crate) fn list(&self) -> futures::stream::BoxStream<'static, Result<String>> {
+        use futures::{StreamExt, TryStreamExt};
+        self.inner.list().map_err(blob_error).boxed()
     }
 
     /// Writes many blobs, a few at a time (an object store answers each PUT in a round
@@ -415,13 +416,20 @@ impl Engine {
     /// Removes every blob file no message refers to (left behind by a crash between a
     /// commit and its collection). Returns how many went.
     pub async fn sweep_blobs(&self) -> Result<u32> {
-        let all = self.blobs.list().await?;
-        self.collect_blobs(all).await
+        // In chunks as the store lists them: a store may hold millions of blobs.
+        use futures::TryStreamExt;
+        let mut chunks = self.blobs.list().try_chunks(500);
+        let mut removed = 0;
+        while let Some(chunk) = chunks.try_next().await.map_err(|e| e.1)? {
+            removed += self.collect_blobs(chunk).await?;
+        }
+        Ok(removed)
     }
 
     /// How many blob files the store holds (for tests and diagnostics).
     pub async fn blob_count(&self) -> Result<usize> {
-        Ok(self.blobs.list().await?.len())
+        use futures::TryStreamExt;
+        self.blobs.list().try_fold(0, |n, _| async move { Ok(n + 1) }).await
     }
 }
 
@@ -530,6 +538,24 @@ mod tests {
         engine.blobs.remove(&hash).await.unwrap();
         engine.deliver("ann@example.com", msg).await.unwrap();
         assert_eq!(engine.message_bytes("ann@example.com", "INBOX", 1).await.unwrap(), msg);
+    }
+
+    #[tokio::test]
+    async fn sweeping_goes_through_the_listing_in_chunks_and_misses_none() {
+        let engine = engine_with(&["ann@example.com"]).await;
+        engine.deliver("ann@example.com", b"Subject: kept\r\n\r\n.\r\n").await.unwrap();
+        // More orphans than one chunk (500) of the listing.
+        let orphans: Vec<(String, Bytes)> = (0..1201)
+            .map(|i| {
+                let bytes = Bytes::from(format!("orphan {i}"));
+                (BlobStore::hash(&bytes), bytes)
+            })
+            .collect();
+        engine.blobs.write_all(orphans).await.unwrap();
+        assert_eq!(engine.blob_count().await.unwrap(), 1202);
+        assert_eq!(engine.sweep_blobs().await.unwrap(), 1201);
+        assert_eq!(engine.blob_count().await.unwrap(), 1);
+        assert!(engine.message_bytes("ann@example.com", "INBOX", 1).await.is_ok());
     }
 
     #[tokio::test]
