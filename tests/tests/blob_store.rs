@@ -115,6 +115,19 @@ async fn migrating_moves_every_blob_a_row_needs_or_switches_nothing() {
     assert_eq!(engine.message_bytes("bob@example.com", "INBOX", 1).await.unwrap(), shared);
     let jobs = engine.claim_outbound("test", i64::MAX / 2, 60, 10).await.unwrap();
     assert!(jobs.iter().any(|j| j.raw == big), "the queued message reads from the bucket");
+
+    // And back into the data folder's own files, whichever files store is passed: `local`
+    // is always the data folder's blobs folder, where it is looked for when opened again.
+    let msg = b"Subject: while in the bucket\r\n\r\n.\r\n";
+    engine.deliver("ann@example.com", msg).await.unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let back = engine.migrate_blobs(Arc::new(FsBlobs::in_dir(elsewhere.path()))).await.unwrap();
+    assert_eq!((back.from.as_str(), back.to.as_str(), back.blobs), ("s3://mail/moved", "local", 4), "{back:?}");
+    assert!(postdesk_blobs::list_all(&FsBlobs::in_dir(elsewhere.path())).await.unwrap().is_empty());
+    engine.close().await;
+    let engine = Engine::open(dir.path()).await.unwrap();
+    assert_eq!(engine.blob_location(), "local");
+    assert_eq!(engine.message_bytes("ann@example.com", "INBOX", 2).await.unwrap(), msg);
     engine.close().await;
 }
 

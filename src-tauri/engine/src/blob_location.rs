@@ -42,8 +42,15 @@ pub(crate) async fn recorded(engine: &Engine, data_dir: &Path) -> Result<BlobSto
     Ok(BlobStore::new(blobs))
 }
 
+/// `local` always means the data folder's own `blobs` folder, whatever files store was
+/// passed: the location recorded must find the same files when the folder is opened again.
+fn as_recorded(data_dir: &Path, blobs: Arc<dyn Blobs>) -> Arc<dyn Blobs> {
+    if blobs.location() == LOCAL { Arc::new(postdesk_blobs::FsBlobs::in_dir(data_dir)) } else { blobs }
+}
+
 /// Records `blobs` as the data folder's store, unless it holds mail kept elsewhere.
 pub(crate) async fn adopt(engine: &Engine, data_dir: &Path, blobs: Arc<dyn Blobs>) -> Result<BlobStore> {
+    let blobs = as_recorded(data_dir, blobs);
     let wanted = blobs.location();
     let mut tx = engine.write().await?;
     let recorded = sql::blob_location::get(&mut tx).await?;
@@ -80,13 +87,16 @@ pub struct BlobMigration {
 }
 
 impl Engine {
-    /// Moves every blob the data folder's rows need into `to`, checks that each is there
+    /// Moves every blob the data folder's rows need into `to` (`local`: the data folder's
+    /// own blobs folder, whichever files store is passed), checks that each is there
     /// with the size its row records, and records `to` as the data folder's store. The
     /// write lock is held throughout, so nothing is delivered meanwhile; the mail server
     /// must nevertheless be stopped (a running one would keep writing to the old store).
     /// The old store's blobs are left where they were. On any error nothing is recorded:
     /// the data folder still uses the old store, whole.
     pub async fn migrate_blobs(&self, to: Arc<dyn Blobs>) -> Result<BlobMigration> {
+        let data_dir = self.data_dir().ok_or_else(|| Error::validation("an in-memory engine has no data folder"))?;
+        let to = as_recorded(data_dir, to);
         let (from, target) = (self.blobs.location(), to.location());
         if from == target {
             return Err(Error::validation(format!("the mail is in {target} already")));
