@@ -230,6 +230,7 @@ struct Session<'a> {
     account: &'a Account,
     limits: &'a Limits,
     requests: u32,
+    current: Option<Sensitive<String>>,
 }
 
 /// How a GET ended that is not a success the caller reads.
@@ -279,11 +280,22 @@ impl<'a> Session<'a> {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::internal(format!("HTTP client: {e}")))?;
-        Ok(Session { http, endpoints, tokens, account, limits, requests: 0 })
+        Ok(Session { http, endpoints, tokens, account, limits, requests: 0, current: None })
     }
 
     /// A token for the account, from the cache or the token endpoint.
-    async fn token(&self, fresh: bool) -> Result<Sensitive<String>> {
+    /// One fetch keeps the token it started with (renewed once on a 401); across fetches
+    /// the cache gives it until [`TOKEN_MARGIN`] before it expires.
+    async fn token(&mut self, fresh: bool) -> Result<Sensitive<String>> {
+        if !fresh && let Some(t) = &self.current {
+            return Ok(Sensitive(t.expose().clone()));
+        }
+        let token = self.new_or_cached(fresh).await?;
+        self.current = Some(Sensitive(token.expose().clone()));
+        Ok(token)
+    }
+
+    async fn new_or_cached(&self, fresh: bool) -> Result<Sensitive<String>> {
         let k = key(self.endpoints, self.account);
         if !fresh
             && let Some(t) = self.tokens.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&k)
