@@ -76,6 +76,7 @@ struct Inner {
     downloads: Vec<String>,
     without_immutable: u32,
     page_size: usize,
+    token_life: u64,
     throttled: u32,
     requests: Vec<String>,
 }
@@ -100,7 +101,7 @@ impl GraphDouble {
     /// Starts the double with an inbox, Sent Items, Junk Email, and `Projects` with a child
     /// folder `2026` (folder lists are paged two at a time, message lists `page_size`).
     pub async fn start(page_size: usize) -> GraphDouble {
-        let mut inner = Inner { page_size, ..Default::default() };
+        let mut inner = Inner { page_size, token_life: 3599, ..Default::default() };
         let folder = |id: &str, name: &str, parent: Option<&str>, wk: Option<&'static str>| Folder {
             id: id.into(),
             name: name.into(),
@@ -182,6 +183,11 @@ impl GraphDouble {
     /// The next requests to Graph (not to the token endpoint) answer these, in order.
     pub fn throttle(&self, answers: &[Throttle]) {
         self.lock().throttle.extend(answers.iter().copied());
+    }
+
+    /// The `expires_in` of tokens issued from now on (seconds; 3599 by default).
+    pub fn set_token_life(&self, seconds: u64) {
+        self.lock().token_life = seconds;
     }
 
     /// Immutable ids whose MIME was downloaded, in order (a mutable id downloaded is
@@ -318,7 +324,8 @@ fn token(inner: &Arc<Mutex<Inner>>, path: &str, form: &HashMap<String, String>) 
     let mut s = inner.lock().unwrap();
     let t = format!("eyJ0eXAi.double.{}", s.tokens.len() + 1);
     s.tokens.push(t.clone());
-    axum::Json(json!({ "token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": t }))
+    let life = s.token_life;
+    axum::Json(json!({ "token_type": "Bearer", "expires_in": life, "ext_expires_in": life, "access_token": t }))
         .into_response()
 }
 

@@ -23,6 +23,9 @@ contract!(
     an_expired_delta_token_reads_the_folder_again_storing_nothing_twice,
     a_wrong_client_secret_counts_failures_and_stops_fetching_at_n,
     a_resync_takes_what_the_delta_missed_since_then,
+    a_token_is_renewed_shortly_before_it_expires,
+    a_fetch_cut_short_continues_where_it_stopped_taking_each_message_once,
+    a_message_over_the_size_limit_is_passed_over_once,
 );
 
 const DESK: &str = "desk@example.com";
@@ -225,6 +228,13 @@ async fn removed_messages_are_not_fetched_and_our_copy_stays(h: Harness) {
     assert_eq!(g.downloads().iter().filter(|d| **d == gone).count(), 1, "a removed entry is not downloaded");
     // Postdesk keeps what it fetched; a deletion at Microsoft 365 is not mirrored.
     assert_eq!(subjects(b, "INBOX").await, ["kept", "new", "to delete"]);
+    // Added and deleted between two fetches: only an `@removed` entry, never asked for.
+    let brief = g.add("INBOX", &mail("brief"), days_ago(0));
+    g.delete(&brief);
+    let r = fetch(b).await;
+    assert_eq!((r.fetched, r.error.as_deref()), (0, None), "{r:?}");
+    assert!(!g.downloads().contains(&brief));
+    assert!(g.requests().last().unwrap().contains("$deltatoken="), "the removal came in a delta");
 }
 
 async fn throttling_is_waited_out_and_a_long_wait_is_a_failure(h: Harness) {
@@ -325,4 +335,60 @@ async fn a_resync_takes_what_the_delta_missed_since_then(h: Harness) {
     assert_eq!(g.downloads()[before..], [missed], "only what was not taken, from the date on");
     assert_eq!(r.mailbox.resync_from, None, "the resync is done");
     assert_eq!(subjects(b, "INBOX").await, ["missed lately", "old", "recent"]);
+}
+
+async fn a_token_is_renewed_shortly_before_it_expires(h: Harness) {
+    let g = graph_mailbox(&h, 10, SECRET, 5).await;
+    let b = h.owner.as_ref();
+    // Tokens that live 4 minutes are inside the renewal margin (5 minutes): never reused.
+    g.set_token_life(240);
+    assert_eq!(fetch(b).await.error, None);
+    assert_eq!(fetch(b).await.error, None);
+    assert_eq!(g.tokens_issued(), 2);
+    // An hour's token is kept.
+    g.set_token_life(3599);
+    for _ in 0..3 {
+        assert_eq!(fetch(b).await.error, None);
+    }
+    assert_eq!(g.tokens_issued(), 3);
+}
+
+async fn a_fetch_cut_short_continues_where_it_stopped_taking_each_message_once(h: Harness) {
+    let g = graph_mailbox(&h, 10, SECRET, 5).await;
+    let b = h.owner.as_ref();
+    h.engine.set_fetch_limits(postdesk_engine::FetchLimits {
+        max_messages: 2,
+        batch_messages: 1,
+        throttle_base: Duration::from_millis(10),
+        ..Default::default()
+    });
+    let ids: Vec<String> = (1..=5).map(|i| g.add("INBOX", &mail(&format!("m{i}")), days_ago(1))).collect();
+    // One page of five; each fetch takes two and says more wait.
+    let firsts: Vec<(u32, bool)> = [fetch(b).await, fetch(b).await].iter().map(|r| (r.fetched, r.more)).collect();
+    assert_eq!(firsts, [(2, true), (2, true)]);
+    let last = fetch(b).await;
+    assert_eq!((last.fetched, last.more, last.error.as_deref()), (1, false, None), "{last:?}");
+    assert_eq!(g.downloads(), ids, "each message downloaded once, in order");
+    assert_eq!(subjects(b, "INBOX").await, ["m1", "m2", "m3", "m4", "m5"]);
+    assert_eq!(fetch(b).await.fetched, 0);
+}
+
+async fn a_message_over_the_size_limit_is_passed_over_once(h: Harness) {
+    let g = graph_mailbox(&h, 10, SECRET, 5).await;
+    let b = h.owner.as_ref();
+    h.engine.set_fetch_limits(postdesk_engine::FetchLimits {
+        max_message_bytes: 4000,
+        throttle_base: Duration::from_millis(10),
+        ..Default::default()
+    });
+    g.add("INBOX", &message("a@contoso.test", "big", &"x".repeat(20_000)), days_ago(1));
+    g.add("INBOX", &mail("small"), days_ago(1));
+    let r = fetch(b).await;
+    assert_eq!((r.fetched, r.too_large, r.error.as_deref()), (1, 1, None), "{r:?}");
+    assert_eq!(subjects(b, "INBOX").await, ["small"]);
+    // Passed over for good: not asked for again (a resync does not take it either).
+    g.add("INBOX", &mail("later"), days_ago(0));
+    let r = fetch(b).await;
+    assert_eq!((r.fetched, r.too_large), (1, 0));
+    assert_eq!(g.downloads().len(), 3);
 }
