@@ -543,8 +543,12 @@ async fn fetch_folder(
     let id = folder_id(plan)?;
     let base = format!("{}/mailFolders/{}/messages", s.user(), seg(&id));
     if let Some(t) = since {
-        let at =
-            t.format(&time::format_description::well_known::Rfc3339).map_err(|e| Error::internal(e.to_string()))?;
+        // Whole seconds: Graph's OData takes at most 7 fractional digits.
+        let at = t
+            .replace_nanosecond(0)
+            .unwrap_or(t)
+            .format(&time::format_description::well_known::Rfc3339)
+            .map_err(|e| Error::internal(e.to_string()))?;
         let filter = seg(&format!("receivedDateTime ge {at}"));
         let first = format!("{base}?$select=id,receivedDateTime&$top={PAGE_SIZE}&$filter={filter}");
         let mut next = Some(first);
