@@ -77,6 +77,7 @@ struct Inner {
     without_immutable: u32,
     page_size: usize,
     token_life: u64,
+    revoked: usize,
     throttled: u32,
     requests: Vec<String>,
 }
@@ -185,6 +186,12 @@ impl GraphDouble {
         self.lock().throttle.extend(answers.iter().copied());
     }
 
+    /// Revokes every token issued so far (the next request with one answers 401).
+    pub fn revoke_tokens(&self) {
+        let mut s = self.lock();
+        s.revoked = s.tokens.len();
+    }
+
     /// The `expires_in` of tokens issued from now on (seconds; 3599 by default).
     pub fn set_token_life(&self, seconds: u64) {
         self.lock().token_life = seconds;
@@ -278,7 +285,7 @@ async fn handle(State(inner): State<Arc<Mutex<Inner>>>, req: Request) -> Respons
         return r;
     }
     let bearer = parts.headers.get("authorization").and_then(|h| h.to_str().ok()).unwrap_or("");
-    if !bearer.strip_prefix("Bearer ").is_some_and(|t| s.tokens.iter().any(|k| k == t)) {
+    if !bearer.strip_prefix("Bearer ").is_some_and(|t| s.tokens[s.revoked..].iter().any(|k| k == t)) {
         return error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", "Access token is empty or invalid.");
     }
     let immutable = prefers_immutable(&parts.headers);

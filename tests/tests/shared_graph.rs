@@ -24,6 +24,7 @@ contract!(
     a_wrong_client_secret_counts_failures_and_stops_fetching_at_n,
     a_resync_takes_what_the_delta_missed_since_then,
     a_token_is_renewed_shortly_before_it_expires,
+    a_revoked_token_is_renewed_once,
     a_fetch_cut_short_continues_where_it_stopped_taking_each_message_once,
     a_message_over_the_size_limit_is_passed_over_once,
 );
@@ -391,4 +392,17 @@ async fn a_message_over_the_size_limit_is_passed_over_once(h: Harness) {
     let r = fetch(b).await;
     assert_eq!((r.fetched, r.too_large), (1, 0));
     assert_eq!(g.downloads().len(), 3);
+}
+
+async fn a_revoked_token_is_renewed_once(h: Harness) {
+    let g = graph_mailbox(&h, 10, SECRET, 5).await;
+    let b = h.owner.as_ref();
+    g.add("INBOX", &mail("one"), days_ago(1));
+    assert_eq!(fetch(b).await.fetched, 1);
+    // The cached token still looks fresh, but Graph answers 401: a new one is asked for.
+    g.revoke_tokens();
+    g.add("INBOX", &mail("two"), days_ago(0));
+    let r = fetch(b).await;
+    assert_eq!((r.fetched, r.error.as_deref()), (1, None), "{r:?}");
+    assert_eq!(g.tokens_issued(), 2);
 }
