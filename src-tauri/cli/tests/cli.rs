@@ -1189,3 +1189,30 @@ fn shared_mailbox_template_and_default_mailboxes_from_the_command_line() {
     let none = r.json(&["shared-mailbox", "owners-list", "example.com", "--without-default"]);
     assert_eq!(none, serde_json::json!([]));
 }
+
+#[test]
+fn a_microsoft365_shared_mailbox_from_the_command_line() {
+    let r = Run::new();
+    r.ok(&["domain", "add", "example.com"]);
+    let create = |client: &'static str| {
+        [
+            "shared-mailbox",
+            "create",
+            "example.com",
+            "desk@example.com",
+            "--name",
+            "Desk",
+            "--microsoft365",
+            "--tenant-id",
+            "contoso.onmicrosoft.com",
+            "--client-id",
+            client,
+        ]
+    };
+    r.refused(&create("not-a-guid"), "not a client id");
+    let m = r.json(&create("3c9d2e1f-7a6b-4c5d-8e9f-0a1b2c3d4e5f"));
+    assert_eq!((m["kind"].as_str(), m["tenant_id"].as_str()), (Some("microsoft365"), Some("contoso.onmicrosoft.com")));
+    assert_eq!(m["username"], "desk@example.com", "the mailbox defaults to the sender address");
+    r.ok(&["shared-mailbox", "show", "desk@example.com"])
+        .assert_stdout(|t| t.contains("Microsoft 365 (tenant contoso.onmicrosoft.com)"), "the source in show");
+}
