@@ -84,7 +84,8 @@ impl FetchTls {
 /// A folder of the external server, as last listed ("fetch folder list").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 pub struct SharedFolder {
-    /// Its name on the server (decoded from modified UTF-7).
+    /// Its name on the server (IMAP: decoded from modified UTF-7; Microsoft 365: its path of
+    /// display names joined by `/`, the inbox as `INBOX`).
     pub name: String,
     /// Whether its mail is fetched.
     pub fetch: bool,
