@@ -1,16 +1,17 @@
 //! Shared mailboxes (seed 002): their admin operations, fetching into the store through
-//! `postdesk-fetch` (the engine is its [`Sink`]), the count of consecutive failures that
-//! stops fetching, the resync, and the scheduler `serve` and the desktop app run
-//! ([`spawn_shared_mailbox_fetcher`]).
+//! `postdesk-fetch` (the engine is its [`Sink`] for IMAP and its [`GraphSink`] for
+//! Microsoft 365), the count of consecutive failures that stops fetching, the resync, and
+//! the scheduler `serve` and the desktop app run ([`spawn_shared_mailbox_fetcher`]).
 //!
 //! Invariants:
 //! * the mailbox in the store is the account at the sender address, created in the same
 //!   transaction as the shared mailbox (no password: nobody logs in as it);
-//! * its password is only ever in the engine's [`SecretStore`] (account
+//! * its password (Microsoft 365: client secret) is only ever in the engine's [`SecretStore`] (account
 //!   [`secret_account`], by row id), written or removed inside the settings' write transaction,
 //!   never in a row, an answer or the audit log;
-//! * a fetched batch, the record of what was fetched and the folder's high-water UID are
-//!   one transaction; a message's content already taken from a folder is never stored
+//! * a fetched batch, the record of what was fetched and the folder's high-water UID (for
+//!   Microsoft 365: the Graph ids taken and the delta link to continue from) are one
+//!   transaction; a message's content already taken from a folder is never stored
 //!   again (a crash, a reconnect, a changed UIDVALIDITY, a resync);
 //! * one fetch at a time per mailbox in this process (fetch now and the scheduler wait
 //!   for each other); the outcome (error count, interval set to none at the limit, the
