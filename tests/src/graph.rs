@@ -78,6 +78,7 @@ struct Inner {
     page_size: usize,
     token_life: u64,
     revoked: usize,
+    link_base: Option<String>,
     throttled: u32,
     requests: Vec<String>,
 }
@@ -184,6 +185,12 @@ impl GraphDouble {
     /// The next requests to Graph (not to the token endpoint) answer these, in order.
     pub fn throttle(&self, answers: &[Throttle]) {
         self.lock().throttle.extend(answers.iter().copied());
+    }
+
+    /// Makes the links it hands back (`nextLink`, `deltaLink`) point under `base` instead
+    /// of itself (a link to another host).
+    pub fn set_link_base(&self, base: &str) {
+        self.lock().link_base = Some(base.to_string());
     }
 
     /// Revokes every token issued so far (the next request with one answers 401).
@@ -294,7 +301,8 @@ async fn handle(State(inner): State<Arc<Mutex<Inner>>>, req: Request) -> Respons
     }
     let segs: Vec<String> = path.trim_start_matches('/').split('/').map(decode).collect();
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
-    let base = format!("http://{host}/v1.0/users/{}", MAILBOX.replace('@', "%40"));
+    let base = s.link_base.clone().unwrap_or_else(|| format!("http://{host}/v1.0"));
+    let base = format!("{base}/users/{}", MAILBOX.replace('@', "%40"));
     match segs.as_slice() {
         ["v1.0", "users", m, rest @ ..] if *m == MAILBOX => graph(&mut s, rest, &q, &base, immutable),
         ["v1.0", "users", ..] => error(StatusCode::NOT_FOUND, "ErrorInvalidUser", "The requested user is invalid."),

@@ -25,6 +25,7 @@ contract!(
     a_resync_takes_what_the_delta_missed_since_then,
     a_token_is_renewed_shortly_before_it_expires,
     a_revoked_token_is_renewed_once,
+    a_link_to_another_host_is_not_followed,
     a_fetch_cut_short_continues_where_it_stopped_taking_each_message_once,
     a_message_over_the_size_limit_is_passed_over_once,
 );
@@ -405,4 +406,23 @@ async fn a_revoked_token_is_renewed_once(h: Harness) {
     let r = fetch(b).await;
     assert_eq!((r.fetched, r.error.as_deref()), (1, None), "{r:?}");
     assert_eq!(g.tokens_issued(), 2);
+}
+
+async fn a_link_to_another_host_is_not_followed(h: Harness) {
+    let g = graph_mailbox(&h, 2, SECRET, 5).await;
+    let b = h.owner.as_ref();
+    for i in 1..=3 {
+        g.add("INBOX", &mail(&format!("m{i}")), days_ago(1));
+    }
+    // The bearer token goes only to the configured Graph base.
+    g.set_link_base("http://127.0.0.2:9/v1.0");
+    let r = fetch(b).await;
+    assert!(r.error.as_deref().unwrap_or_default().contains("Graph gave a link outside"), "{r:?}");
+    assert_eq!(r.mailbox.error_count, 1);
+    // Not stored either: the page that gave it is not taken, and once Graph behaves the
+    // fetch starts from the beginning again.
+    assert!(subjects(b, "INBOX").await.is_empty());
+    g.set_link_base(&g.base);
+    let r = fetch(b).await;
+    assert_eq!((r.fetched, r.error.as_deref()), (3, None), "{r:?}");
 }

@@ -5,7 +5,8 @@
 //! Invariants:
 //! * HTTPS only; plain `http` only for a loopback host (the tests' Graph double). Links the
 //!   server hands back (`@odata.nextLink`, `@odata.deltaLink`) are followed only when they
-//!   are under the configured Graph base, so the bearer token never goes elsewhere; no
+//!   are under the configured Graph base (nor stored otherwise), so the bearer token never
+//!   goes elsewhere; no
 //!   redirects are followed;
 //! * immutable ids (`Prefer: IdType="ImmutableId"`): a message keeps its id when it moves,
 //!   so the sink's record of ids taken stays true;
@@ -366,8 +367,13 @@ impl<'a> Session<'a> {
     }
 
     /// A Graph GET with the bearer token (renewed once on 401); 410 is [`Got::Gone`].
+    /// Whether a link is under the configured Graph base (where the token may go).
+    fn under_base(&self, url: &str) -> bool {
+        url.starts_with(&format!("{}/", self.endpoints.graph))
+    }
+
     async fn get(&mut self, url: &str, what: &str) -> Result<Got> {
-        if !url.starts_with(&format!("{}/", self.endpoints.graph)) {
+        if !self.under_base(url) {
             return Err(Error::unavailable(format!("{what}: Graph gave a link outside {}", self.endpoints.graph)));
         }
         let url = safe_url(url, "Graph link")?;
@@ -564,7 +570,8 @@ async fn fetch_folder(
         }
     }
     let initial = format!("{base}/delta?$select=id,receivedDateTime");
-    let stored = sink.link(&plan.name).await?.filter(|l| !l.is_empty());
+    // A link stored under another Graph base (the configuration changed): start over.
+    let stored = sink.link(&plan.name).await?.filter(|l| !l.is_empty() && s.under_base(l));
     let mut url = stored.clone().unwrap_or_else(|| initial.clone());
     let mut restarted = false;
     loop {
@@ -585,6 +592,10 @@ async fn fetch_folder(
         let after = page.next.clone().or(page.delta.clone()).ok_or_else(|| {
             Error::unavailable(format!("{what}: a page with neither @odata.nextLink nor @odata.deltaLink"))
         })?;
+        // Never stored, never followed: the token goes only to the configured base.
+        if !s.under_base(&after) {
+            return Err(Error::unavailable(format!("{what}: Graph gave a link outside {}", s.endpoints.graph)));
+        }
         if !take_page(s, plan, sink, outcome, &page, Some(&url), Some(&after)).await? {
             return Ok(());
         }
