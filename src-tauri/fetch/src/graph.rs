@@ -6,8 +6,7 @@
 //! * HTTPS only; plain `http` only for a loopback host (the tests' Graph double). Links the
 //!   server hands back (`@odata.nextLink`, `@odata.deltaLink`) are followed only when they
 //!   are under the configured Graph base (nor stored otherwise), so the bearer token never
-//!   goes elsewhere; no
-//!   redirects are followed;
+//!   goes elsewhere; no redirects are followed;
 //! * immutable ids (`Prefer: IdType="ImmutableId"`): a message keeps its id when it moves,
 //!   so the sink's record of ids taken stays true;
 //! * read-only on the server; `@removed` entries are not fetched, and what was stored
