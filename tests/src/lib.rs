@@ -12,6 +12,7 @@ use postdesk_engine::Engine;
 use postdesk_server::tls::Identity;
 
 pub mod dovecot;
+pub mod graph;
 
 /// Declares contract tests: each `async fn name(h: Harness)` of the including file runs
 /// twice, as `local::name` (in-process) and `remote::name` (client → server over TLS).

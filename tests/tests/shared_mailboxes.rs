@@ -179,7 +179,11 @@ async fn bad_shared_mailbox_settings_are_refused_and_change_nothing(h: Harness) 
         ),
         (CreateSharedMailbox { disable_after: Some(0), ..imap("desk@example.com", None) }, "disable_after"),
         (CreateSharedMailbox { disable_after: Some(1001), ..imap("desk@example.com", None) }, "disable_after"),
-        (CreateSharedMailbox { kind: Some(SharedMailboxKind::Microsoft365), ..imap("desk@example.com", None) }, "kind"),
+        // Microsoft 365 needs its tenant (and client id), not a host.
+        (
+            CreateSharedMailbox { kind: Some(SharedMailboxKind::Microsoft365), ..imap("desk@example.com", None) },
+            "tenant_id",
+        ),
     ];
     for (params, field) in cases {
         let e = b.create_shared_mailbox(params).await.unwrap_err();

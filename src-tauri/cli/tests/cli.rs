@@ -1394,3 +1394,30 @@ fn disclaimer_and_monitoring_rules_go_through_xlsx_files_from_the_command_line()
         ["legal", "Legal", "", "external", "", "", "20", "", "", "", "", "folder", "Legal mail"]
     );
 }
+
+#[test]
+fn a_microsoft365_shared_mailbox_from_the_command_line() {
+    let r = Run::new();
+    r.ok(&["domain", "add", "example.com"]);
+    let create = |client: &'static str| {
+        [
+            "shared-mailbox",
+            "create",
+            "example.com",
+            "desk@example.com",
+            "--name",
+            "Desk",
+            "--microsoft365",
+            "--tenant-id",
+            "contoso.onmicrosoft.com",
+            "--client-id",
+            client,
+        ]
+    };
+    r.refused(&create("not-a-guid"), "not a client id");
+    let m = r.json(&create("3c9d2e1f-7a6b-4c5d-8e9f-0a1b2c3d4e5f"));
+    assert_eq!((m["kind"].as_str(), m["tenant_id"].as_str()), (Some("microsoft365"), Some("contoso.onmicrosoft.com")));
+    assert_eq!(m["username"], "desk@example.com", "the mailbox defaults to the sender address");
+    r.ok(&["shared-mailbox", "show", "desk@example.com"])
+        .assert_stdout(|t| t.contains("Microsoft 365 (tenant contoso.onmicrosoft.com)"), "the source in show");
+}

@@ -1,6 +1,6 @@
 //! Shared mailboxes (seed 002, SPEC D): a mailbox of one of our domains whose mail is
-//! fetched from an external server (IMAP; Microsoft 365 is declared but not fetched yet)
-//! into Postdesk's own store, where its owners read it over Postdesk's IMAP.
+//! fetched from an external server (IMAP by UID, or Microsoft 365 through Microsoft Graph
+//! by delta query) into Postdesk's own store, where its owners read it over Postdesk's IMAP.
 //!
 //! Rules shared by every implementation:
 //! * the mailbox in the store is an account at the sender address, created with the shared
@@ -10,8 +10,9 @@
 //!   audit entry holds it; [`SharedMailbox::secret_set`] only says whether one is stored
 //!   ([`SecretStore`](crate::secret::SecretStore), account [`secret_account`]);
 //! * a message is fetched once: what was taken is remembered per remote folder by its
-//!   content (SHA-256) and by (UIDVALIDITY, UID), in the transaction that stores it, so a
-//!   crash, a reconnect, a changed UIDVALIDITY or a resync never stores it twice;
+//!   content (SHA-256) and by (UIDVALIDITY, UID) or Graph's immutable id, in the
+//!   transaction that stores it, so a crash, a reconnect, a changed UIDVALIDITY, an
+//!   expired delta token or a resync never stores it twice;
 //! * after [`SharedMailbox::disable_after`] consecutive failed fetches the interval is set
 //!   to none and [`SharedMailbox::disabled_at`] says so until the admin sets an interval
 //!   again; any successful fetch resets the count.
@@ -27,7 +28,8 @@ pub enum SharedMailboxKind {
     /// An IMAP server (RFC 9051 / 3501), by UID.
     #[default]
     Imap,
-    /// Microsoft 365 through Microsoft Graph (not fetched yet: stored only).
+    /// Microsoft 365 through Microsoft Graph: an app registration's client credentials
+    /// (tenant id, client id, client secret), folders and delta queries per folder.
     Microsoft365,
 }
 
@@ -82,7 +84,8 @@ impl FetchTls {
 /// A folder of the external server, as last listed ("fetch folder list").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 pub struct SharedFolder {
-    /// Its name on the server (decoded from modified UTF-7).
+    /// Its name on the server (IMAP: decoded from modified UTF-7; Microsoft 365: its path of
+    /// display names joined by `/`, the inbox as `INBOX`).
     pub name: String,
     /// Whether its mail is fetched.
     pub fetch: bool,
@@ -114,8 +117,15 @@ pub struct SharedMailbox {
     pub tls: FetchTls,
     /// Whether the server's certificate is checked against public roots.
     pub verify_certificate: bool,
-    /// The user name at the external server.
+    /// The user name at the external server (IMAP); for Microsoft 365 the mailbox read
+    /// through Graph (its user principal name or user id).
     pub username: String,
+    /// Microsoft 365: the directory (tenant) id; empty for IMAP.
+    #[serde(default)]
+    pub tenant_id: String,
+    /// Microsoft 365: the app registration's (client) id; empty for IMAP.
+    #[serde(default)]
+    pub client_id: String,
     /// Whether a password (client secret) is stored. The secret itself is write-only.
     pub secret_set: bool,
     /// Minutes between automatic fetches; `None`: only "fetch now".
@@ -266,6 +276,10 @@ pub struct FetchReport {
     pub uidvalidity_changed: Vec<String>,
     /// Whether more messages wait than one fetch takes; the next fetch continues.
     pub more: bool,
+    /// Microsoft 365 folders whose delta token had expired (410 Gone) and were read again
+    /// from the start (nothing stored twice).
+    #[serde(default)]
+    pub restarted: Vec<String>,
     /// Why it failed; `None` when it succeeded.
     #[ts(optional)]
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,16 +1,17 @@
 //! Shared mailboxes (seed 002): their admin operations, fetching into the store through
-//! `postdesk-fetch` (the engine is its [`Sink`]), the count of consecutive failures that
-//! stops fetching, the resync, and the scheduler `serve` and the desktop app run
-//! ([`spawn_shared_mailbox_fetcher`]).
+//! `postdesk-fetch` (the engine is its [`Sink`] for IMAP and its [`GraphSink`] for
+//! Microsoft 365), the count of consecutive failures that stops fetching, the resync, and
+//! the scheduler `serve` and the desktop app run ([`spawn_shared_mailbox_fetcher`]).
 //!
 //! Invariants:
 //! * the mailbox in the store is the account at the sender address, created in the same
 //!   transaction as the shared mailbox (no password: nobody logs in as it);
-//! * its password is only ever in the engine's [`SecretStore`] (account
+//! * its password (Microsoft 365: client secret) is only ever in the engine's [`SecretStore`] (account
 //!   [`secret_account`], by row id), written or removed inside the settings' write transaction,
 //!   never in a row, an answer or the audit log;
-//! * a fetched batch, the record of what was fetched and the folder's high-water UID are
-//!   one transaction; a message's content already taken from a folder is never stored
+//! * a fetched batch, the record of what was fetched and the folder's high-water UID (for
+//!   Microsoft 365: the Graph ids taken and the delta link to continue from) are one
+//!   transaction; a message's content already taken from a folder is never stored
 //!   again (a crash, a reconnect, a changed UIDVALIDITY, a resync);
 //! * one fetch at a time per mailbox in this process (fetch now and the scheduler wait
 //!   for each other); the outcome (error count, interval set to none at the limit, the
@@ -21,6 +22,7 @@ use std::sync::Arc;
 
 use postdesk_contract::secret::Sensitive;
 use postdesk_contract::shared::*;
+use postdesk_fetch::graph::{self, GraphSink};
 use postdesk_fetch::{FolderPlan, Limits, Server, Sink};
 
 use crate::accounts::{self, Prepared};
@@ -87,12 +89,67 @@ fn valid_disable_after(n: u32) -> Result<i64> {
     Ok(i64::from(n))
 }
 
-fn only_imap(kind: SharedMailboxKind) -> Result<()> {
-    if kind == SharedMailboxKind::Microsoft365 {
-        return Err(Error::validation(
-            "Microsoft 365 shared mailboxes are not supported yet (this build fetches over IMAP only)",
-        )
-        .with_field("kind"));
+/// A Microsoft 365 directory (tenant) id: a GUID or the tenant's domain name.
+fn valid_tenant(tenant: &str) -> Result<String> {
+    let t = tenant.trim().to_ascii_lowercase();
+    if t.is_empty() {
+        return Err(Error::validation("a Microsoft 365 mailbox needs the tenant id").with_field("tenant_id"));
+    }
+    if t.len() > 253 || !t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') {
+        return Err(Error::validation(format!(
+            "'{tenant}' is not a tenant id (a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47, or the tenant's domain)"
+        ))
+        .with_field("tenant_id"));
+    }
+    Ok(t)
+}
+
+/// An app registration's (client) id: a GUID.
+fn valid_client_id(client: &str) -> Result<String> {
+    let c = client.trim().to_ascii_lowercase();
+    if c.is_empty() {
+        return Err(Error::validation("a Microsoft 365 mailbox needs the app's client id").with_field("client_id"));
+    }
+    let groups: Vec<&str> = c.split('-').collect();
+    let shape = [8, 4, 4, 4, 12];
+    let guid = groups.len() == 5
+        && groups.iter().zip(shape).all(|(g, n)| g.len() == n && g.chars().all(|ch| ch.is_ascii_hexdigit()));
+    if !guid {
+        return Err(Error::validation(format!(
+            "'{client}' is not a client id (the app registration's GUID, such as 8f6e3c1a-0b2d-4e5f-9a7b-1c2d3e4f5a6b)"
+        ))
+        .with_field("client_id"));
+    }
+    Ok(c)
+}
+
+/// The Microsoft 365 mailbox read through Graph: a user principal name or user id.
+fn valid_graph_mailbox(mailbox: &str) -> Result<String> {
+    let m = mailbox.trim().to_string();
+    valid_text(&m, "username", "Microsoft 365 mailbox", MAX_USERNAME)?;
+    if m.is_empty() || m.chars().any(|c| c.is_whitespace() || matches!(c, '/' | '\\' | '?' | '#' | '%')) {
+        return Err(Error::validation(format!(
+            "'{mailbox}' is not a Microsoft 365 mailbox (its user principal name, such as shared@contoso.com, or user id)"
+        ))
+        .with_field("username"));
+    }
+    Ok(m)
+}
+
+/// What the secret is called for a kind, in messages.
+fn secret_word(kind: SharedMailboxKind) -> &'static str {
+    match kind {
+        SharedMailboxKind::Imap => "password",
+        SharedMailboxKind::Microsoft365 => "client secret",
+    }
+}
+
+fn valid_secret(secret: Option<&str>, kind: SharedMailboxKind) -> Result<()> {
+    if let Some(s) = secret {
+        valid_text(s, "secret", secret_word(kind), MAX_SECRET)?;
+        if s.is_empty() {
+            return Err(Error::validation(format!("the {} is empty", secret_word(kind))).with_field("secret"));
+        }
     }
     Ok(())
 }
@@ -144,6 +201,8 @@ fn view(row: &Row, folders: Vec<SharedFolder>, fetched: i64, secret_set: bool) -
         tls: FetchTls::parse(&row.tls).unwrap_or_default(),
         verify_certificate: row.verify_certificate,
         username: row.username.clone(),
+        tenant_id: row.tenant_id.clone(),
+        client_id: row.client_id.clone(),
         secret_set,
         fetch_interval_minutes: row.fetch_interval_minutes.map(|m| m.clamp(0, i64::from(u32::MAX)) as u32),
         disable_after: row.disable_after.clamp(0, i64::from(u32::MAX)) as u32,
@@ -215,28 +274,35 @@ pub(crate) async fn create(b: &EngineBackend, p: CreateSharedMailbox) -> Result<
         return Err(Error::validation("a shared mailbox needs a name").with_field("name"));
     }
     let kind = p.kind.unwrap_or_default();
-    only_imap(kind)?;
-    let host = valid_host(p.host.as_deref().unwrap_or(""))?;
     let tls = p.tls.unwrap_or_default();
-    let port = p.port.unwrap_or(match tls {
-        FetchTls::Implicit => 993,
-        FetchTls::Starttls => 143,
-    });
-    if port == 0 {
-        return Err(Error::validation("the port must be 1–65535").with_field("port"));
-    }
-    let username = p.username.as_deref().unwrap_or("").trim().to_string();
-    valid_text(&username, "username", "user name", MAX_USERNAME)?;
-    if username.is_empty() {
-        return Err(Error::validation("the external server needs a user name").with_field("username"));
-    }
-    let secret = p.secret.map(|s| s.0);
-    if let Some(s) = &secret {
-        valid_text(s, "secret", "password", MAX_SECRET)?;
-        if s.is_empty() {
-            return Err(Error::validation("the password is empty").with_field("secret"));
+    // Microsoft 365: no host, port or TLS choice (Graph is HTTPS); the tenant, the app's
+    // client id and the mailbox at Microsoft 365 instead.
+    let (host, port, username, tenant_id, client_id) = match kind {
+        SharedMailboxKind::Imap => {
+            let host = valid_host(p.host.as_deref().unwrap_or(""))?;
+            let port = p.port.unwrap_or(match tls {
+                FetchTls::Implicit => 993,
+                FetchTls::Starttls => 143,
+            });
+            if port == 0 {
+                return Err(Error::validation("the port must be 1–65535").with_field("port"));
+            }
+            let username = p.username.as_deref().unwrap_or("").trim().to_string();
+            valid_text(&username, "username", "user name", MAX_USERNAME)?;
+            if username.is_empty() {
+                return Err(Error::validation("the external server needs a user name").with_field("username"));
+            }
+            (host, port, username, String::new(), String::new())
         }
-    }
+        SharedMailboxKind::Microsoft365 => {
+            let tenant = valid_tenant(p.tenant_id.as_deref().unwrap_or(""))?;
+            let client = valid_client_id(p.client_id.as_deref().unwrap_or(""))?;
+            let mailbox = valid_graph_mailbox(p.username.as_deref().unwrap_or(&addr.full()))?;
+            (String::new(), 443, mailbox, tenant, client)
+        }
+    };
+    let secret = p.secret.map(|s| s.0);
+    valid_secret(secret.as_deref(), kind)?;
     let interval = valid_interval(p.fetch_interval_minutes.unwrap_or(0))?;
     let disable_after = valid_disable_after(p.disable_after.unwrap_or(DEFAULT_DISABLE_AFTER))?;
 
@@ -268,6 +334,8 @@ pub(crate) async fn create(b: &EngineBackend, p: CreateSharedMailbox) -> Result<
         tls: tls.name().into(),
         verify_certificate: p.verify_certificate.unwrap_or(true),
         username,
+        tenant_id,
+        client_id,
         fetch_interval_minutes: interval,
         disable_after,
         error_count: 0,
@@ -304,9 +372,6 @@ pub(crate) async fn create(b: &EngineBackend, p: CreateSharedMailbox) -> Result<
 pub(crate) async fn update(b: &EngineBackend, p: UpdateSharedMailbox) -> Result<SharedMailbox> {
     let addr = authorised(b, &p.address)?;
     let address = addr.full();
-    if let Some(kind) = p.kind {
-        only_imap(kind)?;
-    }
     let name = p.name.as_deref().map(|n| validate::text("name", n, MAX_NAME)).transpose()?;
     if name.as_deref() == Some("") {
         return Err(Error::validation("a shared mailbox needs a name").with_field("name"));
@@ -322,13 +387,9 @@ pub(crate) async fn update(b: &EngineBackend, p: UpdateSharedMailbox) -> Result<
             return Err(Error::validation("the external server needs a user name").with_field("username"));
         }
     }
+    let tenant_id = p.tenant_id.as_deref().map(valid_tenant).transpose()?;
+    let client_id = p.client_id.as_deref().map(valid_client_id).transpose()?;
     let secret = p.secret.map(|s| s.0);
-    if let Some(s) = &secret {
-        valid_text(s, "secret", "password", MAX_SECRET)?;
-        if s.is_empty() {
-            return Err(Error::validation("the password is empty").with_field("secret"));
-        }
-    }
     let interval = p.fetch_interval_minutes.map(valid_interval).transpose()?;
     let disable_after = p.disable_after.map(valid_disable_after).transpose()?;
 
@@ -356,6 +417,31 @@ pub(crate) async fn update(b: &EngineBackend, p: UpdateSharedMailbox) -> Result<
     }
     if let Some(u) = username {
         row.username = u;
+    }
+    if let Some(t) = tenant_id {
+        row.tenant_id = t;
+    }
+    if let Some(c) = client_id {
+        row.client_id = c;
+    }
+    // The settings as a whole must suit the kind they end with.
+    let kind = SharedMailboxKind::parse(&row.kind).unwrap_or_default();
+    valid_secret(secret.as_deref(), kind)?;
+    match kind {
+        SharedMailboxKind::Imap => {
+            valid_host(&row.host)?;
+        }
+        SharedMailboxKind::Microsoft365 => {
+            valid_tenant(&row.tenant_id)?;
+            valid_client_id(&row.client_id)?;
+            valid_graph_mailbox(&row.username)?;
+        }
+    }
+    // Another mailbox or tenant: Graph's delta links of the old one are no use.
+    if (row.kind.as_str(), &row.username, &row.tenant_id)
+        != (before_row.kind.as_str(), &before_row.username, &before_row.tenant_id)
+    {
+        sql::shared::clear_delta_links(&mut tx, row.id).await?;
     }
     if let Some(i) = interval {
         row.fetch_interval_minutes = i;
@@ -534,19 +620,34 @@ pub(crate) async fn set_template(b: &EngineBackend, p: SetSharedTemplate) -> Res
     Ok(after)
 }
 
-/// The server settings and password of a stored mailbox.
-async fn server_of(engine: &Engine, row: &Row) -> Result<Server> {
-    only_imap(SharedMailboxKind::parse(&row.kind).unwrap_or_default())?;
-    let password = engine.shared_secret(row.id).await?.ok_or_else(|| {
-        Error::validation(format!("no password is stored for {}; set one first", row.address)).with_field("secret")
+/// Where a stored mailbox's mail comes from, with its secret.
+enum Remote {
+    Imap(Server),
+    Graph(graph::Account),
+}
+
+/// The server settings and password (client secret) of a stored mailbox.
+async fn remote_of(engine: &Engine, row: &Row) -> Result<Remote> {
+    let kind = SharedMailboxKind::parse(&row.kind).unwrap_or_default();
+    let secret = engine.shared_secret(row.id).await?.ok_or_else(|| {
+        Error::validation(format!("no {} is stored for {}; set one first", secret_word(kind), row.address))
+            .with_field("secret")
     })?;
-    Ok(Server {
-        host: row.host.clone(),
-        port: row.port.clamp(1, 65535) as u16,
-        tls: FetchTls::parse(&row.tls).unwrap_or_default(),
-        verify_certificate: row.verify_certificate,
-        username: row.username.clone(),
-        password,
+    Ok(match kind {
+        SharedMailboxKind::Imap => Remote::Imap(Server {
+            host: row.host.clone(),
+            port: row.port.clamp(1, 65535) as u16,
+            tls: FetchTls::parse(&row.tls).unwrap_or_default(),
+            verify_certificate: row.verify_certificate,
+            username: row.username.clone(),
+            password: secret,
+        }),
+        SharedMailboxKind::Microsoft365 => Remote::Graph(graph::Account {
+            tenant_id: row.tenant_id.clone(),
+            client_id: row.client_id.clone(),
+            client_secret: secret,
+            mailbox: row.username.clone(),
+        }),
     })
 }
 
@@ -554,9 +655,14 @@ pub(crate) async fn fetch_folder_list(b: &EngineBackend, p: FetchSharedFolderLis
     let addr = authorised(b, &p.address)?;
     let address = addr.full();
     let row = load(&mut *b.engine.read().await?, &address).await?;
-    let server = server_of(&b.engine, &row).await?;
     let limits = b.engine.shared.limits();
-    let listed = postdesk_fetch::list_folders(&server, &limits).await?;
+    let listed = match remote_of(&b.engine, &row).await? {
+        Remote::Imap(server) => postdesk_fetch::list_folders(&server, &limits).await?,
+        Remote::Graph(account) => {
+            let endpoints = b.engine.shared.endpoints();
+            graph::list_folders(&endpoints, &b.engine.shared.tokens, &account, &limits).await?
+        }
+    };
     if listed.len() > MAX_FOLDERS {
         return Err(Error::limit_exceeded(format!(
             "the server lists {} folders; at most {MAX_FOLDERS} can be chosen from",
@@ -565,7 +671,12 @@ pub(crate) async fn fetch_folder_list(b: &EngineBackend, p: FetchSharedFolderLis
     }
     let listed: Vec<sql::shared::ListedFolder> = listed
         .into_iter()
-        .map(|f| sql::shared::ListedFolder { name: f.name, local_name: f.local_name, special_use: f.special_use })
+        .map(|f| sql::shared::ListedFolder {
+            name: f.name,
+            local_name: f.local_name,
+            special_use: f.special_use,
+            remote_id: f.id,
+        })
         .collect();
     let mut tx = b.engine.write().await?;
     let row = load(&mut tx, &address).await?;
@@ -599,17 +710,31 @@ pub(crate) async fn fetch_now(b: &EngineBackend, p: FetchSharedMailbox) -> Resul
 pub(crate) struct SharedFetch {
     turns: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     limits: std::sync::Mutex<Limits>,
+    /// Microsoft Graph and its token endpoint (the real ones unless a test points them at
+    /// a loopback double).
+    endpoints: std::sync::Mutex<graph::Endpoints>,
+    /// Graph tokens, kept until shortly before they expire.
+    tokens: graph::Tokens,
 }
 
 impl Default for SharedFetch {
     fn default() -> SharedFetch {
-        SharedFetch { turns: Default::default(), limits: std::sync::Mutex::new(Limits::default()) }
+        SharedFetch {
+            turns: Default::default(),
+            limits: std::sync::Mutex::new(Limits::default()),
+            endpoints: Default::default(),
+            tokens: Default::default(),
+        }
     }
 }
 
 impl SharedFetch {
     fn limits(&self) -> Limits {
         self.limits.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn endpoints(&self) -> graph::Endpoints {
+        self.endpoints.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     async fn turn(&self, address: &str) -> tokio::sync::OwnedMutexGuard<()> {
@@ -693,6 +818,62 @@ impl Sink for StoreSink {
     }
 }
 
+#[async_trait::async_trait]
+impl GraphSink for StoreSink {
+    async fn link(&self, folder: &str) -> Result<Option<String>> {
+        sql::shared::delta_link(&mut *self.engine.read().await?, self.id, folder).await
+    }
+
+    async fn seen(&self, folder: &str, ids: &[String]) -> Result<HashSet<String>> {
+        let seen = sql::shared::graph_seen(&mut *self.engine.read().await?, self.id, folder, ids).await?;
+        Ok(seen.into_iter().collect())
+    }
+
+    async fn store(
+        &self,
+        plan: &FolderPlan,
+        batch: Vec<graph::GraphFetched>,
+        passed_over: Vec<String>,
+        link: Option<String>,
+    ) -> Result<(u32, u32)> {
+        let local = self.local(plan).to_string();
+        let batch: Vec<(String, String, Vec<u8>)> =
+            batch.into_iter().map(|m| (m.id, BlobStore::hash(&m.raw), m.raw)).collect();
+        let batch = Arc::new(batch);
+        // Blobs written and synced before the transaction, as every delivery does.
+        let (blobs, all) = (self.engine.blobs.clone(), batch.clone());
+        blocking(move || all.iter().try_for_each(|(_, h, raw)| blobs.write(h, raw))).await?;
+        let mut tx = self.engine.write().await?;
+        let (mut stored, mut already) = (0u32, 0u32);
+        for (id, hash, raw) in batch.iter() {
+            // Another id with content taken before (a copy), or an id taken in a fetch that
+            // crashed after its commit: recorded, not stored again.
+            if sql::shared::hash_seen(&mut tx, self.id, &plan.name, hash).await?
+                || !sql::shared::graph_seen(&mut tx, self.id, &plan.name, std::slice::from_ref(id)).await?.is_empty()
+            {
+                already += 1;
+            } else {
+                crate::store::insert_fetched(&mut tx, &self.address, &local, hash, raw.len()).await?;
+                stored += 1;
+            }
+            sql::shared::record_fetched(&mut tx, self.id, &plan.name, hash, 0, 0).await?;
+            sql::shared::record_graph_seen(&mut tx, self.id, &plan.name, id).await?;
+        }
+        for id in &passed_over {
+            sql::shared::record_graph_seen(&mut tx, self.id, &plan.name, id).await?;
+        }
+        if let Some(link) = link {
+            let link = Some(link).filter(|l| !l.is_empty());
+            sql::shared::set_delta_link(&mut tx, self.id, &plan.name, link.as_deref()).await?;
+        }
+        tx.commit().await?;
+        if stored > 0 {
+            self.engine.mail_changed(&self.address, Some(&local));
+        }
+        Ok((stored, already))
+    }
+}
+
 impl Engine {
     /// Fetches a shared mailbox now and records the outcome (error count, the interval
     /// set to none at the limit, the notice) with an audit entry as `actor`. A failed
@@ -706,17 +887,21 @@ impl Engine {
         };
         let started = now();
         let result = async {
-            let server = server_of(self, &row).await?;
+            let remote = remote_of(self, &row).await?;
             let plans: Vec<FolderPlan> = sql::shared::fetch_plan(&mut *self.read().await?, row.id)
                 .await?
                 .into_iter()
-                .map(|(name, local)| FolderPlan { name, local })
+                .map(|(name, local, id)| FolderPlan { name, local, id })
                 .collect();
             let plans = if plans.is_empty() {
                 // Never listed: INBOX, the folder every server has.
                 let mut tx = self.write().await?;
-                let inbox =
-                    sql::shared::ListedFolder { name: "INBOX".into(), local_name: "INBOX".into(), special_use: None };
+                let inbox = sql::shared::ListedFolder {
+                    name: "INBOX".into(),
+                    local_name: "INBOX".into(),
+                    special_use: None,
+                    remote_id: None,
+                };
                 if sql::shared::folders(&mut tx, row.id).await?.is_empty() {
                     sql::shared::replace_folder_list(&mut tx, row.id, &[inbox]).await?;
                 }
@@ -724,7 +909,7 @@ impl Engine {
                 sql::shared::fetch_plan(&mut *self.read().await?, row.id)
                     .await?
                     .into_iter()
-                    .map(|(name, local)| FolderPlan { name, local })
+                    .map(|(name, local, id)| FolderPlan { name, local, id })
                     .collect()
             } else {
                 plans
@@ -736,7 +921,14 @@ impl Engine {
                 sent: row.sent_folder.clone(),
                 junk: row.junk_folder.clone(),
             };
-            postdesk_fetch::fetch(&server, &plans, since, &sink, &self.shared.limits()).await
+            let limits = self.shared.limits();
+            match remote {
+                Remote::Imap(server) => postdesk_fetch::fetch(&server, &plans, since, &sink, &limits).await,
+                Remote::Graph(account) => {
+                    let endpoints = self.shared.endpoints();
+                    graph::fetch(&endpoints, &self.shared.tokens, &account, &plans, since, &sink, &limits).await
+                }
+            }
         }
         .await;
 
@@ -777,6 +969,7 @@ impl Engine {
             too_large: outcome.too_large,
             uidvalidity_changed: outcome.uidvalidity_changed,
             more: outcome.more,
+            restarted: outcome.restarted,
             error,
             mailbox,
         };
@@ -787,6 +980,7 @@ impl Engine {
             "too_large": report.too_large,
             "uidvalidity_changed": &report.uidvalidity_changed,
             "more": report.more,
+            "restarted": &report.restarted,
             "error": &report.error,
             "error_count": row.error_count,
             "fetch_interval_minutes": row.fetch_interval_minutes,
@@ -802,6 +996,15 @@ impl Engine {
     /// small or large ones).
     pub fn set_fetch_limits(&self, limits: Limits) {
         *self.shared.limits.lock().unwrap_or_else(|p| p.into_inner()) = limits;
+    }
+
+    /// Points Microsoft 365 fetching at another Graph base URL and token URL (`{tenant}`
+    /// stands for the tenant id). Only for tests: both must be `https`, or plain `http`
+    /// to a loopback host.
+    pub fn set_graph_endpoints(&self, graph_base: &str, token_url: &str) -> Result<()> {
+        let endpoints = graph::Endpoints::checked(graph_base, token_url)?;
+        *self.shared.endpoints.lock().unwrap_or_else(|p| p.into_inner()) = endpoints;
+        Ok(())
     }
 
     /// Fetches every shared mailbox whose interval has run out since its last fetch, one

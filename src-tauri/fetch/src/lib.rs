@@ -1,7 +1,9 @@
 //! Postdesk's fetcher: takes an external IMAP account's mail, by UID, into a [`Sink`]
 //! (the engine's store of a shared mailbox). async-imap on tokio, TLS by rustls (the
-//! workspace's one TLS stack).
+//! workspace's one TLS stack). Microsoft 365 mailboxes are read through Microsoft Graph
+//! by [`graph`] (delta queries into a [`graph::GraphSink`]), under the same [`Limits`].
 //!
+//! Invariants (IMAP; [`graph`] states its own):
 //! Invariants:
 //! * TLS always: implicit (IMAPS) or STARTTLS required; the password is never sent in
 //!   clear text. Certificates are checked against the Mozilla roots unless the mailbox
@@ -19,6 +21,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod graph;
 mod mutf7;
 mod tls;
 
@@ -65,6 +68,16 @@ pub struct Limits {
     pub batch_messages: usize,
     /// Most bytes per batch.
     pub batch_bytes: u64,
+    /// Largest JSON answer read from Graph.
+    pub max_response_bytes: u64,
+    /// Most HTTP requests to Graph in one fetch or listing (pages and messages).
+    pub max_requests: u32,
+    /// Most retries of one Graph request answered 429 or 503.
+    pub throttle_retries: u32,
+    /// The first wait after a 429 or 503 without `Retry-After`; doubled each retry.
+    pub throttle_base: Duration,
+    /// The longest single wait accepted; asked to wait longer, the fetch fails.
+    pub max_throttle_wait: Duration,
 }
 
 impl Default for Limits {
@@ -76,6 +89,11 @@ impl Default for Limits {
             max_messages: 5000,
             batch_messages: 200,
             batch_bytes: 32 * 1024 * 1024,
+            max_response_bytes: 16 * 1024 * 1024,
+            max_requests: 20_000,
+            throttle_retries: 6,
+            throttle_base: Duration::from_secs(2),
+            max_throttle_wait: Duration::from_secs(120),
         }
     }
 }
@@ -89,6 +107,8 @@ pub struct ListedFolder {
     pub local_name: String,
     /// Its special-use mark (RFC 6154), if any (`\Sent`, `\Junk`, …).
     pub special_use: Option<String>,
+    /// Its id at the server (Microsoft Graph's folder id; `None` for IMAP).
+    pub id: Option<String>,
 }
 
 /// A folder to fetch and where its mail goes.
@@ -98,6 +118,8 @@ pub struct FolderPlan {
     pub name: String,
     /// Our folder.
     pub local: String,
+    /// Its id at the server (Microsoft Graph's folder id), if listed with one.
+    pub id: Option<String>,
 }
 
 /// One message taken from the server.
@@ -141,6 +163,8 @@ pub struct Outcome {
     pub uidvalidity_changed: Vec<String>,
     /// Whether more messages wait than this fetch took.
     pub more: bool,
+    /// Microsoft 365 folders whose delta token had expired (410 Gone), read again.
+    pub restarted: Vec<String>,
 }
 
 type Stream = TlsStream<TcpStream>;
@@ -237,6 +261,7 @@ pub async fn list_folders(server: &Server, limits: &Limits) -> Result<Vec<Listed
                 name: n.name().to_string(),
                 local_name: local_name(n.name(), n.delimiter()),
                 special_use: special,
+                id: None,
             });
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));

@@ -40,11 +40,20 @@ tls?: FetchTls,
  */
 verify_certificate?: boolean, 
 /**
- * The user name at the external server.
+ * The user name at the external server; for Microsoft 365 the mailbox read through
+ * Graph (user principal name or user id; default: the sender address).
  */
 username?: string, 
 /**
- * Its password. Write-only.
+ * Microsoft 365: the directory (tenant) id (a GUID or the tenant's domain).
+ */
+tenant_id?: string, 
+/**
+ * Microsoft 365: the app registration's (client) id (a GUID).
+ */
+client_id?: string, 
+/**
+ * Its password (Microsoft 365: the app's client secret). Write-only.
  */
 secret?: RemoteSecret, 
 /**

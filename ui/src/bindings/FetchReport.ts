@@ -27,6 +27,11 @@ uidvalidity_changed: Array<string>,
  */
 more: boolean, 
 /**
+ * Microsoft 365 folders whose delta token had expired (410 Gone) and were read again
+ * from the start (nothing stored twice).
+ */
+restarted: Array<string>, 
+/**
  * Why it failed; `None` when it succeeded.
  */
 error?: string, 

@@ -5,7 +5,8 @@
  */
 export type SharedFolder = { 
 /**
- * Its name on the server (decoded from modified UTF-7).
+ * Its name on the server (IMAP: decoded from modified UTF-7; Microsoft 365: its path of
+ * display names joined by `/`, the inbox as `INBOX`).
  */
 name: string, 
 /**

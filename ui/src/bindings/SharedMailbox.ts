@@ -42,9 +42,18 @@ tls: FetchTls,
  */
 verify_certificate: boolean, 
 /**
- * The user name at the external server.
+ * The user name at the external server (IMAP); for Microsoft 365 the mailbox read
+ * through Graph (its user principal name or user id).
  */
 username: string, 
+/**
+ * Microsoft 365: the directory (tenant) id; empty for IMAP.
+ */
+tenant_id: string, 
+/**
+ * Microsoft 365: the app registration's (client) id; empty for IMAP.
+ */
+client_id: string, 
 /**
  * Whether a password (client secret) is stored. The secret itself is write-only.
  */

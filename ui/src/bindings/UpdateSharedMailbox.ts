@@ -36,11 +36,19 @@ tls?: FetchTls,
  */
 verify_certificate?: boolean, 
 /**
- * The user name at the external server.
+ * The user name at the external server (Microsoft 365: the mailbox read through Graph).
  */
 username?: string, 
 /**
- * A new password; absent keeps the stored one. Write-only.
+ * Microsoft 365: the directory (tenant) id.
+ */
+tenant_id?: string, 
+/**
+ * Microsoft 365: the app registration's (client) id.
+ */
+client_id?: string, 
+/**
+ * A new password (Microsoft 365: client secret); absent keeps the stored one. Write-only.
  */
 secret?: RemoteSecret, 
 /**

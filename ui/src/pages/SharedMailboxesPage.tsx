@@ -3,6 +3,7 @@ import { listAll, type Client } from "../api/client";
 import { useSession } from "../app/session";
 import type { FetchTls } from "../bindings/FetchTls";
 import type { SharedMailbox } from "../bindings/SharedMailbox";
+import type { SharedMailboxKind } from "../bindings/SharedMailboxKind";
 import type { SharedOwner } from "../bindings/SharedOwner";
 import type { WorkflowGroup } from "../bindings/WorkflowGroup";
 import type { BackendError } from "../api/errors";
@@ -30,12 +31,26 @@ import {
   intervalLabel,
   reportText,
   sinceParam,
+  sourceLabel,
   stoppedNotice,
   updateParams,
   type SharedForm,
 } from "./sharedModel";
 
-const FIELDS = ["address", "name", "host", "port", "tls", "username", "secret", "fetch_interval_minutes", "disable_after", "kind"];
+const FIELDS = [
+  "address",
+  "name",
+  "kind",
+  "host",
+  "port",
+  "tls",
+  "username",
+  "tenant_id",
+  "client_id",
+  "secret",
+  "fetch_interval_minutes",
+  "disable_after",
+];
 
 /**
  * Shared mailboxes of the domain: mailboxes whose mail is fetched from an external IMAP
@@ -98,9 +113,11 @@ export function SharedMailboxesPage() {
     <section className="shared-page">
       <p className="muted">
         A shared mailbox is a mailbox of this domain whose mail is fetched from another server over IMAP (TLS always), by
-        UID: each message is taken once, whatever reconnects or UIDVALIDITY changes happen, and nothing changes on that
-        server. With no interval it is fetched only with “Fetch now”. After the set number of failures in a row fetching
-        stops and the interval becomes none. Microsoft 365 is not supported yet.
+        UID, or from Microsoft 365 through Microsoft Graph (an app registration&apos;s client credentials, delta queries per
+        folder): each message is taken once, whatever reconnects, UIDVALIDITY changes or expired delta tokens happen, and
+        nothing changes on that server. With no interval it is fetched only with “Fetch now”. After the set number of
+        failures in a row fetching stops and the interval becomes none. Microsoft 365 fetching was tested against a Graph
+        test double only, not a real tenant.
       </p>
       {noDefault > 0 && (
         <p className="warning-mark" data-testid="no-default-count">
@@ -143,10 +160,7 @@ export function SharedMailboxesPage() {
                 <tr key={m.address} data-shared={m.address}>
                   <td>{m.address}</td>
                   <td>{m.name}</td>
-                  <td>
-                    {m.host}:{m.port} ({m.tls === "implicit" ? "implicit TLS" : "STARTTLS"}
-                    {m.verify_certificate ? "" : ", certificate not checked"})
-                  </td>
+                  <td>{sourceLabel(m)}</td>
                   <td>{m.secret_set ? "stored" : "not stored"}</td>
                   <td data-testid="interval">{intervalLabel(m)}</td>
                   <td>{m.fetched_messages}</td>
@@ -235,39 +249,78 @@ export function SharedMailboxesPage() {
           <Field label="Name" name="name" error={act.error}>
             {(p) => <input {...p} value={form.name} onChange={(e) => set({ name: e.target.value })} />}
           </Field>
-          <Field label="IMAP server" name="host" error={act.error}>
-            {(p) => <input {...p} value={form.host} onChange={(e) => set({ host: e.target.value })} />}
-          </Field>
-          <Field label="TLS" name="tls" error={act.error}>
+          <Field label="Source" name="kind" error={act.error}>
             {(p) => (
-              <select
-                {...p}
-                value={form.tls}
-                onChange={(e) => {
-                  const tls = e.target.value as FetchTls;
-                  set({ tls, port: form.port === defaultPort(form.tls) ? defaultPort(tls) : form.port });
-                }}
-              >
-                <option value="implicit">Implicit TLS</option>
-                <option value="starttls">STARTTLS required</option>
+              <select {...p} value={form.kind} onChange={(e) => set({ kind: e.target.value as SharedMailboxKind })}>
+                <option value="imap">IMAP server</option>
+                <option value="microsoft365">Microsoft 365 (Microsoft Graph)</option>
               </select>
             )}
           </Field>
-          <Field label="Port" name="port" error={act.error}>
-            {(p) => <input {...p} value={form.port} onChange={(e) => set({ port: e.target.value })} />}
-          </Field>
-          <label className="checkbox">
-            <input type="checkbox" checked={form.verifyCertificate} onChange={(e) => set({ verifyCertificate: e.target.checked })} />
-            Check the server&apos;s certificate
-          </label>
-          <Field label="User name" name="username" error={act.error}>
-            {(p) => <input {...p} value={form.username} onChange={(e) => set({ username: e.target.value })} />}
-          </Field>
-          <Field label={editing ? "Password (empty: keep the stored one)" : "Password"} name="secret" error={act.error}>
-            {(p) => (
-              <input {...p} type="password" autoComplete="new-password" value={form.password} onChange={(e) => set({ password: e.target.value })} />
-            )}
-          </Field>
+          {form.kind === "microsoft365" ? (
+            <>
+              <Field label="Tenant id (directory id or domain)" name="tenant_id" error={act.error}>
+                {(p) => <input {...p} value={form.tenantId} onChange={(e) => set({ tenantId: e.target.value })} />}
+              </Field>
+              <Field label="Client id (app registration)" name="client_id" error={act.error}>
+                {(p) => <input {...p} value={form.clientId} onChange={(e) => set({ clientId: e.target.value })} />}
+              </Field>
+              <Field label="Mailbox at Microsoft 365 (empty: the sender address)" name="username" error={act.error}>
+                {(p) => <input {...p} value={form.username} onChange={(e) => set({ username: e.target.value })} />}
+              </Field>
+              <Field
+                label={editing ? "Client secret (empty: keep the stored one)" : "Client secret"}
+                name="secret"
+                error={act.error}
+              >
+                {(p) => (
+                  <input
+                    {...p}
+                    type="password"
+                    autoComplete="new-password"
+                    value={form.password}
+                    onChange={(e) => set({ password: e.target.value })}
+                  />
+                )}
+              </Field>
+            </>
+          ) : (
+            <>
+              <Field label="IMAP server" name="host" error={act.error}>
+                {(p) => <input {...p} value={form.host} onChange={(e) => set({ host: e.target.value })} />}
+              </Field>
+              <Field label="TLS" name="tls" error={act.error}>
+                {(p) => (
+                  <select
+                    {...p}
+                    value={form.tls}
+                    onChange={(e) => {
+                      const tls = e.target.value as FetchTls;
+                      set({ tls, port: form.port === defaultPort(form.tls) ? defaultPort(tls) : form.port });
+                    }}
+                  >
+                    <option value="implicit">Implicit TLS</option>
+                    <option value="starttls">STARTTLS required</option>
+                  </select>
+                )}
+              </Field>
+              <Field label="Port" name="port" error={act.error}>
+                {(p) => <input {...p} value={form.port} onChange={(e) => set({ port: e.target.value })} />}
+              </Field>
+              <label className="checkbox">
+                <input type="checkbox" checked={form.verifyCertificate} onChange={(e) => set({ verifyCertificate: e.target.checked })} />
+                Check the server&apos;s certificate
+              </label>
+              <Field label="User name" name="username" error={act.error}>
+                {(p) => <input {...p} value={form.username} onChange={(e) => set({ username: e.target.value })} />}
+              </Field>
+              <Field label={editing ? "Password (empty: keep the stored one)" : "Password"} name="secret" error={act.error}>
+                {(p) => (
+                  <input {...p} type="password" autoComplete="new-password" value={form.password} onChange={(e) => set({ password: e.target.value })} />
+                )}
+              </Field>
+            </>
+          )}
           <Field label="Fetch every … minutes (empty: only “Fetch now”)" name="fetch_interval_minutes" error={act.error}>
             {(p) => <input {...p} value={form.interval} onChange={(e) => set({ interval: e.target.value })} />}
           </Field>

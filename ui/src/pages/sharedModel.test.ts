@@ -22,6 +22,7 @@ import {
   templateStyle,
   reportText,
   sinceParam,
+  sourceLabel,
   stoppedNotice,
   updateParams,
 } from "./sharedModel";
@@ -36,6 +37,8 @@ const stored: SharedMailbox = {
   tls: "implicit",
   verify_certificate: true,
   username: "desk",
+  tenant_id: "",
+  client_id: "",
   secret_set: true,
   fetch_interval_minutes: 15,
   disable_after: 3,
@@ -63,6 +66,38 @@ describe("shared mailbox form", () => {
     expect(updateParams({ ...formOf(stored), interval: "" }).fetch_interval_minutes).toBe(0);
   });
 
+  it("sends a Microsoft 365 mailbox's tenant, client id and mailbox, and no IMAP server", () => {
+    const f = {
+      ...emptySharedForm(),
+      address: "desk@example.com",
+      name: "Desk",
+      kind: "microsoft365" as const,
+      tenantId: " contoso.onmicrosoft.com ",
+      clientId: "3c9d2e1f-7a6b-4c5d-8e9f-0a1b2c3d4e5f",
+      password: "s3cret",
+    };
+    const p = createParams("example.com", f);
+    expect(p.kind).toBe("microsoft365");
+    expect([p.tenant_id, p.client_id, p.secret]).toEqual([
+      "contoso.onmicrosoft.com",
+      "3c9d2e1f-7a6b-4c5d-8e9f-0a1b2c3d4e5f",
+      "s3cret",
+    ]);
+    expect([p.host, p.port, p.tls, p.username]).toEqual([undefined, undefined, undefined, undefined]);
+    const m365 = { ...stored, kind: "microsoft365" as const, host: "", tenant_id: "t.example", client_id: "c", username: "d@t" };
+    const u = updateParams(formOf(m365));
+    expect([u.kind, u.tenant_id, u.client_id, u.username, u.host, u.secret]).toEqual([
+      "microsoft365",
+      "t.example",
+      "c",
+      "d@t",
+      undefined,
+      undefined,
+    ]);
+    expect(sourceLabel(m365)).toBe("Microsoft 365: d@t (tenant t.example)");
+    expect(sourceLabel(stored)).toBe("imap.ext.test:993 (implicit TLS)");
+  });
+
   it("passes what is not a number on as invalid, for the backend to refuse by field", () => {
     const p = createParams("example.com", { ...emptySharedForm(), port: "abc", disableAfter: "x" });
     expect(p.port).toBe(0);
@@ -86,9 +121,20 @@ describe("fetch state", () => {
   });
 
   it("describes a fetch", () => {
-    const ok = { fetched: 1, already: 2, too_large: 0, uidvalidity_changed: ["INBOX"], more: true, mailbox: stored };
+    const ok = {
+      fetched: 1,
+      already: 2,
+      too_large: 0,
+      uidvalidity_changed: ["INBOX"],
+      restarted: [],
+      more: true,
+      mailbox: stored,
+    };
     expect(reportText(ok)).toBe(
       "Fetched 1 message; 2 seen before and not stored again; UIDVALIDITY changed in INBOX. More wait: fetch again.",
+    );
+    expect(reportText({ ...ok, already: 0, uidvalidity_changed: [], restarted: ["INBOX"], more: false })).toBe(
+      "Fetched 1 message; read again from the start (delta expired) in INBOX.",
     );
     const failed = { ...ok, error: "cannot reach h:993", mailbox: { ...stored, error_count: 1 } };
     expect(reportText(failed)).toBe("Fetch failed (1 of 3 failures in a row): cannot reach h:993.");

@@ -6,6 +6,7 @@ import type { FetchTls } from "../bindings/FetchTls";
 import type { SetSharedAutoReply } from "../bindings/SetSharedAutoReply";
 import type { SetSharedTemplate } from "../bindings/SetSharedTemplate";
 import type { SharedMailbox } from "../bindings/SharedMailbox";
+import type { SharedMailboxKind } from "../bindings/SharedMailboxKind";
 import type { SharedOwner } from "../bindings/SharedOwner";
 import type { Status } from "../bindings/Status";
 import type { UpdateSharedMailbox } from "../bindings/UpdateSharedMailbox";
@@ -15,6 +16,12 @@ import { parsePort } from "./outboundModel";
 export interface SharedForm {
   address: string;
   name: string;
+  /** IMAP, or Microsoft 365 through Microsoft Graph. */
+  kind: SharedMailboxKind;
+  /** Microsoft 365: the directory (tenant) id. */
+  tenantId: string;
+  /** Microsoft 365: the app registration's client id. */
+  clientId: string;
   host: string;
   port: string;
   tls: FetchTls;
@@ -34,6 +41,9 @@ export function defaultPort(tls: FetchTls): string {
 export const emptySharedForm = (): SharedForm => ({
   address: "",
   name: "",
+  kind: "imap",
+  tenantId: "",
+  clientId: "",
   host: "",
   port: "993",
   tls: "implicit",
@@ -49,6 +59,9 @@ export function formOf(m: SharedMailbox): SharedForm {
   return {
     address: m.address,
     name: m.name,
+    kind: m.kind,
+    tenantId: m.tenant_id,
+    clientId: m.client_id,
     host: m.host,
     port: String(m.port),
     tls: m.tls,
@@ -68,41 +81,61 @@ function count(text: string, empty: number): number {
   return Number.isInteger(n) && n >= 0 ? n : -1;
 }
 
-/** `create_shared_mailbox` params: no password unless typed, no interval when empty. */
+/** `create_shared_mailbox` params: no password unless typed, no interval when empty; for
+ * Microsoft 365 the tenant, client id and mailbox instead of a server. */
 export function createParams(domain: string, f: SharedForm): CreateSharedMailbox {
   const interval = count(f.interval, 0);
   const p: CreateSharedMailbox = {
     domain,
     address: f.address.trim(),
     name: f.name.trim(),
-    kind: "imap",
-    host: f.host.trim(),
-    port: parsePort(f.port) ?? 0,
-    tls: f.tls,
-    verify_certificate: f.verifyCertificate,
-    username: f.username.trim(),
+    kind: f.kind,
     disable_after: count(f.disableAfter, 5),
   };
+  if (f.kind === "microsoft365") {
+    p.tenant_id = f.tenantId.trim();
+    p.client_id = f.clientId.trim();
+    if (f.username.trim() !== "") p.username = f.username.trim();
+  } else {
+    p.host = f.host.trim();
+    p.port = parsePort(f.port) ?? 0;
+    p.tls = f.tls;
+    p.verify_certificate = f.verifyCertificate;
+    p.username = f.username.trim();
+  }
   if (interval !== 0) p.fetch_interval_minutes = interval;
   if (f.password !== "") p.secret = f.password;
   return p;
 }
 
-/** `update_shared_mailbox` params: every field sent, the interval 0 for none, the password only when typed. */
+/** `update_shared_mailbox` params: every field of the kind sent, the interval 0 for none, the password only when typed. */
 export function updateParams(f: SharedForm): UpdateSharedMailbox {
   const p: UpdateSharedMailbox = {
     address: f.address,
     name: f.name.trim(),
-    host: f.host.trim(),
-    port: parsePort(f.port) ?? 0,
-    tls: f.tls,
-    verify_certificate: f.verifyCertificate,
+    kind: f.kind,
     username: f.username.trim(),
     fetch_interval_minutes: count(f.interval, 0),
     disable_after: count(f.disableAfter, 5),
   };
+  if (f.kind === "microsoft365") {
+    p.tenant_id = f.tenantId.trim();
+    p.client_id = f.clientId.trim();
+  } else {
+    p.host = f.host.trim();
+    p.port = parsePort(f.port) ?? 0;
+    p.tls = f.tls;
+    p.verify_certificate = f.verifyCertificate;
+  }
   if (f.password !== "") p.secret = f.password;
   return p;
+}
+
+/** Where a mailbox's mail comes from, in words. */
+export function sourceLabel(m: SharedMailbox): string {
+  if (m.kind === "microsoft365") return `Microsoft 365: ${m.username} (tenant ${m.tenant_id})`;
+  const tls = m.tls === "implicit" ? "implicit TLS" : "STARTTLS";
+  return `${m.host}:${m.port} (${tls}${m.verify_certificate ? "" : ", certificate not checked"})`;
 }
 
 function when(t: string): string {
@@ -137,6 +170,7 @@ export function reportText(r: FetchReport): string {
   if (r.already > 0) parts.push(`${r.already} seen before and not stored again`);
   if (r.too_large > 0) parts.push(`${r.too_large} over the size limit passed over`);
   if (r.uidvalidity_changed.length > 0) parts.push(`UIDVALIDITY changed in ${r.uidvalidity_changed.join(", ")}`);
+  if (r.restarted.length > 0) parts.push(`read again from the start (delta expired) in ${r.restarted.join(", ")}`);
   return parts.join("; ") + (r.more ? ". More wait: fetch again." : ".");
 }
 

@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 
 use clap::{Args, Subcommand, ValueEnum};
 use postdesk_contract::api::*;
-use postdesk_contract::shared::{FetchTls, SharedMailbox, SharedOwner, WorkflowGroup};
+use postdesk_contract::shared::{FetchTls, SharedMailbox, SharedMailboxKind, SharedOwner, WorkflowGroup};
 use postdesk_contract::{Backend, Error, Result};
 
 use crate::output::{Table, print_list, print_one};
@@ -167,10 +167,19 @@ pub struct ServerArgs {
     /// Encrypt without checking the server's certificate.
     #[arg(long)]
     no_verify_certificate: bool,
-    /// User name at the server.
+    /// User name at the server (Microsoft 365: the mailbox, default the sender address).
     #[arg(long)]
     user: Option<String>,
-    /// Read the password as one line from stdin.
+    /// Fetch from Microsoft 365 through Microsoft Graph (client credentials) instead of IMAP.
+    #[arg(long)]
+    microsoft365: bool,
+    /// Microsoft 365: the directory (tenant) id.
+    #[arg(long)]
+    tenant_id: Option<String>,
+    /// Microsoft 365: the app registration's client id.
+    #[arg(long)]
+    client_id: Option<String>,
+    /// Read the password (Microsoft 365: the client secret) as one line from stdin.
     #[arg(long)]
     password_stdin: bool,
     /// Minutes between automatic fetches; 0 = only `fetch`.
@@ -191,6 +200,10 @@ pub enum Tls {
 }
 
 impl ServerArgs {
+    fn kind(&self) -> Option<SharedMailboxKind> {
+        self.microsoft365.then_some(SharedMailboxKind::Microsoft365)
+    }
+
     fn tls(&self) -> Option<FetchTls> {
         self.tls.map(|t| match t {
             Tls::Implicit => FetchTls::Implicit,
@@ -227,7 +240,10 @@ fn table(all: &[SharedMailbox]) -> Table {
         t.row(vec![
             m.address.clone(),
             m.name.clone(),
-            format!("{}:{} ({})", m.host, m.port, m.tls.name()),
+            match m.kind {
+                SharedMailboxKind::Microsoft365 => format!("Microsoft 365 (tenant {})", m.tenant_id),
+                SharedMailboxKind::Imap => format!("{}:{} ({})", m.host, m.port, m.tls.name()),
+            },
             m.username.clone(),
             match (m.fetch_interval_minutes, &m.disabled_at) {
                 (Some(i), _) => format!("{i} min"),
@@ -304,12 +320,14 @@ pub async fn run(b: &dyn Backend, cmd: &SharedCmd, json: bool) -> Result<()> {
                 domain: domain.clone(),
                 address: address.clone(),
                 name: name.clone(),
-                kind: None,
+                kind: server.kind(),
                 host: server.host.clone(),
                 port: server.port,
                 tls: server.tls(),
                 verify_certificate: Some(!server.no_verify_certificate),
                 username: server.user.clone(),
+                tenant_id: server.tenant_id.clone(),
+                client_id: server.client_id.clone(),
                 secret: server.secret()?,
                 fetch_interval_minutes: server.interval,
                 disable_after: server.disable_after,
@@ -320,12 +338,14 @@ pub async fn run(b: &dyn Backend, cmd: &SharedCmd, json: bool) -> Result<()> {
             let p = UpdateSharedMailbox {
                 address: address.clone(),
                 name: name.clone(),
-                kind: None,
+                kind: server.kind(),
                 host: server.host.clone(),
                 port: server.port,
                 tls: server.tls(),
                 verify_certificate: server.no_verify_certificate.then_some(false),
                 username: server.user.clone(),
+                tenant_id: server.tenant_id.clone(),
+                client_id: server.client_id.clone(),
                 secret: server.secret()?,
                 fetch_interval_minutes: server.interval,
                 disable_after: server.disable_after,

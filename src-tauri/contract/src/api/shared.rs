@@ -52,9 +52,14 @@ CreateSharedMailbox {
     #[serde(default)] #[ts(optional)] tls: Option<FetchTls>,
     /// Check the server's certificate against public roots (default true).
     #[serde(default)] #[ts(optional)] verify_certificate: Option<bool>,
-    /// The user name at the external server.
+    /// The user name at the external server; for Microsoft 365 the mailbox read through
+    /// Graph (user principal name or user id; default: the sender address).
     #[serde(default)] #[ts(optional)] username: Option<String>,
-    /// Its password. Write-only.
+    /// Microsoft 365: the directory (tenant) id (a GUID or the tenant's domain).
+    #[serde(default)] #[ts(optional)] tenant_id: Option<String>,
+    /// Microsoft 365: the app registration's (client) id (a GUID).
+    #[serde(default)] #[ts(optional)] client_id: Option<String>,
+    /// Its password (Microsoft 365: the app's client secret). Write-only.
     #[serde(default)] #[ts(optional)] secret: Option<RemoteSecret>,
     /// Minutes between automatic fetches (1–10080); absent: only "fetch now".
     #[serde(default)] #[ts(optional)] fetch_interval_minutes: Option<u32>,
@@ -77,9 +82,13 @@ UpdateSharedMailbox {
     #[serde(default)] #[ts(optional)] tls: Option<FetchTls>,
     /// Check the server's certificate.
     #[serde(default)] #[ts(optional)] verify_certificate: Option<bool>,
-    /// The user name at the external server.
+    /// The user name at the external server (Microsoft 365: the mailbox read through Graph).
     #[serde(default)] #[ts(optional)] username: Option<String>,
-    /// A new password; absent keeps the stored one. Write-only.
+    /// Microsoft 365: the directory (tenant) id.
+    #[serde(default)] #[ts(optional)] tenant_id: Option<String>,
+    /// Microsoft 365: the app registration's (client) id.
+    #[serde(default)] #[ts(optional)] client_id: Option<String>,
+    /// A new password (Microsoft 365: client secret); absent keeps the stored one. Write-only.
     #[serde(default)] #[ts(optional)] secret: Option<RemoteSecret>,
     /// Minutes between automatic fetches (1–10080), or 0 for none (only "fetch now").
     /// Setting one clears the "fetching stopped" notice.

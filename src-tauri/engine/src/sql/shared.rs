@@ -18,6 +18,8 @@ pub(crate) struct Row {
     pub tls: String,
     pub verify_certificate: bool,
     pub username: String,
+    pub tenant_id: String,
+    pub client_id: String,
     pub fetch_interval_minutes: Option<i64>,
     pub disable_after: i64,
     pub error_count: i64,
@@ -35,7 +37,7 @@ pub(crate) struct Row {
 }
 
 const SELECT: &str = "SELECT s.id, s.account_id, a.address, d.name AS domain, s.name, s.kind, s.host, s.port, s.tls,
-        s.verify_certificate, s.username, s.fetch_interval_minutes, s.disable_after, s.error_count, s.last_error,
+        s.verify_certificate, s.username, s.tenant_id, s.client_id, s.fetch_interval_minutes, s.disable_after, s.error_count, s.last_error,
         s.last_error_at, s.disabled_at, s.last_fetch_at, s.last_success_at, s.sent_folder, s.junk_folder,
         s.resync_from, s.template_font, s.template_size_pt, s.created_at
     FROM shared_mailboxes s JOIN accounts a ON a.id = s.account_id JOIN domains d ON d.id = a.domain_id";
@@ -69,8 +71,8 @@ pub(crate) async fn scheduled(conn: &mut Conn) -> Result<Vec<(String, i64, Optio
 pub(crate) async fn insert(conn: &mut Conn, r: &Row) -> Result<i64> {
     Ok(sqlx::query(
         "INSERT INTO shared_mailboxes (account_id, name, kind, host, port, tls, verify_certificate, username,
-             fetch_interval_minutes, disable_after, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             tenant_id, client_id, fetch_interval_minutes, disable_after, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(r.account_id)
     .bind(&r.name)
@@ -80,6 +82,8 @@ pub(crate) async fn insert(conn: &mut Conn, r: &Row) -> Result<i64> {
     .bind(&r.tls)
     .bind(r.verify_certificate)
     .bind(&r.username)
+    .bind(&r.tenant_id)
+    .bind(&r.client_id)
     .bind(r.fetch_interval_minutes)
     .bind(r.disable_after)
     .bind(&r.created_at)
@@ -92,8 +96,8 @@ pub(crate) async fn insert(conn: &mut Conn, r: &Row) -> Result<i64> {
 pub(crate) async fn update(conn: &mut Conn, r: &Row) -> Result<()> {
     sqlx::query(
         "UPDATE shared_mailboxes SET name = ?, kind = ?, host = ?, port = ?, tls = ?, verify_certificate = ?,
-             username = ?, fetch_interval_minutes = ?, disable_after = ?, disabled_at = ?, sent_folder = ?,
-             junk_folder = ?, resync_from = ?
+             username = ?, tenant_id = ?, client_id = ?, fetch_interval_minutes = ?, disable_after = ?,
+             disabled_at = ?, sent_folder = ?, junk_folder = ?, resync_from = ?
          WHERE id = ?",
     )
     .bind(&r.name)
@@ -103,6 +107,8 @@ pub(crate) async fn update(conn: &mut Conn, r: &Row) -> Result<()> {
     .bind(&r.tls)
     .bind(r.verify_certificate)
     .bind(&r.username)
+    .bind(&r.tenant_id)
+    .bind(&r.client_id)
     .bind(r.fetch_interval_minutes)
     .bind(r.disable_after)
     .bind(&r.disabled_at)
@@ -178,15 +184,19 @@ pub(crate) async fn replace_folder_list(conn: &mut Conn, id: i64, listed: &[List
     }
     for f in listed {
         sqlx::query(
-            "INSERT INTO shared_folders (mailbox_id, name, local_name, fetch, special_use) VALUES (?, ?, ?, ?, ?)
+            "INSERT INTO shared_folders (mailbox_id, name, local_name, fetch, special_use, remote_id)
+             VALUES (?, ?, ?, ?, ?, ?)
              ON CONFLICT (mailbox_id, name) DO UPDATE SET special_use = excluded.special_use,
-                 local_name = excluded.local_name",
+                 local_name = excluded.local_name,
+                 delta_link = CASE WHEN remote_id IS excluded.remote_id THEN delta_link END,
+                 remote_id = excluded.remote_id",
         )
         .bind(id)
         .bind(&f.name)
         .bind(&f.local_name)
         .bind(f.name.eq_ignore_ascii_case("INBOX"))
         .bind(&f.special_use)
+        .bind(&f.remote_id)
         .execute(&mut *conn)
         .await?;
     }
@@ -198,14 +208,18 @@ pub(crate) struct ListedFolder {
     pub name: String,
     pub local_name: String,
     pub special_use: Option<String>,
+    /// Its Graph id (Microsoft 365); `None` for IMAP.
+    pub remote_id: Option<String>,
 }
 
-/// The folders to fetch: (server name, our name).
-pub(crate) async fn fetch_plan(conn: &mut Conn, id: i64) -> Result<Vec<(String, String)>> {
-    Ok(sqlx::query_as("SELECT name, local_name FROM shared_folders WHERE mailbox_id = ? AND fetch = 1 ORDER BY name")
-        .bind(id)
-        .fetch_all(conn)
-        .await?)
+/// The folders to fetch: (server name, our name, Graph id).
+pub(crate) async fn fetch_plan(conn: &mut Conn, id: i64) -> Result<Vec<(String, String, Option<String>)>> {
+    Ok(sqlx::query_as(
+        "SELECT name, local_name, remote_id FROM shared_folders WHERE mailbox_id = ? AND fetch = 1 ORDER BY name",
+    )
+    .bind(id)
+    .fetch_all(conn)
+    .await?)
 }
 
 /// Marks exactly `names` as fetched.
@@ -301,6 +315,61 @@ pub(crate) async fn record_fetched(
     .bind(uid)
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// The link a Graph folder's delta continues from, if any.
+pub(crate) async fn delta_link(conn: &mut Conn, id: i64, folder: &str) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT delta_link FROM shared_folders WHERE mailbox_id = ? AND name = ?")
+        .bind(id)
+        .bind(folder)
+        .fetch_optional(conn)
+        .await?
+        .flatten())
+}
+
+/// Sets the link a Graph folder's delta continues from (`None`: start over).
+pub(crate) async fn set_delta_link(conn: &mut Conn, id: i64, folder: &str, link: Option<&str>) -> Result<()> {
+    sqlx::query("UPDATE shared_folders SET delta_link = ? WHERE mailbox_id = ? AND name = ?")
+        .bind(link)
+        .bind(id)
+        .bind(folder)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Forgets every folder's Graph delta link (the mailbox or tenant changed).
+pub(crate) async fn clear_delta_links(conn: &mut Conn, id: i64) -> Result<()> {
+    sqlx::query("UPDATE shared_folders SET delta_link = NULL WHERE mailbox_id = ?").bind(id).execute(conn).await?;
+    Ok(())
+}
+
+/// Which of `ids` (Graph message ids) were taken from the folder before.
+pub(crate) async fn graph_seen(conn: &mut Conn, id: i64, folder: &str, ids: &[String]) -> Result<Vec<String>> {
+    let mut seen = Vec::new();
+    for chunk in ids.chunks(200) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let sql = format!(
+            "SELECT message_id FROM shared_graph_seen WHERE mailbox_id = ? AND folder = ? AND message_id IN ({marks})"
+        );
+        let mut q = sqlx::query_scalar(&sql).bind(id).bind(folder);
+        for m in chunk {
+            q = q.bind(m);
+        }
+        seen.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(seen)
+}
+
+/// Records a Graph message id as taken from the folder.
+pub(crate) async fn record_graph_seen(conn: &mut Conn, id: i64, folder: &str, message_id: &str) -> Result<()> {
+    sqlx::query("INSERT OR IGNORE INTO shared_graph_seen (mailbox_id, folder, message_id) VALUES (?, ?, ?)")
+        .bind(id)
+        .bind(folder)
+        .bind(message_id)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
