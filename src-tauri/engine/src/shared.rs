@@ -837,12 +837,10 @@ impl GraphSink for StoreSink {
         link: Option<String>,
     ) -> Result<(u32, u32)> {
         let local = self.local(plan).to_string();
-        let batch: Vec<(String, String, Vec<u8>)> =
-            batch.into_iter().map(|m| (m.id, BlobStore::hash(&m.raw), m.raw)).collect();
-        let batch = Arc::new(batch);
+        let batch: Vec<(String, String, postdesk_blobs::Bytes)> =
+            batch.into_iter().map(|m| (m.id, BlobStore::hash(&m.raw), postdesk_blobs::Bytes::from(m.raw))).collect();
         // Blobs written and synced before the transaction, as every delivery does.
-        let (blobs, all) = (self.engine.blobs.clone(), batch.clone());
-        blocking(move || all.iter().try_for_each(|(_, h, raw)| blobs.write(h, raw))).await?;
+        self.engine.blobs.write_all(batch.iter().map(|(_, h, raw)| (h.clone(), raw.clone())).collect()).await?;
         let mut tx = self.engine.write().await?;
         let (mut stored, mut already) = (0u32, 0u32);
         for (id, hash, raw) in batch.iter() {
@@ -853,6 +851,8 @@ impl GraphSink for StoreSink {
             {
                 already += 1;
             } else {
+                // Under the write lock no collector can remove the blob; bring it back if one did.
+                self.engine.blobs.ensure(hash, raw.clone()).await?;
                 crate::store::insert_fetched(&mut tx, &self.address, &local, hash, raw.len()).await?;
                 stored += 1;
             }
