@@ -45,8 +45,17 @@ impl Sink {
     }
 
     /// The dumped transactions (envelope lines, then the message).
+    /// Only finished ones: a file smtp-sink still holds open (read from `/proc/<pid>/fd`) is
+    /// a transaction still arriving, and reading it would give half a message.
     pub fn dumps(&self) -> Vec<String> {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+        let open: std::collections::HashSet<PathBuf> = std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
+            .map(|fds| fds.flatten().filter_map(|fd| std::fs::read_link(fd.path()).ok()).collect())
+            .unwrap_or_default();
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|f| !open.contains(f) && !std::fs::canonicalize(f).is_ok_and(|c| open.contains(&c)))
+            .collect();
         // In the order they arrived (smtp-sink's file names do not follow it).
         files.sort_by_key(|f| (std::fs::metadata(f).and_then(|m| m.modified()).ok(), f.clone()));
         files.iter().map(|f| std::fs::read_to_string(f).unwrap()).collect()
