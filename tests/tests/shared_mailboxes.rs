@@ -27,6 +27,7 @@ contract!(
     an_auto_reply_is_checked_stored_and_audited,
     a_template_is_checked_stored_audited_and_kept_to_the_domain,
     a_default_mailbox_is_one_the_user_owns_and_goes_with_the_ownership,
+    fetched_mail_is_auto_replied_once_per_sender_and_never_to_lists_or_old_mail,
 );
 
 const PASSWORD: &str = "Ext3rnal-Imap-Passw0rd-9c2e";
@@ -808,4 +809,61 @@ async fn a_default_mailbox_is_one_the_user_owns_and_goes_with_the_ownership(h: H
     let cleared = b.set_default_shared_mailbox(default("ann@example.com", None)).await.unwrap();
     assert_eq!(cleared.default_mailbox, None);
     assert_eq!(owners_list(b, true).await.len(), 2, "ann cleared, bob never set");
+}
+
+/// A fetched message as an outside server keeps it: `Return-Path` and `Date` set.
+fn fetched(return_path: &str, date: time::OffsetDateTime, subject: &str, extra: &str) -> Vec<u8> {
+    let date = date.format(&time::format_description::well_known::Rfc2822).unwrap();
+    let from = return_path.trim_matches(['<', '>']);
+    format!(
+        "Return-Path: {return_path}\r\nDate: {date}\r\nFrom: {from}\r\nTo: desk@example.com\r\n\
+         Subject: {subject}\r\nMessage-ID: <{subject}@ext.test>\r\n{extra}\r\nPlease help.\r\n"
+    )
+    .into_bytes()
+}
+
+/// The desk's auto-reply answers fetched mail too (RFC 3834 §4: at its Return-Path), once
+/// per sender, never to list mail, the null sender, mail without a Return-Path or mail
+/// older than a day (a first fetch of old mail answers nobody); a sender of our own domain
+/// gets it in their INBOX, another domain's through the outbound queue.
+async fn fetched_mail_is_auto_replied_once_per_sender_and_never_to_lists_or_old_mail(h: Harness) {
+    let dovecot = fetching(&h, 5).await;
+    let b = h.owner.as_ref();
+    b.create_account(CreateAccount { address: "ann@example.com".into(), ..Default::default() }).await.unwrap();
+    let on = SetSharedAutoReply {
+        address: "desk@example.com".into(),
+        enabled: true,
+        starts_at: None,
+        ends_at: None,
+        subject: "We got your message".into(),
+        text: "We answer within a day.".into(),
+    };
+    b.set_shared_auto_reply(on).await.unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let old = now - time::Duration::days(3);
+    for raw in [
+        fetched("<a@ext.test>", now, "first", ""),
+        fetched("<a@ext.test>", now, "second", ""),
+        fetched("<news@ext.test>", now, "newsletter", "List-Id: <news.ext.test>\r\n"),
+        fetched("<>", now, "bounce", ""),
+        fetched("<old@ext.test>", old, "old", ""),
+        fetched("<ann@example.com>", now, "from ann", ""),
+    ] {
+        dovecot.save(REMOTE_USER, "INBOX", &raw);
+    }
+    // And one without a Return-Path at all.
+    dovecot.save(REMOTE_USER, "INBOX", &message("nobody@ext.test", "no return path", "x"));
+    let report = fetch(b, "desk@example.com").await;
+    assert_eq!((report.fetched, report.error.as_deref()), (7, None), "{report:?}");
+
+    let queued = b.list_outbound_queue(ListOutboundQueue::default()).await.unwrap().items;
+    let to: Vec<String> = queued.iter().flat_map(|m| m.recipients.iter().map(|r| r.address.clone())).collect();
+    assert_eq!(to, ["a@ext.test"], "one reply, to the one outside sender answered: {queued:?}");
+    assert_eq!(queued[0].sender, "", "with the null envelope sender");
+    assert_eq!(subjects(b, "ann@example.com", "INBOX").await, ["We got your message"]);
+
+    // Fetched again (a resync): nobody is answered twice.
+    dovecot.save(REMOTE_USER, "INBOX", &fetched("<a@ext.test>", now, "third", ""));
+    assert_eq!(fetch(b, "desk@example.com").await.fetched, 1);
+    assert_eq!(b.list_outbound_queue(ListOutboundQueue::default()).await.unwrap().items.len(), 1);
 }

@@ -136,6 +136,25 @@ fn header_fields(raw: &[u8]) -> Vec<(String, String)> {
     out
 }
 
+/// How old a fetched message may be and still be answered: a first fetch of a mailbox's
+/// old mail must not answer everyone who ever wrote to it.
+pub(crate) const FETCHED_MAX_AGE: time::Duration = time::Duration::hours(24);
+
+/// The sender a fetched message is answered at (it came with no envelope of ours): its
+/// `Return-Path`, the envelope sender the last server recorded (RFC 3834 §4), when it names
+/// one and the message's `Date` is within [`FETCHED_MAX_AGE`] of `now`. `None`: no reply
+/// (no or an empty `Return-Path`, no readable date, older mail).
+pub(crate) fn fetched_sender(raw: &[u8], now: time::OffsetDateTime) -> Option<String> {
+    let fields = header_fields(raw);
+    let field = |n: &str| fields.iter().find(|(k, _)| k == n).map(|(_, v)| v.trim().to_string());
+    let sender = field("return-path")?.trim_start_matches('<').trim_end_matches('>').trim().to_ascii_lowercase();
+    if sender.is_empty() || !sender.contains('@') {
+        return None;
+    }
+    let date = time::OffsetDateTime::parse(&field("date")?, &time::format_description::well_known::Rfc2822).ok()?;
+    (now - date <= FETCHED_MAX_AGE && date - now <= FETCHED_MAX_AGE).then_some(sender)
+}
+
 /// Why a message gets no auto-reply by its sender or header (RFC 3834 §2), if it does not.
 fn not_answered(sender: &str, mailbox: &str, fields: &[(String, String)]) -> Option<&'static str> {
     if sender.is_empty() {
@@ -231,6 +250,19 @@ mod tests {
 
     fn fields(h: &str) -> Vec<(String, String)> {
         header_fields(format!("{h}\r\n\r\nbody\r\n").as_bytes())
+    }
+
+    #[test]
+    fn fetched_mail_is_answered_at_its_return_path_only_when_recent() {
+        let now = time::macros::datetime!(2026-12-04 12:00 UTC);
+        let with = |headers: &str| fetched_sender(format!("{headers}\r\nSubject: x\r\n\r\nbody\r\n").as_bytes(), now);
+        let date = "Date: Fri, 04 Dec 2026 11:00:00 +0000";
+        assert_eq!(with(&format!("Return-Path: <A@Ext.test>\r\n{date}")).as_deref(), Some("a@ext.test"));
+        assert_eq!(with(&format!("Return-Path: <>\r\n{date}")), None, "the null sender");
+        assert_eq!(with(date), None, "no Return-Path");
+        assert_eq!(with("Return-Path: <a@ext.test>"), None, "no date");
+        assert_eq!(with("Return-Path: <a@ext.test>\r\nDate: yesterday"), None, "no readable date");
+        assert_eq!(with("Return-Path: <a@ext.test>\r\nDate: Wed, 02 Dec 2026 11:00:00 +0000"), None, "two days old");
     }
 
     #[test]

@@ -757,6 +757,33 @@ struct StoreSink {
 
 impl StoreSink {
     /// Our folder for a server folder: Sent and Junk by role, others by name.
+    /// The desk's auto-reply (RFC 3834) to a message just fetched into its INBOX, in the
+    /// fetch's transaction: answered at its `Return-Path` when it is recent
+    /// ([`crate::autoreply::fetched_sender`]), once per sender per period, never to lists,
+    /// bulk or automatic mail. A reply to one of our own domains is added to `local`.
+    async fn auto_reply(
+        &self,
+        tx: &mut sql::Conn,
+        folder: &str,
+        hash: &str,
+        raw: &[u8],
+        local: &mut Vec<(String, crate::autoreply::Reply)>,
+    ) -> Result<()> {
+        let now = time::OffsetDateTime::now_utc();
+        if folder != "INBOX" {
+            return Ok(());
+        }
+        let Some(sender) = crate::autoreply::fetched_sender(raw, now) else { return Ok(()) };
+        let Some(reply) = crate::autoreply::reply_for(&mut *tx, &self.address, &sender, raw, now).await? else {
+            return Ok(());
+        };
+        let key = format!("autoreply:fetched:{}:{hash}", self.address);
+        if let Some(reply) = crate::store::queue_auto_reply(tx, key, reply, now.unix_timestamp()).await? {
+            local.push(reply);
+        }
+        Ok(())
+    }
+
     fn local<'a>(&self, plan: &'a FolderPlan) -> &'a str {
         if self.sent.as_deref() == Some(plan.name.as_str()) {
             "Sent"
@@ -797,6 +824,7 @@ impl Sink for StoreSink {
         self.engine.blobs.write_all(batch.iter().map(|(_, h, raw)| (h.clone(), raw.clone())).collect()).await?;
         let mut tx = self.engine.write().await?;
         let (mut stored, mut already) = (0u32, 0u32);
+        let mut local_replies = Vec::new();
         for (uid, hash, raw) in batch.iter() {
             let uv = i64::from(uidvalidity);
             if sql::shared::hash_seen(&mut tx, self.id, &plan.name, hash).await? {
@@ -804,6 +832,7 @@ impl Sink for StoreSink {
             } else {
                 self.engine.blobs.ensure(hash, raw.clone()).await?;
                 crate::store::insert_fetched(&mut tx, &self.address, &local, hash, raw.len()).await?;
+                self.auto_reply(&mut tx, &local, hash, raw, &mut local_replies).await?;
                 stored += 1;
             }
             sql::shared::record_fetched(&mut tx, self.id, &plan.name, hash, uv, i64::from(*uid)).await?;
@@ -813,6 +842,9 @@ impl Sink for StoreSink {
         tx.commit().await?;
         if stored > 0 {
             self.engine.mail_changed(&self.address, Some(&local));
+        }
+        if !local_replies.is_empty() {
+            self.engine.deliver_local_replies(local_replies).await;
         }
         Ok((stored, already))
     }
@@ -843,6 +875,7 @@ impl GraphSink for StoreSink {
         self.engine.blobs.write_all(batch.iter().map(|(_, h, raw)| (h.clone(), raw.clone())).collect()).await?;
         let mut tx = self.engine.write().await?;
         let (mut stored, mut already) = (0u32, 0u32);
+        let mut local_replies = Vec::new();
         for (id, hash, raw) in batch.iter() {
             // Another id with content taken before (a copy), or an id taken in a fetch that
             // crashed after its commit: recorded, not stored again.
@@ -854,6 +887,7 @@ impl GraphSink for StoreSink {
                 // Under the write lock no collector can remove the blob; bring it back if one did.
                 self.engine.blobs.ensure(hash, raw.clone()).await?;
                 crate::store::insert_fetched(&mut tx, &self.address, &local, hash, raw.len()).await?;
+                self.auto_reply(&mut tx, &local, hash, raw, &mut local_replies).await?;
                 stored += 1;
             }
             sql::shared::record_fetched(&mut tx, self.id, &plan.name, hash, 0, 0).await?;
@@ -869,6 +903,9 @@ impl GraphSink for StoreSink {
         tx.commit().await?;
         if stored > 0 {
             self.engine.mail_changed(&self.address, Some(&local));
+        }
+        if !local_replies.is_empty() {
+            self.engine.deliver_local_replies(local_replies).await;
         }
         Ok((stored, already))
     }

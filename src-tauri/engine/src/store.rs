@@ -138,6 +138,26 @@ pub(crate) fn check_room(address: &str, quota_mb: i64, used: u64, adding: u64) -
     Ok(())
 }
 
+/// Sends an auto-reply keyed `key` from the caller's write transaction: to another domain
+/// through the outbound queue with the null envelope sender (nothing answers an auto-reply
+/// back); to one of our own domains it is returned, for
+/// [`Engine::deliver_local_replies`] after the commit.
+pub(crate) async fn queue_auto_reply(
+    conn: &mut Conn,
+    key: String,
+    reply: crate::autoreply::Reply,
+    at: i64,
+) -> Result<Option<(String, crate::autoreply::Reply)>> {
+    let domain = reply.to.rsplit_once('@').map_or("", |(_, d)| d);
+    if sql::domains::id_by_name(&mut *conn, domain).await?.is_some() {
+        return Ok(Some((key, reply)));
+    }
+    let envelope = OutboundEnvelope { sender: String::new(), recipients: vec![reply.to.clone()] };
+    let hash = BlobStore::hash(&reply.raw);
+    sql::queue::enqueue(conn, &key, &hash, Some(&reply.raw), &envelope, reply.raw.len(), at).await?;
+    Ok(None)
+}
+
 /// Inserts a message row for the account at `address` (canonical) in the caller's write
 /// transaction; the blob must exist. The inner error says why this mailbox refuses it.
 async fn insert_message(
@@ -294,16 +314,8 @@ impl Engine {
                         continue;
                     };
                     let key = format!("autoreply:{}:{}", m.key, d.account);
-                    let domain = reply.to.rsplit_once('@').map_or("", |(_, d)| d);
-                    if sql::domains::id_by_name(&mut tx, domain).await?.is_some() {
-                        local_replies.push((key, reply));
-                    } else {
-                        // The null envelope sender: nothing answers an auto-reply back.
-                        let envelope = OutboundEnvelope { sender: String::new(), recipients: vec![reply.to.clone()] };
-                        let hash = BlobStore::hash(&reply.raw);
-                        let at = now.unix_timestamp();
-                        sql::queue::enqueue(&mut tx, &key, &hash, Some(&reply.raw), &envelope, reply.raw.len(), at)
-                            .await?;
+                    if let Some(local) = queue_auto_reply(&mut tx, key, reply, now.unix_timestamp()).await? {
+                        local_replies.push(local);
                     }
                 }
             }
@@ -328,7 +340,7 @@ impl Engine {
 
     /// Delivers auto-replies to senders of our own domains (their mailboxes as resolved
     /// now); a sender gone since is skipped. Without a trace, so nothing answers them.
-    async fn deliver_local_replies(&self, replies: Vec<(String, crate::autoreply::Reply)>) {
+    pub(crate) async fn deliver_local_replies(&self, replies: Vec<(String, crate::autoreply::Reply)>) {
         let mut batch = Vec::new();
         for (key, reply) in replies {
             match self.resolve_recipient(&reply.to).await {
