@@ -151,6 +151,47 @@ pub(crate) async fn exported(
     Ok(ExportedFile { file_name, content_base64: encode(&bytes), rows })
 }
 
+/// Refuses a rule file whose `adding` rows would take the domain past `max` rules of `kind`
+/// (it has `existing`).
+pub(crate) fn check_rule_room(domain: &str, kind: &str, max: u32, existing: usize, adding: usize) -> Result<()> {
+    if existing + adding > max as usize {
+        return Err(Error::limit_exceeded(format!(
+            "{domain} may have at most {max} {kind}; {existing} and {adding} from the file are {}",
+            existing + adding
+        ))
+        .with_field("file"));
+    }
+    Ok(())
+}
+
+/// Audits the import of a rule file (its name, how many rules, the rules added) in the
+/// caller's transaction; returns what the operation answers.
+pub(crate) async fn audit_rule_import<T: serde::Serialize>(
+    conn: &mut Conn,
+    actor: &str,
+    action: &str,
+    domain: &str,
+    file_name: &str,
+    added: &[T],
+) -> Result<ImportedRows> {
+    let outcome = ImportedRows { added: added.len() as u32 };
+    #[derive(serde::Serialize)]
+    struct Imported<'a, T> {
+        file_name: &'a str,
+        added: u32,
+        rules: &'a [T],
+    }
+    let record = Imported { file_name, added: outcome.added, rules: added };
+    let change = Change { action, domain: Some(domain), target: file_name };
+    audit::record::<(), _>(conn, actor, change, None, Some(&record)).await?;
+    Ok(outcome)
+}
+
+/// An export's file name: `<kind>-<domain>-<YYYYMMDD>.xlsx`.
+pub(crate) fn export_name(kind: &str, domain: &str) -> String {
+    format!("{kind}-{domain}-{}.xlsx", now().get(..10).unwrap_or_default().replace('-', ""))
+}
+
 pub(crate) async fn template(b: &EngineBackend, _: AccountsTemplate) -> Result<ExportedFile> {
     b.caller.require_page(Page::Accounts)?;
     let bytes = tokio::task::spawn_blocking(xlsx::template)

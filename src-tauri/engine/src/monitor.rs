@@ -417,31 +417,16 @@ pub(crate) async fn import(b: &EngineBackend, p: ImportMonitorRules) -> Result<I
     if !errors.is_empty() {
         return Err(xlsx::refusal_in(errors, &xlsx::MONITOR_COLUMNS));
     }
-    if existing.len() + ready.len() > MAX_MONITOR_RULES as usize {
-        return Err(Error::limit_exceeded(format!(
-            "{domain} may have at most {MAX_MONITOR_RULES} monitoring rules; {} and {} from the file are {}",
-            existing.len(),
-            ready.len(),
-            existing.len() + ready.len()
-        ))
-        .with_field("file"));
-    }
+    import::check_rule_room(&domain, "monitoring rules", MAX_MONITOR_RULES, existing.len(), ready.len())?;
     let at = super::now();
     let mut added = Vec::with_capacity(ready.len());
     for (_, mut rule) in ready {
         rule.id = sql::monitor::insert(&mut tx, did, &rule, &at).await?;
         added.push(rule);
     }
-    let outcome = ImportedRows { added: added.len() as u32 };
-    #[derive(serde::Serialize)]
-    struct Imported<'a> {
-        file_name: &'a str,
-        added: u32,
-        rules: &'a [MonitorRule],
-    }
-    let record = Imported { file_name: &file_name, added: outcome.added, rules: &added };
-    let change = Change { action: ImportMonitorRules::NAME, domain: Some(&domain), target: &file_name };
-    audit::record::<(), _>(&mut tx, &b.caller.name, change, None, Some(&record)).await?;
+    let outcome =
+        import::audit_rule_import(&mut tx, &b.caller.name, ImportMonitorRules::NAME, &domain, &file_name, &added)
+            .await?;
     tx.commit().await?;
     Ok(outcome)
 }
@@ -454,9 +439,7 @@ pub(crate) async fn export(b: &EngineBackend, p: ExportMonitorRules) -> Result<E
         let did = domain_id(&mut conn, &domain).await?;
         sql::monitor::page(&mut conn, did, 0, MAX_MONITOR_RULES + 1).await?
     };
-    let date = super::now().get(..10).unwrap_or_default().replace('-', "");
-    let n = rules.len() as u32;
-    let name = format!("monitor-rules-{domain}-{date}.xlsx");
+    let (name, n) = (import::export_name("monitor-rules", &domain), rules.len() as u32);
     import::exported(name, n, move || xlsx::write_monitor_rules(&rules)).await
 }
 

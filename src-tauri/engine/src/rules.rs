@@ -201,31 +201,15 @@ pub(crate) async fn import_bcc(b: &EngineBackend, p: ImportBccRules) -> Result<I
     if !errors.is_empty() {
         return Err(xlsx::refusal_in(errors, &xlsx::BCC_COLUMNS));
     }
-    if existing.len() + checked.len() > MAX_BCC_RULES as usize {
-        return Err(Error::limit_exceeded(format!(
-            "{domain} may have at most {MAX_BCC_RULES} BCC rules; {} and {} from the file are {}",
-            existing.len(),
-            checked.len(),
-            existing.len() + checked.len()
-        ))
-        .with_field("file"));
-    }
+    import::check_rule_room(&domain, "BCC rules", MAX_BCC_RULES, existing.len(), checked.len())?;
     let at = super::now();
     let mut added = Vec::with_capacity(checked.len());
     for (_, mut rule) in checked {
         rule.id = sql::rules::insert_bcc(&mut tx, did, &rule, &at).await?;
         added.push(rule);
     }
-    let outcome = ImportedRows { added: added.len() as u32 };
-    #[derive(serde::Serialize)]
-    struct Imported<'a> {
-        file_name: &'a str,
-        added: u32,
-        rules: &'a [BccRule],
-    }
-    let record = Imported { file_name: &file_name, added: outcome.added, rules: &added };
-    let change = Change { action: ImportBccRules::NAME, domain: Some(&domain), target: &file_name };
-    audit::record::<(), _>(&mut tx, &b.caller.name, change, None, Some(&record)).await?;
+    let outcome =
+        import::audit_rule_import(&mut tx, &b.caller.name, ImportBccRules::NAME, &domain, &file_name, &added).await?;
     tx.commit().await?;
     Ok(outcome)
 }
@@ -238,9 +222,8 @@ pub(crate) async fn export_bcc(b: &EngineBackend, p: ExportBccRules) -> Result<E
         let did = domain_id(&mut conn, &domain).await?;
         sql::rules::bcc_page(&mut conn, did, 0, MAX_BCC_RULES + 1).await?
     };
-    let date = super::now().get(..10).unwrap_or_default().replace('-', "");
     let n = rules.len() as u32;
-    import::exported(format!("bcc-rules-{domain}-{date}.xlsx"), n, move || xlsx::write_bcc_rules(&rules)).await
+    import::exported(import::export_name("bcc-rules", &domain), n, move || xlsx::write_bcc_rules(&rules)).await
 }
 
 pub(crate) async fn bcc_template(b: &EngineBackend, _: BccRulesTemplate) -> Result<ExportedFile> {
@@ -566,15 +549,7 @@ pub(crate) async fn import_disclaimers(b: &EngineBackend, p: ImportDisclaimerRul
     if !errors.is_empty() {
         return Err(xlsx::refusal_in(errors, &xlsx::DISCLAIMER_COLUMNS));
     }
-    if existing.len() + checked.len() > MAX_DISCLAIMER_RULES as usize {
-        return Err(Error::limit_exceeded(format!(
-            "{domain} may have at most {MAX_DISCLAIMER_RULES} disclaimer rules; {} and {} from the file are {}",
-            existing.len(),
-            checked.len(),
-            existing.len() + checked.len()
-        ))
-        .with_field("file"));
-    }
+    import::check_rule_room(&domain, "disclaimer rules", MAX_DISCLAIMER_RULES, existing.len(), checked.len())?;
     let at = super::now();
     let mut added = Vec::with_capacity(checked.len());
     for (i, (_, mut rule)) in checked.into_iter().enumerate() {
@@ -582,16 +557,9 @@ pub(crate) async fn import_disclaimers(b: &EngineBackend, p: ImportDisclaimerRul
         rule.id = sql::rules::insert_disclaimer(&mut tx, did, &rule, &at).await?;
         added.push(rule);
     }
-    let outcome = ImportedRows { added: added.len() as u32 };
-    #[derive(serde::Serialize)]
-    struct Imported<'a> {
-        file_name: &'a str,
-        added: u32,
-        rules: &'a [DisclaimerRule],
-    }
-    let record = Imported { file_name: &file_name, added: outcome.added, rules: &added };
-    let change = Change { action: ImportDisclaimerRules::NAME, domain: Some(&domain), target: &file_name };
-    audit::record::<(), _>(&mut tx, &b.caller.name, change, None, Some(&record)).await?;
+    let outcome =
+        import::audit_rule_import(&mut tx, &b.caller.name, ImportDisclaimerRules::NAME, &domain, &file_name, &added)
+            .await?;
     tx.commit().await?;
     Ok(outcome)
 }
@@ -604,9 +572,7 @@ pub(crate) async fn export_disclaimers(b: &EngineBackend, p: ExportDisclaimerRul
         let did = domain_id(&mut conn, &domain).await?;
         sql::rules::disclaimers_of(&mut conn, did).await?
     };
-    let date = super::now().get(..10).unwrap_or_default().replace('-', "");
-    let n = rules.len() as u32;
-    let name = format!("disclaimer-rules-{domain}-{date}.xlsx");
+    let (name, n) = (import::export_name("disclaimer-rules", &domain), rules.len() as u32);
     import::exported(name, n, move || xlsx::write_disclaimer_rules(&rules)).await
 }
 
