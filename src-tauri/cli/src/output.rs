@@ -44,7 +44,7 @@ fn to_json<T: Serialize>(value: &T) -> Result<String> {
 }
 
 /// Prints a list: JSON, or the table (with a paging line when `page` is given).
-pub fn print_list<T: Serialize>(json: bool, value: &T, table: Table, page: Option<(u32, usize, u32)>) -> Result<()> {
+pub fn print_list<T: Serialize>(json: bool, value: &T, table: Table, page: Option<(u32, usize, String)>) -> Result<()> {
     if json {
         println!("{}", to_json(value)?);
         return Ok(());

@@ -207,6 +207,7 @@ mod tests {
             descending: Some(true),
             offset: None,
             limit: Some(20),
+            exact_total: None,
         };
         let (url, rest) = b.locate(&p).unwrap();
         assert_eq!(url.path(), "/base/api/domains/example.com/accounts");

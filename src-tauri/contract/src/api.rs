@@ -495,6 +495,9 @@ ListAccounts {
     #[serde(default)] #[ts(optional)] offset: Option<u32>,
     /// Page size, 1–1000 (default 50).
     #[serde(default)] #[ts(optional)] limit: Option<u32>,
+    /// Count every match however many (a confirmation naming the number). Otherwise a
+    /// filtered count stops 10,000 past `offset` and says so (`total_capped`).
+    #[serde(default)] #[ts(optional)] exact_total: Option<bool>,
 });
 params!(/// One account.
 GetAccount { /// Account address.

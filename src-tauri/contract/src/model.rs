@@ -152,10 +152,21 @@ pub struct Account {
 pub struct Listing<T> {
     /// The items of this page.
     pub items: Vec<T>,
-    /// How many items match the filter in all.
+    /// How many items match the filter in all — at least, when `total_capped`.
     pub total: u32,
     /// Offset of the first item.
     pub offset: u32,
+    /// The count stopped at `total` (10,000 past the page) instead of reading everything:
+    /// more items match. Never set for an unfiltered listing nor when asked for an exact count.
+    #[serde(default)]
+    pub total_capped: bool,
+}
+
+impl<T> Listing<T> {
+    /// The total in words: "42", or "more than 10000" when the count stopped.
+    pub fn total_words(&self) -> String {
+        if self.total_capped { format!("more than {}", self.total) } else { self.total.to_string() }
+    }
 }
 
 /// One page of a list walked with a cursor (keyset paging: a page stays right however the

@@ -45,6 +45,7 @@ fn list(query: Option<String>, sort: Option<AccountSort>) -> ListAccounts {
         descending: None,
         offset: None,
         limit: Some(50),
+        exact_total: None,
     }
 }
 

@@ -99,17 +99,17 @@ pub(crate) async fn list(b: &EngineBackend, p: ListAccounts) -> Result<Listing<A
     let mut conn = b.engine.read().await?;
     let did = domain_id(&mut conn, &domain).await?;
     let tree = Tree::load(&mut conn, did, &domain).await?;
-    let filter =
+    let mut filter =
         filter(&tree, p.query.as_deref(), p.department.as_deref(), p.subdepartments, p.status, p.sort, p.descending)?;
-    let total: i64 = if filter.is_everything() {
+    let (total, total_capped) = if filter.is_everything() {
         // The unfiltered count is kept by triggers; no need to scan the domain.
-        sql::domains::account_count(&mut conn, did).await?
+        (sql::domains::account_count(&mut conn, did).await?, false)
     } else {
-        filter.count(&mut conn, did).await?
+        filter.count(&mut conn, did, offset, p.exact_total.unwrap_or(false)).await?
     };
     let ids = filter.ids(&mut conn, did, offset, i64::from(limit)).await?;
     let items = load_many(&mut conn, &tree, &ids).await?;
-    Ok(Listing { items, total: total as u32, offset })
+    Ok(Listing { items, total: total as u32, offset, total_capped })
 }
 
 pub(crate) async fn get(b: &EngineBackend, p: GetAccount) -> Result<Account> {

@@ -89,5 +89,5 @@ pub(crate) async fn list(b: &EngineBackend, p: ListAudit) -> Result<Listing<Audi
     let mut conn = b.engine.read().await?;
     let total = sql::audit::count(&mut conn, &filter).await?;
     let items = sql::audit::page(&mut conn, &filter, limit, offset).await?;
-    Ok(Listing { items, total: total as u32, offset })
+    Ok(Listing { items, total: total as u32, offset, total_capped: false })
 }

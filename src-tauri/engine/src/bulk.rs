@@ -97,7 +97,7 @@ async fn select(
                 )
                 .with_field("selection"));
             }
-            let filter = super::accounts::filter(
+            let mut filter = super::accounts::filter(
                 tree,
                 query.as_deref(),
                 department.as_deref(),
@@ -113,7 +113,7 @@ async fn select(
                 return Err(Error::validation(format!("{words} match no account")).with_field("selection"));
             }
             if ids.len() > MAX_BULK {
-                let total = filter.count(conn, did).await?;
+                let (total, _) = filter.count(conn, did, 0, true).await?;
                 return Err(Error::limit_exceeded(format!(
                     "{words} match {total} accounts; one bulk action takes at most {MAX_BULK}: narrow the filter"
                 ))

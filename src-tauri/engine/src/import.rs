@@ -466,7 +466,7 @@ pub(crate) async fn export(b: &EngineBackend, p: ExportAccounts) -> Result<Expor
     let mut conn = b.engine.read().await?;
     let did = domain_id(&mut conn, &domain).await?;
     let tree = Tree::load(&mut conn, did, &domain).await?;
-    let filter = accounts::filter(
+    let mut filter = accounts::filter(
         &tree,
         p.query.as_deref(),
         p.department.as_deref(),

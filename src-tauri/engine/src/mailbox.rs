@@ -333,7 +333,7 @@ pub(crate) async fn list_messages(b: &EngineBackend, p: ListMessages) -> Result<
     let folder_id = sql::store::folder_id(&mut conn, account_id, &folder).await?;
     let Some(folder_id) = folder_id else {
         if STANDARD_FOLDERS.contains(&folder.as_str()) {
-            return Ok(Listing { items: Vec::new(), total: 0, offset });
+            return Ok(Listing { items: Vec::new(), total: 0, offset, total_capped: false });
         }
         return Err(Error::not_found(format!("{} has no folder {folder}", addr.full())).with_field("folder"));
     };
@@ -362,7 +362,7 @@ pub(crate) async fn list_messages(b: &EngineBackend, p: ListMessages) -> Result<
         .buffered(8)
         .collect()
         .await;
-    Ok(Listing { items, total: total as u32, offset })
+    Ok(Listing { items, total: total as u32, offset, total_capped: false })
 }
 
 pub(crate) async fn clean(b: &EngineBackend, p: CleanMailbox) -> Result<CleanedMailbox> {

@@ -41,4 +41,9 @@ offset?: number,
 /**
  * Page size, 1–1000 (default 50).
  */
-limit?: number, };
+limit?: number, 
+/**
+ * Count every match however many (a confirmation naming the number). Otherwise a
+ * filtered count stops 10,000 past `offset` and says so (`total_capped`).
+ */
+exact_total?: boolean, };

@@ -9,10 +9,15 @@ export type Listing<T> = {
  */
 items: Array<T>, 
 /**
- * How many items match the filter in all.
+ * How many items match the filter in all — at least, when `total_capped`.
  */
 total: number, 
 /**
  * Offset of the first item.
  */
-offset: number, };
+offset: number, 
+/**
+ * The count stopped at `total` (10,000 past the page) instead of reading everything:
+ * more items match. Never set for an unfiltered listing nor when asked for an exact count.
+ */
+total_capped: boolean, };

@@ -60,6 +60,9 @@ export function AccountsPage() {
   // "Select all N matching the filter": the selection is the filter itself (every page of
   // it), not the addresses loaded so far; it ends when the filter changes.
   const [allMatching, setAllMatching] = useState(false);
+  // How many that is, counted exactly when the listing's own count stopped ("more than").
+  const [matching, setMatching] = useState<number | null>(null);
+  const counting = useAction();
   const [bulk, setBulk] = useState<BulkKind | null>(null);
   const [bulkOutcome, setBulkOutcome] = useState<BatchOutcome | null>(null);
   const toggle = (address: string) =>
@@ -187,7 +190,19 @@ export function AccountsPage() {
         ...(status ? { status } : {}),
       }
     : { kind: "addresses", addresses: [...selected] };
-  const selectedCount = allMatching ? total : selected.size;
+  const selectedCount = allMatching ? (matching ?? total) : selected.size;
+  const selectAll = async () => {
+    if (!view.capped) {
+      setMatching(null);
+      setAllMatching(true);
+      return;
+    }
+    const exact = await counting.run(() => client.call("list_accounts", { ...params, limit: 1, exact_total: true }));
+    if (exact) {
+      setMatching(exact.total);
+      setAllMatching(true);
+    }
+  };
   const clearSelection = () => {
     setSelected(new Set());
     setAllMatching(false);
@@ -240,7 +255,11 @@ export function AccountsPage() {
           data-ready={store.ready && settled ? "true" : "false"}
           aria-live="polite"
         >
-          {view.total === null ? (store.error ? "" : "Loading…") : `${nf.format(view.total)} account${view.total === 1 ? "" : "s"}`}
+          {view.total === null
+            ? store.error
+              ? ""
+              : "Loading…"
+            : `${view.capped ? "More than " : ""}${nf.format(view.total)} account${view.total === 1 && !view.capped ? "" : "s"}`}
         </span>
         <button
           type="button"
@@ -254,8 +273,8 @@ export function AccountsPage() {
           Import…
         </button>
         {!readOnly && total > 0 && !allMatching && status !== "deleted" && (
-          <button type="button" onClick={() => setAllMatching(true)} disabled={!store.ready || !settled}>
-            Select all {nf.format(total)} matching
+          <button type="button" onClick={() => void selectAll()} disabled={!store.ready || !settled || counting.pending}>
+            Select all {view.capped ? "" : `${nf.format(total)} `}matching
           </button>
         )}
         <button type="button" className="primary" disabled={readOnly} onClick={() => setCreating(true)}>
@@ -263,11 +282,12 @@ export function AccountsPage() {
         </button>
       </div>
       <FormError error={fileAction.error} />
+      <FormError error={counting.error} />
       {selectedCount > 0 && (
         <div className="selection-bar" data-testid="selection" role="region" aria-label="Selected accounts">
           <span data-testid="selection-count">
             {allMatching
-              ? `All ${nf.format(total)} account${total === 1 ? "" : "s"} matching the filter selected`
+              ? `All ${nf.format(selectedCount)} account${selectedCount === 1 ? "" : "s"} matching the filter selected`
               : `${nf.format(selected.size)} selected`}
           </span>
           {(["disable", "enable", "move_to_department", "set_quota", "delete"] as BulkKind[]).map((k) => (

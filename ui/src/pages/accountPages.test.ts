@@ -21,8 +21,11 @@ function account(i: number): Account {
   };
 }
 
-/** A backend of `total` accounts whose answers wait until `flush()`. */
-function fakeBackend(total: number, fail = false) {
+/**
+ * A backend of `total` accounts whose answers wait until `flush()`; with `cap`, it counts as
+ * the server does for a filter: at most `cap` past the page's offset, then says "capped".
+ */
+function fakeBackend(total: number, fail = false, cap: number | null = null) {
   const calls: Record<string, unknown>[] = [];
   const pending: (() => void)[] = [];
   const transport: Transport = {
@@ -38,7 +41,8 @@ function fakeBackend(total: number, fail = false) {
           }
           const items = [];
           for (let i = p.offset; i < Math.min(total, p.offset + p.limit); i++) items.push(account(i));
-          resolve({ items, total, offset: p.offset });
+          const capped = cap !== null && total > p.offset + cap;
+          resolve({ items, total: capped ? p.offset + cap : total, offset: p.offset, total_capped: capped });
         });
       });
     },
@@ -72,6 +76,36 @@ describe("AccountPages", () => {
     // Past the end: nothing asked.
     store.ensure(5000, 5100);
     expect(b.calls.length).toBe(3);
+  });
+
+  it("grows a capped count as deeper pages come, and takes an exact one when it comes", async () => {
+    const b = fakeBackend(1000, false, 300);
+    const store = new AccountPages(b.client, { domain: "x.org", query: "u" }, () => undefined);
+    store.ensure(0, 0);
+    await b.flush();
+    expect([store.total, store.capped]).toEqual([300, true]);
+    // Rows past the floor are not asked for yet…
+    store.ensure(250, 400);
+    expect(b.calls.map((c) => c.offset)).toEqual([0, 200]);
+    await b.flush();
+    // …the deeper page counts further.
+    expect([store.total, store.capped]).toEqual([500, true]);
+    // Scrolled on to each new end, the floor moves on until a page can count to the end.
+    for (const [row, floor] of [
+      [499, 700],
+      [699, 900],
+    ]) {
+      store.ensure(row, row);
+      await b.flush();
+      expect([store.total, store.capped]).toEqual([floor, true]);
+    }
+    store.ensure(899, 899);
+    await b.flush();
+    expect([store.total, store.capped]).toEqual([1000, false]);
+    // An older, capped answer does not undo the exact count.
+    store.ensure(100, 100);
+    await b.flush();
+    expect([store.total, store.capped]).toEqual([1000, false]);
   });
 
   it("drops answers once closed (the filter changed)", async () => {

@@ -11,7 +11,9 @@ export const PAGE_SIZE = 100;
  */
 export class AccountPages {
   readonly query: ListAccounts;
+  /** How many rows match — at least, while `capped` (the server stopped counting). */
   total: number | null = null;
+  capped = false;
   error: BackendError | null = null;
   private readonly pages = new Map<number, Account[]>();
   private readonly inflight = new Set<number>();
@@ -57,7 +59,15 @@ export class AccountPages {
         this.inflight.delete(page);
         if (this.closed) return;
         this.pages.set(page, listing.items);
-        this.total = listing.total;
+        // A capped count is a floor that grows as deeper pages come (each counts 10,000
+        // past itself); an exact count from any page is the answer.
+        if (!listing.total_capped) {
+          this.total = listing.total;
+          this.capped = false;
+        } else if (this.total === null || this.capped) {
+          this.total = Math.max(this.total ?? 0, listing.total);
+          this.capped = true;
+        }
         this.error = null;
         this.changed();
       },

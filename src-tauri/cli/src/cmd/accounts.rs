@@ -44,6 +44,9 @@ pub enum AccountsCmd {
         offset: u32,
         #[arg(long, default_value_t = 50)]
         limit: u32,
+        /// Count every match, however many (a filtered count otherwise stops 10,000 past the page).
+        #[arg(long)]
+        exact: bool,
     },
     /// Show one account.
     Show { address: String },
@@ -186,7 +189,7 @@ pub async fn run(b: &dyn Backend, cmd: &AccountsCmd, json: bool) -> Result<()> {
             };
             print_one(json, &b.create_account(p).await?)
         }
-        AccountsCmd::List { domain, filter: f, offset, limit } => {
+        AccountsCmd::List { domain, filter: f, offset, limit, exact } => {
             let p = ListAccounts {
                 domain: domain.clone(),
                 query: f.query.clone(),
@@ -197,9 +200,15 @@ pub async fn run(b: &dyn Backend, cmd: &AccountsCmd, json: bool) -> Result<()> {
                 descending: Some(f.desc),
                 offset: Some(*offset),
                 limit: Some(*limit),
+                exact_total: Some(*exact),
             };
             let page = b.list_accounts(p).await?;
-            print_list(json, &page, accounts_table(&page.items), Some((page.offset, page.items.len(), page.total)))
+            print_list(
+                json,
+                &page,
+                accounts_table(&page.items),
+                Some((page.offset, page.items.len(), page.total_words())),
+            )
         }
         AccountsCmd::Show { address } => {
             print_one(json, &b.get_account(GetAccount { address: address.clone() }).await?)
@@ -257,7 +266,7 @@ pub async fn run(b: &dyn Backend, cmd: &AccountsCmd, json: bool) -> Result<()> {
             let wide = *all || (dept.is_some() && query.is_none() && status.is_none());
             if (action == BulkAction::Delete || wide) && !yes {
                 let count = match &selection {
-                    AccountSelection::Addresses { addresses } => addresses.len() as u32,
+                    AccountSelection::Addresses { addresses } => addresses.len().to_string(),
                     AccountSelection::Filter { .. } => {
                         let p = ListAccounts {
                             domain: domain.clone(),
@@ -266,9 +275,10 @@ pub async fn run(b: &dyn Backend, cmd: &AccountsCmd, json: bool) -> Result<()> {
                             subdepartments: Some(!no_subdepts),
                             status: status.map(Into::into),
                             limit: Some(1),
+                            exact_total: Some(true),
                             ..Default::default()
                         };
-                        b.list_accounts(p).await?.total
+                        b.list_accounts(p).await?.total_words()
                     }
                 };
                 let what = if action == BulkAction::Delete { "deletes" } else { "acts on" };

@@ -41,5 +41,5 @@ pub async fn run(b: &dyn Backend, a: &AuditArgs, json: bool) -> Result<()> {
             e.target.clone(),
         ]);
     }
-    print_list(json, &page, t, Some((page.offset, page.items.len(), page.total)))
+    print_list(json, &page, t, Some((page.offset, page.items.len(), page.total_words())))
 }

@@ -66,21 +66,61 @@ pub(crate) async fn status_by_id(conn: &mut Conn, id: i64) -> Result<Option<Stri
     Ok(sqlx::query_scalar("SELECT status FROM accounts WHERE id = ?").bind(id).fetch_optional(conn).await?)
 }
 
+/// A filtered count stops after this many accounts past the page: beyond it a listing says
+/// "more than" instead of reading the whole domain to count.
+pub(crate) const COUNT_CAP: i64 = 10_000;
+
+/// A search that finds at most this many accounts (in every domain) hands their ids to the
+/// listing; when it finds more, the filter is broad and the listing reads the domain in its
+/// order instead (a broad filter fills a page within its first rows).
+const CANDIDATE_CAP: i64 = 10_000;
+
 /// A listing's filter and order as SQL: `?1` domain id, `?2` LIKE pattern, `?3` JSON
-/// department ids, `?4` status.
+/// department ids, `?4` status, `?5` JSON candidate ids (from the trigram index) or null.
 pub(crate) struct AccountFilter {
     pattern: Option<String>,
+    /// The query as an FTS5 phrase, when it is long enough for trigrams (3 characters).
+    search: Option<String>,
+    /// What the search found, once asked (see `candidates`).
+    found: Option<Option<String>>,
     departments: Option<String>,
     status: Option<&'static str>,
     with: &'static str,
+    join: &'static str,
     order: &'static str,
     direction: &'static str,
 }
 
-const FILTER_SQL: &str = "a.domain_id = ?1
-    AND (?2 IS NULL OR a.address LIKE ?2 ESCAPE '\\' OR a.display_name LIKE ?2 ESCAPE '\\')
-    AND (?3 IS NULL OR a.department_id IN (SELECT value FROM json_each(?3)))
-    AND (CASE WHEN ?4 IS NULL THEN a.status <> 'deleted' ELSE a.status = ?4 END)";
+impl AccountFilter {
+    /// The WHERE clauses of this filter. A part the filter does not use only checks that its
+    /// parameter is null, and reads no column: an unfiltered listing then reads nothing but
+    /// the `(domain_id, address, status)` index, even for its deepest pages.
+    fn clauses(&self, candidates: &Option<String>) -> String {
+        let text = if self.pattern.is_some() {
+            "(a.address LIKE ?2 ESCAPE '\\' OR a.display_name LIKE ?2 ESCAPE '\\')"
+        } else {
+            "?2 IS NULL"
+        };
+        let departments = if self.departments.is_some() {
+            "a.department_id IN (SELECT value FROM json_each(?3))"
+        } else {
+            "?3 IS NULL"
+        };
+        let status = if self.status.is_some() { "a.status = ?4" } else { "a.status <> 'deleted' AND ?4 IS NULL" };
+        let candidates = if candidates.is_some() { "1" } else { "?5 IS NULL" };
+        format!("a.domain_id = ?1 AND {text} AND {departments} AND {status} AND {candidates}")
+    }
+}
+
+/// The rows a filter reads: the candidates the trigram index found (each one still checked
+/// by the filter's LIKE, so the index only narrows), or the domain's accounts in order.
+fn source(candidates: &Option<String>) -> &'static str {
+    match candidates {
+        // CROSS JOIN keeps this order: the few candidates first, then their rows by id.
+        Some(_) => "json_each(?5) c CROSS JOIN accounts a ON a.id = c.value",
+        None => "accounts a",
+    }
+}
 
 impl AccountFilter {
     /// The filter of a listing or export: `departments` are the ids to keep (already
@@ -96,24 +136,35 @@ impl AccountFilter {
             None => None,
             Some(ids) => Some(serde_json::to_string(ids)?),
         };
-        let pattern = query
-            .map(str::trim)
-            .filter(|q| !q.is_empty())
-            .map(|q| format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
-        let (with, order) = match sort.unwrap_or_default() {
-            AccountSort::Address => ("", "a.address"),
-            AccountSort::DisplayName => ("", "a.display_name COLLATE NOCASE"),
-            AccountSort::Status => ("", "a.status"),
-            AccountSort::CreatedAt => ("", "a.created_at"),
+        let query = query.map(str::trim).filter(|q| !q.is_empty());
+        let pattern = query.map(|q| format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+        // Inside an FTS5 string only `"` means something (doubled, it is itself).
+        let search = query.filter(|q| q.chars().count() >= 3).map(|q| format!("\"{}\"", q.replace('"', "\"\"")));
+        let (with, join, order) = match sort.unwrap_or_default() {
+            AccountSort::Address => ("", "", "a.address"),
+            AccountSort::DisplayName => ("", "", "a.display_name COLLATE NOCASE"),
+            AccountSort::Status => ("", "", "a.status"),
+            AccountSort::CreatedAt => ("", "", "a.created_at"),
             AccountSort::Department => (
                 "WITH RECURSIVE dp(id, path) AS (
                     SELECT id, name FROM departments WHERE domain_id = ?1 AND parent_id IS NULL
                     UNION ALL SELECT d.id, dp.path || '/' || d.name FROM departments d JOIN dp ON d.parent_id = dp.id)",
-                "(SELECT path FROM dp WHERE dp.id = a.department_id) COLLATE NOCASE",
+                "LEFT JOIN dp ON dp.id = a.department_id",
+                "dp.path COLLATE NOCASE",
             ),
         };
         let direction = if descending.unwrap_or(false) { "DESC" } else { "ASC" };
-        Ok(AccountFilter { pattern, departments, status: status.map(AccountStatus::as_str), with, order, direction })
+        Ok(AccountFilter {
+            pattern,
+            search,
+            found: None,
+            departments,
+            status: status.map(AccountStatus::as_str),
+            with,
+            join,
+            order,
+            direction,
+        })
     }
 
     /// Whether the filter keeps every (not deleted) account.
@@ -121,27 +172,69 @@ impl AccountFilter {
         self.pattern.is_none() && self.departments.is_none() && self.status.is_none()
     }
 
-    /// How many accounts of the domain match.
-    pub(crate) async fn count(&self, conn: &mut Conn, did: i64) -> Result<i64> {
-        Ok(sqlx::query_scalar(&format!("SELECT count(*) FROM accounts a WHERE {FILTER_SQL}"))
-            .bind(did)
-            .bind(&self.pattern)
-            .bind(&self.departments)
-            .bind(self.status)
-            .fetch_one(conn)
-            .await?)
+    /// The ids the trigram index finds for the query (JSON), when they are few enough to
+    /// read one by one; `None` when the filter has no such query or it is broad. Asked once.
+    async fn candidates(&mut self, conn: &mut Conn) -> Result<Option<String>> {
+        if let Some(found) = &self.found {
+            return Ok(found.clone());
+        }
+        let found = self.search(conn).await?;
+        self.found = Some(found.clone());
+        Ok(found)
     }
 
-    /// Ids of the matching accounts in order; `limit` -1 means all.
-    pub(crate) async fn ids(&self, conn: &mut Conn, did: i64, offset: u32, limit: i64) -> Result<Vec<i64>> {
-        let (with, order, direction) = (self.with, self.order, self.direction);
-        Ok(sqlx::query_scalar(&format!(
-            "{with} SELECT a.id FROM accounts a WHERE {FILTER_SQL} ORDER BY {order} {direction}, a.address {direction} LIMIT ?5 OFFSET ?6"
+    async fn search(&self, conn: &mut Conn) -> Result<Option<String>> {
+        let Some(search) = &self.search else { return Ok(None) };
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT rowid FROM account_search WHERE account_search MATCH ? LIMIT ?")
+            .bind(search)
+            .bind(CANDIDATE_CAP + 1)
+            .fetch_all(&mut *conn)
+            .await?;
+        if ids.len() as i64 > CANDIDATE_CAP {
+            return Ok(None);
+        }
+        Ok(Some(serde_json::to_string(&ids)?))
+    }
+
+    /// How many accounts of the domain match, and whether that is a floor: unless `exact`,
+    /// counting stops `COUNT_CAP` accounts past `offset` (the answer is then that many and
+    /// `true`: more match).
+    pub(crate) async fn count(&mut self, conn: &mut Conn, did: i64, offset: u32, exact: bool) -> Result<(i64, bool)> {
+        let candidates = self.candidates(conn).await?;
+        let from = source(&candidates);
+        // Candidates are at most CANDIDATE_CAP: counting them is always cheap and exact.
+        let cap = if exact || candidates.is_some() { -1 } else { i64::from(offset) + COUNT_CAP };
+        let n: i64 = sqlx::query_scalar(&format!(
+            "SELECT count(*) FROM (SELECT 1 FROM {from} WHERE {} LIMIT ?6)",
+            self.clauses(&candidates)
         ))
         .bind(did)
         .bind(&self.pattern)
         .bind(&self.departments)
         .bind(self.status)
+        .bind(&candidates)
+        .bind(if cap < 0 { -1 } else { cap + 1 })
+        .fetch_one(conn)
+        .await?;
+        Ok(if cap >= 0 && n > cap { (cap, true) } else { (n, false) })
+    }
+
+    /// Ids of the matching accounts in order; `limit` -1 means all.
+    pub(crate) async fn ids(&mut self, conn: &mut Conn, did: i64, offset: u32, limit: i64) -> Result<Vec<i64>> {
+        let candidates = self.candidates(conn).await?;
+        let (with, from, order, direction) = (self.with, source(&candidates), self.order, self.direction);
+        let (join, clauses) = (self.join, self.clauses(&candidates));
+        // Ties go by address; ordering by address twice would make SQLite sort the whole
+        // domain instead of reading its index in order.
+        let tie = if order == "a.address" { String::new() } else { format!(", a.address {direction}") };
+        Ok(sqlx::query_scalar(&format!(
+            "{with} SELECT a.id FROM {from} {join} WHERE {clauses} ORDER BY {order} {direction}{tie} LIMIT ?6 OFFSET ?7"
+        ))
+        .bind(did)
+        .bind(&self.pattern)
+        .bind(&self.departments)
+        .bind(self.status)
+        .bind(&candidates)
         .bind(limit)
         .bind(offset)
         .fetch_all(conn)

@@ -281,7 +281,7 @@ pub async fn run(b: &dyn Backend, cmd: &MailboxCmd, json: bool) -> Result<()> {
                     size(m.size.into()),
                 ]);
             }
-            print_list(json, &page, t, Some((page.offset, page.items.len(), page.total)))
+            print_list(json, &page, t, Some((page.offset, page.items.len(), page.total_words())))
         }
     }
 }
