@@ -107,7 +107,13 @@ pub(crate) async fn list(b: &EngineBackend, p: ListAccounts) -> Result<Listing<A
     } else {
         filter.count(&mut conn, did, offset, p.exact_total.unwrap_or(false)).await?
     };
-    let ids = filter.ids(&mut conn, did, offset, i64::from(limit)).await?;
+    // Counted to the end at or before `offset`: the page is empty, no need to read for it
+    // (a short filter matching nothing would otherwise scan the domain twice).
+    let ids = if !total_capped && total <= i64::from(offset) {
+        Vec::new()
+    } else {
+        filter.ids(&mut conn, did, offset, i64::from(limit)).await?
+    };
     let items = load_many(&mut conn, &tree, &ids).await?;
     Ok(Listing { items, total: total as u32, offset, total_capped })
 }

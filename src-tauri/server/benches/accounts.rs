@@ -1,0 +1,138 @@
+//! Account listings of a big domain, through the admin HTTP API: `ACCOUNTS_BENCH_N` accounts
+//! (default 100,000) in one domain, spread over five departments, then pages of 50 timed as
+//! a client of `GET /api/domains/{domain}/accounts` sees them (loopback, plain HTTP) and
+//! in-process (the engine alone): filters by a substring of address or name (narrow, broad,
+//! matching every row, two letters), by status, sorts, and deep pages.
+//!
+//!     cargo bench -p postdesk-server --bench accounts        # ACCOUNTS_BENCH_N=… to change N
+//!
+//! A benchmark, not a test: it prints figures (see docs/BENCHMARKS.md).
+
+use std::time::{Duration, Instant};
+
+use postdesk_contract::Backend;
+use postdesk_contract::api::*;
+use postdesk_contract::model::*;
+use postdesk_engine::Engine;
+
+const D: &str = "bench.example";
+
+fn stats(mut v: Vec<Duration>) -> String {
+    v.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    format!(
+        "median {:>6.2} ms, p90 {:>6.2} ms, max {:>6.2} ms",
+        ms(v[v.len() / 2]),
+        ms(v[v.len() * 9 / 10]),
+        ms(v[v.len() - 1])
+    )
+}
+
+fn list(query: Option<&str>) -> ListAccounts {
+    ListAccounts { domain: D.into(), query: query.map(String::from), limit: Some(50), ..Default::default() }
+}
+
+async fn run() {
+    let n: usize = std::env::var("ACCOUNTS_BENCH_N").ok().and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).await.unwrap();
+    let token = engine.ensure_first_admin().await.unwrap().unwrap().token.secret;
+    let backend = engine.local_backend();
+    let limits = PlanLimits { max_accounts: n as u32 + 10, ..PlanLimits::default() };
+    backend.create_domain(CreateDomain { domain: D.into(), limits: Some(limits), group: None }).await.unwrap();
+    let departments = ["Sales/East", "Sales/West", "Support", "Ops/Night", "Board"];
+    for path in departments {
+        let p = CreateDepartment { domain: D.into(), path: path.into(), parents: Some(true) };
+        backend.create_department(p).await.unwrap();
+    }
+    let t = Instant::now();
+    for first in (0..n).step_by(10_000) {
+        let accounts = (first..(first + 10_000).min(n))
+            .map(|i| CreateAccount {
+                address: format!("user{i:06}@{D}"),
+                display_name: Some(format!("User {i} {}", ["Lee", "Ng", "Smith", "García", "Müller"][i % 5])),
+                department: Some(departments[i % 5].into()),
+                ..Default::default()
+            })
+            .collect();
+        backend.create_accounts(CreateAccounts { domain: D.into(), accounts }).await.unwrap();
+    }
+    // A few disabled ones: a status filter that keeps little.
+    for i in (0..n).step_by(1_000) {
+        let p = UpdateAccount {
+            address: format!("user{i:06}@{D}"),
+            status: Some(AccountStatus::Disabled),
+            ..Default::default()
+        };
+        backend.update_account(p).await.unwrap();
+    }
+    println!(
+        "{n} accounts in {D}, made in {:.1} s (SQLite on disk, WAL, synchronous=FULL)\n",
+        t.elapsed().as_secs_f64()
+    );
+
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = tcp.local_addr().unwrap();
+    let router = postdesk_server::router(engine.clone());
+    tokio::spawn(postdesk_server::serve_with(router, tcp, None, Default::default(), std::future::pending()));
+    let http = reqwest::Client::new();
+    let deep = (n as u32 * 9 / 10) / 50 * 50;
+    let cases: Vec<(String, ListAccounts)> = vec![
+        ("no filter, first page".into(), list(None)),
+        (format!("no filter, page at offset {deep}"), ListAccounts { offset: Some(deep), ..list(None) }),
+        ("address substring, narrow (\"ser0042\", 100 rows)".into(), list(Some("ser0042"))),
+        ("name substring, narrow (\"r 4242 \")".into(), list(Some("r 4242 "))),
+        (
+            "name, broad (\"smith\", 20 %), sorted by name".into(),
+            ListAccounts { sort: Some(AccountSort::DisplayName), ..list(Some("smith")) },
+        ),
+        ("every row matches (\"bench\")".into(), list(Some("bench"))),
+        ("every row matches, page at offset 5000".into(), ListAccounts { offset: Some(5_000), ..list(Some("bench")) }),
+        ("two letters (\"ng\")".into(), list(Some("ng"))),
+        ("two letters, none match (\"zq\")".into(), list(Some("zq"))),
+        ("status disabled (0.1 %)".into(), ListAccounts { status: Some(AccountStatus::Disabled), ..list(None) }),
+        ("department Sales (40 %)".into(), ListAccounts { department: Some("Sales".into()), ..list(None) }),
+        (
+            "sorted by name, descending".into(),
+            ListAccounts { sort: Some(AccountSort::DisplayName), descending: Some(true), ..list(None) },
+        ),
+        ("sorted by department".into(), ListAccounts { sort: Some(AccountSort::Department), ..list(None) }),
+        (
+            "sorted by creation, page at offset 50000".into(),
+            ListAccounts { sort: Some(AccountSort::CreatedAt), offset: Some(50_000), ..list(None) },
+        ),
+        (
+            "\"bench\" counted exactly (exact_total)".into(),
+            ListAccounts { exact_total: Some(true), ..list(Some("bench")) },
+        ),
+    ];
+    for (name, p) in cases {
+        let mut api = Vec::new();
+        let mut inproc = Vec::new();
+        let mut found = (0, 0, false);
+        for _ in 0..20 {
+            let t = Instant::now();
+            let page = backend.list_accounts(p.clone()).await.unwrap();
+            inproc.push(t.elapsed());
+            found = (page.items.len(), page.total, page.total_capped);
+            let query = serde_urlencoded::to_string(&p).unwrap();
+            let t = Instant::now();
+            let r = http
+                .get(format!("http://{addr}/api/domains/{D}/accounts?{query}"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+            let _ = r.bytes().await.unwrap();
+            api.push(t.elapsed());
+        }
+        let total = if found.2 { format!("more than {}", found.1) } else { found.1.to_string() };
+        println!("{name}: {} of {total}\n    HTTP   {}\n    engine {}", found.0, stats(api), stats(inproc));
+    }
+    engine.close().await;
+}
+
+fn main() {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(run());
+}
