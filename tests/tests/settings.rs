@@ -634,6 +634,22 @@ async fn address_book_lists_visible_accounts_by_department(h: Harness) {
         .await
         .unwrap();
     assert_eq!((flat(&found), found.shown), (vec!["dora@example.com".to_string()], 1));
+    // Searched through the trigram index (3+ characters) or not, the same entries and the
+    // same hidden count (of the whole domain): a hidden account is not found by its name.
+    for (q, expected) in [
+        ("DORA", vec!["dora@example.com"]),
+        ("bo", vec!["bob@example.com"]),
+        ("zoë ad", vec![]),
+        ("arl", vec!["carl@example.com"]),
+    ] {
+        let p = ListAddressBook { domain: D.into(), query: Some(q.into()), ..Default::default() };
+        let found = h.owner.list_address_book(p).await.unwrap();
+        assert_eq!(
+            (flat(&found), found.shown, found.hidden),
+            (expected.iter().map(|s| s.to_string()).collect(), expected.len() as u32, 2),
+            "{q}"
+        );
+    }
 }
 
 async fn explain(h: &Harness, p: ExplainPolicy) -> PolicyExplanation {

@@ -320,10 +320,20 @@ pub(crate) async fn address_book(b: &EngineBackend, p: ListAddressBook) -> Resul
     let parents: HashMap<i64, Option<i64>> =
         sql::settings::department_parents(&mut conn, did).await?.into_iter().collect();
     // Only the one key matters here: load its overrides for the whole domain at once.
-    let overrides = sql::settings::address_book_overrides(&mut conn, did).await?;
-    let value = |scope: &str, id: i64| {
-        overrides.iter().find(|o| o.0 == scope && o.1 == id).and_then(|o| serde_json::from_str::<bool>(&o.2).ok())
-    };
+    // By scope and id: one lookup per account, however many accounts have their own value.
+    let mut own: HashMap<&'static str, HashMap<i64, bool>> = HashMap::new();
+    for (scope, id, v) in sql::settings::address_book_overrides(&mut conn, did).await? {
+        let scope = match scope.as_str() {
+            "domain" => "domain",
+            "department" => "department",
+            "account" => "account",
+            _ => continue,
+        };
+        if let Ok(v) = serde_json::from_str::<bool>(&v) {
+            own.entry(scope).or_default().insert(id, v);
+        }
+    }
+    let value = |scope: &str, id: i64| own.get(scope).and_then(|m| m.get(&id)).copied();
     let default = value("domain", did).unwrap_or_else(|| ResolvedSettings::default().address_book);
     let mut by_department: HashMap<i64, bool> = HashMap::new();
     let mut department_value = |id: i64| -> bool {
@@ -359,13 +369,29 @@ pub(crate) async fn address_book(b: &EngineBackend, p: ListAddressBook) -> Resul
             })
         })
         .transpose()?;
-    // Every visible entry is ranked to find the page; only the page's entries are answered.
-    let accounts = sql::settings::address_book_accounts(&mut conn, did).await?;
-    let mut visible: Vec<(EntryKey, AddressBookEntry, Option<String>)> = Vec::new();
+    // A search of 3+ characters reads only the trigram index's candidates (each still checked
+    // below); the hidden count then comes from the whole domain, as without a search.
+    let candidates = match sql::accounts::search_phrase(&query) {
+        Some(phrase) => sql::accounts::candidates(&mut conn, &phrase).await?,
+        None => None,
+    };
     let mut hidden = 0;
+    if candidates.is_some() {
+        let ids: Vec<i64> = parents.keys().copied().collect();
+        let hidden_departments: Vec<i64> = ids.into_iter().filter(|d| !department_value(*d)).collect();
+        let json = serde_json::to_string(&hidden_departments)?;
+        hidden = sql::settings::address_book_hidden(&mut conn, did, !default, &json).await?;
+    }
+    // Every visible entry is ranked to find the page; only the page's entries are answered.
+    let accounts = sql::settings::address_book_accounts(&mut conn, did, candidates.as_deref()).await?;
+    let mut visible: Vec<(EntryKey, AddressBookEntry, Option<String>)> = Vec::new();
+    // Each department's path, and the same in lower case, worked out once.
+    let mut paths: HashMap<i64, (String, String)> = HashMap::new();
     for (id, address, display_name, department) in accounts {
         if !value("account", id).unwrap_or_else(|| department.map_or(default, &mut department_value)) {
-            hidden += 1;
+            if candidates.is_none() {
+                hidden += 1;
+            }
             continue;
         }
         if !query.is_empty()
@@ -374,9 +400,19 @@ pub(crate) async fn address_book(b: &EngineBackend, p: ListAddressBook) -> Resul
         {
             continue;
         }
-        let path = department.map(|d| tree.path(d));
+        let path = department.map(|d| {
+            paths
+                .entry(d)
+                .or_insert_with(|| {
+                    let p = tree.path(d);
+                    let lower = p.to_lowercase();
+                    (p, lower)
+                })
+                .clone()
+        });
         // Top level first (`None` sorts before every path), then the path in any case.
-        let key = (path.as_ref().map(|p| p.to_lowercase()), display_name.to_lowercase(), address.clone());
+        let (path, lower) = path.map_or((None, None), |(p, l)| (Some(p), Some(l)));
+        let key = (lower, display_name.to_lowercase(), address.clone());
         visible.push((key, AddressBookEntry { address, display_name }, path));
     }
     visible.sort_by(|a, b| a.0.cmp(&b.0));
@@ -395,7 +431,7 @@ pub(crate) async fn address_book(b: &EngineBackend, p: ListAddressBook) -> Resul
             _ => departments.push(AddressBookDepartment { department: path, entries: vec![entry] }),
         }
     }
-    Ok(AddressBook { domain, departments, shown, hidden, next: page.next })
+    Ok(AddressBook { domain, departments, shown, hidden: hidden as u32, next: page.next })
 }
 
 /// Where an address-book entry sorts: department path (lower case, top level first), name

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use postdesk_contract::Backend;
 use postdesk_contract::api::*;
 use postdesk_contract::model::*;
+use postdesk_contract::settings::Settings;
 use postdesk_engine::Engine;
 
 const D: &str = "bench.example";
@@ -129,6 +130,68 @@ async fn run() {
         }
         let total = if found.2 { format!("more than {}", found.1) } else { found.1.to_string() };
         println!("{name}: {} of {total}\n    HTTP   {}\n    engine {}", found.0, stats(api), stats(inproc));
+    }
+
+    // The company address book of the same domain: 5,000 accounts and the Board hide
+    // themselves (account and department settings), the rest show, by department and name.
+    let hidden = (0..n).step_by(20).map(|i| format!("user{i:06}@{D}")).take(5_000).collect();
+    let hide = Settings { address_book: Some(false), ..Default::default() };
+    let p = UpdateSettings {
+        domain: D.into(),
+        target: BatchTarget::Accounts { addresses: hidden },
+        set: Some(hide.clone()),
+        clear: None,
+    };
+    backend.update_settings(p).await.unwrap();
+    let board = BatchTarget::Department { path: "Board".into(), subdepartments: None };
+    backend
+        .update_settings(UpdateSettings { domain: D.into(), target: board, set: Some(hide), clear: None })
+        .await
+        .unwrap();
+    let book = |query: Option<&str>| ListAddressBook {
+        domain: D.into(),
+        query: query.map(String::from),
+        after: None,
+        limit: Some(50),
+    };
+    let mut page_10 = book(None);
+    for _ in 0..9 {
+        page_10.after = backend.list_address_book(page_10.clone()).await.unwrap().next;
+    }
+    for (name, p) in [
+        ("address book, first page".to_string(), book(None)),
+        ("address book, page 10 (cursor)".into(), page_10),
+        ("address book, search \"r 4242 \"".into(), book(Some("r 4242 "))),
+        ("address book, search \"smith\" (20 %)".into(), book(Some("smith"))),
+    ] {
+        let mut api = Vec::new();
+        let mut inproc = Vec::new();
+        let mut found = (0, 0, 0);
+        for _ in 0..10 {
+            let t = Instant::now();
+            let page = backend.list_address_book(p.clone()).await.unwrap();
+            inproc.push(t.elapsed());
+            found = (page.departments.iter().map(|d| d.entries.len()).sum::<usize>(), page.shown, page.hidden);
+            let query = serde_urlencoded::to_string(&p).unwrap();
+            let t = Instant::now();
+            let r = http
+                .get(format!("http://{addr}/api/domains/{D}/address-book?{query}"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+            let _ = r.bytes().await.unwrap();
+            api.push(t.elapsed());
+        }
+        println!(
+            "{name}: {} of {} shown, {} hidden\n    HTTP   {}\n    engine {}",
+            found.0,
+            found.1,
+            found.2,
+            stats(api),
+            stats(inproc)
+        );
     }
     engine.close().await;
 }

@@ -112,6 +112,28 @@ impl AccountFilter {
     }
 }
 
+/// `query` as an FTS5 phrase for the trigram index, when it is long enough for trigrams (3
+/// characters); inside an FTS5 string only `"` means something (doubled, it is itself).
+pub(crate) fn search_phrase(query: &str) -> Option<String> {
+    (query.chars().count() >= 3).then(|| format!("\"{}\"", query.replace('"', "\"\"")))
+}
+
+/// The ids of the accounts (of every domain, any status) whose address or display name may
+/// hold `phrase` (from `search_phrase`), as JSON, when they are at most `CANDIDATE_CAP`;
+/// `None` when there are more (a broad search: reading in order is then as fast). The index
+/// folds case beyond ASCII, so the caller still checks each candidate its own way.
+pub(crate) async fn candidates(conn: &mut Conn, phrase: &str) -> Result<Option<String>> {
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT rowid FROM account_search WHERE account_search MATCH ? LIMIT ?")
+        .bind(phrase)
+        .bind(CANDIDATE_CAP + 1)
+        .fetch_all(&mut *conn)
+        .await?;
+    if ids.len() as i64 > CANDIDATE_CAP {
+        return Ok(None);
+    }
+    Ok(Some(serde_json::to_string(&ids)?))
+}
+
 /// The rows a filter reads: the candidates the trigram index found (each one still checked
 /// by the filter's LIKE, so the index only narrows), or the domain's accounts in order.
 fn source(candidates: &Option<String>) -> &'static str {
@@ -138,8 +160,7 @@ impl AccountFilter {
         };
         let query = query.map(str::trim).filter(|q| !q.is_empty());
         let pattern = query.map(|q| format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
-        // Inside an FTS5 string only `"` means something (doubled, it is itself).
-        let search = query.filter(|q| q.chars().count() >= 3).map(|q| format!("\"{}\"", q.replace('"', "\"\"")));
+        let search = query.and_then(search_phrase);
         let (with, join, order) = match sort.unwrap_or_default() {
             AccountSort::Address => ("", "", "a.address"),
             AccountSort::DisplayName => ("", "", "a.display_name COLLATE NOCASE"),
@@ -184,16 +205,10 @@ impl AccountFilter {
     }
 
     async fn search(&self, conn: &mut Conn) -> Result<Option<String>> {
-        let Some(search) = &self.search else { return Ok(None) };
-        let ids: Vec<i64> = sqlx::query_scalar("SELECT rowid FROM account_search WHERE account_search MATCH ? LIMIT ?")
-            .bind(search)
-            .bind(CANDIDATE_CAP + 1)
-            .fetch_all(&mut *conn)
-            .await?;
-        if ids.len() as i64 > CANDIDATE_CAP {
-            return Ok(None);
+        match &self.search {
+            Some(phrase) => candidates(conn, phrase).await,
+            None => Ok(None),
         }
-        Ok(Some(serde_json::to_string(&ids)?))
     }
 
     /// How many accounts of the domain match, and whether that is a floor: unless `exact`,
