@@ -634,8 +634,8 @@ async fn address_book_lists_visible_accounts_by_department(h: Harness) {
         .await
         .unwrap();
     assert_eq!((flat(&found), found.shown), (vec!["dora@example.com".to_string()], 1));
-    // Searched through the trigram index (3+ characters) or not, the same entries and the
-    // same hidden count (of the whole domain): a hidden account is not found by its name.
+    // Searched with a long or a short text, in any case, the same hidden count (of the whole
+    // domain): a hidden account is not found by its name.
     for (q, expected) in [
         ("DORA", vec!["dora@example.com"]),
         ("bo", vec!["bob@example.com"]),
@@ -650,6 +650,19 @@ async fn address_book_lists_visible_accounts_by_department(h: Harness) {
             "{q}"
         );
     }
+    // A change shows at once on the next page asked for (the ranked book is made again), and
+    // so does a new account.
+    h.owner
+        .update_settings(set(accounts(&["dora@example.com"]), serde_json::json!({ "address_book": false })))
+        .await
+        .unwrap();
+    let book = h.owner.list_address_book(ListAddressBook { domain: D.into(), ..Default::default() }).await.unwrap();
+    assert_eq!(flat(&book), ["carl@example.com", "bob@example.com"]);
+    assert_eq!((book.shown, book.hidden), (2, 3));
+    h.account("eve@example.com", None).await;
+    let book = h.owner.list_address_book(ListAddressBook { domain: D.into(), ..Default::default() }).await.unwrap();
+    assert_eq!(flat(&book), ["carl@example.com", "eve@example.com", "bob@example.com"]);
+    assert_eq!((book.shown, book.hidden), (3, 3));
 }
 
 async fn explain(h: &Harness, p: ExplainPolicy) -> PolicyExplanation {

@@ -21,6 +21,7 @@ pub(crate) use postdesk_xlsx as xlsx;
 
 mod access;
 mod accounts;
+mod address_book;
 mod addresses;
 mod admins;
 mod audit;
@@ -99,6 +100,8 @@ pub struct Engine {
     secrets: std::sync::Arc<dyn postdesk_contract::secret::SecretStore>,
     /// Shared mailbox fetching: one fetch at a time per mailbox, and its bounds.
     shared: std::sync::Arc<shared::SharedFetch>,
+    /// The address books ranked lately (see `address_book`).
+    address_books: std::sync::Arc<address_book::BookCache>,
 }
 
 /// The app identifier; the data folder is named after it, so the desktop app (Tauri's
@@ -162,6 +165,7 @@ impl Engine {
             mail_changes: tokio::sync::broadcast::channel(1024).0,
             secrets: std::sync::Arc::new(postdesk_contract::secret::MemoryStore::default()),
             shared: Default::default(),
+            address_books: Default::default(),
         })
     }
 
@@ -516,7 +520,7 @@ impl Backend for EngineBackend {
         batches::undo(self, p).await
     }
     async fn list_address_book(&self, p: ListAddressBook) -> Result<postdesk_contract::settings::AddressBook> {
-        settings::address_book(self, p).await
+        address_book::list(self, p).await
     }
     async fn explain_policy(&self, p: ExplainPolicy) -> Result<postdesk_contract::policy::PolicyExplanation> {
         policy::explain(self, p).await

@@ -247,46 +247,17 @@ pub(crate) async fn address_book_overrides(conn: &mut Conn, domain: i64) -> Resu
     .await?)
 }
 
-/// The domain's active and locked accounts: `(id, address, display name, department id)`;
-/// only those of `ids` (JSON) when given.
+/// The domain's active and locked accounts: `(id, address, display name, department id)`.
 pub(crate) async fn address_book_accounts(
     conn: &mut Conn,
     domain: i64,
-    ids: Option<&str>,
 ) -> Result<Vec<(i64, String, String, Option<i64>)>> {
     Ok(sqlx::query_as(
         "SELECT id, address, display_name, department_id FROM accounts
-         WHERE domain_id = ?1 AND status IN ('active', 'locked')
-           AND (?2 IS NULL OR id IN (SELECT value FROM json_each(?2)))",
+         WHERE domain_id = ? AND status IN ('active', 'locked')",
     )
     .bind(domain)
-    .bind(ids)
     .fetch_all(conn)
-    .await?)
-}
-
-/// How many active and locked accounts of the domain the address book hides: their own
-/// `address_book` value is false, or they have none and their department is one of
-/// `hidden_departments` (JSON ids; `top_hidden` for accounts outside any department).
-pub(crate) async fn address_book_hidden(
-    conn: &mut Conn,
-    domain: i64,
-    top_hidden: bool,
-    hidden_departments: &str,
-) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "SELECT count(*) FROM accounts a
-         LEFT JOIN setting_overrides o
-           ON o.domain_id = a.domain_id AND o.scope = 'account' AND o.scope_id = a.id AND o.key = 'address_book'
-         WHERE a.domain_id = ?1 AND a.status IN ('active', 'locked')
-           AND CASE WHEN o.value IS NOT NULL THEN o.value = 'false'
-                    WHEN a.department_id IS NULL THEN ?2
-                    ELSE a.department_id IN (SELECT value FROM json_each(?3)) END",
-    )
-    .bind(domain)
-    .bind(top_hidden)
-    .bind(hidden_departments)
-    .fetch_one(conn)
     .await?)
 }
 
