@@ -115,4 +115,10 @@ async fn the_trigram_index_follows_every_change(h: Harness) {
     // A quote is a character, not query syntax.
     assert_eq!(found("\"ee").await, Vec::<String>::new());
     assert_eq!(found("n Lee").await, [format!("ann@{D}")]);
+    // Texts the index cannot take read the domain instead, and answer like any other: a NUL
+    // (FTS5's parser stops at it) and a very long text.
+    assert_eq!(found("nn\0Lee").await, Vec::<String>::new());
+    let long: &'static str = Box::leak(format!("{}Lee", "x".repeat(300)).into_boxed_str());
+    assert_eq!(found(long).await, Vec::<String>::new());
+    assert_eq!(found(&long[298..]).await, Vec::<String>::new(), "\"xxLee\" is nobody");
 }

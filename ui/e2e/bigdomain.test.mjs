@@ -55,6 +55,8 @@ describe("a big domain", () => {
     const selected = page.getByTestId("selection-count");
     await selected.waitFor();
     assert.equal(await selected.innerText(), `All ${nf.format(N)} accounts matching the filter selected`);
+    // The toolbar says the exact count too, now that it is known.
+    await waitForTotal(page, `${nf.format(N)} accounts`);
     await page.getByRole("button", { name: "Disable…" }).click();
     const d = page.locator("dialog[open]");
     assert.equal(await d.getByRole("heading").innerText(), `Disable all ${nf.format(N)} accounts containing "big.ex"?`);

@@ -5,10 +5,10 @@
 //! Ranking the book reads every account of the domain and sorts the visible ones, O(domain).
 //! The ranked book is kept (per engine, a few domains) while nothing changed: a page is then a
 //! binary search to the cursor, a search a pass over names already in lower case. It is made
-//! again after any audited change in this process (`audit::change_generation`: every change
-//! to accounts, departments and settings is audited) and at the latest `BOOK_TTL` after it was
-//! made — for changes made by another process on the same data folder, and for a change that
-//! committed while the book was being read.
+//! again once a newer audit entry is committed (every change to accounts, departments and
+//! settings writes one in its own transaction, whichever process makes it: the newest entry's
+//! id, read just before the book, tells whether the book is still the data's), and
+//! at the latest `BOOK_TTL` after it was made.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -36,19 +36,35 @@ const BOOK_TTL: Duration = Duration::from_secs(30);
 /// How many domains' ranked books an engine keeps (each is about 150 bytes an account).
 const MAX_BOOKS: usize = 4;
 
-/// One visible entry: its sort key, the entry, its department path as written.
+/// A department as the book needs it: whether its accounts show (its own value or the nearest
+/// above it), its path in lower case (the order) and as written.
+struct Department {
+    visible: bool,
+    lower: String,
+    path: String,
+}
+
+/// One visible entry: its department (shared by all its entries), its name and address in
+/// lower case (the order, and searches), the entry.
 struct Ranked {
-    key: EntryKey,
-    /// The address in lower case, for searches.
+    department: Option<Arc<Department>>,
+    name: String,
     address: String,
     entry: AddressBookEntry,
-    department: Option<String>,
+}
+
+impl Ranked {
+    /// Where it sorts: department path (top level first), name, address — an `EntryKey`.
+    fn key(&self) -> (Option<&str>, &str, &str) {
+        (self.department.as_ref().map(|d| d.lower.as_str()), &self.name, &self.entry.address)
+    }
 }
 
 /// A domain's address book, ranked.
 struct RankedBook {
     domain: i64,
-    generation: u64,
+    /// The newest audit entry when it was read.
+    generation: i64,
     made: Instant,
     /// Active or locked accounts the setting hides.
     hidden: u32,
@@ -70,7 +86,7 @@ impl std::fmt::Debug for BookCache {
 }
 
 impl BookCache {
-    fn get(&self, domain: i64, generation: u64) -> Option<Arc<RankedBook>> {
+    fn get(&self, domain: i64, generation: i64) -> Option<Arc<RankedBook>> {
         let books = self.books.lock().unwrap_or_else(|e| e.into_inner());
         books.iter().find(|b| b.domain == domain && b.generation == generation && b.made.elapsed() < BOOK_TTL).cloned()
     }
@@ -104,8 +120,9 @@ pub(crate) async fn list(b: &EngineBackend, p: ListAddressBook) -> Result<Addres
         .transpose()?;
     let mut conn = b.engine.read().await?;
     let did = domain_id(&mut conn, &domain).await?;
-    // Read before the book: a change after this point moves it, and the next caller ranks anew.
-    let generation = crate::audit::change_generation();
+    // Read before the book: whatever the book then reads is at least this new, and a change
+    // committed after this point has a newer entry, so the next caller ranks anew.
+    let generation = sql::audit::last_id(&mut conn).await?;
     let book = match b.engine.address_books.get(did, generation) {
         Some(book) => book,
         None => {
@@ -120,9 +137,12 @@ pub(crate) async fn list(b: &EngineBackend, p: ListAddressBook) -> Result<Addres
     // matches from the cursor on. The search text's finder is built once for all entries.
     let finder = memchr::memmem::Finder::new(query.as_bytes());
     let matches = |r: &Ranked| {
-        query.is_empty() || finder.find(r.key.1.as_bytes()).is_some() || finder.find(r.address.as_bytes()).is_some()
+        query.is_empty() || finder.find(r.name.as_bytes()).is_some() || finder.find(r.address.as_bytes()).is_some()
     };
-    let start = after.as_ref().map_or(0, |a| book.entries.partition_point(|r| r.key <= *a));
+    let start = after.as_ref().map_or(0, |a| {
+        let a = (a.0.as_deref(), a.1.as_str(), a.2.as_str());
+        book.entries.partition_point(|r| r.key() <= a)
+    });
     let (mut shown, mut page) = (0usize, Vec::new());
     if query.is_empty() {
         shown = book.entries.len();
@@ -139,23 +159,24 @@ pub(crate) async fn list(b: &EngineBackend, p: ListAddressBook) -> Result<Addres
     }
     let next = if page.len() > limit as usize {
         page.truncate(limit as usize);
-        page.last().map(|r| serde_json::to_string(&r.key).unwrap_or_default())
+        page.last().map(|r| serde_json::to_string(&r.key()).unwrap_or_default())
     } else {
         None
     };
     let mut departments: Vec<AddressBookDepartment> = Vec::new();
     for r in page {
+        let path = r.department.as_ref().map(|d| d.path.as_str());
         match departments.last_mut() {
-            Some(last) if last.department == r.department => last.entries.push(r.entry.clone()),
+            Some(last) if last.department.as_deref() == path => last.entries.push(r.entry.clone()),
             _ => departments
-                .push(AddressBookDepartment { department: r.department.clone(), entries: vec![r.entry.clone()] }),
+                .push(AddressBookDepartment { department: path.map(String::from), entries: vec![r.entry.clone()] }),
         }
     }
     Ok(AddressBook { domain, departments, shown: shown as u32, hidden: book.hidden, next })
 }
 
 /// Reads the domain's accounts and the `address_book` values in force, and ranks the visible.
-async fn rank(conn: &mut Conn, did: i64, domain: &str, generation: u64) -> Result<RankedBook> {
+async fn rank(conn: &mut Conn, did: i64, domain: &str, generation: i64) -> Result<RankedBook> {
     let made = Instant::now();
     let tree = Tree::load(conn, did, domain).await?;
     let parents: HashMap<i64, Option<i64>> = sql::settings::department_parents(conn, did).await?.into_iter().collect();
@@ -175,8 +196,8 @@ async fn rank(conn: &mut Conn, did: i64, domain: &str, generation: u64) -> Resul
     let value = |scope: &str, id: i64| own.get(scope).and_then(|m| m.get(&id)).copied();
     let default = value("domain", did).unwrap_or_else(|| ResolvedSettings::default().address_book);
     // Each department's value (its own, or the nearest above it) and path, worked out once.
-    let mut departments: HashMap<i64, (bool, String, String)> = HashMap::new();
-    let mut department = |id: i64| -> (bool, String, String) {
+    let mut departments: HashMap<i64, Arc<Department>> = HashMap::new();
+    let mut department = |id: i64| -> Arc<Department> {
         if let Some(d) = departments.get(&id) {
             return d.clone();
         }
@@ -190,30 +211,22 @@ async fn rank(conn: &mut Conn, did: i64, domain: &str, generation: u64) -> Resul
             cursor = parents.get(&c).copied().flatten();
         }
         let path = tree.path(id);
-        let d = (found.unwrap_or(default), path.to_lowercase(), path);
+        let d = Arc::new(Department { visible: found.unwrap_or(default), lower: path.to_lowercase(), path });
         departments.insert(id, d.clone());
         d
     };
     let mut entries = Vec::new();
     let mut hidden = 0;
     for (id, address, display_name, dept) in sql::settings::address_book_accounts(conn, did).await? {
-        let dept = dept.map(&mut department);
-        let visible = value("account", id).unwrap_or(dept.as_ref().map_or(default, |d| d.0));
+        let department = dept.map(&mut department);
+        let visible = value("account", id).unwrap_or(department.as_ref().map_or(default, |d| d.visible));
         if !visible {
             hidden += 1;
             continue;
         }
-        // Top level first (`None` sorts before every path), then the path in any case.
-        let (lower, path) = dept.map_or((None, None), |(_, lower, path)| (Some(lower), Some(path)));
-        let key = (lower, display_name.to_lowercase(), address.clone());
-        let lower = address.to_lowercase();
-        entries.push(Ranked {
-            key,
-            address: lower,
-            entry: AddressBookEntry { address, display_name },
-            department: path,
-        });
+        let (name, lower) = (display_name.to_lowercase(), address.to_lowercase());
+        entries.push(Ranked { department, name, address: lower, entry: AddressBookEntry { address, display_name } });
     }
-    entries.sort_by(|a, b| a.key.cmp(&b.key));
+    entries.sort_by(|a, b| a.key().cmp(&b.key()));
     Ok(RankedBook { domain: did, generation, made, hidden, entries })
 }

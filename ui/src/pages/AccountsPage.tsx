@@ -86,12 +86,18 @@ export function AccountsPage() {
     }),
     [domain, query, status, department, sort, descending],
   );
-  const filterKey = `${domain}\u0000${query}\u0000${status}\u0000${department}`;
+  // A new filter, or the list reloaded (a count that may have moved), ends "all matching".
+  const filterKey = `${domain}\u0000${query}\u0000${status}\u0000${department}\u0000${reloadTick}`;
   const [lastFilter, setLastFilter] = useState(filterKey);
   if (lastFilter !== filterKey) {
     setLastFilter(filterKey);
     setAllMatching(false);
+    setMatching(null);
   }
+  const currentFilter = useRef(filterKey);
+  useEffect(() => {
+    currentFilter.current = filterKey;
+  }, [filterKey]);
 
   const [shown, setShown] = useState<AccountPages | null>(null);
   const store = useMemo(
@@ -197,8 +203,10 @@ export function AccountsPage() {
       setAllMatching(true);
       return;
     }
+    const asked = filterKey;
     const exact = await counting.run(() => client.call("list_accounts", { ...params, limit: 1, exact_total: true }));
-    if (exact) {
+    // The filter changed while counting: this count is another selection's.
+    if (exact && currentFilter.current === asked) {
       setMatching(exact.total);
       setAllMatching(true);
     }
@@ -259,7 +267,9 @@ export function AccountsPage() {
             ? store.error
               ? ""
               : "Loading…"
-            : `${view.capped ? "More than " : ""}${nf.format(view.total)} account${view.total === 1 && !view.capped ? "" : "s"}`}
+            : allMatching && matching !== null
+              ? `${nf.format(matching)} account${matching === 1 ? "" : "s"}`
+              : `${view.capped ? "More than " : ""}${nf.format(view.total)} account${view.total === 1 && !view.capped ? "" : "s"}`}
         </span>
         <button
           type="button"

@@ -114,9 +114,15 @@ impl AccountFilter {
 
 /// `query` as an FTS5 phrase for the trigram index, when it is long enough for trigrams (3
 /// characters); inside an FTS5 string only `"` means something (doubled, it is itself).
+/// `None` too for a text the index cannot take or should not: one holding NUL (FTS5's query
+/// parser stops there) or longer than `MAX_SEARCH` characters (a phrase of that many trigrams).
 pub(crate) fn search_phrase(query: &str) -> Option<String> {
-    (query.chars().count() >= 3).then(|| format!("\"{}\"", query.replace('"', "\"\"")))
+    let n = query.chars().count();
+    ((3..=MAX_SEARCH).contains(&n) && !query.contains('\0')).then(|| format!("\"{}\"", query.replace('"', "\"\"")))
 }
+
+/// Longest search text that goes through the trigram index (longer ones read in order).
+const MAX_SEARCH: usize = 200;
 
 /// The ids of the accounts (of every domain, any status) whose address or display name may
 /// hold `phrase` (from `search_phrase`), as JSON, when they are at most `CANDIDATE_CAP`;

@@ -46,6 +46,13 @@ pub(crate) struct Filter<'a> {
 const FILTER: &str = "(?1 IS NULL OR domain = ?1) AND (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR action = ?3)
         AND (?4 IS NULL OR domain IN (SELECT value FROM json_each(?4)))";
 
+/// The id of the newest audit entry committed (0 when none): every change to the organisation
+/// writes one in its own transaction, so this moves with every committed change, made by this
+/// process or any other on the same database.
+pub(crate) async fn last_id(conn: &mut Conn) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM audit_log").fetch_one(conn).await?)
+}
+
 /// How many entries match `f`.
 pub(crate) async fn count(conn: &mut Conn, f: &Filter<'_>) -> Result<i64> {
     Ok(sqlx::query_scalar(&format!("SELECT count(*) FROM audit_log WHERE {FILTER}"))
