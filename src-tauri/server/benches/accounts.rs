@@ -29,6 +29,15 @@ fn stats(mut v: Vec<Duration>) -> String {
     )
 }
 
+/// How long one GET of `url` takes, answer read to the end (it must succeed).
+async fn over_http(http: &reqwest::Client, url: &str, token: &str) -> Duration {
+    let t = Instant::now();
+    let r = http.get(url).bearer_auth(token).send().await.unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    let _ = r.bytes().await.unwrap();
+    t.elapsed()
+}
+
 fn list(query: Option<&str>) -> ListAccounts {
     ListAccounts { domain: D.into(), query: query.map(String::from), limit: Some(50), ..Default::default() }
 }
@@ -116,17 +125,8 @@ async fn run() {
             let page = backend.list_accounts(p.clone()).await.unwrap();
             inproc.push(t.elapsed());
             found = (page.items.len(), page.total, page.total_capped);
-            let query = serde_urlencoded::to_string(&p).unwrap();
-            let t = Instant::now();
-            let r = http
-                .get(format!("http://{addr}/api/domains/{D}/accounts?{query}"))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap();
-            assert!(r.status().is_success(), "{}", r.text().await.unwrap());
-            let _ = r.bytes().await.unwrap();
-            api.push(t.elapsed());
+            let url = format!("http://{addr}/api/domains/{D}/accounts?{}", serde_urlencoded::to_string(&p).unwrap());
+            api.push(over_http(&http, &url, &token).await);
         }
         let total = if found.2 { format!("more than {}", found.1) } else { found.1.to_string() };
         println!("{name}: {} of {total}\n    HTTP   {}\n    engine {}", found.0, stats(api), stats(inproc));
@@ -172,17 +172,9 @@ async fn run() {
             let page = backend.list_address_book(p.clone()).await.unwrap();
             inproc.push(t.elapsed());
             found = (page.departments.iter().map(|d| d.entries.len()).sum::<usize>(), page.shown, page.hidden);
-            let query = serde_urlencoded::to_string(&p).unwrap();
-            let t = Instant::now();
-            let r = http
-                .get(format!("http://{addr}/api/domains/{D}/address-book?{query}"))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap();
-            assert!(r.status().is_success(), "{}", r.text().await.unwrap());
-            let _ = r.bytes().await.unwrap();
-            api.push(t.elapsed());
+            let url =
+                format!("http://{addr}/api/domains/{D}/address-book?{}", serde_urlencoded::to_string(&p).unwrap());
+            api.push(over_http(&http, &url, &token).await);
         }
         println!(
             "{name}: {} of {} shown, {} hidden\n    HTTP   {}\n    engine {}",
