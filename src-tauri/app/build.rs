@@ -15,6 +15,8 @@ const COMMANDS: &[&str] = &[
     "smtp_status",
     "start_smtp",
     "stop_smtp",
+    "save_file",
+    "open_file",
 ];
 
 fn main() {

@@ -10,7 +10,7 @@ DESKTOP_PACKAGES=(
   build-essential pkg-config curl file
   libwebkit2gtk-4.1-dev librsvg2-dev libayatana-appindicator3-dev
   libsecret-1-dev libdbus-1-dev gnome-keyring dbus-x11 libsecret-tools
-  webkit2gtk-driver xvfb
+  webkit2gtk-driver xvfb xdotool
 )
 
 # Each phase also prints the free disk space, so that a full disk names the phase that filled it.

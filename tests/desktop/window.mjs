@@ -1,7 +1,8 @@
 // Drives the real Postdesk window through tauri-driver: the local backend in the sidebar,
 // IPC round trips (a result, a rejection with the API error object, a command the
 // capability does not grant), the local mail server's SMTP listener greeting a client,
-// creating a domain through the UI, and a screenshot.
+// creating a domain through the UI, exports saved and imports opened through the OS's own
+// file dialogs (GTK's, answered with xdotool), and a screenshot.
 //
 // Env: POSTDESK_APP (the built binary), WEBDRIVER_URL (tauri-driver, default
 // http://127.0.0.1:4444), OUT_DIR (where window.png goes), MODE=bench for the cold-start
@@ -179,6 +180,121 @@ async function remoteBackendChecks(wd) {
   }
 }
 
+/** Runs xdotool in the Xvfb display; throws with its error. */
+function xdotool(...args) {
+  const r = spawnSync("xdotool", args, { encoding: "utf8", timeout: 30000 });
+  if (r.status !== 0) throw new Error(`xdotool ${args.join(" ")}: ${r.stderr || r.error?.message || `status ${r.status}`}`);
+  return r.stdout.trim();
+}
+
+/**
+ * Answers the OS file dialog titled `title` as a user would: types `path` (into the name
+ * field of a save dialog, into the location field of an open dialog) and presses Enter, or
+ * presses Escape when `path` is null.
+ */
+async function answerFileDialog(title, path, { open = false } = {}) {
+  const id = xdotool("search", "--sync", "--onlyvisible", "--name", `^${title}$`).split("\n")[0];
+  xdotool("windowfocus", "--sync", id);
+  await sleep(500); // the chooser takes keys once its widgets are realised
+  if (path === null) {
+    xdotool("key", "--clearmodifiers", "Escape");
+  } else {
+    xdotool("key", "--clearmodifiers", open ? "ctrl+l" : "ctrl+a");
+    xdotool("type", "--delay", "20", path);
+    await sleep(300);
+    xdotool("key", "--clearmodifiers", "Return");
+  }
+  // Gone once answered.
+  for (const deadline = Date.now() + 15000; Date.now() < deadline; await sleep(100)) {
+    if (spawnSync("xdotool", ["search", "--onlyvisible", "--name", `^${title}$`]).status !== 0) return;
+  }
+  throw new Error(`the dialog "${title}" is still open`);
+}
+
+/** The text of the first element `selector` matches once it says something, or null. */
+async function textOf(wd, selector, timeoutMs = 15000) {
+  try {
+    const [el] = await wd.waitFor([["css selector", selector]], timeoutMs);
+    for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await sleep(100)) {
+      const text = await wd.text(el);
+      if (text) return text;
+    }
+  } catch (e) {
+    console.log(`# ${e.message}`);
+  }
+  return null;
+}
+
+/**
+ * The Aliases page's Export and Import… through the OS dialogs: the export written where the
+ * save dialog was told, a cancelled save writing nothing, the file opened in the open dialog
+ * imported again, and a file over the import limit refused at the field.
+ */
+async function fileDialogChecks(wd, domain) {
+  const dir = mkdtempSync(join(tmpdir(), "postdesk-dialogs-"));
+  const alias = { address: `team@${domain}`, targets: ["someone@elsewhere.example"], description: "The team" };
+  const created = await invoke(wd, "backend_call", { backend: "local", operation: "create_alias", params: alias });
+  check("an alias is created for the export", created.ok?.address === alias.address, JSON.stringify(created));
+  await wd.execute(
+    `localStorage.setItem(arguments[0], arguments[1]); location.hash = "#/aliases"; location.reload();`,
+    [`postdesk.domain:local`, domain],
+  );
+  await wd.waitFor([["xpath", `//tr[contains(., "${alias.address}")]`]], 30000);
+  const exportButton = async () => (await wd.waitFor([["xpath", '//button[normalize-space(.)="Export"]']]))[0];
+
+  // Cancelled: nothing written, and the page says so.
+  await wd.click(await exportButton());
+  await answerFileDialog("Save as", null);
+  const cancelled = await textOf(wd, ".export-note");
+  check("a save dialog closed without saving writes nothing and says so", cancelled === "Not saved: the save dialog was closed." && readdirSync(dir).length === 0, JSON.stringify(cancelled));
+
+  // Saved where the user typed.
+  const saved = join(dir, "aliases-saved.xlsx");
+  await wd.click(await exportButton());
+  await answerFileDialog("Save as", saved);
+  let note = null;
+  for (const deadline = Date.now() + 15000; Date.now() < deadline && !/Saved to/.test(note ?? ""); await sleep(100)) note = await textOf(wd, ".export-note");
+  const bytes = existsSync(saved) ? readFileSync(saved) : Buffer.alloc(0);
+  check(
+    "Export writes the XLSX where the save dialog was told",
+    bytes.subarray(0, 4).equals(Buffer.from("PK\x03\x04", "latin1")) && bytes.includes(Buffer.from("xl/worksheets/sheet1.xml")),
+    `${saved}: ${bytes.length} bytes`,
+  );
+  check("…and the page says where", note === `Exported 1 alias. Saved to ${saved}.`, JSON.stringify(note));
+
+  // Opened again in the open dialog, after the alias is gone: imported back.
+  const removed = await invoke(wd, "backend_call", { backend: "local", operation: "remove_alias", params: { address: alias.address } });
+  check("the alias is removed before the import", removed.err === undefined, JSON.stringify(removed));
+  const importOnce = async (path) => {
+    await wd.click((await wd.waitFor([["xpath", '//button[normalize-space(.)="Import…"]']]))[0]);
+    await wd.click((await wd.waitFor([["xpath", '//dialog[@open]//button[normalize-space(.)="Choose file…"]']]))[0]);
+    await answerFileDialog("Choose a file to import", path, { open: true });
+  };
+  const closeDialog = async () => {
+    const [close] = await wd.waitFor([["xpath", '//dialog[@open]//div[@class="dialog-buttons"]/button[1]']]);
+    await wd.click(close);
+  };
+  const big = join(dir, "big.xlsx");
+  writeFileSync(big, Buffer.alloc(2 * 1024 * 1024, 1));
+  await importOnce(big);
+  const refused = await textOf(wd, 'dialog[open] [data-field="file"] .field-error');
+  check("a file over the import limit is refused at the field", refused === "big.xlsx has 2.0 MiB; an import file may have at most 1.0 MiB.", JSON.stringify(refused));
+  await closeDialog();
+  await importOnce(saved);
+  const chosen = await textOf(wd, 'dialog[open] [data-testid="chosen-file"]');
+  check("the open dialog's file is shown as chosen", chosen === "aliases-saved.xlsx", JSON.stringify(chosen));
+  await wd.click((await wd.waitFor([["xpath", '//dialog[@open]//button[normalize-space(.)="Import"]']]))[0]);
+  const imported = await textOf(wd, "dialog[open] .ok[role=status]");
+  const back = await invoke(wd, "backend_call", { backend: "local", operation: "get_alias", params: { address: alias.address } });
+  check(
+    "…and imported from it",
+    /1 alias/.test(imported ?? "") && JSON.stringify(back.ok?.targets) === JSON.stringify(alias.targets) && back.ok?.description === alias.description,
+    `${JSON.stringify(imported)}; ${JSON.stringify(back)}`,
+  );
+  await closeDialog();
+  rmSync(dir, { recursive: true, force: true });
+}
+
 const wd = new WebDriver(process.env.WEBDRIVER_URL ?? "http://127.0.0.1:4444");
 await wd.waitReady();
 const t0 = performance.now();
@@ -301,6 +417,8 @@ try {
     check("a domain created in the UI is listed", listed);
     const stored = await invoke(wd, "backend_call", { backend: "local", operation: "list_domains", params: {} });
     check("…and stored by the local engine", stored.ok?.items?.some?.((d) => d.name === domain), JSON.stringify(stored));
+
+    await fileDialogChecks(wd, domain);
 
     await sleep(300);
     const png = join(outDir, "window.png");

@@ -65,6 +65,10 @@ describe("aliases file", () => {
     assert.equal(exported.length, 1);
     assert.equal(exported[0][0], `team@${D}`);
     assert.deepEqual(exported[0][1].split(/,\s*/).sort(), [`ann@${D}`, `bob@${D}`]);
+    // The page says what was exported and where it went (the desktop window says the path).
+    const note = page.locator(".export-note[role=status]");
+    await note.waitFor();
+    assert.match(await note.innerText(), new RegExp(`^Exported 1 alias\\. Downloaded ${(await download).suggestedFilename().replace(/\./g, "\\.")}\\.$`));
     assert.deepEqual(problems, []);
   });
 });

@@ -12,6 +12,9 @@ use crate::state::AppState;
 pub fn run() {
     init_tracing();
     let app = tauri::Builder::default()
+        // Registered for its Rust API only: the capability grants the page none of its
+        // commands, so the page never names a path (see `commands::files`).
+        .plugin(tauri_plugin_dialog::init())
         .setup(setup)
         .invoke_handler(crate::commands::handler())
         .build(tauri::generate_context!())

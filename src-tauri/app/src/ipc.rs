@@ -1,5 +1,5 @@
 //! Types of the desktop app's own IPC commands (backend list, keyring, local server, local
-//! SMTP), generated to TypeScript into the UI's `src/bindings-desktop` (never by hand).
+//! SMTP, file dialogs), generated to TypeScript into the UI's `src/bindings-desktop` (never by hand).
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -108,7 +108,10 @@ pub fn write_typescript(dir: &std::path::Path) -> std::result::Result<(), String
     export(LocalServerSettings::export_all_to(dir))?;
     export(LocalServerStatus::export_all_to(dir))?;
     export(crate::local_smtp::LocalSmtpStatus::export_all_to(dir))?;
-    export(crate::local_smtp::LocalSmtpSettings::export_all_to(dir))
+    export(crate::local_smtp::LocalSmtpSettings::export_all_to(dir))?;
+    export(crate::files::SavedFile::export_all_to(dir))?;
+    export(crate::files::OpenedFile::export_all_to(dir))?;
+    export(crate::files::OpenKind::export_all_to(dir))
 }
 
 #[cfg(test)]

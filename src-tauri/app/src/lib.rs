@@ -10,13 +10,16 @@
 //! * [`rotation`]: when a remote backend's token is replaced by its successor;
 //! * [`local_server`]: the bundled server's admin API listener;
 //! * [`local_smtp`]: the bundled mail server (SMTP listeners, spool, delivery), started
-//!   with the app.
+//!   with the app;
+//! * [`files`]: exports saved and imports read where the user chose in the OS's own
+//!   save and open dialogs.
 //!
 //! The capability file grants the main window exactly these commands and no core plugin.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod backends;
+pub mod files;
 pub mod ipc;
 pub mod local_server;
 pub mod local_smtp;

@@ -6,6 +6,10 @@ import type { LocalServerSettings } from "../bindings-desktop/LocalServerSetting
 import type { LocalServerStatus } from "../bindings-desktop/LocalServerStatus";
 import type { LocalSmtpSettings } from "../bindings-desktop/LocalSmtpSettings";
 import type { LocalSmtpStatus } from "../bindings-desktop/LocalSmtpStatus";
+import type { OpenKind } from "../bindings-desktop/OpenKind";
+import type { OpenedFile } from "../bindings-desktop/OpenedFile";
+import type { SavedFile } from "../bindings-desktop/SavedFile";
+import type { ExportedFile } from "../bindings/ExportedFile";
 import { toBackendError } from "./errors";
 import type { Transport } from "./client";
 
@@ -41,7 +45,7 @@ export class TauriTransport implements Transport {
   }
 }
 
-/** The desktop-only commands: the backend list, the bundled server and its mail server. */
+/** The desktop-only commands: the backend list, the bundled server and its mail server, the OS file dialogs. */
 export class Desktop {
   private readonly inv: Invoke;
 
@@ -75,5 +79,13 @@ export class Desktop {
   }
   stopSmtp(): Promise<LocalSmtpStatus> {
     return ipc(this.inv, "stop_smtp");
+  }
+  /** Asks where to save `file` in the OS's save dialog and writes it there; null when cancelled. */
+  saveFile(file: ExportedFile): Promise<SavedFile | null> {
+    return ipc(this.inv, "save_file", { file });
+  }
+  /** Asks for a file in the OS's open dialog and reads it; null when cancelled. */
+  openFile(kind: OpenKind): Promise<OpenedFile | null> {
+    return ipc(this.inv, "open_file", { kind });
   }
 }

@@ -1,5 +1,8 @@
-import { useEffect, useId, useRef, type ReactNode } from "react";
-import { BackendError } from "../api/errors";
+import { useEffect, useId, useRef, useState, type ReactNode } from "react";
+import { BackendError, toBackendError } from "../api/errors";
+import { desktopOrNull, openedToFile } from "../api/files";
+import type { Desktop } from "../api/tauri";
+import type { ExportAction } from "./hooks";
 
 /** The error for input `name`, if the backend named that field. */
 export function fieldError(error: BackendError | null, name: string): BackendError | null {
@@ -57,6 +60,17 @@ export function FormError({ error, fields = [] }: { error: BackendError | null; 
   );
 }
 
+/** How the last export of `action` ended: its error, or where the file went. */
+export function ExportStatus({ action }: { action: ExportAction }) {
+  if (action.error) return <FormError error={action.error} />;
+  if (!action.note) return null;
+  return (
+    <span className="muted small export-note" role="status">
+      {action.note}
+    </span>
+  );
+}
+
 /**
  * A refused file import: every problem by spreadsheet row and column when the backend
  * listed them (`rows`), else the error as a form error.
@@ -88,28 +102,71 @@ export function FileErrors({ error }: { error: BackendError | null }) {
   );
 }
 
-/** The "XLSX file" field of an import dialog; `onFile` gets the chosen file (or null). */
+/**
+ * The "XLSX file" field of an import dialog; `onFile` gets the chosen file (or null). In the
+ * desktop window the file is picked in the OS's open dialog (the app reads it, at most the
+ * import limit); in a browser with the file input.
+ */
 export function XlsxFileField({
   id,
   disabled,
   invalid = false,
   onFile,
+  desktop = desktopOrNull(),
 }: {
   id: string;
   disabled: boolean;
   invalid?: boolean;
   onFile: (file: File | null) => void;
+  desktop?: Desktop | null;
 }) {
+  const [chosen, setChosen] = useState<string | null>(null);
+  const [problem, setProblem] = useState<BackendError | null>(null);
+  if (!desktop) {
+    return (
+      <div className={invalid ? "field field-invalid" : "field"} data-field="file">
+        <label htmlFor={id}>XLSX file</label>
+        <input
+          id={id}
+          type="file"
+          accept=".xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+          disabled={disabled}
+          onChange={(e) => onFile(e.target.files?.[0] ?? null)}
+        />
+      </div>
+    );
+  }
+  const choose = async () => {
+    setProblem(null);
+    try {
+      const opened = await desktop.openFile("xlsx");
+      if (!opened) return;
+      setChosen(opened.file_name);
+      onFile(openedToFile(opened));
+    } catch (e) {
+      setChosen(null);
+      onFile(null);
+      setProblem(toBackendError(e));
+    }
+  };
   return (
-    <div className={invalid ? "field field-invalid" : "field"} data-field="file">
-      <label htmlFor={id}>XLSX file</label>
-      <input
-        id={id}
-        type="file"
-        accept=".xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        disabled={disabled}
-        onChange={(e) => onFile(e.target.files?.[0] ?? null)}
-      />
+    <div className={invalid || problem ? "field field-invalid" : "field"} data-field="file" role="group" aria-labelledby={`${id}-label`}>
+      <span className="label" id={`${id}-label`}>
+        XLSX file
+      </span>
+      <div className="file-choice">
+        <button type="button" id={id} disabled={disabled} onClick={() => void choose()}>
+          Choose file…
+        </button>{" "}
+        <span className="muted small" data-testid="chosen-file">
+          {chosen ?? "No file chosen"}
+        </span>
+      </div>
+      {problem && (
+        <div className="field-error" role="alert">
+          {problem.message}
+        </div>
+      )}
     </div>
   );
 }

@@ -1,5 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { BackendError, toBackendError } from "../api/errors";
+import { saveFile, saveOutcomeText } from "../api/files";
+import type { ExportedFile } from "../bindings/ExportedFile";
 import type { CursorPage } from "../bindings/CursorPage";
 
 const objectIds = new WeakMap<object, number>();
@@ -136,6 +138,35 @@ export function useAction(): Action {
     }
   }, []);
   return { run, pending, error, setError };
+}
+
+/** An export action: `run` asks the backend for the file and saves it (the OS's save dialog in
+ *  the desktop window, a download in a browser); `note` says how the last one ended. */
+export interface ExportAction extends Action {
+  note: string | null;
+  /** Saves the file `work` gets; `describe` names what it holds, before where it went. */
+  save: (work: () => Promise<ExportedFile>, describe?: (file: ExportedFile) => string) => Promise<void>;
+}
+
+/** The state of an export button (see {@link ExportAction}). */
+export function useExport(): ExportAction {
+  const action = useAction();
+  const [note, setNote] = useState<string | null>(null);
+  const { run } = action;
+  const save = useCallback(
+    async (work: () => Promise<ExportedFile>, describe?: (file: ExportedFile) => string) => {
+      setNote(null);
+      const done = await run(async () => {
+        const file = await work();
+        return { file, outcome: await saveFile(file) };
+      });
+      if (!done) return;
+      const where = saveOutcomeText(done.outcome);
+      setNote(describe && !("cancelled" in done.outcome) ? `${describe(done.file)} ${where}` : where);
+    },
+    [run],
+  );
+  return { ...action, note, save };
 }
 
 /** `value` once it has stopped changing for `ms`. */

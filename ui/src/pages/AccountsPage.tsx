@@ -5,9 +5,8 @@ import type { Account } from "../bindings/Account";
 import type { AccountSort } from "../bindings/AccountSort";
 import type { AccountStatus } from "../bindings/AccountStatus";
 import type { ListAccounts } from "../bindings/ListAccounts";
-import { downloadFile } from "../api/files";
-import { Dialog, FormError, PageError } from "../components/forms";
-import { useAction, useAsync, useDebounced } from "../components/hooks";
+import { Dialog, ExportStatus, FormError, PageError } from "../components/forms";
+import { useAction, useAsync, useDebounced, useExport } from "../components/hooks";
 import { AccountDialog, CreateAccountDialog } from "./AccountDialogs";
 import { AccountPages } from "./accountPages";
 import { BatchPanel, Outcome } from "./BatchPanel";
@@ -52,7 +51,7 @@ export function AccountsPage() {
   const [open, setOpen] = useState<string | null>(null);
   const [creating, setCreating] = useState(false);
   const [importing, setImporting] = useState(false);
-  const fileAction = useAction();
+  const fileAction = useExport();
   const [reloadTick, setReloadTick] = useState(0);
   // Accounts picked for a batch action (by address, so they survive filtering and paging).
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
@@ -275,7 +274,7 @@ export function AccountsPage() {
           type="button"
           disabled={fileAction.pending}
           title="Download every account of this filter as an XLSX file (never passwords)"
-          onClick={() => void fileAction.run(() => client.call("export_accounts", params).then(downloadFile))}
+          onClick={() => void fileAction.save(() => client.call("export_accounts", params))}
         >
           Export
         </button>
@@ -291,7 +290,7 @@ export function AccountsPage() {
           New account
         </button>
       </div>
-      <FormError error={fileAction.error} />
+      <ExportStatus action={fileAction} />
       <FormError error={counting.error} />
       {selectedCount > 0 && (
         <div className="selection-bar" data-testid="selection" role="region" aria-label="Selected accounts">

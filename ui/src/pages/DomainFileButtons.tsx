@@ -1,9 +1,9 @@
 import { useState } from "react";
 import { BackendError, toBackendError } from "../api/errors";
-import { downloadFile, fileToBase64 } from "../api/files";
+import { fileToBase64 } from "../api/files";
 import { useSession } from "../app/session";
-import { Dialog, FileErrors, FormError, XlsxFileField } from "../components/forms";
-import { useAction } from "../components/hooks";
+import { Dialog, ExportStatus, FileErrors, XlsxFileField } from "../components/forms";
+import { useExport } from "../components/hooks";
 import { exportedText, fileProblem, importedText, type DomainFileKind } from "./domainFiles";
 
 /**
@@ -14,21 +14,9 @@ import { exportedText, fileProblem, importedText, type DomainFileKind } from "./
 export function DomainFileButtons({ kind, onImported }: { kind: DomainFileKind; onImported: () => void }) {
   const { client, domain, readOnly } = useSession();
   const [importing, setImporting] = useState(false);
-  const [note, setNote] = useState<string | null>(null);
-  const action = useAction();
-  const exportRows = async () => {
-    setNote(null);
-    const file = await action.run(() => client.call(kind.exportOp, { domain: domain! }));
-    if (file) {
-      downloadFile(file);
-      setNote(exportedText(file, kind));
-    }
-  };
-  const template = async () => {
-    setNote(null);
-    const file = await action.run(() => client.call(kind.templateOp, {}));
-    if (file) downloadFile(file);
-  };
+  const exporting = useExport();
+  const exportRows = () => exporting.save(() => client.call(kind.exportOp, { domain: domain! }), (file) => exportedText(file, kind));
+  const template = () => exporting.save(() => client.call(kind.templateOp, {}));
   return (
     <>
       <button type="button" disabled={readOnly} onClick={() => setImporting(true)}>
@@ -40,12 +28,7 @@ export function DomainFileButtons({ kind, onImported }: { kind: DomainFileKind; 
       <button type="button" className="link" onClick={() => void template()}>
         Import template
       </button>
-      {note && (
-        <span className="muted small" role="status">
-          {note}
-        </span>
-      )}
-      <FormError error={action.error} />
+      <ExportStatus action={exporting} />
       {importing && (
         <ImportDialog
           kind={kind}

@@ -1,13 +1,11 @@
 import { useEffect, useRef, useState } from "react";
 import { BackendError, toBackendError } from "../api/errors";
-import { downloadFile, fileToBase64, formatBytes } from "../api/files";
+import { MAX_IMPORT_BYTES, fileToBase64, formatBytes } from "../api/files";
 import { useSession } from "../app/session";
 import type { ImportJob } from "../bindings/ImportJob";
-import { Dialog, FileErrors, XlsxFileField } from "../components/forms";
+import { Dialog, ExportStatus, FileErrors, XlsxFileField } from "../components/forms";
+import { useExport } from "../components/hooks";
 import { importFraction, importLabel, runImport } from "./importJob";
-
-/** Largest file the backend takes (checked here first, to say so before uploading). */
-const MAX_BYTES = 1024 * 1024;
 
 /**
  * Import accounts from an XLSX file: the backend checks the whole file first and refuses
@@ -37,7 +35,7 @@ export function ImportDialog({ onClose, onImported }: { onClose: () => void; onI
       setError(new BackendError("validation", "Choose an XLSX file first.", "file"));
       return;
     }
-    if (file.size > MAX_BYTES) {
+    if (file.size > MAX_IMPORT_BYTES) {
       setError(
         new BackendError("validation", `${file.name} has ${formatBytes(file.size)}; an import file may have at most 1 MB.`, "file"),
       );
@@ -65,13 +63,7 @@ export function ImportDialog({ onClose, onImported }: { onClose: () => void; onI
     }
   };
 
-  const template = async () => {
-    try {
-      downloadFile(await client.call("accounts_template", {}));
-    } catch (e) {
-      setError(toBackendError(e));
-    }
-  };
+  const template = useExport();
 
   const finished = job?.phase === "done";
   return (
@@ -79,12 +71,13 @@ export function ImportDialog({ onClose, onImported }: { onClose: () => void; onI
       <div className="dialog-body import-dialog">
         <p className="muted small">
           One account per row of the{" "}
-          <button type="button" className="link" onClick={() => void template()}>
+          <button type="button" className="link" onClick={() => void template.save(() => client.call("accounts_template", {}))}>
             import template
           </button>{" "}
           (Email address, Display name, Department, Password, Notes); at most 5000 rows and 1 MB. Every row is checked before
           anything is written; if one has a problem, nothing is imported. Missing departments are created.
         </p>
+        <ExportStatus action={template} />
         <XlsxFileField
           id="import-file"
           disabled={pending}

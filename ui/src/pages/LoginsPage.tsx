@@ -1,8 +1,7 @@
 import { useMemo, useState } from "react";
 import { useSession } from "../app/session";
-import { downloadFile } from "../api/files";
-import { FormError, PageError } from "../components/forms";
-import { useAction, useAsync, useDebounced } from "../components/hooks";
+import { ExportStatus, PageError } from "../components/forms";
+import { useAsync, useDebounced, useExport } from "../components/hooks";
 import { current, firstPage, loginFilterFromHash, newer, older, serviceLabel, when, why, type Pages } from "./loginLog";
 
 const LIMIT = 50;
@@ -34,13 +33,9 @@ export function LoginsPage() {
     set(v);
     setPages(firstPage);
   };
-  const exporting = useAction();
-  const download = async (format: "csv" | "xlsx") => {
-    const file = await exporting.run(() =>
-      client.call("export_logins", { ...(domain ? { domain } : {}), ...(account ? { account } : {}), format }),
-    );
-    if (file) downloadFile(file);
-  };
+  const exporting = useExport();
+  const download = (format: "csv" | "xlsx") =>
+    exporting.save(() => client.call("export_logins", { ...(domain ? { domain } : {}), ...(account ? { account } : {}), format }));
   const items = page.data?.items ?? [];
   const next = page.data?.next_before ?? null;
   return (
@@ -73,7 +68,7 @@ export function LoginsPage() {
           {page.data ? `${items.length} attempt${items.length === 1 ? "" : "s"}${next !== null ? " on this page" : ""}` : "Loading…"}
         </span>
       </div>
-      <FormError error={exporting.error} />
+      <ExportStatus action={exporting} />
       {page.error ? (
         <PageError error={page.error} what="the login log" />
       ) : page.data && items.length === 0 ? (

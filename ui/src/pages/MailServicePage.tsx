@@ -1,7 +1,7 @@
 import { listAll } from "../api/client";
 import { useEffect, useState, type ReactNode } from "react";
 import { BackendError, toBackendError } from "../api/errors";
-import { downloadFile, fileToBase64, formatBytes } from "../api/files";
+import { MAX_IMPORT_BYTES, fileToBase64, formatBytes } from "../api/files";
 import { useSession } from "../app/session";
 import type { SmtpImportMode } from "../bindings/SmtpImportMode";
 import type { SmtpRule } from "../bindings/SmtpRule";
@@ -9,8 +9,8 @@ import type { SmtpRuleAction } from "../bindings/SmtpRuleAction";
 import type { SmtpRuleKind } from "../bindings/SmtpRuleKind";
 import type { SmtpSettings } from "../bindings/SmtpSettings";
 import type { SmtpStatus } from "../bindings/SmtpStatus";
-import { Confirm, Dialog, DialogButtons, Field, FileErrors, FormError, PageError, XlsxFileField } from "../components/forms";
-import { useAction, useAsync } from "../components/hooks";
+import { Confirm, Dialog, DialogButtons, ExportStatus, Field, FileErrors, FormError, PageError, XlsxFileField } from "../components/forms";
+import { useAction, useAsync, useExport } from "../components/hooks";
 import {
   RULE_ACTIONS,
   RULE_KINDS,
@@ -31,8 +31,6 @@ import {
 } from "./smtpModel";
 import { SmsGatewaySection } from "./SmsGatewaySection";
 
-/** Largest rules file the backend takes. */
-const MAX_IMPORT_BYTES = 1024 * 1024;
 
 /**
  * The SMTP service of this backend: live counters and the last refusals (read again every
@@ -229,10 +227,8 @@ function RulesPanel({ rules, loadError, reload }: { rules: SmtpRule[]; loadError
     if (position === null) return;
     if (await action.run(() => client.call("move_smtp_rule", { id: rules[i].id, position }))) reload();
   };
-  const download = async (which: "export_smtp_rules" | "smtp_rules_template") => {
-    const file = await action.run(() => client.call(which, {}));
-    if (file) downloadFile(file);
-  };
+  const exporting = useExport();
+  const download = (which: "export_smtp_rules" | "smtp_rules_template") => exporting.save(() => client.call(which, {}));
   return (
     <div className="panel" role="region" aria-label="Black and white list">
       <h3>Black and white list</h3>
@@ -253,6 +249,7 @@ function RulesPanel({ rules, loadError, reload }: { rules: SmtpRule[]; loadError
         <button type="button" className="link" onClick={() => void download("smtp_rules_template")}>
           Import template
         </button>
+        <ExportStatus action={exporting} />
       </div>
       <FormError error={action.error} />
       {loadError ? (

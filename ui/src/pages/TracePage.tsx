@@ -1,9 +1,8 @@
 import { useMemo, useState } from "react";
-import { downloadFile } from "../api/files";
 import { useSession } from "../app/session";
 import type { TraceStage } from "../bindings/TraceStage";
-import { Field, FormError, PageError, wholeNumber } from "../components/forms";
-import { useAction, useAsync, useDebounced } from "../components/hooks";
+import { ExportStatus, Field, FormError, PageError, wholeNumber } from "../components/forms";
+import { useAction, useAsync, useDebounced, useExport } from "../components/hooks";
 import {
   OUTCOMES,
   currentCursor,
@@ -43,16 +42,13 @@ export function TracePage() {
   );
   const detail = useAsync(open === null ? null : () => client.call("get_message_trace", { id: open }), [client, open]);
   const settings = useAsync(() => client.call("get_trace_settings", {}), [client]);
-  const exporting = useAction();
+  const exporting = useExport();
   const set = (patch: Partial<TraceFilter>) => {
     setForm((f) => ({ ...f, ...patch }));
     setCursors(firstCursor);
     setOpen(null);
   };
-  const download = async (format: "csv" | "xlsx") => {
-    const file = await exporting.run(() => client.call("export_message_trace", { ...params, format }));
-    if (file) downloadFile(file);
-  };
+  const download = (format: "csv" | "xlsx") => exporting.save(() => client.call("export_message_trace", { ...params, format }));
   const items = page.data?.items ?? [];
   const next = page.data?.next ?? null;
   const mayChangeRetention = !readOnly && (caller.role === "owner" || (caller.domains === null && caller.pages.includes("smtp")));
@@ -97,7 +93,7 @@ export function TracePage() {
           Export Excel
         </button>
       </div>
-      <FormError error={exporting.error} />
+      <ExportStatus action={exporting} />
       {page.error ? (
         <PageError error={page.error} what="the message trace" />
       ) : page.data && items.length === 0 ? (

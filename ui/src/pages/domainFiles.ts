@@ -1,8 +1,5 @@
 import type { ExportedFile } from "../bindings/ExportedFile";
-import { formatBytes } from "../api/files";
-
-/** Largest import file the backend takes (aliases, BCC, disclaimer and monitoring rules). */
-export const MAX_IMPORT_BYTES = 1024 * 1024;
+import { MAX_IMPORT_BYTES, formatBytes } from "../api/files";
 
 /** The XLSX files of one kind of a domain's rows: its operations and words. */
 export interface DomainFileKind {
@@ -79,7 +76,7 @@ export function importedText(added: number, kind: DomainFileKind): string {
   return `Imported ${added} ${added === 1 ? kind.noun : kind.plural}.`;
 }
 
-/** The message after an export (rows written to the named file). */
+/** What an export holds, said before where it went. */
 export function exportedText(file: ExportedFile, kind: DomainFileKind): string {
-  return `Exported ${file.rows} ${file.rows === 1 ? kind.noun : kind.plural} to ${file.file_name}.`;
+  return `Exported ${file.rows} ${file.rows === 1 ? kind.noun : kind.plural}.`;
 }

@@ -3,6 +3,7 @@
 //! (`{code, message, field?}`), so the `invoke` promise rejects with that object.
 
 pub mod backends;
+pub mod files;
 pub mod local_server;
 pub mod local_smtp;
 
@@ -19,5 +20,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         local_smtp::smtp_status,
         local_smtp::start_smtp,
         local_smtp::stop_smtp,
+        files::save_file,
+        files::open_file,
     ]
 }
