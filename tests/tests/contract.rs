@@ -1619,14 +1619,14 @@ async fn department_alias_and_group_lists_are_paged_with_a_cursor(h: Harness) {
     let domain = || "example.com".to_string();
     let (seen, sizes) = walk(
         3,
-        |after, limit| h.owner.list_aliases(ListAliases { domain: domain(), after, limit }),
+        |after, limit| h.owner.list_aliases(ListAliases { domain: domain(), after, limit, query: None }),
         |a: &Alias| a.address.clone(),
     )
     .await;
     assert_eq!((seen, sizes), (aliases.clone(), vec![3, 3, 1]));
     let (seen, sizes) = walk(
         4,
-        |after, limit| h.owner.list_groups(ListGroups { domain: domain(), after, limit }),
+        |after, limit| h.owner.list_groups(ListGroups { domain: domain(), after, limit, query: None }),
         |g: &MailGroup| g.address.clone(),
     )
     .await;
@@ -1634,15 +1634,19 @@ async fn department_alias_and_group_lists_are_paged_with_a_cursor(h: Harness) {
 
     // Keyset, not offset: an alias added before the cursor between two pages neither repeats
     // an item nor hides one.
-    let first = h.owner.list_aliases(ListAliases { domain: domain(), after: None, limit: Some(3) }).await.unwrap();
+    let first =
+        h.owner.list_aliases(ListAliases { domain: domain(), after: None, limit: Some(3), query: None }).await.unwrap();
     let early = CreateAlias {
         address: "aaa@example.com".into(),
         targets: vec!["ann@example.com".into()],
         ..Default::default()
     };
     h.owner.create_alias(early).await.unwrap();
-    let rest =
-        h.owner.list_aliases(ListAliases { domain: domain(), after: first.next, limit: Some(100) }).await.unwrap();
+    let rest = h
+        .owner
+        .list_aliases(ListAliases { domain: domain(), after: first.next, limit: Some(100), query: None })
+        .await
+        .unwrap();
     let walked: Vec<String> = first.items.iter().chain(&rest.items).map(|a| a.address.clone()).collect();
     assert_eq!(walked, aliases);
     assert_eq!(rest.next, None);
@@ -1670,7 +1674,7 @@ async fn department_alias_and_group_lists_are_paged_with_a_cursor(h: Harness) {
     // A page size out of range is refused, naming the field and the range.
     for limit in [0, MAX_PAGE + 1, u32::MAX] {
         let err = refused(
-            h.owner.list_aliases(ListAliases { domain: domain(), after: None, limit: Some(limit) }).await,
+            h.owner.list_aliases(ListAliases { domain: domain(), after: None, limit: Some(limit), query: None }).await,
             ErrorCode::Validation,
             "a page holds 1 to 1000 items",
         );
@@ -1681,7 +1685,7 @@ async fn department_alias_and_group_lists_are_paged_with_a_cursor(h: Harness) {
             "a page holds 1 to 1000 items",
         );
         refused(
-            h.owner.list_groups(ListGroups { domain: domain(), after: None, limit: Some(limit) }).await,
+            h.owner.list_groups(ListGroups { domain: domain(), after: None, limit: Some(limit), query: None }).await,
             ErrorCode::Validation,
             "a page holds 1 to 1000 items",
         );

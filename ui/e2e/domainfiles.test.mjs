@@ -121,3 +121,60 @@ describe("address pickers", () => {
     assert.deepEqual(problems, []);
   });
 });
+
+describe("filtered lists", () => {
+  it("filters aliases and groups on the server, a page at a time", async () => {
+    const L = "lists.example";
+    const limits = { max_accounts: 10, mailbox_size_mb: 1024, attachment_size_mb: 20, large_attachments: false };
+    await api(server, server.token, "POST", "/api/domains", { domain: L, limits });
+    await api(server, server.token, "POST", `/api/domains/${L}/accounts`, { domain: L, accounts: [{ address: `ann@${L}` }, { address: `bob@${L}` }] });
+    // One more than a page of aliases.
+    for (let i = 0; i < 201; i++) {
+      const n = String(i).padStart(3, "0");
+      await api(server, server.token, "POST", "/api/aliases", { address: `list${n}@${L}`, targets: [`ann@${L}`], description: `List ${n}` });
+    }
+    await api(server, server.token, "POST", "/api/aliases", { address: `sales@${L}`, targets: [`bob@${L}`], description: "Sales team" });
+    await api(server, server.token, "POST", "/api/groups", { address: `staff@${L}`, name: "All staff", members: [`ann@${L}`, `bob@${L}`] });
+    await api(server, server.token, "POST", "/api/groups", { address: `board@${L}`, name: "Board", members: [`bob@${L}`] });
+
+    const { page, problems } = await newPage(browser);
+    await login(page, server.url, server.token);
+    await openPage(page, "Aliases");
+    await page.getByLabel("Domain", { exact: true }).selectOption(L);
+    const rows = page.getByRole("table", { name: "Aliases" }).locator("tbody tr");
+    const more = page.getByRole("button", { name: "Show more aliases" });
+    await more.waitFor();
+    assert.equal(await rows.count(), 200, "the first page");
+    await more.click();
+    await page.waitForFunction(() => document.querySelectorAll('table[aria-label="Aliases"] tbody tr').length > 200, null, { timeout: 10_000 }).catch(() => {});
+    assert.equal(await rows.count(), 202, "and the rest");
+    assert.equal(await page.locator("button.load-more").count(), 0, "nothing more to show");
+
+    const filter = page.getByLabel("Filter aliases");
+    const shown = async (expected) => {
+      await page
+        .waitForFunction((n) => document.querySelectorAll('table[aria-label="Aliases"] tbody tr').length === n, expected.length, { timeout: 10_000 })
+        .catch(() => {});
+      return (await rows.locator("th").allInnerTexts()).map((t) => t.trim());
+    };
+    await filter.fill("TEAM");
+    assert.deepEqual(await shown([`sales@${L}`]), [`sales@${L}`], "by description, any case");
+    await filter.fill("bob@");
+    assert.deepEqual(await shown([`sales@${L}`]), [`sales@${L}`], "by target");
+    await filter.fill("list19");
+    assert.equal((await shown(Array(10))).length, 10, "list190 … list199");
+    assert.equal(await more.count(), 0);
+    await filter.fill("nothing-like-this");
+    await page.getByText(`No alias of ${L} matches “nothing-like-this”.`).waitFor();
+
+    await openPage(page, "Mail groups");
+    const groups = page.getByRole("list", { name: "Mail groups" }).locator("li");
+    await page.getByLabel("Filter mail groups").fill("board");
+    await page.waitForFunction(() => document.querySelectorAll('ul[aria-label="Mail groups"] li').length === 1, null, { timeout: 10_000 }).catch(() => {});
+    assert.deepEqual(await groups.allInnerTexts().then((t) => t.map((x) => x.split("\n")[0])), ["Board"]);
+    await page.getByLabel("Filter mail groups").fill("ann@");
+    await page.getByText("All staff").waitFor();
+    assert.equal(await groups.count(), 1, "only the group with ann as a member");
+    assert.deepEqual(problems, []);
+  });
+});

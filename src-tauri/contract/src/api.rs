@@ -669,6 +669,9 @@ ListAliases {
     domain: String,
     /// Only aliases after this address (the previous page's `next`).
     #[serde(default)] #[ts(optional)] after: Option<String>,
+    /// Only aliases whose address or description holds this text (any case), or with a
+    /// target that starts with it.
+    #[serde(default)] #[ts(optional)] query: Option<String>,
     /// Page size, 1–1000 (default 200).
     #[serde(default)] #[ts(optional)] limit: Option<u32>,
 });
@@ -723,6 +726,9 @@ ListGroups {
     domain: String,
     /// Only groups after this address (the previous page's `next`).
     #[serde(default)] #[ts(optional)] after: Option<String>,
+    /// Only groups whose address or name holds this text (any case), or with a member that
+    /// starts with it.
+    #[serde(default)] #[ts(optional)] query: Option<String>,
     /// Page size, 1–1000 (default 200).
     #[serde(default)] #[ts(optional)] limit: Option<u32>,
 });

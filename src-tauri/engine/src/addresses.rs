@@ -13,7 +13,7 @@ use crate::api::*;
 use crate::error::{Error, ErrorCode, Result, RowError};
 use crate::model::*;
 use crate::pickup::Pattern;
-use crate::sql::addresses::{edges, kind_of};
+use crate::sql::addresses::{Listed, edges, kind_of};
 use crate::sql::{self, Conn};
 use crate::validate::{self, Address};
 use crate::xlsx;
@@ -140,8 +140,15 @@ pub(crate) async fn list_aliases(b: &EngineBackend, p: ListAliases) -> Result<Cu
     let mut conn = b.engine.read().await?;
     let did = domain_id(&mut conn, &domain).await?;
     // One more than the page, to know whether another follows.
-    let mut addresses =
-        sql::addresses::alias_addresses(&mut conn, did, p.after.as_deref().unwrap_or(""), limit + 1).await?;
+    let mut addresses = sql::addresses::listed_addresses(
+        &mut conn,
+        Listed::Aliases,
+        did,
+        p.after.as_deref().unwrap_or(""),
+        limit + 1,
+        p.query.as_deref(),
+    )
+    .await?;
     let more = addresses.len() > limit as usize;
     addresses.truncate(limit as usize);
     let next = if more { addresses.last().cloned() } else { None };
@@ -351,7 +358,7 @@ pub(crate) async fn export_aliases(b: &EngineBackend, p: ExportAliases) -> Resul
     let mut aliases = Vec::new();
     let mut after = String::new();
     loop {
-        let page = sql::addresses::alias_addresses(&mut conn, did, &after, 1000).await?;
+        let page = sql::addresses::listed_addresses(&mut conn, Listed::Aliases, did, &after, 1000, None).await?;
         let Some(last) = page.last().cloned() else { break };
         for address in page {
             aliases.push(load_alias(&mut conn, &address).await?.1);
@@ -444,8 +451,15 @@ pub(crate) async fn list_groups(b: &EngineBackend, p: ListGroups) -> Result<Curs
     let mut conn = b.engine.read().await?;
     let did = domain_id(&mut conn, &domain).await?;
     // One more than the page, to know whether another follows.
-    let mut addresses =
-        sql::addresses::group_addresses(&mut conn, did, p.after.as_deref().unwrap_or(""), limit + 1).await?;
+    let mut addresses = sql::addresses::listed_addresses(
+        &mut conn,
+        Listed::Groups,
+        did,
+        p.after.as_deref().unwrap_or(""),
+        limit + 1,
+        p.query.as_deref(),
+    )
+    .await?;
     let more = addresses.len() > limit as usize;
     addresses.truncate(limit as usize);
     let next = if more { addresses.last().cloned() } else { None };

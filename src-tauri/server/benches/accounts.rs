@@ -2,7 +2,9 @@
 //! (default 100,000) in one domain, spread over five departments, then pages of 50 timed as
 //! a client of `GET /api/domains/{domain}/accounts` sees them (loopback, plain HTTP) and
 //! in-process (the engine alone): filters by a substring of address or name (narrow, broad,
-//! matching every row, two letters), by status, sorts, and deep pages.
+//! matching every row, two letters), by status, sorts, and deep pages; then as many aliases
+//! (each to one of the accounts) and one mail group per 50 accounts, filtered the same way
+//! (`GET …/aliases`, `GET …/groups`); then the address book.
 //!
 //!     cargo bench -p postdesk-server --bench accounts        # ACCOUNTS_BENCH_N=… to change N
 //!
@@ -132,6 +134,8 @@ async fn run() {
         println!("{name}: {} of {total}\n    HTTP   {}\n    engine {}", found.0, stats(api), stats(inproc));
     }
 
+    aliases_and_groups(&backend, &http, &addr.to_string(), &token, n).await;
+
     // The company address book of the same domain: 5,000 accounts and the Board hide
     // themselves (account and department settings), the rest show, by department and name.
     let hidden = (0..n).step_by(20).map(|i| format!("user{i:06}@{D}")).take(5_000).collect();
@@ -200,6 +204,101 @@ async fn run() {
     }
     println!("address book, first page right after a change (ranked anew)\n    engine {}", stats(cold));
     engine.close().await;
+}
+
+/// `n` aliases (`alias000000@…`, each to the account of its number, described "Alias i
+/// Sales" …), imported 5,000 at a time, and `n / 50` mail groups of 5 members; then their
+/// listings, filtered and paged, timed over HTTP and in the engine.
+async fn aliases_and_groups(backend: &dyn Backend, http: &reqwest::Client, addr: &str, token: &str, n: usize) {
+    use base64::Engine as _;
+    let t = Instant::now();
+    for first in (0..n).step_by(postdesk_xlsx::MAX_ROWS) {
+        let rows: Vec<Alias> = (first..(first + postdesk_xlsx::MAX_ROWS).min(n))
+            .map(|i| Alias {
+                address: format!("alias{i:06}@{D}"),
+                targets: vec![format!("user{i:06}@{D}")],
+                description: format!("Alias {i} {}", ["Sales", "Support", "Ops", "Board", "Team"][i % 5]),
+            })
+            .collect();
+        let content_base64 =
+            base64::engine::general_purpose::STANDARD.encode(postdesk_xlsx::write_aliases(&rows).unwrap());
+        let p = ImportAliases { domain: D.into(), file_name: "aliases.xlsx".into(), content_base64 };
+        backend.import_aliases(p).await.unwrap();
+    }
+    let groups = n / 50;
+    for g in 0..groups {
+        let members = (0..5).map(|k| format!("user{:06}@{D}", g * 5 + k)).collect();
+        let p = CreateGroup {
+            address: format!("group{g:05}@{D}"),
+            name: format!("Group {g} {}", ["North", "South", "East", "West"][g % 4]),
+            members: Some(members),
+            ..Default::default()
+        };
+        backend.create_group(p).await.unwrap();
+    }
+    println!("\n{n} aliases and {groups} groups made in {:.1} s\n", t.elapsed().as_secs_f64());
+
+    let aliases = |query: Option<&str>| ListAliases {
+        domain: D.into(),
+        query: query.map(String::from),
+        limit: Some(50),
+        after: None,
+    };
+    let mut page_10 = aliases(None);
+    for _ in 0..9 {
+        page_10.after = backend.list_aliases(page_10.clone()).await.unwrap().next;
+    }
+    let alias_cases = [
+        ("aliases, first page", aliases(None)),
+        ("aliases, page 10 (cursor)", page_10),
+        ("aliases, address substring (\"ias04242\")", aliases(Some("ias04242"))),
+        ("aliases, description (\"s 4242 \")", aliases(Some("s 4242 "))),
+        ("aliases, target prefix (\"user04242\")", aliases(Some("user04242"))),
+        ("aliases, every row matches (\"alias\")", aliases(Some("alias"))),
+        ("aliases, two letters, none match (\"zq\")", aliases(Some("zq"))),
+        ("aliases, two letters, every target starts so (\"us\")", aliases(Some("us"))),
+    ];
+    for (name, p) in alias_cases {
+        let url = format!("http://{addr}/api/domains/{D}/aliases?{}", serde_urlencoded::to_string(&p).unwrap());
+        let (found, http_times, engine_times) =
+            timed(http, &url, token, || async { backend.list_aliases(p.clone()).await.unwrap().items.len() }).await;
+        println!("{name}: {found}\n    HTTP   {}\n    engine {}", stats(http_times), stats(engine_times));
+    }
+    let list_groups = |query: Option<&str>| ListGroups {
+        domain: D.into(),
+        query: query.map(String::from),
+        limit: Some(50),
+        after: None,
+    };
+    let group_cases = [
+        ("groups, first page", list_groups(None)),
+        ("groups, name substring (\"p 1234 \")", list_groups(Some("p 1234 "))),
+        ("groups, member prefix (\"user00042\")", list_groups(Some("user00042"))),
+        ("groups, two letters, none match (\"zq\")", list_groups(Some("zq"))),
+    ];
+    for (name, p) in group_cases {
+        let url = format!("http://{addr}/api/domains/{D}/groups?{}", serde_urlencoded::to_string(&p).unwrap());
+        let (found, http_times, engine_times) =
+            timed(http, &url, token, || async { backend.list_groups(p.clone()).await.unwrap().items.len() }).await;
+        println!("{name}: {found}\n    HTTP   {}\n    engine {}", stats(http_times), stats(engine_times));
+    }
+}
+
+/// 20 rounds of `engine()` and of a GET of `url`: what the engine found, and both timings.
+async fn timed<F: std::future::Future<Output = usize>>(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    engine: impl Fn() -> F,
+) -> (usize, Vec<Duration>, Vec<Duration>) {
+    let (mut found, mut api, mut inproc) = (0, Vec::new(), Vec::new());
+    for _ in 0..20 {
+        let t = Instant::now();
+        found = engine().await;
+        inproc.push(t.elapsed());
+        api.push(over_http(http, url, token).await);
+    }
+    (found, api, inproc)
 }
 
 fn main() {

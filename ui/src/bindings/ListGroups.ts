@@ -13,6 +13,11 @@ domain: string,
  */
 after?: string, 
 /**
+ * Only groups whose address or name holds this text (any case), or with a member that
+ * starts with it.
+ */
+query?: string, 
+/**
  * Page size, 1–1000 (default 200).
  */
 limit?: number, };

@@ -60,6 +60,30 @@ export function FormError({ error, fields = [] }: { error: BackendError | null; 
   );
 }
 
+/** The search box of a list filtered on the backend (its text is debounced by the page). */
+export function ListFilter({ label, placeholder, value, onChange }: { label: string; placeholder: string; value: string; onChange: (text: string) => void }) {
+  return (
+    <label className="filter">
+      <span className="sr-only">{label}</span>
+      <input type="search" placeholder={placeholder} value={value} onChange={(e) => onChange(e.target.value)} aria-label={label} />
+    </label>
+  );
+}
+
+/** The "more" button under a list loaded a page at a time, and why the last page failed. */
+export function MoreButton({ list, label }: { list: { more: boolean; loadingMore: boolean; loadMore: () => void; moreError: BackendError | null }; label: string }) {
+  return (
+    <>
+      {list.more && (
+        <button type="button" className="load-more" disabled={list.loadingMore} onClick={list.loadMore}>
+          {list.loadingMore ? "Loading…" : label}
+        </button>
+      )}
+      <FormError error={list.moreError} />
+    </>
+  );
+}
+
 /** How the last export of `action` ended: its error, or where the file went. */
 export function ExportStatus({ action }: { action: ExportAction }) {
   if (action.error) return <FormError error={action.error} />;

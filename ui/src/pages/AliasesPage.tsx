@@ -2,19 +2,26 @@ import { AddressSuggest, appendLine, useDomainAddresses } from "../components/Ad
 import { useState } from "react";
 import { useSession } from "../app/session";
 import type { Alias } from "../bindings/Alias";
-import { Confirm, Dialog, DialogButtons, Field, FormError, PageError, splitList } from "../components/forms";
-import { useAction, useAsync } from "../components/hooks";
+import { Confirm, Dialog, DialogButtons, Field, FormError, ListFilter, MoreButton, PageError, splitList } from "../components/forms";
+import { useAction, useDebounced, usePaged } from "../components/hooks";
 import { ResolveBox } from "../components/ResolveBox";
-import { listAll } from "../api/client";
 import { DomainFileButtons } from "./DomainFileButtons";
 import { ALIAS_FILES } from "./domainFiles";
+
+/** Aliases asked for at a time. */
+const PAGE = 200;
 
 type Modal = { kind: "edit"; alias: Alias | null } | { kind: "remove"; alias: Alias } | null;
 
 /** Distribution aliases of a domain, and "who receives mail to x?". */
 export function AliasesPage() {
   const { client, domain, readOnly } = useSession();
-  const list = useAsync(() => listAll(client, "list_aliases", { domain: domain! }), [client, domain]);
+  const [text, setText] = useState("");
+  const query = useDebounced(text.trim(), 250);
+  const list = usePaged(
+    (after) => client.call("list_aliases", { domain: domain!, limit: PAGE, ...(query ? { query } : {}), ...(after ? { after } : {}) }),
+    [client, domain, query],
+  );
   const [modal, setModal] = useState<Modal>(null);
   const done = () => {
     setModal(null);
@@ -29,10 +36,18 @@ export function AliasesPage() {
         </button>
         <DomainFileButtons kind={ALIAS_FILES} onImported={list.reload} />
       </div>
+      <div className="toolbar" role="search">
+        <ListFilter
+          label="Filter aliases"
+          placeholder="Filter by address, description or target…"
+          value={text}
+          onChange={setText}
+        />
+      </div>
       {list.error ? (
         <PageError error={list.error} what="the aliases" />
       ) : list.data && list.data.length === 0 ? (
-        <p className="empty">No aliases in {domain}.</p>
+        <p className="empty">{query ? `No alias of ${domain} matches “${query}”.` : `No aliases in ${domain}.`}</p>
       ) : (
         <table className="table" aria-label="Aliases">
           <thead>
@@ -64,6 +79,7 @@ export function AliasesPage() {
           </tbody>
         </table>
       )}
+      <MoreButton list={list} label="Show more aliases" />
       {modal?.kind === "edit" && <AliasDialog alias={modal.alias} onClose={() => setModal(null)} onDone={done} />}
       {modal?.kind === "remove" && <RemoveAlias alias={modal.alias} onClose={() => setModal(null)} onDone={done} />}
     </section>

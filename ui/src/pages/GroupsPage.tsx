@@ -3,8 +3,8 @@ import { useId, useState } from "react";
 import { useSession } from "../app/session";
 import type { MailGroup } from "../bindings/MailGroup";
 import type { SendPermission } from "../bindings/SendPermission";
-import { Confirm, Dialog, DialogButtons, Field, FormError, PageError, splitList } from "../components/forms";
-import { useAction, useAsync } from "../components/hooks";
+import { Confirm, Dialog, DialogButtons, Field, FormError, ListFilter, MoreButton, PageError, splitList } from "../components/forms";
+import { useAction, useAsync, useDebounced, usePaged } from "../components/hooks";
 import { listAll } from "../api/client";
 
 const PERMISSIONS: { value: SendPermission; label: string }[] = [
@@ -14,14 +14,28 @@ const PERMISSIONS: { value: SendPermission; label: string }[] = [
   { value: "whitelist", label: "Only the senders on the whitelist" },
 ];
 
+/** Mail groups asked for at a time. */
+const PAGE = 200;
+
 /** Mail groups: members, who may send to them, the whitelist. */
 export function GroupsPage() {
   const { client, domain, readOnly } = useSession();
-  const list = useAsync(() => listAll(client, "list_groups", { domain: domain! }), [client, domain]);
+  const [text, setText] = useState("");
+  const query = useDebounced(text.trim(), 250);
+  const list = usePaged(
+    (after) => client.call("list_groups", { domain: domain!, limit: PAGE, ...(query ? { query } : {}), ...(after ? { after } : {}) }),
+    [client, domain, query],
+  );
   const [selected, setSelected] = useState<string | null>(null);
   const [creating, setCreating] = useState(false);
   const groups = list.data ?? [];
-  const current = groups.find((g) => g.address === selected) ?? null;
+  const listed = groups.find((g) => g.address === selected) ?? null;
+  // A group picked or created that the loaded pages do not hold (filtered out, or further on).
+  const fetched = useAsync(
+    selected && !listed ? () => client.call("get_group", { address: selected }) : null,
+    [client, selected, listed === null, list.data],
+  );
+  const current = listed ?? (fetched.data?.address === selected ? fetched.data : null);
   return (
     <section className="groups-page two-pane">
       <div className="pane-list">
@@ -30,10 +44,13 @@ export function GroupsPage() {
             New group
           </button>
         </div>
+        <div className="toolbar" role="search">
+          <ListFilter label="Filter mail groups" placeholder="Filter by address, name or member…" value={text} onChange={setText} />
+        </div>
         {list.error ? (
           <PageError error={list.error} what="the mail groups" />
         ) : groups.length === 0 && list.data ? (
-          <p className="empty">No mail groups in {domain}.</p>
+          <p className="empty">{query ? `No mail group of ${domain} matches “${query}”.` : `No mail groups in ${domain}.`}</p>
         ) : (
           <ul className="select-list" aria-label="Mail groups">
             {groups.map((g) => (
@@ -53,6 +70,7 @@ export function GroupsPage() {
             ))}
           </ul>
         )}
+        <MoreButton list={list} label="Show more groups" />
       </div>
       <div className="pane-detail">
         {current ? (

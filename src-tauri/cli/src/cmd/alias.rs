@@ -21,7 +21,13 @@ pub enum AliasCmd {
         description: Option<String>,
     },
     /// List a domain's aliases.
-    List { domain: String },
+    List {
+        domain: String,
+        /// Only aliases whose address or description holds this text, or with a target that
+        /// starts with it.
+        #[arg(long, short)]
+        query: Option<String>,
+    },
     /// Show one alias.
     Show { address: String },
     /// Replace an alias's targets and/or description.
@@ -60,9 +66,9 @@ pub async fn run(b: &dyn Backend, cmd: &AliasCmd, json: bool) -> Result<()> {
                 CreateAlias { address: address.clone(), targets: targets.clone(), description: description.clone() };
             print_one(json, &b.create_alias(p).await?)
         }
-        AliasCmd::List { domain } => {
+        AliasCmd::List { domain, query } => {
             let list = crate::output::every_page(|after, limit| {
-                b.list_aliases(ListAliases { domain: domain.clone(), after, limit: Some(limit) })
+                b.list_aliases(ListAliases { domain: domain.clone(), after, limit: Some(limit), query: query.clone() })
             })
             .await?;
             let mut t = Table::new(&["ALIAS", "TARGETS", "DESCRIPTION"]);

@@ -45,7 +45,13 @@ pub enum GroupCmd {
         allowed: Vec<String>,
     },
     /// List a domain's mail groups.
-    List { domain: String },
+    List {
+        domain: String,
+        /// Only groups whose address or name holds this text, or with a member that starts
+        /// with it.
+        #[arg(long, short)]
+        query: Option<String>,
+    },
     /// Show one group.
     Show { address: String },
     /// Change a group's name, permission or whitelist.
@@ -91,9 +97,9 @@ pub async fn run(b: &dyn Backend, cmd: &GroupCmd, json: bool) -> Result<()> {
             };
             print_one(json, &b.create_group(p).await?)
         }
-        GroupCmd::List { domain } => {
+        GroupCmd::List { domain, query } => {
             let list = crate::output::every_page(|after, limit| {
-                b.list_groups(ListGroups { domain: domain.clone(), after, limit: Some(limit) })
+                b.list_groups(ListGroups { domain: domain.clone(), after, limit: Some(limit), query: query.clone() })
             })
             .await?;
             let mut t = Table::new(&["GROUP", "NAME", "SEND PERMISSION", "MEMBERS", "DEPARTMENTS"]);

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use super::Conn;
+use super::search::{SearchIndex, candidates, contains_pattern, search_phrase};
 use crate::Result;
 use crate::api::AccountSort;
 use crate::model::AccountStatus;
@@ -70,11 +71,6 @@ pub(crate) async fn status_by_id(conn: &mut Conn, id: i64) -> Result<Option<Stri
 /// "more than" instead of reading the whole domain to count.
 pub(crate) const COUNT_CAP: i64 = 10_000;
 
-/// A search that finds at most this many accounts (in every domain) hands their ids to the
-/// listing; when it finds more, the filter is broad and the listing reads the domain in its
-/// order instead (a broad filter fills a page within its first rows).
-const CANDIDATE_CAP: i64 = 10_000;
-
 /// A listing's filter and order as SQL: `?1` domain id, `?2` LIKE pattern, `?3` JSON
 /// department ids, `?4` status, `?5` JSON candidate ids (from the trigram index) or null.
 pub(crate) struct AccountFilter {
@@ -112,34 +108,6 @@ impl AccountFilter {
     }
 }
 
-/// `query` as an FTS5 phrase for the trigram index, when it is long enough for trigrams (3
-/// characters); inside an FTS5 string only `"` means something (doubled, it is itself).
-/// `None` too for a text the index cannot take or should not: one holding NUL (FTS5's query
-/// parser stops there) or longer than `MAX_SEARCH` characters (a phrase of that many trigrams).
-pub(crate) fn search_phrase(query: &str) -> Option<String> {
-    let n = query.chars().count();
-    ((3..=MAX_SEARCH).contains(&n) && !query.contains('\0')).then(|| format!("\"{}\"", query.replace('"', "\"\"")))
-}
-
-/// Longest search text that goes through the trigram index (longer ones read in order).
-const MAX_SEARCH: usize = 200;
-
-/// The ids of the accounts (of every domain, any status) whose address or display name may
-/// hold `phrase` (from `search_phrase`), as JSON, when they are at most `CANDIDATE_CAP`;
-/// `None` when there are more (a broad search: reading in order is then as fast). The index
-/// folds case beyond ASCII, so the caller still checks each candidate its own way.
-pub(crate) async fn candidates(conn: &mut Conn, phrase: &str) -> Result<Option<String>> {
-    let ids: Vec<i64> = sqlx::query_scalar("SELECT rowid FROM account_search WHERE account_search MATCH ? LIMIT ?")
-        .bind(phrase)
-        .bind(CANDIDATE_CAP + 1)
-        .fetch_all(&mut *conn)
-        .await?;
-    if ids.len() as i64 > CANDIDATE_CAP {
-        return Ok(None);
-    }
-    Ok(Some(serde_json::to_string(&ids)?))
-}
-
 /// The rows a filter reads: the candidates the trigram index found (each one still checked
 /// by the filter's LIKE, so the index only narrows), or the domain's accounts in order.
 fn source(candidates: &Option<String>) -> &'static str {
@@ -165,7 +133,7 @@ impl AccountFilter {
             Some(ids) => Some(serde_json::to_string(ids)?),
         };
         let query = query.map(str::trim).filter(|q| !q.is_empty());
-        let pattern = query.map(|q| format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+        let pattern = query.map(contains_pattern);
         let search = query.and_then(search_phrase);
         let (with, join, order) = match sort.unwrap_or_default() {
             AccountSort::Address => ("", "", "a.address"),
@@ -212,7 +180,7 @@ impl AccountFilter {
 
     async fn search(&self, conn: &mut Conn) -> Result<Option<String>> {
         match &self.search {
-            Some(phrase) => candidates(conn, phrase).await,
+            Some(phrase) => candidates(conn, SearchIndex::Accounts, phrase).await,
             None => Ok(None),
         }
     }

@@ -1,6 +1,7 @@
 //! The address namespace (`addresses`), distribution aliases and mail groups.
 
 use super::Conn;
+use super::search::{SearchIndex, candidates, contains_pattern, search_phrase};
 use crate::Result;
 use crate::model::AddressKind;
 
@@ -129,17 +130,6 @@ pub(crate) async fn targets(conn: &mut Conn, alias_id: i64) -> Result<Vec<String
         .await?)
 }
 
-/// The addresses of a domain's aliases, sorted.
-pub(crate) async fn alias_addresses(conn: &mut Conn, domain_id: i64, after: &str, limit: u32) -> Result<Vec<String>> {
-    // Keyset paging on the (domain_id, address) order: the same cost at any depth.
-    Ok(sqlx::query_scalar("SELECT address FROM aliases WHERE domain_id = ? AND address > ? ORDER BY address LIMIT ?")
-        .bind(domain_id)
-        .bind(after)
-        .bind(i64::from(limit))
-        .fetch_all(conn)
-        .await?)
-}
-
 /// Removes every target of an alias.
 pub(crate) async fn clear_targets(conn: &mut Conn, alias_id: i64) -> Result<()> {
     sqlx::query("DELETE FROM alias_targets WHERE alias_id = ?").bind(alias_id).execute(conn).await?;
@@ -247,19 +237,6 @@ pub(crate) async fn set_allowed_senders(conn: &mut Conn, group_id: i64, senders:
     Ok(())
 }
 
-/// The addresses of a domain's groups, sorted.
-pub(crate) async fn group_addresses(conn: &mut Conn, domain_id: i64, after: &str, limit: u32) -> Result<Vec<String>> {
-    // Keyset paging on the (domain_id, address) order: the same cost at any depth.
-    Ok(sqlx::query_scalar(
-        "SELECT address FROM mail_groups WHERE domain_id = ? AND address > ? ORDER BY address LIMIT ?",
-    )
-    .bind(domain_id)
-    .bind(after)
-    .bind(i64::from(limit))
-    .fetch_all(conn)
-    .await?)
-}
-
 /// Inserts a group (its address registered already); returns its id.
 pub(crate) async fn insert_group(
     conn: &mut Conn,
@@ -300,4 +277,77 @@ pub(crate) async fn update_group(
 pub(crate) async fn delete_group(conn: &mut Conn, group_id: i64) -> Result<()> {
     sqlx::query("DELETE FROM mail_groups WHERE id = ?").bind(group_id).execute(conn).await?;
     Ok(())
+}
+
+/// A domain's aliases or mail groups, as one listing reads them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Listed {
+    /// `aliases`, their description and targets.
+    Aliases,
+    /// `mail_groups`, their name and members.
+    Groups,
+}
+
+impl Listed {
+    /// Table, text column, link table, its owner and address columns, trigram index.
+    fn parts(self) -> (&'static str, &'static str, &'static str, &'static str, &'static str, SearchIndex) {
+        match self {
+            Listed::Aliases => ("aliases", "description", "alias_targets", "alias_id", "target", SearchIndex::Aliases),
+            Listed::Groups => ("mail_groups", "name", "group_members", "group_id", "member", SearchIndex::Groups),
+        }
+    }
+}
+
+/// The addresses of a domain's aliases or groups after `after`, in address order, at most
+/// `limit`. With `query`, only those whose address or text (description, name) holds it in
+/// any case, or with a target or member that starts with it: a query of three or more
+/// characters reads the rows its trigram index names (and those the link index finds by
+/// prefix), a shorter or broad one reads the domain in order. Keyset paging on
+/// `(domain_id, address)`: the same cost at any depth.
+pub(crate) async fn listed_addresses(
+    conn: &mut Conn,
+    which: Listed,
+    domain_id: i64,
+    after: &str,
+    limit: u32,
+    query: Option<&str>,
+) -> Result<Vec<String>> {
+    let (table, text, links, owner, link, index) = which.parts();
+    let Some(query) = query.map(str::trim).filter(|q| !q.is_empty()) else {
+        let sql =
+            format!("SELECT address FROM {table} WHERE domain_id = ?1 AND address > ?2 ORDER BY address LIMIT ?3");
+        return Ok(sqlx::query_scalar(&sql).bind(domain_id).bind(after).bind(i64::from(limit)).fetch_all(conn).await?);
+    };
+    let found = match search_phrase(query) {
+        Some(phrase) => candidates(&mut *conn, index, &phrase).await?,
+        None => None,
+    };
+    // Addresses are stored in lower case: a target or member "starts with" by index range.
+    let prefix = query.to_lowercase();
+    let below = format!("{prefix}\u{10FFFF}");
+    let source = match found {
+        // CROSS JOIN keeps this order: the few candidates first, then their rows by id.
+        Some(_) => format!(
+            "(SELECT value AS id FROM json_each(?7) UNION SELECT {owner} FROM {links} WHERE {link} >= ?5 AND {link} < ?6) c
+             CROSS JOIN {table} x ON x.id = c.id"
+        ),
+        None => format!("{table} x"),
+    };
+    let sql = format!(
+        "SELECT x.address FROM {source}
+         WHERE x.domain_id = ?1 AND x.address > ?2
+           AND (x.address LIKE ?4 ESCAPE '\\' OR x.{text} LIKE ?4 ESCAPE '\\'
+                OR x.id IN (SELECT {owner} FROM {links} WHERE {link} >= ?5 AND {link} < ?6))
+         ORDER BY x.address LIMIT ?3"
+    );
+    Ok(sqlx::query_scalar(&sql)
+        .bind(domain_id)
+        .bind(after)
+        .bind(i64::from(limit))
+        .bind(contains_pattern(query))
+        .bind(&prefix)
+        .bind(below)
+        .bind(found)
+        .fetch_all(conn)
+        .await?)
 }

@@ -38,6 +38,7 @@ pub(crate) mod queue;
 pub(crate) mod recycle;
 pub(crate) mod relay;
 pub(crate) mod rules;
+pub(crate) mod search;
 pub(crate) mod settings;
 pub(crate) mod shared;
 pub(crate) mod signin;
