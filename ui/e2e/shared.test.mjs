@@ -4,13 +4,10 @@
 // error at the field; axe finds no serious violation on the opened tabs. Needs knotd
 // (apt-get install -y knot).
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { after, before, describe, it } from "node:test";
-import { api, launchBrowser, login, newPage, openPage, screenshotPath, startServer } from "./harness.mjs";
+import { api, launchBrowser, login, newPage, seriousViolations, openPage, screenshotPath, startServer } from "./harness.mjs";
 import { startKnot } from "./knot.mjs";
 
-const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const DNS_WAIT = 30_000;
 const DESK = "desk@example.com";
 
@@ -55,16 +52,6 @@ after(async () => {
   await server?.stop();
   await knot?.stop();
 });
-
-async function seriousViolations(page) {
-  await page.evaluate(AXE);
-  const result = await page.evaluate(async () => {
-    // eslint-disable-next-line no-undef
-    const r = await axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) }));
-  });
-  return result.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.join(", ")}`);
-}
 
 /** Reloads the browser page and opens the shared mailbox on tab `tab`; returns its panel. */
 async function openTab(page, tab, { reload = true } = {}) {

@@ -1318,6 +1318,8 @@ operations! {
     // ---- Shared mailboxes (fetched from external servers) ------------------------
     /// A domain's shared mailboxes, without their secrets.
     list_shared_mailboxes: Get "/api/domains/{domain}/shared-mailboxes" ListSharedMailboxes => CursorPage<SharedMailbox>, mutates = false;
+    /// The shared mailboxes whose fetching stopped after too many failures, in the caller's domains.
+    list_stopped_shared_mailboxes: Get "/api/stopped-shared-mailboxes" ListStoppedSharedMailboxes => CursorPage<SharedMailbox>, mutates = false;
     /// One shared mailbox.
     get_shared_mailbox: Get "/api/shared-mailboxes/{address}" GetSharedMailbox => SharedMailbox, mutates = false;
     /// Creates a shared mailbox.

@@ -1,4 +1,4 @@
-import { useId, useState } from "react";
+import { useEffect, useId, useState } from "react";
 import { listAll, type Client } from "../api/client";
 import { useSession } from "../app/session";
 import type { FetchTls } from "../bindings/FetchTls";
@@ -30,6 +30,7 @@ import {
   formOf,
   intervalLabel,
   reportText,
+  sharedFromHash,
   sinceParam,
   sourceLabel,
   stoppedNotice,
@@ -59,7 +60,7 @@ const FIELDS = [
  * interval is set again.
  */
 export function SharedMailboxesPage() {
-  const { client, domain, readOnly } = useSession();
+  const { client, domain, readOnly, reloadNotices } = useSession();
   const list = useAsync(() => listAll(client, "list_shared_mailboxes", { domain: domain! }), [client, domain]);
   const groups = useAsync(() => listAll(client, "list_workflow_groups", { domain: domain! }), [client, domain]);
   // Every owner of the domain's shared mailboxes with its default mailbox (the warning marks).
@@ -73,7 +74,16 @@ export function SharedMailboxesPage() {
   const act = useAction();
   const [form, setForm] = useState<SharedForm>(emptySharedForm);
   const [editing, setEditing] = useState<string | null>(null);
-  const [open, setOpen] = useState<string | null>(null);
+  // A link (the notice of stopped fetching) may name the mailbox to open.
+  const [open, setOpen] = useState<string | null>(() => sharedFromHash(window.location.hash));
+  useEffect(() => {
+    const on = () => {
+      const named = sharedFromHash(window.location.hash);
+      if (named) setOpen(named);
+    };
+    window.addEventListener("hashchange", on);
+    return () => window.removeEventListener("hashchange", on);
+  }, []);
   const [message, setMessage] = useState<string | null>(null);
   const set = (patch: Partial<SharedForm>) => setForm({ ...form, ...patch });
 
@@ -85,6 +95,7 @@ export function SharedMailboxesPage() {
       setForm(emptySharedForm());
       setEditing(null);
       list.reload();
+      reloadNotices();
     }
   };
   const fetchNow = async (address: string) => {
@@ -93,11 +104,15 @@ export function SharedMailboxesPage() {
     if (r !== undefined) {
       setMessage(reportText(r));
       list.reload();
+      reloadNotices();
     }
   };
   const remove = async (address: string) => {
     const done = await act.run(() => client.call("remove_shared_mailbox", { address }));
-    if (done !== undefined) list.reload();
+    if (done !== undefined) {
+      list.reload();
+      reloadNotices();
+    }
   };
 
   const mailboxes = list.data ?? [];
