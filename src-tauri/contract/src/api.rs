@@ -293,7 +293,7 @@ pub struct ChangeOwnPassword {
 }
 
 /// One security question of the user's own, with its answer (kept only as an Argon2id hash
-/// of the answer in lower case with its spaces collapsed; never shown again).
+/// of the answer in lower case without its spaces; never shown again).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct SecurityAnswer {
