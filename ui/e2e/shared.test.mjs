@@ -1,5 +1,5 @@
 // End-to-end: a shared mailbox's owners, auto-reply and Security tab, and the domain's
-// workflow groups, against a real `postdesk serve` asking a real DNS server (knotd, knot.mjs)
+// workflow groups (on their own page), against a real `postdesk serve` asking a real DNS server (knotd, knot.mjs)
 // for example.com. Everything set is read back after a reload; a refused value shows its
 // error at the field; axe finds no serious violation on the opened tabs. Needs knotd
 // (apt-get install -y knot).
@@ -77,7 +77,7 @@ describe("shared mailbox owners, workflow groups, auto-reply, template, default 
   it("creates a workflow group with members, changes them, and a bad member is refused at the field", async () => {
     const { page } = owner;
     await login(page, server.url, server.token);
-    await openPage(page, "Shared mailboxes");
+    await openPage(page, "Workflow groups");
     const form = page.getByRole("form", { name: "New workflow group" });
     await form.getByLabel("Group name").fill("Front office");
     const add = form.getByLabel(/^Add to new group members/);
@@ -114,14 +114,15 @@ describe("shared mailbox owners, workflow groups, auto-reply, template, default 
     await members.getByRole("button", { name: "Save members" }).click();
     await members.waitFor({ state: "detached" });
     await page.reload();
-    await openPage(page, "Shared mailboxes");
+    await openPage(page, "Workflow groups");
     await groupRow(page, "Front office").waitFor();
     assert.equal(await groupRow(page, "Front office").getByTestId("members").innerText(), "ann@example.com, cy@example.com");
+    assert.deepEqual(await seriousViolations(page), []);
   });
 
   it("sets owners (a user and a workflow group) and shows them after a reload", async () => {
     const { page } = owner;
-    const panel = await openTab(page, "Owners", { reload: false });
+    const panel = await openTab(page, "Owners");
     assert.match(await panel.getByTestId("owners-now").innerText(), /no owner/);
     assert.match(await panel.innerText(), /may send mail as desk@example\.com/);
     // What owners get is what runs: sending as the address, and the mailbox over IMAP
@@ -150,7 +151,8 @@ describe("shared mailbox owners, workflow groups, auto-reply, template, default 
     assert.equal(await f.getByRole("checkbox", { name: "Front office" }).isChecked(), true);
     assert.equal(await f.getByRole("checkbox", { name: "Temp" }).isChecked(), false);
     assert.deepEqual(await f.locator("li[data-address]").evaluateAll((els) => els.map((e) => e.dataset.address)), ["bob@example.com"]);
-    // The group's row says what it owns.
+    // The group's row on its own page says what it owns.
+    await openPage(page, "Workflow groups");
     assert.match(await groupRow(page, "Front office").innerText(), /desk@example\.com/);
     // The same owners through the API.
     const m = await api(server, server.token, "GET", `/api/shared-mailboxes/${encodeURIComponent(DESK)}`);
@@ -162,7 +164,7 @@ describe("shared mailbox owners, workflow groups, auto-reply, template, default 
     await groupRow(page, "Temp").getByRole("button", { name: "Remove Temp" }).click();
     await groupRow(page, "Temp").waitFor({ state: "detached" });
     await page.reload();
-    await openPage(page, "Shared mailboxes");
+    await openPage(page, "Workflow groups");
     await groupRow(page, "Front office").waitFor();
     assert.equal(await groupRow(page, "Temp").count(), 0);
     const groups = await api(server, server.token, "GET", "/api/domains/example.com/workflow-groups");
@@ -171,7 +173,7 @@ describe("shared mailbox owners, workflow groups, auto-reply, template, default 
 
   it("sets an auto-reply, shows a refused period at its field, and keeps it after a reload", async () => {
     const { page } = owner;
-    const panel = await openTab(page, "Auto-reply", { reload: false });
+    const panel = await openTab(page, "Auto-reply");
     assert.match(await panel.getByTestId("auto-reply-now").innerText(), /off/);
     const form = panel.getByRole("form", { name: `Auto-reply of ${DESK}` });
     await form.getByRole("checkbox", { name: "Answer incoming mail" }).check();

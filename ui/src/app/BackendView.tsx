@@ -20,6 +20,7 @@ import { TracePage } from "../pages/TracePage";
 import { MailboxSettingsPage } from "../pages/MailboxSettingsPage";
 import { RecycleBinPage } from "../pages/RecycleBinPage";
 import { SharedMailboxesPage } from "../pages/SharedMailboxesPage";
+import { WorkflowGroupsPage } from "../pages/WorkflowGroupsPage";
 import { MailServicePage } from "../pages/MailServicePage";
 import { OutboundPage } from "../pages/OutboundPage";
 import { PolicyPage } from "../pages/PolicyPage";
@@ -225,6 +226,8 @@ function PageBody({ page }: { page: PageId }) {
       return <MailboxSettingsPage />;
     case "shared-mailboxes":
       return <SharedMailboxesPage />;
+    case "workflow-groups":
+      return <WorkflowGroupsPage />;
     case "aliases":
       return <AliasesPage />;
     case "groups":
