@@ -1155,23 +1155,16 @@ fn the_daily_send_quota_is_a_batch_setting_and_usage_is_listed() {
         .assert_stdout(|t| t.starts_with("ACCOUNT") && t.contains("ann@example.com"), "the table");
 }
 
+/// `shared-mailbox create` of desk@example.com at 127.0.0.1; the rest of the options follow.
+const CREATE_DESK: &[&str] =
+    &["shared-mailbox", "create", "example.com", "desk@example.com", "--name", "Desk", "--host", "127.0.0.1"];
+
 #[test]
 fn shared_mailbox_template_and_default_mailboxes_from_the_command_line() {
     let r = Run::new();
     r.ok(&["domain", "add", "example.com"]);
     r.ok(&["accounts", "add", "ann@example.com"]);
-    r.ok(&[
-        "shared-mailbox",
-        "create",
-        "example.com",
-        "desk@example.com",
-        "--name",
-        "Desk",
-        "--host",
-        "127.0.0.1",
-        "--user",
-        "u",
-    ]);
+    r.ok(&[CREATE_DESK, &["--user", "u"]].concat());
     r.ok(&["shared-mailbox", "owners", "desk@example.com", "--user", "ann@example.com"]);
 
     r.refused(&["shared-mailbox", "template", "desk@example.com", "--font", "Comic Sans MS"], "template fonts");
@@ -1565,25 +1558,9 @@ fn shared_mailbox_fetch_folders_resync_and_the_stopped_list_from_the_command_lin
     r.ok(&["domain", "add", "example.com"]);
     // A loopback port nothing listens on: every fetch fails, the second one stops fetching.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
-    let create = [
-        "shared-mailbox",
-        "create",
-        "example.com",
-        "desk@example.com",
-        "--name",
-        "Desk",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        &port,
-        "--user",
-        "u",
-        "--no-verify-certificate",
-        "--disable-after",
-        "2",
-        "--password-stdin",
-    ];
-    r.run(&create, Some("Ext3rnal pw\n")).assert_ok();
+    let options =
+        ["--port", &port, "--user", "u", "--no-verify-certificate", "--disable-after", "2", "--password-stdin"];
+    r.run(&[CREATE_DESK, &options].concat(), Some("Ext3rnal pw\n")).assert_ok();
     r.refused(&["shared-mailbox", "folders", "desk@example.com"], "cannot reach 127.0.0.1");
     r.refused(&["shared-mailbox", "fetch", "desk@example.com"], "fetch failed (1 of 2 failures in a row): ");
     assert_eq!(r.json(&["shared-mailbox", "stopped"]), serde_json::json!([]));
@@ -1597,7 +1574,7 @@ fn shared_mailbox_fetch_folders_resync_and_the_stopped_list_from_the_command_lin
     r.ok(&["shared-mailbox", "stopped"])
         .assert_stdout(|t| t.contains("desk@example.com") && t.contains("none (stopped 20"), "the stopped one");
     let stopped = r.json(&["shared-mailbox", "stopped"]);
-    assert_eq!(stopped[0]["last_error_at"].is_string(), true, "{stopped}");
+    assert!(stopped[0]["last_error_at"].is_string(), "{stopped}");
 
     r.refused(&["shared-mailbox", "resync", "desk@example.com", "--since", "2026-12-01T08:00:00Z"], "confirm it");
     r.refused(
