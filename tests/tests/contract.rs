@@ -1037,6 +1037,7 @@ fn role_table<'a>(b: &'a dyn Backend, import: &str, owner_token: &str) -> Vec<Ro
             },
         ),
         forbidden(b, ListSharedMailboxes { domain: d(), ..Default::default() }),
+        answers(b, ListStoppedSharedMailboxes::default()),
         forbidden(b, GetSharedMailbox { address: "desk@b.example".into() }),
         forbidden(b, UpdateSharedMailbox { address: "desk@b.example".into(), ..Default::default() }),
         forbidden(b, FetchSharedMailbox { address: "desk@b.example".into() }),
@@ -1385,6 +1386,7 @@ const OPERATION_GATES: &[(&str, Gate)] = &[
     ("whoami", Gate::Everyone),
     // Shared mailboxes (issue 17).
     ("list_shared_mailboxes", Gate::Page(Page::Accounts)),
+    ("list_stopped_shared_mailboxes", Gate::Page(Page::Accounts)),
     ("get_shared_mailbox", Gate::Page(Page::Accounts)),
     ("create_shared_mailbox", Gate::Page(Page::Accounts)),
     ("update_shared_mailbox", Gate::Page(Page::Accounts)),

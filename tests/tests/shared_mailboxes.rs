@@ -20,6 +20,7 @@ contract!(
     messages_added_while_fetching_are_all_taken_once,
     a_wrong_password_counts_failures_and_stops_fetching_at_n,
     an_unreachable_server_is_a_failure_and_a_success_resets_the_count,
+    a_stop_without_an_interval_is_timed_and_listed_for_the_admins_of_its_domain,
     a_changed_uidvalidity_stores_nothing_twice,
     a_resync_takes_only_what_was_not_fetched_since_then,
     addresses_that_differ_only_in_punctuation_keep_their_own_passwords,
@@ -434,6 +435,68 @@ async fn an_unreachable_server_is_a_failure_and_a_success_resets_the_count(h: Ha
     let r = fetch(b, "desk@example.com").await;
     assert_eq!((r.error, r.fetched, r.mailbox.error_count), (None, 1, 0), "a success resets the count");
     assert!(r.mailbox.last_error.is_some(), "the last error stays for the record");
+}
+
+/// The addresses of the shared mailboxes whose fetching stopped, as `b` sees them.
+async fn stopped(b: &dyn Backend) -> Vec<String> {
+    let listed = b.list_stopped_shared_mailboxes(ListStoppedSharedMailboxes::default()).await.unwrap();
+    listed.items.into_iter().map(|m| m.address).collect()
+}
+
+/// A loopback port nothing listens on.
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn a_stop_without_an_interval_is_timed_and_listed_for_the_admins_of_its_domain(h: Harness) {
+    h.domain("a.example", 10).await;
+    h.domain("b.example", 10).await;
+    let port = closed_port();
+    for domain in ["a.example", "b.example"] {
+        // Only "fetch now" (no interval), and stopped at the first failure.
+        let p = CreateSharedMailbox {
+            domain: domain.into(),
+            port: Some(port),
+            disable_after: Some(1),
+            ..imap(&format!("desk@{domain}"), None)
+        };
+        h.owner.create_shared_mailbox(p).await.unwrap();
+    }
+    assert!(stopped(h.owner.as_ref()).await.is_empty(), "nothing stopped yet");
+    let mut times = Vec::new();
+    for domain in ["a.example", "b.example"] {
+        let r = fetch(h.owner.as_ref(), &format!("desk@{domain}")).await;
+        assert!(r.error.as_deref().unwrap_or_default().contains("cannot reach 127.0.0.1"), "{r:?}");
+        assert_eq!((r.mailbox.error_count, r.mailbox.fetch_interval_minutes), (1, None));
+        assert_eq!(r.mailbox.disabled_at, r.mailbox.last_error_at, "stopped at the failure, with its time");
+        times.push(r.mailbox.disabled_at.clone());
+    }
+    assert!(times.iter().all(Option::is_some), "{times:?}");
+    // Another failure keeps the time it stopped at.
+    let again = fetch(h.owner.as_ref(), "desk@a.example").await;
+    assert_eq!((again.mailbox.error_count, &again.mailbox.disabled_at), (2, &times[0]));
+
+    assert_eq!(stopped(h.owner.as_ref()).await, ["desk@a.example", "desk@b.example"]);
+    let (sub, _) = h.admin("sub", Role::Helpdesk, &[Page::Accounts], Some(&["a.example"])).await;
+    assert_eq!(stopped(sub.as_ref()).await, ["desk@a.example"], "only the domains the admin may see");
+    let (other, _) = h.admin("other", Role::Admin, &[Page::Domains], None).await;
+    refused(
+        other.list_stopped_shared_mailboxes(ListStoppedSharedMailboxes::default()).await,
+        ErrorCode::PermissionDenied,
+        "accounts",
+    );
+    let page = h.owner.list_stopped_shared_mailboxes(ListStoppedSharedMailboxes { limit: Some(1), after: None });
+    let page = page.await.unwrap();
+    assert_eq!((page.items.len(), page.next.as_deref()), (1, Some("desk@a.example")));
+
+    // Turning fetching on again ends the notice.
+    let on = UpdateSharedMailbox {
+        address: "desk@a.example".into(),
+        fetch_interval_minutes: Some(10),
+        ..Default::default()
+    };
+    h.owner.update_shared_mailbox(on).await.unwrap();
+    assert_eq!(stopped(h.owner.as_ref()).await, ["desk@b.example"]);
 }
 
 async fn a_changed_uidvalidity_stores_nothing_twice(h: Harness) {

@@ -16,6 +16,7 @@ contract!(
     an_unknown_name_and_a_wrong_password_get_one_answer_and_failures_are_limited,
     the_owner_requires_a_second_factor,
     an_admin_manages_only_its_own_sign_in,
+    admin_sign_ins_and_failures_reach_the_login_log_of_admins_of_every_domain,
 );
 
 const PW: &str = "Correct horse 1";
@@ -478,4 +479,67 @@ async fn the_session_cookie_is_strict_and_needs_its_csrf_token() {
 /// An audit entry's `after` as text.
 fn json(v: &Option<serde_json::Value>) -> String {
     v.as_ref().map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// The login log's admin sign-in rows as `b` sees them, oldest first: (login, client,
+/// outcome, reason).
+async fn admin_logins(b: &dyn postdesk_contract::Backend) -> Vec<(String, String, String, String)> {
+    let page = b.list_logins(ListLogins { limit: Some(500), ..Default::default() }).await.unwrap();
+    let mut rows: Vec<_> = page
+        .items
+        .into_iter()
+        .filter(|r| r.service == "admin")
+        .inspect(|r| assert_eq!((&r.account, &r.domain), (&None, &None), "{r:?}"))
+        .inspect(|r| assert!(!r.explanation.contains('_'), "said in words: {r:?}"))
+        .map(|r| (r.login, r.client, r.outcome, r.reason))
+        .collect();
+    rows.reverse();
+    rows
+}
+
+async fn admin_sign_ins_and_failures_reach_the_login_log_of_admins_of_every_domain(h: Harness) {
+    let ann = admin_with_password(&h, "ann", Role::Admin).await;
+    let v6: std::net::IpAddr = "2001:db8::7".parse().unwrap();
+    let row = |login: &str, client: &str, outcome: &str, reason: &str| {
+        (login.to_string(), client.to_string(), outcome.to_string(), reason.to_string())
+    };
+    h.engine.sign_in_at("Nobody", PW, ip(1), T0).await.unwrap_err();
+    h.engine.sign_in_at("ann", "not her password", Some(v6), T0).await.unwrap_err();
+    signed_in(&h.engine.sign_in_at("ann", PW, ip(2), T0).await.unwrap());
+    let (secret, codes) = enrol(ann.as_ref(), "ann").await;
+    let t = T0 + 3600;
+    let r = ticket(&h.engine.sign_in_at("ann", PW, ip(3), t).await.unwrap());
+    let bad = if totp(&secret, t) == "000000" { "111111" } else { "000000" };
+    h.engine.second_factor_at(&r, bad, ip(3), t).await.unwrap_err();
+    signed_in(&h.engine.second_factor_at(&r, &totp(&secret, t), ip(3), t).await.unwrap());
+    let r = ticket(&h.engine.sign_in_at("ann", PW, ip(3), t).await.unwrap());
+    signed_in(&h.engine.second_factor_at(&r, &codes[0], ip(3), t).await.unwrap());
+    let expected = vec![
+        row("nobody", "192.0.2.1", "refused", "unknown_name"),
+        row("ann", "2001:db8::7", "refused", "wrong_password"),
+        row("ann", "192.0.2.2", "accepted", "accepted"),
+        row("ann", "192.0.2.3", "refused", "wrong_second_factor"),
+        row("ann", "192.0.2.3", "accepted", "accepted_totp"),
+        row("ann", "192.0.2.3", "accepted", "accepted_recovery_code"),
+    ];
+    assert_eq!(admin_logins(h.owner.as_ref()).await, expected);
+    let texts: Vec<String> =
+        h.owner.list_logins(ListLogins::default()).await.unwrap().items.into_iter().map(|r| r.explanation).collect();
+    assert!(texts.iter().any(|t| t.contains("recovery code")), "{texts:?}");
+
+    // Refused unchecked past the limit: logged too.
+    for k in 0..10 {
+        h.engine.sign_in_at("ghost", "wrong", ip(10 + k), T0).await.unwrap_err();
+    }
+    refused(h.engine.sign_in_at("ghost", "x", ip(60), T0).await, ErrorCode::LimitExceeded, "too many");
+    let rows = admin_logins(h.owner.as_ref()).await;
+    assert_eq!(rows.last(), Some(&row("ghost", "192.0.2.60", "refused", "too_many_failures_for_name")));
+
+    // Admin sign-ins have no domain: an admin of every domain sees them (a helpdesk too), an
+    // admin limited to some domains does not.
+    let (desk, _) = h.admin("desk", Role::Helpdesk, &[Page::Accounts], None).await;
+    assert_eq!(admin_logins(desk.as_ref()).await, rows);
+    h.domain("a.example", 10).await;
+    let (sub, _) = h.admin("sub", Role::Admin, &[Page::Accounts], Some(&["a.example"])).await;
+    assert_eq!(admin_logins(sub.as_ref()).await, vec![]);
 }

@@ -3,13 +3,10 @@
 // zero serious or critical violations, nothing wider than the window, the navigation
 // collapsible. A screenshot of every page at 1024×768 is kept in target/ui-e2e/laptop-*.png.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { after, before, describe, it } from "node:test";
-import { api, launchBrowser, newPage, screenshotPath, startServer } from "./harness.mjs";
+import { api, launchBrowser, newPage, seriousViolations, screenshotPath, startServer } from "./harness.mjs";
 
 // Run through the DevTools protocol: the page's CSP (script-src 'self') stays on and untouched.
-const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const SIZES = [
   { width: 1024, height: 768 },
   { width: 1280, height: 800 },
@@ -38,16 +35,6 @@ after(async () => {
 });
 
 /** The serious and critical axe violations of the page as it is now, one line each. */
-async function seriousViolations(page) {
-  await page.evaluate(AXE);
-  const result = await page.evaluate(async () => {
-    // eslint-disable-next-line no-undef
-    const r = await axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) }));
-  });
-  return result.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.join(", ")}`);
-}
-
 /** Elements that stick out of the window to the right (content cut off), outside scroll boxes. */
 async function overflowing(page) {
   return page.evaluate(() => {

@@ -1,16 +1,13 @@
 // End-to-end: a shared mailbox's owners, auto-reply and Security tab, and the domain's
-// workflow groups, against a real `postdesk serve` asking a real DNS server (knotd, knot.mjs)
+// workflow groups (on their own page), against a real `postdesk serve` asking a real DNS server (knotd, knot.mjs)
 // for example.com. Everything set is read back after a reload; a refused value shows its
 // error at the field; axe finds no serious violation on the opened tabs. Needs knotd
 // (apt-get install -y knot).
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { after, before, describe, it } from "node:test";
-import { api, launchBrowser, login, newPage, openPage, screenshotPath, startServer } from "./harness.mjs";
+import { api, launchBrowser, login, newPage, seriousViolations, openPage, screenshotPath, startServer } from "./harness.mjs";
 import { startKnot } from "./knot.mjs";
 
-const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const DNS_WAIT = 30_000;
 const DESK = "desk@example.com";
 
@@ -56,16 +53,6 @@ after(async () => {
   await knot?.stop();
 });
 
-async function seriousViolations(page) {
-  await page.evaluate(AXE);
-  const result = await page.evaluate(async () => {
-    // eslint-disable-next-line no-undef
-    const r = await axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) }));
-  });
-  return result.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.join(", ")}`);
-}
-
 /** Reloads the browser page and opens the shared mailbox on tab `tab`; returns its panel. */
 async function openTab(page, tab, { reload = true } = {}) {
   if (reload) {
@@ -90,7 +77,7 @@ describe("shared mailbox owners, workflow groups, auto-reply, template, default 
   it("creates a workflow group with members, changes them, and a bad member is refused at the field", async () => {
     const { page } = owner;
     await login(page, server.url, server.token);
-    await openPage(page, "Shared mailboxes");
+    await openPage(page, "Workflow groups");
     const form = page.getByRole("form", { name: "New workflow group" });
     await form.getByLabel("Group name").fill("Front office");
     const add = form.getByLabel(/^Add to new group members/);
@@ -127,14 +114,15 @@ describe("shared mailbox owners, workflow groups, auto-reply, template, default 
     await members.getByRole("button", { name: "Save members" }).click();
     await members.waitFor({ state: "detached" });
     await page.reload();
-    await openPage(page, "Shared mailboxes");
+    await openPage(page, "Workflow groups");
     await groupRow(page, "Front office").waitFor();
     assert.equal(await groupRow(page, "Front office").getByTestId("members").innerText(), "ann@example.com, cy@example.com");
+    assert.deepEqual(await seriousViolations(page), []);
   });
 
   it("sets owners (a user and a workflow group) and shows them after a reload", async () => {
     const { page } = owner;
-    const panel = await openTab(page, "Owners", { reload: false });
+    const panel = await openTab(page, "Owners");
     assert.match(await panel.getByTestId("owners-now").innerText(), /no owner/);
     assert.match(await panel.innerText(), /may send mail as desk@example\.com/);
     // What owners get is what runs: sending as the address, and the mailbox over IMAP
@@ -163,7 +151,8 @@ describe("shared mailbox owners, workflow groups, auto-reply, template, default 
     assert.equal(await f.getByRole("checkbox", { name: "Front office" }).isChecked(), true);
     assert.equal(await f.getByRole("checkbox", { name: "Temp" }).isChecked(), false);
     assert.deepEqual(await f.locator("li[data-address]").evaluateAll((els) => els.map((e) => e.dataset.address)), ["bob@example.com"]);
-    // The group's row says what it owns.
+    // The group's row on its own page says what it owns.
+    await openPage(page, "Workflow groups");
     assert.match(await groupRow(page, "Front office").innerText(), /desk@example\.com/);
     // The same owners through the API.
     const m = await api(server, server.token, "GET", `/api/shared-mailboxes/${encodeURIComponent(DESK)}`);
@@ -175,7 +164,7 @@ describe("shared mailbox owners, workflow groups, auto-reply, template, default 
     await groupRow(page, "Temp").getByRole("button", { name: "Remove Temp" }).click();
     await groupRow(page, "Temp").waitFor({ state: "detached" });
     await page.reload();
-    await openPage(page, "Shared mailboxes");
+    await openPage(page, "Workflow groups");
     await groupRow(page, "Front office").waitFor();
     assert.equal(await groupRow(page, "Temp").count(), 0);
     const groups = await api(server, server.token, "GET", "/api/domains/example.com/workflow-groups");
@@ -184,7 +173,7 @@ describe("shared mailbox owners, workflow groups, auto-reply, template, default 
 
   it("sets an auto-reply, shows a refused period at its field, and keeps it after a reload", async () => {
     const { page } = owner;
-    const panel = await openTab(page, "Auto-reply", { reload: false });
+    const panel = await openTab(page, "Auto-reply");
     assert.match(await panel.getByTestId("auto-reply-now").innerText(), /off/);
     const form = panel.getByRole("form", { name: `Auto-reply of ${DESK}` });
     await form.getByRole("checkbox", { name: "Answer incoming mail" }).check();

@@ -1155,23 +1155,16 @@ fn the_daily_send_quota_is_a_batch_setting_and_usage_is_listed() {
         .assert_stdout(|t| t.starts_with("ACCOUNT") && t.contains("ann@example.com"), "the table");
 }
 
+/// `shared-mailbox create` of desk@example.com at 127.0.0.1; the rest of the options follow.
+const CREATE_DESK: &[&str] =
+    &["shared-mailbox", "create", "example.com", "desk@example.com", "--name", "Desk", "--host", "127.0.0.1"];
+
 #[test]
 fn shared_mailbox_template_and_default_mailboxes_from_the_command_line() {
     let r = Run::new();
     r.ok(&["domain", "add", "example.com"]);
     r.ok(&["accounts", "add", "ann@example.com"]);
-    r.ok(&[
-        "shared-mailbox",
-        "create",
-        "example.com",
-        "desk@example.com",
-        "--name",
-        "Desk",
-        "--host",
-        "127.0.0.1",
-        "--user",
-        "u",
-    ]);
+    r.ok(&[CREATE_DESK, &["--user", "u"]].concat());
     r.ok(&["shared-mailbox", "owners", "desk@example.com", "--user", "ann@example.com"]);
 
     r.refused(&["shared-mailbox", "template", "desk@example.com", "--font", "Comic Sans MS"], "template fonts");
@@ -1420,4 +1413,179 @@ fn a_microsoft365_shared_mailbox_from_the_command_line() {
     assert_eq!(m["username"], "desk@example.com", "the mailbox defaults to the sender address");
     r.ok(&["shared-mailbox", "show", "desk@example.com"])
         .assert_stdout(|t| t.contains("Microsoft 365 (tenant contoso.onmicrosoft.com)"), "the source in show");
+}
+
+/// RFC 6238 TOTP (SHA-1, 6 digits, 30 s) of a base32 secret now, computed here.
+fn totp_now(secret_base32: &str) -> String {
+    use hmac::Mac;
+    let key = data_encoding::BASE32_NOPAD.decode(secret_base32.as_bytes()).expect("base32 secret");
+    let unix = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(&key).unwrap();
+    mac.update(&(unix / 30).to_be_bytes());
+    let d = mac.finalize().into_bytes();
+    let o = (d[19] & 0x0f) as usize;
+    let v = u32::from_be_bytes([d[o], d[o + 1], d[o + 2], d[o + 3]]) & 0x7fff_ffff;
+    format!("{:06}", v % 1_000_000)
+}
+
+/// One JSON request to the plain-HTTP `url` (a loopback `serve`), with the session cookie
+/// `cookie` if given: its status, the session cookie it sets (if any) and its JSON body.
+fn http_json(
+    url: &str,
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> (u16, Option<String>, serde_json::Value) {
+    use std::io::{Read, Write};
+    let host = url.strip_prefix("http://").expect("plain http");
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    if let Some(c) = cookie {
+        request.push_str(&format!("Cookie: postdesk_session={c}\r\n"));
+    }
+    request.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()));
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").expect("an HTTP answer");
+    assert!(!head.to_ascii_lowercase().contains("transfer-encoding: chunked"), "{head}");
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("a status");
+    let session = head
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(name, _)| name.eq_ignore_ascii_case("set-cookie"))
+        .filter_map(|(_, v)| v.trim().strip_prefix("postdesk_session="))
+        .map(|v| v.split(';').next().unwrap_or_default().to_string())
+        .find(|v| !v.is_empty());
+    (status, session, serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
+}
+
+#[test]
+fn second_factors_and_signing_out_everywhere_from_the_command_line() {
+    let r = Run::new();
+    let password = "Correct horse 1\n";
+    for name in ["ann", "bob"] {
+        r.ok(&["admin", "add", name, "--role", "admin", "--page", "accounts"]);
+        r.run(&["admin", "set-password", name, "--password-stdin"], Some(password)).assert_ok();
+    }
+    let two_factor = |name: &str| {
+        let list = r.json(&["admin", "list"]);
+        list.as_array().unwrap().iter().find(|a| a["name"] == name).unwrap()["two_factor"].clone()
+    };
+
+    // Enrol in two steps: the secret, then a code of it (a wrong one is refused).
+    let setup = r.json(&["admin", "2fa", "enroll", "ann", "--no-confirm"]);
+    let secret = setup["secret"].as_str().unwrap().to_string();
+    assert!(setup["uri"].as_str().unwrap().starts_with("otpauth://totp/"), "{setup}");
+    assert_eq!(two_factor("ann"), false, "not in force before the code");
+    let right = totp_now(&secret);
+    let wrong = if right == "000000" { "111111" } else { "000000" };
+    r.refused(&["admin", "2fa", "confirm", "ann", wrong], "does not match");
+    let codes = r.json(&["admin", "2fa", "confirm", "ann", &right]);
+    let codes: Vec<String> = codes["codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().into()).collect();
+    assert_eq!(codes.len(), 10);
+    assert_eq!(two_factor("ann"), true);
+    r.ok(&["admin", "list"])
+        .assert_stdout(|t| t.lines().any(|l| l.starts_with("ann") && l.trim_end().ends_with("on")), "2FA on");
+
+    // Enrol in one go: the secret on stdout, the code read from stdin.
+    let mut c = r.cmd();
+    c.args(["admin", "2fa", "enroll", "bob"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let bob_secret = line.strip_prefix("Secret (base32): ").expect("the secret first").trim().to_string();
+    {
+        use std::io::Write;
+        writeln!(child.stdin.take().unwrap(), "{}", totp_now(&bob_secret)).unwrap();
+    }
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    assert!(child.wait().unwrap().success(), "{rest}");
+    assert!(rest.contains("Second factor in force") && rest.lines().filter(|l| l.len() >= 8).count() >= 10, "{rest}");
+    assert_eq!(two_factor("bob"), true);
+
+    // Sessions of the web UI: ann signs in twice (password, then a recovery code); signing out
+    // everywhere ends both, and her API use with them stops.
+    let s = start_serve(&r, "127.0.0.1", false, &["--no-smtp"]);
+    let sign_in = |code: &str| {
+        let body = serde_json::json!({"name": "ann", "password": "Correct horse 1"});
+        let (status, _, step) = http_json(&s.url, "POST", "/api/session", None, Some(body));
+        assert_eq!((status, step["step"].as_str()), (200, Some("second_factor")), "{step}");
+        let body = serde_json::json!({"ticket": step["ticket"], "code": code});
+        let (status, cookie, step) = http_json(&s.url, "POST", "/api/session/second-factor", None, Some(body));
+        assert_eq!((status, step["step"].as_str()), (200, Some("signed_in")), "{step}");
+        cookie.expect("a session cookie")
+    };
+    let sessions = [sign_in(&codes[0]), sign_in(&codes[1])];
+    for cookie in &sessions {
+        let (status, _, who) = http_json(&s.url, "GET", "/api/session", Some(cookie), None);
+        assert_eq!(status, 200, "{who}");
+    }
+    r.ok(&["admin", "sign-out-everywhere", "ann"]).assert_stdout_contains("2 web UI session(s) of ann ended");
+    for cookie in &sessions {
+        let (status, _, _) = http_json(&s.url, "GET", "/api/session", Some(cookie), None);
+        assert_eq!(status, 401, "the session ended");
+    }
+    assert_eq!(r.json(&["admin", "sign-out-everywhere", "ann"]), serde_json::json!(0));
+    r.refused(&["admin", "sign-out-everywhere", "nobody"], "nobody");
+
+    // Removed: the password alone signs in again.
+    r.ok(&["admin", "2fa", "remove", "ann"]);
+    assert_eq!(two_factor("ann"), false);
+    let body = serde_json::json!({"name": "ann", "password": "Correct horse 1"});
+    let (status, cookie, step) = http_json(&s.url, "POST", "/api/session", None, Some(body));
+    assert_eq!((status, step["step"].as_str()), (200, Some("signed_in")), "{step}");
+    assert!(cookie.is_some());
+    // What the login log says of those sign-ins.
+    let logins = r.json(&["logins", "--limit", "50"]);
+    let reasons: Vec<&str> = logins["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["service"] == "admin")
+        .map(|l| l["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons, ["accepted", "accepted_recovery_code", "accepted_recovery_code"], "newest first");
+}
+
+#[test]
+fn shared_mailbox_fetch_folders_resync_and_the_stopped_list_from_the_command_line() {
+    let r = Run::new();
+    r.ok(&["domain", "add", "example.com"]);
+    // A loopback port nothing listens on: every fetch fails, the second one stops fetching.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let options =
+        ["--port", &port, "--user", "u", "--no-verify-certificate", "--disable-after", "2", "--password-stdin"];
+    r.run(&[CREATE_DESK, &options].concat(), Some("Ext3rnal pw\n")).assert_ok();
+    r.refused(&["shared-mailbox", "folders", "desk@example.com"], "cannot reach 127.0.0.1");
+    r.refused(&["shared-mailbox", "fetch", "desk@example.com"], "fetch failed (1 of 2 failures in a row): ");
+    assert_eq!(r.json(&["shared-mailbox", "stopped"]), serde_json::json!([]));
+    r.refused(
+        &["shared-mailbox", "fetch", "desk@example.com"],
+        "fetch failed (2 of 2 failures in a row; fetching has stopped (interval set to none))",
+    );
+    let report = r.json(&["shared-mailbox", "fetch", "desk@example.com"]);
+    assert!(report["error"].as_str().unwrap().contains("cannot reach 127.0.0.1"), "{report}");
+    assert_eq!(report["mailbox"]["error_count"], 3);
+    r.ok(&["shared-mailbox", "stopped"])
+        .assert_stdout(|t| t.contains("desk@example.com") && t.contains("none (stopped 20"), "the stopped one");
+    let stopped = r.json(&["shared-mailbox", "stopped"]);
+    assert!(stopped[0]["last_error_at"].is_string(), "{stopped}");
+
+    r.refused(&["shared-mailbox", "resync", "desk@example.com", "--since", "2026-12-01T08:00:00Z"], "confirm it");
+    r.refused(
+        &["shared-mailbox", "resync", "desk@example.com", "--since", "yesterday", "--yes"],
+        "not a date and time",
+    );
+    r.ok(&["shared-mailbox", "resync", "desk@example.com", "--since", "2026-12-01T08:00:00Z", "--yes"])
+        .assert_stdout_contains("resync pending from 2026-12-01T08:00:00Z");
+    let m = r.json(&["shared-mailbox", "show", "desk@example.com"]);
+    assert_eq!(m["resync_from"], "2026-12-01T08:00:00Z");
+    // An interval again ends the stop.
+    r.ok(&["shared-mailbox", "update", "desk@example.com", "--interval", "30"]);
+    assert_eq!(r.json(&["shared-mailbox", "stopped"]), serde_json::json!([]));
 }

@@ -293,7 +293,7 @@ pub struct ChangeOwnPassword {
 }
 
 /// One security question of the user's own, with its answer (kept only as an Argon2id hash
-/// of the answer in lower case with its spaces collapsed; never shown again).
+/// of the answer in lower case without its spaces; never shown again).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct SecurityAnswer {
@@ -1324,6 +1324,8 @@ operations! {
     // ---- Shared mailboxes (fetched from external servers) ------------------------
     /// A domain's shared mailboxes, without their secrets.
     list_shared_mailboxes: Get "/api/domains/{domain}/shared-mailboxes" ListSharedMailboxes => CursorPage<SharedMailbox>, mutates = false;
+    /// The shared mailboxes whose fetching stopped after too many failures, in the caller's domains.
+    list_stopped_shared_mailboxes: Get "/api/stopped-shared-mailboxes" ListStoppedSharedMailboxes => CursorPage<SharedMailbox>, mutates = false;
     /// One shared mailbox.
     get_shared_mailbox: Get "/api/shared-mailboxes/{address}" GetSharedMailbox => SharedMailbox, mutates = false;
     /// Creates a shared mailbox.

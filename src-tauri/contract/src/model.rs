@@ -717,7 +717,8 @@ pub struct LoginRecord {
     pub id: u64,
     /// When, RFC 3339 UTC.
     pub at: String,
-    /// `smtp`, `imap` or `pop3`.
+    /// `smtp`, `imap`, `pop3`, `portal` (the user portal) or `admin` (an admin's sign-in to
+    /// the web UI; no account and no domain).
     pub service: String,
     /// The name the client gave (control characters removed, cut at 320 bytes).
     pub login: String,
@@ -733,7 +734,9 @@ pub struct LoginRecord {
     /// Why, as a code: `accepted`, `accepted_password_change_pending`, `wrong_password`,
     /// `wrong_password_now_locked`, `unknown_address`, `no_password_set`,
     /// `wrong_credentials`, `locked`, `disabled`, `service_disabled`,
-    /// `password_change_required`.
+    /// `password_change_required`; admin sign-ins: `accepted`, `accepted_totp`,
+    /// `accepted_recovery_code`, `unknown_name`, `wrong_second_factor`,
+    /// `second_factor_not_set_up`, `too_many_failures_for_name`, `too_many_failures_from_client`.
     pub reason: String,
     /// The reason in plain words, for the helpdesk.
     pub explanation: String,
@@ -751,14 +754,31 @@ pub struct LoginLog {
 
 /// A login-log reason code in plain words; `service` names the switched-off service.
 pub fn login_reason_text(service: &str, reason: &str) -> String {
+    let admin = service == "admin";
     let service = match service {
         "smtp" => "SMTP (sending)",
         "imap" => "IMAP",
         "pop3" => "POP3",
         "portal" => "the user portal",
+        "admin" => "admin sign-in",
         other => other,
     };
     match reason {
+        // Admin sign-ins to the web UI.
+        "accepted_totp" => "signed in with the password and a code of the authenticator app".into(),
+        "accepted_recovery_code" => "signed in with the password and a recovery code (each works once)".into(),
+        "unknown_name" => "no such admin (told only \"wrong name or password\")".into(),
+        "no_password_set" if admin => "this admin has no password yet (told only \"wrong name or password\")".into(),
+        "wrong_second_factor" => "right password, but a wrong or already used code of the second factor".into(),
+        "second_factor_not_set_up" => {
+            "right password, but the owner requires a second factor and this admin has none yet".into()
+        }
+        "too_many_failures_for_name" => {
+            "refused unchecked: too many failed sign-ins for this name in the last 15 minutes".into()
+        }
+        "too_many_failures_from_client" => {
+            "refused unchecked: too many failed sign-ins from this client address in the last 15 minutes".into()
+        }
         "accepted" => "logged in".into(),
         "accepted_password_change_pending" => "logged in (sending only); must still change the password".into(),
         "wrong_password" => "wrong password".into(),

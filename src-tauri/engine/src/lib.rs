@@ -718,6 +718,9 @@ impl Backend for EngineBackend {
     async fn list_shared_mailboxes(&self, p: ListSharedMailboxes) -> Result<CursorPage<SharedMailbox>> {
         shared::list(self, p).await
     }
+    async fn list_stopped_shared_mailboxes(&self, p: ListStoppedSharedMailboxes) -> Result<CursorPage<SharedMailbox>> {
+        shared::list_stopped(self, p).await
+    }
     async fn get_shared_mailbox(&self, p: GetSharedMailbox) -> Result<SharedMailbox> {
         shared::get(self, p).await
     }

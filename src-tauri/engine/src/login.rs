@@ -86,7 +86,7 @@ impl Engine {
             reason: verdict.reason,
         };
         let mut tx = self.write().await?;
-        sql::login::log(&mut tx, entry, LOGIN_LOG_ROWS).await?;
+        log(&mut tx, entry).await?;
         tx.commit().await?;
         Ok((verdict.login, verdict.reason))
     }
@@ -236,6 +236,11 @@ impl Engine {
         let rows = sql::login::page(&mut conn, &filter, i64::from(limit)).await?;
         Ok(rows.into_iter().map(record).collect())
     }
+}
+
+/// Writes one row of the login log (only the newest [`LOGIN_LOG_ROWS`] are kept).
+pub(crate) async fn log(conn: &mut sql::Conn, entry: LogEntry<'_>) -> Result<()> {
+    sql::login::log(conn, entry, LOGIN_LOG_ROWS).await
 }
 
 /// The account an address names: itself, or the account an account alias belongs to.

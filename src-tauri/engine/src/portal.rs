@@ -85,9 +85,35 @@ const STAND_INS: [&str; 12] = [
     "What was the first concert you went to?",
 ];
 
-/// An answer as compared: lower case, every run of white space one space, trimmed.
+/// An answer as compared: lower case, without any white space ("Big Ben" is "BigBen").
 pub fn normalise_answer(answer: &str) -> String {
+    answer.split_whitespace().collect::<String>().to_lowercase()
+}
+
+/// An answer as it was compared before white space stopped counting at all: every run of it
+/// one space, trimmed. Answers stored then were hashed in this form.
+fn legacy_answer(answer: &str) -> String {
     answer.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
+/// Whether each typed answer matches its stored hash, `(typed, hash)`: in today's form, or,
+/// where that fails and the older form differs, in the older form (hashes stored before still
+/// verify when the answer is typed as then).
+async fn answers_match(pairs: Vec<(String, String)>) -> Result<Vec<bool>> {
+    let now = pairs.iter().map(|(typed, hash)| (normalise_answer(typed), hash.clone())).collect();
+    let mut results = password::verify_all(now).await?;
+    let (at, legacy): (Vec<usize>, Vec<(String, String)>) = pairs
+        .into_iter()
+        .enumerate()
+        .filter(|(i, (typed, _))| !results[*i] && legacy_answer(typed) != normalise_answer(typed))
+        .map(|(i, (typed, hash))| (i, (legacy_answer(&typed), hash)))
+        .unzip();
+    if !legacy.is_empty() {
+        for (i, right) in at.into_iter().zip(password::verify_all(legacy).await?) {
+            results[i] = right;
+        }
+    }
+    Ok(results)
 }
 
 /// Three distinct stand-in questions for `address`, picked by HMAC-SHA256 under `key`.
@@ -619,15 +645,14 @@ impl Engine {
         }
         let mut answers = Vec::with_capacity(SECURITY_QUESTIONS);
         for (i, answer) in recovery.answers.iter().enumerate() {
-            let normalised = normalise_answer(&answer.0);
             let field = format!("answer_{}", i + 1);
-            if normalised.is_empty() {
+            if normalise_answer(&answer.0).is_empty() {
                 return Err(Error::validation(format!("answer question {}", i + 1)).with_field(field));
             }
             if answer.0.len() > MAX_ANSWER_BYTES {
                 return Err(Error::validation(format!("answer {} is too long", i + 1)).with_field(field));
             }
-            answers.push(normalised);
+            answers.push(answer.0.clone());
         }
         let new = recovery.new_password.0;
         password::check_policy(&new).map_err(|e| e.with_field("new_password"))?;
@@ -637,7 +662,7 @@ impl Engine {
             // The same work for an address without questions.
             None => answers.into_iter().map(|a| (a, crate::login::DUMMY_HASH.to_string())).collect(),
         };
-        let results = password::verify_all(pairs).await?;
+        let results = answers_match(pairs).await?;
         let account_id = match account {
             Some((id, _)) if results.iter().all(|r| *r) => id,
             found => {
@@ -766,11 +791,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn answers_are_compared_in_lower_case_with_spaces_collapsed() {
-        assert_eq!(normalise_answer("  New   York\tCity \n"), "new york city");
-        assert_eq!(normalise_answer("ÉCOLE  Saint-Jean"), "école saint-jean");
+    fn answers_are_compared_in_lower_case_without_spaces() {
+        assert_eq!(normalise_answer("  New   York\tCity \n"), "newyorkcity");
+        assert_eq!(normalise_answer("ÉCOLE  Saint-Jean"), "écolesaint-jean");
         assert_eq!(normalise_answer("Rex"), normalise_answer(" rEX "));
+        assert_eq!(normalise_answer("Big Ben"), normalise_answer("BigBen"));
         assert_eq!(normalise_answer(" \t\n "), "");
+    }
+
+    #[tokio::test]
+    async fn answers_stored_in_the_older_form_still_verify() {
+        // Stored before: "big ben" (spaces collapsed); now: "bigben".
+        let old = password::hash_secret(&legacy_answer("Big Ben")).unwrap();
+        let new = password::hash_secret(&normalise_answer("Big Ben")).unwrap();
+        let check = |typed: &str, hash: &String| (typed.to_string(), hash.clone());
+        let pairs = vec![
+            check(" BIG   ben ", &old),
+            check("bigben", &new),
+            check("Big Ben", &new),
+            check("Big Bent", &old),
+            check("Big Bent", &new),
+        ];
+        assert_eq!(answers_match(pairs).await.unwrap(), [true, true, true, false, false]);
     }
 
     #[test]
@@ -796,7 +838,7 @@ mod tests {
         };
         let good = [q("First pet?", "Rex"), q("Home  town?", " New York "), q("Best friend?", "Al")];
         let checked = checked_questions(&good).unwrap();
-        assert_eq!(checked[1], ("Home town?".to_string(), "new york".to_string()));
+        assert_eq!(checked[1], ("Home town?".to_string(), "newyork".to_string()));
         let field = |qs: &[SecurityAnswer]| checked_questions(qs).unwrap_err().field;
         assert_eq!(field(&good[..2]).as_deref(), Some("questions"));
         assert_eq!(field(&[q("ab", "Rex"), good[1].clone(), good[2].clone()]).as_deref(), Some("question_1"));

@@ -234,12 +234,13 @@ async fn load(conn: &mut sql::Conn, address: &str) -> Result<Row> {
         .ok_or_else(|| Error::not_found(format!("there is no shared mailbox {address}")).with_field("address"))
 }
 
-pub(crate) async fn list(b: &EngineBackend, p: ListSharedMailboxes) -> Result<CursorPage<SharedMailbox>> {
-    let domain = validate::domain(&p.domain)?;
-    b.caller.require(Page::Accounts, Some(&domain))?;
-    let limit = page_limit(p.limit)?;
-    let mut conn = b.engine.read().await?;
-    let mut rows = sql::shared::list(&mut conn, &domain, p.after.as_deref().unwrap_or(""), limit + 1).await?;
+/// A page of `rows` (at most `limit` + 1 read, so the extra one says there are more) as views.
+async fn page_of(
+    b: &EngineBackend,
+    conn: &mut sql::Conn,
+    mut rows: Vec<Row>,
+    limit: u32,
+) -> Result<CursorPage<SharedMailbox>> {
     let next = if rows.len() > limit as usize {
         rows.truncate(limit as usize);
         rows.last().map(|r| r.address.clone())
@@ -248,9 +249,36 @@ pub(crate) async fn list(b: &EngineBackend, p: ListSharedMailboxes) -> Result<Cu
     };
     let mut items = Vec::with_capacity(rows.len());
     for row in &rows {
-        items.push(b.engine.shared_view(&mut conn, row).await?);
+        items.push(b.engine.shared_view(&mut *conn, row).await?);
     }
     Ok(CursorPage { items, next })
+}
+
+pub(crate) async fn list(b: &EngineBackend, p: ListSharedMailboxes) -> Result<CursorPage<SharedMailbox>> {
+    let domain = validate::domain(&p.domain)?;
+    b.caller.require(Page::Accounts, Some(&domain))?;
+    let limit = page_limit(p.limit)?;
+    let mut conn = b.engine.read().await?;
+    let rows = sql::shared::list(&mut conn, &domain, p.after.as_deref().unwrap_or(""), limit + 1).await?;
+    page_of(b, &mut conn, rows, limit).await
+}
+
+/// `list_stopped_shared_mailboxes`: the mailboxes whose fetching stopped at their limit of
+/// failures, in the caller's domains (the app-wide notice).
+pub(crate) async fn list_stopped(
+    b: &EngineBackend,
+    p: ListStoppedSharedMailboxes,
+) -> Result<CursorPage<SharedMailbox>> {
+    b.caller.require_page(Page::Accounts)?;
+    let limit = page_limit(p.limit)?;
+    let scope = match &b.caller.domains {
+        Some(list) if b.caller.role != crate::model::Role::Owner => Some(serde_json::to_string(list)?),
+        _ => None,
+    };
+    let mut conn = b.engine.read().await?;
+    let after = p.after.as_deref().unwrap_or("");
+    let rows = sql::shared::stopped(&mut conn, scope.as_deref(), after, limit + 1).await?;
+    page_of(b, &mut conn, rows, limit).await
 }
 
 pub(crate) async fn get(b: &EngineBackend, p: GetSharedMailbox) -> Result<SharedMailbox> {
@@ -991,9 +1019,13 @@ impl Engine {
                 row.last_error_at = Some(at.clone());
                 // N failures in a row: fetching stops (the interval becomes none) and the
                 // notice stays until the admin sets an interval again or a fetch succeeds.
-                if row.error_count >= row.disable_after && row.fetch_interval_minutes.is_some() {
+                // The time is recorded at the limit even when the interval was none already
+                // (fetched only by "fetch now"), and kept from the first stop.
+                if row.error_count >= row.disable_after {
                     row.fetch_interval_minutes = None;
-                    row.disabled_at = Some(at.clone());
+                    if row.disabled_at.is_none() {
+                        row.disabled_at = Some(at.clone());
+                    }
                 }
                 (postdesk_fetch::Outcome::default(), Some(e.message))
             }

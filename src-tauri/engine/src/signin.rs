@@ -11,7 +11,8 @@
 //! password get the same answer after the same Argon2id work (a check against a dummy hash);
 //! failures are counted per name given and per client address (IPv4, IPv6 /64) over
 //! [`WINDOW_SECS`], and past [`MAX_FAILURES_PER_NAME`] or [`MAX_FAILURES_PER_CLIENT`] a
-//! sign-in is refused without any check. Every sign-in, failure and refusal is audited.
+//! sign-in is refused without any check. Every sign-in, failure and refusal is audited and
+//! written to the login log (service `admin`).
 
 use std::net::IpAddr;
 
@@ -102,12 +103,24 @@ fn name_key(name: &str) -> String {
     name.trim().chars().filter(|c| !c.is_control()).flat_map(char::to_lowercase).take(64).collect()
 }
 
-fn client_key(client: Option<IpAddr>) -> String {
-    client.map_or_else(|| "unknown".to_string(), crate::login::client_key)
+/// Where a sign-in comes from: the key its failures are counted and audited by (IPv4,
+/// IPv6 /64) and the address the login log shows.
+struct Origin {
+    key: String,
+    address: String,
+}
+
+fn client_of(client: Option<IpAddr>) -> Origin {
+    match client {
+        Some(ip) => Origin { key: crate::login::client_key(ip), address: ip.to_string() },
+        None => Origin { key: "unknown".into(), address: "unknown".into() },
+    }
 }
 
 /// The actor of a sign-in event in the audit.
 const SIGN_IN_ACTOR: &str = "sign-in";
+/// The login log's service of admin sign-ins.
+pub const ADMIN_SERVICE: &str = "admin";
 
 #[derive(serde::Serialize)]
 struct Event<'a> {
@@ -121,6 +134,38 @@ struct Event<'a> {
 async fn audit_event(conn: &mut Conn, action: &str, name: &str, event: &Event<'_>) -> Result<()> {
     let change = Change { action, domain: None, target: name };
     audit::record::<(), _>(conn, SIGN_IN_ACTOR, change, None, Some(event)).await
+}
+
+/// Audits a sign-in, failure or refusal of `name` from `from` and writes it to the login log
+/// (service `admin`, no domain: only admins of every domain see it there). `second_factor` is
+/// set on a sign-in, `reason` on a failure or refusal.
+async fn sign_in_event(
+    conn: &mut Conn,
+    action: &str,
+    name: &str,
+    from: &Origin,
+    reason: Option<&str>,
+    second_factor: Option<&str>,
+) -> Result<()> {
+    let event = Event { client: &from.key, reason, second_factor };
+    audit_event(conn, action, name, &event).await?;
+    let (outcome, reason) = match (reason, second_factor) {
+        (Some(why), _) => ("refused", why),
+        (None, Some("totp")) => ("accepted", "accepted_totp"),
+        (None, Some("recovery_code")) => ("accepted", "accepted_recovery_code"),
+        (None, _) => ("accepted", "accepted"),
+    };
+    let entry = sql::login::LogEntry {
+        at: super::now(),
+        service: ADMIN_SERVICE,
+        login: name,
+        account: None,
+        domain: None,
+        client: from.address.clone(),
+        outcome,
+        reason,
+    };
+    crate::login::log(conn, entry).await
 }
 
 /// The policy's time-outs, checked.
@@ -140,9 +185,9 @@ fn checked_policy(p: &SetSignInPolicy, current: &SignInPolicy) -> Result<SignInP
 
 impl Engine {
     /// Refuses a client or name past its failures, auditing the refusal.
-    async fn rate_limit(&self, name: &str, client: &str, now: i64) -> Result<()> {
+    async fn rate_limit(&self, name: &str, from: &Origin, now: i64) -> Result<()> {
         let (by_name, by_client) =
-            sql::signin::failures(&mut *self.read().await?, name, client, now - WINDOW_SECS).await?;
+            sql::signin::failures(&mut *self.read().await?, name, &from.key, now - WINDOW_SECS).await?;
         if by_name < MAX_FAILURES_PER_NAME && by_client < MAX_FAILURES_PER_CLIENT {
             return Ok(());
         }
@@ -152,8 +197,7 @@ impl Engine {
             "too_many_failures_from_client"
         };
         let mut tx = self.write().await?;
-        audit_event(&mut tx, "sign_in_refused", name, &Event { client, reason: Some(reason), second_factor: None })
-            .await?;
+        sign_in_event(&mut tx, "sign_in_refused", name, from, Some(reason), None).await?;
         tx.commit().await?;
         Err(Error::limit_exceeded(format!(
             "too many failed sign-ins for this name or from this address; try again in {} minutes",
@@ -162,11 +206,10 @@ impl Engine {
     }
 
     /// Counts and audits a failure; the error to answer.
-    async fn sign_in_failed(&self, name: &str, client: &str, reason: &str, now: i64, answer: Error) -> Result<Error> {
+    async fn sign_in_failed(&self, name: &str, from: &Origin, reason: &str, now: i64, answer: Error) -> Result<Error> {
         let mut tx = self.write().await?;
-        sql::signin::record_failure(&mut tx, name, client, now, now - WINDOW_SECS, MAX_FAILURE_ROWS).await?;
-        audit_event(&mut tx, "sign_in_failed", name, &Event { client, reason: Some(reason), second_factor: None })
-            .await?;
+        sql::signin::record_failure(&mut tx, name, &from.key, now, now - WINDOW_SECS, MAX_FAILURE_ROWS).await?;
+        sign_in_event(&mut tx, "sign_in_failed", name, from, Some(reason), None).await?;
         tx.commit().await?;
         Ok(answer)
     }
@@ -201,12 +244,11 @@ impl Engine {
     }
 
     /// A signed-in answer for a new session.
-    async fn signed_in(&self, admin: &Admin, client: &str, second: &str, now: i64) -> Result<SignInStep> {
+    async fn signed_in(&self, admin: &Admin, from: &Origin, second: &str, now: i64) -> Result<SignInStep> {
         let mut tx = self.write().await?;
-        let (secret, csrf, expires_at) = self.open_session(&mut tx, admin, false, client, now).await?;
+        let (secret, csrf, expires_at) = self.open_session(&mut tx, admin, false, &from.key, now).await?;
         sql::signin::clear_failures(&mut tx, &admin.name).await?;
-        let event = Event { client, reason: None, second_factor: Some(second) };
-        audit_event(&mut tx, "sign_in", &admin.name, &event).await?;
+        sign_in_event(&mut tx, "sign_in", &admin.name, from, None, Some(second)).await?;
         let policy = sql::signin::policy(&mut tx).await?;
         tx.commit().await?;
         Ok(SignInStep { answer: answer(admin, csrf, policy.idle_minutes, expires_at), session_secret: Some(secret) })
@@ -215,8 +257,8 @@ impl Engine {
     /// Signs `name` in with `password` from `client` at `now` (Unix seconds).
     pub async fn sign_in_at(&self, name: &str, password: &str, client: Option<IpAddr>, now: i64) -> Result<SignInStep> {
         let key = name_key(name);
-        let client = client_key(client);
-        self.rate_limit(&key, &client, now).await?;
+        let from = client_of(client);
+        self.rate_limit(&key, &from, now).await?;
         if password.len() > password::MAX_LENGTH {
             return Err(Error::validation(format!("a password has at most {} characters", password::MAX_LENGTH))
                 .with_field("password"));
@@ -237,19 +279,19 @@ impl Engine {
             Some(_) => "wrong_password",
         };
         let Some(creds) = found.filter(|_| right) else {
-            return Err(self.sign_in_failed(&key, &client, reason, now, Error::unauthenticated(WRONG)).await?);
+            return Err(self.sign_in_failed(&key, &from, reason, now, Error::unauthenticated(WRONG)).await?);
         };
         let policy = sql::signin::policy(&mut *self.read().await?).await?;
         if creds.totp_secret.is_some() {
             let mut tx = self.write().await?;
-            let (ticket, _, _) = self.open_session(&mut tx, &creds.admin, true, &client, now).await?;
+            let (ticket, _, _) = self.open_session(&mut tx, &creds.admin, true, &from.key, now).await?;
             tx.commit().await?;
             return Ok(SignInStep { answer: SignInAnswer::SecondFactor { ticket }, session_secret: None });
         }
         if policy.require_two_factor {
             let mut tx = self.write().await?;
-            let event = Event { client: &client, reason: Some("second_factor_not_set_up"), second_factor: None };
-            audit_event(&mut tx, "sign_in_refused", &creds.admin.name, &event).await?;
+            let why = Some("second_factor_not_set_up");
+            sign_in_event(&mut tx, "sign_in_refused", &creds.admin.name, &from, why, None).await?;
             tx.commit().await?;
             return Err(Error::permission_denied(format!(
                 "the owner requires a second factor and {} has none yet: set one up with \
@@ -257,7 +299,7 @@ impl Engine {
                 creds.admin.name, creds.admin.name
             )));
         }
-        self.signed_in(&creds.admin, &client, "none", now).await
+        self.signed_in(&creds.admin, &from, "none", now).await
     }
 
     /// The second step: `ticket` from [`Engine::sign_in_at`] and a TOTP or recovery code.
@@ -268,7 +310,7 @@ impl Engine {
         client: Option<IpAddr>,
         now: i64,
     ) -> Result<SignInStep> {
-        let client = client_key(client);
+        let from = client_of(client);
         let expired = || {
             Error::unauthenticated("this sign-in has expired or is unknown; start again with your name and password")
         };
@@ -286,7 +328,7 @@ impl Engine {
             return Err(expired());
         }
         let name = row.admin.name.clone();
-        self.rate_limit(&name, &client, now).await?;
+        self.rate_limit(&name, &from, now).await?;
         let code = normalise_code(code);
         if code.is_empty() || code.len() > 64 {
             return Err(Error::validation("enter the 6-digit code of your authenticator app or a recovery code")
@@ -319,11 +361,11 @@ impl Engine {
                 "wrong code (a code is used once; a recovery code works once)"
             };
             let answer = Error::unauthenticated(message).with_field("code");
-            return Err(self.sign_in_failed(&name, &client, "wrong_second_factor", now, answer).await?);
+            return Err(self.sign_in_failed(&name, &from, "wrong_second_factor", now, answer).await?);
         };
         sql::signin::delete_session(&mut tx, &row.id).await?;
         tx.commit().await?;
-        self.signed_in(&row.admin, &client, kind, now).await
+        self.signed_in(&row.admin, &from, kind, now).await
     }
 
     /// The caller of the session `secret` at `now`, its idle time restarted; ended sessions

@@ -20,6 +20,7 @@ import { TracePage } from "../pages/TracePage";
 import { MailboxSettingsPage } from "../pages/MailboxSettingsPage";
 import { RecycleBinPage } from "../pages/RecycleBinPage";
 import { SharedMailboxesPage } from "../pages/SharedMailboxesPage";
+import { WorkflowGroupsPage } from "../pages/WorkflowGroupsPage";
 import { MailServicePage } from "../pages/MailServicePage";
 import { OutboundPage } from "../pages/OutboundPage";
 import { PolicyPage } from "../pages/PolicyPage";
@@ -42,6 +43,7 @@ import {
   type PageId,
 } from "./route";
 import { SessionContext, useSession, type Session } from "./session";
+import { StoppedFetching } from "./StoppedFetching";
 
 interface Props {
   backend: BackendInfo;
@@ -65,6 +67,13 @@ export function BackendView({ backend, client, desktop, onCallerError, onCallerO
     [backend.id],
   );
   const [route, go] = useRoute();
+  // Shared mailboxes whose fetching stopped, in every domain the caller may see: read again on
+  // every page change and after a change on the Shared mailboxes page.
+  const seesShared = who.data ? mayUse(who.data, "shared-mailboxes", desktop !== null) : false;
+  const stopped = useAsync(
+    seesShared ? () => listAll(client, "list_stopped_shared_mailboxes", {}) : null,
+    [client, seesShared, route],
+  );
   const [navCollapsed, setNavCollapsed] = useState(() => loadNavCollapsed(browserStore(), window.innerWidth));
   useEffect(() => {
     document.documentElement.dataset.nav = navCollapsed ? "collapsed" : "expanded";
@@ -93,13 +102,14 @@ export function BackendView({ backend, client, desktop, onCallerError, onCallerO
             domains: list ?? [],
             domainsError: domains.error,
             reloadDomains: domains.reload,
+            reloadNotices: stopped.reload,
             domain,
             setDomain,
             readOnly: who.data.role === "helpdesk",
             desktop,
           }
         : null,
-    [backend, client, who.data, list, domains.error, domains.reload, domain, setDomain, desktop],
+    [backend, client, who.data, list, domains.error, domains.reload, stopped.reload, domain, setDomain, desktop],
   );
 
   if (who.error) {
@@ -178,6 +188,7 @@ export function BackendView({ backend, client, desktop, onCallerError, onCallerO
             Read-only: the helpdesk role can look at everything its pages cover but change nothing.
           </div>
         )}
+        <StoppedFetching stopped={stopped.data ?? []} setDomain={setDomain} />
         {!allowed ? (
           <div className="page-error denied" role="alert" data-code="permission_denied">
             <strong>Permission denied.</strong> Your admin account ({session.caller.name}) may not use the{" "}
@@ -215,6 +226,8 @@ function PageBody({ page }: { page: PageId }) {
       return <MailboxSettingsPage />;
     case "shared-mailboxes":
       return <SharedMailboxesPage />;
+    case "workflow-groups":
+      return <WorkflowGroupsPage />;
     case "aliases":
       return <AliasesPage />;
     case "groups":

@@ -8,6 +8,7 @@ export type PageId =
   | "recycle"
   | "mailbox-settings"
   | "shared-mailboxes"
+  | "workflow-groups"
   | "logins"
   | "outbound"
   | "trace"
@@ -45,6 +46,7 @@ export const PAGES: PageDef[] = [
   { id: "recycle", title: "Recycle bin", perDomain: true, group: "organisation" },
   { id: "mailbox-settings", title: "Mailbox settings", perDomain: true, group: "organisation" },
   { id: "shared-mailboxes", title: "Shared mailboxes", perDomain: true, group: "organisation" },
+  { id: "workflow-groups", title: "Workflow groups", perDomain: true, group: "organisation" },
   { id: "aliases", title: "Aliases", perDomain: true, group: "organisation" },
   { id: "groups", title: "Mail groups", perDomain: true, group: "organisation" },
   { id: "batch_settings", title: "Batch settings", perDomain: true, group: "organisation" },
@@ -69,12 +71,12 @@ export function navSections(visible: readonly PageDef[]): { id: NavGroup; title:
 }
 
 /**
- * The permission page a UI page belongs to (the recycle bin, mailbox settings, the login
- * log and the message trace are Accounts; the outbound queue is the mail service's).
+ * The permission page a UI page belongs to (the recycle bin, mailbox settings, shared
+ * mailboxes, workflow groups, the login log and the message trace are Accounts; the outbound queue is the mail service's).
  */
 function permissionOf(page: Exclude<PageId, "admins" | "settings" | "start" | "sign-in">): Page {
   if (page === "outbound") return "smtp";
-  if (page === "shared-mailboxes") return "accounts";
+  if (page === "shared-mailboxes" || page === "workflow-groups") return "accounts";
   // Mail rules on the path are the delivery policy's.
   if (page === "mail-rules") return "policy";
   return page === "recycle" || page === "mailbox-settings" || page === "logins" || page === "trace" || page === "outbound-usage"

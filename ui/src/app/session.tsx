@@ -14,6 +14,8 @@ export interface Session {
   domains: Domain[];
   domainsError: BackendError | null;
   reloadDomains: () => void;
+  /** Reads the app-wide notices again (shared mailboxes whose fetching stopped). */
+  reloadNotices: () => void;
   /** The domain picked in the header (pages that work per domain use it). */
   domain: string | null;
   setDomain: (d: string | null) => void;

@@ -13,7 +13,8 @@ id: number,
  */
 at: string, 
 /**
- * `smtp`, `imap` or `pop3`.
+ * `smtp`, `imap`, `pop3`, `portal` (the user portal) or `admin` (an admin's sign-in to
+ * the web UI; no account and no domain).
  */
 service: string, 
 /**
@@ -41,7 +42,9 @@ outcome: string,
  * Why, as a code: `accepted`, `accepted_password_change_pending`, `wrong_password`,
  * `wrong_password_now_locked`, `unknown_address`, `no_password_set`,
  * `wrong_credentials`, `locked`, `disabled`, `service_disabled`,
- * `password_change_required`.
+ * `password_change_required`; admin sign-ins: `accepted`, `accepted_totp`,
+ * `accepted_recovery_code`, `unknown_name`, `wrong_second_factor`,
+ * `second_factor_not_set_up`, `too_many_failures_for_name`, `too_many_failures_from_client`.
  */
 reason: string, 
 /**

@@ -3,7 +3,7 @@ import type { Password } from "./Password";
 
 /**
  * One security question of the user's own, with its answer (kept only as an Argon2id hash
- * of the answer in lower case with its spaces collapsed; never shown again).
+ * of the answer in lower case without its spaces; never shown again).
  */
 export type SecurityAnswer = { 
 /**

@@ -120,6 +120,7 @@ import type { ListSharedMailboxes } from "./ListSharedMailboxes";
 import type { ListSharedOwners } from "./ListSharedOwners";
 import type { ListSmsLog } from "./ListSmsLog";
 import type { ListSmtpRules } from "./ListSmtpRules";
+import type { ListStoppedSharedMailboxes } from "./ListStoppedSharedMailboxes";
 import type { ListTokens } from "./ListTokens";
 import type { ListTransports } from "./ListTransports";
 import type { ListWorkflowGroups } from "./ListWorkflowGroups";
@@ -345,6 +346,7 @@ export type { ListSharedMailboxes } from "./ListSharedMailboxes";
 export type { ListSharedOwners } from "./ListSharedOwners";
 export type { ListSmsLog } from "./ListSmsLog";
 export type { ListSmtpRules } from "./ListSmtpRules";
+export type { ListStoppedSharedMailboxes } from "./ListStoppedSharedMailboxes";
 export type { ListTokens } from "./ListTokens";
 export type { ListTransports } from "./ListTransports";
 export type { ListWorkflowGroups } from "./ListWorkflowGroups";
@@ -604,6 +606,7 @@ export const operations = {
   get_account_forwarding: { method: "GET", path: "/api/accounts/{address}/forwarding", mutates: false, params: undefined as unknown as GetAccountForwarding, output: undefined as unknown as OwnForwarding },
   clear_account_forwarding: { method: "DELETE", path: "/api/accounts/{address}/forwarding", mutates: true, params: undefined as unknown as ClearAccountForwarding, output: undefined as unknown as null },
   list_shared_mailboxes: { method: "GET", path: "/api/domains/{domain}/shared-mailboxes", mutates: false, params: undefined as unknown as ListSharedMailboxes, output: undefined as unknown as CursorPage<SharedMailbox> },
+  list_stopped_shared_mailboxes: { method: "GET", path: "/api/stopped-shared-mailboxes", mutates: false, params: undefined as unknown as ListStoppedSharedMailboxes, output: undefined as unknown as CursorPage<SharedMailbox> },
   get_shared_mailbox: { method: "GET", path: "/api/shared-mailboxes/{address}", mutates: false, params: undefined as unknown as GetSharedMailbox, output: undefined as unknown as SharedMailbox },
   create_shared_mailbox: { method: "POST", path: "/api/domains/{domain}/shared-mailboxes", mutates: true, params: undefined as unknown as CreateSharedMailbox, output: undefined as unknown as SharedMailbox },
   update_shared_mailbox: { method: "PATCH", path: "/api/shared-mailboxes/{address}", mutates: true, params: undefined as unknown as UpdateSharedMailbox, output: undefined as unknown as SharedMailbox },

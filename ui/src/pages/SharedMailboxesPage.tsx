@@ -1,4 +1,4 @@
-import { useId, useState } from "react";
+import { useEffect, useId, useState } from "react";
 import { listAll, type Client } from "../api/client";
 import { useSession } from "../app/session";
 import type { FetchTls } from "../bindings/FetchTls";
@@ -6,11 +6,10 @@ import type { SharedMailbox } from "../bindings/SharedMailbox";
 import type { SharedMailboxKind } from "../bindings/SharedMailboxKind";
 import type { SharedOwner } from "../bindings/SharedOwner";
 import type { WorkflowGroup } from "../bindings/WorkflowGroup";
-import type { BackendError } from "../api/errors";
 import { Field, FormError, PageError } from "../components/forms";
 import { useAction, useAsync } from "../components/hooks";
+import { AddressPicker, useDomainUsers } from "../components/AddressPicker";
 import {
-  addAddress,
   autoReplyFormOf,
   autoReplyLabel,
   autoReplyParams,
@@ -30,6 +29,7 @@ import {
   formOf,
   intervalLabel,
   reportText,
+  sharedFromHash,
   sinceParam,
   sourceLabel,
   stoppedNotice,
@@ -59,21 +59,27 @@ const FIELDS = [
  * interval is set again.
  */
 export function SharedMailboxesPage() {
-  const { client, domain, readOnly } = useSession();
+  const { client, domain, readOnly, reloadNotices } = useSession();
   const list = useAsync(() => listAll(client, "list_shared_mailboxes", { domain: domain! }), [client, domain]);
   const groups = useAsync(() => listAll(client, "list_workflow_groups", { domain: domain! }), [client, domain]);
   // Every owner of the domain's shared mailboxes with its default mailbox (the warning marks).
   const owners = useAsync(() => listAll(client, "list_shared_owners", { domain: domain! }), [client, domain]);
   // The domain's users, offered when picking owners and members (the first 1000; any other
   // address can be typed).
-  const accounts = useAsync(
-    () => client.call("list_accounts", { domain: domain!, limit: 1000 }).then((l) => l.items.map((a) => a.address)),
-    [client, domain],
-  );
+  const accounts = useDomainUsers(client, domain!);
   const act = useAction();
   const [form, setForm] = useState<SharedForm>(emptySharedForm);
   const [editing, setEditing] = useState<string | null>(null);
-  const [open, setOpen] = useState<string | null>(null);
+  // A link (the notice of stopped fetching) may name the mailbox to open.
+  const [open, setOpen] = useState<string | null>(() => sharedFromHash(window.location.hash));
+  useEffect(() => {
+    const on = () => {
+      const named = sharedFromHash(window.location.hash);
+      if (named) setOpen(named);
+    };
+    window.addEventListener("hashchange", on);
+    return () => window.removeEventListener("hashchange", on);
+  }, []);
   const [message, setMessage] = useState<string | null>(null);
   const set = (patch: Partial<SharedForm>) => setForm({ ...form, ...patch });
 
@@ -85,6 +91,7 @@ export function SharedMailboxesPage() {
       setForm(emptySharedForm());
       setEditing(null);
       list.reload();
+      reloadNotices();
     }
   };
   const fetchNow = async (address: string) => {
@@ -93,11 +100,15 @@ export function SharedMailboxesPage() {
     if (r !== undefined) {
       setMessage(reportText(r));
       list.reload();
+      reloadNotices();
     }
   };
   const remove = async (address: string) => {
     const done = await act.run(() => client.call("remove_shared_mailbox", { address }));
-    if (done !== undefined) list.reload();
+    if (done !== undefined) {
+      list.reload();
+      reloadNotices();
+    }
   };
 
   const mailboxes = list.data ?? [];
@@ -118,6 +129,10 @@ export function SharedMailboxesPage() {
         nothing changes on that server. With no interval it is fetched only with “Fetch now”. After the set number of
         failures in a row fetching stops and the interval becomes none. Microsoft 365 fetching was tested against a Graph
         test double only, not a real tenant.
+      </p>
+      <p className="muted">
+        Owners are users of the domain or whole workflow groups, which are managed on the{" "}
+        <a href="#/workflow-groups">Workflow groups</a> page.
       </p>
       {noDefault > 0 && (
         <p className="warning-mark" data-testid="no-default-count">
@@ -219,18 +234,6 @@ export function SharedMailboxesPage() {
           onChange={reloadAll}
         />
       )}
-      <WorkflowGroups
-        client={client}
-        domain={domain!}
-        readOnly={readOnly}
-        groups={groups.data}
-        error={groups.error}
-        accounts={accounts.data ?? []}
-        onChange={() => {
-          groups.reload();
-          reloadAll();
-        }}
-      />
       {!readOnly && (
         <form
           className="inline-form shared-form"
@@ -539,87 +542,6 @@ function MailboxPanel({
         {tab === "security" && <SecurityPanel client={client} mailbox={mailbox} />}
       </div>
     </section>
-  );
-}
-
-/**
- * Addresses picked one at a time (the domain's users offered as suggestions), each with a
- * Remove button. `name` is the API field: the backend's error about it is shown here.
- */
-function AddressPicker({
-  label,
-  name,
-  value,
-  onChange,
-  domain,
-  options,
-  error,
-  disabled,
-}: {
-  label: string;
-  name: string;
-  value: string[];
-  onChange: (v: string[]) => void;
-  domain: string;
-  options: string[];
-  error: BackendError | null;
-  disabled: boolean;
-}) {
-  const [typed, setTyped] = useState("");
-  const listId = useId();
-  const add = () => {
-    onChange(addAddress(value, typed, domain));
-    setTyped("");
-  };
-  return (
-    <div className="address-picker">
-      {value.length === 0 ? (
-        <p className="muted">None.</p>
-      ) : (
-        <ul className="chips" aria-label={label}>
-          {value.map((a) => (
-            <li key={a} data-address={a}>
-              {a}
-              {!disabled && (
-                <button type="button" className="ghost" aria-label={`Remove ${a}`} onClick={() => onChange(value.filter((x) => x !== a))}>
-                  ×
-                </button>
-              )}
-            </li>
-          ))}
-        </ul>
-      )}
-      {!disabled && (
-        <div className="inline-form">
-          <Field label={`Add to ${label.toLowerCase()} (address, or name in ${domain})`} name={name} error={error}>
-            {(p) => (
-              <input
-                {...p}
-                list={listId}
-                value={typed}
-                onChange={(e) => setTyped(e.target.value)}
-                onKeyDown={(e) => {
-                  if (e.key === "Enter") {
-                    e.preventDefault();
-                    add();
-                  }
-                }}
-              />
-            )}
-          </Field>
-          <datalist id={listId}>
-            {options
-              .filter((o) => !value.includes(o))
-              .map((o) => (
-                <option key={o} value={o} />
-              ))}
-          </datalist>
-          <button type="button" disabled={typed.trim() === ""} onClick={add}>
-            Add
-          </button>
-        </div>
-      )}
-    </div>
   );
 }
 
@@ -986,184 +908,5 @@ function SecurityPanel({ client, mailbox }: { client: Client; mailbox: SharedMai
         </>
       ) : null}
     </section>
-  );
-}
-
-/** The domain's workflow groups: named groups of users made owners of shared mailboxes. */
-function WorkflowGroups({
-  client,
-  domain,
-  readOnly,
-  groups,
-  error,
-  accounts,
-  onChange,
-}: {
-  client: Client;
-  domain: string;
-  readOnly: boolean;
-  groups: WorkflowGroup[] | undefined;
-  error: BackendError | null;
-  accounts: string[];
-  onChange: () => void;
-}) {
-  const create = useAction();
-  const remove = useAction();
-  const [name, setName] = useState("");
-  const [members, setMembers] = useState<string[]>([]);
-  const [editing, setEditing] = useState<string | null>(null);
-  const edited = groups?.find((g) => g.name === editing);
-  return (
-    <section className="workflow-groups" aria-label="Workflow groups">
-      <h2>Workflow groups of {domain}</h2>
-      <p className="muted">
-        A workflow group is a named group of users of {domain}; made owner of a shared mailbox, each of its members may
-        send as it. A member removed from the group no longer may.
-      </p>
-      <FormError error={remove.error} />
-      {error ? (
-        <PageError error={error} what="the workflow groups" />
-      ) : groups && groups.length === 0 ? (
-        <p className="empty">No workflow group in {domain}.</p>
-      ) : (
-        <table className="table" aria-label="Workflow group list">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Members</th>
-              <th scope="col">Owns</th>
-              <th scope="col" />
-            </tr>
-          </thead>
-          <tbody>
-            {(groups ?? []).map((g) => (
-              <tr key={g.name} data-group={g.name}>
-                <td>{g.name}</td>
-                <td data-testid="members">{g.members.length === 0 ? "—" : g.members.join(", ")}</td>
-                <td>{g.owns.length === 0 ? "—" : g.owns.join(", ")}</td>
-                <td>
-                  {!readOnly && (
-                    <span className="actions">
-                      <button type="button" aria-label={`Members of ${g.name}`} onClick={() => setEditing(editing === g.name ? null : g.name)}>
-                        Members
-                      </button>
-                      <button
-                        type="button"
-                        aria-label={`Remove ${g.name}`}
-                        disabled={remove.pending}
-                        onClick={() =>
-                          void remove.run(() => client.call("remove_workflow_group", { domain, name: g.name })).then((r) => {
-                            if (r !== undefined) {
-                              if (editing === g.name) setEditing(null);
-                              onChange();
-                            }
-                          })
-                        }
-                      >
-                        Remove
-                      </button>
-                    </span>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      {edited && !readOnly && (
-        <MembersForm key={edited.name} client={client} group={edited} accounts={accounts} onDone={() => setEditing(null)} onChange={onChange} />
-      )}
-      {!readOnly && (
-        <form
-          aria-label="New workflow group"
-          onSubmit={(e) => {
-            e.preventDefault();
-            void create.run(() => client.call("create_workflow_group", { domain, name: name.trim(), members })).then((r) => {
-              if (r !== undefined) {
-                setName("");
-                setMembers([]);
-                onChange();
-              }
-            });
-          }}
-        >
-          <h3>New workflow group</h3>
-          <FormError error={create.error} fields={["name", "members"]} />
-          <Field label="Group name" name="name" error={create.error}>
-            {(p) => <input {...p} value={name} onChange={(e) => setName(e.target.value)} />}
-          </Field>
-          <h4>Members</h4>
-          <AddressPicker
-            label="New group members"
-            name="members"
-            value={members}
-            onChange={setMembers}
-            domain={domain}
-            options={accounts}
-            error={create.error}
-            disabled={false}
-          />
-          <button type="submit" disabled={create.pending}>
-            Create group
-          </button>
-        </form>
-      )}
-    </section>
-  );
-}
-
-/** A workflow group's members, replaced as a whole on save. */
-function MembersForm({
-  client,
-  group,
-  accounts,
-  onDone,
-  onChange,
-}: {
-  client: Client;
-  group: WorkflowGroup;
-  accounts: string[];
-  onDone: () => void;
-  onChange: () => void;
-}) {
-  const act = useAction();
-  const [members, setMembers] = useState<string[]>(group.members);
-  return (
-    <form
-      aria-label={`Members of ${group.name}`}
-      className="panel"
-      onSubmit={(e) => {
-        e.preventDefault();
-        void act
-          .run(() => client.call("set_workflow_group_members", { domain: group.domain, name: group.name, members }))
-          .then((r) => {
-            if (r !== undefined) {
-              onChange();
-              onDone();
-            }
-          });
-      }}
-    >
-      <h3>Members of {group.name}</h3>
-      <FormError error={act.error} fields={["members"]} />
-      <AddressPicker
-        label={`Members of ${group.name}`}
-        name="members"
-        value={members}
-        onChange={setMembers}
-        domain={group.domain}
-        options={accounts}
-        error={act.error}
-        disabled={false}
-      />
-      <span className="actions">
-        <button type="submit" disabled={act.pending}>
-          Save members
-        </button>
-        <button type="button" onClick={onDone}>
-          Cancel
-        </button>
-      </span>
-    </form>
   );
 }

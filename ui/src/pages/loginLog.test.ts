@@ -15,6 +15,7 @@ describe("login log", () => {
     expect(why({ explanation: "", reason: "wrong_password" })).toBe("wrong password");
     expect(serviceLabel("pop3")).toBe("POP3");
     expect(serviceLabel("portal")).toBe("User portal");
+    expect(serviceLabel("admin")).toBe("Admin sign-in");
     expect(when("2026-12-03T10:00:00Z")).toBe("2026-12-03 10:00:00");
   });
 

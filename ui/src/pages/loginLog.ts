@@ -11,7 +11,7 @@ export function loginsLink(account: string): string {
   return `#/logins?account=${encodeURIComponent(account)}`;
 }
 
-const SERVICE: Record<string, string> = { smtp: "SMTP", imap: "IMAP", pop3: "POP3", portal: "User portal" };
+const SERVICE: Record<string, string> = { smtp: "SMTP", imap: "IMAP", pop3: "POP3", portal: "User portal", admin: "Admin sign-in" };
 
 /** `imap` → `IMAP`. */
 export function serviceLabel(service: string): string {

@@ -21,6 +21,8 @@ import {
   templateParams,
   templateStyle,
   reportText,
+  sharedFromHash,
+  sharedLink,
   sinceParam,
   sourceLabel,
   stoppedNotice,
@@ -118,6 +120,14 @@ describe("fetch state", () => {
     expect(stoppedNotice(stopped)).toContain("after 3 failures in a row: 127.0.0.1:993 refused the login");
     expect(intervalLabel(stopped)).toBe("stopped 2026-12-04 03:00:00 UTC");
     expect(intervalLabel({ ...stored, fetch_interval_minutes: undefined })).toBe("only “Fetch now”");
+  });
+
+  it("links to a mailbox on its page and reads the link back", () => {
+    const link = sharedLink("desk+eu@example.com");
+    expect(link).toBe("#/shared-mailboxes?open=desk%2Beu%40example.com");
+    expect(sharedFromHash(link)).toBe("desk+eu@example.com");
+    expect(sharedFromHash("#/shared-mailboxes")).toBeNull();
+    expect(sharedFromHash("#/shared-mailboxes?open=")).toBeNull();
   });
 
   it("describes a fetch", () => {

@@ -156,7 +156,17 @@ export function intervalLabel(m: SharedMailbox): string {
 export function stoppedNotice(m: SharedMailbox): string | null {
   if (!m.disabled_at) return null;
   const why = m.last_error ? `: ${m.last_error}` : "";
-  return `Fetching ${m.address} stopped at ${when(m.disabled_at)} after ${m.error_count} failures in a row${why}. Fix the settings and set an interval again.`;
+  return `Fetching ${m.address} stopped at ${when(m.disabled_at)} after ${m.error_count} failure${m.error_count === 1 ? "" : "s"} in a row${why}. Fix the settings, then fetch now or set an interval again.`;
+}
+
+/** The link that opens a shared mailbox on the Shared mailboxes page: `#/shared-mailboxes?open=…`. */
+export function sharedLink(address: string): string {
+  return `#/shared-mailboxes?open=${encodeURIComponent(address)}`;
+}
+
+/** The shared mailbox a link opens, if it names one. */
+export function sharedFromHash(hash: string): string | null {
+  return new URLSearchParams(hash.split("?")[1] ?? "").get("open") || null;
 }
 
 /** A fetch's outcome in words. */

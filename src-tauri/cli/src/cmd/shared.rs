@@ -15,6 +15,9 @@ use crate::output::{Table, print_list, print_one};
 pub enum SharedCmd {
     /// List a domain's shared mailboxes with their last fetch and error.
     List { domain: String },
+    /// The shared mailboxes whose fetching stopped after too many failures in a row, in every
+    /// domain you may see.
+    Stopped,
     /// One shared mailbox: settings, folders, errors (never the password).
     Show { address: String },
     /// Create a shared mailbox (and its mailbox at ADDRESS) fetched from an IMAP server.
@@ -308,6 +311,13 @@ pub async fn run(b: &dyn Backend, cmd: &SharedCmd, json: bool) -> Result<()> {
         SharedCmd::List { domain } => {
             let all = crate::output::every_page(|after, limit| {
                 b.list_shared_mailboxes(ListSharedMailboxes { domain: domain.clone(), after, limit: Some(limit) })
+            })
+            .await?;
+            print_list(json, &all, table(&all), None)
+        }
+        SharedCmd::Stopped => {
+            let all = crate::output::every_page(|after, limit| {
+                b.list_stopped_shared_mailboxes(ListStoppedSharedMailboxes { after, limit: Some(limit) })
             })
             .await?;
             print_list(json, &all, table(&all), None)

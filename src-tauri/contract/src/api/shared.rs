@@ -29,6 +29,14 @@ ListSharedMailboxes {
     /// Page size, 1–1000 (default 200).
     #[serde(default)] #[ts(optional)] limit: Option<u32>,
 });
+params!(/// The shared mailboxes whose fetching stopped after too many failures in a row, in
+/// every domain the caller may see, by address.
+ListStoppedSharedMailboxes {
+    /// Only items after this address (the previous page's `next`).
+    #[serde(default)] #[ts(optional)] after: Option<String>,
+    /// Page size, 1–1000 (default 200).
+    #[serde(default)] #[ts(optional)] limit: Option<u32>,
+});
 params!(/// One shared mailbox.
 GetSharedMailbox {
     /// Its sender address.

@@ -52,6 +52,21 @@ pub(crate) async fn list(conn: &mut Conn, domain: &str, after: &str, limit: u32)
         .await?)
 }
 
+/// At most `limit` shared mailboxes whose fetching stopped (`disabled_at` set), of the domains
+/// in the JSON list `scope` (all when `None`), with addresses after `after`, by address.
+pub(crate) async fn stopped(conn: &mut Conn, scope: Option<&str>, after: &str, limit: u32) -> Result<Vec<Row>> {
+    Ok(sqlx::query_as(&format!(
+        "{SELECT} WHERE s.disabled_at IS NOT NULL AND (? IS NULL OR d.name IN (SELECT value FROM json_each(?)))
+         AND a.address > ? ORDER BY a.address LIMIT ?"
+    ))
+    .bind(scope)
+    .bind(scope)
+    .bind(after)
+    .bind(i64::from(limit))
+    .fetch_all(conn)
+    .await?)
+}
+
 /// The shared mailbox at `address`, if there is one.
 pub(crate) async fn get(conn: &mut Conn, address: &str) -> Result<Option<Row>> {
     Ok(sqlx::query_as(&format!("{SELECT} WHERE a.address = ?")).bind(address).fetch_optional(conn).await?)
