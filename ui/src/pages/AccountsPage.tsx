@@ -384,7 +384,12 @@ export function AccountsPage() {
             })}
           </div>
           {view.ready && total === 0 && (
-            <p className="empty">{query || status || department ? "No account matches this filter." : "No accounts yet."}</p>
+            // A row of its own: a grid holds rows only, also when it has no account to show.
+            <div role="row">
+              <p role="gridcell" className="empty">
+                {query || status || department ? "No account matches this filter." : "No accounts yet."}
+              </p>
+            </div>
           )}
         </div>
       </div>
