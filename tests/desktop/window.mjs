@@ -232,6 +232,14 @@ async function textOf(wd, selector, timeoutMs = 15000) {
  */
 async function fileDialogChecks(wd, domain) {
   const dir = mkdtempSync(join(tmpdir(), "postdesk-dialogs-"));
+  try {
+    await fileDialogSteps(wd, domain, dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function fileDialogSteps(wd, domain, dir) {
   const alias = { address: `team@${domain}`, targets: ["someone@elsewhere.example"], description: "The team" };
   const created = await invoke(wd, "backend_call", { backend: "local", operation: "create_alias", params: alias });
   check("an alias is created for the export", created.ok?.address === alias.address, JSON.stringify(created));
@@ -292,7 +300,6 @@ async function fileDialogChecks(wd, domain) {
     `${JSON.stringify(imported)}; ${JSON.stringify(back)}`,
   );
   await closeDialog();
-  rmSync(dir, { recursive: true, force: true });
 }
 
 const wd = new WebDriver(process.env.WEBDRIVER_URL ?? "http://127.0.0.1:4444");

@@ -82,18 +82,21 @@ pub fn write_export(path: &Path, file: &ExportedFile) -> Result<SavedFile, Error
         .map_err(|e| Error::internal(format!("the export {} is not valid base64: {e}", file.file_name)))?;
     let shown = path.display();
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().ok_or_else(|| Error::validation(format!("{shown} is not a file name")))?;
-    let temp = dir.join(format!(".{}.postdesk-part", name.to_string_lossy()));
-    let written = (|| {
-        let mut out = std::fs::File::create(&temp)?;
-        out.write_all(&bytes)?;
-        out.sync_all()?;
-        std::fs::rename(&temp, path)
-    })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&temp);
-        return Err(Error::internal(format!("Could not save {shown}: {e}")));
+    if path.file_name().is_none() {
+        return Err(Error::validation(format!("{shown} is not a file name")));
     }
+    // A new file of a random name, created exclusively and readable by the user alone (an
+    // export holds people's data), dropped on any failure; renamed over the target once on disk.
+    let written = (|| {
+        let mut out = tempfile::Builder::new().prefix(".postdesk-export-").tempfile_in(dir)?;
+        out.write_all(&bytes)?;
+        out.as_file().sync_all()?;
+        out.persist(path).map_err(|e| e.error)?;
+        // The rename itself on disk (best effort: not every file system syncs a folder).
+        let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+        Ok::<_, std::io::Error>(())
+    })();
+    written.map_err(|e| Error::internal(format!("Could not save {shown}: {e}")))?;
     Ok(SavedFile { path: path.display().to_string(), bytes: bytes.len() as u64 })
 }
 
@@ -103,11 +106,12 @@ pub fn read_import(path: &Path, max: u64) -> Result<OpenedFile, Error> {
     let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let failed =
         |e: std::io::Error| Error::validation(format!("Could not read {}: {e}", path.display())).with_field("file");
-    let file = std::fs::File::open(path).map_err(failed)?;
-    let meta = file.metadata().map_err(failed)?;
-    if !meta.is_file() {
+    // Checked before opening: opening a named pipe would wait for a writer.
+    if !std::fs::metadata(path).map_err(failed)?.is_file() {
         return Err(Error::validation(format!("{} is not a file", path.display())).with_field("file"));
     }
+    let file = std::fs::File::open(path).map_err(failed)?;
+    let meta = file.metadata().map_err(failed)?;
     let too_big = |size: u64| {
         Error::validation(format!(
             "{file_name} has {}; an import file may have at most {}.",
@@ -181,6 +185,11 @@ mod tests {
         assert_eq!(saved, SavedFile { path: path.display().to_string(), bytes: 7 });
         let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(left, vec![std::ffi::OsString::from("out.xlsx")], "no temporary file is left");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600, "for the user alone");
+        }
     }
 
     #[test]
@@ -209,6 +218,13 @@ mod tests {
         assert_eq!(err.message, "accounts.xlsx has 1.0 KiB; an import file may have at most 1023 B.");
         let err = read_import(dir.path(), 1024).unwrap_err();
         assert!(err.message.ends_with("is not a file"), "{}", err.message);
+        #[cfg(unix)]
+        {
+            // A named pipe is refused, not waited on.
+            let fifo = dir.path().join("pipe.xlsx");
+            assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+            assert!(read_import(&fifo, 1024).unwrap_err().message.ends_with("is not a file"));
+        }
         let err = read_import(&dir.path().join("gone.xlsx"), 1024).unwrap_err();
         assert!(err.message.starts_with("Could not read "), "{}", err.message);
     }

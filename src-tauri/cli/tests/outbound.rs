@@ -260,7 +260,15 @@ async fn a_sender_killed_while_the_queue_drains_loses_nothing() {
     let _ = sink.kill();
     let _ = sink.wait();
     assert_eq!(got.len(), N, "every message reached the sink at least once (killed after {before}): {got:?}");
-    let queue = cli(dir.path(), &["--json", "outbound", "queue", "--status", "delivered"]);
+    // The sink has a message before the server has read its 250 and marked it delivered:
+    // wait (a while) for the last marks, then compare.
+    let delivered = || cli(dir.path(), &["--json", "outbound", "queue", "--status", "delivered"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut queue = delivered();
+    while queue.json().as_array().unwrap().len() < N && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        queue = delivered();
+    }
     assert_eq!(queue.json().as_array().unwrap().len(), N, "{}", queue.stdout());
     drop(a);
 }

@@ -254,6 +254,7 @@ async fn aliases_and_groups(backend: &dyn Backend, http: &reqwest::Client, addr:
         ("aliases, address substring (\"ias04242\")", aliases(Some("ias04242"))),
         ("aliases, description (\"s 4242 \")", aliases(Some("s 4242 "))),
         ("aliases, target prefix (\"user04242\")", aliases(Some("user04242"))),
+        ("aliases, target prefix of every alias (\"user0\")", aliases(Some("user0"))),
         ("aliases, every row matches (\"alias\")", aliases(Some("alias"))),
         ("aliases, two letters, none match (\"zq\")", aliases(Some("zq"))),
         ("aliases, two letters, every target starts so (\"us\")", aliases(Some("us"))),

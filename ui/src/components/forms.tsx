@@ -64,7 +64,6 @@ export function FormError({ error, fields = [] }: { error: BackendError | null; 
 export function ListFilter({ label, placeholder, value, onChange }: { label: string; placeholder: string; value: string; onChange: (text: string) => void }) {
   return (
     <label className="filter">
-      <span className="sr-only">{label}</span>
       <input type="search" placeholder={placeholder} value={value} onChange={(e) => onChange(e.target.value)} aria-label={label} />
     </label>
   );
@@ -146,6 +145,8 @@ export function XlsxFileField({
 }) {
   const [chosen, setChosen] = useState<string | null>(null);
   const [problem, setProblem] = useState<BackendError | null>(null);
+  // The OS dialog is not modal to the page: one at a time.
+  const [picking, setPicking] = useState(false);
   if (!desktop) {
     return (
       <div className={invalid ? "field field-invalid" : "field"} data-field="file">
@@ -162,6 +163,7 @@ export function XlsxFileField({
   }
   const choose = async () => {
     setProblem(null);
+    setPicking(true);
     try {
       const opened = await desktop.openFile("xlsx");
       if (!opened) return;
@@ -171,6 +173,8 @@ export function XlsxFileField({
       setChosen(null);
       onFile(null);
       setProblem(toBackendError(e));
+    } finally {
+      setPicking(false);
     }
   };
   return (
@@ -179,15 +183,21 @@ export function XlsxFileField({
         XLSX file
       </span>
       <div className="file-choice">
-        <button type="button" id={id} disabled={disabled} onClick={() => void choose()}>
+        <button
+          type="button"
+          id={id}
+          disabled={disabled || picking}
+          aria-describedby={problem ? `${id}-chosen ${id}-error` : `${id}-chosen`}
+          onClick={() => void choose()}
+        >
           Choose file…
         </button>{" "}
-        <span className="muted small" data-testid="chosen-file">
+        <span className="muted small" id={`${id}-chosen`} aria-live="polite" data-testid="chosen-file">
           {chosen ?? "No file chosen"}
         </span>
       </div>
       {problem && (
-        <div className="field-error" role="alert">
+        <div className="field-error" id={`${id}-error`} role="alert">
           {problem.message}
         </div>
       )}

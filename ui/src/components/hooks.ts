@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import { BackendError, toBackendError } from "../api/errors";
 import { saveFile, saveOutcomeText } from "../api/files";
 import type { ExportedFile } from "../bindings/ExportedFile";
@@ -101,8 +101,10 @@ export function usePaged<T>(
       }));
     });
   };
+  // One array while its pages stay the same (callers may key work on its identity).
+  const data = useMemo(() => (first.data ? [...first.data.items, ...(current?.items ?? [])] : undefined), [first.data, current]);
   return {
-    data: first.data ? [...first.data.items, ...(current?.items ?? [])] : undefined,
+    data,
     error: first.error,
     loading: first.loading,
     reload: first.reload,

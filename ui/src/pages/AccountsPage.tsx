@@ -354,7 +354,7 @@ export function AccountsPage() {
           className="grid-body"
           role="grid"
           aria-label="Accounts"
-          aria-rowcount={total}
+          aria-rowcount={total > 0 ? total : undefined}
           tabIndex={0}
           aria-activedescendant={total > 0 ? activeId : undefined}
           onKeyDown={onKey}

@@ -2,7 +2,7 @@ import { useMemo, useState } from "react";
 import { useSession } from "../app/session";
 import type { Batch } from "../bindings/Batch";
 import type { BatchTarget } from "../bindings/BatchTarget";
-import { FormError, PageError, splitList } from "../components/forms";
+import { FormError, MoreButton, PageError, splitList } from "../components/forms";
 import { useAction, useAsync, usePaged } from "../components/hooks";
 import { BatchPanel } from "./BatchPanel";
 import { listAll } from "../api/client";
@@ -179,12 +179,7 @@ function RecentBatches({ tick, onUndone }: { tick: number; onUndone: () => void 
           </tbody>
         </table>
       )}
-      {list.more && (
-        <button type="button" className="load-more" disabled={list.loadingMore} onClick={list.loadMore}>
-          {list.loadingMore ? "Loading…" : "Show older batches"}
-        </button>
-      )}
-      <FormError error={list.moreError} />
+      <MoreButton list={list} label="Show older batches" />
     </section>
   );
 }

@@ -22,10 +22,10 @@ export function DomainFileButtons({ kind, onImported }: { kind: DomainFileKind; 
       <button type="button" disabled={readOnly} onClick={() => setImporting(true)}>
         Import…
       </button>
-      <button type="button" onClick={() => void exportRows()}>
+      <button type="button" disabled={exporting.pending} onClick={() => void exportRows()}>
         Export
       </button>
-      <button type="button" className="link" onClick={() => void template()}>
+      <button type="button" className="link" disabled={exporting.pending} onClick={() => void template()}>
         Import template
       </button>
       <ExportStatus action={exporting} />

@@ -1,5 +1,5 @@
 import { AddressSuggest, appendLine, useDomainAddresses } from "../components/AddressSuggest";
-import { useId, useState } from "react";
+import { useId, useRef, useState } from "react";
 import { useSession } from "../app/session";
 import type { MailGroup } from "../bindings/MailGroup";
 import type { SendPermission } from "../bindings/SendPermission";
@@ -33,9 +33,17 @@ export function GroupsPage() {
   // A group picked or created that the loaded pages do not hold (filtered out, or further on).
   const fetched = useAsync(
     selected && !listed ? () => client.call("get_group", { address: selected }) : null,
-    [client, selected, listed === null, list.data],
+    [client, selected, listed === null],
   );
-  const current = listed ?? (fetched.data?.address === selected ? fetched.data : null);
+  // The group last shown stays in the editor while a new filter's answer comes (no edit lost).
+  const shown = useRef<MailGroup | null>(null);
+  const current =
+    listed ?? (fetched.data?.address === selected ? fetched.data : shown.current?.address === selected ? shown.current : null);
+  shown.current = current;
+  const changed = () => {
+    list.reload();
+    fetched.reload();
+  };
   return (
     <section className="groups-page two-pane">
       <div className="pane-list">
@@ -77,7 +85,7 @@ export function GroupsPage() {
           <GroupEditor
             key={current.address}
             group={current}
-            onChanged={list.reload}
+            onChanged={changed}
             onRemoved={() => {
               setSelected(null);
               list.reload();

@@ -71,7 +71,12 @@ export function ImportDialog({ onClose, onImported }: { onClose: () => void; onI
       <div className="dialog-body import-dialog">
         <p className="muted small">
           One account per row of the{" "}
-          <button type="button" className="link" onClick={() => void template.save(() => client.call("accounts_template", {}))}>
+          <button
+            type="button"
+            className="link"
+            disabled={template.pending}
+            onClick={() => void template.save(() => client.call("accounts_template", {}))}
+          >
             import template
           </button>{" "}
           (Email address, Display name, Department, Password, Notes); at most 5000 rows and 1 MB. Every row is checked before

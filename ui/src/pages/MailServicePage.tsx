@@ -243,10 +243,10 @@ function RulesPanel({ rules, loadError, reload }: { rules: SmtpRule[]; loadError
         <button type="button" disabled={readOnly} onClick={() => setModal({ kind: "import" })}>
           Import…
         </button>
-        <button type="button" onClick={() => void download("export_smtp_rules")}>
+        <button type="button" disabled={exporting.pending} onClick={() => void download("export_smtp_rules")}>
           Export
         </button>
-        <button type="button" className="link" onClick={() => void download("smtp_rules_template")}>
+        <button type="button" className="link" disabled={exporting.pending} onClick={() => void download("smtp_rules_template")}>
           Import template
         </button>
         <ExportStatus action={exporting} />

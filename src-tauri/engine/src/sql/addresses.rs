@@ -1,7 +1,7 @@
 //! The address namespace (`addresses`), distribution aliases and mail groups.
 
 use super::Conn;
-use super::search::{SearchIndex, candidates, contains_pattern, search_phrase};
+use super::search::{CANDIDATE_CAP, SearchIndex, candidates, contains_pattern, search_phrase};
 use crate::Result;
 use crate::model::AddressKind;
 
@@ -318,13 +318,28 @@ pub(crate) async fn listed_addresses(
             format!("SELECT address FROM {table} WHERE domain_id = ?1 AND address > ?2 ORDER BY address LIMIT ?3");
         return Ok(sqlx::query_scalar(&sql).bind(domain_id).bind(after).bind(i64::from(limit)).fetch_all(conn).await?);
     };
+    // Addresses are stored in ASCII lower case: a target or member "starts with" by index range.
+    let prefix = query.to_ascii_lowercase();
+    let below = format!("{prefix}\u{10FFFF}");
     let found = match search_phrase(query) {
         Some(phrase) => candidates(&mut *conn, index, &phrase).await?,
         None => None,
     };
-    // Addresses are stored in lower case: a target or member "starts with" by index range.
-    let prefix = query.to_lowercase();
-    let below = format!("{prefix}\u{10FFFF}");
+    // The owners of the targets or members the prefix finds join the candidates: when they are
+    // many too, the query is broad that way and the domain is read in order instead.
+    let found = match found {
+        Some(ids) => {
+            let sql = format!("SELECT count(*) FROM (SELECT 1 FROM {links} WHERE {link} >= ? AND {link} < ? LIMIT ?)");
+            let by_prefix: i64 = sqlx::query_scalar(&sql)
+                .bind(&prefix)
+                .bind(&below)
+                .bind(CANDIDATE_CAP + 1)
+                .fetch_one(&mut *conn)
+                .await?;
+            (by_prefix <= CANDIDATE_CAP).then_some(ids)
+        }
+        None => None,
+    };
     let source = match found {
         // CROSS JOIN keeps this order: the few candidates first, then their rows by id.
         Some(_) => format!(
