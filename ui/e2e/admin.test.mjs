@@ -298,7 +298,7 @@ describe("postdesk admin UI", { concurrency: false }, () => {
       await waitForTotal(page, "0 accounts");
       // Pages it was not given are not offered, and say so when opened directly.
       const nav = await page.getByRole("navigation", { name: "Pages" }).getByRole("link").allInnerTexts();
-      assert.deepEqual(nav, ["Domains", "Departments", "Accounts", "Recycle bin", "Mailbox settings", "Shared mailboxes", "Message trace", "Outbound usage", "Login log", "Your sign-in"]);
+      assert.deepEqual(nav, ["Domains", "Departments", "Accounts", "Recycle bin", "Mailbox settings", "Shared mailboxes", "Workflow groups", "Message trace", "Outbound usage", "Login log", "Your sign-in"]);
       await page.goto(`${server.url}/#/admins`);
       await page.getByText("Permission denied.").waitFor();
       // Creating an account outside its domain is refused by the backend, shown at the field.

@@ -175,6 +175,13 @@ describe("filtered lists", () => {
     await page.getByLabel("Filter mail groups").fill("ann@");
     await page.getByText("All staff").waitFor();
     assert.equal(await groups.count(), 1, "only the group with ann as a member");
+    // The group open in the editor stays there when a filter leaves it out of the list.
+    await page.getByText("All staff").click();
+    const members = page.getByRole("form", { name: "Members" });
+    await members.getByText(`ann@${L}`).waitFor();
+    await page.getByLabel("Filter mail groups").fill("board");
+    await page.waitForFunction(() => [...document.querySelectorAll('ul[aria-label="Mail groups"] li')].map((li) => li.innerText.split("\n")[0]).join() === "Board", null, { timeout: 10_000 });
+    assert.equal(await members.getByText(`ann@${L}`).count(), 1, "the editor still shows All staff");
     assert.deepEqual(problems, []);
   });
 });

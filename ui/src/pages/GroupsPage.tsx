@@ -1,5 +1,5 @@
 import { AddressSuggest, appendLine, useDomainAddresses } from "../components/AddressSuggest";
-import { useId, useRef, useState } from "react";
+import { useId, useState } from "react";
 import { useSession } from "../app/session";
 import type { MailGroup } from "../bindings/MailGroup";
 import type { SendPermission } from "../bindings/SendPermission";
@@ -36,10 +36,10 @@ export function GroupsPage() {
     [client, selected, listed === null],
   );
   // The group last shown stays in the editor while a new filter's answer comes (no edit lost).
-  const shown = useRef<MailGroup | null>(null);
-  const current =
-    listed ?? (fetched.data?.address === selected ? fetched.data : shown.current?.address === selected ? shown.current : null);
-  shown.current = current;
+  const [shown, setShown] = useState<MailGroup | null>(null);
+  const fresh = listed ?? (fetched.data?.address === selected ? fetched.data : null);
+  if (fresh && fresh !== shown) setShown(fresh);
+  const current = fresh ?? (shown?.address === selected ? shown : null);
   const changed = () => {
     list.reload();
     fetched.reload();
