@@ -16,6 +16,9 @@ DESKTOP_PACKAGES+=(postfix python3-dkim)
 # as an unprivileged process with its own config, tests/src/dovecot.rs); isync's mbsync is
 # the fetch benchmark's comparison.
 DESKTOP_PACKAGES+=(dovecot-imapd)
+# The contract suite runs on PostgreSQL too (tests/src/postgres.rs starts a server as the
+# postgres user: initdb refuses root); pg_trgm comes with Debian's server package.
+DESKTOP_PACKAGES+=(postgresql)
 if ! dpkg-query -W -f='${Status}' postfix 2>/dev/null | grep -q "install ok installed"; then
   preseed_sudo=""; [ "$(id -u)" -eq 0 ] || preseed_sudo="sudo"
   echo "postfix postfix/main_mailer_type select No configuration" | $preseed_sudo debconf-set-selections
@@ -47,6 +50,12 @@ else
   cargo test --locked --no-fail-fast
 fi
 cargo build --locked -p postdesk-cli
+# The PostgreSQL server the tests started (tests/src/postgres.rs) is not needed any more.
+PG_TEST_DIR="${TMPDIR:-/tmp}/postdesk-test-postgres-$(id -u)"
+if [ -f "$PG_TEST_DIR/data/postmaster.pid" ]; then
+  pg_runner=(); [ "$(id -u)" -eq 0 ] && pg_runner=(runuser -u postgres --)
+  "${pg_runner[@]}" "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/pg_ctl" -D "$PG_TEST_DIR/data" -m fast stop || true
+fi
 
 log "IMAP: Dovecot's imaptest scripted compliance tests against postdesk serve"
 scripts/imaptest.sh

@@ -13,9 +13,11 @@ use postdesk_server::tls::Identity;
 
 pub mod dovecot;
 pub mod graph;
+pub mod postgres;
 
 /// Declares contract tests: each `async fn name(h: Harness)` of the including file runs
-/// twice, as `local::name` (in-process) and `remote::name` (client → server over TLS).
+/// three times, as `local::name` (in-process), `remote::name` (client → server over TLS)
+/// and `postgres::name` (in-process, the engine on PostgreSQL).
 #[macro_export]
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
@@ -27,6 +29,10 @@ macro_rules! contract {
             $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                async fn $name() { super::$name($crate::Harness::new($crate::Kind::Remote).await).await } )*
         }
+        mod postgres {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name($crate::Harness::new($crate::Kind::Postgres).await).await } )*
+        }
     };
 }
 
@@ -37,6 +43,8 @@ pub enum Kind {
     Local,
     /// `RemoteBackend` → `postdesk serve` router over TLS on 127.0.0.1.
     Remote,
+    /// `LocalBackend` in this process, the engine on a PostgreSQL database of its own.
+    Postgres,
 }
 
 /// A fresh backend with an empty database.
@@ -48,36 +56,60 @@ pub struct Harness {
     /// The backend acting as the owner.
     pub owner: Arc<dyn Backend>,
     server: Option<(String, Identity)>,
+    /// The PostgreSQL database's address (a `Postgres` harness).
+    database: Option<String>,
     _dir: Option<tempfile::TempDir>,
     _stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// The engine on the data folder `dir`: its own SQLite database, or `database` (PostgreSQL).
+async fn open(dir: &std::path::Path, database: Option<&str>) -> postdesk_contract::Result<Engine> {
+    match database {
+        Some(url) => Engine::open_postgres(dir, url, None).await,
+        None => Engine::open(dir).await,
+    }
 }
 
 impl Harness {
     /// A harness of the given kind over a fresh on-disk database.
     pub async fn new(kind: Kind) -> Harness {
         let dir = tempfile::tempdir().expect("tempdir");
-        let engine = Engine::open(dir.path()).await.expect("open engine");
+        let database = match kind {
+            Kind::Postgres => Some(postgres::fresh_database().await),
+            Kind::Local | Kind::Remote => None,
+        };
+        let engine = open(dir.path(), database.as_deref()).await.expect("open engine");
         let first = engine.ensure_first_admin().await.expect("first admin").expect("fresh database");
-        Self::start(kind, engine, &first.token.secret, Some(dir)).await
+        let mut h = Self::start(kind, engine, &first.token.secret, Some(dir)).await;
+        h.database = database;
+        h
     }
 
     /// Another harness on this one's database, whose DNS wizard asks `dns_server`.
     pub async fn reopen(&self, kind: Kind, dns_server: Option<std::net::SocketAddr>) -> Harness {
         let dir = self.engine.data_dir().expect("on-disk harness");
-        let engine = Engine::open(dir).await.expect("reopen engine").with_dns_server(dns_server);
+        let engine = open(dir, self.database.as_deref()).await.expect("reopen engine").with_dns_server(dns_server);
         let token = engine
             .local_backend()
             .create_token(CreateToken { admin: "owner".into(), label: Some("reopen".into()), expires_in_days: None })
             .await
             .expect("token");
-        Self::start(kind, engine, &token.secret, None).await
+        let mut h = Self::start(kind, engine, &token.secret, None).await;
+        h.database = self.database.clone();
+        h
     }
 
     async fn start(kind: Kind, engine: Engine, secret: &str, dir: Option<tempfile::TempDir>) -> Harness {
         match kind {
-            Kind::Local => {
-                Harness { kind, owner: Arc::new(engine.local_backend()), engine, server: None, _dir: dir, _stop: None }
-            }
+            Kind::Local | Kind::Postgres => Harness {
+                kind,
+                owner: Arc::new(engine.local_backend()),
+                engine,
+                server: None,
+                database: None,
+                _dir: dir,
+                _stop: None,
+            },
             Kind::Remote => {
                 let identity = Identity::self_signed(&["localhost".into(), "127.0.0.1".into()]).expect("cert");
                 let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -93,6 +125,7 @@ impl Harness {
                     owner: Arc::new(engine.local_backend()),
                     engine,
                     server: Some((url, identity)),
+                    database: None,
                     _dir: dir,
                     _stop: Some(stop),
                 };
@@ -112,9 +145,25 @@ impl Harness {
     /// harness, through `Engine::authenticate` for a local one).
     pub async fn with_token(&self, secret: &str) -> postdesk_contract::Result<Arc<dyn Backend>> {
         Ok(match self.kind {
-            Kind::Local => Arc::new(self.engine.backend_for(self.engine.authenticate(secret).await?)),
+            Kind::Local | Kind::Postgres => Arc::new(self.engine.backend_for(self.engine.authenticate(secret).await?)),
             Kind::Remote => self.remote(secret),
         })
+    }
+
+    /// Everything the database holds, as bytes: the SQLite files of the data folder, or a
+    /// PostgreSQL database's dump (for checks that a secret never reaches it).
+    pub fn stored_bytes(&self) -> Vec<u8> {
+        if let Some(url) = &self.database {
+            let out = std::process::Command::new("pg_dump").arg("--data-only").arg(url).output().expect("pg_dump runs");
+            assert!(out.status.success(), "pg_dump: {}", String::from_utf8_lossy(&out.stderr));
+            return out.stdout;
+        }
+        let dir = self.engine.data_dir().expect("on-disk harness");
+        let mut all = Vec::new();
+        for name in ["postdesk.db", "postdesk.db-wal", "postdesk.db-shm"] {
+            all.extend(std::fs::read(dir.join(name)).unwrap_or_default());
+        }
+        all
     }
 
     /// The server's base URL (remote harness only).
@@ -147,7 +196,7 @@ impl Harness {
         let token =
             self.owner.create_token(CreateToken { admin: name.into(), ..Default::default() }).await.expect("token");
         let backend: Arc<dyn Backend> = match self.kind {
-            Kind::Local => {
+            Kind::Local | Kind::Postgres => {
                 Arc::new(self.engine.backend_for(self.engine.authenticate(&token.secret).await.expect("auth")))
             }
             Kind::Remote => self.remote(&token.secret),

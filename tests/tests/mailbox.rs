@@ -376,7 +376,7 @@ async fn recycle_bin_restores_once_transfers_and_purges_after_retention(h: Harne
     assert_eq!(bin.len(), 1);
     let entry = &bin[0];
     assert_eq!((entry.address.as_str(), entry.messages, entry.restorable), ("ann@example.com", 4, true));
-    assert_eq!(entry.deleted_by, if h.kind == postdesk_tests::Kind::Local { "local" } else { "owner" });
+    assert_eq!(entry.deleted_by, if h.kind != postdesk_tests::Kind::Remote { "local" } else { "owner" });
     let deleted =
         time::OffsetDateTime::parse(&entry.deleted_at, &time::format_description::well_known::Rfc3339).unwrap();
     let purge =

@@ -33,15 +33,6 @@ fn plain(sender_domain: Option<&str>, secret: Option<&str>) -> SetRelay {
 }
 
 /// Every byte of the data folder's database files (the WAL included).
-fn database_bytes(h: &Harness) -> Vec<u8> {
-    let dir = h.engine.data_dir().unwrap();
-    let mut all = Vec::new();
-    for name in ["postdesk.db", "postdesk.db-wal", "postdesk.db-shm"] {
-        all.extend(std::fs::read(dir.join(name)).unwrap_or_default());
-    }
-    all
-}
-
 fn holds(haystack: &[u8], needle: &str) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
@@ -83,7 +74,7 @@ async fn relays_are_set_listed_and_removed_with_a_write_only_secret(h: Harness) 
         let mode = std::fs::metadata(dir.join("relay.all")).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
     }
-    let db = database_bytes(&h);
+    let db = h.stored_bytes();
     assert!(holds(&db, "smtp.relay.example"), "the settings are in the database");
     assert!(!holds(&db, SECRET) && !holds(&db, TOKEN), "no secret in the database");
     let entries = b.list_audit(ListAudit { action: Some("set_relay".into()), ..Default::default() }).await.unwrap();

@@ -12,18 +12,7 @@ use postdesk_contract::settings::*;
 use postdesk_engine::{Login, LoginRefusal};
 use postdesk_tests::{Harness, new_account, refused};
 
-macro_rules! contract {
-    ($($name:ident),* $(,)?) => {
-        mod local {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() { super::$name(postdesk_tests::Harness::new(postdesk_tests::Kind::Local).await).await } )*
-        }
-        mod remote {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() { super::$name(postdesk_tests::Harness::new(postdesk_tests::Kind::Remote).await).await } )*
-        }
-    };
-}
+use postdesk_tests::contract;
 
 contract!(
     mail_rules_are_changed_in_place_with_the_checks_of_adding_them,

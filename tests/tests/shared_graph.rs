@@ -81,15 +81,6 @@ async fn fetch(b: &dyn Backend) -> FetchReport {
     b.fetch_shared_mailbox(FetchSharedMailbox { address: DESK.into() }).await.unwrap()
 }
 
-fn database_bytes(h: &Harness) -> Vec<u8> {
-    let dir = h.engine.data_dir().unwrap();
-    let mut all = Vec::new();
-    for name in ["postdesk.db", "postdesk.db-wal", "postdesk.db-shm"] {
-        all.extend(std::fs::read(dir.join(name)).unwrap_or_default());
-    }
-    all
-}
-
 fn holds(haystack: &[u8], needle: &str) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
@@ -108,7 +99,7 @@ async fn a_microsoft365_mailbox_keeps_its_client_secret_write_only(h: Harness) {
     // Never in an answer, the database or the audit log.
     let answers = serde_json::to_string(&(&got, &r)).unwrap();
     assert!(!answers.contains(SECRET), "{answers}");
-    assert!(!holds(&database_bytes(&h), SECRET), "the client secret is not in the database");
+    assert!(!holds(&h.stored_bytes(), SECRET), "the client secret is not in the database");
     let audit = b.list_audit(postdesk_contract::api::ListAudit { limit: Some(100), ..Default::default() });
     let audit = serde_json::to_string(&audit.await.unwrap()).unwrap();
     assert!(!audit.contains(SECRET));

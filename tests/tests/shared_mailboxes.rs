@@ -50,15 +50,6 @@ fn imap(address: &str, dovecot: Option<&Dovecot>) -> CreateSharedMailbox {
 }
 
 /// Every byte of the data folder's database files (the WAL included).
-fn database_bytes(h: &Harness) -> Vec<u8> {
-    let dir = h.engine.data_dir().unwrap();
-    let mut all = Vec::new();
-    for name in ["postdesk.db", "postdesk.db-wal", "postdesk.db-shm"] {
-        all.extend(std::fs::read(dir.join(name)).unwrap_or_default());
-    }
-    all
-}
-
 /// The shared mailboxes' secret files of the data folder: (name, content), sorted.
 fn secret_files(h: &Harness) -> Vec<(String, String)> {
     let dir = h.engine.data_dir().unwrap().join(postdesk_engine::SECRETS_DIR);
@@ -126,7 +117,7 @@ async fn shared_mailboxes_are_created_listed_changed_and_removed_with_a_write_on
     assert_eq!(std::fs::read_to_string(&file).unwrap(), PASSWORD);
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
-    assert!(!holds(&database_bytes(&h), PASSWORD), "the password is not in the database");
+    assert!(!holds(&h.stored_bytes(), PASSWORD), "the password is not in the database");
     let log = b.list_audit(ListAudit { limit: Some(1000), ..Default::default() }).await.unwrap();
     assert!(!serde_json::to_string(&log).unwrap().contains(PASSWORD));
 

@@ -43,6 +43,12 @@ struct Cli {
     /// records its store, and refuses another once it holds mail.
     #[arg(long, global = true, env = "POSTDESK_BLOBS", value_name = "LOCATION", conflicts_with = "remote")]
     blobs: Option<String>,
+    /// Keep the organisation and mail in this PostgreSQL database (`postgres://user@host/db`;
+    /// `?sslmode=verify-full` for TLS) instead of the data folder's SQLite file: what several
+    /// `serve` nodes share. Each node still keeps its own data folder (its SMTP spool, TLS
+    /// keys, secrets).
+    #[arg(long, global = true, env = "POSTDESK_DATABASE", value_name = "URL", conflicts_with = "remote")]
+    database: Option<String>,
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
@@ -138,7 +144,9 @@ async fn backend(cli: &Cli) -> Result<Arc<dyn Backend>, Error> {
         let options = postdesk_client::Options { ca_cert_pem, timeout: None };
         return Ok(Arc::new(postdesk_client::RemoteBackend::new(url, postdesk_client::Token::new(token), options)?));
     }
-    let engine = blobs::open_engine(&data_dir(cli)?, cli.blobs.as_deref()).await?.with_dns_server(cli.dns_resolver);
+    let engine = blobs::open_engine(&data_dir(cli)?, cli.database.as_deref(), cli.blobs.as_deref())
+        .await?
+        .with_dns_server(cli.dns_resolver);
     Ok(Arc::new(engine.local_backend()))
 }
 
@@ -200,12 +208,12 @@ async fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Dns(DnsCmd::Check(args)) => return postdesk_dns::cli::run(args.clone()).await,
         Command::Serve(args) => match data_dir(&cli) {
-            Ok(dir) => serve::run(&dir, args, cli.blobs.as_deref(), cli.dns_resolver).await,
+            Ok(dir) => serve::run(&dir, args, cli.database.as_deref(), cli.blobs.as_deref(), cli.dns_resolver).await,
             Err(e) => Err(e),
         },
         Command::Blobs(cmd) => match (&cli.remote, data_dir(&cli)) {
             (Some(_), _) => Err(Error::validation("blobs acts on a local data folder, not on --remote")),
-            (None, Ok(dir)) => blobs::run(&dir, cli.blobs.as_deref(), cmd, cli.json).await,
+            (None, Ok(dir)) => blobs::run(&dir, cli.database.as_deref(), cli.blobs.as_deref(), cmd, cli.json).await,
             (None, Err(e)) => Err(e),
         },
         command => match backend(&cli).await {

@@ -17,7 +17,8 @@ static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::
 /// (recipients, policy decisions) drop what they hold when it moves. It moves just
 /// before the change commits, so a reader may still cache the old state in that
 /// instant: such caches also expire by time. Changes made by another process on the
-/// same data folder are seen only through that expiry.
+/// same SQLite data folder are seen only through that expiry; on PostgreSQL the other
+/// nodes' changes move it too, as they commit (`nodes.rs`).
 pub fn change_generation() -> u64 {
     GENERATION.load(std::sync::atomic::Ordering::Acquire)
 }
@@ -63,8 +64,14 @@ pub(crate) async fn record<B: Serialize, A: Serialize>(
         after,
     };
     sql::audit::insert(conn, entry).await?;
-    GENERATION.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    sql::notify::on_commit(conn, sql::notify::ORGANISATION, "").await?;
+    organisation_changed();
     Ok(())
+}
+
+/// Moves [`change_generation`]: an audited change here, or one another node announced.
+pub(crate) fn organisation_changed() {
+    GENERATION.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
 }
 
 pub(crate) async fn list(b: &EngineBackend, p: ListAudit) -> Result<Listing<AuditEntry>> {

@@ -222,6 +222,10 @@ impl Engine {
     pub(crate) fn mail_changed(&self, account: &str, folder: Option<&str>) {
         let _ =
             self.mail_changes.send(MailboxChange { account: account.to_string(), folder: folder.map(str::to_string) });
+        self.announce(
+            crate::sql::notify::MAIL,
+            serde_json::json!({ "account": account, "folder": folder }).to_string(),
+        );
     }
 
     /// A receiver of the mailbox changes committed from now on.

@@ -475,7 +475,7 @@ pub(crate) async fn export(b: &EngineBackend, p: ExportAccounts) -> Result<Expor
         p.sort,
         p.descending,
     )?;
-    let ids = filter.ids(&mut conn, did, 0, -1).await?;
+    let ids = filter.ids(&mut conn, did, 0, i64::MAX).await?;
     let mut rows = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(EXPORT_CHUNK) {
         for a in load_many(&mut conn, &tree, chunk).await? {

@@ -36,6 +36,7 @@ mod import;
 mod login;
 mod mailbox;
 mod monitor;
+mod nodes;
 mod own_forwarding;
 pub mod password;
 mod phone;
@@ -138,11 +139,39 @@ impl Engine {
         Ok(engine)
     }
 
+    /// Opens the PostgreSQL database at `url` (migrating it), with this node's data folder
+    /// `data_dir` for what a node keeps to itself (its SMTP spool, TLS keys, secrets).
+    /// Message blobs are where the database records them, or in `blobs` for a database
+    /// that holds no mail yet (as [`Engine::open_with_blobs`]); an object store is what
+    /// several nodes share.
+    pub async fn open_postgres(
+        data_dir: &Path,
+        url: &str,
+        blobs: Option<std::sync::Arc<dyn postdesk_blobs::Blobs>>,
+    ) -> Result<Engine> {
+        let mut engine = Self::open_on(data_dir, sql::open_postgres(url)).await?;
+        engine.listen_to_other_nodes().await?;
+        engine.blobs = match blobs {
+            Some(blobs) => blob_location::adopt(&engine, data_dir, blobs).await?,
+            None => blob_location::recorded(&engine, data_dir).await?,
+        };
+        Ok(engine)
+    }
+
+    /// Runs the PostgreSQL migrations on the database at `url` (what `open_postgres` does
+    /// first), without opening an engine.
+    pub async fn migrate_postgres(url: &str) -> Result<()> {
+        sql::migrate_postgres(url).await
+    }
+
     async fn open_database(data_dir: &Path) -> Result<Engine> {
+        Self::open_on(data_dir, sql::open_file(&data_dir.join(DATABASE_FILE))).await
+    }
+
+    async fn open_on(data_dir: &Path, pool: impl std::future::Future<Output = Result<sql::Pool>>) -> Result<Engine> {
         files::create_private_dir(data_dir)
             .map_err(|e| Error::internal(format!("cannot create data folder {}: {e}", data_dir.display())))?;
-        let pool = sql::open_file(&data_dir.join(DATABASE_FILE)).await?;
-        let mut engine = Self::with_pool(pool).await?;
+        let mut engine = Self::with_pool(pool.await?).await?;
         engine.data_dir = Some(data_dir.to_path_buf());
         engine.secrets = std::sync::Arc::new(relay::FileSecrets::new(&data_dir.join(SECRETS_DIR)));
         Ok(engine)
@@ -205,6 +234,11 @@ impl Engine {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// A short name for the content of the PostgreSQL migrations built into this engine.
+pub fn postgres_schema_version() -> String {
+    sql::postgres_schema_version()
 }
 
 /// The current time as RFC 3339 UTC with second precision.

@@ -32,7 +32,7 @@ use postdesk_contract::smtp::*;
 /// The engine's link to the mail server, shared by every clone of the engine.
 pub(crate) struct Hooks {
     monitor: RwLock<Option<Arc<dyn MailServiceMonitor>>>,
-    changes: watch::Sender<u64>,
+    pub(crate) changes: watch::Sender<u64>,
     portal_url: RwLock<Option<String>>,
 }
 
@@ -91,6 +91,7 @@ impl Engine {
 
     fn smtp_changed(&self, version: u64) {
         self.smtp.changes.send_replace(version);
+        self.announce(sql::notify::SMTP, version.to_string());
     }
 }
 

@@ -25,15 +25,25 @@ pub enum BlobsCmd {
     },
 }
 
-/// Opens the data folder on the store it records, or on `blobs` when given.
-pub async fn open_engine(dir: &Path, blobs: Option<&str>) -> Result<Engine> {
-    match blobs {
-        None => Engine::open(dir).await,
+/// Opens the data folder (its own SQLite database, or `database`: a PostgreSQL address) on
+/// the blob store the database records, or on `blobs` when given.
+pub async fn open_engine(dir: &Path, database: Option<&str>, blobs: Option<&str>) -> Result<Engine> {
+    let store = match blobs {
+        None => None,
         Some(location) => {
-            let store =
-                postdesk_blobs::open(location, dir).map_err(|e| Error::validation(e.message).with_field("blobs"))?;
-            Engine::open_with_blobs(dir, store).await
+            Some(postdesk_blobs::open(location, dir).map_err(|e| Error::validation(e.message).with_field("blobs"))?)
         }
+    };
+    match (database, store) {
+        (Some(url), store) => {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return Err(Error::validation("--database takes a PostgreSQL address: postgres://user@host/database")
+                    .with_field("database"));
+            }
+            Engine::open_postgres(dir, url, store).await
+        }
+        (None, None) => Engine::open(dir).await,
+        (None, Some(store)) => Engine::open_with_blobs(dir, store).await,
     }
 }
 
@@ -56,10 +66,10 @@ fn lock_out_the_mail_server(dir: &Path) -> Result<std::fs::File> {
     }
 }
 
-pub async fn run(dir: &Path, blobs: Option<&str>, cmd: &BlobsCmd, json: bool) -> Result<()> {
+pub async fn run(dir: &Path, database: Option<&str>, blobs: Option<&str>, cmd: &BlobsCmd, json: bool) -> Result<()> {
     match cmd {
         BlobsCmd::Where => {
-            let engine = open_engine(dir, blobs).await?;
+            let engine = open_engine(dir, database, blobs).await?;
             let location = engine.blob_location();
             engine.close().await;
             print_one(json, &serde_json::json!({ "location": location }))
@@ -68,7 +78,7 @@ pub async fn run(dir: &Path, blobs: Option<&str>, cmd: &BlobsCmd, json: bool) ->
             let _lock = lock_out_the_mail_server(dir)?;
             let target: Arc<dyn postdesk_blobs::Blobs> =
                 postdesk_blobs::open(to, dir).map_err(|e| Error::validation(e.message).with_field("to"))?;
-            let engine = open_engine(dir, blobs).await?;
+            let engine = open_engine(dir, database, blobs).await?;
             let moved = engine.migrate_blobs(target).await;
             engine.close().await;
             let moved = moved?;

@@ -85,6 +85,15 @@ pub struct ServeArgs {
     /// for by another process, e.g. `postdesk outbound retry`), in seconds.
     #[arg(long, default_value_t = 15, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     outbound_poll_secs: u64,
+    /// This node's name in the outbound queue's leases (default: the host name). Nodes
+    /// sharing a database need distinct names: a starting node gives up the leases its
+    /// earlier run held, by name.
+    #[arg(long, value_name = "NAME")]
+    node_name: Option<String>,
+    /// How long a node holds the messages it took from the outbound queue; a node that dies
+    /// while sending leaves them to the others once this has passed (seconds).
+    #[arg(long, default_value_t = 600, value_name = "SECS", value_parser = clap::value_parser!(i64).range(5..=86400))]
+    outbound_lease_secs: i64,
 }
 
 /// The mail server's options from the command line.
@@ -129,6 +138,14 @@ fn mail_options(dir: &Path, args: &ServeArgs, dns_resolver: Option<SocketAddr>) 
             .map_err(|e| Error::validation(e).with_field("outbound_ca_file"))?;
     }
     options.outbound.poll = std::time::Duration::from_secs(args.outbound_poll_secs);
+    options.outbound.lease_secs = args.outbound_lease_secs;
+    if let Some(name) = &args.node_name {
+        if name.is_empty() || name.contains(':') || name.chars().any(char::is_control) {
+            return Err(Error::validation("a node name is not empty and holds no ':' nor control characters")
+                .with_field("node_name"));
+        }
+        options.outbound.node = name.clone();
+    }
     Ok(options)
 }
 
@@ -170,13 +187,19 @@ fn identity(dir: &Path, args: &ServeArgs) -> Result<Option<Identity>> {
     Ok(None)
 }
 
-pub async fn run(dir: &Path, args: &ServeArgs, blobs: Option<&str>, dns_resolver: Option<SocketAddr>) -> Result<()> {
+pub async fn run(
+    dir: &Path,
+    args: &ServeArgs,
+    database: Option<&str>,
+    blobs: Option<&str>,
+    dns_resolver: Option<SocketAddr>,
+) -> Result<()> {
     // Everything that can be refused is checked before anything is created.
     let ui = ui_dir(args)?;
     // The data folder is the owner's alone (0700), made so before anything is put in it.
     postdesk_engine::files::create_private_dir(dir)
         .map_err(|e| Error::validation(format!("cannot create the data folder {}: {e}", dir.display())))?;
-    let engine = super::blobs::open_engine(dir, blobs).await?.with_dns_server(dns_resolver);
+    let engine = super::blobs::open_engine(dir, database, blobs).await?.with_dns_server(dns_resolver);
     let identity = identity(dir, args)?;
     let tls = match &identity {
         Some(id) => Some(id.server_config().map_err(|e| Error::validation(format!("TLS certificate unusable: {e}")))?),

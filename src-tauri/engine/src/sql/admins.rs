@@ -1,13 +1,12 @@
 //! Admin users and their API tokens.
 
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
 use super::{Conn, Pool};
 use crate::Result;
 use crate::model::{Admin, ApiToken, Page, Role};
 
-pub(crate) fn admin_from_row(r: &SqliteRow) -> Admin {
+pub(crate) fn admin_from_row(r: &impl super::DbRow) -> Admin {
     let role: String = r.get("role");
     let pages: String = r.get("pages");
     let domains: Option<String> = r.get("domains");
@@ -45,7 +44,7 @@ macro_rules! admin_columns {
 }
 pub(crate) use admin_columns;
 
-fn token_from_row(r: &SqliteRow) -> ApiToken {
+fn token_from_row(r: &impl super::DbRow) -> ApiToken {
     ApiToken {
         id: r.get("id"),
         admin: r.get("admin"),
@@ -58,32 +57,40 @@ fn token_from_row(r: &SqliteRow) -> ApiToken {
 
 /// The admin named `name`, if any.
 pub(crate) async fn load(conn: &mut Conn, name: &str) -> Result<Option<Admin>> {
-    Ok(sqlx::query(concat!("SELECT ", admin_columns!(""), " FROM admins WHERE name = ?"))
-        .bind(name)
-        .fetch_optional(conn)
-        .await?
-        .map(|r| admin_from_row(&r)))
+    super::on_db!(conn, conn => {
+        Ok(sqlx::query(concat!("SELECT ", admin_columns!(""), " FROM admins WHERE name = $1"))
+            .bind(name)
+            .fetch_optional(conn)
+            .await?
+            .map(|r| admin_from_row(&r)))
+    })
 }
 
 /// Every admin, by name.
 pub(crate) async fn list(conn: &mut Conn, after: &str, limit: u32) -> Result<Vec<Admin>> {
-    // Keyset paging by name: the same cost at any depth.
-    let rows = sqlx::query(concat!("SELECT ", admin_columns!(""), " FROM admins WHERE name > ? ORDER BY name LIMIT ?"))
-        .bind(after)
-        .bind(i64::from(limit))
-        .fetch_all(conn)
-        .await?;
-    Ok(rows.iter().map(admin_from_row).collect())
+    super::on_db!(conn, conn => {
+        // Keyset paging by name: the same cost at any depth.
+        let rows = sqlx::query(concat!("SELECT ", admin_columns!(""), " FROM admins WHERE name > $1 ORDER BY name LIMIT $2"))
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(conn)
+            .await?;
+        Ok(rows.iter().map(admin_from_row).collect())
+    })
 }
 
 /// How many admins there are.
 pub(crate) async fn count(conn: &mut Conn) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT count(*) FROM admins").fetch_one(conn).await?)
+    super::on_db!(conn, conn => {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM admins").fetch_one(conn).await?)
+    })
 }
 
 /// How many owners there are.
 pub(crate) async fn owner_count(conn: &mut Conn) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT count(*) FROM admins WHERE role = 'owner'").fetch_one(conn).await?)
+    super::on_db!(conn, conn => {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM admins WHERE role = 'owner'").fetch_one(conn).await?)
+    })
 }
 
 /// Inserts an admin created `at`.
@@ -95,15 +102,17 @@ pub(crate) async fn insert(
     domains: &Option<Vec<String>>,
     at: &str,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO admins (name, role, pages, domains, created_at) VALUES (?, ?, ?, ?, ?)")
-        .bind(name)
-        .bind(role.as_str())
-        .bind(serde_json::to_string(pages)?)
-        .bind(domains.as_ref().map(serde_json::to_string).transpose()?)
-        .bind(at)
-        .execute(conn)
-        .await?;
-    Ok(())
+    super::on_db!(conn, conn => {
+        sqlx::query("INSERT INTO admins (name, role, pages, domains, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(name)
+            .bind(role.as_str())
+            .bind(serde_json::to_string(pages)?)
+            .bind(domains.as_ref().map(serde_json::to_string).transpose()?)
+            .bind(at)
+            .execute(conn)
+            .await?;
+        Ok(())
+    })
 }
 
 /// Sets an admin's role, pages and domains.
@@ -114,20 +123,24 @@ pub(crate) async fn update(
     pages: &[Page],
     domains: &Option<Vec<String>>,
 ) -> Result<()> {
-    sqlx::query("UPDATE admins SET role = ?, pages = ?, domains = ? WHERE name = ?")
-        .bind(role.as_str())
-        .bind(serde_json::to_string(pages)?)
-        .bind(domains.as_ref().map(serde_json::to_string).transpose()?)
-        .bind(name)
-        .execute(conn)
-        .await?;
-    Ok(())
+    super::on_db!(conn, conn => {
+        sqlx::query("UPDATE admins SET role = $1, pages = $2, domains = $3 WHERE name = $4")
+            .bind(role.as_str())
+            .bind(serde_json::to_string(pages)?)
+            .bind(domains.as_ref().map(serde_json::to_string).transpose()?)
+            .bind(name)
+            .execute(conn)
+            .await?;
+        Ok(())
+    })
 }
 
 /// Deletes an admin.
 pub(crate) async fn delete(conn: &mut Conn, name: &str) -> Result<()> {
-    sqlx::query("DELETE FROM admins WHERE name = ?").bind(name).execute(conn).await?;
-    Ok(())
+    super::on_db!(conn, conn => {
+        sqlx::query("DELETE FROM admins WHERE name = $1").bind(name).execute(conn).await?;
+        Ok(())
+    })
 }
 
 /// Inserts a token (its secret's hash only) created `at`; returns it as stored.
@@ -140,31 +153,35 @@ pub(crate) async fn insert_token(
     at: &str,
     expires_at: Option<&str>,
 ) -> Result<ApiToken> {
-    sqlx::query(
-        "INSERT INTO api_tokens (id, admin, secret_hash, label, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(id)
-    .bind(admin)
-    .bind(secret_hash)
-    .bind(label)
-    .bind(at)
-    .bind(expires_at)
-    .execute(&mut *conn)
-    .await?;
-    let row = sqlx::query("SELECT id, admin, label, created_at, last_used_at, expires_at FROM api_tokens WHERE id = ?")
+    super::on_db!(conn, conn => {
+        sqlx::query(
+            "INSERT INTO api_tokens (id, admin, secret_hash, label, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
         .bind(id)
-        .fetch_one(conn)
+        .bind(admin)
+        .bind(secret_hash)
+        .bind(label)
+        .bind(at)
+        .bind(expires_at)
+        .execute(&mut *conn)
         .await?;
-    Ok(token_from_row(&row))
+        let row = sqlx::query("SELECT id, admin, label, created_at, last_used_at, expires_at FROM api_tokens WHERE id = $1")
+            .bind(id)
+            .fetch_one(conn)
+            .await?;
+        Ok(token_from_row(&row))
+    })
 }
 
 /// The token `id`, if any.
 pub(crate) async fn token(conn: &mut Conn, id: &str) -> Result<Option<ApiToken>> {
-    Ok(sqlx::query("SELECT id, admin, label, created_at, last_used_at, expires_at FROM api_tokens WHERE id = ?")
-        .bind(id)
-        .fetch_optional(conn)
-        .await?
-        .map(|r| token_from_row(&r)))
+    super::on_db!(conn, conn => {
+        Ok(sqlx::query("SELECT id, admin, label, created_at, last_used_at, expires_at FROM api_tokens WHERE id = $1")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?
+            .map(|r| token_from_row(&r)))
+    })
 }
 
 /// The tokens of `admin` (of everyone when `None`), oldest first.
@@ -174,32 +191,38 @@ pub(crate) async fn tokens(
     after: Option<(&str, &str)>,
     limit: u32,
 ) -> Result<Vec<ApiToken>> {
-    // Keyset paging on (created_at, id): the same cost at any depth.
-    let rows = sqlx::query(
-        "SELECT id, admin, label, created_at, last_used_at, expires_at FROM api_tokens
-         WHERE (?1 IS NULL OR admin = ?1) AND (?2 IS NULL OR (created_at, id) > (?2, ?3))
-         ORDER BY created_at, id LIMIT ?4",
-    )
-    .bind(admin)
-    .bind(after.map(|a| a.0))
-    .bind(after.map(|a| a.1))
-    .bind(i64::from(limit))
-    .fetch_all(conn)
-    .await?;
-    Ok(rows.iter().map(token_from_row).collect())
+    super::on_db!(conn, conn => {
+        // Keyset paging on (created_at, id): the same cost at any depth.
+        let rows = sqlx::query(
+            "SELECT id, admin, label, created_at, last_used_at, expires_at FROM api_tokens
+         WHERE ($1 IS NULL OR admin = $1) AND ($2 IS NULL OR (created_at, id) > ($2, $3))
+         ORDER BY created_at, id LIMIT $4",
+        )
+        .bind(admin)
+        .bind(after.map(|a| a.0))
+        .bind(after.map(|a| a.1))
+        .bind(i64::from(limit))
+        .fetch_all(conn)
+        .await?;
+        Ok(rows.iter().map(token_from_row).collect())
+    })
 }
 
 /// Sets when the token `id` ends (tests move it into the past).
 #[cfg(test)]
 pub(crate) async fn set_token_expiry(conn: &mut Conn, id: &str, expires_at: &str) -> Result<()> {
-    sqlx::query("UPDATE api_tokens SET expires_at = ? WHERE id = ?").bind(expires_at).bind(id).execute(conn).await?;
-    Ok(())
+    super::on_db!(conn, conn => {
+        sqlx::query("UPDATE api_tokens SET expires_at = $1 WHERE id = $2").bind(expires_at).bind(id).execute(conn).await?;
+        Ok(())
+    })
 }
 
 /// Deletes the token `id`.
 pub(crate) async fn delete_token(conn: &mut Conn, id: &str) -> Result<()> {
-    sqlx::query("DELETE FROM api_tokens WHERE id = ?").bind(id).execute(conn).await?;
-    Ok(())
+    super::on_db!(conn, conn => {
+        sqlx::query("DELETE FROM api_tokens WHERE id = $1").bind(id).execute(conn).await?;
+        Ok(())
+    })
 }
 
 /// A token found by its secret's hash: its id, when it was last used, and its admin.
@@ -212,24 +235,26 @@ pub(crate) struct TokenOwner {
 
 /// The token whose secret hashes to `secret_hash`, with its admin.
 pub(crate) async fn token_by_secret(conn: &mut Conn, secret_hash: &str) -> Result<Option<TokenOwner>> {
-    Ok(sqlx::query(concat!(
-        "SELECT t.id, t.last_used_at, t.expires_at, ",
-        admin_columns!("a."),
-        " FROM api_tokens t JOIN admins a ON a.name = t.admin WHERE t.secret_hash = ?"
-    ))
-    .bind(secret_hash)
-    .fetch_optional(conn)
-    .await?
-    .map(|row| TokenOwner {
-        admin: admin_from_row(&row),
-        id: row.get("id"),
-        last_used_at: row.get("last_used_at"),
-        expires_at: row.get("expires_at"),
-    }))
+    super::on_db!(conn, conn => {
+        Ok(sqlx::query(concat!(
+            "SELECT t.id, t.last_used_at, t.expires_at, ",
+            admin_columns!("a."),
+            " FROM api_tokens t JOIN admins a ON a.name = t.admin WHERE t.secret_hash = $1"
+        ))
+        .bind(secret_hash)
+        .fetch_optional(conn)
+        .await?
+        .map(|row| TokenOwner {
+            admin: admin_from_row(&row),
+            id: row.get("id"),
+            last_used_at: row.get("last_used_at"),
+            expires_at: row.get("expires_at"),
+        }))
+    })
 }
 
 /// Records that the token `id` was used `at` (on its own connection from the pool).
 pub(crate) async fn touch_token(pool: &Pool, id: &str, at: &str) -> Result<()> {
-    sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE id = ?").bind(at).bind(id).execute(&**pool).await?;
+    super::on_pool!(pool, p => sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2").bind(at).bind(id).execute(p).await.map(|_| ()))?;
     Ok(())
 }

@@ -21,122 +21,138 @@ const SELECT: &str = "SELECT id, address, status, department_id, quota_mb, used_
 
 /// The accounts of the domain at `addresses` (any status).
 pub(crate) async fn at_addresses(conn: &mut Conn, domain: i64, addresses: &[&str]) -> Result<Vec<Selected>> {
-    Ok(sqlx::query_as(&format!("{SELECT} WHERE domain_id = ? AND address IN (SELECT value FROM json_each(?))"))
-        .bind(domain)
-        .bind(serde_json::to_string(addresses)?)
-        .fetch_all(conn)
-        .await?)
+    super::on_db!(conn, conn => {
+        Ok(sqlx::query_as(&format!("{SELECT} WHERE domain_id = $1 AND address IN (SELECT value FROM json_each($2))"))
+            .bind(domain)
+            .bind(serde_json::to_string(addresses)?)
+            .fetch_all(conn)
+            .await?)
+    })
 }
 
 /// The accounts `ids` of the domain, by address.
 pub(crate) async fn by_ids(conn: &mut Conn, domain: i64, ids: &[i64]) -> Result<Vec<Selected>> {
-    Ok(sqlx::query_as(&format!(
-        "{SELECT} WHERE domain_id = ? AND id IN (SELECT value FROM json_each(?)) ORDER BY address"
-    ))
-    .bind(domain)
-    .bind(serde_json::to_string(ids)?)
-    .fetch_all(conn)
-    .await?)
+    super::on_db!(conn, conn => {
+        Ok(sqlx::query_as(&format!(
+            "{SELECT} WHERE domain_id = $1 AND id IN (SELECT CAST(value AS BIGINT) FROM json_each($2)) ORDER BY address"
+        ))
+        .bind(domain)
+        .bind(serde_json::to_string(ids)?)
+        .fetch_all(conn)
+        .await?)
+    })
 }
 
 /// Records, for batch `batch`, the current value of `key` (`status` or `quota_mb`, as JSON)
 /// of each account of `ids` as its before-state and `after` (JSON) as its after-state.
 pub(crate) async fn record_field(conn: &mut Conn, batch: u32, key: &str, after: &str, ids: &[i64]) -> Result<()> {
-    let current = match key {
-        "status" => "json_quote(status)",
-        "quota_mb" => "json_quote(quota_mb)",
-        _ => return Err(crate::Error::internal(format!("no account field {key}"))),
-    };
-    sqlx::query(&format!(
-        "INSERT INTO batch_changes (batch_id, scope, scope_id, key, label, before, after)
-         SELECT ?, 'account_field', id, ?, 'account ' || address, {current}, ?
-         FROM accounts WHERE id IN (SELECT value FROM json_each(?))"
-    ))
-    .bind(batch)
-    .bind(key)
-    .bind(after)
-    .bind(serde_json::to_string(ids)?)
-    .execute(conn)
-    .await?;
-    Ok(())
+    super::on_db!(conn, conn => {
+        let current = match key {
+            "status" => "json_quote(status)",
+            "quota_mb" => "json_quote(quota_mb)",
+            _ => return Err(crate::Error::internal(format!("no account field {key}"))),
+        };
+        sqlx::query(&format!(
+            "INSERT INTO batch_changes (batch_id, scope, scope_id, key, label, before, after)
+         SELECT $1, 'account_field', id, $2, 'account ' || address, {current}, $3
+         FROM accounts WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_each($4))"
+        ))
+        .bind(i64::from(batch))
+        .bind(key)
+        .bind(after)
+        .bind(serde_json::to_string(ids)?)
+        .execute(conn)
+        .await?;
+        Ok(())
+    })
 }
 
 /// Sets the status of the accounts `ids`; `active` also clears their failed logins.
 pub(crate) async fn set_status(conn: &mut Conn, ids: &[i64], status: &str, at: &str) -> Result<()> {
-    sqlx::query(
-        "UPDATE accounts SET status = ?1, updated_at = ?2,
-            failed_logins = CASE WHEN ?1 = 'active' THEN 0 ELSE failed_logins END
-         WHERE id IN (SELECT value FROM json_each(?3))",
-    )
-    .bind(status)
-    .bind(at)
-    .bind(serde_json::to_string(ids)?)
-    .execute(conn)
-    .await?;
-    Ok(())
+    super::on_db!(conn, conn => {
+        sqlx::query(
+            "UPDATE accounts SET status = $1, updated_at = $2,
+            failed_logins = CASE WHEN $1 = 'active' THEN 0 ELSE failed_logins END
+         WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_each($3))",
+        )
+        .bind(status)
+        .bind(at)
+        .bind(serde_json::to_string(ids)?)
+        .execute(conn)
+        .await?;
+        Ok(())
+    })
 }
 
 /// Sets the quota of the accounts `ids`.
 pub(crate) async fn set_quota(conn: &mut Conn, ids: &[i64], quota_mb: u32, at: &str) -> Result<()> {
-    sqlx::query("UPDATE accounts SET quota_mb = ?, updated_at = ? WHERE id IN (SELECT value FROM json_each(?))")
-        .bind(quota_mb)
-        .bind(at)
-        .bind(serde_json::to_string(ids)?)
-        .execute(conn)
-        .await?;
-    Ok(())
+    super::on_db!(conn, conn => {
+        sqlx::query("UPDATE accounts SET quota_mb = $1, updated_at = $2 WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_each($3))")
+            .bind(i64::from(quota_mb))
+            .bind(at)
+            .bind(serde_json::to_string(ids)?)
+            .execute(conn)
+            .await?;
+        Ok(())
+    })
 }
 
 /// Moves the accounts `ids` into `department` (`None`: the top level).
 pub(crate) async fn set_department(conn: &mut Conn, ids: &[i64], department: Option<i64>, at: &str) -> Result<()> {
-    sqlx::query("UPDATE accounts SET department_id = ?, updated_at = ? WHERE id IN (SELECT value FROM json_each(?))")
-        .bind(department)
-        .bind(at)
-        .bind(serde_json::to_string(ids)?)
-        .execute(conn)
-        .await?;
-    Ok(())
+    super::on_db!(conn, conn => {
+        sqlx::query("UPDATE accounts SET department_id = $1, updated_at = $2 WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_each($3))")
+            .bind(department)
+            .bind(at)
+            .bind(serde_json::to_string(ids)?)
+            .execute(conn)
+            .await?;
+        Ok(())
+    })
 }
 
 /// Moves the accounts `ids` to the recycle bin, as `remove_account` does one by one: an
 /// entry each (with the status to restore) and the account marked deleted.
 pub(crate) async fn delete(conn: &mut Conn, ids: &[i64], at: &str, by: &str) -> Result<()> {
-    let ids = serde_json::to_string(ids)?;
-    sqlx::query(
-        "INSERT INTO recycle_bin (account_id, status_before, deleted_at, deleted_by)
-         SELECT id, status, ?, ? FROM accounts WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
-    )
-    .bind(at)
-    .bind(by)
-    .bind(&ids)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "UPDATE accounts SET status = 'deleted', deleted_at = ?1, updated_at = ?1
-         WHERE id IN (SELECT value FROM json_each(?2))",
-    )
-    .bind(at)
-    .bind(&ids)
-    .execute(conn)
-    .await?;
-    Ok(())
+    super::on_db!(conn, conn => {
+        let ids = serde_json::to_string(ids)?;
+        sqlx::query(
+            "INSERT INTO recycle_bin (account_id, status_before, deleted_at, deleted_by)
+             SELECT id, status, $1, $2 FROM accounts WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_each($3)) ORDER BY id",
+        )
+        .bind(at)
+        .bind(by)
+        .bind(&ids)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "UPDATE accounts SET status = 'deleted', deleted_at = $1, updated_at = $1
+             WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_each($2))",
+        )
+        .bind(at)
+        .bind(&ids)
+        .execute(conn)
+        .await?;
+        Ok(())
+    })
 }
 
 /// Undoes the account fields batch `batch` changed: each back to its recorded before-state.
 pub(crate) async fn undo_fields(conn: &mut Conn, batch: u32, at: &str) -> Result<()> {
-    for (key, column) in [("status", "status"), ("quota_mb", "quota_mb")] {
-        sqlx::query(&format!(
-            "UPDATE accounts SET {column} = (SELECT json_extract(c.before, '$') FROM batch_changes c
-                 WHERE c.batch_id = ?1 AND c.scope = 'account_field' AND c.key = ?2 AND c.scope_id = accounts.id),
-                 updated_at = ?3
+    super::on_db!(conn, conn => {
+        for (key, column, kind) in [("status", "status", "TEXT"), ("quota_mb", "quota_mb", "BIGINT")] {
+            sqlx::query(&format!(
+                "UPDATE accounts SET {column} = (SELECT CAST(json_extract(c.before, '$') AS {kind}) FROM batch_changes c
+                 WHERE c.batch_id = $1 AND c.scope = 'account_field' AND c.key = $2 AND c.scope_id = accounts.id),
+                 updated_at = $3
              WHERE id IN (SELECT scope_id FROM batch_changes
-                 WHERE batch_id = ?1 AND scope = 'account_field' AND key = ?2)"
-        ))
-        .bind(batch)
-        .bind(key)
-        .bind(at)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
+                 WHERE batch_id = $1 AND scope = 'account_field' AND key = $2)"
+            ))
+            .bind(i64::from(batch))
+            .bind(key)
+            .bind(at)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(())
+    })
 }

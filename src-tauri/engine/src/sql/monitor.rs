@@ -49,68 +49,80 @@ const COLUMNS: &str = "SELECT r.id, d.name, r.name, r.scope_department, r.scope_
 
 /// A page of a domain's rules by id, after `after`, at most `limit`.
 pub(crate) async fn page(conn: &mut Conn, domain: i64, after: i64, limit: u32) -> Result<Vec<MonitorRule>> {
-    let rows: Vec<Row> = sqlx::query_as(&format!("{COLUMNS} WHERE r.domain_id = ? AND r.id > ? ORDER BY r.id LIMIT ?"))
-        .bind(domain)
-        .bind(after)
-        .bind(limit)
-        .fetch_all(conn)
-        .await?;
-    Ok(rows.into_iter().map(rule).collect())
+    super::on_db!(conn, conn => {
+        let rows: Vec<Row> = sqlx::query_as(&format!("{COLUMNS} WHERE r.domain_id = $1 AND r.id > $2 ORDER BY r.id LIMIT $3"))
+            .bind(domain)
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(conn)
+            .await?;
+        Ok(rows.into_iter().map(rule).collect())
+    })
 }
 
 /// Every rule (the mail path's copy), by domain and id.
 pub(crate) async fn all(conn: &mut Conn) -> Result<Vec<MonitorRule>> {
-    let rows: Vec<Row> = sqlx::query_as(&format!("{COLUMNS} ORDER BY r.domain_id, r.id")).fetch_all(conn).await?;
-    Ok(rows.into_iter().map(rule).collect())
+    super::on_db!(conn, conn => {
+        let rows: Vec<Row> = sqlx::query_as(&format!("{COLUMNS} ORDER BY r.domain_id, r.id")).fetch_all(conn).await?;
+        Ok(rows.into_iter().map(rule).collect())
+    })
 }
 
 /// The rule `id` of the domain, if it has it.
 pub(crate) async fn of(conn: &mut Conn, domain: i64, id: i64) -> Result<Option<MonitorRule>> {
-    let row: Option<Row> = sqlx::query_as(&format!("{COLUMNS} WHERE r.domain_id = ? AND r.id = ?"))
-        .bind(domain)
-        .bind(id)
-        .fetch_optional(conn)
-        .await?;
-    Ok(row.map(rule))
+    super::on_db!(conn, conn => {
+        let row: Option<Row> = sqlx::query_as(&format!("{COLUMNS} WHERE r.domain_id = $1 AND r.id = $2"))
+            .bind(domain)
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+        Ok(row.map(rule))
+    })
 }
 
 /// How many rules the domain has.
 pub(crate) async fn count(conn: &mut Conn, domain: i64) -> Result<u32> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM monitor_rules WHERE domain_id = ?")
-        .bind(domain)
-        .fetch_one(conn)
-        .await?;
-    Ok(n.max(0) as u32)
+    super::on_db!(conn, conn => {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM monitor_rules WHERE domain_id = $1")
+            .bind(domain)
+            .fetch_one(conn)
+            .await?;
+        Ok(n.max(0) as u32)
+    })
 }
 
 /// Stores a rule; its id.
 pub(crate) async fn insert(conn: &mut Conn, domain: i64, r: &MonitorRule, now: &str) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "INSERT INTO monitor_rules (domain_id, name, scope_department, scope_account, traffic, sender, recipient,
+    super::on_db!(conn, conn => {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO monitor_rules (domain_id, name, scope_department, scope_account, traffic, sender, recipient,
              min_size_kb, keyword, except_sender, except_recipient, except_keyword, action, target, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(domain)
-    .bind(&r.name)
-    .bind(&r.scope_department)
-    .bind(&r.scope_account)
-    .bind(r.traffic.name())
-    .bind(&r.sender)
-    .bind(&r.recipient)
-    .bind(r.min_size_kb.map(i64::from))
-    .bind(&r.keyword)
-    .bind(&r.except_sender)
-    .bind(&r.except_recipient)
-    .bind(&r.except_keyword)
-    .bind(r.action.name())
-    .bind(&r.target)
-    .bind(now)
-    .fetch_one(conn)
-    .await?)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+        )
+        .bind(domain)
+        .bind(&r.name)
+        .bind(&r.scope_department)
+        .bind(&r.scope_account)
+        .bind(r.traffic.name())
+        .bind(&r.sender)
+        .bind(&r.recipient)
+        .bind(r.min_size_kb.map(i64::from))
+        .bind(&r.keyword)
+        .bind(&r.except_sender)
+        .bind(&r.except_recipient)
+        .bind(&r.except_keyword)
+        .bind(r.action.name())
+        .bind(&r.target)
+        .bind(now)
+        .fetch_one(conn)
+        .await?)
+    })
 }
 
 /// Removes a rule.
 pub(crate) async fn delete(conn: &mut Conn, id: i64) -> Result<()> {
-    sqlx::query("DELETE FROM monitor_rules WHERE id = ?").bind(id).execute(conn).await?;
-    Ok(())
+    super::on_db!(conn, conn => {
+        sqlx::query("DELETE FROM monitor_rules WHERE id = $1").bind(id).execute(conn).await?;
+        Ok(())
+    })
 }

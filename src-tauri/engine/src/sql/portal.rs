@@ -25,29 +25,35 @@ const SESSION_COLUMNS: &str =
 
 /// The session whose secret hashes to `secret_hash`.
 pub(crate) async fn session(conn: &mut Conn, secret_hash: &str) -> Result<Option<SessionRow>> {
-    let row = sqlx::query(&format!("{SESSION_COLUMNS} WHERE s.secret_hash = ?"))
-        .bind(secret_hash)
-        .fetch_optional(conn)
-        .await?;
-    Ok(row.map(session_row))
+    super::on_db!(conn, conn => {
+        let row = sqlx::query(&format!("{SESSION_COLUMNS} WHERE s.secret_hash = $1"))
+            .bind(secret_hash)
+            .fetch_optional(conn)
+            .await?;
+        Ok(row.map(session_row))
+    })
 }
 
 /// The session `id`.
 pub(crate) async fn session_by_id(conn: &mut Conn, id: &str) -> Result<Option<SessionRow>> {
-    let row = sqlx::query(&format!("{SESSION_COLUMNS} WHERE s.id = ?")).bind(id).fetch_optional(conn).await?;
-    Ok(row.map(session_row))
+    super::on_db!(conn, conn => {
+        let row = sqlx::query(&format!("{SESSION_COLUMNS} WHERE s.id = $1")).bind(id).fetch_optional(conn).await?;
+        Ok(row.map(session_row))
+    })
 }
 
 /// Whether the admin asked account `id` for a new password.
 pub(crate) async fn force_password_change(conn: &mut Conn, id: i64) -> Result<bool> {
-    Ok(sqlx::query_scalar("SELECT force_password_change FROM accounts WHERE id = ?")
-        .bind(id)
-        .fetch_optional(conn)
-        .await?
-        .unwrap_or(false))
+    super::on_db!(conn, conn => {
+        Ok(sqlx::query_scalar("SELECT force_password_change FROM accounts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?
+            .unwrap_or(false))
+    })
 }
 
-fn session_row(r: sqlx::sqlite::SqliteRow) -> SessionRow {
+fn session_row(r: impl super::DbRow) -> SessionRow {
     SessionRow {
         id: r.get("id"),
         account_id: r.get("account_id"),
@@ -75,78 +81,88 @@ pub(crate) struct NewSession<'a> {
 /// Stores a session; an account keeps at most `keep` of them (the oldest go). Sessions past
 /// their absolute end are removed first.
 pub(crate) async fn insert_session(conn: &mut Conn, s: NewSession<'_>, keep: u32) -> Result<()> {
-    sqlx::query("DELETE FROM portal_sessions WHERE expires_at <= ?").bind(s.now).execute(&mut *conn).await?;
-    sqlx::query(
-        "INSERT INTO portal_sessions (id, secret_hash, account_id, csrf, client, created_at, last_seen_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(s.id)
-    .bind(s.secret_hash)
-    .bind(s.account_id)
-    .bind(s.csrf)
-    .bind(s.client)
-    .bind(s.now)
-    .bind(s.now)
-    .bind(s.expires_at)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "DELETE FROM portal_sessions WHERE account_id = ?1 AND id NOT IN
-             (SELECT id FROM portal_sessions WHERE account_id = ?1 ORDER BY created_at DESC, id LIMIT ?2)",
-    )
-    .bind(s.account_id)
-    .bind(i64::from(keep))
-    .execute(conn)
-    .await?;
-    Ok(())
+    super::on_db!(conn, conn => {
+        sqlx::query("DELETE FROM portal_sessions WHERE expires_at <= $1").bind(s.now).execute(&mut *conn).await?;
+        sqlx::query(
+            "INSERT INTO portal_sessions (id, secret_hash, account_id, csrf, client, created_at, last_seen_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(s.id)
+        .bind(s.secret_hash)
+        .bind(s.account_id)
+        .bind(s.csrf)
+        .bind(s.client)
+        .bind(s.now)
+        .bind(s.now)
+        .bind(s.expires_at)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "DELETE FROM portal_sessions WHERE account_id = $1 AND id NOT IN
+                 (SELECT id FROM portal_sessions WHERE account_id = $1 ORDER BY created_at DESC, id LIMIT $2)",
+        )
+        .bind(s.account_id)
+        .bind(i64::from(keep))
+        .execute(conn)
+        .await?;
+        Ok(())
+    })
 }
 
 /// Records that session `id` was used `at` (on its own connection from the pool).
 pub(crate) async fn touch_session(pool: &Pool, id: &str, at: i64) -> Result<()> {
-    sqlx::query("UPDATE portal_sessions SET last_seen_at = ? WHERE id = ?").bind(at).bind(id).execute(&**pool).await?;
+    super::on_pool!(pool, p => sqlx::query("UPDATE portal_sessions SET last_seen_at = $1 WHERE id = $2").bind(at).bind(id).execute(p).await.map(|_| ()))?;
     Ok(())
 }
 
 /// Deletes session `id`; whether it existed.
 pub(crate) async fn delete_session(conn: &mut Conn, id: &str) -> Result<bool> {
-    let done = sqlx::query("DELETE FROM portal_sessions WHERE id = ?").bind(id).execute(conn).await?;
-    Ok(done.rows_affected() == 1)
+    super::on_db!(conn, conn => {
+        let done = sqlx::query("DELETE FROM portal_sessions WHERE id = $1").bind(id).execute(conn).await?;
+        Ok(done.rows_affected() == 1)
+    })
 }
 
 /// Deletes the portal sessions of account `account_id` but `keep` (if given); how many.
 pub(crate) async fn delete_sessions_of(conn: &mut Conn, account_id: i64, keep: Option<&str>) -> Result<u64> {
-    let done = sqlx::query("DELETE FROM portal_sessions WHERE account_id = ? AND id <> coalesce(?, '')")
-        .bind(account_id)
-        .bind(keep)
-        .execute(conn)
-        .await?;
-    Ok(done.rows_affected())
+    super::on_db!(conn, conn => {
+        let done = sqlx::query("DELETE FROM portal_sessions WHERE account_id = $1 AND id <> coalesce($2, '')")
+            .bind(account_id)
+            .bind(keep)
+            .execute(conn)
+            .await?;
+        Ok(done.rows_affected())
+    })
 }
 
 /// The id and password hash of the account `address` (its own address only).
 pub(crate) async fn credentials(conn: &mut Conn, address: &str) -> Result<Option<(i64, Option<String>)>> {
-    let row = sqlx::query("SELECT id, password_hash FROM accounts WHERE address = ?")
-        .bind(address)
-        .fetch_optional(conn)
-        .await?;
-    Ok(row.map(|r| (r.get("id"), r.get("password_hash"))))
+    super::on_db!(conn, conn => {
+        let row = sqlx::query("SELECT id, password_hash FROM accounts WHERE address = $1")
+            .bind(address)
+            .fetch_optional(conn)
+            .await?;
+        Ok(row.map(|r| (r.get("id"), r.get("password_hash"))))
+    })
 }
 
 /// Failed portal sign-ins since `since` for the address and for the client.
 pub(crate) async fn failures(conn: &mut Conn, address: &str, client: &str, since: i64) -> Result<(i64, i64)> {
-    let by_address: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM portal_sign_in_failures WHERE address = ? AND at >= ?")
-            .bind(address)
-            .bind(since)
-            .fetch_one(&mut *conn)
-            .await?;
-    let by_client: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM portal_sign_in_failures WHERE client = ? AND at >= ?")
-            .bind(client)
-            .bind(since)
-            .fetch_one(conn)
-            .await?;
-    Ok((by_address, by_client))
+    super::on_db!(conn, conn => {
+        let by_address: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM portal_sign_in_failures WHERE address = $1 AND at >= $2")
+                .bind(address)
+                .bind(since)
+                .fetch_one(&mut *conn)
+                .await?;
+        let by_client: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM portal_sign_in_failures WHERE client = $1 AND at >= $2")
+                .bind(client)
+                .bind(since)
+                .fetch_one(conn)
+                .await?;
+        Ok((by_address, by_client))
+    })
 }
 
 /// Records a failure; forgets those before `forget_before`, and keeps at most `keep`.
@@ -158,44 +174,52 @@ pub(crate) async fn record_failure(
     forget_before: i64,
     keep: i64,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO portal_sign_in_failures (address, client, at) VALUES (?, ?, ?)")
-        .bind(address)
-        .bind(client)
-        .bind(at)
-        .execute(&mut *conn)
+    super::on_db!(conn, conn => {
+        sqlx::query("INSERT INTO portal_sign_in_failures (address, client, at) VALUES ($1, $2, $3)")
+            .bind(address)
+            .bind(client)
+            .bind(at)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query(
+            "DELETE FROM portal_sign_in_failures WHERE at < $1
+                 OR id <= (SELECT max(id) FROM portal_sign_in_failures) - $2",
+        )
+        .bind(forget_before)
+        .bind(keep)
+        .execute(conn)
         .await?;
-    sqlx::query(
-        "DELETE FROM portal_sign_in_failures WHERE at < ?1
-             OR id <= (SELECT max(id) FROM portal_sign_in_failures) - ?2",
-    )
-    .bind(forget_before)
-    .bind(keep)
-    .execute(conn)
-    .await?;
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Forgets the failures of an address (after it signed in).
 pub(crate) async fn clear_failures(conn: &mut Conn, address: &str) -> Result<()> {
-    sqlx::query("DELETE FROM portal_sign_in_failures WHERE address = ?").bind(address).execute(conn).await?;
-    Ok(())
+    super::on_db!(conn, conn => {
+        sqlx::query("DELETE FROM portal_sign_in_failures WHERE address = $1").bind(address).execute(conn).await?;
+        Ok(())
+    })
 }
 
 /// The status of account `id` and whether it has security questions set.
 pub(crate) async fn account_state(conn: &mut Conn, id: i64) -> Result<Option<(String, bool)>> {
-    let row = sqlx::query("SELECT status, security_questions_set FROM accounts WHERE id = ?")
-        .bind(id)
-        .fetch_optional(conn)
-        .await?;
-    Ok(row.map(|r| (r.get("status"), r.get("security_questions_set"))))
+    super::on_db!(conn, conn => {
+        let row = sqlx::query("SELECT status, security_questions_set FROM accounts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+        Ok(row.map(|r| (r.get("status"), r.get("security_questions_set"))))
+    })
 }
 
 /// The security questions of account `id` with their answer hashes, in order.
 pub(crate) async fn security_questions(conn: &mut Conn, id: i64) -> Result<Vec<(String, String)>> {
-    Ok(sqlx::query_as("SELECT question, answer_hash FROM security_questions WHERE account_id = ? ORDER BY position")
-        .bind(id)
-        .fetch_all(conn)
-        .await?)
+    super::on_db!(conn, conn => {
+        Ok(sqlx::query_as("SELECT question, answer_hash FROM security_questions WHERE account_id = $1 ORDER BY position")
+            .bind(id)
+            .fetch_all(conn)
+            .await?)
+    })
 }
 
 /// Replaces the security questions of account `id` with `questions` (question, answer
@@ -206,29 +230,33 @@ pub(crate) async fn set_security_questions(
     questions: &[(String, String)],
     at: &str,
 ) -> Result<()> {
-    sqlx::query("DELETE FROM security_questions WHERE account_id = ?").bind(id).execute(&mut *conn).await?;
-    for (position, (question, hash)) in questions.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO security_questions (account_id, position, question, answer_hash, set_at)
-             VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(id)
-        .bind(position as i64 + 1)
-        .bind(question)
-        .bind(hash)
-        .bind(at)
-        .execute(&mut *conn)
-        .await?;
-    }
-    sqlx::query("UPDATE accounts SET security_questions_set = 1, updated_at = ? WHERE id = ?")
-        .bind(at)
-        .bind(id)
-        .execute(conn)
-        .await?;
-    Ok(())
+    super::on_db!(conn, conn => {
+        sqlx::query("DELETE FROM security_questions WHERE account_id = $1").bind(id).execute(&mut *conn).await?;
+        for (position, (question, hash)) in questions.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO security_questions (account_id, position, question, answer_hash, set_at)
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(id)
+            .bind(position as i64 + 1)
+            .bind(question)
+            .bind(hash)
+            .bind(at)
+            .execute(&mut *conn)
+            .await?;
+        }
+        sqlx::query("UPDATE accounts SET security_questions_set = TRUE, updated_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(id)
+            .execute(conn)
+            .await?;
+        Ok(())
+    })
 }
 
 /// The installation's key for the stand-in recovery questions.
 pub(crate) async fn recovery_key(conn: &mut Conn) -> Result<String> {
-    Ok(sqlx::query_scalar("SELECT secret FROM portal_recovery_key WHERE id = 1").fetch_one(conn).await?)
+    super::on_db!(conn, conn => {
+        Ok(sqlx::query_scalar("SELECT secret FROM portal_recovery_key WHERE id = 1").fetch_one(conn).await?)
+    })
 }

@@ -35,12 +35,19 @@ pub(crate) fn search_phrase(query: &str) -> Option<String> {
 /// when there are more (a broad search: reading in order is then as fast). The index folds
 /// case beyond ASCII, so the caller still checks each candidate its own way.
 pub(crate) async fn candidates(conn: &mut Conn, index: SearchIndex, phrase: &str) -> Result<Option<String>> {
-    let sql = format!("SELECT rowid FROM {0} WHERE {0} MATCH ? LIMIT ?", index.table());
-    let ids: Vec<i64> = sqlx::query_scalar(&sql).bind(phrase).bind(CANDIDATE_CAP + 1).fetch_all(&mut *conn).await?;
-    if ids.len() as i64 > CANDIDATE_CAP {
-        return Ok(None);
-    }
-    Ok(Some(serde_json::to_string(&ids)?))
+    super::on_db!(conn, conn => {
+        // PostgreSQL's trigram indexes (pg_trgm, GIN on the lower-cased columns) serve the
+        // listing's own `lower(…) LIKE` directly: no candidate step.
+        if super::dialect(&*conn) == super::Dialect::Postgres {
+            return Ok(None);
+        }
+        let sql = format!("SELECT rowid FROM {0} WHERE {0} MATCH $1 LIMIT $2", index.table());
+        let ids: Vec<i64> = sqlx::query_scalar(&sql).bind(phrase).bind(CANDIDATE_CAP + 1).fetch_all(&mut *conn).await?;
+        if ids.len() as i64 > CANDIDATE_CAP {
+            return Ok(None);
+        }
+        Ok(Some(serde_json::to_string(&ids)?))
+    })
 }
 
 /// The trigram indexes (a closed set: their names go into SQL text).

@@ -18,87 +18,103 @@ pub(crate) struct Credentials {
 
 /// The admin `name` with its sign-in secrets, if it exists.
 pub(crate) async fn credentials(conn: &mut Conn, name: &str) -> Result<Option<Credentials>> {
-    let row = sqlx::query(concat!(
-        "SELECT ",
-        admin_columns!(""),
-        ", password_hash, totp_secret, totp_pending FROM admins WHERE name = ?"
-    ))
-    .bind(name)
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|r| Credentials {
-        admin: super::admins::admin_from_row(&r),
-        password_hash: r.get("password_hash"),
-        totp_secret: r.get("totp_secret"),
-        totp_pending: r.get("totp_pending"),
-    }))
+    super::on_db!(conn, conn => {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            admin_columns!(""),
+            ", password_hash, totp_secret, totp_pending FROM admins WHERE name = $1"
+        ))
+        .bind(name)
+        .fetch_optional(conn)
+        .await?;
+        Ok(row.map(|r| Credentials {
+            admin: super::admins::admin_from_row(&r),
+            password_hash: r.get("password_hash"),
+            totp_secret: r.get("totp_secret"),
+            totp_pending: r.get("totp_pending"),
+        }))
+    })
 }
 
 /// Sets an admin's password hash.
 pub(crate) async fn set_password(conn: &mut Conn, name: &str, hash: &str) -> Result<()> {
-    sqlx::query("UPDATE admins SET password_hash = ? WHERE name = ?").bind(hash).bind(name).execute(conn).await?;
-    Ok(())
+    super::on_db!(conn, conn => {
+        sqlx::query("UPDATE admins SET password_hash = $1 WHERE name = $2").bind(hash).bind(name).execute(conn).await?;
+        Ok(())
+    })
 }
 
 /// Keeps a TOTP secret being set up (not yet in force).
 pub(crate) async fn set_totp_pending(conn: &mut Conn, name: &str, secret_hex: &str) -> Result<()> {
-    sqlx::query("UPDATE admins SET totp_pending = ? WHERE name = ?").bind(secret_hex).bind(name).execute(conn).await?;
-    Ok(())
+    super::on_db!(conn, conn => {
+        sqlx::query("UPDATE admins SET totp_pending = $1 WHERE name = $2").bind(secret_hex).bind(name).execute(conn).await?;
+        Ok(())
+    })
 }
 
 /// Puts the secret being set up in force, `step` counted as used.
 pub(crate) async fn activate_totp(conn: &mut Conn, name: &str, step: i64) -> Result<()> {
-    sqlx::query("UPDATE admins SET totp_secret = totp_pending, totp_pending = NULL, totp_last_step = ? WHERE name = ?")
-        .bind(step)
-        .bind(name)
-        .execute(conn)
-        .await?;
-    Ok(())
+    super::on_db!(conn, conn => {
+        sqlx::query("UPDATE admins SET totp_secret = totp_pending, totp_pending = NULL, totp_last_step = $1 WHERE name = $2")
+            .bind(step)
+            .bind(name)
+            .execute(conn)
+            .await?;
+        Ok(())
+    })
 }
 
 /// Removes an admin's second factor and recovery codes.
 pub(crate) async fn clear_totp(conn: &mut Conn, name: &str) -> Result<()> {
-    sqlx::query("UPDATE admins SET totp_secret = NULL, totp_pending = NULL, totp_last_step = NULL WHERE name = ?")
-        .bind(name)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("DELETE FROM admin_recovery_codes WHERE admin = ?").bind(name).execute(conn).await?;
-    Ok(())
+    super::on_db!(conn, conn => {
+        sqlx::query("UPDATE admins SET totp_secret = NULL, totp_pending = NULL, totp_last_step = NULL WHERE name = $1")
+            .bind(name)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("DELETE FROM admin_recovery_codes WHERE admin = $1").bind(name).execute(conn).await?;
+        Ok(())
+    })
 }
 
 /// Marks time step `step` used, when it is later than the last one used: `false` = replayed.
 pub(crate) async fn use_totp_step(conn: &mut Conn, name: &str, step: i64) -> Result<bool> {
-    let done = sqlx::query(
-        "UPDATE admins SET totp_last_step = ?1 WHERE name = ?2 AND (totp_last_step IS NULL OR totp_last_step < ?1)",
-    )
-    .bind(step)
-    .bind(name)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    super::on_db!(conn, conn => {
+        let done = sqlx::query(
+            "UPDATE admins SET totp_last_step = $1 WHERE name = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+        )
+        .bind(step)
+        .bind(name)
+        .execute(conn)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    })
 }
 
 /// Replaces an admin's recovery codes by these hashes.
 pub(crate) async fn replace_recovery_codes(conn: &mut Conn, name: &str, hashes: &[String]) -> Result<()> {
-    sqlx::query("DELETE FROM admin_recovery_codes WHERE admin = ?").bind(name).execute(&mut *conn).await?;
-    for hash in hashes {
-        sqlx::query("INSERT INTO admin_recovery_codes (admin, code_hash) VALUES (?, ?)")
-            .bind(name)
-            .bind(hash)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
+    super::on_db!(conn, conn => {
+        sqlx::query("DELETE FROM admin_recovery_codes WHERE admin = $1").bind(name).execute(&mut *conn).await?;
+        for hash in hashes {
+            sqlx::query("INSERT INTO admin_recovery_codes (admin, code_hash) VALUES ($1, $2)")
+                .bind(name)
+                .bind(hash)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    })
 }
 
 /// Spends a recovery code: `true` when it existed (it is gone now).
 pub(crate) async fn use_recovery_code(conn: &mut Conn, name: &str, hash: &str) -> Result<bool> {
-    let done = sqlx::query("DELETE FROM admin_recovery_codes WHERE admin = ? AND code_hash = ?")
-        .bind(name)
-        .bind(hash)
-        .execute(conn)
-        .await?;
-    Ok(done.rows_affected() == 1)
+    super::on_db!(conn, conn => {
+        let done = sqlx::query("DELETE FROM admin_recovery_codes WHERE admin = $1 AND code_hash = $2")
+            .bind(name)
+            .bind(hash)
+            .execute(conn)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    })
 }
 
 /// A session or a sign-in waiting for its second factor.
@@ -115,30 +131,32 @@ pub(crate) struct NewSession<'a> {
 
 /// Stores a session; an admin keeps at most `keep` of them (the oldest go).
 pub(crate) async fn insert_session(conn: &mut Conn, s: NewSession<'_>, keep: u32) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO admin_sessions (id, secret_hash, admin, stage, csrf, client, created_at, last_seen_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(s.id)
-    .bind(s.secret_hash)
-    .bind(s.admin)
-    .bind(if s.pending { "pending" } else { "active" })
-    .bind(s.csrf)
-    .bind(s.client)
-    .bind(s.now)
-    .bind(s.now)
-    .bind(s.expires_at)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "DELETE FROM admin_sessions WHERE admin = ?1 AND id NOT IN
-             (SELECT id FROM admin_sessions WHERE admin = ?1 ORDER BY created_at DESC, id LIMIT ?2)",
-    )
-    .bind(s.admin)
-    .bind(i64::from(keep))
-    .execute(conn)
-    .await?;
-    Ok(())
+    super::on_db!(conn, conn => {
+        sqlx::query(
+            "INSERT INTO admin_sessions (id, secret_hash, admin, stage, csrf, client, created_at, last_seen_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(s.id)
+        .bind(s.secret_hash)
+        .bind(s.admin)
+        .bind(if s.pending { "pending" } else { "active" })
+        .bind(s.csrf)
+        .bind(s.client)
+        .bind(s.now)
+        .bind(s.now)
+        .bind(s.expires_at)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "DELETE FROM admin_sessions WHERE admin = $1 AND id NOT IN
+                 (SELECT id FROM admin_sessions WHERE admin = $1 ORDER BY created_at DESC, id LIMIT $2)",
+        )
+        .bind(s.admin)
+        .bind(i64::from(keep))
+        .execute(conn)
+        .await?;
+        Ok(())
+    })
 }
 
 /// A stored session with its admin.
@@ -153,81 +171,95 @@ pub(crate) struct SessionRow {
 
 /// The session whose secret hashes to `secret_hash`.
 pub(crate) async fn session(conn: &mut Conn, secret_hash: &str) -> Result<Option<SessionRow>> {
-    let row = sqlx::query(concat!(
-        "SELECT s.id, s.stage, s.csrf, s.last_seen_at, s.expires_at, ",
-        admin_columns!("a."),
-        " FROM admin_sessions s JOIN admins a ON a.name = s.admin WHERE s.secret_hash = ?"
-    ))
-    .bind(secret_hash)
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|r| {
-        let stage: String = r.get("stage");
-        SessionRow {
-            id: r.get("id"),
-            pending: stage == "pending",
-            csrf: r.get("csrf"),
-            last_seen_at: r.get("last_seen_at"),
-            expires_at: r.get("expires_at"),
-            admin: super::admins::admin_from_row(&r),
-        }
-    }))
+    super::on_db!(conn, conn => {
+        let row = sqlx::query(concat!(
+            "SELECT s.id, s.stage, s.csrf, s.last_seen_at, s.expires_at, ",
+            admin_columns!("a."),
+            " FROM admin_sessions s JOIN admins a ON a.name = s.admin WHERE s.secret_hash = $1"
+        ))
+        .bind(secret_hash)
+        .fetch_optional(conn)
+        .await?;
+        Ok(row.map(|r| {
+            let stage: String = r.get("stage");
+            SessionRow {
+                id: r.get("id"),
+                pending: stage == "pending",
+                csrf: r.get("csrf"),
+                last_seen_at: r.get("last_seen_at"),
+                expires_at: r.get("expires_at"),
+                admin: super::admins::admin_from_row(&r),
+            }
+        }))
+    })
 }
 
 /// Records that session `id` was used `at` (on its own connection from the pool).
 pub(crate) async fn touch_session(pool: &Pool, id: &str, at: i64) -> Result<()> {
-    sqlx::query("UPDATE admin_sessions SET last_seen_at = ? WHERE id = ?").bind(at).bind(id).execute(&**pool).await?;
+    super::on_pool!(pool, p => sqlx::query("UPDATE admin_sessions SET last_seen_at = $1 WHERE id = $2").bind(at).bind(id).execute(p).await.map(|_| ()))?;
     Ok(())
 }
 
 /// Counts a wrong code against a waiting sign-in; returns the tries so far.
 pub(crate) async fn count_attempt(conn: &mut Conn, id: &str) -> Result<i64> {
-    Ok(sqlx::query_scalar("UPDATE admin_sessions SET attempts = attempts + 1 WHERE id = ? RETURNING attempts")
-        .bind(id)
-        .fetch_one(conn)
-        .await?)
+    super::on_db!(conn, conn => {
+        Ok(sqlx::query_scalar("UPDATE admin_sessions SET attempts = attempts + 1 WHERE id = $1 RETURNING attempts")
+            .bind(id)
+            .fetch_one(conn)
+            .await?)
+    })
 }
 
 /// Deletes session `id`.
 pub(crate) async fn delete_session(conn: &mut Conn, id: &str) -> Result<()> {
-    sqlx::query("DELETE FROM admin_sessions WHERE id = ?").bind(id).execute(conn).await?;
-    Ok(())
+    super::on_db!(conn, conn => {
+        sqlx::query("DELETE FROM admin_sessions WHERE id = $1").bind(id).execute(conn).await?;
+        Ok(())
+    })
 }
 
 /// Deletes every session of `admin`; returns how many there were.
 pub(crate) async fn delete_sessions_of(conn: &mut Conn, admin: &str) -> Result<u64> {
-    let done = sqlx::query("DELETE FROM admin_sessions WHERE admin = ?").bind(admin).execute(conn).await?;
-    Ok(done.rows_affected())
+    super::on_db!(conn, conn => {
+        let done = sqlx::query("DELETE FROM admin_sessions WHERE admin = $1").bind(admin).execute(conn).await?;
+        Ok(done.rows_affected())
+    })
 }
 
 /// Deletes the sessions of admins without a second factor; returns how many there were.
 pub(crate) async fn delete_sessions_without_two_factor(conn: &mut Conn) -> Result<u64> {
-    let done =
-        sqlx::query("DELETE FROM admin_sessions WHERE admin IN (SELECT name FROM admins WHERE totp_secret IS NULL)")
-            .execute(conn)
-            .await?;
-    Ok(done.rows_affected())
+    super::on_db!(conn, conn => {
+        let done =
+            sqlx::query("DELETE FROM admin_sessions WHERE admin IN (SELECT name FROM admins WHERE totp_secret IS NULL)")
+                .execute(conn)
+                .await?;
+        Ok(done.rows_affected())
+    })
 }
 
 /// Deletes sessions past their absolute end.
 pub(crate) async fn delete_ended_sessions(conn: &mut Conn, now: i64) -> Result<()> {
-    sqlx::query("DELETE FROM admin_sessions WHERE expires_at <= ?").bind(now).execute(conn).await?;
-    Ok(())
+    super::on_db!(conn, conn => {
+        sqlx::query("DELETE FROM admin_sessions WHERE expires_at <= $1").bind(now).execute(conn).await?;
+        Ok(())
+    })
 }
 
 /// Failed sign-ins since `since` for the name and for the client.
 pub(crate) async fn failures(conn: &mut Conn, name: &str, client: &str, since: i64) -> Result<(i64, i64)> {
-    let by_name: i64 = sqlx::query_scalar("SELECT count(*) FROM admin_sign_in_failures WHERE name = ? AND at >= ?")
-        .bind(name)
-        .bind(since)
-        .fetch_one(&mut *conn)
-        .await?;
-    let by_client: i64 = sqlx::query_scalar("SELECT count(*) FROM admin_sign_in_failures WHERE client = ? AND at >= ?")
-        .bind(client)
-        .bind(since)
-        .fetch_one(conn)
-        .await?;
-    Ok((by_name, by_client))
+    super::on_db!(conn, conn => {
+        let by_name: i64 = sqlx::query_scalar("SELECT count(*) FROM admin_sign_in_failures WHERE name = $1 AND at >= $2")
+            .bind(name)
+            .bind(since)
+            .fetch_one(&mut *conn)
+            .await?;
+        let by_client: i64 = sqlx::query_scalar("SELECT count(*) FROM admin_sign_in_failures WHERE client = $1 AND at >= $2")
+            .bind(client)
+            .bind(since)
+            .fetch_one(conn)
+            .await?;
+        Ok((by_name, by_client))
+    })
 }
 
 /// Records a failed sign-in; forgets those before `forget_before`, and keeps at most `keep`.
@@ -239,50 +271,58 @@ pub(crate) async fn record_failure(
     forget_before: i64,
     keep: i64,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO admin_sign_in_failures (name, client, at) VALUES (?, ?, ?)")
-        .bind(name)
-        .bind(client)
-        .bind(at)
-        .execute(&mut *conn)
+    super::on_db!(conn, conn => {
+        sqlx::query("INSERT INTO admin_sign_in_failures (name, client, at) VALUES ($1, $2, $3)")
+            .bind(name)
+            .bind(client)
+            .bind(at)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query(
+            "DELETE FROM admin_sign_in_failures WHERE at < $1
+                 OR id <= (SELECT max(id) FROM admin_sign_in_failures) - $2",
+        )
+        .bind(forget_before)
+        .bind(keep)
+        .execute(conn)
         .await?;
-    sqlx::query(
-        "DELETE FROM admin_sign_in_failures WHERE at < ?1
-             OR id <= (SELECT max(id) FROM admin_sign_in_failures) - ?2",
-    )
-    .bind(forget_before)
-    .bind(keep)
-    .execute(conn)
-    .await?;
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Forgets the failed sign-ins of a name (after it signed in).
 pub(crate) async fn clear_failures(conn: &mut Conn, name: &str) -> Result<()> {
-    sqlx::query("DELETE FROM admin_sign_in_failures WHERE name = ?").bind(name).execute(conn).await?;
-    Ok(())
+    super::on_db!(conn, conn => {
+        sqlx::query("DELETE FROM admin_sign_in_failures WHERE name = $1").bind(name).execute(conn).await?;
+        Ok(())
+    })
 }
 
 /// The sign-in policy.
 pub(crate) async fn policy(conn: &mut Conn) -> Result<SignInPolicy> {
-    let r = sqlx::query("SELECT require_two_factor, idle_minutes, absolute_minutes FROM sign_in_policy WHERE id = 1")
-        .fetch_one(conn)
-        .await?;
-    Ok(SignInPolicy {
-        require_two_factor: r.get("require_two_factor"),
-        idle_minutes: u32::try_from(r.get::<i64, _>("idle_minutes")).unwrap_or(30),
-        absolute_minutes: u32::try_from(r.get::<i64, _>("absolute_minutes")).unwrap_or(720),
+    super::on_db!(conn, conn => {
+        let r = sqlx::query("SELECT require_two_factor, idle_minutes, absolute_minutes FROM sign_in_policy WHERE id = 1")
+            .fetch_one(conn)
+            .await?;
+        Ok(SignInPolicy {
+            require_two_factor: r.get("require_two_factor"),
+            idle_minutes: u32::try_from(r.get::<i64, _>("idle_minutes")).unwrap_or(30),
+            absolute_minutes: u32::try_from(r.get::<i64, _>("absolute_minutes")).unwrap_or(720),
+        })
     })
 }
 
 /// Replaces the sign-in policy.
 pub(crate) async fn set_policy(conn: &mut Conn, p: &SignInPolicy) -> Result<()> {
-    sqlx::query(
-        "UPDATE sign_in_policy SET require_two_factor = ?, idle_minutes = ?, absolute_minutes = ? WHERE id = 1",
-    )
-    .bind(p.require_two_factor)
-    .bind(i64::from(p.idle_minutes))
-    .bind(i64::from(p.absolute_minutes))
-    .execute(conn)
-    .await?;
-    Ok(())
+    super::on_db!(conn, conn => {
+        sqlx::query(
+            "UPDATE sign_in_policy SET require_two_factor = $1, idle_minutes = $2, absolute_minutes = $3 WHERE id = 1",
+        )
+        .bind(p.require_two_factor)
+        .bind(i64::from(p.idle_minutes))
+        .bind(i64::from(p.absolute_minutes))
+        .execute(conn)
+        .await?;
+        Ok(())
+    })
 }
