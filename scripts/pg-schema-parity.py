@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Checks that a PostgreSQL database migrated with src-tauri/engine/migrations-postgres has the
-schema the SQLite migrations (src-tauri/engine/migrations/*.sql) build.
+"""Checks that a PostgreSQL database migrated with src-tauri/store/migrations-postgres has the
+schema the SQLite migrations (src-tauri/store/migrations/*.sql) build.
 
     scripts/pg-schema-parity.py DSN [--migrations DIR]
 
@@ -448,7 +448,7 @@ def main() -> int:
     root = Path(__file__).resolve().parent.parent
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("dsn", help="PostgreSQL connection string for psql")
-    parser.add_argument("--migrations", type=Path, default=root / "src-tauri/engine/migrations")
+    parser.add_argument("--migrations", type=Path, default=root / "src-tauri/store/migrations")
     args = parser.parse_args()
     lite = sqlite_schema(args.migrations)
     pg = pg_schema(args.dsn)

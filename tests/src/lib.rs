@@ -57,7 +57,7 @@ pub struct Harness {
     pub owner: Arc<dyn Backend>,
     server: Option<(String, Identity)>,
     /// The PostgreSQL database's address (a `Postgres` harness).
-    database: Option<String>,
+    database: Option<Arc<postgres::Database>>,
     _dir: Option<tempfile::TempDir>,
     _stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -75,10 +75,10 @@ impl Harness {
     pub async fn new(kind: Kind) -> Harness {
         let dir = tempfile::tempdir().expect("tempdir");
         let database = match kind {
-            Kind::Postgres => Some(postgres::fresh_database().await),
+            Kind::Postgres => Some(Arc::new(postgres::fresh_database().await)),
             Kind::Local | Kind::Remote => None,
         };
-        let engine = open(dir.path(), database.as_deref()).await.expect("open engine");
+        let engine = open(dir.path(), database.as_deref().map(postgres::Database::url)).await.expect("open engine");
         let first = engine.ensure_first_admin().await.expect("first admin").expect("fresh database");
         let mut h = Self::start(kind, engine, &first.token.secret, Some(dir)).await;
         h.database = database;
@@ -88,7 +88,10 @@ impl Harness {
     /// Another harness on this one's database, whose DNS wizard asks `dns_server`.
     pub async fn reopen(&self, kind: Kind, dns_server: Option<std::net::SocketAddr>) -> Harness {
         let dir = self.engine.data_dir().expect("on-disk harness");
-        let engine = open(dir, self.database.as_deref()).await.expect("reopen engine").with_dns_server(dns_server);
+        let engine = open(dir, self.database.as_deref().map(postgres::Database::url))
+            .await
+            .expect("reopen engine")
+            .with_dns_server(dns_server);
         let token = engine
             .local_backend()
             .create_token(CreateToken { admin: "owner".into(), label: Some("reopen".into()), expires_in_days: None })
@@ -153,8 +156,12 @@ impl Harness {
     /// Everything the database holds, as bytes: the SQLite files of the data folder, or a
     /// PostgreSQL database's dump (for checks that a secret never reaches it).
     pub fn stored_bytes(&self) -> Vec<u8> {
-        if let Some(url) = &self.database {
-            let out = std::process::Command::new("pg_dump").arg("--data-only").arg(url).output().expect("pg_dump runs");
+        if let Some(database) = &self.database {
+            let out = std::process::Command::new("pg_dump")
+                .arg("--data-only")
+                .arg(database.url())
+                .output()
+                .expect("pg_dump runs");
             assert!(out.status.success(), "pg_dump: {}", String::from_utf8_lossy(&out.stderr));
             return out.stdout;
         }

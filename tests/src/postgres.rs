@@ -129,15 +129,41 @@ fn server_url() -> String {
     .clone()
 }
 
-/// A new, empty database on the test server, and its address: a copy of a template the
-/// engine's PostgreSQL migrations ran on once (so each test only copies it).
-pub async fn fresh_database() -> String {
+/// A database of its own on the test server, dropped (connections and all) when this is.
+pub struct Database {
+    server: String,
+    name: String,
+    url: String,
+}
+
+impl Database {
+    /// `postgres://…/<name>`
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        // Every test's database would otherwise stay on the server (gigabytes over a run).
+        let _ = Command::new("psql")
+            .arg(format!("{}/postgres", self.server))
+            .args(["-qAt", "-c", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// A new, empty database on the test server: a copy of a template the engine's
+/// PostgreSQL migrations ran on once (so each test only copies it).
+pub async fn fresh_database() -> Database {
     let server = server_url();
     let template = ensure_template(&server).await;
     static N: AtomicU32 = AtomicU32::new(0);
     let name = format!("t_{}_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed), nanos());
     psql(&server, &format!("CREATE DATABASE {name} TEMPLATE {template}"));
-    format!("{server}/{name}")
+    Database { url: format!("{server}/{name}"), server, name }
 }
 
 fn nanos() -> u32 {

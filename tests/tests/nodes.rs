@@ -12,17 +12,18 @@ use postdesk_contract::model::*;
 use postdesk_contract::smtp::SmtpRuleAction;
 use postdesk_engine::Engine;
 
-async fn two_nodes() -> (Engine, Engine, tempfile::TempDir, tempfile::TempDir) {
-    let url = postdesk_tests::postgres::fresh_database().await;
+async fn two_nodes() -> (Engine, Engine, postdesk_tests::postgres::Database, [tempfile::TempDir; 2]) {
+    let database = postdesk_tests::postgres::fresh_database().await;
+    let url = database.url();
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let a = Engine::open_postgres(dir_a.path(), &url, None).await.unwrap();
-    let b = Engine::open_postgres(dir_b.path(), &url, None).await.unwrap();
-    (a, b, dir_a, dir_b)
+    let a = Engine::open_postgres(dir_a.path(), url, None).await.unwrap();
+    let b = Engine::open_postgres(dir_b.path(), url, None).await.unwrap();
+    (a, b, database, [dir_a, dir_b])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_on_one_node_reaches_the_other_as_it_commits() {
-    let (a, b, _da, _db) = two_nodes().await;
+    let (a, b, _database, _dirs) = two_nodes().await;
 
     // The SMTP rules: node B's subscribers see node A's new version.
     let mut smtp_b = b.subscribe_smtp_config();

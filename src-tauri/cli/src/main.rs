@@ -119,6 +119,9 @@ enum Command {
     /// The SMS gateway of the portal's phone codes, its log, and accounts' bound phones.
     #[command(subcommand)]
     Sms(sms::SmsCmd),
+    /// Copy the data folder's database into PostgreSQL (and its blobs into an object
+    /// store) for several `serve` nodes; every table's rows are counted on both sides.
+    Migrate(migrate::MigrateArgs),
     /// Where the data folder's message blobs are, and moving them to an object store.
     #[command(subcommand)]
     Blobs(blobs::BlobsCmd),
@@ -174,7 +177,7 @@ async fn run(b: &dyn Backend, command: &Command, json: bool) -> Result<(), Error
         Command::Trace(cmd) => trace::run(b, cmd, json).await,
         Command::SharedMailbox(cmd) => shared::run(b, cmd, json).await,
         Command::Sms(cmd) => sms::run(b, cmd, json).await,
-        Command::Serve(_) | Command::Blobs(_) => unreachable!("handled in main"),
+        Command::Serve(_) | Command::Blobs(_) | Command::Migrate(_) => unreachable!("handled in main"),
     }
 }
 
@@ -215,6 +218,14 @@ async fn main() -> ExitCode {
             (Some(_), _) => Err(Error::validation("blobs acts on a local data folder, not on --remote")),
             (None, Ok(dir)) => blobs::run(&dir, cli.database.as_deref(), cli.blobs.as_deref(), cmd, cli.json).await,
             (None, Err(e)) => Err(e),
+        },
+        Command::Migrate(args) => match (&cli.remote, &cli.database, data_dir(&cli)) {
+            (Some(_), _, _) => Err(Error::validation("migrate acts on a local data folder, not on --remote")),
+            (_, Some(_), _) => {
+                Err(Error::validation("migrate copies the data folder's own database: give the target as --to"))
+            }
+            (None, None, Ok(dir)) => migrate::run(&dir, args, cli.json).await,
+            (None, None, Err(e)) => Err(e),
         },
         command => match backend(&cli).await {
             Ok(b) => run(b.as_ref(), command, cli.json).await,

@@ -147,7 +147,8 @@ async fn queued(b: &RemoteBackend, to: &str) -> Option<postdesk_contract::outbou
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_share_accounts_mailboxes_and_the_outbound_queue() {
-    let database = postdesk_tests::postgres::fresh_database().await;
+    let db = postdesk_tests::postgres::fresh_database().await;
+    let database = db.url().to_string();
     let s3 = s3::S3Server::start();
     s3.bucket("mail");
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());

@@ -46,7 +46,8 @@ mod rules;
 mod services;
 mod shared;
 mod signin;
-mod sql;
+/// The store: every SQL statement, on SQLite or PostgreSQL (`src-tauri/store`).
+pub(crate) use postdesk_store as sql;
 mod store;
 mod trace;
 mod workflow;
@@ -162,6 +163,19 @@ impl Engine {
     /// first), without opening an engine.
     pub async fn migrate_postgres(url: &str) -> Result<()> {
         sql::migrate_postgres(url).await
+    }
+
+    /// Copies this engine's SQLite database into the PostgreSQL database at `url` (migrated
+    /// here first; refused unless it holds no admin, domain or account): every table, in one
+    /// PostgreSQL transaction that commits only once each table's rows were counted equal on
+    /// both sides. SQLite's write lock is held meanwhile, so nothing changes under the copy.
+    /// The tables and their rows.
+    pub async fn copy_to_postgres(&self, url: &str) -> Result<Vec<(String, u64)>> {
+        let _writers_wait = self.write().await?;
+        let target = sql::open_postgres(url).await?;
+        let copied = sql::copy::sqlite_to_postgres(&self.pool, &target).await;
+        target.close().await;
+        Ok(copied?.into_iter().map(|c| (c.table, c.rows)).collect())
     }
 
     async fn open_database(data_dir: &Path) -> Result<Engine> {

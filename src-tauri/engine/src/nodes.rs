@@ -46,6 +46,7 @@ impl Engine {
                 let (channel, payload) = match listener.next().await {
                     Heard::Notification(channel, payload) => (channel, payload),
                     Heard::Closed => return,
+                    Heard::Failed(_) if smtp.strong_count() == 0 => return,
                     Heard::Failed(e) => {
                         tracing::warn!("listening to the other nodes: {e}; listening again");
                         tokio::time::sleep(RELISTEN).await;

@@ -580,4 +580,44 @@ mod tests {
         assert_eq!(engine.sweep_blobs().await.unwrap(), 1);
         assert_eq!(engine.blob_count().await.unwrap(), 1);
     }
+
+    #[tokio::test]
+    async fn the_running_total_of_used_bytes_follows_every_change() {
+        let engine = engine_with(&["ann@example.com", "bob@example.com"]).await;
+        let total = |address: &'static str| {
+            let engine = engine.clone();
+            async move {
+                let mut conn = engine.read().await.unwrap();
+                let (id, used): (i64, i64) = sqlx::query_as("SELECT id, used_bytes FROM accounts WHERE address = $1")
+                    .bind(address)
+                    .fetch_one(conn.sqlite())
+                    .await
+                    .unwrap();
+                let summed: i64 = sqlx::query_scalar(
+                    "SELECT coalesce(CAST(sum(size) AS BIGINT), 0) FROM messages WHERE account_id = $1",
+                )
+                .bind(id)
+                .fetch_one(conn.sqlite())
+                .await
+                .unwrap();
+                assert_eq!(used, summed, "{address}");
+                used
+            }
+        };
+        engine.deliver("ann@example.com", b"Subject: 1\r\n\r\n12345\r\n").await.unwrap();
+        engine.deliver("ann@example.com", b"Subject: 2\r\n\r\n1\r\n").await.unwrap();
+        assert_eq!(total("ann@example.com").await, 38);
+        let mut tx = engine.write().await.unwrap();
+        let bob: i64 = sqlx::query_scalar("SELECT id FROM accounts WHERE address = 'bob@example.com'")
+            .fetch_one(tx.sqlite())
+            .await
+            .unwrap();
+        sqlx::query("UPDATE messages SET account_id = $1 WHERE uid = 2").bind(bob).execute(tx.sqlite()).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!((total("ann@example.com").await, total("bob@example.com").await), (21, 17));
+        let mut tx = engine.write().await.unwrap();
+        crate::sql::store::delete_messages(&mut tx, bob).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(total("bob@example.com").await, 0);
+    }
 }

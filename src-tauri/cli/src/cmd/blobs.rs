@@ -49,7 +49,7 @@ pub async fn open_engine(dir: &Path, database: Option<&str>, blobs: Option<&str>
 
 /// Refuses while a mail server runs on the data folder: it holds `spool.lock` (see the
 /// mail server's `lock_spool`) and would go on writing to the old store.
-fn lock_out_the_mail_server(dir: &Path) -> Result<std::fs::File> {
+pub(crate) fn lock_out_the_mail_server(dir: &Path) -> Result<std::fs::File> {
     let path = dir.join("spool.lock");
     let file = std::fs::OpenOptions::new()
         .create(true)

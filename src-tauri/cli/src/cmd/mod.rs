@@ -13,6 +13,7 @@ pub mod domain;
 pub mod domain_group;
 pub mod group;
 pub mod logins;
+pub mod migrate;
 pub mod outbound;
 pub mod policy;
 pub mod relay;

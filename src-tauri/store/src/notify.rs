@@ -1,0 +1,60 @@
+//! Change notifications between the nodes sharing a PostgreSQL database (`LISTEN/NOTIFY`).
+//! On SQLite (one node) these do nothing: the process's own signals are all there is.
+
+use super::{Conn, Db, Pool, PoolRef};
+use crate::Result;
+
+/// An audited change of the organisation (the mail services' caches drop their answers).
+pub const ORGANISATION: &str = "postdesk_organisation";
+/// The SMTP settings or rules changed; the payload is the stored version.
+pub const SMTP: &str = "postdesk_smtp";
+/// A mailbox's folder changed; the payload is `{"account": …, "folder": …}` (IDLE).
+pub const MAIL: &str = "postdesk_mail";
+
+/// Notifies the other nodes when the transaction `conn` commits (PostgreSQL holds a
+/// notification until then, and drops it on rollback).
+pub async fn on_commit(conn: &mut Conn, channel: &str, payload: &str) -> Result<()> {
+    if let Db::Postgres(c) = conn.db() {
+        sqlx::query("SELECT pg_notify($1, $2)").bind(channel).bind(payload).execute(c).await?;
+    }
+    Ok(())
+}
+
+/// Notifies the other nodes now (after a commit).
+pub async fn now(pool: &Pool, channel: &str, payload: &str) -> Result<()> {
+    if let PoolRef::Postgres(p) = pool.db() {
+        sqlx::query("SELECT pg_notify($1, $2)").bind(channel).bind(payload).execute(p).await?;
+    }
+    Ok(())
+}
+
+/// A connection listening on every channel above.
+pub struct Listener(sqlx::postgres::PgListener);
+
+/// What a [`Listener`] heard.
+pub enum Heard {
+    /// A notification: its channel and payload.
+    Notification(String, String),
+    /// The pool closed: stop listening.
+    Closed,
+    /// The connection failed (it reconnects on the next call).
+    Failed(String),
+}
+
+impl Listener {
+    pub async fn next(&mut self) -> Heard {
+        match self.0.recv().await {
+            Ok(n) => Heard::Notification(n.channel().to_string(), n.payload().to_string()),
+            Err(sqlx::Error::PoolClosed) => Heard::Closed,
+            Err(e) => Heard::Failed(e.to_string()),
+        }
+    }
+}
+
+/// A listener on every channel above; `None` on SQLite.
+pub async fn listen(pool: &Pool) -> Result<Option<Listener>> {
+    let PoolRef::Postgres(p) = pool.db() else { return Ok(None) };
+    let mut listener = sqlx::postgres::PgListener::connect_with(p).await?;
+    listener.listen_all([ORGANISATION, SMTP, MAIL]).await?;
+    Ok(Some(Listener(listener)))
+}
