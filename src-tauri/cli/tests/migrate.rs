@@ -13,7 +13,6 @@ use std::process::Command;
 use postdesk_contract::Backend;
 use postdesk_contract::api::*;
 use postdesk_contract::mail::{FlagChange, FolderState, MailStore, Quota};
-use postdesk_contract::model::*;
 use postdesk_engine::Engine;
 
 #[path = "../../blobs/tests/support/s3.rs"]
