@@ -8,6 +8,9 @@
 //!
 //!     cargo bench -p postdesk-server --bench accounts        # ACCOUNTS_BENCH_N=… to change N
 //!
+//! With `ACCOUNTS_BENCH_DATABASE=postgres://…` (an empty database) the engine runs on
+//! PostgreSQL instead of a SQLite data folder.
+//!
 //! A benchmark, not a test: it prints figures (see docs/BENCHMARKS.md).
 
 use std::time::{Duration, Instant};
@@ -47,7 +50,13 @@ fn list(query: Option<&str>) -> ListAccounts {
 async fn run() {
     let n: usize = std::env::var("ACCOUNTS_BENCH_N").ok().and_then(|s| s.parse().ok()).unwrap_or(100_000);
     let dir = tempfile::tempdir().unwrap();
-    let engine = Engine::open(dir.path()).await.unwrap();
+    // ACCOUNTS_BENCH_DATABASE=postgres://…: the same on an empty PostgreSQL database.
+    let database = std::env::var("ACCOUNTS_BENCH_DATABASE").ok().filter(|s| !s.is_empty());
+    let engine = match &database {
+        Some(url) => Engine::open_postgres(dir.path(), url, None).await.unwrap(),
+        None => Engine::open(dir.path()).await.unwrap(),
+    };
+    let store = if database.is_some() { "PostgreSQL" } else { "SQLite on disk, WAL, synchronous=FULL" };
     let token = engine.ensure_first_admin().await.unwrap().unwrap().token.secret;
     let backend = engine.local_backend();
     let limits = PlanLimits { max_accounts: n as u32 + 10, ..PlanLimits::default() };
@@ -78,10 +87,7 @@ async fn run() {
         };
         backend.update_account(p).await.unwrap();
     }
-    println!(
-        "{n} accounts in {D}, made in {:.1} s (SQLite on disk, WAL, synchronous=FULL)\n",
-        t.elapsed().as_secs_f64()
-    );
+    println!("{n} accounts in {D}, made in {:.1} s ({store})\n", t.elapsed().as_secs_f64());
 
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = tcp.local_addr().unwrap();
