@@ -247,3 +247,30 @@ async fn two_nodes_share_accounts_mailboxes_and_the_outbound_queue() {
     let _ = sink.wait();
     drop(silent);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_with_its_blobs_in_its_own_folder_is_warned() {
+    let db = postdesk_tests::postgres::fresh_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_postdesk"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["--database", db.url(), "serve", "--listen", "127.0.0.1:0", "--no-smtp"])
+        .env_remove("POSTDESK_UI_DIR")
+        .env_remove("POSTDESK_BLOBS")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let listening = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .find(|l| l.starts_with("Postdesk admin API listening on"))
+        .expect("serve starts");
+    assert!(listening.ends_with(", database: PostgreSQL)"), "{listening}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("warning: the message blobs are in this node's data folder"), "{stderr}");
+}

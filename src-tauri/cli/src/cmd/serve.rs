@@ -222,6 +222,12 @@ pub async fn run(
     for warning in postdesk_engine::files::secure_data_dir(dir) {
         eprintln!("warning: {warning}");
     }
+    if database.is_some() && engine.blob_location() == postdesk_blobs::LOCAL {
+        eprintln!(
+            "warning: the message blobs are in this node's data folder: several nodes on one database \
+             need a shared store (--blobs s3://…, or `postdesk blobs migrate`)"
+        );
+    }
     if let Some(first) = engine.ensure_first_admin().await? {
         println!(
             "First start: created the owner admin '{}'. Its API token (shown once, store it now):\n{}\n",
@@ -262,7 +268,8 @@ pub async fn run(
             println!("POP3 {} listening on {addr}", kind.name());
         }
     }
-    println!("Postdesk admin API listening on {scheme}://{local} (data folder: {})", dir.display());
+    let store = if database.is_some() { ", database: PostgreSQL" } else { "" };
+    println!("Postdesk admin API listening on {scheme}://{local} (data folder: {}{store})", dir.display());
     // Deleted accounts past their domain's retention are purged with their mail, hourly.
     let purger = engine.spawn_recycle_bin_purger(postdesk_engine::RECYCLE_BIN_SWEEP, postdesk_engine::system_clock);
     // Shared mailboxes with a fetch interval are fetched when it runs out.
