@@ -170,10 +170,16 @@ fn nanos() -> u32 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos()
 }
 
-/// The migrated template (made by the first process to ask, under an advisory lock so
-/// two processes never make it together); named after the migrations' checksum, so a
-/// changed migration makes a new one.
+/// The migrated template (made by the first test of a process to ask; when two processes
+/// make it together, one renames its copy into place and the other drops its own); named
+/// after the migrations' checksum, so a changed migration makes a new one.
 async fn ensure_template(server: &str) -> String {
+    // Once per process (its tests run in parallel); across processes, see below.
+    static TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    TEMPLATE.get_or_init(|| make_template(server)).await.clone()
+}
+
+async fn make_template(server: &str) -> String {
     let name = format!("postdesk_template_{}", postdesk_engine::postgres_schema_version());
     let exists = psql(server, &format!("SELECT 1 FROM pg_database WHERE datname = '{name}'"));
     if exists.trim() == "1" {

@@ -151,11 +151,13 @@ impl Engine {
         blobs: Option<std::sync::Arc<dyn postdesk_blobs::Blobs>>,
     ) -> Result<Engine> {
         let mut engine = Self::open_on(data_dir, sql::open_postgres(url)).await?;
-        engine.listen_to_other_nodes().await?;
         engine.blobs = match blobs {
             Some(blobs) => blob_location::adopt(&engine, data_dir, blobs).await?,
             None => blob_location::recorded(&engine, data_dir).await?,
         };
+        // Last: the listener's task lives as long as the engine, so it starts only once
+        // the engine is whole.
+        engine.listen_to_other_nodes().await?;
         Ok(engine)
     }
 

@@ -39,8 +39,3 @@ CREATE FUNCTION max(a bigint, b bigint) RETURNS bigint
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$ SELECT greatest(a, b) $$;
 
--- json_array(id, address, display name, department id): the address book's row as JSON
--- (PostgreSQL needs the argument types; this is the one shape the engine builds).
-CREATE FUNCTION json_array(a bigint, b text, c text, d bigint) RETURNS json
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$ SELECT json_build_array(a, b, c, d) $$;

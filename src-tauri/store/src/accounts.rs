@@ -233,6 +233,7 @@ impl AccountFilter {
             .bind(self.status)
             .bind(&candidates)
             .bind(cap.map_or(i64::MAX, |cap| cap + 1))
+            .persistent(super::keep_prepared(&*conn))
             .fetch_one(conn)
             .await?;
             Ok(match cap {
@@ -262,6 +263,7 @@ impl AccountFilter {
             .bind(&candidates)
             .bind(limit)
             .bind(i64::from(offset))
+            .persistent(super::keep_prepared(&*conn))
             .fetch_all(conn)
             .await?)
         })

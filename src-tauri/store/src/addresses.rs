@@ -418,6 +418,7 @@ pub async fn listed_addresses(
             .bind(&prefix)
             .bind(below)
             .bind(found)
+            .persistent(super::keep_prepared(&*conn))
             .fetch_all(conn)
             .await?)
     })

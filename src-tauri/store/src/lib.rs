@@ -151,6 +151,14 @@ impl SqlDialect for sqlx::PgConnection {
     const DIALECT: Dialect = Dialect::Postgres;
 }
 
+/// Whether a filtered listing's statement may be kept prepared on the connection `conn`:
+/// on SQLite yes; on PostgreSQL no, so that each run is planned with its parameters' values
+/// (a `LIKE` pattern decides whether the trigram index pays), where a kept statement
+/// falls back to a generic plan after five runs and reads the whole domain.
+pub fn keep_prepared<C: SqlDialect + ?Sized>(_conn: &C) -> bool {
+    C::DIALECT == Dialect::Sqlite
+}
+
 /// The database of the typed connection `_conn`.
 pub fn dialect<C: SqlDialect + ?Sized>(_conn: &C) -> Dialect {
     C::DIALECT

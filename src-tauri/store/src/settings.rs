@@ -282,10 +282,16 @@ pub async fn address_book_accounts(conn: &mut Conn, domain: i64) -> Result<Vec<(
     super::on_db!(conn, conn => {
         // One row holding every account as JSON: a domain's 100,000 rows one by one through the
         // driver took 175 ms, as one JSON text 36 ms.
-        let json: String = sqlx::query_scalar(
-            "SELECT json_group_array(json_array(id, address, display_name, department_id)) FROM accounts
-             WHERE domain_id = $1 AND status IN ('active', 'locked')",
-        )
+        // `json_array` is a SQL/JSON keyword on PostgreSQL 16+ (and drops NULLs there).
+        let row = match super::dialect(&*conn) {
+            super::Dialect::Sqlite => "json_group_array(json_array(id, address, display_name, department_id))",
+            super::Dialect::Postgres => {
+                "coalesce(json_agg(json_build_array(id, address, display_name, department_id))::text, '[]')"
+            }
+        };
+        let json: String = sqlx::query_scalar(&format!(
+            "SELECT {row} FROM accounts WHERE domain_id = $1 AND status IN ('active', 'locked')"
+        ))
         .bind(domain)
         .fetch_one(conn)
         .await?;
