@@ -102,13 +102,14 @@ impl AccountFilter {
     /// The WHERE clauses of this filter. A part the filter does not use only checks that its
     /// parameter is null, and reads no column: an unfiltered listing then reads nothing but
     /// the `(domain_id, address, status)` index, even for its deepest pages.
-    fn clauses(&self, candidates: &Option<String>) -> String {
+    fn clauses(&self, candidates: &Option<String>, dialect: super::Dialect) -> String {
         let text = if self.nothing {
-            "FALSE AND $2 IS NULL"
+            "FALSE AND $2 IS NULL".to_string()
         } else if self.pattern.is_some() {
-            "(lower(a.address) LIKE lower($2) ESCAPE '\\' OR lower(a.display_name) LIKE lower($2) ESCAPE '\\')"
+            let like = |column| super::like_ignoring_case(dialect, column, 2);
+            format!("({} OR {})", like("a.address"), like("a.display_name"))
         } else {
-            "$2 IS NULL"
+            "$2 IS NULL".to_string()
         };
         let departments = if self.departments.is_some() {
             "a.department_id IN (SELECT CAST(value AS BIGINT) FROM json_each($3))"
@@ -225,7 +226,7 @@ impl AccountFilter {
             let cap = if exact || candidates.is_some() { None } else { Some(i64::from(offset) + COUNT_CAP) };
             let n: i64 = sqlx::query_scalar(&format!(
                 "SELECT count(*) FROM (SELECT 1 FROM {from} WHERE {} LIMIT $6) AS matching",
-                self.clauses(&candidates)
+                self.clauses(&candidates, super::dialect(&*conn))
             ))
             .bind(did)
             .bind(&self.pattern)
@@ -249,7 +250,7 @@ impl AccountFilter {
             let candidates = self.candidates(conn).await?;
             let (with, from, direction) = (self.with, source(&candidates), self.direction);
             let order = order_on(self.order, super::dialect(&*conn));
-            let (join, clauses) = (self.join, self.clauses(&candidates));
+            let (join, clauses) = (self.join, self.clauses(&candidates, super::dialect(&*conn)));
             // Ties go by address; ordering by address twice would make SQLite sort the whole
             // domain instead of reading its index in order.
             let tie = if order == "a.address" { String::new() } else { format!(", a.address {direction}") };

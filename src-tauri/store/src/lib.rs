@@ -159,6 +159,16 @@ pub fn keep_prepared<C: SqlDialect + ?Sized>(_conn: &C) -> bool {
     C::DIALECT == Dialect::Sqlite
 }
 
+/// `column` contains the `LIKE` pattern `$n` (escape `\`), ignoring ASCII case: SQLite's
+/// `LIKE` ignores it already (and reads a column faster than through `lower`); PostgreSQL's
+/// does not, and its trigram indexes are on `lower(column)`.
+pub fn like_ignoring_case(dialect: Dialect, column: &str, n: u8) -> String {
+    match dialect {
+        Dialect::Sqlite => format!("{column} LIKE ${n} ESCAPE '\\'"),
+        Dialect::Postgres => format!("lower({column}) LIKE lower(${n}) ESCAPE '\\'"),
+    }
+}
+
 /// The database of the typed connection `_conn`.
 pub fn dialect<C: SqlDialect + ?Sized>(_conn: &C) -> Dialect {
     C::DIALECT
