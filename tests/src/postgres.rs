@@ -80,8 +80,17 @@ fn as_server_user(program: &Path) -> Command {
     }
 }
 
+/// The user id the tests run as (asked once).
+fn uid() -> &'static str {
+    static UID: OnceLock<String> = OnceLock::new();
+    UID.get_or_init(|| {
+        let out = Command::new("id").arg("-u").output().expect("id runs");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    })
+}
+
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false)
+    uid() == "0"
 }
 
 fn answers(url: &str) -> bool {
@@ -107,8 +116,7 @@ fn server_url() -> String {
             return url;
         }
         let bin = bin_dir().expect("PostgreSQL is needed for this test: apt-get install postgresql");
-        let uid = String::from_utf8(Command::new("id").arg("-u").output().expect("id runs").stdout).unwrap();
-        let dir = std::env::temp_dir().join(format!("postdesk-test-postgres-{}", uid.trim()));
+        let dir = std::env::temp_dir().join(format!("postdesk-test-postgres-{}", uid()));
         std::fs::create_dir_all(&dir).expect("the test server's folder");
         let lock = std::fs::File::create(dir.join("lock")).expect("the test server's lock file");
         lock.lock().expect("the test server's lock");
