@@ -12,7 +12,7 @@ sqlite3), asks PostgreSQL (`psql DSN`) about the same, and prints every differen
   - primary keys, UNIQUE constraints (COLLATE NOCASE -> lower(col)), foreign keys
     (columns, referenced table and columns, ON DELETE), number of CHECK constraints;
   - indexes by name: unique, partial, key columns (NOCASE -> lower(col)); the PostgreSQL-only
-    indexes (FTS5 replacements, NOCASE uniques) against PG_ONLY_INDEXES;
+    indexes (FTS5 replacements, short substrings, NOCASE uniques) against PG_ONLY_INDEXES;
   - triggers by name: table, timing, event, UPDATE OF columns, WHEN present;
   - on PostgreSQL, every integer column BIGINT and every text column COLLATE "C".
 Excluded on SQLite: sqlite_* tables, _sqlx_migrations, the FTS5 tables (account_search,
@@ -66,6 +66,18 @@ PG_ONLY_INDEXES = {
     "aliases_description_trgm": ("aliases", "gin", False, ("lower(description)",)),
     "mail_groups_address_trgm": ("mail_groups", "gin", False, ("lower(address)",)),
     "mail_groups_name_trgm": ("mail_groups", "gin", False, ("lower(name)",)),
+    # Substring filters of one or two characters (migration 20261214000002).
+    "accounts_short_grams": (
+        "accounts", "gin", False, ("postdesk_short_grams(VARIADIC ARRAY[lower(address), lower(display_name)])",),
+    ),
+    "aliases_short_grams": (
+        "aliases", "gin", False, ("postdesk_short_grams(VARIADIC ARRAY[lower(address), lower(description)])",),
+    ),
+    "mail_groups_short_grams": (
+        "mail_groups", "gin", False, ("postdesk_short_grams(VARIADIC ARRAY[lower(address), lower(name)])",),
+    ),
+    # The department sort's reads, department by department.
+    "accounts_department_address": ("accounts", "btree", False, ("department_id", "address", "status", "domain_id")),
     # SQLite's UNIQUE constraints over a NOCASE column (checked as UNIQUE sets too).
     "smtp_rules_name_nocase": ("smtp_rules", "btree", True, ("lower(name)",)),
     "workflow_groups_domain_name_nocase": ("workflow_groups", "btree", True, ("domain_id", "lower(name)")),

@@ -53,6 +53,8 @@ async fn aliases_are_filtered_by_address_description_and_target(h: Harness) {
     assert_eq!(aliases(&h, "%").await, [at("sales")]);
     assert_eq!(aliases(&h, "_").await, Vec::<String>::new());
     assert_eq!(aliases(&h, "zz").await, Vec::<String>::new());
+    assert_eq!(aliases(&h, "AN").await, [at("sales"), at("team-ann")], "two letters: an address, a target's start");
+    assert_eq!(aliases(&h, "(").await, [at("sales")], "one character of a description");
     assert_eq!(aliases(&h, "  ").await.len(), 3, "a blank query is no filter");
 
     // Page by page, the query kept.
@@ -94,11 +96,14 @@ async fn groups_are_filtered_by_address_name_and_member(h: Harness) {
     assert_eq!(groups(&h, "bob@").await, [at("board"), at("staff")]);
     assert_eq!(groups(&h, "ann").await, [at("staff")], "a member from its start");
     assert_eq!(groups(&h, "of").await, [at("board")]);
+    assert_eq!(groups(&h, "I").await, [at("board")], "one letter");
     assert_eq!(groups(&h, "zz").await, Vec::<String>::new());
 
     let p = UpdateGroup { address: at("board"), name: Some("Trustees".into()), ..Default::default() };
     h.owner.update_group(p).await.unwrap();
     assert_eq!(groups(&h, "directors").await, Vec::<String>::new());
+    assert_eq!(groups(&h, "OF").await, Vec::<String>::new(), "two letters of the old name");
+    assert_eq!(groups(&h, "ee").await, [at("board")], "two letters of the new one");
     assert_eq!(groups(&h, "trustee").await, [at("board")]);
     h.owner.remove_group_members(RemoveGroupMembers { address: at("staff"), members: vec![at("ann")] }).await.unwrap();
     assert_eq!(groups(&h, "ann").await, Vec::<String>::new());

@@ -317,6 +317,8 @@ async fn accounts_are_created_filtered_sorted_and_paged(h: Harness) {
     assert_eq!(found("E.nG@exa").await, ["zoe.ng@example.com"], "inside an address, any case");
     assert_eq!(found("zoë").await, ["zoe.ng@example.com"], "non-ASCII");
     assert_eq!(found("ng").await, ["zoe.ng@example.com"], "two letters");
+    assert_eq!(found("ë").await, ["zoe.ng@example.com"], "one character, non-ASCII");
+    assert_eq!(found("Q").await, Vec::<String>::new(), "one character found nowhere");
     assert_eq!(found("\"an").await, Vec::<String>::new(), "a quote is a character, not syntax");
     assert_eq!(found("Lee Ann").await, Vec::<String>::new(), "the words in this order only");
     assert_eq!(found("n L").await, ["ann@example.com"], "a space is a character too");
@@ -328,10 +330,12 @@ async fn accounts_are_created_filtered_sorted_and_paged(h: Harness) {
     };
     h.owner.update_account(upd).await.unwrap();
     assert_eq!(found("mosley").await, ["carl@example.com"]);
+    assert_eq!(found("Y").await, ["carl@example.com"], "one character of the new name");
     let upd =
         UpdateAccount { address: "carl@example.com".into(), display_name: Some("Carl".into()), ..Default::default() };
     h.owner.update_account(upd).await.unwrap();
     assert_eq!(found("mosley").await, Vec::<String>::new());
+    assert_eq!(found("y").await, Vec::<String>::new());
 
     let mut q = ListAccounts { domain: "example.com".into(), department: Some("sales".into()), ..Default::default() };
     assert_eq!(addresses(h.owner.list_accounts(q.clone()).await.unwrap()), ["ann@example.com", "zoe.ng@example.com"]);
@@ -349,11 +353,21 @@ async fn accounts_are_created_filtered_sorted_and_paged(h: Harness) {
     let page = h.owner.list_accounts(q).await.unwrap();
     assert_eq!((page.total, page.offset), (4, 1));
     assert_eq!(addresses(page), ["carl@example.com", "bob@example.com"]);
+    // By department path, then address; an account in no department comes first (last when
+    // descending), on every database; pages cut the same order.
+    h.owner.create_account(new_account("dan@example.com", None)).await.unwrap();
     let q = ListAccounts { domain: "example.com".into(), sort: Some(AccountSort::Department), ..Default::default() };
-    assert_eq!(
-        addresses(h.owner.list_accounts(q).await.unwrap()),
-        ["zoe.ng@example.com", "ann@example.com", "bob@example.com", "carl@example.com"]
-    );
+    let by_department =
+        ["dan@example.com", "zoe.ng@example.com", "ann@example.com", "bob@example.com", "carl@example.com"];
+    assert_eq!(addresses(h.owner.list_accounts(q.clone()).await.unwrap()), by_department);
+    let descending = ListAccounts { descending: Some(true), ..q.clone() };
+    let reversed: Vec<_> = by_department.iter().rev().map(|a| a.to_string()).collect();
+    assert_eq!(addresses(h.owner.list_accounts(descending.clone()).await.unwrap()), reversed);
+    let page = ListAccounts { limit: Some(2), offset: Some(1), ..q };
+    assert_eq!(addresses(h.owner.list_accounts(page).await.unwrap()), by_department[1..3]);
+    let page = ListAccounts { limit: Some(2), offset: Some(3), ..descending };
+    assert_eq!(addresses(h.owner.list_accounts(page).await.unwrap()), reversed[3..5]);
+    h.owner.remove_account(RemoveAccount { address: "dan@example.com".into() }).await.unwrap();
     let q = ListAccounts { domain: "example.com".into(), limit: Some(0), ..Default::default() };
     refused(h.owner.list_accounts(q).await, ErrorCode::Validation, "between 1 and 1000");
 

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::Conn;
-use super::search::{SearchIndex, candidates, contains_pattern, search_phrase};
+use super::search::{SearchIndex, candidates, contains_pattern};
 use crate::Result;
 use crate::api::AccountSort;
 use crate::model::AccountStatus;
@@ -80,13 +80,13 @@ pub async fn status_by_id(conn: &mut Conn, id: i64) -> Result<Option<String>> {
 pub const COUNT_CAP: i64 = 10_000;
 
 /// A listing's filter and order as SQL: `$1` domain id, `$2` LIKE pattern, `$3` JSON
-/// department ids, `$4` status, `$5` JSON candidate ids (from the trigram index) or null.
+/// department ids, `$4` status, `$5` JSON candidate ids (from a search index) or null.
 pub struct AccountFilter {
     pattern: Option<String>,
     /// The query holds NUL, which no stored text holds (PostgreSQL's text cannot): the
     /// filter keeps nothing, and the text is never bound.
     nothing: bool,
-    /// The query as an FTS5 phrase, when it is long enough for trigrams (3 characters).
+    /// The query (trimmed, without NUL), for the search indexes (`candidates`).
     search: Option<String>,
     /// What the search found, once asked (see `candidates`).
     found: Option<Option<String>>,
@@ -95,6 +95,8 @@ pub struct AccountFilter {
     with: &'static str,
     join: &'static str,
     order: &'static str,
+    /// Sorted by department path (which an account may not have).
+    by_department: bool,
     direction: &'static str,
 }
 
@@ -122,13 +124,16 @@ impl AccountFilter {
     }
 }
 
-/// The rows a filter reads: the candidates the trigram index found (each one still checked
+/// The rows a filter reads: the candidates a search index found (each one still checked
 /// by the filter's LIKE, so the index only narrows), or the domain's accounts in order.
-fn source(candidates: &Option<String>) -> &'static str {
+/// SQLite's CROSS JOIN keeps the order written (the few candidates, then their rows by id).
+fn source(candidates: &Option<String>, dialect: super::Dialect) -> std::borrow::Cow<'static, str> {
     match candidates {
-        // CROSS JOIN keeps this order: the few candidates first, then their rows by id.
-        Some(_) => "json_each($5) c CROSS JOIN accounts a ON a.id = c.value",
-        None => "accounts a",
+        Some(_) => match dialect {
+            super::Dialect::Sqlite => "json_each($5) c CROSS JOIN accounts a ON a.id = c.value".into(),
+            super::Dialect::Postgres => "json_each($5) c JOIN accounts a ON a.id = CAST(c.value AS BIGINT)".into(),
+        },
+        None => "accounts a".into(),
     }
 }
 
@@ -159,7 +164,7 @@ impl AccountFilter {
         let nothing = query.is_some_and(|q| q.contains('\0'));
         let query = query.filter(|_| !nothing);
         let pattern = query.map(contains_pattern);
-        let search = query.and_then(search_phrase);
+        let search = query.map(str::to_owned);
         let (with, join, order) = match sort.unwrap_or_default() {
             AccountSort::Address => ("", "", "a.address"),
             AccountSort::DisplayName => ("", "", "a.display_name COLLATE NOCASE"),
@@ -184,6 +189,7 @@ impl AccountFilter {
             with,
             join,
             order,
+            by_department: matches!(sort, Some(AccountSort::Department)),
             direction,
         })
     }
@@ -193,7 +199,7 @@ impl AccountFilter {
         self.pattern.is_none() && !self.nothing && self.departments.is_none() && self.status.is_none()
     }
 
-    /// The ids the trigram index finds for the query (JSON), when they are few enough to
+    /// The ids a search index finds for the query (JSON), when they are few enough to
     /// read one by one; `None` when the filter has no such query or it is broad. Asked once.
     async fn candidates(&mut self, conn: &mut Conn) -> Result<Option<String>> {
         super::on_db!(conn, conn => {
@@ -209,7 +215,7 @@ impl AccountFilter {
     async fn search(&self, conn: &mut Conn) -> Result<Option<String>> {
         super::on_db!(conn, conn => {
             match &self.search {
-                Some(phrase) => candidates(conn, SearchIndex::Accounts, phrase).await,
+                Some(query) => candidates(conn, SearchIndex::Accounts, query).await,
                 None => Ok(None),
             }
         })
@@ -221,7 +227,7 @@ impl AccountFilter {
     pub async fn count(&mut self, conn: &mut Conn, did: i64, offset: u32, exact: bool) -> Result<(i64, bool)> {
         super::on_db!(conn, conn => {
             let candidates = self.candidates(conn).await?;
-            let from = source(&candidates);
+            let from = source(&candidates, super::dialect(&*conn));
             // Candidates are at most CANDIDATE_CAP: counting them is always cheap and exact.
             let cap = if exact || candidates.is_some() { None } else { Some(i64::from(offset) + COUNT_CAP) };
             let n: i64 = sqlx::query_scalar(&format!(
@@ -248,25 +254,50 @@ impl AccountFilter {
     pub async fn ids(&mut self, conn: &mut Conn, did: i64, offset: u32, limit: i64) -> Result<Vec<i64>> {
         super::on_db!(conn, conn => {
             let candidates = self.candidates(conn).await?;
-            let (with, from, direction) = (self.with, source(&candidates), self.direction);
+            let (with, from, direction) = (self.with, source(&candidates, super::dialect(&*conn)), self.direction);
             let order = order_on(self.order, super::dialect(&*conn));
             let (join, clauses) = (self.join, self.clauses(&candidates, super::dialect(&*conn)));
             // Ties go by address; ordering by address twice would make SQLite sort the whole
             // domain instead of reading its index in order.
             let tie = if order == "a.address" { String::new() } else { format!(", a.address {direction}") };
-            Ok(sqlx::query_scalar(&format!(
-                "{with} SELECT a.id FROM {from} {join} WHERE {clauses} ORDER BY {order} {direction}{tie} LIMIT $6 OFFSET $7"
-            ))
-            .bind(did)
-            .bind(&self.pattern)
-            .bind(&self.departments)
-            .bind(self.status)
-            .bind(&candidates)
-            .bind(limit)
-            .bind(i64::from(offset))
-            .persistent(super::keep_prepared(&*conn))
-            .fetch_all(conn)
-            .await?)
+            // Accounts in no department come first in ascending order, on both databases.
+            let nulls = match (self.by_department, direction) {
+                (false, _) => "",
+                (true, "ASC") => " NULLS FIRST",
+                (true, _) => " NULLS LAST",
+            };
+            let each_department = self.by_department && candidates.is_none() && super::dialect(&*conn) == super::Dialect::Postgres;
+            let sql = if each_department {
+                // Each department's accounts read in address order from `accounts_department_address`,
+                // at most offset + limit of each ($8), then the few departments ordered by path: a page
+                // no longer sorts the whole domain (SQLite has no LATERAL; it sorts, fast enough there).
+                format!(
+                    "{with} SELECT s.id FROM (
+                        SELECT dp.path, d.address, d.id FROM dp CROSS JOIN LATERAL (
+                            SELECT a.id, a.address FROM accounts a WHERE a.department_id = dp.id AND {clauses}
+                            ORDER BY a.address {direction} LIMIT $8) d
+                        UNION ALL
+                        (SELECT NULL, a.address, a.id FROM accounts a WHERE a.department_id IS NULL AND {clauses}
+                         ORDER BY a.address {direction} LIMIT $8)
+                     ) s ORDER BY lower(s.path) {direction}{nulls}, s.address {direction} LIMIT $6 OFFSET $7"
+                )
+            } else {
+                format!(
+                    "{with} SELECT a.id FROM {from} {join} WHERE {clauses} ORDER BY {order} {direction}{nulls}{tie} LIMIT $6 OFFSET $7"
+                )
+            };
+            let mut query = sqlx::query_scalar(&sql)
+                .bind(did)
+                .bind(&self.pattern)
+                .bind(&self.departments)
+                .bind(self.status)
+                .bind(&candidates)
+                .bind(limit)
+                .bind(i64::from(offset));
+            if each_department {
+                query = query.bind(limit.saturating_add(i64::from(offset)));
+            }
+            Ok(query.persistent(super::keep_prepared(&*conn)).fetch_all(conn).await?)
         })
     }
 }

@@ -1,7 +1,7 @@
 //! The address namespace (`addresses`), distribution aliases and mail groups.
 
 use super::Conn;
-use super::search::{CANDIDATE_CAP, SearchIndex, candidates, contains_pattern, search_phrase};
+use super::search::{CANDIDATE_CAP, SearchIndex, candidates, contains_pattern};
 use crate::Result;
 use crate::model::AddressKind;
 
@@ -350,9 +350,9 @@ impl Listed {
 
 /// The addresses of a domain's aliases or groups after `after`, in address order, at most
 /// `limit`. With `query`, only those whose address or text (description, name) holds it in
-/// any case, or with a target or member that starts with it: a query of three or more
-/// characters reads the rows its trigram index names (and those the link index finds by
-/// prefix), a shorter or broad one reads the domain in order. Keyset paging on
+/// any case, or with a target or member that starts with it: a query a search index serves
+/// (`candidates`) reads the rows it names and those the link index finds by prefix; any
+/// other, or a broad one, reads the domain in order. Keyset paging on
 /// `(domain_id, address)`: the same cost at any depth.
 pub async fn listed_addresses(
     conn: &mut Conn,
@@ -376,10 +376,7 @@ pub async fn listed_addresses(
         // Addresses are stored in ASCII lower case: a target or member "starts with" by index range.
         let prefix = query.to_ascii_lowercase();
         let below = format!("{prefix}\u{10FFFF}");
-        let found = match search_phrase(query) {
-            Some(phrase) => candidates(&mut *conn, index, &phrase).await?,
-            None => None,
-        };
+        let found = candidates(&mut *conn, index, query).await?;
         // The owners of the targets or members the prefix finds join the candidates: when they are
         // many too, the query is broad that way and the domain is read in order instead.
         let found = match found {
@@ -396,10 +393,11 @@ pub async fn listed_addresses(
             None => None,
         };
         let source = match found {
-            // CROSS JOIN keeps this order: the few candidates first, then their rows by id.
+            // The few candidates first, then their rows by id.
             Some(_) => format!(
                 "(SELECT CAST(value AS BIGINT) AS id FROM json_each($7) UNION SELECT {owner} FROM {links} WHERE {link} >= $5 AND {link} < $6) c
-                 CROSS JOIN {table} x ON x.id = c.id"
+                 {} {table} x ON x.id = c.id",
+                super::join_in_order(super::dialect(&*conn))
             ),
             None => format!("{table} x"),
         };

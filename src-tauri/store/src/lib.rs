@@ -169,6 +169,16 @@ pub fn like_ignoring_case(dialect: Dialect, column: &str, n: u8) -> String {
     }
 }
 
+/// An inner join that keeps its left side first: SQLite's `CROSS JOIN … ON` (its planner
+/// never reorders it: a few candidate ids, then their rows by key); PostgreSQL has no `ON`
+/// after `CROSS JOIN`, and its planner picks the order from the row estimates.
+pub fn join_in_order(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => "CROSS JOIN",
+        Dialect::Postgres => "JOIN",
+    }
+}
+
 /// The database of the typed connection `_conn`.
 pub fn dialect<C: SqlDialect + ?Sized>(_conn: &C) -> Dialect {
     C::DIALECT

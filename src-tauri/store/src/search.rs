@@ -1,7 +1,8 @@
-//! Substring filters over a domain's rows through a trigram index (FTS5, `tokenize =
-//! 'trigram'`): the index narrows a filter of three or more characters to its candidate
-//! rows, and the listing still checks each candidate with `LIKE`, so what a filter finds is
-//! the same with or without the index (trigrams fold case beyond ASCII; `LIKE` decides).
+//! Substring filters over a domain's rows through an index: on SQLite a trigram index (FTS5,
+//! `tokenize = 'trigram'`) narrows a filter of three or more characters to its candidate
+//! rows; on PostgreSQL an index of short substrings narrows one of one or two (pg_trgm
+//! serves longer ones in the listing itself). The listing still checks each candidate with
+//! `LIKE`, so what a filter finds is the same with or without the index (`LIKE` decides).
 //! Used by the accounts (`account_search`), aliases (`alias_search`) and mail groups
 //! (`group_search`) listings.
 
@@ -25,24 +26,55 @@ pub fn contains_pattern(query: &str) -> String {
 /// characters); inside an FTS5 string only `"` means something (doubled, it is itself).
 /// `None` too for a text the index cannot take or should not: one holding NUL (FTS5's query
 /// parser stops there) or longer than `MAX_SEARCH` characters (a phrase of that many trigrams).
-pub fn search_phrase(query: &str) -> Option<String> {
+fn search_phrase(query: &str) -> Option<String> {
     let n = query.chars().count();
     ((3..=MAX_SEARCH).contains(&n) && !query.contains('\0')).then(|| format!("\"{}\"", query.replace('"', "\"\"")))
 }
 
-/// The rowids (of every domain) whose indexed columns in the trigram index `index` may hold
-/// `phrase` (from `search_phrase`), as JSON, when they are at most `CANDIDATE_CAP`; `None`
-/// when there are more (a broad search: reading in order is then as fast). The index folds
-/// case beyond ASCII, so the caller still checks each candidate its own way.
-pub async fn candidates(conn: &mut Conn, index: SearchIndex, phrase: &str) -> Result<Option<String>> {
+/// The ids (of every domain) of the rows of `index` whose text may hold `query` (trimmed,
+/// not empty), as JSON, when an index names them and they are at most `CANDIDATE_CAP`;
+/// `None` when no index serves the query or it finds more (a broad filter: reading the
+/// domain in order fills a page as fast). Each candidate is still checked by the caller's
+/// own `LIKE`: the indexes only narrow.
+///
+/// - SQLite: its FTS5 trigram tables, for 3 to `MAX_SEARCH` characters (they fold case
+///   beyond ASCII, so they find a little more than `LIKE` keeps).
+/// - PostgreSQL: its pg_trgm GIN indexes serve the listing's `lower(…) LIKE` directly from 3
+///   characters on (no candidate step); a query of 1 or 2 characters, which no trigram
+///   holds, asks the index of every 1- and 2-character substring (`postdesk_short_grams`),
+///   unless the statistics already call it broad.
+pub async fn candidates(conn: &mut Conn, index: SearchIndex, query: &str) -> Result<Option<String>> {
     super::on_db!(conn, conn => {
-        // PostgreSQL's trigram indexes (pg_trgm, GIN on the lower-cased columns) serve the
-        // listing's own `lower(…) LIKE` directly: no candidate step.
-        if super::dialect(&*conn) == super::Dialect::Postgres {
-            return Ok(None);
-        }
-        let sql = format!("SELECT rowid FROM {0} WHERE {0} MATCH $1 LIMIT $2", index.table());
-        let ids: Vec<i64> = sqlx::query_scalar(&sql).bind(phrase).bind(CANDIDATE_CAP + 1).fetch_all(&mut *conn).await?;
+        let ids: Vec<i64> = if super::dialect(&*conn) == super::Dialect::Postgres {
+            if query.chars().count() > 2 || query.contains('\0') {
+                return Ok(None);
+            }
+            let (table, a, b) = index.columns();
+            // A substring the planner's statistics of the index (its most common elements, as
+            // of the last ANALYZE) put in more rows than CANDIDATE_CAP is broad: the index
+            // would name them all before the listing reads the first page in order.
+            let broad = format!(
+                "SELECT coalesce(bool_or(m.f * c.reltuples > {CANDIDATE_CAP}), FALSE)
+                 FROM pg_stats s
+                 CROSS JOIN unnest(CAST(CAST(s.most_common_elems AS text) AS text[]), s.most_common_elem_freqs) AS m(e, f)
+                 CROSS JOIN pg_class c
+                 WHERE s.schemaname = current_schema() AND s.tablename = '{table}_short_grams'
+                   AND c.oid = CAST('{table}' AS regclass) AND m.e = lower($1)"
+            );
+            if sqlx::query_scalar::<_, bool>(&broad).bind(query).fetch_one(&mut *conn).await? {
+                return Ok(None);
+            }
+            let sql = format!(
+                "SELECT id FROM {table} WHERE postdesk_short_grams(lower({a}), lower({b})) @> ARRAY[lower($1)] LIMIT $2"
+            );
+            sqlx::query_scalar(&sql).bind(query).bind(CANDIDATE_CAP + 1).persistent(false).fetch_all(&mut *conn).await?
+        } else {
+            let Some(phrase) = search_phrase(query) else {
+                return Ok(None);
+            };
+            let sql = format!("SELECT rowid FROM {0} WHERE {0} MATCH $1 LIMIT $2", index.table());
+            sqlx::query_scalar(&sql).bind(phrase).bind(CANDIDATE_CAP + 1).fetch_all(&mut *conn).await?
+        };
         if ids.len() as i64 > CANDIDATE_CAP {
             return Ok(None);
         }
@@ -62,11 +94,21 @@ pub enum SearchIndex {
 }
 
 impl SearchIndex {
+    /// The FTS5 table (SQLite).
     fn table(self) -> &'static str {
         match self {
             SearchIndex::Accounts => "account_search",
             SearchIndex::Aliases => "alias_search",
             SearchIndex::Groups => "group_search",
+        }
+    }
+
+    /// The table and its two searched columns (PostgreSQL's short-gram indexes).
+    fn columns(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            SearchIndex::Accounts => ("accounts", "address", "display_name"),
+            SearchIndex::Aliases => ("aliases", "address", "description"),
+            SearchIndex::Groups => ("mail_groups", "address", "name"),
         }
     }
 }
