@@ -22,39 +22,7 @@ WORK=$(mktemp -d /tmp/postdesk-wired.XXXXXX)
 cleanup() { kill "$SERVE" "$KNOT" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT INT TERM
 
-# DNS: the bench sender's domain, answered at once by an authoritative knotd, and the
-# empty parent `test.` so that other names (the HELO names bench.test and probe.test)
-# get NXDOMAIN — cacheable, as from any real resolver — rather than REFUSED.
-DNS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$WORK/knot/db"
-cat >"$WORK/knot/remote.zone" <<EOF
-\$ORIGIN remote.test.
-\$TTL 60
-@ SOA ns admin 1 60 60 600 60
-@ NS ns
-ns A 127.0.0.1
-@ A 127.0.0.1
-@ TXT "v=spf1 ip4:127.0.0.0/8 -all"
-EOF
-printf '$ORIGIN test.\n$TTL 60\n@ SOA ns admin 1 60 60 600 60\n@ NS ns\nns A 127.0.0.1\n' >"$WORK/knot/test.zone"
-cat >"$WORK/knot/knot.conf" <<EOF
-server:
-    rundir: "$WORK/knot"
-    listen: 127.0.0.1@$DNS_PORT
-database:
-    storage: "$WORK/knot/db"
-template:
-  - id: default
-    zonefile-sync: -1
-    journal-content: none
-zone:
-  - domain: remote.test.
-    file: "$WORK/knot/remote.zone"
-  - domain: test.
-    file: "$WORK/knot/test.zone"
-EOF
-knotd -c "$WORK/knot/knot.conf" >"$WORK/knot.log" 2>&1 &
-KNOT=$!
+. src-tauri/mailserver/bench/knot.sh
 
 sh src-tauri/smtp/bench/postfix.sh 2526 >/dev/null
 
