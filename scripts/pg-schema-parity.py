@@ -60,11 +60,11 @@ NOT_IDENTITY = {
 # Indexes PostgreSQL has and SQLite has not: name -> (table, access method, unique, key columns).
 PG_ONLY_INDEXES = {
     # In place of the FTS5 trigram tables.
-    "accounts_address_trgm": ("accounts", "gin", False, ("lower(address)",)),
+    "accounts_address_trgm": ("accounts", "gin", False, ("address",)),
     "accounts_display_name_trgm": ("accounts", "gin", False, ("lower(display_name)",)),
-    "aliases_address_trgm": ("aliases", "gin", False, ("lower(address)",)),
+    "aliases_address_trgm": ("aliases", "gin", False, ("address",)),
     "aliases_description_trgm": ("aliases", "gin", False, ("lower(description)",)),
-    "mail_groups_address_trgm": ("mail_groups", "gin", False, ("lower(address)",)),
+    "mail_groups_address_trgm": ("mail_groups", "gin", False, ("address",)),
     "mail_groups_name_trgm": ("mail_groups", "gin", False, ("lower(name)",)),
     # Substring filters of one or two characters (migration 20261214000002).
     "accounts_short_grams": (

@@ -108,8 +108,11 @@ impl AccountFilter {
         let text = if self.nothing {
             "FALSE AND $2 IS NULL".to_string()
         } else if self.pattern.is_some() {
-            let like = |column| super::like_ignoring_case(dialect, column, 2);
-            format!("({} OR {})", like("a.address"), like("a.display_name"))
+            format!(
+                "({} OR {})",
+                super::like_lowercase_column(dialect, "a.address", 2),
+                super::like_ignoring_case(dialect, "a.display_name", 2)
+            )
         } else {
             "$2 IS NULL".to_string()
         };

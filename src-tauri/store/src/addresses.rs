@@ -401,15 +401,15 @@ pub async fn listed_addresses(
             ),
             None => format!("{table} x"),
         };
-        let like = |column: String| super::like_ignoring_case(super::dialect(&*conn), &column, 4);
+        let dialect = super::dialect(&*conn);
         let sql = format!(
             "SELECT x.address FROM {source}
          WHERE x.domain_id = $1 AND x.address > $2
            AND ({} OR {}
                 OR x.id IN (SELECT {owner} FROM {links} WHERE {link} >= $5 AND {link} < $6))
          ORDER BY x.address LIMIT $3",
-            like(String::from("x.address")),
-            like(format!("x.{text}"))
+            super::like_lowercase_column(dialect, "x.address", 4),
+            super::like_ignoring_case(dialect, &format!("x.{text}"), 4)
         );
         Ok(sqlx::query_scalar(&sql)
             .bind(domain_id)

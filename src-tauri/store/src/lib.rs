@@ -169,6 +169,17 @@ pub fn like_ignoring_case(dialect: Dialect, column: &str, n: u8) -> String {
     }
 }
 
+/// `column` contains the `LIKE` pattern `$n` ignoring ASCII case, for a column stored in
+/// ASCII lower case (addresses): as `like_ignoring_case`, without folding the column on
+/// PostgreSQL (a broad filter reads tens of thousands of rows; its trigram indexes are on the
+/// column itself).
+pub fn like_lowercase_column(dialect: Dialect, column: &str, n: u8) -> String {
+    match dialect {
+        Dialect::Sqlite => like_ignoring_case(dialect, column, n),
+        Dialect::Postgres => format!("{column} LIKE lower(${n}) ESCAPE '\\'"),
+    }
+}
+
 /// An inner join that keeps its left side first: SQLite's `CROSS JOIN … ON` (its planner
 /// never reorders it: a few candidate ids, then their rows by key); PostgreSQL has no `ON`
 /// after `CROSS JOIN`, and its planner picks the order from the row estimates.
