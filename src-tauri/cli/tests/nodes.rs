@@ -274,3 +274,67 @@ async fn a_node_with_its_blobs_in_its_own_folder_is_warned() {
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     assert!(stderr.contains("warning: the message blobs are in this node's data folder"), "{stderr}");
 }
+
+/// A change made by a short-lived `postdesk` command on the shared database reaches a running
+/// node: its notice goes out with the change's commit, not from a task the exiting command
+/// would never run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_smtp_setting_changed_by_a_command_reaches_a_running_node() {
+    let db = postdesk_tests::postgres::fresh_database().await;
+    let (serving, admin) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let any = "127.0.0.1:0";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_postdesk"))
+        .arg("--data-dir")
+        .arg(serving.path())
+        .args(["--database", db.url(), "--dns-resolver", "127.0.0.1:9", "serve", "--listen", any])
+        .args(["--smtp-listen", any, "--submission-listen", any, "--smtps-listen", any, "--no-imap", "--no-pop3"])
+        .env_remove("POSTDESK_UI_DIR")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut mx = None;
+    for line in BufReader::new(child.stdout.take().unwrap()).lines().map_while(Result::ok) {
+        if let Some(addr) = line.strip_prefix("SMTP mx listening on ") {
+            mx = Some(addr.parse::<SocketAddr>().unwrap());
+        }
+        if line.starts_with("Postdesk admin API listening on") {
+            break;
+        }
+    }
+    let mx = mx.expect("the node listens for SMTP");
+    let banner = |stream: &std::net::TcpStream| {
+        let mut line = String::new();
+        BufReader::new(stream).read_line(&mut line).unwrap();
+        line
+    };
+    // Two connections from one address are welcome (20 by default) …
+    let first = std::net::TcpStream::connect(mx).unwrap();
+    let second = std::net::TcpStream::connect(mx).unwrap();
+    assert!(banner(&first).starts_with("220 ") && banner(&second).starts_with("220 "));
+    drop((first, second));
+    let status = Command::new(env!("CARGO_BIN_EXE_postdesk"))
+        .arg("--data-dir")
+        .arg(admin.path())
+        .args(["--database", db.url(), "smtp", "settings", "set", "--max-connections-per-ip", "1"])
+        .env_remove("POSTDESK_UI_DIR")
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // … until the command's change arrives: then the second one is turned away.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let first = std::net::TcpStream::connect(mx).unwrap();
+        assert!(banner(&first).starts_with("220 "));
+        let second = std::net::TcpStream::connect(mx).unwrap();
+        if banner(&second).starts_with("421 ") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the running node never took the command's setting");
+        drop((first, second));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

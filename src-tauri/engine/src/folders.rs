@@ -219,13 +219,20 @@ fn stored_message(m: &Message) -> StoredMessage {
 
 impl Engine {
     /// Tells the IMAP sessions that a folder of `account` changed (after the commit).
-    pub(crate) fn mail_changed(&self, account: &str, folder: Option<&str>) {
-        let _ =
-            self.mail_changes.send(MailboxChange { account: account.to_string(), folder: folder.map(str::to_string) });
-        self.announce(
-            crate::sql::notify::MAIL,
-            serde_json::json!({ "account": account, "folder": folder }).to_string(),
-        );
+    pub(crate) async fn mail_changed(&self, account: &str, folder: Option<&str>) {
+        self.mailboxes_changed(&[(account, folder)]).await;
+    }
+
+    /// Tells the IMAP sessions, of this node and the others, that these folders (`None`: the
+    /// folder list of the account) changed (after the commit).
+    pub(crate) async fn mailboxes_changed(&self, changes: &[(&str, Option<&str>)]) {
+        let mut notices = Vec::with_capacity(changes.len());
+        for &(account, folder) in changes {
+            let change = MailboxChange { account: account.to_string(), folder: folder.map(str::to_string) };
+            let _ = self.mail_changes.send(change);
+            notices.push(serde_json::json!({ "account": account, "folder": folder }).to_string());
+        }
+        self.announce(crate::sql::notify::MAIL, &notices).await;
     }
 
     /// A receiver of the mailbox changes committed from now on.
@@ -278,7 +285,7 @@ pub(crate) async fn create_folder(engine: &Engine, account: &str, name: &str) ->
     let id = db::insert(&mut tx, account.id, &name, fresh_uidvalidity(account.retired_uidvalidity), 1).await?;
     let state = db::state_of(&mut tx, id).await?;
     tx.commit().await?;
-    engine.mail_changed(&address, None);
+    engine.mail_changed(&address, None).await;
     Ok(state)
 }
 
@@ -331,8 +338,8 @@ pub(crate) async fn rename_folder(engine: &Engine, account: &str, from: &str, to
     };
     let state = db::state_of(&mut tx, renamed).await?;
     tx.commit().await?;
-    engine.mail_changed(&address, Some(&from));
-    engine.mail_changed(&address, None);
+    engine.mail_changed(&address, Some(&from)).await;
+    engine.mail_changed(&address, None).await;
     Ok(state)
 }
 
@@ -349,8 +356,8 @@ pub(crate) async fn delete_folder(engine: &Engine, account: &str, name: &str) ->
     let hashes = db::delete(&mut tx, folder.id).await?;
     db::retire_uidvalidity(&mut tx, account.id, folder.uidvalidity).await?;
     tx.commit().await?;
-    engine.mail_changed(&address, Some(&name));
-    engine.mail_changed(&address, None);
+    engine.mail_changed(&address, Some(&name)).await;
+    engine.mail_changed(&address, None).await;
     engine.collect_blobs(hashes).await?;
     Ok(())
 }
@@ -412,7 +419,7 @@ pub(crate) async fn append(
         };
         db::insert_message(&mut tx, account.id, folder.id, &message).await?;
         tx.commit().await?;
-        engine.mail_changed(&address, Some(&name));
+        engine.mail_changed(&address, Some(&name)).await;
         Ok(Delivered { account: address.clone(), folder: name.clone(), uid: uid as u32 })
     }
     .await;
@@ -460,7 +467,7 @@ pub(crate) async fn store_flags(
     let after = if any { db::messages_among(&mut tx, folder.id, &kept).await? } else { Vec::new() };
     tx.commit().await?;
     let messages = if any {
-        engine.mail_changed(&address, Some(&name));
+        engine.mail_changed(&address, Some(&name)).await;
         after.iter().map(stored_message).collect()
     } else {
         let mut conn = engine.read().await?;
@@ -518,7 +525,7 @@ pub(crate) async fn copy_messages(
     }
     tx.commit().await?;
     if !pairs.is_empty() {
-        engine.mail_changed(&address, Some(&to));
+        engine.mail_changed(&address, Some(&to)).await;
     }
     Ok(pairs)
 }
@@ -544,8 +551,8 @@ pub(crate) async fn move_messages(
     db::move_to(&mut tx, source.id, target.id, &pairs).await?;
     tx.commit().await?;
     if !pairs.is_empty() {
-        engine.mail_changed(&address, Some(&from));
-        engine.mail_changed(&address, Some(&to));
+        engine.mail_changed(&address, Some(&from)).await;
+        engine.mail_changed(&address, Some(&to)).await;
     }
     Ok(pairs)
 }
@@ -595,7 +602,7 @@ pub(crate) async fn expunge(engine: &Engine, account: &str, folder: &str, uids: 
     db::delete_messages(&mut tx, folder.id, &removed).await?;
     tx.commit().await?;
     if !removed.is_empty() {
-        engine.mail_changed(&address, Some(&name));
+        engine.mail_changed(&address, Some(&name)).await;
     }
     let mut hashes: Vec<String> = gone.into_iter().map(|m| m.blob_hash).collect();
     hashes.sort();

@@ -22,16 +22,17 @@ use crate::sql::notify::Heard;
 const RELISTEN: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Engine {
-    /// Tells the other nodes (PostgreSQL only; in the background: the change has committed
-    /// and this node's own signal went out already).
-    pub(crate) fn announce(&self, channel: &'static str, payload: String) {
-        if self.pool.is_postgres() {
-            let pool = self.pool.clone();
-            tokio::spawn(async move {
-                if let Err(e) = sql::notify::now(&pool, channel, &payload).await {
-                    tracing::warn!("cannot notify the other nodes ({channel}): {e}");
-                }
-            });
+    /// Tells the other nodes (PostgreSQL only), after the change committed and this node's
+    /// own signal went out. Awaited, not left to a background task: a short-lived command
+    /// (`postdesk …` on the shared database) would exit before such a task ran. A failure
+    /// is logged: the change stands, and the other nodes' IMAP sessions still find it at
+    /// their next command.
+    pub(crate) async fn announce(&self, channel: &'static str, payloads: &[String]) {
+        if self.pool.is_postgres()
+            && !payloads.is_empty()
+            && let Err(e) = sql::notify::now(&self.pool, channel, payloads).await
+        {
+            tracing::warn!("cannot notify the other nodes ({channel}): {e}");
         }
     }
 

@@ -869,7 +869,7 @@ impl Sink for StoreSink {
             .await?;
         tx.commit().await?;
         if stored > 0 {
-            self.engine.mail_changed(&self.address, Some(&local));
+            self.engine.mail_changed(&self.address, Some(&local)).await;
         }
         if !local_replies.is_empty() {
             self.engine.deliver_local_replies(local_replies).await;
@@ -930,7 +930,7 @@ impl GraphSink for StoreSink {
         }
         tx.commit().await?;
         if stored > 0 {
-            self.engine.mail_changed(&self.address, Some(&local));
+            self.engine.mail_changed(&self.address, Some(&local)).await;
         }
         if !local_replies.is_empty() {
             self.engine.deliver_local_replies(local_replies).await;

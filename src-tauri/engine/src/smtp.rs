@@ -89,9 +89,10 @@ impl Engine {
         self.smtp.monitor.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// The mail services of this process reload; the other nodes heard of the change from its
+    /// commit (`sql::smtp::bump_version`).
     fn smtp_changed(&self, version: u64) {
         self.smtp.changes.send_replace(version);
-        self.announce(sql::notify::SMTP, version.to_string());
     }
 }
 

@@ -223,7 +223,7 @@ impl Engine {
         self.blobs.ensure(&hash, bytes).await?;
         let delivered = insert_message(&mut tx, &address, folder, &hash, raw.len()).await??;
         tx.commit().await?;
-        self.mail_changed(&delivered.account, Some(&delivered.folder));
+        self.mail_changed(&delivered.account, Some(&delivered.folder)).await;
         Ok(delivered)
     }
 
@@ -325,13 +325,11 @@ impl Engine {
             outcomes.push(outcome);
         }
         tx.commit().await?;
-        let mut changed: Vec<(&str, &str)> =
-            outcomes.iter().flat_map(|o| &o.delivered).map(|d| (d.account.as_str(), d.folder.as_str())).collect();
+        let mut changed: Vec<(&str, Option<&str>)> =
+            outcomes.iter().flat_map(|o| &o.delivered).map(|d| (d.account.as_str(), Some(d.folder.as_str()))).collect();
         changed.sort_unstable();
         changed.dedup();
-        for (account, folder) in changed {
-            self.mail_changed(account, Some(folder));
-        }
+        self.mailboxes_changed(&changed).await;
         if !local_replies.is_empty() {
             self.deliver_local_replies(local_replies).await;
         }

@@ -25,6 +25,8 @@ WORK=$(mktemp -d /tmp/postdesk-nodes.XXXXXX)
 CG=/sys/fs/cgroup/cpu/postdesk-nodes-$$
 A= B=
 cleanup() {
+  rc=$?
+  [ "$rc" = 0 ] || tail -n 20 "$WORK"/a.log "$WORK"/b.log 2>/dev/null || true
   kill $A $B "$KNOT" 2>/dev/null || true
   wait 2>/dev/null || true
   for n in a b; do [ -d "$CG-$n" ] && rmdir "$CG-$n" 2>/dev/null; done
@@ -43,7 +45,7 @@ node() {
   limit=""
   if [ "$NODE_CPU" != 0 ]; then
     mkdir "$CG-$1"
-    python3 -c "print(int($NODE_CPU * 100000))" >"$CG-$1/cpu.cfs_quota_us"
+    echo "$(awk "BEGIN { print int($NODE_CPU * 100000) }")" >"$CG-$1/cpu.cfs_quota_us"
     limit="echo \$\$ >$CG-$1/tasks;"
   fi
   sh -c "$limit exec $BIN/postdesk --database $URL --data-dir $WORK/$1 --dns-resolver 127.0.0.1:$DNS_PORT \

@@ -20,10 +20,14 @@ pub async fn on_commit(conn: &mut Conn, channel: &str, payload: &str) -> Result<
     Ok(())
 }
 
-/// Notifies the other nodes now (after a commit).
-pub async fn now(pool: &Pool, channel: &str, payload: &str) -> Result<()> {
+/// Notifies the other nodes now (after a commit) of several changes, in one statement.
+pub async fn now(pool: &Pool, channel: &str, payloads: &[String]) -> Result<()> {
     if let PoolRef::Postgres(p) = pool.db() {
-        sqlx::query("SELECT pg_notify($1, $2)").bind(channel).bind(payload).execute(p).await?;
+        sqlx::query("SELECT pg_notify($1, value) FROM json_each($2)")
+            .bind(channel)
+            .bind(serde_json::to_string(payloads)?)
+            .execute(p)
+            .await?;
     }
     Ok(())
 }

@@ -39,12 +39,15 @@ pub async fn store_settings(conn: &mut Conn, settings: &SmtpSettings) -> Result<
 
 /// Bumps the stored version; returns the new one.
 pub async fn bump_version(conn: &mut Conn) -> Result<u64> {
-    super::on_db!(conn, conn => {
-        let v: i64 = sqlx::query_scalar("UPDATE smtp_settings SET version = version + 1 WHERE id = 1 RETURNING version")
+    let v: i64 = super::on_db!(conn, conn => {
+        sqlx::query_scalar("UPDATE smtp_settings SET version = version + 1 WHERE id = 1 RETURNING version")
             .fetch_one(conn)
-            .await?;
-        Ok(v as u64)
-    })
+            .await?
+    });
+    // The other nodes hear of it when this transaction commits (PostgreSQL), even when the
+    // process that made the change exits right after (a `postdesk smtp …` command).
+    super::notify::on_commit(conn, super::notify::SMTP, &v.to_string()).await?;
+    Ok(v as u64)
 }
 
 const RULE_COLUMNS: &str = "id, name, kind, value, action, position, note, created_at";
