@@ -29,7 +29,11 @@ cleanup() {
   [ "$rc" = 0 ] || tail -n 20 "$WORK"/a.log "$WORK"/b.log 2>/dev/null || true
   kill $A $B "$KNOT" 2>/dev/null || true
   wait 2>/dev/null || true
-  for n in a b; do [ -d "$CG-$n" ] && rmdir "$CG-$n" 2>/dev/null; done
+  # The nodes are not this shell's children (started from $(…)): wait until they are gone.
+  for p in $A $B; do
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+  done
+  for n in a b; do [ ! -d "$CG-$n" ] || rmdir "$CG-$n" || true; done
   psql -q "$SERVER/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" || true
   rm -rf "$WORK"
 }
@@ -81,7 +85,13 @@ run() {
   secs=$(load "$SESSIONS" "$MESSAGES" "$@")
   start=$(date +%s.%N)
   want=$((before + MESSAGES / $# * $#))
-  while [ "$(inbox)" -lt "$want" ]; do sleep 0.5; done
+  # Every message answered 250 must arrive: a count that stops short for 60 s is a loss.
+  last=-1 still=0
+  while n=$(inbox) && [ "$n" -lt "$want" ]; do
+    if [ "$n" = "$last" ]; then still=$((still + 1)); else last=$n still=0; fi
+    [ "$still" -lt 120 ] || { echo "LOST: $((want - n)) of $((want - before)) accepted messages never reached the INBOX" >&2; exit 1; }
+    sleep 0.5
+  done
   lag=$(python3 -c "import time; print(round(time.time() - $start, 1))")
   python3 -c "print(f'$label: {$MESSAGES // $# * $#} messages accepted in {$secs} s = {$MESSAGES // $# * $# / $secs:,.0f} msg/s; all in the INBOX {$lag} s after the last 250')"
 }

@@ -194,8 +194,14 @@ impl MailServer {
         }
         let stats = Arc::new(Stats::default());
         let wake_outbound = Arc::new(tokio::sync::Notify::new());
-        let delivery =
-            tokio::spawn(delivery::run(lookups, spool.clone(), stats.clone(), wake_outbound.clone(), stop.clone()));
+        let delivery = tokio::spawn(delivery::run(
+            lookups,
+            options.outbound.node.clone(),
+            spool.clone(),
+            stats.clone(),
+            wake_outbound.clone(),
+            stop.clone(),
+        ));
         let dns: Option<Arc<dyn postdesk_dns::DnsLookup>> = match options.dns_server {
             Some(addr) => postdesk_dns::HickoryLookup::with_server(addr).map(|d| Arc::new(d) as _),
             None => postdesk_dns::HickoryLookup::system().map(|d| Arc::new(d) as _),
