@@ -282,27 +282,7 @@ async fn a_node_with_its_blobs_in_its_own_folder_is_warned() {
 async fn an_smtp_setting_changed_by_a_command_reaches_a_running_node() {
     let db = postdesk_tests::postgres::fresh_database().await;
     let (serving, admin) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let any = "127.0.0.1:0";
-    let mut child = Command::new(env!("CARGO_BIN_EXE_postdesk"))
-        .arg("--data-dir")
-        .arg(serving.path())
-        .args(["--database", db.url(), "--dns-resolver", "127.0.0.1:9", "serve", "--listen", any])
-        .args(["--smtp-listen", any, "--submission-listen", any, "--smtps-listen", any, "--no-imap", "--no-pop3"])
-        .env_remove("POSTDESK_UI_DIR")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut mx = None;
-    for line in BufReader::new(child.stdout.take().unwrap()).lines().map_while(Result::ok) {
-        if let Some(addr) = line.strip_prefix("SMTP mx listening on ") {
-            mx = Some(addr.parse::<SocketAddr>().unwrap());
-        }
-        if line.starts_with("Postdesk admin API listening on") {
-            break;
-        }
-    }
-    let mx = mx.expect("the node listens for SMTP");
+    let (mut child, mx) = serve_mx(serving.path(), db.url(), &[]).expect("the node starts");
     let banner = |stream: &std::net::TcpStream| {
         let mut line = String::new();
         BufReader::new(stream).read_line(&mut line).unwrap();
@@ -337,4 +317,53 @@ async fn an_smtp_setting_changed_by_a_command_reaches_a_running_node() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+/// A `serve` process on `database` with SMTP on loopback (no IMAP, POP3): the process and its
+/// MX address, or its standard error when it does not start.
+fn serve_mx(dir: &Path, database: &str, args: &[&str]) -> Result<(Child, SocketAddr), String> {
+    let any = "127.0.0.1:0";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_postdesk"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["--database", database, "--dns-resolver", "127.0.0.1:9", "serve", "--listen", any])
+        .args(["--smtp-listen", any, "--submission-listen", any, "--smtps-listen", any, "--no-imap", "--no-pop3"])
+        .args(args)
+        .env_remove("POSTDESK_UI_DIR")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut mx = None;
+    for line in BufReader::new(child.stdout.take().unwrap()).lines().map_while(Result::ok) {
+        if let Some(addr) = line.strip_prefix("SMTP mx listening on ") {
+            mx = Some(addr.parse::<SocketAddr>().unwrap());
+        }
+        if line.starts_with("Postdesk admin API listening on") {
+            return Ok((child, mx.expect("the node listens for SMTP")));
+        }
+    }
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    child.wait().unwrap();
+    Err(stderr)
+}
+
+/// Two running nodes never share a name (it names their delivery keys and outbound leases);
+/// the name is free again once its node has stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_node_with_a_running_node_s_name_is_refused() {
+    let db = postdesk_tests::postgres::fresh_database().await;
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (mut first, _) = serve_mx(a.path(), db.url(), &["--node-name", "mx1"]).expect("the first node starts");
+    let refused = serve_mx(b.path(), db.url(), &["--node-name", "mx1"]).err().expect("the second is refused");
+    assert!(refused.contains("a node named mx1 is running on this database already"), "{refused}");
+    let (mut other, _) = serve_mx(b.path(), db.url(), &["--node-name", "mx2"]).expect("another name starts");
+    first.kill().unwrap();
+    first.wait().unwrap();
+    other.kill().unwrap();
+    other.wait().unwrap();
+    let (mut again, _) = serve_mx(a.path(), db.url(), &["--node-name", "mx1"]).expect("the name is free again");
+    again.kill().unwrap();
+    again.wait().unwrap();
 }

@@ -36,6 +36,17 @@ impl Engine {
         }
     }
 
+    /// Holds this node's name on the database for as long as the returned value lives. Two
+    /// running nodes with one name would take each other's outbound leases and delivery keys
+    /// (a message of one taken for a message the other delivered): the second is refused.
+    pub async fn hold_node_name(&self, name: &str) -> crate::Result<sql::notify::NodeName> {
+        sql::notify::hold_node_name(&self.pool, name).await?.ok_or_else(|| {
+            crate::Error::conflict(format!(
+                "a node named {name} is running on this database already: give each node its own --node-name"
+            ))
+        })
+    }
+
     /// Listens for the other nodes' notifications for as long as this engine (any clone of
     /// it) lives. Nothing on SQLite.
     pub(crate) async fn listen_to_other_nodes(&self) -> crate::Result<()> {

@@ -32,6 +32,22 @@ pub async fn now(pool: &Pool, channel: &str, payloads: &[String]) -> Result<()> 
     Ok(())
 }
 
+/// A node's name, held on the shared database for as long as this value lives (PostgreSQL: a
+/// session advisory lock on a connection of its own; nothing to hold on SQLite).
+pub struct NodeName(#[allow(dead_code)] Option<sqlx::PgConnection>);
+
+/// Holds `name` for this node; `None` when a running node holds it already (its connection
+/// open: a node that died lets it go with its connection).
+pub async fn hold_node_name(pool: &Pool, name: &str) -> Result<Option<NodeName>> {
+    let PoolRef::Postgres(p) = pool.db() else { return Ok(Some(NodeName(None))) };
+    let mut conn = p.acquire().await?.detach();
+    let held: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext('postdesk node name'), hashtext($1))")
+        .bind(name)
+        .fetch_one(&mut conn)
+        .await?;
+    Ok(held.then_some(NodeName(Some(conn))))
+}
+
 /// A connection listening on every channel above.
 pub struct Listener(sqlx::postgres::PgListener);
 

@@ -210,14 +210,15 @@ pub async fn run(
         .map_err(|e| Error::unavailable(format!("cannot listen on {}: {e}", args.listen)))?;
     let local = tcp.local_addr().map_err(|e| Error::internal(e.to_string()))?;
     // The SMTP listeners too, before the first-start token is spent.
-    let mail = if args.no_smtp {
-        None
+    let (mail, _node_name) = if args.no_smtp {
+        (None, None)
     } else {
         let options = mail_options(dir, args, dns_resolver)?;
+        let node_name = engine.hold_node_name(&options.outbound.node).await?;
         let started = MailServer::start(std::sync::Arc::new(engine.clone()), options)
             .await
             .map_err(|e| Error::unavailable(format!("{e} (use --no-smtp to run without the mail services)")))?;
-        Some(started)
+        (Some(started), Some(node_name))
     };
     for warning in postdesk_engine::files::secure_data_dir(dir) {
         eprintln!("warning: {warning}");
