@@ -356,7 +356,7 @@ async fn a_second_node_with_a_running_node_s_name_is_refused() {
     let db = postdesk_tests::postgres::fresh_database().await;
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (mut first, _) = serve_mx(a.path(), db.url(), &["--node-name", "mx1"]).expect("the first node starts");
-    let refused = serve_mx(b.path(), db.url(), &["--node-name", "mx1"]).err().expect("the second is refused");
+    let refused = serve_mx(b.path(), db.url(), &["--node-name", "mx1"]).expect_err("the second is refused");
     assert!(refused.contains("a node named mx1 is running on this database already"), "{refused}");
     let (mut other, _) = serve_mx(b.path(), db.url(), &["--node-name", "mx2"]).expect("another name starts");
     first.kill().unwrap();
