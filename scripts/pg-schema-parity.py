@@ -57,6 +57,10 @@ NOT_IDENTITY = {
     ("shared_default_mailboxes", "account_id"),
 }
 
+# Tables PostgreSQL has and SQLite has not: the nodes' sealed secrets (one node on SQLite
+# keeps its secrets in its data folder).
+PG_ONLY_TABLES = {"sealed_secrets"}
+
 # Indexes PostgreSQL has and SQLite has not: name -> (table, access method, unique, key columns).
 PG_ONLY_INDEXES = {
     # In place of the FTS5 trigram tables.
@@ -373,8 +377,10 @@ def compare(lite: dict, pg: dict) -> list[str]:
     lt, pt = lite["tables"], pg["tables"]
     for t in sorted(set(lt) - set(pt)):
         diffs.append(f"missing table: {t}")
-    for t in sorted(set(pt) - set(lt)):
+    for t in sorted(set(pt) - set(lt) - PG_ONLY_TABLES):
         diffs.append(f"extra table on PostgreSQL: {t}")
+    for t in sorted(PG_ONLY_TABLES - set(pt)):
+        diffs.append(f"missing PostgreSQL-only table: {t}")
     for t in sorted(set(lt) & set(pt)):
         a, b = lt[t], pt[t]
         acols, bcols = [c["name"] for c in a["columns"]], [c["name"] for c in b["columns"]]

@@ -60,3 +60,42 @@ async fn a_change_on_one_node_reaches_the_other_as_it_commits() {
     let seen = b.local_backend().get_account(GetAccount { address: "ann@example.com".into() }).await.unwrap();
     assert_eq!(seen.status, AccountStatus::Active);
 }
+
+/// With one secrets key, a relay password set through node A is what node B signs in with;
+/// the database holds it only sealed; a node given another key is told so, not handed junk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_password_set_on_one_node_is_known_to_the_others_sealed() {
+    const SECRET: &str = "relay-Passw0rd-shared-9q";
+    let key = postdesk_engine::sealed::parse_key(&"7e".repeat(32)).unwrap();
+    let (a, b, db, _dirs) = two_nodes().await;
+    let (a, b) = (a.with_sealed_secrets(&key).unwrap(), b.with_sealed_secrets(&key).unwrap());
+    let relay = SetRelay {
+        host: "smtp.relay.example".into(),
+        port: 587,
+        auth: Some(postdesk_contract::relay::RelayAuth::Plain),
+        username: Some("relay-user".into()),
+        secret: Some(RelaySecret(SECRET.into())),
+        ..Default::default()
+    };
+    assert!(a.local_backend().set_relay(relay).await.unwrap().secret_set);
+    let route = b.outbound_relay("example.com").await.unwrap().expect("node B has the relay");
+    assert_eq!(route.secret.as_ref().map(|s| s.expose().as_str()), Some(SECRET));
+    assert!(b.local_backend().list_relays(ListRelays::default()).await.unwrap().items[0].secret_set);
+
+    let dump = std::process::Command::new("pg_dump").args(["--data-only", db.url()]).output().unwrap();
+    assert!(dump.status.success(), "{}", String::from_utf8_lossy(&dump.stderr));
+    let dump = String::from_utf8_lossy(&dump.stdout);
+    assert!(dump.contains("sealed_secrets") && !dump.contains(SECRET), "the database holds it sealed only");
+
+    let other_key = postdesk_engine::sealed::parse_key(&"01".repeat(32)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let c = Engine::open_postgres(dir.path(), db.url(), None).await.unwrap().with_sealed_secrets(&other_key).unwrap();
+    let refused = c.outbound_relay("example.com").await.unwrap_err();
+    assert!(refused.message.contains("does not open with this node's secrets key"), "{}", refused.message);
+    for bad in ["", "7e", &"zz".repeat(32), &"7e".repeat(33)] {
+        assert!(postdesk_engine::sealed::parse_key(bad).unwrap_err().message.contains("64 hexadecimal digits"));
+    }
+    let sqlite = tempfile::tempdir().unwrap();
+    let one = Engine::open(sqlite.path()).await.unwrap();
+    assert!(one.with_sealed_secrets(&key).unwrap_err().message.contains("PostgreSQL"));
+}

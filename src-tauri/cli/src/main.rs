@@ -46,9 +46,15 @@ struct Cli {
     /// Keep the organisation and mail in this PostgreSQL database (`postgres://user@host/db`;
     /// `?sslmode=verify-full` for TLS) instead of the data folder's SQLite file: what several
     /// `serve` nodes share. Each node still keeps its own data folder (its SMTP spool, TLS
-    /// keys, secrets).
+    /// keys, and its secrets unless --secrets-key).
     #[arg(long, global = true, env = "POSTDESK_DATABASE", value_name = "URL", conflicts_with = "remote")]
     database: Option<String>,
+    /// With --database: keep relay, shared-mailbox and SMS-gateway secrets in that database, sealed under
+    /// the key in FILE (64 hexadecimal digits: `openssl rand -hex 32`), so that every node
+    /// given the same key has them; without it each node keeps its own in its data folder.
+    /// `postdesk migrate` seals the data folder's secrets into the target with it.
+    #[arg(long, global = true, env = "POSTDESK_SECRETS_KEY", value_name = "FILE", conflicts_with = "remote")]
+    secrets_key: Option<PathBuf>,
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
@@ -147,10 +153,17 @@ async fn backend(cli: &Cli) -> Result<Arc<dyn Backend>, Error> {
         let options = postdesk_client::Options { ca_cert_pem, timeout: None };
         return Ok(Arc::new(postdesk_client::RemoteBackend::new(url, postdesk_client::Token::new(token), options)?));
     }
-    let engine = blobs::open_engine(&data_dir(cli)?, cli.database.as_deref(), cli.blobs.as_deref())
-        .await?
-        .with_dns_server(cli.dns_resolver);
+    let engine = blobs::open_engine(&data_dir(cli)?, storage(cli)).await?.with_dns_server(cli.dns_resolver);
     Ok(Arc::new(engine.local_backend()))
+}
+
+/// Where the command line keeps the engine's data.
+fn storage(cli: &Cli) -> blobs::Storage<'_> {
+    blobs::Storage {
+        database: cli.database.as_deref(),
+        blobs: cli.blobs.as_deref(),
+        secrets_key: cli.secrets_key.as_deref(),
+    }
 }
 
 /// Runs one command that acts through the backend `b`.
@@ -211,12 +224,12 @@ async fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Dns(DnsCmd::Check(args)) => return postdesk_dns::cli::run(args.clone()).await,
         Command::Serve(args) => match data_dir(&cli) {
-            Ok(dir) => serve::run(&dir, args, cli.database.as_deref(), cli.blobs.as_deref(), cli.dns_resolver).await,
+            Ok(dir) => serve::run(&dir, args, storage(&cli), cli.dns_resolver).await,
             Err(e) => Err(e),
         },
         Command::Blobs(cmd) => match (&cli.remote, data_dir(&cli)) {
             (Some(_), _) => Err(Error::validation("blobs acts on a local data folder, not on --remote")),
-            (None, Ok(dir)) => blobs::run(&dir, cli.database.as_deref(), cli.blobs.as_deref(), cmd, cli.json).await,
+            (None, Ok(dir)) => blobs::run(&dir, storage(&cli), cmd, cli.json).await,
             (None, Err(e)) => Err(e),
         },
         Command::Migrate(args) => match (&cli.remote, &cli.database, data_dir(&cli)) {
@@ -224,7 +237,7 @@ async fn main() -> ExitCode {
             (_, Some(_), _) => {
                 Err(Error::validation("migrate copies the data folder's own database: give the target as --to"))
             }
-            (None, None, Ok(dir)) => migrate::run(&dir, args, cli.json).await,
+            (None, None, Ok(dir)) => migrate::run(&dir, args, cli.secrets_key.as_deref(), cli.json).await,
             (None, None, Err(e)) => Err(e),
         },
         command => match backend(&cli).await {

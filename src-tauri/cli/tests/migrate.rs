@@ -23,6 +23,8 @@ const MESSAGE: &[u8] = b"Subject: kept\r\n\r\nthe message body\r\n";
 /// A data folder with a domain, two departments (the child made first, then moved under a
 /// newer parent: rows whose ids are not in tree order), two accounts, an alias and a message
 /// (flagged: its mod-sequence moved); ann's folders and quota as the SQLite store has them.
+const RELAY_SECRET: &str = "relay-Passw0rd-moved-4k";
+
 async fn provision(dir: &std::path::Path) -> (Vec<FolderState>, Quota) {
     let engine = Engine::open(dir).await.unwrap();
     engine.ensure_first_admin().await.unwrap();
@@ -52,6 +54,15 @@ async fn provision(dir: &std::path::Path) -> (Vec<FolderState>, Quota) {
         description: Some("the team\\north, école".into()),
     };
     b.create_alias(alias).await.unwrap();
+    let relay = SetRelay {
+        host: "smtp.relay.example".into(),
+        port: 587,
+        auth: Some(postdesk_contract::relay::RelayAuth::Plain),
+        username: Some("relay-user".into()),
+        secret: Some(RelaySecret(RELAY_SECRET.into())),
+        ..Default::default()
+    };
+    b.set_relay(relay).await.unwrap();
     engine.deliver("ann@example.com", MESSAGE).await.unwrap();
     engine.deliver("ann@example.com", MESSAGE).await.unwrap();
     MailStore::store_flags(&engine, "ann@example.com", "INBOX", &[1], FlagChange::Add, &["\\Seen".into()], None)
@@ -91,8 +102,12 @@ async fn a_data_folder_moves_into_postgres_and_s3_whole() {
     let dir = tempfile::tempdir().unwrap();
     let (folders, quota) = provision(dir.path()).await;
 
-    let ran = migrate(dir.path(), &s3, &["--to", db.url(), "--blobs-to", "s3://mail/moved"]);
+    let key = dir.path().join("nodes.key");
+    std::fs::write(&key, format!("{}\n", "5d".repeat(32))).unwrap();
+    let key_arg = key.to_str().unwrap();
+    let ran = migrate(dir.path(), &s3, &["--to", db.url(), "--blobs-to", "s3://mail/moved", "--secrets-key", key_arg]);
     let report = ran.assert_ok().json();
+    assert_eq!(report["secrets"], 1, "the relay's password, sealed: {report}");
     assert_eq!(report["blobs"], "s3://mail/moved");
     assert_eq!(report["tables"]["accounts"], 2, "{report}");
     assert_eq!(report["tables"]["departments"], 2, "{report}");
@@ -117,6 +132,10 @@ async fn a_data_folder_moves_into_postgres_and_s3_whole() {
         "text with COPY's escape character and beyond ASCII"
     );
     assert_eq!(engine.message_bytes("ann@example.com", "INBOX", 1).await.unwrap(), MESSAGE);
+    // The relay's password, for a node given the key.
+    let sealed = engine.clone().with_sealed_secrets(&postdesk_engine::sealed::parse_key(&"5d".repeat(32)).unwrap());
+    let route = sealed.unwrap().outbound_relay("example.com").await.unwrap().expect("the relay moved");
+    assert_eq!(route.secret.map(|s| s.expose().clone()).as_deref(), Some(RELAY_SECRET));
     // What the triggers keep (used bytes, mod-sequences, UIDNEXT) is as it was: the copy
     // ran with them off.
     assert_eq!(MailStore::folders(&engine, "ann@example.com").await.unwrap(), folders);

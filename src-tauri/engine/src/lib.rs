@@ -43,6 +43,7 @@ mod phone;
 mod recycle;
 mod relay;
 mod rules;
+pub mod sealed;
 mod services;
 mod shared;
 mod signin;
@@ -191,6 +192,42 @@ impl Engine {
         engine.data_dir = Some(data_dir.to_path_buf());
         engine.secrets = std::sync::Arc::new(relay::FileSecrets::new(&data_dir.join(SECRETS_DIR)));
         Ok(engine)
+    }
+
+    /// Keeps secrets (relay and shared-mailbox passwords) sealed in the shared PostgreSQL
+    /// database under `key` ([`sealed`]) instead of this node's data folder: every node given
+    /// the same key reads what any of them set. Refused on SQLite (one node).
+    pub fn with_sealed_secrets(self, key: &[u8; sealed::KEY_LEN]) -> Result<Engine> {
+        if !self.pool.is_postgres() {
+            return Err(Error::validation(
+                "a secrets key is for nodes sharing a PostgreSQL database (--database); one node keeps its secrets in its data folder",
+            )
+            .with_field("secrets_key"));
+        }
+        let store = sealed::SealedSecrets::new(self.pool.clone(), key)?;
+        Ok(self.with_secret_store(std::sync::Arc::new(store)))
+    }
+
+    /// Seals this data folder's secrets (its `secrets/` files) into the PostgreSQL database at
+    /// `url` under `key`, as the nodes given that key read them; their number.
+    pub async fn seal_secrets_into(&self, url: &str, key: &[u8; sealed::KEY_LEN]) -> Result<usize> {
+        use postdesk_contract::secret::SecretStore as _;
+        let Some(dir) = &self.data_dir else { return Ok(0) };
+        let files = relay::FileSecrets::new(&dir.join(SECRETS_DIR));
+        let target = sql::open_postgres(url).await?;
+        let into = sealed::SealedSecrets::new(target.clone(), key)?;
+        let moved = store::blocking(move || {
+            let names = files.names()?;
+            for name in &names {
+                if let Some(secret) = files.get(name)? {
+                    into.set(name, &secret)?;
+                }
+            }
+            Ok(names.len())
+        })
+        .await;
+        target.close().await;
+        moved
     }
 
     /// A private in-memory database, for tests and benchmarks.

@@ -242,6 +242,24 @@ impl FileSecrets {
         FileSecrets { dir: dir.to_path_buf() }
     }
 
+    /// The names of the secrets kept here.
+    pub fn names(&self) -> Result<Vec<String>> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(unavailable("list", &self.dir, e)),
+        };
+        let mut names = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| unavailable("list", &self.dir, e))?;
+            if let Some(name) = entry.file_name().to_str().filter(|n| self.path(n).is_ok()) {
+                names.push(name.to_string());
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
     fn path(&self, account: &str) -> Result<PathBuf> {
         let ok = !account.is_empty()
             && account.len() <= 255

@@ -24,6 +24,9 @@ pub struct Copied {
     pub rows: u64,
 }
 
+/// Tables SQLite has not (emptied with the rest, not copied): the nodes' sealed secrets.
+const POSTGRES_ONLY: &[&str] = &[super::secrets::TABLE];
+
 /// The tables a fresh PostgreSQL database holds rows in only when someone used it: a
 /// target with any of these is refused (it is not the empty database a copy needs).
 const IN_USE: [&str; 3] = ["admins", "domains", "accounts"];
@@ -60,7 +63,7 @@ pub async fn sqlite_to_postgres(from: &Pool, to: &Pool) -> Result<Vec<Copied>> {
     }
     sqlx::query("SET CONSTRAINTS ALL DEFERRED").execute(&mut *tx).await?;
     let mut copied = Vec::new();
-    for table in &tables {
+    for table in tables.iter().filter(|t| !POSTGRES_ONLY.contains(&t.as_str())) {
         let columns: Vec<(String, String)> = sqlx::query_as(
             "SELECT column_name::text, data_type::text FROM information_schema.columns
              WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",

@@ -51,6 +51,7 @@ pub mod recycle;
 pub mod relay;
 pub mod rules;
 pub mod search;
+pub mod secrets;
 pub mod settings;
 pub mod shared;
 pub mod signin;

@@ -27,7 +27,36 @@ pub enum BlobsCmd {
 
 /// Opens the data folder (its own SQLite database, or `database`: a PostgreSQL address) on
 /// the blob store the database records, or on `blobs` when given.
-pub async fn open_engine(dir: &Path, database: Option<&str>, blobs: Option<&str>) -> Result<Engine> {
+/// Where an engine keeps its data besides the data folder (the global options).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Storage<'a> {
+    /// `--database`: a PostgreSQL address instead of the folder's SQLite file.
+    pub database: Option<&'a str>,
+    /// `--blobs`: where the message blobs are.
+    pub blobs: Option<&'a str>,
+    /// `--secrets-key`: the file of the key secrets are sealed with in the database.
+    pub secrets_key: Option<&'a Path>,
+}
+
+pub async fn open_engine(dir: &Path, storage: Storage<'_>) -> Result<Engine> {
+    let Storage { database, blobs, secrets_key } = storage;
+    let key = secrets_key.map(read_secrets_key).transpose()?;
+    let engine = open_store(dir, database, blobs).await?;
+    match key {
+        Some(key) => engine.with_sealed_secrets(&key),
+        None => Ok(engine),
+    }
+}
+
+/// The secrets key in the file `path` (`--secrets-key`).
+pub fn read_secrets_key(path: &Path) -> Result<[u8; postdesk_engine::sealed::KEY_LEN]> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::validation(format!("cannot read the secrets key {}: {e}", path.display())).with_field("secrets_key")
+    })?;
+    postdesk_engine::sealed::parse_key(&text).map_err(|e| e.with_field("secrets_key"))
+}
+
+async fn open_store(dir: &Path, database: Option<&str>, blobs: Option<&str>) -> Result<Engine> {
     let store = match blobs {
         None => None,
         Some(location) => {
@@ -66,10 +95,10 @@ pub(crate) fn lock_out_the_mail_server(dir: &Path) -> Result<std::fs::File> {
     }
 }
 
-pub async fn run(dir: &Path, database: Option<&str>, blobs: Option<&str>, cmd: &BlobsCmd, json: bool) -> Result<()> {
+pub async fn run(dir: &Path, storage: Storage<'_>, cmd: &BlobsCmd, json: bool) -> Result<()> {
     match cmd {
         BlobsCmd::Where => {
-            let engine = open_engine(dir, database, blobs).await?;
+            let engine = open_engine(dir, storage).await?;
             let location = engine.blob_location();
             engine.close().await;
             print_one(json, &serde_json::json!({ "location": location }))
@@ -78,7 +107,7 @@ pub async fn run(dir: &Path, database: Option<&str>, blobs: Option<&str>, cmd: &
             let _lock = lock_out_the_mail_server(dir)?;
             let target: Arc<dyn postdesk_blobs::Blobs> =
                 postdesk_blobs::open(to, dir).map_err(|e| Error::validation(e.message).with_field("to"))?;
-            let engine = open_engine(dir, database, blobs).await?;
+            let engine = open_engine(dir, storage).await?;
             let moved = engine.migrate_blobs(target).await;
             engine.close().await;
             let moved = moved?;

@@ -21,7 +21,7 @@ pub struct MigrateArgs {
     pub blobs_to: Option<String>,
 }
 
-pub async fn run(dir: &Path, args: &MigrateArgs, json: bool) -> Result<()> {
+pub async fn run(dir: &Path, args: &MigrateArgs, secrets_key: Option<&Path>, json: bool) -> Result<()> {
     if !(args.to.starts_with("postgres://") || args.to.starts_with("postgresql://")) {
         return Err(
             Error::validation("--to takes a PostgreSQL address: postgres://user@host/database").with_field("to")
@@ -31,10 +31,17 @@ pub async fn run(dir: &Path, args: &MigrateArgs, json: bool) -> Result<()> {
     if !dir.join(postdesk_engine::DATABASE_FILE).exists() {
         return Err(Error::not_found(format!("no Postdesk database in {}", dir.display())));
     }
+    let key = secrets_key.map(super::blobs::read_secrets_key).transpose()?;
     let engine = Engine::open(dir).await?;
     let result = copy(&engine, dir, args).await;
+    // The data folder's secrets, sealed under the nodes' key, once the rest is in.
+    let secrets = match (&result, key) {
+        (Ok(_), Some(key)) => engine.seal_secrets_into(&args.to, &key).await.map(Some),
+        _ => Ok(None),
+    };
     engine.close().await;
     let (blobs, tables) = result?;
+    let secrets = secrets?;
     let rows: u64 = tables.iter().map(|(_, n)| n).sum();
     if !json {
         eprintln!(
@@ -45,7 +52,10 @@ pub async fn run(dir: &Path, args: &MigrateArgs, json: bool) -> Result<()> {
     }
     let tables: serde_json::Map<String, serde_json::Value> =
         tables.into_iter().map(|(t, n)| (t, serde_json::Value::from(n))).collect();
-    print_one(json, &serde_json::json!({ "blobs": blobs, "rows": rows, "tables": tables }))
+    if let (false, Some(n)) = (json, secrets) {
+        eprintln!("sealed {n} secrets (relay and shared-mailbox passwords) into PostgreSQL under the secrets key");
+    }
+    print_one(json, &serde_json::json!({ "blobs": blobs, "rows": rows, "tables": tables, "secrets": secrets }))
 }
 
 /// Moves the blobs when asked, then copies the database; where the blobs are.

@@ -190,16 +190,16 @@ fn identity(dir: &Path, args: &ServeArgs) -> Result<Option<Identity>> {
 pub async fn run(
     dir: &Path,
     args: &ServeArgs,
-    database: Option<&str>,
-    blobs: Option<&str>,
+    storage: super::blobs::Storage<'_>,
     dns_resolver: Option<SocketAddr>,
 ) -> Result<()> {
+    let database = storage.database;
     // Everything that can be refused is checked before anything is created.
     let ui = ui_dir(args)?;
     // The data folder is the owner's alone (0700), made so before anything is put in it.
     postdesk_engine::files::create_private_dir(dir)
         .map_err(|e| Error::validation(format!("cannot create the data folder {}: {e}", dir.display())))?;
-    let engine = super::blobs::open_engine(dir, database, blobs).await?.with_dns_server(dns_resolver);
+    let engine = super::blobs::open_engine(dir, storage).await?.with_dns_server(dns_resolver);
     let identity = identity(dir, args)?;
     let tls = match &identity {
         Some(id) => Some(id.server_config().map_err(|e| Error::validation(format!("TLS certificate unusable: {e}")))?),
