@@ -1,4 +1,4 @@
-# Sourced by the mail server benches (wired.sh, rules.sh, nodes.sh); needs WORK (a scratch folder).
+# Sourced by the mail server benches (wired.sh, rules.sh, outbound.sh, nodes.sh); needs WORK (a scratch folder).
 # DNS: the bench sender's domain, answered at once by an authoritative knotd, and the
 # empty parent `test.` so that other names (the HELO names bench.test and probe.test)
 # get NXDOMAIN — cacheable, as from any real resolver — rather than REFUSED. Sets DNS_PORT

@@ -51,30 +51,8 @@ sys.exit("nothing listens on port " + sys.argv[1])
 EOF
 }
 
-# DNS for the inbound checks of the injected mail (sender bench@remote.test): answered at
-# once by a local knotd, as in wired.sh.
-DNS_PORT=$(free_port)
-mkdir -p "$WORK/knot/db"
-printf '$ORIGIN remote.test.\n$TTL 60\n@ SOA ns admin 1 60 60 600 60\n@ NS ns\nns A 127.0.0.1\n@ A 127.0.0.1\n@ TXT "v=spf1 ip4:127.0.0.0/8 -all"\n' >"$WORK/knot/remote.zone"
-printf '$ORIGIN test.\n$TTL 60\n@ SOA ns admin 1 60 60 600 60\n@ NS ns\nns A 127.0.0.1\n' >"$WORK/knot/test.zone"
-cat >"$WORK/knot/knot.conf" <<EOF
-server:
-    rundir: "$WORK/knot"
-    listen: 127.0.0.1@$DNS_PORT
-database:
-    storage: "$WORK/knot/db"
-template:
-  - id: default
-    zonefile-sync: -1
-    journal-content: none
-zone:
-  - domain: remote.test.
-    file: "$WORK/knot/remote.zone"
-  - domain: test.
-    file: "$WORK/knot/test.zone"
-EOF
-knotd -c "$WORK/knot/knot.conf" >"$WORK/knot.log" 2>&1 &
-KNOT=$!
+# DNS for the inbound checks of the injected mail (sender bench@remote.test).
+. src-tauri/mailserver/bench/knot.sh
 
 # One run: start a sink that exits after MESSAGES messages, inject into $1 with one
 # smtp-source per destination, report accepted-at and relayed-at times.
