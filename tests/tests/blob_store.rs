@@ -11,8 +11,7 @@ use postdesk_contract::api::*;
 use postdesk_contract::outbound::OutboundEnvelope;
 use postdesk_engine::Engine;
 
-#[path = "../../src-tauri/blobs/tests/support/s3.rs"]
-mod s3;
+use crate::s3;
 
 fn s3_store(server: &s3::S3Server, location: &str) -> Arc<dyn Blobs> {
     let settings = S3Settings {

@@ -2,8 +2,7 @@
 //! authoritative server (knotd on loopback): the records `dns_setup` asks for, once
 //! published, check green; each one missing or wrong is reported with its fix.
 
-#[path = "../../src-tauri/dns/tests/support/knot.rs"]
-mod knot;
+use crate::knot;
 
 use postdesk_contract::api::*;
 use postdesk_contract::model::*;

@@ -14,8 +14,7 @@
 //! cases per operation (default 8); `FUZZ_SEED` the seed of both. Longer runs: docs/BENCHMARKS.md,
 //! "Fuzzing".
 
-#[path = "../../src-tauri/dns/tests/support/knot.rs"]
-mod knot;
+use crate::knot;
 
 use postdesk_contract::api::{HttpMethod, Operation, OperationVisitor, dispatch, visit_operations};
 use postdesk_tests::{Harness, Kind};

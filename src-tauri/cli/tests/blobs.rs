@@ -5,7 +5,7 @@
 //!
 //! Needs `swaks` and moto (`python3 -m pip install 'moto[server]'`).
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -17,8 +17,7 @@ use postdesk_client::{Options, RemoteBackend, Token};
 use postdesk_contract::Backend;
 use postdesk_contract::api::*;
 
-#[path = "../../blobs/tests/support/s3.rs"]
-mod s3;
+use crate::s3;
 
 const PASSWORD: &str = "Correct horse 1";
 

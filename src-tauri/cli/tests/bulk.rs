@@ -1,7 +1,7 @@
 //! `postdesk accounts bulk`: bulk account actions from the command line, by address and by
 //! filter, with --yes before a delete or a department-wide action, undone with `batch undo`.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

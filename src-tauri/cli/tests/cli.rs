@@ -1,6 +1,6 @@
 //! The `postdesk` binary end to end: exit codes, messages, JSON, local and remote.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -426,8 +426,7 @@ fn a_restore_is_refused_after_the_retention() {
     r.ok(&["accounts", "show", "bob@example.com"]).assert_stdout_contains("status: active");
 }
 
-#[path = "../../dns/tests/support/knot.rs"]
-mod knot;
+use crate::knot;
 
 #[test]
 fn dns_keys_and_setup_against_a_real_dns_server() {

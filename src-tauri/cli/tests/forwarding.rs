@@ -1,7 +1,7 @@
 //! `postdesk accounts forwarding` / `forwarding-clear`: a user's own forwarding (set through
 //! the engine's portal on the same data folder) shown, and ended by the admin.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

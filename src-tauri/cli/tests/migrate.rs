@@ -6,7 +6,7 @@
 //!
 //! Needs PostgreSQL (Debian `postgresql`) and moto (`pip install 'moto[server]'`).
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 
@@ -15,8 +15,7 @@ use postdesk_contract::api::*;
 use postdesk_contract::mail::{FlagChange, FolderState, MailStore, Quota};
 use postdesk_engine::Engine;
 
-#[path = "../../blobs/tests/support/s3.rs"]
-mod s3;
+use crate::s3;
 
 const MESSAGE: &[u8] = b"Subject: kept\r\n\r\nthe message body\r\n";
 

@@ -7,7 +7,7 @@
 //! Needs PostgreSQL (Debian `postgresql`), moto (`pip install 'moto[server]'`), `swaks`,
 //! Postfix's `smtp-sink` and `python3`.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -21,8 +21,7 @@ use postdesk_contract::Backend;
 use postdesk_contract::api::*;
 use postdesk_contract::outbound::RecipientStatus;
 
-#[path = "../../blobs/tests/support/s3.rs"]
-mod s3;
+use crate::s3;
 
 const PASSWORD: &str = "Correct horse 1";
 const BLOBS: &str = "s3://mail/nodes";

@@ -9,7 +9,7 @@
 //!
 //! Needs `swaks`, `knotd` and Postfix's `smtp-sink` (Debian: swaks knot postfix).
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -21,8 +21,7 @@ use postdesk_contract::Backend;
 use postdesk_contract::api::*;
 use postdesk_engine::Engine;
 
-#[path = "../../dns/tests/support/knot.rs"]
-mod knot;
+use crate::knot;
 
 const PASSWORD: &str = "Correct horse 1";
 

@@ -14,7 +14,7 @@
 //!
 //! Needs `swaks` and `python3` (Debian: swaks python3).
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;

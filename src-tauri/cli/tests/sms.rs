@@ -3,7 +3,7 @@
 //! and cleared. The phone is bound through the engine's portal on the same data folder with
 //! the code the CLI read from the log.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

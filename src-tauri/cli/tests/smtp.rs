@@ -4,7 +4,7 @@
 //!
 //! Needs `swaks`, `python3` and `knotd` (Debian: apt-get install -y swaks python3 knot).
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -20,8 +20,7 @@ use postdesk_contract::settings::Settings;
 use postdesk_contract::smtp::{SmtpListenerKind, SmtpRuleAction, SmtpRuleKind, SmtpStage};
 use postdesk_engine::Engine;
 
-#[path = "../../dns/tests/support/knot.rs"]
-mod knot;
+use crate::knot;
 
 const PASSWORD: &str = "Correct horse 1";
 

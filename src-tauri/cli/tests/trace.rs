@@ -6,7 +6,7 @@
 //!
 //! Needs `swaks`, `knotd` and `smtp-sink` (Debian: swaks knot postfix).
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
@@ -22,8 +22,7 @@ use postdesk_contract::smtp::{SmtpRuleAction, SmtpRuleKind};
 use postdesk_contract::trace::{ExportFormat, TraceStage, TracedMessage};
 use postdesk_contract::{Backend, ErrorCode};
 
-#[path = "../../dns/tests/support/knot.rs"]
-mod knot;
+use crate::knot;
 
 const PASSWORD: &str = "Correct horse 1";
 

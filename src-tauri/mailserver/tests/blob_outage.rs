@@ -15,8 +15,7 @@ use postdesk_engine::Engine;
 use postdesk_mailserver::smtp::ListenerKind;
 use postdesk_mailserver::{MailServer, MailServerOptions};
 
-#[path = "../../blobs/tests/support/s3.rs"]
-mod s3;
+use crate::s3;
 
 const PASSWORD: &str = "Correct horse 1";
 

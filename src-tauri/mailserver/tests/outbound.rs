@@ -19,15 +19,13 @@ use postdesk_engine::Engine;
 use postdesk_mailserver::smtp::ListenerKind;
 use postdesk_mailserver::{MailServer, MailServerOptions, OutboundStats};
 
-#[path = "../../dns/tests/support/knot.rs"]
-mod knot;
+use crate::knot;
 
 const PASSWORD: &str = "Correct horse 1";
 const ANN: &str = "ann@example.com";
 const BOB: &str = "bob@example.com";
 
-#[path = "support/sink.rs"]
-mod sink;
+use crate::sink;
 use sink::Sink;
 
 async fn organisation(dir: &Path) -> Engine {

@@ -35,8 +35,7 @@ const PASSWORD: &str = "Correct horse 1";
 const ANN: &str = "ann@example.com";
 const BOB: &str = "bob@example.com";
 
-#[path = "support/sink.rs"]
-mod sink;
+use crate::sink;
 use sink::Sink;
 
 async fn organisation(dir: &Path) -> Engine {

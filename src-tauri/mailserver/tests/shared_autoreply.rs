@@ -20,8 +20,7 @@ use postdesk_engine::Engine;
 use postdesk_mailserver::smtp::ListenerKind;
 use postdesk_mailserver::{MailServer, MailServerOptions};
 
-#[path = "../../dns/tests/support/knot.rs"]
-mod knot;
+use crate::knot;
 
 const DESK: &str = "desk@example.com";
 
@@ -37,8 +36,7 @@ fn dns(work: &Path) -> knot::Knot {
     knot::Knot::start(&[("remote.test.", zone.as_path())])
 }
 
-#[path = "support/sink.rs"]
-mod sink;
+use crate::sink;
 use sink::Sink;
 
 async fn organisation(dir: &Path) -> Engine {

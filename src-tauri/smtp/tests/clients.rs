@@ -2,7 +2,7 @@
 //! over plain TCP, STARTTLS and implicit TLS, against the real fsync'ing spool.
 //! Needs `swaks` and `python3` (Debian: apt-get install -y swaks python3).
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

@@ -4,7 +4,7 @@
 //! 452 4.3.1. Nothing answered 250 is lost or changed. Bounds show as counts and
 //! refusals, never as times (the memory figures are in docs/BENCHMARKS.md).
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -5,7 +5,7 @@
 //! client. `SMTP_FUZZ_SESSIONS` sets the count (default 400) and `SMTP_FUZZ_SEED` the seed;
 //! longer runs are quoted in docs/BENCHMARKS.md, "Fuzzing".
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

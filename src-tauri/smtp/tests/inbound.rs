@@ -2,9 +2,8 @@
 //! against a real authoritative DNS server: knotd on loopback serving a zone made per run
 //! (it carries a fresh Ed25519 DKIM key). Needs the Debian package `knot`.
 
-#[path = "../../dns/tests/support/knot.rs"]
-mod knot;
-mod support;
+use crate::knot;
+use crate::support;
 
 use base64::Engine;
 use mail_auth::common::crypto::Ed25519Key;

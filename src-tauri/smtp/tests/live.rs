@@ -2,7 +2,7 @@
 //! of the last refusals, driven by swaks and raw sessions against the real service.
 //! Needs `swaks` (Debian: apt-get install -y swaks).
 
-mod support;
+use crate::support;
 
 use postdesk_smtp::{ListAction, ListMatch, ListRule, ListenerKind, RefusalStage, SmtpProfile};
 use support::{TestServer, Wire, swaks};

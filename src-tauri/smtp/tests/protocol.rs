@@ -2,7 +2,7 @@
 //! line limits, timeouts, shutdown, connection policy. Each test sends raw bytes and
 //! checks the raw replies.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 
