@@ -68,7 +68,7 @@ async fn a_relay_password_set_on_one_node_is_known_to_the_others_sealed() {
     const SECRET: &str = "relay-Passw0rd-shared-9q";
     let key = postdesk_engine::sealed::parse_key(&"7e".repeat(32)).unwrap();
     let (a, b, db, _dirs) = two_nodes().await;
-    let (a, b) = (a.with_sealed_secrets(&key).unwrap(), b.with_sealed_secrets(&key).unwrap());
+    let (a, b) = (a.with_sealed_secrets(&[key]).unwrap(), b.with_sealed_secrets(&[key]).unwrap());
     let relay = SetRelay {
         host: "smtp.relay.example".into(),
         port: 587,
@@ -89,7 +89,7 @@ async fn a_relay_password_set_on_one_node_is_known_to_the_others_sealed() {
 
     let other_key = postdesk_engine::sealed::parse_key(&"01".repeat(32)).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let c = Engine::open_postgres(dir.path(), db.url(), None).await.unwrap().with_sealed_secrets(&other_key).unwrap();
+    let c = Engine::open_postgres(dir.path(), db.url(), None).await.unwrap().with_sealed_secrets(&[other_key]).unwrap();
     let refused = c.outbound_relay("example.com").await.unwrap_err();
     assert!(refused.message.contains("does not open with this node's secrets key"), "{}", refused.message);
     for bad in ["", "7e", &"zz".repeat(32), &"7e".repeat(33)] {
@@ -97,5 +97,5 @@ async fn a_relay_password_set_on_one_node_is_known_to_the_others_sealed() {
     }
     let sqlite = tempfile::tempdir().unwrap();
     let one = Engine::open(sqlite.path()).await.unwrap();
-    assert!(one.with_sealed_secrets(&key).unwrap_err().message.contains("PostgreSQL"));
+    assert!(one.with_sealed_secrets(&[key]).unwrap_err().message.contains("PostgreSQL"));
 }

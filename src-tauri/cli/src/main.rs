@@ -52,7 +52,9 @@ struct Cli {
     /// With --database: keep relay, shared-mailbox and SMS-gateway secrets in that database, sealed under
     /// the key in FILE (64 hexadecimal digits: `openssl rand -hex 32`), so that every node
     /// given the same key has them; without it each node keeps its own in its data folder.
-    /// `postdesk migrate` seals the data folder's secrets into the target with it.
+    /// `postdesk migrate` seals the data folder's secrets into the target with it. FILE may
+    /// hold several keys, one per line, while the key is changed: the first seals, each opens
+    /// (`postdesk secrets reseal`).
     #[arg(long, global = true, env = "POSTDESK_SECRETS_KEY", value_name = "FILE", conflicts_with = "remote")]
     secrets_key: Option<PathBuf>,
     /// Print machine-readable JSON instead of text.
@@ -131,6 +133,10 @@ enum Command {
     /// Where the data folder's message blobs are, and moving them to an object store.
     #[command(subcommand)]
     Blobs(blobs::BlobsCmd),
+    /// The secrets sealed in the nodes' shared database (--secrets-key): resealing them
+    /// under a new key.
+    #[command(subcommand)]
+    Secrets(secrets::SecretsCmd),
 }
 
 fn data_dir(cli: &Cli) -> Result<PathBuf, Error> {
@@ -190,7 +196,9 @@ async fn run(b: &dyn Backend, command: &Command, json: bool) -> Result<(), Error
         Command::Trace(cmd) => trace::run(b, cmd, json).await,
         Command::SharedMailbox(cmd) => shared::run(b, cmd, json).await,
         Command::Sms(cmd) => sms::run(b, cmd, json).await,
-        Command::Serve(_) | Command::Blobs(_) | Command::Migrate(_) => unreachable!("handled in main"),
+        Command::Serve(_) | Command::Blobs(_) | Command::Migrate(_) | Command::Secrets(_) => {
+            unreachable!("handled in main")
+        }
     }
 }
 
@@ -230,6 +238,11 @@ async fn main() -> ExitCode {
         Command::Blobs(cmd) => match (&cli.remote, data_dir(&cli)) {
             (Some(_), _) => Err(Error::validation("blobs acts on a local data folder, not on --remote")),
             (None, Ok(dir)) => blobs::run(&dir, storage(&cli), cmd, cli.json).await,
+            (None, Err(e)) => Err(e),
+        },
+        Command::Secrets(cmd) => match (&cli.remote, data_dir(&cli)) {
+            (Some(_), _) => Err(Error::validation("secrets acts on the shared database (--database), not on --remote")),
+            (None, Ok(dir)) => secrets::run(&dir, storage(&cli), cmd, cli.json).await,
             (None, Err(e)) => Err(e),
         },
         Command::Migrate(args) => match (&cli.remote, &cli.database, data_dir(&cli)) {

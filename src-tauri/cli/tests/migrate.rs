@@ -19,11 +19,24 @@ use crate::s3;
 
 const MESSAGE: &[u8] = b"Subject: kept\r\n\r\nthe message body\r\n";
 
+/// The relay password the data folder holds.
+const RELAY_SECRET: &str = "relay-Passw0rd-moved-4k";
+
+/// The domain's relay, with its password.
+fn relay() -> SetRelay {
+    SetRelay {
+        host: "smtp.relay.example".into(),
+        port: 587,
+        auth: Some(postdesk_contract::relay::RelayAuth::Plain),
+        username: Some("relay-user".into()),
+        secret: Some(RelaySecret(RELAY_SECRET.into())),
+        ..Default::default()
+    }
+}
+
 /// A data folder with a domain, two departments (the child made first, then moved under a
 /// newer parent: rows whose ids are not in tree order), two accounts, an alias and a message
 /// (flagged: its mod-sequence moved); ann's folders and quota as the SQLite store has them.
-const RELAY_SECRET: &str = "relay-Passw0rd-moved-4k";
-
 async fn provision(dir: &std::path::Path) -> (Vec<FolderState>, Quota) {
     let engine = Engine::open(dir).await.unwrap();
     engine.ensure_first_admin().await.unwrap();
@@ -53,15 +66,7 @@ async fn provision(dir: &std::path::Path) -> (Vec<FolderState>, Quota) {
         description: Some("the team\\north, école".into()),
     };
     b.create_alias(alias).await.unwrap();
-    let relay = SetRelay {
-        host: "smtp.relay.example".into(),
-        port: 587,
-        auth: Some(postdesk_contract::relay::RelayAuth::Plain),
-        username: Some("relay-user".into()),
-        secret: Some(RelaySecret(RELAY_SECRET.into())),
-        ..Default::default()
-    };
-    b.set_relay(relay).await.unwrap();
+    b.set_relay(relay()).await.unwrap();
     engine.deliver("ann@example.com", MESSAGE).await.unwrap();
     engine.deliver("ann@example.com", MESSAGE).await.unwrap();
     MailStore::store_flags(&engine, "ann@example.com", "INBOX", &[1], FlagChange::Add, &["\\Seen".into()], None)
@@ -132,7 +137,7 @@ async fn a_data_folder_moves_into_postgres_and_s3_whole() {
     );
     assert_eq!(engine.message_bytes("ann@example.com", "INBOX", 1).await.unwrap(), MESSAGE);
     // The relay's password, for a node given the key.
-    let sealed = engine.clone().with_sealed_secrets(&postdesk_engine::sealed::parse_key(&"5d".repeat(32)).unwrap());
+    let sealed = engine.clone().with_sealed_secrets(&[postdesk_engine::sealed::parse_key(&"5d".repeat(32)).unwrap()]);
     let route = sealed.unwrap().outbound_relay("example.com").await.unwrap().expect("the relay moved");
     assert_eq!(route.secret.map(|s| s.expose().clone()).as_deref(), Some(RELAY_SECRET));
     // What the triggers keep (used bytes, mod-sequences, UIDNEXT) is as it was: the copy
@@ -154,4 +159,77 @@ async fn a_data_folder_moves_into_postgres_and_s3_whole() {
 
     // Not a PostgreSQL address: refused before anything is opened.
     migrate(dir.path(), &s3, &["--to", "mysql://x"]).assert_code(1).assert_stderr_contains("PostgreSQL address");
+}
+
+/// `postdesk secrets reseal` with the key file the nodes are given.
+fn reseal(node: &std::path::Path, url: &str, key_file: &std::path::Path) -> common::Ran {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_postdesk"));
+    c.arg("--data-dir").arg(node).args(["--database", url, "--secrets-key"]).arg(key_file);
+    c.args(["--json", "secrets", "reseal"]);
+    c.env_remove("POSTDESK_DATABASE").env_remove("POSTDESK_BLOBS").env_remove("POSTDESK_URL");
+    common::run(c, None)
+}
+
+/// The relay secret as a node given `keys` reads it (a fresh node: nothing cached).
+async fn relay_secret(url: &str, keys: &[[u8; 32]]) -> Result<Option<String>, String> {
+    let node = tempfile::tempdir().unwrap();
+    let engine = Engine::open_postgres(node.path(), url, None).await.unwrap().with_sealed_secrets(keys).unwrap();
+    let read = engine.outbound_relay("example.com").await;
+    engine.close().await;
+    read.map(|route| route.and_then(|r| r.secret).map(|s| s.expose().clone())).map_err(|e| e.message)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_secrets_key_is_changed_without_stopping_the_nodes() {
+    let key = |hex: &str| postdesk_engine::sealed::parse_key(&hex.repeat(32)).unwrap();
+    let (old, new, other) = (key("5d"), key("a1"), key("0f"));
+    let db = postdesk_tests::postgres::fresh_database().await;
+    let node = tempfile::tempdir().unwrap();
+    let engine = Engine::open_postgres(node.path(), db.url(), None).await.unwrap();
+    engine.ensure_first_admin().await.unwrap();
+    let a = engine.with_sealed_secrets(&[old]).unwrap();
+    a.local_backend().create_domain(CreateDomain { domain: "example.com".into(), ..Default::default() }).await.unwrap();
+    a.local_backend().set_relay(relay()).await.unwrap();
+    a.close().await;
+
+    // Step 1: the nodes are given the new key after the old; they still read what the old sealed.
+    assert_eq!(relay_secret(db.url(), &[new, old]).await, Ok(Some(RELAY_SECRET.into())));
+    let unopened = relay_secret(db.url(), &[new]).await.unwrap_err();
+    assert!(unopened.contains("does not open with this node's secrets key"), "{unopened}");
+
+    // A file whose keys open nothing refuses the whole and changes nothing.
+    let files = tempfile::tempdir().unwrap();
+    let wrong = files.path().join("wrong.key");
+    std::fs::write(&wrong, format!("{}\n", "0f".repeat(32))).unwrap();
+    reseal(node.path(), db.url(), &wrong).assert_code(1).assert_stderr_contains("does not open");
+    assert_eq!(relay_secret(db.url(), &[old]).await, Ok(Some(RELAY_SECRET.into())), "still sealed under the old key");
+    assert!(relay_secret(db.url(), &[other]).await.is_err());
+
+    // Step 2: the new key first, then reseal: every secret is under the new key.
+    let both = files.path().join("both.key");
+    std::fs::write(
+        &both,
+        format!(
+            "# the new key seals\n{}\n\n# the old one, until every secret is resealed\n{}\n",
+            "a1".repeat(32),
+            "5d".repeat(32)
+        ),
+    )
+    .unwrap();
+    let report = reseal(node.path(), db.url(), &both).assert_ok().json();
+    assert_eq!((report["secrets"].as_u64(), report["resealed"].as_u64()), (Some(1), Some(1)), "{report}");
+    // Step 3: the old key can go.
+    assert_eq!(relay_secret(db.url(), &[new]).await, Ok(Some(RELAY_SECRET.into())));
+    assert!(relay_secret(db.url(), &[old]).await.unwrap_err().contains("does not open"));
+    let again = reseal(node.path(), db.url(), &both).assert_ok().json();
+    assert_eq!(again["resealed"].as_u64(), Some(0), "nothing left under the old key: {again}");
+
+    // Refused with what is wrong: a bad line, no database.
+    let bad = files.path().join("bad.key");
+    std::fs::write(&bad, format!("{}\nzz\n", "a1".repeat(32))).unwrap();
+    reseal(node.path(), db.url(), &bad).assert_code(1).assert_stderr_contains("key 2 of the secrets key file");
+    let mut c = Command::new(env!("CARGO_BIN_EXE_postdesk"));
+    c.arg("--data-dir").arg(node.path()).arg("--secrets-key").arg(&both).args(["secrets", "reseal"]);
+    c.env_remove("POSTDESK_DATABASE");
+    common::run(c, None).assert_code(1).assert_stderr_contains("give --database and --secrets-key");
 }

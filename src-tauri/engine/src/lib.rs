@@ -195,27 +195,39 @@ impl Engine {
     }
 
     /// Keeps secrets (relay and shared-mailbox passwords) sealed in the shared PostgreSQL
-    /// database under `key` ([`sealed`]) instead of this node's data folder: every node given
-    /// the same key reads what any of them set. Refused on SQLite (one node).
-    pub fn with_sealed_secrets(self, key: &[u8; sealed::KEY_LEN]) -> Result<Engine> {
+    /// database ([`sealed`]) instead of this node's data folder: every node given the same key
+    /// reads what any of them set. `keys[0]` seals and each opens (the others are keys being
+    /// retired). Refused on SQLite (one node).
+    pub fn with_sealed_secrets(self, keys: &[[u8; sealed::KEY_LEN]]) -> Result<Engine> {
+        let store = self.sealed_store(keys)?;
+        Ok(self.with_secret_store(std::sync::Arc::new(store)))
+    }
+
+    /// Seals every secret in the shared database under `keys[0]`, opening each with any of
+    /// `keys`, in one transaction ([`sealed::SealedSecrets::reseal`]): the last step of changing
+    /// the secrets key, after which the other keys may be dropped.
+    pub async fn reseal_secrets(&self, keys: &[[u8; sealed::KEY_LEN]]) -> Result<sealed::Resealed> {
+        self.sealed_store(keys)?.reseal().await
+    }
+
+    fn sealed_store(&self, keys: &[[u8; sealed::KEY_LEN]]) -> Result<sealed::SealedSecrets> {
         if !self.pool.is_postgres() {
             return Err(Error::validation(
                 "a secrets key is for nodes sharing a PostgreSQL database (--database); one node keeps its secrets in its data folder",
             )
             .with_field("secrets_key"));
         }
-        let store = sealed::SealedSecrets::new(self.pool.clone(), key)?;
-        Ok(self.with_secret_store(std::sync::Arc::new(store)))
+        sealed::SealedSecrets::new(self.pool.clone(), keys)
     }
 
     /// Seals this data folder's secrets (its `secrets/` files) into the PostgreSQL database at
-    /// `url` under `key`, as the nodes given that key read them; their number.
-    pub async fn seal_secrets_into(&self, url: &str, key: &[u8; sealed::KEY_LEN]) -> Result<usize> {
+    /// `url` under `keys[0]`, as the nodes given that key read them; their number.
+    pub async fn seal_secrets_into(&self, url: &str, keys: &[[u8; sealed::KEY_LEN]]) -> Result<usize> {
         use postdesk_contract::secret::SecretStore as _;
         let Some(dir) = &self.data_dir else { return Ok(0) };
         let files = relay::FileSecrets::new(&dir.join(SECRETS_DIR));
         let target = sql::open_postgres(url).await?;
-        let into = sealed::SealedSecrets::new(target.clone(), key)?;
+        let into = sealed::SealedSecrets::new(target.clone(), keys)?;
         let moved = store::blocking(move || {
             let names = files.names()?;
             for name in &names {

@@ -14,6 +14,14 @@ pub async fn get(conn: &mut Conn, name: &str) -> Result<Option<String>> {
     })
 }
 
+/// Every secret's name and sealed text, by name, each row locked until the transaction ends
+/// (a node's write of one waits for it).
+pub async fn all_for_update(conn: &mut Conn) -> Result<Vec<(String, String)>> {
+    super::on_db!(conn, conn => {
+        Ok(sqlx::query_as("SELECT name, sealed FROM sealed_secrets ORDER BY name FOR UPDATE").fetch_all(conn).await?)
+    })
+}
+
 /// Stores (or replaces) the sealed text of `name` (one statement: on a pooled connection it
 /// commits by itself).
 pub async fn set(conn: &mut Conn, name: &str, sealed: &str) -> Result<()> {

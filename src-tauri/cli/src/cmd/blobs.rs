@@ -43,17 +43,17 @@ pub async fn open_engine(dir: &Path, storage: Storage<'_>) -> Result<Engine> {
     let key = secrets_key.map(read_secrets_key).transpose()?;
     let engine = open_store(dir, database, blobs).await?;
     match key {
-        Some(key) => engine.with_sealed_secrets(&key),
+        Some(keys) => engine.with_sealed_secrets(&keys),
         None => Ok(engine),
     }
 }
 
-/// The secrets key in the file `path` (`--secrets-key`).
-pub fn read_secrets_key(path: &Path) -> Result<[u8; postdesk_engine::sealed::KEY_LEN]> {
+/// The secrets keys in the file `path` (`--secrets-key`): the first seals, each opens.
+pub fn read_secrets_key(path: &Path) -> Result<Vec<[u8; postdesk_engine::sealed::KEY_LEN]>> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         Error::validation(format!("cannot read the secrets key {}: {e}", path.display())).with_field("secrets_key")
     })?;
-    postdesk_engine::sealed::parse_key(&text).map_err(|e| e.with_field("secrets_key"))
+    postdesk_engine::sealed::parse_keys(&text).map_err(|e| e.with_field("secrets_key"))
 }
 
 async fn open_store(dir: &Path, database: Option<&str>, blobs: Option<&str>) -> Result<Engine> {

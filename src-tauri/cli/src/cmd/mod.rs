@@ -19,6 +19,7 @@ pub mod policy;
 pub mod relay;
 pub mod resolve;
 pub mod rules;
+pub mod secrets;
 pub mod serve;
 pub mod settings;
 pub mod shared;
