@@ -256,6 +256,19 @@ pub fn new_account(address: &str, department: Option<&str>) -> CreateAccount {
     CreateAccount { address: address.into(), department: department.map(String::from), ..Default::default() }
 }
 
+/// Params setting every domain's relay (`smtp.relay.example:587`, PLAIN as `relay-user`) with
+/// the password `secret`.
+pub fn relay_with_password(secret: &str) -> SetRelay {
+    SetRelay {
+        host: "smtp.relay.example".into(),
+        port: 587,
+        auth: Some(postdesk_contract::relay::RelayAuth::Plain),
+        username: Some("relay-user".into()),
+        secret: Some(RelaySecret(secret.into())),
+        ..Default::default()
+    }
+}
+
 /// Params listing a domain's accounts with defaults.
 pub fn list_accounts(domain: &str) -> ListAccounts {
     ListAccounts { domain: domain.into(), ..Default::default() }

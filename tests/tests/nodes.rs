@@ -106,14 +106,7 @@ async fn a_relay_password_set_on_one_node_is_known_to_the_others_sealed() {
     let key = postdesk_engine::sealed::parse_key(&"7e".repeat(32)).unwrap();
     let (a, b, db, _dirs) = two_nodes().await;
     let (a, b) = (a.with_sealed_secrets(&[key]).unwrap(), b.with_sealed_secrets(&[key]).unwrap());
-    let relay = SetRelay {
-        host: "smtp.relay.example".into(),
-        port: 587,
-        auth: Some(postdesk_contract::relay::RelayAuth::Plain),
-        username: Some("relay-user".into()),
-        secret: Some(RelaySecret(SECRET.into())),
-        ..Default::default()
-    };
+    let relay = postdesk_tests::relay_with_password(SECRET);
     assert!(a.local_backend().set_relay(relay).await.unwrap().secret_set);
     let route = b.outbound_relay("example.com").await.unwrap().expect("node B has the relay");
     assert_eq!(route.secret.as_ref().map(|s| s.expose().as_str()), Some(SECRET));

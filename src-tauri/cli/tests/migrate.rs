@@ -22,18 +22,6 @@ const MESSAGE: &[u8] = b"Subject: kept\r\n\r\nthe message body\r\n";
 /// The relay password the data folder holds.
 const RELAY_SECRET: &str = "relay-Passw0rd-moved-4k";
 
-/// The domain's relay, with its password.
-fn relay() -> SetRelay {
-    SetRelay {
-        host: "smtp.relay.example".into(),
-        port: 587,
-        auth: Some(postdesk_contract::relay::RelayAuth::Plain),
-        username: Some("relay-user".into()),
-        secret: Some(RelaySecret(RELAY_SECRET.into())),
-        ..Default::default()
-    }
-}
-
 /// A data folder with a domain, two departments (the child made first, then moved under a
 /// newer parent: rows whose ids are not in tree order), two accounts, an alias and a message
 /// (flagged: its mod-sequence moved); ann's folders and quota as the SQLite store has them.
@@ -66,7 +54,7 @@ async fn provision(dir: &std::path::Path) -> (Vec<FolderState>, Quota) {
         description: Some("the team\\north, école".into()),
     };
     b.create_alias(alias).await.unwrap();
-    b.set_relay(relay()).await.unwrap();
+    b.set_relay(postdesk_tests::relay_with_password(RELAY_SECRET)).await.unwrap();
     engine.deliver("ann@example.com", MESSAGE).await.unwrap();
     engine.deliver("ann@example.com", MESSAGE).await.unwrap();
     MailStore::store_flags(&engine, "ann@example.com", "INBOX", &[1], FlagChange::Add, &["\\Seen".into()], None)
@@ -189,7 +177,7 @@ async fn the_secrets_key_is_changed_without_stopping_the_nodes() {
     engine.ensure_first_admin().await.unwrap();
     let a = engine.with_sealed_secrets(&[old]).unwrap();
     a.local_backend().create_domain(CreateDomain { domain: "example.com".into(), ..Default::default() }).await.unwrap();
-    a.local_backend().set_relay(relay()).await.unwrap();
+    a.local_backend().set_relay(postdesk_tests::relay_with_password(RELAY_SECRET)).await.unwrap();
     a.close().await;
 
     // Step 1: the nodes are given the new key after the old; they still read what the old sealed.

@@ -25,8 +25,6 @@ pub enum BlobsCmd {
     },
 }
 
-/// Opens the data folder (its own SQLite database, or `database`: a PostgreSQL address) on
-/// the blob store the database records, or on `blobs` when given.
 /// Where an engine keeps its data besides the data folder (the global options).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Storage<'a> {
@@ -38,6 +36,9 @@ pub struct Storage<'a> {
     pub secrets_key: Option<&'a Path>,
 }
 
+/// Opens the data folder (its own SQLite database, or `database`: a PostgreSQL address) on
+/// the blob store the database records, or on `blobs` when given; with `secrets_key`, its
+/// secrets sealed in that database.
 pub async fn open_engine(dir: &Path, storage: Storage<'_>) -> Result<Engine> {
     let Storage { database, blobs, secrets_key } = storage;
     let key = secrets_key.map(read_secrets_key).transpose()?;
