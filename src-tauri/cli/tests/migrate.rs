@@ -216,6 +216,9 @@ async fn the_secrets_key_is_changed_without_stopping_the_nodes() {
     let bad = files.path().join("bad.key");
     std::fs::write(&bad, format!("{}\nzz\n", "a1".repeat(32))).unwrap();
     reseal(node.path(), db.url(), &bad).assert_code(1).assert_stderr_contains("key 2 of the secrets key file");
+    let huge = files.path().join("huge.key");
+    std::fs::write(&huge, format!("{}\n", "#".repeat(1 << 20))).unwrap();
+    reseal(node.path(), db.url(), &huge).assert_code(1).assert_stderr_contains("is over 16 KiB");
     let mut c = Command::new(env!("CARGO_BIN_EXE_postdesk"));
     c.arg("--data-dir").arg(node.path()).arg("--secrets-key").arg(&both).args(["secrets", "reseal"]);
     c.env_remove("POSTDESK_DATABASE");

@@ -49,11 +49,27 @@ pub async fn open_engine(dir: &Path, storage: Storage<'_>) -> Result<Engine> {
     }
 }
 
+/// The most bytes a secrets key file is read for: its at most 8 keys, with room for comments.
+const MAX_KEY_FILE: u64 = 16 * 1024;
+
 /// The secrets keys in the file `path` (`--secrets-key`): the first seals, each opens.
 pub fn read_secrets_key(path: &Path) -> Result<Vec<[u8; postdesk_engine::sealed::KEY_LEN]>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    use std::io::Read as _;
+    let unreadable = |e: std::io::Error| {
         Error::validation(format!("cannot read the secrets key {}: {e}", path.display())).with_field("secrets_key")
-    })?;
+    };
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(MAX_KEY_FILE + 1).read_to_string(&mut text))
+        .map_err(unreadable)?;
+    if text.len() as u64 > MAX_KEY_FILE {
+        return Err(Error::validation(format!(
+            "the secrets key file {} is over {} KiB: it holds keys of 64 hexadecimal digits, one per line",
+            path.display(),
+            MAX_KEY_FILE / 1024
+        ))
+        .with_field("secrets_key"));
+    }
     postdesk_engine::sealed::parse_keys(&text).map_err(|e| e.with_field("secrets_key"))
 }
 
