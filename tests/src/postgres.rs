@@ -149,17 +149,6 @@ impl Database {
     pub fn url(&self) -> &str {
         &self.url
     }
-
-    /// The database's name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// Runs `sql` on the server, connected to its `postgres` database (so it runs while this
-    /// database refuses connections); what it printed.
-    pub fn on_server(&self, sql: &str) -> String {
-        psql(&self.server, sql)
-    }
 }
 
 impl Drop for Database {

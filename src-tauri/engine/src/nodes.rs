@@ -8,12 +8,9 @@
 //!   profile reloads);
 //! * a change of a mailbox's folder reaches the IMAP sessions waiting in IDLE.
 //!
-//! A node sees its own notifications too (a second, harmless signal). When the listening
-//! connection is lost, the node listens again on a new one and then catches up on what it may
-//! have missed meanwhile: the caches drop their answers and the SMTP profile reloads if the
-//! stored version moved. An IMAP session looks at its folder on every command; one waiting
-//! in IDLE hears of a missed change with the next change of its mailbox (or when the client
-//! renews its IDLE).
+//! A node sees its own notifications too (a second, harmless signal). A notification lost
+//! while the listening connection reconnects is covered as on one node: the caches expire
+//! within a second, an IMAP session looks at its folder on every command.
 
 use postdesk_contract::mail::MailboxChange;
 
@@ -54,7 +51,6 @@ impl Engine {
     /// it) lives. Nothing on SQLite.
     pub(crate) async fn listen_to_other_nodes(&self) -> crate::Result<()> {
         let Some(mut listener) = sql::notify::listen(&self.pool).await? else { return Ok(()) };
-        let pool = self.pool.clone();
         let smtp = std::sync::Arc::downgrade(&self.smtp);
         let mail = self.mail_changes.downgrade();
         tokio::spawn(async move {
@@ -62,14 +58,10 @@ impl Engine {
                 let (channel, payload) = match listener.next().await {
                     Heard::Notification(channel, payload) => (channel, payload),
                     Heard::Closed => return,
-                    heard @ (Heard::Lost | Heard::Failed(_)) => {
-                        if let Heard::Failed(e) = heard {
-                            tracing::warn!("listening to the other nodes: {e}; listening again");
-                        }
-                        let Some(again) = listen_again(&pool, &smtp).await else { return };
-                        listener = again;
-                        let Some(smtp) = smtp.upgrade() else { return };
-                        catch_up(&pool, &smtp).await;
+                    Heard::Failed(_) if smtp.strong_count() == 0 => return,
+                    Heard::Failed(e) => {
+                        tracing::warn!("listening to the other nodes: {e}; listening again");
+                        tokio::time::sleep(RELISTEN).await;
                         continue;
                     }
                 };
@@ -91,40 +83,6 @@ impl Engine {
             }
         });
         Ok(())
-    }
-}
-
-/// A new listening connection, tried every [`RELISTEN`] until one listens; `None` once the
-/// engine is gone or its pool closed.
-async fn listen_again(pool: &sql::Pool, smtp: &std::sync::Weak<crate::smtp::Hooks>) -> Option<sql::notify::Listener> {
-    loop {
-        if pool.is_closed() || smtp.strong_count() == 0 {
-            return None;
-        }
-        match sql::notify::listen(pool).await {
-            Ok(listener) => return listener,
-            Err(e) => tracing::warn!("listening to the other nodes again: {e}"),
-        }
-        tokio::time::sleep(RELISTEN).await;
-    }
-}
-
-/// What another node may have changed while no connection of this node listened (called once
-/// a new one listens, so nothing falls between): the caches drop their answers, and the SMTP
-/// profile reloads if the stored version moved.
-async fn catch_up(pool: &sql::Pool, smtp: &crate::smtp::Hooks) {
-    crate::audit::organisation_changed();
-    match sql::smtp::stored_version(pool).await {
-        Ok(stored) => {
-            smtp.changes.send_if_modified(|version| {
-                let moved = stored > *version;
-                if moved {
-                    *version = stored;
-                }
-                moved
-            });
-        }
-        Err(e) => tracing::warn!("reading the SMTP settings' version after listening again: {e}"),
     }
 }
 

@@ -95,14 +95,6 @@ impl Pool {
         matches!(self.inner, PoolKind::Postgres(_))
     }
 
-    /// Whether [`Pool::close`] was called.
-    pub fn is_closed(&self) -> bool {
-        match &self.inner {
-            PoolKind::Sqlite(p) => p.is_closed(),
-            PoolKind::Postgres(p) => p.is_closed(),
-        }
-    }
-
     /// Closes the pool (on SQLite, checkpointing the WAL).
     pub async fn close(&self) {
         match &self.inner {

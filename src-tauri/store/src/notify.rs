@@ -55,22 +55,16 @@ pub struct Listener(sqlx::postgres::PgListener);
 pub enum Heard {
     /// A notification: its channel and payload.
     Notification(String, String),
-    /// The connection was lost: what was notified until another listener listens is never
-    /// heard (listen again, then look at what may have changed).
-    Lost,
     /// The pool closed: stop listening.
     Closed,
-    /// The connection failed.
+    /// The connection failed (it reconnects on the next call).
     Failed(String),
 }
 
 impl Listener {
     pub async fn next(&mut self) -> Heard {
-        // `try_recv`, not `recv`: `recv` reconnects by itself, and the caller would never know
-        // that notifications were lost meanwhile.
-        match self.0.try_recv().await {
-            Ok(Some(n)) => Heard::Notification(n.channel().to_string(), n.payload().to_string()),
-            Ok(None) => Heard::Lost,
+        match self.0.recv().await {
+            Ok(n) => Heard::Notification(n.channel().to_string(), n.payload().to_string()),
             Err(sqlx::Error::PoolClosed) => Heard::Closed,
             Err(e) => Heard::Failed(e.to_string()),
         }
