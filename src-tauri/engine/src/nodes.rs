@@ -9,8 +9,9 @@
 //! * a change of a mailbox's folder reaches the IMAP sessions waiting in IDLE.
 //!
 //! A node sees its own notifications too (a second, harmless signal). A notification lost
-//! while the listening connection reconnects is covered as on one node: the caches expire
-//! within a second, an IMAP session looks at its folder on every command.
+//! while the listening connection reconnects is covered only in part: the caches expire
+//! within a second, an IMAP session looks at its folder on every command, but a lost SMTP
+//! notice leaves the SMTP profile on its old version until the next SMTP change.
 
 use postdesk_contract::mail::MailboxChange;
 
